@@ -1,0 +1,47 @@
+"""The FastAPI application: routers from each domain, one error renderer, state set at startup."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from recoup import __version__
+from recoup.api.errors import install_error_handlers
+from recoup.config import Settings
+from recoup.delinquency.endpoints import router as delinquency_router
+from recoup.ingest.endpoints import router as webhook_router
+from recoup.kit import crypto
+from recoup.kit.clock import Clock, SystemClock
+from recoup.kit.db import make_engine, make_sessionmaker
+from recoup.ledger.endpoints import router as ledger_router
+from recoup.bootstrap import load_keyring
+
+DESCRIPTION = """
+Recoup's REST API for wallets and lenders: send customers, accounts, bills and payments; read
+delinquency. Writes accept an `Idempotency-Key` header: a repeat of the same request returns the first
+answer and changes nothing. Amounts are integers in minor units (fen, cents) with an ISO 4217 code;
+times are ISO 8601 with an offset. Personal data comes back masked.
+"""
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock | None = None
+) -> FastAPI:
+    settings = settings or Settings()
+    crypto.install_keyring(load_keyring(settings))
+    engine = engine or make_engine(settings.database_url, echo=settings.database_echo)
+    app = FastAPI(title="Recoup", version=__version__, description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.clock = clock or SystemClock()
+    install_error_handlers(app)
+    app.include_router(ledger_router)
+    app.include_router(delinquency_router)
+    app.include_router(webhook_router)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

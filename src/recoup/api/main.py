@@ -1,0 +1,5 @@
+"""ASGI entry point for uvicorn: `recoup serve` or `uvicorn recoup.api.main:app`."""
+
+from recoup.api.app import create_app
+
+app = create_app()

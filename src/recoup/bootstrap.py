@@ -1,0 +1,68 @@
+"""Process start-up shared by the CLI, the API server and the worker: keys, schema, reference data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+from recoup.config import Environment, Settings
+from recoup.kit import crypto
+from recoup.kit.clock import Clock
+from recoup.kit.db import make_sessionmaker, session_scope
+from recoup.kit.errors import ConfigurationError
+from recoup.ledger import service as ledger_service
+
+
+def load_keyring(settings: Settings) -> crypto.Keyring:
+    if settings.encryption_keys is not None:
+        keyring = crypto.Keyring.from_json(
+            settings.encryption_keys.get_secret_value(), source="RECOUP_ENCRYPTION_KEYS"
+        )
+    elif settings.encryption_key_file.exists():
+        keyring = crypto.load_keyring_file(settings.encryption_key_file)
+    else:
+        raise ConfigurationError(
+            f"no encryption keys: {settings.encryption_key_file} does not exist. "
+            "Run `recoup init` (development) or set RECOUP_ENCRYPTION_KEYS / RECOUP_ENCRYPTION_KEY_FILE."
+        )
+    if keyring.development and settings.env is Environment.production:
+        raise ConfigurationError("production refuses a development keyring; configure a real key")
+    return keyring
+
+
+def ensure_keyring(settings: Settings) -> tuple[crypto.Keyring, bool]:
+    """Load the keyring, generating a development one on first run outside production."""
+    if settings.encryption_keys is None and not settings.encryption_key_file.exists():
+        if settings.env is Environment.production:
+            raise ConfigurationError("production refuses to generate keys; configure them")
+        crypto.write_keyring_file(settings.encryption_key_file, crypto.Keyring.generate(development=True))
+        keyring = load_keyring(settings)
+        crypto.install_keyring(keyring)
+        return keyring, True
+    keyring = load_keyring(settings)
+    crypto.install_keyring(keyring)
+    return keyring, False
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def init_database(engine: Engine, *, clock: Clock) -> int:
+    """Create or upgrade the schema and seed reference data. Safe to run any number of times."""
+    migrate(engine)
+    with session_scope(make_sessionmaker(engine)) as session:
+        return ledger_service.ensure_default_products(session, clock=clock)

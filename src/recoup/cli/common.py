@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from recoup.bootstrap import load_keyring
+from recoup.config import Settings
+from recoup.kit import crypto
+from recoup.kit.clock import Clock, SystemClock
+from recoup.kit.db import make_engine, make_sessionmaker, session_scope
+from recoup.kit.errors import RecoupError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Clock
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.database_url, echo=self.settings.database_echo)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return make_sessionmaker(self.engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with session_scope(self.sessions) as session:
+            yield session
+
+    def install_keys(self) -> None:
+        crypto.install_keyring(load_keyring(self.settings))
+
+
+def runtime(*, keys: bool = True) -> Runtime:
+    try:
+        rt = Runtime(Settings(), SystemClock())
+        if keys:
+            rt.install_keys()
+    except RecoupError as exc:
+        fail(exc.message)
+    return rt
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def parse_date(value: str | None, *, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{option} {value!r} is not a date; use YYYY-MM-DD") from None

@@ -1,0 +1,147 @@
+"""The `recoup` command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from recoup.bootstrap import ensure_keyring, init_database
+from recoup.cli.common import console, fail, parse_date, runtime
+from recoup.kit.errors import RecoupError
+
+app = typer.Typer(help="Recoup: collections for digital wallets.", no_args_is_help=True)
+run_app = typer.Typer(help="Batch passes.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Look at accounts.", no_args_is_help=True)
+app.add_typer(run_app, name="run")
+app.add_typer(accounts_app, name="accounts")
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the database and seed reference data. Safe to run twice."""
+    rt = runtime(keys=False)
+    try:
+        _keyring, created = ensure_keyring(rt.settings)
+        added = init_database(rt.engine, clock=rt.clock)
+    except RecoupError as exc:
+        raise fail(exc.message) from exc
+    if created:
+        console.print(f"generated a development keyring at [bold]{rt.settings.encryption_key_file}[/]")
+    console.print(
+        f"database ready at [bold]{rt.engine.url.render_as_string(hide_password=True)}[/]"
+        + (f" ({added} default products added)" if added else "")
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the REST API (OpenAPI at /docs)."""
+    import uvicorn
+
+    runtime()  # fail early, with a clear message, on a missing key or bad settings
+    uvicorn.run("recoup.api.main:app", host=host, port=port, workers=workers, log_level="info")
+
+
+@run_app.command("daily")
+def run_daily(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Business date, YYYY-MM-DD; default today")] = None,
+) -> None:
+    """The daily pass: days past due, buckets and bucket changes for the whole portfolio."""
+    from recoup.delinquency import service as delinquency_service
+
+    rt = runtime()
+    day = parse_date(as_of, option="--as-of") or rt.clock.now().astimezone(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
+    with console.status("daily pass") as status:
+        try:
+            with rt.transaction() as session:
+                summary = delinquency_service.run_daily(
+                    session, day, clock=rt.clock, progress=lambda msg: status.update(f"daily pass: {msg}")
+                )
+        except RecoupError as exc:
+            raise fail(exc.message) from exc
+    console.print(
+        f"as of {summary.as_of}: {summary.accounts:,} accounts, {summary.changed:,} states changed, "
+        f"{summary.bucket_changes:,} bucket changes"
+    )
+    console.print(bucket_table(summary.by_bucket))
+
+
+def bucket_table(by_bucket: dict[str, int]) -> Table:
+    table = Table(title="Accounts by bucket")
+    table.add_column("bucket")
+    table.add_column("accounts", justify="right")
+    for bucket in sorted(by_bucket, key=lambda b: (len(b), b)):
+        table.add_row(bucket, f"{by_bucket[bucket]:,}")
+    return table
+
+
+@accounts_app.command("show")
+def accounts_show(
+    ref: Annotated[str, typer.Argument(help="Account id or external reference")],
+    locale: Annotated[str, typer.Option(help="Locale for money and dates")] = "zh_CN",
+) -> None:
+    """An account: its bills, payments, delinquency and bucket history (personal data masked)."""
+    from recoup.cli.views import show_account
+
+    rt = runtime()
+    with rt.transaction() as session:
+        try:
+            show_account(session, ref, locale=locale, clock=rt.clock)
+        except RecoupError as exc:
+            raise fail(exc.message) from exc
+
+
+@app.command("import")
+def import_files(
+    files: Annotated[list[Path], typer.Argument(help="CSV or JSON Lines files; kind from the name or --kind")],
+    kind: Annotated[str | None, typer.Option(help="customers, accounts, bills or payments")] = None,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import valid rows, report the rest")] = False,
+    report: Annotated[Path | None, typer.Option(help="Where to write the error report (CSV)")] = None,
+) -> None:
+    """Import customers, accounts, bills and payments. By default a file with any invalid row imports
+    nothing; re-running a file imports nothing twice."""
+    from recoup.cli.imports import run_import
+
+    rt = runtime()
+    if not run_import(rt, files, kind=kind, skip_invalid=skip_invalid, report=report):
+        raise typer.Exit(1)
+
+
+@app.command()
+def generate(
+    customers: Annotated[int, typer.Option(help="How many customers")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same portfolio")] = 1,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Portfolio date, YYYY-MM-DD")] = None,
+    foreign_share: Annotated[float, typer.Option(help="Share of customers outside mainland China")] = 0.1,
+) -> None:
+    """Generate a realistic synthetic wallet portfolio through the import path."""
+    from recoup.cli.imports import generate_portfolio
+
+    rt = runtime()
+    day = parse_date(as_of, option="--as-of") or dt.date.today()
+    generate_portfolio(rt, customers=customers, seed=seed, as_of=day, foreign_share=foreign_share)
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(help="Portfolio size")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 7,
+    database: Annotated[Path, typer.Option(help="SQLite file for the demo (recreated)")] = Path("recoup-demo.db"),
+) -> None:
+    """Build a fresh SQLite portfolio, run the daily pass and show balances by bucket."""
+    from recoup.cli.demo import run_demo
+
+    run_demo(customers=customers, seed=seed, database=database)
+
+
+def main() -> None:
+    app()

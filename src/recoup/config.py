@@ -1,0 +1,75 @@
+"""The one settings object. Every value can be set as an environment variable prefixed `RECOUP_`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from recoup.kit.errors import ConfigurationError
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RECOUP_", env_file=".env", extra="ignore")
+
+    env: Environment = Field(Environment.development, description="development, test or production")
+    database_url: str = Field(
+        "sqlite:///recoup.db",
+        description="SQLAlchemy URL; SQLite file in the working directory by default, "
+        "postgresql+psycopg://... in production",
+    )
+    database_echo: bool = False
+    encryption_key_file: Path = Field(
+        Path("recoup-keys.json"), description="keyring JSON written by `recoup init` in development"
+    )
+    encryption_keys: SecretStr | None = Field(
+        None, description="keyring JSON given inline; takes precedence over the key file"
+    )
+    wallet_webhook_secrets: list[SecretStr] = Field(
+        default_factory=list,
+        description="HMAC secrets accepted on the wallet's payment webhook; several allow rotation",
+    )
+    webhook_tolerance_seconds: int = Field(300, ge=1, description="max age of a signed webhook")
+    api_tokens: list[SecretStr] = Field(
+        default_factory=list,
+        description="bearer tokens accepted by the REST API (until staff identity lands, issue 3)",
+    )
+    default_grace_days: int = Field(0, ge=0, description="grace days for products without their own")
+    bucket_bounds: list[int] = Field(
+        default_factory=lambda: [1, 31, 61, 91],
+        description="lower DPD bound of each bucket after M0; defaults give M1 1-30 ... M3+ over 90",
+    )
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.env is Environment.production:
+            missing = []
+            if self.encryption_keys is None and not self.encryption_key_file.exists():
+                missing.append("RECOUP_ENCRYPTION_KEYS or RECOUP_ENCRYPTION_KEY_FILE")
+            if not self.wallet_webhook_secrets:
+                missing.append("RECOUP_WALLET_WEBHOOK_SECRETS")
+            if not self.api_tokens:
+                missing.append("RECOUP_API_TOKENS")
+            if self.database_url.startswith("sqlite"):
+                missing.append("RECOUP_DATABASE_URL (PostgreSQL; SQLite is for development)")
+            if missing:
+                raise ConfigurationError("production refuses to start without: " + ", ".join(missing))
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import polars as pl
+from sqlalchemy import delete, func, select
+
+from recoup.kit import frames
+from recoup.kit.repository import Repository
+from recoup.models import (
+    Account,
+    AccountDelinquency,
+    Allocation,
+    Bill,
+    DelinquencyEvent,
+    DelinquencyPause,
+    DelinquencyRun,
+    Payment,
+    Product,
+)
+
+
+class DelinquencyRepository(Repository[AccountDelinquency]):
+    model = AccountDelinquency
+
+    def last_run_date(self) -> dt.date | None:
+        return self.session.execute(
+            select(func.max(DelinquencyRun.as_of_date)).where(DelinquencyRun.finished_at.is_not(None))
+        ).scalar_one_or_none()
+
+    def run_for(self, as_of: dt.date) -> DelinquencyRun | None:
+        return self.session.execute(
+            select(DelinquencyRun).where(DelinquencyRun.as_of_date == as_of)
+        ).scalar_one_or_none()
+
+    def events(self, account_id: int) -> Sequence[DelinquencyEvent]:
+        return self.session.execute(
+            select(DelinquencyEvent)
+            .where(DelinquencyEvent.account_id == account_id)
+            .order_by(DelinquencyEvent.effective_date, DelinquencyEvent.id)
+        ).scalars().all()
+
+    def last_event_before(self, account_id: int, day: dt.date) -> DelinquencyEvent | None:
+        return self.session.execute(
+            select(DelinquencyEvent)
+            .where(DelinquencyEvent.account_id == account_id, DelinquencyEvent.effective_date < day)
+            .order_by(DelinquencyEvent.effective_date.desc(), DelinquencyEvent.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+
+    def delete_events_from(self, account_id: int, day: dt.date) -> None:
+        self.session.execute(
+            delete(DelinquencyEvent).where(
+                DelinquencyEvent.account_id == account_id, DelinquencyEvent.effective_date >= day
+            )
+        )
+
+    def pauses(self, account_id: int) -> Sequence[DelinquencyPause]:
+        return self.session.execute(
+            select(DelinquencyPause)
+            .where(DelinquencyPause.account_id == account_id, DelinquencyPause.cancelled_at.is_(None))
+            .order_by(DelinquencyPause.start_date)
+        ).scalars().all()
+
+    # Set-based reads for the portfolio pass.
+
+    def accounts_frame(self) -> pl.DataFrame:
+        return frames.read_frame(
+            self.session,
+            select(Account.id, Account.product_code),
+            {"account_id": pl.Int64, "product_code": pl.String},
+        )
+
+    def products(self) -> Sequence[Product]:
+        return self.session.execute(select(Product)).scalars().all()
+
+    def bills_frame(self) -> pl.DataFrame:
+        return frames.read_frame(
+            self.session,
+            select(
+                Bill.account_id,
+                Bill.id,
+                Bill.due_date,
+                Bill.principal_minor + Bill.interest_minor + Bill.fees_minor,
+            ),
+            {"account_id": pl.Int64, "bill_id": pl.Int64, "due_date": pl.Date, "amount_due": pl.Int64},
+        )
+
+    def paid_frame(self) -> pl.DataFrame:
+        return frames.read_frame(
+            self.session,
+            select(Allocation.account_id, Allocation.bill_id, Allocation.value_date, Allocation.amount_minor),
+            {"account_id": pl.Int64, "bill_id": pl.Int64, "value_date": pl.Date, "amount": pl.Int64},
+        )
+
+    def payments_frame(self) -> pl.DataFrame:
+        return frames.read_frame(
+            self.session,
+            select(Payment.account_id, Payment.value_date, Payment.amount_minor).where(
+                Payment.reversed_at.is_(None)
+            ),
+            {"account_id": pl.Int64, "value_date": pl.Date, "amount": pl.Int64},
+        )
+
+    def pauses_frame(self) -> pl.DataFrame:
+        return frames.read_frame(
+            self.session,
+            select(DelinquencyPause.account_id, DelinquencyPause.start_date, DelinquencyPause.end_date).where(
+                DelinquencyPause.cancelled_at.is_(None)
+            ),
+            {"account_id": pl.Int64, "start_date": pl.Date, "end_date": pl.Date},
+        )
+
+    def states_frame(self) -> pl.DataFrame:
+        d = AccountDelinquency
+        return frames.read_frame(
+            self.session,
+            select(
+                d.account_id,
+                d.as_of_date,
+                d.dpd,
+                d.bucket,
+                d.oldest_unpaid_due_date,
+                d.overdue_minor,
+                d.outstanding_minor,
+                d.credit_minor,
+            ),
+            {
+                "account_id": pl.Int64,
+                "prev_as_of": pl.Date,
+                "prev_dpd": pl.Int32,
+                "prev_bucket": pl.String,
+                "prev_oldest": pl.Date,
+                "prev_overdue": pl.Int64,
+                "prev_outstanding": pl.Int64,
+                "prev_credit": pl.Int64,
+            },
+        )

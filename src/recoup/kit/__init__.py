@@ -1,0 +1,1 @@
+"""Plumbing with no domain: database, column types, clock, crypto, errors, money, pagination."""

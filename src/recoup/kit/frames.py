@@ -1,0 +1,103 @@
+"""Set-based reads and writes between the database and Polars frames.
+
+PostgreSQL moves rows with COPY (CSV over the wire, parsed by Polars' native reader; written with
+psycopg's COPY writer), SQLite with plain cursors. Both paths run inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Select, Table, TextClause, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+Schema = dict[str, pl.DataType | type[pl.DataType]]
+
+
+def read_frame(session: Session, stmt: Select[Any] | TextClause, schema: Schema) -> pl.DataFrame:
+    """Run `stmt` and return its rows as a frame with exactly `schema` (names in select order)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+        buffer = io.BytesIO()
+        raw = session.connection().connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:  # type: ignore[union-attr]
+            for block in copy:
+                buffer.write(block)
+        if buffer.tell() == 0:
+            return pl.DataFrame(schema=schema)
+        buffer.seek(0)
+        return pl.read_csv(buffer, has_header=False, schema=schema, try_parse_dates=False)
+    rows = session.execute(stmt).all()
+    frame = pl.DataFrame([tuple(r) for r in rows], schema=list(schema), orient="row")
+    return frame.with_columns(_casts(frame, schema))
+
+
+def _casts(frame: pl.DataFrame, schema: Schema) -> list[pl.Expr]:
+    exprs = []
+    for name, dtype in schema.items():
+        if dtype == pl.Date and frame.schema[name] == pl.String:
+            exprs.append(pl.col(name).str.to_date())
+        else:
+            exprs.append(pl.col(name).cast(dtype))
+    return exprs
+
+
+def insert_frame(session: Session, table: Table, frame: pl.DataFrame) -> int:
+    """Append the frame's rows to `table` (columns named as the frame's). Returns the row count."""
+    if frame.height == 0:
+        return 0
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        _copy_in(session, table.name, frame)
+    else:
+        session.execute(table.insert(), frame.to_dicts())
+    return frame.height
+
+
+def _copy_in(session: Session, table_name: str, frame: pl.DataFrame) -> None:
+    raw = session.connection().connection.driver_connection
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table_name}" ({columns}) FROM STDIN') as copy:  # type: ignore[union-attr]
+        for row in frame.iter_rows():
+            copy.write_row(row)
+
+
+def upsert_frame(session: Session, table: Table, frame: pl.DataFrame, key: Sequence[str]) -> int:
+    """Insert rows, or update the non-key columns of rows whose `key` already exists."""
+    if frame.height == 0:
+        return 0
+    update_cols = [c for c in frame.columns if c not in key]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        temp = f"tmp_{table.name}"
+        session.execute(
+            text(f'CREATE TEMP TABLE IF NOT EXISTS "{temp}" (LIKE "{table.name}") ON COMMIT DROP')
+        )
+        session.execute(text(f'TRUNCATE "{temp}"'))
+        _copy_in(session, temp, frame)
+        cols = ", ".join(f'"{c}"' for c in frame.columns)
+        sets = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in update_cols)
+        keys = ", ".join(f'"{k}"' for k in key)
+        session.execute(
+            text(
+                f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{temp}" '
+                f"ON CONFLICT ({keys}) DO UPDATE SET {sets}"
+            )
+        )
+    else:
+        stmt = sqlite.insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(key), set_={c: stmt.excluded[c] for c in update_cols}
+        )
+        session.execute(stmt, frame.to_dicts())
+    return frame.height
+
+
+def utc_now_column(now: dt.datetime, height: int) -> pl.Series:
+    return pl.Series([now] * height, dtype=pl.Datetime("us", "UTC"))

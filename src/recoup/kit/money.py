@@ -1,0 +1,33 @@
+"""Money is an integer count of minor units with an ISO 4217 code. Never a float.
+
+Formatting for people goes through Babel with the reader's locale.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+
+from babel.numbers import format_currency, get_currency_precision, list_currencies
+
+
+@lru_cache(maxsize=1)
+def known_currencies() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+def is_currency(code: str) -> bool:
+    return code in known_currencies()
+
+
+def minor_digits(currency: str) -> int:
+    return int(get_currency_precision(currency))
+
+
+def to_major(amount_minor: int, currency: str) -> Decimal:
+    return Decimal(amount_minor).scaleb(-minor_digits(currency))
+
+
+def format_money(amount_minor: int, currency: str, locale: str = "en") -> str:
+    """`format_money(120000, "CNY", "zh_CN")` -> '¥1,200.00'."""
+    return str(format_currency(to_major(amount_minor, currency), currency, locale=locale))

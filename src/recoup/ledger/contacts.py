@@ -1,0 +1,83 @@
+"""Normalising the ways to reach a person: E.164 phones, e-mail addresses, candidate time zones.
+
+Pure functions; the importer and the API call the same ones, so a phone accepted one way is accepted
+the other.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from functools import lru_cache
+
+import phonenumbers
+from babel.core import get_global
+from phonenumbers import timezone as phone_timezone
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+JURISDICTION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3}){0,2}$")
+
+
+class ContactError(ValueError):
+    pass
+
+
+def normalise_phone(raw: str, default_region: str) -> str:
+    try:
+        parsed = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise ContactError(f"{raw!r} is not a phone number ({exc})") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise ContactError(f"{raw!r} is not a valid phone number for its country")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(raw: str) -> str:
+    value = raw.strip()
+    if not EMAIL.match(value) or len(value) > 254:
+        raise ContactError(f"{raw!r} is not an e-mail address")
+    local, _, domain = value.partition("@")
+    return local + "@" + domain.lower()
+
+
+def check_jurisdiction(value: str) -> str:
+    if not JURISDICTION.match(value):
+        raise ContactError(
+            f"{value!r} is not a jurisdiction: give an ISO 3166 country with an optional "
+            "subdivision, such as CN, US or US-MA"
+        )
+    return value
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_zone(value: str) -> str:
+    if value not in _known_zones():
+        raise ContactError(f"{value!r} is not an IANA time zone")
+    return value
+
+
+def zones_for_phone(e164: str) -> list[str]:
+    parsed = phonenumbers.parse(e164)
+    zones = [z for z in phone_timezone.time_zones_for_number(parsed) if z in _known_zones()]
+    return zones
+
+
+def zones_for_country(country: str) -> list[str]:
+    territory_zones: dict[str, list[str]] = get_global("territory_zones")
+    return [z for z in territory_zones.get(country.upper(), []) if z in _known_zones()]
+
+
+def candidate_zones(phones: list[str], country: str | None) -> list[str]:
+    """Every zone a person may plausibly be in: each phone's zones, else the address country's."""
+    zones: list[str] = []
+    for phone in phones:
+        for zone in zones_for_phone(phone):
+            if zone not in zones:
+                zones.append(zone)
+    if not zones and country:
+        zones = zones_for_country(country)
+    return zones

@@ -1,0 +1,182 @@
+"""REST: customers, accounts, bills and payments. Thin: each endpoint calls one service or flow."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from recoup.api.deps import Authenticated, ClockDep, SessionDep
+from recoup.api.errors import ERROR_RESPONSES
+from recoup.api.idempotency import body_of, respond
+from recoup.kit.repository import Repository
+from recoup.kit.schemas import ListResource
+from recoup.ledger import flows, schemas
+from recoup.ledger import service as ledger_service
+from recoup.ledger.repository import CustomerRepository
+from recoup.models import Account, Customer, Payment
+
+router = APIRouter(prefix="/v1", tags=["ledger"], dependencies=[Authenticated], responses=ERROR_RESPONSES)
+RawBody = Annotated[bytes, Depends(body_of)]
+Limit = Annotated[int, Query(ge=1, le=500, description="Page size")]
+Offset = Annotated[int, Query(ge=0, description="Results to skip")]
+
+
+def _payment_out(session: SessionDep, payment: Payment) -> schemas.Payment:
+    out = schemas.Payment.model_validate(payment)
+    out.allocations = ledger_service.allocations_of(session, payment.id)
+    return out
+
+
+@router.post("/customers", status_code=201, response_model=schemas.Customer, summary="Create a customer")
+def create_customer(
+    request: Request, data: schemas.CustomerCreate, body: RawBody, session: SessionDep, clock: ClockDep
+) -> JSONResponse:
+    """Create a customer. Personal fields are encrypted at rest and come back masked.
+    Phones are normalised to E.164; time zones are inferred from phones and address when not given."""
+
+    def produce() -> tuple[int, schemas.Customer]:
+        customer = ledger_service.create_customer(session, data, clock=clock)
+        return 201, schemas.Customer.masked(ledger_service.get_customer(session, customer.id))
+
+    return respond(request, body, session, clock, "customers.create", produce)
+
+
+@router.get("/customers", response_model=ListResource[schemas.Customer], summary="List customers")
+def list_customers(
+    session: SessionDep,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    jurisdiction: Annotated[str | None, Query(max_length=16, examples=["CN"])] = None,
+) -> ListResource[schemas.Customer]:
+    """Customers in creation order, masked."""
+    repo = CustomerRepository(session)
+    stmt = select(Customer).options(*repo.with_contacts()).order_by(Customer.id)
+    if jurisdiction:
+        stmt = stmt.where(Customer.jurisdiction == jurisdiction)
+    page = repo.paginate(stmt, limit=limit, offset=offset)
+    return ListResource(
+        items=[schemas.Customer.masked(c) for c in page.items], total=page.total, limit=limit, offset=offset
+    )
+
+
+@router.get("/customers/{customer_id}", response_model=schemas.Customer, summary="Get a customer")
+def get_customer(customer_id: int, session: SessionDep) -> schemas.Customer:
+    """One customer, personal fields masked."""
+    return schemas.Customer.masked(ledger_service.get_customer(session, customer_id))
+
+
+@router.post("/accounts", status_code=201, response_model=schemas.Account, summary="Open an account")
+def create_account(
+    request: Request, data: schemas.AccountCreate, body: RawBody, session: SessionDep, clock: ClockDep
+) -> JSONResponse:
+    """An account of a product (BNPL order, credit line, micro-loan, ...) held by a customer."""
+
+    def produce() -> tuple[int, schemas.Account]:
+        return 201, schemas.Account.model_validate(ledger_service.create_account(session, data, clock=clock))
+
+    return respond(request, body, session, clock, "accounts.create", produce)
+
+
+@router.get("/accounts", response_model=ListResource[schemas.Account], summary="List accounts")
+def list_accounts(
+    session: SessionDep,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    customer_id: Annotated[int | None, Query(ge=1)] = None,
+) -> ListResource[schemas.Account]:
+    """Accounts in creation order, optionally of one customer."""
+    stmt = select(Account).order_by(Account.id)
+    if customer_id is not None:
+        stmt = stmt.where(Account.customer_id == customer_id)
+    page = Repository[Account](session).paginate(stmt, limit=limit, offset=offset)
+    return ListResource(
+        items=[schemas.Account.model_validate(a) for a in page.items], total=page.total, limit=limit, offset=offset
+    )
+
+
+@router.get("/accounts/{account_id}", response_model=schemas.Account, summary="Get an account")
+def get_account(account_id: int, session: SessionDep) -> schemas.Account:
+    """One account."""
+    return schemas.Account.model_validate(ledger_service.get_account(session, account_id))
+
+
+@router.get("/accounts/{account_id}/bills", response_model=list[schemas.Bill], summary="List an account's bills")
+def list_bills(account_id: int, session: SessionDep) -> list[schemas.Bill]:
+    """Bills by due date, each with what has been allocated to it."""
+    ledger_service.get_account(session, account_id)
+    paid = ledger_service.paid_by_bill(session, account_id)
+    return [
+        schemas.Bill(
+            id=b.id,
+            account_id=b.account_id,
+            external_ref=b.external_ref,
+            due_date=b.due_date,
+            principal_minor=b.principal_minor,
+            interest_minor=b.interest_minor,
+            fees_minor=b.fees_minor,
+            paid_minor=paid.get(b.id, 0),
+        )
+        for b in ledger_service.bills(session, account_id)
+    ]
+
+
+@router.post("/bills", status_code=201, response_model=schemas.Bill, summary="Add a bill")
+def create_bill(
+    request: Request, data: schemas.BillCreate, body: RawBody, session: SessionDep, clock: ClockDep
+) -> JSONResponse:
+    """An instalment or statement. Existing payments and credit are re-applied by the waterfall."""
+
+    def produce() -> tuple[int, schemas.Bill]:
+        bill = flows.add_bill(session, data, clock=clock)
+        paid = ledger_service.paid_by_bill(session, bill.account_id).get(bill.id, 0)
+        return 201, schemas.Bill(
+            id=bill.id,
+            account_id=bill.account_id,
+            external_ref=bill.external_ref,
+            due_date=bill.due_date,
+            principal_minor=bill.principal_minor,
+            interest_minor=bill.interest_minor,
+            fees_minor=bill.fees_minor,
+            paid_minor=paid,
+        )
+
+    return respond(request, body, session, clock, "bills.create", produce)
+
+
+@router.post(
+    "/payments",
+    status_code=201,
+    response_model=schemas.Payment,
+    summary="Record a payment",
+    responses={200: {"description": "Already recorded under this external_id", "model": schemas.Payment}},
+)
+def create_payment(
+    request: Request, data: schemas.PaymentCreate, body: RawBody, session: SessionDep, clock: ClockDep
+) -> JSONResponse:
+    """Record money received and allocate it by the product's waterfall. Idempotent on `external_id`
+    (and on `Idempotency-Key`): a repeat returns the first payment and changes nothing. A payment dated
+    in the past recomputes delinquency from that date."""
+
+    def produce() -> tuple[int, schemas.Payment]:
+        payment, created = flows.receive_payment(session, data, clock=clock)
+        return (201 if created else 200), _payment_out(session, payment)
+
+    return respond(request, body, session, clock, "payments.create", produce)
+
+
+@router.get("/payments/{payment_id}", response_model=schemas.Payment, summary="Get a payment")
+def get_payment(payment_id: int, session: SessionDep) -> schemas.Payment:
+    """One payment with its allocations."""
+    return _payment_out(session, ledger_service.get_payment(session, payment_id))
+
+
+@router.post("/payments/{payment_id}/reversal", response_model=schemas.Payment, summary="Reverse a payment")
+def reverse_payment(
+    payment_id: int, data: schemas.PaymentReversal, session: SessionDep, clock: ClockDep
+) -> schemas.Payment:
+    """A chargeback: the payment stops counting, what it paid re-opens, and delinquency is recomputed
+    from its value date. Reversing twice changes nothing."""
+    return _payment_out(session, flows.reverse_payment(session, payment_id, data, clock=clock))

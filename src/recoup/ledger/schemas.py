@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from recoup.kit.masking import mask_email, mask_id, mask_name, mask_phone
+from recoup.kit.money import is_currency
+from recoup.kit.schemas import Schema
+from recoup.ledger import contacts
+from recoup.models import AccountStatus, Collector, ContactSource, PaymentSource, PhoneType
+
+
+def _currency(value: str) -> str:
+    value = value.upper()
+    if not is_currency(value):
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+    return value
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("give the time zone offset, for example 2026-06-15T10:30:00+08:00")
+    return value.astimezone(dt.UTC)
+
+
+Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["CNY"]), AfterValidator(_currency)]
+Minor = Annotated[int, Field(ge=0, strict=True, description="Amount in minor units (fen, cents)")]
+Ref = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w.:/@-]+$")]
+AwareDatetime = Annotated[dt.datetime, AfterValidator(_aware)]
+
+
+class PhoneIn(Schema):
+    number: str = Field(description="Phone number; normalised to E.164", examples=["+8613812341234"])
+    type: PhoneType = Field(PhoneType.mobile, description="mobile, home, work or other")
+    source: ContactSource = Field(ContactSource.customer, description="Who gave the number")
+
+
+class EmailIn(Schema):
+    address: str = Field(description="E-mail address", examples=["li.na@example.com"])
+    source: ContactSource = Field(ContactSource.customer)
+
+
+class AddressIn(Schema):
+    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2", examples=["CN"])
+    region: str | None = Field(None, max_length=16, description="Subdivision code", examples=["GD"])
+    city: str | None = Field(None, max_length=128, examples=["深圳"])
+    postal_code: str | None = Field(None, max_length=32, examples=["518000"])
+    line: str | None = Field(None, max_length=512, description="Street address")
+
+    @field_validator("country")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+
+class CustomerCreate(Schema):
+    external_ref: Ref = Field(description="The wallet's own user reference", examples=["u-100234"])
+    name: str = Field(min_length=1, max_length=256, examples=["李娜"])
+    national_id: str | None = Field(None, max_length=64, description="Stored encrypted")
+    phones: list[PhoneIn] = Field(default_factory=list, max_length=20)
+    emails: list[EmailIn] = Field(default_factory=list, max_length=20)
+    addresses: list[AddressIn] = Field(default_factory=list, max_length=10)
+    preferred_language: str = Field("zh-CN", pattern=r"^(zh-CN|zh-TW|en)$", examples=["zh-CN"])
+    jurisdiction: str = Field(description="ISO 3166 country, optional subdivision", examples=["CN"])
+    timezones: list[str] = Field(
+        default_factory=list,
+        description="Candidate IANA zones; inferred from phones and address when empty",
+        examples=[["Asia/Shanghai"]],
+    )
+
+    @model_validator(mode="after")
+    def _normalise(self) -> CustomerCreate:
+        try:
+            contacts.check_jurisdiction(self.jurisdiction)
+            region = self.jurisdiction[:2]
+            for phone in self.phones:
+                phone.number = contacts.normalise_phone(phone.number, region)
+            for email in self.emails:
+                email.address = contacts.normalise_email(email.address)
+            self.timezones = [contacts.check_zone(z) for z in self.timezones]
+        except contacts.ContactError as exc:
+            raise ValueError(str(exc)) from exc
+        if not self.timezones:
+            country = self.addresses[0].country if self.addresses else region
+            self.timezones = contacts.candidate_zones([p.number for p in self.phones], country)
+        return self
+
+
+class PhoneOut(Schema):
+    number: str = Field(description="Masked", examples=["+86138****1234"])
+    type: str
+    source: str
+
+
+class EmailOut(Schema):
+    address: str = Field(description="Masked", examples=["l***@example.com"])
+    source: str
+
+
+class Customer(Schema):
+    id: int
+    external_ref: str
+    name: str = Field(description="Masked", examples=["李*"])
+    national_id: str | None = Field(description="Masked")
+    phones: list[PhoneOut]
+    emails: list[EmailOut]
+    preferred_language: str
+    jurisdiction: str
+    timezones: list[str]
+    created_at: dt.datetime
+
+    @classmethod
+    def masked(cls, customer: Any) -> Customer:
+        return cls(
+            id=customer.id,
+            external_ref=customer.external_ref,
+            name=mask_name(customer.name),
+            national_id=mask_id(customer.national_id) if customer.national_id else None,
+            phones=[PhoneOut(number=mask_phone(p.number), type=p.type, source=p.source) for p in customer.phones],
+            emails=[EmailOut(address=mask_email(e.address), source=e.source) for e in customer.emails],
+            preferred_language=customer.preferred_language,
+            jurisdiction=customer.jurisdiction,
+            timezones=list(customer.timezones),
+            created_at=customer.created_at,
+        )
+
+
+class AccountCreate(Schema):
+    external_ref: Ref = Field(examples=["bnpl-778812"])
+    customer_ref: Ref = Field(description="external_ref of the customer", examples=["u-100234"])
+    product: str = Field(description="Product code", examples=["bnpl"])
+    currency: Currency
+    credit_limit_minor: Minor | None = None
+    opened_date: dt.date = Field(examples=["2026-05-01"])
+    closed_date: dt.date | None = None
+    status: AccountStatus = AccountStatus.open
+    collector: Collector = Field(Collector.creditor, description="creditor or agency")
+    agency_ref: str | None = Field(None, max_length=128)
+
+
+class Account(Schema):
+    id: int
+    external_ref: str
+    customer_id: int
+    product_code: str
+    currency: str
+    credit_limit_minor: int | None
+    opened_date: dt.date
+    closed_date: dt.date | None
+    status: str
+    collector: str
+    agency_ref: str | None
+    created_at: dt.datetime
+
+
+class BillCreate(Schema):
+    account_ref: Ref = Field(examples=["bnpl-778812"])
+    external_ref: Ref = Field(description="Unique within the account", examples=["inst-1"])
+    due_date: dt.date = Field(examples=["2026-06-05"])
+    principal_minor: Minor = 0
+    interest_minor: Minor = 0
+    fees_minor: Minor = 0
+
+    @model_validator(mode="after")
+    def _something_due(self) -> BillCreate:
+        if self.principal_minor + self.interest_minor + self.fees_minor == 0:
+            raise ValueError("a bill must have something due")
+        return self
+
+
+class Bill(Schema):
+    id: int
+    account_id: int
+    external_ref: str
+    due_date: dt.date
+    principal_minor: int
+    interest_minor: int
+    fees_minor: int
+    paid_minor: int = Field(description="Allocated to this bill so far")
+
+
+class PaymentCreate(Schema):
+    external_id: Ref = Field(description="The payment's id at the wallet; unique", examples=["wx-pay-1"])
+    account_ref: Ref = Field(examples=["bnpl-778812"])
+    amount_minor: Annotated[int, Field(gt=0, strict=True)] = Field(examples=[60000])
+    currency: Currency
+    received_at: AwareDatetime = Field(examples=["2026-06-06T09:30:00+08:00"])
+    source: PaymentSource = PaymentSource.wallet
+
+
+class PaymentReversal(Schema):
+    reason: str = Field(min_length=1, max_length=256, examples=["chargeback"])
+    reversed_at: AwareDatetime | None = Field(None, description="Defaults to now")
+
+
+class AllocationOut(Schema):
+    bill_id: int
+    component: str
+    amount_minor: int
+
+
+class Payment(Schema):
+    id: int
+    external_id: str
+    account_id: int
+    amount_minor: int
+    currency: str
+    received_at: dt.datetime
+    value_date: dt.date
+    source: str
+    reversed_at: dt.datetime | None
+    reversal_reason: str | None
+    allocations: list[AllocationOut] = Field(default_factory=list)

@@ -1,0 +1,296 @@
+"""Customers, accounts, bills and payments: the ledger.
+
+Design: balances are derived, never mutated counters. A bill holds what is due; what has been paid is the
+sum of its allocations; allocations are rewritten for the whole account by replaying live payments through
+the product's waterfall (`allocation.py`) whenever a payment, a reversal or a bill changes. `reallocate`
+returns the earliest business date whose balances changed, so delinquency recomputes from exactly there.
+Services never commit: the request, job or command that calls them owns the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from sqlalchemy.orm import Session
+
+from recoup.kit.clock import Clock
+from recoup.kit.errors import Conflict, NotFound, ValidationFailed
+from recoup.ledger import schemas
+from recoup.ledger.allocation import BillDue, PaymentIn, Waterfall, allocate
+from recoup.ledger.repository import (
+    AccountRepository,
+    AllocationRepository,
+    BillRepository,
+    CustomerRepository,
+    PaymentRepository,
+    ProductRepository,
+)
+from recoup.models import (
+    Account,
+    Bill,
+    Customer,
+    CustomerAddress,
+    CustomerEmail,
+    CustomerPhone,
+    Payment,
+    Product,
+    ProductKind,
+)
+
+DEFAULT_PRODUCTS = (
+    # code, name, kind, grace days
+    ("bnpl", "Buy now, pay later instalments", ProductKind.bnpl, 0),
+    ("credit_line", "Revolving credit line", ProductKind.credit_line, 0),
+    ("micro_loan", "Micro-loan", ProductKind.micro_loan, 0),
+)
+
+
+class CustomerNotFound(NotFound):
+    code = "customer_not_found"
+
+
+class AccountNotFound(NotFound):
+    code = "account_not_found"
+
+
+class PaymentNotFound(NotFound):
+    code = "payment_not_found"
+
+
+class DuplicateReference(Conflict):
+    code = "duplicate_reference"
+
+
+def ensure_default_products(session: Session, *, clock: Clock) -> int:
+    repo = ProductRepository(session)
+    added = 0
+    for code, name, kind, grace in DEFAULT_PRODUCTS:
+        if repo.get(code) is None:
+            repo.create(
+                Product(code=code, name=name, kind=kind, grace_days=grace, allocation={}, created_at=clock.now()),
+                flush=False,
+            )
+            added += 1
+    session.flush()
+    return added
+
+
+def product(session: Session, code: str) -> Product:
+    found = ProductRepository(session).get(code)
+    if found is None:
+        raise ValidationFailed(f"unknown product {code!r}")
+    return found
+
+
+def value_date(received_at: dt.datetime, timezone: str) -> dt.date:
+    return received_at.astimezone(zoneinfo.ZoneInfo(timezone)).date()
+
+
+def create_customer(session: Session, data: schemas.CustomerCreate, *, clock: Clock) -> Customer:
+    repo = CustomerRepository(session)
+    if repo.by_ref(data.external_ref) is not None:
+        raise DuplicateReference(f"customer {data.external_ref!r} already exists")
+    customer = Customer(
+        external_ref=data.external_ref,
+        name=data.name,
+        national_id=data.national_id,
+        preferred_language=data.preferred_language,
+        jurisdiction=data.jurisdiction,
+        timezones=data.timezones,
+        created_at=clock.now(),
+        phones=[CustomerPhone(position=i, number=p.number, type=p.type, source=p.source) for i, p in enumerate(data.phones)],
+        emails=[CustomerEmail(position=i, address=e.address, source=e.source) for i, e in enumerate(data.emails)],
+        addresses=[
+            CustomerAddress(position=i, **a.model_dump()) for i, a in enumerate(data.addresses)
+        ],
+    )
+    return repo.create(customer)
+
+
+def get_customer(session: Session, customer_id: int) -> Customer:
+    found = CustomerRepository(session).by_id(customer_id)
+    if found is None:
+        raise CustomerNotFound(f"no customer {customer_id}")
+    return found
+
+
+def create_account(session: Session, data: schemas.AccountCreate, *, clock: Clock) -> Account:
+    customer = CustomerRepository(session).by_ref(data.customer_ref)
+    if customer is None:
+        raise CustomerNotFound(f"no customer with external_ref {data.customer_ref!r}")
+    product(session, data.product)
+    repo = AccountRepository(session)
+    if repo.by_ref(data.external_ref) is not None:
+        raise DuplicateReference(f"account {data.external_ref!r} already exists")
+    if data.closed_date and data.closed_date < data.opened_date:
+        raise ValidationFailed("closed_date is before opened_date")
+    return repo.create(
+        Account(
+            external_ref=data.external_ref,
+            customer_id=customer.id,
+            product_code=data.product,
+            currency=data.currency,
+            credit_limit_minor=data.credit_limit_minor,
+            opened_date=data.opened_date,
+            closed_date=data.closed_date,
+            status=data.status,
+            collector=data.collector,
+            agency_ref=data.agency_ref,
+            created_at=clock.now(),
+        )
+    )
+
+
+def get_account(session: Session, account_id: int) -> Account:
+    found = AccountRepository(session).get(account_id)
+    if found is None:
+        raise AccountNotFound(f"no account {account_id}")
+    return found
+
+
+def account_by_ref(session: Session, external_ref: str, *, lock: bool = False) -> Account:
+    repo = AccountRepository(session)
+    found = repo.by_ref(external_ref)
+    if found is None:
+        raise AccountNotFound(f"no account with external_ref {external_ref!r}")
+    if lock:
+        locked = repo.for_update(found.id)
+        assert locked is not None
+        return locked
+    return found
+
+
+def add_bill(session: Session, account: Account, data: schemas.BillCreate, *, clock: Clock) -> Bill:
+    repo = BillRepository(session)
+    if repo.by_ref(account.id, data.external_ref) is not None:
+        raise DuplicateReference(f"bill {data.external_ref!r} already exists on {account.external_ref}")
+    return repo.create(
+        Bill(
+            account_id=account.id,
+            external_ref=data.external_ref,
+            due_date=data.due_date,
+            principal_minor=data.principal_minor,
+            interest_minor=data.interest_minor,
+            fees_minor=data.fees_minor,
+            created_at=clock.now(),
+        )
+    )
+
+
+def bills(session: Session, account_id: int) -> list[Bill]:
+    return list(BillRepository(session).for_account(account_id))
+
+
+def paid_by_bill(session: Session, account_id: int) -> dict[int, int]:
+    paid: dict[int, int] = {}
+    for line in AllocationRepository(session).for_account(account_id):
+        paid[line.bill_id] = paid.get(line.bill_id, 0) + line.amount_minor
+    return paid
+
+
+def record_payment(
+    session: Session, account: Account, data: schemas.PaymentCreate, *, clock: Clock
+) -> tuple[Payment, bool]:
+    """Record a payment once. Returns (payment, created); a repeat of the same external id with the
+    same facts returns the first one, with different facts it is a conflict."""
+    repo = PaymentRepository(session)
+    existing = repo.by_external_id(data.external_id)
+    if existing is not None:
+        same = (
+            existing.account_id == account.id
+            and existing.amount_minor == data.amount_minor
+            and existing.currency == data.currency
+            and existing.received_at == data.received_at
+        )
+        if not same:
+            raise DuplicateReference(
+                f"payment {data.external_id!r} was already recorded with different details"
+            )
+        return existing, False
+    if data.currency != account.currency:
+        raise ValidationFailed(
+            f"payment currency {data.currency} does not match account currency {account.currency}"
+        )
+    tz = product(session, account.product_code).timezone
+    payment = Payment(
+        account_id=account.id,
+        external_id=data.external_id,
+        amount_minor=data.amount_minor,
+        currency=data.currency,
+        received_at=data.received_at,
+        value_date=value_date(data.received_at, tz),
+        source=data.source,
+        created_at=clock.now(),
+    )
+    return repo.create(payment), True
+
+
+def get_payment(session: Session, payment_id: int) -> Payment:
+    found = PaymentRepository(session).get(payment_id)
+    if found is None:
+        raise PaymentNotFound(f"no payment {payment_id}")
+    return found
+
+
+def reverse_payment(
+    session: Session, payment: Payment, *, reason: str, reversed_at: dt.datetime | None, clock: Clock
+) -> bool:
+    """Stamp a payment as reversed. Returns False when it already was (reversal is idempotent)."""
+    if payment.reversed_at is not None:
+        return False
+    payment.reversed_at = reversed_at or clock.now()
+    payment.reversal_reason = reason
+    session.flush()
+    return True
+
+
+def allocations_of(session: Session, payment_id: int) -> list[schemas.AllocationOut]:
+    return [
+        schemas.AllocationOut(bill_id=a.bill_id, component=a.component, amount_minor=a.amount_minor)
+        for a in AllocationRepository(session).for_payment(payment_id)
+    ]
+
+
+def reallocate(session: Session, account: Account) -> dt.date | None:
+    """Replay the account's live payments through its waterfall and store the result.
+
+    Returns the earliest value date at which any bill's paid amount changed (None: nothing changed).
+    """
+    waterfall = Waterfall.from_config(product(session, account.product_code).allocation)
+    bill_rows = BillRepository(session).for_account(account.id)
+    payments = PaymentRepository(session).live_for_account(account.id)
+    result = allocate(
+        [BillDue(b.id, b.due_date, b.fees_minor, b.interest_minor, b.principal_minor) for b in bill_rows],
+        [PaymentIn(p.id, p.value_date, p.amount_minor, p.received_at) for p in payments],
+        waterfall,
+    )
+    alloc_repo = AllocationRepository(session)
+    before = _paid_timeline(
+        (a.bill_id, a.value_date, a.amount_minor) for a in alloc_repo.for_account(account.id)
+    )
+    after = _paid_timeline((line.bill_id, line.value_date, line.amount) for line in result.lines)
+    alloc_repo.replace_for_account(
+        account.id,
+        [
+            {
+                "account_id": account.id,
+                "payment_id": line.payment_id,
+                "bill_id": line.bill_id,
+                "component": line.component,
+                "amount_minor": line.amount,
+                "value_date": line.value_date,
+            }
+            for line in result.lines
+        ],
+    )
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    return min((day for _, day in changed), default=None)
+
+
+def _paid_timeline(lines: object) -> dict[tuple[int, dt.date], int]:
+    """Paid per (bill, value date): two allocations that agree here give the same delinquency."""
+    timeline: dict[tuple[int, dt.date], int] = {}
+    for bill_id, day, amount in lines:  # type: ignore[attr-defined]
+        timeline[(bill_id, day)] = timeline.get((bill_id, day), 0) + amount
+    return timeline

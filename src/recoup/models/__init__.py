@@ -1,0 +1,48 @@
+"""All SQLAlchemy models, one module per aggregate."""
+
+from recoup.models.account import Account, AccountStatus, Collector
+from recoup.models.base import Model
+from recoup.models.bill import Bill, Component
+from recoup.models.customer import (
+    ContactSource,
+    Customer,
+    CustomerAddress,
+    CustomerEmail,
+    CustomerPhone,
+    PhoneType,
+)
+from recoup.models.delinquency import (
+    AccountDelinquency,
+    DelinquencyEvent,
+    DelinquencyPause,
+    DelinquencyRun,
+)
+from recoup.models.ingest import IdempotencyRecord, WebhookReceipt
+from recoup.models.payment import Allocation, Payment, PaymentSource
+from recoup.models.product import Product, ProductKind
+
+__all__ = [
+    "Account",
+    "AccountDelinquency",
+    "AccountStatus",
+    "Allocation",
+    "Bill",
+    "Collector",
+    "Component",
+    "ContactSource",
+    "Customer",
+    "CustomerAddress",
+    "CustomerEmail",
+    "CustomerPhone",
+    "DelinquencyEvent",
+    "DelinquencyPause",
+    "DelinquencyRun",
+    "IdempotencyRecord",
+    "Model",
+    "PaymentSource",
+    "Payment",
+    "PhoneType",
+    "Product",
+    "ProductKind",
+    "WebhookReceipt",
+]

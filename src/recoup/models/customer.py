@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from recoup.kit.crypto import EncryptedString
+from recoup.models.base import BigId, CreatedMixin, IdMixin, Model
+
+
+class PhoneType(StrEnum):
+    mobile = "mobile"
+    home = "home"
+    work = "work"
+    other = "other"
+
+
+class ContactSource(StrEnum):
+    """Where a phone or email came from; rules treat a number the debtor gave differently."""
+
+    customer = "customer"
+    wallet = "wallet"
+    agent = "agent"
+    third_party = "third_party"
+
+
+class Customer(IdMixin, CreatedMixin, Model):
+    __tablename__ = "customers"
+
+    external_ref: Mapped[str] = mapped_column(String(128), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(EncryptedString("customers.name"), nullable=False)
+    national_id: Mapped[str | None] = mapped_column(EncryptedString("customers.national_id"))
+    preferred_language: Mapped[str] = mapped_column(String(16), nullable=False, default="zh-CN")
+    jurisdiction: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    timezones: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+
+    phones: Mapped[list[CustomerPhone]] = relationship(
+        lazy="raise", order_by="CustomerPhone.position", cascade="all, delete-orphan"
+    )
+    emails: Mapped[list[CustomerEmail]] = relationship(
+        lazy="raise", order_by="CustomerEmail.position", cascade="all, delete-orphan"
+    )
+    addresses: Mapped[list[CustomerAddress]] = relationship(
+        lazy="raise", order_by="CustomerAddress.position", cascade="all, delete-orphan"
+    )
+
+
+class CustomerPhone(IdMixin, Model):
+    __tablename__ = "customer_phones"
+
+    customer_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("customers.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    number: Mapped[str] = mapped_column(EncryptedString("customer_phones.number"), nullable=False)
+    type: Mapped[str] = mapped_column(String(16), nullable=False, default=PhoneType.mobile)
+    source: Mapped[str] = mapped_column(String(16), nullable=False, default=ContactSource.customer)
+
+
+class CustomerEmail(IdMixin, Model):
+    __tablename__ = "customer_emails"
+
+    customer_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("customers.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    address: Mapped[str] = mapped_column(EncryptedString("customer_emails.address"), nullable=False)
+    source: Mapped[str] = mapped_column(String(16), nullable=False, default=ContactSource.customer)
+
+
+class CustomerAddress(IdMixin, Model):
+    """Country and region stay clear (they pick rule packs and zones); the rest is sealed."""
+
+    __tablename__ = "customer_addresses"
+
+    customer_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("customers.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    country: Mapped[str] = mapped_column(String(2), nullable=False)
+    region: Mapped[str | None] = mapped_column(String(16))
+    city: Mapped[str | None] = mapped_column(EncryptedString("customer_addresses.city"))
+    postal_code: Mapped[str | None] = mapped_column(EncryptedString("customer_addresses.postal_code"))
+    line: Mapped[str | None] = mapped_column(EncryptedString("customer_addresses.line"))

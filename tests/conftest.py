@@ -1,0 +1,87 @@
+"""Test fixtures: one database per run (SQLite by default, PostgreSQL when RECOUP_TEST_DATABASE_URL
+points at one), migrated with the real migrations; each test runs inside a transaction that is rolled
+back, so tests never see each other's rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from recoup.api.app import create_app
+from recoup.bootstrap import init_database
+from recoup.config import Settings
+from recoup.kit import crypto
+from recoup.kit.clock import SettableClock
+from recoup.kit.db import make_engine
+
+KEYRING = crypto.Keyring.generate(development=True)
+crypto.install_keyring(KEYRING)
+WEBHOOK_SECRET = "whsec-test-0123456789"
+START = dt.datetime(2026, 6, 1, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
+
+
+def database_url(tmp_root: Path) -> str:
+    return os.environ.get("RECOUP_TEST_DATABASE_URL") or f"sqlite:///{tmp_root / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    engine = make_engine(database_url(tmp_path_factory.mktemp("db")))
+    init_database(engine, clock=SettableClock(START))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture
+def sessions(connection: Connection) -> sessionmaker[Session]:
+    return sessionmaker(
+        bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+    )
+
+
+@pytest.fixture
+def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    session = sessions()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock(START)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        env="test",
+        database_url="sqlite://",
+        encryption_keys=KEYRING.to_json(),
+        wallet_webhook_secrets=[WEBHOOK_SECRET],
+    )
+
+
+@pytest.fixture
+def client(
+    engine: Engine, sessions: sessionmaker[Session], clock: SettableClock, settings: Settings
+) -> Iterator[TestClient]:
+    app = create_app(settings, engine=engine, clock=clock)
+    app.state.sessionmaker = sessions
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+    crypto.install_keyring(KEYRING)
