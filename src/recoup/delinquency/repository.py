@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 import polars as pl
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from recoup.kit import frames
 from recoup.kit.repository import Repository
@@ -137,3 +138,14 @@ class DelinquencyRepository(Repository[AccountDelinquency]):
                 "prev_credit": pl.Int64,
             },
         )
+
+
+def portfolio_by_bucket(session: Session) -> list[tuple[str, str, int, int, int]]:
+    """(bucket, currency, accounts, overdue, outstanding) over the stored states."""
+    d = AccountDelinquency
+    rows = session.execute(
+        select(d.bucket, Account.currency, func.count(), func.sum(d.overdue_minor), func.sum(d.outstanding_minor))
+        .join(Account, Account.id == d.account_id)
+        .group_by(d.bucket, Account.currency)
+    ).tuples().all()
+    return [(b, c, int(n), int(o or 0), int(t or 0)) for b, c, n, o, t in rows]

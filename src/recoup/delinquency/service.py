@@ -299,3 +299,9 @@ def run_daily(
     session.flush()
     by_bucket = dict(states.group_by("bucket").len().iter_rows())
     return RunSummary(as_of, states.height, changed.height, events.height + gap_changes, by_bucket)
+
+
+def portfolio_by_bucket(session: Session) -> list[tuple[str, str, int, int, int]]:
+    from recoup.delinquency.repository import portfolio_by_bucket as query
+
+    return query(session)

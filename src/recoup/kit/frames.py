@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ def read_frame(session: Session, stmt: Select[Any] | TextClause, schema: Schema)
     if dialect == "postgresql":
         sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
         buffer = io.BytesIO()
+        session.execute(text("SET LOCAL TimeZone = 'UTC'"))
         raw = session.connection().connection.driver_connection
         with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:  # type: ignore[union-attr]
             for block in copy:
@@ -32,7 +34,15 @@ def read_frame(session: Session, stmt: Select[Any] | TextClause, schema: Schema)
         if buffer.tell() == 0:
             return pl.DataFrame(schema=schema)
         buffer.seek(0)
-        return pl.read_csv(buffer, has_header=False, schema=schema, try_parse_dates=False)
+        instants = [n for n, t in schema.items() if isinstance(t, pl.Datetime) or t == pl.Datetime]
+        read_schema = {n: (pl.String if n in instants else t) for n, t in schema.items()}
+        frame = pl.read_csv(buffer, has_header=False, schema=read_schema, try_parse_dates=False)
+        return frame.with_columns(
+            [
+                pl.col(n).str.replace(r"\+00$", "").str.to_datetime(time_unit="us").dt.replace_time_zone("UTC")
+                for n in instants
+            ]
+        )
     rows = session.execute(stmt).all()
     frame = pl.DataFrame([tuple(r) for r in rows], schema=list(schema), orient="row")
     return frame.with_columns(_casts(frame, schema))
@@ -49,23 +59,42 @@ def _casts(frame: pl.DataFrame, schema: Schema) -> list[pl.Expr]:
 
 
 def insert_frame(session: Session, table: Table, frame: pl.DataFrame) -> int:
-    """Append the frame's rows to `table` (columns named as the frame's). Returns the row count."""
+    """Append the frame's rows to `table` (columns named as the frame's). Returns the row count.
+
+    Values go to the driver as they are, bypassing column types: encrypted columns must arrive sealed
+    (`EncryptedString.seal`), list columns are written as JSON.
+    """
     if frame.height == 0:
         return 0
+    frame = _json_lists(frame)
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         _copy_in(session, table.name, frame)
-    else:
-        session.execute(table.insert(), frame.to_dicts())
+        return frame.height
+    frame = frame.with_columns(
+        [
+            pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%6f")
+            if isinstance(dtype, pl.Datetime)
+            else pl.col(name).cast(pl.String)
+            for name, dtype in frame.schema.items()
+            if isinstance(dtype, pl.Datetime) or dtype == pl.Date
+        ]
+    )
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    marks = ", ".join("?" for _ in frame.columns)
+    session.connection().exec_driver_sql(
+        f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', list(frame.iter_rows())
+    )
     return frame.height
 
 
-def _copy_in(session: Session, table_name: str, frame: pl.DataFrame) -> None:
-    raw = session.connection().connection.driver_connection
-    columns = ", ".join(f'"{c}"' for c in frame.columns)
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{table_name}" ({columns}) FROM STDIN') as copy:  # type: ignore[union-attr]
-        for row in frame.iter_rows():
-            copy.write_row(row)
+def _json_lists(frame: pl.DataFrame) -> pl.DataFrame:
+    lists = [n for n, t in frame.schema.items() if isinstance(t, pl.List | pl.Struct)]
+    if not lists:
+        return frame
+    return frame.with_columns(
+        [pl.Series(n, [None if v is None else json.dumps(v) for v in frame[n].to_list()], dtype=pl.String) for n in lists]
+    )
 
 
 def upsert_frame(session: Session, table: Table, frame: pl.DataFrame, key: Sequence[str]) -> int:

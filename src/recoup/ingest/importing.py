@@ -1,0 +1,776 @@
+"""Bulk import of customers, accounts, bills and payments from CSV or JSON Lines.
+
+Rules a person can rely on:
+- Every row is validated; each problem names the file, the line, the field and what is wrong.
+- By default a file with any invalid row imports nothing. With `skip_invalid` the valid rows are imported
+  and the rest reported. Problems with the file itself (encoding, missing or unknown columns) always
+  stop that file.
+- Re-importing a file imports nothing twice: rows whose key is already recorded are counted as
+  `existing` (and reported as errors if their values differ).
+- Writes are set-based; payments and bills are allocated by the same waterfall as the API, in bulk.
+  Accounts already tracked by the daily pass have their delinquency recomputed from the earliest date
+  the import touched; new accounts get theirs from the next `recoup run daily`.
+
+Columns (CSV header or JSON keys; amounts are integers in minor units; dates YYYY-MM-DD; times ISO 8601
+with an offset; lists in CSV are separated by `;`, a phone may be written `type:number`):
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from recoup.delinquency import service as delinquency_service
+from recoup.kit import frames
+from recoup.kit.clock import Clock
+from recoup.kit.crypto import EncryptedString
+from recoup.kit.money import known_currencies
+from recoup.ledger import schemas
+from recoup.ledger import service as ledger_service
+from recoup.ledger.allocation import Waterfall, allocate_frames
+from recoup.models import (
+    Account,
+    AccountDelinquency,
+    AccountStatus,
+    Allocation,
+    Bill,
+    Collector,
+    Customer,
+    CustomerAddress,
+    CustomerEmail,
+    CustomerPhone,
+    Payment,
+    PaymentSource,
+    PhoneType,
+    Product,
+)
+
+Progress = Callable[[str, int], None]
+
+
+class Kind(StrEnum):
+    customers = "customers"
+    accounts = "accounts"
+    bills = "bills"
+    payments = "payments"
+
+
+REQUIRED: dict[Kind, tuple[str, ...]] = {
+    Kind.customers: ("external_ref", "name", "jurisdiction"),
+    Kind.accounts: ("external_ref", "customer_ref", "product", "currency", "opened_date"),
+    Kind.bills: ("account_ref", "external_ref", "due_date", "principal_minor"),
+    Kind.payments: ("external_id", "account_ref", "amount_minor", "currency", "received_at"),
+}
+OPTIONAL: dict[Kind, tuple[str, ...]] = {
+    Kind.customers: (
+        "national_id", "phones", "emails", "country", "region", "city", "postal_code",
+        "address_line", "preferred_language", "timezones",
+    ),
+    Kind.accounts: ("credit_limit_minor", "closed_date", "status", "collector", "agency_ref"),
+    Kind.bills: ("interest_minor", "fees_minor"),
+    Kind.payments: ("source",),
+}
+ORDER = (Kind.customers, Kind.accounts, Kind.bills, Kind.payments)
+__doc__ = (__doc__ or "") + "\n".join(
+    f"    {k}: {', '.join(REQUIRED[k])} [optional: {', '.join(OPTIONAL[k])}]" for k in ORDER
+)
+
+
+@dataclass(frozen=True)
+class RowError:
+    file: str
+    line: int
+    field: str
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" + (f" [{self.field}]" if self.field else "")
+        return f"{where}: {self.problem}"
+
+
+@dataclass
+class ImportResult:
+    file: str
+    kind: Kind
+    rows: int = 0
+    imported: int = 0
+    existing: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    rejected_file: bool = False
+
+    @property
+    def invalid_rows(self) -> int:
+        return len({e.line for e in self.errors})
+
+
+def kind_of(path: Path) -> Kind | None:
+    stem = path.name.split(".")[0].lower()
+    for kind in Kind:
+        if stem == kind or stem.endswith(kind) or stem.startswith(kind):
+            return kind
+    return None
+
+
+# Reading
+
+
+def read_table(path: Path) -> tuple[pl.DataFrame, list[RowError]]:
+    """All values as strings plus `_line`, the file line each row starts on."""
+    name = path.name
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return pl.DataFrame(), [
+            RowError(name, line, "", f"not UTF-8 (byte {exc.start}); save the file as UTF-8")
+        ]
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        return _read_jsonl(name, text)
+    return _read_csv(name, text)
+
+
+def _cell(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _read_jsonl(name: str, text: str) -> tuple[pl.DataFrame, list[RowError]]:
+    rows: list[dict[str, str | None]] = []
+    errors: list[RowError] = []
+    columns: dict[str, None] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            errors.append(RowError(name, number, "", f"not valid JSON ({exc.msg})"))
+            continue
+        if not isinstance(record, dict):
+            errors.append(RowError(name, number, "", "each line must be a JSON object"))
+            continue
+        row: dict[str, str | None] = {k: _cell(v) for k, v in record.items()}
+        row["_line"] = str(number)
+        columns.update(dict.fromkeys(row))
+        rows.append(row)
+    frame = pl.DataFrame(
+        {c: [r.get(c) for r in rows] for c in columns}, schema=dict.fromkeys(columns, pl.String)
+    )
+    if "_line" in frame.columns:
+        frame = frame.with_columns(pl.col("_line").cast(pl.Int64))
+    return frame, errors
+
+
+def _read_csv(name: str, text: str) -> tuple[pl.DataFrame, list[RowError]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        return pl.DataFrame(), [RowError(name, 1, "", "the file is empty")]
+    except csv.Error as exc:
+        return pl.DataFrame(), [RowError(name, 1, "", f"unreadable header ({exc})")]
+    width = len(header)
+    columns: list[list[str | None]] = [[] for _ in header]
+    lines: list[int] = []
+    errors: list[RowError] = []
+    previous_end = reader.line_num
+    try:
+        for record in reader:
+            start = previous_end + 1
+            previous_end = reader.line_num
+            if not record:
+                continue
+            if len(record) != width:
+                errors.append(RowError(name, start, "", f"has {len(record)} fields, the header has {width}"))
+                continue
+            lines.append(start)
+            for i, value in enumerate(record):
+                columns[i].append(value if value != "" else None)
+    except csv.Error as exc:
+        errors.append(RowError(name, reader.line_num, "", f"unreadable CSV ({exc})"))
+    frame = pl.DataFrame(
+        {h: columns[i] for i, h in enumerate(header)}, schema=dict.fromkeys(header, pl.String)
+    ).with_columns(_line=pl.Series(lines, dtype=pl.Int64))
+    return frame, errors
+
+
+# Validation helpers: each returns a frame of errors (_line, field, problem).
+
+
+def _errors(frame: pl.DataFrame, mask: pl.Expr, column: str, problem: str | pl.Expr) -> pl.DataFrame:
+    problem_expr = pl.lit(problem) if isinstance(problem, str) else problem
+    return frame.filter(mask).select(
+        "_line", field=pl.lit(column), problem=problem_expr.cast(pl.String)
+    )
+
+
+def _present(column: str) -> pl.Expr:
+    return pl.col(column).is_not_null() & (pl.col(column).str.strip_chars() != "")
+
+
+class _Checker:
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+        self.found: list[pl.DataFrame] = []
+
+    def add(self, mask: pl.Expr, column: str, problem: str | pl.Expr) -> None:
+        found = _errors(self.frame, mask, column, problem)
+        if found.height:
+            self.found.append(found)
+
+    def required(self, columns: Sequence[str]) -> None:
+        for column in columns:
+            self.add(~_present(column), column, "is required")
+
+    def integer(self, column: str, *, positive: bool = False, optional: bool = False) -> None:
+        value = pl.col(column).str.strip_chars()
+        not_int = _present(column) & ~value.str.contains(r"^-?[0-9]{1,18}$")
+        self.add(not_int, column, pl.lit("is not an integer number of minor units: ") + value)
+        parsed = value.str.to_integer(strict=False)
+        if positive:
+            self.add(~not_int & _present(column) & (parsed <= 0), column, "must be greater than zero")
+        else:
+            self.add(~not_int & _present(column) & (parsed < 0), column, "must not be negative")
+        if not optional:
+            return
+
+    def date(self, column: str) -> None:
+        value = pl.col(column).str.strip_chars()
+        parsed = value.str.to_date("%Y-%m-%d", strict=False)
+        self.add(_present(column) & parsed.is_null(), column, pl.lit("is not a date (YYYY-MM-DD): ") + value)
+
+    def one_of(self, column: str, allowed: Sequence[str]) -> None:
+        value = pl.col(column).str.strip_chars()
+        self.add(
+            _present(column) & ~value.is_in(list(allowed)),
+            column,
+            pl.lit(f"must be one of {', '.join(allowed)}; got ") + value,
+        )
+
+    def unique(self, columns: Sequence[str], what: str) -> None:
+        dup = ~pl.struct(columns).is_first_distinct() & pl.all_horizontal(_present(c) for c in columns)
+        self.add(dup, columns[-1], f"duplicate {what} in this file (first occurrence kept)")
+
+    def extend(self, errors: pl.DataFrame) -> None:
+        if errors.height:
+            self.found.append(errors.select("_line", "field", pl.col("problem").cast(pl.String)))
+
+    def errors(self) -> pl.DataFrame:
+        if not self.found:
+            return pl.DataFrame(schema={"_line": pl.Int64, "field": pl.String, "problem": pl.String})
+        return pl.concat(self.found).unique().sort("_line", "field")
+
+
+def _int(column: str) -> pl.Expr:
+    return pl.col(column).str.strip_chars().str.to_integer(strict=False).fill_null(0)
+
+
+def _lookup(session: Session, stmt: Any, schema: frames.Schema) -> pl.DataFrame:
+    return frames.read_frame(session, stmt, schema)
+
+
+# The importer
+
+
+class Importer:
+    def __init__(self, session: Session, *, clock: Clock, progress: Progress | None = None) -> None:
+        self.session = session
+        self.clock = clock
+        self.progress = progress or (lambda _msg, _n: None)
+
+    def import_file(self, path: Path, *, kind: Kind | None = None, skip_invalid: bool = False) -> ImportResult:
+        kind = kind or kind_of(path)
+        if kind is None:
+            raise ValueError(
+                f"{path.name}: cannot tell what the file holds; name it customers/accounts/bills/"
+                "payments or pass --kind"
+            )
+        frame, file_errors = read_table(path)
+        return self.import_rows(path.name, kind, frame, file_errors, skip_invalid=skip_invalid)
+
+    def import_rows(
+        self,
+        name: str,
+        kind: Kind,
+        frame: pl.DataFrame,
+        file_errors: list[RowError] | None = None,
+        *,
+        skip_invalid: bool = False,
+    ) -> ImportResult:
+        """Validate and write rows already read: string columns plus `_line`."""
+        file_errors = file_errors or []
+        result = ImportResult(file=name, kind=kind)
+        result.rows = frame.height + len([e for e in file_errors if e.line > 1])
+        structural = self._check_columns(name, kind, frame)
+        if structural or (file_errors and not frame.height):
+            result.errors = file_errors + structural
+            result.rejected_file = True
+            return result
+        for column in OPTIONAL[kind]:
+            if column not in frame.columns:
+                frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+        self.progress(f"validating {name}", frame.height)
+        valid, errors, existing = getattr(self, f"_validate_{kind}")(frame)
+        result.existing = existing
+        result.errors = file_errors + [
+            RowError(name, line, fld, problem) for line, fld, problem in errors.iter_rows()
+        ]
+        if result.errors and not skip_invalid:
+            return result
+        bad_lines = {e.line for e in result.errors}
+        valid = valid.filter(~pl.col("_line").is_in(list(bad_lines)))
+        self.progress(f"writing {name}", valid.height)
+        result.imported = getattr(self, f"_write_{kind}")(valid)
+        return result
+
+    def _check_columns(self, name: str, kind: Kind, frame: pl.DataFrame) -> list[RowError]:
+        columns = set(frame.columns) - {"_line"}
+        problems = []
+        missing = [c for c in REQUIRED[kind] if c not in columns]
+        if missing and frame.height:
+            problems.append(RowError(name, 1, ",".join(missing), f"missing column(s): {', '.join(missing)}"))
+        unknown = sorted(columns - set(REQUIRED[kind]) - set(OPTIONAL[kind]))
+        if unknown:
+            problems.append(
+                RowError(
+                    name, 1, ",".join(unknown),
+                    f"unknown column(s) {', '.join(unknown)}; a {kind} file takes "
+                    f"{', '.join(REQUIRED[kind] + OPTIONAL[kind])}",
+                )
+            )
+        return problems
+
+    # customers
+
+    def _validate_customers(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+        check = _Checker(frame)
+        check.required(REQUIRED[Kind.customers])
+        check.unique(["external_ref"], "external_ref")
+        known = _lookup(
+            self.session,
+            select(Customer.external_ref).where(Customer.external_ref.in_(frame["external_ref"].drop_nulls().to_list())),
+            {"external_ref": pl.String},
+        ) if frame.height <= 20_000 else _lookup(self.session, select(Customer.external_ref), {"external_ref": pl.String})
+        is_known = pl.col("external_ref").is_in(known["external_ref"].to_list())
+        existing = frame.filter(is_known).height
+        fresh = frame.filter(~is_known)
+        models: list[dict[str, Any]] = []
+        problems: list[tuple[int, str, str]] = []
+        for row in fresh.iter_rows(named=True):
+            try:
+                model = schemas.CustomerCreate.model_validate(_customer_payload(row))
+            except ValidationError as exc:
+                for err in exc.errors():
+                    loc = [str(p) for p in err["loc"]]
+                    problems.append((row["_line"], _field_of(loc), _problem_of(err["msg"])))
+                continue
+            except ValueError as exc:
+                problems.append((row["_line"], "phones", str(exc)))
+                continue
+            models.append({"_line": row["_line"], "model": model})
+        check.extend(pl.DataFrame(problems, schema=["_line", "field", "problem"], orient="row"))
+        valid = pl.DataFrame({"_line": [m["_line"] for m in models], "model": [m["model"] for m in models]}, schema={"_line": pl.Int64, "model": pl.Object})
+        return valid, check.errors(), existing
+
+    def _write_customers(self, valid: pl.DataFrame) -> int:
+        if valid.height == 0:
+            return 0
+        now = self.clock.now()
+        models: list[schemas.CustomerCreate] = valid["model"].to_list()
+        seal_name = EncryptedString("customers.name").seal
+        seal_nid = EncryptedString("customers.national_id").seal
+        frames.insert_frame(
+            self.session,
+            Customer.__table__,  # type: ignore[arg-type]
+            pl.DataFrame(
+                {
+                    "external_ref": [m.external_ref for m in models],
+                    "name": [seal_name(m.name) for m in models],
+                    "national_id": [seal_nid(m.national_id) if m.national_id else None for m in models],
+                    "preferred_language": [m.preferred_language for m in models],
+                    "jurisdiction": [m.jurisdiction for m in models],
+                    "timezones": [m.timezones for m in models],
+                    "created_at": [now] * len(models),
+                },
+                schema={
+                    "external_ref": pl.String, "name": pl.Binary, "national_id": pl.Binary,
+                    "preferred_language": pl.String, "jurisdiction": pl.String, "timezones": pl.List(pl.String),
+                    "created_at": pl.Datetime("us", "UTC"),
+                },
+            ),
+        )
+        ids = dict(
+            self.session.execute(
+                select(Customer.external_ref, Customer.id).where(
+                    Customer.external_ref.in_([m.external_ref for m in models])
+                )
+            ).tuples().all()
+        ) if len(models) <= 20_000 else dict(self.session.execute(select(Customer.external_ref, Customer.id)).tuples().all())
+        seal_phone = EncryptedString("customer_phones.number").seal
+        seal_email = EncryptedString("customer_emails.address").seal
+        seal_city = EncryptedString("customer_addresses.city").seal
+        seal_postal = EncryptedString("customer_addresses.postal_code").seal
+        seal_line = EncryptedString("customer_addresses.line").seal
+        phones, emails, addresses = [], [], []
+        for m in models:
+            cid = ids[m.external_ref]
+            phones += [(cid, i, seal_phone(p.number), str(p.type), str(p.source)) for i, p in enumerate(m.phones)]
+            emails += [(cid, i, seal_email(e.address), str(e.source)) for i, e in enumerate(m.emails)]
+            addresses += [
+                (
+                    cid, i, a.country, a.region,
+                    seal_city(a.city) if a.city else None,
+                    seal_postal(a.postal_code) if a.postal_code else None,
+                    seal_line(a.line) if a.line else None,
+                )
+                for i, a in enumerate(m.addresses)
+            ]
+        frames.insert_frame(
+            self.session, CustomerPhone.__table__,  # type: ignore[arg-type]
+            pl.DataFrame(phones, schema={"customer_id": pl.Int64, "position": pl.Int32, "number": pl.Binary, "type": pl.String, "source": pl.String}, orient="row"),
+        )
+        frames.insert_frame(
+            self.session, CustomerEmail.__table__,  # type: ignore[arg-type]
+            pl.DataFrame(emails, schema={"customer_id": pl.Int64, "position": pl.Int32, "address": pl.Binary, "source": pl.String}, orient="row"),
+        )
+        frames.insert_frame(
+            self.session, CustomerAddress.__table__,  # type: ignore[arg-type]
+            pl.DataFrame(addresses, schema={"customer_id": pl.Int64, "position": pl.Int32, "country": pl.String, "region": pl.String, "city": pl.Binary, "postal_code": pl.Binary, "line": pl.Binary}, orient="row"),
+        )
+        return len(models)
+
+    # accounts
+
+    def _validate_accounts(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+        check = _Checker(frame)
+        check.required(REQUIRED[Kind.accounts])
+        check.unique(["external_ref"], "external_ref")
+        check.date("opened_date")
+        check.date("closed_date")
+        check.integer("credit_limit_minor")
+        check.one_of("currency", sorted(known_currencies()))
+        check.one_of("status", list(AccountStatus))
+        check.one_of("collector", list(Collector))
+        products = [code for (code,) in self.session.execute(select(Product.code)).all()]
+        check.one_of("product", products)
+        customers = self._ids(Customer, frame["customer_ref"])
+        check.add(
+            _present("customer_ref") & ~pl.col("customer_ref").is_in(customers["external_ref"].to_list()),
+            "customer_ref",
+            pl.lit("unknown customer ") + pl.col("customer_ref"),
+        )
+        typed = frame.with_columns(
+            opened_date=pl.col("opened_date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False),
+            closed_date=pl.col("closed_date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False),
+        )
+        check.extend(
+            _errors(typed, pl.col("closed_date") < pl.col("opened_date"), "closed_date", "is before opened_date")
+        )
+        known = self._ids(Account, frame["external_ref"])
+        is_known = pl.col("external_ref").is_in(known["external_ref"].to_list())
+        existing = frame.filter(is_known).height
+        valid = (
+            typed.filter(~is_known)
+            .join(customers.rename({"external_ref": "customer_ref", "id": "customer_id"}), on="customer_ref", how="left")
+            .with_columns(currency=pl.col("currency").str.strip_chars().str.to_uppercase())
+        )
+        return valid, check.errors(), existing
+
+    def _ids(self, model: Any, refs: pl.Series) -> pl.DataFrame:
+        values = refs.drop_nulls().unique().to_list()
+        stmt = select(model.external_ref, model.id)
+        if len(values) <= 20_000:
+            stmt = stmt.where(model.external_ref.in_(values))
+        return _lookup(self.session, stmt, {"external_ref": pl.String, "id": pl.Int64})
+
+    def _write_accounts(self, valid: pl.DataFrame) -> int:
+        now = self.clock.now()
+        out = valid.select(
+            external_ref=pl.col("external_ref").str.strip_chars(),
+            customer_id="customer_id",
+            product_code=pl.col("product").str.strip_chars(),
+            currency="currency",
+            credit_limit_minor=pl.col("credit_limit_minor").str.strip_chars().str.to_integer(strict=False),
+            opened_date="opened_date",
+            closed_date="closed_date",
+            status=pl.col("status").fill_null(str(AccountStatus.open)),
+            collector=pl.col("collector").fill_null(str(Collector.creditor)),
+            agency_ref="agency_ref",
+            created_at=frames.utc_now_column(now, valid.height),
+        )
+        return frames.insert_frame(self.session, Account.__table__, out)  # type: ignore[arg-type]
+
+    # bills
+
+    def _accounts_for(self, refs: pl.Series) -> pl.DataFrame:
+        values = refs.drop_nulls().unique().to_list()
+        stmt = select(Account.external_ref, Account.id, Account.currency, Account.product_code)
+        if len(values) <= 20_000:
+            stmt = stmt.where(Account.external_ref.in_(values))
+        return _lookup(
+            self.session, stmt,
+            {"account_ref": pl.String, "account_id": pl.Int64, "account_currency": pl.String, "product_code": pl.String},
+        )
+
+    def _validate_bills(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+        check = _Checker(frame)
+        check.required(REQUIRED[Kind.bills])
+        check.unique(["account_ref", "external_ref"], "bill external_ref for this account")
+        check.date("due_date")
+        for column in ("principal_minor", "interest_minor", "fees_minor"):
+            check.integer(column)
+        accounts = self._accounts_for(frame["account_ref"])
+        check.add(
+            _present("account_ref") & ~pl.col("account_ref").is_in(accounts["account_ref"].to_list()),
+            "account_ref",
+            pl.lit("unknown account ") + pl.col("account_ref"),
+        )
+        typed = frame.join(accounts, on="account_ref", how="left").with_columns(
+            due_date=pl.col("due_date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False),
+            principal_minor=_int("principal_minor"),
+            interest_minor=_int("interest_minor"),
+            fees_minor=_int("fees_minor"),
+            external_ref=pl.col("external_ref").str.strip_chars(),
+        )
+        check.extend(
+            _errors(
+                typed,
+                (pl.col("principal_minor") + pl.col("interest_minor") + pl.col("fees_minor")) == 0,
+                "principal_minor",
+                "a bill must have something due",
+            )
+        )
+        recorded = _lookup(
+            self.session,
+            select(Bill.account_id, Bill.external_ref, Bill.due_date, Bill.principal_minor + Bill.interest_minor + Bill.fees_minor).where(
+                Bill.account_id.in_(accounts["account_id"].to_list())
+            ) if accounts.height <= 20_000 else select(Bill.account_id, Bill.external_ref, Bill.due_date, Bill.principal_minor + Bill.interest_minor + Bill.fees_minor),
+            {"account_id": pl.Int64, "external_ref": pl.String, "known_due": pl.Date, "known_total": pl.Int64},
+        )
+        typed = typed.join(recorded, on=["account_id", "external_ref"], how="left")
+        known = pl.col("known_due").is_not_null()
+        differs = known & (
+            (pl.col("known_due") != pl.col("due_date"))
+            | (pl.col("known_total") != pl.col("principal_minor") + pl.col("interest_minor") + pl.col("fees_minor"))
+        )
+        check.extend(_errors(typed, differs, "external_ref", "already imported with a different due date or amount"))
+        existing = typed.filter(known & ~differs).height
+        return typed.filter(~known), check.errors(), existing
+
+    def _write_bills(self, valid: pl.DataFrame) -> int:
+        now = self.clock.now()
+        out = valid.select(
+            "account_id", "external_ref", "due_date", "principal_minor", "interest_minor", "fees_minor",
+            created_at=frames.utc_now_column(now, valid.height),
+        )
+        count = frames.insert_frame(self.session, Bill.__table__, out)  # type: ignore[arg-type]
+        self._settle(valid.group_by("account_id").agg(since=pl.col("due_date").min()))
+        return count
+
+    # payments
+
+    def _validate_payments(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+        check = _Checker(frame)
+        check.required(REQUIRED[Kind.payments])
+        check.unique(["external_id"], "external_id")
+        check.integer("amount_minor", positive=True)
+        check.one_of("currency", sorted(known_currencies()))
+        check.one_of("source", list(PaymentSource))
+        received, bad_times = _parse_instants(frame, self.clock.now())
+        check.extend(bad_times)
+        accounts = self._accounts_for(frame["account_ref"])
+        check.add(
+            _present("account_ref") & ~pl.col("account_ref").is_in(accounts["account_ref"].to_list()),
+            "account_ref",
+            pl.lit("unknown account ") + pl.col("account_ref"),
+        )
+        typed = (
+            frame.with_columns(received_at=received, currency=pl.col("currency").str.strip_chars().str.to_uppercase())
+            .join(accounts, on="account_ref", how="left")
+            .with_columns(amount_minor=_int("amount_minor"), external_id=pl.col("external_id").str.strip_chars())
+        )
+        check.extend(
+            _errors(
+                typed,
+                pl.col("account_currency").is_not_null() & (pl.col("currency") != pl.col("account_currency")),
+                "currency",
+                pl.lit("does not match the account's currency ") + pl.col("account_currency"),
+            )
+        )
+        ids = typed["external_id"].drop_nulls().to_list()
+        recorded = _lookup(
+            self.session,
+            select(Payment.external_id, Payment.account_id, Payment.amount_minor).where(Payment.external_id.in_(ids))
+            if len(ids) <= 20_000 else select(Payment.external_id, Payment.account_id, Payment.amount_minor),
+            {"external_id": pl.String, "known_account": pl.Int64, "known_amount": pl.Int64},
+        )
+        typed = typed.join(recorded, on="external_id", how="left")
+        known = pl.col("known_amount").is_not_null()
+        differs = known & ((pl.col("known_amount") != pl.col("amount_minor")) | (pl.col("known_account") != pl.col("account_id")))
+        check.extend(_errors(typed, differs, "external_id", "already recorded with a different account or amount"))
+        existing = typed.filter(known & ~differs).height
+        return typed.filter(~known), check.errors(), existing
+
+    def _write_payments(self, valid: pl.DataFrame) -> int:
+        now = self.clock.now()
+        zones = dict(self.session.execute(select(Product.code, Product.timezone)).tuples().all())
+        with_dates = pl.concat(
+            [
+                part.with_columns(
+                    value_date=pl.col("received_at").dt.convert_time_zone(zones[code]).dt.date()
+                )
+                for (code,), part in valid.group_by(["product_code"])
+            ]
+        ) if valid.height else valid.with_columns(value_date=pl.lit(None, dtype=pl.Date))
+        out = with_dates.select(
+            "account_id", "external_id", "amount_minor", "currency", "received_at", "value_date",
+            source=pl.col("source").fill_null(str(PaymentSource.wallet)),
+            created_at=frames.utc_now_column(now, with_dates.height),
+        )
+        count = frames.insert_frame(self.session, Payment.__table__, out)  # type: ignore[arg-type]
+        self._settle(with_dates.group_by("account_id").agg(since=pl.col("value_date").min()))
+        return count
+
+    # allocation and delinquency for the accounts an import touched
+
+    def _settle(self, touched: pl.DataFrame) -> None:
+        if touched.height == 0:
+            return
+        ids = touched["account_id"].to_list()
+        small = len(ids) <= 20_000
+        self.progress("allocating payments", len(ids))
+
+        def scoped(stmt: Any, column: Any) -> Any:
+            return stmt.where(column.in_(ids)) if small else stmt
+
+        bills = frames.read_frame(
+            self.session,
+            scoped(select(Bill.account_id, Account.product_code, Bill.id, Bill.due_date, Bill.fees_minor, Bill.interest_minor, Bill.principal_minor).join(Account, Account.id == Bill.account_id), Bill.account_id),
+            {"account_id": pl.Int64, "product_code": pl.String, "bill_id": pl.Int64, "due_date": pl.Date, "fees": pl.Int64, "interest": pl.Int64, "principal": pl.Int64},
+        ).filter(pl.col("account_id").is_in(ids))
+        payments = frames.read_frame(
+            self.session,
+            scoped(select(Payment.account_id, Payment.id, Payment.value_date, Payment.received_at, Payment.amount_minor).where(Payment.reversed_at.is_(None)), Payment.account_id),
+            {"account_id": pl.Int64, "payment_id": pl.Int64, "value_date": pl.Date, "received_at": pl.Datetime("us", "UTC"), "amount": pl.Int64},
+        ).filter(pl.col("account_id").is_in(ids))
+        waterfalls = {p.code: Waterfall.from_config(p.allocation) for p in self.session.execute(select(Product)).scalars()}
+        lines, _credits = allocate_frames(bills, payments, waterfalls)
+        from sqlalchemy import delete
+
+        if small:
+            for start in range(0, len(ids), 5_000):
+                self.session.execute(delete(Allocation).where(Allocation.account_id.in_(ids[start : start + 5_000])))
+        else:
+            self.session.execute(delete(Allocation).where(Allocation.account_id.in_(select(Account.id))))  # all
+        frames.insert_frame(
+            self.session,
+            Allocation.__table__,  # type: ignore[arg-type]
+            lines.select(
+                "account_id", "payment_id", "bill_id", "component",
+                amount_minor="amount", value_date="value_date",
+            ),
+        )
+        tracked = {
+            a for (a,) in self.session.execute(
+                scoped(select(AccountDelinquency.account_id), AccountDelinquency.account_id)
+            ).all()
+        }
+        for account_id, since in touched.iter_rows():
+            if account_id in tracked:
+                account = ledger_service.get_account(self.session, account_id)
+                delinquency_service.recompute_account(self.session, account, from_date=since, clock=self.clock, cause="import")
+
+
+def _parse_instants(frame: pl.DataFrame, now: dt.datetime) -> tuple[pl.Series, pl.DataFrame]:
+    values: list[dt.datetime | None] = []
+    problems: list[tuple[int, str, str]] = []
+    for line, raw in zip(frame["_line"], frame["received_at"], strict=True):
+        if raw is None or not raw.strip():
+            values.append(None)
+            continue
+        try:
+            parsed = dt.datetime.fromisoformat(raw.strip())
+        except ValueError:
+            problems.append((line, "received_at", f"is not an ISO 8601 time: {raw}"))
+            values.append(None)
+            continue
+        if parsed.tzinfo is None:
+            problems.append((line, "received_at", f"has no time zone offset: {raw} (add +08:00 or Z)"))
+            values.append(None)
+            continue
+        parsed = parsed.astimezone(dt.UTC)
+        if parsed > now + dt.timedelta(minutes=5):
+            problems.append((line, "received_at", f"is in the future: {raw}"))
+        values.append(parsed)
+    series = pl.Series("received_at", values, dtype=pl.Datetime("us", "UTC"))
+    return series, pl.DataFrame(problems, schema=["_line", "field", "problem"], orient="row")
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(";") if v.strip()]
+
+
+def _customer_payload(row: dict[str, Any]) -> dict[str, Any]:
+    phones = []
+    for item in _split(row.get("phones")):
+        kind, sep, number = item.partition(":")
+        if sep and kind in set(PhoneType):
+            phones.append({"number": number, "type": kind})
+        else:
+            phones.append({"number": item})
+    address = {k: row.get(k) for k in ("country", "region", "city", "postal_code")}
+    address["line"] = row.get("address_line")
+    payload: dict[str, Any] = {
+        "external_ref": (row.get("external_ref") or "").strip(),
+        "name": row.get("name") or "",
+        "national_id": row.get("national_id"),
+        "phones": phones,
+        "emails": [{"address": e} for e in _split(row.get("emails"))],
+        "addresses": [address] if address.get("country") else [],
+        "jurisdiction": (row.get("jurisdiction") or "").strip(),
+        "timezones": _split(row.get("timezones")),
+    }
+    if row.get("preferred_language"):
+        payload["preferred_language"] = row["preferred_language"].strip()
+    return payload
+
+
+def _field_of(loc: list[str]) -> str:
+    if not loc:
+        return ""
+    head = loc[0]
+    mapping = {"addresses": None, "phones": "phones", "emails": "emails"}
+    if head == "addresses" and len(loc) >= 3:
+        return "address_line" if loc[2] == "line" else loc[2]
+    return mapping.get(head) or head
+
+
+def _problem_of(message: str) -> str:
+    return message.removeprefix("Value error, ")
+
+
+def write_report(path: Path, results: Sequence[ImportResult]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "line", "field", "problem"])
+        for result in results:
+            for error in result.errors:
+                writer.writerow([error.file, error.line, error.field, error.problem])

@@ -1,0 +1,232 @@
+"""A synthetic wallet portfolio: customers, accounts, bills and payment histories.
+
+Realistic enough to exercise everything downstream, and deterministic for a seed. Rows come out as the
+same string columns a CSV would hold and go in through the importer, so generated data passes exactly
+the validation real files pass.
+
+Shape (defaults from ../shared/calibration.md, each an assumption to sweep, not a fact):
+- markets: mainland China by default; `foreign_share` of customers in the US (several states) and GB;
+- products: BNPL pay-in-4 (fortnightly), a revolving credit line (monthly statements with interest), and
+  micro-loans (one bullet repayment or three monthly instalments, with interest);
+- payers: most pay on time (BNPL autopay), a share pay late and cure within days (most 1-29 DPD cure,
+  as the NY Fed flow figures imply), a smaller share pay part and drift, and a few stop paying; the
+  shares differ by product so micro-loans are the riskiest and BNPL the least (entry into 1-30 DPD of
+  roughly 5-15 % of accounts a cycle, about 1 in 5 of those rolling to 31-60).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+import polars as pl
+from faker import Faker
+
+ONE_DAY = dt.timedelta(days=1)
+
+US_STATES = {  # state: (area codes, city, postal code prefix)
+    "CA": (["415", "213", "310", "408", "619"], "San Francisco", "941"),
+    "NY": (["212", "718", "917", "646"], "New York", "100"),
+    "MA": (["617", "508", "781"], "Boston", "021"),
+    "WA": (["206", "425", "253"], "Seattle", "981"),
+    "TX": (["214", "512", "713"], "Austin", "787"),
+}
+CN_REGIONS = [("GD", "深圳", "518"), ("SH", "上海", "200"), ("BJ", "北京", "100"), ("SC", "成都", "610"), ("ZJ", "杭州", "310")]
+
+# Behaviour mix per product: (on time, late but cures, partial drifter, stops paying)
+PAYER_MIX = {
+    "bnpl": (0.86, 0.09, 0.03, 0.02),
+    "credit_line": (0.80, 0.12, 0.05, 0.03),
+    "micro_loan": (0.72, 0.15, 0.07, 0.06),
+}
+PRODUCT_MIX = (("bnpl", 0.55), ("credit_line", 0.25), ("micro_loan", 0.20))
+
+
+@dataclass
+class Portfolio:
+    customers: list[dict[str, Any]] = field(default_factory=list)
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    bills: list[dict[str, Any]] = field(default_factory=list)
+    payments: list[dict[str, Any]] = field(default_factory=list)
+
+    def frame(self, kind: str) -> pl.DataFrame:
+        rows: list[dict[str, Any]] = getattr(self, kind)
+        if not rows:
+            return pl.DataFrame()
+        columns = list(rows[0])
+        frame = pl.DataFrame(
+            {c: [None if r.get(c) is None else str(r[c]) for r in rows] for c in columns},
+            schema=dict.fromkeys(columns, pl.String),
+        )
+        return frame.with_columns(_line=pl.int_range(2, frame.height + 2, dtype=pl.Int64))
+
+
+class Generator:
+    def __init__(self, *, seed: int, as_of: dt.date, foreign_share: float = 0.1) -> None:
+        self.rng = random.Random(seed)
+        self.as_of = as_of
+        self.foreign_share = foreign_share
+        self.fakers = {loc: Faker(loc) for loc in ("zh_CN", "en_US", "en_GB")}
+        for i, faker in enumerate(self.fakers.values()):
+            faker.seed_instance(seed * 31 + i)
+        self._seen_phones: set[str] = set()
+
+    def portfolio(self, customers: int, *, prefix: str = "") -> Portfolio:
+        out = Portfolio()
+        for n in range(customers):
+            self._customer(out, f"{prefix}c{n:07d}")
+        return out
+
+    # people
+
+    def _customer(self, out: Portfolio, ref: str) -> None:
+        rng = self.rng
+        roll = rng.random()
+        if roll >= self.foreign_share:
+            market = "CN"
+        else:
+            market = "US" if rng.random() < 0.75 else "GB"
+        if market == "CN":
+            faker = self.fakers["zh_CN"]
+            region, city, postal = rng.choice(CN_REGIONS)
+            name = faker.name()
+            phone = self._phone("CN", lambda: f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}")
+            national_id = f"{rng.randint(110000, 659000)}{rng.randint(1965, 2004)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 9999):04d}"
+            row = {
+                "external_ref": ref, "name": name, "national_id": national_id,
+                "phones": f"mobile:{phone}", "emails": f"{ref}@example.cn" if rng.random() < 0.4 else None,
+                "country": "CN", "region": region, "city": city, "postal_code": f"{postal}{rng.randint(0, 999):03d}",
+                "address_line": faker.street_address(), "preferred_language": "zh-CN", "jurisdiction": "CN",
+            }
+            currency = "CNY"
+        elif market == "US":
+            faker = self.fakers["en_US"]
+            state = rng.choice(list(US_STATES))
+            codes, city, zip3 = US_STATES[state]
+            # a phone from another state now and then: people move and keep their numbers
+            area = rng.choice(codes if rng.random() < 0.8 else US_STATES[rng.choice(list(US_STATES))][0])
+            phone = self._phone("US", lambda: f"{area}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}")
+            jurisdiction = "US-MA" if state == "MA" else ("US-WA" if state == "WA" else "US")
+            row = {
+                "external_ref": ref, "name": faker.name(), "national_id": f"{rng.randint(100, 899)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}",
+                "phones": f"mobile:{phone}", "emails": f"{ref}@example.com",
+                "country": "US", "region": state, "city": city, "postal_code": f"{zip3}{rng.randint(0, 99):02d}",
+                "address_line": faker.street_address(), "preferred_language": "en", "jurisdiction": jurisdiction,
+            }
+            currency = "USD"
+        else:
+            faker = self.fakers["en_GB"]
+            phone = self._phone("GB", lambda: f"07{rng.choice('45789')}{rng.randrange(10**8):08d}")
+            row = {
+                "external_ref": ref, "name": faker.name(), "national_id": None,
+                "phones": f"mobile:{phone}", "emails": f"{ref}@example.co.uk",
+                "country": "GB", "region": None, "city": faker.city(), "postal_code": faker.postcode(),
+                "address_line": faker.street_address(), "preferred_language": "en", "jurisdiction": "GB",
+            }
+            currency = "GBP"
+        out.customers.append(row)
+        for i in range(1 if rng.random() < 0.8 else 2):
+            self._account(out, ref, f"{ref}-a{i}", currency)
+
+    def _phone(self, region: str, draw: Any) -> str:
+        for _ in range(50):
+            raw = draw()
+            parsed = phonenumbers.parse(raw, region)
+            if phonenumbers.is_valid_number(parsed):
+                e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+                if e164 not in self._seen_phones:
+                    self._seen_phones.add(e164)
+                    return e164
+        raise RuntimeError(f"could not draw a valid {region} phone number")
+
+    # accounts and their histories
+
+    def _account(self, out: Portfolio, customer_ref: str, ref: str, currency: str) -> None:
+        rng = self.rng
+        product = rng.choices([p for p, _ in PRODUCT_MIX], weights=[w for _, w in PRODUCT_MIX])[0]
+        opened = self.as_of - dt.timedelta(days=rng.randint(20, 330))
+        scale = {"CNY": 1.0, "USD": 0.15, "GBP": 0.12}[currency]
+        limit = None
+        if product == "bnpl":
+            amount = int(rng.lognormvariate(7.0, 0.7) * 100 * scale)  # ~¥1,100 median order
+            parts = _split_amount(max(amount, 4_000), 4)
+            dues = [opened + dt.timedelta(days=14 * (i + 1)) for i in range(4)]
+            schedule = [(d, p, 0, 0) for d, p in zip(dues, parts, strict=True)]
+        elif product == "credit_line":
+            limit = int(rng.choice([5_000, 10_000, 20_000, 50_000]) * 100 * scale)
+            schedule = []
+            due = opened + dt.timedelta(days=45)
+            while due <= self.as_of + dt.timedelta(days=20):
+                principal = int(limit * rng.uniform(0.05, 0.35))
+                schedule.append((due, principal, int(principal * 0.015), 0))
+                due = _add_month(due)
+        else:
+            amount = int(rng.lognormvariate(7.6, 0.5) * 100 * scale)  # ~¥2,000
+            if rng.random() < 0.5:
+                schedule = [(opened + dt.timedelta(days=30), amount, int(amount * 0.02), 0)]
+            else:
+                parts = _split_amount(amount, 3)
+                schedule = [(_add_month(opened, i + 1), p, int(p * 0.018), 0) for i, p in enumerate(parts)]
+        out.accounts.append(
+            {
+                "external_ref": ref, "customer_ref": customer_ref, "product": product, "currency": currency,
+                "credit_limit_minor": limit, "opened_date": opened.isoformat(), "collector": "creditor",
+            }
+        )
+        payer = rng.choices(range(4), weights=PAYER_MIX[product])[0]
+        stop_after = rng.randint(0, len(schedule)) if payer == 3 else None
+        tz = {"CNY": 8, "USD": -7, "GBP": 0}[currency]
+        for i, (due, principal, interest, fees) in enumerate(schedule):
+            bill_ref = f"{ref}-b{i + 1}"
+            out.bills.append(
+                {
+                    "account_ref": ref, "external_ref": bill_ref, "due_date": due.isoformat(),
+                    "principal_minor": principal, "interest_minor": interest, "fees_minor": fees,
+                }
+            )
+            total = principal + interest + fees
+            for k, (day, amount) in enumerate(self._payments_for(payer, due, total, i, stop_after)):
+                if day >= self.as_of:
+                    break
+                hour = rng.randint(8, 22)
+                instant = dt.datetime(day.year, day.month, day.day, hour, rng.randint(0, 59), tzinfo=dt.timezone(dt.timedelta(hours=tz)))
+                out.payments.append(
+                    {
+                        "external_id": f"{bill_ref}-p{k + 1}", "account_ref": ref, "amount_minor": amount,
+                        "currency": currency, "received_at": instant.isoformat(), "source": "wallet",
+                    }
+                )
+
+    def _payments_for(
+        self, payer: int, due: dt.date, total: int, index: int, stop_after: int | None
+    ) -> list[tuple[dt.date, int]]:
+        rng = self.rng
+        if payer == 0:  # on time, autopay or a tap before the due date
+            return [(due - dt.timedelta(days=rng.choice([0, 0, 0, 1, 2, 3])), total)]
+        if payer == 1:  # late, most cure within days, some within weeks
+            delay = int(rng.expovariate(1 / 6)) + 1
+            return [(due + dt.timedelta(days=min(delay, 75)), total)]
+        if payer == 2:  # part now, the rest late
+            first = int(total * rng.uniform(0.2, 0.6))
+            return [
+                (due + dt.timedelta(days=rng.randint(0, 5)), first),
+                (due + dt.timedelta(days=rng.randint(20, 70)), total - first),
+            ]
+        if stop_after is not None and index < stop_after:
+            return [(due - dt.timedelta(days=rng.randint(0, 2)), total)]
+        return []
+
+
+def _split_amount(amount: int, parts: int) -> list[int]:
+    base = amount // parts
+    return [base] * (parts - 1) + [amount - base * (parts - 1)]
+
+
+def _add_month(day: dt.date, months: int = 1) -> dt.date:
+    month = day.month - 1 + months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    return dt.date(year, month, min(day.day, 28))
