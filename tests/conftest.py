@@ -50,7 +50,10 @@ def connection(engine: Engine) -> Iterator[Connection]:
 @pytest.fixture
 def sessions(connection: Connection) -> sessionmaker[Session]:
     return sessionmaker(
-        bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+        bind=connection,
+        expire_on_commit=False,
+        autoflush=False,
+        join_transaction_mode="create_savepoint",
     )
 
 

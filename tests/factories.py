@@ -15,7 +15,9 @@ from recoup.models import Account, Bill, Customer, Payment
 _seq = itertools.count(1)
 
 
-def create_customer(session: Session, clock: Clock, *, jurisdiction: str = "CN", name: str = "李娜") -> Customer:
+def create_customer(
+    session: Session, clock: Clock, *, jurisdiction: str = "CN", name: str = "李娜"
+) -> Customer:
     n = next(_seq)
     phone = f"+86138{n:08d}"[:14] if jurisdiction == "CN" else f"+1212555{n % 10000:04d}"
     return ledger_service.create_customer(
@@ -26,7 +28,9 @@ def create_customer(session: Session, clock: Clock, *, jurisdiction: str = "CN",
             national_id="110101199003071234",
             phones=[schemas.PhoneIn(number=phone)],
             emails=[schemas.EmailIn(address=f"user{n}@example.com")],
-            addresses=[schemas.AddressIn(country=jurisdiction[:2], city="深圳", postal_code="518000")],
+            addresses=[
+                schemas.AddressIn(country=jurisdiction[:2], city="深圳", postal_code="518000")
+            ],
             jurisdiction=jurisdiction,
         ),
         clock=clock,
@@ -81,7 +85,13 @@ def add_bill(
 
 
 def pay(
-    session: Session, clock: Clock, account: Account, amount: int, at: dt.datetime, *, external_id: str | None = None
+    session: Session,
+    clock: Clock,
+    account: Account,
+    amount: int,
+    at: dt.datetime,
+    *,
+    external_id: str | None = None,
 ) -> Payment:
     payment, _ = flows.receive_payment(
         session,
@@ -99,4 +109,6 @@ def pay(
 
 def shanghai(day: dt.date, hour: int = 12) -> dt.datetime:
     """Noon (by default) on `day` in Shanghai, as an aware UTC instant."""
-    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.timezone(dt.timedelta(hours=8))).astimezone(dt.UTC)
+    return dt.datetime(
+        day.year, day.month, day.day, hour, tzinfo=dt.timezone(dt.timedelta(hours=8))
+    ).astimezone(dt.UTC)

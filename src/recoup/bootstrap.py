@@ -38,7 +38,9 @@ def ensure_keyring(settings: Settings) -> tuple[crypto.Keyring, bool]:
     if settings.encryption_keys is None and not settings.encryption_key_file.exists():
         if settings.env is Environment.production:
             raise ConfigurationError("production refuses to generate keys; configure them")
-        crypto.write_keyring_file(settings.encryption_key_file, crypto.Keyring.generate(development=True))
+        crypto.write_keyring_file(
+            settings.encryption_key_file, crypto.Keyring.generate(development=True)
+        )
         keyring = load_keyring(settings)
         crypto.install_keyring(keyring)
         return keyring, True

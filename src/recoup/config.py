@@ -43,7 +43,9 @@ class Settings(BaseSettings):
         default_factory=list,
         description="bearer tokens accepted by the REST API (until staff identity lands, issue 3)",
     )
-    default_grace_days: int = Field(0, ge=0, description="grace days for products without their own")
+    default_grace_days: int = Field(
+        0, ge=0, description="grace days for products without their own"
+    )
     bucket_bounds: list[int] = Field(
         default_factory=lambda: [1, 31, 61, 91],
         description="lower DPD bound of each bucket after M0; defaults give M1 1-30 ... M3+ over 90",
@@ -62,7 +64,9 @@ class Settings(BaseSettings):
             if self.database_url.startswith("sqlite"):
                 missing.append("RECOUP_DATABASE_URL (PostgreSQL; SQLite is for development)")
             if missing:
-                raise ConfigurationError("production refuses to start without: " + ", ".join(missing))
+                raise ConfigurationError(
+                    "production refuses to start without: " + ", ".join(missing)
+                )
         return self
 
     @property

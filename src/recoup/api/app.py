@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from recoup import __version__
 from recoup.api.errors import install_error_handlers
+from recoup.bootstrap import load_keyring
 from recoup.config import Settings
 from recoup.delinquency.endpoints import router as delinquency_router
 from recoup.ingest.endpoints import router as webhook_router
@@ -14,7 +15,6 @@ from recoup.kit import crypto
 from recoup.kit.clock import Clock, SystemClock
 from recoup.kit.db import make_engine, make_sessionmaker
 from recoup.ledger.endpoints import router as ledger_router
-from recoup.bootstrap import load_keyring
 
 DESCRIPTION = """
 Recoup's REST API for wallets and lenders: send customers, accounts, bills and payments; read

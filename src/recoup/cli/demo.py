@@ -55,7 +55,9 @@ def portfolio_table(rows: list[tuple[str, str, int, int, int]], *, title: str) -
     totals: dict[str, int] = {}
     for _bucket, currency, count, _o, _t in rows:
         totals[currency] = totals.get(currency, 0) + count
-    for bucket, currency, count, overdue, outstanding in sorted(rows, key=lambda r: (r[1], len(r[0]), r[0])):
+    for bucket, currency, count, overdue, outstanding in sorted(
+        rows, key=lambda r: (r[1], len(r[0]), r[0])
+    ):
         locale = LOCALE.get(currency, "en")
         table.add_row(
             bucket,

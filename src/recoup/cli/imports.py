@@ -9,7 +9,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from recoup.cli.common import Runtime, console, err_console
-from recoup.ingest.importing import ORDER, ImportResult, Importer, Kind, kind_of, write_report
+from recoup.ingest.importing import ORDER, Importer, ImportResult, Kind, kind_of, write_report
 from recoup.simulation.generator import Generator
 
 
@@ -32,7 +32,14 @@ def import_results_table(results: Sequence[ImportResult]) -> Table:
     for column in ("file", "kind", "rows", "imported", "already there", "invalid rows"):
         table.add_column(column, justify="right" if column not in ("file", "kind") else "left")
     for r in results:
-        table.add_row(r.file, str(r.kind), f"{r.rows:,}", f"{r.imported:,}", f"{r.existing:,}", f"{r.invalid_rows:,}")
+        table.add_row(
+            r.file,
+            str(r.kind),
+            f"{r.rows:,}",
+            f"{r.imported:,}",
+            f"{r.existing:,}",
+            f"{r.invalid_rows:,}",
+        )
     return table
 
 
@@ -80,15 +87,21 @@ def run_import(
             err_console.print(f"  ... and {len(errors) - 10:,} more")
         rejected = [r.file for r in results if r.errors and (not skip_invalid or r.rejected_file)]
         if rejected:
-            err_console.print(f"[red]nothing imported from: {', '.join(rejected)}[/] (fix the rows, or use --skip-invalid)")
+            err_console.print(
+                f"[red]nothing imported from: {', '.join(rejected)}[/] (fix the rows, or use --skip-invalid)"
+            )
         err_console.print(f"all {len(errors):,} problems written to [bold]{target}[/]")
         return False
     return True
 
 
-def generate_portfolio(rt: Runtime, *, customers: int, seed: int, as_of: dt.date, foreign_share: float) -> list[ImportResult]:
+def generate_portfolio(
+    rt: Runtime, *, customers: int, seed: int, as_of: dt.date, foreign_share: float
+) -> list[ImportResult]:
     with console.status(f"generating {customers:,} customers"):
-        portfolio = Generator(seed=seed, as_of=as_of, foreign_share=foreign_share).portfolio(customers)
+        portfolio = Generator(seed=seed, as_of=as_of, foreign_share=foreign_share).portfolio(
+            customers
+        )
     results = []
     with progress_bar() as progress:
         task = progress.add_task("importing", total=0)

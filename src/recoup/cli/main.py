@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from recoup.bootstrap import ensure_keyring, init_database
-from recoup.cli.common import console, fail, parse_date, runtime
+from recoup.cli.common import Runtime, console, fail, parse_date, runtime
 from recoup.kit.errors import RecoupError
 
 app = typer.Typer(help="Recoup: collections for digital wallets.", no_args_is_help=True)
@@ -31,7 +31,9 @@ def init() -> None:
     except RecoupError as exc:
         raise fail(exc.message) from exc
     if created:
-        console.print(f"generated a development keyring at [bold]{rt.settings.encryption_key_file}[/]")
+        console.print(
+            f"generated a development keyring at [bold]{rt.settings.encryption_key_file}[/]"
+        )
     console.print(
         f"database ready at [bold]{rt.engine.url.render_as_string(hide_password=True)}[/]"
         + (f" ({added} default products added)" if added else "")
@@ -53,18 +55,26 @@ def serve(
 
 @run_app.command("daily")
 def run_daily(
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Business date, YYYY-MM-DD; default today")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Business date, YYYY-MM-DD; default today")
+    ] = None,
 ) -> None:
     """The daily pass: days past due, buckets and bucket changes for the whole portfolio."""
     from recoup.delinquency import service as delinquency_service
 
     rt = runtime()
-    day = parse_date(as_of, option="--as-of") or rt.clock.now().astimezone(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
+    day = (
+        parse_date(as_of, option="--as-of")
+        or rt.clock.now().astimezone(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
+    )
     with console.status("daily pass") as status:
         try:
             with rt.transaction() as session:
                 summary = delinquency_service.run_daily(
-                    session, day, clock=rt.clock, progress=lambda msg: status.update(f"daily pass: {msg}")
+                    session,
+                    day,
+                    clock=rt.clock,
+                    progress=lambda msg: status.update(f"daily pass: {msg}"),
                 )
         except RecoupError as exc:
             raise fail(exc.message) from exc
@@ -102,10 +112,16 @@ def accounts_show(
 
 @app.command("import")
 def import_files(
-    files: Annotated[list[Path], typer.Argument(help="CSV or JSON Lines files; kind from the name or --kind")],
+    files: Annotated[
+        list[Path], typer.Argument(help="CSV or JSON Lines files; kind from the name or --kind")
+    ],
     kind: Annotated[str | None, typer.Option(help="customers, accounts, bills or payments")] = None,
-    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import valid rows, report the rest")] = False,
-    report: Annotated[Path | None, typer.Option(help="Where to write the error report (CSV)")] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Import valid rows, report the rest")
+    ] = False,
+    report: Annotated[
+        Path | None, typer.Option(help="Where to write the error report (CSV)")
+    ] = None,
 ) -> None:
     """Import customers, accounts, bills and payments. By default a file with any invalid row imports
     nothing; re-running a file imports nothing twice."""
@@ -119,15 +135,19 @@ def import_files(
 @app.command()
 def generate(
     customers: Annotated[int, typer.Option(help="How many customers")] = 1000,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same portfolio")] = 1,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives the same portfolio")
+    ] = 1,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Portfolio date, YYYY-MM-DD")] = None,
-    foreign_share: Annotated[float, typer.Option(help="Share of customers outside mainland China")] = 0.1,
+    foreign_share: Annotated[
+        float, typer.Option(help="Share of customers outside mainland China")
+    ] = 0.1,
 ) -> None:
     """Generate a realistic synthetic wallet portfolio through the import path."""
     from recoup.cli.imports import generate_portfolio
 
     rt = runtime()
-    day = parse_date(as_of, option="--as-of") or dt.date.today()
+    day = parse_date(as_of, option="--as-of") or _today(rt)
     generate_portfolio(rt, customers=customers, seed=seed, as_of=day, foreign_share=foreign_share)
 
 
@@ -135,12 +155,18 @@ def generate(
 def demo(
     customers: Annotated[int, typer.Option(help="Portfolio size")] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed")] = 7,
-    database: Annotated[Path, typer.Option(help="SQLite file for the demo (recreated)")] = Path("recoup-demo.db"),
+    database: Annotated[Path, typer.Option(help="SQLite file for the demo (recreated)")] = Path(
+        "recoup-demo.db"
+    ),
 ) -> None:
     """Build a fresh SQLite portfolio, run the daily pass and show balances by bucket."""
     from recoup.cli.demo import run_demo
 
     run_demo(customers=customers, seed=seed, database=database)
+
+
+def _today(rt: Runtime) -> dt.date:
+    return rt.clock.now().astimezone(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
 
 
 def main() -> None:

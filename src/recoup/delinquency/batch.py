@@ -35,21 +35,15 @@ def scheme_key(scheme: BucketScheme) -> str:
 
 def bucket_expr(dpd: pl.Expr, schemes: list[str]) -> pl.Expr:
     """Label per account from its scheme; a handful of schemes, so a when/then chain per scheme."""
-    expr: pl.Expr | None = None
+    expr: pl.Expr = pl.lit(None, dtype=pl.String)
     for key in schemes:
         scheme = BucketScheme(tuple(int(b) for b in key.split(",")))
         labels = scheme.labels
         by_dpd = pl.lit(labels[0])
         for bound, label in zip(scheme.bounds, labels[1:], strict=True):
             by_dpd = pl.when(dpd >= bound).then(pl.lit(label)).otherwise(by_dpd)
-        expr = (
-            pl.when(pl.col("scheme") == key).then(by_dpd)
-            if expr is None
-            else expr.when(pl.col("scheme") == key).then(by_dpd)  # type: ignore[attr-defined]
-        )
-    if expr is None:
-        return pl.lit("M0")
-    return expr.otherwise(pl.lit(None, dtype=pl.String))  # type: ignore[attr-defined]
+        expr = pl.when(pl.col("scheme") == key).then(by_dpd).otherwise(expr)
+    return expr
 
 
 def compute_states(
@@ -103,9 +97,11 @@ def compute_states(
             lo=pl.max_horizontal(pl.col("start_date"), oldest + pl.duration(days=1)),
             hi=pl.min_horizontal(pl.col("end_date").fill_null(day), day),
         )
-        .with_columns(days=pl.when(pl.col("hi") >= pl.col("lo")).then(
-            (pl.col("hi") - pl.col("lo")).dt.total_days() + 1
-        ).otherwise(0))
+        .with_columns(
+            days=pl.when(pl.col("hi") >= pl.col("lo"))
+            .then((pl.col("hi") - pl.col("lo")).dt.total_days() + 1)
+            .otherwise(0)
+        )
         .group_by("account_id")
         .agg(paused=pl.col("days").sum())
     )

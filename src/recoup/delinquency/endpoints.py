@@ -10,11 +10,22 @@ from recoup.kit.errors import NotFound
 from recoup.ledger import service as ledger_service
 from recoup.models import DelinquencyPause
 
-router = APIRouter(prefix="/v1/accounts", tags=["delinquency"], dependencies=[Authenticated], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1/accounts",
+    tags=["delinquency"],
+    dependencies=[Authenticated],
+    responses=ERROR_RESPONSES,
+)
 
 
-@router.get("/{account_id}/delinquency", response_model=schemas.DelinquencyState, summary="Current delinquency")
-def get_delinquency(account_id: int, session: SessionDep, clock: ClockDep) -> schemas.DelinquencyState:
+@router.get(
+    "/{account_id}/delinquency",
+    response_model=schemas.DelinquencyState,
+    summary="Current delinquency",
+)
+def get_delinquency(
+    account_id: int, session: SessionDep, clock: ClockDep
+) -> schemas.DelinquencyState:
     """DPD, bucket and balances as of the latest computation (the daily pass or the account's last
     payment, reversal, bill or pause)."""
     account = ledger_service.get_account(session, account_id)
@@ -27,28 +38,54 @@ def get_delinquency(account_id: int, session: SessionDep, clock: ClockDep) -> sc
     return schemas.DelinquencyState.model_validate(state)
 
 
-@router.get("/{account_id}/delinquency/history", response_model=list[schemas.BucketChange], summary="Bucket history")
+@router.get(
+    "/{account_id}/delinquency/history",
+    response_model=list[schemas.BucketChange],
+    summary="Bucket history",
+)
 def get_history(account_id: int, session: SessionDep) -> list[schemas.BucketChange]:
     """Each bucket change, dated the day the account entered the bucket."""
     ledger_service.get_account(session, account_id)
-    return [schemas.BucketChange.model_validate(e) for e in delinquency_service.history(session, account_id)]
+    return [
+        schemas.BucketChange.model_validate(e)
+        for e in delinquency_service.history(session, account_id)
+    ]
 
 
-@router.post("/{account_id}/pauses", status_code=201, response_model=schemas.Pause, summary="Pause delinquency")
-def create_pause(account_id: int, data: schemas.PauseCreate, session: SessionDep, clock: ClockDep) -> schemas.Pause:
+@router.post(
+    "/{account_id}/pauses",
+    status_code=201,
+    response_model=schemas.Pause,
+    summary="Pause delinquency",
+)
+def create_pause(
+    account_id: int, data: schemas.PauseCreate, session: SessionDep, clock: ClockDep
+) -> schemas.Pause:
     """Stop counting days past due over a date range (for example a disaster-relief programme)."""
     account = ledger_service.get_account(session, account_id)
     pause = delinquency_service.add_pause(
-        session, account, start=data.start_date, end=data.end_date, reason=data.reason, by=data.created_by, clock=clock
+        session,
+        account,
+        start=data.start_date,
+        end=data.end_date,
+        reason=data.reason,
+        by=data.created_by,
+        clock=clock,
     )
     return schemas.Pause.model_validate(pause)
 
 
-@router.post("/{account_id}/pauses/{pause_id}/end", response_model=schemas.Pause, summary="End a pause")
-def end_pause(account_id: int, pause_id: int, data: schemas.PauseEnd, session: SessionDep, clock: ClockDep) -> schemas.Pause:
+@router.post(
+    "/{account_id}/pauses/{pause_id}/end", response_model=schemas.Pause, summary="End a pause"
+)
+def end_pause(
+    account_id: int, pause_id: int, data: schemas.PauseEnd, session: SessionDep, clock: ClockDep
+) -> schemas.Pause:
     """Set or move the last paused day; days after it count again."""
     account = ledger_service.get_account(session, account_id)
     pause = session.get(DelinquencyPause, pause_id)
     if pause is None or pause.account_id != account_id or pause.cancelled_at is not None:
         raise NotFound(f"no pause {pause_id} on account {account_id}")
-    return schemas.Pause.model_validate(delinquency_service.end_pause(session, account, pause, end=data.end_date, clock=clock))
+    return schemas.Pause.model_validate(
+        delinquency_service.end_pause(session, account, pause, end=data.end_date, clock=clock)
+    )

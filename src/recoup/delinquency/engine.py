@@ -30,7 +30,9 @@ class BucketScheme:
 
     def __post_init__(self) -> None:
         if not self.bounds or self.bounds[0] < 1 or list(self.bounds) != sorted(set(self.bounds)):
-            raise ValueError(f"bucket bounds must be increasing and start at 1 or more: {self.bounds}")
+            raise ValueError(
+                f"bucket bounds must be increasing and start at 1 or more: {self.bounds}"
+            )
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -90,7 +92,9 @@ class BucketChange:
 
 def merge_pauses(pauses: Iterable[Pause]) -> list[tuple[dt.date, dt.date]]:
     """Pauses as disjoint closed ranges, open ends closed at date.max."""
-    ranges = sorted((p.start, p.end or dt.date.max) for p in pauses if p.end is None or p.end >= p.start)
+    ranges = sorted(
+        (p.start, p.end or dt.date.max) for p in pauses if p.end is None or p.end >= p.start
+    )
     merged: list[tuple[dt.date, dt.date]] = []
     for start, end in ranges:
         if merged and start <= _next(merged[-1][1]):
@@ -115,7 +119,9 @@ def paused_days(after: dt.date, through: dt.date, pauses: Sequence[tuple[dt.date
     return total
 
 
-def bill_dpd(due_date: dt.date, day: dt.date, pauses: Sequence[tuple[dt.date, dt.date]], grace: int) -> int:
+def bill_dpd(
+    due_date: dt.date, day: dt.date, pauses: Sequence[tuple[dt.date, dt.date]], grace: int
+) -> int:
     if day <= due_date:
         return 0
     dpd = (day - due_date).days - paused_days(due_date, day, pauses)
@@ -139,7 +145,9 @@ class AccountAging:
         for line in paid:
             lines.setdefault(line.bill_id, []).append((line.value_date, line.amount))
         self._paid = {k: sorted(v) for k, v in lines.items()}
-        self.paid_off: dict[int, dt.date | None] = {b.bill_id: self._paid_off(b) for b in self.bills}
+        self.paid_off: dict[int, dt.date | None] = {
+            b.bill_id: self._paid_off(b) for b in self.bills
+        }
 
     def _paid_off(self, bill: BillAmount) -> dt.date | None:
         running = 0
@@ -166,7 +174,11 @@ class AccountAging:
                 overdue += remaining
                 if oldest is None:
                     oldest = bill
-        dpd = 0 if oldest is None else bill_dpd(oldest.due_date, day, self.pauses, self.rules.grace_days)
+        dpd = (
+            0
+            if oldest is None
+            else bill_dpd(oldest.due_date, day, self.pauses, self.rules.grace_days)
+        )
         return DelinquencyState(
             as_of=day,
             dpd=dpd,

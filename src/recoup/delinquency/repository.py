@@ -27,7 +27,9 @@ class DelinquencyRepository(Repository[AccountDelinquency]):
 
     def last_run_date(self) -> dt.date | None:
         return self.session.execute(
-            select(func.max(DelinquencyRun.as_of_date)).where(DelinquencyRun.finished_at.is_not(None))
+            select(func.max(DelinquencyRun.as_of_date)).where(
+                DelinquencyRun.finished_at.is_not(None)
+            )
         ).scalar_one_or_none()
 
     def run_for(self, as_of: dt.date) -> DelinquencyRun | None:
@@ -36,11 +38,15 @@ class DelinquencyRepository(Repository[AccountDelinquency]):
         ).scalar_one_or_none()
 
     def events(self, account_id: int) -> Sequence[DelinquencyEvent]:
-        return self.session.execute(
-            select(DelinquencyEvent)
-            .where(DelinquencyEvent.account_id == account_id)
-            .order_by(DelinquencyEvent.effective_date, DelinquencyEvent.id)
-        ).scalars().all()
+        return (
+            self.session.execute(
+                select(DelinquencyEvent)
+                .where(DelinquencyEvent.account_id == account_id)
+                .order_by(DelinquencyEvent.effective_date, DelinquencyEvent.id)
+            )
+            .scalars()
+            .all()
+        )
 
     def last_event_before(self, account_id: int, day: dt.date) -> DelinquencyEvent | None:
         return self.session.execute(
@@ -58,11 +64,18 @@ class DelinquencyRepository(Repository[AccountDelinquency]):
         )
 
     def pauses(self, account_id: int) -> Sequence[DelinquencyPause]:
-        return self.session.execute(
-            select(DelinquencyPause)
-            .where(DelinquencyPause.account_id == account_id, DelinquencyPause.cancelled_at.is_(None))
-            .order_by(DelinquencyPause.start_date)
-        ).scalars().all()
+        return (
+            self.session.execute(
+                select(DelinquencyPause)
+                .where(
+                    DelinquencyPause.account_id == account_id,
+                    DelinquencyPause.cancelled_at.is_(None),
+                )
+                .order_by(DelinquencyPause.start_date)
+            )
+            .scalars()
+            .all()
+        )
 
     # Set-based reads for the portfolio pass.
 
@@ -85,14 +98,29 @@ class DelinquencyRepository(Repository[AccountDelinquency]):
                 Bill.due_date,
                 Bill.principal_minor + Bill.interest_minor + Bill.fees_minor,
             ),
-            {"account_id": pl.Int64, "bill_id": pl.Int64, "due_date": pl.Date, "amount_due": pl.Int64},
+            {
+                "account_id": pl.Int64,
+                "bill_id": pl.Int64,
+                "due_date": pl.Date,
+                "amount_due": pl.Int64,
+            },
         )
 
     def paid_frame(self) -> pl.DataFrame:
         return frames.read_frame(
             self.session,
-            select(Allocation.account_id, Allocation.bill_id, Allocation.value_date, Allocation.amount_minor),
-            {"account_id": pl.Int64, "bill_id": pl.Int64, "value_date": pl.Date, "amount": pl.Int64},
+            select(
+                Allocation.account_id,
+                Allocation.bill_id,
+                Allocation.value_date,
+                Allocation.amount_minor,
+            ),
+            {
+                "account_id": pl.Int64,
+                "bill_id": pl.Int64,
+                "value_date": pl.Date,
+                "amount": pl.Int64,
+            },
         )
 
     def payments_frame(self) -> pl.DataFrame:
@@ -107,9 +135,9 @@ class DelinquencyRepository(Repository[AccountDelinquency]):
     def pauses_frame(self) -> pl.DataFrame:
         return frames.read_frame(
             self.session,
-            select(DelinquencyPause.account_id, DelinquencyPause.start_date, DelinquencyPause.end_date).where(
-                DelinquencyPause.cancelled_at.is_(None)
-            ),
+            select(
+                DelinquencyPause.account_id, DelinquencyPause.start_date, DelinquencyPause.end_date
+            ).where(DelinquencyPause.cancelled_at.is_(None)),
             {"account_id": pl.Int64, "start_date": pl.Date, "end_date": pl.Date},
         )
 
@@ -143,9 +171,19 @@ class DelinquencyRepository(Repository[AccountDelinquency]):
 def portfolio_by_bucket(session: Session) -> list[tuple[str, str, int, int, int]]:
     """(bucket, currency, accounts, overdue, outstanding) over the stored states."""
     d = AccountDelinquency
-    rows = session.execute(
-        select(d.bucket, Account.currency, func.count(), func.sum(d.overdue_minor), func.sum(d.outstanding_minor))
-        .join(Account, Account.id == d.account_id)
-        .group_by(d.bucket, Account.currency)
-    ).tuples().all()
+    rows = (
+        session.execute(
+            select(
+                d.bucket,
+                Account.currency,
+                func.count(),
+                func.sum(d.overdue_minor),
+                func.sum(d.outstanding_minor),
+            )
+            .join(Account, Account.id == d.account_id)
+            .group_by(d.bucket, Account.currency)
+        )
+        .tuples()
+        .all()
+    )
     return [(b, c, int(n), int(o or 0), int(t or 0)) for b, c, n, o, t in rows]

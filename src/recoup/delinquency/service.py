@@ -36,7 +36,7 @@ from recoup.kit import frames
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, ValidationFailed
 from recoup.ledger import service as ledger_service
-from recoup.ledger.repository import AllocationRepository, BillRepository
+from recoup.ledger.repository import AllocationRepository, BillRepository, PaymentRepository
 from recoup.models import (
     Account,
     AccountDelinquency,
@@ -81,7 +81,9 @@ def aging_for(session: Session, account: Account, product: Product) -> AccountAg
         PaidLine(a.bill_id, a.value_date, a.amount_minor)
         for a in AllocationRepository(session).for_account(account.id)
     ]
-    pauses = [Pause(p.start_date, p.end_date) for p in DelinquencyRepository(session).pauses(account.id)]
+    pauses = [
+        Pause(p.start_date, p.end_date) for p in DelinquencyRepository(session).pauses(account.id)
+    ]
     return AccountAging(bills, paid, pauses, rules_for(product))
 
 
@@ -106,7 +108,9 @@ def recompute_account(
 
 
 def _credit(session: Session, account: Account) -> int:
-    received = sum(p.amount_minor for p in ledger_service.PaymentRepository(session).live_for_account(account.id))
+    received: int = sum(
+        p.amount_minor for p in PaymentRepository(session).live_for_account(account.id)
+    )
     allocated = sum(ledger_service.paid_by_bill(session, account.id).values())
     return received - allocated
 
@@ -178,7 +182,12 @@ def add_pause(
                 f"to {other.end_date or 'open end'}; end or cancel that one first"
             )
     pause = DelinquencyPause(
-        account_id=account.id, start_date=start, end_date=end, reason=reason, created_by=by, created_at=clock.now()
+        account_id=account.id,
+        start_date=start,
+        end_date=end,
+        reason=reason,
+        created_by=by,
+        created_at=clock.now(),
     )
     session.add(pause)
     session.flush()
@@ -226,7 +235,12 @@ def run_daily(
         grace_days=pl.col("product_code").replace_strict(grace_of, return_dtype=pl.Int32),
         scheme=pl.col("product_code").replace_strict(scheme_of, return_dtype=pl.String),
     )
-    bills, paid, payments, pauses = repo.bills_frame(), repo.paid_frame(), repo.payments_frame(), repo.pauses_frame()
+    bills, paid, payments, pauses = (
+        repo.bills_frame(),
+        repo.paid_frame(),
+        repo.payments_frame(),
+        repo.pauses_frame(),
+    )
     previous = repo.states_frame()
 
     step("computing days past due")
@@ -270,11 +284,15 @@ def run_daily(
     )
     frames.insert_frame(session, DelinquencyEvent.__table__, events)  # type: ignore[arg-type]
     gap_changes = 0
-    for row in moved.join(contiguous.select("account_id"), on="account_id", how="anti").iter_rows(named=True):
+    for row in moved.join(contiguous.select("account_id"), on="account_id", how="anti").iter_rows(
+        named=True
+    ):
         account = ledger_service.get_account(session, row["account_id"])
         product = next(p for p in products if p.code == account.product_code)
         start = max(row["prev_as_of"], last or dt.date.min) + ONE_DAY
-        changes = aging_for(session, account, product).history(start, as_of, bucket_before=row["prev_bucket"])
+        changes = aging_for(session, account, product).history(
+            start, as_of, bucket_before=row["prev_bucket"]
+        )
         _record_changes(session, account.id, changes, cause="daily", now=now)
         gap_changes += len(changes)
 

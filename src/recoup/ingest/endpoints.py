@@ -9,9 +9,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from recoup.api.deps import ClockDep, SessionDep, SettingsDep
 from recoup.api.errors import ERROR_RESPONSES
-from recoup.api.idempotency import body_of
 from recoup.ingest import schemas
 from recoup.ingest import service as ingest_service
+from recoup.ingest.idempotency import body_of
 from recoup.kit.errors import ValidationFailed
 from recoup.ledger import flows
 from recoup.ledger import schemas as ledger_schemas
@@ -23,7 +23,9 @@ RawBody = Annotated[bytes, Depends(body_of)]
 Event = TypeAdapter(schemas.PaymentSucceeded | schemas.PaymentReversed)
 
 
-@router.post("/wallet/payments", response_model=schemas.WebhookResult, summary="Wallet payment events")
+@router.post(
+    "/wallet/payments", response_model=schemas.WebhookResult, summary="Wallet payment events"
+)
 def wallet_payment(
     body: RawBody,
     session: SessionDep,

@@ -75,8 +75,16 @@ REQUIRED: dict[Kind, tuple[str, ...]] = {
 }
 OPTIONAL: dict[Kind, tuple[str, ...]] = {
     Kind.customers: (
-        "national_id", "phones", "emails", "country", "region", "city", "postal_code",
-        "address_line", "preferred_language", "timezones",
+        "national_id",
+        "phones",
+        "emails",
+        "country",
+        "region",
+        "city",
+        "postal_code",
+        "address_line",
+        "preferred_language",
+        "timezones",
     ),
     Kind.accounts: ("credit_limit_minor", "closed_date", "status", "collector", "agency_ref"),
     Kind.bills: ("interest_minor", "fees_minor"),
@@ -199,7 +207,9 @@ def _read_csv(name: str, text: str) -> tuple[pl.DataFrame, list[RowError]]:
             if not record:
                 continue
             if len(record) != width:
-                errors.append(RowError(name, start, "", f"has {len(record)} fields, the header has {width}"))
+                errors.append(
+                    RowError(name, start, "", f"has {len(record)} fields, the header has {width}")
+                )
                 continue
             lines.append(start)
             for i, value in enumerate(record):
@@ -215,7 +225,9 @@ def _read_csv(name: str, text: str) -> tuple[pl.DataFrame, list[RowError]]:
 # Validation helpers: each returns a frame of errors (_line, field, problem).
 
 
-def _errors(frame: pl.DataFrame, mask: pl.Expr, column: str, problem: str | pl.Expr) -> pl.DataFrame:
+def _errors(
+    frame: pl.DataFrame, mask: pl.Expr, column: str, problem: str | pl.Expr
+) -> pl.DataFrame:
     problem_expr = pl.lit(problem) if isinstance(problem, str) else problem
     return frame.filter(mask).select(
         "_line", field=pl.lit(column), problem=problem_expr.cast(pl.String)
@@ -246,7 +258,9 @@ class _Checker:
         self.add(not_int, column, pl.lit("is not an integer number of minor units: ") + value)
         parsed = value.str.to_integer(strict=False)
         if positive:
-            self.add(~not_int & _present(column) & (parsed <= 0), column, "must be greater than zero")
+            self.add(
+                ~not_int & _present(column) & (parsed <= 0), column, "must be greater than zero"
+            )
         else:
             self.add(~not_int & _present(column) & (parsed < 0), column, "must not be negative")
         if not optional:
@@ -255,7 +269,11 @@ class _Checker:
     def date(self, column: str) -> None:
         value = pl.col(column).str.strip_chars()
         parsed = value.str.to_date("%Y-%m-%d", strict=False)
-        self.add(_present(column) & parsed.is_null(), column, pl.lit("is not a date (YYYY-MM-DD): ") + value)
+        self.add(
+            _present(column) & parsed.is_null(),
+            column,
+            pl.lit("is not a date (YYYY-MM-DD): ") + value,
+        )
 
     def one_of(self, column: str, allowed: Sequence[str]) -> None:
         value = pl.col(column).str.strip_chars()
@@ -266,7 +284,9 @@ class _Checker:
         )
 
     def unique(self, columns: Sequence[str], what: str) -> None:
-        dup = ~pl.struct(columns).is_first_distinct() & pl.all_horizontal(_present(c) for c in columns)
+        dup = ~pl.struct(columns).is_first_distinct() & pl.all_horizontal(
+            _present(c) for c in columns
+        )
         self.add(dup, columns[-1], f"duplicate {what} in this file (first occurrence kept)")
 
     def extend(self, errors: pl.DataFrame) -> None:
@@ -275,7 +295,9 @@ class _Checker:
 
     def errors(self) -> pl.DataFrame:
         if not self.found:
-            return pl.DataFrame(schema={"_line": pl.Int64, "field": pl.String, "problem": pl.String})
+            return pl.DataFrame(
+                schema={"_line": pl.Int64, "field": pl.String, "problem": pl.String}
+            )
         return pl.concat(self.found).unique().sort("_line", "field")
 
 
@@ -296,7 +318,9 @@ class Importer:
         self.clock = clock
         self.progress = progress or (lambda _msg, _n: None)
 
-    def import_file(self, path: Path, *, kind: Kind | None = None, skip_invalid: bool = False) -> ImportResult:
+    def import_file(
+        self, path: Path, *, kind: Kind | None = None, skip_invalid: bool = False
+    ) -> ImportResult:
         kind = kind or kind_of(path)
         if kind is None:
             raise ValueError(
@@ -346,12 +370,16 @@ class Importer:
         problems = []
         missing = [c for c in REQUIRED[kind] if c not in columns]
         if missing and frame.height:
-            problems.append(RowError(name, 1, ",".join(missing), f"missing column(s): {', '.join(missing)}"))
+            problems.append(
+                RowError(name, 1, ",".join(missing), f"missing column(s): {', '.join(missing)}")
+            )
         unknown = sorted(columns - set(REQUIRED[kind]) - set(OPTIONAL[kind]))
         if unknown:
             problems.append(
                 RowError(
-                    name, 1, ",".join(unknown),
+                    name,
+                    1,
+                    ",".join(unknown),
                     f"unknown column(s) {', '.join(unknown)}; a {kind} file takes "
                     f"{', '.join(REQUIRED[kind] + OPTIONAL[kind])}",
                 )
@@ -364,11 +392,17 @@ class Importer:
         check = _Checker(frame)
         check.required(REQUIRED[Kind.customers])
         check.unique(["external_ref"], "external_ref")
-        known = _lookup(
-            self.session,
-            select(Customer.external_ref).where(Customer.external_ref.in_(frame["external_ref"].drop_nulls().to_list())),
-            {"external_ref": pl.String},
-        ) if frame.height <= 20_000 else _lookup(self.session, select(Customer.external_ref), {"external_ref": pl.String})
+        known = (
+            _lookup(
+                self.session,
+                select(Customer.external_ref).where(
+                    Customer.external_ref.in_(frame["external_ref"].drop_nulls().to_list())
+                ),
+                {"external_ref": pl.String},
+            )
+            if frame.height <= 20_000
+            else _lookup(self.session, select(Customer.external_ref), {"external_ref": pl.String})
+        )
         is_known = pl.col("external_ref").is_in(known["external_ref"].to_list())
         existing = frame.filter(is_known).height
         fresh = frame.filter(~is_known)
@@ -387,7 +421,10 @@ class Importer:
                 continue
             models.append({"_line": row["_line"], "model": model})
         check.extend(pl.DataFrame(problems, schema=["_line", "field", "problem"], orient="row"))
-        valid = pl.DataFrame({"_line": [m["_line"] for m in models], "model": [m["model"] for m in models]}, schema={"_line": pl.Int64, "model": pl.Object})
+        valid = pl.DataFrame(
+            {"_line": [m["_line"] for m in models], "model": [m["model"] for m in models]},
+            schema={"_line": pl.Int64, "model": pl.Object},
+        )
         return valid, check.errors(), existing
 
     def _write_customers(self, valid: pl.DataFrame) -> int:
@@ -404,26 +441,40 @@ class Importer:
                 {
                     "external_ref": [m.external_ref for m in models],
                     "name": [seal_name(m.name) for m in models],
-                    "national_id": [seal_nid(m.national_id) if m.national_id else None for m in models],
+                    "national_id": [
+                        seal_nid(m.national_id) if m.national_id else None for m in models
+                    ],
                     "preferred_language": [m.preferred_language for m in models],
                     "jurisdiction": [m.jurisdiction for m in models],
                     "timezones": [m.timezones for m in models],
                     "created_at": [now] * len(models),
                 },
                 schema={
-                    "external_ref": pl.String, "name": pl.Binary, "national_id": pl.Binary,
-                    "preferred_language": pl.String, "jurisdiction": pl.String, "timezones": pl.List(pl.String),
+                    "external_ref": pl.String,
+                    "name": pl.Binary,
+                    "national_id": pl.Binary,
+                    "preferred_language": pl.String,
+                    "jurisdiction": pl.String,
+                    "timezones": pl.List(pl.String),
                     "created_at": pl.Datetime("us", "UTC"),
                 },
             ),
         )
-        ids = dict(
-            self.session.execute(
-                select(Customer.external_ref, Customer.id).where(
-                    Customer.external_ref.in_([m.external_ref for m in models])
+        ids = (
+            dict(
+                self.session.execute(
+                    select(Customer.external_ref, Customer.id).where(
+                        Customer.external_ref.in_([m.external_ref for m in models])
+                    )
                 )
-            ).tuples().all()
-        ) if len(models) <= 20_000 else dict(self.session.execute(select(Customer.external_ref, Customer.id)).tuples().all())
+                .tuples()
+                .all()
+            )
+            if len(models) <= 20_000
+            else dict(
+                self.session.execute(select(Customer.external_ref, Customer.id)).tuples().all()
+            )
+        )
         seal_phone = EncryptedString("customer_phones.number").seal
         seal_email = EncryptedString("customer_emails.address").seal
         seal_city = EncryptedString("customer_addresses.city").seal
@@ -432,11 +483,19 @@ class Importer:
         phones, emails, addresses = [], [], []
         for m in models:
             cid = ids[m.external_ref]
-            phones += [(cid, i, seal_phone(p.number), str(p.type), str(p.source)) for i, p in enumerate(m.phones)]
-            emails += [(cid, i, seal_email(e.address), str(e.source)) for i, e in enumerate(m.emails)]
+            phones += [
+                (cid, i, seal_phone(p.number), str(p.type), str(p.source))
+                for i, p in enumerate(m.phones)
+            ]
+            emails += [
+                (cid, i, seal_email(e.address), str(e.source)) for i, e in enumerate(m.emails)
+            ]
             addresses += [
                 (
-                    cid, i, a.country, a.region,
+                    cid,
+                    i,
+                    a.country,
+                    a.region,
                     seal_city(a.city) if a.city else None,
                     seal_postal(a.postal_code) if a.postal_code else None,
                     seal_line(a.line) if a.line else None,
@@ -444,16 +503,50 @@ class Importer:
                 for i, a in enumerate(m.addresses)
             ]
         frames.insert_frame(
-            self.session, CustomerPhone.__table__,  # type: ignore[arg-type]
-            pl.DataFrame(phones, schema={"customer_id": pl.Int64, "position": pl.Int32, "number": pl.Binary, "type": pl.String, "source": pl.String}, orient="row"),
+            self.session,
+            CustomerPhone.__table__,  # type: ignore[arg-type]
+            pl.DataFrame(
+                phones,
+                schema={
+                    "customer_id": pl.Int64,
+                    "position": pl.Int32,
+                    "number": pl.Binary,
+                    "type": pl.String,
+                    "source": pl.String,
+                },
+                orient="row",
+            ),
         )
         frames.insert_frame(
-            self.session, CustomerEmail.__table__,  # type: ignore[arg-type]
-            pl.DataFrame(emails, schema={"customer_id": pl.Int64, "position": pl.Int32, "address": pl.Binary, "source": pl.String}, orient="row"),
+            self.session,
+            CustomerEmail.__table__,  # type: ignore[arg-type]
+            pl.DataFrame(
+                emails,
+                schema={
+                    "customer_id": pl.Int64,
+                    "position": pl.Int32,
+                    "address": pl.Binary,
+                    "source": pl.String,
+                },
+                orient="row",
+            ),
         )
         frames.insert_frame(
-            self.session, CustomerAddress.__table__,  # type: ignore[arg-type]
-            pl.DataFrame(addresses, schema={"customer_id": pl.Int64, "position": pl.Int32, "country": pl.String, "region": pl.String, "city": pl.Binary, "postal_code": pl.Binary, "line": pl.Binary}, orient="row"),
+            self.session,
+            CustomerAddress.__table__,  # type: ignore[arg-type]
+            pl.DataFrame(
+                addresses,
+                schema={
+                    "customer_id": pl.Int64,
+                    "position": pl.Int32,
+                    "country": pl.String,
+                    "region": pl.String,
+                    "city": pl.Binary,
+                    "postal_code": pl.Binary,
+                    "line": pl.Binary,
+                },
+                orient="row",
+            ),
         )
         return len(models)
 
@@ -473,23 +566,37 @@ class Importer:
         check.one_of("product", products)
         customers = self._ids(Customer, frame["customer_ref"])
         check.add(
-            _present("customer_ref") & ~pl.col("customer_ref").is_in(customers["external_ref"].to_list()),
+            _present("customer_ref")
+            & ~pl.col("customer_ref").is_in(customers["external_ref"].to_list()),
             "customer_ref",
             pl.lit("unknown customer ") + pl.col("customer_ref"),
         )
         typed = frame.with_columns(
-            opened_date=pl.col("opened_date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False),
-            closed_date=pl.col("closed_date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False),
+            opened_date=pl.col("opened_date")
+            .str.strip_chars()
+            .str.to_date("%Y-%m-%d", strict=False),
+            closed_date=pl.col("closed_date")
+            .str.strip_chars()
+            .str.to_date("%Y-%m-%d", strict=False),
         )
         check.extend(
-            _errors(typed, pl.col("closed_date") < pl.col("opened_date"), "closed_date", "is before opened_date")
+            _errors(
+                typed,
+                pl.col("closed_date") < pl.col("opened_date"),
+                "closed_date",
+                "is before opened_date",
+            )
         )
         known = self._ids(Account, frame["external_ref"])
         is_known = pl.col("external_ref").is_in(known["external_ref"].to_list())
         existing = frame.filter(is_known).height
         valid = (
             typed.filter(~is_known)
-            .join(customers.rename({"external_ref": "customer_ref", "id": "customer_id"}), on="customer_ref", how="left")
+            .join(
+                customers.rename({"external_ref": "customer_ref", "id": "customer_id"}),
+                on="customer_ref",
+                how="left",
+            )
             .with_columns(currency=pl.col("currency").str.strip_chars().str.to_uppercase())
         )
         return valid, check.errors(), existing
@@ -508,7 +615,9 @@ class Importer:
             customer_id="customer_id",
             product_code=pl.col("product").str.strip_chars(),
             currency="currency",
-            credit_limit_minor=pl.col("credit_limit_minor").str.strip_chars().str.to_integer(strict=False),
+            credit_limit_minor=pl.col("credit_limit_minor")
+            .str.strip_chars()
+            .str.to_integer(strict=False),
             opened_date="opened_date",
             closed_date="closed_date",
             status=pl.col("status").fill_null(str(AccountStatus.open)),
@@ -526,8 +635,14 @@ class Importer:
         if len(values) <= 20_000:
             stmt = stmt.where(Account.external_ref.in_(values))
         return _lookup(
-            self.session, stmt,
-            {"account_ref": pl.String, "account_id": pl.Int64, "account_currency": pl.String, "product_code": pl.String},
+            self.session,
+            stmt,
+            {
+                "account_ref": pl.String,
+                "account_id": pl.Int64,
+                "account_currency": pl.String,
+                "product_code": pl.String,
+            },
         )
 
     def _validate_bills(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
@@ -539,7 +654,8 @@ class Importer:
             check.integer(column)
         accounts = self._accounts_for(frame["account_ref"])
         check.add(
-            _present("account_ref") & ~pl.col("account_ref").is_in(accounts["account_ref"].to_list()),
+            _present("account_ref")
+            & ~pl.col("account_ref").is_in(accounts["account_ref"].to_list()),
             "account_ref",
             pl.lit("unknown account ") + pl.col("account_ref"),
         )
@@ -560,25 +676,55 @@ class Importer:
         )
         recorded = _lookup(
             self.session,
-            select(Bill.account_id, Bill.external_ref, Bill.due_date, Bill.principal_minor + Bill.interest_minor + Bill.fees_minor).where(
-                Bill.account_id.in_(accounts["account_id"].to_list())
-            ) if accounts.height <= 20_000 else select(Bill.account_id, Bill.external_ref, Bill.due_date, Bill.principal_minor + Bill.interest_minor + Bill.fees_minor),
-            {"account_id": pl.Int64, "external_ref": pl.String, "known_due": pl.Date, "known_total": pl.Int64},
+            select(
+                Bill.account_id,
+                Bill.external_ref,
+                Bill.due_date,
+                Bill.principal_minor + Bill.interest_minor + Bill.fees_minor,
+            ).where(Bill.account_id.in_(accounts["account_id"].to_list()))
+            if accounts.height <= 20_000
+            else select(
+                Bill.account_id,
+                Bill.external_ref,
+                Bill.due_date,
+                Bill.principal_minor + Bill.interest_minor + Bill.fees_minor,
+            ),
+            {
+                "account_id": pl.Int64,
+                "external_ref": pl.String,
+                "known_due": pl.Date,
+                "known_total": pl.Int64,
+            },
         )
         typed = typed.join(recorded, on=["account_id", "external_ref"], how="left")
         known = pl.col("known_due").is_not_null()
         differs = known & (
             (pl.col("known_due") != pl.col("due_date"))
-            | (pl.col("known_total") != pl.col("principal_minor") + pl.col("interest_minor") + pl.col("fees_minor"))
+            | (
+                pl.col("known_total")
+                != pl.col("principal_minor") + pl.col("interest_minor") + pl.col("fees_minor")
+            )
         )
-        check.extend(_errors(typed, differs, "external_ref", "already imported with a different due date or amount"))
+        check.extend(
+            _errors(
+                typed,
+                differs,
+                "external_ref",
+                "already imported with a different due date or amount",
+            )
+        )
         existing = typed.filter(known & ~differs).height
         return typed.filter(~known), check.errors(), existing
 
     def _write_bills(self, valid: pl.DataFrame) -> int:
         now = self.clock.now()
         out = valid.select(
-            "account_id", "external_ref", "due_date", "principal_minor", "interest_minor", "fees_minor",
+            "account_id",
+            "external_ref",
+            "due_date",
+            "principal_minor",
+            "interest_minor",
+            "fees_minor",
             created_at=frames.utc_now_column(now, valid.height),
         )
         count = frames.insert_frame(self.session, Bill.__table__, out)  # type: ignore[arg-type]
@@ -598,19 +744,27 @@ class Importer:
         check.extend(bad_times)
         accounts = self._accounts_for(frame["account_ref"])
         check.add(
-            _present("account_ref") & ~pl.col("account_ref").is_in(accounts["account_ref"].to_list()),
+            _present("account_ref")
+            & ~pl.col("account_ref").is_in(accounts["account_ref"].to_list()),
             "account_ref",
             pl.lit("unknown account ") + pl.col("account_ref"),
         )
         typed = (
-            frame.with_columns(received_at=received, currency=pl.col("currency").str.strip_chars().str.to_uppercase())
+            frame.with_columns(
+                received_at=received,
+                currency=pl.col("currency").str.strip_chars().str.to_uppercase(),
+            )
             .join(accounts, on="account_ref", how="left")
-            .with_columns(amount_minor=_int("amount_minor"), external_id=pl.col("external_id").str.strip_chars())
+            .with_columns(
+                amount_minor=_int("amount_minor"),
+                external_id=pl.col("external_id").str.strip_chars(),
+            )
         )
         check.extend(
             _errors(
                 typed,
-                pl.col("account_currency").is_not_null() & (pl.col("currency") != pl.col("account_currency")),
+                pl.col("account_currency").is_not_null()
+                & (pl.col("currency") != pl.col("account_currency")),
                 "currency",
                 pl.lit("does not match the account's currency ") + pl.col("account_currency"),
             )
@@ -618,30 +772,49 @@ class Importer:
         ids = typed["external_id"].drop_nulls().to_list()
         recorded = _lookup(
             self.session,
-            select(Payment.external_id, Payment.account_id, Payment.amount_minor).where(Payment.external_id.in_(ids))
-            if len(ids) <= 20_000 else select(Payment.external_id, Payment.account_id, Payment.amount_minor),
+            select(Payment.external_id, Payment.account_id, Payment.amount_minor).where(
+                Payment.external_id.in_(ids)
+            )
+            if len(ids) <= 20_000
+            else select(Payment.external_id, Payment.account_id, Payment.amount_minor),
             {"external_id": pl.String, "known_account": pl.Int64, "known_amount": pl.Int64},
         )
         typed = typed.join(recorded, on="external_id", how="left")
         known = pl.col("known_amount").is_not_null()
-        differs = known & ((pl.col("known_amount") != pl.col("amount_minor")) | (pl.col("known_account") != pl.col("account_id")))
-        check.extend(_errors(typed, differs, "external_id", "already recorded with a different account or amount"))
+        differs = known & (
+            (pl.col("known_amount") != pl.col("amount_minor"))
+            | (pl.col("known_account") != pl.col("account_id"))
+        )
+        check.extend(
+            _errors(
+                typed, differs, "external_id", "already recorded with a different account or amount"
+            )
+        )
         existing = typed.filter(known & ~differs).height
         return typed.filter(~known), check.errors(), existing
 
     def _write_payments(self, valid: pl.DataFrame) -> int:
         now = self.clock.now()
         zones = dict(self.session.execute(select(Product.code, Product.timezone)).tuples().all())
-        with_dates = pl.concat(
-            [
-                part.with_columns(
-                    value_date=pl.col("received_at").dt.convert_time_zone(zones[code]).dt.date()
-                )
-                for (code,), part in valid.group_by(["product_code"])
-            ]
-        ) if valid.height else valid.with_columns(value_date=pl.lit(None, dtype=pl.Date))
+        with_dates = (
+            pl.concat(
+                [
+                    part.with_columns(
+                        value_date=pl.col("received_at").dt.convert_time_zone(zones[code]).dt.date()
+                    )
+                    for (code,), part in valid.group_by(["product_code"])
+                ]
+            )
+            if valid.height
+            else valid.with_columns(value_date=pl.lit(None, dtype=pl.Date))
+        )
         out = with_dates.select(
-            "account_id", "external_id", "amount_minor", "currency", "received_at", "value_date",
+            "account_id",
+            "external_id",
+            "amount_minor",
+            "currency",
+            "received_at",
+            "value_date",
             source=pl.col("source").fill_null(str(PaymentSource.wallet)),
             created_at=frames.utc_now_column(now, with_dates.height),
         )
@@ -663,40 +836,88 @@ class Importer:
 
         bills = frames.read_frame(
             self.session,
-            scoped(select(Bill.account_id, Account.product_code, Bill.id, Bill.due_date, Bill.fees_minor, Bill.interest_minor, Bill.principal_minor).join(Account, Account.id == Bill.account_id), Bill.account_id),
-            {"account_id": pl.Int64, "product_code": pl.String, "bill_id": pl.Int64, "due_date": pl.Date, "fees": pl.Int64, "interest": pl.Int64, "principal": pl.Int64},
+            scoped(
+                select(
+                    Bill.account_id,
+                    Account.product_code,
+                    Bill.id,
+                    Bill.due_date,
+                    Bill.fees_minor,
+                    Bill.interest_minor,
+                    Bill.principal_minor,
+                ).join(Account, Account.id == Bill.account_id),
+                Bill.account_id,
+            ),
+            {
+                "account_id": pl.Int64,
+                "product_code": pl.String,
+                "bill_id": pl.Int64,
+                "due_date": pl.Date,
+                "fees": pl.Int64,
+                "interest": pl.Int64,
+                "principal": pl.Int64,
+            },
         ).filter(pl.col("account_id").is_in(ids))
         payments = frames.read_frame(
             self.session,
-            scoped(select(Payment.account_id, Payment.id, Payment.value_date, Payment.received_at, Payment.amount_minor).where(Payment.reversed_at.is_(None)), Payment.account_id),
-            {"account_id": pl.Int64, "payment_id": pl.Int64, "value_date": pl.Date, "received_at": pl.Datetime("us", "UTC"), "amount": pl.Int64},
+            scoped(
+                select(
+                    Payment.account_id,
+                    Payment.id,
+                    Payment.value_date,
+                    Payment.received_at,
+                    Payment.amount_minor,
+                ).where(Payment.reversed_at.is_(None)),
+                Payment.account_id,
+            ),
+            {
+                "account_id": pl.Int64,
+                "payment_id": pl.Int64,
+                "value_date": pl.Date,
+                "received_at": pl.Datetime("us", "UTC"),
+                "amount": pl.Int64,
+            },
         ).filter(pl.col("account_id").is_in(ids))
-        waterfalls = {p.code: Waterfall.from_config(p.allocation) for p in self.session.execute(select(Product)).scalars()}
+        waterfalls = {
+            p.code: Waterfall.from_config(p.allocation)
+            for p in self.session.execute(select(Product)).scalars()
+        }
         lines, _credits = allocate_frames(bills, payments, waterfalls)
         from sqlalchemy import delete
 
         if small:
             for start in range(0, len(ids), 5_000):
-                self.session.execute(delete(Allocation).where(Allocation.account_id.in_(ids[start : start + 5_000])))
+                self.session.execute(
+                    delete(Allocation).where(Allocation.account_id.in_(ids[start : start + 5_000]))
+                )
         else:
-            self.session.execute(delete(Allocation).where(Allocation.account_id.in_(select(Account.id))))  # all
+            self.session.execute(
+                delete(Allocation).where(Allocation.account_id.in_(select(Account.id)))
+            )  # all
         frames.insert_frame(
             self.session,
             Allocation.__table__,  # type: ignore[arg-type]
             lines.select(
-                "account_id", "payment_id", "bill_id", "component",
-                amount_minor="amount", value_date="value_date",
+                "account_id",
+                "payment_id",
+                "bill_id",
+                "component",
+                amount_minor="amount",
+                value_date="value_date",
             ),
         )
         tracked = {
-            a for (a,) in self.session.execute(
+            a
+            for (a,) in self.session.execute(
                 scoped(select(AccountDelinquency.account_id), AccountDelinquency.account_id)
             ).all()
         }
         for account_id, since in touched.iter_rows():
             if account_id in tracked:
                 account = ledger_service.get_account(self.session, account_id)
-                delinquency_service.recompute_account(self.session, account, from_date=since, clock=self.clock, cause="import")
+                delinquency_service.recompute_account(
+                    self.session, account, from_date=since, clock=self.clock, cause="import"
+                )
 
 
 def _parse_instants(frame: pl.DataFrame, now: dt.datetime) -> tuple[pl.Series, pl.DataFrame]:
@@ -713,7 +934,9 @@ def _parse_instants(frame: pl.DataFrame, now: dt.datetime) -> tuple[pl.Series, p
             values.append(None)
             continue
         if parsed.tzinfo is None:
-            problems.append((line, "received_at", f"has no time zone offset: {raw} (add +08:00 or Z)"))
+            problems.append(
+                (line, "received_at", f"has no time zone offset: {raw} (add +08:00 or Z)")
+            )
             values.append(None)
             continue
         parsed = parsed.astimezone(dt.UTC)

@@ -29,7 +29,9 @@ def request_hash(method: str, path: str, body: bytes) -> str:
 
 def recall(session: Session, scope: str, key: str, digest: str) -> IdempotencyRecord | None:
     record = session.execute(
-        select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+        )
     ).scalar_one_or_none()
     if record is not None and record.request_hash != digest:
         raise IdempotencyConflict(
@@ -39,11 +41,23 @@ def recall(session: Session, scope: str, key: str, digest: str) -> IdempotencyRe
 
 
 def remember(
-    session: Session, scope: str, key: str, digest: str, status_code: int, response: dict[str, Any], *, clock: Clock
+    session: Session,
+    scope: str,
+    key: str,
+    digest: str,
+    status_code: int,
+    response: dict[str, Any],
+    *,
+    clock: Clock,
 ) -> None:
     session.add(
         IdempotencyRecord(
-            scope=scope, key=key, request_hash=digest, status_code=status_code, response=response, created_at=clock.now()
+            scope=scope,
+            key=key,
+            request_hash=digest,
+            status_code=status_code,
+            response=response,
+            created_at=clock.now(),
         )
     )
     session.flush()

@@ -101,7 +101,9 @@ class Keyring:
     @classmethod
     def generate(cls, *, development: bool) -> Keyring:
         kid = "k" + secrets.token_hex(4)
-        return cls(active=kid, keys={kid: AESGCM.generate_key(bit_length=256)}, development=development)
+        return cls(
+            active=kid, keys={kid: AESGCM.generate_key(bit_length=256)}, development=development
+        )
 
 
 def load_keyring_file(path: Path) -> Keyring:
@@ -127,7 +129,9 @@ def install_keyring(keyring: Keyring) -> None:
 
 def installed_keyring() -> Keyring:
     if _installed is None:
-        raise ConfigurationError("no encryption keyring installed; run `recoup init` or configure keys")
+        raise ConfigurationError(
+            "no encryption keyring installed; run `recoup init` or configure keys"
+        )
     return _installed
 
 

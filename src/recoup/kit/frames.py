@@ -20,15 +20,24 @@ from sqlalchemy.orm import Session
 Schema = dict[str, pl.DataType | type[pl.DataType]]
 
 
-def read_frame(session: Session, stmt: Select[Any] | TextClause, schema: Schema) -> pl.DataFrame:
+def read_frame(
+    session: Session, stmt: Select[*tuple[Any, ...]] | TextClause, schema: Schema
+) -> pl.DataFrame:
     """Run `stmt` and return its rows as a frame with exactly `schema` (names in select order)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+        sql = str(
+            stmt.compile(
+                dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
+                compile_kwargs={"literal_binds": True},
+            )
+        )
         buffer = io.BytesIO()
         session.execute(text("SET LOCAL TimeZone = 'UTC'"))
-        raw = session.connection().connection.driver_connection
-        with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:  # type: ignore[union-attr]
+        with (
+            _raw_cursor(session) as cursor,
+            cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy,
+        ):
             for block in copy:
                 buffer.write(block)
         if buffer.tell() == 0:
@@ -39,13 +48,21 @@ def read_frame(session: Session, stmt: Select[Any] | TextClause, schema: Schema)
         frame = pl.read_csv(buffer, has_header=False, schema=read_schema, try_parse_dates=False)
         return frame.with_columns(
             [
-                pl.col(n).str.replace(r"\+00$", "").str.to_datetime(time_unit="us").dt.replace_time_zone("UTC")
+                pl.col(n)
+                .str.replace(r"\+00$", "")
+                .str.to_datetime(time_unit="us")
+                .dt.replace_time_zone("UTC")
                 for n in instants
             ]
         )
     rows = session.execute(stmt).all()
     frame = pl.DataFrame([tuple(r) for r in rows], schema=list(schema), orient="row")
     return frame.with_columns(_casts(frame, schema))
+
+
+def _raw_cursor(session: Session) -> Any:
+    """The psycopg cursor under the session's connection (COPY is not part of the DB-API)."""
+    return session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
 
 
 def _casts(frame: pl.DataFrame, schema: Schema) -> list[pl.Expr]:
@@ -82,9 +99,9 @@ def insert_frame(session: Session, table: Table, frame: pl.DataFrame) -> int:
     )
     columns = ", ".join(f'"{c}"' for c in frame.columns)
     marks = ", ".join("?" for _ in frame.columns)
-    session.connection().exec_driver_sql(
-        f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', list(frame.iter_rows())
-    )
+    # Table and column names come from our own metadata, never from input.
+    statement = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'  # noqa: S608
+    session.connection().exec_driver_sql(statement, list(frame.iter_rows()))
     return frame.height
 
 
@@ -93,8 +110,23 @@ def _json_lists(frame: pl.DataFrame) -> pl.DataFrame:
     if not lists:
         return frame
     return frame.with_columns(
-        [pl.Series(n, [None if v is None else json.dumps(v) for v in frame[n].to_list()], dtype=pl.String) for n in lists]
+        [
+            pl.Series(
+                n,
+                [None if v is None else json.dumps(v) for v in frame[n].to_list()],
+                dtype=pl.String,
+            )
+            for n in lists
+        ]
     )
+
+
+def _copy_in(session: Session, table_name: str, frame: pl.DataFrame) -> None:
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    statement = f'COPY "{table_name}" ({columns}) FROM STDIN'
+    with _raw_cursor(session) as cursor, cursor.copy(statement) as copy:
+        for row in frame.iter_rows():
+            copy.write_row(row)
 
 
 def upsert_frame(session: Session, table: Table, frame: pl.DataFrame, key: Sequence[str]) -> int:
@@ -115,7 +147,7 @@ def upsert_frame(session: Session, table: Table, frame: pl.DataFrame, key: Seque
         keys = ", ".join(f'"{k}"' for k in key)
         session.execute(
             text(
-                f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{temp}" '
+                f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{temp}" '  # noqa: S608
                 f"ON CONFLICT ({keys}) DO UPDATE SET {sets}"
             )
         )

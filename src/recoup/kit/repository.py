@@ -29,13 +29,13 @@ class Repository(Generic[M]):
     def get(self, id: Any) -> M | None:
         return self.session.get(self.model, id)
 
-    def get_one_or_none(self, stmt: Select[tuple[M]]) -> M | None:
+    def get_one_or_none(self, stmt: Select[M]) -> M | None:
         return self.session.execute(stmt).scalars().unique().one_or_none()
 
-    def list(self, stmt: Select[tuple[M]]) -> Sequence[M]:
+    def list(self, stmt: Select[M]) -> Sequence[M]:
         return self.session.execute(stmt).scalars().unique().all()
 
-    def paginate(self, stmt: Select[tuple[M]], *, limit: int, offset: int) -> Page[M]:
+    def paginate(self, stmt: Select[M], *, limit: int, offset: int) -> Page[M]:
         total = self.session.execute(
             select(func.count()).select_from(stmt.order_by(None).subquery())
         ).scalar_one()
@@ -48,5 +48,5 @@ class Repository(Generic[M]):
             self.session.flush()
         return obj
 
-    def base(self) -> Select[tuple[M]]:
+    def base(self) -> Select[M]:
         return select(self.model)

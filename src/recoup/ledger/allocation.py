@@ -25,6 +25,7 @@ import polars as pl
 
 from recoup.kit.errors import ValidationFailed
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 COMPONENTS = ("fees", "interest", "principal")
 
 
@@ -113,7 +114,7 @@ def slots(bills: Iterable[BillDue], waterfall: Waterfall) -> list[tuple[int, str
 
 
 def payment_order(payment: PaymentIn) -> tuple[dt.date, dt.datetime, int]:
-    return (payment.value_date, payment.received_at or dt.datetime.min, payment.payment_id)
+    return (payment.value_date, payment.received_at or EPOCH, payment.payment_id)
 
 
 def allocate(
@@ -158,12 +159,16 @@ def allocate_frames(
     """
     rank_exprs = []
     for code, waterfall in waterfalls.items():
-        for rank, component in enumerate(waterfall.components):
-            rank_exprs.append(((pl.col("product_code") == code) & (pl.col("component") == component), rank))
+        for position, component in enumerate(waterfall.components):
+            rank_exprs.append(
+                ((pl.col("product_code") == code) & (pl.col("component") == component), position)
+            )
     rank: pl.Expr = pl.lit(0)
     for condition, value in reversed(rank_exprs):
         rank = pl.when(condition).then(value).otherwise(rank)
-    component_first = [c for c, w in waterfalls.items() if w.order is WaterfallOrder.component_first]
+    component_first = [
+        c for c, w in waterfalls.items() if w.order is WaterfallOrder.component_first
+    ]
     slots = (
         bills.unpivot(
             index=["account_id", "product_code", "bill_id", "due_date"],
@@ -207,11 +212,29 @@ def allocate_frames(
         .filter(pl.col("next").is_not_null() & (pl.col("point") < pl.min_horizontal("due", "paid")))
         .sort("account_id", "point")
     )
-    slot_keys = slots.select("account_id", "bill_id", "component", "start", "end").sort("account_id", "start")
-    pay_keys = pays.select("account_id", "payment_id", "value_date", "p_start", "p_end").sort("account_id", "p_start")
+    slot_keys = slots.select("account_id", "bill_id", "component", "start", "end").sort(
+        "account_id", "start"
+    )
+    pay_keys = pays.select("account_id", "payment_id", "value_date", "p_start", "p_end").sort(
+        "account_id", "p_start"
+    )
     pieces = (
-        points.join_asof(slot_keys, left_on="point", right_on="start", by="account_id", strategy="backward", check_sortedness=False)
-        .join_asof(pay_keys, left_on="point", right_on="p_start", by="account_id", strategy="backward", check_sortedness=False)
+        points.join_asof(
+            slot_keys,
+            left_on="point",
+            right_on="start",
+            by="account_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .join_asof(
+            pay_keys,
+            left_on="point",
+            right_on="p_start",
+            by="account_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
         .with_columns(amount=pl.col("next") - pl.col("point"))
     )
     lines = (
@@ -219,8 +242,7 @@ def allocate_frames(
         .agg(pl.col("amount").sum())
         .sort("account_id", "payment_id", "bill_id", "component")
     )
-    credits = (
-        paid_total.join(due_total, on="account_id", how="left")
-        .select("account_id", credit=(pl.col("paid") - pl.col("due").fill_null(0)).clip(lower_bound=0))
+    credits = paid_total.join(due_total, on="account_id", how="left").select(
+        "account_id", credit=(pl.col("paid") - pl.col("due").fill_null(0)).clip(lower_bound=0)
     )
     return lines, credits

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Mapping
 from functools import lru_cache
 
 import phonenumbers
@@ -67,7 +68,7 @@ def zones_for_phone(e164: str) -> list[str]:
 
 
 def zones_for_country(country: str) -> list[str]:
-    territory_zones: dict[str, list[str]] = get_global("territory_zones")
+    territory_zones: Mapping[str, list[str]] = get_global("territory_zones")
     return [z for z in territory_zones.get(country.upper(), []) if z in _known_zones()]
 
 

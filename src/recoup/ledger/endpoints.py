@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from recoup.api.deps import Authenticated, ClockDep, SessionDep
 from recoup.api.errors import ERROR_RESPONSES
-from recoup.api.idempotency import body_of, respond
+from recoup.ingest.idempotency import body_of, respond
 from recoup.kit.repository import Repository
 from recoup.kit.schemas import ListResource
 from recoup.ledger import flows, schemas
@@ -18,7 +18,9 @@ from recoup.ledger import service as ledger_service
 from recoup.ledger.repository import CustomerRepository
 from recoup.models import Account, Customer, Payment
 
-router = APIRouter(prefix="/v1", tags=["ledger"], dependencies=[Authenticated], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1", tags=["ledger"], dependencies=[Authenticated], responses=ERROR_RESPONSES
+)
 RawBody = Annotated[bytes, Depends(body_of)]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size")]
 Offset = Annotated[int, Query(ge=0, description="Results to skip")]
@@ -30,9 +32,15 @@ def _payment_out(session: SessionDep, payment: Payment) -> schemas.Payment:
     return out
 
 
-@router.post("/customers", status_code=201, response_model=schemas.Customer, summary="Create a customer")
+@router.post(
+    "/customers", status_code=201, response_model=schemas.Customer, summary="Create a customer"
+)
 def create_customer(
-    request: Request, data: schemas.CustomerCreate, body: RawBody, session: SessionDep, clock: ClockDep
+    request: Request,
+    data: schemas.CustomerCreate,
+    body: RawBody,
+    session: SessionDep,
+    clock: ClockDep,
 ) -> JSONResponse:
     """Create a customer. Personal fields are encrypted at rest and come back masked.
     Phones are normalised to E.164; time zones are inferred from phones and address when not given."""
@@ -58,7 +66,10 @@ def list_customers(
         stmt = stmt.where(Customer.jurisdiction == jurisdiction)
     page = repo.paginate(stmt, limit=limit, offset=offset)
     return ListResource(
-        items=[schemas.Customer.masked(c) for c in page.items], total=page.total, limit=limit, offset=offset
+        items=[schemas.Customer.masked(c) for c in page.items],
+        total=page.total,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -68,14 +79,22 @@ def get_customer(customer_id: int, session: SessionDep) -> schemas.Customer:
     return schemas.Customer.masked(ledger_service.get_customer(session, customer_id))
 
 
-@router.post("/accounts", status_code=201, response_model=schemas.Account, summary="Open an account")
+@router.post(
+    "/accounts", status_code=201, response_model=schemas.Account, summary="Open an account"
+)
 def create_account(
-    request: Request, data: schemas.AccountCreate, body: RawBody, session: SessionDep, clock: ClockDep
+    request: Request,
+    data: schemas.AccountCreate,
+    body: RawBody,
+    session: SessionDep,
+    clock: ClockDep,
 ) -> JSONResponse:
     """An account of a product (BNPL order, credit line, micro-loan, ...) held by a customer."""
 
     def produce() -> tuple[int, schemas.Account]:
-        return 201, schemas.Account.model_validate(ledger_service.create_account(session, data, clock=clock))
+        return 201, schemas.Account.model_validate(
+            ledger_service.create_account(session, data, clock=clock)
+        )
 
     return respond(request, body, session, clock, "accounts.create", produce)
 
@@ -93,7 +112,10 @@ def list_accounts(
         stmt = stmt.where(Account.customer_id == customer_id)
     page = Repository[Account](session).paginate(stmt, limit=limit, offset=offset)
     return ListResource(
-        items=[schemas.Account.model_validate(a) for a in page.items], total=page.total, limit=limit, offset=offset
+        items=[schemas.Account.model_validate(a) for a in page.items],
+        total=page.total,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -103,7 +125,11 @@ def get_account(account_id: int, session: SessionDep) -> schemas.Account:
     return schemas.Account.model_validate(ledger_service.get_account(session, account_id))
 
 
-@router.get("/accounts/{account_id}/bills", response_model=list[schemas.Bill], summary="List an account's bills")
+@router.get(
+    "/accounts/{account_id}/bills",
+    response_model=list[schemas.Bill],
+    summary="List an account's bills",
+)
 def list_bills(account_id: int, session: SessionDep) -> list[schemas.Bill]:
     """Bills by due date, each with what has been allocated to it."""
     ledger_service.get_account(session, account_id)
@@ -151,10 +177,16 @@ def create_bill(
     status_code=201,
     response_model=schemas.Payment,
     summary="Record a payment",
-    responses={200: {"description": "Already recorded under this external_id", "model": schemas.Payment}},
+    responses={
+        200: {"description": "Already recorded under this external_id", "model": schemas.Payment}
+    },
 )
 def create_payment(
-    request: Request, data: schemas.PaymentCreate, body: RawBody, session: SessionDep, clock: ClockDep
+    request: Request,
+    data: schemas.PaymentCreate,
+    body: RawBody,
+    session: SessionDep,
+    clock: ClockDep,
 ) -> JSONResponse:
     """Record money received and allocate it by the product's waterfall. Idempotent on `external_id`
     (and on `Idempotency-Key`): a repeat returns the first payment and changes nothing. A payment dated
@@ -173,7 +205,9 @@ def get_payment(payment_id: int, session: SessionDep) -> schemas.Payment:
     return _payment_out(session, ledger_service.get_payment(session, payment_id))
 
 
-@router.post("/payments/{payment_id}/reversal", response_model=schemas.Payment, summary="Reverse a payment")
+@router.post(
+    "/payments/{payment_id}/reversal", response_model=schemas.Payment, summary="Reverse a payment"
+)
 def reverse_payment(
     payment_id: int, data: schemas.PaymentReversal, session: SessionDep, clock: ClockDep
 ) -> schemas.Payment:

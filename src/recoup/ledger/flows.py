@@ -22,11 +22,15 @@ from recoup.models import Account, Bill, Payment
 MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
-def _settle(session: Session, account: Account, *, since: dt.date | None, clock: Clock, cause: str) -> None:
+def _settle(
+    session: Session, account: Account, *, since: dt.date | None, clock: Clock, cause: str
+) -> None:
     changed = ledger_service.reallocate(session, account)
     starts = [d for d in (changed, since) if d is not None]
     if starts:
-        delinquency_service.recompute_account(session, account, from_date=min(starts), clock=clock, cause=cause)
+        delinquency_service.recompute_account(
+            session, account, from_date=min(starts), clock=clock, cause=cause
+        )
 
 
 def receive_payment(

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from recoup.kit.repository import Repository
 from recoup.models import Account, Allocation, Bill, Customer, Payment, Product
@@ -12,7 +13,7 @@ from recoup.models import Account, Allocation, Bill, Customer, Payment, Product
 class CustomerRepository(Repository[Customer]):
     model = Customer
 
-    def with_contacts(self) -> tuple[selectinload[Customer], ...]:  # type: ignore[type-arg]
+    def with_contacts(self) -> tuple[_AbstractLoad, ...]:
         return (
             selectinload(Customer.phones),
             selectinload(Customer.emails),
@@ -20,7 +21,11 @@ class CustomerRepository(Repository[Customer]):
         )
 
     def by_ref(self, external_ref: str) -> Customer | None:
-        stmt = select(Customer).where(Customer.external_ref == external_ref).options(*self.with_contacts())
+        stmt = (
+            select(Customer)
+            .where(Customer.external_ref == external_ref)
+            .options(*self.with_contacts())
+        )
         return self.get_one_or_none(stmt)
 
     def by_id(self, customer_id: int) -> Customer | None:
@@ -49,7 +54,9 @@ class BillRepository(Repository[Bill]):
     model = Bill
 
     def for_account(self, account_id: int) -> Sequence[Bill]:
-        return self.list(select(Bill).where(Bill.account_id == account_id).order_by(Bill.due_date, Bill.id))
+        return self.list(
+            select(Bill).where(Bill.account_id == account_id).order_by(Bill.due_date, Bill.id)
+        )
 
     def by_ref(self, account_id: int, external_ref: str) -> Bill | None:
         return self.get_one_or_none(
@@ -83,4 +90,4 @@ class AllocationRepository(Repository[Allocation]):
     def replace_for_account(self, account_id: int, rows: list[dict[str, object]]) -> None:
         self.session.execute(delete(Allocation).where(Allocation.account_id == account_id))
         if rows:
-            self.session.execute(Allocation.__table__.insert(), rows)
+            self.session.execute(insert(Allocation), rows)

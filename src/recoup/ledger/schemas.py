@@ -25,14 +25,18 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["CNY"]), AfterValidator(_currency)]
+Currency = Annotated[
+    str, Field(min_length=3, max_length=3, examples=["CNY"]), AfterValidator(_currency)
+]
 Minor = Annotated[int, Field(ge=0, strict=True, description="Amount in minor units (fen, cents)")]
 Ref = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w.:/@-]+$")]
 AwareDatetime = Annotated[dt.datetime, AfterValidator(_aware)]
 
 
 class PhoneIn(Schema):
-    number: str = Field(description="Phone number; normalised to E.164", examples=["+8613812341234"])
+    number: str = Field(
+        description="Phone number; normalised to E.164", examples=["+8613812341234"]
+    )
     type: PhoneType = Field(PhoneType.mobile, description="mobile, home, work or other")
     source: ContactSource = Field(ContactSource.customer, description="Who gave the number")
 
@@ -43,7 +47,9 @@ class EmailIn(Schema):
 
 
 class AddressIn(Schema):
-    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2", examples=["CN"])
+    country: str = Field(
+        min_length=2, max_length=2, description="ISO 3166-1 alpha-2", examples=["CN"]
+    )
     region: str | None = Field(None, max_length=16, description="Subdivision code", examples=["GD"])
     city: str | None = Field(None, max_length=128, examples=["深圳"])
     postal_code: str | None = Field(None, max_length=32, examples=["518000"])
@@ -118,8 +124,13 @@ class Customer(Schema):
             external_ref=customer.external_ref,
             name=mask_name(customer.name),
             national_id=mask_id(customer.national_id) if customer.national_id else None,
-            phones=[PhoneOut(number=mask_phone(p.number), type=p.type, source=p.source) for p in customer.phones],
-            emails=[EmailOut(address=mask_email(e.address), source=e.source) for e in customer.emails],
+            phones=[
+                PhoneOut(number=mask_phone(p.number), type=p.type, source=p.source)
+                for p in customer.phones
+            ],
+            emails=[
+                EmailOut(address=mask_email(e.address), source=e.source) for e in customer.emails
+            ],
             preferred_language=customer.preferred_language,
             jurisdiction=customer.jurisdiction,
             timezones=list(customer.timezones),
@@ -182,7 +193,9 @@ class Bill(Schema):
 
 
 class PaymentCreate(Schema):
-    external_id: Ref = Field(description="The payment's id at the wallet; unique", examples=["wx-pay-1"])
+    external_id: Ref = Field(
+        description="The payment's id at the wallet; unique", examples=["wx-pay-1"]
+    )
     account_ref: Ref = Field(examples=["bnpl-778812"])
     amount_minor: Annotated[int, Field(gt=0, strict=True)] = Field(examples=[60000])
     currency: Currency

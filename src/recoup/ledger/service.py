@@ -68,7 +68,14 @@ def ensure_default_products(session: Session, *, clock: Clock) -> int:
     for code, name, kind, grace in DEFAULT_PRODUCTS:
         if repo.get(code) is None:
             repo.create(
-                Product(code=code, name=name, kind=kind, grace_days=grace, allocation={}, created_at=clock.now()),
+                Product(
+                    code=code,
+                    name=name,
+                    kind=kind,
+                    grace_days=grace,
+                    allocation={},
+                    created_at=clock.now(),
+                ),
                 flush=False,
             )
             added += 1
@@ -99,8 +106,14 @@ def create_customer(session: Session, data: schemas.CustomerCreate, *, clock: Cl
         jurisdiction=data.jurisdiction,
         timezones=data.timezones,
         created_at=clock.now(),
-        phones=[CustomerPhone(position=i, number=p.number, type=p.type, source=p.source) for i, p in enumerate(data.phones)],
-        emails=[CustomerEmail(position=i, address=e.address, source=e.source) for i, e in enumerate(data.emails)],
+        phones=[
+            CustomerPhone(position=i, number=p.number, type=p.type, source=p.source)
+            for i, p in enumerate(data.phones)
+        ],
+        emails=[
+            CustomerEmail(position=i, address=e.address, source=e.source)
+            for i, e in enumerate(data.emails)
+        ],
         addresses=[
             CustomerAddress(position=i, **a.model_dump()) for i, a in enumerate(data.addresses)
         ],
@@ -164,7 +177,9 @@ def account_by_ref(session: Session, external_ref: str, *, lock: bool = False) -
 def add_bill(session: Session, account: Account, data: schemas.BillCreate, *, clock: Clock) -> Bill:
     repo = BillRepository(session)
     if repo.by_ref(account.id, data.external_ref) is not None:
-        raise DuplicateReference(f"bill {data.external_ref!r} already exists on {account.external_ref}")
+        raise DuplicateReference(
+            f"bill {data.external_ref!r} already exists on {account.external_ref}"
+        )
     return repo.create(
         Bill(
             account_id=account.id,
@@ -234,7 +249,12 @@ def get_payment(session: Session, payment_id: int) -> Payment:
 
 
 def reverse_payment(
-    session: Session, payment: Payment, *, reason: str, reversed_at: dt.datetime | None, clock: Clock
+    session: Session,
+    payment: Payment,
+    *,
+    reason: str,
+    reversed_at: dt.datetime | None,
+    clock: Clock,
 ) -> bool:
     """Stamp a payment as reversed. Returns False when it already was (reversal is idempotent)."""
     if payment.reversed_at is not None:
@@ -261,7 +281,10 @@ def reallocate(session: Session, account: Account) -> dt.date | None:
     bill_rows = BillRepository(session).for_account(account.id)
     payments = PaymentRepository(session).live_for_account(account.id)
     result = allocate(
-        [BillDue(b.id, b.due_date, b.fees_minor, b.interest_minor, b.principal_minor) for b in bill_rows],
+        [
+            BillDue(b.id, b.due_date, b.fees_minor, b.interest_minor, b.principal_minor)
+            for b in bill_rows
+        ],
         [PaymentIn(p.id, p.value_date, p.amount_minor, p.received_at) for p in payments],
         waterfall,
     )

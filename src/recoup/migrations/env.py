@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy import Connection
@@ -14,7 +14,7 @@ from recoup.kit.db import make_engine, metadata
 config = context.config
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Render our column types by their import path so migrations stay runnable."""
     if type_ == "type":
         module = type(obj).__module__

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, ClassVar
 
 from sqlalchemy import BigInteger, Integer
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -14,7 +15,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 class Model(DeclarativeBase):
     metadata = metadata
-    type_annotation_map = {dt.datetime: UTCDateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime()}
 
 
 class IdMixin:

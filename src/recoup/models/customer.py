@@ -81,5 +81,7 @@ class CustomerAddress(IdMixin, Model):
     country: Mapped[str] = mapped_column(String(2), nullable=False)
     region: Mapped[str | None] = mapped_column(String(16))
     city: Mapped[str | None] = mapped_column(EncryptedString("customer_addresses.city"))
-    postal_code: Mapped[str | None] = mapped_column(EncryptedString("customer_addresses.postal_code"))
+    postal_code: Mapped[str | None] = mapped_column(
+        EncryptedString("customer_addresses.postal_code")
+    )
     line: Mapped[str | None] = mapped_column(EncryptedString("customer_addresses.line"))

@@ -34,7 +34,13 @@ US_STATES = {  # state: (area codes, city, postal code prefix)
     "WA": (["206", "425", "253"], "Seattle", "981"),
     "TX": (["214", "512", "713"], "Austin", "787"),
 }
-CN_REGIONS = [("GD", "深圳", "518"), ("SH", "上海", "200"), ("BJ", "北京", "100"), ("SC", "成都", "610"), ("ZJ", "杭州", "310")]
+CN_REGIONS = [
+    ("GD", "深圳", "518"),
+    ("SH", "上海", "200"),
+    ("BJ", "北京", "100"),
+    ("SC", "成都", "610"),
+    ("ZJ", "杭州", "310"),
+]
 
 # Behaviour mix per product: (on time, late but cures, partial drifter, stops paying)
 PAYER_MIX = {
@@ -85,10 +91,7 @@ class Generator:
     def _customer(self, out: Portfolio, ref: str) -> None:
         rng = self.rng
         roll = rng.random()
-        if roll >= self.foreign_share:
-            market = "CN"
-        else:
-            market = "US" if rng.random() < 0.75 else "GB"
+        market = "CN" if roll >= self.foreign_share else "US" if rng.random() < 0.75 else "GB"
         if market == "CN":
             faker = self.fakers["zh_CN"]
             region, city, postal = rng.choice(CN_REGIONS)
@@ -96,10 +99,18 @@ class Generator:
             phone = self._phone("CN", lambda: f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}")
             national_id = f"{rng.randint(110000, 659000)}{rng.randint(1965, 2004)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 9999):04d}"
             row = {
-                "external_ref": ref, "name": name, "national_id": national_id,
-                "phones": f"mobile:{phone}", "emails": f"{ref}@example.cn" if rng.random() < 0.4 else None,
-                "country": "CN", "region": region, "city": city, "postal_code": f"{postal}{rng.randint(0, 999):03d}",
-                "address_line": faker.street_address(), "preferred_language": "zh-CN", "jurisdiction": "CN",
+                "external_ref": ref,
+                "name": name,
+                "national_id": national_id,
+                "phones": f"mobile:{phone}",
+                "emails": f"{ref}@example.cn" if rng.random() < 0.4 else None,
+                "country": "CN",
+                "region": region,
+                "city": city,
+                "postal_code": f"{postal}{rng.randint(0, 999):03d}",
+                "address_line": faker.street_address(),
+                "preferred_language": "zh-CN",
+                "jurisdiction": "CN",
             }
             currency = "CNY"
         elif market == "US":
@@ -107,24 +118,44 @@ class Generator:
             state = rng.choice(list(US_STATES))
             codes, city, zip3 = US_STATES[state]
             # a phone from another state now and then: people move and keep their numbers
-            area = rng.choice(codes if rng.random() < 0.8 else US_STATES[rng.choice(list(US_STATES))][0])
-            phone = self._phone("US", lambda: f"{area}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}")
+            area = rng.choice(
+                codes if rng.random() < 0.8 else US_STATES[rng.choice(list(US_STATES))][0]
+            )
+            phone = self._phone(
+                "US", lambda: f"{area}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
+            )
             jurisdiction = "US-MA" if state == "MA" else ("US-WA" if state == "WA" else "US")
             row = {
-                "external_ref": ref, "name": faker.name(), "national_id": f"{rng.randint(100, 899)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}",
-                "phones": f"mobile:{phone}", "emails": f"{ref}@example.com",
-                "country": "US", "region": state, "city": city, "postal_code": f"{zip3}{rng.randint(0, 99):02d}",
-                "address_line": faker.street_address(), "preferred_language": "en", "jurisdiction": jurisdiction,
+                "external_ref": ref,
+                "name": faker.name(),
+                "national_id": f"{rng.randint(100, 899)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}",
+                "phones": f"mobile:{phone}",
+                "emails": f"{ref}@example.com",
+                "country": "US",
+                "region": state,
+                "city": city,
+                "postal_code": f"{zip3}{rng.randint(0, 99):02d}",
+                "address_line": faker.street_address(),
+                "preferred_language": "en",
+                "jurisdiction": jurisdiction,
             }
             currency = "USD"
         else:
             faker = self.fakers["en_GB"]
             phone = self._phone("GB", lambda: f"07{rng.choice('45789')}{rng.randrange(10**8):08d}")
             row = {
-                "external_ref": ref, "name": faker.name(), "national_id": None,
-                "phones": f"mobile:{phone}", "emails": f"{ref}@example.co.uk",
-                "country": "GB", "region": None, "city": faker.city(), "postal_code": faker.postcode(),
-                "address_line": faker.street_address(), "preferred_language": "en", "jurisdiction": "GB",
+                "external_ref": ref,
+                "name": faker.name(),
+                "national_id": None,
+                "phones": f"mobile:{phone}",
+                "emails": f"{ref}@example.co.uk",
+                "country": "GB",
+                "region": None,
+                "city": faker.city(),
+                "postal_code": faker.postcode(),
+                "address_line": faker.street_address(),
+                "preferred_language": "en",
+                "jurisdiction": "GB",
             }
             currency = "GBP"
         out.customers.append(row)
@@ -169,11 +200,18 @@ class Generator:
                 schedule = [(opened + dt.timedelta(days=30), amount, int(amount * 0.02), 0)]
             else:
                 parts = _split_amount(amount, 3)
-                schedule = [(_add_month(opened, i + 1), p, int(p * 0.018), 0) for i, p in enumerate(parts)]
+                schedule = [
+                    (_add_month(opened, i + 1), p, int(p * 0.018), 0) for i, p in enumerate(parts)
+                ]
         out.accounts.append(
             {
-                "external_ref": ref, "customer_ref": customer_ref, "product": product, "currency": currency,
-                "credit_limit_minor": limit, "opened_date": opened.isoformat(), "collector": "creditor",
+                "external_ref": ref,
+                "customer_ref": customer_ref,
+                "product": product,
+                "currency": currency,
+                "credit_limit_minor": limit,
+                "opened_date": opened.isoformat(),
+                "collector": "creditor",
             }
         )
         payer = rng.choices(range(4), weights=PAYER_MIX[product])[0]
@@ -183,8 +221,12 @@ class Generator:
             bill_ref = f"{ref}-b{i + 1}"
             out.bills.append(
                 {
-                    "account_ref": ref, "external_ref": bill_ref, "due_date": due.isoformat(),
-                    "principal_minor": principal, "interest_minor": interest, "fees_minor": fees,
+                    "account_ref": ref,
+                    "external_ref": bill_ref,
+                    "due_date": due.isoformat(),
+                    "principal_minor": principal,
+                    "interest_minor": interest,
+                    "fees_minor": fees,
                 }
             )
             total = principal + interest + fees
@@ -192,11 +234,22 @@ class Generator:
                 if day >= self.as_of:
                     break
                 hour = rng.randint(8, 22)
-                instant = dt.datetime(day.year, day.month, day.day, hour, rng.randint(0, 59), tzinfo=dt.timezone(dt.timedelta(hours=tz)))
+                instant = dt.datetime(
+                    day.year,
+                    day.month,
+                    day.day,
+                    hour,
+                    rng.randint(0, 59),
+                    tzinfo=dt.timezone(dt.timedelta(hours=tz)),
+                )
                 out.payments.append(
                     {
-                        "external_id": f"{bill_ref}-p{k + 1}", "account_ref": ref, "amount_minor": amount,
-                        "currency": currency, "received_at": instant.isoformat(), "source": "wallet",
+                        "external_id": f"{bill_ref}-p{k + 1}",
+                        "account_ref": ref,
+                        "amount_minor": amount,
+                        "currency": currency,
+                        "received_at": instant.isoformat(),
+                        "source": "wallet",
                     }
                 )
 

@@ -37,7 +37,11 @@ def respond(
     if key:
         record = ingest_service.recall(session, scope, key, digest)
         if record is not None:
-            return JSONResponse(record.response, status_code=record.status_code, headers={"Idempotent-Replayed": "true"})
+            return JSONResponse(
+                record.response,
+                status_code=record.status_code,
+                headers={"Idempotent-Replayed": "true"},
+            )
     status, model = produce()
     payload: dict[str, Any] = jsonable_encoder(model)
     if key:
