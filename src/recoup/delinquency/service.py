@@ -94,7 +94,15 @@ def recompute_account(
     repo = DelinquencyRepository(session)
     product = ledger_service.product(session, account.product_code)
     aging = aging_for(session, account, product)
-    through = max(repo.last_run_date() or dt.date.min, business_today(product, clock))
+    last_run = repo.last_run_date()
+    through = max(last_run or dt.date.min, business_today(product, clock))
+    # Close any gap since this account was last brought up to date, so no day goes unrecorded.
+    stored = repo.get(account.id)
+    if stored is None:
+        from_date = min(from_date, account.opened_date)
+    else:
+        computed_through = max(stored.as_of_date, last_run or dt.date.min)
+        from_date = min(from_date, computed_through + ONE_DAY)
     if from_date <= through:
         previous = repo.last_event_before(account.id, from_date)
         repo.delete_events_from(account.id, from_date)
@@ -154,7 +162,8 @@ def _store_state(
 
 
 def get_state(session: Session, account_id: int) -> AccountDelinquency | None:
-    return session.get(AccountDelinquency, account_id)
+    # populate_existing: the portfolio pass writes set-based, behind the identity map's back
+    return session.get(AccountDelinquency, account_id, populate_existing=True)
 
 
 def history(session: Session, account_id: int) -> list[DelinquencyEvent]:
@@ -315,6 +324,7 @@ def run_daily(
     )
     run.accounts, run.changed, run.finished_at = states.height, changed.height, clock.now()
     session.flush()
+    session.expire_all()  # rows were rewritten set-based; reload on next access
     by_bucket = dict(states.group_by("bucket").len().iter_rows())
     return RunSummary(as_of, states.height, changed.height, events.height + gap_changes, by_bucket)
 
