@@ -4,6 +4,8 @@ Same semantics as `engine.py` (see its docstring); a property test holds the two
 frames the service reads in bulk; the output is one row per account.
 
     accounts: account_id i64, grace_days i32, scheme str        (scheme: comma-joined bucket bounds)
+              [credit_minor i64: the credit as of the day, when the caller knows it; otherwise it is
+               received minus allocated from `payments` and `paid`]
     bills:    account_id i64, bill_id i64, due_date date, amount_due i64
     paid:     account_id i64, bill_id i64, value_date date, amount i64   (allocations)
     payments: account_id i64, value_date date, amount i64              (live payments)
@@ -56,6 +58,7 @@ def compute_states(
     schemes: list[str],
 ) -> pl.DataFrame:
     day = pl.lit(as_of, dtype=pl.Date)
+    known_credit = "credit_minor" in accounts.collect_schema()
     paid_by_bill = (
         paid.filter(pl.col("value_date") <= day)
         .group_by("bill_id")
@@ -118,7 +121,9 @@ def compute_states(
             bucket=bucket_expr(pl.col("dpd"), schemes),
             overdue_minor=pl.col("overdue_minor").fill_null(0),
             outstanding_minor=pl.col("outstanding_minor").fill_null(0),
-            credit_minor=pl.col("received").fill_null(0) - pl.col("allocated").fill_null(0),
+            credit_minor=pl.col("credit_minor").fill_null(0)
+            if known_credit
+            else pl.col("received").fill_null(0) - pl.col("allocated").fill_null(0),
         )
         .select(list(STATE_SCHEMA))
         .collect()

@@ -4,7 +4,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 import polars as pl
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from recoup.kit import frames
@@ -82,54 +82,66 @@ class DelinquencyRepository(Repository[AccountDelinquency]):
     def accounts_frame(self) -> pl.DataFrame:
         return frames.read_frame(
             self.session,
-            select(Account.id, Account.product_code),
-            {"account_id": pl.Int64, "product_code": pl.String},
+            select(Account.id, Account.product_code, Account.credit_minor),
+            {"account_id": pl.Int64, "product_code": pl.String, "credit_minor": pl.Int64},
         )
 
     def products(self) -> Sequence[Product]:
         return self.session.execute(select(Product)).scalars().all()
 
-    def bills_frame(self) -> pl.DataFrame:
-        return frames.read_frame(
+    def open_bills_frame(self, as_of: dt.date) -> pl.DataFrame:
+        """Bills not fully paid by the end of `as_of`, with what was paid on them by then.
+
+        Reads the bills' paid caches, then takes back allocations dated after `as_of` (there are
+        none unless the pass runs for a day before payments already recorded)."""
+        open_bills = frames.read_frame(
             self.session,
             select(
                 Bill.account_id,
                 Bill.id,
                 Bill.due_date,
                 Bill.principal_minor + Bill.interest_minor + Bill.fees_minor,
-            ),
+                Bill.paid_minor,
+            ).where(or_(Bill.paid_off_date.is_(None), Bill.paid_off_date > as_of)),
             {
                 "account_id": pl.Int64,
                 "bill_id": pl.Int64,
                 "due_date": pl.Date,
                 "amount_due": pl.Int64,
+                "paid": pl.Int64,
             },
         )
-
-    def paid_frame(self) -> pl.DataFrame:
-        return frames.read_frame(
+        late = frames.read_frame(
             self.session,
-            select(
-                Allocation.account_id,
-                Allocation.bill_id,
-                Allocation.value_date,
-                Allocation.amount_minor,
-            ),
-            {
-                "account_id": pl.Int64,
-                "bill_id": pl.Int64,
-                "value_date": pl.Date,
-                "amount": pl.Int64,
-            },
+            select(Allocation.bill_id, func.sum(Allocation.amount_minor))
+            .where(Allocation.value_date > as_of)
+            .group_by(Allocation.bill_id),
+            {"bill_id": pl.Int64, "late": pl.Int64},
+        )
+        return (
+            open_bills.join(late, on="bill_id", how="left")
+            .with_columns(paid=pl.col("paid") - pl.col("late").fill_null(0))
+            .drop("late")
         )
 
-    def payments_frame(self) -> pl.DataFrame:
-        return frames.read_frame(
+    def credit_after(self, as_of: dt.date) -> pl.DataFrame:
+        """Per account, live payments minus allocations dated after `as_of` (to roll credit back)."""
+        received = frames.read_frame(
             self.session,
-            select(Payment.account_id, Payment.value_date, Payment.amount_minor).where(
-                Payment.reversed_at.is_(None)
-            ),
-            {"account_id": pl.Int64, "value_date": pl.Date, "amount": pl.Int64},
+            select(Payment.account_id, func.sum(Payment.amount_minor))
+            .where(Payment.value_date > as_of, Payment.reversed_at.is_(None))
+            .group_by(Payment.account_id),
+            {"account_id": pl.Int64, "received": pl.Int64},
+        )
+        allocated = frames.read_frame(
+            self.session,
+            select(Allocation.account_id, func.sum(Allocation.amount_minor))
+            .where(Allocation.value_date > as_of)
+            .group_by(Allocation.account_id),
+            {"account_id": pl.Int64, "allocated": pl.Int64},
+        )
+        return received.join(allocated, on="account_id", how="full", coalesce=True).select(
+            "account_id", after=pl.col("received").fill_null(0) - pl.col("allocated").fill_null(0)
         )
 
     def pauses_frame(self) -> pl.DataFrame:

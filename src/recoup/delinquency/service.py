@@ -36,7 +36,7 @@ from recoup.kit import frames
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, ValidationFailed
 from recoup.ledger import service as ledger_service
-from recoup.ledger.repository import AllocationRepository, BillRepository, PaymentRepository
+from recoup.ledger.repository import AllocationRepository, BillRepository
 from recoup.models import (
     Account,
     AccountDelinquency,
@@ -111,16 +111,8 @@ def recompute_account(
         )
         _record_changes(session, account.id, changes, cause=cause, now=clock.now())
     state = aging.state(through)
-    _store_state(session, account.id, state, credit=_credit(session, account), now=clock.now())
+    _store_state(session, account.id, state, credit=account.credit_minor, now=clock.now())
     return state
-
-
-def _credit(session: Session, account: Account) -> int:
-    received: int = sum(
-        p.amount_minor for p in PaymentRepository(session).live_for_account(account.id)
-    )
-    allocated = sum(ledger_service.paid_by_bill(session, account.id).values())
-    return received - allocated
 
 
 def _record_changes(
@@ -240,25 +232,28 @@ def run_daily(
     products = repo.products()
     scheme_of = {p.code: batch.scheme_key(rules_for(p).scheme) for p in products}
     grace_of = {p.code: p.grace_days for p in products}
-    accounts = repo.accounts_frame().with_columns(
-        grace_days=pl.col("product_code").replace_strict(grace_of, return_dtype=pl.Int32),
-        scheme=pl.col("product_code").replace_strict(scheme_of, return_dtype=pl.String),
+    accounts = (
+        repo.accounts_frame()
+        .join(repo.credit_after(as_of), on="account_id", how="left")
+        .with_columns(
+            grace_days=pl.col("product_code").replace_strict(grace_of, return_dtype=pl.Int32),
+            scheme=pl.col("product_code").replace_strict(scheme_of, return_dtype=pl.String),
+            credit_minor=pl.col("credit_minor") - pl.col("after").fill_null(0),
+        )
     )
-    bills, paid, payments, pauses = (
-        repo.bills_frame(),
-        repo.paid_frame(),
-        repo.payments_frame(),
-        repo.pauses_frame(),
-    )
+    open_bills = repo.open_bills_frame(as_of)
+    pauses = repo.pauses_frame()
     previous = repo.states_frame()
 
     step("computing days past due")
     states = batch.compute_states(
         as_of,
         accounts.lazy(),
-        bills.lazy(),
-        paid.lazy(),
-        payments.lazy(),
+        open_bills.select("account_id", "bill_id", "due_date", "amount_due").lazy(),
+        open_bills.select(
+            "account_id", "bill_id", value_date=pl.lit(as_of, dtype=pl.Date), amount="paid"
+        ).lazy(),
+        pl.LazyFrame(schema={"account_id": pl.Int64, "value_date": pl.Date, "amount": pl.Int64}),
         pauses.lazy(),
         sorted(set(scheme_of.values())),
     )
@@ -306,22 +301,21 @@ def run_daily(
         gap_changes += len(changes)
 
     step("storing states")
-    frames.upsert_frame(
-        session,
-        AccountDelinquency.__table__,  # type: ignore[arg-type]
-        changed.select(
-            "account_id",
-            as_of_date=pl.lit(as_of, dtype=pl.Date),
-            dpd="dpd",
-            bucket="bucket",
-            oldest_unpaid_due_date="oldest_unpaid_due_date",
-            overdue_minor="overdue_minor",
-            outstanding_minor="outstanding_minor",
-            credit_minor="credit_minor",
-            updated_at=frames.utc_now_column(now, changed.height),
-        ),
-        key=["account_id"],
+    rows = changed.select(
+        "account_id",
+        as_of_date=pl.lit(as_of, dtype=pl.Date),
+        dpd="dpd",
+        bucket="bucket",
+        oldest_unpaid_due_date="oldest_unpaid_due_date",
+        overdue_minor="overdue_minor",
+        outstanding_minor="outstanding_minor",
+        credit_minor="credit_minor",
+        updated_at=frames.utc_now_column(now, changed.height),
     )
+    table = AccountDelinquency.__table__
+    is_new = changed["prev_bucket"].is_null()
+    frames.insert_frame(session, table, rows.filter(is_new))  # type: ignore[arg-type]
+    frames.update_frame(session, table, rows.filter(~is_new), key="account_id")  # type: ignore[arg-type]
     run.accounts, run.changed, run.finished_at = states.height, changed.height, clock.now()
     session.flush()
     session.expire_all()  # rows were rewritten set-based; reload on next access

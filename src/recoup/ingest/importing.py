@@ -39,12 +39,10 @@ from recoup.kit.crypto import EncryptedString
 from recoup.kit.money import known_currencies
 from recoup.ledger import schemas
 from recoup.ledger import service as ledger_service
-from recoup.ledger.allocation import Waterfall, allocate_frames
 from recoup.models import (
     Account,
     AccountDelinquency,
     AccountStatus,
-    Allocation,
     Bill,
     Collector,
     Customer,
@@ -830,82 +828,11 @@ class Importer:
         ids = touched["account_id"].to_list()
         small = len(ids) <= 20_000
         self.progress("allocating payments", len(ids))
+        ledger_service.reallocate_many(self.session, None if not small else ids)
 
         def scoped(stmt: Any, column: Any) -> Any:
             return stmt.where(column.in_(ids)) if small else stmt
 
-        bills = frames.read_frame(
-            self.session,
-            scoped(
-                select(
-                    Bill.account_id,
-                    Account.product_code,
-                    Bill.id,
-                    Bill.due_date,
-                    Bill.fees_minor,
-                    Bill.interest_minor,
-                    Bill.principal_minor,
-                ).join(Account, Account.id == Bill.account_id),
-                Bill.account_id,
-            ),
-            {
-                "account_id": pl.Int64,
-                "product_code": pl.String,
-                "bill_id": pl.Int64,
-                "due_date": pl.Date,
-                "fees": pl.Int64,
-                "interest": pl.Int64,
-                "principal": pl.Int64,
-            },
-        ).filter(pl.col("account_id").is_in(ids))
-        payments = frames.read_frame(
-            self.session,
-            scoped(
-                select(
-                    Payment.account_id,
-                    Payment.id,
-                    Payment.value_date,
-                    Payment.received_at,
-                    Payment.amount_minor,
-                ).where(Payment.reversed_at.is_(None)),
-                Payment.account_id,
-            ),
-            {
-                "account_id": pl.Int64,
-                "payment_id": pl.Int64,
-                "value_date": pl.Date,
-                "received_at": pl.Datetime("us", "UTC"),
-                "amount": pl.Int64,
-            },
-        ).filter(pl.col("account_id").is_in(ids))
-        waterfalls = {
-            p.code: Waterfall.from_config(p.allocation)
-            for p in self.session.execute(select(Product)).scalars()
-        }
-        lines, _credits = allocate_frames(bills, payments, waterfalls)
-        from sqlalchemy import delete
-
-        if small:
-            for start in range(0, len(ids), 5_000):
-                self.session.execute(
-                    delete(Allocation).where(Allocation.account_id.in_(ids[start : start + 5_000]))
-                )
-        else:
-            self.session.execute(
-                delete(Allocation).where(Allocation.account_id.in_(select(Account.id)))
-            )  # all
-        frames.insert_frame(
-            self.session,
-            Allocation.__table__,  # type: ignore[arg-type]
-            lines.select(
-                "account_id",
-                "payment_id",
-                "bill_id",
-                "component",
-                amount_minor="amount",
-                value_date="value_date",
-            ),
-        )
         tracked = {
             a
             for (a,) in self.session.execute(

@@ -7,6 +7,7 @@ psycopg's COPY writer), SQLite with plain cursors. Both paths run inside the cal
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 from collections.abc import Sequence
@@ -88,7 +89,47 @@ def insert_frame(session: Session, table: Table, frame: pl.DataFrame) -> int:
     if dialect == "postgresql":
         _copy_in(session, table.name, frame)
         return frame.height
-    frame = frame.with_columns(
+    frame = _driver_values(frame)
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    marks = ", ".join("?" for _ in frame.columns)
+    # Table and column names come from our own metadata, never from input.
+    statement = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'  # noqa: S608
+    session.connection().exec_driver_sql(statement, list(frame.iter_rows()))
+    return frame.height
+
+
+def update_frame(session: Session, table: Table, frame: pl.DataFrame, key: str) -> int:
+    """Set the frame's other columns on the rows of `table` whose `key` matches."""
+    if frame.height == 0:
+        return 0
+    columns = [c for c in frame.columns if c != key]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        temp = f"tmp_update_{table.name}_{hashlib.sha256('.'.join(frame.columns).encode()).hexdigest()[:8]}"
+        selected = ", ".join(f'"{c}"' for c in frame.columns)
+        session.execute(
+            text(
+                f'CREATE TEMP TABLE IF NOT EXISTS "{temp}" ON COMMIT DROP AS '  # noqa: S608
+                f'SELECT {selected} FROM "{table.name}" WITH NO DATA'
+            )
+        )
+        session.execute(text(f'TRUNCATE "{temp}"'))
+        _copy_in(session, temp, frame)
+        sets = ", ".join(f'"{c}" = s."{c}"' for c in columns)
+        session.execute(
+            text(f'UPDATE "{table.name}" t SET {sets} FROM "{temp}" s WHERE t."{key}" = s."{key}"')  # noqa: S608
+        )
+        return frame.height
+    plain = _driver_values(frame.select(*columns, key))
+    sets = ", ".join(f'"{c}" = ?' for c in columns)
+    statement = f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = ?'  # noqa: S608
+    session.connection().exec_driver_sql(statement, list(plain.iter_rows()))
+    return frame.height
+
+
+def _driver_values(frame: pl.DataFrame) -> pl.DataFrame:
+    """Dates and instants as the text SQLAlchemy's SQLite types store."""
+    return frame.with_columns(
         [
             pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%6f")
             if isinstance(dtype, pl.Datetime)
@@ -97,12 +138,6 @@ def insert_frame(session: Session, table: Table, frame: pl.DataFrame) -> int:
             if isinstance(dtype, pl.Datetime) or dtype == pl.Date
         ]
     )
-    columns = ", ".join(f'"{c}"' for c in frame.columns)
-    marks = ", ".join("?" for _ in frame.columns)
-    # Table and column names come from our own metadata, never from input.
-    statement = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'  # noqa: S608
-    session.connection().exec_driver_sql(statement, list(frame.iter_rows()))
-    return frame.height
 
 
 def _json_lists(frame: pl.DataFrame) -> pl.DataFrame:
@@ -122,11 +157,29 @@ def _json_lists(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _copy_in(session: Session, table_name: str, frame: pl.DataFrame) -> None:
+    """COPY the frame in as CSV written by Polars (bytea as hex, instants in UTC ISO 8601)."""
+    encoded = frame.with_columns(
+        [
+            (pl.lit("\\x") + pl.col(name).bin.encode("hex")).alias(name)
+            for name, dtype in frame.schema.items()
+            if dtype == pl.Binary
+        ]
+        + [
+            pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00")
+            for name, dtype in frame.schema.items()
+            if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
+        ]
+    )
     columns = ", ".join(f'"{c}"' for c in frame.columns)
-    statement = f'COPY "{table_name}" ({columns}) FROM STDIN'
+    statement = f'COPY "{table_name}" ({columns}) FROM STDIN WITH (FORMAT csv)'
     with _raw_cursor(session) as cursor, cursor.copy(statement) as copy:
-        for row in frame.iter_rows():
-            copy.write_row(row)
+        for start in range(0, encoded.height, 200_000):
+            chunk = encoded.slice(start, 200_000)
+            copy.write(
+                chunk.write_csv(
+                    include_header=False, null_value="", quote_style="non_numeric"
+                ).encode()
+            )
 
 
 def upsert_frame(session: Session, table: Table, frame: pl.DataFrame, key: Sequence[str]) -> int:

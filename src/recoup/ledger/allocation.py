@@ -143,6 +143,43 @@ def allocate(
     return result
 
 
+def summarise_frames(lines: pl.DataFrame, bills: pl.DataFrame) -> pl.DataFrame:
+    """Per bill: `paid` (all allocations) and `paid_off_date` (the value date on which the running
+    total first covered the amount due; null while unpaid). `bills` needs bill_id and amount_due."""
+    running = (
+        lines.sort("bill_id", "value_date")
+        .group_by("bill_id", "value_date", maintain_order=True)
+        .agg(pl.col("amount").sum())
+        .with_columns(total=pl.col("amount").cum_sum().over("bill_id"))
+    )
+    return (
+        bills.select("bill_id", "amount_due")
+        .join(running, on="bill_id", how="left")
+        .group_by("bill_id")
+        .agg(
+            paid=pl.col("amount").sum().fill_null(0),
+            paid_off_date=pl.col("value_date")
+            .filter(pl.col("total") >= pl.col("amount_due"))
+            .min(),
+        )
+    )
+
+
+def summarise(
+    result: AllocationResult, bills: Sequence[BillDue]
+) -> dict[int, tuple[int, dt.date | None]]:
+    """`summarise_frames` for one account's `allocate` result: bill -> (paid, paid_off_date)."""
+    summary: dict[int, tuple[int, dt.date | None]] = {}
+    due = {b.bill_id: b.fees + b.interest + b.principal for b in bills}
+    for line in sorted(result.lines, key=lambda x: x.value_date):
+        paid, off = summary.get(line.bill_id, (0, None))
+        paid += line.amount
+        if off is None and paid >= due[line.bill_id]:
+            off = line.value_date
+        summary[line.bill_id] = (paid, off)
+    return {b: summary.get(b, (0, None)) for b in due}
+
+
 def allocate_frames(
     bills: pl.DataFrame, payments: pl.DataFrame, waterfalls: dict[str, Waterfall]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+import polars as pl
 from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
+from recoup.kit import frames
 from recoup.kit.repository import Repository
 from recoup.models import Account, Allocation, Bill, Customer, Payment, Product
 
@@ -91,3 +94,92 @@ class AllocationRepository(Repository[Allocation]):
         self.session.execute(delete(Allocation).where(Allocation.account_id == account_id))
         if rows:
             self.session.execute(insert(Allocation), rows)
+
+
+class LedgerFrames:
+    """Set-based reads and writes of bills, payments and allocations for many accounts at once.
+    `account_ids=None` means every account."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _scoped(self, stmt: Any, column: Any, account_ids: list[int] | None) -> Any:
+        return stmt if account_ids is None else stmt.where(column.in_(account_ids))
+
+    def bills(self, account_ids: list[int] | None) -> pl.DataFrame:
+        stmt = select(
+            Bill.account_id,
+            Account.product_code,
+            Bill.id,
+            Bill.due_date,
+            Bill.fees_minor,
+            Bill.interest_minor,
+            Bill.principal_minor,
+        ).join(Account, Account.id == Bill.account_id)
+        return frames.read_frame(
+            self.session,
+            self._scoped(stmt, Bill.account_id, account_ids),
+            {
+                "account_id": pl.Int64,
+                "product_code": pl.String,
+                "bill_id": pl.Int64,
+                "due_date": pl.Date,
+                "fees": pl.Int64,
+                "interest": pl.Int64,
+                "principal": pl.Int64,
+            },
+        )
+
+    def live_payments(self, account_ids: list[int] | None) -> pl.DataFrame:
+        stmt = select(
+            Payment.account_id,
+            Payment.id,
+            Payment.value_date,
+            Payment.received_at,
+            Payment.amount_minor,
+        ).where(Payment.reversed_at.is_(None))
+        return frames.read_frame(
+            self.session,
+            self._scoped(stmt, Payment.account_id, account_ids),
+            {
+                "account_id": pl.Int64,
+                "payment_id": pl.Int64,
+                "value_date": pl.Date,
+                "received_at": pl.Datetime("us", "UTC"),
+                "amount": pl.Int64,
+            },
+        )
+
+    def replace_allocations(self, account_ids: list[int] | None, lines: pl.DataFrame) -> None:
+        if account_ids is None:
+            self.session.execute(delete(Allocation))
+        else:
+            for start in range(0, len(account_ids), 5_000):
+                chunk = account_ids[start : start + 5_000]
+                self.session.execute(delete(Allocation).where(Allocation.account_id.in_(chunk)))
+        frames.insert_frame(
+            self.session,
+            Allocation.__table__,  # type: ignore[arg-type]
+            lines.select(
+                "account_id",
+                "payment_id",
+                "bill_id",
+                "component",
+                amount_minor="amount",
+                value_date="value_date",
+            ),
+        )
+
+    def store_caches(self, summaries: pl.DataFrame, credits: pl.DataFrame) -> None:
+        frames.update_frame(
+            self.session,
+            Bill.__table__,  # type: ignore[arg-type]
+            summaries.select(id="bill_id", paid_minor="paid", paid_off_date="paid_off_date"),
+            key="id",
+        )
+        frames.update_frame(
+            self.session,
+            Account.__table__,  # type: ignore[arg-type]
+            credits.select(id="account_id", credit_minor="credit"),
+            key="id",
+        )

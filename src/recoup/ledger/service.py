@@ -12,17 +12,28 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
+import polars as pl
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, NotFound, ValidationFailed
 from recoup.ledger import schemas
-from recoup.ledger.allocation import BillDue, PaymentIn, Waterfall, allocate
+from recoup.ledger.allocation import (
+    BillDue,
+    PaymentIn,
+    Waterfall,
+    allocate,
+    allocate_frames,
+    summarise,
+    summarise_frames,
+)
 from recoup.ledger.repository import (
     AccountRepository,
     AllocationRepository,
     BillRepository,
     CustomerRepository,
+    LedgerFrames,
     PaymentRepository,
     ProductRepository,
 )
@@ -280,11 +291,12 @@ def reallocate(session: Session, account: Account) -> dt.date | None:
     waterfall = Waterfall.from_config(product(session, account.product_code).allocation)
     bill_rows = BillRepository(session).for_account(account.id)
     payments = PaymentRepository(session).live_for_account(account.id)
+    dues = [
+        BillDue(b.id, b.due_date, b.fees_minor, b.interest_minor, b.principal_minor)
+        for b in bill_rows
+    ]
     result = allocate(
-        [
-            BillDue(b.id, b.due_date, b.fees_minor, b.interest_minor, b.principal_minor)
-            for b in bill_rows
-        ],
+        dues,
         [PaymentIn(p.id, p.value_date, p.amount_minor, p.received_at) for p in payments],
         waterfall,
     )
@@ -307,8 +319,39 @@ def reallocate(session: Session, account: Account) -> dt.date | None:
             for line in result.lines
         ],
     )
+    summary = summarise(result, dues)
+    for bill in bill_rows:
+        bill.paid_minor, bill.paid_off_date = summary[bill.id]
+    account.credit_minor = result.credit
+    session.flush()
     changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
     return min((day for _, day in changed), default=None)
+
+
+def reallocate_many(session: Session, account_ids: list[int] | None) -> None:
+    """`reallocate`, set-based, for many accounts (None: all): the bulk path of imports and loads.
+    Allocations, bill caches and account credits come out exactly as `reallocate` writes them."""
+    store = LedgerFrames(session)
+    bills = store.bills(account_ids)
+    payments = store.live_payments(account_ids)
+    waterfalls = {
+        p.code: Waterfall.from_config(p.allocation)
+        for p in ProductRepository(session).list(select(Product))
+    }
+    lines, credits = allocate_frames(bills, payments, waterfalls)
+    store.replace_allocations(account_ids, lines)
+    summaries = summarise_frames(
+        lines,
+        bills.select(
+            "bill_id", amount_due=pl.col("fees") + pl.col("interest") + pl.col("principal")
+        ),
+    )
+    touched = pl.concat([bills.select("account_id"), payments.select("account_id")]).unique()
+    credits = touched.join(credits, on="account_id", how="left").with_columns(
+        credit=pl.col("credit").fill_null(0)
+    )
+    store.store_caches(summaries, credits)
+    session.expire_all()
 
 
 def _paid_timeline(lines: object) -> dict[tuple[int, dt.date], int]:

@@ -41,3 +41,7 @@ class Account(IdMixin, CreatedMixin, Model):
     status: Mapped[str] = mapped_column(String(16), nullable=False, default=AccountStatus.open)
     collector: Mapped[str] = mapped_column(String(16), nullable=False, default=Collector.creditor)
     agency_ref: Mapped[str | None] = mapped_column(String(128))
+    # Cache, rewritten with the allocations: live payments that no bill has absorbed.
+    credit_minor: Mapped[int] = mapped_column(
+        MinorUnits(), nullable=False, default=0, server_default="0"
+    )

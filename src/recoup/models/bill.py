@@ -19,7 +19,10 @@ class Component(StrEnum):
 class Bill(IdMixin, CreatedMixin, Model):
     """An instalment or statement: what is due on a date, split into principal, interest and fees.
 
-    What has been paid is not stored here: it is the sum of the bill's allocations.
+    What has been paid is the sum of the bill's allocations. `paid_minor` and `paid_off_date` (the value
+    date on which allocations first covered the bill) are caches of that sum, rewritten together with
+    the allocations in the same transaction, so the daily pass reads open bills without aggregating
+    every allocation ever made.
     """
 
     __tablename__ = "bills"
@@ -34,6 +37,10 @@ class Bill(IdMixin, CreatedMixin, Model):
     principal_minor: Mapped[int] = mapped_column(MinorUnits(), nullable=False, default=0)
     interest_minor: Mapped[int] = mapped_column(MinorUnits(), nullable=False, default=0)
     fees_minor: Mapped[int] = mapped_column(MinorUnits(), nullable=False, default=0)
+    paid_minor: Mapped[int] = mapped_column(
+        MinorUnits(), nullable=False, default=0, server_default="0"
+    )
+    paid_off_date: Mapped[dt.date | None] = mapped_column(Date)
 
     @property
     def amount_due_minor(self) -> int:

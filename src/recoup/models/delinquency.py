@@ -10,11 +10,14 @@ from recoup.models.base import BigId, CreatedMixin, IdMixin, Model
 
 
 class AccountDelinquency(Model):
-    """The account's delinquency as of `as_of_date`: one row per account, rewritten by each pass."""
+    """The account's delinquency as of `as_of_date`: one row per account, rewritten by each pass.
+
+    Derived tables (this one and the bucket history) carry no foreign keys: they are recomputed from
+    the ledger, and per-row FK triggers would dominate the portfolio pass's bulk writes."""
 
     __tablename__ = "account_delinquency"
 
-    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     as_of_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
     dpd: Mapped[int] = mapped_column(Integer, nullable=False)
     bucket: Mapped[str] = mapped_column(String(8), nullable=False, index=True)
@@ -31,7 +34,7 @@ class DelinquencyEvent(IdMixin, Model):
     __tablename__ = "delinquency_events"
     __table_args__ = (Index("ix_delinquency_events_account_date", "account_id", "effective_date"),)
 
-    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), nullable=False)
+    account_id: Mapped[int] = mapped_column(BigId, nullable=False)
     effective_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
     from_bucket: Mapped[str | None] = mapped_column(String(8))
     to_bucket: Mapped[str] = mapped_column(String(8), nullable=False)
