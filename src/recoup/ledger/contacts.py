@@ -24,13 +24,19 @@ class ContactError(ValueError):
 
 
 def normalise_phone(raw: str, default_region: str) -> str:
+    return parse_phone(raw, default_region)[0]
+
+
+def parse_phone(raw: str, default_region: str) -> tuple[str, list[str]]:
+    """The number in E.164 and the time zones its numbering plan places it in (parsed once)."""
     try:
         parsed = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException as exc:
         raise ContactError(f"{raw!r} is not a phone number ({exc})") from exc
     if not phonenumbers.is_valid_number(parsed):
         raise ContactError(f"{raw!r} is not a valid phone number for its country")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    zones = [z for z in phone_timezone.time_zones_for_number(parsed) if z in _known_zones()]
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), zones
 
 
 def normalise_email(raw: str) -> str:
@@ -61,24 +67,6 @@ def check_zone(value: str) -> str:
     return value
 
 
-def zones_for_phone(e164: str) -> list[str]:
-    parsed = phonenumbers.parse(e164)
-    zones = [z for z in phone_timezone.time_zones_for_number(parsed) if z in _known_zones()]
-    return zones
-
-
 def zones_for_country(country: str) -> list[str]:
     territory_zones: Mapping[str, list[str]] = get_global("territory_zones")
     return [z for z in territory_zones.get(country.upper(), []) if z in _known_zones()]
-
-
-def candidate_zones(phones: list[str], country: str | None) -> list[str]:
-    """Every zone a person may plausibly be in: each phone's zones, else the address country's."""
-    zones: list[str] = []
-    for phone in phones:
-        for zone in zones_for_phone(phone):
-            if zone not in zones:
-                zones.append(zone)
-    if not zones and country:
-        zones = zones_for_country(country)
-    return zones

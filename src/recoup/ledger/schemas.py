@@ -78,11 +78,13 @@ class CustomerCreate(Schema):
 
     @model_validator(mode="after")
     def _normalise(self) -> CustomerCreate:
+        phone_zones: list[str] = []
         try:
             contacts.check_jurisdiction(self.jurisdiction)
             region = self.jurisdiction[:2]
             for phone in self.phones:
-                phone.number = contacts.normalise_phone(phone.number, region)
+                phone.number, zones = contacts.parse_phone(phone.number, region)
+                phone_zones += [z for z in zones if z not in phone_zones]
             for email in self.emails:
                 email.address = contacts.normalise_email(email.address)
             self.timezones = [contacts.check_zone(z) for z in self.timezones]
@@ -90,7 +92,7 @@ class CustomerCreate(Schema):
             raise ValueError(str(exc)) from exc
         if not self.timezones:
             country = self.addresses[0].country if self.addresses else region
-            self.timezones = contacts.candidate_zones([p.number for p in self.phones], country)
+            self.timezones = phone_zones or contacts.zones_for_country(country)
         return self
 
 
