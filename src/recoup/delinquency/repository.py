@@ -183,19 +183,15 @@ class DelinquencyRepository(Repository[AccountDelinquency]):
 def portfolio_by_bucket(session: Session) -> list[tuple[str, str, int, int, int]]:
     """(bucket, currency, accounts, overdue, outstanding) over the stored states."""
     d = AccountDelinquency
-    rows = (
-        session.execute(
-            select(
-                d.bucket,
-                Account.currency,
-                func.count(),
-                func.sum(d.overdue_minor),
-                func.sum(d.outstanding_minor),
-            )
-            .join(Account, Account.id == d.account_id)
-            .group_by(d.bucket, Account.currency)
+    rows = session.execute(
+        select(
+            d.bucket,
+            Account.currency,
+            func.count(),
+            func.sum(d.overdue_minor),
+            func.sum(d.outstanding_minor),
         )
-        .tuples()
-        .all()
-    )
+        .join(Account, Account.id == d.account_id)
+        .group_by(d.bucket, Account.currency)
+    ).all()
     return [(b, c, int(n), int(o or 0), int(t or 0)) for b, c, n, o, t in rows]

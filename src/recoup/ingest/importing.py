@@ -464,14 +464,10 @@ class Importer:
                     select(Customer.external_ref, Customer.id).where(
                         Customer.external_ref.in_([m.external_ref for m in models])
                     )
-                )
-                .tuples()
-                .all()
+                ).all()
             )
             if len(models) <= 20_000
-            else dict(
-                self.session.execute(select(Customer.external_ref, Customer.id)).tuples().all()
-            )
+            else dict(self.session.execute(select(Customer.external_ref, Customer.id)).all())
         )
         seal_phone = EncryptedString("customer_phones.number").seal
         seal_email = EncryptedString("customer_emails.address").seal
@@ -793,7 +789,7 @@ class Importer:
 
     def _write_payments(self, valid: pl.DataFrame) -> int:
         now = self.clock.now()
-        zones = dict(self.session.execute(select(Product.code, Product.timezone)).tuples().all())
+        zones = dict(self.session.execute(select(Product.code, Product.timezone)).all())
         with_dates = (
             pl.concat(
                 [

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from recoup.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in ("RECOUP_DATABASE_URL", "RECOUP_ENCRYPTION_KEYS", "RECOUP_ENCRYPTION_KEY_FILE", "RECOUP_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RECOUP_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    return tmp_path
+
+
+class TestInit:
+    def test_init_twice_is_safe_and_generates_one_development_key(self, workdir: Path) -> None:
+        first = runner.invoke(app, ["init"])
+        assert first.exit_code == 0, first.output
+        assert "generated a development keyring" in first.output
+        key = (workdir / "recoup-keys.json").read_text()
+        second = runner.invoke(app, ["init"])
+        assert second.exit_code == 0, second.output
+        assert "generated" not in second.output
+        assert (workdir / "recoup-keys.json").read_text() == key
+        assert (workdir / "recoup-keys.json").stat().st_mode & 0o077 == 0
+
+    def test_commands_explain_a_missing_keyring(self, workdir: Path) -> None:
+        result = runner.invoke(app, ["run", "daily"])
+        assert result.exit_code == 1
+        assert "recoup init" in result.output
+
+    def test_production_refuses_default_secrets(self, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("RECOUP_ENV", "production")
+        result = runner.invoke(app, ["init"])
+        assert result.exit_code != 0
+        assert not (workdir / "recoup-keys.json").exists()
+
+
+class TestPortfolioCommands:
+    def test_generate_run_and_show(self, workdir: Path) -> None:
+        assert runner.invoke(app, ["init"]).exit_code == 0
+        generated = runner.invoke(app, ["generate", "--customers", "60", "--seed", "5", "--as-of", "2026-06-01"])
+        assert generated.exit_code == 0, generated.output
+        daily = runner.invoke(app, ["run", "daily", "--as-of", "2026-06-01"])
+        assert daily.exit_code == 0, daily.output
+        assert "Accounts by bucket" in daily.output
+        shown = runner.invoke(app, ["accounts", "show", "c0000001-a0", "--locale", "en"])
+        assert shown.exit_code == 0, shown.output
+        assert "days past due" in shown.output
+        earlier = runner.invoke(app, ["run", "daily", "--as-of", "2026-05-01"])
+        assert earlier.exit_code == 1
+        assert "already computed through 2026-06-01" in earlier.output
+
+    def test_bad_date_is_a_clear_error(self, workdir: Path) -> None:
+        assert runner.invoke(app, ["init"]).exit_code == 0
+        result = runner.invoke(app, ["run", "daily", "--as-of", "June 1st"])
+        assert result.exit_code == 1
+        assert "YYYY-MM-DD" in result.output
+
+    def test_unknown_account_is_a_clear_error(self, workdir: Path) -> None:
+        assert runner.invoke(app, ["init"]).exit_code == 0
+        result = runner.invoke(app, ["accounts", "show", "nope"])
+        assert result.exit_code == 1
+        assert "no account" in result.output
