@@ -17,7 +17,9 @@ def calls(path: Path, attribute: str) -> list[int]:
     return [
         node.lineno
         for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == attribute
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == attribute
     ]
 
 
@@ -39,9 +41,12 @@ def test_money_is_never_a_float() -> None:
                 name = node.target.id
                 if name.endswith("_minor") and "float" in ast.unparse(node.annotation):
                     offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
-            if isinstance(node, ast.arg) and node.arg.endswith("_minor") and node.annotation is not None:
-                if "float" in ast.unparse(node.annotation):
-                    offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
+            if (
+                isinstance(node, ast.arg)
+                and node.arg.endswith("_minor")
+                and node.annotation is not None
+            ) and "float" in ast.unparse(node.annotation):
+                offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
     assert offenders == []
 
 
