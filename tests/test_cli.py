@@ -13,7 +13,12 @@ runner = CliRunner()
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
-    for name in ("RECOUP_DATABASE_URL", "RECOUP_ENCRYPTION_KEYS", "RECOUP_ENCRYPTION_KEY_FILE", "RECOUP_ENV"):
+    for name in (
+        "RECOUP_DATABASE_URL",
+        "RECOUP_ENCRYPTION_KEYS",
+        "RECOUP_ENCRYPTION_KEY_FILE",
+        "RECOUP_ENV",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RECOUP_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     return tmp_path
@@ -36,7 +41,9 @@ class TestInit:
         assert result.exit_code == 1
         assert "recoup init" in result.output
 
-    def test_production_refuses_default_secrets(self, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_production_refuses_default_secrets(
+        self, workdir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         monkeypatch.setenv("RECOUP_ENV", "production")
         result = runner.invoke(app, ["init"])
         assert result.exit_code != 0
@@ -46,7 +53,9 @@ class TestInit:
 class TestPortfolioCommands:
     def test_generate_run_and_show(self, workdir: Path) -> None:
         assert runner.invoke(app, ["init"]).exit_code == 0
-        generated = runner.invoke(app, ["generate", "--customers", "60", "--seed", "5", "--as-of", "2026-06-01"])
+        generated = runner.invoke(
+            app, ["generate", "--customers", "60", "--seed", "5", "--as-of", "2026-06-01"]
+        )
         assert generated.exit_code == 0, generated.output
         daily = runner.invoke(app, ["run", "daily", "--as-of", "2026-06-01"])
         assert daily.exit_code == 0, daily.output
