@@ -824,7 +824,7 @@ class Importer:
         ids = touched["account_id"].to_list()
         small = len(ids) <= 20_000
         self.progress("allocating payments", len(ids))
-        ledger_service.reallocate_many(self.session, None if not small else ids)
+        ledger_service.reallocate_many(self.session, ids)
 
         def scoped(stmt: Any, column: Any) -> Any:
             return stmt.where(column.in_(ids)) if small else stmt

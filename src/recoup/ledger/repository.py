@@ -103,8 +103,17 @@ class LedgerFrames:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def _scoped(self, stmt: Any, column: Any, account_ids: list[int] | None) -> Any:
-        return stmt if account_ids is None else stmt.where(column.in_(account_ids))
+    SCOPE_LIMIT = 20_000  # beyond this many ids, read everything and filter in Polars
+
+    def _read(
+        self, stmt: Any, column: Any, account_ids: list[int] | None, schema: frames.Schema
+    ) -> pl.DataFrame:
+        if account_ids is not None and len(account_ids) <= self.SCOPE_LIMIT:
+            stmt = stmt.where(column.in_(account_ids))
+        frame = frames.read_frame(self.session, stmt, schema)
+        if account_ids is not None and len(account_ids) > self.SCOPE_LIMIT:
+            frame = frame.filter(pl.col("account_id").is_in(account_ids))
+        return frame
 
     def bills(self, account_ids: list[int] | None) -> pl.DataFrame:
         stmt = select(
@@ -115,10 +124,13 @@ class LedgerFrames:
             Bill.fees_minor,
             Bill.interest_minor,
             Bill.principal_minor,
+            Bill.paid_minor,
+            Bill.paid_off_date,
         ).join(Account, Account.id == Bill.account_id)
-        return frames.read_frame(
-            self.session,
-            self._scoped(stmt, Bill.account_id, account_ids),
+        return self._read(
+            stmt,
+            Bill.account_id,
+            account_ids,
             {
                 "account_id": pl.Int64,
                 "product_code": pl.String,
@@ -127,8 +139,27 @@ class LedgerFrames:
                 "fees": pl.Int64,
                 "interest": pl.Int64,
                 "principal": pl.Int64,
+                "cached_paid": pl.Int64,
+                "cached_paid_off": pl.Date,
             },
         )
+
+    def credits(self, account_ids: list[int] | None) -> pl.DataFrame:
+        return self._read(
+            select(Account.id, Account.credit_minor),
+            Account.id,
+            account_ids,
+            {"account_id": pl.Int64, "cached_credit": pl.Int64},
+        )
+
+    def accounts_with_allocations(self, account_ids: list[int] | None) -> list[int]:
+        found = self._read(
+            select(Allocation.account_id).distinct(),
+            Allocation.account_id,
+            account_ids,
+            {"account_id": pl.Int64},
+        )
+        return found["account_id"].to_list()
 
     def live_payments(self, account_ids: list[int] | None) -> pl.DataFrame:
         stmt = select(
@@ -138,9 +169,10 @@ class LedgerFrames:
             Payment.received_at,
             Payment.amount_minor,
         ).where(Payment.reversed_at.is_(None))
-        return frames.read_frame(
-            self.session,
-            self._scoped(stmt, Payment.account_id, account_ids),
+        return self._read(
+            stmt,
+            Payment.account_id,
+            account_ids,
             {
                 "account_id": pl.Int64,
                 "payment_id": pl.Int64,
@@ -150,13 +182,11 @@ class LedgerFrames:
             },
         )
 
-    def replace_allocations(self, account_ids: list[int] | None, lines: pl.DataFrame) -> None:
-        if account_ids is None:
-            self.session.execute(delete(Allocation))
-        else:
-            for start in range(0, len(account_ids), 5_000):
-                chunk = account_ids[start : start + 5_000]
-                self.session.execute(delete(Allocation).where(Allocation.account_id.in_(chunk)))
+    def replace_allocations(self, stale: list[int], lines: pl.DataFrame) -> None:
+        """Delete the allocations of the `stale` accounts, then write `lines`."""
+        for start in range(0, len(stale), 5_000):
+            chunk = stale[start : start + 5_000]
+            self.session.execute(delete(Allocation).where(Allocation.account_id.in_(chunk)))
         frames.insert_frame(
             self.session,
             Allocation.__table__,  # type: ignore[arg-type]

@@ -339,16 +339,23 @@ def reallocate_many(session: Session, account_ids: list[int] | None) -> None:
         for p in ProductRepository(session).list(select(Product))
     }
     lines, credits = allocate_frames(bills, payments, waterfalls)
-    store.replace_allocations(account_ids, lines)
+    # Write only what changed: a file of new bills with no payments rewrites nothing but the bills.
+    store.replace_allocations(store.accounts_with_allocations(account_ids), lines)
     summaries = summarise_frames(
         lines,
         bills.select(
             "bill_id", amount_due=pl.col("fees") + pl.col("interest") + pl.col("principal")
         ),
+    ).join(bills.select("bill_id", "cached_paid", "cached_paid_off"), on="bill_id")
+    summaries = summaries.filter(
+        (pl.col("paid") != pl.col("cached_paid"))
+        | pl.col("paid_off_date").eq_missing(pl.col("cached_paid_off")).not_()
     )
-    touched = pl.concat([bills.select("account_id"), payments.select("account_id")]).unique()
-    credits = touched.join(credits, on="account_id", how="left").with_columns(
-        credit=pl.col("credit").fill_null(0)
+    credits = (
+        store.credits(account_ids)
+        .join(credits, on="account_id", how="left")
+        .with_columns(credit=pl.col("credit").fill_null(0))
+        .filter(pl.col("credit") != pl.col("cached_credit"))
     )
     store.store_caches(summaries, credits)
     session.expire_all()
