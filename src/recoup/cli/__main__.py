@@ -1,0 +1,3 @@
+from recoup.cli.main import main
+
+main()

@@ -1,0 +1,77 @@
+"""`recoup serve` as an operator runs it: a real uvicorn process on a real socket."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    env = {
+        **os.environ,
+        "RECOUP_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "RECOUP_ENCRYPTION_KEY_FILE": str(tmp_path / "keys.json"),
+        "RECOUP_API_TOKENS": '["s3cret-token"]',
+        "RECOUP_WALLET_WEBHOOK_SECRETS": '["whsec"]',
+    }
+    env.pop("RECOUP_ENV", None)
+    recoup = [sys.executable, "-m", "recoup.cli"]
+    subprocess.run([*recoup, "init"], env=env, check=True, cwd=tmp_path, capture_output=True)
+    port = free_port()
+    process = subprocess.Popen(
+        [*recoup, "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("server did not start")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_served_api_needs_the_token_and_masks_personal_data(server: str) -> None:
+    customer = {
+        "external_ref": "u-serve-1",
+        "name": "李娜",
+        "phones": [{"number": "13812345678"}],
+        "jurisdiction": "CN",
+    }
+    assert httpx.post(f"{server}/v1/customers", json=customer).status_code == 401
+    headers = {"Authorization": "Bearer s3cret-token"}
+    created = httpx.post(f"{server}/v1/customers", json=customer, headers=headers)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["name"] == "李*"
+    assert body["phones"][0]["number"] == "+86138****5678"
+    assert body["timezones"] == ["Asia/Shanghai"]
+    docs = httpx.get(f"{server}/openapi.json")
+    assert docs.status_code == 200
+    assert "/v1/payments" in docs.json()["paths"]
