@@ -56,9 +56,35 @@ def read_frame(
                 for n in instants
             ]
         )
+    if dialect == "sqlite":
+        return _read_sqlite(session, stmt, schema)
     rows = session.execute(stmt).all()
     frame = pl.DataFrame([tuple(r) for r in rows], schema=list(schema), orient="row")
     return frame.with_columns(_casts(frame, schema))
+
+
+def _read_sqlite(session: Session, stmt: Any, schema: Schema) -> pl.DataFrame:
+    """Raw driver rows, then dates and instants parsed by Polars in bulk (SQLite stores them as
+    text: `YYYY-MM-DD` and naive-UTC `YYYY-MM-DD HH:MM:SS.ffffff`)."""
+    compiled = stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
+    raw = session.connection().connection.driver_connection
+    rows = raw.execute(str(compiled)).fetchall()  # type: ignore[union-attr]
+    text_types = {
+        n: pl.String
+        for n, t in schema.items()
+        if t == pl.Date or isinstance(t, pl.Datetime) or t == pl.Datetime
+    }
+    frame = pl.DataFrame(rows, schema={**schema, **text_types}, orient="row")
+    return frame.with_columns(
+        [
+            pl.col(n).str.to_date("%Y-%m-%d")
+            if schema[n] == pl.Date
+            else pl.col(n)
+            .str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us")
+            .dt.replace_time_zone("UTC")
+            for n in text_types
+        ]
+    )
 
 
 def _raw_cursor(session: Session) -> Any:
