@@ -34,7 +34,9 @@ def write_files(folder: Path, customers: int, seed: int = 3) -> dict[Kind, Path]
         {
             "external_ref": refs,
             "name": ["王" + "伟芳娜敏静"[i % 5] for i in range(n)],
-            "national_id": [f"4403051990{i % 12 + 1:02d}{i % 28 + 1:02d}{i % 10000:04d}" for i in range(n)],
+            "national_id": [
+                f"4403051990{i % 12 + 1:02d}{i % 28 + 1:02d}{i % 10000:04d}" for i in range(n)
+            ],
             "phones": phones,
             "emails": [f"{r}@example.cn" for r in refs],
             "country": ["CN"] * n,
@@ -82,8 +84,12 @@ def write_files(folder: Path, customers: int, seed: int = 3) -> dict[Kind, Path]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/recoup_bench_import")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/recoup_bench_import"
+    )
     parser.add_argument("--customers", type=int, default=100_000)
     args = parser.parse_args()
     engine = fresh_database(args.database_url)
@@ -101,8 +107,12 @@ def main() -> None:
             assert not result.errors, result.errors[:3]
             total_rows += result.imported
             total_time += elapsed
-            print(f"  {kind:<10} {result.imported:>10,} rows {elapsed:7.2f} s {result.imported / elapsed:>10,.0f} rows/s")
-    print(f"  {'all':<10} {total_rows:>10,} rows {total_time:7.2f} s {total_rows / total_time:>10,.0f} rows/s")
+            print(
+                f"  {kind:<10} {result.imported:>10,} rows {elapsed:7.2f} s {result.imported / elapsed:>10,.0f} rows/s"
+            )
+    print(
+        f"  {'all':<10} {total_rows:>10,} rows {total_time:7.2f} s {total_rows / total_time:>10,.0f} rows/s"
+    )
 
 
 if __name__ == "__main__":
