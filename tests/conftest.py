@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from recoup.api.app import create_app
 from recoup.bootstrap import init_database
 from recoup.config import Settings
+from recoup.identity import service as identity_service
+from recoup.identity.permissions import API_KEY_SCOPES
 from recoup.kit import crypto
 from recoup.kit.clock import SettableClock
 from recoup.kit.db import make_engine
@@ -80,11 +83,39 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def client(
+def app(
     engine: Engine, sessions: sessionmaker[Session], clock: SettableClock, settings: Settings
-) -> Iterator[TestClient]:
+) -> Iterator[FastAPI]:
     app = create_app(settings, engine=engine, clock=clock)
     app.state.sessionmaker = sessions
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
+    yield app
     crypto.install_keyring(KEYRING)
+
+
+@pytest.fixture
+def integration_key(sessions: sessionmaker[Session], clock: SettableClock) -> str:
+    """An API key with every scope an integration can hold (the wallet's backend)."""
+    with sessions() as session:
+        key, _ = identity_service.create_api_key(
+            session, name="tests", scopes=sorted(API_KEY_SCOPES), created_by="tests", clock=clock
+        )
+        session.commit()
+    return key
+
+
+@pytest.fixture
+def client(app: FastAPI, integration_key: str) -> Iterator[TestClient]:
+    """The API as the wallet's backend calls it: authenticated with `integration_key`."""
+    with TestClient(
+        app, raise_server_exceptions=False, base_url="https://testserver"
+    ) as test_client:
+        test_client.headers["Authorization"] = f"Bearer {integration_key}"
+        yield test_client
+
+
+@pytest.fixture
+def anonymous(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(
+        app, raise_server_exceptions=False, base_url="https://testserver"
+    ) as test_client:
+        yield test_client

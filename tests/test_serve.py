@@ -21,17 +21,25 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     env = {
         **os.environ,
         "RECOUP_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
         "RECOUP_ENCRYPTION_KEY_FILE": str(tmp_path / "keys.json"),
-        "RECOUP_API_TOKENS": '["s3cret-token"]',
         "RECOUP_WALLET_WEBHOOK_SECRETS": '["whsec"]',
     }
     env.pop("RECOUP_ENV", None)
     recoup = [sys.executable, "-m", "recoup.cli"]
     subprocess.run([*recoup, "init"], env=env, check=True, cwd=tmp_path, capture_output=True)
+    created = subprocess.run(
+        [*recoup, "apikeys", "create", "wallet", "--scope", "customers:write"],
+        env=env,
+        check=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    key = created.stdout.strip().splitlines()[-1]
     port = free_port()
     process = subprocess.Popen(
         [*recoup, "serve", "--port", str(port)],
@@ -51,27 +59,28 @@ def server(tmp_path: Path) -> Iterator[str]:
                 time.sleep(0.2)
         else:
             raise AssertionError("server did not start")
-        yield base
+        yield base, key
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def test_served_api_needs_the_token_and_masks_personal_data(server: str) -> None:
+def test_served_api_needs_a_key_and_masks_personal_data(server: tuple[str, str]) -> None:
+    base, key = server
     customer = {
         "external_ref": "u-serve-1",
         "name": "李娜",
         "phones": [{"number": "13812345678"}],
         "jurisdiction": "CN",
     }
-    assert httpx.post(f"{server}/v1/customers", json=customer).status_code == 401
-    headers = {"Authorization": "Bearer s3cret-token"}
-    created = httpx.post(f"{server}/v1/customers", json=customer, headers=headers)
+    assert httpx.post(f"{base}/v1/customers", json=customer).status_code == 401
+    headers = {"Authorization": f"Bearer {key}"}
+    created = httpx.post(f"{base}/v1/customers", json=customer, headers=headers)
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["name"] == "李*"
     assert body["phones"][0]["number"] == "+86138****5678"
     assert body["timezones"] == ["Asia/Shanghai"]
-    docs = httpx.get(f"{server}/openapi.json")
+    docs = httpx.get(f"{base}/openapi.json")
     assert docs.status_code == 200
     assert "/v1/payments" in docs.json()["paths"]

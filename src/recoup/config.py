@@ -39,10 +39,6 @@ class Settings(BaseSettings):
         description="HMAC secrets accepted on the wallet's payment webhook; several allow rotation",
     )
     webhook_tolerance_seconds: int = Field(300, ge=1, description="max age of a signed webhook")
-    api_tokens: list[SecretStr] = Field(
-        default_factory=list,
-        description="bearer tokens accepted by the REST API (until staff identity lands, issue 3)",
-    )
     default_grace_days: int = Field(
         0, ge=0, description="grace days for products without their own"
     )
@@ -59,8 +55,6 @@ class Settings(BaseSettings):
                 missing.append("RECOUP_ENCRYPTION_KEYS or RECOUP_ENCRYPTION_KEY_FILE")
             if not self.wallet_webhook_secrets:
                 missing.append("RECOUP_WALLET_WEBHOOK_SECRETS")
-            if not self.api_tokens:
-                missing.append("RECOUP_API_TOKENS")
             if self.database_url.startswith("sqlite"):
                 missing.append("RECOUP_DATABASE_URL (PostgreSQL; SQLite is for development)")
             if missing:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
@@ -10,10 +12,12 @@ from recoup.api.errors import install_error_handlers
 from recoup.bootstrap import load_keyring
 from recoup.config import Settings
 from recoup.delinquency.endpoints import router as delinquency_router
+from recoup.identity.endpoints import router as identity_router
 from recoup.ingest.endpoints import router as webhook_router
 from recoup.kit import crypto
 from recoup.kit.clock import Clock, SystemClock
 from recoup.kit.db import make_engine, make_sessionmaker
+from recoup.kit.ratelimit import RateLimiter
 from recoup.ledger.endpoints import router as ledger_router
 
 DESCRIPTION = """
@@ -35,10 +39,14 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.clock = clock or SystemClock()
+    app.state.sign_in_limiter = RateLimiter(
+        limit=10, window=dt.timedelta(minutes=1), clock=app.state.clock
+    )
     install_error_handlers(app)
     app.include_router(ledger_router)
     app.include_router(delinquency_router)
     app.include_router(webhook_router)
+    app.include_router(identity_router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     def healthz() -> dict[str, str]:

@@ -25,11 +25,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def error_response(exc: RecoupError) -> JSONResponse:
+    body = ErrorBody(error=exc.code, message=exc.message, details=exc.details)
+    return JSONResponse(body.model_dump(), status_code=exc.status_code)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RecoupError)
     def _recoup_error(_request: Request, exc: RecoupError) -> JSONResponse:
-        body = ErrorBody(error=exc.code, message=exc.message, details=exc.details)
-        return JSONResponse(body.model_dump(), status_code=exc.status_code)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from recoup.bootstrap import ensure_keyring, init_database
 from recoup.cli.common import Runtime, console, fail, parse_date, runtime
+from recoup.cli.identity import keys_app, staff_app
 from recoup.kit.errors import RecoupError
 
 app = typer.Typer(help="Recoup: collections for digital wallets.", no_args_is_help=True)
@@ -19,6 +20,8 @@ run_app = typer.Typer(help="Batch passes.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Look at accounts.", no_args_is_help=True)
 app.add_typer(run_app, name="run")
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(staff_app, name="staff")
+app.add_typer(keys_app, name="apikeys")
 
 
 @app.command()

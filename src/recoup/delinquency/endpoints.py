@@ -2,18 +2,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.api.deps import Authenticated, ClockDep, SessionDep
+from recoup.api.deps import ClockDep, SessionDep
 from recoup.api.errors import ERROR_RESPONSES
 from recoup.delinquency import schemas
 from recoup.delinquency import service as delinquency_service
+from recoup.identity.auth import require
+from recoup.identity.permissions import Permission
+from recoup.identity.service import Principal
 from recoup.kit.errors import NotFound
 from recoup.ledger import service as ledger_service
 from recoup.models import DelinquencyPause
 
+P = Permission
 router = APIRouter(
     prefix="/v1/accounts",
     tags=["delinquency"],
-    dependencies=[Authenticated],
     responses=ERROR_RESPONSES,
 )
 
@@ -24,7 +27,10 @@ router = APIRouter(
     summary="Current delinquency",
 )
 def get_delinquency(
-    account_id: int, session: SessionDep, clock: ClockDep
+    account_id: int,
+    session: SessionDep,
+    clock: ClockDep,
+    _: Principal = require(P.delinquency_read),
 ) -> schemas.DelinquencyState:
     """DPD, bucket and balances as of the latest computation (the daily pass or the account's last
     payment, reversal, bill or pause)."""
@@ -43,7 +49,9 @@ def get_delinquency(
     response_model=list[schemas.BucketChange],
     summary="Bucket history",
 )
-def get_history(account_id: int, session: SessionDep) -> list[schemas.BucketChange]:
+def get_history(
+    account_id: int, session: SessionDep, _: Principal = require(P.delinquency_read)
+) -> list[schemas.BucketChange]:
     """Each bucket change, dated the day the account entered the bucket."""
     ledger_service.get_account(session, account_id)
     return [
@@ -59,7 +67,11 @@ def get_history(account_id: int, session: SessionDep) -> list[schemas.BucketChan
     summary="Pause delinquency",
 )
 def create_pause(
-    account_id: int, data: schemas.PauseCreate, session: SessionDep, clock: ClockDep
+    account_id: int,
+    data: schemas.PauseCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    _: Principal = require(P.delinquency_pause),
 ) -> schemas.Pause:
     """Stop counting days past due over a date range (for example a disaster-relief programme)."""
     account = ledger_service.get_account(session, account_id)
@@ -79,7 +91,12 @@ def create_pause(
     "/{account_id}/pauses/{pause_id}/end", response_model=schemas.Pause, summary="End a pause"
 )
 def end_pause(
-    account_id: int, pause_id: int, data: schemas.PauseEnd, session: SessionDep, clock: ClockDep
+    account_id: int,
+    pause_id: int,
+    data: schemas.PauseEnd,
+    session: SessionDep,
+    clock: ClockDep,
+    _: Principal = require(P.delinquency_pause),
 ) -> schemas.Pause:
     """Set or move the last paused day; days after it count again."""
     account = ledger_service.get_account(session, account_id)

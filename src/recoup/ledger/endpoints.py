@@ -8,8 +8,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from recoup.api.deps import Authenticated, ClockDep, SessionDep
+from recoup.api.deps import ClockDep, SessionDep
 from recoup.api.errors import ERROR_RESPONSES
+from recoup.identity.auth import require
+from recoup.identity.permissions import Permission
+from recoup.identity.service import Principal
 from recoup.ingest.idempotency import body_of, respond
 from recoup.kit.repository import Repository
 from recoup.kit.schemas import ListResource
@@ -18,9 +21,8 @@ from recoup.ledger import service as ledger_service
 from recoup.ledger.repository import CustomerRepository
 from recoup.models import Account, Customer, Payment
 
-router = APIRouter(
-    prefix="/v1", tags=["ledger"], dependencies=[Authenticated], responses=ERROR_RESPONSES
-)
+P = Permission
+router = APIRouter(prefix="/v1", tags=["ledger"], responses=ERROR_RESPONSES)
 RawBody = Annotated[bytes, Depends(body_of)]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size")]
 Offset = Annotated[int, Query(ge=0, description="Results to skip")]
@@ -41,6 +43,7 @@ def create_customer(
     body: RawBody,
     session: SessionDep,
     clock: ClockDep,
+    _: Principal = require(P.customers_write),
 ) -> JSONResponse:
     """Create a customer. Personal fields are encrypted at rest and come back masked.
     Phones are normalised to E.164; time zones are inferred from phones and address when not given."""
@@ -58,6 +61,7 @@ def list_customers(
     limit: Limit = 50,
     offset: Offset = 0,
     jurisdiction: Annotated[str | None, Query(max_length=16, examples=["CN"])] = None,
+    _: Principal = require(P.customers_read),
 ) -> ListResource[schemas.Customer]:
     """Customers in creation order, masked."""
     repo = CustomerRepository(session)
@@ -74,7 +78,9 @@ def list_customers(
 
 
 @router.get("/customers/{customer_id}", response_model=schemas.Customer, summary="Get a customer")
-def get_customer(customer_id: int, session: SessionDep) -> schemas.Customer:
+def get_customer(
+    customer_id: int, session: SessionDep, _: Principal = require(P.customers_read)
+) -> schemas.Customer:
     """One customer, personal fields masked."""
     return schemas.Customer.masked(ledger_service.get_customer(session, customer_id))
 
@@ -88,6 +94,7 @@ def create_account(
     body: RawBody,
     session: SessionDep,
     clock: ClockDep,
+    _: Principal = require(P.accounts_write),
 ) -> JSONResponse:
     """An account of a product (BNPL order, credit line, micro-loan, ...) held by a customer."""
 
@@ -105,6 +112,7 @@ def list_accounts(
     limit: Limit = 50,
     offset: Offset = 0,
     customer_id: Annotated[int | None, Query(ge=1)] = None,
+    _: Principal = require(P.accounts_read),
 ) -> ListResource[schemas.Account]:
     """Accounts in creation order, optionally of one customer."""
     stmt = select(Account).order_by(Account.id)
@@ -120,7 +128,9 @@ def list_accounts(
 
 
 @router.get("/accounts/{account_id}", response_model=schemas.Account, summary="Get an account")
-def get_account(account_id: int, session: SessionDep) -> schemas.Account:
+def get_account(
+    account_id: int, session: SessionDep, _: Principal = require(P.accounts_read)
+) -> schemas.Account:
     """One account."""
     return schemas.Account.model_validate(ledger_service.get_account(session, account_id))
 
@@ -130,7 +140,9 @@ def get_account(account_id: int, session: SessionDep) -> schemas.Account:
     response_model=list[schemas.Bill],
     summary="List an account's bills",
 )
-def list_bills(account_id: int, session: SessionDep) -> list[schemas.Bill]:
+def list_bills(
+    account_id: int, session: SessionDep, _: Principal = require(P.accounts_read)
+) -> list[schemas.Bill]:
     """Bills by due date, each with what has been allocated to it."""
     ledger_service.get_account(session, account_id)
     paid = ledger_service.paid_by_bill(session, account_id)
@@ -151,7 +163,12 @@ def list_bills(account_id: int, session: SessionDep) -> list[schemas.Bill]:
 
 @router.post("/bills", status_code=201, response_model=schemas.Bill, summary="Add a bill")
 def create_bill(
-    request: Request, data: schemas.BillCreate, body: RawBody, session: SessionDep, clock: ClockDep
+    request: Request,
+    data: schemas.BillCreate,
+    body: RawBody,
+    session: SessionDep,
+    clock: ClockDep,
+    _: Principal = require(P.accounts_write),
 ) -> JSONResponse:
     """An instalment or statement. Existing payments and credit are re-applied by the waterfall."""
 
@@ -187,6 +204,7 @@ def create_payment(
     body: RawBody,
     session: SessionDep,
     clock: ClockDep,
+    _: Principal = require(P.payments_write),
 ) -> JSONResponse:
     """Record money received and allocate it by the product's waterfall. Idempotent on `external_id`
     (and on `Idempotency-Key`): a repeat returns the first payment and changes nothing. A payment dated
@@ -200,7 +218,9 @@ def create_payment(
 
 
 @router.get("/payments/{payment_id}", response_model=schemas.Payment, summary="Get a payment")
-def get_payment(payment_id: int, session: SessionDep) -> schemas.Payment:
+def get_payment(
+    payment_id: int, session: SessionDep, _: Principal = require(P.accounts_read)
+) -> schemas.Payment:
     """One payment with its allocations."""
     return _payment_out(session, ledger_service.get_payment(session, payment_id))
 
@@ -209,7 +229,11 @@ def get_payment(payment_id: int, session: SessionDep) -> schemas.Payment:
     "/payments/{payment_id}/reversal", response_model=schemas.Payment, summary="Reverse a payment"
 )
 def reverse_payment(
-    payment_id: int, data: schemas.PaymentReversal, session: SessionDep, clock: ClockDep
+    payment_id: int,
+    data: schemas.PaymentReversal,
+    session: SessionDep,
+    clock: ClockDep,
+    _: Principal = require(P.payments_reverse),
 ) -> schemas.Payment:
     """A chargeback: the payment stops counting, what it paid re-opens, and delinquency is recomputed
     from its value date. Reversing twice changes nothing."""

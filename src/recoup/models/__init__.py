@@ -17,6 +17,7 @@ from recoup.models.delinquency import (
     DelinquencyPause,
     DelinquencyRun,
 )
+from recoup.models.identity import ApiKey, StaffSession, StaffUser
 from recoup.models.ingest import IdempotencyRecord, WebhookReceipt
 from recoup.models.payment import Allocation, Payment, PaymentSource
 from recoup.models.product import Product, ProductKind
@@ -26,6 +27,7 @@ __all__ = [
     "AccountDelinquency",
     "AccountStatus",
     "Allocation",
+    "ApiKey",
     "Bill",
     "Collector",
     "Component",
@@ -44,5 +46,7 @@ __all__ = [
     "PhoneType",
     "Product",
     "ProductKind",
+    "StaffSession",
+    "StaffUser",
     "WebhookReceipt",
 ]

@@ -1,0 +1,101 @@
+"""`recoup staff ...` and `recoup apikeys ...`: bootstrap people and integrations from a shell."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from recoup.cli.common import console, fail, runtime
+from recoup.identity import service as identity_service
+from recoup.identity.permissions import API_KEY_SCOPES, Permission, Role
+from recoup.kit.errors import RecoupError
+
+staff_app = typer.Typer(help="Staff users.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys for integrations.", no_args_is_help=True)
+
+
+@staff_app.command("add")
+def staff_add(
+    username: Annotated[str, typer.Argument(help="Sign-in name")],
+    role: Annotated[Role, typer.Option(help="What the person may do")],
+    display_name: Annotated[str | None, typer.Option(help="Name shown in the console")] = None,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, help="At least 12 characters"
+        ),
+    ] = "",
+) -> None:
+    """Add a staff member (the first administrator is made this way)."""
+    rt = runtime()
+    try:
+        with rt.transaction() as session:
+            identity_service.create_staff(
+                session,
+                username=username,
+                display_name=display_name or username,
+                role=role,
+                password=password,
+                clock=rt.clock,
+            )
+    except RecoupError as exc:
+        raise fail(exc.message) from exc
+    console.print(f"added [bold]{username}[/] as {role}")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="What the key is for, e.g. 'wallet backend'")],
+    scope: Annotated[
+        list[Permission], typer.Option(help="A permission the key holds; repeat for more")
+    ],
+) -> None:
+    """Create an API key and print it once."""
+    rt = runtime()
+    try:
+        with rt.transaction() as session:
+            key, _row = identity_service.create_api_key(
+                session, name=name, scopes=scope, created_by="cli", clock=rt.clock
+            )
+    except RecoupError as exc:
+        raise fail(exc.message) from exc
+    console.print("[bold]Store this key now; it is not shown again.[/]")
+    typer.echo(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key by prefix, with scopes, last use and revocation."""
+    rt = runtime()
+    with rt.transaction() as session:
+        keys = identity_service.list_api_keys(session)
+        table = Table(title="API keys")
+        for column in ("id", "prefix", "name", "scopes", "last used", "revoked"):
+            table.add_column(column)
+        for k in keys:
+            table.add_row(
+                str(k.id),
+                f"rk_{k.prefix}",
+                k.name,
+                ", ".join(k.scopes),
+                str(k.last_used_at or "—"),
+                str(k.revoked_at or ""),
+            )
+    console.print(table)
+    console.print(f"scopes an API key can hold: {', '.join(sorted(API_KEY_SCOPES))}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[int, typer.Argument(help="The key's id (see `recoup apikeys list`)")],
+) -> None:
+    """Revoke a key; it stops working at once."""
+    rt = runtime()
+    try:
+        with rt.transaction() as session:
+            identity_service.revoke_api_key(session, key_id, clock=rt.clock)
+    except RecoupError as exc:
+        raise fail(exc.message) from exc
+    console.print(f"revoked key {key_id}")

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from recoup.api.deps import ClockDep, SessionDep
+from recoup.api.errors import ERROR_RESPONSES, error_response
+from recoup.identity import schemas
+from recoup.identity import service as identity_service
+from recoup.identity.auth import SESSION_COOKIE, authenticate, require
+from recoup.identity.permissions import Permission
+from recoup.identity.service import Principal
+from recoup.kit.errors import RecoupError
+from recoup.kit.ratelimit import RateLimiter
+
+router = APIRouter(prefix="/v1", tags=["identity"], responses=ERROR_RESPONSES)
+P = Permission
+
+
+class TooManyRequests(RecoupError):
+    status_code = 429
+    code = "too_many_requests"
+
+
+def _limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.sign_in_limiter
+    return limiter
+
+
+@router.post("/auth/sessions", response_model=schemas.Me, summary="Sign in")
+def sign_in(
+    request: Request,
+    response: Response,
+    data: schemas.SignIn,
+    session: SessionDep,
+    clock: ClockDep,
+    limiter: Annotated[RateLimiter, Depends(_limiter)],
+) -> schemas.Me:
+    """Check a staff member's password and set the session cookie (Secure, HttpOnly, SameSite=Strict).
+    Ten attempts a minute per client address; five wrong passwords lock the user for 15 minutes."""
+    client = request.client.host if request.client else "unknown"
+    wait = limiter.hit(client)
+    if wait is not None:
+        raise TooManyRequests(f"too many sign-in attempts; wait {int(wait.total_seconds()) + 1} s")
+    outcome = identity_service.sign_in(
+        session, username=data.username, password=data.password, clock=clock
+    )
+    if isinstance(outcome, RecoupError):
+        return error_response(outcome)  # type: ignore[return-value]
+    user = outcome.user
+    response.set_cookie(
+        SESSION_COOKIE,
+        outcome.token,
+        max_age=int(identity_service.SESSION_ABSOLUTE.total_seconds()),
+        secure=True,
+        httponly=True,
+        samesite="strict",
+        path="/",
+    )
+    principal = identity_service.staff_principal(user)
+    return schemas.Me(
+        kind="staff",
+        name=user.username,
+        role=principal.role,
+        permissions=sorted(principal.permissions),
+    )
+
+
+@router.delete("/auth/sessions/current", status_code=204, summary="Sign out")
+def sign_out(
+    request: Request, response: Response, session: SessionDep, clock: ClockDep
+) -> Response:
+    """End the console session (the cookie stops working at once)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        identity_service.sign_out(session, token, clock=clock)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/auth/me", response_model=schemas.Me, summary="Who am I")
+def me(principal: Annotated[Principal, Depends(authenticate)]) -> schemas.Me:
+    """The caller and what it may do."""
+    return schemas.Me(
+        kind=principal.kind,
+        name=principal.name,
+        role=principal.role,
+        permissions=sorted(principal.permissions),
+    )
+
+
+@router.post("/staff", status_code=201, response_model=schemas.Staff, summary="Add a staff member")
+def create_staff(
+    data: schemas.StaffCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    _: Principal = require(P.staff_manage),
+) -> schemas.Staff:
+    """Create a staff user with a role; the password is stored as an argon2id hash."""
+    user = identity_service.create_staff(
+        session,
+        username=data.username,
+        display_name=data.display_name,
+        role=data.role,
+        password=data.password,
+        clock=clock,
+    )
+    return schemas.Staff.model_validate(user)
+
+
+@router.post(
+    "/api-keys", status_code=201, response_model=schemas.ApiKeyCreated, summary="Create an API key"
+)
+def create_api_key(
+    data: schemas.ApiKeyCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.api_keys_manage),
+) -> schemas.ApiKeyCreated:
+    """A key for an integration, with the scopes it needs. The key is in this answer and nowhere else."""
+    key, row = identity_service.create_api_key(
+        session,
+        name=data.name,
+        scopes=data.scopes,
+        created_by=principal.actor,
+        clock=clock,
+        expires_at=data.expires_at,
+    )
+    return schemas.ApiKeyCreated(**schemas.ApiKey.model_validate(row).model_dump(), key=key)
+
+
+@router.get("/api-keys", response_model=list[schemas.ApiKey], summary="List API keys")
+def list_api_keys(
+    session: SessionDep, _: Principal = require(P.api_keys_manage)
+) -> list[schemas.ApiKey]:
+    """Every key by prefix, with its scopes and last use; never the key itself."""
+    return [schemas.ApiKey.model_validate(k) for k in identity_service.list_api_keys(session)]
+
+
+@router.delete("/api-keys/{key_id}", response_model=schemas.ApiKey, summary="Revoke an API key")
+def revoke_api_key(
+    key_id: int, session: SessionDep, clock: ClockDep, _: Principal = require(P.api_keys_manage)
+) -> schemas.ApiKey:
+    """The key stops working at once. Revoking twice changes nothing."""
+    return schemas.ApiKey.model_validate(
+        identity_service.revoke_api_key(session, key_id, clock=clock)
+    )

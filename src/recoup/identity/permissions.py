@@ -1,0 +1,78 @@
+"""Roles and permissions: who may do what. A pure table, read by the API, the console and the tests.
+
+Every endpoint declares one permission. Staff get permissions from their role; API keys from their
+scopes (a subset of the permissions, fixed at creation). Revealing personal data is its own permission,
+held by few, and every reveal is logged where the customer can see it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    customers_read = "customers:read"
+    customers_write = "customers:write"
+    customers_reveal = "customers:reveal"
+    accounts_read = "accounts:read"
+    accounts_write = "accounts:write"
+    payments_write = "payments:write"
+    payments_reverse = "payments:reverse"
+    delinquency_read = "delinquency:read"
+    delinquency_pause = "delinquency:pause"
+    staff_manage = "staff:manage"
+    api_keys_manage = "api_keys:manage"
+    audit_read = "audit:read"
+
+
+class Role(StrEnum):
+    agent = "agent"
+    supervisor = "supervisor"
+    strategist = "strategist"
+    compliance_officer = "compliance_officer"
+    administrator = "administrator"
+    auditor = "auditor"
+
+
+P = Permission
+_READ = {P.customers_read, P.accounts_read, P.delinquency_read}
+
+MATRIX: dict[Role, frozenset[Permission]] = {
+    Role.agent: frozenset(_READ),
+    Role.supervisor: frozenset(
+        _READ | {P.customers_reveal, P.delinquency_pause, P.payments_reverse, P.accounts_write}
+    ),
+    Role.strategist: frozenset(_READ),
+    Role.compliance_officer: frozenset(_READ | {P.customers_reveal, P.audit_read}),
+    Role.administrator: frozenset(
+        _READ
+        | {
+            P.customers_write,
+            P.accounts_write,
+            P.payments_write,
+            P.payments_reverse,
+            P.delinquency_pause,
+            P.staff_manage,
+            P.api_keys_manage,
+            P.audit_read,
+        }
+    ),
+    Role.auditor: frozenset(_READ | {P.audit_read}),
+}
+
+# What an integration (the wallet's backend) may be granted; never staff management or reveals.
+API_KEY_SCOPES = frozenset(
+    {
+        P.customers_read,
+        P.customers_write,
+        P.accounts_read,
+        P.accounts_write,
+        P.payments_write,
+        P.payments_reverse,
+        P.delinquency_read,
+    }
+)
+
+
+def role_allows(role: Role, permission: Permission) -> bool:
+    return permission in MATRIX[role]

@@ -1,0 +1,234 @@
+"""Staff identity, console sessions and API keys.
+
+- Passwords: argon2id (argon2-cffi's defaults), rehashed on sign-in when the parameters change.
+- Lockout: after `MAX_FAILURES` wrong passwords a user is locked for `LOCKOUT`; every failure answers
+  the same way whether the user exists or not.
+- Sessions: a random 256-bit token in a Secure, HttpOnly, SameSite=Strict cookie; the database keeps
+  only its SHA-256. Idle and absolute expiry.
+- API keys: `rk_<prefix>_<secret>`. The prefix is public and identifies the key in logs and lists;
+  the database keeps only the SHA-256 of the whole key. Scopes are permissions, fixed at creation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.orm import Session
+
+from recoup.identity.permissions import API_KEY_SCOPES, MATRIX, Permission, Role
+from recoup.identity.repository import ApiKeyRepository, SessionRepository, StaffRepository
+from recoup.kit.clock import Clock
+from recoup.kit.errors import Conflict, NotAuthenticated, RecoupError, ValidationFailed
+from recoup.models.identity import ApiKey, StaffSession, StaffUser
+
+MAX_FAILURES = 5
+LOCKOUT = dt.timedelta(minutes=15)
+SESSION_IDLE = dt.timedelta(minutes=30)
+SESSION_ABSOLUTE = dt.timedelta(hours=12)
+MIN_PASSWORD = 12
+
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so both paths cost one argon2 verification.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class SignInLocked(RecoupError):
+    status_code = 429
+    code = "sign_in_locked"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a staff member (by role) or an integration (by API key scopes)."""
+
+    kind: str  # "staff" or "api_key"
+    id: int
+    name: str
+    permissions: frozenset[Permission]
+    role: Role | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValidationFailed(f"a password needs at least {MIN_PASSWORD} characters")
+
+
+def create_staff(
+    session: Session, *, username: str, display_name: str, role: Role, password: str, clock: Clock
+) -> StaffUser:
+    repo = StaffRepository(session)
+    if repo.by_username(username) is not None:
+        raise Conflict(f"staff user {username!r} already exists")
+    check_password_strength(password)
+    return repo.create(
+        StaffUser(
+            username=username,
+            display_name=display_name,
+            role=role,
+            password_hash=_hasher.hash(password),
+            failed_attempts=0,
+            created_at=clock.now(),
+        )
+    )
+
+
+def staff_principal(user: StaffUser) -> Principal:
+    role = Role(user.role)
+    return Principal("staff", user.id, user.username, MATRIX[role], role)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str
+    row: StaffSession
+    user: StaffUser
+
+
+def sign_in(
+    session: Session, *, username: str, password: str, clock: Clock
+) -> SignedIn | RecoupError:
+    """Check the password and open a session.
+
+    A refusal is returned, not raised: the failure count it updates must be committed with the
+    request, and a raised error would roll it back."""
+    now = clock.now()
+    user = StaffRepository(session).by_username(username)
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        return SignInLocked(f"too many failed sign-ins; try again in {minutes} minutes")
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        ok = user is not None and user.disabled_at is None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or user is None:
+        if user is not None:
+            user.failed_attempts += 1
+            if user.failed_attempts >= MAX_FAILURES:
+                user.locked_until = now + LOCKOUT
+                user.failed_attempts = 0
+        session.flush()
+        return NotAuthenticated("wrong username or password")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.failed_attempts, user.locked_until = 0, None
+    token = secrets.token_urlsafe(32)
+    row = SessionRepository(session).create(
+        StaffSession(
+            staff_id=user.id,
+            token_hash=_sha256(token),
+            created_at=now,
+            expires_at=now + SESSION_ABSOLUTE,
+            last_seen_at=now,
+        )
+    )
+    return SignedIn(token, row, user)
+
+
+def authenticate_session(session: Session, token: str, *, clock: Clock) -> StaffUser:
+    now = clock.now()
+    row = SessionRepository(session).by_token_hash(_sha256(token))
+    if (
+        row is None
+        or row.revoked_at is not None
+        or row.expires_at <= now
+        or now - row.last_seen_at > SESSION_IDLE
+    ):
+        raise NotAuthenticated("session expired; sign in again")
+    user = StaffRepository(session).get(row.staff_id)
+    if user is None or user.disabled_at is not None:
+        raise NotAuthenticated("session expired; sign in again")
+    if now - row.last_seen_at > dt.timedelta(minutes=1):
+        row.last_seen_at = now
+    return user
+
+
+def sign_out(session: Session, token: str, *, clock: Clock) -> None:
+    row = SessionRepository(session).by_token_hash(_sha256(token))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = clock.now()
+        session.flush()
+
+
+def create_api_key(
+    session: Session,
+    *,
+    name: str,
+    scopes: list[Permission],
+    created_by: str,
+    clock: Clock,
+    expires_at: dt.datetime | None = None,
+) -> tuple[str, ApiKey]:
+    """Returns the key (shown once, never stored) and its row."""
+    outside = sorted(set(scopes) - API_KEY_SCOPES)
+    if outside:
+        raise ValidationFailed(f"an API key cannot hold {', '.join(outside)}")
+    if not scopes:
+        raise ValidationFailed("an API key needs at least one scope")
+    prefix = secrets.token_hex(4)
+    key = f"rk_{prefix}_{secrets.token_urlsafe(32)}"
+    row = ApiKeyRepository(session).create(
+        ApiKey(
+            prefix=prefix,
+            key_hash=_sha256(key),
+            name=name,
+            scopes=sorted(str(s) for s in set(scopes)),
+            created_by=created_by,
+            created_at=clock.now(),
+            expires_at=expires_at,
+        )
+    )
+    return key, row
+
+
+def authenticate_api_key(session: Session, key: str, *, clock: Clock) -> Principal:
+    parts = key.split("_")
+    if len(parts) < 3 or parts[0] != "rk":
+        raise NotAuthenticated("not a Recoup API key")
+    row = ApiKeyRepository(session).by_prefix(parts[1])
+    now = clock.now()
+    if (
+        row is None
+        or not hmac.compare_digest(row.key_hash, _sha256(key))
+        or row.revoked_at is not None
+        or (row.expires_at is not None and row.expires_at <= now)
+    ):
+        raise NotAuthenticated("API key unknown, revoked or expired")
+    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
+        row.last_used_at = now
+    scopes = frozenset(Permission(s) for s in row.scopes)
+    return Principal("api_key", row.id, f"rk_{row.prefix}", scopes)
+
+
+def revoke_api_key(session: Session, key_id: int, *, clock: Clock) -> ApiKey:
+    row = ApiKeyRepository(session).get(key_id)
+    if row is None:
+        from recoup.kit.errors import NotFound
+
+        raise NotFound(f"no API key {key_id}")
+    if row.revoked_at is None:
+        row.revoked_at = clock.now()
+        session.flush()
+    return row
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    repo = ApiKeyRepository(session)
+    return list(repo.list(repo.base().order_by(ApiKey.id)))
