@@ -10,12 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from recoup.api.app import create_app
+from recoup.audit import service as audit_service
 from recoup.bootstrap import init_database
 from recoup.config import Settings
 from recoup.identity import service as identity_service
@@ -26,6 +28,8 @@ from recoup.kit.db import make_engine
 
 KEYRING = crypto.Keyring.generate(development=True)
 crypto.install_keyring(KEYRING)
+AUDIT_SIGNER = audit_service.Signer(Ed25519PrivateKey.generate())
+audit_service.install_signer(AUDIT_SIGNER)
 WEBHOOK_SECRET = "whsec-test-0123456789"
 START = dt.datetime(2026, 6, 1, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
 
@@ -90,6 +94,7 @@ def app(
     app.state.sessionmaker = sessions
     yield app
     crypto.install_keyring(KEYRING)
+    audit_service.install_signer(AUDIT_SIGNER)
 
 
 @pytest.fixture

@@ -78,3 +78,30 @@ class TestPortfolioCommands:
         result = runner.invoke(app, ["accounts", "show", "nope"])
         assert result.exit_code == 1
         assert "no account" in result.output
+
+
+class TestAuditCommands:
+    def test_verify_passes_then_names_a_tampered_entry(self, workdir: Path) -> None:
+        import sqlite3
+
+        assert runner.invoke(app, ["init"]).exit_code == 0
+        assert (
+            runner.invoke(app, ["generate", "--customers", "20", "--as-of", "2026-06-01"]).exit_code
+            == 0
+        )
+        assert runner.invoke(app, ["run", "daily", "--as-of", "2026-06-01"]).exit_code == 0
+        assert runner.invoke(app, ["run", "daily", "--as-of", "2026-06-02"]).exit_code == 0
+        assert runner.invoke(app, ["audit", "checkpoint"]).exit_code == 0
+        ok = runner.invoke(app, ["audit", "verify"])
+        assert ok.exit_code == 0, ok.output
+        exported = runner.invoke(app, ["audit", "checkpoints", "--out", "anchors.json"])
+        assert exported.exit_code == 0
+        assert "BEGIN PUBLIC KEY" in (workdir / "anchors.json").read_text()
+        db = sqlite3.connect(workdir / "cli.db")
+        db.execute("DROP TRIGGER audit_events_no_update")
+        db.execute("UPDATE audit_events SET actor = 'mallory' WHERE seq = 1")
+        db.commit()
+        db.close()
+        broken = runner.invoke(app, ["audit", "verify"])
+        assert broken.exit_code == 1
+        assert "entry 1" in broken.output

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Engine
 
+from recoup.audit import service as audit_service
 from recoup.config import Environment, Settings
 from recoup.kit import crypto
 from recoup.kit.clock import Clock
@@ -47,6 +51,41 @@ def ensure_keyring(settings: Settings) -> tuple[crypto.Keyring, bool]:
     keyring = load_keyring(settings)
     crypto.install_keyring(keyring)
     return keyring, False
+
+
+def ensure_audit_signer(settings: Settings) -> bool:
+    """Load (or, outside production, create) the audit signing key and install it. True if created."""
+    path = settings.audit_signing_key_file
+    created = False
+    if not path.exists():
+        if settings.env is Environment.production:
+            raise ConfigurationError(f"production refuses to generate the audit signing key {path}")
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+        created = True
+    load_audit_signer(settings)
+    return created
+
+
+def load_audit_signer(settings: Settings) -> None:
+    path = settings.audit_signing_key_file
+    if not path.exists():
+        raise ConfigurationError(f"no audit signing key at {path}; run `recoup init`")
+    private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(private, Ed25519PrivateKey):
+        raise ConfigurationError(f"{path} is not an Ed25519 private key")
+    trusted = []
+    for pem in settings.audit_trusted_keys:
+        key = serialization.load_pem_public_key(pem.encode())
+        if isinstance(key, Ed25519PublicKey):
+            trusted.append(key)
+    audit_service.install_signer(audit_service.Signer(private, trusted))
 
 
 def alembic_config(url: str) -> Config:

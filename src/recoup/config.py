@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     encryption_keys: SecretStr | None = Field(
         None, description="keyring JSON given inline; takes precedence over the key file"
     )
+    audit_signing_key_file: Path = Field(
+        Path("recoup-audit-key.pem"),
+        description="Ed25519 private key (PEM) that signs audit checkpoints; `recoup init` writes one",
+    )
+    audit_trusted_keys: list[str] = Field(
+        default_factory=list,
+        description="earlier audit public keys (PEM), so checkpoints signed before a rotation verify",
+    )
     wallet_webhook_secrets: list[SecretStr] = Field(
         default_factory=list,
         description="HMAC secrets accepted on the wallet's payment webhook; several allow rotation",
@@ -53,6 +61,8 @@ class Settings(BaseSettings):
             missing = []
             if self.encryption_keys is None and not self.encryption_key_file.exists():
                 missing.append("RECOUP_ENCRYPTION_KEYS or RECOUP_ENCRYPTION_KEY_FILE")
+            if not self.audit_signing_key_file.exists():
+                missing.append("RECOUP_AUDIT_SIGNING_KEY_FILE")
             if not self.wallet_webhook_secrets:
                 missing.append("RECOUP_WALLET_WEBHOOK_SECRETS")
             if self.database_url.startswith("sqlite"):

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from recoup import __version__
 from recoup.api.errors import install_error_handlers
-from recoup.bootstrap import load_keyring
+from recoup.bootstrap import load_audit_signer, load_keyring
 from recoup.config import Settings
 from recoup.delinquency.endpoints import router as delinquency_router
 from recoup.identity.endpoints import router as identity_router
@@ -33,6 +33,8 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     crypto.install_keyring(load_keyring(settings))
+    if settings.audit_signing_key_file.exists():
+        load_audit_signer(settings)
     engine = engine or make_engine(settings.database_url, echo=settings.database_echo)
     app = FastAPI(title="Recoup", version=__version__, description=DESCRIPTION)
     app.state.settings = settings

@@ -11,7 +11,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from recoup.bootstrap import load_keyring
+from recoup.bootstrap import load_audit_signer, load_keyring
 from recoup.config import Settings
 from recoup.kit import crypto
 from recoup.kit.clock import Clock, SystemClock
@@ -42,6 +42,8 @@ class Runtime:
 
     def install_keys(self) -> None:
         crypto.install_keyring(load_keyring(self.settings))
+        if self.settings.audit_signing_key_file.exists():
+            load_audit_signer(self.settings)
 
 
 def runtime(*, keys: bool = True) -> Runtime:

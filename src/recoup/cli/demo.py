@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from recoup.bootstrap import ensure_keyring, init_database
+from recoup.bootstrap import ensure_audit_signer, ensure_keyring, init_database
 from recoup.cli.common import Runtime, console
 from recoup.cli.imports import generate_portfolio
 from recoup.config import Settings
@@ -26,6 +26,7 @@ def run_demo(*, customers: int, seed: int, database: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{database}")
     rt = Runtime(settings, SystemClock())
     _, created = ensure_keyring(settings)
+    ensure_audit_signer(settings)
     if created:
         console.print(f"generated a development keyring at [bold]{settings.encryption_key_file}[/]")
     init_database(rt.engine, clock=rt.clock)

@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from recoup.bootstrap import ensure_keyring, init_database
+from recoup.bootstrap import ensure_audit_signer, ensure_keyring, init_database
+from recoup.cli.audit import audit_app
 from recoup.cli.common import Runtime, console, fail, parse_date, runtime
 from recoup.cli.identity import keys_app, staff_app
 from recoup.kit.errors import RecoupError
@@ -22,6 +23,7 @@ app.add_typer(run_app, name="run")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(staff_app, name="staff")
 app.add_typer(keys_app, name="apikeys")
+app.add_typer(audit_app, name="audit")
 
 
 @app.command()
@@ -30,6 +32,10 @@ def init() -> None:
     rt = runtime(keys=False)
     try:
         _keyring, created = ensure_keyring(rt.settings)
+        if ensure_audit_signer(rt.settings):
+            console.print(
+                f"generated an audit signing key at [bold]{rt.settings.audit_signing_key_file}[/]"
+            )
         added = init_database(rt.engine, clock=rt.clock)
     except RecoupError as exc:
         raise fail(exc.message) from exc

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy.orm import Session
 
+from recoup.audit import service as audit_service
 from recoup.delinquency import batch
 from recoup.delinquency.engine import (
     AccountAging,
@@ -193,6 +194,15 @@ def add_pause(
     session.add(pause)
     session.flush()
     recompute_account(session, account, from_date=start, clock=clock, cause="pause")
+    audit_service.record(
+        session,
+        actor=by,
+        action="delinquency.paused",
+        subject_type="account",
+        subject_id=account.id,
+        clock=clock,
+        after={"start": start, "end": end, "reason": reason},
+    )
     return pause
 
 
@@ -317,6 +327,15 @@ def run_daily(
     frames.insert_frame(session, table, rows.filter(is_new))  # type: ignore[arg-type]
     frames.update_frame(session, table, rows.filter(~is_new), key="account_id")  # type: ignore[arg-type]
     run.accounts, run.changed, run.finished_at = states.height, changed.height, clock.now()
+    audit_service.record(
+        session,
+        actor="system:daily",
+        action="delinquency.pass",
+        subject_type="portfolio",
+        subject_id=as_of.isoformat(),
+        clock=clock,
+        details={"accounts": states.height, "changed": changed.height},
+    )
     session.flush()
     session.expire_all()  # rows were rewritten set-based; reload on next access
     by_bucket = dict(states.group_by("bucket").len().iter_rows())

@@ -96,7 +96,7 @@ def create_staff(
     data: schemas.StaffCreate,
     session: SessionDep,
     clock: ClockDep,
-    _: Principal = require(P.staff_manage),
+    principal: Principal = require(P.staff_manage),
 ) -> schemas.Staff:
     """Create a staff user with a role; the password is stored as an argon2id hash."""
     user = identity_service.create_staff(
@@ -106,6 +106,7 @@ def create_staff(
         role=data.role,
         password=data.password,
         clock=clock,
+        created_by=principal.actor,
     )
     return schemas.Staff.model_validate(user)
 
@@ -141,9 +142,12 @@ def list_api_keys(
 
 @router.delete("/api-keys/{key_id}", response_model=schemas.ApiKey, summary="Revoke an API key")
 def revoke_api_key(
-    key_id: int, session: SessionDep, clock: ClockDep, _: Principal = require(P.api_keys_manage)
+    key_id: int,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.api_keys_manage),
 ) -> schemas.ApiKey:
     """The key stops working at once. Revoking twice changes nothing."""
     return schemas.ApiKey.model_validate(
-        identity_service.revoke_api_key(session, key_id, clock=clock)
+        identity_service.revoke_api_key(session, key_id, clock=clock, actor=principal.actor)
     )

@@ -21,6 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
+from recoup.audit import service as audit_service
 from recoup.identity.permissions import API_KEY_SCOPES, MATRIX, Permission, Role
 from recoup.identity.repository import ApiKeyRepository, SessionRepository, StaffRepository
 from recoup.kit.clock import Clock
@@ -71,12 +72,28 @@ def check_password_strength(password: str) -> None:
 
 
 def create_staff(
-    session: Session, *, username: str, display_name: str, role: Role, password: str, clock: Clock
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    role: Role,
+    password: str,
+    clock: Clock,
+    created_by: str = "cli",
 ) -> StaffUser:
     repo = StaffRepository(session)
     if repo.by_username(username) is not None:
         raise Conflict(f"staff user {username!r} already exists")
     check_password_strength(password)
+    audit_service.record(
+        session,
+        actor=created_by,
+        action="staff.created",
+        subject_type="staff_user",
+        subject_id=username,
+        clock=clock,
+        after={"username": username, "role": str(role)},
+    )
     return repo.create(
         StaffUser(
             username=username,
@@ -112,6 +129,7 @@ def sign_in(
     user = StaffRepository(session).by_username(username)
     if user is not None and user.locked_until is not None and user.locked_until > now:
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        _audit_sign_in(session, username, "locked", clock)
         return SignInLocked(f"too many failed sign-ins; try again in {minutes} minutes")
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
@@ -124,6 +142,7 @@ def sign_in(
             if user.failed_attempts >= MAX_FAILURES:
                 user.locked_until = now + LOCKOUT
                 user.failed_attempts = 0
+        _audit_sign_in(session, username if user else "unknown", "refused", clock)
         session.flush()
         return NotAuthenticated("wrong username or password")
     if _hasher.check_needs_rehash(user.password_hash):
@@ -139,7 +158,19 @@ def sign_in(
             last_seen_at=now,
         )
     )
+    _audit_sign_in(session, username, "accepted", clock)
     return SignedIn(token, row, user)
+
+
+def _audit_sign_in(session: Session, username: str, outcome: str, clock: Clock) -> None:
+    audit_service.record(
+        session,
+        actor=f"staff:{username}",
+        action=f"sign_in.{outcome}",
+        subject_type="staff_user",
+        subject_id=username,
+        clock=clock,
+    )
 
 
 def authenticate_session(session: Session, token: str, *, clock: Clock) -> StaffUser:
@@ -195,6 +226,15 @@ def create_api_key(
             expires_at=expires_at,
         )
     )
+    audit_service.record(
+        session,
+        actor=created_by,
+        action="api_key.created",
+        subject_type="api_key",
+        subject_id=f"rk_{prefix}",
+        clock=clock,
+        after={"scopes": row.scopes, "name": name},
+    )
     return key, row
 
 
@@ -217,7 +257,7 @@ def authenticate_api_key(session: Session, key: str, *, clock: Clock) -> Princip
     return Principal("api_key", row.id, f"rk_{row.prefix}", scopes)
 
 
-def revoke_api_key(session: Session, key_id: int, *, clock: Clock) -> ApiKey:
+def revoke_api_key(session: Session, key_id: int, *, clock: Clock, actor: str = "cli") -> ApiKey:
     row = ApiKeyRepository(session).get(key_id)
     if row is None:
         from recoup.kit.errors import NotFound
@@ -225,6 +265,14 @@ def revoke_api_key(session: Session, key_id: int, *, clock: Clock) -> ApiKey:
         raise NotFound(f"no API key {key_id}")
     if row.revoked_at is None:
         row.revoked_at = clock.now()
+        audit_service.record(
+            session,
+            actor=actor,
+            action="api_key.revoked",
+            subject_type="api_key",
+            subject_id=f"rk_{row.prefix}",
+            clock=clock,
+        )
         session.flush()
     return row
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from recoup.api.deps import ClockDep, SessionDep
 from recoup.api.errors import ERROR_RESPONSES
+from recoup.audit import service as audit_service
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
@@ -79,10 +80,66 @@ def list_customers(
 
 @router.get("/customers/{customer_id}", response_model=schemas.Customer, summary="Get a customer")
 def get_customer(
-    customer_id: int, session: SessionDep, _: Principal = require(P.customers_read)
+    customer_id: int,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.customers_read),
 ) -> schemas.Customer:
-    """One customer, personal fields masked."""
-    return schemas.Customer.masked(ledger_service.get_customer(session, customer_id))
+    """One customer, personal fields masked. The view goes on the customer's data-access log."""
+    customer = ledger_service.get_customer(session, customer_id)
+    audit_service.log_access(
+        session,
+        customer_id=customer.id,
+        actor=principal.actor,
+        kind="view",
+        fields=["name", "phones", "emails", "national_id"],
+        reason="customer record opened (masked)",
+        clock=clock,
+    )
+    return schemas.Customer.masked(customer)
+
+
+@router.post(
+    "/customers/{customer_id}/reveal",
+    response_model=schemas.RevealedCustomer,
+    summary="Reveal personal data",
+)
+def reveal_customer(
+    customer_id: int,
+    data: schemas.RevealRequest,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.customers_reveal),
+) -> schemas.RevealedCustomer:
+    """Show chosen personal fields in clear. Needs the reveal permission and a stated reason; the
+    reveal goes on the audit ledger and on the data-access log the customer sees."""
+    customer = ledger_service.get_customer(session, customer_id)
+    audit_service.log_access(
+        session,
+        customer_id=customer.id,
+        actor=principal.actor,
+        kind="reveal",
+        fields=[str(f) for f in data.fields],
+        reason=data.reason,
+        clock=clock,
+    )
+    return schemas.RevealedCustomer.of(customer, data.fields)
+
+
+@router.get(
+    "/customers/{customer_id}/data-access",
+    response_model=list[schemas.DataAccessEntry],
+    summary="Who viewed this customer's data",
+)
+def customer_data_access(
+    customer_id: int, session: SessionDep, _: Principal = require(P.customers_read)
+) -> list[schemas.DataAccessEntry]:
+    """Every view and reveal of the customer's data: who, when, which fields and why."""
+    ledger_service.get_customer(session, customer_id)
+    return [
+        schemas.DataAccessEntry.model_validate(e)
+        for e in audit_service.access_log(session, customer_id)
+    ]
 
 
 @router.post(
@@ -233,8 +290,9 @@ def reverse_payment(
     data: schemas.PaymentReversal,
     session: SessionDep,
     clock: ClockDep,
-    _: Principal = require(P.payments_reverse),
+    principal: Principal = require(P.payments_reverse),
 ) -> schemas.Payment:
     """A chargeback: the payment stops counting, what it paid re-opens, and delinquency is recomputed
     from its value date. Reversing twice changes nothing."""
-    return _payment_out(session, flows.reverse_payment(session, payment_id, data, clock=clock))
+    payment = flows.reverse_payment(session, payment_id, data, clock=clock, actor=principal.actor)
+    return _payment_out(session, payment)

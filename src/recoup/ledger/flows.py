@@ -12,6 +12,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from recoup.audit import service as audit_service
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import Clock
 from recoup.kit.errors import ValidationFailed
@@ -47,7 +48,12 @@ def receive_payment(
 
 
 def reverse_payment(
-    session: Session, payment_id: int, data: schemas.PaymentReversal, *, clock: Clock
+    session: Session,
+    payment_id: int,
+    data: schemas.PaymentReversal,
+    *,
+    clock: Clock,
+    actor: str = "wallet",
 ) -> Payment:
     payment = ledger_service.get_payment(session, payment_id)
     account = ledger_service.get_account(session, payment.account_id)
@@ -56,6 +62,19 @@ def reverse_payment(
         session, payment, reason=data.reason, reversed_at=data.reversed_at, clock=clock
     ):
         _settle(session, account, since=payment.value_date, clock=clock, cause="reversal")
+        audit_service.record(
+            session,
+            actor=actor,
+            action="payment.reversed",
+            subject_type="payment",
+            subject_id=payment.id,
+            clock=clock,
+            details={
+                "account_id": account.id,
+                "amount_minor": payment.amount_minor,
+                "reason": data.reason,
+            },
+        )
     return payment
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -228,3 +229,61 @@ class Payment(Schema):
     reversed_at: dt.datetime | None
     reversal_reason: str | None
     allocations: list[AllocationOut] = Field(default_factory=list)
+
+
+class RevealField(StrEnum):
+    name = "name"
+    national_id = "national_id"
+    phones = "phones"
+    emails = "emails"
+    addresses = "addresses"
+
+
+class RevealRequest(Schema):
+    fields: list[RevealField] = Field(min_length=1, examples=[["phones"]])
+    reason: str = Field(
+        min_length=5,
+        max_length=256,
+        description="Why; the customer can read it",
+        examples=["debtor asked to be called back on another number"],
+    )
+
+
+class RevealedCustomer(Schema):
+    id: int
+    name: str | None = None
+    national_id: str | None = None
+    phones: list[str] | None = None
+    emails: list[str] | None = None
+    addresses: list[AddressIn] | None = None
+
+    @classmethod
+    def of(cls, customer: Any, fields: list[RevealField]) -> RevealedCustomer:
+        wanted = set(fields)
+        return cls(
+            id=customer.id,
+            name=customer.name if RevealField.name in wanted else None,
+            national_id=customer.national_id if RevealField.national_id in wanted else None,
+            phones=[p.number for p in customer.phones] if RevealField.phones in wanted else None,
+            emails=[e.address for e in customer.emails] if RevealField.emails in wanted else None,
+            addresses=[
+                AddressIn(
+                    country=a.country,
+                    region=a.region,
+                    city=a.city,
+                    postal_code=a.postal_code,
+                    line=a.line,
+                )
+                for a in customer.addresses
+            ]
+            if RevealField.addresses in wanted
+            else None,
+        )
+
+
+class DataAccessEntry(Schema):
+    at: dt.datetime
+    actor: str = Field(examples=["staff:chen.gang"])
+    kind: str = Field(description="view (masked) or reveal (in clear)")
+    fields: list[str]
+    reason: str

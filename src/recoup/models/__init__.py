@@ -1,6 +1,7 @@
 """All SQLAlchemy models, one module per aggregate."""
 
 from recoup.models.account import Account, AccountStatus, Collector
+from recoup.models.audit import AuditCheckpoint, AuditEvent, AuditHead, DataAccess
 from recoup.models.base import Model
 from recoup.models.bill import Bill, Component
 from recoup.models.customer import (
@@ -28,6 +29,9 @@ __all__ = [
     "AccountStatus",
     "Allocation",
     "ApiKey",
+    "AuditCheckpoint",
+    "AuditEvent",
+    "AuditHead",
     "Bill",
     "Collector",
     "Component",
@@ -36,6 +40,7 @@ __all__ = [
     "CustomerAddress",
     "CustomerEmail",
     "CustomerPhone",
+    "DataAccess",
     "DelinquencyEvent",
     "DelinquencyPause",
     "DelinquencyRun",

@@ -1,0 +1,86 @@
+"""`recoup audit ...`: prove the ledger untouched and export what anchors it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from recoup.audit import ledger
+from recoup.audit import service as audit_service
+from recoup.cli.common import console, err_console, fail, runtime
+
+audit_app = typer.Typer(help="The tamper-evident audit ledger.", no_args_is_help=True)
+
+
+@audit_app.command("verify")
+def verify() -> None:
+    """Recompute every entry's hash and link and every checkpoint's root and signature; name the
+    first broken link. Exit status 0 only when everything holds."""
+    rt = runtime()
+    with rt.transaction() as session, console.status("verifying the audit ledger"):
+        result = audit_service.verify(session)
+    if result.ok:
+        console.print(
+            f"[green]ok[/]: {result.entries:,} entries and {result.checkpoints:,} checkpoints verified"
+        )
+        return
+    err_console.print(
+        f"[bold red]the audit ledger does not verify[/]: first broken link at {result.first_broken}"
+    )
+    for problem in result.problems[:20]:
+        err_console.print(f"  {problem}")
+    raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def checkpoint() -> None:
+    """Sign a checkpoint over the entries since the last one (the worker does this hourly)."""
+    rt = runtime()
+    try:
+        with rt.transaction() as session:
+            row = audit_service.checkpoint(session, clock=rt.clock)
+            described = None if row is None else f"{row.first_seq}-{row.last_seq} root {row.root}"
+    except Exception as exc:  # configuration problems reach a person as one line
+        raise fail(str(exc)) from exc
+    console.print("nothing new to checkpoint" if described is None else f"checkpoint {described}")
+
+
+@audit_app.command("checkpoints")
+def export_checkpoints(
+    out: Annotated[
+        Path | None, typer.Option(help="Write JSON here instead of standard output")
+    ] = None,
+) -> None:
+    """Export the signed checkpoints and the public key, to anchor them elsewhere (a transparency
+    log, a regulator, a public chain)."""
+    rt = runtime()
+    with rt.transaction() as session:
+        rows = audit_service.checkpoints(session)
+        signer = audit_service.signer()
+        document = {
+            "algorithm": "Ed25519 over canonical JSON {first_seq,last_seq,root,prev_root}; "
+            "Merkle tree as RFC 6962 over SHA-256 entry hashes",
+            "public_key": ledger.public_pem(signer.public),
+            "key_id": ledger.key_id(signer.public),
+            "checkpoints": [
+                {
+                    "first_seq": r.first_seq,
+                    "last_seq": r.last_seq,
+                    "root": r.root,
+                    "prev_root": r.prev_root,
+                    "signed_at": r.signed_at.isoformat(),
+                    "key_id": r.key_id,
+                    "signature": r.signature,
+                }
+                for r in rows
+            ],
+        }
+    text = json.dumps(document, indent=2)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+        console.print(f"{len(rows)} checkpoints written to {out}")
+    else:
+        typer.echo(text)
