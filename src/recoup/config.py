@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         description="HMAC secrets accepted on the wallet's payment webhook; several allow rotation",
     )
     webhook_tolerance_seconds: int = Field(300, ge=1, description="max age of a signed webhook")
+    log_level: str = Field(
+        "WARNING", description="DEBUG, INFO, WARNING or ERROR; `serve` uses INFO at least"
+    )
+    log_file: Path | None = Field(
+        None, description="append JSON log lines here instead of standard error"
+    )
     default_grace_days: int = Field(
         0, ge=0, description="grace days for products without their own"
     )

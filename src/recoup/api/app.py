@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from sqlalchemy import Engine
 
 from recoup import __version__
@@ -17,8 +19,11 @@ from recoup.ingest.endpoints import router as webhook_router
 from recoup.kit import crypto
 from recoup.kit.clock import Clock, SystemClock
 from recoup.kit.db import make_engine, make_sessionmaker
+from recoup.kit.logging import get_logger
 from recoup.kit.ratelimit import RateLimiter
 from recoup.ledger.endpoints import router as ledger_router
+
+log = get_logger(__name__)
 
 DESCRIPTION = """
 Recoup's REST API for wallets and lenders: send customers, accounts, bills and payments; read
@@ -45,6 +50,22 @@ def create_app(
         limit=10, window=dt.timedelta(minutes=1), clock=app.state.clock
     )
     install_error_handlers(app)
+
+    @app.middleware("http")
+    async def log_requests(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        principal = getattr(request.state, "principal", None)
+        log.info(
+            "http.request",
+            method=request.method,
+            path=request.url.path,  # never the query string: pay links carry tokens there
+            status_code=response.status_code,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            actor=principal.actor if principal else None,
+        )
+        return response
+
     app.include_router(ledger_router)
     app.include_router(delinquency_router)
     app.include_router(webhook_router)

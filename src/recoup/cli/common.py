@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from recoup.bootstrap import load_audit_signer, load_keyring
 from recoup.config import Settings
 from recoup.kit import crypto
+from recoup.kit import logging as kit_logging
 from recoup.kit.clock import Clock, SystemClock
 from recoup.kit.db import make_engine, make_sessionmaker, session_scope
 from recoup.kit.errors import RecoupError
@@ -44,6 +46,18 @@ class Runtime:
         crypto.install_keyring(load_keyring(self.settings))
         if self.settings.audit_signing_key_file.exists():
             load_audit_signer(self.settings)
+
+
+def configure_logging(minimum: str | None = None) -> None:
+    try:
+        settings = Settings()
+    except RecoupError:
+        return  # the command itself reports the configuration problem
+    level = settings.log_level.upper()
+    if minimum and logging.getLevelName(level) > logging.getLevelName(minimum):
+        level = minimum
+    stream = settings.log_file.open("a", encoding="utf-8") if settings.log_file else None
+    kit_logging.configure(level=level, stream=stream)
 
 
 def runtime(*, keys: bool = True) -> Runtime:

@@ -12,11 +12,19 @@ from rich.table import Table
 
 from recoup.bootstrap import ensure_audit_signer, ensure_keyring, init_database
 from recoup.cli.audit import audit_app
-from recoup.cli.common import Runtime, console, fail, parse_date, runtime
+from recoup.cli.common import Runtime, configure_logging, console, fail, parse_date, runtime
 from recoup.cli.identity import keys_app, staff_app
 from recoup.kit.errors import RecoupError
 
 app = typer.Typer(help="Recoup: collections for digital wallets.", no_args_is_help=True)
+
+
+@app.callback()
+def _logging() -> None:
+    """Structured JSON logs to standard error (or RECOUP_LOG_FILE), personal data redacted."""
+    configure_logging()
+
+
 run_app = typer.Typer(help="Batch passes.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Look at accounts.", no_args_is_help=True)
 app.add_typer(run_app, name="run")
@@ -59,7 +67,15 @@ def serve(
     import uvicorn
 
     runtime()  # fail early, with a clear message, on a missing key or bad settings
-    uvicorn.run("recoup.api.main:app", host=host, port=port, workers=workers, log_level="info")
+    configure_logging(minimum="INFO")
+    uvicorn.run(
+        "recoup.api.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        log_level="info",
+    )
 
 
 @run_app.command("daily")

@@ -36,6 +36,7 @@ from recoup.delinquency.repository import DelinquencyRepository
 from recoup.kit import frames
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, ValidationFailed
+from recoup.kit.logging import get_logger
 from recoup.ledger import service as ledger_service
 from recoup.ledger.repository import AllocationRepository, BillRepository
 from recoup.models import (
@@ -49,6 +50,7 @@ from recoup.models import (
 
 ONE_DAY = dt.timedelta(days=1)
 Progress = Callable[[str], None]
+log = get_logger(__name__)
 
 
 class RunOutOfOrder(Conflict):
@@ -339,6 +341,14 @@ def run_daily(
     session.flush()
     session.expire_all()  # rows were rewritten set-based; reload on next access
     by_bucket = dict(states.group_by("bucket").len().iter_rows())
+    log.info(
+        "delinquency.pass_finished",
+        as_of=as_of.isoformat(),
+        accounts=states.height,
+        changed=changed.height,
+        bucket_changes=events.height + gap_changes,
+        by_bucket=by_bucket,
+    )
     return RunSummary(as_of, states.height, changed.height, events.height + gap_changes, by_bucket)
 
 

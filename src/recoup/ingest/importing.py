@@ -36,6 +36,7 @@ from recoup.delinquency import service as delinquency_service
 from recoup.kit import frames
 from recoup.kit.clock import Clock
 from recoup.kit.crypto import EncryptedString
+from recoup.kit.logging import get_logger
 from recoup.kit.money import known_currencies
 from recoup.ledger import schemas
 from recoup.ledger import service as ledger_service
@@ -56,6 +57,7 @@ from recoup.models import (
 )
 
 Progress = Callable[[str, int], None]
+log = get_logger(__name__)
 
 
 class Kind(StrEnum):
@@ -361,6 +363,14 @@ class Importer:
         valid = valid.filter(~pl.col("_line").is_in(list(bad_lines)))
         self.progress(f"writing {name}", valid.height)
         result.imported = getattr(self, f"_write_{kind}")(valid)
+        log.info(
+            "ingest.file_imported",
+            kind=str(kind),
+            rows=result.rows,
+            imported=result.imported,
+            existing=result.existing,
+            invalid=result.invalid_rows,
+        )
         return result
 
     def _check_columns(self, name: str, kind: Kind, frame: pl.DataFrame) -> list[RowError]:

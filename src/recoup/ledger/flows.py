@@ -16,11 +16,13 @@ from recoup.audit import service as audit_service
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import Clock
 from recoup.kit.errors import ValidationFailed
+from recoup.kit.logging import get_logger
 from recoup.ledger import schemas
 from recoup.ledger import service as ledger_service
 from recoup.models import Account, Bill, Payment
 
 MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
+log = get_logger(__name__)
 
 
 def _settle(
@@ -44,6 +46,14 @@ def receive_payment(
     payment, created = ledger_service.record_payment(session, account, data, clock=clock)
     if created:
         _settle(session, account, since=payment.value_date, clock=clock, cause="payment")
+        log.info(
+            "ledger.payment_recorded",
+            account_id=account.id,
+            payment_id=payment.id,
+            amount_minor=payment.amount_minor,
+            currency=payment.currency,
+            value_date=payment.value_date.isoformat(),
+        )
     return payment, created
 
 

@@ -1,0 +1,89 @@
+"""Invariant 6 end to end: a whole demo's log lines hold none of the portfolio's personal data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session, selectinload
+
+from recoup.bootstrap import load_keyring
+from recoup.config import Settings
+from recoup.kit import crypto
+from recoup.kit import logging as kit_logging
+from recoup.models import Customer
+
+
+def test_demo_logs_carry_no_personal_data(tmp_path: Path) -> None:
+    log_file = tmp_path / "recoup.log.jsonl"
+    env = {
+        **os.environ,
+        "RECOUP_LOG_LEVEL": "DEBUG",
+        "RECOUP_LOG_FILE": str(log_file),
+        "RECOUP_ENCRYPTION_KEY_FILE": str(tmp_path / "keys.json"),
+        "RECOUP_AUDIT_SIGNING_KEY_FILE": str(tmp_path / "audit.pem"),
+    }
+    env.pop("RECOUP_DATABASE_URL", None)
+    demo = subprocess.run(
+        [sys.executable, "-m", "recoup.cli", "demo", "--customers", "150", "--database", "demo.db"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    lines = log_file.read_text(encoding="utf-8").splitlines()
+    events = {json.loads(line)["event"] for line in lines}
+    assert {"ingest.file_imported", "delinquency.pass_finished"} <= events
+
+    keyring = load_keyring(Settings(encryption_key_file=tmp_path / "keys.json"))
+    crypto.install_keyring(keyring)
+    secrets: set[str] = set()
+    with Session(create_engine(f"sqlite:///{tmp_path / 'demo.db'}")) as session:
+        customers = (
+            session.execute(
+                select(Customer).options(
+                    selectinload(Customer.phones), selectinload(Customer.emails)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        assert len(customers) == 150
+        for customer in customers:
+            secrets.add(customer.name)
+            if customer.national_id:
+                secrets.add(customer.national_id)
+            for phone in customer.phones:
+                secrets.update({phone.number, phone.number.lstrip("+"), phone.number[-10:]})
+            for email in customer.emails:
+                secrets.add(email.address)
+    text = log_file.read_text(encoding="utf-8")
+    leaked = sorted(s for s in secrets if s and s in text)
+    assert leaked == []
+
+
+def test_redaction_by_key_and_by_shape(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    with path.open("w", encoding="utf-8") as stream:
+        kit_logging.configure(level="DEBUG", stream=stream)
+        try:
+            kit_logging.get_logger("t").info(
+                "customer.note",
+                customer_id=7,
+                name="王强",
+                phones=["+8613812345678"],
+                note="call 13812345678, (212) 555-0100 or li.na@example.com; ID 110101199003071234",
+            )
+        finally:
+            kit_logging.configure(level="WARNING")
+    record = json.loads(path.read_text(encoding="utf-8"))
+    assert record["customer_id"] == 7
+    assert record["name"] == "[redacted]"
+    assert record["phones"] == "[redacted]"
+    assert record["note"] == "call [phone], [phone] or [email]; ID [national-id]"
