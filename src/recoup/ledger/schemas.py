@@ -4,7 +4,14 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from recoup.kit.masking import mask_email, mask_id, mask_name, mask_phone
 from recoup.kit.money import is_currency
@@ -40,6 +47,9 @@ class PhoneIn(Schema):
     )
     type: PhoneType = Field(PhoneType.mobile, description="mobile, home, work or other")
     source: ContactSource = Field(ContactSource.customer, description="Who gave the number")
+    _zones: list[str] = PrivateAttr(
+        default_factory=list
+    )  # from the numbering plan, set on validation
 
 
 class EmailIn(Schema):
@@ -65,36 +75,64 @@ class AddressIn(Schema):
 class CustomerCreate(Schema):
     external_ref: Ref = Field(description="The wallet's own user reference", examples=["u-100234"])
     name: str = Field(min_length=1, max_length=256, examples=["李娜"])
+    # Before the phones: numbers without a country code are read in the jurisdiction's country.
+    jurisdiction: str = Field(description="ISO 3166 country, optional subdivision", examples=["CN"])
     national_id: str | None = Field(None, max_length=64, description="Stored encrypted")
     phones: list[PhoneIn] = Field(default_factory=list, max_length=20)
     emails: list[EmailIn] = Field(default_factory=list, max_length=20)
     addresses: list[AddressIn] = Field(default_factory=list, max_length=10)
     preferred_language: str = Field("zh-CN", pattern=r"^(zh-CN|zh-TW|en)$", examples=["zh-CN"])
-    jurisdiction: str = Field(description="ISO 3166 country, optional subdivision", examples=["CN"])
     timezones: list[str] = Field(
         default_factory=list,
         description="Candidate IANA zones; inferred from phones and address when empty",
         examples=[["Asia/Shanghai"]],
     )
 
+    @field_validator("jurisdiction")
+    @classmethod
+    def _jurisdiction(cls, value: str) -> str:
+        return _contact(contacts.check_jurisdiction, value)
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, value: list[EmailIn]) -> list[EmailIn]:
+        for email in value:
+            email.address = _contact(contacts.normalise_email, email.address)
+        return value
+
+    @field_validator("timezones")
+    @classmethod
+    def _zones(cls, value: list[str]) -> list[str]:
+        return [_contact(contacts.check_zone, z) for z in value]
+
+    @field_validator("phones")
+    @classmethod
+    def _phones(cls, value: list[PhoneIn], info: ValidationInfo) -> list[PhoneIn]:
+        region = str(info.data.get("jurisdiction") or "CN")[:2]
+        for phone in value:
+            try:
+                phone.number, phone._zones = contacts.parse_phone(phone.number, region)
+            except contacts.ContactError as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
     @model_validator(mode="after")
-    def _normalise(self) -> CustomerCreate:
-        phone_zones: list[str] = []
-        try:
-            contacts.check_jurisdiction(self.jurisdiction)
-            region = self.jurisdiction[:2]
-            for phone in self.phones:
-                phone.number, zones = contacts.parse_phone(phone.number, region)
-                phone_zones += [z for z in zones if z not in phone_zones]
-            for email in self.emails:
-                email.address = contacts.normalise_email(email.address)
-            self.timezones = [contacts.check_zone(z) for z in self.timezones]
-        except contacts.ContactError as exc:
-            raise ValueError(str(exc)) from exc
+    def _infer_zones(self) -> CustomerCreate:
         if not self.timezones:
-            country = self.addresses[0].country if self.addresses else region
-            self.timezones = phone_zones or contacts.zones_for_country(country)
+            zones: list[str] = []
+            for phone in self.phones:
+                zones += [z for z in phone._zones if z not in zones]
+            country = self.addresses[0].country if self.addresses else self.jurisdiction[:2]
+            self.timezones = zones or contacts.zones_for_country(country)
         return self
+
+
+def _contact(check: Any, value: str) -> str:
+    try:
+        result: str = check(value)
+    except contacts.ContactError as exc:
+        raise ValueError(str(exc)) from exc
+    return result
 
 
 class PhoneOut(Schema):
