@@ -298,7 +298,12 @@ class _Checker:
             return pl.DataFrame(
                 schema={"_line": pl.Int64, "field": pl.String, "problem": pl.String}
             )
-        return pl.concat(self.found).unique().sort("_line", "field")
+        # one problem per field and line: the first found is the most basic ("is required")
+        return (
+            pl.concat(self.found)
+            .unique(subset=["_line", "field"], keep="first", maintain_order=True)
+            .sort("_line", "field")
+        )
 
 
 def _int(column: str) -> pl.Expr:
