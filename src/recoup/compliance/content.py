@@ -1,0 +1,91 @@
+"""Content checks: forbidden categories and required elements, from lexicons per language.
+
+The same checks run on a template when it is saved (its placeholders such as `{{ opt_out_url }}`
+satisfy the elements they stand for) and on every rendered message before it leaves.
+Lexicons live in `lexicons/` as data: English matches on word boundaries, Chinese on substrings.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import yaml
+
+LANGUAGES = ("en", "zh-Hans", "zh-Hant")
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    language: str
+    categories: dict[str, re.Pattern[str]]
+    elements: dict[str, re.Pattern[str]]
+
+
+def language_of(tag: str | None) -> tuple[str, ...]:
+    """The lexicons for a BCP 47 tag; all of them when the tag is unknown or absent."""
+    if not tag:
+        return LANGUAGES
+    t = tag.replace("_", "-").lower()
+    if t.startswith("zh"):
+        if any(x in t for x in ("hant", "-tw", "-hk", "-mo")):
+            return ("zh-Hant",)
+        return ("zh-Hans",)
+    if t.startswith("en"):
+        return ("en",)
+    return LANGUAGES
+
+
+@cache
+def lexicon(language: str) -> Lexicon:
+    text = (resources.files("recoup.compliance") / "lexicons" / f"{language}.yaml").read_text(
+        encoding="utf-8"
+    )
+    data = yaml.safe_load(text)
+    words = language == "en"
+    return Lexicon(
+        language=language,
+        categories={k: _pattern(v, words=words) for k, v in data["categories"].items()},
+        elements={k: _pattern(v, words=False) for k, v in data["elements"].items()},
+    )
+
+
+def _pattern(phrases: Iterable[str], *, words: bool) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(normalise(p)) for p in sorted(phrases, key=len, reverse=True))
+    if words:
+        return re.compile(rf"(?<![\w]){alternatives_group(alternatives)}(?![\w])")
+    return re.compile(alternatives_group(alternatives))
+
+
+def alternatives_group(alternatives: str) -> str:
+    return f"(?:{alternatives})"
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width letters become ASCII) and case-folded, so 'ＳＴＯＰ' reads as 'stop'."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def found(text: str, category: str, language: str | None) -> list[str]:
+    """The phrases of a forbidden category in the text, in the order they appear."""
+    body = normalise(text)
+    hits: list[str] = []
+    for lang in language_of(language):
+        pattern = lexicon(lang).categories.get(category)
+        if pattern is not None:
+            hits.extend(m.group(0) for m in pattern.finditer(body))
+    return list(dict.fromkeys(hits))
+
+
+def has_element(text: str, element: str, language: str | None, *, creditor: str = "") -> bool:
+    body = normalise(text)
+    if element == "creditor_identity" and creditor and normalise(creditor) in body:
+        return True
+    return any(
+        (p := lexicon(lang).elements.get(element)) is not None and p.search(body) is not None
+        for lang in language_of(language)
+    )

@@ -1,0 +1,443 @@
+"""The guard: for one planned contact, allow or block with every reason, and when it could happen.
+
+A decision has two parts.
+
+- The plan (`plan`): everything that depends only on who, how, by whom and what (party, channel,
+  collector, flags, consents and opt-outs as booleans, content). It yields the reasons time cannot
+  cure, and the time-bound rules that apply: hours, caps, the debtor's inconvenient times, grace.
+  The batch evaluates the plan once per distinct combination and joins it back, so both entry
+  points share this code exactly.
+- The clock (`_components`): each time-bound rule gives the earliest moment at or after t at which
+  it passes. The decision at `at` blocks on every rule whose earliest moment is not `at`;
+  `next_allowed_at` is the fixpoint of taking the latest of those moments, which is the earliest
+  moment at which they all pass (each is monotone and exact, so the iteration never overshoots).
+  It is absent when a reason time cannot cure applies, or when no moment within the horizon works.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from recoup.compliance import content
+from recoup.compliance.codes import Code
+from recoup.compliance.facts import ConsentWindow, Decision, Facts, Inconvenient, Reason, Tally
+from recoup.compliance.localtime import is_holiday, local_date, subdivision_of, utc_at, zone
+from recoup.compliance.packs import (
+    CapRule,
+    ChannelRule,
+    ConsentRule,
+    ContentRule,
+    GraceRule,
+    Guard,
+    HoursRule,
+    PartyRule,
+    PartyTerms,
+    Rule,
+    StatusRule,
+)
+
+HORIZON_DAYS = 14  # how far an hours rule looks for its next open day
+MAX_ROUNDS = 48
+MAX_AHEAD = dt.timedelta(days=400)
+THIRD_PARTIES = frozenset(
+    {
+        "debt_related_third_party",
+        "emergency_contact",
+        "phonebook_contact",
+        "employer",
+        "other_third_party",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    reasons: tuple[Reason, ...]
+    hours: tuple[HoursRule, ...]
+    caps: tuple[CapRule, ...]
+    inconvenient: Rule | None
+    grace: tuple[GraceRule, ...]
+    packs: tuple[str, ...]
+
+
+def applies(rule: Rule, f: Facts) -> bool:
+    return (
+        f.channel in rule.channels
+        and f.party in rule.parties
+        and f.collector in rule.collectors
+        and f.product in rule.products
+        and (rule.to_types is None or f.to_type in rule.to_types)
+        and (f.time_barred or not rule.only_time_barred)
+    )
+
+
+def plan(guard: Guard, f: Facts) -> Plan:
+    """The reasons time cannot cure, and the time-bound rules that apply. Reads no time field."""
+    reasons: list[Reason] = []
+    hours: list[HoursRule] = []
+    caps: list[CapRule] = []
+    grace: list[GraceRule] = []
+    inconvenient: Rule | None = None
+    for rule in guard.rules_for(f.jurisdiction, f.collector):
+        if not applies(rule, f):
+            continue
+        match rule:
+            case HoursRule():
+                if not rule.waived(f.product, f.dpd):
+                    hours.append(rule)
+            case CapRule():
+                caps.append(rule)
+            case GraceRule():
+                grace.append(rule)
+            case StatusRule():
+                hit = sorted(rule.flags & f.flags)
+                if hit:
+                    reasons.append(
+                        _reason(
+                            rule, rule.code, f"the account is flagged {', '.join(hit)}", flags=hit
+                        )
+                    )
+            case PartyRule():
+                reasons.extend(_party(rule, f))
+            case ChannelRule():
+                if f.channel in rule.forbid:
+                    reasons.append(
+                        _reason(
+                            rule, Code.CHANNEL_FORBIDDEN, f"{f.channel} is not a permitted channel"
+                        )
+                    )
+            case ConsentRule():
+                ok = ("electronic_consent" in rule.accepts and f.electronic_consent) or (
+                    "recent_inbound" in rule.accepts and f.recent_inbound
+                )
+                if not ok:
+                    reasons.append(
+                        _reason(
+                            rule,
+                            Code.NO_CONSENT,
+                            f"no consent on record for {f.channel} to this address",
+                        )
+                    )
+            case ContentRule():
+                reasons.extend(_content(rule, f))
+            case _ if rule.kind == "opt_out":
+                if f.opted_out:
+                    reasons.append(
+                        _reason(
+                            rule,
+                            Code.OPTED_OUT,
+                            f"the debtor opted out of {f.channel} to this address",
+                        )
+                    )
+            case _ if rule.kind == "wrong_party":
+                if f.wrong_party:
+                    reasons.append(
+                        _reason(
+                            rule,
+                            Code.WRONG_PARTY,
+                            "this number or address is known not to be the debtor's",
+                        )
+                    )
+            case _ if rule.kind == "handover":
+                if not f.handover_notice_sent:
+                    reasons.append(
+                        _reason(
+                            rule,
+                            Code.HANDOVER_NOTICE_MISSING,
+                            "the debtor has not been told the case was handed to an agency",
+                        )
+                    )
+            case _ if rule.kind == "inconvenient":
+                inconvenient = rule
+    return Plan(
+        tuple(reasons),
+        tuple(hours),
+        tuple(caps),
+        inconvenient,
+        tuple(grace),
+        tuple(guard.versions(f.jurisdiction, f.collector)),
+    )
+
+
+def _party(rule: PartyRule, f: Facts) -> list[Reason]:
+    terms = rule.roles.get(f.party, PartyTerms(allowed=False))
+    if not terms.allowed:
+        return [
+            _reason(rule, Code.THIRD_PARTY, f"a {f.party.replace('_', ' ')} may not be contacted")
+        ]
+    missing = sorted(c for c in terms.requires if not _condition(c, f))
+    out = []
+    if missing:
+        out.append(
+            _reason(
+                rule,
+                Code.THIRD_PARTY,
+                f"a {f.party.replace('_', ' ')} may be contacted only when: {', '.join(missing)}",
+                missing=missing,
+            )
+        )
+    if terms.max_contacts is not None and f.third_party_contacts >= terms.max_contacts:
+        out.append(
+            _reason(
+                rule,
+                Code.THIRD_PARTY,
+                f"this person was already contacted {f.third_party_contacts} time(s); the limit is {terms.max_contacts}",
+                limit=terms.max_contacts,
+            )
+        )
+    if terms.no_disclosure and f.content_text:
+        hits = content.found(f.content_text, "debt_terms", f.content_language)
+        if hits:
+            out.append(
+                _reason(
+                    rule,
+                    Code.DISCLOSURE,
+                    f"the message tells a third party about the debt ({', '.join(hits)})",
+                    terms=hits,
+                )
+            )
+    return out
+
+
+def _condition(name: str, f: Facts) -> bool:
+    return {
+        "debtor_unreachable": f.debtor_unreachable,
+        "not_refused": not f.third_party_refused,
+        "evidence": f.evidence,
+        "designated": f.designated,
+        "not_disputed_told": True,
+    }[name]
+
+
+def _content(rule: ContentRule, f: Facts) -> list[Reason]:
+    if f.content_text is None:
+        return []
+    out = []
+    for category in sorted(rule.forbid):
+        hits = content.found(f.content_text, category, f.content_language)
+        if hits:
+            out.append(
+                _reason(
+                    rule,
+                    rule.code,
+                    f"{category.replace('_', ' ')}: {', '.join(hits)}",
+                    category=category,
+                    terms=hits,
+                )
+            )
+    missing = sorted(
+        e
+        for e in rule.require
+        if not content.has_element(f.content_text, e, f.content_language, creditor=f.creditor_name)
+    )
+    if missing:
+        out.append(
+            _reason(
+                rule,
+                rule.code,
+                f"missing: {', '.join(m.replace('_', ' ') for m in missing)}",
+                missing=missing,
+            )
+        )
+    return out
+
+
+def _reason(rule: Rule, code: Code, why: str, **detail: object) -> Reason:
+    return Reason(
+        code=code,
+        rule=rule.id,
+        pack=rule.pack,
+        citation=rule.citation,
+        confidence=rule.confidence,
+        message=f"{rule.title} ({why})",
+        detail=dict(detail),
+    )
+
+
+# -- the clock ------------------------------------------------------------------------------------
+
+
+Component = Callable[[dt.datetime], dt.datetime | None]
+
+
+def hours_next(
+    rule: HoursRule,
+    t: dt.datetime,
+    zone_name: str,
+    calendar: tuple[str, str | None],
+    consents: tuple[ConsentWindow, ...],
+) -> dt.datetime | None:
+    """The earliest moment at or after t inside the rule's window (or a consented one) in a zone."""
+    today = local_date(t, zone_name)
+    for k in range(HORIZON_DAYS):
+        day = today + dt.timedelta(days=k)
+        window = rule.window_for(day.weekday(), is_holiday(*calendar, day))
+        if window is None:
+            continue
+        spans: list[tuple[int, int, dt.datetime | None, dt.datetime | None]] = [
+            (window.start, window.end, None, None)
+        ]
+        if rule.consent_opens:
+            spans.extend((c.start, c.end, c.valid_from, c.valid_until) for c in consents)
+        best: dt.datetime | None = None
+        for start, end, valid_from, valid_until in spans:
+            lo = max(t, utc_at(day, start, zone_name))
+            if valid_from is not None:
+                lo = max(lo, valid_from)
+            hi = utc_at(day, end, zone_name)
+            if valid_until is not None:
+                hi = min(hi, valid_until)
+            if lo < hi and (best is None or lo < best):
+                best = lo
+        if best is not None:
+            return best
+    return None
+
+
+def inconvenient_next(
+    t: dt.datetime, zones: tuple[str, ...], periods: tuple[Inconvenient, ...]
+) -> dt.datetime:
+    """t if no inconvenient period contains it in any zone, else the latest end of those that do."""
+    latest = t
+    for z in zones:
+        day = local_date(t, z)
+        for p in periods:
+            if p.days and day.weekday() not in p.days:
+                continue
+            start, end = utc_at(day, p.start, z), utc_at(day, p.end, z)
+            if start <= t < end and end > latest:
+                latest = end
+    return latest
+
+
+def cap_next(rule: CapRule, t: dt.datetime, f: Facts, tally: Tally | None) -> dt.datetime | None:
+    if tally is None or tally.count < rule.max:
+        return t
+    if rule.exempt_with_consent and f.call_back_until is not None and t < f.call_back_until:
+        return t
+    if tally.release_at is None:
+        return None
+    return max(t, tally.release_at)
+
+
+def grace_next(rule: GraceRule, f: Facts) -> dt.datetime:
+    """Days past due grow by one each local day; the contact may happen once they exceed the grace."""
+    ahead = rule.days - f.dpd + 1
+    return max(utc_at(local_date(f.at, z) + dt.timedelta(days=ahead), 0, z) for z in f.zones)
+
+
+def calendar_of(rule: HoursRule, f: Facts) -> tuple[str, str | None]:
+    country = rule.calendar if rule.calendar not in ("", "ZZ") else f.jurisdiction.split("-")[0]
+    return country, subdivision_of(country, f.jurisdiction)
+
+
+def _components(p: Plan, f: Facts, tallies: Mapping[str, Tally]) -> list[tuple[Rule, Component]]:
+    out: list[tuple[Rule, Component]] = []
+    for rule in p.hours:
+        cal = calendar_of(rule, f)
+
+        def hours(
+            t: dt.datetime, rule: HoursRule = rule, cal: tuple[str, str | None] = cal
+        ) -> dt.datetime | None:
+            moments = [hours_next(rule, t, z, cal, f.consent_windows) for z in f.zones]
+            return None if any(m is None for m in moments) else max(m for m in moments if m)
+
+        out.append((rule, hours))
+    for cap in p.caps:
+
+        def capped(t: dt.datetime, cap: CapRule = cap) -> dt.datetime | None:
+            return cap_next(cap, t, f, tallies.get(cap.id))
+
+        out.append((cap, capped))
+    if p.inconvenient is not None and f.inconvenient:
+
+        def inconvenient(t: dt.datetime) -> dt.datetime | None:
+            return inconvenient_next(t, f.zones, f.inconvenient)
+
+        out.append((p.inconvenient, inconvenient))
+    for g in p.grace:
+        if f.dpd <= g.days:
+
+            def graced(
+                t: dt.datetime, moment: dt.datetime = grace_next(g, f)
+            ) -> dt.datetime | None:
+                return max(t, moment)
+
+            out.append((g, graced))
+    return out
+
+
+def _temporal_reason(rule: Rule, f: Facts, tallies: Mapping[str, Tally]) -> Reason:
+    match rule:
+        case HoursRule():
+            rest = [z for z in f.zones if _rest_day(rule, f, z)]
+            local = {z: f.at.astimezone(_tz(z)).strftime("%a %H:%M") for z in f.zones}
+            if rest:
+                return _reason(
+                    rule, Code.REST_DAY, f"it is a rest day in {', '.join(rest)}", local=local
+                )
+            return _reason(
+                rule,
+                Code.OUTSIDE_HOURS,
+                f"allowed {rule.window.label()}; it is "
+                + ", ".join(f"{v} in {k}" for k, v in local.items()),
+                local=local,
+                window=rule.window.label(),
+            )
+        case CapRule():
+            count = tallies[rule.id].count
+            return _reason(
+                rule,
+                rule.code,
+                f"{count} counted {rule.window_label()}, the limit is {rule.max}",
+                count=count,
+                max=rule.max,
+            )
+        case GraceRule():
+            return _reason(rule, Code.GRACE_PERIOD, f"{f.dpd} days past due", dpd=f.dpd)
+        case _:
+            return _reason(
+                rule, Code.DEBTOR_INCONVENIENT, "the debtor said this time is inconvenient"
+            )
+
+
+def _rest_day(rule: HoursRule, f: Facts, z: str) -> bool:
+    day = local_date(f.at, z)
+    return rule.window_for(day.weekday(), is_holiday(*calendar_of(rule, f), day)) is None
+
+
+def _tz(name: str) -> dt.tzinfo:
+    return zone(name)
+
+
+def decide(guard: Guard, f: Facts, tallies: Mapping[str, Tally] | None = None) -> Decision:
+    """The decision for one planned contact, given its counters (`tally.tally_all`)."""
+    tallies = tallies or {}
+    p = plan(guard, f)
+    components = _components(p, f, tallies)
+    temporal = [_temporal_reason(rule, f, tallies) for rule, c in components if c(f.at) != f.at]
+    reasons = (*p.reasons, *temporal)
+    next_at = None
+    if temporal and not p.reasons:
+        next_at = settle(f.at, [c for _, c in components])
+    return Decision(f.at, reasons, next_at, p.packs, f.zones)
+
+
+def settle(at: dt.datetime, components: list[Component]) -> dt.datetime | None:
+    """The earliest moment at or after `at` at which every component passes (see module docstring)."""
+    t = at
+    for _ in range(MAX_ROUNDS):
+        latest = t
+        for c in components:
+            moment = c(t)
+            if moment is None:
+                return None
+            latest = max(latest, moment)
+        if latest == t:
+            return t
+        if latest - at > MAX_AHEAD:
+            return None
+        t = latest
+    return None

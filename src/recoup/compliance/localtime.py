@@ -1,0 +1,191 @@
+"""The debtor's local time: candidate zones, local days, public holidays.
+
+A debtor may be in any of several zones (the address, each phone's numbering plan, the device). A
+contact must be acceptable in every one of them (Reg F comment 6(b)(1)(i)-2), so windows intersect
+and day-based counters use the widest day the zones allow: a day starts at the earliest local
+midnight of the candidate zones and ends at the latest (regulation-rules A3, the conservative count).
+
+Local wall times that do not exist (a spring-forward gap) are read with the offset before the
+change, as `zoneinfo` does with fold=0: 02:30 on a gap day is 03:30 after it. Ambiguous wall times
+(fall back) are the earlier instant. The batch uses the same readings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+
+import holidays
+import phonenumbers
+from babel.core import get_global
+from phonenumbers import timezone as phone_timezone
+
+UTC = dt.UTC
+
+# Where a country spans zones but its law or practice reads one, or babel lists zones nobody uses
+# for a debtor's calendar (regulation-rules A2: China is Asia/Shanghai unless evidence says abroad).
+COUNTRY_ZONES = {"CN": ("Asia/Shanghai",)}
+
+# US states (address region) to their zones; a state that straddles zones lists all of them.
+US_STATE_ZONES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(
+        [
+            "CT",
+            "DC",
+            "DE",
+            "GA",
+            "MA",
+            "MD",
+            "ME",
+            "NC",
+            "NH",
+            "NJ",
+            "NY",
+            "OH",
+            "PA",
+            "RI",
+            "SC",
+            "VA",
+            "VT",
+            "WV",
+        ],
+        ("America/New_York",),
+    ),
+    **dict.fromkeys(
+        ["AL", "AR", "IA", "IL", "LA", "MN", "MO", "MS", "OK", "WI"], ("America/Chicago",)
+    ),
+    **dict.fromkeys(["CO", "MT", "NM", "UT", "WY"], ("America/Denver",)),
+    **dict.fromkeys(["CA", "NV", "WA"], ("America/Los_Angeles",)),
+    "AZ": ("America/Phoenix",),
+    "AK": ("America/Anchorage", "America/Adak"),
+    "HI": ("Pacific/Honolulu",),
+    "FL": ("America/New_York", "America/Chicago"),
+    "IN": ("America/Indiana/Indianapolis", "America/Chicago"),
+    "KY": ("America/New_York", "America/Chicago"),
+    "MI": ("America/Detroit", "America/Menominee"),
+    "TN": ("America/Chicago", "America/New_York"),
+    "KS": ("America/Chicago", "America/Denver"),
+    "NE": ("America/Chicago", "America/Denver"),
+    "ND": ("America/Chicago", "America/Denver"),
+    "SD": ("America/Chicago", "America/Denver"),
+    "TX": ("America/Chicago", "America/Denver"),
+    "ID": ("America/Boise", "America/Los_Angeles"),
+    "OR": ("America/Los_Angeles", "America/Boise"),
+    "PR": ("America/Puerto_Rico",),
+}
+
+
+class ZoneError(ValueError):
+    pass
+
+
+@lru_cache(maxsize=1)
+def known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> zoneinfo.ZoneInfo:
+    if name not in known_zones():
+        raise ZoneError(f"{name!r} is not an IANA time zone")
+    return zoneinfo.ZoneInfo(name)
+
+
+def zones_for_phone(number: str) -> tuple[str, ...]:
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return ()
+    return tuple(z for z in phone_timezone.time_zones_for_number(parsed) if z in known_zones())
+
+
+def zones_for_place(country: str, region: str | None = None) -> tuple[str, ...]:
+    country = country.upper()
+    if country == "US" and region and region.upper() in US_STATE_ZONES:
+        return US_STATE_ZONES[region.upper()]
+    if country in COUNTRY_ZONES:
+        return COUNTRY_ZONES[country]
+    territory: Mapping[str, list[str]] = get_global("territory_zones")
+    return tuple(z for z in territory.get(country, []) if z in known_zones())
+
+
+def candidate_zones(
+    *,
+    jurisdiction: str,
+    phones: Iterable[str] = (),
+    address: tuple[str, str | None] | None = None,
+    device: str | None = None,
+) -> tuple[str, ...]:
+    """Every zone the debtor might be in: address, phones, device; the jurisdiction's as a last resort."""
+    found: list[str] = []
+    if address is not None:
+        found.extend(zones_for_place(*address))
+    for number in phones:
+        found.extend(zones_for_phone(number))
+    if device:
+        zone(device)
+        found.append(device)
+    if not found:
+        country, _, region = jurisdiction.partition("-")
+        found.extend(zones_for_place(country, region.split("-")[0] or None))
+    if not found:
+        raise ZoneError(f"no time zone is known for {jurisdiction!r}: give the debtor's zones")
+    return tuple(dict.fromkeys(found))
+
+
+def utc_at(day: dt.date, minute: int, zone_name: str) -> dt.datetime:
+    """The instant of a local wall time (minutes after midnight; 1440 is the next midnight)."""
+    if minute >= 1440:
+        day, minute = day + dt.timedelta(days=1), minute - 1440
+    local = dt.datetime(
+        day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=zone(zone_name)
+    )
+    return local.astimezone(UTC)
+
+
+def local_date(at: dt.datetime, zone_name: str) -> dt.date:
+    return at.astimezone(zone(zone_name)).date()
+
+
+def day_start(at: dt.datetime, zones: Sequence[str], days_back: int = 0) -> dt.datetime:
+    """The earliest instant that is on (local today - days_back) in any candidate zone."""
+    return min(utc_at(local_date(at, z) - dt.timedelta(days=days_back), 0, z) for z in zones)
+
+
+def day_end(at: dt.datetime, zones: Sequence[str], days_ahead: int = 1) -> dt.datetime:
+    """The latest local midnight (today + days_ahead) over the candidate zones."""
+    return max(utc_at(local_date(at, z) + dt.timedelta(days=days_ahead), 0, z) for z in zones)
+
+
+@lru_cache(maxsize=256)
+def _calendar(country: str, subdivision: str | None, year: int) -> holidays.HolidayBase:
+    try:
+        return holidays.country_holidays(country, subdiv=subdivision, years=year)
+    except NotImplementedError:
+        return holidays.HolidayBase()
+
+
+def subdivision_of(country: str, jurisdiction: str) -> str | None:
+    head, _, rest = jurisdiction.partition("-")
+    if head != country or not rest:
+        return None
+    sub = rest.split("-")[0]
+    try:
+        supported = holidays.list_supported_countries().get(country, [])
+    except Exception:  # pragma: no cover - the package's registry is static data
+        return None
+    return sub if sub in supported else None
+
+
+def is_holiday(country: str, subdivision: str | None, day: dt.date) -> bool:
+    if len(country) != 2 or country == "ZZ":
+        return False
+    return day in _calendar(country, subdivision, day.year)
+
+
+def holiday_dates(country: str, subdivision: str | None, years: Iterable[int]) -> list[dt.date]:
+    if len(country) != 2 or country == "ZZ":
+        return []
+    return sorted(d for y in years for d in _calendar(country, subdivision, y))
