@@ -73,6 +73,24 @@ def applies(rule: Rule, f: Facts) -> bool:
     )
 
 
+def _applicable(guard: Guard, f: Facts) -> tuple[Rule, ...]:
+    key = (
+        "applicable",
+        f.jurisdiction,
+        f.collector,
+        f.channel,
+        f.party,
+        f.product,
+        f.to_type,
+        f.time_barred,
+    )
+    found = guard.memo.get(key)
+    if found is None:
+        found = tuple(r for r in guard.rules_for(f.jurisdiction, f.collector) if applies(r, f))
+        guard.memo[key] = found
+    return found  # type: ignore[no-any-return]
+
+
 def plan(guard: Guard, f: Facts) -> Plan:
     """The reasons time cannot cure, and the time-bound rules that apply. Reads no time field."""
     reasons: list[Reason] = []
@@ -80,85 +98,89 @@ def plan(guard: Guard, f: Facts) -> Plan:
     caps: list[CapRule] = []
     grace: list[GraceRule] = []
     inconvenient: Rule | None = None
-    for rule in guard.rules_for(f.jurisdiction, f.collector):
-        if not applies(rule, f):
-            continue
-        match rule:
-            case HoursRule():
-                if not rule.waived(f.product, f.dpd):
-                    hours.append(rule)
-            case CapRule():
-                caps.append(rule)
-            case GraceRule():
-                grace.append(rule)
-            case StatusRule():
-                hit = sorted(rule.flags & f.flags)
-                if hit:
-                    reasons.append(
-                        _reason(
-                            rule, rule.code, f"the account is flagged {', '.join(hit)}", flags=hit
-                        )
-                    )
-            case PartyRule():
-                reasons.extend(_party(rule, f))
-            case ChannelRule():
-                if f.channel in rule.forbid:
-                    reasons.append(
-                        _reason(
-                            rule, Code.CHANNEL_FORBIDDEN, f"{f.channel} is not a permitted channel"
-                        )
-                    )
-            case ConsentRule():
-                ok = ("electronic_consent" in rule.accepts and f.electronic_consent) or (
-                    "recent_inbound" in rule.accepts and f.recent_inbound
-                )
-                if not ok:
-                    reasons.append(
-                        _reason(
-                            rule,
-                            Code.NO_CONSENT,
-                            f"no consent on record for {f.channel} to this address",
-                        )
-                    )
-            case ContentRule():
-                reasons.extend(_content(rule, f))
-            case _ if rule.kind == "opt_out":
-                if f.opted_out:
-                    reasons.append(
-                        _reason(
-                            rule,
-                            Code.OPTED_OUT,
-                            f"the debtor opted out of {f.channel} to this address",
-                        )
-                    )
-            case _ if rule.kind == "wrong_party":
-                if f.wrong_party:
-                    reasons.append(
-                        _reason(
-                            rule,
-                            Code.WRONG_PARTY,
-                            "this number or address is known not to be the debtor's",
-                        )
-                    )
-            case _ if rule.kind == "handover":
-                if not f.handover_notice_sent:
-                    reasons.append(
-                        _reason(
-                            rule,
-                            Code.HANDOVER_NOTICE_MISSING,
-                            "the debtor has not been told the case was handed to an agency",
-                        )
-                    )
-            case _ if rule.kind == "inconvenient":
-                inconvenient = rule
-    return Plan(
-        tuple(reasons),
-        tuple(hours),
-        tuple(caps),
-        inconvenient,
-        tuple(grace),
-        tuple(guard.versions(f.jurisdiction, f.collector)),
-    )
+    for rule in _applicable(guard, f):
+        if isinstance(rule, HoursRule):
+            if not rule.waived(f.product, f.dpd):
+                hours.append(rule)
+        elif isinstance(rule, CapRule):
+            caps.append(rule)
+        elif isinstance(rule, GraceRule):
+            grace.append(rule)
+        elif rule.kind == "inconvenient":
+            inconvenient = rule
+        elif f.content_text is not None and rule.kind in ("content", "party"):
+            reasons.extend(_verdict(rule, f))  # rendered texts vary: not worth remembering
+        else:
+            key = (rule.id, *_reads(rule, f))
+            found = guard.memo.get(key)
+            if found is None:
+                found = guard.memo[key] = tuple(_verdict(rule, f))
+            reasons.extend(found)
+    versions = guard.memo.get(("versions", f.jurisdiction, f.collector))
+    if versions is None:
+        versions = guard.memo[("versions", f.jurisdiction, f.collector)] = tuple(
+            guard.versions(f.jurisdiction, f.collector)
+        )
+    return Plan(tuple(reasons), tuple(hours), tuple(caps), inconvenient, tuple(grace), versions)
+
+
+def _reads(rule: Rule, f: Facts) -> tuple[object, ...]:
+    """The facts a rule's verdict depends on (the key under which the verdict is remembered)."""
+    match rule:
+        case StatusRule():
+            return (rule.flags & f.flags,)
+        case PartyRule():
+            return (
+                f.party,
+                f.debtor_unreachable,
+                f.third_party_refused,
+                f.evidence,
+                f.designated,
+                f.third_party_contacts,
+            )
+        case ChannelRule():
+            return (f.channel,)
+        case ConsentRule():
+            return (f.electronic_consent, f.recent_inbound, f.channel)
+        case ContentRule():
+            return ()
+        case _:
+            return (f.channel, f.opted_out, f.wrong_party, f.handover_notice_sent)
+
+
+def _verdict(rule: Rule, f: Facts) -> list[Reason]:
+    """The reasons a rule that time cannot satisfy gives for these facts."""
+    match rule:
+        case StatusRule():
+            hit = sorted(rule.flags & f.flags)
+            if hit:
+                why = f"the account is flagged {', '.join(hit)}"
+                return [_reason(rule, rule.code, why, flags=hit)]
+        case PartyRule():
+            return _party(rule, f)
+        case ChannelRule():
+            if f.channel in rule.forbid:
+                why = f"{f.channel} is not a permitted channel"
+                return [_reason(rule, Code.CHANNEL_FORBIDDEN, why)]
+        case ConsentRule():
+            ok = ("electronic_consent" in rule.accepts and f.electronic_consent) or (
+                "recent_inbound" in rule.accepts and f.recent_inbound
+            )
+            if not ok:
+                why = f"no consent on record for {f.channel} to this address"
+                return [_reason(rule, Code.NO_CONSENT, why)]
+        case ContentRule():
+            return _content(rule, f)
+        case _ if rule.kind == "opt_out" and f.opted_out:
+            why = f"the debtor opted out of {f.channel} to this address"
+            return [_reason(rule, Code.OPTED_OUT, why)]
+        case _ if rule.kind == "wrong_party" and f.wrong_party:
+            why = "this number or address is known not to be the debtor's"
+            return [_reason(rule, Code.WRONG_PARTY, why)]
+        case _ if rule.kind == "handover" and not f.handover_notice_sent:
+            why = "the debtor has not been told the case was handed to an agency"
+            return [_reason(rule, Code.HANDOVER_NOTICE_MISSING, why)]
+    return []
 
 
 def _party(rule: PartyRule, f: Facts) -> list[Reason]:

@@ -227,22 +227,31 @@ class Guard:
 
     packs: tuple[Pack, ...]
     house: HousePolicy
+    _memo: dict[tuple[str, str], tuple[tuple[Pack, ...], tuple[Rule, ...]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def packs_for(self, jurisdiction: str, collector: str) -> tuple[Pack, ...]:
-        return tuple(
-            p
-            for p in self.packs
-            if p.covers(jurisdiction) and p.binds(collector, extend_scope=self.house.extend_scope)
-        )
+        return self._selection(jurisdiction, collector)[0]
 
     def rules_for(self, jurisdiction: str, collector: str) -> tuple[Rule, ...]:
-        rules = [
-            r
-            for p in self.packs_for(jurisdiction, collector)
-            for r in p.rules
-            if r.id not in self.house.disable
-        ]
-        return (*rules, *self.house.rules)
+        return self._selection(jurisdiction, collector)[1]
+
+    def _selection(
+        self, jurisdiction: str, collector: str
+    ) -> tuple[tuple[Pack, ...], tuple[Rule, ...]]:
+        key = (jurisdiction, collector)
+        if key not in self._memo:
+            packs = tuple(
+                p
+                for p in self.packs
+                if p.covers(jurisdiction)
+                and p.binds(collector, extend_scope=self.house.extend_scope)
+            )
+            rules = [r for p in packs for r in p.rules if r.id not in self.house.disable]
+            self._memo[key] = (packs, (*rules, *self.house.rules))
+        return self._memo[key]
 
     def versions(self, jurisdiction: str, collector: str) -> list[str]:
         names = [f"{p.id}@{p.version}" for p in self.packs_for(jurisdiction, collector)]

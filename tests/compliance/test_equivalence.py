@@ -1,0 +1,128 @@
+"""The batch and the single-contact guard agree on random planned contacts: same reasons (rule and
+code, one per reason), same `next_allowed_at`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import hypothesis.strategies as st
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from recoup.compliance import load_guard
+from recoup.compliance.batch import decide_frame, facts_frame, tallies_frame
+from recoup.compliance.codes import CHANNELS, COLLECTORS, FLAGS, PARTIES, PRODUCTS, TO_TYPES
+from recoup.compliance.facts import ConsentWindow, Facts, Inconvenient, Tally
+from recoup.compliance.guard import decide, plan
+
+GUARD = load_guard()
+JURISDICTIONS = ["CN", "US", "US-MA", "US-WA", "US-NY-NYC", "US-CA", "GB", "IE", "NL", "GR", "IN",
+                 "PH", "ID", "VN", "TH", "MY"]
+ZONES = ["America/New_York", "America/Los_Angeles", "America/Phoenix", "America/Chicago",
+         "Asia/Shanghai", "Europe/Dublin", "Europe/Amsterdam", "Asia/Jakarta", "Asia/Jayapura",
+         "Asia/Manila", "Australia/Lord_Howe", "Asia/Kathmandu"]
+TEXTS = [
+    None,
+    "Hi, your bill of $120 is due. Reply STOP to opt out.",
+    "Pay now or we will tell your employer. This is from a debt collector.",
+    "Please call us back at 1-800-555-1212.",
+    "您好，您的账单已逾期，请及时还款。回复TD退订",
+    "再不还款就起诉你，通知你单位",
+]
+UTC = dt.UTC
+pytestmark = pytest.mark.pure
+
+
+def minutes(lo: int = 0, hi: int = 1440) -> st.SearchStrategy[int]:
+    return st.integers(lo // 15, hi // 15).map(lambda q: q * 15)
+
+
+@st.composite
+def windows(draw: st.DrawFn) -> tuple[int, int]:
+    start = draw(minutes(0, 1425))
+    end = draw(minutes(start + 15, 1440))
+    return start, end
+
+
+@st.composite
+def facts(draw: st.DrawFn) -> Facts:
+    at = draw(st.datetimes(dt.datetime(2025, 1, 1), dt.datetime(2027, 12, 31), timezones=st.just(UTC)))
+    # Often on a quarter hour, where windows and periods start and end.
+    at = at.replace(minute=at.minute // 15 * 15 if draw(st.booleans()) else at.minute)
+    at = at.replace(second=0, microsecond=0)
+    consents = []
+    for _ in range(draw(st.integers(0, 2))):
+        start, end = draw(windows())
+        valid_from = at - dt.timedelta(hours=draw(st.integers(-30, 400)))
+        until = draw(st.none() | st.integers(1, 500).map(lambda h: at + dt.timedelta(hours=h)))
+        consents.append(ConsentWindow(start, end, valid_from, until))
+    periods = []
+    for _ in range(draw(st.integers(0, 2))):
+        start, end = draw(windows())
+        days = frozenset(draw(st.sets(st.integers(0, 6), max_size=3)))
+        periods.append(Inconvenient(days, start, end))
+    text = draw(st.sampled_from(TEXTS))
+    return Facts(
+        at=at,
+        channel=draw(st.sampled_from(CHANNELS)),
+        jurisdiction=draw(st.sampled_from(JURISDICTIONS)),
+        zones=tuple(draw(st.lists(st.sampled_from(ZONES), min_size=1, max_size=3, unique=True))),
+        party=draw(st.sampled_from(["debtor"] * 4 + list(PARTIES))),
+        collector=draw(st.sampled_from(COLLECTORS)),
+        product=draw(st.sampled_from(PRODUCTS)),
+        dpd=draw(st.integers(0, 90)),
+        flags=frozenset(draw(st.lists(st.sampled_from(FLAGS), max_size=1))) if draw(st.booleans()) else frozenset(),
+        handover_notice_sent=draw(st.booleans()),
+        time_barred=draw(st.booleans()),
+        to_type=draw(st.sampled_from(TO_TYPES)),
+        opted_out=draw(st.integers(0, 5)) == 0,
+        electronic_consent=draw(st.booleans()),
+        recent_inbound=draw(st.booleans()),
+        wrong_party=draw(st.integers(0, 8)) == 0,
+        debtor_unreachable=draw(st.booleans()),
+        third_party_refused=draw(st.booleans()),
+        evidence=draw(st.booleans()),
+        designated=draw(st.booleans()),
+        third_party_contacts=draw(st.integers(0, 2)),
+        call_back_until=draw(st.none() | st.integers(-48, 200).map(lambda h: at + dt.timedelta(hours=h))),
+        consent_windows=tuple(consents),
+        inconvenient=tuple(periods),
+        content_text=text,
+        content_language=draw(st.sampled_from([None, "en", "zh-CN"])) if text else None,
+        creditor_name="",
+    )
+
+
+@st.composite
+def tallies_for(draw: st.DrawFn, f: Facts) -> dict[str, Tally]:
+    out = {}
+    for cap in plan(GUARD, f).caps:
+        count = draw(st.integers(0, cap.max + 1))
+        release = draw(
+            st.none() | st.integers(1, 24 * 40).map(lambda h: f.at + dt.timedelta(hours=h))
+        ) if count >= cap.max else None
+        out[cap.id] = Tally(count, release)
+    return out
+
+
+@st.composite
+def batches(draw: st.DrawFn) -> tuple[list[Facts], dict[int, dict[str, Tally]]]:
+    items = draw(st.lists(facts(), min_size=1, max_size=6))
+    return items, {i: draw(tallies_for(f)) for i, f in enumerate(items)}
+
+
+class TestBatchEqualsSingle:
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(batches())
+    def test_same_reasons_and_next_moment(
+        self, batch: tuple[list[Facts], dict[int, dict[str, Tally]]]
+    ) -> None:
+        items, tallies = batch
+        out = decide_frame(GUARD, facts_frame(items), tallies_frame(tallies))
+        assert out["contact_id"].to_list() == list(range(len(items)))
+        for i, f in enumerate(items):
+            single = decide(GUARD, f, tallies[i])
+            row = out.row(i, named=True)
+            assert row["reasons"] == sorted(f"{r.rule}:{r.code.value}" for r in single.reasons), f
+            assert row["allowed"] == single.allowed
+            assert row["next_allowed_at"] == single.next_allowed_at, f
