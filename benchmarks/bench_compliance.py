@@ -25,7 +25,11 @@ from recoup.compliance.batch import decide_frame
 UTC = dt.UTC
 MARKETS = [  # jurisdiction, share, zone sets
     ("CN", 0.55, [["Asia/Shanghai"]]),
-    ("US", 0.08, [["America/New_York"], ["America/Chicago", "America/New_York"], ["America/Los_Angeles"]]),
+    (
+        "US",
+        0.08,
+        [["America/New_York"], ["America/Chicago", "America/New_York"], ["America/Los_Angeles"]],
+    ),
     ("US-MA", 0.02, [["America/New_York"]]),
     ("US-WA", 0.02, [["America/Los_Angeles"]]),
     ("US-NY-NYC", 0.02, [["America/New_York"]]),
@@ -44,8 +48,15 @@ def planned(n: int, seed: int = 7) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     shares = np.array([m[1] for m in MARKETS])
     market = rng.choice(len(MARKETS), size=n, p=shares / shares.sum())
-    zone_pick = rng.integers(0, 3, size=n)
-    zones = [MARKETS[m][2][z % len(MARKETS[m][2])] for m, z in zip(market, zone_pick, strict=True)]
+    pick = rng.integers(0, 3, size=n)
+    choices = pl.DataFrame(
+        [(m, p, sets[p % len(sets)]) for m, (_, _, sets) in enumerate(MARKETS) for p in range(3)],
+        schema={"market": pl.Int64, "pick": pl.Int64, "zones": pl.List(pl.String)},
+        orient="row",
+    )
+    zones = pl.DataFrame({"market": market, "pick": pick}).join(
+        choices, on=["market", "pick"], how="left", maintain_order="left"
+    )["zones"]
     base = dt.datetime(2026, 6, 15, tzinfo=UTC)
     minutes = rng.integers(0, 24 * 60, size=n)
     channels = np.array(["call", "sms", "push", "email", "ai_call", "in_app"])
@@ -98,7 +109,9 @@ def main() -> None:
     t0 = time.perf_counter()
     contacts = planned(args.contacts)
     tallies = counters(contacts)
-    print(f"built {contacts.height:,} planned contacts and {tallies.height:,} counters in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"built {contacts.height:,} planned contacts and {tallies.height:,} counters in {time.perf_counter() - t0:.1f} s"
+    )
     for label in ("first run", "second run"):
         start = time.perf_counter()
         out = decide_frame(guard, contacts, tallies)

@@ -92,36 +92,29 @@ def decide_frame(
             "_scodes": pl.List(pl.String),
         },
     )
-    joined = keyed.select("_row", "contact_id", "_plan").join(static, on="_plan", how="left")
-    # Rows with time-bound reasons merge the two lists; the others keep their plan's as they are.
-    timed = joined.join(temporal, on="_row", how="inner")
-    merged = timed.select(
+    base = keyed.select("_row", "contact_id", "_plan").join(static, on="_plan", how="left")
+    # Rows a time-bound rule blocks get their merged lists from a frame of those rows only; the
+    # merge is a plain copy where the plan itself has no reason (nearly always).
+    clean = pl.col("_static").list.len() == 0
+    timed = temporal.join(base.select("_row", "_static", "_scodes"), on="_row", how="left").select(
         "_row",
-        "contact_id",
-        pl.concat_list("_scodes", "_tcodes").list.unique().list.sort().alias("codes"),
-        pl.concat_list("_static", "_temporal").list.sort().alias("reasons"),
-        pl.when(pl.col("_static").list.len() == 0)
-        .then(pl.col("_next"))
-        .otherwise(None)
-        .alias("next_allowed_at"),
+        "_next",
+        pl.when(clean)
+        .then(pl.col("_tcodes"))
+        .otherwise(pl.concat_list("_scodes", "_tcodes").list.unique().list.sort())
+        .alias("_codes"),
+        pl.when(clean)
+        .then(pl.col("_temporal"))
+        .otherwise(pl.concat_list("_static", "_temporal").list.sort())
+        .alias("_reasons"),
+        clean.alias("_clean"),
     )
-    plain = joined.join(temporal, on="_row", how="anti").select(
-        "_row",
+    return base.join(timed, on="_row", how="left").select(
         "contact_id",
-        pl.col("_scodes").alias("codes"),
-        pl.col("_static").alias("reasons"),
-        pl.lit(None, pl.Datetime("us", UTC)).alias("next_allowed_at"),
-    )
-    return (
-        pl.concat([plain, merged])
-        .sort("_row")
-        .select(
-            "contact_id",
-            (pl.col("reasons").list.len() == 0).alias("allowed"),
-            "codes",
-            "reasons",
-            "next_allowed_at",
-        )
+        (clean & pl.col("_reasons").is_null()).alias("allowed"),
+        pl.coalesce("_codes", "_scodes").alias("codes"),
+        pl.coalesce("_reasons", "_static").alias("reasons"),
+        pl.when(pl.col("_clean")).then(pl.col("_next")).alias("next_allowed_at"),
     )
 
 
@@ -354,8 +347,8 @@ def _temporal(
         .unique()
         .group_by("_row")
         .agg(
-            pl.concat_str("rule", pl.lit(":"), "code").alias("_temporal"),
-            pl.col("code").unique().alias("_tcodes"),
+            pl.concat_str("rule", pl.lit(":"), "code").sort().alias("_temporal"),
+            pl.col("code").unique().sort().alias("_tcodes"),
         )
     )
     # Only rows a time-bound rule blocks at `at` have a next moment to report.
