@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     log_file: Path | None = Field(
         None, description="append JSON log lines here instead of standard error"
     )
+    compliance_house_file: Path | None = Field(
+        None,
+        description="a YAML house policy over the shipped rule packs (stricter rules, optional rules "
+        "switched off); see docs/compliance.md",
+    )
     default_grace_days: int = Field(
         0, ge=0, description="grace days for products without their own"
     )

@@ -13,6 +13,7 @@ from rich.table import Table
 from recoup.bootstrap import ensure_audit_signer, ensure_keyring, init_database
 from recoup.cli.audit import audit_app
 from recoup.cli.common import Runtime, configure_logging, console, fail, parse_date, runtime
+from recoup.cli.compliance import compliance_app
 from recoup.cli.identity import keys_app, staff_app
 from recoup.kit.errors import RecoupError
 
@@ -32,6 +33,7 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(staff_app, name="staff")
 app.add_typer(keys_app, name="apikeys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(compliance_app, name="compliance")
 
 
 @app.command()

@@ -75,6 +75,7 @@ class Rule:
     citation: str
     confidence: str
     title: str
+    title_zh: str = ""
     optional: bool = False
     channels: frozenset[str] = frozenset(CHANNELS)
     parties: frozenset[str] = frozenset(PARTIES)
@@ -381,6 +382,7 @@ def parse_rule(data: Any, *, pack: str, where: _Where, house: bool = False) -> R
         "citation": where.text(doc, "citation", default="house policy" if house else None),
         "confidence": confidence,
         "title": where.text(doc, "title"),
+        "title_zh": str(doc.get("title_zh", "")),
         "optional": bool(doc.get("optional", False)),
         "channels": where.choices(doc, "channels", CHANNELS, default=CHANNELS),
         "parties": where.choices(doc, "parties", PARTIES, default=PARTIES),

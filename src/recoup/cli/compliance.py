@@ -1,0 +1,106 @@
+"""`recoup compliance ...`: ask the guard about one contact, and list the rules it applies."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from pydantic import ValidationError
+from rich.table import Table
+
+from recoup.cli.common import console, fail
+from recoup.compliance import Guard, PackError, ScenarioError, check, load_guard
+from recoup.compliance.explain import explain
+from recoup.config import Settings
+
+compliance_app = typer.Typer(
+    help="The compliance guard: may we contact this person now?", no_args_is_help=True
+)
+
+
+def guard_from(house: Path | None) -> Guard:
+    """The shipped packs under the deployment's house policy (RECOUP_COMPLIANCE_HOUSE_FILE or --house)."""
+    try:
+        path = house or Settings().compliance_house_file
+    except ValidationError as exc:
+        raise fail(f"settings: {exc.errors()[0]['msg']}") from exc
+    data: Any = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise fail(f"{path}: cannot read the house policy ({exc})") from exc
+    try:
+        return load_guard(data)
+    except PackError as exc:
+        raise fail(f"{path}: {exc}") from exc
+
+
+@compliance_app.command("check")
+def check_command(
+    scenario: Annotated[str, typer.Argument(help="a scenario JSON file, or - for standard input")],
+    explain_: Annotated[
+        bool, typer.Option("--explain", help="tell the decision to a person instead of JSON")
+    ] = False,
+    lang: Annotated[str, typer.Option(help="language of --explain: en or zh")] = "en",
+    house: Annotated[
+        Path | None, typer.Option(help="a house policy YAML (default: the configured one)")
+    ] = None,
+) -> None:
+    """Decide one planned contact described as JSON (format: docs/compliance.md). Prints the
+    decision as JSON; exit status 0 when allowed, 3 when blocked, 2 when the scenario is invalid."""
+    try:
+        text = sys.stdin.read() if scenario == "-" else Path(scenario).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"{scenario}: {exc.strerror}", code=2) from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise fail(
+            f"{scenario}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", 2
+        ) from exc
+    guard = guard_from(house)
+    try:
+        decision = check(guard, data)
+    except ScenarioError as exc:
+        raise fail(f"{scenario}: {exc}", code=2) from exc
+    if explain_:
+        console.print(explain(decision, guard, lang), highlight=False, markup=False, soft_wrap=True)
+    else:
+        sys.stdout.write(json.dumps(decision.to_json(), ensure_ascii=False, indent=2) + "\n")
+    raise typer.Exit(0 if decision.allowed else 3)
+
+
+@compliance_app.command("rules")
+def rules_command(
+    jurisdiction: Annotated[
+        str | None, typer.Option(help="only the rules that apply to this jurisdiction, e.g. US-MA")
+    ] = None,
+    collector: Annotated[
+        str,
+        typer.Option(help="who collects: creditor, affiliated_servicer, third_party, debt_buyer"),
+    ] = "creditor",
+    lang: Annotated[str, typer.Option(help="en or zh")] = "en",
+    house: Annotated[Path | None, typer.Option(help="a house policy YAML")] = None,
+) -> None:
+    """List the rules with their citations and confidence tags."""
+    guard = guard_from(house)
+    rules = guard.rules_for(jurisdiction, collector) if jurisdiction else tuple(guard.all_rules())
+    table = Table(title=f"rules for {jurisdiction} ({collector})" if jurisdiction else "all rules")
+    for column in ("rule", "kind", "rule text", "source", "conf."):
+        table.add_column(column, overflow="fold")
+    zh = lang.lower().startswith("zh")
+    for r in rules:
+        off = " (off)" if r.id in guard.house.disable else ""
+        table.add_row(
+            r.id + off,
+            r.kind,
+            (r.title_zh if zh and r.title_zh else r.title),
+            r.citation,
+            r.confidence,
+        )
+    console.print(table)
