@@ -16,11 +16,38 @@ from recoup.compliance.facts import ConsentWindow, Facts, Inconvenient, Tally
 from recoup.compliance.guard import decide, plan
 
 GUARD = load_guard()
-JURISDICTIONS = ["CN", "US", "US-MA", "US-WA", "US-NY-NYC", "US-CA", "GB", "IE", "NL", "GR", "IN",
-                 "PH", "ID", "VN", "TH", "MY"]
-ZONES = ["America/New_York", "America/Los_Angeles", "America/Phoenix", "America/Chicago",
-         "Asia/Shanghai", "Europe/Dublin", "Europe/Amsterdam", "Asia/Jakarta", "Asia/Jayapura",
-         "Asia/Manila", "Australia/Lord_Howe", "Asia/Kathmandu"]
+JURISDICTIONS = [
+    "CN",
+    "US",
+    "US-MA",
+    "US-WA",
+    "US-NY-NYC",
+    "US-CA",
+    "GB",
+    "IE",
+    "NL",
+    "GR",
+    "IN",
+    "PH",
+    "ID",
+    "VN",
+    "TH",
+    "MY",
+]
+ZONES = [
+    "America/New_York",
+    "America/Los_Angeles",
+    "America/Phoenix",
+    "America/Chicago",
+    "Asia/Shanghai",
+    "Europe/Dublin",
+    "Europe/Amsterdam",
+    "Asia/Jakarta",
+    "Asia/Jayapura",
+    "Asia/Manila",
+    "Australia/Lord_Howe",
+    "Asia/Kathmandu",
+]
 TEXTS = [
     None,
     "Hi, your bill of $120 is due. Reply STOP to opt out.",
@@ -46,7 +73,9 @@ def windows(draw: st.DrawFn) -> tuple[int, int]:
 
 @st.composite
 def facts(draw: st.DrawFn) -> Facts:
-    at = draw(st.datetimes(dt.datetime(2025, 1, 1), dt.datetime(2027, 12, 31), timezones=st.just(UTC)))
+    at = draw(
+        st.datetimes(dt.datetime(2025, 1, 1), dt.datetime(2027, 12, 31), timezones=st.just(UTC))
+    )
     # Often on a quarter hour, where windows and periods start and end.
     at = at.replace(minute=at.minute // 15 * 15 if draw(st.booleans()) else at.minute)
     at = at.replace(second=0, microsecond=0)
@@ -71,7 +100,9 @@ def facts(draw: st.DrawFn) -> Facts:
         collector=draw(st.sampled_from(COLLECTORS)),
         product=draw(st.sampled_from(PRODUCTS)),
         dpd=draw(st.integers(0, 90)),
-        flags=frozenset(draw(st.lists(st.sampled_from(FLAGS), max_size=1))) if draw(st.booleans()) else frozenset(),
+        flags=frozenset(draw(st.lists(st.sampled_from(FLAGS), max_size=1)))
+        if draw(st.booleans())
+        else frozenset(),
         handover_notice_sent=draw(st.booleans()),
         time_barred=draw(st.booleans()),
         to_type=draw(st.sampled_from(TO_TYPES)),
@@ -84,7 +115,9 @@ def facts(draw: st.DrawFn) -> Facts:
         evidence=draw(st.booleans()),
         designated=draw(st.booleans()),
         third_party_contacts=draw(st.integers(0, 2)),
-        call_back_until=draw(st.none() | st.integers(-48, 200).map(lambda h: at + dt.timedelta(hours=h))),
+        call_back_until=draw(
+            st.none() | st.integers(-48, 200).map(lambda h: at + dt.timedelta(hours=h))
+        ),
         consent_windows=tuple(consents),
         inconvenient=tuple(periods),
         content_text=text,
@@ -98,9 +131,11 @@ def tallies_for(draw: st.DrawFn, f: Facts) -> dict[str, Tally]:
     out = {}
     for cap in plan(GUARD, f).caps:
         count = draw(st.integers(0, cap.max + 1))
-        release = draw(
-            st.none() | st.integers(1, 24 * 40).map(lambda h: f.at + dt.timedelta(hours=h))
-        ) if count >= cap.max else None
+        release = (
+            draw(st.none() | st.integers(1, 24 * 40).map(lambda h: f.at + dt.timedelta(hours=h)))
+            if count >= cap.max
+            else None
+        )
         out[cap.id] = Tally(count, release)
     return out
 

@@ -88,7 +88,7 @@ def _applicable(guard: Guard, f: Facts) -> tuple[Rule, ...]:
     if found is None:
         found = tuple(r for r in guard.rules_for(f.jurisdiction, f.collector) if applies(r, f))
         guard.memo[key] = found
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def plan(guard: Guard, f: Facts) -> Plan:
