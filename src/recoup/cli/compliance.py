@@ -14,7 +14,7 @@ from rich.table import Table
 
 from recoup.cli.common import console, fail
 from recoup.compliance import Guard, PackError, ScenarioError, check, load_guard
-from recoup.compliance.explain import explain
+from recoup.compliance.explain import explain, rules_markdown
 from recoup.config import Settings
 
 compliance_app = typer.Typer(
@@ -86,12 +86,19 @@ def rules_command(
     ] = "creditor",
     lang: Annotated[str, typer.Option(help="en or zh")] = "en",
     house: Annotated[Path | None, typer.Option(help="a house policy YAML")] = None,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="every pack as Markdown tables (docs/compliance.md)")
+    ] = False,
 ) -> None:
     """List the rules with their citations and confidence tags."""
     guard = guard_from(house)
+    if markdown:
+        sys.stdout.write(rules_markdown(guard))
+        return
     rules = guard.rules_for(jurisdiction, collector) if jurisdiction else tuple(guard.all_rules())
     table = Table(title=f"rules for {jurisdiction} ({collector})" if jurisdiction else "all rules")
-    for column in ("rule", "kind", "rule text", "source", "conf."):
+    table.add_column("rule", no_wrap=True)
+    for column in ("kind", "rule text", "source", "conf."):
         table.add_column(column, overflow="fold")
     zh = lang.lower().startswith("zh")
     for r in rules:

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from recoup.compliance.codes import Code
+from recoup.compliance.codes import WEEKDAYS, Code
 from recoup.compliance.facts import Decision, Reason
 from recoup.compliance.localtime import zone
-from recoup.compliance.packs import Guard
+from recoup.compliance.packs import (
+    CapRule,
+    ChannelRule,
+    ConsentRule,
+    ContentRule,
+    GraceRule,
+    Guard,
+    HoursRule,
+    PartyRule,
+    Rule,
+    StatusRule,
+)
 
 CODE_TEXT = {
     "en": {
@@ -140,3 +151,87 @@ def _detail(r: Reason, lang: str) -> str:
     if "dpd" in d:
         return f"（逾期 {d['dpd']} 天）" if zh else f" ({d['dpd']} days past due)"
     return ""
+
+
+def parameters(rule: Rule) -> str:
+    """A rule's parameters in one line, for the rules table."""
+    match rule:
+        case HoursRule():
+            days = (
+                "every day"
+                if rule.days == frozenset(range(7))
+                else " ".join(WEEKDAYS[d] for d in sorted(rule.days))
+            )
+            parts = [rule.window.label(), days]
+            parts += [f"{WEEKDAYS[d]} {w.label()}" for d, w in sorted(rule.day_windows.items())]
+            if rule.holidays == "forbid":
+                parts.append(f"no public holidays ({rule.calendar or 'debtor country'})")
+            elif rule.holidays == "window" and rule.holiday_window:
+                parts.append(f"public holidays {rule.holiday_window.label()}")
+            if rule.waived_over_dpd is not None:
+                parts.append(f"waived over {rule.waived_over_dpd} DPD")
+            parts += [f"{p} over {n} DPD" for p, n in rule.waived_over_dpd_by_product.items()]
+            parts.append("a consented window opens it" if rule.consent_opens else "no consent")
+            return "; ".join(parts)
+        case CapRule():
+            counted = (
+                ", ".join(sorted(rule.count_results))
+                if len(rule.count_results) < 9
+                else "any result"
+            )
+            via = (
+                ", ".join(sorted(rule.count_channels))
+                if len(rule.count_channels) < 12
+                else "any channel"
+            )
+            extra = "; calls with prior consent not counted" if rule.exclude_consented else ""
+            exempt = "; a consented call-back is exempt" if rule.exempt_with_consent else ""
+            return (
+                f"max {rule.max} {rule.window_label()} per {'+'.join(sorted(rule.scope))}; "
+                f"counts {via} ({counted}){extra}{exempt}"
+            )
+        case StatusRule():
+            return f"flags: {', '.join(sorted(rule.flags))}"
+        case PartyRule():
+            terms = []
+            for role, t in sorted(rule.roles.items()):
+                if not t.allowed:
+                    terms.append(f"{role}: never")
+                    continue
+                cond = [*sorted(t.requires)]
+                if t.max_contacts is not None:
+                    cond.append(f"at most {t.max_contacts}")
+                if t.no_disclosure:
+                    cond.append("no debt details")
+                terms.append(f"{role}: {', '.join(cond) if cond else 'yes'}")
+            return "; ".join(terms) + "; anyone else: never"
+        case ChannelRule():
+            return f"forbidden: {', '.join(sorted(rule.forbid))}"
+        case ConsentRule():
+            return f"accepts: {', '.join(sorted(rule.accepts))}"
+        case GraceRule():
+            return f"none while {rule.days} or fewer days past due"
+        case ContentRule():
+            if rule.forbid:
+                return f"forbidden: {', '.join(sorted(rule.forbid))}"
+            return f"required: {', '.join(sorted(rule.require))}"
+    return ""
+
+
+def rules_markdown(guard: Guard) -> str:
+    """Every rule of every pack as a Markdown table (docs/compliance.md embeds this output)."""
+    out = []
+    for pack in guard.packs:
+        out.append(f"\n### {pack.id}: {pack.name} (version {pack.version})\n")
+        scope = ", ".join(sorted(pack.collectors))
+        if pack.house_collectors:
+            scope += f"; as a house policy also {', '.join(sorted(pack.house_collectors))}"
+        out.append(f"Jurisdictions: {', '.join(pack.jurisdictions)}. Binds: {scope}.\n")
+        out.append("| Rule | Kind | Rule text | Parameters | Applies to | Source | Tag |")
+        out.append("|---|---|---|---|---|---|---|")
+        for r in pack.rules:
+            applies = ", ".join(sorted(r.channels)) if len(r.channels) < 12 else "all channels"
+            name = f"`{r.id}`" + (" (optional)" if r.optional else "")
+            cells = [name, r.kind, r.title, parameters(r), applies, r.citation, r.confidence]
+            out.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,100 @@
+"""Counters over the contact history: windows in the debtor's calendar and when they release."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from recoup.compliance.packs import CapRule
+from recoup.compliance.tally import Event, Subject, tally
+
+pytestmark = pytest.mark.pure
+UTC = dt.UTC
+
+
+def rule(kind: str, n: int = 1, maximum: int = 2, scope: str = "debtor") -> CapRule:
+    return CapRule(
+        id="t",
+        kind="cap",
+        pack="T",
+        citation="c",
+        confidence="P",
+        title="t",
+        max=maximum,
+        window_kind=kind,
+        window_n=n,
+        scope=frozenset({scope}),
+    )
+
+
+def at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).astimezone(UTC)
+
+
+def events(*times: str, **extra: object) -> list[Event]:
+    return [Event(at=at(t), channel="call", result="connected", **extra) for t in times]  # type: ignore[arg-type]
+
+
+class TestWindows:
+    def test_rolling_minutes_release_when_the_oldest_needed_event_ages_out(self) -> None:
+        history = events(
+            "2026-06-16T10:00:00+00:00", "2026-06-16T10:20:00+00:00", "2026-06-16T10:40:00+00:00"
+        )
+        t = tally(
+            rule("minutes", 60, maximum=2),
+            history,
+            Subject(at("2026-06-16T10:50:00+00:00"), ("UTC",)),
+        )
+        assert (t.count, t.release_at) == (3, at("2026-06-16T11:20:00+00:00"))
+
+    def test_a_local_day_in_several_zones_is_the_widest_day(self) -> None:
+        zones = ("Asia/Shanghai", "America/New_York")
+        # 23:30 New York on the 15th is 11:30 Shanghai on the 16th: both are "today" somewhere.
+        history = events("2026-06-15T23:30:00-04:00")
+        t = tally(
+            rule("local_day", maximum=1), history, Subject(at("2026-06-16T12:00:00+08:00"), zones)
+        )
+        assert t.count == 1
+        assert t.release_at == at("2026-06-17T00:00:00-04:00")  # the latest midnight of the zones
+
+    def test_calendar_week_and_month(self) -> None:
+        history = events("2026-06-15T10:00:00+00:00", "2026-06-16T10:00:00+00:00")
+        week = tally(rule("iso_week"), history, Subject(at("2026-06-17T10:00:00+00:00"), ("UTC",)))
+        assert week.release_at == at("2026-06-22T00:00:00+00:00")
+        month = tally(
+            rule("calendar_month"), history, Subject(at("2026-06-30T10:00:00+00:00"), ("UTC",))
+        )
+        assert month.release_at == at("2026-07-01T00:00:00+00:00")
+        july = tally(
+            rule("calendar_month"), history, Subject(at("2026-07-01T10:00:00+00:00"), ("UTC",))
+        )
+        assert july.count == 0
+
+    def test_scopes_narrow_the_history(self) -> None:
+        history = [
+            *events("2026-06-16T09:00:00+00:00", debt_ids=("a",), address="+1"),
+            *events("2026-06-16T09:30:00+00:00", debt_ids=("b",), address="+2"),
+            *events("2026-06-16T09:45:00+00:00"),  # names no debt: counts for every debt
+        ]
+        subject = Subject(at("2026-06-16T10:00:00+00:00"), ("UTC",), debt_id="a", address="+1")
+        assert tally(rule("days", 7, scope="debt"), history, subject).count == 2
+        assert tally(rule("days", 7, scope="address"), history, subject).count == 1
+        assert tally(rule("days", 7, scope="debtor"), history, subject).count == 3
+
+    def test_future_and_inbound_events_do_not_count(self) -> None:
+        history = [
+            *events("2026-06-16T11:00:00+00:00"),
+            Event(
+                at=at("2026-06-16T09:00:00+00:00"),
+                channel="sms",
+                result="delivered",
+                direction="inbound",
+            ),
+        ]
+        assert (
+            tally(
+                rule("days", 7), history, Subject(at("2026-06-16T10:00:00+00:00"), ("UTC",))
+            ).count
+            == 0
+        )
