@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from recoup.compliance import PackError, ScenarioError, load_guard
@@ -74,6 +76,7 @@ class TestChina:
         for role in ("phonebook_contact", "employer", "other_third_party"):
             d = decide(cn("2026-06-16T10:00:00+08:00", party={"role": role}, to="+8613700000000"))
             assert codes(d) == {"THIRD_PARTY"}, role
+            assert "cn.parties" in rules(d), role
 
     def test_emergency_contact_only_when_the_debtor_is_unreachable(self) -> None:
         data = cn(
@@ -104,7 +107,7 @@ class TestChina:
 
     def test_an_agency_needs_the_handover_notice(self) -> None:
         data = cn("2026-06-16T10:00:00+08:00", collector={"role": "third_party"})
-        assert codes(decide(data)) == {"HANDOVER_NOTICE_MISSING"}
+        assert rules(decide(data)) == {"cn.handover_notice"}
         data["collector"]["handover_notice_sent"] = True
         assert decide(data).allowed
 
@@ -129,7 +132,10 @@ class TestChina:
 
 class TestEurope:
     def test_great_britain_reasonable_hours_and_dispute(self) -> None:
-        assert codes(decide(scenario("GB", "2026-06-16T21:30:00+01:00"))) == {"OUTSIDE_HOURS"}
+        assert rules(decide(scenario("GB", "2026-06-16T21:30:00+01:00"))) == {
+            "gb.hours",
+            "house.hours",
+        }
         data = scenario("GB", "2026-06-16T12:00:00+01:00")
         data["debtor"]["flags"] = ["dispute_open"]
         assert codes(decide(data)) == {"DISPUTE_PENDING"}
@@ -155,9 +161,8 @@ class TestEurope:
     def test_netherlands_evenings_sundays_holidays(self) -> None:
         nl = "NL"
         collector = {"role": "third_party"}
-        assert codes(decide(scenario(nl, "2026-06-16T20:00:00+02:00", collector=collector))) == {
-            "OUTSIDE_HOURS"
-        }
+        evening = decide(scenario(nl, "2026-06-16T20:00:00+02:00", collector=collector))
+        assert rules(evening) == {"nl.hours"}
         assert codes(decide(scenario(nl, "2026-06-14T12:00:00+02:00", collector=collector))) == {
             "REST_DAY"
         }
@@ -167,6 +172,7 @@ class TestEurope:
     def test_greece_weekdays_one_call_in_two_days_not_in_the_first_ten_days(self) -> None:
         collector = {"role": "third_party"}
         saturday = decide(scenario("GR", "2026-06-13T12:00:00+03:00", collector=collector))
+        assert rules(saturday) == {"gr.hours"}
         assert codes(saturday) == {"REST_DAY"}
         assert saturday.next_allowed_at == utc("2026-06-15T09:00:00+03:00")
         yesterday = [call("2026-06-15T10:00:00+03:00", "no_answer")]
@@ -178,7 +184,7 @@ class TestEurope:
         early = scenario("GR", "2026-06-16T12:00:00+03:00", collector=collector)
         early["debt"]["days_past_due"] = 5
         d = decide(early)
-        assert codes(d) == {"GRACE_PERIOD"}
+        assert rules(d) == {"gr.first_days"}
         assert d.next_allowed_at == utc("2026-06-22T09:00:00+03:00")  # 11 days past due
 
 
@@ -210,6 +216,10 @@ class TestAsia:
                 "PH", "2026-06-16T12:00:00+08:00", party={"role": role}, to="+639170000000"
             )
             assert decide(data).allowed is allowed, role
+        spouse = scenario(
+            "PH", "2026-06-16T12:00:00+08:00", party={"role": "spouse"}, to="+639170000000"
+        )
+        assert rules(decide(spouse)) == {"ph.parties"}
 
     def test_indonesia_monday_to_saturday_in_every_zone(self) -> None:
         assert codes(decide(scenario("ID", "2026-06-14T12:00:00+07:00"))) == {"REST_DAY"}
@@ -247,7 +257,10 @@ class TestAsia:
         ] + [call(f"2026-06-16T1{h}:00:00+07:00", "no_answer") for h in range(2)]
         d = decide(scenario("VN", "2026-06-16T15:00:00+07:00", history=history))
         assert rules(d) == {"vn.daily"}
-        assert codes(decide(scenario("VN", "2026-06-16T06:30:00+07:00"))) == {"OUTSIDE_HOURS"}
+        assert rules(decide(scenario("VN", "2026-06-16T06:30:00+07:00"))) == {
+            "vn.hours",
+            "house.hours",
+        }
 
     def test_thailand_weekend_and_holiday_window_and_one_contact_a_day(self) -> None:
         assert rules(decide(scenario("TH", "2026-06-13T19:00:00+07:00"))) == {"th.hours"}
@@ -257,6 +270,49 @@ class TestAsia:
         assert rules(decide(scenario("TH", "2026-06-16T15:00:00+07:00", history=once))) == {
             "th.daily"
         }
+
+
+class TestPartiesElsewhere:
+    @pytest.mark.parametrize(
+        ("jurisdiction", "at", "rule"),
+        [
+            ("IE", "2026-06-16T12:00:00+01:00", "ie.parties"),
+            ("GR", "2026-06-16T12:00:00+03:00", "gr.parties"),
+            ("VN", "2026-06-16T12:00:00+07:00", "vn.parties"),
+        ],
+    )
+    def test_family_and_employers_are_not_contacted(
+        self, jurisdiction: str, at: str, rule: str
+    ) -> None:
+        for role in ("spouse", "employer"):
+            data = scenario(
+                jurisdiction, at, party={"role": role}, collector={"role": "third_party"}
+            )
+            assert rule in rules(decide(data)), (jurisdiction, role)
+        guarantor = scenario(
+            jurisdiction, at, party={"role": "guarantor"}, collector={"role": "third_party"}
+        )
+        assert decide(guarantor).allowed
+
+    def test_thailand_others_only_to_locate_without_the_debt(self) -> None:
+        data = scenario(
+            "TH", "2026-06-16T12:00:00+07:00", "call", party={"role": "employer"}, to="+66800000000"
+        )
+        assert decide(data).allowed
+        data["content"] = {
+            "text": "Please tell him his overdue debt must be paid.",
+            "language": "en",
+        }
+        assert codes(decide(data)) == {"DISCLOSURE"}
+        designated = scenario(
+            "TH",
+            "2026-06-16T12:00:00+07:00",
+            party={"role": "emergency_contact"},
+            to="+66800000000",
+        )
+        assert rules(decide(designated)) == {"th.parties"}
+        designated["party"]["designated"] = True
+        assert decide(designated).allowed
 
 
 class TestHousePolicy:
@@ -277,6 +333,34 @@ class TestHousePolicy:
         assert d.reasons[0].confidence == "house"
         assert "house" in d.packs
 
+    def test_a_house_rule_in_chinese_working_days_follows_the_adjusted_calendar(self) -> None:
+        house = {
+            "rules": [
+                {
+                    "id": "acme.workdays",
+                    "kind": "hours",
+                    "title": "Working days only",
+                    "window": {"from": "09:00", "to": "18:00"},
+                    "working_days": True,
+                }
+            ]
+        }
+        makeup = decide(cn("2026-02-14T10:00:00+08:00", house=house))  # a Saturday worked (调休)
+        assert makeup.allowed
+        sunday = decide(cn("2026-02-15T10:00:00+08:00", house=house))
+        assert rules(sunday) == {"acme.workdays"}
+        assert codes(sunday) == {"REST_DAY"}
+        assert sunday.next_allowed_at == utc(
+            "2026-02-24T09:00:00+08:00"
+        )  # after the Spring Festival
+        assert rules(decide(cn("2026-10-10T10:00:00+08:00", house=house))) == set()  # 调休 Saturday
+
+    def test_a_redial_within_the_hour_waits(self) -> None:
+        history = [call("2026-06-16T10:20:00+08:00", "no_answer", address="+8613812345678")]
+        d = decide(cn("2026-06-16T10:50:00+08:00", history=history))
+        assert rules(d) == {"house.redial_gap"}
+        assert d.next_allowed_at == utc("2026-06-16T11:20:00+08:00")
+
     def test_law_cannot_be_switched_off(self) -> None:
         with pytest.raises(ScenarioError, match="is law"):
             decide(cn("2026-06-16T10:00:00+08:00", house={"disable": ["cn.hours.legal"]}))
@@ -288,7 +372,36 @@ class TestHousePolicy:
             load_guard({"rulez": []})
 
 
+class TestPlaces:
+    def test_not_at_work_applies_to_the_work_number_only(self) -> None:
+        data = scenario("GB", "2026-06-16T12:00:00+01:00", to="+442071234567")
+        data["debtor"]["phones"].append({"number": "+442071234567", "type": "work"})
+        data["debtor"]["inconvenient"] = [{"place": "work"}]
+        d = decide(data)
+        assert codes(d) == {"DEBTOR_INCONVENIENT"}
+        assert d.next_allowed_at is None  # never at work: waiting does not help
+        data["to"] = data["debtor"]["phones"][0]["number"]
+        assert decide(data).allowed
+
+    def test_area_codes_that_straddle_zones_bring_both(self) -> None:
+        data = scenario("US", "2026-06-16T08:30:00-04:00", house={"extend_scope": True})
+        data["debtor"]["zones"] = []
+        del data["debtor"]["address"]
+        data["debtor"]["phones"] = [
+            {"number": "+18505550100", "type": "mobile"}
+        ]  # Florida panhandle
+        d = decide(data)
+        assert set(d.zones) == {"America/New_York", "America/Chicago"}
+        assert d.next_allowed_at == utc("2026-06-16T09:00:00-04:00")  # 08:00 Central
+
+
 class TestValidation:
+    def test_every_shipped_rule_is_exercised_by_a_test(self) -> None:
+        here = Path(__file__).parent
+        text = "".join(p.read_text(encoding="utf-8") for p in here.glob("test_*.py"))
+        missing = [r.id for p in shipped_packs() for r in p.rules if f'"{r.id}"' not in text]
+        assert missing == []
+
     def test_every_shipped_rule_has_a_citation_and_confidence(self) -> None:
         packs = shipped_packs()
         assert {p.id for p in packs} >= {

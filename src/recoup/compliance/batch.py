@@ -30,7 +30,7 @@ import polars as pl
 from recoup.compliance.codes import FLAGS
 from recoup.compliance.facts import Facts, Tally
 from recoup.compliance.guard import HORIZON_DAYS, MAX_AHEAD, MAX_ROUNDS, Plan, plan
-from recoup.compliance.localtime import is_holiday, subdivision_of, utc_at
+from recoup.compliance.localtime import day_window, subdivision_of, utc_at
 from recoup.compliance.packs import Guard, HoursRule
 
 UTC = "UTC"
@@ -418,7 +418,8 @@ def _hours_rows(
 
 def _schedule(rule: HoursRule) -> tuple[Any, ...]:
     days = tuple(rule.window_for(d, h) for d in range(7) for h in (False, True))
-    return (days, rule.consent_opens, rule.calendar if rule.calendar not in ("", "ZZ") else "")
+    calendar = rule.calendar if rule.calendar not in ("", "ZZ") else ""
+    return (days, rule.consent_opens, rule.working_days, calendar)
 
 
 def _local_to_utc(day: pl.Expr, minute: pl.Expr, zone: str) -> pl.Expr:
@@ -528,9 +529,7 @@ def _open_spans(pending: pl.DataFrame, zone: str, clocks: list[_Clock]) -> pl.Da
         clock = clocks[ck]
         day = first
         while day <= last + dt.timedelta(days=HORIZON_DAYS):
-            w = clock.rule.window_for(
-                day.weekday(), is_holiday(clock.country, clock.subdivision, day)
-            )
+            w = day_window(clock.rule, day, (clock.country, clock.subdivision))
             rows.append(
                 (
                     ck,

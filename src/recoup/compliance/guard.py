@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from recoup.compliance import content
 from recoup.compliance.codes import Code
 from recoup.compliance.facts import ConsentWindow, Decision, Facts, Inconvenient, Reason, Tally
-from recoup.compliance.localtime import is_holiday, local_date, subdivision_of, utc_at, zone
+from recoup.compliance.localtime import day_window, local_date, subdivision_of, utc_at, zone
 from recoup.compliance.packs import (
     CapRule,
     ChannelRule,
@@ -295,7 +295,7 @@ def hours_next(
     today = local_date(t, zone_name)
     for k in range(HORIZON_DAYS):
         day = today + dt.timedelta(days=k)
-        window = rule.window_for(day.weekday(), is_holiday(*calendar, day))
+        window = day_window(rule, day, calendar)
         if window is None:
             continue
         spans: list[tuple[int, int, dt.datetime | None, dt.datetime | None]] = [
@@ -427,7 +427,7 @@ def _temporal_reason(rule: Rule, f: Facts, tallies: Mapping[str, Tally]) -> Reas
 
 def _rest_day(rule: HoursRule, f: Facts, z: str) -> bool:
     day = local_date(f.at, z)
-    return rule.window_for(day.weekday(), is_holiday(*calendar_of(rule, f), day)) is None
+    return day_window(rule, day, calendar_of(rule, f)) is None
 
 
 def _tz(name: str) -> dt.tzinfo:

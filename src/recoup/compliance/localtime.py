@@ -16,11 +16,16 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
+import chinese_calendar
 import holidays
 import phonenumbers
 from babel.core import get_global
 from phonenumbers import timezone as phone_timezone
+
+if TYPE_CHECKING:
+    from recoup.compliance.packs import HoursRule, Window
 
 UTC = dt.UTC
 
@@ -77,6 +82,27 @@ US_STATE_ZONES: dict[str, tuple[str, ...]] = {
 }
 
 
+# North American area codes whose territory straddles two zones: phonenumbers' timezone data gives
+# one of them, and a debtor there may be in either (regulation-rules A2).
+NANP_STRADDLING: dict[str, tuple[str, ...]] = {
+    "208": ("America/Boise", "America/Los_Angeles"),
+    "270": ("America/Chicago", "America/New_York"),
+    "308": ("America/Chicago", "America/Denver"),
+    "423": ("America/New_York", "America/Chicago"),
+    "541": ("America/Los_Angeles", "America/Boise"),
+    "605": ("America/Chicago", "America/Denver"),
+    "606": ("America/New_York", "America/Chicago"),
+    "620": ("America/Chicago", "America/Denver"),
+    "701": ("America/Chicago", "America/Denver"),
+    "785": ("America/Chicago", "America/Denver"),
+    "812": ("America/Indiana/Indianapolis", "America/Chicago"),
+    "850": ("America/Chicago", "America/New_York"),
+    "906": ("America/Detroit", "America/Menominee"),
+    "915": ("America/Denver", "America/Chicago"),
+    "931": ("America/Chicago", "America/New_York"),
+}
+
+
 class ZoneError(ValueError):
     pass
 
@@ -98,7 +124,10 @@ def zones_for_phone(number: str) -> tuple[str, ...]:
         parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:
         return ()
-    return tuple(z for z in phone_timezone.time_zones_for_number(parsed) if z in known_zones())
+    zones = [z for z in phone_timezone.time_zones_for_number(parsed) if z in known_zones()]
+    if parsed.country_code == 1:
+        zones.extend(NANP_STRADDLING.get(str(parsed.national_number)[:3], ()))
+    return tuple(dict.fromkeys(zones))
 
 
 def zones_for_place(country: str, region: str | None = None) -> tuple[str, ...]:
@@ -183,6 +212,26 @@ def is_holiday(country: str, subdivision: str | None, day: dt.date) -> bool:
     if len(country) != 2 or country == "ZZ":
         return False
     return day in _calendar(country, subdivision, day.year)
+
+
+def is_workday(country: str, subdivision: str | None, day: dt.date) -> bool:
+    """A working day in the country's official calendar: China's from `chinese_calendar` (调休
+    make-up days included) while it covers the year; elsewhere Monday to Friday, not a holiday."""
+    if country == "CN":
+        try:
+            return bool(chinese_calendar.is_workday(day))
+        except NotImplementedError:
+            pass
+    return day.weekday() < 5 and not is_holiday(country, subdivision, day)
+
+
+def day_window(rule: HoursRule, day: dt.date, calendar: tuple[str, str | None]) -> Window | None:
+    """The open window of an hours rule on a local day, or None on a rest day (both paths use it)."""
+    return rule.window_for(
+        day.weekday(),
+        is_holiday(*calendar, day),
+        is_workday(*calendar, day) if rule.working_days else True,
+    )
 
 
 def holiday_dates(country: str, subdivision: str | None, years: Iterable[int]) -> list[dt.date]:

@@ -98,9 +98,15 @@ class HoursRule(Rule):
     consent_opens: bool = True
     waived_over_dpd: int | None = None
     waived_over_dpd_by_product: Mapping[str, int] = field(default_factory=dict)
+    working_days: bool = False
 
-    def window_for(self, weekday: int, holiday: bool) -> Window | None:
-        """The allowed window of a local day, or None when the day is a rest day."""
+    def window_for(self, weekday: int, holiday: bool, workday: bool = True) -> Window | None:
+        """The allowed window of a local day, or None when the day is a rest day.
+
+        `workday` matters only to a rule limited to working days (the country's official calendar,
+        with China's adjusted working days)."""
+        if self.working_days and not workday:
+            return None
         if holiday:
             if self.holidays == "forbid":
                 return None
@@ -432,6 +438,7 @@ def _hours(doc: Mapping[str, Any], where: _Where, common: dict[str, Any]) -> Rul
         consent_opens=bool(doc.get("consent_opens", True)),
         waived_over_dpd=int(waived["default"]) if "default" in waived else None,
         waived_over_dpd_by_product=by_product,
+        working_days=bool(doc.get("working_days", False)),
     )
 
 
@@ -543,6 +550,7 @@ _KIND_KEYS: dict[str, tuple[str, ...]] = {
         "calendar",
         "consent_opens",
         "waived_over_dpd",
+        "working_days",
     ),
     "cap": ("window", "counts", "max", "scope", "code", "exempt_with_consent"),
     "status": ("flags", "code"),

@@ -13,7 +13,8 @@ The format is documented in `docs/compliance.md`. Parsing names the field of eve
 - the debtor is unreachable when `debtor.unreachable_since` is set, or the last 3 calls to the
   debtor all failed and the planned contact is on a later local day (CBA 2026 guideline: the day
   after 3 consecutive unanswered calls);
-- a third party's earlier contacts are the history's contacts with the same party role at `to`.
+- a third party's earlier contacts are the history's contacts with the same party role at `to`;
+- an inconvenience tied to a place applies only to contacts that reach the debtor there.
 """
 
 from __future__ import annotations
@@ -156,7 +157,11 @@ def parse(data: Any) -> Scenario:
             for c in consents
             if c.text("kind") == "time_window"
         ),
-        inconvenient=tuple(_inconvenient(i) for i in debtor.items("inconvenient")),
+        inconvenient=tuple(
+            _inconvenient(i)
+            for i in debtor.items("inconvenient")
+            if _at_place(i, channel, phone, email)
+        ),
         content_text=text_content.optional_text("text"),
         content_language=text_content.optional_text("language"),
         creditor_name=collector.optional_text("name") or creditor or "",
@@ -328,6 +333,18 @@ def _unreachable(
         and all(e.result in FAILED for e in calls)
         and at >= day_end(calls[-1].at, zones)
     )
+
+
+def _at_place(r: _Reader, channel: str, phone: _Reader | None, email: _Reader | None) -> bool:
+    """An inconvenience tied to a place (`"place": "work"`, Reg F 1006.6(b)(1)-(3)) applies only to
+    contacts that reach the debtor there: a work number or e-mail, or a visit."""
+    place = r.choice("place", ("anywhere", "work", "home"), default="anywhere")
+    if place == "anywhere":
+        return True
+    kind = _to_type(channel, phone, email)
+    if place == "work":
+        return kind in ("work", "work_email") or channel == "visit"
+    return kind == "home" or channel == "visit"
 
 
 def _inconvenient(r: _Reader) -> Inconvenient:
