@@ -9,13 +9,39 @@ import hypothesis.strategies as st
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from recoup.compliance import load_guard
+from recoup.compliance import Guard, load_guard
 from recoup.compliance.batch import decide_frame, facts_frame, tallies_frame
 from recoup.compliance.codes import CHANNELS, COLLECTORS, FLAGS, PARTIES, PRODUCTS, TO_TYPES
 from recoup.compliance.facts import ConsentWindow, Facts, Inconvenient, Tally
 from recoup.compliance.guard import decide, plan
 
 GUARD = load_guard()
+# A deployment's house policy over the packs: working days on the official calendar, a per-day cap.
+HOUSE = load_guard(
+    {
+        "rules": [
+            {
+                "id": "acme.workdays",
+                "kind": "hours",
+                "title": "Working days",
+                "window": {"from": "09:00", "to": "18:30"},
+                "working_days": True,
+                "channels": ["call", "visit"],
+            },
+            {
+                "id": "acme.texts",
+                "kind": "cap",
+                "title": "Two texts a day",
+                "channels": ["sms"],
+                "counts": {"channels": ["sms"]},
+                "scope": ["debtor"],
+                "window": {"kind": "local_day"},
+                "max": 2,
+            },
+        ],
+        "disable": ["cn.hours.house"],
+    }
+)
 JURISDICTIONS = [
     "CN",
     "US",
@@ -127,9 +153,9 @@ def facts(draw: st.DrawFn) -> Facts:
 
 
 @st.composite
-def tallies_for(draw: st.DrawFn, f: Facts) -> dict[str, Tally]:
+def tallies_for(draw: st.DrawFn, f: Facts, guard: Guard) -> dict[str, Tally]:
     out = {}
-    for cap in plan(GUARD, f).caps:
+    for cap in plan(guard, f).caps:
         count = draw(st.integers(0, cap.max + 1))
         release = (
             draw(st.none() | st.integers(1, 24 * 40).map(lambda h: f.at + dt.timedelta(hours=h)))
@@ -141,22 +167,23 @@ def tallies_for(draw: st.DrawFn, f: Facts) -> dict[str, Tally]:
 
 
 @st.composite
-def batches(draw: st.DrawFn) -> tuple[list[Facts], dict[int, dict[str, Tally]]]:
+def batches(draw: st.DrawFn) -> tuple[Guard, list[Facts], dict[int, dict[str, Tally]]]:
+    guard = draw(st.sampled_from([GUARD, HOUSE]))
     items = draw(st.lists(facts(), min_size=1, max_size=6))
-    return items, {i: draw(tallies_for(f)) for i, f in enumerate(items)}
+    return guard, items, {i: draw(tallies_for(f, guard)) for i, f in enumerate(items)}
 
 
 class TestBatchEqualsSingle:
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(batches())
     def test_same_reasons_and_next_moment(
-        self, batch: tuple[list[Facts], dict[int, dict[str, Tally]]]
+        self, batch: tuple[Guard, list[Facts], dict[int, dict[str, Tally]]]
     ) -> None:
-        items, tallies = batch
-        out = decide_frame(GUARD, facts_frame(items), tallies_frame(tallies))
+        guard, items, tallies = batch
+        out = decide_frame(guard, facts_frame(items), tallies_frame(tallies))
         assert out["contact_id"].to_list() == list(range(len(items)))
         for i, f in enumerate(items):
-            single = decide(GUARD, f, tallies[i])
+            single = decide(guard, f, tallies[i])
             row = out.row(i, named=True)
             assert row["reasons"] == sorted(f"{r.rule}:{r.code.value}" for r in single.reasons), f
             assert row["allowed"] == single.allowed

@@ -163,6 +163,8 @@ def parameters(rule: Rule) -> str:
                 else " ".join(WEEKDAYS[d] for d in sorted(rule.days))
             )
             parts = [rule.window.label(), days]
+            if rule.working_days:
+                parts.append("working days only (official calendar)")
             parts += [f"{WEEKDAYS[d]} {w.label()}" for d, w in sorted(rule.day_windows.items())]
             if rule.holidays == "forbid":
                 parts.append(f"no public holidays ({rule.calendar or 'debtor country'})")
