@@ -130,6 +130,24 @@ class TestChina:
         assert codes(decide(data)) == {"CONTENT_FORBIDDEN"}
 
 
+class TestTemplates:
+    def test_a_template_is_checked_for_every_pack_it_may_be_used_in(self) -> None:
+        from recoup.compliance import check_content
+        from tests.compliance.helpers import GUARD
+
+        text = (
+            "Hi {{ first_name }}, {{ amount }} is due. Reply STOP to opt out. {{ creditor_name }}"
+        )
+        for jurisdiction in ("US", "CN", "GB"):
+            assert (
+                check_content(GUARD, text, language="en", channel="sms", jurisdiction=jurisdiction)
+                == []
+            )
+        bad = "Pay now or the court will seize your car."
+        found = check_content(GUARD, bad, language="en", channel="sms", jurisdiction="US")
+        assert {r.rule for r in found} == {"base.abusive_content", "us.opt_out_instruction"}
+
+
 class TestEurope:
     def test_great_britain_reasonable_hours_and_dispute(self) -> None:
         assert rules(decide(scenario("GB", "2026-06-16T21:30:00+01:00"))) == {

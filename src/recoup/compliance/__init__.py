@@ -7,7 +7,7 @@ entry points, `decide` for one planned contact (send time, events, `recoup compl
 
 from recoup.compliance.codes import Code
 from recoup.compliance.facts import Decision, Facts, Reason, Tally
-from recoup.compliance.guard import decide, plan
+from recoup.compliance.guard import check_content, decide, plan
 from recoup.compliance.packs import Guard, PackError, load_guard
 from recoup.compliance.scenario import ScenarioError, check
 
@@ -21,6 +21,7 @@ __all__ = [
     "ScenarioError",
     "Tally",
     "check",
+    "check_content",
     "decide",
     "load_guard",
     "plan",

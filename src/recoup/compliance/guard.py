@@ -463,3 +463,31 @@ def settle(at: dt.datetime, components: list[Component]) -> dt.datetime | None:
             return None
         t = latest
     return None
+
+
+def check_content(
+    guard: Guard,
+    text: str,
+    *,
+    language: str | None,
+    channel: str,
+    jurisdiction: str,
+    collector: str = "creditor",
+    party: str = "debtor",
+    creditor_name: str = "",
+) -> list[Reason]:
+    """The content reasons a message or template would draw, for saving a template (every pack it
+    may be used in is asked in turn by the caller) or previewing a rendered message."""
+    f = Facts(
+        at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
+        channel=channel,
+        jurisdiction=jurisdiction,
+        zones=("UTC",),
+        party=party,
+        collector=collector,
+        content_text=text,
+        content_language=language,
+        creditor_name=creditor_name,
+    )
+    content_codes = {Code.CONTENT_FORBIDDEN, Code.CONTENT_MISSING, Code.DISCLOSURE}
+    return [r for r in plan(guard, f).reasons if r.code in content_codes]
