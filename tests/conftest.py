@@ -22,12 +22,13 @@ from recoup.bootstrap import init_database
 from recoup.config import Settings
 from recoup.identity import service as identity_service
 from recoup.identity.permissions import API_KEY_SCOPES
+from recoup.keys import service as keys_service
 from recoup.kit import crypto
 from recoup.kit.clock import SettableClock
 from recoup.kit.db import make_engine
 
-KEYRING = crypto.Keyring.generate(development=True)
-crypto.install_keyring(KEYRING)
+MASTER = crypto.LocalMasterKey.generate(development=True)
+crypto.install_keyring(crypto.Keyring.generate(development=True))  # until the database's keys load
 AUDIT_SIGNER = audit_service.Signer(Ed25519PrivateKey.generate())
 audit_service.install_signer(AUDIT_SIGNER)
 WEBHOOK_SECRET = "whsec-test-0123456789"
@@ -41,7 +42,9 @@ def database_url(tmp_root: Path) -> str:
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     engine = make_engine(database_url(tmp_path_factory.mktemp("db")))
-    init_database(engine, clock=SettableClock(START))
+    init_database(engine, clock=SettableClock(START), master=MASTER)
+    with Session(engine) as session:  # a fixed keyring: tests need no reloads
+        crypto.install_keyring(keys_service.load_keyring(session, MASTER))
     yield engine
     engine.dispose()
 
@@ -81,7 +84,7 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         env="test",
         database_url="sqlite://",
-        encryption_keys=KEYRING.to_json(),
+        encryption_keys=MASTER.to_json(),
         wallet_webhook_secrets=[WEBHOOK_SECRET],
     )
 
@@ -93,7 +96,7 @@ def app(
     app = create_app(settings, engine=engine, clock=clock)
     app.state.sessionmaker = sessions
     yield app
-    crypto.install_keyring(KEYRING)
+    crypto.install_keyring(crypto.installed_keyring())  # the app installed a reloading source
     audit_service.install_signer(AUDIT_SIGNER)
 
 

@@ -28,7 +28,7 @@ class TestInit:
     def test_init_twice_is_safe_and_generates_one_development_key(self, workdir: Path) -> None:
         first = runner.invoke(app, ["init"])
         assert first.exit_code == 0, first.output
-        assert "generated a development keyring" in first.output
+        assert "generated a development master key" in first.output
         key = (workdir / "recoup-keys.json").read_text()
         second = runner.invoke(app, ["init"])
         assert second.exit_code == 0, second.output

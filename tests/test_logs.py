@@ -11,8 +11,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, selectinload
 
-from recoup.bootstrap import load_keyring
+from recoup.bootstrap import load_master
 from recoup.config import Settings
+from recoup.keys import service as keys_service
 from recoup.kit import crypto
 from recoup.kit import logging as kit_logging
 from recoup.models import Customer
@@ -41,10 +42,10 @@ def test_demo_logs_carry_no_personal_data(tmp_path: Path) -> None:
     events = {json.loads(line)["event"] for line in lines}
     assert {"ingest.file_imported", "delinquency.pass_finished"} <= events
 
-    keyring = load_keyring(Settings(encryption_key_file=tmp_path / "keys.json"))
-    crypto.install_keyring(keyring)
+    master = load_master(Settings(encryption_key_file=tmp_path / "keys.json"))
     secrets: set[str] = set()
     with Session(create_engine(f"sqlite:///{tmp_path / 'demo.db'}")) as session:
+        crypto.install_keyring(keys_service.load_keyring(session, master))
         customers = (
             session.execute(
                 select(Customer).options(

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from recoup.audit import service as audit_service
 from recoup.config import Environment, Settings
+from recoup.keys import service as keys_service
 from recoup.kit import crypto
 from recoup.kit.clock import Clock
 from recoup.kit.db import make_sessionmaker, session_scope
@@ -20,37 +21,43 @@ from recoup.kit.errors import ConfigurationError
 from recoup.ledger import service as ledger_service
 
 
-def load_keyring(settings: Settings) -> crypto.Keyring:
+def load_master(settings: Settings) -> crypto.LocalMasterKey:
+    """The master key that wraps the data keys: RECOUP_ENCRYPTION_KEYS (inline) or the key file."""
     if settings.encryption_keys is not None:
-        keyring = crypto.Keyring.from_json(
+        master = crypto.LocalMasterKey.from_json(
             settings.encryption_keys.get_secret_value(), source="RECOUP_ENCRYPTION_KEYS"
         )
     elif settings.encryption_key_file.exists():
-        keyring = crypto.load_keyring_file(settings.encryption_key_file)
+        master = crypto.load_master_key_file(settings.encryption_key_file)
     else:
         raise ConfigurationError(
-            f"no encryption keys: {settings.encryption_key_file} does not exist. "
-            "Run `recoup init` (development) or set RECOUP_ENCRYPTION_KEYS / RECOUP_ENCRYPTION_KEY_FILE."
+            f"no master key: {settings.encryption_key_file} does not exist. Run `recoup init` "
+            "(development) or set RECOUP_ENCRYPTION_KEYS / RECOUP_ENCRYPTION_KEY_FILE."
         )
-    if keyring.development and settings.env is Environment.production:
-        raise ConfigurationError("production refuses a development keyring; configure a real key")
-    return keyring
+    if master.development and settings.env is Environment.production:
+        raise ConfigurationError(
+            "production refuses a development master key; configure a real one"
+        )
+    return master
 
 
-def ensure_keyring(settings: Settings) -> tuple[crypto.Keyring, bool]:
-    """Load the keyring, generating a development one on first run outside production."""
+def ensure_master(settings: Settings) -> tuple[crypto.LocalMasterKey, bool]:
+    """Load the master key, generating a development one on first run outside production."""
     if settings.encryption_keys is None and not settings.encryption_key_file.exists():
         if settings.env is Environment.production:
             raise ConfigurationError("production refuses to generate keys; configure them")
-        crypto.write_keyring_file(
-            settings.encryption_key_file, crypto.Keyring.generate(development=True)
+        crypto.write_master_key_file(
+            settings.encryption_key_file, crypto.LocalMasterKey.generate(development=True)
         )
-        keyring = load_keyring(settings)
-        crypto.install_keyring(keyring)
-        return keyring, True
-    keyring = load_keyring(settings)
-    crypto.install_keyring(keyring)
-    return keyring, False
+        return load_master(settings), True
+    return load_master(settings), False
+
+
+def install_keys(settings: Settings, engine: Engine) -> crypto.LocalMasterKey:
+    """Load the master key and let the process unwrap the data keys from the database on demand."""
+    master = load_master(settings)
+    crypto.install_key_source(keys_service.key_source(engine, master))
+    return master
 
 
 def ensure_audit_signer(settings: Settings) -> bool:
@@ -102,8 +109,16 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def init_database(engine: Engine, *, clock: Clock) -> int:
-    """Create or upgrade the schema and seed reference data. Safe to run any number of times."""
+def init_database(engine: Engine, *, clock: Clock, master: crypto.MasterKey | None = None) -> int:
+    """Create or upgrade the schema, the data and index keys (given the master key), and seed
+    reference data; backfill blind indexes rows lack. Safe to run any number of times."""
     migrate(engine)
-    with session_scope(make_sessionmaker(engine)) as session:
+    factory = make_sessionmaker(engine)
+    if master is not None:
+        with session_scope(factory) as session:
+            keys_service.ensure_keys(session, master, clock=clock)
+        crypto.install_key_source(keys_service.key_source(engine, master))
+        with session_scope(factory) as session:
+            keys_service.backfill_indexes(session)
+    with session_scope(factory) as session:
         return ledger_service.ensure_default_products(session, clock=clock)

@@ -11,12 +11,11 @@ from sqlalchemy import Engine
 
 from recoup import __version__
 from recoup.api.errors import install_error_handlers
-from recoup.bootstrap import load_audit_signer, load_keyring
+from recoup.bootstrap import install_keys, load_audit_signer
 from recoup.config import Settings
 from recoup.delinquency.endpoints import router as delinquency_router
 from recoup.identity.endpoints import router as identity_router
 from recoup.ingest.endpoints import router as webhook_router
-from recoup.kit import crypto
 from recoup.kit.clock import Clock, SystemClock
 from recoup.kit.db import make_engine, make_sessionmaker
 from recoup.kit.logging import get_logger
@@ -37,10 +36,10 @@ def create_app(
     settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock | None = None
 ) -> FastAPI:
     settings = settings or Settings()
-    crypto.install_keyring(load_keyring(settings))
+    engine = engine or make_engine(settings.database_url, echo=settings.database_echo)
+    install_keys(settings, engine)
     if settings.audit_signing_key_file.exists():
         load_audit_signer(settings)
-    engine = engine or make_engine(settings.database_url, echo=settings.database_echo)
     app = FastAPI(title="Recoup", version=__version__, description=DESCRIPTION)
     app.state.settings = settings
     app.state.engine = engine

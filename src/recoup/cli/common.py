@@ -12,9 +12,8 @@ from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from recoup.bootstrap import load_audit_signer, load_keyring
+from recoup.bootstrap import install_keys, load_audit_signer
 from recoup.config import Settings
-from recoup.kit import crypto
 from recoup.kit import logging as kit_logging
 from recoup.kit.clock import Clock, SystemClock
 from recoup.kit.db import make_engine, make_sessionmaker, session_scope
@@ -43,7 +42,7 @@ class Runtime:
             yield session
 
     def install_keys(self) -> None:
-        crypto.install_keyring(load_keyring(self.settings))
+        install_keys(self.settings, self.engine)
         if self.settings.audit_signing_key_file.exists():
             load_audit_signer(self.settings)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from recoup.bootstrap import ensure_audit_signer, ensure_keyring, init_database
+from recoup.bootstrap import ensure_audit_signer, ensure_master, init_database
 from recoup.cli.common import Runtime, console
 from recoup.cli.imports import generate_portfolio
 from recoup.config import Settings
@@ -25,11 +25,13 @@ def run_demo(*, customers: int, seed: int, database: Path) -> None:
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     settings = Settings(database_url=f"sqlite:///{database}")
     rt = Runtime(settings, SystemClock())
-    _, created = ensure_keyring(settings)
+    master, created = ensure_master(settings)
     ensure_audit_signer(settings)
     if created:
-        console.print(f"generated a development keyring at [bold]{settings.encryption_key_file}[/]")
-    init_database(rt.engine, clock=rt.clock)
+        console.print(
+            f"generated a development master key at [bold]{settings.encryption_key_file}[/]"
+        )
+    init_database(rt.engine, clock=rt.clock, master=master)
     today = rt.clock.now().astimezone(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
     console.rule(f"Recoup demo · {customers:,} customers · seed {seed} · {database}")
     generate_portfolio(rt, customers=customers, seed=seed, as_of=today, foreign_share=0.1)

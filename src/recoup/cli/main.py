@@ -10,11 +10,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from recoup.bootstrap import ensure_audit_signer, ensure_keyring, init_database
+from recoup.bootstrap import ensure_audit_signer, ensure_master, init_database
 from recoup.cli.audit import audit_app
 from recoup.cli.common import Runtime, configure_logging, console, fail, parse_date, runtime
 from recoup.cli.compliance import compliance_app
 from recoup.cli.identity import keys_app, staff_app
+from recoup.cli.keys import encryption_app
 from recoup.kit.errors import RecoupError
 
 app = typer.Typer(help="Recoup: collections for digital wallets.", no_args_is_help=True)
@@ -34,6 +35,7 @@ app.add_typer(staff_app, name="staff")
 app.add_typer(keys_app, name="apikeys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(compliance_app, name="compliance")
+app.add_typer(encryption_app, name="keys")
 
 
 @app.command()
@@ -41,17 +43,17 @@ def init() -> None:
     """Create or upgrade the database and seed reference data. Safe to run twice."""
     rt = runtime(keys=False)
     try:
-        _keyring, created = ensure_keyring(rt.settings)
+        master, created = ensure_master(rt.settings)
         if ensure_audit_signer(rt.settings):
             console.print(
                 f"generated an audit signing key at [bold]{rt.settings.audit_signing_key_file}[/]"
             )
-        added = init_database(rt.engine, clock=rt.clock)
+        added = init_database(rt.engine, clock=rt.clock, master=master)
     except RecoupError as exc:
         raise fail(exc.message) from exc
     if created:
         console.print(
-            f"generated a development keyring at [bold]{rt.settings.encryption_key_file}[/]"
+            f"generated a development master key at [bold]{rt.settings.encryption_key_file}[/]"
         )
     console.print(
         f"database ready at [bold]{rt.engine.url.render_as_string(hide_password=True)}[/]"

@@ -36,6 +36,7 @@ from recoup.delinquency import service as delinquency_service
 from recoup.kit import frames
 from recoup.kit.clock import Clock
 from recoup.kit.crypto import EncryptedString
+from recoup.kit.indexes import email_index, national_id_index, phone_index
 from recoup.kit.logging import get_logger
 from recoup.kit.money import known_currencies
 from recoup.ledger import schemas
@@ -457,6 +458,9 @@ class Importer:
                     "national_id": [
                         seal_nid(m.national_id) if m.national_id else None for m in models
                     ],
+                    "national_id_index": [
+                        national_id_index(m.national_id) if m.national_id else None for m in models
+                    ],
                     "preferred_language": [m.preferred_language for m in models],
                     "jurisdiction": [m.jurisdiction for m in models],
                     "timezones": [m.timezones for m in models],
@@ -466,6 +470,7 @@ class Importer:
                     "external_ref": pl.String,
                     "name": pl.Binary,
                     "national_id": pl.Binary,
+                    "national_id_index": pl.String,
                     "preferred_language": pl.String,
                     "jurisdiction": pl.String,
                     "timezones": pl.List(pl.String),
@@ -493,11 +498,12 @@ class Importer:
         for m in models:
             cid = ids[m.external_ref]
             phones += [
-                (cid, i, seal_phone(p.number), str(p.type), str(p.source))
+                (cid, i, seal_phone(p.number), phone_index(p.number), str(p.type), str(p.source))
                 for i, p in enumerate(m.phones)
             ]
             emails += [
-                (cid, i, seal_email(e.address), str(e.source)) for i, e in enumerate(m.emails)
+                (cid, i, seal_email(e.address), email_index(e.address), str(e.source))
+                for i, e in enumerate(m.emails)
             ]
             addresses += [
                 (
@@ -520,6 +526,7 @@ class Importer:
                     "customer_id": pl.Int64,
                     "position": pl.Int32,
                     "number": pl.Binary,
+                    "number_index": pl.String,
                     "type": pl.String,
                     "source": pl.String,
                 },
@@ -535,6 +542,7 @@ class Importer:
                     "customer_id": pl.Int64,
                     "position": pl.Int32,
                     "address": pl.Binary,
+                    "address_index": pl.String,
                     "source": pl.String,
                 },
                 orient="row",

@@ -2,6 +2,12 @@
 
 Services receive a `Session` and never commit; `session_scope` (CLI, jobs) and the API dependency own the
 transaction. SQLite gets WAL, foreign keys and a busy timeout so one writer and many readers coexist.
+
+On SQLite every transaction begins IMMEDIATE: it takes the write lock at its start, so a transaction
+that reads and then writes waits its turn (busy timeout) instead of failing with "database is locked"
+because another writer committed after its read snapshot. Connections opened with the execution
+option `read_only=True` begin plainly (the keyring loader, which may run while a writer holds the
+lock in the same process).
 """
 
 from __future__ import annotations
@@ -50,7 +56,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    read_only = connection.get_execution_options().get("read_only", False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

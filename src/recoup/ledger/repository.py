@@ -4,13 +4,22 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from recoup.kit import frames
 from recoup.kit.repository import Repository
-from recoup.models import Account, Allocation, Bill, Customer, Payment, Product
+from recoup.models import (
+    Account,
+    Allocation,
+    Bill,
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    Payment,
+    Product,
+)
 
 
 class CustomerRepository(Repository[Customer]):
@@ -34,6 +43,31 @@ class CustomerRepository(Repository[Customer]):
     def by_id(self, customer_id: int) -> Customer | None:
         stmt = select(Customer).where(Customer.id == customer_id).options(*self.with_contacts())
         return self.get_one_or_none(stmt)
+
+    def matching(
+        self,
+        stmt: Select[Customer],
+        *,
+        phone: str | None = None,
+        email: str | None = None,
+        national_id: str | None = None,
+    ) -> Select[Customer]:
+        """Narrow to customers with this phone, e-mail or national ID, given as blind indexes."""
+        if phone is not None:
+            stmt = stmt.where(
+                Customer.id.in_(
+                    select(CustomerPhone.customer_id).where(CustomerPhone.number_index == phone)
+                )
+            )
+        if email is not None:
+            stmt = stmt.where(
+                Customer.id.in_(
+                    select(CustomerEmail.customer_id).where(CustomerEmail.address_index == email)
+                )
+            )
+        if national_id is not None:
+            stmt = stmt.where(Customer.national_id_index == national_id)
+        return stmt
 
 
 class ProductRepository(Repository[Product]):

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, NotFound, ValidationFailed
+from recoup.kit.indexes import email_index, national_id_index, phone_index
 from recoup.ledger import schemas
 from recoup.ledger.allocation import (
     BillDue,
@@ -28,6 +29,7 @@ from recoup.ledger.allocation import (
     summarise,
     summarise_frames,
 )
+from recoup.ledger.contacts import ContactError, normalise_phone
 from recoup.ledger.repository import (
     AccountRepository,
     AllocationRepository,
@@ -130,6 +132,26 @@ def create_customer(session: Session, data: schemas.CustomerCreate, *, clock: Cl
         ],
     )
     return repo.create(customer)
+
+
+def lookup_indexes(
+    *, phone: str | None = None, email: str | None = None, national_id: str | None = None
+) -> dict[str, str | None]:
+    """The blind indexes to search by, from the values as a caller types them."""
+    out: dict[str, str | None] = {"phone": None, "email": None, "national_id": None}
+    if phone is not None:
+        try:
+            out["phone"] = phone_index(normalise_phone(phone, "ZZ"))
+        except ContactError as exc:
+            raise ValidationFailed(
+                f"phone: {exc}; give it in E.164, such as +8613812345678",
+                details=[{"field": "phone", "problem": str(exc)}],
+            ) from exc
+    if email is not None:
+        out["email"] = email_index(email)
+    if national_id is not None:
+        out["national_id"] = national_id_index(national_id)
+    return out
 
 
 def get_customer(session: Session, customer_id: int) -> Customer:

@@ -20,6 +20,7 @@ from recoup.models.delinquency import (
 )
 from recoup.models.identity import ApiKey, StaffSession, StaffUser
 from recoup.models.ingest import IdempotencyRecord, WebhookReceipt
+from recoup.models.keys import EncryptionKey, KeyPurpose, KeyState
 from recoup.models.payment import Allocation, Payment, PaymentSource
 from recoup.models.product import Product, ProductKind
 
@@ -44,7 +45,10 @@ __all__ = [
     "DelinquencyEvent",
     "DelinquencyPause",
     "DelinquencyRun",
+    "EncryptionKey",
     "IdempotencyRecord",
+    "KeyPurpose",
+    "KeyState",
     "Model",
     "Payment",
     "PaymentSource",

@@ -3,9 +3,10 @@ from __future__ import annotations
 from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from recoup.kit.crypto import EncryptedString
+from recoup.kit.indexes import email_index, national_id_index, phone_index
 from recoup.models.base import BigId, CreatedMixin, IdMixin, Model
 
 
@@ -31,6 +32,7 @@ class Customer(IdMixin, CreatedMixin, Model):
     external_ref: Mapped[str] = mapped_column(String(128), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(EncryptedString("customers.name"), nullable=False)
     national_id: Mapped[str | None] = mapped_column(EncryptedString("customers.national_id"))
+    national_id_index: Mapped[str | None] = mapped_column(String(64), index=True)
     preferred_language: Mapped[str] = mapped_column(String(16), nullable=False, default="zh-CN")
     jurisdiction: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     timezones: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
@@ -45,6 +47,11 @@ class Customer(IdMixin, CreatedMixin, Model):
         lazy="raise", order_by="CustomerAddress.position", cascade="all, delete-orphan"
     )
 
+    @validates("national_id")
+    def _index_national_id(self, _key: str, value: str | None) -> str | None:
+        self.national_id_index = national_id_index(value) if value else None
+        return value
+
 
 class CustomerPhone(IdMixin, Model):
     __tablename__ = "customer_phones"
@@ -54,8 +61,14 @@ class CustomerPhone(IdMixin, Model):
     )
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     number: Mapped[str] = mapped_column(EncryptedString("customer_phones.number"), nullable=False)
+    number_index: Mapped[str | None] = mapped_column(String(64), index=True)
     type: Mapped[str] = mapped_column(String(16), nullable=False, default=PhoneType.mobile)
     source: Mapped[str] = mapped_column(String(16), nullable=False, default=ContactSource.customer)
+
+    @validates("number")
+    def _index_number(self, _key: str, value: str) -> str:
+        self.number_index = phone_index(value)
+        return value
 
 
 class CustomerEmail(IdMixin, Model):
@@ -66,7 +79,13 @@ class CustomerEmail(IdMixin, Model):
     )
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     address: Mapped[str] = mapped_column(EncryptedString("customer_emails.address"), nullable=False)
+    address_index: Mapped[str | None] = mapped_column(String(64), index=True)
     source: Mapped[str] = mapped_column(String(16), nullable=False, default=ContactSource.customer)
+
+    @validates("address")
+    def _index_address(self, _key: str, value: str) -> str:
+        self.address_index = email_index(value)
+        return value
 
 
 class CustomerAddress(IdMixin, Model):
