@@ -22,6 +22,7 @@ from recoup.models.identity import ApiKey, StaffSession, StaffUser
 from recoup.models.ingest import IdempotencyRecord, WebhookReceipt
 from recoup.models.keys import EncryptionKey, KeyPurpose, KeyState
 from recoup.models.payment import Allocation, Payment, PaymentSource
+from recoup.models.privacy import Consent, ErasureRequest, ErasureStatus
 from recoup.models.product import Product, ProductKind
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Bill",
     "Collector",
     "Component",
+    "Consent",
     "ContactSource",
     "Customer",
     "CustomerAddress",
@@ -46,6 +48,8 @@ __all__ = [
     "DelinquencyPause",
     "DelinquencyRun",
     "EncryptionKey",
+    "ErasureRequest",
+    "ErasureStatus",
     "IdempotencyRecord",
     "KeyPurpose",
     "KeyState",

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from recoup.kit.repository import Repository
+from recoup.models import (
+    Account,
+    AccountDelinquency,
+    AuditEvent,
+    Bill,
+    Consent,
+    Customer,
+    CustomerAddress,
+    CustomerEmail,
+    CustomerPhone,
+    DataAccess,
+    DelinquencyEvent,
+    ErasureRequest,
+    Payment,
+)
+
+
+class ConsentRepository(Repository[Consent]):
+    model = Consent
+
+    def for_customer(self, customer_id: int) -> Sequence[Consent]:
+        stmt = select(Consent).where(Consent.customer_id == customer_id).order_by(Consent.given_at)
+        return self.session.execute(stmt).scalars().all()
+
+
+class ErasureRepository(Repository[ErasureRequest]):
+    model = ErasureRequest
+
+    def for_customer(self, customer_id: int) -> Sequence[ErasureRequest]:
+        stmt = select(ErasureRequest).where(ErasureRequest.customer_id == customer_id)
+        return self.session.execute(stmt.order_by(ErasureRequest.id)).scalars().all()
+
+    def due(self, status: str, as_of: dt.date) -> Sequence[ErasureRequest]:
+        stmt = select(ErasureRequest).where(
+            ErasureRequest.status == status, ErasureRequest.not_before <= as_of
+        )
+        return self.session.execute(stmt).scalars().all()
+
+
+def accounts_of(session: Session, customer_id: int) -> Sequence[Account]:
+    stmt = select(Account).where(Account.customer_id == customer_id).order_by(Account.id)
+    return session.execute(stmt).scalars().all()
+
+
+def bills_of(session: Session, account_ids: Sequence[int]) -> Sequence[Bill]:
+    stmt = (
+        select(Bill)
+        .where(Bill.account_id.in_(account_ids))
+        .order_by(Bill.account_id, Bill.due_date)
+    )
+    return session.execute(stmt).scalars().all()
+
+
+def payments_of(session: Session, account_ids: Sequence[int]) -> Sequence[Payment]:
+    stmt = (
+        select(Payment)
+        .where(Payment.account_id.in_(account_ids))
+        .order_by(Payment.account_id, Payment.received_at)
+    )
+    return session.execute(stmt).scalars().all()
+
+
+def delinquency_of(
+    session: Session, account_ids: Sequence[int]
+) -> tuple[Sequence[AccountDelinquency], Sequence[DelinquencyEvent]]:
+    states = (
+        session.execute(
+            select(AccountDelinquency).where(AccountDelinquency.account_id.in_(account_ids))
+        )
+        .scalars()
+        .all()
+    )
+    events = (
+        session.execute(
+            select(DelinquencyEvent)
+            .where(DelinquencyEvent.account_id.in_(account_ids))
+            .order_by(DelinquencyEvent.effective_date)
+        )
+        .scalars()
+        .all()
+    )
+    return states, events
+
+
+def access_log(session: Session, customer_id: int) -> Sequence[DataAccess]:
+    stmt = select(DataAccess).where(DataAccess.customer_id == customer_id).order_by(DataAccess.at)
+    return session.execute(stmt).scalars().all()
+
+
+def audit_about(
+    session: Session, customer_id: int, account_ids: Sequence[int]
+) -> Sequence[AuditEvent]:
+    subjects = [("customer", str(customer_id))] + [("account", str(a)) for a in account_ids]
+    clauses = [
+        (AuditEvent.subject_type == kind) & (AuditEvent.subject_id == sid) for kind, sid in subjects
+    ]
+    stmt = select(AuditEvent).where(or_(*clauses)).order_by(AuditEvent.seq)
+    return session.execute(stmt).scalars().all()
+
+
+def owed_minor(session: Session, customer_id: int) -> int:
+    """What the person still owes across their accounts (amount due less paid, every bill)."""
+    due = Bill.principal_minor + Bill.interest_minor + Bill.fees_minor - Bill.paid_minor
+    stmt = (
+        select(func.coalesce(func.sum(due), 0))
+        .join(Account, Account.id == Bill.account_id)
+        .where(Account.customer_id == customer_id)
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
+def last_activity(session: Session, customer: Customer) -> dt.date:
+    """The last day anything happened on the person's accounts (opened, billed, paid, closed)."""
+    ids = select(Account.id).where(Account.customer_id == customer.id).scalar_subquery()
+    candidates = [
+        session.execute(
+            select(func.max(Account.closed_date)).where(Account.customer_id == customer.id)
+        ).scalar(),
+        session.execute(
+            select(func.max(Account.opened_date)).where(Account.customer_id == customer.id)
+        ).scalar(),
+        session.execute(select(func.max(Bill.due_date)).where(Bill.account_id.in_(ids))).scalar(),
+        session.execute(
+            select(func.max(Payment.value_date)).where(Payment.account_id.in_(ids))
+        ).scalar(),
+        customer.created_at.date(),
+    ]
+    return max(d for d in candidates if d is not None)
+
+
+def open_accounts(session: Session, customer_id: int) -> int:
+    stmt = select(func.count()).where(
+        Account.customer_id == customer_id, Account.closed_date.is_(None)
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
+def drop_contacts(session: Session, customer_id: int) -> None:
+    for model in (CustomerPhone, CustomerEmail, CustomerAddress):
+        session.execute(delete(model).where(model.customer_id == customer_id))
+
+
+def closed_customers(session: Session) -> Sequence[Customer]:
+    """Customers whose every account is closed and who are not erased yet."""
+    has_open = select(Account.customer_id).where(Account.closed_date.is_(None))
+    has_any = select(Account.customer_id)
+    stmt = select(Customer).where(
+        Customer.id.in_(has_any),
+        Customer.id.not_in(has_open),
+        ~Customer.external_ref.like("erased-%"),
+    )
+    return session.execute(stmt).scalars().all()
