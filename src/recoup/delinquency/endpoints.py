@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.api.deps import ClockDep, SessionDep
+from recoup.api.deps import ClockDep, RowId, SessionDep
 from recoup.api.errors import ERROR_RESPONSES
 from recoup.delinquency import schemas
 from recoup.delinquency import service as delinquency_service
@@ -27,7 +27,7 @@ router = APIRouter(
     summary="Current delinquency",
 )
 def get_delinquency(
-    account_id: int,
+    account_id: RowId,
     session: SessionDep,
     clock: ClockDep,
     _: Principal = require(P.delinquency_read),
@@ -50,7 +50,7 @@ def get_delinquency(
     summary="Bucket history",
 )
 def get_history(
-    account_id: int, session: SessionDep, _: Principal = require(P.delinquency_read)
+    account_id: RowId, session: SessionDep, _: Principal = require(P.delinquency_read)
 ) -> list[schemas.BucketChange]:
     """Each bucket change, dated the day the account entered the bucket."""
     ledger_service.get_account(session, account_id)
@@ -67,7 +67,7 @@ def get_history(
     summary="Pause delinquency",
 )
 def create_pause(
-    account_id: int,
+    account_id: RowId,
     data: schemas.PauseCreate,
     session: SessionDep,
     clock: ClockDep,
@@ -91,8 +91,8 @@ def create_pause(
     "/{account_id}/pauses/{pause_id}/end", response_model=schemas.Pause, summary="End a pause"
 )
 def end_pause(
-    account_id: int,
-    pause_id: int,
+    account_id: RowId,
+    pause_id: RowId,
     data: schemas.PauseEnd,
     session: SessionDep,
     clock: ClockDep,

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from recoup.api.deps import ClockDep, SessionDep
+from recoup.api.deps import ClockDep, RowId, SessionDep
 from recoup.api.errors import ERROR_RESPONSES, error_response
 from recoup.identity import schemas
 from recoup.identity import service as identity_service
@@ -142,7 +142,7 @@ def list_api_keys(
 
 @router.delete("/api-keys/{key_id}", response_model=schemas.ApiKey, summary="Revoke an API key")
 def revoke_api_key(
-    key_id: int,
+    key_id: RowId,
     session: SessionDep,
     clock: ClockDep,
     principal: Principal = require(P.api_keys_manage),

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from recoup.api.deps import ClockDep, SessionDep
+from recoup.api.deps import ClockDep, Limit, Offset, RowId, SessionDep
 from recoup.api.errors import ERROR_RESPONSES
 from recoup.audit import service as audit_service
 from recoup.identity.auth import require
@@ -25,8 +25,6 @@ from recoup.models import Account, Customer, Payment
 P = Permission
 router = APIRouter(prefix="/v1", tags=["ledger"], responses=ERROR_RESPONSES)
 RawBody = Annotated[bytes, Depends(body_of)]
-Limit = Annotated[int, Query(ge=1, le=500, description="Page size")]
-Offset = Annotated[int, Query(ge=0, description="Results to skip")]
 
 
 def _payment_out(session: SessionDep, payment: Payment) -> schemas.Payment:
@@ -89,7 +87,7 @@ def list_customers(
 
 @router.get("/customers/{customer_id}", response_model=schemas.Customer, summary="Get a customer")
 def get_customer(
-    customer_id: int,
+    customer_id: RowId,
     session: SessionDep,
     clock: ClockDep,
     principal: Principal = require(P.customers_read),
@@ -114,7 +112,7 @@ def get_customer(
     summary="Reveal personal data",
 )
 def reveal_customer(
-    customer_id: int,
+    customer_id: RowId,
     data: schemas.RevealRequest,
     session: SessionDep,
     clock: ClockDep,
@@ -141,7 +139,7 @@ def reveal_customer(
     summary="Who viewed this customer's data",
 )
 def customer_data_access(
-    customer_id: int, session: SessionDep, _: Principal = require(P.customers_read)
+    customer_id: RowId, session: SessionDep, _: Principal = require(P.customers_read)
 ) -> list[schemas.DataAccessEntry]:
     """Every view and reveal of the customer's data: who, when, which fields and why."""
     ledger_service.get_customer(session, customer_id)
@@ -177,7 +175,7 @@ def list_accounts(
     session: SessionDep,
     limit: Limit = 50,
     offset: Offset = 0,
-    customer_id: Annotated[int | None, Query(ge=1)] = None,
+    customer_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     _: Principal = require(P.accounts_read),
 ) -> ListResource[schemas.Account]:
     """Accounts in creation order, optionally of one customer."""
@@ -195,7 +193,7 @@ def list_accounts(
 
 @router.get("/accounts/{account_id}", response_model=schemas.Account, summary="Get an account")
 def get_account(
-    account_id: int, session: SessionDep, _: Principal = require(P.accounts_read)
+    account_id: RowId, session: SessionDep, _: Principal = require(P.accounts_read)
 ) -> schemas.Account:
     """One account."""
     return schemas.Account.model_validate(ledger_service.get_account(session, account_id))
@@ -207,7 +205,7 @@ def get_account(
     summary="List an account's bills",
 )
 def list_bills(
-    account_id: int, session: SessionDep, _: Principal = require(P.accounts_read)
+    account_id: RowId, session: SessionDep, _: Principal = require(P.accounts_read)
 ) -> list[schemas.Bill]:
     """Bills by due date, each with what has been allocated to it."""
     ledger_service.get_account(session, account_id)
@@ -285,7 +283,7 @@ def create_payment(
 
 @router.get("/payments/{payment_id}", response_model=schemas.Payment, summary="Get a payment")
 def get_payment(
-    payment_id: int, session: SessionDep, _: Principal = require(P.accounts_read)
+    payment_id: RowId, session: SessionDep, _: Principal = require(P.accounts_read)
 ) -> schemas.Payment:
     """One payment with its allocations."""
     return _payment_out(session, ledger_service.get_payment(session, payment_id))
@@ -295,7 +293,7 @@ def get_payment(
     "/payments/{payment_id}/reversal", response_model=schemas.Payment, summary="Reverse a payment"
 )
 def reverse_payment(
-    payment_id: int,
+    payment_id: RowId,
     data: schemas.PaymentReversal,
     session: SessionDep,
     clock: ClockDep,
