@@ -1,0 +1,1 @@
+"""The strategy engine: versioned collection policies compiled to set-based decisions."""
