@@ -1,0 +1,447 @@
+"""Collection policies as YAML: segments, stages with treatment ladders, agent hand-off, offers,
+pauses and experiments. Loading validates everything and compiles every expression, so a policy
+that loads can run; each error names the file, line and column.
+
+The account facts a policy may read are `FACTS` (name → type); `docs/strategy.md` describes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+
+from recoup.strategy.expr import ExprError, condition, number
+
+CHANNELS = ("sms", "email", "push", "in_app", "call", "ai_call", "letter")
+TONES = ("gentle", "neutral", "firm")
+OFFER_KINDS = ("plan", "extension", "settlement")
+
+# The account facts, as the daily run builds them (see strategy/facts.py) and conditions read them.
+FACTS: dict[str, str] = {
+    "dpd": "int",  # days past due of the oldest unpaid bill (0 when current)
+    "days_to_due": "int",  # days until the next unpaid bill is due (negative once past due)
+    "bucket": "str",
+    "overdue_minor": "int",
+    "outstanding_minor": "int",
+    "product": "str",
+    "currency": "str",
+    "jurisdiction": "str",
+    "language": "str",
+    "tenure_days": "int",
+    "days_since_last_payment": "int",
+    "payments_30d": "int",
+    "broken_promises": "int",
+    "promise_pending": "bool",
+    "plan_active": "bool",
+    "dispute_open": "bool",
+    "hardship": "bool",
+    "resolved_days": "int",  # days since the debt was cleared (null while owing)
+    "reachable_sms": "bool",
+    "reachable_email": "bool",
+    "reachable_push": "bool",
+    "reachable_call": "bool",
+    "p_pay": "float",  # a risk score when present, else null
+    "days_since_last_contact": "int",
+    "contacts_in_stage": "int",
+    "arm": "str",  # the experiment arm assigned to the account ("" when none)
+}
+
+
+class PolicyError(ValueError):
+    pass
+
+
+class _Str(str):
+    """A YAML string that remembers where it was."""
+
+    line: int
+    column: int
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_str(loader: _Loader, node: yaml.ScalarNode) -> _Str:
+    value = _Str(loader.construct_scalar(node))
+    value.line, value.column = node.start_mark.line + 1, node.start_mark.column + 1
+    if node.style in ('"', "'"):
+        value.column += 1  # the expression starts after the quote
+    return value
+
+
+_Loader.add_constructor("tag:yaml.org,2002:str", _construct_str)
+
+
+@dataclass(frozen=True)
+class Window:
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class Treatment:
+    id: str
+    channel: str
+    template: str
+    tone: str
+    when: pl.Expr
+    priority: float
+    window: Window | None
+    every_days: int | None
+    max_in_stage: int | None
+    segments: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    when: pl.Expr
+    treatments: tuple[Treatment, ...]
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    when: pl.Expr
+
+
+@dataclass(frozen=True)
+class Queue:
+    name: str
+    when: pl.Expr
+    priority: pl.Expr
+
+
+@dataclass(frozen=True)
+class Offer:
+    kind: str
+    when: pl.Expr
+    bounds: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Pause:
+    reason: str
+    when: pl.Expr
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    weight: float
+    overrides: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    stages: frozenset[str]
+    holdout: float
+    arms: tuple[Arm, ...]
+
+    @property
+    def seed(self) -> int:
+        """A stable number per experiment: assignment is sticky across runs and versions."""
+        return int.from_bytes(hashlib.sha256(self.name.encode()).digest()[:8], "big")
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    version: str
+    description: str
+    segments: tuple[Segment, ...]
+    stages: tuple[Stage, ...]
+    queues: tuple[Queue, ...]
+    offers: tuple[Offer, ...]
+    pauses: tuple[Pause, ...]
+    experiments: tuple[Experiment, ...]
+    source: str
+    text: str = field(repr=False, default="")
+
+    def treatment(self, treatment_id: str) -> Treatment:
+        for stage in self.stages:
+            for t in stage.treatments:
+                if t.id == treatment_id:
+                    return t
+        raise KeyError(treatment_id)
+
+
+def load_policy(path: Path) -> Policy:
+    return parse_policy(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def parse_policy(text: str, *, source: str) -> Policy:
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise PolicyError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    r = _Reader(data, source, "")
+    try:
+        return _build(r, text, source)
+    except ExprError as exc:
+        raise PolicyError(str(exc)) from exc
+
+
+def _build(r: _Reader, text: str, source: str) -> Policy:
+    r.only(
+        "policy",
+        "version",
+        "description",
+        "segments",
+        "stages",
+        "handoff",
+        "offers",
+        "pauses",
+        "experiments",
+    )
+    segments = tuple(Segment(s.name("name"), s.condition("when")) for s in r.items("segments"))
+    names = {s.name for s in segments}
+    stages = []
+    seen_ids: set[str] = set()
+    for st in r.items("stages"):
+        st.only("name", "dpd", "days_to_due", "when", "treatments")
+        stages.append(
+            Stage(
+                st.name("name"),
+                st.stage_condition(),
+                tuple(_treatment(t, names, seen_ids) for t in st.items("treatments")),
+            )
+        )
+    if not stages:
+        raise r.error("a policy needs at least one stage", "stages")
+    stage_names = {s.name for s in stages}
+    experiments = tuple(_experiment(e, stage_names) for e in r.items("experiments"))
+    return Policy(
+        name=r.name("policy"),
+        version=str(r.raw.get("version", "1")),
+        description=str(r.raw.get("description", "")),
+        segments=segments,
+        stages=tuple(stages),
+        queues=tuple(
+            Queue(q.name("queue"), q.condition("when"), q.number("priority", default=0))
+            for q in r.items("handoff")
+        ),
+        offers=tuple(_offer(o) for o in r.items("offers")),
+        pauses=tuple(Pause(p.name("reason"), p.condition("when")) for p in r.items("pauses")),
+        experiments=experiments,
+        source=source,
+        text=text,
+    )
+
+
+def _treatment(t: _Reader, segments: set[str], seen: set[str]) -> Treatment:
+    t.only(
+        "id",
+        "channel",
+        "template",
+        "tone",
+        "when",
+        "priority",
+        "window",
+        "every_days",
+        "max_in_stage",
+        "segments",
+    )
+    tid = t.name("id")
+    if tid in seen:
+        raise t.error(f"treatment id {tid!r} is used twice", "id")
+    seen.add(tid)
+    listed = frozenset(t.strings("segments"))
+    unknown = sorted(listed - segments)
+    if unknown:
+        raise t.error(
+            f"unknown segment(s) {', '.join(unknown)}; segments are: {', '.join(sorted(segments))}",
+            "segments",
+        )
+    window = None
+    if "window" in t.raw:
+        w = t.sub("window")
+        window = Window(w.time("from"), w.time("to"))
+    priority = t.raw.get("priority", 0)
+    if not isinstance(priority, int | float):
+        raise t.error("priority must be a number", "priority")
+    return Treatment(
+        id=tid,
+        channel=t.choice("channel", CHANNELS),
+        template=t.name("template"),
+        tone=t.choice("tone", TONES, default="neutral"),
+        when=t.condition("when", default=True),
+        priority=float(priority),
+        window=window,
+        every_days=t.positive("every_days"),
+        max_in_stage=t.positive("max_in_stage"),
+        segments=listed,
+    )
+
+
+def _offer(o: _Reader) -> Offer:
+    kind = o.choice("kind", OFFER_KINDS)
+    bounds = {k: v for k, v in o.raw.items() if k not in ("kind", "when")}
+    for key, value in bounds.items():
+        if not isinstance(value, int | float) or value < 0:
+            raise o.error(f"{key} must be a number of 0 or more", key)
+    return Offer(kind, o.condition("when", default=True), bounds)
+
+
+def _experiment(e: _Reader, stages: set[str]) -> Experiment:
+    e.only("name", "stages", "holdout", "arms")
+    listed = frozenset(e.strings("stages")) or frozenset(stages)
+    unknown = sorted(listed - stages)
+    if unknown:
+        raise e.error(f"unknown stage(s) {', '.join(unknown)}", "stages")
+    holdout = e.raw.get("holdout", 0)
+    if not isinstance(holdout, int | float) or not 0 <= holdout < 1:
+        raise e.error("holdout is a share between 0 and 1", "holdout")
+    arms = []
+    for a in e.items("arms"):
+        weight = a.raw.get("weight", 1)
+        if not isinstance(weight, int | float) or weight <= 0:
+            raise a.error("weight must be a positive number", "weight")
+        overrides = {k: str(v) for k, v in a.sub("overrides", default={}).raw.items()}
+        bad = sorted(set(overrides) - {"template", "tone", "channel"})
+        if bad:
+            raise a.error(
+                f"an arm can override template, tone and channel, not {', '.join(bad)}", "overrides"
+            )
+        if "tone" in overrides and overrides["tone"] not in TONES:
+            raise a.error(f"tone must be one of {', '.join(TONES)}", "overrides")
+        arms.append(Arm(a.name("name"), float(weight), overrides))
+    if len(arms) < 1:
+        raise e.error("an experiment needs arms", "arms")
+    return Experiment(e.name("name"), listed, float(holdout), tuple(arms))
+
+
+class _Reader:
+    def __init__(self, raw: Any, source: str, path: str) -> None:
+        if not isinstance(raw, Mapping):
+            raise PolicyError(f"{source}: {path or 'the policy'} must be a mapping")
+        self.raw, self.source, self.path = raw, source, path
+
+    def error(self, message: str, key: str | None = None) -> PolicyError:
+        value = self.raw.get(key) if key else None
+        where = self.source
+        if isinstance(value, _Str):
+            where = f"{self.source}:{value.line}:{value.column}"
+        else:
+            marks = [v for v in self.raw.values() if isinstance(v, _Str)]
+            if marks:
+                where = f"{self.source}:{marks[0].line}"
+        at = f"{self.path}.{key}" if key and self.path else (key or self.path)
+        return PolicyError(f"{where}: {at}: {message}" if at else f"{where}: {message}")
+
+    def only(self, *keys: str) -> None:
+        unknown = sorted(set(self.raw) - set(keys))
+        if unknown:
+            raise self.error(
+                f"unknown key(s) {', '.join(map(str, unknown))}; expected {', '.join(keys)}"
+            )
+
+    def items(self, key: str) -> list[_Reader]:
+        value = self.raw.get(key) or []
+        if not isinstance(value, list):
+            raise self.error("must be a list", key)
+        return [
+            _Reader(v, self.source, f"{self.path + '.' if self.path else ''}{key}[{i}]")
+            for i, v in enumerate(value)
+        ]
+
+    def sub(self, key: str, default: Any = None) -> _Reader:
+        value = self.raw.get(key, default)
+        return _Reader(value, self.source, f"{self.path}.{key}" if self.path else key)
+
+    def name(self, key: str) -> str:
+        value = self.raw.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.error("is required (a name)", key)
+        return str(value)
+
+    def strings(self, key: str) -> list[str]:
+        value = self.raw.get(key) or []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error("must be a list of names", key)
+        return [str(v) for v in value]
+
+    def choice(self, key: str, allowed: Sequence[str], default: str | None = None) -> str:
+        value = self.raw.get(key, default)
+        if value not in allowed:
+            raise self.error(f"{value!r} is not one of {', '.join(allowed)}", key)
+        return str(value)
+
+    def positive(self, key: str) -> int | None:
+        value = self.raw.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.error("must be a whole number of 1 or more", key)
+        return value
+
+    def time(self, key: str) -> str:
+        value = self.raw.get(key)
+        if (
+            not isinstance(value, str)
+            or len(value) != 5
+            or value[2] != ":"
+            or not (
+                value[:2].isdigit()
+                and value[3:].isdigit()
+                and int(value[:2]) <= 24
+                and int(value[3:]) < 60
+            )
+        ):
+            raise self.error("must be a local time HH:MM", key)
+        return str(value)
+
+    def _expr_args(self, key: str) -> dict[str, Any]:
+        value = self.raw.get(key)
+        line, column = (value.line, value.column) if isinstance(value, _Str) else (1, 1)
+        return {"source": self.source, "line": line, "column": column}
+
+    def condition(self, key: str, default: bool | None = None) -> pl.Expr:
+        value = self.raw.get(key, default)
+        if value is None:
+            raise self.error("is required (a condition)", key)
+        if isinstance(value, bool):
+            return pl.lit(value)
+        if not isinstance(value, str):
+            raise self.error("must be a condition", key)
+        return condition(value, FACTS, **self._expr_args(key))
+
+    def number(self, key: str, default: float) -> pl.Expr:
+        value = self.raw.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.error("must be a number or an expression", key)
+        return number(value, FACTS, **self._expr_args(key))
+
+    def stage_condition(self) -> pl.Expr:
+        parts: list[pl.Expr] = []
+        for key, column in (("dpd", "dpd"), ("days_to_due", "days_to_due")):
+            if key in self.raw:
+                bounds = self.raw[key]
+                if (
+                    not isinstance(bounds, list)
+                    or len(bounds) != 2
+                    or not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds)
+                    or bounds[0] > bounds[1]
+                ):
+                    raise self.error("must be [from, to], whole numbers, from <= to", key)
+                parts.append(pl.col(column).is_between(bounds[0], bounds[1]).fill_null(False))
+        if "when" in self.raw:
+            parts.append(self.condition("when"))
+        if not parts:
+            raise self.error("a stage needs dpd, days_to_due or when", "name")
+        out = parts[0]
+        for p in parts[1:]:
+            out = out & p
+        return out
