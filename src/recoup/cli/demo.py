@@ -11,12 +11,15 @@ from rich.table import Table
 from recoup.bootstrap import ensure_audit_signer, ensure_master, init_database
 from recoup.cli.common import Runtime, console
 from recoup.cli.imports import generate_portfolio
+from recoup.cli.strategy import run_strategy
 from recoup.config import Settings
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import SystemClock
 from recoup.kit.money import format_money
+from recoup.strategy import service as strategy_service
 
 LOCALE = {"CNY": "zh_CN", "USD": "en_US", "GBP": "en_GB"}
+DEMO_POLICY = Path(__file__).resolve().parents[1] / "strategy" / "policies" / "cn-wallet.yaml"
 
 
 def run_demo(*, customers: int, seed: int, database: Path) -> None:
@@ -40,6 +43,16 @@ def run_demo(*, customers: int, seed: int, database: Path) -> None:
     with rt.transaction() as session:
         rows = delinquency_service.portfolio_by_bucket(session)
     console.print(portfolio_table(rows, title=f"Portfolio as of {summary.as_of} by bucket"))
+    with rt.transaction() as session:
+        version = strategy_service.save_policy(
+            session,
+            DEMO_POLICY.read_text(encoding="utf-8"),
+            author="demo",
+            clock=rt.clock,
+            source=str(DEMO_POLICY),
+        )
+        strategy_service.activate(session, version.id, actor="demo", clock=rt.clock)
+    run_strategy(rt, today, required=True)
     console.print(
         f"{summary.accounts:,} accounts, {summary.bucket_changes:,} entered a delinquent bucket; "
         f"done in {time.perf_counter() - started:.1f} s. Try [bold]recoup accounts show ID[/] "

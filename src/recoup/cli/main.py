@@ -116,6 +116,9 @@ def run_daily(
         f"{summary.bucket_changes:,} bucket changes"
     )
     console.print(bucket_table(summary.by_bucket))
+    from recoup.cli.strategy import run_strategy
+
+    run_strategy(rt, day, required=False)
 
 
 def bucket_table(by_bucket: dict[str, int]) -> Table:

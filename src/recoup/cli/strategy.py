@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from recoup.cli.common import console, fail
+from recoup.cli.common import Runtime, console, fail, parse_date, runtime
+from recoup.kit.errors import RecoupError
+from recoup.strategy import service as strategy_service
 from recoup.strategy.policy import PolicyError, load_policy
 
 strategy_app = typer.Typer(help="Collection policies.", no_args_is_help=True)
@@ -39,4 +42,96 @@ def validate(
         f"[green]valid[/]: {len(policy.segments)} segments, {len(policy.pauses)} pauses, "
         f"{len(policy.queues)} agent queues, {len(policy.offers)} offers, "
         f"{len(policy.experiments)} experiments"
+    )
+
+
+@strategy_app.command("activate")
+def activate(
+    policy_file: Annotated[Path, typer.Argument(help="a policy YAML file")],
+    author: Annotated[str, typer.Option(help="who wrote it (recorded with the version)")] = "cli",
+) -> None:
+    """Store the policy as a version and make it the active one (audited)."""
+    rt = runtime()
+    try:
+        text = policy_file.read_text(encoding="utf-8")
+        with rt.transaction() as session:
+            version = strategy_service.save_policy(
+                session, text, author=author, clock=rt.clock, source=str(policy_file)
+            )
+            strategy_service.activate(session, version.id, actor=author, clock=rt.clock)
+    except OSError as exc:
+        raise fail(f"{policy_file}: {exc.strerror}") from exc
+    except RecoupError as exc:
+        raise fail(exc.message) from exc
+    console.print(f"[green]active[/]: {version.name} {version.version} (version #{version.id})")
+
+
+@strategy_app.command("simulate")
+def simulate(
+    policy_file: Annotated[Path, typer.Argument(help="a policy YAML file (need not be active)")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD; default today")] = None,
+) -> None:
+    """What the policy would decide and plan for today's portfolio, writing nothing."""
+    rt = runtime()
+    try:
+        policy = load_policy(policy_file)
+    except PolicyError as exc:
+        raise fail(str(exc)) from exc
+    day = parse_date(as_of, option="--as-of") or rt.clock.now().date()
+    with rt.transaction() as session:
+        decisions, contacts = strategy_service.plan(session, day, policy, now=rt.clock.now())
+        session.rollback()
+    if decisions.height == 0:
+        console.print("no open accounts with a delinquency state; run `recoup run daily` first")
+        return
+    table = Table(
+        title=f"{policy.name} {policy.version} as of {day}: {decisions.height:,} accounts"
+    )
+    for column in ("stage", "decision", "treatment", "accounts"):
+        table.add_column(column, justify="right" if column == "accounts" else "left")
+    summary = (
+        decisions.group_by("stage", "decision", "treatment")
+        .len()
+        .sort("stage", "decision", "treatment", nulls_last=True)
+    )
+    for stage, decision, treatment, n in summary.iter_rows():
+        table.add_row(stage or "-", decision, treatment or "-", f"{n:,}")
+    console.print(table)
+    if contacts.height:
+        statuses = dict(contacts["status"].value_counts().iter_rows())
+        reasons = (
+            contacts.explode("codes")
+            .drop_nulls("codes")
+            .group_by("codes")
+            .len()
+            .sort("len", descending=True)
+        )
+        console.print(
+            "compliance: "
+            + ", ".join(f"{statuses.get(s, 0):,} {s}" for s in ("planned", "deferred", "blocked"))
+            + (
+                "; reasons: " + ", ".join(f"{c} {n:,}" for c, n in reasons.iter_rows())
+                if reasons.height
+                else ""
+            )
+        )
+
+
+def run_strategy(rt: Runtime, day: dt.date, *, required: bool) -> None:
+    """The strategy part of the daily run (after delinquency), when a policy is active."""
+    try:
+        with rt.transaction() as session, console.status("deciding and planning contacts"):
+            report = strategy_service.run(session, day, clock=rt.clock)
+    except strategy_service.NoActivePolicy as exc:
+        if required:
+            raise fail(exc.message) from exc
+        console.print(f"[dim]{exc.message}[/]")
+        return
+    except RecoupError as exc:
+        raise fail(exc.message) from exc
+    console.print(
+        f"strategy {report.policy}: {report.accounts:,} accounts decided"
+        + (f" ({report.skipped:,} already decided today)" if report.skipped else "")
+        + f"; contacts {report.contacts_planned:,} planned, {report.contacts_deferred:,} deferred, "
+        f"{report.contacts_blocked:,} blocked; {report.agent_tasks:,} agent tasks"
     )

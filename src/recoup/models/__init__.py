@@ -24,11 +24,13 @@ from recoup.models.keys import EncryptionKey, KeyPurpose, KeyState
 from recoup.models.payment import Allocation, Payment, PaymentSource
 from recoup.models.privacy import Consent, ErasureRequest, ErasureStatus
 from recoup.models.product import Product, ProductKind
+from recoup.models.strategy import AgentTask, ContactPlan, PolicyVersion, StrategyDecision
 
 __all__ = [
     "Account",
     "AccountDelinquency",
     "AccountStatus",
+    "AgentTask",
     "Allocation",
     "ApiKey",
     "AuditCheckpoint",
@@ -38,6 +40,7 @@ __all__ = [
     "Collector",
     "Component",
     "Consent",
+    "ContactPlan",
     "ContactSource",
     "Customer",
     "CustomerAddress",
@@ -57,9 +60,11 @@ __all__ = [
     "Payment",
     "PaymentSource",
     "PhoneType",
+    "PolicyVersion",
     "Product",
     "ProductKind",
     "StaffSession",
     "StaffUser",
+    "StrategyDecision",
     "WebhookReceipt",
 ]

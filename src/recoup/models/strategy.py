@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, Float, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from recoup.models.base import BigId, CreatedMixin, IdMixin, Model
+
+
+class PolicyVersion(IdMixin, CreatedMixin, Model):
+    """A collection policy as its author saved it; one version is active at a time."""
+
+    __tablename__ = "policy_versions"
+
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    version: Mapped[str] = mapped_column(String(64), nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    author: Mapped[str] = mapped_column(String(128), nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    activated_at: Mapped[dt.datetime | None]
+    activated_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class StrategyDecision(IdMixin, CreatedMixin, Model):
+    """What the policy decided for an account on a day, and what the guard said of its contact."""
+
+    __tablename__ = "strategy_decisions"
+    __table_args__ = (UniqueConstraint("account_id", "as_of_date"),)
+
+    account_id: Mapped[int] = mapped_column(BigId, nullable=False, index=True)
+    as_of_date: Mapped[dt.date] = mapped_column(Date, nullable=False, index=True)
+    policy_version_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    stage: Mapped[str | None] = mapped_column(String(64))
+    segment: Mapped[str | None] = mapped_column(String(64))
+    experiment: Mapped[str | None] = mapped_column(String(64))
+    arm: Mapped[str | None] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(16), nullable=False)
+    pause_reason: Mapped[str | None] = mapped_column(String(64))
+    treatment: Mapped[str | None] = mapped_column(String(64))
+    queue: Mapped[str | None] = mapped_column(String(64))
+    queue_priority: Mapped[float | None] = mapped_column(Float)
+    offers: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    compliance: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+
+
+class ContactPlan(IdMixin, CreatedMixin, Model):
+    """A contact the daily run planned: the delivery worker sends it (re-checking the guard) at
+    `scheduled_at`. `planned` and `deferred` rows are sendable; `blocked` ones say why not."""
+
+    __tablename__ = "contact_plans"
+    __table_args__ = (UniqueConstraint("account_id", "as_of_date", "treatment"),)
+
+    account_id: Mapped[int] = mapped_column(BigId, nullable=False, index=True)
+    customer_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    as_of_date: Mapped[dt.date] = mapped_column(Date, nullable=False, index=True)
+    stage: Mapped[str] = mapped_column(String(64), nullable=False)
+    treatment: Mapped[str] = mapped_column(String(64), nullable=False)
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)
+    template: Mapped[str] = mapped_column(String(64), nullable=False)
+    tone: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    scheduled_at: Mapped[dt.datetime | None]
+    reasons: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
+
+
+class AgentTask(IdMixin, CreatedMixin, Model):
+    __tablename__ = "agent_tasks"
+    __table_args__ = (UniqueConstraint("account_id", "as_of_date"),)
+
+    account_id: Mapped[int] = mapped_column(BigId, nullable=False, index=True)
+    as_of_date: Mapped[dt.date] = mapped_column(Date, nullable=False, index=True)
+    queue: Mapped[str] = mapped_column(String(64), nullable=False)
+    priority: Mapped[float] = mapped_column(Float, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")

@@ -1,0 +1,163 @@
+"""SQL for the strategy: policy versions, and the account facts read set-based."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import polars as pl
+from sqlalchemy import func, literal, select
+from sqlalchemy.orm import Session
+
+from recoup.kit import frames
+from recoup.kit.repository import Repository
+from recoup.models import (
+    Account,
+    AccountDelinquency,
+    Bill,
+    ContactPlan,
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    DelinquencyPause,
+    Payment,
+    PolicyVersion,
+    StrategyDecision,
+)
+
+
+class PolicyVersionRepository(Repository[PolicyVersion]):
+    model = PolicyVersion
+
+    def by_sha(self, sha: str) -> PolicyVersion | None:
+        return self.get_one_or_none(select(PolicyVersion).where(PolicyVersion.sha256 == sha))
+
+    def active(self) -> PolicyVersion | None:
+        return self.get_one_or_none(select(PolicyVersion).where(PolicyVersion.active.is_(True)))
+
+    def all(self) -> Sequence[PolicyVersion]:
+        return (
+            self.session.execute(select(PolicyVersion).order_by(PolicyVersion.id)).scalars().all()
+        )
+
+
+def base_facts(session: Session) -> pl.DataFrame:
+    """One row per account with a delinquency state: amounts, product, the customer's jurisdiction,
+    language and zones, the collector."""
+    d = AccountDelinquency
+    return frames.read_frame(
+        session,
+        select(
+            Account.id,
+            Account.customer_id,
+            d.as_of_date,
+            d.dpd,
+            d.bucket,
+            d.overdue_minor,
+            d.outstanding_minor,
+            Account.product_code,
+            Account.currency,
+            Account.opened_date,
+            Account.collector,
+            Customer.jurisdiction,
+            Customer.preferred_language,
+        )
+        .join(d, d.account_id == Account.id)
+        .join(Customer, Customer.id == Account.customer_id)
+        .where(Account.closed_date.is_(None)),
+        {
+            "account_id": pl.Int64,
+            "customer_id": pl.Int64,
+            "state_date": pl.Date,
+            "dpd": pl.Int64,
+            "bucket": pl.String,
+            "overdue_minor": pl.Int64,
+            "outstanding_minor": pl.Int64,
+            "product": pl.String,
+            "currency": pl.String,
+            "opened_date": pl.Date,
+            "collector": pl.String,
+            "jurisdiction": pl.String,
+            "language": pl.String,
+        },
+    )
+
+
+def customer_zones(session: Session) -> pl.DataFrame:
+    rows = session.execute(select(Customer.id, Customer.timezones)).all()
+    return pl.DataFrame(
+        [(cid, list(z or [])) for cid, z in rows],
+        schema={"customer_id": pl.Int64, "zones": pl.List(pl.String)},
+        orient="row",
+    )
+
+
+def next_due(session: Session, as_of: dt.date) -> pl.DataFrame:
+    """The earliest due date of each account's unpaid bills, and the last payoff date."""
+    unpaid = Bill.principal_minor + Bill.interest_minor + Bill.fees_minor > Bill.paid_minor
+    return frames.read_frame(
+        session,
+        select(
+            Bill.account_id,
+            func.min(Bill.due_date).filter(unpaid),
+            func.max(Bill.paid_off_date),
+        ).group_by(Bill.account_id),
+        {"account_id": pl.Int64, "next_due": pl.Date, "last_paid_off": pl.Date},
+    )
+
+
+def payment_facts(session: Session, as_of: dt.date) -> pl.DataFrame:
+    live = Payment.reversed_at.is_(None) & (Payment.value_date <= as_of)
+    recent = live & (Payment.value_date > as_of - dt.timedelta(days=30))
+    return frames.read_frame(
+        session,
+        select(
+            Payment.account_id,
+            func.max(Payment.value_date).filter(live),
+            func.count(Payment.id).filter(recent),
+        ).group_by(Payment.account_id),
+        {"account_id": pl.Int64, "last_payment": pl.Date, "payments_30d": pl.Int64},
+    )
+
+
+def open_pauses(session: Session, as_of: dt.date) -> pl.DataFrame:
+    p = DelinquencyPause
+    return frames.read_frame(
+        session,
+        select(p.account_id, p.reason).where(
+            p.cancelled_at.is_(None),
+            p.start_date <= as_of,
+            (p.end_date.is_(None)) | (p.end_date >= as_of),
+        ),
+        {"account_id": pl.Int64, "reason": pl.String},
+    )
+
+
+def reachability(session: Session) -> pl.DataFrame:
+    """Which customers have a phone, and which an e-mail address."""
+    schema: frames.Schema = {"customer_id": pl.Int64, "kind": pl.String}
+    phones = select(CustomerPhone.customer_id, literal("phone")).distinct()
+    emails = select(CustomerEmail.customer_id, literal("email")).distinct()
+    return pl.concat(
+        [frames.read_frame(session, phones, schema), frames.read_frame(session, emails, schema)]
+    )
+
+
+def contact_history(session: Session, as_of: dt.date) -> pl.DataFrame:
+    """Per account and stage, the contacts planned before `as_of` that were not blocked."""
+    c = ContactPlan
+    return frames.read_frame(
+        session,
+        select(c.account_id, c.stage, func.count(c.id), func.max(c.as_of_date))
+        .where(c.status != "blocked", c.as_of_date < as_of)
+        .group_by(c.account_id, c.stage),
+        {"account_id": pl.Int64, "stage": pl.String, "contacts": pl.Int64, "last_contact": pl.Date},
+    )
+
+
+def decided_accounts(session: Session, as_of: dt.date) -> pl.DataFrame:
+    return frames.read_frame(
+        session,
+        select(StrategyDecision.account_id).where(StrategyDecision.as_of_date == as_of),
+        {"account_id": pl.Int64},
+    )

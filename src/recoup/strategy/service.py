@@ -1,0 +1,402 @@
+"""Policies in the database, and the daily strategy run.
+
+The run, for an as-of date (after the delinquency pass):
+
+1. reads the open accounts' facts set-based (delinquency state, next due date, payments, pauses,
+   reachability, the contacts planned so far in the current stage);
+2. decides with the active policy's kernel;
+3. checks every planned contact with the compliance guard's batch function at the start of the
+   treatment's preferred window in the debtor's local time: allowed contacts are scheduled then,
+   the others at the guard's `next_allowed_at` when time cures them (`deferred`), or recorded as
+   `blocked` with the reasons;
+4. writes a decision per account, the contact plans and the agent tasks, in the caller's
+   transaction.
+
+Idempotent per as-of date: accounts already decided for the day are skipped, and every row has a
+unique key (account, day[, treatment]), so a re-run changes nothing and a run killed halfway (its
+transaction rolled back) completes when started again.
+
+Counters over past contacts (frequency caps) reach the guard when delivery records outcomes (the
+delivery issue); at plan time the guard applies hours, rest days, consent, party, channel, status
+and content rules, and the dispatcher checks again, with the counters, right before sending.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from sqlalchemy.orm import Session
+
+from recoup.audit import service as audit_service
+from recoup.compliance import load_guard
+from recoup.compliance.batch import decide_frame
+from recoup.compliance.localtime import utc_at, zones_for_place
+from recoup.kit import frames
+from recoup.kit.clock import Clock
+from recoup.kit.errors import Conflict, NotFound
+from recoup.models import AgentTask, ContactPlan, PolicyVersion, StrategyDecision
+from recoup.strategy import repository as repo
+from recoup.strategy.kernel import decide
+from recoup.strategy.policy import Policy, PolicyError, parse_policy
+from recoup.strategy.repository import PolicyVersionRepository
+
+DEFAULT_WINDOW = "10:00"
+COLLECTOR_ROLE = {"creditor": "creditor", "agency": "third_party"}
+
+
+class NoActivePolicy(Conflict):
+    code = "no_active_policy"
+
+
+class InvalidPolicy(Conflict):
+    code = "invalid_policy"
+
+
+def save_policy(
+    session: Session, text: str, *, author: str, clock: Clock, source: str
+) -> PolicyVersion:
+    """Store a policy as a version (the same text twice is one version). Invalid text is refused."""
+    try:
+        policy = parse_policy(text, source=source)
+    except PolicyError as exc:
+        raise InvalidPolicy(str(exc)) from exc
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    versions = PolicyVersionRepository(session)
+    existing = versions.by_sha(sha)
+    if existing is not None:
+        return existing
+    return versions.create(
+        PolicyVersion(
+            name=policy.name,
+            version=policy.version,
+            sha256=sha,
+            text=text,
+            author=author,
+            active=False,
+            created_at=clock.now(),
+        )
+    )
+
+
+def activate(session: Session, version_id: int, *, actor: str, clock: Clock) -> PolicyVersion:
+    versions = PolicyVersionRepository(session)
+    chosen = session.get(PolicyVersion, version_id)
+    if chosen is None:
+        raise NotFound(f"no policy version {version_id}")
+    previous = versions.active()
+    if previous is not None and previous.id != chosen.id:
+        previous.active = False
+        session.flush()
+    chosen.active, chosen.activated_at, chosen.activated_by = True, clock.now(), actor
+    session.flush()
+    audit_service.record(
+        session,
+        actor=actor,
+        action="policy.activated",
+        subject_type="policy_version",
+        subject_id=chosen.id,
+        clock=clock,
+        details={
+            "name": chosen.name,
+            "version": chosen.version,
+            "sha256": chosen.sha256,
+            "previous": previous.id if previous else None,
+        },
+    )
+    return chosen
+
+
+def active_policy(session: Session) -> tuple[PolicyVersion, Policy]:
+    version = PolicyVersionRepository(session).active()
+    if version is None:
+        raise NoActivePolicy("no policy is active; run `recoup strategy activate FILE`")
+    return version, parse_policy(version.text, source=f"policy version {version.id}")
+
+
+def facts(session: Session, as_of: dt.date) -> pl.DataFrame:
+    """The account facts the kernel reads, plus what the guard needs (customer, zones, collector)."""
+    base = repo.base_facts(session)
+    if base.height == 0:
+        return base
+    due = repo.next_due(session, as_of)
+    pays = repo.payment_facts(session, as_of)
+    pauses = (
+        repo.open_pauses(session, as_of)
+        .group_by("account_id")
+        .agg(
+            pl.col("reason").str.to_lowercase().str.contains("dispute").any().alias("dispute_open"),
+            pl.col("reason").str.to_lowercase().str.contains("hardship").any().alias("hardship"),
+        )
+    )
+    reach = (
+        repo.reachability(session)
+        .group_by("customer_id")
+        .agg(
+            (pl.col("kind") == "phone").any().alias("has_phone"),
+            (pl.col("kind") == "email").any().alias("has_email"),
+        )
+    )
+    zones = repo.customer_zones(session)
+    day = pl.lit(as_of)
+    out = (
+        base.join(due, on="account_id", how="left")
+        .join(pays, on="account_id", how="left")
+        .join(pauses, on="account_id", how="left")
+        .join(reach, on="customer_id", how="left")
+        .join(zones, on="customer_id", how="left")
+        .with_columns(
+            days_to_due=(pl.col("next_due") - day).dt.total_days(),
+            tenure_days=(day - pl.col("opened_date")).dt.total_days(),
+            days_since_last_payment=(day - pl.col("last_payment")).dt.total_days(),
+            payments_30d=pl.col("payments_30d").fill_null(0),
+            resolved_days=pl.when(pl.col("outstanding_minor") == 0).then(
+                (day - pl.col("last_paid_off")).dt.total_days()
+            ),
+            dispute_open=pl.col("dispute_open").fill_null(False),
+            hardship=pl.col("hardship").fill_null(False),
+            reachable_sms=pl.col("has_phone").fill_null(False),
+            reachable_call=pl.col("has_phone").fill_null(False),
+            reachable_email=pl.col("has_email").fill_null(False),
+            reachable_push=pl.lit(True),  # a wallet's own users: the app is always there
+            broken_promises=pl.lit(0),
+            promise_pending=pl.lit(False),
+            plan_active=pl.lit(False),
+        )
+    )
+    return out
+
+
+def _with_history(
+    session: Session, f: pl.DataFrame, stages: pl.DataFrame, as_of: dt.date
+) -> pl.DataFrame:
+    history = repo.contact_history(session, as_of)
+    latest = history.group_by("account_id").agg(pl.col("last_contact").max())
+    in_stage = stages.join(history, on=["account_id", "stage"], how="inner").select(
+        "account_id", pl.col("contacts").alias("contacts_in_stage")
+    )
+    return (
+        f.join(latest, on="account_id", how="left")
+        .join(in_stage, on="account_id", how="left")
+        .with_columns(
+            days_since_last_contact=(pl.lit(as_of) - pl.col("last_contact")).dt.total_days(),
+            contacts_in_stage=pl.col("contacts_in_stage").fill_null(0),
+        )
+    )
+
+
+@dataclass
+class StrategyRun:
+    as_of: dt.date
+    policy: str
+    accounts: int = 0
+    skipped: int = 0
+    contacts_planned: int = 0
+    contacts_deferred: int = 0
+    contacts_blocked: int = 0
+    agent_tasks: int = 0
+    by_decision: dict[str, int] | None = None
+
+
+def plan(
+    session: Session, as_of: dt.date, policy: Policy, *, now: dt.datetime | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Decide for every open account and check the contacts with the guard, writing nothing:
+    (decisions, contact plans). The daily run writes them; `simulate` prints them. A contact is
+    planned at its window's start on the day, or `now` if that has passed."""
+    f = facts(session, as_of)
+    if f.height == 0:
+        return pl.DataFrame(), pl.DataFrame()
+    first = decide(policy, f)  # the stage, to count contacts in it
+    f = _with_history(session, f, first.select("account_id", "stage"), as_of)
+    decisions = decide(policy, f).join(
+        f.select(
+            "account_id",
+            "customer_id",
+            "jurisdiction",
+            "zones",
+            "collector",
+            "product",
+            "dpd",
+            "dispute_open",
+            "hardship",
+        ),
+        on="account_id",
+    )
+    contacts = decisions.filter(pl.col("decision") == "contact")
+    return decisions, _check(contacts, as_of, now)
+
+
+def _check(contacts: pl.DataFrame, as_of: dt.date, now: dt.datetime | None) -> pl.DataFrame:
+    if contacts.height == 0:
+        return contacts
+    fallback = {j: _jurisdiction_zones(j) for j in contacts["jurisdiction"].unique().to_list()}
+    with_zones = contacts.with_columns(
+        pl.when(pl.col("zones").list.len() > 0)
+        .then(pl.col("zones"))
+        .otherwise(pl.col("jurisdiction").replace_strict(fallback, return_dtype=pl.List(pl.String)))
+        .alias("zones"),
+        pl.col("window_from").fill_null(DEFAULT_WINDOW),
+    )
+    # The planned moment: the window's start on the day, in the debtor's first candidate zone.
+    rows = with_zones.select("account_id", "zones", "window_from").to_dicts()
+    at = [
+        max(
+            utc_at(
+                as_of, int(r["window_from"][:2]) * 60 + int(r["window_from"][3:]), r["zones"][0]
+            ),
+            now or dt.datetime.min.replace(tzinfo=dt.UTC),
+        )
+        for r in rows
+    ]
+    planned = with_zones.with_columns(pl.Series("at", at, dtype=pl.Datetime("us", "UTC")))
+    guard_input = planned.select(
+        pl.col("account_id").alias("contact_id"),
+        "at",
+        "channel",
+        "jurisdiction",
+        "zones",
+        pl.lit("debtor").alias("party"),
+        pl.col("collector").replace_strict(COLLECTOR_ROLE, default="creditor").alias("collector"),
+        pl.col("collector").ne("agency").alias("handover_notice_sent"),
+        pl.col("product").replace_strict(
+            {"bnpl": "bnpl", "credit_line": "credit_line", "micro_loan": "micro_loan"},
+            default="personal_loan",
+        ),
+        "dpd",
+        pl.concat_list(
+            pl.when(pl.col("dispute_open"))
+            .then(pl.lit(["dispute_open"]))
+            .otherwise(pl.lit([], pl.List(pl.String))),
+            pl.when(pl.col("hardship"))
+            .then(pl.lit(["hardship_review"]))
+            .otherwise(pl.lit([], pl.List(pl.String))),
+        ).alias("flags"),
+        pl.col("channel")
+        .replace_strict(
+            {
+                "sms": "mobile",
+                "call": "mobile",
+                "ai_call": "mobile",
+                "email": "personal_email",
+                "push": "app",
+                "in_app": "app",
+                "letter": "postal",
+            },
+            default="mobile",
+        )
+        .alias("to_type"),
+        # Recorded consents feed this once delivery keeps them per address (the delivery issue);
+        # until then texts and e-mails to US debtors are blocked for want of consent, as they should.
+        pl.lit(False).alias("electronic_consent"),
+    )
+    verdict = decide_frame(load_guard(), guard_input)
+    return planned.join(
+        verdict.rename({"contact_id": "account_id"}), on="account_id", how="left"
+    ).with_columns(
+        pl.when(pl.col("allowed"))
+        .then(pl.lit("planned"))
+        .when(pl.col("next_allowed_at").is_not_null())
+        .then(pl.lit("deferred"))
+        .otherwise(pl.lit("blocked"))
+        .alias("status"),
+        pl.when(pl.col("allowed"))
+        .then(pl.col("at"))
+        .otherwise(pl.col("next_allowed_at"))
+        .alias("scheduled_at"),
+    )
+
+
+def _jurisdiction_zones(jurisdiction: str) -> list[str]:
+    country, _, region = jurisdiction.partition("-")
+    return list(zones_for_place(country, region.split("-")[0] or None)) or ["UTC"]
+
+
+def run(session: Session, as_of: dt.date, *, clock: Clock, actor: str = "daily-run") -> StrategyRun:
+    version, policy = active_policy(session)
+    report = StrategyRun(as_of=as_of, policy=f"{policy.name} {policy.version} (#{version.id})")
+    decisions, contacts = plan(session, as_of, policy, now=clock.now())
+    if decisions.height == 0:
+        return report
+    done = repo.decided_accounts(session, as_of)
+    report.skipped = decisions.join(done, on="account_id", how="semi").height
+    decisions = decisions.join(done, on="account_id", how="anti")
+    if contacts.height:
+        contacts = contacts.join(done, on="account_id", how="anti")
+    now = clock.now()
+    report.accounts = decisions.height
+    report.by_decision = dict(decisions["decision"].value_counts().iter_rows())
+    compliance = (
+        contacts.select("account_id", pl.col("codes").alias("compliance"))
+        if contacts.height
+        else pl.DataFrame(schema={"account_id": pl.Int64, "compliance": pl.List(pl.String)})
+    )
+    rows = decisions.join(compliance, on="account_id", how="left").select(
+        "account_id",
+        pl.lit(as_of).alias("as_of_date"),
+        pl.lit(version.id).cast(pl.Int64).alias("policy_version_id"),
+        "stage",
+        "segment",
+        "experiment",
+        "arm",
+        "decision",
+        "pause_reason",
+        "treatment",
+        "queue",
+        "queue_priority",
+        "offers",
+        pl.col("compliance").fill_null(pl.lit([], pl.List(pl.String))),
+        pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("created_at"),
+    )
+    frames.insert_frame(session, StrategyDecision.__table__, rows)  # type: ignore[arg-type]
+    if contacts.height:
+        plans = contacts.select(
+            "account_id",
+            "customer_id",
+            pl.lit(as_of).alias("as_of_date"),
+            "stage",
+            "treatment",
+            "channel",
+            "template",
+            "tone",
+            "status",
+            "scheduled_at",
+            pl.col("reasons").fill_null(pl.lit([], pl.List(pl.String))),
+            pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("created_at"),
+        )
+        frames.insert_frame(session, ContactPlan.__table__, plans)  # type: ignore[arg-type]
+        counts: dict[str, Any] = dict(plans["status"].value_counts().iter_rows())
+        report.contacts_planned = counts.get("planned", 0)
+        report.contacts_deferred = counts.get("deferred", 0)
+        report.contacts_blocked = counts.get("blocked", 0)
+    tasks = decisions.filter(pl.col("queue").is_not_null()).select(
+        "account_id",
+        pl.lit(as_of).alias("as_of_date"),
+        "queue",
+        pl.col("queue_priority").fill_null(0.0).alias("priority"),
+        pl.lit("open").alias("status"),
+        pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("created_at"),
+    )
+    if tasks.height:
+        frames.insert_frame(session, AgentTask.__table__, tasks)  # type: ignore[arg-type]
+    report.agent_tasks = tasks.height
+    audit_service.record(
+        session,
+        actor=actor,
+        action="strategy.run",
+        subject_type="policy_version",
+        subject_id=version.id,
+        clock=clock,
+        details={
+            "as_of": as_of.isoformat(),
+            "accounts": report.accounts,
+            "planned": report.contacts_planned,
+            "deferred": report.contacts_deferred,
+            "blocked": report.contacts_blocked,
+            "agent_tasks": report.agent_tasks,
+        },
+    )
+    return report

@@ -1,0 +1,202 @@
+"""The daily strategy run against the database: decisions, contact plans through the guard,
+agent tasks; idempotent, and complete after a run that died halfway."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from recoup.delinquency import service as delinquency_service
+from recoup.kit import frames
+from recoup.kit.clock import SettableClock
+from recoup.models import AgentTask, AuditEvent, ContactPlan, PolicyVersion, StrategyDecision
+from recoup.strategy import service as strategy_service
+from tests.factories import add_bill, create_account, create_customer
+
+POLICY = (
+    Path(__file__).resolve().parents[2]
+    / "src"
+    / "recoup"
+    / "strategy"
+    / "policies"
+    / "cn-wallet.yaml"
+)
+AS_OF = dt.date(2026, 6, 20)
+
+
+def portfolio(session: Session, clock: SettableClock) -> dict[str, int]:
+    """A current account due in 3 days, one 10 days late, one 45 days late and large, one in the
+    US 10 days late (its SMS needs consent), and one disputed."""
+    ids = {}
+    for name, due, amount, jurisdiction in (
+        ("pre_due", AS_OF + dt.timedelta(days=3), 50_000, "CN"),
+        ("early", AS_OF - dt.timedelta(days=10), 50_000, "CN"),
+        ("mid_large", AS_OF - dt.timedelta(days=45), 400_000, "CN"),
+        ("us_early", AS_OF - dt.timedelta(days=10), 50_000, "US"),
+        ("disputed", AS_OF - dt.timedelta(days=45), 400_000, "CN"),
+    ):
+        customer = create_customer(session, clock, jurisdiction=jurisdiction)
+        account = create_account(
+            session,
+            clock,
+            customer=customer,
+            currency="CNY" if jurisdiction == "CN" else "USD",
+            opened=dt.date(2026, 1, 1),
+        )
+        add_bill(session, clock, account, due, amount)
+        ids[name] = account.id
+        if name == "disputed":
+            delinquency_service.add_pause(
+                session,
+                account,
+                start=AS_OF - dt.timedelta(days=2),
+                end=None,
+                reason="dispute: amount is wrong",
+                by="agent:1",
+                clock=clock,
+            )
+    delinquency_service.run_daily(session, AS_OF, clock=clock)
+    return ids
+
+
+def activate(session: Session, clock: SettableClock) -> PolicyVersion:
+    version = strategy_service.save_policy(
+        session, POLICY.read_text(encoding="utf-8"), author="lin", clock=clock, source=str(POLICY)
+    )
+    return strategy_service.activate(session, version.id, actor="lin", clock=clock)
+
+
+def count(session: Session, model: type) -> int:
+    return int(session.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+class TestPolicies:
+    def test_a_version_is_stored_once_and_activation_is_audited(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        first = activate(session, clock)
+        again = strategy_service.save_policy(
+            session, POLICY.read_text(encoding="utf-8"), author="x", clock=clock, source="p"
+        )
+        assert again.id == first.id
+        assert first.active
+        actions = set(session.execute(select(AuditEvent.action)).scalars())
+        assert "policy.activated" in actions
+
+    def test_an_invalid_policy_is_refused_with_its_error(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        with pytest.raises(strategy_service.InvalidPolicy, match="unknown field 'dpp'"):
+            strategy_service.save_policy(
+                session,
+                "policy: x\nstages:\n  - name: s\n    when: dpp > 1\n",
+                author="x",
+                clock=clock,
+                source="p.yaml",
+            )
+
+    def test_no_active_policy_is_said_plainly(self, session: Session, clock: SettableClock) -> None:
+        with pytest.raises(strategy_service.NoActivePolicy):
+            strategy_service.run(session, AS_OF, clock=clock)
+
+
+class TestDailyRun:
+    def test_decides_plans_through_the_guard_and_queues(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        ids = portfolio(session, clock)
+        activate(session, clock)
+        report = strategy_service.run(session, AS_OF, clock=clock)
+        assert report.accounts == 5
+        decided = {d.account_id: d for d in session.execute(select(StrategyDecision)).scalars()}
+        assert decided[ids["pre_due"]].stage == "pre_due"
+        assert decided[ids["early"]].stage == "early"
+        assert decided[ids["mid_large"]].treatment == "mid_call"
+        assert decided[ids["mid_large"]].queue == "mid_late"
+        assert (decided[ids["disputed"]].decision, decided[ids["disputed"]].pause_reason) == (
+            "pause",
+            "dispute",
+        )
+        plans = {p.account_id: p for p in session.execute(select(ContactPlan)).scalars()}
+        mid = plans[ids["mid_large"]]
+        assert mid.status == "planned"
+        # 10:00 in Shanghai on the day, the start of the treatment's window.
+        assert mid.scheduled_at == dt.datetime(2026, 6, 20, 2, 0, tzinfo=dt.UTC)
+        us = plans[ids["us_early"]]
+        # The push goes at the window's start in the debtor's own zone (12:00 in New York).
+        assert (us.channel, us.status) == ("push", "planned")
+        assert us.scheduled_at == dt.datetime(2026, 6, 20, 16, 0, tzinfo=dt.UTC)
+        assert count(session, AgentTask) == report.agent_tasks >= 1
+
+    def test_a_rerun_changes_nothing(self, session: Session, clock: SettableClock) -> None:
+        portfolio(session, clock)
+        activate(session, clock)
+        strategy_service.run(session, AS_OF, clock=clock)
+        before = (
+            count(session, StrategyDecision),
+            count(session, ContactPlan),
+            count(session, AgentTask),
+        )
+        report = strategy_service.run(session, AS_OF, clock=clock)
+        assert report.accounts == 0
+        assert report.skipped == 5
+        assert (
+            count(session, StrategyDecision),
+            count(session, ContactPlan),
+            count(session, AgentTask),
+        ) == before
+
+    def test_a_run_that_dies_halfway_completes_when_started_again(
+        self, session: Session, clock: SettableClock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        portfolio(session, clock)
+        activate(session, clock)
+        real = frames.insert_frame
+
+        def dies_after_the_decisions(s: Session, table: object, frame: object) -> int:
+            if getattr(table, "name", "") == "contact_plans":
+                raise KeyboardInterrupt("the process was killed")
+            return real(s, table, frame)  # type: ignore[arg-type]
+
+        savepoint = session.begin_nested()
+        monkeypatch.setattr(frames, "insert_frame", dies_after_the_decisions)
+        with pytest.raises(KeyboardInterrupt):
+            strategy_service.run(session, AS_OF, clock=clock)
+        savepoint.rollback()  # what the database does with an uncommitted transaction
+        monkeypatch.setattr(frames, "insert_frame", real)
+        assert count(session, StrategyDecision) == 0
+        report = strategy_service.run(session, AS_OF, clock=clock)
+        assert report.accounts == 5
+        keys = session.execute(
+            select(StrategyDecision.account_id, StrategyDecision.as_of_date)
+        ).all()
+        assert len(keys) == len(set(keys)) == 5
+
+    def test_the_next_day_respects_cadence_from_the_contacts_planned(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        ids = portfolio(session, clock)
+        activate(session, clock)
+        strategy_service.run(session, AS_OF, clock=clock)
+        next_day = AS_OF + dt.timedelta(days=1)
+        delinquency_service.run_daily(session, next_day, clock=clock)
+        strategy_service.run(session, next_day, clock=clock)
+        early = session.execute(
+            select(StrategyDecision).where(
+                StrategyDecision.account_id == ids["early"], StrategyDecision.as_of_date == next_day
+            )
+        ).scalar_one()
+        # early_push runs every 2 days: the day after a push, the account waits (or gets the SMS).
+        assert early.treatment != "early_push"
+
+    def test_simulate_writes_nothing(self, session: Session, clock: SettableClock) -> None:
+        portfolio(session, clock)
+        policy = strategy_service.parse_policy(POLICY.read_text(encoding="utf-8"), source="p")
+        decisions, contacts = strategy_service.plan(session, AS_OF, policy)
+        assert decisions.height == 5
+        assert contacts.height >= 2
+        assert count(session, StrategyDecision) == 0
