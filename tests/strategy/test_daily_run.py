@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 from recoup.delinquency import service as delinquency_service
 from recoup.kit import frames
 from recoup.kit.clock import SettableClock
-from recoup.models import AgentTask, AuditEvent, ContactPlan, PolicyVersion, StrategyDecision
+from recoup.models import (
+    Account,
+    AgentTask,
+    AuditEvent,
+    ContactPlan,
+    PolicyVersion,
+    StrategyDecision,
+)
 from recoup.strategy import service as strategy_service
 from tests.factories import add_bill, create_account, create_customer
 
@@ -200,3 +207,47 @@ class TestDailyRun:
         assert decisions.height == 5
         assert contacts.height >= 2
         assert count(session, StrategyDecision) == 0
+
+
+class TestEvents:
+    def test_a_payment_cancels_pending_contacts_and_redecides_at_once(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        from tests.factories import pay
+
+        ids = portfolio(session, clock)
+        activate(session, clock)
+        strategy_service.run(session, AS_OF, clock=clock)
+        account = session.get(Account, ids["mid_large"])
+        assert account is not None
+        pending = session.execute(
+            select(ContactPlan).where(ContactPlan.account_id == account.id)
+        ).scalar_one()
+        assert pending.status == "planned"
+        clock.set(dt.datetime(2026, 6, 20, 1, 0, tzinfo=dt.UTC))  # before the 10:00 call
+        pay(session, clock, account, 400_000, dt.datetime(2026, 6, 20, 0, 30, tzinfo=dt.UTC))
+        session.expire_all()
+        plans = (
+            session.execute(select(ContactPlan).where(ContactPlan.account_id == account.id))
+            .scalars()
+            .all()
+        )
+        assert {p.treatment: p.status for p in plans}["mid_call"] == "cancelled"
+        assert not [
+            p for p in plans if p.status in ("planned", "deferred") and p.treatment == "mid_call"
+        ]
+        decision = session.execute(
+            select(StrategyDecision).where(StrategyDecision.account_id == account.id)
+        ).scalar_one()
+        assert decision.stage != "mid"  # cleared: no longer 45 days past due
+        actions = list(session.execute(select(AuditEvent.action)).scalars())
+        assert "strategy.redecided" in actions
+
+    def test_without_an_active_policy_a_payment_still_records(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        from tests.factories import pay
+
+        account = create_account(session, clock)
+        add_bill(session, clock, account, dt.date(2026, 5, 1), 10_000)
+        assert pay(session, clock, account, 10_000, dt.datetime(2026, 5, 30, tzinfo=dt.UTC)).id

@@ -20,6 +20,7 @@ from recoup.kit.logging import get_logger
 from recoup.ledger import schemas
 from recoup.ledger import service as ledger_service
 from recoup.models import Account, Bill, Payment
+from recoup.strategy import service as strategy_service
 
 MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
 log = get_logger(__name__)
@@ -34,6 +35,9 @@ def _settle(
         delinquency_service.recompute_account(
             session, account, from_date=min(starts), clock=clock, cause=cause
         )
+    # The payment (or reversal) re-decides the account at once: pending reminders are cancelled
+    # in this same transaction, so none leaves after the payment commits.
+    strategy_service.redecide(session, account.id, clock=clock, cause=cause)
 
 
 def receive_payment(

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 import polars as pl
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
 from recoup.kit import frames
@@ -41,12 +41,11 @@ class PolicyVersionRepository(Repository[PolicyVersion]):
         )
 
 
-def base_facts(session: Session) -> pl.DataFrame:
-    """One row per account with a delinquency state: amounts, product, the customer's jurisdiction,
-    language and zones, the collector."""
+def base_facts(session: Session, account_id: int | None = None) -> pl.DataFrame:
+    """One row per open account with a delinquency state (or just `account_id`): amounts, product,
+    the customer's jurisdiction and language, the collector."""
     d = AccountDelinquency
-    return frames.read_frame(
-        session,
+    stmt = (
         select(
             Account.id,
             Account.customer_id,
@@ -64,7 +63,13 @@ def base_facts(session: Session) -> pl.DataFrame:
         )
         .join(d, d.account_id == Account.id)
         .join(Customer, Customer.id == Account.customer_id)
-        .where(Account.closed_date.is_(None)),
+        .where(Account.closed_date.is_(None))
+    )
+    if account_id is not None:
+        stmt = stmt.where(Account.id == account_id)
+    return frames.read_frame(
+        session,
+        stmt,
         {
             "account_id": pl.Int64,
             "customer_id": pl.Int64,
@@ -161,3 +166,15 @@ def decided_accounts(session: Session, as_of: dt.date) -> pl.DataFrame:
         select(StrategyDecision.account_id).where(StrategyDecision.as_of_date == as_of),
         {"account_id": pl.Int64},
     )
+
+
+def cancel_pending(session: Session, account_id: int, reason: str) -> int:
+    """Cancel the account's contacts not sent yet; the delivery worker skips cancelled rows."""
+    result = session.execute(
+        update(ContactPlan)
+        .where(
+            ContactPlan.account_id == account_id, ContactPlan.status.in_(("planned", "deferred"))
+        )
+        .values(status="cancelled", reasons=[reason])
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

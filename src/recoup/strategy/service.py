@@ -117,9 +117,9 @@ def active_policy(session: Session) -> tuple[PolicyVersion, Policy]:
     return version, parse_policy(version.text, source=f"policy version {version.id}")
 
 
-def facts(session: Session, as_of: dt.date) -> pl.DataFrame:
+def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl.DataFrame:
     """The account facts the kernel reads, plus what the guard needs (customer, zones, collector)."""
-    base = repo.base_facts(session)
+    base = repo.base_facts(session, account_id)
     if base.height == 0:
         return base
     due = repo.next_due(session, as_of)
@@ -202,12 +202,17 @@ class StrategyRun:
 
 
 def plan(
-    session: Session, as_of: dt.date, policy: Policy, *, now: dt.datetime | None = None
+    session: Session,
+    as_of: dt.date,
+    policy: Policy,
+    *,
+    now: dt.datetime | None = None,
+    account_id: int | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Decide for every open account and check the contacts with the guard, writing nothing:
     (decisions, contact plans). The daily run writes them; `simulate` prints them. A contact is
     planned at its window's start on the day, or `now` if that has passed."""
-    f = facts(session, as_of)
+    f = facts(session, as_of, account_id)
     if f.height == 0:
         return pl.DataFrame(), pl.DataFrame()
     first = decide(policy, f)  # the stage, to count contacts in it
@@ -233,13 +238,24 @@ def plan(
 def _check(contacts: pl.DataFrame, as_of: dt.date, now: dt.datetime | None) -> pl.DataFrame:
     if contacts.height == 0:
         return contacts
-    fallback = {j: _jurisdiction_zones(j) for j in contacts["jurisdiction"].unique().to_list()}
-    with_zones = contacts.with_columns(
-        pl.when(pl.col("zones").list.len() > 0)
-        .then(pl.col("zones"))
-        .otherwise(pl.col("jurisdiction").replace_strict(fallback, return_dtype=pl.List(pl.String)))
-        .alias("zones"),
-        pl.col("window_from").fill_null(DEFAULT_WINDOW),
+    jurisdictions = contacts["jurisdiction"].unique().to_list()
+    fallback = pl.DataFrame(
+        {
+            "jurisdiction": jurisdictions,
+            "_fallback": [_jurisdiction_zones(j) for j in jurisdictions],
+        },
+        schema={"jurisdiction": pl.String, "_fallback": pl.List(pl.String)},
+    )
+    with_zones = (
+        contacts.join(fallback, on="jurisdiction", how="left")
+        .with_columns(
+            pl.when(pl.col("zones").list.len() > 0)
+            .then(pl.col("zones"))
+            .otherwise(pl.col("_fallback"))
+            .alias("zones"),
+            pl.col("window_from").fill_null(DEFAULT_WINDOW),
+        )
+        .drop("_fallback")
     )
     # The planned moment: the window's start on the day, in the debtor's first candidate zone.
     rows = with_zones.select("account_id", "zones", "window_from").to_dicts()
@@ -353,20 +369,7 @@ def run(session: Session, as_of: dt.date, *, clock: Clock, actor: str = "daily-r
     )
     frames.insert_frame(session, StrategyDecision.__table__, rows)  # type: ignore[arg-type]
     if contacts.height:
-        plans = contacts.select(
-            "account_id",
-            "customer_id",
-            pl.lit(as_of).alias("as_of_date"),
-            "stage",
-            "treatment",
-            "channel",
-            "template",
-            "tone",
-            "status",
-            "scheduled_at",
-            pl.col("reasons").fill_null(pl.lit([], pl.List(pl.String))),
-            pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("created_at"),
-        )
+        plans = _plan_rows(contacts, as_of, now)
         frames.insert_frame(session, ContactPlan.__table__, plans)  # type: ignore[arg-type]
         counts: dict[str, Any] = dict(plans["status"].value_counts().iter_rows())
         report.contacts_planned = counts.get("planned", 0)
@@ -400,3 +403,82 @@ def run(session: Session, as_of: dt.date, *, clock: Clock, actor: str = "daily-r
         },
     )
     return report
+
+
+@dataclass
+class Redecision:
+    account_id: int
+    cancelled: int
+    decision: str | None
+    planned: str | None  # the status of the new contact plan, if any
+
+
+def redecide(session: Session, account_id: int, *, clock: Clock, cause: str) -> Redecision | None:
+    """An event (a payment, a reversal, a dispute...) re-decides one account now, with the same
+    compiled plan: its pending contacts are cancelled in the caller's transaction, and today's
+    decision and contact plan are replaced by the new ones. Nothing happens without an active
+    policy or a delinquency state."""
+    version = PolicyVersionRepository(session).active()
+    if version is None:
+        return None
+    policy = parse_policy(version.text, source=f"policy version {version.id}")
+    state = repo.base_facts(session, account_id)
+    if state.height == 0:
+        return None
+    as_of = state["state_date"][0]
+    cancelled = repo.cancel_pending(session, account_id, f"redecided after {cause}")
+    decisions, contacts = plan(session, as_of, policy, now=clock.now(), account_id=account_id)
+    now = clock.now()
+    codes = contacts["codes"].to_list() if contacts.height else [[]]
+    row = decisions.select(
+        "account_id",
+        pl.lit(as_of).alias("as_of_date"),
+        pl.lit(version.id).cast(pl.Int64).alias("policy_version_id"),
+        "stage",
+        "segment",
+        "experiment",
+        "arm",
+        "decision",
+        "pause_reason",
+        "treatment",
+        "queue",
+        "queue_priority",
+        "offers",
+        pl.Series("compliance", codes, dtype=pl.List(pl.String)),
+        pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("created_at"),
+    )
+    frames.upsert_frame(session, StrategyDecision.__table__, row, ["account_id", "as_of_date"])  # type: ignore[arg-type]
+    planned = None
+    if contacts.height:
+        plans = _plan_rows(contacts, as_of, now)
+        key = ["account_id", "as_of_date", "treatment"]
+        frames.upsert_frame(session, ContactPlan.__table__, plans, key)  # type: ignore[arg-type]
+        planned = str(plans["status"][0])
+    decision = str(decisions["decision"][0])
+    audit_service.record(
+        session,
+        actor="event",
+        action="strategy.redecided",
+        subject_type="account",
+        subject_id=account_id,
+        clock=clock,
+        details={"cause": cause, "cancelled": cancelled, "decision": decision},
+    )
+    return Redecision(account_id, cancelled, decision, planned)
+
+
+def _plan_rows(contacts: pl.DataFrame, as_of: dt.date, now: dt.datetime) -> pl.DataFrame:
+    return contacts.select(
+        "account_id",
+        "customer_id",
+        pl.lit(as_of).alias("as_of_date"),
+        "stage",
+        "treatment",
+        "channel",
+        "template",
+        "tone",
+        "status",
+        "scheduled_at",
+        pl.col("reasons").fill_null(pl.lit([], pl.List(pl.String))),
+        pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("created_at"),
+    )
