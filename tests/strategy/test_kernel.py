@@ -41,9 +41,18 @@ stages:
 
 
 class TestLoading:
-    def test_the_shipped_policy_loads(self) -> None:
+    def test_the_shipped_policies_load(self) -> None:
         assert [s.name for s in CN.stages] == ["pre_due", "early", "mid", "late", "resolved"]
         assert CN.experiments[0].holdout == 0.05
+        us = load_policy(POLICIES / "us-wallet.yaml")
+        row = decide(us, facts(dpd=[40], overdue_minor=[60_000], reachable_call=[True])).row(
+            0, named=True
+        )
+        assert (row["treatment"], row["queue"], row["offers"]) == (
+            "mid_call",
+            "mid_calls",
+            ["plan"],
+        )
 
     @pytest.mark.parametrize(
         ("text", "message"),
@@ -185,8 +194,13 @@ class TestOneEqualsMany:
         frame = pl.DataFrame([{"account_id": i + 1, **r} for i, r in enumerate(rows)])
         batch = decide(CN, frame)
         for i in range(frame.height):
-            alone = decide(CN, frame.slice(i, 1))
-            assert alone.row(0, named=True) == batch.row(i, named=True)
+            alone = decide(CN, frame.slice(i, 1)).row(0, named=True)
+            together = batch.row(i, named=True)
+            # Polars may divide by a constant as a multiplication in long columns: the ordering
+            # score agrees to the last bits, everything else exactly.
+            one, many = alone.pop("queue_priority"), together.pop("queue_priority")
+            assert (one is None and many is None) or one == pytest.approx(many, rel=1e-12)
+            assert alone == together
 
     def test_the_arrow_kernel_is_the_same_function(self) -> None:
         frame = facts(dpd=[5, 40], reachable_push=[True, False], overdue_minor=[1, 300_000])

@@ -204,7 +204,7 @@ def decide(policy: Policy, facts: pl.DataFrame) -> pl.DataFrame:
         .alias("window_to"),
         pl.when(~paused & pl.col("stage").is_not_null()).then(queue).alias("queue"),
         pl.when(~paused & pl.col("stage").is_not_null())
-        .then(queue_priority.round(6))  # an ordering score: no float noise between batch sizes
+        .then(queue_priority)
         .alias("queue_priority"),
         pl.when(~paused & pl.col("stage").is_not_null())
         .then(offers)
