@@ -251,3 +251,23 @@ class TestEvents:
         account = create_account(session, clock)
         add_bill(session, clock, account, dt.date(2026, 5, 1), 10_000)
         assert pay(session, clock, account, 10_000, dt.datetime(2026, 5, 30, tzinfo=dt.UTC)).id
+
+
+class TestDiff:
+    def test_diff_counts_accounts_that_decide_differently_with_examples(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        ids = portfolio(session, clock)
+        text = POLICY.read_text(encoding="utf-8")
+        old = strategy_service.parse_policy(text, source="old")
+        new = strategy_service.parse_policy(
+            text.replace("segments: [large, unresponsive]", "segments: [unresponsive]"),
+            source="new",
+        )
+        changes = strategy_service.diff(session, AS_OF, old, new)
+        rows = {(r["change"], r["from_to"]): r for r in changes.to_dicts()}
+        moved = rows[("treatment", "mid_call → mid_sms_offer")]
+        assert moved["segment"] == "large"
+        assert moved["accounts"] == 1
+        assert moved["examples"] == [ids["mid_large"]]
+        assert strategy_service.diff(session, AS_OF, old, old).height == 0

@@ -135,3 +135,31 @@ def run_strategy(rt: Runtime, day: dt.date, *, required: bool) -> None:
         + f"; contacts {report.contacts_planned:,} planned, {report.contacts_deferred:,} deferred, "
         f"{report.contacts_blocked:,} blocked; {report.agent_tasks:,} agent tasks"
     )
+
+
+@strategy_app.command("diff")
+def diff(
+    old_file: Annotated[Path, typer.Argument(help="the policy in force")],
+    new_file: Annotated[Path, typer.Argument(help="the candidate")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD; default today")] = None,
+) -> None:
+    """How many accounts would change stage, decision, treatment, channel or queue, by segment,
+    with example account ids; writes nothing."""
+    rt = runtime()
+    try:
+        old, new = load_policy(old_file), load_policy(new_file)
+    except PolicyError as exc:
+        raise fail(str(exc)) from exc
+    day = parse_date(as_of, option="--as-of") or rt.clock.now().date()
+    with rt.transaction() as session:
+        changes = strategy_service.diff(session, day, old, new)
+        session.rollback()
+    if changes.height == 0:
+        console.print(f"no account decides differently as of {day}")
+        return
+    table = Table(title=f"{old.name} {old.version} → {new.name} {new.version} as of {day}")
+    for column in ("change", "segment", "from → to", "accounts", "examples"):
+        table.add_column(column, justify="right" if column == "accounts" else "left")
+    for change, segment, from_to, n, examples in changes.iter_rows():
+        table.add_row(change, segment, from_to, f"{n:,}", ", ".join(map(str, examples)))
+    console.print(table)
