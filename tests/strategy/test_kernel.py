@@ -228,3 +228,17 @@ class TestValidateCommand:
         assert "bad.yaml:4:23: unknown field 'dpp'; did you mean 'dpd'?" in " ".join(
             result.output.split()
         )
+
+
+class TestJsonSchema:
+    def test_the_shipped_policies_match_the_schema_editors_use(self) -> None:
+        import json
+
+        import jsonschema
+        import yaml
+
+        schema = json.loads((POLICIES.parent / "policy.schema.json").read_text(encoding="utf-8"))
+        for path in POLICIES.glob("*.yaml"):
+            jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), schema)
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"policy": "x", "stages": [{"name": "s", "bogus": 1}]}, schema)
