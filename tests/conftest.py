@@ -5,6 +5,7 @@ back, so tests never see each other's rows."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +28,10 @@ from recoup.kit import crypto
 from recoup.kit.clock import SettableClock
 from recoup.kit.db import make_engine
 
-MASTER = crypto.LocalMasterKey.generate(development=True)
+# A fixed development master key, so a test database survives from one run to the next.
+MASTER = crypto.LocalMasterKey(
+    id="m-tests", key=hashlib.sha256(b"recoup test master key").digest(), development=True
+)
 crypto.install_keyring(crypto.Keyring.generate(development=True))  # until the database's keys load
 AUDIT_SIGNER = audit_service.Signer(Ed25519PrivateKey.generate())
 audit_service.install_signer(AUDIT_SIGNER)

@@ -140,7 +140,7 @@ def update_frame(session: Session, table: Table, frame: pl.DataFrame, key: str) 
             )
         )
         session.execute(text(f'TRUNCATE "{temp}"'))
-        _copy_in(session, temp, frame)
+        _copy_in(session, temp, _json_lists(frame))
         sets = ", ".join(f'"{c}" = s."{c}"' for c in columns)
         session.execute(
             text(f'UPDATE "{table.name}" t SET {sets} FROM "{temp}" s WHERE t."{key}" = s."{key}"')  # noqa: S608
@@ -217,10 +217,13 @@ def upsert_frame(session: Session, table: Table, frame: pl.DataFrame, key: Seque
     if dialect == "postgresql":
         temp = f"tmp_{table.name}"
         session.execute(
-            text(f'CREATE TEMP TABLE IF NOT EXISTS "{temp}" (LIKE "{table.name}") ON COMMIT DROP')
+            text(
+                f'CREATE TEMP TABLE IF NOT EXISTS "{temp}" '
+                f'(LIKE "{table.name}" INCLUDING DEFAULTS INCLUDING IDENTITY) ON COMMIT DROP'
+            )
         )
         session.execute(text(f'TRUNCATE "{temp}"'))
-        _copy_in(session, temp, frame)
+        _copy_in(session, temp, _json_lists(frame))
         cols = ", ".join(f'"{c}"' for c in frame.columns)
         sets = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in update_cols)
         keys = ", ".join(f'"{k}"' for k in key)
