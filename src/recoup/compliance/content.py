@@ -55,14 +55,10 @@ def lexicon(language: str) -> Lexicon:
 
 
 def _pattern(phrases: Iterable[str], *, words: bool) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(normalise(p)) for p in sorted(phrases, key=len, reverse=True))
-    if words:
-        return re.compile(rf"(?<![\w]){alternatives_group(alternatives)}(?![\w])")
-    return re.compile(alternatives_group(alternatives))
-
-
-def alternatives_group(alternatives: str) -> str:
-    return f"(?:{alternatives})"
+    """One alternation, longest phrase first; English phrases must stand as whole words."""
+    ordered = sorted(phrases, key=len, reverse=True)
+    group = "(?:" + "|".join(re.escape(normalise(p)) for p in ordered) + ")"
+    return re.compile(rf"(?<!\w){group}(?!\w)" if words else group)
 
 
 def normalise(text: str) -> str:

@@ -232,9 +232,3 @@ def day_window(rule: HoursRule, day: dt.date, calendar: tuple[str, str | None]) 
         is_holiday(*calendar, day),
         is_workday(*calendar, day) if rule.working_days else True,
     )
-
-
-def holiday_dates(country: str, subdivision: str | None, years: Iterable[int]) -> list[dt.date]:
-    if len(country) != 2 or country == "ZZ":
-        return []
-    return sorted(d for y in years for d in _calendar(country, subdivision, y))
