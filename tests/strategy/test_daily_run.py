@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import polars as pl
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -271,3 +272,33 @@ class TestDiff:
         assert moved["accounts"] == 1
         assert moved["examples"] == [ids["mid_large"]]
         assert strategy_service.diff(session, AS_OF, old, old).height == 0
+
+
+class TestConsentReachesTheGuard:
+    def test_a_us_email_waits_for_a_recorded_consent(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        from recoup.privacy import service as privacy_service
+
+        text = (POLICY.parent / "us-wallet.yaml").read_text(encoding="utf-8")
+        # Without the experiment, so the account cannot land in the holdout.
+        us_policy = strategy_service.parse_policy(text.split("experiments:")[0], source="us")
+        ids = portfolio(session, clock)
+        _, contacts = strategy_service.plan(session, AS_OF, us_policy)
+        email = contacts.filter(pl.col("account_id") == ids["us_early"]).row(0, named=True)
+        assert (email["channel"], email["status"]) == ("email", "blocked")
+        assert "NO_CONSENT" in email["codes"]
+        account = session.get(Account, ids["us_early"])
+        assert account is not None
+        privacy_service.record_consent(
+            session,
+            account.customer_id,
+            purpose="electronic",
+            channel="email",
+            evidence="portal checkbox, session 81",
+            source="portal",
+            clock=clock,
+        )
+        _, contacts = strategy_service.plan(session, AS_OF, us_policy, now=clock.now())
+        email = contacts.filter(pl.col("account_id") == ids["us_early"]).row(0, named=True)
+        assert email["status"] == "planned"

@@ -15,6 +15,7 @@ from recoup.models import (
     Account,
     AccountDelinquency,
     Bill,
+    Consent,
     ContactPlan,
     Customer,
     CustomerEmail,
@@ -178,3 +179,19 @@ def cancel_pending(session: Session, account_id: int, reason: str) -> int:
         .values(status="cancelled", reasons=[reason])
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def electronic_consents(session: Session, at: dt.datetime) -> pl.DataFrame:
+    """Consents to electronic messages in force at `at`: per customer, the channel (null: every
+    electronic channel)."""
+    c = Consent
+    return frames.read_frame(
+        session,
+        select(c.customer_id, c.channel).where(
+            c.purpose == "electronic",
+            c.given_at <= at,
+            c.withdrawn_at.is_(None),
+            (c.expires_at.is_(None)) | (c.expires_at > at),
+        ),
+        {"customer_id": pl.Int64, "channel": pl.String},
+    )

@@ -232,10 +232,13 @@ def plan(
         on="account_id",
     )
     contacts = decisions.filter(pl.col("decision") == "contact")
-    return decisions, _check(contacts, as_of, now)
+    consents = repo.electronic_consents(session, now or dt.datetime.now(dt.UTC))
+    return decisions, _check(contacts, as_of, now, consents)
 
 
-def _check(contacts: pl.DataFrame, as_of: dt.date, now: dt.datetime | None) -> pl.DataFrame:
+def _check(
+    contacts: pl.DataFrame, as_of: dt.date, now: dt.datetime | None, consents: pl.DataFrame
+) -> pl.DataFrame:
     if contacts.height == 0:
         return contacts
     jurisdictions = contacts["jurisdiction"].unique().to_list()
@@ -268,7 +271,19 @@ def _check(contacts: pl.DataFrame, as_of: dt.date, now: dt.datetime | None) -> p
         )
         for r in rows
     ]
-    planned = with_zones.with_columns(pl.Series("at", at, dtype=pl.Datetime("us", "UTC")))
+    consented = (
+        with_zones.select("account_id", "customer_id", "channel")
+        .join(consents, on="customer_id", how="inner", suffix="_consent")
+        .filter(
+            pl.col("channel_consent").is_null() | (pl.col("channel_consent") == pl.col("channel"))
+        )
+        .select("account_id")
+        .unique()
+    )
+    planned = with_zones.with_columns(
+        pl.Series("at", at, dtype=pl.Datetime("us", "UTC")),
+        pl.col("account_id").is_in(consented["account_id"].implode()).alias("electronic_consent"),
+    )
     guard_input = planned.select(
         pl.col("account_id").alias("contact_id"),
         "at",
@@ -305,9 +320,7 @@ def _check(contacts: pl.DataFrame, as_of: dt.date, now: dt.datetime | None) -> p
             default="mobile",
         )
         .alias("to_type"),
-        # Recorded consents feed this once delivery keeps them per address (the delivery issue);
-        # until then texts and e-mails to US debtors are blocked for want of consent, as they should.
-        pl.lit(False).alias("electronic_consent"),
+        "electronic_consent",
     )
     verdict = decide_frame(load_guard(), guard_input)
     return planned.join(
