@@ -167,19 +167,42 @@ def _driver_values(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _json_lists(frame: pl.DataFrame) -> pl.DataFrame:
+    """List and struct columns as JSON text. Lists of strings (tags, codes) hold few distinct
+    values in a big frame: each distinct one is encoded once and joined back."""
     lists = [n for n, t in frame.schema.items() if isinstance(t, pl.List | pl.Struct)]
     if not lists:
         return frame
-    return frame.with_columns(
-        [
-            pl.Series(
-                n,
-                [None if v is None else json.dumps(v) for v in frame[n].to_list()],
-                dtype=pl.String,
+    out = frame.with_row_index("__row")
+    for n in lists:
+        dtype = frame.schema[n]
+        if isinstance(dtype, pl.List) and dtype.inner == pl.String:
+            key = pl.col(n).list.join("\x1f")
+            distinct = out.select(n, key.alias("__key")).unique("__key")
+            encoded = distinct.select(
+                "__key",
+                pl.Series(
+                    "__json",
+                    [None if v is None else json.dumps(v) for v in distinct[n].to_list()],
+                    dtype=pl.String,
+                ),
             )
-            for n in lists
-        ]
-    )
+            out = (
+                out.with_columns(key.alias("__key"))
+                .join(encoded, on="__key", how="left", nulls_equal=True)
+                .with_columns(
+                    pl.when(pl.col(n).is_null()).then(None).otherwise(pl.col("__json")).alias(n)
+                )
+                .drop("__key", "__json")
+            )
+        else:
+            out = out.with_columns(
+                pl.Series(
+                    n,
+                    [None if v is None else json.dumps(v) for v in out[n].to_list()],
+                    dtype=pl.String,
+                )
+            )
+    return out.sort("__row").drop("__row")
 
 
 def _copy_in(session: Session, table_name: str, frame: pl.DataFrame) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 import polars as pl
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import String, cast, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from recoup.kit import frames
@@ -90,11 +90,14 @@ def base_facts(session: Session, account_id: int | None = None) -> pl.DataFrame:
 
 
 def customer_zones(session: Session) -> pl.DataFrame:
-    rows = session.execute(select(Customer.id, Customer.timezones)).all()
-    return pl.DataFrame(
-        [(cid, list(z or [])) for cid, z in rows],
-        schema={"customer_id": pl.Int64, "zones": pl.List(pl.String)},
-        orient="row",
+    """Each customer's candidate zones (a JSON list in the table), decoded set-based."""
+    raw = frames.read_frame(
+        session,
+        select(Customer.id, cast(Customer.timezones, String)),
+        {"customer_id": pl.Int64, "zones": pl.String},
+    )
+    return raw.with_columns(
+        pl.col("zones").fill_null("[]").str.json_decode(pl.List(pl.String)).fill_null([])
     )
 
 
