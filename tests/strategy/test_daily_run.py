@@ -204,7 +204,7 @@ class TestDailyRun:
     def test_simulate_writes_nothing(self, session: Session, clock: SettableClock) -> None:
         portfolio(session, clock)
         policy = strategy_service.parse_policy(POLICY.read_text(encoding="utf-8"), source="p")
-        decisions, contacts = strategy_service.plan(session, AS_OF, policy)
+        decisions, contacts = strategy_service.plan(session, AS_OF, policy, now=clock.now())
         assert decisions.height == 5
         assert contacts.height >= 2
         assert count(session, StrategyDecision) == 0
@@ -284,7 +284,7 @@ class TestConsentReachesTheGuard:
         # Without the experiment, so the account cannot land in the holdout.
         us_policy = strategy_service.parse_policy(text.split("experiments:")[0], source="us")
         ids = portfolio(session, clock)
-        _, contacts = strategy_service.plan(session, AS_OF, us_policy)
+        _, contacts = strategy_service.plan(session, AS_OF, us_policy, now=clock.now())
         email = contacts.filter(pl.col("account_id") == ids["us_early"]).row(0, named=True)
         assert (email["channel"], email["status"]) == ("email", "blocked")
         assert "NO_CONSENT" in email["codes"]

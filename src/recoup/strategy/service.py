@@ -206,7 +206,7 @@ def plan(
     as_of: dt.date,
     policy: Policy,
     *,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
     account_id: int | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Decide for every open account and check the contacts with the guard, writing nothing:
@@ -232,12 +232,12 @@ def plan(
         on="account_id",
     )
     contacts = decisions.filter(pl.col("decision") == "contact")
-    consents = repo.electronic_consents(session, now or dt.datetime.now(dt.UTC))
+    consents = repo.electronic_consents(session, now)
     return decisions, _check(contacts, as_of, now, consents)
 
 
 def _check(
-    contacts: pl.DataFrame, as_of: dt.date, now: dt.datetime | None, consents: pl.DataFrame
+    contacts: pl.DataFrame, as_of: dt.date, now: dt.datetime, consents: pl.DataFrame
 ) -> pl.DataFrame:
     if contacts.height == 0:
         return contacts
@@ -267,7 +267,7 @@ def _check(
             utc_at(
                 as_of, int(r["window_from"][:2]) * 60 + int(r["window_from"][3:]), r["zones"][0]
             ),
-            now or dt.datetime.min.replace(tzinfo=dt.UTC),
+            now,
         )
         for r in rows
     ]
