@@ -42,7 +42,15 @@ stages:
 
 class TestLoading:
     def test_the_shipped_policies_load(self) -> None:
-        assert [s.name for s in CN.stages] == ["pre_due", "early", "mid", "late", "resolved"]
+        assert [s.name for s in CN.stages] == [
+            "pre_due",
+            "early",
+            "mid",
+            "late",
+            "recovery",
+            "written_off",
+            "resolved",
+        ]
         assert CN.experiments[0].holdout == 0.05
         us = load_policy(POLICIES / "us-wallet.yaml")
         row = decide(us, facts(dpd=[40], overdue_minor=[60_000], reachable_call=[True])).row(
@@ -126,10 +134,21 @@ class TestKernel:
         assert out["offers"].to_list() == [["plan"], ["plan"]]
 
     def test_follow_up_after_the_debt_is_resolved(self) -> None:
-        row = decide(CN, facts(dpd=[0], outstanding_minor=[0], resolved_days=[1])).row(
-            0, named=True
+        out = decide(
+            CN,
+            facts(
+                dpd=[0, 0, 0, 0],
+                outstanding_minor=[0, 0, 0, 0],
+                resolved_days=[1, 4, 9, 30],
+                contacts_in_stage=[0, 1, 2, 0],
+            ),
         )
-        assert (row["stage"], row["treatment"]) == ("resolved", "thank_you")
+        assert out["treatment"].to_list() == ["thank_you", "fairness_check", "autopay_invite", None]
+        assert out["stage"].to_list() == ["resolved", "resolved", "resolved", None]
+
+    def test_written_off_debts_get_no_automated_contact(self) -> None:
+        row = decide(CN, facts(dpd=[400], overdue_minor=[90_000])).row(0, named=True)
+        assert (row["stage"], row["decision"], row["queue"]) == ("written_off", "none", None)
 
 
 class TestExperiments:
