@@ -302,3 +302,39 @@ class TestConsentReachesTheGuard:
         _, contacts = strategy_service.plan(session, AS_OF, us_policy, now=clock.now())
         email = contacts.filter(pl.col("account_id") == ids["us_early"]).row(0, named=True)
         assert email["status"] == "planned"
+
+
+class TestPauseEvents:
+    def test_a_dispute_pause_cancels_pending_contacts_at_once(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        from recoup.delinquency import flows as delinquency_flows
+
+        ids = portfolio(session, clock)
+        activate(session, clock)
+        strategy_service.run(session, AS_OF, clock=clock)
+        account = session.get(Account, ids["early"])
+        assert account is not None
+        delinquency_flows.pause(
+            session,
+            account,
+            start=AS_OF,
+            end=None,
+            reason="dispute: not my purchase",
+            by="agent:7",
+            clock=clock,
+        )
+        session.expire_all()
+        statuses = {
+            p.status
+            for p in session.execute(
+                select(ContactPlan).where(ContactPlan.account_id == account.id)
+            ).scalars()
+        }
+        assert statuses == {"cancelled"}
+        decision = session.execute(
+            select(StrategyDecision).where(
+                StrategyDecision.account_id == account.id, StrategyDecision.as_of_date == AS_OF
+            )
+        ).scalar_one()
+        assert (decision.decision, decision.pause_reason) == ("pause", "dispute")

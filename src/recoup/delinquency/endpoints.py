@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from recoup.api.deps import ClockDep, RowId, SessionDep
 from recoup.api.errors import ERROR_RESPONSES
+from recoup.delinquency import flows as delinquency_flows
 from recoup.delinquency import schemas
 from recoup.delinquency import service as delinquency_service
 from recoup.identity.auth import require
@@ -75,7 +76,7 @@ def create_pause(
 ) -> schemas.Pause:
     """Stop counting days past due over a date range (for example a disaster-relief programme)."""
     account = ledger_service.get_account(session, account_id)
-    pause = delinquency_service.add_pause(
+    pause = delinquency_flows.pause(
         session,
         account,
         start=data.start_date,
@@ -104,5 +105,5 @@ def end_pause(
     if pause is None or pause.account_id != account_id or pause.cancelled_at is not None:
         raise NotFound(f"no pause {pause_id} on account {account_id}")
     return schemas.Pause.model_validate(
-        delinquency_service.end_pause(session, account, pause, end=data.end_date, clock=clock)
+        delinquency_flows.end_pause(session, account, pause, end=data.end_date, clock=clock)
     )
