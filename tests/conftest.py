@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from recoup.api.app import create_app
@@ -131,3 +132,22 @@ def anonymous(app: FastAPI) -> Iterator[TestClient]:
         app, raise_server_exceptions=False, base_url="https://testserver"
     ) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def process_database(tmp_path: Path) -> Iterator[str]:
+    """A database of its own: a new one on the test PostgreSQL server, else a SQLite file."""
+    base = os.environ.get("RECOUP_TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path / 'rotate.db'}"
+        return
+    name = f"proc_{os.getpid()}_{random.randrange(10**6)}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -10,12 +10,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, selectinload
 
 from recoup.bootstrap import load_master
@@ -23,44 +21,18 @@ from recoup.config import Settings
 from recoup.keys import service as keys_service
 from recoup.kit import crypto
 from recoup.models import Customer, KeyState
+from tests.processes import recoup_run as run
 from tests.test_serve import free_port
 
 RECOUP = [sys.executable, "-m", "recoup.cli"]
 
 
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[str]:
-    """A database of its own: a new one on the test PostgreSQL server, else a SQLite file."""
-    base = os.environ.get("RECOUP_TEST_DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{tmp_path / 'rotate.db'}"
-        return
-    name = f"rotate_{os.getpid()}_{random.randrange(10**6)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def run(env: dict[str, str], cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        [*RECOUP, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
 def test_rotation_under_load_fails_no_request_and_leaves_nothing_under_the_old_key(
-    tmp_path: Path, database: str
+    tmp_path: Path, process_database: str
 ) -> None:
     env = {
         **os.environ,
-        "RECOUP_DATABASE_URL": database,
+        "RECOUP_DATABASE_URL": process_database,
         "RECOUP_ENCRYPTION_KEY_FILE": str(tmp_path / "keys.json"),
         "RECOUP_WALLET_WEBHOOK_SECRETS": '["whsec"]',
     }
@@ -84,7 +56,7 @@ def test_rotation_under_load_fails_no_request_and_leaves_nothing_under_the_old_k
         .splitlines()[-1]
     )
     master = load_master(Settings(encryption_key_file=tmp_path / "keys.json"))
-    engine = create_engine(database)
+    engine = create_engine(process_database)
     with Session(engine) as session:
         old_key = keys_service.load_keyring(session, master).active
         ids = list(session.execute(select(Customer.id)).scalars())
