@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy import Engine
 
 from recoup import __version__
-from recoup.api.errors import install_error_handlers
+from recoup.api.errors import error_response, install_error_handlers
 from recoup.bootstrap import install_keys, load_audit_signer
 from recoup.config import Settings
 from recoup.delinquency.endpoints import router as delinquency_router
@@ -18,6 +18,7 @@ from recoup.identity.endpoints import router as identity_router
 from recoup.ingest.endpoints import router as webhook_router
 from recoup.kit.clock import Clock, SystemClock
 from recoup.kit.db import make_engine, make_sessionmaker
+from recoup.kit.errors import ValidationFailed
 from recoup.kit.logging import get_logger
 from recoup.kit.ratelimit import RateLimiter
 from recoup.ledger.endpoints import router as ledger_router
@@ -53,7 +54,13 @@ def create_app(
     @app.middleware("http")
     async def log_requests(request: Request, call_next: Any) -> Response:
         started = time.perf_counter()
-        response: Response = await call_next(request)
+        if "%00" in request.url.query or "%00" in request.url.path:
+            # No text we store may hold NUL (PostgreSQL refuses it): a 422, not a database error.
+            response: Response = error_response(
+                ValidationFailed("the request holds a NUL character, which no field accepts")
+            )
+        else:
+            response = await call_next(request)
         principal = getattr(request.state, "principal", None)
         log.info(
             "http.request",
