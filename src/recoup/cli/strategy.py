@@ -1,4 +1,4 @@
-"""`recoup strategy ...`: check a policy file before it goes live."""
+"""`recoup strategy ...`: check, activate, simulate and compare collection policies."""
 
 from __future__ import annotations
 
