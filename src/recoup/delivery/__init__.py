@@ -1,0 +1,1 @@
+"""Contact delivery: templates, the outbox worker and the channel adapters."""

@@ -1,0 +1,189 @@
+"""Message templates: Jinja2 in a sandbox, per channel, language (zh-CN, zh-TW, en) and tone
+(gentle, neutral, firm), with money and dates formatted for the debtor's locale by Babel.
+
+A template may use only the variables in `VARIABLES` and the filters `money` and `date`; the
+sandbox refuses attribute tricks (`''.__class__`...), and an unknown variable is an error, not an
+empty string. `check` is what saving a template runs: it renders a preview with sample data and
+asks the compliance guard about the text for every jurisdiction the template may be used in
+(forbidden content, required elements such as the opt-out instruction and the creditor's name).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from babel.dates import format_date
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from recoup.compliance import Guard, Reason, check_content
+from recoup.delivery.sms import SmsLength, sms_length
+from recoup.kit.money import format_money
+
+LANGUAGES = {"zh-CN": "zh_CN", "zh-TW": "zh_TW", "en": "en_US"}
+TONES = ("gentle", "neutral", "firm")
+CHANNELS = ("sms", "email", "push", "in_app", "letter")
+VARIABLES = {
+    "first_name": "the debtor's given name (or the name as held)",
+    "creditor_name": "who is owed (the wallet or lender)",
+    "amount_minor": "the amount due, in minor units",
+    "overdue_minor": "the amount overdue, in minor units",
+    "currency": "ISO 4217 code",
+    "due_date": "the due date",
+    "days_past_due": "days past due",
+    "pay_link": "the signed link to pay or arrange a plan",
+    "opt_out": "how to stop these messages on this channel",
+    "support_phone": "where to call",
+}
+SAMPLES: dict[str, dict[str, Any]] = {
+    "zh-CN": {
+        "first_name": "小明",
+        "currency": "CNY",
+        "opt_out": "回复TD退订",
+        "support_phone": "400-000-0000",
+    },
+    "zh-TW": {
+        "first_name": "小明",
+        "currency": "TWD",
+        "opt_out": "回覆TD退訂",
+        "support_phone": "0800-000-000",
+    },
+    "en": {
+        "first_name": "Alex",
+        "currency": "USD",
+        "opt_out": "Reply STOP to opt out.",
+        "support_phone": "1-800-555-0100",
+    },
+}
+
+
+def sample(language: str) -> dict[str, Any]:
+    """Preview data for a language: what a real message in it would carry."""
+    return {
+        "creditor_name": "Recoup Wallet",
+        "amount_minor": 123_456,
+        "overdue_minor": 45_600,
+        "due_date": dt.date(2026, 6, 15),
+        "days_past_due": 12,
+        "pay_link": "https://pay.example/r/AbC123",
+        **SAMPLES[language],
+    }
+
+
+class TemplateProblem(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    name: str
+    channel: str
+    language: str
+    tone: str
+    body: str
+    subject: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.name, self.channel, self.language, self.tone)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str | None
+    body: str
+    sms: SmsLength | None
+
+
+def _environment(locale: str) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+    def money(amount_minor: int, currency: str) -> str:
+        return format_money(int(amount_minor), currency, locale)
+
+    def date(value: dt.date) -> str:
+        return format_date(
+            value, format="long" if locale.startswith("zh") else "medium", locale=locale
+        )
+
+    env.filters["money"] = money
+    env.filters["date"] = date
+    return env
+
+
+def render(template: MessageTemplate, variables: Mapping[str, Any]) -> Rendered:
+    unknown = sorted(set(variables) - set(VARIABLES))
+    if unknown:
+        raise TemplateProblem(f"unknown variable(s) {', '.join(unknown)}")
+    env = _environment(LANGUAGES[template.language])
+    try:
+        body = env.from_string(template.body).render(**variables)
+        subject = (
+            env.from_string(template.subject).render(**variables) if template.subject else None
+        )
+    except (TemplateError, OverflowError) as exc:  # the sandbox also refuses huge ranges
+        raise TemplateProblem(
+            f"{template.name} ({template.language}, {template.tone}): {exc}"
+        ) from exc
+    return Rendered(
+        subject, body.strip(), sms_length(body.strip()) if template.channel == "sms" else None
+    )
+
+
+def check(
+    template: MessageTemplate,
+    guard: Guard,
+    jurisdictions: Iterable[str],
+    *,
+    collector: str = "creditor",
+) -> list[Reason]:
+    """Render a preview with sample data and ask the guard about it in every jurisdiction."""
+    preview = render(template, sample(template.language))
+    text = "\n".join(p for p in (preview.subject, preview.body) if p)
+    found: list[Reason] = []
+    for jurisdiction in jurisdictions:
+        found.extend(
+            check_content(
+                guard,
+                text,
+                language=template.language,
+                channel=template.channel,
+                jurisdiction=jurisdiction,
+                collector=collector,
+                creditor_name="Recoup Wallet",
+            )
+        )
+    return found
+
+
+@lru_cache(maxsize=1)
+def shipped() -> tuple[MessageTemplate, ...]:
+    """The templates Recoup ships (`templates.yaml`), seeded into the database as first versions."""
+    text = (resources.files("recoup.delivery") / "templates.yaml").read_text(encoding="utf-8")
+    out = []
+    for item in yaml.safe_load(text)["templates"]:
+        for language, tones in item["texts"].items():
+            for tone, body in tones.items():
+                if (
+                    language not in LANGUAGES
+                    or tone not in TONES
+                    or item["channel"] not in CHANNELS
+                ):
+                    raise TemplateProblem(f"{item['name']}: bad language, tone or channel")
+                out.append(
+                    MessageTemplate(
+                        item["name"],
+                        item["channel"],
+                        language,
+                        tone,
+                        body.strip(),
+                        item.get("subject", {}).get(language),
+                    )
+                )
+    return tuple(out)
