@@ -25,6 +25,7 @@ from recoup.models.payment import Allocation, Payment, PaymentSource
 from recoup.models.privacy import Consent, ErasureRequest, ErasureStatus
 from recoup.models.product import Product, ProductKind
 from recoup.models.strategy import AgentTask, ContactPlan, PolicyVersion, StrategyDecision
+from recoup.models.template import TemplateVersion
 
 __all__ = [
     "Account",
@@ -66,5 +67,6 @@ __all__ = [
     "StaffSession",
     "StaffUser",
     "StrategyDecision",
+    "TemplateVersion",
     "WebhookReceipt",
 ]
