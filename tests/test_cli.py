@@ -105,3 +105,20 @@ class TestAuditCommands:
         broken = runner.invoke(app, ["audit", "verify"])
         assert broken.exit_code == 1
         assert "entry 1" in broken.output
+
+
+class TestTemplates:
+    def test_preview_shows_the_approved_text_and_its_sms_length(self, workdir: Path) -> None:
+        assert runner.invoke(app, ["init"]).exit_code == 0
+        listed = runner.invoke(app, ["templates", "list"])
+        assert listed.exit_code == 0
+        assert "approved" in listed.output
+        shown = runner.invoke(
+            app, ["templates", "preview", "early_reminder", "--language", "en", "--tone", "firm"]
+        )
+        assert shown.exit_code == 0, shown.output
+        assert "Reply STOP to opt out." in shown.output
+        assert "GSM-7" in shown.output
+        missing = runner.invoke(app, ["templates", "preview", "nothing"])
+        assert missing.exit_code == 1
+        assert "no approved template nothing" in missing.output

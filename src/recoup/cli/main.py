@@ -18,6 +18,7 @@ from recoup.cli.identity import keys_app, staff_app
 from recoup.cli.keys import encryption_app
 from recoup.cli.privacy import privacy_app
 from recoup.cli.strategy import strategy_app
+from recoup.cli.templates import templates_app
 from recoup.kit.errors import RecoupError
 
 app = typer.Typer(help="Recoup: collections for digital wallets.", no_args_is_help=True)
@@ -40,6 +41,7 @@ app.add_typer(compliance_app, name="compliance")
 app.add_typer(encryption_app, name="keys")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(strategy_app, name="strategy")
+app.add_typer(templates_app, name="templates")
 
 
 @app.command()
