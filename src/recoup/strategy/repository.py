@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import polars as pl
 from sqlalchemy import String, cast, func, literal, select, update
@@ -89,11 +90,16 @@ def base_facts(session: Session, account_id: int | None = None) -> pl.DataFrame:
     )
 
 
-def customer_zones(session: Session) -> pl.DataFrame:
+def _only(stmt: Any, column: Any, value: int | None) -> Any:
+    """All rows for the daily run; one account's or customer's for an event."""
+    return stmt if value is None else stmt.where(column == value)
+
+
+def customer_zones(session: Session, customer_id: int | None = None) -> pl.DataFrame:
     """Each customer's candidate zones (a JSON list in the table), decoded set-based."""
     raw = frames.read_frame(
         session,
-        select(Customer.id, cast(Customer.timezones, String)),
+        _only(select(Customer.id, cast(Customer.timezones, String)), Customer.id, customer_id),
         {"customer_id": pl.Int64, "zones": pl.String},
     )
     return raw.with_columns(
@@ -101,65 +107,81 @@ def customer_zones(session: Session) -> pl.DataFrame:
     )
 
 
-def next_due(session: Session, as_of: dt.date) -> pl.DataFrame:
+def next_due(session: Session, as_of: dt.date, account_id: int | None = None) -> pl.DataFrame:
     """The earliest due date of each account's unpaid bills, and the last payoff date."""
     unpaid = Bill.principal_minor + Bill.interest_minor + Bill.fees_minor > Bill.paid_minor
     return frames.read_frame(
         session,
-        select(
+        _only(
+            select(
+                Bill.account_id,
+                func.min(Bill.due_date).filter(unpaid),
+                func.max(Bill.paid_off_date),
+            ),
             Bill.account_id,
-            func.min(Bill.due_date).filter(unpaid),
-            func.max(Bill.paid_off_date),
+            account_id,
         ).group_by(Bill.account_id),
         {"account_id": pl.Int64, "next_due": pl.Date, "last_paid_off": pl.Date},
     )
 
 
-def payment_facts(session: Session, as_of: dt.date) -> pl.DataFrame:
+def payment_facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl.DataFrame:
     live = Payment.reversed_at.is_(None) & (Payment.value_date <= as_of)
     recent = live & (Payment.value_date > as_of - dt.timedelta(days=30))
     return frames.read_frame(
         session,
-        select(
+        _only(
+            select(
+                Payment.account_id,
+                func.max(Payment.value_date).filter(live),
+                func.count(Payment.id).filter(recent),
+            ),
             Payment.account_id,
-            func.max(Payment.value_date).filter(live),
-            func.count(Payment.id).filter(recent),
+            account_id,
         ).group_by(Payment.account_id),
         {"account_id": pl.Int64, "last_payment": pl.Date, "payments_30d": pl.Int64},
     )
 
 
-def open_pauses(session: Session, as_of: dt.date) -> pl.DataFrame:
+def open_pauses(session: Session, as_of: dt.date, account_id: int | None = None) -> pl.DataFrame:
     p = DelinquencyPause
+    stmt = select(p.account_id, p.reason).where(
+        p.cancelled_at.is_(None),
+        p.start_date <= as_of,
+        (p.end_date.is_(None)) | (p.end_date >= as_of),
+    )
     return frames.read_frame(
         session,
-        select(p.account_id, p.reason).where(
-            p.cancelled_at.is_(None),
-            p.start_date <= as_of,
-            (p.end_date.is_(None)) | (p.end_date >= as_of),
-        ),
+        _only(stmt, p.account_id, account_id),
         {"account_id": pl.Int64, "reason": pl.String},
     )
 
 
-def reachability(session: Session) -> pl.DataFrame:
+def reachability(session: Session, customer_id: int | None = None) -> pl.DataFrame:
     """Which customers have a phone, and which an e-mail address."""
     schema: frames.Schema = {"customer_id": pl.Int64, "kind": pl.String}
-    phones = select(CustomerPhone.customer_id, literal("phone")).distinct()
-    emails = select(CustomerEmail.customer_id, literal("email")).distinct()
+    phones = _only(
+        select(CustomerPhone.customer_id, literal("phone")), CustomerPhone.customer_id, customer_id
+    ).distinct()
+    emails = _only(
+        select(CustomerEmail.customer_id, literal("email")), CustomerEmail.customer_id, customer_id
+    ).distinct()
     return pl.concat(
         [frames.read_frame(session, phones, schema), frames.read_frame(session, emails, schema)]
     )
 
 
-def contact_history(session: Session, as_of: dt.date) -> pl.DataFrame:
+def contact_history(
+    session: Session, as_of: dt.date, account_id: int | None = None
+) -> pl.DataFrame:
     """Per account and stage, the contacts planned before `as_of` that were not blocked."""
     c = ContactPlan
+    stmt = select(c.account_id, c.stage, func.count(c.id), func.max(c.as_of_date)).where(
+        c.status != "blocked", c.as_of_date < as_of
+    )
     return frames.read_frame(
         session,
-        select(c.account_id, c.stage, func.count(c.id), func.max(c.as_of_date))
-        .where(c.status != "blocked", c.as_of_date < as_of)
-        .group_by(c.account_id, c.stage),
+        _only(stmt, c.account_id, account_id).group_by(c.account_id, c.stage),
         {"account_id": pl.Int64, "stage": pl.String, "contacts": pl.Int64, "last_contact": pl.Date},
     )
 
@@ -184,17 +206,23 @@ def cancel_pending(session: Session, account_id: int, reason: str) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def electronic_consents(session: Session, at: dt.datetime) -> pl.DataFrame:
+def electronic_consents(
+    session: Session, at: dt.datetime, customer_id: int | None = None
+) -> pl.DataFrame:
     """Consents to electronic messages in force at `at`: per customer, the channel (null: every
     electronic channel)."""
     c = Consent
     return frames.read_frame(
         session,
-        select(c.customer_id, c.channel).where(
-            c.purpose == "electronic",
-            c.given_at <= at,
-            c.withdrawn_at.is_(None),
-            (c.expires_at.is_(None)) | (c.expires_at > at),
+        _only(
+            select(c.customer_id, c.channel).where(
+                c.purpose == "electronic",
+                c.given_at <= at,
+                c.withdrawn_at.is_(None),
+                (c.expires_at.is_(None)) | (c.expires_at > at),
+            ),
+            c.customer_id,
+            customer_id,
         ),
         {"customer_id": pl.Int64, "channel": pl.String},
     )

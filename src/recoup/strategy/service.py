@@ -122,10 +122,12 @@ def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl
     base = repo.base_facts(session, account_id)
     if base.height == 0:
         return base
-    due = repo.next_due(session, as_of)
-    pays = repo.payment_facts(session, as_of)
+    # An event reads one account's and one customer's rows; the daily run reads them all.
+    customer_id = int(base["customer_id"][0]) if account_id is not None else None
+    due = repo.next_due(session, as_of, account_id)
+    pays = repo.payment_facts(session, as_of, account_id)
     pauses = (
-        repo.open_pauses(session, as_of)
+        repo.open_pauses(session, as_of, account_id)
         .group_by("account_id")
         .agg(
             pl.col("reason").str.to_lowercase().str.contains("dispute").any().alias("dispute_open"),
@@ -133,14 +135,14 @@ def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl
         )
     )
     reach = (
-        repo.reachability(session)
+        repo.reachability(session, customer_id)
         .group_by("customer_id")
         .agg(
             (pl.col("kind") == "phone").any().alias("has_phone"),
             (pl.col("kind") == "email").any().alias("has_email"),
         )
     )
-    zones = repo.customer_zones(session)
+    zones = repo.customer_zones(session, customer_id)
     day = pl.lit(as_of)
     out = (
         base.join(due, on="account_id", how="left")
@@ -171,9 +173,13 @@ def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl
 
 
 def _with_history(
-    session: Session, f: pl.DataFrame, stages: pl.DataFrame, as_of: dt.date
+    session: Session,
+    f: pl.DataFrame,
+    stages: pl.DataFrame,
+    as_of: dt.date,
+    account_id: int | None = None,
 ) -> pl.DataFrame:
-    history = repo.contact_history(session, as_of)
+    history = repo.contact_history(session, as_of, account_id)
     latest = history.group_by("account_id").agg(pl.col("last_contact").max())
     in_stage = stages.join(history, on=["account_id", "stage"], how="inner").select(
         "account_id", pl.col("contacts").alias("contacts_in_stage")
@@ -216,7 +222,7 @@ def plan(
     if f.height == 0:
         return pl.DataFrame(), pl.DataFrame()
     first = decide(policy, f)  # the stage, to count contacts in it
-    f = _with_history(session, f, first.select("account_id", "stage"), as_of)
+    f = _with_history(session, f, first.select("account_id", "stage"), as_of, account_id)
     decisions = decide(policy, f).join(
         f.select(
             "account_id",
@@ -232,7 +238,8 @@ def plan(
         on="account_id",
     )
     contacts = decisions.filter(pl.col("decision") == "contact")
-    consents = repo.electronic_consents(session, now)
+    customer_id = int(f["customer_id"][0]) if account_id is not None else None
+    consents = repo.electronic_consents(session, now, customer_id)
     return decisions, _check(contacts, as_of, now, consents)
 
 
