@@ -365,28 +365,7 @@ def run(session: Session, as_of: dt.date, *, clock: Clock, actor: str = "daily-r
     now = clock.now()
     report.accounts = decisions.height
     report.by_decision = dict(decisions["decision"].value_counts().iter_rows())
-    compliance = (
-        contacts.select("account_id", pl.col("codes").alias("compliance"))
-        if contacts.height
-        else pl.DataFrame(schema={"account_id": pl.Int64, "compliance": pl.List(pl.String)})
-    )
-    rows = decisions.join(compliance, on="account_id", how="left").select(
-        "account_id",
-        pl.lit(as_of).alias("as_of_date"),
-        pl.lit(version.id).cast(pl.Int64).alias("policy_version_id"),
-        "stage",
-        "segment",
-        "experiment",
-        "arm",
-        "decision",
-        "pause_reason",
-        "treatment",
-        "queue",
-        "queue_priority",
-        "offers",
-        pl.col("compliance").fill_null(pl.lit([], pl.List(pl.String))),
-        pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("created_at"),
-    )
+    rows = _decision_rows(decisions, contacts, as_of, version.id, now)
     frames.insert_frame(session, StrategyDecision.__table__, rows)  # type: ignore[arg-type]
     if contacts.height:
         plans = _plan_rows(contacts, as_of, now)
@@ -449,30 +428,14 @@ def redecide(session: Session, account_id: int, *, clock: Clock, cause: str) -> 
     cancelled = repo.cancel_pending(session, account_id, f"redecided after {cause}")
     decisions, contacts = plan(session, as_of, policy, now=clock.now(), account_id=account_id)
     now = clock.now()
-    codes = contacts["codes"].to_list() if contacts.height else [[]]
-    row = decisions.select(
-        "account_id",
-        pl.lit(as_of).alias("as_of_date"),
-        pl.lit(version.id).cast(pl.Int64).alias("policy_version_id"),
-        "stage",
-        "segment",
-        "experiment",
-        "arm",
-        "decision",
-        "pause_reason",
-        "treatment",
-        "queue",
-        "queue_priority",
-        "offers",
-        pl.Series("compliance", codes, dtype=pl.List(pl.String)),
-        pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("created_at"),
-    )
-    frames.upsert_frame(session, StrategyDecision.__table__, row, ["account_id", "as_of_date"])  # type: ignore[arg-type]
+    row = _decision_rows(decisions, contacts, as_of, version.id, now)
+    key = ["account_id", "as_of_date"]
+    frames.upsert_frame(session, StrategyDecision.__table__, row, key)  # type: ignore[arg-type]
     planned = None
     if contacts.height:
         plans = _plan_rows(contacts, as_of, now)
-        key = ["account_id", "as_of_date", "treatment"]
-        frames.upsert_frame(session, ContactPlan.__table__, plans, key)  # type: ignore[arg-type]
+        plan_key = ["account_id", "as_of_date", "treatment"]
+        frames.upsert_frame(session, ContactPlan.__table__, plans, plan_key)  # type: ignore[arg-type]
         planned = str(plans["status"][0])
     decision = str(decisions["decision"][0])
     audit_service.record(
@@ -485,6 +448,38 @@ def redecide(session: Session, account_id: int, *, clock: Clock, cause: str) -> 
         details={"cause": cause, "cancelled": cancelled, "decision": decision},
     )
     return Redecision(account_id, cancelled, decision, planned)
+
+
+def _decision_rows(
+    decisions: pl.DataFrame,
+    contacts: pl.DataFrame,
+    as_of: dt.date,
+    version_id: int,
+    now: dt.datetime,
+) -> pl.DataFrame:
+    """The decision records: what the kernel decided, with the guard's codes for its contact."""
+    compliance = (
+        contacts.select("account_id", pl.col("codes").alias("compliance"))
+        if contacts.height
+        else pl.DataFrame(schema={"account_id": pl.Int64, "compliance": pl.List(pl.String)})
+    )
+    return decisions.join(compliance, on="account_id", how="left").select(
+        "account_id",
+        pl.lit(as_of).alias("as_of_date"),
+        pl.lit(version_id).cast(pl.Int64).alias("policy_version_id"),
+        "stage",
+        "segment",
+        "experiment",
+        "arm",
+        "decision",
+        "pause_reason",
+        "treatment",
+        "queue",
+        "queue_priority",
+        "offers",
+        pl.col("compliance").fill_null(pl.lit([], pl.List(pl.String))),
+        pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("created_at"),
+    )
 
 
 def _plan_rows(contacts: pl.DataFrame, as_of: dt.date, now: dt.datetime) -> pl.DataFrame:
