@@ -267,17 +267,21 @@ def _check(
         )
         .drop("_fallback")
     )
-    # The planned moment: the window's start on the day, in the debtor's first candidate zone.
-    rows = with_zones.select("account_id", "zones", "window_from").to_dicts()
-    at = [
-        max(
-            utc_at(
-                as_of, int(r["window_from"][:2]) * 60 + int(r["window_from"][3:]), r["zones"][0]
-            ),
-            now,
+    # The planned moment: the window's start on the day, in the debtor's first candidate zone,
+    # computed once per distinct (zone, window) and joined back.
+    with_zones = with_zones.with_columns(pl.col("zones").list.first().alias("_zone"))
+    moments = with_zones.select("_zone", "window_from").unique()
+    moments = moments.with_columns(
+        pl.Series(
+            "at",
+            [
+                max(utc_at(as_of, int(w[:2]) * 60 + int(w[3:]), z), now)
+                for z, w in moments.iter_rows()
+            ],
+            dtype=pl.Datetime("us", "UTC"),
         )
-        for r in rows
-    ]
+    )
+    with_zones = with_zones.join(moments, on=["_zone", "window_from"], how="left").drop("_zone")
     consented = (
         with_zones.select("account_id", "customer_id", "channel")
         .join(consents, on="customer_id", how="inner", suffix="_consent")
@@ -288,7 +292,6 @@ def _check(
         .unique()
     )
     planned = with_zones.with_columns(
-        pl.Series("at", at, dtype=pl.Datetime("us", "UTC")),
         pl.col("account_id").is_in(consented["account_id"].implode()).alias("electronic_consent"),
     )
     guard_input = planned.select(
