@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import httpx
 
 RECOUP = [sys.executable, "-m", "recoup.cli"]
 
@@ -15,3 +18,16 @@ def recoup_run(env: dict[str, str], cwd: Path, *args: str) -> str:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
+
+
+def wait_until_serving(base: str, *, seconds: float = 30) -> None:
+    """Poll `/healthz` until the server answers."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.2)

@@ -22,6 +22,7 @@ from recoup.keys import service as keys_service
 from recoup.kit import crypto
 from recoup.models import Customer, KeyState
 from tests.processes import recoup_run as run
+from tests.processes import wait_until_serving
 from tests.test_serve import free_port
 
 RECOUP = [sys.executable, "-m", "recoup.cli"]
@@ -102,15 +103,7 @@ def test_rotation_under_load_fails_no_request_and_leaves_nothing_under_the_old_k
                 time.sleep(0.05)
 
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
+        wait_until_serving(base)
         threads = [threading.Thread(target=reader) for _ in range(2)] + [
             threading.Thread(target=writer)
         ]
