@@ -395,7 +395,7 @@ def _temporal_reason(rule: Rule, f: Facts, tallies: Mapping[str, Tally]) -> Reas
     match rule:
         case HoursRule():
             rest = [z for z in f.zones if _rest_day(rule, f, z)]
-            local = {z: f.at.astimezone(_tz(z)).strftime("%a %H:%M") for z in f.zones}
+            local = {z: f.at.astimezone(zone(z)).strftime("%a %H:%M") for z in f.zones}
             if rest:
                 return _reason(
                     rule, Code.REST_DAY, f"it is a rest day in {', '.join(rest)}", local=local
@@ -428,10 +428,6 @@ def _temporal_reason(rule: Rule, f: Facts, tallies: Mapping[str, Tally]) -> Reas
 def _rest_day(rule: HoursRule, f: Facts, z: str) -> bool:
     day = local_date(f.at, z)
     return day_window(rule, day, calendar_of(rule, f)) is None
-
-
-def _tz(name: str) -> dt.tzinfo:
-    return zone(name)
 
 
 def decide(guard: Guard, f: Facts, tallies: Mapping[str, Tally] | None = None) -> Decision:
