@@ -164,6 +164,7 @@ def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl
             reachable_call=pl.col("has_phone").fill_null(False),
             reachable_email=pl.col("has_email").fill_null(False),
             reachable_push=pl.lit(True),  # a wallet's own users: the app is always there
+            # Promises and plans do not exist until the repayment issue: no account has any yet.
             broken_promises=pl.lit(0),
             promise_pending=pl.lit(False),
             plan_active=pl.lit(False),
