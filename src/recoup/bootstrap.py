@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from recoup.audit import service as audit_service
 from recoup.config import Environment, Settings
-from recoup.delivery import service as delivery_service
+from recoup.contact import service as delivery_service
 from recoup.keys import service as keys_service
 from recoup.kit import crypto
 from recoup.kit.clock import Clock

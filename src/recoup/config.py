@@ -66,6 +66,38 @@ class Settings(BaseSettings):
         description="lower DPD bound of each bucket after M0; defaults give M1 1-30 ... M3+ over 90",
     )
 
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="where debtors reach Recoup: pay links and one-click unsubscribe links start here",
+    )
+    link_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="HMAC keys that sign pay and unsubscribe links; the first signs, all verify",
+    )
+    creditor_name: str = Field("Recoup Wallet", description="the creditor named in every message")
+    support_phone: str = Field("400-000-0000", description="the number messages give for help")
+    channels_file: Path | None = Field(
+        None,
+        description="YAML naming the provider of each channel (SMTP, Twilio, FCM...); without it "
+        "every message goes to the spool directory",
+    )
+    spool_dir: Path = Field(
+        Path("recoup-outbox"),
+        description="where the spool channel writes messages (development, demo, local sinks)",
+    )
+    dispatch_batch: int = Field(200, ge=1, le=5000, description="contacts claimed per batch")
+    dispatch_lease_seconds: int = Field(
+        300, ge=10, description="a worker that holds a contact longer is presumed dead"
+    )
+    dispatch_max_attempts: int = Field(6, ge=1, description="sends tried before the dead letter")
+    dispatch_retry_seconds: float = Field(
+        30.0, gt=0, description="first retry delay; doubles each attempt, with jitter"
+    )
+    dispatch_retry_cap_seconds: float = Field(3600.0, gt=0, description="longest retry delay")
+    dispatch_max_lateness_hours: float = Field(
+        12.0, gt=0, description="a contact this late past its planned moment expires unsent"
+    )
+
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
         if self.env is Environment.production:
@@ -74,6 +106,8 @@ class Settings(BaseSettings):
                 missing.append("RECOUP_ENCRYPTION_KEYS or RECOUP_ENCRYPTION_KEY_FILE")
             if not self.audit_signing_key_file.exists():
                 missing.append("RECOUP_AUDIT_SIGNING_KEY_FILE")
+            if not self.link_keys:
+                missing.append("RECOUP_LINK_KEYS")
             if not self.wallet_webhook_secrets:
                 missing.append("RECOUP_WALLET_WEBHOOK_SECRETS")
             if self.database_url.startswith("sqlite"):
@@ -83,6 +117,12 @@ class Settings(BaseSettings):
                     "production refuses to start without: " + ", ".join(missing)
                 )
         return self
+
+    @property
+    def link_signing_keys(self) -> list[bytes]:
+        """The keys for links; development without any signs with a fixed, public one."""
+        keys = [k.get_secret_value().encode() for k in self.link_keys]
+        return keys or [b"recoup development link key: never in production"]
 
     @property
     def is_sqlite(self) -> bool:

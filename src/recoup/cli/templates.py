@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from recoup.cli.common import console, fail, runtime
-from recoup.delivery import service as delivery_service
-from recoup.delivery.templates import MessageTemplate, render, sample
+from recoup.contact import service as delivery_service
+from recoup.contact.templates import MessageTemplate, render, sample
 
 templates_app = typer.Typer(help="Message templates.", no_args_is_help=True)
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Select, Table, TextClause, text
+from sqlalchemy import Select, Table, TextClause, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -231,8 +231,16 @@ def _copy_in(session: Session, table_name: str, frame: pl.DataFrame) -> None:
             )
 
 
-def upsert_frame(session: Session, table: Table, frame: pl.DataFrame, key: Sequence[str]) -> int:
-    """Insert rows, or update the non-key columns of rows whose `key` already exists."""
+def upsert_frame(
+    session: Session,
+    table: Table,
+    frame: pl.DataFrame,
+    key: Sequence[str],
+    *,
+    only_if: tuple[str, Sequence[str]] | None = None,
+) -> int:
+    """Insert rows, or update the non-key columns of rows whose `key` already exists (only those
+    whose column `only_if[0]` holds one of the values `only_if[1]`, when given)."""
     if frame.height == 0:
         return 0
     update_cols = [c for c in frame.columns if c not in key]
@@ -250,16 +258,23 @@ def upsert_frame(session: Session, table: Table, frame: pl.DataFrame, key: Seque
         cols = ", ".join(f'"{c}"' for c in frame.columns)
         sets = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in update_cols)
         keys = ", ".join(f'"{k}"' for k in key)
-        session.execute(
-            text(
-                f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{temp}" '  # noqa: S608
-                f"ON CONFLICT ({keys}) DO UPDATE SET {sets}"
-            )
+        where, params = "", {}
+        if only_if is not None:
+            where = f' WHERE "{table.name}"."{only_if[0]}" IN :only_if'
+            params = {"only_if": tuple(only_if[1])}
+        statement = text(
+            f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{temp}" '  # noqa: S608
+            f"ON CONFLICT ({keys}) DO UPDATE SET {sets}{where}"
         )
+        if only_if is not None:
+            statement = statement.bindparams(bindparam("only_if", expanding=True))
+        session.execute(statement, params)
     else:
         stmt = sqlite.insert(table)
         stmt = stmt.on_conflict_do_update(
-            index_elements=list(key), set_={c: stmt.excluded[c] for c in update_cols}
+            index_elements=list(key),
+            set_={c: stmt.excluded[c] for c in update_cols},
+            where=table.c[only_if[0]].in_(only_if[1]) if only_if is not None else None,
         )
         session.execute(stmt, frame.to_dicts())
     return frame.height

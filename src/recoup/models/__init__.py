@@ -4,6 +4,14 @@ from recoup.models.account import Account, AccountStatus, Collector
 from recoup.models.audit import AuditCheckpoint, AuditEvent, AuditHead, DataAccess
 from recoup.models.base import Model
 from recoup.models.bill import Bill, Component
+from recoup.models.contact import (
+    ContactEvent,
+    ContactMessage,
+    ContactPlan,
+    ContactStatus,
+    InboundMessage,
+    OptOut,
+)
 from recoup.models.customer import (
     ContactSource,
     Customer,
@@ -24,7 +32,7 @@ from recoup.models.keys import EncryptionKey, KeyPurpose, KeyState
 from recoup.models.payment import Allocation, Payment, PaymentSource
 from recoup.models.privacy import Consent, ErasureRequest, ErasureStatus
 from recoup.models.product import Product, ProductKind
-from recoup.models.strategy import AgentTask, ContactPlan, PolicyVersion, StrategyDecision
+from recoup.models.strategy import AgentTask, PolicyVersion, StrategyDecision
 from recoup.models.template import TemplateVersion
 
 __all__ = [
@@ -41,8 +49,11 @@ __all__ = [
     "Collector",
     "Component",
     "Consent",
+    "ContactEvent",
+    "ContactMessage",
     "ContactPlan",
     "ContactSource",
+    "ContactStatus",
     "Customer",
     "CustomerAddress",
     "CustomerEmail",
@@ -55,9 +66,11 @@ __all__ = [
     "ErasureRequest",
     "ErasureStatus",
     "IdempotencyRecord",
+    "InboundMessage",
     "KeyPurpose",
     "KeyState",
     "Model",
+    "OptOut",
     "Payment",
     "PaymentSource",
     "PhoneType",

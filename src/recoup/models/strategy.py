@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, Float, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -46,32 +45,15 @@ class StrategyDecision(IdMixin, CreatedMixin, Model):
     compliance: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
 
 
-class ContactPlan(IdMixin, CreatedMixin, Model):
-    """A contact the daily run planned: the delivery worker sends it (re-checking the guard) at
-    `scheduled_at`. `planned` and `deferred` rows are sendable; `blocked` ones say why not."""
-
-    __tablename__ = "contact_plans"
-    __table_args__ = (UniqueConstraint("account_id", "as_of_date", "treatment"),)
-
-    account_id: Mapped[int] = mapped_column(BigId, nullable=False, index=True)
-    customer_id: Mapped[int] = mapped_column(BigId, nullable=False)
-    as_of_date: Mapped[dt.date] = mapped_column(Date, nullable=False, index=True)
-    stage: Mapped[str] = mapped_column(String(64), nullable=False)
-    treatment: Mapped[str] = mapped_column(String(64), nullable=False)
-    channel: Mapped[str] = mapped_column(String(16), nullable=False)
-    template: Mapped[str] = mapped_column(String(64), nullable=False)
-    tone: Mapped[str] = mapped_column(String(16), nullable=False)
-    status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
-    scheduled_at: Mapped[dt.datetime | None]
-    reasons: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
-
-
 class AgentTask(IdMixin, CreatedMixin, Model):
     __tablename__ = "agent_tasks"
-    __table_args__ = (UniqueConstraint("account_id", "as_of_date"),)
+    __table_args__ = (UniqueConstraint("account_id", "as_of_date", "queue"),)
 
     account_id: Mapped[int] = mapped_column(BigId, nullable=False, index=True)
     as_of_date: Mapped[dt.date] = mapped_column(Date, nullable=False, index=True)
     queue: Mapped[str] = mapped_column(String(64), nullable=False)
     priority: Mapped[float] = mapped_column(Float, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
+    # Why the task exists beyond the policy's queue: a reply to read, a call to place.
+    source: Mapped[str | None] = mapped_column(String(32))
+    subject_id: Mapped[int | None] = mapped_column(BigId)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import String, cast, func, literal, select, update
+from sqlalchemy import String, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from recoup.kit import frames
@@ -192,18 +192,6 @@ def decided_accounts(session: Session, as_of: dt.date) -> pl.DataFrame:
         select(StrategyDecision.account_id).where(StrategyDecision.as_of_date == as_of),
         {"account_id": pl.Int64},
     )
-
-
-def cancel_pending(session: Session, account_id: int, reason: str) -> int:
-    """Cancel the account's contacts not sent yet; the delivery worker skips cancelled rows."""
-    result = session.execute(
-        update(ContactPlan)
-        .where(
-            ContactPlan.account_id == account_id, ContactPlan.status.in_(("planned", "deferred"))
-        )
-        .values(status="cancelled", reasons=[reason])
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def electronic_consents(

@@ -34,7 +34,15 @@ from sqlalchemy.orm import Session
 from recoup.audit import service as audit_service
 from recoup.compliance import load_guard
 from recoup.compliance.batch import decide_frame
-from recoup.compliance.localtime import utc_at, zones_for_place
+from recoup.compliance.localtime import utc_at
+from recoup.compliance.vocabulary import (
+    COLLECTOR_ROLE,
+    DEFAULT_PRODUCT,
+    PRODUCT,
+    TO_TYPE,
+    jurisdiction_zones,
+)
+from recoup.contact import repository as contact_repo
 from recoup.kit import frames
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, NotFound
@@ -45,7 +53,7 @@ from recoup.strategy.policy import Policy, PolicyError, parse_policy
 from recoup.strategy.repository import PolicyVersionRepository
 
 DEFAULT_WINDOW = "10:00"
-COLLECTOR_ROLE = {"creditor": "creditor", "agency": "third_party"}
+REPLANNABLE = ("planned", "deferred", "cancelled", "blocked", "expired")
 
 
 class NoActivePolicy(Conflict):
@@ -233,6 +241,8 @@ def plan(
             "collector",
             "product",
             "dpd",
+            "overdue_minor",
+            "outstanding_minor",
             "dispute_open",
             "hardship",
         ),
@@ -253,7 +263,7 @@ def _check(
     fallback = pl.DataFrame(
         {
             "jurisdiction": jurisdictions,
-            "_fallback": [_jurisdiction_zones(j) for j in jurisdictions],
+            "_fallback": [list(jurisdiction_zones(j)) for j in jurisdictions],
         },
         schema={"jurisdiction": pl.String, "_fallback": pl.List(pl.String)},
     )
@@ -304,10 +314,7 @@ def _check(
         pl.lit("debtor").alias("party"),
         pl.col("collector").replace_strict(COLLECTOR_ROLE, default="creditor").alias("collector"),
         pl.col("collector").ne("agency").alias("handover_notice_sent"),
-        pl.col("product").replace_strict(
-            {"bnpl": "bnpl", "credit_line": "credit_line", "micro_loan": "micro_loan"},
-            default="personal_loan",
-        ),
+        pl.col("product").replace_strict(PRODUCT, default=DEFAULT_PRODUCT),
         "dpd",
         pl.concat_list(
             pl.when(pl.col("dispute_open"))
@@ -317,20 +324,7 @@ def _check(
             .then(pl.lit(["hardship_review"]))
             .otherwise(pl.lit([], pl.List(pl.String))),
         ).alias("flags"),
-        pl.col("channel")
-        .replace_strict(
-            {
-                "sms": "mobile",
-                "call": "mobile",
-                "ai_call": "mobile",
-                "email": "personal_email",
-                "push": "app",
-                "in_app": "app",
-                "letter": "postal",
-            },
-            default="mobile",
-        )
-        .alias("to_type"),
+        pl.col("channel").replace_strict(TO_TYPE, default="mobile").alias("to_type"),
         "electronic_consent",
     )
     verdict = decide_frame(load_guard(), guard_input)
@@ -348,11 +342,6 @@ def _check(
         .otherwise(pl.col("next_allowed_at"))
         .alias("scheduled_at"),
     )
-
-
-def _jurisdiction_zones(jurisdiction: str) -> list[str]:
-    country, _, region = jurisdiction.partition("-")
-    return list(zones_for_place(country, region.split("-")[0] or None)) or ["UTC"]
 
 
 def run(session: Session, as_of: dt.date, *, clock: Clock, actor: str = "daily-run") -> StrategyRun:
@@ -429,7 +418,9 @@ def redecide(session: Session, account_id: int, *, clock: Clock, cause: str) -> 
     if state.height == 0:
         return None
     as_of = state["state_date"][0]
-    cancelled = repo.cancel_pending(session, account_id, f"redecided after {cause}")
+    cancelled = contact_repo.cancel_unsent(
+        session, account_id, f"redecided after {cause}", now=clock.now(), actor="event"
+    )
     decisions, contacts = plan(session, as_of, policy, now=clock.now(), account_id=account_id)
     now = clock.now()
     row = _decision_rows(decisions, contacts, as_of, version.id, now)
@@ -439,7 +430,13 @@ def redecide(session: Session, account_id: int, *, clock: Clock, cause: str) -> 
     if contacts.height:
         plans = _plan_rows(contacts, as_of, now)
         plan_key = ["account_id", "as_of_date", "treatment"]
-        frames.upsert_frame(session, ContactPlan.__table__, plans, plan_key)  # type: ignore[arg-type]
+        frames.upsert_frame(
+            session,
+            ContactPlan.__table__,  # type: ignore[arg-type]
+            plans,
+            plan_key,
+            only_if=("status", REPLANNABLE),  # never a contact that left or is leaving
+        )
         planned = str(plans["status"][0])
     decision = str(decisions["decision"][0])
     audit_service.record(
@@ -498,6 +495,8 @@ def _plan_rows(contacts: pl.DataFrame, as_of: dt.date, now: dt.datetime) -> pl.D
         "tone",
         "status",
         "scheduled_at",
+        "overdue_minor",
+        "outstanding_minor",
         pl.col("reasons").fill_null(pl.lit([], pl.List(pl.String))),
         pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("created_at"),
     )

@@ -23,7 +23,7 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from recoup.compliance import Guard, Reason, check_content
-from recoup.delivery.sms import SmsLength, sms_length
+from recoup.contact.sms import SmsLength, sms_length
 from recoup.kit.money import format_money
 
 LANGUAGES = {"zh-CN": "zh_CN", "zh-TW": "zh_TW", "en": "en_US"}
@@ -165,7 +165,7 @@ def check(
 @lru_cache(maxsize=1)
 def shipped() -> tuple[MessageTemplate, ...]:
     """The templates Recoup ships (`templates.yaml`), seeded into the database as first versions."""
-    text = (resources.files("recoup.delivery") / "templates.yaml").read_text(encoding="utf-8")
+    text = (resources.files("recoup.contact") / "templates.yaml").read_text(encoding="utf-8")
     out = []
     for item in yaml.safe_load(text)["templates"]:
         for language, tones in item["texts"].items():

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
 from recoup.compliance import Guard, load_guard
-from recoup.delivery.templates import (
+from recoup.contact.templates import (
     MessageTemplate,
     TemplateProblem,
     check,

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recoup.delivery import service as delivery_service
-from recoup.delivery.templates import MessageTemplate, shipped
+from recoup.contact import service as delivery_service
+from recoup.contact.templates import MessageTemplate, shipped
 from recoup.kit.clock import SettableClock
 from recoup.kit.errors import ValidationFailed
 from recoup.models import AuditEvent, TemplateVersion

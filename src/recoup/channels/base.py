@@ -1,0 +1,70 @@
+"""What every channel adapter takes and answers.
+
+An adapter sends one message and says what the provider said: `Accepted` (with the provider's own
+id for the message, which later status callbacks name), `TransientError` (try again later: a
+timeout, a 5xx, a 429 with its `Retry-After`) or `PermanentError` (this message will never go: a bad
+number, an address that does not exist, a credential the provider refuses). Every call carries the
+message's idempotency key; an adapter passes it to the provider in whatever form the provider
+understands (a header, a `Message-ID`), so a message retried after a crash is recognised as the same
+message and delivered once.
+
+Adapters are thread-safe: the dispatcher calls `send` from up to `concurrency` threads at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    idempotency_key: str
+    channel: str  # sms, email, push, in_app, call
+    to: str  # E.164 number, e-mail address, push token or the wallet's user reference
+    body: str  # plain text
+    subject: str | None = None
+    html: str | None = None
+    language: str = "en"
+    sender: str | None = None  # from address / sender id, when the deployment does not fix it
+    unsubscribe_url: str | None = None  # one-click opt-out (RFC 8058) for this message
+    metadata: dict[str, str] = field(
+        default_factory=dict
+    )  # contact id, account id: no personal data
+
+
+@dataclass(frozen=True)
+class Accepted:
+    provider: str
+    provider_id: str | None = None
+    delivered: bool = False  # the provider confirmed delivery synchronously (in-app, local sinks)
+
+
+class ChannelError(Exception):
+    """The provider did not take the message. `reason` is safe to store and show: no personal data."""
+
+    transient = False
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class TransientError(ChannelError):
+    transient = True
+
+
+class PermanentError(ChannelError):
+    pass
+
+
+class Adapter(Protocol):
+    name: str  # the provider as configured, e.g. "smtp", "twilio", "fcm"
+    channel: str
+    concurrency: int  # calls in flight at once
+    rate_per_second: float | None  # the provider's limit; None if it has none
+
+    def send(self, message: Outgoing) -> Accepted: ...
+
+    def close(self) -> None: ...

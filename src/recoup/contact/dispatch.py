@@ -1,0 +1,485 @@
+"""The outbox dispatcher's steps: claim and re-check, then record what the providers answered.
+
+A worker (`recoup worker`, `recoup.worker.dispatcher`) runs them in two transactions per batch:
+
+1. **claim** (one transaction): lock due contacts (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+   workers share the work; SQLite has one writer), and for each read the account, the customer's
+   addresses, opt-outs, consents and the contacts already sent; render the approved template; ask
+   the compliance guard again, with the frequency counters and the rendered text, at this moment.
+   A contact the guard refuses for now is `deferred` to the moment it names; one it refuses for
+   good is `blocked`; one whose debt was paid, or whose account is closed or paused, is
+   `cancelled`; one too late is `expired`. The rest become `sending`, with a lease and one attempt
+   more, and their text is stored. The transaction commits.
+2. **send** (a second transaction): lock the rows still `sending` for this worker, call the
+   adapters with each contact's idempotency key, and record `sent` (or `delivered`), a retry
+   (`queued`, exponential backoff with jitter) or the dead letter (`failed`, with the reason).
+
+A payment that lands between the two cancels the rows (they are no longer `sending`, step 2 skips
+them); one that lands during step 2 waits for its row locks, so it commits after the sends and
+finds them `sent`. Either way nothing leaves after the payment's transaction has committed. A
+worker killed at any point leaves rows `sending` with a lease: when the lease runs out another
+claim takes them again and sends them with the same idempotency key, which the providers (and
+the SMTP `Message-ID`) recognise, so a message is accepted once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import random
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from recoup.channels import Accepted, ChannelError, Outgoing
+from recoup.compliance import Facts, Guard, decide
+from recoup.compliance import plan as guard_plan
+from recoup.compliance.tally import Event, Subject, tally_all
+from recoup.compliance.vocabulary import (
+    COLLECTOR_ROLE,
+    DEFAULT_PRODUCT,
+    PRODUCT,
+    TO_TYPE,
+    flags,
+    jurisdiction_zones,
+)
+from recoup.contact import repository as repo
+from recoup.contact.templates import LANGUAGES, MessageTemplate, TemplateProblem, render
+from recoup.kit.tokens import sign_token
+from recoup.models import AgentTask, ContactMessage, ContactStatus
+
+# How to stop messages, per channel and language: what `{{ opt_out }}` renders to.
+OPT_OUT = {
+    "sms": {"zh-CN": "回复TD退订", "zh-TW": "回覆TD退訂", "en": "Reply STOP to opt out."},
+    "push": {
+        "zh-CN": "可在App设置中退订提醒。",
+        "zh-TW": "可在App設定中退訂提醒。",
+        "en": "To unsubscribe, turn these off in the app's settings.",
+    },
+    "in_app": {
+        "zh-CN": "可在App设置中退订提醒。",
+        "zh-TW": "可在App設定中退訂提醒。",
+        "en": "To unsubscribe, turn these off in the app's settings.",
+    },
+    "email": {"zh-CN": "退订：{url}", "zh-TW": "退訂：{url}", "en": "Unsubscribe: {url}"},
+}
+BUILT_IN = ("in_app", "call")  # delivered by Recoup itself: the inbox, the agents' queue
+CALL_QUEUE = "calls"
+PAY_LINK_DAYS = 14
+UNSUBSCRIBE_DAYS = 365
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    worker: str
+    batch: int = 200
+    lease: dt.timedelta = dt.timedelta(minutes=5)
+    max_attempts: int = 6
+    retry_seconds: float = 30.0
+    retry_cap_seconds: float = 3600.0
+    max_lateness: dt.timedelta = dt.timedelta(hours=12)
+    public_url: str = "http://127.0.0.1:8000"
+    link_key: bytes = b"recoup development link key: never in production"
+    creditor_name: str = "Recoup Wallet"
+    support_phone: str = "400-000-0000"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A contact marked `sending`: what to hand to its channel's adapter."""
+
+    contact_id: int
+    attempts: int
+    message: Outgoing
+
+
+@dataclass
+class Claimed:
+    ready: list[Prepared] = field(default_factory=list)
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+
+def claim(
+    session: Session,
+    *,
+    now: dt.datetime,
+    config: DispatchConfig,
+    guard: Guard,
+    channels: Sequence[str],
+) -> Claimed:
+    """Step 1: claim due contacts and re-check them; mark the sendable ones `sending`."""
+    ids = repo.claim_due(session, now, limit=config.batch)
+    out = Claimed()
+    if not ids:
+        return out
+    rows = repo.contacts(session, ids)
+    accounts = {r.account_id for r in rows}
+    customers = {r.customer_id for r in rows}
+    ctx = _Context(
+        now=now,
+        config=config,
+        guard=guard,
+        pauses=repo.open_pauses(session, accounts, now.date()),
+        due=repo.next_due(session, accounts),
+        phones=repo.phones(session, customers),
+        emails=repo.emails(session, customers),
+        opt_outs=repo.opt_outs(session, customers),
+        consents=repo.electronic_consents(session, customers, now),
+        history=repo.history(session, customers, now),
+        templates=repo.approved_templates(session),
+    )
+    changes: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    messages: list[ContactMessage] = []
+    tasks: list[AgentTask] = []
+    for r in rows:
+        verdict = ctx.check(r, channels)
+        status = verdict.status
+        out.outcomes[status] += 1
+        change: dict[str, Any] = {"id": r.id, "status": status, "updated_at": now}
+        detail: dict[str, Any] = dict(verdict.detail)
+        if status == ContactStatus.sending:
+            change.update(
+                attempts=r.attempts + 1,
+                lease_until=now + config.lease,
+                worker=config.worker,
+                address_index=verdict.address_index,
+            )
+            detail["attempt"] = r.attempts + 1
+            assert verdict.message is not None
+            messages.append(verdict.message)
+            if verdict.outgoing is not None:
+                out.ready.append(Prepared(r.id, r.attempts + 1, verdict.outgoing))
+            else:  # built in: the inbox holds it now; a call waits in the agents' queue
+                change.update(
+                    status=ContactStatus.delivered if r.channel == "in_app" else ContactStatus.sent,
+                    sent_at=now,
+                    provider="recoup",
+                )
+                out.outcomes[status] -= 1
+                out.outcomes[change["status"]] += 1
+                if r.channel == "call":
+                    tasks.append(
+                        AgentTask(
+                            account_id=r.account_id,
+                            as_of_date=r.as_of_date,
+                            queue=CALL_QUEUE,
+                            priority=float(r.overdue_minor or 0),
+                            status="open",
+                            source="call",
+                            subject_id=r.id,
+                            created_at=now,
+                        )
+                    )
+        elif status == ContactStatus.deferred:
+            change["scheduled_at"] = verdict.next_at
+            change["reasons"] = verdict.reasons
+        else:
+            change["reasons"] = verdict.reasons
+        changes.append(change)
+        events.append(
+            {
+                "contact_id": r.id,
+                "status": change["status"],
+                "at": now,
+                "actor": config.worker,
+                "detail": detail,
+            }
+        )
+    repo.update_contacts(session, changes)
+    repo.add_events(session, events)
+    repo.save_messages(session, messages)
+    repo.add_call_tasks(session, tasks)
+    out.outcomes = +out.outcomes
+    return out
+
+
+def record(
+    session: Session,
+    results: Mapping[int, Accepted | ChannelError],
+    attempts: Mapping[int, int],
+    *,
+    now: dt.datetime,
+    config: DispatchConfig,
+    rng: random.Random,
+) -> Counter[str]:
+    """Step 2's bookkeeping: what each adapter answered, as statuses and events."""
+    changes: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    outcomes: Counter[str] = Counter()
+    for contact_id, result in results.items():
+        change: dict[str, Any] = {"id": contact_id, "updated_at": now}
+        if isinstance(result, Accepted):
+            status = ContactStatus.delivered if result.delivered else ContactStatus.sent
+            change.update(
+                status=status, sent_at=now, provider=result.provider, provider_id=result.provider_id
+            )
+            detail: dict[str, Any] = {
+                "provider": result.provider,
+                "provider_id": result.provider_id,
+            }
+        elif result.transient and attempts[contact_id] < config.max_attempts:
+            status = ContactStatus.queued
+            delay = backoff(attempts[contact_id], config, rng, result.retry_after)
+            change.update(status=status, scheduled_at=now + delay, lease_until=None)
+            detail = {"error": result.reason, "retry_in_seconds": round(delay.total_seconds(), 1)}
+        else:
+            status = ContactStatus.failed
+            why = result.reason if not result.transient else f"retries exhausted: {result.reason}"
+            change.update(status=status, reasons=[why], lease_until=None)
+            detail = {"error": why, "dead_letter": True}
+        outcomes[status] += 1
+        changes.append(change)
+        events.append(
+            {
+                "contact_id": contact_id,
+                "status": status,
+                "at": now,
+                "actor": config.worker,
+                "detail": detail,
+            }
+        )
+    repo.update_contacts(session, changes)
+    repo.add_events(session, events)
+    return outcomes
+
+
+def backoff(
+    attempt: int, config: DispatchConfig, rng: random.Random, retry_after: float | None = None
+) -> dt.timedelta:
+    """Exponential backoff with "equal jitter": half the step fixed, half random, so retries of a
+    batch that failed together spread out; never sooner than the provider's `Retry-After`."""
+    step = min(config.retry_cap_seconds, config.retry_seconds * 2 ** (attempt - 1))
+    seconds = step / 2 + rng.uniform(0, step / 2)
+    return dt.timedelta(seconds=max(seconds, retry_after or 0.0))
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    status: str
+    reasons: list[str] = field(default_factory=list)
+    detail: dict[str, Any] = field(default_factory=dict)
+    next_at: dt.datetime | None = None
+    outgoing: Outgoing | None = None
+    message: ContactMessage | None = None
+    address_index: str | None = None
+
+
+@dataclass
+class _Context:
+    now: dt.datetime
+    config: DispatchConfig
+    guard: Guard
+    pauses: Mapping[int, list[str]]
+    due: Mapping[int, dt.date]
+    phones: Mapping[int, tuple[str, str | None]]
+    emails: Mapping[int, tuple[str, str | None]]
+    opt_outs: Mapping[int, list[tuple[str, str | None]]]
+    consents: Mapping[int, set[str | None]]
+    history: Mapping[int, list[tuple[dt.datetime, str, int]]]
+    templates: Mapping[tuple[str, str, str, str], Any]
+
+    def check(self, r: Any, channels: Sequence[str]) -> _Verdict:
+        service = r.purpose == "service"
+        if not service:
+            stop = self._account(r)
+            if stop is not None:
+                return _Verdict(ContactStatus.cancelled, [stop], {"reason": stop})
+            if r.scheduled_at is not None and self.now - r.scheduled_at > self.config.max_lateness:
+                why = f"not sent within {self.config.max_lateness} of its planned moment"
+                return _Verdict(ContactStatus.expired, [why], {"reason": why})
+        if r.channel not in BUILT_IN and r.channel not in channels:
+            why = f"no provider is configured for {r.channel}"
+            return _Verdict(ContactStatus.failed, [why], {"error": why, "dead_letter": True})
+        to, index = self._address(r)
+        if to is None:
+            why = f"no {r.channel} address on file"
+            return _Verdict(ContactStatus.failed, [why], {"error": why, "dead_letter": True})
+        language = _language(r.preferred_language, r.jurisdiction)
+        rendered = None if r.channel == "call" else self._render(r, language, index)
+        if isinstance(rendered, str):
+            return _Verdict(
+                ContactStatus.failed, [rendered], {"error": rendered, "dead_letter": True}
+            )
+        if not service:
+            text = (
+                None
+                if rendered is None
+                else "\n".join(p for p in (rendered[1].subject, rendered[1].body) if p)
+            )
+            decision = self._guard(r, index, text, language)
+            if not decision.allowed:
+                reasons = [f"{x.rule}:{x.code.value}" for x in decision.reasons]
+                detail = {"guard": decision.to_json()}
+                if decision.next_allowed_at is not None and decision.curable:
+                    return _Verdict(
+                        ContactStatus.deferred, reasons, detail, next_at=decision.next_allowed_at
+                    )
+                return _Verdict(ContactStatus.blocked, reasons, detail)
+        version, body = rendered if rendered is not None else (None, None)
+        message = ContactMessage(
+            contact_id=r.id,
+            customer_id=r.customer_id,
+            channel=r.channel,
+            language=language,
+            template_version_id=version.id if version is not None else None,
+            subject=body.subject if body is not None else None,
+            body=body.body if body is not None else f"call script {r.template} ({r.tone})",
+            created_at=self.now,
+        )
+        outgoing = None
+        if r.channel not in BUILT_IN and body is not None:
+            outgoing = Outgoing(
+                idempotency_key=f"recoup-contact-{r.id}",
+                channel=r.channel,
+                to=to,
+                body=body.body,
+                subject=body.subject,
+                html=_html(body.body) if r.channel == "email" else None,
+                language=language,
+                unsubscribe_url=self._unsubscribe_url(r, index) if r.channel == "email" else None,
+                metadata={"contact_id": str(r.id), "account_id": str(r.account_id)},
+            )
+        return _Verdict(
+            ContactStatus.sending, outgoing=outgoing, message=message, address_index=index
+        )
+
+    def _account(self, r: Any) -> str | None:
+        """Why this contact must not go any more, from the account as it stands now."""
+        if r.closed_date is not None:
+            return "account closed"
+        paused = self.pauses.get(r.account_id)
+        if paused:
+            return f"account paused ({', '.join(sorted(paused))})"
+        if (r.outstanding_minor or 0) > 0 and (r.outstanding_minor_now or 0) <= 0:
+            return "paid in full since the contact was planned"
+        if (r.overdue_minor or 0) > 0 and (r.overdue_minor_now or 0) <= 0:
+            return "the overdue amount was paid since the contact was planned"
+        return None
+
+    def _address(self, r: Any) -> tuple[str | None, str | None]:
+        if r.channel in ("sms", "call"):
+            return self.phones.get(r.customer_id, (None, None))
+        if r.channel == "email":
+            return self.emails.get(r.customer_id, (None, None))
+        return r.external_ref, None  # push and in-app reach the wallet's user
+
+    def _render(self, r: Any, language: str, index: str | None) -> tuple[Any, Any] | str:
+        version = self.templates.get((r.template, r.channel, language, r.tone))
+        if version is None:
+            return f"no approved template {r.template} ({r.channel}, {language}, {r.tone})"
+        template = MessageTemplate(
+            version.name,
+            version.channel,
+            version.language,
+            version.tone,
+            version.body,
+            version.subject,
+        )
+        opt_out = OPT_OUT.get(r.channel, OPT_OUT["push"])[language]
+        if "{url}" in opt_out:
+            opt_out = opt_out.format(url=self._unsubscribe_url(r, index))
+        variables = {
+            "first_name": _first_name(r.name),
+            "creditor_name": self.config.creditor_name,
+            "amount_minor": r.outstanding_minor_now or 0,
+            "overdue_minor": r.overdue_minor_now or 0,
+            "currency": r.currency,
+            "due_date": self.due.get(r.account_id, self.now.date()),
+            "days_past_due": r.dpd or 0,
+            "pay_link": self._pay_link(r),
+            "opt_out": opt_out,
+            "support_phone": self.config.support_phone,
+        }
+        try:
+            return version, render(template, variables)
+        except TemplateProblem as exc:
+            return f"template {r.template} does not render: {exc}"
+
+    def _guard(self, r: Any, index: str | None, text: str | None, language: str) -> Any:
+        zones = tuple(r.timezones or ()) or jurisdiction_zones(r.jurisdiction)
+        paused = self.pauses.get(r.account_id, [])
+        consents = self.consents.get(r.customer_id, set())
+        facts = Facts(
+            at=self.now,
+            channel=r.channel,
+            jurisdiction=r.jurisdiction,
+            zones=zones,
+            collector=COLLECTOR_ROLE.get(r.collector, "creditor"),
+            handover_notice_sent=r.collector != "agency",
+            product=PRODUCT.get(r.product_code, DEFAULT_PRODUCT),
+            dpd=r.dpd or 0,
+            flags=flags(
+                dispute_open=any("dispute" in p.lower() for p in paused),
+                hardship=any("hardship" in p.lower() for p in paused),
+            ),
+            to_type=TO_TYPE.get(r.channel, "mobile"),
+            opted_out=any(
+                channel == r.channel and (at is None or at == index)
+                for channel, at in self.opt_outs.get(r.customer_id, [])
+            ),
+            electronic_consent=None in consents or r.channel in consents,
+            content_text=text,
+            content_language=language if text is not None else None,
+            creditor_name=self.config.creditor_name,
+        )
+        events = [
+            Event(at=at, channel=channel, result="sent", debt_ids=(str(account_id),))
+            for at, channel, account_id in self.history.get(r.customer_id, [])
+        ]
+        caps = guard_plan(self.guard, facts).caps
+        tallies = tally_all(caps, events, Subject(self.now, zones, debt_id=str(r.account_id)))
+        return decide(self.guard, facts, tallies)
+
+    def _pay_link(self, r: Any) -> str:
+        token = sign_token(
+            self.config.link_key,
+            {"k": "pay", "c": r.customer_id, "n": r.id},
+            expires_at=self.now + dt.timedelta(days=PAY_LINK_DAYS),
+        )
+        return f"{self.config.public_url}/p/{token}"
+
+    def _unsubscribe_url(self, r: Any, index: str | None) -> str:
+        token = sign_token(
+            self.config.link_key,
+            {"k": "unsubscribe", "c": r.customer_id, "ch": r.channel, "a": index, "n": r.id},
+            expires_at=self.now + dt.timedelta(days=UNSUBSCRIBE_DAYS),
+        )
+        return f"{self.config.public_url}/v1/unsubscribe/{token}"
+
+
+def _language(preferred: str | None, jurisdiction: str) -> str:
+    if preferred in LANGUAGES:
+        return str(preferred)
+    if preferred and preferred.lower().startswith("zh"):
+        return "zh-TW" if preferred.lower() in ("zh-hk", "zh-mo", "zh-hant") else "zh-CN"
+    return "zh-CN" if jurisdiction == "CN" else "en"
+
+
+def _first_name(name: str | None) -> str:
+    """A Western name's first word; a Chinese name whole (张伟您好 reads right, 伟您好 does not)."""
+    if not name:
+        return ""
+    return name.split()[0] if " " in name.strip() else name.strip()
+
+
+_URL = re.compile(r"(https?://[^\s<>\"]+)")
+
+
+def _html(text: str) -> str:
+    """The plain text as simple HTML: paragraphs, and links that can be tapped."""
+    paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+    parts = []
+    for p in paragraphs:
+        escaped = html.escape(p).replace("\n", "<br>")
+        parts.append("<p>" + _URL.sub(r'<a href="\1">\1</a>', escaped) + "</p>")
+    return "<!doctype html><html><body>" + "".join(parts) + "</body></html>"
+
+
+def lock_sending(session: Session, ids: Sequence[int], worker: str) -> list[int]:
+    """Step 2's first act: lock the contacts this worker still holds as `sending`."""
+    return repo.lock_sending(session, ids, worker)

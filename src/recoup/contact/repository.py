@@ -1,0 +1,314 @@
+"""SQL for the outbox: claiming due contacts, what the send-time check reads, and the writes of the
+dispatcher, all set-based per batch (one query per kind of fact, never one per contact)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from recoup.models import (
+    Account,
+    AccountDelinquency,
+    AgentTask,
+    Bill,
+    Consent,
+    ContactEvent,
+    ContactMessage,
+    ContactPlan,
+    ContactStatus,
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    DelinquencyPause,
+    OptOut,
+    TemplateVersion,
+)
+from recoup.models.contact import WAITING
+
+# What counts towards frequency caps: contacts that left (or may have left) for the debtor.
+COUNTED = (ContactStatus.sending, ContactStatus.sent, ContactStatus.delivered)
+HISTORY_DAYS = 32  # the longest cap window (a calendar month) and a day of zone slack
+
+
+def claim_due(session: Session, now: dt.datetime, *, limit: int) -> list[int]:
+    """Ids of due contacts, locked for this transaction: waiting ones whose time has come, and ones
+    a crashed worker left `sending` past their lease. Other workers skip the locked rows."""
+    c = ContactPlan
+    stmt = (
+        select(c.id)
+        .where(
+            or_(
+                c.status.in_(WAITING) & (c.scheduled_at <= now),
+                (c.status == ContactStatus.sending) & (c.lease_until < now),
+            )
+        )
+        .order_by(c.scheduled_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def lock_sending(session: Session, ids: Sequence[int], worker: str) -> list[int]:
+    """Lock the rows this worker marked `sending` and still holds: a payment that cancelled one in
+    between has changed its status, and a payment arriving now waits for this transaction."""
+    c = ContactPlan
+    stmt = (
+        select(c.id)
+        .where(c.id.in_(ids), c.status == ContactStatus.sending, c.worker == worker)
+        .with_for_update()
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def contacts(session: Session, ids: Sequence[int]) -> list[Any]:
+    """The claimed contacts with their account's and customer's state, one row each."""
+    c, a, d, u = ContactPlan, Account, AccountDelinquency, Customer
+    stmt = (
+        select(
+            c.id,
+            c.account_id,
+            c.customer_id,
+            c.status,
+            c.channel,
+            c.template,
+            c.tone,
+            c.treatment,
+            c.stage,
+            c.purpose,
+            c.attempts,
+            c.scheduled_at,
+            c.as_of_date,
+            a.currency,
+            a.product_code,
+            a.collector,
+            a.closed_date,
+            c.overdue_minor,
+            c.outstanding_minor,
+            d.dpd,
+            d.overdue_minor.label("overdue_minor_now"),
+            d.outstanding_minor.label("outstanding_minor_now"),
+            u.jurisdiction,
+            u.preferred_language,
+            u.timezones,
+            u.name,
+            u.external_ref,
+        )
+        .join(a, a.id == c.account_id)
+        .join(u, u.id == c.customer_id)
+        .outerjoin(d, d.account_id == c.account_id)
+        .where(c.id.in_(ids))
+        .order_by(c.id)
+    )
+    return list(session.execute(stmt))
+
+
+def next_due(session: Session, account_ids: Iterable[int]) -> dict[int, dt.date]:
+    unpaid = Bill.principal_minor + Bill.interest_minor + Bill.fees_minor > Bill.paid_minor
+    stmt = (
+        select(Bill.account_id, func.min(Bill.due_date))
+        .where(Bill.account_id.in_(list(account_ids)), unpaid)
+        .group_by(Bill.account_id)
+    )
+    return {row[0]: row[1] for row in session.execute(stmt)}
+
+
+def open_pauses(session: Session, account_ids: Iterable[int], day: dt.date) -> dict[int, list[str]]:
+    p = DelinquencyPause
+    stmt = select(p.account_id, p.reason).where(
+        p.account_id.in_(list(account_ids)),
+        p.cancelled_at.is_(None),
+        p.start_date <= day,
+        p.end_date.is_(None) | (p.end_date >= day),
+    )
+    out: dict[int, list[str]] = defaultdict(list)
+    for account_id, reason in session.execute(stmt):
+        out[account_id].append(reason)
+    return out
+
+
+def phones(session: Session, customer_ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
+    """Each customer's first mobile number (E.164) and its blind index."""
+    p = CustomerPhone
+    stmt = (
+        select(p.customer_id, p.number, p.number_index)
+        .where(p.customer_id.in_(list(customer_ids)), p.type == "mobile")
+        .order_by(p.customer_id, p.position)
+    )
+    out: dict[int, tuple[str, str | None]] = {}
+    for customer_id, number, index in session.execute(stmt):
+        out.setdefault(customer_id, (number, index))
+    return out
+
+
+def emails(session: Session, customer_ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
+    e = CustomerEmail
+    stmt = (
+        select(e.customer_id, e.address, e.address_index)
+        .where(e.customer_id.in_(list(customer_ids)))
+        .order_by(e.customer_id, e.position)
+    )
+    out: dict[int, tuple[str, str | None]] = {}
+    for customer_id, address, index in session.execute(stmt):
+        out.setdefault(customer_id, (address, index))
+    return out
+
+
+def opt_outs(
+    session: Session, customer_ids: Iterable[int]
+) -> dict[int, list[tuple[str, str | None]]]:
+    """Opt-outs in force: per customer, (channel, address index or None for every address)."""
+    stmt = select(OptOut.customer_id, OptOut.channel, OptOut.address_index).where(
+        OptOut.customer_id.in_(list(customer_ids)), OptOut.withdrawn_at.is_(None)
+    )
+    out: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
+    for customer_id, channel, index in session.execute(stmt):
+        out[customer_id].append((channel, index))
+    return out
+
+
+def electronic_consents(
+    session: Session, customer_ids: Iterable[int], at: dt.datetime
+) -> dict[int, set[str | None]]:
+    """Consents to electronic messages in force: per customer, the channels (None: all)."""
+    c = Consent
+    stmt = select(c.customer_id, c.channel).where(
+        c.customer_id.in_(list(customer_ids)),
+        c.purpose == "electronic",
+        c.withdrawn_at.is_(None),
+        c.given_at <= at,
+        c.expires_at.is_(None) | (c.expires_at > at),
+    )
+    out: dict[int, set[str | None]] = defaultdict(set)
+    for customer_id, channel in session.execute(stmt):
+        out[customer_id].add(channel)
+    return out
+
+
+def history(
+    session: Session, customer_ids: Iterable[int], now: dt.datetime
+) -> dict[int, list[tuple[dt.datetime, str, int]]]:
+    """Per customer, the contacts that left or are leaving (time, channel, account) in the longest
+    cap window: what frequency caps count at send time."""
+    c = ContactPlan
+    at = func.coalesce(c.sent_at, c.updated_at, c.scheduled_at)
+    stmt = select(c.customer_id, at, c.channel, c.account_id).where(
+        c.customer_id.in_(list(customer_ids)),
+        c.status.in_(COUNTED),
+        c.purpose == "collection",
+        at > now - dt.timedelta(days=HISTORY_DAYS),
+    )
+    out: dict[int, list[tuple[dt.datetime, str, int]]] = defaultdict(list)
+    for customer_id, when, channel, account_id in session.execute(stmt):
+        out[customer_id].append((when, channel, account_id))
+    return out
+
+
+def approved_templates(session: Session) -> dict[tuple[str, str, str, str], TemplateVersion]:
+    """The latest approved version of every template, by (name, channel, language, tone)."""
+    out: dict[tuple[str, str, str, str], TemplateVersion] = {}
+    stmt = (
+        select(TemplateVersion)
+        .where(TemplateVersion.status == "approved")
+        .order_by(TemplateVersion.version)
+    )
+    for v in session.execute(stmt).scalars():
+        out[(v.name, v.channel, v.language, v.tone)] = v
+    return out
+
+
+def update_contacts(session: Session, changes: Sequence[dict[str, Any]]) -> None:
+    """Apply per-contact changes (`id` plus the columns to set), grouped by the columns they set
+    so each group is one executemany."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for change in changes:
+        groups[tuple(sorted(k for k in change if k != "id"))].append(change)
+    table = ContactPlan.__table__
+    assert isinstance(table, Table)
+    for columns, rows in groups.items():
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({col: bindparam(col) for col in columns})
+        )
+        params = [{"_id": r["id"], **{col: r[col] for col in columns}} for r in rows]
+        session.connection().execute(stmt, params)
+
+
+def add_events(session: Session, events: Sequence[dict[str, Any]]) -> None:
+    if events:
+        session.execute(insert(ContactEvent), list(events))
+
+
+def save_messages(session: Session, messages: Sequence[ContactMessage]) -> None:
+    """Store what each contact says, replacing the text of an earlier attempt (a template may have
+    been approved anew, a balance may have changed)."""
+    if not messages:
+        return
+    ids = [m.contact_id for m in messages]
+    existing = {
+        m.contact_id: m
+        for m in session.execute(
+            select(ContactMessage).where(ContactMessage.contact_id.in_(ids))
+        ).scalars()
+    }
+    for m in messages:
+        old = existing.get(m.contact_id)
+        if old is None:
+            session.add(m)
+        else:
+            old.subject, old.body, old.language = m.subject, m.body, m.language
+            old.template_version_id = m.template_version_id
+    session.flush()
+
+
+def add_call_tasks(session: Session, tasks: Sequence[AgentTask]) -> None:
+    """Calls for the agents' queue; a second call contact for the same account and day joins the
+    task already there."""
+    for task in tasks:
+        exists = session.execute(
+            select(AgentTask.id).where(
+                AgentTask.account_id == task.account_id,
+                AgentTask.as_of_date == task.as_of_date,
+                AgentTask.queue == task.queue,
+            )
+        ).first()
+        if exists is None:
+            session.add(task)
+    session.flush()
+
+
+def cancel_unsent(
+    session: Session, account_id: int, reason: str, *, now: dt.datetime, actor: str
+) -> int:
+    """Cancel the account's contacts not sent yet, in the caller's transaction, and record why. A
+    contact a worker is sending right now is locked by that worker: this waits for it, and it is
+    then `sent`, not cancelled, so nothing leaves after the caller commits."""
+    c = ContactPlan
+    ids = list(
+        session.execute(
+            update(c)
+            .where(c.account_id == account_id, c.status.in_((*WAITING, ContactStatus.sending)))
+            .values(status=ContactStatus.cancelled, reasons=[reason], updated_at=now)
+            .returning(c.id)
+        ).scalars()
+    )
+    add_events(
+        session,
+        [
+            {
+                "contact_id": i,
+                "status": "cancelled",
+                "at": now,
+                "actor": actor,
+                "detail": {"reason": reason},
+            }
+            for i in ids
+        ],
+    )
+    return len(ids)

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Date, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from recoup.kit.crypto import EncryptedString
+from recoup.models.base import BigId, CreatedMixin, IdMixin, Model
+
+
+class ContactStatus(StrEnum):
+    """Where a contact stands. `planned` and `deferred` wait for their time; `queued` waits for a
+    retry after a transient failure; `sending` is claimed by a worker (until its lease runs out);
+    `failed` is the dead letter: a permanent refusal or retries exhausted, with the reason."""
+
+    planned = "planned"
+    deferred = "deferred"
+    queued = "queued"
+    sending = "sending"
+    sent = "sent"
+    delivered = "delivered"
+    failed = "failed"
+    bounced = "bounced"
+    cancelled = "cancelled"
+    blocked = "blocked"
+    expired = "expired"
+
+
+WAITING = (ContactStatus.planned, ContactStatus.deferred, ContactStatus.queued)
+UNSENT = (*WAITING, ContactStatus.sending)
+
+
+class ContactPlan(IdMixin, CreatedMixin, Model):
+    """One contact in the outbox: the daily run and events plan it, the dispatcher sends it at
+    `scheduled_at` after checking the guard and the account again, and every change of `status`
+    is recorded in `contact_events`. `purpose` is `collection` for treatments the policy chose and
+    `service` for the one confirmation an opt-out reply earns."""
+
+    __tablename__ = "contact_plans"
+    __table_args__ = (
+        UniqueConstraint("account_id", "as_of_date", "treatment"),
+        Index("ix_contact_plans_due", "status", "scheduled_at"),
+    )
+
+    account_id: Mapped[int] = mapped_column(BigId, nullable=False, index=True)
+    customer_id: Mapped[int] = mapped_column(BigId, nullable=False, index=True)
+    as_of_date: Mapped[dt.date] = mapped_column(Date, nullable=False, index=True)
+    stage: Mapped[str] = mapped_column(String(64), nullable=False)
+    treatment: Mapped[str] = mapped_column(String(64), nullable=False)
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)
+    template: Mapped[str] = mapped_column(String(64), nullable=False)
+    tone: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    scheduled_at: Mapped[dt.datetime | None]
+    reasons: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
+    # What the account owed when the contact was planned: a reminder about money owed is not sent
+    # once that money is paid (a thank-you, planned with nothing owed, still is).
+    overdue_minor: Mapped[int | None] = mapped_column(BigInteger)
+    outstanding_minor: Mapped[int | None] = mapped_column(BigInteger)
+    purpose: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="collection", server_default="collection"
+    )
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    lease_until: Mapped[dt.datetime | None]
+    worker: Mapped[str | None] = mapped_column(String(64))
+    provider: Mapped[str | None] = mapped_column(String(32))
+    provider_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    address_index: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime | None]
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every attempt of this contact, so a provider sees a retry as the same
+        message; never reused by another contact."""
+        return f"recoup-contact-{self.id}"
+
+
+class ContactEvent(IdMixin, Model):
+    """A contact's status changed: when, to what, by whom, and why (reasons, error, provider)."""
+
+    __tablename__ = "contact_events"
+
+    contact_id: Mapped[int] = mapped_column(BigId, nullable=False, index=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(64), nullable=False)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+
+
+class ContactMessage(IdMixin, CreatedMixin, Model):
+    """What a contact said, as rendered at send time (encrypted: it names the debtor). In-app
+    messages are read from here by the wallet's app, which reports when the debtor read them."""
+
+    __tablename__ = "contact_messages"
+
+    contact_id: Mapped[int] = mapped_column(BigId, unique=True, nullable=False)
+    customer_id: Mapped[int] = mapped_column(BigId, nullable=False, index=True)
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)
+    language: Mapped[str] = mapped_column(String(8), nullable=False)
+    template_version_id: Mapped[int | None] = mapped_column(BigId)
+    subject: Mapped[str | None] = mapped_column(EncryptedString("contact_messages.subject"))
+    body: Mapped[str] = mapped_column(EncryptedString("contact_messages.body"), nullable=False)
+    read_at: Mapped[dt.datetime | None]
+
+
+class OptOut(IdMixin, CreatedMixin, Model):
+    """The debtor asked not to be contacted on a channel (at one address, or at all of them).
+    The guard reads these at plan and send time; withdrawal is recorded, never deleted."""
+
+    __tablename__ = "opt_outs"
+
+    customer_id: Mapped[int] = mapped_column(BigId, nullable=False, index=True)
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)
+    address_index: Mapped[str | None] = mapped_column(String(64))  # blind index; null: every one
+    source: Mapped[str] = mapped_column(String(32), nullable=False)  # sms_reply, email, portal...
+    evidence: Mapped[str] = mapped_column(String(256), nullable=False)
+    withdrawn_at: Mapped[dt.datetime | None]
+
+
+class InboundMessage(IdMixin, Model):
+    """A message a person sent us (an SMS reply): kept encrypted, matched to a customer by the
+    blind index of the sender's number, and classified (opt_out, reply)."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("provider", "provider_id"),)
+
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)
+    provider: Mapped[str] = mapped_column(String(32), nullable=False)
+    provider_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    from_index: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    customer_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    body: Mapped[str] = mapped_column(EncryptedString("inbound_messages.body"), nullable=False)
+    intent: Mapped[str] = mapped_column(String(16), nullable=False)
+    received_at: Mapped[dt.datetime]

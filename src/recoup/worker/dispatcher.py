@@ -1,0 +1,168 @@
+"""The outbox worker: claims due contacts in batches and sends them through the channel adapters.
+
+Each batch is two transactions (see `recoup.contact.dispatch`). Sends run on one thread pool per
+adapter, as wide as the adapter's `concurrency`, paced by its `rate_per_second`; a provider that
+answers "slow down" (a `retry_after` on a transient error) pauses that adapter, not the others.
+Several workers may run against PostgreSQL at once; on SQLite run one.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from recoup.channels import Accepted, Adapter, ChannelError, TransientError
+from recoup.compliance import Guard, load_guard
+from recoup.contact import dispatch
+from recoup.contact.dispatch import DispatchConfig, Prepared
+from recoup.kit.clock import Clock
+
+log = structlog.get_logger(__name__)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+class _Pacer:
+    """At most `rate` calls a second (evenly spaced), and none before a provider's pause ends."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.interval = 1.0 / rate if rate else 0.0
+        self.next_at = 0.0
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self.lock:
+            now = time.monotonic()
+            at = max(now, self.next_at)
+            self.next_at = at + self.interval
+        if at > now:
+            time.sleep(at - now)
+
+    def pause(self, seconds: float) -> None:
+        with self.lock:
+            self.next_at = max(self.next_at, time.monotonic() + seconds)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        adapters: Mapping[str, Adapter],
+        *,
+        clock: Clock,
+        config: DispatchConfig,
+        guard: Guard | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.adapters = dict(adapters)
+        self.clock = clock
+        self.config = config
+        self.guard = guard or load_guard()
+        self.rng = rng or random.Random()  # jitter, not secrets
+        self.pools = {
+            ch: ThreadPoolExecutor(max(1, a.concurrency), thread_name_prefix=f"send-{a.name}")
+            for ch, a in self.adapters.items()
+        }
+        self.pacers = {ch: _Pacer(a.rate_per_second) for ch, a in self.adapters.items()}
+
+    def run_once(self) -> Counter[str]:
+        """One batch: claim and re-check, then send and record. Returns the outcomes by status."""
+        with self.sessions.begin() as session:
+            claimed = dispatch.claim(
+                session,
+                now=self.clock.now(),
+                config=self.config,
+                guard=self.guard,
+                channels=list(self.adapters),
+            )
+        outcomes = claimed.outcomes
+        if not claimed.ready:
+            return outcomes
+        outcomes["sending"] -= len(claimed.ready)
+        with self.sessions.begin() as session:
+            held = set(
+                dispatch.lock_sending(
+                    session, [p.contact_id for p in claimed.ready], self.config.worker
+                )
+            )
+            ready = [p for p in claimed.ready if p.contact_id in held]
+            outcomes["cancelled_in_flight"] += len(claimed.ready) - len(ready)
+            results = self._send(ready)
+            outcomes.update(
+                dispatch.record(
+                    session,
+                    results,
+                    {p.contact_id: p.attempts for p in ready},
+                    now=self.clock.now(),
+                    config=self.config,
+                    rng=self.rng,
+                )
+            )
+        return +outcomes
+
+    def _send(self, ready: list[Prepared]) -> dict[int, Accepted | ChannelError]:
+        futures: dict[int, Future[Accepted]] = {}
+        for p in ready:
+            channel = p.message.channel
+            futures[p.contact_id] = self.pools[channel].submit(
+                self._call, self.adapters[channel], self.pacers[channel], p
+            )
+        results: dict[int, Accepted | ChannelError] = {}
+        for contact_id, future in futures.items():
+            try:
+                results[contact_id] = future.result()
+            except ChannelError as exc:
+                results[contact_id] = exc
+            except Exception as exc:  # an adapter bug must not lose the batch's bookkeeping
+                log.exception("dispatch.adapter_crashed", contact_id=contact_id)
+                results[contact_id] = TransientError(f"adapter error: {type(exc).__name__}")
+        return results
+
+    @staticmethod
+    def _call(adapter: Adapter, pacer: _Pacer, p: Prepared) -> Accepted:
+        pacer.wait()
+        try:
+            return adapter.send(p.message)
+        except ChannelError as exc:
+            if exc.retry_after:
+                pacer.pause(exc.retry_after)
+            raise
+
+    def run(
+        self,
+        *,
+        stop: threading.Event,
+        idle_seconds: float = 1.0,
+        until_idle: bool = False,
+        on_batch: Callable[[Counter[str]], None] | None = None,
+    ) -> Counter[str]:
+        """Batches until `stop` is set (or, with `until_idle`, until nothing is due)."""
+        total: Counter[str] = Counter()
+        while not stop.is_set():
+            outcomes = self.run_once()
+            total.update(outcomes)
+            if on_batch is not None and outcomes:
+                on_batch(outcomes)
+            if not outcomes:
+                if until_idle:
+                    break
+                stop.wait(idle_seconds)
+        return total
+
+    def close(self) -> None:
+        for pool in self.pools.values():
+            pool.shutdown(wait=True)
+        for adapter in self.adapters.values():
+            adapter.close()
