@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from recoup.compliance import load_guard
-from recoup.delivery.sms import sms_length
-from recoup.delivery.templates import (
+from recoup.contact.sms import sms_length
+from recoup.contact.templates import (
     LANGUAGES,
     MessageTemplate,
     TemplateProblem,
@@ -93,3 +93,61 @@ class TestSmsLength:
     def test_segments(self, text: str, encoding: str, units: int, segments: int) -> None:
         length = sms_length(text)
         assert (length.encoding, length.units, length.segments) == (encoding, units, segments)
+
+
+def shipped_policy(file_name: str) -> dict:
+    """A shipped policy file as plain YAML (not through the policy loader)."""
+    from pathlib import Path
+
+    import yaml
+
+    policies = Path(__file__).resolve().parents[2] / "src" / "recoup" / "strategy" / "policies"
+    return yaml.safe_load((policies / file_name).read_text(encoding="utf-8"))
+
+
+def templates_named(policy: dict) -> set[tuple[str, str, str]]:
+    """(template, channel, tone) of every treatment, as written and under every experiment arm's
+    overrides (the kernel applies an arm's overrides to every treatment of the stages it covers)."""
+    out: set[tuple[str, str, str]] = set()
+    for stage in policy.get("stages") or []:
+        arms = [
+            arm.get("overrides") or {}
+            for experiment in policy.get("experiments") or []
+            if stage["name"] in (experiment.get("stages") or [])
+            for arm in experiment.get("arms") or []
+        ]
+        for treatment in stage.get("treatments") or []:
+            for overrides in [{}, *arms]:
+                picked = {**treatment, **overrides}
+                out.add((picked["template"], picked["channel"], picked["tone"]))
+    return out
+
+
+class TestShippedPoliciesHaveTheirTemplates:
+    """Every template a shipped policy can pick exists in every language; calls and letters are
+    not message templates."""
+
+    @pytest.mark.parametrize("file_name", ["cn-wallet.yaml", "us-wallet.yaml"])
+    def test_every_template_a_shipped_policy_names_is_shipped_in_every_language(
+        self, file_name: str
+    ) -> None:
+        named = {
+            n for n in templates_named(shipped_policy(file_name)) if n[1] not in {"call", "letter"}
+        }
+        assert named  # the file was read and has message treatments
+        have = {t.key for t in shipped()}
+        missing = sorted(
+            (name, channel, language, tone)
+            for name, channel, tone in named
+            for language in LANGUAGES
+            if (name, channel, language, tone) not in have
+        )
+        assert missing == [], missing
+
+    def test_arm_overrides_are_followed(self) -> None:
+        us = templates_named(shipped_policy("us-wallet.yaml"))
+        assert {
+            ("early_reminder_plain", c, t) for c, t in [("email", "gentle"), ("sms", "neutral")]
+        } <= us
+        cn = templates_named(shipped_policy("cn-wallet.yaml"))
+        assert ("early_reminder", "sms", "firm") in cn  # the firm-tone arm

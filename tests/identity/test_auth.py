@@ -23,6 +23,10 @@ OPEN_ROUTES = {
     ("DELETE", "/v1/auth/sessions/current"): "signing out",
     ("GET", "/v1/auth/me"): "any authenticated caller may ask who it is",
     ("POST", "/v1/webhooks/wallet/payments"): "authenticated by its HMAC signature instead",
+    ("POST", "/v1/channels/twilio/inbound"): "authenticated by Twilio's signature instead",
+    ("POST", "/v1/channels/twilio/status"): "authenticated by Twilio's signature instead",
+    ("GET", "/v1/unsubscribe/{token}"): "the signed link is the credential; a GET changes nothing",
+    ("POST", "/v1/unsubscribe/{token}"): "the signed link is the credential (RFC 8058 one-click)",
 }
 
 

@@ -13,6 +13,7 @@ from recoup import __version__
 from recoup.api.errors import error_response, install_error_handlers
 from recoup.bootstrap import install_keys, load_audit_signer
 from recoup.config import Settings
+from recoup.contact.endpoints import router as contact_router
 from recoup.delinquency.endpoints import router as delinquency_router
 from recoup.identity.endpoints import router as identity_router
 from recoup.ingest.endpoints import router as webhook_router
@@ -76,6 +77,7 @@ def create_app(
     app.include_router(delinquency_router)
     app.include_router(webhook_router)
     app.include_router(identity_router)
+    app.include_router(contact_router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     def healthz() -> dict[str, str]:

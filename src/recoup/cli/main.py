@@ -14,6 +14,7 @@ from recoup.bootstrap import ensure_audit_signer, ensure_master, init_database
 from recoup.cli.audit import audit_app
 from recoup.cli.common import Runtime, configure_logging, console, fail, parse_date, runtime
 from recoup.cli.compliance import compliance_app
+from recoup.cli.contact import contact_app, worker
 from recoup.cli.identity import keys_app, staff_app
 from recoup.cli.keys import encryption_app
 from recoup.cli.privacy import privacy_app
@@ -42,6 +43,8 @@ app.add_typer(encryption_app, name="keys")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(strategy_app, name="strategy")
 app.add_typer(templates_app, name="templates")
+app.add_typer(contact_app, name="contact")
+app.command("worker")(worker)
 
 
 @app.command()

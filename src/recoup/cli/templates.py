@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from recoup.cli.common import console, fail, runtime
-from recoup.contact import service as delivery_service
+from recoup.contact import service as contact_service
 from recoup.contact.templates import MessageTemplate, render, sample
 
 templates_app = typer.Typer(help="Message templates.", no_args_is_help=True)
@@ -19,7 +19,7 @@ def list_templates() -> None:
     """Every template version with its status."""
     rt = runtime()
     with rt.transaction() as session:
-        versions = delivery_service.all_versions(session)
+        versions = contact_service.all_versions(session)
         rows = [
             (v.name, v.channel, v.language, v.tone, v.version, v.status, v.author) for v in versions
         ]
@@ -41,7 +41,7 @@ def preview(
     """The approved version rendered with sample data, and its SMS length."""
     rt = runtime()
     with rt.transaction() as session:
-        version = delivery_service.approved(session, name, channel, language, tone)
+        version = contact_service.approved(session, name, channel, language, tone)
         if version is None:
             raise fail(f"no approved template {name} for {channel}, {language}, {tone}")
         template = MessageTemplate(name, channel, language, tone, version.body, version.subject)

@@ -8,7 +8,9 @@ first versions by `recoup init`.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,7 +27,18 @@ from recoup.contact.templates import (
 )
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, NotFound, ValidationFailed
-from recoup.models import TemplateVersion
+from recoup.kit.masking import mask_name
+from recoup.kit.tokens import read_token
+from recoup.models import (
+    ContactEvent,
+    ContactMessage,
+    ContactPlan,
+    ContactStatus,
+    Customer,
+    PolicyVersion,
+    StrategyDecision,
+    TemplateVersion,
+)
 
 # Where a shipped or saved template may be used unless its author narrows it.
 DEFAULT_JURISDICTIONS = ("CN", "US", "US-NY-NYC", "GB")
@@ -151,3 +164,181 @@ def seed(session: Session, *, clock: Clock) -> int:
         approve(session, version.id, actor="recoup", clock=clock)
         added += 1
     return added
+
+
+def read_link(token: str, *, keys: Sequence[bytes], clock: Clock) -> dict[str, Any]:
+    """The payload of a genuine unsubscribe link; `BadSignature` (401) otherwise."""
+    payload = read_token(keys, token, now=clock.now())
+    if payload.get("k") != "unsubscribe":
+        raise NotFound("not an unsubscribe link")
+    return payload
+
+
+_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;
+line-height:1.5}}button{{font-size:1.1rem;padding:.7rem 1.4rem}}</style></head><body>{body}</body></html>"""
+
+
+def unsubscribe_form(token: str) -> str:
+    action = html.escape(token, quote=True)
+    return _PAGE.format(
+        title="退订邮件 / Unsubscribe",
+        body=(
+            "<h1>退订邮件提醒<br>Stop e-mail reminders</h1>"
+            "<p>确认后，我们将不再向这个邮箱发送提醒。<br>"
+            "After you confirm, we will send no more reminders to this address.</p>"
+            f'<form method="post" action="{action}"><button type="submit">'
+            "确认退订 / Unsubscribe</button></form>"
+        ),
+    )
+
+
+def unsubscribed_page() -> str:
+    return _PAGE.format(
+        title="已退订 / Unsubscribed",
+        body="<h1>已退订<br>You are unsubscribed</h1><p>我们不会再向这个邮箱发送提醒。<br>"
+        "We will send no more reminders to this address.</p>",
+    )
+
+
+def inbox(session: Session, customer_id: int, *, limit: int) -> Sequence[ContactMessage]:
+    """The in-app messages delivered to the customer, newest first."""
+    stmt = (
+        select(ContactMessage)
+        .join(ContactPlan, ContactPlan.id == ContactMessage.contact_id)
+        .where(
+            ContactMessage.customer_id == customer_id,
+            ContactMessage.channel == "in_app",
+            ContactPlan.status == ContactStatus.delivered,
+        )
+        .order_by(ContactMessage.id.desc())
+        .limit(limit)
+    )
+    return session.execute(stmt).scalars().all()
+
+
+def mark_read(session: Session, message_id: int, *, clock: Clock) -> ContactMessage:
+    message = session.get(ContactMessage, message_id)
+    if message is None or message.channel != "in_app":
+        raise NotFound(f"no in-app message {message_id}")
+    if message.read_at is None:
+        message.read_at = clock.now()
+        session.flush()
+    return message
+
+
+def explain(session: Session, contact_id: int) -> dict[str, Any]:
+    """Why a contact was planned, what the guard said at plan and send time, what was sent (the
+    debtor's name masked) and what happened after."""
+    contact = session.get(ContactPlan, contact_id)
+    if contact is None:
+        raise NotFound(f"no contact {contact_id}")
+    decision = session.execute(
+        select(StrategyDecision).where(
+            StrategyDecision.account_id == contact.account_id,
+            StrategyDecision.as_of_date == contact.as_of_date,
+        )
+    ).scalar_one_or_none()
+    policy = session.get(PolicyVersion, decision.policy_version_id) if decision else None
+    message = session.execute(
+        select(ContactMessage).where(ContactMessage.contact_id == contact_id)
+    ).scalar_one_or_none()
+    customer = session.get(Customer, contact.customer_id)
+    events = session.execute(
+        select(ContactEvent).where(ContactEvent.contact_id == contact_id).order_by(ContactEvent.id)
+    ).scalars()
+    sent = None
+    if message is not None:
+        version = session.get(TemplateVersion, message.template_version_id or 0)
+        body, subject = message.body, message.subject
+        if customer is not None and customer.name:
+            body = body.replace(customer.name, mask_name(customer.name))
+            subject = subject.replace(customer.name, mask_name(customer.name)) if subject else None
+        sent = {
+            "template": f"{version.name} v{version.version} ({version.language}, {version.tone})"
+            if version
+            else None,
+            "language": message.language,
+            "subject": subject,
+            "body": body,
+            "read_at": message.read_at.isoformat() if message.read_at else None,
+        }
+    return {
+        "contact": {
+            "id": contact.id,
+            "account_id": contact.account_id,
+            "as_of_date": contact.as_of_date.isoformat(),
+            "stage": contact.stage,
+            "treatment": contact.treatment,
+            "channel": contact.channel,
+            "purpose": contact.purpose,
+            "status": contact.status,
+            "scheduled_at": contact.scheduled_at.isoformat() if contact.scheduled_at else None,
+            "attempts": contact.attempts,
+            "provider": contact.provider,
+            "provider_id": contact.provider_id,
+            "reasons": contact.reasons,
+        },
+        "decision": None
+        if decision is None
+        else {
+            "policy": f"{policy.name} {policy.version} (#{policy.id})" if policy else None,
+            "segment": decision.segment,
+            "experiment": decision.experiment,
+            "arm": decision.arm,
+            "decision": decision.decision,
+            "treatment": decision.treatment,
+            "guard_at_plan": decision.compliance,
+        },
+        "sent": sent,
+        "history": [
+            {"at": e.at.isoformat(), "status": e.status, "by": e.actor, "detail": e.detail}
+            for e in events
+        ],
+    }
+
+
+def dead_letters(session: Session, *, limit: int) -> Sequence[ContactPlan]:
+    stmt = (
+        select(ContactPlan)
+        .where(ContactPlan.status == ContactStatus.failed)
+        .order_by(ContactPlan.id.desc())
+        .limit(limit)
+    )
+    return session.execute(stmt).scalars().all()
+
+
+class NotADeadLetter(Conflict):
+    code = "not_a_dead_letter"
+
+
+def retry(session: Session, contact_id: int, *, actor: str, clock: Clock) -> ContactPlan:
+    """Requeue a dead letter with fresh attempts; the dispatcher checks it again before sending."""
+    contact = session.get(ContactPlan, contact_id)
+    if contact is None:
+        raise NotFound(f"no contact {contact_id}")
+    if contact.status != ContactStatus.failed:
+        raise NotADeadLetter(f"contact {contact_id} is {contact.status}, not a dead letter")
+    now = clock.now()
+    contact.status, contact.attempts, contact.scheduled_at = ContactStatus.queued, 0, now
+    contact.updated_at = now
+    session.add(
+        ContactEvent(
+            contact_id=contact.id,
+            status=contact.status,
+            at=now,
+            actor=actor,
+            detail={"retry": True},
+        )
+    )
+    session.flush()
+    audit_service.record(
+        session,
+        actor=actor,
+        action="contact.retried",
+        subject_type="contact",
+        subject_id=contact.id,
+        clock=clock,
+    )
+    return contact

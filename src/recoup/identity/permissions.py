@@ -23,6 +23,8 @@ class Permission(StrEnum):
     staff_manage = "staff:manage"
     api_keys_manage = "api_keys:manage"
     audit_read = "audit:read"
+    contacts_read = "contacts:read"
+    contacts_inbox = "contacts:inbox"
 
 
 class Role(StrEnum):
@@ -35,7 +37,7 @@ class Role(StrEnum):
 
 
 P = Permission
-_READ = {P.customers_read, P.accounts_read, P.delinquency_read}
+_READ = {P.customers_read, P.accounts_read, P.delinquency_read, P.contacts_read}
 
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.agent: frozenset(_READ),
@@ -70,6 +72,7 @@ API_KEY_SCOPES = frozenset(
         P.payments_write,
         P.payments_reverse,
         P.delinquency_read,
+        P.contacts_inbox,
     }
 )
 

@@ -54,3 +54,14 @@ def ensure_utc(value: dt.datetime) -> dt.datetime:
 
 def start_of_day_utc(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), tzinfo=UTC)
+
+
+class ShiftedClock:
+    """Real time moved to start at `start`: it runs at the wall's speed from there. Replays and
+    process tests use it to act on a planned day while leases and retries still age."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self._offset = ensure_utc(start) - dt.datetime.now(UTC)
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(UTC) + self._offset

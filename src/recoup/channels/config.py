@@ -1,0 +1,144 @@
+"""Which provider serves each channel, per deployment: a YAML file (`RECOUP_CHANNELS_FILE`).
+
+```yaml
+email:
+  provider: smtp
+  host: smtp.example.com
+  port: 587
+  security: starttls
+  sender: "Recoup Wallet <billing@example.com>"
+  username: billing@example.com
+  password_env: SMTP_PASSWORD          # secrets come from the environment: `<key>_env`
+sms:
+  provider: twilio
+  account_sid: AC0123456789abcdef0123456789abcdef
+  auth_token_env: TWILIO_AUTH_TOKEN
+  previous_auth_token_env: TWILIO_PREVIOUS_AUTH_TOKEN   # still accepted on webhooks (rotation)
+  from_number: "+12025550100"
+  status_callback: https://recoup.example.com/v1/channels/twilio/status
+push:
+  provider: fcm
+  service_account_file: /etc/recoup/fcm-service-account.json   # `<key>_file`: read as JSON
+```
+
+Providers: `smtp` (email), `twilio` and `http-sms` (sms), `fcm` and `wallet-push` (push), `spool`
+(any channel: files in a directory). Every other key is the adapter's own keyword argument (see
+its class). Without a file, every channel goes to the spool directory: development and the demo.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from recoup.channels.base import Adapter
+from recoup.channels.email import SmtpAdapter
+from recoup.channels.push import FcmAdapter, WebhookPushAdapter
+from recoup.channels.sms import HttpSmsAdapter, TwilioAdapter
+from recoup.channels.spool import SpoolAdapter
+
+SPOOLED = ("sms", "email", "push")
+PROVIDERS: dict[str, tuple[Callable[..., Adapter], tuple[str, ...]]] = {
+    "smtp": (SmtpAdapter, ("email",)),
+    "twilio": (TwilioAdapter, ("sms",)),
+    "http-sms": (HttpSmsAdapter, ("sms",)),
+    "fcm": (FcmAdapter, ("push",)),
+    "wallet-push": (WebhookPushAdapter, ("push",)),
+}
+
+
+class ChannelConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Channels:
+    factories: dict[str, Callable[[], Adapter]]
+    twilio_tokens: list[str] = field(default_factory=list)  # verify Twilio's webhooks
+    sms_secret: str | None = None  # verify the generic gateway's signed webhooks
+
+    def adapters(self) -> dict[str, Adapter]:
+        return {channel: make() for channel, make in self.factories.items()}
+
+
+def load_channels(path: Path | None, *, spool_dir: Path) -> Channels:
+    if path is None:
+        return Channels({c: _spool(spool_dir, c) for c in SPOOLED})
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ChannelConfigError(f"{path}: cannot read channel configuration: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ChannelConfigError(f"{path}: expected a mapping of channel to provider")
+    factories: dict[str, Callable[[], Adapter]] = {}
+    tokens: list[str] = []
+    sms_secret = None
+    for channel, block in raw.items():
+        where = f"{path}: {channel}"
+        if not isinstance(block, dict) or "provider" not in block:
+            raise ChannelConfigError(f"{where}: give a `provider` and its settings")
+        options = _resolve(dict(block), where)
+        provider = options.pop("provider")
+        if provider == "spool":
+            directory = Path(options.pop("directory", spool_dir))
+            factories[channel] = _spool(directory, channel)
+            continue
+        if provider not in PROVIDERS:
+            raise ChannelConfigError(
+                f"{where}: unknown provider {provider!r} (known: spool, {', '.join(PROVIDERS)})"
+            )
+        cls, serves = PROVIDERS[provider]
+        if channel not in serves:
+            raise ChannelConfigError(f"{where}: {provider} serves {', '.join(serves)}")
+        if provider == "twilio":
+            tokens = [
+                t
+                for t in (options.get("auth_token"), options.pop("previous_auth_token", None))
+                if t
+            ]
+        if provider == "http-sms":
+            sms_secret = options.get("secret")
+        try:
+            cls(**options).close()  # fail now, at start, on a wrong or missing setting
+        except (TypeError, ValueError) as exc:
+            raise ChannelConfigError(f"{where}: {exc}") from exc
+        factories[channel] = _factory(cls, options)
+    return Channels(factories, tokens, sms_secret)
+
+
+def _spool(directory: Path, channel: str) -> Callable[[], Adapter]:
+    return lambda: SpoolAdapter(directory, channel)
+
+
+def _factory(cls: Callable[..., Adapter], options: Mapping[str, Any]) -> Callable[[], Adapter]:
+    return lambda: cls(**options)
+
+
+def _resolve(options: dict[str, Any], where: str) -> dict[str, Any]:
+    """`<key>_env: NAME` reads the environment, `<key>_file: PATH` reads a JSON file."""
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if key.endswith("_env"):
+            name = key.removesuffix("_env")
+            if str(value) not in os.environ:
+                raise ChannelConfigError(
+                    f"{where}: environment variable {value} ({name}) is not set"
+                )
+            out[name] = os.environ[str(value)]
+        elif key.endswith("_file"):
+            name = key.removesuffix("_file")
+            try:
+                out[name] = json.loads(Path(str(value)).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ChannelConfigError(
+                    f"{where}: cannot read {name} from {value}: {exc}"
+                ) from exc
+        else:
+            out[key] = value
+    return out

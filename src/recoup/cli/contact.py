@@ -1,0 +1,178 @@
+"""`recoup worker` and `recoup contact ...`: send the outbox, explain a contact, handle dead letters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import signal
+import threading
+from collections import Counter
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from recoup.channels.config import ChannelConfigError, load_channels
+from recoup.cli.common import Runtime, console, fail, runtime
+from recoup.contact import service as contact_service
+from recoup.contact.dispatch import DispatchConfig
+from recoup.kit.errors import RecoupError
+from recoup.worker.dispatcher import Dispatcher, worker_name
+
+contact_app = typer.Typer(
+    help="Contacts: explain one, list and retry dead letters.", no_args_is_help=True
+)
+
+
+def dispatch_config(rt: Runtime, name: str | None = None) -> DispatchConfig:
+    s = rt.settings
+    return DispatchConfig(
+        worker=name or worker_name(),
+        batch=s.dispatch_batch,
+        lease=dt.timedelta(seconds=s.dispatch_lease_seconds),
+        max_attempts=s.dispatch_max_attempts,
+        retry_seconds=s.dispatch_retry_seconds,
+        retry_cap_seconds=s.dispatch_retry_cap_seconds,
+        max_lateness=dt.timedelta(hours=s.dispatch_max_lateness_hours),
+        public_url=s.public_url.rstrip("/"),
+        link_key=s.link_signing_keys[0],
+        creditor_name=s.creditor_name,
+        support_phone=s.support_phone,
+    )
+
+
+def make_dispatcher(rt: Runtime, name: str | None = None) -> Dispatcher:
+    try:
+        channels = load_channels(rt.settings.channels_file, spool_dir=rt.settings.spool_dir)
+    except ChannelConfigError as exc:
+        raise fail(str(exc)) from exc
+    return Dispatcher(
+        rt.sessions, channels.adapters(), clock=rt.clock, config=dispatch_config(rt, name)
+    )
+
+
+def worker(
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="stop when nothing is due instead of waiting")
+    ] = False,
+    name: Annotated[str | None, typer.Option(help="this worker's name (default host:pid)")] = None,
+    idle_seconds: Annotated[float, typer.Option(help="pause when nothing is due")] = 1.0,
+) -> None:
+    """Send due contacts through the configured channels (RECOUP_CHANNELS_FILE; without it, into
+    the spool directory). Several workers may share a PostgreSQL database; on SQLite run one.
+    Stops cleanly on Ctrl-C or SIGTERM after the batch in hand."""
+    rt = runtime()
+    dispatcher = make_dispatcher(rt, name)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    total: Counter[str] = Counter()
+
+    def table() -> Table:
+        t = Table(title=f"worker {dispatcher.config.worker}")
+        t.add_column("outcome")
+        t.add_column("contacts", justify="right")
+        for status, n in sorted(total.items()):
+            t.add_row(status, f"{n:,}")
+        return t
+
+    try:
+        with Live(table(), console=console, refresh_per_second=4, transient=False) as live:
+
+            def on_batch(outcomes: Counter[str]) -> None:
+                total.update(outcomes)
+                live.update(table())
+
+            dispatcher.run(
+                stop=stop, until_idle=until_idle, idle_seconds=idle_seconds, on_batch=on_batch
+            )
+    except RecoupError as exc:
+        raise fail(exc.message) from exc
+    finally:
+        dispatcher.close()
+
+
+@contact_app.command("explain")
+def explain(
+    contact_id: Annotated[int, typer.Argument(help="the contact's id")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Why a contact was planned, what the guard said at plan and send time, what was sent, and
+    what happened after."""
+    rt = runtime()
+    try:
+        with rt.transaction() as session:
+            data = contact_service.explain(session, contact_id)
+    except RecoupError as exc:
+        raise fail(exc.message) from exc
+    if as_json:
+        console.print_json(json.dumps(data, ensure_ascii=False))
+        return
+    _print_explanation(data)
+
+
+def _print_explanation(data: dict[str, Any]) -> None:
+    c = data["contact"]
+    console.print(
+        f"[bold]contact {c['id']}[/] account {c['account_id']} · {c['as_of_date']} · "
+        f"{c['stage']} / {c['treatment']} · {c['channel']} · [bold]{c['status']}[/]"
+    )
+    d = data["decision"]
+    if d:
+        console.print(
+            f"planned by {d['policy']}: segment {d['segment'] or '-'}, "
+            f"experiment {d['experiment'] or '-'} arm {d['arm'] or '-'}"
+        )
+        console.print(f"guard at plan time: {', '.join(d['guard_at_plan']) or 'allowed'}")
+    if c["reasons"]:
+        console.print(f"reasons now: {', '.join(map(str, c['reasons']))}")
+    if data["sent"]:
+        s = data["sent"]
+        console.print(f"\n[bold]sent[/] ({s['template']}, {s['language']})")
+        if s["subject"]:
+            console.print(f"subject: {s['subject']}")
+        console.print(s["body"], markup=False)
+    table = Table(title="history")
+    for column in ("at (UTC)", "status", "by", "detail"):
+        table.add_column(column)
+    for e in data["history"]:
+        detail = {k: v for k, v in e["detail"].items() if k != "guard"}
+        guard = e["detail"].get("guard")
+        if guard:
+            detail["guard"] = [f"{r['rule']}: {r['message']}" for r in guard["reasons"]]
+        table.add_row(e["at"][:19], e["status"], e["by"], json.dumps(detail, ensure_ascii=False))
+    console.print(table)
+
+
+@contact_app.command("failed")
+def failed(limit: Annotated[int, typer.Option(help="at most this many")] = 50) -> None:
+    """The dead letters: contacts no provider took, with the reason."""
+    rt = runtime()
+    with rt.transaction() as session:
+        rows = contact_service.dead_letters(session, limit=limit)
+        table = Table(title="dead letters")
+        for column in ("id", "account", "channel", "treatment", "attempts", "reason"):
+            table.add_column(column)
+        for c in rows:
+            table.add_row(
+                str(c.id),
+                str(c.account_id),
+                c.channel,
+                c.treatment,
+                str(c.attempts),
+                "; ".join(map(str, c.reasons)),
+            )
+    console.print(table)
+
+
+@contact_app.command("retry")
+def retry(contact_id: Annotated[int, typer.Argument(help="a dead letter's id")]) -> None:
+    """Put a dead letter back in the outbox (after fixing its cause): the send-time checks run again."""
+    rt = runtime()
+    try:
+        with rt.transaction() as session:
+            contact_service.retry(session, contact_id, actor="cli", clock=rt.clock)
+    except RecoupError as exc:
+        raise fail(exc.message) from exc
+    console.print(f"contact {contact_id} is back in the outbox")

@@ -1,0 +1,175 @@
+"""REST: provider callbacks (replies, delivery receipts), one-click unsubscribe, the in-app inbox
+and the explanation of a contact."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import HTMLResponse, Response
+
+from recoup.api.deps import ClockDep, Limit, RowId, SessionDep, SettingsDep
+from recoup.api.errors import ERROR_RESPONSES
+from recoup.channels.config import Channels, load_channels
+from recoup.channels.sms import verify_twilio_signature
+from recoup.config import Settings
+from recoup.contact import flows, schemas
+from recoup.contact import service as contact_service
+from recoup.identity.auth import require
+from recoup.identity.permissions import Permission
+from recoup.identity.service import Principal
+from recoup.ingest.idempotency import body_of
+from recoup.kit.errors import BadSignature, ValidationFailed
+
+P = Permission
+router = APIRouter(prefix="/v1", tags=["contact"], responses=ERROR_RESPONSES)
+RawBody = Annotated[bytes, Depends(body_of)]
+TWILIO_STATUS = {"delivered": "delivered", "undelivered": "bounced", "failed": "bounced"}
+
+
+def _channels(settings: Settings) -> Channels:
+    return load_channels(settings.channels_file, spool_dir=settings.spool_dir)
+
+
+def _form(body: bytes) -> dict[str, str]:
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed("the form is not UTF-8") from exc
+
+
+def _twilio(
+    request: Request, body: bytes, settings: Settings, signature: str | None
+) -> dict[str, str]:
+    form = _form(body)
+    tokens = _channels(settings).twilio_tokens
+    url = settings.public_url.rstrip("/") + request.url.path
+    if not tokens or not verify_twilio_signature(url, form, signature, tokens):
+        raise BadSignature("X-Twilio-Signature does not sign this request")
+    return form
+
+
+@router.post(
+    "/channels/twilio/inbound",
+    summary="Inbound SMS from Twilio",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}}},
+)
+def twilio_inbound(
+    request: Request,
+    body: RawBody,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    x_twilio_signature: Annotated[str | None, Header()] = None,
+) -> Response:
+    """A reply to one of our SMS, signed by Twilio (`X-Twilio-Signature`). `STOP`, `退订`, `TD`
+    and the like opt the number out at once; other replies become a task for an agent. Answers
+    empty TwiML: the confirmation goes through the outbox."""
+    form = _twilio(request, body, settings, x_twilio_signature)
+    if not form.get("MessageSid") or not form.get("From"):
+        raise ValidationFailed("MessageSid and From are required")
+    flows.receive_sms(
+        session,
+        provider="twilio",
+        provider_id=form["MessageSid"],
+        from_number=form["From"],
+        body=form.get("Body", ""),
+        region=form.get("FromCountry") or "CN",
+        clock=clock,
+    )
+    return Response(
+        '<?xml version="1.0" encoding="UTF-8"?><Response/>', media_type="application/xml"
+    )
+
+
+@router.post("/channels/twilio/status", status_code=204, summary="Twilio delivery status")
+def twilio_status(
+    request: Request,
+    body: RawBody,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    x_twilio_signature: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Twilio's status callback for a message we sent: `delivered`, or `undelivered`/`failed`
+    (the contact becomes `bounced` with Twilio's error code). Other statuses change nothing."""
+    form = _twilio(request, body, settings, x_twilio_signature)
+    status = TWILIO_STATUS.get(form.get("MessageStatus", ""))
+    if status is not None and form.get("MessageSid"):
+        code = form.get("ErrorCode")
+        flows.record_status(
+            session,
+            provider="twilio",
+            provider_id=form["MessageSid"],
+            status=status,
+            error=f"twilio error {code}" if code else None,
+            clock=clock,
+        )
+    return Response(status_code=204)
+
+
+@router.get("/unsubscribe/{token}", response_class=HTMLResponse, summary="Unsubscribe page")
+def unsubscribe_page(token: str, settings: SettingsDep, clock: ClockDep) -> HTMLResponse:
+    """The page an unsubscribe link opens: one button. A GET changes nothing (mail scanners
+    follow links); the button, or the mail client's one-click POST (RFC 8058), does."""
+    contact_service.read_link(token, keys=settings.link_signing_keys, clock=clock)
+    return HTMLResponse(contact_service.unsubscribe_form(token))
+
+
+@router.post("/unsubscribe/{token}", response_class=HTMLResponse, summary="Unsubscribe (one click)")
+def unsubscribe(
+    token: str, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> HTMLResponse:
+    """RFC 8058 one-click unsubscribe: the address is opted out of e-mail at once."""
+    flows.unsubscribe(session, token, keys=settings.link_signing_keys, clock=clock)
+    return HTMLResponse(contact_service.unsubscribed_page())
+
+
+@router.get(
+    "/customers/{customer_id}/inbox",
+    response_model=list[schemas.InboxMessage],
+    summary="The customer's in-app messages",
+)
+def inbox(
+    customer_id: RowId,
+    session: SessionDep,
+    limit: Limit = 50,
+    _: Principal = require(P.contacts_inbox),
+) -> list[schemas.InboxMessage]:
+    """What the wallet's app shows in its inbox, newest first (in-app messages delivered)."""
+    return [
+        schemas.InboxMessage.model_validate(m)
+        for m in contact_service.inbox(session, customer_id, limit=limit)
+    ]
+
+
+@router.post(
+    "/inbox/{message_id}/read",
+    response_model=schemas.InboxMessage,
+    summary="Mark an in-app message read",
+)
+def mark_read(
+    message_id: RowId,
+    session: SessionDep,
+    clock: ClockDep,
+    _: Principal = require(P.contacts_inbox),
+) -> schemas.InboxMessage:
+    """The read receipt from the wallet's app; the first read counts, later ones change nothing."""
+    return schemas.InboxMessage.model_validate(
+        contact_service.mark_read(session, message_id, clock=clock)
+    )
+
+
+@router.get(
+    "/contacts/{contact_id}/explanation",
+    response_model=dict[str, Any],
+    summary="Why a contact happened (or did not)",
+)
+def explain(
+    contact_id: RowId, session: SessionDep, _: Principal = require(P.contacts_read)
+) -> dict[str, Any]:
+    """The decision that planned it, the guard at plan and send time, what was sent (masked),
+    and every status change since."""
+    return contact_service.explain(session, contact_id)

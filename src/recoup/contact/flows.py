@@ -1,0 +1,357 @@
+"""What comes back from the channels: replies, opt-outs and delivery receipts.
+
+- An SMS reply whose text is an opt-out keyword (`STOP`, `UNSUBSCRIBE`, `退订`, `TD`, `T`...) opts
+  that number out of SMS at once: the opt-out is recorded, every SMS not yet sent to the customer is
+  cancelled in the same transaction, the customer's accounts are re-decided (another channel may
+  be chosen), one confirmation is queued (the only message an opt-out earns, CTIA and TCPA
+  practice), and the whole is audited. Any other reply is kept (encrypted) as a note and becomes a
+  task in the agents' `replies` queue.
+- A one-click unsubscribe (RFC 8058) from an e-mail does the same for e-mail at that address.
+- A status callback moves a sent contact to `delivered` or `bounced`; late or repeated callbacks
+  never move it backwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from recoup.audit import service as audit_service
+from recoup.contact import repository as repo
+from recoup.kit.clock import Clock
+from recoup.kit.errors import NotFound
+from recoup.kit.indexes import phone_index
+from recoup.kit.tokens import read_token
+from recoup.ledger.contacts import ContactError, normalise_phone
+from recoup.models import (
+    Account,
+    AgentTask,
+    ContactPlan,
+    ContactStatus,
+    CustomerPhone,
+    InboundMessage,
+    OptOut,
+)
+from recoup.models.contact import WAITING
+from recoup.strategy import service as strategy_service
+
+# Opt-out words: the CTIA and carrier set in English, the Chinese operators' 退订/TD/T and the
+# Traditional forms. A reply is an opt-out when, stripped of punctuation, it is one of these.
+OPT_OUT_WORDS = frozenset(
+    {
+        "stop",
+        "stopall",
+        "unsubscribe",
+        "cancel",
+        "end",
+        "quit",
+        "optout",
+        "revoke",
+        "td",
+        "t",
+        "n",
+        "退订",
+        "退訂",
+        "取消",
+        "退订短信",
+        "退訂簡訊",
+    }
+)
+REPLIES_QUEUE = "replies"
+STATUS_RANK = {"sent": 1, "delivered": 2, "bounced": 2}
+
+
+def is_opt_out(text: str) -> bool:
+    words = unicodedata.normalize("NFKC", text).strip().lower()
+    words = re.sub(r"[\s\W_]+", "", words)
+    return words in OPT_OUT_WORDS
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    message_id: int
+    intent: str  # opt_out, reply, unknown_sender
+    customers: int
+    cancelled: int
+    duplicate: bool = False
+
+
+def receive_sms(
+    session: Session,
+    *,
+    provider: str,
+    provider_id: str,
+    from_number: str,
+    body: str,
+    region: str,
+    clock: Clock,
+) -> InboundResult:
+    """Record an inbound SMS and act on it (see the module docstring). Idempotent per provider id."""
+    existing = session.execute(
+        select(InboundMessage).where(
+            InboundMessage.provider == provider, InboundMessage.provider_id == provider_id
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        return InboundResult(existing.id, existing.intent, 0, 0, duplicate=True)
+    try:
+        number = normalise_phone(from_number, region)
+    except ContactError:
+        number = from_number.strip()
+    index = phone_index(number)
+    now = clock.now()
+    customers = sorted(
+        set(
+            session.execute(
+                select(CustomerPhone.customer_id).where(CustomerPhone.number_index == index)
+            ).scalars()
+        )
+    )
+    opt_out = is_opt_out(body)
+    intent = "opt_out" if opt_out else ("reply" if customers else "unknown_sender")
+    message = InboundMessage(
+        channel="sms",
+        provider=provider,
+        provider_id=provider_id,
+        from_index=index,
+        customer_id=customers[0] if customers else None,
+        body=body,
+        intent=intent,
+        received_at=now,
+    )
+    session.add(message)
+    session.flush()
+    cancelled = 0
+    for customer_id in customers:
+        if opt_out:
+            cancelled += opt_out_customer(
+                session,
+                customer_id,
+                channel="sms",
+                address_index=index,
+                source="sms_reply",
+                evidence=f"inbound message {message.id}",
+                clock=clock,
+            )
+            _confirm(session, customer_id, now)
+        else:
+            _reply_task(session, customer_id, message.id, now)
+    audit_service.record(
+        session,
+        actor=f"sms:{provider}",
+        action="contact.reply_received",
+        subject_type="inbound_message",
+        subject_id=message.id,
+        clock=clock,
+        details={"intent": intent, "customers": customers, "cancelled": cancelled},
+    )
+    return InboundResult(message.id, intent, len(customers), cancelled)
+
+
+def opt_out_customer(
+    session: Session,
+    customer_id: int,
+    *,
+    channel: str,
+    address_index: str | None,
+    source: str,
+    evidence: str,
+    clock: Clock,
+) -> int:
+    """Record the opt-out, cancel the channel's unsent contacts, re-decide the accounts. Returns
+    how many contacts were cancelled."""
+    now = clock.now()
+    session.add(
+        OptOut(
+            customer_id=customer_id,
+            channel=channel,
+            address_index=address_index,
+            source=source,
+            evidence=evidence,
+            created_at=now,
+        )
+    )
+    c = ContactPlan
+    ids = list(
+        session.execute(
+            update(c)
+            .where(
+                c.customer_id == customer_id,
+                c.channel == channel,
+                c.purpose == "collection",
+                c.status.in_((*WAITING, ContactStatus.sending)),
+            )
+            .values(
+                status=ContactStatus.cancelled, reasons=[f"opted out of {channel}"], updated_at=now
+            )
+            .returning(c.id)
+        ).scalars()
+    )
+    repo.add_events(
+        session,
+        [
+            {
+                "contact_id": i,
+                "status": "cancelled",
+                "at": now,
+                "actor": source,
+                "detail": {"reason": f"opted out of {channel}"},
+            }
+            for i in ids
+        ],
+    )
+    audit_service.record(
+        session,
+        actor=source,
+        action="contact.opted_out",
+        subject_type="customer",
+        subject_id=customer_id,
+        clock=clock,
+        details={"channel": channel, "cancelled": len(ids), "evidence": evidence},
+    )
+    for account_id in _open_accounts(session, customer_id):
+        strategy_service.redecide(session, account_id, clock=clock, cause=f"{channel} opt-out")
+    return len(ids)
+
+
+def unsubscribe(session: Session, token: str, *, keys: Sequence[bytes], clock: Clock) -> int:
+    """A one-click unsubscribe link (RFC 8058): opt the address out of e-mail."""
+    payload = read_token(keys, token, now=clock.now())
+    if payload.get("k") != "unsubscribe":
+        raise NotFound("not an unsubscribe link")
+    customer_id = int(payload["c"])
+    already = session.execute(
+        select(OptOut.id).where(
+            OptOut.customer_id == customer_id,
+            OptOut.channel == payload["ch"],
+            OptOut.withdrawn_at.is_(None),
+            OptOut.address_index.is_(None) | (OptOut.address_index == payload.get("a")),
+        )
+    ).first()
+    if already is not None:
+        return 0  # a second click, or a mail client's automatic POST after the debtor's
+    return opt_out_customer(
+        session,
+        customer_id,
+        channel=str(payload["ch"]),
+        address_index=payload.get("a"),
+        source="email_unsubscribe",
+        evidence=f"unsubscribe link of contact {payload.get('n')}",
+        clock=clock,
+    )
+
+
+def record_status(
+    session: Session,
+    *,
+    provider: str,
+    provider_id: str,
+    status: str,
+    error: str | None,
+    clock: Clock,
+) -> bool:
+    """A provider's status callback for a message it accepted. Returns False if the message is not
+    ours (or not known yet); a status that would move it backwards is ignored."""
+    contact = session.execute(
+        select(ContactPlan).where(
+            ContactPlan.provider == provider, ContactPlan.provider_id == provider_id
+        )
+    ).scalar_one_or_none()
+    if contact is None:
+        return False
+    if STATUS_RANK.get(status, 0) <= STATUS_RANK.get(contact.status, 0):
+        return True
+    now = clock.now()
+    contact.status, contact.updated_at = status, now
+    if status == ContactStatus.bounced and error:
+        contact.reasons = [error]
+    repo.add_events(
+        session,
+        [
+            {
+                "contact_id": contact.id,
+                "status": status,
+                "at": now,
+                "actor": f"callback:{provider}",
+                "detail": {"error": error} if error else {},
+            }
+        ],
+    )
+    return True
+
+
+def _open_accounts(session: Session, customer_id: int) -> list[int]:
+    return list(
+        session.execute(
+            select(Account.id).where(
+                Account.customer_id == customer_id, Account.closed_date.is_(None)
+            )
+        ).scalars()
+    )
+
+
+def _confirm(session: Session, customer_id: int, now: dt.datetime) -> None:
+    """One confirmation of the opt-out, through the outbox like every other message."""
+    accounts = _open_accounts(session, customer_id)
+    if not accounts:
+        return
+    exists = session.execute(
+        select(ContactPlan.id).where(
+            ContactPlan.customer_id == customer_id,
+            ContactPlan.treatment == "opt_out_confirmation",
+            ContactPlan.as_of_date == now.date(),
+        )
+    ).first()
+    if exists is not None:
+        return
+    session.add(
+        ContactPlan(
+            account_id=accounts[0],
+            customer_id=customer_id,
+            as_of_date=now.date(),
+            stage="service",
+            treatment="opt_out_confirmation",
+            channel="sms",
+            template="opt_out_confirmation",
+            tone="gentle",
+            status=ContactStatus.planned,
+            scheduled_at=now,
+            purpose="service",
+            reasons=[],
+            created_at=now,
+        )
+    )
+    session.flush()
+
+
+def _reply_task(session: Session, customer_id: int, message_id: int, now: dt.datetime) -> None:
+    accounts = _open_accounts(session, customer_id)
+    if not accounts:
+        return
+    exists = session.execute(
+        select(AgentTask.id).where(
+            AgentTask.account_id == accounts[0],
+            AgentTask.as_of_date == now.date(),
+            AgentTask.queue == REPLIES_QUEUE,
+        )
+    ).first()
+    if exists is None:
+        session.add(
+            AgentTask(
+                account_id=accounts[0],
+                as_of_date=now.date(),
+                queue=REPLIES_QUEUE,
+                priority=1.0,
+                status="open",
+                source="reply",
+                subject_id=message_id,
+                created_at=now,
+            )
+        )
+        session.flush()
