@@ -167,6 +167,16 @@ def opt_out_customer(
     """Record the opt-out, cancel the channel's unsent contacts, re-decide the accounts. Returns
     how many contacts were cancelled."""
     now = clock.now()
+    active = session.execute(
+        select(OptOut.id).where(
+            OptOut.customer_id == customer_id,
+            OptOut.channel == channel,
+            OptOut.withdrawn_at.is_(None),
+            OptOut.address_index.is_(None) | (OptOut.address_index == address_index),
+        )
+    ).first()
+    if active is not None:
+        return 0  # a second STOP, or a second click: already opted out, nothing more to do
     session.add(
         OptOut(
             customer_id=customer_id,
@@ -225,20 +235,9 @@ def unsubscribe(session: Session, token: str, *, keys: Sequence[bytes], clock: C
     payload = read_token(keys, token, now=clock.now())
     if payload.get("k") != "unsubscribe":
         raise NotFound("not an unsubscribe link")
-    customer_id = int(payload["c"])
-    already = session.execute(
-        select(OptOut.id).where(
-            OptOut.customer_id == customer_id,
-            OptOut.channel == payload["ch"],
-            OptOut.withdrawn_at.is_(None),
-            OptOut.address_index.is_(None) | (OptOut.address_index == payload.get("a")),
-        )
-    ).first()
-    if already is not None:
-        return 0  # a second click, or a mail client's automatic POST after the debtor's
     return opt_out_customer(
         session,
-        customer_id,
+        int(payload["c"]),
         channel=str(payload["ch"]),
         address_index=payload.get("a"),
         source="email_unsubscribe",

@@ -293,7 +293,11 @@ def cancel_unsent(
     ids = list(
         session.execute(
             update(c)
-            .where(c.account_id == account_id, c.status.in_((*WAITING, ContactStatus.sending)))
+            .where(
+                c.account_id == account_id,
+                c.purpose == "collection",  # an opt-out's confirmation still goes
+                c.status.in_((*WAITING, ContactStatus.sending)),
+            )
             .values(status=ContactStatus.cancelled, reasons=[reason], updated_at=now)
             .returning(c.id)
         ).scalars()

@@ -9,6 +9,7 @@ first versions by `recoup init`.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -253,8 +254,8 @@ def explain(session: Session, contact_id: int) -> dict[str, Any]:
         version = session.get(TemplateVersion, message.template_version_id or 0)
         body, subject = message.body, message.subject
         if customer is not None and customer.name:
-            body = body.replace(customer.name, mask_name(customer.name))
-            subject = subject.replace(customer.name, mask_name(customer.name)) if subject else None
+            body = _mask_name_in(body, customer.name)
+            subject = _mask_name_in(subject, customer.name) if subject else None
         sent = {
             "template": f"{version.name} v{version.version} ({version.language}, {version.tone})"
             if version
@@ -297,6 +298,17 @@ def explain(session: Session, contact_id: int) -> dict[str, Any]:
             for e in events
         ],
     }
+
+
+def _mask_name_in(text: str, name: str) -> str:
+    """The debtor's name masked in a message: whole, and each part of a name of several words, since
+    the templates greet a Western name by its first word (`Hi Emily`, `Emily您好`)."""
+    text = text.replace(name, mask_name(name))
+    parts = name.split()
+    if len(parts) > 1:
+        for part in parts:
+            text = re.sub(rf"(?<![A-Za-z]){re.escape(part)}(?![A-Za-z])", mask_name(part), text)
+    return text
 
 
 def dead_letters(session: Session, *, limit: int) -> Sequence[ContactPlan]:

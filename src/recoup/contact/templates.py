@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 from babel.dates import format_date
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from recoup.compliance import Guard, Reason, check_content
@@ -101,6 +101,7 @@ class Rendered:
     sms: SmsLength | None
 
 
+@lru_cache(maxsize=8)
 def _environment(locale: str) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
@@ -121,11 +122,11 @@ def render(template: MessageTemplate, variables: Mapping[str, Any]) -> Rendered:
     unknown = sorted(set(variables) - set(VARIABLES))
     if unknown:
         raise TemplateProblem(f"unknown variable(s) {', '.join(unknown)}")
-    env = _environment(LANGUAGES[template.language])
+    locale = LANGUAGES[template.language]
     try:
-        body = env.from_string(template.body).render(**variables)
+        body = _compiled(locale, template.body).render(**variables)
         subject = (
-            env.from_string(template.subject).render(**variables) if template.subject else None
+            _compiled(locale, template.subject).render(**variables) if template.subject else None
         )
     except (TemplateError, OverflowError) as exc:  # the sandbox also refuses huge ranges
         raise TemplateProblem(
@@ -134,6 +135,12 @@ def render(template: MessageTemplate, variables: Mapping[str, Any]) -> Rendered:
     return Rendered(
         subject, body.strip(), sms_length(body.strip()) if template.channel == "sms" else None
     )
+
+
+@lru_cache(maxsize=512)
+def _compiled(locale: str, source: str) -> Template:
+    """Compiled once per text: the dispatcher renders the same few templates thousands of times."""
+    return _environment(locale).from_string(source)
 
 
 def check(
