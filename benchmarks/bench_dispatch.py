@@ -51,7 +51,11 @@ def main() -> None:
         clock = SettableClock(dt.datetime.combine(as_of, dt.time(1), tzinfo=dt.UTC))
         with session_scope(factory) as session:
             version = strategy_service.save_policy(
-                session, POLICY.read_text(encoding="utf-8"), author="bench", clock=clock, source="cn"
+                session,
+                POLICY.read_text(encoding="utf-8"),
+                author="bench",
+                clock=clock,
+                source="cn",
             )
             strategy_service.activate(session, version.id, actor="bench", clock=clock)
             delinquency_service.run_daily(session, as_of, clock=clock)
