@@ -20,8 +20,9 @@ from recoup.kit import crypto, frames
 from recoup.kit.clock import SettableClock
 from recoup.kit.crypto import EncryptedString
 from recoup.kit.db import make_engine, make_sessionmaker, session_scope
+from recoup.kit.indexes import phone_index
 from recoup.ledger import service as ledger_service
-from recoup.models import Account, Bill, Customer, Payment
+from recoup.models import Account, Bill, Customer, CustomerPhone, Payment
 
 UTC = dt.UTC
 
@@ -54,8 +55,16 @@ def fresh_database(url: str) -> Engine:
 
 
 def load_portfolio(
-    engine: Engine, *, accounts: int, bills_per_account: int, as_of: dt.date, seed: int = 1
+    engine: Engine,
+    *,
+    accounts: int,
+    bills_per_account: int,
+    as_of: dt.date,
+    seed: int = 1,
+    phones: bool = False,
 ) -> dict[str, int]:
+    """Customers, accounts, bills and payments written in bulk; with `phones`, every customer
+    also has a mobile number (sealed, with its blind index), so SMS and calls can reach them."""
     rng = np.random.default_rng(seed)
     now = dt.datetime.combine(as_of, dt.time(0), tzinfo=UTC)
     n, per = accounts, bills_per_account
@@ -133,6 +142,20 @@ def load_portfolio(
     with session_scope(factory) as session:
         frames.insert_frame(session, Customer.__table__, customers)  # type: ignore[arg-type]
         frames.insert_frame(session, Account.__table__, account_frame)  # type: ignore[arg-type]
+        if phones:
+            numbers = [f"+86138{i:08d}" for i in range(n)]
+            sealer = EncryptedString("customer_phones.number")
+            phone_frame = pl.DataFrame(
+                {
+                    "customer_id": np.arange(1, n + 1),
+                    "position": [0] * n,
+                    "number": [sealer.seal(x) for x in numbers],
+                    "number_index": [phone_index(x) for x in numbers],
+                    "type": ["mobile"] * n,
+                    "source": ["customer"] * n,
+                }
+            )
+            frames.insert_frame(session, CustomerPhone.__table__, phone_frame)  # type: ignore[arg-type]
         frames.insert_frame(session, Bill.__table__, bills)  # type: ignore[arg-type]
         frames.insert_frame(session, Payment.__table__, payment_frame)  # type: ignore[arg-type]
     with session_scope(factory) as session:

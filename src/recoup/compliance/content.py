@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import yaml
@@ -61,6 +61,7 @@ def _pattern(phrases: Iterable[str], *, words: bool) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){group}(?!\w)" if words else group)
 
 
+@lru_cache(maxsize=256)  # a rendered message is asked about a dozen times in a row
 def normalise(text: str) -> str:
     """NFKC (full-width letters become ASCII) and case-folded, so 'ＳＴＯＰ' reads as 'stop'."""
     return unicodedata.normalize("NFKC", text).casefold()

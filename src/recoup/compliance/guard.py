@@ -430,10 +430,19 @@ def _rest_day(rule: HoursRule, f: Facts, z: str) -> bool:
     return day_window(rule, day, calendar_of(rule, f)) is None
 
 
-def decide(guard: Guard, f: Facts, tallies: Mapping[str, Tally] | None = None) -> Decision:
-    """The decision for one planned contact, given its counters (`tally.tally_all`)."""
-    tallies = tallies or {}
+def decide(
+    guard: Guard,
+    f: Facts,
+    tallies: Mapping[str, Tally] | None = None,
+    *,
+    count: Callable[[tuple[CapRule, ...]], Mapping[str, Tally]] | None = None,
+) -> Decision:
+    """The decision for one planned contact, given its counters (`tally.tally_all`), or given
+    `count`, which computes them for the caps that apply (a caller holding the history)."""
     p = plan(guard, f)
+    if count is not None:
+        tallies = count(p.caps)
+    tallies = tallies or {}
     components = _components(p, f, tallies)
     temporal = [_temporal_reason(rule, f, tallies) for rule, c in components if c(f.at) != f.at]
     reasons = (*p.reasons, *temporal)

@@ -37,7 +37,6 @@ from sqlalchemy.orm import Session
 
 from recoup.channels import Accepted, ChannelError, Outgoing
 from recoup.compliance import Facts, Guard, decide
-from recoup.compliance import plan as guard_plan
 from recoup.compliance.tally import Event, Subject, tally_all
 from recoup.compliance.vocabulary import (
     COLLECTOR_ROLE,
@@ -139,7 +138,6 @@ def claim(
     for r in rows:
         verdict = ctx.check(r, channels)
         status = verdict.status
-        out.outcomes[status] += 1
         change: dict[str, Any] = {"id": r.id, "status": status, "updated_at": now}
         detail: dict[str, Any] = dict(verdict.detail)
         if status == ContactStatus.sending:
@@ -160,8 +158,6 @@ def claim(
                     sent_at=now,
                     provider="recoup",
                 )
-                out.outcomes[status] -= 1
-                out.outcomes[change["status"]] += 1
                 if r.channel == "call":
                     tasks.append(
                         AgentTask(
@@ -180,6 +176,8 @@ def claim(
             change["reasons"] = verdict.reasons
         else:
             change["reasons"] = verdict.reasons
+        if change["status"] != ContactStatus.sending:  # the send step counts those
+            out.outcomes[change["status"]] += 1
         changes.append(change)
         events.append(
             {
@@ -194,7 +192,6 @@ def claim(
     repo.add_events(session, events)
     repo.save_messages(session, messages)
     repo.add_call_tasks(session, tasks)
-    out.outcomes = +out.outcomes
     return out
 
 
@@ -431,9 +428,8 @@ class _Context:
             Event(at=at, channel=channel, result="sent", debt_ids=(str(account_id),))
             for at, channel, account_id in self.history.get(r.customer_id, [])
         ]
-        caps = guard_plan(self.guard, facts).caps
-        tallies = tally_all(caps, events, Subject(self.now, zones, debt_id=str(r.account_id)))
-        return decide(self.guard, facts, tallies)
+        subject = Subject(self.now, zones, debt_id=str(r.account_id))
+        return decide(self.guard, facts, count=lambda caps: tally_all(caps, events, subject))
 
     def _pay_link(self, r: Any) -> str:
         token = sign_token(

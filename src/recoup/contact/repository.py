@@ -4,13 +4,18 @@ dispatcher, all set-based per batch (one query per kind of fact, never one per c
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, or_, select, update
+import polars as pl
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from recoup.kit import frames
+from recoup.kit.crypto import EncryptedString
+from recoup.kit.db import among
 from recoup.models import (
     Account,
     AccountDelinquency,
@@ -60,7 +65,7 @@ def lock_sending(session: Session, ids: Sequence[int], worker: str) -> list[int]
     c = ContactPlan
     stmt = (
         select(c.id)
-        .where(c.id.in_(ids), c.status == ContactStatus.sending, c.worker == worker)
+        .where(among(c.id, ids), c.status == ContactStatus.sending, c.worker == worker)
         .with_for_update()
     )
     return list(session.execute(stmt).scalars())
@@ -102,7 +107,7 @@ def contacts(session: Session, ids: Sequence[int]) -> list[Any]:
         .join(a, a.id == c.account_id)
         .join(u, u.id == c.customer_id)
         .outerjoin(d, d.account_id == c.account_id)
-        .where(c.id.in_(ids))
+        .where(among(c.id, ids))
         .order_by(c.id)
     )
     return list(session.execute(stmt))
@@ -112,7 +117,7 @@ def next_due(session: Session, account_ids: Iterable[int]) -> dict[int, dt.date]
     unpaid = Bill.principal_minor + Bill.interest_minor + Bill.fees_minor > Bill.paid_minor
     stmt = (
         select(Bill.account_id, func.min(Bill.due_date))
-        .where(Bill.account_id.in_(list(account_ids)), unpaid)
+        .where(among(Bill.account_id, account_ids), unpaid)
         .group_by(Bill.account_id)
     )
     return {row[0]: row[1] for row in session.execute(stmt)}
@@ -121,7 +126,7 @@ def next_due(session: Session, account_ids: Iterable[int]) -> dict[int, dt.date]
 def open_pauses(session: Session, account_ids: Iterable[int], day: dt.date) -> dict[int, list[str]]:
     p = DelinquencyPause
     stmt = select(p.account_id, p.reason).where(
-        p.account_id.in_(list(account_ids)),
+        among(p.account_id, account_ids),
         p.cancelled_at.is_(None),
         p.start_date <= day,
         p.end_date.is_(None) | (p.end_date >= day),
@@ -137,7 +142,7 @@ def phones(session: Session, customer_ids: Iterable[int]) -> dict[int, tuple[str
     p = CustomerPhone
     stmt = (
         select(p.customer_id, p.number, p.number_index)
-        .where(p.customer_id.in_(list(customer_ids)), p.type == "mobile")
+        .where(among(p.customer_id, customer_ids), p.type == "mobile")
         .order_by(p.customer_id, p.position)
     )
     out: dict[int, tuple[str, str | None]] = {}
@@ -150,7 +155,7 @@ def emails(session: Session, customer_ids: Iterable[int]) -> dict[int, tuple[str
     e = CustomerEmail
     stmt = (
         select(e.customer_id, e.address, e.address_index)
-        .where(e.customer_id.in_(list(customer_ids)))
+        .where(among(e.customer_id, customer_ids))
         .order_by(e.customer_id, e.position)
     )
     out: dict[int, tuple[str, str | None]] = {}
@@ -164,7 +169,7 @@ def opt_outs(
 ) -> dict[int, list[tuple[str, str | None]]]:
     """Opt-outs in force: per customer, (channel, address index or None for every address)."""
     stmt = select(OptOut.customer_id, OptOut.channel, OptOut.address_index).where(
-        OptOut.customer_id.in_(list(customer_ids)), OptOut.withdrawn_at.is_(None)
+        among(OptOut.customer_id, customer_ids), OptOut.withdrawn_at.is_(None)
     )
     out: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
     for customer_id, channel, index in session.execute(stmt):
@@ -178,7 +183,7 @@ def electronic_consents(
     """Consents to electronic messages in force: per customer, the channels (None: all)."""
     c = Consent
     stmt = select(c.customer_id, c.channel).where(
-        c.customer_id.in_(list(customer_ids)),
+        among(c.customer_id, customer_ids),
         c.purpose == "electronic",
         c.withdrawn_at.is_(None),
         c.given_at <= at,
@@ -198,7 +203,7 @@ def history(
     c = ContactPlan
     at = func.coalesce(c.sent_at, c.updated_at, c.scheduled_at)
     stmt = select(c.customer_id, at, c.channel, c.account_id).where(
-        c.customer_id.in_(list(customer_ids)),
+        among(c.customer_id, customer_ids),
         c.status.in_(COUNTED),
         c.purpose == "collection",
         at > now - dt.timedelta(days=HISTORY_DAYS),
@@ -222,63 +227,125 @@ def approved_templates(session: Session) -> dict[tuple[str, str, str, str], Temp
     return out
 
 
+# The contact columns the dispatcher and the callbacks change, as frames carry them.
+CHANGED: frames.Schema = {
+    "id": pl.Int64,
+    "status": pl.String,
+    "updated_at": pl.Datetime("us", "UTC"),
+    "scheduled_at": pl.Datetime("us", "UTC"),
+    "reasons": pl.List(pl.String),
+    "attempts": pl.Int64,
+    "lease_until": pl.Datetime("us", "UTC"),
+    "worker": pl.String,
+    "address_index": pl.String,
+    "sent_at": pl.Datetime("us", "UTC"),
+    "provider": pl.String,
+    "provider_id": pl.String,
+}
+EVENT: frames.Schema = {
+    "contact_id": pl.Int64,
+    "status": pl.String,
+    "at": pl.Datetime("us", "UTC"),
+    "actor": pl.String,
+    "detail": pl.String,
+}
+
+
 def update_contacts(session: Session, changes: Sequence[dict[str, Any]]) -> None:
-    """Apply per-contact changes (`id` plus the columns to set), grouped by the columns they set
-    so each group is one executemany."""
+    """Apply per-contact changes (`id` plus the columns to set): one set-based update per set of
+    columns changed together."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for change in changes:
-        groups[tuple(sorted(k for k in change if k != "id"))].append(change)
+        groups[tuple(sorted(change))].append(change)
     table = ContactPlan.__table__
     assert isinstance(table, Table)
     for columns, rows in groups.items():
-        stmt = (
-            update(table)
-            .where(table.c.id == bindparam("_id"))
-            .values({col: bindparam(col) for col in columns})
-        )
-        params = [{"_id": r["id"], **{col: r[col] for col in columns}} for r in rows]
-        session.connection().execute(stmt, params)
+        frame = pl.DataFrame(rows, schema={c: CHANGED[c] for c in columns}, orient="row")
+        frames.update_frame(session, table, frame, "id")
 
 
 def add_events(session: Session, events: Sequence[dict[str, Any]]) -> None:
-    if events:
-        session.execute(insert(ContactEvent), list(events))
+    if not events:
+        return
+    rows = [
+        {**e, "detail": json.dumps(e["detail"], ensure_ascii=False, default=str)} for e in events
+    ]
+    table = ContactEvent.__table__
+    assert isinstance(table, Table)
+    frames.insert_frame(session, table, pl.DataFrame(rows, schema=EVENT))
 
 
 def save_messages(session: Session, messages: Sequence[ContactMessage]) -> None:
-    """Store what each contact says, replacing the text of an earlier attempt (a template may have
-    been approved anew, a balance may have changed)."""
+    """Store what each contact says (sealed, in bulk), replacing the text of an earlier attempt (a
+    template may have been approved anew, a balance may have changed)."""
     if not messages:
         return
-    ids = [m.contact_id for m in messages]
     existing = {
         m.contact_id: m
         for m in session.execute(
-            select(ContactMessage).where(ContactMessage.contact_id.in_(ids))
+            select(ContactMessage).where(
+                among(ContactMessage.contact_id, [m.contact_id for m in messages])
+            )
         ).scalars()
     }
+    new = [m for m in messages if m.contact_id not in existing]
     for m in messages:
         old = existing.get(m.contact_id)
-        if old is None:
-            session.add(m)
-        else:
+        if old is not None:
             old.subject, old.body, old.language = m.subject, m.body, m.language
             old.template_version_id = m.template_version_id
     session.flush()
+    if not new:
+        return
+    table = ContactMessage.__table__
+    assert isinstance(table, Table)
+    body, subject = table.c.body.type, table.c.subject.type
+    assert isinstance(body, EncryptedString)
+    assert isinstance(subject, EncryptedString)
+    frame = pl.DataFrame(
+        {
+            "contact_id": [m.contact_id for m in new],
+            "customer_id": [m.customer_id for m in new],
+            "channel": [m.channel for m in new],
+            "language": [m.language for m in new],
+            "template_version_id": [m.template_version_id for m in new],
+            "subject": [None if m.subject is None else subject.seal(m.subject) for m in new],
+            "body": [body.seal(m.body) for m in new],
+            "created_at": [m.created_at for m in new],
+        },
+        schema={
+            "contact_id": pl.Int64,
+            "customer_id": pl.Int64,
+            "channel": pl.String,
+            "language": pl.String,
+            "template_version_id": pl.Int64,
+            "subject": pl.Binary,
+            "body": pl.Binary,
+            "created_at": pl.Datetime("us", "UTC"),
+        },
+    )
+    frames.insert_frame(session, table, frame)
 
 
 def add_call_tasks(session: Session, tasks: Sequence[AgentTask]) -> None:
     """Calls for the agents' queue; a second call contact for the same account and day joins the
     task already there."""
-    for task in tasks:
-        exists = session.execute(
-            select(AgentTask.id).where(
-                AgentTask.account_id == task.account_id,
-                AgentTask.as_of_date == task.as_of_date,
-                AgentTask.queue == task.queue,
+    if not tasks:
+        return
+    t = AgentTask
+    existing = {
+        (row[0], row[1], row[2])
+        for row in session.execute(
+            select(t.account_id, t.as_of_date, t.queue).where(
+                among(t.account_id, {task.account_id for task in tasks}),
+                t.queue.in_({task.queue for task in tasks}),
             )
-        ).first()
-        if exists is None:
+        )
+    }
+    for task in tasks:
+        key = (task.account_id, task.as_of_date, task.queue)
+        if key not in existing:
+            existing.add(key)
             session.add(task)
     session.flush()
 

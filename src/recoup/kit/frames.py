@@ -146,7 +146,7 @@ def update_frame(session: Session, table: Table, frame: pl.DataFrame, key: str) 
             text(f'UPDATE "{table.name}" t SET {sets} FROM "{temp}" s WHERE t."{key}" = s."{key}"')  # noqa: S608
         )
         return frame.height
-    plain = _driver_values(frame.select(*columns, key))
+    plain = _driver_values(_json_lists(frame.select(*columns, key)))
     sets = ", ".join(f'"{c}" = ?' for c in columns)
     statement = f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = ?'  # noqa: S608
     session.connection().exec_driver_sql(statement, list(plain.iter_rows()))

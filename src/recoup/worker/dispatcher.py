@@ -79,26 +79,29 @@ class Dispatcher:
 
     def run_once(self) -> Counter[str]:
         """One batch: claim and re-check, then send and record. Returns the outcomes by status."""
+        claimed = self._claim()
+        return claimed.outcomes + self._deliver(claimed.ready)
+
+    def _claim(self) -> dispatch.Claimed:
         with self.sessions.begin() as session:
-            claimed = dispatch.claim(
+            return dispatch.claim(
                 session,
                 now=self.clock.now(),
                 config=self.config,
                 guard=self.guard,
                 channels=list(self.adapters),
             )
-        outcomes = claimed.outcomes
-        if not claimed.ready:
+
+    def _deliver(self, claimed: list[Prepared]) -> Counter[str]:
+        outcomes: Counter[str] = Counter()
+        if not claimed:
             return outcomes
-        outcomes["sending"] -= len(claimed.ready)
         with self.sessions.begin() as session:
             held = set(
-                dispatch.lock_sending(
-                    session, [p.contact_id for p in claimed.ready], self.config.worker
-                )
+                dispatch.lock_sending(session, [p.contact_id for p in claimed], self.config.worker)
             )
-            ready = [p for p in claimed.ready if p.contact_id in held]
-            outcomes["cancelled_in_flight"] += len(claimed.ready) - len(ready)
+            ready = [p for p in claimed if p.contact_id in held]
+            outcomes["cancelled_in_flight"] = len(claimed) - len(ready)
             results = self._send(ready)
             outcomes.update(
                 dispatch.record(
@@ -148,17 +151,35 @@ class Dispatcher:
         until_idle: bool = False,
         on_batch: Callable[[Counter[str]], None] | None = None,
     ) -> Counter[str]:
-        """Batches until `stop` is set (or, with `until_idle`, until nothing is due)."""
+        """Batches until `stop` is set (or, with `until_idle`, until nothing is due).
+
+        Pipelined: the next batch is claimed and checked (CPU) while the previous one is sent
+        (waiting on providers). Its rows are `sending` under this worker's lease and locked by the
+        send step, so the claim cannot take them; on SQLite the claim waits for the send step's
+        write lock, and the two simply alternate."""
         total: Counter[str] = Counter()
-        while not stop.is_set():
-            outcomes = self.run_once()
-            total.update(outcomes)
-            if on_batch is not None and outcomes:
-                on_batch(outcomes)
-            if not outcomes:
-                if until_idle:
-                    break
-                stop.wait(idle_seconds)
+        in_flight: Future[Counter[str]] | None = None
+        with ThreadPoolExecutor(1, thread_name_prefix="deliver") as deliverer:
+            while not stop.is_set():
+                claimed = self._claim()
+                outcomes = claimed.outcomes
+                if in_flight is not None:
+                    outcomes = outcomes + in_flight.result()
+                    in_flight = None
+                if claimed.ready:
+                    in_flight = deliverer.submit(self._deliver, claimed.ready)
+                total.update(outcomes)
+                if on_batch is not None and outcomes:
+                    on_batch(outcomes)
+                if not outcomes and in_flight is None:
+                    if until_idle:
+                        break
+                    stop.wait(idle_seconds)
+            if in_flight is not None:
+                outcomes = in_flight.result()
+                total.update(outcomes)
+                if on_batch is not None and outcomes:
+                    on_batch(outcomes)
         return total
 
     def close(self) -> None:
