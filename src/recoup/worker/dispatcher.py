@@ -153,12 +153,14 @@ class Dispatcher:
     ) -> Counter[str]:
         """Batches until `stop` is set (or, with `until_idle`, until nothing is due).
 
-        Pipelined: the next batch is claimed and checked (CPU) while the previous one is sent
-        (waiting on providers). Its rows are `sending` under this worker's lease and locked by the
-        send step, so the claim cannot take them; on SQLite the claim waits for the send step's
-        write lock, and the two simply alternate."""
+        On PostgreSQL the batches are pipelined: the next one is claimed and checked (CPU) while
+        the previous one is sent (waiting on providers). Its rows are `sending` under this worker's
+        lease and locked by the send step, so the claim cannot take them. SQLite has one writer:
+        there the claim would only wait for the send step's write lock, so they simply alternate."""
         total: Counter[str] = Counter()
         in_flight: Future[Counter[str]] | None = None
+        with self.sessions() as session:
+            pipelined = session.get_bind().dialect.name == "postgresql"
         with ThreadPoolExecutor(1, thread_name_prefix="deliver") as deliverer:
             while not stop.is_set():
                 claimed = self._claim()
@@ -166,8 +168,10 @@ class Dispatcher:
                 if in_flight is not None:
                     outcomes = outcomes + in_flight.result()
                     in_flight = None
-                if claimed.ready:
+                if claimed.ready and pipelined:
                     in_flight = deliverer.submit(self._deliver, claimed.ready)
+                elif claimed.ready:
+                    outcomes = outcomes + self._deliver(claimed.ready)
                 total.update(outcomes)
                 if on_batch is not None and outcomes:
                     on_batch(outcomes)
