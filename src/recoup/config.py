@@ -11,6 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from recoup.kit.errors import ConfigurationError
 
+# Signs links in development only; production refuses to start without RECOUP_LINK_KEYS.
+DEVELOPMENT_LINK_KEY = b"recoup development link key: never in production"
+
 
 class Environment(StrEnum):
     development = "development"
@@ -122,7 +125,7 @@ class Settings(BaseSettings):
     def link_signing_keys(self) -> list[bytes]:
         """The keys for links; development without any signs with a fixed, public one."""
         keys = [k.get_secret_value().encode() for k in self.link_keys]
-        return keys or [b"recoup development link key: never in production"]
+        return keys or [DEVELOPMENT_LINK_KEY]
 
     @property
     def is_sqlite(self) -> bool:

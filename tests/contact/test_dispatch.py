@@ -74,6 +74,20 @@ def plan_day(session: Session, clock: SettableClock) -> None:
     session.commit()
 
 
+def planned_reminder(session: Session, clock: SettableClock) -> tuple[Account, ContactPlan]:
+    """An account ten days late, and the one reminder the China policy plans for it today."""
+    clock.set(shanghai(AS_OF, 9))
+    account = late_account(session, clock)
+    plan_day(session, clock)
+    [planned] = contacts(session, account)
+    return account, planned
+
+
+def at_its_moment(clock: SettableClock, contact: ContactPlan) -> None:
+    assert contact.scheduled_at is not None
+    clock.set(contact.scheduled_at + dt.timedelta(minutes=1))
+
+
 def contacts(session: Session, account: Account) -> list[ContactPlan]:
     session.expire_all()
     return list(
@@ -98,13 +112,10 @@ class TestSending:
         clock: SettableClock,
         tmp_path: Path,
     ) -> None:
-        clock.set(shanghai(AS_OF, 9))
-        account = late_account(session, clock)
-        plan_day(session, clock)
-        [planned] = contacts(session, account)
+        account, planned = planned_reminder(session, clock)
         assert (planned.channel, planned.status) == ("push", "planned")
 
-        clock.set(planned.scheduled_at + dt.timedelta(minutes=1))  # type: ignore[operator]
+        at_its_moment(clock, planned)
         outcomes = drain(dispatcher(sessions, clock, spool(tmp_path)))
 
         assert outcomes == {"sent": 1}
@@ -138,9 +149,7 @@ class TestSending:
         clock: SettableClock,
         tmp_path: Path,
     ) -> None:
-        clock.set(shanghai(AS_OF, 9))
-        account = late_account(session, clock)
-        plan_day(session, clock)
+        account, _ = planned_reminder(session, clock)
         assert drain(dispatcher(sessions, clock, spool(tmp_path))) == {}
         assert [c.status for c in contacts(session, account)] == ["planned"]
 
@@ -151,9 +160,7 @@ class TestSending:
         clock: SettableClock,
         tmp_path: Path,
     ) -> None:
-        clock.set(shanghai(AS_OF, 9))
-        account = late_account(session, clock)
-        plan_day(session, clock)
+        account, _ = planned_reminder(session, clock)
         clock.set(shanghai(AS_OF, 10))
         pay(session, clock, account, 50_000, clock.now())
         session.commit()
@@ -174,17 +181,14 @@ class TestSending:
     ) -> None:
         """Even if nothing re-decided the account, the send-time check compares what is owed now
         with what was owed when the contact was planned."""
-        clock.set(shanghai(AS_OF, 9))
-        account = late_account(session, clock)
-        plan_day(session, clock)
-        [planned] = contacts(session, account)
+        account, planned = planned_reminder(session, clock)
         planned.overdue_minor = planned.outstanding_minor = 50_000
         d = session.execute(
             select(AccountDelinquency).where(AccountDelinquency.account_id == account.id)
         ).scalar_one()
         d.overdue_minor = 0
         session.commit()
-        clock.set(planned.scheduled_at + dt.timedelta(minutes=1))  # type: ignore[operator]
+        at_its_moment(clock, planned)
         assert drain(dispatcher(sessions, clock, spool(tmp_path))) == {"cancelled": 1}
         [cancelled] = contacts(session, account)
         assert cancelled.reasons == ["the overdue amount was paid since the contact was planned"]
@@ -196,10 +200,7 @@ class TestSending:
         clock: SettableClock,
         tmp_path: Path,
     ) -> None:
-        clock.set(shanghai(AS_OF, 9))
-        account = late_account(session, clock)
-        plan_day(session, clock)
-        [planned] = contacts(session, account)
+        account, planned = planned_reminder(session, clock)
         delinquency_service.add_pause(
             session,
             account,
@@ -210,7 +211,7 @@ class TestSending:
             clock=clock,
         )
         session.commit()
-        clock.set(planned.scheduled_at + dt.timedelta(minutes=1))  # type: ignore[operator]
+        at_its_moment(clock, planned)
         drain(dispatcher(sessions, clock, spool(tmp_path)))
         assert [c.status for c in contacts(session, account)] == ["cancelled"]
         assert spooled(tmp_path, "push") == []
@@ -222,10 +223,7 @@ class TestSending:
         clock: SettableClock,
         tmp_path: Path,
     ) -> None:
-        clock.set(shanghai(AS_OF, 9))
-        account = late_account(session, clock)
-        plan_day(session, clock)
-        [planned] = contacts(session, account)
+        account, planned = planned_reminder(session, clock)
         session.add(
             OptOut(
                 customer_id=account.customer_id,
@@ -236,7 +234,7 @@ class TestSending:
             )
         )
         session.commit()
-        clock.set(planned.scheduled_at + dt.timedelta(minutes=1))  # type: ignore[operator]
+        at_its_moment(clock, planned)
         assert drain(dispatcher(sessions, clock, spool(tmp_path))) == {"blocked": 1}
         [blocked] = contacts(session, account)
         assert any(r.endswith(":OPTED_OUT") for r in blocked.reasons)
@@ -248,10 +246,7 @@ class TestSending:
         clock: SettableClock,
         tmp_path: Path,
     ) -> None:
-        clock.set(shanghai(AS_OF, 9))
-        account = late_account(session, clock)
-        plan_day(session, clock)
-        [planned] = contacts(session, account)
+        account, planned = planned_reminder(session, clock)
         planned.scheduled_at = shanghai(AS_OF, 22) - dt.timedelta(hours=0)
         session.commit()
         clock.set(shanghai(AS_OF, 22) + dt.timedelta(minutes=1))  # 22:01 in Shanghai
@@ -270,9 +265,7 @@ class TestSending:
         clock: SettableClock,
         tmp_path: Path,
     ) -> None:
-        clock.set(shanghai(AS_OF, 9))
-        account = late_account(session, clock)
-        plan_day(session, clock)
+        account, _ = planned_reminder(session, clock)
         clock.set(
             shanghai(
                 AS_OF + dt.timedelta(days=1),
@@ -290,11 +283,8 @@ class TestSending:
         clock: SettableClock,
         tmp_path: Path,
     ) -> None:
-        clock.set(shanghai(AS_OF, 9))
-        account = late_account(session, clock)
-        plan_day(session, clock)
-        [planned] = contacts(session, account)
-        clock.set(planned.scheduled_at + dt.timedelta(minutes=1))  # type: ignore[operator]
+        account, planned = planned_reminder(session, clock)
+        at_its_moment(clock, planned)
         assert drain(dispatcher(sessions, clock, spool(tmp_path, "sms"))) == {"failed": 1}
         [failed] = contacts(session, account)
         assert failed.reasons == ["no provider is configured for push"]
@@ -312,7 +302,7 @@ class TestSending:
         add_bill(session, clock, account, AS_OF - dt.timedelta(days=45), 400_000)
         plan_day(session, clock)
         [call] = [c for c in contacts(session, account) if c.channel == "call"]
-        clock.set(call.scheduled_at + dt.timedelta(minutes=1))  # type: ignore[operator]
+        at_its_moment(clock, call)
         drain(dispatcher(sessions, clock, spool(tmp_path)))
         session.expire_all()
         assert session.get(ContactPlan, call.id).status == "sent"  # type: ignore[union-attr]

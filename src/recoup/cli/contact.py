@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import signal
 import threading
@@ -25,30 +24,16 @@ contact_app = typer.Typer(
 )
 
 
-def dispatch_config(rt: Runtime, name: str | None = None) -> DispatchConfig:
-    s = rt.settings
-    return DispatchConfig(
-        worker=name or worker_name(),
-        batch=s.dispatch_batch,
-        lease=dt.timedelta(seconds=s.dispatch_lease_seconds),
-        max_attempts=s.dispatch_max_attempts,
-        retry_seconds=s.dispatch_retry_seconds,
-        retry_cap_seconds=s.dispatch_retry_cap_seconds,
-        max_lateness=dt.timedelta(hours=s.dispatch_max_lateness_hours),
-        public_url=s.public_url.rstrip("/"),
-        link_key=s.link_signing_keys[0],
-        creditor_name=s.creditor_name,
-        support_phone=s.support_phone,
-    )
-
-
 def make_dispatcher(rt: Runtime, name: str | None = None) -> Dispatcher:
     try:
         channels = load_channels(rt.settings.channels_file, spool_dir=rt.settings.spool_dir)
     except ChannelConfigError as exc:
         raise fail(str(exc)) from exc
     return Dispatcher(
-        rt.sessions, channels.adapters(), clock=rt.clock, config=dispatch_config(rt, name)
+        rt.sessions,
+        channels.adapters(),
+        clock=rt.clock,
+        config=DispatchConfig.from_settings(rt.settings, name or worker_name()),
     )
 
 

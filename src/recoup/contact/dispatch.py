@@ -46,24 +46,22 @@ from recoup.compliance.vocabulary import (
     flags,
     jurisdiction_zones,
 )
+from recoup.config import DEVELOPMENT_LINK_KEY, Settings
 from recoup.contact import repository as repo
 from recoup.contact.templates import LANGUAGES, MessageTemplate, TemplateProblem, render
 from recoup.kit.tokens import sign_token
 from recoup.models import AgentTask, ContactMessage, ContactStatus
 
 # How to stop messages, per channel and language: what `{{ opt_out }}` renders to.
+IN_THE_APP = {
+    "zh-CN": "可在App设置中退订提醒。",
+    "zh-TW": "可在App設定中退訂提醒。",
+    "en": "To unsubscribe, turn these off in the app's settings.",
+}
 OPT_OUT = {
     "sms": {"zh-CN": "回复TD退订", "zh-TW": "回覆TD退訂", "en": "Reply STOP to opt out."},
-    "push": {
-        "zh-CN": "可在App设置中退订提醒。",
-        "zh-TW": "可在App設定中退訂提醒。",
-        "en": "To unsubscribe, turn these off in the app's settings.",
-    },
-    "in_app": {
-        "zh-CN": "可在App设置中退订提醒。",
-        "zh-TW": "可在App設定中退訂提醒。",
-        "en": "To unsubscribe, turn these off in the app's settings.",
-    },
+    "push": IN_THE_APP,
+    "in_app": IN_THE_APP,
     "email": {"zh-CN": "退订：{url}", "zh-TW": "退訂：{url}", "en": "Unsubscribe: {url}"},
 }
 BUILT_IN = ("in_app", "call")  # delivered by Recoup itself: the inbox, the agents' queue
@@ -82,9 +80,25 @@ class DispatchConfig:
     retry_cap_seconds: float = 3600.0
     max_lateness: dt.timedelta = dt.timedelta(hours=12)
     public_url: str = "http://127.0.0.1:8000"
-    link_key: bytes = b"recoup development link key: never in production"
+    link_key: bytes = DEVELOPMENT_LINK_KEY
     creditor_name: str = "Recoup Wallet"
     support_phone: str = "400-000-0000"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, worker: str) -> DispatchConfig:
+        return cls(
+            worker=worker,
+            batch=settings.dispatch_batch,
+            lease=dt.timedelta(seconds=settings.dispatch_lease_seconds),
+            max_attempts=settings.dispatch_max_attempts,
+            retry_seconds=settings.dispatch_retry_seconds,
+            retry_cap_seconds=settings.dispatch_retry_cap_seconds,
+            max_lateness=dt.timedelta(hours=settings.dispatch_max_lateness_hours),
+            public_url=settings.public_url.rstrip("/"),
+            link_key=settings.link_signing_keys[0],
+            creditor_name=settings.creditor_name,
+            support_phone=settings.support_phone,
+        )
 
 
 @dataclass(frozen=True)
@@ -191,7 +205,7 @@ def claim(
     repo.update_contacts(session, changes)
     repo.add_events(session, events)
     repo.save_messages(session, messages)
-    repo.add_call_tasks(session, tasks)
+    repo.add_agent_tasks(session, tasks)
     return out
 
 
@@ -377,7 +391,7 @@ class _Context:
             version.body,
             version.subject,
         )
-        opt_out = OPT_OUT.get(r.channel, OPT_OUT["push"])[language]
+        opt_out = OPT_OUT.get(r.channel, IN_THE_APP)[language]
         if "{url}" in opt_out:
             opt_out = opt_out.format(url=self._unsubscribe_url(r, index))
         variables = {

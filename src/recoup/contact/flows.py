@@ -19,15 +19,14 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
 from recoup.contact import repository as repo
+from recoup.contact import service as contact_service
 from recoup.kit.clock import Clock
-from recoup.kit.errors import NotFound
 from recoup.kit.indexes import phone_index
-from recoup.kit.tokens import read_token
 from recoup.ledger.contacts import ContactError, normalise_phone
 from recoup.models import (
     Account,
@@ -38,7 +37,6 @@ from recoup.models import (
     InboundMessage,
     OptOut,
 )
-from recoup.models.contact import WAITING
 from recoup.strategy import service as strategy_service
 
 # Opt-out words: the CTIA and carrier set in English, the Chinese operators' 退订/TD/T and the
@@ -187,34 +185,13 @@ def opt_out_customer(
             created_at=now,
         )
     )
-    c = ContactPlan
-    ids = list(
-        session.execute(
-            update(c)
-            .where(
-                c.customer_id == customer_id,
-                c.channel == channel,
-                c.purpose == "collection",
-                c.status.in_((*WAITING, ContactStatus.sending)),
-            )
-            .values(
-                status=ContactStatus.cancelled, reasons=[f"opted out of {channel}"], updated_at=now
-            )
-            .returning(c.id)
-        ).scalars()
-    )
-    repo.add_events(
+    cancelled = repo.cancel_unsent(
         session,
-        [
-            {
-                "contact_id": i,
-                "status": "cancelled",
-                "at": now,
-                "actor": source,
-                "detail": {"reason": f"opted out of {channel}"},
-            }
-            for i in ids
-        ],
+        f"opted out of {channel}",
+        now=now,
+        actor=source,
+        customer_id=customer_id,
+        channel=channel,
     )
     audit_service.record(
         session,
@@ -223,18 +200,16 @@ def opt_out_customer(
         subject_type="customer",
         subject_id=customer_id,
         clock=clock,
-        details={"channel": channel, "cancelled": len(ids), "evidence": evidence},
+        details={"channel": channel, "cancelled": cancelled, "evidence": evidence},
     )
     for account_id in _open_accounts(session, customer_id):
         strategy_service.redecide(session, account_id, clock=clock, cause=f"{channel} opt-out")
-    return len(ids)
+    return cancelled
 
 
 def unsubscribe(session: Session, token: str, *, keys: Sequence[bytes], clock: Clock) -> int:
     """A one-click unsubscribe link (RFC 8058): opt the address out of e-mail."""
-    payload = read_token(keys, token, now=clock.now())
-    if payload.get("k") != "unsubscribe":
-        raise NotFound("not an unsubscribe link")
+    payload = contact_service.read_link(token, keys=keys, clock=clock)
     return opt_out_customer(
         session,
         int(payload["c"]),
@@ -331,26 +306,19 @@ def _confirm(session: Session, customer_id: int, now: dt.datetime) -> None:
 
 def _reply_task(session: Session, customer_id: int, message_id: int, now: dt.datetime) -> None:
     accounts = _open_accounts(session, customer_id)
-    if not accounts:
-        return
-    exists = session.execute(
-        select(AgentTask.id).where(
-            AgentTask.account_id == accounts[0],
-            AgentTask.as_of_date == now.date(),
-            AgentTask.queue == REPLIES_QUEUE,
+    if accounts:
+        repo.add_agent_tasks(
+            session,
+            [
+                AgentTask(
+                    account_id=accounts[0],
+                    as_of_date=now.date(),
+                    queue=REPLIES_QUEUE,
+                    priority=1.0,
+                    status="open",
+                    source="reply",
+                    subject_id=message_id,
+                    created_at=now,
+                )
+            ],
         )
-    ).first()
-    if exists is None:
-        session.add(
-            AgentTask(
-                account_id=accounts[0],
-                as_of_date=now.date(),
-                queue=REPLIES_QUEUE,
-                priority=1.0,
-                status="open",
-                source="reply",
-                subject_id=message_id,
-                created_at=now,
-            )
-        )
-        session.flush()

@@ -363,8 +363,8 @@ def save_messages(session: Session, messages: Sequence[ContactMessage]) -> None:
     frames.insert_frame(session, table, frame)
 
 
-def add_call_tasks(session: Session, tasks: Sequence[AgentTask]) -> None:
-    """Calls for the agents' queue; a second call contact for the same account and day joins the
+def add_agent_tasks(session: Session, tasks: Sequence[AgentTask]) -> None:
+    """Tasks for the agents' queues; a second one for the same account, day and queue joins the
     task already there."""
     if not tasks:
         return
@@ -387,20 +387,33 @@ def add_call_tasks(session: Session, tasks: Sequence[AgentTask]) -> None:
 
 
 def cancel_unsent(
-    session: Session, account_id: int, reason: str, *, now: dt.datetime, actor: str
+    session: Session,
+    reason: str,
+    *,
+    now: dt.datetime,
+    actor: str,
+    account_id: int | None = None,
+    customer_id: int | None = None,
+    channel: str | None = None,
 ) -> int:
-    """Cancel the account's contacts not sent yet, in the caller's transaction, and record why. A
-    contact a worker is sending right now is locked by that worker: this waits for it, and it is
-    then `sent`, not cancelled, so nothing leaves after the caller commits."""
+    """Cancel the collection contacts not sent yet (of an account, or of a customer on a channel),
+    in the caller's transaction, and record why. A contact a worker is sending right now is locked
+    by that worker: this waits for it, and it is then `sent`, not cancelled, so nothing leaves after
+    the caller commits. Service messages (an opt-out's confirmation) still go."""
+    if account_id is None and customer_id is None:
+        raise ValueError("cancel_unsent needs an account or a customer")
     c = ContactPlan
+    where = [c.purpose == "collection", c.status.in_((*WAITING, ContactStatus.sending))]
+    if account_id is not None:
+        where.append(c.account_id == account_id)
+    if customer_id is not None:
+        where.append(c.customer_id == customer_id)
+    if channel is not None:
+        where.append(c.channel == channel)
     ids = list(
         session.execute(
             update(c)
-            .where(
-                c.account_id == account_id,
-                c.purpose == "collection",  # an opt-out's confirmation still goes
-                c.status.in_((*WAITING, ContactStatus.sending)),
-            )
+            .where(*where)
             .values(status=ContactStatus.cancelled, reasons=[reason], updated_at=now)
             .returning(c.id)
         ).scalars()

@@ -419,7 +419,7 @@ def redecide(session: Session, account_id: int, *, clock: Clock, cause: str) -> 
         return None
     as_of = state["state_date"][0]
     cancelled = contact_repo.cancel_unsent(
-        session, account_id, f"redecided after {cause}", now=clock.now(), actor="event"
+        session, f"redecided after {cause}", now=clock.now(), actor="event", account_id=account_id
     )
     decisions, contacts = plan(session, as_of, policy, now=clock.now(), account_id=account_id)
     now = clock.now()
