@@ -278,6 +278,16 @@ CHANGED: frames.Schema = {
     "provider": pl.String,
     "provider_id": pl.String,
 }
+TASK: frames.Schema = {
+    "account_id": pl.Int64,
+    "as_of_date": pl.Date,
+    "queue": pl.String,
+    "priority": pl.Float64,
+    "status": pl.String,
+    "source": pl.String,
+    "subject_id": pl.Int64,
+    "created_at": pl.Datetime("us", "UTC"),
+}
 EVENT: frames.Schema = {
     "contact_id": pl.Int64,
     "status": pl.String,
@@ -378,12 +388,26 @@ def add_agent_tasks(session: Session, tasks: Sequence[AgentTask]) -> None:
             )
         )
     }
+    rows = []
     for task in tasks:
         key = (task.account_id, task.as_of_date, task.queue)
         if key not in existing:
             existing.add(key)
-            session.add(task)
-    session.flush()
+            rows.append(
+                {
+                    "account_id": task.account_id,
+                    "as_of_date": task.as_of_date,
+                    "queue": task.queue,
+                    "priority": task.priority,
+                    "status": task.status,
+                    "source": task.source,
+                    "subject_id": task.subject_id,
+                    "created_at": task.created_at,
+                }
+            )
+    table = AgentTask.__table__
+    assert isinstance(table, Table)
+    frames.insert_frame(session, table, pl.DataFrame(rows, schema=TASK))
 
 
 def cancel_unsent(
