@@ -19,6 +19,7 @@ from recoup.models import (
     AgentTask,
     AuditEvent,
     ContactPlan,
+    OptOut,
     PolicyVersion,
     StrategyDecision,
 )
@@ -338,3 +339,49 @@ class TestPauseEvents:
             )
         ).scalar_one()
         assert (decision.decision, decision.pause_reason) == ("pause", "dispute")
+
+
+class TestOptOuts:
+    """An opt-out makes the channel unreachable for the policy, and the guard refuses it anyway."""
+
+    def late(self, session: Session, clock: SettableClock, *channels: str) -> Account:
+        customer = create_customer(session, clock)
+        account = create_account(session, clock, customer=customer)
+        add_bill(session, clock, account, AS_OF - dt.timedelta(days=10), 50_000)
+        for channel in channels:
+            session.add(
+                OptOut(
+                    customer_id=customer.id,
+                    channel=channel,
+                    source="sms_reply",
+                    evidence="tests",
+                    created_at=clock.now(),
+                )
+            )
+        delinquency_service.run_daily(session, AS_OF, clock=clock)
+        activate(session, clock)
+        strategy_service.run(session, AS_OF, clock=clock)
+        return account
+
+    def plans(self, session: Session, account: Account) -> list[tuple[str, str, list[str]]]:
+        rows = session.execute(
+            select(ContactPlan.treatment, ContactPlan.status, ContactPlan.reasons).where(
+                ContactPlan.account_id == account.id
+            )
+        )
+        return [(t, s, list(r)) for t, s, r in rows]
+
+    def test_opted_out_of_push_the_policy_chooses_sms(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        account = self.late(session, clock, "push")
+        [(treatment, status, _)] = self.plans(session, account)
+        assert (treatment, status) == ("early_sms", "planned")
+
+    def test_a_treatment_that_ignores_reachability_is_blocked_by_the_guard(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        account = self.late(session, clock, "push", "sms")
+        [(treatment, status, reasons)] = self.plans(session, account)
+        assert (treatment, status) == ("early_sms", "blocked")
+        assert "base.opt_out:OPTED_OUT" in reasons

@@ -22,6 +22,7 @@ from recoup.models import (
     CustomerEmail,
     CustomerPhone,
     DelinquencyPause,
+    OptOut,
     Payment,
     PolicyVersion,
     StrategyDecision,
@@ -191,6 +192,20 @@ def decided_accounts(session: Session, as_of: dt.date) -> pl.DataFrame:
         session,
         select(StrategyDecision.account_id).where(StrategyDecision.as_of_date == as_of),
         {"account_id": pl.Int64},
+    )
+
+
+def opt_outs(session: Session, customer_id: int | None = None) -> pl.DataFrame:
+    """The channels each customer has opted out of (any address), in force now."""
+    o = OptOut
+    return frames.read_frame(
+        session,
+        _only(
+            select(o.customer_id, o.channel).where(o.withdrawn_at.is_(None)).distinct(),
+            o.customer_id,
+            customer_id,
+        ),
+        {"customer_id": pl.Int64, "channel": pl.String},
     )
 
 

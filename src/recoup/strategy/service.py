@@ -53,6 +53,7 @@ from recoup.strategy.policy import Policy, PolicyError, parse_policy
 from recoup.strategy.repository import PolicyVersionRepository
 
 DEFAULT_WINDOW = "10:00"
+OPT_OUT_CHANNELS = ("sms", "call", "email", "push")
 REPLANNABLE = ("planned", "deferred", "cancelled", "blocked", "expired")
 
 
@@ -151,6 +152,16 @@ def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl
         )
     )
     zones = repo.customer_zones(session, customer_id)
+    opted = (
+        repo.opt_outs(session, customer_id)
+        .group_by("customer_id")
+        .agg(
+            *(
+                (pl.col("channel") == channel).any().alias(f"opted_out_{channel}")
+                for channel in OPT_OUT_CHANNELS
+            )
+        )
+    )
     day = pl.lit(as_of)
     out = (
         base.join(due, on="account_id", how="left")
@@ -158,6 +169,8 @@ def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl
         .join(pauses, on="account_id", how="left")
         .join(reach, on="customer_id", how="left")
         .join(zones, on="customer_id", how="left")
+        .join(opted, on="customer_id", how="left")
+        .with_columns(*(pl.col(f"opted_out_{c}").fill_null(False) for c in OPT_OUT_CHANNELS))
         .with_columns(
             days_to_due=(pl.col("next_due") - day).dt.total_days(),
             tenure_days=(day - pl.col("opened_date")).dt.total_days(),
@@ -168,10 +181,12 @@ def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl
             ),
             dispute_open=pl.col("dispute_open").fill_null(False),
             hardship=pl.col("hardship").fill_null(False),
-            reachable_sms=pl.col("has_phone").fill_null(False),
-            reachable_call=pl.col("has_phone").fill_null(False),
-            reachable_email=pl.col("has_email").fill_null(False),
-            reachable_push=pl.lit(True),  # a wallet's own users: the app is always there
+            # Reachable: an address on file and no opt-out of the channel (so a STOP makes the
+            # policy choose another channel instead of planning a message the guard would block).
+            reachable_sms=pl.col("has_phone").fill_null(False) & ~pl.col("opted_out_sms"),
+            reachable_call=pl.col("has_phone").fill_null(False) & ~pl.col("opted_out_call"),
+            reachable_email=pl.col("has_email").fill_null(False) & ~pl.col("opted_out_email"),
+            reachable_push=~pl.col("opted_out_push"),  # a wallet's own users: the app is there
             # Promises and plans do not exist until the repayment issue: no account has any yet.
             broken_promises=pl.lit(0),
             promise_pending=pl.lit(False),
@@ -245,6 +260,7 @@ def plan(
             "outstanding_minor",
             "dispute_open",
             "hardship",
+            *(f"opted_out_{c}" for c in OPT_OUT_CHANNELS),
         ),
         on="account_id",
     )
@@ -326,6 +342,13 @@ def _check(
         ).alias("flags"),
         pl.col("channel").replace_strict(TO_TYPE, default="mobile").alias("to_type"),
         "electronic_consent",
+        pl.coalesce(
+            *(
+                pl.when(pl.col("channel") == c).then(pl.col(f"opted_out_{c}"))
+                for c in OPT_OUT_CHANNELS
+            ),
+            pl.lit(False),
+        ).alias("opted_out"),
     )
     verdict = decide_frame(load_guard(), guard_input)
     return planned.join(
