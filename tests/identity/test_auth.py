@@ -25,6 +25,7 @@ OPEN_ROUTES = {
     ("POST", "/v1/webhooks/wallet/payments"): "authenticated by its HMAC signature instead",
     ("POST", "/v1/channels/twilio/inbound"): "authenticated by Twilio's signature instead",
     ("POST", "/v1/channels/twilio/status"): "authenticated by Twilio's signature instead",
+    ("POST", "/v1/channels/sms/inbound"): "authenticated by the gateway's HMAC signature instead",
     ("GET", "/v1/unsubscribe/{token}"): "the signed link is the credential; a GET changes nothing",
     ("POST", "/v1/unsubscribe/{token}"): "the signed link is the credential (RFC 8058 one-click)",
 }

@@ -61,7 +61,7 @@ class ChannelConfigError(ValueError):
 class Channels:
     factories: dict[str, Callable[[], Adapter]]
     twilio_tokens: list[str] = field(default_factory=list)  # verify Twilio's webhooks
-    sms_secret: str | None = None  # verify the generic gateway's signed webhooks
+    sms_secrets: list[str] = field(default_factory=list)  # verify the generic gateway's webhooks
 
     def adapters(self) -> dict[str, Adapter]:
         return {channel: make() for channel, make in self.factories.items()}
@@ -78,7 +78,7 @@ def load_channels(path: Path | None, *, spool_dir: Path) -> Channels:
         raise ChannelConfigError(f"{path}: expected a mapping of channel to provider")
     factories: dict[str, Callable[[], Adapter]] = {}
     tokens: list[str] = []
-    sms_secret = None
+    sms_secrets: list[str] = []
     for channel, block in raw.items():
         where = f"{path}: {channel}"
         if not isinstance(block, dict) or "provider" not in block:
@@ -103,13 +103,14 @@ def load_channels(path: Path | None, *, spool_dir: Path) -> Channels:
                 if t
             ]
         if provider == "http-sms":
-            sms_secret = options.get("secret")
+            secret = options.get("secret")
+            sms_secrets = [secret] if isinstance(secret, str) else list(secret or [])
         try:
             cls(**options).close()  # fail now, at start, on a wrong or missing setting
         except (TypeError, ValueError) as exc:
             raise ChannelConfigError(f"{where}: {exc}") from exc
         factories[channel] = _factory(cls, options)
-    return Channels(factories, tokens, sms_secret)
+    return Channels(factories, tokens, sms_secrets)
 
 
 def _spool(directory: Path, channel: str) -> Callable[[], Adapter]:

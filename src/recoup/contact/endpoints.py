@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 
 from recoup.api.deps import ClockDep, Limit, RowId, SessionDep, SettingsDep
 from recoup.api.errors import ERROR_RESPONSES
@@ -19,6 +20,7 @@ from recoup.contact import service as contact_service
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
+from recoup.ingest import service as ingest_service
 from recoup.ingest.idempotency import body_of
 from recoup.kit.errors import BadSignature, ValidationFailed
 
@@ -81,6 +83,50 @@ def twilio_inbound(
     )
     return Response(
         '<?xml version="1.0" encoding="UTF-8"?><Response/>', media_type="application/xml"
+    )
+
+
+@router.post(
+    "/channels/sms/inbound", response_model=schemas.InboundResult, summary="Inbound SMS (gateway)"
+)
+def gateway_inbound(
+    body: RawBody,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    x_recoup_timestamp: Annotated[str | None, Header(description="Unix seconds")] = None,
+    x_recoup_signature: Annotated[str | None, Header(description="v1=<hex HMAC-SHA256>")] = None,
+) -> schemas.InboundResult:
+    """A reply from the generic SMS gateway, `{"id", "from", "body", "country"}`, signed like the
+    wallet's webhooks with the gateway's secret. Handled as Twilio's: opt-out words opt the number
+    out at once, other replies become agent tasks; the same id twice is handled once."""
+    ingest_service.verify_webhook(
+        session,
+        source="sms-gateway",
+        secrets=[s.encode() for s in _channels(settings).sms_secrets],
+        timestamp_header=x_recoup_timestamp,
+        signature_header=x_recoup_signature,
+        body=body,
+        tolerance=settings.webhook_tolerance_seconds,
+        clock=clock,
+    )
+    try:
+        data = schemas.InboundSms.model_validate_json(body)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "invalid inbound message", details=exc.errors(include_url=False, include_context=False)
+        ) from exc
+    result = flows.receive_sms(
+        session,
+        provider="http-sms",
+        provider_id=data.id,
+        from_number=data.sender,
+        body=data.body,
+        region=data.country,
+        clock=clock,
+    )
+    return schemas.InboundResult(
+        message_id=result.message_id, intent=result.intent, duplicate=result.duplicate
     )
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from recoup.kit.schemas import Schema
 
@@ -17,3 +17,28 @@ class InboxMessage(Schema):
     )
     created_at: dt.datetime = Field(description="When it reached the inbox (UTC)")
     read_at: dt.datetime | None = Field(None, description="When the debtor first read it (UTC)")
+
+
+class InboundSms(Schema):
+    """A reply received by the generic SMS gateway, as it posts it to Recoup (signed)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str = Field(min_length=1, max_length=128, description="The gateway's id for the message")
+    sender: str = Field(
+        alias="from",
+        min_length=3,
+        max_length=32,
+        description="The sender's number",
+        examples=["+8613812345678"],
+    )
+    body: str = Field(max_length=1600, description="The text as received", examples=["TD"])
+    country: str = Field(
+        "CN", pattern=r"^[A-Z]{2}$", description="Where to read a number without a country code"
+    )
+
+
+class InboundResult(Schema):
+    message_id: int
+    intent: str = Field(description="opt_out, reply or unknown_sender", examples=["opt_out"])
+    duplicate: bool = Field(description="The same gateway id was received before")
