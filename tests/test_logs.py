@@ -67,6 +67,9 @@ def test_demo_logs_carry_no_personal_data(tmp_path: Path) -> None:
     text = log_file.read_text(encoding="utf-8")
     leaked = sorted(s for s in secrets if s and s in text)
     assert leaked == []
+    # The demo's own screen shows a sent message, the debtor's name masked.
+    assert "outbox:" in demo.stdout
+    assert sorted(s for s in secrets if s and s in demo.stdout) == []
 
 
 def test_redaction_by_key_and_by_shape(tmp_path: Path) -> None:

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
+import threading
 import time
 import zoneinfo
+from collections import Counter
 from pathlib import Path
 
 from rich.table import Table
 
 from recoup.bootstrap import ensure_audit_signer, ensure_master, init_database
+from recoup.channels.config import load_channels
 from recoup.cli.common import Runtime, console
 from recoup.cli.imports import generate_portfolio
 from recoup.cli.strategy import run_strategy
 from recoup.config import Settings
+from recoup.contact import service as contact_service
+from recoup.contact.dispatch import DispatchConfig
 from recoup.delinquency import service as delinquency_service
-from recoup.kit.clock import SystemClock
+from recoup.kit.clock import SettableClock, SystemClock
 from recoup.kit.money import format_money
 from recoup.strategy import service as strategy_service
+from recoup.worker.dispatcher import Dispatcher
 
 LOCALE = {"CNY": "zh_CN", "USD": "en_US", "GBP": "en_GB"}
 DEMO_POLICY = Path(__file__).resolve().parents[1] / "strategy" / "policies" / "cn-wallet.yaml"
@@ -26,7 +34,9 @@ def run_demo(*, customers: int, seed: int, database: Path) -> None:
     started = time.perf_counter()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
-    settings = Settings(database_url=f"sqlite:///{database}")
+    outbox = Path(f"{database.stem}-outbox")
+    shutil.rmtree(outbox, ignore_errors=True)  # the demo's own spool, recreated like its database
+    settings = Settings(database_url=f"sqlite:///{database}", spool_dir=outbox)
     rt = Runtime(settings, SystemClock())
     master, created = ensure_master(settings)
     ensure_audit_signer(settings)
@@ -53,11 +63,50 @@ def run_demo(*, customers: int, seed: int, database: Path) -> None:
         )
         strategy_service.activate(session, version.id, actor="demo", clock=rt.clock)
     run_strategy(rt, today, required=True)
+    send_the_day(rt, today, outbox)
     console.print(
         f"{summary.accounts:,} accounts, {summary.bucket_changes:,} entered a delinquent bucket; "
         f"done in {time.perf_counter() - started:.1f} s. Try [bold]recoup accounts show ID[/] "
         f"with RECOUP_DATABASE_URL=sqlite:///{database}"
     )
+
+
+def send_the_day(rt: Runtime, day: dt.date, outbox: Path) -> None:
+    """The worker sends the day's contacts into the spool, on a clock that jumps from one planned
+    moment to the next (the demo does not wait for the evening window)."""
+    with rt.transaction() as session:
+        moments = contact_service.planned_moments(session, day)
+    if not moments:
+        return
+    clock = SettableClock(moments[0])
+    dispatcher = Dispatcher(
+        rt.sessions,
+        load_channels(None, spool_dir=outbox).adapters(),
+        clock=clock,
+        config=DispatchConfig.from_settings(rt.settings, "demo"),
+    )
+    outcomes: Counter[str] = Counter()
+    try:
+        with console.status("sending the day's contacts"):
+            for moment in moments:
+                clock.set(max(moment, rt.clock.now()))
+                outcomes += dispatcher.run(stop=threading.Event(), until_idle=True)
+    finally:
+        dispatcher.close()
+    console.print(
+        "outbox: "
+        + ", ".join(f"{n:,} {status}" for status, n in sorted(outcomes.items()))
+        + f"; messages written to [bold]{outbox}/[/] (read them there)"
+    )
+    with rt.transaction() as session:
+        sample = contact_service.sample_sent(session, day, "sms")
+        explanation = contact_service.explain(session, sample) if sample else None
+    if explanation and explanation["sent"]:
+        console.print(
+            f"an SMS as sent (contact {sample}, name masked; "
+            f"[bold]recoup contact explain {sample}[/] tells its story):"
+        )
+        console.print(f"  {explanation['sent']['body']}", markup=False)
 
 
 def portfolio_table(rows: list[tuple[str, str, int, int, int]], *, title: str) -> Table:

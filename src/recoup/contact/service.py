@@ -8,6 +8,7 @@ first versions by `recoup init`.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from collections.abc import Iterable, Sequence
@@ -354,3 +355,28 @@ def retry(session: Session, contact_id: int, *, actor: str, clock: Clock) -> Con
         clock=clock,
     )
     return contact
+
+
+def planned_moments(session: Session, day: dt.date) -> list[dt.datetime]:
+    """The distinct moments the contacts planned for `day` are due, in order."""
+    moments = session.execute(
+        select(ContactPlan.scheduled_at)
+        .where(ContactPlan.as_of_date == day, ContactPlan.status == ContactStatus.planned)
+        .distinct()
+        .order_by(ContactPlan.scheduled_at)
+    ).scalars()
+    return [m for m in moments if m is not None]
+
+
+def sample_sent(session: Session, day: dt.date, channel: str) -> int | None:
+    """A contact of `day` sent on `channel`, to show what the debtors received."""
+    return session.execute(
+        select(ContactPlan.id)
+        .where(
+            ContactPlan.as_of_date == day,
+            ContactPlan.channel == channel,
+            ContactPlan.status.in_((ContactStatus.sent, ContactStatus.delivered)),
+        )
+        .order_by(ContactPlan.id)
+        .limit(1)
+    ).scalar_one_or_none()
