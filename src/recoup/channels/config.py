@@ -21,8 +21,9 @@ push:
   service_account_file: /etc/recoup/fcm-service-account.json   # `<key>_file`: read as JSON
 ```
 
-Providers: `smtp` (email), `twilio` and `http-sms` (sms), `fcm` and `wallet-push` (push), `spool`
-(any channel: files in a directory). Every other key is the adapter's own keyword argument (see
+Providers: `smtp` (email), `twilio` and `http-sms` (sms), `fcm` and `wallet-push` (push),
+`click-to-call` (dial: an agent's call bridged by the telephony provider), `spool` (any channel:
+files in a directory). Every other key is the adapter's own keyword argument (see
 its class). Without a file, every channel goes to the spool directory: development and the demo.
 """
 
@@ -42,6 +43,7 @@ from recoup.channels.email import SmtpAdapter
 from recoup.channels.push import FcmAdapter, WebhookPushAdapter
 from recoup.channels.sms import HttpSmsAdapter, TwilioAdapter
 from recoup.channels.spool import SpoolAdapter
+from recoup.channels.voice import ClickToCallAdapter
 
 SPOOLED = ("sms", "email", "push")
 PROVIDERS: dict[str, tuple[Callable[..., Adapter], tuple[str, ...]]] = {
@@ -50,6 +52,7 @@ PROVIDERS: dict[str, tuple[Callable[..., Adapter], tuple[str, ...]]] = {
     "http-sms": (HttpSmsAdapter, ("sms",)),
     "fcm": (FcmAdapter, ("push",)),
     "wallet-push": (WebhookPushAdapter, ("push",)),
+    "click-to-call": (ClickToCallAdapter, ("dial",)),
 }
 
 

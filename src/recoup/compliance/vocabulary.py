@@ -10,12 +10,15 @@ from recoup.compliance.localtime import zones_for_place
 TO_TYPE = {
     "sms": "mobile",
     "call": "mobile",
+    "dial": "mobile",
     "ai_call": "mobile",
     "email": "personal_email",
     "push": "app",
     "in_app": "app",
     "letter": "postal",
 }
+# Recoup's channels the guard knows under another name: an agent's bridged call is a call.
+GUARD_CHANNEL = {"dial": "call"}
 COLLECTOR_ROLE = {"creditor": "creditor", "agency": "third_party"}
 PRODUCT = {"bnpl": "bnpl", "credit_line": "credit_line", "micro_loan": "micro_loan"}
 DEFAULT_PRODUCT = "personal_loan"

@@ -41,6 +41,7 @@ from recoup.compliance.tally import Event, Subject, tally_all
 from recoup.compliance.vocabulary import (
     COLLECTOR_ROLE,
     DEFAULT_PRODUCT,
+    GUARD_CHANNEL,
     PRODUCT,
     TO_TYPE,
     flags,
@@ -65,6 +66,7 @@ OPT_OUT = {
     "email": {"zh-CN": "退订：{url}", "zh-TW": "退訂：{url}", "en": "Unsubscribe: {url}"},
 }
 BUILT_IN = ("in_app", "call")  # delivered by Recoup itself: the inbox, the agents' queue
+SCRIPTED = ("call", "dial")  # spoken by an agent from a script: nothing to render
 CALL_QUEUE = "calls"
 PAY_LINK_DAYS = 14
 UNSUBSCRIBE_DAYS = 365
@@ -130,21 +132,7 @@ def claim(
     if not ids:
         return out
     rows = repo.contacts(session, ids)
-    accounts = {r.account_id for r in rows}
-    customers = {r.customer_id for r in rows}
-    ctx = _Context(
-        now=now,
-        config=config,
-        guard=guard,
-        pauses=repo.open_pauses(session, accounts, now.date()),
-        due=repo.next_due(session, accounts),
-        phones=repo.phones(session, customers),
-        emails=repo.emails(session, customers),
-        opt_outs=repo.opt_outs(session, customers),
-        consents=repo.electronic_consents(session, customers, now),
-        history=repo.history(session, customers, now),
-        templates=repo.approved_templates(session),
-    )
+    ctx = _context(session, rows, now=now, config=config, guard=guard)
     changes: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     messages: list[ContactMessage] = []
@@ -207,6 +195,43 @@ def claim(
     repo.save_messages(session, messages)
     repo.add_agent_tasks(session, tasks)
     return out
+
+
+def check_now(
+    session: Session,
+    contact_id: int,
+    *,
+    now: dt.datetime,
+    config: DispatchConfig,
+    guard: Guard,
+    channels: Sequence[str],
+) -> tuple[str, list[str]]:
+    """What the send-time check would say of one contact now (status and reasons), writing
+    nothing: for a person who asks for a contact and should hear at once if it may not happen."""
+    rows = repo.contacts(session, [contact_id])
+    verdict = _context(session, rows, now=now, config=config, guard=guard).check(rows[0], channels)
+    return verdict.status, verdict.reasons
+
+
+def _context(
+    session: Session, rows: Sequence[Any], *, now: dt.datetime, config: DispatchConfig, guard: Guard
+) -> _Context:
+    """Everything the send-time check reads about these contacts, one query per kind of fact."""
+    accounts = {r.account_id for r in rows}
+    customers = {r.customer_id for r in rows}
+    return _Context(
+        now=now,
+        config=config,
+        guard=guard,
+        pauses=repo.open_pauses(session, accounts, now.date()),
+        due=repo.next_due(session, accounts),
+        phones=repo.phones(session, customers),
+        emails=repo.emails(session, customers),
+        opt_outs=repo.opt_outs(session, customers),
+        consents=repo.electronic_consents(session, customers, now),
+        history=repo.history(session, customers, now),
+        templates=repo.approved_templates(session),
+    )
 
 
 def record(
@@ -311,7 +336,7 @@ class _Context:
             why = f"no {r.channel} address on file"
             return _Verdict(ContactStatus.failed, [why], {"error": why, "dead_letter": True})
         language = _language(r.preferred_language, r.jurisdiction)
-        rendered = None if r.channel == "call" else self._render(r, language, index)
+        rendered = None if r.channel in SCRIPTED else self._render(r, language, index)
         if isinstance(rendered, str):
             return _Verdict(
                 ContactStatus.failed, [rendered], {"error": rendered, "dead_letter": True}
@@ -343,7 +368,17 @@ class _Context:
             created_at=self.now,
         )
         outgoing = None
-        if r.channel not in BUILT_IN and body is not None:
+        metadata = {"contact_id": str(r.id), "account_id": str(r.account_id)}
+        if r.channel == "dial":
+            outgoing = Outgoing(
+                idempotency_key=f"recoup-contact-{r.id}",
+                channel=r.channel,
+                to=to,
+                body=message.body,
+                language=language,
+                metadata={**metadata, "agent": r.agent or ""},
+            )
+        elif r.channel not in BUILT_IN and body is not None:
             outgoing = Outgoing(
                 idempotency_key=f"recoup-contact-{r.id}",
                 channel=r.channel,
@@ -353,7 +388,7 @@ class _Context:
                 html=_html(body.body) if r.channel == "email" else None,
                 language=language,
                 unsubscribe_url=self._unsubscribe_url(r, index) if r.channel == "email" else None,
-                metadata={"contact_id": str(r.id), "account_id": str(r.account_id)},
+                metadata=metadata,
             )
         return _Verdict(
             ContactStatus.sending, outgoing=outgoing, message=message, address_index=index
@@ -373,7 +408,7 @@ class _Context:
         return None
 
     def _address(self, r: Any) -> tuple[str | None, str | None]:
-        if r.channel in ("sms", "call"):
+        if r.channel in ("sms", *SCRIPTED):
             return self.phones.get(r.customer_id, (None, None))
         if r.channel == "email":
             return self.emails.get(r.customer_id, (None, None))
@@ -417,7 +452,7 @@ class _Context:
         consents = self.consents.get(r.customer_id, set())
         facts = Facts(
             at=self.now,
-            channel=r.channel,
+            channel=GUARD_CHANNEL.get(r.channel, r.channel),
             jurisdiction=r.jurisdiction,
             zones=zones,
             collector=COLLECTOR_ROLE.get(r.collector, "creditor"),
@@ -439,7 +474,12 @@ class _Context:
             creditor_name=self.config.creditor_name,
         )
         events = [
-            Event(at=at, channel=channel, result="sent", debt_ids=(str(account_id),))
+            Event(
+                at=at,
+                channel=GUARD_CHANNEL.get(channel, channel),
+                result="sent",
+                debt_ids=(str(account_id),),
+            )
             for at, channel, account_id in self.history.get(r.customer_id, [])
         ]
         subject = Subject(self.now, zones, debt_id=str(r.account_id))

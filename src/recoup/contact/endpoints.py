@@ -14,9 +14,11 @@ from recoup.api.deps import ClockDep, Limit, RowId, SessionDep, SettingsDep
 from recoup.api.errors import ERROR_RESPONSES
 from recoup.channels.config import Channels, load_channels
 from recoup.channels.sms import verify_twilio_signature
+from recoup.compliance import load_guard
 from recoup.config import Settings
 from recoup.contact import flows, schemas
 from recoup.contact import service as contact_service
+from recoup.contact.dispatch import DispatchConfig
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
@@ -205,6 +207,38 @@ def mark_read(
     """The read receipt from the wallet's app; the first read counts, later ones change nothing."""
     return schemas.InboxMessage.model_validate(
         contact_service.mark_read(session, message_id, clock=clock)
+    )
+
+
+@router.post(
+    "/agent-tasks/{task_id}/dial",
+    status_code=201,
+    response_model=schemas.DialResult,
+    summary="Call the debtor of a task (click-to-call)",
+)
+def dial(
+    task_id: RowId,
+    data: schemas.DialRequest,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: Principal = require(P.calls_place),
+) -> schemas.DialResult:
+    """The telephony provider rings the agent, then bridges to the debtor, whose number the agent
+    never sees. Checked against the guard and the account at once and again when the worker
+    rings: `blocked` with the reasons when it may not happen now."""
+    contact = flows.dial(
+        session,
+        task_id,
+        agent=data.agent,
+        actor=principal.actor,
+        clock=clock,
+        config=DispatchConfig.from_settings(settings, "api"),
+        guard=load_guard(),
+        channels=list(_channels(settings).factories),
+    )
+    return schemas.DialResult(
+        contact_id=contact.id, status=contact.status, reasons=[str(r) for r in contact.reasons]
     )
 
 

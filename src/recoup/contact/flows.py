@@ -19,17 +19,22 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
+from recoup.compliance import Guard
+from recoup.contact import dispatch
 from recoup.contact import repository as repo
 from recoup.contact import service as contact_service
+from recoup.contact.dispatch import DispatchConfig
 from recoup.kit.clock import Clock
+from recoup.kit.errors import NotFound
 from recoup.kit.indexes import phone_index
 from recoup.ledger.contacts import ContactError, normalise_phone
 from recoup.models import (
     Account,
+    AccountDelinquency,
     AgentTask,
     ContactPlan,
     ContactStatus,
@@ -322,3 +327,84 @@ def _reply_task(session: Session, customer_id: int, message_id: int, now: dt.dat
                 )
             ],
         )
+
+
+def dial(
+    session: Session,
+    task_id: int,
+    *,
+    agent: str,
+    actor: str,
+    clock: Clock,
+    config: DispatchConfig,
+    guard: Guard,
+    channels: Sequence[str],
+) -> ContactPlan:
+    """An agent asks to call the debtor of a task: a `dial` contact through the outbox, which the
+    worker hands to the click-to-call provider after checking it again. Checked at once too, so
+    the agent hears now if the call may not happen (hours, caps, a dispute, a payment): such a
+    request is recorded `blocked` with the reasons, and nothing rings."""
+    task = session.get(AgentTask, task_id)
+    if task is None:
+        raise NotFound(f"no agent task {task_id}")
+    account = session.get(Account, task.account_id)
+    if account is None:
+        raise NotFound(f"no account {task.account_id}")
+    now = clock.now()
+    state = session.get(AccountDelinquency, account.id)
+    earlier = session.execute(
+        select(func.count(ContactPlan.id)).where(
+            ContactPlan.account_id == account.id,
+            ContactPlan.as_of_date == now.date(),
+            ContactPlan.channel == "dial",
+        )
+    ).scalar_one()
+    contact = ContactPlan(
+        account_id=account.id,
+        customer_id=account.customer_id,
+        as_of_date=now.date(),
+        stage=task.queue,
+        treatment=f"agent_dial_{earlier + 1}",
+        channel="dial",
+        template=task.queue,
+        tone="neutral",
+        status=ContactStatus.planned,
+        scheduled_at=now,
+        overdue_minor=state.overdue_minor if state else None,
+        outstanding_minor=state.outstanding_minor if state else None,
+        agent=agent,
+        reasons=[],
+        created_at=now,
+    )
+    session.add(contact)
+    session.flush()
+    status, reasons = dispatch.check_now(
+        session, contact.id, now=now, config=config, guard=guard, channels=channels
+    )
+    if status != ContactStatus.sending:
+        contact.status, contact.reasons = ContactStatus.blocked, reasons
+    repo.add_events(
+        session,
+        [
+            {
+                "contact_id": contact.id,
+                "status": contact.status,
+                "at": now,
+                "actor": actor,
+                "detail": {"task": task_id}
+                if not reasons
+                else {"task": task_id, "reasons": reasons},
+            }
+        ],
+    )
+    audit_service.record(
+        session,
+        actor=actor,
+        action="contact.dial_requested",
+        subject_type="contact",
+        subject_id=contact.id,
+        clock=clock,
+        details={"task": task_id, "status": contact.status},
+    )
+    session.flush()
+    return contact

@@ -93,6 +93,7 @@ def contacts(session: Session, ids: Sequence[int]) -> list[SimpleNamespace]:
             c.as_of_date,
             c.overdue_minor,
             c.outstanding_minor,
+            c.agent,
         )
         .where(among(session, c.id, ids))
         .order_by(c.id)

@@ -42,3 +42,19 @@ class InboundResult(Schema):
     message_id: int
     intent: str = Field(description="opt_out, reply or unknown_sender", examples=["opt_out"])
     duplicate: bool = Field(description="The same gateway id was received before")
+
+
+class DialRequest(Schema):
+    agent: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[0-9A-Za-z+*#._-]+$",
+        description="The agent's extension or number: the provider rings it first",
+        examples=["8021"],
+    )
+
+
+class DialResult(Schema):
+    contact_id: int = Field(description="The call's contact; its explanation shows what follows")
+    status: str = Field(description="planned (the worker rings within seconds) or blocked")
+    reasons: list[str] = Field(description="Why not, when blocked (rule:CODE)")

@@ -25,6 +25,7 @@ class Permission(StrEnum):
     audit_read = "audit:read"
     contacts_read = "contacts:read"
     contacts_inbox = "contacts:inbox"
+    calls_place = "calls:place"
 
 
 class Role(StrEnum):
@@ -40,9 +41,16 @@ P = Permission
 _READ = {P.customers_read, P.accounts_read, P.delinquency_read, P.contacts_read}
 
 MATRIX: dict[Role, frozenset[Permission]] = {
-    Role.agent: frozenset(_READ),
+    Role.agent: frozenset(_READ | {P.calls_place}),
     Role.supervisor: frozenset(
-        _READ | {P.customers_reveal, P.delinquency_pause, P.payments_reverse, P.accounts_write}
+        _READ
+        | {
+            P.customers_reveal,
+            P.delinquency_pause,
+            P.payments_reverse,
+            P.accounts_write,
+            P.calls_place,
+        }
     ),
     Role.strategist: frozenset(_READ),
     Role.compliance_officer: frozenset(_READ | {P.customers_reveal, P.audit_read}),

@@ -69,6 +69,7 @@ class ContactPlan(IdMixin, CreatedMixin, Model):
     provider: Mapped[str | None] = mapped_column(String(32))
     provider_id: Mapped[str | None] = mapped_column(String(128), index=True)
     address_index: Mapped[str | None] = mapped_column(String(64))
+    agent: Mapped[str | None] = mapped_column(String(64))  # who rings, for an agent's bridged call
     sent_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime | None]
 
