@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from recoup.arrangements.links import pay_link
 from recoup.channels import Accepted, ChannelError, Outgoing
 from recoup.compliance import Facts, Guard, decide
 from recoup.compliance.tally import Event, Subject, tally_all
@@ -49,7 +50,7 @@ from recoup.compliance.vocabulary import (
 )
 from recoup.config import DEVELOPMENT_LINK_KEY, Settings
 from recoup.contact import repository as repo
-from recoup.contact.templates import LANGUAGES, MessageTemplate, TemplateProblem, render
+from recoup.contact.templates import MessageTemplate, TemplateProblem, language_for, render
 from recoup.kit.tokens import sign_token
 from recoup.models import AgentTask, ContactMessage, ContactStatus
 
@@ -68,7 +69,6 @@ OPT_OUT = {
 BUILT_IN = ("in_app", "call")  # delivered by Recoup itself: the inbox, the agents' queue
 SCRIPTED = ("call", "dial")  # spoken by an agent from a script: nothing to render
 CALL_QUEUE = "calls"
-PAY_LINK_DAYS = 14
 UNSUBSCRIBE_DAYS = 365
 
 
@@ -335,7 +335,7 @@ class _Context:
         if to is None:
             why = f"no {r.channel} address on file"
             return _Verdict(ContactStatus.failed, [why], {"error": why, "dead_letter": True})
-        language = _language(r.preferred_language, r.jurisdiction)
+        language = language_for(r.preferred_language, r.jurisdiction)
         rendered = None if r.channel in SCRIPTED else self._render(r, language, index)
         if isinstance(rendered, str):
             return _Verdict(
@@ -486,12 +486,13 @@ class _Context:
         return decide(self.guard, facts, count=lambda caps: tally_all(caps, events, subject))
 
     def _pay_link(self, r: Any) -> str:
-        token = sign_token(
+        return pay_link(
+            self.config.public_url,
             self.config.link_key,
-            {"k": "pay", "c": r.customer_id, "n": r.id},
-            expires_at=self.now + dt.timedelta(days=PAY_LINK_DAYS),
+            customer_id=r.customer_id,
+            contact_id=r.id,
+            now=self.now,
         )
-        return f"{self.config.public_url}/p/{token}"
 
     def _unsubscribe_url(self, r: Any, index: str | None) -> str:
         token = sign_token(
@@ -500,14 +501,6 @@ class _Context:
             expires_at=self.now + dt.timedelta(days=UNSUBSCRIBE_DAYS),
         )
         return f"{self.config.public_url}/v1/unsubscribe/{token}"
-
-
-def _language(preferred: str | None, jurisdiction: str) -> str:
-    if preferred in LANGUAGES:
-        return str(preferred)
-    if preferred and preferred.lower().startswith("zh"):
-        return "zh-TW" if preferred.lower() in ("zh-hk", "zh-mo", "zh-hant") else "zh-CN"
-    return "zh-CN" if jurisdiction == "CN" else "en"
 
 
 def _first_name(name: str | None) -> str:

@@ -63,6 +63,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
+def language_for(preferred: str | None, jurisdiction: str) -> str:
+    """The language Recoup writes to a person in: theirs if it is one of ours, else the
+    jurisdiction's (Simplified Chinese in mainland China, English elsewhere)."""
+    if preferred in LANGUAGES:
+        return str(preferred)
+    if preferred and preferred.lower().startswith("zh"):
+        return "zh-TW" if preferred.lower() in ("zh-hk", "zh-mo", "zh-hant") else "zh-CN"
+    return "zh-CN" if jurisdiction == "CN" else "en"
+
+
 def sample(language: str) -> dict[str, Any]:
     """Preview data for a language: what a real message in it would carry."""
     return {

@@ -1,6 +1,7 @@
 """All SQLAlchemy models, one module per aggregate."""
 
 from recoup.models.account import Account, AccountStatus, Collector
+from recoup.models.arrangement import PayLinkRevocation
 from recoup.models.audit import AuditCheckpoint, AuditEvent, AuditHead, DataAccess
 from recoup.models.base import Model
 from recoup.models.bill import Bill, Component
@@ -71,6 +72,7 @@ __all__ = [
     "KeyState",
     "Model",
     "OptOut",
+    "PayLinkRevocation",
     "Payment",
     "PaymentSource",
     "PhoneType",

@@ -1,0 +1,1 @@
+"""Arrangements: pay links now; payment plans, extensions, promises and settlements to come."""
