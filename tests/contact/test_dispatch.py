@@ -310,3 +310,26 @@ class TestSending:
             select(AgentTask).where(AgentTask.account_id == account.id, AgentTask.queue == "calls")
         ).scalar_one()
         assert (task.source, task.subject_id) == ("call", call.id)
+
+
+class TestWhatMessagesSay:
+    def test_a_pre_due_reminder_names_the_bill_coming_due_not_the_whole_balance(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        tmp_path: Path,
+    ) -> None:
+        clock.set(shanghai(AS_OF, 9))
+        customer = create_customer(session, clock, name="王芳")
+        account = create_account(session, clock, customer=customer)
+        add_bill(session, clock, account, AS_OF + dt.timedelta(days=1), 50_000)
+        add_bill(session, clock, account, AS_OF + dt.timedelta(days=31), 70_000)
+        plan_day(session, clock)
+        [sms] = [c for c in contacts(session, account) if c.channel == "sms"]
+        at_its_moment(clock, sms)
+        assert drain(dispatcher(sessions, clock, spool(tmp_path))) == {"sent": 1}
+        [message] = spooled(tmp_path, "sms")
+        assert "¥500.00" in str(message["body"])
+        assert "¥1,200.00" not in str(message["body"])
+        assert "2026年6月21日" in str(message["body"])

@@ -311,7 +311,7 @@ class _Context:
     config: DispatchConfig
     guard: Guard
     pauses: Mapping[int, list[str]]
-    due: Mapping[int, dt.date]
+    due: Mapping[int, tuple[dt.date, int]]  # the next due date and what remains due on it
     phones: Mapping[int, tuple[str, str | None]]
     emails: Mapping[int, tuple[str, str | None]]
     opt_outs: Mapping[int, list[tuple[str, str | None]]]
@@ -429,13 +429,14 @@ class _Context:
         opt_out = OPT_OUT.get(r.channel, IN_THE_APP)[language]
         if "{url}" in opt_out:
             opt_out = opt_out.format(url=self._unsubscribe_url(r, index))
+        due = self.due.get(r.account_id, (self.now.date(), r.outstanding_minor_now or 0))
         variables = {
             "first_name": _first_name(r.name),
             "creditor_name": self.config.creditor_name,
-            "amount_minor": r.outstanding_minor_now or 0,
+            "amount_minor": due[1],
             "overdue_minor": r.overdue_minor_now or 0,
             "currency": r.currency,
-            "due_date": self.due.get(r.account_id, self.now.date()),
+            "due_date": due[0],
             "days_past_due": r.dpd or 0,
             "pay_link": self._pay_link(r),
             "opt_out": opt_out,

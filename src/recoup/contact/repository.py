@@ -150,14 +150,22 @@ def contacts(session: Session, ids: Sequence[int]) -> list[SimpleNamespace]:
     return out
 
 
-def next_due(session: Session, account_ids: Iterable[int]) -> dict[int, dt.date]:
-    unpaid = Bill.principal_minor + Bill.interest_minor + Bill.fees_minor > Bill.paid_minor
+def next_due(session: Session, account_ids: Iterable[int]) -> dict[int, tuple[dt.date, int]]:
+    """Per account, the earliest due date among unpaid bills and what remains due on it."""
+    total = Bill.principal_minor + Bill.interest_minor + Bill.fees_minor
     stmt = (
-        select(Bill.account_id, func.min(Bill.due_date))
-        .where(among(session, Bill.account_id, account_ids), unpaid)
-        .group_by(Bill.account_id)
+        select(Bill.account_id, Bill.due_date, total - Bill.paid_minor)
+        .where(among(session, Bill.account_id, account_ids), total > Bill.paid_minor)
+        .order_by(Bill.account_id, Bill.due_date)
     )
-    return {row[0]: row[1] for row in session.execute(stmt)}
+    out: dict[int, tuple[dt.date, int]] = {}
+    for account_id, due, remaining in session.execute(stmt):
+        first = out.get(account_id)
+        if first is None:
+            out[account_id] = (due, int(remaining))
+        elif first[0] == due:
+            out[account_id] = (due, first[1] + int(remaining))
+    return out
 
 
 def open_pauses(session: Session, account_ids: Iterable[int], day: dt.date) -> dict[int, list[str]]:

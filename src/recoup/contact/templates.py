@@ -32,7 +32,7 @@ CHANNELS = ("sms", "email", "push", "in_app", "letter")
 VARIABLES = {
     "first_name": "the debtor's given name (or the name as held)",
     "creditor_name": "who is owed (the wallet or lender)",
-    "amount_minor": "the amount due, in minor units",
+    "amount_minor": "what is due on the next due date, in minor units",
     "overdue_minor": "the amount overdue, in minor units",
     "currency": "ISO 4217 code",
     "due_date": "the due date",
