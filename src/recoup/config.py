@@ -77,6 +77,15 @@ class Settings(BaseSettings):
         default_factory=list,
         description="HMAC keys that sign pay and unsubscribe links; the first signs, all verify",
     )
+    wallet_payments_url: str | None = Field(
+        None,
+        description="the wallet's payment API (docs/repayment.md); unset in development: the "
+        "sandbox wallet served by Recoup at /sandbox/wallet/api",
+    )
+    wallet_api_secrets: list[SecretStr] = Field(
+        default_factory=list,
+        description="HMAC secrets signing Recoup's calls to the wallet's payment API (first signs)",
+    )
     creditor_name: str = Field("Recoup Wallet", description="the creditor named in every message")
     support_phone: str = Field("400-000-0000", description="the number messages give for help")
     channels_file: Path | None = Field(
@@ -111,6 +120,8 @@ class Settings(BaseSettings):
                 missing.append("RECOUP_AUDIT_SIGNING_KEY_FILE")
             if not self.link_keys:
                 missing.append("RECOUP_LINK_KEYS")
+            if not self.wallet_payments_url or not self.wallet_api_secrets:
+                missing.append("RECOUP_WALLET_PAYMENTS_URL and RECOUP_WALLET_API_SECRETS")
             if not self.wallet_webhook_secrets:
                 missing.append("RECOUP_WALLET_WEBHOOK_SECRETS")
             if self.database_url.startswith("sqlite"):
@@ -126,6 +137,28 @@ class Settings(BaseSettings):
         """The keys for links; development without any signs with a fixed, public one."""
         keys = [k.get_secret_value().encode() for k in self.link_keys]
         return keys or [DEVELOPMENT_LINK_KEY]
+
+    @property
+    def sandbox_wallet(self) -> bool:
+        """Recoup plays the wallet itself (development, tests, the demo)."""
+        return self.env is not Environment.production and self.wallet_payments_url is None
+
+    @property
+    def wallet_api(self) -> tuple[str, list[str]]:
+        """Where the wallet's payment API is and the secrets that sign calls to it."""
+        secrets = [s.get_secret_value() for s in self.wallet_api_secrets]
+        if self.wallet_payments_url:
+            return self.wallet_payments_url, secrets
+        return f"{self.public_url.rstrip('/')}/sandbox/wallet/api", secrets or [
+            DEVELOPMENT_LINK_KEY.decode()
+        ]
+
+    @property
+    def wallet_webhook_keys(self) -> list[bytes]:
+        """The secrets the wallet's webhook accepts; with the sandbox wallet and none configured,
+        the development key it signs with (production refuses to start without secrets)."""
+        keys = [s.get_secret_value().encode() for s in self.wallet_webhook_secrets]
+        return keys or ([DEVELOPMENT_LINK_KEY] if self.sandbox_wallet else [])
 
     @property
     def is_sqlite(self) -> bool:

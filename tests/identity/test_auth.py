@@ -27,6 +27,14 @@ OPEN_ROUTES = {
     ("POST", "/v1/channels/twilio/status"): "authenticated by Twilio's signature instead",
     ("POST", "/v1/channels/sms/inbound"): "authenticated by the gateway's HMAC signature instead",
     ("GET", "/p/{token}"): "the signed pay link is the credential (the debtor's portal)",
+    ("POST", "/p/{token}/pay"): "the signed pay link is the credential, with a CSRF field",
+    ("POST", "/sandbox/wallet/api/payments"): "the sandbox wallet: signed like the real wallet",
+    (
+        "GET",
+        "/sandbox/wallet/pay/{payment_id}",
+    ): "the sandbox wallet's approval page (not in production)",
+    ("POST", "/sandbox/wallet/pay/{payment_id}/approve"): "the sandbox wallet (not in production)",
+    ("POST", "/sandbox/wallet/pay/{payment_id}/decline"): "the sandbox wallet (not in production)",
     ("GET", "/v1/unsubscribe/{token}"): "the signed link is the credential; a GET changes nothing",
     ("POST", "/v1/unsubscribe/{token}"): "the signed link is the credential (RFC 8058 one-click)",
 }

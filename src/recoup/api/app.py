@@ -23,6 +23,7 @@ from recoup.kit.errors import ValidationFailed
 from recoup.kit.logging import get_logger
 from recoup.kit.ratelimit import RateLimiter
 from recoup.ledger.endpoints import router as ledger_router
+from recoup.sandbox.wallet import router as sandbox_wallet_router
 from recoup.web.portal import router as portal_router
 from recoup.web.portal import static_files
 
@@ -81,6 +82,8 @@ def create_app(
     app.include_router(identity_router)
     app.include_router(contact_router)
     app.include_router(portal_router)
+    if settings.sandbox_wallet:
+        app.include_router(sandbox_wallet_router)
     app.mount("/static", static_files(), name="static")
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")

@@ -11,9 +11,19 @@ from sqlalchemy.orm import Session
 
 from recoup.arrangements.links import PayLink, read_pay_link
 from recoup.audit import service as audit_service
+from recoup.channels import ChannelError
+from recoup.channels.wallet import WalletPaymentsAdapter
 from recoup.kit.clock import Clock
-from recoup.kit.errors import NotAuthenticated, NotFound
-from recoup.models import Account, AccountDelinquency, Bill, Customer, PayLinkRevocation
+from recoup.kit.errors import NotAuthenticated, NotFound, RecoupError, ValidationFailed
+from recoup.kit.money import to_major
+from recoup.models import (
+    Account,
+    AccountDelinquency,
+    Bill,
+    Customer,
+    PayLinkRevocation,
+    PaymentIntent,
+)
 
 
 class LinkRevoked(NotAuthenticated):
@@ -98,6 +108,21 @@ class PortalView:
     accounts: list[AccountView]
 
 
+def _bills(session: Session, account_ids: list[int]) -> dict[int, list[BillLine]]:
+    bills: dict[int, list[BillLine]] = {}
+    for bill in session.execute(
+        select(Bill).where(Bill.account_id.in_(account_ids)).order_by(Bill.due_date, Bill.id)
+    ).scalars():
+        bills.setdefault(bill.account_id, []).append(
+            BillLine(
+                bill.due_date,
+                bill.principal_minor + bill.interest_minor + bill.fees_minor,
+                bill.paid_minor,
+            )
+        )
+    return bills
+
+
 def portal_view(session: Session, customer_id: int) -> PortalView:
     """The customer's open accounts with their balances and bills, newest bills last."""
     customer = session.get(Customer, customer_id)
@@ -109,19 +134,7 @@ def portal_view(session: Session, customer_id: int) -> PortalView:
         .where(Account.customer_id == customer_id, Account.closed_date.is_(None))
         .order_by(Account.id)
     ).all()
-    bills: dict[int, list[BillLine]] = {}
-    for bill in session.execute(
-        select(Bill)
-        .where(Bill.account_id.in_([a.id for a, _ in accounts]))
-        .order_by(Bill.due_date, Bill.id)
-    ).scalars():
-        bills.setdefault(bill.account_id, []).append(
-            BillLine(
-                bill.due_date,
-                bill.principal_minor + bill.interest_minor + bill.fees_minor,
-                bill.paid_minor,
-            )
-        )
+    bills = _bills(session, [a.id for a, _ in accounts])
     views = [
         AccountView(
             reference=account.external_ref,
@@ -135,3 +148,111 @@ def portal_view(session: Session, customer_id: int) -> PortalView:
         for account, state in accounts
     ]
     return PortalView(customer.name, customer.preferred_language, customer.jurisdiction, views)
+
+
+class PaymentRefused(ValidationFailed):
+    code = "payment_refused"
+
+
+def start_payment(
+    session: Session,
+    link: PayLink,
+    *,
+    account_ref: str,
+    amount_minor: int,
+    wallet: WalletPaymentsAdapter,
+    return_url: str,
+    clock: Clock,
+) -> PaymentIntent:
+    """Pay now: an intent for an amount up to what the account owes, created at the wallet.
+
+    The wallet is asked with the intent's idempotency key: if this transaction rolls back, the
+    wallet's payment is never confirmed and lapses there; asked again, it answers the same one."""
+    account = session.execute(
+        select(Account).where(
+            Account.external_ref == account_ref, Account.customer_id == link.customer_id
+        )
+    ).scalar_one_or_none()
+    if account is None:  # another customer's account answers exactly as a missing one
+        raise NotFound("no such account")
+    customer = session.get(Customer, link.customer_id)
+    assert customer is not None
+    owed = sum(b.remaining_minor for b in _bills(session, [account.id]).get(account.id, []))
+    if not 0 < amount_minor <= owed:
+        raise PaymentRefused(
+            f"the amount must be more than 0 and at most {to_major(owed, account.currency)} "
+            f"{account.currency}"
+        )
+    now = clock.now()
+    intent = PaymentIntent(
+        customer_id=link.customer_id,
+        account_id=account.id,
+        amount_minor=amount_minor,
+        currency=account.currency,
+        status="created",
+        contact_id=link.contact_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(intent)
+    session.flush()
+    try:
+        made = wallet.create(
+            reference=intent.reference,
+            user=customer.external_ref,
+            account=account.external_ref,
+            amount_minor=amount_minor,
+            currency=account.currency,
+            return_url=return_url,
+            idempotency_key=f"recoup-intent-{intent.id}",
+        )
+    except ChannelError as exc:
+        raise WalletUnavailable(f"the wallet did not take the payment: {exc.reason}") from exc
+    intent.status, intent.wallet_id, intent.redirect_url = (
+        "pending",
+        made.wallet_id,
+        made.redirect_url,
+    )
+    session.flush()
+    audit_service.record(
+        session,
+        actor="debtor",
+        action="payment_intent.created",
+        subject_type="account",
+        subject_id=account.id,
+        clock=clock,
+        details={"intent": intent.reference, "amount_minor": amount_minor},
+    )
+    return intent
+
+
+class WalletUnavailable(RecoupError):
+    status_code = 502
+    code = "wallet_unavailable"
+
+
+def intent_settled(
+    session: Session, reference: str, *, payment_id: int | None, reason: str | None, clock: Clock
+) -> PaymentIntent | None:
+    """The wallet's webhook named an intent: succeeded (with the payment) or declined."""
+    if not reference.startswith("rpi_") or not reference[4:].isdigit():
+        return None
+    intent = session.get(PaymentIntent, int(reference[4:]))
+    if intent is None or intent.status in ("succeeded", "declined"):
+        return intent
+    intent.status = "succeeded" if payment_id is not None else "declined"
+    intent.payment_id, intent.reason, intent.updated_at = payment_id, reason, clock.now()
+    session.flush()
+    return intent
+
+
+def latest_intent(
+    session: Session, customer_id: int, *, since: dt.datetime
+) -> PaymentIntent | None:
+    """The customer's most recent pay-now since a moment: what the portal reports back on."""
+    return session.execute(
+        select(PaymentIntent)
+        .where(PaymentIntent.customer_id == customer_id, PaymentIntent.created_at >= since)
+        .order_by(PaymentIntent.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()

@@ -9,6 +9,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from recoup.api.deps import ClockDep, SessionDep, SettingsDep
 from recoup.api.errors import ERROR_RESPONSES
+from recoup.arrangements import service as arrangement_service
 from recoup.ingest import schemas
 from recoup.ingest import service as ingest_service
 from recoup.ingest.idempotency import body_of
@@ -20,7 +21,7 @@ from recoup.ledger.repository import PaymentRepository
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=ERROR_RESPONSES)
 RawBody = Annotated[bytes, Depends(body_of)]
-Event = TypeAdapter(schemas.PaymentSucceeded | schemas.PaymentReversed)
+Event = TypeAdapter(schemas.PaymentSucceeded | schemas.PaymentReversed | schemas.PaymentDeclined)
 
 
 @router.post(
@@ -34,13 +35,14 @@ def wallet_payment(
     x_recoup_timestamp: Annotated[str | None, Header(description="Unix seconds")] = None,
     x_recoup_signature: Annotated[str | None, Header(description="v1=<hex HMAC-SHA256>")] = None,
 ) -> schemas.WebhookResult:
-    """`payment.succeeded` and `payment.reversed` from the wallet, signed with HMAC-SHA256 over
+    """`payment.succeeded` (naming the pay-now intent it carries out, if any), `payment.declined`
+    and `payment.reversed` from the wallet, signed with HMAC-SHA256 over
     `"{timestamp}.{body}"`. A bad signature is a 401, a stale timestamp a 401, a replayed delivery a
     409; none of them records anything. Redelivery of the same event is idempotent."""
     ingest_service.verify_webhook(
         session,
         source="wallet",
-        secrets=[s.get_secret_value().encode() for s in settings.wallet_webhook_secrets],
+        secrets=settings.wallet_webhook_keys,
         timestamp_header=x_recoup_timestamp,
         signature_header=x_recoup_signature,
         body=body,
@@ -53,8 +55,17 @@ def wallet_payment(
         raise ValidationFailed(
             "invalid event body", details=exc.errors(include_url=False, include_context=False)
         ) from exc
+    if isinstance(event, schemas.PaymentDeclined):
+        arrangement_service.intent_settled(
+            session, event.intent_reference, payment_id=None, reason=event.reason, clock=clock
+        )
+        return schemas.WebhookResult(event_id=event.event_id, status="recorded")
     if isinstance(event, schemas.PaymentSucceeded):
         payment, created = flows.receive_payment(session, event.payment, clock=clock)
+        if event.intent_reference:
+            arrangement_service.intent_settled(
+                session, event.intent_reference, payment_id=payment.id, reason=None, clock=clock
+            )
     else:
         found = PaymentRepository(session).by_external_id(event.payment_external_id)
         if found is None:

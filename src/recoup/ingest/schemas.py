@@ -12,6 +12,22 @@ class PaymentSucceeded(Schema):
     event_id: str = Field(min_length=1, max_length=128, examples=["evt_01HZX"])
     type: Literal["payment.succeeded"]
     payment: PaymentCreate
+    intent_reference: str | None = Field(
+        None,
+        max_length=64,
+        description="Recoup's reference of the pay-now intent this payment carries out, if any",
+        examples=["rpi_42"],
+    )
+
+
+class PaymentDeclined(Schema):
+    """The debtor declined (or the wallet refused) a pay-now intent: nothing is recorded but the
+    intent's outcome."""
+
+    event_id: str = Field(min_length=1, max_length=128)
+    type: Literal["payment.declined"]
+    intent_reference: str = Field(min_length=1, max_length=64, examples=["rpi_42"])
+    reason: str = Field(min_length=1, max_length=256, examples=["declined by the user"])
 
 
 class PaymentReversed(Schema):
@@ -24,4 +40,4 @@ class PaymentReversed(Schema):
 class WebhookResult(Schema):
     event_id: str
     status: Literal["recorded", "already_recorded"]
-    payment: Payment
+    payment: Payment | None = Field(None, description="The payment recorded (none for a decline)")

@@ -31,3 +31,19 @@ def to_major(amount_minor: int, currency: str) -> Decimal:
 def format_money(amount_minor: int, currency: str, locale: str = "en") -> str:
     """`format_money(120000, "CNY", "zh_CN")` -> '¥1,200.00'."""
     return str(format_currency(to_major(amount_minor, currency), currency, locale=locale))
+
+
+def to_minor(amount: str, currency: str) -> int:
+    """A decimal amount as a person types it ("500", "500.5", "1,200.00") in minor units; a
+    `ValueError` naming the problem otherwise."""
+    text = amount.strip().replace(",", "").replace("，", "")
+    try:
+        value = Decimal(text)
+    except ArithmeticError as exc:
+        raise ValueError(f"{amount!r} is not an amount") from exc
+    if not value.is_finite() or value <= 0 or value >= 10**15:
+        raise ValueError(f"{amount!r} is not a positive amount")
+    minor = value.scaleb(minor_digits(currency))
+    if minor != minor.to_integral_value():
+        raise ValueError(f"{amount!r} has more decimals than {currency} allows")
+    return int(minor)

@@ -1,7 +1,7 @@
 """All SQLAlchemy models, one module per aggregate."""
 
 from recoup.models.account import Account, AccountStatus, Collector
-from recoup.models.arrangement import PayLinkRevocation
+from recoup.models.arrangement import PayLinkRevocation, PaymentIntent
 from recoup.models.audit import AuditCheckpoint, AuditEvent, AuditHead, DataAccess
 from recoup.models.base import Model
 from recoup.models.bill import Bill, Component
@@ -74,6 +74,7 @@ __all__ = [
     "OptOut",
     "PayLinkRevocation",
     "Payment",
+    "PaymentIntent",
     "PaymentSource",
     "PhoneType",
     "PolicyVersion",

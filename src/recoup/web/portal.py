@@ -9,27 +9,34 @@ never cached.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from babel.dates import format_date
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from recoup.api.deps import ClockDep, SessionDep, SettingsDep
 from recoup.arrangements import service as arrangement_service
+from recoup.arrangements.links import PayLink
 from recoup.audit import service as audit_service
+from recoup.channels.wallet import WalletPaymentsAdapter
 from recoup.config import Settings
 from recoup.contact.templates import LANGUAGES, language_for
-from recoup.kit.errors import NotAuthenticated
+from recoup.ingest.idempotency import body_of
+from recoup.kit.errors import NotAuthenticated, NotFound, RecoupError
 from recoup.kit.masking import mask_name
-from recoup.kit.money import format_money
+from recoup.kit.money import format_money, to_major, to_minor
 from recoup.web.text import LANGUAGE_NAMES, TEXT
 
 router = APIRouter(include_in_schema=False)
+RECENT = dt.timedelta(minutes=30)  # a pay-now this recent is reported on the page
 HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -86,6 +93,59 @@ def _page(
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 
+def _csrf(settings: Settings, token: str) -> str:
+    """The form's anti-forgery field: bound to this link, so a page elsewhere cannot post one."""
+    return hmac.new(
+        settings.link_signing_keys[0], b"csrf:" + token.encode(), hashlib.sha256
+    ).hexdigest()[:32]
+
+
+def _open(session: SessionDep, token: str, settings: Settings, clock: ClockDep) -> PayLink | None:
+    try:
+        return arrangement_service.open_link(
+            session, token, keys=settings.link_signing_keys, clock=clock
+        )
+    except NotAuthenticated:
+        return None
+
+
+def _portal(
+    session: SessionDep,
+    token: str,
+    link: PayLink,
+    lang: str | None,
+    settings: Settings,
+    clock: ClockDep,
+    *,
+    status: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
+    view = arrangement_service.portal_view(session, link.customer_id)
+    language = str(lang if lang in LANGUAGES else language_for(view.language, view.jurisdiction))
+    t = TEXT[language]
+    notice = None
+    latest = arrangement_service.latest_intent(
+        session, link.customer_id, since=clock.now() - RECENT
+    )
+    if latest is not None and error is None:
+        notice = {"succeeded": t["paid_thanks"], "declined": t["declined"]}.get(
+            latest.status, t["waiting"]
+        )
+    return _page(
+        "portal.html",
+        language,
+        settings,
+        status,
+        name=mask_name(view.name),
+        accounts=[a for a in view.accounts if a.bills or a.outstanding_minor],
+        csrf=_csrf(settings, token),
+        pay_action=f"/p/{token}/pay" + (f"?lang={language}" if lang in LANGUAGES else ""),
+        major=lambda amount, currency: str(to_major(amount, currency)),
+        notice=notice,
+        error=t["pay_error"].format(reason=error) if error else None,
+    )
+
+
 @router.get("/p/{token}", response_class=HTMLResponse)
 def portal(
     token: str,
@@ -94,15 +154,9 @@ def portal(
     settings: SettingsDep,
     lang: str | None = None,
 ) -> HTMLResponse:
-    try:
-        link = arrangement_service.open_link(
-            session, token, keys=settings.link_signing_keys, clock=clock
-        )
-    except NotAuthenticated:
-        language = lang if lang in LANGUAGES else "zh-CN"
-        return _page("gone.html", str(language), settings, 410)
-    view = arrangement_service.portal_view(session, link.customer_id)
-    language = lang if lang in LANGUAGES else language_for(view.language, view.jurisdiction)
+    link = _open(session, token, settings, clock)
+    if link is None:
+        return _page("gone.html", str(lang if lang in LANGUAGES else "zh-CN"), settings, 410)
     audit_service.record(
         session,
         actor="debtor",
@@ -112,11 +166,48 @@ def portal(
         clock=clock,
         details={"contact_id": link.contact_id},
     )
-    return _page(
-        "portal.html",
-        str(language),
-        settings,
-        200,
-        name=mask_name(view.name),
-        accounts=[a for a in view.accounts if a.bills or a.outstanding_minor],
-    )
+    return _portal(session, token, link, lang, settings, clock)
+
+
+@router.post("/p/{token}/pay", response_model=None)
+def pay(
+    token: str,
+    body: Annotated[bytes, Depends(body_of)],
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    lang: str | None = None,
+) -> HTMLResponse | RedirectResponse:
+    """Pay now: the form's amount for one account, through the wallet; the debtor is sent to the
+    wallet to approve it and comes back here."""
+    form = dict(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=10))
+    link = _open(session, token, settings, clock)
+    if link is None:
+        return _page("gone.html", str(lang if lang in LANGUAGES else "zh-CN"), settings, 410)
+    if not hmac.compare_digest(form.get("csrf", ""), _csrf(settings, token)):
+        return _portal(session, token, link, lang, settings, clock, status=403, error="csrf")
+    view = arrangement_service.portal_view(session, link.customer_id)
+    account = next((a for a in view.accounts if a.reference == form.get("account")), None)
+    try:
+        if account is None:
+            raise NotFound("no such account")
+        url, secrets = settings.wallet_api
+        wallet = WalletPaymentsAdapter(url=url, secret=secrets)
+        try:
+            intent = arrangement_service.start_payment(
+                session,
+                link,
+                account_ref=account.reference,
+                amount_minor=to_minor(form.get("amount", ""), account.currency),
+                wallet=wallet,
+                return_url=f"{settings.public_url.rstrip('/')}/p/{token}",
+                clock=clock,
+            )
+        finally:
+            wallet.close()
+    except (RecoupError, ValueError) as exc:
+        status = exc.status_code if isinstance(exc, RecoupError) else 422
+        message = exc.message if isinstance(exc, RecoupError) else str(exc)
+        return _portal(session, token, link, lang, settings, clock, status=status, error=message)
+    assert intent.redirect_url is not None
+    return RedirectResponse(intent.redirect_url, status_code=303, headers=HEADERS)
