@@ -107,6 +107,10 @@ def send_the_day(rt: Runtime, day: dt.date, outbox: Path) -> None:
             f"[bold]recoup contact explain {sample}[/] tells its story):"
         )
         console.print(f"  {explanation['sent']['body']}", markup=False)
+        console.print(
+            "its link opens the debtor's portal (with pay now through a sandbox wallet) once "
+            "[bold]recoup serve[/] runs on this database"
+        )
 
 
 def portfolio_table(rows: list[tuple[str, str, int, int, int]], *, title: str) -> Table:
