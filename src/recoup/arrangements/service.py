@@ -94,10 +94,7 @@ class AccountView:
     overdue_minor: int
     dpd: int
     bills: list[BillLine]
-
-    @property
-    def next_due(self) -> dt.date | None:
-        return min((b.due_date for b in self.bills if b.remaining_minor > 0), default=None)
+    next_due: dt.date | None  # the next unpaid bill not yet due (overdue ones are shown as such)
 
 
 @dataclass(frozen=True)
@@ -123,7 +120,7 @@ def _bills(session: Session, account_ids: list[int]) -> dict[int, list[BillLine]
     return bills
 
 
-def portal_view(session: Session, customer_id: int) -> PortalView:
+def portal_view(session: Session, customer_id: int, *, today: dt.date) -> PortalView:
     """The customer's open accounts with their balances and bills, newest bills last."""
     customer = session.get(Customer, customer_id)
     if customer is None:
@@ -144,6 +141,14 @@ def portal_view(session: Session, customer_id: int) -> PortalView:
             overdue_minor=state.overdue_minor if state else 0,
             dpd=state.dpd if state else 0,
             bills=bills.get(account.id, []),
+            next_due=min(
+                (
+                    b.due_date
+                    for b in bills.get(account.id, [])
+                    if b.remaining_minor > 0 and b.due_date >= today
+                ),
+                default=None,
+            ),
         )
         for account, state in accounts
     ]

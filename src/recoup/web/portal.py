@@ -120,7 +120,7 @@ def _portal(
     status: int = 200,
     error: str | None = None,
 ) -> HTMLResponse:
-    view = arrangement_service.portal_view(session, link.customer_id)
+    view = arrangement_service.portal_view(session, link.customer_id, today=clock.now().date())
     language = str(lang if lang in LANGUAGES else language_for(view.language, view.jurisdiction))
     t = TEXT[language]
     notice = None
@@ -186,7 +186,7 @@ def pay(
         return _page("gone.html", str(lang if lang in LANGUAGES else "zh-CN"), settings, 410)
     if not hmac.compare_digest(form.get("csrf", ""), _csrf(settings, token)):
         return _portal(session, token, link, lang, settings, clock, status=403, error="csrf")
-    view = arrangement_service.portal_view(session, link.customer_id)
+    view = arrangement_service.portal_view(session, link.customer_id, today=clock.now().date())
     account = next((a for a in view.accounts if a.reference == form.get("account")), None)
     try:
         if account is None:
