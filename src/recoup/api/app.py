@@ -26,6 +26,7 @@ from recoup.ledger.endpoints import router as ledger_router
 from recoup.sandbox.wallet import router as sandbox_wallet_router
 from recoup.web.portal import router as portal_router
 from recoup.web.portal import static_files
+from recoup.web.unsubscribe import router as unsubscribe_router
 
 log = get_logger(__name__)
 
@@ -82,6 +83,7 @@ def create_app(
     app.include_router(identity_router)
     app.include_router(contact_router)
     app.include_router(portal_router)
+    app.include_router(unsubscribe_router)
     if settings.sandbox_wallet:
         app.include_router(sandbox_wallet_router)
     app.mount("/static", static_files(), name="static")

@@ -1,5 +1,5 @@
-"""REST: provider callbacks (replies, delivery receipts), one-click unsubscribe, the in-app inbox
-and the explanation of a contact."""
+"""REST: provider callbacks (replies, delivery receipts), the in-app inbox, agents' calls and the
+explanation of a contact. One-click unsubscribe is a page: `recoup.web.unsubscribe`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 from pydantic import ValidationError
 
 from recoup.api.deps import ClockDep, Limit, RowId, SessionDep, SettingsDep
@@ -156,23 +156,6 @@ def twilio_status(
             clock=clock,
         )
     return Response(status_code=204)
-
-
-@router.get("/unsubscribe/{token}", response_class=HTMLResponse, summary="Unsubscribe page")
-def unsubscribe_page(token: str, settings: SettingsDep, clock: ClockDep) -> HTMLResponse:
-    """The page an unsubscribe link opens: one button. A GET changes nothing (mail scanners
-    follow links); the button, or the mail client's one-click POST (RFC 8058), does."""
-    contact_service.read_link(token, keys=settings.link_signing_keys, clock=clock)
-    return HTMLResponse(contact_service.unsubscribe_form(token))
-
-
-@router.post("/unsubscribe/{token}", response_class=HTMLResponse, summary="Unsubscribe (one click)")
-def unsubscribe(
-    token: str, session: SessionDep, settings: SettingsDep, clock: ClockDep
-) -> HTMLResponse:
-    """RFC 8058 one-click unsubscribe: the address is opted out of e-mail at once."""
-    flows.unsubscribe(session, token, keys=settings.link_signing_keys, clock=clock)
-    return HTMLResponse(contact_service.unsubscribed_page())
 
 
 @router.get(

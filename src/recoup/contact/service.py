@@ -9,7 +9,6 @@ first versions by `recoup init`.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -174,34 +173,6 @@ def read_link(token: str, *, keys: Sequence[bytes], clock: Clock) -> dict[str, A
     if payload.get("k") != "unsubscribe":
         raise NotFound("not an unsubscribe link")
     return payload
-
-
-_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;
-line-height:1.5}}button{{font-size:1.1rem;padding:.7rem 1.4rem}}</style></head><body>{body}</body></html>"""
-
-
-def unsubscribe_form(token: str) -> str:
-    action = html.escape(token, quote=True)
-    return _PAGE.format(
-        title="退订邮件 / Unsubscribe",
-        body=(
-            "<h1>退订邮件提醒<br>Stop e-mail reminders</h1>"
-            "<p>确认后，我们将不再向这个邮箱发送提醒。<br>"
-            "After you confirm, we will send no more reminders to this address.</p>"
-            f'<form method="post" action="{action}"><button type="submit">'
-            "确认退订 / Unsubscribe</button></form>"
-        ),
-    )
-
-
-def unsubscribed_page() -> str:
-    return _PAGE.format(
-        title="已退订 / Unsubscribed",
-        body="<h1>已退订<br>You are unsubscribed</h1><p>我们不会再向这个邮箱发送提醒。<br>"
-        "We will send no more reminders to this address.</p>",
-    )
 
 
 def inbox(session: Session, customer_id: int, *, limit: int) -> Sequence[ContactMessage]:

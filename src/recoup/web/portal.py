@@ -54,7 +54,7 @@ def static_files() -> StaticFiles:
 
 
 @lru_cache(maxsize=1)
-def _environment() -> Environment:
+def environment() -> Environment:
     return Environment(
         loader=PackageLoader("recoup.web", "templates"),
         autoescape=select_autoescape(["html"]),
@@ -77,7 +77,7 @@ def _page(
         )
 
     html = (
-        _environment()
+        environment()
         .get_template(template)
         .render(
             language=language,
