@@ -106,19 +106,20 @@ def approval_page(payment_id: str, settings: SettingsDep) -> HTMLResponse:
         f"<p>{html.escape(p.status)}</p>"
         if done
         else (
-            f'<form method="post" action="/sandbox/wallet/pay/{html.escape(p.id)}/approve">'
+            f'<form class="pay" method="post" action="/sandbox/wallet/pay/{html.escape(p.id)}/approve">'
             '<button type="submit">确认支付 / Approve</button></form>'
-            f'<form method="post" action="/sandbox/wallet/pay/{html.escape(p.id)}/decline">'
-            '<button type="submit">取消 / Decline</button></form>'
+            f'<form class="pay" method="post" action="/sandbox/wallet/pay/{html.escape(p.id)}/decline">'
+            '<button type="submit" class="secondary">取消 / Decline</button></form>'
         )
     )
     page = (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>Sandbox wallet</title></head><body>"
-        "<h1>沙盒钱包 · Sandbox wallet</h1>"
-        f"<p>{html.escape(settings.creditor_name)} · {html.escape(p.account)}</p>"
-        f'<p class="amount">{amount}</p>{buttons}</body></html>'
+        '<title>Sandbox wallet</title><link rel="stylesheet" href="/static/portal.css"></head>'
+        "<body><main><h1>沙盒钱包 · Sandbox wallet</h1>"
+        f'<section class="account"><h2>{html.escape(settings.creditor_name)} · '
+        f'{html.escape(p.account)}</h2><p class="big">{amount}</p>{buttons}</section>'
+        "</main></body></html>"
     )
     return HTMLResponse(
         page, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
