@@ -59,7 +59,7 @@ class TestLoading:
         assert (row["treatment"], row["queue"], row["offers"]) == (
             "mid_call",
             "mid_calls",
-            ["plan"],
+            ["promise", "plan"],
         )
 
     @pytest.mark.parametrize(

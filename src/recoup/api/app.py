@@ -11,7 +11,9 @@ from sqlalchemy import Engine
 
 from recoup import __version__
 from recoup.api.errors import error_response, install_error_handlers
+from recoup.arrangements.endpoints import router as arrangements_router
 from recoup.bootstrap import install_keys, load_audit_signer
+from recoup.cases.endpoints import router as cases_router
 from recoup.config import Settings
 from recoup.contact.endpoints import router as contact_router
 from recoup.delinquency.endpoints import router as delinquency_router
@@ -82,6 +84,8 @@ def create_app(
     app.include_router(webhook_router)
     app.include_router(identity_router)
     app.include_router(contact_router)
+    app.include_router(arrangements_router)
+    app.include_router(cases_router)
     app.include_router(portal_router)
     app.include_router(unsubscribe_router)
     if settings.sandbox_wallet:

@@ -174,11 +174,13 @@ def add_pause(
     reason: str,
     by: str,
     clock: Clock,
+    exclusive: bool = True,
 ) -> DelinquencyPause:
-    """A staff action: days in [start, end] stop counting towards DPD (Fineract's delinquency pause)."""
+    """Days in [start, end] stop counting towards DPD (Fineract's delinquency pause). A staff
+    pause is `exclusive`; those a plan, dispute or hardship case holds may overlap others."""
     if end is not None and end < start:
         raise ValidationFailed("a pause cannot end before it starts")
-    for other in DelinquencyRepository(session).pauses(account.id):
+    for other in DelinquencyRepository(session).pauses(account.id) if exclusive else ():
         other_end = other.end_date or dt.date.max
         if start <= other_end and (end or dt.date.max) >= other.start_date:
             raise Conflict(
@@ -218,6 +220,24 @@ def end_pause(
     session.flush()
     first = min(end, previous_end) if previous_end else end
     recompute_account(session, account, from_date=first + ONE_DAY, clock=clock, cause="pause")
+    return pause
+
+
+def lift_pause(
+    session: Session,
+    account: Account,
+    pause: DelinquencyPause,
+    *,
+    last_day: dt.date,
+    clock: Clock,
+) -> DelinquencyPause:
+    """End a pause after `last_day`, the last day it covers; one that had not begun by then is
+    cancelled, as if it had never been."""
+    if last_day >= pause.start_date:
+        return end_pause(session, account, pause, end=last_day, clock=clock)
+    pause.cancelled_at = clock.now()
+    session.flush()
+    recompute_account(session, account, from_date=pause.start_date, clock=clock, cause="pause")
     return pause
 
 

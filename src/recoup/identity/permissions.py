@@ -26,6 +26,12 @@ class Permission(StrEnum):
     contacts_read = "contacts:read"
     contacts_inbox = "contacts:inbox"
     calls_place = "calls:place"
+    arrangements_read = "arrangements:read"
+    arrangements_write = "arrangements:write"  # make or cancel one on the debtor's behalf
+    arrangements_approve = "arrangements:approve"  # settlements past the policy's threshold
+    cases_write = "cases:write"  # open a dispute, hardship case or complaint for a debtor
+    cases_resolve = "cases:resolve"
+    preferences_write = "preferences:write"  # a debtor's contact preferences and opt-outs
 
 
 class Role(StrEnum):
@@ -38,13 +44,24 @@ class Role(StrEnum):
 
 
 P = Permission
-_READ = {P.customers_read, P.accounts_read, P.delinquency_read, P.contacts_read}
+_READ = {
+    P.customers_read,
+    P.accounts_read,
+    P.delinquency_read,
+    P.contacts_read,
+    P.arrangements_read,
+}
+# What an agent does for the debtor on the line: arrangements, cases, preferences.
+_FOR_DEBTOR = {P.arrangements_write, P.cases_write, P.preferences_write}
 
 MATRIX: dict[Role, frozenset[Permission]] = {
-    Role.agent: frozenset(_READ | {P.calls_place}),
+    Role.agent: frozenset(_READ | _FOR_DEBTOR | {P.calls_place}),
     Role.supervisor: frozenset(
         _READ
+        | _FOR_DEBTOR
         | {
+            P.arrangements_approve,
+            P.cases_resolve,
             P.customers_reveal,
             P.delinquency_pause,
             P.payments_reverse,
@@ -53,7 +70,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.strategist: frozenset(_READ),
-    Role.compliance_officer: frozenset(_READ | {P.customers_reveal, P.audit_read}),
+    Role.compliance_officer: frozenset(_READ | {P.customers_reveal, P.audit_read, P.cases_resolve}),
     Role.administrator: frozenset(
         _READ
         | {
@@ -81,6 +98,10 @@ API_KEY_SCOPES = frozenset(
         P.payments_reverse,
         P.delinquency_read,
         P.contacts_inbox,
+        P.arrangements_read,
+        P.arrangements_write,
+        P.cases_write,
+        P.preferences_write,
     }
 )
 

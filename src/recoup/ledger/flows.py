@@ -12,6 +12,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from recoup.arrangements import flows as arrangement_flows
 from recoup.audit import service as audit_service
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import Clock
@@ -35,8 +36,10 @@ def _settle(
         delinquency_service.recompute_account(
             session, account, from_date=min(starts), clock=clock, cause=cause
         )
-    # The payment (or reversal) re-decides the account at once: pending reminders are cancelled
-    # in this same transaction, so none leaves after the payment commits.
+    # Money keeps (or a reversal may no longer keep) the account's arrangement; then the account
+    # is re-decided at once: pending reminders are cancelled in this same transaction, so none
+    # leaves after the payment commits.
+    arrangement_flows.review(session, clock=clock, account_id=account.id, cause=cause)
     strategy_service.redecide(session, account.id, clock=clock, cause=cause)
 
 

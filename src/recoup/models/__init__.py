@@ -1,10 +1,21 @@
 """All SQLAlchemy models, one module per aggregate."""
 
 from recoup.models.account import Account, AccountStatus, Collector
-from recoup.models.arrangement import PayLinkRevocation, PaymentIntent
+from recoup.models.arrangement import (
+    OPEN_STATUSES,
+    Arrangement,
+    ArrangementInstalment,
+    ArrangementKind,
+    ArrangementStatus,
+    BillAdjustment,
+    OneTimeCode,
+    PayLinkRevocation,
+    PaymentIntent,
+)
 from recoup.models.audit import AuditCheckpoint, AuditEvent, AuditHead, DataAccess
 from recoup.models.base import Model
 from recoup.models.bill import Bill, Component
+from recoup.models.case import Case, CaseKind, CaseStatus
 from recoup.models.contact import (
     ContactEvent,
     ContactMessage,
@@ -37,16 +48,25 @@ from recoup.models.strategy import AgentTask, PolicyVersion, StrategyDecision
 from recoup.models.template import TemplateVersion
 
 __all__ = [
+    "OPEN_STATUSES",
     "Account",
     "AccountDelinquency",
     "AccountStatus",
     "AgentTask",
     "Allocation",
     "ApiKey",
+    "Arrangement",
+    "ArrangementInstalment",
+    "ArrangementKind",
+    "ArrangementStatus",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
     "Bill",
+    "BillAdjustment",
+    "Case",
+    "CaseKind",
+    "CaseStatus",
     "Collector",
     "Component",
     "Consent",
@@ -71,6 +91,7 @@ __all__ = [
     "KeyPurpose",
     "KeyState",
     "Model",
+    "OneTimeCode",
     "OptOut",
     "PayLinkRevocation",
     "Payment",

@@ -16,11 +16,12 @@ from typing import Any
 import polars as pl
 import yaml
 
+from recoup.arrangements.terms import OFFER_BOUNDS, bounds_error
 from recoup.strategy.expr import ExprError, condition, number
 
 CHANNELS = ("sms", "email", "push", "in_app", "call", "ai_call", "letter")
 TONES = ("gentle", "neutral", "firm")
-OFFER_KINDS = ("plan", "extension", "settlement")
+OFFER_KINDS = tuple(OFFER_BOUNDS)
 
 # The account facts, as the daily run builds them (see strategy/facts.py) and conditions read them.
 FACTS: dict[str, str] = {
@@ -287,9 +288,10 @@ def _treatment(t: _Reader, segments: set[str], seen: set[str]) -> Treatment:
 def _offer(o: _Reader) -> Offer:
     kind = o.choice("kind", OFFER_KINDS)
     bounds = {k: v for k, v in o.raw.items() if k not in ("kind", "when")}
-    for key, value in bounds.items():
-        if not isinstance(value, int | float) or value < 0:
-            raise o.error(f"{key} must be a number of 0 or more", key)
+    problem = bounds_error(kind, bounds)
+    if problem is not None:
+        wrong = [k for k in bounds if k in problem] or ["kind"]
+        raise o.error(problem, wrong[0])
     return Offer(kind, o.condition("when", default=True), bounds)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import String, cast, func, literal, select
+from sqlalchemy import String, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from recoup.kit import frames
@@ -15,6 +15,7 @@ from recoup.kit.repository import Repository
 from recoup.models import (
     Account,
     AccountDelinquency,
+    Arrangement,
     Bill,
     Consent,
     ContactPlan,
@@ -156,6 +157,44 @@ def open_pauses(session: Session, as_of: dt.date, account_id: int | None = None)
         _only(stmt, p.account_id, account_id),
         {"account_id": pl.Int64, "reason": pl.String},
     )
+
+
+def arrangement_facts(
+    session: Session, as_of: dt.date, account_id: int | None = None
+) -> pl.DataFrame:
+    """Per account with arrangements: broken promises in the last 180 days, whether a promise (or
+    a settlement or an extension's fee, also money promised by a date) is pending, whether a plan
+    is active."""
+    a = Arrangement
+    recent = as_of - dt.timedelta(days=180)
+    stmt = (
+        select(
+            a.account_id,
+            func.sum(
+                case(
+                    (
+                        (a.kind == "promise") & (a.status == "broken") & (a.ended_on >= recent),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ),
+            func.max(case(((a.kind != "plan") & (a.status == "active"), 1), else_=0)),
+            func.max(case(((a.kind == "plan") & (a.status == "active"), 1), else_=0)),
+        )
+        .where(a.start_date <= as_of)
+        .group_by(a.account_id)
+    )
+    return frames.read_frame(
+        session,
+        _only(stmt, a.account_id, account_id),
+        {
+            "account_id": pl.Int64,
+            "broken_promises": pl.Int64,
+            "promise_pending": pl.Int64,
+            "plan_active": pl.Int64,
+        },
+    ).with_columns(pl.col("promise_pending") == 1, pl.col("plan_active") == 1)
 
 
 def reachability(session: Session, customer_id: int | None = None) -> pl.DataFrame:

@@ -49,7 +49,7 @@ from recoup.kit.errors import Conflict, NotFound
 from recoup.models import AgentTask, ContactPlan, PolicyVersion, StrategyDecision
 from recoup.strategy import repository as repo
 from recoup.strategy.kernel import decide
-from recoup.strategy.policy import Policy, PolicyError, parse_policy
+from recoup.strategy.policy import Offer, Policy, PolicyError, parse_policy
 from recoup.strategy.repository import PolicyVersionRepository
 
 DEFAULT_WINDOW = "10:00"
@@ -135,6 +135,7 @@ def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl
     customer_id = int(base["customer_id"][0]) if account_id is not None else None
     due = repo.next_due(session, as_of, account_id)
     pays = repo.payment_facts(session, as_of, account_id)
+    arrangements = repo.arrangement_facts(session, as_of, account_id)
     pauses = (
         repo.open_pauses(session, as_of, account_id)
         .group_by("account_id")
@@ -166,6 +167,7 @@ def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl
     out = (
         base.join(due, on="account_id", how="left")
         .join(pays, on="account_id", how="left")
+        .join(arrangements, on="account_id", how="left")
         .join(pauses, on="account_id", how="left")
         .join(reach, on="customer_id", how="left")
         .join(zones, on="customer_id", how="left")
@@ -187,10 +189,9 @@ def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl
             reachable_call=pl.col("has_phone").fill_null(False) & ~pl.col("opted_out_call"),
             reachable_email=pl.col("has_email").fill_null(False) & ~pl.col("opted_out_email"),
             reachable_push=~pl.col("opted_out_push"),  # a wallet's own users: the app is there
-            # Promises and plans do not exist until the repayment issue: no account has any yet.
-            broken_promises=pl.lit(0),
-            promise_pending=pl.lit(False),
-            plan_active=pl.lit(False),
+            broken_promises=pl.col("broken_promises").fill_null(0),
+            promise_pending=pl.col("promise_pending").fill_null(False),
+            plan_active=pl.col("plan_active").fill_null(False),
         )
     )
     return out
@@ -472,6 +473,34 @@ def redecide(session: Session, account_id: int, *, clock: Clock, cause: str) -> 
         details={"cause": cause, "cancelled": cancelled, "decision": decision},
     )
     return Redecision(account_id, cancelled, decision, planned)
+
+
+def offers(session: Session, account_id: int) -> list[Offer]:
+    """The offers the active policy makes this account now (the first of each kind whose
+    condition holds, none while a pause holds): what the portal and the API may propose."""
+    version = PolicyVersionRepository(session).active()
+    if version is None:
+        return []
+    policy = parse_policy(version.text, source=f"policy version {version.id}")
+    state = repo.base_facts(session, account_id)
+    if state.height == 0 or not policy.offers:
+        return []
+    as_of = state["state_date"][0]
+    f = facts(session, as_of, account_id)
+    if f.height == 0:
+        return []
+    f = _with_history(
+        session, f, decide(policy, f).select("account_id", "stage"), as_of, account_id
+    )
+    allowed = set(decide(policy, f)["offers"][0])
+    held = f.select(
+        *(o.when.fill_null(False).alias(f"offer_{i}") for i, o in enumerate(policy.offers))
+    ).row(0)
+    out: list[Offer] = []
+    for offer, holds in zip(policy.offers, held, strict=True):
+        if holds and offer.kind in allowed and all(o.kind != offer.kind for o in out):
+            out.append(offer)
+    return out
 
 
 def _decision_rows(

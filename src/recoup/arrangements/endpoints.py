@@ -1,0 +1,190 @@
+"""REST: offers, plan previews and arrangements, for the wallet's own app and for agents. Thin:
+each endpoint calls one flow. Who made an arrangement is the caller (an agent, or the wallet's key)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from recoup.api.deps import ClockDep, RowId, SessionDep
+from recoup.api.errors import ERROR_RESPONSES
+from recoup.arrangements import flows, schemas
+from recoup.arrangements.repository import ArrangementRepository, instalments
+from recoup.identity.auth import require
+from recoup.identity.permissions import Permission
+from recoup.identity.service import Principal
+from recoup.ledger import service as ledger_service
+from recoup.models import Arrangement
+
+P = Permission
+router = APIRouter(prefix="/v1", tags=["arrangements"], responses=ERROR_RESPONSES)
+
+
+def _out(session: SessionDep, arrangement: Arrangement) -> schemas.Arrangement:
+    out = schemas.Arrangement.model_validate(arrangement)
+    out.instalments = [
+        schemas.InstalmentOut.model_validate(i)
+        for i in instalments(session, [arrangement.id]).get(arrangement.id, [])
+    ]
+    return out
+
+
+@router.get("/accounts/{account_id}/offers", response_model=schemas.Offers, summary="Offers")
+def offers(
+    account_id: RowId,
+    session: SessionDep,
+    clock: ClockDep,
+    _: Principal = require(P.arrangements_read),
+) -> schemas.Offers:
+    """What the account owes today and what the active policy offers it now, with the bounds."""
+    account = ledger_service.get_account(session, account_id)
+    pos = flows.position(session, account, clock=clock)
+    return schemas.Offers(
+        position=schemas.Position(
+            today=pos.today, owed_minor=pos.owed, overdue_minor=pos.overdue, currency=pos.currency
+        ),
+        offers=flows.offered(session, account),
+    )
+
+
+@router.post(
+    "/accounts/{account_id}/plan-quotes", response_model=schemas.PlanQuote, summary="Preview a plan"
+)
+def plan_quote(
+    account_id: RowId,
+    data: schemas.PlanQuoteIn,
+    session: SessionDep,
+    clock: ClockDep,
+    _: Principal = require(P.arrangements_read),
+) -> schemas.PlanQuote:
+    """The schedule and fee a plan would have, or a 422 naming the bound it breaks (and how many
+    instalments would fit). Makes nothing."""
+    account = ledger_service.get_account(session, account_id)
+    fee, schedule, _bounds = flows.plan_quote(
+        session,
+        account,
+        instalments=data.instalments,
+        monthly_budget=data.monthly_budget_minor,
+        monthly_income=data.monthly_income_minor,
+        clock=clock,
+    )
+    return schemas.PlanQuote(
+        fee_minor=fee,
+        total_minor=sum(i.amount_minor for i in schedule),
+        schedule=[
+            schemas.InstalmentOut(seq=i.seq, due_date=i.due_date, amount_minor=i.amount_minor)
+            for i in schedule
+        ],
+    )
+
+
+@router.post(
+    "/accounts/{account_id}/arrangements",
+    status_code=201,
+    response_model=schemas.Arrangement,
+    summary="Make an arrangement",
+)
+def make(
+    account_id: RowId,
+    data: schemas.ArrangementIn,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.arrangements_write),
+) -> schemas.Arrangement:
+    """A promise, plan, extension or settlement within what the policy offers the account now.
+    A settlement past the approval threshold waits for a supervisor (`awaiting_approval`)."""
+    account = ledger_service.get_account(session, account_id)
+    made = flows.make(
+        session,
+        account,
+        data.kind,
+        amount_minor=data.amount_minor,
+        on=data.date,
+        instalments=data.instalments,
+        monthly_budget=data.monthly_budget_minor,
+        monthly_income=data.monthly_income_minor,
+        days=data.days,
+        made_by=principal.actor,
+        channel=data.channel,
+        clock=clock,
+    )
+    return _out(session, made)
+
+
+@router.get(
+    "/accounts/{account_id}/arrangements",
+    response_model=list[schemas.Arrangement],
+    summary="An account's arrangements",
+)
+def of_account(
+    account_id: RowId, session: SessionDep, _: Principal = require(P.arrangements_read)
+) -> list[schemas.Arrangement]:
+    """Newest first, open and ended."""
+    account = ledger_service.get_account(session, account_id)
+    return [_out(session, a) for a in ArrangementRepository(session).for_account(account.id)]
+
+
+@router.get(
+    "/arrangements/{arrangement_id}", response_model=schemas.Arrangement, summary="An arrangement"
+)
+def get_one(
+    arrangement_id: RowId, session: SessionDep, _: Principal = require(P.arrangements_read)
+) -> schemas.Arrangement:
+    return _out(session, flows.get(session, arrangement_id))
+
+
+@router.post(
+    "/arrangements/{arrangement_id}/approve",
+    response_model=schemas.Arrangement,
+    summary="Approve a settlement",
+)
+def approve(
+    arrangement_id: RowId,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.arrangements_approve),
+) -> schemas.Arrangement:
+    """Only an arrangement awaiting approval; never by the person who made it."""
+    return _out(
+        session,
+        flows.decide_approval(
+            session, arrangement_id, approve=True, by=principal.actor, clock=clock
+        ),
+    )
+
+
+@router.post(
+    "/arrangements/{arrangement_id}/reject",
+    response_model=schemas.Arrangement,
+    summary="Reject a settlement",
+)
+def reject(
+    arrangement_id: RowId,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.arrangements_approve),
+) -> schemas.Arrangement:
+    return _out(
+        session,
+        flows.decide_approval(
+            session, arrangement_id, approve=False, by=principal.actor, clock=clock
+        ),
+    )
+
+
+@router.post(
+    "/arrangements/{arrangement_id}/cancel",
+    response_model=schemas.Arrangement,
+    summary="Cancel an arrangement",
+)
+def cancel(
+    arrangement_id: RowId,
+    data: schemas.CancelIn,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.arrangements_write),
+) -> schemas.Arrangement:
+    """End an open arrangement; a plan's pause ends today. Rescheduled bills stay rescheduled."""
+    return _out(
+        session,
+        flows.cancel(session, arrangement_id, by=principal.actor, reason=data.reason, clock=clock),
+    )

@@ -1,0 +1,133 @@
+"""SQL for arrangements: the open ones, their instalments, and the money that arrived since each began."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from recoup.kit.repository import Repository
+from recoup.models import (
+    OPEN_STATUSES,
+    Allocation,
+    Arrangement,
+    ArrangementInstalment,
+    Bill,
+    DelinquencyPause,
+    Payment,
+)
+
+
+class ArrangementRepository(Repository[Arrangement]):
+    model = Arrangement
+
+    def open_for_account(self, account_id: int) -> Arrangement | None:
+        return self.get_one_or_none(
+            select(Arrangement).where(
+                Arrangement.account_id == account_id, Arrangement.status.in_(OPEN_STATUSES)
+            )
+        )
+
+    def active(self, account_id: int | None = None) -> Sequence[Arrangement]:
+        stmt = select(Arrangement).where(Arrangement.status == "active")
+        if account_id is not None:
+            stmt = stmt.where(Arrangement.account_id == account_id)
+        return self.session.execute(stmt.order_by(Arrangement.id)).scalars().all()
+
+    def for_customer(self, customer_id: int) -> Sequence[Arrangement]:
+        return (
+            self.session.execute(
+                select(Arrangement)
+                .where(Arrangement.customer_id == customer_id)
+                .order_by(Arrangement.id.desc())
+            )
+            .scalars()
+            .all()
+        )
+
+    def for_account(self, account_id: int) -> Sequence[Arrangement]:
+        return (
+            self.session.execute(
+                select(Arrangement)
+                .where(Arrangement.account_id == account_id)
+                .order_by(Arrangement.id.desc())
+            )
+            .scalars()
+            .all()
+        )
+
+
+def instalments(
+    session: Session, arrangement_ids: Sequence[int]
+) -> dict[int, list[ArrangementInstalment]]:
+    out: dict[int, list[ArrangementInstalment]] = defaultdict(list)
+    if arrangement_ids:
+        for row in session.execute(
+            select(ArrangementInstalment)
+            .where(ArrangementInstalment.arrangement_id.in_(arrangement_ids))
+            .order_by(ArrangementInstalment.arrangement_id, ArrangementInstalment.seq)
+        ).scalars():
+            out[row.arrangement_id].append(row)
+    return out
+
+
+def payments_since_start(
+    session: Session, arrangement_ids: Sequence[int]
+) -> dict[int, list[tuple[dt.date, int]]]:
+    """Live payments on each arrangement's account dated on or after its start, in one query."""
+    out: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
+    if arrangement_ids:
+        a, p = Arrangement, Payment
+        for arrangement_id, value_date, amount in session.execute(
+            select(a.id, p.value_date, p.amount_minor)
+            .join(p, p.account_id == a.account_id)
+            .where(a.id.in_(arrangement_ids), p.value_date >= a.start_date, p.reversed_at.is_(None))
+        ):
+            out[arrangement_id].append((value_date, amount))
+    return out
+
+
+def unpaid_components(
+    session: Session, account_id: int, *, before: dt.date | None = None
+) -> list[tuple[Bill, dict[str, int]]]:
+    """Each of the account's bills with what is unpaid of each component, counting allocations
+    dated before `before` only (None: all of them). Bills with nothing unpaid are left out."""
+    paid: dict[tuple[int, str], int] = defaultdict(int)
+    stmt = select(Allocation.bill_id, Allocation.component, Allocation.amount_minor).where(
+        Allocation.account_id == account_id
+    )
+    if before is not None:
+        stmt = stmt.where(Allocation.value_date < before)
+    for bill_id, component, amount in session.execute(stmt):
+        paid[(bill_id, component)] += amount
+    out = []
+    for bill in session.execute(
+        select(Bill).where(Bill.account_id == account_id).order_by(Bill.due_date, Bill.id)
+    ).scalars():
+        left = {
+            c: getattr(bill, f"{c}_minor") - paid[(bill.id, c)]
+            for c in ("fees", "interest", "principal")
+        }
+        left = {c: v for c, v in left.items() if v > 0}
+        if left:
+            out.append((bill, left))
+    return out
+
+
+def open_pauses(session: Session, account_id: int, reason: str) -> Sequence[DelinquencyPause]:
+    p = DelinquencyPause
+    return (
+        session.execute(
+            select(p).where(
+                p.account_id == account_id,
+                p.reason == reason,
+                p.end_date.is_(None),
+                p.cancelled_at.is_(None),
+            )
+        )
+        .scalars()
+        .all()
+    )

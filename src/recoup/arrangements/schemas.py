@@ -1,0 +1,86 @@
+"""Pydantic shapes of arrangements for the REST API (the wallet builds them into its own app)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import Field
+
+from recoup.kit.schemas import Schema
+
+Money = Field(ge=1, le=10**15, description="Minor units (fen, cents)")
+
+
+class Position(Schema):
+    today: dt.date = Field(description="The account's business date")
+    owed_minor: int
+    overdue_minor: int
+    currency: str
+
+
+class Offers(Schema):
+    position: Position
+    offers: dict[str, dict[str, Any]] = Field(
+        description="Kind → the bounds the active policy allows this account now (none while a "
+        "dispute, hardship case or another arrangement holds)",
+        examples=[{"promise": {"max_days": 7, "grace_days": 1, "min_share_bps": 0}}],
+    )
+
+
+class PlanQuoteIn(Schema):
+    instalments: int = Field(ge=1, le=120)
+    monthly_budget_minor: int | None = Field(default=None, ge=0, le=10**15)
+    monthly_income_minor: int | None = Field(default=None, ge=0, le=10**15)
+
+
+class InstalmentOut(Schema):
+    seq: int
+    due_date: dt.date
+    amount_minor: int
+
+
+class PlanQuote(Schema):
+    fee_minor: int
+    total_minor: int
+    schedule: list[InstalmentOut]
+
+
+class ArrangementIn(Schema):
+    """One of: a promise (`amount_minor`, `date`), a plan (`instalments` and a budget or income),
+    an extension (`days`) or a settlement (`amount_minor`)."""
+
+    kind: Literal["promise", "plan", "extension", "settlement"]
+    amount_minor: int | None = Field(default=None, ge=1, le=10**15)
+    date: dt.date | None = Field(default=None, description="A promise's date")
+    instalments: int | None = Field(default=None, ge=1, le=120)
+    monthly_budget_minor: int | None = Field(default=None, ge=0, le=10**15)
+    monthly_income_minor: int | None = Field(default=None, ge=0, le=10**15)
+    days: int | None = Field(default=None, ge=1, le=365, description="An extension's days")
+    channel: Literal["api", "agent", "portal"] = "api"
+
+
+class Arrangement(Schema):
+    id: int
+    account_id: int
+    kind: str
+    status: str
+    currency: str
+    amount_minor: int
+    balance_minor: int
+    fee_minor: int
+    paid_minor: int
+    start_date: dt.date
+    due_date: dt.date
+    grace_days: int
+    terms: dict[str, Any]
+    made_by: str
+    channel: str
+    approved_by: str | None
+    ended_on: dt.date | None
+    end_reason: str | None
+    instalments: list[InstalmentOut] = Field(default_factory=list)
+
+
+class CancelIn(Schema):
+    reason: str = Field(min_length=1, max_length=256)

@@ -1,0 +1,1 @@
+"""Disputes, hardship and complaints: what a debtor raises and a person handles."""

@@ -1,0 +1,76 @@
+"""REST: disputes, hardship requests and complaints, opened for a debtor and resolved by staff."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from recoup.api.deps import ClockDep, RowId, SessionDep
+from recoup.api.errors import ERROR_RESPONSES
+from recoup.cases import flows, schemas
+from recoup.identity.auth import require
+from recoup.identity.permissions import Permission
+from recoup.identity.service import Principal
+from recoup.ledger import service as ledger_service
+
+P = Permission
+router = APIRouter(prefix="/v1", tags=["cases"], responses=ERROR_RESPONSES)
+
+
+@router.post(
+    "/customers/{customer_id}/cases",
+    status_code=201,
+    response_model=schemas.Case,
+    summary="Open a case",
+)
+def open_case(
+    customer_id: RowId,
+    data: schemas.CaseIn,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.cases_write),
+) -> schemas.Case:
+    """A dispute or hardship case pauses collection on the accounts it names (all the customer's
+    open accounts when none is named) until it is resolved; every case queues a task for a person.
+    Reasons: dispute: not_mine, wrong_amount, already_paid, fraud, other; hardship: job_loss,
+    illness, disaster, family, income_drop, other; complaint: too_many_contacts, wrong_time, rude,
+    privacy, other."""
+    customer = ledger_service.get_customer(session, customer_id)
+    case = flows.open_case(
+        session,
+        customer.id,
+        kind=data.kind,
+        reason=data.reason,
+        text=data.text,
+        account_ref=data.account_ref,
+        opened_by=principal.actor,
+        channel=data.channel,
+        clock=clock,
+    )
+    return schemas.Case.model_validate(case)
+
+
+@router.get(
+    "/customers/{customer_id}/cases",
+    response_model=list[schemas.Case],
+    summary="A customer's cases",
+)
+def cases_of(
+    customer_id: RowId, session: SessionDep, _: Principal = require(P.customers_read)
+) -> list[schemas.Case]:
+    customer = ledger_service.get_customer(session, customer_id)
+    return [schemas.Case.model_validate(c) for c in flows.cases_of(session, customer.id)]
+
+
+@router.post("/cases/{case_id}/resolve", response_model=schemas.Case, summary="Resolve a case")
+def resolve(
+    case_id: RowId,
+    data: schemas.ResolveIn,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.cases_resolve),
+) -> schemas.Case:
+    """The answer is recorded; the case's pauses end today and its accounts are decided again."""
+    case = flows.resolve_case(
+        session, case_id, resolution=data.resolution, by=principal.actor, clock=clock
+    )
+    return schemas.Case.model_validate(case)

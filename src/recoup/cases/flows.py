@@ -1,0 +1,185 @@
+"""Opening and resolving cases. A dispute or hardship case pauses the accounts it names (all the
+customer's open accounts when it names none) in the same transaction: the strategy re-decides them
+at once, their pending contacts are cancelled, and the guard sees `dispute_open` or `hardship` until
+a person resolves the case. Every case puts a task in its queue for a person to handle."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from recoup.audit import service as audit_service
+from recoup.delinquency import service as delinquency_service
+from recoup.kit.clock import Clock
+from recoup.kit.errors import Conflict, NotFound, ValidationFailed
+from recoup.ledger import service as ledger_service
+from recoup.models import Account, AgentTask, Case, CaseKind, CaseStatus, DelinquencyPause
+from recoup.strategy import service as strategy_service
+
+# The reasons a debtor can give, by kind; the portal and the API offer exactly these.
+REASONS: dict[str, tuple[str, ...]] = {
+    CaseKind.dispute: ("not_mine", "wrong_amount", "already_paid", "fraud", "other"),
+    CaseKind.hardship: ("job_loss", "illness", "disaster", "family", "income_drop", "other"),
+    CaseKind.complaint: ("too_many_contacts", "wrong_time", "rude", "privacy", "other"),
+}
+QUEUES: dict[str, str] = {
+    CaseKind.dispute: "disputes",
+    CaseKind.hardship: "hardship",
+    CaseKind.complaint: "complaints",
+}
+MAX_TEXT = 2_000
+
+
+def _pause_reason(case: Case) -> str:
+    return f"{case.kind} case {case.id}"  # the strategy reads "dispute" / "hardship" in it
+
+
+def open_case(
+    session: Session,
+    customer_id: int,
+    *,
+    kind: str,
+    reason: str,
+    text: str | None,
+    account_ref: str | None,
+    opened_by: str,
+    channel: str,
+    clock: Clock,
+) -> Case:
+    if kind not in REASONS:
+        raise ValidationFailed(f"kind must be one of {', '.join(REASONS)}")
+    if reason not in REASONS[kind]:
+        raise ValidationFailed(f"a {kind} reason is one of {', '.join(REASONS[kind])}")
+    text = (text or "").strip() or None
+    if text is not None and len(text) > MAX_TEXT:
+        raise ValidationFailed(f"the text is at most {MAX_TEXT:,} characters")
+    accounts = _accounts(session, customer_id, account_ref)
+    now = clock.now()
+    case = Case(
+        customer_id=customer_id,
+        account_id=accounts[0].id if account_ref else None,
+        kind=kind,
+        reason=reason,
+        text=text,
+        status=CaseStatus.open,
+        opened_by=opened_by,
+        channel=channel,
+        created_at=now,
+    )
+    session.add(case)
+    session.flush()
+    for account in accounts:
+        if kind in (CaseKind.dispute, CaseKind.hardship):
+            today = delinquency_service.business_today(
+                ledger_service.product(session, account.product_code), clock
+            )
+            pause = delinquency_service.add_pause(
+                session,
+                account,
+                start=today,  # so that today's re-decision already sees it
+                end=None,
+                reason=_pause_reason(case),
+                by=opened_by,
+                clock=clock,
+                exclusive=False,
+            )
+            case.pause_id = case.pause_id or pause.id
+            strategy_service.redecide(session, account.id, clock=clock, cause=f"{kind} opened")
+        task_day = now.date()
+        exists = session.execute(
+            select(AgentTask.id).where(
+                AgentTask.account_id == account.id,
+                AgentTask.as_of_date == task_day,
+                AgentTask.queue == QUEUES[kind],
+            )
+        ).first()
+        if exists is None:
+            session.add(
+                AgentTask(
+                    account_id=account.id,
+                    as_of_date=task_day,
+                    queue=QUEUES[kind],
+                    priority=100.0 if kind == CaseKind.dispute else 50.0,
+                    status="open",
+                    source="case",
+                    subject_id=case.id,
+                    created_at=now,
+                )
+            )
+    session.flush()
+    audit_service.record(
+        session,
+        actor=opened_by,
+        action=f"case.{kind}.opened",
+        subject_type="customer",
+        subject_id=customer_id,
+        clock=clock,
+        details={
+            "case": case.id,
+            "reason": reason,
+            "accounts": [a.id for a in accounts],
+            "channel": channel,
+        },
+    )
+    return case
+
+
+def resolve_case(session: Session, case_id: int, *, resolution: str, by: str, clock: Clock) -> Case:
+    """A person answered the case: its pauses end (today counts again) and the accounts are
+    decided again."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    if case.status != CaseStatus.open:
+        raise Conflict(f"case {case_id} is {case.status}")
+    resolution = resolution.strip()
+    if not resolution:
+        raise ValidationFailed("say how the case was resolved")
+    case.status, case.resolution = CaseStatus.resolved, resolution[:MAX_TEXT]
+    case.resolved_by, case.resolved_at = by, clock.now()
+    pauses = session.execute(
+        select(DelinquencyPause).where(
+            DelinquencyPause.reason == _pause_reason(case), DelinquencyPause.end_date.is_(None)
+        )
+    ).scalars()
+    for pause in pauses:
+        account = session.get(Account, pause.account_id)
+        assert account is not None
+        today = delinquency_service.business_today(
+            ledger_service.product(session, account.product_code), clock
+        )
+        delinquency_service.lift_pause(  # today is no longer paused
+            session, account, pause, last_day=today - dt.timedelta(days=1), clock=clock
+        )
+        strategy_service.redecide(session, account.id, clock=clock, cause=f"{case.kind} resolved")
+    session.flush()
+    audit_service.record(
+        session,
+        actor=by,
+        action=f"case.{case.kind}.resolved",
+        subject_type="customer",
+        subject_id=case.customer_id,
+        clock=clock,
+        details={"case": case.id},
+    )
+    return case
+
+
+def cases_of(session: Session, customer_id: int) -> list[Case]:
+    return list(
+        session.execute(
+            select(Case).where(Case.customer_id == customer_id).order_by(Case.id.desc())
+        ).scalars()
+    )
+
+
+def _accounts(session: Session, customer_id: int, account_ref: str | None) -> list[Account]:
+    stmt = select(Account).where(Account.customer_id == customer_id, Account.closed_date.is_(None))
+    if account_ref:
+        stmt = stmt.where(Account.external_ref == account_ref)
+    accounts = list(session.execute(stmt.order_by(Account.id)).scalars())
+    if account_ref and not accounts:
+        raise NotFound("no such account")  # another customer's answers exactly as a missing one
+    return accounts

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from recoup.kit.crypto import EncryptedString
+from recoup.models.base import BigId, CreatedMixin, IdMixin, Model
+
+
+class CaseKind(StrEnum):
+    dispute = "dispute"  # the debtor contests the debt: collection pauses until it is answered
+    hardship = "hardship"  # the debtor cannot pay for a reason: a person reviews, pressure stops
+    complaint = "complaint"  # about how we collect: a person answers
+
+
+class CaseStatus(StrEnum):
+    open = "open"
+    resolved = "resolved"
+    withdrawn = "withdrawn"
+
+
+class Case(IdMixin, CreatedMixin, Model):
+    """Something a debtor raised that a person must handle. A dispute or hardship case holds a
+    delinquency pause (`pause_id`), which the strategy and the guard read: pending contacts are
+    cancelled in the transaction that opens it, and none is planned until it is resolved."""
+
+    __tablename__ = "cases"
+
+    customer_id: Mapped[int] = mapped_column(BigId, nullable=False, index=True)
+    account_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    reason: Mapped[str] = mapped_column(String(32), nullable=False)  # a code from the kind's list
+    text: Mapped[str | None] = mapped_column(EncryptedString("cases.text"))
+    status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    opened_by: Mapped[str] = mapped_column(String(128), nullable=False)
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)  # portal, api, agent
+    pause_id: Mapped[int | None] = mapped_column(BigId)
+    resolved_at: Mapped[dt.datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    resolution: Mapped[str | None] = mapped_column(EncryptedString("cases.resolution"))
