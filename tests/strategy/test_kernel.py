@@ -131,7 +131,7 @@ class TestKernel:
         assert out["treatment"].to_list() == ["mid_call", "mid_sms_offer"]
         assert out["queue"].to_list() == ["mid_late", "mid_late"]
         assert out["queue_priority"].to_list() == [300_000 * 0.5 / 100 / 8, 1_000 * 0.15 / 100 / 8]
-        assert out["offers"].to_list() == [["plan"], ["plan"]]
+        assert out["offers"].to_list() == [["promise", "plan"], ["promise", "plan"]]
 
     def test_follow_up_after_the_debt_is_resolved(self) -> None:
         out = decide(

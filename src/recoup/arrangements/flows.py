@@ -527,10 +527,16 @@ class Review:
 
 
 def review(
-    session: Session, *, clock: Clock, account_id: int | None = None, cause: str = "daily"
+    session: Session,
+    *,
+    clock: Clock,
+    account_id: int | None = None,
+    cause: str = "daily",
+    as_of: dt.date | None = None,
 ) -> Review:
     """Keep or break the active arrangements by the money that has arrived (all of them for the
-    daily run, one account's after a payment). Reads set-based; acts on the ones that change."""
+    daily run, one account's after a payment), as of each product's business day (or `as_of`).
+    Reads set-based; acts on the ones that change."""
     active = list(ArrangementRepository(session).active(account_id))
     result = Review(reviewed=len(active))
     if not active:
@@ -541,7 +547,9 @@ def review(
     today_of: dict[str, dt.date] = {}
     for arrangement in active:
         account = _account(session, arrangement)
-        if account.product_code not in today_of:
+        if as_of is not None:
+            today_of[account.product_code] = as_of
+        elif account.product_code not in today_of:
             today_of[account.product_code] = delinquency_service.business_today(
                 ledger_service.product(session, account.product_code), clock
             )

@@ -3,24 +3,37 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from recoup.arrangements.links import PayLink, read_pay_link
+from recoup.arrangements.links import (
+    CODE_LIFETIME,
+    PayLink,
+    code_hash,
+    one_time_code,
+    read_pay_link,
+)
 from recoup.audit import service as audit_service
 from recoup.channels import ChannelError
 from recoup.channels.wallet import WalletPaymentsAdapter
 from recoup.kit.clock import Clock
 from recoup.kit.errors import NotAuthenticated, NotFound, RecoupError, ValidationFailed
+from recoup.kit.masking import mask_email, mask_phone
 from recoup.kit.money import to_major
 from recoup.models import (
     Account,
     AccountDelinquency,
     Bill,
+    ContactPlan,
+    ContactStatus,
     Customer,
+    CustomerEmail,
+    CustomerPhone,
+    OneTimeCode,
     PayLinkRevocation,
     PaymentIntent,
 )
@@ -261,3 +274,154 @@ def latest_intent(
         .order_by(PaymentIntent.id.desc())
         .limit(1)
     ).scalar_one_or_none()
+
+
+class TooManyCodes(RecoupError):
+    status_code = 429
+    code = "too_many_codes"
+
+
+CODES_PER_QUARTER_HOUR = 3
+CODES_PER_DAY = 10
+TRIES_PER_CODE = 5
+
+
+@dataclass(frozen=True)
+class CodeSent:
+    code_id: int
+    channel: str
+    to: str  # masked
+
+
+def _code_address(session: Session, customer_id: int) -> tuple[str, str] | None:
+    """(channel, masked address): the debtor's own mobile, else their e-mail, never a third
+    party's number."""
+    phone = session.execute(
+        select(CustomerPhone.number)
+        .where(
+            CustomerPhone.customer_id == customer_id,
+            CustomerPhone.type == "mobile",
+            CustomerPhone.source.in_(("customer", "wallet")),
+        )
+        .order_by(CustomerPhone.position)
+        .limit(1)
+    ).scalar_one_or_none()
+    if phone is not None:
+        return "sms", mask_phone(phone)
+    email = session.execute(
+        select(CustomerEmail.address)
+        .where(CustomerEmail.customer_id == customer_id)
+        .order_by(CustomerEmail.position)
+        .limit(1)
+    ).scalar_one_or_none()
+    return ("email", mask_email(email)) if email is not None else None
+
+
+def request_code(
+    session: Session, customer_id: int, *, purpose: str, key: bytes, clock: Clock
+) -> CodeSent:
+    """A one-time code to the debtor's own phone (or e-mail), through the outbox as a service
+    message. At most 3 a quarter of an hour and 10 a day per customer."""
+    now = clock.now()
+    recent = (
+        session.execute(
+            select(OneTimeCode.created_at).where(
+                OneTimeCode.customer_id == customer_id,
+                OneTimeCode.created_at > now - dt.timedelta(days=1),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    quarter = [t for t in recent if t > now - dt.timedelta(minutes=15)]
+    if len(quarter) >= CODES_PER_QUARTER_HOUR or len(recent) >= CODES_PER_DAY:
+        raise TooManyCodes("too many codes were asked for; wait a few minutes and try again")
+    address = _code_address(session, customer_id)
+    account_id = session.execute(
+        select(Account.id)
+        .where(Account.customer_id == customer_id, Account.closed_date.is_(None))
+        .order_by(Account.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    if address is None or account_id is None:
+        raise NotFound("there is no phone or e-mail on file to send a code to; call us instead")
+    channel, masked = address
+    row = OneTimeCode(
+        customer_id=customer_id,
+        purpose=purpose,
+        code_hash="",
+        channel=channel,
+        expires_at=now + CODE_LIFETIME,
+        attempts=0,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    row.code_hash = code_hash(key, row.id, one_time_code(key, row.id))
+    contact = ContactPlan(
+        account_id=account_id,
+        customer_id=customer_id,
+        as_of_date=now.date(),
+        stage="service",
+        treatment=f"one_time_code:{row.id}",
+        channel=channel,
+        template="one_time_code",
+        tone="gentle",
+        status=ContactStatus.planned,
+        scheduled_at=now,
+        purpose="service",
+        reasons=[],
+        created_at=now,
+    )
+    session.add(contact)
+    session.flush()
+    row.contact_id = contact.id
+    audit_service.record(
+        session,
+        actor="debtor",
+        action="portal.code_requested",
+        subject_type="customer",
+        subject_id=customer_id,
+        clock=clock,
+        details={"purpose": purpose, "channel": channel, "contact_id": contact.id},
+    )
+    return CodeSent(row.id, channel, masked)
+
+
+def verify_code(
+    session: Session, customer_id: int, code: str, *, keys: Sequence[bytes], clock: Clock
+) -> bool:
+    """Whether `code` is the customer's latest live code; each wrong try counts, five spend it."""
+    now = clock.now()
+    row = session.execute(
+        select(OneTimeCode)
+        .where(
+            OneTimeCode.customer_id == customer_id,
+            OneTimeCode.used_at.is_(None),
+            OneTimeCode.expires_at > now,
+        )
+        .order_by(OneTimeCode.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).scalar_one_or_none()
+    if row is None or row.attempts >= TRIES_PER_CODE:
+        return False
+    code = code.strip()
+    good = code.isdigit() and any(
+        hmac.compare_digest(code_hash(k, row.id, code), row.code_hash) for k in keys
+    )
+    if good:
+        row.used_at = now
+    else:
+        row.attempts += 1
+    session.flush()
+    audit_service.record(
+        session,
+        actor="debtor",
+        action="portal.code_verified" if good else "portal.code_refused",
+        subject_type="customer",
+        subject_id=customer_id,
+        clock=clock,
+        details={"code_id": row.id},
+    )
+    return good

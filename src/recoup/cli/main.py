@@ -98,6 +98,7 @@ def run_daily(
     ] = None,
 ) -> None:
     """The daily pass: days past due, buckets and bucket changes for the whole portfolio."""
+    from recoup.arrangements import flows as arrangement_flows
     from recoup.delinquency import service as delinquency_service
 
     rt = runtime()
@@ -108,6 +109,8 @@ def run_daily(
     with console.status("daily pass") as status:
         try:
             with rt.transaction() as session:
+                status.update("daily pass: arrangements kept and broken")
+                reviewed = arrangement_flows.review(session, clock=rt.clock, as_of=day)
                 summary = delinquency_service.run_daily(
                     session,
                     day,
@@ -116,6 +119,11 @@ def run_daily(
                 )
         except RecoupError as exc:
             raise fail(exc.message) from exc
+    if reviewed.reviewed:
+        console.print(
+            f"arrangements: {reviewed.reviewed:,} reviewed, {reviewed.kept:,} kept, "
+            f"{reviewed.broken:,} broken"
+        )
     console.print(
         f"as of {summary.as_of}: {summary.accounts:,} accounts, {summary.changed:,} states changed, "
         f"{summary.bucket_changes:,} bucket changes"

@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from recoup.arrangements.links import pay_link
+from recoup.arrangements.links import one_time_code, pay_link
 from recoup.channels import Accepted, ChannelError, Outgoing
 from recoup.compliance import Facts, Guard, decide
 from recoup.compliance.tally import Event, Subject, tally_all
@@ -442,6 +442,8 @@ class _Context:
             "opt_out": opt_out,
             "support_phone": self.config.support_phone,
         }
+        if r.template == "one_time_code":  # derived from the code's row, never stored in clear
+            variables["code"] = one_time_code(self.config.link_key, int(r.treatment.split(":")[1]))
         try:
             return version, render(template, variables)
         except TemplateProblem as exc:

@@ -23,12 +23,14 @@ from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from recoup.compliance import Guard, Reason, check_content
+from recoup.compliance.codes import Code
 from recoup.contact.sms import SmsLength, sms_length
 from recoup.kit.money import format_money
 
 LANGUAGES = {"zh-CN": "zh_CN", "zh-TW": "zh_TW", "en": "en_US"}
 TONES = ("gentle", "neutral", "firm")
 CHANNELS = ("sms", "email", "push", "in_app", "letter")
+SERVICE = frozenset({"opt_out_confirmation", "one_time_code"})
 VARIABLES = {
     "first_name": "the debtor's given name (or the name as held)",
     "creditor_name": "who is owed (the wallet or lender)",
@@ -40,6 +42,7 @@ VARIABLES = {
     "pay_link": "the signed link to pay or arrange a plan",
     "opt_out": "how to stop these messages on this channel",
     "support_phone": "where to call",
+    "code": "a one-time code the debtor asked for in the portal (service messages only)",
 }
 SAMPLES: dict[str, dict[str, Any]] = {
     "zh-CN": {
@@ -82,6 +85,7 @@ def sample(language: str) -> dict[str, Any]:
         "due_date": dt.date(2026, 6, 15),
         "days_past_due": 12,
         "pay_link": "https://pay.example/r/AbC123",
+        "code": "402917",
         **SAMPLES[language],
     }
 
@@ -160,13 +164,16 @@ def check(
     *,
     collector: str = "creditor",
 ) -> list[Reason]:
-    """Render a preview with sample data and ask the guard about it in every jurisdiction."""
+    """Render a preview with sample data and ask the guard about it in every jurisdiction. A service
+    message (`SERVICE`: sent because the debtor asked, never about the debt) must say nothing a
+    pack forbids, but owes none of the elements a collection message must carry."""
     preview = render(template, sample(template.language))
     text = "\n".join(p for p in (preview.subject, preview.body) if p)
     found: list[Reason] = []
     for jurisdiction in jurisdictions:
         found.extend(
-            check_content(
+            r
+            for r in check_content(
                 guard,
                 text,
                 language=template.language,
@@ -175,6 +182,7 @@ def check(
                 collector=collector,
                 creditor_name="Recoup Wallet",
             )
+            if template.name not in SERVICE or r.code == Code.CONTENT_FORBIDDEN
         )
     return found
 

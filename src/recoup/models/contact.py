@@ -137,3 +137,18 @@ class InboundMessage(IdMixin, Model):
     body: Mapped[str] = mapped_column(EncryptedString("inbound_messages.body"), nullable=False)
     intent: Mapped[str] = mapped_column(String(16), nullable=False)
     received_at: Mapped[dt.datetime]
+
+
+class ContactPreference(Model):
+    """How a debtor wants to be contacted, as they said it (in the portal, or to an agent): times
+    they said are inconvenient, which the guard treats as closed at plan and send time (12 CFR
+    1006.6(b)(1) and its like), on the given weekdays (0 = Monday; empty: every day)."""
+
+    __tablename__ = "contact_preferences"
+
+    customer_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    quiet_from: Mapped[int | None] = mapped_column(Integer)  # minutes after local midnight
+    quiet_to: Mapped[int | None] = mapped_column(Integer)
+    quiet_days: Mapped[list[int]] = mapped_column(JSON, nullable=False, default=list)
+    source: Mapped[str] = mapped_column(String(32), nullable=False)
+    updated_at: Mapped[dt.datetime]

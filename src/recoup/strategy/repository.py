@@ -10,6 +10,7 @@ import polars as pl
 from sqlalchemy import String, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
+from recoup.compliance.batch import INCONVENIENT
 from recoup.kit import frames
 from recoup.kit.repository import Repository
 from recoup.models import (
@@ -19,6 +20,7 @@ from recoup.models import (
     Bill,
     Consent,
     ContactPlan,
+    ContactPreference,
     Customer,
     CustomerEmail,
     CustomerPhone,
@@ -231,6 +233,37 @@ def decided_accounts(session: Session, as_of: dt.date) -> pl.DataFrame:
         session,
         select(StrategyDecision.account_id).where(StrategyDecision.as_of_date == as_of),
         {"account_id": pl.Int64},
+    )
+
+
+def quiet_windows(start: int, end: int, days: list[int]) -> list[dict[str, Any]]:
+    """A debtor's quiet hours as the guard's inconvenient periods: [start, end) in local minutes,
+    split at midnight when they run past it (the part after midnight on the following weekdays)."""
+    if start < end:
+        return [{"days": days, "start": start, "end": end}]
+    return [
+        {"days": days, "start": start, "end": 24 * 60},
+        {"days": [(d + 1) % 7 for d in days], "start": 0, "end": end},
+    ]
+
+
+def quiet_hours(session: Session, customer_id: int | None = None) -> pl.DataFrame:
+    """customer_id, inconvenient (the guard's list of {days, start, end})."""
+    p = ContactPreference
+    stmt = _only(
+        select(p.customer_id, p.quiet_from, p.quiet_to, p.quiet_days).where(
+            p.quiet_from.is_not(None), p.quiet_to.is_not(None)
+        ),
+        p.customer_id,
+        customer_id,
+    )
+    rows = [
+        (cid, quiet_windows(start, end, list(days or [])))
+        for cid, start, end, days in session.execute(stmt)
+    ]
+    return pl.DataFrame(
+        {"customer_id": [r[0] for r in rows], "inconvenient": [r[1] for r in rows]},
+        schema={"customer_id": pl.Int64, "inconvenient": pl.List(INCONVENIENT)},
     )
 
 

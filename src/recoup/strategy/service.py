@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
 from recoup.compliance import load_guard
-from recoup.compliance.batch import decide_frame
+from recoup.compliance.batch import INCONVENIENT, decide_frame
 from recoup.compliance.localtime import utc_at
 from recoup.compliance.vocabulary import (
     COLLECTOR_ROLE,
@@ -268,14 +268,22 @@ def plan(
     contacts = decisions.filter(pl.col("decision") == "contact")
     customer_id = int(f["customer_id"][0]) if account_id is not None else None
     consents = repo.electronic_consents(session, now, customer_id)
-    return decisions, _check(contacts, as_of, now, consents)
+    quiet = repo.quiet_hours(session, customer_id)
+    return decisions, _check(contacts, as_of, now, consents, quiet)
 
 
 def _check(
-    contacts: pl.DataFrame, as_of: dt.date, now: dt.datetime, consents: pl.DataFrame
+    contacts: pl.DataFrame,
+    as_of: dt.date,
+    now: dt.datetime,
+    consents: pl.DataFrame,
+    quiet: pl.DataFrame,
 ) -> pl.DataFrame:
     if contacts.height == 0:
         return contacts
+    contacts = contacts.join(quiet, on="customer_id", how="left").with_columns(
+        pl.col("inconvenient").fill_null(pl.lit([], pl.List(INCONVENIENT)))
+    )
     jurisdictions = contacts["jurisdiction"].unique().to_list()
     fallback = pl.DataFrame(
         {
@@ -350,6 +358,7 @@ def _check(
             ),
             pl.lit(False),
         ).alias("opted_out"),
+        "inconvenient",
     )
     verdict = decide_frame(load_guard(), guard_input)
     return planned.join(
