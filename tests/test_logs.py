@@ -91,3 +91,12 @@ def test_redaction_by_key_and_by_shape(tmp_path: Path) -> None:
     assert record["name"] == "[redacted]"
     assert record["phones"] == "[redacted]"
     assert record["note"] == "call [phone], [phone] or [email]; ID [national-id]"
+
+
+def test_request_logs_never_carry_a_link_token() -> None:
+    from recoup.api.app import loggable_path
+
+    assert loggable_path("/p/eyJrIjoi.GYAo-G0A/a/acc-1/plan") == "/p/{token}/a/acc-1/plan"
+    assert loggable_path("/p/eyJrIjoi.GYAo-G0A") == "/p/{token}"
+    assert loggable_path("/v1/unsubscribe/abc.def") == "/v1/unsubscribe/{token}"
+    assert loggable_path("/v1/accounts/7") == "/v1/accounts/7"

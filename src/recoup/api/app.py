@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from typing import Any
 
@@ -28,6 +29,7 @@ from recoup.ledger.endpoints import router as ledger_router
 from recoup.sandbox.wallet import router as sandbox_wallet_router
 from recoup.web.portal import router as portal_router
 from recoup.web.portal import static_files
+from recoup.web.selfservice import router as selfservice_router
 from recoup.web.unsubscribe import router as unsubscribe_router
 
 log = get_logger(__name__)
@@ -38,6 +40,16 @@ delinquency. Writes accept an `Idempotency-Key` header: a repeat of the same req
 answer and changes nothing. Amounts are integers in minor units (fen, cents) with an ISO 4217 code;
 times are ISO 8601 with an offset. Personal data comes back masked.
 """
+
+
+# Paths that carry a credential (a pay link's or an unsubscribe link's token) are logged without it.
+_TOKEN_IN_PATH = re.compile(r"^(/p|/v1/unsubscribe)/[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """The request path for the log: never a link's token (nor the query string, where other
+    tokens could travel)."""
+    return _TOKEN_IN_PATH.sub(r"\1/{token}", path)
 
 
 def create_app(
@@ -72,7 +84,7 @@ def create_app(
         log.info(
             "http.request",
             method=request.method,
-            path=request.url.path,  # never the query string: pay links carry tokens there
+            path=loggable_path(request.url.path),
             status_code=response.status_code,
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
             actor=principal.actor if principal else None,
@@ -87,6 +99,7 @@ def create_app(
     app.include_router(arrangements_router)
     app.include_router(cases_router)
     app.include_router(portal_router)
+    app.include_router(selfservice_router)
     app.include_router(unsubscribe_router)
     if settings.sandbox_wallet:
         app.include_router(sandbox_wallet_router)

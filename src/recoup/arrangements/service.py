@@ -100,6 +100,7 @@ class BillLine:
 
 @dataclass(frozen=True)
 class AccountView:
+    account_id: int
     reference: str
     product: str
     currency: str
@@ -147,6 +148,7 @@ def portal_view(session: Session, customer_id: int, *, today: dt.date) -> Portal
     bills = _bills(session, [a.id for a, _ in accounts])
     views = [
         AccountView(
+            account_id=account.id,
             reference=account.external_ref,
             product=account.product_code,
             currency=account.currency,
@@ -293,7 +295,7 @@ class CodeSent:
     to: str  # masked
 
 
-def _code_address(session: Session, customer_id: int) -> tuple[str, str] | None:
+def code_address(session: Session, customer_id: int) -> tuple[str, str] | None:
     """(channel, masked address): the debtor's own mobile, else their e-mail, never a third
     party's number."""
     phone = session.execute(
@@ -336,7 +338,7 @@ def request_code(
     quarter = [t for t in recent if t > now - dt.timedelta(minutes=15)]
     if len(quarter) >= CODES_PER_QUARTER_HOUR or len(recent) >= CODES_PER_DAY:
         raise TooManyCodes("too many codes were asked for; wait a few minutes and try again")
-    address = _code_address(session, customer_id)
+    address = code_address(session, customer_id)
     account_id = session.execute(
         select(Account.id)
         .where(Account.customer_id == customer_id, Account.closed_date.is_(None))

@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
@@ -37,7 +37,9 @@ from recoup.models import (
     AccountDelinquency,
     AgentTask,
     ContactPlan,
+    ContactPreference,
     ContactStatus,
+    Customer,
     CustomerPhone,
     InboundMessage,
     OptOut,
@@ -210,6 +212,107 @@ def opt_out_customer(
     for account_id in _open_accounts(session, customer_id):
         strategy_service.redecide(session, account_id, clock=clock, cause=f"{channel} opt-out")
     return cancelled
+
+
+PREFERENCE_CHANNELS = ("sms", "email", "push", "call")
+
+
+@dataclass(frozen=True)
+class Preferences:
+    allowed: frozenset[str]  # channels not opted out of
+    quiet_from: str | None  # "HH:MM", local
+    quiet_to: str | None
+
+
+def preferences_of(session: Session, customer_id: int) -> Preferences:
+    opted = set(
+        session.execute(
+            select(OptOut.channel).where(
+                OptOut.customer_id == customer_id, OptOut.withdrawn_at.is_(None)
+            )
+        ).scalars()
+    )
+    held = session.get(ContactPreference, customer_id)
+
+    def hhmm(minutes: int | None) -> str | None:
+        return None if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+    return Preferences(
+        frozenset(c for c in PREFERENCE_CHANNELS if c not in opted),
+        hhmm(held.quiet_from) if held else None,
+        hhmm(held.quiet_to) if held else None,
+    )
+
+
+def set_preferences(
+    session: Session,
+    customer_id: int,
+    *,
+    language: str | None,
+    channels: set[str],
+    quiet: tuple[int, int] | None,
+    source: str,
+    clock: Clock,
+) -> None:
+    """What a debtor said about being contacted: the language, the channels allowed (the others
+    are opted out of, and unsent contacts on them cancelled; an allowed one opted out of before is
+    opted back in), and quiet hours (local minutes [from, to)), which the guard honours at plan
+    and send time. The accounts are re-decided at once."""
+    now = clock.now()
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}")
+    if language is not None and language != customer.preferred_language:
+        customer.preferred_language = language
+    for channel in PREFERENCE_CHANNELS:
+        if channel not in channels:
+            opt_out_customer(
+                session,
+                customer_id,
+                channel=channel,
+                address_index=None,
+                source=source,
+                evidence="contact preferences",
+                clock=clock,
+            )
+            continue
+        withdrawn = session.execute(
+            update(OptOut)
+            .where(
+                OptOut.customer_id == customer_id,
+                OptOut.channel == channel,
+                OptOut.withdrawn_at.is_(None),
+            )
+            .values(withdrawn_at=now)
+        ).rowcount  # type: ignore[attr-defined]
+        if withdrawn:
+            audit_service.record(
+                session,
+                actor=source,
+                action="contact.opted_in",
+                subject_type="customer",
+                subject_id=customer_id,
+                clock=clock,
+                details={"channel": channel},
+            )
+    preference = session.get(ContactPreference, customer_id)
+    if preference is None:
+        preference = ContactPreference(customer_id=customer_id, quiet_days=[])
+        session.add(preference)
+    preference.quiet_from, preference.quiet_to = quiet if quiet else (None, None)
+    preference.source, preference.updated_at = source, now
+    session.flush()
+    audit_service.record(
+        session,
+        actor=source,
+        action="contact.preferences_set",
+        subject_type="customer",
+        subject_id=customer_id,
+        clock=clock,
+        details={"language": language, "channels": sorted(channels), "quiet": quiet},
+    )
+    for account_id in _open_accounts(session, customer_id):
+        strategy_service.redecide(session, account_id, clock=clock, cause="preferences")
 
 
 def unsubscribe(session: Session, token: str, *, keys: Sequence[bytes], clock: Clock) -> int:

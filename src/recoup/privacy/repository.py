@@ -10,9 +10,13 @@ from recoup.kit.repository import Repository
 from recoup.models import (
     Account,
     AccountDelinquency,
+    Arrangement,
     AuditEvent,
     Bill,
+    Case,
     Consent,
+    ContactMessage,
+    ContactPlan,
     Customer,
     CustomerAddress,
     CustomerEmail,
@@ -20,6 +24,7 @@ from recoup.models import (
     DataAccess,
     DelinquencyEvent,
     ErasureRequest,
+    OptOut,
     Payment,
 )
 
@@ -93,6 +98,32 @@ def delinquency_of(
 
 def access_log(session: Session, customer_id: int) -> Sequence[DataAccess]:
     stmt = select(DataAccess).where(DataAccess.customer_id == customer_id).order_by(DataAccess.at)
+    return session.execute(stmt).scalars().all()
+
+
+def messages_to(session: Session, customer_id: int) -> Sequence[tuple[ContactPlan, ContactMessage]]:
+    """What was sent to the customer, newest first, with the contact that carried it."""
+    stmt = (
+        select(ContactPlan, ContactMessage)
+        .join(ContactMessage, ContactMessage.contact_id == ContactPlan.id)
+        .where(ContactPlan.customer_id == customer_id)
+        .order_by(ContactMessage.id.desc())
+    )
+    return [(plan, message) for plan, message in session.execute(stmt).all()]
+
+
+def opt_outs_of(session: Session, customer_id: int) -> Sequence[OptOut]:
+    stmt = select(OptOut).where(OptOut.customer_id == customer_id).order_by(OptOut.id)
+    return session.execute(stmt).scalars().all()
+
+
+def arrangements_of(session: Session, customer_id: int) -> Sequence[Arrangement]:
+    stmt = select(Arrangement).where(Arrangement.customer_id == customer_id)
+    return session.execute(stmt.order_by(Arrangement.id)).scalars().all()
+
+
+def cases_of(session: Session, customer_id: int) -> Sequence[Case]:
+    stmt = select(Case).where(Case.customer_id == customer_id).order_by(Case.id)
     return session.execute(stmt).scalars().all()
 
 

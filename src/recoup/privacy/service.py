@@ -176,6 +176,53 @@ def export(
             }
             for r in ErasureRepository(session).for_customer(customer.id)
         ],
+        "messages": [
+            {
+                "at": _iso(m.created_at),
+                "channel": c.channel,
+                "purpose": c.purpose,
+                "status": c.status,
+                "subject": m.subject,
+                "body": m.body,
+            }
+            for c, m in repo.messages_to(session, customer.id)
+        ],
+        "opt_outs": [
+            {
+                "channel": o.channel,
+                "at": _iso(o.created_at),
+                "source": o.source,
+                "withdrawn_at": _iso(o.withdrawn_at),
+            }
+            for o in repo.opt_outs_of(session, customer.id)
+        ],
+        "arrangements": [
+            {
+                "account": a.account_id,
+                "kind": a.kind,
+                "status": a.status,
+                "amount_minor": a.amount_minor,
+                "fee_minor": a.fee_minor,
+                "currency": a.currency,
+                "start": _iso(a.start_date),
+                "due": _iso(a.due_date),
+                "paid_minor": a.paid_minor,
+                "ended_on": _iso(a.ended_on),
+            }
+            for a in repo.arrangements_of(session, customer.id)
+        ],
+        "cases": [
+            {
+                "kind": c.kind,
+                "reason": c.reason,
+                "text": c.text,
+                "status": c.status,
+                "opened_at": _iso(c.created_at),
+                "resolved_at": _iso(c.resolved_at),
+                "resolution": c.resolution,
+            }
+            for c in repo.cases_of(session, customer.id)
+        ],
         "who_used_my_data": [
             {"at": _iso(d.at), "who": d.actor, "what": d.kind, "fields": d.fields, "why": d.reason}
             for d in repo.access_log(session, customer.id)

@@ -23,8 +23,11 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from recoup.api.deps import ClockDep, SessionDep, SettingsDep
+from recoup.arrangements import flows as arrangement_flows
 from recoup.arrangements import service as arrangement_service
 from recoup.arrangements.links import PayLink
+from recoup.arrangements.repository import ArrangementRepository
+from recoup.arrangements.terms import OFFER_BOUNDS
 from recoup.audit import service as audit_service
 from recoup.channels.wallet import WalletPaymentsAdapter
 from recoup.config import Settings
@@ -33,6 +36,7 @@ from recoup.ingest.idempotency import body_of
 from recoup.kit.errors import NotAuthenticated, NotFound, RecoupError
 from recoup.kit.masking import mask_name
 from recoup.kit.money import format_money, to_major, to_minor
+from recoup.models import Account
 from recoup.web.text import LANGUAGE_NAMES, TEXT
 
 router = APIRouter(include_in_schema=False)
@@ -63,7 +67,7 @@ def environment() -> Environment:
     )
 
 
-def _page(
+def page(
     template: str, language: str, settings: Settings, status: int, **context: Any
 ) -> HTMLResponse:
     locale = LANGUAGES[language]
@@ -93,14 +97,34 @@ def _page(
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 
-def _csrf(settings: Settings, token: str) -> str:
+class BadForm(ValueError):
+    pass
+
+
+def read_form(body: bytes) -> dict[str, list[str]]:
+    """A posted form, or BadForm (a 400/422 page, never a 500) for one no browser would send."""
+    try:
+        pairs = parse_qsl(body.decode("utf-8", "strict"), max_num_fields=40)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadForm("the form could not be read") from exc
+    form: dict[str, list[str]] = {}
+    for key, value in pairs:
+        if len(value) > 4_000:
+            raise BadForm(f"{key} is too long")
+        form.setdefault(key, []).append(value)
+    return form
+
+
+def csrf_field(settings: Settings, token: str) -> str:
     """The form's anti-forgery field: bound to this link, so a page elsewhere cannot post one."""
     return hmac.new(
         settings.link_signing_keys[0], b"csrf:" + token.encode(), hashlib.sha256
     ).hexdigest()[:32]
 
 
-def _open(session: SessionDep, token: str, settings: Settings, clock: ClockDep) -> PayLink | None:
+def open_link(
+    session: SessionDep, token: str, settings: Settings, clock: ClockDep
+) -> PayLink | None:
     try:
         return arrangement_service.open_link(
             session, token, keys=settings.link_signing_keys, clock=clock
@@ -119,6 +143,7 @@ def _portal(
     *,
     status: int = 200,
     error: str | None = None,
+    done: str | None = None,
 ) -> HTMLResponse:
     view = arrangement_service.portal_view(session, link.customer_id, today=clock.now().date())
     language = str(lang if lang in LANGUAGES else language_for(view.language, view.jurisdiction))
@@ -131,14 +156,29 @@ def _portal(
         notice = {"succeeded": t["paid_thanks"], "declined": t["declined"]}.get(
             latest.status, t["waiting"]
         )
-    return _page(
+    if done is not None and f"done_{done}" in t:
+        notice = t[f"done_{done}"]
+    accounts = [a for a in view.accounts if a.bills or a.outstanding_minor]
+    offers, arrangements = {}, {}
+    for a in accounts:
+        account = session.get(Account, a.account_id)
+        assert account is not None
+        offered = arrangement_flows.offered(session, account)
+        offers[a.reference] = [k for k in OFFER_BOUNDS if k in offered]
+        arrangements[a.reference] = ArrangementRepository(session).open_for_account(account.id)
+    suffix = f"?lang={language}" if lang in LANGUAGES else ""
+    return page(
         "portal.html",
         language,
         settings,
         status,
         name=mask_name(view.name),
-        accounts=[a for a in view.accounts if a.bills or a.outstanding_minor],
-        csrf=_csrf(settings, token),
+        accounts=accounts,
+        offers=offers,
+        arrangements=arrangements,
+        base=f"/p/{token}",
+        suffix=suffix,
+        csrf=csrf_field(settings, token),
         pay_action=f"/p/{token}/pay" + (f"?lang={language}" if lang in LANGUAGES else ""),
         major=lambda amount, currency: str(to_major(amount, currency)),
         notice=notice,
@@ -153,10 +193,11 @@ def portal(
     clock: ClockDep,
     settings: SettingsDep,
     lang: str | None = None,
+    done: str | None = None,
 ) -> HTMLResponse:
-    link = _open(session, token, settings, clock)
+    link = open_link(session, token, settings, clock)
     if link is None:
-        return _page("gone.html", str(lang if lang in LANGUAGES else "zh-CN"), settings, 410)
+        return page("gone.html", str(lang if lang in LANGUAGES else "zh-CN"), settings, 410)
     audit_service.record(
         session,
         actor="debtor",
@@ -166,7 +207,7 @@ def portal(
         clock=clock,
         details={"contact_id": link.contact_id},
     )
-    return _portal(session, token, link, lang, settings, clock)
+    return _portal(session, token, link, lang, settings, clock, done=done)
 
 
 @router.post("/p/{token}/pay", response_model=None)
@@ -180,11 +221,14 @@ def pay(
 ) -> HTMLResponse | RedirectResponse:
     """Pay now: the form's amount for one account, through the wallet; the debtor is sent to the
     wallet to approve it and comes back here."""
-    form = dict(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=10))
-    link = _open(session, token, settings, clock)
+    link = open_link(session, token, settings, clock)
     if link is None:
-        return _page("gone.html", str(lang if lang in LANGUAGES else "zh-CN"), settings, 410)
-    if not hmac.compare_digest(form.get("csrf", ""), _csrf(settings, token)):
+        return page("gone.html", str(lang if lang in LANGUAGES else "zh-CN"), settings, 410)
+    try:
+        form = {k: v[0] for k, v in read_form(body).items()}
+    except BadForm as exc:
+        return _portal(session, token, link, lang, settings, clock, status=400, error=str(exc))
+    if not hmac.compare_digest(form.get("csrf", ""), csrf_field(settings, token)):
         return _portal(session, token, link, lang, settings, clock, status=403, error="csrf")
     view = arrangement_service.portal_view(session, link.customer_id, today=clock.now().date())
     account = next((a for a in view.accounts if a.reference == form.get("account")), None)

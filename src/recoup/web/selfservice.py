@@ -1,0 +1,596 @@
+"""The portal's self-service pages, behind the same pay link: arrangements within what the policy
+offers (promise, plan with its schedule, extension, settlement), a one-time code before anything
+sensitive, contact preferences and opt-outs, disputes, hardship and complaints, and "my data".
+
+Every form carries the link-bound CSRF field. Sensitive actions (seeing personal data, changing
+preferences, confirming a plan, an extension or a settlement) need a code sent to a phone or e-mail
+already on file; entering it sets a short-lived, signed, HttpOnly, Secure, SameSite=Strict cookie
+scoped to this link's path. A bad form answers 4xx with the page and a message, never a 500.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Cookie, Depends
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
+
+from recoup.api.deps import ClockDep, SessionDep, SettingsDep
+from recoup.arrangements import flows as arrangement_flows
+from recoup.arrangements import service as arrangement_service
+from recoup.arrangements import terms
+from recoup.arrangements.links import VERIFIED_LIFETIME, PayLink, is_verified, verified_token
+from recoup.cases import flows as case_flows
+from recoup.config import Settings
+from recoup.contact import flows as contact_flows
+from recoup.contact.templates import LANGUAGES, language_for
+from recoup.ingest.idempotency import body_of
+from recoup.kit.clock import Clock
+from recoup.kit.errors import RecoupError
+from recoup.kit.money import format_money, to_major, to_minor
+from recoup.models import Account, Customer
+from recoup.privacy import service as privacy_service
+from recoup.web.portal import HEADERS, BadForm, csrf_field, open_link, page, read_form
+
+router = APIRouter(include_in_schema=False)
+KINDS = tuple(terms.OFFER_BOUNDS)
+NEEDS_CODE = frozenset({"plan", "extension", "settlement"})
+VERIFIED = "recoup_verified"
+Body = Annotated[bytes, Depends(body_of)]
+
+
+@dataclass
+class Visit:
+    """One request on a genuine link: who, in which language, and how to link onwards."""
+
+    token: str
+    link: PayLink
+    customer: Customer
+    language: str
+    explicit: bool  # the language came from ?lang= and travels with every link
+
+    def url(self, path: str = "", **query: str) -> str:
+        params = {**query, **({"lang": self.language} if self.explicit else {})}
+        qs = "&".join(f"{k}={quote(v)}" for k, v in params.items())
+        return f"/p/{self.token}{path}" + (f"?{qs}" if qs else "")
+
+
+def _visit(
+    session: SessionDep, token: str, settings: Settings, clock: Clock, lang: str | None
+) -> Visit | HTMLResponse:
+    link = open_link(session, token, settings, clock)
+    if link is None:
+        return page("gone.html", lang if lang in LANGUAGES else "zh-CN", settings, 410)
+    customer = session.get(Customer, link.customer_id)
+    assert customer is not None
+    explicit = lang in LANGUAGES
+    language = str(
+        lang if explicit else language_for(customer.preferred_language, customer.jurisdiction)
+    )
+    return Visit(token, link, customer, language, explicit)
+
+
+def _one(form: dict[str, list[str]], key: str, default: str = "") -> str:
+    return (form.get(key) or [default])[0].strip()
+
+
+def _csrf_ok(form: dict[str, list[str]], settings: Settings, token: str) -> bool:
+    return hmac.compare_digest(_one(form, "csrf"), csrf_field(settings, token))
+
+
+def _verified(request_cookie: str | None, settings: Settings, visit: Visit, clock: Clock) -> bool:
+    return is_verified(
+        settings.link_signing_keys, request_cookie, visit.customer.id, now=clock.now()
+    )
+
+
+def _account(session: SessionDep, visit: Visit, ref: str) -> Account | None:
+    """The link's customer's open account by reference; another customer's is simply not found."""
+    return session.execute(
+        select(Account).where(
+            Account.customer_id == visit.customer.id,
+            Account.external_ref == ref,
+            Account.closed_date.is_(None),
+        )
+    ).scalar_one_or_none()
+
+
+def _render(
+    visit: Visit, template: str, settings: Settings, status: int = 200, **context: Any
+) -> HTMLResponse:
+    return page(
+        template,
+        visit.language,
+        settings,
+        status,
+        url=visit.url,
+        csrf=csrf_field(settings, visit.token),
+        **context,
+    )
+
+
+def _gate(visit: Visit, next_path: str) -> RedirectResponse:
+    """To the code page, coming back to `next_path` (this link's own pages only) afterwards."""
+    return RedirectResponse(visit.url("/verify", next=next_path), status_code=303, headers=HEADERS)
+
+
+# Arrangements ------------------------------------------------------------------------------
+
+
+def _offer_context(
+    session: SessionDep, visit: Visit, account: Account, kind: str, clock: Clock
+) -> dict[str, Any] | None:
+    bounds = arrangement_flows.offered(session, account).get(kind)
+    if bounds is None:
+        return None
+    pos = arrangement_flows.position(session, account, clock=clock)
+    locale = LANGUAGES[visit.language]
+    least = terms.share_of(pos.owed, bounds.get("min_share_bps", 0)) if kind == "settlement" else 0
+    return {
+        "kind": kind,
+        "bounds": bounds,
+        "pos": pos,
+        "account": account,
+        "least": format_money(least, pos.currency, locale),
+        "pct": f"{bounds.get('fee_bps', 0) / 100:g}%",
+        "major": lambda amount: str(to_major(amount, pos.currency)),
+        "last_day": pos.today + dt.timedelta(days=int(bounds.get("max_days", 0))),
+    }
+
+
+@router.get("/p/{token}/a/{ref}/{kind}", response_class=HTMLResponse)
+def arrangement_page(
+    token: str,
+    ref: str,
+    kind: str,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    lang: str | None = None,
+    n: str | None = None,
+    budget: str | None = None,
+    income: str | None = None,
+) -> HTMLResponse:
+    """The form for one kind of arrangement; a plan with `n` and a budget or income previews its
+    schedule (a GET: nothing is made until the debtor confirms)."""
+    visit = _visit(session, token, settings, clock, lang)
+    if isinstance(visit, HTMLResponse):
+        return visit
+    account = _account(session, visit, ref) if kind in KINDS else None
+    context = _offer_context(session, visit, account, kind, clock) if account else None
+    if context is None:
+        return _render(visit, "arrange.html", settings, 404, missing=True)
+    quote_ = None
+    error = None
+    if kind == "plan" and n:
+        try:
+            quote_ = _plan_quote(session, account, context, n, budget, income, clock)  # type: ignore[arg-type]
+        except (RecoupError, ValueError) as exc:
+            error = exc.message if isinstance(exc, RecoupError) else str(exc)
+    return _render(
+        visit,
+        "arrange.html",
+        settings,
+        422 if error else 200,
+        quote=quote_,
+        error=error,
+        values={"n": n or "", "budget": budget or "", "income": income or ""},
+        **context,
+    )
+
+
+def _plan_quote(
+    session: SessionDep,
+    account: Account,
+    context: dict[str, Any],
+    n: str,
+    budget: str | None,
+    income: str | None,
+    clock: Clock,
+) -> dict[str, Any]:
+    if not n.strip().isdigit() or not 0 < int(n) <= 120:
+        raise BadForm("choose a number of instalments")
+    currency = context["pos"].currency
+    fee, schedule, _ = arrangement_flows.plan_quote(
+        session,
+        account,
+        instalments=int(n),
+        monthly_budget=to_minor(budget, currency) if budget else None,
+        monthly_income=to_minor(income, currency) if income else None,
+        clock=clock,
+    )
+    return {"fee": fee, "schedule": schedule, "total": sum(i.amount_minor for i in schedule)}
+
+
+@router.post("/p/{token}/a/{ref}/{kind}", response_model=None)
+def arrangement_make(
+    token: str,
+    ref: str,
+    kind: str,
+    body: Body,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    verified: Annotated[str | None, Cookie(alias=VERIFIED)] = None,
+    lang: str | None = None,
+) -> HTMLResponse | RedirectResponse:
+    visit = _visit(session, token, settings, clock, lang)
+    if isinstance(visit, HTMLResponse):
+        return visit
+    account = _account(session, visit, ref) if kind in KINDS else None
+    context = _offer_context(session, visit, account, kind, clock) if account else None
+    if context is None or account is None:
+        return _render(visit, "arrange.html", settings, 404, missing=True)
+    values: dict[str, str] = {}
+    try:
+        form = read_form(body)
+        values = {k: _one(form, k) for k in ("n", "budget", "income", "amount", "date", "days")}
+        if not _csrf_ok(form, settings, token):
+            return _render(
+                visit, "arrange.html", settings, 403, error="csrf", values=values, **context
+            )
+        if kind in NEEDS_CODE and not _verified(verified, settings, visit, clock):
+            return _gate(visit, f"/a/{ref}/{kind}")
+        currency = account.currency
+
+        def money(key: str) -> int | None:
+            return to_minor(values[key], currency) if values[key] else None
+
+        arrangement_flows.make(
+            session,
+            account,
+            kind,
+            amount_minor=money("amount"),
+            on=dt.date.fromisoformat(values["date"]) if values["date"] else None,
+            instalments=int(values["n"]) if values["n"].isdigit() else None,
+            monthly_budget=money("budget"),
+            monthly_income=money("income"),
+            days=int(values["days"]) if values["days"].isdigit() else None,
+            made_by="debtor",
+            channel="portal",
+            clock=clock,
+        )
+    except (RecoupError, ValueError) as exc:
+        status = exc.status_code if isinstance(exc, RecoupError) else 422
+        message = exc.message if isinstance(exc, RecoupError) else str(exc)
+        return _render(
+            visit, "arrange.html", settings, status, error=message, values=values, **context
+        )
+    return RedirectResponse(visit.url("", done=kind), status_code=303, headers=HEADERS)
+
+
+# The one-time code -------------------------------------------------------------------------
+
+
+def _safe_next(visit: Visit, next_path: str | None) -> str:
+    """Only this link's own pages: never an open redirect."""
+    path = next_path or ""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path or ".." in path:
+        return ""
+    return path
+
+
+@router.get("/p/{token}/verify", response_class=HTMLResponse)
+def verify_page(
+    token: str,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    lang: str | None = None,
+    next: str | None = None,
+) -> HTMLResponse:
+    visit = _visit(session, token, settings, clock, lang)
+    if isinstance(visit, HTMLResponse):
+        return visit
+    return _verify_view(session, visit, settings, _safe_next(visit, next))
+
+
+def _verify_view(
+    session: SessionDep,
+    visit: Visit,
+    settings: Settings,
+    next_path: str,
+    *,
+    status: int = 200,
+    sent: bool = False,
+    error: str | None = None,
+) -> HTMLResponse:
+    address = arrangement_service.code_address(session, visit.customer.id)
+    return _render(
+        visit,
+        "verify.html",
+        settings,
+        status,
+        to=address[1] if address else None,
+        next_path=next_path,
+        sent=sent,
+        error=error,
+    )
+
+
+@router.post("/p/{token}/code", response_class=HTMLResponse)
+def send_code(
+    token: str,
+    body: Body,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    lang: str | None = None,
+) -> HTMLResponse:
+    visit = _visit(session, token, settings, clock, lang)
+    if isinstance(visit, HTMLResponse):
+        return visit
+    try:
+        form = read_form(body)
+    except BadForm as exc:
+        return _verify_view(session, visit, settings, "", status=400, error=str(exc))
+    next_path = _safe_next(visit, _one(form, "next"))
+    if not _csrf_ok(form, settings, token):
+        return _verify_view(session, visit, settings, next_path, status=403, error="csrf")
+    try:
+        arrangement_service.request_code(
+            session,
+            visit.customer.id,
+            purpose="portal",
+            key=settings.link_signing_keys[0],
+            clock=clock,
+        )
+    except RecoupError as exc:
+        return _verify_view(
+            session, visit, settings, next_path, status=exc.status_code, error=exc.message
+        )
+    return _verify_view(session, visit, settings, next_path, sent=True)
+
+
+@router.post("/p/{token}/verify", response_model=None)
+def check_code(
+    token: str,
+    body: Body,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    lang: str | None = None,
+) -> HTMLResponse | RedirectResponse:
+    visit = _visit(session, token, settings, clock, lang)
+    if isinstance(visit, HTMLResponse):
+        return visit
+    try:
+        form = read_form(body)
+    except BadForm as exc:
+        return _verify_view(session, visit, settings, "", status=400, error=str(exc))
+    next_path = _safe_next(visit, _one(form, "next"))
+    if not _csrf_ok(form, settings, token):
+        return _verify_view(session, visit, settings, next_path, status=403, error="csrf")
+    good = arrangement_service.verify_code(
+        session,
+        visit.customer.id,
+        _one(form, "code")[:12],
+        keys=settings.link_signing_keys,
+        clock=clock,
+    )
+    if not good:
+        t_error = "code_wrong"
+        return _verify_view(session, visit, settings, next_path, status=403, error=t_error)
+    response = RedirectResponse(visit.url(next_path), status_code=303, headers=HEADERS)
+    response.set_cookie(
+        VERIFIED,
+        verified_token(settings.link_signing_keys[0], visit.customer.id, now=clock.now()),
+        max_age=int(VERIFIED_LIFETIME.total_seconds()),
+        path=f"/p/{token}",
+        secure=True,
+        httponly=True,
+        samesite="strict",
+    )
+    return response
+
+
+# Preferences ------------------------------------------------------------------------------
+
+
+def _minutes(value: str) -> int | None:
+    if not value:
+        return None
+    hours, _, minutes = value.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise BadForm(f"{value!r} is not a time of day (HH:MM)")
+    return int(hours) * 60 + int(minutes)
+
+
+def _preferences_context(session: SessionDep, visit: Visit) -> dict[str, Any]:
+    held = contact_flows.preferences_of(session, visit.customer.id)
+    return {
+        "channels": contact_flows.PREFERENCE_CHANNELS,
+        "allowed": held.allowed,
+        "quiet_from": held.quiet_from,
+        "quiet_to": held.quiet_to,
+        "current_language": visit.customer.preferred_language,
+    }
+
+
+@router.get("/p/{token}/preferences", response_model=None)
+def preferences_page(
+    token: str,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    verified: Annotated[str | None, Cookie(alias=VERIFIED)] = None,
+    lang: str | None = None,
+) -> HTMLResponse | RedirectResponse:
+    visit = _visit(session, token, settings, clock, lang)
+    if isinstance(visit, HTMLResponse):
+        return visit
+    if not _verified(verified, settings, visit, clock):
+        return _gate(visit, "/preferences")
+    return _render(visit, "preferences.html", settings, **_preferences_context(session, visit))
+
+
+@router.post("/p/{token}/preferences", response_model=None)
+def preferences_save(
+    token: str,
+    body: Body,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    verified: Annotated[str | None, Cookie(alias=VERIFIED)] = None,
+    lang: str | None = None,
+) -> HTMLResponse | RedirectResponse:
+    visit = _visit(session, token, settings, clock, lang)
+    if isinstance(visit, HTMLResponse):
+        return visit
+    if not _verified(verified, settings, visit, clock):
+        return _gate(visit, "/preferences")
+    try:
+        form = read_form(body)
+        if not _csrf_ok(form, settings, token):
+            return _render(
+                visit,
+                "preferences.html",
+                settings,
+                403,
+                error="csrf",
+                **_preferences_context(session, visit),
+            )
+        language = _one(form, "language") or None
+        if language is not None and language not in LANGUAGES:
+            raise BadForm(f"{language!r} is not a language we write in")
+        channels = set(form.get("channel", [])) & set(contact_flows.PREFERENCE_CHANNELS)
+        start, end = _minutes(_one(form, "quiet_from")), _minutes(_one(form, "quiet_to"))
+        if (start is None) != (end is None) or (start is not None and start == end):
+            raise BadForm("give both ends of the quiet hours, or neither")
+        contact_flows.set_preferences(
+            session,
+            visit.customer.id,
+            language=language,
+            channels=channels,
+            quiet=(start, end) if start is not None and end is not None else None,
+            source="portal",
+            clock=clock,
+        )
+    except (RecoupError, ValueError) as exc:
+        status = exc.status_code if isinstance(exc, RecoupError) else 422
+        message = exc.message if isinstance(exc, RecoupError) else str(exc)
+        return _render(
+            visit,
+            "preferences.html",
+            settings,
+            status,
+            error=message,
+            **_preferences_context(session, visit),
+        )
+    return RedirectResponse(visit.url("", done="preferences"), status_code=303, headers=HEADERS)
+
+
+# Disputes, hardship and complaints ---------------------------------------------------------
+
+
+def _help_context(session: SessionDep, visit: Visit) -> dict[str, Any]:
+    accounts = session.execute(
+        select(Account.external_ref)
+        .where(Account.customer_id == visit.customer.id, Account.closed_date.is_(None))
+        .order_by(Account.id)
+    ).scalars()
+    return {"reasons": case_flows.REASONS, "accounts": list(accounts)}
+
+
+@router.get("/p/{token}/help", response_class=HTMLResponse)
+def help_page(
+    token: str,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    lang: str | None = None,
+    kind: str | None = None,
+) -> HTMLResponse:
+    visit = _visit(session, token, settings, clock, lang)
+    if isinstance(visit, HTMLResponse):
+        return visit
+    chosen = kind if kind in case_flows.REASONS else "dispute"
+    return _render(visit, "help.html", settings, chosen=chosen, **_help_context(session, visit))
+
+
+@router.post("/p/{token}/help", response_model=None)
+def help_send(
+    token: str,
+    body: Body,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    lang: str | None = None,
+) -> HTMLResponse | RedirectResponse:
+    """No code is asked: raising a dispute or hardship must be easy, and it only pauses."""
+    visit = _visit(session, token, settings, clock, lang)
+    if isinstance(visit, HTMLResponse):
+        return visit
+    chosen = "dispute"
+    try:
+        form = read_form(body)
+        chosen = _one(form, "kind") if _one(form, "kind") in case_flows.REASONS else chosen
+        if not _csrf_ok(form, settings, token):
+            return _render(
+                visit,
+                "help.html",
+                settings,
+                403,
+                error="csrf",
+                chosen=chosen,
+                **_help_context(session, visit),
+            )
+        case = case_flows.open_case(
+            session,
+            visit.customer.id,
+            kind=_one(form, "kind"),
+            reason=_one(form, "reason"),
+            text=_one(form, "text") or None,
+            account_ref=_one(form, "account") or None,
+            opened_by="debtor",
+            channel="portal",
+            clock=clock,
+        )
+    except (RecoupError, ValueError) as exc:
+        status = exc.status_code if isinstance(exc, RecoupError) else 422
+        message = exc.message if isinstance(exc, RecoupError) else str(exc)
+        return _render(
+            visit,
+            "help.html",
+            settings,
+            status,
+            error=message,
+            chosen=chosen,
+            **_help_context(session, visit),
+        )
+    done = "complaint" if case.kind == "complaint" else "case"
+    return RedirectResponse(visit.url("", done=done), status_code=303, headers=HEADERS)
+
+
+# My data ------------------------------------------------------------------------------------
+
+
+@router.get("/p/{token}/data", response_model=None)
+def my_data(
+    token: str,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    verified: Annotated[str | None, Cookie(alias=VERIFIED)] = None,
+    lang: str | None = None,
+) -> HTMLResponse | RedirectResponse:
+    """What we hold, what we sent, the consents, and who viewed the data, when and why: the
+    customer's own export (PIPL art. 45, GDPR art. 15), after a code."""
+    visit = _visit(session, token, settings, clock, lang)
+    if isinstance(visit, HTMLResponse):
+        return visit
+    if not _verified(verified, settings, visit, clock):
+        return _gate(visit, "/data")
+    document = privacy_service.export(
+        session,
+        visit.customer.id,
+        actor="customer",
+        reason="the customer read their own data in the portal",
+        clock=clock,
+    )
+    return _render(visit, "data.html", settings, doc=document)
