@@ -8,8 +8,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -21,8 +22,14 @@ from tests.test_serve import free_port
 LINK_KEY = "portal-test-link-key-0123456789"
 
 
+class Served(NamedTuple):
+    base: str
+    headers: dict[str, str]  # the wallet's API key
+    recoup: Callable[..., str]  # the `recoup` command on the served database
+
+
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+def served(tmp_path: Path) -> Iterator[Served]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -61,22 +68,32 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [*recoup, *args], env=env, check=True, cwd=tmp_path, capture_output=True, text=True
+        )
+        return done.stdout
+
     try:
         wait_until_serving(base)
-        yield base, headers
+        yield Served(base, headers, run)
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def debtor(base: str, headers: dict[str, str]) -> tuple[int, str]:
-    """A customer with one bill of ¥500 ten days late; their id and a pay link path."""
+def debtor(
+    base: str, headers: dict[str, str], *, ref: str = "portal", days_late: int = 10
+) -> tuple[int, str]:
+    """A customer with one bill of ¥500 `days_late` days late; their id and a pay link path."""
+    n = sum(map(ord, ref)) % 10_000
     customer = httpx.post(
         f"{base}/v1/customers",
         json={
-            "external_ref": "u-portal",
+            "external_ref": f"u-{ref}",
             "name": "王芳",
-            "phones": [{"number": "13812345678"}],
+            "phones": [{"number": f"1381234{n:04d}"}],
             "jurisdiction": "CN",
         },
         headers=headers,
@@ -85,8 +102,8 @@ def debtor(base: str, headers: dict[str, str]) -> tuple[int, str]:
     account = httpx.post(
         f"{base}/v1/accounts",
         json={
-            "external_ref": "bnpl-portal",
-            "customer_ref": "u-portal",
+            "external_ref": f"bnpl-{ref}",
+            "customer_ref": f"u-{ref}",
             "product": "bnpl",
             "currency": "CNY",
             "opened_date": "2026-01-01",
@@ -94,11 +111,11 @@ def debtor(base: str, headers: dict[str, str]) -> tuple[int, str]:
         headers=headers,
     )
     assert account.status_code == 201, account.text
-    due = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=10)).isoformat()
+    due = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days_late)).isoformat()
     bill = httpx.post(
         f"{base}/v1/bills",
         json={
-            "account_ref": "bnpl-portal",
+            "account_ref": f"bnpl-{ref}",
             "external_ref": "b-1",
             "due_date": due,
             "principal_minor": 50_000,

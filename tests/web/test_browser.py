@@ -6,13 +6,16 @@ sandbox wallet and comes back to the thank-you. Screenshots of each page are kep
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.web.conftest import debtor
+from recoup.arrangements.links import one_time_code
+from tests.web.conftest import LINK_KEY, Served, debtor
 
 # A served process with a database of its own: run once, on the SQLite pass.
 pytestmark = pytest.mark.pure
@@ -49,10 +52,8 @@ def shot(page: Page, name: str) -> None:
     assert width <= PHONE["width"], f"{name} scrolls sideways on a phone ({width}px)"
 
 
-def test_a_debtor_pays_part_of_a_bill_on_a_phone(
-    browser: Browser, served: tuple[str, dict[str, str]]
-) -> None:
-    base, headers = served
+def test_a_debtor_pays_part_of_a_bill_on_a_phone(browser: Browser, served: Served) -> None:
+    base, headers, _ = served
     _, path = debtor(base, headers)
     context = browser.new_context(viewport=PHONE, locale="zh-CN", device_scale_factor=2)
     page = context.new_page()
@@ -79,4 +80,91 @@ def test_a_debtor_pays_part_of_a_bill_on_a_phone(
     assert "谢谢！我们已收到您的还款。" in page.content()
     assert "¥300.00" in page.content()
     shot(page, "portal-paid")
+    context.close()
+
+
+POLICY = Path(str(resources.files("recoup.strategy") / "policies" / "cn-wallet.yaml"))
+
+
+def latest_code(tmp_path: Path) -> str:
+    """The code the debtor's phone received: derived, as the dispatcher derives it, from the
+    code's row in the served database."""
+    with sqlite3.connect(tmp_path / "portal.db") as db:
+        (code_id,) = db.execute("SELECT max(id) FROM one_time_codes").fetchone()
+    return one_time_code(LINK_KEY.encode(), code_id)
+
+
+def enter_code(page: Page, tmp_path: Path, send: str, code: str, confirm: str) -> None:
+    page.get_by_role("button", name=send, exact=True).click()
+    page.get_by_label(code, exact=True).fill(latest_code(tmp_path))
+    page.get_by_role("button", name=confirm, exact=True).click()
+
+
+def test_a_debtor_sets_up_a_plan_after_a_code(
+    browser: Browser, served: Served, tmp_path: Path
+) -> None:
+    base, headers, recoup = served
+    _, path = debtor(base, headers, ref="plan", days_late=40)
+    recoup("strategy", "activate", str(POLICY))
+    recoup("run", "daily")
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", device_scale_factor=2)
+    page = context.new_page()
+    page.goto(base + path)
+    page.get_by_role("link", name="分期还款").click()
+    page.get_by_label("期数").select_option("2")
+    page.get_by_label("每月能还（CNY）").fill("300")
+    page.get_by_role("button", name="查看还款计划").click()
+    assert page.content().count("¥250.00") == 2
+    shot(page, "plan-preview")
+    page.get_by_role("button", name="确认").click()
+    assert "验证身份" in page.content()
+    shot(page, "verify")
+    enter_code(page, tmp_path, "发送验证码", "验证码", "验证")
+    assert page.content().count("¥250.00") == 2  # back at the same preview
+    page.get_by_role("button", name="确认").click()
+    assert "分期方案已生效" in page.content()
+    assert "进行中的安排 · 分期还款 · 进行中" in page.inner_text("main")
+    shot(page, "plan-in-place")
+    context.close()
+
+
+def test_a_debtor_promises_sets_preferences_and_disputes_in_english(
+    browser: Browser, served: Served, tmp_path: Path
+) -> None:
+    base, headers, recoup = served
+    _, path = debtor(base, headers, ref="promise", days_late=10)
+    recoup("strategy", "activate", str(POLICY))
+    recoup("run", "daily")
+    context = browser.new_context(viewport=PHONE, locale="en-US", device_scale_factor=2)
+    page = context.new_page()
+    page.goto(base + path)
+    page.get_by_role("link", name="English").click()
+    page.get_by_role("link", name="Promise to pay by a date").click()
+    page.get_by_label("Amount (CNY)").fill("500")
+    shot(page, "promise")
+    page.get_by_role("button", name="Confirm").click()
+    assert "We have noted your promise" in page.content()
+    shot(page, "promise-made")
+
+    page.get_by_role("link", name="Contact preferences").click()
+    enter_code(page, tmp_path, "Send me a code", "Code", "Confirm")
+    assert page.locator("h1").inner_text() == "Contact preferences"
+    page.get_by_label("Phone call").uncheck()
+    page.get_by_label("From").fill("21:00")
+    page.get_by_label("To").fill("09:00")
+    shot(page, "preferences")
+    page.get_by_role("button", name="Save").click()
+    assert "Your contact preferences are saved" in page.content()
+
+    page.get_by_role("link", name="Something wrong?").click()
+    page.get_by_label("The amount is wrong").check()
+    page.get_by_label("Anything to add (optional)").fill("I paid part of it by bank transfer.")
+    shot(page, "dispute")
+    page.get_by_role("button", name="Send").click()
+    assert "We will not chase you meanwhile" in page.content()
+
+    page.get_by_role("link", name="My data").click()
+    assert "王芳" in page.content()
+    assert "I dispute the debt" in page.content()
+    shot(page, "my-data")
     context.close()

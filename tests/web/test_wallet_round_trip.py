@@ -10,7 +10,7 @@ import re
 import httpx
 import pytest
 
-from tests.web.conftest import debtor
+from tests.web.conftest import Served, debtor
 
 # A served process with a database of its own: run once, on the SQLite pass.
 pytestmark = pytest.mark.pure
@@ -27,8 +27,8 @@ def pay(client: httpx.Client, path: str, amount: str) -> httpx.Response:
     )
 
 
-def test_pay_now_through_the_sandbox_wallet(served: tuple[str, dict[str, str]]) -> None:
-    base, headers = served
+def test_pay_now_through_the_sandbox_wallet(served: Served) -> None:
+    base, headers, _ = served
     _, path = debtor(base, headers)
     with httpx.Client(base_url=base, follow_redirects=False, timeout=20) as client:
         started = pay(client, path, "200.00")
@@ -47,8 +47,8 @@ def test_pay_now_through_the_sandbox_wallet(served: tuple[str, dict[str, str]]) 
     assert "¥300.00" in after  # what remains of the bill
 
 
-def test_a_declined_payment_changes_nothing(served: tuple[str, dict[str, str]]) -> None:
-    base, headers = served
+def test_a_declined_payment_changes_nothing(served: Served) -> None:
+    base, headers, _ = served
     _, path = debtor(base, headers)
     with httpx.Client(base_url=base, follow_redirects=False, timeout=20) as client:
         started = pay(client, path, "500")
@@ -60,9 +60,9 @@ def test_a_declined_payment_changes_nothing(served: tuple[str, dict[str, str]]) 
 
 
 def test_bad_amounts_and_forged_forms_are_refused_on_the_page(
-    served: tuple[str, dict[str, str]],
+    served: Served,
 ) -> None:
-    base, headers = served
+    base, headers, _ = served
     _, path = debtor(base, headers)
     with httpx.Client(base_url=base, follow_redirects=False, timeout=20) as client:
         too_much = pay(client, path, "600")

@@ -19,12 +19,14 @@ from recoup.config import Settings
 from recoup.contact import flows, schemas
 from recoup.contact import service as contact_service
 from recoup.contact.dispatch import DispatchConfig
+from recoup.contact.templates import LANGUAGES
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
 from recoup.ingest import service as ingest_service
 from recoup.ingest.idempotency import body_of
 from recoup.kit.errors import BadSignature, ValidationFailed
+from recoup.ledger import service as ledger_service
 
 P = Permission
 router = APIRouter(prefix="/v1", tags=["contact"], responses=ERROR_RESPONSES)
@@ -236,3 +238,58 @@ def explain(
     """The decision that planned it, the guard at plan and send time, what was sent (masked),
     and every status change since."""
     return contact_service.explain(session, contact_id)
+
+
+@router.get(
+    "/customers/{customer_id}/preferences",
+    response_model=schemas.PreferencesIo,
+    summary="A debtor's contact preferences",
+)
+def get_preferences(
+    customer_id: RowId, session: SessionDep, _: Principal = require(P.customers_read)
+) -> schemas.PreferencesIo:
+    customer = ledger_service.get_customer(session, customer_id)
+    held = flows.preferences_of(session, customer.id)
+    return schemas.PreferencesIo(
+        channels=sorted(held.allowed),
+        quiet_from=held.quiet_from,
+        quiet_to=held.quiet_to,
+        language=language if (language := customer.preferred_language) in LANGUAGES else None,
+    )
+
+
+@router.put(
+    "/customers/{customer_id}/preferences",
+    response_model=schemas.PreferencesIo,
+    summary="Set a debtor's contact preferences",
+)
+def put_preferences(
+    customer_id: RowId,
+    data: schemas.PreferencesIo,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.preferences_write),
+) -> schemas.PreferencesIo:
+    """What the debtor said, in the wallet's app or to an agent: unsent contacts on a channel no
+    longer allowed are cancelled at once, and the accounts are re-decided."""
+    customer = ledger_service.get_customer(session, customer_id)
+    if (data.quiet_from is None) != (data.quiet_to is None) or (
+        data.quiet_from is not None and data.quiet_from == data.quiet_to
+    ):
+        raise ValidationFailed("give both ends of the quiet hours (different times), or neither")
+
+    def minutes(value: str) -> int:
+        return int(value[:2]) * 60 + int(value[3:])
+
+    flows.set_preferences(
+        session,
+        customer.id,
+        language=data.language,
+        channels=set(data.channels),
+        quiet=(minutes(data.quiet_from), minutes(data.quiet_to))
+        if data.quiet_from is not None and data.quiet_to is not None
+        else None,
+        source=principal.actor,
+        clock=clock,
+    )
+    return get_preferences(customer.id, session, principal)

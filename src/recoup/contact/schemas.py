@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import ConfigDict, Field
 
@@ -58,3 +59,16 @@ class DialResult(Schema):
     contact_id: int = Field(description="The call's contact; its explanation shows what follows")
     status: str = Field(description="planned (the worker rings within seconds) or blocked")
     reasons: list[str] = Field(description="Why not, when blocked (rule:CODE)")
+
+
+class PreferencesIo(Schema):
+    """How the debtor wants to be contacted: the channels allowed (the others are opted out of),
+    quiet hours in their local time (`HH:MM`, both or neither; may run past midnight) and the
+    language of messages and pages."""
+
+    channels: list[Literal["sms", "email", "push", "call"]] = Field(
+        description="Channels we may use", examples=[["sms", "push"]]
+    )
+    quiet_from: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    quiet_to: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    language: Literal["zh-CN", "zh-TW", "en"] | None = None

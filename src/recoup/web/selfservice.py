@@ -14,7 +14,7 @@ import datetime as dt
 import hmac
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Cookie, Depends
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -57,7 +57,8 @@ class Visit:
     def url(self, path: str = "", **query: str) -> str:
         params = {**query, **({"lang": self.language} if self.explicit else {})}
         qs = "&".join(f"{k}={quote(v)}" for k, v in params.items())
-        return f"/p/{self.token}{path}" + (f"?{qs}" if qs else "")
+        joiner = "&" if "?" in path else "?"
+        return f"/p/{self.token}{path}" + (f"{joiner}{qs}" if qs else "")
 
 
 def _visit(
@@ -235,7 +236,9 @@ def arrangement_make(
                 visit, "arrange.html", settings, 403, error="csrf", values=values, **context
             )
         if kind in NEEDS_CODE and not _verified(verified, settings, visit, clock):
-            return _gate(visit, f"/a/{ref}/{kind}")
+            chosen = {k: values[k] for k in ("n", "budget", "income") if values[k]}
+            back = f"/a/{quote(ref)}/{kind}" + (f"?{urlencode(chosen)}" if chosen else "")
+            return _gate(visit, back)
         currency = account.currency
 
         def money(key: str) -> int | None:
