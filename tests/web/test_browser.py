@@ -1,6 +1,7 @@
 """The portal in a real browser (Debian's Chromium driven by Playwright) on a phone-sized screen:
-a debtor opens the link from a message, switches language, pays part of a bill through the
-sandbox wallet and comes back to the thank-you. Screenshots of each page are kept in
+a debtor switches language and pays part of a bill, then the rest, through the sandbox wallet;
+another sets up a plan after a one-time code; a third promises to pay, changes preferences,
+disputes and reads their data, in English. Screenshots of each page are kept in
 `test-artifacts/screenshots/` (RECOUP_TEST_ARTIFACTS to move them) to look at."""
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def shot(page: Page, name: str) -> None:
     assert width <= PHONE["width"], f"{name} scrolls sideways on a phone ({width}px)"
 
 
-def test_a_debtor_pays_part_of_a_bill_on_a_phone(browser: Browser, served: Served) -> None:
+def test_a_debtor_pays_part_of_a_bill_then_the_rest_on_a_phone(browser: Browser, served: Served) -> None:
     base, headers, _ = served
     _, path = debtor(base, headers)
     context = browser.new_context(viewport=PHONE, locale="zh-CN", device_scale_factor=2)
@@ -80,6 +81,16 @@ def test_a_debtor_pays_part_of_a_bill_on_a_phone(browser: Browser, served: Serve
     assert "谢谢！我们已收到您的还款。" in page.content()
     assert "¥300.00" in page.content()
     shot(page, "portal-paid")
+
+    # Then the rest, in full: the form offers what is still owed.
+    assert page.get_by_label("还款金额（CNY）").input_value() == "300.00"
+    page.get_by_role("button", name="立即还款").click()
+    page.wait_for_url(f"{base}/sandbox/wallet/pay/*")
+    page.get_by_role("button", name="确认支付 / Approve").click()
+    page.wait_for_url(base + path)
+    assert "已结清" in page.content()
+    assert page.get_by_role("button", name="立即还款").count() == 0
+    shot(page, "portal-paid-in-full")
     context.close()
 
 
