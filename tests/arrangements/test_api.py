@@ -8,10 +8,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from recoup.config import Settings
 from recoup.identity import service as identity_service
 from recoup.identity.permissions import Role
 from recoup.kit.clock import SettableClock
 from tests.arrangements.test_flows import DAY0, late_account
+from tests.web.test_portal import link
 
 PASSWORD = "correct horse battery staple"
 
@@ -110,3 +112,22 @@ class TestArrangementsApi:
             "debtor changed their mind",
         )
         assert cancelled["ended_on"] == (DAY0 + dt.timedelta(days=0)).isoformat()
+
+
+class TestRevocation:
+    def test_an_agent_withdraws_a_customers_links(
+        self, app: FastAPI, session: Session, clock: SettableClock, settings: Settings
+    ) -> None:
+        account = late_account(session, clock)
+        agent = staff_client(app, session, clock, "agent-2", Role.agent)
+        path = link(settings, account, clock)
+        assert agent.get(path).status_code == 200
+        clock.advance(dt.timedelta(seconds=1))
+        revoked = agent.post(
+            f"/v1/customers/{account.customer_id}/pay-links/revoke", json={"reason": "lost phone"}
+        )
+        assert revoked.status_code == 201, revoked.text
+        assert revoked.json()["by"] == "staff:agent-2"
+        assert agent.get(path).status_code == 410
+        missing = agent.post("/v1/customers/999999/pay-links/revoke", json={"reason": "x"})
+        assert missing.status_code == 404

@@ -53,7 +53,9 @@ def shot(page: Page, name: str) -> None:
     assert width <= PHONE["width"], f"{name} scrolls sideways on a phone ({width}px)"
 
 
-def test_a_debtor_pays_part_of_a_bill_then_the_rest_on_a_phone(browser: Browser, served: Served) -> None:
+def test_a_debtor_pays_part_of_a_bill_then_the_rest_on_a_phone(
+    browser: Browser, served: Served
+) -> None:
     base, headers, _ = served
     _, path = debtor(base, headers)
     context = browser.new_context(viewport=PHONE, locale="zh-CN", device_scale_factor=2)

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from recoup.api.deps import ClockDep, RowId, SessionDep
 from recoup.api.errors import ERROR_RESPONSES
 from recoup.arrangements import flows, schemas
+from recoup.arrangements import service as arrangement_service
 from recoup.arrangements.repository import ArrangementRepository, instalments
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
@@ -188,3 +189,29 @@ def cancel(
         session,
         flows.cancel(session, arrangement_id, by=principal.actor, reason=data.reason, clock=clock),
     )
+
+
+@router.post(
+    "/customers/{customer_id}/pay-links/revoke",
+    status_code=201,
+    response_model=schemas.Revoked,
+    summary="Withdraw pay links",
+)
+def revoke_links(
+    customer_id: RowId,
+    data: schemas.RevokeIn,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.links_revoke),
+) -> schemas.Revoked:
+    """One message's link (`contact_id`: it went to a wrong number), or every link of the customer
+    issued so far (a lost phone). A withdrawn link opens nothing; the next message carries a new one."""
+    revocation = arrangement_service.revoke(
+        session,
+        customer_id,
+        contact_id=data.contact_id,
+        actor=principal.actor,
+        reason=data.reason,
+        clock=clock,
+    )
+    return schemas.Revoked.model_validate(revocation)

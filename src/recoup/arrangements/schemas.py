@@ -84,3 +84,21 @@ class Arrangement(Schema):
 
 class CancelIn(Schema):
     reason: str = Field(min_length=1, max_length=256)
+
+
+class RevokeIn(Schema):
+    contact_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**63 - 1,
+        description="The message whose link to withdraw; none: all",
+    )
+    reason: str = Field(min_length=1, max_length=256)
+
+
+class Revoked(Schema):
+    customer_id: int
+    contact_id: int | None
+    at: dt.datetime
+    by: str
+    reason: str

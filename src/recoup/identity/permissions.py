@@ -32,6 +32,7 @@ class Permission(StrEnum):
     cases_write = "cases:write"  # open a dispute, hardship case or complaint for a debtor
     cases_resolve = "cases:resolve"
     preferences_write = "preferences:write"  # a debtor's contact preferences and opt-outs
+    links_revoke = "links:revoke"  # withdraw pay links (a message to a wrong number, a lost phone)
 
 
 class Role(StrEnum):
@@ -52,7 +53,7 @@ _READ = {
     P.arrangements_read,
 }
 # What an agent does for the debtor on the line: arrangements, cases, preferences.
-_FOR_DEBTOR = {P.arrangements_write, P.cases_write, P.preferences_write}
+_FOR_DEBTOR = {P.arrangements_write, P.cases_write, P.preferences_write, P.links_revoke}
 
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.agent: frozenset(_READ | _FOR_DEBTOR | {P.calls_place}),
@@ -102,6 +103,7 @@ API_KEY_SCOPES = frozenset(
         P.arrangements_write,
         P.cases_write,
         P.preferences_write,
+        P.links_revoke,
     }
 )
 
