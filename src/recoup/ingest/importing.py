@@ -319,10 +319,20 @@ def _lookup(session: Session, stmt: Any, schema: frames.Schema) -> pl.DataFrame:
 
 
 class Importer:
-    def __init__(self, session: Session, *, clock: Clock, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        clock: Clock,
+        progress: Progress | None = None,
+        settle_delinquency: bool = True,
+    ) -> None:
+        """`settle_delinquency=False` leaves the touched accounts' delinquency to the daily pass
+        that follows (a settlement file loaded just before it): payments are still allocated."""
         self.session = session
         self.clock = clock
         self.progress = progress or (lambda _msg, _n: None)
+        self.settle_delinquency = settle_delinquency
 
     def import_file(
         self, path: Path, *, kind: Kind | None = None, skip_invalid: bool = False
@@ -848,6 +858,8 @@ class Importer:
         small = len(ids) <= 20_000
         self.progress("allocating payments", len(ids))
         ledger_service.reallocate_many(self.session, ids)
+        if not self.settle_delinquency:
+            return
 
         def scoped(stmt: Any, column: Any) -> Any:
             return stmt.where(column.in_(ids)) if small else stmt

@@ -71,9 +71,14 @@ class Portfolio:
 
 
 class Generator:
-    def __init__(self, *, seed: int, as_of: dt.date, foreign_share: float = 0.1) -> None:
+    def __init__(
+        self, *, seed: int, as_of: dt.date, foreign_share: float = 0.1, horizon: int = 20
+    ) -> None:
+        """`horizon`: days after `as_of` that credit-line statements run to; beyond 45, accounts
+        also open after `as_of` (a simulation of that many days keeps seeing new bills fall due)."""
         self.rng = random.Random(seed)
         self.as_of = as_of
+        self.horizon = horizon
         self.foreign_share = foreign_share
         self.fakers = {loc: Faker(loc) for loc in ("zh_CN", "en_US", "en_GB")}
         for i, faker in enumerate(self.fakers.values()):
@@ -165,7 +170,10 @@ class Generator:
     def _phone(self, region: str, draw: Any) -> str:
         for _ in range(50):
             raw = draw()
-            parsed = phonenumbers.parse(raw, region)
+            try:
+                parsed = phonenumbers.parse(raw, region)
+            except phonenumbers.NumberParseException:
+                continue  # a draw the numbering plan refuses outright (some 179 numbers): redraw
             if phonenumbers.is_valid_number(parsed):
                 e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
                 if e164 not in self._seen_phones:
@@ -178,7 +186,7 @@ class Generator:
     def _account(self, out: Portfolio, customer_ref: str, ref: str, currency: str) -> None:
         rng = self.rng
         product = rng.choices([p for p, _ in PRODUCT_MIX], weights=[w for _, w in PRODUCT_MIX])[0]
-        opened = self.as_of - dt.timedelta(days=rng.randint(20, 330))
+        opened = self.as_of - dt.timedelta(days=rng.randint(20 - max(0, self.horizon - 45), 330))
         scale = {"CNY": 1.0, "USD": 0.15, "GBP": 0.12}[currency]
         limit = None
         if product == "bnpl":
@@ -190,7 +198,7 @@ class Generator:
             limit = int(rng.choice([5_000, 10_000, 20_000, 50_000]) * 100 * scale)
             schedule = []
             due = opened + dt.timedelta(days=45)
-            while due <= self.as_of + dt.timedelta(days=20):
+            while due <= self.as_of + dt.timedelta(days=self.horizon):
                 principal = int(limit * rng.uniform(0.05, 0.35))
                 schedule.append((due, principal, int(principal * 0.015), 0))
                 due = _add_month(due)

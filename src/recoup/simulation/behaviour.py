@@ -1,0 +1,274 @@
+"""How simulated debtors behave, pure: frames and arrays in, decisions out, no database.
+
+Every debtor has a lasting repayment factor f (lognormal, mean 1: some pay readily, some hardly).
+On each day a debtor owing an overdue amount pays it in full with probability
+    1 - (1 - h[bucket]) ** (f * m)
+where h is the bucket's daily hazard and m multiplies what happened lately: messages delivered and
+calls answered (each channel's effect, times its tone's, while it lasts), a payday, hardship,
+fatigue after too many contacts. A debtor with a bill due today and nothing overdue pays it on time
+with probability 1 - (1 - on_time) ** (f * m). Some payments are partial.
+
+`h` is solved so that, across the lognormal spread of f and with paydays, the share of a bucket's
+entrants who pay in full within 30 days with no contact at all is exactly the world's `cure_30`:
+the world's rates are what the simulator reproduces, not an approximation of them.
+
+Randomness is a hash of (seed, account, day, purpose): the same debtor on the same day draws the
+same numbers whatever else happens, so two policies run on one world differ only where the policy
+made a difference.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import polars as pl
+
+from recoup.simulation.world import World
+
+# Gauss-Hermite nodes for E[g(f)] with log f ~ N(-s^2/2, s^2).
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(40)
+_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
+MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+class Salt:
+    factor = 1
+    pay = 2
+    partial = 3
+    promise = 4
+    hardship = 5
+    link = 6
+    link_choice = 7
+    complaint = 8
+    stop = 9
+    answer = 10
+    call_promise = 11
+    dispute = 12
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser over uint64 arrays."""
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        out: np.ndarray = x ^ (x >> np.uint64(31))
+        return out
+
+
+def uniform(seed: int, ids: np.ndarray, day: int, salt: int) -> np.ndarray:
+    """One uniform draw in [0, 1) per id for (seed, day, salt), independent of everything else."""
+    with np.errstate(over="ignore"):
+        key = np.uint64((seed * 1_000_003 + day * 7_919 + salt * 104_729) & 0xFFFFFFFFFFFFFFFF)
+        x = _mix(ids.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + key)
+    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def factors(seed: int, ids: np.ndarray, sigma: float) -> np.ndarray:
+    """Each debtor's lasting factor f: lognormal with mean 1 and log-sd `sigma`."""
+    u = np.clip(uniform(seed, ids, 0, Salt.factor), 1e-12, 1 - 1e-12)
+    return np.exp(sigma * _probit(u) - sigma * sigma / 2)
+
+
+def _probit(u: np.ndarray) -> np.ndarray:
+    """The standard normal quantile (Acklam's rational approximation, |error| < 1.2e-9)."""
+    a = [
+        -3.969683028665376e01,
+        2.209460984245205e02,
+        -2.759285104469687e02,
+        1.383577518672690e02,
+        -3.066479806614716e01,
+        2.506628277459239e00,
+    ]
+    b = [
+        -5.447609879822406e01,
+        1.615858368580409e02,
+        -1.556989798598866e02,
+        6.680131188771972e01,
+        -1.328068155288572e01,
+    ]
+    c = [
+        -7.784894002430293e-03,
+        -3.223964580411365e-01,
+        -2.400758277161838e00,
+        -2.549732539343734e00,
+        4.374664141464968e00,
+        2.938163982698783e00,
+    ]
+    d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00,
+         3.754408661907416e00]  # fmt: skip
+    out = np.empty_like(u)
+    low, high = u < 0.02425, u > 1 - 0.02425
+    mid = ~(low | high)
+    q = np.sqrt(-2 * np.log(u[low]))
+    out[low] = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / (
+        (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1
+    )
+    q = np.sqrt(-2 * np.log(1 - u[high]))
+    out[high] = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / (
+        (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1
+    )
+    q = u[mid] - 0.5
+    r = q * q
+    out[mid] = (
+        (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5])
+        * q
+        / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+    )
+    return out
+
+
+def cure_within(h: float, sigma: float, exposure: float) -> float:
+    """E over f of 1 - (1 - h) ** (f * exposure): the share who pay in full within `exposure`
+    hazard-days (30, more with paydays)."""
+    f = np.exp(sigma * _NODES - sigma * sigma / 2)
+    return float(np.sum(_WEIGHTS * (1 - (1 - h) ** (f * exposure))))
+
+
+@lru_cache(maxsize=256)
+def daily_hazard(rate: float, sigma: float, exposure: float) -> float:
+    """The daily hazard h for which `cure_within(h, sigma, exposure)` equals `rate` (bisection)."""
+    if rate <= 0:
+        return 0.0
+    lo, hi = 0.0, 1.0 - 1e-12
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        if cure_within(mid, sigma, exposure) < rate:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def exposure(world: World, days: int = 30) -> float:
+    """Hazard-days in a 30-day window: paydays count `payday_boost` times."""
+    r = world.repayment
+    paydays = len(r.paydays) * days / 30
+    return days - paydays + paydays * r.payday_boost
+
+
+@dataclass(frozen=True)
+class Delivery:
+    day: int  # days since the start
+    account_id: int
+    channel: str  # sms, email, push, in_app, call (an answered call)
+    tone: str
+
+
+def contact_multiplier(
+    world: World, deliveries: pl.DataFrame, day: int, account_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(multiplier, contacts in the last 7 days) per account on `day`, from the deliveries
+    (account_id, day, channel, tone)."""
+    n = account_ids.size
+    if deliveries.height == 0 or n == 0:
+        return np.ones(n), np.zeros(n, dtype=np.int64)
+    channels = world.responses.channels
+    tones = world.responses.tone
+    longest = max((c.days for c in channels.values()), default=0)
+    recent = deliveries.filter(pl.col("day") > day - max(longest, 7), pl.col("day") <= day)
+    if recent.height == 0:
+        return np.ones(n), np.zeros(n, dtype=np.int64)
+    effect = recent.with_columns(
+        lasts=pl.col("channel").replace_strict(
+            {k: v.days for k, v in channels.items()}, default=0, return_dtype=pl.Int64
+        ),
+        log_effect=(
+            pl.col("channel").replace_strict(
+                {k: float(np.log(v.effect)) for k, v in channels.items()},
+                default=0.0,
+                return_dtype=pl.Float64,
+            )
+            + pl.col("tone").replace_strict(
+                {k: float(np.log(v)) for k, v in tones.items()},
+                default=0.0,
+                return_dtype=pl.Float64,
+            )
+        ),
+    )
+    active = (
+        effect.filter(day - pl.col("day") < pl.col("lasts"))
+        .group_by("account_id")
+        .agg(pl.col("log_effect").sum())
+    )
+    week = recent.filter(pl.col("day") > day - 7).group_by("account_id").agg(pl.len().alias("week"))
+    base = pl.DataFrame({"account_id": account_ids}, schema={"account_id": pl.Int64})
+    joined = base.join(active, on="account_id", how="left").join(week, on="account_id", how="left")
+    mult = np.exp(joined["log_effect"].fill_null(0.0).to_numpy())
+    return mult, joined["week"].fill_null(0).to_numpy().astype(np.int64)
+
+
+@dataclass(frozen=True)
+class DayInput:
+    """What the debtors face on a day: one row per open account owing something.
+
+    accounts: account_id, product, bucket, overdue_minor, due_today_minor, hardship (bool),
+    promise_minor (an arrangement's amount due today, 0 if none)."""
+
+    day: int
+    date: dt.date
+    accounts: pl.DataFrame
+    deliveries: pl.DataFrame
+
+
+def decide_payments(world: World, seed: int, state: DayInput, f: dict[int, float]) -> pl.DataFrame:
+    """account_id, amount_minor, kind (on_time, cure, partial, promise) for the day's payments."""
+    a = state.accounts
+    if a.height == 0:
+        return pl.DataFrame(
+            schema={"account_id": pl.Int64, "amount_minor": pl.Int64, "kind": pl.String}
+        )
+    ids = a["account_id"].to_numpy().astype(np.int64)
+    r = world.repayment
+    sigma = r.heterogeneity
+    exp30 = exposure(world)
+    factor = np.array([f.get(int(i), 1.0) for i in ids])
+    mult, week = contact_multiplier(world, state.deliveries, state.day, ids)
+    fatigued = week > world.responses.fatigue_threshold_7d
+    mult = mult * np.where(fatigued, 1 - world.responses.fatigue_penalty, 1.0)
+    mult = mult * np.where(a["hardship"].to_numpy(), world.hardship.hazard_factor, 1.0)
+    if state.date.day in r.paydays:
+        mult = mult * r.payday_boost
+    hazards = np.array(
+        [daily_hazard(r.cure_30.get(b, 0.0), sigma, exp30) for b in a["bucket"].to_list()]
+    )
+    on_time = np.array([r.on_time.get(p, 0.9) for p in a["product"].to_list()])
+    overdue = a["overdue_minor"].to_numpy()
+    due_today = a["due_today_minor"].to_numpy()
+    u_pay = uniform(seed, ids, state.day, Salt.pay)
+    u_promise = uniform(seed, ids, state.day, Salt.promise)
+    exponent = factor * mult
+    p_cure = 1 - (1 - hazards) ** exponent
+    p_on_time = 1 - (1 - on_time) ** exponent
+    late = overdue > 0
+    pays_late = late & (u_pay < p_cure)
+    partial = late & ~pays_late & (u_pay < p_cure * (1 + r.partial_share))
+    pays_due = ~late & (due_today > 0) & (u_pay < p_on_time)
+    promise = a["promise_minor"].to_numpy()
+    keeps = (promise > 0) & ~pays_late & (u_promise < world.responses.promise_keep_rate)
+    amount = np.where(
+        pays_late,
+        overdue + due_today,
+        np.where(
+            partial,
+            np.maximum(1, (overdue * r.partial_fraction).astype(np.int64)),
+            np.where(pays_due, due_today, 0),
+        ),
+    )
+    amount = np.where(keeps, np.maximum(amount, promise), amount)
+    kind = np.where(
+        keeps & (amount == promise),
+        "promise",
+        np.where(pays_late, "cure", np.where(partial, "partial", "on_time")),
+    )
+    chosen = amount > 0
+    return pl.DataFrame(
+        {
+            "account_id": ids[chosen],
+            "amount_minor": amount[chosen].astype(np.int64),
+            "kind": kind[chosen],
+        },
+        schema={"account_id": pl.Int64, "amount_minor": pl.Int64, "kind": pl.String},
+    )

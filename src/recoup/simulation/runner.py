@@ -1,0 +1,585 @@
+"""The simulator: the real engine on a simulated portfolio, day by day, with a simulated clock.
+
+Each simulated day, in the debtors' time zone (Asia/Shanghai for the default world):
+
+- 06:00 the daily run, as `recoup run daily` does it: arrangements kept and broken, the delinquency
+  pass, the strategy's decisions and contact plans (checked by the compliance guard);
+- 09:00 to 20:00 the dispatcher sends what is due, slot by slot, through the simulation channels
+  (`SimulationAdapter`: every message the real dispatcher would hand a provider, after its send-time
+  checks), and agents work the call queue through click-to-call (`contact.flows.dial`, checked by
+  the guard twice, like a real agent's call); debtors react to what reached them through the real
+  flows: they reply STOP (`receive_sms`), open the link and promise or ask for a plan
+  (`arrangements.flows`), dispute or complain (`cases.flows`), answer calls;
+- 20:00 the day's payments arrive as the wallet's settlement file (`ingest.Importer`, the same
+  validation and waterfall as `recoup import`).
+
+What the debtors do comes from the behaviour model (`behaviour.py`), deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import threading
+import zoneinfo
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from recoup.arrangements import flows as arrangement_flows
+from recoup.cases import flows as case_flows
+from recoup.channels.base import Accepted, Outgoing
+from recoup.compliance import load_guard
+from recoup.contact import flows as contact_flows
+from recoup.contact.dispatch import DispatchConfig
+from recoup.delinquency import service as delinquency_service
+from recoup.ingest.importing import ORDER, Importer, Kind
+from recoup.kit import frames
+from recoup.kit.clock import SettableClock
+from recoup.kit.errors import RecoupError
+from recoup.models import (
+    Account,
+    AccountDelinquency,
+    AgentTask,
+    Arrangement,
+    ArrangementInstalment,
+    Bill,
+    ContactMessage,
+    ContactPlan,
+    Customer,
+    DelinquencyPause,
+)
+from recoup.simulation import behaviour
+from recoup.simulation.behaviour import Salt, uniform
+from recoup.simulation.generator import Generator
+from recoup.simulation.world import World
+from recoup.strategy import service as strategy_service
+from recoup.worker.dispatcher import Dispatcher
+
+ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
+SLOTS = (9, 11, 14, 17, 20)  # when the dispatcher runs, local time
+CALL_SLOTS = (10, 15)  # when the agents dial
+HARDSHIP_DAYS = 60
+Progress = Callable[[int, int, str], None]
+
+
+class SimulationAdapter:
+    """A channel provider that hands each message to the simulated debtors instead of a network.
+    Thread-safe: the dispatcher sends from several threads."""
+
+    def __init__(self, channel: str) -> None:
+        self.name = "simulation"
+        self.channel = channel
+        self.concurrency = 1
+        self.rate_per_second: float | None = None
+        self._lock = threading.Lock()
+        self._sent: list[Outgoing] = []
+
+    def send(self, message: Outgoing) -> Accepted:
+        with self._lock:
+            self._sent.append(message)
+        return Accepted(self.name, message.idempotency_key, delivered=self.channel != "dial")
+
+    def take(self) -> list[Outgoing]:
+        with self._lock:
+            sent, self._sent = self._sent, []
+        return sent
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class DayReport:
+    date: dt.date
+    payments: int = 0
+    collected_minor: int = 0
+    sent: Counter[str] = field(default_factory=Counter)
+    events: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class SimulationResult:
+    start: dt.date
+    days: list[DayReport] = field(default_factory=list)
+
+    def total(self, name: str) -> int:
+        return sum(d.events[name] for d in self.days)
+
+    @property
+    def collected_minor(self) -> int:
+        return sum(d.collected_minor for d in self.days)
+
+    @property
+    def sent(self) -> Counter[str]:
+        out: Counter[str] = Counter()
+        for d in self.days:
+            out.update(d.sent)
+        return out
+
+
+def local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZONE).astimezone(dt.UTC)
+
+
+class Simulation:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        world: World,
+        *,
+        seed: int,
+        start: dt.date,
+        config: DispatchConfig,
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.world = world
+        self.seed = seed
+        self.start = start
+        self.config = config
+        self.guard = load_guard()
+        self.adapters = {c: SimulationAdapter(c) for c in ("sms", "email", "push", "dial")}
+        self.deliveries: list[dict[str, Any]] = []
+        self.hardship_until: dict[int, dt.date] = {}
+        self.factor: dict[int, float] = {}
+        self.accounts = pl.DataFrame()
+        self._read: set[int] = set()  # in-app messages the debtors have seen
+
+    # setting up
+
+    def load_portfolio(self, *, days: int, policy_text: str, policy_source: str) -> None:
+        """Generate the world's portfolio as of the start, import it, activate the policy."""
+        self.clock.set(local(self.start - dt.timedelta(days=1), 23))
+        portfolio = Generator(
+            seed=self.seed,
+            as_of=self.start,
+            foreign_share=self.world.portfolio.foreign_share,
+            horizon=max(20, days + 20),
+        ).portfolio(self.world.portfolio.accounts, prefix="s")
+        for kind in ORDER:
+            with self.sessions.begin() as session:
+                result = Importer(session, clock=self.clock).import_rows(
+                    f"simulated {kind}", kind, portfolio.frame(kind)
+                )
+            if result.errors:
+                raise RecoupError(f"the generated {kind} failed validation: {result.errors[:3]}")
+        with self.sessions.begin() as session:
+            version = strategy_service.save_policy(
+                session, policy_text, author="simulator", clock=self.clock, source=policy_source
+            )
+            strategy_service.activate(session, version.id, actor="simulator", clock=self.clock)
+        self._load_accounts()
+
+    def _load_accounts(self) -> None:
+        with self.sessions() as session:
+            self.accounts = frames.read_frame(
+                session,
+                select(
+                    Account.id,
+                    Account.customer_id,
+                    Account.external_ref,
+                    Account.product_code,
+                    Account.currency,
+                    Customer.jurisdiction,
+                ).join(Customer, Customer.id == Account.customer_id),
+                {
+                    "account_id": pl.Int64,
+                    "customer_id": pl.Int64,
+                    "ref": pl.String,
+                    "product": pl.String,
+                    "currency": pl.String,
+                    "jurisdiction": pl.String,
+                },
+            )
+        ids = self.accounts["account_id"].to_numpy()
+        values = behaviour.factors(self.seed, ids, self.world.repayment.heterogeneity)
+        self.factor = dict(zip(ids.tolist(), values.tolist(), strict=True))
+
+    # running
+
+    def run(self, days: int, progress: Progress | None = None) -> SimulationResult:
+        result = SimulationResult(self.start)
+        dispatcher = Dispatcher(
+            self.sessions,
+            self.adapters,
+            clock=self.clock,
+            config=self.config,
+            guard=self.guard,
+            rng=random.Random(self.seed),
+        )
+        try:
+            for n in range(days):
+                day = self.start + dt.timedelta(days=n)
+                report = DayReport(day)
+                if progress:
+                    progress(n, days, f"{day.isoformat()}: daily run")
+                self._morning(day)
+                for hour in sorted({*SLOTS, *CALL_SLOTS}):
+                    self.clock.set(local(day, hour))
+                    if hour in CALL_SLOTS:
+                        self._agents_dial(day, report)
+                    self._drain(dispatcher, report)
+                    self._react(n, day, report)
+                if progress:
+                    progress(n, days, f"{day.isoformat()}: payments")
+                self._payments(n, day, report)
+                result.days.append(report)
+        finally:
+            dispatcher.close()
+        if progress:
+            progress(days, days, "done")
+        return result
+
+    def _morning(self, day: dt.date) -> None:
+        self.clock.set(local(day, 6))
+        with self.sessions.begin() as session:
+            arrangement_flows.review(session, clock=self.clock, as_of=day)
+            delinquency_service.run_daily(session, day, clock=self.clock)
+        with self.sessions.begin() as session:
+            strategy_service.run(session, day, clock=self.clock, actor="simulator")
+
+    def _drain(self, dispatcher: Dispatcher, report: DayReport) -> None:
+        outcomes = dispatcher.run(stop=threading.Event(), until_idle=True, idle_seconds=0)
+        report.events.update({f"contact_{k}": v for k, v in outcomes.items()})
+
+    def _agents_dial(self, day: dt.date, report: DayReport) -> None:
+        """The agents work today's call queue, highest priority first, as far as their capacity
+        goes; each call goes through click-to-call and the guard."""
+        capacity = self.world.responses.calls.capacity_per_day // len(CALL_SLOTS)
+        with self.sessions() as session:
+            tasks = (
+                session.execute(
+                    select(AgentTask.id)
+                    .where(
+                        AgentTask.as_of_date == day,
+                        AgentTask.status == "open",
+                        AgentTask.source.is_(None),
+                    )
+                    .order_by(AgentTask.priority.desc(), AgentTask.id)
+                    .limit(capacity)
+                )
+                .scalars()
+                .all()
+            )
+        for task_id in tasks:
+            with self.sessions.begin() as session:
+                try:
+                    contact_flows.dial(
+                        session,
+                        task_id,
+                        agent="sim-agent",
+                        actor="agent:sim",
+                        clock=self.clock,
+                        config=self.config,
+                        guard=self.guard,
+                        channels=list(self.adapters),
+                    )
+                except RecoupError:
+                    report.events["dial_refused"] += 1
+                session.execute(
+                    update(AgentTask).where(AgentTask.id == task_id).values(status="done")
+                )
+            report.events["dials"] += 1
+
+    def _react(self, n: int, day: dt.date, report: DayReport) -> None:
+        """Debtors read what reached them and act through the real flows."""
+        sent = [(c, m) for c, a in self.adapters.items() for m in a.take()]
+        contact_ids = [int(m.metadata["contact_id"]) for _, m in sent]
+        with self.sessions() as session:
+            inbox = (
+                session.execute(
+                    select(ContactMessage.contact_id)
+                    .join(ContactPlan, ContactPlan.id == ContactMessage.contact_id)
+                    .where(
+                        ContactMessage.channel == "in_app",
+                        ContactMessage.created_at >= self.clock.now() - dt.timedelta(hours=3),
+                        ContactPlan.purpose == "collection",
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            inbox = [c for c in inbox if c not in self._read]  # the app shows each message once
+            self._read.update(inbox)
+            wanted = contact_ids + inbox
+            rows = (
+                session.execute(
+                    select(
+                        ContactPlan.id,
+                        ContactPlan.account_id,
+                        ContactPlan.channel,
+                        ContactPlan.tone,
+                        ContactPlan.purpose,
+                    ).where(ContactPlan.id.in_(wanted))
+                ).all()
+                if wanted
+                else []
+            )
+        plans = {r[0]: r for r in rows}
+        to_of = {int(m.metadata["contact_id"]): m.to for _, m in sent}
+        for contact_id in [*contact_ids, *inbox]:
+            plan = plans.get(contact_id)
+            if plan is None or plan[4] != "collection":
+                continue
+            _, account_id, channel, tone, _ = plan
+            report.sent[channel] += 1
+            if channel == "dial":
+                self._call(n, day, account_id, report)
+                continue
+            self.deliveries.append(
+                {"account_id": account_id, "day": n, "channel": channel, "tone": tone}
+            )
+            self._respond(n, day, account_id, channel, to_of.get(contact_id), report)
+
+    def _draw(self, account_id: int, n: int, salt: int, extra: int = 0) -> float:
+        return float(uniform(self.seed, np.array([account_id * 131 + extra]), n, salt)[0])
+
+    def _respond(
+        self,
+        n: int,
+        day: dt.date,
+        account_id: int,
+        channel: str,
+        to: str | None,
+        report: DayReport,
+    ) -> None:
+        r = self.world.responses
+        week = sum(
+            1 for d in self.deliveries[-2000:] if d["account_id"] == account_id and d["day"] > n - 7
+        )
+        fatigued = week > r.fatigue_threshold_7d
+        if channel == "sms" and to and self._draw(account_id, n, Salt.stop) < r.stop_per_sms:
+            with self.sessions.begin() as session:
+                contact_flows.receive_sms(
+                    session,
+                    provider="simulation",
+                    provider_id=f"sim-{self.seed}-{n}-{account_id}",
+                    from_number=to,
+                    body="退订",
+                    region="CN",
+                    clock=self.clock,
+                )
+            report.events["stop"] += 1
+            return
+        complaint = r.complaint_when_fatigued if fatigued else r.complaint_per_contact
+        if self._draw(account_id, n, Salt.complaint) < complaint:
+            self._case(account_id, "complaint", "too_many_contacts" if fatigued else "wrong_time")
+            report.events["complaint"] += 1
+        if self._draw(account_id, n, Salt.dispute) < r.dispute_per_contact:
+            self._case(account_id, "dispute", "wrong_amount")
+            report.events["dispute"] += 1
+            return
+        if self._draw(account_id, n, Salt.link) >= r.opens_link:
+            return
+        report.events["link_opened"] += 1
+        choice = self._draw(account_id, n, Salt.link_choice)
+        if choice < r.wants_plan:
+            if self._arrange(account_id, "plan", day):
+                report.events["plan"] += 1
+        elif choice < r.wants_plan + r.promises_online and self._arrange(
+            account_id, "promise", day
+        ):
+            report.events["promise"] += 1
+
+    def _call(self, n: int, day: dt.date, account_id: int, report: DayReport) -> None:
+        calls = self.world.responses.calls
+        if self._draw(account_id, n, Salt.answer, self.clock.now().hour) >= calls.answer_rate:
+            report.events["call_unanswered"] += 1
+            return
+        report.events["call_answered"] += 1
+        self.deliveries.append(
+            {"account_id": account_id, "day": n, "channel": "call", "tone": "neutral"}
+        )
+        if self._draw(account_id, n, Salt.call_promise) < calls.promise_rate and self._arrange(
+            account_id, "promise", day, channel="agent"
+        ):
+            report.events["promise"] += 1
+
+    def _arrange(self, account_id: int, kind: str, day: dt.date, channel: str = "portal") -> bool:
+        """A promise (the overdue amount, in three days) or a plan (the fewest instalments that
+        fit half of what is owed a month), if the policy offers it; False if not."""
+        with self.sessions.begin() as session:
+            account = session.get(Account, account_id)
+            assert account is not None
+            try:
+                offers = arrangement_flows.offered(session, account)
+                if kind not in offers:
+                    return False
+                pos = arrangement_flows.position(session, account, clock=self.clock)
+                if kind == "promise":
+                    days = min(3, int(offers["promise"]["max_days"]))
+                    arrangement_flows.promise(
+                        session,
+                        account,
+                        amount_minor=max(pos.overdue, 1),
+                        on=pos.today + dt.timedelta(days=days),
+                        made_by="debtor" if channel == "portal" else "agent:sim",
+                        channel=channel,
+                        clock=self.clock,
+                    )
+                else:
+                    arrangement_flows.plan(
+                        session,
+                        account,
+                        instalments=int(offers["plan"]["max_instalments"]),
+                        monthly_budget=pos.owed,
+                        monthly_income=None,
+                        made_by="debtor",
+                        channel=channel,
+                        clock=self.clock,
+                    )
+            except RecoupError:
+                session.rollback()
+                return False
+        return True
+
+    def _case(self, account_id: int, kind: str, reason: str) -> None:
+        with self.sessions.begin() as session:
+            account = session.get(Account, account_id)
+            assert account is not None
+            case_flows.open_case(
+                session,
+                account.customer_id,
+                kind=kind,
+                reason=reason,
+                text=None,
+                account_ref=account.external_ref,
+                opened_by="debtor",
+                channel="portal",
+                clock=self.clock,
+            )
+
+    # money
+
+    def day_input(self, n: int, day: dt.date) -> behaviour.DayInput:
+        with self.sessions() as session:
+            states = frames.read_frame(
+                session,
+                select(
+                    AccountDelinquency.account_id,
+                    AccountDelinquency.bucket,
+                    AccountDelinquency.overdue_minor,
+                ).where(AccountDelinquency.outstanding_minor > 0),
+                {"account_id": pl.Int64, "bucket": pl.String, "overdue_minor": pl.Int64},
+            )
+            due = frames.read_frame(
+                session,
+                select(
+                    Bill.account_id,
+                    func.sum(
+                        Bill.principal_minor
+                        + Bill.interest_minor
+                        + Bill.fees_minor
+                        - Bill.paid_minor
+                    ),
+                )
+                .where(Bill.due_date == day, Bill.paid_off_date.is_(None))
+                .group_by(Bill.account_id),
+                {"account_id": pl.Int64, "due_today_minor": pl.Int64},
+            )
+            promised = frames.read_frame(
+                session,
+                select(Arrangement.account_id, func.sum(ArrangementInstalment.amount_minor))
+                .join(ArrangementInstalment, ArrangementInstalment.arrangement_id == Arrangement.id)
+                .where(Arrangement.status == "active", ArrangementInstalment.due_date == day)
+                .group_by(Arrangement.account_id),
+                {"account_id": pl.Int64, "promise_minor": pl.Int64},
+            )
+            paused = set(
+                session.execute(
+                    select(DelinquencyPause.account_id).where(
+                        DelinquencyPause.reason.contains("hardship"),
+                        DelinquencyPause.end_date.is_(None),
+                        DelinquencyPause.cancelled_at.is_(None),
+                    )
+                ).scalars()
+            )
+        accounts = (
+            states.join(due, on="account_id", how="full", coalesce=True)
+            .join(promised, on="account_id", how="left")
+            .join(self.accounts.select("account_id", "product"), on="account_id", how="inner")
+            .with_columns(
+                pl.col("bucket").fill_null("M0"),
+                pl.col("overdue_minor").fill_null(0),
+                pl.col("due_today_minor").fill_null(0),
+                pl.col("promise_minor").fill_null(0),
+            )
+        )
+        hardship = {a for a, until in self.hardship_until.items() if until >= day} | paused
+        accounts = accounts.with_columns(
+            pl.col("account_id").is_in(list(hardship)).alias("hardship")
+        )
+        deliveries = (
+            pl.DataFrame(
+                self.deliveries,
+                schema={
+                    "account_id": pl.Int64,
+                    "day": pl.Int64,
+                    "channel": pl.String,
+                    "tone": pl.String,
+                },
+            )
+            if self.deliveries
+            else pl.DataFrame(
+                schema={
+                    "account_id": pl.Int64,
+                    "day": pl.Int64,
+                    "channel": pl.String,
+                    "tone": pl.String,
+                }
+            )
+        )
+        return behaviour.DayInput(n, day, accounts.sort("account_id"), deliveries)
+
+    def _hardship(self, n: int, day: dt.date, report: DayReport) -> None:
+        ids = self.accounts["account_id"].to_numpy()
+        daily = self.world.hardship.monthly_rate / 30
+        hit = ids[uniform(self.seed, ids, n, Salt.hardship) < daily]
+        for account_id in hit.tolist():
+            if self.hardship_until.get(account_id, day) > day:
+                continue
+            self.hardship_until[account_id] = day + dt.timedelta(days=HARDSHIP_DAYS)
+            report.events["hardship"] += 1
+            if self._draw(account_id, n, Salt.hardship, 1) < self.world.hardship.asks_for_help:
+                self._case(account_id, "hardship", "job_loss")
+                report.events["hardship_case"] += 1
+
+    def _payments(self, n: int, day: dt.date, report: DayReport) -> None:
+        self.clock.set(local(day, 21))
+        self._hardship(n, day, report)
+        decided = behaviour.decide_payments(
+            self.world, self.seed, self.day_input(n, day), self.factor
+        )
+        if decided.height == 0:
+            return
+        rows = (
+            decided.join(self.accounts, on="account_id")
+            .select(
+                pl.format("sim-{}-{}-{}", pl.lit(self.seed), pl.lit(n), "account_id").alias(
+                    "external_id"
+                ),
+                pl.col("ref").alias("account_ref"),
+                pl.col("amount_minor").cast(pl.String),
+                "currency",
+                pl.lit(local(day, 20).isoformat()).alias("received_at"),
+                pl.lit("wallet").alias("source"),
+            )
+            .with_columns(_line=pl.int_range(2, decided.height + 2, dtype=pl.Int64))
+        )
+        with self.sessions.begin() as session:
+            result = Importer(session, clock=self.clock, settle_delinquency=False).import_rows(
+                f"wallet settlement {day.isoformat()}", Kind.payments, rows
+            )
+        if result.errors:
+            raise RecoupError(f"simulated payments failed validation: {result.errors[:3]}")
+        report.payments = decided.height
+        report.collected_minor = int(decided["amount_minor"].sum())
+        report.events.update(dict(decided["kind"].value_counts().iter_rows()))

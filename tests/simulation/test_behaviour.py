@@ -1,0 +1,139 @@
+"""The behaviour model reproduces its world's rates with no contact, moves them as configured when
+contacted, and draws the same numbers for the same seed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+
+from recoup.simulation import behaviour
+from recoup.simulation.world import ChannelResponse, Repayment, Responses, World
+
+pytestmark = pytest.mark.pure
+START = dt.date(2026, 6, 1)  # June: 30 days with both paydays in them
+N = 20_000
+NO_DELIVERIES = pl.DataFrame(
+    schema={"account_id": pl.Int64, "day": pl.Int64, "channel": pl.String, "tone": pl.String}
+)
+
+
+def cohort(
+    world: World, bucket: str, deliveries: pl.DataFrame = NO_DELIVERIES, seed: int = 3
+) -> float:
+    """Share of N accounts entering `bucket` that pay in full within 30 days."""
+    ids = np.arange(1, N + 1)
+    factor = dict(
+        zip(
+            ids.tolist(),
+            behaviour.factors(seed, ids, world.repayment.heterogeneity).tolist(),
+            strict=True,
+        )
+    )
+    owing = set(ids.tolist())
+    for day in range(30):
+        open_ids = sorted(owing)
+        frame = pl.DataFrame(
+            {
+                "account_id": open_ids,
+                "product": ["bnpl"] * len(open_ids),
+                "bucket": [bucket] * len(open_ids),
+                "overdue_minor": [10_000] * len(open_ids),
+                "due_today_minor": [0] * len(open_ids),
+                "hardship": [False] * len(open_ids),
+                "promise_minor": [0] * len(open_ids),
+            },
+            schema_overrides={"account_id": pl.Int64},
+        )
+        state = behaviour.DayInput(day, START + dt.timedelta(days=day), frame, deliveries)
+        paid = behaviour.decide_payments(world, seed, state, factor)
+        owing -= set(paid.filter(pl.col("kind") == "cure")["account_id"].to_list())
+    return 1 - len(owing) / N
+
+
+class TestCalibration:
+    @pytest.mark.parametrize("bucket", ["M1", "M2", "M3"])
+    def test_with_no_contact_a_bucket_cures_at_the_configured_rate(self, bucket: str) -> None:
+        world = World()
+        expected = world.repayment.cure_30[bucket]
+        assert cohort(world, bucket) == pytest.approx(expected, abs=0.015)
+
+    def test_the_hazard_is_solved_across_the_spread_of_debtors(self) -> None:
+        h = behaviour.daily_hazard(0.75, 0.6, 30.0)
+        assert behaviour.cure_within(h, 0.6, 30.0) == pytest.approx(0.75, abs=1e-9)
+        assert h > 1 - (1 - 0.75) ** (1 / 30)  # more than with no spread: the slow pay later
+
+    def test_a_world_without_spread_or_paydays_is_the_textbook_hazard(self) -> None:
+        flat = World(repayment=Repayment(heterogeneity=0, payday_boost=1.0))
+        assert behaviour.daily_hazard(0.5, 0.0, behaviour.exposure(flat)) == pytest.approx(
+            1 - 0.5 ** (1 / 30), rel=1e-9
+        )
+
+
+class TestTreatment:
+    def test_an_sms_lifts_the_cure_rate_by_what_its_effect_implies(self) -> None:
+        world = World(
+            responses=Responses(channels={"sms": ChannelResponse(effect=2.0, days=3)}),
+        )
+        sms = pl.DataFrame(
+            {
+                "account_id": list(range(1, N + 1)),
+                "day": [0] * N,
+                "channel": ["sms"] * N,
+                "tone": ["gentle"] * N,
+            },
+            schema={
+                "account_id": pl.Int64,
+                "day": pl.Int64,
+                "channel": pl.String,
+                "tone": pl.String,
+            },
+        )
+        base = cohort(world, "M1")
+        treated = cohort(world, "M1", sms)
+        r = world.repayment
+        h = behaviour.daily_hazard(r.cure_30["M1"], r.heterogeneity, behaviour.exposure(world))
+        # Three days at twice the hazard (June 1-3 hold no payday): 3 more hazard-days.
+        analytic = behaviour.cure_within(h, r.heterogeneity, behaviour.exposure(world) + 3)
+        assert treated > base
+        assert treated == pytest.approx(analytic, abs=0.015)
+
+    def test_firm_tone_and_fatigue_lower_it(self) -> None:
+        world = World(
+            responses=Responses(tone={"firm": 0.5, "gentle": 1.0}, fatigue_threshold_7d=1)
+        )
+        ids = list(range(1, N + 1))
+        firm = pl.DataFrame(
+            {
+                "account_id": ids * 2,
+                "day": [0] * (2 * N),
+                "channel": ["sms"] * (2 * N),
+                "tone": ["firm"] * (2 * N),
+            },
+            schema={
+                "account_id": pl.Int64,
+                "day": pl.Int64,
+                "channel": pl.String,
+                "tone": pl.String,
+            },
+        )
+        gentle = firm.with_columns(pl.lit("gentle").alias("tone"))
+        assert cohort(world, "M1", firm) < cohort(world, "M1", gentle)
+
+
+class TestRandomness:
+    def test_the_same_seed_draws_the_same_and_another_seed_does_not(self) -> None:
+        ids = np.arange(1, 1_000)
+        a = behaviour.uniform(7, ids, 3, behaviour.Salt.pay)
+        assert np.array_equal(a, behaviour.uniform(7, ids, 3, behaviour.Salt.pay))
+        assert not np.array_equal(a, behaviour.uniform(8, ids, 3, behaviour.Salt.pay))
+        assert not np.array_equal(a, behaviour.uniform(7, ids, 4, behaviour.Salt.pay))
+        assert 0.45 < a.mean() < 0.55
+        assert np.array_equal(a[10:20], behaviour.uniform(7, ids[10:20], 3, behaviour.Salt.pay))
+
+    def test_factors_have_mean_one(self) -> None:
+        f = behaviour.factors(1, np.arange(1, 200_001), 0.6)
+        assert f.mean() == pytest.approx(1.0, abs=0.01)
+        assert np.log(f).std() == pytest.approx(0.6, abs=0.01)
