@@ -152,6 +152,7 @@ class Simulation:
         self.factor: dict[int, float] = {}
         self.accounts = pl.DataFrame()
         self._read: set[int] = set()  # in-app messages the debtors have seen
+        self._reached: Counter[tuple[int, int]] = Counter()  # (account, day) -> contacts
 
     # setting up
 
@@ -337,6 +338,7 @@ class Simulation:
             self.deliveries.append(
                 {"account_id": account_id, "day": n, "channel": channel, "tone": tone}
             )
+            self._reached[(account_id, n)] += 1
             self._respond(n, day, account_id, channel, to_of.get(contact_id), report)
 
     def _draw(self, account_id: int, n: int, salt: int, extra: int = 0) -> float:
@@ -352,9 +354,7 @@ class Simulation:
         report: DayReport,
     ) -> None:
         r = self.world.responses
-        week = sum(
-            1 for d in self.deliveries[-2000:] if d["account_id"] == account_id and d["day"] > n - 7
-        )
+        week = sum(self._reached[(account_id, d)] for d in range(n - 6, n + 1))
         fatigued = week > r.fatigue_threshold_7d
         if channel == "sms" and to and self._draw(account_id, n, Salt.stop) < r.stop_per_sms:
             with self.sessions.begin() as session:
@@ -404,38 +404,26 @@ class Simulation:
             report.events["promise"] += 1
 
     def _arrange(self, account_id: int, kind: str, day: dt.date, channel: str = "portal") -> bool:
-        """A promise (the overdue amount, in three days) or a plan (the fewest instalments that
-        fit half of what is owed a month), if the policy offers it; False if not."""
+        """A promise (what is overdue, in three days) or a plan (six instalments, a budget of
+        what is owed), through the same flow as the portal; False when the policy does not offer
+        it to the account now or the terms fall outside the offer."""
         with self.sessions.begin() as session:
             account = session.get(Account, account_id)
             assert account is not None
             try:
-                offers = arrangement_flows.offered(session, account)
-                if kind not in offers:
-                    return False
                 pos = arrangement_flows.position(session, account, clock=self.clock)
-                if kind == "promise":
-                    days = min(3, int(offers["promise"]["max_days"]))
-                    arrangement_flows.promise(
-                        session,
-                        account,
-                        amount_minor=max(pos.overdue, 1),
-                        on=pos.today + dt.timedelta(days=days),
-                        made_by="debtor" if channel == "portal" else "agent:sim",
-                        channel=channel,
-                        clock=self.clock,
-                    )
-                else:
-                    arrangement_flows.plan(
-                        session,
-                        account,
-                        instalments=int(offers["plan"]["max_instalments"]),
-                        monthly_budget=pos.owed,
-                        monthly_income=None,
-                        made_by="debtor",
-                        channel=channel,
-                        clock=self.clock,
-                    )
+                arrangement_flows.make(
+                    session,
+                    account,
+                    kind,
+                    amount_minor=max(pos.overdue, 1),
+                    on=pos.today + dt.timedelta(days=3),
+                    instalments=6,
+                    monthly_budget=pos.owed,
+                    made_by="debtor" if channel == "portal" else "agent:sim",
+                    channel=channel,
+                    clock=self.clock,
+                )
             except RecoupError:
                 session.rollback()
                 return False

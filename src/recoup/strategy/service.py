@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -119,11 +120,21 @@ def activate(session: Session, version_id: int, *, actor: str, clock: Clock) -> 
     return chosen
 
 
+def compiled(version: PolicyVersion) -> Policy:
+    """A stored version, parsed and compiled once per process (versions never change)."""
+    return _compile(version.id, version.sha256, version.text)
+
+
+@lru_cache(maxsize=16)
+def _compile(version_id: int, _sha256: str, text: str) -> Policy:
+    return parse_policy(text, source=f"policy version {version_id}")
+
+
 def active_policy(session: Session) -> tuple[PolicyVersion, Policy]:
     version = PolicyVersionRepository(session).active()
     if version is None:
         raise NoActivePolicy("no policy is active; run `recoup strategy activate FILE`")
-    return version, parse_policy(version.text, source=f"policy version {version.id}")
+    return version, compiled(version)
 
 
 def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl.DataFrame:
@@ -446,7 +457,7 @@ def redecide(session: Session, account_id: int, *, clock: Clock, cause: str) -> 
     version = PolicyVersionRepository(session).active()
     if version is None:
         return None
-    policy = parse_policy(version.text, source=f"policy version {version.id}")
+    policy = compiled(version)
     state = repo.base_facts(session, account_id)
     if state.height == 0:
         return None
@@ -490,7 +501,7 @@ def offers(session: Session, account_id: int) -> list[Offer]:
     version = PolicyVersionRepository(session).active()
     if version is None:
         return []
-    policy = parse_policy(version.text, source=f"policy version {version.id}")
+    policy = compiled(version)
     state = repo.base_facts(session, account_id)
     if state.height == 0 or not policy.offers:
         return []
