@@ -10,7 +10,8 @@ import datetime as dt
 import hashlib
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import polars as pl
@@ -21,11 +22,31 @@ from sqlalchemy.orm import Session
 Schema = dict[str, pl.DataType | type[pl.DataType]]
 
 
+@contextmanager
+def small_reads(session: Session) -> Iterator[None]:
+    """Within it, `read_frame` expects a handful of rows (one account's facts for an event): the
+    statement goes through SQLAlchemy's compiled-statement cache instead of being compiled with
+    its values inlined, which costs more than the rows for tiny results."""
+    before = session.info.get(SMALL, False)
+    session.info[SMALL] = True
+    try:
+        yield
+    finally:
+        session.info[SMALL] = before
+
+
+SMALL = "frames.small_reads"
+
+
 def read_frame(
     session: Session, stmt: Select[*tuple[Any, ...]] | TextClause, schema: Schema
 ) -> pl.DataFrame:
     """Run `stmt` and return its rows as a frame with exactly `schema` (names in select order)."""
     dialect = session.get_bind().dialect.name
+    if session.info.get(SMALL):
+        rows = session.execute(stmt).all()
+        frame = pl.DataFrame([tuple(r) for r in rows], schema=list(schema), orient="row")
+        return frame.with_columns(_casts(frame, schema))
     if dialect == "postgresql":
         sql = str(
             stmt.compile(

@@ -89,19 +89,49 @@ def _arm_of(experiment: Experiment) -> pl.Expr:
 
 
 def decide(policy: Policy, facts: pl.DataFrame) -> pl.DataFrame:
-    df = complete(facts)
+    """One decision per account (the facts' rows), in their order: stage, segment, arm, pause,
+    treatment and its attributes, queue, offers."""
+    steps = _steps(policy)
+    frame = complete(facts).lazy()
+    for step in steps[:-1]:
+        frame = frame.with_columns(*step)
+    return frame.select(*steps[-1]).collect()
+
+
+_STEPS: dict[int, tuple[Policy, list[list[pl.Expr]]]] = {}
+
+
+def _steps(policy: Policy) -> list[list[pl.Expr]]:
+    """The policy as successive column steps, built once per policy object: an event deciding
+    one account pays for running them, not for building them."""
+    cached = _STEPS.get(id(policy))
+    if cached is not None and cached[0] is policy:
+        return cached[1]
+    if len(_STEPS) > 64:
+        _STEPS.clear()
+    steps = _build_steps(policy)
+    _STEPS[id(policy)] = (policy, steps)
+    return steps
+
+
+def _build_steps(policy: Policy) -> list[list[pl.Expr]]:
+    steps: list[list[pl.Expr]] = []
     stage = _first([(s.when, s.name) for s in policy.stages], pl.String())
-    df = df.with_columns(stage.alias("stage"))
+    steps.append([stage.alias("stage")])
 
     experiment_cases = [(pl.col("stage").is_in(list(e.stages)), e) for e in policy.experiments]
-    df = df.with_columns(
-        _first([(c, e.name) for c, e in experiment_cases], pl.String()).alias("experiment"),
-        _first([(c, _arm_of(e)) for c, e in experiment_cases], pl.String()).alias("arm"),
-    ).with_columns(pl.col("arm").fill_null(""))
-
-    df = df.with_columns(
-        _first([(s.when, s.name) for s in policy.segments], pl.String()).alias("segment"),
-        _first([(p.when, p.reason) for p in policy.pauses], pl.String()).alias("pause_reason"),
+    steps.append(
+        [
+            _first([(c, e.name) for c, e in experiment_cases], pl.String()).alias("experiment"),
+            _first([(c, _arm_of(e)) for c, e in experiment_cases], pl.String()).alias("arm"),
+        ]
+    )
+    steps.append([pl.col("arm").fill_null("")])
+    steps.append(
+        [
+            _first([(s.when, s.name) for s in policy.segments], pl.String()).alias("segment"),
+            _first([(p.when, p.reason) for p in policy.pauses], pl.String()).alias("pause_reason"),
+        ]
     )
 
     cadence_ok = {}
@@ -126,9 +156,11 @@ def decide(policy: Policy, facts: pl.DataFrame) -> pl.DataFrame:
         for t in s.treatments:
             in_segment = pl.col("segment").is_in(list(t.segments)) if t.segments else pl.lit(True)
             waiting.append(((pl.col("stage") == s.name) & t.when & in_segment, t.id))
-    df = df.with_columns(
-        _first(candidates, pl.String()).alias("treatment"),
-        _first(waiting, pl.String()).is_not_null().alias("_eligible"),
+    steps.append(
+        [
+            _first(candidates, pl.String()).alias("treatment"),
+            _first(waiting, pl.String()).is_not_null().alias("_eligible"),
+        ]
     )
 
     treatments = [t for s in policy.stages for t in s.treatments]
@@ -183,34 +215,37 @@ def decide(policy: Policy, facts: pl.DataFrame) -> pl.DataFrame:
         else pl.lit([], dtype=pl.List(pl.String))
     )
     contact = decision == "contact"
-    return df.select(
-        "account_id",
-        pl.lit(policy.version).alias("policy_version"),
-        "stage",
-        "segment",
-        "experiment",
-        pl.when(pl.col("arm") == "").then(None).otherwise(pl.col("arm")).alias("arm"),
-        decision.alias("decision"),
-        "pause_reason",
-        pl.when(contact).then(pl.col("treatment")).alias("treatment"),
-        pl.when(contact).then(attribute("channel")).alias("channel"),
-        pl.when(contact).then(attribute("template")).alias("template"),
-        pl.when(contact).then(attribute("tone")).alias("tone"),
-        pl.when(contact)
-        .then(_first([(c, w.start) for c, w in window], pl.String()))
-        .alias("window_from"),
-        pl.when(contact)
-        .then(_first([(c, w.end) for c, w in window], pl.String()))
-        .alias("window_to"),
-        pl.when(~paused & pl.col("stage").is_not_null()).then(queue).alias("queue"),
-        pl.when(~paused & pl.col("stage").is_not_null())
-        .then(queue_priority)
-        .alias("queue_priority"),
-        pl.when(~paused & pl.col("stage").is_not_null())
-        .then(offers)
-        .otherwise(pl.lit([], dtype=pl.List(pl.String)))
-        .alias("offers"),
+    steps.append(
+        [
+            pl.col("account_id"),
+            pl.lit(policy.version).alias("policy_version"),
+            pl.col("stage"),
+            pl.col("segment"),
+            pl.col("experiment"),
+            pl.when(pl.col("arm") == "").then(None).otherwise(pl.col("arm")).alias("arm"),
+            decision.alias("decision"),
+            pl.col("pause_reason"),
+            pl.when(contact).then(pl.col("treatment")).alias("treatment"),
+            pl.when(contact).then(attribute("channel")).alias("channel"),
+            pl.when(contact).then(attribute("template")).alias("template"),
+            pl.when(contact).then(attribute("tone")).alias("tone"),
+            pl.when(contact)
+            .then(_first([(c, w.start) for c, w in window], pl.String()))
+            .alias("window_from"),
+            pl.when(contact)
+            .then(_first([(c, w.end) for c, w in window], pl.String()))
+            .alias("window_to"),
+            pl.when(~paused & pl.col("stage").is_not_null()).then(queue).alias("queue"),
+            pl.when(~paused & pl.col("stage").is_not_null())
+            .then(queue_priority)
+            .alias("queue_priority"),
+            pl.when(~paused & pl.col("stage").is_not_null())
+            .then(offers)
+            .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+            .alias("offers"),
+        ]
     )
+    return steps
 
 
 def decide_batch(policy: Policy, batch: pa.RecordBatch) -> pa.RecordBatch:

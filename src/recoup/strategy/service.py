@@ -458,14 +458,16 @@ def redecide(session: Session, account_id: int, *, clock: Clock, cause: str) -> 
     if version is None:
         return None
     policy = compiled(version)
-    state = repo.base_facts(session, account_id)
+    with frames.small_reads(session):
+        state = repo.base_facts(session, account_id)
     if state.height == 0:
         return None
     as_of = state["state_date"][0]
     cancelled = contact_repo.cancel_unsent(
         session, f"redecided after {cause}", now=clock.now(), actor="event", account_id=account_id
     )
-    decisions, contacts = plan(session, as_of, policy, now=clock.now(), account_id=account_id)
+    with frames.small_reads(session):
+        decisions, contacts = plan(session, as_of, policy, now=clock.now(), account_id=account_id)
     now = clock.now()
     row = _decision_rows(decisions, contacts, as_of, version.id, now)
     key = ["account_id", "as_of_date"]
@@ -502,16 +504,17 @@ def offers(session: Session, account_id: int) -> list[Offer]:
     if version is None:
         return []
     policy = compiled(version)
-    state = repo.base_facts(session, account_id)
-    if state.height == 0 or not policy.offers:
-        return []
-    as_of = state["state_date"][0]
-    f = facts(session, as_of, account_id)
-    if f.height == 0:
-        return []
-    f = _with_history(
-        session, f, decide(policy, f).select("account_id", "stage"), as_of, account_id
-    )
+    with frames.small_reads(session):
+        state = repo.base_facts(session, account_id)
+        if state.height == 0 or not policy.offers:
+            return []
+        as_of = state["state_date"][0]
+        f = facts(session, as_of, account_id)
+        if f.height == 0:
+            return []
+        f = _with_history(
+            session, f, decide(policy, f).select("account_id", "stage"), as_of, account_id
+        )
     allowed = set(decide(policy, f)["offers"][0])
     held = f.select(
         *(o.when.fill_null(False).alias(f"offer_{i}") for i, o in enumerate(policy.offers))
