@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from recoup.arrangements.links import one_time_code
 from tests.web.conftest import LINK_KEY, Served, debtor
@@ -109,6 +109,7 @@ def latest_code(tmp_path: Path) -> str:
 
 def enter_code(page: Page, tmp_path: Path, send: str, code: str, confirm: str) -> None:
     page.get_by_role("button", name=send, exact=True).click()
+    expect(page.locator("p.notice")).to_be_visible()  # the code is on its way
     page.get_by_label(code, exact=True).fill(latest_code(tmp_path))
     page.get_by_role("button", name=confirm, exact=True).click()
 
@@ -130,13 +131,14 @@ def test_a_debtor_sets_up_a_plan_after_a_code(
     assert page.content().count("¥250.00") == 2
     shot(page, "plan-preview")
     page.get_by_role("button", name="确认").click()
-    assert "验证身份" in page.content()
+    expect(page.locator("h1")).to_have_text("验证身份")
     shot(page, "verify")
     enter_code(page, tmp_path, "发送验证码", "验证码", "验证")
+    expect(page.locator("h1")).to_have_text("分期还款")
     assert page.content().count("¥250.00") == 2  # back at the same preview
     page.get_by_role("button", name="确认").click()
-    assert "分期方案已生效" in page.content()
-    assert "进行中的安排 · 分期还款 · 进行中" in page.inner_text("main")
+    expect(page.locator("main")).to_contain_text("分期方案已生效")
+    expect(page.locator("main")).to_contain_text("进行中的安排 · 分期还款 · 进行中")
     shot(page, "plan-in-place")
     context.close()
 
@@ -156,27 +158,29 @@ def test_a_debtor_promises_sets_preferences_and_disputes_in_english(
     page.get_by_label("Amount (CNY)").fill("500")
     shot(page, "promise")
     page.get_by_role("button", name="Confirm").click()
-    assert "We have noted your promise" in page.content()
+    expect(page.locator("main")).to_contain_text("We have noted your promise")
     shot(page, "promise-made")
 
     page.get_by_role("link", name="Contact preferences").click()
+    expect(page.locator("h1")).to_have_text("Confirm it's you")
     enter_code(page, tmp_path, "Send me a code", "Code", "Confirm")
-    assert page.locator("h1").inner_text() == "Contact preferences"
+    expect(page.locator("h1")).to_have_text("Contact preferences")
     page.get_by_label("Phone call").uncheck()
     page.get_by_label("From").fill("21:00")
     page.get_by_label("To").fill("09:00")
     shot(page, "preferences")
     page.get_by_role("button", name="Save").click()
-    assert "Your contact preferences are saved" in page.content()
+    expect(page.locator("main")).to_contain_text("Your contact preferences are saved")
 
     page.get_by_role("link", name="Something wrong?").click()
     page.get_by_label("The amount is wrong").check()
     page.get_by_label("Anything to add (optional)").fill("I paid part of it by bank transfer.")
     shot(page, "dispute")
     page.get_by_role("button", name="Send").click()
-    assert "We will not chase you meanwhile" in page.content()
+    expect(page.locator("main")).to_contain_text("We will not chase you meanwhile")
 
     page.get_by_role("link", name="My data").click()
+    expect(page.locator("h1")).to_have_text("My data")
     assert "王芳" in page.content()
     assert "I dispute the debt" in page.content()
     shot(page, "my-data")

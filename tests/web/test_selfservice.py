@@ -282,6 +282,15 @@ printable = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), ma
 
 
 class TestFuzz:
+    def test_a_forged_field_in_any_script_is_refused_not_crashed(
+        self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
+    ) -> None:
+        account = late_with_policy(session, clock)
+        path = link(settings, account, clock)
+        for target in ("/pay", "/help", "/code", "/verify"):
+            answer = post(anonymous, path + target, {"csrf": "\u0080验证", "code": "١٢٣٤٥٦"})
+            assert answer.status_code == 403, target  # type: ignore[attr-defined]
+
     @hypothesis_settings(
         max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
     )

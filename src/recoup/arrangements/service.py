@@ -409,8 +409,10 @@ def verify_code(
     if row is None or row.attempts >= TRIES_PER_CODE:
         return False
     code = code.strip()
-    good = code.isdigit() and any(
-        hmac.compare_digest(code_hash(k, row.id, code), row.code_hash) for k in keys
+    good = (
+        code.isascii()
+        and code.isdigit()
+        and any(hmac.compare_digest(code_hash(k, row.id, code), row.code_hash) for k in keys)
     )
     if good:
         row.used_at = now

@@ -115,6 +115,14 @@ def read_form(body: bytes) -> dict[str, list[str]]:
     return form
 
 
+def csrf_ok(given: str, settings: Settings, token: str) -> bool:
+    """Compared as bytes: a forged field may hold any character, and `compare_digest` refuses
+    non-ASCII text."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "replace"), csrf_field(settings, token).encode()
+    )
+
+
 def csrf_field(settings: Settings, token: str) -> str:
     """The form's anti-forgery field: bound to this link, so a page elsewhere cannot post one."""
     return hmac.new(
@@ -228,7 +236,7 @@ def pay(
         form = {k: v[0] for k, v in read_form(body).items()}
     except BadForm as exc:
         return _portal(session, token, link, lang, settings, clock, status=400, error=str(exc))
-    if not hmac.compare_digest(form.get("csrf", ""), csrf_field(settings, token)):
+    if not csrf_ok(form.get("csrf", ""), settings, token):
         return _portal(session, token, link, lang, settings, clock, status=403, error="csrf")
     view = arrangement_service.portal_view(session, link.customer_id, today=clock.now().date())
     account = next((a for a in view.accounts if a.reference == form.get("account")), None)

@@ -11,7 +11,6 @@ scoped to this link's path. A bad form answers 4xx with the page and a message, 
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -35,7 +34,15 @@ from recoup.kit.errors import RecoupError
 from recoup.kit.money import format_money, to_major, to_minor
 from recoup.models import Account, Customer
 from recoup.privacy import service as privacy_service
-from recoup.web.portal import HEADERS, BadForm, csrf_field, open_link, page, read_form
+from recoup.web.portal import (
+    HEADERS,
+    BadForm,
+    csrf_field,
+    csrf_ok,
+    open_link,
+    page,
+    read_form,
+)
 
 router = APIRouter(include_in_schema=False)
 KINDS = tuple(terms.OFFER_BOUNDS)
@@ -81,7 +88,7 @@ def _one(form: dict[str, list[str]], key: str, default: str = "") -> str:
 
 
 def _csrf_ok(form: dict[str, list[str]], settings: Settings, token: str) -> bool:
-    return hmac.compare_digest(_one(form, "csrf"), csrf_field(settings, token))
+    return csrf_ok(_one(form, "csrf"), settings, token)
 
 
 def _verified(request_cookie: str | None, settings: Settings, visit: Visit, clock: Clock) -> bool:
