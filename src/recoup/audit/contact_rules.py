@@ -196,16 +196,17 @@ def _normalise(sent: pl.DataFrame) -> pl.DataFrame:
     frame = sent.cast(SENT).filter(  # type: ignore[arg-type]
         (pl.col("purpose") == "collection") & pl.col("sent_at").is_not_null()
     )
+    # The candidate zones, worked out once per distinct (zones given, jurisdiction).
+    given = pl.col("timezones").list.join(" ").fill_null("").alias("given")
+    kinds = frame.select(given, "jurisdiction").unique()
     known = known_zones()
-    fallback = {j: list(jurisdiction_zones(j)) for j in frame["jurisdiction"].unique().to_list()}
     zones = [
-        [z for z in (given or []) if z in known] or fallback[j]
-        for given, j in zip(
-            frame["timezones"].to_list(), frame["jurisdiction"].to_list(), strict=True
-        )
+        [z for z in text.split() if z in known] or list(jurisdiction_zones(j))
+        for text, j in kinds.iter_rows()
     ]
+    kinds = kinds.with_columns(pl.Series("zones", zones, dtype=pl.List(pl.String)))
+    frame = frame.with_columns(given).join(kinds, on=["given", "jurisdiction"], how="left")
     return frame.with_columns(
-        pl.Series("zones", zones, dtype=pl.List(pl.String)),
         pl.col("channel").replace(GUARD_CHANNEL).alias("rule_channel"),
         pl.col("collector").replace_strict(COLLECTOR_ROLE, default="creditor").alias("role"),
         pl.col("product").replace_strict(PRODUCT, default=DEFAULT_PRODUCT).alias("rule_product"),
@@ -214,7 +215,7 @@ def _normalise(sent: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit(None, pl.String))
         .otherwise(pl.col("status").replace_strict(MESSAGE_RESULT, default="sent"))
         .alias("result"),
-    ).drop("timezones")
+    ).drop("timezones", "given")
 
 
 def _applies(rule: Rule, channel: str, role: str, product: str, to_type: str) -> bool:
@@ -448,91 +449,15 @@ def _caps(
     local: pl.DataFrame,
     guard: Guard,
 ) -> pl.DataFrame:
+    """One pass per cap rule: the contacts it binds, each paired with the earlier contacts of the
+    same debtor (and debt, or address, where the rule's scope says so) that it counts."""
     caps = _rules_of(rules["rule"].unique().to_list(), guard, CapRule)
-    if not caps:
+    found = [_cap(cap, audited, history, rules, local) for cap in caps]
+    counted = pl.concat([f for f in found if f.height]) if any(f.height for f in found) else None
+    if counted is None:
         return pl.DataFrame(schema=BREACHES)
-    table = pl.DataFrame(
-        {
-            "rule": [c.id for c in caps],
-            "max": [c.max for c in caps],
-            "window_kind": [c.window_kind for c in caps],
-            "window_n": [c.window_n for c in caps],
-            "lookback": [_lookback(c) for c in caps],
-            "by_debt": ["debt" in c.scope for c in caps],
-            "by_address": ["address" in c.scope for c in caps],
-            "count_channels": [sorted(c.count_channels) for c in caps],
-            "count_results": [sorted(c.count_results) for c in caps],
-            "counts_calls": [bool(c.count_results & set(CALL_RESULTS)) for c in caps],
-            "label": [c.window_label() for c in caps],
-        },
-        schema_overrides={"lookback": pl.Duration("us")},
-    )
-    earlier = history.select(
-        pl.col("contact_id").alias("e_id"),
-        "customer_id",
-        pl.col("account_id").alias("e_account"),
-        pl.col("rule_channel").alias("e_channel"),
-        pl.col("result").alias("e_result"),
-        pl.col("sent_at").alias("e_at"),
-        pl.col("address_index").alias("e_address"),
-    )
-    # Every earlier contact of the same debtor that the rule counts, within its reach.
-    pairs = (
-        rules.join(table, on="rule")
-        .join(
-            audited.select("contact_id", "customer_id", "account_id", "sent_at", "address_index"),
-            on="contact_id",
-        )
-        .join(earlier, on="customer_id")
-        .filter(
-            (pl.col("e_at") < pl.col("sent_at"))
-            | ((pl.col("e_at") == pl.col("sent_at")) & (pl.col("e_id") < pl.col("contact_id"))),
-            pl.col("e_at") > pl.col("sent_at") - pl.col("lookback"),
-            pl.col("count_channels").list.contains(pl.col("e_channel")),
-            pl.col("count_results").list.contains(pl.col("e_result"))
-            | (pl.col("e_result").is_null() & pl.col("counts_calls")),
-            ~pl.col("by_debt") | (pl.col("e_account") == pl.col("account_id")),
-            ~pl.col("by_address") | pl.col("e_address").eq_missing(pl.col("address_index")),
-        )
-    )
-    rolling = pairs.filter(pl.col("window_kind") == "minutes").filter(
-        pl.col("sent_at") - pl.col("e_at") < pl.duration(minutes=pl.col("window_n"))
-    )
-    # Calendar windows: inside in any of the debtor's zones (the conservative count, A3).
-    mine = local.select("contact_id", "zone", "day", "monday", "month")
-    theirs = mine.rename(
-        {"contact_id": "e_id", "day": "e_day", "monday": "e_monday", "month": "e_month"}
-    )
-    dated = (
-        pairs.filter(pl.col("window_kind") != "minutes")
-        .join(mine, on="contact_id")
-        .join(theirs, on=["e_id", "zone"])
-        .filter(
-            pl.when(pl.col("window_kind") == "local_day")
-            .then(pl.col("e_day") == pl.col("day"))
-            .when(pl.col("window_kind") == "days")
-            .then(pl.col("e_day") > pl.col("day") - pl.duration(days=pl.col("window_n")))
-            .when(pl.col("window_kind") == "iso_week")
-            .then(pl.col("e_monday") == pl.col("monday"))
-            .otherwise(pl.col("e_month") == pl.col("month"))
-        )
-    )
-    columns = ["contact_id", "rule", "e_id", "max", "label"]
-    counted = (
-        pl.concat([rolling.select(columns), dated.select(columns)])
-        .unique(["contact_id", "rule", "e_id"])
-        .group_by("contact_id", "rule")
-        .agg(
-            pl.len().alias("count"),
-            pl.col("max").first(),
-            pl.col("label").first(),
-            pl.col("e_id").sort().cast(pl.String).str.join(", ").alias("before"),
-        )
-        .filter(pl.col("count") >= pl.col("max"))
-        .join(audited, on="contact_id")
-    )
     return _breach_rows(
-        counted,
+        counted.join(audited, on="contact_id"),
         guard,
         pl.col("rule").replace_strict({c.id: c.code.value for c in caps}, return_dtype=pl.String),
         pl.col("count").cast(pl.String)
@@ -542,6 +467,92 @@ def _caps(
         + pl.col("max").cast(pl.String)
         + pl.lit(": contacts ")
         + pl.col("before"),
+    )
+
+
+def _bucket(column: str, width: dt.timedelta) -> pl.Expr:
+    return (pl.col(column).dt.epoch("us") // (width // dt.timedelta(microseconds=1))).alias(
+        "bucket"
+    )
+
+
+def _cap(
+    cap: CapRule,
+    audited: pl.DataFrame,
+    history: pl.DataFrame,
+    rules: pl.DataFrame,
+    local: pl.DataFrame,
+) -> pl.DataFrame:
+    """(contact_id, rule, count, max, label, before) for the contacts that reached this cap."""
+    keys = ["customer_id"]
+    if "debt" in cap.scope:
+        keys.append("account_id")
+    if "address" in cap.scope:  # no address recorded (an app message) is one address
+        keys.append("address")
+    address = pl.col("address_index").fill_null("")
+    bound = audited.join(
+        rules.filter(pl.col("rule") == cap.id), on="contact_id", how="semi"
+    ).select("contact_id", "customer_id", "account_id", "sent_at", address.alias("address"))
+    calls = bool(cap.count_results & set(CALL_RESULTS))  # a call's result is not recorded
+    earlier = history.filter(
+        pl.col("rule_channel").is_in(sorted(cap.count_channels)),
+        pl.col("result").is_in(sorted(cap.count_results))
+        | (pl.col("result").is_null() & pl.lit(calls)),
+    ).select(
+        pl.col("contact_id").alias("e_id"),
+        "customer_id",
+        "account_id",
+        address.alias("address"),
+        pl.col("sent_at").alias("e_at"),
+    )
+    # Buckets as wide as the rule's reach: an earlier contact within reach is in the contact's
+    # bucket or the one before, so each debtor's history is paired only with what is near.
+    reach = _lookback(cap)
+    bound = bound.with_columns(_bucket("sent_at", reach))
+    earlier = pl.concat(
+        [
+            earlier.with_columns(_bucket("e_at", reach)),
+            earlier.with_columns(_bucket("e_at", reach) + 1),
+        ]
+    )
+    pairs = bound.join(earlier, on=[*keys, "bucket"]).filter(
+        (pl.col("e_at") < pl.col("sent_at"))
+        | ((pl.col("e_at") == pl.col("sent_at")) & (pl.col("e_id") < pl.col("contact_id"))),
+        pl.col("e_at") > pl.col("sent_at") - reach,
+    )
+    if cap.window_kind == "minutes":
+        inside = pairs.filter(
+            pl.col("sent_at") - pl.col("e_at") < dt.timedelta(minutes=cap.window_n)
+        )
+    else:  # calendar windows: inside in any of the debtor's zones (the conservative count, A3)
+        mine = local.select("contact_id", "zone", "day", "monday", "month")
+        theirs = mine.rename(
+            {"contact_id": "e_id", "day": "e_day", "monday": "e_monday", "month": "e_month"}
+        )
+        same = {
+            "local_day": pl.col("e_day") == pl.col("day"),
+            "days": pl.col("e_day") > pl.col("day") - dt.timedelta(days=cap.window_n),
+            "iso_week": pl.col("e_monday") == pl.col("monday"),
+            "calendar_month": pl.col("e_month") == pl.col("month"),
+        }[cap.window_kind]
+        inside = pairs.join(mine, on="contact_id").join(theirs, on=["e_id", "zone"]).filter(same)
+    return (
+        inside.select("contact_id", "e_id")
+        .unique()
+        .group_by("contact_id")
+        .agg(
+            pl.len().alias("count"),
+            pl.col("e_id").sort().cast(pl.String).str.join(", ").alias("before"),
+        )
+        .filter(pl.col("count") >= cap.max)
+        .select(
+            "contact_id",
+            pl.lit(cap.id).alias("rule"),
+            pl.col("count").cast(pl.Int64),
+            pl.lit(cap.max, pl.Int64).alias("max"),
+            pl.lit(cap.window_label()).alias("label"),
+            "before",
+        )
     )
 
 
