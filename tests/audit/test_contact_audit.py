@@ -450,3 +450,28 @@ class TestTheRulesOnFrames:
             }
         )
         assert pure(sent) == set()
+
+    def test_stop_calling_covers_an_agents_dialled_call(self) -> None:
+        """12 CFR 1006.14(h): "stop calling" bars every call, the click-to-call bridge included."""
+        day = dt.date(2026, 6, 23)
+        sent = frame(
+            {"contact_id": 1, "channel": "dial", "sent_at": local("Asia/Shanghai", day, 10)},
+            {"contact_id": 2, "channel": "sms", "sent_at": local("Asia/Shanghai", day, 11)},
+        )
+        stops = pl.DataFrame(
+            [
+                {
+                    "customer_id": 1,
+                    "channel": "call",
+                    "address_index": None,
+                    "source": "portal",
+                    "created_at": local("Asia/Shanghai", day, 9),
+                    "withdrawn_at": None,
+                }
+            ],
+            schema=contact_rules.OPT_OUTS,
+        )
+        out = contact_rules.breaches(
+            sent, stops, pl.DataFrame(schema=contact_rules.PAUSES), load_guard()
+        )
+        assert out.select("contact_id", "rule", "code").rows() == [(1, "base.opt_out", "OPTED_OUT")]
