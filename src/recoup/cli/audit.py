@@ -1,4 +1,4 @@
-"""`recoup audit ...`: prove the ledger untouched and export what anchors it."""
+"""`recoup audit ...`: prove the ledger untouched, export what anchors it, and audit what was sent."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
+from recoup.audit import contacts as contact_audit
 from recoup.audit import ledger
 from recoup.audit import service as audit_service
-from recoup.cli.common import console, err_console, fail, runtime
+from recoup.cli.common import console, err_console, fail, parse_date, runtime
 
 audit_app = typer.Typer(help="The tamper-evident audit ledger.", no_args_is_help=True)
 
@@ -84,3 +86,56 @@ def export_checkpoints(
         console.print(f"{len(rows)} checkpoints written to {out}")
     else:
         typer.echo(text)
+
+
+@audit_app.command("contacts")
+def contacts(
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day to audit (YYYY-MM-DD, UTC)")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last day to audit (YYYY-MM-DD, UTC)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON")] = False,
+) -> None:
+    """Check what was sent against the rule packs again, from the record alone and without the
+    compliance guard: hours and rest days, frequency caps, opt-outs, disputes, hardship and
+    cease. Lists every breach; exit status 1 when there is one."""
+    first = parse_date(start, option="--from")
+    last = parse_date(end, option="--to")
+    rt = runtime()
+    with rt.transaction() as session, console.status("auditing what was sent"):
+        audit = contact_audit.audit_contacts(session, start=first, end=last)
+    if as_json:
+        typer.echo(json.dumps(audit.to_json(), indent=2, ensure_ascii=False))
+    else:
+        _print_contact_audit(audit)
+    if audit.breaches:
+        raise typer.Exit(1)
+
+
+def _print_contact_audit(audit: contact_audit.ContactAudit) -> None:
+    period = f"{audit.start or 'the beginning'} to {audit.end or 'now'}"
+    summary = (
+        f"{audit.contacts:,} collection contacts sent from {period} "
+        f"({audit.service:,} service messages not audited)"
+    )
+    if not audit.breaches:
+        console.print(f"[green]ok[/]: {summary}, no breach")
+        return
+    table = Table(title=f"{len(audit.breaches):,} breaches among {summary}")
+    for column in ("contact", "customer", "channel", "sent (UTC)", "rule", "code", "citation"):
+        table.add_column(column, overflow="fold")
+    table.add_column("what", overflow="fold", ratio=2)
+    for b in audit.breaches:
+        table.add_row(
+            str(b.contact_id),
+            str(b.customer_id),
+            b.channel,
+            b.sent_at.strftime("%Y-%m-%d %H:%M"),
+            b.rule,
+            b.code,
+            f"{b.citation} [{b.confidence}]",
+            b.message,
+        )
+    console.print(table)
