@@ -119,6 +119,9 @@ def _sent(session: Session, lo: dt.datetime | None, hi: dt.datetime | None) -> p
         .join(u, u.id == c.customer_id)
         .outerjoin(events, events.c.contact_id == c.id)
         .where(or_(c.status.in_(SENT), events.c.contact_id.is_not(None)))
+        # A "call" contact puts the account in the agents' queue: nobody is rung until an agent
+        # dials (a "dial" contact, which is audited). The queue entry is no contact with anyone.
+        .where(c.channel != "call")
     )
     if lo is not None:
         stmt = stmt.where(sent_at >= lo)
