@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy import Engine
 
 from recoup import __version__
+from recoup.analytics.endpoints import router as analytics_router
 from recoup.api.errors import error_response, install_error_handlers
 from recoup.arrangements.endpoints import router as arrangements_router
 from recoup.bootstrap import install_keys, load_audit_signer
@@ -98,6 +99,7 @@ def create_app(
     app.include_router(contact_router)
     app.include_router(arrangements_router)
     app.include_router(cases_router)
+    app.include_router(analytics_router)
     app.include_router(portal_router)
     app.include_router(selfservice_router)
     app.include_router(unsubscribe_router)

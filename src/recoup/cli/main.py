@@ -18,6 +18,7 @@ from recoup.cli.contact import contact_app, worker
 from recoup.cli.identity import keys_app, staff_app
 from recoup.cli.keys import encryption_app
 from recoup.cli.privacy import privacy_app
+from recoup.cli.report import report
 from recoup.cli.simulate import simulate
 from recoup.cli.strategy import strategy_app
 from recoup.cli.templates import templates_app
@@ -47,6 +48,7 @@ app.add_typer(templates_app, name="templates")
 app.add_typer(contact_app, name="contact")
 app.command("simulate")(simulate)
 app.command("worker")(worker)
+app.command("report")(report)
 
 
 @app.command()

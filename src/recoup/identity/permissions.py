@@ -33,6 +33,7 @@ class Permission(StrEnum):
     cases_resolve = "cases:resolve"
     preferences_write = "preferences:write"  # a debtor's contact preferences and opt-outs
     links_revoke = "links:revoke"  # withdraw pay links (a message to a wrong number, a lost phone)
+    analytics_read = "analytics:read"  # KPIs, roll rates, experiment results (no personal data)
 
 
 class Role(StrEnum):
@@ -52,6 +53,8 @@ _READ = {
     P.contacts_read,
     P.arrangements_read,
 }
+# Portfolio figures: for those who steer, check or oversee collection, not the agents on the line.
+_OVERSIGHT = {P.analytics_read}
 # What an agent does for the debtor on the line: arrangements, cases, preferences.
 _FOR_DEBTOR = {P.arrangements_write, P.cases_write, P.preferences_write, P.links_revoke}
 
@@ -69,9 +72,12 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.accounts_write,
             P.calls_place,
         }
+        | _OVERSIGHT
     ),
-    Role.strategist: frozenset(_READ),
-    Role.compliance_officer: frozenset(_READ | {P.customers_reveal, P.audit_read, P.cases_resolve}),
+    Role.strategist: frozenset(_READ | _OVERSIGHT),
+    Role.compliance_officer: frozenset(
+        _READ | _OVERSIGHT | {P.customers_reveal, P.audit_read, P.cases_resolve}
+    ),
     Role.administrator: frozenset(
         _READ
         | {
@@ -84,8 +90,9 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.api_keys_manage,
             P.audit_read,
         }
+        | _OVERSIGHT
     ),
-    Role.auditor: frozenset(_READ | {P.audit_read}),
+    Role.auditor: frozenset(_READ | _OVERSIGHT | {P.audit_read}),
 }
 
 # What an integration (the wallet's backend) may be granted; never staff management or reveals.

@@ -1,0 +1,80 @@
+"""REST: the KPIs, roll rates and experiment results of a period, for the console to come. Thin:
+each endpoint resolves the period and calls one service function; nothing here writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from recoup.analytics import schemas
+from recoup.analytics import service as analytics_service
+from recoup.api.deps import ClockDep, SessionDep
+from recoup.api.errors import ERROR_RESPONSES
+from recoup.identity.auth import require
+from recoup.identity.permissions import Permission
+from recoup.identity.service import Principal
+
+P = Permission
+router = APIRouter(prefix="/v1/analytics", tags=["analytics"], responses=ERROR_RESPONSES)
+
+From = Annotated[
+    dt.date | None,
+    Query(
+        alias="from",
+        description="First business day (default: 29 days before `to`)",
+        examples=["2026-06-01"],
+    ),
+]
+To = Annotated[
+    dt.date | None,
+    Query(
+        description="Last business day (default: the last day the daily pass computed)",
+        examples=["2026-06-30"],
+    ),
+]
+
+
+@router.get("/kpis", response_model=schemas.Kpis, summary="KPIs of a period")
+def get_kpis(
+    session: SessionDep,
+    clock: ClockDep,
+    from_: From = None,
+    to: To = None,
+    _: Principal = require(P.analytics_read),
+) -> schemas.Kpis:
+    """Recovery by amount and count, cure rates, contacts by channel and outcome, right-party
+    contact, promises kept, cost per unit collected (the shipped costs), complaints and opt-outs
+    per 1,000 attempts, blocks and deferrals by reason, agent workload and contacts by local hour.
+    A start after the end is a 422."""
+    period = analytics_service.period(session, from_, to, clock=clock)
+    return analytics_service.kpis(session, period)
+
+
+@router.get("/roll-rates", response_model=schemas.RollRates, summary="Roll-rate matrix")
+def get_roll_rates(
+    session: SessionDep,
+    clock: ClockDep,
+    from_: From = None,
+    to: To = None,
+    _: Principal = require(P.analytics_read),
+) -> schemas.RollRates:
+    """Bucket at each snapshot (a month apart, from the day before the period) against the bucket
+    at the next, with each row's shares."""
+    period = analytics_service.period(session, from_, to, clock=clock)
+    return analytics_service.roll_rates(session, period)
+
+
+@router.get("/experiments", response_model=schemas.Experiments, summary="Experiment results")
+def get_experiments(
+    session: SessionDep,
+    clock: ClockDep,
+    from_: From = None,
+    to: To = None,
+    _: Principal = require(P.analytics_read),
+) -> schemas.Experiments:
+    """Per experiment and arm, the mean account recovery rate and its difference from the holdout
+    (or the first arm), with a 95 % normal-approximation interval and the relative uplift."""
+    period = analytics_service.period(session, from_, to, clock=clock)
+    return analytics_service.experiments(session, period)

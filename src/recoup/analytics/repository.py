@@ -1,0 +1,300 @@
+"""SQL for analytics: every read is one set-based query (grouped in the database where it can be),
+returned as a Polars frame. Nothing here loops over accounts.
+
+Dates are business dates; instants ([`start_at`, `end_at`)) bound the rows that carry only a UTC
+timestamp (cases, opt-outs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+from sqlalchemy import ColumnElement, String, Subquery, case, cast, func, or_, select
+from sqlalchemy.orm import Session
+
+from recoup.kit import frames
+from recoup.models import (
+    Account,
+    AccountDelinquency,
+    AgentTask,
+    Allocation,
+    Arrangement,
+    Bill,
+    BillAdjustment,
+    Case,
+    ContactEvent,
+    ContactPlan,
+    Customer,
+    DelinquencyEvent,
+    DelinquencyRun,
+    OptOut,
+    StrategyDecision,
+)
+
+# A contact a channel accepted for the debtor: what counts as an attempt.
+ATTEMPTED = ("sent", "delivered", "bounced")
+# Call results the telephony may record on a contact's events that mean the debtor answered.
+ANSWERED = ("connected", "conversation")
+
+
+def observed_accounts(session: Session) -> pl.DataFrame:
+    """Accounts the delinquency pass has seen: account_id, customer_id, currency, opened_date,
+    closed_date."""
+    stmt = select(
+        Account.id, Account.customer_id, Account.currency, Account.opened_date, Account.closed_date
+    ).join(AccountDelinquency, AccountDelinquency.account_id == Account.id)
+    return frames.read_frame(
+        session,
+        stmt,
+        {
+            "account_id": pl.Int64,
+            "customer_id": pl.Int64,
+            "currency": pl.String,
+            "opened_date": pl.Date,
+            "closed_date": pl.Date,
+        },
+    )
+
+
+def first_run(session: Session) -> dt.date | None:
+    """The first business day the delinquency pass ran: bucket history starts there."""
+    return session.execute(select(func.min(DelinquencyRun.as_of_date))).scalar_one_or_none()
+
+
+def bucket_events(session: Session, to: dt.date) -> pl.DataFrame:
+    """The bucket history up to `to`: id, account_id, effective_date, from_bucket, to_bucket."""
+    e = DelinquencyEvent
+    return frames.read_frame(
+        session,
+        select(e.id, e.account_id, e.effective_date, e.from_bucket, e.to_bucket).where(
+            e.effective_date <= to
+        ),
+        {
+            "id": pl.Int64,
+            "account_id": pl.Int64,
+            "effective_date": pl.Date,
+            "from_bucket": pl.String,
+            "to_bucket": pl.String,
+        },
+    )
+
+
+def experiment_units(from_: dt.date, to: dt.date) -> Subquery:
+    """experiment, arm, account_id, start_date: each account an experiment assigned in the period,
+    from the first day it was decided in that arm."""
+    d = StrategyDecision
+    return (
+        select(
+            d.experiment.label("experiment"),
+            d.arm.label("arm"),
+            d.account_id.label("account_id"),
+            func.min(d.as_of_date).label("start_date"),
+        )
+        .where(d.experiment.is_not(None), d.arm.is_not(None), d.as_of_date.between(from_, to))
+        .group_by(d.experiment, d.arm, d.account_id)
+        .subquery("units")
+    )
+
+
+def _scope(
+    stmt: Any, from_: dt.date, units: Subquery | None
+) -> tuple[Any, list[Any], dict[str, Any], ColumnElement[Any] | dt.date]:
+    """The statement joined to the experiment units (when given), their key columns and schema,
+    and the start of each account's period (a column, or the period's first day)."""
+    if units is None:
+        return stmt, [], {}, from_
+    stmt = stmt.join(units, units.c.account_id == Bill.account_id)
+    keys = [units.c.experiment, units.c.arm, units.c.start_date]
+    schema = {"experiment": pl.String, "arm": pl.String, "start_date": pl.Date}
+    return stmt, keys, schema, units.c.start_date
+
+
+def overdue_bills(
+    session: Session, from_: dt.date, to: dt.date, units: Subquery | None = None
+) -> pl.DataFrame:
+    """[experiment, arm,] account_id, bill_id, amount_minor (as the bill stands now),
+    paid_before_minor: the bills overdue at some point in the period (due before `to`, not paid
+    off before the start or on time), with what was applied to each before it was overdue in the
+    period (on or before its due date, or before the start)."""
+    b, a = Bill, Allocation
+    stmt, keys, schema, start = _scope(select().select_from(b), from_, units)
+    before = or_(a.value_date <= b.due_date, a.value_date < start)
+    stmt = (
+        stmt.outerjoin(a, a.bill_id == b.id)
+        .where(
+            b.due_date < to,
+            or_(
+                b.paid_off_date.is_(None),
+                (b.paid_off_date >= start) & (b.paid_off_date > b.due_date),
+            ),
+        )
+        .group_by(*keys, b.account_id, b.id, b.principal_minor, b.interest_minor, b.fees_minor)
+        .add_columns(
+            *keys,
+            b.account_id,
+            b.id,
+            b.principal_minor + b.interest_minor + b.fees_minor,
+            func.coalesce(func.sum(case((before, a.amount_minor), else_=0)), 0),
+        )
+    )
+    return frames.read_frame(
+        session,
+        stmt,
+        {
+            **schema,
+            "account_id": pl.Int64,
+            "bill_id": pl.Int64,
+            "amount_minor": pl.Int64,
+            "paid_before_minor": pl.Int64,
+        },
+    )
+
+
+def later_adjustments(
+    session: Session, from_: dt.date, to: dt.date, units: Subquery | None = None
+) -> pl.DataFrame:
+    """[experiment, arm,] bill_id, adjusted_minor: what arrangements changed on each bill after it
+    fell overdue in the period (waivers, reschedules, fees). Taken off a bill's amount now, it gives
+    the amount the bill had when it fell overdue."""
+    b, j = Bill, BillAdjustment
+    stmt, keys, schema, start = _scope(select().select_from(b), from_, units)
+    stmt = (
+        stmt.join(j, j.bill_id == b.id)
+        .where(b.due_date < to, j.effective_date > b.due_date, j.effective_date >= start)
+        .group_by(*keys, b.id)
+        .add_columns(*keys, b.id, func.sum(j.amount_minor))
+    )
+    return frames.read_frame(
+        session, stmt, {**schema, "bill_id": pl.Int64, "adjusted_minor": pl.Int64}
+    )
+
+
+def collections(
+    session: Session, from_: dt.date, to: dt.date, units: Subquery | None = None
+) -> pl.DataFrame:
+    """[experiment, arm,] account_id, value_date, collected_minor: money applied to bills while
+    they were overdue, per day of the period."""
+    b, a = Bill, Allocation
+    stmt, keys, schema, start = _scope(select().select_from(b), from_, units)
+    stmt = (
+        stmt.join(a, a.bill_id == b.id)
+        .where(a.value_date > b.due_date, a.value_date >= start, a.value_date <= to)
+        .group_by(*keys, b.account_id, a.value_date)
+        .add_columns(*keys, b.account_id, a.value_date, func.sum(a.amount_minor))
+    )
+    return frames.read_frame(
+        session,
+        stmt,
+        {**schema, "account_id": pl.Int64, "value_date": pl.Date, "collected_minor": pl.Int64},
+    )
+
+
+def contacts_by_status(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
+    """channel, purpose, status, contacts: the contacts planned for days in the period."""
+    c = ContactPlan
+    return frames.read_frame(
+        session,
+        select(c.channel, c.purpose, c.status, func.count(c.id))
+        .where(c.as_of_date.between(from_, to))
+        .group_by(c.channel, c.purpose, c.status),
+        {"channel": pl.String, "purpose": pl.String, "status": pl.String, "contacts": pl.Int64},
+    )
+
+
+def answered_calls(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
+    """channel, contacts: contacts whose events record an answered call (a telephony result of
+    `connected` or `conversation` in the event's detail), without a delivered status."""
+    c, e = ContactPlan, ContactEvent
+    result = e.detail["result"].as_string()
+    return frames.read_frame(
+        session,
+        select(c.channel, func.count(func.distinct(c.id)))
+        .join(e, e.contact_id == c.id)
+        .where(
+            c.as_of_date.between(from_, to),
+            c.status != "delivered",
+            result.in_(ANSWERED),
+        )
+        .group_by(c.channel),
+        {"channel": pl.String, "contacts": pl.Int64},
+    )
+
+
+def sent_moments(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
+    """sent_at, zones (the customer's JSON list), jurisdiction: each attempt of the period."""
+    c = ContactPlan
+    return frames.read_frame(
+        session,
+        select(c.sent_at, cast(Customer.timezones, String), Customer.jurisdiction)
+        .join(Customer, Customer.id == c.customer_id)
+        .where(
+            c.as_of_date.between(from_, to),
+            c.status.in_(ATTEMPTED),
+            c.sent_at.is_not(None),
+        ),
+        {"sent_at": pl.Datetime("us", "UTC"), "zones": pl.String, "jurisdiction": pl.String},
+    )
+
+
+def held_contacts(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
+    """status, reasons (JSON list), contacts: blocked and deferred contacts of the period, grouped
+    by their list of reasons in the database."""
+    c = ContactPlan
+    reasons = cast(c.reasons, String)
+    return frames.read_frame(
+        session,
+        select(c.status, reasons, func.count(c.id))
+        .where(c.as_of_date.between(from_, to), c.status.in_(("blocked", "deferred")))
+        .group_by(c.status, reasons),
+        {"status": pl.String, "reasons": pl.String, "contacts": pl.Int64},
+    )
+
+
+def promises(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
+    """status, promises: promises to pay that ended (kept or broken) in the period."""
+    a = Arrangement
+    return frames.read_frame(
+        session,
+        select(a.status, func.count(a.id))
+        .where(a.kind == "promise", a.status.in_(("kept", "broken")), a.ended_on.between(from_, to))
+        .group_by(a.status),
+        {"status": pl.String, "promises": pl.Int64},
+    )
+
+
+def complaints(session: Session, start_at: dt.datetime, end_at: dt.datetime) -> int:
+    return int(
+        session.execute(
+            select(func.count(Case.id)).where(
+                Case.kind == "complaint", Case.created_at >= start_at, Case.created_at < end_at
+            )
+        ).scalar_one()
+    )
+
+
+def opt_outs(session: Session, start_at: dt.datetime, end_at: dt.datetime) -> int:
+    return int(
+        session.execute(
+            select(func.count(OptOut.id)).where(
+                OptOut.created_at >= start_at, OptOut.created_at < end_at
+            )
+        ).scalar_one()
+    )
+
+
+def agent_tasks(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
+    """queue, status, tasks: agent tasks of the period."""
+    t = AgentTask
+    return frames.read_frame(
+        session,
+        select(t.queue, t.status, func.count(t.id))
+        .where(t.as_of_date.between(from_, to))
+        .group_by(t.queue, t.status),
+        {"queue": pl.String, "status": pl.String, "tasks": pl.Int64},
+    )
+
+
+def last_business_day(session: Session) -> dt.date | None:
+    """The latest day the delinquency pass computed: the default end of a period."""
+    return session.execute(select(func.max(DelinquencyRun.as_of_date))).scalar_one_or_none()

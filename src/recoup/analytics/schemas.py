@@ -1,0 +1,196 @@
+"""What analytics returns: the KPIs of a period, its roll rates and its experiments. Rates are
+fractions (0.25 is 25 %), null when their denominator is zero; money is in minor units with its
+currency."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import Field
+
+from recoup.kit.schemas import Schema
+
+
+class Period(Schema):
+    from_date: dt.date = Field(
+        description="First business day of the period", examples=["2026-06-01"]
+    )
+    to_date: dt.date = Field(description="Last business day of the period", examples=["2026-06-30"])
+
+
+class CurrencyRecovery(Schema):
+    currency: str = Field(
+        description="ISO 4217 code; amounts are never summed across currencies", examples=["CNY"]
+    )
+    accounts: int = Field(description="Accounts with money overdue in the period", examples=[1200])
+    accounts_paying: int = Field(
+        description="Of those, accounts that paid some of it", examples=[700]
+    )
+    accounts_recovered: int = Field(
+        description="Of those, accounts that paid all of it", examples=[500]
+    )
+    base_minor: int = Field(
+        description="Overdue at the start plus what fell overdue in the period", examples=[36000000]
+    )
+    collected_minor: int = Field(
+        description="Applied to that money in the period", examples=[12000000]
+    )
+    rate_amount: float | None = Field(
+        description="Recovery rate by amount: collected / base", examples=[0.33]
+    )
+    rate_count: float | None = Field(
+        description="Recovery rate by count: paying / accounts", examples=[0.58]
+    )
+
+
+class CureRate(Schema):
+    bucket: str = Field(description="A delinquency bucket", examples=["M1"])
+    accounts: int = Field(
+        description="Accounts in the bucket at some point of the period", examples=[900]
+    )
+    cured: int = Field(
+        description="Of those, accounts that returned to M0 afterwards in the period",
+        examples=[540],
+    )
+    rate: float | None = Field(description="cured / accounts", examples=[0.6])
+
+
+class ContactCount(Schema):
+    channel: str = Field(description="sms, email, push, in_app, call, dial...", examples=["sms"])
+    purpose: str = Field(
+        description="collection, or service (an opt-out's confirmation)", examples=["collection"]
+    )
+    status: str = Field(description="Where the contact stands now", examples=["delivered"])
+    contacts: int = Field(description="Contacts planned for days in the period", examples=[4200])
+
+
+class ChannelReach(Schema):
+    channel: str = Field(examples=["sms"])
+    attempts: int = Field(
+        description="Contacts a channel accepted (sent, delivered or bounced)", examples=[4000]
+    )
+    reached: int = Field(
+        description="Delivered to the debtor, or a call the debtor answered", examples=[3100]
+    )
+    rate: float | None = Field(description="reached / attempts", examples=[0.775])
+
+
+class Promises(Schema):
+    kept: int = Field(description="Promises to pay kept in the period", examples=[80])
+    broken: int = Field(description="Promises to pay broken in the period", examples=[20])
+    rate: float | None = Field(description="kept / (kept + broken)", examples=[0.8])
+
+
+class CostFigures(Schema):
+    currency: str = Field(description="The costs' currency", examples=["CNY"])
+    contacts_minor: int = Field(description="Attempts times each channel's cost", examples=[21000])
+    agents_minor: int = Field(description="Agent tasks times the cost of one", examples=[60000])
+    total_minor: int = Field(examples=[81000])
+    collected_minor: int = Field(
+        description="Recovered in the costs' currency", examples=[12000000]
+    )
+    per_unit_collected: float | None = Field(
+        description="total / collected: cost of each unit recovered", examples=[0.00675]
+    )
+
+
+class HeldReason(Schema):
+    status: str = Field(description="blocked or deferred", examples=["deferred"])
+    reason: str = Field(description="A reason the guard gave", examples=["cn.hours.house"])
+    contacts: int = Field(examples=[120])
+
+
+class TaskCount(Schema):
+    queue: str = Field(examples=["calls"])
+    status: str = Field(examples=["open"])
+    tasks: int = Field(examples=[35])
+
+
+class HourCount(Schema):
+    hour: int = Field(ge=0, le=23, description="Hour of the debtor's local day", examples=[10])
+    contacts: int = Field(examples=[800])
+
+
+class AllowedWindow(Schema):
+    jurisdiction: str = Field(examples=["CN"])
+    start_minute: int = Field(description="Minutes after local midnight", examples=[480])
+    end_minute: int = Field(description="Minutes after local midnight (exclusive)", examples=[1260])
+    contacts: int = Field(description="Attempts to debtors of the jurisdiction", examples=[4000])
+
+
+class Kpis(Schema):
+    period: Period
+    accounts: int = Field(description="Accounts the delinquency pass has seen", examples=[20000])
+    recovery: list[CurrencyRecovery] = Field(description="By currency, the largest base first")
+    cure: list[CureRate] = Field(description="By bucket, in ageing order")
+    contacts: list[ContactCount] = Field(description="By channel, purpose and status")
+    attempts: int = Field(description="Contacts a channel accepted", examples=[4000])
+    reached: int = Field(
+        description="Attempts delivered to the debtor or answered", examples=[3100]
+    )
+    right_party_rate: float | None = Field(description="reached / attempts", examples=[0.775])
+    reach: list[ChannelReach] = Field(description="Right-party contact by channel")
+    promises: Promises
+    costs: CostFigures
+    complaints: int = Field(description="Complaints opened in the period", examples=[3])
+    opt_outs: int = Field(description="Opt-outs recorded in the period", examples=[12])
+    complaints_per_1000: float | None = Field(description="Per 1,000 attempts", examples=[0.75])
+    opt_outs_per_1000: float | None = Field(description="Per 1,000 attempts", examples=[3.0])
+    held: list[HeldReason] = Field(description="Blocked and deferred contacts by reason")
+    agent_tasks: list[TaskCount] = Field(description="Agent workload by queue and status")
+    local_hours: list[HourCount] = Field(description="Attempts by the debtor's local hour")
+    allowed_windows: list[AllowedWindow] = Field(description="Each jurisdiction's allowed hours")
+
+
+class RollCell(Schema):
+    from_bucket: str = Field(examples=["M1"])
+    to_bucket: str = Field(examples=["M2"])
+    accounts: int = Field(examples=[180])
+    share: float = Field(description="Of the accounts in from_bucket at a snapshot", examples=[0.2])
+
+
+class RollRates(Schema):
+    period: Period
+    snapshots: list[dt.date] = Field(description="Snapshot days, a month apart")
+    buckets: list[str] = Field(description="Buckets in ageing order", examples=[["M0", "M1", "M2"]])
+    cells: list[RollCell] = Field(description="Counts and row shares, summed over the steps")
+
+
+class ArmResult(Schema):
+    arm: str = Field(examples=["firm"])
+    accounts: int = Field(
+        description="Accounts assigned with money overdue in the period", examples=[500]
+    )
+    mean_rate: float | None = Field(description="Mean account recovery rate", examples=[0.41])
+    sd: float | None = Field(description="Its sample standard deviation", examples=[0.3])
+    paying_share: float | None = Field(
+        description="Share of accounts that paid something", examples=[0.62]
+    )
+    reference: bool = Field(description="The arm the others are compared with")
+    diff: float | None = Field(description="mean_rate minus the reference's", examples=[0.04])
+    se: float | None = Field(description="Standard error of diff", examples=[0.015])
+    ci_low: float | None = Field(description="95 % interval, low end", examples=[0.011])
+    ci_high: float | None = Field(description="95 % interval, high end", examples=[0.069])
+    uplift: float | None = Field(description="diff over the reference's mean rate", examples=[0.1])
+
+
+class ExperimentResult(Schema):
+    experiment: str = Field(examples=["tone_test"])
+    reference_arm: str = Field(examples=["holdout"])
+    arms: list[ArmResult]
+
+
+class Experiments(Schema):
+    period: Period
+    confidence: float = Field(0.95, description="Two-sided confidence of the intervals")
+    experiments: list[ExperimentResult]
+
+
+class Costs(Schema):
+    """What a contact and an agent task cost: `costs.yaml` beside this module holds the defaults."""
+
+    currency: str = Field("CNY", description="ISO 4217 code of every cost")
+    per_contact_minor: dict[str, int] = Field(
+        default_factory=dict, description="Per attempt, by channel (minor units)"
+    )
+    per_agent_task_minor: int = Field(0, ge=0, description="Per agent task (minor units)")

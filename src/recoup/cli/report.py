@@ -1,0 +1,159 @@
+"""`recoup report`: the KPIs of a period as Rich tables, and the self-contained report.html."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from recoup.analytics import report as html_report
+from recoup.analytics import schemas
+from recoup.analytics import service as analytics_service
+from recoup.cli.common import console, fail, parse_date, runtime
+from recoup.kit.errors import RecoupError
+from recoup.kit.money import format_money
+
+LABELS = html_report.LABELS
+
+
+def report(
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="First business day, YYYY-MM-DD (default: 29 days before --to)"
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Last business day, YYYY-MM-DD (default: the last daily pass)"),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the HTML report")] = Path(
+        "report.html"
+    ),
+    lang: Annotated[
+        str, typer.Option("--lang", help="en or zh-CN: the tables' and the report's language")
+    ] = "en",
+    costs: Annotated[
+        Path | None,
+        typer.Option("--costs", help="A costs YAML (channel and agent costs); default: shipped"),
+    ] = None,
+) -> None:
+    """KPIs, roll rates and experiment results for a period, as tables and as report.html (one
+    file, charts included, in English and Chinese with a switch)."""
+    if lang not in html_report.LANGUAGES:
+        raise fail(f"--lang {lang!r} is not a language of the report; use en or zh-CN")
+    start, end = parse_date(from_, option="--from"), parse_date(to, option="--to")
+    rt = runtime()
+    try:
+        cost_table = analytics_service.load_costs(costs)
+        with rt.transaction() as session:
+            with console.status("reading the period"):
+                period = analytics_service.period(session, start, end, clock=rt.clock)
+            with console.status(f"computing the KPIs of {period.from_date} to {period.to_date}"):
+                data = analytics_service.report_data(session, period, costs=cost_table)
+            session.rollback()  # a report writes nothing
+    except RecoupError as exc:
+        raise fail(exc.message) from exc
+    print_kpis(data.kpis, lang)
+    print_experiments(data.experiments, lang)
+    try:
+        out.write_text(
+            html_report.render(data, lang=lang, generated_at=rt.clock.now()), encoding="utf-8"
+        )
+    except OSError as exc:
+        raise fail(f"{out}: {exc.strerror}") from exc
+    console.print(f"report written to [bold]{out}[/]")
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def print_kpis(k: schemas.Kpis, lang: str) -> None:
+    t = LABELS[lang]
+    locale = html_report.BABEL[lang]
+    table = Table(title=f"{t['title']} {k.period.from_date} – {k.period.to_date}")
+    table.add_column("KPI")
+    table.add_column(t["rate"], justify="right")
+    table.add_column("", justify="right")
+    for r in k.recovery:
+        table.add_row(
+            f"{t['recovery_amount']} ({r.currency})",
+            _pct(r.rate_amount),
+            f"{format_money(r.collected_minor, r.currency, locale)} / "
+            f"{format_money(r.base_minor, r.currency, locale)}",
+        )
+        table.add_row(
+            f"{t['recovery_count']} ({r.currency})",
+            _pct(r.rate_count),
+            f"{r.accounts_paying:,} / {r.accounts:,}",
+        )
+    for c in k.cure:
+        table.add_row(f"{t['cure']} {c.bucket}", _pct(c.rate), f"{c.cured:,} / {c.accounts:,}")
+    table.add_row(t["rpc"], _pct(k.right_party_rate), f"{k.reached:,} / {k.attempts:,}")
+    table.add_row(
+        t["promises"],
+        _pct(k.promises.rate),
+        f"{k.promises.kept:,} / {k.promises.kept + k.promises.broken:,}",
+    )
+    per_unit = k.costs.per_unit_collected
+    table.add_row(
+        t["cost"],
+        "–" if per_unit is None else f"{per_unit:.4f}",
+        format_money(k.costs.total_minor, k.costs.currency, locale),
+    )
+    for key, value, count in (
+        ("complaints", k.complaints_per_1000, k.complaints),
+        ("opt_outs", k.opt_outs_per_1000, k.opt_outs),
+    ):
+        table.add_row(t[key], "–" if value is None else f"{value:.2f}", f"{count:,}")
+    console.print(table)
+
+    contacts = Table(title=t["channels"])
+    for column in ("channel", "status", "contacts"):
+        contacts.add_column(t[column], justify="right" if column == "contacts" else "left")
+    for row in k.contacts:
+        contacts.add_row(row.channel, row.status, f"{row.contacts:,}")
+    if k.contacts:
+        console.print(contacts)
+    held = Table(title=t["blocks"])
+    for column in ("status", "reason", "contacts"):
+        held.add_column(t[column], justify="right" if column == "contacts" else "left")
+    for h in k.held:
+        held.add_row(t.get(h.status, h.status), h.reason, f"{h.contacts:,}")
+    if k.held:
+        console.print(held)
+    work = Table(title=t["workload"])
+    for column in ("queue", "status", "tasks"):
+        work.add_column(t[column], justify="right" if column == "tasks" else "left")
+    for w in k.agent_tasks:
+        work.add_row(w.queue, w.status, f"{w.tasks:,}")
+    if k.agent_tasks:
+        console.print(work)
+
+
+def print_experiments(e: schemas.Experiments, lang: str) -> None:
+    if not e.experiments:
+        return
+    t = LABELS[lang]
+    table = Table(title=t["experiments"])
+    for column in ("experiment", "arm", "accounts", "mean_rate", "diff", "uplift"):
+        table.add_column(t[column], justify="left" if column in ("experiment", "arm") else "right")
+    for x in e.experiments:
+        for a in x.arms:
+            diff = (
+                "–"
+                if a.reference or a.diff is None
+                else f"{a.diff:+.1%} ({a.ci_low:+.1%} … {a.ci_high:+.1%})"
+            )
+            table.add_row(
+                x.experiment,
+                a.arm + (f" ({t['reference']})" if a.reference else ""),
+                f"{a.accounts:,}",
+                _pct(a.mean_rate),
+                diff,
+                "–" if a.uplift is None else f"{a.uplift:+.1%}",
+            )
+    console.print(table)

@@ -1,0 +1,100 @@
+"""The report: one self-contained HTML file in both languages, and `recoup report` with its clear
+refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from plotly.offline import get_plotlyjs
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from recoup.analytics import report, schemas
+from recoup.analytics import service as analytics_service
+from recoup.cli.main import app
+from recoup.kit.clock import SettableClock
+from tests.analytics.test_kpis import PERIOD, build
+from tests.test_cli import workdir  # noqa: F401  (a fixture: a fresh working directory)
+
+runner = CliRunner()
+
+
+class TestHtml:
+    def test_one_file_both_languages_no_cdn(self, session: Session, clock: SettableClock) -> None:
+        build(session, clock)
+        data = analytics_service.report_data(session, PERIOD)
+        page = report.render(data, lang="zh-CN", generated_at=clock.now())
+        assert "<script src=" not in page
+        assert not re.search(r"<script[^>]*\ssrc\s*=", page)
+        # plotly's own bundle, inlined once.
+        bundle = get_plotlyjs()
+        assert page.count(bundle[:2000]) == 1
+        assert page.count(bundle[-2000:]) == 1
+        assert page.count("Plotly.newPlot(") == 3  # roll rates, curves, blocks (nothing was sent)
+        for label in (
+            "Roll rates, month over month",
+            "迁徙率（逐月）",
+            "回收率（按金额）",
+            "Recovery rate by amount",
+        ):
+            assert label in page
+        assert '<html lang="zh-CN" data-lang="zh-CN">' in page
+        # Money formatted by Babel for each language: ¥2,000.00 of ¥4,300.00 recovered.
+        assert "¥2,000.00 / ¥4,300.00" in page
+        assert "CN¥2,000.00 / CN¥4,300.00" in page
+
+    def test_an_empty_period_still_makes_a_page(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        empty = schemas.Period(from_date=dt.date(2020, 1, 1), to_date=dt.date(2020, 1, 31))
+        page = report.render(
+            analytics_service.report_data(session, empty), lang="en", generated_at=clock.now()
+        )
+        assert "Nothing recorded in the period." in page
+
+    def test_an_unknown_language_is_refused(self, session: Session, clock: SettableClock) -> None:
+        data = analytics_service.report_data(session, PERIOD)
+        with pytest.raises(report.UnknownLanguage, match="en or zh-CN"):
+            report.render(data, lang="fr", generated_at=clock.now())
+
+
+class TestCommand:
+    def test_prints_the_kpis_and_writes_the_file(self, workdir: Path) -> None:  # noqa: F811
+        assert runner.invoke(app, ["init"]).exit_code == 0
+        assert (
+            runner.invoke(
+                app, ["generate", "--customers", "40", "--seed", "3", "--as-of", "2026-06-01"]
+            ).exit_code
+            == 0
+        )
+        assert runner.invoke(app, ["run", "daily", "--as-of", "2026-06-01"]).exit_code == 0
+        result = runner.invoke(
+            app, ["report", "--from", "2026-05-01", "--to", "2026-06-01", "--lang", "zh-CN"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "回收率（按金额）" in result.output
+        page = (workdir / "report.html").read_text(encoding="utf-8")
+        assert "Recovery rate by amount" in page
+        assert "回收率（按金额）" in page
+
+    def test_bad_input_is_a_clear_error(self, workdir: Path) -> None:  # noqa: F811
+        assert runner.invoke(app, ["init"]).exit_code == 0
+        backwards = runner.invoke(app, ["report", "--from", "2026-06-02", "--to", "2026-06-01"])
+        assert backwards.exit_code == 1
+        assert "starts (2026-06-02) after it ends (2026-06-01)" in backwards.output
+        assert "Traceback" not in backwards.output
+        language = runner.invoke(app, ["report", "--lang", "fr"])
+        assert language.exit_code == 1
+        assert "use en or zh-CN" in language.output
+        garbled = runner.invoke(app, ["report", "--from", "June"])
+        assert garbled.exit_code == 1
+        assert "YYYY-MM-DD" in garbled.output
+        costs = workdir / "costs.yaml"
+        costs.write_text("per_agent_task_minor: lots\n", encoding="utf-8")
+        bad_costs = runner.invoke(app, ["report", "--costs", str(costs)])
+        assert bad_costs.exit_code == 1
+        assert "not a costs file" in bad_costs.output
+        assert not (workdir / "report.html").exists()
