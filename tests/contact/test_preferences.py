@@ -26,6 +26,8 @@ class TestPreferences:
             "channels": ["call", "email", "push", "sms"],
             "quiet_from": None,
             "quiet_to": None,
+            "preferred_from": None,
+            "preferred_to": None,
             "language": "zh-CN",
         }
         saved = client.put(
@@ -75,3 +77,25 @@ class TestPreferences:
         assert any("inconvenient" in str(r).lower() for r in contact.reasons), contact.reasons
         local = contact.scheduled_at.astimezone(ZoneInfo("Asia/Shanghai"))
         assert local.hour >= 20
+
+    def test_a_preferred_window_moves_the_contact_into_it(
+        self, session: Session, clock: SettableClock, client: TestClient
+    ) -> None:
+        account = late_account(session, clock)
+        session.commit()
+        saved = client.put(
+            f"/v1/customers/{account.customer_id}/preferences",
+            json={
+                "channels": ["sms", "email", "push", "call"],
+                "preferred_from": "19:30",
+                "preferred_to": "21:00",
+            },
+        )
+        assert saved.json()["preferred_from"] == "19:30"
+        strategy_service.run(session, DAY0, clock=clock)
+        contact = session.execute(
+            select(ContactPlan).where(ContactPlan.account_id == account.id)
+        ).scalar_one()
+        assert contact.status == "deferred"
+        local = contact.scheduled_at.astimezone(ZoneInfo("Asia/Shanghai"))
+        assert (local.hour, local.minute) == (19, 30)

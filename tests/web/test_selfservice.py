@@ -281,6 +281,19 @@ FORM_PATHS = (
 printable = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
 
 
+class TestLimits:
+    def test_a_link_that_floods_the_forms_is_slowed_down(
+        self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
+    ) -> None:
+        account = late_with_policy(session, clock)
+        path = link(settings, account, clock)
+        answers = [post(anonymous, f"{path}/help", {"csrf": "x"}).status_code for _ in range(61)]  # type: ignore[attr-defined]
+        assert answers[:60] == [403] * 60
+        assert answers[60] == 429
+        other = link(settings, late_with_policy(session, clock, "赵磊"), clock)
+        assert post(anonymous, f"{other}/help", {"csrf": "x"}).status_code == 403  # type: ignore[attr-defined]
+
+
 class TestFuzz:
     def test_a_forged_field_in_any_script_is_refused_not_crashed(
         self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings

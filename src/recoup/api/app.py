@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import time
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import PlainTextResponse
 from sqlalchemy import Engine
 
 from recoup import __version__
@@ -53,6 +55,18 @@ def loggable_path(path: str) -> str:
     return _TOKEN_IN_PATH.sub(r"\1/{token}", path)
 
 
+PORTAL_POSTS_PER_MINUTE = 60
+
+
+def _portal_wait(request: Request) -> dt.timedelta | None:
+    """How long a link that has posted too much must wait (None: go ahead)."""
+    if request.method != "POST" or not request.url.path.startswith("/p/"):
+        return None
+    token = request.url.path.split("/")[2]
+    limiter: RateLimiter = request.app.state.portal_limiter
+    return limiter.hit(hashlib.sha256(token.encode()).hexdigest()[:32])
+
+
 def create_app(
     settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock | None = None
 ) -> FastAPI:
@@ -69,15 +83,26 @@ def create_app(
     app.state.sign_in_limiter = RateLimiter(
         limit=10, window=dt.timedelta(minutes=1), clock=app.state.clock
     )
+    # The portal's forms, per link: far above what a person sends, well below a flood.
+    app.state.portal_limiter = RateLimiter(
+        limit=PORTAL_POSTS_PER_MINUTE, window=dt.timedelta(minutes=1), clock=app.state.clock
+    )
     install_error_handlers(app)
 
     @app.middleware("http")
     async def log_requests(request: Request, call_next: Any) -> Response:
         started = time.perf_counter()
+        wait = _portal_wait(request)
         if "%00" in request.url.query or "%00" in request.url.path:
             # No text we store may hold NUL (PostgreSQL refuses it): a 422, not a database error.
             response: Response = error_response(
                 ValidationFailed("the request holds a NUL character, which no field accepts")
+            )
+        elif wait is not None:
+            response = PlainTextResponse(
+                "Too many requests from this link; try again in a minute.",
+                status_code=429,
+                headers={"Retry-After": str(int(wait.total_seconds()) + 1)},
             )
         else:
             response = await call_next(request)

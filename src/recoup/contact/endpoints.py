@@ -254,6 +254,8 @@ def get_preferences(
         channels=sorted(held.allowed),
         quiet_from=held.quiet_from,
         quiet_to=held.quiet_to,
+        preferred_from=held.preferred_from,
+        preferred_to=held.preferred_to,
         language=language if (language := customer.preferred_language) in LANGUAGES else None,
     )
 
@@ -273,22 +275,13 @@ def put_preferences(
     """What the debtor said, in the wallet's app or to an agent: unsent contacts on a channel no
     longer allowed are cancelled at once, and the accounts are re-decided."""
     customer = ledger_service.get_customer(session, customer_id)
-    if (data.quiet_from is None) != (data.quiet_to is None) or (
-        data.quiet_from is not None and data.quiet_from == data.quiet_to
-    ):
-        raise ValidationFailed("give both ends of the quiet hours (different times), or neither")
-
-    def minutes(value: str) -> int:
-        return int(value[:2]) * 60 + int(value[3:])
-
     flows.set_preferences(
         session,
         customer.id,
         language=data.language,
         channels=set(data.channels),
-        quiet=(minutes(data.quiet_from), minutes(data.quiet_to))
-        if data.quiet_from is not None and data.quiet_to is not None
-        else None,
+        quiet=flows.window(data.quiet_from, data.quiet_to, "quiet hours"),
+        preferred=flows.window(data.preferred_from, data.preferred_to, "preferred window"),
         source=principal.actor,
         clock=clock,
     )

@@ -29,7 +29,7 @@ from recoup.contact import repository as repo
 from recoup.contact import service as contact_service
 from recoup.contact.dispatch import DispatchConfig
 from recoup.kit.clock import Clock
-from recoup.kit.errors import NotFound
+from recoup.kit.errors import NotFound, ValidationFailed
 from recoup.kit.indexes import phone_index
 from recoup.ledger.contacts import ContactError, normalise_phone
 from recoup.models import (
@@ -222,6 +222,8 @@ class Preferences:
     allowed: frozenset[str]  # channels not opted out of
     quiet_from: str | None  # "HH:MM", local
     quiet_to: str | None
+    preferred_from: str | None
+    preferred_to: str | None
 
 
 def preferences_of(session: Session, customer_id: int) -> Preferences:
@@ -241,7 +243,24 @@ def preferences_of(session: Session, customer_id: int) -> Preferences:
         frozenset(c for c in PREFERENCE_CHANNELS if c not in opted),
         hhmm(held.quiet_from) if held else None,
         hhmm(held.quiet_to) if held else None,
+        hhmm(held.preferred_from) if held else None,
+        hhmm(held.preferred_to) if held else None,
     )
+
+
+def window(start: str | None, end: str | None, what: str) -> tuple[int, int] | None:
+    """Two local times ("HH:MM") as minutes after midnight, both or neither; 422 otherwise."""
+    if start is None and end is None:
+        return None
+    minutes = []
+    for value in (start, end):
+        hours, _, mins = (value or "").partition(":")
+        if not (hours.isdigit() and mins.isdigit() and int(hours) < 24 and int(mins) < 60):
+            raise ValidationFailed(f"give both ends of the {what} as HH:MM, or neither")
+        minutes.append(int(hours) * 60 + int(mins))
+    if minutes[0] == minutes[1]:
+        raise ValidationFailed(f"the {what} must start and end at different times")
+    return minutes[0], minutes[1]
 
 
 def set_preferences(
@@ -253,10 +272,12 @@ def set_preferences(
     quiet: tuple[int, int] | None,
     source: str,
     clock: Clock,
+    preferred: tuple[int, int] | None = None,
 ) -> None:
     """What a debtor said about being contacted: the language, the channels allowed (the others
     are opted out of, and unsent contacts on them cancelled; an allowed one opted out of before is
-    opted back in), and quiet hours (local minutes [from, to)), which the guard honours at plan
+    opted back in), quiet hours and a preferred window (local minutes [from, to)): the guard
+    treats the quiet hours, and the time outside the preferred window, as inconvenient at plan
     and send time. The accounts are re-decided at once."""
     now = clock.now()
     customer = session.get(Customer, customer_id)
@@ -300,6 +321,7 @@ def set_preferences(
         preference = ContactPreference(customer_id=customer_id, quiet_days=[])
         session.add(preference)
     preference.quiet_from, preference.quiet_to = quiet if quiet else (None, None)
+    preference.preferred_from, preference.preferred_to = preferred if preferred else (None, None)
     preference.source, preference.updated_at = source, now
     session.flush()
     audit_service.record(
@@ -309,7 +331,12 @@ def set_preferences(
         subject_type="customer",
         subject_id=customer_id,
         clock=clock,
-        details={"language": language, "channels": sorted(channels), "quiet": quiet},
+        details={
+            "language": language,
+            "channels": sorted(channels),
+            "quiet": quiet,
+            "preferred": preferred,
+        },
     )
     for account_id in _open_accounts(session, customer_id):
         strategy_service.redecide(session, account_id, clock=clock, cause="preferences")

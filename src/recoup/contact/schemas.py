@@ -63,12 +63,15 @@ class DialResult(Schema):
 
 class PreferencesIo(Schema):
     """How the debtor wants to be contacted: the channels allowed (the others are opted out of),
-    quiet hours in their local time (`HH:MM`, both or neither; may run past midnight) and the
-    language of messages and pages."""
+    quiet hours and a preferred window in their local time (`HH:MM`, both ends or neither; either
+    may run past midnight; contact outside the preferred window is treated as inconvenient) and
+    the language of messages and pages."""
 
     channels: list[Literal["sms", "email", "push", "call"]] = Field(
         description="Channels we may use", examples=[["sms", "push"]]
     )
     quiet_from: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     quiet_to: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    preferred_from: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    preferred_to: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     language: Literal["zh-CN", "zh-TW", "en"] | None = None

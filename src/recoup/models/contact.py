@@ -150,5 +150,8 @@ class ContactPreference(Model):
     quiet_from: Mapped[int | None] = mapped_column(Integer)  # minutes after local midnight
     quiet_to: Mapped[int | None] = mapped_column(Integer)
     quiet_days: Mapped[list[int]] = mapped_column(JSON, nullable=False, default=list)
+    # The window they prefer: contact outside it is treated as inconvenient too.
+    preferred_from: Mapped[int | None] = mapped_column(Integer)
+    preferred_to: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(32), nullable=False)
     updated_at: Mapped[dt.datetime]

@@ -247,19 +247,45 @@ def quiet_windows(start: int, end: int, days: list[int]) -> list[dict[str, Any]]
     ]
 
 
+def inconvenient_windows(
+    quiet: tuple[int, int] | None, preferred: tuple[int, int] | None, days: list[int]
+) -> list[dict[str, Any]]:
+    """What a debtor said, as the guard's inconvenient periods: their quiet hours, and everything
+    outside the window they prefer (every day)."""
+    out = quiet_windows(quiet[0], quiet[1], days) if quiet else []
+    if preferred:
+        out += quiet_windows(preferred[1], preferred[0], [])  # the rest of the day, wrapped
+    return out
+
+
 def quiet_hours(session: Session, customer_id: int | None = None) -> pl.DataFrame:
     """customer_id, inconvenient (the guard's list of {days, start, end})."""
     p = ContactPreference
     stmt = _only(
-        select(p.customer_id, p.quiet_from, p.quiet_to, p.quiet_days).where(
-            p.quiet_from.is_not(None), p.quiet_to.is_not(None)
+        select(
+            p.customer_id,
+            p.quiet_from,
+            p.quiet_to,
+            p.quiet_days,
+            p.preferred_from,
+            p.preferred_to,
+        ).where(
+            (p.quiet_from.is_not(None) & p.quiet_to.is_not(None))
+            | (p.preferred_from.is_not(None) & p.preferred_to.is_not(None))
         ),
         p.customer_id,
         customer_id,
     )
     rows = [
-        (cid, quiet_windows(start, end, list(days or [])))
-        for cid, start, end, days in session.execute(stmt)
+        (
+            cid,
+            inconvenient_windows(
+                (start, end) if start is not None and end is not None else None,
+                (pfrom, pto) if pfrom is not None and pto is not None else None,
+                list(days or []),
+            ),
+        )
+        for cid, start, end, days, pfrom, pto in session.execute(stmt)
     ]
     return pl.DataFrame(
         {"customer_id": [r[0] for r in rows], "inconvenient": [r[1] for r in rows]},

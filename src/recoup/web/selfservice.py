@@ -402,15 +402,6 @@ def check_code(
 # Preferences ------------------------------------------------------------------------------
 
 
-def _minutes(value: str) -> int | None:
-    if not value:
-        return None
-    hours, _, minutes = value.partition(":")
-    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
-        raise BadForm(f"{value!r} is not a time of day (HH:MM)")
-    return int(hours) * 60 + int(minutes)
-
-
 def _preferences_context(session: SessionDep, visit: Visit) -> dict[str, Any]:
     held = contact_flows.preferences_of(session, visit.customer.id)
     return {
@@ -418,6 +409,8 @@ def _preferences_context(session: SessionDep, visit: Visit) -> dict[str, Any]:
         "allowed": held.allowed,
         "quiet_from": held.quiet_from,
         "quiet_to": held.quiet_to,
+        "preferred_from": held.preferred_from,
+        "preferred_to": held.preferred_to,
         "current_language": visit.customer.preferred_language,
     }
 
@@ -469,15 +462,18 @@ def preferences_save(
         if language is not None and language not in LANGUAGES:
             raise BadForm(f"{language!r} is not a language we write in")
         channels = set(form.get("channel", [])) & set(contact_flows.PREFERENCE_CHANNELS)
-        start, end = _minutes(_one(form, "quiet_from")), _minutes(_one(form, "quiet_to"))
-        if (start is None) != (end is None) or (start is not None and start == end):
-            raise BadForm("give both ends of the quiet hours, or neither")
+
+        def window(prefix: str, what: str) -> tuple[int, int] | None:
+            start, end = _one(form, f"{prefix}_from"), _one(form, f"{prefix}_to")
+            return contact_flows.window(start or None, end or None, what)
+
         contact_flows.set_preferences(
             session,
             visit.customer.id,
             language=language,
             channels=channels,
-            quiet=(start, end) if start is not None and end is not None else None,
+            quiet=window("quiet", "quiet hours"),
+            preferred=window("preferred", "preferred window"),
             source="portal",
             clock=clock,
         )
