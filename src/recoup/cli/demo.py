@@ -16,6 +16,7 @@ from recoup.bootstrap import ensure_audit_signer, ensure_master, init_database
 from recoup.channels.config import load_channels
 from recoup.cli.common import Runtime, console
 from recoup.cli.imports import generate_portfolio
+from recoup.cli.report import write_report
 from recoup.cli.strategy import run_strategy
 from recoup.config import Settings
 from recoup.contact import service as contact_service
@@ -30,7 +31,7 @@ LOCALE = {"CNY": "zh_CN", "USD": "en_US", "GBP": "en_GB"}
 DEMO_POLICY = Path(__file__).resolve().parents[1] / "strategy" / "policies" / "cn-wallet.yaml"
 
 
-def run_demo(*, customers: int, seed: int, database: Path) -> None:
+def run_demo(*, customers: int, seed: int, database: Path, out: Path) -> None:
     started = time.perf_counter()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
@@ -64,6 +65,7 @@ def run_demo(*, customers: int, seed: int, database: Path) -> None:
         strategy_service.activate(session, version.id, actor="demo", clock=rt.clock)
     run_strategy(rt, today, required=True)
     send_the_day(rt, today, outbox)
+    write_report(rt, start=None, end=None, out=out)
     console.print(
         f"{summary.accounts:,} accounts, {summary.bucket_changes:,} entered a delinquent bucket; "
         f"done in {time.perf_counter() - started:.1f} s. Try [bold]recoup accounts show ID[/] "

@@ -211,11 +211,13 @@ def demo(
     database: Annotated[Path, typer.Option(help="SQLite file for the demo (recreated)")] = Path(
         "recoup-demo.db"
     ),
+    out: Annotated[Path, typer.Option(help="Where to write the HTML report")] = Path("report.html"),
 ) -> None:
-    """Build a fresh SQLite portfolio, run the daily pass and show balances by bucket."""
+    """Build a fresh SQLite portfolio, run the daily pass and the strategy, send the day's
+    messages, and write the KPIs to report.html."""
     from recoup.cli.demo import run_demo
 
-    run_demo(customers=customers, seed=seed, database=database)
+    run_demo(customers=customers, seed=seed, database=database, out=out)
 
 
 def _today(rt: Runtime) -> dt.date:

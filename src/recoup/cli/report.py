@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from rich.table import Table
 from recoup.analytics import report as html_report
 from recoup.analytics import schemas
 from recoup.analytics import service as analytics_service
-from recoup.cli.common import console, fail, parse_date, runtime
+from recoup.cli.common import Runtime, console, fail, parse_date, runtime
 from recoup.kit.errors import RecoupError
 from recoup.kit.money import format_money
 
@@ -45,7 +46,19 @@ def report(
     if lang not in html_report.LANGUAGES:
         raise fail(f"--lang {lang!r} is not a language of the report; use en or zh-CN")
     start, end = parse_date(from_, option="--from"), parse_date(to, option="--to")
-    rt = runtime()
+    write_report(runtime(), start=start, end=end, out=out, lang=lang, costs=costs)
+
+
+def write_report(
+    rt: Runtime,
+    *,
+    start: dt.date | None,
+    end: dt.date | None,
+    out: Path,
+    lang: str = "en",
+    costs: Path | None = None,
+) -> None:
+    """The KPI tables on the console and report.html, for `recoup report` and the demo."""
     try:
         cost_table = analytics_service.load_costs(costs)
         with rt.transaction() as session:
