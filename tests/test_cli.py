@@ -122,3 +122,40 @@ class TestTemplates:
         missing = runner.invoke(app, ["templates", "preview", "nothing"])
         assert missing.exit_code == 1
         assert "no approved template nothing" in missing.output
+
+
+class TestSimulate:
+    def test_two_policies_on_a_small_world_and_a_bad_world_file(self, workdir: Path) -> None:
+        policy = Path(__file__).resolve().parents[1] / "src/recoup/strategy/policies/cn-wallet.yaml"
+        quiet = workdir / "quiet.yaml"
+        quiet.write_text(
+            policy.read_text(encoding="utf-8").replace(
+                "pauses:\n", "pauses:\n  - reason: silence\n    when: true\n", 1
+            ),
+            encoding="utf-8",
+        )
+        world = workdir / "world.yaml"
+        world.write_text("world: tiny\nportfolio: {accounts: 120}\n", encoding="utf-8")
+        ran = runner.invoke(
+            app,
+            [
+                "simulate",
+                "--world",
+                str(world),
+                "--policy",
+                str(policy),
+                "--policy",
+                str(quiet),
+                "--days",
+                "2",
+                "--start",
+                "2026-06-01",
+            ],
+        )
+        assert ran.exit_code == 0, ran.output
+        assert "Simulated outcomes" in ran.output
+        assert len(list((workdir / "recoup-simulations").glob("*.db"))) == 2
+        world.write_text("portfolio: {acounts: 5}\n", encoding="utf-8")
+        bad = runner.invoke(app, ["simulate", "--world", str(world)])
+        assert bad.exit_code == 1
+        assert "portfolio.acounts" in bad.output

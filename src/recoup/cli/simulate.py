@@ -22,6 +22,7 @@ from recoup.simulation.runner import Simulation, SimulationResult, local
 from recoup.simulation.world import WorldError, load_world
 from recoup.strategy.policy import PolicyError, load_policy
 
+LOCALE = {"CNY": "zh_CN", "USD": "en_US", "GBP": "en_GB"}
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "strategy" / "policies" / "cn-wallet.yaml"
 
 
@@ -60,15 +61,13 @@ def simulate(
         )
     first = parse_date(start, option="--start") or dt.datetime.now(dt.UTC).date()
     results = []
-    for policy in policies:
-        database = out / f"{policy.name}-{policy.version}-seed{seed}.db"
-        console.rule(f"{policy.name} {policy.version} · {world.world} · {days} days · seed {seed}")
-        results.append(
-            (
-                policy.name,
-                run_one(world, policy.text, str(policy.source), days, seed, first, database),
-            )
-        )
+    for n, policy in enumerate(policies, start=1):
+        # Numbered: two versions of one policy (a champion and its edit) keep a database each.
+        database = out / f"{n}-{policy.name}-{policy.version}-seed{seed}.db"
+        label = f"{n}. {policy.name} {policy.version} ({Path(policy.source).name})"
+        console.rule(f"{label} · {world.world} · {days} days · seed {seed}")
+        result = run_one(world, policy.text, str(policy.source), days, seed, first, database)
+        results.append((label, result))
     console.print(summary_table(results))
 
 
@@ -148,7 +147,11 @@ def summary_table(results: list[tuple[str, SimulationResult]]) -> Table:
         sent = r.sent
         table.add_row(
             name,
-            format_money(r.collected_minor, "CNY", "zh_CN"),
+            ", ".join(
+                format_money(amount, currency, LOCALE.get(currency, "en_US"))
+                for currency, amount in sorted(r.collected.items())
+            )
+            or "0",
             f"{sum(d.payments for d in r.days):,}",
             f"{sum(v for k, v in sent.items() if k != 'dial'):,}",
             f"{r.total('call_answered'):,}",

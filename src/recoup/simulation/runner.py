@@ -99,7 +99,7 @@ class SimulationAdapter:
 class DayReport:
     date: dt.date
     payments: int = 0
-    collected_minor: int = 0
+    collected: Counter[str] = field(default_factory=Counter)  # currency -> minor units
     sent: Counter[str] = field(default_factory=Counter)
     events: Counter[str] = field(default_factory=Counter)
 
@@ -113,8 +113,11 @@ class SimulationResult:
         return sum(d.events[name] for d in self.days)
 
     @property
-    def collected_minor(self) -> int:
-        return sum(d.collected_minor for d in self.days)
+    def collected(self) -> Counter[str]:
+        out: Counter[str] = Counter()
+        for d in self.days:
+            out.update(d.collected)
+        return out
 
     @property
     def sent(self) -> Counter[str]:
@@ -569,5 +572,10 @@ class Simulation:
         if result.errors:
             raise RecoupError(f"simulated payments failed validation: {result.errors[:3]}")
         report.payments = decided.height
-        report.collected_minor = int(decided["amount_minor"].sum())
+        by_currency = (
+            decided.join(self.accounts, on="account_id")
+            .group_by("currency")
+            .agg(pl.col("amount_minor").sum())
+        )
+        report.collected.update(dict(by_currency.iter_rows()))
         report.events.update(dict(decided["kind"].value_counts().iter_rows()))
