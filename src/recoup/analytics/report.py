@@ -58,6 +58,7 @@ LABELS: dict[str, dict[str, str]] = {
         "rate": "Rate",
         "channels": "Contacts by channel and outcome",
         "channel": "Channel",
+        "purpose": "Purpose",
         "status": "Status",
         "workload": "Agent workload",
         "queue": "Queue",
@@ -108,6 +109,7 @@ LABELS: dict[str, dict[str, str]] = {
         "rate": "比率",
         "channels": "各渠道触达结果",
         "channel": "渠道",
+        "purpose": "用途",
         "status": "状态",
         "workload": "坐席工作量",
         "queue": "队列",
@@ -362,8 +364,16 @@ def _cure_table(k: schemas.Kpis) -> str:
 
 def _channel_table(k: schemas.Kpis) -> str:
     return _table(
-        ["channel", "status", "contacts"],
-        [[html.escape(c.channel), html.escape(c.status), f"{c.contacts:,}"] for c in k.contacts],
+        ["channel", "purpose", "status", "contacts"],
+        [
+            [
+                html.escape(c.channel),
+                html.escape(c.purpose),
+                html.escape(c.status),
+                f"{c.contacts:,}",
+            ]
+            for c in k.contacts
+        ],
     )
 
 

@@ -125,10 +125,10 @@ def print_kpis(k: schemas.Kpis, lang: str) -> None:
     console.print(table)
 
     contacts = Table(title=t["channels"])
-    for column in ("channel", "status", "contacts"):
+    for column in ("channel", "purpose", "status", "contacts"):
         contacts.add_column(t[column], justify="right" if column == "contacts" else "left")
     for row in k.contacts:
-        contacts.add_row(row.channel, row.status, f"{row.contacts:,}")
+        contacts.add_row(row.channel, row.purpose, row.status, f"{row.contacts:,}")
     if k.contacts:
         console.print(contacts)
     held = Table(title=t["blocks"])
