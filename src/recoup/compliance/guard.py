@@ -373,7 +373,8 @@ def _hours_moment(
     key = (id(rule), t, t.tzinfo, zone_name, calendar)
     memo = guard.moments
     if key in memo:
-        return memo[key]
+        known: dt.datetime | None = memo[key]
+        return known
     if len(memo) >= MOMENTS_KEPT:
         memo.clear()
     found = memo[key] = hours_next(rule, t, zone_name, calendar, consents)
