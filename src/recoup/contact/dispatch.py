@@ -219,14 +219,17 @@ def _context(
     """Everything the send-time check reads about these contacts, one query per kind of fact."""
     accounts = {r.account_id for r in rows}
     customers = {r.customer_id for r in rows}
+    # Numbers and addresses are sealed: open only those the contacts' channels use (`_address`).
+    dialled = {r.customer_id for r in rows if r.channel in ("sms", *SCRIPTED)}
+    mailed = {r.customer_id for r in rows if r.channel == "email"}
     return _Context(
         now=now,
         config=config,
         guard=guard,
         pauses=repo.open_pauses(session, accounts, now.date()),
         due=repo.next_due(session, accounts),
-        phones=repo.phones(session, customers),
-        emails=repo.emails(session, customers),
+        phones=repo.phones(session, dialled) if dialled else {},
+        emails=repo.emails(session, mailed) if mailed else {},
         opt_outs=repo.opt_outs(session, customers),
         consents=repo.electronic_consents(session, customers, now),
         history=repo.history(session, customers, now),
