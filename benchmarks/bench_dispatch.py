@@ -9,6 +9,7 @@ Builds a fresh database with the delinquency benchmark's synthetic portfolio, ru
 and the China policy for the day, then moves the clock past the day's last window and drains the
 outbox with one `Dispatcher` sending to the spool (one file per message, fsync'd, linked into
 place). Target (delivery issue): at least 2,000 messages a second with one worker on 2 cores.
+`--sink none` accepts every message without writing it: the dispatcher's own work alone.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from benchmarks.bench_daily_run import POLICY
 from benchmarks.common import fresh_database, load_portfolio, timed
+from recoup.channels import Accepted, Outgoing
 from recoup.channels.spool import SpoolAdapter
 from recoup.contact.dispatch import DispatchConfig
 from recoup.delinquency import service as delinquency_service
@@ -32,6 +34,22 @@ from recoup.kit.clock import SettableClock
 from recoup.kit.db import make_sessionmaker, session_scope
 from recoup.strategy import service as strategy_service
 from recoup.worker.dispatcher import Dispatcher
+
+
+class NoSink:
+    """Accepts every message and keeps nothing."""
+
+    def __init__(self, channel: str, *, concurrency: int) -> None:
+        self.name = "none"
+        self.channel = channel
+        self.concurrency = concurrency
+        self.rate_per_second: float | None = None
+
+    def send(self, message: Outgoing) -> Accepted:
+        return Accepted(self.name, message.idempotency_key)
+
+    def close(self) -> None:
+        pass
 
 
 def main() -> None:
@@ -44,6 +62,9 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=60_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--profile", action="store_true", help="print where the time goes")
+    parser.add_argument(
+        "--sink", choices=("spool", "none"), default="spool", help="where messages go"
+    )
     args = parser.parse_args()
     as_of = dt.date(2026, 6, 1)
     times: dict[str, float] = {}
@@ -68,7 +89,12 @@ def main() -> None:
     print(f"  {report.contacts_planned:,} contacts planned for the day")
     clock.set(dt.datetime.combine(as_of, dt.time(11), tzinfo=dt.UTC))  # 19:00 in Shanghai
     with tempfile.TemporaryDirectory() as spool:
-        adapters = {c: SpoolAdapter(Path(spool), c, concurrency=16) for c in ("sms", "push")}
+        adapters: dict[str, SpoolAdapter | NoSink] = {
+            c: SpoolAdapter(Path(spool), c, concurrency=16)
+            if args.sink == "spool"
+            else NoSink(c, concurrency=16)
+            for c in ("sms", "push")
+        }
         dispatcher = Dispatcher(
             factory, adapters, clock=clock, config=DispatchConfig(worker="bench", batch=args.batch)
         )

@@ -4,6 +4,8 @@ code, one per reason), same `next_allowed_at`."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
+from zoneinfo import ZoneInfo
 
 import hypothesis.strategies as st
 import pytest
@@ -188,3 +190,22 @@ class TestBatchEqualsSingle:
             assert row["reasons"] == sorted(f"{r.rule}:{r.code.value}" for r in single.reasons), f
             assert row["allowed"] == single.allowed
             assert row["next_allowed_at"] == single.next_allowed_at, f
+
+
+class TestRememberedMomentsChangeNothing:
+    """The guard remembers hours moments across decisions (the dispatcher asks the same question for
+    every contact of a batch): a guard that has answered many questions decides exactly as a new
+    one, for the same instant read in any zone."""
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(batches(), st.sampled_from(["UTC", "Asia/Shanghai", "America/New_York"]))
+    def test_a_guard_that_remembers_decides_as_a_new_one(
+        self, batch: tuple[Guard, list[Facts], dict[int, dict[str, Tally]]], zone_name: str
+    ) -> None:
+        guard, items, tallies = batch
+        for i, f in enumerate(items):
+            for at in (f.at, f.at.astimezone(ZoneInfo(zone_name))):
+                asked = replace(f, at=at)
+                remembered = decide(guard, asked, tallies[i])
+                new = decide(Guard(guard.packs, guard.house), asked, tallies[i])
+                assert remembered.to_json() == new.to_json(), asked

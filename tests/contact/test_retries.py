@@ -17,7 +17,7 @@ from recoup.contact import service as contact_service
 from recoup.contact.dispatch import DispatchConfig, backoff
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import SettableClock
-from recoup.models import ContactEvent, ContactPlan, CustomerPhone
+from recoup.models import ContactEvent, ContactMessage, ContactPlan, CustomerPhone
 from recoup.worker.dispatcher import Dispatcher
 from tests.channels.providers import FakeTwilio, Response, twilio_error
 from tests.contact.test_dispatch import AS_OF, drain, late_account
@@ -150,6 +150,34 @@ class TestRetries:
             "sending",
             "sent",
         ]
+
+    def test_a_retry_stores_the_text_sent_again_in_place_of_the_first(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        twilio: FakeTwilio,
+    ) -> None:
+        contact, _ = planned_sms(session, clock)
+        twilio.script(
+            twilio_error(503, 20503, "Service Unavailable"),
+            Response(201, {"sid": "SM" + "b" * 32, "status": "queued"}),
+        )
+        assert drain(sms_dispatcher(sessions, clock, twilio)) == {"queued": 1}
+        queued = reload(session, contact)
+        assert queued.scheduled_at is not None
+        clock.set(queued.scheduled_at + dt.timedelta(minutes=5))  # the pay link is issued anew
+
+        assert drain(sms_dispatcher(sessions, clock, twilio)) == {"sent": 1}
+
+        session.expire_all()
+        [stored] = session.execute(
+            select(ContactMessage).where(ContactMessage.contact_id == contact.id)
+        ).scalars()
+        first, second = (r.form()["Body"] for r in twilio.requests)
+        assert first != second
+        assert stored.body == second
+        assert (stored.channel, stored.language, stored.subject) == ("sms", "zh-CN", None)
 
     def test_a_rate_limit_waits_at_least_its_retry_after(
         self,

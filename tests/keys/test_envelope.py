@@ -79,6 +79,23 @@ class TestSealedValues:
         with pytest.raises(crypto.DecryptionError):
             keyring.open(sealed, b"customers.name")
 
+    def test_a_batch_is_sealed_as_each_value_alone_with_a_nonce_of_its_own(self) -> None:
+        column = crypto.EncryptedString("contact_messages.body")
+        values = ["第一条", None, "second", "second"]
+        sealed = column.seal_many(values)
+        assert sealed[1] is None
+        blobs = [b for b in sealed if b is not None]
+        assert [crypto.open_value(b, b"contact_messages.body").decode() for b in blobs] == [
+            "第一条",
+            "second",
+            "second",
+        ]
+        keyring = crypto.installed_keyring()
+        assert {crypto.Keyring.key_id_of(b) for b in blobs} == {keyring.active}
+        start = 2 + len(keyring.active)
+        assert len({b[start : start + crypto.NONCE_BYTES] for b in blobs}) == 3
+        assert blobs[1] != blobs[2]
+
     def test_a_process_learns_a_new_key_when_it_meets_one(self) -> None:
         old = crypto.installed_keyring()
         newer = crypto.Keyring.generate(development=True)

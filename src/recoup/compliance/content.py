@@ -26,6 +26,7 @@ class Lexicon:
     elements: dict[str, re.Pattern[str]]
 
 
+@cache  # few distinct tags; asked once per category of every message checked
 def language_of(tag: str | None) -> tuple[str, ...]:
     """The lexicons for a BCP 47 tag; all of them when the tag is unknown or absent."""
     if not tag:

@@ -41,6 +41,7 @@ from recoup.compliance.packs import (
 HORIZON_DAYS = 14  # how far an hours rule looks for its next open day
 MAX_ROUNDS = 48
 MAX_AHEAD = dt.timedelta(days=400)
+MOMENTS_KEPT = 50_000  # hours moments remembered per guard (a worker's batches, a day's run)
 THIRD_PARTIES = frozenset(
     {
         "debt_related_third_party",
@@ -355,7 +356,34 @@ def calendar_of(rule: HoursRule, f: Facts) -> tuple[str, str | None]:
     return country, subdivision_of(country, f.jurisdiction)
 
 
-def _components(p: Plan, f: Facts, tallies: Mapping[str, Tally]) -> list[tuple[Rule, Component]]:
+def _hours_moment(
+    guard: Guard,
+    rule: HoursRule,
+    t: dt.datetime,
+    zone_name: str,
+    calendar: tuple[str, str | None],
+    consents: tuple[ConsentWindow, ...],
+) -> dt.datetime | None:
+    """`hours_next`, remembered on the guard: a batch asks it the same question for every contact
+    (the same moment, zone and calendar). Keyed by the rule's identity, which the guard holds, and
+    by `t` with its zone (the answer may be `t` itself). Consented windows are the debtor's own:
+    those are not remembered."""
+    if consents:
+        return hours_next(rule, t, zone_name, calendar, consents)
+    key = (id(rule), t, t.tzinfo, zone_name, calendar)
+    memo = guard.moments
+    if key in memo:
+        known: dt.datetime | None = memo[key]
+        return known
+    if len(memo) >= MOMENTS_KEPT:
+        memo.clear()
+    found = memo[key] = hours_next(rule, t, zone_name, calendar, consents)
+    return found
+
+
+def _components(
+    guard: Guard, p: Plan, f: Facts, tallies: Mapping[str, Tally]
+) -> list[tuple[Rule, Component]]:
     out: list[tuple[Rule, Component]] = []
     for rule in p.hours:
         cal = calendar_of(rule, f)
@@ -363,7 +391,7 @@ def _components(p: Plan, f: Facts, tallies: Mapping[str, Tally]) -> list[tuple[R
         def hours(
             t: dt.datetime, rule: HoursRule = rule, cal: tuple[str, str | None] = cal
         ) -> dt.datetime | None:
-            moments = [hours_next(rule, t, z, cal, f.consent_windows) for z in f.zones]
+            moments = [_hours_moment(guard, rule, t, z, cal, f.consent_windows) for z in f.zones]
             return None if any(m is None for m in moments) else max(m for m in moments if m)
 
         out.append((rule, hours))
@@ -443,7 +471,7 @@ def decide(
     if count is not None:
         tallies = count(p.caps)
     tallies = tallies or {}
-    components = _components(p, f, tallies)
+    components = _components(guard, p, f, tallies)
     temporal = [_temporal_reason(rule, f, tallies) for rule, c in components if c(f.at) != f.at]
     reasons = (*p.reasons, *temporal)
     next_at = None

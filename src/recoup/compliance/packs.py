@@ -238,6 +238,7 @@ class Guard:
         default_factory=dict, compare=False, repr=False
     )
     memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
+    moments: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def packs_for(self, jurisdiction: str, collector: str) -> tuple[Pack, ...]:
         return self._selection(jurisdiction, collector)[0]

@@ -52,7 +52,7 @@ from recoup.config import DEVELOPMENT_LINK_KEY, Settings
 from recoup.contact import repository as repo
 from recoup.contact.templates import MessageTemplate, TemplateProblem, language_for, render
 from recoup.kit.tokens import sign_token
-from recoup.models import AgentTask, ContactMessage, ContactStatus
+from recoup.models import ContactStatus
 
 # How to stop messages, per channel and language: what `{{ opt_out }}` renders to.
 IN_THE_APP = {
@@ -135,8 +135,8 @@ def claim(
     ctx = _context(session, rows, now=now, config=config, guard=guard)
     changes: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
-    messages: list[ContactMessage] = []
-    tasks: list[AgentTask] = []
+    messages: list[dict[str, Any]] = []
+    tasks: list[dict[str, Any]] = []
     for r in rows:
         verdict = ctx.check(r, channels)
         status = verdict.status
@@ -162,16 +162,16 @@ def claim(
                 )
                 if r.channel == "call":
                     tasks.append(
-                        AgentTask(
-                            account_id=r.account_id,
-                            as_of_date=r.as_of_date,
-                            queue=CALL_QUEUE,
-                            priority=float(r.overdue_minor or 0),
-                            status="open",
-                            source="call",
-                            subject_id=r.id,
-                            created_at=now,
-                        )
+                        {
+                            "account_id": r.account_id,
+                            "as_of_date": r.as_of_date,
+                            "queue": CALL_QUEUE,
+                            "priority": float(r.overdue_minor or 0),
+                            "status": "open",
+                            "source": "call",
+                            "subject_id": r.id,
+                            "created_at": now,
+                        }
                     )
         elif status == ContactStatus.deferred:
             change["scheduled_at"] = verdict.next_at
@@ -219,14 +219,17 @@ def _context(
     """Everything the send-time check reads about these contacts, one query per kind of fact."""
     accounts = {r.account_id for r in rows}
     customers = {r.customer_id for r in rows}
+    # Numbers and addresses are sealed: open only those the contacts' channels use (`_address`).
+    dialled = {r.customer_id for r in rows if r.channel in ("sms", *SCRIPTED)}
+    mailed = {r.customer_id for r in rows if r.channel == "email"}
     return _Context(
         now=now,
         config=config,
         guard=guard,
         pauses=repo.open_pauses(session, accounts, now.date()),
         due=repo.next_due(session, accounts),
-        phones=repo.phones(session, customers),
-        emails=repo.emails(session, customers),
+        phones=repo.phones(session, dialled) if dialled else {},
+        emails=repo.emails(session, mailed) if mailed else {},
         opt_outs=repo.opt_outs(session, customers),
         consents=repo.electronic_consents(session, customers, now),
         history=repo.history(session, customers, now),
@@ -301,7 +304,7 @@ class _Verdict:
     detail: dict[str, Any] = field(default_factory=dict)
     next_at: dt.datetime | None = None
     outgoing: Outgoing | None = None
-    message: ContactMessage | None = None
+    message: dict[str, Any] | None = None  # the `ContactMessage` row to store
     address_index: str | None = None
 
 
@@ -357,16 +360,17 @@ class _Context:
                     )
                 return _Verdict(ContactStatus.blocked, reasons, detail)
         version, body = rendered if rendered is not None else (None, None)
-        message = ContactMessage(
-            contact_id=r.id,
-            customer_id=r.customer_id,
-            channel=r.channel,
-            language=language,
-            template_version_id=version.id if version is not None else None,
-            subject=body.subject if body is not None else None,
-            body=body.body if body is not None else f"call script {r.template} ({r.tone})",
-            created_at=self.now,
-        )
+        said = body.body if body is not None else f"call script {r.template} ({r.tone})"
+        message = {
+            "contact_id": r.id,
+            "customer_id": r.customer_id,
+            "channel": r.channel,
+            "language": language,
+            "template_version_id": version.id if version is not None else None,
+            "subject": body.subject if body is not None else None,
+            "body": said,
+            "created_at": self.now,
+        }
         outgoing = None
         metadata = {"contact_id": str(r.id), "account_id": str(r.account_id)}
         if r.channel == "dial":
@@ -374,7 +378,7 @@ class _Context:
                 idempotency_key=f"recoup-contact-{r.id}",
                 channel=r.channel,
                 to=to,
-                body=message.body,
+                body=said,
                 language=language,
                 metadata={**metadata, "agent": r.agent or ""},
             )

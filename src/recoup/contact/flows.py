@@ -445,16 +445,16 @@ def _reply_task(session: Session, customer_id: int, message_id: int, now: dt.dat
         repo.add_agent_tasks(
             session,
             [
-                AgentTask(
-                    account_id=accounts[0],
-                    as_of_date=now.date(),
-                    queue=REPLIES_QUEUE,
-                    priority=1.0,
-                    status="open",
-                    source="reply",
-                    subject_id=message_id,
-                    created_at=now,
-                )
+                {
+                    "account_id": accounts[0],
+                    "as_of_date": now.date(),
+                    "queue": REPLIES_QUEUE,
+                    "priority": 1.0,
+                    "status": "open",
+                    "source": "reply",
+                    "subject_id": message_id,
+                    "created_at": now,
+                }
             ],
         )
 

@@ -7,14 +7,12 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from types import SimpleNamespace
 from typing import Any
 
-import polars as pl
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from recoup.kit import frames
+from recoup.kit import bulk
 from recoup.kit.crypto import EncryptedString
 from recoup.kit.db import among
 from recoup.models import (
@@ -72,11 +70,12 @@ def lock_sending(session: Session, ids: Sequence[int], worker: str) -> list[int]
     return list(session.execute(stmt).scalars())
 
 
-def contacts(session: Session, ids: Sequence[int]) -> list[SimpleNamespace]:
-    """The claimed contacts with their account's and customer's state, one row each. Three
-    primary-key lookups rather than one join: the join's plan scans whole tables to serve a batch."""
+def contacts(session: Session, ids: Sequence[int]) -> list[Any]:
+    """The claimed contacts with their account's and customer's state, one row each, in one query:
+    the contacts by primary key, then their account, state and customer by primary key (nested
+    loops over an array of a few hundred ids)."""
     c, a, d, u = ContactPlan, Account, AccountDelinquency, Customer
-    planned = session.execute(
+    stmt = (
         select(
             c.id,
             c.account_id,
@@ -94,60 +93,26 @@ def contacts(session: Session, ids: Sequence[int]) -> list[SimpleNamespace]:
             c.overdue_minor,
             c.outstanding_minor,
             c.agent,
+            a.currency,
+            a.product_code,
+            a.collector,
+            a.closed_date,
+            d.dpd,
+            d.overdue_minor.label("overdue_minor_now"),
+            d.outstanding_minor.label("outstanding_minor_now"),
+            u.jurisdiction,
+            u.preferred_language,
+            u.timezones,
+            u.name,
+            u.external_ref,
         )
+        .join(a, a.id == c.account_id)
+        .join(d, d.account_id == c.account_id, isouter=True)
+        .join(u, u.id == c.customer_id)
         .where(among(session, c.id, ids))
         .order_by(c.id)
-    ).all()
-    account_ids = {r.account_id for r in planned}
-    accounts = {
-        r.id: r
-        for r in session.execute(
-            select(a.id, a.currency, a.product_code, a.collector, a.closed_date).where(
-                among(session, a.id, account_ids)
-            )
-        )
-    }
-    states = {
-        r.account_id: r
-        for r in session.execute(
-            select(
-                d.account_id,
-                d.dpd,
-                d.overdue_minor.label("overdue_minor_now"),
-                d.outstanding_minor.label("outstanding_minor_now"),
-            ).where(among(session, d.account_id, account_ids))
-        )
-    }
-    customers = {
-        r.id: r
-        for r in session.execute(
-            select(
-                u.id, u.jurisdiction, u.preferred_language, u.timezones, u.name, u.external_ref
-            ).where(among(session, u.id, {r.customer_id for r in planned}))
-        )
-    }
-    out = []
-    for r in planned:
-        state = states.get(r.account_id)
-        account, customer = accounts[r.account_id], customers[r.customer_id]
-        out.append(
-            SimpleNamespace(
-                **r._asdict(),
-                currency=account.currency,
-                product_code=account.product_code,
-                collector=account.collector,
-                closed_date=account.closed_date,
-                dpd=state.dpd if state else None,
-                overdue_minor_now=state.overdue_minor_now if state else None,
-                outstanding_minor_now=state.outstanding_minor_now if state else None,
-                jurisdiction=customer.jurisdiction,
-                preferred_language=customer.preferred_language,
-                timezones=customer.timezones,
-                name=customer.name,
-                external_ref=customer.external_ref,
-            )
-        )
-    return out
+    )
+    return list(session.execute(stmt))
 
 
 def next_due(session: Session, account_ids: Iterable[int]) -> dict[int, tuple[dt.date, int]]:
@@ -259,132 +224,81 @@ def history(
     return out
 
 
-def approved_templates(session: Session) -> dict[tuple[str, str, str, str], TemplateVersion]:
-    """The latest approved version of every template, by (name, channel, language, tone)."""
-    out: dict[tuple[str, str, str, str], TemplateVersion] = {}
+def approved_templates(session: Session) -> dict[tuple[str, str, str, str], Any]:
+    """The latest approved version of every template, by (name, channel, language, tone): rows
+    with the version's id, name, channel, language, tone, subject and body."""
+    v = TemplateVersion
     stmt = (
-        select(TemplateVersion)
-        .where(TemplateVersion.status == "approved")
-        .order_by(TemplateVersion.version)
+        select(v.id, v.name, v.channel, v.language, v.tone, v.subject, v.body)
+        .where(v.status == "approved")
+        .order_by(v.version)
     )
-    for v in session.execute(stmt).scalars():
-        out[(v.name, v.channel, v.language, v.tone)] = v
-    return out
+    return {(r.name, r.channel, r.language, r.tone): r for r in session.execute(stmt)}
 
 
-# The contact columns the dispatcher and the callbacks change, as frames carry them.
-CHANGED: frames.Schema = {
-    "id": pl.Int64,
-    "status": pl.String,
-    "updated_at": pl.Datetime("us", "UTC"),
-    "scheduled_at": pl.Datetime("us", "UTC"),
-    "reasons": pl.List(pl.String),
-    "attempts": pl.Int64,
-    "lease_until": pl.Datetime("us", "UTC"),
-    "worker": pl.String,
-    "address_index": pl.String,
-    "sent_at": pl.Datetime("us", "UTC"),
-    "provider": pl.String,
-    "provider_id": pl.String,
-}
-TASK: frames.Schema = {
-    "account_id": pl.Int64,
-    "as_of_date": pl.Date,
-    "queue": pl.String,
-    "priority": pl.Float64,
-    "status": pl.String,
-    "source": pl.String,
-    "subject_id": pl.Int64,
-    "created_at": pl.Datetime("us", "UTC"),
-}
-EVENT: frames.Schema = {
-    "contact_id": pl.Int64,
-    "status": pl.String,
-    "at": pl.Datetime("us", "UTC"),
-    "actor": pl.String,
-    "detail": pl.String,
-}
+TASK_COLUMNS = (
+    "account_id",
+    "as_of_date",
+    "queue",
+    "priority",
+    "status",
+    "source",
+    "subject_id",
+    "created_at",
+)
 
 
 def update_contacts(session: Session, changes: Sequence[dict[str, Any]]) -> None:
-    """Apply per-contact changes (`id` plus the columns to set): one set-based update per set of
-    columns changed together."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for change in changes:
-        groups[tuple(sorted(change))].append(change)
-    table = ContactPlan.__table__
-    assert isinstance(table, Table)
-    for columns, rows in groups.items():
-        frame = pl.DataFrame(rows, schema={c: CHANGED[c] for c in columns}, orient="row")
-        frames.update_frame(session, table, frame, "id")
+    """Apply per-contact changes (`id` plus the columns to set), whatever columns each sets, in one
+    statement."""
+    rows = [
+        {**c, "reasons": json.dumps(c["reasons"])} if c.get("reasons") is not None else c
+        for c in changes
+    ]
+    bulk.update_rows(session, _table(ContactPlan), "id", rows)
 
 
 def add_events(session: Session, events: Sequence[dict[str, Any]]) -> None:
-    if not events:
-        return
     rows = [
-        {**e, "detail": json.dumps(e["detail"], ensure_ascii=False, default=str)} for e in events
+        {
+            "contact_id": e["contact_id"],
+            "status": e["status"],
+            "at": e["at"],
+            "actor": e["actor"],
+            "detail": json.dumps(e["detail"], ensure_ascii=False, default=str),
+        }
+        for e in events
     ]
-    table = ContactEvent.__table__
-    assert isinstance(table, Table)
-    frames.insert_frame(session, table, pl.DataFrame(rows, schema=EVENT))
+    bulk.insert_rows(session, _table(ContactEvent), rows)
 
 
-def save_messages(session: Session, messages: Sequence[ContactMessage]) -> None:
-    """Store what each contact says (sealed, in bulk), replacing the text of an earlier attempt (a
-    template may have been approved anew, a balance may have changed)."""
+def save_messages(session: Session, messages: Sequence[dict[str, Any]]) -> None:
+    """Store what each contact says (`ContactMessage` columns; the texts sealed here, in bulk),
+    replacing the text of an earlier attempt (a template may have been approved anew, a balance
+    may have changed)."""
     if not messages:
         return
-    existing = {
-        m.contact_id: m
-        for m in session.execute(
-            select(ContactMessage).where(
-                among(session, ContactMessage.contact_id, [m.contact_id for m in messages])
-            )
-        ).scalars()
-    }
-    new = [m for m in messages if m.contact_id not in existing]
-    for m in messages:
-        old = existing.get(m.contact_id)
-        if old is not None:
-            old.subject, old.body, old.language = m.subject, m.body, m.language
-            old.template_version_id = m.template_version_id
-    session.flush()
-    if not new:
-        return
-    table = ContactMessage.__table__
-    assert isinstance(table, Table)
+    table = _table(ContactMessage)
     body, subject = table.c.body.type, table.c.subject.type
     assert isinstance(body, EncryptedString)
     assert isinstance(subject, EncryptedString)
-    frame = pl.DataFrame(
-        {
-            "contact_id": [m.contact_id for m in new],
-            "customer_id": [m.customer_id for m in new],
-            "channel": [m.channel for m in new],
-            "language": [m.language for m in new],
-            "template_version_id": [m.template_version_id for m in new],
-            "subject": [None if m.subject is None else subject.seal(m.subject) for m in new],
-            "body": [body.seal(m.body) for m in new],
-            "created_at": [m.created_at for m in new],
-        },
-        schema={
-            "contact_id": pl.Int64,
-            "customer_id": pl.Int64,
-            "channel": pl.String,
-            "language": pl.String,
-            "template_version_id": pl.Int64,
-            "subject": pl.Binary,
-            "body": pl.Binary,
-            "created_at": pl.Datetime("us", "UTC"),
-        },
+    bodies = body.seal_many([m["body"] for m in messages])
+    subjects = subject.seal_many([m["subject"] for m in messages])
+    rows = [
+        {**m, "body": b, "subject": s} for m, b, s in zip(messages, bodies, subjects, strict=True)
+    ]
+    bulk.upsert_rows(
+        session,
+        table,
+        rows,
+        key="contact_id",
+        replace=("subject", "body", "language", "template_version_id"),
     )
-    frames.insert_frame(session, table, frame)
 
 
-def add_agent_tasks(session: Session, tasks: Sequence[AgentTask]) -> None:
-    """Tasks for the agents' queues; a second one for the same account, day and queue joins the
-    task already there."""
+def add_agent_tasks(session: Session, tasks: Sequence[dict[str, Any]]) -> None:
+    """Tasks for the agents' queues (`AgentTask` columns); a second one for the same account, day
+    and queue joins the task already there."""
     if not tasks:
         return
     t = AgentTask
@@ -392,31 +306,24 @@ def add_agent_tasks(session: Session, tasks: Sequence[AgentTask]) -> None:
         (row[0], row[1], row[2])
         for row in session.execute(
             select(t.account_id, t.as_of_date, t.queue).where(
-                among(session, t.account_id, {task.account_id for task in tasks}),
-                t.queue.in_({task.queue for task in tasks}),
+                among(session, t.account_id, {task["account_id"] for task in tasks}),
+                t.queue.in_({task["queue"] for task in tasks}),
             )
         )
     }
     rows = []
     for task in tasks:
-        key = (task.account_id, task.as_of_date, task.queue)
+        key = (task["account_id"], task["as_of_date"], task["queue"])
         if key not in existing:
             existing.add(key)
-            rows.append(
-                {
-                    "account_id": task.account_id,
-                    "as_of_date": task.as_of_date,
-                    "queue": task.queue,
-                    "priority": task.priority,
-                    "status": task.status,
-                    "source": task.source,
-                    "subject_id": task.subject_id,
-                    "created_at": task.created_at,
-                }
-            )
-    table = AgentTask.__table__
+            rows.append({c: task[c] for c in TASK_COLUMNS})
+    bulk.insert_rows(session, _table(AgentTask), rows)
+
+
+def _table(model: type[Any]) -> Table:
+    table = model.__table__
     assert isinstance(table, Table)
-    frames.insert_frame(session, table, pl.DataFrame(rows, schema=TASK))
+    return table
 
 
 def cancel_unsent(

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
+from babel import Locale
 from babel.dates import format_date
 from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -118,14 +119,14 @@ class Rendered:
 @lru_cache(maxsize=8)
 def _environment(locale: str) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    parsed = Locale.parse(locale)  # once: Babel parses a locale name anew on every call
+    style = "long" if locale.startswith("zh") else "medium"
 
     def money(amount_minor: int, currency: str) -> str:
-        return format_money(int(amount_minor), currency, locale)
+        return format_money(int(amount_minor), currency, parsed)
 
     def date(value: dt.date) -> str:
-        return format_date(
-            value, format="long" if locale.startswith("zh") else "medium", locale=locale
-        )
+        return format_date(value, format=style, locale=parsed)
 
     env.filters["money"] = money
     env.filters["date"] = date

@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
+from babel import Locale
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 
@@ -28,8 +29,9 @@ def to_major(amount_minor: int, currency: str) -> Decimal:
     return Decimal(amount_minor).scaleb(-minor_digits(currency))
 
 
-def format_money(amount_minor: int, currency: str, locale: str = "en") -> str:
-    """`format_money(120000, "CNY", "zh_CN")` -> '¥1,200.00'."""
+def format_money(amount_minor: int, currency: str, locale: str | Locale = "en") -> str:
+    """`format_money(120000, "CNY", "zh_CN")` -> '¥1,200.00'. A caller formatting many amounts
+    passes a parsed `Locale`: parsing the name costs more than the formatting."""
     return str(format_currency(to_major(amount_minor, currency), currency, locale=locale))
 
 

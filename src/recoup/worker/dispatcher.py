@@ -13,7 +13,7 @@ import random
 import socket
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -27,6 +27,8 @@ from recoup.contact.dispatch import DispatchConfig, Prepared
 from recoup.kit.clock import Clock
 
 log = structlog.get_logger(__name__)
+
+DELIVERIES = 2  # batches being sent at once by one worker on PostgreSQL (see `Dispatcher.run`)
 
 
 def worker_name() -> str:
@@ -154,33 +156,38 @@ class Dispatcher:
         """Batches until `stop` is set (or, with `until_idle`, until nothing is due).
 
         On PostgreSQL the batches are pipelined: the next one is claimed and checked (CPU) while
-        the previous one is sent (waiting on providers). Its rows are `sending` under this worker's
-        lease and locked by the send step, so the claim cannot take them. SQLite has one writer:
-        there the claim would only wait for the send step's write lock, so they simply alternate."""
+        earlier ones are sent (waiting on providers), up to `DELIVERIES` of them at once so that
+        the adapters' pools are not left idle while a batch waits for its slowest send or records
+        its results. Their rows are `sending` under this worker's lease and locked by their send
+        step, so no claim can take them. SQLite has one writer: there the claim would only wait
+        for the send step's write lock, so they simply alternate."""
         total: Counter[str] = Counter()
-        in_flight: Future[Counter[str]] | None = None
+        in_flight: deque[Future[Counter[str]]] = deque()
         with self.sessions() as session:
             pipelined = session.get_bind().dialect.name == "postgresql"
-        with ThreadPoolExecutor(1, thread_name_prefix="deliver") as deliverer:
+        with ThreadPoolExecutor(DELIVERIES, thread_name_prefix="deliver") as deliverer:
             while not stop.is_set():
                 claimed = self._claim()
                 outcomes = claimed.outcomes
-                if in_flight is not None:
-                    outcomes = outcomes + in_flight.result()
-                    in_flight = None
+                # Collect what has finished; wait when the pipeline is full, and for all of it
+                # when nothing more was due.
+                while in_flight and (
+                    len(in_flight) >= DELIVERIES or in_flight[0].done() or not claimed.ready
+                ):
+                    outcomes = outcomes + in_flight.popleft().result()
                 if claimed.ready and pipelined:
-                    in_flight = deliverer.submit(self._deliver, claimed.ready)
+                    in_flight.append(deliverer.submit(self._deliver, claimed.ready))
                 elif claimed.ready:
                     outcomes = outcomes + self._deliver(claimed.ready)
                 total.update(outcomes)
                 if on_batch is not None and outcomes:
                     on_batch(outcomes)
-                if not outcomes and in_flight is None:
+                if not outcomes and not in_flight:
                     if until_idle:
                         break
                     stop.wait(idle_seconds)
-            if in_flight is not None:
-                outcomes = in_flight.result()
+            while in_flight:
+                outcomes = in_flight.popleft().result()
                 total.update(outcomes)
                 if on_batch is not None and outcomes:
                     on_batch(outcomes)
