@@ -13,13 +13,22 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, text
 
 from tests.processes import recoup_run as run
 from tests.strategy.test_kill import POLICY
 
-DAY = "2026-12-01"
+
+def days() -> tuple[str, str]:
+    """(today, tomorrow) in Shanghai. The portfolio is generated as of today (its payments must not
+    lie in the future) and the day is planned for tomorrow, so that at whatever hour the test runs
+    every window of the planned day is still ahead and the day's contacts are planned, not deferred."""
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    return today.isoformat(), (today + dt.timedelta(days=1)).isoformat()
+
+
 WORKER = [sys.executable, "-m", "tests.contact.crash_worker"]
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,9 +57,10 @@ def test_killed_workers_send_every_message_exactly_once(
     for name in ("RECOUP_ENV", "RECOUP_TEST_DATABASE_URL"):
         env.pop(name, None)
     run(env, tmp_path, "init")
-    run(env, tmp_path, "generate", "--customers", "16000", "--seed", "5", "--as-of", DAY)
+    today, tomorrow = days()
+    run(env, tmp_path, "generate", "--customers", "16000", "--seed", "5", "--as-of", today)
     run(env, tmp_path, "strategy", "activate", str(POLICY))
-    run(env, tmp_path, "run", "daily", "--as-of", DAY)
+    run(env, tmp_path, "run", "daily", "--as-of", tomorrow)
     # The moment the last window of the day opens: everything planned for the day is due.
     [(last,)] = query(
         database,
