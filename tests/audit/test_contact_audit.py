@@ -176,7 +176,7 @@ class TestPlantedBreaches:
 
         called = fresh_account(session, clock)
         calls = [
-            plant(session, called, shanghai(LATER, h), channel="call", treatment=f"call-{h}")
+            plant(session, called, shanghai(LATER, h), channel="dial", treatment=f"call-{h}")
             for h in (9, 11, 13, 15)
         ]
         session.flush()
@@ -271,7 +271,7 @@ class TestPlantedBreaches:
         clock.set(shanghai(LATER, 7))
         called = fresh_account(session, clock)
         calls = [
-            plant(session, called, shanghai(LATER, h), channel="call", treatment=f"c{h}")
+            plant(session, called, shanghai(LATER, h), channel="dial", treatment=f"c{h}")
             for h in (9, 11, 13, 15)
         ]
         # Only the last call is in a period that starts with it; the three before still count.

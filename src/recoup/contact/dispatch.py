@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -140,6 +141,8 @@ def claim(
     for r in rows:
         verdict = ctx.check(r, channels)
         status = verdict.status
+        if status in (ContactStatus.sending, ContactStatus.delivered, ContactStatus.sent):
+            ctx.counted(r)
         change: dict[str, Any] = {"id": r.id, "status": status, "updated_at": now}
         detail: dict[str, Any] = dict(verdict.detail)
         if status == ContactStatus.sending:
@@ -227,6 +230,8 @@ def _context(
         config=config,
         guard=guard,
         pauses=repo.open_pauses(session, accounts, now.date()),
+        zones=repo.product_zones(session),
+        inconvenient=repo.inconvenient(session, customers),
         due=repo.next_due(session, accounts),
         phones=repo.phones(session, dialled) if dialled else {},
         emails=repo.emails(session, mailed) if mailed else {},
@@ -313,13 +318,15 @@ class _Context:
     now: dt.datetime
     config: DispatchConfig
     guard: Guard
-    pauses: Mapping[int, list[str]]
+    pauses: Mapping[int, list[tuple[str, dt.date, dt.date | None]]]
+    zones: Mapping[str, str]  # product -> the time zone its business dates are in
+    inconvenient: Mapping[int, tuple[Any, ...]]  # customer -> what they said is inconvenient
     due: Mapping[int, tuple[dt.date, int]]  # the next due date and what remains due on it
     phones: Mapping[int, tuple[str, str | None]]
     emails: Mapping[int, tuple[str, str | None]]
     opt_outs: Mapping[int, list[tuple[str, str | None]]]
     consents: Mapping[int, set[str | None]]
-    history: Mapping[int, list[tuple[dt.datetime, str, int]]]
+    history: dict[int, list[tuple[dt.datetime, str, int]]]
     templates: Mapping[tuple[str, str, str, str], Any]
 
     def check(self, r: Any, channels: Sequence[str]) -> _Verdict:
@@ -402,7 +409,7 @@ class _Context:
         """Why this contact must not go any more, from the account as it stands now."""
         if r.closed_date is not None:
             return "account closed"
-        paused = self.pauses.get(r.account_id)
+        paused = self._paused(r)
         if paused:
             return f"account paused ({', '.join(sorted(paused))})"
         if (r.outstanding_minor or 0) > 0 and (r.outstanding_minor_now or 0) <= 0:
@@ -410,6 +417,21 @@ class _Context:
         if (r.overdue_minor or 0) > 0 and (r.overdue_minor_now or 0) <= 0:
             return "the overdue amount was paid since the contact was planned"
         return None
+
+    def _paused(self, r: Any) -> list[str]:
+        """The reasons of the pauses holding on the account's business date now."""
+        day = self.now.astimezone(ZoneInfo(self.zones.get(r.product_code, "UTC"))).date()
+        return [
+            reason
+            for reason, start, end in self.pauses.get(r.account_id, [])
+            if start <= day and (end is None or end >= day)
+        ]
+
+    def counted(self, r: Any) -> None:
+        """A contact of this batch is leaving: the next ones of the batch count it in their caps
+        (two accounts of one customer claimed together are two contacts with one person)."""
+        if r.purpose == "collection" and r.channel != "call":
+            self.history.setdefault(r.customer_id, []).append((self.now, r.channel, r.account_id))
 
     def _address(self, r: Any) -> tuple[str | None, str | None]:
         if r.channel in ("sms", *SCRIPTED):
@@ -455,7 +477,7 @@ class _Context:
 
     def _guard(self, r: Any, index: str | None, text: str | None, language: str) -> Any:
         zones = tuple(r.timezones or ()) or jurisdiction_zones(r.jurisdiction)
-        paused = self.pauses.get(r.account_id, [])
+        paused = self._paused(r)
         consents = self.consents.get(r.customer_id, set())
         facts = Facts(
             at=self.now,
@@ -471,10 +493,14 @@ class _Context:
                 hardship=any("hardship" in p.lower() for p in paused),
             ),
             to_type=TO_TYPE.get(r.channel, "mobile"),
+            # A "stop calling" covers an agent's dialled call too: channels compared as the
+            # guard names them.
             opted_out=any(
-                channel == r.channel and (at is None or at == index)
+                GUARD_CHANNEL.get(channel, channel) == GUARD_CHANNEL.get(r.channel, r.channel)
+                and (at is None or at == index)
                 for channel, at in self.opt_outs.get(r.customer_id, [])
             ),
+            inconvenient=self.inconvenient.get(r.customer_id, ()),
             electronic_consent=None in consents or r.channel in consents,
             content_text=text,
             content_language=language if text is not None else None,

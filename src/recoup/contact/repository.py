@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from recoup.compliance.facts import Inconvenient
 from recoup.kit import bulk
 from recoup.kit.crypto import EncryptedString
 from recoup.kit.db import among
@@ -24,12 +25,14 @@ from recoup.models import (
     ContactEvent,
     ContactMessage,
     ContactPlan,
+    ContactPreference,
     ContactStatus,
     Customer,
     CustomerEmail,
     CustomerPhone,
     DelinquencyPause,
     OptOut,
+    Product,
     TemplateVersion,
 )
 from recoup.models.contact import WAITING
@@ -133,17 +136,68 @@ def next_due(session: Session, account_ids: Iterable[int]) -> dict[int, tuple[dt
     return out
 
 
-def open_pauses(session: Session, account_ids: Iterable[int], day: dt.date) -> dict[int, list[str]]:
+def open_pauses(
+    session: Session, account_ids: Iterable[int], day: dt.date
+) -> dict[int, list[tuple[str, dt.date, dt.date | None]]]:
+    """Pauses that may hold on `day` give or take a day: pause dates are business dates in the
+    product's time zone, which the caller works out per contact."""
     p = DelinquencyPause
-    stmt = select(p.account_id, p.reason).where(
+    stmt = select(p.account_id, p.reason, p.start_date, p.end_date).where(
         among(session, p.account_id, account_ids),
         p.cancelled_at.is_(None),
-        p.start_date <= day,
-        p.end_date.is_(None) | (p.end_date >= day),
+        p.start_date <= day + dt.timedelta(days=1),
+        p.end_date.is_(None) | (p.end_date >= day - dt.timedelta(days=1)),
     )
-    out: dict[int, list[str]] = defaultdict(list)
-    for account_id, reason in session.execute(stmt):
-        out[account_id].append(reason)
+    out: dict[int, list[tuple[str, dt.date, dt.date | None]]] = defaultdict(list)
+    for account_id, reason, start, end in session.execute(stmt):
+        out[account_id].append((reason, start, end))
+    return out
+
+
+def product_zones(session: Session) -> dict[str, str]:
+    return {code: zone for code, zone in session.execute(select(Product.code, Product.timezone))}
+
+
+def inconvenient(session: Session, customer_ids: Iterable[int]) -> dict[int, tuple[Any, ...]]:
+    """What each customer said is inconvenient (quiet hours, outside their preferred window), as
+    the guard's periods."""
+    p = ContactPreference
+    stmt = select(
+        p.customer_id, p.quiet_from, p.quiet_to, p.quiet_days, p.preferred_from, p.preferred_to
+    ).where(among(session, p.customer_id, customer_ids))
+    out: dict[int, tuple[Any, ...]] = {}
+    for cid, start, end, days, pfrom, pto in session.execute(stmt):
+        windows = inconvenient_windows(
+            (start, end) if start is not None and end is not None else None,
+            (pfrom, pto) if pfrom is not None and pto is not None else None,
+            list(days or []),
+        )
+        if windows:
+            out[cid] = tuple(
+                Inconvenient(frozenset(w["days"]), w["start"], w["end"]) for w in windows
+            )
+    return out
+
+
+def quiet_windows(start: int, end: int, days: list[int]) -> list[dict[str, Any]]:
+    """A debtor's quiet hours as the guard's inconvenient periods: [start, end) in local minutes,
+    split at midnight when they run past it (the part after midnight on the following weekdays)."""
+    if start < end:
+        return [{"days": days, "start": start, "end": end}]
+    return [
+        {"days": days, "start": start, "end": 24 * 60},
+        {"days": [(d + 1) % 7 for d in days], "start": 0, "end": end},
+    ]
+
+
+def inconvenient_windows(
+    quiet: tuple[int, int] | None, preferred: tuple[int, int] | None, days: list[int]
+) -> list[dict[str, Any]]:
+    """What a debtor said, as the guard's inconvenient periods: their quiet hours, and everything
+    outside the window they prefer (every day)."""
+    out = quiet_windows(quiet[0], quiet[1], days) if quiet else []
+    if preferred:
+        out += quiet_windows(preferred[1], preferred[0], [])  # the rest of the day, wrapped
     return out
 
 
@@ -216,6 +270,7 @@ def history(
         among(session, c.customer_id, customer_ids),
         c.status.in_(COUNTED),
         c.purpose == "collection",
+        c.channel != "call",  # a place in the agents' queue; the agent's "dial" is the call
         at > now - dt.timedelta(days=HISTORY_DAYS),
     )
     out: dict[int, list[tuple[dt.datetime, str, int]]] = defaultdict(list)

@@ -11,6 +11,7 @@ from sqlalchemy import String, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from recoup.compliance.batch import INCONVENIENT
+from recoup.contact.repository import inconvenient_windows
 from recoup.kit import frames
 from recoup.kit.repository import Repository
 from recoup.models import (
@@ -234,28 +235,6 @@ def decided_accounts(session: Session, as_of: dt.date) -> pl.DataFrame:
         select(StrategyDecision.account_id).where(StrategyDecision.as_of_date == as_of),
         {"account_id": pl.Int64},
     )
-
-
-def quiet_windows(start: int, end: int, days: list[int]) -> list[dict[str, Any]]:
-    """A debtor's quiet hours as the guard's inconvenient periods: [start, end) in local minutes,
-    split at midnight when they run past it (the part after midnight on the following weekdays)."""
-    if start < end:
-        return [{"days": days, "start": start, "end": end}]
-    return [
-        {"days": days, "start": start, "end": 24 * 60},
-        {"days": [(d + 1) % 7 for d in days], "start": 0, "end": end},
-    ]
-
-
-def inconvenient_windows(
-    quiet: tuple[int, int] | None, preferred: tuple[int, int] | None, days: list[int]
-) -> list[dict[str, Any]]:
-    """What a debtor said, as the guard's inconvenient periods: their quiet hours, and everything
-    outside the window they prefer (every day)."""
-    out = quiet_windows(quiet[0], quiet[1], days) if quiet else []
-    if preferred:
-        out += quiet_windows(preferred[1], preferred[0], [])  # the rest of the day, wrapped
-    return out
 
 
 def quiet_hours(session: Session, customer_id: int | None = None) -> pl.DataFrame:

@@ -1,0 +1,122 @@
+"""What the send-time check learned from the independent audit and the portal: contacts of one
+batch count against each other's caps, a "stop calling" stops an agent's dial, the debtor's quiet
+hours hold at send time, and pauses are read on the account's own business date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from recoup.delinquency import service as delinquency_service
+from recoup.kit.clock import SettableClock
+from recoup.models import ContactPlan, ContactPreference, OptOut
+from tests.contact.test_dispatch import AS_OF, dispatcher, drain, spool
+from tests.contact.test_replies import add_contact
+from tests.factories import add_bill, create_account, create_customer, shanghai
+
+
+def two_late_accounts(session: Session, clock: SettableClock) -> tuple[object, object]:
+    clock.set(shanghai(AS_OF, 9))
+    customer = create_customer(session, clock, name="王芳")
+    first = create_account(session, clock, customer=customer)
+    second = create_account(session, clock, customer=customer)
+    for account in (first, second):
+        add_bill(session, clock, account, AS_OF - dt.timedelta(days=12), 50_000)
+    delinquency_service.run_daily(session, AS_OF, clock=clock)
+    session.commit()
+    return first, second
+
+
+def statuses(session: Session) -> list[str]:
+    session.expire_all()
+    return [
+        c.status for c in session.execute(select(ContactPlan).order_by(ContactPlan.id)).scalars()
+    ]
+
+
+def test_two_calls_to_one_person_in_one_batch_are_not_both_made(
+    session: Session, sessions: sessionmaker[Session], clock: SettableClock, tmp_path: Path
+) -> None:
+    first, second = two_late_accounts(session, clock)
+    clock.set(shanghai(AS_OF, 10))
+    for account in (first, second):
+        add_contact(
+            session, clock, account, channel="dial", treatment="agent_dial_1", agent="agent-1"
+        )
+    drain(dispatcher(sessions, clock, spool(tmp_path, "dial")))
+    assert sorted(statuses(session)) == ["deferred", "sent"]  # one hour between calls
+
+
+def test_a_stop_calling_stops_an_agents_dial(
+    session: Session, sessions: sessionmaker[Session], clock: SettableClock, tmp_path: Path
+) -> None:
+    first, _ = two_late_accounts(session, clock)
+    session.add(
+        OptOut(
+            customer_id=first.customer_id,
+            channel="call",
+            source="portal",  # type: ignore[attr-defined]
+            evidence="contact preferences",
+            created_at=clock.now(),
+        )
+    )
+    session.commit()
+    clock.set(shanghai(AS_OF, 10))
+    add_contact(session, clock, first, channel="dial", treatment="agent_dial_1", agent="agent-1")  # type: ignore[arg-type]
+    drain(dispatcher(sessions, clock, spool(tmp_path, "dial")))
+    [contact] = session.execute(select(ContactPlan)).scalars().all()
+    session.refresh(contact)
+    assert contact.status == "blocked"
+    assert any("opt" in r.lower() for r in contact.reasons), contact.reasons
+
+
+def test_quiet_hours_said_after_planning_hold_at_send_time(
+    session: Session, sessions: sessionmaker[Session], clock: SettableClock, tmp_path: Path
+) -> None:
+    first, _ = two_late_accounts(session, clock)
+    clock.set(shanghai(AS_OF, 12))
+    add_contact(session, clock, first, channel="sms", treatment="early_sms")  # type: ignore[arg-type]
+    session.add(
+        ContactPreference(
+            customer_id=first.customer_id,
+            quiet_from=11 * 60,  # type: ignore[attr-defined]
+            quiet_to=14 * 60,
+            quiet_days=[],
+            source="portal",
+            updated_at=clock.now(),
+        )
+    )
+    session.commit()
+    drain(dispatcher(sessions, clock, spool(tmp_path, "sms")))
+    [contact] = session.execute(select(ContactPlan)).scalars().all()
+    session.refresh(contact)
+    assert contact.status == "deferred"
+    assert contact.scheduled_at == shanghai(AS_OF, 14)
+
+
+def test_a_pause_from_the_local_business_day_holds_before_utc_midnight(
+    session: Session, sessions: sessionmaker[Session], clock: SettableClock, tmp_path: Path
+) -> None:
+    first, _ = two_late_accounts(session, clock)
+    # 01:30 in Shanghai on the 21st is still the 20th in UTC.
+    next_day = AS_OF + dt.timedelta(days=1)
+    clock.set(shanghai(next_day, 1) + dt.timedelta(minutes=30))
+    delinquency_service.add_pause(
+        session,
+        first,
+        start=next_day,
+        end=None,
+        reason="dispute case 1",
+        by="t",  # type: ignore[arg-type]
+        clock=clock,
+        exclusive=False,
+    )
+    add_contact(session, clock, first, channel="sms", treatment="early_sms")  # type: ignore[arg-type]
+    drain(dispatcher(sessions, clock, spool(tmp_path, "sms")))
+    [contact] = session.execute(select(ContactPlan)).scalars().all()
+    session.refresh(contact)
+    assert contact.status == "cancelled"
+    assert "dispute" in " ".join(contact.reasons)
