@@ -155,7 +155,8 @@ def open_pauses(
 
 
 def product_zones(session: Session) -> dict[str, str]:
-    return {code: zone for code, zone in session.execute(select(Product.code, Product.timezone))}
+    rows = session.execute(select(Product.code, Product.timezone)).all()
+    return {str(code): str(zone) for code, zone in rows}
 
 
 def inconvenient(session: Session, customer_ids: Iterable[int]) -> dict[int, tuple[Any, ...]]:
