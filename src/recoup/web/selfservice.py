@@ -97,6 +97,24 @@ def _verified(request_cookie: str | None, settings: Settings, visit: Visit, cloc
     )
 
 
+def _verified_visit(
+    session: SessionDep,
+    token: str,
+    settings: Settings,
+    clock: Clock,
+    lang: str | None,
+    cookie: str | None,
+    back: str,
+) -> Visit | HTMLResponse | RedirectResponse:
+    """A visit to a page behind the one-time code: to the code page (then back) without it."""
+    visit = _visit(session, token, settings, clock, lang)
+    if isinstance(visit, HTMLResponse):
+        return visit
+    if not _verified(cookie, settings, visit, clock):
+        return _gate(visit, back)
+    return visit
+
+
 def _account(session: SessionDep, visit: Visit, ref: str) -> Account | None:
     """The link's customer's open account by reference; another customer's is simply not found."""
     return session.execute(
@@ -120,6 +138,14 @@ def _render(
         csrf=csrf_field(settings, visit.token),
         **context,
     )
+
+
+def _failure(exc: RecoupError | ValueError) -> tuple[int, str]:
+    """A refused action as the page shows it: the error's status and message (a malformed value
+    is a 422)."""
+    if isinstance(exc, RecoupError):
+        return exc.status_code, exc.message
+    return 422, str(exc)
 
 
 def _gate(visit: Visit, next_path: str) -> RedirectResponse:
@@ -179,7 +205,7 @@ def arrangement_page(
         try:
             quote_ = _plan_quote(session, account, context, n, budget, income, clock)  # type: ignore[arg-type]
         except (RecoupError, ValueError) as exc:
-            error = exc.message if isinstance(exc, RecoupError) else str(exc)
+            error = _failure(exc)[1]
     return _render(
         visit,
         "arrange.html",
@@ -266,8 +292,7 @@ def arrangement_make(
             clock=clock,
         )
     except (RecoupError, ValueError) as exc:
-        status = exc.status_code if isinstance(exc, RecoupError) else 422
-        message = exc.message if isinstance(exc, RecoupError) else str(exc)
+        status, message = _failure(exc)
         return _render(
             visit, "arrange.html", settings, status, error=message, values=values, **context
         )
@@ -424,11 +449,9 @@ def preferences_page(
     verified: Annotated[str | None, Cookie(alias=VERIFIED)] = None,
     lang: str | None = None,
 ) -> HTMLResponse | RedirectResponse:
-    visit = _visit(session, token, settings, clock, lang)
-    if isinstance(visit, HTMLResponse):
+    visit = _verified_visit(session, token, settings, clock, lang, verified, "/preferences")
+    if not isinstance(visit, Visit):
         return visit
-    if not _verified(verified, settings, visit, clock):
-        return _gate(visit, "/preferences")
     return _render(visit, "preferences.html", settings, **_preferences_context(session, visit))
 
 
@@ -442,11 +465,9 @@ def preferences_save(
     verified: Annotated[str | None, Cookie(alias=VERIFIED)] = None,
     lang: str | None = None,
 ) -> HTMLResponse | RedirectResponse:
-    visit = _visit(session, token, settings, clock, lang)
-    if isinstance(visit, HTMLResponse):
+    visit = _verified_visit(session, token, settings, clock, lang, verified, "/preferences")
+    if not isinstance(visit, Visit):
         return visit
-    if not _verified(verified, settings, visit, clock):
-        return _gate(visit, "/preferences")
     try:
         form = read_form(body)
         if not _csrf_ok(form, settings, token):
@@ -478,8 +499,7 @@ def preferences_save(
             clock=clock,
         )
     except (RecoupError, ValueError) as exc:
-        status = exc.status_code if isinstance(exc, RecoupError) else 422
-        message = exc.message if isinstance(exc, RecoupError) else str(exc)
+        status, message = _failure(exc)
         return _render(
             visit,
             "preferences.html",
@@ -558,8 +578,7 @@ def help_send(
             clock=clock,
         )
     except (RecoupError, ValueError) as exc:
-        status = exc.status_code if isinstance(exc, RecoupError) else 422
-        message = exc.message if isinstance(exc, RecoupError) else str(exc)
+        status, message = _failure(exc)
         return _render(
             visit,
             "help.html",
@@ -587,11 +606,9 @@ def my_data(
 ) -> HTMLResponse | RedirectResponse:
     """What we hold, what we sent, the consents, and who viewed the data, when and why: the
     customer's own export (PIPL art. 45, GDPR art. 15), after a code."""
-    visit = _visit(session, token, settings, clock, lang)
-    if isinstance(visit, HTMLResponse):
+    visit = _verified_visit(session, token, settings, clock, lang, verified, "/data")
+    if not isinstance(visit, Visit):
         return visit
-    if not _verified(verified, settings, visit, clock):
-        return _gate(visit, "/data")
     document = privacy_service.export(
         session,
         visit.customer.id,
