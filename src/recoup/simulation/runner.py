@@ -21,9 +21,11 @@ from __future__ import annotations
 import datetime as dt
 import random
 import threading
+import time
 import zoneinfo
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +104,7 @@ class DayReport:
     collected: Counter[str] = field(default_factory=Counter)  # currency -> minor units
     sent: Counter[str] = field(default_factory=Counter)
     events: Counter[str] = field(default_factory=Counter)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time by phase
 
 
 @dataclass
@@ -125,6 +128,15 @@ class SimulationResult:
         for d in self.days:
             out.update(d.sent)
         return out
+
+
+@contextmanager
+def _timed(into: dict[str, float], phase: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        into[phase] = into.get(phase, 0.0) + time.perf_counter() - started
 
 
 def local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -223,18 +235,24 @@ class Simulation:
             for n in range(days):
                 day = self.start + dt.timedelta(days=n)
                 report = DayReport(day)
+                timed = report.seconds
                 if progress:
                     progress(n, days, f"{day.isoformat()}: daily run")
-                self._morning(day)
+                with _timed(timed, "daily run"):
+                    self._morning(day)
                 for hour in sorted({*SLOTS, *CALL_SLOTS}):
                     self.clock.set(local(day, hour))
                     if hour in CALL_SLOTS:
-                        self._agents_dial(day, report)
-                    self._drain(dispatcher, report)
-                    self._react(n, day, report)
+                        with _timed(timed, "agents dialling"):
+                            self._agents_dial(day, report)
+                    with _timed(timed, "dispatcher"):
+                        self._drain(dispatcher, report)
+                    with _timed(timed, "debtors reacting"):
+                        self._react(n, day, report)
                 if progress:
                     progress(n, days, f"{day.isoformat()}: payments")
-                self._payments(n, day, report)
+                with _timed(timed, "payments"):
+                    self._payments(n, day, report)
                 result.days.append(report)
         finally:
             dispatcher.close()
