@@ -68,6 +68,7 @@ ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
 SLOTS = (9, 11, 14, 17, 20)  # when the dispatcher runs, local time
 CALL_SLOTS = (10, 15)  # when the agents dial
 HARDSHIP_DAYS = 60
+REMEMBERED_DAYS = 31  # longer than any channel's effect (at most 30 days) and the fatigue week
 Progress = Callable[[int, int, str], None]
 
 
@@ -238,6 +239,8 @@ class Simulation:
                 timed = report.seconds
                 if progress:
                     progress(n, days, f"{day.isoformat()}: daily run")
+                # What reached debtors longer ago than any effect or fatigue window lasts is done.
+                self.deliveries = [d for d in self.deliveries if d["day"] > n - REMEMBERED_DAYS]
                 with _timed(timed, "daily run"):
                     self._morning(day)
                 for hour in sorted({*SLOTS, *CALL_SLOTS}):
