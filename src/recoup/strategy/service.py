@@ -149,6 +149,7 @@ def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl
     arrangements = repo.arrangement_facts(session, as_of, account_id)
     pauses = (
         repo.open_pauses(session, as_of, account_id)
+        .lazy()
         .group_by("account_id")
         .agg(
             pl.col("reason").str.to_lowercase().str.contains("dispute").any().alias("dispute_open"),
@@ -157,15 +158,17 @@ def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl
     )
     reach = (
         repo.reachability(session, customer_id)
+        .lazy()
         .group_by("customer_id")
         .agg(
             (pl.col("kind") == "phone").any().alias("has_phone"),
             (pl.col("kind") == "email").any().alias("has_email"),
         )
     )
-    zones = repo.customer_zones(session, customer_id)
+    zones = repo.customer_zones(session, customer_id).lazy()
     opted = (
         repo.opt_outs(session, customer_id)
+        .lazy()
         .group_by("customer_id")
         .agg(
             *(
@@ -175,10 +178,12 @@ def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl
         )
     )
     day = pl.lit(as_of)
+    # One lazy plan, collected once: an event deciding one account pays per query, not per step.
     out = (
-        base.join(due, on="account_id", how="left")
-        .join(pays, on="account_id", how="left")
-        .join(arrangements, on="account_id", how="left")
+        base.lazy()
+        .join(due.lazy(), on="account_id", how="left")
+        .join(pays.lazy(), on="account_id", how="left")
+        .join(arrangements.lazy(), on="account_id", how="left")
         .join(pauses, on="account_id", how="left")
         .join(reach, on="customer_id", how="left")
         .join(zones, on="customer_id", how="left")
@@ -204,6 +209,7 @@ def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl
             promise_pending=pl.col("promise_pending").fill_null(False),
             plan_active=pl.col("plan_active").fill_null(False),
         )
+        .collect()
     )
     return out
 
