@@ -192,6 +192,23 @@ class TestBatchEqualsSingle:
             assert row["next_allowed_at"] == single.next_allowed_at, f
 
 
+class TestSmallBatchesDecidedOneByOne:
+    """With no counters and a handful of contacts (an event re-deciding one account), the frame is
+    decided contact by contact with `decide`: the same answer as the frame machinery."""
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(batches())
+    def test_the_small_path_answers_as_the_frame_path(
+        self, batch: tuple[Guard, list[Facts], dict[int, dict[str, Tally]]]
+    ) -> None:
+        guard, items, _ = batch
+        frame = facts_frame(items)
+        one_by_one = decide_frame(guard, frame)
+        whole = decide_frame(guard, frame, small=0)
+        assert one_by_one.to_dicts() == whole.to_dicts()
+        assert one_by_one.schema == whole.schema
+
+
 class TestRememberedMomentsChangeNothing:
     """The guard remembers hours moments across decisions (the dispatcher asks the same question for
     every contact of a batch): a guard that has answered many questions decides exactly as a new
