@@ -154,6 +154,7 @@ class TestSimulate:
         )
         assert ran.exit_code == 0, ran.output
         assert "Simulated outcomes" in ran.output
+        assert " 0 breaches" in ran.output
         assert len(list((workdir / "recoup-simulations").glob("*.db"))) == 2
         world.write_text("portfolio: {acounts: 5}\n", encoding="utf-8")
         bad = runner.invoke(app, ["simulate", "--world", str(world)])

@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from recoup.audit.contacts import audit_contacts
 from recoup.bootstrap import ensure_audit_signer, ensure_master, init_database
 from recoup.cli.common import Runtime, console, fail, parse_date
 from recoup.config import Settings
@@ -124,6 +125,13 @@ def run_one(
         raise fail(exc.message) from exc
     console.print(
         f"{days} days in {time.perf_counter() - started:.1f} s; database [bold]{database}[/]"
+    )
+    with rt.sessions() as session:
+        audit = audit_contacts(session)
+    style = "green" if not audit.breaches else "bold red"
+    console.print(
+        f"[{style}]independent audit of what was sent: {audit.contacts:,} contacts checked, "
+        f"{len(audit.breaches):,} breaches[/] (recoup audit contacts lists them)"
     )
     return result
 
