@@ -33,6 +33,7 @@ from recoup.arrangements import terms
 from recoup.arrangements.repository import ArrangementRepository
 from recoup.audit import service as audit_service
 from recoup.delinquency import service as delinquency_service
+from recoup.delinquency.repository import DelinquencyRepository
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from recoup.ledger import service as ledger_service
@@ -300,7 +301,7 @@ def plan(
         clock=clock,
     )
     if bounds["reage"] == "reschedule":
-        _reschedule(session, account, made, [b for b, _ in _unpaid_before(session, made)], schedule)
+        _reschedule(session, account, made, _unpaid_before(session, made), schedule)
     else:
         if fee:
             _fee_bill(session, account, made, schedule[0].due_date)
@@ -544,9 +545,10 @@ def review(
     ids = [a.id for a in active]
     schedules = repo.instalments(session, ids)
     money = repo.payments_since_start(session, ids)
+    accounts = repo.accounts_by_id(session, {a.account_id for a in active})
     today_of: dict[str, dt.date] = {}
     for arrangement in active:
-        account = _account(session, arrangement)
+        account = accounts[arrangement.account_id]
         if as_of is not None:
             today_of[account.product_code] = as_of
         elif account.product_code not in today_of:
@@ -610,19 +612,14 @@ def _keep(
     if arrangement.kind == ArrangementKind.extension:
         new_due = dt.date.fromisoformat(arrangement.terms["new_due_date"])
         overdue = [
-            b
-            for b, _ in _unpaid_before(session, arrangement)
-            if b.due_date < arrangement.start_date
+            (bill, left)
+            for bill, left in _unpaid_before(session, arrangement)
+            if bill.due_date < arrangement.start_date
         ]
         if arrangement.fee_minor:
             _fee_bill(session, account, arrangement, arrangement.start_date)
-        _reschedule(
-            session,
-            account,
-            arrangement,
-            overdue,
-            [terms.Instalment(1, new_due, sum(_moved_amounts(session, arrangement, overdue)))],
-        )
+        moved = sum(sum(left.values()) for _, left in overdue)
+        _reschedule(session, account, arrangement, overdue, [terms.Instalment(1, new_due, moved)])
     elif arrangement.kind == ArrangementKind.settlement:
         _waive(session, account, arrangement, on=on)
     _end(session, account, arrangement, ArrangementStatus.kept, on=on, reason=None, clock=clock)
@@ -641,7 +638,10 @@ def _end(
     arrangement.status, arrangement.ended_on, arrangement.end_reason = status, on, reason
     arrangement.updated_at = clock.now()
     if arrangement.kind == ArrangementKind.plan:
-        for pause in repo.open_pauses(session, account.id, f"payment plan {arrangement.id}"):
+        plan_pauses = DelinquencyRepository(session).open_by_reason(
+            f"payment plan {arrangement.id}"
+        )
+        for pause in plan_pauses:
             delinquency_service.lift_pause(session, account, pause, last_day=on, clock=clock)
     session.flush()
 
@@ -664,11 +664,6 @@ def _redecide(session: Session, account: Account, clock: Clock, cause: str) -> N
 
 def _unpaid_before(session: Session, arrangement: Arrangement) -> list[tuple[Bill, dict[str, int]]]:
     return repo.unpaid_components(session, arrangement.account_id, before=arrangement.start_date)
-
-
-def _moved_amounts(session: Session, arrangement: Arrangement, bills: list[Bill]) -> list[int]:
-    ids = {b.id for b in bills}
-    return [sum(left.values()) for b, left in _unpaid_before(session, arrangement) if b.id in ids]
 
 
 def _fee_bill(session: Session, account: Account, arrangement: Arrangement, due: dt.date) -> Bill:
@@ -716,15 +711,13 @@ def _reschedule(
     session: Session,
     account: Account,
     arrangement: Arrangement,
-    bills: list[Bill],
+    unpaid: list[tuple[Bill, dict[str, int]]],
     schedule: list[terms.Instalment],
 ) -> None:
-    """Move what `bills` had unpaid before the start into one new bill per instalment."""
-    ids = {b.id for b in bills}
+    """Move what these bills had unpaid before the start (`_unpaid_before`) into one new bill per
+    instalment."""
     moved: list[dict[str, int]] = []
-    for bill, left in _unpaid_before(session, arrangement):
-        if bill.id not in ids:
-            continue
+    for bill, left in unpaid:
         for component, amount in left.items():
             setattr(bill, f"{component}_minor", getattr(bill, f"{component}_minor") - amount)
             _adjust(

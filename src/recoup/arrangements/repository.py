@@ -9,14 +9,15 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from recoup.kit.db import among
 from recoup.kit.repository import Repository
 from recoup.models import (
     OPEN_STATUSES,
+    Account,
     Allocation,
     Arrangement,
     ArrangementInstalment,
     Bill,
-    DelinquencyPause,
     Payment,
 )
 
@@ -58,6 +59,11 @@ class ArrangementRepository(Repository[Arrangement]):
             .scalars()
             .all()
         )
+
+
+def accounts_by_id(session: Session, account_ids: set[int]) -> dict[int, Account]:
+    found = session.execute(select(Account).where(among(session, Account.id, account_ids)))
+    return {a.id: a for a in found.scalars()}
 
 
 def instalments(
@@ -115,19 +121,3 @@ def unpaid_components(
         if left:
             out.append((bill, left))
     return out
-
-
-def open_pauses(session: Session, account_id: int, reason: str) -> Sequence[DelinquencyPause]:
-    p = DelinquencyPause
-    return (
-        session.execute(
-            select(p).where(
-                p.account_id == account_id,
-                p.reason == reason,
-                p.end_date.is_(None),
-                p.cancelled_at.is_(None),
-            )
-        )
-        .scalars()
-        .all()
-    )

@@ -170,6 +170,17 @@ def portal_view(session: Session, customer_id: int, *, today: dt.date) -> Portal
     return PortalView(customer.name, customer.preferred_language, customer.jurisdiction, views)
 
 
+def open_account(session: Session, customer_id: int, reference: str) -> Account | None:
+    """The customer's open account by its reference; another customer's is simply not found."""
+    return session.execute(
+        select(Account).where(
+            Account.customer_id == customer_id,
+            Account.external_ref == reference,
+            Account.closed_date.is_(None),
+        )
+    ).scalar_one_or_none()
+
+
 class PaymentRefused(ValidationFailed):
     code = "payment_refused"
 
@@ -188,11 +199,7 @@ def start_payment(
 
     The wallet is asked with the intent's idempotency key: if this transaction rolls back, the
     wallet's payment is never confirmed and lapses there; asked again, it answers the same one."""
-    account = session.execute(
-        select(Account).where(
-            Account.external_ref == account_ref, Account.customer_id == link.customer_id
-        )
-    ).scalar_one_or_none()
+    account = open_account(session, link.customer_id, account_ref)
     if account is None:  # another customer's account answers exactly as a missing one
         raise NotFound("no such account")
     customer = session.get(Customer, link.customer_id)

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
 from recoup.delinquency import service as delinquency_service
+from recoup.delinquency.repository import DelinquencyRepository
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, NotFound, ValidationFailed
 from recoup.ledger import service as ledger_service
-from recoup.models import Account, AgentTask, Case, CaseKind, CaseStatus, DelinquencyPause
+from recoup.models import Account, AgentTask, Case, CaseKind, CaseStatus
 from recoup.strategy import service as strategy_service
 
 # The reasons a debtor can give, by kind; the portal and the API offer exactly these.
@@ -139,11 +140,7 @@ def resolve_case(session: Session, case_id: int, *, resolution: str, by: str, cl
         raise ValidationFailed("say how the case was resolved")
     case.status, case.resolution = CaseStatus.resolved, resolution[:MAX_TEXT]
     case.resolved_by, case.resolved_at = by, clock.now()
-    pauses = session.execute(
-        select(DelinquencyPause).where(
-            DelinquencyPause.reason == _pause_reason(case), DelinquencyPause.end_date.is_(None)
-        )
-    ).scalars()
+    pauses = DelinquencyRepository(session).open_by_reason(_pause_reason(case))
     for pause in pauses:
         account = session.get(Account, pause.account_id)
         assert account is not None

@@ -144,6 +144,20 @@ class DelinquencyRepository(Repository[AccountDelinquency]):
             "account_id", after=pl.col("received").fill_null(0) - pl.col("allocated").fill_null(0)
         )
 
+    def open_by_reason(self, reason: str) -> Sequence[DelinquencyPause]:
+        """The pauses still running that were opened for this reason (a plan, a case)."""
+        return (
+            self.session.execute(
+                select(DelinquencyPause).where(
+                    DelinquencyPause.reason == reason,
+                    DelinquencyPause.end_date.is_(None),
+                    DelinquencyPause.cancelled_at.is_(None),
+                )
+            )
+            .scalars()
+            .all()
+        )
+
     def pauses_frame(self) -> pl.DataFrame:
         return frames.read_frame(
             self.session,

@@ -116,14 +116,7 @@ def _verified_visit(
 
 
 def _account(session: SessionDep, visit: Visit, ref: str) -> Account | None:
-    """The link's customer's open account by reference; another customer's is simply not found."""
-    return session.execute(
-        select(Account).where(
-            Account.customer_id == visit.customer.id,
-            Account.external_ref == ref,
-            Account.closed_date.is_(None),
-        )
-    ).scalar_one_or_none()
+    return arrangement_service.open_account(session, visit.customer.id, ref)
 
 
 def _render(
@@ -302,7 +295,7 @@ def arrangement_make(
 # The one-time code -------------------------------------------------------------------------
 
 
-def _safe_next(visit: Visit, next_path: str | None) -> str:
+def _safe_next(next_path: str | None) -> str:
     """Only this link's own pages: never an open redirect."""
     path = next_path or ""
     if not path.startswith("/") or path.startswith("//") or "\\" in path or ".." in path:
@@ -322,7 +315,7 @@ def verify_page(
     visit = _visit(session, token, settings, clock, lang)
     if isinstance(visit, HTMLResponse):
         return visit
-    return _verify_view(session, visit, settings, _safe_next(visit, next))
+    return _verify_view(session, visit, settings, _safe_next(next))
 
 
 def _verify_view(
@@ -364,7 +357,7 @@ def send_code(
         form = read_form(body)
     except BadForm as exc:
         return _verify_view(session, visit, settings, "", status=400, error=str(exc))
-    next_path = _safe_next(visit, _one(form, "next"))
+    next_path = _safe_next(_one(form, "next"))
     if not _csrf_ok(form, settings, token):
         return _verify_view(session, visit, settings, next_path, status=403, error="csrf")
     try:
@@ -398,7 +391,7 @@ def check_code(
         form = read_form(body)
     except BadForm as exc:
         return _verify_view(session, visit, settings, "", status=400, error=str(exc))
-    next_path = _safe_next(visit, _one(form, "next"))
+    next_path = _safe_next(_one(form, "next"))
     if not _csrf_ok(form, settings, token):
         return _verify_view(session, visit, settings, next_path, status=403, error="csrf")
     good = arrangement_service.verify_code(
