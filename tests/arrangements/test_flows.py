@@ -148,7 +148,7 @@ class TestPromises:
         assert daily(session, clock, DAY0 + 4 * ONE_DAY).broken == 0  # the day of grace
         assert daily(session, clock, DAY0 + 5 * ONE_DAY).broken == 1
         assert (promise.status, promise.ended_on) == ("broken", DAY0 + 4 * ONE_DAY)
-        facts = strategy_service.facts(session, DAY0 + 5 * ONE_DAY, account.id)
+        facts = strategy_service.facts(session, DAY0 + 5 * ONE_DAY, [account.id])
         assert facts.select("broken_promises", "promise_pending").row(0) == (1, False)
 
     def test_the_bounds_of_the_offer_hold(self, session: Session, clock: SettableClock) -> None:

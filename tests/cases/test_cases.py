@@ -47,7 +47,7 @@ class TestCases:
             clock=clock,
         )
         assert planned.status == "cancelled"
-        facts = strategy_service.facts(session, DAY0, account.id)
+        facts = strategy_service.facts(session, DAY0, [account.id])
         assert facts["dispute_open"][0] is True
         task = session.execute(select(AgentTask).where(AgentTask.queue == "disputes")).scalar_one()
         assert (task.account_id, task.subject_id, task.source) == (account.id, case.id, "case")
@@ -56,7 +56,7 @@ class TestCases:
             session, case.id, resolution="statement sent", by="staff:cho", clock=clock
         )
         assert case.status == "resolved"
-        assert strategy_service.facts(session, DAY0, account.id)["dispute_open"][0] is False
+        assert strategy_service.facts(session, DAY0, [account.id])["dispute_open"][0] is False
 
     def test_hardship_without_an_account_pauses_all_of_them(
         self, session: Session, clock: SettableClock
@@ -73,7 +73,7 @@ class TestCases:
             channel="portal",
             clock=clock,
         )
-        assert strategy_service.facts(session, DAY0, account.id)["hardship"][0] is True
+        assert strategy_service.facts(session, DAY0, [account.id])["hardship"][0] is True
 
     def test_bad_reasons_long_texts_and_other_customers_accounts_are_refused(
         self, session: Session, clock: SettableClock, client: TestClient

@@ -23,6 +23,8 @@ arrangement's own, and replaying the waterfall puts them on the new bills, so no
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +51,7 @@ from recoup.models import (
     BillAdjustment,
 )
 from recoup.strategy import service as strategy_service
+from recoup.strategy.policy import Offer
 from recoup.strategy.repository import PolicyVersionRepository
 
 ONE_DAY = dt.timedelta(days=1)
@@ -89,10 +92,33 @@ def position(session: Session, account: Account, *, clock: Clock) -> Position:
 
 def offered(session: Session, account: Account) -> dict[str, dict[str, Any]]:
     """kind → bounds (with defaults) of what the active policy offers this account now."""
-    return {
-        o.kind: terms.with_defaults(o.kind, o.bounds)
-        for o in strategy_service.offers(session, account.id)
-    }
+    known: dict[int, dict[str, dict[str, Any]]] | None = session.info.get(OFFERED)
+    if known is not None and account.id in known:
+        return known.pop(account.id)  # worked out by `batch`, used once
+    return _with_defaults(strategy_service.offers(session, account.id))
+
+
+def _with_defaults(offers: list[Offer]) -> dict[str, dict[str, Any]]:
+    return {o.kind: terms.with_defaults(o.kind, o.bounds) for o in offers}
+
+
+OFFERED = "arrangements.offered"
+
+
+@contextmanager
+def batch(session: Session, account_ids: Collection[int], *, clock: Clock) -> Iterator[None]:
+    """Several requests handled in one transaction (a batch of debtors' actions): the policy's
+    offers to these accounts are worked out together up front (each used once: an account's second
+    request works its offers out again), and the accounts the requests touch are re-decided together
+    at the end (`strategy_service.deferred_redecisions`). Give each request its own savepoint so a
+    refused one leaves the others."""
+    known = strategy_service.offers_many(session, account_ids)
+    session.info[OFFERED] = {a: _with_defaults(known.get(a, [])) for a in account_ids}
+    try:
+        with strategy_service.deferred_redecisions(session, clock=clock):
+            yield
+    finally:
+        session.info.pop(OFFERED, None)
 
 
 def _lock(session: Session, account: Account) -> Account:
@@ -235,6 +261,24 @@ def plan_quote(
     if bounds is None:
         raise NotOffered("no plan is offered for this account now")
     pos = position(session, account, clock=clock)
+    fee, schedule = _quote(
+        bounds,
+        pos,
+        instalments=instalments,
+        monthly_budget=monthly_budget,
+        monthly_income=monthly_income,
+    )
+    return fee, schedule, bounds
+
+
+def _quote(
+    bounds: dict[str, Any],
+    pos: Position,
+    *,
+    instalments: int,
+    monthly_budget: int | None,
+    monthly_income: int | None,
+) -> tuple[int, list[terms.Instalment]]:
     try:
         fee, schedule = terms.plan_quote(
             bounds,
@@ -254,7 +298,7 @@ def plan_quote(
         )
         hint = f"; {fits} instalments would fit" if fits and fits != instalments else ""
         raise TermsRefused(f"{exc}{hint}") from exc
-    return fee, schedule, bounds
+    return fee, schedule
 
 
 def plan(
@@ -269,16 +313,15 @@ def plan(
     clock: Clock,
 ) -> Arrangement:
     account = _lock(session, account)
-    _bounds(session, account, "plan")
-    fee, schedule, bounds = plan_quote(
-        session,
-        account,
+    bounds = _bounds(session, account, "plan")
+    pos = position(session, account, clock=clock)
+    fee, schedule = _quote(
+        bounds,
+        pos,
         instalments=instalments,
         monthly_budget=monthly_budget,
         monthly_income=monthly_income,
-        clock=clock,
     )
-    pos = position(session, account, clock=clock)
     made = _create(
         session,
         account,
@@ -542,6 +585,21 @@ def review(
     result = Review(reviewed=len(active))
     if not active:
         return result
+    with strategy_service.deferred_redecisions(session, clock=clock):
+        _review(session, active, result, clock=clock, cause=cause, as_of=as_of)
+    session.flush()
+    return result
+
+
+def _review(
+    session: Session,
+    active: list[Arrangement],
+    result: Review,
+    *,
+    clock: Clock,
+    cause: str,
+    as_of: dt.date | None,
+) -> None:
     ids = [a.id for a in active]
     schedules = repo.instalments(session, ids)
     money = repo.payments_since_start(session, ids)
@@ -595,8 +653,6 @@ def review(
             details={"arrangement": arrangement.id, "paid_minor": outcome.paid, "cause": cause},
         )
         _settle(session, account, outcome.on, clock, f"arrangement {outcome.status}")
-    session.flush()
-    return result
 
 
 def _keep(

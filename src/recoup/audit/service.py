@@ -67,6 +67,19 @@ def _head(session: Session) -> AuditHead:
     return head
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One entry to append (`record`'s arguments without the session and the clock)."""
+
+    actor: str
+    action: str
+    subject_type: str
+    subject_id: str | int
+    before: Any = None
+    after: Any = None
+    details: dict[str, Any] | None = None
+
+
 def record(
     session: Session,
     *,
@@ -81,28 +94,39 @@ def record(
 ) -> AuditEvent:
     """Append one entry. `before`/`after` are plain-value states; only their hashes are kept.
     `details` must hold no personal data (ids, codes, counts, reasons)."""
+    entry = Entry(actor, action, subject_type, subject_id, before, after, details)
+    return record_many(session, [entry], clock=clock)[0]
+
+
+def record_many(session: Session, entries: list[Entry], *, clock: Clock) -> list[AuditEvent]:
+    """Append several entries, chained in order, under one lock of the head (a batch of events
+    handled in one transaction)."""
+    if not entries:
+        return []
     head = _head(session)
-    seq = head.seq + 1
     at = clock.now()
-    fields: dict[str, Any] = {
-        "seq": seq,
-        "at": at,
-        "actor": actor,
-        "action": action,
-        "subject_type": subject_type,
-        "subject_id": str(subject_id),
-        "before_hash": ledger.state_hash(before),
-        "after_hash": ledger.state_hash(after),
-        "details": details or {},
-        "prev_hash": head.hash,
-    }
-    event = AuditEvent(**fields, hash=ledger.entry_hash(**fields))
-    session.add(event)
-    head.seq, head.hash = seq, event.hash
+    events: list[AuditEvent] = []
+    for entry in entries:
+        fields: dict[str, Any] = {
+            "seq": head.seq + 1,
+            "at": at,
+            "actor": entry.actor,
+            "action": entry.action,
+            "subject_type": entry.subject_type,
+            "subject_id": str(entry.subject_id),
+            "before_hash": ledger.state_hash(entry.before),
+            "after_hash": ledger.state_hash(entry.after),
+            "details": entry.details or {},
+            "prev_hash": head.hash,
+        }
+        event = AuditEvent(**fields, hash=ledger.entry_hash(**fields))
+        events.append(event)
+        head.seq, head.hash = event.seq, event.hash
+    session.add_all(events)
     session.flush()
-    if seq - head.checkpointed_seq >= CHECKPOINT_EVERY and _signer is not None:
+    if head.seq - head.checkpointed_seq >= CHECKPOINT_EVERY and _signer is not None:
         checkpoint(session, clock=clock)
-    return event
+    return events
 
 
 def checkpoint(session: Session, *, clock: Clock) -> AuditCheckpoint | None:

@@ -16,8 +16,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -199,7 +201,7 @@ def opt_out_customer(
         actor=source,
         customer_id=customer_id,
         channel=channel,
-    )
+    ).total()
     audit_service.record(
         session,
         actor=source,
@@ -474,67 +476,118 @@ def dial(
     worker hands to the click-to-call provider after checking it again. Checked at once too, so
     the agent hears now if the call may not happen (hours, caps, a dispute, a payment): such a
     request is recorded `blocked` with the reasons, and nothing rings."""
-    task = session.get(AgentTask, task_id)
-    if task is None:
-        raise NotFound(f"no agent task {task_id}")
-    account = session.get(Account, task.account_id)
-    if account is None:
-        raise NotFound(f"no account {task.account_id}")
-    now = clock.now()
-    state = session.get(AccountDelinquency, account.id)
-    earlier = session.execute(
-        select(func.count(ContactPlan.id)).where(
-            ContactPlan.account_id == account.id,
-            ContactPlan.as_of_date == now.date(),
-            ContactPlan.channel == "dial",
-        )
-    ).scalar_one()
-    contact = ContactPlan(
-        account_id=account.id,
-        customer_id=account.customer_id,
-        as_of_date=now.date(),
-        stage=task.queue,
-        treatment=f"agent_dial_{earlier + 1}",
-        channel="dial",
-        template=task.queue,
-        tone="neutral",
-        status=ContactStatus.planned,
-        scheduled_at=now,
-        overdue_minor=state.overdue_minor if state else None,
-        outstanding_minor=state.outstanding_minor if state else None,
-        agent=agent,
-        reasons=[],
-        created_at=now,
-    )
-    session.add(contact)
-    session.flush()
-    status, reasons = dispatch.check_now(
-        session, contact.id, now=now, config=config, guard=guard, channels=channels
-    )
-    if status != ContactStatus.sending:
-        contact.status, contact.reasons = ContactStatus.blocked, reasons
-    repo.add_events(
+    return dial_many(
         session,
-        [
+        [task_id],
+        agent=agent,
+        actor=actor,
+        clock=clock,
+        config=config,
+        guard=guard,
+        channels=channels,
+    )[0]
+
+
+def dial_many(
+    session: Session,
+    task_ids: Sequence[int],
+    *,
+    agent: str,
+    actor: str,
+    clock: Clock,
+    config: DispatchConfig,
+    guard: Guard,
+    channels: Sequence[str],
+) -> list[ContactPlan]:
+    """`dial` for several tasks at once (an agent's or a dialler's list), checked together in
+    order: a call that may go counts in the caps of the next ones to the same customer."""
+    tasks = {t.id: t for t in session.scalars(select(AgentTask).where(AgentTask.id.in_(task_ids)))}
+    missing = [t for t in task_ids if t not in tasks]
+    if missing:
+        raise NotFound(f"no agent task {missing[0]}")
+    account_ids = {t.account_id for t in tasks.values()}
+    accounts = {
+        a.id: a for a in session.scalars(select(Account).where(Account.id.in_(account_ids)))
+    }
+    if len(accounts) < len(account_ids):
+        raise NotFound(f"no account {min(account_ids - set(accounts))}")
+    states = {
+        s.account_id: s
+        for s in session.scalars(
+            select(AccountDelinquency).where(AccountDelinquency.account_id.in_(account_ids))
+        )
+    }
+    now = clock.now()
+    earlier: Counter[int] = Counter(
+        dict(
+            session.execute(
+                select(ContactPlan.account_id, func.count(ContactPlan.id))
+                .where(
+                    ContactPlan.account_id.in_(account_ids),
+                    ContactPlan.as_of_date == now.date(),
+                    ContactPlan.channel == "dial",
+                )
+                .group_by(ContactPlan.account_id)
+            ).all()
+        )
+    )
+    contacts: list[ContactPlan] = []
+    for task_id in task_ids:
+        task = tasks[task_id]
+        account, state = accounts[task.account_id], states.get(task.account_id)
+        earlier[account.id] += 1
+        contacts.append(
+            ContactPlan(
+                account_id=account.id,
+                customer_id=account.customer_id,
+                as_of_date=now.date(),
+                stage=task.queue,
+                treatment=f"agent_dial_{earlier[account.id]}",
+                channel="dial",
+                template=task.queue,
+                tone="neutral",
+                status=ContactStatus.planned,
+                scheduled_at=now,
+                overdue_minor=state.overdue_minor if state else None,
+                outstanding_minor=state.outstanding_minor if state else None,
+                agent=agent,
+                reasons=[],
+                created_at=now,
+            )
+        )
+    session.add_all(contacts)
+    session.flush()
+    verdicts = dispatch.check_many(
+        session, [c.id for c in contacts], now=now, config=config, guard=guard, channels=channels
+    )
+    events: list[dict[str, Any]] = []
+    entries: list[audit_service.Entry] = []
+    for task_id, contact in zip(task_ids, contacts, strict=True):
+        status, reasons = verdicts[contact.id]
+        if status != ContactStatus.sending:
+            contact.status, contact.reasons = ContactStatus.blocked, reasons
+        detail: dict[str, Any] = {"task": task_id}
+        if reasons:
+            detail["reasons"] = reasons
+        events.append(
             {
                 "contact_id": contact.id,
                 "status": contact.status,
                 "at": now,
                 "actor": actor,
-                "detail": {"task": task_id}
-                if not reasons
-                else {"task": task_id, "reasons": reasons},
+                "detail": detail,
             }
-        ],
-    )
-    audit_service.record(
-        session,
-        actor=actor,
-        action="contact.dial_requested",
-        subject_type="contact",
-        subject_id=contact.id,
-        clock=clock,
-        details={"task": task_id, "status": contact.status},
-    )
+        )
+        entries.append(
+            audit_service.Entry(
+                actor=actor,
+                action="contact.dial_requested",
+                subject_type="contact",
+                subject_id=contact.id,
+                details={"task": task_id, "status": contact.status},
+            )
+        )
+    repo.add_events(session, events)
+    audit_service.record_many(session, entries, clock=clock)
     session.flush()
-    return contact
+    return contacts

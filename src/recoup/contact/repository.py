@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Table, func, or_, select, update
@@ -388,32 +388,32 @@ def cancel_unsent(
     *,
     now: dt.datetime,
     actor: str,
-    account_id: int | None = None,
+    accounts: Collection[int] | None = None,
     customer_id: int | None = None,
     channel: str | None = None,
-) -> int:
-    """Cancel the collection contacts not sent yet (of an account, or of a customer on a channel),
-    in the caller's transaction, and record why. A contact a worker is sending right now is locked
-    by that worker: this waits for it, and it is then `sent`, not cancelled, so nothing leaves after
-    the caller commits. Service messages (an opt-out's confirmation) still go."""
-    if account_id is None and customer_id is None:
-        raise ValueError("cancel_unsent needs an account or a customer")
+) -> Counter[int]:
+    """Cancel the collection contacts not sent yet (of some accounts, or of a customer on a
+    channel), in the caller's transaction, and record why; how many, by account. A contact a worker
+    is sending right now is locked by that worker: this waits for it, and it is then `sent`, not
+    cancelled, so nothing leaves after the caller commits. Service messages (an opt-out's
+    confirmation) still go."""
+    if accounts is None and customer_id is None:
+        raise ValueError("cancel_unsent needs accounts or a customer")
     c = ContactPlan
     where = [c.purpose == "collection", c.status.in_((*WAITING, ContactStatus.sending))]
-    if account_id is not None:
-        where.append(c.account_id == account_id)
+    if accounts is not None:
+        where.append(c.account_id.in_(sorted(accounts)))
     if customer_id is not None:
         where.append(c.customer_id == customer_id)
     if channel is not None:
         where.append(c.channel == channel)
-    ids = list(
-        session.execute(
-            update(c)
-            .where(*where)
-            .values(status=ContactStatus.cancelled, reasons=[reason], updated_at=now)
-            .returning(c.id)
-        ).scalars()
-    )
+    rows = session.execute(
+        update(c)
+        .where(*where)
+        .values(status=ContactStatus.cancelled, reasons=[reason], updated_at=now)
+        .returning(c.id, c.account_id)
+    ).all()
+    ids = [i for i, _ in rows]
     add_events(
         session,
         [
@@ -427,4 +427,4 @@ def cancel_unsent(
             for i in ids
         ],
     )
-    return len(ids)
+    return Counter(account_id for _, account_id in rows)

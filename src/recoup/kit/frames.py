@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Select, Table, TextClause, bindparam, text
+from sqlalchemy import Select, Table, TextClause, bindparam, literal_column, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -252,6 +252,13 @@ def _copy_in(session: Session, table_name: str, frame: pl.DataFrame) -> None:
             )
 
 
+def _inlined(words: Sequence[str]) -> list[Any]:
+    """Constant words written into the statement (an executemany takes no expanding parameter)."""
+    if not all(w.isidentifier() for w in words):
+        raise ValueError(f"only plain words can be inlined, not {words!r}")
+    return [literal_column(f"'{w}'") for w in words]
+
+
 def upsert_frame(
     session: Session,
     table: Table,
@@ -295,7 +302,7 @@ def upsert_frame(
         stmt = stmt.on_conflict_do_update(
             index_elements=list(key),
             set_={c: stmt.excluded[c] for c in update_cols},
-            where=table.c[only_if[0]].in_(only_if[1]) if only_if is not None else None,
+            where=table.c[only_if[0]].in_(_inlined(only_if[1])) if only_if is not None else None,
         )
         session.execute(stmt, frame.to_dicts())
     return frame.height

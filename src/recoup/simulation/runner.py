@@ -98,6 +98,17 @@ class SimulationAdapter:
         pass
 
 
+@dataclass(frozen=True)
+class Action:
+    """Something a debtor does: stop, complaint, dispute, hardship, promise or plan."""
+
+    kind: str
+    account_id: int
+    channel: str = "portal"
+    to: str = ""  # the number a STOP comes from
+    reason: str = ""  # a case's
+
+
 @dataclass
 class DayReport:
     date: dt.date
@@ -251,7 +262,7 @@ class Simulation:
                     with _timed(timed, "dispatcher"):
                         self._drain(dispatcher, report)
                     with _timed(timed, "debtors reacting"):
-                        self._react(n, day, report)
+                        self._react(n, report)
                 if progress:
                     progress(n, days, f"{day.isoformat()}: payments")
                 with _timed(timed, "payments"):
@@ -277,10 +288,10 @@ class Simulation:
 
     def _agents_dial(self, day: dt.date, report: DayReport) -> None:
         """The agents work today's call queue, highest priority first, as far as their capacity
-        goes; each call goes through click-to-call and the guard."""
+        goes; their calls go through click-to-call and the guard, asked for together."""
         capacity = self.world.responses.calls.capacity_per_day // len(CALL_SLOTS)
-        with self.sessions() as session:
-            tasks = (
+        with self.sessions.begin() as session:
+            tasks = list(
                 session.execute(
                     select(AgentTask.id)
                     .where(
@@ -290,32 +301,27 @@ class Simulation:
                     )
                     .order_by(AgentTask.priority.desc(), AgentTask.id)
                     .limit(capacity)
-                )
-                .scalars()
-                .all()
+                ).scalars()
             )
-        for task_id in tasks:
-            with self.sessions.begin() as session:
-                try:
-                    contact_flows.dial(
-                        session,
-                        task_id,
-                        agent="sim-agent",
-                        actor="agent:sim",
-                        clock=self.clock,
-                        config=self.config,
-                        guard=self.guard,
-                        channels=list(self.adapters),
-                    )
-                except RecoupError:
-                    report.events["dial_refused"] += 1
-                session.execute(
-                    update(AgentTask).where(AgentTask.id == task_id).values(status="done")
-                )
-            report.events["dials"] += 1
+            if not tasks:
+                return
+            calls = contact_flows.dial_many(
+                session,
+                tasks,
+                agent="sim-agent",
+                actor="agent:sim",
+                clock=self.clock,
+                config=self.config,
+                guard=self.guard,
+                channels=list(self.adapters),
+            )
+            session.execute(update(AgentTask).where(AgentTask.id.in_(tasks)).values(status="done"))
+        report.events["dials"] += len(calls)
+        report.events["dial_blocked"] += sum(c.status == "blocked" for c in calls)
 
-    def _react(self, n: int, day: dt.date, report: DayReport) -> None:
-        """Debtors read what reached them and act through the real flows."""
+    def _react(self, n: int, report: DayReport) -> None:
+        """Debtors read what reached them and act through the real flows, all of a slot's actions
+        in one transaction (`arrangement_flows.batch`), each in its own savepoint."""
         sent = [(c, m) for c, a in self.adapters.items() for m in a.take()]
         contact_ids = [int(m.metadata["contact_id"]) for _, m in sent]
         with self.sessions() as session:
@@ -350,6 +356,7 @@ class Simulation:
             )
         plans = {r[0]: r for r in rows}
         to_of = {int(m.metadata["contact_id"]): m.to for _, m in sent}
+        actions: list[Action] = []
         for contact_id in [*contact_ids, *inbox]:
             plan = plans.get(contact_id)
             if plan is None or plan[4] != "collection":
@@ -357,117 +364,124 @@ class Simulation:
             _, account_id, channel, tone, _ = plan
             report.sent[channel] += 1
             if channel == "dial":
-                self._call(n, day, account_id, report)
+                actions += self._call(n, account_id, report)
                 continue
             self.deliveries.append(
                 {"account_id": account_id, "day": n, "channel": channel, "tone": tone}
             )
             self._reached[(account_id, n)] += 1
-            self._respond(n, day, account_id, channel, to_of.get(contact_id), report)
+            actions += self._respond(n, account_id, channel, to_of.get(contact_id), report)
+        self._act(n, actions, report)
 
     def _draw(self, account_id: int, n: int, salt: int, extra: int = 0) -> float:
         return float(uniform(self.seed, np.array([account_id * 131 + extra]), n, salt)[0])
 
     def _respond(
-        self,
-        n: int,
-        day: dt.date,
-        account_id: int,
-        channel: str,
-        to: str | None,
-        report: DayReport,
-    ) -> None:
+        self, n: int, account_id: int, channel: str, to: str | None, report: DayReport
+    ) -> list[Action]:
+        """What a debtor does on reading a message (drawn from the behaviour model)."""
         r = self.world.responses
         week = sum(self._reached[(account_id, d)] for d in range(n - 6, n + 1))
         fatigued = week > r.fatigue_threshold_7d
         if channel == "sms" and to and self._draw(account_id, n, Salt.stop) < r.stop_per_sms:
-            with self.sessions.begin() as session:
-                contact_flows.receive_sms(
-                    session,
-                    provider="simulation",
-                    provider_id=f"sim-{self.seed}-{n}-{account_id}",
-                    from_number=to,
-                    body="退订",
-                    region="CN",
-                    clock=self.clock,
-                )
             report.events["stop"] += 1
-            return
+            return [Action("stop", account_id, to=to)]
+        actions: list[Action] = []
         complaint = r.complaint_when_fatigued if fatigued else r.complaint_per_contact
         if self._draw(account_id, n, Salt.complaint) < complaint:
-            self._case(account_id, "complaint", "too_many_contacts" if fatigued else "wrong_time")
+            why = "too_many_contacts" if fatigued else "wrong_time"
+            actions.append(Action("complaint", account_id, reason=why))
             report.events["complaint"] += 1
         if self._draw(account_id, n, Salt.dispute) < r.dispute_per_contact:
-            self._case(account_id, "dispute", "wrong_amount")
+            actions.append(Action("dispute", account_id, reason="wrong_amount"))
             report.events["dispute"] += 1
-            return
+            return actions
         if self._draw(account_id, n, Salt.link) >= r.opens_link:
-            return
+            return actions
         report.events["link_opened"] += 1
         choice = self._draw(account_id, n, Salt.link_choice)
         if choice < r.wants_plan:
-            if self._arrange(account_id, "plan", day):
-                report.events["plan"] += 1
-        elif choice < r.wants_plan + r.promises_online and self._arrange(
-            account_id, "promise", day
-        ):
-            report.events["promise"] += 1
+            actions.append(Action("plan", account_id))
+        elif choice < r.wants_plan + r.promises_online:
+            actions.append(Action("promise", account_id))
+        return actions
 
-    def _call(self, n: int, day: dt.date, account_id: int, report: DayReport) -> None:
+    def _call(self, n: int, account_id: int, report: DayReport) -> list[Action]:
         calls = self.world.responses.calls
         if self._draw(account_id, n, Salt.answer, self.clock.now().hour) >= calls.answer_rate:
             report.events["call_unanswered"] += 1
-            return
+            return []
         report.events["call_answered"] += 1
         self.deliveries.append(
             {"account_id": account_id, "day": n, "channel": "call", "tone": "neutral"}
         )
-        if self._draw(account_id, n, Salt.call_promise) < calls.promise_rate and self._arrange(
-            account_id, "promise", day, channel="agent"
-        ):
-            report.events["promise"] += 1
+        if self._draw(account_id, n, Salt.call_promise) < calls.promise_rate:
+            return [Action("promise", account_id, channel="agent")]
+        return []
 
-    def _arrange(self, account_id: int, kind: str, day: dt.date, channel: str = "portal") -> bool:
+    def _act(self, n: int, actions: list[Action], report: DayReport) -> None:
+        if not actions:
+            return
+        arranging = {a.account_id for a in actions if a.kind in ("plan", "promise")}
+        with (
+            self.sessions.begin() as session,
+            arrangement_flows.batch(session, arranging, clock=self.clock),
+        ):
+            for action in actions:
+                if action.kind == "stop":
+                    contact_flows.receive_sms(
+                        session,
+                        provider="simulation",
+                        provider_id=f"sim-{self.seed}-{n}-{action.account_id}",
+                        from_number=action.to,
+                        body="退订",
+                        region="CN",
+                        clock=self.clock,
+                    )
+                elif action.kind in ("complaint", "dispute", "hardship"):
+                    self._case(session, action.account_id, action.kind, action.reason)
+                elif self._arrange(session, action):
+                    report.events[action.kind] += 1
+
+    def _arrange(self, session: Session, action: Action) -> bool:
         """A promise (what is overdue, in three days) or a plan (six instalments, a budget of
-        what is owed), through the same flow as the portal; False when the policy does not offer
-        it to the account now or the terms fall outside the offer."""
-        with self.sessions.begin() as session:
-            account = session.get(Account, account_id)
-            assert account is not None
-            try:
+        what is owed), through the same flow as the portal, in a savepoint; False when the policy
+        does not offer it to the account now or the terms fall outside the offer."""
+        try:
+            with session.begin_nested():
+                account = session.get(Account, action.account_id)
+                assert account is not None
                 pos = arrangement_flows.position(session, account, clock=self.clock)
                 arrangement_flows.make(
                     session,
                     account,
-                    kind,
+                    action.kind,
                     amount_minor=max(pos.overdue, 1),
                     on=pos.today + dt.timedelta(days=3),
                     instalments=6,
                     monthly_budget=pos.owed,
-                    made_by="debtor" if channel == "portal" else "agent:sim",
-                    channel=channel,
+                    made_by="debtor" if action.channel == "portal" else "agent:sim",
+                    channel=action.channel,
                     clock=self.clock,
                 )
-            except RecoupError:
-                session.rollback()
-                return False
+        except RecoupError:
+            return False
         return True
 
-    def _case(self, account_id: int, kind: str, reason: str) -> None:
-        with self.sessions.begin() as session:
-            account = session.get(Account, account_id)
-            assert account is not None
-            case_flows.open_case(
-                session,
-                account.customer_id,
-                kind=kind,
-                reason=reason,
-                text=None,
-                account_ref=account.external_ref,
-                opened_by="debtor",
-                channel="portal",
-                clock=self.clock,
-            )
+    def _case(self, session: Session, account_id: int, kind: str, reason: str) -> None:
+        account = session.get(Account, account_id)
+        assert account is not None
+        case_flows.open_case(
+            session,
+            account.customer_id,
+            kind=kind,
+            reason=reason,
+            text=None,
+            account_ref=account.external_ref,
+            opened_by="debtor",
+            channel="portal",
+            clock=self.clock,
+        )
 
     # money
 
@@ -555,14 +569,16 @@ class Simulation:
         ids = self.accounts["account_id"].to_numpy()
         daily = self.world.hardship.monthly_rate / 30
         hit = ids[uniform(self.seed, ids, n, Salt.hardship) < daily]
+        asking: list[Action] = []
         for account_id in hit.tolist():
             if self.hardship_until.get(account_id, day) > day:
                 continue
             self.hardship_until[account_id] = day + dt.timedelta(days=HARDSHIP_DAYS)
             report.events["hardship"] += 1
             if self._draw(account_id, n, Salt.hardship, 1) < self.world.hardship.asks_for_help:
-                self._case(account_id, "hardship", "job_loss")
+                asking.append(Action("hardship", account_id, reason="job_loss"))
                 report.events["hardship_case"] += 1
+        self._act(n, asking, report)
 
     def _payments(self, n: int, day: dt.date, report: DayReport) -> None:
         self.clock.set(local(day, 21))

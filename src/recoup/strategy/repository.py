@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import polars as pl
@@ -32,6 +32,8 @@ from recoup.models import (
     StrategyDecision,
 )
 
+Ids = Collection[int] | None  # None: every row (the daily run); else these accounts or customers
+
 
 class PolicyVersionRepository(Repository[PolicyVersion]):
     model = PolicyVersion
@@ -48,8 +50,8 @@ class PolicyVersionRepository(Repository[PolicyVersion]):
         )
 
 
-def base_facts(session: Session, account_id: int | None = None) -> pl.DataFrame:
-    """One row per open account with a delinquency state (or just `account_id`): amounts, product,
+def base_facts(session: Session, accounts: Ids = None) -> pl.DataFrame:
+    """One row per open account with a delinquency state (or just `accounts`): amounts, product,
     the customer's jurisdiction and language, the collector."""
     d = AccountDelinquency
     stmt = (
@@ -72,11 +74,9 @@ def base_facts(session: Session, account_id: int | None = None) -> pl.DataFrame:
         .join(Customer, Customer.id == Account.customer_id)
         .where(Account.closed_date.is_(None))
     )
-    if account_id is not None:
-        stmt = stmt.where(Account.id == account_id)
     return frames.read_frame(
         session,
-        stmt,
+        _only(stmt, Account.id, accounts),
         {
             "account_id": pl.Int64,
             "customer_id": pl.Int64,
@@ -95,16 +95,16 @@ def base_facts(session: Session, account_id: int | None = None) -> pl.DataFrame:
     )
 
 
-def _only(stmt: Any, column: Any, value: int | None) -> Any:
-    """All rows for the daily run; one account's or customer's for an event."""
-    return stmt if value is None else stmt.where(column == value)
+def _only(stmt: Any, column: Any, ids: Ids) -> Any:
+    """All rows for the daily run; those of the accounts or customers of an event (or a batch)."""
+    return stmt if ids is None else stmt.where(column.in_(sorted(ids)))
 
 
-def customer_zones(session: Session, customer_id: int | None = None) -> pl.DataFrame:
+def customer_zones(session: Session, customers: Ids = None) -> pl.DataFrame:
     """Each customer's candidate zones (a JSON list in the table), decoded set-based."""
     raw = frames.read_frame(
         session,
-        _only(select(Customer.id, cast(Customer.timezones, String)), Customer.id, customer_id),
+        _only(select(Customer.id, cast(Customer.timezones, String)), Customer.id, customers),
         {"customer_id": pl.Int64, "zones": pl.String},
     )
     return raw.with_columns(
@@ -112,7 +112,7 @@ def customer_zones(session: Session, customer_id: int | None = None) -> pl.DataF
     )
 
 
-def next_due(session: Session, as_of: dt.date, account_id: int | None = None) -> pl.DataFrame:
+def next_due(session: Session, as_of: dt.date, accounts: Ids = None) -> pl.DataFrame:
     """The earliest due date of each account's unpaid bills, and the last payoff date."""
     unpaid = Bill.principal_minor + Bill.interest_minor + Bill.fees_minor > Bill.paid_minor
     return frames.read_frame(
@@ -124,13 +124,13 @@ def next_due(session: Session, as_of: dt.date, account_id: int | None = None) ->
                 func.max(Bill.paid_off_date),
             ),
             Bill.account_id,
-            account_id,
+            accounts,
         ).group_by(Bill.account_id),
         {"account_id": pl.Int64, "next_due": pl.Date, "last_paid_off": pl.Date},
     )
 
 
-def payment_facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl.DataFrame:
+def payment_facts(session: Session, as_of: dt.date, accounts: Ids = None) -> pl.DataFrame:
     live = Payment.reversed_at.is_(None) & (Payment.value_date <= as_of)
     recent = live & (Payment.value_date > as_of - dt.timedelta(days=30))
     return frames.read_frame(
@@ -142,13 +142,13 @@ def payment_facts(session: Session, as_of: dt.date, account_id: int | None = Non
                 func.count(Payment.id).filter(recent),
             ),
             Payment.account_id,
-            account_id,
+            accounts,
         ).group_by(Payment.account_id),
         {"account_id": pl.Int64, "last_payment": pl.Date, "payments_30d": pl.Int64},
     )
 
 
-def open_pauses(session: Session, as_of: dt.date, account_id: int | None = None) -> pl.DataFrame:
+def open_pauses(session: Session, as_of: dt.date, accounts: Ids = None) -> pl.DataFrame:
     p = DelinquencyPause
     stmt = select(p.account_id, p.reason).where(
         p.cancelled_at.is_(None),
@@ -157,14 +157,12 @@ def open_pauses(session: Session, as_of: dt.date, account_id: int | None = None)
     )
     return frames.read_frame(
         session,
-        _only(stmt, p.account_id, account_id),
+        _only(stmt, p.account_id, accounts),
         {"account_id": pl.Int64, "reason": pl.String},
     )
 
 
-def arrangement_facts(
-    session: Session, as_of: dt.date, account_id: int | None = None
-) -> pl.DataFrame:
+def arrangement_facts(session: Session, as_of: dt.date, accounts: Ids = None) -> pl.DataFrame:
     """Per account with arrangements: broken promises in the last 180 days, whether a promise (or
     a settlement or an extension's fee, also money promised by a date) is pending, whether a plan
     is active."""
@@ -190,7 +188,7 @@ def arrangement_facts(
     )
     return frames.read_frame(
         session,
-        _only(stmt, a.account_id, account_id),
+        _only(stmt, a.account_id, accounts),
         {
             "account_id": pl.Int64,
             "broken_promises": pl.Int64,
@@ -200,23 +198,21 @@ def arrangement_facts(
     ).with_columns(pl.col("promise_pending") == 1, pl.col("plan_active") == 1)
 
 
-def reachability(session: Session, customer_id: int | None = None) -> pl.DataFrame:
+def reachability(session: Session, customers: Ids = None) -> pl.DataFrame:
     """Which customers have a phone, and which an e-mail address."""
     schema: frames.Schema = {"customer_id": pl.Int64, "kind": pl.String}
     phones = _only(
-        select(CustomerPhone.customer_id, literal("phone")), CustomerPhone.customer_id, customer_id
+        select(CustomerPhone.customer_id, literal("phone")), CustomerPhone.customer_id, customers
     ).distinct()
     emails = _only(
-        select(CustomerEmail.customer_id, literal("email")), CustomerEmail.customer_id, customer_id
+        select(CustomerEmail.customer_id, literal("email")), CustomerEmail.customer_id, customers
     ).distinct()
     return pl.concat(
         [frames.read_frame(session, phones, schema), frames.read_frame(session, emails, schema)]
     )
 
 
-def contact_history(
-    session: Session, as_of: dt.date, account_id: int | None = None
-) -> pl.DataFrame:
+def contact_history(session: Session, as_of: dt.date, accounts: Ids = None) -> pl.DataFrame:
     """Per account and stage, the contacts planned before `as_of` that were not blocked."""
     c = ContactPlan
     stmt = select(c.account_id, c.stage, func.count(c.id), func.max(c.as_of_date)).where(
@@ -224,7 +220,7 @@ def contact_history(
     )
     return frames.read_frame(
         session,
-        _only(stmt, c.account_id, account_id).group_by(c.account_id, c.stage),
+        _only(stmt, c.account_id, accounts).group_by(c.account_id, c.stage),
         {"account_id": pl.Int64, "stage": pl.String, "contacts": pl.Int64, "last_contact": pl.Date},
     )
 
@@ -237,7 +233,7 @@ def decided_accounts(session: Session, as_of: dt.date) -> pl.DataFrame:
     )
 
 
-def quiet_hours(session: Session, customer_id: int | None = None) -> pl.DataFrame:
+def quiet_hours(session: Session, customers: Ids = None) -> pl.DataFrame:
     """customer_id, inconvenient (the guard's list of {days, start, end})."""
     p = ContactPreference
     stmt = _only(
@@ -253,7 +249,7 @@ def quiet_hours(session: Session, customer_id: int | None = None) -> pl.DataFram
             | (p.preferred_from.is_not(None) & p.preferred_to.is_not(None))
         ),
         p.customer_id,
-        customer_id,
+        customers,
     )
     rows = [
         (
@@ -272,7 +268,7 @@ def quiet_hours(session: Session, customer_id: int | None = None) -> pl.DataFram
     )
 
 
-def opt_outs(session: Session, customer_id: int | None = None) -> pl.DataFrame:
+def opt_outs(session: Session, customers: Ids = None) -> pl.DataFrame:
     """The channels each customer has opted out of (any address), in force now."""
     o = OptOut
     return frames.read_frame(
@@ -280,15 +276,13 @@ def opt_outs(session: Session, customer_id: int | None = None) -> pl.DataFrame:
         _only(
             select(o.customer_id, o.channel).where(o.withdrawn_at.is_(None)).distinct(),
             o.customer_id,
-            customer_id,
+            customers,
         ),
         {"customer_id": pl.Int64, "channel": pl.String},
     )
 
 
-def electronic_consents(
-    session: Session, at: dt.datetime, customer_id: int | None = None
-) -> pl.DataFrame:
+def electronic_consents(session: Session, at: dt.datetime, customers: Ids = None) -> pl.DataFrame:
     """Consents to electronic messages in force at `at`: per customer, the channel (null: every
     electronic channel)."""
     c = Consent
@@ -302,7 +296,7 @@ def electronic_consents(
                 (c.expires_at.is_(None)) | (c.expires_at > at),
             ),
             c.customer_id,
-            customer_id,
+            customers,
         ),
         {"customer_id": pl.Int64, "channel": pl.String},
     )

@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections import Counter
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -137,18 +140,18 @@ def active_policy(session: Session) -> tuple[PolicyVersion, Policy]:
     return version, compiled(version)
 
 
-def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl.DataFrame:
+def facts(session: Session, as_of: dt.date, accounts: repo.Ids = None) -> pl.DataFrame:
     """The account facts the kernel reads, plus what the guard needs (customer, zones, collector)."""
-    base = repo.base_facts(session, account_id)
+    base = repo.base_facts(session, accounts)
     if base.height == 0:
         return base
-    # An event reads one account's and one customer's rows; the daily run reads them all.
-    customer_id = int(base["customer_id"][0]) if account_id is not None else None
-    due = repo.next_due(session, as_of, account_id)
-    pays = repo.payment_facts(session, as_of, account_id)
-    arrangements = repo.arrangement_facts(session, as_of, account_id)
+    # An event reads its accounts' and their customers' rows; the daily run reads them all.
+    customers = _customers(base, accounts)
+    due = repo.next_due(session, as_of, accounts)
+    pays = repo.payment_facts(session, as_of, accounts)
+    arrangements = repo.arrangement_facts(session, as_of, accounts)
     pauses = (
-        repo.open_pauses(session, as_of, account_id)
+        repo.open_pauses(session, as_of, accounts)
         .lazy()
         .group_by("account_id")
         .agg(
@@ -157,7 +160,7 @@ def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl
         )
     )
     reach = (
-        repo.reachability(session, customer_id)
+        repo.reachability(session, customers)
         .lazy()
         .group_by("customer_id")
         .agg(
@@ -165,9 +168,9 @@ def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl
             (pl.col("kind") == "email").any().alias("has_email"),
         )
     )
-    zones = repo.customer_zones(session, customer_id).lazy()
+    zones = repo.customer_zones(session, customers).lazy()
     opted = (
-        repo.opt_outs(session, customer_id)
+        repo.opt_outs(session, customers)
         .lazy()
         .group_by("customer_id")
         .agg(
@@ -214,14 +217,18 @@ def facts(session: Session, as_of: dt.date, account_id: int | None = None) -> pl
     return out
 
 
+def _customers(f: pl.DataFrame, accounts: repo.Ids) -> list[int] | None:
+    return None if accounts is None else f["customer_id"].unique().to_list()
+
+
 def _with_history(
     session: Session,
     f: pl.DataFrame,
     stages: pl.DataFrame,
     as_of: dt.date,
-    account_id: int | None = None,
+    accounts: repo.Ids = None,
 ) -> pl.DataFrame:
-    history = repo.contact_history(session, as_of, account_id)
+    history = repo.contact_history(session, as_of, accounts)
     latest = history.group_by("account_id").agg(pl.col("last_contact").max())
     in_stage = stages.join(history, on=["account_id", "stage"], how="inner").select(
         "account_id", pl.col("contacts").alias("contacts_in_stage")
@@ -255,16 +262,16 @@ def plan(
     policy: Policy,
     *,
     now: dt.datetime,
-    account_id: int | None = None,
+    accounts: repo.Ids = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Decide for every open account and check the contacts with the guard, writing nothing:
     (decisions, contact plans). The daily run writes them; `simulate` prints them. A contact is
     planned at its window's start on the day, or `now` if that has passed."""
-    f = facts(session, as_of, account_id)
+    f = facts(session, as_of, accounts)
     if f.height == 0:
         return pl.DataFrame(), pl.DataFrame()
     first = decide(policy, f)  # the stage, to count contacts in it
-    f = _with_history(session, f, first.select("account_id", "stage"), as_of, account_id)
+    f = _with_history(session, f, first.select("account_id", "stage"), as_of, accounts)
     decisions = decide(policy, f).join(
         f.select(
             "account_id",
@@ -283,9 +290,9 @@ def plan(
         on="account_id",
     )
     contacts = decisions.filter(pl.col("decision") == "contact")
-    customer_id = int(f["customer_id"][0]) if account_id is not None else None
-    consents = repo.electronic_consents(session, now, customer_id)
-    quiet = repo.quiet_hours(session, customer_id)
+    customers = _customers(f, accounts)
+    consents = repo.electronic_consents(session, now, customers)
+    quiet = repo.quiet_hours(session, customers)
     return decisions, _check(contacts, as_of, now, consents, quiet)
 
 
@@ -455,80 +462,157 @@ class Redecision:
     planned: str | None  # the status of the new contact plan, if any
 
 
+DEFERRED = "strategy.deferred_redecisions"
+
+
+@contextmanager
+def deferred_redecisions(session: Session, *, clock: Clock) -> Iterator[None]:
+    """Within it, `redecide` notes the account and the cause, and the accounts are re-decided
+    together when the block ends (one set-based pass instead of one per event): for work that
+    handles many events in one transaction (the arrangements review, a batch of debtors' actions).
+    Each account is re-decided once, for the last cause noted. Nested blocks join the outer one."""
+    if DEFERRED in session.info:
+        yield
+        return
+    causes: dict[int, str] = {}
+    session.info[DEFERRED] = causes
+    try:
+        yield
+    finally:
+        session.info.pop(DEFERRED, None)
+    if causes:
+        session.flush()  # the set-based reads see what the block changed
+        redecide_many(session, causes, clock=clock)
+
+
 def redecide(session: Session, account_id: int, *, clock: Clock, cause: str) -> Redecision | None:
     """An event (a payment, a reversal, a dispute...) re-decides one account now, with the same
     compiled plan: its pending contacts are cancelled in the caller's transaction, and today's
     decision and contact plan are replaced by the new ones. Nothing happens without an active
-    policy or a delinquency state."""
-    version = PolicyVersionRepository(session).active()
-    if version is None:
+    policy or a delinquency state; None then, or when `deferred_redecisions` holds it back."""
+    deferred = session.info.get(DEFERRED)
+    if deferred is not None:
+        deferred[account_id] = cause
         return None
+    done = redecide_many(session, {account_id: cause}, clock=clock)
+    return done[0] if done else None
+
+
+def redecide_many(session: Session, causes: Mapping[int, str], *, clock: Clock) -> list[Redecision]:
+    """`redecide` for several accounts (account → cause) in one set-based pass."""
+    version = PolicyVersionRepository(session).active()
+    if version is None or not causes:
+        return []
     policy = compiled(version)
     with frames.small_reads(session):
-        state = repo.base_facts(session, account_id)
+        state = repo.base_facts(session, list(causes))
     if state.height == 0:
-        return None
-    as_of = state["state_date"][0]
-    cancelled = contact_repo.cancel_unsent(
-        session, f"redecided after {cause}", now=clock.now(), actor="event", account_id=account_id
-    )
-    with frames.small_reads(session):
-        decisions, contacts = plan(session, as_of, policy, now=clock.now(), account_id=account_id)
+        return []
     now = clock.now()
-    row = _decision_rows(decisions, contacts, as_of, version.id, now)
+    cancelled: Counter[int] = Counter()
+    by_cause: dict[str, list[int]] = {}
+    for account_id in state["account_id"].to_list():
+        by_cause.setdefault(causes[account_id], []).append(account_id)
+    for cause, ids in by_cause.items():
+        cancelled += contact_repo.cancel_unsent(
+            session, f"redecided after {cause}", now=now, actor="event", accounts=ids
+        )
+    decided: list[pl.DataFrame] = []
+    planned: list[pl.DataFrame] = []
+    for (as_of,), group in state.group_by("state_date"):
+        with frames.small_reads(session):
+            decisions, contacts = plan(
+                session, as_of, policy, now=now, accounts=group["account_id"].to_list()
+            )
+        if decisions.height == 0:
+            continue
+        decided.append(_decision_rows(decisions, contacts, as_of, version.id, now))
+        if contacts.height:
+            planned.append(_plan_rows(contacts, as_of, now))
+    if not decided:
+        return []
+    rows = pl.concat(decided, how="vertical_relaxed")
     key = ["account_id", "as_of_date"]
-    frames.upsert_frame(session, StrategyDecision.__table__, row, key)  # type: ignore[arg-type]
-    planned = None
-    if contacts.height:
-        plans = _plan_rows(contacts, as_of, now)
-        plan_key = ["account_id", "as_of_date", "treatment"]
+    frames.upsert_frame(session, StrategyDecision.__table__, rows, key)  # type: ignore[arg-type]
+    status: dict[int, str] = {}
+    if planned:
+        plans = pl.concat(planned, how="vertical_relaxed")
         frames.upsert_frame(
             session,
             ContactPlan.__table__,  # type: ignore[arg-type]
             plans,
-            plan_key,
+            ["account_id", "as_of_date", "treatment"],
             only_if=("status", REPLANNABLE),  # never a contact that left or is leaving
         )
-        planned = str(plans["status"][0])
-    decision = str(decisions["decision"][0])
-    audit_service.record(
+        status = dict(plans.select("account_id", "status").iter_rows())
+    out = [
+        Redecision(account_id, cancelled[account_id], decision, status.get(account_id))
+        for account_id, decision in rows.select("account_id", "decision").iter_rows()
+    ]
+    audit_service.record_many(
         session,
-        actor="event",
-        action="strategy.redecided",
-        subject_type="account",
-        subject_id=account_id,
+        [
+            audit_service.Entry(
+                actor="event",
+                action="strategy.redecided",
+                subject_type="account",
+                subject_id=r.account_id,
+                details={
+                    "cause": causes[r.account_id],
+                    "cancelled": r.cancelled,
+                    "decision": r.decision,
+                },
+            )
+            for r in out
+        ],
         clock=clock,
-        details={"cause": cause, "cancelled": cancelled, "decision": decision},
     )
-    return Redecision(account_id, cancelled, decision, planned)
+    return out
 
 
 def offers(session: Session, account_id: int) -> list[Offer]:
     """The offers the active policy makes this account now (the first of each kind whose
     condition holds, none while a pause holds): what the portal and the API may propose."""
+    return offers_many(session, [account_id]).get(account_id, [])
+
+
+def offers_many(session: Session, account_ids: Collection[int]) -> dict[int, list[Offer]]:
+    """`offers` for several accounts at once (account → its offers; an account with none, or
+    without a delinquency state, is absent)."""
     version = PolicyVersionRepository(session).active()
-    if version is None:
-        return []
+    if version is None or not account_ids:
+        return {}
     policy = compiled(version)
+    if not policy.offers:
+        return {}
+    out: dict[int, list[Offer]] = {}
     with frames.small_reads(session):
-        state = repo.base_facts(session, account_id)
-        if state.height == 0 or not policy.offers:
-            return []
-        as_of = state["state_date"][0]
-        f = facts(session, as_of, account_id)
-        if f.height == 0:
-            return []
-        f = _with_history(
-            session, f, decide(policy, f).select("account_id", "stage"), as_of, account_id
-        )
-    allowed = set(decide(policy, f)["offers"][0])
-    held = f.select(
-        *(o.when.fill_null(False).alias(f"offer_{i}") for i, o in enumerate(policy.offers))
-    ).row(0)
-    out: list[Offer] = []
-    for offer, holds in zip(policy.offers, held, strict=True):
-        if holds and offer.kind in allowed and all(o.kind != offer.kind for o in out):
-            out.append(offer)
+        state = repo.base_facts(session, account_ids)
+        for (as_of,), group in state.group_by("state_date"):
+            ids = group["account_id"].to_list()
+            f = facts(session, as_of, ids)
+            if f.height == 0:
+                continue
+            f = _with_history(
+                session, f, decide(policy, f).select("account_id", "stage"), as_of, ids
+            )
+            held = f.select(
+                "account_id",
+                *(o.when.fill_null(False).alias(f"offer_{i}") for i, o in enumerate(policy.offers)),
+            )
+            allowed = dict(decide(policy, f).select("account_id", "offers").iter_rows())
+            for account_id, *holds in held.iter_rows():
+                kinds = set(allowed.get(account_id) or ())
+                chosen: list[Offer] = []
+                for offer, holding in zip(policy.offers, holds, strict=True):
+                    if (
+                        holding
+                        and offer.kind in kinds
+                        and all(o.kind != offer.kind for o in chosen)
+                    ):
+                        chosen.append(offer)
+                if chosen:
+                    out[account_id] = chosen
     return out
 
 
