@@ -23,6 +23,15 @@ class TestGenerator:
             assert first.frame(kind).equals(again.frame(kind))
         assert not first.frame("payments").equals(other.frame("payments"))
 
+    def test_a_number_of_accounts_is_met_exactly(self) -> None:
+        by_customers = Generator(seed=4, as_of=AS_OF).portfolio(120)
+        assert len(by_customers.accounts) > 120  # some customers hold two
+        for accounts in (1, 97, 250):
+            portfolio = Generator(seed=4, as_of=AS_OF).portfolio(accounts=accounts)
+            assert len(portfolio.accounts) == accounts
+            owners = {a["customer_ref"] for a in portfolio.accounts}
+            assert owners == {c["external_ref"] for c in portfolio.customers}
+
     def test_people_are_plausible(self) -> None:
         portfolio = Generator(seed=3, as_of=AS_OF, foreign_share=0.3).portfolio(300)
         customers = portfolio.frame("customers")

@@ -93,7 +93,7 @@ def test_a_killed_daily_run_completes_when_started_again(
     finished = run(env, tmp_path, *day)
     assert "accounts decided" in finished
     decisions = count(database, "strategy_decisions")
-    assert decisions > 2000
+    assert decisions > 200  # the accounts in a stage (of some 3,600)
     again = run(env, tmp_path, *day)
     assert f"({decisions:,} already decided today)" in " ".join(again.split())
     assert count(database, "strategy_decisions") == decisions

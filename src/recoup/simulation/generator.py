@@ -85,15 +85,24 @@ class Generator:
             faker.seed_instance(seed * 31 + i)
         self._seen_phones: set[str] = set()
 
-    def portfolio(self, customers: int, *, prefix: str = "") -> Portfolio:
+    def portfolio(
+        self, customers: int | None = None, *, accounts: int | None = None, prefix: str = ""
+    ) -> Portfolio:
+        """So many customers (each with one account, or two), or so many accounts in all."""
+        if (customers is None) == (accounts is None):
+            raise ValueError("give a number of customers or a number of accounts")
         out = Portfolio()
-        for n in range(customers):
-            self._customer(out, f"{prefix}c{n:07d}")
-        return out
+        n = 0
+        while True:
+            room = None if accounts is None else accounts - len(out.accounts)
+            if n == customers or room == 0:
+                return out
+            self._customer(out, f"{prefix}c{n:07d}", room)
+            n += 1
 
     # people
 
-    def _customer(self, out: Portfolio, ref: str) -> None:
+    def _customer(self, out: Portfolio, ref: str, room: int | None = None) -> None:
         rng = self.rng
         roll = rng.random()
         market = "CN" if roll >= self.foreign_share else "US" if rng.random() < 0.75 else "GB"
@@ -164,7 +173,8 @@ class Generator:
             }
             currency = "GBP"
         out.customers.append(row)
-        for i in range(1 if rng.random() < 0.8 else 2):
+        held = 1 if rng.random() < 0.8 else 2
+        for i in range(held if room is None else min(held, room)):
             self._account(out, ref, f"{ref}-a{i}", currency)
 
     def _phone(self, region: str, draw: Any) -> str:

@@ -66,7 +66,7 @@ from recoup.worker.dispatcher import Dispatcher
 
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
 SLOTS = (9, 11, 14, 17, 20)  # when the dispatcher runs, local time
-CALL_SLOTS = (10, 15)  # when the agents dial
+CALL_SLOTS = (11, 14)  # when the agents dial (with the dispatcher: their calls leave at once)
 HARDSHIP_DAYS = 60
 REMEMBERED_DAYS = 31  # longer than any channel's effect (at most 30 days) and the fatigue week
 Progress = Callable[[int, int, str], None]
@@ -191,7 +191,7 @@ class Simulation:
             as_of=self.start,
             foreign_share=self.world.portfolio.foreign_share,
             horizon=max(20, days + 20),
-        ).portfolio(self.world.portfolio.accounts, prefix="s")
+        ).portfolio(accounts=self.world.portfolio.accounts, prefix="s")
         for kind in ORDER:
             with self.sessions.begin() as session:
                 result = Importer(session, clock=self.clock).import_rows(
@@ -252,8 +252,7 @@ class Simulation:
                     progress(n, days, f"{day.isoformat()}: daily run")
                 # What reached debtors longer ago than any effect or fatigue window lasts is done.
                 self.deliveries = [d for d in self.deliveries if d["day"] > n - REMEMBERED_DAYS]
-                with _timed(timed, "daily run"):
-                    self._morning(day)
+                self._morning(day, timed)
                 for hour in sorted({*SLOTS, *CALL_SLOTS}):
                     self.clock.set(local(day, hour))
                     if hour in CALL_SLOTS:
@@ -274,12 +273,15 @@ class Simulation:
             progress(days, days, "done")
         return result
 
-    def _morning(self, day: dt.date) -> None:
+    def _morning(self, day: dt.date, timed: dict[str, float]) -> None:
+        """The daily run, as `recoup run daily` does it (timed by step)."""
         self.clock.set(local(day, 6))
         with self.sessions.begin() as session:
-            arrangement_flows.review(session, clock=self.clock, as_of=day)
-            delinquency_service.run_daily(session, day, clock=self.clock)
-        with self.sessions.begin() as session:
+            with _timed(timed, "arrangements review"):
+                arrangement_flows.review(session, clock=self.clock, as_of=day)
+            with _timed(timed, "delinquency pass"):
+                delinquency_service.run_daily(session, day, clock=self.clock)
+        with _timed(timed, "strategy run"), self.sessions.begin() as session:
             strategy_service.run(session, day, clock=self.clock, actor="simulator")
 
     def _drain(self, dispatcher: Dispatcher, report: DayReport) -> None:

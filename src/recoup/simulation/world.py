@@ -21,7 +21,9 @@ class _Part(BaseModel):
 
 
 class Portfolio(_Part):
-    accounts: int = Field(20_000, ge=1, le=2_000_000, description="customers, one account each")
+    accounts: int = Field(
+        20_000, ge=1, le=2_000_000, description="accounts (a customer holds one or two)"
+    )
     foreign_share: float = Field(0.0, ge=0, le=1, description="US and GB customers")
     # New accounts keep opening through the simulated period, so new bills fall due every day.
     opening_days: int = Field(60, ge=0, le=730, description="days after the start accounts open")

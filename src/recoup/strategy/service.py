@@ -9,8 +9,8 @@ The run, for an as-of date (after the delinquency pass):
    treatment's preferred window in the debtor's local time: allowed contacts are scheduled then,
    the others at the guard's `next_allowed_at` when time cures them (`deferred`), or recorded as
    `blocked` with the reasons;
-4. writes a decision per account, the contact plans and the agent tasks, in the caller's
-   transaction.
+4. writes a decision per account in a stage (an account no stage covers is counted in the run's
+   report only), the contact plans and the agent tasks, in the caller's transaction.
 
 Idempotent per as-of date: accounts already decided for the day are skipped, and every row has a
 unique key (account, day[, treatment]), so a re-run changes nothing and a run killed halfway (its
@@ -415,7 +415,10 @@ def run(session: Session, as_of: dt.date, *, clock: Clock, actor: str = "daily-r
     now = clock.now()
     report.accounts = decisions.height
     report.by_decision = dict(decisions["decision"].value_counts().iter_rows())
-    rows = _decision_rows(decisions, contacts, as_of, version.id, now)
+    # Accounts no stage covers (current, not near a due date: outside collections today) are
+    # counted, not recorded; a row a day for each of them would be most of the table.
+    staged = decisions.filter(pl.col("stage").is_not_null())
+    rows = _decision_rows(staged, contacts, as_of, version.id, now)
     frames.insert_frame(session, StrategyDecision.__table__, rows)  # type: ignore[arg-type]
     if contacts.height:
         plans = _plan_rows(contacts, as_of, now)
