@@ -1,0 +1,295 @@
+"""A batch of debtors' requests in one transaction (`flows.batch`), each in its own savepoint: the
+arrangements are those made one by one, a refused request leaves the others, and the accounts are
+re-decided once, together, when the batch ends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import Table, func, select
+from sqlalchemy.orm import Session
+
+from recoup.arrangements import flows
+from recoup.kit.clock import SettableClock
+from recoup.kit.errors import Conflict, RecoupError
+from recoup.models import (
+    Account,
+    Arrangement,
+    ArrangementInstalment,
+    AuditEvent,
+    ContactPlan,
+    StrategyDecision,
+)
+from recoup.strategy import service as strategy_service
+from tests.arrangements.test_flows import DAY0, ONE_DAY, decision, late_account
+from tests.factories import pay, shanghai
+
+Request = Callable[[Session, Account, SettableClock], Arrangement]
+
+
+def promise(session: Session, account: Account, clock: SettableClock) -> Arrangement:
+    return flows.promise(
+        session,
+        account,
+        amount_minor=10_000,
+        on=DAY0 + 3 * ONE_DAY,
+        made_by="debtor",
+        channel="portal",
+        clock=clock,
+    )
+
+
+def plan(session: Session, account: Account, clock: SettableClock) -> Arrangement:
+    return flows.plan(
+        session,
+        account,
+        instalments=3,
+        monthly_budget=30_000,
+        monthly_income=None,
+        made_by="debtor",
+        channel="portal",
+        clock=clock,
+    )
+
+
+def settlement(session: Session, account: Account, clock: SettableClock) -> Arrangement:
+    return flows.settlement(
+        session, account, amount_minor=50_000, made_by="agent:7", channel="call", clock=clock
+    )
+
+
+def long_plan(session: Session, account: Account, clock: SettableClock) -> Arrangement:
+    """12 instalments: the offer allows 2 to 6."""
+    return flows.plan(
+        session,
+        account,
+        instalments=12,
+        monthly_budget=None,
+        monthly_income=None,
+        made_by="debtor",
+        channel="portal",
+        clock=clock,
+    )
+
+
+def extension(session: Session, account: Account, clock: SettableClock) -> Arrangement:
+    """Offered only from 1 to 30 days late."""
+    return flows.extension(
+        session, account, days=10, made_by="debtor", channel="portal", clock=clock
+    )
+
+
+def portfolio(session: Session, clock: SettableClock, *days_late: int) -> list[Account]:
+    """Late accounts (¥600 each, ¥300 overdue), decided for DAY0 with a reminder planned."""
+    accounts = [late_account(session, clock, days_late=d) for d in days_late]
+    strategy_service.run(session, DAY0, clock=clock)
+    return accounts
+
+
+def ask(session: Session, request: Request, account: Account, clock: SettableClock) -> str:
+    """One request in its own savepoint, as a batch's caller makes it: 'made' or the refusal."""
+    try:
+        with session.begin_nested():
+            request(session, account, clock)
+    except RecoupError as exc:
+        return type(exc).__name__
+    return "made"
+
+
+def terms(session: Session, account: Account) -> list[dict[str, Any]]:
+    """The account's arrangements and their instalments, without ids."""
+    session.expire_all()
+    out = []
+    for a in session.execute(
+        select(Arrangement).where(Arrangement.account_id == account.id).order_by(Arrangement.id)
+    ).scalars():
+        schedule = session.execute(
+            select(
+                ArrangementInstalment.seq,
+                ArrangementInstalment.due_date,
+                ArrangementInstalment.amount_minor,
+            )
+            .where(ArrangementInstalment.arrangement_id == a.id)
+            .order_by(ArrangementInstalment.seq)
+        ).all()
+        out.append(
+            {
+                "kind": a.kind,
+                "status": a.status,
+                "amount_minor": a.amount_minor,
+                "balance_minor": a.balance_minor,
+                "fee_minor": a.fee_minor,
+                "start_date": a.start_date,
+                "due_date": a.due_date,
+                "grace_days": a.grace_days,
+                "terms": a.terms,
+                "made_by": a.made_by,
+                "schedule": [tuple(i) for i in schedule],
+            }
+        )
+    return out
+
+
+def rows(session: Session, table: Any, account_ids: set[int]) -> list[dict[str, Any]]:
+    assert isinstance(table, Table)
+    found = session.execute(select(table).where(table.c.account_id.in_(account_ids))).mappings()
+    out = [{k: v for k, v in r.items() if k != "id"} for r in found]
+    return sorted(out, key=lambda r: (r["account_id"], r["as_of_date"], r.get("treatment") or ""))
+
+
+def audit_seq(session: Session) -> int:
+    session.flush()
+    return int(session.execute(select(func.coalesce(func.max(AuditEvent.seq), 0))).scalar_one())
+
+
+def redecided(session: Session, account: Account, since: int) -> list[str]:
+    """The causes of the account's `strategy.redecided` audit entries after `since`, in order."""
+    details = session.execute(
+        select(AuditEvent.details)
+        .where(
+            AuditEvent.action == "strategy.redecided",
+            AuditEvent.subject_id == str(account.id),
+            AuditEvent.seq > since,
+        )
+        .order_by(AuditEvent.seq)
+    ).scalars()
+    return [d["cause"] for d in details]
+
+
+class TestBatch:
+    def test_arrangements_made_in_a_batch_have_the_terms_made_one_by_one(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        accounts = portfolio(session, clock, 10, 10, 40)
+        requests: list[Request] = [promise, plan, settlement]
+        ids = {a.id for a in accounts}
+
+        one_by_one = session.begin_nested()
+        for request, account in zip(requests, accounts, strict=True):
+            request(session, account, clock)
+        expected = [terms(session, a) for a in accounts]
+        expected_decisions = rows(session, StrategyDecision.__table__, ids)
+        expected_contacts = rows(session, ContactPlan.__table__, ids)
+        one_by_one.rollback()
+
+        with flows.batch(session, ids, clock=clock):
+            outcomes = [
+                ask(session, request, account, clock)
+                for request, account in zip(requests, accounts, strict=True)
+            ]
+        assert outcomes == ["made", "made", "made"]
+        assert [terms(session, a) for a in accounts] == expected
+        assert [[t["kind"] for t in e] for e in expected] == [["promise"], ["plan"], ["settlement"]]
+        # Re-decided at the end, the accounts stand where they would have one by one.
+        assert rows(session, StrategyDecision.__table__, ids) == expected_decisions
+        assert rows(session, ContactPlan.__table__, ids) == expected_contacts
+        assert {c["status"] for c in expected_contacts} == {"cancelled"}
+
+    def test_a_refused_request_leaves_the_others_made(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        promised, too_long, too_late, planned = portfolio(session, clock, 10, 10, 40, 10)
+        start = audit_seq(session)
+        asked: list[tuple[Request, Account]] = [
+            (promise, promised),
+            (long_plan, too_long),  # terms outside the offer
+            (extension, too_late),  # not offered 40 days late
+            (plan, planned),
+        ]
+        with flows.batch(session, {a.id for _, a in asked}, clock=clock):
+            outcomes = [ask(session, request, account, clock) for request, account in asked]
+
+        assert outcomes == ["made", "TermsRefused", "NotOffered", "made"]
+        assert [t["kind"] for t in terms(session, promised)] == ["promise"]
+        assert [t["kind"] for t in terms(session, planned)] == ["plan"]
+        assert terms(session, too_long) == terms(session, too_late) == []
+        assert redecided(session, too_long, start) == redecided(session, too_late, start) == []
+        assert redecided(session, promised, start) == ["promise made"]
+        assert redecided(session, planned, start) == ["plan made"]
+        assert decision(session, promised).pause_reason == "promise_pending"
+        assert decision(session, planned).pause_reason == "plan_in_good_standing"
+
+    def test_an_account_asking_twice_gets_the_second_refused(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        [account] = portfolio(session, clock, 10)
+        start = audit_seq(session)
+        with flows.batch(session, {account.id}, clock=clock):
+            assert ask(session, promise, account, clock) == "made"
+            with (
+                pytest.raises(Conflict, match="already has an arrangement in place"),
+                session.begin_nested(),
+            ):
+                plan(session, account, clock)
+            assert ask(session, promise, account, clock) == "Conflict"
+        assert [t["kind"] for t in terms(session, account)] == ["promise"]
+        assert redecided(session, account, start) == ["promise made"]
+
+    def test_an_accounts_second_request_works_its_offers_out_again(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """The offers worked out up front serve one request; after it, the account's offers are
+        those of the moment (here: nothing, the overdue amount has been paid)."""
+        [account] = portfolio(session, clock, 10)
+        with flows.batch(session, {account.id}, clock=clock):
+            assert ask(session, long_plan, account, clock) == "TermsRefused"
+            pay(session, clock, account, 30_000, shanghai(DAY0, 17))
+            assert ask(session, promise, account, clock) == "NotOffered"
+        assert terms(session, account) == []
+
+    def test_the_accounts_are_redecided_once_when_the_batch_ends(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        promised, planned, untouched = portfolio(session, clock, 10, 10, 10)
+        before = decision(session, promised)
+        assert (before.decision, before.pause_reason) == ("contact", None)
+        start = audit_seq(session)
+        with flows.batch(session, {promised.id, planned.id, untouched.id}, clock=clock):
+            assert ask(session, promise, promised, clock) == "made"
+            assert ask(session, plan, planned, clock) == "made"
+            session.expire_all()
+            # Held back until the end: still the decision of the morning.
+            assert decision(session, promised).pause_reason is None
+            assert decision(session, planned).pause_reason is None
+            assert redecided(session, promised, start) == redecided(session, planned, start) == []
+        session.expire_all()
+        assert (decision(session, promised).decision, decision(session, promised).pause_reason) == (
+            "pause",
+            "promise_pending",
+        )
+        assert decision(session, planned).pause_reason == "plan_in_good_standing"
+        assert redecided(session, promised, start) == ["promise made"]
+        assert redecided(session, planned, start) == ["plan made"]
+        assert redecided(session, untouched, start) == []
+        assert decision(session, untouched).pause_reason is None
+        # The batch is over: a request re-decides at once again.
+        later = late_account(session, clock)
+        promise(session, later, clock)
+        assert decision(session, later).pause_reason == "promise_pending"
+
+    def test_an_account_noted_several_times_is_redecided_once_for_the_last_event(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        [account] = portfolio(session, clock, 10)
+        start = audit_seq(session)
+
+        def promise_then_pay() -> Arrangement:
+            made = promise(session, account, clock)
+            pay(session, clock, account, 10_000, shanghai(DAY0, 17))  # keeps the promise
+            assert made.status == "kept"
+            return made
+
+        alone = session.begin_nested()
+        promise_then_pay()
+        each_step = redecided(session, account, start)
+        alone.rollback()
+        assert len(each_step) > 1  # without a batch, every step re-decides
+        assert each_step[0] == "promise made"
+
+        with flows.batch(session, {account.id}, clock=clock):
+            promise_then_pay()
+            assert redecided(session, account, start) == []
+        assert redecided(session, account, start) == [each_step[-1]]
+        assert decision(session, account).pause_reason is None  # the promise is kept, not pending

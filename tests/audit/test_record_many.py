@@ -1,0 +1,157 @@
+"""`record_many` appends several audit entries under one lock of the head: chained in order with
+consecutive numbers, as if recorded one by one, and checkpointed when they cross the interval."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from recoup.audit import ledger
+from recoup.audit import service as audit_service
+from recoup.kit.clock import SettableClock
+from recoup.models.audit import AuditCheckpoint, AuditEvent, AuditHead
+from tests.audit.test_ledger import unlock
+from tests.conftest import AUDIT_SIGNER
+
+
+def entries(n: int, action: str = "account.noted") -> list[audit_service.Entry]:
+    return [
+        audit_service.Entry(
+            actor="event",
+            action=action,
+            subject_type="account",
+            subject_id=100 + i,
+            before={"step": i},
+            after={"step": i + 1},
+            details={"n": i},
+        )
+        for i in range(n)
+    ]
+
+
+def head(session: Session) -> AuditHead:
+    session.flush()
+    row = session.get(AuditHead, 1)
+    assert row is not None
+    return row
+
+
+def chain(session: Session, since: int) -> list[AuditEvent]:
+    return list(
+        session.execute(
+            select(AuditEvent).where(AuditEvent.seq > since).order_by(AuditEvent.seq)
+        ).scalars()
+    )
+
+
+def checkpoints(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(AuditCheckpoint)).scalar_one())
+
+
+class TestRecordMany:
+    def test_entries_are_chained_in_order_with_consecutive_numbers(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        audit_service.record(
+            session,
+            actor="staff:lin",
+            action="policy.activated",
+            subject_type="policy",
+            subject_id=1,
+            clock=clock,
+        )
+        tip = head(session)
+        start, start_hash = tip.seq, tip.hash
+
+        written = audit_service.record_many(session, entries(4), clock=clock)
+
+        assert [e.seq for e in written] == [start + 1, start + 2, start + 3, start + 4]
+        assert [e.subject_id for e in written] == ["100", "101", "102", "103"]
+        assert written[0].prev_hash == start_hash
+        for before, after in itertools.pairwise(written):
+            assert after.prev_hash == before.hash
+        assert {e.at for e in written} == {clock.now()}
+        assert written[2].before_hash == ledger.state_hash({"step": 2})
+        assert written[2].after_hash == ledger.state_hash({"step": 3})
+        assert written[2].details == {"n": 2}
+        assert (head(session).seq, head(session).hash) == (written[-1].seq, written[-1].hash)
+        assert [e.hash for e in chain(session, start)] == [e.hash for e in written]
+        result = audit_service.verify(session)
+        assert result.ok, result.problems
+
+    def test_the_hashes_are_real_a_changed_entry_is_named(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        written = audit_service.record_many(session, entries(3), clock=clock)
+        unlock(session)
+        session.execute(
+            text("UPDATE audit_events SET actor = 'staff:mallory' WHERE seq = :s"),
+            {"s": written[1].seq},
+        )
+        session.expire_all()
+        result = audit_service.verify(session)
+        assert result.first_broken is not None
+        assert result.first_broken.seq == written[1].seq
+
+    def test_mixing_record_and_record_many_keeps_the_chain_valid(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        start = head(session).seq
+
+        def one(i: int) -> AuditEvent:
+            clock.advance(dt.timedelta(seconds=1))
+            return audit_service.record(
+                session,
+                actor="staff:lin",
+                action="policy.activated",
+                subject_type="policy",
+                subject_id=i,
+                clock=clock,
+                details={"i": i},
+            )
+
+        first = one(1)
+        clock.advance(dt.timedelta(seconds=1))
+        batch = audit_service.record_many(session, entries(3), clock=clock)
+        middle = one(2)
+        assert audit_service.record_many(session, [], clock=clock) == []
+        last = one(3)
+
+        written = [first, *batch, middle, last]
+        assert [e.seq for e in chain(session, start)] == list(range(start + 1, start + 7))
+        assert [e.hash for e in chain(session, start)] == [e.hash for e in written]
+        for before, after in itertools.pairwise(written):
+            assert after.prev_hash == before.hash
+        result = audit_service.verify(session)
+        assert result.ok, result.problems
+
+
+class TestCheckpointing:
+    def test_a_batch_that_reaches_the_interval_is_checkpointed_once_at_its_end(
+        self, session: Session, clock: SettableClock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        audit_service.record_many(session, entries(1), clock=clock)
+        audit_service.checkpoint(session, clock=clock)  # nothing pending from here on
+        assert head(session).checkpointed_seq == head(session).seq
+        made = checkpoints(session)
+        monkeypatch.setattr(audit_service, "CHECKPOINT_EVERY", 5)
+
+        under = audit_service.record_many(session, entries(3), clock=clock)
+        assert checkpoints(session) == made  # 3 pending: not yet
+
+        over = audit_service.record_many(session, entries(2, "account.more"), clock=clock)
+        assert checkpoints(session) == made + 1
+        latest = session.execute(
+            select(AuditCheckpoint).order_by(AuditCheckpoint.last_seq.desc()).limit(1)
+        ).scalar_one()
+        assert (latest.first_seq, latest.last_seq) == (under[0].seq, over[-1].seq)
+        assert latest.root == ledger.merkle_root([e.hash for e in [*under, *over]])
+        message = ledger.statement(latest.first_seq, latest.last_seq, latest.root, latest.prev_root)
+        assert ledger.signature_valid(AUDIT_SIGNER.public, message, latest.signature)
+        assert head(session).checkpointed_seq == over[-1].seq
+        result = audit_service.verify(session)
+        assert result.ok, result.problems
