@@ -239,6 +239,17 @@ class TestBatch:
             assert ask(session, promise, account, clock) == "NotOffered"
         assert terms(session, account) == []
 
+    def test_offers_worked_out_up_front_are_not_used_after_an_event_changed_the_account(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """Paid in full earlier in the batch: the promise asked for next is refused as it would
+        be on its own, not accepted on the offers of the batch's start."""
+        [account] = portfolio(session, clock, 10)
+        with flows.batch(session, {account.id}, clock=clock):
+            pay(session, clock, account, 30_000, shanghai(DAY0, 17))
+            assert ask(session, promise, account, clock) == "NotOffered"
+        assert terms(session, account) == []
+
     def test_the_accounts_are_redecided_once_when_the_batch_ends(
         self, session: Session, clock: SettableClock
     ) -> None:

@@ -198,7 +198,7 @@ class TestPromises:
     ) -> None:
         account = late_account(session, clock)
         pay(session, clock, account, 30_000, shanghai(DAY0))
-        assert flows.offered(session, account) == {}
+        assert flows.offered(session, account, clock=clock) == {}
         with pytest.raises(flows.NotOffered):
             flows.promise(
                 session,

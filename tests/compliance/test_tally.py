@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
+from recoup.compliance.codes import UNRECORDED
 from recoup.compliance.packs import CapRule
 from recoup.compliance.tally import Event, Subject, tally
 
@@ -98,3 +100,15 @@ class TestWindows:
             ).count
             == 0
         )
+
+    def test_a_call_with_no_recorded_outcome_counts_for_any_call_result(self) -> None:
+        unrecorded = [Event(at=at("2026-06-16T09:00:00+00:00"), channel="call", result=UNRECORDED)]
+        subject = Subject(at("2026-06-16T10:00:00+00:00"), ("UTC",))
+        conversations = replace(rule("local_day"), count_results=frozenset({"conversation"}))
+        unanswered = replace(rule("local_day"), count_results=frozenset({"no_answer", "busy"}))
+        messages_only = replace(rule("local_day"), count_results=frozenset({"sent", "delivered"}))
+        assert tally(conversations, unrecorded, subject).count == 1
+        assert tally(unanswered, unrecorded, subject).count == 1
+        assert tally(messages_only, unrecorded, subject).count == 0
+        answered = [replace(unrecorded[0], result="connected")]
+        assert tally(conversations, answered, subject).count == 0

@@ -50,6 +50,35 @@ def test_two_calls_to_one_person_in_one_batch_are_not_both_made(
     assert sorted(statuses(session)) == ["deferred", "sent"]  # one hour between calls
 
 
+def test_calls_with_no_recorded_outcome_count_for_caps_on_answered_calls(
+    session: Session, sessions: sessionmaker[Session], clock: SettableClock, tmp_path: Path
+) -> None:
+    """China caps effective (answered) calls at three a day; telephony reports no outcome, so each
+    dial made counts, and a fourth dial on the day waits for the next one."""
+    first, _ = two_late_accounts(session, clock)
+    for hour in (9, 11, 13):
+        add_contact(
+            session,
+            clock,
+            first,  # type: ignore[arg-type]
+            channel="dial",
+            treatment=f"agent_dial_{hour}",
+            agent="agent-1",
+            status="sent",
+            scheduled_at=shanghai(AS_OF, hour),
+            sent_at=shanghai(AS_OF, hour),
+        )
+    clock.set(shanghai(AS_OF, 15))
+    add_contact(session, clock, first, channel="dial", treatment="agent_dial_4", agent="agent-1")  # type: ignore[arg-type]
+    drain(dispatcher(sessions, clock, spool(tmp_path, "dial")))
+    fourth = session.execute(
+        select(ContactPlan).where(ContactPlan.treatment == "agent_dial_4")
+    ).scalar_one()
+    session.refresh(fourth)
+    assert fourth.status == "deferred"
+    assert "cn.effective_calls:FREQUENCY_CAP" in fourth.reasons
+
+
 def test_a_stop_calling_stops_an_agents_dial(
     session: Session, sessions: sessionmaker[Session], clock: SettableClock, tmp_path: Path
 ) -> None:

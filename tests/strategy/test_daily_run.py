@@ -258,6 +258,28 @@ class TestEvents:
         actions = list(session.execute(select(AuditEvent.action)).scalars())
         assert "strategy.redecided" in actions
 
+    def test_an_event_decides_for_today_not_for_the_day_the_state_last_changed(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """The pass writes only the states that change: two days on, the account's state still
+        says the 20th, and an event on the 22nd decides for the 22nd (the cadence: wait, a call
+        was planned two days ago)."""
+        ids = portfolio(session, clock)
+        activate(session, clock)
+        strategy_service.run(session, AS_OF, clock=clock)
+        later = AS_OF + dt.timedelta(days=2)
+        clock.set(dt.datetime(2026, 6, 22, 1, 0, tzinfo=dt.UTC))  # 09:00 in Shanghai
+        redecision = strategy_service.redecide(session, ids["mid_large"], clock=clock, cause="test")
+        assert redecision is not None
+        assert redecision.decision == "wait"
+        days = {
+            d.as_of_date: d.decision
+            for d in session.execute(
+                select(StrategyDecision).where(StrategyDecision.account_id == ids["mid_large"])
+            ).scalars()
+        }
+        assert days == {AS_OF: "contact", later: "wait"}
+
     def test_without_an_active_policy_a_payment_still_records(
         self, session: Session, clock: SettableClock
     ) -> None:

@@ -40,9 +40,9 @@ class TestOffersMany:
         stateless = create_account(session, clock)
         ids = [ten_days.id, forty_days.id, paid_up.id, promised.id, stateless.id]
 
-        together = strategy_service.offers_many(session, ids)
+        together = strategy_service.offers_many(session, ids, clock=clock)
 
-        alone = {i: strategy_service.offers(session, i) for i in ids}
+        alone = {i: strategy_service.offers(session, i, clock=clock) for i in ids}
         assert {i: terms(o) for i, o in together.items()} == {
             i: terms(o) for i, o in alone.items() if o
         }
@@ -54,4 +54,4 @@ class TestOffersMany:
 
     def test_nothing_asked_nothing_offered(self, session: Session, clock: SettableClock) -> None:
         late_account(session, clock)
-        assert strategy_service.offers_many(session, []) == {}
+        assert strategy_service.offers_many(session, [], clock=clock) == {}

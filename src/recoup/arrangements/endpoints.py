@@ -43,7 +43,7 @@ def offers(
         position=schemas.Position(
             today=pos.today, owed_minor=pos.owed, overdue_minor=pos.overdue, currency=pos.currency
         ),
-        offers=flows.offered(session, account),
+        offers=flows.offered(session, account, clock=clock),
     )
 
 

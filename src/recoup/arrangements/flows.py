@@ -90,12 +90,14 @@ def position(session: Session, account: Account, *, clock: Clock) -> Position:
     )
 
 
-def offered(session: Session, account: Account) -> dict[str, dict[str, Any]]:
+def offered(session: Session, account: Account, *, clock: Clock) -> dict[str, dict[str, Any]]:
     """kind → bounds (with defaults) of what the active policy offers this account now."""
     known: dict[int, dict[str, dict[str, Any]]] | None = session.info.get(OFFERED)
     if known is not None and account.id in known:
-        return known.pop(account.id)  # worked out by `batch`, used once
-    return _with_defaults(strategy_service.offers(session, account.id))
+        bounds = known.pop(account.id)  # worked out by `batch`, used once
+        if not strategy_service.redecision_pending(session, account.id):
+            return bounds  # else something earlier in the batch changed the account
+    return _with_defaults(strategy_service.offers(session, account.id, clock=clock))
 
 
 def _with_defaults(offers: list[Offer]) -> dict[str, dict[str, Any]]:
@@ -108,11 +110,12 @@ OFFERED = "arrangements.offered"
 @contextmanager
 def batch(session: Session, account_ids: Collection[int], *, clock: Clock) -> Iterator[None]:
     """Several requests handled in one transaction (a batch of debtors' actions): the policy's
-    offers to these accounts are worked out together up front (each used once: an account's second
-    request works its offers out again), and the accounts the requests touch are re-decided together
+    offers to these accounts are worked out together up front (each used once, and only while
+    nothing earlier in the batch changed the account: otherwise they are worked out again), and the
+    accounts the requests touch are re-decided together
     at the end (`strategy_service.deferred_redecisions`). Give each request its own savepoint so a
     refused one leaves the others."""
-    known = strategy_service.offers_many(session, account_ids)
+    known = strategy_service.offers_many(session, account_ids, clock=clock)
     session.info[OFFERED] = {a: _with_defaults(known.get(a, [])) for a in account_ids}
     try:
         with strategy_service.deferred_redecisions(session, clock=clock):
@@ -128,10 +131,10 @@ def _lock(session: Session, account: Account) -> Account:
     return locked
 
 
-def _bounds(session: Session, account: Account, kind: str) -> dict[str, Any]:
+def _bounds(session: Session, account: Account, kind: str, clock: Clock) -> dict[str, Any]:
     if ArrangementRepository(session).open_for_account(account.id) is not None:
         raise Conflict("this account already has an arrangement in place; it ends first")
-    bounds = offered(session, account).get(kind)
+    bounds = offered(session, account, clock=clock).get(kind)
     if bounds is None:
         raise NotOffered(f"no {kind} is offered for this account now")
     return bounds
@@ -220,7 +223,7 @@ def promise(
     clock: Clock,
 ) -> Arrangement:
     account = _lock(session, account)
-    bounds = _bounds(session, account, "promise")
+    bounds = _bounds(session, account, "promise", clock)
     pos = position(session, account, clock=clock)
     try:
         inst = terms.promise_terms(
@@ -257,7 +260,7 @@ def plan_quote(
     clock: Clock,
 ) -> tuple[int, list[terms.Instalment], dict[str, Any]]:
     """(fee, schedule, bounds) of the plan asked for, without making it: the schedule preview."""
-    bounds = offered(session, account).get("plan")
+    bounds = offered(session, account, clock=clock).get("plan")
     if bounds is None:
         raise NotOffered("no plan is offered for this account now")
     pos = position(session, account, clock=clock)
@@ -313,7 +316,7 @@ def plan(
     clock: Clock,
 ) -> Arrangement:
     account = _lock(session, account)
-    bounds = _bounds(session, account, "plan")
+    bounds = _bounds(session, account, "plan", clock)
     pos = position(session, account, clock=clock)
     fee, schedule = _quote(
         bounds,
@@ -366,7 +369,7 @@ def extension(
     session: Session, account: Account, *, days: int, made_by: str, channel: str, clock: Clock
 ) -> Arrangement:
     account = _lock(session, account)
-    bounds = _bounds(session, account, "extension")
+    bounds = _bounds(session, account, "extension", clock)
     pos = position(session, account, clock=clock)
     if pos.overdue <= 0:
         raise TermsRefused("nothing is overdue, so there is nothing to extend")
@@ -409,7 +412,7 @@ def settlement(
     clock: Clock,
 ) -> Arrangement:
     account = _lock(session, account)
-    bounds = _bounds(session, account, "settlement")
+    bounds = _bounds(session, account, "settlement", clock)
     pos = position(session, account, clock=clock)
     try:
         needs_approval, inst = terms.settlement_terms(

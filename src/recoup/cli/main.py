@@ -206,18 +206,20 @@ def generate(
 
 @app.command()
 def demo(
-    customers: Annotated[int, typer.Option(help="Portfolio size")] = 2000,
+    accounts: Annotated[int, typer.Option(min=1, help="Portfolio size")] = 20_000,
+    days: Annotated[int, typer.Option(min=1, max=365, help="Days to simulate")] = 60,
     seed: Annotated[int, typer.Option(help="Random seed")] = 7,
     database: Annotated[Path, typer.Option(help="SQLite file for the demo (recreated)")] = Path(
         "recoup-demo.db"
     ),
     out: Annotated[Path, typer.Option(help="Where to write the HTML report")] = Path("report.html"),
 ) -> None:
-    """Build a fresh SQLite portfolio, run the daily pass and the strategy, send the day's
-    messages, and write the KPIs to report.html."""
+    """Simulate the last 60 days of a 20,000-account portfolio on a fresh SQLite file with the
+    default China policy and its challenger (the real daily pass, strategy, guard, dispatcher and
+    repayment flows; simulated debtors), print the KPIs and write report.html."""
     from recoup.cli.demo import run_demo
 
-    run_demo(customers=customers, seed=seed, database=database, out=out)
+    run_demo(accounts=accounts, days=days, seed=seed, database=database, out=out)
 
 
 def _today(rt: Runtime) -> dt.date:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -67,7 +68,7 @@ def simulate(
         database = out / f"{n}-{policy.name}-{policy.version}-seed{seed}.db"
         label = f"{n}. {policy.name} {policy.version} ({Path(policy.source).name})"
         console.rule(f"{label} · {world.world} · {days} days · seed {seed}")
-        result = run_one(world, policy.text, str(policy.source), days, seed, first, database)
+        result, _ = run_one(world, policy.text, str(policy.source), days, seed, first, database)
         results.append((label, result))
     console.print(summary_table(results))
 
@@ -80,7 +81,9 @@ def run_one(
     seed: int,
     start: dt.date,
     database: Path,
-) -> SimulationResult:
+) -> tuple[SimulationResult, Runtime]:
+    """One policy on a fresh database: the run, its timing and the contact audit on the screen;
+    the result, and the runtime (its clock where the run stopped) for what comes after."""
     from recoup.simulation.world import World
 
     assert isinstance(world, World)
@@ -90,8 +93,12 @@ def run_one(
     settings = Settings(database_url=f"sqlite:///{database}")
     clock = SettableClock(local(start - dt.timedelta(days=1), 23))
     rt = Runtime(settings, clock)
-    master, _ = ensure_master(settings)
+    master, created = ensure_master(settings)
     ensure_audit_signer(settings)
+    if created:
+        console.print(
+            f"generated a development master key at [bold]{settings.encryption_key_file}[/]"
+        )
     init_database(rt.engine, clock=clock, master=master)
     rt.install_keys()
     started = time.perf_counter()
@@ -123,8 +130,13 @@ def run_one(
             result = simulation.run(days, progress)
     except RecoupError as exc:
         raise fail(exc.message) from exc
+    phases: Counter[str] = Counter()
+    for day in result.days:
+        phases.update(day.seconds)
     console.print(
-        f"{days} days in {time.perf_counter() - started:.1f} s; database [bold]{database}[/]"
+        f"{days} days in {time.perf_counter() - started:.1f} s (by phase: "
+        + ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in phases.most_common())
+        + f"); database [bold]{database}[/]"
     )
     with rt.sessions() as session:
         audit = audit_contacts(session)
@@ -133,7 +145,7 @@ def run_one(
         f"[{style}]independent audit of what was sent: {audit.contacts:,} contacts checked, "
         f"{len(audit.breaches):,} breaches[/] (recoup audit contacts lists them)"
     )
-    return result
+    return result, rt
 
 
 def summary_table(results: list[tuple[str, SimulationResult]]) -> Table:

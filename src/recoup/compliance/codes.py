@@ -80,5 +80,8 @@ FLAGS = (
 CALL_RESULTS = ("not_connected", "busy", "no_answer", "voicemail", "connected", "conversation")
 MESSAGE_RESULTS = ("sent", "delivered", "failed")
 RESULTS = CALL_RESULTS + MESSAGE_RESULTS
+# A call whose outcome telephony has not reported: it counts for any call result a cap counts
+# (the reading that counts most), so a cap on answered or unanswered calls binds on every call.
+UNRECORDED = "unrecorded"
 TO_TYPES = ("mobile", "home", "work", "other", "personal_email", "work_email", "app", "postal")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -8,7 +8,8 @@ Windows, in the debtor's local calendar (see `localtime` for several zones):
 - `minutes` n: the rolling n minutes before the planned moment.
 
 What counts is the rule's `counts` filter: outbound events on the listed channels with the listed
-results to the listed parties, never a call later found misdirected (Reg F comment 14(b)(2)(i)-3),
+results (a call whose result is `UNRECORDED` counts for any call result) to the listed parties,
+never a call later found misdirected (Reg F comment 14(b)(2)(i)-3),
 and, where the rule says so, never a call placed under prior consent given directly (1006.14(b)(3)).
 Scopes narrow the history to this debt, this number or address, or this creditor. An event that
 names no debt counts for every debt (an unanswered call counts towards one debt of the collector's
@@ -21,6 +22,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from recoup.compliance.codes import CALL_RESULTS, UNRECORDED
 from recoup.compliance.facts import Tally
 from recoup.compliance.localtime import day_end, day_start, local_date, utc_at
 from recoup.compliance.packs import CapRule
@@ -59,7 +61,7 @@ def counted(rule: CapRule, events: Iterable[Event], subject: Subject) -> list[dt
     for e in events:
         if e.at > subject.at or e.direction != "outbound" or e.misdirected:
             continue
-        if e.channel not in rule.count_channels or e.result not in rule.count_results:
+        if e.channel not in rule.count_channels or not _counts_result(rule, e.result):
             continue
         if e.party not in rule.count_parties or (rule.exclude_consented and e.with_consent):
             continue
@@ -71,6 +73,12 @@ def counted(rule: CapRule, events: Iterable[Event], subject: Subject) -> list[dt
             continue
         times.append(e.at)
     return sorted(times)
+
+
+def _counts_result(rule: CapRule, result: str) -> bool:
+    if result == UNRECORDED:
+        return not rule.count_results.isdisjoint(CALL_RESULTS)
+    return result in rule.count_results
 
 
 def tally(rule: CapRule, events: Iterable[Event], subject: Subject) -> Tally:

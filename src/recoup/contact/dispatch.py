@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from recoup.arrangements.links import one_time_code, pay_link
 from recoup.channels import Accepted, ChannelError, Outgoing
 from recoup.compliance import Facts, Guard, decide
+from recoup.compliance.codes import UNRECORDED
 from recoup.compliance.tally import Event, Subject, tally_all
 from recoup.compliance.vocabulary import (
     COLLECTOR_ROLE,
@@ -532,7 +533,8 @@ class _Context:
             Event(
                 at=at,
                 channel=GUARD_CHANNEL.get(channel, channel),
-                result="sent",
+                # Telephony reports no outcome: a call counts for caps on any call result.
+                result=UNRECORDED if channel in SCRIPTED else "sent",
                 debt_ids=(str(account_id),),
             )
             for at, channel, account_id in self.history.get(r.customer_id, [])

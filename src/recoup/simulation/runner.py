@@ -67,6 +67,7 @@ from recoup.worker.dispatcher import Dispatcher
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
 SLOTS = (9, 11, 14, 17, 20)  # when the dispatcher runs, local time
 CALL_SLOTS = (11, 14)  # when the agents dial (with the dispatcher: their calls leave at once)
+REPLY_MINUTES = 30  # debtors react this long after a slot
 HARDSHIP_DAYS = 60
 REMEMBERED_DAYS = 31  # longer than any channel's effect (at most 30 days) and the fatigue week
 Progress = Callable[[int, int, str], None]
@@ -260,6 +261,9 @@ class Simulation:
                             self._agents_dial(day, report)
                     with _timed(timed, "dispatcher"):
                         self._drain(dispatcher, report)
+                    # Debtors read and answer a while after the messages arrive (a reply cannot
+                    # come at the very instant of the message it answers).
+                    self.clock.set(local(day, hour, REPLY_MINUTES))
                     with _timed(timed, "debtors reacting"):
                         self._react(n, report)
                 if progress:

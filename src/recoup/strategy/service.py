@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from sqlalchemy.orm import Session
@@ -488,6 +489,12 @@ def deferred_redecisions(session: Session, *, clock: Clock) -> Iterator[None]:
         redecide_many(session, causes, clock=clock)
 
 
+def redecision_pending(session: Session, account_id: int) -> bool:
+    """Whether `deferred_redecisions` holds a re-decision of the account back (an event changed it
+    earlier in the block)."""
+    return account_id in session.info.get(DEFERRED, {})
+
+
 def redecide(session: Session, account_id: int, *, clock: Clock, cause: str) -> Redecision | None:
     """An event (a payment, a reversal, a dispute...) re-decides one account now, with the same
     compiled plan: its pending contacts are cancelled in the caller's transaction, and today's
@@ -522,7 +529,7 @@ def redecide_many(session: Session, causes: Mapping[int, str], *, clock: Clock) 
         )
     decided: list[pl.DataFrame] = []
     planned: list[pl.DataFrame] = []
-    for (as_of,), group in state.group_by("state_date"):
+    for (as_of,), group in _business_days(session, state, now).group_by("today"):
         with frames.small_reads(session):
             decisions, contacts = plan(
                 session, as_of, policy, now=now, accounts=group["account_id"].to_list()
@@ -573,13 +580,29 @@ def redecide_many(session: Session, causes: Mapping[int, str], *, clock: Clock) 
     return out
 
 
-def offers(session: Session, account_id: int) -> list[Offer]:
+def offers(session: Session, account_id: int, *, clock: Clock) -> list[Offer]:
     """The offers the active policy makes this account now (the first of each kind whose
     condition holds, none while a pause holds): what the portal and the API may propose."""
-    return offers_many(session, [account_id]).get(account_id, [])
+    return offers_many(session, [account_id], clock=clock).get(account_id, [])
 
 
-def offers_many(session: Session, account_ids: Collection[int]) -> dict[int, list[Offer]]:
+def _business_days(session: Session, state: pl.DataFrame, now: dt.datetime) -> pl.DataFrame:
+    """The day an event decides for: the account's business day now, in its product's zone, not
+    the day its delinquency state last changed (the pass writes only the states that change);
+    the state's day when a pass already ran for a later day."""
+    zones = contact_repo.product_zones(session)
+    today = {code: now.astimezone(ZoneInfo(zone)).date() for code, zone in zones.items()}
+    return state.with_columns(
+        pl.max_horizontal(
+            pl.col("product").replace_strict(today, default=None, return_dtype=pl.Date),
+            "state_date",
+        ).alias("today")
+    )
+
+
+def offers_many(
+    session: Session, account_ids: Collection[int], *, clock: Clock
+) -> dict[int, list[Offer]]:
     """`offers` for several accounts at once (account → its offers; an account with none, or
     without a delinquency state, is absent)."""
     version = PolicyVersionRepository(session).active()
@@ -591,7 +614,8 @@ def offers_many(session: Session, account_ids: Collection[int]) -> dict[int, lis
     out: dict[int, list[Offer]] = {}
     with frames.small_reads(session):
         state = repo.base_facts(session, account_ids)
-        for (as_of,), group in state.group_by("state_date"):
+        today = _business_days(session, state, clock.now())
+        for (as_of,), group in today.group_by("today"):
             ids = group["account_id"].to_list()
             f = facts(session, as_of, ids)
             if f.height == 0:

@@ -171,7 +171,7 @@ def _portal(
     for a in accounts:
         account = session.get(Account, a.account_id)
         assert account is not None
-        offered = arrangement_flows.offered(session, account)
+        offered = arrangement_flows.offered(session, account, clock=clock)
         offers[a.reference] = [k for k in OFFER_BOUNDS if k in offered]
         arrangements[a.reference] = ArrangementRepository(session).open_for_account(account.id)
     suffix = f"?lang={language}" if lang in LANGUAGES else ""

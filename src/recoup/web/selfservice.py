@@ -152,7 +152,7 @@ def _gate(visit: Visit, next_path: str) -> RedirectResponse:
 def _offer_context(
     session: SessionDep, visit: Visit, account: Account, kind: str, clock: Clock
 ) -> dict[str, Any] | None:
-    bounds = arrangement_flows.offered(session, account).get(kind)
+    bounds = arrangement_flows.offered(session, account, clock=clock).get(kind)
     if bounds is None:
         return None
     pos = arrangement_flows.position(session, account, clock=clock)
