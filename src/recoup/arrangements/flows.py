@@ -655,7 +655,20 @@ def _review(
             clock=clock,
             details={"arrangement": arrangement.id, "paid_minor": outcome.paid, "cause": cause},
         )
-        _settle(session, account, outcome.on, clock, f"arrangement {outcome.status}")
+        why = f"arrangement {outcome.status}"
+        if _moves_the_ledger(arrangement):
+            _settle(session, account, outcome.on, clock, why)
+        else:  # a promise, or what never applied: the ledger and DPD are as they were
+            _redecide(session, account, clock, why)
+
+
+def _moves_the_ledger(ended: Arrangement) -> bool:
+    """Whether ending this arrangement changed bills, adjustments or pauses (so the waterfall is
+    replayed and DPD recomputed): a plan (its pause lifted), a kept extension or settlement."""
+    return ended.kind == ArrangementKind.plan or (
+        ended.status == ArrangementStatus.kept
+        and ended.kind in (ArrangementKind.extension, ArrangementKind.settlement)
+    )
 
 
 def _keep(

@@ -43,9 +43,11 @@ class ContactPlan(IdMixin, CreatedMixin, Model):
     __table_args__ = (
         UniqueConstraint("account_id", "as_of_date", "treatment"),
         Index("ix_contact_plans_due", "status", "scheduled_at"),
+        # Covers the strategy's count of contacts per account and stage (an index-only scan).
+        Index("ix_contact_plans_history", "account_id", "stage", "status", "as_of_date"),
     )
 
-    account_id: Mapped[int] = mapped_column(BigId, nullable=False, index=True)
+    account_id: Mapped[int] = mapped_column(BigId, nullable=False)
     customer_id: Mapped[int] = mapped_column(BigId, nullable=False, index=True)
     as_of_date: Mapped[dt.date] = mapped_column(Date, nullable=False, index=True)
     stage: Mapped[str] = mapped_column(String(64), nullable=False)

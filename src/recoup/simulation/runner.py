@@ -62,12 +62,13 @@ from recoup.simulation.behaviour import Salt, uniform
 from recoup.simulation.generator import Generator
 from recoup.simulation.world import World
 from recoup.strategy import service as strategy_service
+from recoup.strategy.policy import Policy, parse_policy
+from recoup.strategy.service import DEFAULT_WINDOW
 from recoup.worker.dispatcher import Dispatcher
 
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
-SLOTS = (9, 11, 14, 17, 20)  # when the dispatcher runs, local time
-CALL_SLOTS = (11, 14)  # when the agents dial (with the dispatcher: their calls leave at once)
-REPLY_MINUTES = 30  # debtors react this long after a slot
+CALL_SLOTS = (dt.time(10), dt.time(15))  # when the agents dial, just before the dispatcher runs
+REPLY_MINUTES = 30  # debtors react this long after a slot (sooner if the next slot comes first)
 HARDSHIP_DAYS = 60
 REMEMBERED_DAYS = 31  # longer than any channel's effect (at most 30 days) and the fatigue week
 Progress = Callable[[int, int, str], None]
@@ -156,6 +157,17 @@ def local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZONE).astimezone(dt.UTC)
 
 
+def slots(policy: Policy) -> list[dt.time]:
+    """When the dispatcher runs, local time: where the policy's contact windows open (the strategy
+    plans each contact at its window's start) and when the agents dial."""
+    opens = {
+        dt.time.fromisoformat(t.window.start if t.window else DEFAULT_WINDOW)
+        for stage in policy.stages
+        for t in stage.treatments
+    }
+    return sorted(opens | set(CALL_SLOTS))
+
+
 class Simulation:
     def __init__(
         self,
@@ -180,6 +192,7 @@ class Simulation:
         self.factor: dict[int, float] = {}
         self.accounts = pl.DataFrame()
         self._read: set[int] = set()  # in-app messages the debtors have seen
+        self.slots: list[dt.time] = list(CALL_SLOTS)  # set from the policy by `load_portfolio`
         self._reached: Counter[tuple[int, int]] = Counter()  # (account, day) -> contacts
 
     # setting up
@@ -205,6 +218,7 @@ class Simulation:
                 session, policy_text, author="simulator", clock=self.clock, source=policy_source
             )
             strategy_service.activate(session, version.id, actor="simulator", clock=self.clock)
+        self.slots = slots(parse_policy(policy_text, source=policy_source))
         self._load_accounts()
 
     def _load_accounts(self) -> None:
@@ -254,16 +268,20 @@ class Simulation:
                 # What reached debtors longer ago than any effect or fatigue window lasts is done.
                 self.deliveries = [d for d in self.deliveries if d["day"] > n - REMEMBERED_DAYS]
                 self._morning(day, timed)
-                for hour in sorted({*SLOTS, *CALL_SLOTS}):
-                    self.clock.set(local(day, hour))
-                    if hour in CALL_SLOTS:
+                for slot, after in zip(self.slots, [*self.slots[1:], None], strict=True):
+                    at = local(day, slot.hour, slot.minute)
+                    self.clock.set(at)
+                    if slot in CALL_SLOTS:
                         with _timed(timed, "agents dialling"):
                             self._agents_dial(day, report)
                     with _timed(timed, "dispatcher"):
                         self._drain(dispatcher, report)
                     # Debtors read and answer a while after the messages arrive (a reply cannot
-                    # come at the very instant of the message it answers).
-                    self.clock.set(local(day, hour, REPLY_MINUTES))
+                    # come at the very instant of the message it answers), before the next slot.
+                    reply = at + dt.timedelta(minutes=REPLY_MINUTES)
+                    if after is not None:
+                        reply = min(reply, at + (local(day, after.hour, after.minute) - at) / 2)
+                    self.clock.set(reply)
                     with _timed(timed, "debtors reacting"):
                         self._react(n, report)
                 if progress:
