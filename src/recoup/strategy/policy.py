@@ -8,7 +8,7 @@ The account facts a policy may read are `FACTS` (name → type); `docs/strategy.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,8 +103,10 @@ class Treatment:
 @dataclass(frozen=True)
 class Stage:
     name: str
-    when: pl.Expr
+    when: pl.Expr  # the ranges and the condition, together
     treatments: tuple[Treatment, ...]
+    dpd: tuple[int, int] | None = None  # the ranges the stage requires, as written
+    days_to_due: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,25 @@ class Policy:
     source: str
     text: str = field(repr=False, default="")
 
+    def in_some_stage(self, available: Collection[str]) -> pl.Expr | None:
+        """A necessary condition for an account to be in some stage, on the facts `available`
+        (what the daily run knows before reading the rest): a stage's whole condition when it
+        reads only those, else its `dpd` and `days_to_due` ranges; None when a stage has neither,
+        so any account may be in it."""
+        parts: list[pl.Expr] = []
+        for stage in self.stages:
+            if set(stage.when.meta.root_names()) <= set(available):
+                parts.append(stage.when.fill_null(False))
+                continue
+            if stage.dpd is None and stage.days_to_due is None:
+                return None
+            part = pl.lit(True)
+            for column, bounds in (("dpd", stage.dpd), ("days_to_due", stage.days_to_due)):
+                if bounds is not None:
+                    part = part & pl.col(column).is_between(*bounds).fill_null(False)
+            parts.append(part)
+        return pl.any_horizontal(parts) if parts else pl.lit(False)
+
     def treatment(self, treatment_id: str) -> Treatment:
         for stage in self.stages:
             for t in stage.treatments:
@@ -216,6 +237,8 @@ def _build(r: _Reader, text: str, source: str) -> Policy:
                 st.name("name"),
                 st.stage_condition(),
                 tuple(_treatment(t, names, seen_ids) for t in st.items("treatments")),
+                dpd=_range(st.raw.get("dpd")),
+                days_to_due=_range(st.raw.get("days_to_due")),
             )
         )
     if not stages:
@@ -238,6 +261,11 @@ def _build(r: _Reader, text: str, source: str) -> Policy:
         source=source,
         text=text,
     )
+
+
+def _range(bounds: Any) -> tuple[int, int] | None:
+    """A stage's range (already checked by `stage_condition`)."""
+    return None if bounds is None else (int(bounds[0]), int(bounds[1]))
 
 
 def _treatment(t: _Reader, segments: set[str], seen: set[str]) -> Treatment:

@@ -141,15 +141,31 @@ def active_policy(session: Session) -> tuple[PolicyVersion, Policy]:
     return version, compiled(version)
 
 
-def facts(session: Session, as_of: dt.date, accounts: repo.Ids = None) -> pl.DataFrame:
-    """The account facts the kernel reads, plus what the guard needs (customer, zones, collector)."""
+def facts(
+    session: Session, as_of: dt.date, accounts: repo.Ids = None, *, policy: Policy | None = None
+) -> pl.DataFrame:
+    """The account facts the kernel reads, plus what the guard needs (customer, zones, collector).
+
+    `policy` (the daily run's): when most accounts can be in none of its stages by what the
+    accounts and their bills say (`Policy.in_some_stage`; a portfolio is mostly current), the
+    facts only a stage can use (payments, contact history, reachability, zones) are read for the
+    others alone and are null for the rest: those decide `none` (or `pause`) whatever these facts
+    say, and are not recorded. The column `_detailed` says which rows have them."""
     base = repo.base_facts(session, accounts)
     if base.height == 0:
         return base
     # An event reads its accounts' and their customers' rows; the daily run reads them all.
     customers = _customers(base, accounts)
     due = repo.next_due(session, as_of, accounts)
-    pays = repo.payment_facts(session, as_of, accounts)
+    detail, detail_customers = accounts, customers
+    if policy is not None and accounts is None:
+        known = base.join(due, on="account_id", how="left").with_columns(**_dates(as_of))
+        staged = policy.in_some_stage(known.columns)
+        maybe = known.filter(staged) if staged is not None else known
+        if maybe.height * 2 < base.height:
+            detail = maybe["account_id"].to_list()
+            detail_customers = maybe["customer_id"].unique().to_list()
+    pays = repo.payment_facts(session, as_of, detail)
     arrangements = repo.arrangement_facts(session, as_of, accounts)
     pauses = (
         repo.open_pauses(session, as_of, accounts)
@@ -161,7 +177,7 @@ def facts(session: Session, as_of: dt.date, accounts: repo.Ids = None) -> pl.Dat
         )
     )
     reach = (
-        repo.reachability(session, customers)
+        repo.reachability(session, detail_customers)
         .lazy()
         .group_by("customer_id")
         .agg(
@@ -169,7 +185,7 @@ def facts(session: Session, as_of: dt.date, accounts: repo.Ids = None) -> pl.Dat
             (pl.col("kind") == "email").any().alias("has_email"),
         )
     )
-    zones = repo.customer_zones(session, customers).lazy()
+    zones = repo.customer_zones(session, detail_customers).lazy()
     opted = (
         repo.opt_outs(session, customers)
         .lazy()
@@ -194,13 +210,9 @@ def facts(session: Session, as_of: dt.date, accounts: repo.Ids = None) -> pl.Dat
         .join(opted, on="customer_id", how="left")
         .with_columns(*(pl.col(f"opted_out_{c}").fill_null(False) for c in OPT_OUT_CHANNELS))
         .with_columns(
-            days_to_due=(pl.col("next_due") - day).dt.total_days(),
-            tenure_days=(day - pl.col("opened_date")).dt.total_days(),
+            **_dates(as_of),
             days_since_last_payment=(day - pl.col("last_payment")).dt.total_days(),
             payments_30d=pl.col("payments_30d").fill_null(0),
-            resolved_days=pl.when(pl.col("outstanding_minor") == 0).then(
-                (day - pl.col("last_paid_off")).dt.total_days()
-            ),
             dispute_open=pl.col("dispute_open").fill_null(False),
             hardship=pl.col("hardship").fill_null(False),
             # Reachable: an address on file and no opt-out of the channel (so a STOP makes the
@@ -212,10 +224,24 @@ def facts(session: Session, as_of: dt.date, accounts: repo.Ids = None) -> pl.Dat
             broken_promises=pl.col("broken_promises").fill_null(0),
             promise_pending=pl.col("promise_pending").fill_null(False),
             plan_active=pl.col("plan_active").fill_null(False),
+            zones=pl.col("zones").fill_null(pl.lit([], pl.List(pl.String))),
+            _detailed=pl.lit(True) if detail is None else pl.col("account_id").is_in(list(detail)),
         )
         .collect()
     )
     return out
+
+
+def _dates(as_of: dt.date) -> dict[str, pl.Expr]:
+    """The facts counted in days from the account and its bills."""
+    day = pl.lit(as_of)
+    return {
+        "days_to_due": (pl.col("next_due") - day).dt.total_days(),
+        "tenure_days": (day - pl.col("opened_date")).dt.total_days(),
+        "resolved_days": pl.when(pl.col("outstanding_minor") == 0).then(
+            (day - pl.col("last_paid_off")).dt.total_days()
+        ),
+    }
 
 
 def _customers(f: pl.DataFrame, accounts: repo.Ids) -> list[int] | None:
@@ -268,11 +294,14 @@ def plan(
     """Decide for every open account and check the contacts with the guard, writing nothing:
     (decisions, contact plans). The daily run writes them; `simulate` prints them. A contact is
     planned at its window's start on the day, or `now` if that has passed."""
-    f = facts(session, as_of, accounts)
+    f = facts(session, as_of, accounts, policy=policy if accounts is None else None)
     if f.height == 0:
         return pl.DataFrame(), pl.DataFrame()
+    detailed = f.filter("_detailed")
+    detail = accounts if detailed.height == f.height else detailed["account_id"].to_list()
+    f = f.drop("_detailed")
     first = decide(policy, f)  # the stage, to count contacts in it
-    f = _with_history(session, f, first.select("account_id", "stage"), as_of, accounts)
+    f = _with_history(session, f, first.select("account_id", "stage"), as_of, detail)
     decisions = decide(policy, f).join(
         f.select(
             "account_id",
