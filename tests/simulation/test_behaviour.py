@@ -133,6 +133,13 @@ class TestRandomness:
         assert 0.45 < a.mean() < 0.55
         assert np.array_equal(a[10:20], behaviour.uniform(7, ids[10:20], 3, behaviour.Salt.pay))
 
+    def test_one_draw_is_the_arrays_draw(self) -> None:
+        ids = np.array([1, 2, 131 * 40_000 + 11, 2**40 + 5, 2**63 - 1], dtype=np.uint64)
+        for seed, day, salt in ((7, 0, 1), (123_456, 59, behaviour.Salt.answer), (2**31, 400, 12)):
+            many = behaviour.uniform(seed, ids, day, salt)
+            one = [behaviour.uniform_one(seed, int(i), day, salt) for i in ids]
+            assert one == many.tolist()
+
     def test_factors_have_mean_one(self) -> None:
         f = behaviour.factors(1, np.arange(1, 200_001), 0.6)
         assert f.mean() == pytest.approx(1.0, abs=0.01)

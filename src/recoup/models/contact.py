@@ -45,10 +45,12 @@ class ContactPlan(IdMixin, CreatedMixin, Model):
         Index("ix_contact_plans_due", "status", "scheduled_at"),
         # Covers the strategy's count of contacts per account and stage (an index-only scan).
         Index("ix_contact_plans_history", "account_id", "stage", "status", "as_of_date"),
+        # A customer's contacts by status: the send-time check's history of a batch.
+        Index("ix_contact_plans_customer_status", "customer_id", "status"),
     )
 
     account_id: Mapped[int] = mapped_column(BigId, nullable=False)
-    customer_id: Mapped[int] = mapped_column(BigId, nullable=False, index=True)
+    customer_id: Mapped[int] = mapped_column(BigId, nullable=False)
     as_of_date: Mapped[dt.date] = mapped_column(Date, nullable=False, index=True)
     stage: Mapped[str] = mapped_column(String(64), nullable=False)
     treatment: Mapped[str] = mapped_column(String(64), nullable=False)

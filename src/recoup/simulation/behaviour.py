@@ -66,6 +66,20 @@ def uniform(seed: int, ids: np.ndarray, day: int, salt: int) -> np.ndarray:
     return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
+_M64 = 0xFFFFFFFFFFFFFFFF
+
+
+def uniform_one(seed: int, id_: int, day: int, salt: int) -> float:
+    """`uniform` for one id, in plain integers (the same number, without an array's overhead:
+    the runner draws one at a time for each message a debtor reads)."""
+    key = (seed * 1_000_003 + day * 7_919 + salt * 104_729) & _M64
+    x = (id_ * 0x9E3779B97F4A7C15 + key) & _M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+    x ^= x >> 31
+    return (x >> 11) / float(1 << 53)
+
+
 def factors(seed: int, ids: np.ndarray, sigma: float) -> np.ndarray:
     """Each debtor's lasting factor f: lognormal with mean 1 and log-sd `sigma`."""
     u = np.clip(uniform(seed, ids, 0, Salt.factor), 1e-12, 1 - 1e-12)

@@ -29,7 +29,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import polars as pl
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -58,7 +57,7 @@ from recoup.models import (
     DelinquencyPause,
 )
 from recoup.simulation import behaviour
-from recoup.simulation.behaviour import Salt, uniform
+from recoup.simulation.behaviour import Salt, uniform, uniform_one
 from recoup.simulation.generator import Generator
 from recoup.simulation.world import World
 from recoup.strategy import service as strategy_service
@@ -283,7 +282,7 @@ class Simulation:
                         reply = min(reply, at + (local(day, after.hour, after.minute) - at) / 2)
                     self.clock.set(reply)
                     with _timed(timed, "debtors reacting"):
-                        self._react(n, report)
+                        self._react(n, day, report)
                 if progress:
                     progress(n, days, f"{day.isoformat()}: payments")
                 with _timed(timed, "payments"):
@@ -343,7 +342,7 @@ class Simulation:
         report.events["dials"] += len(calls)
         report.events["dial_blocked"] += sum(c.status == "blocked" for c in calls)
 
-    def _react(self, n: int, report: DayReport) -> None:
+    def _react(self, n: int, day: dt.date, report: DayReport) -> None:
         """Debtors read what reached them and act through the real flows, all of a slot's actions
         in one transaction (`arrangement_flows.batch`), each in its own savepoint."""
         sent = [(c, m) for c, a in self.adapters.items() for m in a.take()]
@@ -395,10 +394,10 @@ class Simulation:
             )
             self._reached[(account_id, n)] += 1
             actions += self._respond(n, account_id, channel, to_of.get(contact_id), report)
-        self._act(n, actions, report)
+        self._act(n, day, actions, report)
 
     def _draw(self, account_id: int, n: int, salt: int, extra: int = 0) -> float:
-        return float(uniform(self.seed, np.array([account_id * 131 + extra]), n, salt)[0])
+        return uniform_one(self.seed, account_id * 131 + extra, n, salt)
 
     def _respond(
         self, n: int, account_id: int, channel: str, to: str | None, report: DayReport
@@ -443,7 +442,7 @@ class Simulation:
             return [Action("promise", account_id, channel="agent")]
         return []
 
-    def _act(self, n: int, actions: list[Action], report: DayReport) -> None:
+    def _act(self, n: int, day: dt.date, actions: list[Action], report: DayReport) -> None:
         if not actions:
             return
         arranging = {a.account_id for a in actions if a.kind in ("plan", "promise")}
@@ -451,6 +450,16 @@ class Simulation:
             self.sessions.begin() as session,
             arrangement_flows.batch(session, arranging, clock=self.clock),
         ):
+            owed = {
+                account_id: (overdue, outstanding)
+                for account_id, overdue, outstanding in session.execute(
+                    select(
+                        AccountDelinquency.account_id,
+                        AccountDelinquency.overdue_minor,
+                        AccountDelinquency.outstanding_minor,
+                    ).where(AccountDelinquency.account_id.in_(arranging))
+                )
+            }
             for action in actions:
                 if action.kind == "stop":
                     contact_flows.receive_sms(
@@ -464,26 +473,28 @@ class Simulation:
                     )
                 elif action.kind in ("complaint", "dispute", "hardship"):
                     self._case(session, action.account_id, action.kind, action.reason)
-                elif self._arrange(session, action):
+                elif self._arrange(session, action, day, *owed.get(action.account_id, (0, 0))):
                     report.events[action.kind] += 1
 
-    def _arrange(self, session: Session, action: Action) -> bool:
-        """A promise (what is overdue, in three days) or a plan (six instalments, a budget of
-        what is owed), through the same flow as the portal, in a savepoint; False when the policy
-        does not offer it to the account now or the terms fall outside the offer."""
+    def _arrange(
+        self, session: Session, action: Action, day: dt.date, overdue: int, outstanding: int
+    ) -> bool:
+        """A promise (what the morning's pass found overdue, in three days) or a plan (six
+        instalments, a budget of what is owed), through the same flow as the portal, in a
+        savepoint; False when the policy does not offer it to the account now or the terms fall
+        outside the offer."""
         try:
             with session.begin_nested():
                 account = session.get(Account, action.account_id)
                 assert account is not None
-                pos = arrangement_flows.position(session, account, clock=self.clock)
                 arrangement_flows.make(
                     session,
                     account,
                     action.kind,
-                    amount_minor=max(pos.overdue, 1),
-                    on=pos.today + dt.timedelta(days=3),
+                    amount_minor=max(overdue, 1),
+                    on=day + dt.timedelta(days=3),
                     instalments=6,
-                    monthly_budget=pos.owed,
+                    monthly_budget=outstanding,
                     made_by="debtor" if action.channel == "portal" else "agent:sim",
                     channel=action.channel,
                     clock=self.clock,
@@ -602,7 +613,7 @@ class Simulation:
             if self._draw(account_id, n, Salt.hardship, 1) < self.world.hardship.asks_for_help:
                 asking.append(Action("hardship", account_id, reason="job_loss"))
                 report.events["hardship_case"] += 1
-        self._act(n, asking, report)
+        self._act(n, day, asking, report)
 
     def _payments(self, n: int, day: dt.date, report: DayReport) -> None:
         self.clock.set(local(day, 21))
