@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from recoup.channels import Adapter
+from recoup.channels import Accepted, Adapter, Outgoing
 from recoup.channels.spool import SpoolAdapter
 from recoup.contact.dispatch import DispatchConfig
 from recoup.delinquency import service as delinquency_service
@@ -141,6 +141,42 @@ class TestSending:
             .all()
         )
         assert history == ["sending", "sent"]
+
+    def test_an_inline_adapter_is_called_on_the_dispatchers_thread(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        tmp_path: Path,
+    ) -> None:
+        """An adapter that answers at once (`inline`) skips the pool; one that breaks still
+        leaves the contact recorded, to be tried again."""
+        threads: list[str] = []
+
+        class Instant:
+            name, channel, concurrency, rate_per_second, inline = "instant", "push", 1, None, True
+
+            def __init__(self, broken: bool) -> None:
+                self.broken = broken
+
+            def send(self, message: Outgoing) -> Accepted:
+                threads.append(threading.current_thread().name)
+                if self.broken:
+                    raise RuntimeError("a bug in the adapter")
+                return Accepted(self.name, message.idempotency_key, delivered=True)
+
+            def close(self) -> None:
+                pass
+
+        account, planned = planned_reminder(session, clock)
+        at_its_moment(clock, planned)
+        assert drain(dispatcher(sessions, clock, {"push": Instant(broken=True)})) == {"queued": 1}
+        assert contacts(session, account)[0].status == "queued"
+        clock.set(clock.now() + dt.timedelta(hours=1))
+        assert drain(dispatcher(sessions, clock, {"push": Instant(broken=False)})) == {
+            "delivered": 1
+        }
+        assert threads == [threading.current_thread().name] * 2
 
     def test_nothing_is_sent_before_its_moment(
         self,

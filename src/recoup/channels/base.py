@@ -64,6 +64,8 @@ class Adapter(Protocol):
     channel: str
     concurrency: int  # calls in flight at once
     rate_per_second: float | None  # the provider's limit; None if it has none
+    # An adapter may also say `inline = True`: it answers at once (no network call), so the
+    # dispatcher calls it on its own thread instead of through a pool.
 
     def send(self, message: Outgoing) -> Accepted: ...
 

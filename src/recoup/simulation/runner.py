@@ -82,6 +82,7 @@ class SimulationAdapter:
         self.channel = channel
         self.concurrency = 1
         self.rate_per_second: float | None = None
+        self.inline = True  # hands the message over in memory
         self._lock = threading.Lock()
         self._sent: list[Outgoing] = []
 

@@ -16,6 +16,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -118,16 +119,20 @@ class Dispatcher:
         return +outcomes
 
     def _send(self, ready: list[Prepared]) -> dict[int, Accepted | ChannelError]:
-        futures: dict[int, Future[Accepted]] = {}
+        """Each message to its channel's adapter: through the channel's pool of threads, or on this
+        thread for an adapter that answers at once (`inline`: no network call to wait for)."""
+        calls: dict[int, Future[Accepted] | Callable[[], Accepted]] = {}
         for p in ready:
             channel = p.message.channel
-            futures[p.contact_id] = self.pools[channel].submit(
-                self._call, self.adapters[channel], self.pacers[channel], p
-            )
+            adapter, pacer = self.adapters[channel], self.pacers[channel]
+            if getattr(adapter, "inline", False):
+                calls[p.contact_id] = partial(self._call, adapter, pacer, p)
+            else:
+                calls[p.contact_id] = self.pools[channel].submit(self._call, adapter, pacer, p)
         results: dict[int, Accepted | ChannelError] = {}
-        for contact_id, future in futures.items():
+        for contact_id, call in calls.items():
             try:
-                results[contact_id] = future.result()
+                results[contact_id] = call.result() if isinstance(call, Future) else call()
             except ChannelError as exc:
                 results[contact_id] = exc
             except Exception as exc:  # an adapter bug must not lose the batch's bookkeeping
