@@ -191,7 +191,7 @@ class Simulation:
         self.hardship_until: dict[int, dt.date] = {}
         self.factor: dict[int, float] = {}
         self.accounts = pl.DataFrame()
-        self._read: set[int] = set()  # in-app messages the debtors have seen
+        self._seen_message = 0  # the last stored message the debtors' apps have shown
         self.slots: list[dt.time] = list(CALL_SLOTS)  # set from the policy by `load_portfolio`
         self._reached: Counter[tuple[int, int]] = Counter()  # (account, day) -> contacts
 
@@ -349,21 +349,14 @@ class Simulation:
         sent = [(c, m) for c, a in self.adapters.items() for m in a.take()]
         contact_ids = [int(m.metadata["contact_id"]) for _, m in sent]
         with self.sessions() as session:
-            inbox = (
-                session.execute(
-                    select(ContactMessage.contact_id)
-                    .join(ContactPlan, ContactPlan.id == ContactMessage.contact_id)
-                    .where(
-                        ContactMessage.channel == "in_app",
-                        ContactMessage.created_at >= self.clock.now() - dt.timedelta(hours=3),
-                        ContactPlan.purpose == "collection",
-                    )
+            # The in-app messages stored since the last look (the app shows each message once).
+            arrived = session.execute(
+                select(ContactMessage.id, ContactMessage.contact_id, ContactMessage.channel).where(
+                    ContactMessage.id > self._seen_message
                 )
-                .scalars()
-                .all()
-            )
-            inbox = [c for c in inbox if c not in self._read]  # the app shows each message once
-            self._read.update(inbox)
+            ).all()
+            self._seen_message = max((m[0] for m in arrived), default=self._seen_message)
+            inbox = [contact for _, contact, channel in arrived if channel == "in_app"]
             wanted = contact_ids + inbox
             rows = (
                 session.execute(
