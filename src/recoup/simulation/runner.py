@@ -18,6 +18,7 @@ What the debtors do comes from the behaviour model (`behaviour.py`), determinist
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import threading
@@ -67,6 +68,7 @@ from recoup.worker.dispatcher import Dispatcher
 
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
 CALL_SLOTS = (dt.time(10), dt.time(15))  # when the agents dial, just before the dispatcher runs
+CLAIM_BATCH = 1000  # contacts the simulated dispatcher claims at a time
 REPLY_MINUTES = 30  # debtors react this long after a slot (sooner if the next slot comes first)
 HARDSHIP_DAYS = 60
 REMEMBERED_DAYS = 31  # longer than any channel's effect (at most 30 days) and the fatigue week
@@ -254,7 +256,8 @@ class Simulation:
             self.sessions,
             self.adapters,
             clock=self.clock,
-            config=self.config,
+            # The simulation channels answer at once: larger batches, fewer round trips.
+            config=dataclasses.replace(self.config, batch=max(self.config.batch, CLAIM_BATCH)),
             guard=self.guard,
             rng=random.Random(self.seed),
         )
