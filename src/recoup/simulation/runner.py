@@ -67,7 +67,10 @@ from recoup.strategy.service import DEFAULT_WINDOW
 from recoup.worker.dispatcher import Dispatcher
 
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
-CALL_SLOTS = (dt.time(10), dt.time(15))  # when the agents dial, just before the dispatcher runs
+CALL_SLOTS = (
+    dt.time(10),
+    dt.time(18, 30),
+)  # the agents dial, morning and evening, before the dispatcher
 CLAIM_BATCH = 1000  # contacts the simulated dispatcher claims at a time
 REPLY_MINUTES = 30  # debtors react this long after a slot (sooner if the next slot comes first)
 HARDSHIP_DAYS = 60
