@@ -32,6 +32,16 @@ class TestGenerator:
             owners = {a["customer_ref"] for a in portfolio.accounts}
             assert owners == {c["external_ref"] for c in portfolio.customers}
 
+    def test_rows_hold_text_as_a_file_does(self) -> None:
+        portfolio = Generator(seed=6, as_of=AS_OF, foreign_share=0.3).portfolio(200)
+        for kind in ORDER:
+            rows = getattr(portfolio, kind)
+            assert rows, kind
+            assert all(v is None or isinstance(v, str) for r in rows for v in r.values()), kind
+            frame = portfolio.frame(kind)
+            assert frame.height == len(rows)
+            assert frame.drop("_line").to_dicts() == rows
+
     def test_people_are_plausible(self) -> None:
         portfolio = Generator(seed=3, as_of=AS_OF, foreign_share=0.3).portfolio(300)
         customers = portfolio.frame("customers")

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from bisect import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import phonenumbers
@@ -49,24 +52,44 @@ PAYER_MIX = {
     "micro_loan": (0.72, 0.15, 0.07, 0.06),
 }
 PRODUCT_MIX = (("bnpl", 0.55), ("credit_line", 0.25), ("micro_loan", 0.20))
+SCALE = {"CNY": 1.0, "USD": 0.15, "GBP": 0.12}  # amounts in each currency, against yuan
+OFFSET = {"CNY": "+08:00", "USD": "-07:00", "GBP": "+00:00"}  # where the payers are
+ON_TIME_DAYS = (0, 0, 0, 1, 2, 3)  # how early on-time payers pay
+Row = dict[str, str | None]
+
+
+class _Weighted:
+    """`rng.choices(items, weights)[0]` with the cumulative weights summed once: the same draw of
+    `rng.random()` and the same pick, without building lists on every call."""
+
+    def __init__(self, items: Sequence[Any], weights: Sequence[float]) -> None:
+        self.items = tuple(items)
+        self.cumulative = list(accumulate(weights))
+        self.total = self.cumulative[-1] + 0.0
+        self.hi = len(self.items) - 1
+
+    def pick(self, rng: random.Random) -> Any:
+        return self.items[bisect(self.cumulative, rng.random() * self.total, 0, self.hi)]
+
+
+PRODUCTS = _Weighted([p for p, _ in PRODUCT_MIX], [w for _, w in PRODUCT_MIX])
+PAYERS = {product: _Weighted(range(4), mix) for product, mix in PAYER_MIX.items()}
 
 
 @dataclass
 class Portfolio:
-    customers: list[dict[str, Any]] = field(default_factory=list)
-    accounts: list[dict[str, Any]] = field(default_factory=list)
-    bills: list[dict[str, Any]] = field(default_factory=list)
-    payments: list[dict[str, Any]] = field(default_factory=list)
+    """Rows as a file holds them: every value a string, or None for an empty cell."""
+
+    customers: list[Row] = field(default_factory=list)
+    accounts: list[Row] = field(default_factory=list)
+    bills: list[Row] = field(default_factory=list)
+    payments: list[Row] = field(default_factory=list)
 
     def frame(self, kind: str) -> pl.DataFrame:
-        rows: list[dict[str, Any]] = getattr(self, kind)
+        rows: list[Row] = getattr(self, kind)
         if not rows:
             return pl.DataFrame()
-        columns = list(rows[0])
-        frame = pl.DataFrame(
-            {c: [None if r.get(c) is None else str(r[c]) for r in rows] for c in columns},
-            schema=dict.fromkeys(columns, pl.String),
-        )
+        frame = pl.from_dicts(rows, schema=dict.fromkeys(rows[0], pl.String))
         return frame.with_columns(_line=pl.int_range(2, frame.height + 2, dtype=pl.Int64))
 
 
@@ -195,31 +218,33 @@ class Generator:
 
     def _account(self, out: Portfolio, customer_ref: str, ref: str, currency: str) -> None:
         rng = self.rng
-        product = rng.choices([p for p, _ in PRODUCT_MIX], weights=[w for _, w in PRODUCT_MIX])[0]
+        product = PRODUCTS.pick(rng)
         opened = self.as_of - dt.timedelta(days=rng.randint(20 - max(0, self.horizon - 45), 330))
-        scale = {"CNY": 1.0, "USD": 0.15, "GBP": 0.12}[currency]
+        scale = SCALE[currency]
         limit = None
+        schedule: list[tuple[dt.date, int, int]]  # due date, principal, interest (no fees)
         if product == "bnpl":
             amount = int(rng.lognormvariate(7.0, 0.7) * 100 * scale)  # ~¥1,100 median order
             parts = _split_amount(max(amount, 4_000), 4)
-            dues = [opened + dt.timedelta(days=14 * (i + 1)) for i in range(4)]
-            schedule = [(d, p, 0, 0) for d, p in zip(dues, parts, strict=True)]
+            schedule = [
+                (opened + dt.timedelta(days=14 * (i + 1)), p, 0) for i, p in enumerate(parts)
+            ]
         elif product == "credit_line":
             limit = int(rng.choice([5_000, 10_000, 20_000, 50_000]) * 100 * scale)
             schedule = []
             due = opened + dt.timedelta(days=45)
             while due <= self.as_of + dt.timedelta(days=self.horizon):
                 principal = int(limit * rng.uniform(0.05, 0.35))
-                schedule.append((due, principal, int(principal * 0.015), 0))
+                schedule.append((due, principal, int(principal * 0.015)))
                 due = _add_month(due)
         else:
             amount = int(rng.lognormvariate(7.6, 0.5) * 100 * scale)  # ~¥2,000
             if rng.random() < 0.5:
-                schedule = [(opened + dt.timedelta(days=30), amount, int(amount * 0.02), 0)]
+                schedule = [(opened + dt.timedelta(days=30), amount, int(amount * 0.02))]
             else:
                 parts = _split_amount(amount, 3)
                 schedule = [
-                    (_add_month(opened, i + 1), p, int(p * 0.018), 0) for i, p in enumerate(parts)
+                    (_add_month(opened, i + 1), p, int(p * 0.018)) for i, p in enumerate(parts)
                 ]
         out.accounts.append(
             {
@@ -227,46 +252,41 @@ class Generator:
                 "customer_ref": customer_ref,
                 "product": product,
                 "currency": currency,
-                "credit_limit_minor": limit,
+                "credit_limit_minor": None if limit is None else str(limit),
                 "opened_date": opened.isoformat(),
                 "collector": "creditor",
             }
         )
-        payer = rng.choices(range(4), weights=PAYER_MIX[product])[0]
+        payer = PAYERS[product].pick(rng)
         stop_after = rng.randint(0, len(schedule)) if payer == 3 else None
-        tz = {"CNY": 8, "USD": -7, "GBP": 0}[currency]
-        for i, (due, principal, interest, fees) in enumerate(schedule):
+        offset = OFFSET[currency]
+        bills, payments, as_of, randint = out.bills, out.payments, self.as_of, rng.randint
+        for i, (due, principal, interest) in enumerate(schedule):
             bill_ref = f"{ref}-b{i + 1}"
-            out.bills.append(
+            bills.append(
                 {
                     "account_ref": ref,
                     "external_ref": bill_ref,
                     "due_date": due.isoformat(),
-                    "principal_minor": principal,
-                    "interest_minor": interest,
-                    "fees_minor": fees,
+                    "principal_minor": str(principal),
+                    "interest_minor": str(interest),
+                    "fees_minor": "0",
                 }
             )
-            total = principal + interest + fees
+            total = principal + interest
             for k, (day, amount) in enumerate(self._payments_for(payer, due, total, i, stop_after)):
-                if day >= self.as_of:
+                if day >= as_of:
                     break
-                hour = rng.randint(8, 22)
-                instant = dt.datetime(
-                    day.year,
-                    day.month,
-                    day.day,
-                    hour,
-                    rng.randint(0, 59),
-                    tzinfo=dt.timezone(dt.timedelta(hours=tz)),
-                )
-                out.payments.append(
+                hour = randint(8, 22)
+                minute = randint(0, 59)
+                payments.append(
                     {
                         "external_id": f"{bill_ref}-p{k + 1}",
                         "account_ref": ref,
-                        "amount_minor": amount,
+                        "amount_minor": str(amount),
                         "currency": currency,
-                        "received_at": instant.isoformat(),
+                        # as `datetime.isoformat` writes a whole minute in the payer's offset
+                        "received_at": f"{day.isoformat()}T{hour:02d}:{minute:02d}:00{offset}",
                         "source": "wallet",
                     }
                 )
@@ -276,7 +296,7 @@ class Generator:
     ) -> list[tuple[dt.date, int]]:
         rng = self.rng
         if payer == 0:  # on time, autopay or a tap before the due date
-            return [(due - dt.timedelta(days=rng.choice([0, 0, 0, 1, 2, 3])), total)]
+            return [(due - dt.timedelta(days=rng.choice(ON_TIME_DAYS)), total)]
         if payer == 1:  # late, most cure within days, some within weeks
             delay = int(rng.expovariate(1 / 6)) + 1
             return [(due + dt.timedelta(days=min(delay, 75)), total)]
