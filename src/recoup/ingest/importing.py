@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 from pydantic import ValidationError
@@ -311,6 +311,20 @@ def _int(column: str) -> pl.Expr:
     return pl.col(column).str.strip_chars().str.to_integer(strict=False).fill_null(0)
 
 
+def _instant(at: dt.datetime) -> pl.Expr:
+    """`at` on every row, as a UTC instant column (one value broadcast, not a Python list)."""
+    naive = at.astimezone(dt.UTC).replace(tzinfo=None)
+    return pl.lit(naive, dtype=pl.Datetime("us")).dt.replace_time_zone("UTC")
+
+
+def _lists_of_text(values: list[tuple[str, ...]]) -> pl.Series:
+    """A list column from rows that repeat a few lists (customers' time zones): each distinct list
+    is converted once and gathered, not 20,000 little lists one by one."""
+    distinct: dict[tuple[str, ...], int] = {}
+    codes = [distinct.setdefault(v, len(distinct)) for v in values]
+    return pl.Series([list(v) for v in distinct], dtype=pl.List(pl.String)).gather(codes)
+
+
 def _lookup(session: Session, stmt: Any, schema: frames.Schema) -> pl.DataFrame:
     return frames.read_frame(session, stmt, schema)
 
@@ -430,7 +444,8 @@ class Importer:
         is_known = pl.col("external_ref").is_in(known["external_ref"].to_list())
         existing = frame.filter(is_known).height
         fresh = frame.filter(~is_known)
-        models: list[dict[str, Any]] = []
+        lines: list[int] = []
+        people: list[_Person] = []
         problems: list[tuple[int, str, str]] = []
         for row in fresh.iter_rows(named=True):
             try:
@@ -443,11 +458,14 @@ class Importer:
             except ValueError as exc:
                 problems.append((row["_line"], "phones", str(exc)))
                 continue
-            models.append({"_line": row["_line"], "model": model})
+            # Only the values to write are kept: thousands of live models (each with its nested
+            # ones) would make every garbage collection of the import walk them all.
+            lines.append(row["_line"])
+            people.append(_Person.of(model))
         check.extend(pl.DataFrame(problems, schema=["_line", "field", "problem"], orient="row"))
         valid = pl.DataFrame(
-            {"_line": [m["_line"] for m in models], "model": [m["model"] for m in models]},
-            schema={"_line": pl.Int64, "model": pl.Object},
+            {"_line": lines, "person": people},
+            schema={"_line": pl.Int64, "person": pl.Object},
         )
         return valid, check.errors(), existing
 
@@ -455,26 +473,22 @@ class Importer:
         if valid.height == 0:
             return 0
         now = self.clock.now()
-        models: list[schemas.CustomerCreate] = valid["model"].to_list()
-        seal_name = EncryptedString("customers.name").seal
-        seal_nid = EncryptedString("customers.national_id").seal
+        people: list[_Person] = valid["person"].to_list()
+        national_ids = [p.national_id or None for p in people]
         frames.insert_frame(
             self.session,
             Customer.__table__,  # type: ignore[arg-type]
             pl.DataFrame(
                 {
-                    "external_ref": [m.external_ref for m in models],
-                    "name": [seal_name(m.name) for m in models],
-                    "national_id": [
-                        seal_nid(m.national_id) if m.national_id else None for m in models
-                    ],
+                    "external_ref": [p.external_ref for p in people],
+                    "name": EncryptedString("customers.name").seal_many([p.name for p in people]),
+                    "national_id": EncryptedString("customers.national_id").seal_many(national_ids),
                     "national_id_index": [
-                        national_id_index(m.national_id) if m.national_id else None for m in models
+                        national_id_index(n) if n else None for n in national_ids
                     ],
-                    "preferred_language": [m.preferred_language for m in models],
-                    "jurisdiction": [m.jurisdiction for m in models],
-                    "timezones": [m.timezones for m in models],
-                    "created_at": [now] * len(models),
+                    "preferred_language": [p.preferred_language for p in people],
+                    "jurisdiction": [p.jurisdiction for p in people],
+                    "timezones": _lists_of_text([p.timezones for p in people]),
                 },
                 schema={
                     "external_ref": pl.String,
@@ -484,54 +498,41 @@ class Importer:
                     "preferred_language": pl.String,
                     "jurisdiction": pl.String,
                     "timezones": pl.List(pl.String),
-                    "created_at": pl.Datetime("us", "UTC"),
                 },
-            ),
+            ).with_columns(created_at=_instant(now)),
         )
         ids = (
             dict(
                 self.session.execute(
                     select(Customer.external_ref, Customer.id).where(
-                        Customer.external_ref.in_([m.external_ref for m in models])
+                        Customer.external_ref.in_([p.external_ref for p in people])
                     )
                 ).all()
             )
-            if len(models) <= 20_000
+            if len(people) <= 20_000
             else dict(self.session.execute(select(Customer.external_ref, Customer.id)).all())
         )
-        seal_phone = EncryptedString("customer_phones.number").seal
-        seal_email = EncryptedString("customer_emails.address").seal
-        seal_city = EncryptedString("customer_addresses.city").seal
-        seal_postal = EncryptedString("customer_addresses.postal_code").seal
-        seal_line = EncryptedString("customer_addresses.line").seal
-        phones, emails, addresses = [], [], []
-        for m in models:
-            cid = ids[m.external_ref]
-            phones += [
-                (cid, i, seal_phone(p.number), phone_index(p.number), str(p.type), str(p.source))
-                for i, p in enumerate(m.phones)
-            ]
-            emails += [
-                (cid, i, seal_email(e.address), email_index(e.address), str(e.source))
-                for i, e in enumerate(m.emails)
-            ]
-            addresses += [
-                (
-                    cid,
-                    i,
-                    a.country,
-                    a.region,
-                    seal_city(a.city) if a.city else None,
-                    seal_postal(a.postal_code) if a.postal_code else None,
-                    seal_line(a.line) if a.line else None,
-                )
-                for i, a in enumerate(m.addresses)
-            ]
+        phones: list[tuple[int, int, str, str, str]] = []
+        emails: list[tuple[int, int, str, str]] = []
+        addresses: list[tuple[int, int, str, str | None, str | None, str | None, str | None]] = []
+        for p in people:
+            cid = ids[p.external_ref]
+            phones += [(cid, i, *phone) for i, phone in enumerate(p.phones)]
+            emails += [(cid, i, *email) for i, email in enumerate(p.emails)]
+            addresses += [(cid, i, *address) for i, address in enumerate(p.addresses)]
+        numbers = [p[2] for p in phones]
         frames.insert_frame(
             self.session,
             CustomerPhone.__table__,  # type: ignore[arg-type]
             pl.DataFrame(
-                phones,
+                {
+                    "customer_id": [p[0] for p in phones],
+                    "position": [p[1] for p in phones],
+                    "number": EncryptedString("customer_phones.number").seal_many(numbers),
+                    "number_index": [phone_index(n) for n in numbers],
+                    "type": [p[3] for p in phones],
+                    "source": [p[4] for p in phones],
+                },
                 schema={
                     "customer_id": pl.Int64,
                     "position": pl.Int32,
@@ -540,14 +541,20 @@ class Importer:
                     "type": pl.String,
                     "source": pl.String,
                 },
-                orient="row",
             ),
         )
+        mailboxes = [e[2] for e in emails]
         frames.insert_frame(
             self.session,
             CustomerEmail.__table__,  # type: ignore[arg-type]
             pl.DataFrame(
-                emails,
+                {
+                    "customer_id": [e[0] for e in emails],
+                    "position": [e[1] for e in emails],
+                    "address": EncryptedString("customer_emails.address").seal_many(mailboxes),
+                    "address_index": [email_index(m) for m in mailboxes],
+                    "source": [e[3] for e in emails],
+                },
                 schema={
                     "customer_id": pl.Int64,
                     "position": pl.Int32,
@@ -555,14 +562,27 @@ class Importer:
                     "address_index": pl.String,
                     "source": pl.String,
                 },
-                orient="row",
             ),
         )
         frames.insert_frame(
             self.session,
             CustomerAddress.__table__,  # type: ignore[arg-type]
             pl.DataFrame(
-                addresses,
+                {
+                    "customer_id": [a[0] for a in addresses],
+                    "position": [a[1] for a in addresses],
+                    "country": [a[2] for a in addresses],
+                    "region": [a[3] for a in addresses],
+                    "city": EncryptedString("customer_addresses.city").seal_many(
+                        [a[4] or None for a in addresses]
+                    ),
+                    "postal_code": EncryptedString("customer_addresses.postal_code").seal_many(
+                        [a[5] or None for a in addresses]
+                    ),
+                    "line": EncryptedString("customer_addresses.line").seal_many(
+                        [a[6] or None for a in addresses]
+                    ),
+                },
                 schema={
                     "customer_id": pl.Int64,
                     "position": pl.Int32,
@@ -572,10 +592,9 @@ class Importer:
                     "postal_code": pl.Binary,
                     "line": pl.Binary,
                 },
-                orient="row",
             ),
         )
-        return len(models)
+        return len(people)
 
     # accounts
 
@@ -650,7 +669,7 @@ class Importer:
             status=pl.col("status").fill_null(str(AccountStatus.open)),
             collector=pl.col("collector").fill_null(str(Collector.creditor)),
             agency_ref="agency_ref",
-            created_at=frames.utc_now_column(now, valid.height),
+            created_at=_instant(now),
         )
         return frames.insert_frame(self.session, Account.__table__, out)  # type: ignore[arg-type]
 
@@ -752,7 +771,7 @@ class Importer:
             "principal_minor",
             "interest_minor",
             "fees_minor",
-            created_at=frames.utc_now_column(now, valid.height),
+            created_at=_instant(now),
         )
         count = frames.insert_frame(self.session, Bill.__table__, out)  # type: ignore[arg-type]
         self._settle(valid.group_by("account_id").agg(since=pl.col("due_date").min()))
@@ -843,7 +862,7 @@ class Importer:
             "received_at",
             "value_date",
             source=pl.col("source").fill_null(str(PaymentSource.wallet)),
-            created_at=frames.utc_now_column(now, with_dates.height),
+            created_at=_instant(now),
         )
         count = frames.insert_frame(self.session, Payment.__table__, out)  # type: ignore[arg-type]
         self._settle(with_dates.group_by("account_id").agg(since=pl.col("value_date").min()))
@@ -879,9 +898,10 @@ class Importer:
 
 
 def _parse_instants(frame: pl.DataFrame, now: dt.datetime) -> tuple[pl.Series, pl.DataFrame]:
-    values: list[dt.datetime | None] = []
+    latest = now + dt.timedelta(minutes=5)
+    values: list[dt.datetime | None] = []  # naive UTC: Polars reads those far faster than aware
     problems: list[tuple[int, str, str]] = []
-    for line, raw in zip(frame["_line"], frame["received_at"], strict=True):
+    for line, raw in zip(frame["_line"].to_list(), frame["received_at"].to_list(), strict=True):
         if raw is None or not raw.strip():
             values.append(None)
             continue
@@ -898,11 +918,43 @@ def _parse_instants(frame: pl.DataFrame, now: dt.datetime) -> tuple[pl.Series, p
             values.append(None)
             continue
         parsed = parsed.astimezone(dt.UTC)
-        if parsed > now + dt.timedelta(minutes=5):
+        if parsed > latest:
             problems.append((line, "received_at", f"is in the future: {raw}"))
-        values.append(parsed)
-    series = pl.Series("received_at", values, dtype=pl.Datetime("us", "UTC"))
+        values.append(parsed.replace(tzinfo=None))
+    series = pl.Series("received_at", values, dtype=pl.Datetime("us")).dt.replace_time_zone("UTC")
     return series, pl.DataFrame(problems, schema=["_line", "field", "problem"], orient="row")
+
+
+class _Person(NamedTuple):
+    """A validated customer row: what `_write_customers` stores, in plain values."""
+
+    external_ref: str
+    name: str
+    national_id: str | None
+    preferred_language: str
+    jurisdiction: str
+    timezones: tuple[str, ...]
+    phones: tuple[tuple[str, str, str], ...]  # number (E.164), type, source
+    emails: tuple[tuple[str, str], ...]  # address, source
+    # country, region, city, postal code, line
+    addresses: tuple[tuple[str, str | None, str | None, str | None, str | None], ...]
+
+    @classmethod
+    def of(cls, model: schemas.CustomerCreate) -> _Person:
+        return cls(
+            model.external_ref,
+            model.name,
+            model.national_id,
+            model.preferred_language,
+            model.jurisdiction,
+            tuple(model.timezones),
+            tuple((p.number, str(p.type), str(p.source)) for p in model.phones),
+            tuple((e.address, str(e.source)) for e in model.emails),
+            tuple((a.country, a.region, a.city, a.postal_code, a.line) for a in model.addresses),
+        )
+
+
+_PHONE_TYPES = frozenset(PhoneType)
 
 
 def _split(value: str | None) -> list[str]:
@@ -913,7 +965,7 @@ def _customer_payload(row: dict[str, Any]) -> dict[str, Any]:
     phones = []
     for item in _split(row.get("phones")):
         kind, sep, number = item.partition(":")
-        if sep and kind in set(PhoneType):
+        if sep and kind in _PHONE_TYPES:
             phones.append({"number": number, "type": kind})
         else:
             phones.append({"number": item})

@@ -28,15 +28,31 @@ def normalise_phone(raw: str, default_region: str) -> str:
 
 
 def parse_phone(raw: str, default_region: str) -> tuple[str, list[str]]:
-    """The number in E.164 and the time zones its numbering plan places it in (parsed once)."""
+    """The number in E.164 and the time zones its numbering plan places it in (parsed once).
+
+    The number is classified once: `is_valid_number` is "its type is known", and
+    `time_zones_for_number` classifies it again before looking its zones up (by prefix for a
+    geographical type, by country otherwise), so the two are done here from the one type."""
     try:
         parsed = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException as exc:
         raise ContactError(f"{raw!r} is not a phone number ({exc})") from exc
-    if not phonenumbers.is_valid_number(parsed):
+    kind = phonenumbers.number_type(parsed)
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
         raise ContactError(f"{raw!r} is not a valid phone number for its country")
-    zones = [z for z in phone_timezone.time_zones_for_number(parsed) if z in _known_zones()]
+    country = parsed.country_code or 0  # a parsed number always has one
+    found: tuple[str, ...] | None
+    if phonenumbers.is_number_type_geographical(kind, country):
+        found = tuple(phone_timezone.time_zones_for_geographical_number(parsed))
+    else:
+        found = _country_zones.get(country)
+        if found is None:  # the same for every number of the country: asked once
+            found = _country_zones[country] = tuple(phone_timezone.time_zones_for_number(parsed))
+    zones = [z for z in found if z in _known_zones()]
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), zones
+
+
+_country_zones: dict[int, tuple[str, ...]] = {}  # country calling code -> its zones
 
 
 def normalise_email(raw: str) -> str:
