@@ -100,6 +100,30 @@ class TestTreatment:
         assert treated > base
         assert treated == pytest.approx(analytic, abs=0.015)
 
+    def test_contacts_together_lift_it_no_more_than_the_saturation(self) -> None:
+        channels = {c: ChannelResponse(effect=2.0, days=3) for c in ("sms", "push", "email")}
+        world = World(responses=Responses(channels=channels, max_effect=2.5))
+        reached = pl.DataFrame(
+            {
+                "account_id": [a for a in range(1, N + 1) for _ in channels],
+                "day": [0] * (N * len(channels)),
+                "channel": list(channels) * N,
+                "tone": ["gentle"] * (N * len(channels)),
+            },
+            schema={
+                "account_id": pl.Int64,
+                "day": pl.Int64,
+                "channel": pl.String,
+                "tone": pl.String,
+            },
+        )
+        treated = cohort(world, "M1", reached)
+        r = world.repayment
+        h = behaviour.daily_hazard(r.cure_30["M1"], r.heterogeneity, behaviour.exposure(world))
+        # Eight times the hazard, saturated at 2.5: 1.5 more hazard-days on each of three days.
+        analytic = behaviour.cure_within(h, r.heterogeneity, behaviour.exposure(world) + 4.5)
+        assert treated == pytest.approx(analytic, abs=0.015)
+
     def test_firm_tone_and_fatigue_lower_it(self) -> None:
         world = World(
             responses=Responses(tone={"firm": 0.5, "gentle": 1.0}, fatigue_threshold_7d=1)

@@ -210,7 +210,9 @@ def contact_multiplier(
     week = recent.filter(pl.col("day") > day - 7).group_by("account_id").agg(pl.len().alias("week"))
     base = pl.DataFrame({"account_id": account_ids}, schema={"account_id": pl.Int64})
     joined = base.join(active, on="account_id", how="left").join(week, on="account_id", how="left")
-    mult = np.exp(joined["log_effect"].fill_null(0.0).to_numpy())
+    mult = np.minimum(
+        np.exp(joined["log_effect"].fill_null(0.0).to_numpy()), world.responses.max_effect
+    )
     return mult, joined["week"].fill_null(0).to_numpy().astype(np.int64)
 
 

@@ -79,6 +79,10 @@ class Responses(_Part):
     # Tone multiplies the channel's effect: moral appeal / positive expectation helps (Bursztyn et
     # al. 2019; Du et al. 2020), threats have no lasting effect [assumption: firm slightly worse].
     tone: dict[str, float] = {"gentle": 1.0, "neutral": 1.0, "firm": 0.9}
+    # The response saturates (calibration.md: "model a saturating response"): whatever reached the
+    # debtor lately, together it multiplies the pay hazard by at most this much. [assumption: a
+    # human call with a reminder, the strongest pair of effects above]
+    max_effect: float = Field(2.5, ge=1, le=10)
     # Fatigue and backfire: above this many contacts in 7 days the hazard falls and complaints
     # rise ("Angry borrowers": +6-14 pp default when contact goes too far).
     fatigue_threshold_7d: int = Field(5, ge=1)
