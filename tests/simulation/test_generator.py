@@ -52,9 +52,11 @@ class TestGenerator:
             parsed = phonenumbers.parse(number.split(":", 1)[1])
             assert phonenumbers.is_valid_number(parsed), number
         payments = portfolio.frame("payments")
+        # Nothing after `as_of` begins in China: `recoup generate` for today writes no payment
+        # later than now, whatever the hour.
         assert payments["received_at"].str.to_datetime(time_zone="UTC").max() < dt.datetime.combine(
             AS_OF, dt.time(0), tzinfo=dt.timezone(dt.timedelta(hours=8))
-        ) + dt.timedelta(days=1)
+        )
 
     def test_imports_cleanly_and_leaves_a_realistic_delinquent_share(
         self, session: Session

@@ -276,6 +276,9 @@ class Generator:
         payer = PAYERS[product].pick(rng)
         stop_after = rng.randint(0, len(schedule)) if payer == 3 else None
         offset = OFFSET[currency]
+        # The day before `as_of`, a payer west of China pays before `as_of` begins in China (so
+        # `recoup generate` for today never writes a payment later than now).
+        eve, latest = self.as_of - dt.timedelta(days=1), 16 + int(offset[:3])
         bills, payments, as_of, randint = out.bills, out.payments, self.as_of, rng.randint
         for i, (due, principal, interest) in enumerate(schedule):
             bill_ref = f"{ref}-b{i + 1}"
@@ -295,6 +298,8 @@ class Generator:
                     break
                 hour = randint(8, 22)
                 minute = randint(0, 59)
+                if day == eve and hour >= latest:
+                    hour = latest - 1
                 payments.append(
                     {
                         "external_id": f"{bill_ref}-p{k + 1}",
