@@ -49,7 +49,8 @@ def dispatcher(
         sessions,
         adapters,
         clock=clock,
-        config=DispatchConfig(worker="w-test", **config),  # type: ignore[arg-type]
+        # The test's sessions share one connection: no second thread may use it.
+        config=DispatchConfig(worker="w-test", pipeline=False, **config),  # type: ignore[arg-type]
     )
 
 

@@ -45,7 +45,8 @@ def sms_dispatcher(
         sessions,
         {"sms": adapter},
         clock=clock,
-        config=DispatchConfig(worker="w-test", **config),  # type: ignore[arg-type]
+        # The test's sessions share one connection: no second thread may use it.
+        config=DispatchConfig(worker="w-test", pipeline=False, **config),  # type: ignore[arg-type]
         rng=random.Random(20260620),
     )
 
@@ -286,7 +287,9 @@ class TestRetries:
 
 
 class TestBackoff:
-    config = DispatchConfig(worker="w-test", retry_seconds=30.0, retry_cap_seconds=3600.0)
+    config = DispatchConfig(
+        worker="w-test", retry_seconds=30.0, retry_cap_seconds=3600.0, pipeline=False
+    )
 
     def test_each_attempt_doubles_the_step_with_equal_jitter(self) -> None:
         rng = random.Random(1)

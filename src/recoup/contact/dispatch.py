@@ -87,6 +87,9 @@ class DispatchConfig:
     link_key: bytes = DEVELOPMENT_LINK_KEY
     creditor_name: str = "Recoup Wallet"
     support_phone: str = "400-000-0000"
+    # On PostgreSQL, claim the next batch while earlier ones are sent (`Dispatcher.run`); off for
+    # sessions that share one connection (the tests'), which two threads may not use at once.
+    pipeline: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings, worker: str) -> DispatchConfig:

@@ -169,7 +169,7 @@ class Dispatcher:
         total: Counter[str] = Counter()
         in_flight: deque[Future[Counter[str]]] = deque()
         with self.sessions() as session:
-            pipelined = session.get_bind().dialect.name == "postgresql"
+            pipelined = self.config.pipeline and session.get_bind().dialect.name == "postgresql"
         with ThreadPoolExecutor(DELIVERIES, thread_name_prefix="deliver") as deliverer:
             while not stop.is_set():
                 claimed = self._claim()
