@@ -41,12 +41,19 @@ def promise(session: Session, account: Account, clock: SettableClock) -> Arrange
     )
 
 
-def plan(session: Session, account: Account, clock: SettableClock) -> Arrangement:
+def plan(
+    session: Session,
+    account: Account,
+    clock: SettableClock,
+    *,
+    instalments: int = 3,
+    budget: int | None = 30_000,
+) -> Arrangement:
     return flows.plan(
         session,
         account,
-        instalments=3,
-        monthly_budget=30_000,
+        instalments=instalments,
+        monthly_budget=budget,
         monthly_income=None,
         made_by="debtor",
         channel="portal",
@@ -62,16 +69,7 @@ def settlement(session: Session, account: Account, clock: SettableClock) -> Arra
 
 def long_plan(session: Session, account: Account, clock: SettableClock) -> Arrangement:
     """12 instalments: the offer allows 2 to 6."""
-    return flows.plan(
-        session,
-        account,
-        instalments=12,
-        monthly_budget=None,
-        monthly_income=None,
-        made_by="debtor",
-        channel="portal",
-        clock=clock,
-    )
+    return plan(session, account, clock, instalments=12, budget=None)
 
 
 def extension(session: Session, account: Account, clock: SettableClock) -> Arrangement:

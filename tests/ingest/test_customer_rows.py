@@ -15,28 +15,14 @@ from phonenumbers import timezone as phone_timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recoup.ingest.importing import Importer, Kind, _customer_payload
+from recoup.ingest.importing import OPTIONAL, REQUIRED, Importer, Kind, _customer_payload
 from recoup.kit.clock import SettableClock
 from recoup.ledger import contacts, schemas
 from recoup.ledger import service as ledger_service
 from recoup.models import Customer, Payment
 
 NOW = dt.datetime(2026, 4, 1, 3, 4, 5, 678901, tzinfo=dt.UTC)
-COLUMNS = (
-    "external_ref",
-    "name",
-    "national_id",
-    "phones",
-    "emails",
-    "country",
-    "region",
-    "city",
-    "postal_code",
-    "address_line",
-    "preferred_language",
-    "jurisdiction",
-    "timezones",
-)
+COLUMNS = REQUIRED[Kind.customers] + OPTIONAL[Kind.customers]
 ROWS: list[dict[str, str | None]] = [
     {
         "external_ref": "r1",

@@ -204,22 +204,6 @@ def claim(
     return out
 
 
-def check_now(
-    session: Session,
-    contact_id: int,
-    *,
-    now: dt.datetime,
-    config: DispatchConfig,
-    guard: Guard,
-    channels: Sequence[str],
-) -> tuple[str, list[str]]:
-    """What the send-time check would say of one contact now (status and reasons), writing
-    nothing: for a person who asks for a contact and should hear at once if it may not happen."""
-    return check_many(
-        session, [contact_id], now=now, config=config, guard=guard, channels=channels
-    )[contact_id]
-
-
 def check_many(
     session: Session,
     contact_ids: Sequence[int],
@@ -229,8 +213,9 @@ def check_many(
     guard: Guard,
     channels: Sequence[str],
 ) -> dict[int, tuple[str, list[str]]]:
-    """`check_now` for several contacts, in order: each that may go counts in the caps of the next
-    (several agents' calls to one customer asked for together)."""
+    """What the send-time check would say of these contacts now (status and reasons), writing
+    nothing: for a person who asks for contacts and should hear at once if one may not happen.
+    In order: each that may go counts in the caps of the next (two calls to one customer)."""
     rows = {r.id: r for r in repo.contacts(session, contact_ids)}
     ctx = _context(session, list(rows.values()), now=now, config=config, guard=guard)
     out: dict[int, tuple[str, list[str]]] = {}

@@ -659,16 +659,12 @@ def offers_many(
             allowed = dict(decide(policy, f).select("account_id", "offers").iter_rows())
             for account_id, *holds in held.iter_rows():
                 kinds = set(allowed.get(account_id) or ())
-                chosen: list[Offer] = []
+                chosen: dict[str, Offer] = {}  # the first of each kind
                 for offer, holding in zip(policy.offers, holds, strict=True):
-                    if (
-                        holding
-                        and offer.kind in kinds
-                        and all(o.kind != offer.kind for o in chosen)
-                    ):
-                        chosen.append(offer)
+                    if holding and offer.kind in kinds:
+                        chosen.setdefault(offer.kind, offer)
                 if chosen:
-                    out[account_id] = chosen
+                    out[account_id] = list(chosen.values())
     return out
 
 
