@@ -71,6 +71,34 @@ class TestCalibration:
             1 - 0.5 ** (1 / 30), rel=1e-9
         )
 
+    @pytest.mark.parametrize("bucket", ["M1", "M3+"])
+    def test_promises_are_kept_at_the_buckets_rate_by_those_who_pay_readily(
+        self, bucket: str
+    ) -> None:
+        world = World(repayment=Repayment(cure_30={"M1": 0.0, "M3+": 0.0}, partial_share=0))
+        ids = np.arange(1, N + 1)
+        f = behaviour.factors(5, ids, world.repayment.heterogeneity)
+        frame = pl.DataFrame(
+            {
+                "account_id": ids,
+                "product": ["bnpl"] * N,
+                "bucket": [bucket] * N,
+                "overdue_minor": [10_000] * N,
+                "due_today_minor": [0] * N,
+                "hardship": [False] * N,
+                "promise_minor": [4_000] * N,
+            },
+            schema_overrides={"account_id": pl.Int64},
+        )
+        state = behaviour.DayInput(3, START, frame, NO_DELIVERIES)
+        paid = behaviour.decide_payments(world, 5, state, dict(zip(ids.tolist(), f.tolist())))
+        assert set(paid["kind"]) == {"promise"}
+        assert set(paid["amount_minor"]) == {4_000}
+        expected = world.responses.promise_keep[bucket]
+        assert paid.height / N == pytest.approx(expected, abs=0.012)
+        kept = np.isin(ids, paid["account_id"].to_numpy())
+        assert f[kept].mean() > f[~kept].mean()
+
 
 class TestTreatment:
     def test_an_sms_lifts_the_cure_rate_by_what_its_effect_implies(self) -> None:

@@ -6,11 +6,13 @@ On each day a debtor owing an overdue amount pays it in full with probability
 where h is the bucket's daily hazard and m multiplies what happened lately: messages delivered and
 calls answered (each channel's effect, times its tone's, while it lasts), a payday, hardship,
 fatigue after too many contacts. A debtor with a bill due today and nothing overdue pays it on time
-with probability 1 - (1 - on_time) ** (f * m). Some payments are partial.
+with probability 1 - (1 - on_time) ** (f * m). Some payments are partial. A promise due today is
+kept with probability 1 - (1 - k[bucket]) ** f (less in hardship): late debtors keep fewer.
 
 `h` is solved so that, across the lognormal spread of f and with paydays, the share of a bucket's
 entrants who pay in full within 30 days with no contact at all is exactly the world's `cure_30`:
-the world's rates are what the simulator reproduces, not an approximation of them.
+the world's rates are what the simulator reproduces, not an approximation of them; `k` likewise,
+for the world's `promise_keep`.
 
 Randomness is a hash of (seed, account, day, purpose): the same debtor on the same day draws the
 same numbers whatever else happens, so two policies run on one world differ only where the policy
@@ -244,12 +246,12 @@ def decide_payments(world: World, seed: int, state: DayInput, f: dict[int, float
     mult, week = contact_multiplier(world, state.deliveries, state.day, ids)
     fatigued = week > world.responses.fatigue_threshold_7d
     mult = mult * np.where(fatigued, 1 - world.responses.fatigue_penalty, 1.0)
-    mult = mult * np.where(a["hardship"].to_numpy(), world.hardship.hazard_factor, 1.0)
+    in_hardship = np.where(a["hardship"].to_numpy(), world.hardship.hazard_factor, 1.0)
+    mult = mult * in_hardship
     if state.date.day in r.paydays:
         mult = mult * r.payday_boost
-    hazards = np.array(
-        [daily_hazard(r.cure_30.get(b, 0.0), sigma, exp30) for b in a["bucket"].to_list()]
-    )
+    buckets = a["bucket"].to_list()
+    hazards = np.array([daily_hazard(r.cure_30.get(b, 0.0), sigma, exp30) for b in buckets])
     on_time = np.array([r.on_time.get(p, 0.9) for p in a["product"].to_list()])
     overdue = a["overdue_minor"].to_numpy()
     due_today = a["due_today_minor"].to_numpy()
@@ -263,7 +265,12 @@ def decide_payments(world: World, seed: int, state: DayInput, f: dict[int, float
     partial = late & ~pays_late & (u_pay < p_cure * (1 + r.partial_share))
     pays_due = ~late & (due_today > 0) & (u_pay < p_on_time)
     promise = a["promise_minor"].to_numpy()
-    keeps = (promise > 0) & ~pays_late & (u_promise < world.responses.promise_keep_rate)
+    # A promise is kept with the bucket's mean chance across the spread of f, each debtor's chance
+    # following f (and shrinking in hardship), as `h` does for a day's payment.
+    keep = world.responses.promise_keep
+    k = np.array([daily_hazard(keep.get(b, keep.get("M1", 0.0)), sigma, 1.0) for b in buckets])
+    p_keep = 1 - (1 - k) ** (factor * in_hardship)
+    keeps = (promise > 0) & ~pays_late & (u_promise < p_keep)
     amount = np.where(
         pays_late,
         overdue + due_today,

@@ -87,7 +87,12 @@ class Responses(_Part):
     # rise ("Angry borrowers": +6-14 pp default when contact goes too far).
     fatigue_threshold_7d: int = Field(5, ge=1)
     fatigue_penalty: float = Field(0.3, ge=0, le=1)
-    promise_keep_rate: float = Field(0.6, ge=0, le=1, description="50-70 % kept [vendor claim]")
+    # Promises kept, by the bucket on the promised day: vendors claim 50-70 % of promises to human
+    # collectors are kept [vendor claim], an average dominated by early buckets; a debtor who could
+    # not pay for months keeps far fewer [assumption: falling with the buckets' cure rates]. Each
+    # debtor's chance follows their lasting factor (those who pay readily keep their word), with
+    # these means across the spread.
+    promise_keep: dict[str, float] = {"M1": 0.65, "M2": 0.45, "M3": 0.25, "M3+": 0.1}
     opens_link: float = Field(0.08, ge=0, le=1, description="a delivered message's link is opened")
     wants_plan: float = Field(0.25, ge=0, le=1, description="of those, who ask for a plan")
     promises_online: float = Field(0.3, ge=0, le=1, description="of those, who promise instead")
@@ -111,10 +116,12 @@ class World(_Part):
         for name, rates in (
             ("on_time", self.repayment.on_time),
             ("cure_30", self.repayment.cure_30),
+            ("promise_keep", self.responses.promise_keep),
         ):
             for key, value in rates.items():
                 if not 0 <= value < 1:
-                    raise ValueError(f"repayment.{name}.{key} must be at least 0 and below 1")
+                    section = "responses" if name == "promise_keep" else "repayment"
+                    raise ValueError(f"{section}.{name}.{key} must be at least 0 and below 1")
         return self
 
 
