@@ -40,6 +40,13 @@ WEBHOOK_SECRET = "whsec-test-0123456789"
 START = dt.datetime(2026, 6, 1, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
 
 
+@pytest.fixture(autouse=True)
+def _audit_signer() -> None:
+    """Every test starts with the tests' signer: a command that bootstraps (recoup report, the
+    CLI's tests) installs the key file's, which the ledger tests would otherwise verify against."""
+    audit_service.install_signer(AUDIT_SIGNER)
+
+
 def database_url(tmp_root: Path) -> str:
     return os.environ.get("RECOUP_TEST_DATABASE_URL") or f"sqlite:///{tmp_root / 'test.db'}"
 

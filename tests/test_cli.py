@@ -154,6 +154,13 @@ class TestSimulate:
         )
         assert ran.exit_code == 0, ran.output
         assert "Simulated outcomes" in ran.output
+        # One column per policy, one row per measure.
+        assert any(
+            "(cn-wallet.yaml)" in line and "(quiet.yaml)" in line
+            for line in ran.output.splitlines()
+        )
+        [placed] = [line for line in ran.output.splitlines() if "calls placed" in line]
+        assert placed.split("│")[-2].strip() == "0"  # the quiet policy placed none
         assert " 0 breaches" in ran.output
         assert len(list((workdir / "recoup-simulations").glob("*.db"))) == 2
         world.write_text("portfolio: {acounts: 5}\n", encoding="utf-8")

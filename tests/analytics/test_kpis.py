@@ -15,7 +15,6 @@ from recoup.analytics import service as analytics_service
 from recoup.arrangements import flows as arrangement_flows
 from recoup.cases import flows as case_flows
 from recoup.contact import flows as contact_flows
-from recoup.contact import repository as contact_repo
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import SettableClock
 from recoup.models import Account, AgentTask, ContactPlan
@@ -193,10 +192,13 @@ class TestBehaviour:
         ]
 
 
-def outbox(session: Session, account: Account, rows: list[tuple[str, str]]) -> None:
-    """Contacts as the dispatcher leaves them: (channel, status) on successive June days, sent at
-    noon Shanghai time when a channel accepted them."""
-    for n, (channel, status) in enumerate(rows):
+def outbox(
+    session: Session, account: Account, rows: list[tuple[str, str] | tuple[str, str, str]]
+) -> None:
+    """Contacts as the dispatcher leaves them: (channel, status[, a call's result]) on successive
+    June days, sent at noon Shanghai time when a channel accepted them."""
+    for n, (channel, status, *results) in enumerate(rows):
+        result = results[0] if results else None
         day = FROM + dt.timedelta(days=n)
         sent = shanghai(day, 12) if status in ("sent", "delivered", "bounced") else None
         plan = ContactPlan(
@@ -214,21 +216,10 @@ def outbox(session: Session, account: Account, rows: list[tuple[str, str]]) -> N
             reasons=["cn.hours.house: outside 08:00-21:00"] if status == "deferred" else [],
             created_at=shanghai(day, 1),
         )
+        if result is not None:
+            plan.result = result
         session.add(plan)
         session.flush()
-        if channel == "call" and status == "sent" and n % 2 == 0:
-            contact_repo.add_events(
-                session,
-                [
-                    {
-                        "contact_id": plan.id,
-                        "status": "sent",
-                        "at": sent,
-                        "actor": "telephony",
-                        "detail": {"result": "conversation"},
-                    }
-                ],
-            )
 
 
 class TestContacts:
@@ -246,8 +237,10 @@ class TestContacts:
                 ("push", "delivered"),
                 ("sms", "blocked"),
                 ("sms", "deferred"),
-                ("call", "sent"),  # answered (a result on its event)
-                ("call", "sent"),  # not answered
+                ("call", "sent"),  # a place in the agents' queue: no contact with anyone
+                ("dial", "sent", "conversation"),  # the agent talked to the debtor
+                ("dial", "sent", "connected"),  # someone answered: not a right-party contact
+                ("dial", "sent"),  # nobody said how it went
                 ("email", "failed"),  # never accepted: not an attempt
             ],
         )
@@ -264,28 +257,29 @@ class TestContacts:
         session.flush()
         kpis = analytics_service.kpis(session, PERIOD)
         reach = {r.channel: (r.attempts, r.reached) for r in kpis.reach}
-        assert reach == {"sms": (4, 2), "push": (1, 1), "call": (2, 1)}
-        assert (kpis.attempts, kpis.reached) == (7, 4)
-        assert kpis.right_party_rate == pytest.approx(4 / 7)
+        assert reach == {"sms": (4, 2), "push": (1, 1), "dial": (3, 1)}
+        assert (kpis.attempts, kpis.reached) == (8, 4)
+        assert (kpis.calls, kpis.conversations) == (3, 1)
+        assert kpis.right_party_rate == pytest.approx(1 / 3)
         by_status = {(c.channel, c.status): c.contacts for c in kpis.contacts}
         assert by_status[("sms", "delivered")] == 2
         assert by_status[("email", "failed")] == 1
-        assert kpis.complaints_per_1000 == pytest.approx(1000 / 7)
-        assert kpis.opt_outs_per_1000 == pytest.approx(1000 / 7)
+        assert kpis.complaints_per_1000 == pytest.approx(1000 / 8)
+        assert kpis.opt_outs_per_1000 == pytest.approx(1000 / 8)
         assert [(h.status, h.reason, h.contacts) for h in kpis.held] == [
             # The real guard, planning SMS for falls_late after its opt-out (two re-decisions).
             ("blocked", "base.opt_out", 2),
             ("blocked", "unstated", 1),
             ("deferred", "cn.hours.house", 1),
         ]
-        # Shipped costs: SMS 5, push 0, call 20 a contact; 500 an agent task (two: the complaint's
-        # and the call's). Collected in CNY: ¥2,000.
+        # Shipped costs: SMS 5, push 0, a placed call 20 a contact; 500 an agent task (two: the
+        # complaint's and the call's). Collected in CNY: ¥2,000.
         costs = kpis.costs
-        assert (costs.contacts_minor, costs.agents_minor) == (4 * 5 + 2 * 20, 2 * 500)
-        assert costs.per_unit_collected == pytest.approx(1_060 / 200_000)
+        assert (costs.contacts_minor, costs.agents_minor) == (4 * 5 + 3 * 20, 2 * 500)
+        assert costs.per_unit_collected == pytest.approx(1_080 / 200_000)
         # Sent at noon in Shanghai, the customers' zone; China allows 08:00 to 21:00 (house rule).
         hours = {h.hour: h.contacts for h in kpis.local_hours if h.contacts}
-        assert hours == {12: 7}
+        assert hours == {12: 8}
         [window] = kpis.allowed_windows
         assert (window.jurisdiction, window.start_minute, window.end_minute) == ("CN", 480, 1260)
 

@@ -360,6 +360,7 @@ def frame(*rows: dict[str, Any]) -> pl.DataFrame:
         "business_zone": "Asia/Shanghai",
         "jurisdiction": "CN",
         "timezones": [],
+        "call_result": None,
     }
     return pl.DataFrame([{**base, **r} for r in rows], schema=contact_rules.SENT)
 
@@ -440,6 +441,28 @@ class TestTheRulesOnFrames:
             },
         )
         assert pure(sent) == set()
+
+    @pytest.mark.parametrize(
+        ("earlier", "breach"), [("conversation", True), (None, True), ("no_answer", False)]
+    )
+    def test_calls_count_for_a_cap_on_conversations_by_their_recorded_result(
+        self, earlier: str | None, breach: bool
+    ) -> None:
+        """China: at most three effective calls a day. Three earlier calls that were conversations,
+        or that nobody reported on, make the fourth a breach; three unanswered ones do not."""
+        day = dt.date(2026, 6, 23)
+        sent = frame(
+            *(
+                {
+                    "contact_id": i,
+                    "channel": "dial",
+                    "sent_at": local("Asia/Shanghai", day, 9 + 2 * i),
+                    "call_result": earlier if i < 3 else "conversation",
+                }
+                for i in range(4)
+            )
+        )
+        assert pure(sent) == ({(3, "cn.effective_calls", "FREQUENCY_CAP")} if breach else set())
 
     def test_service_messages_are_not_audited(self) -> None:
         sent = frame(

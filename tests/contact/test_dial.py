@@ -5,25 +5,31 @@ real socket), which receives the agent and the debtor's number, never shown to t
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import get_args
 
 import pytest
 import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from recoup.channels import Outgoing, PermanentError
 from recoup.channels.voice import ClickToCallAdapter
+from recoup.compliance.codes import CALL_RESULTS
 from recoup.config import Settings
+from recoup.contact.schemas import CallResultName
 from recoup.identity import service as identity_service
 from recoup.identity.permissions import Role
+from recoup.kit import signing
 from recoup.kit.clock import SettableClock
-from recoup.models import AgentTask, ContactPlan
+from recoup.models import Account, AgentTask, AuditEvent, ContactEvent, ContactPlan
 from tests.channels.providers import FakeSignedService
 from tests.contact.test_dispatch import dispatcher, drain
-from tests.contact.test_replies import debtor
+from tests.contact.test_replies import add_contact, debtor
 from tests.factories import shanghai
 
 SECRET = "click-to-call-secret-0123"
@@ -143,6 +149,134 @@ class TestDial:
         assert agent.post("/v1/agent-tasks/999999/dial", json={"agent": "8021"}).status_code == 404
         bad = agent.post(f"/v1/agent-tasks/{task.id}/dial", json={"agent": "80 21; rm"})
         assert bad.status_code == 422
+
+
+def placed_call(
+    session: Session,
+    sessions: sessionmaker[Session],
+    clock: SettableClock,
+    request: pytest.FixtureRequest,
+    provider: FakeSignedService,
+) -> tuple[ContactPlan, TestClient]:
+    """A call an agent asked for and the provider placed, and the agent signed in."""
+    task, _ = task_for(session, clock)
+    agent: TestClient = request.getfixturevalue("agent")
+    response = agent.post(f"/v1/agent-tasks/{task.id}/dial", json={"agent": "8021"})
+    assert response.status_code == 201, response.text
+    adapter = ClickToCallAdapter(url=f"{provider.url}/calls", secret=SECRET)
+    assert drain(dispatcher(sessions, clock, {"dial": adapter})) == {"sent": 1}
+    session.expire_all()
+    call = session.get(ContactPlan, response.json()["contact_id"])
+    assert call is not None
+    assert call.provider_id
+    return call, agent
+
+
+def report(client: TestClient, clock: SettableClock, payload: object, secret: str = SECRET) -> int:
+    """The telephony provider's signed report on a call."""
+    body = json.dumps(payload).encode()
+    stamp = int(clock.now().timestamp())
+    return client.post(
+        "/v1/channels/click-to-call/status",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Recoup-Timestamp": str(stamp),
+            "X-Recoup-Signature": signing.sign(secret.encode(), stamp, body),
+        },
+    ).status_code
+
+
+class TestCallResults:
+    def test_telephony_reports_then_the_agent_wraps_up_and_the_highest_result_stays(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        request: pytest.FixtureRequest,
+        provider: FakeSignedService,
+        client: TestClient,
+    ) -> None:
+        call, agent = placed_call(session, sessions, clock, request, provider)
+        assert report(client, clock, {"id": call.provider_id, "result": "connected"}) == 204
+        wrap_up = agent.post(f"/v1/contacts/{call.id}/call-result", json={"result": "conversation"})
+        assert wrap_up.status_code == 200, wrap_up.text
+        assert wrap_up.json() == {"contact_id": call.id, "status": "sent", "result": "conversation"}
+        # A late, lower report changes nothing.
+        assert report(client, clock, {"id": call.provider_id, "result": "no_answer"}) == 204
+        session.expire_all()
+        assert session.get(ContactPlan, call.id).result == "conversation"  # type: ignore[union-attr]
+        events = session.execute(
+            select(ContactEvent.actor, ContactEvent.detail)
+            .where(ContactEvent.contact_id == call.id)
+            .order_by(ContactEvent.id)
+        ).all()
+        assert [(actor, d["result"]) for actor, d in events if "result" in d] == [
+            ("callback:click-to-call", "connected"),
+            ("staff:li.agent", "conversation"),
+        ]
+        audited = session.execute(
+            select(AuditEvent.actor).where(AuditEvent.action == "contact.call_result")
+        ).scalars()
+        assert sorted(audited) == ["callback:click-to-call", "staff:li.agent"]
+
+    def test_bad_reports_are_clear_4xx_and_record_nothing(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        request: pytest.FixtureRequest,
+        provider: FakeSignedService,
+        client: TestClient,
+    ) -> None:
+        call, agent = placed_call(session, sessions, clock, request, provider)
+        unsigned = client.post(
+            "/v1/channels/click-to-call/status",
+            json={"id": call.provider_id, "result": "connected"},
+        )
+        assert unsigned.status_code == 401
+        assert report(client, clock, {"id": call.provider_id, "result": "connected"}, "x") == 401
+        assert report(client, clock, {"id": "call-we-never-placed", "result": "busy"}) == 404
+        assert report(client, clock, {"id": call.provider_id, "result": "hung up"}) == 422
+        unknown = agent.post(f"/v1/contacts/{call.id}/call-result", json={"result": "great"})
+        assert unknown.status_code == 422
+        missing = agent.post("/v1/contacts/999999/call-result", json={"result": "busy"})
+        assert missing.status_code == 404
+        session.expire_all()
+        assert session.get(ContactPlan, call.id).result is None  # type: ignore[union-attr]
+
+    def test_only_a_placed_call_has_a_result(
+        self,
+        session: Session,
+        clock: SettableClock,
+        request: pytest.FixtureRequest,
+    ) -> None:
+        task, _ = task_for(session, clock)
+        clock.set(shanghai(clock.now().date(), 22) + dt.timedelta(minutes=30))
+        agent: TestClient = request.getfixturevalue("agent")
+        blocked = agent.post(f"/v1/agent-tasks/{task.id}/dial", json={"agent": "8021"}).json()
+        response = agent.post(
+            f"/v1/contacts/{blocked['contact_id']}/call-result", json={"result": "no_answer"}
+        )
+        assert response.status_code == 409
+        assert "not placed" in response.json()["message"]
+        sms = add_contact(
+            session,
+            clock,
+            session.get(Account, task.account_id),
+            channel="sms",
+            treatment="t",  # type: ignore[arg-type]
+        )
+        sms.status = "sent"
+        session.commit()
+        response = agent.post(f"/v1/contacts/{sms.id}/call-result", json={"result": "busy"})
+        assert response.status_code == 422
+        assert "not a placed call" in response.json()["message"]
+
+
+@pytest.mark.pure
+def test_the_api_lists_the_call_results_of_the_compliance_vocabulary() -> None:
+    assert get_args(CallResultName) == CALL_RESULTS
 
 
 @pytest.mark.pure

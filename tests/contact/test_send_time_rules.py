@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,11 +51,20 @@ def test_two_calls_to_one_person_in_one_batch_are_not_both_made(
     assert sorted(statuses(session)) == ["deferred", "sent"]  # one hour between calls
 
 
-def test_calls_with_no_recorded_outcome_count_for_caps_on_answered_calls(
-    session: Session, sessions: sessionmaker[Session], clock: SettableClock, tmp_path: Path
+@pytest.mark.parametrize(
+    ("result", "fourth_goes"), [(None, False), ("conversation", False), ("no_answer", True)]
+)
+def test_calls_count_for_caps_on_answered_calls_by_their_recorded_result(
+    session: Session,
+    sessions: sessionmaker[Session],
+    clock: SettableClock,
+    tmp_path: Path,
+    result: str | None,
+    fourth_goes: bool,
 ) -> None:
-    """China caps effective (answered) calls at three a day; telephony reports no outcome, so each
-    dial made counts, and a fourth dial on the day waits for the next one."""
+    """China caps effective (two-way) calls at three a day. Three calls that were conversations,
+    or that nobody reported on (each counts for any result), hold a fourth dial to the next day;
+    three unanswered ones do not."""
     first, _ = two_late_accounts(session, clock)
     for hour in (9, 11, 13):
         add_contact(
@@ -67,6 +77,7 @@ def test_calls_with_no_recorded_outcome_count_for_caps_on_answered_calls(
             status="sent",
             scheduled_at=shanghai(AS_OF, hour),
             sent_at=shanghai(AS_OF, hour),
+            result=result,
         )
     clock.set(shanghai(AS_OF, 15))
     add_contact(session, clock, first, channel="dial", treatment="agent_dial_4", agent="agent-1")  # type: ignore[arg-type]
@@ -75,8 +86,11 @@ def test_calls_with_no_recorded_outcome_count_for_caps_on_answered_calls(
         select(ContactPlan).where(ContactPlan.treatment == "agent_dial_4")
     ).scalar_one()
     session.refresh(fourth)
-    assert fourth.status == "deferred"
-    assert "cn.effective_calls:FREQUENCY_CAP" in fourth.reasons
+    if fourth_goes:
+        assert fourth.status == "sent"
+    else:
+        assert fourth.status == "deferred"
+        assert "cn.effective_calls:FREQUENCY_CAP" in fourth.reasons
 
 
 def test_a_stop_calling_stops_an_agents_dial(

@@ -26,6 +26,7 @@ OPEN_ROUTES = {
     ("POST", "/v1/channels/twilio/inbound"): "authenticated by Twilio's signature instead",
     ("POST", "/v1/channels/twilio/status"): "authenticated by Twilio's signature instead",
     ("POST", "/v1/channels/sms/inbound"): "authenticated by the gateway's HMAC signature instead",
+    ("POST", "/v1/channels/click-to-call/status"): "authenticated by telephony's HMAC signature",
     ("GET", "/p/{token}"): "the signed pay link is the credential (the debtor's portal)",
     ("POST", "/p/{token}/pay"): "the signed pay link is the credential, with a CSRF field",
     ("GET", "/p/{token}/a/{ref}/{kind}"): "the pay link (an arrangement's form and preview)",

@@ -91,7 +91,9 @@ class TestCalibration:
             schema_overrides={"account_id": pl.Int64},
         )
         state = behaviour.DayInput(3, START, frame, NO_DELIVERIES)
-        paid = behaviour.decide_payments(world, 5, state, dict(zip(ids.tolist(), f.tolist())))
+        paid = behaviour.decide_payments(
+            world, 5, state, dict(zip(ids.tolist(), f.tolist(), strict=True))
+        )
         assert set(paid["kind"]) == {"promise"}
         assert set(paid["amount_minor"]) == {4_000}
         expected = world.responses.promise_keep[bucket]

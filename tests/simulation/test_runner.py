@@ -4,6 +4,7 @@ policies on one world that differ only where the policy made a difference."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -77,9 +78,25 @@ def test_a_small_world_runs_through_the_real_engine(tmp_path: Path) -> None:
                 .group_by(ContactPlan.channel)
             ).all()
         )
+        results = Counter(
+            session.execute(
+                select(ContactPlan.result).where(
+                    ContactPlan.channel == "dial", ContactPlan.status == "sent"
+                )
+            ).scalars()
+        )
     # Every message the debtors received is one the outbox recorded as sent, and the other way.
     assert recorded == dict(result.sent)
     assert audit_clean(sessions) >= sum(recorded.values())
+    # The agents record how each call went: the answered ones were conversations.
+    events: Counter[str] = Counter()
+    for day in result.days:
+        events.update(day.events)
+    assert events["call_answered"] > 0
+    assert results == {
+        "conversation": events["call_answered"],
+        "no_answer": events["call_unanswered"],
+    }
 
 
 def test_the_same_seed_gives_the_same_run(tmp_path: Path) -> None:

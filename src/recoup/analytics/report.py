@@ -191,7 +191,7 @@ def _cards(k: schemas.Kpis) -> str:
         _card(
             "rpc",
             lambda lang: _pct(k.right_party_rate, lang),
-            lambda lang: f"{k.reached:,} / {k.attempts:,}",
+            lambda lang: f"{k.conversations:,} / {k.calls:,}",
         ),
         _card(
             "promises",

@@ -23,7 +23,6 @@ from recoup.models import (
     Bill,
     BillAdjustment,
     Case,
-    ContactEvent,
     ContactPlan,
     Customer,
     DelinquencyEvent,
@@ -34,8 +33,11 @@ from recoup.models import (
 
 # A contact a channel accepted for the debtor: what counts as an attempt.
 ATTEMPTED = ("sent", "delivered", "bounced")
-# Call results the telephony may record on a contact's events that mean the debtor answered.
-ANSWERED = ("connected", "conversation")
+# A "call" contact is a place in the agents' queue, not a contact with anyone: the agent's "dial"
+# is the call (the contact audit reads them alike).
+QUEUE_ENTRY = "call"
+# The call result that is a right-party contact: a conversation with the debtor.
+RIGHT_PARTY = "conversation"
 
 
 def observed_accounts(session: Session) -> pl.DataFrame:
@@ -202,19 +204,16 @@ def contacts_by_status(session: Session, from_: dt.date, to: dt.date) -> pl.Data
     )
 
 
-def answered_calls(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
-    """channel, contacts: contacts whose events record an answered call (a telephony result of
-    `connected` or `conversation` in the event's detail), without a delivered status."""
-    c, e = ContactPlan, ContactEvent
-    result = e.detail["result"].as_string()
+def conversations(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
+    """channel, contacts: placed calls whose recorded result is a conversation with the debtor."""
+    c = ContactPlan
     return frames.read_frame(
         session,
-        select(c.channel, func.count(func.distinct(c.id)))
-        .join(e, e.contact_id == c.id)
+        select(c.channel, func.count(c.id))
         .where(
             c.as_of_date.between(from_, to),
-            c.status != "delivered",
-            result.in_(ANSWERED),
+            c.status.in_(ATTEMPTED),
+            c.result == RIGHT_PARTY,
         )
         .group_by(c.channel),
         {"channel": pl.String, "contacts": pl.Int64},
@@ -231,6 +230,7 @@ def sent_moments(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
         .where(
             c.as_of_date.between(from_, to),
             c.status.in_(ATTEMPTED),
+            c.channel != QUEUE_ENTRY,
             c.sent_at.is_not(None),
         ),
         {"sent_at": pl.Datetime("us", "UTC"), "zones": pl.String, "jurisdiction": pl.String},

@@ -70,7 +70,7 @@ class ChannelReach(Schema):
         description="Contacts a channel accepted (sent, delivered or bounced)", examples=[4000]
     )
     reached: int = Field(
-        description="Delivered to the debtor, or a call the debtor answered", examples=[3100]
+        description="Delivered to the debtor, or a call that was a conversation", examples=[3100]
     )
     rate: float | None = Field(description="reached / attempts", examples=[0.775])
 
@@ -128,8 +128,15 @@ class Kpis(Schema):
     reached: int = Field(
         description="Attempts delivered to the debtor or answered", examples=[3100]
     )
-    right_party_rate: float | None = Field(description="reached / attempts", examples=[0.775])
-    reach: list[ChannelReach] = Field(description="Right-party contact by channel")
+    calls: int = Field(description="Calls placed by agents (click-to-call)", examples=[900])
+    conversations: int = Field(
+        description="Placed calls whose recorded result is a conversation with the debtor",
+        examples=[270],
+    )
+    right_party_rate: float | None = Field(
+        description="Right-party contact: conversations / calls", examples=[0.3]
+    )
+    reach: list[ChannelReach] = Field(description="Attempts and reach by channel")
     promises: Promises
     costs: CostFigures
     complaints: int = Field(description="Complaints opened in the period", examples=[3])

@@ -7,9 +7,10 @@ Definitions (docs/analytics.md gives them in full):
 
 - recovery: money applied to bills while they were overdue, in the period, over what was
   overdue at its start plus what fell overdue during it (each bill's remainder when it did);
-- right-party contact: an attempt (a contact a channel accepted: sent, delivered or bounced)
-  that was delivered to the debtor's own device or inbox, or a call the telephony records as
-  answered; a message only known to be *sent* does not count;
+- reach: an attempt (a contact a channel accepted: sent, delivered or bounced; a place in the
+  agents' queue is none, the agent's call is) that was delivered to the debtor's own device or
+  inbox, or a call whose recorded result is a conversation; a message only known to be *sent*
+  does not count; the right-party contact rate is the calls' reach: conversations / calls placed;
 - promises kept: kept / (kept + broken) among promises that ended in the period;
 - complaints and opt-outs: recorded in the period, per 1,000 attempts.
 """
@@ -125,10 +126,17 @@ def _rate(numerator: float, denominator: float) -> float | None:
 
 def _reach(session: Session, p: schemas.Period, counts: pl.DataFrame) -> pl.DataFrame:
     """channel, attempts, reached."""
-    answered = repo.answered_calls(session, p.from_date, p.to_date)
-    by_channel = counts.group_by("channel").agg(
-        pl.col("contacts").filter(pl.col("status").is_in(repo.ATTEMPTED)).sum().alias("attempts"),
-        pl.col("contacts").filter(pl.col("status") == "delivered").sum().alias("delivered"),
+    answered = repo.conversations(session, p.from_date, p.to_date)
+    by_channel = (
+        counts.filter(pl.col("channel") != repo.QUEUE_ENTRY)
+        .group_by("channel")
+        .agg(
+            pl.col("contacts")
+            .filter(pl.col("status").is_in(repo.ATTEMPTED))
+            .sum()
+            .alias("attempts"),
+            pl.col("contacts").filter(pl.col("status") == "delivered").sum().alias("delivered"),
+        )
     )
     return (
         by_channel.join(answered, on="channel", how="left")
@@ -256,6 +264,8 @@ def report_data(
     counts = repo.contacts_by_status(session, p.from_date, p.to_date)
     reach = _reach(session, p, counts)
     attempts, reached = int(reach["attempts"].sum()), int(reach["reached"].sum())
+    dials = reach.filter(pl.col("channel") == "dial")
+    calls, talks = (int(dials["attempts"].sum()), int(dials["reached"].sum()))
 
     promise_counts = dict(repo.promises(session, p.from_date, p.to_date).iter_rows())
     kept, broken = int(promise_counts.get("kept", 0)), int(promise_counts.get("broken", 0))
@@ -295,7 +305,9 @@ def report_data(
         ],
         attempts=attempts,
         reached=reached,
-        right_party_rate=_rate(reached, attempts),
+        calls=calls,
+        conversations=talks,
+        right_party_rate=_rate(talks, calls),
         reach=[
             schemas.ChannelReach(channel=c, attempts=a, reached=r, rate=_rate(r, a))
             for c, a, r in reach.iter_rows()

@@ -26,8 +26,8 @@ it is sent, Reg F comment 6(b)(1)(i)-1), in every zone the debtor might be in:
 Service messages (`purpose == "service"`: the one confirmation an opt-out earns, a one-time code
 the debtor asked for) are not collection and are not audited here, nor counted against caps.
 
-The record does not say how a call ended, so a call counts towards every cap that counts any call
-result (the reading that counts most). Consented hours and dpd-based waivers of an hours rule are not
+A call counts by the result recorded for it (telephony's report or the agent's wrap-up); a call
+with none counts towards every cap that counts any call result (the reading that counts most). Consented hours and dpd-based waivers of an hours rule are not
 in the record either, so the audit reads hours rules without them (the dispatcher does not pass
 consented hours to the guard; a waiver is mentioned in the breach's text).
 """
@@ -75,6 +75,7 @@ SENT: dict[str, Any] = {
     "business_zone": pl.String,  # the product's zone: the one a pause's dates are written in
     "jurisdiction": pl.String,
     "timezones": pl.List(pl.String),
+    "call_result": pl.String,  # what became of a call, None if nobody reported it
 }
 OPT_OUTS: dict[str, Any] = {
     "customer_id": pl.Int64,
@@ -109,7 +110,7 @@ BREACHES: dict[str, Any] = {
 # The pause reasons the strategy and the guard read, and the status flag each stands for.
 PAUSE_FLAGS = {"dispute": "dispute_open", "hardship": "hardship_review", "cease": "cease_requested"}
 VOICE = frozenset({"call", "ai_call", "voicemail"})
-# Results a sent message has, by the contact's status; a call's result is not recorded (None).
+# Results a sent message has, by the contact's status; a call has the one recorded for it.
 MESSAGE_RESULT = {"sent": "sent", "delivered": "delivered"}
 
 
@@ -212,10 +213,10 @@ def _normalise(sent: pl.DataFrame) -> pl.DataFrame:
         pl.col("product").replace_strict(PRODUCT, default=DEFAULT_PRODUCT).alias("rule_product"),
         pl.col("channel").replace_strict(TO_TYPE, default="mobile").alias("to_type"),
         pl.when(pl.col("channel").replace(GUARD_CHANNEL).is_in(list(VOICE)))
-        .then(pl.lit(None, pl.String))
+        .then(pl.col("call_result"))
         .otherwise(pl.col("status").replace_strict(MESSAGE_RESULT, default="sent"))
         .alias("result"),
-    ).drop("timezones", "given")
+    ).drop("timezones", "given", "call_result")
 
 
 def _applies(rule: Rule, channel: str, role: str, product: str, to_type: str) -> bool:
@@ -493,7 +494,7 @@ def _cap(
     bound = audited.join(
         rules.filter(pl.col("rule") == cap.id), on="contact_id", how="semi"
     ).select("contact_id", "customer_id", "account_id", "sent_at", address.alias("address"))
-    calls = bool(cap.count_results & set(CALL_RESULTS))  # a call's result is not recorded
+    calls = bool(cap.count_results & set(CALL_RESULTS))  # a call nobody reported on
     earlier = history.filter(
         pl.col("rule_channel").is_in(sorted(cap.count_channels)),
         pl.col("result").is_in(sorted(cap.count_results))

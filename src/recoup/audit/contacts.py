@@ -113,6 +113,7 @@ def _sent(session: Session, lo: dt.datetime | None, hi: dt.datetime | None) -> p
             p.timezone,
             u.jurisdiction,
             u.timezones,
+            c.result,
         )
         .join(a, a.id == c.account_id)
         .join(p, p.code == a.product_code)

@@ -65,6 +65,7 @@ class Channels:
     factories: dict[str, Callable[[], Adapter]]
     twilio_tokens: list[str] = field(default_factory=list)  # verify Twilio's webhooks
     sms_secrets: list[str] = field(default_factory=list)  # verify the generic gateway's webhooks
+    call_secrets: list[str] = field(default_factory=list)  # verify telephony's call results
 
     def adapters(self) -> dict[str, Adapter]:
         return {channel: make() for channel, make in self.factories.items()}
@@ -82,6 +83,7 @@ def load_channels(path: Path | None, *, spool_dir: Path) -> Channels:
     factories: dict[str, Callable[[], Adapter]] = {}
     tokens: list[str] = []
     sms_secrets: list[str] = []
+    call_secrets: list[str] = []
     for channel, block in raw.items():
         where = f"{path}: {channel}"
         if not isinstance(block, dict) or "provider" not in block:
@@ -105,15 +107,19 @@ def load_channels(path: Path | None, *, spool_dir: Path) -> Channels:
                 for t in (options.get("auth_token"), options.pop("previous_auth_token", None))
                 if t
             ]
-        if provider == "http-sms":
+        if provider in ("http-sms", "click-to-call"):
             secret = options.get("secret")
-            sms_secrets = [secret] if isinstance(secret, str) else list(secret or [])
+            secrets = [secret] if isinstance(secret, str) else list(secret or [])
+            if provider == "http-sms":
+                sms_secrets = secrets
+            else:
+                call_secrets = secrets
         try:
             cls(**options).close()  # fail now, at start, on a wrong or missing setting
         except (TypeError, ValueError) as exc:
             raise ChannelConfigError(f"{where}: {exc}") from exc
         factories[channel] = _factory(cls, options)
-    return Channels(factories, tokens, sms_secrets)
+    return Channels(factories, tokens, sms_secrets, call_secrets)
 
 
 def _spool(directory: Path, channel: str) -> Callable[[], Adapter]:

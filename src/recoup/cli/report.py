@@ -105,7 +105,7 @@ def print_kpis(k: schemas.Kpis, lang: str) -> None:
         )
     for c in k.cure:
         table.add_row(f"{t['cure']} {c.bucket}", _pct(c.rate), f"{c.cured:,} / {c.accounts:,}")
-    table.add_row(t["rpc"], _pct(k.right_party_rate), f"{k.reached:,} / {k.attempts:,}")
+    table.add_row(t["rpc"], _pct(k.right_party_rate), f"{k.conversations:,} / {k.calls:,}")
     table.add_row(
         t["promises"],
         _pct(k.promises.rate),

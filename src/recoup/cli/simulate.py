@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -148,37 +150,34 @@ def run_one(
     return result, rt
 
 
+def _total(r: SimulationResult, event: str) -> str:
+    return f"{r.total(event):,}"
+
+
 def summary_table(results: list[tuple[str, SimulationResult]]) -> Table:
+    """One row per measure, one column per policy: reads on a narrow terminal, and policies run
+    on one world compare side by side."""
     table = Table(title="Simulated outcomes")
-    table.add_column("policy")
-    for column in (
-        "collected",
-        "payments",
-        "messages",
-        "calls answered",
-        "promises",
-        "plans",
-        "disputes",
-        "complaints",
-        "STOP",
-    ):
-        table.add_column(column, justify="right")
-    for name, r in results:
-        sent = r.sent
-        table.add_row(
-            name,
-            ", ".join(
+    table.add_column("")
+    for name, _ in results:
+        table.add_column(name, justify="right")
+    rows: list[tuple[str, Callable[[SimulationResult], str]]] = [
+        (
+            "collected",
+            lambda r: ", ".join(
                 format_money(amount, currency, LOCALE.get(currency, "en_US"))
                 for currency, amount in sorted(r.collected.items())
             )
             or "0",
-            f"{sum(d.payments for d in r.days):,}",
-            f"{sum(v for k, v in sent.items() if k != 'dial'):,}",
-            f"{r.total('call_answered'):,}",
-            f"{r.total('promise'):,}",
-            f"{r.total('plan'):,}",
-            f"{r.total('dispute'):,}",
-            f"{r.total('complaint'):,}",
-            f"{r.total('stop'):,}",
-        )
+        ),
+        ("payments", lambda r: f"{sum(d.payments for d in r.days):,}"),
+        ("messages", lambda r: f"{sum(v for k, v in r.sent.items() if k != 'dial'):,}"),
+        ("calls placed", lambda r: f"{r.sent['dial']:,}"),
+        ("calls answered", lambda r: f"{r.total('call_answered'):,}"),
+    ]
+    for event in ("promise", "plan", "dispute", "complaint", "stop"):
+        label = "STOP replies" if event == "stop" else f"{event}s"
+        rows.append((label, partial(_total, event=event)))
+    for label, value in rows:
+        table.add_row(label, *(value(r) for _, r in results))
     return table

@@ -337,7 +337,7 @@ class _Context:
     emails: Mapping[int, tuple[str, str | None]]
     opt_outs: Mapping[int, list[tuple[str, str | None]]]
     consents: Mapping[int, set[str | None]]
-    history: dict[int, list[tuple[dt.datetime, str, int]]]
+    history: dict[int, list[tuple[dt.datetime, str, int, str | None]]]
     templates: Mapping[tuple[str, str, str, str], Any]
 
     def check(self, r: Any, channels: Sequence[str]) -> _Verdict:
@@ -442,7 +442,9 @@ class _Context:
         """A contact of this batch is leaving: the next ones of the batch count it in their caps
         (two accounts of one customer claimed together are two contacts with one person)."""
         if r.purpose == "collection" and r.channel != "call":
-            self.history.setdefault(r.customer_id, []).append((self.now, r.channel, r.account_id))
+            self.history.setdefault(r.customer_id, []).append(
+                (self.now, r.channel, r.account_id, None)
+            )
 
     def _address(self, r: Any) -> tuple[str | None, str | None]:
         if r.channel in ("sms", *SCRIPTED):
@@ -521,11 +523,11 @@ class _Context:
             Event(
                 at=at,
                 channel=GUARD_CHANNEL.get(channel, channel),
-                # Telephony reports no outcome: a call counts for caps on any call result.
-                result=UNRECORDED if channel in SCRIPTED else "sent",
+                # A call nobody has reported on yet counts for caps on any call result.
+                result=(result or UNRECORDED) if channel in SCRIPTED else "sent",
                 debt_ids=(str(account_id),),
             )
-            for at, channel, account_id in self.history.get(r.customer_id, [])
+            for at, channel, account_id, result in self.history.get(r.customer_id, [])
         ]
         subject = Subject(self.now, zones, debt_id=str(r.account_id))
         return decide(self.guard, facts, count=lambda caps: tally_all(caps, events, subject))

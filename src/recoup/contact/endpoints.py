@@ -14,6 +14,7 @@ from recoup.api.deps import ClockDep, Limit, RowId, SessionDep, SettingsDep
 from recoup.api.errors import ERROR_RESPONSES
 from recoup.channels.config import Channels, load_channels
 from recoup.channels.sms import verify_twilio_signature
+from recoup.channels.voice import ClickToCallAdapter
 from recoup.compliance import load_guard
 from recoup.config import Settings
 from recoup.contact import flows, schemas
@@ -225,6 +226,70 @@ def dial(
     return schemas.DialResult(
         contact_id=contact.id, status=contact.status, reasons=[str(r) for r in contact.reasons]
     )
+
+
+@router.post(
+    "/contacts/{contact_id}/call-result",
+    response_model=schemas.CallOutcome,
+    summary="Record what became of a call (the agent's wrap-up)",
+)
+def call_result(
+    contact_id: RowId,
+    data: schemas.CallResultIn,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.calls_place),
+) -> schemas.CallOutcome:
+    """After the call: `no_answer`, `voicemail`, `connected` (someone answered) or
+    `conversation` (a talk with the debtor). Caps that count only some results (China's three
+    effective calls a day, Reg F's conversations) count the call by it from now on. A result below
+    the one on record (telephony said `conversation`) changes nothing; 409 for a call that was
+    not placed."""
+    contact = flows.record_call_result(
+        session, data.result, contact_id=contact_id, actor=principal.actor, clock=clock
+    )
+    return schemas.CallOutcome(
+        contact_id=contact.id, status=contact.status, result=contact.result or data.result
+    )
+
+
+@router.post("/channels/click-to-call/status", status_code=204, summary="Call result (telephony)")
+def click_to_call_status(
+    body: RawBody,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    x_recoup_timestamp: Annotated[str | None, Header(description="Unix seconds")] = None,
+    x_recoup_signature: Annotated[str | None, Header(description="v1=<hex HMAC-SHA256>")] = None,
+) -> Response:
+    """The telephony provider's report on a call it bridged, `{"id", "result"}` with the call id
+    it answered with, signed with the click-to-call secret as Recoup signs its requests. A call
+    it does not know is a 404, so the provider retries until the call is on record."""
+    ingest_service.verify_webhook(
+        session,
+        source="click-to-call",
+        secrets=[s.encode() for s in _channels(settings).call_secrets],
+        timestamp_header=x_recoup_timestamp,
+        signature_header=x_recoup_signature,
+        body=body,
+        tolerance=settings.webhook_tolerance_seconds,
+        clock=clock,
+    )
+    try:
+        data = schemas.CallStatus.model_validate_json(body)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "invalid call status", details=exc.errors(include_url=False, include_context=False)
+        ) from exc
+    flows.record_call_result(
+        session,
+        data.result,
+        provider=ClickToCallAdapter.name,
+        provider_id=data.id,
+        actor="callback:click-to-call",
+        clock=clock,
+    )
+    return Response(status_code=204)
 
 
 @router.get(

@@ -26,12 +26,13 @@ from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
 from recoup.compliance import Guard
+from recoup.compliance.codes import CALL_RESULTS
 from recoup.contact import dispatch
 from recoup.contact import repository as repo
 from recoup.contact import service as contact_service
 from recoup.contact.dispatch import DispatchConfig
 from recoup.kit.clock import Clock
-from recoup.kit.errors import NotFound, ValidationFailed
+from recoup.kit.errors import Conflict, NotFound, ValidationFailed
 from recoup.kit.indexes import phone_index
 from recoup.ledger.contacts import ContactError, normalise_phone
 from recoup.models import (
@@ -591,3 +592,66 @@ def dial_many(
     audit_service.record_many(session, entries, clock=clock)
     session.flush()
     return contacts
+
+
+def record_call_result(
+    session: Session,
+    result: str,
+    *,
+    actor: str,
+    clock: Clock,
+    contact_id: int | None = None,
+    provider: str | None = None,
+    provider_id: str | None = None,
+) -> ContactPlan:
+    """What became of a call: telephony's report (by its call id) or the agent's wrap-up (by the
+    contact). The guard counts the call by it from then on (China's effective calls, Reg F's
+    conversations) instead of counting it for every result. Results only ever move up
+    `CALL_RESULTS` (telephony's `connected`, then the agent's `conversation` with the right
+    party): a lower one after a higher one, or the same one again, changes nothing."""
+    if result not in CALL_RESULTS:
+        raise ValidationFailed(f"unknown call result {result!r} (known: {', '.join(CALL_RESULTS)})")
+    if contact_id is not None:
+        contact = session.get(ContactPlan, contact_id, with_for_update=True)
+        if contact is None:
+            raise NotFound(f"no contact {contact_id}")
+    else:
+        contact = session.execute(
+            select(ContactPlan)
+            .where(ContactPlan.provider == provider, ContactPlan.provider_id == provider_id)
+            .with_for_update()
+        ).scalar_one_or_none()
+        if contact is None:
+            raise NotFound(f"no call {provider_id!r} from {provider}")
+    if contact.channel != "dial":
+        raise ValidationFailed(f"contact {contact.id} is {contact.channel!r}, not a placed call")
+    if contact.status not in (ContactStatus.sent, ContactStatus.delivered):
+        raise Conflict(f"call {contact.id} was not placed (it is {contact.status})")
+    if contact.result is not None and CALL_RESULTS.index(result) <= CALL_RESULTS.index(
+        contact.result
+    ):
+        return contact
+    now = clock.now()
+    earlier, contact.result, contact.updated_at = contact.result, result, now
+    repo.add_events(
+        session,
+        [
+            {
+                "contact_id": contact.id,
+                "status": contact.status,
+                "at": now,
+                "actor": actor,
+                "detail": {"result": result} | ({"was": earlier} if earlier else {}),
+            }
+        ],
+    )
+    audit_service.record(
+        session,
+        actor=actor,
+        action="contact.call_result",
+        subject_type="contact",
+        subject_id=contact.id,
+        details={"result": result},
+        clock=clock,
+    )
+    return contact

@@ -262,21 +262,21 @@ def electronic_consents(
 
 def history(
     session: Session, customer_ids: Iterable[int], now: dt.datetime
-) -> dict[int, list[tuple[dt.datetime, str, int]]]:
-    """Per customer, the contacts that left or are leaving (time, channel, account) in the longest
-    cap window: what frequency caps count at send time."""
+) -> dict[int, list[tuple[dt.datetime, str, int, str | None]]]:
+    """Per customer, the contacts that left or are leaving (time, channel, account, a call's
+    result) in the longest cap window: what frequency caps count at send time."""
     c = ContactPlan
     at = func.coalesce(c.sent_at, c.updated_at, c.scheduled_at)
-    stmt = select(c.customer_id, at, c.channel, c.account_id).where(
+    stmt = select(c.customer_id, at, c.channel, c.account_id, c.result).where(
         among(session, c.customer_id, customer_ids),
         c.status.in_(COUNTED),
         c.purpose == "collection",
         c.channel != "call",  # a place in the agents' queue; the agent's "dial" is the call
         at > now - dt.timedelta(days=HISTORY_DAYS),
     )
-    out: dict[int, list[tuple[dt.datetime, str, int]]] = defaultdict(list)
-    for customer_id, when, channel, account_id in session.execute(stmt):
-        out[customer_id].append((when, channel, account_id))
+    out: dict[int, list[tuple[dt.datetime, str, int, str | None]]] = defaultdict(list)
+    for customer_id, when, channel, account_id, result in session.execute(stmt):
+        out[customer_id].append((when, channel, account_id, result))
     return out
 
 

@@ -61,6 +61,31 @@ class DialResult(Schema):
     reasons: list[str] = Field(description="Why not, when blocked (rule:CODE)")
 
 
+CallResultName = Literal[
+    "not_connected", "busy", "no_answer", "voicemail", "connected", "conversation"
+]  # compliance.codes.CALL_RESULTS, lowest first (a test holds them equal)
+
+
+class CallResultIn(Schema):
+    result: CallResultName = Field(
+        description="What became of the call: `conversation` is a talk with the right party",
+        examples=["conversation"],
+    )
+
+
+class CallStatus(Schema):
+    """The click-to-call provider's report on a call it placed (signed like its requests)."""
+
+    id: str = Field(min_length=1, max_length=128, description="The call id it answered with")
+    result: CallResultName
+
+
+class CallOutcome(Schema):
+    contact_id: int
+    status: str = Field(description="The call's status in the outbox (sent once placed)")
+    result: str = Field(description="The result on record (the highest reported)")
+
+
 class PreferencesIo(Schema):
     """How the debtor wants to be contacted: the channels allowed (the others are opted out of),
     quiet hours and a preferred window in their local time (`HH:MM`, both ends or neither; either

@@ -74,6 +74,10 @@ class ContactPlan(IdMixin, CreatedMixin, Model):
     provider_id: Mapped[str | None] = mapped_column(String(128), index=True)
     address_index: Mapped[str | None] = mapped_column(String(64))
     agent: Mapped[str | None] = mapped_column(String(64))  # who rings, for an agent's bridged call
+    # A call's outcome, as telephony or the agent reported it (`compliance.codes.CALL_RESULTS`);
+    # None for a message, and for a call nobody has reported on yet (the guard then counts it for
+    # any result a cap counts).
+    result: Mapped[str | None] = mapped_column(String(16))
     sent_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime | None]
 

@@ -107,13 +107,15 @@ class SimulationAdapter:
 
 @dataclass(frozen=True)
 class Action:
-    """Something a debtor does: stop, complaint, dispute, hardship, promise or plan."""
+    """Something a debtor does (stop, complaint, dispute, hardship, promise or plan), or how an
+    agent's call went (call_result)."""
 
     kind: str
     account_id: int
     channel: str = "portal"
     to: str = ""  # the number a STOP comes from
-    reason: str = ""  # a case's
+    reason: str = ""  # a case's, or a call's result
+    contact_id: int = 0  # the call's
 
 
 @dataclass
@@ -387,7 +389,7 @@ class Simulation:
             _, account_id, channel, tone, _ = plan
             report.sent[channel] += 1
             if channel == "dial":
-                actions += self._call(n, account_id, report)
+                actions += self._call(n, account_id, contact_id, report)
                 continue
             self.deliveries.append(
                 {"account_id": account_id, "day": n, "channel": channel, "tone": tone}
@@ -429,18 +431,20 @@ class Simulation:
             actions.append(Action("promise", account_id))
         return actions
 
-    def _call(self, n: int, account_id: int, report: DayReport) -> list[Action]:
+    def _call(self, n: int, account_id: int, contact_id: int, report: DayReport) -> list[Action]:
+        """The debtor answers or not; the agent records how the call went (its wrap-up)."""
         calls = self.world.responses.calls
         if self._draw(account_id, n, Salt.answer, self.clock.now().hour) >= calls.answer_rate:
             report.events["call_unanswered"] += 1
-            return []
+            return [Action("call_result", account_id, reason="no_answer", contact_id=contact_id)]
         report.events["call_answered"] += 1
         self.deliveries.append(
             {"account_id": account_id, "day": n, "channel": "call", "tone": "neutral"}
         )
+        actions = [Action("call_result", account_id, reason="conversation", contact_id=contact_id)]
         if self._draw(account_id, n, Salt.call_promise) < calls.promise_rate:
-            return [Action("promise", account_id, channel="agent")]
-        return []
+            actions.append(Action("promise", account_id, channel="agent"))
+        return actions
 
     def _act(self, n: int, day: dt.date, actions: list[Action], report: DayReport) -> None:
         if not actions:
@@ -461,7 +465,15 @@ class Simulation:
                 )
             }
             for action in actions:
-                if action.kind == "stop":
+                if action.kind == "call_result":
+                    contact_flows.record_call_result(
+                        session,
+                        action.reason,
+                        contact_id=action.contact_id,
+                        actor="agent:sim",
+                        clock=self.clock,
+                    )
+                elif action.kind == "stop":
                     contact_flows.receive_sms(
                         session,
                         provider="simulation",
