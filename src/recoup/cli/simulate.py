@@ -164,11 +164,13 @@ def summary_table(results: list[tuple[str, SimulationResult]]) -> Table:
     rows: list[tuple[str, Callable[[SimulationResult], str]]] = [
         (
             "collected",
-            lambda r: ", ".join(
-                format_money(amount, currency, LOCALE.get(currency, "en_US"))
-                for currency, amount in sorted(r.collected.items())
-            )
-            or "0",
+            lambda r: (
+                ", ".join(
+                    format_money(amount, currency, LOCALE.get(currency, "en_US"))
+                    for currency, amount in sorted(r.collected.items())
+                )
+                or "0"
+            ),
         ),
         ("payments", lambda r: f"{sum(d.payments for d in r.days):,}"),
         ("messages", lambda r: f"{sum(v for k, v in r.sent.items() if k != 'dial'):,}"),

@@ -609,33 +609,55 @@ def record_call_result(
     conversations) instead of counting it for every result. Results only ever move up
     `CALL_RESULTS` (telephony's `connected`, then the agent's `conversation` with the right
     party): a lower one after a higher one, or the same one again, changes nothing."""
-    if result not in CALL_RESULTS:
-        raise ValidationFailed(f"unknown call result {result!r} (known: {', '.join(CALL_RESULTS)})")
-    if contact_id is not None:
-        contact = session.get(ContactPlan, contact_id, with_for_update=True)
+    if contact_id is None:
+        found = session.execute(
+            select(ContactPlan.id).where(
+                ContactPlan.provider == provider, ContactPlan.provider_id == provider_id
+            )
+        ).scalar_one_or_none()
+        if found is None:
+            raise NotFound(f"no call {provider_id!r} from {provider}")
+        contact_id = found
+    return record_call_results(session, [(contact_id, result)], actor=actor, clock=clock)[0]
+
+
+def record_call_results(
+    session: Session, results: Sequence[tuple[int, str]], *, actor: str, clock: Clock
+) -> list[ContactPlan]:
+    """`record_call_result` for several calls at once (an agent session's wrap-ups): the calls
+    read and locked together, one insert of events, one run of audit entries."""
+    if not results:
+        return []
+    for _, result in results:
+        if result not in CALL_RESULTS:
+            raise ValidationFailed(
+                f"unknown call result {result!r} (known: {', '.join(CALL_RESULTS)})"
+            )
+    ids = {contact_id for contact_id, _ in results}
+    calls = {
+        c.id: c
+        for c in session.scalars(
+            select(ContactPlan).where(ContactPlan.id.in_(ids)).with_for_update()
+        )
+    }
+    now = clock.now()
+    events: list[dict[str, Any]] = []
+    entries: list[audit_service.Entry] = []
+    for contact_id, result in results:
+        contact = calls.get(contact_id)
         if contact is None:
             raise NotFound(f"no contact {contact_id}")
-    else:
-        contact = session.execute(
-            select(ContactPlan)
-            .where(ContactPlan.provider == provider, ContactPlan.provider_id == provider_id)
-            .with_for_update()
-        ).scalar_one_or_none()
-        if contact is None:
-            raise NotFound(f"no call {provider_id!r} from {provider}")
-    if contact.channel != "dial":
-        raise ValidationFailed(f"contact {contact.id} is {contact.channel!r}, not a placed call")
-    if contact.status not in (ContactStatus.sent, ContactStatus.delivered):
-        raise Conflict(f"call {contact.id} was not placed (it is {contact.status})")
-    if contact.result is not None and CALL_RESULTS.index(result) <= CALL_RESULTS.index(
-        contact.result
-    ):
-        return contact
-    now = clock.now()
-    earlier, contact.result, contact.updated_at = contact.result, result, now
-    repo.add_events(
-        session,
-        [
+        if contact.channel != "dial":
+            raise ValidationFailed(
+                f"contact {contact.id} is {contact.channel!r}, not a placed call"
+            )
+        if contact.status not in (ContactStatus.sent, ContactStatus.delivered):
+            raise Conflict(f"call {contact.id} was not placed (it is {contact.status})")
+        earlier = contact.result
+        if earlier is not None and CALL_RESULTS.index(result) <= CALL_RESULTS.index(earlier):
+            continue
+        contact.result, contact.updated_at = result, now
+        events.append(
             {
                 "contact_id": contact.id,
                 "status": contact.status,
@@ -643,15 +665,17 @@ def record_call_result(
                 "actor": actor,
                 "detail": {"result": result} | ({"was": earlier} if earlier else {}),
             }
-        ],
-    )
-    audit_service.record(
-        session,
-        actor=actor,
-        action="contact.call_result",
-        subject_type="contact",
-        subject_id=contact.id,
-        details={"result": result},
-        clock=clock,
-    )
-    return contact
+        )
+        entries.append(
+            audit_service.Entry(
+                actor=actor,
+                action="contact.call_result",
+                subject_type="contact",
+                subject_id=contact.id,
+                details={"result": result},
+            )
+        )
+    repo.add_events(session, events)
+    audit_service.record_many(session, entries, clock=clock)
+    session.flush()
+    return [calls[contact_id] for contact_id, _ in results]

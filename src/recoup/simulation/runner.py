@@ -464,16 +464,14 @@ class Simulation:
                     ).where(AccountDelinquency.account_id.in_(arranging))
                 )
             }
+            contact_flows.record_call_results(
+                session,
+                [(a.contact_id, a.reason) for a in actions if a.kind == "call_result"],
+                actor="agent:sim",
+                clock=self.clock,
+            )
             for action in actions:
-                if action.kind == "call_result":
-                    contact_flows.record_call_result(
-                        session,
-                        action.reason,
-                        contact_id=action.contact_id,
-                        actor="agent:sim",
-                        clock=self.clock,
-                    )
-                elif action.kind == "stop":
+                if action.kind == "stop":
                     contact_flows.receive_sms(
                         session,
                         provider="simulation",
