@@ -149,3 +149,33 @@ class TestExperiments:
         assert set(before["rate"].to_list()) == {0.0}  # nothing paid before 10 June
         # The whole portfolio: ¥(0+1+2+4+0+4+1+3)/4 thousand of ¥8,000, as a mean of shares.
         assert ends["all"] == pytest.approx(15 / 32)
+
+
+@pytest.mark.pure
+@pytest.mark.parametrize(
+    ("reference", "low", "high", "verdict"),
+    [
+        (True, None, None, "reference"),
+        (False, -0.135, 0.032, "unclear"),  # the demo's holdout of 98 accounts
+        (False, 0.01, 0.07, "higher"),
+        (False, -0.07, -0.01, "lower"),
+    ],
+)
+def test_an_arm_reads_as_a_difference_only_when_its_interval_leaves_out_zero(
+    reference: bool, low: float | None, high: float | None, verdict: str
+) -> None:
+    arm = schemas.ArmResult(
+        arm="firm",
+        accounts=100,
+        mean_rate=0.7,
+        sd=0.3,
+        paying_share=0.8,
+        reference=reference,
+        diff=None if low is None or high is None else (low + high) / 2,
+        se=None,
+        ci_low=low,
+        ci_high=high,
+        uplift=None,
+    )
+    assert arm.verdict == verdict
+    assert arm.model_dump()["verdict"] == verdict  # the API says so too

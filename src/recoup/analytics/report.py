@@ -69,6 +69,11 @@ LABELS: dict[str, dict[str, str]] = {
         "mean_rate": "Mean recovery",
         "diff": "Difference (95 % interval)",
         "uplift": "Uplift",
+        "verdict": "Reading",
+        "verdict_reference": "–",
+        "verdict_unclear": "no clear difference",
+        "verdict_higher": "higher",
+        "verdict_lower": "lower",
         "reference": "reference",
         "all": "all accounts",
         "none": "Nothing recorded in the period.",
@@ -120,6 +125,11 @@ LABELS: dict[str, dict[str, str]] = {
         "mean_rate": "平均回收率",
         "diff": "差异（95% 置信区间）",
         "uplift": "提升",
+        "verdict": "结论",
+        "verdict_reference": "–",
+        "verdict_unclear": "无明显差异",
+        "verdict_higher": "更高",
+        "verdict_lower": "更低",
         "reference": "对照",
         "all": "全部账户",
         "none": "本期间无记录。",
@@ -401,9 +411,10 @@ def _experiment_table(e: schemas.Experiments) -> str:
                     _each(lambda lang, a=a: _pct(a.mean_rate, lang)),  # type: ignore[misc]
                     diff,
                     "–" if a.uplift is None else f"{a.uplift:+.1%}",
+                    _both(f"verdict_{a.verdict}"),
                 ]
             )
-    return _table(["experiment", "arm", "accounts", "mean_rate", "diff", "uplift"], rows)
+    return _table(["experiment", "arm", "accounts", "mean_rate", "diff", "uplift", "verdict"], rows)
 
 
 # -- the page ------------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ currency."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from recoup.kit.schemas import Schema
 
@@ -179,6 +180,19 @@ class ArmResult(Schema):
     ci_low: float | None = Field(description="95 % interval, low end", examples=[0.011])
     ci_high: float | None = Field(description="95 % interval, high end", examples=[0.069])
     uplift: float | None = Field(description="diff over the reference's mean rate", examples=[0.1])
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="How to read diff: `unclear` when its 95 % interval holds zero (no difference "
+        "shown: too few accounts, or none there), else `higher` or `lower`; `reference` for the "
+        "reference arm"
+    )
+    @property
+    def verdict(self) -> Literal["reference", "unclear", "higher", "lower"]:
+        if self.reference or self.ci_low is None or self.ci_high is None:
+            return "reference"
+        if self.ci_low > 0:
+            return "higher"
+        return "lower" if self.ci_high < 0 else "unclear"
 
 
 class ExperimentResult(Schema):

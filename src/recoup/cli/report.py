@@ -152,7 +152,7 @@ def print_experiments(e: schemas.Experiments, lang: str) -> None:
         return
     t = LABELS[lang]
     table = Table(title=t["experiments"])
-    for column in ("experiment", "arm", "accounts", "mean_rate", "diff", "uplift"):
+    for column in ("experiment", "arm", "accounts", "mean_rate", "diff", "uplift", "verdict"):
         table.add_column(t[column], justify="left" if column in ("experiment", "arm") else "right")
     for x in e.experiments:
         for a in x.arms:
@@ -168,5 +168,6 @@ def print_experiments(e: schemas.Experiments, lang: str) -> None:
                 _pct(a.mean_rate),
                 diff,
                 "–" if a.uplift is None else f"{a.uplift:+.1%}",
+                t[f"verdict_{a.verdict}"],
             )
     console.print(table)
