@@ -21,7 +21,11 @@ NO_DELIVERIES = pl.DataFrame(
 
 
 def cohort(
-    world: World, bucket: str, deliveries: pl.DataFrame = NO_DELIVERIES, seed: int = 3
+    world: World,
+    bucket: str,
+    deliveries: pl.DataFrame = NO_DELIVERIES,
+    seed: int = 3,
+    product: str = "bnpl",
 ) -> float:
     """Share of N accounts entering `bucket` that pay in full within 30 days."""
     ids = np.arange(1, N + 1)
@@ -38,7 +42,7 @@ def cohort(
         frame = pl.DataFrame(
             {
                 "account_id": open_ids,
-                "product": ["bnpl"] * len(open_ids),
+                "product": [product] * len(open_ids),
                 "bucket": [bucket] * len(open_ids),
                 "overdue_minor": [10_000] * len(open_ids),
                 "due_today_minor": [0] * len(open_ids),
@@ -54,11 +58,24 @@ def cohort(
 
 
 class TestCalibration:
-    @pytest.mark.parametrize("bucket", ["M1", "M2", "M3"])
-    def test_with_no_contact_a_bucket_cures_at_the_configured_rate(self, bucket: str) -> None:
+    @pytest.mark.parametrize(
+        ("product", "bucket"),
+        [("bnpl", "M1"), ("credit_line", "M1"), ("micro_loan", "M2"), ("bnpl", "M3"), ("x", "M3")],
+    )
+    def test_with_no_contact_a_bucket_cures_at_the_configured_rate(
+        self, product: str, bucket: str
+    ) -> None:
         world = World()
-        expected = world.repayment.cure_30[bucket]
-        assert cohort(world, bucket) == pytest.approx(expected, abs=0.015)
+        expected = world.repayment.cure(product, bucket)
+        assert cohort(world, bucket, product=product) == pytest.approx(expected, abs=0.015)
+
+    def test_a_products_own_rate_wins_over_the_buckets(self) -> None:
+        r = Repayment(cure_30={"M1": 0.5, "M2": 0.3}, cure_30_by_product={"bnpl": {"M1": 0.9}})
+        assert (r.cure("bnpl", "M1"), r.cure("bnpl", "M2"), r.cure("micro_loan", "M1")) == (
+            0.9,
+            0.3,
+            0.5,
+        )
 
     def test_the_hazard_is_solved_across_the_spread_of_debtors(self) -> None:
         h = behaviour.daily_hazard(0.75, 0.6, 30.0)
@@ -75,7 +92,11 @@ class TestCalibration:
     def test_promises_are_kept_at_the_buckets_rate_by_those_who_pay_readily(
         self, bucket: str
     ) -> None:
-        world = World(repayment=Repayment(cure_30={"M1": 0.0, "M3+": 0.0}, partial_share=0))
+        world = World(
+            repayment=Repayment(
+                cure_30={"M1": 0.0, "M3+": 0.0}, cure_30_by_product={}, partial_share=0
+            )
+        )
         ids = np.arange(1, N + 1)
         f = behaviour.factors(5, ids, world.repayment.heterogeneity)
         frame = pl.DataFrame(
@@ -124,7 +145,7 @@ class TestTreatment:
         base = cohort(world, "M1")
         treated = cohort(world, "M1", sms)
         r = world.repayment
-        h = behaviour.daily_hazard(r.cure_30["M1"], r.heterogeneity, behaviour.exposure(world))
+        h = behaviour.daily_hazard(r.cure("bnpl", "M1"), r.heterogeneity, behaviour.exposure(world))
         # Three days at twice the hazard (June 1-3 hold no payday): 3 more hazard-days.
         analytic = behaviour.cure_within(h, r.heterogeneity, behaviour.exposure(world) + 3)
         assert treated > base
@@ -149,7 +170,7 @@ class TestTreatment:
         )
         treated = cohort(world, "M1", reached)
         r = world.repayment
-        h = behaviour.daily_hazard(r.cure_30["M1"], r.heterogeneity, behaviour.exposure(world))
+        h = behaviour.daily_hazard(r.cure("bnpl", "M1"), r.heterogeneity, behaviour.exposure(world))
         # Eight times the hazard, saturated at 2.5: 1.5 more hazard-days on each of three days.
         analytic = behaviour.cure_within(h, r.heterogeneity, behaviour.exposure(world) + 4.5)
         assert treated == pytest.approx(analytic, abs=0.015)

@@ -10,7 +10,8 @@ with probability 1 - (1 - on_time) ** (f * m). Some payments are partial. A prom
 kept with probability 1 - (1 - k[bucket]) ** f (less in hardship): late debtors keep fewer.
 
 `h` is solved so that, across the lognormal spread of f and with paydays, the share of a bucket's
-entrants who pay in full within 30 days with no contact at all is exactly the world's `cure_30`:
+entrants who pay in full within 30 days with no contact at all is exactly the world's cure rate for
+the account's product and bucket (`Repayment.cure`):
 the world's rates are what the simulator reproduces, not an approximation of them; `k` likewise,
 for the world's `promise_keep`.
 
@@ -251,8 +252,11 @@ def decide_payments(world: World, seed: int, state: DayInput, f: dict[int, float
     if state.date.day in r.paydays:
         mult = mult * r.payday_boost
     buckets = a["bucket"].to_list()
-    hazards = np.array([daily_hazard(r.cure_30.get(b, 0.0), sigma, exp30) for b in buckets])
-    on_time = np.array([r.on_time.get(p, 0.9) for p in a["product"].to_list()])
+    products = a["product"].to_list()
+    pairs = list(zip(products, buckets, strict=True))
+    hazard_of = {(p, b): daily_hazard(r.cure(p, b), sigma, exp30) for p, b in set(pairs)}
+    hazards = np.array([hazard_of[pair] for pair in pairs])
+    on_time = np.array([r.on_time.get(p, 0.9) for p in products])
     overdue = a["overdue_minor"].to_numpy()
     due_today = a["due_today_minor"].to_numpy()
     u_pay = uniform(seed, ids, state.day, Salt.pay)

@@ -34,14 +34,28 @@ class Repayment(_Part):
     # (calibration: "Current -> 1-30 DPD"), BNPL the least thanks to autopay (CFPB).
     on_time: dict[str, float] = {"bnpl": 0.93, "credit_line": 0.90, "micro_loan": 0.86}
     # Cured within 30 days with no contact, by bucket (calibration: "1-30 -> cure 60-90 %",
-    # "31-60 -> 61-90 35-55 %", "61-90 -> 90+ 60-80 %", China M3 recovery 3-5 %).
+    # "31-60 -> 61-90 35-55 %", "61-90 -> 90+ 60-80 %", China M3 recovery 3-5 %) ...
     cure_30: dict[str, float] = {"M1": 0.75, "M2": 0.50, "M3": 0.25, "M3+": 0.04}
+    # ... and by product where calibration.md's roll table tells them apart (the middle of each
+    # range; a bucket's cure is one minus its roll to the next): BNPL cures most (autopay), cards
+    # least in M1, micro-loans roll most once late.
+    cure_30_by_product: dict[str, dict[str, float]] = {
+        "bnpl": {"M1": 0.90, "M2": 0.60, "M3": 0.30},
+        "credit_line": {"M1": 0.70, "M2": 0.55, "M3": 0.30},
+        "micro_loan": {"M1": 0.80, "M2": 0.50, "M3": 0.20},
+    }
     partial_share: float = Field(0.25, ge=0, le=1, description="a payment is part of what is due")
     partial_fraction: float = Field(0.5, gt=0, lt=1)
     # Heterogeneity: each debtor's hazard is scaled by a lognormal factor with mean 1 [assumption].
     heterogeneity: float = Field(0.6, ge=0, le=3, description="sd of the log of that factor")
     payday_boost: float = Field(1.5, ge=1, description="hazard on paydays (the 10th and 25th)")
     paydays: tuple[int, ...] = (10, 25)
+
+    def cure(self, product: str, bucket: str) -> float:
+        """The 30-day no-contact cure rate of a product's bucket (the product's own, else the
+        bucket's)."""
+        own = self.cure_30_by_product.get(product, {})
+        return own.get(bucket, self.cure_30.get(bucket, 0.0))
 
 
 class Hardship(_Part):
@@ -116,6 +130,10 @@ class World(_Part):
         for name, rates in (
             ("on_time", self.repayment.on_time),
             ("cure_30", self.repayment.cure_30),
+            *(
+                (f"cure_30_by_product.{product}", rates)
+                for product, rates in self.repayment.cure_30_by_product.items()
+            ),
             ("promise_keep", self.responses.promise_keep),
         ):
             for key, value in rates.items():
