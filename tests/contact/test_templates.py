@@ -11,6 +11,7 @@ from recoup.contact.templates import (
     MessageTemplate,
     TemplateProblem,
     check,
+    names_the_debtor,
     render,
     sample,
     shipped,
@@ -151,3 +152,11 @@ class TestShippedPoliciesHaveTheirTemplates:
         } <= us
         cn = templates_named(shipped_policy("cn-wallet.yaml"))
         assert ("early_reminder", "sms", "firm") in cn  # the firm-tone arm
+
+
+def test_a_template_that_greets_the_debtor_by_name_is_personal() -> None:
+    personal = {(t.name, t.channel, t.tone) for t in shipped() if names_the_debtor(t.body)}
+    assert ("early_reminder", "sms", "gentle") in personal
+    assert ("early_reminder", "push", "gentle") not in personal
+    assert names_the_debtor("{% if first_name %}{{ first_name }}{% endif %}")
+    assert not names_the_debtor("{{ creditor_name }}: {{ overdue_minor|money(currency) }}")

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from recoup.simulation import behaviour
-from recoup.simulation.world import ChannelResponse, Repayment, Responses, World
+from recoup.simulation.world import ChannelResponse, Personalised, Repayment, Responses, World
 
 pytestmark = pytest.mark.pure
 START = dt.date(2026, 6, 1)  # June: 30 days with both paydays in them
@@ -174,6 +174,42 @@ class TestTreatment:
         # Eight times the hazard, saturated at 2.5: 1.5 more hazard-days on each of three days.
         analytic = behaviour.cure_within(h, r.heterogeneity, behaviour.exposure(world) + 4.5)
         assert treated == pytest.approx(analytic, abs=0.015)
+
+    @pytest.mark.parametrize(
+        ("hour", "personal", "extra_days"),
+        [
+            (22, False, 10 * 1.5),  # half of an effect of 4 lands at 22:00: x2.5 for ten days
+            (10, False, 10 * 3.0),  # all of it at 10:00: x4
+            (22, True, 10 * 2.75),  # greeted by name as well: x2.5 x1.5
+        ],
+    )
+    def test_the_hour_and_a_personal_greeting_scale_a_messages_lift(
+        self, hour: int, personal: bool, extra_days: float
+    ) -> None:
+        world = World(
+            responses=Responses(
+                channels={"sms": ChannelResponse(effect=4.0, days=10)},
+                by_hour={22: 0.5},
+                personalised=Personalised(effect=1.5),
+                max_effect=10,
+            )
+        )
+        sms = pl.DataFrame(
+            {
+                "account_id": list(range(1, N + 1)),
+                "day": [0] * N,
+                "channel": ["sms"] * N,
+                "tone": ["gentle"] * N,
+                "hour": [hour] * N,
+                "personal": [personal] * N,
+            },
+        )
+        r = world.repayment
+        h = behaviour.daily_hazard(r.cure("x", "M3"), r.heterogeneity, behaviour.exposure(world))
+        # June 1-10 hold the 10th, a payday: its hazard-day counts payday_boost times over.
+        extra = extra_days + (extra_days / 10) * (r.payday_boost - 1)
+        analytic = behaviour.cure_within(h, r.heterogeneity, behaviour.exposure(world) + extra)
+        assert cohort(world, "M3", sms, product="x") == pytest.approx(analytic, abs=0.015)
 
     def test_firm_tone_and_fatigue_lower_it(self) -> None:
         world = World(

@@ -4,7 +4,8 @@ Every debtor has a lasting repayment factor f (lognormal, mean 1: some pay readi
 On each day a debtor owing an overdue amount pays it in full with probability
     1 - (1 - h[bucket]) ** (f * m)
 where h is the bucket's daily hazard and m multiplies what happened lately: messages delivered and
-calls answered (each channel's effect, times its tone's, while it lasts), a payday, hardship,
+calls answered (each channel's effect, its lift scaled by the local hour it arrived, times its
+tone's, times a personal greeting's for debtors it works on, while it lasts), a payday, hardship,
 fatigue after too many contacts. A debtor with a bill due today and nothing overdue pays it on time
 with probability 1 - (1 - on_time) ** (f * m). Some payments are partial. A promise due today is
 kept with probability 1 - (1 - k[bucket]) ** f (less in hardship): late debtors keep fewer.
@@ -178,7 +179,8 @@ def contact_multiplier(
     world: World, deliveries: pl.DataFrame, day: int, account_ids: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(multiplier, contacts in the last 7 days) per account on `day`, from the deliveries
-    (account_id, day, channel, tone)."""
+    (account_id, day, channel, tone, and optionally hour: the debtor's local hour when it arrived,
+    personal: it greeted a debtor the greeting works on)."""
     n = account_ids.size
     if deliveries.height == 0 or n == 0:
         return np.ones(n), np.zeros(n, dtype=np.int64)
@@ -188,22 +190,26 @@ def contact_multiplier(
     recent = deliveries.filter(pl.col("day") > day - max(longest, 7), pl.col("day") <= day)
     if recent.height == 0:
         return np.ones(n), np.zeros(n, dtype=np.int64)
+    lift = pl.col("channel").replace_strict(
+        {k: v.effect for k, v in channels.items()}, default=1.0, return_dtype=pl.Float64
+    )
+    by_hour = world.responses.by_hour
+    if by_hour and "hour" in recent.columns:
+        share = pl.col("hour").replace_strict(
+            {h: float(s) for h, s in by_hour.items()}, default=1.0, return_dtype=pl.Float64
+        )
+        lift = (1 + (lift - 1) * share).clip(lower_bound=0.01)
+    log_effect = lift.log() + pl.col("tone").replace_strict(
+        {k: float(np.log(v)) for k, v in tones.items()}, default=0.0, return_dtype=pl.Float64
+    )
+    if "personal" in recent.columns:
+        personal = float(np.log(world.responses.personalised.effect))
+        log_effect = log_effect + pl.when(pl.col("personal")).then(personal).otherwise(0.0)
     effect = recent.with_columns(
         lasts=pl.col("channel").replace_strict(
             {k: v.days for k, v in channels.items()}, default=0, return_dtype=pl.Int64
         ),
-        log_effect=(
-            pl.col("channel").replace_strict(
-                {k: float(np.log(v.effect)) for k, v in channels.items()},
-                default=0.0,
-                return_dtype=pl.Float64,
-            )
-            + pl.col("tone").replace_strict(
-                {k: float(np.log(v)) for k, v in tones.items()},
-                default=0.0,
-                return_dtype=pl.Float64,
-            )
-        ),
+        log_effect=log_effect,
     )
     active = (
         effect.filter(day - pl.col("day") < pl.col("lasts"))

@@ -38,8 +38,10 @@ from recoup.arrangements import flows as arrangement_flows
 from recoup.cases import flows as case_flows
 from recoup.channels.base import Accepted, Outgoing
 from recoup.compliance import load_guard
+from recoup.compliance.vocabulary import jurisdiction_zones
 from recoup.contact import flows as contact_flows
 from recoup.contact.dispatch import DispatchConfig
+from recoup.contact.templates import names_the_debtor
 from recoup.delinquency import service as delinquency_service
 from recoup.ingest.importing import ORDER, Importer, Kind
 from recoup.kit import frames
@@ -56,6 +58,7 @@ from recoup.models import (
     ContactPlan,
     Customer,
     DelinquencyPause,
+    TemplateVersion,
 )
 from recoup.simulation import behaviour
 from recoup.simulation.behaviour import Salt, uniform, uniform_one
@@ -67,6 +70,15 @@ from recoup.strategy.service import DEFAULT_WINDOW
 from recoup.worker.dispatcher import Dispatcher
 
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
+# What reached a debtor (behaviour.contact_multiplier reads it).
+DELIVERIES = {
+    "account_id": pl.Int64,
+    "day": pl.Int64,
+    "channel": pl.String,
+    "tone": pl.String,
+    "hour": pl.Int64,
+    "personal": pl.Boolean,
+}
 CALL_SLOTS = (
     dt.time(10),
     dt.time(18, 30),
@@ -249,9 +261,32 @@ class Simulation:
                     "jurisdiction": pl.String,
                 },
             )
+            # Debtors who have repaid a bill before: a personal greeting works on them only.
+            self.repeat = set(
+                session.execute(
+                    select(Bill.account_id).where(Bill.paid_off_date.is_not(None)).distinct()
+                ).scalars()
+            )
+            # The templates whose text greets the debtor by name, in any language.
+            self.personal = {
+                (v.name, v.channel, v.tone)
+                for v in session.execute(
+                    select(
+                        TemplateVersion.name,
+                        TemplateVersion.channel,
+                        TemplateVersion.tone,
+                        TemplateVersion.body,
+                    ).where(TemplateVersion.status == "approved")
+                )
+                if names_the_debtor(v.body)
+            }
         ids = self.accounts["account_id"].to_numpy()
         values = behaviour.factors(self.seed, ids, self.world.repayment.heterogeneity)
         self.factor = dict(zip(ids.tolist(), values.tolist(), strict=True))
+        self.zone = {
+            account_id: zoneinfo.ZoneInfo(jurisdiction_zones(j)[0])
+            for account_id, j in self.accounts.select("account_id", "jurisdiction").iter_rows()
+        }
 
     # running
 
@@ -374,6 +409,8 @@ class Simulation:
                         ContactPlan.channel,
                         ContactPlan.tone,
                         ContactPlan.purpose,
+                        ContactPlan.template,
+                        ContactPlan.sent_at,
                     ).where(ContactPlan.id.in_(wanted))
                 ).all()
                 if wanted
@@ -381,18 +418,28 @@ class Simulation:
             )
         plans = {r[0]: r for r in rows}
         to_of = {int(m.metadata["contact_id"]): m.to for _, m in sent}
+        personalised = self.world.responses.personalised
         actions: list[Action] = []
         for contact_id in [*contact_ids, *inbox]:
             plan = plans.get(contact_id)
             if plan is None or plan[4] != "collection":
                 continue
-            _, account_id, channel, tone, _ = plan
+            _, account_id, channel, tone, _, template, sent_at = plan
             report.sent[channel] += 1
+            hour = (sent_at or self.clock.now()).astimezone(self.zone[account_id]).hour
             if channel == "dial":
-                actions += self._call(n, account_id, contact_id, report)
+                actions += self._call(n, account_id, contact_id, hour, report)
                 continue
             self.deliveries.append(
-                {"account_id": account_id, "day": n, "channel": channel, "tone": tone}
+                {
+                    "account_id": account_id,
+                    "day": n,
+                    "channel": channel,
+                    "tone": tone,
+                    "hour": hour,
+                    "personal": (template, channel, tone) in self.personal
+                    and (account_id in self.repeat or not personalised.repeat_only),
+                }
             )
             self._reached[(account_id, n)] += 1
             actions += self._respond(n, account_id, channel, to_of.get(contact_id), report)
@@ -431,7 +478,9 @@ class Simulation:
             actions.append(Action("promise", account_id))
         return actions
 
-    def _call(self, n: int, account_id: int, contact_id: int, report: DayReport) -> list[Action]:
+    def _call(
+        self, n: int, account_id: int, contact_id: int, hour: int, report: DayReport
+    ) -> list[Action]:
         """The debtor answers or not; the agent records how the call went (its wrap-up)."""
         calls = self.world.responses.calls
         if self._draw(account_id, n, Salt.answer, self.clock.now().hour) >= calls.answer_rate:
@@ -439,7 +488,14 @@ class Simulation:
             return [Action("call_result", account_id, reason="no_answer", contact_id=contact_id)]
         report.events["call_answered"] += 1
         self.deliveries.append(
-            {"account_id": account_id, "day": n, "channel": "call", "tone": "neutral"}
+            {
+                "account_id": account_id,
+                "day": n,
+                "channel": "call",
+                "tone": "neutral",
+                "hour": hour,
+                "personal": False,  # a conversation's effect is the call's own
+            }
         )
         actions = [Action("call_result", account_id, reason="conversation", contact_id=contact_id)]
         if self._draw(account_id, n, Salt.call_promise) < calls.promise_rate:
@@ -588,26 +644,7 @@ class Simulation:
         accounts = accounts.with_columns(
             pl.col("account_id").is_in(list(hardship)).alias("hardship")
         )
-        deliveries = (
-            pl.DataFrame(
-                self.deliveries,
-                schema={
-                    "account_id": pl.Int64,
-                    "day": pl.Int64,
-                    "channel": pl.String,
-                    "tone": pl.String,
-                },
-            )
-            if self.deliveries
-            else pl.DataFrame(
-                schema={
-                    "account_id": pl.Int64,
-                    "day": pl.Int64,
-                    "channel": pl.String,
-                    "tone": pl.String,
-                }
-            )
-        )
+        deliveries = pl.DataFrame(self.deliveries or None, schema=DELIVERIES, orient="row")
         return behaviour.DayInput(n, day, accounts.sort("account_id"), deliveries)
 
     def _hardship(self, n: int, day: dt.date, report: DayReport) -> None:
