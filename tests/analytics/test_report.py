@@ -14,8 +14,10 @@ from typer.testing import CliRunner
 
 from recoup.analytics import report, schemas
 from recoup.analytics import service as analytics_service
+from recoup.cli import report as report_cli
 from recoup.cli.main import app
 from recoup.kit.clock import SettableClock
+from tests.analytics.test_experiments import FROM, TO, portfolio
 from tests.analytics.test_kpis import PERIOD, build
 from tests.test_cli import workdir  # noqa: F401  (a fixture: a fresh working directory)
 
@@ -45,6 +47,24 @@ class TestHtml:
         # Money formatted by Babel for each language: ¥2,000.00 of ¥4,300.00 recovered.
         assert "¥2,000.00 / ¥4,300.00" in page
         assert "CN¥2,000.00 / CN¥4,300.00" in page
+
+    def test_each_arm_says_how_to_read_its_difference_in_both_languages(
+        self, session: Session, clock: SettableClock, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        portfolio(session, clock)
+        period = schemas.Period(from_date=FROM, to_date=TO)
+        data = analytics_service.report_data(session, period)
+        page = report.render(data, lang="en", generated_at=clock.now())
+        [experiment] = data.experiments.experiments
+        for arm in experiment.arms:
+            if not arm.reference:
+                for lang in report.LANGUAGES:
+                    label = report.LABELS[lang][f"verdict_{arm.verdict}"]
+                    assert f'<span data-l="{lang}">{label}</span>' in page
+        report_cli.print_experiments(data.experiments, "zh-CN")  # on the console, a table each
+        shown = capsys.readouterr().out
+        assert f"实验 {experiment.experiment}" in shown
+        assert report.LABELS["zh-CN"][f"verdict_{experiment.arms[-1].verdict}"] in shown
 
     def test_an_empty_period_still_makes_a_page(
         self, session: Session, clock: SettableClock

@@ -151,10 +151,10 @@ def print_experiments(e: schemas.Experiments, lang: str) -> None:
     if not e.experiments:
         return
     t = LABELS[lang]
-    table = Table(title=t["experiments"])
-    for column in ("experiment", "arm", "accounts", "mean_rate", "diff", "uplift", "verdict"):
-        table.add_column(t[column], justify="left" if column in ("experiment", "arm") else "right")
-    for x in e.experiments:
+    for x in e.experiments:  # a table each, titled by the experiment: it reads on 80 columns
+        table = Table(title=f"{t['experiment']} {x.experiment}")
+        for column in ("arm", "accounts", "mean_rate", "diff", "uplift", "verdict"):
+            table.add_column(t[column], justify="left" if column == "arm" else "right")
         for a in x.arms:
             diff = (
                 "–"
@@ -162,7 +162,6 @@ def print_experiments(e: schemas.Experiments, lang: str) -> None:
                 else f"{a.diff:+.1%} ({a.ci_low:+.1%} … {a.ci_high:+.1%})"
             )
             table.add_row(
-                x.experiment,
                 a.arm + (f" ({t['reference']})" if a.reference else ""),
                 f"{a.accounts:,}",
                 _pct(a.mean_rate),
@@ -170,4 +169,4 @@ def print_experiments(e: schemas.Experiments, lang: str) -> None:
                 "–" if a.uplift is None else f"{a.uplift:+.1%}",
                 t[f"verdict_{a.verdict}"],
             )
-    console.print(table)
+        console.print(table)
