@@ -10,7 +10,14 @@ import polars as pl
 import pytest
 
 from recoup.simulation import behaviour
-from recoup.simulation.world import ChannelResponse, Personalised, Repayment, Responses, World
+from recoup.simulation.world import (
+    ChannelResponse,
+    Personalised,
+    Repayment,
+    Responses,
+    Segment,
+    World,
+)
 
 pytestmark = pytest.mark.pure
 START = dt.date(2026, 6, 1)  # June: 30 days with both paydays in them
@@ -29,13 +36,8 @@ def cohort(
 ) -> float:
     """Share of N accounts entering `bucket` that pay in full within 30 days."""
     ids = np.arange(1, N + 1)
-    factor = dict(
-        zip(
-            ids.tolist(),
-            behaviour.factors(seed, ids, world.repayment.heterogeneity).tolist(),
-            strict=True,
-        )
-    )
+    values, responsiveness = behaviour.debtors(seed, ids, world)
+    factor = dict(zip(ids.tolist(), values.tolist(), strict=True))
     owing = set(ids.tolist())
     for day in range(30):
         open_ids = sorted(owing)
@@ -48,6 +50,7 @@ def cohort(
                 "due_today_minor": [0] * len(open_ids),
                 "hardship": [False] * len(open_ids),
                 "promise_minor": [0] * len(open_ids),
+                "responsiveness": responsiveness[np.array(open_ids) - 1],
             },
             schema_overrides={"account_id": pl.Int64},
         )
@@ -68,6 +71,22 @@ class TestCalibration:
         world = World()
         expected = world.repayment.cure(product, bucket)
         assert cohort(world, bucket, product=product) == pytest.approx(expected, abs=0.015)
+
+    def test_with_segments_unlike_each_other_the_bucket_still_cures_at_its_rate(self) -> None:
+        world = World(
+            segments=[
+                Segment(name="thin-file", share=0.3, ability=0.3),
+                Segment(name="salaried", share=0.2, ability=3.0),
+            ]
+        )
+        expected = world.repayment.cure("bnpl", "M2")
+        assert cohort(world, "M2") == pytest.approx(expected, abs=0.015)
+        ids = np.arange(1, N + 1)
+        f, _ = behaviour.debtors(3, ids, world)
+        plain, _ = behaviour.debtors(3, ids, World())
+        ratio = f / plain
+        assert np.mean(np.isclose(ratio, 0.3)) == pytest.approx(0.3, abs=0.01)
+        assert np.mean(np.isclose(ratio, 3.0)) == pytest.approx(0.2, abs=0.01)
 
     def test_a_products_own_rate_wins_over_the_buckets(self) -> None:
         r = Repayment(cure_30={"M1": 0.5, "M2": 0.3}, cure_30_by_product={"bnpl": {"M1": 0.9}})
@@ -210,6 +229,34 @@ class TestTreatment:
         extra = extra_days + (extra_days / 10) * (r.payday_boost - 1)
         analytic = behaviour.cure_within(h, r.heterogeneity, behaviour.exposure(world) + extra)
         assert cohort(world, "M3", sms, product="x") == pytest.approx(analytic, abs=0.015)
+
+    def test_a_segment_deaf_to_contact_gets_no_lift_and_a_keen_one_more(self) -> None:
+        channels = {"sms": ChannelResponse(effect=2.0, days=10)}
+        sms = pl.DataFrame(
+            {
+                "account_id": list(range(1, N + 1)),
+                "day": [0] * N,
+                "channel": ["sms"] * N,
+                "tone": ["gentle"] * N,
+            },
+        )
+
+        def world(responsiveness: float) -> World:
+            segment = Segment(name="s", share=1.0, responsiveness=responsiveness)
+            return World(responses=Responses(channels=channels, max_effect=10), segments=[segment])
+
+        base = cohort(world(1.0), "M2")
+        assert cohort(world(0.0), "M2", sms) == pytest.approx(base, abs=0.002)
+        r = World().repayment
+        h = behaviour.daily_hazard(
+            r.cure("bnpl", "M2"), r.heterogeneity, behaviour.exposure(World())
+        )
+        # Responsiveness 1.5: 2 ** 1.5 = 2.83 times the hazard for ten days (the 10th a payday,
+        # whose hazard-day counts payday_boost times over), where 1 would give 2 times.
+        extra = 10 * (2**1.5 - 1) * (1 + (r.payday_boost - 1) / 10)
+        analytic = behaviour.cure_within(h, r.heterogeneity, behaviour.exposure(World()) + extra)
+        assert cohort(world(1.5), "M2", sms) == pytest.approx(analytic, abs=0.015)
+        assert cohort(world(1.0), "M2", sms) < analytic - 0.03
 
     def test_firm_tone_and_fatigue_lower_it(self) -> None:
         world = World(

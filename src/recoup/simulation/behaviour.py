@@ -51,6 +51,12 @@ class Salt:
     answer = 10
     call_promise = 11
     dispute = 12
+    segment = 13
+
+
+# (share, ability) of each group of debtors: `World.mix`; one group of ability 1 without segments.
+Mix = tuple[tuple[float, float], ...]
+NO_SEGMENTS: Mix = ((1.0, 1.0),)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -88,6 +94,17 @@ def factors(seed: int, ids: np.ndarray, sigma: float) -> np.ndarray:
     """Each debtor's lasting factor f: lognormal with mean 1 and log-sd `sigma`."""
     u = np.clip(uniform(seed, ids, 0, Salt.factor), 1e-12, 1 - 1e-12)
     return np.exp(sigma * _probit(u) - sigma * sigma / 2)
+
+
+def debtors(seed: int, ids: np.ndarray, world: World) -> tuple[np.ndarray, np.ndarray]:
+    """Each debtor's lasting factor (f times their segment's ability) and responsiveness to
+    contact, their segment drawn with the segments' shares."""
+    f = factors(seed, ids, world.repayment.heterogeneity)
+    edges = np.cumsum([s.share for s in world.segments])
+    segment = np.searchsorted(edges, uniform(seed, ids, 0, Salt.segment), side="right")
+    ability = np.array([*(s.ability for s in world.segments), 1.0])[segment]
+    responsiveness = np.array([*(s.responsiveness for s in world.segments), 1.0])[segment]
+    return f * ability, responsiveness
 
 
 def _probit(u: np.ndarray) -> np.ndarray:
@@ -138,22 +155,29 @@ def _probit(u: np.ndarray) -> np.ndarray:
     return out
 
 
-def cure_within(h: float, sigma: float, exposure: float) -> float:
-    """E over f of 1 - (1 - h) ** (f * exposure): the share who pay in full within `exposure`
-    hazard-days (30, more with paydays)."""
+def cure_within(h: float, sigma: float, exposure: float, mix: Mix = NO_SEGMENTS) -> float:
+    """E over f (and the segments' abilities a) of 1 - (1 - h) ** (a * f * exposure): the share
+    who pay in full within `exposure` hazard-days (30, more with paydays)."""
     f = np.exp(sigma * _NODES - sigma * sigma / 2)
-    return float(np.sum(_WEIGHTS * (1 - (1 - h) ** (f * exposure))))
+    return float(
+        sum(
+            share * np.sum(_WEIGHTS * (1 - (1 - h) ** (ability * f * exposure)))
+            for share, ability in mix
+            if share > 0
+        )
+    )
 
 
 @lru_cache(maxsize=256)
-def daily_hazard(rate: float, sigma: float, exposure: float) -> float:
-    """The daily hazard h for which `cure_within(h, sigma, exposure)` equals `rate` (bisection)."""
+def daily_hazard(rate: float, sigma: float, exposure: float, mix: Mix = NO_SEGMENTS) -> float:
+    """The daily hazard h for which `cure_within(h, sigma, exposure, mix)` equals `rate`
+    (bisection)."""
     if rate <= 0:
         return 0.0
     lo, hi = 0.0, 1.0 - 1e-12
     for _ in range(80):
         mid = (lo + hi) / 2
-        if cure_within(mid, sigma, exposure) < rate:
+        if cure_within(mid, sigma, exposure, mix) < rate:
             lo = mid
         else:
             hi = mid
@@ -176,7 +200,11 @@ class Delivery:
 
 
 def contact_multiplier(
-    world: World, deliveries: pl.DataFrame, day: int, account_ids: np.ndarray
+    world: World,
+    deliveries: pl.DataFrame,
+    day: int,
+    account_ids: np.ndarray,
+    responsiveness: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(multiplier, contacts in the last 7 days) per account on `day`, from the deliveries
     (account_id, day, channel, tone, and optionally hour: the debtor's local hour when it arrived,
@@ -219,9 +247,10 @@ def contact_multiplier(
     week = recent.filter(pl.col("day") > day - 7).group_by("account_id").agg(pl.len().alias("week"))
     base = pl.DataFrame({"account_id": account_ids}, schema={"account_id": pl.Int64})
     joined = base.join(active, on="account_id", how="left").join(week, on="account_id", how="left")
-    mult = np.minimum(
-        np.exp(joined["log_effect"].fill_null(0.0).to_numpy()), world.responses.max_effect
-    )
+    log_mult = joined["log_effect"].fill_null(0.0).to_numpy()
+    if responsiveness is not None:
+        log_mult = log_mult * responsiveness
+    mult = np.minimum(np.exp(log_mult), world.responses.max_effect)
     return mult, joined["week"].fill_null(0).to_numpy().astype(np.int64)
 
 
@@ -230,7 +259,8 @@ class DayInput:
     """What the debtors face on a day: one row per open account owing something.
 
     accounts: account_id, product, bucket, overdue_minor, due_today_minor, hardship (bool),
-    promise_minor (an arrangement's amount due today, 0 if none)."""
+    promise_minor (an arrangement's amount due today, 0 if none), and optionally responsiveness
+    (the debtor's segment's; 1 if absent)."""
 
     day: int
     date: dt.date
@@ -250,7 +280,9 @@ def decide_payments(world: World, seed: int, state: DayInput, f: dict[int, float
     sigma = r.heterogeneity
     exp30 = exposure(world)
     factor = np.array([f.get(int(i), 1.0) for i in ids])
-    mult, week = contact_multiplier(world, state.deliveries, state.day, ids)
+    mix = world.mix()
+    responsiveness = a["responsiveness"].to_numpy() if "responsiveness" in a.columns else None
+    mult, week = contact_multiplier(world, state.deliveries, state.day, ids, responsiveness)
     fatigued = week > world.responses.fatigue_threshold_7d
     mult = mult * np.where(fatigued, 1 - world.responses.fatigue_penalty, 1.0)
     in_hardship = np.where(a["hardship"].to_numpy(), world.hardship.hazard_factor, 1.0)
@@ -260,7 +292,7 @@ def decide_payments(world: World, seed: int, state: DayInput, f: dict[int, float
     buckets = a["bucket"].to_list()
     products = a["product"].to_list()
     pairs = list(zip(products, buckets, strict=True))
-    hazard_of = {(p, b): daily_hazard(r.cure(p, b), sigma, exp30) for p, b in set(pairs)}
+    hazard_of = {(p, b): daily_hazard(r.cure(p, b), sigma, exp30, mix) for p, b in set(pairs)}
     hazards = np.array([hazard_of[pair] for pair in pairs])
     on_time = np.array([r.on_time.get(p, 0.9) for p in products])
     overdue = a["overdue_minor"].to_numpy()
@@ -278,7 +310,7 @@ def decide_payments(world: World, seed: int, state: DayInput, f: dict[int, float
     # A promise is kept with the bucket's mean chance across the spread of f, each debtor's chance
     # following f (and shrinking in hardship), as `h` does for a day's payment.
     keep = world.responses.promise_keep
-    k = np.array([daily_hazard(keep.get(b, keep.get("M1", 0.0)), sigma, 1.0) for b in buckets])
+    k = np.array([daily_hazard(keep.get(b, keep.get("M1", 0.0)), sigma, 1.0, mix) for b in buckets])
     p_keep = 1 - (1 - k) ** (factor * in_hardship)
     keeps = (promise > 0) & ~pays_late & (u_promise < p_keep)
     amount = np.where(

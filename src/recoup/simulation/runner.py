@@ -281,8 +281,11 @@ class Simulation:
                 if names_the_debtor(v.body)
             }
         ids = self.accounts["account_id"].to_numpy()
-        values = behaviour.factors(self.seed, ids, self.world.repayment.heterogeneity)
+        values, responsiveness = behaviour.debtors(self.seed, ids, self.world)
         self.factor = dict(zip(ids.tolist(), values.tolist(), strict=True))
+        self.accounts = self.accounts.with_columns(
+            pl.Series("responsiveness", responsiveness, dtype=pl.Float64)
+        )
         self.zone = {
             account_id: zoneinfo.ZoneInfo(jurisdiction_zones(j)[0])
             for account_id, j in self.accounts.select("account_id", "jurisdiction").iter_rows()
@@ -632,7 +635,11 @@ class Simulation:
         accounts = (
             states.join(due, on="account_id", how="full", coalesce=True)
             .join(promised, on="account_id", how="left")
-            .join(self.accounts.select("account_id", "product"), on="account_id", how="inner")
+            .join(
+                self.accounts.select("account_id", "product", "responsiveness"),
+                on="account_id",
+                how="inner",
+            )
             .with_columns(
                 pl.col("bucket").fill_null("M0"),
                 pl.col("overdue_minor").fill_null(0),

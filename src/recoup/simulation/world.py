@@ -132,6 +132,20 @@ class Responses(_Part):
     calls: Calls = Calls()
 
 
+class Segment(_Part):
+    """A group of debtors unlike the rest: calibration.md's treatment effects are "heterogeneous
+    by segment", but no public figures say which groups or by how much, so a world names its own
+    (none by default). The world's cure rates stay the portfolio's: the hazards are solved over
+    the mix of segments."""
+
+    name: str = Field(min_length=1, max_length=64)
+    share: float = Field(gt=0, le=1, description="of the debtors, drawn at random")
+    ability: float = Field(1.0, gt=0, le=20, description="scales their lasting factor f")
+    responsiveness: float = Field(
+        1.0, ge=0, le=5, description="scales the log of every contact's effect on them"
+    )
+
+
 class World(_Part):
     world: str = "default"
     description: str = ""
@@ -139,6 +153,12 @@ class World(_Part):
     repayment: Repayment = Repayment()
     hardship: Hardship = Hardship()
     responses: Responses = Responses()
+    segments: list[Segment] = []
+
+    def mix(self) -> tuple[tuple[float, float], ...]:
+        """(share, ability) of each segment, the debtors in none last (ability 1)."""
+        rest = 1 - sum(s.share for s in self.segments)
+        return (*((s.share, s.ability) for s in self.segments), (rest, 1.0))
 
     @model_validator(mode="after")
     def _rates(self) -> World:
@@ -155,6 +175,11 @@ class World(_Part):
                 if not 0 <= value < 1:
                     section = "responses" if name == "promise_keep" else "repayment"
                     raise ValueError(f"{section}.{name}.{key} must be at least 0 and below 1")
+        if sum(s.share for s in self.segments) > 1 + 1e-9:
+            raise ValueError("segments: their shares add up to more than 1")
+        names = [s.name for s in self.segments]
+        if len(set(names)) < len(names):
+            raise ValueError("segments: each needs a name of its own")
         for hour, share in self.responses.by_hour.items():
             if not 0 <= hour <= 23 or not 0 <= share <= 3:
                 raise ValueError(f"responses.by_hour.{hour}: an hour 0-23 with a share from 0 to 3")
