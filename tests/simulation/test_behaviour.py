@@ -16,6 +16,7 @@ from recoup.simulation.world import (
     Repayment,
     Responses,
     Segment,
+    Wallet,
     World,
 )
 
@@ -302,3 +303,41 @@ class TestRandomness:
         f = behaviour.factors(1, np.arange(1, 200_001), 0.6)
         assert f.mean() == pytest.approx(1.0, abs=0.01)
         assert np.log(f).std() == pytest.approx(0.6, abs=0.01)
+
+
+class TestWallet:
+    def test_a_payment_takes_no_more_than_the_wallet_holds(self) -> None:
+        world = World(
+            repayment=Repayment(cure_30={"M1": 0.999}, cure_30_by_product={}, partial_share=0),
+            wallet=Wallet(),
+        )
+        frame = pl.DataFrame(
+            {
+                "account_id": [1, 2, 3],
+                "product": ["bnpl"] * 3,
+                "bucket": ["M1"] * 3,
+                "overdue_minor": [10_000] * 3,
+                "due_today_minor": [0] * 3,
+                "hardship": [False] * 3,
+                "promise_minor": [0] * 3,
+                "balance_minor": [0, 3_000, 50_000],
+            },
+        )
+        state = behaviour.DayInput(0, START, frame, NO_DELIVERIES)
+        paid = behaviour.decide_payments(world, 1, state, {1: 50.0, 2: 50.0, 3: 50.0})
+        assert paid.rows() == [(2, 3_000, "partial"), (3, 10_000, "cure")]
+        # Without a wallet in the world the balance is not read.
+        free = behaviour.decide_payments(
+            world.model_copy(update={"wallet": None}), 1, state, {1: 50.0, 2: 50.0, 3: 50.0}
+        )
+        assert free["amount_minor"].to_list() == [10_000] * 3
+
+    def test_incomes_spread_around_the_median_in_each_currency(self) -> None:
+        ids = np.arange(1, 50_001)
+        world = World(wallet=Wallet(income_minor=300_000, income_spread=0.8))
+        yuan = behaviour.incomes(7, ids, world, np.ones(ids.size))
+        assert np.median(yuan) == pytest.approx(300_000, rel=0.02)
+        assert np.log(yuan).std() == pytest.approx(0.8, abs=0.02)
+        dollars = behaviour.incomes(7, ids, world, np.full(ids.size, 0.15))
+        assert np.median(dollars) == pytest.approx(45_000, rel=0.02)
+        assert not behaviour.incomes(7, ids, World(), np.ones(ids.size)).any()

@@ -18,7 +18,7 @@ from recoup.kit.clock import SettableClock
 from recoup.kit.db import make_engine, make_sessionmaker
 from recoup.models import ContactPlan, Payment
 from recoup.simulation.runner import Simulation, SimulationResult, local
-from recoup.simulation.world import Portfolio, World
+from recoup.simulation.world import Portfolio, Wallet, World
 from tests.conftest import MASTER
 from tests.strategy.test_daily_run import policy_text
 
@@ -28,13 +28,19 @@ START = dt.date(2026, 6, 1)
 
 
 def simulate(
-    tmp_path: Path, name: str, *, policy: str | None = None, days: int = 5, accounts: int = 300
+    tmp_path: Path,
+    name: str,
+    *,
+    policy: str | None = None,
+    days: int = 5,
+    accounts: int = 300,
+    wallet: Wallet | None = None,
 ) -> tuple[SimulationResult, sessionmaker[Session]]:
     engine = make_engine(f"sqlite:///{tmp_path / f'{name}.db'}")
     clock = SettableClock(local(START - dt.timedelta(days=1), 23))
     init_database(engine, clock=clock, master=MASTER)
     sessions = make_sessionmaker(engine)
-    world = World(portfolio=Portfolio(accounts=accounts))
+    world = World(portfolio=Portfolio(accounts=accounts), wallet=wallet)
     simulation = Simulation(
         sessions, clock, world, seed=11, start=START, config=DispatchConfig(worker="sim")
     )
@@ -148,3 +154,11 @@ def test_two_policies_on_one_world_differ_only_by_policy(tmp_path: Path) -> None
     audit_clean(a)
     audit_clean(b)
     assert len(same) < len(accounts) or paid_a == paid_b
+
+
+def test_when_wallets_run_dry_less_is_paid_and_more_of_it_in_part(tmp_path: Path) -> None:
+    plenty, _ = simulate(tmp_path, "plenty", days=4, wallet=Wallet(income_minor=10_000_000))
+    dry, sessions = simulate(tmp_path, "dry", days=4, wallet=Wallet(income_minor=3_000))
+    assert sum(dry.collected.values()) < sum(plenty.collected.values())
+    assert dry.total("partial") > plenty.total("partial")
+    audit_clean(sessions)

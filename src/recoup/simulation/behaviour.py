@@ -8,7 +8,8 @@ calls answered (each channel's effect, its lift scaled by the local hour it arri
 tone's, times a personal greeting's for debtors it works on, while it lasts), a payday, hardship,
 fatigue after too many contacts. A debtor with a bill due today and nothing overdue pays it on time
 with probability 1 - (1 - on_time) ** (f * m). Some payments are partial. A promise due today is
-kept with probability 1 - (1 - k[bucket]) ** f (less in hardship): late debtors keep fewer.
+kept with probability 1 - (1 - k[bucket]) ** f (less in hardship): late debtors keep fewer. In a
+world with a wallet, a payment takes no more than the balance (the rest waits: a partial payment).
 
 `h` is solved so that, across the lognormal spread of f and with paydays, the share of a bucket's
 entrants who pay in full within 30 days with no contact at all is exactly the world's cure rate for
@@ -52,6 +53,7 @@ class Salt:
     call_promise = 11
     dispute = 12
     segment = 13
+    income = 14
 
 
 # (share, ability) of each group of debtors: `World.mix`; one group of ability 1 without segments.
@@ -105,6 +107,16 @@ def debtors(seed: int, ids: np.ndarray, world: World) -> tuple[np.ndarray, np.nd
     ability = np.array([*(s.ability for s in world.segments), 1.0])[segment]
     responsiveness = np.array([*(s.responsiveness for s in world.segments), 1.0])[segment]
     return f * ability, responsiveness
+
+
+def incomes(seed: int, ids: np.ndarray, world: World, scale: np.ndarray) -> np.ndarray:
+    """Each debtor's income a payday, in minor units (lognormal around the world's median, times
+    the currency's `scale` against the yuan); zeros without a wallet."""
+    if world.wallet is None:
+        return np.zeros(ids.size, dtype=np.int64)
+    u = np.clip(uniform(seed, ids, 0, Salt.income), 1e-12, 1 - 1e-12)
+    median = world.wallet.income_minor * scale
+    return (median * np.exp(world.wallet.income_spread * _probit(u))).astype(np.int64)
 
 
 def _probit(u: np.ndarray) -> np.ndarray:
@@ -260,7 +272,8 @@ class DayInput:
 
     accounts: account_id, product, bucket, overdue_minor, due_today_minor, hardship (bool),
     promise_minor (an arrangement's amount due today, 0 if none), and optionally responsiveness
-    (the debtor's segment's; 1 if absent)."""
+    (the debtor's segment's; 1 if absent) and balance_minor (what the wallet holds, when the world
+    has one)."""
 
     day: int
     date: dt.date
@@ -328,6 +341,12 @@ def decide_payments(world: World, seed: int, state: DayInput, f: dict[int, float
         "promise",
         np.where(pays_late, "cure", np.where(partial, "partial", "on_time")),
     )
+    if world.wallet is not None and "balance_minor" in a.columns:
+        # No more than the wallet holds: what is short waits, and the payment is partial.
+        balance = np.maximum(a["balance_minor"].to_numpy(), 0)
+        short = amount > balance
+        amount = np.where(short, balance, amount)
+        kind = np.where(short, "partial", kind)
     chosen = amount > 0
     return pl.DataFrame(
         {

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,7 +63,7 @@ from recoup.models import (
 )
 from recoup.simulation import behaviour
 from recoup.simulation.behaviour import Salt, uniform, uniform_one
-from recoup.simulation.generator import Generator
+from recoup.simulation.generator import SCALE, Generator
 from recoup.simulation.world import World
 from recoup.strategy import service as strategy_service
 from recoup.strategy.policy import Policy, parse_policy
@@ -283,8 +284,13 @@ class Simulation:
         ids = self.accounts["account_id"].to_numpy()
         values, responsiveness = behaviour.debtors(self.seed, ids, self.world)
         self.factor = dict(zip(ids.tolist(), values.tolist(), strict=True))
+        scale = np.array([SCALE.get(c, 1.0) for c in self.accounts["currency"].to_list()])
+        income = behaviour.incomes(self.seed, ids, self.world, scale)
         self.accounts = self.accounts.with_columns(
-            pl.Series("responsiveness", responsiveness, dtype=pl.Float64)
+            pl.Series("responsiveness", responsiveness, dtype=pl.Float64),
+            # The wallet starts the period holding one payday's income (all zeros without one).
+            pl.Series("income_minor", income, dtype=pl.Int64),
+            pl.Series("balance_minor", income, dtype=pl.Int64),
         )
         self.zone = {
             account_id: zoneinfo.ZoneInfo(jurisdiction_zones(j)[0])
@@ -636,7 +642,7 @@ class Simulation:
             states.join(due, on="account_id", how="full", coalesce=True)
             .join(promised, on="account_id", how="left")
             .join(
-                self.accounts.select("account_id", "product", "responsiveness"),
+                self.accounts.select("account_id", "product", "responsiveness", "balance_minor"),
                 on="account_id",
                 how="inner",
             )
@@ -672,9 +678,30 @@ class Simulation:
     def _payments(self, n: int, day: dt.date, report: DayReport) -> None:
         self.clock.set(local(day, 21))
         self._hardship(n, day, report)
+        wallet = self.world.wallet
+        if wallet is not None and day.day in self.world.repayment.paydays:
+            self.accounts = self.accounts.with_columns(
+                pl.col("balance_minor") + pl.col("income_minor")
+            )
         decided = behaviour.decide_payments(
             self.world, self.seed, self.day_input(n, day), self.factor
         )
+        if wallet is not None:
+            # What was paid leaves the wallet; a share of the rest goes on other things.
+            paid = decided.group_by("account_id").agg(pl.col("amount_minor").sum())
+            self.accounts = (
+                self.accounts.join(paid, on="account_id", how="left")
+                .with_columns(
+                    (
+                        (pl.col("balance_minor") - pl.col("amount_minor").fill_null(0))
+                        * (1 - wallet.spend_share)
+                    )
+                    .floor()
+                    .cast(pl.Int64)
+                    .alias("balance_minor")
+                )
+                .drop("amount_minor")
+            )
         if decided.height == 0:
             return
         rows = (

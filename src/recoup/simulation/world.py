@@ -58,6 +58,23 @@ class Repayment(_Part):
         return own.get(bucket, self.cure_30.get(bucket, 0.0))
 
 
+class Wallet(_Part):
+    """The debtor's wallet balance, for worlds that want money to run out (off by default, so the
+    calibrated rates are what the simulator reproduces; on, they fall where balances bind).
+    Income lands on the paydays, a share of the balance goes elsewhere every day, and a payment
+    takes no more than the balance: the rest waits (a partial payment). calibration.md suggests the
+    state after Medina's finding that reminders shift default to other bills [assumption: the
+    figures]."""
+
+    income_minor: int = Field(
+        250_000, gt=0, description="median income a payday, in yuan fen (other currencies scaled)"
+    )
+    income_spread: float = Field(0.8, ge=0, le=3, description="sd of the log of the income")
+    spend_share: float = Field(
+        0.08, ge=0, le=1, description="of the balance spent on other things each day"
+    )
+
+
 class Hardship(_Part):
     monthly_rate: float = Field(0.01, ge=0, le=1, description="debtors hit each month [assumption]")
     hazard_factor: float = Field(0.3, ge=0, le=1, description="what is left of their hazard")
@@ -154,6 +171,7 @@ class World(_Part):
     hardship: Hardship = Hardship()
     responses: Responses = Responses()
     segments: list[Segment] = []
+    wallet: Wallet | None = None
 
     def mix(self) -> tuple[tuple[float, float], ...]:
         """(share, ability) of each segment, the debtors in none last (ability 1)."""
