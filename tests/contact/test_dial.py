@@ -204,6 +204,8 @@ class TestCallResults:
         assert wrap_up.json() == {"contact_id": call.id, "status": "sent", "result": "conversation"}
         # A late, lower report changes nothing.
         assert report(client, clock, {"id": call.provider_id, "result": "no_answer"}) == 204
+        explained = agent.get(f"/v1/contacts/{call.id}/explanation").json()
+        assert explained["contact"]["result"] == "conversation"
         session.expire_all()
         assert session.get(ContactPlan, call.id).result == "conversation"  # type: ignore[union-attr]
         events = session.execute(

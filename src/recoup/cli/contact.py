@@ -102,6 +102,7 @@ def _print_explanation(data: dict[str, Any]) -> None:
     console.print(
         f"[bold]contact {c['id']}[/] account {c['account_id']} · {c['as_of_date']} · "
         f"{c['stage']} / {c['treatment']} · {c['channel']} · [bold]{c['status']}[/]"
+        + (f" · result [bold]{c['result']}[/]" if c["result"] else "")
     )
     d = data["decision"]
     if d:
@@ -114,7 +115,8 @@ def _print_explanation(data: dict[str, Any]) -> None:
         console.print(f"reasons now: {', '.join(map(str, c['reasons']))}")
     if data["sent"]:
         s = data["sent"]
-        console.print(f"\n[bold]sent[/] ({s['template']}, {s['language']})")
+        what = ", ".join(p for p in (s["template"], s["language"]) if p)
+        console.print(f"\n[bold]sent[/] ({what})")
         if s["subject"]:
             console.print(f"subject: {s['subject']}")
         console.print(s["body"], markup=False)

@@ -247,6 +247,7 @@ def explain(session: Session, contact_id: int) -> dict[str, Any]:
             "channel": contact.channel,
             "purpose": contact.purpose,
             "status": contact.status,
+            "result": contact.result,  # a call's, as telephony or the agent reported it
             "scheduled_at": contact.scheduled_at.isoformat() if contact.scheduled_at else None,
             "attempts": contact.attempts,
             "provider": contact.provider,
