@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from recoup.simulation.behaviour import pick
 from recoup.simulation.world import World, WorldError, parse_world
 
 pytestmark = pytest.mark.pure
@@ -41,3 +42,16 @@ def test_a_wrong_value_names_its_path(text: str, where: str) -> None:
 def test_broken_yaml_names_the_line() -> None:
     with pytest.raises(WorldError, match=r"w\.yaml:2:\d+: not valid YAML"):
         parse_world("portfolio:\n  accounts: {1: 2: 3}\n", source="w.yaml")
+
+
+def test_unanswered_calls_end_in_call_results_that_add_up() -> None:
+    with pytest.raises(WorldError, match="hung_up"):
+        parse_world("responses: {calls: {unanswered: {hung_up: 1.0}}}", source="w.yaml")
+    with pytest.raises(WorldError, match="add up to 1"):
+        parse_world("responses: {calls: {unanswered: {busy: 0.5}}}", source="w.yaml")
+
+
+def test_a_draw_falls_on_the_outcome_whose_share_it_lands_in() -> None:
+    shares = {"no_answer": 0.5, "voicemail": 0.3, "busy": 0.2}
+    picked = [pick(shares, u) for u in (0.0, 0.49, 0.5, 0.79, 0.8, 0.9999999, 1.0)]
+    assert picked == ["no_answer", "no_answer", "voicemail", "voicemail", "busy", "busy", "busy"]

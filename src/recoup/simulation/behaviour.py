@@ -54,6 +54,7 @@ class Salt:
     dispute = 12
     segment = 13
     income = 14
+    call_outcome = 15
 
 
 # (share, ability) of each group of debtors: `World.mix`; one group of ability 1 without segments.
@@ -90,6 +91,16 @@ def uniform_one(seed: int, id_: int, day: int, salt: int) -> float:
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
     x ^= x >> 31
     return (x >> 11) / float(1 << 53)
+
+
+def pick(shares: dict[str, float], u: float) -> str:
+    """The outcome a uniform draw `u` falls on, the shares (adding up to 1) laid end to end in
+    order."""
+    for outcome, share in shares.items():
+        if u < share:
+            return outcome
+        u -= share
+    return next(reversed(shares))  # a sum a rounding short of 1
 
 
 def factors(seed: int, ids: np.ndarray, sigma: float) -> np.ndarray:

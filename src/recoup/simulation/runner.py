@@ -494,7 +494,16 @@ class Simulation:
         calls = self.world.responses.calls
         if self._draw(account_id, n, Salt.answer, self.clock.now().hour) >= calls.answer_rate:
             report.events["call_unanswered"] += 1
-            return [Action("call_result", account_id, reason="no_answer", contact_id=contact_id)]
+            return [
+                Action(
+                    "call_result",
+                    account_id,
+                    reason=behaviour.pick(
+                        calls.unanswered, self._draw(account_id, n, Salt.call_outcome)
+                    ),
+                    contact_id=contact_id,
+                )
+            ]
         report.events["call_answered"] += 1
         self.deliveries.append(
             {

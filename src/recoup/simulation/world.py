@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from recoup.compliance.codes import CALL_RESULTS
+
 
 class _Part(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -113,6 +115,26 @@ class Calls(_Part):
     answer_rate: float = Field(0.35, ge=0, le=1, description="right-party contact [assumption]")
     promise_rate: float = Field(0.5, ge=0, le=1, description="an answered call ends in a promise")
     capacity_per_day: int = Field(400, ge=0, description="calls the agents work a day")
+    # How a call the debtor did not take ends, as the agent records it [assumption: no public
+    # figures]; `connected` is somebody else answering (no conversation about the debt).
+    unanswered: dict[str, float] = {
+        "no_answer": 0.55,
+        "voicemail": 0.25,
+        "busy": 0.1,
+        "connected": 0.1,
+    }
+
+    @model_validator(mode="after")
+    def _outcomes(self) -> Calls:
+        allowed = set(CALL_RESULTS) - {"conversation"}
+        unknown = sorted(set(self.unanswered) - allowed)
+        if unknown:
+            raise ValueError(
+                f"responses.calls.unanswered: {', '.join(unknown)} (known: {', '.join(sorted(allowed))})"
+            )
+        if abs(sum(self.unanswered.values()) - 1) > 1e-6:
+            raise ValueError("responses.calls.unanswered: the shares add up to 1")
+        return self
 
 
 class Responses(_Part):
