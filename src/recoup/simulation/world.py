@@ -3,8 +3,9 @@ from ../shared/calibration.md (the comment says which figure; [assumption] where
 an empty file is a valid world and a world file says only what it changes. Strategies are meant to
 be tried across worlds, not tuned to one.
 
-Rates are per account. A "cure within 30 days" rate r for a bucket becomes the daily hazard
-h = 1 - (1 - r) ** (1 / 30) of paying what is overdue, for a debtor with no contact at all.
+Rates are per account. A "cure within 30 days" rate r for a product's bucket becomes a daily hazard
+h of paying what is overdue, solved so that debtors with no contact at all cure at r across their
+spread and segments (`behaviour.daily_hazard`; 1 - (1 - r) ** (1 / 30) for identical debtors).
 """
 
 from __future__ import annotations
