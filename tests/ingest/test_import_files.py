@@ -189,9 +189,23 @@ q8,a1,100,CNY,2026-03-01T10:00:00+08:00
         assert all(e.file == "payments.csv" and e.problem for e in result.errors)
         assert "greater than zero" in next(e.problem for e in result.errors if e.line == 2)
         assert "no time zone" in next(e.problem for e in result.errors if e.line == 6)
+        assert next(e.problem for e in result.errors if e.line == 4) == (
+            "is not an ISO 4217 currency code; got XYZ"
+        )
         # by default a file with any invalid row imports nothing, not even q8
         assert result.imported == 0
         assert count(session, Payment) == before
+
+    def test_a_currency_in_lower_case_is_read_as_the_api_reads_it(
+        self, importer: Importer, session: Session, tmp_path: Path
+    ) -> None:
+        load_all(importer, tmp_path)
+        text = "external_id,account_ref,amount_minor,currency,received_at\n"
+        text += "lc1,a1,100, cny ,2026-03-01T10:00:00+08:00\n"
+        result = importer.import_file(write(tmp_path, "payments.csv", text))
+        assert (result.imported, result.errors) == (1, [])
+        stored = session.execute(select(Payment.currency).where(Payment.external_id == "lc1"))
+        assert stored.scalar_one() == "CNY"
 
     def test_skip_invalid_imports_the_good_rows(
         self, importer: Importer, session: Session, tmp_path: Path

@@ -235,6 +235,13 @@ def _errors(
     )
 
 
+def _upper(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """A code given in any case ("cny") as its standard form ("CNY"), as the API takes it."""
+    if column not in frame.columns:
+        return frame
+    return frame.with_columns(pl.col(column).str.to_uppercase())
+
+
 def _present(column: str) -> pl.Expr:
     return pl.col(column).is_not_null() & (pl.col(column).str.strip_chars() != "")
 
@@ -282,6 +289,15 @@ class _Checker:
             _present(column) & ~value.is_in(list(allowed)),
             column,
             pl.lit(f"must be one of {', '.join(allowed)}; got ") + value,
+        )
+
+    def currency(self, column: str) -> None:
+        """An ISO 4217 code (the caller upper-cased the column, as the API does)."""
+        value = pl.col(column).str.strip_chars()
+        self.add(
+            _present(column) & ~value.is_in(sorted(known_currencies())),
+            column,
+            pl.lit("is not an ISO 4217 currency code; got ") + value,
         )
 
     def unique(self, columns: Sequence[str], what: str) -> None:
@@ -599,13 +615,14 @@ class Importer:
     # accounts
 
     def _validate_accounts(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+        frame = _upper(frame, "currency")
         check = _Checker(frame)
         check.required(REQUIRED[Kind.accounts])
         check.unique(["external_ref"], "external_ref")
         check.date("opened_date")
         check.date("closed_date")
         check.integer("credit_limit_minor")
-        check.one_of("currency", sorted(known_currencies()))
+        check.currency("currency")
         check.one_of("status", list(AccountStatus))
         check.one_of("collector", list(Collector))
         products = [code for (code,) in self.session.execute(select(Product.code)).all()]
@@ -780,11 +797,12 @@ class Importer:
     # payments
 
     def _validate_payments(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+        frame = _upper(frame, "currency")
         check = _Checker(frame)
         check.required(REQUIRED[Kind.payments])
         check.unique(["external_id"], "external_id")
         check.integer("amount_minor", positive=True)
-        check.one_of("currency", sorted(known_currencies()))
+        check.currency("currency")
         check.one_of("source", list(PaymentSource))
         received, bad_times = _parse_instants(frame, self.clock.now())
         check.extend(bad_times)
