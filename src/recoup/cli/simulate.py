@@ -163,7 +163,7 @@ def summary_table(results: list[tuple[str, SimulationResult]]) -> Table:
         table.add_column(name, justify="right")
     rows: list[tuple[str, Callable[[SimulationResult], str]]] = [
         (
-            "collected",
+            "paid in (every bill)",
             lambda r: (
                 ", ".join(
                     format_money(amount, currency, LOCALE.get(currency, "en_US"))
@@ -172,7 +172,7 @@ def summary_table(results: list[tuple[str, SimulationResult]]) -> Table:
                 or "0"
             ),
         ),
-        ("payments", lambda r: f"{sum(d.payments for d in r.days):,}"),
+        ("payments (every bill)", lambda r: f"{sum(d.payments for d in r.days):,}"),
         ("messages", lambda r: f"{sum(v for k, v in r.sent.items() if k != 'dial'):,}"),
         ("calls placed", lambda r: f"{r.sent['dial']:,}"),
         ("calls answered", lambda r: f"{r.total('call_answered'):,}"),
