@@ -3,12 +3,13 @@ explanation of a contact. One-click unsubscribe is a page: `recoup.web.unsubscri
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 
 from recoup.api.deps import ClockDep, Limit, RowId, SessionDep, SettingsDep
 from recoup.api.errors import ERROR_RESPONSES
@@ -26,12 +27,14 @@ from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
 from recoup.ingest import service as ingest_service
 from recoup.ingest.idempotency import body_of
+from recoup.kit.clock import Clock
 from recoup.kit.errors import BadSignature, ValidationFailed
 from recoup.ledger import service as ledger_service
 
 P = Permission
 router = APIRouter(prefix="/v1", tags=["contact"], responses=ERROR_RESPONSES)
 RawBody = Annotated[bytes, Depends(body_of)]
+M = TypeVar("M", bound=BaseModel)
 TWILIO_STATUS = {"delivered": "delivered", "undelivered": "bounced", "failed": "bounced"}
 
 
@@ -44,6 +47,39 @@ def _form(body: bytes) -> dict[str, str]:
         return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
     except UnicodeDecodeError as exc:
         raise ValidationFailed("the form is not UTF-8") from exc
+
+
+def _signed(
+    model: type[M],
+    what: str,
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    *,
+    source: str,
+    secrets: list[str],
+    body: bytes,
+    timestamp: str | None,
+    signature: str | None,
+) -> M:
+    """A provider's JSON webhook signed like the wallet's (a fresh signature, seen once), read as
+    `model`; a body that does not fit is a 422 naming `what`."""
+    ingest_service.verify_webhook(
+        session,
+        source=source,
+        secrets=[s.encode() for s in secrets],
+        timestamp_header=timestamp,
+        signature_header=signature,
+        body=body,
+        tolerance=settings.webhook_tolerance_seconds,
+        clock=clock,
+    )
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            what, details=exc.errors(include_url=False, include_context=False)
+        ) from exc
 
 
 def _twilio(
@@ -105,22 +141,18 @@ def gateway_inbound(
     """A reply from the generic SMS gateway, `{"id", "from", "body", "country"}`, signed like the
     wallet's webhooks with the gateway's secret. Handled as Twilio's: opt-out words opt the number
     out at once, other replies become agent tasks; the same id twice is handled once."""
-    ingest_service.verify_webhook(
+    data = _signed(
+        schemas.InboundSms,
+        "invalid inbound message",
         session,
+        clock,
+        settings,
         source="sms-gateway",
-        secrets=[s.encode() for s in _channels(settings).sms_secrets],
-        timestamp_header=x_recoup_timestamp,
-        signature_header=x_recoup_signature,
+        secrets=_channels(settings).sms_secrets,
         body=body,
-        tolerance=settings.webhook_tolerance_seconds,
-        clock=clock,
+        timestamp=x_recoup_timestamp,
+        signature=x_recoup_signature,
     )
-    try:
-        data = schemas.InboundSms.model_validate_json(body)
-    except ValidationError as exc:
-        raise ValidationFailed(
-            "invalid inbound message", details=exc.errors(include_url=False, include_context=False)
-        ) from exc
     result = flows.receive_sms(
         session,
         provider="http-sms",
@@ -265,22 +297,18 @@ def click_to_call_status(
     """The telephony provider's report on a call it bridged, `{"id", "result"}` with the call id
     it answered with, signed with the click-to-call secret as Recoup signs its requests. A call
     it does not know is a 404, so the provider retries until the call is on record."""
-    ingest_service.verify_webhook(
+    data = _signed(
+        schemas.CallStatus,
+        "invalid call status",
         session,
+        clock,
+        settings,
         source="click-to-call",
-        secrets=[s.encode() for s in _channels(settings).call_secrets],
-        timestamp_header=x_recoup_timestamp,
-        signature_header=x_recoup_signature,
+        secrets=_channels(settings).call_secrets,
         body=body,
-        tolerance=settings.webhook_tolerance_seconds,
-        clock=clock,
+        timestamp=x_recoup_timestamp,
+        signature=x_recoup_signature,
     )
-    try:
-        data = schemas.CallStatus.model_validate_json(body)
-    except ValidationError as exc:
-        raise ValidationFailed(
-            "invalid call status", details=exc.errors(include_url=False, include_context=False)
-        ) from exc
     flows.record_call_result(
         session,
         data.result,
