@@ -5,7 +5,6 @@ real socket), which receives the agent and the debtor's number, never shown to t
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import get_args
@@ -18,13 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from recoup.channels import Outgoing, PermanentError
+from recoup.channels.http import signed_json
 from recoup.channels.voice import ClickToCallAdapter
 from recoup.compliance.codes import CALL_RESULTS
 from recoup.config import Settings
 from recoup.contact.schemas import CallResultName
 from recoup.identity import service as identity_service
 from recoup.identity.permissions import Role
-from recoup.kit import signing
 from recoup.kit.clock import SettableClock
 from recoup.models import Account, AgentTask, AuditEvent, ContactEvent, ContactPlan
 from tests.channels.providers import FakeSignedService
@@ -172,18 +171,13 @@ def placed_call(
     return call, agent
 
 
-def report(client: TestClient, clock: SettableClock, payload: object, secret: str = SECRET) -> int:
-    """The telephony provider's signed report on a call."""
-    body = json.dumps(payload).encode()
-    stamp = int(clock.now().timestamp())
+def report(
+    client: TestClient, clock: SettableClock, payload: dict[str, str], secret: str = SECRET
+) -> int:
+    """The telephony provider's report on a call, signed as Recoup signs its own webhooks."""
+    body, headers = signed_json(payload, [secret], clock)
     return client.post(
-        "/v1/channels/click-to-call/status",
-        content=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Recoup-Timestamp": str(stamp),
-            "X-Recoup-Signature": signing.sign(secret.encode(), stamp, body),
-        },
+        "/v1/channels/click-to-call/status", content=body, headers=headers
     ).status_code
 
 

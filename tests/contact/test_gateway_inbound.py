@@ -4,7 +4,6 @@ Twilio's (opt-out words, replies for agents, the same id once)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import httpx
@@ -14,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from recoup.channels.http import signed_json
 from recoup.config import Settings
-from recoup.kit import signing
 from recoup.kit.clock import SettableClock
 from recoup.models import InboundMessage, OptOut
 from tests.contact.test_replies import debtor
@@ -37,20 +36,11 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:
 
 
 def post(
-    client: TestClient, clock: SettableClock, payload: object, secret: str = SECRET
+    client: TestClient, clock: SettableClock, payload: dict[str, str], secret: str = SECRET
 ) -> httpx.Response:
-    body = json.dumps(payload).encode()
-    stamp = int(clock.now().timestamp())
-    response = client.post(
-        PATH,
-        content=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Recoup-Timestamp": str(stamp),
-            "X-Recoup-Signature": signing.sign(secret.encode(), stamp, body),
-        },
-    )
-    return response
+    """The gateway's delivery, signed as Recoup signs its own webhooks."""
+    body, headers = signed_json(payload, [secret], clock)
+    return client.post(PATH, content=body, headers=headers)
 
 
 def test_an_opt_out_word_opts_the_number_out(
