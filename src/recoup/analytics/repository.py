@@ -30,12 +30,10 @@ from recoup.models import (
     OptOut,
     StrategyDecision,
 )
+from recoup.models.contact import QUEUE_ENTRY
 
 # A contact a channel accepted for the debtor: what counts as an attempt.
 ATTEMPTED = ("sent", "delivered", "bounced")
-# A "call" contact is a place in the agents' queue, not a contact with anyone: the agent's "dial"
-# is the call (the contact audit reads them alike).
-QUEUE_ENTRY = "call"
 # The call result that is a right-party contact: a conversation with the debtor.
 RIGHT_PARTY = "conversation"
 

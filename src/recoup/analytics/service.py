@@ -35,6 +35,7 @@ from recoup.compliance.packs import HoursRule
 from recoup.compliance.vocabulary import jurisdiction_zones
 from recoup.kit.clock import Clock
 from recoup.kit.errors import ValidationFailed
+from recoup.models.contact import QUEUE_ENTRY
 
 DEFAULT_DAYS = 30
 DEFAULT_ZONE = "Asia/Shanghai"
@@ -128,7 +129,7 @@ def _reach(session: Session, p: schemas.Period, counts: pl.DataFrame) -> pl.Data
     """channel, attempts, reached."""
     answered = repo.conversations(session, p.from_date, p.to_date)
     by_channel = (
-        counts.filter(pl.col("channel") != repo.QUEUE_ENTRY)
+        counts.filter(pl.col("channel") != QUEUE_ENTRY)
         .group_by("channel")
         .agg(
             pl.col("contacts")

@@ -30,6 +30,7 @@ from recoup.models import (
     OptOut,
     Product,
 )
+from recoup.models.contact import QUEUE_ENTRY
 
 SENT = (ContactStatus.sent, ContactStatus.delivered)
 LOOKBACK = dt.timedelta(days=40)  # the longest cap window (a calendar month) and zone slack
@@ -122,7 +123,7 @@ def _sent(session: Session, lo: dt.datetime | None, hi: dt.datetime | None) -> p
         .where(or_(c.status.in_(SENT), events.c.contact_id.is_not(None)))
         # A "call" contact puts the account in the agents' queue: nobody is rung until an agent
         # dials (a "dial" contact, which is audited). The queue entry is no contact with anyone.
-        .where(c.channel != "call")
+        .where(c.channel != QUEUE_ENTRY)
     )
     if lo is not None:
         stmt = stmt.where(sent_at >= lo)

@@ -55,6 +55,7 @@ from recoup.contact import repository as repo
 from recoup.contact.templates import MessageTemplate, TemplateProblem, language_for, render
 from recoup.kit.tokens import sign_token
 from recoup.models import ContactStatus
+from recoup.models.contact import QUEUE_ENTRY
 
 # How to stop messages, per channel and language: what `{{ opt_out }}` renders to.
 IN_THE_APP = {
@@ -167,7 +168,7 @@ def claim(
                     sent_at=now,
                     provider="recoup",
                 )
-                if r.channel == "call":
+                if r.channel == QUEUE_ENTRY:
                     tasks.append(
                         {
                             "account_id": r.account_id,
@@ -441,7 +442,7 @@ class _Context:
     def counted(self, r: Any) -> None:
         """A contact of this batch is leaving: the next ones of the batch count it in their caps
         (two accounts of one customer claimed together are two contacts with one person)."""
-        if r.purpose == "collection" and r.channel != "call":
+        if r.purpose == "collection" and r.channel != QUEUE_ENTRY:
             self.history.setdefault(r.customer_id, []).append(
                 (self.now, r.channel, r.account_id, None)
             )

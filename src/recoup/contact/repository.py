@@ -35,7 +35,7 @@ from recoup.models import (
     Product,
     TemplateVersion,
 )
-from recoup.models.contact import WAITING
+from recoup.models.contact import QUEUE_ENTRY, WAITING
 
 # What counts towards frequency caps: contacts that left (or may have left) for the debtor.
 COUNTED = (ContactStatus.sending, ContactStatus.sent, ContactStatus.delivered)
@@ -271,7 +271,7 @@ def history(
         among(session, c.customer_id, customer_ids),
         c.status.in_(COUNTED),
         c.purpose == "collection",
-        c.channel != "call",  # a place in the agents' queue; the agent's "dial" is the call
+        c.channel != QUEUE_ENTRY,
         at > now - dt.timedelta(days=HISTORY_DAYS),
     )
     out: dict[int, list[tuple[dt.datetime, str, int, str | None]]] = defaultdict(list)

@@ -30,6 +30,9 @@ class ContactStatus(StrEnum):
 
 
 WAITING = (ContactStatus.planned, ContactStatus.deferred, ContactStatus.queued)
+# A `call` contact is the account's place in the agents' queue, no contact with anyone: the agent's
+# `dial` is the call. Caps, the contact audit and the analytics' attempts leave it out.
+QUEUE_ENTRY = "call"
 UNSENT = (*WAITING, ContactStatus.sending)
 
 
