@@ -394,15 +394,22 @@ def _workload_table(k: schemas.Kpis) -> str:
     )
 
 
+def arm_figures(a: schemas.ArmResult) -> tuple[str, str]:
+    """An arm's difference with its 95 % interval, and its uplift, as the tables show them (a dash
+    for the reference arm)."""
+    diff = (
+        "–"
+        if a.reference or a.diff is None
+        else f"{a.diff:+.1%} ({a.ci_low:+.1%} … {a.ci_high:+.1%})"
+    )
+    return diff, "–" if a.uplift is None else f"{a.uplift:+.1%}"
+
+
 def _experiment_table(e: schemas.Experiments) -> str:
     rows = []
     for x in e.experiments:
         for a in x.arms:
-            diff = (
-                "–"
-                if a.reference or a.diff is None
-                else f"{a.diff:+.1%} ({a.ci_low:+.1%} … {a.ci_high:+.1%})"
-            )
+            diff, uplift = arm_figures(a)
             rows.append(
                 [
                     html.escape(x.experiment),
@@ -410,7 +417,7 @@ def _experiment_table(e: schemas.Experiments) -> str:
                     f"{a.accounts:,}",
                     _each(lambda lang, a=a: _pct(a.mean_rate, lang)),  # type: ignore[misc]
                     diff,
-                    "–" if a.uplift is None else f"{a.uplift:+.1%}",
+                    uplift,
                     _both(f"verdict_{a.verdict}"),
                 ]
             )

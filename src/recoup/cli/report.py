@@ -156,17 +156,11 @@ def print_experiments(e: schemas.Experiments, lang: str) -> None:
         for column in ("arm", "accounts", "mean_rate", "diff", "uplift", "verdict"):
             table.add_column(t[column], justify="left" if column == "arm" else "right")
         for a in x.arms:
-            diff = (
-                "–"
-                if a.reference or a.diff is None
-                else f"{a.diff:+.1%} ({a.ci_low:+.1%} … {a.ci_high:+.1%})"
-            )
             table.add_row(
                 a.arm + (f" ({t['reference']})" if a.reference else ""),
                 f"{a.accounts:,}",
                 _pct(a.mean_rate),
-                diff,
-                "–" if a.uplift is None else f"{a.uplift:+.1%}",
+                *html_report.arm_figures(a),
                 t[f"verdict_{a.verdict}"],
             )
         console.print(table)

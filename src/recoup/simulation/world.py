@@ -130,9 +130,8 @@ class Calls(_Part):
         allowed = set(CALL_RESULTS) - {"conversation"}
         unknown = sorted(set(self.unanswered) - allowed)
         if unknown:
-            raise ValueError(
-                f"responses.calls.unanswered: {', '.join(unknown)} (known: {', '.join(sorted(allowed))})"
-            )
+            known = ", ".join(sorted(allowed))
+            raise ValueError(f"responses.calls.unanswered: {', '.join(unknown)} (known: {known})")
         if abs(sum(self.unanswered.values()) - 1) > 1e-6:
             raise ValueError("responses.calls.unanswered: the shares add up to 1")
         return self
