@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from recoup.kit.errors import ConfigurationError
@@ -64,6 +65,16 @@ class Settings(BaseSettings):
     default_grace_days: int = Field(
         0, ge=0, description="grace days for products without their own"
     )
+    business_timezone: str = Field(
+        "Asia/Shanghai",
+        description="the zone whose calendar day the daily run is for (`recoup run daily` without "
+        "--as-of, `recoup scheduler`, the reports' days)",
+    )
+    daily_run_at: str = Field(
+        "06:00",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="local time (HH:MM, in business_timezone) at which `recoup scheduler` runs the day",
+    )
     bucket_bounds: list[int] = Field(
         default_factory=lambda: [1, 31, 61, 91],
         description="lower DPD bound of each bucket after M0; defaults give M1 1-30 ... M3+ over 90",
@@ -109,6 +120,19 @@ class Settings(BaseSettings):
     dispatch_max_lateness_hours: float = Field(
         12.0, gt=0, description="a contact this late past its planned moment expires unsent"
     )
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Asia/Shanghai)") from exc
+        return value
+
+    @property
+    def business_zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.business_timezone)
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:

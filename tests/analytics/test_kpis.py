@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 from recoup.analytics import schemas
 from recoup.analytics import service as analytics_service
 from recoup.arrangements import flows as arrangement_flows
+from recoup.arrangements import review as arrangement_review
 from recoup.cases import flows as case_flows
 from recoup.contact import flows as contact_flows
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import SettableClock
+from recoup.ledger import flows as ledger_flows
 from recoup.models import Account, AgentTask, ContactPlan
 from recoup.strategy import service as strategy_service
 from tests.factories import add_bill, create_account, create_customer, pay, shanghai
@@ -125,7 +127,10 @@ def build(session: Session, clock: SettableClock) -> Book:
         clock.set(shanghai(day, 18))
         for act in actions.get(day, []):
             act()
-        arrangement_flows.review(session, clock=clock)
+        # The daily flow's review and delinquency pass; the contacts are the test's own.
+        ledger_flows.settle_ended(
+            session, arrangement_review.review(session, clock=clock), clock=clock
+        )
         delinquency_service.run_daily(session, day, clock=clock)
         day += ONE_DAY
     return book

@@ -1,4 +1,4 @@
-"""A batch of debtors' requests in one transaction (`flows.batch`), each in its own savepoint: the
+"""A batch of debtors' requests in one transaction (`offers.batch`), each in its own savepoint: the
 arrangements are those made one by one, a refused request leaves the others, and the accounts are
 re-decided once, together, when the batch ends."""
 
@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from recoup.arrangements import flows
+from recoup.arrangements import flows, offers
 from recoup.kit.clock import SettableClock
 from recoup.kit.errors import Conflict, RecoupError
 from recoup.models import (
@@ -172,7 +172,7 @@ class TestBatch:
         expected_contacts = rows(session, ContactPlan.__table__, ids)
         one_by_one.rollback()
 
-        with flows.batch(session, ids, clock=clock):
+        with offers.batch(session, ids, clock=clock):
             outcomes = [
                 ask(session, request, account, clock)
                 for request, account in zip(requests, accounts, strict=True)
@@ -196,7 +196,7 @@ class TestBatch:
             (extension, too_late),  # not offered 40 days late
             (plan, planned),
         ]
-        with flows.batch(session, {a.id for _, a in asked}, clock=clock):
+        with offers.batch(session, {a.id for _, a in asked}, clock=clock):
             outcomes = [ask(session, request, account, clock) for request, account in asked]
 
         assert outcomes == ["made", "TermsRefused", "NotOffered", "made"]
@@ -214,7 +214,7 @@ class TestBatch:
     ) -> None:
         [account] = portfolio(session, clock, 10)
         start = audit_seq(session)
-        with flows.batch(session, {account.id}, clock=clock):
+        with offers.batch(session, {account.id}, clock=clock):
             assert ask(session, promise, account, clock) == "made"
             with (
                 pytest.raises(Conflict, match="already has an arrangement in place"),
@@ -231,7 +231,7 @@ class TestBatch:
         """The offers worked out up front serve one request; after it, the account's offers are
         those of the moment (here: nothing, the overdue amount has been paid)."""
         [account] = portfolio(session, clock, 10)
-        with flows.batch(session, {account.id}, clock=clock):
+        with offers.batch(session, {account.id}, clock=clock):
             assert ask(session, long_plan, account, clock) == "TermsRefused"
             pay(session, clock, account, 30_000, shanghai(DAY0, 17))
             assert ask(session, promise, account, clock) == "NotOffered"
@@ -243,7 +243,7 @@ class TestBatch:
         """Paid in full earlier in the batch: the promise asked for next is refused as it would
         be on its own, not accepted on the offers of the batch's start."""
         [account] = portfolio(session, clock, 10)
-        with flows.batch(session, {account.id}, clock=clock):
+        with offers.batch(session, {account.id}, clock=clock):
             pay(session, clock, account, 30_000, shanghai(DAY0, 17))
             assert ask(session, promise, account, clock) == "NotOffered"
         assert terms(session, account) == []
@@ -255,7 +255,7 @@ class TestBatch:
         before = decision(session, promised)
         assert (before.decision, before.pause_reason) == ("contact", None)
         start = audit_seq(session)
-        with flows.batch(session, {promised.id, planned.id, untouched.id}, clock=clock):
+        with offers.batch(session, {promised.id, planned.id, untouched.id}, clock=clock):
             assert ask(session, promise, promised, clock) == "made"
             assert ask(session, plan, planned, clock) == "made"
             session.expire_all()
@@ -297,7 +297,7 @@ class TestBatch:
         assert len(each_step) > 1  # without a batch, every step re-decides
         assert each_step[0] == "promise made"
 
-        with flows.batch(session, {account.id}, clock=clock):
+        with offers.batch(session, {account.id}, clock=clock):
             promise_then_pay()
             assert redecided(session, account, start) == []
         assert redecided(session, account, start) == [each_step[-1]]

@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from recoup.arrangements import flows
+from recoup.arrangements import flows, offers
+from recoup.arrangements.review import Review
+from recoup.daily import flows as daily_flows
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import SettableClock
 from recoup.kit.errors import Conflict, Forbidden
@@ -69,11 +71,12 @@ def late_account(
     return account
 
 
-def daily(session: Session, clock: SettableClock, day: dt.date) -> flows.Review:
+def daily(session: Session, clock: SettableClock, day: dt.date) -> Review:
+    """The day's run, as `recoup run daily` does it."""
     on(clock, day)
-    reviewed = flows.review(session, clock=clock)
-    delinquency_service.run_daily(session, day, clock=clock)
-    return reviewed
+    ran = daily_flows.run_day(session, day, clock=clock, zone="Asia/Shanghai", actor="test")
+    assert ran.review is not None
+    return ran.review
 
 
 def state(session: Session, account: Account) -> tuple[int, int, int]:
@@ -198,8 +201,8 @@ class TestPromises:
     ) -> None:
         account = late_account(session, clock)
         pay(session, clock, account, 30_000, shanghai(DAY0))
-        assert flows.offered(session, account, clock=clock) == {}
-        with pytest.raises(flows.NotOffered):
+        assert offers.offered(session, account, clock=clock) == {}
+        with pytest.raises(offers.NotOffered):
             flows.promise(
                 session,
                 account,

@@ -220,7 +220,21 @@ class TestRedecideMany:
                 (ids["mid_large"], "redecided after dispute"),
             ]
         )
-        assert count(session, ContactEvent) == before + 3
+        # The push and the call cancelled and chosen again are revived with an event saying so: its history ends
+        # in `revived` → planned, never in the `cancelled` its status no longer says (fails if
+        # `contact.service.replan` stops recording `revived` events).
+        revived = session.execute(
+            select(ContactPlan.account_id, ContactPlan.treatment, ContactEvent.detail)
+            .join(ContactPlan, ContactPlan.id == ContactEvent.contact_id)
+            .where(ContactEvent.status == "revived")
+        ).all()
+        assert sorted((a, t, d["from"], d["to"]) for a, t, d in revived) == sorted(
+            [
+                (ids["early"], "early_push", "cancelled", "planned"),
+                (ids["mid_large"], "mid_call", "cancelled", "planned"),
+            ]
+        )
+        assert count(session, ContactEvent) == before + 5
         # Accounts not named keep their contacts.
         assert statuses(session, ids["us_early"])["early_push"] == ("planned", [])
 

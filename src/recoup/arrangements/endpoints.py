@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from recoup.api.deps import ClockDep, RowId, SessionDep
 from recoup.api.errors import ERROR_RESPONSES
 from recoup.arrangements import flows, schemas
+from recoup.arrangements import offers as arrangement_offers
 from recoup.arrangements import service as arrangement_service
 from recoup.arrangements.repository import ArrangementRepository, instalments
 from recoup.identity.auth import require
@@ -38,12 +39,12 @@ def offers(
 ) -> schemas.Offers:
     """What the account owes today and what the active policy offers it now, with the bounds."""
     account = ledger_service.get_account(session, account_id)
-    pos = flows.position(session, account, clock=clock)
+    pos = arrangement_offers.position(session, account, clock=clock)
     return schemas.Offers(
         position=schemas.Position(
             today=pos.today, owed_minor=pos.owed, overdue_minor=pos.overdue, currency=pos.currency
         ),
-        offers=flows.offered(session, account, clock=clock),
+        offers=arrangement_offers.offered(session, account, clock=clock),
     )
 
 

@@ -23,121 +23,34 @@ arrangement's own, and replaying the waterfall puts them on the new bills, so no
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from recoup.arrangements import repository as repo
-from recoup.arrangements import terms
+from recoup.arrangements import effects, terms
+from recoup.arrangements.offers import NotOffered, Position, offered, offered_bounds, position
 from recoup.arrangements.repository import ArrangementRepository
 from recoup.audit import service as audit_service
 from recoup.delinquency import service as delinquency_service
-from recoup.delinquency.repository import DelinquencyRepository
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from recoup.ledger import flows as ledger_flows
 from recoup.ledger import service as ledger_service
-from recoup.ledger.allocation import Waterfall
-from recoup.ledger.repository import AccountRepository
 from recoup.models import (
     Account,
     Arrangement,
     ArrangementInstalment,
     ArrangementKind,
     ArrangementStatus,
-    Bill,
-    BillAdjustment,
 )
 from recoup.strategy import service as strategy_service
-from recoup.strategy.policy import Offer
 from recoup.strategy.repository import PolicyVersionRepository
 
 ONE_DAY = dt.timedelta(days=1)
 
 
-class NotOffered(Conflict):
-    code = "not_offered"
-
-
 class TermsRefused(ValidationFailed):
     code = "terms_refused"
-
-
-@dataclass(frozen=True)
-class Position:
-    """What the account owes on its business day: the numbers every offer is computed from."""
-
-    today: dt.date
-    owed: int
-    overdue: int
-    overdue_principal: int
-    currency: str
-
-
-def position(session: Session, account: Account, *, clock: Clock) -> Position:
-    product = ledger_service.product(session, account.product_code)
-    today = delinquency_service.business_today(product, clock)
-    unpaid = repo.unpaid_components(session, account.id)
-    overdue = [(b, left) for b, left in unpaid if b.due_date < today]
-    return Position(
-        today=today,
-        owed=sum(sum(left.values()) for _, left in unpaid),
-        overdue=sum(sum(left.values()) for _, left in overdue),
-        overdue_principal=sum(left.get("principal", 0) for _, left in overdue),
-        currency=account.currency,
-    )
-
-
-def offered(session: Session, account: Account, *, clock: Clock) -> dict[str, dict[str, Any]]:
-    """kind → bounds (with defaults) of what the active policy offers this account now."""
-    known: dict[int, dict[str, dict[str, Any]]] | None = session.info.get(OFFERED)
-    if known is not None and account.id in known:
-        bounds = known.pop(account.id)  # worked out by `batch`, used once
-        if not strategy_service.redecision_pending(session, account.id):
-            return bounds  # else something earlier in the batch changed the account
-    return _with_defaults(strategy_service.offers(session, account.id, clock=clock))
-
-
-def _with_defaults(offers: list[Offer]) -> dict[str, dict[str, Any]]:
-    return {o.kind: terms.with_defaults(o.kind, o.bounds) for o in offers}
-
-
-OFFERED = "arrangements.offered"
-
-
-@contextmanager
-def batch(session: Session, account_ids: Collection[int], *, clock: Clock) -> Iterator[None]:
-    """Several requests handled in one transaction (a batch of debtors' actions): the policy's
-    offers to these accounts are worked out together up front (each used once, and only while
-    nothing earlier in the batch changed the account: otherwise they are worked out again), and the
-    accounts the requests touch are re-decided together
-    at the end (`strategy_service.deferred_redecisions`). Give each request its own savepoint so a
-    refused one leaves the others."""
-    known = strategy_service.offers_many(session, account_ids, clock=clock)
-    session.info[OFFERED] = {a: _with_defaults(known.get(a, [])) for a in account_ids}
-    try:
-        with strategy_service.deferred_redecisions(session, clock=clock):
-            yield
-    finally:
-        session.info.pop(OFFERED, None)
-
-
-def _lock(session: Session, account: Account) -> Account:
-    locked = AccountRepository(session).for_update(account.id)
-    if locked is None:
-        raise NotFound("no such account")
-    return locked
-
-
-def _bounds(session: Session, account: Account, kind: str, clock: Clock) -> dict[str, Any]:
-    if ArrangementRepository(session).open_for_account(account.id) is not None:
-        raise Conflict("this account already has an arrangement in place; it ends first")
-    bounds = offered(session, account, clock=clock).get(kind)
-    if bounds is None:
-        raise NotOffered(f"no {kind} is offered for this account now")
-    return bounds
 
 
 def _refused(exc: terms.TermsRefused) -> TermsRefused:
@@ -222,8 +135,8 @@ def promise(
     channel: str,
     clock: Clock,
 ) -> Arrangement:
-    account = _lock(session, account)
-    bounds = _bounds(session, account, "promise", clock)
+    account = effects.lock(session, account)
+    bounds = offered_bounds(session, account, "promise", clock)
     pos = position(session, account, clock=clock)
     try:
         inst = terms.promise_terms(
@@ -315,8 +228,8 @@ def plan(
     channel: str,
     clock: Clock,
 ) -> Arrangement:
-    account = _lock(session, account)
-    bounds = _bounds(session, account, "plan", clock)
+    account = effects.lock(session, account)
+    bounds = offered_bounds(session, account, "plan", clock)
     pos = position(session, account, clock=clock)
     fee, schedule = _quote(
         bounds,
@@ -347,10 +260,10 @@ def plan(
         clock=clock,
     )
     if bounds["reage"] == "reschedule":
-        _reschedule(session, account, made, _unpaid_before(session, made), schedule)
+        effects.reschedule(session, account, made, effects.unpaid_before(session, made), schedule)
     else:
         if fee:
-            _fee_bill(session, account, made, schedule[0].due_date)
+            effects.fee_bill(session, account, made, schedule[0].due_date)
         delinquency_service.add_pause(  # from tomorrow: today has counted already
             session,
             account,
@@ -368,8 +281,8 @@ def plan(
 def extension(
     session: Session, account: Account, *, days: int, made_by: str, channel: str, clock: Clock
 ) -> Arrangement:
-    account = _lock(session, account)
-    bounds = _bounds(session, account, "extension", clock)
+    account = effects.lock(session, account)
+    bounds = offered_bounds(session, account, "extension", clock)
     pos = position(session, account, clock=clock)
     if pos.overdue <= 0:
         raise TermsRefused("nothing is overdue, so there is nothing to extend")
@@ -395,7 +308,7 @@ def extension(
         clock=clock,
     )
     if fee == 0:  # nothing to wait for
-        _keep(session, account, made, on=pos.today, paid=0, clock=clock)
+        effects.keep(session, account, made, on=pos.today, paid=0, clock=clock)
         _settle(session, account, pos.today, clock, "extension made")
     else:
         _redecide(session, account, clock, "extension made")
@@ -411,8 +324,8 @@ def settlement(
     channel: str,
     clock: Clock,
 ) -> Arrangement:
-    account = _lock(session, account)
-    bounds = _bounds(session, account, "settlement", clock)
+    account = effects.lock(session, account)
+    bounds = offered_bounds(session, account, "settlement", clock)
     pos = position(session, account, clock=clock)
     try:
         needs_approval, inst = terms.settlement_terms(
@@ -496,7 +409,7 @@ def decide_approval(
         )
     if arrangement.made_by == by:
         raise Forbidden("the person who made an arrangement cannot approve it")
-    account = _lock(session, _account(session, arrangement))
+    account = effects.lock(session, effects.account_of(session, arrangement))
     arrangement.status = ArrangementStatus.active if approve else ArrangementStatus.rejected
     arrangement.approved_by, arrangement.updated_at = by, clock.now()
     if not approve:
@@ -527,11 +440,11 @@ def cancel(
         raise Conflict(
             f"arrangement {arrangement_id} is {arrangement.status}; only an open one ends"
         )
-    account = _lock(session, _account(session, arrangement))
+    account = effects.lock(session, effects.account_of(session, arrangement))
     today = delinquency_service.business_today(
         ledger_service.product(session, account.product_code), clock
     )
-    _end(
+    effects.end(
         session,
         account,
         arrangement,
@@ -560,287 +473,9 @@ def get(session: Session, arrangement_id: int) -> Arrangement:
     return found
 
 
-def _account(session: Session, arrangement: Arrangement) -> Account:
-    account = session.get(Account, arrangement.account_id)
-    assert account is not None
-    return account
-
-
-@dataclass
-class Review:
-    reviewed: int = 0
-    kept: int = 0
-    broken: int = 0
-
-
-def review(
-    session: Session,
-    *,
-    clock: Clock,
-    account_id: int | None = None,
-    cause: str = "daily",
-    as_of: dt.date | None = None,
-) -> Review:
-    """Keep or break the active arrangements by the money that has arrived (all of them for the
-    daily run, one account's after a payment), as of each product's business day (or `as_of`).
-    Reads set-based; acts on the ones that change."""
-    active = list(ArrangementRepository(session).active(account_id))
-    result = Review(reviewed=len(active))
-    if not active:
-        return result
-    with strategy_service.deferred_redecisions(session, clock=clock):
-        _review(session, active, result, clock=clock, cause=cause, as_of=as_of)
-    session.flush()
-    return result
-
-
-def _review(
-    session: Session,
-    active: list[Arrangement],
-    result: Review,
-    *,
-    clock: Clock,
-    cause: str,
-    as_of: dt.date | None,
-) -> None:
-    ids = [a.id for a in active]
-    schedules = repo.instalments(session, ids)
-    money = repo.payments_since_start(session, ids)
-    accounts = repo.accounts_by_id(session, {a.account_id for a in active})
-    today_of: dict[str, dt.date] = {}
-    for arrangement in active:
-        account = accounts[arrangement.account_id]
-        if as_of is not None:
-            today_of[account.product_code] = as_of
-        elif account.product_code not in today_of:
-            today_of[account.product_code] = delinquency_service.business_today(
-                ledger_service.product(session, account.product_code), clock
-            )
-        outcome = terms.assess(
-            [
-                terms.Instalment(i.seq, i.due_date, i.amount_minor)
-                for i in schedules[arrangement.id]
-            ],
-            start=arrangement.start_date,
-            grace_days=arrangement.grace_days,
-            payments=money.get(arrangement.id, []),
-            today=today_of[account.product_code],
-        )
-        if outcome.paid != arrangement.paid_minor:
-            arrangement.paid_minor, arrangement.updated_at = outcome.paid, clock.now()
-        if outcome.status == "active":
-            continue
-        account = _lock(session, account)
-        assert outcome.on is not None
-        if outcome.status == "kept":
-            _keep(session, account, arrangement, on=outcome.on, paid=outcome.paid, clock=clock)
-            result.kept += 1
-        else:
-            _end(
-                session,
-                account,
-                arrangement,
-                ArrangementStatus.broken,
-                on=outcome.on,
-                reason=f"instalment {outcome.missed} not paid by {outcome.on.isoformat()}",
-                clock=clock,
-            )
-            result.broken += 1
-        audit_service.record(
-            session,
-            actor="system",
-            action=f"arrangement.{outcome.status}",
-            subject_type="account",
-            subject_id=account.id,
-            clock=clock,
-            details={"arrangement": arrangement.id, "paid_minor": outcome.paid, "cause": cause},
-        )
-        why = f"arrangement {outcome.status}"
-        if _moves_the_ledger(arrangement):
-            _settle(session, account, outcome.on, clock, why)
-        else:  # a promise, or what never applied: the ledger and DPD are as they were
-            _redecide(session, account, clock, why)
-
-
-def _moves_the_ledger(ended: Arrangement) -> bool:
-    """Whether ending this arrangement changed bills, adjustments or pauses (so the waterfall is
-    replayed and DPD recomputed): a plan (its pause lifted), a kept extension or settlement."""
-    return ended.kind == ArrangementKind.plan or (
-        ended.status == ArrangementStatus.kept
-        and ended.kind in (ArrangementKind.extension, ArrangementKind.settlement)
-    )
-
-
-def _keep(
-    session: Session,
-    account: Account,
-    arrangement: Arrangement,
-    *,
-    on: dt.date,
-    paid: int,
-    clock: Clock,
-) -> None:
-    arrangement.paid_minor = paid
-    if arrangement.kind == ArrangementKind.extension:
-        new_due = dt.date.fromisoformat(arrangement.terms["new_due_date"])
-        overdue = [
-            (bill, left)
-            for bill, left in _unpaid_before(session, arrangement)
-            if bill.due_date < arrangement.start_date
-        ]
-        if arrangement.fee_minor:
-            _fee_bill(session, account, arrangement, arrangement.start_date)
-        moved = sum(sum(left.values()) for _, left in overdue)
-        _reschedule(session, account, arrangement, overdue, [terms.Instalment(1, new_due, moved)])
-    elif arrangement.kind == ArrangementKind.settlement:
-        _waive(session, account, arrangement, on=on)
-    _end(session, account, arrangement, ArrangementStatus.kept, on=on, reason=None, clock=clock)
-
-
-def _end(
-    session: Session,
-    account: Account,
-    arrangement: Arrangement,
-    status: ArrangementStatus,
-    *,
-    on: dt.date,
-    reason: str | None,
-    clock: Clock,
-) -> None:
-    arrangement.status, arrangement.ended_on, arrangement.end_reason = status, on, reason
-    arrangement.updated_at = clock.now()
-    if arrangement.kind == ArrangementKind.plan:
-        plan_pauses = DelinquencyRepository(session).open_by_reason(
-            f"payment plan {arrangement.id}"
-        )
-        for pause in plan_pauses:
-            delinquency_service.lift_pause(session, account, pause, last_day=on, clock=clock)
-    session.flush()
-
-
 def _settle(session: Session, account: Account, since: dt.date, clock: Clock, cause: str) -> None:
-    changed = ledger_service.reallocate(session, account)
-    delinquency_service.recompute_account(
-        session,
-        account,
-        from_date=min(d for d in (changed, since) if d is not None),
-        clock=clock,
-        cause="arrangement",
-    )
-    _redecide(session, account, clock, cause)
+    ledger_flows.settle(session, {account.id: since}, clock=clock, cause=cause)
 
 
 def _redecide(session: Session, account: Account, clock: Clock, cause: str) -> None:
     strategy_service.redecide(session, account.id, clock=clock, cause=cause)
-
-
-def _unpaid_before(session: Session, arrangement: Arrangement) -> list[tuple[Bill, dict[str, int]]]:
-    return repo.unpaid_components(session, arrangement.account_id, before=arrangement.start_date)
-
-
-def _fee_bill(session: Session, account: Account, arrangement: Arrangement, due: dt.date) -> Bill:
-    bill = Bill(
-        account_id=account.id,
-        external_ref=f"arrangement-{arrangement.id}-fee",
-        due_date=due,
-        principal_minor=0,
-        interest_minor=0,
-        fees_minor=arrangement.fee_minor,
-        created_at=arrangement.updated_at or arrangement.created_at,
-    )
-    session.add(bill)
-    session.flush()
-    _adjust(
-        session, arrangement, bill, "fees", arrangement.fee_minor, "fee", arrangement.start_date
-    )
-    return bill
-
-
-def _adjust(
-    session: Session,
-    arrangement: Arrangement,
-    bill: Bill,
-    component: str,
-    amount: int,
-    kind: str,
-    on: dt.date,
-) -> None:
-    session.add(
-        BillAdjustment(
-            account_id=bill.account_id,
-            bill_id=bill.id,
-            arrangement_id=arrangement.id,
-            component=component,
-            amount_minor=amount,
-            kind=kind,
-            effective_date=on,
-            created_at=arrangement.updated_at or arrangement.created_at,
-        )
-    )
-
-
-def _reschedule(
-    session: Session,
-    account: Account,
-    arrangement: Arrangement,
-    unpaid: list[tuple[Bill, dict[str, int]]],
-    schedule: list[terms.Instalment],
-) -> None:
-    """Move what these bills had unpaid before the start (`_unpaid_before`) into one new bill per
-    instalment."""
-    moved: list[dict[str, int]] = []
-    for bill, left in unpaid:
-        for component, amount in left.items():
-            setattr(bill, f"{component}_minor", getattr(bill, f"{component}_minor") - amount)
-            _adjust(
-                session,
-                arrangement,
-                bill,
-                component,
-                -amount,
-                "rescheduled",
-                arrangement.start_date,
-            )
-        moved.append(left)
-    waterfall = Waterfall.from_config(
-        ledger_service.product(session, account.product_code).allocation
-    )
-    parts = terms.fill_components(moved, [i.amount_minor for i in schedule], waterfall.components)
-    instalment_rows = {
-        i.seq: i for i in repo.instalments(session, [arrangement.id]).get(arrangement.id, [])
-    }
-    for inst, part in zip(schedule, parts, strict=True):
-        bill = Bill(
-            account_id=account.id,
-            external_ref=f"arrangement-{arrangement.id}-{inst.seq}",
-            due_date=inst.due_date,
-            principal_minor=part.get("principal", 0),
-            interest_minor=part.get("interest", 0),
-            fees_minor=part.get("fees", 0) + part.get("fee", 0),
-            created_at=arrangement.updated_at or arrangement.created_at,
-        )
-        session.add(bill)
-        session.flush()
-        for component, amount in part.items():
-            kind = "fee" if component == "fee" else "rescheduled"
-            _adjust(
-                session,
-                arrangement,
-                bill,
-                "fees" if component == "fee" else component,
-                amount,
-                kind,
-                arrangement.start_date,
-            )
-        if inst.seq in instalment_rows:
-            instalment_rows[inst.seq].bill_id = bill.id
-    session.flush()
-
-
-def _waive(session: Session, account: Account, arrangement: Arrangement, *, on: dt.date) -> None:
-    """A kept settlement: whatever is still unpaid is forgiven, component by component."""
-    for bill, left in repo.unpaid_components(session, account.id):
-        for component, amount in left.items():
-            setattr(bill, f"{component}_minor", getattr(bill, f"{component}_minor") - amount)
-            _adjust(session, arrangement, bill, component, -amount, "waived", on)
-    session.flush()

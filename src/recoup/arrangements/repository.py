@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,10 +32,10 @@ class ArrangementRepository(Repository[Arrangement]):
             )
         )
 
-    def active(self, account_id: int | None = None) -> Sequence[Arrangement]:
+    def active(self, account_ids: Collection[int] | None = None) -> Sequence[Arrangement]:
         stmt = select(Arrangement).where(Arrangement.status == "active")
-        if account_id is not None:
-            stmt = stmt.where(Arrangement.account_id == account_id)
+        if account_ids is not None:
+            stmt = stmt.where(among(self.session, Arrangement.account_id, account_ids))
         return self.session.execute(stmt.order_by(Arrangement.id)).scalars().all()
 
     def for_customer(self, customer_id: int) -> Sequence[Arrangement]:

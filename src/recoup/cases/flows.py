@@ -10,13 +10,14 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from recoup.agents import service as agents_service
 from recoup.audit import service as audit_service
 from recoup.delinquency import service as delinquency_service
 from recoup.delinquency.repository import DelinquencyRepository
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, NotFound, ValidationFailed
 from recoup.ledger import service as ledger_service
-from recoup.models import Account, AgentTask, Case, CaseKind, CaseStatus
+from recoup.models import Account, Case, CaseKind, CaseStatus
 from recoup.strategy import service as strategy_service
 
 # The reasons a debtor can give, by kind; the portal and the API offer exactly these.
@@ -88,27 +89,20 @@ def open_case(
             )
             case.pause_id = case.pause_id or pause.id
             strategy_service.redecide(session, account.id, clock=clock, cause=f"{kind} opened")
-        task_day = now.date()
-        exists = session.execute(
-            select(AgentTask.id).where(
-                AgentTask.account_id == account.id,
-                AgentTask.as_of_date == task_day,
-                AgentTask.queue == QUEUES[kind],
-            )
-        ).first()
-        if exists is None:
-            session.add(
-                AgentTask(
-                    account_id=account.id,
-                    as_of_date=task_day,
-                    queue=QUEUES[kind],
-                    priority=100.0 if kind == CaseKind.dispute else 50.0,
-                    status="open",
-                    source="case",
-                    subject_id=case.id,
-                    created_at=now,
-                )
-            )
+        agents_service.open_tasks(
+            session,
+            [
+                {
+                    "account_id": account.id,
+                    "as_of_date": now.date(),
+                    "queue": QUEUES[kind],
+                    "priority": 100.0 if kind == CaseKind.dispute else 50.0,
+                    "source": "case",
+                    "subject_id": case.id,
+                    "created_at": now,
+                }
+            ],
+        )
     session.flush()
     audit_service.record(
         session,

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from recoup.bootstrap import ensure_audit_signer, ensure_master, init_database
 from recoup.cli.audit import audit_app
 from recoup.cli.common import Runtime, configure_logging, console, fail, parse_date, runtime
 from recoup.cli.compliance import compliance_app
 from recoup.cli.contact import contact_app, worker
+from recoup.cli.daily import run_daily, scheduler
 from recoup.cli.identity import keys_app, staff_app
 from recoup.cli.keys import encryption_app
 from recoup.cli.privacy import privacy_app
@@ -22,6 +21,7 @@ from recoup.cli.report import report
 from recoup.cli.simulate import simulate
 from recoup.cli.strategy import strategy_app
 from recoup.cli.templates import templates_app
+from recoup.daily import flows as daily_flows
 from recoup.kit.errors import RecoupError
 
 app = typer.Typer(help="Recoup: collections for digital wallets.", no_args_is_help=True)
@@ -49,6 +49,8 @@ app.add_typer(contact_app, name="contact")
 app.command("simulate")(simulate)
 app.command("worker")(worker)
 app.command("report")(report)
+app.command("scheduler")(scheduler)
+run_app.command("daily")(run_daily)
 
 
 @app.command()
@@ -93,58 +95,6 @@ def serve(
         log_config=None,
         log_level="info",
     )
-
-
-@run_app.command("daily")
-def run_daily(
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Business date, YYYY-MM-DD; default today")
-    ] = None,
-) -> None:
-    """The daily pass: days past due, buckets and bucket changes for the whole portfolio."""
-    from recoup.arrangements import flows as arrangement_flows
-    from recoup.delinquency import service as delinquency_service
-
-    rt = runtime()
-    day = (
-        parse_date(as_of, option="--as-of")
-        or rt.clock.now().astimezone(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
-    )
-    with console.status("daily pass") as status:
-        try:
-            with rt.transaction() as session:
-                status.update("daily pass: arrangements kept and broken")
-                reviewed = arrangement_flows.review(session, clock=rt.clock, as_of=day)
-                summary = delinquency_service.run_daily(
-                    session,
-                    day,
-                    clock=rt.clock,
-                    progress=lambda msg: status.update(f"daily pass: {msg}"),
-                )
-        except RecoupError as exc:
-            raise fail(exc.message) from exc
-    if reviewed.reviewed:
-        console.print(
-            f"arrangements: {reviewed.reviewed:,} reviewed, {reviewed.kept:,} kept, "
-            f"{reviewed.broken:,} broken"
-        )
-    console.print(
-        f"as of {summary.as_of}: {summary.accounts:,} accounts, {summary.changed:,} states changed, "
-        f"{summary.bucket_changes:,} bucket changes"
-    )
-    console.print(bucket_table(summary.by_bucket))
-    from recoup.cli.strategy import run_strategy
-
-    run_strategy(rt, day, required=False)
-
-
-def bucket_table(by_bucket: dict[str, int]) -> Table:
-    table = Table(title="Accounts by bucket")
-    table.add_column("bucket")
-    table.add_column("accounts", justify="right")
-    for bucket in sorted(by_bucket, key=lambda b: (len(b), b)):
-        table.add_row(bucket, f"{by_bucket[bucket]:,}")
-    return table
 
 
 @accounts_app.command("show")
@@ -223,7 +173,7 @@ def demo(
 
 
 def _today(rt: Runtime) -> dt.date:
-    return rt.clock.now().astimezone(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
+    return daily_flows.today(rt.clock, rt.settings.business_zone)
 
 
 def main() -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from recoup.cli.common import Runtime, console, fail, parse_date, runtime
+from recoup.cli.common import console, fail, parse_date, runtime
 from recoup.kit.errors import RecoupError
 from recoup.strategy import service as strategy_service
 from recoup.strategy.policy import PolicyError, load_policy
@@ -115,26 +114,6 @@ def simulate(
                 else ""
             )
         )
-
-
-def run_strategy(rt: Runtime, day: dt.date, *, required: bool) -> None:
-    """The strategy part of the daily run (after delinquency), when a policy is active."""
-    try:
-        with rt.transaction() as session, console.status("deciding and planning contacts"):
-            report = strategy_service.run(session, day, clock=rt.clock)
-    except strategy_service.NoActivePolicy as exc:
-        if required:
-            raise fail(exc.message) from exc
-        console.print(f"[dim]{exc.message}[/]")
-        return
-    except RecoupError as exc:
-        raise fail(exc.message) from exc
-    console.print(
-        f"strategy {report.policy}: {report.accounts:,} accounts decided"
-        + (f" ({report.skipped:,} already decided today)" if report.skipped else "")
-        + f"; contacts {report.contacts_planned:,} planned, {report.contacts_deferred:,} deferred, "
-        f"{report.contacts_blocked:,} blocked; {report.agent_tasks:,} agent tasks"
-    )
 
 
 @strategy_app.command("diff")

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from recoup.agents import service as agents_service
 from recoup.arrangements.links import one_time_code, pay_link
 from recoup.channels import Accepted, ChannelError, Outgoing
 from recoup.compliance import Facts, Guard, decide
@@ -175,7 +176,6 @@ def claim(
                             "as_of_date": r.as_of_date,
                             "queue": CALL_QUEUE,
                             "priority": float(r.overdue_minor or 0),
-                            "status": "open",
                             "source": "call",
                             "subject_id": r.id,
                             "created_at": now,
@@ -201,7 +201,7 @@ def claim(
     repo.update_contacts(session, changes)
     repo.add_events(session, events)
     repo.save_messages(session, messages)
-    repo.add_agent_tasks(session, tasks)
+    agents_service.open_tasks(session, tasks)
     return out
 
 

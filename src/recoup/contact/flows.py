@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from recoup.agents import service as agents_service
 from recoup.audit import service as audit_service
 from recoup.compliance import Guard
 from recoup.compliance.codes import CALL_RESULTS
@@ -38,7 +39,6 @@ from recoup.ledger.contacts import ContactError, normalise_phone
 from recoup.models import (
     Account,
     AccountDelinquency,
-    AgentTask,
     ContactPlan,
     ContactPreference,
     ContactStatus,
@@ -445,7 +445,7 @@ def _confirm(session: Session, customer_id: int, now: dt.datetime) -> None:
 def _reply_task(session: Session, customer_id: int, message_id: int, now: dt.datetime) -> None:
     accounts = _open_accounts(session, customer_id)
     if accounts:
-        repo.add_agent_tasks(
+        agents_service.open_tasks(
             session,
             [
                 {
@@ -453,7 +453,6 @@ def _reply_task(session: Session, customer_id: int, message_id: int, now: dt.dat
                     "as_of_date": now.date(),
                     "queue": REPLIES_QUEUE,
                     "priority": 1.0,
-                    "status": "open",
                     "source": "reply",
                     "subject_id": message_id,
                     "created_at": now,
@@ -502,10 +501,7 @@ def dial_many(
 ) -> list[ContactPlan]:
     """`dial` for several tasks at once (an agent's or a dialler's list), checked together in
     order: a call that may go counts in the caps of the next ones to the same customer."""
-    tasks = {t.id: t for t in session.scalars(select(AgentTask).where(AgentTask.id.in_(task_ids)))}
-    missing = [t for t in task_ids if t not in tasks]
-    if missing:
-        raise NotFound(f"no agent task {missing[0]}")
+    tasks = agents_service.get_many(session, task_ids)
     account_ids = {t.account_id for t in tasks.values()}
     accounts = {
         a.id: a for a in session.scalars(select(Account).where(Account.id.in_(account_ids)))

@@ -9,17 +9,17 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
+import polars as pl
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from recoup.compliance.facts import Inconvenient
-from recoup.kit import bulk
+from recoup.kit import bulk, frames
 from recoup.kit.crypto import EncryptedString
 from recoup.kit.db import among
 from recoup.models import (
     Account,
     AccountDelinquency,
-    AgentTask,
     Bill,
     Consent,
     ContactEvent,
@@ -35,7 +35,7 @@ from recoup.models import (
     Product,
     TemplateVersion,
 )
-from recoup.models.contact import QUEUE_ENTRY, WAITING
+from recoup.models.contact import QUEUE_ENTRY, REPLANNABLE, WAITING
 
 # What counts towards frequency caps: contacts that left (or may have left) for the debtor.
 COUNTED = (ContactStatus.sending, ContactStatus.sent, ContactStatus.delivered)
@@ -292,18 +292,6 @@ def approved_templates(session: Session) -> dict[tuple[str, str, str, str], Any]
     return {(r.name, r.channel, r.language, r.tone): r for r in session.execute(stmt)}
 
 
-TASK_COLUMNS = (
-    "account_id",
-    "as_of_date",
-    "queue",
-    "priority",
-    "status",
-    "source",
-    "subject_id",
-    "created_at",
-)
-
-
 def update_contacts(session: Session, changes: Sequence[dict[str, Any]]) -> None:
     """Apply per-contact changes (`id` plus the columns to set), whatever columns each sets, in one
     statement."""
@@ -352,28 +340,33 @@ def save_messages(session: Session, messages: Sequence[dict[str, Any]]) -> None:
     )
 
 
-def add_agent_tasks(session: Session, tasks: Sequence[dict[str, Any]]) -> None:
-    """Tasks for the agents' queues (`AgentTask` columns); a second one for the same account, day
-    and queue joins the task already there."""
-    if not tasks:
-        return
-    t = AgentTask
-    existing = {
-        (row[0], row[1], row[2])
-        for row in session.execute(
-            select(t.account_id, t.as_of_date, t.queue).where(
-                among(session, t.account_id, {task["account_id"] for task in tasks}),
-                t.queue.in_({task["queue"] for task in tasks}),
-            )
+PLAN_KEY = ("account_id", "as_of_date", "treatment")
+
+
+def insert_plans(session: Session, plans: pl.DataFrame) -> int:
+    """New contact plans (a day's run: rows no earlier plan of the day has)."""
+    return frames.insert_frame(session, _table(ContactPlan), plans)
+
+
+def plans_with_keys(
+    session: Session, account_ids: Collection[int], days: Collection[dt.date]
+) -> dict[tuple[int, dt.date, str | None], tuple[int, str]]:
+    """(account, day, treatment) → (id, status) of the accounts' plans on those days."""
+    c = ContactPlan
+    rows = session.execute(
+        select(c.account_id, c.as_of_date, c.treatment, c.id, c.status).where(
+            among(session, c.account_id, account_ids), c.as_of_date.in_(sorted(days))
         )
-    }
-    rows = []
-    for task in tasks:
-        key = (task["account_id"], task["as_of_date"], task["queue"])
-        if key not in existing:
-            existing.add(key)
-            rows.append({c: task[c] for c in TASK_COLUMNS})
-    bulk.insert_rows(session, _table(AgentTask), rows)
+    )
+    return {(a, d, t): (i, st) for a, d, t, i, st in rows}
+
+
+def upsert_plans(session: Session, plans: pl.DataFrame) -> int:
+    """Plan the rows anew: insert, or replace the row of the same account, day and treatment
+    while it is replannable (`REPLANNABLE`); a contact that left or is leaving stays as it is."""
+    return frames.upsert_frame(
+        session, _table(ContactPlan), plans, PLAN_KEY, only_if=("status", REPLANNABLE)
+    )
 
 
 def _table(model: type[Any]) -> Table:

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
 from recoup.compliance import Guard, load_guard
+from recoup.contact import repository as repo
 from recoup.contact.templates import (
     MessageTemplate,
     TemplateProblem,
@@ -40,6 +43,7 @@ from recoup.models import (
     StrategyDecision,
     TemplateVersion,
 )
+from recoup.models.contact import REPLANNABLE
 
 # Where a shipped or saved template may be used unless its author narrows it.
 DEFAULT_JURISDICTIONS = ("CN", "US", "US-NY-NYC", "GB")
@@ -352,3 +356,69 @@ def sample_sent(session: Session, day: dt.date, channel: str) -> int | None:
         .order_by(ContactPlan.id)
         .limit(1)
     ).scalar_one_or_none()
+
+
+# Contact plans: the strategy decides them (frames), contact writes them, and every change of a
+# plan's status after its creation is an event.
+
+
+def record_plans(session: Session, plans: pl.DataFrame) -> int:
+    """A day's new contact plans, as the daily run decided them (`strategy.service.plan_rows`)."""
+    if plans.height == 0:
+        return 0
+    return repo.insert_plans(session, plans)
+
+
+def cancel_pending(
+    session: Session,
+    causes: Mapping[int, str],
+    *,
+    now: dt.datetime,
+    actor: str,
+) -> Counter[int]:
+    """Cancel the accounts' collection contacts not sent yet (account → why), each with a
+    `cancelled` event; how many, by account."""
+    by_cause: dict[str, list[int]] = {}
+    for account_id, cause in causes.items():
+        by_cause.setdefault(cause, []).append(account_id)
+    cancelled: Counter[int] = Counter()
+    for cause, ids in by_cause.items():
+        cancelled += repo.cancel_unsent(session, cause, now=now, actor=actor, accounts=ids)
+    return cancelled
+
+
+def replan(
+    session: Session,
+    plans: pl.DataFrame,
+    *,
+    now: dt.datetime,
+    actor: str,
+    causes: Mapping[int, str],
+) -> int:
+    """An event's re-decision plans the accounts' contacts of the day anew. A row the day already
+    has for the same treatment is replaced while it has not left (`REPLANNABLE`): a cancelled,
+    blocked, deferred or expired contact planned again gets a `revived` event saying from what to
+    what and why, so its history never disagrees with its status. How many rows were written."""
+    if plans.height == 0:
+        return 0
+    known = repo.plans_with_keys(
+        session, plans["account_id"].unique().to_list(), plans["as_of_date"].unique().to_list()
+    )
+    events = []
+    for account_id, day, treatment, status in plans.select(
+        "account_id", "as_of_date", "treatment", "status"
+    ).iter_rows():
+        before = known.get((account_id, day, treatment))
+        if before is not None and before[1] in REPLANNABLE:
+            events.append(
+                {
+                    "contact_id": before[0],
+                    "status": "revived",
+                    "at": now,
+                    "actor": actor,
+                    "detail": {"from": before[1], "to": status, "reason": causes.get(account_id)},
+                }
+            )
+    written = repo.upsert_plans(session, plans)
+    repo.add_events(session, events)
+    return written

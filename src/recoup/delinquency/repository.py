@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import polars as pl
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Table, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from recoup.kit import frames
+from recoup.kit import bulk, frames
+from recoup.kit.db import among
 from recoup.kit.repository import Repository
 from recoup.models import (
     Account,
@@ -209,3 +211,91 @@ def portfolio_by_bucket(session: Session) -> list[tuple[str, str, int, int, int]
         .group_by(d.bucket, Account.currency)
     ).all()
     return [(b, c, int(n), int(o or 0), int(t or 0)) for b, c, n, o, t in rows]
+
+
+# Set-based reads and writes for recomputing a batch of accounts exactly (the settle flow).
+
+
+def accounts_of(session: Session, ids: Sequence[int]) -> list[Account]:
+    return list(session.execute(select(Account).where(among(session, Account.id, ids))).scalars())
+
+
+def stored_as_of(session: Session, ids: Sequence[int]) -> dict[int, dt.date]:
+    d = AccountDelinquency
+    rows = session.execute(
+        select(d.account_id, d.as_of_date).where(among(session, d.account_id, ids))
+    )
+    return {a: day for a, day in rows}  # noqa: C416 (rows, not pairs, for mypy)
+
+
+def bills_of(session: Session, ids: Sequence[int]) -> list[tuple[int, int, dt.date, int]]:
+    """(account, bill, due date, amount due) of the accounts' bills."""
+    rows = session.execute(
+        select(
+            Bill.account_id,
+            Bill.id,
+            Bill.due_date,
+            Bill.principal_minor + Bill.interest_minor + Bill.fees_minor,
+        ).where(among(session, Bill.account_id, ids))
+    )
+    return [(a, b, due, amount) for a, b, due, amount in rows]
+
+
+def paid_lines_of(session: Session, ids: Sequence[int]) -> list[tuple[int, int, dt.date, int]]:
+    """(account, bill, value date, amount) of the accounts' allocations."""
+    rows = session.execute(
+        select(
+            Allocation.account_id,
+            Allocation.bill_id,
+            Allocation.value_date,
+            Allocation.amount_minor,
+        ).where(among(session, Allocation.account_id, ids))
+    )
+    return [(a, b, day, amount) for a, b, day, amount in rows]
+
+
+def pauses_of(session: Session, ids: Sequence[int]) -> list[tuple[int, dt.date, dt.date | None]]:
+    p = DelinquencyPause
+    rows = session.execute(
+        select(p.account_id, p.start_date, p.end_date).where(
+            among(session, p.account_id, ids), p.cancelled_at.is_(None)
+        )
+    )
+    return [(a, start, end) for a, start, end in rows]
+
+
+def bucket_events_of(session: Session, ids: Sequence[int]) -> list[tuple[int, dt.date, str]]:
+    """(account, effective date, bucket entered), in the order they happened, per account."""
+    e = DelinquencyEvent
+    rows = session.execute(
+        select(e.account_id, e.effective_date, e.to_bucket)
+        .where(among(session, e.account_id, ids))
+        .order_by(e.account_id, e.effective_date, e.id)
+    )
+    return [(a, day, bucket) for a, day, bucket in rows]
+
+
+def delete_events_from_many(session: Session, since: Mapping[int, dt.date]) -> None:
+    """Each account's bucket history from its own date on, one statement per distinct date."""
+    by_day: dict[dt.date, list[int]] = {}
+    for account_id, day in since.items():
+        by_day.setdefault(day, []).append(account_id)
+    e = DelinquencyEvent
+    for day, ids in by_day.items():
+        session.execute(delete(e).where(among(session, e.account_id, ids), e.effective_date >= day))
+
+
+def add_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(DelinquencyEvent), list(rows))
+
+
+def store_states(
+    session: Session, new: Sequence[Mapping[str, Any]], known: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert the states of accounts seen for the first time, update the others'."""
+    table = AccountDelinquency.__table__
+    assert isinstance(table, Table)
+    if new:
+        session.execute(insert(AccountDelinquency), list(new))
+    bulk.update_rows(session, table, "account_id", known)

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
-from recoup.delinquency import batch
+from recoup.delinquency import batch, repository
 from recoup.delinquency.engine import (
     AccountAging,
     AgingRules,
@@ -116,6 +117,116 @@ def recompute_account(
     state = aging.state(through)
     _store_state(session, account.id, state, credit=account.credit_minor, now=clock.now())
     return state
+
+
+def recompute_many(
+    session: Session,
+    since: Mapping[int, dt.date],
+    *,
+    clock: Clock,
+    cause: str,
+    tracked_only: bool = False,
+) -> int:
+    """`recompute_account` for many accounts (account → the earliest date a change touched): the
+    same states and bucket history, by the same exact engine, with the accounts' bills, allocations,
+    pauses and history read together and the results written together (the settle flow's path for
+    a file of payments). `tracked_only` leaves accounts the daily pass has not seen yet to it (a
+    portfolio's first load). How many accounts were recomputed."""
+    ids = sorted(since)
+    if not ids:
+        return 0
+    session.flush()
+    stored = repository.stored_as_of(session, ids)
+    if tracked_only:
+        ids = [a for a in ids if a in stored]
+    if not ids:
+        return 0
+    repo = DelinquencyRepository(session)
+    products = {p.code: p for p in repo.products()}
+    last_run = repo.last_run_date() or dt.date.min
+    bills: dict[int, list[BillAmount]] = {}
+    for a, bill, due, amount in repository.bills_of(session, ids):
+        bills.setdefault(a, []).append(BillAmount(bill, due, amount))
+    paid: dict[int, list[PaidLine]] = {}
+    for a, bill, day, amount in repository.paid_lines_of(session, ids):
+        paid.setdefault(a, []).append(PaidLine(bill, day, amount))
+    pauses: dict[int, list[Pause]] = {}
+    for a, start, end in repository.pauses_of(session, ids):
+        pauses.setdefault(a, []).append(Pause(start, end))
+    history: dict[int, list[tuple[dt.date, str]]] = {}
+    for a, day, bucket in repository.bucket_events_of(session, ids):
+        history.setdefault(a, []).append((day, bucket))
+    now = clock.now()
+    today: dict[str, dt.date] = {}
+    delete_from: dict[int, dt.date] = {}
+    events: list[dict[str, Any]] = []
+    new: list[dict[str, Any]] = []
+    known: list[dict[str, Any]] = []
+    for account in repository.accounts_of(session, ids):
+        product = products[account.product_code]
+        if product.code not in today:
+            today[product.code] = business_today(product, clock)
+        through = max(last_run, today[product.code])
+        from_date = since[account.id]
+        if account.id not in stored:
+            from_date = min(from_date, account.opened_date)
+        else:
+            from_date = min(from_date, max(stored[account.id], last_run) + ONE_DAY)
+        aging = AccountAging(
+            bills.get(account.id, []),
+            paid.get(account.id, []),
+            pauses.get(account.id, []),
+            rules_for(product),
+        )
+        if from_date <= through:
+            before = [b for day, b in history.get(account.id, []) if day < from_date]
+            delete_from[account.id] = from_date
+            changes = aging.history(
+                from_date, through, bucket_before=before[-1] if before else None
+            )
+            events.extend(_event_rows(account.id, changes, cause=cause, now=now))
+        state = aging.state(through)
+        row = _state_row(account.id, state, credit=account.credit_minor, now=now)
+        (known if account.id in stored else new).append(row)
+    repository.delete_events_from_many(session, delete_from)
+    repository.add_events(session, events)
+    repository.store_states(session, new, known)
+    session.expire_all()  # states were written set-based; reload on next access
+    return len(new) + len(known)
+
+
+def _event_rows(
+    account_id: int, changes: list[BucketChange], *, cause: str, now: dt.datetime
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "account_id": account_id,
+            "effective_date": c.effective_date,
+            "from_bucket": c.from_bucket,
+            "to_bucket": c.to_bucket,
+            "dpd": c.dpd,
+            "cause": cause,
+            "recorded_at": now,
+        }
+        for c in changes
+        if not (c.from_bucket is None and c.to_bucket == "M0")  # M0 is implied before the first
+    ]
+
+
+def _state_row(
+    account_id: int, state: DelinquencyState, *, credit: int, now: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "as_of_date": state.as_of,
+        "dpd": state.dpd,
+        "bucket": state.bucket,
+        "oldest_unpaid_due_date": state.oldest_unpaid_due_date,
+        "overdue_minor": state.overdue,
+        "outstanding_minor": state.outstanding,
+        "credit_minor": credit,
+        "updated_at": now,
+    }
 
 
 def _record_changes(

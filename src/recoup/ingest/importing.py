@@ -32,18 +32,16 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recoup.delinquency import service as delinquency_service
 from recoup.kit import frames
 from recoup.kit.clock import Clock
 from recoup.kit.crypto import EncryptedString
 from recoup.kit.indexes import email_index, national_id_index, phone_index
 from recoup.kit.logging import get_logger
 from recoup.kit.money import known_currencies
+from recoup.ledger import flows as ledger_flows
 from recoup.ledger import schemas
-from recoup.ledger import service as ledger_service
 from recoup.models import (
     Account,
-    AccountDelinquency,
     AccountStatus,
     Bill,
     Collector,
@@ -355,14 +353,10 @@ class Importer:
         *,
         clock: Clock,
         progress: Progress | None = None,
-        settle_delinquency: bool = True,
     ) -> None:
-        """`settle_delinquency=False` leaves the touched accounts' delinquency to the daily pass
-        that follows (a settlement file loaded just before it): payments are still allocated."""
         self.session = session
         self.clock = clock
         self.progress = progress or (lambda _msg, _n: None)
-        self.settle_delinquency = settle_delinquency
 
     def import_file(
         self, path: Path, *, kind: Kind | None = None, skip_invalid: bool = False
@@ -889,30 +883,20 @@ class Importer:
     # allocation and delinquency for the accounts an import touched
 
     def _settle(self, touched: pl.DataFrame) -> None:
+        """The settle flow for the accounts the file touched (account, earliest date), set-based,
+        in the import's transaction: allocation, delinquency of the accounts the daily pass
+        tracks, arrangements kept or broken, and one re-decision each (a reminder for a debt the
+        file paid is cancelled before the import commits)."""
         if touched.height == 0:
             return
-        ids = touched["account_id"].to_list()
-        small = len(ids) <= 20_000
-        self.progress("allocating payments", len(ids))
-        ledger_service.reallocate_many(self.session, ids)
-        if not self.settle_delinquency:
-            return
-
-        def scoped(stmt: Any, column: Any) -> Any:
-            return stmt.where(column.in_(ids)) if small else stmt
-
-        tracked = {
-            a
-            for (a,) in self.session.execute(
-                scoped(select(AccountDelinquency.account_id), AccountDelinquency.account_id)
-            ).all()
-        }
-        for account_id, since in touched.iter_rows():
-            if account_id in tracked:
-                account = ledger_service.get_account(self.session, account_id)
-                delinquency_service.recompute_account(
-                    self.session, account, from_date=since, clock=self.clock, cause="import"
-                )
+        self.progress("settling the accounts touched", touched.height)
+        ledger_flows.settle(
+            self.session,
+            dict(touched.select("account_id", "since").iter_rows()),
+            clock=self.clock,
+            cause="import",
+            tracked_only=True,
+        )
 
 
 def _parse_instants(frame: pl.DataFrame, now: dt.datetime) -> tuple[pl.Series, pl.DataFrame]:

@@ -1,18 +1,27 @@
-"""Ledger changes that ripple into delinquency, in the caller's one transaction.
+"""The settle flow: what every way money moves sets off, in the caller's one transaction.
 
-A payment, reversal or bill locks its account row (serialising concurrent changes to one account on
-PostgreSQL), replays the waterfall, and recomputes the account's delinquency from the earliest business
-date the change touched. Later issues hook here: a payment that clears what is overdue cancels the
-account's pending contacts in this same transaction.
+A payment (webhook, API), a reversal, a bill, an imported settlement or bills file, an arrangement
+made, cancelled or ended, and the simulator all come here. For the accounts touched, the flow:
+
+1. replays the waterfall (`ledger.service.reallocate`, or `reallocate_many` for a batch);
+2. recomputes delinquency from the earliest business date the change touched (the exact engine);
+3. asks arrangements what ended (`arrangements.review`: kept or broken by the money now there),
+   and settles the endings that moved the ledger (bills rescheduled or waived, a plan's pause lifted);
+4. re-decides each touched account exactly once (`strategy.service.deferred_redecisions`), so
+   pending reminders are cancelled in this same transaction and none leaves after the payment commits.
+
+A single change locks its account row first (serialising concurrent changes to one account on
+PostgreSQL); a file is one transaction, read and written set-based.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
-from recoup.arrangements import flows as arrangement_flows
+from recoup.arrangements import review as arrangement_review
 from recoup.audit import service as audit_service
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import Clock
@@ -27,20 +36,58 @@ MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
 log = get_logger(__name__)
 
 
-def _settle(
-    session: Session, account: Account, *, since: dt.date | None, clock: Clock, cause: str
+def settle(
+    session: Session,
+    since: Mapping[int, dt.date],
+    *,
+    clock: Clock,
+    cause: str,
+    tracked_only: bool = False,
 ) -> None:
-    changed = ledger_service.reallocate(session, account)
-    starts = [d for d in (changed, since) if d is not None]
-    if starts:
-        delinquency_service.recompute_account(
-            session, account, from_date=min(starts), clock=clock, cause=cause
+    """Bring the accounts (account → earliest business date the change touched) up to date, as
+    the module says. `tracked_only` leaves the delinquency of accounts the daily pass has never
+    seen to it (a portfolio's first load), as imports always have."""
+    if not since:
+        return
+    with strategy_service.deferred_redecisions(session, clock=clock):
+        if len(since) == 1:
+            ((account_id, day),) = since.items()
+            changed = ledger_service.reallocate(
+                session, ledger_service.get_account(session, account_id)
+            )
+            starts = {account_id: min(d for d in (changed, day) if d is not None)}
+        else:
+            ledger_service.reallocate_many(session, sorted(since))
+            starts = dict(since)
+        delinquency_service.recompute_many(
+            session, starts, clock=clock, cause=cause, tracked_only=tracked_only
         )
-    # Money keeps (or a reversal may no longer keep) the account's arrangement; then the account
-    # is re-decided at once: pending reminders are cancelled in this same transaction, so none
-    # leaves after the payment commits.
-    arrangement_flows.review(session, clock=clock, account_id=account.id, cause=cause)
-    strategy_service.redecide(session, account.id, clock=clock, cause=cause)
+        for account_id in since:
+            strategy_service.redecide(session, account_id, clock=clock, cause=cause)
+        ended = arrangement_review.review(
+            session, clock=clock, account_ids=list(since), cause=cause
+        )
+        settle_ended(session, ended, clock=clock)
+
+
+def settle_ended(session: Session, review: arrangement_review.Review, *, clock: Clock) -> None:
+    """The arrangements a review ended: those whose ending moved the ledger have the waterfall
+    replayed and DPD recomputed from the day they ended; each account is re-decided (once, with the
+    others, when the caller's `deferred_redecisions` block ends, or now)."""
+    if not review.ended:
+        return
+    with strategy_service.deferred_redecisions(session, clock=clock):
+        for account_id, ended in review.ended.items():
+            if ended.moves_the_ledger:
+                account = ledger_service.get_account(session, account_id)
+                changed = ledger_service.reallocate(session, account)
+                delinquency_service.recompute_many(
+                    session,
+                    {account_id: min(d for d in (changed, ended.on) if d is not None)},
+                    clock=clock,
+                    cause="arrangement",
+                )
+            strategy_service.redecide(session, account_id, clock=clock, cause=ended.why)
 
 
 def receive_payment(
@@ -52,7 +99,7 @@ def receive_payment(
     account = ledger_service.account_by_ref(session, data.account_ref, lock=True)
     payment, created = ledger_service.record_payment(session, account, data, clock=clock)
     if created:
-        _settle(session, account, since=payment.value_date, clock=clock, cause="payment")
+        settle(session, {account.id: payment.value_date}, clock=clock, cause="payment")
         log.info(
             "ledger.payment_recorded",
             account_id=account.id,
@@ -78,7 +125,7 @@ def reverse_payment(
     if ledger_service.reverse_payment(
         session, payment, reason=data.reason, reversed_at=data.reversed_at, clock=clock
     ):
-        _settle(session, account, since=payment.value_date, clock=clock, cause="reversal")
+        settle(session, {account.id: payment.value_date}, clock=clock, cause="reversal")
         audit_service.record(
             session,
             actor=actor,
@@ -96,7 +143,7 @@ def reverse_payment(
 
 
 def add_bill(session: Session, data: schemas.BillCreate, *, clock: Clock) -> Bill:
-    account = ledger_service.account_by_ref(session, data.account_ref, lock=True)
+    account: Account = ledger_service.account_by_ref(session, data.account_ref, lock=True)
     bill = ledger_service.add_bill(session, account, data, clock=clock)
-    _settle(session, account, since=bill.due_date, clock=clock, cause="bill")
+    settle(session, {account.id: bill.due_date}, clock=clock, cause="bill")
     return bill

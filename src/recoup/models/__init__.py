@@ -45,7 +45,7 @@ from recoup.models.keys import EncryptionKey, KeyPurpose, KeyState
 from recoup.models.payment import Allocation, Payment, PaymentSource
 from recoup.models.privacy import Consent, ErasureRequest, ErasureStatus
 from recoup.models.product import Product, ProductKind
-from recoup.models.strategy import AgentTask, PolicyVersion, StrategyDecision
+from recoup.models.strategy import AgentTask, DailyRun, PolicyVersion, StrategyDecision
 from recoup.models.template import TemplateVersion
 
 __all__ = [
@@ -81,6 +81,7 @@ __all__ = [
     "CustomerAddress",
     "CustomerEmail",
     "CustomerPhone",
+    "DailyRun",
     "DataAccess",
     "DelinquencyEvent",
     "DelinquencyPause",

@@ -34,6 +34,9 @@ WAITING = (ContactStatus.planned, ContactStatus.deferred, ContactStatus.queued)
 # `dial` is the call. Caps, the contact audit and the analytics' attempts leave it out.
 QUEUE_ENTRY = "call"
 UNSENT = (*WAITING, ContactStatus.sending)
+# What a re-decision may plan again (its row revived, with a `revived` event): never a contact that
+# left or is leaving.
+REPLANNABLE = (*WAITING[:2], ContactStatus.cancelled, ContactStatus.blocked, ContactStatus.expired)
 
 
 class ContactPlan(IdMixin, CreatedMixin, Model):

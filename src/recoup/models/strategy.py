@@ -57,3 +57,18 @@ class AgentTask(IdMixin, CreatedMixin, Model):
     # Why the task exists beyond the policy's queue: a reply to read, a call to place.
     source: Mapped[str | None] = mapped_column(String(32))
     subject_id: Mapped[int | None] = mapped_column(BigId)
+    closed_at: Mapped[dt.datetime | None]  # done, or expired: a day's queue not worked by its end
+
+
+class DailyRun(Model):
+    """One business day's run (arrangements review, delinquency pass, strategy, stale tasks):
+    claimed in the run's own transaction, so a day runs once whoever starts it."""
+
+    __tablename__ = "daily_runs"
+
+    business_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    actor: Mapped[str] = mapped_column(String(128), nullable=False)
+    started_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+    summary: Mapped[dict[str, object]] = mapped_column(JSON, nullable=False, default=dict)

@@ -32,10 +32,12 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from recoup.agents import service as agents_service
 from recoup.arrangements import flows as arrangement_flows
+from recoup.arrangements import offers as arrangement_offers
 from recoup.cases import flows as case_flows
 from recoup.channels.base import Accepted, Outgoing
 from recoup.compliance import load_guard
@@ -43,7 +45,7 @@ from recoup.compliance.vocabulary import jurisdiction_zones
 from recoup.contact import flows as contact_flows
 from recoup.contact.dispatch import DispatchConfig
 from recoup.contact.templates import names_the_debtor
-from recoup.delinquency import service as delinquency_service
+from recoup.daily import flows as daily_flows
 from recoup.ingest.importing import ORDER, Importer, Kind
 from recoup.kit import frames
 from recoup.kit.clock import SettableClock
@@ -51,7 +53,6 @@ from recoup.kit.errors import RecoupError
 from recoup.models import (
     Account,
     AccountDelinquency,
-    AgentTask,
     Arrangement,
     ArrangementInstalment,
     Bill,
@@ -348,15 +349,17 @@ class Simulation:
         return result
 
     def _morning(self, day: dt.date, timed: dict[str, float]) -> None:
-        """The daily run, as `recoup run daily` does it (timed by step)."""
+        """The daily run, the same flow as `recoup run daily` (timed by step)."""
         self.clock.set(local(day, 6))
         with self.sessions.begin() as session:
-            with _timed(timed, "arrangements review"):
-                arrangement_flows.review(session, clock=self.clock, as_of=day)
-            with _timed(timed, "delinquency pass"):
-                delinquency_service.run_daily(session, day, clock=self.clock)
-        with _timed(timed, "strategy run"), self.sessions.begin() as session:
-            strategy_service.run(session, day, clock=self.clock, actor="simulator")
+            daily_flows.run_day(
+                session,
+                day,
+                clock=self.clock,
+                zone=ZONE.key,
+                actor="simulator",
+                timer=lambda step: _timed(timed, step),
+            )
 
     def _drain(self, dispatcher: Dispatcher, report: DayReport) -> None:
         outcomes = dispatcher.run(stop=threading.Event(), until_idle=True, idle_seconds=0)
@@ -367,18 +370,7 @@ class Simulation:
         goes; their calls go through click-to-call and the guard, asked for together."""
         capacity = self.world.responses.calls.capacity_per_day // len(CALL_SLOTS)
         with self.sessions.begin() as session:
-            tasks = list(
-                session.execute(
-                    select(AgentTask.id)
-                    .where(
-                        AgentTask.as_of_date == day,
-                        AgentTask.status == "open",
-                        AgentTask.source.is_(None),
-                    )
-                    .order_by(AgentTask.priority.desc(), AgentTask.id)
-                    .limit(capacity)
-                ).scalars()
-            )
+            tasks = agents_service.next_open(session, day, limit=capacity)
             if not tasks:
                 return
             calls = contact_flows.dial_many(
@@ -391,13 +383,13 @@ class Simulation:
                 guard=self.guard,
                 channels=list(self.adapters),
             )
-            session.execute(update(AgentTask).where(AgentTask.id.in_(tasks)).values(status="done"))
+            agents_service.done(session, tasks, now=self.clock.now())
         report.events["dials"] += len(calls)
         report.events["dial_blocked"] += sum(c.status == "blocked" for c in calls)
 
     def _react(self, n: int, day: dt.date, report: DayReport) -> None:
         """Debtors read what reached them and act through the real flows, all of a slot's actions
-        in one transaction (`arrangement_flows.batch`), each in its own savepoint."""
+        in one transaction (`arrangement_offers.batch`), each in its own savepoint."""
         sent = [(c, m) for c, a in self.adapters.items() for m in a.take()]
         contact_ids = [int(m.metadata["contact_id"]) for _, m in sent]
         with self.sessions() as session:
@@ -526,7 +518,7 @@ class Simulation:
         arranging = {a.account_id for a in actions if a.kind in ("plan", "promise")}
         with (
             self.sessions.begin() as session,
-            arrangement_flows.batch(session, arranging, clock=self.clock),
+            arrangement_offers.batch(session, arranging, clock=self.clock),
         ):
             owed = {
                 account_id: (overdue, outstanding)
@@ -728,7 +720,7 @@ class Simulation:
             .with_columns(_line=pl.int_range(2, decided.height + 2, dtype=pl.Int64))
         )
         with self.sessions.begin() as session:
-            result = Importer(session, clock=self.clock, settle_delinquency=False).import_rows(
+            result = Importer(session, clock=self.clock).import_rows(
                 f"wallet settlement {day.isoformat()}", Kind.payments, rows
             )
         if result.errors:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections import Counter
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from sqlalchemy.orm import Session
 
+from recoup.agents import service as agents_service
 from recoup.audit import service as audit_service
 from recoup.compliance import load_guard
 from recoup.compliance.batch import INCONVENIENT, decide_frame
@@ -48,10 +48,11 @@ from recoup.compliance.vocabulary import (
     jurisdiction_zones,
 )
 from recoup.contact import repository as contact_repo
+from recoup.contact import service as contact_service
 from recoup.kit import frames
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, NotFound
-from recoup.models import AgentTask, ContactPlan, PolicyVersion, StrategyDecision
+from recoup.models import PolicyVersion, StrategyDecision
 from recoup.strategy import repository as repo
 from recoup.strategy.kernel import decide
 from recoup.strategy.policy import Offer, Policy, PolicyError, parse_policy
@@ -59,7 +60,6 @@ from recoup.strategy.repository import PolicyVersionRepository
 
 DEFAULT_WINDOW = "10:00"
 OPT_OUT_CHANNELS = ("sms", "call", "email", "push")
-REPLANNABLE = ("planned", "deferred", "cancelled", "blocked", "expired")
 
 
 class NoActivePolicy(Conflict):
@@ -452,21 +452,15 @@ def run(session: Session, as_of: dt.date, *, clock: Clock, actor: str = "daily-r
     frames.insert_frame(session, StrategyDecision.__table__, rows)  # type: ignore[arg-type]
     if contacts.height:
         plans = _plan_rows(contacts, as_of, now)
-        frames.insert_frame(session, ContactPlan.__table__, plans)  # type: ignore[arg-type]
+        contact_service.record_plans(session, plans)
         counts: dict[str, Any] = dict(plans["status"].value_counts().iter_rows())
         report.contacts_planned = counts.get("planned", 0)
         report.contacts_deferred = counts.get("deferred", 0)
         report.contacts_blocked = counts.get("blocked", 0)
     tasks = decisions.filter(pl.col("queue").is_not_null()).select(
-        "account_id",
-        pl.lit(as_of).alias("as_of_date"),
-        "queue",
-        pl.col("queue_priority").fill_null(0.0).alias("priority"),
-        pl.lit("open").alias("status"),
-        pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("created_at"),
+        "account_id", "queue", pl.col("queue_priority").alias("priority")
     )
-    if tasks.height:
-        frames.insert_frame(session, AgentTask.__table__, tasks)  # type: ignore[arg-type]
+    agents_service.queue_day(session, tasks, day=as_of, now=now)
     report.agent_tasks = tasks.height
     audit_service.record(
         session,
@@ -548,14 +542,12 @@ def redecide_many(session: Session, causes: Mapping[int, str], *, clock: Clock) 
     if state.height == 0:
         return []
     now = clock.now()
-    cancelled: Counter[int] = Counter()
-    by_cause: dict[str, list[int]] = {}
-    for account_id in state["account_id"].to_list():
-        by_cause.setdefault(causes[account_id], []).append(account_id)
-    for cause, ids in by_cause.items():
-        cancelled += contact_repo.cancel_unsent(
-            session, f"redecided after {cause}", now=now, actor="event", accounts=ids
-        )
+    cancelled = contact_service.cancel_pending(
+        session,
+        {a: f"redecided after {causes[a]}" for a in state["account_id"].to_list()},
+        now=now,
+        actor="event",
+    )
     decided: list[pl.DataFrame] = []
     planned: list[pl.DataFrame] = []
     for (as_of,), group in _business_days(session, state, now).group_by("today"):
@@ -576,13 +568,7 @@ def redecide_many(session: Session, causes: Mapping[int, str], *, clock: Clock) 
     status: dict[int, str] = {}
     if planned:
         plans = pl.concat(planned, how="vertical_relaxed")
-        frames.upsert_frame(
-            session,
-            ContactPlan.__table__,  # type: ignore[arg-type]
-            plans,
-            ["account_id", "as_of_date", "treatment"],
-            only_if=("status", REPLANNABLE),  # never a contact that left or is leaving
-        )
+        contact_service.replan(session, plans, now=now, actor="event", causes=causes)
         status = dict(plans.select("account_id", "status").iter_rows())
     out = [
         Redecision(account_id, cancelled[account_id], decision, status.get(account_id))

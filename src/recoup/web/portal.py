@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from recoup.api.deps import ClockDep, SessionDep, SettingsDep
-from recoup.arrangements import flows as arrangement_flows
+from recoup.arrangements import offers as arrangement_offers
 from recoup.arrangements import service as arrangement_service
 from recoup.arrangements.links import PayLink
 from recoup.arrangements.repository import ArrangementRepository
@@ -171,7 +171,7 @@ def _portal(
     for a in accounts:
         account = session.get(Account, a.account_id)
         assert account is not None
-        offered = arrangement_flows.offered(session, account, clock=clock)
+        offered = arrangement_offers.offered(session, account, clock=clock)
         offers[a.reference] = [k for k in OFFER_BOUNDS if k in offered]
         arrangements[a.reference] = ArrangementRepository(session).open_for_account(account.id)
     suffix = f"?lang={language}" if lang in LANGUAGES else ""

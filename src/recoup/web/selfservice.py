@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from recoup.api.deps import ClockDep, SessionDep, SettingsDep
 from recoup.arrangements import flows as arrangement_flows
+from recoup.arrangements import offers as arrangement_offers
 from recoup.arrangements import service as arrangement_service
 from recoup.arrangements import terms
 from recoup.arrangements.links import VERIFIED_LIFETIME, PayLink, is_verified, verified_token
@@ -152,10 +153,10 @@ def _gate(visit: Visit, next_path: str) -> RedirectResponse:
 def _offer_context(
     session: SessionDep, visit: Visit, account: Account, kind: str, clock: Clock
 ) -> dict[str, Any] | None:
-    bounds = arrangement_flows.offered(session, account, clock=clock).get(kind)
+    bounds = arrangement_offers.offered(session, account, clock=clock).get(kind)
     if bounds is None:
         return None
-    pos = arrangement_flows.position(session, account, clock=clock)
+    pos = arrangement_offers.position(session, account, clock=clock)
     locale = LANGUAGES[visit.language]
     least = terms.share_of(pos.owed, bounds.get("min_share_bps", 0)) if kind == "settlement" else 0
     return {

@@ -1,0 +1,130 @@
+"""The daily flow: everything a business day's run does, in order, in the caller's one
+transaction, and never twice for the same day.
+
+1. arrangements kept or broken by the money that has arrived (`arrangements.review`), their
+   endings settled (`ledger.flows.settle_ended`);
+2. the delinquency pass over the portfolio (DPD, buckets, bucket changes);
+3. scoring, when a model is active (none yet: the strategy reads `p_pay` when present);
+4. the strategy: decisions, contacts checked by the guard and planned, the agents' queues;
+5. the policy queues' tasks left open from earlier days expired.
+
+The day is claimed first (`daily_runs`, keyed by the business date): a second run of the day, from
+the CLI, the scheduler or another process, finds it and does nothing; two at once on PostgreSQL
+serialise on the key and the second does nothing. A run that fails rolls back with its claim.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from recoup.agents import service as agents_service
+from recoup.arrangements import review as arrangement_review
+from recoup.daily import repository as repo
+from recoup.delinquency import service as delinquency_service
+from recoup.kit.clock import Clock
+from recoup.kit.logging import get_logger
+from recoup.ledger import flows as ledger_flows
+from recoup.models import DailyRun
+from recoup.strategy import service as strategy_service
+
+Progress = Callable[[str], None]
+Timer = Callable[[str], AbstractContextManager[object]]
+log = get_logger(__name__)
+
+
+@dataclass
+class DayRun:
+    day: dt.date
+    ran: bool  # False: the day had run already (`previous` says when)
+    previous: DailyRun | None = None
+    review: arrangement_review.Review | None = None
+    delinquency: delinquency_service.RunSummary | None = None
+    strategy: strategy_service.StrategyRun | None = None
+    no_policy: str | None = None  # why the strategy did not run
+    tasks_expired: int = 0
+    timings: dict[str, float] | None = None
+
+
+def today(clock: Clock, zone: dt.tzinfo) -> dt.date:
+    """The business day it is now in the business zone."""
+    return clock.now().astimezone(zone).date()
+
+
+def run_day(
+    session: Session,
+    day: dt.date,
+    *,
+    clock: Clock,
+    zone: str,
+    actor: str,
+    progress: Progress | None = None,
+    timer: Timer | None = None,
+) -> DayRun:
+    """Run the business day `day` (see the module). `timer(step)`, when given, is a context
+    manager around each step (the simulator times them)."""
+    step = progress or (lambda _msg: None)
+    previous = repo.get(session, day)
+    if previous is not None:
+        return DayRun(day, ran=False, previous=previous)
+    run = DailyRun(business_date=day, timezone=zone, actor=actor, started_at=clock.now())
+    try:
+        with session.begin_nested():
+            repo.claim(session, run)
+    except IntegrityError:
+        return DayRun(day, ran=False, previous=repo.get(session, day))
+    result = DayRun(day, ran=True)
+    with _timed(timer, "arrangements review"):
+        step("arrangements kept and broken")
+        result.review = arrangement_review.review(session, clock=clock, as_of=day)
+        ledger_flows.settle_ended(session, result.review, clock=clock)
+    with _timed(timer, "delinquency pass"):
+        result.delinquency = delinquency_service.run_daily(
+            session, day, clock=clock, progress=lambda msg: step(msg)
+        )
+    with _timed(timer, "strategy run"):
+        step("deciding and planning contacts")
+        try:
+            result.strategy = strategy_service.run(session, day, clock=clock, actor=actor)
+        except strategy_service.NoActivePolicy as exc:
+            result.no_policy = exc.message
+    result.tasks_expired = agents_service.expire_stale(session, day, now=clock.now())
+    run.finished_at = clock.now()
+    run.summary = _summary(result)
+    session.flush()
+    log.info("daily.run_finished", day=day.isoformat(), **run.summary)
+    return result
+
+
+def _summary(result: DayRun) -> dict[str, object]:
+    out: dict[str, object] = {"tasks_expired": result.tasks_expired}
+    if result.review is not None:
+        out.update(
+            arrangements_reviewed=result.review.reviewed,
+            kept=result.review.kept,
+            broken=result.review.broken,
+        )
+    if result.delinquency is not None:
+        out.update(
+            accounts=result.delinquency.accounts,
+            states_changed=result.delinquency.changed,
+            bucket_changes=result.delinquency.bucket_changes,
+        )
+    if result.strategy is not None:
+        out.update(
+            decided=result.strategy.accounts,
+            planned=result.strategy.contacts_planned,
+            deferred=result.strategy.contacts_deferred,
+            blocked=result.strategy.contacts_blocked,
+            agent_tasks=result.strategy.agent_tasks,
+        )
+    return out
+
+
+def _timed(timer: Timer | None, name: str) -> AbstractContextManager[object]:
+    return timer(name) if timer is not None else nullcontext()
