@@ -30,6 +30,7 @@ from recoup.models import (
     ContactPlan,
     DelinquencyPause,
     OptOut,
+    PauseKind,
 )
 from tests.contact.test_dispatch import AS_OF, dispatcher, drain, plan_day, spool
 from tests.factories import add_bill, create_account, create_customer, shanghai
@@ -167,6 +168,7 @@ class TestPlantedBreaches:
                 account_id=disputed.id,
                 start_date=LATER,
                 end_date=None,
+                kind=PauseKind.dispute,
                 reason="dispute case 7",
                 created_by="portal",
                 created_at=shanghai(LATER, 11),
@@ -217,15 +219,16 @@ class TestPlantedBreaches:
     ) -> None:
         clock.set(shanghai(LATER, 7))
         hardship, cease = fresh_account(session, clock), fresh_account(session, clock)
-        for account, reason in (
-            (hardship, "hardship: job loss"),
-            (cease, "cease: written request"),
+        for account, kind, reason in (
+            (hardship, PauseKind.hardship, "hardship: job loss"),
+            (cease, PauseKind.cease, "cease: written request"),
         ):
             session.add(
                 DelinquencyPause(
                     account_id=account.id,
                     start_date=LATER,
                     end_date=None,
+                    kind=kind,
                     reason=reason,
                     created_by="agent:2",
                     created_at=shanghai(LATER, 8),
@@ -247,6 +250,7 @@ class TestPlantedBreaches:
                 account_id=account.id,
                 start_date=LATER - dt.timedelta(days=5),
                 end_date=LATER - dt.timedelta(days=1),
+                kind=PauseKind.dispute,
                 reason="dispute case 9",
                 created_by="portal",
                 created_at=shanghai(LATER - dt.timedelta(days=5), 9),

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import SettableClock
-from recoup.models import ContactPlan, ContactPreference, OptOut
+from recoup.models import ContactPlan, ContactPreference, OptOut, PauseKind
 from tests.contact.test_dispatch import AS_OF, dispatcher, drain, spool
 from tests.contact.test_replies import add_contact
 from tests.factories import add_bill, create_account, create_customer, shanghai
@@ -152,6 +152,7 @@ def test_a_pause_from_the_local_business_day_holds_before_utc_midnight(
         first,
         start=next_day,
         end=None,
+        kind=PauseKind.dispute,
         reason="dispute case 1",
         by="t",  # type: ignore[arg-type]
         clock=clock,

@@ -20,6 +20,7 @@ from recoup.models import (
     AuditEvent,
     ContactPlan,
     OptOut,
+    PauseKind,
     PolicyVersion,
     StrategyDecision,
 )
@@ -64,6 +65,7 @@ def portfolio(session: Session, clock: SettableClock) -> dict[str, int]:
                 account,
                 start=AS_OF - dt.timedelta(days=2),
                 end=None,
+                kind=PauseKind.dispute,
                 reason="dispute: amount is wrong",
                 by="agent:1",
                 clock=clock,
@@ -356,6 +358,7 @@ class TestPauseEvents:
             account,
             start=AS_OF,
             end=None,
+            kind=PauseKind.dispute,
             reason="dispute: not my purchase",
             by="agent:7",
             clock=clock,

@@ -49,6 +49,7 @@ from recoup.models import (
     ArrangementStatus,
     Bill,
     BillAdjustment,
+    PauseKind,
 )
 from recoup.strategy import service as strategy_service
 from recoup.strategy.policy import Offer
@@ -356,10 +357,12 @@ def plan(
             account,
             start=pos.today + ONE_DAY,
             end=None,
+            kind=PauseKind.plan,
             reason=f"payment plan {made.id}",
             by=made_by,
             clock=clock,
             exclusive=False,
+            arrangement_id=made.id,
         )
     _settle(session, account, made.start_date, clock, "plan made")
     return made
@@ -710,9 +713,7 @@ def _end(
     arrangement.status, arrangement.ended_on, arrangement.end_reason = status, on, reason
     arrangement.updated_at = clock.now()
     if arrangement.kind == ArrangementKind.plan:
-        plan_pauses = DelinquencyRepository(session).open_by_reason(
-            f"payment plan {arrangement.id}"
-        )
+        plan_pauses = DelinquencyRepository(session).open_for_arrangement(arrangement.id)
         for pause in plan_pauses:
             delinquency_service.lift_pause(session, account, pause, last_day=on, clock=clock)
     session.flush()
