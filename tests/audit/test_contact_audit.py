@@ -220,8 +220,8 @@ class TestPlantedBreaches:
         clock.set(shanghai(LATER, 7))
         hardship, cease = fresh_account(session, clock), fresh_account(session, clock)
         for account, kind, reason in (
-            (hardship, PauseKind.hardship, "hardship: job loss"),
-            (cease, PauseKind.cease, "cease: written request"),
+            (hardship, PauseKind.hardship, "job loss"),
+            (cease, PauseKind.cease, "written request"),
         ):
             session.add(
                 DelinquencyPause(
@@ -239,6 +239,28 @@ class TestPlantedBreaches:
         breaches = found(session, start=LATER, end=LATER)
         assert breaches[(a.id, "base.account_status")].code == "ACCOUNT_STATUS"
         assert breaches[(b.id, "base.cease")].code == "CEASE"
+
+    def test_a_pause_is_read_by_its_kind_not_its_reason(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """A pause of kind other whose reason mentions a dispute is no dispute (the old search of
+        the reason called it one), and the kinds the audit reads are pause kinds."""
+        assert set(contact_rules.PAUSE_FLAGS) < set(PauseKind)
+        clock.set(shanghai(LATER, 7))
+        account = fresh_account(session, clock)
+        session.add(
+            DelinquencyPause(
+                account_id=account.id,
+                start_date=LATER,
+                end_date=None,
+                kind=PauseKind.other,
+                reason="relief week, no dispute here",
+                created_by="agent:2",
+                created_at=shanghai(LATER, 8),
+            )
+        )
+        contact = plant(session, account, shanghai(LATER, 10))
+        assert [rule for c, rule in found(session, start=LATER, end=LATER) if c == contact.id] == []
 
     def test_an_ended_pause_and_a_withdrawn_opt_out_no_longer_hold(
         self, session: Session, clock: SettableClock
