@@ -15,7 +15,15 @@ from recoup.daily import flows as daily_flows
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import SettableClock
 from recoup.kit.errors import Conflict, Forbidden
-from recoup.models import Account, Allocation, Arrangement, Bill, BillAdjustment, StrategyDecision
+from recoup.models import (
+    Account,
+    Allocation,
+    Arrangement,
+    Bill,
+    BillAdjustment,
+    DelinquencyPause,
+    StrategyDecision,
+)
 from recoup.strategy import service as strategy_service
 from tests.factories import add_bill, create_account, pay, shanghai
 
@@ -268,6 +276,31 @@ class TestPlans:
         assert (plan.status, plan.ended_on) == ("kept", DAY0 + 5 * ONE_DAY)
         assert owed(session, account) == 0
         assert state(session, account) == (0, 0, 0)
+
+    def test_a_plan_lifts_its_own_pause_even_after_its_reason_was_reworded(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """The plan finds its pause by the reference the pause holds, not by the reason the plan
+        wrote into it."""
+        account = late_account(session, clock)
+        plan = flows.plan(
+            session,
+            account,
+            instalments=2,
+            monthly_budget=40_000,
+            monthly_income=None,
+            made_by="debtor",
+            channel="portal",
+            clock=clock,
+        )
+        pause = session.execute(
+            select(DelinquencyPause).where(DelinquencyPause.account_id == account.id)
+        ).scalar_one()
+        assert (pause.kind, pause.arrangement_id, pause.end_date) == ("plan", plan.id, None)
+        pause.reason = "plan agreed on the phone with agent 7"
+        on(clock, DAY0 + 5 * ONE_DAY)
+        flows.cancel(session, plan.id, by="staff:li", reason="debtor changed mind", clock=clock)
+        assert (plan.status, pause.end_date) == ("cancelled", DAY0 + 5 * ONE_DAY)
 
     def test_a_rescheduling_plan_re_ages_at_once_and_moves_every_component_exactly(
         self, session: Session, clock: SettableClock

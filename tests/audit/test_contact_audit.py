@@ -30,6 +30,7 @@ from recoup.models import (
     ContactPlan,
     DelinquencyPause,
     OptOut,
+    PauseKind,
 )
 from tests.contact.test_dispatch import AS_OF, dispatcher, drain, plan_day, spool
 from tests.factories import add_bill, create_account, create_customer, shanghai
@@ -167,6 +168,7 @@ class TestPlantedBreaches:
                 account_id=disputed.id,
                 start_date=LATER,
                 end_date=None,
+                kind=PauseKind.dispute,
                 reason="dispute case 7",
                 created_by="portal",
                 created_at=shanghai(LATER, 11),
@@ -217,15 +219,16 @@ class TestPlantedBreaches:
     ) -> None:
         clock.set(shanghai(LATER, 7))
         hardship, cease = fresh_account(session, clock), fresh_account(session, clock)
-        for account, reason in (
-            (hardship, "hardship: job loss"),
-            (cease, "cease: written request"),
+        for account, kind, reason in (
+            (hardship, PauseKind.hardship, "job loss"),
+            (cease, PauseKind.cease, "written request"),
         ):
             session.add(
                 DelinquencyPause(
                     account_id=account.id,
                     start_date=LATER,
                     end_date=None,
+                    kind=kind,
                     reason=reason,
                     created_by="agent:2",
                     created_at=shanghai(LATER, 8),
@@ -237,6 +240,28 @@ class TestPlantedBreaches:
         assert breaches[(a.id, "base.account_status")].code == "ACCOUNT_STATUS"
         assert breaches[(b.id, "base.cease")].code == "CEASE"
 
+    def test_a_pause_is_read_by_its_kind_not_its_reason(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """A pause of kind other whose reason mentions a dispute is no dispute (the old search of
+        the reason called it one), and the kinds the audit reads are pause kinds."""
+        assert set(contact_rules.PAUSE_FLAGS) < set(PauseKind)
+        clock.set(shanghai(LATER, 7))
+        account = fresh_account(session, clock)
+        session.add(
+            DelinquencyPause(
+                account_id=account.id,
+                start_date=LATER,
+                end_date=None,
+                kind=PauseKind.other,
+                reason="relief week, no dispute here",
+                created_by="agent:2",
+                created_at=shanghai(LATER, 8),
+            )
+        )
+        contact = plant(session, account, shanghai(LATER, 10))
+        assert [rule for c, rule in found(session, start=LATER, end=LATER) if c == contact.id] == []
+
     def test_an_ended_pause_and_a_withdrawn_opt_out_no_longer_hold(
         self, session: Session, clock: SettableClock
     ) -> None:
@@ -247,6 +272,7 @@ class TestPlantedBreaches:
                 account_id=account.id,
                 start_date=LATER - dt.timedelta(days=5),
                 end_date=LATER - dt.timedelta(days=1),
+                kind=PauseKind.dispute,
                 reason="dispute case 9",
                 created_by="portal",
                 created_at=shanghai(LATER - dt.timedelta(days=5), 9),

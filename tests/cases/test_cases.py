@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from recoup.cases import flows
 from recoup.kit.clock import SettableClock
-from recoup.models import AgentTask, ContactPlan, StrategyDecision
+from recoup.models import AgentTask, ContactPlan, DelinquencyPause, StrategyDecision
 from recoup.strategy import service as strategy_service
-from tests.arrangements.test_flows import DAY0, late_account, on
+from tests.arrangements.test_flows import DAY0, ONE_DAY, late_account, on
 
 
 def latest_decision(session: Session, account_id: int) -> StrategyDecision:
@@ -57,6 +57,46 @@ class TestCases:
         )
         assert case.status == "resolved"
         assert strategy_service.facts(session, DAY0, [account.id])["dispute_open"][0] is False
+
+    def test_a_case_finds_its_own_pause_by_the_case_not_by_its_reason(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """A dispute's pause names its case and ends when the case is resolved, even after staff
+        reworded its reason; a hardship case's pause on the same account stays."""
+        account = late_account(session, clock)
+        opened = {
+            kind: flows.open_case(
+                session,
+                account.customer_id,
+                kind=kind,
+                reason="other",
+                text=None,
+                account_ref=account.external_ref,
+                opened_by="debtor",
+                channel="portal",
+                clock=clock,
+            )
+            for kind in ("dispute", "hardship")
+        }
+        pauses = {
+            p.kind: p
+            for p in session.execute(
+                select(DelinquencyPause).where(DelinquencyPause.account_id == account.id)
+            ).scalars()
+        }
+        assert {k: (p.case_id, p.end_date) for k, p in pauses.items()} == {
+            "dispute": (opened["dispute"].id, None),
+            "hardship": (opened["hardship"].id, None),
+        }
+        pauses["dispute"].reason = "amount contested, statement requested"
+        on(clock, DAY0 + 3 * ONE_DAY)
+        flows.resolve_case(
+            session, opened["dispute"].id, resolution="statement sent", by="staff:cho", clock=clock
+        )
+        assert pauses["dispute"].end_date == DAY0 + 2 * ONE_DAY  # the day it was resolved counts
+        assert pauses["hardship"].end_date is None
+        facts = strategy_service.facts(session, DAY0 + 3 * ONE_DAY, [account.id])
+        assert (facts["dispute_open"][0], facts["hardship"][0]) == (False, True)
 
     def test_hardship_without_an_account_pauses_all_of_them(
         self, session: Session, clock: SettableClock

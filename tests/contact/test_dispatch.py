@@ -26,6 +26,7 @@ from recoup.models import (
     ContactPlan,
     Customer,
     OptOut,
+    PauseKind,
 )
 from recoup.strategy import service as strategy_service
 from recoup.worker.dispatcher import Dispatcher
@@ -246,6 +247,7 @@ class TestSending:
             account,
             start=AS_OF,
             end=None,
+            kind=PauseKind.hardship,
             reason="hardship: job loss",
             by="agent:2",
             clock=clock,

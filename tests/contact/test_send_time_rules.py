@@ -11,9 +11,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from recoup.compliance import load_guard
+from recoup.compliance.codes import Code
+from recoup.contact import dispatch
+from recoup.contact import repository as contact_repository
+from recoup.contact.dispatch import DispatchConfig
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import SettableClock
-from recoup.models import ContactPlan, ContactPreference, OptOut
+from recoup.models import ContactPlan, ContactPreference, OptOut, PauseKind
 from tests.contact.test_dispatch import AS_OF, dispatcher, drain, spool
 from tests.contact.test_replies import add_contact
 from tests.factories import add_bill, create_account, create_customer, shanghai
@@ -152,6 +157,7 @@ def test_a_pause_from_the_local_business_day_holds_before_utc_midnight(
         first,
         start=next_day,
         end=None,
+        kind=PauseKind.dispute,
         reason="dispute case 1",
         by="t",  # type: ignore[arg-type]
         clock=clock,
@@ -163,3 +169,36 @@ def test_a_pause_from_the_local_business_day_holds_before_utc_midnight(
     session.refresh(contact)
     assert contact.status == "cancelled"
     assert "dispute" in " ".join(contact.reasons)
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason", "disputed"),
+    [(PauseKind.other, "no dispute here", False), (PauseKind.dispute, "wrong amount", True)],
+)
+def test_the_guard_hears_of_a_dispute_from_the_pause_kind_not_its_reason(
+    session: Session, clock: SettableClock, kind: PauseKind, reason: str, disputed: bool
+) -> None:
+    """The send-time check tells the guard `dispute_open` for a pause of kind dispute only: a
+    reason that merely mentions a dispute is not one (the old search of the reason flagged it:
+    verified by restoring it once). A paused collection contact is cancelled before the guard is
+    asked, so the guard's answer is read from the check's context directly."""
+    first, _ = two_late_accounts(session, clock)
+    clock.set(shanghai(AS_OF, 10))
+    delinquency_service.add_pause(
+        session,
+        first,  # type: ignore[arg-type]
+        start=AS_OF,
+        end=None,
+        kind=kind,
+        reason=reason,
+        by="agent:1",
+        clock=clock,
+        exclusive=False,
+    )
+    planned = add_contact(session, clock, first, channel="sms", treatment="early_sms")  # type: ignore[arg-type]
+    [row] = contact_repository.contacts(session, [planned.id])
+    ctx = dispatch._context(
+        session, [row], now=clock.now(), config=DispatchConfig(worker="t"), guard=load_guard()
+    )
+    decision = ctx._guard(row, None, None, "zh-CN")
+    assert (Code.DISPUTE_PENDING in {r.code for r in decision.reasons}) is disputed

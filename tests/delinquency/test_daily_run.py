@@ -10,7 +10,7 @@ from recoup.delinquency import service as delinquency_service
 from recoup.delinquency.service import RunOutOfOrder
 from recoup.kit.clock import SettableClock
 from recoup.ledger import flows, schemas
-from recoup.models import DelinquencyEvent, Product
+from recoup.models import DelinquencyEvent, PauseKind, Product
 from tests.factories import add_bill, create_account, pay, shanghai
 
 D = dt.date
@@ -151,6 +151,7 @@ class TestPauses:
             account,
             start=D(2026, 3, 5),
             end=D(2026, 3, 14),
+            kind=PauseKind.other,
             reason="typhoon relief",
             by="sup:li",
             clock=clock,
@@ -174,6 +175,7 @@ class TestPauses:
             account,
             start=D(2026, 3, 11),
             end=None,
+            kind=PauseKind.other,
             reason="death in family",
             by="sup:li",
             clock=clock,
@@ -195,6 +197,7 @@ class TestPauses:
             account,
             start=D(2026, 3, 1),
             end=D(2026, 3, 10),
+            kind=PauseKind.other,
             reason="a",
             by="s",
             clock=clock,
@@ -205,6 +208,7 @@ class TestPauses:
                 account,
                 start=D(2026, 3, 10),
                 end=D(2026, 3, 20),
+                kind=PauseKind.other,
                 reason="b",
                 by="s",
                 clock=clock,

@@ -20,11 +20,12 @@ from recoup.models import (
     AuditEvent,
     ContactPlan,
     OptOut,
+    PauseKind,
     PolicyVersion,
     StrategyDecision,
 )
 from recoup.strategy import service as strategy_service
-from tests.factories import add_bill, create_account, create_customer
+from tests.factories import add_bill, create_account, create_customer, shanghai
 
 POLICY = (
     Path(__file__).resolve().parents[2]
@@ -64,6 +65,7 @@ def portfolio(session: Session, clock: SettableClock) -> dict[str, int]:
                 account,
                 start=AS_OF - dt.timedelta(days=2),
                 end=None,
+                kind=PauseKind.dispute,
                 reason="dispute: amount is wrong",
                 by="agent:1",
                 clock=clock,
@@ -356,6 +358,7 @@ class TestPauseEvents:
             account,
             start=AS_OF,
             end=None,
+            kind=PauseKind.dispute,
             reason="dispute: not my purchase",
             by="agent:7",
             clock=clock,
@@ -420,3 +423,42 @@ class TestOptOuts:
         [(treatment, status, reasons)] = self.plans(session, account)
         assert (treatment, status) == ("early_sms", "blocked")
         assert "base.opt_out:OPTED_OUT" in reasons
+
+
+class TestPauseKinds:
+    @pytest.mark.parametrize(
+        ("kind", "reason", "flags"),
+        [
+            (PauseKind.other, "no dispute here", (False, False)),
+            (PauseKind.plan, "plan agreed after a hardship call", (False, False)),
+            (PauseKind.dispute, "wrong amount", (True, False)),
+            (PauseKind.hardship, "job loss", (False, True)),
+        ],
+    )
+    def test_a_pause_flags_the_account_by_its_kind_not_its_reason(
+        self,
+        session: Session,
+        clock: SettableClock,
+        kind: PauseKind,
+        reason: str,
+        flags: tuple[bool, bool],
+    ) -> None:
+        """`dispute_open` and `hardship` come from the pause's kind: a reason that merely mentions
+        a dispute or a hardship flags nothing (the old search of the reason flagged the first two
+        cases: verified by restoring it once), and one that does not mention it still flags."""
+        clock.set(shanghai(AS_OF, 9))
+        account = create_account(session, clock)
+        add_bill(session, clock, account, AS_OF - dt.timedelta(days=10), 50_000)
+        delinquency_service.add_pause(
+            session,
+            account,
+            start=AS_OF,
+            end=None,
+            kind=kind,
+            reason=reason,
+            by="agent:1",
+            clock=clock,
+            exclusive=False,
+        )
+        facts = strategy_service.facts(session, AS_OF, [account.id])
+        assert (facts["dispute_open"][0], facts["hardship"][0]) == flags

@@ -81,9 +81,7 @@ def end(
     arrangement.status, arrangement.ended_on, arrangement.end_reason = status, on, reason
     arrangement.updated_at = clock.now()
     if arrangement.kind == ArrangementKind.plan:
-        plan_pauses = DelinquencyRepository(session).open_by_reason(
-            f"payment plan {arrangement.id}"
-        )
+        plan_pauses = DelinquencyRepository(session).open_for_arrangement(arrangement.id)
         for pause in plan_pauses:
             delinquency_service.lift_pause(session, account, pause, last_day=on, clock=clock)
     session.flush()

@@ -42,6 +42,7 @@ from recoup.models import (
     ArrangementInstalment,
     ArrangementKind,
     ArrangementStatus,
+    PauseKind,
 )
 from recoup.strategy import service as strategy_service
 from recoup.strategy.repository import PolicyVersionRepository
@@ -269,10 +270,12 @@ def plan(
             account,
             start=pos.today + ONE_DAY,
             end=None,
+            kind=PauseKind.plan,
             reason=f"payment plan {made.id}",
             by=made_by,
             clock=clock,
             exclusive=False,
+            arrangement_id=made.id,
         )
     _settle(session, account, made.start_date, clock, "plan made")
     return made

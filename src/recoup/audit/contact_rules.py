@@ -87,6 +87,7 @@ OPT_OUTS: dict[str, Any] = {
 }
 PAUSES: dict[str, Any] = {
     "account_id": pl.Int64,
+    "kind": pl.String,  # what the pause stands for (a PauseKind's value)
     "reason": pl.String,
     "start_date": pl.Date,
     "end_date": pl.Date,
@@ -107,7 +108,8 @@ BREACHES: dict[str, Any] = {
     "message": pl.String,
 }
 
-# The pause reasons the strategy and the guard read, and the status flag each stands for.
+# The kinds of pause a rule forbids collection during (recoup.models.PauseKind's values: this pure
+# module reads no model), and the status flag each stands for.
 PAUSE_FLAGS = {"dispute": "dispute_open", "hardship": "hardship_review", "cease": "cease_requested"}
 VOICE = frozenset({"call", "ai_call", "voicemail"})
 # Results a sent message has, by the contact's status; a call has the one recorded for it.
@@ -619,14 +621,10 @@ def _pauses(
     before the contact, covering its business date (the product's zone), not cancelled by then."""
     if pauses.height == 0:
         return pl.DataFrame(schema=BREACHES)
-    lowered = pl.col("reason").str.to_lowercase()
     flagged = pauses.with_columns(
-        pl.coalesce(
-            *(
-                pl.when(lowered.str.contains(word)).then(pl.lit(flag))
-                for word, flag in PAUSE_FLAGS.items()
-            )
-        ).alias("flag")
+        pl.col("kind")
+        .replace_strict(PAUSE_FLAGS, default=None, return_dtype=pl.String)
+        .alias("flag")
     ).filter(pl.col("flag").is_not_null())
     if flagged.height == 0:
         return pl.DataFrame(schema=BREACHES)

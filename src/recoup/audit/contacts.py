@@ -144,9 +144,8 @@ def _pauses(session: Session) -> pl.DataFrame:
     """The pauses that stand for a dispute, a hardship review or a cease (the others, such as a
     payment plan's, are the policy's choice rather than a rule)."""
     d = DelinquencyPause
-    words = [func.lower(d.reason).contains(w) for w in contact_rules.PAUSE_FLAGS]
     stmt = select(
-        d.account_id, d.reason, d.start_date, d.end_date, d.created_at, d.cancelled_at
-    ).where(or_(*words))
+        d.account_id, d.kind, d.reason, d.start_date, d.end_date, d.created_at, d.cancelled_at
+    ).where(d.kind.in_(list(contact_rules.PAUSE_FLAGS)))
     rows = [tuple(r) for r in session.execute(stmt)]
     return pl.DataFrame(rows, schema=contact_rules.PAUSES, orient="row")

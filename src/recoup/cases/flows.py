@@ -17,7 +17,7 @@ from recoup.delinquency.repository import DelinquencyRepository
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, NotFound, ValidationFailed
 from recoup.ledger import service as ledger_service
-from recoup.models import Account, Case, CaseKind, CaseStatus
+from recoup.models import Account, Case, CaseKind, CaseStatus, PauseKind
 from recoup.strategy import service as strategy_service
 
 # The reasons a debtor can give, by kind; the portal and the API offer exactly these.
@@ -34,8 +34,11 @@ QUEUES: dict[str, str] = {
 MAX_TEXT = 2_000
 
 
-def _pause_reason(case: Case) -> str:
-    return f"{case.kind} case {case.id}"  # the strategy reads "dispute" / "hardship" in it
+# The cases that pause the accounts they name, and what their pauses stand for.
+PAUSE_KINDS: dict[str, PauseKind] = {
+    CaseKind.dispute: PauseKind.dispute,
+    CaseKind.hardship: PauseKind.hardship,
+}
 
 
 def open_case(
@@ -73,7 +76,7 @@ def open_case(
     session.add(case)
     session.flush()
     for account in accounts:
-        if kind in (CaseKind.dispute, CaseKind.hardship):
+        if kind in PAUSE_KINDS:
             today = delinquency_service.business_today(
                 ledger_service.product(session, account.product_code), clock
             )
@@ -82,10 +85,12 @@ def open_case(
                 account,
                 start=today,  # so that today's re-decision already sees it
                 end=None,
-                reason=_pause_reason(case),
+                kind=PAUSE_KINDS[kind],
+                reason=f"{kind} case {case.id}",  # for people: the kind and the case are read
                 by=opened_by,
                 clock=clock,
                 exclusive=False,
+                case_id=case.id,
             )
             case.pause_id = case.pause_id or pause.id
             strategy_service.redecide(session, account.id, clock=clock, cause=f"{kind} opened")
@@ -134,7 +139,7 @@ def resolve_case(session: Session, case_id: int, *, resolution: str, by: str, cl
         raise ValidationFailed("say how the case was resolved")
     case.status, case.resolution = CaseStatus.resolved, resolution[:MAX_TEXT]
     case.resolved_by, case.resolved_at = by, clock.now()
-    pauses = DelinquencyRepository(session).open_by_reason(_pause_reason(case))
+    pauses = DelinquencyRepository(session).open_for_case(case.id)
     for pause in pauses:
         account = session.get(Account, pause.account_id)
         assert account is not None

@@ -55,7 +55,7 @@ from recoup.config import DEVELOPMENT_LINK_KEY, Settings
 from recoup.contact import repository as repo
 from recoup.contact.templates import MessageTemplate, TemplateProblem, language_for, render
 from recoup.kit.tokens import sign_token
-from recoup.models import ContactStatus
+from recoup.models import ContactStatus, PauseKind
 from recoup.models.contact import QUEUE_ENTRY
 
 # How to stop messages, per channel and language: what `{{ opt_out }}` renders to.
@@ -330,7 +330,7 @@ class _Context:
     now: dt.datetime
     config: DispatchConfig
     guard: Guard
-    pauses: Mapping[int, list[tuple[str, dt.date, dt.date | None]]]
+    pauses: Mapping[int, list[tuple[str, str, dt.date, dt.date | None]]]  # kind, reason, dates
     zones: Mapping[str, str]  # product -> the time zone its business dates are in
     inconvenient: Mapping[int, tuple[Any, ...]]  # customer -> what they said is inconvenient
     due: Mapping[int, tuple[dt.date, int]]  # the next due date and what remains due on it
@@ -423,19 +423,19 @@ class _Context:
             return "account closed"
         paused = self._paused(r)
         if paused:
-            return f"account paused ({', '.join(sorted(paused))})"
+            return f"account paused ({', '.join(sorted(reason for _, reason in paused))})"
         if (r.outstanding_minor or 0) > 0 and (r.outstanding_minor_now or 0) <= 0:
             return "paid in full since the contact was planned"
         if (r.overdue_minor or 0) > 0 and (r.overdue_minor_now or 0) <= 0:
             return "the overdue amount was paid since the contact was planned"
         return None
 
-    def _paused(self, r: Any) -> list[str]:
-        """The reasons of the pauses holding on the account's business date now."""
+    def _paused(self, r: Any) -> list[tuple[str, str]]:
+        """The (kind, reason) of the pauses holding on the account's business date now."""
         day = self.now.astimezone(ZoneInfo(self.zones.get(r.product_code, "UTC"))).date()
         return [
-            reason
-            for reason, start, end in self.pauses.get(r.account_id, [])
+            (kind, reason)
+            for kind, reason, start, end in self.pauses.get(r.account_id, [])
             if start <= day and (end is None or end >= day)
         ]
 
@@ -491,7 +491,7 @@ class _Context:
 
     def _guard(self, r: Any, index: str | None, text: str | None, language: str) -> Any:
         zones = tuple(r.timezones or ()) or jurisdiction_zones(r.jurisdiction)
-        paused = self._paused(r)
+        kinds = {kind for kind, _ in self._paused(r)}
         consents = self.consents.get(r.customer_id, set())
         facts = Facts(
             at=self.now,
@@ -503,8 +503,8 @@ class _Context:
             product=PRODUCT.get(r.product_code, DEFAULT_PRODUCT),
             dpd=r.dpd or 0,
             flags=flags(
-                dispute_open=any("dispute" in p.lower() for p in paused),
-                hardship=any("hardship" in p.lower() for p in paused),
+                dispute_open=PauseKind.dispute in kinds,
+                hardship=PauseKind.hardship in kinds,
             ),
             to_type=TO_TYPE.get(r.channel, "mobile"),
             # A "stop calling" covers an agent's dialled call too: channels compared as the

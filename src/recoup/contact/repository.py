@@ -138,19 +138,19 @@ def next_due(session: Session, account_ids: Iterable[int]) -> dict[int, tuple[dt
 
 def open_pauses(
     session: Session, account_ids: Iterable[int], day: dt.date
-) -> dict[int, list[tuple[str, dt.date, dt.date | None]]]:
-    """Pauses that may hold on `day` give or take a day: pause dates are business dates in the
-    product's time zone, which the caller works out per contact."""
+) -> dict[int, list[tuple[str, str, dt.date, dt.date | None]]]:
+    """Pauses that may hold on `day` give or take a day, as (kind, reason, start, end): pause
+    dates are business dates in the product's time zone, which the caller works out per contact."""
     p = DelinquencyPause
-    stmt = select(p.account_id, p.reason, p.start_date, p.end_date).where(
+    stmt = select(p.account_id, p.kind, p.reason, p.start_date, p.end_date).where(
         among(session, p.account_id, account_ids),
         p.cancelled_at.is_(None),
         p.start_date <= day + dt.timedelta(days=1),
         p.end_date.is_(None) | (p.end_date >= day - dt.timedelta(days=1)),
     )
-    out: dict[int, list[tuple[str, dt.date, dt.date | None]]] = defaultdict(list)
-    for account_id, reason, start, end in session.execute(stmt):
-        out[account_id].append((reason, start, end))
+    out: dict[int, list[tuple[str, str, dt.date, dt.date | None]]] = defaultdict(list)
+    for account_id, kind, reason, start, end in session.execute(stmt):
+        out[account_id].append((kind, reason, start, end))
     return out
 
 

@@ -74,13 +74,16 @@ def create_pause(
     clock: ClockDep,
     _: Principal = require(P.delinquency_pause),
 ) -> schemas.Pause:
-    """Stop counting days past due over a date range (for example a disaster-relief programme)."""
+    """Stop counting days past due over a date range (for example a disaster-relief programme).
+    `kind` (default `other`) is what the strategy, the guard and the contact audit read: a
+    `dispute`, `hardship` or `cease` pause stops collection contact; the reason is for people."""
     account = ledger_service.get_account(session, account_id)
     pause = delinquency_flows.pause(
         session,
         account,
         start=data.start_date,
         end=data.end_date,
+        kind=data.kind,
         reason=data.reason,
         by=data.created_by,
         clock=clock,

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import Clock
-from recoup.models import Account, DelinquencyPause
+from recoup.models import Account, DelinquencyPause, PauseKind
 from recoup.strategy import service as strategy_service
 
 
@@ -18,6 +18,7 @@ def pause(
     *,
     start: dt.date,
     end: dt.date | None,
+    kind: PauseKind,
     reason: str,
     by: str,
     clock: Clock,
@@ -25,7 +26,7 @@ def pause(
     """Add a pause and re-decide the account: a dispute or hardship pause cancels its pending
     contacts in the same transaction."""
     created = delinquency_service.add_pause(
-        session, account, start=start, end=end, reason=reason, by=by, clock=clock
+        session, account, start=start, end=end, kind=kind, reason=reason, by=by, clock=clock
     )
     strategy_service.redecide(session, account.id, clock=clock, cause="pause")
     return created

@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Table, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Table, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from recoup.kit import bulk, frames
@@ -146,12 +146,19 @@ class DelinquencyRepository(Repository[AccountDelinquency]):
             "account_id", after=pl.col("received").fill_null(0) - pl.col("allocated").fill_null(0)
         )
 
-    def open_by_reason(self, reason: str) -> Sequence[DelinquencyPause]:
-        """The pauses still running that were opened for this reason (a plan, a case)."""
+    def open_for_arrangement(self, arrangement_id: int) -> Sequence[DelinquencyPause]:
+        """The pauses still running that this arrangement (a plan) holds."""
+        return self._open(DelinquencyPause.arrangement_id == arrangement_id)
+
+    def open_for_case(self, case_id: int) -> Sequence[DelinquencyPause]:
+        """The pauses still running that this case (a dispute, a hardship review) holds."""
+        return self._open(DelinquencyPause.case_id == case_id)
+
+    def _open(self, held_by: ColumnElement[bool]) -> Sequence[DelinquencyPause]:
         return (
             self.session.execute(
                 select(DelinquencyPause).where(
-                    DelinquencyPause.reason == reason,
+                    held_by,
                     DelinquencyPause.end_date.is_(None),
                     DelinquencyPause.cancelled_at.is_(None),
                 )

@@ -46,6 +46,7 @@ from recoup.models import (
     DelinquencyEvent,
     DelinquencyPause,
     DelinquencyRun,
+    PauseKind,
     Product,
 )
 
@@ -282,13 +283,18 @@ def add_pause(
     *,
     start: dt.date,
     end: dt.date | None,
+    kind: PauseKind,
     reason: str,
     by: str,
     clock: Clock,
     exclusive: bool = True,
+    arrangement_id: int | None = None,
+    case_id: int | None = None,
 ) -> DelinquencyPause:
-    """Days in [start, end] stop counting towards DPD (Fineract's delinquency pause). A staff
-    pause is `exclusive`; those a plan, dispute or hardship case holds may overlap others."""
+    """Days in [start, end] stop counting towards DPD (Fineract's delinquency pause). `kind` is
+    what the pause means to the rules; a plan or a case that holds it is named (`arrangement_id`,
+    `case_id`) and finds it by that. A staff pause is `exclusive`; those a plan, dispute or
+    hardship case holds may overlap others."""
     if end is not None and end < start:
         raise ValidationFailed("a pause cannot end before it starts")
     for other in DelinquencyRepository(session).pauses(account.id) if exclusive else ():
@@ -302,6 +308,9 @@ def add_pause(
         account_id=account.id,
         start_date=start,
         end_date=end,
+        kind=kind,
+        arrangement_id=arrangement_id,
+        case_id=case_id,
         reason=reason,
         created_by=by,
         created_at=clock.now(),
@@ -316,7 +325,7 @@ def add_pause(
         subject_type="account",
         subject_id=account.id,
         clock=clock,
-        after={"start": start, "end": end, "reason": reason},
+        after={"start": start, "end": end, "kind": kind, "reason": reason},
     )
     return pause
 

@@ -38,6 +38,7 @@ from recoup.models.delinquency import (
     DelinquencyEvent,
     DelinquencyPause,
     DelinquencyRun,
+    PauseKind,
 )
 from recoup.models.identity import ApiKey, StaffSession, StaffUser
 from recoup.models.ingest import IdempotencyRecord, WebhookReceipt
@@ -96,6 +97,7 @@ __all__ = [
     "Model",
     "OneTimeCode",
     "OptOut",
+    "PauseKind",
     "PayLinkRevocation",
     "Payment",
     "PaymentIntent",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -43,14 +44,33 @@ class DelinquencyEvent(IdMixin, Model):
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 
+class PauseKind(StrEnum):
+    """What a pause stands for: the rules read this, never the reason, which is for people."""
+
+    dispute = "dispute"  # the debt is contested: no collection until it is answered
+    hardship = "hardship"  # the debtor cannot pay for now: a person reviews, pressure stops
+    cease = "cease"  # the debtor asked that collection contact stop
+    plan = "plan"  # a payment plan in good standing freezes the count (held by `arrangement_id`)
+    other = "other"  # anything else staff decide, such as a disaster-relief programme
+
+
 class DelinquencyPause(IdMixin, CreatedMixin, Model):
-    """Days in [start_date, end_date] do not count towards DPD (end_date null: still paused)."""
+    """Days in [start_date, end_date] do not count towards DPD (end_date null: still paused).
+
+    `kind` says what the pause means to the strategy, the guard and the contact audit; a pause a
+    plan or a case holds names it (`arrangement_id`, `case_id`), and is found and lifted through
+    it. `reason` is free text for people."""
 
     __tablename__ = "delinquency_pauses"
 
     account_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("accounts.id"), index=True, nullable=False
     )
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # a PauseKind
+    arrangement_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("arrangements.id"), index=True
+    )
+    case_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("cases.id"), index=True)
     start_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
     end_date: Mapped[dt.date | None] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(String(256), nullable=False)

@@ -60,6 +60,7 @@ from recoup.models import (
     ContactPlan,
     Customer,
     DelinquencyPause,
+    PauseKind,
     TemplateVersion,
 )
 from recoup.simulation import behaviour
@@ -633,7 +634,7 @@ class Simulation:
             paused = set(
                 session.execute(
                     select(DelinquencyPause.account_id).where(
-                        DelinquencyPause.reason.contains("hardship"),
+                        DelinquencyPause.kind == PauseKind.hardship,
                         DelinquencyPause.end_date.is_(None),
                         DelinquencyPause.cancelled_at.is_(None),
                     )

@@ -150,7 +150,7 @@ def payment_facts(session: Session, as_of: dt.date, accounts: Ids = None) -> pl.
 
 def open_pauses(session: Session, as_of: dt.date, accounts: Ids = None) -> pl.DataFrame:
     p = DelinquencyPause
-    stmt = select(p.account_id, p.reason).where(
+    stmt = select(p.account_id, p.kind).where(
         p.cancelled_at.is_(None),
         p.start_date <= as_of,
         (p.end_date.is_(None)) | (p.end_date >= as_of),
@@ -158,7 +158,7 @@ def open_pauses(session: Session, as_of: dt.date, accounts: Ids = None) -> pl.Da
     return frames.read_frame(
         session,
         _only(stmt, p.account_id, accounts),
-        {"account_id": pl.Int64, "reason": pl.String},
+        {"account_id": pl.Int64, "kind": pl.String},
     )
 
 

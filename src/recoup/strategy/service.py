@@ -52,7 +52,7 @@ from recoup.contact import service as contact_service
 from recoup.kit import frames
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, NotFound
-from recoup.models import PolicyVersion, StrategyDecision
+from recoup.models import PauseKind, PolicyVersion, StrategyDecision
 from recoup.strategy import repository as repo
 from recoup.strategy.kernel import decide
 from recoup.strategy.policy import Offer, Policy, PolicyError, parse_policy
@@ -172,8 +172,8 @@ def facts(
         .lazy()
         .group_by("account_id")
         .agg(
-            pl.col("reason").str.to_lowercase().str.contains("dispute").any().alias("dispute_open"),
-            pl.col("reason").str.to_lowercase().str.contains("hardship").any().alias("hardship"),
+            (pl.col("kind") == PauseKind.dispute.value).any().alias("dispute_open"),
+            (pl.col("kind") == PauseKind.hardship.value).any().alias("hardship"),
         )
     )
     reach = (

@@ -1,7 +1,7 @@
 """daily runs, and when an agent task was closed
 
 Revision ID: 5e7a9c1d2b40
-Revises: 8c41e0d7a5b2
+Revises: 5e2a9c7d41f3
 Create Date: 2026-12-05 21:30:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from recoup.kit.types import UTCDateTime
 
 revision: str = "5e7a9c1d2b40"
-down_revision: str | None = "8c41e0d7a5b2"
+down_revision: str | None = "5e2a9c7d41f3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
