@@ -59,10 +59,12 @@ ONE_DAY = dt.timedelta(days=1)
 
 class NotOffered(Conflict):
     code = "not_offered"
+    description = "The account is not offered this"
 
 
 class TermsRefused(ValidationFailed):
     code = "terms_refused"
+    description = "The terms fall outside what the policy allows"
 
 
 @dataclass(frozen=True)

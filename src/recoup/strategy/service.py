@@ -64,10 +64,12 @@ REPLANNABLE = ("planned", "deferred", "cancelled", "blocked", "expired")
 
 class NoActivePolicy(Conflict):
     code = "no_active_policy"
+    description = "No policy is active"
 
 
 class InvalidPolicy(Conflict):
     code = "invalid_policy"
+    description = "The policy does not validate"
 
 
 def save_policy(
