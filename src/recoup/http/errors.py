@@ -1,3 +1,13 @@
+"""Errors as HTTP answers: one JSON renderer (`ErrorBody`) for every `RecoupError` and for FastAPI's
+own validation errors, and the OpenAPI entries endpoints declare for the errors they can raise.
+
+    router = APIRouter(responses=AUTHENTICATED)             # 401, 403, 422 on every route
+    @router.get("/x/{id}", responses=responses(NotFound))  # plus what this route adds
+
+An endpoint's entry for a status replaces the router's for that status, so a route adding another
+422 or 401 lists the defaults with it: `responses(*AUTHENTICATED_ERRORS, BadPeriod)`.
+"""
+
 from __future__ import annotations
 
 from typing import Any
@@ -5,29 +15,48 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
-from recoup.kit.errors import RecoupError
+from recoup.kit.errors import (
+    ErrorBody,
+    Forbidden,
+    NotAuthenticated,
+    RecoupError,
+    ValidationFailed,
+)
+
+Responses = dict[int | str, dict[str, Any]]
 
 
-class ErrorBody(BaseModel):
-    error: str = Field(description="Stable error code", examples=["validation_failed"])
-    message: str = Field(description="What went wrong, for a person")
-    details: Any = Field(None, description="Field-level problems, when there are any")
+def responses(*errors: type[RecoupError]) -> Responses:
+    """The OpenAPI `responses` for these error classes: one entry per status code, whose description
+    joins the classes' and whose examples show each class's code."""
+    out: Responses = {}
+    for error in errors:
+        entry = error.response()
+        held = out.get(error.status_code)
+        if held is None:
+            out[error.status_code] = entry
+            continue
+        if entry["description"] not in held["description"].split("; "):
+            held["description"] += "; " + entry["description"]
+        held["content"]["application/json"]["examples"].update(
+            entry["content"]["application/json"]["examples"]
+        )
+    return out
 
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "Bad request"},
-    401: {"model": ErrorBody, "description": "Missing or wrong credentials or signature"},
-    404: {"model": ErrorBody, "description": "Not found"},
-    409: {"model": ErrorBody, "description": "Conflicts with what is recorded"},
-    422: {"model": ErrorBody, "description": "Invalid input; `details` names each field"},
-}
+# What every route behind a permission check (`recoup.identity.auth.require`) can answer besides its
+# own errors: no or bad credentials, credentials without the permission, invalid input.
+AUTHENTICATED_ERRORS: tuple[type[RecoupError], ...] = (
+    NotAuthenticated,
+    Forbidden,
+    ValidationFailed,
+)
+AUTHENTICATED = responses(*AUTHENTICATED_ERRORS)
 
 
 def error_response(exc: RecoupError) -> JSONResponse:
-    body = ErrorBody(error=exc.code, message=exc.message, details=exc.details)
-    return JSONResponse(body.model_dump(), status_code=exc.status_code)
+    return JSONResponse(exc.body().model_dump(), status_code=exc.status_code)
 
 
 def install_error_handlers(app: FastAPI) -> None:

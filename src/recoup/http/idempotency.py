@@ -1,5 +1,14 @@
+"""`Idempotency-Key`: the same write sent twice has one effect.
+
+The first answer is stored (table `idempotency_records`, owned here) with a hash of the request; a
+repeat with the same key and the same request gets the stored answer back verbatim, with another
+request a 409 (`IdempotencyConflict`), and while the first is still in progress a 409 (`Conflict`).
+Endpoints that call `respond` declare `responses(*IDEMPOTENT_ERRORS)`.
+"""
+
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -10,15 +19,51 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from recoup.ingest import service as ingest_service
+from recoup.http.repository import IdempotencyRepository
 from recoup.kit.clock import Clock
-from recoup.kit.errors import Conflict, ValidationFailed
+from recoup.kit.errors import Conflict, IdempotencyConflict, ValidationFailed
+from recoup.models import IdempotencyRecord
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENT_ERRORS = (IdempotencyConflict, Conflict)
 
 
 async def body_of(request: Request) -> bytes:
     return await request.body()
+
+
+def request_hash(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+
+
+def recall(session: Session, scope: str, key: str, digest: str) -> IdempotencyRecord | None:
+    """The first answer under this key, or None; a 409 when the key came with another request."""
+    record = IdempotencyRepository(session).by_key(scope, key)
+    if record is not None and record.request_hash != digest:
+        raise IdempotencyConflict(
+            f"Idempotency-Key {key!r} was already used for a different request"
+        )
+    return record
+
+
+def remember(
+    session: Session,
+    scope: str,
+    key: str,
+    digest: str,
+    status_code: int,
+    response: dict[str, Any],
+    *,
+    clock: Clock,
+) -> None:
+    IdempotencyRepository(session).record(
+        scope,
+        key,
+        request_hash=digest,
+        status_code=status_code,
+        response=response,
+        at=clock.now(),
+    )
 
 
 def respond(
@@ -33,9 +78,9 @@ def respond(
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is not None and not 1 <= len(key) <= 255:
         raise ValidationFailed("Idempotency-Key must be 1 to 255 characters")
-    digest = ingest_service.request_hash(request.method, request.url.path, body)
+    digest = request_hash(request.method, request.url.path, body)
     if key:
-        record = ingest_service.recall(session, scope, key, digest)
+        record = recall(session, scope, key, digest)
         if record is not None:
             return JSONResponse(
                 record.response,
@@ -47,7 +92,7 @@ def respond(
     if key:
         try:
             with session.begin_nested():
-                ingest_service.remember(session, scope, key, digest, status, payload, clock=clock)
+                remember(session, scope, key, digest, status, payload, clock=clock)
         except IntegrityError as exc:
             raise Conflict("a request with this Idempotency-Key is in progress; retry it") from exc
     return JSONResponse(payload, status_code=status)
