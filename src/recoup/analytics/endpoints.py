@@ -10,14 +10,19 @@ from fastapi import APIRouter, Query
 
 from recoup.analytics import schemas
 from recoup.analytics import service as analytics_service
-from recoup.api.deps import ClockDep, SessionDep
-from recoup.api.errors import ERROR_RESPONSES
+from recoup.analytics.service import BadPeriod
+from recoup.http.deps import ClockDep, SessionDep
+from recoup.http.errors import AUTHENTICATED_ERRORS, responses
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
 
 P = Permission
-router = APIRouter(prefix="/v1/analytics", tags=["analytics"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1/analytics",
+    tags=["analytics"],
+    responses=responses(*AUTHENTICATED_ERRORS, BadPeriod),
+)
 
 From = Annotated[
     dt.date | None,

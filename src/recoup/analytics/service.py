@@ -44,6 +44,7 @@ LONGEST_PERIOD = dt.timedelta(days=3660)
 
 class BadPeriod(ValidationFailed):
     code = "bad_period"
+    description = "The period is not valid"
 
 
 def period(

@@ -14,13 +14,13 @@ from sqlalchemy import Engine
 
 from recoup import __version__
 from recoup.analytics.endpoints import router as analytics_router
-from recoup.api.errors import error_response, install_error_handlers
 from recoup.arrangements.endpoints import router as arrangements_router
 from recoup.bootstrap import install_keys, load_audit_signer
 from recoup.cases.endpoints import router as cases_router
 from recoup.config import Settings
 from recoup.contact.endpoints import router as contact_router
 from recoup.delinquency.endpoints import router as delinquency_router
+from recoup.http.errors import error_response, install_error_handlers
 from recoup.identity.endpoints import router as identity_router
 from recoup.ingest.endpoints import router as webhook_router
 from recoup.kit.clock import Clock, SystemClock

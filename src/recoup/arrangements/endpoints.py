@@ -5,20 +5,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.api.deps import ClockDep, RowId, SessionDep
-from recoup.api.errors import ERROR_RESPONSES
 from recoup.arrangements import flows, schemas
 from recoup.arrangements import offers as arrangement_offers
 from recoup.arrangements import service as arrangement_service
+from recoup.arrangements.offers import NotOffered
 from recoup.arrangements.repository import ArrangementRepository, instalments
+from recoup.http.deps import ClockDep, RowId, SessionDep
+from recoup.http.errors import AUTHENTICATED, responses
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
+from recoup.kit.errors import Conflict, NotFound
 from recoup.ledger import service as ledger_service
+from recoup.ledger.service import AccountNotFound
 from recoup.models import Arrangement
 
 P = Permission
-router = APIRouter(prefix="/v1", tags=["arrangements"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["arrangements"], responses=AUTHENTICATED)
 
 
 def _out(session: SessionDep, arrangement: Arrangement) -> schemas.Arrangement:
@@ -30,7 +33,12 @@ def _out(session: SessionDep, arrangement: Arrangement) -> schemas.Arrangement:
     return out
 
 
-@router.get("/accounts/{account_id}/offers", response_model=schemas.Offers, summary="Offers")
+@router.get(
+    "/accounts/{account_id}/offers",
+    response_model=schemas.Offers,
+    summary="Offers",
+    responses=responses(AccountNotFound),
+)
 def offers(
     account_id: RowId,
     session: SessionDep,
@@ -49,7 +57,10 @@ def offers(
 
 
 @router.post(
-    "/accounts/{account_id}/plan-quotes", response_model=schemas.PlanQuote, summary="Preview a plan"
+    "/accounts/{account_id}/plan-quotes",
+    response_model=schemas.PlanQuote,
+    summary="Preview a plan",
+    responses=responses(AccountNotFound, NotOffered),
 )
 def plan_quote(
     account_id: RowId,
@@ -84,6 +95,7 @@ def plan_quote(
     status_code=201,
     response_model=schemas.Arrangement,
     summary="Make an arrangement",
+    responses=responses(AccountNotFound, NotOffered, Conflict),
 )
 def make(
     account_id: RowId,
@@ -116,6 +128,7 @@ def make(
     "/accounts/{account_id}/arrangements",
     response_model=list[schemas.Arrangement],
     summary="An account's arrangements",
+    responses=responses(AccountNotFound),
 )
 def of_account(
     account_id: RowId, session: SessionDep, _: Principal = require(P.arrangements_read)
@@ -126,7 +139,10 @@ def of_account(
 
 
 @router.get(
-    "/arrangements/{arrangement_id}", response_model=schemas.Arrangement, summary="An arrangement"
+    "/arrangements/{arrangement_id}",
+    response_model=schemas.Arrangement,
+    summary="An arrangement",
+    responses=responses(NotFound),
 )
 def get_one(
     arrangement_id: RowId, session: SessionDep, _: Principal = require(P.arrangements_read)
@@ -138,6 +154,7 @@ def get_one(
     "/arrangements/{arrangement_id}/approve",
     response_model=schemas.Arrangement,
     summary="Approve a settlement",
+    responses=responses(NotFound, Conflict),
 )
 def approve(
     arrangement_id: RowId,
@@ -158,6 +175,7 @@ def approve(
     "/arrangements/{arrangement_id}/reject",
     response_model=schemas.Arrangement,
     summary="Reject a settlement",
+    responses=responses(NotFound, Conflict),
 )
 def reject(
     arrangement_id: RowId,
@@ -177,6 +195,7 @@ def reject(
     "/arrangements/{arrangement_id}/cancel",
     response_model=schemas.Arrangement,
     summary="Cancel an arrangement",
+    responses=responses(NotFound, Conflict),
 )
 def cancel(
     arrangement_id: RowId,
@@ -197,6 +216,7 @@ def cancel(
     status_code=201,
     response_model=schemas.Revoked,
     summary="Withdraw pay links",
+    responses=responses(NotFound),
 )
 def revoke_links(
     customer_id: RowId,

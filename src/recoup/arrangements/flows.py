@@ -52,6 +52,7 @@ ONE_DAY = dt.timedelta(days=1)
 
 class TermsRefused(ValidationFailed):
     code = "terms_refused"
+    description = "The terms fall outside what the policy allows"
 
 
 def _refused(exc: terms.TermsRefused) -> TermsRefused:

@@ -25,6 +25,7 @@ from recoup.strategy.policy import Offer
 
 class NotOffered(Conflict):
     code = "not_offered"
+    description = "The account is not offered this"
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from recoup.models import (
 
 class LinkRevoked(NotAuthenticated):
     code = "link_revoked"
+    description = "The link was revoked"
 
 
 def open_link(session: Session, token: str, *, keys: Sequence[bytes], clock: Clock) -> PayLink:
@@ -183,6 +184,7 @@ def open_account(session: Session, customer_id: int, reference: str) -> Account 
 
 class PaymentRefused(ValidationFailed):
     code = "payment_refused"
+    description = "The amount cannot be paid now"
 
 
 def start_payment(
@@ -256,6 +258,7 @@ def start_payment(
 class WalletUnavailable(RecoupError):
     status_code = 502
     code = "wallet_unavailable"
+    description = "The wallet did not answer; try again"
 
 
 def intent_settled(
@@ -288,6 +291,7 @@ def latest_intent(
 class TooManyCodes(RecoupError):
     status_code = 429
     code = "too_many_codes"
+    description = "Too many codes sent; wait before asking again"
 
 
 CODES_PER_QUARTER_HOUR = 3

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.api.deps import ClockDep, RowId, SessionDep
-from recoup.api.errors import ERROR_RESPONSES
 from recoup.cases import flows, schemas
+from recoup.http.deps import ClockDep, RowId, SessionDep
+from recoup.http.errors import AUTHENTICATED, responses
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
+from recoup.kit.errors import Conflict, NotFound
 from recoup.ledger import service as ledger_service
+from recoup.ledger.service import CustomerNotFound
 
 P = Permission
-router = APIRouter(prefix="/v1", tags=["cases"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["cases"], responses=AUTHENTICATED)
 
 
 @router.post(
@@ -21,6 +23,7 @@ router = APIRouter(prefix="/v1", tags=["cases"], responses=ERROR_RESPONSES)
     status_code=201,
     response_model=schemas.Case,
     summary="Open a case",
+    responses=responses(CustomerNotFound, NotFound),
 )
 def open_case(
     customer_id: RowId,
@@ -53,6 +56,7 @@ def open_case(
     "/customers/{customer_id}/cases",
     response_model=list[schemas.Case],
     summary="A customer's cases",
+    responses=responses(CustomerNotFound),
 )
 def cases_of(
     customer_id: RowId, session: SessionDep, _: Principal = require(P.customers_read)
@@ -61,7 +65,12 @@ def cases_of(
     return [schemas.Case.model_validate(c) for c in flows.cases_of(session, customer.id)]
 
 
-@router.post("/cases/{case_id}/resolve", response_model=schemas.Case, summary="Resolve a case")
+@router.post(
+    "/cases/{case_id}/resolve",
+    response_model=schemas.Case,
+    summary="Resolve a case",
+    responses=responses(NotFound, Conflict),
+)
 def resolve(
     case_id: RowId,
     data: schemas.ResolveIn,

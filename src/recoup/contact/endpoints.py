@@ -3,16 +3,13 @@ explanation of a contact. One-click unsubscribe is a page: `recoup.web.unsubscri
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ValidationError
-from sqlalchemy.orm import Session
+from pydantic import TypeAdapter
 
-from recoup.api.deps import ClockDep, Limit, RowId, SessionDep, SettingsDep
-from recoup.api.errors import ERROR_RESPONSES
 from recoup.channels.config import Channels, load_channels
 from recoup.channels.sms import verify_twilio_signature
 from recoup.channels.voice import ClickToCallAdapter
@@ -22,19 +19,19 @@ from recoup.contact import flows, schemas
 from recoup.contact import service as contact_service
 from recoup.contact.dispatch import DispatchConfig
 from recoup.contact.templates import LANGUAGES
+from recoup.http.deps import ClockDep, Limit, RowId, SessionDep, SettingsDep
+from recoup.http.errors import AUTHENTICATED, responses
+from recoup.http.webhooks import WEBHOOK_RESPONSES, SignedWebhook, WebhookBody, json_event
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
-from recoup.ingest import service as ingest_service
-from recoup.ingest.idempotency import body_of
-from recoup.kit.clock import Clock
-from recoup.kit.errors import BadSignature, ValidationFailed
+from recoup.kit.errors import BadSignature, Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from recoup.ledger import service as ledger_service
 
 P = Permission
-router = APIRouter(prefix="/v1", tags=["contact"], responses=ERROR_RESPONSES)
-RawBody = Annotated[bytes, Depends(body_of)]
-M = TypeVar("M", bound=BaseModel)
+# Providers' callbacks answer for their signatures, staff and integrations for their permissions.
+callbacks = APIRouter(prefix="/v1", tags=["contact"])
+api = APIRouter(prefix="/v1", tags=["contact"], responses=AUTHENTICATED)
 TWILIO_STATUS = {"delivered": "delivered", "undelivered": "bounced", "failed": "bounced"}
 
 
@@ -49,68 +46,68 @@ def _form(body: bytes) -> dict[str, str]:
         raise ValidationFailed("the form is not UTF-8") from exc
 
 
-def _signed(
-    model: type[M],
-    what: str,
-    session: Session,
-    clock: Clock,
-    settings: Settings,
-    *,
-    source: str,
-    secrets: list[str],
-    body: bytes,
-    timestamp: str | None,
-    signature: str | None,
-) -> M:
-    """A provider's JSON webhook signed like the wallet's (a fresh signature, seen once), read as
-    `model`; a body that does not fit is a 422 naming `what`."""
-    ingest_service.verify_webhook(
-        session,
-        source=source,
-        secrets=[s.encode() for s in secrets],
-        timestamp_header=timestamp,
-        signature_header=signature,
-        body=body,
-        tolerance=settings.webhook_tolerance_seconds,
-        clock=clock,
-    )
-    try:
-        return model.model_validate_json(body)
-    except ValidationError as exc:
-        raise ValidationFailed(
-            what, details=exc.errors(include_url=False, include_context=False)
-        ) from exc
+def _sms_secrets(settings: Settings) -> list[bytes]:
+    return [s.encode() for s in _channels(settings).sms_secrets]
 
 
-def _twilio(
-    request: Request, body: bytes, settings: Settings, signature: str | None
+def _call_secrets(settings: Settings) -> list[bytes]:
+    return [s.encode() for s in _channels(settings).call_secrets]
+
+
+# The SMS gateway's replies and telephony's call results: signed like the wallet's webhooks (a fresh
+# signature, seen once), each with its provider's secret, read as the provider's event.
+GatewaySms = Annotated[
+    schemas.InboundSms,
+    Depends(
+        SignedWebhook(
+            "sms-gateway",
+            _sms_secrets,
+            json_event(TypeAdapter(schemas.InboundSms), "invalid inbound message"),
+        )
+    ),
+]
+TelephonyCallStatus = Annotated[
+    schemas.CallStatus,
+    Depends(
+        SignedWebhook(
+            "click-to-call",
+            _call_secrets,
+            json_event(TypeAdapter(schemas.CallStatus), "invalid call status"),
+        )
+    ),
+]
+
+
+def twilio_form(
+    request: Request,
+    body: WebhookBody,
+    settings: SettingsDep,
+    x_twilio_signature: Annotated[str | None, Header()] = None,
 ) -> dict[str, str]:
+    """Dependency: Twilio's form, signed by Twilio (`X-Twilio-Signature` over our public URL and the
+    form) with one of the configured auth tokens."""
     form = _form(body)
     tokens = _channels(settings).twilio_tokens
     url = settings.public_url.rstrip("/") + request.url.path
-    if not tokens or not verify_twilio_signature(url, form, signature, tokens):
+    if not tokens or not verify_twilio_signature(url, form, x_twilio_signature, tokens):
         raise BadSignature("X-Twilio-Signature does not sign this request")
     return form
 
 
-@router.post(
+TwilioForm = Annotated[dict[str, str], Depends(twilio_form)]
+TWILIO_RESPONSES = responses(BadSignature, PayloadTooLarge, ValidationFailed)
+
+
+@callbacks.post(
     "/channels/twilio/inbound",
     summary="Inbound SMS from Twilio",
     response_class=Response,
-    responses={200: {"content": {"application/xml": {}}}},
+    responses={200: {"content": {"application/xml": {}}}, **TWILIO_RESPONSES},
 )
-def twilio_inbound(
-    request: Request,
-    body: RawBody,
-    session: SessionDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-    x_twilio_signature: Annotated[str | None, Header()] = None,
-) -> Response:
+def twilio_inbound(form: TwilioForm, session: SessionDep, clock: ClockDep) -> Response:
     """A reply to one of our SMS, signed by Twilio (`X-Twilio-Signature`). `STOP`, `退订`, `TD`
     and the like opt the number out at once; other replies become a task for an agent. Answers
     empty TwiML: the confirmation goes through the outbox."""
-    form = _twilio(request, body, settings, x_twilio_signature)
     if not form.get("MessageSid") or not form.get("From"):
         raise ValidationFailed("MessageSid and From are required")
     flows.receive_sms(
@@ -127,32 +124,18 @@ def twilio_inbound(
     )
 
 
-@router.post(
-    "/channels/sms/inbound", response_model=schemas.InboundResult, summary="Inbound SMS (gateway)"
+@callbacks.post(
+    "/channels/sms/inbound",
+    response_model=schemas.InboundResult,
+    summary="Inbound SMS (gateway)",
+    responses=WEBHOOK_RESPONSES,
 )
 def gateway_inbound(
-    body: RawBody,
-    session: SessionDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-    x_recoup_timestamp: Annotated[str | None, Header(description="Unix seconds")] = None,
-    x_recoup_signature: Annotated[str | None, Header(description="v1=<hex HMAC-SHA256>")] = None,
+    data: GatewaySms, session: SessionDep, clock: ClockDep
 ) -> schemas.InboundResult:
     """A reply from the generic SMS gateway, `{"id", "from", "body", "country"}`, signed like the
     wallet's webhooks with the gateway's secret. Handled as Twilio's: opt-out words opt the number
     out at once, other replies become agent tasks; the same id twice is handled once."""
-    data = _signed(
-        schemas.InboundSms,
-        "invalid inbound message",
-        session,
-        clock,
-        settings,
-        source="sms-gateway",
-        secrets=_channels(settings).sms_secrets,
-        body=body,
-        timestamp=x_recoup_timestamp,
-        signature=x_recoup_signature,
-    )
     result = flows.receive_sms(
         session,
         provider="http-sms",
@@ -167,18 +150,15 @@ def gateway_inbound(
     )
 
 
-@router.post("/channels/twilio/status", status_code=204, summary="Twilio delivery status")
-def twilio_status(
-    request: Request,
-    body: RawBody,
-    session: SessionDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-    x_twilio_signature: Annotated[str | None, Header()] = None,
-) -> Response:
+@callbacks.post(
+    "/channels/twilio/status",
+    status_code=204,
+    summary="Twilio delivery status",
+    responses=TWILIO_RESPONSES,
+)
+def twilio_status(form: TwilioForm, session: SessionDep, clock: ClockDep) -> Response:
     """Twilio's status callback for a message we sent: `delivered`, or `undelivered`/`failed`
     (the contact becomes `bounced` with Twilio's error code). Other statuses change nothing."""
-    form = _twilio(request, body, settings, x_twilio_signature)
     status = TWILIO_STATUS.get(form.get("MessageStatus", ""))
     if status is not None and form.get("MessageSid"):
         code = form.get("ErrorCode")
@@ -193,7 +173,7 @@ def twilio_status(
     return Response(status_code=204)
 
 
-@router.get(
+@api.get(
     "/customers/{customer_id}/inbox",
     response_model=list[schemas.InboxMessage],
     summary="The customer's in-app messages",
@@ -211,10 +191,11 @@ def inbox(
     ]
 
 
-@router.post(
+@api.post(
     "/inbox/{message_id}/read",
     response_model=schemas.InboxMessage,
     summary="Mark an in-app message read",
+    responses=responses(NotFound),
 )
 def mark_read(
     message_id: RowId,
@@ -228,11 +209,12 @@ def mark_read(
     )
 
 
-@router.post(
+@api.post(
     "/agent-tasks/{task_id}/dial",
     status_code=201,
     response_model=schemas.DialResult,
     summary="Call the debtor of a task (click-to-call)",
+    responses=responses(NotFound),
 )
 def dial(
     task_id: RowId,
@@ -260,10 +242,11 @@ def dial(
     )
 
 
-@router.post(
+@api.post(
     "/contacts/{contact_id}/call-result",
     response_model=schemas.CallOutcome,
     summary="Record what became of a call (the agent's wrap-up)",
+    responses=responses(NotFound, Conflict),
 )
 def call_result(
     contact_id: RowId,
@@ -285,30 +268,18 @@ def call_result(
     )
 
 
-@router.post("/channels/click-to-call/status", status_code=204, summary="Call result (telephony)")
+@callbacks.post(
+    "/channels/click-to-call/status",
+    status_code=204,
+    summary="Call result (telephony)",
+    responses={**WEBHOOK_RESPONSES, **responses(NotFound)},
+)
 def click_to_call_status(
-    body: RawBody,
-    session: SessionDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-    x_recoup_timestamp: Annotated[str | None, Header(description="Unix seconds")] = None,
-    x_recoup_signature: Annotated[str | None, Header(description="v1=<hex HMAC-SHA256>")] = None,
+    data: TelephonyCallStatus, session: SessionDep, clock: ClockDep
 ) -> Response:
     """The telephony provider's report on a call it bridged, `{"id", "result"}` with the call id
     it answered with, signed with the click-to-call secret as Recoup signs its requests. A call
     it does not know is a 404, so the provider retries until the call is on record."""
-    data = _signed(
-        schemas.CallStatus,
-        "invalid call status",
-        session,
-        clock,
-        settings,
-        source="click-to-call",
-        secrets=_channels(settings).call_secrets,
-        body=body,
-        timestamp=x_recoup_timestamp,
-        signature=x_recoup_signature,
-    )
     flows.record_call_result(
         session,
         data.result,
@@ -320,10 +291,11 @@ def click_to_call_status(
     return Response(status_code=204)
 
 
-@router.get(
+@api.get(
     "/contacts/{contact_id}/explanation",
     response_model=dict[str, Any],
     summary="Why a contact happened (or did not)",
+    responses=responses(NotFound),
 )
 def explain(
     contact_id: RowId, session: SessionDep, _: Principal = require(P.contacts_read)
@@ -333,10 +305,11 @@ def explain(
     return contact_service.explain(session, contact_id)
 
 
-@router.get(
+@api.get(
     "/customers/{customer_id}/preferences",
     response_model=schemas.PreferencesIo,
     summary="A debtor's contact preferences",
+    responses=responses(NotFound),
 )
 def get_preferences(
     customer_id: RowId, session: SessionDep, _: Principal = require(P.customers_read)
@@ -353,10 +326,11 @@ def get_preferences(
     )
 
 
-@router.put(
+@api.put(
     "/customers/{customer_id}/preferences",
     response_model=schemas.PreferencesIo,
     summary="Set a debtor's contact preferences",
+    responses=responses(NotFound),
 )
 def put_preferences(
     customer_id: RowId,
@@ -379,3 +353,8 @@ def put_preferences(
         clock=clock,
     )
     return get_preferences(customer.id, session, principal)
+
+
+router = APIRouter()
+router.include_router(callbacks)
+router.include_router(api)

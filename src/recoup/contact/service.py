@@ -51,6 +51,7 @@ DEFAULT_JURISDICTIONS = ("CN", "US", "US-NY-NYC", "GB")
 
 class TemplateRejected(Conflict):
     code = "template_rejected"
+    description = "The template version failed the guard"
 
 
 def save(
@@ -300,6 +301,7 @@ def dead_letters(session: Session, *, limit: int) -> Sequence[ContactPlan]:
 
 class NotADeadLetter(Conflict):
     code = "not_a_dead_letter"
+    description = "The message is not a dead letter"
 
 
 def retry(session: Session, contact_id: int, *, actor: str, clock: Clock) -> ContactPlan:

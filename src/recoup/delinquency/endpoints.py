@@ -2,23 +2,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.api.deps import ClockDep, RowId, SessionDep
-from recoup.api.errors import ERROR_RESPONSES
 from recoup.delinquency import flows as delinquency_flows
 from recoup.delinquency import schemas
 from recoup.delinquency import service as delinquency_service
+from recoup.http.deps import ClockDep, RowId, SessionDep
+from recoup.http.errors import AUTHENTICATED, responses
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
-from recoup.kit.errors import NotFound
+from recoup.kit.errors import Conflict, NotFound
 from recoup.ledger import service as ledger_service
+from recoup.ledger.service import AccountNotFound
 from recoup.models import DelinquencyPause
 
 P = Permission
 router = APIRouter(
     prefix="/v1/accounts",
     tags=["delinquency"],
-    responses=ERROR_RESPONSES,
+    responses=AUTHENTICATED,
 )
 
 
@@ -26,6 +27,7 @@ router = APIRouter(
     "/{account_id}/delinquency",
     response_model=schemas.DelinquencyState,
     summary="Current delinquency",
+    responses=responses(AccountNotFound),
 )
 def get_delinquency(
     account_id: RowId,
@@ -49,6 +51,7 @@ def get_delinquency(
     "/{account_id}/delinquency/history",
     response_model=list[schemas.BucketChange],
     summary="Bucket history",
+    responses=responses(AccountNotFound),
 )
 def get_history(
     account_id: RowId, session: SessionDep, _: Principal = require(P.delinquency_read)
@@ -66,6 +69,7 @@ def get_history(
     status_code=201,
     response_model=schemas.Pause,
     summary="Pause delinquency",
+    responses=responses(AccountNotFound, Conflict),
 )
 def create_pause(
     account_id: RowId,
@@ -92,7 +96,10 @@ def create_pause(
 
 
 @router.post(
-    "/{account_id}/pauses/{pause_id}/end", response_model=schemas.Pause, summary="End a pause"
+    "/{account_id}/pauses/{pause_id}/end",
+    response_model=schemas.Pause,
+    summary="End a pause",
+    responses=responses(NotFound),
 )
 def end_pause(
     account_id: RowId,

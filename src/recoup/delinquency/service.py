@@ -57,6 +57,7 @@ log = get_logger(__name__)
 
 class RunOutOfOrder(Conflict):
     code = "delinquency_run_out_of_order"
+    description = "Delinquency is already computed through a later day"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from recoup.api.deps import ClockDep, SessionDep
+from recoup.http.deps import ClockDep, SessionDep
 from recoup.identity import service as identity_service
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal

@@ -4,23 +4,25 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from recoup.api.deps import ClockDep, RowId, SessionDep
-from recoup.api.errors import ERROR_RESPONSES, error_response
+from recoup.http.deps import ClockDep, RowId, SessionDep
+from recoup.http.errors import AUTHENTICATED_ERRORS, error_response, responses
 from recoup.identity import schemas
 from recoup.identity import service as identity_service
 from recoup.identity.auth import SESSION_COOKIE, authenticate, require
 from recoup.identity.permissions import Permission
-from recoup.identity.service import Principal
-from recoup.kit.errors import RecoupError
+from recoup.identity.service import Principal, SignInLocked
+from recoup.kit.errors import Conflict, NotAuthenticated, NotFound, RecoupError, ValidationFailed
 from recoup.kit.ratelimit import RateLimiter
 
-router = APIRouter(prefix="/v1", tags=["identity"], responses=ERROR_RESPONSES)
+# Signing in and out needs no permission, so each route lists its own errors.
+router = APIRouter(prefix="/v1", tags=["identity"])
 P = Permission
 
 
 class TooManyRequests(RecoupError):
     status_code = 429
     code = "too_many_requests"
+    description = "Too many attempts; wait before trying again"
 
 
 def _limiter(request: Request) -> RateLimiter:
@@ -28,7 +30,12 @@ def _limiter(request: Request) -> RateLimiter:
     return limiter
 
 
-@router.post("/auth/sessions", response_model=schemas.Me, summary="Sign in")
+@router.post(
+    "/auth/sessions",
+    response_model=schemas.Me,
+    summary="Sign in",
+    responses=responses(NotAuthenticated, SignInLocked, TooManyRequests, ValidationFailed),
+)
 def sign_in(
     request: Request,
     response: Response,
@@ -80,7 +87,9 @@ def sign_out(
     return response
 
 
-@router.get("/auth/me", response_model=schemas.Me, summary="Who am I")
+@router.get(
+    "/auth/me", response_model=schemas.Me, summary="Who am I", responses=responses(NotAuthenticated)
+)
 def me(principal: Annotated[Principal, Depends(authenticate)]) -> schemas.Me:
     """The caller and what it may do."""
     return schemas.Me(
@@ -91,7 +100,13 @@ def me(principal: Annotated[Principal, Depends(authenticate)]) -> schemas.Me:
     )
 
 
-@router.post("/staff", status_code=201, response_model=schemas.Staff, summary="Add a staff member")
+@router.post(
+    "/staff",
+    status_code=201,
+    response_model=schemas.Staff,
+    summary="Add a staff member",
+    responses=responses(*AUTHENTICATED_ERRORS, Conflict),
+)
 def create_staff(
     data: schemas.StaffCreate,
     session: SessionDep,
@@ -112,7 +127,11 @@ def create_staff(
 
 
 @router.post(
-    "/api-keys", status_code=201, response_model=schemas.ApiKeyCreated, summary="Create an API key"
+    "/api-keys",
+    status_code=201,
+    response_model=schemas.ApiKeyCreated,
+    summary="Create an API key",
+    responses=responses(*AUTHENTICATED_ERRORS),
 )
 def create_api_key(
     data: schemas.ApiKeyCreate,
@@ -132,7 +151,12 @@ def create_api_key(
     return schemas.ApiKeyCreated(**schemas.ApiKey.model_validate(row).model_dump(), key=key)
 
 
-@router.get("/api-keys", response_model=list[schemas.ApiKey], summary="List API keys")
+@router.get(
+    "/api-keys",
+    response_model=list[schemas.ApiKey],
+    summary="List API keys",
+    responses=responses(*AUTHENTICATED_ERRORS),
+)
 def list_api_keys(
     session: SessionDep, _: Principal = require(P.api_keys_manage)
 ) -> list[schemas.ApiKey]:
@@ -140,7 +164,12 @@ def list_api_keys(
     return [schemas.ApiKey.model_validate(k) for k in identity_service.list_api_keys(session)]
 
 
-@router.delete("/api-keys/{key_id}", response_model=schemas.ApiKey, summary="Revoke an API key")
+@router.delete(
+    "/api-keys/{key_id}",
+    response_model=schemas.ApiKey,
+    summary="Revoke an API key",
+    responses=responses(*AUTHENTICATED_ERRORS, NotFound),
+)
 def revoke_api_key(
     key_id: RowId,
     session: SessionDep,

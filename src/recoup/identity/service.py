@@ -42,6 +42,7 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 class SignInLocked(RecoupError):
     status_code = 429
     code = "sign_in_locked"
+    description = "Too many failed sign-ins; wait before trying again"
 
 
 @dataclass(frozen=True)

@@ -8,22 +8,28 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from recoup.api.deps import ClockDep, Limit, Offset, RowId, SessionDep
-from recoup.api.errors import ERROR_RESPONSES
 from recoup.audit import service as audit_service
+from recoup.http.deps import ClockDep, Limit, Offset, RowId, SessionDep
+from recoup.http.errors import AUTHENTICATED, responses
+from recoup.http.idempotency import IDEMPOTENT_ERRORS, body_of, respond
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
-from recoup.ingest.idempotency import body_of, respond
 from recoup.kit.repository import Repository
 from recoup.kit.schemas import ListResource
 from recoup.ledger import flows, schemas
 from recoup.ledger import service as ledger_service
 from recoup.ledger.repository import CustomerRepository
+from recoup.ledger.service import (
+    AccountNotFound,
+    CustomerNotFound,
+    DuplicateReference,
+    PaymentNotFound,
+)
 from recoup.models import Account, Customer, Payment
 
 P = Permission
-router = APIRouter(prefix="/v1", tags=["ledger"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["ledger"], responses=AUTHENTICATED)
 RawBody = Annotated[bytes, Depends(body_of)]
 
 
@@ -34,7 +40,11 @@ def _payment_out(session: SessionDep, payment: Payment) -> schemas.Payment:
 
 
 @router.post(
-    "/customers", status_code=201, response_model=schemas.Customer, summary="Create a customer"
+    "/customers",
+    status_code=201,
+    response_model=schemas.Customer,
+    summary="Create a customer",
+    responses=responses(DuplicateReference, *IDEMPOTENT_ERRORS),
 )
 def create_customer(
     request: Request,
@@ -85,7 +95,12 @@ def list_customers(
     )
 
 
-@router.get("/customers/{customer_id}", response_model=schemas.Customer, summary="Get a customer")
+@router.get(
+    "/customers/{customer_id}",
+    response_model=schemas.Customer,
+    summary="Get a customer",
+    responses=responses(CustomerNotFound),
+)
 def get_customer(
     customer_id: RowId,
     session: SessionDep,
@@ -110,6 +125,7 @@ def get_customer(
     "/customers/{customer_id}/reveal",
     response_model=schemas.RevealedCustomer,
     summary="Reveal personal data",
+    responses=responses(CustomerNotFound),
 )
 def reveal_customer(
     customer_id: RowId,
@@ -137,6 +153,7 @@ def reveal_customer(
     "/customers/{customer_id}/data-access",
     response_model=list[schemas.DataAccessEntry],
     summary="Who viewed this customer's data",
+    responses=responses(CustomerNotFound),
 )
 def customer_data_access(
     customer_id: RowId, session: SessionDep, _: Principal = require(P.customers_read)
@@ -150,7 +167,11 @@ def customer_data_access(
 
 
 @router.post(
-    "/accounts", status_code=201, response_model=schemas.Account, summary="Open an account"
+    "/accounts",
+    status_code=201,
+    response_model=schemas.Account,
+    summary="Open an account",
+    responses=responses(CustomerNotFound, DuplicateReference, *IDEMPOTENT_ERRORS),
 )
 def create_account(
     request: Request,
@@ -191,7 +212,12 @@ def list_accounts(
     )
 
 
-@router.get("/accounts/{account_id}", response_model=schemas.Account, summary="Get an account")
+@router.get(
+    "/accounts/{account_id}",
+    response_model=schemas.Account,
+    summary="Get an account",
+    responses=responses(AccountNotFound),
+)
 def get_account(
     account_id: RowId, session: SessionDep, _: Principal = require(P.accounts_read)
 ) -> schemas.Account:
@@ -203,6 +229,7 @@ def get_account(
     "/accounts/{account_id}/bills",
     response_model=list[schemas.Bill],
     summary="List an account's bills",
+    responses=responses(AccountNotFound),
 )
 def list_bills(
     account_id: RowId, session: SessionDep, _: Principal = require(P.accounts_read)
@@ -225,7 +252,13 @@ def list_bills(
     ]
 
 
-@router.post("/bills", status_code=201, response_model=schemas.Bill, summary="Add a bill")
+@router.post(
+    "/bills",
+    status_code=201,
+    response_model=schemas.Bill,
+    summary="Add a bill",
+    responses=responses(AccountNotFound, DuplicateReference, *IDEMPOTENT_ERRORS),
+)
 def create_bill(
     request: Request,
     data: schemas.BillCreate,
@@ -259,7 +292,8 @@ def create_bill(
     response_model=schemas.Payment,
     summary="Record a payment",
     responses={
-        200: {"description": "Already recorded under this external_id", "model": schemas.Payment}
+        200: {"description": "Already recorded under this external_id", "model": schemas.Payment},
+        **responses(AccountNotFound, DuplicateReference, *IDEMPOTENT_ERRORS),
     },
 )
 def create_payment(
@@ -281,7 +315,12 @@ def create_payment(
     return respond(request, body, session, clock, "payments.create", produce)
 
 
-@router.get("/payments/{payment_id}", response_model=schemas.Payment, summary="Get a payment")
+@router.get(
+    "/payments/{payment_id}",
+    response_model=schemas.Payment,
+    summary="Get a payment",
+    responses=responses(PaymentNotFound),
+)
 def get_payment(
     payment_id: RowId, session: SessionDep, _: Principal = require(P.accounts_read)
 ) -> schemas.Payment:
@@ -290,7 +329,10 @@ def get_payment(
 
 
 @router.post(
-    "/payments/{payment_id}/reversal", response_model=schemas.Payment, summary="Reverse a payment"
+    "/payments/{payment_id}/reversal",
+    response_model=schemas.Payment,
+    summary="Reverse a payment",
+    responses=responses(PaymentNotFound),
 )
 def reverse_payment(
     payment_id: RowId,

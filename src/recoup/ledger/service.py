@@ -61,18 +61,22 @@ DEFAULT_PRODUCTS = (
 
 class CustomerNotFound(NotFound):
     code = "customer_not_found"
+    description = "No such customer"
 
 
 class AccountNotFound(NotFound):
     code = "account_not_found"
+    description = "No such account"
 
 
 class PaymentNotFound(NotFound):
     code = "payment_not_found"
+    description = "No such payment"
 
 
 class DuplicateReference(Conflict):
     code = "duplicate_reference"
+    description = "The external reference is already used"
 
 
 def ensure_default_products(session: Session, *, clock: Clock) -> int:

@@ -40,8 +40,8 @@ from recoup.models.delinquency import (
     DelinquencyRun,
     PauseKind,
 )
+from recoup.models.http import IdempotencyRecord, WebhookReceipt
 from recoup.models.identity import ApiKey, StaffSession, StaffUser
-from recoup.models.ingest import IdempotencyRecord, WebhookReceipt
 from recoup.models.keys import EncryptionKey, KeyPurpose, KeyState
 from recoup.models.payment import Allocation, Payment, PaymentSource
 from recoup.models.privacy import Consent, ErasureRequest, ErasureStatus

@@ -46,6 +46,7 @@ ERASED_NAME = "(erased)"
 
 class CustomerNotFound(NotFound):
     code = "customer_not_found"
+    description = "No such customer"
 
 
 def retention_of(jurisdiction: str) -> tuple[int, str]:

@@ -18,7 +18,8 @@ import httpx
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from recoup.api.deps import ClockDep, SettingsDep
+from recoup.http.deps import ClockDep, SettingsDep
+from recoup.http.webhooks import check_signature
 from recoup.kit import signing
 from recoup.kit.errors import BadSignature, NotFound, ValidationFailed
 from recoup.kit.money import format_money
@@ -53,16 +54,17 @@ async def create_payment(
 ) -> JSONResponse:
     body = await request.body()
     _, secrets = settings.wallet_api
-    if (
-        not x_recoup_timestamp
-        or not x_recoup_timestamp.isdigit()
-        or abs(clock.now().timestamp() - int(x_recoup_timestamp))
-        > settings.webhook_tolerance_seconds
-        or not signing.verify(
-            [s.encode() for s in secrets], int(x_recoup_timestamp), body, x_recoup_signature or ""
+    try:  # signed as Recoup signs its requests to the wallet; a sandbox remembers no receipts
+        check_signature(
+            [s.encode() for s in secrets],
+            timestamp_header=x_recoup_timestamp,
+            signature_header=x_recoup_signature,
+            body=body,
+            tolerance=settings.webhook_tolerance_seconds,
+            now=clock.now(),
         )
-    ):
-        raise BadSignature("the sandbox wallet accepts only signed requests")
+    except BadSignature as exc:
+        raise BadSignature("the sandbox wallet accepts only signed requests") from exc
     try:
         data = json.loads(body)
         key, amount = str(data["idempotency_key"]), int(data["amount_minor"])

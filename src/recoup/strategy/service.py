@@ -64,10 +64,12 @@ OPT_OUT_CHANNELS = ("sms", "call", "email", "push")
 
 class NoActivePolicy(Conflict):
     code = "no_active_policy"
+    description = "No policy is active"
 
 
 class InvalidPolicy(Conflict):
     code = "invalid_policy"
+    description = "The policy does not validate"
 
 
 def save_policy(

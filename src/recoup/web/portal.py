@@ -22,7 +22,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from recoup.api.deps import ClockDep, SessionDep, SettingsDep
 from recoup.arrangements import offers as arrangement_offers
 from recoup.arrangements import service as arrangement_service
 from recoup.arrangements.links import PayLink
@@ -32,7 +31,8 @@ from recoup.audit import service as audit_service
 from recoup.channels.wallet import WalletPaymentsAdapter
 from recoup.config import Settings
 from recoup.contact.templates import LANGUAGES, language_for
-from recoup.ingest.idempotency import body_of
+from recoup.http.deps import ClockDep, SessionDep, SettingsDep
+from recoup.http.idempotency import body_of
 from recoup.kit.errors import NotAuthenticated, NotFound, RecoupError
 from recoup.kit.masking import mask_name
 from recoup.kit.money import format_money, to_major, to_minor

@@ -19,7 +19,6 @@ from fastapi import APIRouter, Cookie, Depends
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
-from recoup.api.deps import ClockDep, SessionDep, SettingsDep
 from recoup.arrangements import flows as arrangement_flows
 from recoup.arrangements import offers as arrangement_offers
 from recoup.arrangements import service as arrangement_service
@@ -29,7 +28,8 @@ from recoup.cases import flows as case_flows
 from recoup.config import Settings
 from recoup.contact import flows as contact_flows
 from recoup.contact.templates import LANGUAGES, language_for
-from recoup.ingest.idempotency import body_of
+from recoup.http.deps import ClockDep, SessionDep, SettingsDep
+from recoup.http.idempotency import body_of
 from recoup.kit.clock import Clock
 from recoup.kit.errors import RecoupError
 from recoup.kit.money import format_money, to_major, to_minor

@@ -8,10 +8,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from recoup.api.deps import ClockDep, SessionDep, SettingsDep
 from recoup.config import Settings
 from recoup.contact import flows
 from recoup.contact import service as contact_service
+from recoup.http.deps import ClockDep, SessionDep, SettingsDep
 from recoup.kit.errors import NotAuthenticated
 from recoup.web.portal import HEADERS, environment
 

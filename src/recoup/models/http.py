@@ -1,3 +1,5 @@
+"""Request plumbing's own tables, owned by `recoup.http`: only its repository writes them."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
-"""Request dependencies: one session and one transaction per request, the clock, the settings."""
+"""Request dependencies: one session and one transaction per request, the clock, the settings,
+and the path and query parameters every list or by-id route shares."""
 
 from __future__ import annotations
 
