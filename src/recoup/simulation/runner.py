@@ -44,7 +44,8 @@ from recoup.contact import flows as contact_flows
 from recoup.contact.dispatch import DispatchConfig
 from recoup.contact.templates import names_the_debtor
 from recoup.delinquency import service as delinquency_service
-from recoup.ingest.importing import ORDER, Importer, Kind
+from recoup.ingest.columns import ORDER, Kind
+from recoup.ingest.importer import Importer
 from recoup.kit import frames
 from recoup.kit.clock import SettableClock
 from recoup.kit.errors import RecoupError
