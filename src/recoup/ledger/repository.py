@@ -73,6 +73,11 @@ class CustomerRepository(Repository[Customer]):
         return stmt
 
 
+def delete_customer_contacts(session: Session, customer_id: int) -> None:
+    for model in (CustomerPhone, CustomerEmail, CustomerAddress):
+        session.execute(delete(model).where(model.customer_id == customer_id))
+
+
 class ProductRepository(Repository[Product]):
     model = Product
 

@@ -161,6 +161,16 @@ def get_customer(session: Session, customer_id: int) -> Customer:
     return found
 
 
+def erase_customer(session: Session, customer: Customer, *, name: str, external_ref: str) -> None:
+    """Replace the customer's personal data (an erasure the privacy package decided): the name and
+    reference given, no national ID or time zones, and no phones, e-mails or addresses left."""
+    customer.name = name
+    customer.national_id = None
+    customer.external_ref = external_ref
+    customer.timezones = []
+    repository.delete_customer_contacts(session, customer.id)
+
+
 def create_account(session: Session, data: schemas.AccountCreate, *, clock: Clock) -> Account:
     customer = CustomerRepository(session).by_ref(data.customer_ref)
     if customer is None:
@@ -222,6 +232,33 @@ def add_bill(session: Session, account: Account, data: schemas.BillCreate, *, cl
             interest_minor=data.interest_minor,
             fees_minor=data.fees_minor,
             created_at=clock.now(),
+        )
+    )
+
+
+def issue_bill(
+    session: Session,
+    account: Account,
+    *,
+    external_ref: str,
+    due_date: dt.date,
+    principal_minor: int,
+    interest_minor: int,
+    fees_minor: int,
+    created_at: dt.datetime,
+) -> Bill:
+    """Store a bill another domain issues on the account (an arrangement's instalments and fee),
+    flushed for its id. Unlike `add_bill` there is no duplicate check: the issuer's references are
+    its own."""
+    return BillRepository(session).create(
+        Bill(
+            account_id=account.id,
+            external_ref=external_ref,
+            due_date=due_date,
+            principal_minor=principal_minor,
+            interest_minor=interest_minor,
+            fees_minor=fees_minor,
+            created_at=created_at,
         )
     )
 
