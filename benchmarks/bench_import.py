@@ -20,7 +20,8 @@ import numpy as np
 import polars as pl
 
 from benchmarks.common import fresh_database
-from recoup.ingest.importing import Importer, Kind
+from recoup.ingest.columns import Kind
+from recoup.ingest.importer import Importer
 from recoup.kit.clock import SettableClock
 from recoup.kit.db import make_sessionmaker, session_scope
 

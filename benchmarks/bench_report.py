@@ -32,7 +32,8 @@ from recoup.analytics import report as html_report
 from recoup.analytics import service as analytics_service
 from recoup.cli import report as report_cli
 from recoup.delinquency import service as delinquency_service
-from recoup.ingest.importing import ORDER, Importer
+from recoup.ingest.columns import ORDER
+from recoup.ingest.importer import Importer
 from recoup.kit.clock import SettableClock
 from recoup.kit.db import make_sessionmaker, session_scope
 from recoup.simulation.generator import Generator, Portfolio

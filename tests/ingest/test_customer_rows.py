@@ -15,7 +15,9 @@ from phonenumbers import timezone as phone_timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recoup.ingest.importing import OPTIONAL, REQUIRED, Importer, Kind, _customer_payload
+from recoup.ingest.columns import OPTIONAL, REQUIRED, Kind
+from recoup.ingest.customers import _customer_payload
+from recoup.ingest.importer import Importer
 from recoup.kit.clock import SettableClock
 from recoup.ledger import contacts, schemas
 from recoup.ledger import service as ledger_service

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from recoup.ingest.importing import Importer, Kind, RowError, write_report
+from recoup.ingest.checks import RowError
+from recoup.ingest.columns import Kind
+from recoup.ingest.importer import Importer, write_report
 from recoup.kit.clock import SettableClock
 from recoup.ledger import service as ledger_service
 from recoup.models import Account, Allocation, Bill, Customer, Payment

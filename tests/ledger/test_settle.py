@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from recoup.arrangements import flows as arrangement_flows
-from recoup.ingest.importing import Importer, Kind
+from recoup.ingest.columns import Kind
+from recoup.ingest.importer import Importer
 from recoup.kit.clock import SettableClock
 from recoup.models import AuditEvent, ContactEvent, ContactPlan
 from recoup.strategy import service as strategy_service

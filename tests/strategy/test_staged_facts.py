@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from recoup.delinquency import service as delinquency_service
-from recoup.ingest.importing import ORDER, Importer
+from recoup.ingest.columns import ORDER
+from recoup.ingest.importer import Importer
 from recoup.kit.clock import SettableClock
 from recoup.simulation.generator import Generator
 from recoup.strategy import repository as strategy_repo

@@ -101,8 +101,9 @@ def unpaid_before(session: Session, arrangement: Arrangement) -> list[tuple[Bill
 
 
 def fee_bill(session: Session, account: Account, arrangement: Arrangement, due: dt.date) -> Bill:
-    bill = Bill(
-        account_id=account.id,
+    bill = ledger_service.issue_bill(
+        session,
+        account,
         external_ref=f"arrangement-{arrangement.id}-fee",
         due_date=due,
         principal_minor=0,
@@ -110,8 +111,6 @@ def fee_bill(session: Session, account: Account, arrangement: Arrangement, due: 
         fees_minor=arrangement.fee_minor,
         created_at=arrangement.updated_at or arrangement.created_at,
     )
-    session.add(bill)
-    session.flush()
     _adjust(
         session, arrangement, bill, "fees", arrangement.fee_minor, "fee", arrangement.start_date
     )
@@ -172,8 +171,9 @@ def reschedule(
         i.seq: i for i in repo.instalments(session, [arrangement.id]).get(arrangement.id, [])
     }
     for inst, part in zip(schedule, parts, strict=True):
-        bill = Bill(
-            account_id=account.id,
+        bill = ledger_service.issue_bill(
+            session,
+            account,
             external_ref=f"arrangement-{arrangement.id}-{inst.seq}",
             due_date=inst.due_date,
             principal_minor=part.get("principal", 0),
@@ -181,8 +181,6 @@ def reschedule(
             fees_minor=part.get("fees", 0) + part.get("fee", 0),
             created_at=arrangement.updated_at or arrangement.created_at,
         )
-        session.add(bill)
-        session.flush()
         for component, amount in part.items():
             kind = "fee" if component == "fee" else "rescheduled"
             _adjust(

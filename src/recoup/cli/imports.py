@@ -9,7 +9,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from recoup.cli.common import Runtime, console, err_console
-from recoup.ingest.importing import ORDER, Importer, ImportResult, Kind, kind_of, write_report
+from recoup.ingest.columns import ORDER, Kind, kind_of
+from recoup.ingest.importer import Importer, ImportResult, write_report
 from recoup.simulation.generator import Generator
 
 

@@ -9,12 +9,15 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from recoup.kit import frames
+from recoup.kit.crypto import EncryptedString
+from recoup.kit.indexes import email_index, national_id_index, phone_index
 from recoup.kit.repository import Repository
 from recoup.models import (
     Account,
     Allocation,
     Bill,
     Customer,
+    CustomerAddress,
     CustomerEmail,
     CustomerPhone,
     Payment,
@@ -70,8 +73,20 @@ class CustomerRepository(Repository[Customer]):
         return stmt
 
 
+def delete_customer_contacts(session: Session, customer_id: int) -> None:
+    for model in (CustomerPhone, CustomerEmail, CustomerAddress):
+        session.execute(delete(model).where(model.customer_id == customer_id))
+
+
 class ProductRepository(Repository[Product]):
     model = Product
+
+    def codes(self) -> list[str]:
+        return [code for (code,) in self.session.execute(select(Product.code)).all()]
+
+    def timezones(self) -> dict[str, str]:
+        rows = self.session.execute(select(Product.code, Product.timezone)).all()
+        return dict(rows)
 
 
 class AccountRepository(Repository[Account]):
@@ -247,3 +262,156 @@ class LedgerFrames:
             credits.select(id="account_id", credit_minor="credit"),
             key="id",
         )
+
+
+# Bulk imports: rows looked up by their references, and new rows appended in one statement per
+# table. Values go to the driver as they are (`frames.insert_frame`), so the personal data is sealed
+# and blind-indexed here, as the ORM's column types would on an ordinary insert.
+
+
+def _by(
+    session: Session, stmt: Any, column: Any, values: list[Any], schema: frames.Schema
+) -> pl.DataFrame:
+    """The rows whose `column` is one of `values`; beyond `SCOPE_LIMIT` values every row is read
+    (one scan costs less than a huge IN list) and filtered here."""
+    if len(values) <= LedgerFrames.SCOPE_LIMIT:
+        return frames.read_frame(session, stmt.where(column.in_(values)), schema)
+    frame = frames.read_frame(session, stmt, schema)
+    return frame.filter(pl.col(next(iter(schema))).is_in(values))
+
+
+def customer_ids_by_ref(session: Session, refs: list[str]) -> pl.DataFrame:
+    """`external_ref`, `id` of the customers with these references."""
+    stmt = select(Customer.external_ref, Customer.id)
+    return _by(
+        session, stmt, Customer.external_ref, refs, {"external_ref": pl.String, "id": pl.Int64}
+    )
+
+
+def account_ids_by_ref(session: Session, refs: list[str]) -> pl.DataFrame:
+    """`external_ref`, `id` of the accounts with these references."""
+    stmt = select(Account.external_ref, Account.id)
+    return _by(
+        session, stmt, Account.external_ref, refs, {"external_ref": pl.String, "id": pl.Int64}
+    )
+
+
+def accounts_by_ref(session: Session, refs: list[str]) -> pl.DataFrame:
+    """`external_ref`, `id`, `currency`, `product_code` of the accounts with these references."""
+    stmt = select(Account.external_ref, Account.id, Account.currency, Account.product_code)
+    return _by(
+        session,
+        stmt,
+        Account.external_ref,
+        refs,
+        {
+            "external_ref": pl.String,
+            "id": pl.Int64,
+            "currency": pl.String,
+            "product_code": pl.String,
+        },
+    )
+
+
+def bill_totals(session: Session, account_ids: list[int]) -> pl.DataFrame:
+    """`account_id`, `external_ref`, `due_date`, `total_minor` (all three components) of the bills
+    of these accounts."""
+    stmt = select(
+        Bill.account_id,
+        Bill.external_ref,
+        Bill.due_date,
+        Bill.principal_minor + Bill.interest_minor + Bill.fees_minor,
+    )
+    return _by(
+        session,
+        stmt,
+        Bill.account_id,
+        account_ids,
+        {
+            "account_id": pl.Int64,
+            "external_ref": pl.String,
+            "due_date": pl.Date,
+            "total_minor": pl.Int64,
+        },
+    )
+
+
+def payments_by_external_id(session: Session, external_ids: list[str]) -> pl.DataFrame:
+    """`external_id`, `account_id`, `amount_minor` of the payments with these external ids."""
+    stmt = select(Payment.external_id, Payment.account_id, Payment.amount_minor)
+    return _by(
+        session,
+        stmt,
+        Payment.external_id,
+        external_ids,
+        {"external_id": pl.String, "account_id": pl.Int64, "amount_minor": pl.Int64},
+    )
+
+
+def insert_customers(session: Session, frame: pl.DataFrame) -> int:
+    """Customers with their name and national ID in plain text: `external_ref`, `name`,
+    `national_id`, `preferred_language`, `jurisdiction`, `timezones` (a list), `created_at`."""
+    national_ids = [n or None for n in frame["national_id"].to_list()]
+    sealed = frame.with_columns(
+        name=pl.Series(
+            EncryptedString("customers.name").seal_many(frame["name"].to_list()), dtype=pl.Binary
+        ),
+        national_id=pl.Series(
+            EncryptedString("customers.national_id").seal_many(national_ids), dtype=pl.Binary
+        ),
+        national_id_index=pl.Series(
+            [national_id_index(n) if n else None for n in national_ids], dtype=pl.String
+        ),
+    )
+    return frames.insert_frame(session, Customer.__table__, sealed)  # type: ignore[arg-type]
+
+
+def insert_customer_phones(session: Session, frame: pl.DataFrame) -> int:
+    """`customer_id`, `position`, `number` (E.164, plain), `type`, `source`."""
+    numbers = frame["number"].to_list()
+    sealed = frame.with_columns(
+        number=pl.Series(
+            EncryptedString("customer_phones.number").seal_many(numbers), dtype=pl.Binary
+        ),
+        number_index=pl.Series([phone_index(n) for n in numbers], dtype=pl.String),
+    ).select("customer_id", "position", "number", "number_index", "type", "source")
+    return frames.insert_frame(session, CustomerPhone.__table__, sealed)  # type: ignore[arg-type]
+
+
+def insert_customer_emails(session: Session, frame: pl.DataFrame) -> int:
+    """`customer_id`, `position`, `address` (plain), `source`."""
+    mailboxes = frame["address"].to_list()
+    sealed = frame.with_columns(
+        address=pl.Series(
+            EncryptedString("customer_emails.address").seal_many(mailboxes), dtype=pl.Binary
+        ),
+        address_index=pl.Series([email_index(m) for m in mailboxes], dtype=pl.String),
+    ).select("customer_id", "position", "address", "address_index", "source")
+    return frames.insert_frame(session, CustomerEmail.__table__, sealed)  # type: ignore[arg-type]
+
+
+def insert_customer_addresses(session: Session, frame: pl.DataFrame) -> int:
+    """`customer_id`, `position`, `country`, `region`, `city`, `postal_code`, `line` (plain)."""
+    sealed = frame.with_columns(
+        pl.Series(
+            column,
+            EncryptedString(f"customer_addresses.{column}").seal_many(
+                [v or None for v in frame[column].to_list()]
+            ),
+            dtype=pl.Binary,
+        )
+        for column in ("city", "postal_code", "line")
+    )
+    return frames.insert_frame(session, CustomerAddress.__table__, sealed)  # type: ignore[arg-type]
+
+
+def insert_accounts(session: Session, frame: pl.DataFrame) -> int:
+    return frames.insert_frame(session, Account.__table__, frame)  # type: ignore[arg-type]
+
+
+def insert_bills(session: Session, frame: pl.DataFrame) -> int:
+    return frames.insert_frame(session, Bill.__table__, frame)  # type: ignore[arg-type]
+
+
+def insert_payments(session: Session, frame: pl.DataFrame) -> int:
+    return frames.insert_frame(session, Payment.__table__, frame)  # type: ignore[arg-type]

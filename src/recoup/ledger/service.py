@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, NotFound, ValidationFailed
 from recoup.kit.indexes import email_index, national_id_index, phone_index
-from recoup.ledger import schemas
+from recoup.ledger import repository, schemas
 from recoup.ledger.allocation import (
     BillDue,
     PaymentIn,
@@ -165,6 +165,16 @@ def get_customer(session: Session, customer_id: int) -> Customer:
     return found
 
 
+def erase_customer(session: Session, customer: Customer, *, name: str, external_ref: str) -> None:
+    """Replace the customer's personal data (an erasure the privacy package decided): the name and
+    reference given, no national ID or time zones, and no phones, e-mails or addresses left."""
+    customer.name = name
+    customer.national_id = None
+    customer.external_ref = external_ref
+    customer.timezones = []
+    repository.delete_customer_contacts(session, customer.id)
+
+
 def create_account(session: Session, data: schemas.AccountCreate, *, clock: Clock) -> Account:
     customer = CustomerRepository(session).by_ref(data.customer_ref)
     if customer is None:
@@ -226,6 +236,33 @@ def add_bill(session: Session, account: Account, data: schemas.BillCreate, *, cl
             interest_minor=data.interest_minor,
             fees_minor=data.fees_minor,
             created_at=clock.now(),
+        )
+    )
+
+
+def issue_bill(
+    session: Session,
+    account: Account,
+    *,
+    external_ref: str,
+    due_date: dt.date,
+    principal_minor: int,
+    interest_minor: int,
+    fees_minor: int,
+    created_at: dt.datetime,
+) -> Bill:
+    """Store a bill another domain issues on the account (an arrangement's instalments and fee),
+    flushed for its id. Unlike `add_bill` there is no duplicate check: the issuer's references are
+    its own."""
+    return BillRepository(session).create(
+        Bill(
+            account_id=account.id,
+            external_ref=external_ref,
+            due_date=due_date,
+            principal_minor=principal_minor,
+            interest_minor=interest_minor,
+            fees_minor=fees_minor,
+            created_at=created_at,
         )
     )
 
@@ -385,6 +422,122 @@ def reallocate_many(session: Session, account_ids: list[int] | None) -> None:
     )
     store.store_caches(summaries, credits)
     session.expire_all()
+
+
+# Bulk imports: the set-based counterparts of create_customer, create_account, add_bill and
+# record_payment for rows a caller has already validated (the file importer). Lookups take and
+# return frames; allocation and delinquency are the caller's next step (`reallocate_many`).
+
+
+def customer_ids_by_ref(session: Session, refs: list[str]) -> pl.DataFrame:
+    """`external_ref`, `id` of the customers with these references."""
+    return repository.customer_ids_by_ref(session, refs)
+
+
+def account_ids_by_ref(session: Session, refs: list[str]) -> pl.DataFrame:
+    """`external_ref`, `id` of the accounts with these references."""
+    return repository.account_ids_by_ref(session, refs)
+
+
+def accounts_by_ref(session: Session, refs: list[str]) -> pl.DataFrame:
+    """`external_ref`, `id`, `currency`, `product_code` of the accounts with these references."""
+    return repository.accounts_by_ref(session, refs)
+
+
+def bill_totals(session: Session, account_ids: list[int]) -> pl.DataFrame:
+    """`account_id`, `external_ref`, `due_date`, `total_minor` of these accounts' bills."""
+    return repository.bill_totals(session, account_ids)
+
+
+def payments_by_external_id(session: Session, external_ids: list[str]) -> pl.DataFrame:
+    """`external_id`, `account_id`, `amount_minor` of the payments with these external ids."""
+    return repository.payments_by_external_id(session, external_ids)
+
+
+def product_codes(session: Session) -> list[str]:
+    return ProductRepository(session).codes()
+
+
+def import_customers(
+    session: Session,
+    customers: pl.DataFrame,
+    *,
+    phones: pl.DataFrame,
+    emails: pl.DataFrame,
+    addresses: pl.DataFrame,
+    clock: Clock,
+) -> int:
+    """Store new customers and their contacts, values in plain text (sealed on the way in).
+
+    `customers`: `external_ref`, `name`, `national_id`, `preferred_language`, `jurisdiction`,
+    `timezones`. The contacts name their customer by `customer_ref` (its external_ref):
+    `phones` (`position`, `number` in E.164, `type`, `source`), `emails` (`position`, `address`,
+    `source`), `addresses` (`position`, `country`, `region`, `city`, `postal_code`, `line`)."""
+    if customers.height == 0:
+        return 0
+    repository.insert_customers(session, customers.with_columns(created_at=_instant(clock.now())))
+    ids = repository.customer_ids_by_ref(session, customers["external_ref"].to_list())
+
+    def owned(contacts: pl.DataFrame) -> pl.DataFrame:
+        customer_id = pl.col("customer_ref").replace_strict(
+            ids["external_ref"], ids["id"], return_dtype=pl.Int64
+        )
+        return contacts.select(customer_id.alias("customer_id"), pl.exclude("customer_ref"))
+
+    repository.insert_customer_phones(session, owned(phones))
+    repository.insert_customer_emails(session, owned(emails))
+    repository.insert_customer_addresses(session, owned(addresses))
+    return customers.height
+
+
+def import_accounts(session: Session, accounts: pl.DataFrame, *, clock: Clock) -> int:
+    """Store new accounts: the `accounts` columns but `id` and `created_at`."""
+    return repository.insert_accounts(
+        session, accounts.with_columns(created_at=_instant(clock.now()))
+    )
+
+
+def import_bills(session: Session, bills: pl.DataFrame, *, clock: Clock) -> int:
+    """Store new bills: `account_id`, `external_ref`, `due_date` and the three components."""
+    return repository.insert_bills(session, bills.with_columns(created_at=_instant(clock.now())))
+
+
+def import_payments(session: Session, payments: pl.DataFrame, *, clock: Clock) -> pl.DataFrame:
+    """Store new payments: `account_id`, `product_code`, `external_id`, `amount_minor`,
+    `currency`, `received_at`, `source`. Each gets its value date in its product's time zone, as
+    `record_payment` gives it. Returns the rows stored, `value_date` included."""
+    now = clock.now()
+    zones = ProductRepository(session).timezones()
+    with_dates = (
+        pl.concat(
+            [
+                part.with_columns(
+                    value_date=pl.col("received_at").dt.convert_time_zone(zones[code]).dt.date()
+                )
+                for (code,), part in payments.group_by(["product_code"])
+            ]
+        )
+        if payments.height
+        else payments.with_columns(value_date=pl.lit(None, dtype=pl.Date))
+    )
+    out = with_dates.select(
+        "account_id",
+        "external_id",
+        "amount_minor",
+        "currency",
+        "received_at",
+        "value_date",
+        "source",
+        created_at=_instant(now),
+    )
+    repository.insert_payments(session, out)
+    return out
+
+
+def _instant(at: dt.datetime) -> pl.Expr:
+    """`at` on every row, as a UTC instant column (one value broadcast, not a Python list)."""
+    naive = at.astimezone(dt.UTC).replace(tzinfo=None)
+    return pl.lit(naive, dtype=pl.Datetime("us")).dt.replace_time_zone("UTC")
 
 
 def _paid_timeline(lines: object) -> dict[tuple[int, dt.date], int]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from recoup.kit.repository import Repository
@@ -18,9 +18,6 @@ from recoup.models import (
     ContactMessage,
     ContactPlan,
     Customer,
-    CustomerAddress,
-    CustomerEmail,
-    CustomerPhone,
     DataAccess,
     DelinquencyEvent,
     ErasureRequest,
@@ -173,11 +170,6 @@ def open_accounts(session: Session, customer_id: int) -> int:
         Account.customer_id == customer_id, Account.closed_date.is_(None)
     )
     return int(session.execute(stmt).scalar_one())
-
-
-def drop_contacts(session: Session, customer_id: int) -> None:
-    for model in (CustomerPhone, CustomerEmail, CustomerAddress):
-        session.execute(delete(model).where(model.customer_id == customer_id))
 
 
 def closed_customers(session: Session) -> Sequence[Customer]:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from recoup.audit import service as audit_service
 from recoup.kit.clock import Clock
 from recoup.kit.errors import NotFound, ValidationFailed
+from recoup.ledger import service as ledger_service
 from recoup.ledger.repository import CustomerRepository
 from recoup.models import Consent, Customer, ErasureRequest, ErasureStatus
 from recoup.privacy import repository as repo
@@ -348,11 +349,9 @@ def _add_years(day: dt.date, years: int) -> dt.date:
 
 
 def _erase(session: Session, customer: Customer, *, actor: str, clock: Clock) -> None:
-    customer.name = ERASED_NAME
-    customer.national_id = None
-    customer.external_ref = f"erased-{customer.id}"
-    customer.timezones = []
-    repo.drop_contacts(session, customer.id)
+    ledger_service.erase_customer(
+        session, customer, name=ERASED_NAME, external_ref=f"erased-{customer.id}"
+    )
     session.flush()
     audit_service.record(
         session,

@@ -46,7 +46,8 @@ from recoup.contact import flows as contact_flows
 from recoup.contact.dispatch import DispatchConfig
 from recoup.contact.templates import names_the_debtor
 from recoup.daily import flows as daily_flows
-from recoup.ingest.importing import ORDER, Importer, Kind
+from recoup.ingest.columns import ORDER, Kind
+from recoup.ingest.importer import Importer
 from recoup.kit import frames
 from recoup.kit.clock import SettableClock
 from recoup.kit.errors import RecoupError

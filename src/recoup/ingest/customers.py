@@ -1,0 +1,207 @@
+"""Customer rows: each validated by the API's own schema (`CustomerCreate`), so a file stores what
+the API stores for the same person; the ledger writes them, contacts included."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import polars as pl
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from recoup.ingest.checks import Checked, Checker
+from recoup.ingest.columns import REQUIRED, Kind
+from recoup.kit.clock import Clock
+from recoup.ledger import schemas
+from recoup.ledger import service as ledger_service
+from recoup.models import PhoneType
+
+
+def validate(session: Session, frame: pl.DataFrame) -> Checked:
+    check = Checker(frame)
+    check.required(REQUIRED[Kind.customers])
+    check.unique(["external_ref"], "external_ref")
+    known = ledger_service.customer_ids_by_ref(
+        session, frame["external_ref"].drop_nulls().to_list()
+    )
+    is_known = pl.col("external_ref").is_in(known["external_ref"].to_list())
+    existing = frame.filter(is_known).height
+    fresh = frame.filter(~is_known)
+    lines: list[int] = []
+    people: list[_Person] = []
+    problems: list[tuple[int, str, str]] = []
+    for row in fresh.iter_rows(named=True):
+        try:
+            model = schemas.CustomerCreate.model_validate(_customer_payload(row))
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = [str(p) for p in err["loc"]]
+                problems.append((row["_line"], _field_of(loc), _problem_of(err["msg"])))
+            continue
+        except ValueError as exc:
+            problems.append((row["_line"], "phones", str(exc)))
+            continue
+        # Only the values to write are kept: thousands of live models (each with its nested
+        # ones) would make every garbage collection of the import walk them all.
+        lines.append(row["_line"])
+        people.append(_Person.of(model))
+    check.extend(pl.DataFrame(problems, schema=["_line", "field", "problem"], orient="row"))
+    valid = pl.DataFrame(
+        {"_line": lines, "person": people},
+        schema={"_line": pl.Int64, "person": pl.Object},
+    )
+    return valid, check.errors(), existing
+
+
+def write(session: Session, valid: pl.DataFrame, *, clock: Clock) -> int:
+    if valid.height == 0:
+        return 0
+    people: list[_Person] = valid["person"].to_list()
+    customers = pl.DataFrame(
+        {
+            "external_ref": [p.external_ref for p in people],
+            "name": [p.name for p in people],
+            "national_id": [p.national_id for p in people],
+            "preferred_language": [p.preferred_language for p in people],
+            "jurisdiction": [p.jurisdiction for p in people],
+            "timezones": _lists_of_text([p.timezones for p in people]),
+        },
+        schema={
+            "external_ref": pl.String,
+            "name": pl.String,
+            "national_id": pl.String,
+            "preferred_language": pl.String,
+            "jurisdiction": pl.String,
+            "timezones": pl.List(pl.String),
+        },
+    )
+    phones: list[tuple[str, int, str, str, str]] = []
+    emails: list[tuple[str, int, str, str]] = []
+    addresses: list[tuple[str, int, str, str | None, str | None, str | None, str | None]] = []
+    for p in people:
+        ref = p.external_ref
+        phones += [(ref, i, *phone) for i, phone in enumerate(p.phones)]
+        emails += [(ref, i, *email) for i, email in enumerate(p.emails)]
+        addresses += [(ref, i, *address) for i, address in enumerate(p.addresses)]
+    return ledger_service.import_customers(
+        session,
+        customers,
+        phones=pl.DataFrame(
+            phones,
+            schema={
+                "customer_ref": pl.String,
+                "position": pl.Int32,
+                "number": pl.String,
+                "type": pl.String,
+                "source": pl.String,
+            },
+            orient="row",
+        ),
+        emails=pl.DataFrame(
+            emails,
+            schema={
+                "customer_ref": pl.String,
+                "position": pl.Int32,
+                "address": pl.String,
+                "source": pl.String,
+            },
+            orient="row",
+        ),
+        addresses=pl.DataFrame(
+            addresses,
+            schema={
+                "customer_ref": pl.String,
+                "position": pl.Int32,
+                "country": pl.String,
+                "region": pl.String,
+                "city": pl.String,
+                "postal_code": pl.String,
+                "line": pl.String,
+            },
+            orient="row",
+        ),
+        clock=clock,
+    )
+
+
+class _Person(NamedTuple):
+    """A validated customer row: what `write` stores, in plain values."""
+
+    external_ref: str
+    name: str
+    national_id: str | None
+    preferred_language: str
+    jurisdiction: str
+    timezones: tuple[str, ...]
+    phones: tuple[tuple[str, str, str], ...]  # number (E.164), type, source
+    emails: tuple[tuple[str, str], ...]  # address, source
+    # country, region, city, postal code, line
+    addresses: tuple[tuple[str, str | None, str | None, str | None, str | None], ...]
+
+    @classmethod
+    def of(cls, model: schemas.CustomerCreate) -> _Person:
+        return cls(
+            model.external_ref,
+            model.name,
+            model.national_id,
+            model.preferred_language,
+            model.jurisdiction,
+            tuple(model.timezones),
+            tuple((p.number, str(p.type), str(p.source)) for p in model.phones),
+            tuple((e.address, str(e.source)) for e in model.emails),
+            tuple((a.country, a.region, a.city, a.postal_code, a.line) for a in model.addresses),
+        )
+
+
+def _lists_of_text(values: list[tuple[str, ...]]) -> pl.Series:
+    """A list column from rows that repeat a few lists (customers' time zones): each distinct list
+    is converted once and gathered, not 20,000 little lists one by one."""
+    distinct: dict[tuple[str, ...], int] = {}
+    codes = [distinct.setdefault(v, len(distinct)) for v in values]
+    return pl.Series([list(v) for v in distinct], dtype=pl.List(pl.String)).gather(codes)
+
+
+_PHONE_TYPES = frozenset(PhoneType)
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(";") if v.strip()]
+
+
+def _customer_payload(row: dict[str, Any]) -> dict[str, Any]:
+    phones = []
+    for item in _split(row.get("phones")):
+        kind, sep, number = item.partition(":")
+        if sep and kind in _PHONE_TYPES:
+            phones.append({"number": number, "type": kind})
+        else:
+            phones.append({"number": item})
+    address = {k: row.get(k) for k in ("country", "region", "city", "postal_code")}
+    address["line"] = row.get("address_line")
+    payload: dict[str, Any] = {
+        "external_ref": (row.get("external_ref") or "").strip(),
+        "name": row.get("name") or "",
+        "national_id": row.get("national_id"),
+        "phones": phones,
+        "emails": [{"address": e} for e in _split(row.get("emails"))],
+        "addresses": [address] if address.get("country") else [],
+        "jurisdiction": (row.get("jurisdiction") or "").strip(),
+        "timezones": _split(row.get("timezones")),
+    }
+    if row.get("preferred_language"):
+        payload["preferred_language"] = row["preferred_language"].strip()
+    return payload
+
+
+def _field_of(loc: list[str]) -> str:
+    if not loc:
+        return ""
+    head = loc[0]
+    mapping = {"addresses": None, "phones": "phones", "emails": "emails"}
+    if head == "addresses" and len(loc) >= 3:
+        return "address_line" if loc[2] == "line" else loc[2]
+    return mapping.get(head) or head
+
+
+def _problem_of(message: str) -> str:
+    return message.removeprefix("Value error, ")

@@ -1,0 +1,102 @@
+"""Files to frames: CSV or JSON Lines, every value a string, plus `_line`, the file line each row
+starts on (so every error can name it). A line that cannot be read at all becomes a `RowError`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from recoup.ingest.checks import RowError
+
+
+def read_table(path: Path) -> tuple[pl.DataFrame, list[RowError]]:
+    """All values as strings plus `_line`, the file line each row starts on."""
+    name = path.name
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return pl.DataFrame(), [
+            RowError(name, line, "", f"not UTF-8 (byte {exc.start}); save the file as UTF-8")
+        ]
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        return _read_jsonl(name, text)
+    return _read_csv(name, text)
+
+
+def _cell(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _read_jsonl(name: str, text: str) -> tuple[pl.DataFrame, list[RowError]]:
+    rows: list[dict[str, str | None]] = []
+    errors: list[RowError] = []
+    columns: dict[str, None] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            errors.append(RowError(name, number, "", f"not valid JSON ({exc.msg})"))
+            continue
+        if not isinstance(record, dict):
+            errors.append(RowError(name, number, "", "each line must be a JSON object"))
+            continue
+        row: dict[str, str | None] = {k: _cell(v) for k, v in record.items()}
+        row["_line"] = str(number)
+        columns.update(dict.fromkeys(row))
+        rows.append(row)
+    frame = pl.DataFrame(
+        {c: [r.get(c) for r in rows] for c in columns}, schema=dict.fromkeys(columns, pl.String)
+    )
+    if "_line" in frame.columns:
+        frame = frame.with_columns(pl.col("_line").cast(pl.Int64))
+    return frame, errors
+
+
+def _read_csv(name: str, text: str) -> tuple[pl.DataFrame, list[RowError]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        return pl.DataFrame(), [RowError(name, 1, "", "the file is empty")]
+    except csv.Error as exc:
+        return pl.DataFrame(), [RowError(name, 1, "", f"unreadable header ({exc})")]
+    width = len(header)
+    columns: list[list[str | None]] = [[] for _ in header]
+    lines: list[int] = []
+    errors: list[RowError] = []
+    previous_end = reader.line_num
+    try:
+        for record in reader:
+            start = previous_end + 1
+            previous_end = reader.line_num
+            if not record:
+                continue
+            if len(record) != width:
+                errors.append(
+                    RowError(name, start, "", f"has {len(record)} fields, the header has {width}")
+                )
+                continue
+            lines.append(start)
+            for i, value in enumerate(record):
+                columns[i].append(value if value != "" else None)
+    except csv.Error as exc:
+        errors.append(RowError(name, reader.line_num, "", f"unreadable CSV ({exc})"))
+    frame = pl.DataFrame(
+        {h: columns[i] for i, h in enumerate(header)}, schema=dict.fromkeys(header, pl.String)
+    ).with_columns(_line=pl.Series(lines, dtype=pl.Int64))
+    return frame, errors
