@@ -37,6 +37,8 @@ from recoup.strategy.service.versions import active_policy
 
 @dataclass
 class StrategyRun:
+    """What a day's run did (accounts decided, skipped as already decided, contacts by status)."""
+
     as_of: dt.date
     policy: str
     accounts: int = 0
@@ -49,6 +51,8 @@ class StrategyRun:
 
 
 def run(session: Session, as_of: dt.date, *, clock: Clock, actor: str = "daily-run") -> StrategyRun:
+    """The day's run with the active policy (`NoActivePolicy` without one), in the caller's
+    transaction; the accounts already decided for `as_of` are skipped."""
     version, policy = active_policy(session)
     report = StrategyRun(as_of=as_of, policy=f"{policy.name} {policy.version} (#{version.id})")
     decisions, contacts = plan(session, as_of, policy, now=clock.now())

@@ -53,6 +53,7 @@ def save_policy(
 
 
 def activate(session: Session, version_id: int, *, actor: str, clock: Clock) -> PolicyVersion:
+    """The version becomes the active one (the previous one stops being so), audited."""
     versions = PolicyVersionRepository(session)
     chosen = versions.get(version_id)
     if chosen is None:
