@@ -138,8 +138,6 @@ KNOWN_VIOLATIONS: set[tuple[str, str]] = {
     ("recoup.delinquency.service", "delinquency_events"),
     ("recoup.delinquency.service", "delinquency_pauses"),
     ("recoup.delinquency.service", "delinquency_runs"),
-    # strategy records its decisions from the service
-    ("recoup.strategy.service", "strategy_decisions"),
 }
 
 TABLE_OF_CLASS = {m.class_.__name__: m.local_table.name for m in Model.registry.mappers}  # type: ignore[attr-defined]

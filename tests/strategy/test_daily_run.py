@@ -25,6 +25,7 @@ from recoup.models import (
     StrategyDecision,
 )
 from recoup.strategy import service as strategy_service
+from recoup.strategy.policy import parse_policy
 from tests.factories import add_bill, create_account, create_customer, shanghai
 
 POLICY = (
@@ -219,7 +220,7 @@ class TestDailyRun:
 
     def test_simulate_writes_nothing(self, session: Session, clock: SettableClock) -> None:
         portfolio(session, clock)
-        policy = strategy_service.parse_policy(POLICY.read_text(encoding="utf-8"), source="p")
+        policy = parse_policy(POLICY.read_text(encoding="utf-8"), source="p")
         decisions, contacts = strategy_service.plan(session, AS_OF, policy, now=clock.now())
         assert decisions.height == 5
         assert contacts.height >= 2
@@ -298,8 +299,8 @@ class TestDiff:
     ) -> None:
         ids = portfolio(session, clock)
         text = POLICY.read_text(encoding="utf-8")
-        old = strategy_service.parse_policy(text, source="old")
-        new = strategy_service.parse_policy(
+        old = parse_policy(text, source="old")
+        new = parse_policy(
             text.replace("segments: [large, unresponsive]", "segments: [unresponsive]"),
             source="new",
         )
@@ -320,7 +321,7 @@ class TestConsentReachesTheGuard:
 
         text = (POLICY.parent / "us-wallet.yaml").read_text(encoding="utf-8")
         # Without the experiment, so the account cannot land in the holdout.
-        us_policy = strategy_service.parse_policy(text.split("experiments:")[0], source="us")
+        us_policy = parse_policy(text.split("experiments:")[0], source="us")
         ids = portfolio(session, clock)
         _, contacts = strategy_service.plan(session, AS_OF, us_policy, now=clock.now())
         email = contacts.filter(pl.col("account_id") == ids["us_early"]).row(0, named=True)

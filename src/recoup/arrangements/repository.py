@@ -121,3 +121,17 @@ def unpaid_components(
         if left:
             out.append((bill, left))
     return out
+
+
+def promised_on(session: Session, day: dt.date) -> dict[int, int]:
+    """Per account, what its active arrangements' instalments promise on `day`."""
+    from sqlalchemy import func  # appended here: the imports above are shared work
+
+    a, i = Arrangement, ArrangementInstalment
+    stmt = (
+        select(a.account_id, func.sum(i.amount_minor))
+        .join(i, i.arrangement_id == a.id)
+        .where(a.status == "active", i.due_date == day)
+        .group_by(a.account_id)
+    )
+    return {account_id: int(total) for account_id, total in session.execute(stmt)}

@@ -421,3 +421,28 @@ def cancel_unsent(
         ],
     )
     return Counter(account_id for _, account_id in rows)
+
+
+def messages_after(session: Session, message_id: int) -> list[tuple[int, int, str]]:
+    """(id, contact id, channel) of the messages stored after `message_id` (an app's inbox)."""
+    m = ContactMessage
+    stmt = select(m.id, m.contact_id, m.channel).where(m.id > message_id)
+    return [(r[0], r[1], r[2]) for r in session.execute(stmt)]
+
+
+def sent_plans(session: Session, ids: Collection[int]) -> list[Any]:
+    """The contacts `ids`: rows of id, account_id, channel, tone, purpose, template, sent_at."""
+    if not ids:
+        return []
+    c = ContactPlan
+    stmt = select(c.id, c.account_id, c.channel, c.tone, c.purpose, c.template, c.sent_at).where(
+        c.id.in_(ids)
+    )
+    return list(session.execute(stmt))
+
+
+def approved_template_bodies(session: Session) -> list[tuple[str, str, str, str]]:
+    """(name, channel, tone, body) of every approved template version."""
+    v = TemplateVersion
+    stmt = select(v.name, v.channel, v.tone, v.body).where(v.status == "approved")
+    return [(r[0], r[1], r[2], r[3]) for r in session.execute(stmt)]

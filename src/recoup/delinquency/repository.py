@@ -306,3 +306,50 @@ def store_states(
     if new:
         session.execute(insert(AccountDelinquency), list(new))
     bulk.update_rows(session, table, "account_id", known)
+
+
+def amounts_owed(session: Session, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """Each account's overdue and outstanding amounts, as the last pass stored them."""
+    d = AccountDelinquency
+    stmt = select(d.account_id, d.overdue_minor, d.outstanding_minor).where(d.account_id.in_(ids))
+    return {
+        account_id: (overdue, outstanding)
+        for account_id, overdue, outstanding in session.execute(stmt)
+    }
+
+
+def owing_states(session: Session) -> pl.DataFrame:
+    """account_id, bucket, overdue_minor of every account that owes something."""
+    d = AccountDelinquency
+    return frames.read_frame(
+        session,
+        select(d.account_id, d.bucket, d.overdue_minor).where(d.outstanding_minor > 0),
+        {"account_id": pl.Int64, "bucket": pl.String, "overdue_minor": pl.Int64},
+    )
+
+
+def due_on(session: Session, day: dt.date) -> pl.DataFrame:
+    """account_id, due_today_minor: what is unpaid of each account's bills due on `day` and not
+    paid off."""
+    b = Bill
+    return frames.read_frame(
+        session,
+        select(
+            b.account_id,
+            func.sum(b.principal_minor + b.interest_minor + b.fees_minor - b.paid_minor),
+        )
+        .where(b.due_date == day, b.paid_off_date.is_(None))
+        .group_by(b.account_id),
+        {"account_id": pl.Int64, "due_today_minor": pl.Int64},
+    )
+
+
+def open_ended_hardship(session: Session) -> set[int]:
+    """The accounts a hardship pause holds with no end date."""
+    from recoup.models import PauseKind  # appended here: the imports above are shared work
+
+    p = DelinquencyPause
+    stmt = select(p.account_id).where(
+        p.kind == PauseKind.hardship, p.end_date.is_(None), p.cancelled_at.is_(None)
+    )
+    return set(session.execute(stmt).scalars())

@@ -415,3 +415,36 @@ def insert_bills(session: Session, frame: pl.DataFrame) -> int:
 
 def insert_payments(session: Session, frame: pl.DataFrame) -> int:
     return frames.insert_frame(session, Payment.__table__, frame)  # type: ignore[arg-type]
+
+
+def accounts_with_customer(session: Session) -> pl.DataFrame:
+    """Every account with its customer's jurisdiction (the simulator's portfolio): account_id,
+    customer_id, ref, product, currency, jurisdiction."""
+    return frames.read_frame(
+        session,
+        select(
+            Account.id,
+            Account.customer_id,
+            Account.external_ref,
+            Account.product_code,
+            Account.currency,
+            Customer.jurisdiction,
+        ).join(Customer, Customer.id == Account.customer_id),
+        {
+            "account_id": pl.Int64,
+            "customer_id": pl.Int64,
+            "ref": pl.String,
+            "product": pl.String,
+            "currency": pl.String,
+            "jurisdiction": pl.String,
+        },
+    )
+
+
+def accounts_with_a_paid_off_bill(session: Session) -> set[int]:
+    """The accounts that have repaid a bill in full before."""
+    return set(
+        session.execute(
+            select(Bill.account_id).where(Bill.paid_off_date.is_not(None)).distinct()
+        ).scalars()
+    )

@@ -1,4 +1,5 @@
-"""SQL for the strategy: policy versions, and the account facts read set-based."""
+"""SQL for the strategy: policy versions, the account facts read set-based, and the decisions
+written (the only place that writes `policy_versions` and `strategy_decisions`)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,16 @@ class PolicyVersionRepository(Repository[PolicyVersion]):
         return (
             self.session.execute(select(PolicyVersion).order_by(PolicyVersion.id)).scalars().all()
         )
+
+    def make_active(
+        self, chosen: PolicyVersion, previous: PolicyVersion | None, *, at: dt.datetime, by: str
+    ) -> None:
+        """`chosen` becomes the one active version (the previous one, if another, is not)."""
+        if previous is not None and previous.id != chosen.id:
+            previous.active = False
+            self.session.flush()
+        chosen.active, chosen.activated_at, chosen.activated_by = True, at, by
+        self.session.flush()
 
 
 def base_facts(session: Session, accounts: Ids = None) -> pl.DataFrame:
@@ -231,6 +242,18 @@ def decided_accounts(session: Session, as_of: dt.date) -> pl.DataFrame:
         select(StrategyDecision.account_id).where(StrategyDecision.as_of_date == as_of),
         {"account_id": pl.Int64},
     )
+
+
+def insert_decisions(session: Session, rows: pl.DataFrame) -> int:
+    """A day's new decision records (the daily run skips the accounts already decided)."""
+    return frames.insert_frame(session, StrategyDecision.__table__, rows)  # type: ignore[arg-type]
+
+
+def upsert_decisions(session: Session, rows: pl.DataFrame) -> int:
+    """Decision records that replace the day's earlier ones for the same accounts (an event's
+    re-decision), by (account, day)."""
+    key = ["account_id", "as_of_date"]
+    return frames.upsert_frame(session, StrategyDecision.__table__, rows, key)  # type: ignore[arg-type]
 
 
 def quiet_hours(session: Session, customers: Ids = None) -> pl.DataFrame:

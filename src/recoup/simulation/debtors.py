@@ -1,0 +1,320 @@
+"""The simulated debtors: who they are (drawn from the behaviour model, deterministic for a seed),
+what reached them, and what they do about it through the real flows: they reply STOP
+(`contact.flows.receive_sms`), open the link and promise or ask for a plan (`arrangements.flows`),
+dispute or complain (`cases.flows`), answer the agents' calls, and fall on hard times.
+
+Their reads go through the owners' repositories (ledger, contact, delinquency); every change
+they make goes through the owners' flows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sqlalchemy.orm import Session, sessionmaker
+
+from recoup.arrangements import flows as arrangement_flows
+from recoup.arrangements import offers as arrangement_offers
+from recoup.cases import flows as case_flows
+from recoup.channels.base import Outgoing
+from recoup.compliance.vocabulary import jurisdiction_zones
+from recoup.contact import flows as contact_flows
+from recoup.contact import repository as contact_repo
+from recoup.contact.templates import names_the_debtor
+from recoup.delinquency import repository as delinquency_repo
+from recoup.kit.clock import SettableClock
+from recoup.kit.errors import RecoupError
+from recoup.ledger import repository as ledger_repo
+from recoup.simulation import behaviour
+from recoup.simulation.behaviour import Salt, uniform, uniform_one
+from recoup.simulation.generator import SCALE
+from recoup.simulation.report import DayReport
+from recoup.simulation.world import World
+
+# What reached a debtor (behaviour.contact_multiplier reads it).
+DELIVERIES = {
+    "account_id": pl.Int64,
+    "day": pl.Int64,
+    "channel": pl.String,
+    "tone": pl.String,
+    "hour": pl.Int64,
+    "personal": pl.Boolean,
+}
+HARDSHIP_DAYS = 60
+REMEMBERED_DAYS = 31  # longer than any channel's effect (at most 30 days) and the fatigue week
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something a debtor does (stop, complaint, dispute, hardship, promise or plan), or how an
+    agent's call went (call_result)."""
+
+    kind: str
+    account_id: int
+    channel: str = "portal"
+    to: str = ""  # the number a STOP comes from
+    reason: str = ""  # a case's, or a call's result
+    contact_id: int = 0  # the call's
+
+
+class Debtors:
+    """The portfolio's debtors and their memory of the simulation so far."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], clock: SettableClock, world: World, *, seed: int
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.world = world
+        self.seed = seed
+        # One row per account: who, where, and the wallet (responsiveness, income, balance).
+        self.accounts = pl.DataFrame()
+        self.factor: dict[int, float] = {}
+        self.zone: dict[int, zoneinfo.ZoneInfo] = {}
+        self.repeat: set[int] = set()
+        self.personal: set[tuple[str, str, str]] = set()
+        self.deliveries: list[dict[str, Any]] = []
+        self.hardship_until: dict[int, dt.date] = {}
+        self._seen_message = 0  # the last stored message the debtors' apps have shown
+        self._reached: Counter[tuple[int, int]] = Counter()  # (account, day) -> contacts
+
+    def load(self) -> None:
+        """Read the imported portfolio and draw each debtor's traits."""
+        with self.sessions() as session:
+            self.accounts = ledger_repo.accounts_with_customer(session)
+            # Debtors who have repaid a bill before: a personal greeting works on them only.
+            self.repeat = ledger_repo.accounts_with_a_paid_off_bill(session)
+            # The templates whose text greets the debtor by name, in any language.
+            self.personal = {
+                (name, channel, tone)
+                for name, channel, tone, body in contact_repo.approved_template_bodies(session)
+                if names_the_debtor(body)
+            }
+        ids = self.accounts["account_id"].to_numpy()
+        values, responsiveness = behaviour.debtors(self.seed, ids, self.world)
+        self.factor = dict(zip(ids.tolist(), values.tolist(), strict=True))
+        scale = np.array([SCALE.get(c, 1.0) for c in self.accounts["currency"].to_list()])
+        income = behaviour.incomes(self.seed, ids, self.world, scale)
+        self.accounts = self.accounts.with_columns(
+            pl.Series("responsiveness", responsiveness, dtype=pl.Float64),
+            # The wallet starts the period holding one payday's income (all zeros without one).
+            pl.Series("income_minor", income, dtype=pl.Int64),
+            pl.Series("balance_minor", income, dtype=pl.Int64),
+        )
+        self.zone = {
+            account_id: zoneinfo.ZoneInfo(jurisdiction_zones(j)[0])
+            for account_id, j in self.accounts.select("account_id", "jurisdiction").iter_rows()
+        }
+
+    def forget(self, n: int) -> None:
+        """What reached debtors longer ago than any effect or fatigue window lasts is done."""
+        self.deliveries = [d for d in self.deliveries if d["day"] > n - REMEMBERED_DAYS]
+
+    def deliveries_frame(self) -> pl.DataFrame:
+        return pl.DataFrame(self.deliveries or None, schema=DELIVERIES, orient="row")
+
+    def react(
+        self, n: int, day: dt.date, sent: list[tuple[str, Outgoing]], report: DayReport
+    ) -> None:
+        """Debtors read what reached them and act through the real flows, all of a slot's actions
+        in one transaction (`arrangement_offers.batch`), each in its own savepoint."""
+        contact_ids = [int(m.metadata["contact_id"]) for _, m in sent]
+        with self.sessions() as session:
+            # The in-app messages stored since the last look (the app shows each message once).
+            arrived = contact_repo.messages_after(session, self._seen_message)
+            self._seen_message = max((m[0] for m in arrived), default=self._seen_message)
+            inbox = [contact for _, contact, channel in arrived if channel == "in_app"]
+            rows = contact_repo.sent_plans(session, contact_ids + inbox)
+        plans = {r[0]: r for r in rows}
+        to_of = {int(m.metadata["contact_id"]): m.to for _, m in sent}
+        personalised = self.world.responses.personalised
+        actions: list[Action] = []
+        for contact_id in [*contact_ids, *inbox]:
+            plan = plans.get(contact_id)
+            if plan is None or plan[4] != "collection":
+                continue
+            _, account_id, channel, tone, _, template, sent_at = plan
+            report.sent[channel] += 1
+            hour = (sent_at or self.clock.now()).astimezone(self.zone[account_id]).hour
+            if channel == "dial":
+                actions += self._call(n, account_id, contact_id, hour, report)
+                continue
+            self.deliveries.append(
+                {
+                    "account_id": account_id,
+                    "day": n,
+                    "channel": channel,
+                    "tone": tone,
+                    "hour": hour,
+                    "personal": (template, channel, tone) in self.personal
+                    and (account_id in self.repeat or not personalised.repeat_only),
+                }
+            )
+            self._reached[(account_id, n)] += 1
+            actions += self._respond(n, account_id, channel, to_of.get(contact_id), report)
+        self.act(n, day, actions, report)
+
+    def _draw(self, account_id: int, n: int, salt: int, extra: int = 0) -> float:
+        return uniform_one(self.seed, account_id * 131 + extra, n, salt)
+
+    def _respond(
+        self, n: int, account_id: int, channel: str, to: str | None, report: DayReport
+    ) -> list[Action]:
+        """What a debtor does on reading a message (drawn from the behaviour model)."""
+        r = self.world.responses
+        week = sum(self._reached[(account_id, d)] for d in range(n - 6, n + 1))
+        fatigued = week > r.fatigue_threshold_7d
+        if channel == "sms" and to and self._draw(account_id, n, Salt.stop) < r.stop_per_sms:
+            report.events["stop"] += 1
+            return [Action("stop", account_id, to=to)]
+        actions: list[Action] = []
+        complaint = r.complaint_when_fatigued if fatigued else r.complaint_per_contact
+        if self._draw(account_id, n, Salt.complaint) < complaint:
+            why = "too_many_contacts" if fatigued else "wrong_time"
+            actions.append(Action("complaint", account_id, reason=why))
+            report.events["complaint"] += 1
+        if self._draw(account_id, n, Salt.dispute) < r.dispute_per_contact:
+            actions.append(Action("dispute", account_id, reason="wrong_amount"))
+            report.events["dispute"] += 1
+            return actions
+        if self._draw(account_id, n, Salt.link) >= r.opens_link:
+            return actions
+        report.events["link_opened"] += 1
+        choice = self._draw(account_id, n, Salt.link_choice)
+        if choice < r.wants_plan:
+            actions.append(Action("plan", account_id))
+        elif choice < r.wants_plan + r.promises_online:
+            actions.append(Action("promise", account_id))
+        return actions
+
+    def _call(
+        self, n: int, account_id: int, contact_id: int, hour: int, report: DayReport
+    ) -> list[Action]:
+        """The debtor answers or not; the agent records how the call went (its wrap-up)."""
+        calls = self.world.responses.calls
+        if self._draw(account_id, n, Salt.answer, self.clock.now().hour) >= calls.answer_rate:
+            report.events["call_unanswered"] += 1
+            return [
+                Action(
+                    "call_result",
+                    account_id,
+                    reason=behaviour.pick(
+                        calls.unanswered, self._draw(account_id, n, Salt.call_outcome)
+                    ),
+                    contact_id=contact_id,
+                )
+            ]
+        report.events["call_answered"] += 1
+        self.deliveries.append(
+            {
+                "account_id": account_id,
+                "day": n,
+                "channel": "call",
+                "tone": "neutral",
+                "hour": hour,
+                "personal": False,  # a conversation's effect is the call's own
+            }
+        )
+        actions = [Action("call_result", account_id, reason="conversation", contact_id=contact_id)]
+        if self._draw(account_id, n, Salt.call_promise) < calls.promise_rate:
+            actions.append(Action("promise", account_id, channel="agent"))
+        return actions
+
+    def act(self, n: int, day: dt.date, actions: list[Action], report: DayReport) -> None:
+        """The actions through the real flows, in one transaction."""
+        if not actions:
+            return
+        arranging = {a.account_id for a in actions if a.kind in ("plan", "promise")}
+        with (
+            self.sessions.begin() as session,
+            arrangement_offers.batch(session, arranging, clock=self.clock),
+        ):
+            owed = delinquency_repo.amounts_owed(session, list(arranging))
+            contact_flows.record_call_results(
+                session,
+                [(a.contact_id, a.reason) for a in actions if a.kind == "call_result"],
+                actor="agent:sim",
+                clock=self.clock,
+            )
+            for action in actions:
+                if action.kind == "stop":
+                    contact_flows.receive_sms(
+                        session,
+                        provider="simulation",
+                        provider_id=f"sim-{self.seed}-{n}-{action.account_id}",
+                        from_number=action.to,
+                        body="退订",
+                        region="CN",
+                        clock=self.clock,
+                    )
+                elif action.kind in ("complaint", "dispute", "hardship"):
+                    self._case(session, action.account_id, action.kind, action.reason)
+                elif self._arrange(session, action, day, *owed.get(action.account_id, (0, 0))):
+                    report.events[action.kind] += 1
+
+    def _arrange(
+        self, session: Session, action: Action, day: dt.date, overdue: int, outstanding: int
+    ) -> bool:
+        """A promise (what the morning's pass found overdue, in three days) or a plan (six
+        instalments, a budget of what is owed), through the same flow as the portal, in a
+        savepoint; False when the policy does not offer it to the account now or the terms fall
+        outside the offer."""
+        try:
+            with session.begin_nested():
+                account = ledger_repo.AccountRepository(session).get(action.account_id)
+                assert account is not None
+                arrangement_flows.make(
+                    session,
+                    account,
+                    action.kind,
+                    amount_minor=max(overdue, 1),
+                    on=day + dt.timedelta(days=3),
+                    instalments=6,
+                    monthly_budget=outstanding,
+                    made_by="debtor" if action.channel == "portal" else "agent:sim",
+                    channel=action.channel,
+                    clock=self.clock,
+                )
+        except RecoupError:
+            return False
+        return True
+
+    def _case(self, session: Session, account_id: int, kind: str, reason: str) -> None:
+        account = ledger_repo.AccountRepository(session).get(account_id)
+        assert account is not None
+        case_flows.open_case(
+            session,
+            account.customer_id,
+            kind=kind,
+            reason=reason,
+            text=None,
+            account_ref=account.external_ref,
+            opened_by="debtor",
+            channel="portal",
+            clock=self.clock,
+        )
+
+    def hardship(self, n: int, day: dt.date, report: DayReport) -> None:
+        """Some debtors fall on hard times (for `HARDSHIP_DAYS`); some of them ask for help."""
+        ids = self.accounts["account_id"].to_numpy()
+        daily = self.world.hardship.monthly_rate / 30
+        hit = ids[uniform(self.seed, ids, n, Salt.hardship) < daily]
+        asking: list[Action] = []
+        for account_id in hit.tolist():
+            if self.hardship_until.get(account_id, day) > day:
+                continue
+            self.hardship_until[account_id] = day + dt.timedelta(days=HARDSHIP_DAYS)
+            report.events["hardship"] += 1
+            if self._draw(account_id, n, Salt.hardship, 1) < self.world.hardship.asks_for_help:
+                asking.append(Action("hardship", account_id, reason="job_loss"))
+                report.events["hardship_case"] += 1
+        self.act(n, day, asking, report)
+
+    def in_hardship(self, day: dt.date) -> set[int]:
+        """The debtors on hard times on `day` (as drawn here)."""
+        return {a for a, until in self.hardship_until.items() if until >= day}

@@ -1,0 +1,62 @@
+"""The strategy's service: decides, writes only its own tables (through `strategy.repository`),
+and hands contacts and tasks to their owners as frames. One module per part:
+
+- `versions`: policies stored as versions, one active, compiled once per process;
+- `facts`: the facts the kernel reads, set-based, and the business day an event decides for;
+- `planning`: decisions and guard-checked contact plans as frames, writing nothing;
+- `daily_run`: the day's run (decisions recorded, plans to `contact.service`, queue tasks to
+  `agents.service`), idempotent per day;
+- `redecisions`: an event re-decides its accounts now, or at the end of a deferred block;
+- `offering`: the offers the active policy makes an account now;
+- `comparison`: how two policies decide the same portfolio differently.
+
+Callers write `from recoup.strategy import service as strategy_service` and use the names below.
+"""
+
+from recoup.strategy.service.comparison import diff
+from recoup.strategy.service.daily_run import StrategyRun, run
+from recoup.strategy.service.facts import OPT_OUT_CHANNELS, facts
+from recoup.strategy.service.offering import offers, offers_many
+from recoup.strategy.service.planning import DEFAULT_WINDOW, decision_rows, plan, plan_rows
+from recoup.strategy.service.redecisions import (
+    DEFERRED,
+    Redecision,
+    deferred_redecisions,
+    redecide,
+    redecide_many,
+    redecision_pending,
+)
+from recoup.strategy.service.versions import (
+    InvalidPolicy,
+    NoActivePolicy,
+    activate,
+    active_policy,
+    compiled,
+    save_policy,
+)
+
+__all__ = [
+    "DEFAULT_WINDOW",
+    "DEFERRED",
+    "OPT_OUT_CHANNELS",
+    "InvalidPolicy",
+    "NoActivePolicy",
+    "Redecision",
+    "StrategyRun",
+    "activate",
+    "active_policy",
+    "compiled",
+    "decision_rows",
+    "deferred_redecisions",
+    "diff",
+    "facts",
+    "offers",
+    "offers_many",
+    "plan",
+    "plan_rows",
+    "redecide",
+    "redecide_many",
+    "redecision_pending",
+    "run",
+    "save_policy",
+]

@@ -1,0 +1,163 @@
+"""The facts the kernel decides on, read set-based for the daily run (every open account) or for
+an event's accounts, and the business day an event decides for."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import polars as pl
+from sqlalchemy.orm import Session
+
+from recoup.contact import repository as contact_repo
+from recoup.models import PauseKind
+from recoup.strategy import repository as repo
+from recoup.strategy.policy import Policy
+
+OPT_OUT_CHANNELS = ("sms", "call", "email", "push")
+
+
+def facts(
+    session: Session, as_of: dt.date, accounts: repo.Ids = None, *, policy: Policy | None = None
+) -> pl.DataFrame:
+    """The account facts the kernel reads, plus what the guard needs (customer, zones, collector).
+
+    `policy` (the daily run's): when most accounts can be in none of its stages by what the
+    accounts and their bills say (`Policy.in_some_stage`; a portfolio is mostly current), the
+    facts only a stage can use (payments, contact history, reachability, zones) are read for the
+    others alone and are null for the rest: those decide `none` (or `pause`) whatever these facts
+    say, and are not recorded. The column `_detailed` says which rows have them."""
+    base = repo.base_facts(session, accounts)
+    if base.height == 0:
+        return base
+    # An event reads its accounts' and their customers' rows; the daily run reads them all.
+    customers = customers_of(base, accounts)
+    due = repo.next_due(session, as_of, accounts)
+    detail, detail_customers = accounts, customers
+    if policy is not None and accounts is None:
+        known = base.join(due, on="account_id", how="left").with_columns(**_dates(as_of))
+        staged = policy.in_some_stage(known.columns)
+        maybe = known.filter(staged) if staged is not None else known
+        if maybe.height * 2 < base.height:
+            detail = maybe["account_id"].to_list()
+            detail_customers = maybe["customer_id"].unique().to_list()
+    pays = repo.payment_facts(session, as_of, detail)
+    arrangements = repo.arrangement_facts(session, as_of, accounts)
+    pauses = (
+        repo.open_pauses(session, as_of, accounts)
+        .lazy()
+        .group_by("account_id")
+        .agg(
+            (pl.col("kind") == PauseKind.dispute.value).any().alias("dispute_open"),
+            (pl.col("kind") == PauseKind.hardship.value).any().alias("hardship"),
+        )
+    )
+    reach = (
+        repo.reachability(session, detail_customers)
+        .lazy()
+        .group_by("customer_id")
+        .agg(
+            (pl.col("kind") == "phone").any().alias("has_phone"),
+            (pl.col("kind") == "email").any().alias("has_email"),
+        )
+    )
+    zones = repo.customer_zones(session, detail_customers).lazy()
+    opted = (
+        repo.opt_outs(session, customers)
+        .lazy()
+        .group_by("customer_id")
+        .agg(
+            *(
+                (pl.col("channel") == channel).any().alias(f"opted_out_{channel}")
+                for channel in OPT_OUT_CHANNELS
+            )
+        )
+    )
+    day = pl.lit(as_of)
+    # One lazy plan, collected once: an event deciding one account pays per query, not per step.
+    out = (
+        base.lazy()
+        .join(due.lazy(), on="account_id", how="left")
+        .join(pays.lazy(), on="account_id", how="left")
+        .join(arrangements.lazy(), on="account_id", how="left")
+        .join(pauses, on="account_id", how="left")
+        .join(reach, on="customer_id", how="left")
+        .join(zones, on="customer_id", how="left")
+        .join(opted, on="customer_id", how="left")
+        .with_columns(*(pl.col(f"opted_out_{c}").fill_null(False) for c in OPT_OUT_CHANNELS))
+        .with_columns(
+            **_dates(as_of),
+            days_since_last_payment=(day - pl.col("last_payment")).dt.total_days(),
+            payments_30d=pl.col("payments_30d").fill_null(0),
+            dispute_open=pl.col("dispute_open").fill_null(False),
+            hardship=pl.col("hardship").fill_null(False),
+            # Reachable: an address on file and no opt-out of the channel (so a STOP makes the
+            # policy choose another channel instead of planning a message the guard would block).
+            reachable_sms=pl.col("has_phone").fill_null(False) & ~pl.col("opted_out_sms"),
+            reachable_call=pl.col("has_phone").fill_null(False) & ~pl.col("opted_out_call"),
+            reachable_email=pl.col("has_email").fill_null(False) & ~pl.col("opted_out_email"),
+            reachable_push=~pl.col("opted_out_push"),  # a wallet's own users: the app is there
+            broken_promises=pl.col("broken_promises").fill_null(0),
+            promise_pending=pl.col("promise_pending").fill_null(False),
+            plan_active=pl.col("plan_active").fill_null(False),
+            zones=pl.col("zones").fill_null(pl.lit([], pl.List(pl.String))),
+            _detailed=pl.lit(True) if detail is None else pl.col("account_id").is_in(list(detail)),
+        )
+        .collect()
+    )
+    return out
+
+
+def _dates(as_of: dt.date) -> dict[str, pl.Expr]:
+    """The facts counted in days from the account and its bills."""
+    day = pl.lit(as_of)
+    return {
+        "days_to_due": (pl.col("next_due") - day).dt.total_days(),
+        "tenure_days": (day - pl.col("opened_date")).dt.total_days(),
+        "resolved_days": pl.when(pl.col("outstanding_minor") == 0).then(
+            (day - pl.col("last_paid_off")).dt.total_days()
+        ),
+    }
+
+
+def customers_of(f: pl.DataFrame, accounts: repo.Ids) -> list[int] | None:
+    """The customers whose rows an event reads (None: the daily run reads every customer's)."""
+    return None if accounts is None else f["customer_id"].unique().to_list()
+
+
+def with_history(
+    session: Session,
+    f: pl.DataFrame,
+    stages: pl.DataFrame,
+    as_of: dt.date,
+    accounts: repo.Ids = None,
+) -> pl.DataFrame:
+    """The facts plus the contact history: days since the last contact, contacts in the stage the
+    first decision put each account in."""
+    history = repo.contact_history(session, as_of, accounts)
+    latest = history.group_by("account_id").agg(pl.col("last_contact").max())
+    in_stage = stages.join(history, on=["account_id", "stage"], how="inner").select(
+        "account_id", pl.col("contacts").alias("contacts_in_stage")
+    )
+    return (
+        f.join(latest, on="account_id", how="left")
+        .join(in_stage, on="account_id", how="left")
+        .with_columns(
+            days_since_last_contact=(pl.lit(as_of) - pl.col("last_contact")).dt.total_days(),
+            contacts_in_stage=pl.col("contacts_in_stage").fill_null(0),
+        )
+    )
+
+
+def business_days(session: Session, state: pl.DataFrame, now: dt.datetime) -> pl.DataFrame:
+    """The day an event decides for: the account's business day now, in its product's zone, not
+    the day its delinquency state last changed (the pass writes only the states that change);
+    the state's day when a pass already ran for a later day."""
+    zones = contact_repo.product_zones(session)
+    today = {code: now.astimezone(ZoneInfo(zone)).date() for code, zone in zones.items()}
+    return state.with_columns(
+        pl.max_horizontal(
+            pl.col("product").replace_strict(today, default=None, return_dtype=pl.Date),
+            "state_date",
+        ).alias("today")
+    )
