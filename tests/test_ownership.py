@@ -133,11 +133,6 @@ KNOWN_VIOLATIONS: set[tuple[str, str]] = {
     ("recoup.contact.flows", "opt_outs"),
     ("recoup.contact.service", "contact_events"),
     ("recoup.contact.service", "template_versions"),
-    # delinquency: the daily pass stores its state and events from the service
-    ("recoup.delinquency.service", "account_delinquency"),
-    ("recoup.delinquency.service", "delinquency_events"),
-    ("recoup.delinquency.service", "delinquency_pauses"),
-    ("recoup.delinquency.service", "delinquency_runs"),
     # strategy records its decisions from the service
     ("recoup.strategy.service", "strategy_decisions"),
 }
