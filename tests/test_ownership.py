@@ -124,8 +124,6 @@ KNOWN_VIOLATIONS: set[tuple[str, str]] = {
     ("recoup.audit.service", "audit_events"),
     ("recoup.audit.service", "audit_head"),
     ("recoup.audit.service", "data_access_log"),
-    # cases: its flows add cases
-    ("recoup.cases.flows", "cases"),
     # contact: flows and service add rows the repository should
     ("recoup.contact.flows", "contact_plans"),
     ("recoup.contact.flows", "contact_preferences"),

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import polars as pl
@@ -10,6 +10,7 @@ from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from recoup.kit import frames
 from recoup.kit.crypto import EncryptedString
+from recoup.kit.db import among
 from recoup.kit.indexes import email_index, national_id_index, phone_index
 from recoup.kit.repository import Repository
 from recoup.models import (
@@ -99,6 +100,33 @@ class AccountRepository(Repository[Account]):
         """Lock the account row: payments, reversals and bills on one account are serialised."""
         return self.get_one_or_none(
             select(Account).where(Account.id == account_id).with_for_update()
+        )
+
+    def by_ids(self, account_ids: Collection[int]) -> dict[int, Account]:
+        found = self.session.execute(
+            select(Account).where(among(self.session, Account.id, account_ids))
+        )
+        return {a.id: a for a in found.scalars()}
+
+    def open_of_customer(
+        self, customer_id: int, *, external_ref: str | None = None
+    ) -> Sequence[Account]:
+        """The customer's open accounts (the one with this reference, if given), oldest first:
+        another customer's account is simply not among them."""
+        stmt = select(Account).where(
+            Account.customer_id == customer_id, Account.closed_date.is_(None)
+        )
+        if external_ref is not None:
+            stmt = stmt.where(Account.external_ref == external_ref)
+        return self.list(stmt.order_by(Account.id))
+
+    def open_ids_of_customer(self, customer_id: int) -> list[int]:
+        return list(
+            self.session.execute(
+                select(Account.id)
+                .where(Account.customer_id == customer_id, Account.closed_date.is_(None))
+                .order_by(Account.id)
+            ).scalars()
         )
 
 
