@@ -5,7 +5,7 @@ of those four tables."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -58,6 +58,11 @@ class DelinquencyRepository(Repository[AccountDelinquency]):
     def state(self, account_id: int) -> AccountDelinquency | None:
         # populate_existing: the portfolio pass writes set-based, behind the identity map's back
         return self.session.get(AccountDelinquency, account_id, populate_existing=True)
+
+    def states_of(self, account_ids: Collection[int]) -> dict[int, AccountDelinquency]:
+        d = AccountDelinquency
+        rows = self.session.scalars(select(d).where(among(self.session, d.account_id, account_ids)))
+        return {row.account_id: row for row in rows}
 
     def pause(self, pause_id: int) -> DelinquencyPause | None:
         return self.session.get(DelinquencyPause, pause_id)

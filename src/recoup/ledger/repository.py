@@ -48,6 +48,13 @@ class CustomerRepository(Repository[Customer]):
         stmt = select(Customer).where(Customer.id == customer_id).options(*self.with_contacts())
         return self.get_one_or_none(stmt)
 
+    def ids_with_phone(self, number_index: str) -> list[int]:
+        """The customers who have this phone number (by its blind index), in id order."""
+        rows = self.session.execute(
+            select(CustomerPhone.customer_id).where(CustomerPhone.number_index == number_index)
+        ).scalars()
+        return sorted(set(rows))
+
     def matching(
         self,
         stmt: Select[Customer],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Mapping
 
 import polars as pl
 from sqlalchemy import select
@@ -165,6 +166,13 @@ def get_customer(session: Session, customer_id: int) -> Customer:
     return found
 
 
+def set_language(session: Session, customer: Customer, language: str) -> None:
+    """The language the customer asked to be written to in (their contact preferences)."""
+    if language != customer.preferred_language:
+        customer.preferred_language = language
+        session.flush()
+
+
 def erase_customer(session: Session, customer: Customer, *, name: str, external_ref: str) -> None:
     """Replace the customer's personal data (an erasure the privacy package decided): the name and
     reference given, no national ID or time zones, and no phones, e-mails or addresses left."""
@@ -265,6 +273,23 @@ def issue_bill(
             created_at=created_at,
         )
     )
+
+
+COMPONENTS = ("fees", "interest", "principal")
+
+
+def take_off(session: Session, bill: Bill, amounts: Mapping[str, int]) -> None:
+    """Take amounts off a bill's components (`fees`, `interest`, `principal`): what an
+    arrangement moved to other bills or waived. The caller records why (its adjustments) and
+    settles the account (`ledger.flows.settle`), which replays the waterfall."""
+    for component, amount in amounts.items():
+        if component not in COMPONENTS:
+            raise ValueError(f"a bill has no component {component!r}")
+        column = f"{component}_minor"
+        left = getattr(bill, column) - amount
+        if left < 0:
+            raise ValueError(f"bill {bill.id}: {component} would go below zero")
+        setattr(bill, column, left)
 
 
 def bills(session: Session, account_id: int) -> list[Bill]:
