@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from recoup.audit import service as audit_service
 from recoup.http.deps import ClockDep, Limit, Offset, RowId, SessionDep
@@ -15,18 +14,17 @@ from recoup.http.idempotency import IDEMPOTENT_ERRORS, body_of, respond
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
-from recoup.kit.repository import Repository
 from recoup.kit.schemas import ListResource
 from recoup.ledger import flows, schemas
 from recoup.ledger import service as ledger_service
-from recoup.ledger.repository import CustomerRepository
+from recoup.ledger.repository import AccountRepository, CustomerRepository
 from recoup.ledger.service import (
     AccountNotFound,
     CustomerNotFound,
     DuplicateReference,
     PaymentNotFound,
 )
-from recoup.models import Account, Customer, Payment
+from recoup.models import Payment
 
 P = Permission
 router = APIRouter(prefix="/v1", tags=["ledger"], responses=AUTHENTICATED)
@@ -79,14 +77,12 @@ def list_customers(
 ) -> ListResource[schemas.Customer]:
     """Customers in creation order, masked. `phone`, `email` and `national_id` find a person through
     blind indexes (keyed hashes of the normalised value): nothing is decrypted to search."""
-    repo = CustomerRepository(session)
-    stmt = select(Customer).options(*repo.with_contacts()).order_by(Customer.id)
-    if jurisdiction:
-        stmt = stmt.where(Customer.jurisdiction == jurisdiction)
-    stmt = repo.matching(
-        stmt, **ledger_service.lookup_indexes(phone=phone, email=email, national_id=national_id)
+    page = CustomerRepository(session).page(
+        limit=limit,
+        offset=offset,
+        jurisdiction=jurisdiction,
+        **ledger_service.lookup_indexes(phone=phone, email=email, national_id=national_id),
     )
-    page = repo.paginate(stmt, limit=limit, offset=offset)
     return ListResource(
         items=[schemas.Customer.masked(c) for c in page.items],
         total=page.total,
@@ -200,10 +196,7 @@ def list_accounts(
     _: Principal = require(P.accounts_read),
 ) -> ListResource[schemas.Account]:
     """Accounts in creation order, optionally of one customer."""
-    stmt = select(Account).order_by(Account.id)
-    if customer_id is not None:
-        stmt = stmt.where(Account.customer_id == customer_id)
-    page = Repository[Account](session).paginate(stmt, limit=limit, offset=offset)
+    page = AccountRepository(session).page(limit=limit, offset=offset, customer_id=customer_id)
     return ListResource(
         items=[schemas.Account.model_validate(a) for a in page.items],
         total=page.total,

@@ -12,7 +12,7 @@ from recoup.kit import frames
 from recoup.kit.crypto import EncryptedString
 from recoup.kit.db import among
 from recoup.kit.indexes import email_index, national_id_index, phone_index
-from recoup.kit.repository import Repository
+from recoup.kit.repository import Page, Repository
 from recoup.models import (
     Account,
     Allocation,
@@ -80,6 +80,23 @@ class CustomerRepository(Repository[Customer]):
             stmt = stmt.where(Customer.national_id_index == national_id)
         return stmt
 
+    def page(
+        self,
+        *,
+        limit: int,
+        offset: int,
+        jurisdiction: str | None = None,
+        phone: str | None = None,
+        email: str | None = None,
+        national_id: str | None = None,
+    ) -> Page[Customer]:
+        """Customers in creation order, with their contacts, narrowed as `matching` says."""
+        stmt = select(Customer).options(*self.with_contacts()).order_by(Customer.id)
+        if jurisdiction:
+            stmt = stmt.where(Customer.jurisdiction == jurisdiction)
+        stmt = self.matching(stmt, phone=phone, email=email, national_id=national_id)
+        return self.paginate(stmt, limit=limit, offset=offset)
+
 
 def delete_customer_contacts(session: Session, customer_id: int) -> None:
     for model in (CustomerPhone, CustomerEmail, CustomerAddress):
@@ -88,6 +105,9 @@ def delete_customer_contacts(session: Session, customer_id: int) -> None:
 
 class ProductRepository(Repository[Product]):
     model = Product
+
+    def all(self) -> Sequence[Product]:
+        return self.list(select(Product).order_by(Product.code))
 
     def codes(self) -> list[str]:
         return [code for (code,) in self.session.execute(select(Product.code)).all()]
@@ -108,6 +128,13 @@ class AccountRepository(Repository[Account]):
         return self.get_one_or_none(
             select(Account).where(Account.id == account_id).with_for_update()
         )
+
+    def page(self, *, limit: int, offset: int, customer_id: int | None = None) -> Page[Account]:
+        """Accounts in creation order, optionally of one customer."""
+        stmt = select(Account).order_by(Account.id)
+        if customer_id is not None:
+            stmt = stmt.where(Account.customer_id == customer_id)
+        return self.paginate(stmt, limit=limit, offset=offset)
 
     def by_ids(self, account_ids: Collection[int]) -> dict[int, Account]:
         found = self.session.execute(

@@ -14,7 +14,6 @@ import zoneinfo
 from collections.abc import Mapping
 
 import polars as pl
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recoup.kit.clock import Clock
@@ -423,8 +422,7 @@ def reallocate_many(session: Session, account_ids: list[int] | None) -> None:
     bills = store.bills(account_ids)
     payments = store.live_payments(account_ids)
     waterfalls = {
-        p.code: Waterfall.from_config(p.allocation)
-        for p in ProductRepository(session).list(select(Product))
+        p.code: Waterfall.from_config(p.allocation) for p in ProductRepository(session).all()
     }
     lines, credits = allocate_frames(bills, payments, waterfalls)
     # Write only what changed: a file of new bills with no payments rewrites nothing but the bills.
