@@ -68,14 +68,15 @@ def take_off(session: Session, bill: Bill, amounts: Mapping[str, int]) -> None:
     """Take amounts off a bill's components (`fees`, `interest`, `principal`): what an
     arrangement moved to other bills or waived. The caller records why (its adjustments) and
     settles the account (`ledger.flows.settle`), which replays the waterfall."""
+    left: dict[str, int] = {}
     for component, amount in amounts.items():
         if component not in COMPONENTS:
             raise ValueError(f"a bill has no component {component!r}")
-        column = f"{component}_minor"
-        left = getattr(bill, column) - amount
-        if left < 0:
+        left[f"{component}_minor"] = getattr(bill, f"{component}_minor") - amount
+        if left[f"{component}_minor"] < 0:
             raise ValueError(f"bill {bill.id}: {component} would go below zero")
-        setattr(bill, column, left)
+    for column, value in left.items():  # all or nothing
+        setattr(bill, column, value)
 
 
 def bills(session: Session, account_id: int) -> list[Bill]:
