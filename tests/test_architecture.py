@@ -9,8 +9,12 @@ SRC = Path(__file__).parents[1] / "src" / "recoup"
 
 
 def modules(*names: str) -> list[Path]:
-    """The modules named so, and the parts of packages named so (`strategy/service/*.py`)."""
-    return [p for p in SRC.rglob("*.py") if p.stem in names or p.parent.name in names]
+    """The modules with these names, and every module of a package with one (`ledger/service/`)."""
+    return [
+        p
+        for p in SRC.rglob("*.py")
+        if p.stem in names or set(p.relative_to(SRC).parts[:-1]) & set(names)
+    ]
 
 
 def calls(path: Path, attribute: str) -> list[int]:

@@ -25,7 +25,6 @@ from recoup.models import (
     ArrangementKind,
     ArrangementStatus,
     Bill,
-    BillAdjustment,
 )
 
 
@@ -37,9 +36,7 @@ def lock(session: Session, account: Account) -> Account:
 
 
 def account_of(session: Session, arrangement: Arrangement) -> Account:
-    account = session.get(Account, arrangement.account_id)
-    assert account is not None
-    return account
+    return ledger_service.get_account(session, arrangement.account_id)
 
 
 def keep(
@@ -51,7 +48,7 @@ def keep(
     paid: int,
     clock: Clock,
 ) -> None:
-    arrangement.paid_minor = paid
+    repo.set_paid(session, arrangement, paid)
     if arrangement.kind == ArrangementKind.extension:
         new_due = dt.date.fromisoformat(arrangement.terms["new_due_date"])
         overdue = [
@@ -78,8 +75,7 @@ def end(
     reason: str | None,
     clock: Clock,
 ) -> None:
-    arrangement.status, arrangement.ended_on, arrangement.end_reason = status, on, reason
-    arrangement.updated_at = clock.now()
+    repo.end(session, arrangement, status, on=on, reason=reason, at=clock.now())
     if arrangement.kind == ArrangementKind.plan:
         plan_pauses = DelinquencyRepository(session).open_for_arrangement(arrangement.id)
         for pause in plan_pauses:
@@ -126,17 +122,16 @@ def _adjust(
     kind: str,
     on: dt.date,
 ) -> None:
-    session.add(
-        BillAdjustment(
-            account_id=bill.account_id,
-            bill_id=bill.id,
-            arrangement_id=arrangement.id,
-            component=component,
-            amount_minor=amount,
-            kind=kind,
-            effective_date=on,
-            created_at=arrangement.updated_at or arrangement.created_at,
-        )
+    repo.add_adjustment(
+        session,
+        account_id=bill.account_id,
+        bill_id=bill.id,
+        arrangement_id=arrangement.id,
+        component=component,
+        amount_minor=amount,
+        kind=kind,
+        effective_date=on,
+        created_at=arrangement.updated_at or arrangement.created_at,
     )
 
 
@@ -151,8 +146,8 @@ def reschedule(
     instalment."""
     moved: list[dict[str, int]] = []
     for bill, left in unpaid:
+        ledger_service.take_off(session, bill, left)
         for component, amount in left.items():
-            setattr(bill, f"{component}_minor", getattr(bill, f"{component}_minor") - amount)
             _adjust(
                 session,
                 arrangement,
@@ -193,14 +188,14 @@ def reschedule(
                 arrangement.start_date,
             )
         if inst.seq in instalment_rows:
-            instalment_rows[inst.seq].bill_id = bill.id
+            repo.link_instalment_bill(session, instalment_rows[inst.seq], bill.id)
     session.flush()
 
 
 def waive(session: Session, account: Account, arrangement: Arrangement, *, on: dt.date) -> None:
     """A kept settlement: whatever is still unpaid is forgiven, component by component."""
     for bill, left in repo.unpaid_components(session, account.id):
+        ledger_service.take_off(session, bill, left)
         for component, amount in left.items():
-            setattr(bill, f"{component}_minor", getattr(bill, f"{component}_minor") - amount)
             _adjust(session, arrangement, bill, component, -amount, "waived", on)
     session.flush()

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from recoup.arrangements import effects, terms
+from recoup.arrangements import repository as repo
 from recoup.arrangements.offers import NotOffered, Position, offered, offered_bounds, position
 from recoup.arrangements.repository import ArrangementRepository
 from recoup.audit import service as audit_service
@@ -39,7 +40,6 @@ from recoup.ledger import service as ledger_service
 from recoup.models import (
     Account,
     Arrangement,
-    ArrangementInstalment,
     ArrangementKind,
     ArrangementStatus,
     PauseKind,
@@ -76,7 +76,9 @@ def _create(
     clock: Clock,
 ) -> Arrangement:
     version = PolicyVersionRepository(session).active()
-    arrangement = Arrangement(
+    arrangement = repo.add_arrangement(
+        session,
+        [(i.seq, i.due_date, i.amount_minor) for i in schedule],
         account_id=account.id,
         customer_id=account.customer_id,
         kind=kind,
@@ -96,18 +98,6 @@ def _create(
         created_at=clock.now(),
         updated_at=clock.now(),
     )
-    session.add(arrangement)
-    session.flush()
-    session.add_all(
-        ArrangementInstalment(
-            arrangement_id=arrangement.id,
-            seq=i.seq,
-            due_date=i.due_date,
-            amount_minor=i.amount_minor,
-        )
-        for i in schedule
-    )
-    session.flush()
     audit_service.record(
         session,
         actor=made_by,
@@ -414,13 +404,12 @@ def decide_approval(
     if arrangement.made_by == by:
         raise Forbidden("the person who made an arrangement cannot approve it")
     account = effects.lock(session, effects.account_of(session, arrangement))
-    arrangement.status = ArrangementStatus.active if approve else ArrangementStatus.rejected
-    arrangement.approved_by, arrangement.updated_at = by, clock.now()
+    repo.approved(session, arrangement, approve=approve, by=by, at=clock.now())
     if not approve:
-        arrangement.ended_on = delinquency_service.business_today(
+        today = delinquency_service.business_today(
             ledger_service.product(session, account.product_code), clock
         )
-        arrangement.end_reason = "rejected"
+        repo.end(session, arrangement, ArrangementStatus.rejected, on=today, reason="rejected")
     audit_service.record(
         session,
         actor=by,

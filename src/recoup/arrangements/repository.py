@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from recoup.kit.db import among
@@ -14,11 +15,19 @@ from recoup.kit.repository import Repository
 from recoup.models import (
     OPEN_STATUSES,
     Account,
+    AccountDelinquency,
     Allocation,
     Arrangement,
     ArrangementInstalment,
+    ArrangementStatus,
     Bill,
+    BillAdjustment,
+    CustomerEmail,
+    CustomerPhone,
+    OneTimeCode,
+    PayLinkRevocation,
     Payment,
+    PaymentIntent,
 )
 
 
@@ -59,6 +68,63 @@ class ArrangementRepository(Repository[Arrangement]):
             .scalars()
             .all()
         )
+
+
+def add_arrangement(
+    session: Session, instalments: Sequence[tuple[int, dt.date, int]], **values: Any
+) -> Arrangement:
+    """A new arrangement with its instalments (seq, due date, amount), flushed for ids."""
+    arrangement = Arrangement(**values)
+    session.add(arrangement)
+    session.flush()
+    session.add_all(
+        ArrangementInstalment(
+            arrangement_id=arrangement.id, seq=seq, due_date=due, amount_minor=amount
+        )
+        for seq, due, amount in instalments
+    )
+    session.flush()
+    return arrangement
+
+
+def set_paid(
+    session: Session, arrangement: Arrangement, paid: int, *, at: dt.datetime | None = None
+) -> None:
+    """What the money that arrived since the start has paid of it (`at`: when it changed)."""
+    arrangement.paid_minor = paid
+    if at is not None:
+        arrangement.updated_at = at
+
+
+def approved(
+    session: Session, arrangement: Arrangement, *, approve: bool, by: str, at: dt.datetime
+) -> None:
+    """A supervisor's answer to a settlement awaiting approval (a rejection is ended by `end`)."""
+    arrangement.status = ArrangementStatus.active if approve else ArrangementStatus.rejected
+    arrangement.approved_by, arrangement.updated_at = by, at
+
+
+def end(
+    session: Session,
+    arrangement: Arrangement,
+    status: ArrangementStatus,
+    *,
+    on: dt.date,
+    reason: str | None,
+    at: dt.datetime | None = None,
+) -> None:
+    arrangement.status, arrangement.ended_on, arrangement.end_reason = status, on, reason
+    if at is not None:
+        arrangement.updated_at = at
+
+
+def add_adjustment(session: Session, **values: Any) -> None:
+    """One move of a bill component (`bill_adjustments`): what a bill row's sum is made of."""
+    session.add(BillAdjustment(**values))
+
+
+def link_instalment_bill(session: Session, instalment: ArrangementInstalment, bill_id: int) -> None:
+    instalment.bill_id = bill_id
 
 
 def accounts_by_id(session: Session, account_ids: set[int]) -> dict[int, Account]:
@@ -121,6 +187,156 @@ def unpaid_components(
         if left:
             out.append((bill, left))
     return out
+
+
+# Pay links, pay-now intents, one-time codes and what the portal shows (`arrangements.service`).
+
+
+def revoked(
+    session: Session, customer_id: int, *, contact_id: int | None, issued_at: dt.datetime
+) -> bool:
+    """Whether a link of the customer's, carried by `contact_id` and issued at `issued_at`, was
+    withdrawn: by its contact, or with all the customer's links issued before a moment."""
+    r = PayLinkRevocation
+    matches: list[ColumnElement[bool]] = [r.contact_id.is_(None) & (r.at > issued_at)]
+    if contact_id is not None:
+        matches.append(r.contact_id == contact_id)
+    found = session.execute(select(r.id).where(r.customer_id == customer_id, or_(*matches)))
+    return found.first() is not None
+
+
+def add_revocation(session: Session, **values: Any) -> PayLinkRevocation:
+    revocation = PayLinkRevocation(**values)
+    session.add(revocation)
+    session.flush()
+    return revocation
+
+
+def bills_of(session: Session, account_ids: Collection[int]) -> Sequence[Bill]:
+    """The accounts' bills, by due date."""
+    stmt = select(Bill).where(Bill.account_id.in_(sorted(account_ids)))
+    return session.execute(stmt.order_by(Bill.due_date, Bill.id)).scalars().all()
+
+
+def open_accounts_with_state(
+    session: Session, customer_id: int
+) -> list[tuple[Account, AccountDelinquency | None]]:
+    """The customer's open accounts, each with its delinquency state (None: never computed)."""
+    rows = session.execute(
+        select(Account, AccountDelinquency)
+        .outerjoin(AccountDelinquency, AccountDelinquency.account_id == Account.id)
+        .where(Account.customer_id == customer_id, Account.closed_date.is_(None))
+        .order_by(Account.id)
+    ).all()
+    return [(account, state) for account, state in rows]
+
+
+def add_intent(session: Session, **values: Any) -> PaymentIntent:
+    intent = PaymentIntent(**values)
+    session.add(intent)
+    session.flush()
+    return intent
+
+
+def intent_created(
+    session: Session, intent: PaymentIntent, *, wallet_id: str, redirect_url: str
+) -> None:
+    """The wallet took the intent: it is pending there."""
+    intent.status, intent.wallet_id, intent.redirect_url = "pending", wallet_id, redirect_url
+    session.flush()
+
+
+def intent(session: Session, intent_id: int) -> PaymentIntent | None:
+    return session.get(PaymentIntent, intent_id)
+
+
+def intent_ended(
+    session: Session,
+    intent: PaymentIntent,
+    *,
+    payment_id: int | None,
+    reason: str | None,
+    at: dt.datetime,
+) -> None:
+    """Succeeded (with the payment) or declined."""
+    intent.status = "succeeded" if payment_id is not None else "declined"
+    intent.payment_id, intent.reason, intent.updated_at = payment_id, reason, at
+    session.flush()
+
+
+def latest_intent(
+    session: Session, customer_id: int, *, since: dt.datetime
+) -> PaymentIntent | None:
+    p = PaymentIntent
+    return session.execute(
+        select(p)
+        .where(p.customer_id == customer_id, p.created_at >= since)
+        .order_by(p.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def own_mobile(session: Session, customer_id: int) -> str | None:
+    """The customer's first mobile number that is their own (given by them or the wallet)."""
+    p = CustomerPhone
+    return session.execute(
+        select(p.number)
+        .where(
+            p.customer_id == customer_id, p.type == "mobile", p.source.in_(("customer", "wallet"))
+        )
+        .order_by(p.position)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def first_email(session: Session, customer_id: int) -> str | None:
+    e = CustomerEmail
+    return session.execute(
+        select(e.address).where(e.customer_id == customer_id).order_by(e.position).limit(1)
+    ).scalar_one_or_none()
+
+
+def codes_since(session: Session, customer_id: int, since: dt.datetime) -> list[dt.datetime]:
+    """When the customer's one-time codes since a moment were made."""
+    c = OneTimeCode
+    stmt = select(c.created_at).where(c.customer_id == customer_id, c.created_at > since)
+    return list(session.execute(stmt).scalars())
+
+
+def add_code(session: Session, **values: Any) -> OneTimeCode:
+    row = OneTimeCode(**values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def code_sent(session: Session, row: OneTimeCode, *, code_hash: str, contact_id: int) -> None:
+    """The code's keyed hash, for the record, and the service message that carries it."""
+    row.code_hash, row.contact_id = code_hash, contact_id
+    session.flush()
+
+
+def live_code_for_update(
+    session: Session, customer_id: int, now: dt.datetime
+) -> OneTimeCode | None:
+    """The customer's latest unused, unexpired code, locked for this transaction."""
+    c = OneTimeCode
+    return session.execute(
+        select(c)
+        .where(c.customer_id == customer_id, c.used_at.is_(None), c.expires_at > now)
+        .order_by(c.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).scalar_one_or_none()
+
+
+def code_tried(session: Session, row: OneTimeCode, *, good: bool, at: dt.datetime) -> None:
+    """A right try spends the code; a wrong one counts."""
+    if good:
+        row.used_at = at
+    else:
+        row.attempts += 1
+    session.flush()
 
 
 def promised_on(session: Session, day: dt.date) -> dict[int, int]:

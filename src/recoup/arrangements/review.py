@@ -93,7 +93,7 @@ def _review(
             today=today_of[account.product_code],
         )
         if outcome.paid != arrangement.paid_minor:
-            arrangement.paid_minor, arrangement.updated_at = outcome.paid, clock.now()
+            repo.set_paid(session, arrangement, outcome.paid, at=clock.now())
         if outcome.status == "active":
             continue
         account = effects.lock(session, account)

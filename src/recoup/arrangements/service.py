@@ -7,9 +7,9 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
+from recoup.arrangements import repository as repo
 from recoup.arrangements.links import (
     CODE_LIFETIME,
     PayLink,
@@ -20,20 +20,14 @@ from recoup.arrangements.links import (
 from recoup.audit import service as audit_service
 from recoup.channels import ChannelError
 from recoup.channels.wallet import WalletPaymentsAdapter
+from recoup.contact import service as contact_service
 from recoup.kit.clock import Clock
 from recoup.kit.errors import NotAuthenticated, NotFound, RecoupError, ValidationFailed
 from recoup.kit.masking import mask_email, mask_phone
 from recoup.kit.money import to_major
+from recoup.ledger.repository import AccountRepository, CustomerRepository
 from recoup.models import (
     Account,
-    AccountDelinquency,
-    Bill,
-    ContactPlan,
-    ContactStatus,
-    Customer,
-    CustomerEmail,
-    CustomerPhone,
-    OneTimeCode,
     PayLinkRevocation,
     PaymentIntent,
 )
@@ -47,14 +41,9 @@ class LinkRevoked(NotAuthenticated):
 def open_link(session: Session, token: str, *, keys: Sequence[bytes], clock: Clock) -> PayLink:
     """The customer a genuine, unexpired, unrevoked link stands for; 401 otherwise."""
     link = read_pay_link(keys, token, now=clock.now())
-    r = PayLinkRevocation
-    matches: list[ColumnElement[bool]] = [r.contact_id.is_(None) & (r.at > link.issued_at)]
-    if link.contact_id is not None:
-        matches.append(r.contact_id == link.contact_id)
-    revoked = session.execute(
-        select(r.id).where(r.customer_id == link.customer_id, or_(*matches))
-    ).first()
-    if revoked is not None:
+    if repo.revoked(
+        session, link.customer_id, contact_id=link.contact_id, issued_at=link.issued_at
+    ):
         raise LinkRevoked("this link was withdrawn; open the latest message or call us")
     return link
 
@@ -69,13 +58,16 @@ def revoke(
     clock: Clock,
 ) -> PayLinkRevocation:
     """Withdraw one link (the contact that carried it) or all of a customer's links issued so far."""
-    if session.get(Customer, customer_id) is None:
+    if CustomerRepository(session).get(customer_id) is None:
         raise NotFound(f"no customer {customer_id}")
-    revocation = PayLinkRevocation(
-        customer_id=customer_id, contact_id=contact_id, at=clock.now(), by=actor, reason=reason
+    revocation = repo.add_revocation(
+        session,
+        customer_id=customer_id,
+        contact_id=contact_id,
+        at=clock.now(),
+        by=actor,
+        reason=reason,
     )
-    session.add(revocation)
-    session.flush()
     audit_service.record(
         session,
         actor=actor,
@@ -122,9 +114,7 @@ class PortalView:
 
 def _bills(session: Session, account_ids: list[int]) -> dict[int, list[BillLine]]:
     bills: dict[int, list[BillLine]] = {}
-    for bill in session.execute(
-        select(Bill).where(Bill.account_id.in_(account_ids)).order_by(Bill.due_date, Bill.id)
-    ).scalars():
+    for bill in repo.bills_of(session, account_ids):
         bills.setdefault(bill.account_id, []).append(
             BillLine(
                 bill.due_date,
@@ -137,15 +127,10 @@ def _bills(session: Session, account_ids: list[int]) -> dict[int, list[BillLine]
 
 def portal_view(session: Session, customer_id: int, *, today: dt.date) -> PortalView:
     """The customer's open accounts with their balances and bills, newest bills last."""
-    customer = session.get(Customer, customer_id)
+    customer = CustomerRepository(session).get(customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id}")
-    accounts = session.execute(
-        select(Account, AccountDelinquency)
-        .outerjoin(AccountDelinquency, AccountDelinquency.account_id == Account.id)
-        .where(Account.customer_id == customer_id, Account.closed_date.is_(None))
-        .order_by(Account.id)
-    ).all()
+    accounts = repo.open_accounts_with_state(session, customer_id)
     bills = _bills(session, [a.id for a, _ in accounts])
     views = [
         AccountView(
@@ -173,13 +158,8 @@ def portal_view(session: Session, customer_id: int, *, today: dt.date) -> Portal
 
 def open_account(session: Session, customer_id: int, reference: str) -> Account | None:
     """The customer's open account by its reference; another customer's is simply not found."""
-    return session.execute(
-        select(Account).where(
-            Account.customer_id == customer_id,
-            Account.external_ref == reference,
-            Account.closed_date.is_(None),
-        )
-    ).scalar_one_or_none()
+    found = AccountRepository(session).open_of_customer(customer_id, external_ref=reference)
+    return found[0] if found else None
 
 
 class PaymentRefused(ValidationFailed):
@@ -204,7 +184,7 @@ def start_payment(
     account = open_account(session, link.customer_id, account_ref)
     if account is None:  # another customer's account answers exactly as a missing one
         raise NotFound("no such account")
-    customer = session.get(Customer, link.customer_id)
+    customer = CustomerRepository(session).get(link.customer_id)
     assert customer is not None
     owed = sum(b.remaining_minor for b in _bills(session, [account.id]).get(account.id, []))
     if not 0 < amount_minor <= owed:
@@ -213,7 +193,8 @@ def start_payment(
             f"{account.currency}"
         )
     now = clock.now()
-    intent = PaymentIntent(
+    intent = repo.add_intent(
+        session,
         customer_id=link.customer_id,
         account_id=account.id,
         amount_minor=amount_minor,
@@ -223,8 +204,6 @@ def start_payment(
         created_at=now,
         updated_at=now,
     )
-    session.add(intent)
-    session.flush()
     try:
         made = wallet.create(
             reference=intent.reference,
@@ -237,12 +216,7 @@ def start_payment(
         )
     except ChannelError as exc:
         raise WalletUnavailable(f"the wallet did not take the payment: {exc.reason}") from exc
-    intent.status, intent.wallet_id, intent.redirect_url = (
-        "pending",
-        made.wallet_id,
-        made.redirect_url,
-    )
-    session.flush()
+    repo.intent_created(session, intent, wallet_id=made.wallet_id, redirect_url=made.redirect_url)
     audit_service.record(
         session,
         actor="debtor",
@@ -267,12 +241,10 @@ def intent_settled(
     """The wallet's webhook named an intent: succeeded (with the payment) or declined."""
     if not reference.startswith("rpi_") or not reference[4:].isdigit():
         return None
-    intent = session.get(PaymentIntent, int(reference[4:]))
+    intent = repo.intent(session, int(reference[4:]))
     if intent is None or intent.status in ("succeeded", "declined"):
         return intent
-    intent.status = "succeeded" if payment_id is not None else "declined"
-    intent.payment_id, intent.reason, intent.updated_at = payment_id, reason, clock.now()
-    session.flush()
+    repo.intent_ended(session, intent, payment_id=payment_id, reason=reason, at=clock.now())
     return intent
 
 
@@ -280,12 +252,7 @@ def latest_intent(
     session: Session, customer_id: int, *, since: dt.datetime
 ) -> PaymentIntent | None:
     """The customer's most recent pay-now since a moment: what the portal reports back on."""
-    return session.execute(
-        select(PaymentIntent)
-        .where(PaymentIntent.customer_id == customer_id, PaymentIntent.created_at >= since)
-        .order_by(PaymentIntent.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    return repo.latest_intent(session, customer_id, since=since)
 
 
 class TooManyCodes(RecoupError):
@@ -309,24 +276,10 @@ class CodeSent:
 def code_address(session: Session, customer_id: int) -> tuple[str, str] | None:
     """(channel, masked address): the debtor's own mobile, else their e-mail, never a third
     party's number."""
-    phone = session.execute(
-        select(CustomerPhone.number)
-        .where(
-            CustomerPhone.customer_id == customer_id,
-            CustomerPhone.type == "mobile",
-            CustomerPhone.source.in_(("customer", "wallet")),
-        )
-        .order_by(CustomerPhone.position)
-        .limit(1)
-    ).scalar_one_or_none()
+    phone = repo.own_mobile(session, customer_id)
     if phone is not None:
         return "sms", mask_phone(phone)
-    email = session.execute(
-        select(CustomerEmail.address)
-        .where(CustomerEmail.customer_id == customer_id)
-        .order_by(CustomerEmail.position)
-        .limit(1)
-    ).scalar_one_or_none()
+    email = repo.first_email(session, customer_id)
     return ("email", mask_email(email)) if email is not None else None
 
 
@@ -336,30 +289,17 @@ def request_code(
     """A one-time code to the debtor's own phone (or e-mail), through the outbox as a service
     message. At most 3 a quarter of an hour and 10 a day per customer."""
     now = clock.now()
-    recent = (
-        session.execute(
-            select(OneTimeCode.created_at).where(
-                OneTimeCode.customer_id == customer_id,
-                OneTimeCode.created_at > now - dt.timedelta(days=1),
-            )
-        )
-        .scalars()
-        .all()
-    )
+    recent = repo.codes_since(session, customer_id, now - dt.timedelta(days=1))
     quarter = [t for t in recent if t > now - dt.timedelta(minutes=15)]
     if len(quarter) >= CODES_PER_QUARTER_HOUR or len(recent) >= CODES_PER_DAY:
         raise TooManyCodes("too many codes were asked for; wait a few minutes and try again")
     address = code_address(session, customer_id)
-    account_id = session.execute(
-        select(Account.id)
-        .where(Account.customer_id == customer_id, Account.closed_date.is_(None))
-        .order_by(Account.id)
-        .limit(1)
-    ).scalar_one_or_none()
+    account_id = next(iter(AccountRepository(session).open_ids_of_customer(customer_id)), None)
     if address is None or account_id is None:
         raise NotFound("there is no phone or e-mail on file to send a code to; call us instead")
     channel, masked = address
-    row = OneTimeCode(
+    row = repo.add_code(
+        session,
         customer_id=customer_id,
         purpose=purpose,
         code_hash="",
@@ -368,27 +308,21 @@ def request_code(
         attempts=0,
         created_at=now,
     )
-    session.add(row)
-    session.flush()
-    row.code_hash = code_hash(key, row.id, one_time_code(key, row.id))
-    contact = ContactPlan(
+    contact = contact_service.plan_service_message(
+        session,
         account_id=account_id,
         customer_id=customer_id,
-        as_of_date=now.date(),
-        stage="service",
         treatment=f"one_time_code:{row.id}",
-        channel=channel,
         template="one_time_code",
-        tone="gentle",
-        status=ContactStatus.planned,
-        scheduled_at=now,
-        purpose="service",
-        reasons=[],
-        created_at=now,
+        channel=channel,
+        now=now,
     )
-    session.add(contact)
-    session.flush()
-    row.contact_id = contact.id
+    repo.code_sent(
+        session,
+        row,
+        code_hash=code_hash(key, row.id, one_time_code(key, row.id)),
+        contact_id=contact.id,
+    )
     audit_service.record(
         session,
         actor="debtor",
@@ -406,17 +340,7 @@ def verify_code(
 ) -> bool:
     """Whether `code` is the customer's latest live code; each wrong try counts, five spend it."""
     now = clock.now()
-    row = session.execute(
-        select(OneTimeCode)
-        .where(
-            OneTimeCode.customer_id == customer_id,
-            OneTimeCode.used_at.is_(None),
-            OneTimeCode.expires_at > now,
-        )
-        .order_by(OneTimeCode.id.desc())
-        .limit(1)
-        .with_for_update()
-    ).scalar_one_or_none()
+    row = repo.live_code_for_update(session, customer_id, now)
     if row is None or row.attempts >= TRIES_PER_CODE:
         return False
     code = code.strip()
@@ -425,11 +349,7 @@ def verify_code(
         and code.isdigit()
         and any(hmac.compare_digest(code_hash(k, row.id, code), row.code_hash) for k in keys)
     )
-    if good:
-        row.used_at = now
-    else:
-        row.attempts += 1
-    session.flush()
+    repo.code_tried(session, row, good=good, at=now)
     audit_service.record(
         session,
         actor="debtor",

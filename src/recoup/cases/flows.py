@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recoup.agents import service as agents_service
 from recoup.audit import service as audit_service
+from recoup.cases.repository import CaseRepository
 from recoup.delinquency import service as delinquency_service
 from recoup.delinquency.repository import DelinquencyRepository
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, NotFound, ValidationFailed
 from recoup.ledger import service as ledger_service
+from recoup.ledger.repository import AccountRepository
 from recoup.models import Account, Case, CaseKind, CaseStatus, PauseKind
 from recoup.strategy import service as strategy_service
 
@@ -62,7 +63,8 @@ def open_case(
         raise ValidationFailed(f"the text is at most {MAX_TEXT:,} characters")
     accounts = _accounts(session, customer_id, account_ref)
     now = clock.now()
-    case = Case(
+    cases = CaseRepository(session)
+    case = cases.add(
         customer_id=customer_id,
         account_id=accounts[0].id if account_ref else None,
         kind=kind,
@@ -73,8 +75,6 @@ def open_case(
         channel=channel,
         created_at=now,
     )
-    session.add(case)
-    session.flush()
     for account in accounts:
         if kind in PAUSE_KINDS:
             today = delinquency_service.business_today(
@@ -92,7 +92,7 @@ def open_case(
                 exclusive=False,
                 case_id=case.id,
             )
-            case.pause_id = case.pause_id or pause.id
+            cases.held_pause(case, pause.id)
             strategy_service.redecide(session, account.id, clock=clock, cause=f"{kind} opened")
         agents_service.open_tasks(
             session,
@@ -129,7 +129,8 @@ def open_case(
 def resolve_case(session: Session, case_id: int, *, resolution: str, by: str, clock: Clock) -> Case:
     """A person answered the case: its pauses end (today counts again) and the accounts are
     decided again."""
-    case = session.get(Case, case_id)
+    cases = CaseRepository(session)
+    case = cases.get(case_id)
     if case is None:
         raise NotFound(f"no case {case_id}")
     if case.status != CaseStatus.open:
@@ -137,12 +138,10 @@ def resolve_case(session: Session, case_id: int, *, resolution: str, by: str, cl
     resolution = resolution.strip()
     if not resolution:
         raise ValidationFailed("say how the case was resolved")
-    case.status, case.resolution = CaseStatus.resolved, resolution[:MAX_TEXT]
-    case.resolved_by, case.resolved_at = by, clock.now()
+    cases.resolve(case, resolution=resolution[:MAX_TEXT], by=by, at=clock.now())
     pauses = DelinquencyRepository(session).open_for_case(case.id)
     for pause in pauses:
-        account = session.get(Account, pause.account_id)
-        assert account is not None
+        account = ledger_service.get_account(session, pause.account_id)
         today = delinquency_service.business_today(
             ledger_service.product(session, account.product_code), clock
         )
@@ -164,18 +163,13 @@ def resolve_case(session: Session, case_id: int, *, resolution: str, by: str, cl
 
 
 def cases_of(session: Session, customer_id: int) -> list[Case]:
-    return list(
-        session.execute(
-            select(Case).where(Case.customer_id == customer_id).order_by(Case.id.desc())
-        ).scalars()
-    )
+    return list(CaseRepository(session).for_customer(customer_id))
 
 
 def _accounts(session: Session, customer_id: int, account_ref: str | None) -> list[Account]:
-    stmt = select(Account).where(Account.customer_id == customer_id, Account.closed_date.is_(None))
-    if account_ref:
-        stmt = stmt.where(Account.external_ref == account_ref)
-    accounts = list(session.execute(stmt.order_by(Account.id)).scalars())
+    accounts = list(
+        AccountRepository(session).open_of_customer(customer_id, external_ref=account_ref or None)
+    )
     if account_ref and not accounts:
         raise NotFound("no such account")  # another customer's answers exactly as a missing one
     return accounts

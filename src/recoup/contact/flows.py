@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from recoup.agents import service as agents_service
@@ -32,20 +31,16 @@ from recoup.contact import dispatch
 from recoup.contact import repository as repo
 from recoup.contact import service as contact_service
 from recoup.contact.dispatch import DispatchConfig
+from recoup.delinquency.repository import DelinquencyRepository
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, NotFound, ValidationFailed
 from recoup.kit.indexes import phone_index
+from recoup.ledger import service as ledger_service
 from recoup.ledger.contacts import ContactError, normalise_phone
+from recoup.ledger.repository import AccountRepository, CustomerRepository
 from recoup.models import (
-    Account,
-    AccountDelinquency,
     ContactPlan,
-    ContactPreference,
     ContactStatus,
-    Customer,
-    CustomerPhone,
-    InboundMessage,
-    OptOut,
 )
 from recoup.strategy import service as strategy_service
 
@@ -101,11 +96,7 @@ def receive_sms(
     clock: Clock,
 ) -> InboundResult:
     """Record an inbound SMS and act on it (see the module docstring). Idempotent per provider id."""
-    existing = session.execute(
-        select(InboundMessage).where(
-            InboundMessage.provider == provider, InboundMessage.provider_id == provider_id
-        )
-    ).scalar_one_or_none()
+    existing = repo.inbound_by_provider_id(session, provider, provider_id)
     if existing is not None:
         return InboundResult(existing.id, existing.intent, 0, 0, duplicate=True)
     try:
@@ -114,16 +105,11 @@ def receive_sms(
         number = from_number.strip()
     index = phone_index(number)
     now = clock.now()
-    customers = sorted(
-        set(
-            session.execute(
-                select(CustomerPhone.customer_id).where(CustomerPhone.number_index == index)
-            ).scalars()
-        )
-    )
+    customers = CustomerRepository(session).ids_with_phone(index)
     opt_out = is_opt_out(body)
     intent = "opt_out" if opt_out else ("reply" if customers else "unknown_sender")
-    message = InboundMessage(
+    message = repo.add_inbound(
+        session,
         channel="sms",
         provider=provider,
         provider_id=provider_id,
@@ -133,8 +119,6 @@ def receive_sms(
         intent=intent,
         received_at=now,
     )
-    session.add(message)
-    session.flush()
     cancelled = 0
     for customer_id in customers:
         if opt_out:
@@ -175,25 +159,16 @@ def opt_out_customer(
     """Record the opt-out, cancel the channel's unsent contacts, re-decide the accounts. Returns
     how many contacts were cancelled."""
     now = clock.now()
-    active = session.execute(
-        select(OptOut.id).where(
-            OptOut.customer_id == customer_id,
-            OptOut.channel == channel,
-            OptOut.withdrawn_at.is_(None),
-            OptOut.address_index.is_(None) | (OptOut.address_index == address_index),
-        )
-    ).first()
-    if active is not None:
+    if repo.opted_out(session, customer_id, channel, address_index):
         return 0  # a second STOP, or a second click: already opted out, nothing more to do
-    session.add(
-        OptOut(
-            customer_id=customer_id,
-            channel=channel,
-            address_index=address_index,
-            source=source,
-            evidence=evidence,
-            created_at=now,
-        )
+    repo.add_opt_out(
+        session,
+        customer_id=customer_id,
+        channel=channel,
+        address_index=address_index,
+        source=source,
+        evidence=evidence,
+        created_at=now,
     )
     cancelled = repo.cancel_unsent(
         session,
@@ -230,14 +205,8 @@ class Preferences:
 
 
 def preferences_of(session: Session, customer_id: int) -> Preferences:
-    opted = set(
-        session.execute(
-            select(OptOut.channel).where(
-                OptOut.customer_id == customer_id, OptOut.withdrawn_at.is_(None)
-            )
-        ).scalars()
-    )
-    held = session.get(ContactPreference, customer_id)
+    opted = repo.opted_out_channels(session, customer_id)
+    held = repo.preference(session, customer_id)
 
     def hhmm(minutes: int | None) -> str | None:
         return None if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
@@ -283,11 +252,11 @@ def set_preferences(
     treats the quiet hours, and the time outside the preferred window, as inconvenient at plan
     and send time. The accounts are re-decided at once."""
     now = clock.now()
-    customer = session.get(Customer, customer_id)
+    customer = CustomerRepository(session).get(customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id}")
-    if language is not None and language != customer.preferred_language:
-        customer.preferred_language = language
+    if language is not None:
+        ledger_service.set_language(session, customer, language)
     for channel in PREFERENCE_CHANNELS:
         if channel not in channels:
             opt_out_customer(
@@ -300,15 +269,7 @@ def set_preferences(
                 clock=clock,
             )
             continue
-        withdrawn = session.execute(
-            update(OptOut)
-            .where(
-                OptOut.customer_id == customer_id,
-                OptOut.channel == channel,
-                OptOut.withdrawn_at.is_(None),
-            )
-            .values(withdrawn_at=now)
-        ).rowcount  # type: ignore[attr-defined]
+        withdrawn = repo.withdraw_opt_outs(session, customer_id, channel, now)
         if withdrawn:
             audit_service.record(
                 session,
@@ -319,14 +280,9 @@ def set_preferences(
                 clock=clock,
                 details={"channel": channel},
             )
-    preference = session.get(ContactPreference, customer_id)
-    if preference is None:
-        preference = ContactPreference(customer_id=customer_id, quiet_days=[])
-        session.add(preference)
-    preference.quiet_from, preference.quiet_to = quiet if quiet else (None, None)
-    preference.preferred_from, preference.preferred_to = preferred if preferred else (None, None)
-    preference.source, preference.updated_at = source, now
-    session.flush()
+    repo.set_preference(
+        session, customer_id, quiet=quiet, preferred=preferred, source=source, at=now
+    )
     audit_service.record(
         session,
         actor=source,
@@ -370,19 +326,14 @@ def record_status(
 ) -> bool:
     """A provider's status callback for a message it accepted. Returns False if the message is not
     ours (or not known yet); a status that would move it backwards is ignored."""
-    contact = session.execute(
-        select(ContactPlan).where(
-            ContactPlan.provider == provider, ContactPlan.provider_id == provider_id
-        )
-    ).scalar_one_or_none()
+    contact = repo.by_provider_id(session, provider, provider_id)
     if contact is None:
         return False
     if STATUS_RANK.get(status, 0) <= STATUS_RANK.get(contact.status, 0):
         return True
     now = clock.now()
-    contact.status, contact.updated_at = status, now
-    if status == ContactStatus.bounced and error:
-        contact.reasons = [error]
+    reasons = [error] if status == ContactStatus.bounced and error else None
+    repo.set_status(session, contact, status, now=now, reasons=reasons)
     repo.add_events(
         session,
         [
@@ -399,13 +350,7 @@ def record_status(
 
 
 def _open_accounts(session: Session, customer_id: int) -> list[int]:
-    return list(
-        session.execute(
-            select(Account.id).where(
-                Account.customer_id == customer_id, Account.closed_date.is_(None)
-            )
-        ).scalars()
-    )
+    return AccountRepository(session).open_ids_of_customer(customer_id)
 
 
 def _confirm(session: Session, customer_id: int, now: dt.datetime) -> None:
@@ -413,33 +358,17 @@ def _confirm(session: Session, customer_id: int, now: dt.datetime) -> None:
     accounts = _open_accounts(session, customer_id)
     if not accounts:
         return
-    exists = session.execute(
-        select(ContactPlan.id).where(
-            ContactPlan.customer_id == customer_id,
-            ContactPlan.treatment == "opt_out_confirmation",
-            ContactPlan.as_of_date == now.date(),
-        )
-    ).first()
-    if exists is not None:
+    if repo.planned_today(session, customer_id, "opt_out_confirmation", now.date()):
         return
-    session.add(
-        ContactPlan(
-            account_id=accounts[0],
-            customer_id=customer_id,
-            as_of_date=now.date(),
-            stage="service",
-            treatment="opt_out_confirmation",
-            channel="sms",
-            template="opt_out_confirmation",
-            tone="gentle",
-            status=ContactStatus.planned,
-            scheduled_at=now,
-            purpose="service",
-            reasons=[],
-            created_at=now,
-        )
+    contact_service.plan_service_message(
+        session,
+        account_id=accounts[0],
+        customer_id=customer_id,
+        treatment="opt_out_confirmation",
+        template="opt_out_confirmation",
+        channel="sms",
+        now=now,
     )
-    session.flush()
 
 
 def _reply_task(session: Session, customer_id: int, message_id: int, now: dt.datetime) -> None:
@@ -503,31 +432,12 @@ def dial_many(
     order: a call that may go counts in the caps of the next ones to the same customer."""
     tasks = agents_service.get_many(session, task_ids)
     account_ids = {t.account_id for t in tasks.values()}
-    accounts = {
-        a.id: a for a in session.scalars(select(Account).where(Account.id.in_(account_ids)))
-    }
+    accounts = AccountRepository(session).by_ids(account_ids)
     if len(accounts) < len(account_ids):
         raise NotFound(f"no account {min(account_ids - set(accounts))}")
-    states = {
-        s.account_id: s
-        for s in session.scalars(
-            select(AccountDelinquency).where(AccountDelinquency.account_id.in_(account_ids))
-        )
-    }
+    states = DelinquencyRepository(session).states_of(account_ids)
     now = clock.now()
-    earlier: Counter[int] = Counter(
-        dict(
-            session.execute(
-                select(ContactPlan.account_id, func.count(ContactPlan.id))
-                .where(
-                    ContactPlan.account_id.in_(account_ids),
-                    ContactPlan.as_of_date == now.date(),
-                    ContactPlan.channel == "dial",
-                )
-                .group_by(ContactPlan.account_id)
-            ).all()
-        )
-    )
+    earlier: Counter[int] = Counter(repo.dials_on(session, account_ids, now.date()))
     contacts: list[ContactPlan] = []
     for task_id in task_ids:
         task = tasks[task_id]
@@ -552,8 +462,7 @@ def dial_many(
                 created_at=now,
             )
         )
-    session.add_all(contacts)
-    session.flush()
+    repo.add_plans(session, contacts)
     verdicts = dispatch.check_many(
         session, [c.id for c in contacts], now=now, config=config, guard=guard, channels=channels
     )
@@ -562,7 +471,7 @@ def dial_many(
     for task_id, contact in zip(task_ids, contacts, strict=True):
         status, reasons = verdicts[contact.id]
         if status != ContactStatus.sending:
-            contact.status, contact.reasons = ContactStatus.blocked, reasons
+            repo.block(session, contact, reasons)
         detail: dict[str, Any] = {"task": task_id}
         if reasons:
             detail["reasons"] = reasons
@@ -606,14 +515,10 @@ def record_call_result(
     `CALL_RESULTS` (telephony's `connected`, then the agent's `conversation` with the right
     party): a lower one after a higher one, or the same one again, changes nothing."""
     if contact_id is None:
-        found = session.execute(
-            select(ContactPlan.id).where(
-                ContactPlan.provider == provider, ContactPlan.provider_id == provider_id
-            )
-        ).scalar_one_or_none()
+        found = repo.by_provider_id(session, provider, provider_id)
         if found is None:
             raise NotFound(f"no call {provider_id!r} from {provider}")
-        contact_id = found
+        contact_id = found.id
     return record_call_results(session, [(contact_id, result)], actor=actor, clock=clock)[0]
 
 
@@ -630,12 +535,7 @@ def record_call_results(
                 f"unknown call result {result!r} (known: {', '.join(CALL_RESULTS)})"
             )
     ids = {contact_id for contact_id, _ in results}
-    calls = {
-        c.id: c
-        for c in session.scalars(
-            select(ContactPlan).where(ContactPlan.id.in_(ids)).with_for_update()
-        )
-    }
+    calls = repo.calls_for_update(session, ids)
     now = clock.now()
     events: list[dict[str, Any]] = []
     entries: list[audit_service.Entry] = []
@@ -652,7 +552,7 @@ def record_call_results(
         earlier = contact.result
         if earlier is not None and CALL_RESULTS.index(result) <= CALL_RESULTS.index(earlier):
             continue
-        contact.result, contact.updated_at = result, now
+        repo.set_call_result(session, contact, result, now=now)
         events.append(
             {
                 "contact_id": contact.id,

@@ -31,8 +31,11 @@ from recoup.models import (
     CustomerEmail,
     CustomerPhone,
     DelinquencyPause,
+    InboundMessage,
     OptOut,
+    PolicyVersion,
     Product,
+    StrategyDecision,
     TemplateVersion,
 )
 from recoup.models.contact import QUEUE_ENTRY, REPLANNABLE, WAITING
@@ -40,6 +43,331 @@ from recoup.models.contact import QUEUE_ENTRY, REPLANNABLE, WAITING
 # What counts towards frequency caps: contacts that left (or may have left) for the debtor.
 COUNTED = (ContactStatus.sending, ContactStatus.sent, ContactStatus.delivered)
 HISTORY_DAYS = 32  # the longest cap window (a calendar month) and a day of zone slack
+
+
+# One contact at a time: templates, the inbox, replies, opt-outs, preferences, dead letters and
+# calls (the service's and the flows' reads and writes; the dispatcher's set-based ones follow).
+
+
+def latest_template_version(
+    session: Session, name: str, channel: str, language: str, tone: str
+) -> int:
+    """The highest version number saved for the template (0: none yet)."""
+    v = TemplateVersion
+    latest = session.execute(
+        select(func.max(v.version)).where(
+            v.name == name, v.channel == channel, v.language == language, v.tone == tone
+        )
+    ).scalar_one()
+    return int(latest or 0)
+
+
+def add_template_version(session: Session, **values: Any) -> TemplateVersion:
+    version = TemplateVersion(**values)
+    session.add(version)
+    session.flush()
+    return version
+
+
+def template_version(session: Session, version_id: int) -> TemplateVersion | None:
+    return session.get(TemplateVersion, version_id)
+
+
+def approve_template_version(
+    session: Session, version: TemplateVersion, *, actor: str, at: dt.datetime
+) -> None:
+    version.status, version.approved_by, version.approved_at = "approved", actor, at
+    session.flush()
+
+
+def approved_template(
+    session: Session, name: str, channel: str, language: str, tone: str
+) -> TemplateVersion | None:
+    """The latest approved version of one template."""
+    v = TemplateVersion
+    return session.execute(
+        select(v)
+        .where(
+            v.name == name,
+            v.channel == channel,
+            v.language == language,
+            v.tone == tone,
+            v.status == "approved",
+        )
+        .order_by(v.version.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def template_versions(session: Session) -> Sequence[TemplateVersion]:
+    v = TemplateVersion
+    stmt = select(v).order_by(v.name, v.channel, v.language, v.tone, v.version)
+    return session.execute(stmt).scalars().all()
+
+
+def inbox(session: Session, customer_id: int, *, limit: int) -> Sequence[ContactMessage]:
+    """The in-app messages delivered to the customer, newest first."""
+    m = ContactMessage
+    stmt = (
+        select(m)
+        .join(ContactPlan, ContactPlan.id == m.contact_id)
+        .where(
+            m.customer_id == customer_id,
+            m.channel == "in_app",
+            ContactPlan.status == ContactStatus.delivered,
+        )
+        .order_by(m.id.desc())
+        .limit(limit)
+    )
+    return session.execute(stmt).scalars().all()
+
+
+def message(session: Session, message_id: int) -> ContactMessage | None:
+    return session.get(ContactMessage, message_id)
+
+
+def message_of(session: Session, contact_id: int) -> ContactMessage | None:
+    return session.execute(
+        select(ContactMessage).where(ContactMessage.contact_id == contact_id)
+    ).scalar_one_or_none()
+
+
+def mark_read(session: Session, message: ContactMessage, at: dt.datetime) -> None:
+    message.read_at = at
+    session.flush()
+
+
+def contact(session: Session, contact_id: int) -> ContactPlan | None:
+    return session.get(ContactPlan, contact_id)
+
+
+def events_of(session: Session, contact_id: int) -> Sequence[ContactEvent]:
+    return (
+        session.execute(
+            select(ContactEvent)
+            .where(ContactEvent.contact_id == contact_id)
+            .order_by(ContactEvent.id)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def decision_behind(session: Session, contact: ContactPlan) -> StrategyDecision | None:
+    """The strategy's decision of the contact's account and day (read: the strategy writes it)."""
+    d = StrategyDecision
+    return session.execute(
+        select(d).where(d.account_id == contact.account_id, d.as_of_date == contact.as_of_date)
+    ).scalar_one_or_none()
+
+
+def policy_version(session: Session, version_id: int) -> PolicyVersion | None:
+    return session.get(PolicyVersion, version_id)
+
+
+def dead_letters(session: Session, *, limit: int) -> Sequence[ContactPlan]:
+    c = ContactPlan
+    stmt = select(c).where(c.status == ContactStatus.failed).order_by(c.id.desc()).limit(limit)
+    return session.execute(stmt).scalars().all()
+
+
+def requeue(session: Session, contact: ContactPlan, *, actor: str, now: dt.datetime) -> None:
+    """A dead letter queued again with fresh attempts, and its event."""
+    contact.status, contact.attempts, contact.scheduled_at = ContactStatus.queued, 0, now
+    contact.updated_at = now
+    session.add(
+        ContactEvent(
+            contact_id=contact.id,
+            status=contact.status,
+            at=now,
+            actor=actor,
+            detail={"retry": True},
+        )
+    )
+    session.flush()
+
+
+def planned_moments(session: Session, day: dt.date) -> list[dt.datetime]:
+    c = ContactPlan
+    moments = session.execute(
+        select(c.scheduled_at)
+        .where(c.as_of_date == day, c.status == ContactStatus.planned)
+        .distinct()
+        .order_by(c.scheduled_at)
+    ).scalars()
+    return [m for m in moments if m is not None]
+
+
+def sample_sent(session: Session, day: dt.date, channel: str) -> int | None:
+    c = ContactPlan
+    return session.execute(
+        select(c.id)
+        .where(
+            c.as_of_date == day,
+            c.channel == channel,
+            c.status.in_((ContactStatus.sent, ContactStatus.delivered)),
+        )
+        .order_by(c.id)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def add_plan(session: Session, **values: Any) -> ContactPlan:
+    """One contact planned outside the day's run (a service message, a placed call), flushed."""
+    plan = ContactPlan(**values)
+    session.add(plan)
+    session.flush()
+    return plan
+
+
+def add_plans(session: Session, plans: Sequence[ContactPlan]) -> None:
+    session.add_all(plans)
+    session.flush()
+
+
+def planned_today(session: Session, customer_id: int, treatment: str, day: dt.date) -> bool:
+    """Whether the customer already has a contact of this treatment on `day`."""
+    c = ContactPlan
+    return (
+        session.execute(
+            select(c.id).where(
+                c.customer_id == customer_id, c.treatment == treatment, c.as_of_date == day
+            )
+        ).first()
+        is not None
+    )
+
+
+def dials_on(session: Session, account_ids: Collection[int], day: dt.date) -> dict[int, int]:
+    """How many calls were asked for on each account on `day`."""
+    c = ContactPlan
+    rows = session.execute(
+        select(c.account_id, func.count(c.id))
+        .where(c.account_id.in_(sorted(account_ids)), c.as_of_date == day, c.channel == "dial")
+        .group_by(c.account_id)
+    ).all()
+    return {a: int(n) for a, n in rows}
+
+
+def block(session: Session, contact: ContactPlan, reasons: list[str]) -> None:
+    contact.status, contact.reasons = ContactStatus.blocked, reasons
+
+
+def by_provider_id(
+    session: Session, provider: str | None, provider_id: str | None
+) -> ContactPlan | None:
+    c = ContactPlan
+    return session.execute(
+        select(c).where(c.provider == provider, c.provider_id == provider_id)
+    ).scalar_one_or_none()
+
+
+def set_status(
+    session: Session,
+    contact: ContactPlan,
+    status: str,
+    *,
+    now: dt.datetime,
+    reasons: list[str] | None = None,
+) -> None:
+    contact.status, contact.updated_at = status, now
+    if reasons is not None:
+        contact.reasons = reasons
+
+
+def calls_for_update(session: Session, ids: Collection[int]) -> dict[int, ContactPlan]:
+    """The contacts, locked for this transaction (a call's results are recorded one at a time)."""
+    c = ContactPlan
+    rows = session.scalars(select(c).where(c.id.in_(sorted(ids))).with_for_update())
+    return {row.id: row for row in rows}
+
+
+def set_call_result(
+    session: Session, contact: ContactPlan, result: str, *, now: dt.datetime
+) -> None:
+    contact.result, contact.updated_at = result, now
+
+
+def inbound_by_provider_id(
+    session: Session, provider: str, provider_id: str
+) -> InboundMessage | None:
+    m = InboundMessage
+    return session.execute(
+        select(m).where(m.provider == provider, m.provider_id == provider_id)
+    ).scalar_one_or_none()
+
+
+def add_inbound(session: Session, **values: Any) -> InboundMessage:
+    row = InboundMessage(**values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def opted_out(session: Session, customer_id: int, channel: str, address_index: str | None) -> bool:
+    """Whether an opt-out of the channel already covers this address (or every address)."""
+    o = OptOut
+    return (
+        session.execute(
+            select(o.id).where(
+                o.customer_id == customer_id,
+                o.channel == channel,
+                o.withdrawn_at.is_(None),
+                o.address_index.is_(None) | (o.address_index == address_index),
+            )
+        ).first()
+        is not None
+    )
+
+
+def add_opt_out(session: Session, **values: Any) -> OptOut:
+    row = OptOut(**values)
+    session.add(row)
+    return row
+
+
+def opted_out_channels(session: Session, customer_id: int) -> set[str]:
+    o = OptOut
+    return set(
+        session.execute(
+            select(o.channel).where(o.customer_id == customer_id, o.withdrawn_at.is_(None))
+        ).scalars()
+    )
+
+
+def withdraw_opt_outs(session: Session, customer_id: int, channel: str, at: dt.datetime) -> int:
+    """Opt the customer back in to the channel; how many opt-outs were withdrawn."""
+    o = OptOut
+    result = session.execute(
+        update(o)
+        .where(o.customer_id == customer_id, o.channel == channel, o.withdrawn_at.is_(None))
+        .values(withdrawn_at=at)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def preference(session: Session, customer_id: int) -> ContactPreference | None:
+    return session.get(ContactPreference, customer_id)
+
+
+def set_preference(
+    session: Session,
+    customer_id: int,
+    *,
+    quiet: tuple[int, int] | None,
+    preferred: tuple[int, int] | None,
+    source: str,
+    at: dt.datetime,
+) -> ContactPreference:
+    row = session.get(ContactPreference, customer_id)
+    if row is None:
+        row = ContactPreference(customer_id=customer_id, quiet_days=[])
+        session.add(row)
+    row.quiet_from, row.quiet_to = quiet if quiet else (None, None)
+    row.preferred_from, row.preferred_to = preferred if preferred else (None, None)
+    row.source, row.updated_at = source, at
+    session.flush()
+    return row
 
 
 def claim_due(session: Session, now: dt.datetime, *, limit: int) -> list[int]:

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
@@ -33,14 +32,11 @@ from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, NotFound, ValidationFailed
 from recoup.kit.masking import mask_name
 from recoup.kit.tokens import read_token
+from recoup.ledger.repository import CustomerRepository
 from recoup.models import (
-    ContactEvent,
     ContactMessage,
     ContactPlan,
     ContactStatus,
-    Customer,
-    PolicyVersion,
-    StrategyDecision,
     TemplateVersion,
 )
 from recoup.models.contact import REPLANNABLE
@@ -71,20 +67,16 @@ def save(
         {"rule": r.rule, "code": r.code.value, "message": r.message}
         for r in check(template, guard or load_guard(), jurisdictions)
     ]
-    latest = session.execute(
-        select(func.max(TemplateVersion.version)).where(
-            TemplateVersion.name == template.name,
-            TemplateVersion.channel == template.channel,
-            TemplateVersion.language == template.language,
-            TemplateVersion.tone == template.tone,
-        )
-    ).scalar_one()
-    version = TemplateVersion(
+    latest = repo.latest_template_version(
+        session, template.name, template.channel, template.language, template.tone
+    )
+    version = repo.add_template_version(
+        session,
         name=template.name,
         channel=template.channel,
         language=template.language,
         tone=template.tone,
-        version=(latest or 0) + 1,
+        version=latest + 1,
         subject=template.subject,
         body=template.body,
         status="rejected" if problems else "draft",
@@ -92,8 +84,6 @@ def save(
         author=author,
         created_at=clock.now(),
     )
-    session.add(version)
-    session.flush()
     audit_service.record(
         session,
         actor=author,
@@ -107,7 +97,7 @@ def save(
 
 
 def approve(session: Session, version_id: int, *, actor: str, clock: Clock) -> TemplateVersion:
-    version = session.get(TemplateVersion, version_id)
+    version = repo.template_version(session, version_id)
     if version is None:
         raise NotFound(f"no template version {version_id}")
     if version.status == "rejected":
@@ -115,8 +105,7 @@ def approve(session: Session, version_id: int, *, actor: str, clock: Clock) -> T
         raise TemplateRejected(
             f"template version {version_id} failed the guard ({rules}); fix and save again"
         )
-    version.status, version.approved_by, version.approved_at = "approved", actor, clock.now()
-    session.flush()
+    repo.approve_template_version(session, version, actor=actor, at=clock.now())
     audit_service.record(
         session,
         actor=actor,
@@ -133,29 +122,11 @@ def approved(
     session: Session, name: str, channel: str, language: str, tone: str
 ) -> TemplateVersion | None:
     """The latest approved version: what the dispatcher renders."""
-    return session.execute(
-        select(TemplateVersion)
-        .where(
-            TemplateVersion.name == name,
-            TemplateVersion.channel == channel,
-            TemplateVersion.language == language,
-            TemplateVersion.tone == tone,
-            TemplateVersion.status == "approved",
-        )
-        .order_by(TemplateVersion.version.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    return repo.approved_template(session, name, channel, language, tone)
 
 
 def all_versions(session: Session) -> Sequence[TemplateVersion]:
-    stmt = select(TemplateVersion).order_by(
-        TemplateVersion.name,
-        TemplateVersion.channel,
-        TemplateVersion.language,
-        TemplateVersion.tone,
-        TemplateVersion.version,
-    )
-    return session.execute(stmt).scalars().all()
+    return repo.template_versions(session)
 
 
 def seed(session: Session, *, clock: Clock) -> int:
@@ -182,53 +153,32 @@ def read_link(token: str, *, keys: Sequence[bytes], clock: Clock) -> dict[str, A
 
 def inbox(session: Session, customer_id: int, *, limit: int) -> Sequence[ContactMessage]:
     """The in-app messages delivered to the customer, newest first."""
-    stmt = (
-        select(ContactMessage)
-        .join(ContactPlan, ContactPlan.id == ContactMessage.contact_id)
-        .where(
-            ContactMessage.customer_id == customer_id,
-            ContactMessage.channel == "in_app",
-            ContactPlan.status == ContactStatus.delivered,
-        )
-        .order_by(ContactMessage.id.desc())
-        .limit(limit)
-    )
-    return session.execute(stmt).scalars().all()
+    return repo.inbox(session, customer_id, limit=limit)
 
 
 def mark_read(session: Session, message_id: int, *, clock: Clock) -> ContactMessage:
-    message = session.get(ContactMessage, message_id)
+    message = repo.message(session, message_id)
     if message is None or message.channel != "in_app":
         raise NotFound(f"no in-app message {message_id}")
     if message.read_at is None:
-        message.read_at = clock.now()
-        session.flush()
+        repo.mark_read(session, message, clock.now())
     return message
 
 
 def explain(session: Session, contact_id: int) -> dict[str, Any]:
     """Why a contact was planned, what the guard said at plan and send time, what was sent (the
     debtor's name masked) and what happened after."""
-    contact = session.get(ContactPlan, contact_id)
+    contact = repo.contact(session, contact_id)
     if contact is None:
         raise NotFound(f"no contact {contact_id}")
-    decision = session.execute(
-        select(StrategyDecision).where(
-            StrategyDecision.account_id == contact.account_id,
-            StrategyDecision.as_of_date == contact.as_of_date,
-        )
-    ).scalar_one_or_none()
-    policy = session.get(PolicyVersion, decision.policy_version_id) if decision else None
-    message = session.execute(
-        select(ContactMessage).where(ContactMessage.contact_id == contact_id)
-    ).scalar_one_or_none()
-    customer = session.get(Customer, contact.customer_id)
-    events = session.execute(
-        select(ContactEvent).where(ContactEvent.contact_id == contact_id).order_by(ContactEvent.id)
-    ).scalars()
+    decision = repo.decision_behind(session, contact)
+    policy = repo.policy_version(session, decision.policy_version_id) if decision else None
+    message = repo.message_of(session, contact_id)
+    customer = CustomerRepository(session).get(contact.customer_id)
+    events = repo.events_of(session, contact_id)
     sent = None
     if message is not None:
-        version = session.get(TemplateVersion, message.template_version_id or 0)
+        version = repo.template_version(session, message.template_version_id or 0)
         body, subject = message.body, message.subject
         if customer is not None and customer.name:
             body = _mask_name_in(body, customer.name)
@@ -290,13 +240,7 @@ def _mask_name_in(text: str, name: str) -> str:
 
 
 def dead_letters(session: Session, *, limit: int) -> Sequence[ContactPlan]:
-    stmt = (
-        select(ContactPlan)
-        .where(ContactPlan.status == ContactStatus.failed)
-        .order_by(ContactPlan.id.desc())
-        .limit(limit)
-    )
-    return session.execute(stmt).scalars().all()
+    return repo.dead_letters(session, limit=limit)
 
 
 class NotADeadLetter(Conflict):
@@ -306,24 +250,12 @@ class NotADeadLetter(Conflict):
 
 def retry(session: Session, contact_id: int, *, actor: str, clock: Clock) -> ContactPlan:
     """Requeue a dead letter with fresh attempts; the dispatcher checks it again before sending."""
-    contact = session.get(ContactPlan, contact_id)
+    contact = repo.contact(session, contact_id)
     if contact is None:
         raise NotFound(f"no contact {contact_id}")
     if contact.status != ContactStatus.failed:
         raise NotADeadLetter(f"contact {contact_id} is {contact.status}, not a dead letter")
-    now = clock.now()
-    contact.status, contact.attempts, contact.scheduled_at = ContactStatus.queued, 0, now
-    contact.updated_at = now
-    session.add(
-        ContactEvent(
-            contact_id=contact.id,
-            status=contact.status,
-            at=now,
-            actor=actor,
-            detail={"retry": True},
-        )
-    )
-    session.flush()
+    repo.requeue(session, contact, actor=actor, now=clock.now())
     audit_service.record(
         session,
         actor=actor,
@@ -337,27 +269,12 @@ def retry(session: Session, contact_id: int, *, actor: str, clock: Clock) -> Con
 
 def planned_moments(session: Session, day: dt.date) -> list[dt.datetime]:
     """The distinct moments the contacts planned for `day` are due, in order."""
-    moments = session.execute(
-        select(ContactPlan.scheduled_at)
-        .where(ContactPlan.as_of_date == day, ContactPlan.status == ContactStatus.planned)
-        .distinct()
-        .order_by(ContactPlan.scheduled_at)
-    ).scalars()
-    return [m for m in moments if m is not None]
+    return repo.planned_moments(session, day)
 
 
 def sample_sent(session: Session, day: dt.date, channel: str) -> int | None:
     """A contact of `day` sent on `channel`, to show what the debtors received."""
-    return session.execute(
-        select(ContactPlan.id)
-        .where(
-            ContactPlan.as_of_date == day,
-            ContactPlan.channel == channel,
-            ContactPlan.status.in_((ContactStatus.sent, ContactStatus.delivered)),
-        )
-        .order_by(ContactPlan.id)
-        .limit(1)
-    ).scalar_one_or_none()
+    return repo.sample_sent(session, day, channel)
 
 
 # Contact plans: the strategy decides them (frames), contact writes them, and every change of a
@@ -369,6 +286,36 @@ def record_plans(session: Session, plans: pl.DataFrame) -> int:
     if plans.height == 0:
         return 0
     return repo.insert_plans(session, plans)
+
+
+def plan_service_message(
+    session: Session,
+    *,
+    account_id: int,
+    customer_id: int,
+    treatment: str,
+    template: str,
+    channel: str,
+    now: dt.datetime,
+) -> ContactPlan:
+    """A service message (a one-time code, an opt-out's confirmation) through the outbox, due
+    now: the dispatcher renders `template` and checks it again before it leaves."""
+    return repo.add_plan(
+        session,
+        account_id=account_id,
+        customer_id=customer_id,
+        as_of_date=now.date(),
+        stage="service",
+        treatment=treatment,
+        channel=channel,
+        template=template,
+        tone="gentle",
+        status=ContactStatus.planned,
+        scheduled_at=now,
+        purpose="service",
+        reasons=[],
+        created_at=now,
+    )
 
 
 def cancel_pending(

@@ -13,7 +13,6 @@ from recoup.identity.service import Principal
 from recoup.kit.errors import Conflict, NotFound
 from recoup.ledger import service as ledger_service
 from recoup.ledger.service import AccountNotFound
-from recoup.models import DelinquencyPause
 
 P = Permission
 router = APIRouter(
@@ -111,9 +110,7 @@ def end_pause(
 ) -> schemas.Pause:
     """Set or move the last paused day; days after it count again."""
     account = ledger_service.get_account(session, account_id)
-    pause = session.get(DelinquencyPause, pause_id)
-    if pause is None or pause.account_id != account_id or pause.cancelled_at is not None:
-        raise NotFound(f"no pause {pause_id} on account {account_id}")
+    pause = delinquency_service.pause_on(session, account_id, pause_id)
     return schemas.Pause.model_validate(
         delinquency_flows.end_pause(session, account, pause, end=data.end_date, clock=clock)
     )

@@ -1,7 +1,11 @@
+"""SQL for delinquency: account states, bucket history, pauses and the daily runs, one account at a
+time or set-based for a batch (the settle flow) and the portfolio (the daily pass). The only writer
+of those four tables."""
+
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -38,6 +42,55 @@ class DelinquencyRepository(Repository[AccountDelinquency]):
         return self.session.execute(
             select(DelinquencyRun).where(DelinquencyRun.as_of_date == as_of)
         ).scalar_one_or_none()
+
+    def start_run(self, as_of: dt.date, now: dt.datetime) -> DelinquencyRun:
+        """The day's run row, started now (a second pass for the same day restarts it)."""
+        run = self.run_for(as_of) or DelinquencyRun(as_of_date=as_of, started_at=now)
+        run.started_at, run.finished_at = now, None
+        self.session.add(run)
+        return run
+
+    def finish_run(
+        self, run: DelinquencyRun, *, accounts: int, changed: int, now: dt.datetime
+    ) -> None:
+        run.accounts, run.changed, run.finished_at = accounts, changed, now
+
+    def state(self, account_id: int) -> AccountDelinquency | None:
+        # populate_existing: the portfolio pass writes set-based, behind the identity map's back
+        return self.session.get(AccountDelinquency, account_id, populate_existing=True)
+
+    def states_of(self, account_ids: Collection[int]) -> dict[int, AccountDelinquency]:
+        d = AccountDelinquency
+        rows = self.session.scalars(select(d).where(among(self.session, d.account_id, account_ids)))
+        return {row.account_id: row for row in rows}
+
+    def pause(self, pause_id: int) -> DelinquencyPause | None:
+        return self.session.get(DelinquencyPause, pause_id)
+
+    def add_pause(self, **values: Any) -> DelinquencyPause:
+        pause = DelinquencyPause(**values)
+        self.session.add(pause)
+        self.session.flush()
+        return pause
+
+    def set_pause_end(self, pause: DelinquencyPause, end: dt.date) -> None:
+        pause.end_date = end
+        self.session.flush()
+
+    def cancel_pause(self, pause: DelinquencyPause, now: dt.datetime) -> None:
+        pause.cancelled_at = now
+        self.session.flush()
+
+    def insert_events_frame(self, events: pl.DataFrame) -> int:
+        """Bucket changes of the portfolio pass (`delinquency_events` columns)."""
+        return frames.insert_frame(self.session, _table(DelinquencyEvent), events)
+
+    def store_states_frame(self, new: pl.DataFrame, known: pl.DataFrame) -> None:
+        """The portfolio pass's changed states: insert the accounts seen for the first time,
+        update the others by account."""
+        table = _table(AccountDelinquency)
+        frames.insert_frame(self.session, table, new)
+        frames.update_frame(self.session, table, known, key="account_id")
 
     def events(self, account_id: int) -> Sequence[DelinquencyEvent]:
         return (
@@ -301,11 +354,15 @@ def store_states(
     session: Session, new: Sequence[Mapping[str, Any]], known: Sequence[Mapping[str, Any]]
 ) -> None:
     """Insert the states of accounts seen for the first time, update the others'."""
-    table = AccountDelinquency.__table__
-    assert isinstance(table, Table)
     if new:
         session.execute(insert(AccountDelinquency), list(new))
-    bulk.update_rows(session, table, "account_id", known)
+    bulk.update_rows(session, _table(AccountDelinquency), "account_id", known)
+
+
+def _table(model: type[Any]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def amounts_owed(session: Session, ids: Sequence[int]) -> dict[int, tuple[int, int]]:

@@ -36,7 +36,7 @@ from recoup.delinquency.engine import (
 from recoup.delinquency.repository import DelinquencyRepository
 from recoup.kit import frames
 from recoup.kit.clock import Clock
-from recoup.kit.errors import Conflict, ValidationFailed
+from recoup.kit.errors import Conflict, NotFound, ValidationFailed
 from recoup.kit.logging import get_logger
 from recoup.ledger import service as ledger_service
 from recoup.ledger.repository import AllocationRepository, BillRepository
@@ -45,7 +45,6 @@ from recoup.models import (
     AccountDelinquency,
     DelinquencyEvent,
     DelinquencyPause,
-    DelinquencyRun,
     PauseKind,
     Product,
 )
@@ -95,30 +94,10 @@ def aging_for(session: Session, account: Account, product: Product) -> AccountAg
 
 def recompute_account(
     session: Session, account: Account, *, from_date: dt.date, clock: Clock, cause: str
-) -> DelinquencyState:
-    """Recompute one account's state and its bucket history from `from_date` on."""
-    repo = DelinquencyRepository(session)
-    product = ledger_service.product(session, account.product_code)
-    aging = aging_for(session, account, product)
-    last_run = repo.last_run_date()
-    through = max(last_run or dt.date.min, business_today(product, clock))
-    # Close any gap since this account was last brought up to date, so no day goes unrecorded.
-    stored = repo.get(account.id)
-    if stored is None:
-        from_date = min(from_date, account.opened_date)
-    else:
-        computed_through = max(stored.as_of_date, last_run or dt.date.min)
-        from_date = min(from_date, computed_through + ONE_DAY)
-    if from_date <= through:
-        previous = repo.last_event_before(account.id, from_date)
-        repo.delete_events_from(account.id, from_date)
-        changes = aging.history(
-            from_date, through, bucket_before=previous.to_bucket if previous else None
-        )
-        _record_changes(session, account.id, changes, cause=cause, now=clock.now())
-    state = aging.state(through)
-    _store_state(session, account.id, state, credit=account.credit_minor, now=clock.now())
-    return state
+) -> None:
+    """Recompute one account's state and its bucket history from `from_date` on: `recompute_many`
+    of that one account (the same from-date rule, the same engine)."""
+    recompute_many(session, {account.id: from_date}, clock=clock, cause=cause)
 
 
 def recompute_many(
@@ -231,47 +210,16 @@ def _state_row(
     }
 
 
-def _record_changes(
-    session: Session, account_id: int, changes: list[BucketChange], *, cause: str, now: dt.datetime
-) -> None:
-    for change in changes:
-        if change.from_bucket is None and change.to_bucket == "M0":
-            continue  # M0 is implied before the first observation
-        session.add(
-            DelinquencyEvent(
-                account_id=account_id,
-                effective_date=change.effective_date,
-                from_bucket=change.from_bucket,
-                to_bucket=change.to_bucket,
-                dpd=change.dpd,
-                cause=cause,
-                recorded_at=now,
-            )
-        )
-    session.flush()
-
-
-def _store_state(
-    session: Session, account_id: int, state: DelinquencyState, *, credit: int, now: dt.datetime
-) -> None:
-    row = session.get(AccountDelinquency, account_id)
-    if row is None:
-        row = AccountDelinquency(account_id=account_id)
-        session.add(row)
-    row.as_of_date = state.as_of
-    row.dpd = state.dpd
-    row.bucket = state.bucket
-    row.oldest_unpaid_due_date = state.oldest_unpaid_due_date
-    row.overdue_minor = state.overdue
-    row.outstanding_minor = state.outstanding
-    row.credit_minor = credit
-    row.updated_at = now
-    session.flush()
-
-
 def get_state(session: Session, account_id: int) -> AccountDelinquency | None:
-    # populate_existing: the portfolio pass writes set-based, behind the identity map's back
-    return session.get(AccountDelinquency, account_id, populate_existing=True)
+    return DelinquencyRepository(session).state(account_id)
+
+
+def pause_on(session: Session, account_id: int, pause_id: int) -> DelinquencyPause:
+    """A live pause of this account; another account's answers exactly as a missing one."""
+    pause = DelinquencyRepository(session).pause(pause_id)
+    if pause is None or pause.account_id != account_id or pause.cancelled_at is not None:
+        raise NotFound(f"no pause {pause_id} on account {account_id}")
+    return pause
 
 
 def history(session: Session, account_id: int) -> list[DelinquencyEvent]:
@@ -305,7 +253,7 @@ def add_pause(
                 f"pause overlaps the pause from {other.start_date} "
                 f"to {other.end_date or 'open end'}; end or cancel that one first"
             )
-    pause = DelinquencyPause(
+    pause = DelinquencyRepository(session).add_pause(
         account_id=account.id,
         start_date=start,
         end_date=end,
@@ -316,8 +264,6 @@ def add_pause(
         created_by=by,
         created_at=clock.now(),
     )
-    session.add(pause)
-    session.flush()
     recompute_account(session, account, from_date=start, clock=clock, cause="pause")
     audit_service.record(
         session,
@@ -337,8 +283,7 @@ def end_pause(
     if end < pause.start_date:
         raise ValidationFailed("a pause cannot end before it starts")
     previous_end = pause.end_date
-    pause.end_date = end
-    session.flush()
+    DelinquencyRepository(session).set_pause_end(pause, end)
     first = min(end, previous_end) if previous_end else end
     recompute_account(session, account, from_date=first + ONE_DAY, clock=clock, cause="pause")
     return pause
@@ -356,8 +301,7 @@ def lift_pause(
     cancelled, as if it had never been."""
     if last_day >= pause.start_date:
         return end_pause(session, account, pause, end=last_day, clock=clock)
-    pause.cancelled_at = clock.now()
-    session.flush()
+    DelinquencyRepository(session).cancel_pause(pause, clock.now())
     recompute_account(session, account, from_date=pause.start_date, clock=clock, cause="pause")
     return pause
 
@@ -377,9 +321,7 @@ def run_daily(
             "present with the past"
         )
     now = clock.now()
-    run = repo.run_for(as_of) or DelinquencyRun(as_of_date=as_of, started_at=now)
-    run.started_at, run.finished_at = now, None
-    session.add(run)
+    run = repo.start_run(as_of, now)
 
     step("reading the portfolio")
     products = repo.products()
@@ -439,7 +381,7 @@ def run_daily(
         cause=pl.lit("daily"),
         recorded_at=frames.utc_now_column(now, contiguous.height),
     )
-    frames.insert_frame(session, DelinquencyEvent.__table__, events)  # type: ignore[arg-type]
+    repo.insert_events_frame(events)
     gap_changes = 0
     for row in moved.join(contiguous.select("account_id"), on="account_id", how="anti").iter_rows(
         named=True
@@ -450,7 +392,7 @@ def run_daily(
         changes = aging_for(session, account, product).history(
             start, as_of, bucket_before=row["prev_bucket"]
         )
-        _record_changes(session, account.id, changes, cause="daily", now=now)
+        repository.add_events(session, _event_rows(account.id, changes, cause="daily", now=now))
         gap_changes += len(changes)
 
     step("storing states")
@@ -465,11 +407,9 @@ def run_daily(
         credit_minor="credit_minor",
         updated_at=frames.utc_now_column(now, changed.height),
     )
-    table = AccountDelinquency.__table__
     is_new = changed["prev_bucket"].is_null()
-    frames.insert_frame(session, table, rows.filter(is_new))  # type: ignore[arg-type]
-    frames.update_frame(session, table, rows.filter(~is_new), key="account_id")  # type: ignore[arg-type]
-    run.accounts, run.changed, run.finished_at = states.height, changed.height, clock.now()
+    repo.store_states_frame(rows.filter(is_new), rows.filter(~is_new))
+    repo.finish_run(run, accounts=states.height, changed=changed.height, now=clock.now())
     audit_service.record(
         session,
         actor="system:daily",
@@ -494,6 +434,4 @@ def run_daily(
 
 
 def portfolio_by_bucket(session: Session) -> list[tuple[str, str, int, int, int]]:
-    from recoup.delinquency.repository import portfolio_by_bucket as query
-
-    return query(session)
+    return repository.portfolio_by_bucket(session)

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from recoup.audit import service as audit_service
 from recoup.http.deps import ClockDep, Limit, Offset, RowId, SessionDep
@@ -15,18 +14,20 @@ from recoup.http.idempotency import IDEMPOTENT_ERRORS, body_of, respond
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
-from recoup.kit.repository import Repository
 from recoup.kit.schemas import ListResource
 from recoup.ledger import flows, schemas
-from recoup.ledger import service as ledger_service
-from recoup.ledger.repository import CustomerRepository
-from recoup.ledger.service import (
+from recoup.ledger.repository import AccountRepository, CustomerRepository
+from recoup.ledger.service import accounts as ledger_accounts
+from recoup.ledger.service import billing as ledger_billing
+from recoup.ledger.service import customers as ledger_customers
+from recoup.ledger.service import payments as ledger_payments
+from recoup.ledger.service.errors import (
     AccountNotFound,
     CustomerNotFound,
     DuplicateReference,
     PaymentNotFound,
 )
-from recoup.models import Account, Customer, Payment
+from recoup.models import Payment
 
 P = Permission
 router = APIRouter(prefix="/v1", tags=["ledger"], responses=AUTHENTICATED)
@@ -35,7 +36,7 @@ RawBody = Annotated[bytes, Depends(body_of)]
 
 def _payment_out(session: SessionDep, payment: Payment) -> schemas.Payment:
     out = schemas.Payment.model_validate(payment)
-    out.allocations = ledger_service.allocations_of(session, payment.id)
+    out.allocations = ledger_payments.allocations_of(session, payment.id)
     return out
 
 
@@ -58,8 +59,8 @@ def create_customer(
     Phones are normalised to E.164; time zones are inferred from phones and address when not given."""
 
     def produce() -> tuple[int, schemas.Customer]:
-        customer = ledger_service.create_customer(session, data, clock=clock)
-        return 201, schemas.Customer.masked(ledger_service.get_customer(session, customer.id))
+        customer = ledger_customers.create_customer(session, data, clock=clock)
+        return 201, schemas.Customer.masked(ledger_customers.get_customer(session, customer.id))
 
     return respond(request, body, session, clock, "customers.create", produce)
 
@@ -79,14 +80,12 @@ def list_customers(
 ) -> ListResource[schemas.Customer]:
     """Customers in creation order, masked. `phone`, `email` and `national_id` find a person through
     blind indexes (keyed hashes of the normalised value): nothing is decrypted to search."""
-    repo = CustomerRepository(session)
-    stmt = select(Customer).options(*repo.with_contacts()).order_by(Customer.id)
-    if jurisdiction:
-        stmt = stmt.where(Customer.jurisdiction == jurisdiction)
-    stmt = repo.matching(
-        stmt, **ledger_service.lookup_indexes(phone=phone, email=email, national_id=national_id)
+    page = CustomerRepository(session).page(
+        limit=limit,
+        offset=offset,
+        jurisdiction=jurisdiction,
+        **ledger_customers.lookup_indexes(phone=phone, email=email, national_id=national_id),
     )
-    page = repo.paginate(stmt, limit=limit, offset=offset)
     return ListResource(
         items=[schemas.Customer.masked(c) for c in page.items],
         total=page.total,
@@ -108,7 +107,7 @@ def get_customer(
     principal: Principal = require(P.customers_read),
 ) -> schemas.Customer:
     """One customer, personal fields masked. The view goes on the customer's data-access log."""
-    customer = ledger_service.get_customer(session, customer_id)
+    customer = ledger_customers.get_customer(session, customer_id)
     audit_service.log_access(
         session,
         customer_id=customer.id,
@@ -136,7 +135,7 @@ def reveal_customer(
 ) -> schemas.RevealedCustomer:
     """Show chosen personal fields in clear. Needs the reveal permission and a stated reason; the
     reveal goes on the audit ledger and on the data-access log the customer sees."""
-    customer = ledger_service.get_customer(session, customer_id)
+    customer = ledger_customers.get_customer(session, customer_id)
     audit_service.log_access(
         session,
         customer_id=customer.id,
@@ -159,7 +158,7 @@ def customer_data_access(
     customer_id: RowId, session: SessionDep, _: Principal = require(P.customers_read)
 ) -> list[schemas.DataAccessEntry]:
     """Every view and reveal of the customer's data: who, when, which fields and why."""
-    ledger_service.get_customer(session, customer_id)
+    ledger_customers.get_customer(session, customer_id)
     return [
         schemas.DataAccessEntry.model_validate(e)
         for e in audit_service.access_log(session, customer_id)
@@ -185,7 +184,7 @@ def create_account(
 
     def produce() -> tuple[int, schemas.Account]:
         return 201, schemas.Account.model_validate(
-            ledger_service.create_account(session, data, clock=clock)
+            ledger_accounts.create_account(session, data, clock=clock)
         )
 
     return respond(request, body, session, clock, "accounts.create", produce)
@@ -200,10 +199,7 @@ def list_accounts(
     _: Principal = require(P.accounts_read),
 ) -> ListResource[schemas.Account]:
     """Accounts in creation order, optionally of one customer."""
-    stmt = select(Account).order_by(Account.id)
-    if customer_id is not None:
-        stmt = stmt.where(Account.customer_id == customer_id)
-    page = Repository[Account](session).paginate(stmt, limit=limit, offset=offset)
+    page = AccountRepository(session).page(limit=limit, offset=offset, customer_id=customer_id)
     return ListResource(
         items=[schemas.Account.model_validate(a) for a in page.items],
         total=page.total,
@@ -222,7 +218,7 @@ def get_account(
     account_id: RowId, session: SessionDep, _: Principal = require(P.accounts_read)
 ) -> schemas.Account:
     """One account."""
-    return schemas.Account.model_validate(ledger_service.get_account(session, account_id))
+    return schemas.Account.model_validate(ledger_accounts.get_account(session, account_id))
 
 
 @router.get(
@@ -235,8 +231,8 @@ def list_bills(
     account_id: RowId, session: SessionDep, _: Principal = require(P.accounts_read)
 ) -> list[schemas.Bill]:
     """Bills by due date, each with what has been allocated to it."""
-    ledger_service.get_account(session, account_id)
-    paid = ledger_service.paid_by_bill(session, account_id)
+    ledger_accounts.get_account(session, account_id)
+    paid = ledger_billing.paid_by_bill(session, account_id)
     return [
         schemas.Bill(
             id=b.id,
@@ -248,7 +244,7 @@ def list_bills(
             fees_minor=b.fees_minor,
             paid_minor=paid.get(b.id, 0),
         )
-        for b in ledger_service.bills(session, account_id)
+        for b in ledger_billing.bills(session, account_id)
     ]
 
 
@@ -271,7 +267,7 @@ def create_bill(
 
     def produce() -> tuple[int, schemas.Bill]:
         bill = flows.add_bill(session, data, clock=clock)
-        paid = ledger_service.paid_by_bill(session, bill.account_id).get(bill.id, 0)
+        paid = ledger_billing.paid_by_bill(session, bill.account_id).get(bill.id, 0)
         return 201, schemas.Bill(
             id=bill.id,
             account_id=bill.account_id,
@@ -325,7 +321,7 @@ def get_payment(
     payment_id: RowId, session: SessionDep, _: Principal = require(P.accounts_read)
 ) -> schemas.Payment:
     """One payment with its allocations."""
-    return _payment_out(session, ledger_service.get_payment(session, payment_id))
+    return _payment_out(session, ledger_payments.get_payment(session, payment_id))
 
 
 @router.post(

@@ -28,7 +28,10 @@ from recoup.kit.clock import Clock
 from recoup.kit.errors import ValidationFailed
 from recoup.kit.logging import get_logger
 from recoup.ledger import schemas
-from recoup.ledger import service as ledger_service
+from recoup.ledger.service import accounts as ledger_accounts
+from recoup.ledger.service import billing as ledger_billing
+from recoup.ledger.service import payments as ledger_payments
+from recoup.ledger.service import reallocation as ledger_reallocation
 from recoup.models import Account, Bill, Payment
 from recoup.strategy import service as strategy_service
 
@@ -52,12 +55,12 @@ def settle(
     with strategy_service.deferred_redecisions(session, clock=clock):
         if len(since) == 1:
             ((account_id, day),) = since.items()
-            changed = ledger_service.reallocate(
-                session, ledger_service.get_account(session, account_id)
+            changed = ledger_reallocation.reallocate(
+                session, ledger_accounts.get_account(session, account_id)
             )
             starts = {account_id: min(d for d in (changed, day) if d is not None)}
         else:
-            ledger_service.reallocate_many(session, sorted(since))
+            ledger_reallocation.reallocate_many(session, sorted(since))
             starts = dict(since)
         delinquency_service.recompute_many(
             session, starts, clock=clock, cause=cause, tracked_only=tracked_only
@@ -79,8 +82,8 @@ def settle_ended(session: Session, review: arrangement_review.Review, *, clock: 
     with strategy_service.deferred_redecisions(session, clock=clock):
         for account_id, ended in review.ended.items():
             if ended.moves_the_ledger:
-                account = ledger_service.get_account(session, account_id)
-                changed = ledger_service.reallocate(session, account)
+                account = ledger_accounts.get_account(session, account_id)
+                changed = ledger_reallocation.reallocate(session, account)
                 delinquency_service.recompute_many(
                     session,
                     {account_id: min(d for d in (changed, ended.on) if d is not None)},
@@ -96,8 +99,8 @@ def receive_payment(
     """Record a payment (idempotent on its external id) and bring the account up to date."""
     if data.received_at > clock.now() + MAX_CLOCK_SKEW:
         raise ValidationFailed(f"received_at {data.received_at.isoformat()} is in the future")
-    account = ledger_service.account_by_ref(session, data.account_ref, lock=True)
-    payment, created = ledger_service.record_payment(session, account, data, clock=clock)
+    account = ledger_accounts.account_by_ref(session, data.account_ref, lock=True)
+    payment, created = ledger_payments.record_payment(session, account, data, clock=clock)
     if created:
         settle(session, {account.id: payment.value_date}, clock=clock, cause="payment")
         log.info(
@@ -119,10 +122,10 @@ def reverse_payment(
     clock: Clock,
     actor: str = "wallet",
 ) -> Payment:
-    payment = ledger_service.get_payment(session, payment_id)
-    account = ledger_service.get_account(session, payment.account_id)
-    ledger_service.account_by_ref(session, account.external_ref, lock=True)
-    if ledger_service.reverse_payment(
+    payment = ledger_payments.get_payment(session, payment_id)
+    account = ledger_accounts.get_account(session, payment.account_id)
+    ledger_accounts.account_by_ref(session, account.external_ref, lock=True)
+    if ledger_payments.reverse_payment(
         session, payment, reason=data.reason, reversed_at=data.reversed_at, clock=clock
     ):
         settle(session, {account.id: payment.value_date}, clock=clock, cause="reversal")
@@ -143,7 +146,7 @@ def reverse_payment(
 
 
 def add_bill(session: Session, data: schemas.BillCreate, *, clock: Clock) -> Bill:
-    account: Account = ledger_service.account_by_ref(session, data.account_ref, lock=True)
-    bill = ledger_service.add_bill(session, account, data, clock=clock)
+    account: Account = ledger_accounts.account_by_ref(session, data.account_ref, lock=True)
+    bill = ledger_billing.add_bill(session, account, data, clock=clock)
     settle(session, {account.id: bill.due_date}, clock=clock, cause="bill")
     return bill

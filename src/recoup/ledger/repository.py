@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import polars as pl
@@ -10,8 +10,9 @@ from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from recoup.kit import frames
 from recoup.kit.crypto import EncryptedString
+from recoup.kit.db import among
 from recoup.kit.indexes import email_index, national_id_index, phone_index
-from recoup.kit.repository import Repository
+from recoup.kit.repository import Page, Repository
 from recoup.models import (
     Account,
     Allocation,
@@ -47,6 +48,13 @@ class CustomerRepository(Repository[Customer]):
         stmt = select(Customer).where(Customer.id == customer_id).options(*self.with_contacts())
         return self.get_one_or_none(stmt)
 
+    def ids_with_phone(self, number_index: str) -> list[int]:
+        """The customers who have this phone number (by its blind index), in id order."""
+        rows = self.session.execute(
+            select(CustomerPhone.customer_id).where(CustomerPhone.number_index == number_index)
+        ).scalars()
+        return sorted(set(rows))
+
     def matching(
         self,
         stmt: Select[Customer],
@@ -72,6 +80,23 @@ class CustomerRepository(Repository[Customer]):
             stmt = stmt.where(Customer.national_id_index == national_id)
         return stmt
 
+    def page(
+        self,
+        *,
+        limit: int,
+        offset: int,
+        jurisdiction: str | None = None,
+        phone: str | None = None,
+        email: str | None = None,
+        national_id: str | None = None,
+    ) -> Page[Customer]:
+        """Customers in creation order, with their contacts, narrowed as `matching` says."""
+        stmt = select(Customer).options(*self.with_contacts()).order_by(Customer.id)
+        if jurisdiction:
+            stmt = stmt.where(Customer.jurisdiction == jurisdiction)
+        stmt = self.matching(stmt, phone=phone, email=email, national_id=national_id)
+        return self.paginate(stmt, limit=limit, offset=offset)
+
 
 def delete_customer_contacts(session: Session, customer_id: int) -> None:
     for model in (CustomerPhone, CustomerEmail, CustomerAddress):
@@ -80,6 +105,9 @@ def delete_customer_contacts(session: Session, customer_id: int) -> None:
 
 class ProductRepository(Repository[Product]):
     model = Product
+
+    def all(self) -> Sequence[Product]:
+        return self.list(select(Product).order_by(Product.code))
 
     def codes(self) -> list[str]:
         return [code for (code,) in self.session.execute(select(Product.code)).all()]
@@ -99,6 +127,40 @@ class AccountRepository(Repository[Account]):
         """Lock the account row: payments, reversals and bills on one account are serialised."""
         return self.get_one_or_none(
             select(Account).where(Account.id == account_id).with_for_update()
+        )
+
+    def page(self, *, limit: int, offset: int, customer_id: int | None = None) -> Page[Account]:
+        """Accounts in creation order, optionally of one customer."""
+        stmt = select(Account).order_by(Account.id)
+        if customer_id is not None:
+            stmt = stmt.where(Account.customer_id == customer_id)
+        return self.paginate(stmt, limit=limit, offset=offset)
+
+    def by_ids(self, account_ids: Collection[int]) -> dict[int, Account]:
+        found = self.session.execute(
+            select(Account).where(among(self.session, Account.id, account_ids))
+        )
+        return {a.id: a for a in found.scalars()}
+
+    def open_of_customer(
+        self, customer_id: int, *, external_ref: str | None = None
+    ) -> Sequence[Account]:
+        """The customer's open accounts (the one with this reference, if given), oldest first:
+        another customer's account is simply not among them."""
+        stmt = select(Account).where(
+            Account.customer_id == customer_id, Account.closed_date.is_(None)
+        )
+        if external_ref is not None:
+            stmt = stmt.where(Account.external_ref == external_ref)
+        return self.list(stmt.order_by(Account.id))
+
+    def open_ids_of_customer(self, customer_id: int) -> list[int]:
+        return list(
+            self.session.execute(
+                select(Account.id)
+                .where(Account.customer_id == customer_id, Account.closed_date.is_(None))
+                .order_by(Account.id)
+            ).scalars()
         )
 
 

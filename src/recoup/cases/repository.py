@@ -1,0 +1,35 @@
+"""SQL for cases: the only writer of `cases`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from recoup.kit.repository import Repository
+from recoup.models import Case, CaseStatus
+
+
+class CaseRepository(Repository[Case]):
+    model = Case
+
+    def add(self, **values: Any) -> Case:
+        """A new case, flushed for its id."""
+        return self.create(Case(**values))
+
+    def held_pause(self, case: Case, pause_id: int) -> None:
+        """Name the pause the case holds (its first, when it pauses several accounts)."""
+        case.pause_id = case.pause_id or pause_id
+        self.session.flush()
+
+    def resolve(self, case: Case, *, resolution: str, by: str, at: dt.datetime) -> None:
+        case.status, case.resolution = CaseStatus.resolved, resolution
+        case.resolved_by, case.resolved_at = by, at
+        self.session.flush()
+
+    def for_customer(self, customer_id: int) -> Sequence[Case]:
+        return self.list(
+            select(Case).where(Case.customer_id == customer_id).order_by(Case.id.desc())
+        )

@@ -1,0 +1,85 @@
+"""Customers and their contacts: made, found (by blind index too), changed and erased."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from recoup.kit.clock import Clock
+from recoup.kit.errors import ValidationFailed
+from recoup.kit.indexes import email_index, national_id_index, phone_index
+from recoup.ledger import repository, schemas
+from recoup.ledger.contacts import ContactError, normalise_phone
+from recoup.ledger.repository import CustomerRepository
+from recoup.ledger.service.errors import CustomerNotFound, DuplicateReference
+from recoup.models import Customer, CustomerAddress, CustomerEmail, CustomerPhone
+
+
+def create_customer(session: Session, data: schemas.CustomerCreate, *, clock: Clock) -> Customer:
+    repo = CustomerRepository(session)
+    if repo.by_ref(data.external_ref) is not None:
+        raise DuplicateReference(f"customer {data.external_ref!r} already exists")
+    customer = Customer(
+        external_ref=data.external_ref,
+        name=data.name,
+        national_id=data.national_id,
+        preferred_language=data.preferred_language,
+        jurisdiction=data.jurisdiction,
+        timezones=data.timezones,
+        created_at=clock.now(),
+        phones=[
+            CustomerPhone(position=i, number=p.number, type=p.type, source=p.source)
+            for i, p in enumerate(data.phones)
+        ],
+        emails=[
+            CustomerEmail(position=i, address=e.address, source=e.source)
+            for i, e in enumerate(data.emails)
+        ],
+        addresses=[
+            CustomerAddress(position=i, **a.model_dump()) for i, a in enumerate(data.addresses)
+        ],
+    )
+    return repo.create(customer)
+
+
+def lookup_indexes(
+    *, phone: str | None = None, email: str | None = None, national_id: str | None = None
+) -> dict[str, str | None]:
+    """The blind indexes to search by, from the values as a caller types them."""
+    out: dict[str, str | None] = {"phone": None, "email": None, "national_id": None}
+    if phone is not None:
+        try:
+            out["phone"] = phone_index(normalise_phone(phone, "ZZ"))
+        except ContactError as exc:
+            raise ValidationFailed(
+                f"phone: {exc}; give it in E.164, such as +8613812345678",
+                details=[{"field": "phone", "problem": str(exc)}],
+            ) from exc
+    if email is not None:
+        out["email"] = email_index(email)
+    if national_id is not None:
+        out["national_id"] = national_id_index(national_id)
+    return out
+
+
+def get_customer(session: Session, customer_id: int) -> Customer:
+    found = CustomerRepository(session).by_id(customer_id)
+    if found is None:
+        raise CustomerNotFound(f"no customer {customer_id}")
+    return found
+
+
+def set_language(session: Session, customer: Customer, language: str) -> None:
+    """The language the customer asked to be written to in (their contact preferences)."""
+    if language != customer.preferred_language:
+        customer.preferred_language = language
+        session.flush()
+
+
+def erase_customer(session: Session, customer: Customer, *, name: str, external_ref: str) -> None:
+    """Replace the customer's personal data (an erasure the privacy package decided): the name and
+    reference given, no national ID or time zones, and no phones, e-mails or addresses left."""
+    customer.name = name
+    customer.national_id = None
+    customer.external_ref = external_ref
+    customer.timezones = []
+    repository.delete_customer_contacts(session, customer.id)
