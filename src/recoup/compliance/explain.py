@@ -193,6 +193,10 @@ def parameters(rule: Rule) -> str:
             )
             extra = "; calls with prior consent not counted" if rule.exclude_consented else ""
             exempt = "; a consented call-back is exempt" if rule.exempt_with_consent else ""
+            if "inbound" in rule.count_directions:
+                extra += "; whoever started it"
+            if rule.extends:
+                extra += f"; extends {rule.extends}, excluding what it excludes"
             return (
                 f"max {rule.max} {rule.window_label()} per {'+'.join(sorted(rule.scope))}; "
                 f"counts {via} ({counted}){extra}{exempt}"
