@@ -320,9 +320,7 @@ def shipped_packs() -> tuple[Pack, ...]:
     if duplicates:
         raise PackError(f"rule ids used twice across packs: {', '.join(duplicates)}")
     known = {r.id: r for p in packs for r in p.rules}
-    return tuple(
-        replace(p, rules=tuple(resolve_extends(p.rules, known, p.source))) for p in packs
-    )
+    return tuple(replace(p, rules=tuple(resolve_extends(p.rules, known, p.source))) for p in packs)
 
 
 def parse_pack(data: Any, *, source: str) -> Pack:
