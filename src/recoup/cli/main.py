@@ -14,6 +14,7 @@ from recoup.cli.common import Runtime, configure_logging, console, fail, parse_d
 from recoup.cli.compliance import compliance_app
 from recoup.cli.contact import contact_app, worker
 from recoup.cli.daily import run_daily, scheduler
+from recoup.cli.errors import Group
 from recoup.cli.identity import keys_app, staff_app
 from recoup.cli.keys import encryption_app
 from recoup.cli.privacy import privacy_app
@@ -24,7 +25,7 @@ from recoup.cli.templates import templates_app
 from recoup.daily import flows as daily_flows
 from recoup.kit.errors import RecoupError
 
-app = typer.Typer(help="Recoup: collections for digital wallets.", no_args_is_help=True)
+app = typer.Typer(help="Recoup: collections for digital wallets.", no_args_is_help=True, cls=Group)
 
 
 @app.callback()
