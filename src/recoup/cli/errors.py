@@ -1,16 +1,13 @@
-"""The one place the CLI turns a database that is missing, unreachable or not initialised into a
-one-line error (every command runs inside `Group.invoke`), instead of SQLAlchemy's traceback."""
+"""What the CLI says when the database is missing, unreachable or not initialised: one line,
+instead of SQLAlchemy's traceback (every command runs inside `recoup.cli.group.Group.invoke`)."""
 
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 import psycopg
-import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
-from typer.core import TyperGroup
 
 from recoup.config import Settings
 
@@ -69,17 +66,3 @@ def _url() -> str:
         return make_url(Settings().database_url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
         return "RECOUP_DATABASE_URL"
-
-
-class Group(TyperGroup):
-    """The `recoup` command group: runs the command, answers a database problem in one line."""
-
-    def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except DATABASE_ERRORS as exc:
-            message = database_problem(exc)
-            if message is None:
-                raise
-            typer.echo(f"error: {message}", err=True)
-            raise typer.Exit(1) from None
