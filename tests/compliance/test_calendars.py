@@ -214,3 +214,13 @@ class TestRunningOut:
         calendars.reload()
         assert [a.country for a in calendars.expiring(load_guard(), dt.date(2026, 12, 5))] == []
         assert [a.country for a in calendars.expiring(load_guard(), dt.date(2027, 1, 9))] == ["ID"]
+
+
+def test_docs_carry_the_command_s_output() -> None:
+    """docs/compliance.md shows `COLUMNS=150 recoup compliance calendars --since 2026-12-05`."""
+    calendars.reload()
+    result = runner.invoke(
+        app, ["compliance", "calendars", "--since", "2026-12-05"], env={"COLUMNS": "150"}
+    )
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "compliance.md").read_text("utf-8")
+    assert result.stdout.rstrip() in doc, "docs/compliance.md is stale: paste the command's output"
