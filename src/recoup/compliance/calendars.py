@@ -184,6 +184,7 @@ def _library(country: str, subdivision: str | None, year: int) -> holidays.Holid
     return holidays.country_holidays(country, subdiv=subdivision, years=year)
 
 
+@lru_cache(maxsize=256)
 def _library_years(country: str) -> tuple[int, int] | None:
     if country not in _supported():
         return None
