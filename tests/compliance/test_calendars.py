@@ -4,6 +4,7 @@ overrides the packages' tables; coverage is listed; the daily run is warned befo
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -224,3 +225,16 @@ def test_docs_carry_the_command_s_output() -> None:
     )
     doc = (Path(__file__).resolve().parents[2] / "docs" / "compliance.md").read_text("utf-8")
     assert result.stdout.rstrip() in doc, "docs/compliance.md is stale: paste the command's output"
+
+
+def test_a_bad_calendar_file_stops_a_command_in_one_line(calendar_file: Path) -> None:
+    """Indonesia's hours rule reads the calendar: the file's error is the command's one line.
+    Catches removing the `CalendarError` branch of the command group (a traceback)."""
+    calendar_file.write_text("calendars: [{country: ID, year: 2026}]", encoding="utf-8")
+    calendars.reload()
+    data = json.dumps(scenario("ID", "2026-06-16T10:00:00+07:00"))
+    result = runner.invoke(app, ["compliance", "check", "-"], input=data)
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        f"error: {calendar_file}: calendars[0]: source is required (the official text it copies)"
+    ]

@@ -1,5 +1,6 @@
 """The `recoup` command group: the order `recoup --help` lists commands in, and the one handler
-that answers a database problem in one line for every command."""
+that answers a database problem (or a calendar file that does not load) in one line for every
+command."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from recoup.cli.errors import DATABASE_ERRORS, database_problem
+from recoup.compliance.calendars import CalendarError
 
 # Panels in the order a newcomer needs them, and each panel's commands in their order.
 SET_UP, RUN, LOOK, OPERATE, COMPLY = "Set up", "Run", "Look", "Operate", "Comply"
@@ -62,4 +64,7 @@ class Group(TyperGroup):
             if message is None:
                 raise
             typer.echo(f"error: {message}", err=True)
+            raise typer.Exit(1) from None
+        except CalendarError as exc:  # the deployment's calendar file, read when first needed
+            typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
