@@ -42,11 +42,13 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     )
     key = created.stdout.strip().splitlines()[-1]
     port = free_port()
+    # The server's output goes to a file, not a pipe nobody reads (a full pipe blocks the server).
+    log = (tmp_path / "server.log").open("wb")
     process = subprocess.Popen(
         [*recoup, "serve", "--port", str(port)],
         env=env,
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -56,6 +58,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+        log.close()
 
 
 def test_served_api_needs_a_key_and_masks_personal_data(server: tuple[str, str]) -> None:

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         description="a YAML house policy over the shipped rule packs (stricter rules, optional rules "
         "switched off); see docs/compliance.md",
     )
+    calendars_file: Path | None = Field(
+        None,
+        description="a YAML calendar file (holidays and make-up working days per country and year) "
+        "over the shipped tables; the compliance guard reads this variable itself "
+        "(recoup.compliance.calendars), see docs/compliance.md",
+    )
     default_grace_days: int = Field(
         0, ge=0, description="grace days for products without their own"
     )

@@ -102,7 +102,7 @@ def windows(draw: st.DrawFn) -> tuple[int, int]:
 @st.composite
 def facts(draw: st.DrawFn) -> Facts:
     at = draw(
-        st.datetimes(dt.datetime(2025, 1, 1), dt.datetime(2027, 12, 31), timezones=st.just(UTC))
+        st.datetimes(dt.datetime(2025, 1, 1), dt.datetime(2030, 12, 31), timezones=st.just(UTC))
     )
     # Often on a quarter hour, where windows and periods start and end.
     at = at.replace(minute=at.minute // 15 * 15 if draw(st.booleans()) else at.minute)

@@ -124,6 +124,26 @@ class TestChina:
         data["content"]["text"] = "您的账单已逾期，请尽快还款。"
         assert rules(decide(data)) == {"cn.creditor_identity"}
 
+    def test_an_sms_signature_names_the_sender(self) -> None:
+        """CBA 2026 and regulation-rules A13: messages name the creditor (agencies must be
+        identifiable). A Chinese SMS names its sender in its signature 【…】, whatever language the
+        creditor's name on file is in. Catches removing `content.SIGNATURE` from the element check."""
+        data = cn("2026-06-16T10:00:00+08:00", "sms")
+        for text in (
+            "【乐还钱包】您的账单已逾期，请尽快还款。回复TD退订",
+            "您的账单已逾期，请尽快还款。回复TD退订【乐还钱包】",
+            "【樂還錢包】您的帳單已逾期，請盡快還款。回覆TD退訂",
+        ):
+            data["content"] = {"text": text, "language": "zh-CN"}
+            assert decide(data).allowed, text
+        # Brackets inside the text are not a signature; neither is an empty one.
+        for text in (
+            "您的账单【已逾期】，请尽快还款。回复TD退订",
+            "【】您的账单已逾期。回复TD退订",
+        ):
+            data["content"] = {"text": text, "language": "zh-CN"}
+            assert rules(decide(data)) == {"cn.creditor_identity"}, text
+
     def test_traditional_chinese_is_checked_too(self) -> None:
         data = cn("2026-06-16T10:00:00+08:00", "sms")
         data["content"] = {"text": "Recoup Wallet：不還款就報警，警察會上門。", "language": "zh-TW"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from recoup.compliance import ScenarioError
 from tests.compliance.helpers import EMAIL, call, codes, decide, rules, scenario, utc
 
 pytestmark = pytest.mark.pure
@@ -116,6 +117,45 @@ class TestSevenCallsInSevenDays:
         # and the planned one is made with consent too.
         assert "us.calls_7_in_7" not in rules(d)
 
+    def test_the_house_cap_per_person_excludes_what_the_law_it_extends_excludes(self) -> None:
+        """regulation-rules A5: the house's per-person cap extends Reg F's 7-in-7, so calls made
+        with prior consent given directly (1006.14(b)(3)) are not counted there either. Catches
+        removing `extends: us.calls_7_in_7` from house.yaml (the consented calls would count)."""
+        data = us("2026-06-07T15:00:00-04:00", history=self.week())
+        data["debtor"]["consents"] = [
+            {"kind": "call_back", "given_at": "2026-06-01T09:00:00-04:00"}
+        ]
+        assert decide(data).allowed
+
+    def test_a_house_file_may_count_what_the_law_excludes(self) -> None:
+        """Unless the house file says otherwise: a deployment's cap that extends the law but states
+        `exclude_consented: false` counts the consented calls."""
+        data = us("2026-06-07T15:00:00-04:00", history=self.week())
+        data["debtor"]["consents"] = [
+            {"kind": "call_back", "given_at": "2026-06-01T09:00:00-04:00"}
+        ]
+        data["house"] = {
+            "disable": ["house.calls_per_person_7d"],
+            "rules": [
+                {
+                    "id": "acme.calls_per_person",
+                    "kind": "cap",
+                    "title": "Seven calls a week to a person, consented ones included",
+                    "extends": "us.calls_7_in_7",
+                    "channels": ["call"],
+                    "counts": {"channels": ["call"], "exclude_consented": False},
+                    "exempt_with_consent": False,
+                    "scope": ["debtor"],
+                    "window": {"kind": "days", "n": 7},
+                    "max": 7,
+                }
+            ],
+        }
+        assert rules(decide(data)) == {"acme.calls_per_person"}
+        data["house"]["rules"][0]["extends"] = "us.no_such_rule"
+        with pytest.raises(ScenarioError, match="not a cap rule"):
+            decide(data)
+
     def test_counts_are_per_debt_with_a_house_cap_per_person(self) -> None:
         other = [call(f"2026-06-0{d}T10:00:00-04:00", debt_ids=["d2"]) for d in range(1, 8)]
         data = us("2026-06-07T15:00:00-04:00", history=other)
@@ -134,6 +174,23 @@ class TestConversationCooldown:
         assert rules(d) == {"us.conversation_cooldown"}
         assert d.next_allowed_at == utc("2026-06-09T08:00:00-04:00")
         assert decide(us("2026-06-09T08:00:00-04:00", history=history)).allowed
+
+    def test_a_conversation_the_debtor_started_counts_too(self) -> None:
+        """1006.14(b)(2)(i)(B) speaks of "a telephone conversation" about the debt, whoever placed
+        the call. Catches a cool-down that counts outbound events only (the default for caps)."""
+        history = [{**call("2026-06-02T10:00:00-04:00", "conversation"), "direction": "inbound"}]
+        d = decide(us("2026-06-08T12:00:00-04:00", history=history))
+        assert rules(d) == {"us.conversation_cooldown"}
+        assert d.next_allowed_at == utc("2026-06-09T08:00:00-04:00")
+
+    def test_an_inbound_call_is_not_a_call_the_collector_placed(self) -> None:
+        """The 7-in-7 counts calls placed by the collector (1006.14(b)(2)(i)(A)): the debtor's
+        own calls that were not conversations do not count."""
+        history = [
+            {**call(f"2026-06-0{d}T10:00:00-04:00", "no_answer"), "direction": "inbound"}
+            for d in range(1, 8)
+        ]
+        assert decide(us("2026-06-07T15:00:00-04:00", history=history)).allowed
 
     def test_a_text_is_not_a_call(self) -> None:
         history = [call("2026-06-02T10:00:00-04:00", "conversation")]

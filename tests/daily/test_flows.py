@@ -88,6 +88,33 @@ class TestOnceADay:
         assert statuses == {"early": "expired", "replies": "open"}  # a reply waits for a person
 
 
+class TestCalendarAlerts:
+    def test_the_daily_run_warns_before_a_calendar_in_use_runs_out(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """Catches a daily run that no longer checks its calendars: Indonesia's hours rule needs
+        public holidays, and the installed table only estimates Eid al-Fitr 2027 (from 9 March,
+        with the day either side), 59 days after this run."""
+        day = dt.date(2027, 1, 9)
+        on(clock, day)
+        ran = daily_flows.run_day(session, day, clock=clock, zone=ZONE, actor="t")
+        assert [(a.country, a.first_unknown, a.days_left) for a in ran.calendar_alerts] == [
+            ("ID", dt.date(2027, 3, 9), 59)
+        ]
+        run = session.scalars(select(DailyRun).where(DailyRun.business_date == day)).one()
+        assert run.summary is not None
+        assert "ID are not known from 2027-03-09" in run.summary["calendar_alerts"][0]
+
+    def test_no_alert_while_every_calendar_in_use_reaches_past_sixty_days(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        on(clock, DAY0)
+        assert (
+            daily_flows.run_day(session, DAY0, clock=clock, zone=ZONE, actor="t").calendar_alerts
+            == []
+        )
+
+
 class TestScheduler:
     @pytest.mark.pure
     @pytest.mark.parametrize(

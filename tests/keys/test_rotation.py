@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -31,6 +32,9 @@ RECOUP = [sys.executable, "-m", "recoup.cli"]
 def test_rotation_under_load_fails_no_request_and_leaves_nothing_under_the_old_key(
     tmp_path: Path, process_database: str
 ) -> None:
+    """Clients read and write while `recoup keys rotate` runs; an exception inside a client thread
+    (a refused connection, a timeout) is re-raised here: a thread that died early would otherwise
+    leave the test passing on the requests made before it died."""
     env = {
         **os.environ,
         "RECOUP_DATABASE_URL": process_database,
@@ -75,6 +79,17 @@ def test_rotation_under_load_fails_no_request_and_leaves_nothing_under_the_old_k
     failures: list[str] = []
     reads = writes = 0
     stop = threading.Event()
+    errors: list[BaseException] = []  # raised inside a thread: re-raised here, never lost
+
+    def collected(body: Callable[[], None]) -> Callable[[], None]:
+        def run_body() -> None:
+            try:
+                body()
+            except BaseException as exc:
+                errors.append(exc)
+                stop.set()
+
+        return run_body
 
     def reader() -> None:
         nonlocal reads
@@ -104,8 +119,8 @@ def test_rotation_under_load_fails_no_request_and_leaves_nothing_under_the_old_k
 
     try:
         wait_until_serving(base)
-        threads = [threading.Thread(target=reader) for _ in range(2)] + [
-            threading.Thread(target=writer)
+        threads = [threading.Thread(target=collected(reader)) for _ in range(2)] + [
+            threading.Thread(target=collected(writer))
         ]
         for t in threads:
             t.start()
@@ -115,6 +130,9 @@ def test_rotation_under_load_fails_no_request_and_leaves_nothing_under_the_old_k
         stop.set()
         for t in threads:
             t.join(timeout=30)
+        assert not any(t.is_alive() for t in threads), "a client thread did not stop"
+        if errors:
+            raise errors[0]
         # A write after the rotation is sealed under the new key: the server picked it up.
         late = httpx.post(
             f"{base}/v1/customers",

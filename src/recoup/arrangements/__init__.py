@@ -1,1 +1,2 @@
-"""Arrangements: pay links now; payment plans, extensions, promises and settlements to come."""
+"""Arrangements: pay links, payment plans, extensions, promises to pay and settlements (offers,
+terms, the daily review of kept and broken arrangements). See docs/repayment.md."""

@@ -13,6 +13,7 @@ from recoup.audit import contacts as contact_audit
 from recoup.audit import ledger
 from recoup.audit import service as audit_service
 from recoup.cli.common import console, err_console, fail, parse_date, runtime
+from recoup.cli.errors import DATABASE_ERRORS
 
 audit_app = typer.Typer(help="The tamper-evident audit ledger.", no_args_is_help=True)
 
@@ -45,6 +46,8 @@ def checkpoint() -> None:
         with rt.transaction() as session:
             row = audit_service.checkpoint(session, clock=rt.clock)
             described = None if row is None else f"{row.first_seq}-{row.last_seq} root {row.root}"
+    except DATABASE_ERRORS:
+        raise  # a missing or uninitialised database: said in one line by the command group
     except Exception as exc:  # configuration problems reach a person as one line
         raise fail(str(exc)) from exc
     console.print("nothing new to checkpoint" if described is None else f"checkpoint {described}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from recoup.cli.common import console, fail
-from recoup.compliance import Guard, PackError, ScenarioError, check, load_guard
+from recoup.compliance import Guard, PackError, ScenarioError, calendars, check, load_guard
 from recoup.compliance.explain import explain, rules_markdown
 from recoup.config import Settings
 
@@ -110,4 +111,50 @@ def rules_command(
             r.citation,
             r.confidence,
         )
+    console.print(table)
+
+
+@compliance_app.command("calendars")
+def calendars_command(
+    house: Annotated[Path | None, typer.Option(help="a house policy YAML")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="look for unknown days from this date (default today)")
+    ] = None,
+) -> None:
+    """List each jurisdiction's holiday and working-day calendars: years covered, sources, days
+    not known, and the rules that need them."""
+    guard = guard_from(house)
+    try:
+        start = dt.date.fromisoformat(since) if since else dt.datetime.now(dt.UTC).date()
+        calendars.files()
+    except ValueError as exc:
+        raise fail(f"--since or {calendars.ENV}: {exc}") from exc
+    used = calendars.in_use(guard)
+    countries = sorted(
+        {p.country for p in guard.packs if p.country != "ZZ"}
+        | {c for c, _ in calendars.files()}
+        | {c for c, _ in used}
+    )
+    table = Table(title=f"calendars (unknown days looked for from {start.isoformat()})")
+    for column in ("country", "calendar", "years covered", "sources", "unknown days", "used by"):
+        table.add_column(column, overflow="fold")
+    for country in countries:
+        for what in (calendars.HOLIDAYS, calendars.WORKDAYS):
+            cov = calendars.coverage(country, what, since=start)
+            last = cov.years[-1][1] if cov.years else None
+            unknown = [d.isoformat() for d in cov.unknown_ahead[:6]]
+            if len(cov.unknown_ahead) > 6:
+                unknown.append(f"+{len(cov.unknown_ahead) - 6} more")
+            if last is not None and last < start.year + 2:
+                unknown.append(f"all from {last + 1}-01-01")
+            if not cov.years:
+                unknown = ["every day"]
+            table.add_row(
+                country,
+                what,
+                cov.label(),
+                "; ".join(cov.sources) or "none",
+                ", ".join(unknown) or "-",
+                ", ".join(used.get((country, what), [])) or "-",
+            )
     console.print(table)

@@ -27,6 +27,7 @@ from typing import Any
 
 import polars as pl
 
+from recoup.compliance.calendars import CalendarUnknown
 from recoup.compliance.codes import FLAGS
 from recoup.compliance.facts import ConsentWindow, Facts, Inconvenient, Tally
 from recoup.compliance.guard import HORIZON_DAYS, MAX_AHEAD, MAX_ROUNDS, Plan, decide, plan
@@ -332,14 +333,16 @@ def _temporal(
             blocked.append(
                 hn.filter(pl.col("_next") != pl.col("t"))
                 .group_by("_row", "_ck")
-                .agg(pl.col("_rest").any())
+                .agg(pl.col("_rest").any(), pl.col("_unk").any())
                 .join(clock_sids, on="_ck")
                 .join(rows.select("_row", "_plan"), on="_row")
                 .join(hours_map, on=["_plan", "_sid"])
                 .select(
                     "_row",
                     "rule",
-                    pl.when(pl.col("_rest"))
+                    pl.when(pl.col("_unk"))
+                    .then(pl.lit("CALENDAR_UNKNOWN"))
+                    .when(pl.col("_rest"))
                     .then(pl.lit("REST_DAY"))
                     .otherwise(pl.lit("OUTSIDE_HOURS"))
                     .alias("code"),
@@ -470,7 +473,8 @@ def _hours_rows(
 def _schedule(rule: HoursRule) -> tuple[Any, ...]:
     days = tuple(rule.window_for(d, h) for d in range(7) for h in (False, True))
     calendar = rule.calendar if rule.calendar not in ("", "ZZ") else ""
-    return (days, rule.consent_opens, rule.working_days, calendar)
+    # Whether the calendar is asked at all is part of the schedule: a day it does not know refuses.
+    return (days, rule.consent_opens, rule.working_days, rule.holidays != "allow", calendar)
 
 
 def _local_to_utc(day: pl.Expr, minute: pl.Expr, zone: str) -> pl.Expr:
@@ -493,7 +497,7 @@ def _hours_next(hj: pl.DataFrame, clocks: list[_Clock]) -> pl.DataFrame:
     per debtor, are computed per row.
     """
     keys = ["_row", "_ck"]
-    columns = ["_row", "zone", "_ck", "t", "_rest", "_next"]
+    columns = ["_row", "zone", "_ck", "t", "_rest", "_unk", "_next"]
     out = [
         hj.clear().select(
             "_row",
@@ -501,6 +505,7 @@ def _hours_next(hj: pl.DataFrame, clocks: list[_Clock]) -> pl.DataFrame:
             "_ck",
             "t",
             pl.lit(None, pl.Boolean).alias("_rest"),
+            pl.lit(None, pl.Boolean).alias("_unk"),
             pl.col("t").alias("_next"),
         )
     ]
@@ -520,7 +525,9 @@ def _hours_next(hj: pl.DataFrame, clocks: list[_Clock]) -> pl.DataFrame:
                 grid, on=["_ck", "_day"], how="left"
             )
             if k == 0:
-                day = day.with_columns(pl.col("_lo").is_null().alias("_rest"))
+                day = day.with_columns(
+                    pl.col("_lo").is_null().alias("_rest"), pl.col("_unknown").alias("_unk")
+                )
             start = pl.max_horizontal("t", "_lo")
             day = day.with_columns(pl.when(start < pl.col("_hi")).then(start).alias("_next"))
             consented = day.filter(
@@ -551,11 +558,23 @@ def _hours_next(hj: pl.DataFrame, clocks: list[_Clock]) -> pl.DataFrame:
                 )
             out.append(
                 day.filter(pl.col("_next").is_not_null()).select(
-                    "_row", pl.lit(zone).alias("zone"), "_ck", "t", "_rest", "_next"
+                    "_row", pl.lit(zone).alias("zone"), "_ck", "t", "_rest", "_unk", "_next"
                 )
             )
-            pending = day.filter(pl.col("_next").is_null()).select(
-                *keys, "t", "consent_windows", "_today", "_rest"
+            # A day the calendar does not know ends the search: no moment is guessed past it.
+            out.append(
+                day.filter(pl.col("_next").is_null() & pl.col("_unknown")).select(
+                    "_row",
+                    pl.lit(zone).alias("zone"),
+                    "_ck",
+                    "t",
+                    "_rest",
+                    "_unk",
+                    pl.lit(NEVER).dt.cast_time_unit("us").alias("_next"),
+                )
+            )
+            pending = day.filter(pl.col("_next").is_null() & ~pl.col("_unknown")).select(
+                *keys, "t", "consent_windows", "_today", "_rest", "_unk"
             )
         out.append(
             pending.select(
@@ -564,6 +583,7 @@ def _hours_next(hj: pl.DataFrame, clocks: list[_Clock]) -> pl.DataFrame:
                 "_ck",
                 "t",
                 "_rest",
+                "_unk",
                 pl.lit(NEVER).dt.cast_time_unit("us").alias("_next"),
             )
         )
@@ -580,7 +600,11 @@ def _open_spans(pending: pl.DataFrame, zone: str, clocks: list[_Clock]) -> pl.Da
         clock = clocks[ck]
         day = first
         while day <= last + dt.timedelta(days=HORIZON_DAYS):
-            w = day_window(clock.rule, day, (clock.country, clock.subdivision))
+            try:
+                w = day_window(clock.rule, day, (clock.country, clock.subdivision))
+                unknown = False
+            except CalendarUnknown:
+                w, unknown = None, True
             rows.append(
                 (
                     ck,
@@ -588,6 +612,7 @@ def _open_spans(pending: pl.DataFrame, zone: str, clocks: list[_Clock]) -> pl.Da
                     clock.rule.consent_opens,
                     utc_at(day, w.start, zone) if w else None,
                     utc_at(day, w.end, zone) if w else None,
+                    unknown,
                 )
             )
             day += dt.timedelta(days=1)
@@ -599,6 +624,7 @@ def _open_spans(pending: pl.DataFrame, zone: str, clocks: list[_Clock]) -> pl.Da
             "_opens": pl.Boolean,
             "_lo": pl.Datetime("us", UTC),
             "_hi": pl.Datetime("us", UTC),
+            "_unknown": pl.Boolean,
         },
         orient="row",
     )

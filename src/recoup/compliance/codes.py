@@ -24,6 +24,9 @@ class Code(StrEnum):
     ACCOUNT_STATUS = "ACCOUNT_STATUS"
     WRONG_PARTY = "WRONG_PARTY"
     HANDOVER_NOTICE_MISSING = "HANDOVER_NOTICE_MISSING"
+    # A rule needs a day's holiday or working-day status that no calendar covers: refused, not
+    # guessed, until the calendar is extended (`recoup compliance calendars`).
+    CALENDAR_UNKNOWN = "CALENDAR_UNKNOWN"
 
 
 # Reasons that waiting cures: a decision blocked only by these carries `next_allowed_at`.

@@ -17,6 +17,10 @@ from importlib import resources
 import yaml
 
 LANGUAGES = ("en", "zh-Hans", "zh-Hant")
+# A Chinese SMS names its sender in a signature 【…】 at its start or end (the operators require
+# one, registered to the sender); such a signature identifies the sender, whatever the language
+# of the creditor's name on file.
+SIGNATURE = re.compile(r"^\s*【[^【】\s][^【】]{0,29}】|【[^【】\s][^【】]{0,29}】\s*$")
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,13 @@ def found(text: str, category: str, language: str | None) -> list[str]:
 
 def has_element(text: str, element: str, language: str | None, *, creditor: str = "") -> bool:
     body = normalise(text)
-    if element == "creditor_identity" and creditor and normalise(creditor) in body:
-        return True
+    if element == "creditor_identity":
+        if creditor and normalise(creditor) in body:
+            return True
+        if any(lang.startswith("zh") for lang in language_of(language)) and SIGNATURE.search(
+            unicodedata.normalize("NFKC", text)
+        ):
+            return True
     return any(
         (p := lexicon(lang).elements.get(element)) is not None and p.search(body) is not None
         for lang in language_of(language)

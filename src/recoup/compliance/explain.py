@@ -38,6 +38,10 @@ CODE_TEXT = {
         Code.ACCOUNT_STATUS: "the account's status stops automated contact",
         Code.WRONG_PARTY: "this number or address is not the debtor's",
         Code.HANDOVER_NOTICE_MISSING: "the debtor was not told about the handover to an agency",
+        Code.CALENDAR_UNKNOWN: (
+            "the official calendar for that day is not known yet (holidays or make-up working "
+            "days not published or not loaded): refused rather than guessed"
+        ),
     },
     "zh": {
         Code.OUTSIDE_HOURS: "不在允许的联系时段",
@@ -58,6 +62,7 @@ CODE_TEXT = {
         Code.ACCOUNT_STATUS: "账户状态不允许自动联系",
         Code.WRONG_PARTY: "此号码或地址不属于债务人",
         Code.HANDOVER_NOTICE_MISSING: "委外前未告知债务人",
+        Code.CALENDAR_UNKNOWN: "当天的官方日历（节假日或调休上班日）尚未公布或未载入：不作推测，暂不联系",
     },
 }
 WORDS = {
@@ -188,6 +193,10 @@ def parameters(rule: Rule) -> str:
             )
             extra = "; calls with prior consent not counted" if rule.exclude_consented else ""
             exempt = "; a consented call-back is exempt" if rule.exempt_with_consent else ""
+            if "inbound" in rule.count_directions:
+                extra += "; whoever started it"
+            if rule.extends:
+                extra += f"; extends {rule.extends}, excluding what it excludes"
             return (
                 f"max {rule.max} {rule.window_label()} per {'+'.join(sorted(rule.scope))}; "
                 f"counts {via} ({counted}){extra}{exempt}"

@@ -20,7 +20,8 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from recoup.compliance import content
+from recoup.compliance import calendars, content
+from recoup.compliance.calendars import CalendarUnknown
 from recoup.compliance.codes import Code
 from recoup.compliance.facts import ConsentWindow, Decision, Facts, Inconvenient, Reason, Tally
 from recoup.compliance.localtime import day_window, local_date, subdivision_of, utc_at, zone
@@ -296,7 +297,10 @@ def hours_next(
     today = local_date(t, zone_name)
     for k in range(HORIZON_DAYS):
         day = today + dt.timedelta(days=k)
-        window = day_window(rule, day, calendar)
+        try:
+            window = day_window(rule, day, calendar)
+        except CalendarUnknown:
+            return None  # the next open day is past what the calendar knows: no guess
         if window is None:
             continue
         spans: list[tuple[int, int, dt.datetime | None, dt.datetime | None]] = [
@@ -370,7 +374,7 @@ def _hours_moment(
     those are not remembered."""
     if consents:
         return hours_next(rule, t, zone_name, calendar, consents)
-    key = (id(rule), t, t.tzinfo, zone_name, calendar)
+    key = (id(rule), t, t.tzinfo, zone_name, calendar, calendars.generation())
     memo = guard.moments
     if key in memo:
         known: dt.datetime | None = memo[key]
@@ -422,6 +426,17 @@ def _components(
 def _temporal_reason(rule: Rule, f: Facts, tallies: Mapping[str, Tally]) -> Reason:
     match rule:
         case HoursRule():
+            unknown = [z for z in f.zones if _unknown_day(rule, f, z)]
+            if unknown:
+                country, _ = calendar_of(rule, f)
+                day = local_date(f.at, unknown[0]).isoformat()
+                return _reason(
+                    rule,
+                    Code.CALENDAR_UNKNOWN,
+                    f"{country}'s calendar does not cover {day}: refused rather than guessed",
+                    calendar=country,
+                    day=day,
+                )
             rest = [z for z in f.zones if _rest_day(rule, f, z)]
             local = {z: f.at.astimezone(zone(z)).strftime("%a %H:%M") for z in f.zones}
             if rest:
@@ -456,6 +471,14 @@ def _temporal_reason(rule: Rule, f: Facts, tallies: Mapping[str, Tally]) -> Reas
 def _rest_day(rule: HoursRule, f: Facts, z: str) -> bool:
     day = local_date(f.at, z)
     return day_window(rule, day, calendar_of(rule, f)) is None
+
+
+def _unknown_day(rule: HoursRule, f: Facts, z: str) -> bool:
+    try:
+        day_window(rule, local_date(f.at, z), calendar_of(rule, f))
+    except CalendarUnknown:
+        return True
+    return False
 
 
 def decide(

@@ -1,4 +1,4 @@
-"""The debtor's local time: candidate zones, local days, public holidays.
+"""The debtor's local time: candidate zones, local days, and the day's window of an hours rule.
 
 A debtor may be in any of several zones (the address, each phone's numbering plan, the device). A
 contact must be acceptable in every one of them (Reg F comment 6(b)(1)(i)-2), so windows intersect
@@ -18,11 +18,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import chinese_calendar
 import holidays
 import phonenumbers
 from babel.core import get_global
 from phonenumbers import timezone as phone_timezone
+
+from recoup.compliance import calendars
 
 if TYPE_CHECKING:
     from recoup.compliance.packs import HoursRule, Window
@@ -188,14 +189,6 @@ def day_end(at: dt.datetime, zones: Sequence[str], days_ahead: int = 1) -> dt.da
     return max(utc_at(local_date(at, z) + dt.timedelta(days=days_ahead), 0, z) for z in zones)
 
 
-@lru_cache(maxsize=256)
-def _calendar(country: str, subdivision: str | None, year: int) -> holidays.HolidayBase:
-    try:
-        return holidays.country_holidays(country, subdiv=subdivision, years=year)
-    except NotImplementedError:
-        return holidays.HolidayBase()
-
-
 def subdivision_of(country: str, jurisdiction: str) -> str | None:
     head, _, rest = jurisdiction.partition("-")
     if head != country or not rest:
@@ -208,27 +201,30 @@ def subdivision_of(country: str, jurisdiction: str) -> str | None:
     return sub if sub in supported else None
 
 
+def day_window(rule: HoursRule, day: dt.date, calendar: tuple[str, str | None]) -> Window | None:
+    """The open window of an hours rule on a local day, or None on a rest day (both paths use it).
+
+    Asks the calendar only what the rule needs (public holidays when it treats them apart, working
+    days when it keeps to them); raises `CalendarUnknown` when that is not known for the day."""
+    return rule.window_for(
+        day.weekday(),
+        calendars.is_holiday(*calendar, day) if rule.holidays != "allow" else False,
+        calendars.is_workday(*calendar, day) if rule.working_days else True,
+    )
+
+
 def is_holiday(country: str, subdivision: str | None, day: dt.date) -> bool:
-    if len(country) != 2 or country == "ZZ":
+    """The lenient reading for a caller that judges after the fact (the contact audit): a day no
+    calendar knows counts as no holiday. The guard asks `calendars` and refuses such a day."""
+    try:
+        return calendars.is_holiday(country, subdivision, day)
+    except calendars.CalendarUnknown:
         return False
-    return day in _calendar(country, subdivision, day.year)
 
 
 def is_workday(country: str, subdivision: str | None, day: dt.date) -> bool:
-    """A working day in the country's official calendar: China's from `chinese_calendar` (调休
-    make-up days included) while it covers the year; elsewhere Monday to Friday, not a holiday."""
-    if country == "CN":
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
-            pass
-    return day.weekday() < 5 and not is_holiday(country, subdivision, day)
-
-
-def day_window(rule: HoursRule, day: dt.date, calendar: tuple[str, str | None]) -> Window | None:
-    """The open window of an hours rule on a local day, or None on a rest day (both paths use it)."""
-    return rule.window_for(
-        day.weekday(),
-        is_holiday(*calendar, day),
-        is_workday(*calendar, day) if rule.working_days else True,
-    )
+    """The lenient reading (see `is_holiday`): an unknown day counts as Monday to Friday."""
+    try:
+        return calendars.is_workday(country, subdivision, day)
+    except calendars.CalendarUnknown:
+        return day.weekday() < 5

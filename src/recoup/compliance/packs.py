@@ -46,6 +46,9 @@ CATEGORIES = (
     "impersonation",
     "false_legal",
     "new_borrowing",
+    "collection_fee",
+    "private_channel",
+    "intrusion",
     "lawsuit",
     "debt_terms",
 )
@@ -135,6 +138,13 @@ class CapRule(Rule):
     exclude_consented: bool = False
     exempt_with_consent: bool = False
     code: Code = Code.FREQUENCY_CAP
+    # Who started a counted event. A conversation counts whoever started it (Reg F 1006.14(b)(2)(i)(B)
+    # speaks of "a telephone conversation"), so a cool-down counts both directions by default.
+    count_directions: frozenset[str] = frozenset({"outbound"})
+    # The law this cap extends (a house cap per person beside Reg F's per debt): it excludes what
+    # that law excludes, for every counting term the cap does not state itself (`explicit`).
+    extends: str = ""
+    explicit: frozenset[str] = frozenset()
 
     def window_label(self) -> str:
         match self.window_kind:
@@ -272,7 +282,9 @@ class Guard:
             extend_scope=self.house.extend_scope and house.extend_scope,
         )
         _check_disable(self.packs, merged.disable, "house policy")
-        return Guard(self.packs, merged)
+        known = {r.id: r for r in (*(r for p in self.packs for r in p.rules), *merged.rules)}
+        rules = tuple(resolve_extends(merged.rules, known, "house policy"))
+        return Guard(self.packs, replace(merged, rules=rules))
 
     def rule(self, rule_id: str) -> Rule:
         for r in (*(r for p in self.packs for r in p.rules), *self.house.rules):
@@ -307,7 +319,8 @@ def shipped_packs() -> tuple[Pack, ...]:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise PackError(f"rule ids used twice across packs: {', '.join(duplicates)}")
-    return tuple(packs)
+    known = {r.id: r for p in packs for r in p.rules}
+    return tuple(replace(p, rules=tuple(resolve_extends(p.rules, known, p.source))) for p in packs)
 
 
 def parse_pack(data: Any, *, source: str) -> Pack:
@@ -461,6 +474,15 @@ def _cap(doc: Mapping[str, Any], where: _Where, common: dict[str, Any]) -> Rule:
     if code not in (Code.FREQUENCY_CAP, Code.CONVERSATION_COOLDOWN):
         raise PackError(f"{where}: a cap's code is FREQUENCY_CAP or CONVERSATION_COOLDOWN")
     scope = where.choices(doc, "scope", ("debtor", "debt", "address", "creditor"))
+    both = ("outbound", "inbound")
+    directions = where.choices(
+        counts,
+        "directions",
+        both,
+        default=both if code == Code.CONVERSATION_COOLDOWN else ("outbound",),
+    )
+    stated = {k: f for k, f in INHERITED_COUNTS.items() if k in counts}
+    explicit = set(stated.values()) | ({"exempt_with_consent"} & set(doc))
     return CapRule(
         **common,
         max=maximum,
@@ -473,7 +495,37 @@ def _cap(doc: Mapping[str, Any], where: _Where, common: dict[str, Any]) -> Rule:
         exclude_consented=bool(counts.get("exclude_consented", False)),
         exempt_with_consent=bool(doc.get("exempt_with_consent", False)),
         code=code,
+        count_directions=directions,
+        extends=str(doc.get("extends", "")),
+        explicit=frozenset(explicit),
     )
+
+
+# The counting terms a cap that `extends` a law takes from it unless it states them: the law's
+# exclusions (calls not connected, calls under prior consent, who is counted, who started it).
+INHERITED_COUNTS = {
+    "results": "count_results",
+    "parties": "count_parties",
+    "directions": "count_directions",
+    "exclude_consented": "exclude_consented",
+}
+INHERITED = (*INHERITED_COUNTS.values(), "exempt_with_consent")
+
+
+def resolve_extends(rules: Sequence[Rule], known: Mapping[str, Rule], source: str) -> list[Rule]:
+    """Caps that extend a law with the law's exclusions filled in where they state none."""
+    out: list[Rule] = []
+    for rule in rules:
+        if isinstance(rule, CapRule) and rule.extends:
+            base = known.get(rule.extends)
+            if not isinstance(base, CapRule):
+                raise PackError(
+                    f"{source}: {rule.id} extends {rule.extends!r}, which is not a cap rule"
+                )
+            inherited = {f: getattr(base, f) for f in INHERITED if f not in rule.explicit}
+            rule = replace(rule, **inherited)
+        out.append(rule)
+    return out
 
 
 def _status(doc: Mapping[str, Any], where: _Where, common: dict[str, Any]) -> Rule:
@@ -553,7 +605,7 @@ _KIND_KEYS: dict[str, tuple[str, ...]] = {
         "waived_over_dpd",
         "working_days",
     ),
-    "cap": ("window", "counts", "max", "scope", "code", "exempt_with_consent"),
+    "cap": ("window", "counts", "max", "scope", "code", "exempt_with_consent", "extends"),
     "status": ("flags", "code"),
     "party": ("roles",),
     "channel": ("forbid",),

@@ -7,7 +7,8 @@ Windows, in the debtor's local calendar (see `localtime` for several zones):
   the day of the event being day 1); `iso_week`: Monday to Sunday; `calendar_month`;
 - `minutes` n: the rolling n minutes before the planned moment.
 
-What counts is the rule's `counts` filter: outbound events on the listed channels with the listed
+What counts is the rule's `counts` filter: events in the listed directions (outbound, unless the
+rule counts conversations, which count whoever started them) on the listed channels with the listed
 results (a call whose result is `UNRECORDED` counts for any call result) to the listed parties,
 never a call later found misdirected (Reg F comment 14(b)(2)(i)-3),
 and, where the rule says so, never a call placed under prior consent given directly (1006.14(b)(3)).
@@ -59,7 +60,7 @@ def counted(rule: CapRule, events: Iterable[Event], subject: Subject) -> list[dt
     """The times of the events the rule counts, up to the planned moment, oldest first."""
     times = []
     for e in events:
-        if e.at > subject.at or e.direction != "outbound" or e.misdirected:
+        if e.at > subject.at or e.direction not in rule.count_directions or e.misdirected:
             continue
         if e.channel not in rule.count_channels or not _counts_result(rule, e.result):
             continue

@@ -6,7 +6,9 @@ transaction, and never twice for the same day.
 2. the delinquency pass over the portfolio (DPD, buckets, bucket changes);
 3. scoring, when a model is active (none yet: the strategy reads `p_pay` when present);
 4. the strategy: decisions, contacts checked by the guard and planned, the agents' queues;
-5. the policy queues' tasks left open from earlier days expired.
+5. the policy queues' tasks left open from earlier days expired;
+6. the calendars the rules use checked: one that does not know a day within 60 days is an alert,
+   logged and returned (`compliance.calendars.expiring`).
 
 The day is claimed first (`daily_runs`, keyed by the business date): a second run of the day, from
 the CLI, the scheduler or another process, finds it and does nothing; two at once on PostgreSQL
@@ -18,13 +20,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from recoup.agents import service as agents_service
 from recoup.arrangements import review as arrangement_review
+from recoup.compliance import calendars, load_guard
 from recoup.daily import repository as repo
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import Clock
@@ -48,6 +51,7 @@ class DayRun:
     strategy: strategy_service.StrategyRun | None = None
     no_policy: str | None = None  # why the strategy did not run
     tasks_expired: int = 0
+    calendar_alerts: list[calendars.Alert] = field(default_factory=list)
     timings: dict[str, float] | None = None
 
 
@@ -94,6 +98,16 @@ def run_day(
         except strategy_service.NoActivePolicy as exc:
             result.no_policy = exc.message
     result.tasks_expired = agents_service.expire_stale(session, day, now=clock.now())
+    result.calendar_alerts = calendars.expiring(load_guard(), day)
+    for alert in result.calendar_alerts:
+        log.warning(
+            "daily.calendar_running_out",
+            country=alert.country,
+            calendar=alert.what,
+            first_unknown=alert.first_unknown.isoformat(),
+            days_left=alert.days_left,
+            rules=list(alert.rules),
+        )
     run.finished_at = clock.now()
     run.summary = _summary(result)
     session.flush()
@@ -103,6 +117,8 @@ def run_day(
 
 def _summary(result: DayRun) -> dict[str, object]:
     out: dict[str, object] = {"tasks_expired": result.tasks_expired}
+    if result.calendar_alerts:
+        out["calendar_alerts"] = [a.message() for a in result.calendar_alerts]
     if result.review is not None:
         out.update(
             arrangements_reviewed=result.review.reviewed,
