@@ -71,6 +71,12 @@ def revoke(
     """Withdraw one link (the contact that carried it) or all of a customer's links issued so far."""
     if session.get(Customer, customer_id) is None:
         raise NotFound(f"no customer {customer_id}")
+    if contact_id is not None:
+        # The contact must be this customer's: another's (or none) would revoke nothing and say
+        # it had. Not found either way, so the answer tells nothing about other customers.
+        contact = session.get(ContactPlan, contact_id)
+        if contact is None or contact.customer_id != customer_id:
+            raise NotFound(f"customer {customer_id} has no contact {contact_id}")
     revocation = PayLinkRevocation(
         customer_id=customer_id, contact_id=contact_id, at=clock.now(), by=actor, reason=reason
     )

@@ -11,6 +11,11 @@ from functools import lru_cache
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
+# The largest amount Recoup takes anywhere (one bill, one payment, one account's total): 10^15 minor
+# units (ten trillion yuan) is past any consumer debt, and thousands of them still sum inside the
+# 64-bit integers the database stores. Every entry point (API, import) bounds amounts by it.
+MAX_MINOR = 10**15
+
 
 @lru_cache(maxsize=1)
 def known_currencies() -> frozenset[str]:
