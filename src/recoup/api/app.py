@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import time
 from typing import Any
 
@@ -28,7 +27,7 @@ from recoup.ingest.endpoints import router as webhook_router
 from recoup.kit.clock import Clock, SystemClock
 from recoup.kit.db import make_engine, make_sessionmaker
 from recoup.kit.errors import ValidationFailed
-from recoup.kit.logging import get_logger
+from recoup.kit.logging import get_logger, loggable_path
 from recoup.kit.ratelimit import RateLimiter
 from recoup.kit.tokens import canonical_token
 from recoup.ledger.endpoints import router as ledger_router
@@ -46,16 +45,6 @@ delinquency. Writes accept an `Idempotency-Key` header: a repeat of the same req
 answer and changes nothing. Amounts are integers in minor units (fen, cents) with an ISO 4217 code;
 times are ISO 8601 with an offset. Personal data comes back masked.
 """
-
-
-# Paths that carry a credential (a pay link's or an unsubscribe link's token) are logged without it.
-_TOKEN_IN_PATH = re.compile(r"^(/p|/v1/unsubscribe)/[^/]+")
-
-
-def loggable_path(path: str) -> str:
-    """The request path for the log: never a link's token (nor the query string, where other
-    tokens could travel)."""
-    return _TOKEN_IN_PATH.sub(r"\1/{token}", path)
 
 
 PORTAL_POSTS_PER_MINUTE = 60
