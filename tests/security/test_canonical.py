@@ -152,8 +152,10 @@ def test_finding_07_import_refs_differing_by_spaces_are_one_ref(
     importer = Importer(session, clock=SettableClock(dt.datetime(2026, 4, 1, tzinfo=dt.UTC)))
     for name, setup in (
         ("customers.csv", "external_ref,name,jurisdiction\nc1,李娜,CN\n"),
-        ("accounts.csv", "external_ref,customer_ref,product,currency,opened_date\n"
-         "a1,c1,bnpl,CNY,2026-01-10\n"),
+        (
+            "accounts.csv",
+            "external_ref,customer_ref,product,currency,opened_date\na1,c1,bnpl,CNY,2026-01-10\n",
+        ),
     ):
         assert not importer.import_file(write(tmp_path, name, setup)).errors
     before = {model: count(session, model) for model in (Account, Bill, Payment)}

@@ -46,7 +46,9 @@ def test_finding_03_revoking_by_another_customers_contact_is_refused(
     assert revocations(session) == 1
 
 
-def administrator(app: FastAPI, sessions: sessionmaker[Session], clock: SettableClock) -> TestClient:
+def administrator(
+    app: FastAPI, sessions: sessionmaker[Session], clock: SettableClock
+) -> TestClient:
     with sessions() as session:
         identity_service.create_staff(
             session,
