@@ -22,7 +22,6 @@ from recoup.kit.tokens import canonical_token, read_token
 from recoup.models import Account, Bill, Case, Payment
 from recoup.web.portal import csrf_field
 from tests.api.test_ingest_api import event, setup_account, signed
-from tests.conftest import WEBHOOK_SECRET
 from tests.web.test_portal import late, link
 
 WEBHOOK = "/v1/webhooks/wallet/payments"

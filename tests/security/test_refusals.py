@@ -88,7 +88,8 @@ def test_import_errors_report_is_private_and_masks_rejected_contacts(workdir: Pa
     report = workdir / "import-errors.csv"
     assert stat.S_IMODE(report.stat().st_mode) == 0o600
     text = report.read_text(encoding="utf-8")
-    assert "customers.csv,2,phones," in text and "customers.csv,2,emails," in text
+    assert "customers.csv,2,phones," in text
+    assert "customers.csv,2,emails," in text
     for value in ("1381234", "li.na.rejected", "wang.qiang", "+86 1381234"):
         assert value not in text, text
         assert value not in result.output
