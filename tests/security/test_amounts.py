@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from recoup.ingest.importer import Importer
 from recoup.kit.clock import SettableClock
-from recoup.kit.money import MAX_MINOR
+from recoup.kit.money import MAX_MINOR, to_minor
 from recoup.models import Bill, Payment
 from tests.api.test_ingest_api import payment, setup_account
 
@@ -51,6 +51,19 @@ def test_finding_06_the_largest_amount_is_accepted(client: TestClient) -> None:
     setup_account(client)
     paid = client.post("/v1/payments", json=payment(external_id="max", amount=MAX_MINOR))
     assert paid.status_code == 201, paid.text
+
+
+@pytest.mark.parametrize(
+    ("typed", "currency"),
+    [("10000000000001", "CNY"), ("1e20", "USD"), ("1000000000000001", "JPY")],
+)
+def test_finding_06_amounts_typed_in_the_portal_are_bounded_too(typed: str, currency: str) -> None:
+    """What a debtor types in the portal (pay now, a plan's budget) is bounded in minor units,
+    after scaling by the currency: 10^13 yuan and a little is 10^15 fen and more. Catches
+    removing the `MAX_MINOR` check from `kit.money.to_minor` (it bounded the major amount only)."""
+    with pytest.raises(ValueError, match="more than any amount"):
+        to_minor(typed, currency)
+    assert to_minor("10000000000000", "CNY") == MAX_MINOR
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

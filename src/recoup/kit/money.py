@@ -48,9 +48,13 @@ def to_minor(amount: str, currency: str) -> int:
         value = Decimal(text)
     except ArithmeticError as exc:
         raise ValueError(f"{amount!r} is not an amount") from exc
-    if not value.is_finite() or value <= 0 or value >= 10**15:
+    if not value.is_finite() or value <= 0:
         raise ValueError(f"{amount!r} is not a positive amount")
+    if value.adjusted() > 30:  # far past the bound below: not worth scaling
+        raise ValueError(f"{amount!r} is more than any amount Recoup takes")
     minor = value.scaleb(minor_digits(currency))
     if minor != minor.to_integral_value():
         raise ValueError(f"{amount!r} has more decimals than {currency} allows")
+    if minor > MAX_MINOR:
+        raise ValueError(f"{amount!r} is more than any amount Recoup takes")
     return int(minor)
