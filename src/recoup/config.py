@@ -86,6 +86,13 @@ class Settings(BaseSettings):
         description="lower DPD bound of each bucket after M0; defaults give M1 1-30 ... M3+ over 90",
     )
 
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses (or CIDR networks) of the reverse proxies in front of `recoup serve` "
+        "whose X-Forwarded-For and X-Forwarded-Proto are believed; empty (the default): none is, "
+        "and the peer's own address is the client's (sign-in limits count it)",
+    )
+
     public_url: str = Field(
         "http://127.0.0.1:8000",
         description="where debtors reach Recoup: pay links and one-click unsubscribe links start here",

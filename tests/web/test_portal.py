@@ -105,13 +105,17 @@ class TestPortal:
         foreign = link(other, account, clock)
         assert anonymous.get(foreign).status_code == 410
 
-        one = link(settings, account, clock, contact=41)
-        two = link(settings, account, clock, contact=42)
+        # Two messages the customer was sent, each with its own link (a revocation names a
+        # contact of the customer's own: tests/security checks another's is refused).
+        first = add_contact(session, clock, account, channel="sms", treatment="sms_reminder").id
+        second = add_contact(session, clock, account, channel="email", treatment="email").id
+        one = link(settings, account, clock, contact=first)
+        two = link(settings, account, clock, contact=second)
         with sessions() as s:
             arrangement_service.revoke(
                 s,
                 account.customer_id,
-                contact_id=41,
+                contact_id=first,
                 actor="agent:1",
                 reason="sent to a wrong number",
                 clock=clock,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import time
 from typing import Any
 
@@ -21,13 +20,16 @@ from recoup.config import Settings
 from recoup.contact.endpoints import router as contact_router
 from recoup.delinquency.endpoints import router as delinquency_router
 from recoup.http.errors import error_response, install_error_handlers
+from recoup.http.limits import DEFAULT_BODY_LIMIT, BodyLimit
+from recoup.http.webhooks import WEBHOOK_BODY_LIMIT
 from recoup.identity.endpoints import router as identity_router
 from recoup.ingest.endpoints import router as webhook_router
 from recoup.kit.clock import Clock, SystemClock
 from recoup.kit.db import make_engine, make_sessionmaker
 from recoup.kit.errors import ValidationFailed
-from recoup.kit.logging import get_logger
+from recoup.kit.logging import get_logger, loggable_path
 from recoup.kit.ratelimit import RateLimiter
+from recoup.kit.tokens import canonical_token
 from recoup.ledger.endpoints import router as ledger_router
 from recoup.sandbox.wallet import router as sandbox_wallet_router
 from recoup.web.portal import router as portal_router
@@ -45,26 +47,30 @@ times are ISO 8601 with an offset. Personal data comes back masked.
 """
 
 
-# Paths that carry a credential (a pay link's or an unsubscribe link's token) are logged without it.
-_TOKEN_IN_PATH = re.compile(r"^(/p|/v1/unsubscribe)/[^/]+")
-
-
-def loggable_path(path: str) -> str:
-    """The request path for the log: never a link's token (nor the query string, where other
-    tokens could travel)."""
-    return _TOKEN_IN_PATH.sub(r"\1/{token}", path)
-
-
 PORTAL_POSTS_PER_MINUTE = 60
+# A portal form is a few short fields (`recoup.web.portal.read_form` takes 40 of 4,000 characters).
+PORTAL_BODY_LIMIT = 64 * 1024
 
 
 def _portal_wait(request: Request) -> dt.timedelta | None:
-    """How long a link that has posted too much must wait (None: go ahead)."""
+    """How long a link that has posted too much must wait (None: go ahead). Counted per link in
+    its one canonical spelling: a token written another way is not a new link (and is refused by
+    the page anyway), so every spelling that is not canonical shares one count."""
     if request.method != "POST" or not request.url.path.startswith("/p/"):
         return None
-    token = request.url.path.split("/")[2]
+    token = canonical_token(request.url.path.split("/")[2]) or "not a canonical token"
     limiter: RateLimiter = request.app.state.portal_limiter
     return limiter.hit(hashlib.sha256(token.encode()).hexdigest()[:32])
+
+
+# Bodies: 1 MiB by default (`recoup.http.limits`); the signed webhooks and the portal's forms take
+# far less. No route takes more: imports are files given to `recoup import`, not request bodies.
+BODY_LIMITS = {
+    "/v1/webhooks/": WEBHOOK_BODY_LIMIT,
+    "/v1/channels/": WEBHOOK_BODY_LIMIT,
+    "/p/": PORTAL_BODY_LIMIT,
+    "/v1/unsubscribe/": PORTAL_BODY_LIMIT,
+}
 
 
 def create_app(
@@ -88,6 +94,9 @@ def create_app(
         limit=PORTAL_POSTS_PER_MINUTE, window=dt.timedelta(minutes=1), clock=app.state.clock
     )
     install_error_handlers(app)
+    # Inside the request log (so a 413 is logged), outside every route: a body over its route's
+    # limit is refused while it streams, before any other code holds it.
+    app.add_middleware(BodyLimit, default=DEFAULT_BODY_LIMIT, routes=BODY_LIMITS)
 
     @app.middleware("http")
     async def log_requests(request: Request, call_next: Any) -> Response:

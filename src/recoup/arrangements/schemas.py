@@ -7,9 +7,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from recoup.kit.money import MAX_MINOR
 from recoup.kit.schemas import Schema
 
-Money = Field(ge=1, le=10**15, description="Minor units (fen, cents)")
+Money = Field(ge=1, le=MAX_MINOR, description="Minor units (fen, cents)")
 
 
 class Position(Schema):
@@ -30,8 +31,8 @@ class Offers(Schema):
 
 class PlanQuoteIn(Schema):
     instalments: int = Field(ge=1, le=120)
-    monthly_budget_minor: int | None = Field(default=None, ge=0, le=10**15)
-    monthly_income_minor: int | None = Field(default=None, ge=0, le=10**15)
+    monthly_budget_minor: int | None = Field(default=None, ge=0, le=MAX_MINOR)
+    monthly_income_minor: int | None = Field(default=None, ge=0, le=MAX_MINOR)
 
 
 class InstalmentOut(Schema):
@@ -51,11 +52,11 @@ class ArrangementIn(Schema):
     an extension (`days`) or a settlement (`amount_minor`)."""
 
     kind: Literal["promise", "plan", "extension", "settlement"]
-    amount_minor: int | None = Field(default=None, ge=1, le=10**15)
+    amount_minor: int | None = Field(default=None, ge=1, le=MAX_MINOR)
     date: dt.date | None = Field(default=None, description="A promise's date")
     instalments: int | None = Field(default=None, ge=1, le=120)
-    monthly_budget_minor: int | None = Field(default=None, ge=0, le=10**15)
-    monthly_income_minor: int | None = Field(default=None, ge=0, le=10**15)
+    monthly_budget_minor: int | None = Field(default=None, ge=0, le=MAX_MINOR)
+    monthly_income_minor: int | None = Field(default=None, ge=0, le=MAX_MINOR)
     days: int | None = Field(default=None, ge=1, le=365, description="An extension's days")
     channel: Literal["api", "agent", "portal"] = "api"
 

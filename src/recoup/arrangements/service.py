@@ -20,6 +20,7 @@ from recoup.arrangements.links import (
 from recoup.audit import service as audit_service
 from recoup.channels import ChannelError
 from recoup.channels.wallet import WalletPaymentsAdapter
+from recoup.contact import repository as contact_repository
 from recoup.contact import service as contact_service
 from recoup.kit.clock import Clock
 from recoup.kit.errors import NotAuthenticated, NotFound, RecoupError, ValidationFailed
@@ -60,6 +61,12 @@ def revoke(
     """Withdraw one link (the contact that carried it) or all of a customer's links issued so far."""
     if CustomerRepository(session).get(customer_id) is None:
         raise NotFound(f"no customer {customer_id}")
+    if contact_id is not None:
+        # The contact must be this customer's: another's (or none) would revoke nothing and say
+        # it had. Not found either way, so the answer tells nothing about other customers.
+        contact = contact_repository.contact(session, contact_id)
+        if contact is None or contact.customer_id != customer_id:
+            raise NotFound(f"customer {customer_id} has no contact {contact_id}")
     revocation = repo.add_revocation(
         session,
         customer_id=customer_id,

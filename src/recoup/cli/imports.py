@@ -5,6 +5,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -34,7 +35,7 @@ def import_results_table(results: Sequence[ImportResult]) -> Table:
         table.add_column(column, justify="right" if column not in ("file", "kind") else "left")
     for r in results:
         table.add_row(
-            r.file,
+            escape(r.file),
             str(r.kind),
             f"{r.rows:,}",
             f"{r.imported:,}",
@@ -52,12 +53,12 @@ def run_import(
     plan: list[tuple[Kind, Path]] = []
     for path in files:
         if not path.exists():
-            err_console.print(f"[red]{path}: no such file[/]")
+            err_console.print(f"[red]{escape(str(path))}: no such file[/]")
             return False
         found = Kind(kind) if kind else kind_of(path)
         if found is None:
             err_console.print(
-                f"[red]{path.name}: cannot tell what the file holds; name it customers/accounts/"
+                f"[red]{escape(path.name)}: cannot tell what the file holds; name it customers/accounts/"
                 "bills/payments or pass --kind[/]"
             )
             return False
@@ -83,15 +84,20 @@ def run_import(
         target = report or Path("import-errors.csv")
         write_report(target, results)
         for error in errors[:10]:
-            err_console.print(f"  {error}")
+            # The file's own text (a field name, a value like `[/]`) is never read as Rich markup.
+            err_console.print(f"  {escape(str(error))}")
         if len(errors) > 10:
             err_console.print(f"  ... and {len(errors) - 10:,} more")
         rejected = [r.file for r in results if r.errors and (not skip_invalid or r.rejected_file)]
         if rejected:
             err_console.print(
-                f"[red]nothing imported from: {', '.join(rejected)}[/] (fix the rows, or use --skip-invalid)"
+                f"[red]nothing imported from: {escape(', '.join(rejected))}[/] "
+                "(fix the rows, or use --skip-invalid)"
             )
-        err_console.print(f"all {len(errors):,} problems written to [bold]{target}[/]")
+        err_console.print(
+            f"all {len(errors):,} problems written to [bold]{escape(str(target))}[/] "
+            "(readable by you only; phone numbers and e-mails in it masked)"
+        )
         return False
     return True
 

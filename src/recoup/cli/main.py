@@ -155,15 +155,22 @@ def serve(
     """Serve the REST API (OpenAPI at /docs)."""
     import uvicorn
 
-    runtime()  # fail early, with a clear message, on a missing key or bad settings
+    rt = runtime()  # fail early, with a clear message, on a missing key or bad settings
     configure_logging(minimum="INFO")
+    trusted = rt.settings.trusted_proxies
     uvicorn.run(
         "recoup.api.main:app",
         host=host,
         port=port,
         workers=workers,
+        # Our logging (kit.logging): uvicorn's access log goes through the same redaction as every
+        # line, so a path's link token and a query's phone number are masked there too.
         log_config=None,
         log_level="info",
+        # Forwarded headers are believed from RECOUP_TRUSTED_PROXIES only (uvicorn's own default
+        # trusts 127.0.0.1, so any local process could choose the address a limit counts).
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=",".join(trusted) if trusted else "",
     )
 
 

@@ -11,7 +11,8 @@ asks the compliance guard about the text for every jurisdiction the template may
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -21,6 +22,7 @@ import yaml
 from babel import Locale
 from babel.dates import format_date
 from jinja2 import StrictUndefined, Template, TemplateError, meta
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from recoup.compliance import Guard, Reason, check_content
@@ -116,9 +118,96 @@ class Rendered:
     sms: SmsLength | None
 
 
+# A message is a few hundred characters; these bounds are far above any template's need and far
+# below what would hurt a worker rendering thousands.
+MAX_TEXT = 50_000  # characters of output, and of any string or list an expression builds
+MAX_ARGUMENT = 10_000  # any number given to a filter or a method (widths, counts, lengths)
+MAX_RANGE = 10_000  # elements all of one render's `range` calls may produce together
+MAX_BITS = 4_096  # an integer an expression computes
+_range_budget: ContextVar[list[int]] = ContextVar("template_range_budget")
+
+
+def _budgeted_range(*args: int) -> range:
+    numbers = range(*args)
+    budget = _range_budget.get([MAX_RANGE])
+    budget[0] -= len(numbers)
+    if budget[0] < 0:
+        raise SecurityError(f"ranges in a template may produce {MAX_RANGE:,} numbers in all")
+    return numbers
+
+
+def _check_arguments(args: Iterable[Any]) -> None:
+    for arg in args:
+        if isinstance(arg, int) and abs(arg) > MAX_ARGUMENT:
+            raise SecurityError(f"a number given to a filter or method may be {MAX_ARGUMENT:,}")
+
+
+def _bounded_filter(filter_: Callable[..., Any]) -> Callable[..., Any]:
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        # The filtered value is the first argument (the environment, when passed, comes first).
+        _check_arguments([*args[1:], *kwargs.values()])
+        result = filter_(*args, **kwargs)
+        if isinstance(result, str | list | tuple) and len(result) > MAX_TEXT:
+            raise SecurityError(f"a template's text may be {MAX_TEXT:,} characters")
+        return result
+
+    for attribute in ("jinja_pass_arg",):  # keep @pass_environment / @pass_context markers
+        if hasattr(filter_, attribute):
+            setattr(bounded, attribute, getattr(filter_, attribute))
+    return bounded
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's immutable sandbox (no attribute or class escapes) with bounds on what an expression
+    may cost: strings and lists it builds, numbers it computes, numbers it hands to filters and
+    methods, ranges, and the output. A template over a bound is a `TemplateProblem`, not a worker
+    out of memory (`{{ 'x' * 10**8 }}`) or a CPU held for minutes (nested `range(10**5)`)."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%", "//"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and (
+            not isinstance(right, int | float)
+            or abs(right) > 64
+            or (isinstance(left, int) and left.bit_length() > 64)
+        ):
+            raise SecurityError("a power in a template takes a small base and exponent")
+        if operator == "%" and isinstance(left, str):
+            raise SecurityError("%-formatting is not available in templates")
+        if operator == "*":
+            sequence, times = (
+                (left, right) if isinstance(left, str | list | tuple) else (right, left)
+            )
+            if (
+                isinstance(sequence, str | list | tuple)
+                and isinstance(times, int)
+                and len(sequence) * times > MAX_TEXT
+            ):
+                raise SecurityError(f"a template's text may be {MAX_TEXT:,} characters")
+        result = super().call_binop(context, operator, left, right)
+        if isinstance(result, str | list | tuple) and len(result) > MAX_TEXT:
+            raise SecurityError(f"a template's text may be {MAX_TEXT:,} characters")
+        if isinstance(result, int) and result.bit_length() > MAX_BITS:
+            raise SecurityError("a number in a template grew past its bound")
+        return result
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(__obj, "__name__", None) in ("format", "format_map"):
+            raise SecurityError("str.format is not available in templates")
+        _check_arguments([*args, *kwargs.values()])
+        result = super().call(__context, __obj, *args, **kwargs)
+        if isinstance(result, str | list | tuple) and len(result) > MAX_TEXT:
+            raise SecurityError(f"a template's text may be {MAX_TEXT:,} characters")
+        return result
+
+
 @lru_cache(maxsize=8)
 def _environment(locale: str) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env = BoundedSandbox(undefined=StrictUndefined, autoescape=False)
+    env.globals.pop("lipsum", None)  # random text of any length: nothing a message needs
+    env.globals["range"] = _budgeted_range
+    env.filters.pop("format", None)  # %-formatting with any width
+    env.filters = {name: _bounded_filter(f) for name, f in env.filters.items()}
     parsed = Locale.parse(locale)  # once: Babel parses a locale name anew on every call
     style = "long" if locale.startswith("zh") else "medium"
 
@@ -138,18 +227,35 @@ def render(template: MessageTemplate, variables: Mapping[str, Any]) -> Rendered:
     if unknown:
         raise TemplateProblem(f"unknown variable(s) {', '.join(unknown)}")
     locale = LANGUAGES[template.language]
+    budget = _range_budget.set([MAX_RANGE])
     try:
-        body = _compiled(locale, template.body).render(**variables)
+        body = _bounded_render(_compiled(locale, template.body), variables)
         subject = (
-            _compiled(locale, template.subject).render(**variables) if template.subject else None
+            _bounded_render(_compiled(locale, template.subject), variables)
+            if template.subject
+            else None
         )
-    except (TemplateError, OverflowError) as exc:  # the sandbox also refuses huge ranges
+    except (TemplateError, OverflowError) as exc:  # SecurityError is a TemplateError
         raise TemplateProblem(
             f"{template.name} ({template.language}, {template.tone}): {exc}"
         ) from exc
+    finally:
+        _range_budget.reset(budget)
     return Rendered(
         subject, body.strip(), sms_length(body.strip()) if template.channel == "sms" else None
     )
+
+
+def _bounded_render(compiled: Template, variables: Mapping[str, Any]) -> str:
+    """The output, stopped as soon as it passes `MAX_TEXT` characters."""
+    parts: list[str] = []
+    size = 0
+    for part in compiled.generate(**variables):
+        size += len(part)
+        if size > MAX_TEXT:
+            raise SecurityError(f"a template's text may be {MAX_TEXT:,} characters")
+        parts.append(part)
+    return "".join(parts)
 
 
 @lru_cache(maxsize=512)

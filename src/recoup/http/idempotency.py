@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from recoup.http.limits import DEFAULT_BODY_LIMIT, read_body
 from recoup.http.repository import IdempotencyRepository
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, IdempotencyConflict, ValidationFailed
@@ -29,7 +30,8 @@ IDEMPOTENT_ERRORS = (IdempotencyConflict, Conflict)
 
 
 async def body_of(request: Request) -> bytes:
-    return await request.body()
+    """The raw body, bounded like every body (`recoup.http.limits`)."""
+    return await read_body(request, DEFAULT_BODY_LIMIT)
 
 
 def request_hash(method: str, path: str, body: bytes) -> str:

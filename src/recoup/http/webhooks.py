@@ -6,10 +6,13 @@
 - The body is read with a bound (`WEBHOOK_BODY_LIMIT`): a larger one is a 413 before anything else.
 - Missing headers, a timestamp that is not Unix seconds, a signature none of the provider's secrets
   makes, a timestamp farther from now than `Settings.webhook_tolerance_seconds`: 401 `bad_signature`.
-- A delivery whose signature was already seen (table `webhook_receipts`, owned here) is a 409
-  `replay_rejected`. A new delivery of the same event (new timestamp, new signature) passes and is
-  idempotent on the event's id. The receipt is written in the request's transaction, so a delivery
-  the endpoint then refuses records nothing.
+- A delivery whose signed content (timestamp and body) was already received (table
+  `webhook_receipts`, owned here) is a 409 `replay_rejected`, however its signature header is
+  spelled: the receipt is keyed on what the signature covers, never on the header's text (extra
+  spaces, commas or `v0=` entries, a second `v1=` from another secret do not make a new delivery).
+  A new delivery of the same event (new timestamp, new signature) passes and is idempotent on the
+  event's id. The receipt is written in the request's transaction, so a delivery the endpoint then
+  refuses records nothing.
 - A body that does not fit the provider's event model is a 422 naming what was expected.
 
     WalletEvent = Annotated[Event, Depends(SignedWebhook("wallet", secrets, json_event(adapter, ...)))]
@@ -19,10 +22,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -30,6 +34,7 @@ from sqlalchemy.orm import Session
 from recoup.config import Settings
 from recoup.http.deps import ClockDep, SessionDep, SettingsDep
 from recoup.http.errors import responses
+from recoup.http.limits import BoundedBody
 from recoup.http.repository import WebhookReceiptRepository
 from recoup.kit import signing
 from recoup.kit.clock import Clock
@@ -44,29 +49,6 @@ WEBHOOK_BODY_LIMIT = 256 * 1024
 WEBHOOK_RESPONSES = responses(BadSignature, ReplayRejected, PayloadTooLarge, ValidationFailed)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request's body, refused with a 413 as soon as it is known to pass `limit` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {limit}")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
-    return bytes(body)
-
-
-class BoundedBody:
-    """Dependency: the raw body, at most `limit` bytes."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-
-    async def __call__(self, request: Request) -> bytes:
-        return await read_body(request, self.limit)
-
-
 WebhookBody = Annotated[bytes, Depends(BoundedBody(WEBHOOK_BODY_LIMIT))]
 
 
@@ -78,21 +60,29 @@ def check_signature(
     body: bytes,
     tolerance: int,
     now: dt.datetime,
-) -> str:
-    """The signature header, or BadSignature unless one of `secrets` signed this body at a time
+) -> int:
+    """The signed timestamp, or BadSignature unless one of `secrets` signed this body at a time
     within `tolerance` seconds of `now`."""
     if not timestamp_header or not signature_header:
         raise BadSignature("missing X-Recoup-Timestamp or X-Recoup-Signature header")
-    try:
-        timestamp = int(timestamp_header)
-    except ValueError as exc:
-        raise BadSignature("X-Recoup-Timestamp must be Unix seconds") from exc
+    if not _UNIX_SECONDS.fullmatch(timestamp_header):
+        raise BadSignature("X-Recoup-Timestamp must be Unix seconds")
+    timestamp = int(timestamp_header)
     if not secrets or not signing.verify(secrets, timestamp, body, signature_header):
         raise BadSignature("signature does not match the body and timestamp")
     age = abs(now.timestamp() - timestamp)
     if age > tolerance:
         raise BadSignature(f"timestamp is {int(age)} s away from now; the limit is {tolerance} s")
-    return signature_header
+    return timestamp
+
+
+# The one spelling of a timestamp (`int()` would also take "+17_67...", " 0017...").
+_UNIX_SECONDS = re.compile(r"[1-9][0-9]{0,11}")
+
+
+def delivery_digest(timestamp: int, body: bytes) -> str:
+    """What identifies a delivery: the content its signature covers, in canonical form."""
+    return hashlib.sha256(str(timestamp).encode() + b"." + body).hexdigest()
 
 
 def verify(
@@ -107,7 +97,7 @@ def verify(
     clock: Clock,
 ) -> None:
     """Raise unless the delivery is authentic, fresh and not seen before; then remember it."""
-    signature = check_signature(
+    timestamp = check_signature(
         secrets,
         timestamp_header=timestamp_header,
         signature_header=signature_header,
@@ -115,7 +105,7 @@ def verify(
         tolerance=tolerance,
         now=clock.now(),
     )
-    digest = hashlib.sha256(signature.encode()).hexdigest()
+    digest = delivery_digest(timestamp, body)
     receipts = WebhookReceiptRepository(session)
     if receipts.seen(digest):
         raise ReplayRejected("this signed delivery was already received")
@@ -137,9 +127,13 @@ def json_event(adapter: TypeAdapter[T], invalid: str) -> Callable[[bytes], T]:
         try:
             return adapter.validate_json(body)
         except ValidationError as exc:
-            raise ValidationFailed(
-                invalid, details=exc.errors(include_url=False, include_context=False)
-            ) from exc
+            # Field and problem only: the input itself may be any bytes (not JSON, not UTF-8),
+            # which an error body must neither carry nor echo.
+            details = [
+                {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]}
+                for e in exc.errors(include_url=False, include_context=False, include_input=False)
+            ]
+            raise ValidationFailed(invalid, details=details) from exc
 
     return parse
 

@@ -10,7 +10,7 @@ from recoup.identity import schemas
 from recoup.identity import service as identity_service
 from recoup.identity.auth import SESSION_COOKIE, authenticate, require
 from recoup.identity.permissions import Permission
-from recoup.identity.service import Principal, SignInLocked
+from recoup.identity.service import DelegationRefused, Principal
 from recoup.kit.errors import Conflict, NotAuthenticated, NotFound, RecoupError, ValidationFailed
 from recoup.kit.ratelimit import RateLimiter
 
@@ -34,7 +34,7 @@ def _limiter(request: Request) -> RateLimiter:
     "/auth/sessions",
     response_model=schemas.Me,
     summary="Sign in",
-    responses=responses(NotAuthenticated, SignInLocked, TooManyRequests, ValidationFailed),
+    responses=responses(NotAuthenticated, TooManyRequests, ValidationFailed),
 )
 def sign_in(
     request: Request,
@@ -105,7 +105,7 @@ def me(principal: Annotated[Principal, Depends(authenticate)]) -> schemas.Me:
     status_code=201,
     response_model=schemas.Staff,
     summary="Add a staff member",
-    responses=responses(*AUTHENTICATED_ERRORS, Conflict),
+    responses=responses(*AUTHENTICATED_ERRORS, DelegationRefused, Conflict),
 )
 def create_staff(
     data: schemas.StaffCreate,
@@ -113,7 +113,8 @@ def create_staff(
     clock: ClockDep,
     principal: Principal = require(P.staff_manage),
 ) -> schemas.Staff:
-    """Create a staff user with a role; the password is stored as an argon2id hash."""
+    """Create a staff user with a role; the password is stored as an argon2id hash. The caller must
+    hold every permission of the role it gives (403 `delegation_refused` otherwise)."""
     user = identity_service.create_staff(
         session,
         username=data.username,
@@ -122,6 +123,7 @@ def create_staff(
         password=data.password,
         clock=clock,
         created_by=principal.actor,
+        granted_by=principal,
     )
     return schemas.Staff.model_validate(user)
 
@@ -131,7 +133,7 @@ def create_staff(
     status_code=201,
     response_model=schemas.ApiKeyCreated,
     summary="Create an API key",
-    responses=responses(*AUTHENTICATED_ERRORS),
+    responses=responses(*AUTHENTICATED_ERRORS, DelegationRefused),
 )
 def create_api_key(
     data: schemas.ApiKeyCreate,
@@ -139,7 +141,8 @@ def create_api_key(
     clock: ClockDep,
     principal: Principal = require(P.api_keys_manage),
 ) -> schemas.ApiKeyCreated:
-    """A key for an integration, with the scopes it needs. The key is in this answer and nowhere else."""
+    """A key for an integration, with the scopes it needs, each one the caller holds itself (403
+    `delegation_refused` otherwise). The key is in this answer and nowhere else."""
     key, row = identity_service.create_api_key(
         session,
         name=data.name,
@@ -147,6 +150,7 @@ def create_api_key(
         created_by=principal.actor,
         clock=clock,
         expires_at=data.expires_at,
+        granted_by=principal,
     )
     return schemas.ApiKeyCreated(**schemas.ApiKey.model_validate(row).model_dump(), key=key)
 

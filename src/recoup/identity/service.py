@@ -1,8 +1,9 @@
 """Staff identity, console sessions and API keys.
 
 - Passwords: argon2id (argon2-cffi's defaults), rehashed on sign-in when the parameters change.
-- Lockout: after `MAX_FAILURES` wrong passwords a user is locked for `LOCKOUT`; every failure answers
-  the same way whether the user exists or not.
+- Lockout: after `MAX_FAILURES` wrong passwords a user is locked for `LOCKOUT`; every failure
+  (wrong password, unknown user, locked or disabled user) answers the same 401 in the same time,
+  so an answer never tells whether a username exists.
 - Sessions: a random 256-bit token in a Secure, HttpOnly, SameSite=Strict cookie; the database keeps
   only its SHA-256. Idle and absolute expiry.
 - API keys: `rk_<prefix>_<secret>`. The prefix is public and identifies the key in logs and lists;
@@ -25,7 +26,13 @@ from recoup.audit import service as audit_service
 from recoup.identity.permissions import API_KEY_SCOPES, MATRIX, Permission, Role
 from recoup.identity.repository import ApiKeyRepository, SessionRepository, StaffRepository
 from recoup.kit.clock import Clock
-from recoup.kit.errors import Conflict, NotAuthenticated, RecoupError, ValidationFailed
+from recoup.kit.errors import (
+    Conflict,
+    Forbidden,
+    NotAuthenticated,
+    RecoupError,
+    ValidationFailed,
+)
 from recoup.models.identity import ApiKey, StaffSession, StaffUser
 
 MAX_FAILURES = 5
@@ -39,10 +46,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-class SignInLocked(RecoupError):
-    status_code = 429
-    code = "sign_in_locked"
-    description = "Too many failed sign-ins; wait before trying again"
+WRONG_CREDENTIALS = "wrong username or password"
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,27 @@ def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+class DelegationRefused(Forbidden):
+    code = "delegation_refused"
+    description = "The caller cannot give permissions it does not hold itself"
+
+
+def check_delegation(
+    granted_by: Principal | None, permissions: frozenset[Permission], *, what: str
+) -> None:
+    """Privilege is never delegated beyond what the delegator holds: an administrator creates no
+    supervisor (who may reveal personal data) and mints no key with a scope its role lacks. Those
+    are the operator's, at the host, with the CLI (an audited act)."""
+    if granted_by is None:
+        return
+    beyond = sorted(permissions - granted_by.permissions)
+    if beyond:
+        raise DelegationRefused(
+            f"{what} would give {', '.join(beyond)}, which you do not hold; "
+            "an operator grants them with the CLI"
+        )
+
+
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise ValidationFailed(f"a password needs at least {MIN_PASSWORD} characters")
@@ -81,7 +106,11 @@ def create_staff(
     password: str,
     clock: Clock,
     created_by: str = "cli",
+    granted_by: Principal | None = None,
 ) -> StaffUser:
+    """`granted_by`: the caller (an API request), who may give a role only if it holds every
+    permission of that role itself; None is the operator at the host (`recoup staff create`)."""
+    check_delegation(granted_by, MATRIX[role], what=f"the role {role}")
     repo = StaffRepository(session)
     if repo.by_username(username) is not None:
         raise Conflict(f"staff user {username!r} already exists")
@@ -128,15 +157,18 @@ def sign_in(
     request, and a raised error would roll it back."""
     now = clock.now()
     user = StaffRepository(session).by_username(username)
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        _audit_sign_in(session, username, "locked", clock)
-        return SignInLocked(f"too many failed sign-ins; try again in {minutes} minutes")
+    locked = user is not None and user.locked_until is not None and user.locked_until > now
     try:
+        # Verified even for a locked or missing user: every refusal costs the same time.
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
         ok = user is not None and user.disabled_at is None
     except (VerificationError, InvalidHashError):
         ok = False
+    if locked:
+        # The same answer as a wrong password: a distinct one (a 429, "locked") would tell an
+        # outsider which usernames exist. The audit ledger records the lock.
+        _audit_sign_in(session, username, "locked", clock)
+        return NotAuthenticated(WRONG_CREDENTIALS)
     if not ok or user is None:
         if user is not None:
             user.failed_attempts += 1
@@ -145,7 +177,7 @@ def sign_in(
                 user.failed_attempts = 0
         _audit_sign_in(session, username if user else "unknown", "refused", clock)
         session.flush()
-        return NotAuthenticated("wrong username or password")
+        return NotAuthenticated(WRONG_CREDENTIALS)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.failed_attempts, user.locked_until = 0, None
@@ -207,11 +239,14 @@ def create_api_key(
     created_by: str,
     clock: Clock,
     expires_at: dt.datetime | None = None,
+    granted_by: Principal | None = None,
 ) -> tuple[str, ApiKey]:
-    """Returns the key (shown once, never stored) and its row."""
+    """Returns the key (shown once, never stored) and its row. `granted_by` as for `create_staff`:
+    a caller mints only scopes it holds itself."""
     outside = sorted(set(scopes) - API_KEY_SCOPES)
     if outside:
         raise ValidationFailed(f"an API key cannot hold {', '.join(outside)}")
+    check_delegation(granted_by, frozenset(scopes), what="these scopes")
     if not scopes:
         raise ValidationFailed("an API key needs at least one scope")
     prefix = secrets.token_hex(4)

@@ -50,6 +50,11 @@ def validate(session: Session, frame: pl.DataFrame) -> Checked:
     recorded = ledger_service.bill_totals(session, accounts["account_id"].to_list()).rename(
         {"due_date": "known_due", "total_minor": "known_total"}
     )
+    check.account_total(
+        typed,
+        pl.col("principal_minor") + pl.col("interest_minor") + pl.col("fees_minor"),
+        recorded.group_by("account_id").agg(recorded_minor=pl.col("known_total").sum()),
+    )
     typed = typed.join(recorded, on=["account_id", "external_ref"], how="left")
     known = pl.col("known_due").is_not_null()
     differs = known & (

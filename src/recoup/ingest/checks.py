@@ -10,7 +10,7 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from recoup.ingest.columns import OPTIONAL, REQUIRED, Kind
-from recoup.kit.money import known_currencies
+from recoup.kit.money import MAX_MINOR, known_currencies
 from recoup.ledger import service as ledger_service
 
 
@@ -91,6 +91,11 @@ class Checker:
         not_int = present(column) & ~value.str.contains(r"^-?[0-9]{1,18}$")
         self.add(not_int, column, pl.lit("is not an integer number of minor units: ") + value)
         parsed = value.str.to_integer(strict=False)
+        self.add(
+            ~not_int & present(column) & (parsed > MAX_MINOR),
+            column,
+            f"is more than {MAX_MINOR:,} minor units, the most an amount may be",
+        )
         if positive:
             self.add(
                 ~not_int & present(column) & (parsed <= 0), column, "must be greater than zero"
@@ -131,6 +136,31 @@ class Checker:
             present(c) for c in columns
         )
         self.add(dup, columns[-1], f"duplicate {what} in this file (first occurrence kept)")
+
+    def account_total(self, typed: pl.DataFrame, amount: pl.Expr, recorded: pl.DataFrame) -> None:
+        """An account's total over this file and what is `recorded` (`account_id`, `recorded_minor`)
+        stays within `MAX_MINOR`: valid rows must not add up past what the ledger can sum. Every
+        row of such an account is reported on `account_ref`."""
+        totals = (
+            typed.filter(pl.col("account_id").is_not_null())
+            .group_by("account_id")
+            .agg(file_minor=amount.cast(pl.Int128).sum())
+            .join(recorded, on="account_id", how="left")
+            .with_columns(
+                total=pl.col("file_minor") + pl.col("recorded_minor").fill_null(0).cast(pl.Int128)
+            )
+            .filter(pl.col("total") > MAX_MINOR)
+        )
+        if totals.height:
+            self.extend(
+                errors_where(
+                    typed,
+                    pl.col("account_id").is_in(totals["account_id"].to_list()),
+                    "account_ref",
+                    f"the account's total would pass {MAX_MINOR:,} minor units, the most an "
+                    "account may hold",
+                )
+            )
 
     def extend(self, errors: pl.DataFrame) -> None:
         if errors.height:

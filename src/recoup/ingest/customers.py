@@ -3,6 +3,8 @@ the API stores for the same person; the ledger writes them, contacts included.""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import polars as pl
@@ -12,6 +14,7 @@ from sqlalchemy.orm import Session
 from recoup.ingest.checks import Checked, Checker
 from recoup.ingest.columns import REQUIRED, Kind
 from recoup.kit.clock import Clock
+from recoup.kit.masking import mask_email, mask_id, mask_name, mask_phone
 from recoup.ledger import schemas
 from recoup.ledger import service as ledger_service
 from recoup.models import PhoneType
@@ -36,10 +39,11 @@ def validate(session: Session, frame: pl.DataFrame) -> Checked:
         except ValidationError as exc:
             for err in exc.errors():
                 loc = [str(p) for p in err["loc"]]
-                problems.append((row["_line"], _field_of(loc), _problem_of(err["msg"])))
+                field = _field_of(loc)
+                problems.append((row["_line"], field, _problem_of(err["msg"], field)))
             continue
         except ValueError as exc:
-            problems.append((row["_line"], "phones", str(exc)))
+            problems.append((row["_line"], "phones", _problem_of(str(exc), "phones")))
             continue
         # Only the values to write are kept: thousands of live models (each with its nested
         # ones) would make every garbage collection of the import walk them all.
@@ -203,5 +207,23 @@ def _field_of(loc: list[str]) -> str:
     return mapping.get(head) or head
 
 
-def _problem_of(message: str) -> str:
-    return message.removeprefix("Value error, ")
+# A problem quoting the value it refused (`'+86 1381' is not a phone number`) quotes it masked when
+# the field is personal: the report and the console repeat no rejected number, address or ID.
+_MASKS: dict[str, Callable[[str], str]] = {
+    "phones": mask_phone,
+    "emails": mask_email,
+    "national_id": mask_id,
+    "name": mask_name,
+    "address_line": mask_id,
+    "postal_code": mask_id,
+    "city": mask_name,
+}
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"")
+
+
+def _problem_of(message: str, field: str) -> str:
+    message = message.removeprefix("Value error, ")
+    mask = _MASKS.get(field)
+    if mask is None:
+        return message
+    return _QUOTED.sub(lambda m: repr(mask(m.group(1) or m.group(2) or "")), message)

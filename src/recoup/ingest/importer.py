@@ -19,6 +19,7 @@ kind in `checks.py`; each kind's own checks and its hand-over to the ledger in `
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,7 +167,11 @@ class Importer:
 
 
 def write_report(path: Path, results: Sequence[ImportResult]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    """The errors as CSV, readable by its owner only (created 0600; an older report's mode is
+    reset): problems name lines and fields, and quote personal values only masked."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with open(fd, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["file", "line", "field", "problem"])
         for result in results:

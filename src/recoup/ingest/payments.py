@@ -60,6 +60,11 @@ def validate(session: Session, frame: pl.DataFrame, *, now: dt.datetime) -> Chec
             pl.lit("does not match the account's currency ") + pl.col("account_currency"),
         )
     )
+    check.account_total(
+        typed,
+        pl.col("amount_minor"),
+        pl.DataFrame(schema={"account_id": pl.Int64, "recorded_minor": pl.Int64}),
+    )
     recorded = ledger_service.payments_by_external_id(
         session, typed["external_id"].drop_nulls().to_list()
     ).rename({"account_id": "known_account", "amount_minor": "known_amount"})

@@ -1,5 +1,9 @@
 """Files to frames: CSV or JSON Lines, every value a string, plus `_line`, the file line each row
-starts on (so every error can name it). A line that cannot be read at all becomes a `RowError`."""
+starts on (so every error can name it). A line that cannot be read at all becomes a `RowError`.
+
+Every value is read in its canonical form, once, here: surrounding white space removed and an empty
+value missing. What the checks compare and count is then what the ledger stores (a reference given
+as ` a-1 ` and `a-1` is one reference, found a duplicate by the checks, not by the database)."""
 
 from __future__ import annotations
 
@@ -30,14 +34,19 @@ def read_table(path: Path) -> tuple[pl.DataFrame, list[RowError]]:
     return _read_csv(name, text)
 
 
+def _canonical(text: str) -> str | None:
+    text = text.strip()
+    return text or None
+
+
 def _cell(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, list):
-        return ";".join(str(v) for v in value)
+        return _canonical(";".join(str(v) for v in value))
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return _canonical(str(value))
 
 
 def _read_jsonl(name: str, text: str) -> tuple[pl.DataFrame, list[RowError]]:
@@ -93,7 +102,7 @@ def _read_csv(name: str, text: str) -> tuple[pl.DataFrame, list[RowError]]:
                 continue
             lines.append(start)
             for i, value in enumerate(record):
-                columns[i].append(value if value != "" else None)
+                columns[i].append(_canonical(value))
     except csv.Error as exc:
         errors.append(RowError(name, reader.line_num, "", f"unreadable CSV ({exc})"))
     frame = pl.DataFrame(

@@ -2,8 +2,10 @@
 
 Personal data must never reach a log line (invariant 6). Two nets:
 - by key: values under keys that name personal or secret data are replaced;
-- by shape: any string value is scanned for phone numbers, e-mail addresses and Chinese ID numbers,
-  which are masked wherever they appear (in messages, exceptions, URLs).
+- by shape: any string value (URL-encoded text decoded first) is scanned for phone numbers, e-mail
+  addresses and Chinese ID numbers, which are masked wherever they appear (in messages, exceptions,
+  URLs); a link's token in a path and the values of personal or secret query parameters too.
+  Lines from the standard library (uvicorn's access log included) go through the same step.
 Log event names are dotted (`delinquency.pass_finished`) with keyword fields.
 """
 
@@ -14,6 +16,7 @@ import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO
+from urllib.parse import unquote
 
 import structlog
 
@@ -36,7 +39,30 @@ PATTERNS = [
 ]
 
 
+# A link's token is a credential wherever a path carries it (our request log, uvicorn's access
+# log, an exception's message): `/p/<token>/...`, `/v1/unsubscribe/<token>`.
+_TOKEN_IN_PATH = re.compile(r"(/p|/unsubscribe)/[^/?#\s\"']+")
+# Query parameters whose values are personal or secret, in any URL a line quotes.
+_SENSITIVE_QUERY = re.compile(
+    r"([?&;](?:[\w.-]*_)?(?:phone|email|national_id|name|token|code|otp|password|secret|key|"
+    r"signature)[\w.-]*=)[^&;#\s\"']*",
+    re.IGNORECASE,
+)
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def loggable_path(path: str) -> str:
+    """A request path for a log line: never a link's token, never a query string."""
+    return _TOKEN_IN_PATH.sub(r"\1/{token}", path.split("?", 1)[0])
+
+
 def scrub(text: str) -> str:
+    """`text` with personal data and credentials masked, in every spelling: URL-encoded forms
+    (`%2B86...`, `...%40example.com`) are decoded first, so they meet the same patterns."""
+    if _PERCENT.search(text):
+        text = unquote(text)
+    text = _TOKEN_IN_PATH.sub(r"\1/{token}", text)
+    text = _SENSITIVE_QUERY.sub(rf"\1{REDACTED}", text)
     for pattern, replacement in PATTERNS:
         text = pattern.sub(replacement, text)
     return text

@@ -11,6 +11,11 @@ from functools import lru_cache
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
+# The largest amount Recoup takes anywhere (one bill, one payment, one account's total): 10^15 minor
+# units (ten trillion yuan) is past any consumer debt, and thousands of them still sum inside the
+# 64-bit integers the database stores. Every entry point (API, import) bounds amounts by it.
+MAX_MINOR = 10**15
+
 
 @lru_cache(maxsize=1)
 def known_currencies() -> frozenset[str]:
@@ -43,9 +48,13 @@ def to_minor(amount: str, currency: str) -> int:
         value = Decimal(text)
     except ArithmeticError as exc:
         raise ValueError(f"{amount!r} is not an amount") from exc
-    if not value.is_finite() or value <= 0 or value >= 10**15:
+    if not value.is_finite() or value <= 0:
         raise ValueError(f"{amount!r} is not a positive amount")
+    if value.adjusted() > 30:  # far past the bound below: not worth scaling
+        raise ValueError(f"{amount!r} is more than any amount Recoup takes")
     minor = value.scaleb(minor_digits(currency))
     if minor != minor.to_integral_value():
         raise ValueError(f"{amount!r} has more decimals than {currency} allows")
+    if minor > MAX_MINOR:
+        raise ValueError(f"{amount!r} is more than any amount Recoup takes")
     return int(minor)

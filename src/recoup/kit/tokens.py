@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,6 +27,28 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+TAG_BYTES = 20
+# What `sign_token` writes: unpadded base64url, a payload and a 20-byte tag (27 characters).
+_SHAPE = re.compile(r"[A-Za-z0-9_-]{2,4096}\.[A-Za-z0-9_-]{27}")
+
+
+def canonical_token(text: str) -> str | None:
+    """The token in the one spelling `sign_token` writes, or None when `text` is not that spelling.
+
+    base64 decoders skip characters outside their alphabet and ignore a last character's unused
+    bits, so without this one link would have many spellings: each would pass the signature and
+    count, in a rate limit or a replay check, as another link."""
+    if not _SHAPE.fullmatch(text):
+        return None
+    body, _, tag = text.partition(".")
+    try:
+        if _b64(_unb64(body)) != body or _b64(_unb64(tag)) != tag:
+            return None
+    except ValueError:
+        return None
+    return text
+
+
 def sign_token(key: bytes, payload: Mapping[str, Any], *, expires_at: dt.datetime) -> str:
     body = _b64(
         json.dumps({**payload, "exp": int(expires_at.timestamp())}, separators=(",", ":")).encode()
@@ -35,7 +58,10 @@ def sign_token(key: bytes, payload: Mapping[str, Any], *, expires_at: dt.datetim
 
 
 def read_token(keys: Sequence[bytes], token: str, *, now: dt.datetime) -> dict[str, Any]:
-    """The payload of a genuine, unexpired token; `BadSignature` for anything else."""
+    """The payload of a genuine, unexpired token in its canonical spelling; `BadSignature` for
+    anything else."""
+    if canonical_token(token) is None:
+        raise BadSignature("this link is malformed")
     body, _, tag = token.partition(".")
     try:
         given = _unb64(tag)

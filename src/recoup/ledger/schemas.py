@@ -14,7 +14,7 @@ from pydantic import (
 )
 
 from recoup.kit.masking import mask_email, mask_id, mask_name, mask_phone
-from recoup.kit.money import is_currency
+from recoup.kit.money import MAX_MINOR, is_currency
 from recoup.kit.schemas import Schema
 from recoup.ledger import contacts
 from recoup.models import AccountStatus, Collector, ContactSource, PaymentSource, PhoneType
@@ -36,7 +36,15 @@ def _aware(value: dt.datetime) -> dt.datetime:
 Currency = Annotated[
     str, Field(min_length=3, max_length=3, examples=["CNY"]), AfterValidator(_currency)
 ]
-Minor = Annotated[int, Field(ge=0, strict=True, description="Amount in minor units (fen, cents)")]
+Minor = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=MAX_MINOR,
+        strict=True,
+        description="Amount in minor units (fen, cents), at most 10^15",
+    ),
+]
 Ref = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w.:/@-]+$")]
 AwareDatetime = Annotated[dt.datetime, AfterValidator(_aware)]
 
@@ -238,7 +246,7 @@ class PaymentCreate(Schema):
         description="The payment's id at the wallet; unique", examples=["wx-pay-1"]
     )
     account_ref: Ref = Field(examples=["bnpl-778812"])
-    amount_minor: Annotated[int, Field(gt=0, strict=True)] = Field(examples=[60000])
+    amount_minor: Annotated[int, Field(gt=0, le=MAX_MINOR, strict=True)] = Field(examples=[60000])
     currency: Currency
     received_at: AwareDatetime = Field(examples=["2026-06-06T09:30:00+08:00"])
     source: PaymentSource = PaymentSource.wallet
