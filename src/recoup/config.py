@@ -102,7 +102,12 @@ class Settings(BaseSettings):
     channels_file: Path | None = Field(
         None,
         description="YAML naming the provider of each channel (SMTP, Twilio, FCM...); without it "
-        "every message goes to the spool directory",
+        "every message goes to the spool directory (outside production; see channels_spool)",
+    )
+    channels_spool: bool = Field(
+        False,
+        description="in production without a channels file, write every message to the spool "
+        "directory (a staging or demo deployment); otherwise production refuses to start a worker",
     )
     spool_dir: Path = Field(
         Path("recoup-outbox"),
@@ -119,6 +124,16 @@ class Settings(BaseSettings):
     dispatch_retry_cap_seconds: float = Field(3600.0, gt=0, description="longest retry delay")
     dispatch_max_lateness_hours: float = Field(
         12.0, gt=0, description="a contact this late past its planned moment expires unsent"
+    )
+    audit_checkpoint_entries: int = Field(
+        1000, ge=1, le=1_000_000, description="sign an audit checkpoint after this many entries"
+    )
+    audit_checkpoint_minutes: float = Field(
+        60.0,
+        gt=0,
+        le=24 * 60,
+        description="sign an audit checkpoint when the oldest entry not under one is this old "
+        "(checked whenever an entry is written, and by the worker between batches)",
     )
 
     @field_validator("business_timezone")

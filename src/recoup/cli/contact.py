@@ -14,6 +14,7 @@ from rich.table import Table
 
 from recoup.channels.config import ChannelConfigError, load_channels
 from recoup.cli.common import Runtime, console, fail, runtime
+from recoup.config import Environment
 from recoup.contact import service as contact_service
 from recoup.contact.dispatch import DispatchConfig
 from recoup.kit.errors import RecoupError
@@ -26,14 +27,21 @@ contact_app = typer.Typer(
 
 def make_dispatcher(rt: Runtime, name: str | None = None) -> Dispatcher:
     try:
-        channels = load_channels(rt.settings.channels_file, spool_dir=rt.settings.spool_dir)
+        channels = load_channels(
+            rt.settings.channels_file,
+            spool_dir=rt.settings.spool_dir,
+            production=rt.settings.env is Environment.production,
+            spool=rt.settings.channels_spool,
+        )
     except ChannelConfigError as exc:
         raise fail(str(exc)) from exc
     return Dispatcher(
         rt.sessions,
         channels.adapters(),
         clock=rt.clock,
-        config=DispatchConfig.from_settings(rt.settings, name or worker_name()),
+        config=DispatchConfig.from_settings(
+            rt.settings, name or worker_name(), at_least_once=channels.at_least_once
+        ),
     )
 
 
