@@ -4,8 +4,8 @@ Each batch is three transactions (claim, hand over, send: see `recoup.contact.di
 also says what a crash costs on each channel). Sends run on one thread pool per adapter, as wide
 as the adapter's `concurrency`, paced by its `rate_per_second`; a provider that answers "slow
 down" (a `retry_after` on a transient error) pauses that adapter, not the others. Contacts left
-`unknown` by a crashed worker are reconciled (`reconcile`) when the worker starts and whenever
-nothing is due, on the channels whose adapter can look a message up. Between batches the worker
+`unknown` by a crashed worker are reconciled (`reconcile`) whenever nothing is due, on the
+channels whose adapter can look a message up. Between batches the worker
 also signs an audit checkpoint when the ledger's tail is due one (`audit.service.checkpoint_due`).
 Several workers may run against PostgreSQL at once; on SQLite run one. Chaos tests stop a worker
 at named points (`recoup.worker.killpoints`).
@@ -225,14 +225,13 @@ class Dispatcher:
         in_flight: deque[Future[Counter[str]]] = deque()
         with self.sessions() as session:
             pipelined = self.config.pipeline and session.get_bind().dialect.name == "postgresql"
-        reconcile = True  # at start, and whenever nothing was due
         with ThreadPoolExecutor(DELIVERIES, thread_name_prefix="deliver") as deliverer:
             while not stop.is_set():
                 self.checkpoint_audit()
-                outcomes = self.reconcile() if reconcile else Counter()
                 claimed = self._claim()
-                outcomes = outcomes + claimed.outcomes
-                reconcile = not claimed.ready and not claimed.outcomes
+                outcomes = claimed.outcomes
+                if not claimed.ready and not claimed.outcomes:  # nothing due: settle unknowns
+                    outcomes = outcomes + self.reconcile()
                 # Collect what has finished; wait when the pipeline is full, and for all of it
                 # when nothing more was due.
                 while in_flight and (
