@@ -119,11 +119,6 @@ KNOWN_VIOLATIONS: set[tuple[str, str]] = {
     ("recoup.arrangements.service", "one_time_codes"),
     ("recoup.arrangements.service", "pay_link_revocations"),
     ("recoup.arrangements.service", "payment_intents"),
-    # audit: the chain is written from its service
-    ("recoup.audit.service", "audit_checkpoints"),
-    ("recoup.audit.service", "audit_events"),
-    ("recoup.audit.service", "audit_head"),
-    ("recoup.audit.service", "data_access_log"),
     # cases: its flows add cases
     ("recoup.cases.flows", "cases"),
     # contact: flows and service add rows the repository should

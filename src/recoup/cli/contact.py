@@ -6,12 +6,14 @@ import json
 import signal
 import threading
 from collections import Counter
+from functools import partial
 from typing import Annotated, Any
 
 import typer
 from rich.live import Live
 from rich.table import Table
 
+from recoup.audit import service as audit_service
 from recoup.channels.config import ChannelConfigError, load_channels
 from recoup.cli.common import Runtime, console, fail, runtime
 from recoup.config import Environment
@@ -42,6 +44,7 @@ def make_dispatcher(rt: Runtime, name: str | None = None) -> Dispatcher:
         config=DispatchConfig.from_settings(
             rt.settings, name or worker_name(), at_least_once=channels.at_least_once
         ),
+        audit_tail=partial(audit_service.checkpoint_due, clock=rt.clock),
     )
 
 
