@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from enum import StrEnum
 from functools import lru_cache
@@ -125,6 +126,11 @@ class Settings(BaseSettings):
     dispatch_max_lateness_hours: float = Field(
         12.0, gt=0, description="a contact this late past its planned moment expires unsent"
     )
+    clock_start: dt.datetime | None = Field(
+        None,
+        description="development and tests only: the clock starts at this instant and runs at "
+        "real speed (a worker on a planned day in process tests); production refuses it",
+    )
     audit_checkpoint_entries: int = Field(
         1000, ge=1, le=1_000_000, description="sign an audit checkpoint after this many entries"
     )
@@ -163,6 +169,8 @@ class Settings(BaseSettings):
                 missing.append("RECOUP_WALLET_PAYMENTS_URL and RECOUP_WALLET_API_SECRETS")
             if not self.wallet_webhook_secrets:
                 missing.append("RECOUP_WALLET_WEBHOOK_SECRETS")
+            if self.clock_start is not None:
+                raise ConfigurationError("production refuses RECOUP_CLOCK_START (tests only)")
             if self.database_url.startswith("sqlite"):
                 missing.append("RECOUP_DATABASE_URL (PostgreSQL; SQLite is for development)")
             if missing:

@@ -180,9 +180,11 @@ class Dispatcher:
             channel = p.message.channel
             adapter, pacer = self.adapters[channel], self.pacers[channel]
             if getattr(adapter, "inline", False):
-                calls[p.contact_id] = partial(self._call, adapter, pacer, p)
+                calls[p.contact_id] = partial(self._call, adapter, pacer, p, len(ready))
             else:
-                calls[p.contact_id] = self.pools[channel].submit(self._call, adapter, pacer, p)
+                calls[p.contact_id] = self.pools[channel].submit(
+                    self._call, adapter, pacer, p, len(ready)
+                )
         results: dict[int, Accepted | ChannelError] = {}
         for contact_id, call in calls.items():
             try:
@@ -194,7 +196,7 @@ class Dispatcher:
                 results[contact_id] = TransientError(f"adapter error: {type(exc).__name__}")
         return results
 
-    def _call(self, adapter: Adapter, pacer: _Pacer, p: Prepared) -> Accepted:
+    def _call(self, adapter: Adapter, pacer: _Pacer, p: Prepared, batch: int) -> Accepted:
         pacer.wait()
         try:
             accepted = adapter.send(p.message)
@@ -202,7 +204,9 @@ class Dispatcher:
             if exc.retry_after:
                 pacer.pause(exc.retry_after)
             raise
-        self.kill.reached("accepted", contact_id=p.contact_id, channel=p.message.channel)
+        self.kill.reached(
+            "accepted", contact_id=p.contact_id, channel=p.message.channel, batch=batch
+        )
         return accepted
 
     def run(
