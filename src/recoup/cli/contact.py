@@ -37,15 +37,18 @@ def make_dispatcher(rt: Runtime, name: str | None = None) -> Dispatcher:
         )
     except ChannelConfigError as exc:
         raise fail(str(exc)) from exc
-    return Dispatcher(
-        rt.sessions,
-        channels.adapters(),
-        clock=rt.clock,
-        config=DispatchConfig.from_settings(
-            rt.settings, name or worker_name(), at_least_once=channels.at_least_once
-        ),
-        audit_tail=partial(audit_service.checkpoint_due, clock=rt.clock),
-    )
+    try:
+        return Dispatcher(
+            rt.sessions,
+            channels.adapters(),
+            clock=rt.clock,
+            config=DispatchConfig.from_settings(
+                rt.settings, name or worker_name(), at_least_once=channels.at_least_once
+            ),
+            audit_tail=partial(audit_service.checkpoint_due, clock=rt.clock),
+        )
+    except RecoupError as exc:  # a kill point where none may be
+        raise fail(exc.message) from exc
 
 
 def worker(
