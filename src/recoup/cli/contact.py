@@ -59,8 +59,8 @@ def worker(
     idle_seconds: Annotated[float, typer.Option(help="pause when nothing is due")] = 1.0,
 ) -> None:
     """Send due contacts through the configured channels (RECOUP_CHANNELS_FILE; without it, into
-    the spool directory). Several workers may share a PostgreSQL database; on SQLite run one.
-    Stops cleanly on Ctrl-C or SIGTERM after the batch in hand."""
+    the spool directory, which production refuses). Several workers may share a PostgreSQL
+    database; on SQLite run one. Stops cleanly on Ctrl-C or SIGTERM after the batch in hand."""
     rt = runtime()
     dispatcher = make_dispatcher(rt, name)
     stop = threading.Event()
