@@ -24,10 +24,10 @@ KILLS = (
 def test_killed_workers_deliver_every_due_message_once(
     tmp_path: Path, process_database: str
 ) -> None:
-    """Catches, each removed once and watched failing: the `unknown` branch of `dispatch.claim`
-    (the contacts accepted before a kill were sent again: duplicates 6 on SQLite), the hand-over's
-    commit (`hand_over`: the same duplicates), and the spool's `~n` copies (a second delivery of a
-    key was silently merged into the first, so duplicates read 0 whatever happened)."""
+    """Catches the removal of the `unknown` branch of `dispatch.claim` (removed once and watched
+    failing: the contacts accepted before a kill were sent again, duplicates > 0), and so of the
+    hand-over's commit that branch reads (`hand_over`). The sink's side of the count, a second
+    delivery kept as `<key>~2.json` instead of merged, is tests/channels/test_spool.py's."""
     world = prepare(process_database, tmp_path, customers=16000)
     assert len(world.due) > 1500
 
