@@ -24,7 +24,14 @@ from recoup.kit.clock import SettableClock
 from recoup.models import ContactEvent, ContactPlan
 from recoup.worker.dispatcher import Dispatcher
 from recoup.worker.killpoints import KillPoints
-from tests.contact.test_dispatch import at_its_moment, contacts, planned_reminder
+from tests.contact.test_dispatch import at_its_moment, planned_reminder
+
+
+def reloaded(session: Session, contact: ContactPlan) -> ContactPlan:
+    session.expire_all()
+    row = session.get(ContactPlan, contact.id)
+    assert row is not None
+    return row
 
 
 class Crash(BaseException):
@@ -131,7 +138,7 @@ class TestAtMostOnce:
         outcomes = run(worker(sessions, clock, {"push": Unsearchable(tmp_path / "spool", "push")}))
 
         assert outcomes == {"unknown": 1}
-        [after] = contacts(session, planned)  # type: ignore[arg-type]
+        after = reloaded(session, planned)
         assert after.status == "unknown"
         assert copies(tmp_path, "push") == [f"recoup-contact-{planned.id}.json"]
         assert statuses(session, planned.id) == ["sending", "unknown"]
@@ -163,7 +170,7 @@ class TestAtMostOnce:
         planned = crashed_after_accept(session, sessions, clock, tmp_path)
         outcomes = run(worker(sessions, clock, {"push": SpoolAdapter(tmp_path / "spool", "push")}))
         assert outcomes == {"unknown": 1, "reconciled_sent": 1}
-        [after] = contacts(session, planned)  # type: ignore[arg-type]
+        after = reloaded(session, planned)
         assert (after.status, after.provider_id) == ("sent", f"recoup-contact-{planned.id}")
         assert copies(tmp_path, "push") == [f"recoup-contact-{planned.id}.json"]
 
@@ -180,7 +187,7 @@ class TestAtMostOnce:
         assert copies(tmp_path, "push") == []
         outcomes = run(worker(sessions, clock, {"push": SpoolAdapter(tmp_path / "spool", "push")}))
         assert outcomes == {"unknown": 1, "reconciled_queued": 1, "sent": 1}
-        [after] = contacts(session, planned)  # type: ignore[arg-type]
+        after = reloaded(session, planned)
         assert (after.status, after.attempts) == ("sent", 2)
         assert copies(tmp_path, "push") == [f"recoup-contact-{planned.id}.json"]
         assert statuses(session, planned.id) == ["sending", "unknown", "queued", "sending", "sent"]

@@ -20,14 +20,22 @@ from recoup.contact.dispatch import DispatchConfig
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import SettableClock
 from recoup.kit.db import make_sessionmaker
+from recoup.models import ContactPlan
 from recoup.strategy import service as strategy_service
 from recoup.worker.dispatcher import Dispatcher
 from recoup.worker.killpoints import KillPoints
 from tests.contact.chaos import deliveries, prepare, race, tally
-from tests.contact.test_dispatch import at_its_moment, contacts, planned_reminder
+from tests.contact.test_dispatch import at_its_moment, planned_reminder
 from tests.contact.test_payment_race import AS_OF, database  # noqa: F401 - a fixture
 from tests.factories import add_bill, create_account, create_customer, shanghai
 from tests.strategy.test_daily_run import activate
+
+
+def reloaded(session: Session, contact: ContactPlan) -> ContactPlan:
+    session.expire_all()
+    row = session.get(ContactPlan, contact.id)
+    assert row is not None
+    return row
 
 
 def worker(
@@ -68,7 +76,7 @@ class TestTakenOver:
         assert dict(a._deliver(claimed.ready)) == {"cancelled_in_flight": 1}
         a.close()
         assert deliveries(tmp_path / "spool") == {f"recoup-contact-{planned.id}": 1}
-        [after] = contacts(session, planned)  # type: ignore[arg-type]
+        after = reloaded(session, planned)
         assert (after.status, after.worker) == ("sent", "B")
 
 
