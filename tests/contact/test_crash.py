@@ -27,8 +27,8 @@ def test_killed_workers_deliver_every_due_message_once(
     """Catches the removal of the `unknown` branch of `dispatch.claim` (removed once and watched
     failing on SQLite: the contacts handed over or accepted before a kill were sent again,
     duplicates 715 of 1,814), and so of the hand-over's commit that branch reads (`hand_over`).
-    The sink's side of the count, a second
-    delivery kept as `<key>~2.json` instead of merged, is tests/channels/test_spool.py's."""
+    The sink's side of the count, a second delivery kept as `<key>~2.json` instead of merged, is
+    tests/channels/test_spool.py's."""
     world = prepare(process_database, tmp_path, customers=16000)
     assert len(world.due) > 1500
 
