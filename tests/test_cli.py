@@ -94,6 +94,7 @@ class TestAuditCommands:
         assert runner.invoke(app, ["audit", "checkpoint"]).exit_code == 0
         ok = runner.invoke(app, ["audit", "verify"])
         assert ok.exit_code == 0, ok.output
+        assert "0 entries after the last signed checkpoint" in ok.output
         exported = runner.invoke(app, ["audit", "checkpoints", "--out", "anchors.json"])
         assert exported.exit_code == 0
         assert "BEGIN PUBLIC KEY" in (workdir / "anchors.json").read_text()

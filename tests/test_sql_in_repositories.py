@@ -73,7 +73,6 @@ CONSTRUCTS = {
 # (or it is taken out).
 KNOWN: dict[str, int] = {
     "recoup.audit.contacts": 7,
-    "recoup.audit.service": 22,
     "recoup.keys.service": 2,
     "recoup.privacy.service": 2,
     "recoup.web.portal": 1,

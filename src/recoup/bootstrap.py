@@ -94,6 +94,11 @@ def load_audit_signer(settings: Settings) -> None:
         if isinstance(key, Ed25519PublicKey):
             trusted.append(key)
     audit_service.install_signer(audit_service.Signer(private, trusted))
+    audit_service.install_policy(
+        audit_service.CheckpointPolicy(
+            entries=settings.audit_checkpoint_entries, minutes=settings.audit_checkpoint_minutes
+        )
+    )
 
 
 def alembic_config(url: str) -> Config:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from enum import StrEnum
 from functools import lru_cache
@@ -115,7 +116,12 @@ class Settings(BaseSettings):
     channels_file: Path | None = Field(
         None,
         description="YAML naming the provider of each channel (SMTP, Twilio, FCM...); without it "
-        "every message goes to the spool directory",
+        "every message goes to the spool directory (outside production; see channels_spool)",
+    )
+    channels_spool: bool = Field(
+        False,
+        description="in production without a channels file, write every message to the spool "
+        "directory (a staging or demo deployment); otherwise production refuses to start a worker",
     )
     spool_dir: Path = Field(
         Path("recoup-outbox"),
@@ -132,6 +138,21 @@ class Settings(BaseSettings):
     dispatch_retry_cap_seconds: float = Field(3600.0, gt=0, description="longest retry delay")
     dispatch_max_lateness_hours: float = Field(
         12.0, gt=0, description="a contact this late past its planned moment expires unsent"
+    )
+    clock_start: dt.datetime | None = Field(
+        None,
+        description="development and tests only: the clock starts at this instant and runs at "
+        "real speed (a worker on a planned day in process tests); production refuses it",
+    )
+    audit_checkpoint_entries: int = Field(
+        1000, ge=1, le=1_000_000, description="sign an audit checkpoint after this many entries"
+    )
+    audit_checkpoint_minutes: float = Field(
+        60.0,
+        gt=0,
+        le=24 * 60,
+        description="sign an audit checkpoint when the oldest entry not under one is this old "
+        "(checked whenever an entry is written, and by the worker between batches)",
     )
 
     @field_validator("business_timezone")
@@ -161,6 +182,8 @@ class Settings(BaseSettings):
                 missing.append("RECOUP_WALLET_PAYMENTS_URL and RECOUP_WALLET_API_SECRETS")
             if not self.wallet_webhook_secrets:
                 missing.append("RECOUP_WALLET_WEBHOOK_SECRETS")
+            if self.clock_start is not None:
+                raise ConfigurationError("production refuses RECOUP_CLOCK_START (tests only)")
             if self.database_url.startswith("sqlite"):
                 missing.append("RECOUP_DATABASE_URL (PostgreSQL; SQLite is for development)")
             if missing:

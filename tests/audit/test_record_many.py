@@ -138,7 +138,7 @@ class TestCheckpointing:
         audit_service.checkpoint(session, clock=clock)  # nothing pending from here on
         assert head(session).checkpointed_seq == head(session).seq
         made = checkpoints(session)
-        monkeypatch.setattr(audit_service, "CHECKPOINT_EVERY", 5)
+        monkeypatch.setattr(audit_service, "_policy", audit_service.CheckpointPolicy(entries=5))
 
         under = audit_service.record_many(session, entries(3), clock=clock)
         assert checkpoints(session) == made  # 3 pending: not yet

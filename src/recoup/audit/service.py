@@ -2,8 +2,20 @@
 
 `record` runs inside the caller's transaction, so an audited change and its entry commit or roll back
 together. Appenders lock the head row; entries therefore get consecutive numbers in commit order and
-each names the hash of the one before. Every `checkpoint_every` entries (and whenever asked), a
-checkpoint signs the Merkle root of the entries since the last one.
+each names the hash of the one before. A checkpoint signs the Merkle root of the entries since the
+last one and keeps their hashes (the tree's leaves, authenticated by the signed root):
+
+- written by `record` when the tail reaches `entries` entries, or when its oldest entry is
+  `minutes` old (`CheckpointPolicy`, from `RECOUP_AUDIT_CHECKPOINT_ENTRIES` / `_MINUTES`);
+- by the worker between batches when the tail is that old (`checkpoint_due`), by the daily run at
+  its end, and by `recoup audit checkpoint`.
+
+What that guarantees: an entry under a signed checkpoint cannot be changed, removed or reordered,
+even with its hash and every later hash recomputed, without `verify` naming it (its hash differs
+from the leaf the signature covers), unless the signing key is stolen too. The entries after the
+last checkpoint (`Verification.unanchored`) are protected by the hash chain only: someone who can
+write the table can rewrite them and recompute the chain, and `verify` cannot tell; that window is
+at most `entries` entries or `minutes` minutes of activity (longer only when no process runs).
 """
 
 from __future__ import annotations
@@ -13,15 +25,32 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recoup.audit import ledger
+from recoup.audit import repository as repo
 from recoup.kit.clock import Clock
 from recoup.kit.errors import ConfigurationError
-from recoup.models.audit import AuditCheckpoint, AuditEvent, AuditHead, DataAccess
+from recoup.models.audit import AuditCheckpoint, AuditEvent, DataAccess
 
 CHECKPOINT_EVERY = 1000
+CHECKPOINT_MINUTES = 60.0
+
+
+@dataclass(frozen=True)
+class CheckpointPolicy:
+    """How long the ledger's tail may grow before a checkpoint signs it."""
+
+    entries: int = CHECKPOINT_EVERY
+    minutes: float = CHECKPOINT_MINUTES
+
+
+_policy = CheckpointPolicy()
+
+
+def install_policy(policy: CheckpointPolicy) -> None:
+    global _policy
+    _policy = policy
 
 
 @dataclass
@@ -48,23 +77,17 @@ def install_signer(signer: Signer) -> None:
     _signer = signer
 
 
+def signing() -> bool:
+    """Whether a signing key is installed (checkpoints can be written)."""
+    return _signer is not None
+
+
 def signer() -> Signer:
     if _signer is None:
         raise ConfigurationError(
             "no audit signing key installed; run `recoup init` or configure one"
         )
     return _signer
-
-
-def _head(session: Session) -> AuditHead:
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=ledger.GENESIS, checkpointed_seq=0)
-        session.add(head)
-        session.flush()
-    return head
 
 
 @dataclass(frozen=True)
@@ -103,12 +126,14 @@ def record_many(session: Session, entries: list[Entry], *, clock: Clock) -> list
     handled in one transaction)."""
     if not entries:
         return []
-    head = _head(session)
+    tip = repo.head(session)
     at = clock.now()
-    events: list[AuditEvent] = []
+    rows: list[dict[str, Any]] = []
+    seq, prev = tip.seq, tip.hash
     for entry in entries:
+        seq += 1
         fields: dict[str, Any] = {
-            "seq": head.seq + 1,
+            "seq": seq,
             "at": at,
             "actor": entry.actor,
             "action": entry.action,
@@ -117,51 +142,59 @@ def record_many(session: Session, entries: list[Entry], *, clock: Clock) -> list
             "before_hash": ledger.state_hash(entry.before),
             "after_hash": ledger.state_hash(entry.after),
             "details": entry.details or {},
-            "prev_hash": head.hash,
+            "prev_hash": prev,
         }
-        event = AuditEvent(**fields, hash=ledger.entry_hash(**fields))
-        events.append(event)
-        head.seq, head.hash = event.seq, event.hash
-    session.add_all(events)
-    session.flush()
-    if head.seq - head.checkpointed_seq >= CHECKPOINT_EVERY and _signer is not None:
+        prev = ledger.entry_hash(**fields)
+        rows.append({**fields, "hash": prev})
+    events = repo.append(session, tip, rows)
+    if _signer is not None and _due(session, tip.seq, tip.checkpointed_seq, at):
         checkpoint(session, clock=clock)
     return events
 
 
+def _due(session: Session, seq: int, checkpointed: int, now: dt.datetime) -> bool:
+    if seq <= checkpointed:
+        return False
+    if seq - checkpointed >= _policy.entries:
+        return True
+    oldest = repo.at_of(session, checkpointed + 1)
+    return oldest is not None and now - oldest >= dt.timedelta(minutes=_policy.minutes)
+
+
+def checkpoint_due(session: Session, *, clock: Clock) -> AuditCheckpoint | None:
+    """Sign a checkpoint when the tail is due one by the policy (the worker asks between batches);
+    None when it is not, or when no signer is installed."""
+    if _signer is None:
+        return None
+    tip = repo.peek_head(session)
+    if tip is None or not _due(session, tip.seq, tip.checkpointed_seq, clock.now()):
+        return None
+    return checkpoint(session, clock=clock)
+
+
 def checkpoint(session: Session, *, clock: Clock) -> AuditCheckpoint | None:
     """Sign the Merkle root of the entries since the last checkpoint (None when there are none)."""
-    head = _head(session)
-    if head.seq == head.checkpointed_seq:
+    tip = repo.head(session)
+    if tip.seq == tip.checkpointed_seq:
         return None
-    hashes = list(
-        session.execute(
-            select(AuditEvent.hash)
-            .where(AuditEvent.seq > head.checkpointed_seq, AuditEvent.seq <= head.seq)
-            .order_by(AuditEvent.seq)
-        ).scalars()
-    )
-    previous = session.execute(
-        select(AuditCheckpoint).order_by(AuditCheckpoint.last_seq.desc()).limit(1)
-    ).scalar_one_or_none()
+    first, last = tip.checkpointed_seq + 1, tip.seq
+    hashes = repo.hashes_between(session, first, last)
+    previous = repo.last_checkpoint(session)
     prev_root = previous.root if previous else ledger.GENESIS
     root = ledger.merkle_root(hashes)
     active = signer()
-    row = AuditCheckpoint(
-        first_seq=head.checkpointed_seq + 1,
-        last_seq=head.seq,
+    return repo.add_checkpoint(
+        session,
+        tip,
+        first_seq=first,
+        last_seq=last,
         root=root,
         prev_root=prev_root,
         signed_at=clock.now(),
         key_id=ledger.key_id(active.public),
-        signature=ledger.sign(
-            active.private, ledger.statement(head.checkpointed_seq + 1, head.seq, root, prev_root)
-        ),
+        signature=ledger.sign(active.private, ledger.statement(first, last, root, prev_root)),
+        leaves="".join(hashes),
     )
-    session.add(row)
-    head.checkpointed_seq = head.seq
-    session.flush()
-    return row
 
 
 @dataclass(frozen=True)
@@ -178,6 +211,9 @@ class Verification:
     entries: int = 0
     checkpoints: int = 0
     problems: list[Problem] = field(default_factory=list)
+    # Entries after the last signed checkpoint: protected by the hash chain only (see the module).
+    unanchored: int = 0
+    last_checkpoint_at: dt.datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -189,22 +225,17 @@ class Verification:
 
 
 def verify(session: Session, *, batch: int = 10_000) -> Verification:
-    """Recompute every entry's hash and link, and every checkpoint's root and signature."""
+    """Recompute every entry's hash and link, and every checkpoint's root and signature; compare
+    each entry under a checkpoint with the leaf the checkpoint signed, so an entry rewritten and
+    re-hashed (with the chain after it) is named where it was changed."""
     result = Verification()
+    cps = repo.checkpoints(session)
+    signed = _signed_leaves(cps, result)
     expected_seq, prev = 1, ledger.GENESIS
     hashes: dict[int, str] = {}
     last = 0
     while True:
-        rows = (
-            session.execute(
-                select(AuditEvent)
-                .where(AuditEvent.seq > last)
-                .order_by(AuditEvent.seq)
-                .limit(batch)
-            )
-            .scalars()
-            .all()
-        )
+        rows = repo.entries_after(session, last, limit=batch)
         if not rows:
             break
         for e in rows:
@@ -225,6 +256,12 @@ def verify(session: Session, *, batch: int = 10_000) -> Verification:
             )
             if recomputed != e.hash:
                 result.problems.append(Problem(e.seq, "contents changed (hash does not match)"))
+            elif e.seq in signed and signed[e.seq] != e.hash:
+                result.problems.append(
+                    Problem(
+                        e.seq, "differs from the entry its signed checkpoint covers (rewritten)"
+                    )
+                )
             if e.prev_hash != prev:
                 result.problems.append(
                     Problem(e.seq, "does not follow the entry before it (chain broken)")
@@ -235,51 +272,69 @@ def verify(session: Session, *, batch: int = 10_000) -> Verification:
             result.entries += 1
         last = rows[-1].seq
         session.expunge_all()
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
-    if head is not None and head.seq != last:
+    tip = repo.peek_head(session)
+    if tip is not None and tip.seq != last:
         result.problems.append(
             Problem(
-                min(head.seq, last) + 1,
-                f"the head says {head.seq} entries, the table ends at {last}",
+                min(tip.seq, last) + 1,
+                f"the head says {tip.seq} entries, the table ends at {last}",
             )
         )
-    active = _signer
-    previous_root = ledger.GENESIS
-    for cp in session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.last_seq)).scalars():
-        result.checkpoints += 1
+    for cp in cps:
         covered = [hashes.get(s) for s in range(cp.first_seq, cp.last_seq + 1)]
         if None in covered or ledger.merkle_root([h for h in covered if h]) != cp.root:
+            # Named at the first entry that differs from what was signed, when the leaves say.
+            at = next(
+                (
+                    s
+                    for s in range(cp.first_seq, cp.last_seq + 1)
+                    if s in signed and signed[s] != hashes.get(s)
+                ),
+                cp.first_seq,
+            )
             result.problems.append(
                 Problem(
-                    cp.first_seq,
-                    f"checkpoint {cp.first_seq}-{cp.last_seq} root does not match the entries",
+                    at, f"checkpoint {cp.first_seq}-{cp.last_seq} root does not match the entries"
                 )
             )
+    last_signed = cps[-1].last_seq if cps else 0
+    result.unanchored = max(0, last - last_signed)
+    result.last_checkpoint_at = cps[-1].signed_at if cps else None
+    return result
+
+
+def _signed_leaves(cps: list[AuditCheckpoint], result: Verification) -> dict[int, str]:
+    """Check each checkpoint's signature, chain and leaves; the entry hashes they authenticate."""
+    active = _signer
+    previous_root = ledger.GENESIS
+    signed: dict[int, str] = {}
+    for cp in cps:
+        result.checkpoints += 1
+        span = f"checkpoint {cp.first_seq}-{cp.last_seq}"
         if cp.prev_root != previous_root:
-            result.problems.append(
-                Problem(
-                    cp.first_seq,
-                    f"checkpoint {cp.first_seq}-{cp.last_seq} does not follow the one before",
-                )
-            )
+            result.problems.append(Problem(cp.first_seq, f"{span} does not follow the one before"))
         key = active.verifier(cp.key_id) if active else None
         message = ledger.statement(cp.first_seq, cp.last_seq, cp.root, cp.prev_root)
+        valid = key is not None and ledger.signature_valid(key, message, cp.signature)
         if key is None:
             result.problems.append(
                 Problem(cp.first_seq, f"checkpoint signed by unknown key {cp.key_id}")
             )
-        elif not ledger.signature_valid(key, message, cp.signature):
-            result.problems.append(
-                Problem(cp.first_seq, f"checkpoint {cp.first_seq}-{cp.last_seq} signature invalid")
-            )
+        elif not valid:
+            result.problems.append(Problem(cp.first_seq, f"{span} signature invalid"))
         previous_root = cp.root
-    return result
+        if not valid or not cp.leaves:
+            continue
+        leaves = [cp.leaves[i : i + 64] for i in range(0, len(cp.leaves), 64)]
+        if len(leaves) != cp.last_seq - cp.first_seq + 1 or ledger.merkle_root(leaves) != cp.root:
+            result.problems.append(Problem(cp.first_seq, f"{span} leaves do not match its root"))
+            continue
+        signed.update(zip(range(cp.first_seq, cp.last_seq + 1), leaves, strict=True))
+    return signed
 
 
 def checkpoints(session: Session) -> list[AuditCheckpoint]:
-    return list(
-        session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.last_seq)).scalars()
-    )
+    return repo.checkpoints(session)
 
 
 def log_access(
@@ -293,7 +348,8 @@ def log_access(
     clock: Clock,
 ) -> DataAccess:
     """Note who saw whose data and why; reveals also go on the audit ledger."""
-    row = DataAccess(
+    row = repo.add_access(
+        session,
         customer_id=customer_id,
         at=clock.now(),
         actor=actor,
@@ -301,7 +357,6 @@ def log_access(
         fields=sorted(fields),
         reason=reason,
     )
-    session.add(row)
     if kind == "reveal":
         record(
             session,
@@ -312,23 +367,12 @@ def log_access(
             clock=clock,
             details={"fields": sorted(fields), "reason": reason},
         )
-    session.flush()
     return row
 
 
 def access_log(session: Session, customer_id: int) -> list[DataAccess]:
-    return list(
-        session.execute(
-            select(DataAccess)
-            .where(DataAccess.customer_id == customer_id)
-            .order_by(DataAccess.at, DataAccess.id)
-        ).scalars()
-    )
+    return repo.access_log(session, customer_id)
 
 
 def since(session: Session, after: dt.datetime) -> list[AuditEvent]:
-    return list(
-        session.execute(
-            select(AuditEvent).where(AuditEvent.at > after).order_by(AuditEvent.seq)
-        ).scalars()
-    )
+    return repo.since(session, after)

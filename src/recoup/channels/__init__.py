@@ -7,9 +7,18 @@ from recoup.channels.base import (
     Accepted,
     Adapter,
     ChannelError,
+    Lookup,
     Outgoing,
     PermanentError,
     TransientError,
 )
 
-__all__ = ["Accepted", "Adapter", "ChannelError", "Outgoing", "PermanentError", "TransientError"]
+__all__ = [
+    "Accepted",
+    "Adapter",
+    "ChannelError",
+    "Lookup",
+    "Outgoing",
+    "PermanentError",
+    "TransientError",
+]

@@ -5,8 +5,13 @@ id for the message, which later status callbacks name), `TransientError` (try ag
 timeout, a 5xx, a 429 with its `Retry-After`) or `PermanentError` (this message will never go: a bad
 number, an address that does not exist, a credential the provider refuses). Every call carries the
 message's idempotency key; an adapter passes it to the provider in whatever form the provider
-understands (a header, a `Message-ID`), so a message retried after a crash is recognised as the same
-message and delivered once.
+understands (a header, a `Message-ID`). Whether the provider then recognises a message retried
+after a crash differs: SMTP's `Message-ID` lets the recipient's side recognise the copy, a gateway
+may de-duplicate by its `Idempotency-Key` header, but Twilio documents no de-duplication of
+messages and FCM has no idempotency at all. What a crash costs per channel is therefore the
+channel's delivery policy (`recoup.channels.config`, `recoup.contact.dispatch`), not a promise of
+the adapters. An adapter that can ask its provider whether it holds a message by our key offers
+`lookup` (`Lookup`): reconciliation asks it before a contact whose outcome is unknown is resent.
 
 Adapters are thread-safe: the dispatcher calls `send` from up to `concurrency` threads at once.
 """
@@ -14,7 +19,7 @@ Adapters are thread-safe: the dispatcher calls `send` from up to `concurrency` t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -70,3 +75,12 @@ class Adapter(Protocol):
     def send(self, message: Outgoing) -> Accepted: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Lookup(Protocol):
+    """An adapter whose provider can say, by our idempotency key, whether it holds a message:
+    `Accepted` (with the provider's id) when it does, None when it does not; `ChannelError` when
+    it cannot say now."""
+
+    def lookup(self, idempotency_key: str) -> Accepted | None: ...

@@ -24,7 +24,19 @@ push:
 Providers: `smtp` (email), `twilio` and `http-sms` (sms), `fcm` and `wallet-push` (push),
 `click-to-call` (dial: an agent's call bridged by the telephony provider), `spool` (any channel:
 files in a directory). Every other key is the adapter's own keyword argument (see
-its class). Without a file, every channel goes to the spool directory: development and the demo.
+its class), except `delivery` (below). Without a file, every channel goes to the spool directory:
+development and the demo. Production refuses that (`no_file_in_production`): there the spool serves
+a channel only when the file names it (`provider: spool`) or `RECOUP_CHANNELS_SPOOL` is set.
+
+`delivery` is what a crash between the provider's accept and our record may cost, per channel:
+- `at-most-once` (the default): the contact is left `unknown`, never sent again blindly; the
+  frequency caps count it as sent, and reconciliation asks the provider, where its API can say by
+  our key (`lookup`), before any resend. A duplicate dunning message is the harm this avoids.
+- `at-least-once`: the contact is sent again with the same idempotency key. Allowed only where the
+  provider recognises the key (`AT_LEAST_ONCE`: the SMTP `Message-ID`, which the recipient's mail
+  system uses to recognise the copy; the generic gateways' `Idempotency-Key` header, when the
+  gateway de-duplicates by it, which the deployment vouches for by setting this). Twilio, FCM and
+  the spool do not de-duplicate: `at-least-once` is refused for them.
 """
 
 from __future__ import annotations
@@ -46,6 +58,10 @@ from recoup.channels.spool import SpoolAdapter
 from recoup.channels.voice import ClickToCallAdapter
 
 SPOOLED = ("sms", "email", "push")
+AT_MOST_ONCE = "at-most-once"
+AT_LEAST_ONCE = "at-least-once"
+# Providers that can recognise a message sent again under the same idempotency key.
+DEDUPLICATING = ("smtp", "http-sms", "wallet-push", "click-to-call")
 PROVIDERS: dict[str, tuple[Callable[..., Adapter], tuple[str, ...]]] = {
     "smtp": (SmtpAdapter, ("email",)),
     "twilio": (TwilioAdapter, ("sms",)),
@@ -66,13 +82,24 @@ class Channels:
     twilio_tokens: list[str] = field(default_factory=list)  # verify Twilio's webhooks
     sms_secrets: list[str] = field(default_factory=list)  # verify the generic gateway's webhooks
     call_secrets: list[str] = field(default_factory=list)  # verify telephony's call results
+    at_least_once: frozenset[str] = frozenset()  # channels resent after a crash (see the module)
 
     def adapters(self) -> dict[str, Adapter]:
         return {channel: make() for channel, make in self.factories.items()}
 
 
-def load_channels(path: Path | None, *, spool_dir: Path) -> Channels:
+def load_channels(
+    path: Path | None, *, spool_dir: Path, production: bool = False, spool: bool = False
+) -> Channels:
+    """The deployment's channels. In `production`, no file is refused unless `spool` (the setting
+    `RECOUP_CHANNELS_SPOOL`) asks for the spool by name: messages marked sent that nobody received
+    are the harm."""
     if path is None:
+        if production and not spool:
+            # Short enough for one line of a terminal; the spool's setting is in the docs.
+            raise ChannelConfigError(
+                "no channels configured in production: set RECOUP_CHANNELS_FILE"
+            )
         return Channels({c: _spool(spool_dir, c) for c in SPOOLED})
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -84,12 +111,25 @@ def load_channels(path: Path | None, *, spool_dir: Path) -> Channels:
     tokens: list[str] = []
     sms_secrets: list[str] = []
     call_secrets: list[str] = []
+    at_least_once: set[str] = set()
     for channel, block in raw.items():
         where = f"{path}: {channel}"
         if not isinstance(block, dict) or "provider" not in block:
             raise ChannelConfigError(f"{where}: give a `provider` and its settings")
         options = _resolve(dict(block), where)
         provider = options.pop("provider")
+        delivery = options.pop("delivery", AT_MOST_ONCE)
+        if delivery not in (AT_MOST_ONCE, AT_LEAST_ONCE):
+            raise ChannelConfigError(
+                f"{where}: delivery {delivery!r} is not {AT_MOST_ONCE} or {AT_LEAST_ONCE}"
+            )
+        if delivery == AT_LEAST_ONCE:
+            if provider not in DEDUPLICATING:
+                raise ChannelConfigError(
+                    f"{where}: {provider} does not de-duplicate by our idempotency key, so "
+                    f"{AT_LEAST_ONCE} would send duplicates after a crash: use {AT_MOST_ONCE}"
+                )
+            at_least_once.add(str(channel))
         if provider == "spool":
             directory = Path(options.pop("directory", spool_dir))
             factories[channel] = _spool(directory, channel)
@@ -119,7 +159,7 @@ def load_channels(path: Path | None, *, spool_dir: Path) -> Channels:
         except (TypeError, ValueError) as exc:
             raise ChannelConfigError(f"{where}: {exc}") from exc
         factories[channel] = _factory(cls, options)
-    return Channels(factories, tokens, sms_secrets, call_secrets)
+    return Channels(factories, tokens, sms_secrets, call_secrets, frozenset(at_least_once))
 
 
 def _spool(directory: Path, channel: str) -> Callable[[], Adapter]:

@@ -21,26 +21,39 @@ audit_app = typer.Typer(help="The tamper-evident audit ledger.", no_args_is_help
 @audit_app.command("verify")
 def verify() -> None:
     """Recompute every entry's hash and link and every checkpoint's root and signature; name the
-    first broken link. Exit status 0 only when everything holds."""
+    first broken link, and say how many entries are not yet under a signed checkpoint. Exit status
+    0 only when everything holds."""
     rt = runtime()
     with rt.transaction() as session, console.status("verifying the audit ledger"):
         result = audit_service.verify(session)
+    tail = (
+        f"{result.unanchored:,} entries after the last signed checkpoint"
+        + (
+            f" ({result.last_checkpoint_at:%Y-%m-%d %H:%M} UTC)"
+            if result.last_checkpoint_at
+            else ""
+        )
+        + ": the hash chain alone protects them"
+    )
     if result.ok:
         console.print(
             f"[green]ok[/]: {result.entries:,} entries and {result.checkpoints:,} checkpoints verified"
         )
+        console.print(tail, markup=False)
         return
     err_console.print(
         f"[bold red]the audit ledger does not verify[/]: first broken link at {result.first_broken}"
     )
     for problem in result.problems[:20]:
-        err_console.print(f"  {problem}")
+        err_console.print(f"  {problem}", markup=False)
+    err_console.print(tail, markup=False)
     raise typer.Exit(1)
 
 
 @audit_app.command("checkpoint")
 def checkpoint() -> None:
-    """Sign a checkpoint over the entries since the last one (the worker does this hourly)."""
+    """Sign a checkpoint over the entries since the last one (the daily run ends with one; the
+    worker and every write sign one when the tail reaches its entries or minutes)."""
     rt = runtime()
     try:
         with rt.transaction() as session:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from recoup.bootstrap import install_keys, load_audit_signer
 from recoup.config import Settings
 from recoup.kit import logging as kit_logging
-from recoup.kit.clock import Clock, SystemClock
+from recoup.kit.clock import Clock, ShiftedClock, SystemClock
 from recoup.kit.db import make_engine, make_sessionmaker, session_scope
 from recoup.kit.errors import RecoupError
 
@@ -61,7 +61,11 @@ def configure_logging(minimum: str | None = None) -> None:
 
 def runtime(*, keys: bool = True) -> Runtime:
     try:
-        rt = Runtime(Settings(), SystemClock())
+        settings = Settings()
+        clock: Clock = (
+            SystemClock() if settings.clock_start is None else ShiftedClock(settings.clock_start)
+        )
+        rt = Runtime(settings, clock)
         if keys:
             rt.install_keys()
     except RecoupError as exc:

@@ -6,14 +6,17 @@ import json
 import signal
 import threading
 from collections import Counter
+from functools import partial
 from typing import Annotated, Any
 
 import typer
 from rich.live import Live
 from rich.table import Table
 
+from recoup.audit import service as audit_service
 from recoup.channels.config import ChannelConfigError, load_channels
 from recoup.cli.common import Runtime, console, fail, runtime
+from recoup.config import Environment
 from recoup.contact import service as contact_service
 from recoup.contact.dispatch import DispatchConfig
 from recoup.kit.errors import RecoupError
@@ -26,15 +29,26 @@ contact_app = typer.Typer(
 
 def make_dispatcher(rt: Runtime, name: str | None = None) -> Dispatcher:
     try:
-        channels = load_channels(rt.settings.channels_file, spool_dir=rt.settings.spool_dir)
+        channels = load_channels(
+            rt.settings.channels_file,
+            spool_dir=rt.settings.spool_dir,
+            production=rt.settings.env is Environment.production,
+            spool=rt.settings.channels_spool,
+        )
     except ChannelConfigError as exc:
         raise fail(str(exc)) from exc
-    return Dispatcher(
-        rt.sessions,
-        channels.adapters(),
-        clock=rt.clock,
-        config=DispatchConfig.from_settings(rt.settings, name or worker_name()),
-    )
+    try:
+        return Dispatcher(
+            rt.sessions,
+            channels.adapters(),
+            clock=rt.clock,
+            config=DispatchConfig.from_settings(
+                rt.settings, name or worker_name(), at_least_once=channels.at_least_once
+            ),
+            audit_tail=partial(audit_service.checkpoint_due, clock=rt.clock),
+        )
+    except RecoupError as exc:  # a kill point where none may be
+        raise fail(exc.message) from exc
 
 
 def worker(
@@ -45,8 +59,8 @@ def worker(
     idle_seconds: Annotated[float, typer.Option(help="pause when nothing is due")] = 1.0,
 ) -> None:
     """Send due contacts through the configured channels (RECOUP_CHANNELS_FILE; without it, into
-    the spool directory). Several workers may share a PostgreSQL database; on SQLite run one.
-    Stops cleanly on Ctrl-C or SIGTERM after the batch in hand."""
+    the spool directory, which production refuses). Several workers may share a PostgreSQL
+    database; on SQLite run one. Stops cleanly on Ctrl-C or SIGTERM after the batch in hand."""
     rt = runtime()
     dispatcher = make_dispatcher(rt, name)
     stop = threading.Event()

@@ -1,6 +1,7 @@
-"""The outbox dispatcher's steps: claim and re-check, then record what the providers answered.
+"""The outbox dispatcher's steps: claim and re-check, hand over, then record what the providers
+answered.
 
-A worker (`recoup worker`, `recoup.worker.dispatcher`) runs them in two transactions per batch:
+A worker (`recoup worker`, `recoup.worker.dispatcher`) runs them in three transactions per batch:
 
 1. **claim** (one transaction): lock due contacts (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so
    workers share the work; SQLite has one writer), and for each read the account, the customer's
@@ -10,16 +11,31 @@ A worker (`recoup worker`, `recoup.worker.dispatcher`) runs them in two transact
    good is `blocked`; one whose debt was paid, or whose account is closed or paused, is
    `cancelled`; one too late is `expired`. The rest become `sending`, with a lease and one attempt
    more, and their text is stored. The transaction commits.
-2. **send** (a second transaction): lock the rows still `sending` for this worker, call the
+2. **hand over** (a short transaction): the batch's rows still `sending` for this worker get
+   `handed_at`, committed before any provider is called.
+3. **send** (a third transaction): lock the rows still `sending` for this worker, call the
    adapters with each contact's idempotency key, and record `sent` (or `delivered`), a retry
    (`queued`, exponential backoff with jitter) or the dead letter (`failed`, with the reason).
 
-A payment that lands between the two cancels the rows (they are no longer `sending`, step 2 skips
-them); one that lands during step 2 waits for its row locks, so it commits after the sends and
-finds them `sent`. Either way nothing leaves after the payment's transaction has committed. A
-worker killed at any point leaves rows `sending` with a lease: when the lease runs out another
-claim takes them again and sends them with the same idempotency key, which the providers (and
-the SMTP `Message-ID`) recognise, so a message is accepted once.
+A payment that lands before step 3 cancels the rows (they are no longer `sending`, step 3 skips
+them); one that lands during step 3 waits for its row locks, so it commits after the sends and
+finds them `sent`. Either way nothing leaves after the payment's transaction has committed.
+
+What a worker killed at any point costs, per channel (the channel's `delivery`, configuration:
+`recoup.channels.config`). Its rows stay `sending` under a lease; when the lease runs out a claim
+takes them again and:
+- a row never handed over (killed in or after step 1, before step 2's commit) went nowhere: it is
+  checked and sent as any due contact;
+- a row handed over on an **at-most-once** channel (the default; SMS through Twilio, push through
+  FCM, calls, the spool: providers that do not recognise a resend) may have reached the provider,
+  so it becomes `unknown` and is not sent again. The caps count it as sent. Reconciliation
+  (`reconcile`) asks the provider where its adapter can look a message up by our key (`lookup`):
+  found, it is `sent`; not found, it is `queued` and goes through step 1 again. Where the provider
+  cannot say, it stays `unknown`: a person decides (`recoup contact explain` shows it);
+- a row handed over on an **at-least-once** channel (allowed only where the provider recognises
+  the key: the SMTP `Message-ID`, a gateway's `Idempotency-Key`) is sent again with the same key.
+So a contact is sent at most once on an at-most-once channel, and at least once (de-duplicated by
+the provider, not by us) on an at-least-once one; no channel is "exactly once".
 """
 
 from __future__ import annotations
@@ -74,6 +90,10 @@ BUILT_IN = ("in_app", "call")  # delivered by Recoup itself: the inbox, the agen
 SCRIPTED = ("call", "dial")  # spoken by an agent from a script: nothing to render
 CALL_QUEUE = "calls"
 UNSUBSCRIBE_DAYS = 365
+UNKNOWN_WHY = (
+    "the worker stopped after handing it to the provider and before recording the answer; "
+    "not sent again (at-most-once)"
+)
 
 
 @dataclass(frozen=True)
@@ -92,10 +112,15 @@ class DispatchConfig:
     # On PostgreSQL, claim the next batch while earlier ones are sent (`Dispatcher.run`); off for
     # sessions that share one connection (the tests'), which two threads may not use at once.
     pipeline: bool = True
+    # Channels sent again after a crash between hand-over and record; the rest are at-most-once.
+    at_least_once: frozenset[str] = frozenset()
 
     @classmethod
-    def from_settings(cls, settings: Settings, worker: str) -> DispatchConfig:
+    def from_settings(
+        cls, settings: Settings, worker: str, *, at_least_once: frozenset[str] = frozenset()
+    ) -> DispatchConfig:
         return cls(
+            at_least_once=at_least_once,
             worker=worker,
             batch=settings.dispatch_batch,
             lease=dt.timedelta(seconds=settings.dispatch_lease_seconds),
@@ -145,6 +170,32 @@ def claim(
     messages: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []
     for r in rows:
+        if (
+            r.status == ContactStatus.sending
+            and r.handed_at is not None
+            and r.channel not in config.at_least_once
+        ):
+            out.outcomes[ContactStatus.unknown] += 1
+            ctx.counted(r)
+            changes.append(
+                {
+                    "id": r.id,
+                    "status": ContactStatus.unknown,
+                    "updated_at": now,
+                    "lease_until": None,
+                    "reasons": [UNKNOWN_WHY],
+                }
+            )
+            events.append(
+                {
+                    "contact_id": r.id,
+                    "status": ContactStatus.unknown,
+                    "at": now,
+                    "actor": config.worker,
+                    "detail": {"reason": UNKNOWN_WHY, "handed_at": r.handed_at.isoformat()},
+                }
+            )
+            continue
         verdict = ctx.check(r, channels)
         status = verdict.status
         if status in (ContactStatus.sending, ContactStatus.delivered, ContactStatus.sent):
@@ -157,6 +208,7 @@ def claim(
                 lease_until=now + config.lease,
                 worker=config.worker,
                 address_index=verdict.address_index,
+                handed_at=None,
             )
             detail["attempt"] = r.attempts + 1
             assert verdict.message is not None
@@ -203,6 +255,64 @@ def claim(
     repo.save_messages(session, messages)
     agents_service.open_tasks(session, tasks)
     return out
+
+
+def hand_over(session: Session, ids: Sequence[int], *, worker: str, now: dt.datetime) -> None:
+    """Step 2: note, before the providers are called, that these contacts are being handed over."""
+    repo.mark_handed(session, ids, worker, now)
+
+
+def unknown(session: Session, channels: Sequence[str], *, limit: int) -> list[tuple[int, str]]:
+    """Contacts of these channels whose outcome is unknown, locked for reconciliation."""
+    return repo.unknown(session, channels, limit=limit)
+
+
+def reconciled(
+    session: Session,
+    answers: Mapping[int, Accepted | None],
+    *,
+    now: dt.datetime,
+    config: DispatchConfig,
+) -> Counter[str]:
+    """What the providers said of `unknown` contacts: `Accepted` (they have it: `sent`) or None
+    (they have no such message: `queued` now, so it is checked again and sent)."""
+    changes: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    outcomes: Counter[str] = Counter()
+    for contact_id, answer in answers.items():
+        if answer is not None:
+            status = ContactStatus.sent
+            change: dict[str, Any] = {
+                "id": contact_id,
+                "status": status,
+                "sent_at": now,
+                "provider": answer.provider,
+                "provider_id": answer.provider_id,
+                "reasons": [],
+            }
+            detail: dict[str, Any] = {
+                "reconciled": "the provider has it",
+                "provider": answer.provider,
+            }
+        else:
+            status = ContactStatus.queued
+            change = {"id": contact_id, "status": status, "scheduled_at": now, "handed_at": None}
+            detail = {"reconciled": "the provider has no such message: to be sent again"}
+        change["updated_at"] = now
+        outcomes[f"reconciled_{status}"] += 1
+        changes.append(change)
+        events.append(
+            {
+                "contact_id": contact_id,
+                "status": status,
+                "at": now,
+                "actor": config.worker,
+                "detail": detail,
+            }
+        )
+    repo.update_contacts(session, changes)
+    repo.add_events(session, events)
+    return outcomes
 
 
 def check_many(

@@ -38,10 +38,9 @@ from recoup.models import (
     StrategyDecision,
     TemplateVersion,
 )
-from recoup.models.contact import QUEUE_ENTRY, REPLANNABLE, WAITING
+from recoup.models.contact import COUNTED, QUEUE_ENTRY, REPLANNABLE, WAITING
 
 # What counts towards frequency caps: contacts that left (or may have left) for the debtor.
-COUNTED = (ContactStatus.sending, ContactStatus.sent, ContactStatus.delivered)
 HISTORY_DAYS = 32  # the longest cap window (a calendar month) and a day of zone slack
 
 
@@ -401,6 +400,32 @@ def lock_sending(session: Session, ids: Sequence[int], worker: str) -> list[int]
     return list(session.execute(stmt).scalars())
 
 
+def mark_handed(session: Session, ids: Sequence[int], worker: str, at: dt.datetime) -> None:
+    """Note that this worker is about to hand these contacts to their providers (committed before
+    the calls): after a crash, a contact with it may have gone, one without it has not."""
+    c = ContactPlan
+    session.execute(
+        update(c)
+        .where(among(session, c.id, ids), c.status == ContactStatus.sending, c.worker == worker)
+        .values(handed_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def unknown(session: Session, channels: Collection[str], *, limit: int) -> list[tuple[int, str]]:
+    """(id, channel) of contacts whose outcome is unknown on these channels, locked (other workers
+    skip them) for reconciliation."""
+    c = ContactPlan
+    stmt = (
+        select(c.id, c.channel)
+        .where(c.status == ContactStatus.unknown, c.channel.in_(list(channels)))
+        .order_by(c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [(int(i), str(ch)) for i, ch in session.execute(stmt)]
+
+
 def contacts(session: Session, ids: Sequence[int]) -> list[Any]:
     """The claimed contacts with their account's and customer's state, one row each, in one query:
     the contacts by primary key, then their account, state and customer by primary key (nested
@@ -420,6 +445,7 @@ def contacts(session: Session, ids: Sequence[int]) -> list[Any]:
             c.purpose,
             c.attempts,
             c.scheduled_at,
+            c.handed_at,
             c.as_of_date,
             c.overdue_minor,
             c.outstanding_minor,

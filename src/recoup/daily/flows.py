@@ -8,7 +8,9 @@ transaction, and never twice for the same day.
 4. the strategy: decisions, contacts checked by the guard and planned, the agents' queues;
 5. the policy queues' tasks left open from earlier days expired;
 6. the calendars the rules use checked: one that does not know a day within 60 days is an alert,
-   logged and returned (`compliance.calendars.expiring`).
+   logged and returned (`compliance.calendars.expiring`);
+7. the audit ledger's tail signed (`audit.service.checkpoint`): every run ends with the day's
+   entries under a signed checkpoint (when a signing key is installed).
 
 The day is claimed first (`daily_runs`, keyed by the business date): a second run of the day, from
 the CLI, the scheduler or another process, finds it and does nothing; two at once on PostgreSQL
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from recoup.agents import service as agents_service
 from recoup.arrangements import review as arrangement_review
+from recoup.audit import service as audit_service
 from recoup.compliance import calendars, load_guard
 from recoup.daily import repository as repo
 from recoup.delinquency import service as delinquency_service
@@ -111,6 +114,8 @@ def run_day(
     run.finished_at = clock.now()
     run.summary = _summary(result)
     session.flush()
+    if audit_service.signing():
+        audit_service.checkpoint(session, clock=clock)
     log.info("daily.run_finished", day=day.isoformat(), **run.summary)
     return result
 

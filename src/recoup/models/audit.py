@@ -58,6 +58,9 @@ class AuditCheckpoint(IdMixin, Model):
     signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
     key_id: Mapped[str] = mapped_column(String(64), nullable=False)
     signature: Mapped[str] = mapped_column(Text, nullable=False)
+    # The covered entries' hashes, concatenated (64 hex characters each): the Merkle tree's leaves,
+    # authenticated by the signed root, so `verify` names the entry that differs from them.
+    leaves: Mapped[str | None] = mapped_column(Text)
 
 
 class DataAccess(IdMixin, Model):

@@ -14,7 +14,11 @@ from recoup.models.base import BigId, CreatedMixin, IdMixin, Model
 class ContactStatus(StrEnum):
     """Where a contact stands. `planned` and `deferred` wait for their time; `queued` waits for a
     retry after a transient failure; `sending` is claimed by a worker (until its lease runs out);
-    `failed` is the dead letter: a permanent refusal or retries exhausted, with the reason."""
+    `failed` is the dead letter: a permanent refusal or retries exhausted, with the reason.
+    `unknown`: a worker stopped after handing the message to a provider that cannot recognise a
+    resend (an at-most-once channel) and before recording its answer; it may have gone, so it is
+    never sent again blindly and the caps count it as sent, until reconciliation asks the provider
+    (`sent` when it has the message, `queued` again when it says it has not)."""
 
     planned = "planned"
     deferred = "deferred"
@@ -27,6 +31,7 @@ class ContactStatus(StrEnum):
     cancelled = "cancelled"
     blocked = "blocked"
     expired = "expired"
+    unknown = "unknown"
 
 
 WAITING = (ContactStatus.planned, ContactStatus.deferred, ContactStatus.queued)
@@ -34,6 +39,13 @@ WAITING = (ContactStatus.planned, ContactStatus.deferred, ContactStatus.queued)
 # `dial` is the call. Caps, the contact audit and the analytics' attempts leave it out.
 QUEUE_ENTRY = "call"
 UNSENT = (*WAITING, ContactStatus.sending)
+# What the frequency caps count as a contact made: what left, is leaving, or may have left.
+COUNTED = (
+    ContactStatus.sending,
+    ContactStatus.sent,
+    ContactStatus.delivered,
+    ContactStatus.unknown,
+)
 # What a re-decision may plan again (its row revived, with a `revived` event): never a contact that
 # left or is leaving.
 REPLANNABLE = (*WAITING[:2], ContactStatus.cancelled, ContactStatus.blocked, ContactStatus.expired)
@@ -75,6 +87,9 @@ class ContactPlan(IdMixin, CreatedMixin, Model):
     )
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     lease_until: Mapped[dt.datetime | None]
+    # When this attempt was handed to the provider (committed before the call): a `sending`
+    # contact past its lease with it set may have gone, one without it has not.
+    handed_at: Mapped[dt.datetime | None]
     worker: Mapped[str | None] = mapped_column(String(64))
     provider: Mapped[str | None] = mapped_column(String(32))
     provider_id: Mapped[str | None] = mapped_column(String(128), index=True)

@@ -1,9 +1,14 @@
 """The outbox worker: claims due contacts in batches and sends them through the channel adapters.
 
-Each batch is two transactions (see `recoup.contact.dispatch`). Sends run on one thread pool per
-adapter, as wide as the adapter's `concurrency`, paced by its `rate_per_second`; a provider that
-answers "slow down" (a `retry_after` on a transient error) pauses that adapter, not the others.
-Several workers may run against PostgreSQL at once; on SQLite run one.
+Each batch is three transactions (claim, hand over, send: see `recoup.contact.dispatch`, which
+also says what a crash costs on each channel). Sends run on one thread pool per adapter, as wide
+as the adapter's `concurrency`, paced by its `rate_per_second`; a provider that answers "slow
+down" (a `retry_after` on a transient error) pauses that adapter, not the others. Contacts left
+`unknown` by a crashed worker are reconciled (`reconcile`) whenever nothing is due, on the
+channels whose adapter can look a message up. Between batches the worker
+also signs an audit checkpoint when the ledger's tail is due one (`audit.service.checkpoint_due`).
+Several workers may run against PostgreSQL at once; on SQLite run one. Chaos tests stop a worker
+at named points (`recoup.worker.killpoints`).
 """
 
 from __future__ import annotations
@@ -21,11 +26,12 @@ from functools import partial
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from recoup.channels import Accepted, Adapter, ChannelError, TransientError
+from recoup.channels import Accepted, Adapter, ChannelError, Lookup, TransientError
 from recoup.compliance import Guard, load_guard
 from recoup.contact import dispatch
 from recoup.contact.dispatch import DispatchConfig, Prepared
 from recoup.kit.clock import Clock
+from recoup.worker.killpoints import KillPoints
 
 log = structlog.get_logger(__name__)
 
@@ -67,8 +73,13 @@ class Dispatcher:
         config: DispatchConfig,
         guard: Guard | None = None,
         rng: random.Random | None = None,
+        kill_points: KillPoints | None = None,
+        audit_tail: Callable[[Session], object] | None = None,
     ) -> None:
         self.sessions = sessions
+        self.kill = kill_points or KillPoints.from_environment()
+        # Called in a transaction of its own between batches (the audit ledger's tail checkpoint).
+        self.audit_tail = audit_tail
         self.adapters = dict(adapters)
         self.clock = clock
         self.config = config
@@ -87,18 +98,61 @@ class Dispatcher:
 
     def _claim(self) -> dispatch.Claimed:
         with self.sessions.begin() as session:
-            return dispatch.claim(
+            claimed = dispatch.claim(
                 session,
                 now=self.clock.now(),
                 config=self.config,
                 guard=self.guard,
                 channels=list(self.adapters),
             )
+        if claimed.ready:
+            self.kill.reached("claimed", contacts=len(claimed.ready))
+        return claimed
+
+    def reconcile(self) -> Counter[str]:
+        """Ask the providers that can say (an adapter with `lookup`) about contacts left `unknown`
+        by a crash: `sent` when they have the message, `queued` (sent again) when they say not."""
+        lookups = {ch: a for ch, a in self.adapters.items() if isinstance(a, Lookup)}
+        outcomes: Counter[str] = Counter()
+        if not lookups:
+            return outcomes
+        while True:
+            with self.sessions.begin() as session:
+                rows = dispatch.unknown(session, list(lookups), limit=self.config.batch)
+                answers: dict[int, Accepted | None] = {}
+                for contact_id, channel in rows:
+                    try:
+                        answers[contact_id] = lookups[channel].lookup(
+                            f"recoup-contact-{contact_id}"
+                        )
+                    except ChannelError as exc:  # the provider cannot say now: ask again later
+                        log.warning(
+                            "dispatch.lookup_failed", contact_id=contact_id, reason=exc.reason
+                        )
+                done = dispatch.reconciled(
+                    session, answers, now=self.clock.now(), config=self.config
+                )
+            outcomes.update(done)
+            if len(rows) < self.config.batch or not answers:
+                return outcomes
+
+    def checkpoint_audit(self) -> None:
+        if self.audit_tail is not None:
+            with self.sessions.begin() as session:
+                self.audit_tail(session)
 
     def _deliver(self, claimed: list[Prepared]) -> Counter[str]:
         outcomes: Counter[str] = Counter()
         if not claimed:
             return outcomes
+        with self.sessions.begin() as session:
+            dispatch.hand_over(
+                session,
+                [p.contact_id for p in claimed],
+                worker=self.config.worker,
+                now=self.clock.now(),
+            )
+        self.kill.reached("handed", contacts=len(claimed))
         with self.sessions.begin() as session:
             held = set(
                 dispatch.lock_sending(session, [p.contact_id for p in claimed], self.config.worker)
@@ -126,9 +180,11 @@ class Dispatcher:
             channel = p.message.channel
             adapter, pacer = self.adapters[channel], self.pacers[channel]
             if getattr(adapter, "inline", False):
-                calls[p.contact_id] = partial(self._call, adapter, pacer, p)
+                calls[p.contact_id] = partial(self._call, adapter, pacer, p, len(ready))
             else:
-                calls[p.contact_id] = self.pools[channel].submit(self._call, adapter, pacer, p)
+                calls[p.contact_id] = self.pools[channel].submit(
+                    self._call, adapter, pacer, p, len(ready)
+                )
         results: dict[int, Accepted | ChannelError] = {}
         for contact_id, call in calls.items():
             try:
@@ -140,15 +196,18 @@ class Dispatcher:
                 results[contact_id] = TransientError(f"adapter error: {type(exc).__name__}")
         return results
 
-    @staticmethod
-    def _call(adapter: Adapter, pacer: _Pacer, p: Prepared) -> Accepted:
+    def _call(self, adapter: Adapter, pacer: _Pacer, p: Prepared, batch: int) -> Accepted:
         pacer.wait()
         try:
-            return adapter.send(p.message)
+            accepted = adapter.send(p.message)
         except ChannelError as exc:
             if exc.retry_after:
                 pacer.pause(exc.retry_after)
             raise
+        self.kill.reached(
+            "accepted", contact_id=p.contact_id, channel=p.message.channel, batch=batch
+        )
+        return accepted
 
     def run(
         self,
@@ -172,8 +231,11 @@ class Dispatcher:
             pipelined = self.config.pipeline and session.get_bind().dialect.name == "postgresql"
         with ThreadPoolExecutor(DELIVERIES, thread_name_prefix="deliver") as deliverer:
             while not stop.is_set():
+                self.checkpoint_audit()
                 claimed = self._claim()
                 outcomes = claimed.outcomes
+                if not claimed.ready and not claimed.outcomes:  # nothing due: settle unknowns
+                    outcomes = outcomes + self.reconcile()
                 # Collect what has finished; wait when the pipeline is full, and for all of it
                 # when nothing more was due.
                 while in_flight and (

@@ -1,0 +1,96 @@
+"""The deployment's channels: production never falls back to the spool without being told, and the
+delivery policy of a channel (what a crash may cost) is configuration, refused where the provider
+cannot keep it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+
+from recoup.channels.config import ChannelConfigError, load_channels
+from recoup.cli.common import Runtime, err_console
+from recoup.cli.contact import make_dispatcher
+from recoup.config import Settings
+from recoup.kit.clock import SystemClock
+
+
+def production(tmp_path: Path, **extra: object) -> Settings:
+    for name in ("keys.json", "audit.pem"):
+        (tmp_path / name).write_text("x")
+    return Settings(
+        env="production",
+        database_url="postgresql+psycopg://recoup@db.invalid/recoup",
+        encryption_key_file=tmp_path / "keys.json",
+        audit_signing_key_file=tmp_path / "audit.pem",
+        link_keys=["k" * 40],
+        wallet_payments_url="https://wallet.invalid/pay",
+        wallet_api_secrets=["s" * 40],
+        wallet_webhook_secrets=["w" * 40],
+        spool_dir=tmp_path / "spool",
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+class TestProductionChannels:
+    def test_a_production_worker_without_channels_refuses_in_one_line(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Catches the removal of the production check in `load_channels` (production's worker
+        wrote every message to the spool and marked it sent)."""
+        rt = Runtime(production(tmp_path), SystemClock())
+        with pytest.raises(typer.Exit) as exited:
+            make_dispatcher(rt, "w1")
+        assert exited.value.exit_code == 1
+        said = capsys.readouterr().err.strip()
+        assert said.startswith("error: no channels configured in production")
+        assert "\n" not in said
+        assert "RECOUP_CHANNELS_FILE" in said
+        assert not (tmp_path / "spool").exists()
+        assert err_console is not None
+
+    def test_production_may_name_the_spool_explicitly(self, tmp_path: Path) -> None:
+        by_setting = load_channels(None, spool_dir=tmp_path / "spool", production=True, spool=True)
+        assert sorted(by_setting.factories) == ["email", "push", "sms"]
+        named = tmp_path / "channels.yaml"
+        named.write_text(f"sms:\n  provider: spool\n  directory: {tmp_path / 'out'}\n")
+        by_file = load_channels(named, spool_dir=tmp_path / "spool", production=True)
+        assert list(by_file.factories) == ["sms"]
+
+    def test_development_without_a_file_spools_every_channel(self, tmp_path: Path) -> None:
+        channels = load_channels(None, spool_dir=tmp_path)
+        assert sorted(channels.factories) == ["email", "push", "sms"]
+        assert channels.at_least_once == frozenset()
+
+
+class TestDeliveryPolicy:
+    def test_at_most_once_is_the_default(self, tmp_path: Path) -> None:
+        path = tmp_path / "channels.yaml"
+        path.write_text("sms:\n  provider: spool\nemail:\n  provider: spool\n")
+        assert load_channels(path, spool_dir=tmp_path).at_least_once == frozenset()
+
+    def test_at_least_once_where_the_provider_recognises_the_key(self, tmp_path: Path) -> None:
+        path = tmp_path / "channels.yaml"
+        path.write_text(
+            "email:\n  provider: smtp\n  host: smtp.invalid\n  port: 587\n  sender: billing@example.com\n"
+            "  delivery: at-least-once\n"
+        )
+        assert load_channels(path, spool_dir=tmp_path).at_least_once == frozenset({"email"})
+
+    @pytest.mark.parametrize(
+        "block",
+        [
+            "sms:\n  provider: twilio\n  account_sid: AC1\n  auth_token: t\n"
+            "  from_number: '+12025550100'\n  delivery: at-least-once\n",
+            "sms:\n  provider: spool\n  delivery: at-least-once\n",
+            "sms:\n  provider: spool\n  delivery: twice\n",
+        ],
+    )
+    def test_a_policy_the_provider_cannot_keep_is_refused(self, tmp_path: Path, block: str) -> None:
+        path = tmp_path / "channels.yaml"
+        path.write_text(block)
+        with pytest.raises(
+            ChannelConfigError, match=r"channels.yaml: sms: .*(de-duplicate|is not)"
+        ):
+            load_channels(path, spool_dir=tmp_path)

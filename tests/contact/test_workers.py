@@ -1,0 +1,129 @@
+"""Several workers on one outbox: a worker never sends what another has taken over, two claims at
+once take different rows without waiting for each other (PostgreSQL's SKIP LOCKED), and three
+`recoup worker` processes draining one outbox together deliver every due message once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from recoup.channels.spool import SpoolAdapter
+from recoup.contact import repository as contact_repo
+from recoup.contact.dispatch import DispatchConfig
+from recoup.delinquency import service as delinquency_service
+from recoup.kit.clock import SettableClock
+from recoup.kit.db import make_sessionmaker
+from recoup.models import ContactPlan
+from recoup.strategy import service as strategy_service
+from recoup.worker.dispatcher import Dispatcher
+from recoup.worker.killpoints import KillPoints
+from tests.contact.chaos import deliveries, prepare, race, tally
+from tests.contact.test_dispatch import at_its_moment, planned_reminder
+from tests.contact.test_payment_race import AS_OF, database  # noqa: F401 - a fixture
+from tests.factories import add_bill, create_account, create_customer, shanghai
+from tests.strategy.test_daily_run import activate
+
+
+def reloaded(session: Session, contact: ContactPlan) -> ContactPlan:
+    session.expire_all()
+    row = session.get(ContactPlan, contact.id)
+    assert row is not None
+    return row
+
+
+def worker(
+    sessions: sessionmaker[Session], clock: SettableClock, tmp_path: Path, name: str
+) -> Dispatcher:
+    return Dispatcher(
+        sessions,
+        {"push": SpoolAdapter(tmp_path / "spool", "push")},
+        clock=clock,
+        config=DispatchConfig(worker=name, pipeline=False, lease=dt.timedelta(minutes=5)),
+        kill_points=KillPoints(),
+    )
+
+
+class TestTakenOver:
+    def test_a_worker_whose_lease_ran_out_does_not_send_what_another_took_over(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        tmp_path: Path,
+    ) -> None:
+        """Worker A claims a contact and stalls past its lease; worker B takes it over and sends
+        it; then A reaches its send step. Catches the removal of the lock before sending
+        (`dispatch.lock_sending`, which keeps only the rows still `sending` for this worker):
+        without it A sends the message a second time (`<key>~2.json`)."""
+        _, planned = planned_reminder(session, clock)
+        at_its_moment(clock, planned)
+        a = worker(sessions, clock, tmp_path, "A")
+        claimed = a._claim()
+        assert [p.contact_id for p in claimed.ready] == [planned.id]
+
+        clock.advance(dt.timedelta(minutes=6))
+        b = worker(sessions, clock, tmp_path, "B")
+        assert dict(b.run(stop=threading.Event(), until_idle=True)) == {"sent": 1}
+        b.close()
+
+        assert dict(a._deliver(claimed.ready)) == {"cancelled_in_flight": 1}
+        a.close()
+        assert deliveries(tmp_path / "spool") == {f"recoup-contact-{planned.id}": 1}
+        after = reloaded(session, planned)
+        assert (after.status, after.worker) == ("sent", "B")
+
+
+@pytest.mark.postgres
+class TestSkipLocked:
+    def test_two_claims_at_once_take_different_rows_without_waiting(
+        self,
+        database: Engine,  # noqa: F811 - the fixture imported above
+    ) -> None:
+        """Catches the removal of `skip_locked=True` from `contact.repository.claim_due`: the
+        second claim then waits for the first one's row locks (here it gives up after the lock
+        timeout, LockNotAvailable) instead of taking the next rows."""
+        sessions = make_sessionmaker(database)
+        clock = SettableClock(shanghai(AS_OF, 9))
+        with sessions.begin() as session:
+            for _ in range(30):
+                account = create_account(session, clock, customer=create_customer(session, clock))
+                add_bill(session, clock, account, AS_OF - dt.timedelta(days=10), 50_000)
+            delinquency_service.run_daily(session, AS_OF, clock=clock)
+            activate(session, clock)
+            strategy_service.run(session, AS_OF, clock=clock)
+        now = shanghai(AS_OF, 19)
+        with sessions.begin() as first:
+            mine = contact_repo.claim_due(first, now, limit=10)
+            assert len(mine) == 10
+            with sessions.begin() as second:
+                second.execute(text("SET LOCAL lock_timeout = '3s'"))
+                began = time.monotonic()
+                try:
+                    theirs = contact_repo.claim_due(second, now, limit=10)
+                except OperationalError as exc:
+                    pytest.fail(f"the second claim waited for the first's locks: {exc.orig}")
+                assert time.monotonic() - began < 2
+        assert len(theirs) == 10
+        assert not set(mine) & set(theirs)
+
+
+@pytest.mark.postgres
+def test_three_workers_drain_one_outbox_once(tmp_path: Path, process_database: str) -> None:
+    """Three `recoup worker` processes at once on one PostgreSQL outbox: every due message
+    delivered once, none twice, none lost, and the work shared among them."""
+    if not process_database.startswith("postgresql"):
+        pytest.skip("several workers share a PostgreSQL database; on SQLite run one")
+    world = prepare(process_database, tmp_path, customers=16000)
+    race(world, 3, batch=200)
+    figures = tally(world)
+    assert figures.duplicates == 0, figures
+    assert figures.lost == 0, figures
+    assert figures.sent > 0.9 * figures.planned, figures
+    assert len([w for w, n in figures.senders.items() if n > 0]) >= 2, figures.senders
