@@ -125,7 +125,7 @@ def init_database(engine: Engine, *, clock: Clock, master: crypto.MasterKey | No
             keys_service.ensure_keys(session, master, clock=clock)
         crypto.install_key_source(keys_service.key_source(engine, master))
         with session_scope(factory) as session:
-            keys_service.backfill_indexes(session)
+            ledger_service.backfill_indexes(session)
     with session_scope(factory) as session:
         delivery_service.seed(session, clock=clock)
         return ledger_service.ensure_default_products(session, clock=clock)

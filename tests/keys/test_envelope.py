@@ -14,6 +14,7 @@ from recoup.keys import service as keys_service
 from recoup.kit import crypto
 from recoup.kit.clock import SettableClock
 from recoup.kit.errors import ConfigurationError
+from recoup.ledger import service as ledger_service
 from recoup.models import Customer, CustomerPhone, EncryptionKey
 from tests.api.test_ingest_api import CUSTOMER
 from tests.conftest import MASTER
@@ -173,5 +174,5 @@ class TestBlindIndexes:
         expected = phone.number_index
         session.execute(CustomerPhone.__table__.update().values(number_index=None))
         session.expire_all()
-        assert keys_service.backfill_indexes(session) >= 1
+        assert ledger_service.backfill_indexes(session) >= 1
         assert session.get(CustomerPhone, phone.id).number_index == expected  # type: ignore[union-attr]

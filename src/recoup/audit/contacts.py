@@ -14,25 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from recoup.audit import contact_rules
+from recoup.audit import repository as repo
 from recoup.audit.contact_rules import Breach
 from recoup.compliance.packs import Guard, load_guard
-from recoup.models import (
-    Account,
-    ContactEvent,
-    ContactPlan,
-    ContactStatus,
-    Customer,
-    DelinquencyPause,
-    OptOut,
-    Product,
-)
-from recoup.models.contact import QUEUE_ENTRY
 
-SENT = (ContactStatus.sent, ContactStatus.delivered)
 LOOKBACK = dt.timedelta(days=40)  # the longest cap window (a calendar month) and zone slack
 
 
@@ -64,7 +52,7 @@ def audit_contacts(
     """Every breach among the contacts sent from `start` to `end` (UTC dates, both included)."""
     lo = _midnight(start)
     hi = _midnight(end + dt.timedelta(days=1)) if end is not None else None
-    sent = _sent(session, lo - LOOKBACK if lo is not None else None, hi)
+    sent = repo.sent_contacts(session, lo - LOOKBACK if lo is not None else None, hi)
     inside = pl.lit(True)
     if lo is not None:
         inside &= pl.col("sent_at") >= lo
@@ -73,8 +61,8 @@ def audit_contacts(
     period = sent.filter(inside)
     found = contact_rules.breaches(
         sent,
-        _opt_outs(session),
-        _pauses(session),
+        repo.opt_outs(session),
+        repo.rule_pauses(session),
         guard or load_guard(),
         report_from=lo,
         report_to=hi,
@@ -90,62 +78,3 @@ def audit_contacts(
 
 def _midnight(day: dt.date | None) -> dt.datetime | None:
     return None if day is None else dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-
-
-def _sent(session: Session, lo: dt.datetime | None, hi: dt.datetime | None) -> pl.DataFrame:
-    c, a, p, u, e = ContactPlan, Account, Product, Customer, ContactEvent
-    left = select(e.contact_id, func.min(e.at).label("at")).where(e.status.in_(SENT))
-    if lo is not None:
-        left = left.where(e.at >= lo - dt.timedelta(days=1))
-    events = left.group_by(e.contact_id).subquery()
-    sent_at = func.coalesce(c.sent_at, events.c.at)
-    stmt = (
-        select(
-            c.id,
-            c.customer_id,
-            c.account_id,
-            c.channel,
-            c.purpose,
-            c.status,
-            sent_at,
-            c.address_index,
-            a.collector,
-            a.product_code,
-            p.timezone,
-            u.jurisdiction,
-            u.timezones,
-            c.result,
-        )
-        .join(a, a.id == c.account_id)
-        .join(p, p.code == a.product_code)
-        .join(u, u.id == c.customer_id)
-        .outerjoin(events, events.c.contact_id == c.id)
-        .where(or_(c.status.in_(SENT), events.c.contact_id.is_not(None)))
-        # A "call" contact puts the account in the agents' queue: nobody is rung until an agent
-        # dials (a "dial" contact, which is audited). The queue entry is no contact with anyone.
-        .where(c.channel != QUEUE_ENTRY)
-    )
-    if lo is not None:
-        stmt = stmt.where(sent_at >= lo)
-    if hi is not None:
-        stmt = stmt.where(sent_at < hi)
-    rows = [tuple(r) for r in session.execute(stmt)]
-    return pl.DataFrame(rows, schema=contact_rules.SENT, orient="row")
-
-
-def _opt_outs(session: Session) -> pl.DataFrame:
-    o = OptOut
-    stmt = select(o.customer_id, o.channel, o.address_index, o.source, o.created_at, o.withdrawn_at)
-    rows = [tuple(r) for r in session.execute(stmt)]
-    return pl.DataFrame(rows, schema=contact_rules.OPT_OUTS, orient="row")
-
-
-def _pauses(session: Session) -> pl.DataFrame:
-    """The pauses that stand for a dispute, a hardship review or a cease (the others, such as a
-    payment plan's, are the policy's choice rather than a rule)."""
-    d = DelinquencyPause
-    stmt = select(
-        d.account_id, d.kind, d.reason, d.start_date, d.end_date, d.created_at, d.cancelled_at
-    ).where(d.kind.in_(list(contact_rules.PAUSE_FLAGS)))
-    rows = [tuple(r) for r in session.execute(stmt)]
-    return pl.DataFrame(rows, schema=contact_rules.PAUSES, orient="row")

@@ -1,5 +1,5 @@
-"""All of the audit package's SQL: the ledger's head, entries and checkpoints, and the data-access
-log. Only this module writes `audit_events`, `audit_head`, `audit_checkpoints` and
+"""All of the audit package's SQL: the ledger's head, entries and checkpoints, the data-access
+log, and the independent contact audit's reads of what was sent. Only this module writes `audit_events`, `audit_head`, `audit_checkpoints` and
 `data_access_log` (tests/test_ownership.py)."""
 
 from __future__ import annotations
@@ -8,12 +8,26 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+import polars as pl
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from recoup.audit import contact_rules
+from recoup.models import (
+    Account,
+    ContactEvent,
+    ContactPlan,
+    ContactStatus,
+    Customer,
+    DelinquencyPause,
+    OptOut,
+    Product,
+)
 from recoup.models.audit import AuditCheckpoint, AuditEvent, AuditHead, DataAccess
+from recoup.models.contact import QUEUE_ENTRY
 
 GENESIS = "0" * 64
+SENT = (ContactStatus.sent, ContactStatus.delivered)
 
 
 def head(session: Session, *, lock: bool = True) -> AuditHead:
@@ -113,3 +127,68 @@ def since(session: Session, after: dt.datetime) -> list[AuditEvent]:
             select(AuditEvent).where(AuditEvent.at > after).order_by(AuditEvent.seq)
         ).scalars()
     )
+
+
+# The independent contact audit's reads (`recoup audit contacts`). They read contact's and
+# delinquency's tables here rather than through those packages' repositories on purpose: the
+# audit shares no code with what it checks.
+
+
+def sent_contacts(session: Session, lo: dt.datetime | None, hi: dt.datetime | None) -> pl.DataFrame:
+    """What left between `lo` and `hi` (`recoup.audit.contacts` says what counts as sent)."""
+    c, a, p, u, e = ContactPlan, Account, Product, Customer, ContactEvent
+    left = select(e.contact_id, func.min(e.at).label("at")).where(e.status.in_(SENT))
+    if lo is not None:
+        left = left.where(e.at >= lo - dt.timedelta(days=1))
+    events = left.group_by(e.contact_id).subquery()
+    sent_at = func.coalesce(c.sent_at, events.c.at)
+    stmt = (
+        select(
+            c.id,
+            c.customer_id,
+            c.account_id,
+            c.channel,
+            c.purpose,
+            c.status,
+            sent_at,
+            c.address_index,
+            a.collector,
+            a.product_code,
+            p.timezone,
+            u.jurisdiction,
+            u.timezones,
+            c.result,
+        )
+        .join(a, a.id == c.account_id)
+        .join(p, p.code == a.product_code)
+        .join(u, u.id == c.customer_id)
+        .outerjoin(events, events.c.contact_id == c.id)
+        .where(or_(c.status.in_(SENT), events.c.contact_id.is_not(None)))
+        # A "call" contact puts the account in the agents' queue: nobody is rung until an agent
+        # dials (a "dial" contact, which is audited). The queue entry is no contact with anyone.
+        .where(c.channel != QUEUE_ENTRY)
+    )
+    if lo is not None:
+        stmt = stmt.where(sent_at >= lo)
+    if hi is not None:
+        stmt = stmt.where(sent_at < hi)
+    rows = [tuple(r) for r in session.execute(stmt)]
+    return pl.DataFrame(rows, schema=contact_rules.SENT, orient="row")
+
+
+def opt_outs(session: Session) -> pl.DataFrame:
+    o = OptOut
+    stmt = select(o.customer_id, o.channel, o.address_index, o.source, o.created_at, o.withdrawn_at)
+    rows = [tuple(r) for r in session.execute(stmt)]
+    return pl.DataFrame(rows, schema=contact_rules.OPT_OUTS, orient="row")
+
+
+def rule_pauses(session: Session) -> pl.DataFrame:
+    """The pauses that stand for a dispute, a hardship review or a cease (the others, such as a
+    payment plan's, are the policy's choice rather than a rule)."""
+    d = DelinquencyPause
+    stmt = select(
+        d.account_id, d.kind, d.reason, d.start_date, d.end_date, d.created_at, d.cancelled_at
+    ).where(d.kind.in_(list(contact_rules.PAUSE_FLAGS)))
+    rows = [tuple(r) for r in session.execute(stmt)]
+    return pl.DataFrame(rows, schema=contact_rules.PAUSES, orient="row")

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from recoup.audit import service as audit_service
@@ -26,9 +26,6 @@ from recoup.kit.crypto import EncryptedString, Keyring, MasterKey
 from recoup.kit.db import make_sessionmaker, session_scope
 from recoup.kit.errors import ConfigurationError
 from recoup.models import (
-    Customer,
-    CustomerEmail,
-    CustomerPhone,
     EncryptionKey,
     KeyPurpose,
     KeyState,
@@ -120,23 +117,6 @@ def ensure_keys(session: Session, master: MasterKey, *, clock: Clock) -> list[st
             details={"master_id": master.id},
         )
     return created
-
-
-def backfill_indexes(session: Session) -> int:
-    """Compute the blind indexes rows lack (rows written before indexes existed)."""
-    count = 0
-    for model, attr in (
-        (CustomerPhone, "number"),
-        (CustomerEmail, "address"),
-        (Customer, "national_id"),
-    ):
-        index_attr = getattr(model, f"{attr}_index")
-        stmt = select(model).where(index_attr.is_(None), getattr(model, attr).is_not(None))
-        for row in session.execute(stmt).scalars():
-            setattr(row, attr, getattr(row, attr))  # the validator computes the index
-            count += 1
-    session.flush()
-    return count
 
 
 @dataclass

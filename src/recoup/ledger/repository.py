@@ -29,6 +29,24 @@ from recoup.models import (
 class CustomerRepository(Repository[Customer]):
     model = Customer
 
+    def lacking_indexes(self) -> list[tuple[Customer | CustomerPhone | CustomerEmail, str]]:
+        """Rows holding a value whose blind index is missing (written before indexes existed),
+        each with the attribute to index."""
+        p, e, c = CustomerPhone, CustomerEmail, Customer
+        phones = select(p).where(p.number_index.is_(None), p.number.is_not(None))
+        emails = select(e).where(e.address_index.is_(None), e.address.is_not(None))
+        people = select(c).where(c.national_id_index.is_(None), c.national_id.is_not(None))
+        out: list[tuple[Customer | CustomerPhone | CustomerEmail, str]] = []
+        out += [(row, "number") for row in self.session.execute(phones).scalars()]
+        out += [(row, "address") for row in self.session.execute(emails).scalars()]
+        out += [(row, "national_id") for row in self.session.execute(people).scalars()]
+        return out
+
+    def reindex(self, rows: list[tuple[Customer | CustomerPhone | CustomerEmail, str]]) -> None:
+        for row, attr in rows:
+            setattr(row, attr, getattr(row, attr))  # the validator computes the index
+        self.session.flush()
+
     def with_contacts(self) -> tuple[_AbstractLoad, ...]:
         return (
             selectinload(Customer.phones),

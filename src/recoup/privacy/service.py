@@ -55,7 +55,7 @@ def retention_of(jurisdiction: str) -> tuple[int, str]:
 
 
 def _customer(session: Session, customer_id: int) -> Customer:
-    customer = session.get(Customer, customer_id)
+    customer = CustomerRepository(session).get(customer_id)
     if customer is None:
         raise CustomerNotFound(f"no customer {customer_id}")
     return customer
@@ -434,7 +434,7 @@ def record_consent(
 
 
 def withdraw_consent(session: Session, consent_id: int, *, actor: str, clock: Clock) -> Consent:
-    consent = session.get(Consent, consent_id)
+    consent = ConsentRepository(session).get(consent_id)
     if consent is None:
         raise NotFound(f"no consent {consent_id}")
     if consent.withdrawn_at is None:

@@ -36,7 +36,7 @@ from recoup.http.idempotency import body_of
 from recoup.kit.errors import NotAuthenticated, NotFound, RecoupError
 from recoup.kit.masking import mask_name
 from recoup.kit.money import format_money, to_major, to_minor
-from recoup.models import Account
+from recoup.ledger.repository import AccountRepository
 from recoup.web.text import LANGUAGE_NAMES, TEXT
 
 router = APIRouter(include_in_schema=False)
@@ -169,7 +169,7 @@ def _portal(
     accounts = [a for a in view.accounts if a.bills or a.outstanding_minor]
     offers, arrangements = {}, {}
     for a in accounts:
-        account = session.get(Account, a.account_id)
+        account = AccountRepository(session).get(a.account_id)
         assert account is not None
         offered = arrangement_offers.offered(session, account, clock=clock)
         offers[a.reference] = [k for k in OFFER_BOUNDS if k in offered]

@@ -17,7 +17,6 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Cookie, Depends
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
 
 from recoup.arrangements import flows as arrangement_flows
 from recoup.arrangements import offers as arrangement_offers
@@ -33,6 +32,7 @@ from recoup.http.idempotency import body_of
 from recoup.kit.clock import Clock
 from recoup.kit.errors import RecoupError
 from recoup.kit.money import format_money, to_major, to_minor
+from recoup.ledger.repository import AccountRepository, CustomerRepository
 from recoup.models import Account, Customer
 from recoup.privacy import service as privacy_service
 from recoup.web.portal import (
@@ -75,7 +75,7 @@ def _visit(
     link = open_link(session, token, settings, clock)
     if link is None:
         return page("gone.html", lang if lang in LANGUAGES else "zh-CN", settings, 410)
-    customer = session.get(Customer, link.customer_id)
+    customer = CustomerRepository(session).get(link.customer_id)
     assert customer is not None
     explicit = lang in LANGUAGES
     language = str(
@@ -509,11 +509,9 @@ def preferences_save(
 
 
 def _help_context(session: SessionDep, visit: Visit) -> dict[str, Any]:
-    accounts = session.execute(
-        select(Account.external_ref)
-        .where(Account.customer_id == visit.customer.id, Account.closed_date.is_(None))
-        .order_by(Account.id)
-    ).scalars()
+    accounts = (
+        a.external_ref for a in AccountRepository(session).open_of_customer(visit.customer.id)
+    )
     return {"reasons": case_flows.REASONS, "accounts": list(accounts)}
 
 

@@ -33,6 +33,7 @@ from recoup.ledger.service.billing import (
     take_off,
 )
 from recoup.ledger.service.customers import (
+    backfill_indexes,
     create_customer,
     erase_customer,
     get_customer,
@@ -83,6 +84,7 @@ __all__ = [
     "accounts_by_ref",
     "add_bill",
     "allocations_of",
+    "backfill_indexes",
     "bill_totals",
     "bills",
     "create_account",

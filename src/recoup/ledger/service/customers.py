@@ -83,3 +83,12 @@ def erase_customer(session: Session, customer: Customer, *, name: str, external_
     customer.external_ref = external_ref
     customer.timezones = []
     repository.delete_customer_contacts(session, customer.id)
+
+
+def backfill_indexes(session: Session) -> int:
+    """Compute the blind indexes rows lack (rows written before indexes existed, or before the
+    index key was installed); `recoup init` runs it."""
+    repo = CustomerRepository(session)
+    rows = repo.lacking_indexes()
+    repo.reindex(rows)
+    return len(rows)
