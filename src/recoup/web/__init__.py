@@ -1,1 +1,1 @@
-"""Server-rendered pages: the debtor's portal (and the staff console to come)."""
+"""Server-rendered pages: the debtor's portal (the staff console is issue 19)."""
