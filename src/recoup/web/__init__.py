@@ -1,1 +1,1 @@
-"""Server-rendered pages: the debtor's portal (the staff console is issue 19)."""
+"""Server-rendered pages: the debtor's portal."""
