@@ -21,6 +21,7 @@ from recoup.contact.dispatch import DispatchConfig
 from recoup.contact.templates import LANGUAGES
 from recoup.http.deps import ClockDep, Limit, RowId, SessionDep, SettingsDep
 from recoup.http.errors import AUTHENTICATED, responses
+from recoup.http.openapi import request_body
 from recoup.http.webhooks import WEBHOOK_RESPONSES, SignedWebhook, WebhookBody, json_event
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
@@ -96,6 +97,16 @@ def twilio_form(
 
 TwilioForm = Annotated[dict[str, str], Depends(twilio_form)]
 TWILIO_RESPONSES = responses(BadSignature, PayloadTooLarge, ValidationFailed)
+FORM = "application/x-www-form-urlencoded"
+
+
+def _twilio_form(*fields: str) -> dict[str, object]:
+    """Twilio's form as documented here: the fields we read, all strings (Twilio sends more)."""
+    return {
+        "type": "object",
+        "properties": {name: {"type": "string", "maxLength": 1600} for name in fields},
+        "required": list(fields[:2]),
+    }
 
 
 @callbacks.post(
@@ -103,6 +114,9 @@ TWILIO_RESPONSES = responses(BadSignature, PayloadTooLarge, ValidationFailed)
     summary="Inbound SMS from Twilio",
     response_class=Response,
     responses={200: {"content": {"application/xml": {}}}, **TWILIO_RESPONSES},
+    openapi_extra=request_body(
+        schema=_twilio_form("MessageSid", "From", "Body", "FromCountry"), media_type=FORM
+    ),
 )
 def twilio_inbound(form: TwilioForm, session: SessionDep, clock: ClockDep) -> Response:
     """A reply to one of our SMS, signed by Twilio (`X-Twilio-Signature`). `STOP`, `退订`, `TD`
@@ -129,6 +143,7 @@ def twilio_inbound(form: TwilioForm, session: SessionDep, clock: ClockDep) -> Re
     response_model=schemas.InboundResult,
     summary="Inbound SMS (gateway)",
     responses=WEBHOOK_RESPONSES,
+    openapi_extra=request_body(schemas.InboundSms),
 )
 def gateway_inbound(
     data: GatewaySms, session: SessionDep, clock: ClockDep
@@ -155,6 +170,9 @@ def gateway_inbound(
     status_code=204,
     summary="Twilio delivery status",
     responses=TWILIO_RESPONSES,
+    openapi_extra=request_body(
+        schema=_twilio_form("MessageSid", "MessageStatus", "ErrorCode"), media_type=FORM
+    ),
 )
 def twilio_status(form: TwilioForm, session: SessionDep, clock: ClockDep) -> Response:
     """Twilio's status callback for a message we sent: `delivered`, or `undelivered`/`failed`
@@ -273,6 +291,7 @@ def call_result(
     status_code=204,
     summary="Call result (telephony)",
     responses={**WEBHOOK_RESPONSES, **responses(NotFound)},
+    openapi_extra=request_body(schemas.CallStatus),
 )
 def click_to_call_status(
     data: TelephonyCallStatus, session: SessionDep, clock: ClockDep
