@@ -130,11 +130,56 @@ def known_server_error(label: str, case: schemathesis.Case) -> bool:
     return False
 
 
+# Field values that make a generated body one the business accepts (a known product, a reason of
+# the case's kind, a plan within the policy's bounds): put over about half the positive bodies, so
+# the generator's own values still reach every validation.
+FITTING: dict[str, dict[str, Any]] = {
+    "POST /v1/customers": {
+        "jurisdiction": "CN",
+        "phones": [{"number": "+8613812345678"}],
+        "emails": [{"address": "li.na@example.com"}],
+        "addresses": [{"country": "CN", "city": "深圳"}],
+        "timezones": [],
+        "preferred_language": "zh-CN",
+    },
+    "POST /v1/accounts": {
+        "product": "bnpl",
+        "currency": "CNY",
+        "opened_date": "2026-05-01",
+        "closed_date": None,
+        "status": "open",
+        "collector": "creditor",
+        "agency_ref": None,
+    },
+    "POST /v1/accounts/{account_id}/plan-quotes": {
+        "instalments": 3,
+        "monthly_budget_minor": 25_000,
+        "monthly_income_minor": None,
+    },
+    "POST /v1/api-keys": {"expires_at": None},
+}
+BY_KIND: dict[str, dict[str, dict[str, Any]]] = {
+    "POST /v1/accounts/{account_id}/arrangements": {
+        "promise": {"amount_minor": 10_000, "date": (DAY0 + dt.timedelta(days=2)).isoformat()},
+        "extension": {"days": 10},
+        "plan": {"instalments": 3, "monthly_budget_minor": 25_000, "monthly_income_minor": None},
+        "settlement": {"amount_minor": 55_000},
+    },
+    "POST /v1/customers/{customer_id}/cases": {
+        "dispute": {"reason": "wrong_amount", "account_ref": None},
+        "hardship": {"reason": "job_loss", "account_ref": None},
+        "complaint": {"reason": "rude", "account_ref": None},
+    },
+}
+
+
 @dataclass
 class World:
     """What the seed made: ids by path parameter, references by body field, credentials."""
 
     ids: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    # Ids an operation uses up (a settlement approved cannot be rejected): its own, by label.
+    pools: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
     pauses: list[tuple[int, int]] = field(default_factory=list)  # (account_id, pause_id)
     refs: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
     keys: dict[str, str] = field(default_factory=dict)  # scope -> a key holding only it
@@ -234,7 +279,7 @@ def seed(
         ),
         clock=clock,
     )
-    customers = [example] + [create_customer(session, clock) for _ in range(5)]
+    customers = [example] + [create_customer(session, clock) for _ in range(7)]
     accounts = []
     for n, customer in enumerate(customers):
         account = ledger_service.create_account(
@@ -265,22 +310,25 @@ def seed(
         world.refs["account_ref"].append(account.external_ref)
 
     # Settlements past the approval threshold, agreed by an agent: a supervisor approves or rejects.
-    for account in accounts[1:4]:
+    for n, account in enumerate(accounts[1:5]):
         deal = arrangement_flows.make(
             session, account, "settlement", amount_minor=40_000, made_by="staff:agent-0",
             channel="agent", clock=clock,
         )  # fmt: skip
         world.ids["arrangement_id"].append(deal.id)
+        verb = "approve" if n % 2 else "reject"
+        label = f"POST /v1/arrangements/{{arrangement_id}}/{verb}"
+        world.pools.setdefault(label, {"arrangement_id": []})["arrangement_id"].append(deal.id)
     promise = arrangement_flows.make(
-        session, accounts[4], "promise", amount_minor=10_000, on=DAY0 + dt.timedelta(days=3),
+        session, accounts[5], "promise", amount_minor=10_000, on=DAY0 + dt.timedelta(days=3),
         made_by="staff:agent-0", channel="agent", clock=clock,
     )  # fmt: skip
     world.ids["arrangement_id"].append(promise.id)
     pause = delinquency_flows.pause(
-        session, accounts[5], start=DAY0, end=None, kind=PauseKind.other,
+        session, accounts[6], start=DAY0, end=None, kind=PauseKind.other,
         reason="disaster relief", by="supervisor:wang", clock=clock,
     )  # fmt: skip
-    world.pauses.append((accounts[5].id, pause.id))
+    world.pauses.append((accounts[6].id, pause.id))
     for customer in customers[4:]:
         case = case_flows.open_case(
             session, customer.id, kind="complaint", reason="rude", text=None, account_ref=None,
@@ -400,12 +448,20 @@ class Caller:
         if ids:
             if "pause_id" in path and rng.random() < 0.7:
                 path["account_id"], path["pause_id"] = rng.choice(self.world.pauses)
+            pools = self.world.pools.get(case.operation.label, {})
             for name in list(path):
-                if name in self.world.ids and name != "pause_id" and rng.random() < 0.7:
-                    path[name] = rng.choice(self.world.ids[name])
+                pool = pools.get(name) or self.world.ids.get(name)
+                if pool and name != "pause_id" and rng.random() < 0.7:
+                    path[name] = rng.choice(pool)
         if "key_id" in path and path["key_id"] not in self.world.ids["key_id"]:
             path["key_id"] = 10**12  # never a key the fuzzer itself authenticates with
         body = case.body
+        label = case.operation.label
+        if isinstance(body, dict) and rng.random() < 0.6:
+            body.update(FITTING.get(label, {}))
+            kind = body.get("kind")
+            if isinstance(kind, str):
+                body.update(BY_KIND.get(label, {}).get(kind, {}))
         if isinstance(body, dict):
             for name, values in self.world.refs.items():
                 if name in body and rng.random() < 0.7:
