@@ -12,12 +12,13 @@ from recoup.config import Settings
 from recoup.contact import flows
 from recoup.contact import service as contact_service
 from recoup.http.deps import ClockDep, SessionDep, SettingsDep
+from recoup.http.errors import Responses
 from recoup.kit.errors import NotAuthenticated
 from recoup.web.portal import HEADERS, environment
 
 router = APIRouter(prefix="/v1", tags=["contact"])
 # A forged, tampered or expired link answers a page saying so (and how else to reach us).
-GONE = {
+GONE: Responses = {
     401: {
         "description": "The link is forged, altered or expired: a page that says so",
         "content": {"text/html": {"schema": {"type": "string"}}},
