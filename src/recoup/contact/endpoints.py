@@ -21,7 +21,7 @@ from recoup.contact.dispatch import DispatchConfig
 from recoup.contact.templates import LANGUAGES
 from recoup.http.deps import ClockDep, Limit, RowId, SessionDep, SettingsDep
 from recoup.http.errors import AUTHENTICATED, responses
-from recoup.http.openapi import request_body
+from recoup.http.openapi import link, links, request_body
 from recoup.http.webhooks import WEBHOOK_RESPONSES, SignedWebhook, WebhookBody, json_event
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
@@ -195,6 +195,15 @@ def twilio_status(form: TwilioForm, session: SessionDep, clock: ClockDep) -> Res
     "/customers/{customer_id}/inbox",
     response_model=list[schemas.InboxMessage],
     summary="The customer's in-app messages",
+    responses=links(
+        200,
+        Read=link(
+            "post",
+            "/v1/inbox/{message_id}/read",
+            "Mark the newest read",
+            message_id="$response.body#/0/id",
+        ),
+    ),
 )
 def inbox(
     customer_id: RowId,
@@ -232,7 +241,24 @@ def mark_read(
     status_code=201,
     response_model=schemas.DialResult,
     summary="Call the debtor of a task (click-to-call)",
-    responses=responses(NotFound),
+    responses={
+        **responses(NotFound),
+        **links(
+            201,
+            Explain=link(
+                "get",
+                "/v1/contacts/{contact_id}/explanation",
+                "Why it may or may not ring",
+                contact_id="$response.body#/contact_id",
+            ),
+            Result=link(
+                "post",
+                "/v1/contacts/{contact_id}/call-result",
+                "The agent's wrap-up",
+                contact_id="$response.body#/contact_id",
+            ),
+        ),
+    },
 )
 def dial(
     task_id: RowId,

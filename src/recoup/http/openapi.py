@@ -34,3 +34,20 @@ def request_body(
     """`openapi_extra` declaring a required body of `type_` (or of a JSON Schema) as `media_type`."""
     body_schema = schema if schema is not None else inline_schema(type_)
     return {"requestBody": {"required": True, "content": {media_type: {"schema": body_schema}}}}
+
+
+def link(method: str, path: str, description: str, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link to the operation `method path`, its parameters taken from this answer
+    (`$response.body#/id`) or this request (`$request.path.account_id`): what a client, and
+    Schemathesis' stateful run, does next with what it just made."""
+    pointer = path.replace("~", "~0").replace("/", "~1").replace("{", "%7B").replace("}", "%7D")
+    return {
+        "operationRef": f"#/paths/{pointer}/{method.lower()}",
+        "description": description,
+        "parameters": parameters,
+    }
+
+
+def links(status: int, **named: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    """A `responses` entry adding these links to the answer of `status`."""
+    return {status: {"links": named}}
