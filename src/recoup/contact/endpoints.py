@@ -79,6 +79,18 @@ TelephonyCallStatus = Annotated[
 ]
 
 
+# The fields of Twilio's forms we read, with the longest each may be (Twilio's ids are 34
+# characters; what we store has room for 128): a longer one is a 422, never a database error.
+TWILIO_FIELDS = {
+    "MessageSid": 128,
+    "From": 32,
+    "Body": 1600,
+    "FromCountry": 2,
+    "MessageStatus": 32,
+    "ErrorCode": 16,
+}
+
+
 def twilio_form(
     request: Request,
     body: WebhookBody,
@@ -92,6 +104,9 @@ def twilio_form(
     url = settings.public_url.rstrip("/") + request.url.path
     if not tokens or not verify_twilio_signature(url, form, x_twilio_signature, tokens):
         raise BadSignature("X-Twilio-Signature does not sign this request")
+    for name, limit in TWILIO_FIELDS.items():
+        if len(form.get(name, "")) > limit:
+            raise ValidationFailed(f"{name} is longer than {limit} characters")
     return form
 
 
@@ -104,7 +119,9 @@ def _twilio_form(*fields: str) -> dict[str, object]:
     """Twilio's form as documented here: the fields we read, all strings (Twilio sends more)."""
     return {
         "type": "object",
-        "properties": {name: {"type": "string", "maxLength": 1600} for name in fields},
+        "properties": {
+            name: {"type": "string", "maxLength": TWILIO_FIELDS[name]} for name in fields
+        },
         "required": list(fields[:2]),
     }
 
