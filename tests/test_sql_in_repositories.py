@@ -67,6 +67,7 @@ CONSTRUCTS = {
     "column",
 }
 
+
 def sql_calls(source: str) -> list[int]:
     """The lines of the SQL calls a module's source holds (see the module docstring)."""
     tree = ast.parse(source)

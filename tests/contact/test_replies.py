@@ -169,6 +169,22 @@ def count(session: Session, model: type) -> int:
 
 
 class TestInboundSms:
+    def test_a_field_longer_than_twilio_sends_is_a_422_and_records_nothing(
+        self,
+        session: Session,
+        clock: SettableClock,
+        client: TestClient,
+        settings: Settings,
+    ) -> None:
+        """Catches: removing the bound on Twilio's fields (`TWILIO_FIELDS` in
+        contact.endpoints): PostgreSQL refused the 129-character id as a 500 (found by the deep
+        fuzzing); SQLite stored it."""
+        _, number = debtor(session, clock)
+        response = twilio_post(client, settings, INBOUND, sms("SM" + "x" * 127, number, "hi"))
+        assert response.status_code == 422, response.text
+        assert "MessageSid is longer than 128" in response.json()["message"]
+        assert count(session, InboundMessage) == 0
+
     @pytest.mark.parametrize("word", ["STOP", "退订", "td", " T "])
     def test_an_opt_out_word_opts_the_number_out_of_sms(
         self,

@@ -12,6 +12,7 @@ from recoup.arrangements.offers import NotOffered
 from recoup.arrangements.repository import ArrangementRepository, instalments
 from recoup.http.deps import ClockDep, RowId, SessionDep
 from recoup.http.errors import AUTHENTICATED, responses
+from recoup.http.openapi import link, links
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
@@ -22,6 +23,27 @@ from recoup.models import Arrangement
 
 P = Permission
 router = APIRouter(prefix="/v1", tags=["arrangements"], responses=AUTHENTICATED)
+MADE = "$response.body#/id"
+ARRANGEMENT_LINKS = {
+    "GetArrangement": link(
+        "get", "/v1/arrangements/{arrangement_id}", "The arrangement", arrangement_id=MADE
+    ),
+    "Approve": link(
+        "post", "/v1/arrangements/{arrangement_id}/approve", "Approve it", arrangement_id=MADE
+    ),
+    "Reject": link(
+        "post", "/v1/arrangements/{arrangement_id}/reject", "Reject it", arrangement_id=MADE
+    ),
+    "Cancel": link(
+        "post", "/v1/arrangements/{arrangement_id}/cancel", "Cancel it", arrangement_id=MADE
+    ),
+    "OfAccount": link(
+        "get",
+        "/v1/accounts/{account_id}/arrangements",
+        "The account's arrangements",
+        account_id="$response.body#/account_id",
+    ),
+}
 
 
 def _out(session: SessionDep, arrangement: Arrangement) -> schemas.Arrangement:
@@ -37,7 +59,18 @@ def _out(session: SessionDep, arrangement: Arrangement) -> schemas.Arrangement:
     "/accounts/{account_id}/offers",
     response_model=schemas.Offers,
     summary="Offers",
-    responses=responses(AccountNotFound),
+    responses={
+        **responses(AccountNotFound),
+        **links(
+            200,
+            Quote=link(
+                "post",
+                "/v1/accounts/{account_id}/plan-quotes",
+                "Preview a plan",
+                account_id="$request.path.account_id",
+            ),
+        ),
+    },
 )
 def offers(
     account_id: RowId,
@@ -95,7 +128,10 @@ def plan_quote(
     status_code=201,
     response_model=schemas.Arrangement,
     summary="Make an arrangement",
-    responses=responses(AccountNotFound, NotOffered, Conflict),
+    responses={
+        **responses(AccountNotFound, NotOffered, Conflict),
+        **links(201, **ARRANGEMENT_LINKS),
+    },
 )
 def make(
     account_id: RowId,

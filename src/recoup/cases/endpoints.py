@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from recoup.cases import flows, schemas
 from recoup.http.deps import ClockDep, RowId, SessionDep
 from recoup.http.errors import AUTHENTICATED, responses
+from recoup.http.openapi import link, links
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
@@ -23,7 +24,15 @@ router = APIRouter(prefix="/v1", tags=["cases"], responses=AUTHENTICATED)
     status_code=201,
     response_model=schemas.Case,
     summary="Open a case",
-    responses=responses(CustomerNotFound, NotFound),
+    responses={
+        **responses(CustomerNotFound, NotFound),
+        **links(
+            201,
+            Resolve=link(
+                "post", "/v1/cases/{case_id}/resolve", "Resolve it", case_id="$response.body#/id"
+            ),
+        ),
+    },
 )
 def open_case(
     customer_id: RowId,

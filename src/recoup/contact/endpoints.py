@@ -21,6 +21,7 @@ from recoup.contact.dispatch import DispatchConfig
 from recoup.contact.templates import LANGUAGES
 from recoup.http.deps import ClockDep, Limit, RowId, SessionDep, SettingsDep
 from recoup.http.errors import AUTHENTICATED, responses
+from recoup.http.openapi import link, links, request_body
 from recoup.http.webhooks import WEBHOOK_RESPONSES, SignedWebhook, WebhookBody, json_event
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
@@ -78,6 +79,18 @@ TelephonyCallStatus = Annotated[
 ]
 
 
+# The fields of Twilio's forms we read, with the longest each may be (Twilio's ids are 34
+# characters; what we store has room for 128): a longer one is a 422, never a database error.
+TWILIO_FIELDS = {
+    "MessageSid": 128,
+    "From": 32,
+    "Body": 1600,
+    "FromCountry": 2,
+    "MessageStatus": 32,
+    "ErrorCode": 16,
+}
+
+
 def twilio_form(
     request: Request,
     body: WebhookBody,
@@ -91,11 +104,26 @@ def twilio_form(
     url = settings.public_url.rstrip("/") + request.url.path
     if not tokens or not verify_twilio_signature(url, form, x_twilio_signature, tokens):
         raise BadSignature("X-Twilio-Signature does not sign this request")
+    for name, limit in TWILIO_FIELDS.items():
+        if len(form.get(name, "")) > limit:
+            raise ValidationFailed(f"{name} is longer than {limit} characters")
     return form
 
 
 TwilioForm = Annotated[dict[str, str], Depends(twilio_form)]
 TWILIO_RESPONSES = responses(BadSignature, PayloadTooLarge, ValidationFailed)
+FORM = "application/x-www-form-urlencoded"
+
+
+def _twilio_form(*fields: str) -> dict[str, object]:
+    """Twilio's form as documented here: the fields we read, all strings (Twilio sends more)."""
+    return {
+        "type": "object",
+        "properties": {
+            name: {"type": "string", "maxLength": TWILIO_FIELDS[name]} for name in fields
+        },
+        "required": list(fields[:2]),
+    }
 
 
 @callbacks.post(
@@ -103,6 +131,9 @@ TWILIO_RESPONSES = responses(BadSignature, PayloadTooLarge, ValidationFailed)
     summary="Inbound SMS from Twilio",
     response_class=Response,
     responses={200: {"content": {"application/xml": {}}}, **TWILIO_RESPONSES},
+    openapi_extra=request_body(
+        schema=_twilio_form("MessageSid", "From", "Body", "FromCountry"), media_type=FORM
+    ),
 )
 def twilio_inbound(form: TwilioForm, session: SessionDep, clock: ClockDep) -> Response:
     """A reply to one of our SMS, signed by Twilio (`X-Twilio-Signature`). `STOP`, `退订`, `TD`
@@ -129,6 +160,7 @@ def twilio_inbound(form: TwilioForm, session: SessionDep, clock: ClockDep) -> Re
     response_model=schemas.InboundResult,
     summary="Inbound SMS (gateway)",
     responses=WEBHOOK_RESPONSES,
+    openapi_extra=request_body(schemas.InboundSms),
 )
 def gateway_inbound(
     data: GatewaySms, session: SessionDep, clock: ClockDep
@@ -155,6 +187,9 @@ def gateway_inbound(
     status_code=204,
     summary="Twilio delivery status",
     responses=TWILIO_RESPONSES,
+    openapi_extra=request_body(
+        schema=_twilio_form("MessageSid", "MessageStatus", "ErrorCode"), media_type=FORM
+    ),
 )
 def twilio_status(form: TwilioForm, session: SessionDep, clock: ClockDep) -> Response:
     """Twilio's status callback for a message we sent: `delivered`, or `undelivered`/`failed`
@@ -177,6 +212,15 @@ def twilio_status(form: TwilioForm, session: SessionDep, clock: ClockDep) -> Res
     "/customers/{customer_id}/inbox",
     response_model=list[schemas.InboxMessage],
     summary="The customer's in-app messages",
+    responses=links(
+        200,
+        Read=link(
+            "post",
+            "/v1/inbox/{message_id}/read",
+            "Mark the newest read",
+            message_id="$response.body#/0/id",
+        ),
+    ),
 )
 def inbox(
     customer_id: RowId,
@@ -214,7 +258,24 @@ def mark_read(
     status_code=201,
     response_model=schemas.DialResult,
     summary="Call the debtor of a task (click-to-call)",
-    responses=responses(NotFound),
+    responses={
+        **responses(NotFound),
+        **links(
+            201,
+            Explain=link(
+                "get",
+                "/v1/contacts/{contact_id}/explanation",
+                "Why it may or may not ring",
+                contact_id="$response.body#/contact_id",
+            ),
+            Result=link(
+                "post",
+                "/v1/contacts/{contact_id}/call-result",
+                "The agent's wrap-up",
+                contact_id="$response.body#/contact_id",
+            ),
+        ),
+    },
 )
 def dial(
     task_id: RowId,
@@ -273,6 +334,7 @@ def call_result(
     status_code=204,
     summary="Call result (telephony)",
     responses={**WEBHOOK_RESPONSES, **responses(NotFound)},
+    openapi_extra=request_body(schemas.CallStatus),
 )
 def click_to_call_status(
     data: TelephonyCallStatus, session: SessionDep, clock: ClockDep

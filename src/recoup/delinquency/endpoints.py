@@ -7,6 +7,7 @@ from recoup.delinquency import schemas
 from recoup.delinquency import service as delinquency_service
 from recoup.http.deps import ClockDep, RowId, SessionDep
 from recoup.http.errors import AUTHENTICATED, responses
+from recoup.http.openapi import link, links
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
@@ -68,7 +69,25 @@ def get_history(
     status_code=201,
     response_model=schemas.Pause,
     summary="Pause delinquency",
-    responses=responses(AccountNotFound, Conflict),
+    responses={
+        **responses(AccountNotFound, Conflict),
+        **links(
+            201,
+            End=link(
+                "post",
+                "/v1/accounts/{account_id}/pauses/{pause_id}/end",
+                "End the pause",
+                account_id="$response.body#/account_id",
+                pause_id="$response.body#/id",
+            ),
+            History=link(
+                "get",
+                "/v1/accounts/{account_id}/delinquency/history",
+                "Bucket history",
+                account_id="$response.body#/account_id",
+            ),
+        ),
+    },
 )
 def create_pause(
     account_id: RowId,

@@ -13,8 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from recoup.kit.errors import (
     ErrorBody,
@@ -72,3 +74,11 @@ def install_error_handlers(app: FastAPI) -> None:
         message = "; ".join(f"{d['field']}: {d['problem']}" for d in details[:5])
         body = ErrorBody(error="validation_failed", message=message, details=details)
         return JSONResponse(body.model_dump(), status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        # FastAPI answers a body it cannot decode (not UTF-8) with a bare 400 no route documents:
+        # it is invalid input like any other, a 422 with the error body.
+        if exc.status_code == 400:
+            return error_response(ValidationFailed(f"the body cannot be read: {exc.detail}"))
+        return await http_exception_handler(request, exc)

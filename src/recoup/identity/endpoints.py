@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from recoup.http.deps import ClockDep, RowId, SessionDep
 from recoup.http.errors import AUTHENTICATED_ERRORS, error_response, responses
+from recoup.http.openapi import link, links
 from recoup.identity import schemas
 from recoup.identity import service as identity_service
 from recoup.identity.auth import SESSION_COOKIE, authenticate, require
@@ -133,7 +134,15 @@ def create_staff(
     status_code=201,
     response_model=schemas.ApiKeyCreated,
     summary="Create an API key",
-    responses=responses(*AUTHENTICATED_ERRORS, DelegationRefused),
+    responses={
+        **responses(*AUTHENTICATED_ERRORS, DelegationRefused),
+        **links(
+            201,
+            Revoke=link(
+                "delete", "/v1/api-keys/{key_id}", "Revoke it", key_id="$response.body#/id"
+            ),
+        ),
+    },
 )
 def create_api_key(
     data: schemas.ApiKeyCreate,

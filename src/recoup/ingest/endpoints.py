@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from recoup.arrangements import service as arrangement_service
 from recoup.config import Settings
 from recoup.http.deps import ClockDep, SessionDep
+from recoup.http.openapi import request_body
 from recoup.http.webhooks import WEBHOOK_RESPONSES, SignedWebhook, json_event
 from recoup.ingest import schemas
 from recoup.kit.clock import Clock
@@ -96,7 +97,10 @@ HANDLERS: dict[str, Callable[[Session, Any, Clock], schemas.WebhookResult]] = {
 
 
 @router.post(
-    "/wallet/payments", response_model=schemas.WebhookResult, summary="Wallet payment events"
+    "/wallet/payments",
+    response_model=schemas.WebhookResult,
+    summary="Wallet payment events",
+    openapi_extra=request_body(Event),
 )
 def wallet_payment(
     event: WalletEvent, session: SessionDep, clock: ClockDep

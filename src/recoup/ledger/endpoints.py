@@ -11,6 +11,7 @@ from recoup.audit import service as audit_service
 from recoup.http.deps import ClockDep, Limit, Offset, RowId, SessionDep
 from recoup.http.errors import AUTHENTICATED, responses
 from recoup.http.idempotency import IDEMPOTENT_ERRORS, body_of, respond
+from recoup.http.openapi import link, links
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
@@ -33,6 +34,53 @@ P = Permission
 router = APIRouter(prefix="/v1", tags=["ledger"], responses=AUTHENTICATED)
 RawBody = Annotated[bytes, Depends(body_of)]
 
+# What a client does next with what it made or found (OpenAPI links).
+CUSTOMER = "$response.body#/id"
+CUSTOMER_LINKS = {
+    "GetCustomer": link("get", "/v1/customers/{customer_id}", "The customer", customer_id=CUSTOMER),
+    "RevealCustomer": link(
+        "post", "/v1/customers/{customer_id}/reveal", "Reveal its data", customer_id=CUSTOMER
+    ),
+    "DataAccess": link(
+        "get", "/v1/customers/{customer_id}/data-access", "Who saw it", customer_id=CUSTOMER
+    ),
+    "ListAccounts": link("get", "/v1/accounts", "Its accounts", **{"query.customer_id": CUSTOMER}),
+    "OpenCase": link("post", "/v1/customers/{customer_id}/cases", "A case", customer_id=CUSTOMER),
+    "Cases": link("get", "/v1/customers/{customer_id}/cases", "Its cases", customer_id=CUSTOMER),
+    "Preferences": link(
+        "put",
+        "/v1/customers/{customer_id}/preferences",
+        "Set its preferences",
+        customer_id=CUSTOMER,
+    ),
+    "RevokeLinks": link(
+        "post",
+        "/v1/customers/{customer_id}/pay-links/revoke",
+        "Withdraw links",
+        customer_id=CUSTOMER,
+    ),
+}
+ACCOUNT = "$response.body#/id"
+ACCOUNT_LINKS = {
+    "GetAccount": link("get", "/v1/accounts/{account_id}", "The account", account_id=ACCOUNT),
+    "Bills": link("get", "/v1/accounts/{account_id}/bills", "Its bills", account_id=ACCOUNT),
+    "Delinquency": link(
+        "get", "/v1/accounts/{account_id}/delinquency", "Its delinquency", account_id=ACCOUNT
+    ),
+    "Offers": link("get", "/v1/accounts/{account_id}/offers", "Its offers", account_id=ACCOUNT),
+    "MakeArrangement": link(
+        "post", "/v1/accounts/{account_id}/arrangements", "An arrangement", account_id=ACCOUNT
+    ),
+    "Pause": link("post", "/v1/accounts/{account_id}/pauses", "A pause", account_id=ACCOUNT),
+}
+PAYMENT = "$response.body#/id"
+PAYMENT_LINKS = {
+    "GetPayment": link("get", "/v1/payments/{payment_id}", "The payment", payment_id=PAYMENT),
+    "Reverse": link(
+        "post", "/v1/payments/{payment_id}/reversal", "A chargeback", payment_id=PAYMENT
+    ),
+}
+
 
 def _payment_out(session: SessionDep, payment: Payment) -> schemas.Payment:
     out = schemas.Payment.model_validate(payment)
@@ -45,7 +93,10 @@ def _payment_out(session: SessionDep, payment: Payment) -> schemas.Payment:
     status_code=201,
     response_model=schemas.Customer,
     summary="Create a customer",
-    responses=responses(DuplicateReference, *IDEMPOTENT_ERRORS),
+    responses={
+        **responses(DuplicateReference, *IDEMPOTENT_ERRORS),
+        **links(201, **CUSTOMER_LINKS),
+    },
 )
 def create_customer(
     request: Request,
@@ -65,7 +116,20 @@ def create_customer(
     return respond(request, body, session, clock, "customers.create", produce)
 
 
-@router.get("/customers", response_model=ListResource[schemas.Customer], summary="List customers")
+@router.get(
+    "/customers",
+    response_model=ListResource[schemas.Customer],
+    summary="List customers",
+    responses=links(
+        200,
+        GetFirst=link(
+            "get",
+            "/v1/customers/{customer_id}",
+            "The first listed",
+            customer_id="$response.body#/items/0/id",
+        ),
+    ),
+)
 def list_customers(
     session: SessionDep,
     limit: Limit = 50,
@@ -170,7 +234,10 @@ def customer_data_access(
     status_code=201,
     response_model=schemas.Account,
     summary="Open an account",
-    responses=responses(CustomerNotFound, DuplicateReference, *IDEMPOTENT_ERRORS),
+    responses={
+        **responses(CustomerNotFound, DuplicateReference, *IDEMPOTENT_ERRORS),
+        **links(201, **ACCOUNT_LINKS),
+    },
 )
 def create_account(
     request: Request,
@@ -253,7 +320,18 @@ def list_bills(
     status_code=201,
     response_model=schemas.Bill,
     summary="Add a bill",
-    responses=responses(AccountNotFound, DuplicateReference, *IDEMPOTENT_ERRORS),
+    responses={
+        **responses(AccountNotFound, DuplicateReference, *IDEMPOTENT_ERRORS),
+        **links(
+            201,
+            Bills=link(
+                "get",
+                "/v1/accounts/{account_id}/bills",
+                "The account's bills",
+                account_id="$response.body#/account_id",
+            ),
+        ),
+    },
 )
 def create_bill(
     request: Request,
@@ -288,8 +366,13 @@ def create_bill(
     response_model=schemas.Payment,
     summary="Record a payment",
     responses={
-        200: {"description": "Already recorded under this external_id", "model": schemas.Payment},
+        200: {
+            "description": "Already recorded under this external_id",
+            "model": schemas.Payment,
+            "links": PAYMENT_LINKS,
+        },
         **responses(AccountNotFound, DuplicateReference, *IDEMPOTENT_ERRORS),
+        **links(201, **PAYMENT_LINKS),
     },
 )
 def create_payment(

@@ -12,10 +12,18 @@ from recoup.config import Settings
 from recoup.contact import flows
 from recoup.contact import service as contact_service
 from recoup.http.deps import ClockDep, SessionDep, SettingsDep
+from recoup.http.errors import Responses
 from recoup.kit.errors import NotAuthenticated
 from recoup.web.portal import HEADERS, environment
 
 router = APIRouter(prefix="/v1", tags=["contact"])
+# A forged, tampered or expired link answers a page saying so (and how else to reach us).
+GONE: Responses = {
+    401: {
+        "description": "The link is forged, altered or expired: a page that says so",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+}
 
 
 def _page(settings: Settings, status: int = 200, **context: object) -> HTMLResponse:
@@ -27,7 +35,9 @@ def _page(settings: Settings, status: int = 200, **context: object) -> HTMLRespo
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 
-@router.get("/unsubscribe/{token}", response_class=HTMLResponse, summary="Unsubscribe page")
+@router.get(
+    "/unsubscribe/{token}", response_class=HTMLResponse, summary="Unsubscribe page", responses=GONE
+)
 def unsubscribe_page(token: str, settings: SettingsDep, clock: ClockDep) -> HTMLResponse:
     """The page an unsubscribe link opens: one button. A GET changes nothing."""
     try:
@@ -37,7 +47,12 @@ def unsubscribe_page(token: str, settings: SettingsDep, clock: ClockDep) -> HTML
     return _page(settings, action=f"/v1/unsubscribe/{token}")
 
 
-@router.post("/unsubscribe/{token}", response_class=HTMLResponse, summary="Unsubscribe (one click)")
+@router.post(
+    "/unsubscribe/{token}",
+    response_class=HTMLResponse,
+    summary="Unsubscribe (one click)",
+    responses=GONE,
+)
 def unsubscribe(
     token: str, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> HTMLResponse:
