@@ -168,3 +168,25 @@ class TestSimulate:
         bad = runner.invoke(app, ["simulate", "--world", str(world)])
         assert bad.exit_code == 1
         assert "portfolio.acounts" in bad.output
+
+
+def test_the_default_install_runs_without_the_extras() -> None:
+    """`pip install -e .` (the README's demo command) installs no extra: the CLI and the app must
+    import without PostgreSQL's driver or any test tool. Catches a module-level `import psycopg`
+    (as `cli/errors.py` once had, which broke `recoup demo` on a fresh machine)."""
+    import subprocess
+    import sys
+
+    extras = ["psycopg", "pytest", "hypothesis", "schemathesis", "aiosmtpd", "playwright"]
+    code = (
+        "import sys\n"
+        f"for name in {extras!r}: sys.modules[name] = None\n"
+        "import recoup.cli.main, recoup.api.app\n"
+        "from typer.testing import CliRunner\n"
+        "r = CliRunner().invoke(recoup.cli.main.app, ['--help'])\n"
+        "assert r.exit_code == 0, r.output\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 
-import psycopg
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 
@@ -16,13 +15,22 @@ NOT_INITIALISED = ("no such table", "undefinedtable", "42p01")
 OUT_OF_DATE = ("no such column", "undefinedcolumn", "42703")
 
 
+
+
+def _postgres_errors() -> tuple[type[Exception], ...]:
+    try:
+        import psycopg
+    except ImportError:  # PostgreSQL's driver is the `postgres` extra: the default install lacks it
+        return ()
+    return (psycopg.OperationalError, psycopg.ProgrammingError)
+
+
 # SQLAlchemy's wrappers, and the drivers' own errors where a frame is read through the driver.
-DATABASE_ERRORS = (
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
     OperationalError,
     ProgrammingError,
     sqlite3.OperationalError,
-    psycopg.OperationalError,
-    psycopg.ProgrammingError,
+    *_postgres_errors(),
 )
 
 
