@@ -15,8 +15,6 @@ NOT_INITIALISED = ("no such table", "undefinedtable", "42p01")
 OUT_OF_DATE = ("no such column", "undefinedcolumn", "42703")
 
 
-
-
 def _postgres_errors() -> tuple[type[Exception], ...]:
     try:
         import psycopg
