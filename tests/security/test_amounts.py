@@ -137,3 +137,55 @@ def test_finding_08_an_accounts_total_past_the_bound_is_refused_with_its_lines(
         )
     )
     assert [(e.line, e.field) for e in more.errors] == [(2, "account_ref")]
+
+
+def test_finding_06_an_accounts_total_through_the_api_is_bounded_too(
+    client: TestClient, session: Session
+) -> None:
+    """Amounts each within `MAX_MINOR` cannot add up past it on one account through the API
+    either (about 9,200 bills of 10^15 would pass 2^63): the bill or payment that would take the
+    account's total past the bound is a 422 naming the field, and stores nothing. Catches removing
+    the total's check from `ledger.service.billing.add_bill` or `payments.record_payment`."""
+    setup_account(client)  # the account has a bill already
+    bill = {"account_ref": "bnpl-1", "due_date": "2026-07-05"}
+    past = client.post(
+        "/v1/bills", json={**bill, "external_ref": "b-max", "principal_minor": MAX_MINOR}
+    )
+    assert past.status_code == 422, past.text
+    assert "principal_minor" in past.json()["message"]
+    assert "total" in past.json()["message"]
+    assert (
+        client.post(
+            "/v1/bills", json={**bill, "external_ref": "b-1", "principal_minor": 1}
+        ).status_code
+        == 201
+    )
+
+    paid = client.post("/v1/payments", json=payment(external_id="p-1", amount=MAX_MINOR - 1))
+    assert paid.status_code == 201, paid.text
+    payments = count(session, Payment)
+    more = client.post("/v1/payments", json=payment(external_id="p-2", amount=2))
+    assert more.status_code == 422, more.text
+    assert "amount_minor" in more.json()["message"]
+    assert count(session, Payment) == payments
+
+
+def test_finding_08_a_payments_file_counts_what_is_already_paid(
+    importer: Importer, session: Session, tmp_path: Path
+) -> None:
+    """A payments file whose rows fit on their own but not with what the account was already
+    paid is refused on `account_ref`, like a bills file. Catches the payments import passing an
+    empty `recorded` frame to `Checker.account_total` (it did, until the ledger could say what
+    an account was paid)."""
+    header = "external_id,account_ref,amount_minor,currency,received_at\n"
+    first = importer.import_file(
+        write(
+            tmp_path, "payments-1.csv", f"{header}p1,a2,{MAX_MINOR},CNY,2026-02-09T20:00:00+08:00\n"
+        )
+    )
+    assert first.imported == 1, first.errors
+    second = importer.import_file(
+        write(tmp_path, "payments-2.csv", f"{header}p2,a2,1,CNY,2026-02-10T20:00:00+08:00\n")
+    )
+    assert [(e.line, e.field) for e in second.errors] == [(2, "account_ref")]
+    assert count(session, Payment) == 1

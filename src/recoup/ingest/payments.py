@@ -63,7 +63,7 @@ def validate(session: Session, frame: pl.DataFrame, *, now: dt.datetime) -> Chec
     check.account_total(
         typed,
         pl.col("amount_minor"),
-        pl.DataFrame(schema={"account_id": pl.Int64, "recorded_minor": pl.Int64}),
+        ledger_service.paid_totals(session, typed["account_id"].drop_nulls().unique().to_list()),
     )
     recorded = ledger_service.payments_by_external_id(
         session, typed["external_id"].drop_nulls().to_list()

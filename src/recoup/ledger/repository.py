@@ -4,7 +4,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Select, delete, insert, select
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
@@ -195,12 +195,30 @@ class BillRepository(Repository[Bill]):
             select(Bill).where(Bill.account_id == account_id, Bill.external_ref == external_ref)
         )
 
+    def billed(self, account_id: int) -> int:
+        """Everything ever billed on the account (all three components of every bill)."""
+        b = Bill
+        total = func.coalesce(func.sum(b.principal_minor + b.interest_minor + b.fees_minor), 0)
+        return int(
+            self.session.execute(select(total).where(b.account_id == account_id)).scalar_one()
+        )
+
 
 class PaymentRepository(Repository[Payment]):
     model = Payment
 
     def by_external_id(self, external_id: str) -> Payment | None:
         return self.get_one_or_none(select(Payment).where(Payment.external_id == external_id))
+
+    def paid(self, account_ids: Collection[int]) -> dict[int, int]:
+        """Everything ever paid into each account (reversed payments too: they were summed once)."""
+        p = Payment
+        stmt = (
+            select(p.account_id, func.sum(p.amount_minor))
+            .where(among(self.session, p.account_id, account_ids))
+            .group_by(p.account_id)
+        )
+        return {account_id: int(total) for account_id, total in self.session.execute(stmt)}
 
     def live_for_account(self, account_id: int) -> Sequence[Payment]:
         return self.list(

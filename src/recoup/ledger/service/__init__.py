@@ -55,6 +55,7 @@ from recoup.ledger.service.imports import (
     import_bills,
     import_customers,
     import_payments,
+    paid_totals,
     payments_by_external_id,
 )
 from recoup.ledger.service.payments import (
@@ -102,6 +103,7 @@ __all__ = [
     "issue_bill",
     "lookup_indexes",
     "paid_by_bill",
+    "paid_totals",
     "payments_by_external_id",
     "product",
     "product_codes",

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from sqlalchemy.orm import Session
 
 from recoup.kit.clock import Clock
+from recoup.kit.errors import ValidationFailed
+from recoup.kit.money import MAX_MINOR
 from recoup.ledger import schemas
 from recoup.ledger.repository import AllocationRepository, BillRepository
 from recoup.ledger.service.errors import DuplicateReference
@@ -20,6 +22,12 @@ def add_bill(session: Session, account: Account, data: schemas.BillCreate, *, cl
     if repo.by_ref(account.id, data.external_ref) is not None:
         raise DuplicateReference(
             f"bill {data.external_ref!r} already exists on {account.external_ref}"
+        )
+    billed = repo.billed(account.id) + data.principal_minor + data.interest_minor + data.fees_minor
+    if billed > MAX_MINOR:
+        raise ValidationFailed(
+            f"principal_minor: with this bill {account.external_ref}'s bills would total more than "
+            f"{MAX_MINOR:,} minor units, the most an account may hold"
         )
     return repo.create(
         Bill(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from recoup.kit.clock import Clock
 from recoup.ledger import repository
-from recoup.ledger.repository import ProductRepository
+from recoup.ledger.repository import PaymentRepository, ProductRepository
 
 
 def customer_ids_by_ref(session: Session, refs: list[str]) -> pl.DataFrame:
@@ -32,6 +32,15 @@ def accounts_by_ref(session: Session, refs: list[str]) -> pl.DataFrame:
 def bill_totals(session: Session, account_ids: list[int]) -> pl.DataFrame:
     """`account_id`, `external_ref`, `due_date`, `total_minor` of these accounts' bills."""
     return repository.bill_totals(session, account_ids)
+
+
+def paid_totals(session: Session, account_ids: list[int]) -> pl.DataFrame:
+    """`account_id`, `recorded_minor`: everything already paid into these accounts."""
+    paid = PaymentRepository(session).paid(account_ids)
+    return pl.DataFrame(
+        {"account_id": list(paid), "recorded_minor": list(paid.values())},
+        schema={"account_id": pl.Int64, "recorded_minor": pl.Int64},
+    )
 
 
 def payments_by_external_id(session: Session, external_ids: list[str]) -> pl.DataFrame:

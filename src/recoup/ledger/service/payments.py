@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from recoup.kit.clock import Clock
 from recoup.kit.errors import ValidationFailed
+from recoup.kit.money import MAX_MINOR
 from recoup.ledger import schemas
 from recoup.ledger.repository import AllocationRepository, PaymentRepository
 from recoup.ledger.service.errors import DuplicateReference, PaymentNotFound
@@ -37,6 +38,11 @@ def record_payment(
     if data.currency != account.currency:
         raise ValidationFailed(
             f"payment currency {data.currency} does not match account currency {account.currency}"
+        )
+    if repo.paid([account.id]).get(account.id, 0) + data.amount_minor > MAX_MINOR:
+        raise ValidationFailed(
+            f"amount_minor: with this payment {account.external_ref}'s payments would total more "
+            f"than {MAX_MINOR:,} minor units, the most an account may hold"
         )
     tz = product(session, account.product_code).timezone
     payment = Payment(
