@@ -698,8 +698,9 @@ PLAN_KEY = ("account_id", "as_of_date", "treatment")
 
 
 def insert_plans(session: Session, plans: pl.DataFrame) -> int:
-    """New contact plans (a day's run: rows no earlier plan of the day has)."""
-    return frames.insert_frame(session, _table(ContactPlan), plans)
+    """New contact plans (a day's run: rows no earlier plan of the day has), in key order, so
+    that the same plans get the same ids whatever order the frame came in."""
+    return frames.insert_frame(session, _table(ContactPlan), plans.sort(PLAN_KEY))
 
 
 def plans_with_keys(
@@ -719,7 +720,11 @@ def upsert_plans(session: Session, plans: pl.DataFrame) -> int:
     """Plan the rows anew: insert, or replace the row of the same account, day and treatment
     while it is replannable (`REPLANNABLE`); a contact that left or is leaving stays as it is."""
     return frames.upsert_frame(
-        session, _table(ContactPlan), plans, PLAN_KEY, only_if=("status", REPLANNABLE)
+        session,
+        _table(ContactPlan),
+        plans.sort(PLAN_KEY),
+        PLAN_KEY,
+        only_if=("status", REPLANNABLE),
     )
 
 
