@@ -202,3 +202,31 @@ def test_the_guard_hears_of_a_dispute_from_the_pause_kind_not_its_reason(
     )
     decision = ctx._guard(row, None, None, "zh-CN")
     assert (Code.DISPUTE_PENDING in {r.code for r in decision.reasons}) is disputed
+
+
+def test_the_guard_hears_of_a_cease_from_the_pause_kind(
+    session: Session, clock: SettableClock
+) -> None:
+    """The send-time check tells the guard `cease_requested` for a pause of kind cease, so its
+    answer carries the rule (`CEASE`) a compliance officer reads. Catches removing `cease` from
+    the flags `contact.dispatch` builds."""
+    first, _ = two_late_accounts(session, clock)
+    clock.set(shanghai(AS_OF, 10))
+    delinquency_service.add_pause(
+        session,
+        first,  # type: ignore[arg-type]
+        start=AS_OF,
+        end=None,
+        kind=PauseKind.cease,
+        reason="asked us to stop",
+        by="agent:1",
+        clock=clock,
+        exclusive=False,
+    )
+    planned = add_contact(session, clock, first, channel="sms", treatment="early_sms")  # type: ignore[arg-type]
+    [row] = contact_repository.contacts(session, [planned.id])
+    ctx = dispatch._context(
+        session, [row], now=clock.now(), config=DispatchConfig(worker="t"), guard=load_guard()
+    )
+    decision = ctx._guard(row, None, None, "zh-CN")
+    assert Code.CEASE in {r.code for r in decision.reasons}

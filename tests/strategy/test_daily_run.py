@@ -430,10 +430,11 @@ class TestPauseKinds:
     @pytest.mark.parametrize(
         ("kind", "reason", "flags"),
         [
-            (PauseKind.other, "no dispute here", (False, False)),
-            (PauseKind.plan, "plan agreed after a hardship call", (False, False)),
-            (PauseKind.dispute, "wrong amount", (True, False)),
-            (PauseKind.hardship, "job loss", (False, True)),
+            (PauseKind.other, "no dispute here", (False, False, False)),
+            (PauseKind.plan, "plan agreed after a hardship call", (False, False, False)),
+            (PauseKind.dispute, "wrong amount", (True, False, False)),
+            (PauseKind.hardship, "job loss", (False, True, False)),
+            (PauseKind.cease, "asked us to stop", (False, False, True)),
         ],
     )
     def test_a_pause_flags_the_account_by_its_kind_not_its_reason(
@@ -442,9 +443,9 @@ class TestPauseKinds:
         clock: SettableClock,
         kind: PauseKind,
         reason: str,
-        flags: tuple[bool, bool],
+        flags: tuple[bool, bool, bool],
     ) -> None:
-        """`dispute_open` and `hardship` come from the pause's kind: a reason that merely mentions
+        """`dispute_open`, `hardship` and `cease_requested` come from the pause's kind: a reason that merely mentions
         a dispute or a hardship flags nothing (the old search of the reason flagged the first two
         cases: verified by restoring it once), and one that does not mention it still flags."""
         clock.set(shanghai(AS_OF, 9))
@@ -462,4 +463,41 @@ class TestPauseKinds:
             exclusive=False,
         )
         facts = strategy_service.facts(session, AS_OF, [account.id])
-        assert (facts["dispute_open"][0], facts["hardship"][0]) == flags
+        assert (
+            facts["dispute_open"][0],
+            facts["hardship"][0],
+            facts["cease_requested"][0],
+        ) == flags
+
+    def test_a_cease_pause_blocks_the_days_contacts_with_the_guards_reason(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """A debtor who asked that collection contact stop (a `cease` pause) is told to the guard
+        at plan time: the day's contact is blocked with `base.cease:CEASE`, a reason a compliance
+        officer reads, not planned and cancelled later. Catches removing `cease_requested` from
+        the flags `strategy.service.planning` hands the guard (the contact is then planned)."""
+        clock.set(shanghai(AS_OF, 9))
+        account = create_account(session, clock)
+        add_bill(session, clock, account, AS_OF - dt.timedelta(days=10), 50_000)
+        delinquency_service.add_pause(
+            session,
+            account,
+            start=AS_OF,
+            end=None,
+            kind=PauseKind.cease,
+            reason="asked us to stop",
+            by="agent:1",
+            clock=clock,
+            exclusive=False,
+        )
+        delinquency_service.run_daily(session, AS_OF, clock=clock)
+        activate(session, clock)
+        strategy_service.run(session, AS_OF, clock=clock)
+        rows = session.execute(
+            select(ContactPlan.status, ContactPlan.reasons).where(
+                ContactPlan.account_id == account.id
+            )
+        ).all()
+        assert rows, "the policy contacts an account 10 days late"
+        assert all(status == "blocked" for status, _ in rows), rows
+        assert all("base.cease:CEASE" in reasons for _, reasons in rows), rows

@@ -24,12 +24,15 @@ PRODUCT = {"bnpl": "bnpl", "credit_line": "credit_line", "micro_loan": "micro_lo
 DEFAULT_PRODUCT = "personal_loan"
 
 
-def flags(*, dispute_open: bool, hardship: bool) -> frozenset[str]:
+def flags(*, dispute_open: bool, hardship: bool, cease: bool) -> frozenset[str]:
+    """The guard's status flags from the account's open pauses (by kind)."""
     out = set()
     if dispute_open:
         out.add("dispute_open")
     if hardship:
         out.add("hardship_review")
+    if cease:
+        out.add("cease_requested")
     return frozenset(out)
 
 

@@ -615,6 +615,7 @@ class _Context:
             flags=flags(
                 dispute_open=PauseKind.dispute in kinds,
                 hardship=PauseKind.hardship in kinds,
+                cease=PauseKind.cease in kinds,
             ),
             to_type=TO_TYPE.get(r.channel, "mobile"),
             # A "stop calling" covers an agent's dialled call too: channels compared as the

@@ -42,6 +42,7 @@ FACTS: dict[str, str] = {
     "plan_active": "bool",
     "dispute_open": "bool",
     "hardship": "bool",
+    "cease_requested": "bool",  # the debtor asked that collection contact stop (a cease pause)
     "resolved_days": "int",  # days since the debt was cleared (null while owing)
     "reachable_sms": "bool",
     "reachable_email": "bool",

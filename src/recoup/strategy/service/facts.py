@@ -50,6 +50,7 @@ def facts(
         .agg(
             (pl.col("kind") == PauseKind.dispute.value).any().alias("dispute_open"),
             (pl.col("kind") == PauseKind.hardship.value).any().alias("hardship"),
+            (pl.col("kind") == PauseKind.cease.value).any().alias("cease_requested"),
         )
     )
     reach = (
@@ -91,6 +92,7 @@ def facts(
             payments_30d=pl.col("payments_30d").fill_null(0),
             dispute_open=pl.col("dispute_open").fill_null(False),
             hardship=pl.col("hardship").fill_null(False),
+            cease_requested=pl.col("cease_requested").fill_null(False),
             # Reachable: an address on file and no opt-out of the channel (so a STOP makes the
             # policy choose another channel instead of planning a message the guard would block).
             reachable_sms=pl.col("has_phone").fill_null(False) & ~pl.col("opted_out_sms"),

@@ -65,6 +65,7 @@ def plan(
             "outstanding_minor",
             "dispute_open",
             "hardship",
+            "cease_requested",
             *(f"opted_out_{c}" for c in OPT_OUT_CHANNELS),
         ),
         on="account_id",
@@ -151,6 +152,9 @@ def _check(
             .otherwise(pl.lit([], pl.List(pl.String))),
             pl.when(pl.col("hardship"))
             .then(pl.lit(["hardship_review"]))
+            .otherwise(pl.lit([], pl.List(pl.String))),
+            pl.when(pl.col("cease_requested"))
+            .then(pl.lit(["cease_requested"]))
             .otherwise(pl.lit([], pl.List(pl.String))),
         ).alias("flags"),
         pl.col("channel").replace_strict(TO_TYPE, default="mobile").alias("to_type"),
