@@ -34,6 +34,18 @@ class Permission(StrEnum):
     preferences_write = "preferences:write"  # a debtor's contact preferences and opt-outs
     links_revoke = "links:revoke"  # withdraw pay links (a message to a wrong number, a lost phone)
     analytics_read = "analytics:read"  # KPIs, roll rates, experiment results (no personal data)
+    tasks_work = "tasks:work"  # take the next account from a queue, wrap up a call
+    tasks_manage = "tasks:manage"  # see queues' load per agent, reassign tasks
+    notes_write = "notes:write"  # notes on an account
+    consents_write = "consents:write"  # record or withdraw a debtor's consent, with its evidence
+    replies_handle = "replies:handle"  # the inbound replies inbox: make a case, record consent, opt out
+    policies_write = "policies:write"  # edit a policy, dry-run it, submit it for activation
+    policies_approve = "policies:approve"  # approve another person's activation (four eyes)
+    templates_write = "templates:write"  # write or edit a message template, submit it
+    templates_approve = "templates:approve"  # approve another person's template version
+    qa_review = "qa:review"  # sample sent messages and calls, record a QA checklist and findings
+    privacy_requests = "privacy:requests"  # data-subject requests: export, erasure
+    staff_approve = "staff:approve"  # approve another administrator's staff or key proposal
 
 
 class Role(StrEnum):
@@ -56,27 +68,54 @@ _READ = {
 # Portfolio figures: for those who steer, check or oversee collection, not the agents on the line.
 _OVERSIGHT = {P.analytics_read}
 # What an agent does for the debtor on the line: arrangements, cases, preferences.
-_FOR_DEBTOR = {P.arrangements_write, P.cases_write, P.preferences_write, P.links_revoke}
+_FOR_DEBTOR = {
+    P.arrangements_write,
+    P.cases_write,
+    P.preferences_write,
+    P.links_revoke,
+    P.consents_write,
+    P.notes_write,
+}
+# Working a queue: the next account, the call, its wrap-up; an agent may reveal a number it must
+# dial (the reason is recorded and the customer sees it).
+_ON_THE_LINE = {P.calls_place, P.tasks_work, P.customers_reveal}
 
 MATRIX: dict[Role, frozenset[Permission]] = {
-    Role.agent: frozenset(_READ | _FOR_DEBTOR | {P.calls_place}),
+    Role.agent: frozenset(_READ | _FOR_DEBTOR | _ON_THE_LINE),
     Role.supervisor: frozenset(
         _READ
         | _FOR_DEBTOR
         | {
             P.arrangements_approve,
             P.cases_resolve,
-            P.customers_reveal,
             P.delinquency_pause,
             P.payments_reverse,
             P.accounts_write,
-            P.calls_place,
+            P.tasks_manage,
+            P.replies_handle,
         }
+        | _ON_THE_LINE
         | _OVERSIGHT
     ),
-    Role.strategist: frozenset(_READ | _OVERSIGHT),
+    # The collections manager: the policy, its experiments and its templates.
+    Role.strategist: frozenset(
+        _READ
+        | _OVERSIGHT
+        | {P.policies_write, P.policies_approve, P.templates_write, P.templates_approve}
+    ),
     Role.compliance_officer: frozenset(
-        _READ | _OVERSIGHT | {P.customers_reveal, P.audit_read, P.cases_resolve}
+        _READ
+        | _OVERSIGHT
+        | {
+            P.customers_reveal,
+            P.audit_read,
+            P.cases_resolve,
+            P.consents_write,
+            P.templates_write,
+            P.templates_approve,
+            P.qa_review,
+            P.privacy_requests,
+        }
     ),
     Role.administrator: frozenset(
         _READ
@@ -87,6 +126,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.payments_reverse,
             P.delinquency_pause,
             P.staff_manage,
+            P.staff_approve,
             P.api_keys_manage,
             P.audit_read,
         }
@@ -111,6 +151,7 @@ API_KEY_SCOPES = frozenset(
         P.cases_write,
         P.preferences_write,
         P.links_revoke,
+        P.consents_write,
     }
 )
 
