@@ -19,7 +19,8 @@ from recoup.audit import service as audit_service
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from recoup.models import PolicyVersion
-from recoup.strategy.checking import check
+from recoup.strategy.checking import MAX_POLICY_CHARS as MAX_POLICY_CHARS
+from recoup.strategy.checking import Checked, check
 from recoup.strategy.policy import Policy, PolicyError, parse_policy
 from recoup.strategy.repository import PolicyVersionRepository
 
@@ -53,6 +54,11 @@ class WrongStatus(Conflict):
     description = "The version is not in a status that allows this step"
 
 
+class ReasonRefused(ValidationFailed):
+    code = "reason_refused"
+    description = "A rejection needs its reason (at most 2,000 characters)"
+
+
 class FourEyes(Forbidden):
     code = "four_eyes"
     description = "A version is approved or rejected by someone who did not write or submit it"
@@ -70,10 +76,15 @@ def save_policy(
     return _store(session, policy, text, author=author, clock=clock)
 
 
+def check_policy_text(text: str) -> Checked:
+    """What the editor shows: the policy compiled, or its first problem at line and column."""
+    return check(text, source="policy")
+
+
 def save_draft(session: Session, text: str, *, author: str, clock: Clock) -> PolicyVersion:
     """The desk's save: a text checked as the editor checks it (at most `MAX_POLICY_CHARS`), the
     first problem a 422 naming its line, column and path (in `details`)."""
-    checked = check(text, source="policy")
+    checked = check_policy_text(text)
     if checked.problem is not None or checked.policy is None:
         p = checked.problem
         assert p is not None
@@ -170,12 +181,12 @@ def reject(
     text, which makes a new draft, or submit it again)."""
     reason = reason.strip()
     if not reason:
-        raise ValidationFailed(
+        raise ReasonRefused(
             "reason: say why the version is rejected",
             details=[{"field": "reason", "problem": "required"}],
         )
     if len(reason) > MAX_REASON_CHARS:
-        raise ValidationFailed(
+        raise ReasonRefused(
             f"reason: at most {MAX_REASON_CHARS:,} characters",
             details=[{"field": "reason", "problem": "too long"}],
         )
