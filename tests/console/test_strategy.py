@@ -9,15 +9,15 @@ import re
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.console.conftest import ConsoleClient
+from tests.factories import shanghai
+from tests.strategy.test_daily_run import AS_OF, policy_text, portfolio
+from tests.strategy.test_desk import changed_text, column_of, line_of
 
 from recoup.identity.permissions import Role
 from recoup.kit.clock import SettableClock
 from recoup.models import AuditEvent, PolicyVersion
 from recoup.strategy import service as strategy_service
-from tests.console.conftest import ConsoleClient
-from tests.factories import shanghai
-from tests.strategy.test_daily_run import AS_OF, policy_text, portfolio
-from tests.strategy.test_desk import changed_text, column_of, line_of
 
 
 @pytest.fixture
@@ -69,7 +69,8 @@ def test_the_editor_shows_the_problem_at_its_line_then_saves_a_draft(
     marked = re.search(
         r'<tr class="at" id="problem-line">\s*<td class="num">(\d+)</td>', answer.text
     )
-    assert marked and int(marked[1]) == line
+    assert marked
+    assert int(marked[1]) == line
     assert "stages[0].treatments[1].when" in answer.text
     assert session.scalars(select(PolicyVersion)).all() == [active]  # nothing saved
 
@@ -83,6 +84,7 @@ def test_the_editor_shows_the_problem_at_its_line_then_saves_a_draft(
     )
     assert saved.status_code == 303
     version_id = saved_version(saved.headers["location"])
+    assert session.get(PolicyVersion, version_id) is not None
     page = console.get(saved.headers["location"])
     assert 'id="status"' in page.text
     assert "Draft" in page.text
@@ -99,7 +101,8 @@ def test_the_dry_run_page_shows_the_services_numbers(
     page = console.get(f"/console/strategy/versions/{draft.id}/dry-run")
     assert page.status_code == 200, page.text
     changed = re.search(r'<strong id="changed">([\d,]+)</strong>', page.text)
-    assert changed and changed[1] == "1"
+    assert changed
+    assert changed[1] == "1"
     assert f'data-account="{ids["mid_large"]}"' in page.text
     assert "mid_call → <strong>mid_sms_offer</strong>" in page.text
     assert "call → <strong>sms</strong>" in page.text

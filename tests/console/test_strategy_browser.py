@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser
-
 from tests.console.browser import console_browser, new_page, shot, sign_in
 from tests.console.conftest import PASSWORD, ServedConsole
 
@@ -27,7 +25,7 @@ SECOND = "strategist2"
 
 
 @pytest.fixture(scope="module")
-def desk(served_console: ServedConsole) -> Iterator[ServedConsole]:
+def desk(served_console: ServedConsole) -> ServedConsole:
     """The shipped China policy activated by the operator at the host, a second collections
     manager, and a few late accounts (10, 12 and 45 days) created through the API."""
     served_console.recoup("strategy", "activate", str(POLICY), "--author", "operator")
@@ -69,7 +67,7 @@ def desk(served_console: ServedConsole) -> Iterator[ServedConsole]:
                 f"{served_console.base}{path}", json=body, headers=served_console.api_headers
             )
             assert answer.status_code == 201, answer.text
-    yield served_console
+    return served_console
 
 
 # The early stage's range, per run: the English run narrows it (the accounts 10 and 12 days late
