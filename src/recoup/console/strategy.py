@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from recoup.console.base import StaffPage, page_for, read_form, redirect, render
 
+from recoup.console.base import StaffPage, page_for, read_form, redirect, render
 from recoup.http.deps import ClockDep, RowId, SessionDep, SettingsDep
 from recoup.identity.permissions import Permission as P
 from recoup.kit.errors import RecoupError
