@@ -74,7 +74,7 @@ class TestCheck:
         problem = check(text).problem
         assert problem is not None
         assert problem.path == "stages[1].colour"
-        assert problem.message.startswith("stages[1]: unknown key(s) colour")
+        assert problem.message.startswith("unknown key(s) colour")
         assert (problem.line, problem.column) == (line_of(text, "colour: 7"), 5)
 
     def test_a_range_that_is_not_one_at_its_value(self) -> None:

@@ -60,7 +60,7 @@ class PolicyError(ValueError):
     say the same for an editor: `path` (the keys and indexes down to the node at fault, as in the
     YAML), `at_key` (the fault is the key itself, e.g. an unknown one), `line` and `column` (1-based,
     when known without walking the YAML, e.g. a syntax error or an expression's own position) and
-    `problem` (the message without the location)."""
+    `problem` (the message without the location or the path)."""
 
     def __init__(
         self,
@@ -395,10 +395,9 @@ class _Reader:
         at = f"{self.path}.{key}" if key and self.path else (key or self.path)
         if at_key:
             at = self.path
-        problem = f"{at}: {message}" if at else message
         return PolicyError(
-            f"{where}: {problem}",
-            problem=problem,
+            f"{where}: {at}: {message}" if at else f"{where}: {message}",
+            problem=message,
             path=(*self.keys, key) if key else self.keys,
             at_key=at_key,
         )
@@ -506,10 +505,9 @@ class _Reader:
 
     def _expr_error(self, exc: ExprError, key: str) -> PolicyError:
         """An expression's error at its own line and column, with the path to it."""
-        at = f"{self.path}.{key}" if self.path else key
         return PolicyError(
             str(exc),
-            problem=f"{at}: {exc.message}",
+            problem=exc.message,
             path=(*self.keys, key),
             line=exc.line,
             column=exc.column,

@@ -89,7 +89,8 @@ def save_draft(session: Session, text: str, *, author: str, clock: Clock) -> Pol
         p = checked.problem
         assert p is not None
         raise PolicyTextInvalid(
-            f"text: line {p.line}, column {p.column}: {p.message}",
+            f"text: line {p.line}, column {p.column}: "
+            + (f"{p.path}: {p.message}" if p.path else p.message),
             details=[
                 {
                     "field": "text",
