@@ -5,6 +5,8 @@ same through the API."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -364,3 +366,53 @@ class TestApi:
         assert (
             mei.post("/v1/policies", json={"text": "x" * (MAX_POLICY_CHARS + 1)}).status_code == 422
         )
+
+
+class TestStatusMigration:
+    """3c8d1f6a9e27 gives the versions stored before it their status: the active one active, one
+    active once superseded, the others drafts. Removal it catches: the migration's UPDATE (every
+    version would be a draft, the active one too)."""
+
+    BEFORE = "8d5e3f0b2a71"
+
+    def test_versions_stored_before_get_their_status(self, process_database: str) -> None:
+        from sqlalchemy import text
+
+        from recoup.kit.db import make_engine
+        from tests.test_migrations import migrate_to
+
+        engine = make_engine(process_database)
+        try:
+            migrate_to(engine, self.BEFORE)
+            with engine.begin() as conn:
+                for n, (active, activated) in enumerate(
+                    ((True, True), (False, True), (False, False))
+                ):
+                    conn.execute(
+                        text(
+                            "INSERT INTO policy_versions (name, version, sha256, text, author, "
+                            "active, activated_at, created_at) VALUES ('p', :v, :sha, 'x', "
+                            "'cli', :active, :activated, :at)"
+                        ),
+                        {
+                            "v": str(n),
+                            "sha": f"{n:064d}",
+                            "active": active,
+                            "activated": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+                            if activated
+                            else None,
+                            "at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+                        },
+                    )
+            migrate_to(engine, "head")
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    text("SELECT version, status FROM policy_versions ORDER BY version")
+                ).all()
+            assert [tuple(r) for r in rows] == [
+                ("0", "active"),
+                ("1", "superseded"),
+                ("2", "draft"),
+            ]
+        finally:
+            engine.dispose()
