@@ -362,6 +362,9 @@ class TestApi:
         listed = mei.get("/v1/policies").json()
         assert [v["status"] for v in listed["items"]][:2] == ["active", "superseded"]
         assert mei.get("/v1/policies/999999/dry-run").status_code == 404
+        misspelt = mei.get("/v1/policies?ofset=1")
+        assert misspelt.status_code == 422
+        assert "ofset" in misspelt.json()["message"]
         assert tao.post(f"/v1/policies/{active.id}/reject", json={"reason": "x"}).status_code == 409
         assert (
             mei.post("/v1/policies", json={"text": "x" * (MAX_POLICY_CHARS + 1)}).status_code == 422
