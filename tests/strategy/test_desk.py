@@ -10,6 +10,8 @@ import datetime as dt
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -119,6 +121,59 @@ class TestCheck:
         nul = check("policy: a\x00").problem
         assert nul is not None
         assert "NUL" in nul.message
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "[" * 50_000,
+            "{" * 50_000,
+            "- " * 50_000 + "x",
+            "a:\n" + "".join("  " * i + "b:\n" for i in range(1, 100)),
+        ],
+    )
+    def test_deep_yaml_is_a_problem_not_a_crash(self, text: str) -> None:
+        """Removal it catches: the depth scan before PyYAML builds its nodes (which recurses:
+        a RecursionError, a 500 in the API and the console)."""
+        problem = check(text).problem
+        assert problem is not None
+        assert "nested deeper than" in problem.message
+
+    @pytest.mark.parametrize(
+        "expression",
+        ["(" * 900 + "dpd" + ")" * 900 + " > 1", "not " * 400 + "hardship", "-" * 1900 + "dpd > 1"],
+    )
+    def test_a_deep_expression_is_a_problem_not_a_crash(self, expression: str) -> None:
+        """Removal it catches: the parser's nesting bound (its recursive descent would exhaust
+        the stack)."""
+        text = policy_text().replace("when: days_to_due == 1", f"when: {expression}", 1)
+        problem = check(text).problem
+        assert problem is not None
+        assert "nested deeper than" in problem.message
+        assert problem.line == line_of(text, f"when: {expression[:40]}")
+
+    def test_a_long_expression_is_a_problem(self) -> None:
+        text = policy_text().replace(
+            "when: days_to_due == 1", "when: dpd > 1" + " and dpd > 1" * 200, 1
+        )
+        problem = check(text).problem
+        assert problem is not None
+        assert "at most 2,000 characters" in problem.message
+
+    @settings(max_examples=300, deadline=None, derandomize=True, database=None)
+    @given(
+        st.text(
+            alphabet=st.sampled_from(list("[]{}:-,&*!|>'\"#%@ \n\tabcdpw01()=<not")),
+            max_size=300,
+        )
+    )
+    def test_any_text_is_checked_without_raising(self, text: str) -> None:
+        """Whatever is pasted into the editor is a policy or a problem with a position, never an
+        exception (which would be a 500)."""
+        checked = check(text)
+        assert (checked.policy is None) != (checked.problem is None)
+        if checked.problem is not None:
+            assert checked.problem.line >= 1
+            assert checked.problem.column >= 1
 
     def test_locate_walks_keys_and_indexes(self) -> None:
         text = "a:\n  - x: 1\n  - x: 2\n    y: [3, 4]\n"

@@ -219,7 +219,37 @@ def load_policy(path: Path) -> Policy:
     return parse_policy(path.read_text(encoding="utf-8"), source=str(path))
 
 
+# Deeper than any policy nests (the shipped ones reach 6): PyYAML builds nested nodes recursively,
+# and a text of brackets would exhaust Python's stack before it reported anything.
+MAX_DEPTH = 32
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """Where (0-based line and column) the text first nests deeper than `MAX_DEPTH` (PyYAML's
+    parser, which reads events without recursing, finds it); None when it does not (or does not
+    parse: `yaml.load` says)."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return event.start_mark.line, event.start_mark.column
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    return None
+
+
 def parse_policy(text: str, *, source: str) -> Policy:
+    deep = _too_deep(text)
+    if deep is not None:
+        problem = f"nested deeper than {MAX_DEPTH} levels"
+        line, column = deep[0] + 1, deep[1] + 1
+        raise PolicyError(
+            f"{source}:{line}:{column}: {problem}", problem=problem, line=line, column=column
+        )
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
