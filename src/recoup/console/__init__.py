@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.console import contacts, home, people
+from recoup.console import contacts, home, people, strategy
 
 ROUTERS: tuple[APIRouter, ...] = (
     home.router,
     people.router,
     contacts.router,
+    strategy.router,
 )
