@@ -204,8 +204,10 @@ class TestCsrf:
         session: Session,
         seeded: dict[str, int],
     ) -> None:
-        """Catches a POST route that acts before `read_form` (or never calls it): a forged form
-        from another site would then change something."""
+        """Catches a POST route that never calls `read_form` (a forged form from another site
+        would change something: the route answers 303, not 403), and one whose refusal keeps a
+        change (a route acting before `read_form` is harmless only because the refusal rolls the
+        request's transaction back: the row counts check that it does)."""
         posts = [
             (path, guard)
             for method, path, route in console_routes(app)
