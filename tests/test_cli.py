@@ -1,11 +1,22 @@
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from recoup.api.app import create_app
+from recoup.cli.demo import served_database
 from recoup.cli.main import app
+from recoup.config import Settings
+from recoup.identity.permissions import Role
+from recoup.kit import crypto
 
 runner = CliRunner()
 
@@ -190,3 +201,86 @@ def test_the_default_install_runs_without_the_extras() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+class TestDemoLeavesAConsole:
+    """`recoup demo` leaves a console to look at: on the file `recoup serve` reads, a staff user
+    per role whose printed sign-in works."""
+
+    def run_demo(self, folder: Path, *extra: str, env: dict[str, str] | None = None) -> Any:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("RECOUP_")}
+        environment.update(env or {})
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "recoup.cli",
+                "demo",
+                "--accounts",
+                "120",
+                "--days",
+                "2",
+                *extra,
+            ],
+            env=environment,
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    def test_the_demo_signs_every_role_in_on_the_database_serve_reads(self, tmp_path: Path) -> None:
+        """Catches the demo's file differing from `recoup serve`'s default (it was
+        recoup-demo.db, which `recoup serve` never read) and a printed sign-in that fails."""
+        done = self.run_demo(tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+        out = done.stdout
+        assert "recoup serve" in out
+        assert "http://127.0.0.1:8000/console" in out
+        signs = dict(re.findall(r"sign in as (\S+): (\S+ / \S+)", out))
+        assert set(signs) == {str(role) for role in Role}
+        assert (tmp_path / "recoup.db").exists()  # the file `recoup serve` reads by default
+
+        settings = Settings(
+            env="test",
+            database_url=f"sqlite:///{tmp_path / 'recoup.db'}",
+            encryption_key_file=tmp_path / "recoup-keys.json",
+            audit_signing_key_file=tmp_path / "recoup-audit-key.pem",
+        )
+        assert served_database(Settings(_env_file=None, database_url="sqlite:///recoup.db")) == (
+            Path("recoup.db")
+        )
+        saved = crypto.installed_keyring()
+        with TestClient(create_app(settings), base_url="https://testserver") as client:
+            for role, line in signs.items():
+                username, password = line.split(" / ")
+                client.cookies.clear()
+                signed = client.post(
+                    "/v1/auth/sessions", json={"username": username, "password": password}
+                )
+                assert signed.status_code == 200, (role, signed.text)
+                assert signed.json()["role"] == role
+            # The simulated portfolio is there to look at (as the last signed in, the auditor).
+            accounts = client.get("/v1/accounts", params={"limit": 5})
+            assert accounts.status_code == 200, accounts.text
+            assert accounts.json()["total"] >= 100
+        crypto.install_keyring(saved)
+
+        again = self.run_demo(tmp_path)  # an earlier demo's file is recreated without asking
+        assert again.returncode == 0, again.stderr[-2000:]
+        assert signs["agent"] not in again.stdout  # a new password each run
+
+    def test_the_demo_keeps_a_file_it_did_not_make(self, tmp_path: Path) -> None:
+        """Catches the demo deleting someone's own recoup.db (now the default file)."""
+        (tmp_path / "recoup.db").write_bytes(b"someone's work")
+        done = self.run_demo(tmp_path)
+        assert done.returncode == 1
+        assert "--replace" in done.stderr
+        assert (tmp_path / "recoup.db").read_bytes() == b"someone's work"
+
+    def test_the_demo_refuses_production(self, tmp_path: Path) -> None:
+        done = self.run_demo(tmp_path, env={"RECOUP_ENV": "production"})
+        assert done.returncode == 1
+        assert "development" in done.stderr
+        assert not (tmp_path / "recoup.db").exists()

@@ -98,6 +98,8 @@ OWNERS: dict[str, str] = {
     "staff_users": "identity",
     "staff_sessions": "identity",
     "api_keys": "identity",
+    "staff_proposals": "identity",
+    "staff_password_codes": "identity",
     # http: request plumbing: idempotency keys, signed webhook deliveries already seen
     "idempotency_records": "http",
     "webhook_receipts": "http",

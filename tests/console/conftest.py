@@ -91,6 +91,9 @@ class ConsoleClient(TestClient):
 
     def sign_in_as(self, username: str) -> None:
         self.cookies.clear()
+        # Tests sign in far more often than a person: the per-client limit (tested on its own in
+        # test_foundation) would refuse the eleventh sign-in of a minute.
+        self.app.state.sign_in_limiter.reset("testclient")  # type: ignore[attr-defined]
         page = self.get("/console/sign-in")
         token = re.search(r'name="sign_in_token" value="([^"]+)"', page.text)
         assert token, page.text

@@ -22,6 +22,7 @@ OPEN_ROUTES = {
     ("POST", "/v1/auth/sessions"): "signing in",
     ("DELETE", "/v1/auth/sessions/current"): "signing out",
     ("GET", "/v1/auth/me"): "any authenticated caller may ask who it is",
+    ("POST", "/v1/auth/password"): "the one-time set-password code is the credential",
     ("POST", "/v1/webhooks/wallet/payments"): "authenticated by its HMAC signature instead",
     ("POST", "/v1/channels/twilio/inbound"): "authenticated by Twilio's signature instead",
     ("POST", "/v1/channels/twilio/status"): "authenticated by Twilio's signature instead",
@@ -79,11 +80,17 @@ def api_routes(app: FastAPI) -> list[tuple[str, str, Any]]:
     return found
 
 
+# A staff id no one holds: disabling staff 1 (the matrix's first user) would end its session.
+NOBODY = {"{staff_id}": "999999"}
+
+
 def concrete(path: str) -> str:
     return (
         path.replace("{", "").replace("}", "").replace("_id", "")
         if "{" not in path
-        else "/".join("1" if part.startswith("{") else part for part in path.split("/"))
+        else "/".join(
+            NOBODY.get(part, "1") if part.startswith("{") else part for part in path.split("/")
+        )
     )
 
 

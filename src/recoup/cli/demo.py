@@ -4,29 +4,89 @@ A 20,000-account portfolio is generated and imported, then 60 days ending yester
 (`recoup.simulation`): each day the daily pass and the default China policy (with its champion /
 challenger experiment on tone) decide, the guard checks, the dispatcher sends, agents call, and the
 simulated debtors pay, promise, ask for plans, dispute, complain and reply STOP through the real
-flows. Then the KPIs are printed and written to report.html."""
+flows. Then the KPIs are printed and written to report.html.
+
+The demo leaves a console to look at: its file is, by default, the one `recoup serve` reads (the
+SQLite file of RECOUP_DATABASE_URL, `recoup.db` unless set), and it adds one staff user per role
+with a password made for this run and printed once. Why not a fixed development password: a
+password written in the source is one every reader of it holds, and a demo file copied to a
+shared machine or served on a wider interface would open with it; a run's own password is as easy
+to copy from the terminal. Development only: in production (RECOUP_ENV=production) the demo
+refuses to run at all (it recreates its database file and adds staff without four eyes). The file
+is recreated only when an earlier demo made it (a `.demo` marker beside it) or with `--replace`:
+the default file may hold someone's own work."""
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import time
 import zoneinfo
 from pathlib import Path
 
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from recoup.cli.common import Runtime, console
 from recoup.cli.report import write_report
 from recoup.cli.simulate import run_one, summary_table
+from recoup.config import Environment, Settings
 from recoup.contact import service as contact_service
 from recoup.delinquency import service as delinquency_service
+from recoup.identity import service as identity_service
+from recoup.identity.permissions import Role
 from recoup.kit.clock import SystemClock
+from recoup.kit.errors import ConfigurationError
 from recoup.kit.money import format_money
 from recoup.simulation.world import Portfolio, World
 
 LOCALE = {"CNY": "zh_CN", "USD": "en_US", "GBP": "en_GB"}
 DEMO_POLICY = Path(__file__).resolve().parents[1] / "strategy" / "policies" / "cn-wallet.yaml"
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
+CONSOLE_URL = "http://127.0.0.1:8000/console"
+# One staff user per role (usernames as the console's own tests use them), named after JOURNEYS.md.
+DEMO_STAFF: tuple[tuple[str, Role, str], ...] = (
+    ("agent", Role.agent, "陈刚"),
+    ("supervisor", Role.supervisor, "王丽"),
+    ("strategist", Role.strategist, "周敏"),
+    ("compliance", Role.compliance_officer, "林律师"),
+    ("admin", Role.administrator, "李管理"),
+    ("auditor", Role.auditor, "赵审计"),
+)
+
+
+def served_database(settings: Settings) -> Path | None:
+    """The SQLite file `recoup serve` reads with these settings (None: not a SQLite file)."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
+
+
+def demo_database(database: Path | None, *, replace: bool) -> Path:
+    """The file the demo (re)creates: `database`, or the one `recoup serve` reads. Refused in
+    production, and over a file an earlier demo did not make unless `replace`."""
+    settings = Settings()
+    if settings.env == Environment.production:
+        raise ConfigurationError(
+            "recoup demo is for development: it recreates its database and adds staff users "
+            "with known passwords; RECOUP_ENV is production"
+        )
+    target = database or served_database(settings)
+    if target is None:
+        raise ConfigurationError(
+            "the demo runs on a SQLite file and RECOUP_DATABASE_URL is not one: pass --database"
+        )
+    if target.exists() and not marker(target).exists() and not replace:
+        raise ConfigurationError(
+            f"{target} exists and no earlier demo made it; pass --replace to recreate it, or "
+            "--database for another file"
+        )
+    return target
+
+
+def marker(database: Path) -> Path:
+    return Path(f"{database}.demo")
 
 
 def run_demo(*, accounts: int, days: int, seed: int, database: Path, out: Path) -> None:
@@ -57,11 +117,51 @@ def run_demo(*, accounts: int, days: int, seed: int, database: Path, out: Path) 
     )
     show_a_message(rt, start + dt.timedelta(days=days - 1))
     write_report(rt, start=start, end=None, out=out)
+    marker(database).write_text("made by recoup demo; it recreates this database\n")
+    password = add_demo_staff(rt)
+    served = served_database(Settings())
+    prefix = (
+        ""
+        if served is not None and served.resolve() == database.resolve()
+        else f"RECOUP_DATABASE_URL=sqlite:///{database} "
+    )
     console.print(
         f"done in {time.perf_counter() - started:.1f} s. Look around with "
-        f"RECOUP_DATABASE_URL=sqlite:///{database} and [bold]recoup accounts show ID[/], "
-        "[bold]recoup report[/], [bold]recoup audit contacts[/] or [bold]recoup serve[/]"
+        f"[bold]{prefix}recoup accounts show ID[/], [bold]recoup report[/], "
+        "[bold]recoup audit contacts[/]"
     )
+    print_sign_in(password, prefix)
+
+
+def add_demo_staff(rt: Runtime) -> str:
+    """One staff user per role, all with one password made for this run (returned, not kept)."""
+    password = secrets.token_urlsafe(12)  # 16 characters, 96 bits
+    with rt.transaction() as session:
+        for username, role, name in DEMO_STAFF:
+            identity_service.create_staff(
+                session,
+                username=username,
+                display_name=name,
+                role=role,
+                password=password,
+                clock=rt.clock,
+                created_by="demo",
+            )
+    return password
+
+
+def print_sign_in(password: str, prefix: str) -> None:
+    table = Table(title="The console: a staff user per role (this run's password)")
+    table.add_column("role")
+    table.add_column("username")
+    table.add_column("password")
+    for username, role, _name in DEMO_STAFF:
+        table.add_row(str(role), username, password)
+    console.print(table)
+    console.print(f"Open the console: run [bold]{prefix}recoup serve[/], then {CONSOLE_URL}")
+    for username, role, _name in DEMO_STAFF:
+        # One plain line per role, easy to copy (and to read in a script).
+        console.print(f"sign in as {role}: {username} / {password}", markup=False, highlight=False)
 
 
 def show_a_message(rt: Runtime, day: dt.date) -> None:

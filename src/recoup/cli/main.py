@@ -243,17 +243,29 @@ def demo(
     accounts: Annotated[int, typer.Option(min=1, help="Portfolio size")] = 20_000,
     days: Annotated[int, typer.Option(min=1, max=365, help="Days to simulate")] = 60,
     seed: Annotated[int, typer.Option(help="Random seed")] = 7,
-    database: Annotated[Path, typer.Option(help="SQLite file for the demo (recreated)")] = Path(
-        "recoup-demo.db"
-    ),
+    database: Annotated[
+        Path | None,
+        typer.Option(
+            help="SQLite file for the demo (recreated); by default the one `recoup serve` reads "
+            "(RECOUP_DATABASE_URL, recoup.db)"
+        ),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option(help="Recreate the file even if an earlier demo did not make it")
+    ] = False,
     out: Annotated[Path, typer.Option(help="Where to write the HTML report")] = Path("report.html"),
 ) -> None:
     """Simulate the last 60 days of a 20,000-account portfolio on a fresh SQLite file with the
     default China policy and its challenger (the real daily pass, strategy, guard, dispatcher and
-    repayment flows; simulated debtors), print the KPIs and write report.html."""
-    from recoup.cli.demo import run_demo
+    repayment flows; simulated debtors), print the KPIs, write report.html, and leave a staff
+    user per role to sign in to the console with (development only)."""
+    from recoup.cli.demo import demo_database, run_demo
 
-    run_demo(accounts=accounts, days=days, seed=seed, database=database, out=out)
+    try:
+        target = demo_database(database, replace=replace)
+    except RecoupError as exc:
+        raise fail(exc.message) from exc
+    run_demo(accounts=accounts, days=days, seed=seed, database=target, out=out)
 
 
 def _today(rt: Runtime) -> dt.date:

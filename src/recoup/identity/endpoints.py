@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
@@ -11,7 +12,7 @@ from recoup.identity import schemas
 from recoup.identity import service as identity_service
 from recoup.identity.auth import SESSION_COOKIE, authenticate, require
 from recoup.identity.permissions import Permission
-from recoup.identity.service import DelegationRefused, Principal
+from recoup.identity.service import CodeRefused, DelegationRefused, OwnProposal, Principal
 from recoup.kit.errors import Conflict, NotAuthenticated, NotFound, RecoupError, ValidationFailed
 from recoup.kit.ratelimit import RateLimiter
 
@@ -193,3 +194,180 @@ def revoke_api_key(
     return schemas.ApiKey.model_validate(
         identity_service.revoke_api_key(session, key_id, clock=clock, actor=principal.actor)
     )
+
+
+def _proposal(row: Any, now: dt.datetime) -> schemas.Proposal:
+    out = schemas.Proposal.model_validate(row)
+    out.status = identity_service.status_of(row, now)
+    return out
+
+
+@router.get(
+    "/staff",
+    response_model=list[schemas.StaffMember],
+    summary="List staff",
+    responses=responses(*AUTHENTICATED_ERRORS),
+)
+def list_staff(
+    session: SessionDep, _: Principal = require(P.staff_manage)
+) -> list[schemas.StaffMember]:
+    """Every staff member with role and whether disabled; never a password or its hash."""
+    return [schemas.StaffMember.model_validate(u) for u in identity_service.list_staff(session)]
+
+
+@router.post(
+    "/staff/{staff_id}/disable",
+    response_model=schemas.StaffMember,
+    summary="Disable a staff member",
+    responses=responses(*AUTHENTICATED_ERRORS, NotFound, Conflict),
+)
+def disable_staff(
+    staff_id: RowId,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.staff_manage),
+) -> schemas.StaffMember:
+    """The person cannot sign in and their sessions end at once. Not oneself."""
+    user = identity_service.set_disabled(
+        session, staff_id, disabled=True, actor=principal, clock=clock
+    )
+    return schemas.StaffMember.model_validate(user)
+
+
+@router.post(
+    "/staff/{staff_id}/enable",
+    response_model=schemas.StaffMember,
+    summary="Enable a staff member",
+    responses=responses(*AUTHENTICATED_ERRORS, NotFound, Conflict),
+)
+def enable_staff(
+    staff_id: RowId,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.staff_manage),
+) -> schemas.StaffMember:
+    """A disabled person may sign in again. Not oneself."""
+    user = identity_service.set_disabled(
+        session, staff_id, disabled=False, actor=principal, clock=clock
+    )
+    return schemas.StaffMember.model_validate(user)
+
+
+@router.post(
+    "/staff/proposals",
+    status_code=201,
+    response_model=schemas.Proposal,
+    summary="Propose a staff member",
+    responses=responses(*AUTHENTICATED_ERRORS, Conflict),
+)
+def propose_staff(
+    data: schemas.StaffProposalCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.staff_manage),
+) -> schemas.Proposal:
+    """Four eyes: any role may be proposed; nothing is made until a different administrator
+    approves (`POST /v1/proposals/{proposal_id}/approve`) within 72 hours."""
+    row = identity_service.propose_staff(
+        session,
+        username=data.username,
+        display_name=data.display_name,
+        role=data.role,
+        proposer=principal,
+        clock=clock,
+    )
+    return _proposal(row, clock.now())
+
+
+@router.post(
+    "/api-keys/proposals",
+    status_code=201,
+    response_model=schemas.Proposal,
+    summary="Propose an API key",
+    responses=responses(*AUTHENTICATED_ERRORS),
+)
+def propose_api_key(
+    data: schemas.ApiKeyProposalCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.api_keys_manage),
+) -> schemas.Proposal:
+    """Four eyes: any scope an API key may hold; made (and shown once) when a different
+    administrator approves."""
+    row = identity_service.propose_api_key(
+        session, name=data.name, scopes=data.scopes, proposer=principal, clock=clock
+    )
+    return _proposal(row, clock.now())
+
+
+@router.get(
+    "/proposals",
+    response_model=list[schemas.Proposal],
+    summary="List staff and API key proposals",
+    responses=responses(*AUTHENTICATED_ERRORS),
+)
+def list_proposals(
+    session: SessionDep, clock: ClockDep, _: Principal = require(P.staff_approve)
+) -> list[schemas.Proposal]:
+    """The latest proposals, newest first, with their state (an unapproved one expires)."""
+    now = clock.now()
+    return [_proposal(p, now) for p in identity_service.list_proposals(session)]
+
+
+@router.post(
+    "/proposals/{proposal_id}/approve",
+    response_model=schemas.ProposalApproved,
+    summary="Approve a proposal",
+    responses=responses(*AUTHENTICATED_ERRORS, OwnProposal, NotFound, Conflict),
+)
+def approve_proposal(
+    proposal_id: RowId,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.staff_approve),
+) -> schemas.ProposalApproved:
+    """Makes exactly what was proposed. Not by the proposer (403 `own_proposal`). A staff member
+    comes with a one-time set-password code, an API key with the key: each in this answer only."""
+    done = identity_service.approve(session, proposal_id, approver=principal, clock=clock)
+    return schemas.ProposalApproved(
+        **_proposal(done.proposal, clock.now()).model_dump(),
+        set_password_code=done.code,
+        set_password_code_expires_at=done.code_expires_at,
+        key=done.key,
+    )
+
+
+@router.post(
+    "/proposals/{proposal_id}/refuse",
+    response_model=schemas.Proposal,
+    summary="Refuse a proposal",
+    responses=responses(*AUTHENTICATED_ERRORS, NotFound, Conflict),
+)
+def refuse_proposal(
+    proposal_id: RowId,
+    data: schemas.ProposalRefusal,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.staff_approve),
+) -> schemas.Proposal:
+    """Nothing is made; the reason is kept."""
+    row = identity_service.refuse(
+        session, proposal_id, approver=principal, reason=data.reason, clock=clock
+    )
+    return _proposal(row, clock.now())
+
+
+@router.post(
+    "/auth/password",
+    status_code=204,
+    summary="Choose a password with a one-time code",
+    responses=responses(CodeRefused, ValidationFailed),
+)
+def set_password(data: schemas.SetPassword, session: SessionDep, clock: ClockDep) -> Response:
+    """A new staff member, with the code an approver handed over, chooses their password (at
+    least 12 characters). The code (96 random bits: no rate limit needed against guessing) works
+    once, for 24 hours, and only for the user it was issued to."""
+    identity_service.redeem_password_code(
+        session, username=data.username, code=data.code, password=data.password, clock=clock
+    )
+    return Response(status_code=204)

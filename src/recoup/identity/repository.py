@@ -1,9 +1,18 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
 
 from recoup.kit.repository import Repository
-from recoup.models.identity import ApiKey, StaffSession, StaffUser
+from recoup.models.identity import (
+    ApiKey,
+    PasswordCode,
+    StaffProposal,
+    StaffSession,
+    StaffUser,
+)
 
 
 class StaffRepository(Repository[StaffUser]):
@@ -11,6 +20,9 @@ class StaffRepository(Repository[StaffUser]):
 
     def by_username(self, username: str) -> StaffUser | None:
         return self.get_one_or_none(select(StaffUser).where(StaffUser.username == username))
+
+    def all(self) -> Sequence[StaffUser]:
+        return self.list(select(StaffUser).order_by(StaffUser.username))
 
 
 class SessionRepository(Repository[StaffSession]):
@@ -21,9 +33,45 @@ class SessionRepository(Repository[StaffSession]):
             select(StaffSession).where(StaffSession.token_hash == token_hash)
         )
 
+    def revoke_all(self, staff_id: int, *, at: dt.datetime) -> None:
+        self.session.execute(
+            update(StaffSession)
+            .where(StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+
 
 class ApiKeyRepository(Repository[ApiKey]):
     model = ApiKey
 
     def by_prefix(self, prefix: str) -> ApiKey | None:
         return self.get_one_or_none(select(ApiKey).where(ApiKey.prefix == prefix))
+
+
+class ProposalRepository(Repository[StaffProposal]):
+    model = StaffProposal
+
+    def recent(self, *, limit: int) -> Sequence[StaffProposal]:
+        return self.list(select(StaffProposal).order_by(StaffProposal.id.desc()).limit(limit))
+
+    def pending_username(self, username: str) -> StaffProposal | None:
+        return self.get_one_or_none(
+            select(StaffProposal)
+            .where(StaffProposal.username == username, StaffProposal.status == "pending")
+            .limit(1)
+        )
+
+
+class PasswordCodeRepository(Repository[PasswordCode]):
+    model = PasswordCode
+
+    def by_hash(self, code_hash: str) -> PasswordCode | None:
+        return self.get_one_or_none(select(PasswordCode).where(PasswordCode.code_hash == code_hash))
+
+    def retire_open(self, staff_id: int, *, at: dt.datetime) -> None:
+        """Any earlier unused code of this person stops working when a new one is issued."""
+        self.session.execute(
+            update(PasswordCode)
+            .where(PasswordCode.staff_id == staff_id, PasswordCode.used_at.is_(None))
+            .values(used_at=at)
+        )

@@ -41,7 +41,13 @@ from recoup.models.delinquency import (
     PauseKind,
 )
 from recoup.models.http import IdempotencyRecord, WebhookReceipt
-from recoup.models.identity import ApiKey, StaffSession, StaffUser
+from recoup.models.identity import (
+    ApiKey,
+    PasswordCode,
+    StaffProposal,
+    StaffSession,
+    StaffUser,
+)
 from recoup.models.keys import EncryptionKey, KeyPurpose, KeyState
 from recoup.models.payment import Allocation, Payment, PaymentSource
 from recoup.models.privacy import Consent, ErasureRequest, ErasureStatus
@@ -97,6 +103,7 @@ __all__ = [
     "Model",
     "OneTimeCode",
     "OptOut",
+    "PasswordCode",
     "PauseKind",
     "PayLinkRevocation",
     "Payment",
@@ -106,6 +113,7 @@ __all__ = [
     "PolicyVersion",
     "Product",
     "ProductKind",
+    "StaffProposal",
     "StaffSession",
     "StaffUser",
     "StrategyDecision",

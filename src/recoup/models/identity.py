@@ -51,3 +51,42 @@ class ApiKey(IdMixin, CreatedMixin, Model):
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class StaffProposal(IdMixin, CreatedMixin, Model):
+    """Four eyes on privilege: an administrator proposes a staff member (`kind` "staff": username,
+    display name, role) or an API key (`kind` "api_key": name, scopes); a different administrator
+    approves (the user or key is made then, `result_id` naming it) or refuses. `status`: pending,
+    approved, refused; a pending proposal past `expires_at` is expired and can no longer be
+    approved."""
+
+    __tablename__ = "staff_proposals"
+
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    username: Mapped[str | None] = mapped_column(String(64))
+    display_name: Mapped[str | None] = mapped_column(String(128))
+    role: Mapped[str | None] = mapped_column(String(32))
+    key_name: Mapped[str | None] = mapped_column(String(128))
+    scopes: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    proposed_by: Mapped[str] = mapped_column(String(128), nullable=False)
+    proposed_by_id: Mapped[int | None] = mapped_column(BigId)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(String(500))
+    result_id: Mapped[int | None] = mapped_column(BigId)
+
+
+class PasswordCode(IdMixin, CreatedMixin, Model):
+    """A one-time code with which a new staff member chooses their own password. Only its SHA-256
+    is stored; it works once (`used_at`) and until `expires_at`."""
+
+    __tablename__ = "staff_password_codes"
+
+    staff_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("staff_users.id"), index=True, nullable=False
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -30,6 +30,7 @@ from recoup.kit.errors import (
     Conflict,
     Forbidden,
     NotAuthenticated,
+    NotFound,
     RecoupError,
     ValidationFailed,
 )
@@ -90,6 +91,10 @@ def check_delegation(
             f"{what} would give {', '.join(beyond)}, which you do not hold; "
             "an operator grants them with the CLI"
         )
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
 
 
 def check_password_strength(password: str) -> None:
@@ -296,8 +301,6 @@ def authenticate_api_key(session: Session, key: str, *, clock: Clock) -> Princip
 def revoke_api_key(session: Session, key_id: int, *, clock: Clock, actor: str = "cli") -> ApiKey:
     row = ApiKeyRepository(session).get(key_id)
     if row is None:
-        from recoup.kit.errors import NotFound
-
         raise NotFound(f"no API key {key_id}")
     if row.revoked_at is None:
         row.revoked_at = clock.now()
