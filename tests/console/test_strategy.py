@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from recoup.identity.permissions import Role
 from recoup.kit.clock import SettableClock
-from recoup.models import AuditEvent, PolicyVersion
+from recoup.kit.masking import mask_id
+from recoup.models import Account, AuditEvent, PolicyVersion
 from recoup.strategy import service as strategy_service
 from tests.console.conftest import ConsoleClient
 from tests.factories import shanghai
@@ -106,6 +107,10 @@ def test_the_dry_run_page_shows_the_services_numbers(
     assert f'data-account="{ids["mid_large"]}"' in page.text
     assert "mid_call → <strong>mid_sms_offer</strong>" in page.text
     assert "call → <strong>sms</strong>" in page.text
+    ref = session.get(Account, ids["mid_large"])
+    assert ref is not None
+    assert ref.external_ref not in page.text  # masked
+    assert mask_id(ref.external_ref) in page.text
     assert console.get(f"/console/strategy/versions/{draft.id}/dry-run?page=0").status_code == 422
 
 
@@ -168,3 +173,40 @@ def test_bad_input_is_a_4xx(console: ConsoleClient, active: PolicyVersion) -> No
     assert "longer than" in huge.text
     assert console.post_form("/console/strategy/versions/999999/submit").status_code == 404
     assert console.post_form(f"/console/strategy/versions/{active.id}/submit").status_code == 409
+
+
+def test_a_rejection_shows_its_reason_and_the_author_submits_again(
+    console: ConsoleClient, active: PolicyVersion, session: Session
+) -> None:
+    author = console.sign_in(Role.strategist)
+    saved = console.post_form(
+        "/console/strategy/edit", {"text": changed_text(), "action": "save"}, follow_redirects=False
+    )
+    base = f"/console/strategy/versions/{saved_version(saved.headers['location'])}"
+    console.post_form(f"{base}/submit")
+    reviewer = console.sign_in(Role.strategist)
+    rejected = console.post_form(
+        f"{base}/reject", {"reason": "large accounts still need a call"}, follow_redirects=False
+    )
+    assert rejected.status_code == 303
+    page = console.get(base)
+    assert "large accounts still need a call" in page.text
+    assert f"staff:{reviewer.username}" in page.text
+    console.sign_in_as(author.username)
+    assert 'id="submit"' in console.get(base).text
+    assert console.post_form(f"{base}/submit", follow_redirects=False).status_code == 303
+    assert strategy_service.active_policy(session)[0].id == active.id
+
+
+def test_a_dry_run_without_an_active_policy_says_so(
+    console: ConsoleClient, session: Session, clock: SettableClock
+) -> None:
+    draft = strategy_service.save_draft(session, changed_text(), author="staff:mei", clock=clock)
+    session.commit()
+    console.sign_in(Role.strategist)
+    page = console.get(f"/console/strategy/versions/{draft.id}/dry-run")
+    assert page.status_code == 409
+    assert "No policy is active" in page.text
+    desk = console.get("/console/strategy")
+    assert desk.status_code == 200
+    assert "recoup strategy activate FILE" in desk.text
