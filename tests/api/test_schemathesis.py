@@ -316,7 +316,9 @@ def seed(
             channel="agent", clock=clock,
         )  # fmt: skip
         world.ids["arrangement_id"].append(deal.id)
-        verb = "approve" if n % 2 else "reject"
+        # The approve route runs first and the generator likes small ids: the lowest deal is
+        # the one it may approve by chance, so the reject route's deals are the higher ones.
+        verb = "reject" if n % 2 else "approve"
         label = f"POST /v1/arrangements/{{arrangement_id}}/{verb}"
         world.pools.setdefault(label, {"arrangement_id": []})["arrangement_id"].append(deal.id)
     promise = arrangement_flows.make(
