@@ -112,7 +112,12 @@ def test_a_supervisor_approves_a_settlement_past_the_threshold(
     sign_in(page, base, "supervisor")
     case = page.request.post(  # the supervisor's session, through the API
         f"{base}/v1/customers/{other}/cases",
-        data={"kind": "dispute", "reason": "wrong_amount", "text": DEBTOR_WORDS, "channel": "agent"},
+        data={
+            "kind": "dispute",
+            "reason": "wrong_amount",
+            "text": DEBTOR_WORDS,
+            "channel": "agent",
+        },
     )
     assert case.status == 201, case.text()
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.console import home, people
+from recoup.console import home, people, supervisor
 
 ROUTERS: tuple[APIRouter, ...] = (
     home.router,
     people.router,
+    supervisor.router,
 )

@@ -150,7 +150,7 @@ def cases(
         "supervisor/cases.html",
         cases=listed,
         kind=kind or "",
-        status=status or "",
+        status_filter=status or "",
         kinds=KINDS,
         statuses=STATUSES,
     )
@@ -294,9 +294,7 @@ async def handle_reply(
         extra: dict[str, Any] = {}
         if action == "case":
             extra["kind"], extra["reason"] = _case_choice(form.get("case", ""))
-        reply_flows.handle(
-            session, task_id, action, by=staff.principal.actor, clock=clock, **extra
-        )
+        reply_flows.handle(session, task_id, action, by=staff.principal.actor, clock=clock, **extra)
     except RecoupError as exc:
         session.rollback()
         return _replies_page(
