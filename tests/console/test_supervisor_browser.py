@@ -146,6 +146,7 @@ def test_a_supervisor_approves_a_settlement_past_the_threshold(
     assert "创建案件" in zh.content()
     shot(zh, "supervisor-replies-zh-CN")
 
+    page.goto(f"{base}/console/approvals")
     card.locator("form[action$='/approve'] button[type=submit]").click()
     page.wait_for_url("**/console/approvals?done=approved")
     assert page.locator(f"#approval-{deal['id']}").count() == 0
