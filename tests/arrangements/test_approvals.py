@@ -1,6 +1,9 @@
 """A supervisor's approvals: what waits is listed with the policy's bounds beside it, the decision
 takes effect, the debtor is told through the outbox in their language, a refusal keeps its
-reason, and nobody approves what they proposed themselves."""
+reason, and nobody approves what they proposed themselves.
+
+Removal they catch (tried once): telling the debtor (`contact.service.tell_debtor`) after the
+decision."""
 
 from __future__ import annotations
 

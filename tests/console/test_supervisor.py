@@ -1,7 +1,10 @@
 """The supervisor's pages: approvals with the policy's bounds (four eyes, a refusal's reason), the
 cases inbox and a case (the debtor's words read with a logged view, the due date by the rules, a
 reply through the outbox, resolving), the replies inbox and its four actions. Each page and action
-is refused to an agent (403) and each action without the form's CSRF field (403)."""
+is refused to an agent (403) and each action without the form's CSRF field (403).
+
+Removals they catch (each tried once): the approvals route reading its form without `read_form`
+(the forged POST went through); the overdue mark (`Due.overdue` always false)."""
 
 from __future__ import annotations
 

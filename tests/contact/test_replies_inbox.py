@@ -1,6 +1,9 @@
 """The replies inbox: the debtors' free-text replies, newest first, read with a data-access log
 entry, and handled once by making a case, recording consent, opting out or marking done; each
-action closes the reply's task."""
+action closes the reply's task.
+
+Removals they catch (each tried once): the inbox's data-access log entries; closing the task
+after an action (`agents_service.done`)."""
 
 from __future__ import annotations
 
