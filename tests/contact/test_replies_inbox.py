@@ -19,7 +19,16 @@ from recoup.contact import replies
 from recoup.identity.permissions import Role
 from recoup.kit.clock import SettableClock
 from recoup.kit.errors import NotFound, ValidationFailed
-from recoup.models import Account, AgentTask, Case, Consent, CustomerPhone, DataAccess, OptOut
+from recoup.models import (
+    Account,
+    AgentTask,
+    Case,
+    Consent,
+    ContactPlan,
+    CustomerPhone,
+    DataAccess,
+    OptOut,
+)
 from tests.arrangements.test_api import staff_client
 from tests.arrangements.test_flows import late_account
 
@@ -138,6 +147,13 @@ class TestRepliesInbox:
             index,
             "replies_inbox",
         )
+        confirmations = session.scalars(
+            select(ContactPlan.channel).where(
+                ContactPlan.customer_id == account.customer_id,
+                ContactPlan.template == "opt_out_confirmation",
+            )
+        ).all()
+        assert confirmations == ["sms"]  # the one message an opt-out earns, as for STOP
         session.refresh(task)
         assert task.status == "done"
         assert replies.inbox(session, actor="staff:sup", clock=clock) == []

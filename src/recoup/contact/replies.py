@@ -8,7 +8,8 @@ Each task is handled once, by one of four actions, and the handling closes it:
 - `consent`: the debtor agreed to electronic messages on the reply's channel
   (`privacy.service.record_consent`, evidence: the inbound message's id);
 - `opt_out`: the reply asked to stop that channel in words the keyword list does not know
-  (`flows.opt_out_customer` for the address it came from);
+  (`flows.opt_out_customer` for the address it came from, and the one confirmation an SMS
+  opt-out earns, as a STOP does);
 - `done`: read, nothing to do.
 
 The bodies are personal data: listing them notes each customer shown in the data-access log.
@@ -161,6 +162,8 @@ def handle(
             evidence=f"inbound message {message.id}",
             clock=clock,
         )
+        if message.channel == "sms":  # the one confirmation an opt-out earns, as for STOP
+            contact_flows.confirm_opt_out(session, customer_id, clock.now())
     agents_service.done(session, [task.id], now=clock.now())
     audit_service.record(
         session,
