@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.console import home, people, supervisor
+from recoup.console import contacts, home, people, supervisor
 
 ROUTERS: tuple[APIRouter, ...] = (
     home.router,
     people.router,
+    contacts.router,
     supervisor.router,
 )

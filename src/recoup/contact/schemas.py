@@ -142,3 +142,8 @@ class ReplyHandled(Schema):
     case_id: int | None = None
     consent_id: int | None = None
     cancelled: int | None = Field(default=None, description="Contacts an opt-out cancelled")
+
+
+class Retried(Schema):
+    id: int
+    status: str = Field(description="queued: back in the outbox, checked again before it is sent")
