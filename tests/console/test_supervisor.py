@@ -74,6 +74,20 @@ class TestApprovals:
         assert answers(session, deal.customer_id) == ["settlement_approved"]
         assert f'id="approval-{deal.id}"' not in console.get("/console/approvals").text
 
+    def test_with_htmx_the_card_becomes_the_outcome(
+        self, console: ConsoleClient, session: Session, clock: SettableClock
+    ) -> None:
+        deal = waiting_settlement(session, clock, "staff:agent-9")
+        console.sign_in(Role.supervisor)
+        swapped = console.post_form(
+            f"/console/approvals/{deal.id}/approve", headers={"HX-Request": "true"}
+        )
+        assert swapped.status_code == 200
+        assert swapped.text.startswith(f'<section class="card handled" id="approval-{deal.id}"')
+        assert "The arrangement is active" in swapped.text
+        session.refresh(deal)
+        assert deal.status == "active"
+
     def test_nobody_approves_what_they_proposed(
         self, console: ConsoleClient, session: Session, clock: SettableClock
     ) -> None:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser
 
-from tests.console.browser import console_browser, new_page, shot, sign_in
+from tests.console.browser import TABLET, console_browser, new_page, shot, sign_in
 from tests.console.conftest import ServedConsole
 
 pytestmark = pytest.mark.pure
@@ -146,10 +146,22 @@ def test_a_supervisor_approves_a_settlement_past_the_threshold(
     assert "创建案件" in zh.content()
     shot(zh, "supervisor-replies-zh-CN")
 
+    tablet = new_page(console_browser, "en", TABLET)
+    sign_in(tablet, base, "supervisor")
+    tablet.goto(f"{base}/console/approvals")
+    shot(tablet, "supervisor-approvals-tablet-en")
+    tablet.goto(f"{base}/console/replies")
+    shot(tablet, "supervisor-replies-tablet-en")
+    reply = tablet.locator("section.reply").first
+    reply.locator("input[name=action][value=done] + button").click()
+    tablet.locator("section.handled").wait_for()  # htmx swapped the card for the outcome
+    assert "Marked done" in tablet.locator("section.handled").inner_text()
+
     page.goto(f"{base}/console/approvals")
     card.locator("form[action$='/approve'] button[type=submit]").click()
-    page.wait_for_url("**/console/approvals?done=approved")
-    assert page.locator(f"#approval-{deal['id']}").count() == 0
+    # htmx swaps the card for the outcome in place (without it, the page reloads)
+    page.locator(f"#approval-{deal['id']}.handled").wait_for()
+    assert "The arrangement is active" in page.locator(f"#approval-{deal['id']}").inner_text()
     made = page.request.get(f"{base}/v1/arrangements/{deal['id']}")
     assert made.status == 200
     assert (made.json()["status"], made.json()["approved_by"]) == ("active", "staff:supervisor")

@@ -120,7 +120,10 @@ async def decide(
             error_row=arrangement_id,
             status=exc.status_code,
         )
-    return redirect(f"/console/approvals?done={'approved' if approve else 'refused'}")
+    done = "approved" if approve else "refused"
+    if request.headers.get("hx-request") == "true":  # htmx: the card becomes the outcome
+        return _handled(request, staff, f"approval-{arrangement_id}", f"supervisor.done_{done}")
+    return redirect(f"/console/approvals?done={done}")
 
 
 # --- cases ---------------------------------------------------------------------------------------
@@ -306,4 +309,11 @@ async def handle_reply(
             error_row=task_id,
             status=exc.status_code,
         )
+    if request.headers.get("hx-request") == "true":  # htmx: the card becomes the outcome
+        return _handled(request, staff, f"reply-{task_id}", f"supervisor.handled_{action}")
     return redirect(f"/console/replies?done={action}")
+
+
+def _handled(request: Request, staff: StaffPage, target: str, key: str) -> Response:
+    """What htmx swaps in for a handled card (without JavaScript the page is simply reloaded)."""
+    return render(request, staff, "supervisor/_handled.html", target=target, message_key=key)
