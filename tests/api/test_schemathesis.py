@@ -78,7 +78,7 @@ from recoup.kit.ratelimit import RateLimiter
 from recoup.kit.tokens import sign_token
 from recoup.ledger import schemas as ledger_schemas
 from recoup.ledger import service as ledger_service
-from recoup.models import AgentTask, ContactPlan, PauseKind
+from recoup.models import AgentTask, ContactPlan, CustomerPhone, PauseKind
 from recoup.strategy import service as strategy_service
 from tests.arrangements.test_flows import DAY0, POLICY, activate
 from tests.conftest import WEBHOOK_SECRET
@@ -167,6 +167,7 @@ BY_KIND: dict[str, dict[str, dict[str, Any]]] = {
         "plan": {"instalments": 3, "monthly_budget_minor": 25_000, "monthly_income_minor": None},
         "settlement": {"amount_minor": 55_000},
     },
+    "POST /v1/replies/{task_id}": {"action": "done"},
     "POST /v1/customers/{customer_id}/cases": {
         "dispute": {"reason": "wrong_amount", "account_ref": None},
         "hardship": {"reason": "job_loss", "account_ref": None},
@@ -319,7 +320,9 @@ def seed(
             channel="agent", clock=clock,
         )  # fmt: skip
         world.ids["arrangement_id"].append(deal.id)
-        verb = "approve" if n % 2 else "reject"
+        # The approve route runs first and the generator likes small ids: the lowest deal is
+        # the one it may approve by chance, so the reject route's deals are the higher ones.
+        verb = "reject" if n % 2 else "approve"
         label = f"POST /v1/arrangements/{{arrangement_id}}/{verb}"
         world.pools.setdefault(label, {"arrangement_id": []})["arrangement_id"].append(deal.id)
     promise = arrangement_flows.make(
@@ -351,7 +354,20 @@ def seed(
             strategy_service.submit(session, version.id, actor="staff:lin", clock=clock)
             label = f"POST /v1/policies/{{version_id}}/{'approve' if n % 2 else 'reject'}"
         world.pools.setdefault(label, {"version_id": []})["version_id"].append(version.id)
+    # Free-text SMS replies nobody could classify: the replies inbox's tasks to handle.
+    for customer in customers[2:5]:
+        number = session.scalars(
+            select(CustomerPhone.number).where(CustomerPhone.customer_id == customer.id)
+        ).first()
+        assert number is not None
+        contact_flows.receive_sms(
+            session, provider="twilio", provider_id=f"SMfuzz{customer.id}", from_number=number,
+            body="下个月发工资再还可以吗", region="CN", clock=clock,
+        )  # fmt: skip
     session.commit()
+    world.pools["POST /v1/replies/{task_id}"] = {
+        "task_id": list(session.scalars(select(AgentTask.id).where(AgentTask.queue == "replies")))
+    }
 
     # Messages: an in-app reminder delivered to each of two debtors (their inbox), and calls.
     for account in accounts[:2]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.console import admin, contacts, home, people, strategy
+from recoup.console import admin, contacts, home, people, strategy, supervisor
 
 ROUTERS: tuple[APIRouter, ...] = (
     home.router,
@@ -17,4 +17,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     contacts.router,
     strategy.router,
     admin.router,
+    supervisor.router,
 )

@@ -15,7 +15,7 @@ from recoup.channels.sms import verify_twilio_signature
 from recoup.channels.voice import ClickToCallAdapter
 from recoup.compliance import load_guard
 from recoup.config import Settings
-from recoup.contact import flows, schemas
+from recoup.contact import flows, replies, schemas
 from recoup.contact import service as contact_service
 from recoup.contact.dispatch import DispatchConfig
 from recoup.contact.templates import LANGUAGES
@@ -439,3 +439,64 @@ def put_preferences(
 router = APIRouter()
 router.include_router(callbacks)
 router.include_router(api)
+
+
+replies_api = APIRouter(prefix="/v1", tags=["replies"], responses=AUTHENTICATED)
+
+
+@replies_api.get("/replies", response_model=list[schemas.ReplyTask], summary="The replies inbox")
+def replies_inbox(
+    session: SessionDep,
+    clock: ClockDep,
+    limit: Limit = 100,
+    principal: Principal = require(P.replies_handle),
+) -> list[schemas.ReplyTask]:
+    """The debtors' free-text replies waiting for a person (the `replies` queue's open tasks),
+    newest first. The bodies are personal data: each customer shown is noted in the data-access
+    log."""
+    return [
+        schemas.ReplyTask(
+            task_id=r.task.id,
+            account_id=r.task.account_id,
+            customer_id=r.customer_id,
+            created_at=r.task.created_at,
+            messages=[
+                schemas.InboundReply(
+                    id=m.id, channel=m.channel, body=m.body, received_at=m.received_at
+                )
+                for m in r.messages
+            ],
+        )
+        for r in replies.inbox(session, actor=principal.actor, clock=clock, limit=limit)
+    ]
+
+
+@replies_api.post(
+    "/replies/{task_id}",
+    response_model=schemas.ReplyHandled,
+    summary="Handle a reply",
+    responses=responses(NotFound, Conflict, ValidationFailed),
+)
+def handle_reply(
+    task_id: RowId,
+    data: schemas.ReplyHandleIn,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.replies_handle),
+) -> schemas.ReplyHandled:
+    """Make a case of it, record the consent it gives, opt its address out, or mark it done; the
+    task closes."""
+    made = replies.handle(
+        session,
+        task_id,
+        data.action,
+        by=principal.actor,
+        clock=clock,
+        kind=data.kind,
+        reason=data.reason,
+        expires_at=data.expires_at,
+    )
+    return schemas.ReplyHandled.model_validate(made)
+
+
+router.include_router(replies_api)

@@ -20,6 +20,7 @@ from recoup.kit.db import among
 from recoup.models import (
     Account,
     AccountDelinquency,
+    AgentTask,
     Bill,
     Consent,
     ContactEvent,
@@ -820,3 +821,56 @@ def approved_template_bodies(session: Session) -> list[tuple[str, str, str, str]
     v = TemplateVersion
     stmt = select(v.name, v.channel, v.tone, v.body).where(v.status == "approved")
     return [(r[0], r[1], r[2], r[3]) for r in session.execute(stmt)]
+
+
+# The replies inbox and the answers people send: reads (the replies queue's tasks are agents'
+# rows, read here for the inbox beside the messages they stand for).
+
+
+def own_mobile_index(session: Session, customer_id: int) -> str | None:
+    """The blind index of the customer's first own mobile (given by them or the wallet), if any:
+    where an answer by SMS goes (never a third party's number)."""
+    p = CustomerPhone
+    return session.execute(
+        select(p.number_index)
+        .where(
+            p.customer_id == customer_id, p.type == "mobile", p.source.in_(("customer", "wallet"))
+        )
+        .order_by(p.position)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def open_reply_tasks(session: Session, queue: str, *, limit: int) -> list[AgentTask]:
+    """The queue's open tasks opened for a reply, newest first."""
+    t = AgentTask
+    stmt = (
+        select(t)
+        .where(t.queue == queue, t.status == "open", t.source == "reply")
+        .order_by(t.created_at.desc(), t.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def agent_task(session: Session, task_id: int) -> AgentTask | None:
+    return session.get(AgentTask, task_id)
+
+
+def inbound_messages(session: Session, ids: Iterable[int]) -> dict[int, InboundMessage]:
+    m = InboundMessage
+    return {row.id: row for row in session.scalars(select(m).where(among(session, m.id, ids)))}
+
+
+def replies_since(
+    session: Session, customer_ids: Iterable[int], since: dt.datetime
+) -> list[InboundMessage]:
+    """The customers' replies (not opt-outs) received from `since` on, newest first."""
+    m = InboundMessage
+    stmt = (
+        select(m)
+        .where(among(session, m.customer_id, customer_ids), m.intent == "reply")
+        .where(m.received_at >= since)
+        .order_by(m.received_at.desc(), m.id.desc())
+    )
+    return list(session.scalars(stmt))

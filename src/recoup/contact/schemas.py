@@ -102,6 +102,48 @@ class PreferencesIo(Schema):
     language: Literal["zh-CN", "zh-TW", "en"] | None = None
 
 
+class InboundReply(Schema):
+    id: int = Field(description="The inbound message's id (the evidence a consent names)")
+    channel: str = Field(examples=["sms"])
+    body: str = Field(description="The debtor's words (personal data: the view is logged)")
+    received_at: dt.datetime
+
+
+class ReplyTask(Schema):
+    """An open task of the replies queue and the replies it stands for, newest first."""
+
+    task_id: int
+    account_id: int
+    customer_id: int | None
+    created_at: dt.datetime
+    messages: list[InboundReply]
+
+
+class ReplyHandleIn(Schema):
+    action: Literal["case", "consent", "opt_out", "done"] = Field(
+        description="case: open a case with the reply as the debtor's words; consent: record "
+        "consent to electronic messages on the reply's channel (evidence: the message); opt_out: "
+        "opt the reply's address out of its channel; done: nothing to do. Each closes the task."
+    )
+    kind: Literal["dispute", "hardship", "complaint"] | None = Field(
+        default=None, description="A case's kind (action case)"
+    )
+    reason: str | None = Field(
+        default=None, max_length=32, description="A case's reason code (action case)"
+    )
+    expires_at: dt.datetime | None = Field(
+        default=None, description="When a consent ends (action consent; none: until withdrawn)"
+    )
+
+
+class ReplyHandled(Schema):
+    action: str
+    message_id: int
+    case_id: int | None = None
+    consent_id: int | None = None
+    cancelled: int | None = Field(default=None, description="Contacts an opt-out cancelled")
+
+
 class Retried(Schema):
     id: int
     status: str = Field(description="queued: back in the outbox, checked again before it is sent")

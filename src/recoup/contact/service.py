@@ -21,6 +21,7 @@ from recoup.audit import service as audit_service
 from recoup.compliance import Guard, load_guard
 from recoup.contact import repository as repo
 from recoup.contact.templates import (
+    SERVICE,
     MessageTemplate,
     TemplateProblem,
     check,
@@ -326,6 +327,67 @@ def plan_service_message(
         reasons=[],
         created_at=now,
     )
+
+
+class AlreadyAnswered(Conflict):
+    code = "already_answered"
+    description = "The same answer went to the debtor today"
+
+
+# The channels an answer to the debtor may take, in order: their own mobile unless they opted out
+# of SMS, else the wallet's in-app inbox (which reaches the wallet's user and cannot be opted out
+# of: it is where they read their own account).
+ANSWER_CHANNELS = ("sms", "in_app")
+
+
+def answer_channel(session: Session, customer_id: int) -> str:
+    """The channel an answer to the debtor goes by (`ANSWER_CHANNELS`)."""
+    index = repo.own_mobile_index(session, customer_id)
+    if index is not None and not repo.opted_out(session, customer_id, "sms", index):
+        return "sms"
+    return "in_app"
+
+
+def tell_debtor(
+    session: Session,
+    *,
+    account_id: int,
+    customer_id: int,
+    template: str,
+    subject: str,
+    actor: str,
+    clock: Clock,
+) -> ContactPlan:
+    """An answer a person gives the debtor (a settlement decided, a case received or answered):
+    a service message through the outbox on the channel `answer_channel` picks, rendered by the
+    dispatcher in the debtor's language from the approved template, checked again at send time
+    (address, opt-out, provider). `subject` names what it answers (`case:12`)."""
+    if template not in SERVICE:
+        raise ValidationFailed(f"template must be one of {', '.join(sorted(SERVICE))}")
+    now = clock.now()
+    treatment = f"{template}:{subject}"[:64]
+    if repo.planned_today(session, customer_id, treatment, now.date()):
+        raise AlreadyAnswered(f"template: the {template} answer went to the debtor today already")
+    channel = answer_channel(session, customer_id)
+    contact = plan_service_message(
+        session,
+        account_id=account_id,
+        customer_id=customer_id,
+        treatment=treatment,
+        template=template,
+        channel=channel,
+        now=now,
+    )
+    audit_service.record(
+        session,
+        actor=actor,
+        action="contact.answer_planned",
+        subject_type="contact",
+        subject_id=contact.id,
+        clock=clock,
+        details={"template": template, "channel": channel, "about": subject},
+    )
+    return contact
 
 
 def cancel_pending(
