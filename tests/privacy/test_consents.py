@@ -111,9 +111,7 @@ class TestTheGuardCountsOnlyConsentsInForce:
         _, contacts = strategy_service.plan(session, AS_OF, us_policy, now=now)
         return contacts.filter(pl.col("account_id") == account_id).row(0, named=True)
 
-    def test_an_expired_consent_opens_nothing(
-        self, session: Session, clock: SettableClock
-    ) -> None:
+    def test_an_expired_consent_opens_nothing(self, session: Session, clock: SettableClock) -> None:
         ids = portfolio(session, clock)
         account = session.get(Account, ids["us_early"])
         assert account is not None
