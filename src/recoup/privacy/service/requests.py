@@ -27,7 +27,7 @@ from recoup.kit.clock import Clock
 from recoup.kit.errors import NotFound
 from recoup.ledger import service as ledger_service
 from recoup.ledger.repository import CustomerRepository
-from recoup.models import Consent, Customer, ErasureRequest, ErasureStatus
+from recoup.models import Consent, Customer, ErasureRequest, ErasureStatus, OptOut
 from recoup.privacy import repository as repo
 from recoup.privacy.repository import ConsentRepository, ErasureRepository
 
@@ -394,3 +394,9 @@ def erasure_requests(session: Session, customer_id: int) -> list[ErasureRequest]
     """A person's erasure requests, oldest first, with their status and ground."""
     customer = _customer(session, customer_id)
     return list(ErasureRepository(session).for_customer(customer.id))
+
+
+def opt_outs_of(session: Session, customer_id: int) -> list[OptOut]:
+    """A person's opt-outs, in force or withdrawn, with their source and evidence."""
+    customer = _customer(session, customer_id)
+    return list(repo.opt_outs_of(session, customer.id))
