@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.console import home, people
+from recoup.console import compliance, home, people
 
 ROUTERS: tuple[APIRouter, ...] = (
     home.router,
     people.router,
+    compliance.router,
 )

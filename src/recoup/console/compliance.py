@@ -16,12 +16,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from recoup.console.base import HEADERS, StaffPage, page_for, read_form, redirect, render
 
 from recoup.analytics import schemas as analytics_schemas
 from recoup.analytics import service as analytics_service
 from recoup.audit import contacts as contact_audit
 from recoup.audit import service as audit_service
+from recoup.console.base import HEADERS, StaffPage, page_for, read_form, redirect, render
 from recoup.contact import service as contact_service
 from recoup.http.deps import ClockDep, RowId, SessionDep
 from recoup.identity.permissions import Permission as P
