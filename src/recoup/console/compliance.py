@@ -142,6 +142,11 @@ def decision_record(
     account = ledger_service.get_account(session, record["contact"]["account_id"])
     customer = ledger_service.get_customer(session, account.customer_id)
     guard = (record.get("decision") or {}).get("guard_at_plan") or {}
+    # Times shown in the reader's locale and the business zone, not as ISO text.
+    scheduled = record["contact"]["scheduled_at"]
+    record["contact"]["scheduled_at"] = dt.datetime.fromisoformat(scheduled) if scheduled else None
+    for event in record["history"]:
+        event["at"] = dt.datetime.fromisoformat(event["at"])
     return render(
         request,
         staff,
