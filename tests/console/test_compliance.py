@@ -11,6 +11,8 @@ import itertools
 import json
 import re
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +21,7 @@ from recoup.contact import repository as contact_repository
 from recoup.identity.permissions import Role
 from recoup.kit.clock import SettableClock
 from recoup.models import Account, Consent, ContactPlan, QaReview
+from recoup.quality import service as qa_service
 from tests.console.conftest import ConsoleClient
 from tests.factories import add_bill, create_account, create_customer, shanghai
 
@@ -299,3 +302,51 @@ class TestLedgerAndOverview:
         week = console.get("/console/compliance", params={"by": "week", "lang": "zh-CN"})
         assert week.status_code == 200
         assert "拦截" in week.text
+
+
+TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
+FIELDS = st.sampled_from(
+    [
+        "from", "to", "size", "seed", "kind", "channel", "evidence", "expires", "account",
+        "customer_id", "reason", "findings", "identified_self", "no_threat", "within_hours",
+    ]
+)  # fmt: skip
+
+
+class TestFormsNeverFail:
+    """Every compliance form, posted with arbitrary fields and text: a 4xx or a page, never a 5xx."""
+
+    def test_fuzzed_forms(
+        self, console: ConsoleClient, sessions: sessionmaker[Session], clock: SettableClock
+    ) -> None:
+        ids = world(sessions, clock)
+        console.sign_in(Role.compliance_officer)
+        with sessions() as session:
+            sample = qa_service.draw_sample(
+                session, start=DAY, end=DAY, size=5, seed=1, actor="t", clock=clock
+            )
+            item = qa_service.get_sample(session, sample.id)[1][0].id
+            session.commit()
+        customer = ids["customer"]
+        routes = [
+            "/console/compliance/qa/samples",
+            f"/console/compliance/qa/reviews/{item}",
+            f"/console/compliance/customers/{customer}/consents",
+            f"/console/compliance/customers/{customer}/consents/1/withdraw",
+            "/console/compliance/privacy/export",
+            "/console/compliance/privacy/erasure",
+        ]
+
+        @settings(
+            max_examples=40,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(route=st.sampled_from(routes), form=st.dictionaries(FIELDS, TEXT, max_size=8))
+        def post(route: str, form: dict[str, str]) -> None:
+            answer = console.post_form(route, form, follow_redirects=False)
+            assert answer.status_code < 500, (route, form, answer.text[:500])
+
+        post()
