@@ -117,7 +117,8 @@ def overview(
         end=last,
         by=by if by in ("day", "week") else "day",
         error=error,
-        chart=json.dumps(chart, ensure_ascii=False),
+        # Inside <script type="application/json">: no "<" may close the element early.
+        chart=json.dumps(chart, ensure_ascii=False).replace("<", "\\u003c"),
         total=sum(r.contacts for r in rows),
     )
 

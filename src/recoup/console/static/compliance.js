@@ -17,7 +17,8 @@
         label: rule,
         data: parsed.series[rule],
         backgroundColor: palette[i % palette.length],
-        stack: "held"
+        stack: "held",
+        maxBarThickness: 48
       };
     });
     new window.Chart(canvas, {
@@ -27,7 +28,7 @@
         responsive: true,
         maintainAspectRatio: false,
         animation: false,
-        scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } }
+        scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } }
       }
     });
   }
