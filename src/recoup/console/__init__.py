@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.console import compliance, home, people
+from recoup.console import compliance, contacts, home, people, strategy
 
 ROUTERS: tuple[APIRouter, ...] = (
     home.router,
     people.router,
+    contacts.router,
+    strategy.router,
     compliance.router,
 )

@@ -1,8 +1,8 @@
 """qa samples and reviews: sent messages and placed calls drawn at random for a person to check
 
 Revision ID: c0a1f7e3b925
-Revises: 8d5e3f0b2a71
-Create Date: 2026-12-06 00:10:00
+Revises: 3c8d1f6a9e27
+Create Date: 2026-12-06 00:20:00
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import recoup.kit.crypto
 import recoup.kit.types
 
 revision: str = "c0a1f7e3b925"
-down_revision: str | None = "8d5e3f0b2a71"
+down_revision: str | None = "3c8d1f6a9e27"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
