@@ -195,3 +195,52 @@ class TestRecordConsentStaysCompatible:
                 source="rumour",
                 clock=clock,
             )
+
+
+class TestOtherCallersShapes:
+    """The agent's wrap-up and the replies inbox (other branches of issue 19) call
+    `record_consent` with their own names; they are recorded, not refused."""
+
+    def test_the_wrap_ups_hours_and_the_inboxs_source(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        ids = portfolio(session, clock)
+        account = session.get(Account, ids["us_early"])
+        assert account is not None
+        hours = privacy_service.record_consent(
+            session,
+            account.customer_id,
+            purpose="contact_hours",
+            evidence="call wrap-up by staff:li",
+            source="staff:li",
+            channel="call",
+            scope={"from": "20:00", "to": "21:30"},
+            expires_at=clock.now() + dt.timedelta(days=90),
+            clock=clock,
+        )
+        assert (hours.source, hours.scope) == ("agent", {"from": "20:00", "to": "21:30"})
+        actor = session.execute(
+            select(AuditEvent.actor).where(AuditEvent.action == "consent.given")
+        ).scalar_one()
+        assert actor == "staff:li"
+        inbox = privacy_service.record_consent(
+            session,
+            account.customer_id,
+            purpose="electronic",
+            evidence="inbound message 12",
+            source="replies_inbox",
+            channel="sms",
+            scope={"recorded_by": "staff:sup"},
+            clock=clock,
+        )
+        assert inbox.source == "replies_inbox"
+        with pytest.raises(ValidationFailed, match=r"scope\.to"):
+            privacy_service.record_consent(
+                session,
+                account.customer_id,
+                purpose="contact_hours",
+                evidence="call",
+                source="agent",
+                scope={"from": "20:00"},
+                clock=clock,
+            )

@@ -32,13 +32,16 @@ KINDS: dict[str, str] = {
     "electronic": "electronic messages on a channel (or all electronic channels)",
     # Reg F 1006.6(b)(1)/1006.14(b)(3): the debtor asked to be called at a time otherwise barred.
     "time_window": "contact at local hours outside the rule pack's window (scope from/to)",
+    # The agent's call wrap-up names a time_window consent so ("consent to other hours").
+    "contact_hours": "contact at local hours the debtor agreed to on a call (scope from/to)",
     "call_back": "calls the debtor asked for (Reg F prior consent given directly)",
     "third_party": "contact with a named third party about the debt",
     "data_processing": "processing personal data for collection beyond the contract",
 }
-SOURCES = ("agent", "portal", "api", "import", "reply", "wallet")
+SOURCES = ("agent", "portal", "api", "import", "replies_inbox", "wallet")
 CHANNELS = ("sms", "email", "push", "in_app", "call", "letter")
-SCOPE_KEYS = ("account", "from", "to", "address")
+SCOPE_KEYS = ("account", "from", "to", "address", "recorded_by")
+WINDOWED = frozenset({"time_window", "contact_hours"})
 MAX_EVIDENCE = 256
 MAX_SCOPE_TEXT = 128
 # A consent for longer than this is not a consent to a collection: ask again.
@@ -62,7 +65,7 @@ def _scope(kind: str, scope: dict[str, Any] | None) -> dict[str, str]:
         if len(text) > MAX_SCOPE_TEXT or not text.isprintable():
             raise ValidationFailed(f"scope.{key}: at most {MAX_SCOPE_TEXT} printable characters")
         out[key] = text
-    if kind == "time_window":
+    if kind in WINDOWED:
         for key in ("from", "to"):
             if not _HHMM.match(out.get(key, "")):
                 raise ValidationFailed(f"scope.{key}: a local time HH:MM for a time_window consent")
@@ -119,8 +122,13 @@ def record_consent(
     actor: str | None = None,
 ) -> Consent:
     """Record a consent (`purpose` is its kind, one of `KINDS`). `actor` is who recorded it for
-    the audit ledger (a staff user, an API key, `portal:<link>`); the source when not given."""
+    the audit ledger (a staff user, an API key, `portal:<link>`); the source when not given. A
+    caller that passes its principal as the source (`staff:li`, `api_key:rk_...`) records source
+    `agent` or `api` with that principal as the actor."""
     now = clock.now()
+    if source.startswith(("staff:", "api_key:")):
+        actor = actor or source
+        source = "agent" if source.startswith("staff:") else "api"
     text, canonical = validate(
         kind=purpose,
         evidence=evidence,
