@@ -79,6 +79,8 @@ from recoup.kit.tokens import sign_token
 from recoup.ledger import schemas as ledger_schemas
 from recoup.ledger import service as ledger_service
 from recoup.models import AgentTask, ContactPlan, CustomerPhone, PauseKind
+from recoup.privacy import service as privacy_service
+from recoup.quality import service as qa_service
 from recoup.strategy import service as strategy_service
 from tests.arrangements.test_flows import DAY0, POLICY, activate
 from tests.conftest import WEBHOOK_SECRET
@@ -123,7 +125,7 @@ CHECKS = [
 # Operations that never reach a 2xx here, and why. Empty: every operation does.
 NO_2XX: dict[str, str] = {}
 # Operations reaching a 2xx, out of all, as measured (docs/security.md); it may only rise.
-COVERAGE_FLOOR = 62
+COVERAGE_FLOOR = 73
 # Operations reaching a 2xx in a step along a declared link (create, then read, change, act).
 LINKED_FLOOR = 4
 
@@ -159,6 +161,14 @@ FITTING: dict[str, dict[str, Any]] = {
     "POST /v1/customers/{customer_id}/reveal": {"reason": "the debtor asked for a call back"},
     # The seed's active policy, again (saving a text stored already answers with its version).
     "POST /v1/policies": {"text": POLICY.replace("REAGE", "pause")},
+    "POST /v1/customers/{customer_id}/consents": {
+        "kind": "electronic",
+        "channel": "sms",
+        "scope": {},
+        "evidence": "sms YES to message 7781",
+        "expires_at": None,
+    },
+    "POST /v1/qa/samples": {"start": DAY0.isoformat(), "end": DAY0.isoformat(), "size": 5},
 }
 BY_KIND: dict[str, dict[str, dict[str, Any]]] = {
     "POST /v1/accounts/{account_id}/arrangements": {
@@ -435,6 +445,25 @@ def seed(
                 expires_at=clock.now() + dt.timedelta(days=30),
             )
         )
+
+    # Consents (a pair of customer and consent in each withdrawing operation's pools, so the
+    # path names the consent's own customer) and a QA sample of what went out today.
+    consent = privacy_service.record_consent(
+        session, customers[0].id, purpose="electronic", channel="sms",
+        evidence="sms YES 7781", source="api", clock=clock,
+    )  # fmt: skip
+    for label in (
+        "POST /v1/customers/{customer_id}/consents/{consent_id}/withdraw",
+        "DELETE /v1/customers/{customer_id}/consents/{consent_id}",
+    ):
+        world.pools[label] = {"customer_id": [customers[0].id], "consent_id": [consent.id]}
+    sample = qa_service.draw_sample(
+        session, start=DAY0, end=DAY0, size=50, seed=1, actor="staff:fuzz", clock=clock
+    )
+    world.ids["sample_id"].append(sample.id)
+    world.ids["review_id"] += [r.id for r in qa_service.get_sample(session, sample.id)[1]]
+    assert world.ids["review_id"], "nothing went out to sample"
+    session.commit()
 
     # Credentials: a key per scope, staff of every role (and throwaway sessions to sign out).
     for scope in sorted(API_KEY_SCOPES):

@@ -249,6 +249,19 @@ def held_contacts(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame
     )
 
 
+def held_contacts_by_day(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
+    """as_of_date, status, reasons (JSON list), contacts: `held_contacts` day by day."""
+    c = ContactPlan
+    reasons = cast(c.reasons, String)
+    return frames.read_frame(
+        session,
+        select(c.as_of_date, c.status, reasons, func.count(c.id))
+        .where(c.as_of_date.between(from_, to), c.status.in_(("blocked", "deferred")))
+        .group_by(c.as_of_date, c.status, reasons),
+        {"as_of_date": pl.Date, "status": pl.String, "reasons": pl.String, "contacts": pl.Int64},
+    )
+
+
 def promises(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
     """status, promises: promises to pay that ended (kept or broken) in the period."""
     a = Arrangement

@@ -101,6 +101,14 @@ class HeldReason(Schema):
     contacts: int = Field(examples=[120])
 
 
+class HeldOverTime(Schema):
+    period_start: dt.date = Field(description="The day, or the Monday of the week")
+    status: str = Field(description="blocked or deferred", examples=["blocked"])
+    rule: str = Field(description="The rule that held the contact", examples=["cn.hours.house"])
+    code: str = Field(description="The guard's reason code", examples=["OUTSIDE_HOURS"])
+    contacts: int = Field(examples=[12])
+
+
 class TaskCount(Schema):
     queue: str = Field(examples=["calls"])
     status: str = Field(examples=["open"])

@@ -225,6 +225,51 @@ def _held(session: Session, p: schemas.Period) -> list[schemas.HeldReason]:
     return [schemas.HeldReason(status=s, reason=r, contacts=n) for s, r, n in exploded.iter_rows()]
 
 
+def held_over_time(
+    session: Session, p: schemas.Period, *, by: str = "day"
+) -> list[schemas.HeldOverTime]:
+    """Blocked and deferred contacts per day (or week, from Monday), rule and reason code: a
+    contact held for two reasons counts under each."""
+    if by not in ("day", "week"):
+        raise ValidationFailed("by: day or week")
+    grouped = repo.held_contacts_by_day(session, p.from_date, p.to_date)
+    if grouped.height == 0:
+        return []
+    start = pl.col("as_of_date")
+    if by == "week":
+        start = start - pl.duration(days=start.dt.weekday() - 1)
+    exploded = (
+        grouped.with_columns(
+            pl.col("reasons").fill_null("[]").str.json_decode(pl.List(pl.String)).fill_null([])
+        )
+        .with_columns(
+            pl.when(pl.col("reasons").list.len() == 0)
+            .then(pl.lit(["unstated"]))
+            .otherwise(pl.col("reasons"))
+            .alias("reasons"),
+            start.alias("period_start"),
+        )
+        .explode("reasons")
+        .with_columns(
+            pl.col("reasons").str.split(":").list.first().str.strip_chars().alias("rule"),
+            pl.col("reasons")
+            .str.split(":")
+            .list.get(1, null_on_oob=True)
+            .fill_null("")
+            .alias("code"),
+        )
+        .group_by("period_start", "status", "rule", "code")
+        .agg(pl.col("contacts").sum())
+        .sort(["period_start", "contacts", "rule"], descending=[False, True, False])
+    )
+    return [
+        schemas.HeldOverTime(period_start=d, status=s, rule=r, code=c.strip(), contacts=n)
+        for d, s, r, c, n in exploded.select(
+            "period_start", "status", "rule", "code", "contacts"
+        ).iter_rows()
+    ]
+
+
 # -- the KPIs --------------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.console import admin, contacts, home, people, strategy, supervisor
+from recoup.console import admin, compliance, contacts, home, people, strategy, supervisor
 
 ROUTERS: tuple[APIRouter, ...] = (
     home.router,
@@ -18,4 +18,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     strategy.router,
     admin.router,
     supervisor.router,
+    compliance.router,
 )
