@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.console import home, people
+from recoup.console import dashboard, home, people, templates_desk
 
 ROUTERS: tuple[APIRouter, ...] = (
     home.router,
     people.router,
+    dashboard.router,
+    templates_desk.router,
 )
