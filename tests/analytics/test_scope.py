@@ -7,13 +7,16 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy.orm import Session
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
 
 from recoup.analytics import schemas
 from recoup.analytics import service as analytics_service
+from recoup.identity.permissions import Role
 from recoup.kit.clock import SettableClock
 from recoup.kit.errors import ValidationFailed
 from recoup.models import StrategyDecision
+from tests.analytics.test_api import staff_client
 from tests.analytics.test_kpis import PERIOD, Book, build
 
 
@@ -155,3 +158,30 @@ class TestTargets:
         bad.write_text(text, encoding="utf-8")
         with pytest.raises(ValidationFailed):
             analytics_service.load_targets(bad)
+
+
+class TestThroughTheApi:
+    def test_the_endpoints_take_product_and_segment(
+        self,
+        app: FastAPI,
+        sessions: sessionmaker[Session],
+        session: Session,
+        clock: SettableClock,
+        book: Book,
+    ) -> None:
+        session.commit()
+        client = staff_client(app, sessions, clock, Role.strategist)
+        query = {"from": "2026-06-01", "to": "2026-06-30"}
+        kpis = client.get("/v1/analytics/kpis", params={**query, "product": "credit_line"})
+        assert kpis.status_code == 200, kpis.text
+        [cny] = kpis.json()["recovery"]
+        assert (cny["base_minor"], cny["collected_minor"]) == (80_000, 80_000)
+        assert kpis.json()["scope"] == {"product": "credit_line", "segment": None}
+        rolls = client.get("/v1/analytics/roll-rates", params={**query, "segment": "large"})
+        assert rolls.status_code == 200
+        assert sum(c["accounts"] for c in rolls.json()["cells"]) == 2
+        unknown = client.get("/v1/analytics/experiments", params={**query, "segment": "nobody"})
+        assert unknown.status_code == 422
+        assert unknown.json()["message"].startswith("segment:")
+        too_long = client.get("/v1/analytics/kpis", params={"product": "p" * 33})
+        assert too_long.status_code == 422

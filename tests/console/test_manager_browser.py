@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from tests.console.browser import console_browser, new_page, shot, sign_in
 from tests.console.conftest import PASSWORD, ServedConsole
@@ -121,7 +121,7 @@ def test_the_template_desk_shows_the_guards_verdict_as_one_types(
     page.fill("input[name=name]", "early_reminder")
     page.select_option("select[name=language]", "en")
     page.fill("textarea[name=body]", GOOD)
-    page.wait_for_function("document.querySelectorAll('#verdicts tr.allowed').length === 4")
+    expect(page.locator("#verdicts tr.allowed")).to_have_count(4)  # CN, US, US-NY-NYC, GB
     page.locator("textarea[name=body]").press_sequentially(" We know where you live.", delay=5)
     page.wait_for_selector("#verdicts tr.refused[data-jurisdiction='CN']")
     assert "/console/templates/new" in page.url, "htmx checked in place"

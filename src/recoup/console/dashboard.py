@@ -41,8 +41,9 @@ VERDICTS = ("reference", "unclear", "higher", "lower")
 class Formats:
     """Numbers in the staff member's locale: rates as percentages, the rest as decimals."""
 
-    def __init__(self, locale: str) -> None:
+    def __init__(self, locale: str, points: str = "pp") -> None:
         self.locale = locale
+        self.unit = points
 
     def pct(self, value: float | None, digits: int = 1) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -54,7 +55,7 @@ class Formats:
         if value is None or math.isnan(value):
             return "—"
         text = format_decimal(value * 100, "+#,##0.0;-#,##0.0", locale=self.locale)
-        return f"{text} pp"
+        return f"{text} {self.unit}"
 
     def dec(self, value: float | None, digits: int = 2) -> str:
         if value is None or math.isnan(value):
@@ -140,7 +141,9 @@ def dashboard(
         return render(request, staff, "dashboard/page.html", status=422, data=None, **context)
     data = analytics_service.report_data(session, period, scope=scope)
     targets = analytics_service.load_targets(settings.kpi_targets_file)
-    context.update(_figures(data, targets, Formats(staff.locale), t))
+    context.update(_figures(data, targets, Formats(staff.locale, t("dashboard.pp")), t))
+    # The dates the figures cover, in the fields: a preset or a default shows what it chose.
+    given.update({"from": period.from_date.isoformat(), "to": period.to_date.isoformat()})
     context["period"] = period
     context["scope"] = scope
     return render(request, staff, "dashboard/page.html", data=data, **context)

@@ -194,6 +194,7 @@ async def preview(
                 int(account),
                 creditor_name=settings.creditor_name,
                 support_phone=settings.support_phone,
+                public_url=settings.public_url,
             )
         except NotFound:
             problem, status = "templates.error_account_unknown", 404

@@ -518,6 +518,7 @@ def preview_template(
         account_id,
         creditor_name=settings.creditor_name,
         support_phone=settings.support_phone,
+        public_url=settings.public_url,
     )
     return schemas.TemplatePreviewOut(
         account_id=account_id,

@@ -220,10 +220,12 @@ def preview(
     *,
     creditor_name: str,
     support_phone: str,
+    public_url: str = "https://pay.example",
 ) -> Rendered:
     """The text as the account's debtor would read it, masked for the person previewing: the
-    debtor's name masked as the console shows it, the pay link a placeholder (no link is signed),
-    the account's own amounts, due date and days past due."""
+    debtor's name masked as the console shows it, the pay link's token masked (no link is signed;
+    ASCII, so an SMS's length reads as a real one's would), the account's own amounts, due date
+    and days past due."""
     facts = repo.preview_facts(session, account_id)
     if facts is None:
         raise NotFound(f"account_id: no account {account_id}")
@@ -238,7 +240,7 @@ def preview(
         "currency": facts.currency,
         "due_date": due[0] if due else sample(template.language)["due_date"],
         "days_past_due": facts.dpd or 0,
-        "pay_link": "https://…/p/••••••",
+        "pay_link": f"{public_url.rstrip('/')}/p/{'*' * 24}",
         "opt_out": OPT_OUT_SAMPLE[template.language],
         "support_phone": support_phone,
     }
