@@ -107,7 +107,7 @@ class TestScope:
     def test_the_choices_are_the_products_and_the_segments_decided(
         self, session: Session, book: Book
     ) -> None:
-        products, segments = analytics_service.choices(session)
+        products, segments = analytics_service.choices(session, PERIOD)
         assert {"bnpl", "credit_line"} <= set(products)
         assert segments == ["everyone", "large", "standard"]
 

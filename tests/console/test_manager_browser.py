@@ -15,7 +15,7 @@ from typing import NamedTuple
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.console.browser import console_browser, new_page, shot, sign_in
+from tests.console.browser import TABLET, console_browser, new_page, shot, sign_in
 from tests.console.conftest import PASSWORD, ServedConsole
 from tests.processes import wait_until_serving
 from tests.test_serve import free_port
@@ -108,6 +108,10 @@ def test_the_dashboard_draws_its_charts(
     assert page.locator("ul.kpis li.kpi").count() >= 8
     shot(page, f"manager-dashboard-{lang}")
     assert not errors, errors
+    tablet = new_page(console_browser, lang, TABLET)
+    sign_in(tablet, simulated.base, "strategist")
+    tablet.goto(f"{simulated.base}/console/dashboard?days=30&lang={lang}")
+    shot(tablet, f"manager-dashboard-tablet-{lang}")  # no sideways scroll at 820 px either
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])

@@ -77,11 +77,24 @@ def product_codes(session: Session) -> list[str]:
     return list(session.execute(select(Product.code).order_by(Product.code)).scalars())
 
 
-def segments(session: Session) -> list[str]:
-    """Every segment the strategy has decided an account in, in order."""
+def segments(session: Session, from_: dt.date, to: dt.date) -> list[str]:
+    """The segments the strategy decided accounts in during [from_, to] (by the decisions' date
+    index, not over the whole history), in order."""
     d = StrategyDecision
-    stmt = select(d.segment).where(d.segment.is_not(None)).distinct().order_by(d.segment)
+    stmt = (
+        select(d.segment)
+        .where(d.segment.is_not(None), d.as_of_date.between(from_, to))
+        .distinct()
+        .order_by(d.segment)
+    )
     return [str(s) for s in session.execute(stmt).scalars()]
+
+
+def segment_exists(session: Session, segment: str) -> bool:
+    """Has the strategy ever decided an account in this segment?"""
+    d = StrategyDecision
+    stmt = select(d.id).where(d.segment == segment).limit(1)
+    return session.execute(stmt).first() is not None
 
 
 def observed_accounts(session: Session, accounts: Accounts = None) -> pl.DataFrame:

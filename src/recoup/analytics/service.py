@@ -56,18 +56,19 @@ class BadScope(ValidationFailed):
 ALL = schemas.Scope()
 
 
-def choices(session: Session) -> tuple[list[str], list[str]]:
-    """What the figures may be filtered by: the products' codes and the segments decided."""
-    return repo.product_codes(session), repo.segments(session)
+def choices(session: Session, p: schemas.Period) -> tuple[list[str], list[str]]:
+    """What the figures of a period may be filtered by: the products' codes, and the segments
+    the strategy decided accounts in during the period."""
+    return repo.product_codes(session), repo.segments(session, p.from_date, p.to_date)
 
 
 def scope(session: Session, product: str | None, segment: str | None) -> schemas.Scope:
     """The accounts asked for, checked: a product that exists, a segment the strategy has decided
     accounts in. Blank means all."""
     product, segment = (product or "").strip() or None, (segment or "").strip() or None
-    if product is not None and product not in repo.product_codes(session):
+    if product is not None and (len(product) > 32 or product not in repo.product_codes(session)):
         raise BadScope(f"product: no product {product[:32]!r}")
-    if segment is not None and segment not in repo.segments(session):
+    if segment is not None and (len(segment) > 64 or not repo.segment_exists(session, segment)):
         raise BadScope(f"segment: no account was decided in a segment {segment[:64]!r}")
     return schemas.Scope(product=product, segment=segment)
 

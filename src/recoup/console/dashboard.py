@@ -115,13 +115,12 @@ def dashboard(
 ) -> HTMLResponse:
     t = translator(staff.lang)
     given, errors, from_, to, days = _filters(request, t)
-    products, segments = analytics_service.choices(session)
     context: dict[str, Any] = {
         "given": given,
         "errors": errors,
         "presets": PRESETS,
-        "products": products,
-        "segments": segments,
+        "products": [],
+        "segments": [],
     }
     period = scope = None
     if not errors:
@@ -137,6 +136,8 @@ def dashboard(
         except analytics_service.BadScope as exc:
             field = "product" if str(exc).startswith("product") else "segment"
             errors[field] = t(f"dashboard.error_{field}")
+    shown = period or analytics_service.period(session, None, None, clock=clock)
+    context["products"], context["segments"] = analytics_service.choices(session, shown)
     if errors or period is None or scope is None:
         return render(request, staff, "dashboard/page.html", status=422, data=None, **context)
     data = analytics_service.report_data(session, period, scope=scope)
