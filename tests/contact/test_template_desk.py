@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from recoup.audit import service as audit_service
 from recoup.contact import service as contact_service
 from recoup.contact.templates import MessageTemplate
 from recoup.kit.clock import SettableClock
@@ -132,14 +133,27 @@ class TestPreview:
             account.id,
             creditor_name="Recoup Wallet",
             support_phone="400",
+            actor="staff:zhou",
+            clock=clock,
         )
         assert rendered.body == "Hi E****, CN¥1,234.00 due."
         assert "Emily" not in rendered.body
+        # The look is on the customer's data-access log, as a masked view.
+        [seen] = audit_service.access_log(session, customer.id)
+        assert (seen.actor, seen.kind, seen.fields) == ("staff:zhou", "view", ["name"])
 
-    def test_an_unknown_account_is_a_404_naming_the_field(self, session: Session) -> None:
+    def test_an_unknown_account_is_a_404_naming_the_field(
+        self, session: Session, clock: SettableClock
+    ) -> None:
         with pytest.raises(NotFound, match=r"^account_id:"):
             contact_service.preview(
-                session, GOOD, 10**12, creditor_name="Recoup Wallet", support_phone="400"
+                session,
+                GOOD,
+                10**12,
+                creditor_name="Recoup Wallet",
+                support_phone="400",
+                actor="staff:zhou",
+                clock=clock,
             )
 
 

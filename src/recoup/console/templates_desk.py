@@ -177,7 +177,7 @@ async def check(request: Request, staff: Writer) -> Response:
 
 @router.post("/console/templates/preview")
 async def preview(
-    request: Request, staff: Writer, session: SessionDep, settings: SettingsDep
+    request: Request, staff: Writer, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> Response:
     """The text as one account's debtor would read it, the name masked, nothing sent."""
     form = await read_form(request, staff)
@@ -194,6 +194,8 @@ async def preview(
                 int(account),
                 creditor_name=settings.creditor_name,
                 support_phone=settings.support_phone,
+                actor=staff.principal.actor,
+                clock=clock,
                 public_url=settings.public_url,
             )
         except NotFound:

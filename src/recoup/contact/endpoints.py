@@ -508,16 +508,20 @@ def preview_template(
     data: schemas.TemplateDraftIn,
     session: SessionDep,
     settings: SettingsDep,
-    _: Principal = require(P.templates_write),
+    clock: ClockDep,
+    principal: Principal = require(P.templates_write),
 ) -> schemas.TemplatePreviewOut:
     """Rendered with the account's own amounts, due date and days past due; the debtor's name
-    masked, the pay link a placeholder. Nothing is sent or saved."""
+    masked, the pay link's token masked. Nothing is sent or saved; the look is on the customer's
+    data-access log (a masked view)."""
     rendered = contact_service.preview(
         session,
         _template(data),
         account_id,
         creditor_name=settings.creditor_name,
         support_phone=settings.support_phone,
+        actor=principal.actor,
+        clock=clock,
         public_url=settings.public_url,
     )
     return schemas.TemplatePreviewOut(

@@ -109,6 +109,7 @@ def preview_facts(session: Session, account_id: int) -> Any | None:
     stmt = (
         select(
             a.id,
+            a.customer_id,
             a.currency,
             d.dpd,
             d.overdue_minor,

@@ -220,15 +220,27 @@ def preview(
     *,
     creditor_name: str,
     support_phone: str,
+    actor: str,
+    clock: Clock,
     public_url: str = "https://pay.example",
 ) -> Rendered:
     """The text as the account's debtor would read it, masked for the person previewing: the
     debtor's name masked as the console shows it, the pay link's token masked (no link is signed;
     ASCII, so an SMS's length reads as a real one's would), the account's own amounts, due date
-    and days past due."""
+    and days past due. The look is on the customer's data-access log (a masked view), as a
+    console page showing the customer is."""
     facts = repo.preview_facts(session, account_id)
     if facts is None:
         raise NotFound(f"account_id: no account {account_id}")
+    audit_service.log_access(
+        session,
+        customer_id=facts.customer_id,
+        actor=actor,
+        kind="view",
+        fields=["name"],
+        reason="template preview (masked)",
+        clock=clock,
+    )
     due = repo.next_due(session, [account_id]).get(account_id)
     name = (facts.name or "").strip()
     first = name.split()[0] if " " in name else name
