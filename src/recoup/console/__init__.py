@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.console import dashboard, home, people, templates_desk
+from recoup.console import contacts, dashboard, home, people, strategy, templates_desk
 
 ROUTERS: tuple[APIRouter, ...] = (
     home.router,
     people.router,
+    contacts.router,
+    strategy.router,
     dashboard.router,
     templates_desk.router,
 )

@@ -102,6 +102,11 @@ class PreferencesIo(Schema):
     language: Literal["zh-CN", "zh-TW", "en"] | None = None
 
 
+class Retried(Schema):
+    id: int
+    status: str = Field(description="queued: back in the outbox, checked again before it is sent")
+
+
 # -- message templates ----------------------------------------------------------------------------
 
 TemplateChannel = Literal["sms", "email", "push", "in_app", "letter"]
