@@ -68,6 +68,7 @@ from recoup.config import Settings
 from recoup.contact import flows as contact_flows
 from recoup.contact import service as contact_service
 from recoup.contact.dispatch import DispatchConfig
+from recoup.contact.templates import MessageTemplate
 from recoup.delinquency import flows as delinquency_flows
 from recoup.identity import service as identity_service
 from recoup.identity.auth import SESSION_COOKIE
@@ -125,7 +126,7 @@ CHECKS = [
 # Operations that never reach a 2xx here, and why. Empty: every operation does.
 NO_2XX: dict[str, str] = {}
 # Operations reaching a 2xx, out of all, as measured (docs/security.md); it may only rise.
-COVERAGE_FLOOR = 73
+COVERAGE_FLOOR = 79
 # Operations reaching a 2xx in a step along a declared link (create, then read, change, act).
 LINKED_FLOOR = 4
 
@@ -463,6 +464,21 @@ def seed(
     world.ids["sample_id"].append(sample.id)
     world.ids["review_id"] += [r.id for r in qa_service.get_sample(session, sample.id)[1]]
     assert world.ids["review_id"], "nothing went out to sample"
+    # Template versions by a person who is none of the fuzzing staff: drafts to submit, submitted
+    # versions to approve (their author may not: four eyes).
+    text = (
+        "{{ creditor_name }}: Hi {{ first_name }}, {{ overdue_minor|money(currency) }} is late. "
+        "Pay or choose a plan: {{ pay_link }} {{ opt_out }}"
+    )
+    template = MessageTemplate("early_reminder", "sms", "en", "gentle", text)
+    for n in range(6):
+        version = contact_service.save(session, template, author="staff:lin", clock=clock)
+        world.ids["version_id"].append(version.id)
+        verb = "submit" if n % 2 else "approve"
+        if verb == "approve":
+            contact_service.submit(session, version.id, actor="staff:lin", clock=clock)
+        label = f"POST /v1/templates/{{version_id}}/{verb}"
+        world.pools.setdefault(label, {"version_id": []})["version_id"].append(version.id)
     session.commit()
 
     # Credentials: a key per scope, staff of every role (and throwaway sessions to sign out).

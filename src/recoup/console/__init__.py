@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.console import admin, compliance, contacts, home, people, strategy, supervisor
+from recoup.console import (
+    admin,
+    compliance,
+    contacts,
+    dashboard,
+    home,
+    people,
+    strategy,
+    supervisor,
+    templates_desk,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     home.router,
@@ -19,4 +29,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin.router,
     supervisor.router,
     compliance.router,
+    dashboard.router,
+    templates_desk.router,
 )

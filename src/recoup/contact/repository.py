@@ -75,9 +75,55 @@ def template_version(session: Session, version_id: int) -> TemplateVersion | Non
 
 def approve_template_version(
     session: Session, version: TemplateVersion, *, actor: str, at: dt.datetime
-) -> None:
+) -> list[int]:
+    """The version approved, and every other approved version of the same template retired (one
+    approved version per template: what the dispatcher renders). The retired versions' ids."""
+    v = TemplateVersion
+    retired = list(
+        session.execute(
+            select(v.id).where(
+                v.name == version.name,
+                v.channel == version.channel,
+                v.language == version.language,
+                v.tone == version.tone,
+                v.status == "approved",
+                v.id != version.id,
+            )
+        ).scalars()
+    )
+    if retired:
+        session.execute(update(v).where(v.id.in_(retired)).values(status="retired"))
     version.status, version.approved_by, version.approved_at = "approved", actor, at
     session.flush()
+    return retired
+
+
+def set_template_status(session: Session, version: TemplateVersion, status: str) -> None:
+    version.status = status
+    session.flush()
+
+
+def preview_facts(session: Session, account_id: int) -> Any | None:
+    """What a message to the account's debtor carries: currency, days past due, overdue now, the
+    customer's name (decrypted; the caller masks it), language and jurisdiction."""
+    a, d, u = Account, AccountDelinquency, Customer
+    stmt = (
+        select(
+            a.id,
+            a.customer_id,
+            a.currency,
+            d.dpd,
+            d.overdue_minor,
+            d.outstanding_minor,
+            u.name,
+            u.preferred_language,
+            u.jurisdiction,
+        )
+        .join(u, u.id == a.customer_id)
+        .join(d, d.account_id == a.id, isouter=True)
+        .where(a.id == account_id)
+    )
+    return session.execute(stmt).one_or_none()
 
 
 def approved_template(

@@ -80,6 +80,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
+# What a preview shows for the opt-out instruction (the dispatcher fills in the channel's own).
+OPT_OUT_SAMPLE = {language: str(values["opt_out"]) for language, values in SAMPLES.items()}
+
+
 def language_for(preferred: str | None, jurisdiction: str) -> str:
     """The language Recoup writes to a person in: theirs if it is one of ours, else the
     jurisdiction's (Simplified Chinese in mainland China, English elsewhere)."""
