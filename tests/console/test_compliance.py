@@ -96,7 +96,7 @@ class TestTheContactAuditFromThePage:
         )
         assert page.status_code == 200, page.text
         rows = re.findall(
-            r'<tr class="breach"><td[^>]*><a href="/console/compliance/contacts/(\d+)"', page.text
+            r'<tr class="breach"><td[^>]*><a href="/console/contacts/(\d+)"', page.text
         )
         assert str(ids["late"]) in rows
         assert str(ids["noon"]) not in rows
@@ -128,7 +128,7 @@ class TestDecisionRecord:
     ) -> None:
         ids = world(sessions, clock)
         console.sign_in(Role.auditor)
-        page = console.get(f"/console/compliance/contacts/{ids['blocked']}")
+        page = console.get(f"/console/contacts/{ids['blocked']}")
         assert page.status_code == 200, page.text
         assert "base.cease:CEASE" in page.text
         assert "王芳" not in page.text  # masked
@@ -138,8 +138,8 @@ class TestDecisionRecord:
             params={"contact_id": ids["late"]},
             follow_redirects=False,
         )
-        assert found.headers["location"] == f"/console/compliance/contacts/{ids['late']}"
-        assert console.get("/console/compliance/contacts/999999").status_code == 404
+        assert found.headers["location"] == f"/console/contacts/{ids['late']}"
+        assert console.get("/console/contacts/999999").status_code == 404
 
 
 class TestQaThroughThePage:

@@ -22,7 +22,6 @@ from recoup.analytics import service as analytics_service
 from recoup.audit import contacts as contact_audit
 from recoup.audit import service as audit_service
 from recoup.console.base import HEADERS, StaffPage, page_for, read_form, redirect, render
-from recoup.contact import service as contact_service
 from recoup.http.deps import ClockDep, RowId, SessionDep
 from recoup.identity.permissions import Permission as P
 from recoup.kit.errors import NotFound, RecoupError, ValidationFailed
@@ -128,37 +127,13 @@ def overview(
 
 @router.get("/console/compliance/contacts")
 def find_contact(staff: Auditor, contact_id: Annotated[int, Query(ge=1, le=2**63 - 1)]) -> Response:
-    return redirect(f"/console/compliance/contacts/{contact_id}")
+    return redirect(f"/console/contacts/{contact_id}")
 
 
 @router.get("/console/compliance/contacts/{contact_id}")
-def decision_record(
-    request: Request, contact_id: RowId, session: SessionDep, staff: Auditor
-) -> Response:
-    """Everything `recoup contact explain` says, laid out: the contact, the policy and segment,
-    the guard at plan time (packs, zones, reasons with citations and counters), what was sent
-    (the name masked) and its history; the customer masked, revealed only through the audited
-    reveal."""
-    record = contact_service.explain(session, contact_id)
-    account = ledger_service.get_account(session, record["contact"]["account_id"])
-    customer = ledger_service.get_customer(session, account.customer_id)
-    guard = (record.get("decision") or {}).get("guard_at_plan") or {}
-    # Times shown in the reader's locale and the business zone, not as ISO text.
-    scheduled = record["contact"]["scheduled_at"]
-    record["contact"]["scheduled_at"] = dt.datetime.fromisoformat(scheduled) if scheduled else None
-    for event in record["history"]:
-        event["at"] = dt.datetime.fromisoformat(event["at"])
-    return render(
-        request,
-        staff,
-        "compliance/contact.html",
-        record=record,
-        guard=guard,
-        account=account,
-        customer_id=customer.id,
-        customer_name=mask_name(customer.name),
-        details=json.dumps,
-    )
+def decision_record(contact_id: RowId, staff: Auditor) -> Response:
+    """The record lives at `/console/contacts/{id}` (every role that reads contacts opens it)."""
+    return redirect(f"/console/contacts/{contact_id}")
 
 
 # --- the contact audit -----------------------------------------------------------------------

@@ -9,6 +9,8 @@ The record is `contact.service.explain`, the same as `recoup contact explain` an
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -18,6 +20,8 @@ from recoup.console.base import StaffPage, page_for, read_form, redirect, render
 from recoup.contact import service as contact_service
 from recoup.http.deps import ClockDep, RowId, SessionDep
 from recoup.identity.permissions import Permission as P
+from recoup.kit.masking import mask_name
+from recoup.ledger import service as ledger_service
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,8 +34,30 @@ SHOWN = 100
 def decision_record(
     request: Request, contact_id: RowId, session: SessionDep, staff: Reader
 ) -> Response:
+    """Everything `recoup contact explain` says, laid out: the contact, the policy and segment,
+    the guard at plan time (packs, zones, reasons with citations and counters), what was sent
+    (the name masked) and its history with the guard at send time; the customer masked, revealed
+    only through the audited reveal."""
     record = contact_service.explain(session, contact_id)
-    return render(request, staff, "contacts/record.html", record=record)
+    account = ledger_service.get_account(session, record["contact"]["account_id"])
+    customer = ledger_service.get_customer(session, account.customer_id)
+    guard = (record.get("decision") or {}).get("guard_at_plan") or {}
+    # Times shown in the reader's locale and the business zone, not as ISO text.
+    scheduled = record["contact"]["scheduled_at"]
+    record["contact"]["scheduled_at"] = dt.datetime.fromisoformat(scheduled) if scheduled else None
+    for event in record["history"]:
+        event["at"] = dt.datetime.fromisoformat(event["at"])
+    return render(
+        request,
+        staff,
+        "contacts/record.html",
+        record=record,
+        guard=guard,
+        account=account,
+        customer_id=customer.id,
+        customer_name=mask_name(customer.name),
+        details=json.dumps,
+    )
 
 
 @router.get("/console/outbox")
