@@ -36,6 +36,7 @@ from recoup.web.portal import router as portal_router
 from recoup.web.portal import static_files
 from recoup.web.selfservice import router as selfservice_router
 from recoup.web.unsubscribe import router as unsubscribe_router
+from recoup.workbench.endpoints import router as workbench_router
 
 log = get_logger(__name__)
 
@@ -134,6 +135,7 @@ def create_app(
     app.include_router(arrangements_router)
     app.include_router(cases_router)
     app.include_router(analytics_router)
+    app.include_router(workbench_router)
     app.include_router(portal_router)
     app.include_router(selfservice_router)
     app.include_router(unsubscribe_router)

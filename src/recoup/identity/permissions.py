@@ -38,7 +38,9 @@ class Permission(StrEnum):
     tasks_manage = "tasks:manage"  # see queues' load per agent, reassign tasks
     notes_write = "notes:write"  # notes on an account
     consents_write = "consents:write"  # record or withdraw a debtor's consent, with its evidence
-    replies_handle = "replies:handle"  # the inbound replies inbox: make a case, record consent, opt out
+    replies_handle = (
+        "replies:handle"  # the inbound replies inbox: make a case, record consent, opt out
+    )
     policies_write = "policies:write"  # edit a policy, dry-run it, submit it for activation
     policies_approve = "policies:approve"  # approve another person's activation (four eyes)
     templates_write = "templates:write"  # write or edit a message template, submit it
