@@ -104,7 +104,7 @@ def test_agents_taking_next_at_once_never_get_the_same_account(database: Engine)
                         outcome="no_answer",
                         actor=f"staff:{staff_id}",
                     )
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(s,)) for s in staff]
