@@ -72,6 +72,8 @@ def api_routes(app: FastAPI) -> list[tuple[str, str, Any]]:
         effective = getattr(route, "effective_route_contexts", None)
         routes = list(effective() if callable(effective) else effective or []) or [route]
         for item in routes:
+            if item.path == "/" or item.path.startswith("/console"):
+                continue  # the console's pages: tests/console/test_guards.py checks them
             if isinstance(item, APIRoute) or hasattr(item, "dependant"):
                 found += [(method, item.path, item) for method in sorted(item.methods or [])]
     return found

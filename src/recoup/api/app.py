@@ -17,6 +17,8 @@ from recoup.arrangements.endpoints import router as arrangements_router
 from recoup.bootstrap import install_keys, load_audit_signer
 from recoup.cases.endpoints import router as cases_router
 from recoup.config import Settings
+from recoup.console.base import FORM_BYTES as CONSOLE_BODY_LIMIT
+from recoup.console.install import install as install_console
 from recoup.contact.endpoints import router as contact_router
 from recoup.delinquency.endpoints import router as delinquency_router
 from recoup.http.errors import error_response, install_error_handlers
@@ -71,6 +73,7 @@ BODY_LIMITS = {
     "/v1/channels/": WEBHOOK_BODY_LIMIT,
     "/p/": PORTAL_BODY_LIMIT,
     "/v1/unsubscribe/": PORTAL_BODY_LIMIT,
+    "/console/": CONSOLE_BODY_LIMIT,
 }
 
 
@@ -142,6 +145,7 @@ def create_app(
     if settings.sandbox_wallet:
         app.include_router(sandbox_wallet_router)
     app.mount("/static", static_files(), name="static")
+    install_console(app)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     def healthz() -> dict[str, str]:

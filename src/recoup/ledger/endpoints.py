@@ -199,17 +199,7 @@ def reveal_customer(
 ) -> schemas.RevealedCustomer:
     """Show chosen personal fields in clear. Needs the reveal permission and a stated reason; the
     reveal goes on the audit ledger and on the data-access log the customer sees."""
-    customer = ledger_customers.get_customer(session, customer_id)
-    audit_service.log_access(
-        session,
-        customer_id=customer.id,
-        actor=principal.actor,
-        kind="reveal",
-        fields=[str(f) for f in data.fields],
-        reason=data.reason,
-        clock=clock,
-    )
-    return schemas.RevealedCustomer.of(customer, data.fields)
+    return ledger_customers.reveal(session, customer_id, data, actor=principal.actor, clock=clock)
 
 
 @router.get(

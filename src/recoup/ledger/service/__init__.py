@@ -38,6 +38,7 @@ from recoup.ledger.service.customers import (
     erase_customer,
     get_customer,
     lookup_indexes,
+    reveal,
     set_language,
 )
 from recoup.ledger.service.errors import (
@@ -110,6 +111,7 @@ __all__ = [
     "reallocate",
     "reallocate_many",
     "record_payment",
+    "reveal",
     "reverse_payment",
     "set_language",
     "take_off",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from recoup.audit import service as audit_service
 from recoup.kit.clock import Clock
 from recoup.kit.errors import ValidationFailed
 from recoup.kit.indexes import email_index, national_id_index, phone_index
@@ -92,3 +93,26 @@ def backfill_indexes(session: Session) -> int:
     rows = repo.lacking_indexes()
     repo.reindex(rows)
     return len(rows)
+
+
+def reveal(
+    session: Session,
+    customer_id: int,
+    request: schemas.RevealRequest,
+    *,
+    actor: str,
+    clock: Clock,
+) -> schemas.RevealedCustomer:
+    """Chosen personal fields in clear, for a stated reason: the reveal goes on the audit ledger
+    and on the data-access log the customer sees. The API's reveal and the console's both call it."""
+    customer = get_customer(session, customer_id)
+    audit_service.log_access(
+        session,
+        customer_id=customer.id,
+        actor=actor,
+        kind="reveal",
+        fields=[str(f) for f in request.fields],
+        reason=request.reason,
+        clock=clock,
+    )
+    return schemas.RevealedCustomer.of(customer, request.fields)

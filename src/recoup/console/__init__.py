@@ -1,0 +1,17 @@
+"""The staff console: server-rendered pages under `/console` for agents, supervisors, managers,
+compliance officers and administrators, in zh-CN and en (docs/console.md).
+
+Each area is a module with its own router; `ROUTERS` lists them (one line each) and
+`recoup.console.install` puts them on the app.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from recoup.console import home, people
+
+ROUTERS: tuple[APIRouter, ...] = (
+    home.router,
+    people.router,
+)
