@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.console import home, people
+from recoup.console import home, people, queues, workbench
 
 ROUTERS: tuple[APIRouter, ...] = (
     home.router,
     people.router,
+    workbench.router,
+    queues.router,
 )
