@@ -27,14 +27,16 @@ def test_an_agent_takes_the_next_account_sees_the_guard_and_records_a_promise(
     session.commit()
     console.sign_in(Role.agent)
     work = console.get("/console/work")
-    assert work.status_code == 200 and 'id="next-account"' in work.text
+    assert work.status_code == 200
+    assert 'id="next-account"' in work.text
     taken = console.post_form("/console/work/next", follow_redirects=False)
     assert taken.status_code == 303
     assert taken.headers["location"] == f"/console/accounts/{first.id}"
     page = console.get(taken.headers["location"])
     assert page.status_code == 200, page.text
     assert 'id="guard-answer">Allowed now' in page.text
-    assert "王*" in page.text and "王芳" not in page.text  # masked, with the reveal
+    assert "王*" in page.text
+    assert "王芳" not in page.text
     assert 'id="wrap-up"' in page.text
     task = session.scalars(select(AgentTask).where(AgentTask.account_id == first.id)).one()
     # The wrap-up form: a promise outside the policy's days is refused beside the form.
@@ -42,7 +44,8 @@ def test_an_agent_takes_the_next_account_sees_the_guard_and_records_a_promise(
         f"/console/tasks/{task.id}/wrap-up",
         {"outcome": "promise", "amount": "500", "date": "2026-09-01"},
     )
-    assert late.status_code == 422 and 'role="alert"' in late.text
+    assert late.status_code == 422
+    assert 'role="alert"' in late.text
     done = console.post_form(
         f"/console/tasks/{task.id}/wrap-up",
         {"outcome": "promise", "amount": "500", "date": "2026-06-24"},
@@ -128,4 +131,5 @@ def test_the_supervisor_sees_the_queues_and_reassigns_agents_do_not(
     session.expire_all()
     assert session.get(AgentTask, task.id).assigned_to == agent.id  # type: ignore[union-attr]
     nobody = console.post_form(f"/console/queues/tasks/{task.id}/reassign", {"staff_id": "999999"})
-    assert nobody.status_code == 422 and "not a staff user" in nobody.text
+    assert nobody.status_code == 422
+    assert "not a staff user" in nobody.text
