@@ -133,3 +133,65 @@ def test_the_supervisor_sees_the_queues_and_reassigns_agents_do_not(
     nobody = console.post_form(f"/console/queues/tasks/{task.id}/reassign", {"staff_id": "999999"})
     assert nobody.status_code == 422
     assert "not a staff user" in nobody.text
+
+
+def test_hostile_wrap_up_offer_and_reassign_forms_are_4xx_never_5xx(
+    console: ConsoleClient, session: Session, clock: SettableClock
+) -> None:
+    [account] = queue(session, clock, 1)
+    activate(session, clock)
+    session.commit()
+    console.sign_in(Role.supervisor)  # works queues and manages them
+    console.post_form("/console/work/next")
+    task = session.scalars(select(AgentTask)).one()
+    wrap = f"/console/tasks/{task.id}/wrap-up"
+    hostile = [
+        {"outcome": ""},
+        {"outcome": "promise", "amount": "1e400", "date": "2026-06-22"},
+        {"outcome": "promise", "amount": "-5", "date": "2026-06-22"},
+        {"outcome": "promise", "amount": "0.001", "date": "tomorrow"},
+        {"outcome": "promise", "amount": "9" * 40, "date": "2026-06-22"},
+        {"outcome": "dispute", "reason": "zzz", "words": "x"},
+        {"outcome": "hardship", "reason": "illness", "words": "字" * 2_001},
+        {"outcome": "callback", "call_at": "yesterday"},
+        {"outcome": "callback", "call_at": "1999-01-01T10:00"},
+        {"outcome": "consent", "hours_from": "99:99", "hours_to": "21:00"},
+        {
+            "outcome": "consent",
+            "hours_from": "20:00",
+            "hours_to": "20:00",
+            "consent_until": "2027-01-01",
+        },
+        {
+            "outcome": "consent",
+            "hours_from": "20:00",
+            "hours_to": "21:00",
+            "consent_until": "2099-01-01",
+        },
+        {"outcome": "no_answer", "contact_id": "abc"},
+        {"outcome": "no_answer", "contact_id": "99999999"},
+        {"outcome": "no_answer", "note": "x" * 2_001},
+    ]
+    for form in hostile:
+        answer = console.post_form(wrap, form)
+        assert 400 <= answer.status_code < 500, (form, answer.status_code)
+    assert (
+        console.post_form("/console/tasks/999999/wrap-up", {"outcome": "no_answer"}).status_code
+        == 404
+    )
+    offers = f"/console/accounts/{account.id}/offers"
+    for form in (
+        {"kind": "loan"},
+        {"kind": "plan", "instalments": "999999999"},
+        {"kind": "extension", "days": "-1"},
+        {"kind": "settlement", "offer_amount": "NaN"},
+    ):
+        answer = console.post_form(offers, form)
+        assert 400 <= answer.status_code < 500, (form, answer.status_code)
+    for staff_id in ("abc", "0", "9" * 30):
+        answer = console.post_form(
+            f"/console/queues/tasks/{task.id}/reassign", {"staff_id": staff_id}
+        )
+        assert 400 <= answer.status_code < 500, (staff_id, answer.status_code)
+    session.expire_all()
+    assert session.get(AgentTask, task.id).status == "open"  # type: ignore[union-attr]
