@@ -28,6 +28,7 @@ from recoup.models import (
     Consent,
     StaffUser,
 )
+from recoup.privacy import service as privacy_service
 from recoup.workbench import flows
 from tests.arrangements.test_flows import activate
 from tests.contact.test_dispatch import AS_OF, late_account
@@ -361,6 +362,11 @@ class TestNotesAndQueues:
         assert too_long.status_code == 422
         assert li.post("/v1/accounts/999999/notes", json={"text": "x"}).status_code == 404
         assert session.scalar(select(AccountNote.author)) == "staff:li"
+        # The person's export (their right of access) holds what staff wrote about them.
+        document = privacy_service.export(
+            session, account.customer_id, actor="dpo", reason="access request", clock=clock
+        )
+        assert [n["text"] for n in document["notes"]] == [words]
 
     def test_the_queues_count_open_taken_and_done_and_the_load_per_agent(
         self, app: FastAPI, session: Session, clock: SettableClock
