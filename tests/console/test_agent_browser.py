@@ -138,3 +138,21 @@ def test_an_agent_takes_the_next_account_calls_and_records_a_promise(
     if arrangements.status_code == 200:  # the key may lack arrangements:read
         assert [a["kind"] for a in arrangements.json()] == ["promise"]
     assert not errors, errors
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_a_supervisor_sees_the_queues_and_gives_a_task_to_the_agent(
+    console_browser: Browser, served_console: ServedConsole, queued: Queue, lang: str
+) -> None:
+    base = served_console.base
+    page = new_page(console_browser, lang)
+    sign_in(page, base, "supervisor")
+    page.goto(f"{base}/console/queues")
+    assert page.locator("#queue-counts tbody tr").count() >= 1
+    rows = page.locator("#open-tasks tbody tr form")
+    if rows.count():  # an open task left: give it to the agent
+        rows.first.locator("select[name=staff_id]").select_option(label="agent")
+        rows.first.locator("button[type=submit]").click()
+        page.wait_for_url(f"{base}/console/queues?done=1")
+        assert page.locator("#reassigned").count() == 1
+    shot(page, f"supervisor-queues-{lang}")
