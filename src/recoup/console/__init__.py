@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.console import home, people, queues, workbench
+from recoup.console import contacts, home, people, queues, strategy, workbench
 
 ROUTERS: tuple[APIRouter, ...] = (
     home.router,
     people.router,
     workbench.router,
     queues.router,
+    contacts.router,
+    strategy.router,
 )

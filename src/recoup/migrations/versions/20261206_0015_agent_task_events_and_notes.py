@@ -1,7 +1,7 @@
 """agent tasks' life as events, who holds a task, and notes on accounts
 
 Revision ID: a9e4c2f7b318
-Revises: 8d5e3f0b2a71
+Revises: 3c8d1f6a9e27
 Create Date: 2026-12-06 00:15:00
 """
 
@@ -16,7 +16,7 @@ import recoup.kit.crypto
 from recoup.kit.types import UTCDateTime
 
 revision: str = "a9e4c2f7b318"
-down_revision: str | None = "8d5e3f0b2a71"
+down_revision: str | None = "3c8d1f6a9e27"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
