@@ -150,8 +150,8 @@ def test_a_supervisor_sees_the_queues_and_gives_a_task_to_the_agent(
     page.goto(f"{base}/console/queues")
     assert page.locator("#queue-counts tbody tr").count() >= 1
     rows = page.locator("#open-tasks tbody tr form")
-    if rows.count():  # an open task left: give it to the agent
-        rows.first.locator("select[name=staff_id]").select_option(label="agent")
+    if rows.count():  # an open task left: give it to an agent who works queues
+        rows.first.locator("select[name=staff_id]").select_option(index=1)
         rows.first.locator("button[type=submit]").click()
         page.wait_for_url(f"{base}/console/queues?done=1")
         assert page.locator("#reassigned").count() == 1
