@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from recoup.agents import service as agents_service
+from recoup.cases import flows as case_flows
 from recoup.config import Settings
 from recoup.delinquency import service as delinquency_service
 from recoup.identity import service as identity_service
@@ -387,3 +388,41 @@ class TestNotesAndQueues:
         assert seen["agents"] == [
             {"staff_id": li_user.id, "name": "Li", "held": 1, "assigned": 0, "done": 1}
         ]
+
+
+class TestOtherTasksAndLettingGo:
+    def test_a_case_task_is_assigned_to_its_queue_with_an_event_and_not_offered_as_a_call(
+        self, session: Session, clock: SettableClock, settings: Settings
+    ) -> None:
+        """Tasks other packages open (a case's) get their `assigned` event too; "next account"
+        offers only the call queues (catches `WORKABLE` widened to every source)."""
+        clock.set(shanghai(AS_OF, 10))
+        account = late_account(session, clock)
+        delinquency_service.run_daily(session, AS_OF, clock=clock)
+        case_flows.open_case(
+            session, account.customer_id, kind="complaint", reason="rude", text="太频繁了",
+            account_ref=None, opened_by="portal", channel="portal", clock=clock,
+        )  # fmt: skip
+        [task] = agents_service.of_account(session, account.id)
+        assert (task.queue, task.source) == ("complaints", "case")
+        assert events(session, task.id) == [("assigned", "queue:case")]
+        li = staff(session, clock, "li", Role.agent)
+        taken = flows.take_next(session, li.id, actor="staff:li", desk=desk(settings), clock=clock)
+        assert taken.task is None
+
+    def test_letting_go_puts_the_account_back_for_anyone(
+        self, app: FastAPI, session: Session, clock: SettableClock
+    ) -> None:
+        [account] = queue(session, clock, 1)
+        staff(session, clock, "li", Role.agent)
+        staff(session, clock, "wang", Role.agent)
+        session.commit()
+        li, wang = signed_in(app, "li"), signed_in(app, "wang")
+        task = li.post("/v1/agent-tasks/next").json()["task"]
+        assert wang.post("/v1/agent-tasks/next").json()["task"] is None
+        assert wang.post(f"/v1/agent-tasks/{task['id']}/release").status_code == 409
+        let_go = li.post(f"/v1/agent-tasks/{task['id']}/release")
+        assert let_go.status_code == 200, let_go.text
+        assert [e["kind"] for e in let_go.json()] == ["assigned", "taken", "released"]
+        again = wang.post("/v1/agent-tasks/next").json()["task"]
+        assert again["account_id"] == account.id
