@@ -16,7 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser
 
-from tests.console.browser import console_browser, new_page, shot, sign_in
+from tests.console.browser import DESKTOP, TABLET, console_browser, new_page, shot, sign_in
 from tests.console.conftest import ServedConsole
 
 __all__ = ["console_browser"]
@@ -110,6 +110,9 @@ def test_an_agent_takes_the_next_account_calls_and_records_a_promise(
     assert "王*" in page.inner_text("#customer")
     assert "王芳" not in page.content()
     shot(page, f"agent-account-{lang}")
+    page.set_viewport_size(TABLET)
+    shot(page, f"agent-account-tablet-{lang}")  # fits a tablet too
+    page.set_viewport_size(DESKTOP)
 
     page.fill("input[name=extension]", "8021")
     page.click("#call-button")
