@@ -195,3 +195,18 @@ def test_hostile_wrap_up_offer_and_reassign_forms_are_4xx_never_5xx(
         assert 400 <= answer.status_code < 500, (staff_id, answer.status_code)
     session.expire_all()
     assert session.get(AgentTask, task.id).status == "open"  # type: ignore[union-attr]
+
+
+def test_notes_are_read_where_they_are_written(
+    console: ConsoleClient, session: Session, clock: SettableClock
+) -> None:
+    """An auditor reads account 360 (accounts:read) but not the notes, as the API's notes need
+    notes:write: agents' free text about a person stays with those who work the account."""
+    [account] = queue(session, clock, 1)
+    console.sign_in(Role.agent)
+    console.post_form(f"/console/accounts/{account.id}/notes", {"text": "客户在医院"})
+    console.sign_in(Role.auditor)
+    page = console.get(f"/console/accounts/{account.id}")
+    assert page.status_code == 200
+    assert "客户在医院" not in page.text
+    assert 'id="guard-answer"' in page.text
