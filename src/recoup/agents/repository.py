@@ -104,14 +104,17 @@ def add_frame(session: Session, tasks: pl.DataFrame) -> int:
     set-based: one INSERT ... SELECT of the day's policy tasks without an event."""
     added = frames.insert_frame(session, _table(), tasks)
     if added:
-        t, e = AgentTask, AgentTaskEvent
+        # The rows just inserted, by what they share (the day's queue is written once, at one
+        # moment): no anti-join against the events, whose planner estimates lag a fresh day.
+        t = AgentTask
         days = tasks.get_column("as_of_date").unique().to_list()
+        at = tasks.get_column("created_at")[0]
         _events_from(
             session,
             "assigned",
             "daily run",
-            tasks.get_column("created_at")[0],
-            and_(t.as_of_date.in_(days), t.source.is_(None), ~exists().where(e.task_id == t.id)),
+            at,
+            and_(t.as_of_date.in_(days), t.source.is_(None), t.created_at == at),
         )
     return added
 
