@@ -92,6 +92,8 @@ OWNERS: dict[str, str] = {
     "template_versions": "contact",
     # agents: the agents' queues
     "agent_tasks": "agents",
+    "agent_task_events": "agents",
+    "account_notes": "agents",
     # daily: the record of each business day's run
     "daily_runs": "daily",
     # identity: staff users, sessions, API keys

@@ -173,6 +173,13 @@ FITTING: dict[str, dict[str, Any]] = {
         "expires_at": None,
     },
     "POST /v1/qa/samples": {"start": DAY0.isoformat(), "end": DAY0.isoformat(), "size": 5},
+    "POST /v1/agent-tasks/{task_id}/wrap-up": {
+        "outcome": "no_answer",
+        "contact_id": None,
+        "note": None,
+        "call_at": None,
+    },
+    "POST /v1/agent-tasks/{task_id}/reassign": {"staff_id": None},
 }
 BY_KIND: dict[str, dict[str, dict[str, Any]]] = {
     "POST /v1/accounts/{account_id}/arrangements": {
@@ -499,8 +506,9 @@ def seed(
             clock=clock,
         )
         world.ids["key_id"].append(row.id)
+    staff = {}
     for role in Role:
-        identity_service.create_staff(
+        staff[role] = identity_service.create_staff(
             session, username=f"fuzz-{role}", display_name=str(role), role=role,
             password=PASSWORD, clock=clock,
         )  # fmt: skip
@@ -551,6 +559,22 @@ def seed(
         world.ids["staff_id"].append(spare.id)
         code, _ = identity_service.issue_password_code(session, spare, actor="t", clock=clock)
         world.codes.append((spare.username, code))
+    # The agent and the supervisor each hold an account: one to wrap up, one to let go; the
+    # supervisor reassigns the others.
+    held = {}
+    for role in (Role.agent, Role.supervisor):
+        taken = agent_service.take_next(
+            session, staff[role].id, DAY0, clock.now(), actor=f"staff:fuzz-{role}"
+        )
+        assert taken.task is not None
+        held[role] = [t.id for t in taken.tasks]
+    world.pools["POST /v1/agent-tasks/{task_id}/wrap-up"] = {"task_id": held[Role.agent]}
+    world.pools["POST /v1/agent-tasks/{task_id}/release"] = {"task_id": held[Role.supervisor]}
+    world.pools["POST /v1/agent-tasks/{task_id}/reassign"] = {
+        "task_id": [
+            t for t in world.ids["task_id"] if t not in held[Role.agent] + held[Role.supervisor]
+        ]
+    }
     session.commit()
     for role in Role:
         world.sessions[role] = sign_in(app, f"fuzz-{role}")

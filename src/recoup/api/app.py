@@ -41,6 +41,7 @@ from recoup.web.portal import router as portal_router
 from recoup.web.portal import static_files
 from recoup.web.selfservice import router as selfservice_router
 from recoup.web.unsubscribe import router as unsubscribe_router
+from recoup.workbench.endpoints import router as workbench_router
 
 log = get_logger(__name__)
 
@@ -142,6 +143,7 @@ def create_app(
     app.include_router(analytics_router)
     app.include_router(privacy_router)
     app.include_router(quality_router)
+    app.include_router(workbench_router)
     app.include_router(strategy_router)
     app.include_router(portal_router)
     app.include_router(selfservice_router)

@@ -16,14 +16,18 @@ from recoup.console import (
     dashboard,
     home,
     people,
+    queues,
     strategy,
     supervisor,
     templates_desk,
+    workbench,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
     home.router,
     people.router,
+    workbench.router,
+    queues.router,
     contacts.router,
     strategy.router,
     admin.router,

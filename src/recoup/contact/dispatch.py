@@ -338,6 +338,95 @@ def check_many(
     return out
 
 
+@dataclass(frozen=True)
+class CallVerdict:
+    """The guard's answer, at one moment, to "may an agent call this account now": `allowed`,
+    or not with the reasons and the next moment it would (None: not by waiting)."""
+
+    account_id: int
+    allowed: bool
+    status: str  # sending (allowed), deferred, blocked, cancelled, failed
+    reasons: list[str]
+    next_at: dt.datetime | None
+    guard: dict[str, Any] | None = None
+
+
+def call_verdicts(
+    session: Session,
+    account_ids: Sequence[int],
+    *,
+    now: dt.datetime,
+    config: DispatchConfig,
+    guard: Guard,
+    channels: Sequence[str],
+) -> dict[int, CallVerdict]:
+    """What the send-time check would say now of an agent's call to each account, writing
+    nothing: the same check `dial` runs (account closed or paused, the debt paid, no number on
+    file, the guard's hours, caps, disputes, opt-outs), asked before a call is planned, so "next
+    account" can hand an agent an account they may call and account 360 can show why not."""
+    if not account_ids:
+        return {}
+    rows = [
+        _CallRow(**row._asdict(), id=0, scheduled_at=now, as_of_date=now.date())
+        for row in repo.call_subjects(session, account_ids)
+    ]
+    ctx = _context(session, rows, now=now, config=config, guard=guard)
+    out: dict[int, CallVerdict] = {}
+    for r in rows:
+        verdict = ctx.check(r, channels)
+        allowed = verdict.status == ContactStatus.sending
+        out[r.account_id] = CallVerdict(
+            account_id=r.account_id,
+            allowed=allowed,
+            status=verdict.status,
+            reasons=list(verdict.reasons),
+            next_at=now if allowed else verdict.next_at,
+            guard=verdict.detail.get("guard"),
+        )
+    return out
+
+
+@dataclass
+class _CallRow:
+    """An agent's call not yet planned, shaped as `repo.contacts` returns a contact."""
+
+    id: int
+    account_id: int
+    customer_id: int
+    currency: str
+    product_code: str
+    collector: str
+    closed_date: dt.date | None
+    dpd: int | None
+    overdue_minor_now: int | None
+    outstanding_minor_now: int | None
+    jurisdiction: str
+    preferred_language: str
+    timezones: list[str]
+    name: str
+    external_ref: str
+    scheduled_at: dt.datetime
+    as_of_date: dt.date
+    status: str = ContactStatus.planned
+    channel: str = "dial"
+    template: str = "agent"
+    tone: str = "neutral"
+    treatment: str = "agent_dial"
+    stage: str = "agent"
+    purpose: str = "collection"
+    attempts: int = 0
+    handed_at: dt.datetime | None = None
+    agent: str | None = None
+
+    @property
+    def overdue_minor(self) -> int | None:  # as planned: as it stands now
+        return self.overdue_minor_now
+
+    @property
+    def outstanding_minor(self) -> int | None:
+        return self.outstanding_minor_now
+
+
 def _context(
     session: Session, rows: Sequence[Any], *, now: dt.datetime, config: DispatchConfig, guard: Guard
 ) -> _Context:

@@ -534,6 +534,43 @@ def contacts(session: Session, ids: Sequence[int]) -> list[Any]:
     return list(session.execute(stmt))
 
 
+def of_account(session: Session, account_id: int, *, limit: int) -> list[ContactPlan]:
+    """An account's contacts, newest first."""
+    c = ContactPlan
+    stmt = select(c).where(c.account_id == account_id).order_by(c.id.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def call_subjects(session: Session, account_ids: Collection[int]) -> list[Any]:
+    """The accounts as `contacts` reads a call: their account's, state's and customer's columns
+    (the contact's own are the caller's to fill), one row each, for the guard's "may we call
+    now" asked before any call is planned."""
+    a, d, u = Account, AccountDelinquency, Customer
+    stmt = (
+        select(
+            a.id.label("account_id"),
+            a.customer_id,
+            a.currency,
+            a.product_code,
+            a.collector,
+            a.closed_date,
+            d.dpd,
+            d.overdue_minor.label("overdue_minor_now"),
+            d.outstanding_minor.label("outstanding_minor_now"),
+            u.jurisdiction,
+            u.preferred_language,
+            u.timezones,
+            u.name,
+            u.external_ref,
+        )
+        .join(d, d.account_id == a.id, isouter=True)
+        .join(u, u.id == a.customer_id)
+        .where(among(session, a.id, account_ids))
+        .order_by(a.id)
+    )
+    return list(session.execute(stmt))
+
+
 def next_due(session: Session, account_ids: Iterable[int]) -> dict[int, tuple[dt.date, int]]:
     """Per account, the earliest due date among unpaid bills and what remains due on it."""
     total = Bill.principal_minor + Bill.interest_minor + Bill.fees_minor

@@ -311,6 +311,15 @@ def mark_read(session: Session, message_id: int, *, clock: Clock) -> ContactMess
     return message
 
 
+def contact(session: Session, contact_id: int) -> ContactPlan | None:
+    return repo.contact(session, contact_id)
+
+
+def of_account(session: Session, account_id: int, *, limit: int = 50) -> list[ContactPlan]:
+    """An account's contacts, newest first (its contact timeline)."""
+    return repo.of_account(session, account_id, limit=limit)
+
+
 def explain(session: Session, contact_id: int) -> dict[str, Any]:
     """Why a contact was planned, what the guard said at plan and send time, what was sent (the
     debtor's name masked) and what happened after."""

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import select, update
 
@@ -23,6 +23,12 @@ class StaffRepository(Repository[StaffUser]):
 
     def all(self) -> Sequence[StaffUser]:
         return self.list(select(StaffUser).order_by(StaffUser.username))
+
+    def active_in_roles(self, roles: Collection[str]) -> list[StaffUser]:
+        """The staff users of these roles not disabled, by display name."""
+        u = StaffUser
+        stmt = select(u).where(u.role.in_(list(roles)), u.disabled_at.is_(None))
+        return list(self.list(stmt.order_by(u.display_name, u.id)))
 
 
 class SessionRepository(Repository[StaffSession]):

@@ -53,15 +53,24 @@ from recoup.models.payment import Allocation, Payment, PaymentSource
 from recoup.models.privacy import Consent, ErasureRequest, ErasureStatus
 from recoup.models.product import Product, ProductKind
 from recoup.models.quality import QaReview, QaSample
-from recoup.models.strategy import AgentTask, DailyRun, PolicyVersion, StrategyDecision
+from recoup.models.strategy import (
+    AccountNote,
+    AgentTask,
+    AgentTaskEvent,
+    DailyRun,
+    PolicyVersion,
+    StrategyDecision,
+)
 from recoup.models.template import TemplateVersion
 
 __all__ = [
     "OPEN_STATUSES",
     "Account",
     "AccountDelinquency",
+    "AccountNote",
     "AccountStatus",
     "AgentTask",
+    "AgentTaskEvent",
     "Allocation",
     "ApiKey",
     "Arrangement",

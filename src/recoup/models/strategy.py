@@ -5,6 +5,7 @@ import datetime as dt
 from sqlalchemy import JSON, Boolean, Date, Float, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from recoup.kit.crypto import EncryptedString
 from recoup.models.base import BigId, CreatedMixin, IdMixin, Model
 
 
@@ -67,6 +68,37 @@ class AgentTask(IdMixin, CreatedMixin, Model):
     source: Mapped[str | None] = mapped_column(String(32))
     subject_id: Mapped[int | None] = mapped_column(BigId)
     closed_at: Mapped[dt.datetime | None]  # done, or expired: a day's queue not worked by its end
+    # A supervisor's choice of agent (staff user id): offered to that agent first, to no other.
+    assigned_to: Mapped[int | None] = mapped_column(BigId, index=True)
+    # Who holds it now, since when, and until when without a wrap-up (then anyone may take it).
+    taken_by: Mapped[int | None] = mapped_column(BigId, index=True)
+    taken_at: Mapped[dt.datetime | None]
+    lock_until: Mapped[dt.datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(32))  # the wrap-up's, when done by an agent
+    due_at: Mapped[dt.datetime | None]  # not offered before (a call back the debtor asked for)
+
+
+class AgentTaskEvent(IdMixin, Model):
+    """A task's life: `assigned` (queued, or given to an agent), `taken`, `released` (let go, or
+    its lock ran out), `reassigned`, `done` (with the wrap-up's outcome), `expired`."""
+
+    __tablename__ = "agent_task_events"
+
+    task_id: Mapped[int] = mapped_column(BigId, nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    actor: Mapped[str] = mapped_column(String(128), nullable=False)
+    at: Mapped[dt.datetime] = mapped_column(nullable=False, index=True)
+    detail: Mapped[dict[str, object] | None] = mapped_column(JSON)  # none for the daily run's
+
+
+class AccountNote(IdMixin, CreatedMixin, Model):
+    """A staff note on an account; the text is personal data (sealed like a case's words)."""
+
+    __tablename__ = "account_notes"
+
+    account_id: Mapped[int] = mapped_column(BigId, nullable=False, index=True)
+    author: Mapped[str] = mapped_column(String(128), nullable=False)
+    text: Mapped[str] = mapped_column(EncryptedString("account_notes.text"), nullable=False)
 
 
 class DailyRun(Model):

@@ -10,6 +10,7 @@ from recoup.kit.repository import Repository
 from recoup.models import (
     Account,
     AccountDelinquency,
+    AccountNote,
     Arrangement,
     AuditEvent,
     Bill,
@@ -122,6 +123,12 @@ def arrangements_of(session: Session, customer_id: int) -> Sequence[Arrangement]
 def cases_of(session: Session, customer_id: int) -> Sequence[Case]:
     stmt = select(Case).where(Case.customer_id == customer_id).order_by(Case.id)
     return session.execute(stmt).scalars().all()
+
+
+def notes_of(session: Session, account_ids: Sequence[int]) -> Sequence[AccountNote]:
+    """Staff notes on these accounts (agents' words about the person), oldest first."""
+    stmt = select(AccountNote).where(AccountNote.account_id.in_(list(account_ids)))
+    return session.execute(stmt.order_by(AccountNote.id)).scalars().all()
 
 
 def audit_about(

@@ -24,6 +24,7 @@ from recoup.identity.service.accounts import (
     sign_in,
     sign_out,
     staff_principal,
+    staff_who_can,
 )
 from recoup.identity.service.onboarding import (
     CODE_LIFETIME,
@@ -79,5 +80,6 @@ __all__ = [
     "sign_in",
     "sign_out",
     "staff_principal",
+    "staff_who_can",
     "status_of",
 ]

@@ -23,7 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
-from recoup.identity.permissions import API_KEY_SCOPES, MATRIX, Permission, Role
+from recoup.identity.permissions import API_KEY_SCOPES, MATRIX, Permission, Role, role_allows
 from recoup.identity.repository import ApiKeyRepository, SessionRepository, StaffRepository
 from recoup.kit.clock import Clock
 from recoup.kit.errors import (
@@ -319,3 +319,9 @@ def revoke_api_key(session: Session, key_id: int, *, clock: Clock, actor: str = 
 def list_api_keys(session: Session) -> list[ApiKey]:
     repo = ApiKeyRepository(session)
     return list(repo.list(repo.base().order_by(ApiKey.id)))
+
+
+def staff_who_can(session: Session, permission: Permission) -> list[StaffUser]:
+    """The active staff users whose role holds this permission (the agents a task may go to)."""
+    roles = [r.value for r in Role if role_allows(r, permission)]
+    return StaffRepository(session).active_in_roles(roles)

@@ -225,6 +225,10 @@ def export(
             }
             for c in repo.cases_of(session, customer.id)
         ],
+        "notes": [
+            {"account": n.account_id, "by": n.author, "at": _iso(n.created_at), "text": n.text}
+            for n in repo.notes_of(session, ids)
+        ],
         "who_used_my_data": [
             {"at": _iso(d.at), "who": d.actor, "what": d.kind, "fields": d.fields, "why": d.reason}
             for d in repo.access_log(session, customer.id)
