@@ -153,6 +153,7 @@ FITTING: dict[str, dict[str, Any]] = {
         "monthly_income_minor": None,
     },
     "POST /v1/api-keys": {"expires_at": None, "scopes": ["accounts:read"]},
+    "POST /v1/api-keys/proposals": {"scopes": ["accounts:read"]},
     "POST /v1/accounts/{account_id}/pauses": {"start_date": "2026-06-21", "end_date": None},
     "POST /v1/accounts/{account_id}/pauses/{pause_id}/end": {"end_date": "2026-06-30"},
     "POST /v1/customers/{customer_id}/reveal": {"reason": "the debtor asked for a call back"},
