@@ -7,16 +7,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from recoup.api.app import create_app
 from recoup.cli.demo import served_database
 from recoup.cli.main import app
 from recoup.config import Settings
 from recoup.identity.permissions import Role
-from recoup.kit import crypto
+from tests.processes import wait_until_serving
+from tests.test_serve import free_port
 
 runner = CliRunner()
 
@@ -242,30 +242,43 @@ class TestDemoLeavesAConsole:
         assert set(signs) == {str(role) for role in Role}
         assert (tmp_path / "recoup.db").exists()  # the file `recoup serve` reads by default
 
-        settings = Settings(
-            env="test",
-            database_url=f"sqlite:///{tmp_path / 'recoup.db'}",
-            encryption_key_file=tmp_path / "recoup-keys.json",
-            audit_signing_key_file=tmp_path / "recoup-audit-key.pem",
-        )
         assert served_database(Settings(_env_file=None, database_url="sqlite:///recoup.db")) == (
             Path("recoup.db")
         )
-        saved = crypto.installed_keyring()
-        with TestClient(create_app(settings), base_url="https://testserver") as client:
+        # `recoup serve` in the same folder, with no setting: the demo's portfolio and staff.
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("RECOUP_")}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "recoup.cli", "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_until_serving(base, seconds=60)
             for role, line in signs.items():
                 username, password = line.split(" / ")
-                client.cookies.clear()
-                signed = client.post(
-                    "/v1/auth/sessions", json={"username": username, "password": password}
+                signed = httpx.post(
+                    f"{base}/v1/auth/sessions",
+                    json={"username": username, "password": password},
+                    timeout=30,
                 )
                 assert signed.status_code == 200, (role, signed.text)
                 assert signed.json()["role"] == role
+                cookie = {"recoup_session": signed.cookies["recoup_session"]}
+                home = httpx.get(f"{base}/console", cookies=cookie, timeout=30)
+                assert home.status_code == 200, (role, home.status_code)
             # The simulated portfolio is there to look at (as the last signed in, the auditor).
-            accounts = client.get("/v1/accounts", params={"limit": 5})
+            accounts = httpx.get(
+                f"{base}/v1/accounts", params={"limit": 5}, cookies=cookie, timeout=30
+            )
             assert accounts.status_code == 200, accounts.text
             assert accounts.json()["total"] >= 100
-        crypto.install_keyring(saved)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
 
         again = self.run_demo(tmp_path)  # an earlier demo's file is recreated without asking
         assert again.returncode == 0, again.stderr[-2000:]
