@@ -79,7 +79,8 @@ from recoup.kit.tokens import sign_token
 from recoup.ledger import schemas as ledger_schemas
 from recoup.ledger import service as ledger_service
 from recoup.models import AgentTask, ContactPlan, PauseKind
-from tests.arrangements.test_flows import DAY0, activate
+from recoup.strategy import service as strategy_service
+from tests.arrangements.test_flows import DAY0, POLICY, activate
 from tests.conftest import WEBHOOK_SECRET
 from tests.contact.test_dispatch import dispatcher, drain, spool
 from tests.contact.test_replies import add_contact
@@ -157,6 +158,8 @@ FITTING: dict[str, dict[str, Any]] = {
     "POST /v1/accounts/{account_id}/pauses": {"start_date": "2026-06-21", "end_date": None},
     "POST /v1/accounts/{account_id}/pauses/{pause_id}/end": {"end_date": "2026-06-30"},
     "POST /v1/customers/{customer_id}/reveal": {"reason": "the debtor asked for a call back"},
+    # The seed's active policy, again (saving a text stored already answers with its version).
+    "POST /v1/policies": {"text": POLICY.replace("REAGE", "pause")},
 }
 BY_KIND: dict[str, dict[str, dict[str, Any]]] = {
     "POST /v1/accounts/{account_id}/arrangements": {
@@ -336,6 +339,19 @@ def seed(
             opened_by="staff:agent-0", channel="agent", clock=clock,
         )  # fmt: skip
         world.ids["case_id"].append(case.id)
+    # Policy versions for the desk: drafts to submit; versions another person (not the fuzzing
+    # strategist) submitted, to approve or reject. Each is the active policy's text with a
+    # comment, so an approval keeps the same rules in force for the operations that follow.
+    for n in range(6):
+        text = POLICY.replace("REAGE", "pause") + f"\n# variant {n}\n"
+        version = strategy_service.save_draft(session, text, author="staff:lin", clock=clock)
+        world.ids["version_id"].append(version.id)
+        if n < 2:
+            label = "POST /v1/policies/{version_id}/submit"
+        else:
+            strategy_service.submit(session, version.id, actor="staff:lin", clock=clock)
+            label = f"POST /v1/policies/{{version_id}}/{'approve' if n % 2 else 'reject'}"
+        world.pools.setdefault(label, {"version_id": []})["version_id"].append(version.id)
     session.commit()
 
     # Messages: an in-app reminder delivered to each of two debtors (their inbox), and calls.
@@ -345,6 +361,15 @@ def seed(
     for account in accounts[:2]:
         for message in contact_service.inbox(session, account.customer_id, limit=10):
             world.ids["message_id"].append(message.id)
+    # Dead letters a supervisor may put back in the outbox.
+    retry = world.pools.setdefault("POST /v1/contacts/{contact_id}/retry", {"contact_id": []})
+    for account in accounts[2:6]:
+        dead = add_contact(
+            session, clock, account, channel="email", treatment="early_email", status="failed"
+        )
+        session.flush()
+        retry["contact_id"].append(dead.id)
+    session.commit()
     agent_service.open_tasks(
         session,
         [

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from itertools import count
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
@@ -36,6 +37,20 @@ USERNAMES = {
     Role.auditor: "auditor",
 }
 LINK_KEY = "console-test-link-key-0123456789"
+# The served console's integration key: what a wallet's backend sends.
+SCOPES = (
+    "customers:read",
+    "customers:write",
+    "accounts:read",
+    "accounts:write",
+    "payments:write",
+    "arrangements:read",
+    "arrangements:write",
+    "cases:write",
+    "preferences:write",
+    "consents:write",
+)
+ROOT = str(Path(__file__).resolve().parents[2])
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 _serial = count(1)
 RAISE = os.environ.get("RECOUP_TEST_RAISE") == "1"  # show a 500 as its traceback
@@ -76,6 +91,9 @@ class ConsoleClient(TestClient):
 
     def sign_in_as(self, username: str) -> None:
         self.cookies.clear()
+        # Tests sign in far more often than a person: the per-client limit (tested on its own in
+        # test_foundation) would refuse the eleventh sign-in of a minute.
+        self.app.state.sign_in_limiter.reset("testclient")  # type: ignore[attr-defined]
         page = self.get("/console/sign-in")
         token = re.search(r'name="sign_in_token" value="([^"]+)"', page.text)
         assert token, page.text
@@ -140,11 +158,16 @@ def served_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedC
         return done.stdout
 
     run("init")
-    for role, username in USERNAMES.items():
-        run("staff", "add", username, "--role", role.value, "--password", PASSWORD)
-    scopes = ["customers:write", "accounts:write", "payments:write", "arrangements:write"]
-    key = run("apikeys", "create", "wallet", *[a for s in scopes for a in ("--scope", s)])
-    headers = {"Authorization": f"Bearer {key.strip().splitlines()[-1]}"}
+    seeded = subprocess.run(
+        [sys.executable, "-m", "tests.console.seed", *SCOPES],
+        env={**env, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))},
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    headers = {"Authorization": f"Bearer {seeded.stdout.strip().splitlines()[-1]}"}
     process = subprocess.Popen(
         [*command, "serve", "--port", str(port)],
         env=env,

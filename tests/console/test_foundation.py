@@ -190,3 +190,18 @@ def test_the_browser_libraries_are_served_from_this_site(console: ConsoleClient,
     answer = console.get(f"/console/static/vendor/{name}")
     assert answer.status_code == 200, "run scripts/assets"
     assert len(answer.content) > 10_000
+
+
+def test_sign_in_attempts_are_limited_per_client(console: ConsoleClient) -> None:
+    """The console's form shares the API's limit (ten a minute per client address)."""
+    page = console.get("/console/sign-in")
+    token = re.search(r'name="sign_in_token" value="([^"]+)"', page.text)
+    assert token
+    codes = [
+        console.post(
+            "/console/sign-in",
+            data={"sign_in_token": token[1], "username": "nobody", "password": "x" * 12},
+        ).status_code
+        for _ in range(11)
+    ]
+    assert codes == [401] * 10 + [429]

@@ -58,10 +58,11 @@ def test_an_agent_signs_in_and_reveals_a_number_for_a_reason(
         f"{served_console.base}/v1/customers/{customer_id}/data-access",
         headers=served_console.api_headers,
     )
-    # The integration key cannot read the log (customers:read is not among its scopes) or can:
-    # either way the reveal is checked through the CLI-free API below when readable.
-    if log.status_code == 200:
-        assert any(e["kind"] == "reveal" for e in log.json())
+    assert log.status_code == 200, log.text
+    reveals = [e for e in log.json() if e["kind"] == "reveal"]
+    assert [(e["actor"], e["reason"]) for e in reveals] == [
+        ("staff:agent", "debtor asked for a call back")
+    ]
 
 
 def test_the_console_fits_a_tablet_and_switches_language(

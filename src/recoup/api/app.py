@@ -34,6 +34,7 @@ from recoup.kit.ratelimit import RateLimiter
 from recoup.kit.tokens import canonical_token
 from recoup.ledger.endpoints import router as ledger_router
 from recoup.sandbox.wallet import router as sandbox_wallet_router
+from recoup.strategy.endpoints import router as strategy_router
 from recoup.web.portal import router as portal_router
 from recoup.web.portal import static_files
 from recoup.web.selfservice import router as selfservice_router
@@ -137,6 +138,7 @@ def create_app(
     app.include_router(arrangements_router)
     app.include_router(cases_router)
     app.include_router(analytics_router)
+    app.include_router(strategy_router)
     app.include_router(portal_router)
     app.include_router(selfservice_router)
     app.include_router(unsubscribe_router)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.console import admin, home, people
+from recoup.console import admin, contacts, home, people, strategy
 
 ROUTERS: tuple[APIRouter, ...] = (
     home.router,
     people.router,
+    contacts.router,
+    strategy.router,
     admin.router,
 )

@@ -367,6 +367,25 @@ def explain(
     return contact_service.explain(session, contact_id)
 
 
+@api.post(
+    "/contacts/{contact_id}/retry",
+    response_model=schemas.Retried,
+    summary="Put a dead letter back in the outbox",
+    responses=responses(NotFound, contact_service.NotADeadLetter),
+)
+def retry(
+    contact_id: RowId,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.contacts_retry),
+) -> schemas.Retried:
+    """After its cause is fixed (a provider's outage, a wrong address corrected): the contact is
+    queued with fresh attempts and the dispatcher checks it again (the debt, the pauses, the guard)
+    before sending. Only a dead letter (`failed`) can be retried."""
+    contact = contact_service.retry(session, contact_id, actor=principal.actor, clock=clock)
+    return schemas.Retried(id=contact.id, status=contact.status)
+
+
 @api.get(
     "/customers/{customer_id}/preferences",
     response_model=schemas.PreferencesIo,

@@ -170,6 +170,21 @@ def dead_letters(session: Session, *, limit: int) -> Sequence[ContactPlan]:
     return session.execute(stmt).scalars().all()
 
 
+def in_doubt(session: Session, *, limit: int) -> Sequence[ContactPlan]:
+    """Contacts whose outcome is unknown (handed to an at-most-once provider, no answer recorded),
+    oldest first: what reconciliation has yet to settle."""
+    c = ContactPlan
+    stmt = select(c).where(c.status == ContactStatus.unknown).order_by(c.id).limit(limit)
+    return session.execute(stmt).scalars().all()
+
+
+def status_counts(session: Session, day: dt.date) -> dict[str, int]:
+    """How many of a day's contacts stand in each status."""
+    c = ContactPlan
+    stmt = select(c.status, func.count()).where(c.as_of_date == day).group_by(c.status)
+    return {str(status): int(n) for status, n in session.execute(stmt)}
+
+
 def requeue(session: Session, contact: ContactPlan, *, actor: str, now: dt.datetime) -> None:
     """A dead letter queued again with fresh attempts, and its event."""
     contact.status, contact.attempts, contact.scheduled_at = ContactStatus.queued, 0, now

@@ -100,3 +100,8 @@ class PreferencesIo(Schema):
     preferred_from: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     preferred_to: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     language: Literal["zh-CN", "zh-TW", "en"] | None = None
+
+
+class Retried(Schema):
+    id: int
+    status: str = Field(description="queued: back in the outbox, checked again before it is sent")

@@ -243,6 +243,16 @@ def dead_letters(session: Session, *, limit: int) -> Sequence[ContactPlan]:
     return repo.dead_letters(session, limit=limit)
 
 
+def in_doubt(session: Session, *, limit: int) -> Sequence[ContactPlan]:
+    """Contacts whose outcome is unknown: counted as sent by the caps, never resent blindly, until
+    reconciliation asks the provider (docs/contact.md)."""
+    return repo.in_doubt(session, limit=limit)
+
+
+def status_counts(session: Session, day: dt.date) -> dict[str, int]:
+    return repo.status_counts(session, day)
+
+
 class NotADeadLetter(Conflict):
     code = "not_a_dead_letter"
     description = "The message is not a dead letter"

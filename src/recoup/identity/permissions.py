@@ -48,6 +48,7 @@ class Permission(StrEnum):
     qa_review = "qa:review"  # sample sent messages and calls, record a QA checklist and findings
     privacy_requests = "privacy:requests"  # data-subject requests: export, erasure
     staff_approve = "staff:approve"  # approve another administrator's staff or key proposal
+    contacts_retry = "contacts:retry"  # put a dead letter back in the outbox
 
 
 class Role(StrEnum):
@@ -95,6 +96,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.accounts_write,
             P.tasks_manage,
             P.replies_handle,
+            P.contacts_retry,
         }
         | _ON_THE_LINE
         | _OVERSIGHT
@@ -129,6 +131,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.delinquency_pause,
             P.staff_manage,
             P.staff_approve,
+            P.contacts_retry,
             P.api_keys_manage,
             P.audit_read,
         }

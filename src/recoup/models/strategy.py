@@ -9,7 +9,9 @@ from recoup.models.base import BigId, CreatedMixin, IdMixin, Model
 
 
 class PolicyVersion(IdMixin, CreatedMixin, Model):
-    """A collection policy as its author saved it; one version is active at a time."""
+    """A collection policy as its author saved it; one version is active at a time. Its `status`:
+    draft (saved), submitted (for activation), active (approved by a second person, or activated
+    by the operator at the host), rejected (with the reason), superseded (was active)."""
 
     __tablename__ = "policy_versions"
 
@@ -21,6 +23,13 @@ class PolicyVersion(IdMixin, CreatedMixin, Model):
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     activated_at: Mapped[dt.datetime | None]
     activated_by: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft")
+    submitted_at: Mapped[dt.datetime | None]
+    submitted_by: Mapped[str | None] = mapped_column(String(128))
+    # The second person's answer to a submission: approved (and so activated) or rejected.
+    reviewed_at: Mapped[dt.datetime | None]
+    reviewed_by: Mapped[str | None] = mapped_column(String(128))
+    rejection_reason: Mapped[str | None] = mapped_column(String(2000))
 
 
 class StrategyDecision(IdMixin, CreatedMixin, Model):

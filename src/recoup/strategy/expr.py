@@ -67,6 +67,12 @@ class Compiled:
     fields: frozenset[str]
 
 
+# Far past any condition a policy needs (the shipped ones are under 100 characters and nest 2
+# deep); the parser descends recursively, so nesting is bounded before the stack is.
+MAX_EXPRESSION_CHARS = 2_000
+MAX_NESTING = 32
+
+
 class Parser:
     def __init__(
         self,
@@ -79,9 +85,18 @@ class Parser:
     ) -> None:
         self.text, self.fields, self.source = text, fields, source
         self.base_line, self.base_column = line, column
+        if len(text) > MAX_EXPRESSION_CHARS:
+            raise self.error(f"an expression is at most {MAX_EXPRESSION_CHARS:,} characters", 0)
         self.tokens = self._tokenize()
         self.i = 0
+        self.depth = 0
         self.used: set[str] = set()
+
+    def _enter(self) -> None:
+        """One level deeper (parentheses, a call, `not`, unary minus), refused past the bound."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"nested deeper than {MAX_NESTING} levels", self.tok.offset)
 
     # -- errors and positions -------------------------------------------------------------------
 
@@ -137,6 +152,13 @@ class Parser:
         return Compiled(node[0], node[1], frozenset(self.used))
 
     def or_(self) -> tuple[pl.Expr, str]:
+        self._enter()
+        try:
+            return self._or()
+        finally:
+            self.depth -= 1
+
+    def _or(self) -> tuple[pl.Expr, str]:
         left = self.and_()
         while self.at("or"):
             t = self.take()
@@ -159,7 +181,11 @@ class Parser:
     def not_(self) -> tuple[pl.Expr, str]:
         if self.at("not"):
             t = self.take()
-            operand = self.not_()
+            self._enter()
+            try:
+                operand = self.not_()
+            finally:
+                self.depth -= 1
             self._need(operand, BOOL, "not", t)
             return (~operand[0], BOOL)
         return self.comparison()
@@ -232,7 +258,11 @@ class Parser:
     def unary(self) -> tuple[pl.Expr, str]:
         if self.at("-"):
             t = self.take()
-            operand = self.unary()
+            self._enter()
+            try:
+                operand = self.unary()
+            finally:
+                self.depth -= 1
             self._need(operand, NUMBER, "-", t)
             return (-operand[0], NUMBER)
         return self.atom()

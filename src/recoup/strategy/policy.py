@@ -56,7 +56,25 @@ FACTS: dict[str, str] = {
 
 
 class PolicyError(ValueError):
-    pass
+    """Why a policy does not load. The text names the source, line and column; the attributes
+    say the same for an editor: `path` (the keys and indexes down to the node at fault, as in the
+    YAML), `at_key` (the fault is the key itself, e.g. an unknown one), `line` and `column` (1-based,
+    when known without walking the YAML, e.g. a syntax error or an expression's own position) and
+    `problem` (the message without the location or the path)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        problem: str | None = None,
+        path: tuple[str | int, ...] = (),
+        at_key: bool = False,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.problem = problem or message
+        self.path, self.at_key, self.line, self.column = path, at_key, line, column
 
 
 class _Str(str):
@@ -201,18 +219,55 @@ def load_policy(path: Path) -> Policy:
     return parse_policy(path.read_text(encoding="utf-8"), source=str(path))
 
 
+# Deeper than any policy nests (the shipped ones reach 6): PyYAML builds nested nodes recursively,
+# and a text of brackets would exhaust Python's stack before it reported anything.
+MAX_DEPTH = 32
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """Where (0-based line and column) the text first nests deeper than `MAX_DEPTH` (PyYAML's
+    parser, which reads events without recursing, finds it); None when it does not (or does not
+    parse: `yaml.load` says)."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                mark = event.start_mark
+                if depth > MAX_DEPTH and mark is not None:
+                    return mark.line, mark.column
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    return None
+
+
 def parse_policy(text: str, *, source: str) -> Policy:
+    deep = _too_deep(text)
+    if deep is not None:
+        problem = f"nested deeper than {MAX_DEPTH} levels"
+        line, column = deep[0] + 1, deep[1] + 1
+        raise PolicyError(
+            f"{source}:{line}:{column}: {problem}", problem=problem, line=line, column=column
+        )
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise PolicyError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+        problem = f"not valid YAML ({getattr(exc, 'problem', None) or exc})"
+        raise PolicyError(
+            f"{where}: {problem}",
+            problem=problem,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from exc
     r = _Reader(data, source, "")
     try:
         return _build(r, text, source)
     except ExprError as exc:
-        raise PolicyError(str(exc)) from exc
+        raise PolicyError(str(exc), problem=exc.message, line=exc.line, column=exc.column) from exc
 
 
 def _build(r: _Reader, text: str, source: str) -> Policy:
@@ -353,12 +408,13 @@ def _experiment(e: _Reader, stages: set[str]) -> Experiment:
 
 
 class _Reader:
-    def __init__(self, raw: Any, source: str, path: str) -> None:
+    def __init__(self, raw: Any, source: str, path: str, keys: tuple[str | int, ...] = ()) -> None:
         if not isinstance(raw, Mapping):
-            raise PolicyError(f"{source}: {path or 'the policy'} must be a mapping")
-        self.raw, self.source, self.path = raw, source, path
+            problem = f"{path or 'the policy'} must be a mapping"
+            raise PolicyError(f"{source}: {problem}", problem=problem, path=keys)
+        self.raw, self.source, self.path, self.keys = raw, source, path, keys
 
-    def error(self, message: str, key: str | None = None) -> PolicyError:
+    def error(self, message: str, key: str | None = None, *, at_key: bool = False) -> PolicyError:
         value = self.raw.get(key) if key else None
         where = self.source
         if isinstance(value, _Str):
@@ -368,13 +424,23 @@ class _Reader:
             if marks:
                 where = f"{self.source}:{marks[0].line}"
         at = f"{self.path}.{key}" if key and self.path else (key or self.path)
-        return PolicyError(f"{where}: {at}: {message}" if at else f"{where}: {message}")
+        if at_key:
+            at = self.path
+        return PolicyError(
+            f"{where}: {at}: {message}" if at else f"{where}: {message}",
+            problem=message,
+            path=(*self.keys, key) if key else self.keys,
+            at_key=at_key,
+        )
 
     def only(self, *keys: str) -> None:
-        unknown = sorted(set(self.raw) - set(keys))
+        unknown = sorted(set(self.raw) - set(keys), key=str)
         if unknown:
+            first = unknown[0]
             raise self.error(
-                f"unknown key(s) {', '.join(map(str, unknown))}; expected {', '.join(keys)}"
+                f"unknown key(s) {', '.join(map(str, unknown))}; expected {', '.join(keys)}",
+                first if isinstance(first, str) else None,
+                at_key=True,
             )
 
     def items(self, key: str) -> list[_Reader]:
@@ -382,13 +448,20 @@ class _Reader:
         if not isinstance(value, list):
             raise self.error("must be a list", key)
         return [
-            _Reader(v, self.source, f"{self.path + '.' if self.path else ''}{key}[{i}]")
+            _Reader(
+                v,
+                self.source,
+                f"{self.path + '.' if self.path else ''}{key}[{i}]",
+                (*self.keys, key, i),
+            )
             for i, v in enumerate(value)
         ]
 
     def sub(self, key: str, default: Any = None) -> _Reader:
         value = self.raw.get(key, default)
-        return _Reader(value, self.source, f"{self.path}.{key}" if self.path else key)
+        return _Reader(
+            value, self.source, f"{self.path}.{key}" if self.path else key, (*self.keys, key)
+        )
 
     def name(self, key: str) -> str:
         value = self.raw.get(key)
@@ -447,13 +520,29 @@ class _Reader:
             return pl.lit(value)
         if not isinstance(value, str):
             raise self.error("must be a condition", key)
-        return condition(value, FACTS, **self._expr_args(key))
+        try:
+            return condition(value, FACTS, **self._expr_args(key))
+        except ExprError as exc:
+            raise self._expr_error(exc, key) from exc
 
     def number(self, key: str, default: float) -> pl.Expr:
         value = self.raw.get(key, default)
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise self.error("must be a number or an expression", key)
-        return number(value, FACTS, **self._expr_args(key))
+        try:
+            return number(value, FACTS, **self._expr_args(key))
+        except ExprError as exc:
+            raise self._expr_error(exc, key) from exc
+
+    def _expr_error(self, exc: ExprError, key: str) -> PolicyError:
+        """An expression's error at its own line and column, with the path to it."""
+        return PolicyError(
+            str(exc),
+            problem=exc.message,
+            path=(*self.keys, key),
+            line=exc.line,
+            column=exc.column,
+        )
 
     def stage_condition(self) -> pl.Expr:
         parts: list[pl.Expr] = []

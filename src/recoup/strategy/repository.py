@@ -50,15 +50,60 @@ class PolicyVersionRepository(Repository[PolicyVersion]):
             self.session.execute(select(PolicyVersion).order_by(PolicyVersion.id)).scalars().all()
         )
 
+    def locked(self, version_id: int) -> PolicyVersion | None:
+        """The version, its row locked until the transaction ends (a submission or a review
+        decides on the status it reads)."""
+        return self.get_one_or_none(
+            select(PolicyVersion).where(PolicyVersion.id == version_id).with_for_update()
+        )
+
+    def newest_first(self, *, limit: int, offset: int) -> Sequence[PolicyVersion]:
+        return (
+            self.session.execute(
+                select(PolicyVersion).order_by(PolicyVersion.id.desc()).limit(limit).offset(offset)
+            )
+            .scalars()
+            .all()
+        )
+
+    def count(self) -> int:
+        return int(self.session.execute(select(func.count(PolicyVersion.id))).scalar_one())
+
     def make_active(
         self, chosen: PolicyVersion, previous: PolicyVersion | None, *, at: dt.datetime, by: str
     ) -> None:
-        """`chosen` becomes the one active version (the previous one, if another, is not)."""
+        """`chosen` becomes the one active version (the previous one, if another, is not: it is
+        superseded)."""
         if previous is not None and previous.id != chosen.id:
-            previous.active = False
+            previous.active, previous.status = False, "superseded"
             self.session.flush()
         chosen.active, chosen.activated_at, chosen.activated_by = True, at, by
+        chosen.status = "active"
         self.session.flush()
+
+    def mark_submitted(self, version: PolicyVersion, *, at: dt.datetime, by: str) -> None:
+        version.status, version.submitted_at, version.submitted_by = "submitted", at, by
+        version.reviewed_at = version.reviewed_by = version.rejection_reason = None
+        self.session.flush()
+
+    def mark_reviewed(
+        self, version: PolicyVersion, *, at: dt.datetime, by: str, rejected_for: str | None
+    ) -> None:
+        """The second person's answer: approved (activation follows) or rejected with a reason."""
+        version.reviewed_at, version.reviewed_by = at, by
+        if rejected_for is not None:
+            version.status, version.rejection_reason = "rejected", rejected_for
+        self.session.flush()
+
+
+def account_refs(session: Session, accounts: Collection[int]) -> dict[int, str]:
+    """The accounts' external references (to show masked beside their ids)."""
+    if not accounts:
+        return {}
+    rows = session.execute(
+        select(Account.id, Account.external_ref).where(Account.id.in_(sorted(accounts)))
+    )
+    return {int(i): str(ref) for i, ref in rows}
 
 
 def base_facts(session: Session, accounts: Ids = None) -> pl.DataFrame:

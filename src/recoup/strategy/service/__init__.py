@@ -8,12 +8,23 @@ and hands contacts and tasks to their owners as frames. One module per part:
   `agents.service`), idempotent per day;
 - `redecisions`: an event re-decides its accounts now, or at the end of a deferred block;
 - `offering`: the offers the active policy makes an account now;
-- `comparison`: how two policies decide the same portfolio differently.
+- `comparison`: how two policies decide the same portfolio differently (the CLI's diff, the
+  desk's dry-run).
+
+`versions` also holds the desk's four eyes: save a draft, submit, a second person approves
+(activating it) or rejects.
 
 Callers write `from recoup.strategy import service as strategy_service` and use the names below.
 """
 
-from recoup.strategy.service.comparison import diff
+from recoup.strategy.service.comparison import (
+    COMPARED,
+    DryRun,
+    changes,
+    diff,
+    dry_run,
+    dry_run_version,
+)
 from recoup.strategy.service.daily_run import StrategyRun, run
 from recoup.strategy.service.facts import OPT_OUT_CHANNELS, facts
 from recoup.strategy.service.offering import offers, offers_many
@@ -27,29 +38,59 @@ from recoup.strategy.service.redecisions import (
     redecision_pending,
 )
 from recoup.strategy.service.versions import (
+    MAX_POLICY_CHARS,
+    MAX_REASON_CHARS,
+    FourEyes,
     InvalidPolicy,
     NoActivePolicy,
+    PolicyTextInvalid,
+    PolicyVersionNotFound,
+    ReasonRefused,
+    WrongStatus,
     activate,
     active_policy,
+    approve,
+    check_policy_text,
     compiled,
+    get_version,
+    list_versions,
+    reject,
+    save_draft,
     save_policy,
+    submit,
 )
 
 __all__ = [
+    "COMPARED",
     "DEFAULT_WINDOW",
     "DEFERRED",
+    "MAX_POLICY_CHARS",
+    "MAX_REASON_CHARS",
     "OPT_OUT_CHANNELS",
+    "DryRun",
+    "FourEyes",
     "InvalidPolicy",
     "NoActivePolicy",
+    "PolicyTextInvalid",
+    "PolicyVersionNotFound",
+    "ReasonRefused",
     "Redecision",
     "StrategyRun",
+    "WrongStatus",
     "activate",
     "active_policy",
+    "approve",
+    "changes",
+    "check_policy_text",
     "compiled",
     "decision_rows",
     "deferred_redecisions",
     "diff",
+    "dry_run",
+    "dry_run_version",
     "facts",
+    "get_version",
+    "list_versions",
     "offers",
     "offers_many",
     "plan",
@@ -57,6 +98,9 @@ __all__ = [
     "redecide",
     "redecide_many",
     "redecision_pending",
+    "reject",
     "run",
+    "save_draft",
     "save_policy",
+    "submit",
 ]

@@ -1,7 +1,7 @@
 """staff proposals (four eyes on staff and API keys) and one-time set-password codes
 
 Revision ID: 3f1c7a9e5d20
-Revises: 8d5e3f0b2a71
+Revises: 3c8d1f6a9e27
 Create Date: 2026-12-06 00:10:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from recoup.kit.types import UTCDateTime
 
 revision: str = "3f1c7a9e5d20"
-down_revision: str | None = "8d5e3f0b2a71"
+down_revision: str | None = "3c8d1f6a9e27"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,97 @@
+"""The outbox page and a contact's decision record: a dead letter made by the real dispatcher (a
+permanent refusal from a local Twilio stand-in) is listed and retried from the page through the
+same service as the API, and its record shows what the guard said and what happened."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from recoup.identity.permissions import Role
+from recoup.kit.clock import SettableClock
+from recoup.models import ContactPlan
+from tests.channels.providers import FakeTwilio, twilio_error
+from tests.console.conftest import ConsoleClient
+from tests.contact.test_dispatch import drain
+from tests.contact.test_retries import SID, TOKEN, planned_sms, sms_dispatcher
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    with FakeTwilio(SID, TOKEN) as fake:
+        yield fake
+
+
+def dead_letter(
+    session: Session, sessions: sessionmaker[Session], clock: SettableClock, twilio: FakeTwilio
+) -> ContactPlan:
+    contact, _ = planned_sms(session, clock)
+    twilio.script(twilio_error(400, 21211, "The 'To' number is not a valid phone number."))
+    assert drain(sms_dispatcher(sessions, clock, twilio)) == {"failed": 1}
+    session.expire_all()
+    return contact
+
+
+def test_a_supervisor_sees_a_dead_letter_and_retries_it(
+    console: ConsoleClient,
+    session: Session,
+    sessions: sessionmaker[Session],
+    clock: SettableClock,
+    twilio: FakeTwilio,
+) -> None:
+    contact = dead_letter(session, sessions, clock, twilio)
+    console.sign_in(Role.supervisor)
+    page = console.get("/console/outbox")
+    assert page.status_code == 200
+    assert f'action="/console/contacts/{contact.id}/retry"' in page.text
+    assert "21211" in page.text
+
+    without_csrf = console.post(f"/console/contacts/{contact.id}/retry", data={})
+    assert without_csrf.status_code == 403
+    session.expire_all()
+    assert session.get(ContactPlan, contact.id).status == "failed"  # type: ignore[union-attr]
+
+    done = console.post_form(f"/console/contacts/{contact.id}/retry", follow_redirects=False)
+    assert done.status_code == 303
+    session.expire_all()
+    assert session.get(ContactPlan, contact.id).status == "queued"  # type: ignore[union-attr]
+    again = console.post_form(f"/console/contacts/{contact.id}/retry")
+    assert again.status_code == 409
+    assert "not a dead letter" in again.text
+
+    record = console.get(f"/console/contacts/{contact.id}")
+    assert record.status_code == 200
+    assert "21211" in record.text  # the refusal in the history
+    assert "supervisor" in record.text  # who put it back
+
+
+def test_an_agent_reads_a_record_but_may_not_open_the_outbox(
+    console: ConsoleClient,
+    session: Session,
+    sessions: sessionmaker[Session],
+    clock: SettableClock,
+    twilio: FakeTwilio,
+) -> None:
+    contact = dead_letter(session, sessions, clock, twilio)
+    console.sign_in(Role.agent)
+    assert console.get(f"/console/contacts/{contact.id}").status_code == 200
+    assert console.get("/console/outbox").status_code == 403
+    assert console.post_form(f"/console/contacts/{contact.id}/retry").status_code == 403
+
+
+def test_the_api_retries_a_dead_letter_for_a_supervisor_only(
+    console: ConsoleClient,
+    session: Session,
+    sessions: sessionmaker[Session],
+    clock: SettableClock,
+    twilio: FakeTwilio,
+) -> None:
+    contact = dead_letter(session, sessions, clock, twilio)
+    console.sign_in(Role.agent)
+    assert console.post(f"/v1/contacts/{contact.id}/retry").status_code == 403
+    console.sign_in(Role.supervisor)
+    answer = console.post(f"/v1/contacts/{contact.id}/retry")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"id": contact.id, "status": "queued"}
