@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import Mount
 
 from recoup.cases import flows as case_flows
-from recoup.console.base import PageFor
+from recoup.console.base import NAV, PageFor
 from recoup.identity import service as identity_service
 from recoup.identity.permissions import MATRIX, Role
 from recoup.kit.clock import SettableClock
@@ -161,14 +161,32 @@ class TestDeclared:
         mounts = [r for r in app.routes if isinstance(r, Mount) and r.path.startswith("/console")]
         assert [m.path for m in mounts] == [STATIC]
 
+    def test_each_section_in_the_navigation_asks_the_permission_its_link_is_shown_for(
+        self, app: FastAPI
+    ) -> None:
+        """Catches a link shown to people its page refuses (or hidden from people it serves)."""
+        guards = {
+            path: guard
+            for method, path, route in console_routes(app)
+            if method == "GET" and (guard := guard_of(route)) is not None
+        }
+        differing = [
+            (href, permission, guards[href].permission)
+            for href, _key, permission in NAV
+            if href in guards and guards[href].permission != permission
+        ]
+        assert differing == []
+
 
 class TestRolesAgainstPages:
     def test_every_role_against_every_page(
         self, app: FastAPI, console: ConsoleClient, seeded: dict[str, int]
     ) -> None:
         """A role without the page's permission gets the 403 page (HTML); with it, never a 403 nor
-        a 5xx; nobody signed in goes to sign-in. Catches a `page_for` asking the wrong permission
-        or none, and a page that breaks for a role that may open it."""
+        a 5xx; nobody signed in goes to sign-in. Catches a guard that does not refuse (tried:
+        `PageFor` not raising `PageForbidden`), a page that refuses a role that may open it (a
+        second check inside the route asking another permission), and a page that breaks for a
+        role that may open it (an id or a row it does not expect)."""
         pages = [
             (path, route, guard)
             for method, path, route in console_routes(app)
