@@ -203,6 +203,7 @@ def test_the_default_install_runs_without_the_extras() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
 
 
+@pytest.mark.pure  # its own SQLite files, in a subprocess
 class TestDemoLeavesAConsole:
     """`recoup demo` leaves a console to look at: on the file `recoup serve` reads, a staff user
     per role whose printed sign-in works."""

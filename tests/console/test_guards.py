@@ -241,6 +241,11 @@ class TestCsrf:
                 answer = console.post(url, data={**body, **forged}, follow_redirects=False)
                 assert answer.status_code == 403, (path, forged, answer.status_code)
                 assert answer.headers["content-type"].startswith("text/html"), path
+            # htmx sends the token as a header: a wrong one is refused the same way.
+            answer = console.post(
+                url, data=body, headers={"X-CSRF-Token": "0" * 40}, follow_redirects=False
+            )
+            assert answer.status_code == 403, (path, "header", answer.status_code)
             console.cookies.clear()
             anonymous = console.post(url, data={**body, "csrf": "0" * 40}, follow_redirects=False)
             assert anonymous.status_code == 401, (path, anonymous.status_code)
