@@ -9,12 +9,16 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from recoup.cli.demo import served_database
 from recoup.cli.main import app
 from recoup.config import Settings
+from recoup.identity import service as identity_service
 from recoup.identity.permissions import Role
+from recoup.kit.clock import SystemClock
 from tests.processes import wait_until_serving
 from tests.test_serve import free_port
 
@@ -298,3 +302,37 @@ class TestDemoLeavesAConsole:
         assert done.returncode == 1
         assert "development" in done.stderr
         assert not (tmp_path / "recoup.db").exists()
+
+
+class TestStaffCommands:
+    def test_the_operator_issues_a_set_password_code_and_only_the_newest_works(
+        self, workdir: Path
+    ) -> None:
+        """Catches `issue_password_code` leaving an earlier code working (`retire_open`)."""
+        assert runner.invoke(app, ["init"]).exit_code == 0
+        added = runner.invoke(
+            app, ["staff", "add", "li.na", "--role", "agent", "--password", "first password 1"]
+        )
+        assert added.exit_code == 0, added.output
+        listed = runner.invoke(app, ["staff", "list"])
+        assert "li.na" in listed.output
+        codes = []
+        for _ in range(2):
+            done = runner.invoke(app, ["staff", "code", "li.na"])
+            assert done.exit_code == 0, done.output
+            codes.append(done.output.strip().splitlines()[-1])
+        assert runner.invoke(app, ["staff", "code", "nobody"]).exit_code == 1
+        clock = SystemClock()
+        with Session(create_engine(f"sqlite:///{workdir / 'cli.db'}")) as session:
+            with pytest.raises(identity_service.CodeRefused):
+                identity_service.redeem_password_code(
+                    session, username="li.na", code=codes[0], password="a new password",
+                    clock=clock,
+                )  # fmt: skip
+            identity_service.redeem_password_code(
+                session, username="li.na", code=codes[1], password="a new password", clock=clock
+            )
+            signed = identity_service.sign_in(
+                session, username="li.na", password="a new password", clock=clock
+            )
+            assert isinstance(signed, identity_service.SignedIn)

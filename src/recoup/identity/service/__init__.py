@@ -39,6 +39,7 @@ from recoup.identity.service.onboarding import (
     propose_staff,
     redeem_password_code,
     refuse,
+    reset_password_code,
     set_disabled,
     status_of,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "propose_staff",
     "redeem_password_code",
     "refuse",
+    "reset_password_code",
     "revoke_api_key",
     "set_disabled",
     "sign_in",
