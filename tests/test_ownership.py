@@ -108,6 +108,9 @@ OWNERS: dict[str, str] = {
     # privacy: consents and erasure requests
     "consents": "privacy",
     "erasure_requests": "privacy",
+    # quality: QA samples of sent messages and placed calls, and their reviews
+    "qa_samples": "quality",
+    "qa_reviews": "quality",
     # strategy: policies and the decisions made with them
     "policy_versions": "strategy",
     "strategy_decisions": "strategy",

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         description="a YAML house policy over the shipped rule packs (stricter rules, optional rules "
         "switched off); see docs/compliance.md",
     )
+    kpi_targets_file: Path | None = Field(
+        None,
+        description="a YAML file of targets per KPI for the dashboard (the shape of "
+        "src/recoup/analytics/targets.yaml, which holds the defaults)",
+    )
     calendars_file: Path | None = Field(
         None,
         description="a YAML calendar file (holidays and make-up working days per country and year) "

@@ -52,10 +52,12 @@ class TestVersions:
         draft = delivery_service.save(session, GOOD, author="lin", clock=clock)
         assert (draft.status, draft.version) == ("draft", before.version + 1)
         assert delivery_service.approved(session, "early_reminder", "sms", "en", "gentle") == before
+        delivery_service.submit(session, draft.id, actor="lin", clock=clock)
+        assert delivery_service.approved(session, "early_reminder", "sms", "en", "gentle") == before
         delivery_service.approve(session, draft.id, actor="chen", clock=clock)
         assert delivery_service.approved(session, "early_reminder", "sms", "en", "gentle") == draft
         actions = set(session.execute(select(AuditEvent.action)).scalars())
-        assert {"template.saved", "template.approved"} <= actions
+        assert {"template.saved", "template.submitted", "template.approved"} <= actions
 
     def test_a_template_that_does_not_render_is_refused(
         self, session: Session, clock: SettableClock

@@ -281,3 +281,36 @@ class TestKinds:
             importer.import_file(write(tmp_path, "stuff.csv", "a\n1\n"))
         result = importer.import_file(write(tmp_path, "stuff.csv", CUSTOMERS), kind=Kind.customers)
         assert result.imported == 3
+
+
+class TestConsentColumn:
+    """The customers file's `consents` column: recorded through privacy with source `import`; a
+    bad consent rejects its row (named in the report) and the good rows are imported."""
+
+    def test_good_rows_recorded_and_a_bad_one_reported(
+        self, importer: Importer, session: Session, tmp_path: Path
+    ) -> None:
+        from recoup.models import Consent
+
+        text = (
+            "external_ref,name,phones,jurisdiction,consents,consent_evidence\n"
+            "k1,Emily Chen,+12125550123,US,electronic:email;time_window:21:00-22:00@2027-01-01,"
+            "signed form F-12 scanned by the wallet\n"
+            "k2,Sam Lee,+12125550124,US,marketing,form F-13\n"
+            "k3,Ann Wu,+12125550125,US,electronic:sms,\n"
+            "k4,Bo Li,+12125550126,US,,\n"
+        )
+        result = importer.import_file(write(tmp_path, "customers.csv", text), skip_invalid=True)
+        assert problems(result.errors) == [(3, "consents"), (4, "consent_evidence")]
+        assert result.imported == 2
+        refs = dict(session.execute(select(Customer.id, Customer.external_ref)).all())
+        stored = session.execute(select(Consent)).scalars().all()
+        assert sorted((refs[c.customer_id], c.purpose, c.channel) for c in stored) == [
+            ("k1", "electronic", "email"),
+            ("k1", "time_window", None),
+        ]
+        window = next(c for c in stored if c.purpose == "time_window")
+        assert window.scope == {"from": "21:00", "to": "22:00"}
+        assert window.expires_at == dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+        assert {c.source for c in stored} == {"import"}
+        assert {c.evidence for c in stored} == {"signed form F-12 scanned by the wallet"}

@@ -474,3 +474,11 @@ class TestStatusMigration:
             ]
         finally:
             engine.dispose()
+
+
+def test_a_date_no_calendar_has_is_a_problem_not_a_crash() -> None:
+    """Found by the console's form fuzzing: PyYAML reads `0000-01-01` as a date and raises a bare
+    ValueError, which was a 500 on the editor's page."""
+    checked = strategy_service.check_policy_text("policy: x\nversion: 0000-01-01\n")
+    assert checked.problem is not None
+    assert "out of range" in checked.problem.message

@@ -1,4 +1,5 @@
-"""REST: the KPIs, roll rates and experiment results of a period, for the console to come. Thin:
+"""REST: the KPIs, roll rates and experiment results of a period (optionally of one product or
+segment), as the console's dashboard shows them. Thin:
 each endpoint resolves the period and calls one service function; nothing here writes."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Query
 
 from recoup.analytics import schemas
 from recoup.analytics import service as analytics_service
-from recoup.analytics.service import BadPeriod
+from recoup.analytics.service import BadPeriod, BadScope
 from recoup.http.deps import ClockDep, SessionDep
 from recoup.http.errors import AUTHENTICATED_ERRORS, responses
 from recoup.identity.auth import require
@@ -21,7 +22,7 @@ P = Permission
 router = APIRouter(
     prefix="/v1/analytics",
     tags=["analytics"],
-    responses=responses(*AUTHENTICATED_ERRORS, BadPeriod),
+    responses=responses(*AUTHENTICATED_ERRORS, BadPeriod, BadScope),
 )
 
 From = Annotated[
@@ -40,6 +41,25 @@ To = Annotated[
     ),
 ]
 
+ProductFilter = Annotated[
+    str | None,
+    Query(
+        alias="product",
+        max_length=32,
+        description="Only the accounts of this product (its code)",
+        examples=["bnpl"],
+    ),
+]
+SegmentFilter = Annotated[
+    str | None,
+    Query(
+        alias="segment",
+        max_length=64,
+        description="Only the accounts whose last decision by the period's end was in this segment",
+        examples=["large"],
+    ),
+]
+
 
 @router.get("/kpis", response_model=schemas.Kpis, summary="KPIs of a period")
 def get_kpis(
@@ -47,14 +67,18 @@ def get_kpis(
     clock: ClockDep,
     from_: From = None,
     to: To = None,
+    product: ProductFilter = None,
+    segment: SegmentFilter = None,
     _: Principal = require(P.analytics_read),
 ) -> schemas.Kpis:
     """Recovery by amount and count, cure rates, contacts by channel and outcome, right-party
     contact, promises kept, cost per unit collected (the shipped costs), complaints and opt-outs
     per 1,000 attempts, blocks and deferrals by reason, agent workload and contacts by local hour.
-    A start after the end is a 422."""
+    `product` and `segment` keep the figures to those accounts. A start after the end, or an
+    unknown product or segment, is a 422."""
     period = analytics_service.period(session, from_, to, clock=clock)
-    return analytics_service.kpis(session, period)
+    scope = analytics_service.scope(session, product, segment)
+    return analytics_service.kpis(session, period, scope=scope)
 
 
 @router.get("/roll-rates", response_model=schemas.RollRates, summary="Roll-rate matrix")
@@ -63,12 +87,15 @@ def get_roll_rates(
     clock: ClockDep,
     from_: From = None,
     to: To = None,
+    product: ProductFilter = None,
+    segment: SegmentFilter = None,
     _: Principal = require(P.analytics_read),
 ) -> schemas.RollRates:
     """Bucket at each snapshot (a month apart, from the day before the period) against the bucket
     at the next, with each row's shares."""
     period = analytics_service.period(session, from_, to, clock=clock)
-    return analytics_service.roll_rates(session, period)
+    scope = analytics_service.scope(session, product, segment)
+    return analytics_service.roll_rates(session, period, scope=scope)
 
 
 @router.get("/experiments", response_model=schemas.Experiments, summary="Experiment results")
@@ -77,9 +104,12 @@ def get_experiments(
     clock: ClockDep,
     from_: From = None,
     to: To = None,
+    product: ProductFilter = None,
+    segment: SegmentFilter = None,
     _: Principal = require(P.analytics_read),
 ) -> schemas.Experiments:
     """Per experiment and arm, the mean account recovery rate and its difference from the holdout
     (or the first arm), with a 95 % normal-approximation interval and the relative uplift."""
     period = analytics_service.period(session, from_, to, clock=clock)
-    return analytics_service.experiments(session, period)
+    scope = analytics_service.scope(session, product, segment)
+    return analytics_service.experiments(session, period, scope=scope)

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, String, Subquery, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, Subquery, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from recoup.kit import frames
@@ -28,6 +28,7 @@ from recoup.models import (
     DelinquencyEvent,
     DelinquencyRun,
     OptOut,
+    Product,
     StrategyDecision,
 )
 from recoup.models.contact import QUEUE_ENTRY
@@ -37,13 +38,72 @@ ATTEMPTED = ("sent", "delivered", "bounced")
 # The call result that is a right-party contact: a conversation with the debtor.
 RIGHT_PARTY = "conversation"
 
+# The accounts a figure covers: None for the whole portfolio, else a statement selecting their ids.
+Accounts = Select[Any] | None
 
-def observed_accounts(session: Session) -> pl.DataFrame:
+
+def scoped_accounts(product: str | None, segment: str | None, to: dt.date) -> Accounts:
+    """The ids of the accounts of a product and of a segment, or None when neither is asked. An
+    account's segment is the one of the strategy's last decision for it on or before `to` (one
+    decision per account and day): each account is in one segment, or none when never decided."""
+    if product is None and segment is None:
+        return None
+    stmt = select(Account.id)
+    if product is not None:
+        stmt = stmt.where(Account.product_code == product)
+    if segment is not None:
+        d = StrategyDecision
+        last = (
+            select(d.account_id, func.max(d.as_of_date).label("day"))
+            .where(d.as_of_date <= to)
+            .group_by(d.account_id)
+            .subquery("last_decision")
+        )
+        in_segment = (
+            select(d.account_id)
+            .join(last, and_(last.c.account_id == d.account_id, last.c.day == d.as_of_date))
+            .where(d.segment == segment)
+        )
+        stmt = stmt.where(Account.id.in_(in_segment))
+    return stmt
+
+
+def _within(stmt: Any, column: Any, accounts: Accounts) -> Any:
+    return stmt if accounts is None else stmt.where(column.in_(accounts))
+
+
+def product_codes(session: Session) -> list[str]:
+    """Every product's code, in order: what the figures may be filtered by."""
+    return list(session.execute(select(Product.code).order_by(Product.code)).scalars())
+
+
+def segments(session: Session, from_: dt.date, to: dt.date) -> list[str]:
+    """The segments the strategy decided accounts in during [from_, to] (by the decisions' date
+    index, not over the whole history), in order."""
+    d = StrategyDecision
+    stmt = (
+        select(d.segment)
+        .where(d.segment.is_not(None), d.as_of_date.between(from_, to))
+        .distinct()
+        .order_by(d.segment)
+    )
+    return [str(s) for s in session.execute(stmt).scalars()]
+
+
+def segment_exists(session: Session, segment: str) -> bool:
+    """Has the strategy ever decided an account in this segment?"""
+    d = StrategyDecision
+    stmt = select(d.id).where(d.segment == segment).limit(1)
+    return session.execute(stmt).first() is not None
+
+
+def observed_accounts(session: Session, accounts: Accounts = None) -> pl.DataFrame:
     """Accounts the delinquency pass has seen: account_id, customer_id, currency, opened_date,
     closed_date."""
     stmt = select(
         Account.id, Account.customer_id, Account.currency, Account.opened_date, Account.closed_date
     ).join(AccountDelinquency, AccountDelinquency.account_id == Account.id)
+    stmt = _within(stmt, Account.id, accounts)
     return frames.read_frame(
         session,
         stmt,
@@ -62,13 +122,17 @@ def first_run(session: Session) -> dt.date | None:
     return session.execute(select(func.min(DelinquencyRun.as_of_date))).scalar_one_or_none()
 
 
-def bucket_events(session: Session, to: dt.date) -> pl.DataFrame:
+def bucket_events(session: Session, to: dt.date, accounts: Accounts = None) -> pl.DataFrame:
     """The bucket history up to `to`: id, account_id, effective_date, from_bucket, to_bucket."""
     e = DelinquencyEvent
     return frames.read_frame(
         session,
-        select(e.id, e.account_id, e.effective_date, e.from_bucket, e.to_bucket).where(
-            e.effective_date <= to
+        _within(
+            select(e.id, e.account_id, e.effective_date, e.from_bucket, e.to_bucket).where(
+                e.effective_date <= to
+            ),
+            e.account_id,
+            accounts,
         ),
         {
             "id": pl.Int64,
@@ -80,28 +144,28 @@ def bucket_events(session: Session, to: dt.date) -> pl.DataFrame:
     )
 
 
-def experiment_units(from_: dt.date, to: dt.date) -> Subquery:
+def experiment_units(from_: dt.date, to: dt.date, accounts: Accounts = None) -> Subquery:
     """experiment, arm, account_id, start_date: each account an experiment assigned in the period,
     from the first day it was decided in that arm."""
     d = StrategyDecision
-    return (
-        select(
-            d.experiment.label("experiment"),
-            d.arm.label("arm"),
-            d.account_id.label("account_id"),
-            func.min(d.as_of_date).label("start_date"),
-        )
-        .where(d.experiment.is_not(None), d.arm.is_not(None), d.as_of_date.between(from_, to))
-        .group_by(d.experiment, d.arm, d.account_id)
-        .subquery("units")
-    )
+    stmt = select(
+        d.experiment.label("experiment"),
+        d.arm.label("arm"),
+        d.account_id.label("account_id"),
+        func.min(d.as_of_date).label("start_date"),
+    ).where(d.experiment.is_not(None), d.arm.is_not(None), d.as_of_date.between(from_, to))
+    if accounts is not None:
+        stmt = stmt.where(d.account_id.in_(accounts))
+    return stmt.group_by(d.experiment, d.arm, d.account_id).subquery("units")
 
 
 def _scope(
-    stmt: Any, from_: dt.date, units: Subquery | None
+    stmt: Any, from_: dt.date, units: Subquery | None, accounts: Accounts = None
 ) -> tuple[Any, list[Any], dict[str, Any], ColumnElement[Any] | dt.date]:
-    """The statement joined to the experiment units (when given), their key columns and schema,
-    and the start of each account's period (a column, or the period's first day)."""
+    """The statement joined to the experiment units (when given) and kept to the accounts (when
+    given), their key columns and schema, and the start of each account's period (a column, or the
+    period's first day)."""
+    stmt = _within(stmt, Bill.account_id, accounts)
     if units is None:
         return stmt, [], {}, from_
     stmt = stmt.join(units, units.c.account_id == Bill.account_id)
@@ -111,14 +175,18 @@ def _scope(
 
 
 def overdue_bills(
-    session: Session, from_: dt.date, to: dt.date, units: Subquery | None = None
+    session: Session,
+    from_: dt.date,
+    to: dt.date,
+    units: Subquery | None = None,
+    accounts: Accounts = None,
 ) -> pl.DataFrame:
     """[experiment, arm,] account_id, bill_id, amount_minor (as the bill stands now),
     paid_before_minor: the bills overdue at some point in the period (due before `to`, not paid
     off before the start or on time), with what was applied to each before it was overdue in the
     period (on or before its due date, or before the start)."""
     b, a = Bill, Allocation
-    stmt, keys, schema, start = _scope(select().select_from(b), from_, units)
+    stmt, keys, schema, start = _scope(select().select_from(b), from_, units, accounts)
     before = or_(a.value_date <= b.due_date, a.value_date < start)
     stmt = (
         stmt.outerjoin(a, a.bill_id == b.id)
@@ -152,13 +220,17 @@ def overdue_bills(
 
 
 def later_adjustments(
-    session: Session, from_: dt.date, to: dt.date, units: Subquery | None = None
+    session: Session,
+    from_: dt.date,
+    to: dt.date,
+    units: Subquery | None = None,
+    accounts: Accounts = None,
 ) -> pl.DataFrame:
     """[experiment, arm,] bill_id, adjusted_minor: what arrangements changed on each bill after it
     fell overdue in the period (waivers, reschedules, fees). Taken off a bill's amount now, it gives
     the amount the bill had when it fell overdue."""
     b, j = Bill, BillAdjustment
-    stmt, keys, schema, start = _scope(select().select_from(b), from_, units)
+    stmt, keys, schema, start = _scope(select().select_from(b), from_, units, accounts)
     stmt = (
         stmt.join(j, j.bill_id == b.id)
         .where(b.due_date < to, j.effective_date > b.due_date, j.effective_date >= start)
@@ -171,12 +243,16 @@ def later_adjustments(
 
 
 def collections(
-    session: Session, from_: dt.date, to: dt.date, units: Subquery | None = None
+    session: Session,
+    from_: dt.date,
+    to: dt.date,
+    units: Subquery | None = None,
+    accounts: Accounts = None,
 ) -> pl.DataFrame:
     """[experiment, arm,] account_id, value_date, collected_minor: money applied to bills while
     they were overdue, per day of the period."""
     b, a = Bill, Allocation
-    stmt, keys, schema, start = _scope(select().select_from(b), from_, units)
+    stmt, keys, schema, start = _scope(select().select_from(b), from_, units, accounts)
     stmt = (
         stmt.join(a, a.bill_id == b.id)
         .where(a.value_date > b.due_date, a.value_date >= start, a.value_date <= to)
@@ -190,24 +266,28 @@ def collections(
     )
 
 
-def contacts_by_status(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
+def contacts_by_status(
+    session: Session, from_: dt.date, to: dt.date, accounts: Accounts = None
+) -> pl.DataFrame:
     """channel, purpose, status, contacts: the contacts planned for days in the period."""
     c = ContactPlan
     return frames.read_frame(
         session,
-        select(c.channel, c.purpose, c.status, func.count(c.id))
+        _within(select(c.channel, c.purpose, c.status, func.count(c.id)), c.account_id, accounts)
         .where(c.as_of_date.between(from_, to))
         .group_by(c.channel, c.purpose, c.status),
         {"channel": pl.String, "purpose": pl.String, "status": pl.String, "contacts": pl.Int64},
     )
 
 
-def conversations(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
+def conversations(
+    session: Session, from_: dt.date, to: dt.date, accounts: Accounts = None
+) -> pl.DataFrame:
     """channel, contacts: placed calls whose recorded result is a conversation with the debtor."""
     c = ContactPlan
     return frames.read_frame(
         session,
-        select(c.channel, func.count(c.id))
+        _within(select(c.channel, func.count(c.id)), c.account_id, accounts)
         .where(
             c.as_of_date.between(from_, to),
             c.status.in_(ATTEMPTED),
@@ -218,12 +298,18 @@ def conversations(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame
     )
 
 
-def sent_moments(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
+def sent_moments(
+    session: Session, from_: dt.date, to: dt.date, accounts: Accounts = None
+) -> pl.DataFrame:
     """sent_at, zones (the customer's JSON list), jurisdiction: each attempt of the period."""
     c = ContactPlan
     return frames.read_frame(
         session,
-        select(c.sent_at, cast(Customer.timezones, String), Customer.jurisdiction)
+        _within(
+            select(c.sent_at, cast(Customer.timezones, String), Customer.jurisdiction),
+            c.account_id,
+            accounts,
+        )
         .join(Customer, Customer.id == c.customer_id)
         .where(
             c.as_of_date.between(from_, to),
@@ -235,58 +321,92 @@ def sent_moments(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
     )
 
 
-def held_contacts(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
+def held_contacts(
+    session: Session, from_: dt.date, to: dt.date, accounts: Accounts = None
+) -> pl.DataFrame:
     """status, reasons (JSON list), contacts: blocked and deferred contacts of the period, grouped
     by their list of reasons in the database."""
     c = ContactPlan
     reasons = cast(c.reasons, String)
     return frames.read_frame(
         session,
-        select(c.status, reasons, func.count(c.id))
+        _within(select(c.status, reasons, func.count(c.id)), c.account_id, accounts)
         .where(c.as_of_date.between(from_, to), c.status.in_(("blocked", "deferred")))
         .group_by(c.status, reasons),
         {"status": pl.String, "reasons": pl.String, "contacts": pl.Int64},
     )
 
 
-def promises(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
+def held_contacts_by_day(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
+    """as_of_date, status, reasons (JSON list), contacts: `held_contacts` day by day."""
+    c = ContactPlan
+    reasons = cast(c.reasons, String)
+    return frames.read_frame(
+        session,
+        select(c.as_of_date, c.status, reasons, func.count(c.id))
+        .where(c.as_of_date.between(from_, to), c.status.in_(("blocked", "deferred")))
+        .group_by(c.as_of_date, c.status, reasons),
+        {"as_of_date": pl.Date, "status": pl.String, "reasons": pl.String, "contacts": pl.Int64},
+    )
+
+
+def promises(
+    session: Session, from_: dt.date, to: dt.date, accounts: Accounts = None
+) -> pl.DataFrame:
     """status, promises: promises to pay that ended (kept or broken) in the period."""
     a = Arrangement
     return frames.read_frame(
         session,
-        select(a.status, func.count(a.id))
+        _within(select(a.status, func.count(a.id)), a.account_id, accounts)
         .where(a.kind == "promise", a.status.in_(("kept", "broken")), a.ended_on.between(from_, to))
         .group_by(a.status),
         {"status": pl.String, "promises": pl.Int64},
     )
 
 
-def complaints(session: Session, start_at: dt.datetime, end_at: dt.datetime) -> int:
-    return int(
-        session.execute(
-            select(func.count(Case.id)).where(
-                Case.kind == "complaint", Case.created_at >= start_at, Case.created_at < end_at
-            )
-        ).scalar_one()
+def _customers(accounts: Select[Any]) -> Select[Any]:
+    return select(Account.customer_id).where(Account.id.in_(accounts))
+
+
+def complaints(
+    session: Session, start_at: dt.datetime, end_at: dt.datetime, accounts: Accounts = None
+) -> int:
+    """Complaints opened in [start_at, end_at); kept to the accounts, a complaint about one of them,
+    or about no account by one of their customers."""
+    stmt = select(func.count(Case.id)).where(
+        Case.kind == "complaint", Case.created_at >= start_at, Case.created_at < end_at
     )
-
-
-def opt_outs(session: Session, start_at: dt.datetime, end_at: dt.datetime) -> int:
-    return int(
-        session.execute(
-            select(func.count(OptOut.id)).where(
-                OptOut.created_at >= start_at, OptOut.created_at < end_at
+    if accounts is not None:
+        stmt = stmt.where(
+            or_(
+                Case.account_id.in_(accounts),
+                Case.account_id.is_(None) & Case.customer_id.in_(_customers(accounts)),
             )
-        ).scalar_one()
+        )
+    return int(session.execute(stmt).scalar_one())
+
+
+def opt_outs(
+    session: Session, start_at: dt.datetime, end_at: dt.datetime, accounts: Accounts = None
+) -> int:
+    """Opt-outs recorded in [start_at, end_at); kept to the accounts, by their customers (an
+    opt-out is a person's, not an account's)."""
+    stmt = select(func.count(OptOut.id)).where(
+        OptOut.created_at >= start_at, OptOut.created_at < end_at
     )
+    if accounts is not None:
+        stmt = stmt.where(OptOut.customer_id.in_(_customers(accounts)))
+    return int(session.execute(stmt).scalar_one())
 
 
-def agent_tasks(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
+def agent_tasks(
+    session: Session, from_: dt.date, to: dt.date, accounts: Accounts = None
+) -> pl.DataFrame:
     """queue, status, tasks: agent tasks of the period."""
     t = AgentTask
     return frames.read_frame(
         session,
-        select(t.queue, t.status, func.count(t.id))
+        _within(select(t.queue, t.status, func.count(t.id)), t.account_id, accounts)
         .where(t.as_of_date.between(from_, to))
         .group_by(t.queue, t.status),
         {"queue": pl.String, "status": pl.String, "tasks": pl.Int64},

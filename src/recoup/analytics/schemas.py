@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field, computed_field
+from pydantic import Field, computed_field, model_validator
 
 from recoup.kit.schemas import Schema
 
@@ -17,6 +17,14 @@ class Period(Schema):
         description="First business day of the period", examples=["2026-06-01"]
     )
     to_date: dt.date = Field(description="Last business day of the period", examples=["2026-06-30"])
+
+
+class Scope(Schema):
+    """Which accounts the figures cover: all of them, or those of a product and/or a segment (the
+    segment of the strategy's last decision for the account on or before the period's end)."""
+
+    product: str | None = Field(None, description="A product's code", examples=["bnpl"])
+    segment: str | None = Field(None, description="A policy segment", examples=["large"])
 
 
 class CurrencyRecovery(Schema):
@@ -101,6 +109,14 @@ class HeldReason(Schema):
     contacts: int = Field(examples=[120])
 
 
+class HeldOverTime(Schema):
+    period_start: dt.date = Field(description="The day, or the Monday of the week")
+    status: str = Field(description="blocked or deferred", examples=["blocked"])
+    rule: str = Field(description="The rule that held the contact", examples=["cn.hours.house"])
+    code: str = Field(description="The guard's reason code", examples=["OUTSIDE_HOURS"])
+    contacts: int = Field(examples=[12])
+
+
 class TaskCount(Schema):
     queue: str = Field(examples=["calls"])
     status: str = Field(examples=["open"])
@@ -121,6 +137,7 @@ class AllowedWindow(Schema):
 
 class Kpis(Schema):
     period: Period
+    scope: Scope = Field(default_factory=Scope, description="The accounts covered")
     accounts: int = Field(description="Accounts the delinquency pass has seen", examples=[20000])
     recovery: list[CurrencyRecovery] = Field(description="By currency, the largest base first")
     cure: list[CureRate] = Field(description="By bucket, in ageing order")
@@ -159,6 +176,7 @@ class RollCell(Schema):
 
 class RollRates(Schema):
     period: Period
+    scope: Scope = Field(default_factory=Scope, description="The accounts covered")
     snapshots: list[dt.date] = Field(description="Snapshot days, a month apart")
     buckets: list[str] = Field(description="Buckets in ageing order", examples=[["M0", "M1", "M2"]])
     cells: list[RollCell] = Field(description="Counts and row shares, summed over the steps")
@@ -203,6 +221,7 @@ class ExperimentResult(Schema):
 
 class Experiments(Schema):
     period: Period
+    scope: Scope = Field(default_factory=Scope, description="The accounts covered")
     confidence: float = Field(0.95, description="Two-sided confidence of the intervals")
     experiments: list[ExperimentResult]
 
@@ -215,3 +234,33 @@ class Costs(Schema):
         default_factory=dict, description="Per attempt, by channel (minor units)"
     )
     per_agent_task_minor: int = Field(0, ge=0, description="Per agent task (minor units)")
+
+
+class Target(Schema):
+    """A KPI's target: at least or at most a value (rates as fractions, 0.25 is 25 %)."""
+
+    at_least: float | None = Field(None, ge=0, le=1e9, allow_inf_nan=False, examples=[0.25])
+    at_most: float | None = Field(None, ge=0, le=1e9, allow_inf_nan=False, examples=[1.0])
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Target:
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("a target is either at_least or at_most, not both or neither")
+        return self
+
+
+class Targets(Schema):
+    """The KPIs' targets: `targets.yaml` beside this module holds the defaults."""
+
+    targets: dict[str, Target] = Field(default_factory=dict)
+
+
+class Reading(Schema):
+    """One KPI of a period against its target."""
+
+    kpi: str = Field(examples=["recovery_rate"])
+    value: float | None = Field(description="null when its denominator is zero", examples=[0.31])
+    target: Target | None = None
+    met: bool | None = Field(
+        description="null when there is no target or no value", examples=[True]
+    )

@@ -33,6 +33,8 @@ from recoup.kit.logging import get_logger, loggable_path
 from recoup.kit.ratelimit import RateLimiter
 from recoup.kit.tokens import canonical_token
 from recoup.ledger.endpoints import router as ledger_router
+from recoup.privacy.endpoints import router as privacy_router
+from recoup.quality.endpoints import router as quality_router
 from recoup.sandbox.wallet import router as sandbox_wallet_router
 from recoup.strategy.endpoints import router as strategy_router
 from recoup.web.portal import router as portal_router
@@ -138,6 +140,8 @@ def create_app(
     app.include_router(arrangements_router)
     app.include_router(cases_router)
     app.include_router(analytics_router)
+    app.include_router(privacy_router)
+    app.include_router(quality_router)
     app.include_router(strategy_router)
     app.include_router(portal_router)
     app.include_router(selfservice_router)

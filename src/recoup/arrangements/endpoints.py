@@ -3,7 +3,7 @@ each endpoint calls one flow. Who made an arrangement is the caller (an agent, o
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from recoup.arrangements import flows, schemas
 from recoup.arrangements import offers as arrangement_offers
@@ -196,13 +196,20 @@ def approve(
     arrangement_id: RowId,
     session: SessionDep,
     clock: ClockDep,
+    data: schemas.DecisionIn | None = None,
     principal: Principal = require(P.arrangements_approve),
 ) -> schemas.Arrangement:
-    """Only an arrangement awaiting approval; never by the person who made it."""
+    """Only an arrangement awaiting approval; never by the person who made it. The debtor is told
+    through the outbox."""
     return _out(
         session,
         flows.decide_approval(
-            session, arrangement_id, approve=True, by=principal.actor, clock=clock
+            session,
+            arrangement_id,
+            approve=True,
+            by=principal.actor,
+            clock=clock,
+            reason=data.reason if data else None,
         ),
     )
 
@@ -217,14 +224,46 @@ def reject(
     arrangement_id: RowId,
     session: SessionDep,
     clock: ClockDep,
+    data: schemas.DecisionIn | None = None,
     principal: Principal = require(P.arrangements_approve),
 ) -> schemas.Arrangement:
+    """The settlement ends `rejected` with the reason; the debtor is told through the outbox."""
     return _out(
         session,
         flows.decide_approval(
-            session, arrangement_id, approve=False, by=principal.actor, clock=clock
+            session,
+            arrangement_id,
+            approve=False,
+            by=principal.actor,
+            clock=clock,
+            reason=data.reason if data else None,
         ),
     )
+
+
+@router.get(
+    "/approvals",
+    response_model=list[schemas.Approval],
+    summary="Arrangements awaiting approval",
+)
+def approvals(
+    session: SessionDep,
+    clock: ClockDep,
+    limit: int = Query(default=100, ge=1, le=500),
+    _: Principal = require(P.arrangements_approve),
+) -> list[schemas.Approval]:
+    """Settlements past the policy's threshold waiting for a supervisor, oldest first, each with
+    what the account owes now, its days past due, the share asked and the policy's bounds now."""
+    return [
+        schemas.Approval(
+            arrangement=_out(session, a.arrangement),
+            owed_minor=a.owed_minor,
+            dpd=a.dpd,
+            asked_share_bps=a.asked_share_bps,
+            bounds=a.bounds,
+        )
+        for a in flows.approvals(session, clock=clock, limit=limit)
+    ]
 
 
 @router.post(

@@ -23,6 +23,7 @@ arrangement's own, and replaying the waterfall puts them on the new bills, so no
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -32,7 +33,9 @@ from recoup.arrangements import repository as repo
 from recoup.arrangements.offers import NotOffered, Position, offered, offered_bounds, position
 from recoup.arrangements.repository import ArrangementRepository
 from recoup.audit import service as audit_service
+from recoup.contact import service as contact_service
 from recoup.delinquency import service as delinquency_service
+from recoup.delinquency.repository import DelinquencyRepository
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from recoup.ledger import flows as ledger_flows
@@ -391,11 +394,68 @@ def make(
     raise ValidationFailed(f"kind must be one of {', '.join(terms.OFFER_BOUNDS)}")
 
 
+MAX_REASON = 256
+
+
+@dataclass(frozen=True)
+class Approval:
+    """An arrangement waiting for a supervisor, with what the decision needs beside it: what the
+    account owes now and its days past due, the share of the balance asked for, and the bounds the
+    active policy offers now (None when it no longer offers the kind)."""
+
+    arrangement: Arrangement
+    owed_minor: int
+    dpd: int | None
+    asked_share_bps: int
+    bounds: dict[str, Any] | None
+
+
+def approvals(session: Session, *, clock: Clock, limit: int = 100) -> list[Approval]:
+    """What waits for a supervisor (`awaiting_approval`), oldest first."""
+    waiting = list(ArrangementRepository(session).awaiting_approval(limit=limit))
+    accounts = repo.accounts_by_id(session, {a.account_id for a in waiting})
+    states = DelinquencyRepository(session).states_of(set(accounts))
+    out = []
+    for arrangement in waiting:
+        account = accounts[arrangement.account_id]
+        pos = position(session, account, clock=clock)
+        state = states.get(account.id)
+        balance = arrangement.balance_minor or 1
+        out.append(
+            Approval(
+                arrangement=arrangement,
+                owed_minor=pos.owed,
+                dpd=state.dpd if state is not None else None,
+                asked_share_bps=int(
+                    arrangement.terms.get(
+                        "share_bps", arrangement.amount_minor * terms.BPS // balance
+                    )
+                ),
+                bounds=offered(session, account, clock=clock).get(arrangement.kind),
+            )
+        )
+    return out
+
+
+ANSWERS = {True: "settlement_approved", False: "settlement_refused"}
+
+
 def decide_approval(
-    session: Session, arrangement_id: int, *, approve: bool, by: str, clock: Clock
+    session: Session,
+    arrangement_id: int,
+    *,
+    approve: bool,
+    by: str,
+    clock: Clock,
+    reason: str | None = None,
 ) -> Arrangement:
     """A supervisor approves or rejects a settlement that asked for more off than the policy lets
-    anyone grant alone. The maker cannot approve their own."""
+    anyone grant alone. The maker cannot approve their own (four eyes: `made_by` against the
+    approver). The debtor is told either way, through the outbox (`contact.service.tell_debtor`);
+    a refusal's reason is kept on the arrangement and in the audit ledger, never sent."""
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > MAX_REASON:
+        raise ValidationFailed(f"reason: at most {MAX_REASON} characters")
     arrangement = get(session, arrangement_id)
     if arrangement.status != ArrangementStatus.awaiting_approval:
         raise Conflict(
@@ -409,7 +469,9 @@ def decide_approval(
         today = delinquency_service.business_today(
             ledger_service.product(session, account.product_code), clock
         )
-        repo.end(session, arrangement, ArrangementStatus.rejected, on=today, reason="rejected")
+        repo.end(
+            session, arrangement, ArrangementStatus.rejected, on=today, reason=reason or "rejected"
+        )
     audit_service.record(
         session,
         actor=by,
@@ -417,7 +479,16 @@ def decide_approval(
         subject_type="account",
         subject_id=account.id,
         clock=clock,
-        details={"arrangement": arrangement.id},
+        details={"arrangement": arrangement.id, **({"reason": reason} if reason else {})},
+    )
+    contact_service.tell_debtor(
+        session,
+        account_id=account.id,
+        customer_id=account.customer_id,
+        template=ANSWERS[approve],
+        subject=f"arrangement:{arrangement.id}",
+        actor=by,
+        clock=clock,
     )
     _redecide(session, account, clock, "settlement approved" if approve else "settlement rejected")
     return arrangement

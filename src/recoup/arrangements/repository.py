@@ -47,6 +47,16 @@ class ArrangementRepository(Repository[Arrangement]):
             stmt = stmt.where(among(self.session, Arrangement.account_id, account_ids))
         return self.session.execute(stmt.order_by(Arrangement.id)).scalars().all()
 
+    def awaiting_approval(self, *, limit: int) -> Sequence[Arrangement]:
+        """Arrangements waiting for a supervisor, oldest first (the longest wait at the top)."""
+        stmt = (
+            select(Arrangement)
+            .where(Arrangement.status == ArrangementStatus.awaiting_approval)
+            .order_by(Arrangement.created_at, Arrangement.id)
+            .limit(limit)
+        )
+        return self.session.execute(stmt).scalars().all()
+
     def for_customer(self, customer_id: int) -> Sequence[Arrangement]:
         return (
             self.session.execute(

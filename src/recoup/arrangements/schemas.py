@@ -103,3 +103,24 @@ class Revoked(Schema):
     at: dt.datetime
     by: str
     reason: str
+
+
+class DecisionIn(Schema):
+    reason: str | None = Field(
+        default=None,
+        max_length=256,
+        description="Why (kept on the arrangement and in the audit ledger; never sent)",
+        examples=["the debtor's income covers 80% within the policy's time"],
+    )
+
+
+class Approval(Schema):
+    """An arrangement waiting for a supervisor, with the policy's bounds beside it."""
+
+    arrangement: Arrangement
+    owed_minor: int = Field(description="What the account owes now")
+    dpd: int | None = Field(description="Days past due now")
+    asked_share_bps: int = Field(description="The share of the balance asked for, in basis points")
+    bounds: dict[str, Any] | None = Field(
+        description="What the active policy offers of this kind now (None: no longer offered)"
+    )

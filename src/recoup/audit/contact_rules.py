@@ -24,7 +24,8 @@ it is sent, Reg F comment 6(b)(1)(i)-1), in every zone the debtor might be in:
   cancelled before it).
 
 Service messages (`purpose == "service"`: the one confirmation an opt-out earns, a one-time code
-the debtor asked for) are not collection and are not audited here, nor counted against caps.
+the debtor asked for, a person's answer to a settlement or a case) are not collection and are not
+audited here, nor counted against caps.
 
 A call counts by the result recorded for it (telephony's report or the agent's wrap-up); a call
 with none counts towards every cap that counts any call result (the reading that counts most). Consented hours and dpd-based waivers of an hours rule are not

@@ -20,18 +20,20 @@ at most `entries` entries or `minutes` minutes of activity (longer only when no 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.orm import Session
 
 from recoup.audit import ledger
 from recoup.audit import repository as repo
 from recoup.kit.clock import Clock
-from recoup.kit.errors import ConfigurationError
-from recoup.models.audit import AuditCheckpoint, AuditEvent, DataAccess
+from recoup.kit.errors import ConfigurationError, NotFound
+from recoup.models.audit import AuditCheckpoint, AuditEvent, AuditHead, DataAccess
 
 CHECKPOINT_EVERY = 1000
 CHECKPOINT_MINUTES = 60.0
@@ -376,3 +378,42 @@ def access_log(session: Session, customer_id: int) -> list[DataAccess]:
 
 def since(session: Session, after: dt.datetime) -> list[AuditEvent]:
     return repo.since(session, after)
+
+
+def head(session: Session) -> AuditHead | None:
+    """The chain's tip (its last entry and hash, and how far signed checkpoints reach)."""
+    return repo.peek_head(session)
+
+
+class CheckpointNotFound(NotFound):
+    code = "checkpoint_not_found"
+    description = "No such audit checkpoint"
+
+
+def checkpoint_document(session: Session, checkpoint_id: int) -> dict[str, Any]:
+    """A checkpoint as a regulator checks it without Recoup: the statement that was signed (JSON,
+    canonical), the Ed25519 signature over it, the public key when this deployment holds it, and
+    the leaves (the covered entries' hashes) whose Merkle root the statement names."""
+    cp = next((c for c in repo.checkpoints(session) if c.id == checkpoint_id), None)
+    if cp is None:
+        raise CheckpointNotFound(f"no checkpoint {checkpoint_id}")
+    key = _signer.verifier(cp.key_id) if _signer is not None else None
+    leaves = cp.leaves or ""
+    return {
+        "checkpoint": cp.id,
+        "first_seq": cp.first_seq,
+        "last_seq": cp.last_seq,
+        "root": cp.root,
+        "prev_root": cp.prev_root,
+        "signed_at": cp.signed_at.isoformat(),
+        "statement": ledger.statement(cp.first_seq, cp.last_seq, cp.root, cp.prev_root).decode(),
+        "algorithm": "Ed25519 over the statement's UTF-8 bytes; root: Merkle (SHA-256) of leaves",
+        "key_id": cp.key_id,
+        "public_key": base64.b64encode(
+            key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        ).decode()
+        if key is not None
+        else None,
+        "signature": cp.signature,
+        "leaves": [leaves[i : i + 64] for i in range(0, len(leaves), 64)],
+    }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Literal
+
+from fastapi import APIRouter, Query
 
 from recoup.cases import flows, schemas
 from recoup.http.deps import ClockDep, RowId, SessionDep
@@ -11,7 +13,7 @@ from recoup.http.openapi import link, links
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
-from recoup.kit.errors import Conflict, NotFound
+from recoup.kit.errors import Conflict, NotFound, ValidationFailed
 from recoup.ledger import service as ledger_service
 from recoup.ledger.service import CustomerNotFound
 
@@ -92,3 +94,58 @@ def resolve(
         session, case_id, resolution=data.resolution, by=principal.actor, clock=clock
     )
     return schemas.Case.model_validate(case)
+
+
+@router.get(
+    "/cases",
+    response_model=list[schemas.InboxCase],
+    summary="The cases inbox",
+    responses=responses(ValidationFailed),
+)
+def inbox(
+    session: SessionDep,
+    clock: ClockDep,
+    kind: Literal["dispute", "hardship", "complaint"] | None = None,
+    status: Literal["open", "resolved", "withdrawn"] | None = None,
+    limit: int = Query(default=100, ge=1, le=200),
+    principal: Principal = require(P.cases_resolve),
+) -> list[schemas.InboxCase]:
+    """Cases oldest first, each with its answer deadline by the debtor's jurisdiction's rule pack
+    (a dispute's verification, a complaint's final response; docs/console.md says where each
+    comes from) and whether it is overdue."""
+    return [
+        schemas.InboxCase(
+            case=schemas.Case.model_validate(c.case),
+            jurisdiction=c.jurisdiction,
+            due=schemas.Due(
+                date=c.due.date,
+                overdue=c.due.overdue,
+                rule=c.due.rule,
+                citation=c.due.citation,
+                days=c.due.days,
+            ),
+        )
+        for c in flows.inbox(
+            session, kind=kind, status=status, clock=clock, actor=principal.actor, limit=limit
+        )
+    ]
+
+
+@router.post(
+    "/cases/{case_id}/reply",
+    status_code=201,
+    response_model=schemas.ReplyPlanned,
+    summary="Write to the debtor about a case",
+    responses=responses(NotFound, Conflict, ValidationFailed),
+)
+def reply(
+    case_id: RowId,
+    data: schemas.ReplyIn,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.cases_resolve),
+) -> schemas.ReplyPlanned:
+    """A service message through the outbox, in the debtor's language on an allowed channel; the
+    same answer once a day at most."""
+    contact = flows.reply(session, case_id, template=data.template, by=principal.actor, clock=clock)
+    return schemas.ReplyPlanned(contact_id=contact.id, channel=contact.channel)

@@ -6,19 +6,25 @@ a person resolves the case. Every case puts a task in its queue for a person to 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from recoup.agents import service as agents_service
 from recoup.audit import service as audit_service
 from recoup.cases.repository import CaseRepository
+from recoup.compliance import Guard, load_guard
+from recoup.compliance.vocabulary import COLLECTOR_ROLE, jurisdiction_zones
+from recoup.contact import service as contact_service
 from recoup.delinquency import service as delinquency_service
 from recoup.delinquency.repository import DelinquencyRepository
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, NotFound, ValidationFailed
 from recoup.ledger import service as ledger_service
-from recoup.ledger.repository import AccountRepository
-from recoup.models import Account, Case, CaseKind, CaseStatus, PauseKind
+from recoup.ledger.repository import AccountRepository, CustomerRepository
+from recoup.models import Account, Case, CaseKind, CaseStatus, ContactPlan, PauseKind
 from recoup.strategy import service as strategy_service
 
 # The reasons a debtor can give, by kind; the portal and the API offer exactly these.
@@ -139,6 +145,7 @@ def resolve_case(session: Session, case_id: int, *, resolution: str, by: str, cl
     if not resolution:
         raise ValidationFailed("say how the case was resolved")
     cases.resolve(case, resolution=resolution[:MAX_TEXT], by=by, at=clock.now())
+    agents_service.done(session, cases.open_tasks(case.id), now=clock.now())
     pauses = DelinquencyRepository(session).open_for_case(case.id)
     for pause in pauses:
         account = ledger_service.get_account(session, pause.account_id)
@@ -160,6 +167,167 @@ def resolve_case(session: Session, case_id: int, *, resolution: str, by: str, cl
         details={"case": case.id},
     )
     return case
+
+
+@dataclass(frozen=True)
+class Due:
+    """When a case must be answered by, and the rule that says so (`compliance` packs'
+    `deadlines`: the debtor's jurisdiction's own pack, else the house default)."""
+
+    date: dt.date
+    overdue: bool
+    rule: str | None
+    citation: str | None
+    confidence: str | None
+    days: int | None
+
+
+@dataclass(frozen=True)
+class InboxCase:
+    case: Case
+    jurisdiction: str
+    due: Due
+
+
+INBOX_LIMIT = 200
+
+
+def due_of(
+    case: Case,
+    *,
+    jurisdiction: str,
+    collector: str,
+    guard: Guard,
+    today: dt.date | None,
+    clock: Clock,
+) -> Due:
+    """The answer deadline: the day the case was opened (in the debtor's place) plus the rule's
+    calendar days; overdue while it is open past that day."""
+    zone = ZoneInfo(jurisdiction_zones(jurisdiction)[0])
+    opened = case.created_at.astimezone(zone).date()
+    now = today or clock.now().astimezone(zone).date()
+    rule = guard.deadline(jurisdiction, COLLECTOR_ROLE.get(collector, "creditor"), case.kind)
+    if rule is None:  # no pack says: the house's 30 days
+        return Due(opened + dt.timedelta(days=30), False, None, None, None, 30)
+    day = opened + dt.timedelta(days=rule.days)
+    return Due(
+        day,
+        case.status == CaseStatus.open and now > day,
+        rule.id,
+        rule.citation,
+        rule.confidence,
+        rule.days,
+    )
+
+
+def inbox(
+    session: Session,
+    *,
+    kind: str | None,
+    status: str | None,
+    clock: Clock,
+    actor: str,
+    limit: int = INBOX_LIMIT,
+    guard: Guard | None = None,
+) -> list[InboxCase]:
+    """The cases inbox: each case with its answer deadline. The debtor's own words are decrypted
+    for the reader, so each customer shown is noted in the data-access log."""
+    if kind is not None and kind not in REASONS:
+        raise ValidationFailed(f"kind must be one of {', '.join(REASONS)}")
+    if status is not None and status not in tuple(CaseStatus):
+        raise ValidationFailed(f"status must be one of {', '.join(CaseStatus)}")
+    rows = CaseRepository(session).inbox(kind=kind, status=status, limit=limit)
+    out = _with_due(session, rows, guard=guard or load_guard(), clock=clock)
+    for customer_id in sorted({c.customer_id for c in rows if c.text}):
+        audit_service.log_access(
+            session,
+            customer_id=customer_id,
+            actor=actor,
+            kind="view",
+            fields=["cases.text"],
+            reason="cases inbox",
+            clock=clock,
+        )
+    return out
+
+
+def view(
+    session: Session, case_id: int, *, clock: Clock, actor: str, guard: Guard | None = None
+) -> InboxCase:
+    """One case for the person answering it, its words decrypted (a logged view)."""
+    case = CaseRepository(session).get(case_id)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    audit_service.log_access(
+        session,
+        customer_id=case.customer_id,
+        actor=actor,
+        kind="view",
+        fields=["cases.resolution", "cases.text"],
+        reason=f"case {case.id}",
+        clock=clock,
+    )
+    return _with_due(session, [case], guard=guard or load_guard(), clock=clock)[0]
+
+
+def _with_due(
+    session: Session, cases: Sequence[Case], *, guard: Guard, clock: Clock
+) -> list[InboxCase]:
+    customers = CustomerRepository(session)
+    accounts = AccountRepository(session).by_ids({c.account_id for c in cases if c.account_id})
+    out = []
+    for case in cases:
+        customer = customers.get(case.customer_id)
+        jurisdiction = customer.jurisdiction if customer is not None else "*"
+        account = accounts.get(case.account_id) if case.account_id else None
+        collector = account.collector if account is not None else "creditor"
+        due = due_of(
+            case,
+            jurisdiction=jurisdiction,
+            collector=collector,
+            guard=guard,
+            today=None,
+            clock=clock,
+        )
+        out.append(InboxCase(case, jurisdiction, due))
+    return out
+
+
+REPLIES = ("case_received", "case_answered")
+
+
+def reply(session: Session, case_id: int, *, template: str, by: str, clock: Clock) -> ContactPlan:
+    """A message to the debtor about their case through the outbox (`contact.service.tell_debtor`:
+    their language, an allowed channel, checked again when it leaves)."""
+    if template not in REPLIES:
+        raise ValidationFailed(f"template must be one of {', '.join(REPLIES)}")
+    case = CaseRepository(session).get(case_id)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    account_id = case.account_id or next(
+        iter(AccountRepository(session).open_ids_of_customer(case.customer_id)), None
+    )
+    if account_id is None:
+        raise Conflict(f"case {case_id}: the customer has no open account to write about")
+    contact = contact_service.tell_debtor(
+        session,
+        account_id=account_id,
+        customer_id=case.customer_id,
+        template=template,
+        subject=f"case:{case.id}",
+        actor=by,
+        clock=clock,
+    )
+    audit_service.record(
+        session,
+        actor=by,
+        action=f"case.{case.kind}.replied",
+        subject_type="customer",
+        subject_id=case.customer_id,
+        clock=clock,
+        details={"case": case.id, "template": template, "contact": contact.id},
+    )
+    return contact
 
 
 def cases_of(session: Session, customer_id: int) -> list[Case]:

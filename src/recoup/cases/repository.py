@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from recoup.kit.repository import Repository
-from recoup.models import Case, CaseStatus
+from recoup.models import AgentTask, Case, CaseStatus
 
 
 class CaseRepository(Repository[Case]):
@@ -33,3 +33,18 @@ class CaseRepository(Repository[Case]):
         return self.list(
             select(Case).where(Case.customer_id == customer_id).order_by(Case.id.desc())
         )
+
+    def inbox(self, *, kind: str | None, status: str | None, limit: int) -> Sequence[Case]:
+        """Cases for the supervisors' inbox, oldest first (the longest wait at the top)."""
+        stmt = select(Case)
+        if kind is not None:
+            stmt = stmt.where(Case.kind == kind)
+        if status is not None:
+            stmt = stmt.where(Case.status == status)
+        return self.list(stmt.order_by(Case.created_at, Case.id).limit(limit))
+
+    def open_tasks(self, case_id: int) -> list[int]:
+        """The open agent tasks a case put in its queue (agents' rows, read here)."""
+        t = AgentTask
+        stmt = select(t.id).where(t.source == "case", t.subject_id == case_id, t.status == "open")
+        return list(self.session.scalars(stmt))

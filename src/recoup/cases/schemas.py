@@ -38,3 +38,33 @@ class Case(Schema):
 
 class ResolveIn(Schema):
     resolution: str = Field(min_length=1, max_length=2_000)
+
+
+class Due(Schema):
+    date: dt.date = Field(description="When the case must be answered by")
+    overdue: bool = Field(description="Open past its date")
+    rule: str | None = Field(
+        description="The rule pack deadline that sets it (None: house 30 days)"
+    )
+    citation: str | None
+    days: int | None = Field(description="Calendar days from the day the case was opened")
+
+
+class InboxCase(Schema):
+    """A case in the inbox with its answer deadline (the debtor's words are read in the console)."""
+
+    case: Case
+    jurisdiction: str
+    due: Due
+
+
+class ReplyIn(Schema):
+    template: Literal["case_received", "case_answered"] = Field(
+        description="case_received: we have it and are looking into it; case_answered: the answer "
+        "is ready (in the debtor's language, on their own mobile unless opted out, else in-app)"
+    )
+
+
+class ReplyPlanned(Schema):
+    contact_id: int = Field(description="The outbox row; `GET /v1/contacts/{id}` explains it")
+    channel: str

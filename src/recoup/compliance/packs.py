@@ -209,6 +209,24 @@ class ContentRule(Rule):
     code: Code = Code.CONTENT_FORBIDDEN
 
 
+CASE_KINDS = ("dispute", "complaint", "hardship")
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """How long a collector has to answer a case the debtor raised (a dispute's verification, a
+    complaint's final response), counted in calendar days from the day the case was opened."""
+
+    id: str
+    case: str  # dispute, complaint, hardship
+    days: int
+    pack: str
+    citation: str
+    confidence: str
+    title: str
+    title_zh: str | None = None
+
+
 @dataclass(frozen=True)
 class Pack:
     id: str
@@ -220,6 +238,7 @@ class Pack:
     house_collectors: frozenset[str]
     rules: tuple[Rule, ...]
     source: str
+    deadlines: tuple[Deadline, ...] = ()
 
     def covers(self, jurisdiction: str) -> bool:
         return any(
@@ -270,6 +289,22 @@ class Guard:
             rules = [r for p in packs for r in p.rules if r.id not in self.house.disable]
             self._memo[key] = (packs, (*rules, *self.house.rules))
         return self._memo[key]
+
+    def deadline(self, jurisdiction: str, collector: str, case: str) -> Deadline | None:
+        """The answer deadline for a case of this kind: a jurisdiction's own pack over the packs
+        that cover every place (`*`), and the shortest where several of the same reach apply."""
+        packs = self.packs_for(jurisdiction, collector)
+        for specific in (True, False):
+            found = [
+                d
+                for p in packs
+                if (p.jurisdictions != ("*",)) == specific
+                for d in p.deadlines
+                if d.case == case
+            ]
+            if found:
+                return min(found, key=lambda d: d.days)
+        return None
 
     def versions(self, jurisdiction: str, collector: str) -> list[str]:
         names = [f"{p.id}@{p.version}" for p in self.packs_for(jurisdiction, collector)]
@@ -342,6 +377,36 @@ def parse_pack(data: Any, *, source: str) -> Pack:
         house_collectors=where.choices(doc, "house_collectors", COLLECTORS, default=()),
         rules=rules,
         source=source,
+        deadlines=tuple(
+            _deadline(item, pack=pack_id, where=where.at(f"deadlines[{i}]"))
+            for i, item in enumerate(where.sequence(doc, "deadlines", default=[]))
+        ),
+    )
+
+
+def _deadline(data: Any, *, pack: str, where: _Where) -> Deadline:
+    doc = where.mapping(data, "a deadline")
+    deadline_id = where.text(doc, "id")
+    where = where.named(deadline_id)
+    case = where.text(doc, "case")
+    if case not in CASE_KINDS:
+        raise PackError(f"{where}: case must be one of {', '.join(CASE_KINDS)}")
+    days = doc.get("days")
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 366:
+        raise PackError(f"{where}: days must be a whole number from 1 to 366")
+    confidence = where.text(doc, "confidence")
+    if confidence not in CONFIDENCE:
+        raise PackError(f"{where}: confidence must be one of {', '.join(CONFIDENCE)}")
+    title_zh = doc.get("title_zh")
+    return Deadline(
+        id=deadline_id,
+        case=case,
+        days=days,
+        pack=pack,
+        citation=where.text(doc, "citation"),
+        confidence=confidence,
+        title=where.text(doc, "title"),
+        title_zh=str(title_zh) if title_zh else None,
     )
 
 

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from recoup.console import admin, contacts, home, people, strategy
+from recoup.console import (
+    admin,
+    compliance,
+    contacts,
+    dashboard,
+    home,
+    people,
+    strategy,
+    supervisor,
+    templates_desk,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     home.router,
@@ -17,4 +27,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     contacts.router,
     strategy.router,
     admin.router,
+    supervisor.router,
+    compliance.router,
+    dashboard.router,
+    templates_desk.router,
 )

@@ -1,5 +1,6 @@
-"""REST: provider callbacks (replies, delivery receipts), the in-app inbox, agents' calls and the
-explanation of a contact. One-click unsubscribe is a page: `recoup.web.unsubscribe`."""
+"""REST: provider callbacks (replies, delivery receipts), the in-app inbox, agents' calls, the
+explanation of a contact, and message templates (write, check, preview, submit, approve by a
+second person). One-click unsubscribe is a page: `recoup.web.unsubscribe`."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from recoup.channels.sms import verify_twilio_signature
 from recoup.channels.voice import ClickToCallAdapter
 from recoup.compliance import load_guard
 from recoup.config import Settings
-from recoup.contact import flows, schemas
+from recoup.contact import flows, replies, schemas
 from recoup.contact import service as contact_service
 from recoup.contact.dispatch import DispatchConfig
-from recoup.contact.templates import LANGUAGES
+from recoup.contact.templates import LANGUAGES, MessageTemplate, Rendered
 from recoup.http.deps import ClockDep, Limit, RowId, SessionDep, SettingsDep
 from recoup.http.errors import AUTHENTICATED, responses
 from recoup.http.openapi import link, links, request_body
@@ -436,6 +437,220 @@ def put_preferences(
     return get_preferences(customer.id, session, principal)
 
 
+# -- message templates ------------------------------------------------------------------------------
+
+
+def _template(data: schemas.TemplateDraftIn) -> MessageTemplate:
+    return MessageTemplate(
+        data.name, data.channel, data.language, data.tone, data.body, data.subject or None
+    )
+
+
+def _version_out(version: Any) -> schemas.TemplateVersionOut:
+    return schemas.TemplateVersionOut.model_validate(version, from_attributes=True)
+
+
+@api.get(
+    "/templates",
+    response_model=list[schemas.TemplateVersionOut],
+    summary="Message templates and their versions",
+)
+def list_templates(
+    session: SessionDep, _: Principal = require(P.templates_write)
+) -> list[schemas.TemplateVersionOut]:
+    """Every version of every template (name, channel, language, tone), oldest first, with its
+    status: draft, rejected (with the guard's reasons), submitted, approved, retired."""
+    return [_version_out(v) for v in contact_service.all_versions(session)]
+
+
+@api.post(
+    "/templates",
+    status_code=201,
+    response_model=schemas.TemplateVersionOut,
+    summary="Save a template version",
+    responses=responses(ValidationFailed),
+)
+def save_template(
+    data: schemas.TemplateDraftIn,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.templates_write),
+) -> schemas.TemplateVersionOut:
+    """A new version of the template: `draft`, or `rejected` with the guard's reasons when a
+    jurisdiction's content rules refuse it (it cannot be submitted). Not used until submitted and
+    approved by another person. A text that does not render is a 422."""
+    version = contact_service.save(session, _template(data), author=principal.actor, clock=clock)
+    return _version_out(version)
+
+
+def _check_out(
+    rendered: Rendered, verdicts: dict[str, list[dict[str, str]]]
+) -> schemas.TemplateCheckOut:
+    return schemas.TemplateCheckOut(
+        subject=rendered.subject,
+        body=rendered.body,
+        sms_segments=rendered.sms.segments if rendered.sms else None,
+        verdicts=[
+            schemas.JurisdictionVerdict(
+                jurisdiction=j,
+                allowed=not problems,
+                problems=[schemas.TemplateProblemOut(**p) for p in problems],
+            )
+            for j, problems in verdicts.items()
+        ],
+    )
+
+
+@api.post(
+    "/templates/check",
+    response_model=schemas.TemplateCheckOut,
+    summary="The guard's content verdict on a text, per jurisdiction",
+    responses=responses(ValidationFailed),
+)
+def check_template(
+    data: schemas.TemplateDraftIn, _: Principal = require(P.templates_write)
+) -> schemas.TemplateCheckOut:
+    """What saving would say, without saving: the text rendered with sample data, and for every
+    jurisdiction a template may be used in, whether its content rules allow it and why not."""
+    rendered, verdicts = contact_service.check_draft(_template(data))
+    return _check_out(rendered, verdicts)
+
+
+@api.post(
+    "/accounts/{account_id}/template-preview",
+    response_model=schemas.TemplatePreviewOut,
+    summary="A template's text as one account's debtor would read it (masked)",
+    responses=responses(NotFound, ValidationFailed),
+)
+def preview_template(
+    account_id: RowId,
+    data: schemas.TemplateDraftIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    principal: Principal = require(P.templates_write),
+) -> schemas.TemplatePreviewOut:
+    """Rendered with the account's own amounts, due date and days past due; the debtor's name
+    masked, the pay link's token masked. Nothing is sent or saved; the look is on the customer's
+    data-access log (a masked view)."""
+    rendered = contact_service.preview(
+        session,
+        _template(data),
+        account_id,
+        creditor_name=settings.creditor_name,
+        support_phone=settings.support_phone,
+        actor=principal.actor,
+        clock=clock,
+        public_url=settings.public_url,
+    )
+    return schemas.TemplatePreviewOut(
+        account_id=account_id,
+        subject=rendered.subject,
+        body=rendered.body,
+        sms_segments=rendered.sms.segments if rendered.sms else None,
+    )
+
+
+@api.post(
+    "/templates/{version_id}/submit",
+    response_model=schemas.TemplateVersionOut,
+    summary="Submit a template version for approval",
+    responses=responses(NotFound, Conflict),
+)
+def submit_template(
+    version_id: RowId,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.templates_write),
+) -> schemas.TemplateVersionOut:
+    """A draft put forward for a second person's approval; 409 for any other status (a rejected
+    version is fixed by saving a new one)."""
+    return _version_out(
+        contact_service.submit(session, version_id, actor=principal.actor, clock=clock)
+    )
+
+
+@api.post(
+    "/templates/{version_id}/approve",
+    response_model=schemas.TemplateVersionOut,
+    summary="Approve another person's template version",
+    responses=responses(NotFound, Conflict, contact_service.OwnTemplate),
+)
+def approve_template(
+    version_id: RowId,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.templates_approve),
+) -> schemas.TemplateVersionOut:
+    """Four eyes: a submitted version, approved by someone other than its author (403 for the
+    author). It becomes the version the dispatcher uses; the template's earlier approved version
+    is retired. 409 when it was not submitted."""
+    return _version_out(
+        contact_service.approve(session, version_id, actor=principal.actor, clock=clock)
+    )
+
+
 router = APIRouter()
 router.include_router(callbacks)
 router.include_router(api)
+
+
+replies_api = APIRouter(prefix="/v1", tags=["replies"], responses=AUTHENTICATED)
+
+
+@replies_api.get("/replies", response_model=list[schemas.ReplyTask], summary="The replies inbox")
+def replies_inbox(
+    session: SessionDep,
+    clock: ClockDep,
+    limit: Limit = 100,
+    principal: Principal = require(P.replies_handle),
+) -> list[schemas.ReplyTask]:
+    """The debtors' free-text replies waiting for a person (the `replies` queue's open tasks),
+    newest first. The bodies are personal data: each customer shown is noted in the data-access
+    log."""
+    return [
+        schemas.ReplyTask(
+            task_id=r.task.id,
+            account_id=r.task.account_id,
+            customer_id=r.customer_id,
+            created_at=r.task.created_at,
+            messages=[
+                schemas.InboundReply(
+                    id=m.id, channel=m.channel, body=m.body, received_at=m.received_at
+                )
+                for m in r.messages
+            ],
+        )
+        for r in replies.inbox(session, actor=principal.actor, clock=clock, limit=limit)
+    ]
+
+
+@replies_api.post(
+    "/replies/{task_id}",
+    response_model=schemas.ReplyHandled,
+    summary="Handle a reply",
+    responses=responses(NotFound, Conflict, ValidationFailed),
+)
+def handle_reply(
+    task_id: RowId,
+    data: schemas.ReplyHandleIn,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal = require(P.replies_handle),
+) -> schemas.ReplyHandled:
+    """Make a case of it, record the consent it gives, opt its address out, or mark it done; the
+    task closes."""
+    made = replies.handle(
+        session,
+        task_id,
+        data.action,
+        by=principal.actor,
+        clock=clock,
+        kind=data.kind,
+        reason=data.reason,
+        expires_at=data.expires_at,
+    )
+    return schemas.ReplyHandled.model_validate(made)
+
+
+router.include_router(replies_api)

@@ -131,7 +131,7 @@ def receive_sms(
                 evidence=f"inbound message {message.id}",
                 clock=clock,
             )
-            _confirm(session, customer_id, now)
+            confirm_opt_out(session, customer_id, now)
         else:
             _reply_task(session, customer_id, message.id, now)
     audit_service.record(
@@ -353,7 +353,7 @@ def _open_accounts(session: Session, customer_id: int) -> list[int]:
     return AccountRepository(session).open_ids_of_customer(customer_id)
 
 
-def _confirm(session: Session, customer_id: int, now: dt.datetime) -> None:
+def confirm_opt_out(session: Session, customer_id: int, now: dt.datetime) -> None:
     """One confirmation of the opt-out, through the outbox like every other message."""
     accounts = _open_accounts(session, customer_id)
     if not accounts:

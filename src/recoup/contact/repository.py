@@ -20,6 +20,7 @@ from recoup.kit.db import among
 from recoup.models import (
     Account,
     AccountDelinquency,
+    AgentTask,
     Bill,
     Consent,
     ContactEvent,
@@ -74,9 +75,55 @@ def template_version(session: Session, version_id: int) -> TemplateVersion | Non
 
 def approve_template_version(
     session: Session, version: TemplateVersion, *, actor: str, at: dt.datetime
-) -> None:
+) -> list[int]:
+    """The version approved, and every other approved version of the same template retired (one
+    approved version per template: what the dispatcher renders). The retired versions' ids."""
+    v = TemplateVersion
+    retired = list(
+        session.execute(
+            select(v.id).where(
+                v.name == version.name,
+                v.channel == version.channel,
+                v.language == version.language,
+                v.tone == version.tone,
+                v.status == "approved",
+                v.id != version.id,
+            )
+        ).scalars()
+    )
+    if retired:
+        session.execute(update(v).where(v.id.in_(retired)).values(status="retired"))
     version.status, version.approved_by, version.approved_at = "approved", actor, at
     session.flush()
+    return retired
+
+
+def set_template_status(session: Session, version: TemplateVersion, status: str) -> None:
+    version.status = status
+    session.flush()
+
+
+def preview_facts(session: Session, account_id: int) -> Any | None:
+    """What a message to the account's debtor carries: currency, days past due, overdue now, the
+    customer's name (decrypted; the caller masks it), language and jurisdiction."""
+    a, d, u = Account, AccountDelinquency, Customer
+    stmt = (
+        select(
+            a.id,
+            a.customer_id,
+            a.currency,
+            d.dpd,
+            d.overdue_minor,
+            d.outstanding_minor,
+            u.name,
+            u.preferred_language,
+            u.jurisdiction,
+        )
+        .join(u, u.id == a.customer_id)
+        .join(d, d.account_id == a.id, isouter=True)
+        .where(a.id == account_id)
+    )
+    return session.execute(stmt).one_or_none()
 
 
 def approved_template(
@@ -820,3 +867,56 @@ def approved_template_bodies(session: Session) -> list[tuple[str, str, str, str]
     v = TemplateVersion
     stmt = select(v.name, v.channel, v.tone, v.body).where(v.status == "approved")
     return [(r[0], r[1], r[2], r[3]) for r in session.execute(stmt)]
+
+
+# The replies inbox and the answers people send: reads (the replies queue's tasks are agents'
+# rows, read here for the inbox beside the messages they stand for).
+
+
+def own_mobile_index(session: Session, customer_id: int) -> str | None:
+    """The blind index of the customer's first own mobile (given by them or the wallet), if any:
+    where an answer by SMS goes (never a third party's number)."""
+    p = CustomerPhone
+    return session.execute(
+        select(p.number_index)
+        .where(
+            p.customer_id == customer_id, p.type == "mobile", p.source.in_(("customer", "wallet"))
+        )
+        .order_by(p.position)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def open_reply_tasks(session: Session, queue: str, *, limit: int) -> list[AgentTask]:
+    """The queue's open tasks opened for a reply, newest first."""
+    t = AgentTask
+    stmt = (
+        select(t)
+        .where(t.queue == queue, t.status == "open", t.source == "reply")
+        .order_by(t.created_at.desc(), t.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def agent_task(session: Session, task_id: int) -> AgentTask | None:
+    return session.get(AgentTask, task_id)
+
+
+def inbound_messages(session: Session, ids: Iterable[int]) -> dict[int, InboundMessage]:
+    m = InboundMessage
+    return {row.id: row for row in session.scalars(select(m).where(among(session, m.id, ids)))}
+
+
+def replies_since(
+    session: Session, customer_ids: Iterable[int], since: dt.datetime
+) -> list[InboundMessage]:
+    """The customers' replies (not opt-outs) received from `since` on, newest first."""
+    m = InboundMessage
+    stmt = (
+        select(m)
+        .where(among(session, m.customer_id, customer_ids), m.intent == "reply")
+        .where(m.received_at >= since)
+        .order_by(m.received_at.desc(), m.id.desc())
+    )
+    return list(session.scalars(stmt))

@@ -1,9 +1,13 @@
-"""Template versions: saved with the guard's verdict, used once a person approves them.
+"""Template versions: saved with the guard's verdict, used once another person approves them.
 
 Saving renders a preview with sample data and runs the compliance content checks for every
 jurisdiction the template may be used in; a template with problems is stored `rejected` with them
-(so its author sees why) and cannot be approved. The shipped templates are seeded as approved
-first versions by `recoup init`.
+(so its author sees why) and cannot be submitted or approved. A version's life: `draft` (or
+`rejected`) when saved, `submitted` for approval by anyone who may write templates, `approved` by
+a person other than its author (four eyes), `retired` when a later approval of the same template
+(name, channel, language, tone) replaces it: one approved version per template, the one the
+dispatcher renders. The shipped templates are seeded as approved first versions by `recoup init`
+(the system's own, no second person). Every step is audited.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ from recoup.audit import service as audit_service
 from recoup.compliance import Guard, load_guard
 from recoup.contact import repository as repo
 from recoup.contact.templates import (
+    OPT_OUT_SAMPLE,
+    SERVICE,
     MessageTemplate,
+    Rendered,
     TemplateProblem,
     check,
     render,
@@ -29,7 +36,7 @@ from recoup.contact.templates import (
     shipped,
 )
 from recoup.kit.clock import Clock
-from recoup.kit.errors import Conflict, NotFound, ValidationFailed
+from recoup.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from recoup.kit.masking import mask_name
 from recoup.kit.tokens import read_token
 from recoup.ledger.repository import CustomerRepository
@@ -48,6 +55,31 @@ DEFAULT_JURISDICTIONS = ("CN", "US", "US-NY-NYC", "GB")
 class TemplateRejected(Conflict):
     code = "template_rejected"
     description = "The template version failed the guard"
+
+
+class TemplateNotSubmitted(Conflict):
+    code = "template_not_submitted"
+    description = "Only a submitted draft is approved, only a draft is submitted"
+
+
+class OwnTemplate(Forbidden):
+    code = "own_template"
+    description = "A template version is approved by a person other than its author"
+
+
+def _version(session: Session, version_id: int) -> TemplateVersion:
+    version = repo.template_version(session, version_id)
+    if version is None:
+        raise NotFound(f"no template version {version_id}")
+    return version
+
+
+def _refuse_rejected(version: TemplateVersion) -> None:
+    if version.status == "rejected":
+        rules = ", ".join(sorted({p["rule"] for p in version.problems}))
+        raise TemplateRejected(
+            f"template version {version.id} failed the guard ({rules}); fix and save again"
+        )
 
 
 def save(
@@ -96,16 +128,47 @@ def save(
     return version
 
 
-def approve(session: Session, version_id: int, *, actor: str, clock: Clock) -> TemplateVersion:
-    version = repo.template_version(session, version_id)
-    if version is None:
-        raise NotFound(f"no template version {version_id}")
-    if version.status == "rejected":
-        rules = ", ".join(sorted({p["rule"] for p in version.problems}))
-        raise TemplateRejected(
-            f"template version {version_id} failed the guard ({rules}); fix and save again"
+def submit(session: Session, version_id: int, *, actor: str, clock: Clock) -> TemplateVersion:
+    """A draft put forward for approval. A rejected version is fixed by saving a new one."""
+    version = _version(session, version_id)
+    _refuse_rejected(version)
+    if version.status != "draft":
+        raise TemplateNotSubmitted(
+            f"template version {version_id} is {version.status}; only a draft is submitted"
         )
-    repo.approve_template_version(session, version, actor=actor, at=clock.now())
+    repo.set_template_status(session, version, "submitted")
+    audit_service.record(
+        session,
+        actor=actor,
+        action="template.submitted",
+        subject_type="template_version",
+        subject_id=version.id,
+        clock=clock,
+        details={"name": version.name, "language": version.language, "version": version.version},
+    )
+    return version
+
+
+def approve(session: Session, version_id: int, *, actor: str, clock: Clock) -> TemplateVersion:
+    """Four eyes: a submitted version, approved by someone other than its author. It replaces
+    (retires) the template's approved version, if any, for the dispatcher."""
+    version = _version(session, version_id)
+    _refuse_rejected(version)
+    if version.status != "submitted":
+        raise TemplateNotSubmitted(
+            f"template version {version_id} is {version.status}; submit it for approval first"
+        )
+    if actor == version.author:
+        raise OwnTemplate(
+            f"template version {version_id} is yours; another person approves it (four eyes)"
+        )
+    return _approve(session, version, actor=actor, clock=clock)
+
+
+def _approve(
+    session: Session, version: TemplateVersion, *, actor: str, clock: Clock
+) -> TemplateVersion:
+    retired = repo.approve_template_version(session, version, actor=actor, at=clock.now())
     audit_service.record(
         session,
         actor=actor,
@@ -113,9 +176,91 @@ def approve(session: Session, version_id: int, *, actor: str, clock: Clock) -> T
         subject_type="template_version",
         subject_id=version.id,
         clock=clock,
-        details={"name": version.name, "version": version.version},
+        details={
+            "name": version.name,
+            "language": version.language,
+            "version": version.version,
+            "author": version.author,
+            "retired": retired,
+        },
     )
     return version
+
+
+def template_version(session: Session, version_id: int) -> TemplateVersion:
+    return _version(session, version_id)
+
+
+def check_draft(
+    template: MessageTemplate,
+    *,
+    jurisdictions: Iterable[str] = DEFAULT_JURISDICTIONS,
+    guard: Guard | None = None,
+) -> tuple[Rendered, dict[str, list[dict[str, str]]]]:
+    """What saving would say, without saving: the text rendered with sample data, and the guard's
+    content problems per jurisdiction (none: allowed there). A text that does not render is a
+    ValidationFailed naming the body."""
+    try:
+        rendered = render(template, sample(template.language))
+    except TemplateProblem as exc:
+        raise ValidationFailed(f"body: {exc}") from exc
+    guard = guard or load_guard()
+    return rendered, {
+        j: [
+            {"rule": r.rule, "code": r.code.value, "message": r.message}
+            for r in check(template, guard, [j])
+        ]
+        for j in jurisdictions
+    }
+
+
+def preview(
+    session: Session,
+    template: MessageTemplate,
+    account_id: int,
+    *,
+    creditor_name: str,
+    support_phone: str,
+    actor: str,
+    clock: Clock,
+    public_url: str = "https://pay.example",
+) -> Rendered:
+    """The text as the account's debtor would read it, masked for the person previewing: the
+    debtor's name masked as the console shows it, the pay link's token masked (no link is signed;
+    ASCII, so an SMS's length reads as a real one's would), the account's own amounts, due date
+    and days past due. The look is on the customer's data-access log (a masked view), as a
+    console page showing the customer is."""
+    facts = repo.preview_facts(session, account_id)
+    if facts is None:
+        raise NotFound(f"account_id: no account {account_id}")
+    audit_service.log_access(
+        session,
+        customer_id=facts.customer_id,
+        actor=actor,
+        kind="view",
+        fields=["name"],
+        reason="template preview (masked)",
+        clock=clock,
+    )
+    due = repo.next_due(session, [account_id]).get(account_id)
+    name = (facts.name or "").strip()
+    first = name.split()[0] if " " in name else name
+    variables = {
+        "first_name": mask_name(first),
+        "creditor_name": creditor_name,
+        "amount_minor": due[1] if due else 0,
+        "overdue_minor": facts.overdue_minor or 0,
+        "currency": facts.currency,
+        "due_date": due[0] if due else sample(template.language)["due_date"],
+        "days_past_due": facts.dpd or 0,
+        "pay_link": f"{public_url.rstrip('/')}/p/{'*' * 24}",
+        "opt_out": OPT_OUT_SAMPLE[template.language],
+        "support_phone": support_phone,
+    }
+    try:
+        return render(template, variables)
+    except TemplateProblem as exc:
+        raise ValidationFailed(f"body: {exc}") from exc
 
 
 def approved(
@@ -138,7 +283,8 @@ def seed(session: Session, *, clock: Clock) -> int:
         if template.key in existing:
             continue
         version = save(session, template, author="recoup", clock=clock, guard=guard)
-        approve(session, version.id, actor="recoup", clock=clock)
+        _refuse_rejected(version)
+        _approve(session, version, actor="recoup", clock=clock)  # the system's own: no four eyes
         added += 1
     return added
 
@@ -326,6 +472,67 @@ def plan_service_message(
         reasons=[],
         created_at=now,
     )
+
+
+class AlreadyAnswered(Conflict):
+    code = "already_answered"
+    description = "The same answer went to the debtor today"
+
+
+# The channels an answer to the debtor may take, in order: their own mobile unless they opted out
+# of SMS, else the wallet's in-app inbox (which reaches the wallet's user and cannot be opted out
+# of: it is where they read their own account).
+ANSWER_CHANNELS = ("sms", "in_app")
+
+
+def answer_channel(session: Session, customer_id: int) -> str:
+    """The channel an answer to the debtor goes by (`ANSWER_CHANNELS`)."""
+    index = repo.own_mobile_index(session, customer_id)
+    if index is not None and not repo.opted_out(session, customer_id, "sms", index):
+        return "sms"
+    return "in_app"
+
+
+def tell_debtor(
+    session: Session,
+    *,
+    account_id: int,
+    customer_id: int,
+    template: str,
+    subject: str,
+    actor: str,
+    clock: Clock,
+) -> ContactPlan:
+    """An answer a person gives the debtor (a settlement decided, a case received or answered):
+    a service message through the outbox on the channel `answer_channel` picks, rendered by the
+    dispatcher in the debtor's language from the approved template, checked again at send time
+    (address, opt-out, provider). `subject` names what it answers (`case:12`)."""
+    if template not in SERVICE:
+        raise ValidationFailed(f"template must be one of {', '.join(sorted(SERVICE))}")
+    now = clock.now()
+    treatment = f"{template}:{subject}"[:64]
+    if repo.planned_today(session, customer_id, treatment, now.date()):
+        raise AlreadyAnswered(f"template: the {template} answer went to the debtor today already")
+    channel = answer_channel(session, customer_id)
+    contact = plan_service_message(
+        session,
+        account_id=account_id,
+        customer_id=customer_id,
+        treatment=treatment,
+        template=template,
+        channel=channel,
+        now=now,
+    )
+    audit_service.record(
+        session,
+        actor=actor,
+        action="contact.answer_planned",
+        subject_type="contact",
+        subject_id=contact.id,
+        clock=clock,
+        details={"template": template, "channel": channel, "about": subject},
+    )
+    return contact
 
 
 def cancel_pending(

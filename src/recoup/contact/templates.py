@@ -33,7 +33,18 @@ from recoup.kit.money import format_money
 LANGUAGES = {"zh-CN": "zh_CN", "zh-TW": "zh_TW", "en": "en_US"}
 TONES = ("gentle", "neutral", "firm")
 CHANNELS = ("sms", "email", "push", "in_app", "letter")
-SERVICE = frozenset({"opt_out_confirmation", "one_time_code"})
+# Messages the debtor asked for or is owed an answer to, never about collecting: an opt-out's
+# confirmation, a one-time code, a supervisor's answer to a settlement, a reply to a case.
+SERVICE = frozenset(
+    {
+        "opt_out_confirmation",
+        "one_time_code",
+        "settlement_approved",
+        "settlement_refused",
+        "case_received",
+        "case_answered",
+    }
+)
 VARIABLES = {
     "first_name": "the debtor's given name (or the name as held)",
     "creditor_name": "who is owed (the wallet or lender)",
@@ -67,6 +78,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "support_phone": "1-800-555-0100",
     },
 }
+
+
+# What a preview shows for the opt-out instruction (the dispatcher fills in the channel's own).
+OPT_OUT_SAMPLE = {language: str(values["opt_out"]) for language, values in SAMPLES.items()}
 
 
 def language_for(preferred: str | None, jurisdiction: str) -> str:

@@ -1,7 +1,14 @@
 """What each kind of import file holds: its required and optional columns, and the order files load in.
 
 Columns (CSV header or JSON keys; amounts are integers in minor units; dates YYYY-MM-DD; times ISO 8601
-with an offset; lists in CSV are separated by `;`, a phone may be written `type:number`):
+with an offset; lists in CSV are separated by `;`, a phone may be written `type:number`).
+
+A customer's `consents` (new customers only: a known customer's row is skipped whole) is a list of
+`kind[:channel or HH:MM-HH:MM][@YYYY-MM-DD]`, e.g. `electronic:sms;time_window:21:00-22:00@2027-01-01`
+(kinds: electronic, time_window, call_back, third_party, data_processing; the date is when it
+lapses, at 00:00 UTC), with `consent_evidence` saying who took them, how, and a reference (required
+with `consents`). They are recorded with source `import`; a bad one rejects its row, named
+`consents` or `consent_evidence` in the report:
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ OPTIONAL: dict[Kind, tuple[str, ...]] = {
         "address_line",
         "preferred_language",
         "timezones",
+        "consents",
+        "consent_evidence",
     ),
     Kind.accounts: ("credit_limit_minor", "closed_date", "status", "collector", "agency_ref"),
     Kind.bills: ("interest_minor", "fees_minor"),

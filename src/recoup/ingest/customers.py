@@ -3,6 +3,7 @@ the API stores for the same person; the ledger writes them, contacts included.""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -14,13 +15,15 @@ from sqlalchemy.orm import Session
 from recoup.ingest.checks import Checked, Checker
 from recoup.ingest.columns import REQUIRED, Kind
 from recoup.kit.clock import Clock
+from recoup.kit.errors import ValidationFailed
 from recoup.kit.masking import mask_email, mask_id, mask_name, mask_phone
 from recoup.ledger import schemas
 from recoup.ledger import service as ledger_service
 from recoup.models import PhoneType
+from recoup.privacy import service as privacy_service
 
 
-def validate(session: Session, frame: pl.DataFrame) -> Checked:
+def validate(session: Session, frame: pl.DataFrame, *, now: dt.datetime) -> Checked:
     check = Checker(frame)
     check.required(REQUIRED[Kind.customers])
     check.unique(["external_ref"], "external_ref")
@@ -45,10 +48,16 @@ def validate(session: Session, frame: pl.DataFrame) -> Checked:
         except ValueError as exc:
             problems.append((row["_line"], "phones", _problem_of(str(exc), "phones")))
             continue
+        try:
+            consents = _consents_of(row, now)
+        except ValidationFailed as exc:
+            field = "consent_evidence" if exc.message.startswith("evidence") else "consents"
+            problems.append((row["_line"], field, exc.message))
+            continue
         # Only the values to write are kept: thousands of live models (each with its nested
         # ones) would make every garbage collection of the import walk them all.
         lines.append(row["_line"])
-        people.append(_Person.of(model))
+        people.append(_Person.of(model, consents, (row.get("consent_evidence") or "").strip()))
     check.extend(pl.DataFrame(problems, schema=["_line", "field", "problem"], orient="row"))
     valid = pl.DataFrame(
         {"_line": lines, "person": people},
@@ -61,6 +70,12 @@ def write(session: Session, valid: pl.DataFrame, *, clock: Clock) -> int:
     if valid.height == 0:
         return 0
     people: list[_Person] = valid["person"].to_list()
+    count = _write_people(session, people, clock=clock)
+    _record_consents(session, people, clock=clock)
+    return count
+
+
+def _write_people(session: Session, people: list[_Person], *, clock: Clock) -> int:
     customers = pl.DataFrame(
         {
             "external_ref": [p.external_ref for p in people],
@@ -128,6 +143,87 @@ def write(session: Session, valid: pl.DataFrame, *, clock: Clock) -> int:
     )
 
 
+class _Consent(NamedTuple):
+    kind: str
+    channel: str | None
+    scope: tuple[tuple[str, str], ...]
+    expires_at: dt.datetime | None
+
+
+_WINDOW = re.compile(r"^(\d\d:\d\d)-(\d\d:\d\d)$")
+MAX_CONSENTS = 10
+
+
+def _consents_of(row: dict[str, Any], now: dt.datetime) -> tuple[_Consent, ...]:
+    """A row's `consents` column, each item validated as the API validates a consent."""
+    items = _split(row.get("consents"))
+    if not items:
+        return ()
+    if len(items) > MAX_CONSENTS:
+        raise ValidationFailed(f"consents: at most {MAX_CONSENTS} per customer")
+    evidence = row.get("consent_evidence") or ""
+    out = []
+    for item in items:
+        body, _, until = item.partition("@")
+        kind, _, rest = body.partition(":")
+        kind, rest = kind.strip(), rest.strip()
+        channel: str | None = None
+        scope: dict[str, str] = {}
+        window = _WINDOW.match(rest)
+        if window:
+            scope = {"from": window.group(1), "to": window.group(2)}
+        elif rest:
+            channel = rest
+        expires_at = None
+        if until.strip():
+            try:
+                day = dt.date.fromisoformat(until.strip())
+            except ValueError:
+                raise ValidationFailed(
+                    f"consents: {until.strip()!r} is not a date YYYY-MM-DD"
+                ) from None
+            expires_at = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+        try:
+            _, canonical = privacy_service.validate(
+                kind=kind,
+                evidence=evidence,
+                source="import",
+                channel=channel,
+                scope=scope,
+                expires_at=expires_at,
+                now=now,
+            )
+        except ValidationFailed as exc:
+            if exc.message.startswith("evidence"):
+                raise
+            raise ValidationFailed(f"consents: {item!r}: {exc.message}") from None
+        out.append(_Consent(kind, channel, tuple(sorted(canonical.items())), expires_at))
+    return tuple(out)
+
+
+def _record_consents(session: Session, people: list[_Person], *, clock: Clock) -> None:
+    """The imported customers' consents, through privacy (which owns them), source `import`."""
+    holders = [p for p in people if p.consents]
+    if not holders:
+        return
+    ids = ledger_service.customer_ids_by_ref(session, [p.external_ref for p in holders])
+    by_ref = dict(zip(ids["external_ref"].to_list(), ids["id"].to_list(), strict=True))
+    for person in holders:
+        for c in person.consents:
+            privacy_service.record_consent(
+                session,
+                by_ref[person.external_ref],
+                purpose=c.kind,
+                channel=c.channel,
+                scope=dict(c.scope),
+                evidence=person.consent_evidence,
+                expires_at=c.expires_at,
+                source="import",
+                actor="import",
+                clock=clock,
+            )
+
+
 class _Person(NamedTuple):
     """A validated customer row: what `write` stores, in plain values."""
 
@@ -141,9 +237,13 @@ class _Person(NamedTuple):
     emails: tuple[tuple[str, str], ...]  # address, source
     # country, region, city, postal code, line
     addresses: tuple[tuple[str, str | None, str | None, str | None, str | None], ...]
+    consents: tuple[_Consent, ...] = ()
+    consent_evidence: str = ""
 
     @classmethod
-    def of(cls, model: schemas.CustomerCreate) -> _Person:
+    def of(
+        cls, model: schemas.CustomerCreate, consents: tuple[_Consent, ...] = (), evidence: str = ""
+    ) -> _Person:
         return cls(
             model.external_ref,
             model.name,
@@ -154,6 +254,8 @@ class _Person(NamedTuple):
             tuple((p.number, str(p.type), str(p.source)) for p in model.phones),
             tuple((e.address, str(e.source)) for e in model.emails),
             tuple((a.country, a.region, a.city, a.postal_code, a.line) for a in model.addresses),
+            consents,
+            evidence,
         )
 
 

@@ -124,7 +124,7 @@ class Importer:
     def _validate(self, kind: Kind, frame: pl.DataFrame) -> Checked:
         match kind:
             case Kind.customers:
-                return customers.validate(self.session, frame)
+                return customers.validate(self.session, frame, now=self.clock.now())
             case Kind.accounts:
                 return accounts.validate(self.session, frame)
             case Kind.bills:

@@ -52,6 +52,7 @@ from recoup.models.keys import EncryptionKey, KeyPurpose, KeyState
 from recoup.models.payment import Allocation, Payment, PaymentSource
 from recoup.models.privacy import Consent, ErasureRequest, ErasureStatus
 from recoup.models.product import Product, ProductKind
+from recoup.models.quality import QaReview, QaSample
 from recoup.models.strategy import AgentTask, DailyRun, PolicyVersion, StrategyDecision
 from recoup.models.template import TemplateVersion
 
@@ -113,6 +114,8 @@ __all__ = [
     "PolicyVersion",
     "Product",
     "ProductKind",
+    "QaReview",
+    "QaSample",
     "StaffProposal",
     "StaffSession",
     "StaffUser",

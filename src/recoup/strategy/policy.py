@@ -263,6 +263,10 @@ def parse_policy(text: str, *, source: str) -> Policy:
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
         ) from exc
+    except (ValueError, OverflowError) as exc:
+        # A scalar the parser reads as a date or time that no calendar has (`0000-01-01`).
+        problem = f"not valid YAML (a date or time out of range: {exc})"
+        raise PolicyError(f"{source}: {problem}", problem=problem) from exc
     r = _Reader(data, source, "")
     try:
         return _build(r, text, source)

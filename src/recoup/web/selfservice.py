@@ -11,6 +11,7 @@ scoped to this link's path. A bad form answers 4xx with the page and a message, 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -24,6 +25,8 @@ from recoup.arrangements import service as arrangement_service
 from recoup.arrangements import terms
 from recoup.arrangements.links import VERIFIED_LIFETIME, PayLink, is_verified, verified_token
 from recoup.cases import flows as case_flows
+from recoup.compliance import load_guard
+from recoup.compliance.packs import ConsentRule
 from recoup.config import Settings
 from recoup.contact import flows as contact_flows
 from recoup.contact.templates import LANGUAGES, language_for
@@ -421,9 +424,57 @@ def check_code(
 # Preferences ------------------------------------------------------------------------------
 
 
-def _preferences_context(session: SessionDep, visit: Visit) -> dict[str, Any]:
+# Electronic channels a debtor can consent to in the portal; offered where a rule pack of their
+# jurisdiction asks for consent on the channel (`kind: consent`, e.g. Reg F 1006.6(d)).
+CONSENT_CHANNELS = ("sms", "email", "push", "in_app")
+
+
+def _consent_channels(customer: Customer) -> tuple[str, ...]:
+    rules = load_guard().rules_for(customer.jurisdiction, "creditor")
+    asked = {c for r in rules if isinstance(r, ConsentRule) for c in r.channels}
+    return tuple(c for c in CONSENT_CHANNELS if c in asked)
+
+
+def _consents_in_force(session: SessionDep, visit: Visit, now: dt.datetime) -> dict[str, Any]:
+    """The debtor's electronic consents in force, by channel."""
+    return {
+        c.channel: c
+        for c in privacy_service.consents_of(session, visit.customer.id)
+        if c.purpose == "electronic" and c.channel and privacy_service.in_force(c, now)
+    }
+
+
+def _save_consents(
+    session: SessionDep, visit: Visit, form: dict[str, list[str]], clock: Clock
+) -> None:
+    """Give or withdraw, per channel offered, what the form's `consent` boxes say; the evidence
+    names the portal and the link (a digest of it, never the link itself)."""
+    wanted = set(form.get("consent", []))
+    held = _consents_in_force(session, visit, clock.now())
+    link_id = hashlib.sha256(visit.token.encode()).hexdigest()[:12]
+    for channel in _consent_channels(visit.customer):
+        if channel in wanted and channel not in held:
+            privacy_service.record_consent(
+                session,
+                visit.customer.id,
+                purpose="electronic",
+                channel=channel,
+                evidence=f"portal, link {link_id} (contact {visit.link.contact_id})",
+                source="portal",
+                actor=f"portal:{link_id}",
+                clock=clock,
+            )
+        elif channel not in wanted and channel in held:
+            privacy_service.withdraw_consent(
+                session, held[channel].id, actor=f"portal:{link_id}", clock=clock
+            )
+
+
+def _preferences_context(session: SessionDep, visit: Visit, now: dt.datetime) -> dict[str, Any]:
     held = contact_flows.preferences_of(session, visit.customer.id)
     return {
+        "consent_channels": _consent_channels(visit.customer),
+        "consents": _consents_in_force(session, visit, now),
         "channels": contact_flows.PREFERENCE_CHANNELS,
         "allowed": held.allowed,
         "quiet_from": held.quiet_from,
@@ -446,7 +497,9 @@ def preferences_page(
     visit = _verified_visit(session, token, settings, clock, lang, verified, "/preferences")
     if not isinstance(visit, Visit):
         return visit
-    return _render(visit, "preferences.html", settings, **_preferences_context(session, visit))
+    return _render(
+        visit, "preferences.html", settings, **_preferences_context(session, visit, clock.now())
+    )
 
 
 @router.post("/p/{token}/preferences", response_model=None)
@@ -471,7 +524,7 @@ def preferences_save(
                 settings,
                 403,
                 error="csrf",
-                **_preferences_context(session, visit),
+                **_preferences_context(session, visit, clock.now()),
             )
         language = _one(form, "language") or None
         if language is not None and language not in LANGUAGES:
@@ -492,6 +545,7 @@ def preferences_save(
             source="portal",
             clock=clock,
         )
+        _save_consents(session, visit, form, clock)
     except (RecoupError, ValueError) as exc:
         status, message = _failure(exc)
         return _render(
@@ -500,7 +554,7 @@ def preferences_save(
             settings,
             status,
             error=message,
-            **_preferences_context(session, visit),
+            **_preferences_context(session, visit, clock.now()),
         )
     return RedirectResponse(visit.url("", done="preferences"), status_code=303, headers=HEADERS)
 

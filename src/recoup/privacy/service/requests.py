@@ -1,4 +1,4 @@
-"""Data-subject rights (PIPL Arts. 44–47, GDPR Arts. 15, 17).
+"""Data-subject requests (PIPL Arts. 44–47, GDPR Arts. 15, 17).
 
 - Export: everything held about a person, in one JSON document: identity and contacts (decrypted:
   it is their own data), accounts, bills, payments, delinquency and its history, consents, erasure
@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
 from recoup.kit.clock import Clock
-from recoup.kit.errors import NotFound, ValidationFailed
+from recoup.kit.errors import NotFound
 from recoup.ledger import service as ledger_service
 from recoup.ledger.repository import CustomerRepository
-from recoup.models import Consent, Customer, ErasureRequest, ErasureStatus
+from recoup.models import Consent, Customer, ErasureRequest, ErasureStatus, OptOut
 from recoup.privacy import repository as repo
 from recoup.privacy.repository import ConsentRepository, ErasureRepository
 
@@ -390,63 +390,13 @@ def run_retention(session: Session, *, as_of: dt.date, clock: Clock) -> Retentio
     return report
 
 
-def record_consent(
-    session: Session,
-    customer_id: int,
-    *,
-    purpose: str,
-    evidence: str,
-    source: str,
-    clock: Clock,
-    channel: str | None = None,
-    scope: dict[str, Any] | None = None,
-    expires_at: dt.datetime | None = None,
-) -> Consent:
-    if not evidence.strip():
-        raise ValidationFailed(
-            "evidence: say how the consent was given (a recording id, a message id)"
-        )
+def erasure_requests(session: Session, customer_id: int) -> list[ErasureRequest]:
+    """A person's erasure requests, oldest first, with their status and ground."""
     customer = _customer(session, customer_id)
-    now = clock.now()
-    consent = ConsentRepository(session).create(
-        Consent(
-            customer_id=customer.id,
-            purpose=purpose,
-            channel=channel,
-            scope=scope or {},
-            evidence=evidence,
-            source=source,
-            given_at=now,
-            expires_at=expires_at,
-            created_at=now,
-        )
-    )
-    audit_service.record(
-        session,
-        actor=source,
-        action="consent.given",
-        subject_type="customer",
-        subject_id=customer.id,
-        clock=clock,
-        details={"purpose": purpose, "channel": channel},
-    )
-    return consent
+    return list(ErasureRepository(session).for_customer(customer.id))
 
 
-def withdraw_consent(session: Session, consent_id: int, *, actor: str, clock: Clock) -> Consent:
-    consent = ConsentRepository(session).get(consent_id)
-    if consent is None:
-        raise NotFound(f"no consent {consent_id}")
-    if consent.withdrawn_at is None:
-        consent.withdrawn_at = clock.now()
-        audit_service.record(
-            session,
-            actor=actor,
-            action="consent.withdrawn",
-            subject_type="customer",
-            subject_id=consent.customer_id,
-            clock=clock,
-            details={"purpose": consent.purpose, "channel": consent.channel},
-        )
-    session.flush()
-    return consent
+def opt_outs_of(session: Session, customer_id: int) -> list[OptOut]:
+    """A person's opt-outs, in force or withdrawn, with their source and evidence."""
+    customer = _customer(session, customer_id)
+    return list(repo.opt_outs_of(session, customer.id))
