@@ -7,16 +7,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from recoup.api.app import create_app
 from recoup.cli.demo import served_database
 from recoup.cli.main import app
 from recoup.config import Settings
+from recoup.identity import service as identity_service
 from recoup.identity.permissions import Role
-from recoup.kit import crypto
+from recoup.kit.clock import SystemClock
+from tests.processes import wait_until_serving
+from tests.test_serve import free_port
 
 runner = CliRunner()
 
@@ -203,6 +207,7 @@ def test_the_default_install_runs_without_the_extras() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
 
 
+@pytest.mark.pure  # its own SQLite files, in a subprocess
 class TestDemoLeavesAConsole:
     """`recoup demo` leaves a console to look at: on the file `recoup serve` reads, a staff user
     per role whose printed sign-in works."""
@@ -242,30 +247,43 @@ class TestDemoLeavesAConsole:
         assert set(signs) == {str(role) for role in Role}
         assert (tmp_path / "recoup.db").exists()  # the file `recoup serve` reads by default
 
-        settings = Settings(
-            env="test",
-            database_url=f"sqlite:///{tmp_path / 'recoup.db'}",
-            encryption_key_file=tmp_path / "recoup-keys.json",
-            audit_signing_key_file=tmp_path / "recoup-audit-key.pem",
-        )
         assert served_database(Settings(_env_file=None, database_url="sqlite:///recoup.db")) == (
             Path("recoup.db")
         )
-        saved = crypto.installed_keyring()
-        with TestClient(create_app(settings), base_url="https://testserver") as client:
+        # `recoup serve` in the same folder, with no setting: the demo's portfolio and staff.
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("RECOUP_")}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "recoup.cli", "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_until_serving(base, seconds=60)
             for role, line in signs.items():
                 username, password = line.split(" / ")
-                client.cookies.clear()
-                signed = client.post(
-                    "/v1/auth/sessions", json={"username": username, "password": password}
+                signed = httpx.post(
+                    f"{base}/v1/auth/sessions",
+                    json={"username": username, "password": password},
+                    timeout=30,
                 )
                 assert signed.status_code == 200, (role, signed.text)
                 assert signed.json()["role"] == role
+                cookie = {"recoup_session": signed.cookies["recoup_session"]}
+                home = httpx.get(f"{base}/console", cookies=cookie, timeout=30)
+                assert home.status_code == 200, (role, home.status_code)
             # The simulated portfolio is there to look at (as the last signed in, the auditor).
-            accounts = client.get("/v1/accounts", params={"limit": 5})
+            accounts = httpx.get(
+                f"{base}/v1/accounts", params={"limit": 5}, cookies=cookie, timeout=30
+            )
             assert accounts.status_code == 200, accounts.text
             assert accounts.json()["total"] >= 100
-        crypto.install_keyring(saved)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
 
         again = self.run_demo(tmp_path)  # an earlier demo's file is recreated without asking
         assert again.returncode == 0, again.stderr[-2000:]
@@ -284,3 +302,37 @@ class TestDemoLeavesAConsole:
         assert done.returncode == 1
         assert "development" in done.stderr
         assert not (tmp_path / "recoup.db").exists()
+
+
+class TestStaffCommands:
+    def test_the_operator_issues_a_set_password_code_and_only_the_newest_works(
+        self, workdir: Path
+    ) -> None:
+        """Catches `issue_password_code` leaving an earlier code working (`retire_open`)."""
+        assert runner.invoke(app, ["init"]).exit_code == 0
+        added = runner.invoke(
+            app, ["staff", "add", "li.na", "--role", "agent", "--password", "first password 1"]
+        )
+        assert added.exit_code == 0, added.output
+        listed = runner.invoke(app, ["staff", "list"])
+        assert "li.na" in listed.output
+        codes = []
+        for _ in range(2):
+            done = runner.invoke(app, ["staff", "code", "li.na"])
+            assert done.exit_code == 0, done.output
+            codes.append(done.output.strip().splitlines()[-1])
+        assert runner.invoke(app, ["staff", "code", "nobody"]).exit_code == 1
+        clock = SystemClock()
+        with Session(create_engine(f"sqlite:///{workdir / 'cli.db'}")) as session:
+            with pytest.raises(identity_service.CodeRefused):
+                identity_service.redeem_password_code(
+                    session, username="li.na", code=codes[0], password="a new password",
+                    clock=clock,
+                )  # fmt: skip
+            identity_service.redeem_password_code(
+                session, username="li.na", code=codes[1], password="a new password", clock=clock
+            )
+            signed = identity_service.sign_in(
+                session, username="li.na", password="a new password", clock=clock
+            )
+            assert isinstance(signed, identity_service.SignedIn)

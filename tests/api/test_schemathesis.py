@@ -160,6 +160,7 @@ FITTING: dict[str, dict[str, Any]] = {
     # An administrator gives only a role whose every permission it holds itself (an auditor or
     # another administrator); any other role is proposed, for a second person's approval.
     "POST /v1/staff": {"role": "auditor", "password": "a-long-enough-password"},
+    "POST /v1/api-keys/proposals": {"scopes": ["accounts:read"]},
     "POST /v1/accounts/{account_id}/pauses": {"start_date": "2026-06-21", "end_date": None},
     "POST /v1/accounts/{account_id}/pauses/{pause_id}/end": {"end_date": "2026-06-30"},
     "POST /v1/customers/{customer_id}/reveal": {"reason": "the debtor asked for a call back"},

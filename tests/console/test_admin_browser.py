@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser
 
-from tests.console.browser import console_browser, new_page, shot, sign_in
+from tests.console.browser import TABLET, console_browser, new_page, shot, sign_in
 from tests.console.conftest import PASSWORD, ServedConsole
 
 __all__ = ["console_browser"]
@@ -75,3 +75,9 @@ def test_a_second_administrator_approves_an_agent_who_sets_a_password_and_signs_
     )
     assert code not in proposer.content(), "the proposer never sees the code"
     shot(proposer, f"admin-staff-{lang}")
+
+    tablet = new_page(console_browser, lang, TABLET)
+    sign_in(tablet, base, "admin")
+    tablet.goto(f"{base}/console/admin/keys")
+    assert tablet.locator("input[name=scopes]").count() >= 10
+    shot(tablet, f"admin-keys-tablet-{lang}")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import Mount
 
 from recoup.cases import flows as case_flows
-from recoup.console.base import PageFor
+from recoup.console.base import NAV, PageFor
 from recoup.identity import service as identity_service
 from recoup.identity.permissions import MATRIX, Role
 from recoup.kit.clock import SettableClock
@@ -161,14 +161,32 @@ class TestDeclared:
         mounts = [r for r in app.routes if isinstance(r, Mount) and r.path.startswith("/console")]
         assert [m.path for m in mounts] == [STATIC]
 
+    def test_each_section_in_the_navigation_asks_the_permission_its_link_is_shown_for(
+        self, app: FastAPI
+    ) -> None:
+        """Catches a link shown to people its page refuses (or hidden from people it serves)."""
+        guards = {
+            path: guard
+            for method, path, route in console_routes(app)
+            if method == "GET" and (guard := guard_of(route)) is not None
+        }
+        differing = [
+            (href, permission, guards[href].permission)
+            for href, _key, permission in NAV
+            if href in guards and guards[href].permission != permission
+        ]
+        assert differing == []
+
 
 class TestRolesAgainstPages:
     def test_every_role_against_every_page(
         self, app: FastAPI, console: ConsoleClient, seeded: dict[str, int]
     ) -> None:
         """A role without the page's permission gets the 403 page (HTML); with it, never a 403 nor
-        a 5xx; nobody signed in goes to sign-in. Catches a `page_for` asking the wrong permission
-        or none, and a page that breaks for a role that may open it."""
+        a 5xx; nobody signed in goes to sign-in. Catches a guard that does not refuse (tried:
+        `PageFor` not raising `PageForbidden`), a page that refuses a role that may open it (a
+        second check inside the route asking another permission), and a page that breaks for a
+        role that may open it (an id or a row it does not expect)."""
         pages = [
             (path, route, guard)
             for method, path, route in console_routes(app)
@@ -223,6 +241,11 @@ class TestCsrf:
                 answer = console.post(url, data={**body, **forged}, follow_redirects=False)
                 assert answer.status_code == 403, (path, forged, answer.status_code)
                 assert answer.headers["content-type"].startswith("text/html"), path
+            # htmx sends the token as a header: a wrong one is refused the same way.
+            answer = console.post(
+                url, data=body, headers={"X-CSRF-Token": "0" * 40}, follow_redirects=False
+            )
+            assert answer.status_code == 403, (path, "header", answer.status_code)
             console.cookies.clear()
             anonymous = console.post(url, data={**body, "csrf": "0" * 40}, follow_redirects=False)
             assert anonymous.status_code == 401, (path, anonymous.status_code)
@@ -301,11 +324,19 @@ ODD = st.one_of(
 def fuzz_one(
     console: ConsoleClient,
     path: str,
-    guard: PageFor,
+    guard: PageFor | None,
     seeded: dict[str, int],
     failures: dict[str, str],
 ) -> None:
-    console.sign_in(holder(guard))
+    """`guard` None: an open route, fuzzed without a session."""
+
+    def begin() -> None:
+        if guard is None:
+            console.cookies.clear()
+        else:
+            console.sign_in(holder(guard))
+
+    begin()
     url = concrete(path, seeded)
     names = fields_of(path)
 
@@ -330,8 +361,8 @@ def fuzz_one(
         answer = console.post(target, data={**body, "csrf": console.csrf}, follow_redirects=False)
         if answer.status_code >= 500:
             failures.setdefault(path, f"{answer.status_code} for fields {sorted(body)[:8]}")
-        if answer.status_code == 401:  # the route ended the fuzzer's session
-            console.sign_in(holder(guard))
+        if answer.status_code == 401 and guard is not None:  # the route ended the session
+            begin()
 
     exercise()
 
@@ -340,17 +371,19 @@ class TestFuzz:
     def test_every_console_form_fuzzed_never_answers_a_5xx(
         self, app: FastAPI, console: ConsoleClient, seeded: dict[str, int]
     ) -> None:
-        """Each POST route, as a role holding its permission, with a valid CSRF field, gets
-        bodies of its own form's field names (and random ones) holding odd values: unicode,
-        100,000 characters, negative and huge numbers, impossible dates. A 4xx naming the problem
-        is fine; a 5xx is a bug (an unbounded number reaching the database, a date that raises)."""
+        """Each POST route, as a role holding its permission (an open one: without a session),
+        with a valid CSRF field, gets bodies of its own form's field names (and random ones)
+        holding odd values: unicode, 100,000 characters, negative and huge numbers, impossible
+        dates. A 4xx naming the problem is fine; a 5xx is a bug (an unbounded number reaching the
+        database, a date that raises). Catches, e.g., `int(form["reason"])` in a route (tried)."""
         posts = [
             (path, guard)
             for method, path, route in console_routes(app)
-            if method == "POST"
-            and (guard := guard_of(route)) is not None
-            and path not in NOT_FUZZED
+            if method == "POST" and path not in NOT_FUZZED
+            for guard in [guard_of(route)]
+            if guard is not None or (method, path) in OPEN
         ]
+        assert any(guard is None for _, guard in posts), "the open forms are fuzzed too"
         failures: dict[str, str] = {}
         for path, guard in posts:
             fuzz_one(console, path, guard, seeded, failures)

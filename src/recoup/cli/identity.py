@@ -45,6 +45,47 @@ def staff_add(
     console.print(f"added [bold]{username}[/] as {role}")
 
 
+@staff_app.command("list")
+def staff_list() -> None:
+    """Every staff member with role and whether disabled."""
+    rt = runtime()
+    with rt.transaction() as session:
+        table = Table(title="Staff")
+        for column in ("id", "username", "name", "role", "disabled"):
+            table.add_column(column)
+        for user in identity_service.list_staff(session):
+            table.add_row(
+                str(user.id),
+                user.username,
+                user.display_name,
+                user.role,
+                str(user.disabled_at or ""),
+            )
+    console.print(table)
+
+
+@staff_app.command("code")
+def staff_code(
+    username: Annotated[str, typer.Argument(help="Who forgot their password")],
+) -> None:
+    """Print a one-time code (24 hours, once) with which the person chooses a new password at
+    /console/set-password; any earlier unused code stops working. The operator's, at the host:
+    the console has no password reset (an administrator could take over the account it reset)."""
+    rt = runtime()
+    try:
+        with rt.transaction() as session:
+            code, expires_at = identity_service.reset_password_code(
+                session, username, actor="cli", clock=rt.clock
+            )
+    except RecoupError as exc:
+        raise fail(exc.message) from exc
+    console.print(
+        f"[bold]One-time code for {username}[/] (works once, until {expires_at:%Y-%m-%d %H:%M} UTC, "
+        "at /console/set-password):"
+    )
+    typer.echo(code)
+
+
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Argument(help="What the key is for, e.g. 'wallet backend'")],

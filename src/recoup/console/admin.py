@@ -213,6 +213,7 @@ async def proposal_approve(
         code=done.code,
         code_expires_at=done.code_expires_at,
         key=done.key,
+        set_password_url=str(request.url_for("set_password_page")),
     )
 
 

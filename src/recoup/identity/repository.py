@@ -64,6 +64,7 @@ class ProposalRepository(Repository[StaffProposal]):
         return self.get_one_or_none(
             select(StaffProposal)
             .where(StaffProposal.username == username, StaffProposal.status == "pending")
+            .order_by(StaffProposal.id.desc())  # the newest: an older one may have expired
             .limit(1)
         )
 

@@ -40,6 +40,7 @@ from recoup.identity.service.onboarding import (
     propose_staff,
     redeem_password_code,
     refuse,
+    reset_password_code,
     set_disabled,
     status_of,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "propose_staff",
     "redeem_password_code",
     "refuse",
+    "reset_password_code",
     "revoke_api_key",
     "set_disabled",
     "sign_in",

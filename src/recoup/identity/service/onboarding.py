@@ -298,6 +298,16 @@ def issue_password_code(
     return code, expires_at
 
 
+def reset_password_code(
+    session: Session, username: str, *, actor: str, clock: Clock
+) -> tuple[str, dt.datetime]:
+    """A new code for someone who lost their password (the operator's CLI only)."""
+    user = StaffRepository(session).by_username(username)
+    if user is None:
+        raise NotFound(f"no staff user {username!r}")
+    return issue_password_code(session, user, actor=actor, clock=clock)
+
+
 def canonical_code(code: str) -> str:
     return re.sub(r"[\s-]", "", code[:MAX_CODE]).lower()
 
