@@ -13,37 +13,23 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from recoup.arrangements.links import one_time_code
+from tests.browsers import chromium
 from tests.web.conftest import LINK_KEY, Served, debtor
 
 # A served process with a database of its own: run once, on the SQLite pass.
 pytestmark = pytest.mark.pure
 
-CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 390, "height": 844}
 ARTIFACTS = Path(os.environ.get("RECOUP_TEST_ARTIFACTS", "test-artifacts")) / "screenshots"
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"browser tests need Debian's chromium at {CHROMIUM} (.ci/run installs it)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def shot(page: Page, name: str) -> None:
