@@ -263,6 +263,7 @@ class TestDemoLeavesAConsole:
         )
         try:
             wait_until_serving(base, seconds=60)
+            cookies: dict[str, dict[str, str]] = {}
             for role, line in signs.items():
                 username, password = line.split(" / ")
                 signed = httpx.post(
@@ -275,12 +276,17 @@ class TestDemoLeavesAConsole:
                 cookie = {"recoup_session": signed.cookies["recoup_session"]}
                 home = httpx.get(f"{base}/console", cookies=cookie, timeout=30)
                 assert home.status_code == 200, (role, home.status_code)
+                cookies[role] = cookie
             # The simulated portfolio is there to look at (as the last signed in, the auditor).
             accounts = httpx.get(
                 f"{base}/v1/accounts", params={"limit": 5}, cookies=cookie, timeout=30
             )
             assert accounts.status_code == 200, accounts.text
             assert accounts.json()["total"] >= 100
+            # Today has run as a morning would: the agents find work in the console.
+            queues = httpx.get(f"{base}/v1/queues", cookies=cookies["supervisor"], timeout=30)
+            assert queues.status_code == 200, queues.text
+            assert sum(q["open"] for q in queues.json()["queues"]) > 0, queues.json()
         finally:
             server.terminate()
             server.wait(timeout=10)

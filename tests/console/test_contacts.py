@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from recoup.identity.permissions import Role
@@ -16,6 +17,7 @@ from tests.channels.providers import FakeTwilio, twilio_error
 from tests.console.conftest import ConsoleClient
 from tests.contact.test_dispatch import drain
 from tests.contact.test_retries import SID, TOKEN, planned_sms, sms_dispatcher
+from tests.strategy.test_daily_run import TestOptOuts
 
 
 @pytest.fixture
@@ -95,3 +97,21 @@ def test_the_api_retries_a_dead_letter_for_a_supervisor_only(
     answer = console.post(f"/v1/contacts/{contact.id}/retry")
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"id": contact.id, "status": "queued"}
+
+
+def test_a_contact_the_guard_blocked_at_plan_time_shows_its_codes(
+    console: ConsoleClient, session: Session, clock: SettableClock
+) -> None:
+    """A decision keeps the guard's plan-time reasons as a list of codes: the page read it as a
+    mapping and answered 500 on every blocked contact (found walking the demo's console)."""
+    account = TestOptOuts().late(session, clock, "push", "sms")
+    session.commit()
+    contact_id = session.scalars(
+        select(ContactPlan.id).where(
+            ContactPlan.account_id == account.id, ContactPlan.status == "blocked"
+        )
+    ).one()
+    console.sign_in(Role.compliance_officer)
+    page = console.get(f"/console/contacts/{contact_id}")
+    assert page.status_code == 200, page.text
+    assert "<code>OPTED_OUT</code>" in page.text

@@ -28,6 +28,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from recoup.cli.common import Runtime, console
+from recoup.cli.daily import run_and_print
 from recoup.cli.report import write_report
 from recoup.cli.simulate import run_one, summary_table
 from recoup.config import Environment, Settings
@@ -35,7 +36,7 @@ from recoup.contact import service as contact_service
 from recoup.delinquency import service as delinquency_service
 from recoup.identity import service as identity_service
 from recoup.identity.permissions import Role
-from recoup.kit.clock import SystemClock
+from recoup.kit.clock import SettableClock, SystemClock
 from recoup.kit.errors import ConfigurationError
 from recoup.kit.money import format_money
 from recoup.simulation.world import Portfolio, World
@@ -117,6 +118,12 @@ def run_demo(*, accounts: int, days: int, seed: int, database: Path, out: Path) 
     )
     show_a_message(rt, start + dt.timedelta(days=days - 1))
     write_report(rt, start=start, end=None, out=out)
+    # Today, as the scheduler's morning run would do it: today's contacts planned and the agents'
+    # queues filled, so the console opens on a working day.
+    if isinstance(rt.clock, SettableClock):
+        rt.clock.set(SystemClock().now())
+    console.rule(f"today's run ({today}), for the console")
+    run_and_print(rt, today, actor="demo")
     marker(database).write_text("made by recoup demo; it recreates this database\n")
     password = add_demo_staff(rt)
     served = served_database(Settings())

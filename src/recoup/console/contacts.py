@@ -41,7 +41,10 @@ def decision_record(
     record = contact_service.explain(session, contact_id)
     account = ledger_service.get_account(session, record["contact"]["account_id"])
     customer = ledger_service.get_customer(session, account.customer_id)
-    guard = (record.get("decision") or {}).get("guard_at_plan") or {}
+    # The decision keeps the guard's reason codes at plan time (a list; empty when allowed); the
+    # full reasons, with rules and citations, are in the history's send-time checks.
+    at_plan = (record.get("decision") or {}).get("guard_at_plan")
+    guard = at_plan if isinstance(at_plan, dict) else {"codes": list(at_plan or [])}
     # Times shown in the reader's locale and the business zone, not as ISO text.
     scheduled = record["contact"]["scheduled_at"]
     record["contact"]["scheduled_at"] = dt.datetime.fromisoformat(scheduled) if scheduled else None
