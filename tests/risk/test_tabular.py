@@ -250,3 +250,22 @@ def test_infer_columns_keeps_the_most_frequent_categories_first() -> None:
     )
     with pytest.raises(ModelError, match="'d' holds Date"):
         tabular.infer_columns(pl.DataFrame({"d": [dt.date(2026, 1, 1)]}))
+
+
+class TestPathContributions:
+    def test_path_contributions_add_up_to_the_raw_score_and_find_the_signal(
+        self, model: tabular.Model
+    ) -> None:
+        """Catches a path table crediting the wrong column or losing a split's step: the rows'
+        sums would drift from the raw score, or the poorest's reason would not be income."""
+        frame = people(300, seed=15)
+        path = tabular.path_contributions(model, frame)
+        shap = tabular.contributions(model, frame)
+        # each adds up to the raw score less one constant (its own bias) for every row
+        gap = path.sum(axis=1) - shap.sum(axis=1)
+        assert np.allclose(gap, gap[0])
+        for j in (0, 1):  # income's and region's credits agree with tree SHAP's
+            assert np.corrcoef(path[:, j], shap[:, j])[0, 1] > 0.9
+        poorest = frame.drop_nulls().sort("income").head(30)
+        found = tabular.reasons(model, poorest, top=1, method="path")
+        assert all(row[0][0] == "income" for row in found)

@@ -259,6 +259,13 @@ def score(
             help="reasons for a high score (columns pushing it up) or a low one (pushing it down)"
         ),
     ] = "high",
+    fast_reasons: Annotated[
+        bool,
+        typer.Option(
+            "--fast-reasons",
+            help="rank reasons by path attribution (about 100x faster than tree SHAP; for big files)",
+        ),
+    ] = False,
 ) -> None:
     """Score every row: the calibrated P(target = 1) and the columns that moved it most."""
     if why not in ("high", "low"):
@@ -277,7 +284,11 @@ def score(
         scores = tabular.predict(model, frame)
         if reasons:
             index, _ = tabular.top_contributions(
-                model, frame, top=reasons, sign=1 if why == "high" else -1
+                model,
+                frame,
+                top=reasons,
+                sign=1 if why == "high" else -1,
+                method="path" if fast_reasons else "shap",
             )
             slots = reason_texts(model, frame, index)
     except ModelError as exc:

@@ -493,16 +493,63 @@ def contributions(model: Model, frame: pl.DataFrame) -> np.ndarray:
     return out[:, :-1]
 
 
+@lru_cache(maxsize=8)
+def _path_tables(text: str) -> tuple[np.ndarray, ...]:
+    """Per tree, leaves x columns: what each split on the way from the root to the leaf added
+    to the tree's output (the child's expected value minus its parent's), by the split's column."""
+    booster = _booster(text)
+    width = booster.num_feature()
+    tables = []
+    for tree in booster.dump_model()["tree_info"]:
+        table = np.zeros((max(int(tree["num_leaves"]), 1), width))
+        stack = [(tree["tree_structure"], np.zeros(width))]
+        while stack:
+            node, acc = stack.pop()
+            if "leaf_index" in node or "split_feature" not in node:
+                table[int(node.get("leaf_index", 0))] = acc
+                continue
+            for side in ("left_child", "right_child"):
+                child = node[side]
+                value = child["leaf_value"] if "leaf_index" in child else child["internal_value"]
+                step = acc.copy()
+                step[int(node["split_feature"])] += value - node["internal_value"]
+                stack.append((child, step))
+        tables.append(table)
+    return tuple(tables)
+
+
+def path_contributions(model: Model, frame: pl.DataFrame) -> np.ndarray:
+    """Like `contributions`, by the faster path attribution (Saabas): each split on a row's path
+    credits its column with the change in expected output. Sums to the same raw score as tree
+    SHAP, costs about a predict instead of hundreds of them, but credits a column for where it
+    sits in the trees as well as for what it does: prefer `contributions` when rows are few."""
+    x = matrix(model.columns, frame)
+    out = np.zeros((len(x), len(model.columns)))
+    if not len(x):
+        return out
+    leaves = np.asarray(_booster(model.booster).predict(x, pred_leaf=True), dtype=np.int64)
+    for t, table in enumerate(_path_tables(model.booster)):
+        out += table[leaves[:, t]]
+    return out
+
+
 def top_contributions(
-    model: Model, frame: pl.DataFrame, *, top: int = 3, sign: int = -1
+    model: Model,
+    frame: pl.DataFrame,
+    *,
+    top: int = 3,
+    sign: int = -1,
+    method: Literal["shap", "path"] = "shap",
 ) -> tuple[np.ndarray, np.ndarray]:
     """`reasons` as two arrays (rows x top): column indices (-1 where fewer columns push that
-    way) and their contributions (0 there). For scoring a million rows without Python lists."""
+    way) and their contributions (0 there). For scoring many rows without Python lists;
+    `method="path"` ranks by `path_contributions` (about a hundred times faster)."""
     if sign not in (-1, 1):
         raise ModelError(f"sign must be -1 or +1, not {sign}")
     if top < 1:
         raise ModelError(f"top must be at least 1, not {top}")
-    pushed = contributions(model, frame) * sign
+    found = contributions if method == "shap" else path_contributions
+    pushed = found(model, frame) * sign
     k = min(top, pushed.shape[1])
     index = np.argsort(-pushed, axis=1, kind="stable")[:, :k]
     values = np.take_along_axis(pushed, index, axis=1)
@@ -511,12 +558,17 @@ def top_contributions(
 
 
 def reasons(
-    model: Model, frame: pl.DataFrame, *, top: int = 3, sign: int = -1
+    model: Model,
+    frame: pl.DataFrame,
+    *,
+    top: int = 3,
+    sign: int = -1,
+    method: Literal["shap", "path"] = "shap",
 ) -> list[list[tuple[str, float]]]:
     """Per row, up to `top` (column, contribution) pairs pushing the score most in direction
     `sign` (-1: lowering P(target), "why this person is unlikely to pay" when the target is paying),
     strongest first; a column that pushes the other way is never a reason."""
-    index, values = top_contributions(model, frame, top=top, sign=sign)
+    index, values = top_contributions(model, frame, top=top, sign=sign, method=method)
     names = [c.name for c in model.columns]
     return [
         [(names[j], float(v)) for j, v in zip(row_index, row_values, strict=True) if j >= 0]
