@@ -12,9 +12,9 @@ public-data benchmark learn goes through `train`, and everything they score thro
   split again (90/10, stratified) and boosting stops when the inner tenth's log loss has not
   improved for `EARLY_STOP` rounds, so the held-out fold is never seen while choosing the number of
   rounds (its AUC is honest). The isotonic calibration is fitted on the out-of-fold raw scores; the
-  final booster is trained on every row for the folds' mean best round count plus a tenth (it sees
-  a fifth more rows than a fold's fit; the AUC is flat around the optimum, so the exact count
-  matters little). `folds=0` skips cross-validation: 90 % of the rows are fitted (a tenth of them
+  final booster is trained on every row for the folds' mean best round count plus a tenth (with 5
+  folds it sees about 40 % more rows than a fold's fit; the AUC is flat around the optimum, so
+  the exact count matters little). `folds=0` skips cross-validation: 90 % of the rows are fitted (a tenth of them
   stopping the boosting, as in a fold), the other 10 % calibrate and give `holdout_auc`; that
   booster is the model.
 - The Brier score and the reliability table are measured out of sample twice over: each fold's
