@@ -444,7 +444,10 @@ def train(
     # out-of-fold scores would seem the honest choice, but they come from other boosters (fewer
     # rows, other round counts): against them, a fresh draw of the same population read PSI 0.04
     # to 0.05; against these, 0.001 to 0.003 (4,000 rows; tests/risk/test_drift.py's population).
-    final_raw = np.asarray(booster.predict(x, raw_score=True), dtype=np.float64)
+    final_raw = np.asarray(
+        booster.predict(x, raw_score=True, num_threads=_threads(len(x))),
+        dtype=np.float64,
+    )
     reference["score"] = numeric_bins(np.interp(final_raw, calibration.x, calibration.y))
     stored = {k: v for k, v in settings.items() if k not in ("num_rounds", "max_rounds")}
     stored |= {"rounds": final_rounds, "folds": folds}
@@ -469,12 +472,20 @@ def _booster(text: str) -> lgb.Booster:
     return lgb.Booster(model_str=text)
 
 
+def _threads(rows: int) -> int:
+    """Threads to score with, whatever the model was trained with (see `_settings`)."""
+    return 1 if rows < 100_000 else 0
+
+
 def raw_scores(model: Model, frame: pl.DataFrame) -> np.ndarray:
     """The booster's log-odds, before calibration."""
     x = matrix(model.columns, frame)
     if not len(x):
         return np.empty(0)
-    return np.asarray(_booster(model.booster).predict(x, raw_score=True), dtype=np.float64)
+    return np.asarray(
+        _booster(model.booster).predict(x, raw_score=True, num_threads=_threads(len(x))),
+        dtype=np.float64,
+    )
 
 
 def predict(model: Model, frame: pl.DataFrame) -> np.ndarray:
@@ -489,7 +500,10 @@ def contributions(model: Model, frame: pl.DataFrame) -> np.ndarray:
     x = matrix(model.columns, frame)
     if not len(x):
         return np.empty((0, len(model.columns)))
-    out = np.asarray(_booster(model.booster).predict(x, pred_contrib=True), dtype=np.float64)
+    out = np.asarray(
+        _booster(model.booster).predict(x, pred_contrib=True, num_threads=_threads(len(x))),
+        dtype=np.float64,
+    )
     return out[:, :-1]
 
 
@@ -527,7 +541,10 @@ def path_contributions(model: Model, frame: pl.DataFrame) -> np.ndarray:
     out = np.zeros((len(x), len(model.columns)))
     if not len(x):
         return out
-    leaves = np.asarray(_booster(model.booster).predict(x, pred_leaf=True), dtype=np.int64)
+    leaves = np.asarray(
+        _booster(model.booster).predict(x, pred_leaf=True, num_threads=_threads(len(x))),
+        dtype=np.int64,
+    )
     for t, table in enumerate(_path_tables(model.booster)):
         out += table[leaves[:, t]]
     return out
