@@ -263,7 +263,7 @@ def score(
         bool,
         typer.Option(
             "--fast-reasons",
-            help="rank reasons by path attribution (about 100x faster than tree SHAP; for big files)",
+            help="rank reasons by path attribution (much cheaper than tree SHAP; for big files)",
         ),
     ] = False,
 ) -> None:

@@ -535,8 +535,9 @@ def _path_tables(text: str) -> tuple[np.ndarray, ...]:
 def path_contributions(model: Model, frame: pl.DataFrame) -> np.ndarray:
     """Like `contributions`, by the faster path attribution (Saabas): each split on a row's path
     credits its column with the change in expected output. Sums to the same raw score as tree
-    SHAP, costs about a predict instead of hundreds of them, but credits a column for where it
-    sits in the trees as well as for what it does: prefer `contributions` when rows are few."""
+    SHAP (less a constant) and costs far less (docs/models.md has the figures), but credits a
+    column for where it sits in the trees as well as for what it does: prefer `contributions`
+    when rows are few."""
     x = matrix(model.columns, frame)
     out = np.zeros((len(x), len(model.columns)))
     if not len(x):
@@ -564,7 +565,7 @@ def top_contributions(
 ) -> tuple[np.ndarray, np.ndarray]:
     """`reasons` as two arrays (rows x top): column indices (-1 where fewer columns push that
     way) and their contributions (0 there). For scoring many rows without Python lists;
-    `method="path"` ranks by `path_contributions` (about a hundred times faster)."""
+    `method="path"` ranks by the cheaper `path_contributions`."""
     if sign not in (-1, 1):
         raise ModelError(f"sign must be -1 or +1, not {sign}")
     if top < 1:
