@@ -1,0 +1,1 @@
+"""Risk models: who will pay, who will roll, and why (gradient boosting on tables, calibrated)."""
