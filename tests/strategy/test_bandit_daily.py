@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from recoup.cli.contact import learning_line
+from recoup.contact import service as contact_service
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import SettableClock
 from recoup.models import Account, ContactPlan, LearningArm, OptOut, StrategyDecision
@@ -259,3 +261,30 @@ def test_the_explanation_is_json_on_the_record(session: Session, clock: Settable
     strategy_service.run(session, AS_OF, clock=clock)
     for record in decisions(session, accounts, AS_OF):
         assert json.loads(json.dumps(record.learning))["policy"] == "learner-test"
+
+
+class TestShown:
+    """`recoup contact explain` (and the API's explanation) shows the learner's choice: arm,
+    value ± sd, cell and its facts, mode (the console's record page:
+    tests/console/test_contacts_learning.py)."""
+
+    def contact(self, session: Session, clock: SettableClock) -> ContactPlan:
+        arms = (
+            "        - {id: early_sms, channel: sms, template: early_reminder}\n"
+            "        - {id: early_sms2, channel: sms, template: early_reminder, tone: firm}\n"
+        )
+        accounts = late_accounts(session, clock, 1)
+        activate(session, clock, policy_text(arms=arms, explore=0))
+        strategy_service.run(session, AS_OF, clock=clock)
+        [plan] = plans(session, accounts)
+        return plan
+
+    def test_explain_carries_the_learning(self, session: Session, clock: SettableClock) -> None:
+        plan = self.contact(session, clock)
+        data = contact_service.explain(session, plan.id)
+        learning = data["decision"]["learning"]
+        assert learning["arm"] == plan.treatment
+        line = learning_line(learning)
+        assert f"arm {plan.treatment} (learn)" in line
+        assert "cell overdue_minor<100000 [overdue_minor=50000]" in line
+        assert "±" in line
