@@ -121,10 +121,10 @@ def age_band(birth_year: pl.Expr, as_of: dt.date) -> pl.Expr:
     debtor moves up a band on 1 January): "18-24" (any age under 25), "25-34", "35-44", "45-54",
     "55+"; null when the year of birth is unknown."""
     age = pl.lit(as_of.year) - birth_year
-    band = pl.when(birth_year.is_null()).then(pl.lit(None, dtype=pl.String))
-    for below, name in AGE_BANDS:
-        band = band.when(age < below).then(pl.lit(name))
-    return band.otherwise(pl.lit("55+"))
+    band: pl.Expr = pl.lit("55+")
+    for below, name in reversed(AGE_BANDS):
+        band = pl.when(age < below).then(pl.lit(name)).otherwise(band)
+    return pl.when(birth_year.is_null()).then(pl.lit(None, dtype=pl.String)).otherwise(band)
 
 
 def _dates(as_of: dt.date) -> dict[str, pl.Expr]:
