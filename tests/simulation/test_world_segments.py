@@ -5,15 +5,24 @@ rates kept when the segments differ by product, age or anything else they select
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from sqlalchemy import select
 
+from recoup.bootstrap import init_database
+from recoup.contact.dispatch import DispatchConfig
+from recoup.kit.clock import SettableClock
+from recoup.kit.db import make_engine, make_sessionmaker
+from recoup.models import Account, Customer, CustomerAddress
 from recoup.simulation import behaviour
+from recoup.simulation.runner import Simulation, local
 from recoup.simulation.world import (
     ChannelResponse,
+    Portfolio,
     Responses,
     Segment,
     SegmentResponses,
@@ -22,8 +31,10 @@ from recoup.simulation.world import (
     load_world,
     parse_world,
 )
+from tests.conftest import MASTER
+from tests.strategy.test_daily_run import policy_text
 
-pytestmark = pytest.mark.pure
+pytestmark = pytest.mark.pure  # the simulation builds a database of its own, on SQLite
 START = dt.date(2026, 6, 1)
 N = 20_000
 WORLDS = Path(__file__).resolve().parents[2] / "worlds"
@@ -47,6 +58,7 @@ class TestSelectionIsValidated:
     def test_a_key_no_policy_could_see_is_refused_naming_it(
         self, select: str, key: str, why: str
     ) -> None:
+        # Guards `world._condition`, checking every key against `SELECTABLE` (strategy FACTS).
         text = f"segments:\n  - {{name: s, select: {select}}}\n"
         with pytest.raises(WorldError, match=why) as refused:
             parse_world(text, source="w.yaml")
@@ -189,6 +201,8 @@ class TestSegmentResponses:
         return [round(float(m), 4) for m in mult]
 
     def test_each_segment_gets_its_own_channel_effects(self) -> None:
+        # Guards `behaviour._segment_multiplier` (the per-segment response tables); without the
+        # segments every debtor gets the world's, the next test but one.
         # push: the young's own 2.0; the others the world's 1.12
         assert self.multiplier(deliveries("push", [1, 2, 3])) == [2.0, 1.12, 1.12]
         # sms: the older's own 1.9; the others the world's 1.25
@@ -299,6 +313,55 @@ class TestCalibration:
                 Segment(name="settled", select={"age_band": ["45-54"]}, ability=3.0),
             ]
         )
+        # Guards `behaviour.mixes` feeding `decide_payments`: the hazards solved over each product's
+        # mix as assigned. Solved over no mix (or the portfolio's), micro-loans cured at 34 % for
+        # their configured 50 % when that was taken out.
         got = cohort(world, facts, "M2")
         for product, rate in got.items():
             assert rate == pytest.approx(world.repayment.cure(product, "M2"), abs=0.015), product
+
+
+class TestInASimulation:
+    def test_debtors_fall_in_segments_by_their_facts_and_the_report_says_so(
+        self, tmp_path: Path
+    ) -> None:
+        engine = make_engine(f"sqlite:///{tmp_path / 'segments.db'}")
+        clock = SettableClock(local(START - dt.timedelta(days=1), 23))
+        init_database(engine, clock=clock, master=MASTER)
+        sessions = make_sessionmaker(engine)
+        world = World(
+            portfolio=Portfolio(accounts=240),
+            segments=[
+                Segment(name="young", select={"age_band": ["18-24", "25-34"]}),
+                Segment(name="gd", select={"region": ["GD"]}, ability=2.0),
+            ],
+        )
+        simulation = Simulation(
+            sessions, clock, world, seed=5, start=START, config=DispatchConfig(worker="sim")
+        )
+        simulation.load_portfolio(days=2, policy_text=policy_text(), policy_source="segments")
+        result = simulation.run(2)
+        debtors = simulation.debtors
+        assert not debtors.unassigned
+        with sessions() as session:
+            rows = session.execute(
+                select(Account.id, Customer.birth_year, CustomerAddress.region)
+                .join(Customer, Customer.id == Account.customer_id)
+                .outerjoin(CustomerAddress, CustomerAddress.customer_id == Customer.id)
+            ).all()
+        expected = {}
+        for account_id, born, region in rows:
+            young = born is not None and START.year - born < 35
+            expected[account_id] = 0 if young else 1 if region == "GD" else 2
+        assert debtors.segment == expected
+        # the ability of the segment is in each debtor's lasting factor
+        for account_id, k in debtors.segment.items():
+            ability = 2.0 if k == 1 else 1.0
+            assert debtors.factor[account_id] == pytest.approx(
+                debtors.base_factor[account_id] * ability
+            )
+        counts = Counter(expected.values())
+        assert result.segments == {"young": counts[0], "gd": counts[1], "-": counts[2]}
+        assert min(counts.values()) > 10
+        assert result.accounts == 240
+        assert sum(result.per_segment("segment_sent").values()) == result.contacts()
