@@ -58,6 +58,7 @@ from recoup.models.strategy import (
     AgentTask,
     AgentTaskEvent,
     DailyRun,
+    LearningArm,
     PolicyVersion,
     StrategyDecision,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "InboundMessage",
     "KeyPurpose",
     "KeyState",
+    "LearningArm",
     "Model",
     "OneTimeCode",
     "OptOut",
