@@ -263,6 +263,33 @@ def test_the_explanation_is_json_on_the_record(session: Session, clock: Settable
         assert json.loads(json.dumps(record.learning))["policy"] == "learner-test"
 
 
+class TestForcedChoices:
+    def test_a_decision_without_a_choice_teaches_nothing(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        # Day one contacts (no "none" arm); day two the budget (one in 7 days) leaves only "none":
+        # recorded with one choice, and not rewarded (`choices >= 2` in `learning.rewards`).
+        contacting = (
+            "        - {treatment: early_push}\n"
+            "        - {id: early_sms, channel: sms, template: early_reminder}\n"
+        )
+        [account] = late_accounts(session, clock, 1)
+        activate(session, clock, policy_text(budget=1, arms=contacting))
+        strategy_service.run(session, AS_OF, clock=clock)
+        activate(session, clock, policy_text(budget=1))
+        day2 = AS_OF + dt.timedelta(days=1)
+        delinquency_service.run_daily(session, day2, clock=clock)
+        strategy_service.run(session, day2, clock=clock)
+        [first] = decisions(session, [account], AS_OF)
+        [second] = decisions(session, [account], day2)
+        assert first.learning is not None
+        assert second.learning is not None
+        assert first.learning["choices"] == 2
+        assert (second.learning["arm"], second.learning["choices"]) == ("quiet", 1)
+        assert rewards(session, AS_OF + dt.timedelta(days=8), {7}).height == 1
+        assert rewards(session, day2 + dt.timedelta(days=8), {7}).height == 0
+
+
 class TestShown:
     """`recoup contact explain` (and the API's explanation) shows the learner's choice: arm,
     value ± sd, cell and its facts, mode (the console's record page:

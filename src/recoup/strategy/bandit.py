@@ -153,8 +153,8 @@ def choose(
     """One arm per account. `candidates`: account_id, stage, cell, arm, allowed (one row per
     account and arm of its stage). Returns account_id, stage, cell, arm, mode (learn, explore,
     holdout), value and sd (the chosen arm's posterior), draw, call_value (a call arm's value per
-    agent minute, when the stage has one; null otherwise); accounts without an allowed arm get
-    none (no row)."""
+    agent minute, when the stage has one; null otherwise), choices (how many arms were allowed:
+    1 is no choice, and teaches nothing); accounts without an allowed arm get none (no row)."""
     by_stage = {p.stage: p for p in params}
     cells, pooled = posterior(stats, params)
     order = pl.DataFrame(
@@ -241,13 +241,23 @@ def choose(
             *(
                 pl.col(c).get(best)
                 for c in ("stage", "cell", "arm", "mode", "mean", "sd", "draw", "call_value")
-            )
+            ),
+            pl.len().cast(pl.Int64).alias("choices"),
         )
         .sort("account_id")
     )
     return (
         chosen.select(
-            "account_id", "stage", "cell", "arm", "mode", "mean", "sd", "draw", "call_value"
+            "account_id",
+            "stage",
+            "cell",
+            "arm",
+            "mode",
+            "mean",
+            "sd",
+            "draw",
+            "call_value",
+            "choices",
         )
         .rename({"mean": "value"})
         .collect()

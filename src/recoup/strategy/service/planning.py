@@ -100,6 +100,7 @@ LEARNING = pl.Struct(
         "horizon": pl.Int64,
         "cost": pl.Float64,
         "call_value": pl.Float64,
+        "choices": pl.Int64,
     }
 )
 
@@ -307,6 +308,7 @@ def _learn(
                     pl.col("_horizon").alias("horizon"),
                     pl.col("_cost").alias("cost"),
                     pl.col("call_value").round(2),
+                    pl.col("choices"),
                 ).alias("learning"),
             )
         )
