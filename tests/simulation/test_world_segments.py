@@ -31,6 +31,7 @@ from recoup.simulation.world import (
     load_world,
     parse_world,
 )
+from recoup.strategy.policy import load_policy
 from tests.conftest import MASTER
 from tests.strategy.test_daily_run import policy_text
 
@@ -96,6 +97,12 @@ class TestSelectionIsValidated:
     def test_the_shipped_worlds_load(self, path: Path) -> None:
         world = load_world(path)
         assert world.world == path.stem
+
+    @pytest.mark.parametrize(
+        "path", sorted((WORLDS / "policies").glob("*.yaml")), ids=lambda p: p.stem
+    )
+    def test_the_policies_beside_them_load(self, path: Path) -> None:
+        assert load_policy(path).name == path.stem
 
 
 def facts_frame() -> pl.DataFrame:
