@@ -4,7 +4,6 @@ daily run scoring before the strategy decides."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import polars as pl
 import pytest
@@ -166,11 +165,8 @@ class TestScoreDay:
         s, clock = history_session, clock_at(AS_OF)
         risk_service.activate(s, train(s, "p_pay"), actor="wei", clock=clock)
         risk_service.score_day(s, AS_OF, clock=clock)
-        row = (
-            s.execute(select(AccountScore).where(AccountScore.reasons != json.dumps([])))
-            .scalars()
-            .first()
-        )
+        rows = s.execute(select(AccountScore)).scalars().all()
+        row = next((r for r in rows if r.reasons), None)
         assert row is not None
         (explained,) = risk_service.explain(s, row.account_id)
         assert explained.kind == "p_pay"
