@@ -261,7 +261,8 @@ def score_day(session: Session, day: dt.date, *, clock: Clock) -> ScoreDay:
     active = repo.RiskModelRepository(session).active()
     if not active:
         return out
-    computed = features.compute(repo.history(session, since=day, until=day), [day])
+    history = repo.history(session, since=day, until=day, owing_only=True)
+    computed = features.compute(history, [day])
     for kind in KINDS:
         row = active.get(kind)
         if row is None:
