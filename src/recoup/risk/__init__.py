@@ -1,1 +1,6 @@
-"""Risk models: who will pay, who will roll, and why (gradient boosting on tables, calibrated)."""
+"""Risk models: who will pay, who will roll, and why (gradient boosting on tables, calibrated).
+
+The tabular engine and drift (`tabular`, `drift`, pure); the features computed as of a date from
+the ledger, the delinquency history, contacts and arrangements (`features`, pure); the models'
+registry, the daily scores and their drift (`service`, `repository`); reason words in zh-CN and en
+(`reasons`)."""

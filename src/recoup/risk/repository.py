@@ -1,0 +1,268 @@
+"""SQL for risk: the history the features are computed from (other packages' tables, read as
+Polars frames up to a date), and the writes of risk's own tables (`risk_models`,
+`account_scores`, `risk_drift`), set-based: a day's scores go in with one bulk insert.
+
+The history reads prune what no feature as of a date in [since, until] can use: bills paid off
+before `since - 180` days (they are outside every window and not overdue), windowed events older
+than their longest window. `risk.features` applies the exact as-of filters; these only save reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from recoup.kit import frames
+from recoup.kit.repository import Repository
+from recoup.models import (
+    Account,
+    AccountScore,
+    Allocation,
+    Arrangement,
+    Bill,
+    ContactEvent,
+    ContactPlan,
+    DelinquencyEvent,
+    DelinquencyPause,
+    InboundMessage,
+    Payment,
+    PaymentIntent,
+    RiskDrift,
+    RiskModel,
+)
+from recoup.risk import features as f
+
+UTC_INSTANT = pl.Datetime("us", "UTC")
+CALL_CHANNELS = ("call", "ai_call", "dial")
+
+
+class RiskModelRepository(Repository[RiskModel]):
+    model = RiskModel
+
+    def next_version(self, kind: str) -> int:
+        top = self.session.execute(
+            select(func.max(RiskModel.version)).where(RiskModel.kind == kind)
+        ).scalar_one()
+        return int(top or 0) + 1
+
+    def active(self) -> dict[str, RiskModel]:
+        rows = self.list(select(RiskModel).where(RiskModel.status == "active"))
+        return {m.kind: m for m in rows}
+
+    def active_of(self, kind: str) -> RiskModel | None:
+        """The kind's active model, its row locked until the transaction ends (an activation
+        retires it)."""
+        return self.get_one_or_none(
+            select(RiskModel)
+            .where(RiskModel.kind == kind, RiskModel.status == "active")
+            .with_for_update()
+        )
+
+    def newest_first(self, kind: str | None = None) -> Sequence[RiskModel]:
+        stmt = select(RiskModel).order_by(RiskModel.id.desc())
+        if kind is not None:
+            stmt = stmt.where(RiskModel.kind == kind)
+        return self.list(stmt)
+
+    def make_active(
+        self, chosen: RiskModel, previous: RiskModel | None, *, at: dt.datetime, by: str
+    ) -> None:
+        """`chosen` becomes its kind's one active model; the previous one is retired."""
+        if previous is not None and previous.id != chosen.id:
+            previous.status = "retired"
+            self.session.flush()
+        chosen.status, chosen.activated_at, chosen.activated_by = "active", at, by
+        self.session.flush()
+
+
+def _dated(column: str) -> pl.Expr:
+    """A UTC instant's date (the history's events are dated by their UTC day)."""
+    return pl.col(column).dt.date()
+
+
+def history(
+    session: Session, *, since: dt.date, until: dt.date, owing_only: bool = False
+) -> f.History:
+    """Every frame `risk.features` reads, for features as of dates in [since, until].
+
+    `owing_only` (the daily score, `since == until` == the day): only the accounts with a bill
+    not paid off by `until`. An account whose bills were all paid off by then owes nothing on
+    that day and is in no model's population, so leaving its rows out changes no score."""
+    old = since - dt.timedelta(days=180)
+    owing = select(Bill.account_id).where(
+        Bill.paid_off_date.is_(None) | (Bill.paid_off_date > until)
+    )
+
+    def only(stmt: Any, column: Any) -> Any:
+        return stmt.where(column.in_(owing)) if owing_only else stmt
+
+    month = since - dt.timedelta(days=31)
+    accounts = frames.read_frame(
+        session,
+        only(
+            select(
+                Account.id, Account.customer_id, Account.product_code, Account.opened_date,
+                Account.closed_date,
+            ).where(
+                Account.opened_date <= until,
+                Account.closed_date.is_(None) | (Account.closed_date > since),
+            ),
+            Account.id,
+        ),
+        f.SCHEMAS["accounts"],
+    )  # fmt: skip
+    amount = Bill.principal_minor + Bill.interest_minor + Bill.fees_minor
+    wanted = (Bill.due_date > old) | Bill.paid_off_date.is_(None) | (Bill.paid_off_date > old)
+    bills = frames.read_frame(
+        session,
+        only(
+            select(Bill.id, Bill.account_id, Bill.due_date, amount, Bill.created_at).where(wanted),
+            Bill.account_id,
+        ),
+        {
+            "bill_id": pl.Int64,
+            "account_id": pl.Int64,
+            "due_date": pl.Date,
+            "amount_minor": pl.Int64,
+            "at": UTC_INSTANT,
+        },
+    ).select("bill_id", "account_id", "due_date", "amount_minor", created_date=_dated("at"))
+    allocations = frames.read_frame(
+        session,
+        only(
+            select(Allocation.bill_id, func.sum(Allocation.amount_minor), Allocation.value_date)
+            .join(Bill, Bill.id == Allocation.bill_id)
+            .where(wanted, Allocation.value_date <= until),
+            Bill.account_id,
+        ).group_by(Allocation.bill_id, Allocation.value_date),
+        f.SCHEMAS["allocations"],
+    )
+    payments = frames.read_frame(
+        session,
+        only(
+            select(Payment.account_id, Payment.amount_minor, Payment.value_date, Payment.reversed_at)
+            .where(Payment.value_date <= until),
+            Payment.account_id,
+        ),
+        {**{k: v for k, v in f.SCHEMAS["payments"].items() if k != "reversed_date"}, "at": UTC_INSTANT},
+    ).select("account_id", "amount_minor", "value_date", reversed_date=_dated("at"))  # fmt: skip
+    buckets = frames.read_frame(
+        session,
+        select(DelinquencyEvent.account_id, DelinquencyEvent.effective_date, DelinquencyEvent.to_bucket)
+        .where(DelinquencyEvent.effective_date <= until),
+        f.SCHEMAS["buckets"],
+    )  # fmt: skip
+    start = dt.datetime.combine(month, dt.time(), tzinfo=dt.UTC)
+    year = dt.datetime.combine(
+        since - dt.timedelta(days=f.CONTACT_LOOKBACK + 1), dt.time(), tzinfo=dt.UTC
+    )
+    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    e, c = ContactEvent, ContactPlan
+    contacts = frames.read_frame(
+        session,
+        select(c.account_id, e.at, e.status)
+        .join(c, c.id == e.contact_id)
+        .where(e.status.in_(("sent", "delivered")), e.at >= year, e.at < end),
+        {"account_id": pl.Int64, "at": UTC_INSTANT, "status": pl.String},
+    ).select("account_id", day=_dated("at"), status=pl.col("status"))
+    when = func.coalesce(c.updated_at, c.sent_at)
+    calls = frames.read_frame(
+        session,
+        select(c.account_id, when, c.result).where(
+            c.channel.in_(CALL_CHANNELS), c.result.in_(f.CALLS_ANSWERED), when >= start, when < end
+        ),
+        {"account_id": pl.Int64, "at": UTC_INSTANT, "result": pl.String},
+    ).select("account_id", day=_dated("at"), result=pl.col("result"))
+    intents = frames.read_frame(
+        session,
+        select(PaymentIntent.account_id, PaymentIntent.created_at).where(
+            PaymentIntent.created_at >= start, PaymentIntent.created_at < end
+        ),
+        {"account_id": pl.Int64, "at": UTC_INSTANT},
+    ).select("account_id", day=_dated("at"))
+    i = InboundMessage
+    inbound = frames.read_frame(
+        session,
+        select(i.customer_id, i.received_at).where(
+            i.customer_id.is_not(None), i.received_at >= start, i.received_at < end
+        ),
+        {"customer_id": pl.Int64, "at": UTC_INSTANT},
+    ).select("customer_id", day=_dated("at"))
+    a = Arrangement
+    arrangements = frames.read_frame(
+        session,
+        select(a.account_id, a.kind, a.status, a.start_date, a.ended_on).where(
+            a.start_date <= until,
+            a.ended_on.is_(None) | (a.ended_on > since - dt.timedelta(days=61)),
+        ),
+        f.SCHEMAS["arrangements"],
+    )
+    p = DelinquencyPause
+    pauses = frames.read_frame(
+        session,
+        select(p.account_id, p.kind, p.start_date, p.end_date, p.cancelled_at).where(
+            p.start_date <= until, p.end_date.is_(None) | (p.end_date >= since)
+        ),
+        {**{k: v for k, v in f.SCHEMAS["pauses"].items() if k != "cancelled_date"}, "at": UTC_INSTANT},
+    ).select("account_id", "kind", "start_date", "end_date", cancelled_date=_dated("at"))  # fmt: skip
+    return f.History(
+        accounts=accounts,
+        bills=bills,
+        allocations=allocations,
+        payments=payments,
+        buckets=buckets,
+        contacts=contacts,
+        calls=calls,
+        intents=intents,
+        inbound=inbound,
+        arrangements=arrangements,
+        pauses=pauses,
+    )
+
+
+def replace_scores(session: Session, day: dt.date, kind: str, rows: pl.DataFrame) -> int:
+    """The day's scores of a kind (account_id, as_of_date, model_id, kind, score, reasons as
+    JSON text), replacing any written for that day and kind before."""
+    s = AccountScore
+    session.execute(delete(s).where(s.as_of_date == day, s.kind == kind))
+    return frames.insert_frame(session, s.__table__, rows)  # type: ignore[arg-type]
+
+
+def replace_drift(session: Session, day: dt.date, model_id: int, rows: pl.DataFrame) -> int:
+    d = RiskDrift
+    session.execute(delete(d).where(d.as_of_date == day, d.model_id == model_id))
+    return frames.insert_frame(session, d.__table__, rows)  # type: ignore[arg-type]
+
+
+def latest_scores(session: Session, account_id: int) -> list[AccountScore]:
+    """The account's most recent score of each kind."""
+    s = AccountScore
+    newest = (
+        select(s.kind, func.max(s.as_of_date).label("day"))
+        .where(s.account_id == account_id)
+        .group_by(s.kind)
+        .subquery()
+    )
+    stmt = (
+        select(s)
+        .join(newest, (newest.c.kind == s.kind) & (newest.c.day == s.as_of_date))
+        .where(s.account_id == account_id)
+        .order_by(s.kind)
+    )
+    return list(session.execute(stmt).scalars().all())
+
+
+def drift_rows(session: Session, day: dt.date | None) -> list[RiskDrift]:
+    """The drift rows of `day` (None: the latest day with any), worst first."""
+    d = RiskDrift
+    if day is None:
+        day = session.execute(select(func.max(d.as_of_date))).scalar_one()
+        if day is None:
+            return []
+    stmt = select(d).where(d.as_of_date == day).order_by(d.psi.desc(), d.feature)
+    return list(session.execute(stmt).scalars().all())
