@@ -12,6 +12,7 @@ from recoup.privacy.service.consents import (
     validate,
     withdraw_consent,
 )
+from recoup.privacy.service.decisions import AccountDecisions, automated_decisions
 from recoup.privacy.service.requests import (
     DEFAULT_RETENTION,
     ERASED_NAME,
@@ -28,6 +29,7 @@ from recoup.privacy.service.requests import (
 )
 
 __all__ = [
+    "AccountDecisions",
     "CHANNELS",
     "DEFAULT_RETENTION",
     "ERASED_NAME",
@@ -38,6 +40,7 @@ __all__ = [
     "CustomerNotFound",
     "ErasureDecision",
     "RetentionReport",
+    "automated_decisions",
     "consents_of",
     "erasure_requests",
     "export",
