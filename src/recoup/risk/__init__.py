@@ -1,0 +1,3 @@
+"""Risk: what Recoup learns from its own history. Features computed as of a date from the ledger,
+the delinquency history, contacts and arrangements (`features`, pure); the models' registry, the
+daily scores and their drift (`service`, `repository`); reason words in zh-CN and en (`reasons`)."""
