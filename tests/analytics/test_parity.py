@@ -45,7 +45,10 @@ def portfolio(
 
 def alerts(frame: pl.DataFrame, **kwargs: object) -> pl.DataFrame:
     out = parity.comparisons(
-        frame, attributes=["age_band"], measures=["attempts_per_day"], **kwargs  # type: ignore[arg-type]
+        frame,
+        attributes=["age_band"],
+        measures=["attempts_per_day"],
+        **kwargs,  # type: ignore[arg-type]
     )
     return out.filter(pl.col("alert"))
 
@@ -58,10 +61,12 @@ class TestAlerts:
         young = out.filter(pl.col("group") == "18-24").row(0, named=True)
         assert young["alert"] is True
         assert young["ratio"] == pytest.approx(2.0, rel=0.05)
-        assert young["accounts"] == 160 and young["rest_accounts"] == 160
+        assert young["accounts"] == 160
+        assert young["rest_accounts"] == 160
         assert young["ci_low"] > 0
         old = out.filter(pl.col("group") == "45-54").row(0, named=True)
-        assert old["alert"] is False and old["ratio"] == pytest.approx(0.5, rel=0.05)
+        assert old["alert"] is False
+        assert old["ratio"] == pytest.approx(0.5, rel=0.05)
 
     def test_equal_treatment_does_not_alert(self) -> None:
         assert alerts(portfolio(young_factor=1.0)).height == 0
@@ -88,12 +93,11 @@ class TestAlerts:
             measures=["attempts_per_day"],
         )
         young = out.filter(pl.col("group") == "18-24").row(0, named=True)
-        assert young["ci_low"] > 0 and young["alert"] is False
+        assert young["ci_low"] > 0
+        assert young["alert"] is False
 
     def test_outcomes_are_compared_but_never_alert(self) -> None:
-        frame = portfolio(young_factor=2.0).with_columns(
-            pl.col("attempts_per_day").alias("cured")
-        )
+        frame = portfolio(young_factor=2.0).with_columns(pl.col("attempts_per_day").alias("cured"))
         out = parity.comparisons(frame, attributes=["age_band"], measures=["cured"])
         assert out.filter(pl.col("group") == "18-24")["ratio"][0] > 1.9
         assert not out["alert"].any()

@@ -10,6 +10,8 @@ sex or region is not on file is in the group "unknown"."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 from sqlalchemy.orm import Session
 
@@ -63,12 +65,12 @@ def who(attribute: str, group: str, language: str) -> str:
     return f"Customers in region {group}"
 
 
-def alert_words(row: dict[str, object]) -> dict[str, str]:
+def alert_words(row: dict[str, Any]) -> dict[str, str]:
     """An alert in both languages: who, what, how many times, on how many accounts, and the
     interval that makes it more than chance."""
     attribute, group, measure = str(row["attribute"]), str(row["group"]), str(row["measure"])
-    ratio, accounts = float(row["ratio"]), int(row["accounts"])  # type: ignore[arg-type]
-    low, high = float(row["ci_low"]), float(row["ci_high"])  # type: ignore[arg-type]
+    ratio, accounts = float(row["ratio"]), int(row["accounts"])
+    low, high = float(row["ci_low"]), float(row["ci_high"])
     share = measure == "firm_share"
     span_en = f"{low:+.1%} to {high:+.1%}" if share else f"{low:+.2f} to {high:+.2f} a day"
     span_zh = f"{low:+.1%} 至 {high:+.1%}" if share else f"每日 {low:+.2f} 至 {high:+.2f} 次"
@@ -164,8 +166,8 @@ def fairness(
         key=lambda item: (parity.ATTRIBUTES.index(str(item[0][0])), _order(item[0])),
     ):
         n, d = sizes[(str(attribute), str(group))]
-        order = {m: i for i, m in enumerate(parity.MEASURES)}
-        rows = sorted(part.iter_rows(named=True), key=lambda r: order[r["measure"]])
+        rank = {m: i for i, m in enumerate(parity.MEASURES)}
+        rows = sorted(part.iter_rows(named=True), key=lambda r: rank[r["measure"]])
         groups.append(
             schemas.FairnessGroup(
                 attribute=str(attribute),
@@ -197,7 +199,7 @@ def fairness(
     order = stats.bucket_order(bands["band"].to_list())
     return schemas.Fairness(
         period=p,
-        risk_basis=basis,  # type: ignore[arg-type]
+        risk_basis="p_pay" if basis == "p_pay" else "bucket",
         ratio_threshold=ratio,
         min_accounts=min_accounts,
         accounts=frame.height,

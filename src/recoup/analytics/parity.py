@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import polars as pl
 
@@ -68,11 +69,12 @@ _COMPARISON = {
 def age_band(birth_year: pl.Expr, year: int) -> pl.Expr:
     """The band of the age reached in `year` (the period's end); unknown without a birth year."""
     age = pl.lit(year) - birth_year
-    expr = pl.when(birth_year.is_null()).then(pl.lit(UNKNOWN))
+    expr: Any = pl.when(birth_year.is_null()).then(pl.lit(UNKNOWN))
     for low, high, label in AGE_BANDS:
         cond = age >= low if high is None else age.is_between(low, high)
         expr = expr.when(cond).then(pl.lit(label))
-    return expr.otherwise(pl.lit(UNKNOWN))
+    out: pl.Expr = expr.otherwise(pl.lit(UNKNOWN))
+    return out
 
 
 def attributes(customers: pl.DataFrame, year: int) -> pl.DataFrame:
@@ -131,9 +133,7 @@ def in_collection(
         .agg(
             pl.col("length").filter(pl.col("late")).sum().cast(pl.Int64).alias("days"),
             pl.col("bucket").filter(pl.col("late")).first().alias("entry_bucket"),
-            (
-                (~pl.col("late")) & pl.col("late").cast(pl.Int8).cum_max().shift(1).eq(1)
-            )
+            ((~pl.col("late")) & pl.col("late").cast(pl.Int8).cum_max().shift(1).eq(1))
             .any()
             .alias("cured"),
         )
@@ -152,9 +152,7 @@ def risk_bands(scores: pl.DataFrame, bands: int = 5) -> pl.DataFrame:
         "account_id",
         (
             pl.lit("p_pay ")
-            + (
-                (pl.col("score").rank("ordinal") - 1) * k // pl.len() + 1
-            ).cast(pl.String)
+            + ((pl.col("score").rank("ordinal") - 1) * k // pl.len() + 1).cast(pl.String)
             + pl.lit(f"/{k}")
         ).alias("band"),
     )
@@ -236,9 +234,7 @@ def _compare(
             pl.col("rn").sum().alias("rest_accounts"),
             (pl.col("w") * pl.col("mean")).sum().alias("observed"),
             (pl.col("w") * pl.col("rmean")).sum().alias("expected"),
-            (
-                pl.col("w") ** 2 * (pl.col("var") / pl.col("n") + pl.col("rvar") / pl.col("rn"))
-            )
+            (pl.col("w") ** 2 * (pl.col("var") / pl.col("n") + pl.col("rvar") / pl.col("rn")))
             .sum()
             .sqrt()
             .alias("se"),
@@ -271,5 +267,9 @@ def _compare(
         pl.lit(attribute).alias("attribute"),
         pl.col("group"),
         pl.lit(measure).alias("measure"),
-        *(pl.col(c).cast(t) for c, t in _COMPARISON.items() if c not in ("attribute", "group", "measure")),
+        *(
+            pl.col(c).cast(t)
+            for c, t in _COMPARISON.items()
+            if c not in ("attribute", "group", "measure")
+        ),
     ).select(list(_COMPARISON))

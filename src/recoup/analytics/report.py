@@ -457,7 +457,7 @@ def _fairness_section(f: schemas.Fairness | None) -> str:
         return f'<p class="empty">{_both("none")}</p>'
     if f.alerts:
         alerts = "".join(
-            f'<li><strong>{_both("fairness_alert")}</strong> '
+            f"<li><strong>{_both('fairness_alert')}</strong> "
             + "".join(
                 f'<span data-l="{lang}">{html.escape(a.words[lang])}</span>' for lang in LANGUAGES
             )
@@ -466,11 +466,15 @@ def _fairness_section(f: schemas.Fairness | None) -> str:
         )
         head = f'<ul class="alerts">{alerts}</ul>'
     else:
-        head = "<p>" + _each(
-            lambda lang: LABELS[lang]["fairness_none"].format(
-                ratio=f.ratio_threshold, accounts=f.min_accounts
+        head = (
+            "<p>"
+            + _each(
+                lambda lang: LABELS[lang]["fairness_none"].format(
+                    ratio=f.ratio_threshold, accounts=f.min_accounts
+                )
             )
-        ) + "</p>"
+            + "</p>"
+        )
 
     def cell(g: schemas.FairnessGroup, measure: str, share: bool) -> str:
         m = next((x for x in g.measures if x.measure == measure), None)

@@ -17,6 +17,7 @@ from recoup.kit import frames
 from recoup.models import (
     Account,
     AccountDelinquency,
+    AccountScore,
     AgentTask,
     Allocation,
     Arrangement,
@@ -516,8 +517,6 @@ def customer_attributes(session: Session, accounts: Accounts = None) -> pl.DataF
 def p_pay_scores(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
     """account_id, score: each account's first p_pay score dated in the period (the risk its
     treatment in the period started from); none for an account not scored in it."""
-    from recoup.models import AccountScore  # type: ignore[attr-defined]  # MERGE: risk-history
-
     s = AccountScore
     first = (
         select(s.account_id, func.min(s.as_of_date).label("day"))
@@ -525,8 +524,14 @@ def p_pay_scores(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
         .group_by(s.account_id)
         .subquery("first_score")
     )
-    stmt = select(s.account_id, func.min(s.score)).join(
-        first,
-        and_(first.c.account_id == s.account_id, first.c.day == s.as_of_date, s.kind == "p_pay"),
-    ).group_by(s.account_id)
+    stmt = (
+        select(s.account_id, func.min(s.score))
+        .join(
+            first,
+            and_(
+                first.c.account_id == s.account_id, first.c.day == s.as_of_date, s.kind == "p_pay"
+            ),
+        )
+        .group_by(s.account_id)
+    )
     return frames.read_frame(session, stmt, {"account_id": pl.Int64, "score": pl.Float64})

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -12,6 +11,7 @@ from recoup.models import (
     Account,
     AccountDelinquency,
     AccountNote,
+    AccountScore,
     Arrangement,
     AuditEvent,
     Bill,
@@ -202,16 +202,12 @@ def latest_decisions(session: Session, account_ids: Sequence[int]) -> Sequence[S
         .group_by(d.account_id)
         .subquery("last_decision")
     )
-    stmt = select(d).join(
-        last, (last.c.account_id == d.account_id) & (last.c.day == d.as_of_date)
-    )
+    stmt = select(d).join(last, (last.c.account_id == d.account_id) & (last.c.day == d.as_of_date))
     return session.execute(stmt.order_by(d.account_id)).scalars().all()
 
 
-def latest_scores(session: Session, account_ids: Sequence[int]) -> Sequence[Any]:
+def latest_scores(session: Session, account_ids: Sequence[int]) -> Sequence[AccountScore]:
     """Each account's latest score of each kind, with its reasons (risk's rows, read here)."""
-    from recoup.models import AccountScore  # type: ignore[attr-defined]  # MERGE: risk-history
-
     s = AccountScore
     last = (
         select(s.account_id, s.kind, func.max(s.as_of_date).label("day"))
@@ -221,6 +217,8 @@ def latest_scores(session: Session, account_ids: Sequence[int]) -> Sequence[Any]
     )
     stmt = select(s).join(
         last,
-        (last.c.account_id == s.account_id) & (last.c.kind == s.kind) & (last.c.day == s.as_of_date),
+        (last.c.account_id == s.account_id)
+        & (last.c.kind == s.kind)
+        & (last.c.day == s.as_of_date),
     )
     return session.execute(stmt.order_by(s.account_id, s.kind)).scalars().all()

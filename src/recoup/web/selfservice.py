@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Cookie, Depends
 from babel.numbers import format_percent
+from fastapi import APIRouter, Cookie, Depends
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from recoup.arrangements import flows as arrangement_flows

@@ -29,13 +29,13 @@ from recoup.privacy.service.requests import (
 )
 
 __all__ = [
-    "AccountDecisions",
     "CHANNELS",
     "DEFAULT_RETENTION",
     "ERASED_NAME",
     "KINDS",
     "RETENTION",
     "SOURCES",
+    "AccountDecisions",
     "ConsentNotFound",
     "CustomerNotFound",
     "ErasureDecision",
