@@ -16,7 +16,13 @@ _seq = itertools.count(1)
 
 
 def create_customer(
-    session: Session, clock: Clock, *, jurisdiction: str = "CN", name: str = "李娜"
+    session: Session,
+    clock: Clock,
+    *,
+    jurisdiction: str = "CN",
+    name: str = "李娜",
+    birth_year: int | None = None,
+    sex: str | None = None,
 ) -> Customer:
     n = next(_seq)
     phone = f"+86138{n:08d}"[:14] if jurisdiction == "CN" else f"+1212555{n % 10000:04d}"
@@ -32,6 +38,8 @@ def create_customer(
                 schemas.AddressIn(country=jurisdiction[:2], city="深圳", postal_code="518000")
             ],
             jurisdiction=jurisdiction,
+            birth_year=birth_year,
+            sex=sex,
         ),
         clock=clock,
     )

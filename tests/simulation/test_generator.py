@@ -78,3 +78,26 @@ class TestGenerator:
         assert 0.02 <= share <= 0.15, summary.by_bucket
         assert summary.by_bucket.get("M1", 0) > 0
         assert pl.Series(list(summary.by_bucket)).is_in(["M0", "M1", "M2", "M3", "M3+"]).all()
+
+
+class TestAgeAndSex:
+    def test_cn_ids_encode_the_birth_year_and_sex_and_the_age_mix_is_young(self) -> None:
+        portfolio = Generator(seed=8, as_of=AS_OF, foreign_share=0.2).portfolio(2_000)
+        ages = []
+        for row in portfolio.customers:
+            if row["country"] == "CN":
+                national_id = str(row["national_id"])
+                # GB 11643-1999: digits 7-10 the year of birth, the 17th odd for a man
+                assert national_id[6:10] == row["birth_year"], row
+                assert (int(national_id[16]) % 2 == 1) == (row["sex"] == "M"), row
+            if row["birth_year"] is not None:
+                ages.append(AS_OF.year - int(row["birth_year"]))
+        assert min(ages) >= 18
+        assert max(ages) < 70
+        young = sum(18 <= a < 35 for a in ages) / len(ages)
+        old = sum(a >= 55 for a in ages) / len(ages)
+        assert 0.5 < young < 0.65  # AGE_MIX: 58 % under 35
+        assert 0.03 < old < 0.09  # and 6 % over 55
+        unknown = [r for r in portfolio.customers if r["birth_year"] is None]
+        assert unknown
+        assert all(r["country"] != "CN" for r in unknown)

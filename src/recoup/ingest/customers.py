@@ -84,6 +84,8 @@ def _write_people(session: Session, people: list[_Person], *, clock: Clock) -> i
             "preferred_language": [p.preferred_language for p in people],
             "jurisdiction": [p.jurisdiction for p in people],
             "timezones": _lists_of_text([p.timezones for p in people]),
+            "birth_year": [p.birth_year for p in people],
+            "sex": [p.sex for p in people],
         },
         schema={
             "external_ref": pl.String,
@@ -92,6 +94,8 @@ def _write_people(session: Session, people: list[_Person], *, clock: Clock) -> i
             "preferred_language": pl.String,
             "jurisdiction": pl.String,
             "timezones": pl.List(pl.String),
+            "birth_year": pl.Int32,
+            "sex": pl.String,
         },
     )
     phones: list[tuple[str, int, str, str, str]] = []
@@ -239,6 +243,8 @@ class _Person(NamedTuple):
     addresses: tuple[tuple[str, str | None, str | None, str | None, str | None], ...]
     consents: tuple[_Consent, ...] = ()
     consent_evidence: str = ""
+    birth_year: int | None = None
+    sex: str | None = None
 
     @classmethod
     def of(
@@ -256,6 +262,8 @@ class _Person(NamedTuple):
             tuple((a.country, a.region, a.city, a.postal_code, a.line) for a in model.addresses),
             consents,
             evidence,
+            model.birth_year,
+            model.sex,
         )
 
 
@@ -296,6 +304,14 @@ def _customer_payload(row: dict[str, Any]) -> dict[str, Any]:
     }
     if row.get("preferred_language"):
         payload["preferred_language"] = row["preferred_language"].strip()
+    # A CSV column is text (JSON may give a number); empty means unknown. Pydantic parses and
+    # bounds them, and a birth date is cut to its year by the schema before anything is kept.
+    for key in ("birth_year", "birth_date", "sex"):
+        value = row.get(key)
+        if isinstance(value, str):
+            value = value.strip() or None
+        if value is not None:
+            payload[key] = value
     return payload
 
 

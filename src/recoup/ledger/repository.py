@@ -448,7 +448,8 @@ def payments_by_external_id(session: Session, external_ids: list[str]) -> pl.Dat
 
 def insert_customers(session: Session, frame: pl.DataFrame) -> int:
     """Customers with their name and national ID in plain text: `external_ref`, `name`,
-    `national_id`, `preferred_language`, `jurisdiction`, `timezones` (a list), `created_at`."""
+    `national_id`, `preferred_language`, `jurisdiction`, `timezones` (a list), `created_at`,
+    optionally `birth_year` and `sex`."""
     national_ids = [n or None for n in frame["national_id"].to_list()]
     sealed = frame.with_columns(
         name=pl.Series(

@@ -80,6 +80,18 @@ class AddressIn(Schema):
         return value.upper()
 
 
+SEXES = ("F", "M", "X")
+EARLIEST_BIRTH_YEAR = 1900
+
+
+def check_birth_year(year: int) -> int:
+    """A plausible year of birth: from 1900 to this year."""
+    this_year = dt.datetime.now(dt.UTC).year
+    if not EARLIEST_BIRTH_YEAR <= year <= this_year:
+        raise ValueError(f"{year} is not a year of birth ({EARLIEST_BIRTH_YEAR}-{this_year})")
+    return year
+
+
 class CustomerCreate(Schema):
     external_ref: Ref = Field(description="The wallet's own user reference", examples=["u-100234"])
     name: str = Field(min_length=1, max_length=256, examples=["李娜"])
@@ -95,6 +107,48 @@ class CustomerCreate(Schema):
         description="Candidate IANA zones; inferred from phones and address when empty",
         examples=[["Asia/Shanghai"]],
     )
+    birth_year: int | None = Field(
+        None, description="Year of birth (the only part of a birth date kept)", examples=[1994]
+    )
+    birth_date: dt.date | None = Field(
+        None,
+        description="Accepted for convenience; only its year is stored (data minimisation)",
+        examples=["1994-03-17"],
+    )
+    sex: str | None = Field(None, description="F, M or X", examples=["F"])
+
+    @field_validator("birth_year")
+    @classmethod
+    def _birth_year(cls, value: int | None) -> int | None:
+        return value if value is None else check_birth_year(value)
+
+    @field_validator("birth_date")
+    @classmethod
+    def _birth_date(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        if value is not None:
+            check_birth_year(value.year)
+            year = info.data.get("birth_year")
+            if year is not None and year != value.year:
+                raise ValueError(f"the year of {value} is not birth_year {year}")
+        return value
+
+    @field_validator("sex")
+    @classmethod
+    def _sex(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        sex = value.strip().upper()
+        if sex not in SEXES:
+            raise ValueError(f"{value!r} is not F, M or X")
+        return sex
+
+    @model_validator(mode="after")
+    def _year_of_birth_date(self) -> CustomerCreate:
+        """A birth date is cut to its year here, before anything stores it."""
+        if self.birth_date is not None:
+            self.birth_year = self.birth_date.year
+            self.birth_date = None
+        return self
 
     @field_validator("jurisdiction")
     @classmethod
@@ -164,6 +218,8 @@ class Customer(Schema):
     preferred_language: str
     jurisdiction: str
     timezones: list[str]
+    birth_year: int | None = Field(None, examples=[1994])
+    sex: str | None = Field(None, description="F, M or X", examples=["F"])
     created_at: dt.datetime
 
     @classmethod
@@ -183,6 +239,8 @@ class Customer(Schema):
             preferred_language=customer.preferred_language,
             jurisdiction=customer.jurisdiction,
             timezones=list(customer.timezones),
+            birth_year=customer.birth_year,
+            sex=customer.sex,
             created_at=customer.created_at,
         )
 

@@ -36,6 +36,10 @@ class Customer(IdMixin, CreatedMixin, Model):
     preferred_language: Mapped[str] = mapped_column(String(16), nullable=False, default="zh-CN")
     jurisdiction: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     timezones: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    # Only the year of birth is kept (a full date given is cut to its year: data minimisation);
+    # with `sex` ("F", "M", "X") it serves the age-band strategy fact and the fairness report.
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    sex: Mapped[str | None] = mapped_column(String(1))
 
     phones: Mapped[list[CustomerPhone]] = relationship(
         lazy="raise", order_by="CustomerPhone.position", cascade="all, delete-orphan"

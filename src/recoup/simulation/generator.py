@@ -55,6 +55,11 @@ PRODUCT_MIX = (("bnpl", 0.55), ("credit_line", 0.25), ("micro_loan", 0.20))
 SCALE = {"CNY": 1.0, "USD": 0.15, "GBP": 0.12}  # amounts in each currency, against yuan
 OFFSET = {"CNY": "+08:00", "USD": "-07:00", "GBP": "+00:00"}  # where the payers are
 ON_TIME_DAYS = (0, 0, 0, 1, 2, 3)  # how early on-time payers pay
+# Borrowers' ages (first age of each band, share) [assumption: calibration.md gives no age mix;
+# wallet credit skews young, so 25-34 is the largest band and few borrowers are over 55].
+AGE_MIX = ((18, 0.20), (25, 0.38), (35, 0.24), (45, 0.12), (55, 0.06))
+OLDEST = 70
+FOREIGN_TRAITS_KNOWN = 0.9  # share of US and GB customers whose wallet knows their age and sex
 Row = dict[str, str | None]
 
 
@@ -123,6 +128,9 @@ class Generator:
             faker.seed_instance(seed * 31 + i)
         self.people = {loc: _Fake.of(faker) for loc, faker in self.fakers.items()}
         self._seen_phones: set[str] = set()
+        # Age and sex come from a stream of their own, so adding them left every other draw of a
+        # seed's portfolio (accounts, bills, payments) as it was.
+        self.traits = random.Random(seed * 7919 + 17)
 
     def portfolio(
         self, customers: int | None = None, *, accounts: int | None = None, prefix: str = ""
@@ -150,7 +158,15 @@ class Generator:
             region, city, postal = rng.choice(CN_REGIONS)
             name = faker.name()
             phone = self._phone("CN", lambda: f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}")
-            national_id = f"{rng.randint(110000, 659000)}{rng.randint(1965, 2004)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 9999):04d}"
+            division = rng.randint(110000, 659000)
+            # The ID's year of birth is the customer's: the old uniform draw over 40 years, refined
+            # by the traits stream into a uniform number, picks the year from the age mix.
+            uniform = (rng.randint(1965, 2004) - 1965 + self.traits.random()) / 40
+            birth_year = self._birth_year(uniform)
+            month, day = rng.randint(1, 12), rng.randint(1, 28)
+            sex = "F" if self.traits.random() < 0.5 else "M"
+            sequence = _with_sex_digit(rng.randint(0, 9999), sex)
+            national_id = f"{division}{birth_year}{month:02d}{day:02d}{sequence:04d}"
             row = {
                 "external_ref": ref,
                 "name": name,
@@ -164,6 +180,8 @@ class Generator:
                 "address_line": faker.street_address(),
                 "preferred_language": "zh-CN",
                 "jurisdiction": "CN",
+                "birth_year": str(birth_year),
+                "sex": sex,
             }
             currency = "CNY"
         elif market == "US":
@@ -191,6 +209,7 @@ class Generator:
                 "address_line": faker.street_address(),
                 "preferred_language": "en",
                 "jurisdiction": jurisdiction,
+                **self._foreign_traits(),
             }
             currency = "USD"
         else:
@@ -209,12 +228,32 @@ class Generator:
                 "address_line": faker.street_address(),
                 "preferred_language": "en",
                 "jurisdiction": "GB",
+                **self._foreign_traits(),
             }
             currency = "GBP"
         out.customers.append(row)
         held = 1 if rng.random() < 0.8 else 2
         for i in range(held if room is None else min(held, room)):
             self._account(out, ref, f"{ref}-a{i}", currency)
+
+    def _birth_year(self, uniform: float) -> int:
+        """The year of birth at this point of the age mix's distribution (as of `as_of`)."""
+        edges = [age for age, _ in AGE_MIX] + [OLDEST]
+        for i, (first, share) in enumerate(AGE_MIX):
+            if uniform < share or i == len(AGE_MIX) - 1:
+                within = min(uniform / share, 0.999)
+                age = first + int(within * (edges[i + 1] - first))
+                return self.as_of.year - age
+            uniform -= share
+        raise AssertionError("unreachable")
+
+    def _foreign_traits(self) -> dict[str, str | None]:
+        traits = self.traits
+        if traits.random() >= FOREIGN_TRAITS_KNOWN:
+            return {"birth_year": None, "sex": None}
+        roll = traits.random()
+        sex = "X" if roll < 0.01 else "F" if roll < 0.505 else "M"
+        return {"birth_year": str(self._birth_year(traits.random())), "sex": sex}
 
     def _phone(self, region: str, draw: Any) -> str:
         for _ in range(50):
@@ -330,6 +369,15 @@ class Generator:
         if stop_after is not None and index < stop_after:
             return [(due - dt.timedelta(days=rng.randint(0, 2)), total)]
         return []
+
+
+def _with_sex_digit(sequence: int, sex: str) -> int:
+    """A resident ID's last four digits with its 17th digit's parity saying the sex (odd: male,
+    even: female; GB 11643-1999), moved by ten when it does not."""
+    digit = sequence // 10 % 10
+    if (digit % 2 == 1) != (sex == "M"):
+        sequence += 10 if digit < 9 else -10
+    return sequence
 
 
 def _split_amount(amount: int, parts: int) -> list[int]:

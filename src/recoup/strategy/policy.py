@@ -35,6 +35,9 @@ FACTS: dict[str, str] = {
     "jurisdiction": "str",
     "language": "str",
     "tenure_days": "int",
+    # The debtor's attributes (kept together):
+    "age_band": "str",  # "18-24" (under 25), "25-34", "35-44", "45-54", "55+"; null if unknown
+    "region": "str",  # the address's region: province (GD, SH) or state (CA, MA); null if none
     "days_since_last_payment": "int",
     "payments_30d": "int",
     "broken_promises": "int",

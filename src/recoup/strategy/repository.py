@@ -25,6 +25,7 @@ from recoup.models import (
     ContactPlan,
     ContactPreference,
     Customer,
+    CustomerAddress,
     CustomerEmail,
     CustomerPhone,
     DelinquencyPause,
@@ -126,6 +127,7 @@ def base_facts(session: Session, accounts: Ids = None) -> pl.DataFrame:
             Account.collector,
             Customer.jurisdiction,
             Customer.preferred_language,
+            Customer.birth_year,
         )
         .join(d, d.account_id == Account.id)
         .join(Customer, Customer.id == Account.customer_id)
@@ -148,6 +150,7 @@ def base_facts(session: Session, accounts: Ids = None) -> pl.DataFrame:
             "collector": pl.String,
             "jurisdiction": pl.String,
             "language": pl.String,
+            "birth_year": pl.Int64,
         },
     )
 
@@ -279,6 +282,18 @@ def reachability(session: Session, customers: Ids = None) -> pl.DataFrame:
     return pl.concat(
         [frames.read_frame(session, phones, schema), frames.read_frame(session, emails, schema)]
     )
+
+
+def customer_regions(session: Session, customers: Ids = None) -> pl.DataFrame:
+    """Each customer's region (province, state): their first address's that names one."""
+    a = CustomerAddress
+    stmt = select(a.customer_id, a.position, a.region).where(a.region.is_not(None))
+    rows = frames.read_frame(
+        session,
+        _only(stmt, a.customer_id, customers),
+        {"customer_id": pl.Int64, "position": pl.Int64, "region": pl.String},
+    )
+    return rows.sort("customer_id", "position").unique("customer_id", keep="first").drop("position")
 
 
 def contact_history(session: Session, as_of: dt.date, accounts: Ids = None) -> pl.DataFrame:

@@ -26,6 +26,8 @@ def create_customer(session: Session, data: schemas.CustomerCreate, *, clock: Cl
         preferred_language=data.preferred_language,
         jurisdiction=data.jurisdiction,
         timezones=data.timezones,
+        birth_year=data.birth_year,
+        sex=data.sex,
         created_at=clock.now(),
         phones=[
             CustomerPhone(position=i, number=p.number, type=p.type, source=p.source)
@@ -78,9 +80,12 @@ def set_language(session: Session, customer: Customer, language: str) -> None:
 
 def erase_customer(session: Session, customer: Customer, *, name: str, external_ref: str) -> None:
     """Replace the customer's personal data (an erasure the privacy package decided): the name and
-    reference given, no national ID or time zones, and no phones, e-mails or addresses left."""
+    reference given, no national ID, year of birth, sex or time zones, and no phones, e-mails or
+    addresses left."""
     customer.name = name
     customer.national_id = None
+    customer.birth_year = None
+    customer.sex = None
     customer.external_ref = external_ref
     customer.timezones = []
     repository.delete_customer_contacts(session, customer.id)

@@ -60,7 +60,7 @@ def import_customers(
     """Store new customers and their contacts, values in plain text (sealed on the way in).
 
     `customers`: `external_ref`, `name`, `national_id`, `preferred_language`, `jurisdiction`,
-    `timezones`. The contacts name their customer by `customer_ref` (its external_ref):
+    `timezones`, optionally `birth_year` and `sex`. The contacts name their customer by `customer_ref` (its external_ref):
     `phones` (`position`, `number` in E.164, `type`, `source`), `emails` (`position`, `address`,
     `source`), `addresses` (`position`, `country`, `region`, `city`, `postal_code`, `line`)."""
     if customers.height == 0:

@@ -87,6 +87,8 @@ def export(
             "name": customer.name,
             "national_id": customer.national_id,
             "preferred_language": customer.preferred_language,
+            "birth_year": customer.birth_year,
+            "sex": customer.sex,
             "jurisdiction": customer.jurisdiction,
             "time_zones": customer.timezones,
             "phones": [

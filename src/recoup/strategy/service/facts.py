@@ -66,6 +66,7 @@ def facts(
         )
     )
     zones = repo.customer_zones(session, detail_customers).lazy()
+    regions = repo.customer_regions(session, customers).lazy()
     opted = (
         repo.opt_outs(session, customers)
         .lazy()
@@ -88,6 +89,7 @@ def facts(
         .join(reach, on="customer_id", how="left")
         .join(zones, on="customer_id", how="left")
         .join(opted, on="customer_id", how="left")
+        .join(regions, on="customer_id", how="left")
         .with_columns(*(pl.col(f"opted_out_{c}").fill_null(False) for c in OPT_OUT_CHANNELS))
         .with_columns(
             **_dates(as_of),
@@ -110,11 +112,26 @@ def facts(
             promise_pending=pl.col("promise_pending").fill_null(False),
             plan_active=pl.col("plan_active").fill_null(False),
             zones=pl.col("zones").fill_null(pl.lit([], pl.List(pl.String))),
+            age_band=age_band(pl.col("birth_year"), as_of),
             _detailed=pl.lit(True) if detail is None else pl.col("account_id").is_in(list(detail)),
         )
         .collect()
     )
     return out
+
+
+AGE_BANDS = ((25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54"))
+
+
+def age_band(birth_year: pl.Expr, as_of: dt.date) -> pl.Expr:
+    """The age band of the age reached in `as_of`'s year (only the year of birth is kept, so a
+    debtor moves up a band on 1 January): "18-24" (any age under 25), "25-34", "35-44", "45-54",
+    "55+"; null when the year of birth is unknown."""
+    age = pl.lit(as_of.year) - birth_year
+    band: pl.Expr = pl.lit("55+")
+    for below, name in reversed(AGE_BANDS):
+        band = pl.when(age < below).then(pl.lit(name)).otherwise(band)
+    return pl.when(birth_year.is_null()).then(pl.lit(None, dtype=pl.String)).otherwise(band)
 
 
 def _dates(as_of: dt.date) -> dict[str, pl.Expr]:
