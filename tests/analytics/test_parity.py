@@ -115,7 +115,7 @@ class TestAttributes:
             schema_overrides={"birth_year": pl.Int64},
         )
         out = parity.attributes(customers, 2026).sort("customer_id")
-        assert out["age_band"].to_list() == ["25-34", "unknown", "55+", "<18", "45-54"]
+        assert out["age_band"].to_list() == ["25-34", "unknown", "55+", "18-24", "45-54"]
         assert out["sex"].to_list() == ["F", "unknown", "M", "X", "unknown"]
         assert out["region"].to_list() == ["31", "unknown", "unknown", "44", "11"]
 

@@ -31,9 +31,9 @@ import polars as pl
 from recoup.analytics.stats import CURRENT, Z95, buckets_at
 
 UNKNOWN = "unknown"
+# The strategy's bands (`strategy.service.facts.age_band`): "18-24" holds any age under 25.
 AGE_BANDS: tuple[tuple[int, int | None, str], ...] = (
-    (0, 17, "<18"),
-    (18, 24, "18-24"),
+    (0, 24, "18-24"),
     (25, 34, "25-34"),
     (35, 44, "35-44"),
     (45, 54, "45-54"),
@@ -67,7 +67,8 @@ _COMPARISON = {
 
 
 def age_band(birth_year: pl.Expr, year: int) -> pl.Expr:
-    """The band of the age reached in `year` (the period's end); unknown without a birth year."""
+    """The band of the age reached in `year` (the period's end; only the year of birth is kept),
+    as the strategy's fact `age_band` names it; unknown without a birth year."""
     age = pl.lit(year) - birth_year
     expr: Any = pl.when(birth_year.is_null()).then(pl.lit(UNKNOWN))
     for low, high, label in AGE_BANDS:

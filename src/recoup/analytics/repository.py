@@ -486,12 +486,13 @@ def paused_accounts(
 
 
 def customer_attributes(session: Session, accounts: Accounts = None) -> pl.DataFrame:
-    """customer_id, birth_year, sex, region (of the customer's first address): the customers of
-    the accounts the delinquency pass has seen, as the ledger holds them (null when unknown)."""
+    """customer_id, birth_year, sex, region (the first address's that names one, as the strategy's
+    fact `region` reads it) of the customers of the accounts the delinquency pass has seen, as
+    the ledger holds them (null when unknown)."""
     a = CustomerAddress
     region = (
         select(a.region)
-        .where(a.customer_id == Customer.id)
+        .where(a.customer_id == Customer.id, a.region.is_not(None), a.region != "")
         .order_by(a.position, a.id)
         .limit(1)
         .correlate(Customer)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5b7d1e9c3a40"
-down_revision: str | None = "a9e4c2f7b318"
+down_revision: str | None = "5b7d2e9a4c61"  # rechained after risk-history (merge)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
