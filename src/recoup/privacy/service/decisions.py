@@ -33,8 +33,9 @@ class Decision:
     treatment: str | None
     pause_reason: str | None
     segment: str | None
-    experiment: str | None
+    experiment: str | None  # an experiment's random assignment (with `arm`)
     arm: str | None
+    learned_arm: str | None = None  # the arm a learning stage chose, when one did
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ def automated_decisions(
                     d.segment,
                     d.experiment,
                     d.arm,
+                    _learned_arm(d),
                 )
                 if d is not None
                 else None,
@@ -98,3 +100,12 @@ def automated_decisions(
             )
         )
     return out
+
+
+def _learned_arm(decision: object) -> str | None:
+    """The learner's arm from the decision's explanation (`learning`, a dict with `arm`), when the
+    strategy records one."""
+    learning = getattr(decision, "learning", None)
+    if isinstance(learning, dict) and learning.get("arm"):
+        return str(learning["arm"])
+    return None
