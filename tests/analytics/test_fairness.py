@@ -11,6 +11,7 @@ import itertools
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from recoup.analytics import fairness as fairness_service
@@ -23,7 +24,7 @@ from recoup.identity.permissions import Role
 from recoup.kit.clock import SettableClock
 from recoup.ledger import schemas as ledger_schemas
 from recoup.ledger import service as ledger_service
-from recoup.models import Account, ContactPlan
+from recoup.models import Account, AccountScore, ContactPlan
 from tests.analytics.test_api import staff_client
 from tests.factories import add_bill, create_account, shanghai
 
@@ -167,6 +168,36 @@ class TestFairness:
         assert "公平对待" in page
         assert f.alerts[0].words["en"] in page
         assert f.alerts[0].words["zh-CN"] in page
+
+    def test_risk_bands_come_from_p_pay_scores_when_accounts_were_scored(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        portfolio(session, clock, young_factor=2)
+        accounts = session.execute(select(Account).order_by(Account.id)).scalars().all()
+        for i, account in enumerate(accounts):
+            for day, score in ((FROM, (i % 5) / 5 + 0.1), (TO, 0.9)):  # the first one counts
+                session.add(
+                    AccountScore(
+                        account_id=account.id,
+                        as_of_date=day,
+                        model_id=1,
+                        kind="p_pay",
+                        score=score,
+                        reasons=[],
+                    )
+                )
+        session.flush()
+        f = fairness_service.fairness(session, PERIOD, min_accounts=MIN_ACCOUNTS)
+        assert f.risk_basis == "p_pay"
+        assert [b.band for b in f.bands] == [f"p_pay {k}/5" for k in range(1, 6)]
+        assert sum(b.accounts for b in f.bands) == f.accounts
+        assert ("age_band", "18-24", "attempts_per_day") in {
+            (a.attribute, a.group, a.measure) for a in f.alerts
+        }
+
+    def test_a_period_with_nobody_in_collection_answers_empty(self, session: Session) -> None:
+        f = fairness_service.fairness(session, PERIOD)
+        assert (f.accounts, f.bands, f.groups, f.alerts) == (0, [], [], [])
 
 
 class TestSurfaces:
