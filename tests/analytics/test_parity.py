@@ -96,6 +96,23 @@ class TestAlerts:
         assert young["ci_low"] > 0
         assert young["alert"] is False
 
+    def test_many_groups_treated_alike_do_not_alert_by_chance(self) -> None:
+        # Mechanism: the Bonferroni correction over the comparisons that could alert. Forty
+        # regions treated alike: some plain 95 % intervals lie above zero by chance alone.
+        rng = random.Random(3)
+        frame = pl.DataFrame(
+            [
+                {"band": "M1", "region": f"r{g:02d}", "attempts_per_day": rng.gauss(0.3, 0.1)}
+                for g in range(40)
+                for _ in range(60)
+            ]
+        )
+        out = parity.comparisons(
+            frame, attributes=["region"], measures=["attempts_per_day"], ratio=1.0
+        )
+        assert (out["ci_low"] > 0).sum() >= 1
+        assert out["alert"].sum() == 0
+
     def test_outcomes_are_compared_but_never_alert(self) -> None:
         frame = portfolio(young_factor=2.0).with_columns(pl.col("attempts_per_day").alias("cured"))
         out = parity.comparisons(frame, attributes=["age_band"], measures=["cured"])

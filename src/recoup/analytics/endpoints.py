@@ -128,8 +128,9 @@ def get_fairness(
     pauses, cures and recovery, by age band, region and sex (each "unknown" where not on file),
     each group against the rest of the portfolio in the same risk bands (p_pay quintiles when
     accounts were scored in the period, else the bucket they entered collection in). An alert: a
-    group pursued more than 1.25 times as hard, on at least 50 accounts each side, with the 95 %
-    interval of the difference above zero; its words are in English and Chinese. A start after
+    group pursued more than 1.25 times as hard, on at least 50 accounts each side, the difference
+    above zero beyond chance across all the comparisons made (Bonferroni); its words are in
+    English and Chinese. A start after
     the end is a 422."""
     period = analytics_service.period(session, from_, to, clock=clock)
     return fairness_service.fairness(session, period)
