@@ -50,6 +50,7 @@ class TestImport:
             person("bad-date", birth_date="1990-13-01"),  # line 7
             person("bad-sex", sex="Q"),  # line 8
             person("disagree", birth_year="1990", birth_date="1991-01-01"),  # line 9
+            person("unborn", birth_year="2027"),  # line 10: after the import's today (2026)
         ]
         result = Importer(session, clock=SettableClock(NOW)).import_rows(
             "customers.csv", Kind.customers, frame(rows), skip_invalid=True
@@ -61,6 +62,7 @@ class TestImport:
             (7, "birth_date"),
             (8, "sex"),
             (9, "birth_date"),
+            (10, "birth_year"),
         ]
         assert "1850" in next(e.problem for e in result.errors if e.line == 6)
         assert traits_of(session, "ok-year") == (1994, "F")
@@ -68,7 +70,9 @@ class TestImport:
         assert traits_of(session, "ok-date") == (1988, "M")
         assert traits_of(session, "ok-none") == (None, None)
         stored = session.execute(select(Customer.external_ref)).scalars().all()
-        assert not {"bad-year", "too-old", "bad-date", "bad-sex", "disagree"} & set(stored)
+        assert not {"bad-year", "too-old", "bad-date", "bad-sex", "disagree", "unborn"} & set(
+            stored
+        )
 
 
 class TestApi:
@@ -117,3 +121,18 @@ class TestPrivacy:
         session.expire_all()
         erased = ledger_service.get_customer(session, customer.id)
         assert (erased.birth_year, erased.sex) == (None, None)
+
+
+class TestApiFuture:
+    def test_a_year_still_to_come_is_a_422(self, client: TestClient) -> None:
+        response = client.post(
+            "/v1/customers",
+            json={
+                "external_ref": "u-unborn",
+                "name": "李娜",
+                "jurisdiction": "CN",
+                "birth_year": 2090,
+            },
+        )
+        assert response.status_code == 422
+        assert "birth_year" in response.text

@@ -73,6 +73,8 @@ def simulate(
         result, _ = run_one(world, policy.text, str(policy.source), days, seed, first, database)
         results.append((label, result))
     console.print(summary_table(results))
+    if any(r.segments.keys() - {"-"} for _, r in results):
+        console.print(segment_table(results))
 
 
 def run_one(
@@ -142,6 +144,7 @@ def run_one(
     )
     with rt.sessions() as session:
         audit = audit_contacts(session)
+    result.breaches = len(audit.breaches)
     style = "green" if not audit.breaches else "bold red"
     console.print(
         f"[{style}]independent audit of what was sent: {audit.contacts:,} contacts checked, "
@@ -152,6 +155,62 @@ def run_one(
 
 def _total(r: SimulationResult, event: str) -> str:
     return f"{r.total(event):,}"
+
+
+def _money(amounts: Counter[str]) -> str:
+    return (
+        ", ".join(
+            format_money(amount, currency, LOCALE.get(currency, "en_US"))
+            for currency, amount in sorted(amounts.items())
+        )
+        or "0"
+    )
+
+
+def recovered_minor(r: SimulationResult) -> int:
+    """What was recovered, in minor units of every currency added up (a world's portfolio is
+    mostly one currency; the table shows each)."""
+    return sum(r.recovered.values())
+
+
+def contacts_per_account(r: SimulationResult) -> float:
+    return r.contacts() / r.accounts if r.accounts else 0.0
+
+
+def _change(value: float, base: float) -> str:
+    return f"{(value - base) / base:+.1%}" if base else "-"
+
+
+def segment_table(results: list[tuple[str, SimulationResult]]) -> Table:
+    """Per segment of the world: its accounts, and per policy what was recovered from it and the
+    contacts its debtors got, by channel (what a learning policy chose for them)."""
+    table = Table(title="By segment of the world")
+    table.add_column("segment")
+    table.add_column("accounts", justify="right")
+    for name, _ in results:
+        table.add_column(f"{name}: recovered", justify="right")
+        table.add_column("contacts / account, by channel", justify="left")
+    sizes = results[0][1].segments
+    for segment in sorted(sizes):
+        cells = [segment, f"{sizes[segment]:,}"]
+        for _, r in results:
+            recovered: Counter[str] = Counter()
+            for (name, currency), amount in r.per_segment("segment_recovered").items():
+                if name == segment:
+                    recovered[currency] += amount
+            sent = {
+                channel: count
+                for (name, channel), count in r.per_segment("segment_sent").items()
+                if name == segment
+            }
+            size = max(sizes[segment], 1)
+            cells += [
+                _money(recovered),
+                f"{sum(sent.values()) / size:.2f}: "
+                + ", ".join(f"{c} {n / size:.2f}" for c, n in sorted(sent.items())),
+            ]
+        table.add_row(*cells)
+    return table
 
 
 def summary_table(results: list[tuple[str, SimulationResult]]) -> Table:
@@ -172,7 +231,17 @@ def summary_table(results: list[tuple[str, SimulationResult]]) -> Table:
                 or "0"
             ),
         ),
+        ("recovered (toward overdue amounts)", lambda r: _money(r.recovered)),
+        (
+            "recovered, against the first",
+            lambda r: _change(recovered_minor(r), recovered_minor(results[0][1])),
+        ),
         ("payments (every bill)", lambda r: f"{sum(d.payments for d in r.days):,}"),
+        ("contacts per account", lambda r: f"{contacts_per_account(r):.2f}"),
+        (
+            "contacts per account, against the first",
+            lambda r: _change(contacts_per_account(r), contacts_per_account(results[0][1])),
+        ),
         ("messages", lambda r: f"{sum(v for k, v in r.sent.items() if k != 'dial'):,}"),
         ("calls placed", lambda r: f"{r.sent['dial']:,}"),
         ("calls answered", lambda r: f"{r.total('call_answered'):,}"),
@@ -180,6 +249,9 @@ def summary_table(results: list[tuple[str, SimulationResult]]) -> Table:
     for event in ("promise", "plan", "dispute", "complaint", "stop"):
         label = "STOP replies" if event == "stop" else f"{event}s"
         rows.append((label, partial(_total, event=event)))
+    rows.append(
+        ("contact audit breaches", lambda r: "-" if r.breaches is None else f"{r.breaches:,}")
+    )
     for label, value in rows:
         table.add_row(label, *(value(r) for _, r in results))
     return table

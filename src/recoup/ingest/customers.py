@@ -48,6 +48,11 @@ def validate(session: Session, frame: pl.DataFrame, *, now: dt.datetime) -> Chec
         except ValueError as exc:
             problems.append((row["_line"], "phones", _problem_of(str(exc), "phones")))
             continue
+        future = schemas.born_by(model.birth_year, now.date())
+        if future:
+            field = "birth_date" if row.get("birth_date") else "birth_year"
+            problems.append((row["_line"], field, future))
+            continue
         try:
             consents = _consents_of(row, now)
         except ValidationFailed as exc:

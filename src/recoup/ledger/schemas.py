@@ -84,12 +84,21 @@ SEXES = ("F", "M", "X")
 EARLIEST_BIRTH_YEAR = 1900
 
 
+LATEST_BIRTH_YEAR = 2100  # the services refuse a year after their clock's (`born_by`)
+
+
 def check_birth_year(year: int) -> int:
-    """A plausible year of birth: from 1900 to this year."""
-    this_year = dt.datetime.now(dt.UTC).year
-    if not EARLIEST_BIRTH_YEAR <= year <= this_year:
-        raise ValueError(f"{year} is not a year of birth ({EARLIEST_BIRTH_YEAR}-{this_year})")
+    """A plausible year of birth: from 1900 (a year after today's is refused where a clock is)."""
+    if not EARLIEST_BIRTH_YEAR <= year <= LATEST_BIRTH_YEAR:
+        raise ValueError(f"{year} is not a year of birth (from {EARLIEST_BIRTH_YEAR})")
     return year
+
+
+def born_by(year: int | None, today: dt.date) -> str | None:
+    """Why a year of birth is refused on `today` (a year still to come), or None."""
+    if year is not None and year > today.year:
+        return f"{year} is not a year of birth (it has not come yet)"
+    return None
 
 
 class CustomerCreate(Schema):

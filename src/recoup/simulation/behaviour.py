@@ -31,7 +31,7 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 
-from recoup.simulation.world import World
+from recoup.simulation.world import SELECTABLE, SegmentResponses, World
 
 # Gauss-Hermite nodes for E[g(f)] with log f ~ N(-s^2/2, s^2).
 _NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(40)
@@ -111,13 +111,84 @@ def factors(seed: int, ids: np.ndarray, sigma: float) -> np.ndarray:
 
 def debtors(seed: int, ids: np.ndarray, world: World) -> tuple[np.ndarray, np.ndarray]:
     """Each debtor's lasting factor (f times their segment's ability) and responsiveness to
-    contact, their segment drawn with the segments' shares."""
+    contact, their segment drawn with the segments' shares (a world whose segments draw at
+    random; one that selects assigns with `segments_of` from the facts)."""
     f = factors(seed, ids, world.repayment.heterogeneity)
-    edges = np.cumsum([s.share for s in world.segments])
-    segment = np.searchsorted(edges, uniform(seed, ids, 0, Salt.segment), side="right")
+    ability, responsiveness = traits(world, segments_of(seed, ids, world))
+    return f * ability, responsiveness
+
+
+def traits(world: World, segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ability, responsiveness) of each debtor from their segment's index (the last: none)."""
     ability = np.array([*(s.ability for s in world.segments), 1.0])[segment]
     responsiveness = np.array([*(s.responsiveness for s in world.segments), 1.0])[segment]
-    return f * ability, responsiveness
+    return ability, responsiveness
+
+
+def segments_of(
+    seed: int, ids: np.ndarray, world: World, facts: pl.DataFrame | None = None
+) -> np.ndarray:
+    """Each debtor's segment, an index into `world.segments` (`len(world.segments)`: none).
+
+    Segments drawn at random take their shares of all debtors, laid end to end on one draw. In a
+    world whose segments select, each segment in turn takes the debtors not yet taken whose facts
+    (`facts`, a row per id in the same order, the strategy's columns) meet every condition of its
+    `select`, and of those its `share` (when it has one) by a draw of its own."""
+    n = len(world.segments)
+    if not world.selects:
+        edges = np.cumsum([s.share or 0 for s in world.segments])
+        return np.searchsorted(edges, uniform(seed, ids, 0, Salt.segment), side="right")
+    if facts is None or facts.height != ids.size:
+        raise ValueError("segments selected by facts need the debtors' facts, a row per debtor")
+    out = np.full(ids.size, n, dtype=np.int64)
+    for i, segment in enumerate(world.segments):
+        chosen = out == n
+        for key, condition in segment.conditions().items():
+            chosen &= _meets(facts, key, condition)
+        if segment.share is not None:
+            chosen &= uniform(seed, ids, i + 1, Salt.segment) < segment.share
+        out[chosen] = i
+    return out
+
+
+def _meets(facts: pl.DataFrame, key: str, condition: object) -> np.ndarray:
+    """Which rows' fact `key` meets the condition (a missing column: unknown for every row)."""
+    column = facts[key] if key in facts.columns else pl.Series(key, [None] * facts.height)
+    if isinstance(condition, bool):
+        return (column == condition).fill_null(False).to_numpy().astype(bool)
+    assert isinstance(condition, tuple)
+    if key in SELECTABLE and SELECTABLE[key] == "int":
+        low, high = condition
+        ok = column.is_not_null()
+        if low is not None:
+            ok &= column >= low
+        if high is not None:
+            ok &= column <= high
+        return ok.fill_null(False).to_numpy().astype(bool)
+    values = [v for v in condition if v is not None]
+    ok = column.cast(pl.String).is_in(values)
+    if None in condition:
+        ok |= column.is_null()
+    return ok.fill_null(False).to_numpy().astype(bool)
+
+
+def mixes(world: World, products: list[str], segment: np.ndarray) -> dict[str, Mix]:
+    """(share, ability) of each segment among each product's debtors, as assigned: the mix a
+    product's hazards are solved over when segments select (a segment may hold more of one
+    product than another, or be one product)."""
+    abilities = [*(s.ability for s in world.segments), 1.0]
+    frame = pl.DataFrame({"product": products, "segment": segment.astype(np.int64)})
+    counts = frame.group_by("product", "segment").len()
+    out: dict[str, Mix] = {}
+    for (product,), part in counts.group_by(["product"]):
+        total = part["len"].sum()
+        out[str(product)] = tuple(
+            sorted(
+                (count / total, abilities[k])
+                for k, count in part.select("segment", "len").iter_rows()
+            )
+        )
+    return out
 
 
 def incomes(seed: int, ids: np.ndarray, world: World, scale: np.ndarray) -> np.ndarray:
@@ -222,19 +293,65 @@ class Delivery:
     tone: str
 
 
+def _responds_by_segment(world: World) -> bool:
+    return any(s.responses != SegmentResponses() for s in world.segments)
+
+
+def _response_tables(world: World) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Per segment (the last index: none), the channels' effect and days, the tones' factors and
+    the hours' shares: the world's, with each segment's own where it says so."""
+    r = world.responses
+    chans: list[tuple[int, str, float, int]] = []
+    tones: list[tuple[int, str, float]] = []
+    hours: list[tuple[int, int, float]] = []
+    own = [s.responses for s in world.segments] + [SegmentResponses()]
+    for k, answers in enumerate(own):
+        for name, c in {**r.channels, **answers.channels}.items():
+            chans.append((k, name, c.effect, c.days))
+        tones += [(k, t, float(v)) for t, v in {**r.tone, **answers.tone}.items()]
+        by_hour = r.by_hour if answers.by_hour is None else answers.by_hour
+        hours += [(k, h, float(v)) for h, v in by_hour.items()]
+    return (
+        pl.DataFrame(
+            chans,
+            schema={
+                "segment": pl.Int64,
+                "channel": pl.String,
+                "lift": pl.Float64,
+                "lasts": pl.Int64,
+            },
+            orient="row",
+        ),
+        pl.DataFrame(
+            tones,
+            schema={"segment": pl.Int64, "tone": pl.String, "tone_factor": pl.Float64},
+            orient="row",
+        ),
+        pl.DataFrame(
+            hours,
+            schema={"segment": pl.Int64, "hour": pl.Int64, "hour_share": pl.Float64},
+            orient="row",
+        ),
+    )
+
+
 def contact_multiplier(
     world: World,
     deliveries: pl.DataFrame,
     day: int,
     account_ids: np.ndarray,
     responsiveness: np.ndarray | None = None,
+    segments: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(multiplier, contacts in the last 7 days) per account on `day`, from the deliveries
     (account_id, day, channel, tone, and optionally hour: the debtor's local hour when it arrived,
-    personal: it greeted a debtor the greeting works on)."""
+    personal: it greeted a debtor the greeting works on). `segments`: each account's segment
+    index, for a world whose segments answer contact their own way."""
     n = account_ids.size
     if deliveries.height == 0 or n == 0:
         return np.ones(n), np.zeros(n, dtype=np.int64)
+    if segments is not None and _responds_by_segment(world):
+        return _segment_multiplier(world, deliveries, day, account_ids, responsiveness, segments)
     channels = world.responses.channels
     tones = world.responses.tone
     longest = max((c.days for c in channels.values()), default=0)
@@ -262,6 +379,54 @@ def contact_multiplier(
         ),
         log_effect=log_effect,
     )
+    return _combine(world, effect, recent, day, account_ids, responsiveness)
+
+
+def _segment_multiplier(
+    world: World,
+    deliveries: pl.DataFrame,
+    day: int,
+    account_ids: np.ndarray,
+    responsiveness: np.ndarray | None,
+    segments: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`contact_multiplier` where each delivery's effect is its debtor's segment's."""
+    n = account_ids.size
+    chans, tones, hours = _response_tables(world)
+    longest = max(chans["lasts"].to_list(), default=0)
+    recent = deliveries.filter(pl.col("day") > day - max(longest, 7), pl.col("day") <= day)
+    if recent.height == 0:
+        return np.ones(n), np.zeros(n, dtype=np.int64)
+    who = pl.DataFrame(
+        {"account_id": account_ids.astype(np.int64), "segment": segments.astype(np.int64)}
+    )
+    joined = (
+        recent.join(who, on="account_id", how="left")
+        .with_columns(pl.col("segment").fill_null(len(world.segments)))
+        .join(chans, on=["segment", "channel"], how="left")
+        .join(tones, on=["segment", "tone"], how="left")
+    )
+    lift = pl.col("lift").fill_null(1.0)
+    if hours.height and "hour" in joined.columns:
+        joined = joined.join(hours, on=["segment", "hour"], how="left")
+        lift = (1 + (lift - 1) * pl.col("hour_share").fill_null(1.0)).clip(lower_bound=0.01)
+    log_effect = lift.log() + pl.col("tone_factor").fill_null(1.0).log()
+    if "personal" in joined.columns:
+        personal = float(np.log(world.responses.personalised.effect))
+        log_effect = log_effect + pl.when(pl.col("personal")).then(personal).otherwise(0.0)
+    effect = joined.with_columns(lasts=pl.col("lasts").fill_null(0), log_effect=log_effect)
+    return _combine(world, effect, recent, day, account_ids, responsiveness)
+
+
+def _combine(
+    world: World,
+    effect: pl.DataFrame,
+    recent: pl.DataFrame,
+    day: int,
+    account_ids: np.ndarray,
+    responsiveness: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The effects still lasting summed per account, scaled and capped; the week's contacts."""
     active = (
         effect.filter(day - pl.col("day") < pl.col("lasts"))
         .group_by("account_id")
@@ -282,7 +447,8 @@ class DayInput:
     """What the debtors face on a day: one row per open account owing something.
 
     accounts: account_id, product, bucket, overdue_minor, due_today_minor, hardship (bool),
-    promise_minor (an arrangement's amount due today, 0 if none), and optionally responsiveness
+    promise_minor (an arrangement's amount due today, 0 if none), and optionally segment (the
+    debtor's segment's index, for segments answering contact their own way), responsiveness
     (the debtor's segment's; 1 if absent) and balance_minor (what the wallet holds, when the world
     has one)."""
 
@@ -292,8 +458,17 @@ class DayInput:
     deliveries: pl.DataFrame
 
 
-def decide_payments(world: World, seed: int, state: DayInput, f: dict[int, float]) -> pl.DataFrame:
-    """account_id, amount_minor, kind (on_time, cure, partial, promise) for the day's payments."""
+def decide_payments(
+    world: World,
+    seed: int,
+    state: DayInput,
+    f: dict[int, float],
+    mixes: dict[str, Mix] | None = None,
+) -> pl.DataFrame:
+    """account_id, amount_minor, kind (on_time, cure, partial, promise) for the day's payments.
+
+    `mixes`: the segments' mix per product (`mixes`), which a world whose segments select needs
+    to solve its hazards over; a product missing from it has none."""
     a = state.accounts
     if a.height == 0:
         return pl.DataFrame(
@@ -304,10 +479,30 @@ def decide_payments(world: World, seed: int, state: DayInput, f: dict[int, float
     sigma = r.heterogeneity
     exp30 = exposure(world)
     factor = np.array([f.get(int(i), 1.0) for i in ids])
-    mix = world.mix()
+    if world.selects and mixes is None:
+        raise ValueError("segments selected by facts: give the mix per product (`mixes`)")
+    default_mix = NO_SEGMENTS if world.selects else world.mix()
+
+    def mix_of(product: str) -> Mix:
+        return (mixes or {}).get(product, default_mix)
+
     responsiveness = a["responsiveness"].to_numpy() if "responsiveness" in a.columns else None
-    mult, week = contact_multiplier(world, state.deliveries, state.day, ids, responsiveness)
-    fatigued = week > world.responses.fatigue_threshold_7d
+    segment = a["segment"].to_numpy() if "segment" in a.columns else None
+    mult, week = contact_multiplier(
+        world, state.deliveries, state.day, ids, responsiveness, segment
+    )
+    threshold: np.ndarray | int = world.responses.fatigue_threshold_7d
+    if segment is not None:
+        threshold = np.array(
+            [
+                *(
+                    s.responses.fatigue_threshold_7d or world.responses.fatigue_threshold_7d
+                    for s in world.segments
+                ),
+                world.responses.fatigue_threshold_7d,
+            ]
+        )[segment]
+    fatigued = week > threshold
     mult = mult * np.where(fatigued, 1 - world.responses.fatigue_penalty, 1.0)
     in_hardship = np.where(a["hardship"].to_numpy(), world.hardship.hazard_factor, 1.0)
     mult = mult * in_hardship
@@ -316,7 +511,7 @@ def decide_payments(world: World, seed: int, state: DayInput, f: dict[int, float
     buckets = a["bucket"].to_list()
     products = a["product"].to_list()
     pairs = list(zip(products, buckets, strict=True))
-    hazard_of = {(p, b): daily_hazard(r.cure(p, b), sigma, exp30, mix) for p, b in set(pairs)}
+    hazard_of = {(p, b): daily_hazard(r.cure(p, b), sigma, exp30, mix_of(p)) for p, b in set(pairs)}
     hazards = np.array([hazard_of[pair] for pair in pairs])
     on_time = np.array([r.on_time.get(p, 0.9) for p in products])
     overdue = a["overdue_minor"].to_numpy()
@@ -334,7 +529,9 @@ def decide_payments(world: World, seed: int, state: DayInput, f: dict[int, float
     # A promise is kept with the bucket's mean chance across the spread of f, each debtor's chance
     # following f (and shrinking in hardship), as `h` does for a day's payment.
     keep = world.responses.promise_keep
-    k = np.array([daily_hazard(keep.get(b, keep.get("M1", 0.0)), sigma, 1.0, mix) for b in buckets])
+    k = np.array(
+        [daily_hazard(keep.get(b, keep.get("M1", 0.0)), sigma, 1.0, mix_of(p)) for p, b in pairs]
+    )
     p_keep = 1 - (1 - k) ** (factor * in_hardship)
     keeps = (promise > 0) & ~pays_late & (u_promise < p_keep)
     amount = np.where(

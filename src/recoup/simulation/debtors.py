@@ -34,7 +34,8 @@ from recoup.simulation import behaviour
 from recoup.simulation.behaviour import Salt, uniform, uniform_one
 from recoup.simulation.generator import SCALE
 from recoup.simulation.report import DayReport
-from recoup.simulation.world import World
+from recoup.simulation.world import SegmentResponses, World
+from recoup.strategy import service as strategy_service
 
 # What reached a debtor (behaviour.contact_multiplier reads it).
 DELIVERIES = {
@@ -75,6 +76,12 @@ class Debtors:
         # One row per account: who, where, and the wallet (responsiveness, income, balance).
         self.accounts = pl.DataFrame()
         self.factor: dict[int, float] = {}
+        self.base_factor: dict[int, float] = {}  # before the segment's ability
+        # Each debtor's segment (an index into the world's; len(segments): none), and the mix of
+        # segments per product the hazards are solved over, when segments select by facts.
+        self.segment: dict[int, int] = {}
+        self.unassigned: set[int] = set()
+        self.mixes: dict[str, behaviour.Mix] | None = None
         self.zone: dict[int, zoneinfo.ZoneInfo] = {}
         self.repeat: set[int] = set()
         self.personal: set[tuple[str, str, str]] = set()
@@ -96,11 +103,23 @@ class Debtors:
                 if names_the_debtor(body)
             }
         ids = self.accounts["account_id"].to_numpy()
-        values, responsiveness = behaviour.debtors(self.seed, ids, self.world)
-        self.factor = dict(zip(ids.tolist(), values.tolist(), strict=True))
+        f = behaviour.factors(self.seed, ids, self.world.repayment.heterogeneity)
+        self.base_factor = dict(zip(ids.tolist(), f.tolist(), strict=True))
+        none = len(self.world.segments)
+        if self.world.selects:
+            # Assigned from the facts once the morning's pass has read the accounts (`assign`).
+            segment = np.full(ids.size, none, dtype=np.int64)
+            self.unassigned = set(ids.tolist())
+            self.mixes = {}
+        else:
+            segment = behaviour.segments_of(self.seed, ids, self.world)
+        ability, responsiveness = behaviour.traits(self.world, segment)
+        self.factor = dict(zip(ids.tolist(), (f * ability).tolist(), strict=True))
+        self.segment = dict(zip(ids.tolist(), segment.tolist(), strict=True))
         scale = np.array([SCALE.get(c, 1.0) for c in self.accounts["currency"].to_list()])
         income = behaviour.incomes(self.seed, ids, self.world, scale)
         self.accounts = self.accounts.with_columns(
+            pl.Series("segment", segment, dtype=pl.Int64),
             pl.Series("responsiveness", responsiveness, dtype=pl.Float64),
             # The wallet starts the period holding one payday's income (all zeros without one).
             pl.Series("income_minor", income, dtype=pl.Int64),
@@ -110,6 +129,36 @@ class Debtors:
             account_id: zoneinfo.ZoneInfo(jurisdiction_zones(j)[0])
             for account_id, j in self.accounts.select("account_id", "jurisdiction").iter_rows()
         }
+
+    def assign(self, day: dt.date) -> None:
+        """Segments for the debtors not yet in one, in a world whose segments select: chosen by
+        the facts the strategy reads for them today (`strategy.service.facts`, what the engine
+        itself sees), once; a debtor keeps the segment. The first call reads every account, the
+        later ones only those still unassigned (accounts the pass had not yet read)."""
+        if not self.unassigned:
+            return
+        first = len(self.unassigned) == len(self.segment)
+        with self.sessions() as session:
+            facts = strategy_service.facts(session, day, None if first else sorted(self.unassigned))
+        facts = facts.filter(pl.col("account_id").is_in(list(self.unassigned)))
+        if facts.height == 0:
+            return
+        ids = facts["account_id"].to_numpy().astype(np.int64)
+        segment = behaviour.segments_of(self.seed, ids, self.world, facts)
+        ability, responsiveness = behaviour.traits(self.world, segment)
+        for account_id, k, a in zip(ids.tolist(), segment.tolist(), ability.tolist(), strict=True):
+            self.segment[account_id] = k
+            self.factor[account_id] = self.base_factor[account_id] * a
+        self.unassigned -= set(ids.tolist())
+        chosen = pl.DataFrame(
+            {"account_id": ids, "segment": segment, "responsiveness": responsiveness},
+            schema={"account_id": pl.Int64, "segment": pl.Int64, "responsiveness": pl.Float64},
+        )
+        self.accounts = self.accounts.update(chosen, on="account_id")
+        assigned = self.accounts.filter(~pl.col("account_id").is_in(list(self.unassigned)))
+        self.mixes = behaviour.mixes(
+            self.world, assigned["product"].to_list(), assigned["segment"].to_numpy()
+        )
 
     def forget(self, n: int) -> None:
         """What reached debtors longer ago than any effect or fatigue window lasts is done."""
@@ -140,6 +189,7 @@ class Debtors:
                 continue
             _, account_id, channel, tone, _, template, sent_at = plan
             report.sent[channel] += 1
+            report.segment_sent[(self.segment_name(account_id), channel)] += 1
             hour = (sent_at or self.clock.now()).astimezone(self.zone[account_id]).hour
             if channel == "dial":
                 actions += self._call(n, account_id, contact_id, hour, report)
@@ -159,6 +209,22 @@ class Debtors:
             actions += self._respond(n, account_id, channel, to_of.get(contact_id), report)
         self.act(n, day, actions, report)
 
+    def segment_name(self, account_id: int) -> str:
+        k = self.segment.get(account_id, len(self.world.segments))
+        return self.world.segments[k].name if k < len(self.world.segments) else "-"
+
+    def segment_sizes(self) -> dict[str, int]:
+        """Accounts per segment (`-`: in none; `?`: not yet assigned)."""
+        out: Counter[str] = Counter()
+        for account_id in self.segment:
+            out["?" if account_id in self.unassigned else self.segment_name(account_id)] += 1
+        return dict(out)
+
+    def _own(self, account_id: int) -> SegmentResponses | None:
+        """The debtor's segment's own responses (None outside every segment)."""
+        k = self.segment.get(account_id, len(self.world.segments))
+        return self.world.segments[k].responses if k < len(self.world.segments) else None
+
     def _draw(self, account_id: int, n: int, salt: int, extra: int = 0) -> float:
         return uniform_one(self.seed, account_id * 131 + extra, n, salt)
 
@@ -168,7 +234,8 @@ class Debtors:
         """What a debtor does on reading a message (drawn from the behaviour model)."""
         r = self.world.responses
         week = sum(self._reached[(account_id, d)] for d in range(n - 6, n + 1))
-        fatigued = week > r.fatigue_threshold_7d
+        own = self._own(account_id)
+        fatigued = week > ((own and own.fatigue_threshold_7d) or r.fatigue_threshold_7d)
         if channel == "sms" and to and self._draw(account_id, n, Salt.stop) < r.stop_per_sms:
             report.events["stop"] += 1
             return [Action("stop", account_id, to=to)]
@@ -197,7 +264,11 @@ class Debtors:
     ) -> list[Action]:
         """The debtor answers or not; the agent records how the call went (its wrap-up)."""
         calls = self.world.responses.calls
-        if self._draw(account_id, n, Salt.answer, self.clock.now().hour) >= calls.answer_rate:
+        own = self._own(account_id)
+        answer_rate = calls.answer_rate
+        if own is not None and own.answer_rate is not None:
+            answer_rate = own.answer_rate
+        if self._draw(account_id, n, Salt.answer, self.clock.now().hour) >= answer_rate:
             report.events["call_unanswered"] += 1
             return [
                 Action(

@@ -44,7 +44,9 @@ def day_input(
         states.join(due, on="account_id", how="full", coalesce=True)
         .join(promised, on="account_id", how="left")
         .join(
-            debtors.accounts.select("account_id", "product", "responsiveness", "balance_minor"),
+            debtors.accounts.select(
+                "account_id", "product", "segment", "responsiveness", "balance_minor"
+            ),
             on="account_id",
             how="inner",
         )
@@ -79,7 +81,7 @@ def payments(
             pl.col("balance_minor") + pl.col("income_minor")
         )
     decided = behaviour.decide_payments(
-        world, seed, day_input(sessions, debtors, n, day), debtors.factor
+        world, seed, day_input(sessions, debtors, n, day), debtors.factor, debtors.mixes
     )
     if wallet is not None:
         # What was paid leaves the wallet; a share of the rest goes on other things.
@@ -124,4 +126,20 @@ def payments(
         .agg(pl.col("amount_minor").sum())
     )
     report.collected.update(dict(by_currency.iter_rows()))
+    # Recovered: what was paid toward amounts already overdue (cures, part payments, promises
+    # kept), the money collection work can move; bills paid by their due date are the rest.
+    recovered = (
+        decided.filter(pl.col("kind") != "on_time")
+        .join(debtors.accounts, on="account_id")
+        .group_by("currency")
+        .agg(pl.col("amount_minor").sum())
+    )
+    report.recovered.update(dict(recovered.iter_rows()))
+    for account_id, amount, currency in (
+        decided.filter(pl.col("kind") != "on_time")
+        .join(debtors.accounts, on="account_id")
+        .select("account_id", "amount_minor", "currency")
+        .iter_rows()
+    ):
+        report.segment_recovered[(debtors.segment_name(account_id), currency)] += amount
     report.events.update(dict(decided["kind"].value_counts().iter_rows()))

@@ -13,15 +13,34 @@ class DayReport:
     date: dt.date
     payments: int = 0
     collected: Counter[str] = field(default_factory=Counter)  # currency -> minor units
+    recovered: Counter[str] = field(default_factory=Counter)  # of it, toward overdue amounts
     sent: Counter[str] = field(default_factory=Counter)
     events: Counter[str] = field(default_factory=Counter)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time by phase
+    # By the world's segment (`-` for debtors in none): (segment, channel) -> contacts sent,
+    # (segment, currency) -> minor units recovered.
+    segment_sent: Counter[tuple[str, str]] = field(default_factory=Counter)
+    segment_recovered: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 @dataclass
 class SimulationResult:
     start: dt.date
     days: list[DayReport] = field(default_factory=list)
+    accounts: int = 0  # in the portfolio
+    segments: dict[str, int] = field(default_factory=dict)  # accounts in each segment
+    breaches: int | None = None  # what the independent contact audit found, once it has run
+
+    def contacts(self) -> int:
+        """Messages sent and calls placed."""
+        return sum(self.sent.values())
+
+    def per_segment(self, name: str) -> Counter[tuple[str, str]]:
+        """`segment_sent` or `segment_recovered` summed over the days."""
+        out: Counter[tuple[str, str]] = Counter()
+        for d in self.days:
+            out.update(getattr(d, name))
+        return out
 
     def total(self, name: str) -> int:
         return sum(d.events[name] for d in self.days)
@@ -31,6 +50,13 @@ class SimulationResult:
         out: Counter[str] = Counter()
         for d in self.days:
             out.update(d.collected)
+        return out
+
+    @property
+    def recovered(self) -> Counter[str]:
+        out: Counter[str] = Counter()
+        for d in self.days:
+            out.update(d.recovered)
         return out
 
     @property

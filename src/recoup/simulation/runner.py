@@ -102,7 +102,7 @@ class Simulation:
     # running
 
     def run(self, days: int, progress: Progress | None = None) -> SimulationResult:
-        result = SimulationResult(self.start)
+        result = SimulationResult(self.start, accounts=self.debtors.accounts.height)
         dispatcher = channels.dispatcher(
             self.sessions,
             self.adapters,
@@ -120,6 +120,8 @@ class Simulation:
                     progress(n, days, f"{day.isoformat()}: daily run")
                 self.debtors.forget(n)
                 self._morning(day, seconds)
+                with timed(seconds, "segments"):
+                    self.debtors.assign(day)
                 for slot, after in zip(self.slots, [*self.slots[1:], None], strict=True):
                     self.clock.set(local(day, slot.hour, slot.minute))
                     if slot in CALL_SLOTS:
@@ -137,6 +139,7 @@ class Simulation:
                 result.days.append(report)
         finally:
             dispatcher.close()
+        result.segments = self.debtors.segment_sizes()
         if progress:
             progress(days, days, "done")
         return result

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from recoup.compliance.codes import CALL_RESULTS
+from recoup.strategy.policy import FACTS
 
 
 class _Part(BaseModel):
@@ -171,18 +172,130 @@ class Responses(_Part):
     calls: Calls = Calls()
 
 
+# What a segment may select debtors by: facts the strategy reads from Recoup's ordinary data
+# (`strategy.policy.FACTS`), about the debtor and the account as first seen. The other facts are
+# the engine's own doing (a score, an arm, contacts, promises, pauses) or the day's, which a
+# debtor's lasting segment cannot follow; anything else is a label Recoup never sees.
+SELECTABLE: dict[str, str] = {
+    name: FACTS[name]
+    for name in (
+        "product",
+        "currency",
+        "jurisdiction",
+        "language",
+        "age_band",
+        "region",
+        "tenure_days",
+        "outstanding_minor",
+        "overdue_minor",
+        "dpd",
+        "bucket",
+        "days_since_last_payment",
+        "payments_30d",
+        "reachable_sms",
+        "reachable_email",
+        "reachable_push",
+        "reachable_call",
+    )
+}
+# A condition on one fact: the values a text fact may take (null: unknown), a number's bounds
+# [min, max] (inclusive, either null for open), or a flag's value.
+Condition = tuple[str | None, ...] | tuple[int | None, int | None] | bool
+
+
+def _condition(key: str, value: Any) -> Condition:
+    kind = SELECTABLE.get(key)
+    if kind is None:
+        if key in FACTS:
+            raise ValueError(
+                f"select.{key}: a fact the engine's own decisions or the day change, not a "
+                f"debtor's lasting attribute (select by: {', '.join(SELECTABLE)})"
+            )
+        raise ValueError(
+            f"select.{key}: not a fact Recoup sees through its data, a hidden label no policy "
+            f"could find (select by: {', '.join(SELECTABLE)})"
+        )
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"select.{key}: true or false")
+        return value
+    if kind == "str":
+        values = value if isinstance(value, list) else [value]
+        if not values or not all(v is None or isinstance(v, str) for v in values):
+            raise ValueError(f"select.{key}: a list of values (null for unknown)")
+        return tuple(values)
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in value)
+        or (None not in value and value[0] > value[1])
+    ):
+        raise ValueError(f"select.{key}: [min, max], whole numbers (null for open), min <= max")
+    return (value[0], value[1])
+
+
+class SegmentResponses(_Part):
+    """How a segment answers contact, where it differs from the world's `responses`: a channel's
+    whole response (effect and days), a tone's factor, the share of a message's lift that lands by
+    the local hour (replacing the world's table), the calls answered, the fatigue threshold."""
+
+    channels: dict[str, ChannelResponse] = {}
+    tone: dict[str, float] = {}
+    by_hour: dict[int, float] | None = None
+    answer_rate: float | None = Field(None, ge=0, le=1)
+    fatigue_threshold_7d: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _known(self) -> SegmentResponses:
+        unknown = sorted(set(self.channels) - set(_channels()))
+        if unknown:
+            raise ValueError(f"channels: {', '.join(unknown)} (known: {', '.join(_channels())})")
+        unknown = sorted(set(self.tone) - {"gentle", "neutral", "firm"})
+        if unknown:
+            raise ValueError(f"tone: {', '.join(unknown)} (known: gentle, neutral, firm)")
+        for tone, factor in self.tone.items():
+            if not 0.1 <= factor <= 10:
+                raise ValueError(f"tone.{tone}: a factor from 0.1 to 10")
+        for hour, share in (self.by_hour or {}).items():
+            if not 0 <= hour <= 23 or not 0 <= share <= 3:
+                raise ValueError(f"by_hour.{hour}: an hour 0-23 with a share from 0 to 3")
+        return self
+
+
 class Segment(_Part):
     """A group of debtors unlike the rest: calibration.md's treatment effects are "heterogeneous
     by segment", but no public figures say which groups or by how much, so a world names its own
     (none by default). The world's cure rates stay the portfolio's: the hazards are solved over
-    the mix of segments."""
+    the mix of segments (per product, when segments select by what Recoup sees).
+
+    A segment is drawn at random (`share` of all debtors), or selected by facts Recoup sees
+    (`select`; with a `share` too, that share of those it selects). The first segment that takes
+    a debtor keeps them; the rest of the debtors are in none."""
 
     name: str = Field(min_length=1, max_length=64)
-    share: float = Field(gt=0, le=1, description="of the debtors, drawn at random")
+    share: float | None = Field(None, gt=0, le=1, description="of the debtors, drawn at random")
+    select: dict[str, Any] | None = Field(
+        None, description="fact: values, [min, max] or a flag; every condition must hold"
+    )
     ability: float = Field(1.0, gt=0, le=20, description="scales their lasting factor f")
     responsiveness: float = Field(
         1.0, ge=0, le=5, description="scales the log of every contact's effect on them"
     )
+    responses: SegmentResponses = SegmentResponses()
+
+    @model_validator(mode="after")
+    def _selection(self) -> Segment:
+        if self.select is None and self.share is None:
+            raise ValueError("a segment needs a share, a select, or both")
+        if self.select is not None:
+            if not self.select:
+                raise ValueError("select: at least one fact")
+            for key, value in self.select.items():
+                _condition(key, value)
+        return self
+
+    def conditions(self) -> dict[str, Condition]:
+        return {k: _condition(k, v) for k, v in (self.select or {}).items()}
 
 
 class World(_Part):
@@ -195,10 +308,20 @@ class World(_Part):
     segments: list[Segment] = []
     wallet: Wallet | None = None
 
+    @property
+    def selects(self) -> bool:
+        """Some segment selects debtors by what Recoup sees: the segments' shares of a product's
+        debtors are then the portfolio's, not the world file's."""
+        return any(s.select is not None for s in self.segments)
+
     def mix(self) -> tuple[tuple[float, float], ...]:
-        """(share, ability) of each segment, the debtors in none last (ability 1)."""
-        rest = 1 - sum(s.share for s in self.segments)
-        return (*((s.share, s.ability) for s in self.segments), (rest, 1.0))
+        """(share, ability) of each segment, the debtors in none last (ability 1), for segments
+        drawn at random; a world whose segments select has no mix of its own (the simulator
+        counts it per product, `behaviour.mixes`)."""
+        if self.selects:
+            raise ValueError("segments selected by facts: their mix is the portfolio's")
+        rest = 1 - sum(s.share or 0 for s in self.segments)
+        return (*((s.share or 0, s.ability) for s in self.segments), (rest, 1.0))
 
     @model_validator(mode="after")
     def _rates(self) -> World:
@@ -215,7 +338,7 @@ class World(_Part):
                 if not 0 <= value < 1:
                     section = "responses" if name == "promise_keep" else "repayment"
                     raise ValueError(f"{section}.{name}.{key} must be at least 0 and below 1")
-        if sum(s.share for s in self.segments) > 1 + 1e-9:
+        if not self.selects and sum(s.share or 0 for s in self.segments) > 1 + 1e-9:
             raise ValueError("segments: their shares add up to more than 1")
         names = [s.name for s in self.segments]
         if len(set(names)) < len(names):

@@ -19,6 +19,9 @@ def create_customer(session: Session, data: schemas.CustomerCreate, *, clock: Cl
     repo = CustomerRepository(session)
     if repo.by_ref(data.external_ref) is not None:
         raise DuplicateReference(f"customer {data.external_ref!r} already exists")
+    future = schemas.born_by(data.birth_year, clock.now().date())
+    if future:
+        raise ValidationFailed(future, details=[{"field": "birth_year", "problem": future}])
     customer = Customer(
         external_ref=data.external_ref,
         name=data.name,

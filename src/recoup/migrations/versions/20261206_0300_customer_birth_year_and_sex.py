@@ -1,7 +1,7 @@
 """customers' year of birth and sex (both optional; only the year of a birth date is kept)
 
 Revision ID: 5b7d1e9c3a40
-Revises: a9e4c2f7b318
+Revises: d7b3e1a94c25
 Create Date: 2026-12-06 03:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5b7d1e9c3a40"
-down_revision: str | None = "5b7d2e9a4c61"  # rechained after risk-history (merge)
+down_revision: str | None = "d7b3e1a94c25"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
