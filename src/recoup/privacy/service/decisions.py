@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from recoup.models import Case, CaseKind
+from recoup.models import Case, CaseKind, StrategyDecision
 from recoup.privacy import repository as repo
 from recoup.risk import reasons as risk_reasons
 
@@ -102,10 +102,10 @@ def automated_decisions(
     return out
 
 
-def _learned_arm(decision: object) -> str | None:
-    """The learner's arm from the decision's explanation (`learning`, a dict with `arm`), when the
-    strategy records one."""
-    learning = getattr(decision, "learning", None)
+def _learned_arm(decision: StrategyDecision) -> str | None:
+    """The learner's arm from the decision's explanation (`learning`, a dict with `arm`), when a
+    learning stage chose the treatment."""
+    learning = decision.learning
     if isinstance(learning, dict) and learning.get("arm"):
         return str(learning["arm"])
     return None
