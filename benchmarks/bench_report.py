@@ -9,8 +9,8 @@ accounts) through the import path, then 30 business days of history: the delinqu
 shipped China policy (with its holdout experiment) each day. Contacts are not dispatched; to give
 the contact queries rows to read, six in ten planned contacts are marked delivered and two in ten
 sent, set-based, as a dispatcher would leave them. None of that is timed. Timed: what
-`recoup report` does after parsing its options (every read and statistic, the Rich tables, the
-HTML written to a file).
+`recoup report` does after parsing its options (every read and statistic, the fairness
+comparison, the Rich tables, the HTML written to a file).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from rich.console import Console
 from sqlalchemy import text
 
 from benchmarks.common import fresh_database, timed
+from recoup.analytics import fairness as fairness_service
 from recoup.analytics import report as html_report
 from recoup.analytics import service as analytics_service
 from recoup.cli import report as report_cli
@@ -131,11 +132,15 @@ def main() -> None:
             data = analytics_service.report_data(
                 session, period, costs=analytics_service.load_costs()
             )
+        with timed("fairness by age band, region and sex", times), session_scope(factory) as s:
+            fair = fairness_service.fairness(s, period)
         with timed("tables and report.html", times):
             report_cli.print_kpis(data.kpis, "en")
             report_cli.print_experiments(data.experiments, "en")
+            report_cli.print_fairness(fair, "en")
             out.write_text(
-                html_report.render(data, lang="en", generated_at=clock.now()), encoding="utf-8"
+                html_report.render(data, lang="en", generated_at=clock.now(), fairness=fair),
+                encoding="utf-8",
             )
         total = time.perf_counter() - started
         size = out.stat().st_size
@@ -144,6 +149,10 @@ def main() -> None:
         f"  period {period.from_date} to {period.to_date}: {k.accounts:,} accounts, "
         f"{sum(r.accounts for r in k.recovery):,} with money overdue, {k.attempts:,} attempts, "
         f"{len(data.experiments.experiments)} experiment(s); report {size / 1e6:.1f} MB"
+    )
+    print(
+        f"  fairness: {fair.accounts:,} accounts in collection, {len(fair.bands)} risk bands "
+        f"({fair.risk_basis}), {len(fair.groups)} groups, {len(fair.alerts)} alert(s)"
     )
     print(f"recoup report: {total:.2f} s")
 

@@ -277,6 +277,7 @@ FORM_PATHS = (
     "/verify",
     "/preferences",
     "/help",
+    "/data/review",
 )
 printable = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
 

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from recoup.analytics import fairness as fairness_service
 from recoup.analytics import schemas
 from recoup.analytics import service as analytics_service
 from recoup.analytics.service import BadPeriod, BadScope
@@ -113,3 +114,23 @@ def get_experiments(
     period = analytics_service.period(session, from_, to, clock=clock)
     scope = analytics_service.scope(session, product, segment)
     return analytics_service.experiments(session, period, scope=scope)
+
+
+@router.get("/fairness", response_model=schemas.Fairness, summary="Fairness of treatment")
+def get_fairness(
+    session: SessionDep,
+    clock: ClockDep,
+    from_: From = None,
+    to: To = None,
+    _: Principal = require(P.analytics_read),
+) -> schemas.Fairness:
+    """Contact attempts, delivered contacts and calls per day in collection, the firm-tone share,
+    pauses, cures and recovery, by age band, region and sex (each "unknown" where not on file),
+    each group against the rest of the portfolio in the same risk bands (p_pay quintiles when
+    accounts were scored in the period, else the bucket they entered collection in). An alert: a
+    group pursued more than 1.25 times as hard, on at least 50 accounts each side, the difference
+    above zero beyond chance across all the comparisons made (Bonferroni); its words are in
+    English and Chinese. A start after
+    the end is a 422."""
+    period = analytics_service.period(session, from_, to, clock=clock)
+    return fairness_service.fairness(session, period)

@@ -80,6 +80,19 @@ LABELS: dict[str, dict[str, str]] = {
         "blocked": "blocked",
         "deferred": "deferred",
         "definitions": "Definitions are in docs/analytics.md. Generated",
+        "fairness": "Fairness of treatment, at the same risk",
+        "fairness_alert": "Alert:",
+        "fairness_none": "No group was pursued more than {ratio} times as hard as others at the "
+        "same risk (with at least {accounts} accounts each side and a difference beyond chance).",
+        "fairness_basis": "Risk bands",
+        "attribute": "Attribute",
+        "group": "Group",
+        "attempts_per_day": "Attempts a day",
+        "calls_per_day": "Calls a day",
+        "firm_share": "Firm tone",
+        "cured_share": "Cured",
+        "reading_alert": "pursued harder",
+        "reading_ok": "no alert",
     },
     "zh-CN": {
         "title": "催收报告",
@@ -136,6 +149,19 @@ LABELS: dict[str, dict[str, str]] = {
         "blocked": "拦截",
         "deferred": "延后",
         "definitions": "指标定义见 docs/analytics.md。生成于",
+        "fairness": "公平对待（风险相同的情况下）",
+        "fairness_alert": "警示：",
+        "fairness_none": "没有任何群体受到的催收强度超过风险相同的其他客户的 {ratio} 倍"
+        "（双方各至少 {accounts} 个账户，且差异超出偶然）。",
+        "fairness_basis": "风险分组",
+        "attribute": "属性",
+        "group": "群体",
+        "attempts_per_day": "每日触达尝试",
+        "calls_per_day": "每日外呼",
+        "firm_share": "严厉措辞占比",
+        "cured_share": "出催",
+        "reading_alert": "催收强度偏高",
+        "reading_ok": "无警示",
     },
 }
 
@@ -424,6 +450,69 @@ def _experiment_table(e: schemas.Experiments) -> str:
     return _table(["experiment", "arm", "accounts", "mean_rate", "diff", "uplift", "verdict"], rows)
 
 
+def _fairness_section(f: schemas.Fairness | None) -> str:
+    """The alerts in words, then each group's intensity and cure share with its ratio to others
+    at the same risk."""
+    if f is None:
+        return f'<p class="empty">{_both("none")}</p>'
+    if f.alerts:
+        alerts = "".join(
+            f"<li><strong>{_both('fairness_alert')}</strong> "
+            + "".join(
+                f'<span data-l="{lang}">{html.escape(a.words[lang])}</span>' for lang in LANGUAGES
+            )
+            + "</li>"
+            for a in f.alerts
+        )
+        head = f'<ul class="alerts">{alerts}</ul>'
+    else:
+        head = (
+            "<p>"
+            + _each(
+                lambda lang: LABELS[lang]["fairness_none"].format(
+                    ratio=f.ratio_threshold, accounts=f.min_accounts
+                )
+            )
+            + "</p>"
+        )
+
+    def cell(g: schemas.FairnessGroup, measure: str, share: bool) -> str:
+        m = next((x for x in g.measures if x.measure == measure), None)
+        if m is None or m.value is None:
+            return "–"
+        value = f"{m.value:.1%}" if share else f"{m.value:.2f}"
+        return value + ("" if m.ratio is None else f" (×{m.ratio:.2f})")
+
+    rows = [
+        [
+            html.escape(g.attribute),
+            html.escape(g.group),
+            f"{g.accounts:,}",
+            cell(g, "attempts_per_day", False),
+            cell(g, "calls_per_day", False),
+            cell(g, "firm_share", True),
+            cell(g, "cured", True),
+            _both("reading_alert") if any(m.alert for m in g.measures) else _both("reading_ok"),
+        ]
+        for g in f.groups
+    ]
+    bands = ", ".join(f"{html.escape(b.band)} ({b.accounts:,})" for b in f.bands)
+    table = _table(
+        [
+            "attribute",
+            "group",
+            "accounts",
+            "attempts_per_day",
+            "calls_per_day",
+            "firm_share",
+            "cured_share",
+            "verdict",
+        ],
+        rows,
+    )
+    return f'{head}<p class="note">{_both("fairness_basis")}: {bands}</p>{table}'
+
+
 # -- the page ------------------------------------------------------------------------------------
 
 STYLE = """
@@ -472,8 +561,15 @@ document.querySelectorAll('.switch button').forEach(function (b) {
 """
 
 
-def render(data: ReportData, *, lang: str = "en", generated_at: dt.datetime) -> str:
-    """The report as one HTML document, opening in `lang` (en or zh-CN)."""
+def render(
+    data: ReportData,
+    *,
+    lang: str = "en",
+    generated_at: dt.datetime,
+    fairness: schemas.Fairness | None = None,
+) -> str:
+    """The report as one HTML document, opening in `lang` (en or zh-CN); with `fairness`, its
+    section (`analytics.fairness`)."""
     if lang not in LANGUAGES:
         raise UnknownLanguage(f"the report speaks {' or '.join(LANGUAGES)}, not {lang!r}")
     k = data.kpis
@@ -556,6 +652,7 @@ def render(data: ReportData, *, lang: str = "en", generated_at: dt.datetime) -> 
         ("blocks", blocks),
         ("channels", _channel_table(k)),
         ("workload", _workload_table(k)),
+        ("fairness", _fairness_section(fairness)),
     ]
     body = "".join(
         f"<section><h2>{_both(key)}</h2>{content}</section>" for key, content in sections

@@ -17,6 +17,7 @@ from recoup.kit import frames
 from recoup.models import (
     Account,
     AccountDelinquency,
+    AccountScore,
     AgentTask,
     Allocation,
     Arrangement,
@@ -25,7 +26,9 @@ from recoup.models import (
     Case,
     ContactPlan,
     Customer,
+    CustomerAddress,
     DelinquencyEvent,
+    DelinquencyPause,
     DelinquencyRun,
     OptOut,
     Product,
@@ -416,3 +419,120 @@ def agent_tasks(
 def last_business_day(session: Session) -> dt.date | None:
     """The latest day the delinquency pass computed: the default end of a period."""
     return session.execute(select(func.max(DelinquencyRun.as_of_date))).scalar_one_or_none()
+
+
+# -- fairness (`fairness.py`) -------------------------------------------------------------------
+
+
+def contacts_per_account(
+    session: Session, from_: dt.date, to: dt.date, accounts: Accounts = None
+) -> pl.DataFrame:
+    """account_id, attempts, delivered, calls, firm: each account's collection contacts planned
+    for days in the period that a channel accepted (a place in the agents' queue is none; the
+    agent's dial is a call), those that reached the debtor (delivered, or a call that was a
+    conversation), the calls, and the attempts in a firm tone."""
+    c = ContactPlan
+    attempted = c.status.in_(ATTEMPTED)
+
+    def count(condition: ColumnElement[bool]) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    stmt = (
+        select(
+            c.account_id,
+            count(attempted),
+            count(attempted & or_(c.status == "delivered", c.result == RIGHT_PARTY)),
+            count(attempted & (c.channel == "dial")),
+            count(attempted & (c.tone == "firm")),
+        )
+        .where(
+            c.as_of_date.between(from_, to),
+            c.purpose == "collection",
+            c.channel != QUEUE_ENTRY,
+        )
+        .group_by(c.account_id)
+    )
+    return frames.read_frame(
+        session,
+        _within(stmt, c.account_id, accounts),
+        {
+            "account_id": pl.Int64,
+            "attempts": pl.Int64,
+            "delivered": pl.Int64,
+            "calls": pl.Int64,
+            "firm": pl.Int64,
+        },
+    )
+
+
+def paused_accounts(
+    session: Session, from_: dt.date, to: dt.date, accounts: Accounts = None
+) -> pl.DataFrame:
+    """account_id: the accounts with a pause (any kind, not cancelled) on some day of the
+    period."""
+    p = DelinquencyPause
+    stmt = (
+        select(p.account_id)
+        .where(
+            p.start_date <= to,
+            or_(p.end_date.is_(None), p.end_date >= from_),
+            p.cancelled_at.is_(None),
+        )
+        .distinct()
+    )
+    return frames.read_frame(
+        session, _within(stmt, p.account_id, accounts), {"account_id": pl.Int64}
+    )
+
+
+def customer_attributes(session: Session, accounts: Accounts = None) -> pl.DataFrame:
+    """customer_id, birth_year, sex, region (the first address's that names one, as the strategy's
+    fact `region` reads it) of the customers of the accounts the delinquency pass has seen, as
+    the ledger holds them (null when unknown)."""
+    a = CustomerAddress
+    region = (
+        select(a.region)
+        .where(a.customer_id == Customer.id, a.region.is_not(None), a.region != "")
+        .order_by(a.position, a.id)
+        .limit(1)
+        .correlate(Customer)
+        .scalar_subquery()
+    )
+    seen = _within(
+        select(Account.customer_id).join(
+            AccountDelinquency, AccountDelinquency.account_id == Account.id
+        ),
+        Account.id,
+        accounts,
+    )
+    stmt = select(Customer.id, Customer.birth_year, Customer.sex, region).where(
+        Customer.id.in_(seen)
+    )
+    return frames.read_frame(
+        session,
+        stmt,
+        {"customer_id": pl.Int64, "birth_year": pl.Int64, "sex": pl.String, "region": pl.String},
+    )
+
+
+def p_pay_scores(session: Session, from_: dt.date, to: dt.date) -> pl.DataFrame:
+    """account_id, score: each account's first p_pay score dated in the period (the risk its
+    treatment in the period started from); none for an account not scored in it."""
+    s = AccountScore
+    first = (
+        select(s.account_id, func.min(s.as_of_date).label("day"))
+        .where(s.kind == "p_pay", s.as_of_date.between(from_, to))
+        .group_by(s.account_id)
+        .subquery("first_score")
+    )
+    stmt = (
+        select(s.account_id, func.min(s.score))
+        .join(
+            first,
+            and_(
+                first.c.account_id == s.account_id, first.c.day == s.as_of_date, s.kind == "p_pay"
+            ),
+        )
+        .group_by(s.account_id)
+    )
+    return frames.read_frame(session, stmt, {"account_id": pl.Int64, "score": pl.Float64})

@@ -264,3 +264,77 @@ class Reading(Schema):
     met: bool | None = Field(
         description="null when there is no target or no value", examples=[True]
     )
+
+
+# -- fairness ------------------------------------------------------------------------------------
+
+
+class FairnessMeasure(Schema):
+    """One measure of a group against the rest of the portfolio at the same risk."""
+
+    measure: str = Field(
+        description="attempts_per_day, delivered_per_day, calls_per_day, firm_share (how hard "
+        "the accounts were pursued), paused, cured, recovery (how they ended)",
+        examples=["attempts_per_day"],
+    )
+    accounts: int = Field(description="The group's accounts the measure speaks of", examples=[214])
+    rest_accounts: int = Field(
+        description="The other accounts in the same risk bands", examples=[1830]
+    )
+    value: float | None = Field(description="The group's mean", examples=[0.42])
+    expected: float | None = Field(
+        description="The rest's mean in each risk band, weighted by the group's accounts in it",
+        examples=[0.21],
+    )
+    ratio: float | None = Field(description="value / expected, risk for risk", examples=[2.0])
+    diff: float | None = Field(description="Standardised value minus expected", examples=[0.21])
+    ci_low: float | None = Field(description="95 % interval of the difference", examples=[0.15])
+    ci_high: float | None = Field(description="95 % interval of the difference", examples=[0.27])
+    alert: bool = Field(description="Pursued harder beyond the threshold", examples=[True])
+
+
+class FairnessGroup(Schema):
+    attribute: str = Field(description="age_band, region or sex", examples=["age_band"])
+    group: str = Field(
+        description="The attribute's value; unknown when it is not known (never guessed)",
+        examples=["18-24"],
+    )
+    accounts: int = Field(description="Accounts in collection in the period", examples=[214])
+    account_days: int = Field(description="Their days in collection", examples=[5120])
+    measures: list[FairnessMeasure] = Field(description="Each measure against the rest")
+
+
+class FairnessAlert(Schema):
+    attribute: str = Field(examples=["age_band"])
+    group: str = Field(examples=["18-24"])
+    measure: str = Field(examples=["attempts_per_day"])
+    ratio: float = Field(description="How many times the rest's, risk for risk", examples=[2.0])
+    accounts: int = Field(examples=[214])
+    words: dict[str, str] = Field(
+        description="The alert as a compliance officer reads it, by language (en, zh-CN)",
+        examples=[{"en": "Customers aged 18-24 were sent 2.0 times ...", "zh-CN": "..."}],
+    )
+
+
+class RiskBand(Schema):
+    band: str = Field(description="p_pay k/n (a quantile band) or a bucket", examples=["M1"])
+    accounts: int = Field(examples=[900])
+
+
+class Fairness(Schema):
+    """Treatment intensity and outcomes by age band, region and sex within risk bands."""
+
+    period: Period
+    risk_basis: Literal["p_pay", "bucket"] = Field(
+        description="Risk bands from the accounts' p_pay scores when there are any in the "
+        "period, else from the bucket each account entered collection in",
+        examples=["bucket"],
+    )
+    ratio_threshold: float = Field(description="A ratio above it may alert", examples=[1.25])
+    min_accounts: int = Field(
+        description="Accounts needed in the group and in the rest to alert", examples=[50]
+    )
+    accounts: int = Field(description="Accounts in collection in the period", examples=[2044])
+    bands: list[RiskBand]
+    groups: list[FairnessGroup]
+    alerts: list[FairnessAlert]

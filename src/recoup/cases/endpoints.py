@@ -105,7 +105,7 @@ def resolve(
 def inbox(
     session: SessionDep,
     clock: ClockDep,
-    kind: Literal["dispute", "hardship", "complaint"] | None = None,
+    kind: Literal["dispute", "hardship", "complaint", "review"] | None = None,
     status: Literal["open", "resolved", "withdrawn"] | None = None,
     limit: int = Query(default=100, ge=1, le=200),
     principal: Principal = require(P.cases_resolve),

@@ -37,8 +37,14 @@ QUEUES: dict[str, str] = {
     CaseKind.dispute: "disputes",
     CaseKind.hardship: "hardship",
     CaseKind.complaint: "complaints",
+    CaseKind.review: "reviews",
 }
 MAX_TEXT = 2_000
+# A review of an automated decision is asked for through `request_review` (the portal's "my
+# data"), not `open_case`: it has one reason, and asking again while it is open opens nothing.
+REVIEW_REASON = "automated_decision"
+MAX_REVIEW_TEXT = 1_000
+KINDS: tuple[str, ...] = (*REASONS, CaseKind.review)  # every kind the inbox may be filtered by
 
 
 # The cases that pause the accounts they name, and what their pauses stand for.
@@ -156,6 +162,9 @@ def resolve_case(session: Session, case_id: int, *, resolution: str, by: str, cl
             session, account, pause, last_day=today - dt.timedelta(days=1), clock=clock
         )
         strategy_service.redecide(session, account.id, clock=clock, cause=f"{case.kind} resolved")
+    if case.kind == CaseKind.review:  # a person answered: the policy decides for them again
+        for account_id in _reviewed_accounts(session, case):
+            strategy_service.redecide(session, account_id, clock=clock, cause="review resolved")
     session.flush()
     audit_service.record(
         session,
@@ -167,6 +176,87 @@ def resolve_case(session: Session, case_id: int, *, resolution: str, by: str, cl
         details={"case": case.id},
     )
     return case
+
+
+def request_review(
+    session: Session,
+    customer_id: int,
+    *,
+    account_ref: str | None,
+    text: str | None,
+    opened_by: str,
+    channel: str,
+    clock: Clock,
+) -> tuple[Case, bool]:
+    """The debtor asks a person to review the automated decisions about an account (all their
+    open accounts when `account_ref` is None): PIPL art. 24 lets a person refuse a decision made
+    solely by automated means. The case sits in the `reviews` queue; until a person resolves it,
+    the strategy's fact `review_requested` holds for the account and the shipped policies pause
+    on it (no automated contact, hand-off or offer; pending contacts are cancelled now by the
+    re-decision), so nothing automated decides for the account meanwhile.
+
+    Idempotent: while a review of the same account (or of all accounts) is open, asking again
+    returns it, with False, and records nothing. Returns the case and whether it is new."""
+    text = (text or "").strip() or None
+    if text is not None and len(text) > MAX_REVIEW_TEXT:
+        raise ValidationFailed(f"the text is at most {MAX_REVIEW_TEXT:,} characters")
+    accounts = _accounts(session, customer_id, account_ref)
+    account_id = accounts[0].id if account_ref else None
+    cases = CaseRepository(session)
+    held = cases.open_review(customer_id, account_id)
+    if held is not None:
+        return held, False
+    now = clock.now()
+    case = cases.add(
+        customer_id=customer_id,
+        account_id=account_id,
+        kind=CaseKind.review,
+        reason=REVIEW_REASON,
+        text=text,
+        status=CaseStatus.open,
+        opened_by=opened_by,
+        channel=channel,
+        created_at=now,
+    )
+    for account in accounts:
+        strategy_service.redecide(session, account.id, clock=clock, cause="review requested")
+    agents_service.open_tasks(
+        session,
+        [
+            {
+                "account_id": account.id,
+                "as_of_date": now.date(),
+                "queue": QUEUES[CaseKind.review],
+                "priority": 80.0,
+                "source": "case",
+                "subject_id": case.id,
+                "created_at": now,
+            }
+            for account in accounts
+        ],
+    )
+    session.flush()
+    audit_service.record(
+        session,
+        actor=opened_by,
+        action="case.review.opened",
+        subject_type="customer",
+        subject_id=customer_id,
+        clock=clock,
+        details={
+            "case": case.id,
+            "reason": REVIEW_REASON,
+            "accounts": [a.id for a in accounts],
+            "channel": channel,
+        },
+    )
+    return case, True
+
+
+def _reviewed_accounts(session: Session, case: Case) -> list[int]:
+    if case.account_id is not None:
+        return [case.account_id]
+    return list(AccountRepository(session).open_ids_of_customer(case.customer_id))
 
 
 @dataclass(frozen=True)
@@ -232,8 +322,8 @@ def inbox(
 ) -> list[InboxCase]:
     """The cases inbox: each case with its answer deadline. The debtor's own words are decrypted
     for the reader, so each customer shown is noted in the data-access log."""
-    if kind is not None and kind not in REASONS:
-        raise ValidationFailed(f"kind must be one of {', '.join(REASONS)}")
+    if kind is not None and kind not in KINDS:
+        raise ValidationFailed(f"kind must be one of {', '.join(KINDS)}")
     if status is not None and status not in tuple(CaseStatus):
         raise ValidationFailed(f"status must be one of {', '.join(CaseStatus)}")
     rows = CaseRepository(session).inbox(kind=kind, status=status, limit=limit)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from recoup.kit.repository import Repository
-from recoup.models import AgentTask, Case, CaseStatus
+from recoup.models import AgentTask, Case, CaseKind, CaseStatus
 
 
 class CaseRepository(Repository[Case]):
@@ -33,6 +33,23 @@ class CaseRepository(Repository[Case]):
         return self.list(
             select(Case).where(Case.customer_id == customer_id).order_by(Case.id.desc())
         )
+
+    def open_review(self, customer_id: int, account_id: int | None) -> Case | None:
+        """The customer's open review of this account (None: of all their accounts)."""
+        c = Case
+        account = c.account_id.is_(None) if account_id is None else c.account_id == account_id
+        stmt = (
+            select(c)
+            .where(
+                c.customer_id == customer_id,
+                c.kind == CaseKind.review,
+                c.status == CaseStatus.open,
+                account,
+            )
+            .order_by(c.id)
+            .limit(1)
+        )
+        return self.session.execute(stmt).scalars().first()
 
     def inbox(self, *, kind: str | None, status: str | None, limit: int) -> Sequence[Case]:
         """Cases for the supervisors' inbox, oldest first (the longest wait at the top)."""

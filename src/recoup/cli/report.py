@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from recoup.analytics import fairness as fairness_service
 from recoup.analytics import report as html_report
 from recoup.analytics import schemas
 from recoup.analytics import service as analytics_service
@@ -66,18 +67,32 @@ def write_report(
                 period = analytics_service.period(session, start, end, clock=rt.clock)
             with console.status(f"computing the KPIs of {period.from_date} to {period.to_date}"):
                 data = analytics_service.report_data(session, period, costs=cost_table)
+            with console.status("comparing treatment by age band, region and sex"):
+                fair = fairness_service.fairness(session, period)
             session.rollback()  # a report writes nothing
     except RecoupError as exc:
         raise fail(exc.message) from exc
     print_kpis(data.kpis, lang)
     print_experiments(data.experiments, lang)
+    print_fairness(fair, lang)
     try:
         out.write_text(
-            html_report.render(data, lang=lang, generated_at=rt.clock.now()), encoding="utf-8"
+            html_report.render(data, lang=lang, generated_at=rt.clock.now(), fairness=fair),
+            encoding="utf-8",
         )
     except OSError as exc:
         raise fail(f"{out}: {exc.strerror}") from exc
     console.print(f"report written to [bold]{out}[/]")
+
+
+def print_fairness(f: schemas.Fairness, lang: str) -> None:
+    """The fairness alerts in words (or that there is none)."""
+    t = LABELS[lang]
+    console.print(f"[bold]{t['fairness']}[/]")
+    if not f.alerts:
+        console.print(t["fairness_none"].format(ratio=f.ratio_threshold, accounts=f.min_accounts))
+    for a in f.alerts:
+        console.print(f"[red]{t['fairness_alert']}[/] {a.words[lang]}")
 
 
 def _pct(value: float | None) -> str:

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from recoup.analytics import fairness as fairness_service
 from recoup.analytics import schemas as analytics_schemas
 from recoup.analytics import service as analytics_service
 from recoup.audit import contacts as contact_audit
@@ -33,6 +34,7 @@ from recoup.quality import service as qa_service
 router = APIRouter(include_in_schema=False)
 
 Auditor = Annotated[StaffPage, Depends(page_for(P.audit_read))]
+Analyst = Annotated[StaffPage, Depends(page_for(P.analytics_read))]
 Reviewer = Annotated[StaffPage, Depends(page_for(P.qa_review))]
 Reader = Annotated[StaffPage, Depends(page_for(P.customers_read))]
 ConsentWriter = Annotated[StaffPage, Depends(page_for(P.consents_write))]
@@ -43,6 +45,7 @@ DateQ = Annotated[str | None, Query(max_length=10)]
 # keeps the period short so the request stays short (the command has no bound).
 AUDIT_DAYS = 31
 HELD_DAYS = 366
+FAIRNESS_DAYS = 366
 QA_DAYS = qa_service.MAX_DAYS
 
 
@@ -513,4 +516,42 @@ def _privacy_error(
         errors={field: exc.message},
         form=dict(form),
         decided=None,
+    )
+
+
+# --- fairness of treatment -------------------------------------------------------------------
+
+
+@router.get("/console/compliance/fairness")
+def fairness(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    staff: Analyst,
+    start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+) -> Response:
+    """Treatment and outcomes by age band, region and sex within risk bands, the alerts in words
+    (`analytics.fairness`, as `GET /v1/analytics/fairness`)."""
+    error = None
+    result = None
+    today = clock.now().date()
+    first, last = today - dt.timedelta(days=29), today
+    try:
+        first, last = _period(start, end, today=today, days=FAIRNESS_DAYS, default=30)
+        period = analytics_schemas.Period(from_date=first, to_date=last)
+        result = fairness_service.fairness(session, period)
+    except ValidationFailed as exc:
+        error = exc.message
+    return render(
+        request,
+        staff,
+        "compliance/fairness.html",
+        status=422 if error else 200,
+        result=result,
+        start=first,
+        end=last,
+        error=error,
+        attributes=("age_band", "region", "sex"),
+        shown=("attempts_per_day", "calls_per_day", "firm_share", "paused", "cured", "recovery"),
     )

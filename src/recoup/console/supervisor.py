@@ -30,7 +30,7 @@ Resolver = Annotated[StaffPage, Depends(page_for(P.cases_resolve))]
 Handler = Annotated[StaffPage, Depends(page_for(P.replies_handle))]
 
 MAX_TEXT = 2_000
-KINDS = tuple(case_flows.REASONS)
+KINDS = case_flows.KINDS  # a review of an automated decision too (opened by the debtor only)
 STATUSES = ("open", "resolved", "withdrawn")
 # The bounds shown beside each kind waiting for approval, in this order (a policy's offer bounds,
 # `arrangements.terms.OFFER_BOUNDS`); `_bps` ones are shown as percentages.

@@ -14,6 +14,9 @@ class CaseKind(StrEnum):
     dispute = "dispute"  # the debtor contests the debt: collection pauses until it is answered
     hardship = "hardship"  # the debtor cannot pay for a reason: a person reviews, pressure stops
     complaint = "complaint"  # about how we collect: a person answers
+    # The debtor asks a person to review a decision made by automated means (PIPL art. 24): the
+    # learner and the shipped policies stop deciding for the account until a person answers.
+    review = "review"
 
 
 class CaseStatus(StrEnum):

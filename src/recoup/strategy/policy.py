@@ -46,6 +46,7 @@ FACTS: dict[str, str] = {
     "dispute_open": "bool",
     "hardship": "bool",
     "cease_requested": "bool",  # the debtor asked that collection contact stop (a cease pause)
+    "review_requested": "bool",  # the debtor asked a person to review (an open review case)
     "resolved_days": "int",  # days since the debt was cleared (null while owing)
     "reachable_sms": "bool",
     "reachable_email": "bool",

@@ -22,6 +22,7 @@ from recoup.models import (
     AccountScore,
     Arrangement,
     Bill,
+    Case,
     Consent,
     ContactPlan,
     ContactPreference,
@@ -222,6 +223,18 @@ def open_pauses(session: Session, as_of: dt.date, accounts: Ids = None) -> pl.Da
         session,
         _only(stmt, p.account_id, accounts),
         {"account_id": pl.Int64, "kind": pl.String},
+    )
+
+
+def open_reviews(session: Session, customers: Ids = None) -> pl.DataFrame:
+    """customer_id, account_id (null: all the customer's accounts): the reviews of automated
+    decisions debtors asked for that no person has resolved yet (cases' rows, read here)."""
+    c = Case
+    stmt = select(c.customer_id, c.account_id).where(c.kind == "review", c.status == "open")
+    return frames.read_frame(
+        session,
+        _only(stmt, c.customer_id, customers),
+        {"customer_id": pl.Int64, "account_id": pl.Int64},
     )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
+from babel.numbers import format_percent
 from fastapi import APIRouter, Cookie, Depends
 from fastapi.responses import HTMLResponse, RedirectResponse
 
@@ -649,12 +650,26 @@ def my_data(
     settings: SettingsDep,
     verified: Annotated[str | None, Cookie(alias=VERIFIED)] = None,
     lang: str | None = None,
+    received: str | None = None,
 ) -> HTMLResponse | RedirectResponse:
     """What we hold, what we sent, the consents, and who viewed the data, when and why: the
     customer's own export (PIPL art. 45, GDPR art. 15), after a code."""
     visit = _verified_visit(session, token, settings, clock, lang, verified, "/data")
     if not isinstance(visit, Visit):
         return visit
+    return _data_view(session, visit, settings, clock, received=received == "1")
+
+
+def _data_view(
+    session: SessionDep,
+    visit: Visit,
+    settings: Settings,
+    clock: Clock,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    received: bool = False,
+) -> HTMLResponse:
     document = privacy_service.export(
         session,
         visit.customer.id,
@@ -662,4 +677,56 @@ def my_data(
         reason="the customer read their own data in the portal",
         clock=clock,
     )
-    return _render(visit, "data.html", settings, doc=document)
+    decisions = privacy_service.automated_decisions(
+        session, visit.customer.id, language=visit.language
+    )
+    locale = LANGUAGES[visit.language]
+    return _render(
+        visit,
+        "data.html",
+        settings,
+        status,
+        doc=document,
+        decisions=decisions,
+        pct=lambda v: format_percent(v, format="#,##0%", locale=locale),
+        review_max=case_flows.MAX_REVIEW_TEXT,
+        received=received,
+        error=error,
+    )
+
+
+@router.post("/p/{token}/data/review", response_model=None)
+def ask_review(
+    token: str,
+    body: Body,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    verified: Annotated[str | None, Cookie(alias=VERIFIED)] = None,
+    lang: str | None = None,
+) -> HTMLResponse | RedirectResponse:
+    """Ask a person to review the automated decisions about an account (PIPL art. 24). Asking
+    again while the review is open opens nothing new; either way the page shows the request as
+    received. A bad form (no CSRF field, words too long, an account not theirs) is a 4xx."""
+    visit = _verified_visit(session, token, settings, clock, lang, verified, "/data")
+    if not isinstance(visit, Visit):
+        return visit
+    try:
+        form = read_form(body)
+        if not _csrf_ok(form, settings, token):
+            return _data_view(session, visit, settings, clock, status=403, error="csrf")
+        case_flows.request_review(
+            session,
+            visit.customer.id,
+            account_ref=_one(form, "account") or None,
+            text=_one(form, "text") or None,
+            opened_by="debtor",
+            channel="portal",
+            clock=clock,
+        )
+    except (RecoupError, ValueError) as exc:
+        status, message = _failure(exc)
+        return _data_view(session, visit, settings, clock, status=status, error=message)
+    return RedirectResponse(
+        visit.url("/data", received="1") + "#automated", status_code=303, headers=HEADERS
+    )

@@ -1,7 +1,7 @@
 """the risk models' registry, the accounts' daily scores and the drift of what is scored
 
 Revision ID: 5b7d2e9a4c61
-Revises: a9e4c2f7b318
+Revises: 5b7d1e9c3a40
 Create Date: 2026-12-06 03:00:00
 """
 

@@ -12,6 +12,7 @@ from recoup.privacy.service.consents import (
     validate,
     withdraw_consent,
 )
+from recoup.privacy.service.decisions import AccountDecisions, automated_decisions
 from recoup.privacy.service.requests import (
     DEFAULT_RETENTION,
     ERASED_NAME,
@@ -34,10 +35,12 @@ __all__ = [
     "KINDS",
     "RETENTION",
     "SOURCES",
+    "AccountDecisions",
     "ConsentNotFound",
     "CustomerNotFound",
     "ErasureDecision",
     "RetentionReport",
+    "automated_decisions",
     "consents_of",
     "erasure_requests",
     "export",

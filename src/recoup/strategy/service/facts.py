@@ -54,6 +54,9 @@ def facts(
             (pl.col("kind") == PauseKind.cease.value).any().alias("cease_requested"),
         )
     )
+    reviews = repo.open_reviews(session, customers)
+    reviewed_accounts = reviews["account_id"].drop_nulls().implode()
+    reviewed_customers = reviews.filter(pl.col("account_id").is_null())["customer_id"].implode()
     reach = (
         repo.reachability(session, detail_customers)
         .lazy()
@@ -97,6 +100,10 @@ def facts(
             dispute_open=pl.col("dispute_open").fill_null(False),
             hardship=pl.col("hardship").fill_null(False),
             cease_requested=pl.col("cease_requested").fill_null(False),
+            # The debtor asked a person to review the automated decisions (PIPL art. 24): an
+            # open review case of the account, or of all the customer's accounts.
+            review_requested=pl.col("account_id").is_in(reviewed_accounts)
+            | pl.col("customer_id").is_in(reviewed_customers),
             # Reachable: an address on file and no opt-out of the channel (so a STOP makes the
             # policy choose another channel instead of planning a message the guard would block).
             reachable_sms=pl.col("has_phone").fill_null(False) & ~pl.col("opted_out_sms"),

@@ -1,0 +1,111 @@
+"""The automated decisions about a debtor, as their "my data" page shows them (PIPL art. 24:
+transparency of automated decision-making; art. 45: access): per open account, the latest scores
+with their reasons in words, the strategy's latest decision (its stage, what it chose and why,
+the learner's arm when one chose), and the reviews the debtor asked a person for."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from recoup.models import Case, CaseKind, StrategyDecision
+from recoup.privacy import repository as repo
+from recoup.risk import reasons as risk_reasons
+
+MAX_REASONS = 5  # the top reasons of a score, as the model ranked them
+
+
+@dataclass(frozen=True)
+class Score:
+    kind: str  # p_pay (chance of paying) or p_roll (chance of falling further behind)
+    as_of: dt.date
+    score: float
+    reasons: list[str]  # in the page's language
+
+
+@dataclass(frozen=True)
+class Decision:
+    as_of: dt.date
+    decision: str  # contact, wait, pause, holdout, none
+    stage: str | None
+    treatment: str | None
+    pause_reason: str | None
+    segment: str | None
+    experiment: str | None  # an experiment's random assignment (with `arm`)
+    arm: str | None
+    learned_arm: str | None = None  # the arm a learning stage chose, when one did
+
+
+@dataclass(frozen=True)
+class AccountDecisions:
+    account_id: int
+    reference: str
+    scores: list[Score] = field(default_factory=list)
+    decision: Decision | None = None
+    reviews: list[Case] = field(default_factory=list)  # the debtor's review cases, newest first
+
+    @property
+    def review_open(self) -> Case | None:
+        return next((c for c in self.reviews if c.status == "open"), None)
+
+
+def automated_decisions(
+    session: Session, customer_id: int, *, language: str
+) -> list[AccountDecisions]:
+    """Per open account of the customer, what automated means decided about it, reasons in
+    `language` (zh-TW reads the zh-CN words: the reason catalogue speaks en and zh-CN)."""
+    words_in = "zh-CN" if language.startswith("zh") else "en"
+    accounts = [a for a in repo.accounts_of(session, customer_id) if a.status == "open"]
+    ids = [a.id for a in accounts]
+    if not ids:
+        return []
+    decisions = {d.account_id: d for d in repo.latest_decisions(session, ids)}
+    scores: dict[int, list[Score]] = {}
+    for s in repo.latest_scores(session, ids):
+        reasons = [
+            risk_reasons.words(str(r.get("code")), r.get("value"), words_in)
+            for r in (s.reasons or [])[:MAX_REASONS]
+            if isinstance(r, dict)
+        ]
+        scores.setdefault(s.account_id, []).append(Score(s.kind, s.as_of_date, s.score, reasons))
+    reviews = [c for c in repo.cases_of(session, customer_id) if c.kind == CaseKind.review]
+    out = []
+    for account in accounts:
+        d = decisions.get(account.id)
+        out.append(
+            AccountDecisions(
+                account_id=account.id,
+                reference=account.external_ref,
+                scores=scores.get(account.id, []),
+                decision=Decision(
+                    d.as_of_date,
+                    d.decision,
+                    d.stage,
+                    d.treatment,
+                    d.pause_reason,
+                    d.segment,
+                    d.experiment,
+                    d.arm,
+                    _learned_arm(d),
+                )
+                if d is not None
+                else None,
+                reviews=sorted(
+                    (c for c in reviews if c.account_id in (None, account.id)),
+                    key=lambda c: c.id,
+                    reverse=True,
+                ),
+            )
+        )
+    return out
+
+
+def _learned_arm(decision: StrategyDecision) -> str | None:
+    """The learner's arm from the decision's explanation (`learning`, a dict with `arm`), when a
+    learning stage chose the treatment."""
+    learning = decision.learning
+    if isinstance(learning, dict) and learning.get("arm"):
+        return str(learning["arm"])
+    return None

@@ -1,0 +1,128 @@
+"""The portal's "my data" shows the automated decisions about the debtor (PIPL art. 24): the latest
+score's reasons in words in the page's language, the strategy's latest decision, a note that these
+are automated; and a button to ask a person to review, which opens exactly one case, audited,
+shown back as received, and refused without the form's CSRF field."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from recoup.config import Settings
+from recoup.kit.clock import SettableClock
+from recoup.models import Account, AccountScore, AuditEvent, Case
+from recoup.strategy import service as strategy_service
+from tests.arrangements.test_flows import DAY0
+from tests.web.test_portal import link
+from tests.web.test_selfservice import csrf, late_with_policy, post, verify
+
+
+def scored(session: Session, clock: SettableClock) -> Account:
+    """A late debtor the strategy decided for today, with a p_pay score and its reasons as the
+    daily run's scoring writes them (risk's row, planted here: the scoring run is risk's)."""
+    account = late_with_policy(session, clock)
+    strategy_service.run(session, DAY0, clock=clock)
+    session.add(
+        AccountScore(
+            account_id=account.id,
+            as_of_date=DAY0,
+            model_id=1,
+            kind="p_pay",
+            score=0.35,
+            reasons=[
+                {"code": "promises_broken_60d", "value": 2, "weight": -0.4},
+                {"code": "days_since_last_payment", "value": 41, "weight": -0.2},
+            ],
+        )
+    )
+    session.commit()
+    return account
+
+
+def opened(
+    client: TestClient, session: Session, settings: Settings, account: Account, clock: SettableClock
+) -> str:
+    path = link(settings, account, clock)
+    verify(client, session, settings, path, csrf(client.get(f"{path}/verify").text))
+    return path
+
+
+class TestMyDataShowsAutomatedDecisions:
+    def test_reason_words_in_chinese_and_english(
+        self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
+    ) -> None:
+        account = scored(session, clock)
+        path = opened(anonymous, session, settings, account, clock)
+        zh = anonymous.get(f"{path}/data", params={"lang": "zh-CN"})
+        assert zh.status_code == 200
+        for words in ("自动化决策", "第二十四条", "60天内2次未兑现还款承诺", "距上次还款41天"):
+            assert words in zh.text
+        assert "估计您近期还款的可能性：35%" in zh.text
+        assert "请工作人员复核这个决定" in zh.text
+        en = anonymous.get(f"{path}/data", params={"lang": "en"})
+        for words in (
+            "Decisions made by automated means",
+            "art. 24",
+            "2 broken promises in 60 days",
+            "41 days since the last payment",
+            "Estimated chance that you pay soon: 35%",
+            "Our latest decision",
+            "Ask a person to review this decision",
+        ):
+            assert words in en.text
+
+
+class TestAskingForAReview:
+    def test_one_case_audited_and_shown_as_received(
+        self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
+    ) -> None:
+        account = scored(session, clock)
+        path = opened(anonymous, session, settings, account, clock)
+        token = csrf(anonymous.get(f"{path}/data").text)
+        form = {"csrf": token, "account": account.external_ref, "text": "请人工看一下"}
+        first = post(anonymous, f"{path}/data/review", form)
+        assert first.status_code == 303  # type: ignore[attr-defined]
+        again = post(anonymous, f"{path}/data/review", form)  # a second press, the same day
+        assert again.status_code == 303  # type: ignore[attr-defined]
+        [case] = session.execute(select(Case)).scalars().all()
+        assert (case.kind, case.account_id, case.opened_by, case.channel) == (
+            "review",
+            account.id,
+            "debtor",
+            "portal",
+        )
+        events = session.execute(
+            select(AuditEvent).where(AuditEvent.action == "case.review.opened")
+        ).scalars()
+        assert len(list(events)) == 1
+        page = anonymous.get(first.headers["location"])  # type: ignore[attr-defined]
+        assert "我们已收到您的复核请求" in page.text
+        assert "请人工看一下" in page.text  # their words, as received
+        assert "请工作人员复核这个决定" not in page.text  # no second button while it is open
+        assert "我们最近的决定" in page.text
+
+    def test_refused_without_the_csrf_field(
+        self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
+    ) -> None:
+        account = scored(session, clock)
+        path = opened(anonymous, session, settings, account, clock)
+        refused = post(anonymous, f"{path}/data/review", {"account": account.external_ref})
+        assert refused.status_code == 403  # type: ignore[attr-defined]
+        assert session.execute(select(Case)).first() is None
+
+    def test_words_too_long_or_another_account_are_a_4xx(
+        self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
+    ) -> None:
+        account = scored(session, clock)
+        path = opened(anonymous, session, settings, account, clock)
+        token = csrf(anonymous.get(f"{path}/data").text)
+        long = post(
+            anonymous,
+            f"{path}/data/review",
+            {"csrf": token, "account": account.external_ref, "text": "x" * 1_001},
+        )
+        assert long.status_code == 422  # type: ignore[attr-defined]
+        other = post(anonymous, f"{path}/data/review", {"csrf": token, "account": "not-mine"})
+        assert other.status_code == 404  # type: ignore[attr-defined]
+        assert session.execute(select(Case)).first() is None
