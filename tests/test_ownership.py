@@ -91,6 +91,10 @@ OWNERS: dict[str, str] = {
     "inbound_messages": "contact",
     "template_versions": "contact",
     # agents: the agents' queues
+    # risk: the models' registry, the daily scores, drift
+    "risk_models": "risk",
+    "account_scores": "risk",
+    "risk_drift": "risk",
     "agent_tasks": "agents",
     "agent_task_events": "agents",
     "account_notes": "agents",

@@ -53,6 +53,7 @@ from recoup.models.payment import Allocation, Payment, PaymentSource
 from recoup.models.privacy import Consent, ErasureRequest, ErasureStatus
 from recoup.models.product import Product, ProductKind
 from recoup.models.quality import QaReview, QaSample
+from recoup.models.risk import AccountScore, RiskDrift, RiskModel
 from recoup.models.strategy import (
     AccountNote,
     AgentTask,
@@ -68,6 +69,7 @@ __all__ = [
     "Account",
     "AccountDelinquency",
     "AccountNote",
+    "AccountScore",
     "AccountStatus",
     "AgentTask",
     "AgentTaskEvent",
@@ -125,6 +127,8 @@ __all__ = [
     "ProductKind",
     "QaReview",
     "QaSample",
+    "RiskDrift",
+    "RiskModel",
     "StaffProposal",
     "StaffSession",
     "StaffUser",

@@ -1,2 +1,5 @@
-"""Risk models: propensity to pay and to roll, their registry, scores, drift, and how each model
-does after it is trained (docs/models.md)."""
+"""Risk: what Recoup learns from its own history. Features computed as of a date from the ledger,
+the delinquency history, contacts and arrangements (`features`, pure); the models' registry, the
+daily scores and their drift (`service`, `repository`); reason words in zh-CN and en (`reasons`);
+how each model does after it is trained (`performance`, on the arithmetic of `watch`, pure).
+"""
