@@ -120,6 +120,7 @@ OWNERS: dict[str, str] = {
     # strategy: policies and the decisions made with them
     "policy_versions": "strategy",
     "strategy_decisions": "strategy",
+    "learning_arms": "strategy",
 }
 
 # Writes outside the owner's repository, as (module, table): none is left, and a new one fails the

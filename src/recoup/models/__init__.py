@@ -59,6 +59,7 @@ from recoup.models.strategy import (
     AgentTask,
     AgentTaskEvent,
     DailyRun,
+    LearningArm,
     PolicyVersion,
     StrategyDecision,
 )
@@ -112,6 +113,7 @@ __all__ = [
     "InboundMessage",
     "KeyPurpose",
     "KeyState",
+    "LearningArm",
     "Model",
     "OneTimeCode",
     "OptOut",

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recoup.kit.crypto import EncryptedString
@@ -53,6 +54,25 @@ class StrategyDecision(IdMixin, CreatedMixin, Model):
     queue_priority: Mapped[float | None] = mapped_column(Float)
     offers: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     compliance: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    # The learner's explanation when a `learn:` stage chose the treatment: arm, value, sd, cell,
+    # context, mode (learn, explore, holdout), p_pay, horizon and cost (for the reward later).
+    learning: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+
+class LearningArm(Model):
+    """What a learning stage's arm has earned in a context cell: the rewards (money paid within
+    the horizon minus the contact's cost) counted, summed and summed squared, by the daily run."""
+
+    __tablename__ = "learning_arms"
+
+    policy: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cell: Mapped[str] = mapped_column(String(255), primary_key=True)
+    arm: Mapped[str] = mapped_column(String(64), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    reward_sum: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    reward_sq_sum: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    updated_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
 
 
 class AgentTask(IdMixin, CreatedMixin, Model):

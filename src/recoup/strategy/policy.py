@@ -119,6 +119,55 @@ class Treatment:
     segments: frozenset[str]
 
 
+# What a contact costs, in minor units, when a `learn:` block does not say (its reward is the money
+# paid within the horizon minus this). Copied from the house figures in
+# src/recoup/analytics/costs.yaml (strategy may not import analytics): a call is the dial (20)
+# plus an agent task's time (500).
+DEFAULT_COSTS: dict[str, float] = {
+    "sms": 5,
+    "email": 1,
+    "push": 0,
+    "in_app": 0,
+    "call": 520,
+    "ai_call": 30,
+    "letter": 300,
+    "none": 0,
+}
+NO_CONTACT = "none"  # the channel of the arm "no contact today"
+
+
+@dataclass(frozen=True)
+class LearnArm:
+    """A treatment the learner may choose (channel `none`: no contact today)."""
+
+    id: str
+    channel: str
+    template: str
+    tone: str
+    window: Window | None
+    when: pl.Expr  # the arm's own condition (a referenced treatment's condition and segments)
+
+
+@dataclass(frozen=True)
+class Learning:
+    """A stage's `learn:` block: the learner chooses among `arms` per context cell."""
+
+    arms: tuple[LearnArm, ...]
+    # (fact, cut points) per context fact; None: each value of a string or yes/no fact is a cell
+    context: tuple[tuple[str, tuple[float, ...] | None], ...]
+    horizon_days: int
+    costs: Mapping[str, float]
+    exploration: float
+    holdout: float
+    prior_mean: float
+    prior_sd: float
+    prior_strength: float
+    budget_contacts: int | None
+    budget_days: int
+    call_minutes: float
+    calls_per_day: int | None
+
+
 @dataclass(frozen=True)
 class Stage:
     name: str
@@ -126,6 +175,7 @@ class Stage:
     treatments: tuple[Treatment, ...]
     dpd: tuple[int, int] | None = None  # the ranges the stage requires, as written
     days_to_due: tuple[int, int] | None = None
+    learn: Learning | None = None
 
 
 @dataclass(frozen=True)
@@ -206,6 +256,10 @@ class Policy:
                     part = part & pl.col(column).is_between(*bounds).fill_null(False)
             parts.append(part)
         return pl.any_horizontal(parts) if parts else pl.lit(False)
+
+    @property
+    def learning_stages(self) -> tuple[Stage, ...]:
+        return tuple(s for s in self.stages if s.learn is not None)
 
     def treatment(self, treatment_id: str) -> Treatment:
         for stage in self.stages:
@@ -291,14 +345,18 @@ def _build(r: _Reader, text: str, source: str) -> Policy:
     stages = []
     seen_ids: set[str] = set()
     for st in r.items("stages"):
-        st.only("name", "dpd", "days_to_due", "when", "treatments")
+        st.only("name", "dpd", "days_to_due", "when", "treatments", "learn")
+        treatments = tuple(_treatment(t, names, seen_ids) for t in st.items("treatments"))
         stages.append(
             Stage(
                 st.name("name"),
                 st.stage_condition(),
-                tuple(_treatment(t, names, seen_ids) for t in st.items("treatments")),
+                treatments,
                 dpd=_range(st.raw.get("dpd")),
                 days_to_due=_range(st.raw.get("days_to_due")),
+                learn=_learning(st.sub("learn"), treatments, seen_ids)
+                if st.raw.get("learn") is not None
+                else None,
             )
         )
     if not stages:
@@ -370,6 +428,169 @@ def _treatment(t: _Reader, segments: set[str], seen: set[str]) -> Treatment:
         every_days=t.positive("every_days"),
         max_in_stage=t.positive("max_in_stage"),
         segments=listed,
+    )
+
+
+def _share(r: _Reader, key: str, default: float) -> float:
+    value = r.raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+        raise r.error("is a share between 0 and 1 (0 included)", key)
+    return float(value)
+
+
+def _real(
+    r: _Reader, key: str, default: float, *, minimum: float = 0, strict: bool = False
+) -> float:
+    value = r.raw.get(key, default)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or value < minimum
+        or (strict and value == minimum)
+    ):
+        raise r.error(f"must be a number {'>' if strict else '>='} {minimum:g}", key)
+    return float(value)
+
+
+def _learning(r: _Reader, treatments: tuple[Treatment, ...], seen: set[str]) -> Learning:
+    """A stage's `learn:` block, checked: arms (new ones or the stage's treatments, with
+    overrides), the context facts and their cut points, the horizon, costs, exploration, holdout,
+    prior, budget and call capacity."""
+    r.only(
+        "arms",
+        "context",
+        "horizon_days",
+        "costs",
+        "exploration",
+        "holdout",
+        "prior",
+        "budget",
+        "call_minutes",
+        "calls_per_day",
+    )
+    own = {t.id: t for t in treatments}
+    arms: list[LearnArm] = []
+    ids: set[str] = set()
+    for a in r.items("arms"):
+        a.only("id", "treatment", "channel", "template", "tone", "window", "when")
+        base: Treatment | None = None
+        if "treatment" in a.raw:
+            ref = a.name("treatment")
+            if ref not in own:
+                raise a.error(
+                    f"{ref!r} is not a treatment of this stage; they are: "
+                    f"{', '.join(own) or '(none)'}",
+                    "treatment",
+                )
+            base = own[ref]
+            overridden = {"channel", "template", "tone", "window"} & set(a.raw)
+            if overridden and "id" not in a.raw:
+                raise a.error("an arm that changes a treatment needs its own id", "treatment")
+            arm_id = str(a.raw.get("id", ref))
+        else:
+            arm_id = a.name("id")
+        if arm_id in ids:
+            raise a.error(f"arm id {arm_id!r} is used twice", "id" if "id" in a.raw else None)
+        if arm_id != (base.id if base else None):
+            if arm_id in seen:
+                raise a.error(f"arm id {arm_id!r} is already a treatment's id", "id")
+            seen.add(arm_id)
+        ids.add(arm_id)
+        channel = a.choice(
+            "channel", (*CHANNELS, NO_CONTACT), default=base.channel if base else None
+        )
+        window = base.window if base else None
+        if "window" in a.raw:
+            w = a.sub("window")
+            window = Window(w.time("from"), w.time("to"))
+        when = base.when if base else pl.lit(True)
+        if base is not None and base.segments:
+            when = when & pl.col("segment").is_in(sorted(base.segments))
+        if "when" in a.raw:
+            when = when & a.condition("when")
+        if channel == NO_CONTACT:
+            template = ""
+        elif "template" in a.raw or base is None:
+            template = a.name("template")
+        else:
+            template = base.template
+        arms.append(
+            LearnArm(
+                id=arm_id,
+                channel=channel,
+                template=template,
+                tone=a.choice("tone", TONES, default=base.tone if base else "neutral"),
+                window=window,
+                when=when,
+            )
+        )
+    if len(arms) < 2:
+        raise r.error("a learning stage needs at least two arms to choose among", "arms")
+    context: list[tuple[str, tuple[float, ...] | None]] = []
+    ctx = r.sub("context", default={})
+    for fact, cuts in ctx.raw.items():
+        kind = FACTS.get(str(fact))
+        if kind is None:
+            raise ctx.error(
+                f"unknown fact {fact!r}; facts are: {', '.join(sorted(FACTS))}",
+                str(fact),
+                at_key=True,
+            )
+        if kind in ("int", "float"):
+            if (
+                not isinstance(cuts, list)
+                or not cuts
+                or not all(isinstance(c, int | float) and not isinstance(c, bool) for c in cuts)
+                or list(cuts) != sorted(set(cuts))
+            ):
+                raise ctx.error(
+                    f"a number fact's cells are its cut points, increasing: e.g. {fact}: [50_000, 200_000]",
+                    str(fact),
+                )
+            context.append((str(fact), tuple(float(c) for c in cuts)))
+        else:
+            if cuts is not True:
+                raise ctx.error(
+                    f"{fact} is a {'yes/no' if kind == 'bool' else 'text'} fact: write "
+                    f"`{fact}: true` (each value its own cell)",
+                    str(fact),
+                )
+            context.append((str(fact), None))
+    costs = dict(DEFAULT_COSTS)
+    given = r.sub("costs", default={})
+    for channel, cost in given.raw.items():
+        if channel not in CHANNELS:
+            raise given.error(
+                f"{channel!r} is not one of {', '.join(CHANNELS)}", str(channel), at_key=True
+            )
+        if isinstance(cost, bool) or not isinstance(cost, int | float) or cost < 0:
+            raise given.error("a cost is a number of minor units >= 0", str(channel))
+        costs[str(channel)] = float(cost)
+    prior = r.sub("prior", default={})
+    prior.only("mean", "sd", "strength")
+    mean = prior.raw.get("mean", 0)
+    if isinstance(mean, bool) or not isinstance(mean, int | float):
+        raise prior.error("must be a number", "mean")
+    budget = r.sub("budget", default={})
+    budget.only("contacts", "days")
+    calls = any(a.channel == "call" for a in arms)
+    calls_per_day = r.positive("calls_per_day")
+    if calls_per_day is not None and not calls:
+        raise r.error("calls_per_day needs an arm whose channel is call", "calls_per_day")
+    return Learning(
+        arms=tuple(arms),
+        context=tuple(context),
+        horizon_days=r.positive("horizon_days") or 7,
+        costs=costs,
+        exploration=_share(r, "exploration", 0.05),
+        holdout=_share(r, "holdout", 0.05),
+        prior_mean=float(mean),
+        prior_sd=_real(prior, "sd", 20_000, strict=True),
+        prior_strength=_real(prior, "strength", 10, strict=True),
+        budget_contacts=budget.positive("contacts"),
+        budget_days=budget.positive("days") or 7,
+        call_minutes=_real(r, "call_minutes", 6, strict=True),
+        calls_per_day=calls_per_day,
     )
 
 

@@ -1,5 +1,6 @@
 """SQL for the strategy: policy versions, the account facts read set-based, and the decisions
-written (the only place that writes `policy_versions` and `strategy_decisions`)."""
+written (the only place that writes `policy_versions`, `strategy_decisions` and
+`learning_arms`)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from recoup.models import (
     CustomerEmail,
     CustomerPhone,
     DelinquencyPause,
+    LearningArm,
     OptOut,
     Payment,
     PolicyVersion,
@@ -368,3 +370,122 @@ def electronic_consents(session: Session, at: dt.datetime, customers: Ids = None
         ),
         {"customer_id": pl.Int64, "channel": pl.String},
     )
+
+
+# A contact that counts against a learning stage's budget: one that went or will go.
+_BUDGETED = ("planned", "deferred", "queued", "sending", "sent", "delivered", "unknown")
+# A contact whose cost the learner's reward pays: one handed to a provider.
+_SENT = ("sent", "delivered", "unknown")
+
+
+def recent_contacts(
+    session: Session, as_of: dt.date, days: int, accounts: Ids = None
+) -> pl.DataFrame:
+    """Per account, the contacts planned in the `days` days before `as_of` (not blocked, not
+    cancelled, not failed): what a learning stage's budget counts."""
+    c = ContactPlan
+    stmt = (
+        select(c.account_id, func.count(c.id))
+        .where(
+            c.as_of_date < as_of,
+            c.as_of_date >= as_of - dt.timedelta(days=days),
+            c.status.in_(_BUDGETED),
+            c.purpose == "collection",
+        )
+        .group_by(c.account_id)
+    )
+    return frames.read_frame(
+        session,
+        _only(stmt, c.account_id, accounts),
+        {"account_id": pl.Int64, "recent_contacts": pl.Int64},
+    )
+
+
+def learning_stats(session: Session, policy: str) -> pl.DataFrame:
+    """What a policy's learning arms have earned: stage, cell, arm, n, reward_sum, reward_sq_sum."""
+    a = LearningArm
+    return frames.read_frame(
+        session,
+        select(a.stage, a.cell, a.arm, a.n, a.reward_sum, a.reward_sq_sum, a.updated_on).where(
+            a.policy == policy
+        ),
+        {
+            "stage": pl.String,
+            "cell": pl.String,
+            "arm": pl.String,
+            "n": pl.Int64,
+            "reward_sum": pl.Float64,
+            "reward_sq_sum": pl.Float64,
+            "updated_on": pl.Date,
+        },
+    )
+
+
+def all_learning_arms(session: Session) -> pl.DataFrame:
+    """Every policy's arms (for the report and the console)."""
+    a = LearningArm
+    return frames.read_frame(
+        session,
+        select(a.policy, a.stage, a.cell, a.arm, a.n, a.reward_sum, a.reward_sq_sum, a.updated_on),
+        {
+            "policy": pl.String,
+            "stage": pl.String,
+            "cell": pl.String,
+            "arm": pl.String,
+            "n": pl.Int64,
+            "reward_sum": pl.Float64,
+            "reward_sq_sum": pl.Float64,
+            "updated_on": pl.Date,
+        },
+    )
+
+
+def learned_decisions(session: Session, first: dt.date, last: dt.date) -> pl.DataFrame:
+    """The learner's decisions made from `first` to `last`: account, day, and the explanation
+    (JSON text)."""
+    d = StrategyDecision
+    return frames.read_frame(
+        session,
+        select(d.account_id, d.as_of_date, cast(d.learning, String)).where(
+            d.as_of_date >= first, d.as_of_date <= last, d.learning.is_not(None)
+        ),
+        {"account_id": pl.Int64, "as_of_date": pl.Date, "learning": pl.String},
+    )
+
+
+def payments_between(
+    session: Session, first: dt.date, last: dt.date, accounts: Ids = None
+) -> pl.DataFrame:
+    """Live (not reversed) payments with a value date from `first` to `last`."""
+    p = Payment
+    stmt = select(p.account_id, p.value_date, p.amount_minor).where(
+        p.reversed_at.is_(None), p.value_date >= first, p.value_date <= last
+    )
+    return frames.read_frame(
+        session,
+        _only(stmt, p.account_id, accounts),
+        {"account_id": pl.Int64, "value_date": pl.Date, "amount_minor": pl.Int64},
+    )
+
+
+def sent_contacts(
+    session: Session, first: dt.date, last: dt.date, accounts: Ids = None
+) -> pl.DataFrame:
+    """Contacts planned from `first` to `last` that were handed to a provider: account, day,
+    treatment (the learner's arm)."""
+    c = ContactPlan
+    stmt = select(c.account_id, c.as_of_date, c.treatment).where(
+        c.as_of_date >= first, c.as_of_date <= last, c.status.in_(_SENT)
+    )
+    return frames.read_frame(
+        session,
+        _only(stmt, c.account_id, accounts),
+        {"account_id": pl.Int64, "as_of_date": pl.Date, "treatment": pl.String},
+    )
+
+
+def add_learning(session: Session, rows: pl.DataFrame) -> int:
+    """Arms' new totals (policy, stage, cell, arm, n, reward_sum, reward_sq_sum, updated_on),
+    inserted or replacing the old ones (the caller added the day's rewards to them)."""
+    key = ["policy", "stage", "cell", "arm"]
+    return frames.upsert_frame(session, LearningArm.__table__, rows, key)  # type: ignore[arg-type]

@@ -4,6 +4,8 @@
    reachability, the contacts planned so far in the current stage);
 2. decides with the active policy's kernel;
 3. checks every planned contact with the compliance guard (`planning`);
+0. (a policy with `learn:` stages) rewards the learner's decisions whose horizon ended yesterday
+   (`learning.learn`), before deciding;
 4. records a decision per account in a stage (an account no stage covers is counted in the run's
    report only) through the strategy's repository, and hands the contact plans to
    `contact.service` and the queues' tasks to `agents.service`, in the caller's transaction.
@@ -31,6 +33,7 @@ from recoup.audit import service as audit_service
 from recoup.contact import service as contact_service
 from recoup.kit.clock import Clock
 from recoup.strategy import repository as repo
+from recoup.strategy.service.learning import learn
 from recoup.strategy.service.planning import decision_rows, plan, plan_rows
 from recoup.strategy.service.versions import active_policy
 
@@ -48,6 +51,7 @@ class StrategyRun:
     contacts_blocked: int = 0
     agent_tasks: int = 0
     by_decision: dict[str, int] | None = None
+    rewarded: int = 0  # the learner's decisions whose horizon ended yesterday, rewarded today
 
 
 def run(session: Session, as_of: dt.date, *, clock: Clock, actor: str = "daily-run") -> StrategyRun:
@@ -55,6 +59,8 @@ def run(session: Session, as_of: dt.date, *, clock: Clock, actor: str = "daily-r
     transaction; the accounts already decided for `as_of` are skipped."""
     version, policy = active_policy(session)
     report = StrategyRun(as_of=as_of, policy=f"{policy.name} {policy.version} (#{version.id})")
+    # The learner learns from what its past decisions earned before it decides today.
+    report.rewarded = learn(session, as_of, policy).decisions
     decisions, contacts = plan(session, as_of, policy, now=clock.now())
     if decisions.height == 0:
         return report

@@ -11,6 +11,7 @@ reasons.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import polars as pl
 from sqlalchemy.orm import Session
@@ -25,9 +26,10 @@ from recoup.compliance.vocabulary import (
     TO_TYPE,
     jurisdiction_zones,
 )
+from recoup.strategy import bandit
 from recoup.strategy import repository as repo
-from recoup.strategy.kernel import decide
-from recoup.strategy.policy import Policy
+from recoup.strategy.kernel import complete, decide
+from recoup.strategy.policy import NO_CONTACT, Learning, Policy
 from recoup.strategy.service.facts import OPT_OUT_CHANNELS, customers_of, facts, with_history
 
 DEFAULT_WINDOW = "10:00"
@@ -70,11 +72,336 @@ def plan(
         ),
         on="account_id",
     )
-    contacts = decisions.filter(pl.col("decision") == "contact")
     customers = customers_of(f, accounts)
     consents = repo.electronic_consents(session, now, customers)
     quiet = repo.quiet_hours(session, customers)
+    if policy.learning_stages:
+        decisions = _learn(session, decisions, f, as_of, now, policy, consents, quiet, accounts)
+    else:
+        decisions = decisions.with_columns(pl.lit(None, LEARNING).alias("learning"))
+    contacts = decisions.filter(pl.col("decision") == "contact")
     return decisions, _check(contacts, as_of, now, consents, quiet)
+
+
+_DRIVERS = pl.List(pl.Struct({"fact": pl.String, "value": pl.String}))
+# The learner's explanation on a decision record (`strategy_decisions.learning`, JSON).
+LEARNING = pl.Struct(
+    {
+        "policy": pl.String,
+        "stage": pl.String,
+        "cell": pl.String,
+        "arm": pl.String,
+        "channel": pl.String,
+        "mode": pl.String,
+        "value": pl.Float64,
+        "sd": pl.Float64,
+        "context": _DRIVERS,
+        "p_pay": pl.Float64,
+        "horizon": pl.Int64,
+        "cost": pl.Float64,
+        "call_value": pl.Float64,
+    }
+)
+
+# The decisions a learning stage may replace: the kernel's ladder would contact, wait or do
+# nothing; a pause, an experiment's holdout and accounts in no stage stay as they are.
+_LEARNABLE = ("contact", "wait", "none")
+
+
+def _cell(learning: Learning) -> pl.Expr:
+    """The context cell's name, e.g. `overdue_minor<50000|product=bnpl` (`na` when unknown)."""
+    parts: list[pl.Expr] = []
+    for fact, cuts in learning.context:
+        value = pl.col(fact)
+        if cuts is None:
+            label = value.cast(pl.String).fill_null("na")
+        else:
+            names = [f"<{cuts[0]:g}"]
+            names += [f"={a:g}..{b:g}" for a, b in itertools.pairwise(cuts)]
+            names.append(f">={cuts[-1]:g}")
+            label = pl.lit(names[-1])
+            for cut, name in reversed(list(zip(cuts, names, strict=False))):
+                label = pl.when(value < cut).then(pl.lit(name)).otherwise(label)
+            label = label.cast(pl.String)
+        parts.append(
+            pl.lit(fact + ("=" if cuts is None else "")) + label
+            if cuts is None
+            else pl.when(value.is_null()).then(pl.lit(f"{fact}=na")).otherwise(pl.lit(fact) + label)
+        )
+    if not parts:
+        return pl.lit("all")
+    return pl.concat_str(parts, separator="|")
+
+
+def _learn(
+    session: Session,
+    decisions: pl.DataFrame,
+    f: pl.DataFrame,
+    as_of: dt.date,
+    now: dt.datetime,
+    policy: Policy,
+    consents: pl.DataFrame,
+    quiet: pl.DataFrame,
+    accounts: repo.Ids,
+) -> pl.DataFrame:
+    """The learning stages' choice: every arm with a channel checked by the guard at its window
+    (an arm it blocks is never a candidate; one it defers to later stays one, as the ladder's
+    contacts do), the budget applied, then the bandit picks per account; the chosen arm becomes
+    the decision's treatment, with its explanation in `learning`."""
+    stages = {s.name: s for s in policy.learning_stages}
+    learnable = decisions.filter(
+        pl.col("stage").is_in(list(stages)) & pl.col("decision").is_in(_LEARNABLE)
+    )
+    if learnable.height == 0:
+        return decisions.with_columns(pl.lit(None, LEARNING).alias("learning"))
+    longest = max(s.learn.budget_days for s in stages.values() if s.learn)
+    budget_days = {s.learn.budget_days for s in stages.values() if s.learn}
+    ids = learnable["account_id"].to_list() if accounts is not None else None
+    recent = {
+        days: repo.recent_contacts(session, as_of, days, ids).rename(
+            {"recent_contacts": f"_recent_{days}"}
+        )
+        for days in budget_days | {longest}
+    }
+    facts_cols = [c for c in complete(f).columns if c not in learnable.columns or c == "account_id"]
+    frame = learnable.join(complete(f).select(facts_cols), on="account_id", how="left")
+    for days, counts in recent.items():
+        frame = frame.join(counts, on="account_id", how="left").with_columns(
+            pl.col(f"_recent_{days}").fill_null(0)
+        )
+    frame = frame.with_columns(
+        pl.when(pl.col("stage") == name).then(_cell(s.learn)).alias(f"_cell_{name}")
+        for name, s in stages.items()
+        if s.learn
+    ).with_columns(pl.coalesce(*(pl.col(f"_cell_{n}") for n in stages)).alias("_cell"))
+    options: list[pl.DataFrame] = []
+    arm_rows: list[dict[str, object]] = []
+    params: list[bandit.StageParams] = []
+    for name, stage in stages.items():
+        learning = stage.learn
+        assert learning is not None
+        in_stage = frame.filter(pl.col("stage") == name)
+        params.append(
+            bandit.StageParams(
+                stage=name,
+                arms=tuple(a.id for a in learning.arms),
+                exploration=learning.exploration,
+                holdout=learning.holdout,
+                prior_mean=learning.prior_mean,
+                prior_sd=learning.prior_sd,
+                strength=learning.prior_strength,
+                call_arms=tuple(a.id for a in learning.arms if a.channel == "call"),
+                call_minutes=learning.call_minutes,
+                calls_per_day=learning.calls_per_day,
+            )
+        )
+        within = (
+            pl.lit(True)
+            if learning.budget_contacts is None
+            else pl.col(f"_recent_{learning.budget_days}") < learning.budget_contacts
+        )
+        for arm in learning.arms:
+            arm_rows.append(
+                {
+                    "stage": name,
+                    "_arm": arm.id,
+                    "_channel": arm.channel,
+                    "_template": arm.template,
+                    "_tone": arm.tone,
+                    "_from": arm.window.start if arm.window else None,
+                    "_to": arm.window.end if arm.window else None,
+                    "_cost": float(learning.costs.get(arm.channel, 0)),
+                    "_horizon": learning.horizon_days,
+                }
+            )
+            if in_stage.height == 0:
+                continue
+            if arm.channel == NO_CONTACT:
+                ok = in_stage.select("account_id", "stage", "_cell")
+            else:
+                ok = in_stage.filter((arm.when & within).fill_null(False)).select(
+                    "account_id", "stage", "_cell"
+                )
+            options.append(ok.with_columns(pl.lit(arm.id).alias("arm")))
+    arms = pl.DataFrame(
+        arm_rows,
+        schema={
+            "stage": pl.String,
+            "_arm": pl.String,
+            "_channel": pl.String,
+            "_template": pl.String,
+            "_tone": pl.String,
+            "_from": pl.String,
+            "_to": pl.String,
+            "_cost": pl.Float64,
+            "_horizon": pl.Int64,
+        },
+    )
+    candidates = (
+        pl.concat(options)
+        if options
+        else pl.DataFrame(
+            schema={
+                "account_id": pl.Int64,
+                "stage": pl.String,
+                "_cell": pl.String,
+                "arm": pl.String,
+            }
+        )
+    ).join(arms.rename({"_arm": "arm"}), on=["stage", "arm"], how="left")
+    allowed = _guard_allows(candidates, frame, as_of, now, consents, quiet)
+    stats = repo.learning_stats(session, policy.name)
+    chosen = bandit.choose(
+        allowed.select("account_id", "stage", pl.col("_cell").alias("cell"), "arm", "allowed"),
+        stats,
+        params,
+        day=as_of,
+    ).join(arms.rename({"_arm": "arm"}), on=["stage", "arm"], how="left")
+    context_facts = sorted(
+        {fact for s in stages.values() if s.learn for fact, _ in s.learn.context}
+    )
+    chosen = chosen.join(
+        frame.select("account_id", "p_pay", *[c for c in context_facts if c != "p_pay"]),
+        on="account_id",
+        how="left",
+    )
+    explained = []
+    for name, stage in stages.items():
+        assert stage.learn is not None
+        part = chosen.filter(pl.col("stage") == name)
+        if part.height == 0:
+            continue
+        facts_here = [fact for fact, _ in stage.learn.context]
+        explained.append(
+            part.select(
+                "account_id",
+                pl.col("arm").alias("_arm_id"),
+                "_channel",
+                "_template",
+                "_tone",
+                "_from",
+                "_to",
+                "call_value",
+                pl.struct(
+                    pl.lit(policy.name).alias("policy"),
+                    pl.col("stage"),
+                    pl.col("cell"),
+                    pl.col("arm"),
+                    pl.col("_channel").alias("channel"),
+                    pl.col("mode"),
+                    pl.col("value").round(1),
+                    pl.col("sd").round(1),
+                    # The facts that set the cell (the drivers), as they were.
+                    pl.concat_list(
+                        [
+                            pl.struct(
+                                pl.lit(c).alias("fact"),
+                                pl.col(c).cast(pl.String).alias("value"),
+                            )
+                            for c in facts_here
+                        ]
+                    ).alias("context")
+                    if facts_here
+                    else pl.lit([], _DRIVERS).alias("context"),
+                    pl.col("p_pay"),
+                    pl.col("_horizon").alias("horizon"),
+                    pl.col("_cost").alias("cost"),
+                    pl.col("call_value").round(2),
+                ).alias("learning"),
+            )
+        )
+    picked = pl.concat(explained) if explained else pl.DataFrame()
+    if picked.height == 0:
+        return decisions.with_columns(pl.lit(None, LEARNING).alias("learning"))
+    picked = picked.with_columns(pl.col("learning").cast(LEARNING))
+    contact = pl.col("_channel") != NO_CONTACT
+    replaced = (
+        decisions.join(picked, on="account_id", how="left")
+        .with_columns(
+            pl.when(pl.col("learning").is_null())
+            .then(pl.col("decision"))
+            .when(contact)
+            .then(pl.lit("contact"))
+            .otherwise(pl.lit("wait"))
+            .alias("decision"),
+            *(
+                pl.when(pl.col("learning").is_null())
+                .then(pl.col(column))
+                .when(contact)
+                .then(pl.col(source))
+                .otherwise(None)
+                .alias(column)
+                for column, source in (
+                    ("treatment", "_arm_id"),
+                    ("channel", "_channel"),
+                    ("template", "_template"),
+                    ("tone", "_tone"),
+                    ("window_from", "_from"),
+                    ("window_to", "_to"),
+                )
+            ),
+            pl.when(
+                pl.col("learning").is_not_null()
+                & (pl.col("_channel") == "call")
+                & pl.col("call_value").is_not_null()
+                & pl.col("queue").is_not_null()
+            )
+            .then(pl.col("call_value"))
+            .otherwise(pl.col("queue_priority"))
+            .alias("queue_priority"),
+        )
+        .drop(
+            "_arm_id", "_channel", "_template", "_tone", "_from", "_to", "call_value", strict=False
+        )
+    )
+    return replaced.select(*decisions.columns, "learning")
+
+
+def _guard_allows(
+    candidates: pl.DataFrame,
+    frame: pl.DataFrame,
+    as_of: dt.date,
+    now: dt.datetime,
+    consents: pl.DataFrame,
+    quiet: pl.DataFrame,
+) -> pl.DataFrame:
+    """The candidates with `allowed`: the arm's contact, checked by the guard at its window's
+    start as `_check` checks the ladder's, is not blocked (no contact: always allowed)."""
+    contactable = candidates.filter(pl.col("_channel") != NO_CONTACT).with_row_index("_key")
+    allowed = candidates.filter(pl.col("_channel") == NO_CONTACT).with_columns(
+        pl.lit(True).alias("allowed")
+    )
+    if contactable.height == 0:
+        return allowed
+    guard_cols = [
+        "customer_id",
+        "jurisdiction",
+        "zones",
+        "collector",
+        "product",
+        "dpd",
+        "dispute_open",
+        "hardship",
+        "cease_requested",
+        *(f"opted_out_{c}" for c in OPT_OUT_CHANNELS),
+    ]
+    rows = contactable.join(frame.select("account_id", *guard_cols), on="account_id").select(
+        pl.col("_key").cast(pl.Int64).alias("account_id"),
+        *guard_cols,
+        pl.col("_channel").alias("channel"),
+        pl.col("_from").alias("window_from"),
+    )
+    verdicts = _check(rows, as_of, now, consents, quiet).select(
+        pl.col("account_id").alias("_key"), (pl.col("status") != "blocked").alias("allowed")
+    )
+    checked = (
+        contactable.with_columns(pl.col("_key").cast(pl.Int64))
+        .join(verdicts, on="_key", how="left")
+        .drop("_key")
+    )
+    return pl.concat(
+        [allowed, checked.with_columns(pl.col("allowed").fill_null(False))], how="diagonal_relaxed"
+    )
 
 
 def _check(
@@ -213,6 +540,9 @@ def decision_rows(
         "queue_priority",
         "offers",
         pl.col("compliance").fill_null(pl.lit([], pl.List(pl.String))),
+        (pl.col("learning") if "learning" in decisions.columns else pl.lit(None, LEARNING)).alias(
+            "learning"
+        ),
         pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("created_at"),
     )
 

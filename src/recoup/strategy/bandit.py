@@ -1,0 +1,287 @@
+"""The learner's choice, pure and set-based: Thompson sampling over context cells.
+
+For a learning stage, every account has candidate arms (rows of `candidates`: the arms whose
+condition holds, that the guard does not block, within the contact budget; `allowed` says which)
+and a context cell. What the arms earned so far (`stats`: n, the sum and the sum of squares of
+the rewards per stage, cell and arm) gives a Normal posterior on each arm's mean reward per cell:
+
+- the arm's pooled mean over the stage's cells is shrunk toward the prior mean by `strength`
+  pseudo-observations; the cell's mean is shrunk toward that pooled mean by the same strength, so
+  a sparse cell borrows strength from the others and a rich one speaks for itself;
+- the reward's spread is the arm's pooled variance (with `strength` pseudo-observations of the
+  prior's), and the posterior sd of the cell's mean is that spread / sqrt(n + strength).
+
+Each account then draws one value per allowed arm from its posterior (a standard normal from a
+stable hash of the account, the day and the arm: a run is reproducible, on any machine) and takes
+the arm with the highest draw, ties to the first listed. Two groups do not learn:
+
+- `holdout` (sticky per account and stage): a uniformly random allowed arm every day, so the
+  uplift of learning over random choice stays measurable;
+- `explore` (per account and day, with the floor's probability): a uniformly random allowed arm.
+
+Calls: when a stage has a call arm and a capacity (`calls_per_day`), the call arm stays allowed
+only for the accounts where an agent's minute is worth most, the call's posterior mean minus the
+best other allowed arm's, per minute of call (`call_value`), the top `calls_per_day` of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from dataclasses import dataclass
+
+import polars as pl
+
+from recoup.strategy.kernel import unit_hash
+
+_U64 = pl.UInt64
+
+
+@dataclass(frozen=True)
+class StageParams:
+    """What the choice needs of a stage's `learn:` block."""
+
+    stage: str
+    arms: tuple[str, ...]  # in the policy's order (ties go to the first)
+    exploration: float
+    holdout: float
+    prior_mean: float
+    prior_sd: float
+    strength: float
+    call_arms: tuple[str, ...] = ()
+    call_minutes: float = 6.0
+    calls_per_day: int | None = None
+
+
+def seed_of(*parts: object) -> int:
+    """A stable 64-bit number from names and dates (the same on every machine and run)."""
+    text = "|".join(str(p) for p in parts)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+STATS_SCHEMA = {
+    "stage": pl.String,
+    "cell": pl.String,
+    "arm": pl.String,
+    "n": pl.Int64,
+    "reward_sum": pl.Float64,
+    "reward_sq_sum": pl.Float64,
+}
+
+
+def posterior(stats: pl.DataFrame, params: list[StageParams]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(per stage, cell and arm: mean, sd; per stage and arm, the pooled: mean, sd) from the
+    rewards so far (`stats`, see STATS_SCHEMA)."""
+    prior = pl.DataFrame(
+        {
+            "stage": [p.stage for p in params for _ in p.arms],
+            "arm": [a for p in params for a in p.arms],
+            "_m0": [p.prior_mean for p in params for _ in p.arms],
+            "_s0": [p.prior_sd for p in params for _ in p.arms],
+            "_k": [p.strength for p in params for _ in p.arms],
+        },
+        schema={
+            "stage": pl.String,
+            "arm": pl.String,
+            "_m0": pl.Float64,
+            "_s0": pl.Float64,
+            "_k": pl.Float64,
+        },
+    )
+    stats = stats.select(list(STATS_SCHEMA)).cast(STATS_SCHEMA)  # type: ignore[arg-type]
+    pooled = (
+        prior.join(
+            stats.group_by("stage", "arm").agg(
+                pl.col("n").sum().alias("_n"),
+                pl.col("reward_sum").sum().alias("_s"),
+                pl.col("reward_sq_sum").sum().alias("_ss"),
+            ),
+            on=["stage", "arm"],
+            how="left",
+        )
+        .with_columns(pl.col("_n", "_s", "_ss").fill_null(0))
+        .with_columns(
+            ((pl.col("_s") + pl.col("_k") * pl.col("_m0")) / (pl.col("_n") + pl.col("_k"))).alias(
+                "pooled_mean"
+            ),
+            # Squared deviations from the arm's own mean, plus the prior's pseudo-observations.
+            (
+                (
+                    (pl.col("_ss") - pl.col("_s") ** 2 / pl.col("_n").clip(1)).clip(0)
+                    + pl.col("_k") * pl.col("_s0") ** 2
+                )
+                / (pl.col("_n") + pl.col("_k"))
+            )
+            .sqrt()
+            .alias("spread"),
+        )
+    )
+    cells = (
+        stats.join(
+            pooled.select("stage", "arm", "pooled_mean", "spread", "_k"), on=["stage", "arm"]
+        )
+        .with_columns(
+            (
+                (pl.col("reward_sum") + pl.col("_k") * pl.col("pooled_mean"))
+                / (pl.col("n") + pl.col("_k"))
+            ).alias("mean"),
+            (pl.col("spread") / (pl.col("n") + pl.col("_k")).sqrt()).alias("sd"),
+        )
+        .select("stage", "cell", "arm", "mean", "sd", "n")
+    )
+    pooled_out = pooled.select(
+        "stage",
+        "arm",
+        pl.col("pooled_mean"),
+        (pl.col("spread") / (pl.col("_n") + pl.col("_k")).sqrt()).alias("pooled_sd"),
+    )
+    return cells, pooled_out
+
+
+def _hash_u(key: pl.Expr, seed: int) -> pl.Expr:
+    """A uniform number in (0, 1) from the 64-bit key and a seed."""
+    return unit_hash(key, seed).clip(1e-12, 1 - 1e-12)
+
+
+def _row_key(arm_seed: pl.Expr) -> pl.Expr:
+    return pl.col("account_id").cast(_U64).xor(arm_seed)
+
+
+def choose(
+    candidates: pl.DataFrame,
+    stats: pl.DataFrame,
+    params: list[StageParams],
+    *,
+    day: dt.date,
+) -> pl.DataFrame:
+    """One arm per account. `candidates`: account_id, stage, cell, arm, allowed (one row per
+    account and arm of its stage). Returns account_id, stage, cell, arm, mode (learn, explore,
+    holdout), value and sd (the chosen arm's posterior), draw, call_value (a call arm's value per
+    agent minute, when the stage has one; null otherwise); accounts without an allowed arm get
+    none (no row)."""
+    by_stage = {p.stage: p for p in params}
+    cells, pooled = posterior(stats, params)
+    order = pl.DataFrame(
+        {
+            "stage": [p.stage for p in params for _ in p.arms],
+            "arm": [a for p in params for a in p.arms],
+            "_order": [i for p in params for i, _ in enumerate(p.arms)],
+            "_arm_seed": [
+                seed_of("arm", p.stage, a, day.isoformat()) for p in params for a in p.arms
+            ],
+            "_exploration": [p.exploration for p in params for _ in p.arms],
+            "_holdout": [p.holdout for p in params for _ in p.arms],
+            "_holdout_seed": [seed_of("holdout", p.stage) for p in params for _ in p.arms],
+            "_is_call": [a in p.call_arms for p in params for a in p.arms],
+        },
+        schema={
+            "stage": pl.String,
+            "arm": pl.String,
+            "_order": pl.Int64,
+            "_arm_seed": _U64,
+            "_exploration": pl.Float64,
+            "_holdout": pl.Float64,
+            "_holdout_seed": _U64,
+            "_is_call": pl.Boolean,
+        },
+    )
+    day_seed = seed_of("explore", day.isoformat())
+    frame = (
+        candidates.lazy()
+        .filter(pl.col("allowed"))
+        .select("account_id", "stage", "cell", "arm")
+        .join(order.lazy(), on=["stage", "arm"], how="inner")
+        .join(cells.lazy(), on=["stage", "cell", "arm"], how="left")
+        .join(pooled.lazy(), on=["stage", "arm"], how="left")
+        .with_columns(
+            pl.coalesce("mean", "pooled_mean").alias("mean"),
+            pl.coalesce("sd", "pooled_sd").alias("sd"),
+            # Sticky per account and stage: the holdout never learns.
+            (
+                unit_hash(pl.col("account_id").cast(_U64).xor(pl.col("_holdout_seed")), 0)
+                < pl.col("_holdout")
+            ).alias("_in_holdout"),
+            (unit_hash(pl.col("account_id"), day_seed) < pl.col("_exploration")).alias("_explores"),
+        )
+        .with_columns(
+            # Box-Muller from two hashes of (account, day, arm): a standard normal per row.
+            (
+                (-2.0 * _hash_u(_row_key(pl.col("_arm_seed")), 1).log()).sqrt()
+                * (2 * math.pi * _hash_u(_row_key(pl.col("_arm_seed")), 2)).cos()
+            ).alias("_z"),
+            _hash_u(_row_key(pl.col("_arm_seed")), 3).alias("_uniform"),
+        )
+        .with_columns((pl.col("mean") + pl.col("sd") * pl.col("_z")).alias("draw"))
+    )
+    if any(p.call_arms and p.calls_per_day is not None for p in params):
+        frame = _call_capacity(frame, by_stage)
+    else:
+        frame = frame.with_columns(pl.lit(None, pl.Float64).alias("call_value"))
+    frame = frame.with_columns(
+        pl.when(pl.col("_in_holdout"))
+        .then(pl.lit("holdout"))
+        .when(pl.col("_explores"))
+        .then(pl.lit("explore"))
+        .otherwise(pl.lit("learn"))
+        .alias("mode")
+    ).with_columns(
+        pl.when(pl.col("mode") == "learn")
+        .then(pl.col("draw"))
+        .otherwise(pl.col("_uniform"))
+        .alias("_score")
+    )
+    chosen = (
+        frame.sort(["account_id", "_score", "_order"], descending=[False, True, False])
+        .group_by("account_id", maintain_order=True)
+        .first()
+    )
+    return (
+        chosen.select(
+            "account_id", "stage", "cell", "arm", "mode", "mean", "sd", "draw", "call_value"
+        )
+        .rename({"mean": "value"})
+        .collect()
+    )
+
+
+def _call_capacity(frame: pl.LazyFrame, by_stage: dict[str, StageParams]) -> pl.LazyFrame:
+    """Keeps a call arm only for the stage's top `calls_per_day` accounts by the value of an
+    agent's minute: (the call's mean - the best other allowed arm's mean) / call minutes."""
+    minutes = pl.DataFrame(
+        {
+            "stage": list(by_stage),
+            "_minutes": [p.call_minutes for p in by_stage.values()],
+            "_capacity": [p.calls_per_day for p in by_stage.values()],
+        },
+        schema={"stage": pl.String, "_minutes": pl.Float64, "_capacity": pl.Int64},
+    )
+    best_other = (
+        frame.filter(~pl.col("_is_call"))
+        .group_by("account_id")
+        .agg(pl.col("mean").max().alias("_best_other"))
+    )
+    calls = (
+        frame.filter(pl.col("_is_call"))
+        .join(best_other, on="account_id", how="left")
+        .join(minutes.lazy(), on="stage", how="left")
+        .with_columns(
+            ((pl.col("mean") - pl.col("_best_other").fill_null(0)) / pl.col("_minutes")).alias(
+                "call_value"
+            )
+        )
+        .with_columns(
+            pl.col("call_value").rank("ordinal", descending=True).over("stage").alias("_rank")
+        )
+        .with_columns(
+            (pl.col("_capacity").is_null() | (pl.col("_rank") <= pl.col("_capacity"))).alias(
+                "_within"
+            )
+        )
+        .select("account_id", "arm", "call_value", "_within")
+    )
+    return (
+        frame.join(calls, on=["account_id", "arm"], how="left")
+        .filter(pl.col("_within").fill_null(True))
+        .drop("_within")
+    )

@@ -1,0 +1,140 @@
+"""The learner's rewards, every daily run: the decisions a learning stage made whose horizon ended
+yesterday earn the money paid to the account in (day, day + horizon] minus the contact's cost (the
+chosen channel's, when the contact was handed to a provider; nothing for "no contact"), and the
+rewards are added to `learning_arms` per (policy, stage, cell, arm), set-based.
+
+Once per day: the daily run is claimed once per day (`daily_runs`), and, should this be called
+twice for a day anyway, an arm's row already updated on the day (`updated_on`) is not added to
+again, so a day's rewards are never counted twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+from sqlalchemy.orm import Session
+
+from recoup.strategy import repository as repo
+from recoup.strategy.policy import Policy
+
+_EXPLANATION = pl.Struct(
+    {
+        "policy": pl.String,
+        "stage": pl.String,
+        "cell": pl.String,
+        "arm": pl.String,
+        "channel": pl.String,
+        "mode": pl.String,
+        "horizon": pl.Int64,
+        "cost": pl.Float64,
+    }
+)
+
+
+@dataclass
+class Learned:
+    """What a day's update did: decisions rewarded, arms (rows) updated, money counted."""
+
+    decisions: int = 0
+    arms: int = 0
+    paid_minor: int = 0
+
+
+def rewards(session: Session, as_of: dt.date, horizons: set[int]) -> pl.DataFrame:
+    """The rewards of the learner's decisions whose horizon (one of `horizons`) ended the day
+    before `as_of`: policy, stage, cell, arm, mode, account_id, as_of_date, paid_minor, cost,
+    reward."""
+    end = as_of - dt.timedelta(days=1)
+    days = sorted(end - dt.timedelta(days=h) for h in horizons)
+    if not days:
+        return pl.DataFrame()
+    decided = repo.learned_decisions(session, days[0], days[-1])
+    if decided.height == 0:
+        return pl.DataFrame()
+    decided = (
+        decided.with_columns(pl.col("learning").str.json_decode(_EXPLANATION))
+        .unnest("learning")
+        .filter((pl.col("as_of_date") + pl.duration(days=pl.col("horizon"))) == pl.lit(end))
+    )
+    if decided.height == 0:
+        return pl.DataFrame()
+    accounts = decided["account_id"].unique().to_list()
+    paid = repo.payments_between(session, days[0] + dt.timedelta(days=1), end, accounts)
+    amounts = (
+        decided.select("account_id", "as_of_date")
+        .join(paid, on="account_id", how="inner")
+        .filter(pl.col("value_date") > pl.col("as_of_date"))  # (day, day + horizon]: ends at `end`
+        .group_by("account_id", "as_of_date")
+        .agg(pl.col("amount_minor").sum().alias("paid_minor"))
+    )
+    sent = (
+        repo.sent_contacts(session, days[0], days[-1], accounts)
+        .rename({"treatment": "arm"})
+        .with_columns(pl.lit(True).alias("_sent"))
+        .unique()
+    )
+    return (
+        decided.join(amounts, on=["account_id", "as_of_date"], how="left")
+        .join(sent, on=["account_id", "as_of_date", "arm"], how="left")
+        .with_columns(
+            pl.col("paid_minor").fill_null(0),
+            pl.when(pl.col("_sent").fill_null(False) & (pl.col("channel") != "none"))
+            .then(pl.col("cost"))
+            .otherwise(0.0)
+            .alias("cost"),
+        )
+        .with_columns((pl.col("paid_minor") - pl.col("cost")).alias("reward"))
+        .select(
+            "policy",
+            "stage",
+            "cell",
+            "arm",
+            "mode",
+            "account_id",
+            "as_of_date",
+            "paid_minor",
+            "cost",
+            "reward",
+        )
+    )
+
+
+def learn(session: Session, as_of: dt.date, policy: Policy) -> Learned:
+    """The day's update of the arms (see the module's docstring); `policy` (the active one) says
+    which horizons to look back over. Nothing to do without a learning stage."""
+    horizons = {s.learn.horizon_days for s in policy.learning_stages if s.learn is not None}
+    out = Learned()
+    earned = rewards(session, as_of, horizons)
+    if earned.height == 0:
+        return out
+    day = earned.group_by("policy", "stage", "cell", "arm").agg(
+        pl.len().cast(pl.Int64).alias("n_day"),
+        pl.col("reward").sum().alias("sum_day"),
+        (pl.col("reward") ** 2).sum().alias("sq_day"),
+    )
+    rows = []
+    for (name,), part in day.group_by("policy"):
+        before = repo.learning_stats(session, str(name)).with_columns(pl.lit(name).alias("policy"))
+        merged = part.join(before, on=["policy", "stage", "cell", "arm"], how="left")
+        # An arm already updated today is not added to again (a second call for the same day).
+        merged = merged.filter(pl.col("updated_on").is_null() | (pl.col("updated_on") < as_of))
+        rows.append(
+            merged.select(
+                "policy",
+                "stage",
+                "cell",
+                "arm",
+                (pl.col("n").fill_null(0) + pl.col("n_day")).alias("n"),
+                (pl.col("reward_sum").fill_null(0.0) + pl.col("sum_day")).alias("reward_sum"),
+                (pl.col("reward_sq_sum").fill_null(0.0) + pl.col("sq_day")).alias("reward_sq_sum"),
+                pl.lit(as_of).alias("updated_on"),
+            )
+        )
+    update = pl.concat(rows)
+    repo.add_learning(session, update)
+    out.decisions = earned.height
+    out.arms = update.height
+    out.paid_minor = int(earned["paid_minor"].sum())
+    return out
