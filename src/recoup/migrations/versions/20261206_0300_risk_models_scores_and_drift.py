@@ -15,7 +15,7 @@ from alembic import op
 from recoup.kit.types import UTCDateTime
 
 revision: str = "5b7d2e9a4c61"
-down_revision: str | None = "a9e4c2f7b318"
+down_revision: str | None = "d7b3e1a94c25"  # after learning_arms (rechained at merge)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
