@@ -1,5 +1,5 @@
 """Seed rows for the models' watch through the owners' repositories: a trained model in the risk
-registry, a day's scores, a day's drift (its level by the drift thresholds), and a learning
+registry, a day's scores, a day's drift (its level as the daily run records it), and a learning
 stage's arms in strategy's `learning_arms`."""
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from sqlalchemy.orm import Session
 from recoup.kit.clock import Clock
 from recoup.models import RiskModel
 from recoup.risk import repository as risk_repository
+from recoup.risk import service as risk_service
 from recoup.strategy import repository as strategy_repository
 
 _versions = itertools.count(1)
-# The drift levels the daily run records: past 0.1 to watch, past 0.25 an alert.
-WATCH, ALERT = 0.1, 0.25
 
 
 def add_model(
@@ -29,8 +28,7 @@ def add_model(
     trained_by: str,
     cv_auc: float = 0.81,
 ) -> RiskModel:
-    return risk_repository.add_model(
-        session,
+    return risk_repository.RiskModelRepository(session).create(
         RiskModel(
             kind=kind,
             version=next(_versions),
@@ -53,8 +51,10 @@ def add_model(
 
 
 def add_scores(session: Session, model: RiskModel, day: dt.date, scores: dict[int, float]) -> None:
-    risk_repository.insert_scores(
+    risk_repository.replace_scores(
         session,
+        day,
+        model.kind,
         pl.DataFrame(
             {
                 "account_id": list(scores),
@@ -77,17 +77,17 @@ def add_scores(session: Session, model: RiskModel, day: dt.date, scores: dict[in
 
 
 def add_drift(session: Session, model: RiskModel, day: dt.date, psi: dict[str, float]) -> None:
-    risk_repository.insert_drift(
+    risk_repository.replace_drift(
         session,
+        day,
+        model.id,
         pl.DataFrame(
             {
                 "as_of_date": [day] * len(psi),
                 "model_id": [model.id] * len(psi),
                 "feature": list(psi),
                 "psi": list(psi.values()),
-                "level": [
-                    "alert" if v > ALERT else "watch" if v > WATCH else "ok" for v in psi.values()
-                ],
+                "level": [risk_service.level(v) for v in psi.values()],
             },
             schema={
                 "as_of_date": pl.Date,

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.live import Live
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
 from recoup.channels.config import ChannelConfigError, load_channels
@@ -20,6 +21,7 @@ from recoup.config import Environment
 from recoup.contact import service as contact_service
 from recoup.contact.dispatch import DispatchConfig
 from recoup.kit.errors import RecoupError
+from recoup.risk import service as risk_service
 from recoup.worker.dispatcher import Dispatcher, worker_name
 
 contact_app = typer.Typer(
@@ -103,12 +105,36 @@ def explain(
     try:
         with rt.transaction() as session:
             data = contact_service.explain(session, contact_id)
+            data["scores"] = scores_of(session, data["contact"]["account_id"])
     except RecoupError as exc:
         raise fail(exc.message) from exc
     if as_json:
         console.print_json(json.dumps(data, ensure_ascii=False))
         return
     _print_explanation(data)
+
+
+def scores_of(session: Session, account_id: int) -> list[dict[str, Any]]:
+    """The account's latest risk scores with their reasons in words (zh-CN and en)."""
+    return [
+        {
+            "kind": e.kind,
+            "as_of_date": e.as_of_date.isoformat(),
+            "score": round(e.score, 4),
+            "model_id": e.model_id,
+            "reasons": e.reasons,
+        }
+        for e in risk_service.explain(session, account_id)
+    ]
+
+
+def print_scores(scores: list[dict[str, Any]]) -> None:
+    for s in scores:
+        console.print(
+            f"[bold]{s['kind']}[/] {s['score']:.2f} on {s['as_of_date']} (model {s['model_id']})"
+        )
+        for r in s["reasons"]:
+            console.print(f"  · {r['en']} / {r['zh-CN']}", markup=False)
 
 
 def _print_explanation(data: dict[str, Any]) -> None:
@@ -127,6 +153,9 @@ def _print_explanation(data: dict[str, Any]) -> None:
         console.print(f"guard at plan time: {', '.join(d['guard_at_plan']) or 'allowed'}")
     if c["reasons"]:
         console.print(f"reasons now: {', '.join(map(str, c['reasons']))}")
+    if data.get("scores"):
+        console.print("\n[bold]risk scores[/]")
+        print_scores(data["scores"])
     if data["sent"]:
         s = data["sent"]
         what = ", ".join(p for p in (s["template"], s["language"]) if p)

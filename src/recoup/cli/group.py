@@ -13,8 +13,8 @@ from recoup.cli.errors import DATABASE_ERRORS, database_problem
 from recoup.compliance.calendars import CalendarError
 
 # Panels in the order a newcomer needs them, and each panel's commands in their order.
-SET_UP, RUN, LOOK, OPERATE, COMPLY = "Set up", "Run", "Look", "Operate", "Comply"
-PANELS = (SET_UP, RUN, LOOK, OPERATE, COMPLY)
+SET_UP, RUN, LOOK, LEARN, OPERATE, COMPLY = "Set up", "Run", "Look", "Learn", "Operate", "Comply"
+PANELS = (SET_UP, RUN, LOOK, LEARN, OPERATE, COMPLY)
 ORDER = (
     "init",
     "demo",
@@ -30,6 +30,7 @@ ORDER = (
     "accounts",
     "report",
     "contact",
+    "models",
     "staff",
     "apikeys",
     "keys",

@@ -14,9 +14,10 @@ from recoup.cli.common import Runtime, configure_logging, console, fail, parse_d
 from recoup.cli.compliance import compliance_app
 from recoup.cli.contact import contact_app, worker
 from recoup.cli.daily import run_daily, scheduler
-from recoup.cli.group import COMPLY, LOOK, OPERATE, RUN, SET_UP, Group
+from recoup.cli.group import COMPLY, LEARN, LOOK, OPERATE, RUN, SET_UP, Group
 from recoup.cli.identity import keys_app, staff_app
 from recoup.cli.keys import encryption_app
+from recoup.cli.models import models_app
 from recoup.cli.privacy import privacy_app
 from recoup.cli.report import report
 from recoup.cli.simulate import simulate
@@ -66,6 +67,12 @@ app.add_typer(
     name="contact",
     rich_help_panel=LOOK,
     short_help="Explain one contact's decision; list and retry failed sends.",
+)
+app.add_typer(
+    models_app,
+    name="models",
+    rich_help_panel=LEARN,
+    short_help="Train a calibrated risk model on any CSV; score a CSV with it.",
 )
 app.add_typer(
     staff_app, name="staff", rich_help_panel=OPERATE, short_help="Add staff users with a role."

@@ -4,7 +4,10 @@ transaction, and never twice for the same day.
 1. arrangements kept or broken by the money that has arrived (`arrangements.review`), their
    endings settled (`ledger.flows.settle_ended`);
 2. the delinquency pass over the portfolio (DPD, buckets, bucket changes);
-3. scoring, when a model is active (none yet: the strategy reads `p_pay` when present);
+3. scoring, when a risk model is active (`risk.service.score_day`: every open account owing
+   scored with `p_pay` and `p_roll`, their reasons, the drift of features and scores; a drift
+   past the alert threshold is logged and kept in the run's summary), so the strategy's facts
+   `p_pay` and `p_roll` are the day's;
 4. the strategy: decisions, contacts checked by the guard and planned, the agents' queues;
 5. the policy queues' tasks left open from earlier days expired;
 6. the calendars the rules use checked: one that does not know a day within 60 days is an alert,
@@ -37,6 +40,7 @@ from recoup.kit.clock import Clock
 from recoup.kit.logging import get_logger
 from recoup.ledger import flows as ledger_flows
 from recoup.models import DailyRun
+from recoup.risk import service as risk_service
 from recoup.strategy import service as strategy_service
 
 Progress = Callable[[str], None]
@@ -51,6 +55,7 @@ class DayRun:
     previous: DailyRun | None = None
     review: arrangement_review.Review | None = None
     delinquency: delinquency_service.RunSummary | None = None
+    scoring: risk_service.ScoreDay | None = None
     strategy: strategy_service.StrategyRun | None = None
     no_policy: str | None = None  # why the strategy did not run
     tasks_expired: int = 0
@@ -94,6 +99,9 @@ def run_day(
         result.delinquency = delinquency_service.run_daily(
             session, day, clock=clock, progress=lambda msg: step(msg)
         )
+    with _timed(timer, "scoring"):
+        step("scoring the accounts owing")
+        result.scoring = risk_service.score_day(session, day, clock=clock)
     with _timed(timer, "strategy run"):
         step("deciding and planning contacts")
         try:
@@ -136,6 +144,8 @@ def _summary(result: DayRun) -> dict[str, object]:
             states_changed=result.delinquency.changed,
             bucket_changes=result.delinquency.bucket_changes,
         )
+    if result.scoring is not None:
+        out.update(result.scoring.summary())
     if result.strategy is not None:
         out.update(
             decided=result.strategy.accounts,

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import polars as pl
 
 KINDS = ("p_pay", "p_roll")
+CONTACT_LOOKBACK = 365  # days: an older last contact reads as none
 CALLS_ANSWERED = ("connected", "conversation")
 
 
@@ -83,7 +84,9 @@ FEATURES: dict[str, Feature] = {
         "numeric", "calls answered (connected or a conversation) in the last 30 days"
     ),
     "replies_30d": Feature("numeric", "messages the customer sent us in the last 30 days"),
-    "days_since_last_contact": Feature("numeric", "days since the last contact sent (null: never)"),
+    "days_since_last_contact": Feature(
+        "numeric", "days since the last contact sent (null: none within 365 days)"
+    ),
     "plan_active": Feature("numeric", "1 when a payment plan is active on D"),
     "hardship_open": Feature("numeric", "1 when a hardship pause holds on D"),
     "dispute_open": Feature("numeric", "1 when a dispute pause holds on D"),
@@ -517,6 +520,11 @@ def _contact_features(history: History, keys: pl.LazyFrame) -> pl.LazyFrame:
     )
     last = keys.sort("as_of_date").join_asof(
         sent, left_on="as_of_date", right_on="last_contact", by="account_id", check_sortedness=False
+    )
+    last = last.with_columns(
+        pl.when(pl.col("last_contact") > pl.col("as_of_date") - dt.timedelta(days=CONTACT_LOOKBACK))
+        .then(pl.col("last_contact"))
+        .alias("last_contact")
     )
     delivered = history.contacts.filter(pl.col("status") == "delivered")
     answered = history.calls.filter(pl.col("result").is_in(CALL_RESULTS_ANSWERED))

@@ -18,15 +18,11 @@ from typing import Any
 import polars as pl
 from sqlalchemy.orm import Session
 
-from recoup.kit.errors import NotFound
 from recoup.risk import features, watch
 from recoup.risk import repository as repo
+from recoup.risk.service import RiskModelNotFound as RiskModelNotFound
 
 MAX_DAYS = 60
-
-
-class RiskModelNotFound(NotFound):
-    code = "risk_model_not_found"
 
 
 @dataclass(frozen=True)
@@ -95,7 +91,7 @@ def overview(session: Session, *, today: dt.date) -> list[Summary]:
 
 
 def model_report(session: Session, model_id: int, *, today: dt.date) -> ModelReport:
-    model = repo.get_model(session, model_id)
+    model = repo.RiskModelRepository(session).get(model_id)
     if model is None:
         raise RiskModelNotFound(f"no risk model {model_id}")
     drift_day, drift = _drift(session, model_id)
@@ -133,8 +129,10 @@ def outcomes(session: Session, model: Any, days: list[dt.date]) -> pl.DataFrame:
     scores = repo.model_scores(session, model.id, days)
     if scores.height == 0:
         return empty
-    accounts = scores["account_id"].unique().to_list()
-    history = repo.label_history(session, accounts)
+    # The training's own history read, over the days and their horizons.
+    history = repo.history(
+        session, since=min(days), until=max(days) + dt.timedelta(days=model.horizon_days)
+    )
     frame = features.compute(history, days)
     labelled = features.labels(
         history, frame, kind=model.kind, horizon_days=model.horizon_days

@@ -1,35 +1,249 @@
-"""SQL for risk: the models' registry, the daily scores and their drift (the only place that
-writes `risk_models`, `account_scores` and `risk_drift`), and the reads the models' watch needs."""
+"""SQL for risk: the history the features are computed from (other packages' tables, read as
+Polars frames up to a date), and the writes of risk's own tables (`risk_models`,
+`account_scores`, `risk_drift`), set-based: a day's scores go in with one bulk insert.
+
+The history reads prune what no feature as of a date in [since, until] can use: bills paid off
+before `since - 180` days (they are outside every window and not overdue), windowed events older
+than their longest window. `risk.features` applies the exact as-of filters; these only save reads.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from recoup.kit import frames
+from recoup.kit.repository import Repository
 from recoup.models import (
     Account,
+    AccountScore,
     Allocation,
+    Arrangement,
     Bill,
+    ContactEvent,
+    ContactPlan,
     DelinquencyEvent,
+    DelinquencyPause,
+    InboundMessage,
     Payment,
+    PaymentIntent,
     RiskDrift,
     RiskModel,
 )
-from recoup.models import AccountScore as Score
-from recoup.risk.features import SCHEMAS, History
+from recoup.risk import features as f
 
-Ids = Collection[int] | None
-# Past this many accounts a read takes every row rather than an IN list of ids.
-IN_LIST = 5_000
+UTC_INSTANT = pl.Datetime("us", "UTC")
+CALL_CHANNELS = ("call", "ai_call", "dial")
 
 
-# --- the models' watch (console, API, report): reads -------------------------------------------
+class RiskModelRepository(Repository[RiskModel]):
+    model = RiskModel
+
+    def next_version(self, kind: str) -> int:
+        top = self.session.execute(
+            select(func.max(RiskModel.version)).where(RiskModel.kind == kind)
+        ).scalar_one()
+        return int(top or 0) + 1
+
+    def active(self) -> dict[str, RiskModel]:
+        rows = self.list(select(RiskModel).where(RiskModel.status == "active"))
+        return {m.kind: m for m in rows}
+
+    def active_of(self, kind: str) -> RiskModel | None:
+        """The kind's active model, its row locked until the transaction ends (an activation
+        retires it)."""
+        return self.get_one_or_none(
+            select(RiskModel)
+            .where(RiskModel.kind == kind, RiskModel.status == "active")
+            .with_for_update()
+        )
+
+    def newest_first(self, kind: str | None = None) -> Sequence[RiskModel]:
+        stmt = select(RiskModel).order_by(RiskModel.id.desc())
+        if kind is not None:
+            stmt = stmt.where(RiskModel.kind == kind)
+        return self.list(stmt)
+
+    def make_active(
+        self, chosen: RiskModel, previous: RiskModel | None, *, at: dt.datetime, by: str
+    ) -> None:
+        """`chosen` becomes its kind's one active model; the previous one is retired."""
+        if previous is not None and previous.id != chosen.id:
+            previous.status = "retired"
+            self.session.flush()
+        chosen.status, chosen.activated_at, chosen.activated_by = "active", at, by
+        self.session.flush()
+
+
+def _dated(column: str) -> pl.Expr:
+    """A UTC instant's date (the history's events are dated by their UTC day)."""
+    return pl.col(column).dt.date()
+
+
+def history(session: Session, *, since: dt.date, until: dt.date) -> f.History:
+    """Every frame `risk.features` reads, for features as of dates in [since, until]."""
+    old = since - dt.timedelta(days=180)
+    month = since - dt.timedelta(days=31)
+    accounts = frames.read_frame(
+        session,
+        select(
+            Account.id, Account.customer_id, Account.product_code, Account.opened_date,
+            Account.closed_date,
+        ).where(
+            Account.opened_date <= until,
+            Account.closed_date.is_(None) | (Account.closed_date > since),
+        ),
+        f.SCHEMAS["accounts"],
+    )  # fmt: skip
+    amount = Bill.principal_minor + Bill.interest_minor + Bill.fees_minor
+    wanted = (Bill.due_date > old) | Bill.paid_off_date.is_(None) | (Bill.paid_off_date > old)
+    bills = frames.read_frame(
+        session,
+        select(Bill.id, Bill.account_id, Bill.due_date, amount, Bill.created_at).where(wanted),
+        {
+            "bill_id": pl.Int64,
+            "account_id": pl.Int64,
+            "due_date": pl.Date,
+            "amount_minor": pl.Int64,
+            "at": UTC_INSTANT,
+        },
+    ).select("bill_id", "account_id", "due_date", "amount_minor", created_date=_dated("at"))
+    allocations = frames.read_frame(
+        session,
+        select(Allocation.bill_id, func.sum(Allocation.amount_minor), Allocation.value_date)
+        .join(Bill, Bill.id == Allocation.bill_id)
+        .where(wanted, Allocation.value_date <= until)
+        .group_by(Allocation.bill_id, Allocation.value_date),
+        f.SCHEMAS["allocations"],
+    )
+    payments = frames.read_frame(
+        session,
+        select(Payment.account_id, Payment.amount_minor, Payment.value_date, Payment.reversed_at)
+        .where(Payment.value_date <= until),
+        {**{k: v for k, v in f.SCHEMAS["payments"].items() if k != "reversed_date"}, "at": UTC_INSTANT},
+    ).select("account_id", "amount_minor", "value_date", reversed_date=_dated("at"))  # fmt: skip
+    buckets = frames.read_frame(
+        session,
+        select(DelinquencyEvent.account_id, DelinquencyEvent.effective_date, DelinquencyEvent.to_bucket)
+        .where(DelinquencyEvent.effective_date <= until),
+        f.SCHEMAS["buckets"],
+    )  # fmt: skip
+    start = dt.datetime.combine(month, dt.time(), tzinfo=dt.UTC)
+    year = dt.datetime.combine(
+        since - dt.timedelta(days=f.CONTACT_LOOKBACK + 1), dt.time(), tzinfo=dt.UTC
+    )
+    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    e, c = ContactEvent, ContactPlan
+    contacts = frames.read_frame(
+        session,
+        select(c.account_id, e.at, e.status)
+        .join(c, c.id == e.contact_id)
+        .where(e.status.in_(("sent", "delivered")), e.at >= year, e.at < end),
+        {"account_id": pl.Int64, "at": UTC_INSTANT, "status": pl.String},
+    ).select("account_id", day=_dated("at"), status=pl.col("status"))
+    when = func.coalesce(c.updated_at, c.sent_at)
+    calls = frames.read_frame(
+        session,
+        select(c.account_id, when, c.result).where(
+            c.channel.in_(CALL_CHANNELS), c.result.in_(f.CALLS_ANSWERED), when >= start, when < end
+        ),
+        {"account_id": pl.Int64, "at": UTC_INSTANT, "result": pl.String},
+    ).select("account_id", day=_dated("at"), result=pl.col("result"))
+    intents = frames.read_frame(
+        session,
+        select(PaymentIntent.account_id, PaymentIntent.created_at).where(
+            PaymentIntent.created_at >= start, PaymentIntent.created_at < end
+        ),
+        {"account_id": pl.Int64, "at": UTC_INSTANT},
+    ).select("account_id", day=_dated("at"))
+    i = InboundMessage
+    inbound = frames.read_frame(
+        session,
+        select(i.customer_id, i.received_at).where(
+            i.customer_id.is_not(None), i.received_at >= start, i.received_at < end
+        ),
+        {"customer_id": pl.Int64, "at": UTC_INSTANT},
+    ).select("customer_id", day=_dated("at"))
+    a = Arrangement
+    arrangements = frames.read_frame(
+        session,
+        select(a.account_id, a.kind, a.status, a.start_date, a.ended_on).where(
+            a.start_date <= until,
+            a.ended_on.is_(None) | (a.ended_on > since - dt.timedelta(days=61)),
+        ),
+        f.SCHEMAS["arrangements"],
+    )
+    p = DelinquencyPause
+    pauses = frames.read_frame(
+        session,
+        select(p.account_id, p.kind, p.start_date, p.end_date, p.cancelled_at).where(
+            p.start_date <= until, p.end_date.is_(None) | (p.end_date >= since)
+        ),
+        {**{k: v for k, v in f.SCHEMAS["pauses"].items() if k != "cancelled_date"}, "at": UTC_INSTANT},
+    ).select("account_id", "kind", "start_date", "end_date", cancelled_date=_dated("at"))  # fmt: skip
+    return f.History(
+        accounts=accounts,
+        bills=bills,
+        allocations=allocations,
+        payments=payments,
+        buckets=buckets,
+        contacts=contacts,
+        calls=calls,
+        intents=intents,
+        inbound=inbound,
+        arrangements=arrangements,
+        pauses=pauses,
+    )
+
+
+def replace_scores(session: Session, day: dt.date, kind: str, rows: pl.DataFrame) -> int:
+    """The day's scores of a kind (account_id, as_of_date, model_id, kind, score, reasons as
+    JSON text), replacing any written for that day and kind before."""
+    s = AccountScore
+    session.execute(delete(s).where(s.as_of_date == day, s.kind == kind))
+    return frames.insert_frame(session, s.__table__, rows)  # type: ignore[arg-type]
+
+
+def replace_drift(session: Session, day: dt.date, model_id: int, rows: pl.DataFrame) -> int:
+    d = RiskDrift
+    session.execute(delete(d).where(d.as_of_date == day, d.model_id == model_id))
+    return frames.insert_frame(session, d.__table__, rows)  # type: ignore[arg-type]
+
+
+def latest_scores(session: Session, account_id: int) -> list[AccountScore]:
+    """The account's most recent score of each kind."""
+    s = AccountScore
+    newest = (
+        select(s.kind, func.max(s.as_of_date).label("day"))
+        .where(s.account_id == account_id)
+        .group_by(s.kind)
+        .subquery()
+    )
+    stmt = (
+        select(s)
+        .join(newest, (newest.c.kind == s.kind) & (newest.c.day == s.as_of_date))
+        .where(s.account_id == account_id)
+        .order_by(s.kind)
+    )
+    return list(session.execute(stmt).scalars().all())
+
+
+def drift_rows(session: Session, day: dt.date | None) -> list[RiskDrift]:
+    """The drift rows of `day` (None: the latest day with any), worst first."""
+    d = RiskDrift
+    if day is None:
+        day = session.execute(select(func.max(d.as_of_date))).scalar_one()
+        if day is None:
+            return []
+    stmt = select(d).where(d.as_of_date == day).order_by(d.psi.desc(), d.feature)
+    return list(session.execute(stmt).scalars().all())
+
+
+# --- the models' watch (console, API, report): reads ---------------------------------------------
 
 
 def all_models(session: Session) -> list[RiskModel]:
@@ -42,29 +256,19 @@ def all_models(session: Session) -> list[RiskModel]:
     )
 
 
-def get_model(session: Session, model_id: int) -> RiskModel | None:
-    return session.get(RiskModel, model_id)
-
-
-def active_models(session: Session, kind: str) -> list[RiskModel]:
-    return list(
-        session.scalars(
-            select(RiskModel).where(RiskModel.kind == kind, RiskModel.status == "active")
-        )
-    )
-
-
 def scored_days(session: Session, model_id: int) -> list[dt.date]:
     """The days the model scored accounts on."""
     return list(
-        session.scalars(select(Score.as_of_date).where(Score.model_id == model_id).distinct())
+        session.scalars(
+            select(AccountScore.as_of_date).where(AccountScore.model_id == model_id).distinct()
+        )
     )
 
 
 def model_scores(session: Session, model_id: int, days: Sequence[dt.date]) -> pl.DataFrame:
     """as_of_date, account_id, score: the model's scores on `days`."""
-    stmt = select(Score.as_of_date, Score.account_id, Score.score).where(
-        Score.model_id == model_id, Score.as_of_date.in_(sorted(set(days)))
+    stmt = select(AccountScore.as_of_date, AccountScore.account_id, AccountScore.score).where(
+        AccountScore.model_id == model_id, AccountScore.as_of_date.in_(sorted(set(days)))
     )
     return frames.read_frame(
         session, stmt, {"as_of_date": pl.Date, "account_id": pl.Int64, "score": pl.Float64}
@@ -107,82 +311,3 @@ def latest_drift_levels(session: Session) -> dict[int, dict[str, int]]:
     for model_id, level, n in session.execute(stmt):
         out.setdefault(int(model_id), {})[str(level)] = int(n)
     return out
-
-
-def _only(stmt: Any, column: Any, ids: Ids) -> Any:
-    return stmt if ids is None or len(ids) > IN_LIST else stmt.where(column.in_(sorted(ids)))
-
-
-def label_history(session: Session, accounts: Ids) -> History:
-    """What the training labels read of these accounts (accounts, bills, allocations, payments,
-    the bucket history); the contact frames empty (labels read none of them)."""
-    bill_amount = Bill.principal_minor + Bill.interest_minor + Bill.fees_minor
-    reads: dict[str, Any] = {
-        "accounts": _only(
-            select(
-                Account.id,
-                Account.customer_id,
-                Account.product_code,
-                Account.opened_date,
-                Account.closed_date,
-            ),
-            Account.id,
-            accounts,
-        ),
-        "bills": _only(
-            select(
-                Bill.id, Bill.account_id, Bill.due_date, bill_amount, func.date(Bill.created_at)
-            ),
-            Bill.account_id,
-            accounts,
-        ),
-        "allocations": _only(
-            select(Allocation.bill_id, Allocation.amount_minor, Allocation.value_date),
-            Allocation.account_id,
-            accounts,
-        ),
-        "payments": _only(
-            select(
-                Payment.account_id,
-                Payment.amount_minor,
-                Payment.value_date,
-                func.date(Payment.reversed_at),
-            ),
-            Payment.account_id,
-            accounts,
-        ),
-        "buckets": _only(
-            select(
-                DelinquencyEvent.account_id,
-                DelinquencyEvent.effective_date,
-                DelinquencyEvent.to_bucket,
-            ),
-            DelinquencyEvent.account_id,
-            accounts,
-        ),
-    }
-    got = {name: frames.read_frame(session, stmt, SCHEMAS[name]) for name, stmt in reads.items()}
-    empty = {n: pl.DataFrame(schema=s) for n, s in SCHEMAS.items() if n not in got}
-    if accounts is not None and len(accounts) > IN_LIST:
-        keep = set(accounts)
-        got["accounts"] = got["accounts"].filter(pl.col("account_id").is_in(keep))
-    return History(**got, **empty)
-
-
-# --- writes --------------------------------------------------------------------------------------
-
-
-def add_model(session: Session, model: RiskModel) -> RiskModel:
-    session.add(model)
-    session.flush()
-    return model
-
-
-def insert_scores(session: Session, rows: pl.DataFrame) -> int:
-    """account_id, as_of_date, model_id, kind, score, reasons (a list of dicts per row)."""
-    return frames.insert_frame(session, Score.__table__, rows)  # type: ignore[arg-type]
-
-
-def insert_drift(session: Session, rows: pl.DataFrame) -> int:
-    """as_of_date, model_id, feature, psi, level."""
-    return frames.insert_frame(session, RiskDrift.__table__, rows)  # type: ignore[arg-type]

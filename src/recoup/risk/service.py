@@ -1,17 +1,57 @@
-"""The risk models' registry as a service: activation with four eyes (whoever trained a model
-never activates it, whatever the entry point), the kind's active model retired, every step on the
-audit ledger. Stateless functions, session first; never commits."""
+"""Risk's service: models trained from Recoup's own history, the registry (versions per kind, one
+active per kind, activation audited like a policy's), the daily score of every open account
+owing, its drift against training, and the explanation of an account's scores.
+
+Invariants: at most one model of a kind is `active` (an activation retires the previous one in the
+same transaction); a day's scores of a kind come from one model and are written together (a second
+scoring of the day replaces them); the features scored are `risk.features`, the very definition
+the model was trained on.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import polars as pl
 from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
 from recoup.kit.clock import Clock
-from recoup.kit.errors import Conflict, Forbidden
+from recoup.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from recoup.kit.logging import get_logger
 from recoup.models import RiskModel
+from recoup.risk import drift as drift_engine
+from recoup.risk import features, reasons, tabular
 from recoup.risk import repository as repo
-from recoup.risk.performance import RiskModelNotFound
+
+log = get_logger(__name__)
+Progress = Callable[[str], None]
+
+KINDS = features.KINDS
+# The direction a reason explains: p_pay, what lowers the chance of paying; p_roll, what raises
+# the risk of rolling. Either way, "why this account is a risk".
+SIGN = {"p_pay": -1, "p_roll": 1}
+TOP_REASONS = 3
+SNAPSHOT_EVERY = 7  # days between training snapshots
+MAX_SNAPSHOTS = 104
+MAX_HORIZON = 365
+
+
+class RiskModelNotFound(NotFound):
+    code = "risk_model_not_found"
+    description = "No such risk model"
+
+
+class NotEnoughHistory(Conflict):
+    code = "not_enough_history"
+    description = "The history has too few accounts, or only one outcome, to train on"
 
 
 class WrongStatus(Conflict):
@@ -24,44 +64,419 @@ class FourEyes(Forbidden):
     description = "A model is activated by someone other than the person who trained it"
 
 
-def activate(session: Session, model_id: int, *, actor: str, clock: Clock) -> RiskModel:
-    """The daily run scores with this model from its next run; the kind's active model is
-    retired. Refused for the person who trained it (four eyes) and for a model not `trained`."""
-    model = repo.get_model(session, model_id)
-    if model is None:
-        raise RiskModelNotFound(f"no risk model {model_id}")
-    if model.trained_by == actor:
-        raise FourEyes("the person who trained a model does not activate it: another one does")
-    if model.status != "trained":
-        raise WrongStatus(f"model {model_id} is {model.status}, not trained")
-    now = clock.now()
-    for other in repo.active_models(session, model.kind):
-        other.status = "retired"
-        audit_service.record(
-            session,
-            actor=actor,
-            action="risk_model.retired",
-            subject_type="risk_model",
-            subject_id=other.id,
-            clock=clock,
-            details={"kind": other.kind, "version": other.version, "replaced_by": model.id},
+class BadTrainingRequest(ValidationFailed):
+    code = "bad_training_request"
+    description = "The kind, horizon or number of snapshots is out of bounds"
+
+
+def snapshot_dates(as_of: dt.date, *, horizon_days: int, snapshots: int) -> list[dt.date]:
+    """Every 7 days, ending `horizon_days` before `as_of` (so each label's window is over)."""
+    last = as_of - dt.timedelta(days=horizon_days)
+    return [last - dt.timedelta(days=SNAPSHOT_EVERY * i) for i in reversed(range(snapshots))]
+
+
+def training_frame(
+    session: Session, *, as_of: dt.date, kind: str, horizon_days: int, snapshots: int
+) -> pl.DataFrame:
+    """The features at each snapshot of the kind's population, with the `label` observed in the
+    horizon after it (nothing after `as_of` is read)."""
+    _check(kind, horizon_days, snapshots)
+    dates = snapshot_dates(as_of, horizon_days=horizon_days, snapshots=snapshots)
+    history = repo.history(session, since=dates[0], until=as_of)
+    computed = features.compute(history, dates)
+    return features.labels(history, computed, kind=kind, horizon_days=horizon_days)
+
+
+def train_from_history(
+    session: Session,
+    *,
+    as_of: dt.date,
+    kind: str,
+    actor: str,
+    clock: Clock,
+    horizon_days: int = 30,
+    snapshots: int = 12,
+    folds: int = 5,
+    seed: int = 0,
+    params: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> RiskModel:
+    """Train a model of `kind` on the snapshots of the history up to `as_of` and register it
+    (status `trained`: `activate` puts it to work)."""
+    say = progress or (lambda _m: None)
+    say(f"reading the history up to {as_of.isoformat()}")
+    frame = training_frame(
+        session, as_of=as_of, kind=kind, horizon_days=horizon_days, snapshots=snapshots
+    )
+    positives = int(frame["label"].sum()) if frame.height else 0
+    say(f"{frame.height:,} snapshot rows, {positives:,} with {kind} = 1")
+    try:
+        model = tabular.train(
+            frame.select(*features.FEATURES, "label"),
+            "label",
+            columns=columns(frame),
+            monotone=features.MONOTONE[kind],
+            folds=folds,
+            seed=seed,
+            params=params,
+            progress=say,
         )
-    model.status = "active"
-    model.activated_at = now
-    model.activated_by = actor
-    session.flush()
+    except tabular.ModelError as exc:
+        raise NotEnoughHistory(f"cannot train {kind} up to {as_of.isoformat()}: {exc}") from exc
+    dates = frame["as_of_date"]
+    return register(
+        session,
+        model,
+        kind=kind,
+        horizon_days=horizon_days,
+        window_from=dates.min(),  # type: ignore[arg-type]
+        window_to=dates.max(),  # type: ignore[arg-type]
+        actor=actor,
+        clock=clock,
+    )
+
+
+def columns(frame: pl.DataFrame) -> tuple[tabular.Column, ...]:
+    """The features as the engine's columns (categories as seen in `frame`)."""
+    inferred = {c.name: c for c in tabular.infer_columns(frame.select(*features.FEATURES))}
+    out = []
+    for name, feature in features.FEATURES.items():
+        column = inferred[name]
+        if feature.kind == "categorical" and column.kind != "categorical":
+            column = tabular.Column(name, "categorical", ())
+        out.append(column)
+    return tuple(out)
+
+
+def register(
+    session: Session,
+    model: tabular.Model,
+    *,
+    kind: str,
+    horizon_days: int,
+    window_from: dt.date,
+    window_to: dt.date,
+    actor: str,
+    clock: Clock,
+) -> RiskModel:
+    """A trained model becomes the next version of its kind (audited `risk_model.registered`)."""
+    models = repo.RiskModelRepository(session)
+    row = models.create(
+        RiskModel(
+            kind=kind,
+            version=models.next_version(kind),
+            status="trained",
+            horizon_days=horizon_days,
+            window_from=window_from,
+            window_to=window_to,
+            trained_at=clock.now(),
+            trained_by=actor,
+            features=[c.name for c in model.columns],
+            metrics=json.loads(json.dumps(_finite(model.metrics))),
+            calibration={"x": list(model.calibration.x), "y": list(model.calibration.y)},
+            artefact=tabular.dumps(model),
+        )
+    )
+    audit_service.record(
+        session,
+        actor=actor,
+        action="risk_model.registered",
+        subject_type="risk_model",
+        subject_id=row.id,
+        clock=clock,
+        details={"kind": kind, "version": row.version, **_headline(row)},
+    )
+    return row
+
+
+def activate(session: Session, model_id: int, *, actor: str, clock: Clock) -> RiskModel:
+    """The model becomes its kind's active one; the previous active one is retired. Audited
+    (`risk_model.activated`, naming the previous). Four eyes, like a policy's activation: the
+    person who trained the model never activates it, whatever the entry point (403
+    `four_eyes`); only a `trained` model is activated (409 `model_status`)."""
+    models = repo.RiskModelRepository(session)
+    chosen = models.get(model_id)
+    if chosen is None:
+        raise RiskModelNotFound(f"no risk model {model_id}")
+    if chosen.trained_by == actor:
+        raise FourEyes("the person who trained a model does not activate it: another one does")
+    if chosen.status != "trained":
+        raise WrongStatus(f"risk model {model_id} is {chosen.status}, not trained")
+    previous = models.active_of(chosen.kind)
+    models.make_active(chosen, previous, at=clock.now(), by=actor)
     audit_service.record(
         session,
         actor=actor,
         action="risk_model.activated",
         subject_type="risk_model",
-        subject_id=model.id,
+        subject_id=chosen.id,
         clock=clock,
         details={
-            "kind": model.kind,
-            "version": model.version,
-            "trained_by": model.trained_by,
-            "cv_auc": (model.metrics or {}).get("cv_auc"),
+            "kind": chosen.kind,
+            "version": chosen.version,
+            "previous": previous.id if previous is not None and previous.id != chosen.id else None,
         },
     )
-    return model
+    return chosen
+
+
+def list_models(session: Session, kind: str | None = None) -> list[RiskModel]:
+    return list(repo.RiskModelRepository(session).newest_first(kind))
+
+
+def get_model(session: Session, model_id: int) -> RiskModel:
+    row = repo.RiskModelRepository(session).get(model_id)
+    if row is None:
+        raise RiskModelNotFound(f"no risk model {model_id}")
+    return row
+
+
+def engine_model(row: RiskModel) -> tabular.Model:
+    """A stored model, loaded once per process (a version's artefact never changes)."""
+    return _load(row.id, row.artefact)
+
+
+@lru_cache(maxsize=8)
+def _load(_model_id: int, artefact: str) -> tabular.Model:
+    return tabular.loads(artefact)
+
+
+@dataclass
+class Drifted:
+    kind: str
+    model_id: int
+    feature: str
+    psi: float
+
+
+@dataclass
+class ScoreDay:
+    day: dt.date
+    scored: dict[str, int] = field(default_factory=dict)  # kind -> accounts scored
+    models: dict[str, int] = field(default_factory=dict)  # kind -> model id
+    alerts: list[Drifted] = field(default_factory=list)  # PSI past drift.ALERT
+
+    def summary(self) -> dict[str, object]:
+        out: dict[str, object] = {f"scored_{k}": n for k, n in self.scored.items()}
+        if self.alerts:
+            out["drift_alerts"] = [f"{a.kind} {a.feature} psi {a.psi:.3f}" for a in self.alerts]
+        return out
+
+
+def score_day(session: Session, day: dt.date, *, clock: Clock) -> ScoreDay:
+    """Score every open account owing with each kind's active model (nothing when none is): the
+    features as of `day`, the calibrated score, the top 3 reasons, written to `account_scores`;
+    the PSI of every feature and of the score against the model's training written to
+    `risk_drift`, with a `risk.drift_alert` warning past `drift.ALERT`."""
+    out = ScoreDay(day)
+    active = repo.RiskModelRepository(session).active()
+    if not active:
+        return out
+    computed = features.compute(repo.history(session, since=day, until=day), [day])
+    for kind in KINDS:
+        row = active.get(kind)
+        if row is None:
+            continue
+        model = engine_model(row)
+        population = computed.filter(features.population(kind))
+        scores = tabular.predict(model, population)
+        repo.replace_scores(
+            session, day, kind, _score_rows(model, row, population, scores, day=day)
+        )
+        out.scored[kind], out.models[kind] = population.height, row.id
+        psi = drift_engine.drift(model, population, scores) if population.height else {}
+        drift_rows = [
+            (name, value)
+            for name, value in psi.items()
+            if value is not None and math.isfinite(value)
+        ]
+        repo.replace_drift(
+            session,
+            day,
+            row.id,
+            pl.DataFrame(
+                {
+                    "as_of_date": [day] * len(drift_rows),
+                    "model_id": [row.id] * len(drift_rows),
+                    "feature": [n for n, _ in drift_rows],
+                    "psi": [v for _, v in drift_rows],
+                    "level": [level(v) for _, v in drift_rows],
+                },
+                schema={
+                    "as_of_date": pl.Date,
+                    "model_id": pl.Int64,
+                    "feature": pl.String,
+                    "psi": pl.Float64,
+                    "level": pl.String,
+                },
+            ),
+        )
+        for name, value in drift_rows:
+            if value > drift_engine.ALERT:
+                out.alerts.append(Drifted(kind, row.id, name, value))
+                log.warning(
+                    "risk.drift_alert",
+                    kind=kind,
+                    model_id=row.id,
+                    feature=name,
+                    psi=round(value, 4),
+                    day=day.isoformat(),
+                )
+    return out
+
+
+def level(psi: float) -> str:
+    if psi > drift_engine.ALERT:
+        return "alert"
+    if psi > drift_engine.WATCH:
+        return "watch"
+    return "ok"
+
+
+def _score_rows(
+    model: tabular.Model,
+    row: RiskModel,
+    population: pl.DataFrame,
+    scores: np.ndarray,
+    *,
+    day: dt.date,
+) -> pl.DataFrame:
+    """account_id, as_of_date, model_id, kind, score, reasons (JSON text built column-wise: a
+    million accounts' reasons without a Python loop over them)."""
+    n = population.height
+    base = pl.DataFrame(
+        {
+            "account_id": population["account_id"],
+            "as_of_date": pl.Series([day] * n, dtype=pl.Date)
+            if n
+            else pl.Series([], dtype=pl.Date),
+            "model_id": pl.Series([row.id] * n, dtype=pl.Int64),
+            "kind": pl.Series([row.kind] * n, dtype=pl.String),
+            "score": pl.Series(scores, dtype=pl.Float64),
+        }
+    )
+    if n == 0:
+        return base.with_columns(reasons=pl.lit("[]"))
+    index, weights = tabular.top_contributions(
+        model, population, top=TOP_REASONS, sign=SIGN[row.kind]
+    )
+    names = [c.name for c in model.columns]
+    base = base.hstack(population.select(pl.col(n).alias(f"_v_{n}") for n in names))
+    items = []
+    for k in range(index.shape[1]):
+        code = pl.Series(f"code{k}", index[:, k]).replace_strict(
+            dict(enumerate(names)), default=None, return_dtype=pl.String
+        )
+        value = pl.coalesce(
+            *(
+                pl.when(pl.col(f"code{k}") == name).then(_json_value(population, name))
+                for name in names
+            )
+        )
+        item = (
+            pl.when(pl.col(f"code{k}").is_null())
+            .then(None)
+            .otherwise(
+                pl.concat_str(
+                    pl.lit('{"code": "'),
+                    pl.col(f"code{k}"),
+                    pl.lit('", "value": '),
+                    pl.coalesce(value, pl.lit("null")),
+                    pl.lit(', "weight": '),
+                    pl.col(f"weight{k}").round(4).cast(pl.String),
+                    pl.lit("}"),
+                )
+            )
+        )
+        base = base.with_columns(code, pl.Series(f"weight{k}", weights[:, k], dtype=pl.Float64))
+        items.append(item)
+    joined = pl.concat_list(items).list.drop_nulls().list.join(", ")
+    return base.with_columns(
+        reasons=pl.concat_str(pl.lit("["), joined, pl.lit("]")),
+    ).select("account_id", "as_of_date", "model_id", "kind", "score", "reasons")
+
+
+def _json_value(population: pl.DataFrame, name: str) -> pl.Expr:
+    """The feature's value (column `_v_<name>`) as JSON text: a string quoted, a missing value
+    null."""
+    col = pl.col(f"_v_{name}")
+    if population.schema[name] == pl.String:
+        quoted = pl.concat_str(pl.lit('"'), col, pl.lit('"'))
+        return pl.when(col.is_null()).then(pl.lit("null")).otherwise(quoted)
+    num = col.cast(pl.Float64)
+    return (
+        pl.when(num.is_null() | num.is_nan())
+        .then(pl.lit("null"))
+        .otherwise(num.round(4).cast(pl.String))
+    )
+
+
+@dataclass
+class Explained:
+    kind: str
+    as_of_date: dt.date
+    score: float
+    model_id: int
+    reasons: list[dict[str, Any]]  # code, value, weight, and the words: en, zh-CN
+
+
+def explain(session: Session, account_id: int) -> list[Explained]:
+    """The account's latest score of each kind, with its reasons in words (zh-CN and en)."""
+    out = []
+    for s in repo.latest_scores(session, account_id):
+        out.append(
+            Explained(
+                kind=s.kind,
+                as_of_date=s.as_of_date,
+                score=s.score,
+                model_id=s.model_id,
+                reasons=[
+                    {
+                        **r,
+                        "en": reasons.words(r["code"], r.get("value"), "en"),
+                        "zh-CN": reasons.words(r["code"], r.get("value"), "zh-CN"),
+                    }
+                    for r in s.reasons
+                ],
+            )
+        )
+    return out
+
+
+def drift_report(session: Session, day: dt.date | None = None) -> list[dict[str, Any]]:
+    """The drift rows of a day (the latest scored when None), worst first."""
+    return [
+        {
+            "as_of_date": d.as_of_date,
+            "model_id": d.model_id,
+            "feature": d.feature,
+            "psi": d.psi,
+            "level": d.level,
+        }
+        for d in repo.drift_rows(session, day)
+    ]
+
+
+def _check(kind: str, horizon_days: int, snapshots: int) -> None:
+    if kind not in KINDS:
+        raise BadTrainingRequest(f"kind: {kind!r} is not one of {', '.join(KINDS)}")
+    if not 1 <= horizon_days <= MAX_HORIZON:
+        raise BadTrainingRequest(f"horizon: {horizon_days} days is not within 1..{MAX_HORIZON}")
+    if not 1 <= snapshots <= MAX_SNAPSHOTS:
+        raise BadTrainingRequest(f"snapshots: {snapshots} is not within 1..{MAX_SNAPSHOTS}")
+
+
+def _finite(value: Any) -> Any:
+    """JSON-safe metrics: NaN and infinities as null."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _headline(row: RiskModel) -> dict[str, Any]:
+    m = row.metrics
+    return {k: m[k] for k in ("rows", "positives", "cv_auc", "holdout_auc", "brier") if k in m}

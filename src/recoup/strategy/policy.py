@@ -48,7 +48,8 @@ FACTS: dict[str, str] = {
     "reachable_email": "bool",
     "reachable_push": "bool",
     "reachable_call": "bool",
-    "p_pay": "float",  # a risk score when present, else null
+    "p_pay": "float",  # P(pays what is overdue within the model's horizon): risk's latest score
+    "p_roll": "float",  # P(its bucket rises within the model's horizon): risk's latest score
     "days_since_last_contact": "int",
     "contacts_in_stage": "int",
     "arm": "str",  # the experiment arm assigned to the account ("" when none)

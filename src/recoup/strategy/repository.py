@@ -19,6 +19,7 @@ from recoup.kit.repository import Repository
 from recoup.models import (
     Account,
     AccountDelinquency,
+    AccountScore,
     Arrangement,
     Bill,
     Consent,
@@ -35,6 +36,7 @@ from recoup.models import (
     StrategyDecision,
 )
 
+SCORE_FRESH_DAYS = 7
 Ids = Collection[int] | None  # None: every row (the daily run); else these accounts or customers
 
 
@@ -280,6 +282,44 @@ def contact_history(session: Session, as_of: dt.date, accounts: Ids = None) -> p
         session,
         _only(stmt, c.account_id, accounts).group_by(c.account_id, c.stage),
         {"account_id": pl.Int64, "stage": pl.String, "contacts": pl.Int64, "last_contact": pl.Date},
+    )
+
+
+def latest_scores(session: Session, as_of: dt.date, accounts: Ids = None) -> pl.DataFrame:
+    """Per account, the latest `p_pay` and `p_roll` scored on or before `as_of` and within
+    `SCORE_FRESH_DAYS` of it (risk's `account_scores`; the daily run scores before the strategy
+    decides, so on a run day these are the day's). An older score is stale: the fact is null."""
+    s = AccountScore
+    newest = (
+        _only(
+            select(s.account_id, s.kind, func.max(s.as_of_date).label("day")).where(
+                s.as_of_date <= as_of,
+                s.as_of_date > as_of - dt.timedelta(days=SCORE_FRESH_DAYS),
+                s.kind.in_(("p_pay", "p_roll")),
+            ),
+            s.account_id,
+            accounts,
+        )
+        .group_by(s.account_id, s.kind)
+        .subquery()
+    )
+    stmt = select(s.account_id, s.kind, s.score).join(
+        newest,
+        (newest.c.account_id == s.account_id)
+        & (newest.c.kind == s.kind)
+        & (newest.c.day == s.as_of_date),
+    )
+    rows = frames.read_frame(
+        session, stmt, {"account_id": pl.Int64, "kind": pl.String, "score": pl.Float64}
+    )
+    return rows.pivot(on="kind", index="account_id", values="score").select(
+        "account_id",
+        *(
+            (pl.col(k) if k in rows["kind"].unique().to_list() else pl.lit(None, pl.Float64))
+            .cast(pl.Float64)
+            .alias(k)
+            for k in ("p_pay", "p_roll")
+        ),
     )
 
 

@@ -42,6 +42,7 @@ def facts(
             detail = maybe["account_id"].to_list()
             detail_customers = maybe["customer_id"].unique().to_list()
     pays = repo.payment_facts(session, as_of, detail)
+    scores = repo.latest_scores(session, as_of, accounts)
     arrangements = repo.arrangement_facts(session, as_of, accounts)
     pauses = (
         repo.open_pauses(session, as_of, accounts)
@@ -81,6 +82,7 @@ def facts(
         .join(due.lazy(), on="account_id", how="left")
         .join(pays.lazy(), on="account_id", how="left")
         .join(arrangements.lazy(), on="account_id", how="left")
+        .join(scores.lazy(), on="account_id", how="left")
         .join(pauses, on="account_id", how="left")
         .join(reach, on="customer_id", how="left")
         .join(zones, on="customer_id", how="left")

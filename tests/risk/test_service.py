@@ -1,0 +1,218 @@
+"""Training from Recoup's own history, the registry, the daily score and its drift, and the
+daily run scoring before the strategy decides."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from recoup.daily import flows as daily_flows
+from recoup.kit.clock import SettableClock
+from recoup.models import AccountScore, AuditEvent, RiskDrift, StrategyDecision
+from recoup.risk import features
+from recoup.risk import service as risk_service
+from recoup.strategy import service as strategy_service
+from tests.factories import shanghai
+from tests.risk import portfolio
+from tests.strategy.test_daily_run import POLICY, policy_text
+
+AS_OF = portfolio.AS_OF
+FAST = {"num_rounds": 15, "num_leaves": 7}  # a small model: the tests check wiring, not accuracy
+
+
+def clock_at(day: dt.date) -> SettableClock:
+    return SettableClock(shanghai(day, 6))
+
+
+def train(session: Session, kind: str, *, snapshots: int = 8) -> int:
+    row = risk_service.train_from_history(
+        session,
+        as_of=AS_OF,
+        kind=kind,
+        actor="lin",
+        clock=clock_at(AS_OF),
+        horizon_days=30,
+        snapshots=snapshots,
+        folds=2,
+        params=FAST,
+    )
+    return row.id
+
+
+class TestLabels:
+    def test_the_payers_outcomes_are_the_labels(
+        self, history_session: Session, payers: dict[int, str]
+    ) -> None:
+        frame = risk_service.training_frame(
+            history_session, as_of=AS_OF, kind="p_pay", horizon_days=30, snapshots=8
+        ).with_columns(payer=pl.col("account_id").replace_strict(payers))
+        by = dict(
+            frame.group_by("payer").agg(pl.col("label").mean()).iter_rows()  # type: ignore[arg-type]
+        )
+        # on-time payers are never overdue at a snapshot: not in p_pay's population
+        assert "on_time" not in by
+        assert by["late"] == 1.0  # paid within 3-12 days, always inside 30
+        assert by["stops"] == 0.0
+        # every snapshot's horizon ends by AS_OF: nothing after it was read
+        assert frame["as_of_date"].max() == AS_OF - dt.timedelta(days=30)
+
+    def test_p_roll_labels_the_accounts_whose_bucket_rose(
+        self, history_session: Session, payers: dict[int, str]
+    ) -> None:
+        frame = risk_service.training_frame(
+            history_session, as_of=AS_OF, kind="p_roll", horizon_days=30, snapshots=8
+        ).with_columns(payer=pl.col("account_id").replace_strict(payers))
+        by = dict(frame.group_by("payer").agg(pl.col("label").max()).iter_rows())  # type: ignore[arg-type]
+        assert by["on_time"] == 0
+        assert by["stops"] == 1
+        assert by["very_late"] == 1
+
+
+class TestRegistry:
+    def test_a_model_trained_from_history_is_registered_with_its_window_and_metrics(
+        self, history_session: Session
+    ) -> None:
+        model_id = train(history_session, "p_pay")
+        row = risk_service.get_model(history_session, model_id)
+        assert (row.kind, row.version, row.status) == ("p_pay", 1, "trained")
+        assert row.window_to == AS_OF - dt.timedelta(days=30)
+        assert row.window_from == row.window_to - dt.timedelta(days=7 * 7)
+        assert row.features == list(features.FEATURES)
+        assert 0.5 <= row.metrics["cv_auc"] <= 1.0
+        assert row.calibration["x"]
+        assert row.horizon_days == 30
+        assert risk_service.engine_model(row).target == "label"
+
+    def test_activation_is_audited_and_retires_the_previous_model_of_its_kind(
+        self, history_session: Session
+    ) -> None:
+        s, clock = history_session, clock_at(AS_OF)
+        first, second = train(s, "p_pay"), train(s, "p_pay")
+        roll = train(s, "p_roll")
+        for model_id in (first, roll, second):
+            risk_service.activate(s, model_id, actor="wei", clock=clock)
+        status = {m.id: (m.version, m.status) for m in risk_service.list_models(s)}
+        assert status[first] == (1, "retired")
+        assert status[second] == (2, "active")
+        assert status[roll] == (1, "active")  # another kind's active model is untouched
+        activations = s.execute(
+            select(AuditEvent.subject_id, AuditEvent.actor).where(
+                AuditEvent.action == "risk_model.activated"
+            )
+        ).all()
+        assert [(int(i), a) for i, a in activations] == [
+            (first, "wei"),
+            (roll, "wei"),
+            (second, "wei"),
+        ]
+
+    def test_an_unknown_kind_is_refused_before_reading_anything(
+        self, history_session: Session
+    ) -> None:
+        with pytest.raises(risk_service.BadTrainingRequest, match="kind"):
+            risk_service.training_frame(
+                history_session, as_of=AS_OF, kind="p_win", horizon_days=30, snapshots=4
+            )
+
+
+class TestScoreDay:
+    def test_every_open_account_owing_is_scored_with_reasons_and_drift(
+        self, history_session: Session
+    ) -> None:
+        s, clock = history_session, clock_at(AS_OF)
+        for kind in ("p_pay", "p_roll"):
+            risk_service.activate(s, train(s, kind), actor="wei", clock=clock)
+        result = risk_service.score_day(s, AS_OF, clock=clock)
+        owing = features.compute(risk_service.repo.history(s, since=AS_OF, until=AS_OF), [AS_OF])
+        overdue = set(owing.filter(pl.col("overdue_minor") > 0)["account_id"])
+        outstanding = set(owing.filter(pl.col("outstanding_minor") > 0)["account_id"])
+        rows = (
+            s.execute(select(AccountScore).where(AccountScore.as_of_date == AS_OF)).scalars().all()
+        )
+        scored = {k: {r.account_id for r in rows if r.kind == k} for k in ("p_pay", "p_roll")}
+        assert overdue
+        assert scored["p_pay"] == overdue
+        assert scored["p_roll"] == outstanding
+        assert result.scored == {"p_pay": len(overdue), "p_roll": len(outstanding)}
+        for r in rows:
+            assert 0.0 <= r.score <= 1.0
+            assert len(r.reasons) <= 3
+            assert {x["code"] for x in r.reasons} <= set(features.FEATURES)
+        assert any(r.reasons for r in rows)
+        drift = s.execute(select(RiskDrift).where(RiskDrift.as_of_date == AS_OF)).scalars().all()
+        assert {d.model_id for d in drift} == set(result.models.values())
+        assert "score" in {d.feature for d in drift}
+        assert {d.level for d in drift} <= {"ok", "watch", "alert"}
+
+    def test_a_second_scoring_of_the_day_replaces_the_first(self, history_session: Session) -> None:
+        s, clock = history_session, clock_at(AS_OF)
+        risk_service.activate(s, train(s, "p_roll"), actor="wei", clock=clock)
+        first = risk_service.score_day(s, AS_OF, clock=clock)
+        again = risk_service.score_day(s, AS_OF, clock=clock)
+        count = len(s.execute(select(AccountScore.id)).all())
+        assert count == first.scored["p_roll"] == again.scored["p_roll"]
+
+    def test_nothing_is_scored_without_an_active_model(self, history_session: Session) -> None:
+        result = risk_service.score_day(history_session, AS_OF, clock=clock_at(AS_OF))
+        assert result.scored == {}
+        assert history_session.execute(select(AccountScore.id)).first() is None
+
+    def test_explain_says_the_reasons_in_both_languages(self, history_session: Session) -> None:
+        s, clock = history_session, clock_at(AS_OF)
+        risk_service.activate(s, train(s, "p_pay"), actor="wei", clock=clock)
+        risk_service.score_day(s, AS_OF, clock=clock)
+        rows = s.execute(select(AccountScore)).scalars().all()
+        row = next((r for r in rows if r.reasons), None)
+        assert row is not None
+        (explained,) = risk_service.explain(s, row.account_id)
+        assert explained.kind == "p_pay"
+        assert explained.score == row.score
+        for reason in explained.reasons:
+            assert reason["en"]
+            assert reason["zh-CN"]
+            assert reason["en"] != reason["zh-CN"]
+
+
+class TestDailyRun:
+    def test_the_day_is_scored_before_the_strategy_decides(self, history_session: Session) -> None:
+        """A policy's segment conditions on p_pay and p_roll: the decisions of the very day the
+        models are first run carry them. If scoring ran after the strategy (or the facts did not
+        read the day's scores), no account would be in these segments."""
+        s, clock = history_session, clock_at(AS_OF)
+        for kind in ("p_pay", "p_roll"):
+            risk_service.activate(s, train(s, kind), actor="wei", clock=clock)
+        text = policy_text().replace(
+            "segments:\n",
+            "segments:\n  - name: scored_pay\n    when: p_pay >= 0\n"
+            "  - name: scored_roll\n    when: p_roll >= 0\n",
+            1,
+        )
+        version = strategy_service.save_policy(
+            s, text, author="lin", clock=clock, source=str(POLICY)
+        )
+        strategy_service.activate(s, version.id, actor="lin", clock=clock)
+        run = daily_flows.run_day(s, AS_OF, clock=clock, zone="Asia/Shanghai", actor="test")
+        assert run.scoring is not None
+        assert run.scoring.scored["p_pay"] > 0
+        segments = dict(
+            s.execute(
+                select(StrategyDecision.account_id, StrategyDecision.segment).where(
+                    StrategyDecision.as_of_date == AS_OF
+                )
+            ).all()
+        )
+        pay_scored = set(
+            s.execute(
+                select(AccountScore.account_id).where(
+                    AccountScore.as_of_date == AS_OF, AccountScore.kind == "p_pay"
+                )
+            ).scalars()
+        )
+        decided_scored = {a for a, seg in segments.items() if a in pay_scored}
+        assert decided_scored
+        assert {segments[a] for a in decided_scored} == {"scored_pay"}
+        assert run.scoring.summary()["scored_p_pay"] == run.scoring.scored["p_pay"]
