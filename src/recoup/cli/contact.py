@@ -137,6 +137,21 @@ def print_scores(scores: list[dict[str, Any]]) -> None:
             console.print(f"  · {r['en']} / {r['zh-CN']}", markup=False)
 
 
+def learning_line(learning: dict[str, Any]) -> str:
+    """The learner's choice in a line: arm, value ± sd, cell and its facts, the mode."""
+    facts = ", ".join(f"{c['fact']}={c['value']}" for c in learning.get("context") or [])
+    value, sd = learning.get("value"), learning.get("sd")
+    estimate = f"{value:,.0f} ± {sd:,.0f}" if value is not None and sd is not None else "-"
+    call = learning.get("call_value")
+    return (
+        f"learned: arm {learning['arm']} ({learning['mode']}), value {estimate} "
+        f"(minor units over {learning.get('horizon')} days), cell {learning['cell']}"
+        + (f" [{facts}]" if facts else "")
+        + (f", p_pay {learning['p_pay']:.2f}" if learning.get("p_pay") is not None else "")
+        + (f", call value/min {call:,.1f}" if call is not None else "")
+    )
+
+
 def _print_explanation(data: dict[str, Any]) -> None:
     c = data["contact"]
     console.print(
@@ -151,6 +166,8 @@ def _print_explanation(data: dict[str, Any]) -> None:
             f"experiment {d['experiment'] or '-'} arm {d['arm'] or '-'}"
         )
         console.print(f"guard at plan time: {', '.join(d['guard_at_plan']) or 'allowed'}")
+        if d.get("learning"):
+            console.print(learning_line(d["learning"]), markup=False)
     if c["reasons"]:
         console.print(f"reasons now: {', '.join(map(str, c['reasons']))}")
     if data.get("scores"):

@@ -374,6 +374,9 @@ def explain(session: Session, contact_id: int) -> dict[str, Any]:
             "decision": decision.decision,
             "treatment": decision.treatment,
             "guard_at_plan": decision.compliance,
+            # The learner's explanation when a learning stage chose the treatment (arm, value,
+            # sd, cell, context facts, mode: learn, explore or holdout), else None.
+            "learning": decision.learning,
         },
         "sent": sent,
         "history": [

@@ -139,11 +139,6 @@ def posterior(stats: pl.DataFrame, params: list[StageParams]) -> tuple[pl.DataFr
     return cells, pooled_out
 
 
-def _hash_u(key: pl.Expr, seed: int) -> pl.Expr:
-    """A uniform number in (0, 1) from the 64-bit key and a seed."""
-    return unit_hash(key, seed).clip(1e-12, 1 - 1e-12)
-
-
 def _row_key(arm_seed: pl.Expr) -> pl.Expr:
     return pl.col("account_id").cast(_U64).xor(arm_seed)
 
@@ -158,8 +153,8 @@ def choose(
     """One arm per account. `candidates`: account_id, stage, cell, arm, allowed (one row per
     account and arm of its stage). Returns account_id, stage, cell, arm, mode (learn, explore,
     holdout), value and sd (the chosen arm's posterior), draw, call_value (a call arm's value per
-    agent minute, when the stage has one; null otherwise); accounts without an allowed arm get
-    none (no row)."""
+    agent minute, when the stage has one; null otherwise), choices (how many arms were allowed:
+    1 is no choice, and teaches nothing); accounts without an allowed arm get none (no row)."""
     by_stage = {p.stage: p for p in params}
     cells, pooled = posterior(stats, params)
     order = pl.DataFrame(
@@ -187,30 +182,44 @@ def choose(
         },
     )
     day_seed = seed_of("explore", day.isoformat())
-    frame = (
+    allowed = (
         candidates.lazy()
         .filter(pl.col("allowed"))
         .select("account_id", "stage", "cell", "arm")
         .join(order.lazy(), on=["stage", "arm"], how="inner")
-        .join(cells.lazy(), on=["stage", "cell", "arm"], how="left")
+    )
+    # Per account (not per row): the sticky holdout and the day's exploration.
+    modes = (
+        allowed.select("account_id", "_holdout", "_holdout_seed", "_exploration")
+        .unique("account_id")
+        .select(
+            "account_id",
+            pl.when(
+                unit_hash(pl.col("account_id").cast(_U64).xor(pl.col("_holdout_seed")), 0)
+                < pl.col("_holdout")
+            )
+            .then(pl.lit("holdout"))
+            .when(unit_hash(pl.col("account_id"), day_seed) < pl.col("_exploration"))
+            .then(pl.lit("explore"))
+            .otherwise(pl.lit("learn"))
+            .alias("mode"),
+        )
+    )
+    # One hash per (account, day, arm), split in two uniforms (26 and 27 bits) for Box-Muller:
+    # a standard normal per row, the same on every run and machine.
+    u = unit_hash(_row_key(pl.col("_arm_seed")), 1) * float(1 << 26)
+    frame = (
+        allowed.join(cells.lazy(), on=["stage", "cell", "arm"], how="left")
         .join(pooled.lazy(), on=["stage", "arm"], how="left")
+        .join(modes, on="account_id", how="left")
         .with_columns(
             pl.coalesce("mean", "pooled_mean").alias("mean"),
             pl.coalesce("sd", "pooled_sd").alias("sd"),
-            # Sticky per account and stage: the holdout never learns.
-            (
-                unit_hash(pl.col("account_id").cast(_U64).xor(pl.col("_holdout_seed")), 0)
-                < pl.col("_holdout")
-            ).alias("_in_holdout"),
-            (unit_hash(pl.col("account_id"), day_seed) < pl.col("_exploration")).alias("_explores"),
+            ((u.floor() + 0.5) / float(1 << 26)).alias("_u1"),
+            (u - u.floor()).alias("_u2"),
         )
         .with_columns(
-            # Box-Muller from two hashes of (account, day, arm): a standard normal per row.
-            (
-                (-2.0 * _hash_u(_row_key(pl.col("_arm_seed")), 1).log()).sqrt()
-                * (2 * math.pi * _hash_u(_row_key(pl.col("_arm_seed")), 2)).cos()
-            ).alias("_z"),
-            _hash_u(_row_key(pl.col("_arm_seed")), 3).alias("_uniform"),
+            ((-2.0 * pl.col("_u1").log()).sqrt() * (2 * math.pi * pl.col("_u2")).cos()).alias("_z")
         )
         .with_columns((pl.col("mean") + pl.col("sd") * pl.col("_z")).alias("draw"))
     )
@@ -218,27 +227,37 @@ def choose(
         frame = _call_capacity(frame, by_stage)
     else:
         frame = frame.with_columns(pl.lit(None, pl.Float64).alias("call_value"))
+    # Learning: the highest draw. Holdout and exploration: the highest of independent standard
+    # normals, i.e. a uniformly random allowed arm. Ties (continuous draws make them vanishingly
+    # rare) go to the arm listed first.
+    score = pl.when(pl.col("mode") == "learn").then(pl.col("draw")).otherwise(pl.col("_z"))
     frame = frame.with_columns(
-        pl.when(pl.col("_in_holdout"))
-        .then(pl.lit("holdout"))
-        .when(pl.col("_explores"))
-        .then(pl.lit("explore"))
-        .otherwise(pl.lit("learn"))
-        .alias("mode")
-    ).with_columns(
-        pl.when(pl.col("mode") == "learn")
-        .then(pl.col("draw"))
-        .otherwise(pl.col("_uniform"))
-        .alias("_score")
+        (score - pl.col("_order") * 1e-9 * (score.abs() + 1)).alias("_score")
     )
+    best = pl.col("_score").arg_max()
     chosen = (
-        frame.sort(["account_id", "_score", "_order"], descending=[False, True, False])
-        .group_by("account_id", maintain_order=True)
-        .first()
+        frame.group_by("account_id")
+        .agg(
+            *(
+                pl.col(c).get(best)
+                for c in ("stage", "cell", "arm", "mode", "mean", "sd", "draw", "call_value")
+            ),
+            pl.len().cast(pl.Int64).alias("choices"),
+        )
+        .sort("account_id")
     )
     return (
         chosen.select(
-            "account_id", "stage", "cell", "arm", "mode", "mean", "sd", "draw", "call_value"
+            "account_id",
+            "stage",
+            "cell",
+            "arm",
+            "mode",
+            "mean",
+            "sd",
+            "draw",
+            "call_value",
+            "choices",
         )
         .rename({"mean": "value"})
         .collect()

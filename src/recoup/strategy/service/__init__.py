@@ -6,6 +6,7 @@ and hands contacts and tasks to their owners as frames. One module per part:
 - `planning`: decisions and guard-checked contact plans as frames, writing nothing;
 - `daily_run`: the day's run (decisions recorded, plans to `contact.service`, queue tasks to
   `agents.service`), idempotent per day;
+- `learning`: the learner's rewards, added to `learning_arms` once per day (the run calls it);
 - `redecisions`: an event re-decides its accounts now, or at the end of a deferred block;
 - `offering`: the offers the active policy makes an account now;
 - `comparison`: how two policies decide the same portfolio differently (the CLI's diff, the
@@ -30,6 +31,7 @@ from recoup.strategy.service.comparison import (
 from recoup.strategy.service.daily_run import StrategyRun, run
 from recoup.strategy.service.facts import OPT_OUT_CHANNELS, facts
 from recoup.strategy.service.learned import LearningSummary, learning_summary
+from recoup.strategy.service.learning import Learned, learn, rewards
 from recoup.strategy.service.offering import offers, offers_many
 from recoup.strategy.service.planning import DEFAULT_WINDOW, decision_rows, plan, plan_rows
 from recoup.strategy.service.redecisions import (
@@ -73,6 +75,7 @@ __all__ = [
     "DryRun",
     "FourEyes",
     "InvalidPolicy",
+    "Learned",
     "LearningSummary",
     "NoActivePolicy",
     "PolicyTextInvalid",
@@ -94,6 +97,7 @@ __all__ = [
     "dry_run_version",
     "facts",
     "get_version",
+    "learn",
     "learning_summary",
     "list_versions",
     "offers",
@@ -104,6 +108,7 @@ __all__ = [
     "redecide_many",
     "redecision_pending",
     "reject",
+    "rewards",
     "run",
     "save_draft",
     "save_policy",

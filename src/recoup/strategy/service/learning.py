@@ -1,5 +1,5 @@
-"""The learner's rewards, every daily run: the decisions a learning stage made whose horizon ended
-yesterday earn the money paid to the account in (day, day + horizon] minus the contact's cost (the
+"""The learner's rewards, every daily run: the decisions a learning stage made (with a choice: two
+arms allowed or more) whose horizon ended yesterday earn the money paid to the account in (day, day + horizon] minus the contact's cost (the
 chosen channel's, when the contact was handed to a provider; nothing for "no contact"), and the
 rewards are added to `learning_arms` per (policy, stage, cell, arm), set-based.
 
@@ -29,6 +29,7 @@ _EXPLANATION = pl.Struct(
         "mode": pl.String,
         "horizon": pl.Int64,
         "cost": pl.Float64,
+        "choices": pl.Int64,
     }
 )
 
@@ -77,7 +78,12 @@ def _rewards(
     decided = (
         decided.with_columns(pl.col("learning").str.json_decode(_EXPLANATION))
         .unnest("learning")
-        .filter((end >= pl.lit(first_end)) & (end <= pl.lit(last_end)))
+        .filter(
+            (end >= pl.lit(first_end)) & (end <= pl.lit(last_end)),
+            # A decision with one allowed arm (the budget spent: only "none") was no choice: its
+            # reward would tell the arm about the accounts that were forced into it.
+            pl.col("choices").fill_null(2) >= 2,
+        )
     )
     if decided.height == 0:
         return pl.DataFrame()

@@ -100,6 +100,7 @@ LEARNING = pl.Struct(
         "horizon": pl.Int64,
         "cost": pl.Float64,
         "call_value": pl.Float64,
+        "choices": pl.Int64,
     }
 )
 
@@ -307,52 +308,64 @@ def _learn(
                     pl.col("_horizon").alias("horizon"),
                     pl.col("_cost").alias("cost"),
                     pl.col("call_value").round(2),
+                    pl.col("choices"),
                 ).alias("learning"),
             )
         )
-    picked = pl.concat(explained) if explained else pl.DataFrame()
-    if picked.height == 0:
-        return decisions.with_columns(pl.lit(None, LEARNING).alias("learning"))
-    picked = picked.with_columns(pl.col("learning").cast(LEARNING))
-    contact = pl.col("_channel") != NO_CONTACT
-    replaced = (
-        decisions.join(picked, on="account_id", how="left")
-        .with_columns(
-            pl.when(pl.col("learning").is_null())
-            .then(pl.col("decision"))
+    picked = (
+        pl.concat(explained).with_columns(pl.col("learning").cast(LEARNING))
+        if explained
+        else pl.DataFrame(
+            schema={
+                "account_id": pl.Int64,
+                "_arm_id": pl.String,
+                "_channel": pl.String,
+                "_template": pl.String,
+                "_tone": pl.String,
+                "_from": pl.String,
+                "_to": pl.String,
+                "call_value": pl.Float64,
+                "learning": LEARNING,
+            }
+        )
+    )
+    # A learning account with no allowed arm (all blocked, or the budget spent, and no "none"
+    # arm) waits: the ladder's treatment is not a way around the guard or the budget.
+    learned = pl.col("account_id").is_in(learnable["account_id"].implode())
+    contact = learned & pl.col("_channel").is_not_null() & (pl.col("_channel") != NO_CONTACT)
+    replaced = decisions.join(picked, on="account_id", how="left").with_columns(
+        pl.when(~learned)
+        .then(pl.col("decision"))
+        .when(contact)
+        .then(pl.lit("contact"))
+        .otherwise(pl.lit("wait"))
+        .alias("decision"),
+        *(
+            pl.when(~learned)
+            .then(pl.col(column))
             .when(contact)
-            .then(pl.lit("contact"))
-            .otherwise(pl.lit("wait"))
-            .alias("decision"),
-            *(
-                pl.when(pl.col("learning").is_null())
-                .then(pl.col(column))
-                .when(contact)
-                .then(pl.col(source))
-                .otherwise(None)
-                .alias(column)
-                for column, source in (
-                    ("treatment", "_arm_id"),
-                    ("channel", "_channel"),
-                    ("template", "_template"),
-                    ("tone", "_tone"),
-                    ("window_from", "_from"),
-                    ("window_to", "_to"),
-                )
-            ),
-            pl.when(
-                pl.col("learning").is_not_null()
-                & (pl.col("_channel") == "call")
-                & pl.col("call_value").is_not_null()
-                & pl.col("queue").is_not_null()
+            .then(pl.col(source))
+            .otherwise(None)
+            .alias(column)
+            for column, source in (
+                ("treatment", "_arm_id"),
+                ("channel", "_channel"),
+                ("template", "_template"),
+                ("tone", "_tone"),
+                ("window_from", "_from"),
+                ("window_to", "_to"),
             )
-            .then(pl.col("call_value"))
-            .otherwise(pl.col("queue_priority"))
-            .alias("queue_priority"),
+        ),
+        # A call the learner chose is worked in the order of an agent minute's value.
+        pl.when(
+            learned
+            & (pl.col("_channel") == "call")
+            & pl.col("call_value").is_not_null()
+            & pl.col("queue").is_not_null()
         )
-        .drop(
-            "_arm_id", "_channel", "_template", "_tone", "_from", "_to", "call_value", strict=False
-        )
+        .then(pl.col("call_value"))
+        .otherwise(pl.col("queue_priority"))
+        .alias("queue_priority"),
     )
     return replaced.select(*decisions.columns, "learning")
 
