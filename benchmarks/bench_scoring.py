@@ -27,6 +27,8 @@ from benchmarks.common import fresh_database, load_portfolio, timed
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import SettableClock
 from recoup.kit.db import make_sessionmaker, session_scope
+from recoup.risk import features, tabular
+from recoup.risk import repository as risk_repo
 from recoup.risk import service as risk_service
 
 
@@ -39,7 +41,7 @@ def main() -> None:
         default="postgresql+psycopg://postgres@127.0.0.1:5432/recoup_bench_scoring",
     )
     parser.add_argument("--accounts", type=int, default=1_000_000)
-    parser.add_argument("--snapshots", type=int, default=6)
+    parser.add_argument("--snapshots", type=int, default=8)
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
     as_of = dt.date(2026, 6, 1)
@@ -72,6 +74,18 @@ def main() -> None:
     with timed("score the day (the daily run's step)", times), session_scope(factory) as session:
         result = risk_service.score_day(session, as_of, clock=clock)
     print(f"  scored {result.scored}; drift alerts {len(result.alerts)}")
+    # Where the step's time goes (read again, nothing written).
+    with factory() as session:
+        with timed("  of which: the history read", times):
+            history = risk_repo.history(session, since=as_of, until=as_of)
+        with timed("  of which: the features computed", times):
+            computed = features.compute(history, [as_of])
+        population = computed.filter(features.population("p_pay"))
+        model = risk_service.engine_model(risk_service.get_model(session, result.models["p_pay"]))
+        with timed("  of which: the scores", times):
+            tabular.predict(model, population)
+        with timed("  of which: the reasons (tree SHAP)", times):
+            tabular.top_contributions(model, population, top=3, sign=-1)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,10 @@ COMMANDS = [
     ["contact", "explain", "1"],
     ["contact", "failed"],
     ["contact", "retry", "1"],
+    ["models", "train", "--from-history", "--as-of", "2026-06-30"],
+    ["models", "list"],
+    ["models", "activate", "1"],
+    ["models", "drift"],
 ]
 
 

@@ -148,6 +148,24 @@ class TestScoreDay:
         assert "score" in {d.feature for d in drift}
         assert {d.level for d in drift} <= {"ok", "watch", "alert"}
 
+    def test_reading_only_the_accounts_owing_changes_no_populations_features(
+        self, history_session: Session
+    ) -> None:
+        # The daily score reads only accounts with a bill not paid off by the day (`owing_only`):
+        # exact only if every account in a population has one. A filter that leaves out owing
+        # accounts (tried: only the unpaid bills not yet due, `due_date > until`) fails here.
+        def populations(owing_only: bool) -> dict[str, pl.DataFrame]:
+            h = risk_service.repo.history(
+                history_session, since=AS_OF, until=AS_OF, owing_only=owing_only
+            )
+            computed = features.compute(h, [AS_OF])
+            return {k: computed.filter(features.population(k)) for k in features.KINDS}
+
+        everyone, owing = populations(False), populations(True)
+        for kind in features.KINDS:
+            assert everyone[kind].height > 0
+            assert owing[kind].equals(everyone[kind])
+
     def test_a_second_scoring_of_the_day_replaces_the_first(self, history_session: Session) -> None:
         s, clock = history_session, clock_at(AS_OF)
         risk_service.activate(s, train(s, "p_roll"), actor="wei", clock=clock)

@@ -74,6 +74,17 @@ def run_and_print(rt: Runtime, day: dt.date, *, actor: str) -> daily_flows.DayRu
             f"changed, {summary.bucket_changes:,} bucket changes"
         )
         console.print(bucket_table(summary.by_bucket))
+    scoring = result.scoring
+    if scoring is not None and scoring.scored:
+        console.print(
+            "scored: "
+            + ", ".join(f"{n:,} accounts {kind}" for kind, n in scoring.scored.items())
+            + (
+                f"; [red]{len(scoring.alerts)} drift alerts[/] (recoup models drift)"
+                if scoring.alerts
+                else ""
+            )
+        )
     if report is not None:
         console.print(
             f"strategy {report.policy}: {report.accounts:,} accounts decided"

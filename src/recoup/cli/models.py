@@ -8,6 +8,7 @@ past the bounds) ends with one line on standard error and exit status 2.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +18,9 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from recoup.cli.common import console, fail
+from recoup.cli.common import console, fail, parse_date, runtime
+from recoup.kit.errors import RecoupError
+from recoup.risk import service as risk_service
 from recoup.risk import tabular
 from recoup.risk.tabular import ModelError
 
@@ -124,9 +127,13 @@ def _monotone(specs: list[str]) -> dict[str, int]:
 
 @models_app.command("train")
 def train(
-    file: Annotated[Path, typer.Argument(help="a CSV (or .csv.gz) with a header row")],
-    target: Annotated[str, typer.Option(help="the column to predict: 0/1, or two values")],
-    out: Annotated[Path, typer.Option(help="where to write the model (JSON)")],
+    file: Annotated[
+        Path | None, typer.Argument(help="a CSV (or .csv.gz) with a header row")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="the column to predict: 0/1, or two values")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="where to write the model (JSON)")] = None,
     id_column: Annotated[
         str | None, typer.Option("--id", help="a row identifier: kept for scoring, not learned")
     ] = None,
@@ -145,9 +152,52 @@ def train(
         int, typer.Option(min=0, max=20, help="cross-validation folds; 0 for none")
     ] = 5,
     seed: Annotated[int, typer.Option(help="random seed; the same seed, the same model")] = 0,
+    from_history: Annotated[
+        bool,
+        typer.Option(
+            "--from-history",
+            help="train on Recoup's own ledger and contact history instead of a CSV",
+        ),
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="with --from-history: YYYY-MM-DD, the last day read"),
+    ] = None,
+    kind: Annotated[
+        str, typer.Option(help="with --from-history: p_pay (pays what is overdue) or p_roll")
+    ] = "p_pay",
+    horizon: Annotated[
+        int, typer.Option(min=1, max=365, help="with --from-history: the outcome's window, days")
+    ] = 30,
+    snapshots: Annotated[
+        int, typer.Option(min=1, max=104, help="with --from-history: weekly snapshots")
+    ] = 12,
+    activate: Annotated[
+        bool, typer.Option("--activate", help="with --from-history: make it the active model")
+    ] = False,
+    actor: Annotated[str, typer.Option(help="who trains (recorded)")] = "cli",
 ) -> None:
     """Train a calibrated gradient-boosting model of P(target = 1) on every other column and
-    print its cross-validated AUC per fold, the Brier score and the reliability table."""
+    print its cross-validated AUC per fold, the Brier score and the reliability table. With
+    `--from-history --as-of DATE`: a p_pay or p_roll model trained on Recoup's own history and
+    registered in the database (`recoup models list`, `recoup models activate`)."""
+    if from_history:
+        day = parse_date(as_of, option="--as-of")
+        if day is None:
+            raise _bad("--from-history needs --as-of YYYY-MM-DD (the last day the history reads)")
+        _train_from_history(
+            day,
+            kind=kind,
+            horizon=horizon,
+            snapshots=snapshots,
+            folds=folds,
+            seed=seed,
+            activate=activate,
+            actor=actor,
+        )
+        return
+    if file is None or target is None or out is None:
+        raise _bad("train FILE --target COLUMN --out MODEL (or --from-history --as-of DATE)")
     frame = read_table(file)
     _need(frame, [target], file, "--target")
     _need(frame, [id_column] if id_column else [], file, "--id")
@@ -304,3 +354,129 @@ def score(
         f"{frame.height:,} rows scored (mean score {float(np.mean(scores)):.4f}); "
         f"written to [bold]{out}[/]"
     )
+
+
+# -- the registry: models trained on Recoup's own history ----------------------------------------
+
+
+def _train_from_history(
+    day: dt.date,
+    *,
+    kind: str,
+    horizon: int,
+    snapshots: int,
+    folds: int,
+    seed: int,
+    activate: bool,
+    actor: str,
+) -> None:
+    rt = runtime()
+    try:
+        with rt.transaction() as session:
+            row = risk_service.train_from_history(
+                session,
+                as_of=day,
+                kind=kind,
+                actor=actor,
+                clock=rt.clock,
+                horizon_days=horizon,
+                snapshots=snapshots,
+                folds=folds,
+                seed=seed,
+                progress=lambda line: console.print(f"  {line}"),
+            )
+            if activate:
+                risk_service.activate(session, row.id, actor=actor, clock=rt.clock)
+            model = risk_service.engine_model(row)
+    except RecoupError as exc:
+        raise _bad(exc.message) from None
+    _summary(model, None)
+    console.print(
+        f"registered [bold]#{row.id}[/]: {row.kind} version {row.version}, snapshots "
+        f"{row.window_from} .. {row.window_to}, horizon {row.horizon_days} days"
+        + (" — [green]active[/]" if activate else f" (activate: recoup models activate {row.id})")
+    )
+
+
+@models_app.command("list")
+def list_models(
+    kind: Annotated[str | None, typer.Option(help="only this kind: p_pay or p_roll")] = None,
+) -> None:
+    """The registry: every model trained from history, newest first."""
+    rt = runtime()
+    with rt.transaction() as session:
+        rows = risk_service.list_models(session, kind)
+        table = Table(title="risk models")
+        for column in (
+            "id",
+            "kind",
+            "version",
+            "status",
+            "snapshots",
+            "horizon",
+            "rows",
+            "AUC",
+            "trained",
+        ):
+            table.add_column(column)
+        for m in rows:
+            auc = m.metrics.get("cv_auc", m.metrics.get("holdout_auc"))
+            table.add_row(
+                str(m.id),
+                m.kind,
+                str(m.version),
+                m.status,
+                f"{m.window_from} .. {m.window_to}",
+                f"{m.horizon_days} d",
+                f"{m.metrics.get('rows', 0):,}",
+                f"{auc:.3f}" if isinstance(auc, float) else "-",
+                f"{m.trained_at:%Y-%m-%d %H:%M} by {m.trained_by}",
+            )
+    console.print(table)
+
+
+@models_app.command("activate")
+def activate_model(
+    model_id: Annotated[int, typer.Argument(help="a model's id (recoup models list)")],
+    actor: Annotated[
+        str, typer.Option(help="who activates (recorded on the audit ledger)")
+    ] = "cli",
+) -> None:
+    """Make a model its kind's active one (the daily run scores with it); the previous active
+    model of the kind is retired. Audited."""
+    rt = runtime()
+    try:
+        with rt.transaction() as session:
+            row = risk_service.activate(session, model_id, actor=actor, clock=rt.clock)
+            kind, version = row.kind, row.version
+    except RecoupError as exc:
+        raise fail(exc.message) from exc
+    console.print(f"[green]active[/]: {kind} version {version} (model #{model_id})")
+
+
+@models_app.command("drift")
+def drift(
+    day: Annotated[
+        str | None, typer.Option("--day", help="YYYY-MM-DD; default the latest day scored")
+    ] = None,
+) -> None:
+    """The population stability index of every feature and of the score on a day's scoring,
+    against the model's training: ok, watch (past 0.1), alert (past 0.25)."""
+    rt = runtime()
+    with rt.transaction() as session:
+        rows = risk_service.drift_report(session, parse_date(day, option="--day"))
+    if not rows:
+        console.print("no drift recorded (no day has been scored with an active model)")
+        return
+    table = Table(title=f"drift on {rows[0]['as_of_date']}")
+    for column in ("model", "feature", "PSI", "level"):
+        table.add_column(column)
+    colour = {"ok": "green", "watch": "yellow", "alert": "red"}
+    for r in rows:
+        table.add_row(
+            str(r["model_id"]),
+            r["feature"],
+            f"{r['psi']:.3f}",
+            f"[{colour[r['level']]}]{r['level']}[/]",
+        )
+    console.print(table)

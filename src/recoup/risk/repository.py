@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import polars as pl
 from sqlalchemy import delete, func, select
@@ -84,18 +85,34 @@ def _dated(column: str) -> pl.Expr:
     return pl.col(column).dt.date()
 
 
-def history(session: Session, *, since: dt.date, until: dt.date) -> f.History:
-    """Every frame `risk.features` reads, for features as of dates in [since, until]."""
+def history(
+    session: Session, *, since: dt.date, until: dt.date, owing_only: bool = False
+) -> f.History:
+    """Every frame `risk.features` reads, for features as of dates in [since, until].
+
+    `owing_only` (the daily score, `since == until` == the day): only the accounts with a bill
+    not paid off by `until`. An account whose bills were all paid off by then owes nothing on
+    that day and is in no model's population, so leaving its rows out changes no score."""
     old = since - dt.timedelta(days=180)
+    owing = select(Bill.account_id).where(
+        Bill.paid_off_date.is_(None) | (Bill.paid_off_date > until)
+    )
+
+    def only(stmt: Any, column: Any) -> Any:
+        return stmt.where(column.in_(owing)) if owing_only else stmt
+
     month = since - dt.timedelta(days=31)
     accounts = frames.read_frame(
         session,
-        select(
-            Account.id, Account.customer_id, Account.product_code, Account.opened_date,
-            Account.closed_date,
-        ).where(
-            Account.opened_date <= until,
-            Account.closed_date.is_(None) | (Account.closed_date > since),
+        only(
+            select(
+                Account.id, Account.customer_id, Account.product_code, Account.opened_date,
+                Account.closed_date,
+            ).where(
+                Account.opened_date <= until,
+                Account.closed_date.is_(None) | (Account.closed_date > since),
+            ),
+            Account.id,
         ),
         f.SCHEMAS["accounts"],
     )  # fmt: skip
@@ -103,7 +120,10 @@ def history(session: Session, *, since: dt.date, until: dt.date) -> f.History:
     wanted = (Bill.due_date > old) | Bill.paid_off_date.is_(None) | (Bill.paid_off_date > old)
     bills = frames.read_frame(
         session,
-        select(Bill.id, Bill.account_id, Bill.due_date, amount, Bill.created_at).where(wanted),
+        only(
+            select(Bill.id, Bill.account_id, Bill.due_date, amount, Bill.created_at).where(wanted),
+            Bill.account_id,
+        ),
         {
             "bill_id": pl.Int64,
             "account_id": pl.Int64,
@@ -114,16 +134,21 @@ def history(session: Session, *, since: dt.date, until: dt.date) -> f.History:
     ).select("bill_id", "account_id", "due_date", "amount_minor", created_date=_dated("at"))
     allocations = frames.read_frame(
         session,
-        select(Allocation.bill_id, func.sum(Allocation.amount_minor), Allocation.value_date)
-        .join(Bill, Bill.id == Allocation.bill_id)
-        .where(wanted, Allocation.value_date <= until)
-        .group_by(Allocation.bill_id, Allocation.value_date),
+        only(
+            select(Allocation.bill_id, func.sum(Allocation.amount_minor), Allocation.value_date)
+            .join(Bill, Bill.id == Allocation.bill_id)
+            .where(wanted, Allocation.value_date <= until),
+            Bill.account_id,
+        ).group_by(Allocation.bill_id, Allocation.value_date),
         f.SCHEMAS["allocations"],
     )
     payments = frames.read_frame(
         session,
-        select(Payment.account_id, Payment.amount_minor, Payment.value_date, Payment.reversed_at)
-        .where(Payment.value_date <= until),
+        only(
+            select(Payment.account_id, Payment.amount_minor, Payment.value_date, Payment.reversed_at)
+            .where(Payment.value_date <= until),
+            Payment.account_id,
+        ),
         {**{k: v for k, v in f.SCHEMAS["payments"].items() if k != "reversed_date"}, "at": UTC_INSTANT},
     ).select("account_id", "amount_minor", "value_date", reversed_date=_dated("at"))  # fmt: skip
     buckets = frames.read_frame(

@@ -42,6 +42,11 @@ TOP_REASONS = 3
 SNAPSHOT_EVERY = 7  # days between training snapshots
 MAX_SNAPSHOTS = 104
 MAX_HORIZON = 365
+# Shallower trees than the engine's defaults for the history's models: on the benchmark's
+# portfolio (100,000 accounts, 76,753 snapshot rows) the cross-validated AUC is the same to three
+# decimals (0.8436 against 0.8439), training takes half the time and the per-account reasons (tree
+# SHAP, whose cost grows with leaves times depth squared) a quarter (docs/models.md).
+HISTORY_PARAMS: dict[str, Any] = {"num_leaves": 15, "max_depth": 4, "learning_rate": 0.1}
 
 
 class RiskModelNotFound(NotFound):
@@ -118,7 +123,7 @@ def train_from_history(
             monotone=features.MONOTONE[kind],
             folds=folds,
             seed=seed,
-            params=params,
+            params={**HISTORY_PARAMS, **(params or {})},
             progress=say,
         )
     except tabular.ModelError as exc:
@@ -272,7 +277,8 @@ def score_day(session: Session, day: dt.date, *, clock: Clock) -> ScoreDay:
     active = repo.RiskModelRepository(session).active()
     if not active:
         return out
-    computed = features.compute(repo.history(session, since=day, until=day), [day])
+    history = repo.history(session, since=day, until=day, owing_only=True)
+    computed = features.compute(history, [day])
     for kind in KINDS:
         row = active.get(kind)
         if row is None:
