@@ -115,7 +115,7 @@ def get_model(
 @router.post(
     "/risk-models/{model_id}/activate",
     response_model=schemas.RiskModel,
-    summary="Activate a trained model (four eyes)",
+    summary="Activate a model (four eyes)",
     responses=responses(
         risk_performance.RiskModelNotFound, risk_service.WrongStatus, risk_service.FourEyes
     ),

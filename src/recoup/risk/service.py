@@ -194,19 +194,24 @@ def register(
     return row
 
 
-def activate(session: Session, model_id: int, *, actor: str, clock: Clock) -> RiskModel:
+def activate(
+    session: Session, model_id: int, *, actor: str, clock: Clock, at_host: bool = False
+) -> RiskModel:
     """The model becomes its kind's active one; the previous active one is retired. Audited
     (`risk_model.activated`, naming the previous). Four eyes, like a policy's activation: the
     person who trained the model never activates it, whatever the entry point (403
-    `four_eyes`); only a `trained` model is activated (409 `model_status`)."""
+    `four_eyes`); an active model is not activated again (409
+    `model_status`); a retired one may be, to go back to it. `at_host`: the
+    operator at the host (`recoup models train --activate`, `recoup models activate`), trusted
+    like `recoup strategy activate`, is not held to four eyes; the audit entry says so."""
     models = repo.RiskModelRepository(session)
     chosen = models.get(model_id)
     if chosen is None:
         raise RiskModelNotFound(f"no risk model {model_id}")
-    if chosen.trained_by == actor:
+    if chosen.trained_by == actor and not at_host:
         raise FourEyes("the person who trained a model does not activate it: another one does")
-    if chosen.status != "trained":
-        raise WrongStatus(f"risk model {model_id} is {chosen.status}, not trained")
+    if chosen.status == "active":
+        raise WrongStatus(f"risk model {model_id} is active already")
     previous = models.active_of(chosen.kind)
     models.make_active(chosen, previous, at=clock.now(), by=actor)
     audit_service.record(
@@ -220,6 +225,7 @@ def activate(session: Session, model_id: int, *, actor: str, clock: Clock) -> Ri
             "kind": chosen.kind,
             "version": chosen.version,
             "previous": previous.id if previous is not None and previous.id != chosen.id else None,
+            "at_host": at_host,
         },
     )
     return chosen
