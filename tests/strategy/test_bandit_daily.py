@@ -16,7 +16,7 @@ from recoup.cli.contact import learning_line
 from recoup.contact import service as contact_service
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import SettableClock
-from recoup.models import Account, ContactPlan, LearningArm, OptOut, StrategyDecision
+from recoup.models import Account, AuditEvent, ContactPlan, LearningArm, OptOut, StrategyDecision
 from recoup.strategy import service as strategy_service
 from recoup.strategy.policy import PolicyError, parse_policy
 from recoup.strategy.service.learning import learn, rewards
@@ -315,3 +315,21 @@ class TestShown:
         assert f"arm {plan.treatment} (learn)" in line
         assert "cell overdue_minor<100000 [overdue_minor=50000]" in line
         assert "±" in line
+
+
+def test_an_events_redecision_keeps_the_explanation(session: Session, clock: SettableClock) -> None:
+    # A partial payment re-decides the account in the payment's transaction (the settle flow):
+    # the replaced decision record is the learner's again, with its explanation (upserted).
+    [account] = late_accounts(session, clock, 1)
+    activate(session, clock, policy_text())
+    clock.set(shanghai(AS_OF, 9))
+    strategy_service.run(session, AS_OF, clock=clock)
+    pay(session, clock, account, 1_000, shanghai(AS_OF, 9))
+    session.expire_all()
+    redecided = session.execute(
+        select(AuditEvent).where(AuditEvent.action == "strategy.redecided")
+    ).scalars()
+    assert [e.subject_id for e in redecided] == [str(account.id)]
+    [record] = decisions(session, [account], AS_OF)
+    assert record.learning is not None
+    assert record.learning["stage"] == "early"
