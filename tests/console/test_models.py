@@ -132,3 +132,34 @@ class TestActivation:
         ]
         again = console.post_form(f"/console/models/{model_id}/activate")
         assert again.status_code == 409  # active already
+
+
+def test_the_learning_page_shows_the_holdout_uplift_in_words(
+    console: ConsoleClient, session: Session, clock: SettableClock
+) -> None:
+    """The learner's decisions against the holdout's (tests/strategy/test_learned.py's crafted
+    set: +700.00 per decision), with the reading in words."""
+    from tests.strategy.test_learned import decide
+
+    decide(
+        session,
+        clock,
+        [
+            ("learn", [(2, 1_200)]),
+            ("learn", [(7, 800)]),
+            ("explore", [(1, 1_000)]),
+            ("learn", [(3, 1_400)]),
+            ("holdout", [(4, 500)]),
+            ("holdout", [(6, 700)]),
+            ("holdout", []),
+        ],
+    )
+    session.commit()
+    console.sign_in(Role.strategist)
+    page = console.get("/console/learning?lang=en")
+    assert page.status_code == 200
+    assert 'id="uplift"' in page.text
+    assert ">+700.00<" in page.text
+    assert 'id="uplift-reading"' in page.text
+    zh = console.get("/console/learning?lang=zh-CN")
+    assert "保留组对比的提升" in zh.text
