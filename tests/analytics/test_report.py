@@ -118,3 +118,43 @@ class TestCommand:
         assert bad_costs.exit_code == 1
         assert "not a costs file" in bad_costs.output
         assert not (workdir / "report.html").exists()
+
+
+class TestLearningSections:
+    def test_models_over_time_and_the_learning_in_both_languages(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """The report's sections on the models (AUC per matured day drawn, calibration by
+        decile) and on the learning (arms and the holdout's uplift), from the same services as
+        the console's pages."""
+        from recoup.risk import performance as risk_performance
+        from recoup.strategy import service as strategy_service
+        from tests.risk.seeding import add_arms, add_model, add_scores
+        from tests.risk.test_performance import D1, D2, TODAY
+        from tests.risk.test_performance import portfolio as scored_portfolio
+
+        build(session, clock)
+        a, b, c, d, e = scored_portfolio(session, clock)
+        model = add_model(session, clock, kind="p_pay", horizon_days=30, trained_by="staff:ann")
+        add_scores(session, model, D1, {a: 0.9, b: 0.8, c: 0.7, d: 0.6, e: 0.5})
+        add_scores(session, model, D2, {a: 0.2, b: 0.9, c: 0.3, d: 0.1, e: 0.4})
+        add_arms(session, "cn-wallet-learning", "early", {("young", "call"): [900.0, 100.0]})
+        data = analytics_service.report_data(session, PERIOD)
+        page = report.render(
+            data,
+            lang="en",
+            generated_at=clock.now(),
+            models=risk_performance.reports(session, today=TODAY),
+            learning=strategy_service.learning_summary(session, today=TODAY),
+        )
+        for label in (
+            "Risk models: performance over time",
+            "风险模型：随时间的表现",
+            "The learning strategy: arms and the holdout&#x27;s uplift",
+            "学习策略：臂与保留组对比的提升",
+        ):
+            assert label in page
+        assert 'id="model-auc"' in page  # the AUC per day, drawn
+        # Over both days' ten scores together: 11.5 of 24 pairs in order (a tie at 0.9).
+        assert "0.479" in page
+        assert "500.00 (-283.99 … 1,283.99)" in page  # the call arm: 500 ± 1.96·565.69/√2

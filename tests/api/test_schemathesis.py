@@ -88,6 +88,7 @@ from tests.conftest import WEBHOOK_SECRET
 from tests.contact.test_dispatch import dispatcher, drain, spool
 from tests.contact.test_replies import add_contact
 from tests.factories import add_bill, create_account, create_customer, pay, shanghai
+from tests.risk.seeding import add_arms, add_model, add_scores
 
 PASSWORD = "correct horse battery staple"
 TWILIO_TOKEN = "twilio-auth-token-0123456789"
@@ -490,6 +491,21 @@ def seed(
             contact_service.submit(session, version.id, actor="staff:lin", clock=clock)
         label = f"POST /v1/templates/{{version_id}}/{verb}"
         world.pools.setdefault(label, {"version_id": []})["version_id"].append(version.id)
+    # Risk models trained by a person who is none of the fuzzing staff (the trainer may not
+    # activate: four eyes), one scored on a day whose horizon has passed; a learning arm.
+    for kind in ("p_pay", "p_roll", "p_pay"):
+        model = add_model(session, clock, kind=kind, horizon_days=7, trained_by="staff:lin")
+        world.ids["model_id"].append(model.id)
+    add_scores(
+        session,
+        model,
+        DAY0 - dt.timedelta(days=20),
+        {a.id: 0.1 * (n + 1) for n, a in enumerate(accounts[:5])},
+    )
+    world.pools["POST /v1/risk-models/{model_id}/activate"] = {
+        "model_id": world.ids["model_id"][:2]
+    }
+    add_arms(session, "cn-wallet-learning", "early", {("young", "sms"): [100.0, 300.0]})
     session.commit()
 
     # Credentials: a key per scope, staff of every role (and throwaway sessions to sign out).

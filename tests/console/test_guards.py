@@ -26,6 +26,7 @@ from recoup.kit.clock import SettableClock
 from recoup.models import Model
 from tests.console.conftest import ConsoleClient
 from tests.factories import add_bill, create_account, create_customer
+from tests.risk.seeding import add_model
 
 # Console routes that deliberately ask no permission, and why.
 OPEN: dict[tuple[str, str], str] = {
@@ -82,8 +83,8 @@ PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 
 
 def concrete(path: str, ids: dict[str, int]) -> str:
-    """The path with seeded ids (a customer, an account, a case, a staff member, a proposal) or,
-    for parameters nothing seeds, a number no row has."""
+    """The path with seeded ids (a customer, an account, a case, a staff member, a proposal, a
+    risk model) or, for parameters nothing seeds, a number no row has."""
     return PARAM.sub(lambda m: str(ids.get(m[1], 987654)), path)
 
 
@@ -115,8 +116,10 @@ def seeded(sessions: sessionmaker[Session], clock: SettableClock) -> dict[str, i
             session, username="guard-proposed", display_name="Proposed", role=Role.agent,
             proposer=proposer, clock=clock,
         )  # fmt: skip
+        model = add_model(session, clock, kind="p_pay", horizon_days=30, trained_by="staff:lin")
         session.commit()
         ids = {
+            "model_id": model.id,
             "customer_id": customer.id,
             "account_id": account.id,
             "case_id": case.id,

@@ -20,6 +20,9 @@ from babel.numbers import format_decimal, format_percent
 from recoup.analytics import schemas
 from recoup.analytics.service import ReportData
 from recoup.kit.money import format_money
+from recoup.risk.performance import ModelReport
+from recoup.strategy.learning_view import Estimate
+from recoup.strategy.service import LearningSummary
 
 LANGUAGES = ("en", "zh-CN")
 BABEL = {"en": "en", "zh-CN": "zh_CN"}
@@ -93,6 +96,27 @@ LABELS: dict[str, dict[str, str]] = {
         "cured_share": "Cured",
         "reading_alert": "pursued harder",
         "reading_ok": "no alert",
+        "models": "Risk models: performance over time",
+        "model": "Model",
+        "cv_auc": "Cross-validated AUC",
+        "auc_since": "AUC on outcomes since",
+        "matured": "Scores with outcomes (days)",
+        "auc_day": "AUC of the day's scores",
+        "calibration": "Calibration on the outcomes (deciles)",
+        "predicted": "Predicted",
+        "observed": "Observed",
+        "no_matured": "No scoring day has reached its horizon yet.",
+        "learning": "The learning strategy: arms and the holdout's uplift",
+        "stage": "Stage",
+        "pulls": "Pulls",
+        "mean_reward": "Mean reward (95 % interval)",
+        "leader": "Leading arm per context",
+        "context": "Context",
+        "uplift_learner": "Learner's decisions",
+        "uplift_holdout": "Random holdout",
+        "uplift_diff": "Difference (95 % interval)",
+        "recovered": "Recovered per decision",
+        "decisions": "Decisions",
     },
     "zh-CN": {
         "title": "催收报告",
@@ -162,6 +186,27 @@ LABELS: dict[str, dict[str, str]] = {
         "cured_share": "出催",
         "reading_alert": "催收强度偏高",
         "reading_ok": "无警示",
+        "models": "风险模型：随时间的表现",
+        "model": "模型",
+        "cv_auc": "交叉验证 AUC",
+        "auc_since": "此后实际结果 AUC",
+        "matured": "已有结果的评分（天数）",
+        "auc_day": "每日评分的 AUC",
+        "calibration": "实际结果上的校准（十分位）",
+        "predicted": "预测",
+        "observed": "实际",
+        "no_matured": "尚无评分日满观察期。",
+        "learning": "学习策略：臂与保留组对比的提升",
+        "stage": "阶段",
+        "pulls": "选择次数",
+        "mean_reward": "平均回报（95% 置信区间）",
+        "leader": "各上下文的领先臂",
+        "context": "上下文",
+        "uplift_learner": "学习者的决策",
+        "uplift_holdout": "随机保留组",
+        "uplift_diff": "差异（95% 置信区间）",
+        "recovered": "每决策回收",
+        "decisions": "决策数",
     },
 }
 
@@ -513,6 +558,139 @@ def _fairness_section(f: schemas.Fairness | None) -> str:
     return f'{head}<p class="note">{_both("fairness_basis")}: {bands}</p>{table}'
 
 
+# -- the learning: models over time, the bandit's arms, the holdout's uplift --------------------
+
+
+def _auc_figure(models: list[ModelReport], lang: str) -> go.Figure | None:
+    shown = [m for m in models if m.performance.days]
+    if not shown:
+        return None
+    fig = go.Figure()
+    for m in shown:
+        days = m.performance.days
+        fig.add_trace(
+            go.Scatter(
+                x=[d.as_of_date.isoformat() for d in days],
+                y=[d.auc for d in days],
+                mode="lines+markers",
+                name=f"{m.model.kind} v{m.model.version}",
+            )
+        )
+    fig.update_yaxes(range=[0.4, 1.0])
+    return _layout(fig, lang, "day", "auc_day")
+
+
+def _dec(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _models_table(models: list[ModelReport]) -> str:
+    return _table(
+        ["model", "status", "cv_auc", "auc_since", "matured"],
+        [
+            [
+                html.escape(f"{m.model.kind} v{m.model.version}"),
+                html.escape(m.model.status),
+                _dec(m.cv_auc),
+                _dec(m.performance.auc),
+                f"{m.performance.n:,} ({len(m.performance.days)})",
+            ]
+            for m in models
+        ],
+    )
+
+
+def _calibration_tables(models: list[ModelReport]) -> str:
+    out = []
+    for m in models:
+        if not m.performance.reliability:
+            continue
+        rows = [
+            [
+                _each(lambda lang, b=b: _pct(b.predicted, lang)),  # type: ignore[misc]
+                _each(lambda lang, b=b: _pct(b.observed, lang)),  # type: ignore[misc]
+                f"{b.n:,}",
+            ]
+            for b in m.performance.reliability
+        ]
+        out.append(
+            f"<h3>{_both('calibration')} · {html.escape(m.model.kind)} v{m.model.version}</h3>"
+            + _table(["predicted", "observed", "accounts"], rows)
+        )
+    return "".join(out)
+
+
+def interval_text(e: Estimate, digits: int = 2) -> str:
+    if e.mean is None:
+        return "–"
+    if e.low is None or e.high is None:
+        return f"{e.mean:,.{digits}f}"
+    return f"{e.mean:,.{digits}f} ({e.low:,.{digits}f} … {e.high:,.{digits}f})"
+
+
+def diff_text(diff: float | None, low: float | None, high: float | None, digits: int = 2) -> str:
+    if diff is None:
+        return "–"
+    if low is None or high is None:
+        return f"{diff:+,.{digits}f}"
+    return f"{diff:+,.{digits}f} ({low:+,.{digits}f} … {high:+,.{digits}f})"
+
+
+def _learning_tables(learning: LearningSummary) -> str:
+    u = learning.uplift
+    uplift = _table(
+        ["arm", "decisions", "mean_reward", "recovered"],
+        [
+            [
+                _both("uplift_learner"),
+                f"{u.learner.n:,}",
+                interval_text(u.learner),
+                interval_text(u.recovered_learner, 0),
+            ],
+            [
+                _both("uplift_holdout"),
+                f"{u.holdout.n:,}",
+                interval_text(u.holdout),
+                interval_text(u.recovered_holdout, 0),
+            ],
+            [
+                _both("uplift_diff"),
+                "",
+                diff_text(u.diff, u.low, u.high),
+                diff_text(u.recovered_diff, u.recovered_low, u.recovered_high, 0),
+            ],
+        ]
+        if u.learner.n or u.holdout.n
+        else [],
+    )
+    arms = _table(
+        ["stage", "arm", "pulls", "mean_reward"],
+        [
+            [
+                html.escape(f"{a.policy} · {a.stage}"),
+                html.escape(a.arm),
+                f"{a.estimate.n:,}",
+                interval_text(a.estimate),
+            ]
+            for a in learning.arms
+        ],
+    )
+    leaders = _table(
+        ["stage", "context", "arm", "pulls", "mean_reward"],
+        [
+            [
+                html.escape(f"{x.policy} · {x.stage}"),
+                html.escape(x.context),
+                html.escape(x.arm),
+                f"{x.estimate.n:,}",
+                interval_text(x.estimate),
+            ]
+            for x in learning.leaders
+        ],
+    )
+    return uplift + arms + f"<h3>{_both('leader')}</h3>" + leaders
+
+
 # -- the page ------------------------------------------------------------------------------------
 
 STYLE = """
@@ -567,9 +745,12 @@ def render(
     lang: str = "en",
     generated_at: dt.datetime,
     fairness: schemas.Fairness | None = None,
+    models: list[ModelReport] | None = None,
+    learning: LearningSummary | None = None,
 ) -> str:
-    """The report as one HTML document, opening in `lang` (en or zh-CN); with `fairness`, its
-    section (`analytics.fairness`)."""
+    """The report as one HTML document, opening in `lang` (en or zh-CN); with `fairness`
+    (`analytics.fairness`), the models' performance over time and the learning strategy's arms
+    and uplift, their sections when given."""
     if lang not in LANGUAGES:
         raise UnknownLanguage(f"the report speaks {' or '.join(LANGUAGES)}, not {lang!r}")
     k = data.kpis
@@ -654,6 +835,15 @@ def render(
         ("workload", _workload_table(k)),
         ("fairness", _fairness_section(fairness)),
     ]
+    if models is not None:
+        auc = chart(
+            "model-auc",
+            _auc_figure(models, lang),
+            {"layout": _axes("day", "auc_day")},
+        )
+        sections.append(("models", _models_table(models) + auc + _calibration_tables(models)))
+    if learning is not None:
+        sections.append(("learning", _learning_tables(learning)))
     body = "".join(
         f"<section><h2>{_both(key)}</h2>{content}</section>" for key, content in sections
     )

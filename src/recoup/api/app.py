@@ -35,6 +35,7 @@ from recoup.kit.tokens import canonical_token
 from recoup.ledger.endpoints import router as ledger_router
 from recoup.privacy.endpoints import router as privacy_router
 from recoup.quality.endpoints import router as quality_router
+from recoup.risk.endpoints import router as risk_router
 from recoup.sandbox.wallet import router as sandbox_wallet_router
 from recoup.strategy.endpoints import router as strategy_router
 from recoup.web.portal import router as portal_router
@@ -145,6 +146,7 @@ def create_app(
     app.include_router(quality_router)
     app.include_router(workbench_router)
     app.include_router(strategy_router)
+    app.include_router(risk_router)
     app.include_router(portal_router)
     app.include_router(selfservice_router)
     app.include_router(unsubscribe_router)

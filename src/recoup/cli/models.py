@@ -397,7 +397,7 @@ def _train_from_history(
                 progress=lambda line: console.print(f"  {line}"),
             )
             if activate:
-                risk_service.activate(session, row.id, actor=actor, clock=rt.clock)
+                risk_service.activate(session, row.id, actor=actor, clock=rt.clock, at_host=True)
             model = risk_service.engine_model(row)
     except RecoupError as exc:
         raise _bad(exc.message) from None
@@ -454,11 +454,14 @@ def activate_model(
     ] = "cli",
 ) -> None:
     """Make a model its kind's active one (the daily run scores with it); the previous active
-    model of the kind is retired. Audited."""
+    model of the kind is retired. Audited. The operator at the host is trusted like `recoup
+    strategy activate`; the console and the API hold activation to four eyes."""
     rt = runtime()
     try:
         with rt.transaction() as session:
-            row = risk_service.activate(session, model_id, actor=actor, clock=rt.clock)
+            row = risk_service.activate(
+                session, model_id, actor=actor, clock=rt.clock, at_host=True
+            )
             kind, version = row.kind, row.version
     except RecoupError as exc:
         raise fail(exc.message) from exc

@@ -16,6 +16,8 @@ from recoup.analytics import service as analytics_service
 from recoup.cli.common import Runtime, console, fail, parse_date, runtime
 from recoup.kit.errors import RecoupError
 from recoup.kit.money import format_money
+from recoup.risk import performance as risk_performance
+from recoup.strategy import service as strategy_service
 
 LABELS = html_report.LABELS
 
@@ -69,15 +71,31 @@ def write_report(
                 data = analytics_service.report_data(session, period, costs=cost_table)
             with console.status("comparing treatment by age band, region and sex"):
                 fair = fairness_service.fairness(session, period)
+            with console.status("reading the models' performance and the learning"):
+                # Outcomes known by the period's last day: a scoring day counts once its
+                # horizon has passed by then.
+                models = risk_performance.reports(session, today=period.to_date)
+                learning = strategy_service.learning_summary(
+                    session, today=period.to_date + dt.timedelta(days=1)
+                )
             session.rollback()  # a report writes nothing
     except RecoupError as exc:
         raise fail(exc.message) from exc
     print_kpis(data.kpis, lang)
     print_experiments(data.experiments, lang)
     print_fairness(fair, lang)
+    print_models(models, lang)
+    print_learning(learning, lang)
     try:
         out.write_text(
-            html_report.render(data, lang=lang, generated_at=rt.clock.now(), fairness=fair),
+            html_report.render(
+                data,
+                lang=lang,
+                generated_at=rt.clock.now(),
+                fairness=fair,
+                models=models,
+                learning=learning,
+            ),
             encoding="utf-8",
         )
     except OSError as exc:
@@ -179,3 +197,64 @@ def print_experiments(e: schemas.Experiments, lang: str) -> None:
                 t[f"verdict_{a.verdict}"],
             )
         console.print(table)
+
+
+def print_models(models: list[risk_performance.ModelReport], lang: str) -> None:
+    if not models:
+        return
+    t = LABELS[lang]
+    table = Table(title=t["models"])
+    for column in ("model", "status", "cv_auc", "auc_since", "matured"):
+        table.add_column(t[column], justify="left" if column in ("model", "status") else "right")
+    for m in models:
+        p = m.performance
+        table.add_row(
+            f"{m.model.kind} v{m.model.version}",
+            m.model.status,
+            "–" if m.cv_auc is None else f"{m.cv_auc:.3f}",
+            "–" if p.auc is None else f"{p.auc:.3f}",
+            f"{p.n:,} ({len(p.days)})",
+        )
+    console.print(table)
+
+
+def print_learning(learning: strategy_service.LearningSummary, lang: str) -> None:
+    if not learning.arms:
+        return
+    t = LABELS[lang]
+    u = learning.uplift
+    table = Table(title=t["learning"])
+    for column in ("arm", "decisions", "mean_reward", "recovered"):
+        table.add_column(t[column], justify="left" if column == "arm" else "right")
+    table.add_row(
+        t["uplift_learner"],
+        f"{u.learner.n:,}",
+        html_report.interval_text(u.learner),
+        html_report.interval_text(u.recovered_learner, 0),
+    )
+    table.add_row(
+        t["uplift_holdout"],
+        f"{u.holdout.n:,}",
+        html_report.interval_text(u.holdout),
+        html_report.interval_text(u.recovered_holdout, 0),
+    )
+    table.add_row(
+        t["uplift_diff"],
+        "",
+        html_report.diff_text(u.diff, u.low, u.high),
+        html_report.diff_text(u.recovered_diff, u.recovered_low, u.recovered_high, 0),
+    )
+    console.print(table)
+    arms = Table(title=t["pulls"])
+    for column in ("stage", "arm", "pulls", "mean_reward"):
+        arms.add_column(
+            t[column], justify="right" if column in ("pulls", "mean_reward") else "left"
+        )
+    for a in learning.arms:
+        arms.add_row(
+            f"{a.policy} · {a.stage}",
+            a.arm,
+            f"{a.estimate.n:,}",
+            html_report.interval_text(a.estimate),
+        )
+    console.print(arms)

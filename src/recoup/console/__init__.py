@@ -15,6 +15,7 @@ from recoup.console import (
     contacts,
     dashboard,
     home,
+    models,
     people,
     queues,
     strategy,
@@ -35,4 +36,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     compliance.router,
     dashboard.router,
     templates_desk.router,
+    models.router,
 )

@@ -49,6 +49,8 @@ class Permission(StrEnum):
     privacy_requests = "privacy:requests"  # data-subject requests: export, erasure
     staff_approve = "staff:approve"  # approve another administrator's staff or key proposal
     contacts_retry = "contacts:retry"  # put a dead letter back in the outbox
+    models_read = "models:read"  # risk models, their performance and drift, the bandit's arms
+    models_activate = "models:activate"  # activate another person's trained model (four eyes)
 
 
 class Role(StrEnum):
@@ -106,6 +108,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
         _READ
         | _OVERSIGHT
         | {P.policies_write, P.policies_approve, P.templates_write, P.templates_approve}
+        | {P.models_read, P.models_activate}
     ),
     Role.compliance_officer: frozenset(
         _READ
@@ -119,6 +122,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.templates_approve,
             P.qa_review,
             P.privacy_requests,
+            P.models_read,
         }
     ),
     Role.administrator: frozenset(

@@ -266,3 +266,73 @@ def drift_rows(session: Session, day: dt.date | None) -> list[RiskDrift]:
             return []
     stmt = select(d).where(d.as_of_date == day).order_by(d.psi.desc(), d.feature)
     return list(session.execute(stmt).scalars().all())
+
+
+# --- the models' watch (console, API, report): reads ---------------------------------------------
+
+
+def all_models(session: Session) -> list[RiskModel]:
+    """Every model version: the active ones first, then by kind and newest version."""
+    active_first = (RiskModel.status != "active").asc()
+    return list(
+        session.scalars(
+            select(RiskModel).order_by(active_first, RiskModel.kind, RiskModel.version.desc())
+        )
+    )
+
+
+def scored_days(session: Session, model_id: int) -> list[dt.date]:
+    """The days the model scored accounts on."""
+    return list(
+        session.scalars(
+            select(AccountScore.as_of_date).where(AccountScore.model_id == model_id).distinct()
+        )
+    )
+
+
+def model_scores(session: Session, model_id: int, days: Sequence[dt.date]) -> pl.DataFrame:
+    """as_of_date, account_id, score: the model's scores on `days`."""
+    stmt = select(AccountScore.as_of_date, AccountScore.account_id, AccountScore.score).where(
+        AccountScore.model_id == model_id, AccountScore.as_of_date.in_(sorted(set(days)))
+    )
+    return frames.read_frame(
+        session, stmt, {"as_of_date": pl.Date, "account_id": pl.Int64, "score": pl.Float64}
+    )
+
+
+def latest_drift(session: Session, model_id: int) -> pl.DataFrame:
+    """as_of_date, feature, psi, level of the model's latest measured day."""
+    last = (
+        select(func.max(RiskDrift.as_of_date))
+        .where(RiskDrift.model_id == model_id)
+        .scalar_subquery()
+    )
+    stmt = select(RiskDrift.as_of_date, RiskDrift.feature, RiskDrift.psi, RiskDrift.level).where(
+        RiskDrift.model_id == model_id, RiskDrift.as_of_date == last
+    )
+    return frames.read_frame(
+        session,
+        stmt,
+        {"as_of_date": pl.Date, "feature": pl.String, "psi": pl.Float64, "level": pl.String},
+    )
+
+
+def latest_drift_levels(session: Session) -> dict[int, dict[str, int]]:
+    """Per model, the count of features at each level on its latest measured day."""
+    last = (
+        select(RiskDrift.model_id, func.max(RiskDrift.as_of_date).label("day"))
+        .group_by(RiskDrift.model_id)
+        .subquery()
+    )
+    stmt = (
+        select(RiskDrift.model_id, RiskDrift.level, func.count())
+        .join(
+            last,
+            (last.c.model_id == RiskDrift.model_id) & (last.c.day == RiskDrift.as_of_date),
+        )
+        .group_by(RiskDrift.model_id, RiskDrift.level)
+    )
+    out: dict[int, dict[str, int]] = {}
+    for model_id, level, n in session.execute(stmt):
+        out.setdefault(int(model_id), {})[str(level)] = int(n)
+    return out

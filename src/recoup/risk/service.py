@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
 from recoup.kit.clock import Clock
-from recoup.kit.errors import Conflict, NotFound, ValidationFailed
+from recoup.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from recoup.kit.logging import get_logger
 from recoup.models import RiskModel
 from recoup.risk import drift as drift_engine
@@ -57,6 +57,16 @@ class RiskModelNotFound(NotFound):
 class NotEnoughHistory(Conflict):
     code = "not_enough_history"
     description = "The history has too few accounts, or only one outcome, to train on"
+
+
+class WrongStatus(Conflict):
+    code = "model_status"
+    description = "The model is not in a status that allows this step"
+
+
+class FourEyes(Forbidden):
+    code = "four_eyes"
+    description = "A model is activated by someone other than the person who trained it"
 
 
 class BadTrainingRequest(ValidationFailed):
@@ -184,13 +194,24 @@ def register(
     return row
 
 
-def activate(session: Session, model_id: int, *, actor: str, clock: Clock) -> RiskModel:
+def activate(
+    session: Session, model_id: int, *, actor: str, clock: Clock, at_host: bool = False
+) -> RiskModel:
     """The model becomes its kind's active one; the previous active one is retired. Audited
-    (`risk_model.activated`, naming the previous)."""
+    (`risk_model.activated`, naming the previous). Four eyes, like a policy's activation: the
+    person who trained the model never activates it, whatever the entry point (403
+    `four_eyes`); an active model is not activated again (409
+    `model_status`); a retired one may be, to go back to it. `at_host`: the
+    operator at the host (`recoup models train --activate`, `recoup models activate`), trusted
+    like `recoup strategy activate`, is not held to four eyes; the audit entry says so."""
     models = repo.RiskModelRepository(session)
     chosen = models.get(model_id)
     if chosen is None:
         raise RiskModelNotFound(f"no risk model {model_id}")
+    if chosen.trained_by == actor and not at_host:
+        raise FourEyes("the person who trained a model does not activate it: another one does")
+    if chosen.status == "active":
+        raise WrongStatus(f"risk model {model_id} is active already")
     previous = models.active_of(chosen.kind)
     models.make_active(chosen, previous, at=clock.now(), by=actor)
     audit_service.record(
@@ -204,6 +225,7 @@ def activate(session: Session, model_id: int, *, actor: str, clock: Clock) -> Ri
             "kind": chosen.kind,
             "version": chosen.version,
             "previous": previous.id if previous is not None and previous.id != chosen.id else None,
+            "at_host": at_host,
         },
     )
     return chosen

@@ -4,6 +4,7 @@ today's portfolio, submitted, and approved (activated) or rejected by a second p
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
@@ -232,4 +233,65 @@ def reject(
         strategy_service.reject(
             session, version_id, actor=principal.actor, reason=data.reason, clock=clock
         )
+    )
+
+
+def _interval(e: Any) -> schemas.Interval:
+    return schemas.Interval(n=e.n, mean=e.mean, low=e.low, high=e.high)
+
+
+@router.get(
+    "/learning/arms",
+    response_model=schemas.Learning,
+    summary="The learning strategy's arms and the holdout's uplift",
+    tags=["learning"],
+)
+def learning_arms(
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    _: Principal = require(P.models_read),
+) -> schemas.Learning:
+    """Per learning stage and arm the pulls and mean reward with its 95 % interval, the leading
+    arm per context cell, and the learner's decisions against the random holdout's over the
+    decisions whose horizon ended in the last 90 days (Welch's interval)."""
+    today = clock.now().astimezone(settings.business_zone).date()
+    s = strategy_service.learning_summary(session, today=today)
+    u = s.uplift
+    return schemas.Learning(
+        arms=[
+            schemas.LearningArm(
+                policy=a.policy,
+                stage=a.stage,
+                arm=a.arm,
+                reward=_interval(a.estimate),
+                contexts=a.contexts,
+            )
+            for a in s.arms
+        ],
+        leaders=[
+            schemas.LeadingArm(
+                policy=x.policy,
+                stage=x.stage,
+                context=x.context,
+                arm=x.arm,
+                reward=_interval(x.estimate),
+                arms=x.arms,
+            )
+            for x in s.leaders
+        ],
+        uplift=schemas.LearningUplift(
+            first_end=s.first_end,
+            last_end=s.last_end,
+            learner=_interval(u.learner),
+            holdout=_interval(u.holdout),
+            diff=u.diff,
+            low=u.low,
+            high=u.high,
+            recovered_learner=_interval(u.recovered_learner),
+            recovered_holdout=_interval(u.recovered_holdout),
+            recovered_diff=u.recovered_diff,
+            recovered_low=u.recovered_low,
+            recovered_high=u.recovered_high,
+        ),
     )

@@ -79,3 +79,53 @@ class DryRun(Schema):
     items: list[ChangedAccount]
     limit: int
     offset: int
+
+
+# --- the learning strategy, as people read it (GET /v1/learning/arms) ---------------------------
+
+
+class Interval(Schema):
+    n: int
+    mean: float | None
+    low: float | None = Field(description="95 % interval's low end; null under two pulls")
+    high: float | None
+
+
+class LearningArm(Schema):
+    policy: str
+    stage: str
+    arm: str
+    reward: Interval = Field(
+        description="Reward per pull: money paid within the horizon net of cost"
+    )
+    contexts: int = Field(description="Context cells the arm was pulled in")
+
+
+class LeadingArm(Schema):
+    policy: str
+    stage: str
+    context: str = Field(description="The context cell")
+    arm: str = Field(description="The arm with the highest mean reward in the cell")
+    reward: Interval
+    arms: int = Field(description="Arms pulled in the cell")
+
+
+class LearningUplift(Schema):
+    first_end: dt.date = Field(description="Decisions whose horizon ended from this day ...")
+    last_end: dt.date = Field(description="... to this day")
+    learner: Interval
+    holdout: Interval
+    diff: float | None = Field(description="Learner's mean reward minus the holdout's")
+    low: float | None
+    high: float | None
+    recovered_learner: Interval = Field(description="Money paid per decision (minor units)")
+    recovered_holdout: Interval
+    recovered_diff: float | None
+    recovered_low: float | None
+    recovered_high: float | None
+
+
+class Learning(Schema):
+    arms: list[LearningArm]
+    leaders: list[LeadingArm]
+    uplift: LearningUplift

@@ -10,7 +10,9 @@ and hands contacts and tasks to their owners as frames. One module per part:
 - `redecisions`: an event re-decides its accounts now, or at the end of a deferred block;
 - `offering`: the offers the active policy makes an account now;
 - `comparison`: how two policies decide the same portfolio differently (the CLI's diff, the
-  desk's dry-run).
+  desk's dry-run);
+- `learned`: what the learning stages have learned, for people (arms, leaders, the holdout's
+  uplift).
 
 `versions` also holds the desk's four eyes: save a draft, submit, a second person approves
 (activating it) or rejects.
@@ -28,6 +30,7 @@ from recoup.strategy.service.comparison import (
 )
 from recoup.strategy.service.daily_run import StrategyRun, run
 from recoup.strategy.service.facts import OPT_OUT_CHANNELS, facts
+from recoup.strategy.service.learned import LearningSummary, learning_summary
 from recoup.strategy.service.learning import Learned, learn, rewards
 from recoup.strategy.service.offering import offers, offers_many
 from recoup.strategy.service.planning import DEFAULT_WINDOW, decision_rows, plan, plan_rows
@@ -73,6 +76,7 @@ __all__ = [
     "FourEyes",
     "InvalidPolicy",
     "Learned",
+    "LearningSummary",
     "NoActivePolicy",
     "PolicyTextInvalid",
     "PolicyVersionNotFound",
@@ -94,6 +98,7 @@ __all__ = [
     "facts",
     "get_version",
     "learn",
+    "learning_summary",
     "list_versions",
     "offers",
     "offers_many",

@@ -51,14 +51,35 @@ def rewards(session: Session, as_of: dt.date, horizons: set[int]) -> pl.DataFram
     days = sorted(end - dt.timedelta(days=h) for h in horizons)
     if not days:
         return pl.DataFrame()
-    decided = repo.learned_decisions(session, days[0], days[-1])
+    return _rewards(session, days[0], days[-1], first_end=end, last_end=end)
+
+
+def rewards_in(session: Session, *, first_end: dt.date, last_end: dt.date) -> pl.DataFrame:
+    """The same rewards for every decision whose horizon ended from `first_end` to `last_end`
+    (horizons up to `LONGEST_HORIZON` days): what the holdout's uplift is measured on."""
+    first = first_end - dt.timedelta(days=LONGEST_HORIZON)
+    return _rewards(
+        session, first, last_end - dt.timedelta(days=1), first_end=first_end, last_end=last_end
+    )
+
+
+LONGEST_HORIZON = 366
+
+
+def _rewards(
+    session: Session, first: dt.date, last: dt.date, *, first_end: dt.date, last_end: dt.date
+) -> pl.DataFrame:
+    """Decisions made from `first` to `last` whose horizon ended from `first_end` to
+    `last_end`, with the money paid in (day, day + horizon] and the cost of a sent contact."""
+    decided = repo.learned_decisions(session, first, last)
     if decided.height == 0:
         return pl.DataFrame()
+    end = pl.col("as_of_date") + pl.duration(days=pl.col("horizon"))
     decided = (
         decided.with_columns(pl.col("learning").str.json_decode(_EXPLANATION))
         .unnest("learning")
         .filter(
-            (pl.col("as_of_date") + pl.duration(days=pl.col("horizon"))) == pl.lit(end),
+            (end >= pl.lit(first_end)) & (end <= pl.lit(last_end)),
             # A decision with one allowed arm (the budget spent: only "none") was no choice: its
             # reward would tell the arm about the accounts that were forced into it.
             pl.col("choices").fill_null(2) >= 2,
@@ -67,16 +88,19 @@ def rewards(session: Session, as_of: dt.date, horizons: set[int]) -> pl.DataFram
     if decided.height == 0:
         return pl.DataFrame()
     accounts = decided["account_id"].unique().to_list()
-    paid = repo.payments_between(session, days[0] + dt.timedelta(days=1), end, accounts)
+    paid = repo.payments_between(session, first + dt.timedelta(days=1), last_end, accounts)
     amounts = (
-        decided.select("account_id", "as_of_date")
+        decided.select("account_id", "as_of_date", "horizon")
         .join(paid, on="account_id", how="inner")
-        .filter(pl.col("value_date") > pl.col("as_of_date"))  # (day, day + horizon]: ends at `end`
+        .filter(
+            (pl.col("value_date") > pl.col("as_of_date"))
+            & (pl.col("value_date") <= pl.col("as_of_date") + pl.duration(days=pl.col("horizon")))
+        )  # (day, day + horizon]
         .group_by("account_id", "as_of_date")
         .agg(pl.col("amount_minor").sum().alias("paid_minor"))
     )
     sent = (
-        repo.sent_contacts(session, days[0], days[-1], accounts)
+        repo.sent_contacts(session, first, last, accounts)
         .rename({"treatment": "arm"})
         .with_columns(pl.lit(True).alias("_sent"))
         .unique()
