@@ -4,7 +4,9 @@ A 20,000-account portfolio is generated and imported, then 60 days ending yester
 (`recoup.simulation`): each day the daily pass and the default China policy (with its champion /
 challenger experiment on tone) decide, the guard checks, the dispatcher sends, agents call, and the
 simulated debtors pay, promise, ask for plans, dispute, complain and reply STOP through the real
-flows. Then the KPIs are printed and written to report.html.
+flows. Then the KPIs are printed and written to report.html, and the two risk models (`p_pay`,
+`p_roll`) are trained on the simulated history and activated, so today's run scores every account
+owing before the strategy decides (docs/models.md).
 
 The demo leaves a console to look at: its file is, by default, the one `recoup serve` reads (the
 SQLite file of RECOUP_DATABASE_URL, `recoup.db` unless set), and it adds one staff user per role
@@ -39,12 +41,15 @@ from recoup.identity.permissions import Role
 from recoup.kit.clock import SettableClock, SystemClock
 from recoup.kit.errors import ConfigurationError
 from recoup.kit.money import format_money
+from recoup.risk import service as risk_service
 from recoup.simulation.world import Portfolio, World
 
 LOCALE = {"CNY": "zh_CN", "USD": "en_US", "GBP": "en_GB"}
 DEMO_POLICY = Path(__file__).resolve().parents[1] / "strategy" / "policies" / "cn-wallet.yaml"
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
 CONSOLE_URL = "http://127.0.0.1:8000/console"
+# The demo's models: a 14-day outcome (its 60 days hold five weekly snapshots whose outcome is known)
+MODEL_HORIZON, MODEL_SNAPSHOTS = 14, 5
 # One staff user per role (usernames as the console's own tests use them), named after JOURNEYS.md.
 DEMO_STAFF: tuple[tuple[str, Role, str], ...] = (
     ("agent", Role.agent, "陈刚"),
@@ -122,6 +127,7 @@ def run_demo(*, accounts: int, days: int, seed: int, database: Path, out: Path) 
     # queues filled, so the console opens on a working day.
     if isinstance(rt.clock, SettableClock):
         rt.clock.set(SystemClock().now())
+    train_models(rt, today - dt.timedelta(days=1))
     console.rule(f"today's run ({today}), for the console")
     run_and_print(rt, today, actor="demo")
     marker(database).write_text("made by recoup demo; it recreates this database\n")
@@ -138,6 +144,37 @@ def run_demo(*, accounts: int, days: int, seed: int, database: Path, out: Path) 
         "[bold]recoup audit contacts[/]"
     )
     print_sign_in(password, prefix)
+
+
+def train_models(rt: Runtime, last_day: dt.date) -> None:
+    """`p_pay` and `p_roll` trained on the simulated history up to `last_day` and activated, as
+    `recoup models train --from-history --activate` does (the operator at the host)."""
+    console.rule(f"risk models from the history up to {last_day}")
+    table = Table(title="risk models (5-fold cross-validated)")
+    for column in ("model", "snapshot rows", "positives", "AUC", "Brier"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    with rt.transaction() as session:
+        for kind in ("p_pay", "p_roll"):
+            with console.status(f"training {kind}"):
+                row = risk_service.train_from_history(
+                    session,
+                    as_of=last_day,
+                    kind=kind,
+                    actor="demo",
+                    clock=rt.clock,
+                    horizon_days=MODEL_HORIZON,
+                    snapshots=MODEL_SNAPSHOTS,
+                )
+                risk_service.activate(session, row.id, actor="demo", clock=rt.clock, at_host=True)
+            m = row.metrics
+            table.add_row(
+                f"{kind} v{row.version} (#{row.id}, active)",
+                f"{m.get('rows', 0):,}",
+                f"{m.get('positives', 0):,}",
+                f"{m['cv_auc']:.3f}" if m.get("cv_auc") is not None else "-",
+                f"{m['brier']:.3f}" if m.get("brier") is not None else "-",
+            )
+    console.print(table)
 
 
 def add_demo_staff(rt: Runtime) -> str:
