@@ -155,17 +155,22 @@ def train_models(rt: Runtime, last_day: dt.date) -> None:
         table.add_column(column, justify="left" if column == "model" else "right")
     with rt.transaction() as session:
         for kind in ("p_pay", "p_roll"):
-            with console.status(f"training {kind}"):
-                row = risk_service.train_from_history(
-                    session,
-                    as_of=last_day,
-                    kind=kind,
-                    actor="demo",
-                    clock=rt.clock,
-                    horizon_days=MODEL_HORIZON,
-                    snapshots=MODEL_SNAPSHOTS,
-                )
-                risk_service.activate(session, row.id, actor="demo", clock=rt.clock, at_host=True)
+            try:
+                with console.status(f"training {kind}"):
+                    row = risk_service.train_from_history(
+                        session,
+                        as_of=last_day,
+                        kind=kind,
+                        actor="demo",
+                        clock=rt.clock,
+                        horizon_days=MODEL_HORIZON,
+                        snapshots=MODEL_SNAPSHOTS,
+                    )
+            except risk_service.NotEnoughHistory as exc:  # a small demo (--accounts, --days)
+                table.add_row(f"{kind} (not trained)", "-", "-", "-", "-")
+                console.print(f"{exc.message}: today's run decides without {kind}")
+                continue
+            risk_service.activate(session, row.id, actor="demo", clock=rt.clock, at_host=True)
             m = row.metrics
             table.add_row(
                 f"{kind} v{row.version} (#{row.id}, active)",

@@ -3,7 +3,7 @@ and the path and query parameters every list or by-id route shares."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from recoup.config import Settings
 from recoup.kit.clock import Clock
+from recoup.kit.errors import ValidationFailed
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -43,3 +44,18 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Row id")]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size")]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="Results to skip")]
+
+
+def only_query(*names: str) -> Callable[[Request], None]:
+    """Refuse a query parameter the route does not take (a 422 naming it), rather than ignore
+    it: a misspelt `ofset` would otherwise answer the first page as if asked."""
+
+    def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - set(names))
+        if unknown:
+            raise ValidationFailed(
+                f"unknown query parameter {unknown[0][:40]!r}; this route takes {', '.join(names)}",
+                details=[{"field": unknown[0][:40], "problem": "unknown query parameter"}],
+            )
+
+    return check

@@ -3,39 +3,22 @@ today's portfolio, submitted, and approved (activated) or rejected by a second p
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
-from recoup.http.deps import ClockDep, Limit, Offset, RowId, SessionDep, SettingsDep
+from recoup.http.deps import ClockDep, Limit, Offset, RowId, SessionDep, SettingsDep, only_query
 from recoup.http.errors import AUTHENTICATED, responses
 from recoup.http.openapi import link, links
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
-from recoup.kit.errors import ValidationFailed
 from recoup.kit.masking import mask_id
 from recoup.strategy import schemas
 from recoup.strategy import service as strategy_service
 
 P = Permission
 router = APIRouter(prefix="/v1", tags=["policies"], responses=AUTHENTICATED)
-
-
-def only_query(*names: str) -> Callable[[Request], None]:
-    """Refuse a query parameter the route does not take (a 422 naming it), rather than ignore
-    it: a misspelt `ofset` would otherwise answer the first page as if asked."""
-
-    def check(request: Request) -> None:
-        unknown = sorted(set(request.query_params) - set(names))
-        if unknown:
-            raise ValidationFailed(
-                f"unknown query parameter {unknown[0][:40]!r}; this route takes {', '.join(names)}",
-                details=[{"field": unknown[0][:40], "problem": "unknown query parameter"}],
-            )
-
-    return check
 
 
 PAGED = Depends(only_query("limit", "offset"))
