@@ -164,6 +164,22 @@ class TestValuesAsOfADate:
         assert r["replies_30d"] == 1
         assert r["days_since_last_contact"] == 10
 
+    def test_a_customers_reply_counts_once_for_each_of_their_accounts(self) -> None:
+        # Catches the count multiplied by the customer's accounts (the window joined the replies
+        # to every account of the customer before counting per customer).
+        h = history()
+        second = frame("accounts", [(3, 10, "bnpl", day(-100), None)])
+        bill = frame("bills", [(31, 3, day(-5), 1_000, day(-100))])
+        h = f.History(
+            **{
+                **{name: getattr(h, name) for name in f.SCHEMAS},
+                "accounts": pl.concat([h.accounts, second]),
+                "bills": pl.concat([h.bills, bill]),
+            }
+        )
+        assert row(h, 1)["replies_30d"] == 1
+        assert row(h, 3)["replies_30d"] == 1
+
     def test_an_account_with_nothing_but_a_scheduled_bill(self) -> None:
         r = row(history(), 2)
         assert r["overdue_minor"] == 0

@@ -12,11 +12,24 @@ from sqlalchemy.orm import Session
 
 from recoup.daily import flows as daily_flows
 from recoup.kit.clock import SettableClock
-from recoup.models import AccountScore, AuditEvent, RiskDrift, StrategyDecision
-from recoup.risk import features
+from recoup.models import (
+    Account,
+    AccountScore,
+    Arrangement,
+    AuditEvent,
+    ContactEvent,
+    ContactPlan,
+    Customer,
+    DelinquencyPause,
+    InboundMessage,
+    PaymentIntent,
+    RiskDrift,
+    StrategyDecision,
+)
+from recoup.risk import features, tabular
 from recoup.risk import service as risk_service
 from recoup.strategy import service as strategy_service
-from tests.factories import shanghai
+from tests.factories import add_bill, create_account, shanghai
 from tests.risk import portfolio
 from tests.strategy.test_daily_run import POLICY, policy_text
 
@@ -119,10 +132,48 @@ class TestRegistry:
             )
 
 
+def _activity(s: Session, account: Account) -> None:
+    """What the portfolio lacks, a few days before AS_OF: a message delivered, a call answered, a
+    reply from the customer, a broken promise, a hardship pause, a pay link opened."""
+    at = shanghai(AS_OF - dt.timedelta(days=3), 10)
+    common = {"account_id": account.id, "customer_id": account.customer_id}
+    for channel, result in (("sms", None), ("call", "connected")):
+        plan = ContactPlan(
+            **common, as_of_date=at.date(), stage="early", treatment=f"t-{channel}", channel=channel,
+            template="x", tone="gentle", status="sent", created_at=at, sent_at=at, result=result,
+        )  # fmt: skip
+        s.add(plan)
+        s.flush()
+        s.add(ContactEvent(contact_id=plan.id, status="delivered", at=at, actor="test"))
+    s.add(
+        InboundMessage(
+            customer_id=account.customer_id, channel="sms", provider="test",
+            provider_id=f"in-{account.id}-{account.customer_id}", from_index="x", body="x", intent="other",
+            received_at=at,
+        )
+    )  # fmt: skip
+    s.add(
+        Arrangement(
+            **common, kind="promise", status="broken", currency="CNY", amount_minor=5_000,
+            balance_minor=5_000, start_date=AS_OF - dt.timedelta(days=20),
+            due_date=AS_OF - dt.timedelta(days=10), ended_on=AS_OF - dt.timedelta(days=9),
+            made_by="test", channel="portal", created_at=at,
+        )
+    )  # fmt: skip
+    s.add(
+        DelinquencyPause(
+            account_id=account.id, kind="hardship", start_date=AS_OF - dt.timedelta(days=2),
+            reason="test", created_by="test", created_at=at,
+        )
+    )  # fmt: skip
+    s.add(
+        PaymentIntent(**common, amount_minor=5_000, currency="CNY", status="created", created_at=at)
+    )
+    s.flush()
+
+
 class TestScoreDay:
-    def test_every_open_account_owing_is_scored_with_reasons_and_drift(
-        self, history_session: Session
-    ) -> None:
+    def test_every_open_account_owing_is_scored_with_drift(self, history_session: Session) -> None:
         s, clock = history_session, clock_at(AS_OF)
         for kind in ("p_pay", "p_roll"):
             risk_service.activate(s, train(s, kind), actor="wei", clock=clock)
@@ -140,9 +191,7 @@ class TestScoreDay:
         assert result.scored == {"p_pay": len(overdue), "p_roll": len(outstanding)}
         for r in rows:
             assert 0.0 <= r.score <= 1.0
-            assert len(r.reasons) <= 3
-            assert {x["code"] for x in r.reasons} <= set(features.FEATURES)
-        assert any(r.reasons for r in rows)
+            assert r.reasons is None  # computed when asked for (`explain`)
         drift = s.execute(select(RiskDrift).where(RiskDrift.as_of_date == AS_OF)).scalars().all()
         assert {d.model_id for d in drift} == set(result.models.values())
         assert "score" in {d.feature for d in drift}
@@ -166,6 +215,34 @@ class TestScoreDay:
             assert everyone[kind].height > 0
             assert owing[kind].equals(everyone[kind])
 
+    def test_one_accounts_read_gives_its_features_as_everyones_read_does(
+        self, history_session: Session
+    ) -> None:
+        # `explain` computes an account's reasons from a read of that account alone: exact only
+        # if every frame is filtered by the same accounts (a frame left unfiltered, or filtered by
+        # the wrong key, e.g. the inbound messages by account id instead of customer, fails here)
+        # and no feature depends on which other accounts were read (it found `replies_30d`
+        # counting a customer's replies once per account of theirs in the read).
+        s = history_session
+        accounts = list(s.execute(select(Account).order_by(Account.id)).scalars().all())
+        # A second account of the first customer: its id is not its customer's (the portfolio's
+        # accounts and customers are numbered alike), owing one bill 10 days overdue.
+        clock = clock_at(AS_OF)
+        customer = s.get(Customer, accounts[0].customer_id)
+        second = create_account(s, clock, customer=customer, opened=dt.date(2026, 1, 1))
+        add_bill(s, clock, second, AS_OF - dt.timedelta(days=10), 7_000)
+        assert second.id != second.customer_id
+        for account in [*accounts[:5], second]:  # every other frame the history reads
+            _activity(s, account)
+        everyone = features.compute(risk_service.repo.history(s, since=AS_OF, until=AS_OF), [AS_OF])
+        busy = [second.id, *(a.id for a in accounts[:4]), accounts[-1].id]
+        for account_id in busy:
+            alone = features.compute(
+                risk_service.repo.history(s, since=AS_OF, until=AS_OF, account_ids=[account_id]),
+                [AS_OF],
+            )
+            assert alone.equals(everyone.filter(pl.col("account_id") == account_id))
+
     def test_a_second_scoring_of_the_day_replaces_the_first(self, history_session: Session) -> None:
         s, clock = history_session, clock_at(AS_OF)
         risk_service.activate(s, train(s, "p_roll"), actor="wei", clock=clock)
@@ -184,15 +261,23 @@ class TestScoreDay:
         risk_service.activate(s, train(s, "p_pay"), actor="wei", clock=clock)
         risk_service.score_day(s, AS_OF, clock=clock)
         rows = s.execute(select(AccountScore)).scalars().all()
-        row = next((r for r in rows if r.reasons), None)
-        assert row is not None
-        (explained,) = risk_service.explain(s, row.account_id)
-        assert explained.kind == "p_pay"
-        assert explained.score == row.score
-        for reason in explained.reasons:
-            assert reason["en"]
-            assert reason["zh-CN"]
-            assert reason["en"] != reason["zh-CN"]
+        # The reasons explain computes for one account are the batch's for the same features.
+        everyone = features.compute(risk_service.repo.history(s, since=AS_OF, until=AS_OF), [AS_OF])
+        model = risk_service.engine_model(risk_service.get_model(s, rows[0].model_id))
+        said = 0
+        for row in rows[:20]:
+            (explained,) = risk_service.explain(s, row.account_id)
+            assert explained.kind == "p_pay"
+            assert explained.score == row.score
+            frame = everyone.filter(pl.col("account_id") == row.account_id)
+            (batch,) = tabular.reasons(model, frame, top=3, sign=-1)
+            assert [r["code"] for r in explained.reasons] == [name for name, _ in batch]
+            for reason in explained.reasons:
+                assert reason["en"]
+                assert reason["zh-CN"]
+                assert reason["en"] != reason["zh-CN"]
+            said += bool(explained.reasons)
+        assert said > 0
 
 
 class TestDailyRun:

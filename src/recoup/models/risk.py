@@ -37,8 +37,9 @@ class RiskModel(IdMixin, Model):
 
 
 class AccountScore(IdMixin, Model):
-    """An account's score of one kind on a business day, by the model then active, with its top
-    reasons: a list of {"code": feature, "value": its value, "weight": its contribution}."""
+    """An account's score of one kind on a business day, by the model then active. `reasons` is
+    null when the daily run wrote it (`risk.service.explain` computes them when asked); a list of
+    {"code": feature, "value": its value, "weight": its contribution} when given."""
 
     __tablename__ = "account_scores"
     __table_args__ = (
@@ -51,7 +52,7 @@ class AccountScore(IdMixin, Model):
     model_id: Mapped[int] = mapped_column(BigId, nullable=False)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     score: Mapped[float] = mapped_column(Float, nullable=False)
-    reasons: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
+    reasons: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class RiskDrift(IdMixin, Model):

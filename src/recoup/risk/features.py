@@ -542,8 +542,9 @@ CALL_RESULTS_ANSWERED = list(CALLS_ANSWERED)
 
 def _reply_counts(history: History, snaps: pl.DataFrame) -> pl.LazyFrame:
     keys = snaps.lazy().select("account_id", "customer_id", "as_of_date")
+    customers = keys.select("customer_id", "as_of_date").unique()  # one row however many accounts
     return (
-        _window(history.inbound, keys, "customer_id", 30, "replies_30d")
+        _window(history.inbound, customers, "customer_id", 30, "replies_30d")
         .join(keys, on=["customer_id", "as_of_date"])
         .select("account_id", "as_of_date", "replies_30d")
     )

@@ -86,20 +86,36 @@ def _dated(column: str) -> pl.Expr:
 
 
 def history(
-    session: Session, *, since: dt.date, until: dt.date, owing_only: bool = False
+    session: Session,
+    *,
+    since: dt.date,
+    until: dt.date,
+    owing_only: bool = False,
+    account_ids: Sequence[int] | None = None,
 ) -> f.History:
     """Every frame `risk.features` reads, for features as of dates in [since, until].
 
     `owing_only` (the daily score, `since == until` == the day): only the accounts with a bill
     not paid off by `until`. An account whose bills were all paid off by then owes nothing on
-    that day and is in no model's population, so leaving its rows out changes no score."""
+    that day and is in no model's population, so leaving its rows out changes no score.
+    `account_ids`: only those accounts (one account's reasons, computed when asked for). Every
+    frame is keyed by account (the inbound messages by the accounts' customers), so either
+    filter leaves the kept accounts' features exactly as an unfiltered read gives them."""
     old = since - dt.timedelta(days=180)
-    owing = select(Bill.account_id).where(
-        Bill.paid_off_date.is_(None) | (Bill.paid_off_date > until)
-    )
+    kept: Any = None
+    if account_ids is not None:
+        kept = select(Account.id).where(Account.id.in_(list(account_ids)))
+    elif owing_only:
+        kept = select(Bill.account_id).where(
+            Bill.paid_off_date.is_(None) | (Bill.paid_off_date > until)
+        )
 
     def only(stmt: Any, column: Any) -> Any:
-        return stmt.where(column.in_(owing)) if owing_only else stmt
+        if kept is None:
+            return stmt
+        if column is InboundMessage.customer_id:  # keyed by customer: the kept accounts' ones
+            return stmt.where(column.in_(select(Account.customer_id).where(Account.id.in_(kept))))
+        return stmt.where(column.in_(kept))
 
     month = since - dt.timedelta(days=31)
     accounts = frames.read_frame(
@@ -153,8 +169,11 @@ def history(
     ).select("account_id", "amount_minor", "value_date", reversed_date=_dated("at"))  # fmt: skip
     buckets = frames.read_frame(
         session,
-        select(DelinquencyEvent.account_id, DelinquencyEvent.effective_date, DelinquencyEvent.to_bucket)
-        .where(DelinquencyEvent.effective_date <= until),
+        only(
+            select(DelinquencyEvent.account_id, DelinquencyEvent.effective_date, DelinquencyEvent.to_bucket)
+            .where(DelinquencyEvent.effective_date <= until),
+            DelinquencyEvent.account_id,
+        ),
         f.SCHEMAS["buckets"],
     )  # fmt: skip
     start = dt.datetime.combine(month, dt.time(), tzinfo=dt.UTC)
@@ -165,48 +184,69 @@ def history(
     e, c = ContactEvent, ContactPlan
     contacts = frames.read_frame(
         session,
-        select(c.account_id, e.at, e.status)
-        .join(c, c.id == e.contact_id)
-        .where(e.status.in_(("sent", "delivered")), e.at >= year, e.at < end),
+        only(
+            select(c.account_id, e.at, e.status)
+            .join(c, c.id == e.contact_id)
+            .where(e.status.in_(("sent", "delivered")), e.at >= year, e.at < end),
+            c.account_id,
+        ),
         {"account_id": pl.Int64, "at": UTC_INSTANT, "status": pl.String},
     ).select("account_id", day=_dated("at"), status=pl.col("status"))
     when = func.coalesce(c.updated_at, c.sent_at)
     calls = frames.read_frame(
         session,
-        select(c.account_id, when, c.result).where(
-            c.channel.in_(CALL_CHANNELS), c.result.in_(f.CALLS_ANSWERED), when >= start, when < end
+        only(
+            select(c.account_id, when, c.result).where(
+                c.channel.in_(CALL_CHANNELS),
+                c.result.in_(f.CALLS_ANSWERED),
+                when >= start,
+                when < end,
+            ),
+            c.account_id,
         ),
         {"account_id": pl.Int64, "at": UTC_INSTANT, "result": pl.String},
     ).select("account_id", day=_dated("at"), result=pl.col("result"))
     intents = frames.read_frame(
         session,
-        select(PaymentIntent.account_id, PaymentIntent.created_at).where(
-            PaymentIntent.created_at >= start, PaymentIntent.created_at < end
+        only(
+            select(PaymentIntent.account_id, PaymentIntent.created_at).where(
+                PaymentIntent.created_at >= start, PaymentIntent.created_at < end
+            ),
+            PaymentIntent.account_id,
         ),
         {"account_id": pl.Int64, "at": UTC_INSTANT},
     ).select("account_id", day=_dated("at"))
     i = InboundMessage
     inbound = frames.read_frame(
         session,
-        select(i.customer_id, i.received_at).where(
-            i.customer_id.is_not(None), i.received_at >= start, i.received_at < end
+        only(
+            select(i.customer_id, i.received_at).where(
+                i.customer_id.is_not(None), i.received_at >= start, i.received_at < end
+            ),
+            i.customer_id,
         ),
         {"customer_id": pl.Int64, "at": UTC_INSTANT},
     ).select("customer_id", day=_dated("at"))
     a = Arrangement
     arrangements = frames.read_frame(
         session,
-        select(a.account_id, a.kind, a.status, a.start_date, a.ended_on).where(
-            a.start_date <= until,
-            a.ended_on.is_(None) | (a.ended_on > since - dt.timedelta(days=61)),
+        only(
+            select(a.account_id, a.kind, a.status, a.start_date, a.ended_on).where(
+                a.start_date <= until,
+                a.ended_on.is_(None) | (a.ended_on > since - dt.timedelta(days=61)),
+            ),
+            a.account_id,
         ),
         f.SCHEMAS["arrangements"],
     )
     p = DelinquencyPause
     pauses = frames.read_frame(
         session,
-        select(p.account_id, p.kind, p.start_date, p.end_date, p.cancelled_at).where(
-            p.start_date <= until, p.end_date.is_(None) | (p.end_date >= since)
+        only(
+            select(p.account_id, p.kind, p.start_date, p.end_date, p.cancelled_at).where(
+                p.start_date <= until, p.end_date.is_(None) | (p.end_date >= since)
+            ),
+            p.account_id,
         ),
         {**{k: v for k, v in f.SCHEMAS["pauses"].items() if k != "cancelled_date"}, "at": UTC_INSTANT},
     ).select("account_id", "kind", "start_date", "end_date", cancelled_date=_dated("at"))  # fmt: skip

@@ -13,7 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -26,7 +28,7 @@ from recoup.audit import service as audit_service
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from recoup.kit.logging import get_logger
-from recoup.models import RiskModel
+from recoup.models import AccountScore, RiskModel
 from recoup.risk import drift as drift_engine
 from recoup.risk import features, reasons, tabular
 from recoup.risk import repository as repo
@@ -266,6 +268,7 @@ class ScoreDay:
     scored: dict[str, int] = field(default_factory=dict)  # kind -> accounts scored
     models: dict[str, int] = field(default_factory=dict)  # kind -> model id
     alerts: list[Drifted] = field(default_factory=list)  # PSI past drift.ALERT
+    seconds: dict[str, float] = field(default_factory=dict)  # phase -> wall time (benchmarks)
 
     def summary(self) -> dict[str, object]:
         out: dict[str, object] = {f"scored_{k}": n for k, n in self.scored.items()}
@@ -276,65 +279,91 @@ class ScoreDay:
 
 def score_day(session: Session, day: dt.date, *, clock: Clock) -> ScoreDay:
     """Score every open account owing with each kind's active model (nothing when none is): the
-    features as of `day`, the calibrated score, the top 3 reasons, written to `account_scores`;
-    the PSI of every feature and of the score against the model's training written to
-    `risk_drift`, with a `risk.drift_alert` warning past `drift.ALERT`."""
+    features as of `day` and the calibrated score, written to `account_scores`; the PSI of every
+    feature and of the score against the model's training written to `risk_drift`, with a
+    `risk.drift_alert` warning past `drift.ALERT`.
+
+    The reasons are not computed here: `explain` computes an account's when someone asks (the
+    console, `contact explain`, the debtor's "my data" page), from the same features as of the
+    score's day. Features as of a day read nothing after it, so they come out the same later;
+    computing them for every account every day cost more than the rest of the step together
+    (docs/models.md, "Speed")."""
     out = ScoreDay(day)
     active = repo.RiskModelRepository(session).active()
     if not active:
         return out
-    history = repo.history(session, since=day, until=day, owing_only=True)
-    computed = features.compute(history, [day])
+    with _timed(out, "read"):
+        history = repo.history(session, since=day, until=day, owing_only=True)
+    with _timed(out, "features"):
+        computed = features.compute(history, [day])
     for kind in KINDS:
         row = active.get(kind)
         if row is None:
             continue
         model = engine_model(row)
         population = computed.filter(features.population(kind))
-        scores = tabular.predict(model, population)
-        repo.replace_scores(
-            session, day, kind, _score_rows(model, row, population, scores, day=day)
-        )
+        with _timed(out, f"{kind} score"):
+            scores = tabular.predict(model, population)
+        with _timed(out, f"{kind} write"):
+            repo.replace_scores(session, day, kind, _score_rows(row, population, scores, day=day))
         out.scored[kind], out.models[kind] = population.height, row.id
-        psi = drift_engine.drift(model, population, scores) if population.height else {}
-        drift_rows = [
-            (name, value)
-            for name, value in psi.items()
-            if value is not None and math.isfinite(value)
-        ]
-        repo.replace_drift(
-            session,
-            day,
-            row.id,
-            pl.DataFrame(
-                {
-                    "as_of_date": [day] * len(drift_rows),
-                    "model_id": [row.id] * len(drift_rows),
-                    "feature": [n for n, _ in drift_rows],
-                    "psi": [v for _, v in drift_rows],
-                    "level": [level(v) for _, v in drift_rows],
-                },
-                schema={
-                    "as_of_date": pl.Date,
-                    "model_id": pl.Int64,
-                    "feature": pl.String,
-                    "psi": pl.Float64,
-                    "level": pl.String,
-                },
-            ),
-        )
-        for name, value in drift_rows:
-            if value > drift_engine.ALERT:
-                out.alerts.append(Drifted(kind, row.id, name, value))
-                log.warning(
-                    "risk.drift_alert",
-                    kind=kind,
-                    model_id=row.id,
-                    feature=name,
-                    psi=round(value, 4),
-                    day=day.isoformat(),
-                )
+        with _timed(out, f"{kind} drift"):
+            _drift(session, out, kind, row, model, population, scores)
     return out
+
+
+@contextmanager
+def _timed(out: ScoreDay, phase: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    out.seconds[phase] = round(time.perf_counter() - started, 3)
+
+
+def _drift(
+    session: Session,
+    out: ScoreDay,
+    kind: str,
+    row: RiskModel,
+    model: tabular.Model,
+    population: pl.DataFrame,
+    scores: np.ndarray,
+) -> None:
+    """The PSI of every feature and of the score against the model's training, written for the
+    day; a warning (and an alert on `out`) past `drift.ALERT`."""
+    psi = drift_engine.drift(model, population, scores) if population.height else {}
+    drifted = [(name, v) for name, v in psi.items() if v is not None and math.isfinite(v)]
+    repo.replace_drift(
+        session,
+        out.day,
+        row.id,
+        pl.DataFrame(
+            {
+                "as_of_date": [out.day] * len(drifted),
+                "model_id": [row.id] * len(drifted),
+                "feature": [n for n, _ in drifted],
+                "psi": [v for _, v in drifted],
+                "level": [level(v) for _, v in drifted],
+            },
+            schema={
+                "as_of_date": pl.Date,
+                "model_id": pl.Int64,
+                "feature": pl.String,
+                "psi": pl.Float64,
+                "level": pl.String,
+            },
+        ),
+    )
+    for name, value in drifted:
+        if value > drift_engine.ALERT:
+            out.alerts.append(Drifted(kind, row.id, name, value))
+            log.warning(
+                "risk.drift_alert",
+                kind=kind,
+                model_id=row.id,
+                feature=name,
+                psi=round(value, 4),
+                day=out.day.isoformat(),
+            )
 
 
 def level(psi: float) -> str:
@@ -346,80 +375,18 @@ def level(psi: float) -> str:
 
 
 def _score_rows(
-    model: tabular.Model,
-    row: RiskModel,
-    population: pl.DataFrame,
-    scores: np.ndarray,
-    *,
-    day: dt.date,
+    row: RiskModel, population: pl.DataFrame, scores: np.ndarray, *, day: dt.date
 ) -> pl.DataFrame:
-    """account_id, as_of_date, model_id, kind, score, reasons (JSON text built column-wise: a
-    million accounts' reasons without a Python loop over them)."""
+    """account_id, as_of_date, model_id, kind, score (the reasons left null: `explain`)."""
     n = population.height
-    base = pl.DataFrame(
+    return pl.DataFrame(
         {
             "account_id": population["account_id"],
-            "as_of_date": pl.Series([day] * n, dtype=pl.Date)
-            if n
-            else pl.Series([], dtype=pl.Date),
+            "as_of_date": pl.Series([day] * n, dtype=pl.Date),
             "model_id": pl.Series([row.id] * n, dtype=pl.Int64),
             "kind": pl.Series([row.kind] * n, dtype=pl.String),
             "score": pl.Series(scores, dtype=pl.Float64),
         }
-    )
-    if n == 0:
-        return base.with_columns(reasons=pl.lit("[]"))
-    index, weights = tabular.top_contributions(
-        model, population, top=TOP_REASONS, sign=SIGN[row.kind]
-    )
-    names = [c.name for c in model.columns]
-    base = base.hstack(population.select(pl.col(n).alias(f"_v_{n}") for n in names))
-    items = []
-    for k in range(index.shape[1]):
-        code = pl.Series(f"code{k}", index[:, k]).replace_strict(
-            dict(enumerate(names)), default=None, return_dtype=pl.String
-        )
-        value = pl.coalesce(
-            *(
-                pl.when(pl.col(f"code{k}") == name).then(_json_value(population, name))
-                for name in names
-            )
-        )
-        item = (
-            pl.when(pl.col(f"code{k}").is_null())
-            .then(None)
-            .otherwise(
-                pl.concat_str(
-                    pl.lit('{"code": "'),
-                    pl.col(f"code{k}"),
-                    pl.lit('", "value": '),
-                    pl.coalesce(value, pl.lit("null")),
-                    pl.lit(', "weight": '),
-                    pl.col(f"weight{k}").round(4).cast(pl.String),
-                    pl.lit("}"),
-                )
-            )
-        )
-        base = base.with_columns(code, pl.Series(f"weight{k}", weights[:, k], dtype=pl.Float64))
-        items.append(item)
-    joined = pl.concat_list(items).list.drop_nulls().list.join(", ")
-    return base.with_columns(
-        reasons=pl.concat_str(pl.lit("["), joined, pl.lit("]")),
-    ).select("account_id", "as_of_date", "model_id", "kind", "score", "reasons")
-
-
-def _json_value(population: pl.DataFrame, name: str) -> pl.Expr:
-    """The feature's value (column `_v_<name>`) as JSON text: a string quoted, a missing value
-    null."""
-    col = pl.col(f"_v_{name}")
-    if population.schema[name] == pl.String:
-        quoted = pl.concat_str(pl.lit('"'), col, pl.lit('"'))
-        return pl.when(col.is_null()).then(pl.lit("null")).otherwise(quoted)
-    num = col.cast(pl.Float64)
-    return (
-        pl.when(num.is_null() | num.is_nan())
-        .then(pl.lit("null"))
-        .otherwise(num.round(4).cast(pl.String))
     )
 
 
@@ -433,9 +400,12 @@ class Explained:
 
 
 def explain(session: Session, account_id: int) -> list[Explained]:
-    """The account's latest score of each kind, with its reasons in words (zh-CN and en)."""
+    """The account's latest score of each kind, with its top reasons in words (zh-CN and en):
+    the features as of the score's day, computed again for this one account, and the score's own
+    model's contributions (tree SHAP)."""
     out = []
     for s in repo.latest_scores(session, account_id):
+        found = s.reasons if s.reasons is not None else _reasons(session, s)
         out.append(
             Explained(
                 kind=s.kind,
@@ -448,11 +418,30 @@ def explain(session: Session, account_id: int) -> list[Explained]:
                         "en": reasons.words(r["code"], r.get("value"), "en"),
                         "zh-CN": reasons.words(r["code"], r.get("value"), "zh-CN"),
                     }
-                    for r in s.reasons
+                    for r in found
                 ],
             )
         )
     return out
+
+
+def _reasons(session: Session, score: AccountScore) -> list[dict[str, Any]]:
+    """One score's top reasons: {"code": feature, "value": its value as of the day, "weight":
+    its contribution}, strongest first."""
+    history = repo.history(
+        session, since=score.as_of_date, until=score.as_of_date, account_ids=[score.account_id]
+    )
+    frame = features.compute(history, [score.as_of_date]).filter(
+        pl.col("account_id") == score.account_id
+    )
+    if frame.is_empty():
+        return []
+    model = engine_model(get_model(session, score.model_id))
+    values = frame.row(0, named=True)
+    return [
+        {"code": name, "value": _plain(values.get(name)), "weight": round(weight, 4)}
+        for name, weight in tabular.reasons(model, frame, top=TOP_REASONS, sign=SIGN[score.kind])[0]
+    ]
 
 
 def drift_report(session: Session, day: dt.date | None = None) -> list[dict[str, Any]]:
@@ -476,6 +465,13 @@ def _check(kind: str, horizon_days: int, snapshots: int) -> None:
         raise BadTrainingRequest(f"horizon: {horizon_days} days is not within 1..{MAX_HORIZON}")
     if not 1 <= snapshots <= MAX_SNAPSHOTS:
         raise BadTrainingRequest(f"snapshots: {snapshots} is not within 1..{MAX_SNAPSHOTS}")
+
+
+def _plain(value: Any) -> Any:
+    """A feature's value as the reasons show it: a number to 4 places, a missing one null."""
+    if isinstance(value, float):
+        return round(value, 4) if math.isfinite(value) else None
+    return value
 
 
 def _finite(value: Any) -> Any:
