@@ -204,6 +204,18 @@ class TestNoLeakage:
     of arrangements, the as-of joins of the bucket and the last payment) and the feature built on
     it changes here."""
 
+    def test_a_kinds_population_alone_equals_the_whole_frame_filtered(self) -> None:
+        # `compute(kind=...)` computes the balances first and the rest only for the population:
+        # catches a population test that drops or adds an (account, date), or a feature that
+        # reads other accounts' rows.
+        h = history()
+        dates = [day(n) for n in (-60, -30, -10, 0, 15)]
+        everyone = f.compute(h, dates)
+        for kind in f.KINDS:
+            alone = f.compute(h, dates, kind=kind)
+            assert alone.height > 0
+            assert alone.equals(everyone.filter(f.population(kind)))
+
     def test_rows_after_d_change_no_feature_as_of_d(self) -> None:
         before = f.compute(history(), [D])
         after = f.compute(later_rows(history()), [D])
