@@ -28,8 +28,9 @@ from sqlalchemy import select
 
 from benchmarks.common import fresh_database, load_portfolio, timed
 from recoup.delinquency import service as delinquency_service
+from recoup.kit import crypto
 from recoup.kit.clock import SettableClock
-from recoup.kit.db import make_sessionmaker, session_scope
+from recoup.kit.db import make_engine, make_sessionmaker, session_scope
 from recoup.models import AccountScore
 from recoup.risk import service as risk_service
 
@@ -45,17 +46,29 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=1_000_000)
     parser.add_argument("--snapshots", type=int, default=8)
     parser.add_argument("--folds", type=int, default=None, help="default: the service's choice")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the database an earlier run loaded (and its delinquency pass); --accounts unused",
+    )
     args = parser.parse_args()
     as_of = dt.date(2026, 6, 1)
     times: dict[str, float] = {}
-    engine = fresh_database(args.database_url)
-    with timed("load portfolio (not part of the run)", times):
-        counts = load_portfolio(engine, accounts=args.accounts, bills_per_account=3, as_of=as_of)
-    print(f"  loaded {counts}")
-    factory = make_sessionmaker(engine)
     clock = SettableClock(dt.datetime.combine(as_of, dt.time(1), tzinfo=dt.UTC))
-    with timed("delinquency pass (not part of it)", times), session_scope(factory) as session:
-        delinquency_service.run_daily(session, as_of, clock=clock)
+    if args.reuse:  # the portfolio and its delinquency pass from an earlier run
+        crypto.install_keyring(crypto.Keyring.generate(development=True))
+        engine = make_engine(args.database_url)
+        factory = make_sessionmaker(engine)
+    else:
+        engine = fresh_database(args.database_url)
+        with timed("load portfolio (not part of the run)", times):
+            counts = load_portfolio(
+                engine, accounts=args.accounts, bills_per_account=3, as_of=as_of
+            )
+        print(f"  loaded {counts}")
+        factory = make_sessionmaker(engine)
+        with timed("delinquency pass (not part of it)", times), session_scope(factory) as session:
+            delinquency_service.run_daily(session, as_of, clock=clock)
     started = time.perf_counter()
     with timed("train p_pay from history", times), session_scope(factory) as session:
         model = risk_service.train_from_history(
