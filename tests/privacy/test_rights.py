@@ -71,6 +71,27 @@ class TestExport:
         assert "export" in {d["what"] for d in again["who_used_my_data"]}
         assert "privacy.exported" in {e["action"] for e in again["audit_events"]}
 
+    def test_the_automated_decisions_with_their_reasons(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        # PIPL art. 24 and 45: what the "my data" page shows about automated decisions is in the
+        # export too (catches the export leaving them out).
+        from tests.web.test_automated_decisions import scored
+
+        account = scored(session, clock)
+        doc = privacy_service.export(
+            session, account.customer_id, actor="staff:dpo", reason="access request", clock=clock
+        )
+        (decided,) = doc["automated_decisions"]
+        assert decided["account"] == account.id
+        (score,) = decided["scores"]
+        assert (score["kind"], score["score"]) == ("p_pay", 0.35)
+        assert score["reasons"] == [
+            "2 broken promises in 60 days",
+            "41 days since the last payment",
+        ]
+        assert decided["latest_decision"]["decision"] in {"contact", "wait", "pause", "holdout"}
+
 
 class TestErasure:
     def test_refused_while_an_amount_is_owed(self, session: Session, clock: SettableClock) -> None:

@@ -11,7 +11,6 @@ from recoup.models import (
     Account,
     AccountDelinquency,
     AccountNote,
-    AccountScore,
     Arrangement,
     AuditEvent,
     Bill,
@@ -204,21 +203,3 @@ def latest_decisions(session: Session, account_ids: Sequence[int]) -> Sequence[S
     )
     stmt = select(d).join(last, (last.c.account_id == d.account_id) & (last.c.day == d.as_of_date))
     return session.execute(stmt.order_by(d.account_id)).scalars().all()
-
-
-def latest_scores(session: Session, account_ids: Sequence[int]) -> Sequence[AccountScore]:
-    """Each account's latest score of each kind, with its reasons (risk's rows, read here)."""
-    s = AccountScore
-    last = (
-        select(s.account_id, s.kind, func.max(s.as_of_date).label("day"))
-        .where(s.account_id.in_(list(account_ids)))
-        .group_by(s.account_id, s.kind)
-        .subquery("last_score")
-    )
-    stmt = select(s).join(
-        last,
-        (last.c.account_id == s.account_id)
-        & (last.c.kind == s.kind)
-        & (last.c.day == s.as_of_date),
-    )
-    return session.execute(stmt.order_by(s.account_id, s.kind)).scalars().all()

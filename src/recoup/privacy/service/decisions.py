@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from recoup.models import Case, CaseKind, StrategyDecision
 from recoup.privacy import repository as repo
-from recoup.risk import reasons as risk_reasons
+from recoup.risk import service as risk_service
 
 MAX_REASONS = 5  # the top reasons of a score, as the model ranked them
 
@@ -62,14 +62,13 @@ def automated_decisions(
     if not ids:
         return []
     decisions = {d.account_id: d for d in repo.latest_decisions(session, ids)}
-    scores: dict[int, list[Score]] = {}
-    for s in repo.latest_scores(session, ids):
-        reasons = [
-            risk_reasons.words(str(r.get("code")), r.get("value"), words_in)
-            for r in (s.reasons or [])[:MAX_REASONS]
-            if isinstance(r, dict)
+    scores = {
+        account_id: [
+            Score(e.kind, e.as_of_date, e.score, [r[words_in] for r in e.reasons[:MAX_REASONS]])
+            for e in risk_service.explain(session, account_id)
         ]
-        scores.setdefault(s.account_id, []).append(Score(s.kind, s.as_of_date, s.score, reasons))
+        for account_id in ids
+    }
     reviews = [c for c in repo.cases_of(session, customer_id) if c.kind == CaseKind.review]
     out = []
     for account in accounts:

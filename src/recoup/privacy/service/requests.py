@@ -30,6 +30,7 @@ from recoup.ledger.repository import CustomerRepository
 from recoup.models import Consent, Customer, ErasureRequest, ErasureStatus, OptOut
 from recoup.privacy import repository as repo
 from recoup.privacy.repository import ConsentRepository, ErasureRepository
+from recoup.privacy.service.decisions import AccountDecisions, automated_decisions
 
 # Years records are kept after the last activity, per debtor jurisdiction (country), with the source.
 RETENTION: dict[str, tuple[int, str]] = {
@@ -227,6 +228,9 @@ def export(
             }
             for c in repo.cases_of(session, customer.id)
         ],
+        "automated_decisions": [
+            _decisions_json(a) for a in automated_decisions(session, customer.id, language="en")
+        ],
         "notes": [
             {"account": n.account_id, "by": n.author, "at": _iso(n.created_at), "text": n.text}
             for n in repo.notes_of(session, ids)
@@ -265,6 +269,36 @@ def export(
         details={"reason": reason},
     )
     return document
+
+
+def _decisions_json(a: AccountDecisions) -> dict[str, Any]:
+    """PIPL art. 24 in the export: the scores with their reasons (in English: the export's
+    language; the "my data" page says them in the debtor's), the latest decision, the reviews."""
+    d = a.decision
+    return {
+        "account": a.account_id,
+        "scores": [
+            {"kind": s.kind, "as_of": _iso(s.as_of), "score": s.score, "reasons": s.reasons}
+            for s in a.scores
+        ],
+        "latest_decision": None
+        if d is None
+        else {
+            "as_of": _iso(d.as_of),
+            "decision": d.decision,
+            "stage": d.stage,
+            "treatment": d.treatment,
+            "pause_reason": d.pause_reason,
+            "segment": d.segment,
+            "experiment": d.experiment,
+            "arm": d.arm,
+            "learned_arm": d.learned_arm,
+        },
+        "reviews": [
+            {"opened_at": _iso(c.created_at), "status": c.status, "resolution": c.resolution}
+            for c in a.reviews
+        ],
+    }
 
 
 def _consent_json(c: Consent) -> dict[str, Any]:
