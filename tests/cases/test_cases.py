@@ -147,3 +147,19 @@ class TestCases:
         assert "text" not in made.json()
         listed = client.get(url).json()
         assert [(c["kind"], c["status"]) for c in listed] == [("complaint", "open")]
+
+    def test_staff_record_a_review_request_once_as_the_portal_does(
+        self, session: Session, clock: SettableClock, client: TestClient
+    ) -> None:
+        account = late_account(session, clock)
+        session.commit()
+        url = f"/v1/customers/{account.customer_id}/cases"
+        body = {"kind": "review", "reason": "automated_decision", "channel": "agent"}
+        wrong = client.post(url, json={**body, "reason": "rude"})
+        assert wrong.status_code == 422
+        assert "automated_decision" in wrong.json()["message"]
+        made = client.post(url, json={**body, "account_ref": account.external_ref})
+        assert made.status_code == 201, made.text
+        assert (made.json()["kind"], made.json()["status"]) == ("review", "open")
+        again = client.post(url, json={**body, "account_ref": account.external_ref})
+        assert again.json()["id"] == made.json()["id"]  # one open review, not two

@@ -276,6 +276,28 @@ class TestWrapUpThroughTheApi:
         )
         assert case.account_id == account.id
 
+    def test_a_review_asked_for_on_the_call_is_the_portals_review_case(
+        self, session: Session, clock: SettableClock, li: TestClient
+    ) -> None:
+        # PIPL art. 24 by phone: the same review case the portal's form opens (catches the
+        # outcome recorded without a case).
+        [account] = queue(session, clock, 1)
+        task = li.post("/v1/agent-tasks/next").json()["task"]
+        body = {"outcome": "review", "words": "我想让人工看一下为什么一直发短信给我"}
+        done = li.post(f"/v1/agent-tasks/{task['id']}/wrap-up", json=body)
+        assert done.status_code == 200, done.text
+        session.expire_all()
+        case = session.get(Case, done.json()["case_id"])
+        assert case is not None
+        assert (case.kind, case.reason, case.channel, case.status) == (
+            "review",
+            "automated_decision",
+            "agent",
+            "open",
+        )
+        assert case.account_id == account.id
+        assert case.text == body["words"]
+
     def test_call_back_later_is_a_task_for_that_moment_for_the_same_agent(
         self, session: Session, clock: SettableClock, li: TestClient
     ) -> None:

@@ -27,7 +27,7 @@ router = APIRouter(prefix="/v1", tags=["cases"], responses=AUTHENTICATED)
     response_model=schemas.Case,
     summary="Open a case",
     responses={
-        **responses(CustomerNotFound, NotFound),
+        **responses(CustomerNotFound, NotFound, ValidationFailed),
         **links(
             201,
             Resolve=link(
@@ -47,8 +47,24 @@ def open_case(
     open accounts when none is named) until it is resolved; every case queues a task for a person.
     Reasons: dispute: not_mine, wrong_amount, already_paid, fraud, other; hardship: job_loss,
     illness, disaster, family, income_drop, other; complaint: too_many_contacts, wrong_time, rude,
-    privacy, other."""
+    privacy, other. A review (reason automated_decision) records the debtor's request, made to
+    an agent or by letter, that a person review the automated decisions about the account (PIPL
+    art. 24): the same case as the portal's form opens, and asking again while one is open
+    returns that one."""
     customer = ledger_service.get_customer(session, customer_id)
+    if data.kind == "review":
+        if data.reason != flows.REVIEW_REASON:
+            raise ValidationFailed(f"a review's reason is {flows.REVIEW_REASON}")
+        case, _ = flows.request_review(
+            session,
+            customer.id,
+            account_ref=data.account_ref,
+            text=data.text,
+            opened_by=principal.actor,
+            channel=data.channel,
+            clock=clock,
+        )
+        return schemas.Case.model_validate(case)
     case = flows.open_case(
         session,
         customer.id,

@@ -11,8 +11,11 @@ from recoup.kit.schemas import Schema
 
 
 class CaseIn(Schema):
-    kind: Literal["dispute", "hardship", "complaint"]
-    reason: str = Field(max_length=32, description="One of the kind's reasons (see docs)")
+    kind: Literal["dispute", "hardship", "complaint", "review"]
+    reason: str = Field(
+        max_length=32,
+        description="One of the kind's reasons (see docs); a review's is automated_decision",
+    )
     text: str | None = Field(default=None, max_length=2_000, description="In the debtor's words")
     account_ref: str | None = Field(
         default=None, max_length=128, description="The account it is about; none: all of them"

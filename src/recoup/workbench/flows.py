@@ -58,6 +58,7 @@ OUTCOMES = (
     "hardship",
     "callback",
     "consent",
+    "review",
 )
 # What each outcome says of the call, for the caps that count call results (a wrong number was
 # answered, by somebody else: `connected`, not a conversation with the debtor).
@@ -72,6 +73,7 @@ CALL_RESULT = {
     "hardship": "conversation",
     "callback": "connected",
     "consent": "conversation",
+    "review": "conversation",
 }
 CALLBACK_WITHIN = dt.timedelta(days=30)
 CONSENT_AT_MOST = dt.timedelta(days=366)
@@ -315,6 +317,18 @@ def wrap_up(
             reason=reason,
             text=words,
             account_ref=account.external_ref,
+            opened_by=actor,
+            channel="agent",
+            clock=clock,
+        )
+        out.case_id = case.id
+        detail["case"] = case.id
+    elif data.outcome == "review":  # asked, on the call, for a person to review (PIPL art. 24)
+        case, _ = case_flows.request_review(
+            session,
+            account.customer_id,
+            account_ref=account.external_ref,
+            text=(data.words or "").strip() or None,
             opened_by=actor,
             channel="agent",
             clock=clock,

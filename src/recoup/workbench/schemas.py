@@ -21,6 +21,7 @@ Outcome = Literal[
     "hardship",
     "callback",
     "consent",
+    "review",
 ]
 
 
