@@ -36,6 +36,8 @@ from functools import lru_cache
 from importlib import resources
 
 from recoup.assistant import classifier
+from recoup.assistant.cues import cue_terms
+from recoup.assistant.hanzi import script_counts
 from recoup.assistant.entities import Tense, normalize, parse_amount, parse_date
 
 INTENTS: tuple[str, ...] = (
@@ -71,14 +73,8 @@ class Understanding:
 
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[A-Za-z]+")
-# Characters written one way in traditional and another in simplified Chinese, common in messages
-# about money (each string's characters pair up position by position).
-TRADITIONAL = "還號們個這錢會說請時後發資歲週禮萬兩塊給過對為貸帳麼嗎沒煩聯絡電話碼錯終結繳點幫讓處理開關債務應該問題親錄條戶從與無實們經濟難醫療薪糧學"
-SIMPLIFIED = "还号们个这钱会说请时后发资岁周礼万两块给过对为贷账么吗没烦联络电话码错终结缴点帮让处理开关债务应该问题亲录条户从与无实们经济难医疗薪粮学"
-HANT_ONLY = frozenset(TRADITIONAL) - frozenset(SIMPLIFIED)
-HANS_ONLY = frozenset(SIMPLIFIED) - frozenset(TRADITIONAL)
 # Cantonese particles, written only in Hong Kong's traditional usage.
-CANTONESE = frozenset("唔係冇咗嘅佢啲喺嚟咁噉啱乜嘢睇搵畀")
+CANTONESE = frozenset("唔係冇咗嘅佢啲喺嚟咁噉啱乜嘢睇搵畀哋")
 
 
 def detect_language(text: str) -> str:
@@ -86,8 +82,8 @@ def detect_language(text: str) -> str:
     han = HAN.findall(text)
     if not han or len(han) < len(LATIN_WORD.findall(text)):
         return "en"
-    hant = sum(1 for ch in han if ch in HANT_ONLY or ch in CANTONESE)
-    hans = sum(1 for ch in han if ch in HANS_ONLY)
+    hant, hans = script_counts(text)
+    hant += sum(1 for ch in han if ch in CANTONESE)
     return "zh-Hant" if hant > hans else "zh-Hans"
 
 
@@ -194,14 +190,31 @@ def model() -> classifier.Model:
     return classifier.loads(text)
 
 
-def classify(text: str) -> tuple[str, float]:
-    """The intent and its confidence: the rules, then the model."""
+def signals(text: str, amount: int | None, date: dt.date | None, today: dt.date) -> list[str]:
+    """What the model is told besides the characters: the intents whose cue words the message
+    holds, whether it names an amount, and whether the date it names is past, today or ahead."""
+    out = [f"cue:{intent}" for intent in cue_terms(classifier.fold_words(text))]
+    if amount is not None:
+        out.append("amount")
+    if date is not None:
+        out.append("past" if date < today else "today" if date == today else "ahead")
+    return out
+
+
+def message_signals(text: str, at: dt.datetime, currency: str = "CNY") -> list[str]:
+    """`signals` of a message written at `at` (what training and `understand` both tell the
+    model)."""
+    return signals(text, parse_amount(text, currency), parse_date(text, at), at.date())
+
+
+def classify(text: str, extra: list[str]) -> tuple[str, float]:
+    """The intent and its confidence: the rules, then the model (told `extra`, see `signals`)."""
     normalized = normalize(text)
     if is_crisis(normalized):
         return "vulnerable", 1.0
     if is_stop(text, normalized):
         return "stop", 1.0
-    intent, confidence = model().predict(text)
+    intent, confidence = model().predict(text, extra)
     if asks_to_stop(normalized) and intent not in MAINLY_ELSE:
         return "stop", 1.0
     return intent, round(confidence, 4)
@@ -215,12 +228,14 @@ def understand(
         raise ValueError("at must be an aware datetime (the message's time in the debtor's zone)")
     if language is not None and language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
-    intent, confidence = classify(text)
+    amount = parse_amount(text, currency)
+    ahead = parse_date(text, at)
+    intent, confidence = classify(text, signals(text, amount, ahead, at.date()))
     tense: Tense = "past" if intent == "already_paid" else "future"
     return Understanding(
         intent=intent,
         confidence=confidence,
-        amount_minor=parse_amount(text, currency),
-        date=parse_date(text, at, tense=tense),
+        amount_minor=amount,
+        date=parse_date(text, at, tense=tense) if tense == "past" else ahead,
         language=language or detect_language(text),
     )

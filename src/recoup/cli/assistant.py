@@ -148,7 +148,11 @@ def train(
         raise _bad("the labelled set has no train split")
     with console.status(f"training on {len(rows):,} messages"):
         try:
-            model = classifier.train([r.message.text for r in rows], [r.intent for r in rows])
+            model = classifier.train(
+                [r.message.text for r in rows],
+                [r.intent for r in rows],
+                extras=[understanding.message_signals(r.message.text, r.message.at) for r in rows],
+            )
         except classifier.ClassifierError as exc:
             raise _bad(str(exc)) from None
     text = classifier.dumps(model)
