@@ -306,7 +306,7 @@ DATE_WITH_FIGURES = re.compile(
     r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d+|\d+ (?:jan|feb|mar|apr|may|"
     r"jun|jul|aug|sep|oct|nov|dec)"
 )
-FIGURE = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(k|w|万|萬|千)?", re.IGNORECASE)
+FIGURE = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(k|w|万|萬|千)?(?![a-z])", re.IGNORECASE)
 ZH_DIGIT = {"一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "五": 5, "八": 8, "伍": 5}
 ZH_WORD = re.compile(r"([一二两兩三五八伍])([万萬千仟百佰])([一二三五八])?")
 SCALE = {"万": 10000, "萬": 10000, "千": 1000, "仟": 1000, "百": 100, "佰": 100}
