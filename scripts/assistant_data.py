@@ -467,9 +467,12 @@ def fill(line: str, language: str, intent: str, rng: random.Random, at: datetime
             yuan, spellings = rng.choice(AMOUNTS)
             amount = round(yuan * 100)
             return rng.choice(spellings[language])
-        chosen = rng.choice(
-            future_slots(language, rng, today) if kind == "D" else past_slots(language, rng)
-        )
+        slots = future_slots(language, rng, today) if kind == "D" else past_slots(language, rng)
+        before = match.string[: match.start()].rstrip().lower().split()
+        if before and before[-1] in ("on", "by", "till", "until", "to"):
+            # "pay on {D}" takes "the 15th", not "on the 15th" or "in 3 days".
+            slots = [s for s in slots if not s.text.startswith(("on ", "in ", "the day"))]
+        chosen = rng.choice(slots)
         day = chosen.resolve(today)
         return chosen.text
 
