@@ -37,7 +37,9 @@ def main() -> None:
         "simplified_only": "".join(simplified_only),
     }
     OUT.write_text(json.dumps(table, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
-    print(f"{len(traditional)} traditional characters, {len(simplified_only)} simplified-only -> {OUT}")
+    print(
+        f"{len(traditional)} traditional characters, {len(simplified_only)} simplified-only -> {OUT}"
+    )
 
 
 if __name__ == "__main__":
