@@ -609,24 +609,37 @@ def overlaps(messages: list[Message]) -> list[float]:
 
 
 def table(messages: list[Message]) -> str:
+    """Counts per intent and language, each cell "train / test / simulator"."""
     counts = Counter((m.intent, m.language, m.split) for m in messages)
-    head = "| intent | " + " | ".join(
-        f"{lang} {split}" for lang in LANGUAGES for split, _ in SPLITS
-    )
-    rows = [head + " | total |", "|---" * (len(LANGUAGES) * len(SPLITS) + 2) + "|"]
-    for intent in INTENTS:
-        cells = [counts[(intent, lang, split)] for lang in LANGUAGES for split, _ in SPLITS]
-        rows.append(f"| `{intent}` | " + " | ".join(map(str, cells)) + f" | {sum(cells)} |")
-    totals = [
-        sum(counts[(i, lang, split)] for i in INTENTS) for lang in LANGUAGES for split, _ in SPLITS
+    names = [name for name, _ in SPLITS]
+
+    def cell(intents: tuple[str, ...], language: str) -> str:
+        return " / ".join(str(sum(counts[(i, language, n)] for i in intents)) for n in names)
+
+    rows = [
+        "| intent | " + " | ".join(LANGUAGES) + " | total |",
+        "|---" * (len(LANGUAGES) + 2) + "|",
     ]
-    rows.append("| all | " + " | ".join(map(str, totals)) + f" | {sum(totals)} |")
+    for label, intents in [*((f"`{i}`", (i,)) for i in INTENTS), ("all", INTENTS)]:
+        total = sum(counts[(i, lang, n)] for i in intents for lang in LANGUAGES for n in names)
+        cells = " | ".join(cell(intents, lang) for lang in LANGUAGES)
+        rows.append(f"| {label} | {cells} | {total} |")
     return "\n".join(rows)
+
+
+DOCS = ROOT / "docs" / "assistant.md"
+TABLE = re.compile(r"(<!-- labelled-set-table -->\n).*?(\n<!-- /labelled-set-table -->)", re.S)
+
+
+def write_table(text: str) -> None:
+    docs = DOCS.read_text(encoding="utf-8")
+    DOCS.write_text(TABLE.sub(lambda m: m.group(1) + text + m.group(2), docs), encoding="utf-8")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", action="store_true", help="print the counts, write nothing")
+    parser.add_argument("--docs", action="store_true", help="also put the counts in the docs")
     args = parser.parse_args()
     messages, dropped = build()
     if args.table:
@@ -636,6 +649,8 @@ def main() -> None:
     with OUT.open("w", encoding="utf-8") as out:
         for message in messages:
             out.write(json.dumps(message.row(), ensure_ascii=False) + "\n")
+    if args.docs:
+        write_table(table(messages))
     worst = max(overlaps(messages), default=0.0)
     print(f"{len(messages)} messages -> {OUT.relative_to(ROOT)}", file=sys.stderr)
     print(
