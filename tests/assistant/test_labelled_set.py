@@ -193,6 +193,20 @@ def in_next_month(today: dt.date, day: int) -> dt.date:
     return first.replace(day=day)
 
 
+MONTH = {
+    name: i + 1
+    for i, name in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    )
+}
+
+
+def on(today: dt.date, month: int, day: int) -> dt.date:
+    """6月28号 / June 28: this year's, or next year's once this year's has passed."""
+    this_year = dt.date(today.year, month, day)
+    return this_year if this_year >= today else this_year.replace(year=today.year + 1)
+
+
 def nth(today: dt.date, day: int) -> dt.date:
     return today.replace(day=day) if day >= today.day else in_next_month(today, day)
 
@@ -221,6 +235,15 @@ FUTURE_RULES: list[Rule] = [
     (r"後天|后天|後日|day after tomorrow", lambda t, _m: t + dt.timedelta(days=2)),
     (r"明天|明儿|聽日|tomorrow|tmrw?\b", lambda t, _m: t + dt.timedelta(days=1)),
     (r"今天|今晚|今日|today|tonight", lambda t, _m: t),
+    (r"(\d{1,2})月(\d{1,2})[号號日]", lambda t, m: on(t, int(m.group(1)), int(m.group(2)))),
+    (
+        r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* (\d{1,2})\b",
+        lambda t, m: on(t, MONTH[m.group(1)], int(m.group(2))),
+    ),
+    (
+        r"\b(\d{1,2}) (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\b",
+        lambda t, m: on(t, MONTH[m.group(2)], int(m.group(1))),
+    ),
     (r"(?<![月\d])(\d{1,2})[号號]", lambda t, m: nth(t, int(m.group(1)))),
     (r"the (\d{1,2})(?:st|nd|rd|th)", lambda t, m: nth(t, int(m.group(1)))),
     (r"(?<![月个個])([一二三四五六七八九十])[号號]", lambda t, m: nth(t, ZH_NUMBER[m.group(1)])),
@@ -307,8 +330,19 @@ DATE_WITH_FIGURES = re.compile(
     r"jun|jul|aug|sep|oct|nov|dec)"
 )
 FIGURE = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(k|w|万|萬|千)?(?![a-z])", re.IGNORECASE)
-ZH_DIGIT = {"一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "五": 5, "八": 8, "伍": 5}
-ZH_WORD = re.compile(r"([一二两兩三五八伍])([万萬千仟百佰])([一二三五八])?")
+ZH_DIGIT = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "兩": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "八": 8,
+    "伍": 5,
+}
+ZH_WORD = re.compile(r"([一二两兩三四五六八伍])([万萬千仟百佰])([一二三五八])?")
 SCALE = {"万": 10000, "萬": 10000, "千": 1000, "仟": 1000, "百": 100, "佰": 100}
 
 
@@ -346,3 +380,22 @@ def test_amounts_in_figures_and_simple_words_are_their_minor_units() -> None:
         (m["text"], m["amount_minor"], want) for m, want in checked if m["amount_minor"] != want
     ]
     assert wrong == []
+
+
+def test_the_docs_count_table_is_the_files() -> None:
+    """docs/assistant.md's counts are this file's (python scripts/assistant_data.py --docs)."""
+    docs = (DATA.parents[3] / "docs" / "assistant.md").read_text(encoding="utf-8")
+    block = re.search(
+        r"<!-- labelled-set-table -->\n(.*?)\n<!-- /labelled-set-table -->", docs, re.S
+    )
+    assert block is not None
+    counts = Counter((m["intent"], m["language"], m["split"]) for m in MESSAGES)
+    rows = {
+        line.split(" | ")[0].strip("| `"): line.split(" | ")[1:4]
+        for line in block.group(1).splitlines()[2:]
+    }
+    for intent in INTENTS:
+        for language, cell in zip(["zh-Hans", "zh-Hant", "en"], rows[intent], strict=True):
+            assert cell == " / ".join(
+                str(counts[(intent, language, s)]) for s in ("train", "test", "simulator")
+            ), (intent, language)
