@@ -172,7 +172,8 @@ class TestArtefact:
     def test_the_shipped_model_round_trips_through_json(self) -> None:
         model = understanding.model()
         again = classifier.loads(classifier.dumps(model))
-        assert again.classes == model.classes and again.vocabulary == model.vocabulary
+        assert again.classes == model.classes
+        assert again.vocabulary == model.vocabulary
         for text in ("下周五还500", "I lost my job", "怎么还款"):
             assert np.array_equal(again.predict_proba(text), model.predict_proba(text))
 

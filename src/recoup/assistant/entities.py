@@ -54,6 +54,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Literal
 
 from recoup.kit.money import MAX_MINOR, minor_digits
@@ -539,8 +540,18 @@ class Found:
     day: Day
 
 
-def find_dates(text: str) -> list[Found]:
-    """Every date the grammar reads in normalized text, in text order, no two overlapping."""
+# Any pattern at all, in one search: most messages name no date and are done after it.
+ANY_DATE = re.compile(
+    "|".join(re.sub(r"\(\?P<\w+>", "(?:", pattern.pattern) for pattern, _ in DATE_PATTERNS)
+)
+
+
+@lru_cache(maxsize=4096)
+def find_dates(text: str) -> tuple[Found, ...]:
+    """Every date the grammar reads in normalized text, in text order, no two overlapping
+    (cached: the amount and the date of one message both ask)."""
+    if not ANY_DATE.search(text):
+        return ()
     taken: list[tuple[int, int]] = []
     found: list[Found] = []
     for pattern, make in DATE_PATTERNS:
@@ -553,7 +564,7 @@ def find_dates(text: str) -> list[Found]:
                 continue
             taken.append((start, end))
             found.append(Found(start, end, day))
-    return sorted(found, key=lambda f: f.start)
+    return tuple(sorted(found, key=lambda f: f.start))
 
 
 def _coming_weekday(today: dt.date, weekday: int, tense: Tense) -> dt.date:

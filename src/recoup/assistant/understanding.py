@@ -34,9 +34,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+
+import numpy as np
 
 from recoup.assistant import classifier
 from recoup.assistant.cues import cue_terms
@@ -185,7 +188,10 @@ HAN_SPACE = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")  # "ä¸ æƒ
 def is_crisis(text: str) -> bool:
     """A crisis cue (rule 1) in folded text (`classify`), also with the spaces between Chinese
     characters removed."""
-    return bool(CRISIS.search(text) or CRISIS.search(HAN_SPACE.sub("", text)))
+    if CRISIS.search(text):
+        return True
+    joined = HAN_SPACE.sub("", text)
+    return joined != text and bool(CRISIS.search(joined))
 
 
 def is_stop(original: str, text: str) -> bool:
@@ -245,17 +251,14 @@ def message_signals(text: str, at: dt.datetime, currency: str = "CNY") -> list[s
     return signals(text, parse_amount(text, currency), parse_date(text, at), at.date())
 
 
-def classify(text: str, extra: list[str]) -> tuple[str, float]:
-    """The intent and its confidence: the rules, the floors, then the model (told `extra`, see
-    `signals`)."""
+def decide(text: str, classes: Sequence[str], proba: np.ndarray) -> tuple[str, float]:
+    """The intent and its confidence from the model's probabilities and the rules (1 to 4)."""
     folded = to_simplified(normalize(text))
     if is_crisis(folded):
         return "vulnerable", 1.0
-    m = model()
-    proba = m.predict_proba(text, extra)
     best = int(proba.argmax())
-    intent, confidence = m.classes[best], round(float(proba[best]), 4)
-    p = dict(zip(m.classes, (float(v) for v in proba), strict=True))
+    intent, confidence = classes[best], round(float(proba[best]), 4)
+    p = dict(zip(classes, (float(v) for v in proba), strict=True))
     if p.get("vulnerable", 0.0) >= VULNERABLE_FLOOR:
         return "vulnerable", round(p["vulnerable"], 4)
     asked = is_stop(text, folded) or (asks_to_stop(folded) and not THIRD_PARTY.search(folded))
@@ -264,6 +267,13 @@ def classify(text: str, extra: list[str]) -> tuple[str, float]:
     if p.get("stop", 0.0) >= STOP_FLOOR and intent != "wrong_person":
         return "stop", round(p["stop"], 4)
     return intent, confidence
+
+
+def classify(text: str, extra: list[str]) -> tuple[str, float]:
+    """The intent and its confidence: the rules, the floors, then the model (told `extra`, see
+    `signals`)."""
+    m = model()
+    return decide(text, m.classes, m.predict_proba(text, extra))
 
 
 def understand(
@@ -285,3 +295,40 @@ def understand(
         date=parse_date(text, at, tense=tense) if tense == "past" else ahead,
         language=language or detect_language(text),
     )
+
+
+def understand_many(
+    messages: Sequence[tuple[str, dt.datetime, str | None]], *, currency: str = "CNY"
+) -> list[Understanding]:
+    """`understand` of many (text, at, language) messages at once, in order: the same answers,
+    the model's products done together (the CLI and a batch of replies)."""
+    for _, at, language in messages:
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise ValueError(
+                "at must be an aware datetime (the message's time in the debtor's zone)"
+            )
+        if language is not None and language not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+    amounts = [parse_amount(text, currency) for text, _, _ in messages]
+    ahead = [parse_date(text, at) for text, at, _ in messages]
+    extras = [
+        signals(text, amount, day, at.date())
+        for (text, at, _), amount, day in zip(messages, amounts, ahead, strict=True)
+    ]
+    m = model()
+    proba = m.predict_proba_many([text for text, _, _ in messages], extras) if messages else None
+    out = []
+    for k, (text, at, language) in enumerate(messages):
+        assert proba is not None
+        intent, confidence = decide(text, m.classes, proba[k])
+        past = intent == "already_paid"
+        out.append(
+            Understanding(
+                intent=intent,
+                confidence=confidence,
+                amount_minor=amounts[k],
+                date=parse_date(text, at, tense="past") if past else ahead[k],
+                language=language or detect_language(text),
+            )
+        )
+    return out

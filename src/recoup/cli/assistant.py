@@ -99,8 +99,10 @@ def classify(
         raise _bad(f"--currency {currency!r} is not an ISO 4217 code")
     messages = _read(source, skip_invalid=skip_invalid)
     out = sys.stdout
-    for m in messages:
-        u = understanding.understand(m.text, at=m.at, language=m.language, currency=currency)
+    understood = understanding.understand_many(
+        [(m.text, m.at, m.language) for m in messages], currency=currency
+    )
+    for m, u in zip(messages, understood, strict=True):
         row = {
             "id": m.id,
             "intent": u.intent,
@@ -205,7 +207,7 @@ def evaluate(
     rows = [r for r in _labelled(data) if r.split == split and r.message.id not in left_out]
     if not rows:
         raise _bad(f"the labelled set has no {split} split" + (" left" if left_out else ""))
-    understood = [understanding.understand(r.message.text, at=r.message.at) for r in rows]
+    understood = understanding.understand_many([(r.message.text, r.message.at, None) for r in rows])
     result = dataset.evaluate(rows, understood)
     table = Table(title=f"intents on the {split} split ({result.rows:,} messages)")
     for column in ("intent", "precision", "recall", "F1", "messages"):
