@@ -214,7 +214,7 @@ def asks_to_stop(text: str) -> bool:
 THIRD_PARTY = re.compile(
     r"打给(?:我)?(?:妈|爸|家人|父母|老婆|老公|同事|朋友|公司|老板|领导|亲戚)|"
     r"打給(?:我)?(?:媽|爸|家人|父母|老婆|老公|同事|朋友|公司|老闆|領導|親戚)|"
-    r"(?:call|calling|text|texting|contact|contacting) my (?:mother|mom|mum|father|dad|family|parents|wife|husband|friends?|boss|relatives|colleagues)"
+    r"(?:call|calling|text|texting|contact|contacting) my (?:mother|mom|mum|father|dad|family|parents|wife|husband|friends?|boss|relatives|colleagues|coworkers?|co-workers?)"
 )
 
 

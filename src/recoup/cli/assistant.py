@@ -215,6 +215,18 @@ def evaluate(
     for intent, s in result.per_intent.items():
         table.add_row(intent, _pct(s.precision), _pct(s.recall), f"{s.f1:.3f}", str(s.support))
     console.print(table)
+    grid = Table(title="F1 per intent and language (precision / recall)")
+    grid.add_column("intent")
+    shown = list(result.per_language)
+    for language in shown:
+        grid.add_column(language, justify="right")
+    for intent in result.per_intent:
+        cells = []
+        for language in shown:
+            s = result.per_intent_language.get((intent, language))
+            cells.append("-" if s is None else f"{s.f1:.2f} ({s.precision:.0%} / {s.recall:.0%})")
+        grid.add_row(intent, *cells)
+    console.print(grid)
     languages = Table(title="per language")
     for column in ("language", "macro F1", "messages"):
         languages.add_column(column, justify="left" if column == "language" else "right")
