@@ -223,8 +223,10 @@ def evaluate(
     for intent in result.per_intent:
         cells = []
         for language in shown:
-            s = result.per_intent_language.get((intent, language))
-            cells.append("-" if s is None else f"{s.f1:.2f} ({s.precision:.0%} / {s.recall:.0%})")
+            cell = result.per_intent_language.get((intent, language))
+            cells.append(
+                "-" if cell is None else f"{cell.f1:.2f} ({cell.precision:.0%} / {cell.recall:.0%})"
+            )
         grid.add_row(intent, *cells)
     console.print(grid)
     languages = Table(title="per language")
