@@ -67,8 +67,8 @@ MODEL_FILE = "model.json"
 # The model's probability of `vulnerable` (of `stop`) at or past which the message is read so even
 # when another intent is likelier: a miss costs far more than an agent's look. Chosen on the train
 # split's out-of-fold probabilities by `scripts/assistant_floors.py`: the lowest floor that flags at
-# most 2 % of the other messages. There the model alone catches 77 % of the crisis messages at 0.2
-# (flagging 1.8 % of the others) and 87 % of the stop requests at 0.15 (1.6 %).
+# most 2 % of the other messages. There the model alone catches 76 % of the crisis messages at 0.2
+# (flagging 1.6 % of the others) and 84 % of the stop requests at 0.15 (1.5 %).
 VULNERABLE_FLOOR = 0.2
 STOP_FLOOR = 0.15
 
