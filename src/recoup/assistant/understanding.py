@@ -19,8 +19,9 @@ Rules first, where a rule is right and a miss is costly; the model for the rest:
    (vulnerable > wrong_person > stop > the rest): a request the model reads as coming from the
    wrong person is `wrong_person` (marking the number wrong stops everything to it), and one about
    calls to someone else ("别再打给我妈", "stop calling my mother") is left to the model.
-3. Floors: when the model gives `vulnerable` (then `stop`) a probability of at least
-   `VULNERABLE_FLOOR` (`STOP_FLOOR`), that intent, even when another is likelier.
+3. Floors, after the rules (a rule is certain, a floor is a probability): when the model gives
+   `vulnerable` (then `stop`) a probability of at least `VULNERABLE_FLOOR` (`STOP_FLOOR`), that
+   intent, even when another is likelier.
 4. Otherwise the character n-gram model (`recoup.assistant.classifier`, shipped as
    `model.json`); its probability is the confidence. The rules' confidence is 1.0.
 
@@ -259,11 +260,11 @@ def decide(text: str, classes: Sequence[str], proba: np.ndarray) -> tuple[str, f
     best = int(proba.argmax())
     intent, confidence = classes[best], round(float(proba[best]), 4)
     p = dict(zip(classes, (float(v) for v in proba), strict=True))
-    if p.get("vulnerable", 0.0) >= VULNERABLE_FLOOR:
-        return "vulnerable", round(p["vulnerable"], 4)
     asked = is_stop(text, folded) or (asks_to_stop(folded) and not THIRD_PARTY.search(folded))
     if asked and intent != "wrong_person":
         return "stop", 1.0
+    if p.get("vulnerable", 0.0) >= VULNERABLE_FLOOR:
+        return "vulnerable", round(p["vulnerable"], 4)
     if p.get("stop", 0.0) >= STOP_FLOOR and intent != "wrong_person":
         return "stop", round(p["stop"], 4)
     return intent, confidence
