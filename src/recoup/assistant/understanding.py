@@ -28,7 +28,8 @@ Rules first, where a rule is right and a miss is costly; the model for the rest:
 Entities come from `recoup.assistant.entities` whatever the intent (a promise needs both; an
 `already_paid` reads its date in the past tense). The language is detected when not given: a
 message with at least as many Han characters as Latin words is Chinese, traditional when it uses
-more traditional-only than simplified-only characters.
+more traditional-only (or Cantonese) than simplified-only characters; a message without Han
+characters is English unless it is a Chinese SMS code ("TD") or Chinese punctuation alone.
 """
 
 from __future__ import annotations
