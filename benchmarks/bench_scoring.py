@@ -83,7 +83,7 @@ def main() -> None:
                 f"    {time.perf_counter() - started:7.1f} s  {m}", flush=True
             ),
         )
-        risk_service.activate(session, model.id, actor="bench", clock=clock)
+        risk_service.activate(session, model.id, actor="bench", clock=clock, at_host=True)
         metrics = model.metrics
     print(
         f"  trained on {metrics['rows']:,} snapshot rows ({metrics['positives']:,} paid); "

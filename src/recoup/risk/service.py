@@ -88,15 +88,29 @@ def snapshot_dates(as_of: dt.date, *, horizon_days: int, snapshots: int) -> list
 
 
 def training_frame(
-    session: Session, *, as_of: dt.date, kind: str, horizon_days: int, snapshots: int
+    session: Session,
+    *,
+    as_of: dt.date,
+    kind: str,
+    horizon_days: int,
+    snapshots: int,
+    progress: Progress | None = None,
 ) -> pl.DataFrame:
     """The features at each snapshot of the kind's population, with the `label` observed in the
     horizon after it (nothing after `as_of` is read)."""
     _check(kind, horizon_days, snapshots)
     dates = snapshot_dates(as_of, horizon_days=horizon_days, snapshots=snapshots)
+    say = progress or (lambda _m: None)
+    started = time.perf_counter()
     history = repo.history(session, since=dates[0], until=as_of)
+    say(
+        f"history read: {history.accounts.height:,} accounts ({time.perf_counter() - started:.1f} s)"
+    )
+    started = time.perf_counter()
     computed = features.compute(history, dates, kind=kind)
-    return features.labels(history, computed, kind=kind, horizon_days=horizon_days)
+    framed = features.labels(history, computed, kind=kind, horizon_days=horizon_days)
+    say(f"features and labels of {len(dates)} snapshots ({time.perf_counter() - started:.1f} s)")
+    return framed
 
 
 def train_from_history(
@@ -119,7 +133,12 @@ def train_from_history(
     say = progress or (lambda _m: None)
     say(f"reading the history up to {as_of.isoformat()}")
     frame = training_frame(
-        session, as_of=as_of, kind=kind, horizon_days=horizon_days, snapshots=snapshots
+        session,
+        as_of=as_of,
+        kind=kind,
+        horizon_days=horizon_days,
+        snapshots=snapshots,
+        progress=say,
     )
     positives = int(frame["label"].sum()) if frame.height else 0
     say(f"{frame.height:,} snapshot rows, {positives:,} with {kind} = 1")
