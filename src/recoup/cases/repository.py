@@ -94,15 +94,16 @@ class SurveyRepository(Repository[SurveyResponse]):
 
 
 def first_taken(session: Session, case_ids: Sequence[int]) -> dict[int, dt.datetime]:
-    """When a person first took each case's task (agents' rows, read here): the moment a case
-    is being looked at."""
+    """When a person first had each case's task (agents' rows, read here): a supervisor gave it
+    to an agent (`reassigned`) or an agent took it (`taken`). The moment a case is being looked
+    at."""
     if not case_ids:
         return {}
     t, e = AgentTask, AgentTaskEvent
     stmt = (
         select(t.subject_id, func.min(e.at))
         .join(e, e.task_id == t.id)
-        .where(t.source == "case", t.subject_id.in_(case_ids), e.kind == "taken")
+        .where(t.source == "case", t.subject_id.in_(case_ids), e.kind.in_(("reassigned", "taken")))
         .group_by(t.subject_id)
     )
     return {int(case): at for case, at in session.execute(stmt) if case is not None}

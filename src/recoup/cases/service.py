@@ -3,7 +3,8 @@ message, its words sealed, its results read only as aggregates) and their own ca
 in words.
 
 A case's status for the debtor: `received` while it is open and no person has taken its task,
-`being_looked_at` once one has (the first `taken` event of the case's task), `answered` when it
+`being_looked_at` once one has (the first `reassigned` to an agent or `taken` event of the case's
+task), `answered` when it
 is resolved (with the answer), `withdrawn` when it was withdrawn."""
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def survey_subject(contact_id: int | None) -> str:
 
 def _score(value: str | int, what: str) -> int:
     text = str(value).strip()
-    if not text.isdigit() or int(text) not in SCALE:
+    if text not in {str(k) for k in SCALE}:  # ASCII digits only: "３" is not a score
         raise ValidationFailed(f"{what}: choose 1 to 5")
     return int(text)
 
