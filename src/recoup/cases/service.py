@@ -136,13 +136,16 @@ def status_of(case: Case, taken_at: dt.datetime | None) -> str:
     return "being_looked_at" if taken_at is not None else "received"
 
 
-def debtor_cases(session: Session, customer_id: int, *, clock: Clock) -> list[DebtorCase]:
-    """The customer's own cases, newest first, each with its status in words and its answer. The
-    answers are decrypted for the customer themselves, which the data-access log notes."""
+def debtor_cases(
+    session: Session, customer_id: int, *, with_answers: bool = True, clock: Clock
+) -> list[DebtorCase]:
+    """The customer's own cases, newest first, each with its status in words and (with
+    `with_answers`) its answer, decrypted for the customer themselves, which the data-access log
+    notes."""
     cases = list(CaseRepository(session).for_customer(customer_id))
     cases = [c for c in cases if c.kind in SHOWN_KINDS]
     taken = first_taken(session, [c.id for c in cases])
-    if any(c.resolution for c in cases):
+    if with_answers and any(c.resolution for c in cases):
         audit_service.log_access(
             session,
             customer_id=customer_id,
@@ -159,7 +162,7 @@ def debtor_cases(session: Session, customer_id: int, *, clock: Clock) -> list[De
             received_at=c.created_at,
             looked_at=taken.get(c.id),
             answered_at=c.resolved_at,
-            answer=c.resolution if c.status == CaseStatus.resolved else None,
+            answer=c.resolution if with_answers and c.status == CaseStatus.resolved else None,
         )
         for c in cases
     ]

@@ -5,7 +5,9 @@ A link shows only its own customer's cases."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Cookie
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from recoup.cases import flows as case_flows
@@ -14,7 +16,16 @@ from recoup.compliance import load_guard
 from recoup.http.deps import ClockDep, SessionDep, SettingsDep
 from recoup.kit.errors import RecoupError
 from recoup.web.portal import HEADERS, read_form
-from recoup.web.selfservice import Body, _csrf_ok, _failure, _one, _render, _visit
+from recoup.web.selfservice import (
+    VERIFIED,
+    Body,
+    _csrf_ok,
+    _failure,
+    _one,
+    _render,
+    _verified,
+    _visit,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -98,13 +109,18 @@ def my_requests(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
+    verified: Annotated[str | None, Cookie(alias=VERIFIED)] = None,
     lang: str | None = None,
 ) -> HTMLResponse:
-    """The customer's own cases (only the link's customer's): status in words, dates, answer."""
+    """The customer's own cases (only the link's customer's): status in words and dates; the
+    answer's words (personal, like "my data") only after the one-time code."""
     visit = _visit(session, token, settings, clock, lang)
     if isinstance(visit, HTMLResponse):
         return visit
-    cases = case_service.debtor_cases(session, visit.customer.id, clock=clock)
+    unlocked = _verified(verified, settings, visit, clock)
+    cases = case_service.debtor_cases(
+        session, visit.customer.id, with_answers=unlocked, clock=clock
+    )
     guard = load_guard()
     due = {
         c.case.id: case_flows.due_of(
@@ -118,4 +134,4 @@ def my_requests(
         for c in cases
         if c.status in ("received", "being_looked_at")
     }
-    return _render(visit, "requests.html", settings, cases=cases, due=due)
+    return _render(visit, "requests.html", settings, cases=cases, due=due, unlocked=unlocked)

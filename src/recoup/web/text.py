@@ -535,6 +535,7 @@ VOICE: dict[str, dict[str, str]] = {
         "case_looked_on": "开始处理",
         "case_answered_on": "答复日期",
         "case_answer": "我们的答复",
+        "case_answer_locked": "验证身份后查看我们的答复",
         "case_due": "我们会在 {date} 前答复",
     },
     "zh-TW": {
@@ -572,6 +573,7 @@ VOICE: dict[str, dict[str, str]] = {
         "case_looked_on": "開始處理",
         "case_answered_on": "答覆日期",
         "case_answer": "我們的答覆",
+        "case_answer_locked": "驗證身分後查看我們的答覆",
         "case_due": "我們會在 {date} 前答覆",
     },
     "en": {
@@ -609,6 +611,7 @@ VOICE: dict[str, dict[str, str]] = {
         "case_looked_on": "Taken up on",
         "case_answered_on": "Answered on",
         "case_answer": "Our answer",
+        "case_answer_locked": "Confirm it's you to read our answer",
         "case_due": "We will answer by {date}",
     },
 }
