@@ -40,12 +40,15 @@ class TestSurveyEndpoint:
         assert body["n"] == 2
         assert {c["score"]: c["count"] for c in body["treated"]} == {1: 0, 2: 1, 3: 0, 4: 0, 5: 1}
         assert (body["self_service_again_yes"], body["self_service_again_no"]) == (1, 1)
-        assert body["treated_mean"] == 3.5 and body["clear_mean"] == 4.0
-        assert "不要泄露" not in answer.text and "customer" not in answer.text
+        assert body["treated_mean"] == 3.5
+        assert body["clear_mean"] == 4.0
+        assert "不要泄露" not in answer.text
+        assert "customer" not in answer.text
         later = client.get(
             "/v1/analytics/survey", params={"from": "2026-06-02", "to": "2026-06-30"}
         )
-        assert later.json()["n"] == 0 and later.json()["treated_mean"] is None
+        assert later.json()["n"] == 0
+        assert later.json()["treated_mean"] is None
         bad = client.get("/v1/analytics/survey", params={"from": "2026-06-30", "to": "2026-06-01"})
         assert bad.status_code == 422
         agent = staff_client(app, sessions, clock, Role.agent)

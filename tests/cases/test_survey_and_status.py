@@ -54,18 +54,23 @@ class TestSurvey:
 
         customer = create_customer(session, clock)
         answer(session, clock, customer.id)
-        with pytest.raises(IntegrityError), session.begin_nested():
-            session.add(
-                SurveyResponse(
-                    customer_id=customer.id,
-                    subject="contact:7",
-                    treated=1,
-                    clear=1,
-                    self_service_again=False,
-                    created_at=clock.now(),
+
+        def insert_a_second() -> None:
+            with session.begin_nested():
+                session.add(
+                    SurveyResponse(
+                        customer_id=customer.id,
+                        subject="contact:7",
+                        treated=1,
+                        clear=1,
+                        self_service_again=False,
+                        created_at=clock.now(),
+                    )
                 )
-            )
-            session.flush()
+                session.flush()
+
+        with pytest.raises(IntegrityError):
+            insert_a_second()
 
     @pytest.mark.parametrize(
         "changes",
@@ -92,7 +97,8 @@ class TestSurvey:
         row = answer(session, clock, customer.id, text="客服态度很好")
         column = type_coerce(SurveyResponse.__table__.c.text, LargeBinary)  # past decryption
         raw = session.execute(select(column).where(SurveyResponse.id == row.id)).scalar_one()
-        assert isinstance(raw, bytes) and "客服态度很好".encode() not in raw
+        assert isinstance(raw, bytes)
+        assert "客服态度很好".encode() not in raw
         assert row.text == "客服态度很好"
 
     def test_results_are_counts_and_distributions(
@@ -132,7 +138,8 @@ class TestCaseStatusForTheDebtor:
             (only,) = case_service.debtor_cases(session, customer.id, clock=clock)
             return only
 
-        assert status().status == "received" and status().answer is None
+        assert status().status == "received"
+        assert status().answer is None
         (task_id,) = CaseRepository(session).open_tasks(case.id)
         agents_service.reassign(session, task_id, 1, clock.now(), actor="supervisor:9")
         assert status().status == "being_looked_at"
@@ -141,7 +148,8 @@ class TestCaseStatusForTheDebtor:
         taken = agents_service.take_next(
             session, 1, clock.now().date(), clock.now(), actor="agent:1"
         )
-        assert taken.task is not None and taken.task.subject_id == case.id
+        assert taken.task is not None
+        assert taken.task.subject_id == case.id
         assert status().looked_at == clock.now() - dt.timedelta(hours=1)  # the first moment
         case_flows.resolve_case(
             session, case.id, resolution="我们已核实并向您致歉。", by="agent:1", clock=clock

@@ -83,7 +83,8 @@ class TestVersions:
         education_service.approve(session, first.id, actor="ben", clock=clock)
         second = draft(session, clock, title="Budgeting, revised")
         assert (first.version, second.version) == (1, 2)
-        assert second.id != first.id and first.title == "Budgeting"  # the old words kept
+        assert second.id != first.id
+        assert first.title == "Budgeting"
         assert shown(session, clock) == "Budgeting"  # a draft changes nothing shown
         education_service.submit(session, second.id, actor="ana", clock=clock)
         assert shown(session, clock) == "Budgeting"  # nor does a submitted one
@@ -133,7 +134,8 @@ class TestRights:
             assert rule.window.label() in shown_rights[rule.id].text
             assert shown_rights[rule.id].citation == rule.citation
         deadline = guard.deadline("CN", "creditor", "complaint")
-        assert deadline is not None and shown_rights[deadline.id].text == deadline.title_zh
+        assert deadline is not None
+        assert shown_rights[deadline.id].text == deadline.title_zh
         assert {"base.opt_out", "base.cease", "base.dispute"} <= set(shown_rights)
         english = sections(guard, "US", "en")
         us = {r.source: r.text for s in english for r in s.rights}
@@ -148,7 +150,8 @@ class TestRights:
             session, "your-rights", language="en", jurisdiction="CN", clock=clock, guard=house
         )
         sources = {r.source for s in reading.rights for r in s.rights}
-        assert "cn.hours.legal" in sources and "cn.hours.house" not in sources
+        assert "cn.hours.legal" in sources
+        assert "cn.hours.house" not in sources
 
     def test_the_body_format_carries_no_markup(self) -> None:
         parts = blocks("## Title\n\n<script>x</script> text\n\n- a\n- b\n\n[[rights]]")
@@ -160,12 +163,12 @@ class TestReads:
     def test_a_read_is_counted_per_article_and_language_without_its_reader(
         self, session: Session, clock: SettableClock
     ) -> None:
-        before = dict(((s, lang), n) for s, lang, n in education_service.reads(session))
+        before = {(s, lang): n for s, lang, n in education_service.reads(session)}
         for language in ("en", "zh-TW", "zh-TW"):
             education_service.read(
                 session, "credit-record", language=language, jurisdiction="CN", clock=clock
             )
-        after = dict(((s, lang), n) for s, lang, n in education_service.reads(session))
+        after = {(s, lang): n for s, lang, n in education_service.reads(session)}
         assert after[("credit-record", "zh-TW")] - before.get(("credit-record", "zh-TW"), 0) == 2
         assert after[("credit-record", "en")] - before.get(("credit-record", "en"), 0) == 1
         columns = {c.key for c in inspect(ArticleRead).columns}

@@ -29,11 +29,13 @@ class TestLearningCentre:
             ("en", "What a late payment does to your credit record", "When we may contact you"),
         ]:
             listed = anonymous.get(f"{path}/learn?lang={language}")
-            assert listed.status_code == 200 and title in listed.text, language
+            assert listed.status_code == 200, language
+            assert title in listed.text, language
             assert f"{path}/learn/credit-record?lang={language}" in listed.text
             assert anonymous.get(f"{path}/learn/credit-record?lang={language}").status_code == 200
             page = anonymous.get(f"{path}/learn/your-rights?lang={language}")
-            assert rights in page.text and 'data-rule="cn.hours.legal"' in page.text
+            assert rights in page.text
+            assert 'data-rule="cn.hours.legal"' in page.text
         assert anonymous.get(f"{path}/learn/no-such-article").status_code == 404
         assert anonymous.get(f"{path}/learn/..%2f..%2fetc").status_code == 404
 
@@ -55,22 +57,26 @@ class TestSurvey:
     ) -> None:
         for version in contact_service.all_versions(session):
             if version.name == "fairness_survey":
-                assert "{{ survey_link }}" in version.body and "pay_link" not in version.body
+                assert "{{ survey_link }}" in version.body
+                assert "pay_link" not in version.body
 
     def test_answered_once_then_thanked_and_never_again(
         self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
     ) -> None:
         path = link(settings, late(session, clock, "王芳", 50_000), clock, contact=41)
         form = anonymous.get(f"{path}/survey")
-        assert form.status_code == 200 and "我们对待您的方式如何" in form.text
+        assert form.status_code == 200
+        assert "我们对待您的方式如何" in form.text
         answer = {"csrf": csrf(form.text), "treated": "5", "clear": "4", "again": "yes"}
         assert post(anonymous, f"{path}/survey", {**answer, "csrf": "0" * 32}).status_code == 403  # type: ignore[attr-defined]
         bad = post(anonymous, f"{path}/survey", {**answer, "treated": "9"})
-        assert bad.status_code == 422 and "1 to 5" in bad.text  # type: ignore[attr-defined]
+        assert bad.status_code == 422
+        assert "1 to 5" in bad.text
         done = post(anonymous, f"{path}/survey", {**answer, "text": "很好"})
         assert done.status_code == 303  # type: ignore[attr-defined]
         thanks = anonymous.get(done.headers["location"])  # type: ignore[attr-defined]
-        assert "谢谢您的回答" in thanks.text and "<form" not in thanks.text
+        assert "谢谢您的回答" in thanks.text
+        assert "<form" not in thanks.text
         again = post(anonymous, f"{path}/survey", answer)
         assert again.status_code == 409  # type: ignore[attr-defined]
         assert "您已经回答过这份问卷" in anonymous.get(f"{path}/survey").text
@@ -120,7 +126,8 @@ class TestMyRequests:
         path = link(settings, mine, clock)
         page = anonymous.get(f"{path}/requests")
         assert page.status_code == 200
-        assert "已收到" in page.text and "我们会在" in page.text
+        assert "已收到" in page.text
+        assert "我们会在" in page.text
         assert page.text.count('class="request"') == 1
         assert f'data-case="{opened[theirs.id].id}"' not in page.text
         case_flows.resolve_case(
@@ -128,7 +135,8 @@ class TestMyRequests:
         )
         session.commit()
         locked = anonymous.get(f"{path}/requests?lang=en")
-        assert "Answered" in locked.text and re.search(r"Answered on</dt><dd>", locked.text)
+        assert "Answered" in locked.text
+        assert re.search(r"Answered on</dt><dd>", locked.text)
         assert "已调整联系频率。" not in locked.text  # the answer's words: after the code
         assert "Confirm it&#39;s you to read our answer" in locked.text
         verify(anonymous, session, settings, path, csrf(anonymous.get(f"{path}/help").text))
