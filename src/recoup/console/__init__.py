@@ -15,6 +15,7 @@ from recoup.console import (
     contacts,
     dashboard,
     home,
+    learning,
     models,
     people,
     queues,
@@ -37,4 +38,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     dashboard.router,
     templates_desk.router,
     models.router,
+    learning.router,
 )
