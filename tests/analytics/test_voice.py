@@ -3,9 +3,13 @@ aggregates only, behind `analytics:read`."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
+from recoup.analytics import report, schemas, voice
+from recoup.analytics import service as analytics_service
 from recoup.cases import service as case_service
 from recoup.education import service as education_service
 from recoup.identity.permissions import Role
@@ -70,3 +74,35 @@ class TestArticleReadsEndpoint:
         reads = {(r["article"], r["language"]): r["reads"] for r in answer.json()["reads"]}
         assert reads == {("spotting-fraud", "en"): 1, ("spotting-fraud", "zh-CN"): 2}
         assert answer.json()["total"] == 3
+
+
+class TestReportSection:
+    def test_the_report_shows_the_survey_and_the_reads_in_both_languages(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        customer = create_customer(session, clock)
+        case_service.answer_survey(
+            session,
+            customer.id,
+            contact_id=None,
+            treated="5",
+            clear="3",
+            again="yes",
+            text="只在数据库里",
+            clock=clock,
+        )
+        education_service.read(
+            session, "your-rights", language="zh-TW", jurisdiction="CN", clock=clock
+        )
+        period = schemas.Period(from_date=dt.date(2026, 6, 1), to_date=dt.date(2026, 6, 1))
+        page = report.render(
+            analytics_service.report_data(session, period),
+            lang="zh-CN",
+            generated_at=clock.now(),
+            voice=(voice.survey(session, period), voice.article_reads(session, period)),
+        )
+        assert "客户之声" in page
+        assert "The debtor&#x27;s voice" in page or "The debtor's voice" in page
+        assert "<td>your-rights</td><td>zh-TW</td><td>1</td>" in page
+        assert "<td>5</td><td>1</td><td>0</td>" in page  # score 5: treated 1, clear 0
+        assert "只在数据库里" not in page
