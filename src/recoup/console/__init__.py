@@ -11,11 +11,11 @@ from fastapi import APIRouter
 
 from recoup.console import (
     admin,
+    articles,
     compliance,
     contacts,
     dashboard,
     home,
-    learning,
     models,
     people,
     queues,
@@ -38,5 +38,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     dashboard.router,
     templates_desk.router,
     models.router,
-    learning.router,
+    articles.router,
 )

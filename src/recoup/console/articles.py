@@ -44,7 +44,7 @@ def articles(request: Request, staff: Writer, session: SessionDep) -> Response:
                 cell["approved"] = v
         rows.append({"article": article, "languages": per})
     return render(
-        request, staff, "learning/list.html", rows=rows, article_languages=list(LANGUAGES)
+        request, staff, "articles/list.html", rows=rows, article_languages=list(LANGUAGES)
     )
 
 
@@ -59,7 +59,7 @@ def _editor(
     return render(
         request,
         staff,
-        "learning/editor.html",
+        "articles/editor.html",
         status=status,
         given=given,
         error=error,
@@ -80,11 +80,11 @@ def new_version(request: Request, staff: Writer, session: SessionDep) -> Respons
     start = (request.query_params.get("from") or "").strip()
     if start:
         if not start.isdigit() or len(start) > 18:
-            return _editor(request, staff, given, error="learning.error_from", status=422)
+            return _editor(request, staff, given, error="articles.error_from", status=422)
         try:
             version = education_service.article_version(session, int(start))
         except NotFound:
-            return _editor(request, staff, given, error="learning.error_from", status=404)
+            return _editor(request, staff, given, error="articles.error_from", status=404)
         slug = next(
             a.slug for a in education_service.articles(session) if a.id == version.article_id
         )
@@ -138,7 +138,7 @@ def _version_page(
     return render(
         request,
         staff,
-        "learning/version.html",
+        "articles/version.html",
         status=status,
         article=article,
         version=version,
@@ -164,7 +164,7 @@ async def submit(
     except Conflict as exc:
         found = education_service.article_version(session, version_id)
         return _version_page(
-            request, staff, session, found, error=f"learning.error_{exc.code}", status=409
+            request, staff, session, found, error=f"articles.error_{exc.code}", status=409
         )
     return redirect(f"/console/articles/versions/{version_id}")
 
@@ -183,7 +183,7 @@ async def approve(
             staff,
             session,
             found,
-            error=f"learning.error_{exc.code}",
+            error=f"articles.error_{exc.code}",
             status=exc.status_code,
         )
     return redirect(f"/console/articles/versions/{version_id}")
@@ -196,4 +196,4 @@ def debtor_voice(request: Request, staff: Reader, session: SessionDep, clock: Cl
     survey = voice.survey(session, period)
     reads = voice.article_reads(session, period)
     most = max([c.count for c in (*survey.treated, *survey.clear)] or [0]) or 1
-    return render(request, staff, "learning/voice.html", survey=survey, reads=reads, most=most)
+    return render(request, staff, "articles/voice.html", survey=survey, reads=reads, most=most)
