@@ -157,6 +157,13 @@ class TestRights:
         parts = blocks("## Title\n\n<script>x</script> text\n\n- a\n- b\n\n[[rights]]")
         assert [b.kind for b in parts] == ["heading", "paragraph", "list", "rights"]
         assert parts[1].lines == ("<script>x</script> text",)  # text, escaped by the page
+        snug = blocks("## Heading\nits paragraph\n- one\n- two\nafter")
+        assert [(b.kind, b.lines) for b in snug] == [
+            ("heading", ("Heading",)),
+            ("paragraph", ("its paragraph",)),
+            ("list", ("one", "two")),
+            ("paragraph", ("after",)),
+        ]
 
 
 class TestReads:

@@ -6,6 +6,7 @@ A link shows only its own customer's cases."""
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Cookie
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -13,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from recoup.cases import flows as case_flows
 from recoup.cases import service as case_service
 from recoup.compliance import load_guard
+from recoup.compliance.vocabulary import jurisdiction_zones
 from recoup.http.deps import ClockDep, SessionDep, SettingsDep
 from recoup.kit.errors import RecoupError
 from recoup.web.portal import HEADERS, read_form
@@ -134,4 +136,13 @@ def my_requests(
         for c in cases
         if c.status in ("received", "being_looked_at")
     }
-    return _render(visit, "requests.html", settings, cases=cases, due=due, unlocked=unlocked)
+    zone = ZoneInfo(jurisdiction_zones(visit.customer.jurisdiction)[0])
+    return _render(
+        visit,
+        "requests.html",
+        settings,
+        cases=cases,
+        due=due,
+        unlocked=unlocked,
+        day=lambda at: at.astimezone(zone).date(),  # the debtor's own calendar day
+    )
