@@ -181,3 +181,16 @@ def test_a_debtor_learns_answers_the_survey_and_follows_a_complaint(
     expect(request.locator("dd.status")).to_have_text("Answered")
     shot(page, "requests-answered-en")
     context.close()
+
+    # The collections manager sees the survey and the reads, and the articles' desk.
+    manager = new_page(console_browser, "zh-CN")
+    sign_in(manager, base, USERNAMES[Role.strategist])
+    manager.goto(f"{base}/console/voice")
+    expect(manager.locator("#survey")).to_contain_text("n = 1")
+    expect(manager.locator("#survey-again")).to_contain_text("愿意 1")
+    expect(manager.locator("#reads")).to_contain_text("your-rights")
+    console_shot(manager, "voice-zh-CN")
+    manager.goto(f"{base}/console/articles")
+    expect(manager.locator("#articles")).to_contain_text("spotting-fraud")
+    console_shot(manager, "articles-zh-CN")
+    manager.context.close()
