@@ -142,3 +142,23 @@ class TestMyRequests:
         verify(anonymous, session, settings, path, csrf(anonymous.get(f"{path}/help").text))
         answered = anonymous.get(f"{path}/requests?lang=en")
         assert "已调整联系频率。" in answered.text
+
+
+class TestShippedLinks:
+    def test_the_thank_you_email_links_to_the_credit_record_article(
+        self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
+    ) -> None:
+        """The shipped message that links to an article, and the article it names exists in
+        every language the message is written in."""
+        emails = [
+            v
+            for v in contact_service.all_versions(session)
+            if v.name == "thank_you" and v.channel == "email"
+        ]
+        assert {v.language for v in emails} == {"zh-CN", "zh-TW", "en"}
+        path = link(settings, late(session, clock, "王芳", 50_000), clock)
+        for version in emails:
+            found = re.search(r"\{\{ learn_link \}\}/([a-z0-9-]+)", version.body)
+            assert found is not None, version.language
+            page = anonymous.get(f"{path}/learn/{found[1]}?lang={version.language}")
+            assert page.status_code == 200, version.language
