@@ -82,6 +82,11 @@ OWNERS: dict[str, str] = {
     "data_access_log": "audit",
     # cases: disputes, complaints, hardship and vulnerability
     "cases": "cases",
+    "survey_responses": "cases",  # the debtor's answers after repaying: their voice, like a case
+    # education: the learning centre's articles, their versions and their (anonymous) reads
+    "articles": "education",
+    "article_versions": "education",
+    "article_reads": "education",
     # contact: templates, the outbox, decision records, opt-outs, inbound replies
     "contact_plans": "contact",
     "contact_events": "contact",

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from recoup.audit import service as audit_service
 from recoup.config import Environment, Settings
 from recoup.contact import service as delivery_service
+from recoup.education import service as education_service
 from recoup.keys import service as keys_service
 from recoup.kit import crypto
 from recoup.kit.clock import Clock
@@ -128,4 +129,5 @@ def init_database(engine: Engine, *, clock: Clock, master: crypto.MasterKey | No
             ledger_service.backfill_indexes(session)
     with session_scope(factory) as session:
         delivery_service.seed(session, clock=clock)
+        education_service.seed(session, clock=clock)
         return ledger_service.ensure_default_products(session, clock=clock)

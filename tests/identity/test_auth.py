@@ -44,6 +44,11 @@ OPEN_ROUTES = {
     ("POST", "/p/{token}/help"): "the pay link with a CSRF field",
     ("GET", "/p/{token}/data"): "the pay link and the one-time code's cookie",
     ("POST", "/p/{token}/data/review"): "the pay link, a CSRF field and the code's cookie",
+    ("GET", "/p/{token}/learn"): "the pay link (the learning centre's list)",
+    ("GET", "/p/{token}/learn/{slug}"): "the pay link (an approved article)",
+    ("GET", "/p/{token}/survey"): "the pay link (the post-repayment survey)",
+    ("POST", "/p/{token}/survey"): "the pay link with a CSRF field; once per survey message",
+    ("GET", "/p/{token}/requests"): "the pay link; an answer's words also need the code's cookie",
     ("POST", "/sandbox/wallet/api/payments"): "the sandbox wallet: signed like the real wallet",
     (
         "GET",

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from recoup.analytics import fairness as fairness_service
-from recoup.analytics import schemas
+from recoup.analytics import schemas, voice
 from recoup.analytics import service as analytics_service
 from recoup.analytics.service import BadPeriod, BadScope
 from recoup.http.deps import ClockDep, SessionDep
@@ -134,3 +134,33 @@ def get_fairness(
     the end is a 422."""
     period = analytics_service.period(session, from_, to, clock=clock)
     return fairness_service.fairness(session, period)
+
+
+@router.get("/survey", response_model=schemas.Survey, summary="The post-repayment survey")
+def get_survey(
+    session: SessionDep,
+    clock: ClockDep,
+    from_: From = None,
+    to: To = None,
+    _: Principal = require(P.analytics_read),
+) -> schemas.Survey:
+    """The survey's answers in the period (by the day they were given, default: the 30 days to
+    today): how many, and the distribution of each answer. Aggregates only: no answer, no words,
+    no customer. A start after the end is a 422."""
+    period = analytics_service.period(session, from_, to or voice.today(clock.now()), clock=clock)
+    return voice.survey(session, period)
+
+
+@router.get("/article-reads", response_model=schemas.ArticleReads, summary="Learning centre reads")
+def get_article_reads(
+    session: SessionDep,
+    clock: ClockDep,
+    from_: From = None,
+    to: To = None,
+    _: Principal = require(P.analytics_read),
+) -> schemas.ArticleReads:
+    """How often each article of the learning centre was opened in the portal, per language, in
+    the period (default: the 30 days to today). No reader is recorded. A start after the end is
+    a 422."""
+    period = analytics_service.period(session, from_, to or voice.today(clock.now()), clock=clock)
+    return voice.article_reads(session, period)

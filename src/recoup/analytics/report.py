@@ -84,6 +84,15 @@ LABELS: dict[str, dict[str, str]] = {
         "deferred": "deferred",
         "definitions": "Definitions are in docs/analytics.md. Generated",
         "fairness": "Fairness of treatment, at the same risk",
+        "voice": "The debtor's voice: the post-repayment survey and the learning centre",
+        "survey_n": "Survey answers",
+        "score": "Score",
+        "treated": "How were you treated",
+        "clear": "Was it clear",
+        "again": "Would use self-service again (yes / no)",
+        "article": "Article",
+        "language": "Language",
+        "reads": "Reads",
         "fairness_alert": "Alert:",
         "fairness_none": "No group was pursued more than {ratio} times as hard as others at the "
         "same risk (with at least {accounts} accounts each side and a difference beyond chance).",
@@ -174,6 +183,15 @@ LABELS: dict[str, dict[str, str]] = {
         "deferred": "延后",
         "definitions": "指标定义见 docs/analytics.md。生成于",
         "fairness": "公平对待（风险相同的情况下）",
+        "voice": "客户之声：还款后问卷与学习中心",
+        "survey_n": "问卷回答数",
+        "score": "分数",
+        "treated": "对待方式",
+        "clear": "是否清楚",
+        "again": "以后是否愿意自助办理（愿意 / 不愿意）",
+        "article": "文章",
+        "language": "语言",
+        "reads": "阅读次数",
         "fairness_alert": "警示：",
         "fairness_none": "没有任何群体受到的催收强度超过风险相同的其他客户的 {ratio} 倍"
         "（双方各至少 {accounts} 个账户，且差异超出偶然）。",
@@ -561,6 +579,27 @@ def _fairness_section(f: schemas.Fairness | None) -> str:
 # -- the learning: models over time, the bandit's arms, the holdout's uplift --------------------
 
 
+def _voice_section(survey: schemas.Survey, reads: schemas.ArticleReads) -> str:
+    """The survey's distribution (counts only: the answers' words never leave the database) and
+    the learning centre's reads per article and language."""
+    treated = {c.score: c.count for c in survey.treated}
+    clear = {c.score: c.count for c in survey.clear}
+    scores = _table(
+        ["score", "treated", "clear"],
+        [[str(k), str(treated.get(k, 0)), str(clear.get(k, 0))] for k in sorted(treated)]
+        if survey.n
+        else [],
+    )
+    head = (
+        f'<p class="note">{_both("survey_n")}: {survey.n} · {_both("again")}: '
+        f"{survey.self_service_again_yes} / {survey.self_service_again_no}</p>"
+    )
+    read_rows = [
+        [html.escape(r.article), html.escape(r.language), str(r.reads)] for r in reads.reads
+    ]
+    return head + scores + _table(["article", "language", "reads"], read_rows)
+
+
 def _auc_figure(models: list[ModelReport], lang: str) -> go.Figure | None:
     shown = [m for m in models if m.performance.days]
     if not shown:
@@ -747,10 +786,11 @@ def render(
     fairness: schemas.Fairness | None = None,
     models: list[ModelReport] | None = None,
     learning: LearningSummary | None = None,
+    voice: tuple[schemas.Survey, schemas.ArticleReads] | None = None,
 ) -> str:
     """The report as one HTML document, opening in `lang` (en or zh-CN); with `fairness`
-    (`analytics.fairness`), the models' performance over time and the learning strategy's arms
-    and uplift, their sections when given."""
+    (`analytics.fairness`), the models' performance over time, the learning strategy's arms
+    and uplift, and the debtor's voice (`analytics.voice`), their sections when given."""
     if lang not in LANGUAGES:
         raise UnknownLanguage(f"the report speaks {' or '.join(LANGUAGES)}, not {lang!r}")
     k = data.kpis
@@ -844,6 +884,8 @@ def render(
         sections.append(("models", _models_table(models) + auc + _calibration_tables(models)))
     if learning is not None:
         sections.append(("learning", _learning_tables(learning)))
+    if voice is not None:
+        sections.append(("voice", _voice_section(*voice)))
     body = "".join(
         f"<section><h2>{_both(key)}</h2>{content}</section>" for key, content in sections
     )

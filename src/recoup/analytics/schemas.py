@@ -338,3 +338,46 @@ class Fairness(Schema):
     bands: list[RiskBand]
     groups: list[FairnessGroup]
     alerts: list[FairnessAlert]
+
+
+class ScoreCount(Schema):
+    score: int = Field(description="An answer on the 1-5 scale", examples=[4])
+    count: int = Field(description="How many answered it", examples=[31])
+
+
+class Survey(Schema):
+    """The post-repayment survey in aggregate: how many answered, and each answer's
+    distribution. Never who, never their words."""
+
+    period: Period
+    n: int = Field(description="Answers in the period", examples=[57])
+    treated: list[ScoreCount] = Field(
+        description="How were you treated (1 very badly, 5 very well)"
+    )
+    clear: list[ScoreCount] = Field(description="Was it clear (1 not at all, 5 very clear)")
+    self_service_again_yes: int = Field(
+        description="Would use self-service again: yes", examples=[44]
+    )
+    self_service_again_no: int = Field(
+        description="Would use self-service again: no", examples=[13]
+    )
+    treated_mean: float | None = Field(
+        description="Mean of `treated`, null with no answers", examples=[4.2]
+    )
+    clear_mean: float | None = Field(
+        description="Mean of `clear`, null with no answers", examples=[3.9]
+    )
+
+
+class ArticleReadCount(Schema):
+    article: str = Field(description="The article's slug", examples=["credit-record"])
+    language: str = Field(description="zh-CN, zh-TW or en", examples=["zh-CN"])
+    reads: int = Field(description="Times it was opened in the portal", examples=[120])
+
+
+class ArticleReads(Schema):
+    """The learning centre's reads per article and language (no reader is recorded)."""
+
+    period: Period
+    total: int = Field(description="Reads in the period", examples=[310])
+    reads: list[ArticleReadCount]

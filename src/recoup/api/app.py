@@ -38,6 +38,8 @@ from recoup.quality.endpoints import router as quality_router
 from recoup.risk.endpoints import router as risk_router
 from recoup.sandbox.wallet import router as sandbox_wallet_router
 from recoup.strategy.endpoints import router as strategy_router
+from recoup.web.heard import router as heard_router
+from recoup.web.learn import router as learn_router
 from recoup.web.portal import router as portal_router
 from recoup.web.portal import static_files
 from recoup.web.selfservice import router as selfservice_router
@@ -149,6 +151,8 @@ def create_app(
     app.include_router(risk_router)
     app.include_router(portal_router)
     app.include_router(selfservice_router)
+    app.include_router(learn_router)
+    app.include_router(heard_router)
     app.include_router(unsubscribe_router)
     if settings.sandbox_wallet:
         app.include_router(sandbox_wallet_router)

@@ -1,4 +1,4 @@
-"""SQL for cases: the only writer of `cases`."""
+"""SQL for cases: the only writer of `cases` and `survey_responses`."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from recoup.kit.repository import Repository
-from recoup.models import AgentTask, Case, CaseKind, CaseStatus
+from recoup.models import AgentTask, AgentTaskEvent, Case, CaseKind, CaseStatus, SurveyResponse
 
 
 class CaseRepository(Repository[Case]):
@@ -65,3 +66,44 @@ class CaseRepository(Repository[Case]):
         t = AgentTask
         stmt = select(t.id).where(t.source == "case", t.subject_id == case_id, t.status == "open")
         return list(self.session.scalars(stmt))
+
+
+class SurveyRepository(Repository[SurveyResponse]):
+    model = SurveyResponse
+
+    def add(self, **values: Any) -> SurveyResponse:
+        return self.create(SurveyResponse(**values))
+
+    def answered(self, customer_id: int, subject: str) -> SurveyResponse | None:
+        s = SurveyResponse
+        return self.get_one_or_none(
+            select(s).where(s.customer_id == customer_id, s.subject == subject)
+        )
+
+    def scores(
+        self, *, since: dt.datetime | None, until: dt.datetime | None
+    ) -> list[tuple[int, int, bool]]:
+        """Every answer's scores in [since, until): never the words, never who."""
+        s = SurveyResponse
+        stmt = select(s.treated, s.clear, s.self_service_again)
+        if since is not None:
+            stmt = stmt.where(s.created_at >= since)
+        if until is not None:
+            stmt = stmt.where(s.created_at < until)
+        return [(int(t), int(c), bool(a)) for t, c, a in self.session.execute(stmt)]
+
+
+def first_taken(session: Session, case_ids: Sequence[int]) -> dict[int, dt.datetime]:
+    """When a person first had each case's task (agents' rows, read here): a supervisor gave it
+    to an agent (`reassigned`) or an agent took it (`taken`). The moment a case is being looked
+    at."""
+    if not case_ids:
+        return {}
+    t, e = AgentTask, AgentTaskEvent
+    stmt = (
+        select(t.subject_id, func.min(e.at))
+        .join(e, e.task_id == t.id)
+        .where(t.source == "case", t.subject_id.in_(case_ids), e.kind.in_(("reassigned", "taken")))
+        .group_by(t.subject_id)
+    )
+    return {int(case): at for case, at in session.execute(stmt) if case is not None}

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from recoup.analytics import fairness as fairness_service
 from recoup.analytics import report as html_report
-from recoup.analytics import schemas
+from recoup.analytics import schemas, voice
 from recoup.analytics import service as analytics_service
 from recoup.cli.common import Runtime, console, fail, parse_date, runtime
 from recoup.kit.errors import RecoupError
@@ -78,6 +78,7 @@ def write_report(
                 learning = strategy_service.learning_summary(
                     session, today=period.to_date + dt.timedelta(days=1)
                 )
+            heard = (voice.survey(session, period), voice.article_reads(session, period))
             session.rollback()  # a report writes nothing
     except RecoupError as exc:
         raise fail(exc.message) from exc
@@ -95,6 +96,7 @@ def write_report(
                 fairness=fair,
                 models=models,
                 learning=learning,
+                voice=heard,
             ),
             encoding="utf-8",
         )

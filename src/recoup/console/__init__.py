@@ -11,6 +11,7 @@ from fastapi import APIRouter
 
 from recoup.console import (
     admin,
+    articles,
     compliance,
     contacts,
     dashboard,
@@ -37,4 +38,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     dashboard.router,
     templates_desk.router,
     models.router,
+    articles.router,
 )

@@ -248,6 +248,8 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
     ("/console/dashboard", "common.nav_dashboard", Permission.analytics_read),
     ("/console/strategy", "common.nav_strategy", Permission.policies_write),
     ("/console/templates", "common.nav_templates", Permission.templates_write),
+    ("/console/articles", "common.nav_articles", Permission.articles_write),
+    ("/console/voice", "common.nav_voice", Permission.analytics_read),
     ("/console/models", "common.nav_models", Permission.models_read),
     ("/console/compliance", "common.nav_compliance", Permission.audit_read),
     ("/console/admin/staff", "common.nav_admin", Permission.staff_manage),

@@ -669,6 +669,7 @@ class _Context:
         if "{url}" in opt_out:
             opt_out = opt_out.format(url=self._unsubscribe_url(r, index))
         due = self.due.get(r.account_id, (self.now.date(), r.outstanding_minor_now or 0))
+        link = self._pay_link(r)
         variables = {
             "first_name": _first_name(r.name),
             "creditor_name": self.config.creditor_name,
@@ -677,7 +678,9 @@ class _Context:
             "currency": r.currency,
             "due_date": due[0],
             "days_past_due": r.dpd or 0,
-            "pay_link": self._pay_link(r),
+            "pay_link": link,
+            "survey_link": f"{link}/survey",
+            "learn_link": f"{link}/learn",
             "opt_out": opt_out,
             "support_phone": self.config.support_phone,
         }

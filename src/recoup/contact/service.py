@@ -254,6 +254,8 @@ def preview(
         "due_date": due[0] if due else sample(template.language)["due_date"],
         "days_past_due": facts.dpd or 0,
         "pay_link": f"{public_url.rstrip('/')}/p/{'*' * 24}",
+        "survey_link": f"{public_url.rstrip('/')}/p/{'*' * 24}/survey",
+        "learn_link": f"{public_url.rstrip('/')}/p/{'*' * 24}/learn",
         "opt_out": OPT_OUT_SAMPLE[template.language],
         "support_phone": support_phone,
     }

@@ -54,6 +54,11 @@ VARIABLES = {
     "due_date": "the due date",
     "days_past_due": "days past due",
     "pay_link": "the signed link to pay or arrange a plan",
+    "survey_link": "the signed link to the post-repayment survey (the same link's /survey page)",
+    "learn_link": (
+        "the signed link to the learning centre; append an article's slug for the article "
+        "({{ learn_link }}/credit-record)"
+    ),
     "opt_out": "how to stop these messages on this channel",
     "support_phone": "where to call",
     "code": "a one-time code the debtor asked for in the portal (service messages only)",
@@ -103,6 +108,8 @@ def sample(language: str) -> dict[str, Any]:
         "due_date": dt.date(2026, 6, 15),
         "days_past_due": 12,
         "pay_link": "https://pay.example/r/AbC123",
+        "survey_link": "https://pay.example/r/AbC123/survey",
+        "learn_link": "https://pay.example/r/AbC123/learn",
         "code": "402917",
         **SAMPLES[language],
     }

@@ -45,6 +45,8 @@ class Permission(StrEnum):
     policies_approve = "policies:approve"  # approve another person's activation (four eyes)
     templates_write = "templates:write"  # write or edit a message template, submit it
     templates_approve = "templates:approve"  # approve another person's template version
+    articles_write = "articles:write"  # write a learning-centre article's version, submit it
+    articles_approve = "articles:approve"  # approve another person's article version
     qa_review = "qa:review"  # sample sent messages and calls, record a QA checklist and findings
     privacy_requests = "privacy:requests"  # data-subject requests: export, erasure
     staff_approve = "staff:approve"  # approve another administrator's staff or key proposal
@@ -108,6 +110,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
         _READ
         | _OVERSIGHT
         | {P.policies_write, P.policies_approve, P.templates_write, P.templates_approve}
+        | {P.articles_write, P.articles_approve}
         | {P.models_read, P.models_activate}
     ),
     Role.compliance_officer: frozenset(
@@ -120,6 +123,8 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.consents_write,
             P.templates_write,
             P.templates_approve,
+            P.articles_write,  # the rights article: what the debtor is told they may do
+            P.articles_approve,
             P.qa_review,
             P.privacy_requests,
             P.models_read,

@@ -15,7 +15,7 @@ from recoup.models.arrangement import (
 from recoup.models.audit import AuditCheckpoint, AuditEvent, AuditHead, DataAccess
 from recoup.models.base import Model
 from recoup.models.bill import Bill, Component
-from recoup.models.case import Case, CaseKind, CaseStatus
+from recoup.models.case import Case, CaseKind, CaseStatus, SurveyResponse
 from recoup.models.contact import (
     ContactEvent,
     ContactMessage,
@@ -40,6 +40,7 @@ from recoup.models.delinquency import (
     DelinquencyRun,
     PauseKind,
 )
+from recoup.models.education import Article, ArticleRead, ArticleStatus, ArticleVersion
 from recoup.models.http import IdempotencyRecord, WebhookReceipt
 from recoup.models.identity import (
     ApiKey,
@@ -80,6 +81,10 @@ __all__ = [
     "ArrangementInstalment",
     "ArrangementKind",
     "ArrangementStatus",
+    "Article",
+    "ArticleRead",
+    "ArticleStatus",
+    "ArticleVersion",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
@@ -135,6 +140,7 @@ __all__ = [
     "StaffSession",
     "StaffUser",
     "StrategyDecision",
+    "SurveyResponse",
     "TemplateVersion",
     "WebhookReceipt",
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import Boolean, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recoup.kit.crypto import EncryptedString
@@ -44,3 +44,19 @@ class Case(IdMixin, CreatedMixin, Model):
     resolved_at: Mapped[dt.datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(128))
     resolution: Mapped[str | None] = mapped_column(EncryptedString("cases.resolution"))
+
+
+class SurveyResponse(IdMixin, CreatedMixin, Model):
+    """The debtor's answer to the post-repayment survey, once per survey message (`subject`:
+    `contact:<id>` for the message's link, `customer` for a link no message carried). The scores
+    are the survey's questions; the free text is personal and sealed like a case's words."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (UniqueConstraint("customer_id", "subject"),)
+
+    customer_id: Mapped[int] = mapped_column(BigId, nullable=False, index=True)
+    subject: Mapped[str] = mapped_column(String(32), nullable=False)
+    treated: Mapped[int] = mapped_column(Integer, nullable=False)  # how were you treated, 1-5
+    clear: Mapped[int] = mapped_column(Integer, nullable=False)  # was it clear, 1-5
+    self_service_again: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    text: Mapped[str | None] = mapped_column(EncryptedString("survey_responses.text"))

@@ -1,0 +1,148 @@
+"""Being heard, in the portal: the post-repayment survey the `fairness_survey` message links to
+(answered once per message; a second answer is refused, the first stands), and the debtor's own
+disputes, complaints and requests with their status in words and the answer when there is one.
+A link shows only its own customer's cases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Cookie
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from recoup.cases import flows as case_flows
+from recoup.cases import service as case_service
+from recoup.compliance import load_guard
+from recoup.compliance.vocabulary import jurisdiction_zones
+from recoup.http.deps import ClockDep, SessionDep, SettingsDep
+from recoup.kit.errors import RecoupError
+from recoup.web.portal import HEADERS, read_form
+from recoup.web.selfservice import (
+    VERIFIED,
+    Body,
+    _csrf_ok,
+    _failure,
+    _one,
+    _render,
+    _verified,
+    _visit,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/p/{token}/survey", response_class=HTMLResponse)
+def survey_page(
+    token: str,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    lang: str | None = None,
+    thanks: str | None = None,
+) -> HTMLResponse:
+    visit = _visit(session, token, settings, clock, lang)
+    if isinstance(visit, HTMLResponse):
+        return visit
+    done = case_service.answered(session, visit.customer.id, visit.link.contact_id)
+    return _render(
+        visit,
+        "survey.html",
+        settings,
+        done=done,
+        thanks=thanks == "1" and done,
+        values={},
+        max_text=case_service.MAX_SURVEY_TEXT,
+    )
+
+
+@router.post("/p/{token}/survey", response_model=None)
+def survey_answer(
+    token: str,
+    body: Body,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    lang: str | None = None,
+) -> HTMLResponse | RedirectResponse:
+    visit = _visit(session, token, settings, clock, lang)
+    if isinstance(visit, HTMLResponse):
+        return visit
+    values: dict[str, str] = {}
+
+    def again(status: int, error: str) -> HTMLResponse:
+        done = case_service.answered(session, visit.customer.id, visit.link.contact_id)
+        return _render(
+            visit,
+            "survey.html",
+            settings,
+            status,
+            done=done,
+            thanks=False,
+            error=error,
+            values=values,
+            max_text=case_service.MAX_SURVEY_TEXT,
+        )
+
+    try:
+        form = read_form(body)
+        values = {k: _one(form, k) for k in ("treated", "clear", "again", "text")}
+        if not _csrf_ok(form, settings, token):
+            return again(403, "csrf")
+        case_service.answer_survey(
+            session,
+            visit.customer.id,
+            contact_id=visit.link.contact_id,
+            treated=values["treated"],
+            clear=values["clear"],
+            again=values["again"],
+            text=values["text"] or None,
+            clock=clock,
+        )
+    except (RecoupError, ValueError) as exc:
+        status, message = _failure(exc)
+        return again(status, message)
+    return RedirectResponse(visit.url("/survey", thanks="1"), status_code=303, headers=HEADERS)
+
+
+@router.get("/p/{token}/requests", response_class=HTMLResponse)
+def my_requests(
+    token: str,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    verified: Annotated[str | None, Cookie(alias=VERIFIED)] = None,
+    lang: str | None = None,
+) -> HTMLResponse:
+    """The customer's own cases (only the link's customer's): status in words and dates; the
+    answer's words (personal, like "my data") only after the one-time code."""
+    visit = _visit(session, token, settings, clock, lang)
+    if isinstance(visit, HTMLResponse):
+        return visit
+    unlocked = _verified(verified, settings, visit, clock)
+    cases = case_service.debtor_cases(
+        session, visit.customer.id, with_answers=unlocked, clock=clock
+    )
+    guard = load_guard()
+    due = {
+        c.case.id: case_flows.due_of(
+            c.case,
+            jurisdiction=visit.customer.jurisdiction,
+            collector="creditor",
+            guard=guard,
+            today=None,
+            clock=clock,
+        ).date
+        for c in cases
+        if c.status in ("received", "being_looked_at")
+    }
+    zone = ZoneInfo(jurisdiction_zones(visit.customer.jurisdiction)[0])
+    return _render(
+        visit,
+        "requests.html",
+        settings,
+        cases=cases,
+        due=due,
+        unlocked=unlocked,
+        day=lambda at: at.astimezone(zone).date(),  # the debtor's own calendar day
+    )
