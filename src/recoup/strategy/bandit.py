@@ -11,6 +11,17 @@ the rewards per stage, cell and arm) gives a Normal posterior on each arm's mean
 - the reward's spread is the arm's pooled variance (with `strength` pseudo-observations of the
   prior's), and the posterior sd of the cell's mean is that spread / sqrt(n + strength).
 
+Arms are compared on uplift, not on raw reward (a control variate): most of a decision's reward is
+money the account would have paid whatever was sent, and it differs a lot between cells (a cell of
+large balances earns more under every arm). So each cell first gets a baseline, the mean reward of
+every decision in it (all arms together), shrunk toward the stage's mean by `strength`; the arms
+learn the reward minus their cell's baseline, pooled over cells and shrunk toward 0 (no arm is
+assumed better than another), and an arm's value in a cell is the baseline plus its uplift. The
+baseline is the same for every arm of a cell, so it does not decide between them: it takes the
+cells' differences out of the pooled means and out of the spread, so a sparse cell borrows the
+other cells' uplift (what an arm adds) rather than their level (what accounts pay anyway), and the
+posterior sd measures the noise around the uplift, not the spread of balances between cells.
+
 Each account then draws one value per allowed arm from its posterior (a standard normal from a
 stable hash of the account, the day and the arm: a run is reproducible, on any machine) and takes
 the arm with the highest draw, ties to the first listed. Two groups do not learn:
@@ -90,8 +101,25 @@ def posterior(stats: pl.DataFrame, params: list[StageParams]) -> tuple[pl.DataFr
         },
     )
     stats = stats.select(list(STATS_SCHEMA)).cast(STATS_SCHEMA)  # type: ignore[arg-type]
+    baselines = _baselines(stats, prior)
+    # The control variate: every arm's rewards less their cell's baseline b, as sums:
+    # sum(r - b) = S - n*b and sum((r - b)^2) = SS - 2*b*S + n*b^2.
+    stats = (
+        stats.join(baselines.select("stage", "cell", "_b"), on=["stage", "cell"], how="left")
+        .with_columns(
+            (pl.col("reward_sum") - pl.col("n") * pl.col("_b")).alias("reward_sum"),
+            (
+                pl.col("reward_sq_sum")
+                - 2 * pl.col("_b") * pl.col("reward_sum")
+                + pl.col("n") * pl.col("_b") ** 2
+            ).alias("reward_sq_sum"),
+        )
+        .drop("_b")
+    )
+    stage_mean = baselines.select("stage", "_stage_mean").unique("stage")
     pooled = (
-        prior.join(
+        prior.with_columns(pl.lit(0.0).alias("_m0"))
+        .join(
             stats.group_by("stage", "arm").agg(
                 pl.col("n").sum().alias("_n"),
                 pl.col("reward_sum").sum().alias("_s"),
@@ -128,15 +156,44 @@ def posterior(stats: pl.DataFrame, params: list[StageParams]) -> tuple[pl.DataFr
             ).alias("mean"),
             (pl.col("spread") / (pl.col("n") + pl.col("_k")).sqrt()).alias("sd"),
         )
+        .join(baselines.select("stage", "cell", "_b"), on=["stage", "cell"], how="left")
+        .with_columns((pl.col("_b") + pl.col("mean")).alias("mean"))
         .select("stage", "cell", "arm", "mean", "sd", "n")
     )
-    pooled_out = pooled.select(
+    # A cell nobody has earned in yet has the stage's mean for a baseline.
+    pooled_out = pooled.join(stage_mean, on="stage", how="left").select(
         "stage",
         "arm",
-        pl.col("pooled_mean"),
+        (pl.col("_stage_mean") + pl.col("pooled_mean")).alias("pooled_mean"),
         (pl.col("spread") / (pl.col("_n") + pl.col("_k")).sqrt()).alias("pooled_sd"),
     )
     return cells, pooled_out
+
+
+def _baselines(stats: pl.DataFrame, prior: pl.DataFrame) -> pl.DataFrame:
+    """Per stage and cell, the baseline `_b`: the cell's mean reward over all its arms, shrunk
+    toward the stage's mean by `strength` pseudo-observations; the stage's mean `_stage_mean` is
+    shrunk toward the prior's mean likewise. Every stage of `prior` has a row (cell null when
+    nothing was earned in it yet)."""
+    per_stage = prior.group_by("stage").agg(pl.col("_m0").first(), pl.col("_k").first())
+    totals = stats.group_by("stage").agg(
+        pl.col("n").sum().alias("_n_s"), pl.col("reward_sum").sum().alias("_s_s")
+    )
+    per_stage = per_stage.join(totals, on="stage", how="left").with_columns(
+        (
+            (pl.col("_s_s").fill_null(0) + pl.col("_k") * pl.col("_m0"))
+            / (pl.col("_n_s").fill_null(0) + pl.col("_k"))
+        ).alias("_stage_mean")
+    )
+    per_cell = stats.group_by("stage", "cell").agg(
+        pl.col("n").sum().alias("_n_c"), pl.col("reward_sum").sum().alias("_s_c")
+    )
+    return per_stage.join(per_cell, on="stage", how="left").with_columns(
+        (
+            (pl.col("_s_c").fill_null(0) + pl.col("_k") * pl.col("_stage_mean"))
+            / (pl.col("_n_c").fill_null(0) + pl.col("_k"))
+        ).alias("_b")
+    )
 
 
 def _row_key(arm_seed: pl.Expr) -> pl.Expr:
