@@ -237,6 +237,36 @@ class TestPosterior:
         learning = last.filter(pl.col("mode") == "learn")
         assert float((learning["arm"] == "push").mean()) > 0.85  # type: ignore[arg-type]
 
+    def test_evidence_on_a_fact_pools_over_the_cells_sharing_it(self) -> None:
+        # The linear model (LinTS): a call earns 500 more than an SMS for large balances of the
+        # young, 100 less for small balances; nobody old with a large balance has been called
+        # yet. The cell `large|old` learns from the fact `large` (seen with the young) that a
+        # call is worth it there. Cell by cell (the arm's uplift pooled over every cell, as
+        # before `_linear`), the many small balances make the call look worse everywhere.
+        def row(cell: str, arm: str, n: int, mean: float) -> tuple[object, ...]:
+            return ("early", cell, arm, n, n * mean, n * (mean**2 + 300.0**2))
+
+        stats = pl.DataFrame(
+            [
+                row("large|young", "call", 200, 1_000.0),
+                row("large|young", "sms", 200, 500.0),
+                row("small|young", "call", 1_000, 0.0),
+                row("small|young", "sms", 1_000, 100.0),
+                row("small|old", "call", 1_000, 0.0),
+                row("small|old", "sms", 1_000, 100.0),
+                row("large|old", "sms", 50, 500.0),
+            ],
+            schema=bandit.STATS_SCHEMA,
+            orient="row",
+        )
+        p = params(arms=("sms", "call"), prior_sd=1_000.0)
+        wanted = pl.DataFrame({"stage": ["early"], "cell": ["large|old"]})
+        cells, _ = bandit.posterior(stats, [p], wanted)
+        mean = {(c, a): m for c, a, m in cells.select("cell", "arm", "mean").iter_rows()}
+        assert mean[("large|old", "call")] > mean[("large|old", "sms")] + 200
+        assert mean[("small|old", "call")] < mean[("small|old", "sms")]
+        assert mean[("large|young", "call")] > mean[("large|young", "sms")] + 400
+
 
 class TestCalls:
     def test_calls_go_to_the_highest_value_per_minute_within_capacity(self) -> None:

@@ -42,6 +42,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from recoup.strategy.kernel import unit_hash
@@ -81,9 +82,12 @@ STATS_SCHEMA = {
 }
 
 
-def posterior(stats: pl.DataFrame, params: list[StageParams]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def posterior(
+    stats: pl.DataFrame, params: list[StageParams], wanted: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(per stage, cell and arm: mean, sd; per stage and arm, the pooled: mean, sd) from the
-    rewards so far (`stats`, see STATS_SCHEMA)."""
+    rewards so far (`stats`, see STATS_SCHEMA), for every cell of `stats` and of `wanted`
+    (stage, cell: the cells the day's accounts are in)."""
     prior = pl.DataFrame(
         {
             "stage": [p.stage for p in params for _ in p.arms],
@@ -145,19 +149,18 @@ def posterior(stats: pl.DataFrame, params: list[StageParams]) -> tuple[pl.DataFr
             .alias("spread"),
         )
     )
+    universe = stats.select("stage", "cell")
+    if wanted is not None:
+        universe = pl.concat([universe, wanted.select("stage", "cell").cast(pl.String)])
+    uplift = _linear(stats, pooled, params, universe.unique())
     cells = (
-        stats.join(
-            pooled.select("stage", "arm", "pooled_mean", "spread", "_k"), on=["stage", "arm"]
-        )
+        uplift.join(baselines.select("stage", "cell", "_b"), on=["stage", "cell"], how="left")
+        .join(stage_mean, on="stage", how="left")
+        .join(stats.select("stage", "cell", "arm", "n"), on=["stage", "cell", "arm"], how="left")
         .with_columns(
-            (
-                (pl.col("reward_sum") + pl.col("_k") * pl.col("pooled_mean"))
-                / (pl.col("n") + pl.col("_k"))
-            ).alias("mean"),
-            (pl.col("spread") / (pl.col("n") + pl.col("_k")).sqrt()).alias("sd"),
+            (pl.col("_b").fill_null(pl.col("_stage_mean")) + pl.col("uplift")).alias("mean"),
+            pl.col("n").fill_null(0),
         )
-        .join(baselines.select("stage", "cell", "_b"), on=["stage", "cell"], how="left")
-        .with_columns((pl.col("_b") + pl.col("mean")).alias("mean"))
         .select("stage", "cell", "arm", "mean", "sd", "n")
     )
     # A cell nobody has earned in yet has the stage's mean for a baseline.
@@ -168,6 +171,83 @@ def posterior(stats: pl.DataFrame, params: list[StageParams]) -> tuple[pl.DataFr
         (pl.col("spread") / (pl.col("_n") + pl.col("_k")).sqrt()).alias("pooled_sd"),
     )
     return cells, pooled_out
+
+
+def _tokens(cell: str) -> list[str]:
+    """A cell's features: its facts' values (`overdue_minor<50000`, `age_band=25-34`, ...) and
+    the intercept every cell shares."""
+    return ["", *cell.split("|")]
+
+
+def _linear(
+    stats: pl.DataFrame, pooled: pl.DataFrame, params: list[StageParams], universe: pl.DataFrame
+) -> pl.DataFrame:
+    """Per stage, arm and cell of `universe`: the arm's uplift there (`uplift`) and its sd, by a
+    Bayesian linear model over the cell's features (LinTS): uplift = w . x, x the one-hot facts
+    of the cell and an intercept, w shrunk toward 0 by `strength` pseudo-observations a weight.
+
+    `stats` holds the centered sums per cell (sufficient for one-hot features: the design's
+    X'X is sum n_c x_c x_c' and X'y is sum S_c x_c), so w = (k I + X'WX)^-1 X'S and the cell's
+    sd is spread * sqrt(x' (k I + X'WX)^-1 x), `spread` the arm's (from `pooled`). Evidence on
+    one fact's value pools over every cell sharing it: a call's worth for large balances is
+    learned from the large balances of every age and score, not cell by cell."""
+    out: list[pl.DataFrame] = []
+    spread = {(st, a): sp for st, a, sp in pooled.select("stage", "arm", "spread").iter_rows()}
+    for p in params:
+        cells = sorted(
+            c for c in universe.filter(pl.col("stage") == p.stage)["cell"].to_list() if c
+        )
+        if not cells:
+            continue
+        names = sorted({t for c in cells for t in _tokens(c)})
+        col = {t: i for i, t in enumerate(names)}
+        design = np.zeros((len(cells), len(names)))
+        for i, c in enumerate(cells):
+            design[i, [col[t] for t in _tokens(c)]] = 1.0
+        row = {c: i for i, c in enumerate(cells)}
+        here = stats.filter(pl.col("stage") == p.stage)
+        for arm in p.arms:
+            mine = here.filter(pl.col("arm") == arm)
+            n = np.zeros(len(cells))
+            total = np.zeros(len(cells))
+            for c, k, t in mine.select("cell", "n", "reward_sum").iter_rows():
+                if c in row:
+                    n[row[c]] += k
+                    total[row[c]] += t
+            gram = p.strength * np.eye(len(names)) + design.T @ (n[:, None] * design)
+            inverse = np.linalg.inv(gram)
+            weights = inverse @ (design.T @ total)
+            var = np.einsum("ij,jk,ik->i", design, inverse, design)
+            sd = spread.get((p.stage, arm), p.prior_sd) * np.sqrt(np.clip(var, 0.0, None))
+            out.append(
+                pl.DataFrame(
+                    {
+                        "stage": [p.stage] * len(cells),
+                        "cell": cells,
+                        "arm": [arm] * len(cells),
+                        "uplift": design @ weights,
+                        "sd": sd,
+                    },
+                    schema={
+                        "stage": pl.String,
+                        "cell": pl.String,
+                        "arm": pl.String,
+                        "uplift": pl.Float64,
+                        "sd": pl.Float64,
+                    },
+                )
+            )
+    if not out:
+        return pl.DataFrame(
+            schema={
+                "stage": pl.String,
+                "cell": pl.String,
+                "arm": pl.String,
+                "uplift": pl.Float64,
+                "sd": pl.Float64,
+            }
+        )
+    return pl.concat(out)
 
 
 def _baselines(stats: pl.DataFrame, prior: pl.DataFrame) -> pl.DataFrame:
@@ -213,7 +293,7 @@ def choose(
     agent minute, when the stage has one; null otherwise), choices (how many arms were allowed:
     1 is no choice, and teaches nothing); accounts without an allowed arm get none (no row)."""
     by_stage = {p.stage: p for p in params}
-    cells, pooled = posterior(stats, params)
+    cells, pooled = posterior(stats, params, candidates.select("stage", "cell").unique())
     order = pl.DataFrame(
         {
             "stage": [p.stage for p in params for _ in p.arms],
