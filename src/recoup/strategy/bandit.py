@@ -1,26 +1,30 @@
-"""The learner's choice, pure and set-based: Thompson sampling over context cells.
+"""The learner's choice, pure and set-based: Thompson sampling from a linear model over the
+context's facts (LinTS), on rewards measured against their cell's baseline.
 
 For a learning stage, every account has candidate arms (rows of `candidates`: the arms whose
 condition holds, that the guard does not block, within the contact budget; `allowed` says which)
-and a context cell. What the arms earned so far (`stats`: n, the sum and the sum of squares of
-the rewards per stage, cell and arm) gives a Normal posterior on each arm's mean reward per cell:
+and a context cell (`overdue_minor<50000|age_band=25-34|...`: one value per context fact). What the
+arms earned so far (`stats`: n, the sum and the sum of squares of the rewards per stage, cell and
+arm) gives a Normal posterior on each arm's mean reward per cell:
 
-- the arm's pooled mean over the stage's cells is shrunk toward the prior mean by `strength`
-  pseudo-observations; the cell's mean is shrunk toward that pooled mean by the same strength, so
-  a sparse cell borrows strength from the others and a rich one speaks for itself;
-- the reward's spread is the arm's pooled variance (with `strength` pseudo-observations of the
-  prior's), and the posterior sd of the cell's mean is that spread / sqrt(n + strength).
+- **a baseline per cell** (a control variate): most of a decision's reward is money the account
+  would have paid whatever was sent, and it differs a lot between cells (large balances earn
+  more under every arm). The cell's baseline is the mean reward of every decision in it (all arms
+  together), shrunk toward the stage's mean (itself shrunk toward the prior mean) by `strength`
+  pseudo-observations. The arms learn their reward minus that baseline: the same for every arm
+  of a cell, it decides nothing between them, but it takes the cells' levels out of what is
+  pooled and out of the noise;
+- **the uplift, linear in the cell's facts**: per arm, uplift = w . x with x the cell's facts
+  one-hot (one feature per fact's value, `age_band=25-34`, plus an intercept) and w a Bayesian
+  ridge regression shrunk toward 0 by `strength` pseudo-observations a weight. The per-cell sums
+  are sufficient for it (X'X = sum n_c x_c x_c', X'y = sum S_c x_c), so nothing per decision is
+  kept. Evidence on one fact's value pools over every cell sharing it: with four facts of three
+  to six values, a cell holds a handful of decisions but a fact's value holds hundreds;
+- **the spread** is the arm's pooled variance of the centered rewards (with `strength`
+  pseudo-observations of the prior's), and a cell's sd is spread * sqrt(x' (k I + X'WX)^-1 x).
 
-Arms are compared on uplift, not on raw reward (a control variate): most of a decision's reward is
-money the account would have paid whatever was sent, and it differs a lot between cells (a cell of
-large balances earns more under every arm). So each cell first gets a baseline, the mean reward of
-every decision in it (all arms together), shrunk toward the stage's mean by `strength`; the arms
-learn the reward minus their cell's baseline, pooled over cells and shrunk toward 0 (no arm is
-assumed better than another), and an arm's value in a cell is the baseline plus its uplift. The
-baseline is the same for every arm of a cell, so it does not decide between them: it takes the
-cells' differences out of the pooled means and out of the spread, so a sparse cell borrows the
-other cells' uplift (what an arm adds) rather than their level (what accounts pay anyway), and the
-posterior sd measures the noise around the uplift, not the spread of balances between cells.
+An arm's value in a cell is the baseline plus its uplift; an arm never tried anywhere is worth the
+cell's baseline, with the prior's uncertainty.
 
 Each account then draws one value per allowed arm from its posterior (a standard normal from a
 stable hash of the account, the day and the arm: a run is reproducible, on any machine) and takes
