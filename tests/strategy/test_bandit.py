@@ -58,6 +58,19 @@ def no_stats() -> pl.DataFrame:
     return pl.DataFrame(schema=bandit.STATS_SCHEMA)
 
 
+def strong_sms() -> pl.DataFrame:
+    """Ten thousand rewards for each arm: sms earns 5,000 on average, the others nothing."""
+    return pl.DataFrame(
+        [
+            ("early", "all", "sms", 10_000, 50_000_000.0, 2.6e11),
+            ("early", "all", "none", 10_000, 0.0, 1e10),
+            ("early", "all", "push", 10_000, 0.0, 1e10),
+        ],
+        schema=bandit.STATS_SCHEMA,
+        orient="row",
+    )
+
+
 def simulate(
     true_means: dict[tuple[str, str], float],
     *,
@@ -134,11 +147,7 @@ class TestShares:
             assert share == pytest.approx(1 / 3, abs=0.05)
 
     def test_strong_evidence_does_not_move_the_holdout(self) -> None:
-        stats = pl.DataFrame(
-            [("early", "all", "sms", 10_000, 50_000_000.0, 2.6e11)],
-            schema=bandit.STATS_SCHEMA,
-            orient="row",
-        )
+        stats = strong_sms()
         out = bandit.choose(candidates(range(20_000)), stats, [params()], day=DAY)
         held = out.filter(pl.col("mode") == "holdout")
         share = float((held["arm"] == "sms").mean())  # type: ignore[arg-type]
@@ -169,11 +178,7 @@ class TestAllowed:
         frame = candidates(range(10_000)).with_columns(
             ~((pl.col("arm") == "sms") & (pl.col("account_id") % 2 == 0)).alias("allowed")
         )
-        stats = pl.DataFrame(
-            [("early", "all", "sms", 10_000, 50_000_000.0, 2.6e11)],
-            schema=bandit.STATS_SCHEMA,
-            orient="row",
-        )
+        stats = strong_sms()
         out = bandit.choose(frame, stats, [params()], day=DAY)
         assert out.height == 10_000
         assert out.filter((pl.col("account_id") % 2 == 0) & (pl.col("arm") == "sms")).height == 0
@@ -187,24 +192,80 @@ class TestAllowed:
 
 
 class TestPosterior:
-    def test_sparse_cells_borrow_from_the_pooled_mean(self) -> None:
+    def test_sparse_cells_borrow_the_pooled_uplift(self) -> None:
+        # A rich cell where sms earns 100 more than push, and a sparse one (two rewards an arm)
+        # where accounts pay far more whatever is sent, and push looks better by chance.
         stats = pl.DataFrame(
             [
-                ("early", "rich", "sms", 1_000, 1_000 * 200.0, 1_000 * (200.0**2 + 100.0**2)),
-                ("early", "sparse", "sms", 2, 2 * 1_000.0, 2 * 1_000.0**2),
+                ("early", "rich", "sms", 1_000, 1_000 * 300.0, 1_000 * (300.0**2 + 100.0**2)),
+                ("early", "rich", "push", 1_000, 1_000 * 200.0, 1_000 * (200.0**2 + 100.0**2)),
+                ("early", "sparse", "sms", 2, 2 * 5_000.0, 2 * 5_000.0**2),
+                ("early", "sparse", "push", 2, 2 * 5_100.0, 2 * 5_100.0**2),
             ],
             schema=bandit.STATS_SCHEMA,
             orient="row",
         )
-        cells, pooled = bandit.posterior(stats, [params()])
-        rich = cells.filter(pl.col("cell") == "rich").row(0, named=True)
-        sparse = cells.filter(pl.col("cell") == "sparse").row(0, named=True)
-        assert rich["mean"] == pytest.approx(200, abs=5)
-        # Two observations of 1,000 against ten pseudo-observations of the pooled mean (~200).
-        pooled_mean = pooled.filter(pl.col("arm") == "sms")["pooled_mean"][0]
-        assert sparse["mean"] == pytest.approx((2_000 + 10 * pooled_mean) / 12)
-        assert sparse["sd"] > rich["sd"]
-        assert math.isfinite(sparse["sd"])
+        cells, pooled = bandit.posterior(stats, [params(arms=("push", "sms"))])
+        mean = {(c, a): m for c, a, m in cells.select("cell", "arm", "mean").iter_rows()}
+        sd = {(c, a): v for c, a, v in cells.select("cell", "arm", "sd").iter_rows()}
+        # The rich cell speaks for itself; the sparse cell keeps its own level (~5,000, what
+        # accounts there pay anyway) and borrows the uplift: sms ahead, as in the rich cell.
+        assert mean[("rich", "sms")] - mean[("rich", "push")] == pytest.approx(100, abs=2)
+        assert mean[("sparse", "sms")] > mean[("sparse", "push")]
+        assert mean[("sparse", "sms")] > 1_000
+        assert sd[("sparse", "sms")] > sd[("rich", "sms")]
+        assert math.isfinite(sd[("sparse", "sms")])
+        # Every arm's uplift is shrunk toward 0 by ten pseudo-observations, then the stage's
+        # mean added back: sms's pooled mean is above push's by about the rich cell's 100.
+        pooled_of = dict(pooled.select("arm", "pooled_mean").iter_rows())
+        assert 80 < pooled_of["sms"] - pooled_of["push"] < 110
+
+    def test_the_cells_level_does_not_blur_the_arms_difference(self) -> None:
+        # The control variate: rewards are measured against their cell's baseline, so the
+        # spread between cells' levels (10,000 against 0) is not noise around an arm. Without
+        # the baseline (`_baselines` removed from `posterior`), each arm's spread holds the
+        # 5,000 between the levels and after 6 days the learner still splits its choices.
+        means = {
+            ("high", "none"): 10_000.0,
+            ("high", "push"): 10_150.0,
+            ("high", "sms"): 10_000.0,
+            ("low", "none"): 0.0,
+            ("low", "push"): 150.0,
+            ("low", "sms"): 0.0,
+        }
+        last = simulate(means, cells=["high", "low"], days=6, sd=300.0)
+        learning = last.filter(pl.col("mode") == "learn")
+        assert float((learning["arm"] == "push").mean()) > 0.85  # type: ignore[arg-type]
+
+    def test_evidence_on_a_fact_pools_over_the_cells_sharing_it(self) -> None:
+        # The linear model (LinTS): a call earns 500 more than an SMS for large balances of the
+        # young, 100 less for small balances; nobody old with a large balance has been called
+        # yet. The cell `large|old` learns from the fact `large` (seen with the young) that a
+        # call is worth it there. Cell by cell (the arm's uplift pooled over every cell, as
+        # before `_linear`), the many small balances make the call look worse everywhere.
+        def row(cell: str, arm: str, n: int, mean: float) -> tuple[object, ...]:
+            return ("early", cell, arm, n, n * mean, n * (mean**2 + 300.0**2))
+
+        stats = pl.DataFrame(
+            [
+                row("large|young", "call", 200, 1_000.0),
+                row("large|young", "sms", 200, 500.0),
+                row("small|young", "call", 1_000, 0.0),
+                row("small|young", "sms", 1_000, 100.0),
+                row("small|old", "call", 1_000, 0.0),
+                row("small|old", "sms", 1_000, 100.0),
+                row("large|old", "sms", 50, 500.0),
+            ],
+            schema=bandit.STATS_SCHEMA,
+            orient="row",
+        )
+        p = params(arms=("sms", "call"), prior_sd=1_000.0)
+        wanted = pl.DataFrame({"stage": ["early"], "cell": ["large|old"]})
+        cells, _ = bandit.posterior(stats, [p], wanted)
+        mean = {(c, a): m for c, a, m in cells.select("cell", "arm", "mean").iter_rows()}
+        assert mean[("large|old", "call")] > mean[("large|old", "sms")] + 200
+        assert mean[("small|old", "call")] < mean[("small|old", "sms")]
+        assert mean[("large|young", "call")] > mean[("large|young", "sms")] + 400
 
 
 class TestCalls:
@@ -214,6 +275,7 @@ class TestCalls:
         for cell in range(10):
             rows.append(("early", f"c{cell}", "call", 1_000, 1_000 * 100.0 * cell, 1_000 * 1e6))
             rows.append(("early", f"c{cell}", "sms", 1_000, 1_000 * 50.0, 1_000 * 1e6))
+            rows.append(("early", f"c{cell}", "none", 1_000, 0.0, 1_000 * 1e6))
         stats = pl.DataFrame(rows, schema=bandit.STATS_SCHEMA, orient="row")
         frame = pl.DataFrame(
             [

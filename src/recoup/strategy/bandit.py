@@ -1,15 +1,30 @@
-"""The learner's choice, pure and set-based: Thompson sampling over context cells.
+"""The learner's choice, pure and set-based: Thompson sampling from a linear model over the
+context's facts (LinTS), on rewards measured against their cell's baseline.
 
 For a learning stage, every account has candidate arms (rows of `candidates`: the arms whose
 condition holds, that the guard does not block, within the contact budget; `allowed` says which)
-and a context cell. What the arms earned so far (`stats`: n, the sum and the sum of squares of
-the rewards per stage, cell and arm) gives a Normal posterior on each arm's mean reward per cell:
+and a context cell (`overdue_minor<50000|age_band=25-34|...`: one value per context fact). What the
+arms earned so far (`stats`: n, the sum and the sum of squares of the rewards per stage, cell and
+arm) gives a Normal posterior on each arm's mean reward per cell:
 
-- the arm's pooled mean over the stage's cells is shrunk toward the prior mean by `strength`
-  pseudo-observations; the cell's mean is shrunk toward that pooled mean by the same strength, so
-  a sparse cell borrows strength from the others and a rich one speaks for itself;
-- the reward's spread is the arm's pooled variance (with `strength` pseudo-observations of the
-  prior's), and the posterior sd of the cell's mean is that spread / sqrt(n + strength).
+- **a baseline per cell** (a control variate): most of a decision's reward is money the account
+  would have paid whatever was sent, and it differs a lot between cells (large balances earn
+  more under every arm). The cell's baseline is the mean reward of every decision in it (all arms
+  together), shrunk toward the stage's mean (itself shrunk toward the prior mean) by `strength`
+  pseudo-observations. The arms learn their reward minus that baseline: the same for every arm
+  of a cell, it decides nothing between them, but it takes the cells' levels out of what is
+  pooled and out of the noise;
+- **the uplift, linear in the cell's facts**: per arm, uplift = w . x with x the cell's facts
+  one-hot (one feature per fact's value, `age_band=25-34`, plus an intercept) and w a Bayesian
+  ridge regression shrunk toward 0 by `strength` pseudo-observations a weight. The per-cell sums
+  are sufficient for it (X'X = sum n_c x_c x_c', X'y = sum S_c x_c), so nothing per decision is
+  kept. Evidence on one fact's value pools over every cell sharing it: with four facts of three
+  to six values, a cell holds a handful of decisions but a fact's value holds hundreds;
+- **the spread** is the arm's pooled variance of the centered rewards (with `strength`
+  pseudo-observations of the prior's), and a cell's sd is spread * sqrt(x' (k I + X'WX)^-1 x).
+
+An arm's value in a cell is the baseline plus its uplift; an arm never tried anywhere is worth the
+cell's baseline, with the prior's uncertainty.
 
 Each account then draws one value per allowed arm from its posterior (a standard normal from a
 stable hash of the account, the day and the arm: a run is reproducible, on any machine) and takes
@@ -31,6 +46,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from recoup.strategy.kernel import unit_hash
@@ -70,9 +86,12 @@ STATS_SCHEMA = {
 }
 
 
-def posterior(stats: pl.DataFrame, params: list[StageParams]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def posterior(
+    stats: pl.DataFrame, params: list[StageParams], wanted: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(per stage, cell and arm: mean, sd; per stage and arm, the pooled: mean, sd) from the
-    rewards so far (`stats`, see STATS_SCHEMA)."""
+    rewards so far (`stats`, see STATS_SCHEMA), for every cell of `stats` and of `wanted`
+    (stage, cell: the cells the day's accounts are in)."""
     prior = pl.DataFrame(
         {
             "stage": [p.stage for p in params for _ in p.arms],
@@ -90,8 +109,25 @@ def posterior(stats: pl.DataFrame, params: list[StageParams]) -> tuple[pl.DataFr
         },
     )
     stats = stats.select(list(STATS_SCHEMA)).cast(STATS_SCHEMA)  # type: ignore[arg-type]
+    baselines = _baselines(stats, prior)
+    # The control variate: every arm's rewards less their cell's baseline b, as sums:
+    # sum(r - b) = S - n*b and sum((r - b)^2) = SS - 2*b*S + n*b^2.
+    stats = (
+        stats.join(baselines.select("stage", "cell", "_b"), on=["stage", "cell"], how="left")
+        .with_columns(
+            (pl.col("reward_sum") - pl.col("n") * pl.col("_b")).alias("reward_sum"),
+            (
+                pl.col("reward_sq_sum")
+                - 2 * pl.col("_b") * pl.col("reward_sum")
+                + pl.col("n") * pl.col("_b") ** 2
+            ).alias("reward_sq_sum"),
+        )
+        .drop("_b")
+    )
+    stage_mean = baselines.select("stage", "_stage_mean").unique("stage")
     pooled = (
-        prior.join(
+        prior.with_columns(pl.lit(0.0).alias("_m0"))
+        .join(
             stats.group_by("stage", "arm").agg(
                 pl.col("n").sum().alias("_n"),
                 pl.col("reward_sum").sum().alias("_s"),
@@ -117,26 +153,131 @@ def posterior(stats: pl.DataFrame, params: list[StageParams]) -> tuple[pl.DataFr
             .alias("spread"),
         )
     )
+    universe = stats.select("stage", "cell")
+    if wanted is not None:
+        universe = pl.concat([universe, wanted.select("stage", "cell").cast(pl.String)])
+    uplift = _linear(stats, pooled, params, universe.unique())
     cells = (
-        stats.join(
-            pooled.select("stage", "arm", "pooled_mean", "spread", "_k"), on=["stage", "arm"]
-        )
+        uplift.join(baselines.select("stage", "cell", "_b"), on=["stage", "cell"], how="left")
+        .join(stage_mean, on="stage", how="left")
+        .join(stats.select("stage", "cell", "arm", "n"), on=["stage", "cell", "arm"], how="left")
         .with_columns(
-            (
-                (pl.col("reward_sum") + pl.col("_k") * pl.col("pooled_mean"))
-                / (pl.col("n") + pl.col("_k"))
-            ).alias("mean"),
-            (pl.col("spread") / (pl.col("n") + pl.col("_k")).sqrt()).alias("sd"),
+            (pl.col("_b").fill_null(pl.col("_stage_mean")) + pl.col("uplift")).alias("mean"),
+            pl.col("n").fill_null(0),
         )
         .select("stage", "cell", "arm", "mean", "sd", "n")
     )
-    pooled_out = pooled.select(
+    # A cell nobody has earned in yet has the stage's mean for a baseline.
+    pooled_out = pooled.join(stage_mean, on="stage", how="left").select(
         "stage",
         "arm",
-        pl.col("pooled_mean"),
+        (pl.col("_stage_mean") + pl.col("pooled_mean")).alias("pooled_mean"),
         (pl.col("spread") / (pl.col("_n") + pl.col("_k")).sqrt()).alias("pooled_sd"),
     )
     return cells, pooled_out
+
+
+def _tokens(cell: str) -> list[str]:
+    """A cell's features: its facts' values (`overdue_minor<50000`, `age_band=25-34`, ...) and
+    the intercept every cell shares."""
+    return ["", *cell.split("|")]
+
+
+def _linear(
+    stats: pl.DataFrame, pooled: pl.DataFrame, params: list[StageParams], universe: pl.DataFrame
+) -> pl.DataFrame:
+    """Per stage, arm and cell of `universe`: the arm's uplift there (`uplift`) and its sd, by a
+    Bayesian linear model over the cell's features (LinTS): uplift = w . x, x the one-hot facts
+    of the cell and an intercept, w shrunk toward 0 by `strength` pseudo-observations a weight.
+
+    `stats` holds the centered sums per cell (sufficient for one-hot features: the design's
+    X'X is sum n_c x_c x_c' and X'y is sum S_c x_c), so w = (k I + X'WX)^-1 X'S and the cell's
+    sd is spread * sqrt(x' (k I + X'WX)^-1 x), `spread` the arm's (from `pooled`). Evidence on
+    one fact's value pools over every cell sharing it: a call's worth for large balances is
+    learned from the large balances of every age and score, not cell by cell."""
+    out: list[pl.DataFrame] = []
+    spread = {(st, a): sp for st, a, sp in pooled.select("stage", "arm", "spread").iter_rows()}
+    for p in params:
+        cells = sorted(
+            c for c in universe.filter(pl.col("stage") == p.stage)["cell"].to_list() if c
+        )
+        if not cells:
+            continue
+        names = sorted({t for c in cells for t in _tokens(c)})
+        col = {t: i for i, t in enumerate(names)}
+        design = np.zeros((len(cells), len(names)))
+        for i, c in enumerate(cells):
+            design[i, [col[t] for t in _tokens(c)]] = 1.0
+        row = {c: i for i, c in enumerate(cells)}
+        here = stats.filter(pl.col("stage") == p.stage)
+        for arm in p.arms:
+            mine = here.filter(pl.col("arm") == arm)
+            n = np.zeros(len(cells))
+            total = np.zeros(len(cells))
+            for c, k, t in mine.select("cell", "n", "reward_sum").iter_rows():
+                if c in row:
+                    n[row[c]] += k
+                    total[row[c]] += t
+            gram = p.strength * np.eye(len(names)) + design.T @ (n[:, None] * design)
+            inverse = np.linalg.inv(gram)
+            weights = inverse @ (design.T @ total)
+            var = np.einsum("ij,jk,ik->i", design, inverse, design)
+            sd = spread.get((p.stage, arm), p.prior_sd) * np.sqrt(np.clip(var, 0.0, None))
+            out.append(
+                pl.DataFrame(
+                    {
+                        "stage": [p.stage] * len(cells),
+                        "cell": cells,
+                        "arm": [arm] * len(cells),
+                        "uplift": design @ weights,
+                        "sd": sd,
+                    },
+                    schema={
+                        "stage": pl.String,
+                        "cell": pl.String,
+                        "arm": pl.String,
+                        "uplift": pl.Float64,
+                        "sd": pl.Float64,
+                    },
+                )
+            )
+    if not out:
+        return pl.DataFrame(
+            schema={
+                "stage": pl.String,
+                "cell": pl.String,
+                "arm": pl.String,
+                "uplift": pl.Float64,
+                "sd": pl.Float64,
+            }
+        )
+    return pl.concat(out)
+
+
+def _baselines(stats: pl.DataFrame, prior: pl.DataFrame) -> pl.DataFrame:
+    """Per stage and cell, the baseline `_b`: the cell's mean reward over all its arms, shrunk
+    toward the stage's mean by `strength` pseudo-observations; the stage's mean `_stage_mean` is
+    shrunk toward the prior's mean likewise. Every stage of `prior` has a row (cell null when
+    nothing was earned in it yet)."""
+    per_stage = prior.group_by("stage").agg(pl.col("_m0").first(), pl.col("_k").first())
+    totals = stats.group_by("stage").agg(
+        pl.col("n").sum().alias("_n_s"), pl.col("reward_sum").sum().alias("_s_s")
+    )
+    per_stage = per_stage.join(totals, on="stage", how="left").with_columns(
+        (
+            (pl.col("_s_s").fill_null(0) + pl.col("_k") * pl.col("_m0"))
+            / (pl.col("_n_s").fill_null(0) + pl.col("_k"))
+        ).alias("_stage_mean")
+    )
+    per_cell = stats.group_by("stage", "cell").agg(
+        pl.col("n").sum().alias("_n_c"), pl.col("reward_sum").sum().alias("_s_c")
+    )
+    return per_stage.join(per_cell, on="stage", how="left").with_columns(
+        (
+            (pl.col("_s_c").fill_null(0) + pl.col("_k") * pl.col("_stage_mean"))
+            / (pl.col("_n_c").fill_null(0) + pl.col("_k"))
+        ).alias("_b")
+    )
 
 
 def _row_key(arm_seed: pl.Expr) -> pl.Expr:
@@ -156,7 +297,7 @@ def choose(
     agent minute, when the stage has one; null otherwise), choices (how many arms were allowed:
     1 is no choice, and teaches nothing); accounts without an allowed arm get none (no row)."""
     by_stage = {p.stage: p for p in params}
-    cells, pooled = posterior(stats, params)
+    cells, pooled = posterior(stats, params, candidates.select("stage", "cell").unique())
     order = pl.DataFrame(
         {
             "stage": [p.stage for p in params for _ in p.arms],
