@@ -13,6 +13,13 @@ from recoup.models.arrangement import (
     PaymentIntent,
 )
 from recoup.models.audit import AuditCheckpoint, AuditEvent, AuditHead, DataAccess
+from recoup.models.autopay import (
+    OPEN_MANDATE_STATES,
+    AutopayCollection,
+    AutopayMandate,
+    CollectionStatus,
+    MandateState,
+)
 from recoup.models.base import Model
 from recoup.models.bill import Bill, Component
 from recoup.models.case import Case, CaseKind, CaseStatus
@@ -66,6 +73,7 @@ from recoup.models.strategy import (
 from recoup.models.template import TemplateVersion
 
 __all__ = [
+    "OPEN_MANDATE_STATES",
     "OPEN_STATUSES",
     "Account",
     "AccountDelinquency",
@@ -83,11 +91,14 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
+    "AutopayCollection",
+    "AutopayMandate",
     "Bill",
     "BillAdjustment",
     "Case",
     "CaseKind",
     "CaseStatus",
+    "CollectionStatus",
     "Collector",
     "Component",
     "Consent",
@@ -114,6 +125,7 @@ __all__ = [
     "KeyPurpose",
     "KeyState",
     "LearningArm",
+    "MandateState",
     "Model",
     "OneTimeCode",
     "OptOut",
