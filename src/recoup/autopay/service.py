@@ -21,7 +21,7 @@ from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, NotFound, RecoupError
 from recoup.kit.logging import get_logger
 from recoup.ledger.repository import AccountRepository, CustomerRepository
-from recoup.models import OPEN_MANDATE_STATES, AutopayMandate, MandateState
+from recoup.models import OPEN_MANDATE_STATES, AutopayCollection, AutopayMandate, MandateState
 from recoup.strategy import service as strategy_service
 from recoup.strategy.policy import AutopayRules
 
@@ -63,22 +63,25 @@ def start(
     held = repo.open_mandate(session, account.id)
     if held is not None:
         held = refresh(session, held, wallet=wallet, clock=clock)
+    if held is not None and held.state == MandateState.active:
+        raise MandateExists("autopay is already on for this account")
     if held is not None and held.state == MandateState.pending and held.redirect_url:
         return held  # asked before and not yet approved: to the wallet's page again
-    if held is not None and held.state in OPEN_MANDATE_STATES:
-        raise MandateExists("autopay is already set up (or waiting for approval) for this account")
     customer = CustomerRepository(session).get(customer_id)
     assert customer is not None
     now = clock.now()
-    mandate = repo.add_mandate(
-        session,
-        customer_id=customer_id,
-        account_id=account.id,
-        state=MandateState.pending,
-        created_by=by,
-        created_at=now,
-        updated_at=now,
-    )
+    if held is not None and held.state == MandateState.pending:
+        mandate = held  # the wallet never answered: asked again with the same key
+    else:
+        mandate = repo.add_mandate(
+            session,
+            customer_id=customer_id,
+            account_id=account.id,
+            state=MandateState.pending,
+            created_by=by,
+            created_at=now,
+            updated_at=now,
+        )
     try:
         made = wallet.create_mandate(
             reference=mandate.reference,
@@ -178,3 +181,10 @@ def _audit(session: Session, mandate: AutopayMandate, action: str, by: str, cloc
         clock=clock,
         details={"mandate": mandate.reference, "state": mandate.state},
     )
+
+
+def collections_of(
+    session: Session, mandate_ids: Sequence[int], *, limit: int = 50
+) -> Sequence[AutopayCollection]:
+    """The latest collections under these mandates, newest first."""
+    return repo.collections_of(session, mandate_ids, limit=limit)
