@@ -278,7 +278,7 @@ class TestCollection:
         """Catches a new key per try (the wallet could not tell the second ask from a new
         collection): the lost answer's request and its retry carry one key."""
         fake, adapter = wallet
-        account, _, _ = with_mandate(session, clock, wallet)
+        with_mandate(session, clock, wallet)
         fake.script(Response(503, {"error": "try later"}), path="/mandates/collect")
         first = collect(session, clock, adapter, DAY)
         assert (first.asked, first.unanswered) == (1, 1)
@@ -286,7 +286,8 @@ class TestCollection:
         second = collect(session, clock, adapter, DAY + ONE)
         assert second.succeeded == 1
         keys = {r.headers["idempotency-key"] for r in fake.collections()}
-        assert len(fake.collections()) == 2 and len(keys) == 1
+        assert len(fake.collections()) == 2
+        assert len(keys) == 1
         assert count(session, Payment) == 1
 
     def test_a_failed_collection_is_retried_within_the_policys_limits(
@@ -367,7 +368,8 @@ class TestStrategy:
         fake.balance[account.external_ref] = 0
         delinquency_service.run_daily(session, DAY - ONE, clock=clock)
         ran = self.run_day(session, clock, adapter, DAY)
-        assert ran.autopay is not None and ran.autopay.failed == 1
+        assert ran.autopay is not None
+        assert ran.autopay.failed == 1
         assert self.decided(session, account, DAY) == "autopay_failed_push"
         facts = strategy_service.facts(session, DAY, [account.id])
         assert facts.select("autopay", "autopay_failed_days").row(0) == (True, 0)
@@ -378,11 +380,12 @@ class TestStrategy:
         clock: SettableClock,
         wallet: tuple[FakeWallet, WalletPaymentsAdapter],
     ) -> None:
-        fake, adapter = wallet
+        _, adapter = wallet
         account, _, _ = with_mandate(session, clock, wallet)
         delinquency_service.run_daily(session, DAY - ONE, clock=clock)
         ran = self.run_day(session, clock, adapter, DAY)
-        assert ran.autopay is not None and ran.autopay.succeeded == 1
+        assert ran.autopay is not None
+        assert ran.autopay.succeeded == 1
         assert self.decided(session, account, DAY) in (None, "")
         facts = strategy_service.facts(session, DAY, [account.id])
         assert facts.select("autopay", "autopay_failed_days").row(0) == (True, None)
@@ -394,7 +397,7 @@ class TestStrategy:
         wallet: tuple[FakeWallet, WalletPaymentsAdapter],
     ) -> None:
         _, adapter = wallet
-        account, _, mandate = with_mandate(session, clock, wallet)
+        account, _, _ = with_mandate(session, clock, wallet)
         other = create_account(session, clock)
         add_bill(session, clock, other, DAY, 30_000)
         self.run_day(session, clock, adapter, DAY - ONE)
