@@ -127,7 +127,7 @@ CHECKS = [
 # Operations that never reach a 2xx here, and why. Empty: every operation does.
 NO_2XX: dict[str, str] = {}
 # Operations reaching a 2xx, out of all, as measured (docs/security.md); it may only rise.
-COVERAGE_FLOOR = 107
+COVERAGE_FLOOR = 108
 # Operations reaching a 2xx in a step along a declared link (create, then read, change, act).
 LINKED_FLOOR = 4
 
