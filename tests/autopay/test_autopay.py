@@ -5,9 +5,11 @@ reads, and scope (a customer's mandates are theirs alone)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -29,6 +31,7 @@ from recoup.models import (
 )
 from recoup.strategy import service as strategy_service
 from recoup.strategy.policy import PolicyError, parse_policy
+from tests.api.test_ingest_api import signed
 from tests.autopay.wallet import SECRET, FakeWallet
 from tests.channels.providers import Response
 from tests.factories import add_bill, create_account, shanghai
@@ -426,3 +429,83 @@ class TestPolicy:
         text = POLICY.replace("autopay: {retries: RETRIES, every_days: 2}\n", "")
         rules = parse_policy(text, source="p.yaml").autopay
         assert (rules.retries, rules.every_days) == (0, 1)
+
+
+class TestWebhook:
+    """A collection the wallet answers `pending` is settled by its payment webhook naming it."""
+
+    URL = "/v1/webhooks/wallet/payments"
+
+    def pending(
+        self,
+        session: Session,
+        clock: SettableClock,
+        wallet: tuple[FakeWallet, WalletPaymentsAdapter],
+    ) -> tuple[Account, AutopayCollection]:
+        fake, adapter = wallet
+        account, _, _ = with_mandate(session, clock, wallet)
+        fake.script(Response(200, {"id": "c-pending", "status": "pending"}), path="/collect")
+        assert collect(session, clock, adapter, DAY).pending == 1
+        row = session.scalars(select(AutopayCollection)).one()
+        assert row.status == "pending"
+        session.commit()
+        return account, row
+
+    def deliver(
+        self, anonymous: TestClient, clock: SettableClock, event: dict[str, object]
+    ) -> None:
+        body = json.dumps(event).encode()
+        answer = anonymous.post(
+            self.URL, content=body, headers=signed(body, int(clock.now().timestamp()))
+        )
+        assert answer.status_code == 200, answer.text
+
+    def test_the_webhook_confirms_a_pending_collection_once(
+        self,
+        session: Session,
+        clock: SettableClock,
+        wallet: tuple[FakeWallet, WalletPaymentsAdapter],
+        anonymous: TestClient,
+    ) -> None:
+        account, row = self.pending(session, clock, wallet)
+        event = {
+            "event_id": "evt-autopay-1",
+            "type": "payment.succeeded",
+            "intent_reference": row.reference,
+            "payment": {
+                "external_id": "c-pending",
+                "account_ref": account.external_ref,
+                "amount_minor": 30_000,
+                "currency": "CNY",
+                "received_at": clock.now().isoformat(),
+            },
+        }
+        self.deliver(anonymous, clock, event)
+        session.expire_all()
+        done = session.get(AutopayCollection, row.id)
+        assert done is not None
+        assert done.status == "succeeded"
+        payment = session.scalars(select(Payment).where(Payment.account_id == account.id)).one()
+        assert done.payment_id == payment.id
+
+    def test_a_declined_collection_fails_and_is_retried_later(
+        self,
+        session: Session,
+        clock: SettableClock,
+        wallet: tuple[FakeWallet, WalletPaymentsAdapter],
+        anonymous: TestClient,
+    ) -> None:
+        _, row = self.pending(session, clock, wallet)
+        event = {
+            "event_id": "evt-autopay-2",
+            "type": "payment.declined",
+            "intent_reference": row.reference,
+            "reason": "balance short",
+        }
+        self.deliver(anonymous, clock, event)
+        session.expire_all()
+        done = session.get(AutopayCollection, row.id)
+        assert done is not None
+        assert (done.status, done.reason) == ("failed", "balance short")
+        _, adapter = wallet
+        assert collect(session, clock, adapter, DAY + 2 * ONE).asked == 1  # attempt 2
