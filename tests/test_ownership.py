@@ -75,6 +75,9 @@ OWNERS: dict[str, str] = {
     "payment_intents": "arrangements",
     "pay_link_revocations": "arrangements",
     "one_time_codes": "arrangements",
+    # autopay: the debtors' mandates at the wallet and the collections asked under them
+    "autopay_mandates": "autopay",
+    "autopay_collections": "autopay",
     # audit: the hash-chained ledger, checkpoints, the data-access log
     "audit_events": "audit",
     "audit_head": "audit",

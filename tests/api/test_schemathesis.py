@@ -127,7 +127,7 @@ CHECKS = [
 # Operations that never reach a 2xx here, and why. Empty: every operation does.
 NO_2XX: dict[str, str] = {}
 # Operations reaching a 2xx, out of all, as measured (docs/security.md); it may only rise.
-COVERAGE_FLOOR = 109
+COVERAGE_FLOOR = 110
 # Operations reaching a 2xx in a step along a declared link (create, then read, change, act).
 LINKED_FLOOR = 4
 
@@ -337,6 +337,10 @@ def seed(
     second = create_account(session, clock, customer=customers[1])
     add_bill(session, clock, second, DAY0 - dt.timedelta(days=40), 50_000)
     accounts.append(second)
+    # Forty days late: offered a plan by the test policy and by the shipped ones alike (from 31
+    # DPD), whichever is active when the quote is asked for; with every seeded account drawn, a
+    # run could go without a 2xx once the generator's draws shifted (seen at 108 operations).
+    world.pools["POST /v1/accounts/{account_id}/plan-quotes"] = {"account_id": [second.id]}
     for customer in customers:
         world.ids["customer_id"].append(customer.id)
         world.refs["customer_ref"].append(customer.external_ref)

@@ -49,7 +49,26 @@ OPEN_ROUTES = {
     ("GET", "/p/{token}/survey"): "the pay link (the post-repayment survey)",
     ("POST", "/p/{token}/survey"): "the pay link with a CSRF field; once per survey message",
     ("GET", "/p/{token}/requests"): "the pay link; an answer's words also need the code's cookie",
+    ("GET", "/p/{token}/autopay"): "the pay link and the one-time code's cookie",
+    ("POST", "/p/{token}/autopay"): "the pay link, a CSRF field and the code's cookie",
+    ("POST", "/p/{token}/autopay/cancel"): "the pay link, a CSRF field and the code's cookie",
     ("POST", "/sandbox/wallet/api/payments"): "the sandbox wallet: signed like the real wallet",
+    ("POST", "/sandbox/wallet/api/mandates"): "the sandbox wallet: signed like the real wallet",
+    ("POST", "/sandbox/wallet/api/mandates/query"): "the sandbox wallet: signed",
+    ("POST", "/sandbox/wallet/api/mandates/cancel"): "the sandbox wallet: signed",
+    ("POST", "/sandbox/wallet/api/mandates/collect"): "the sandbox wallet: signed",
+    (
+        "GET",
+        "/sandbox/wallet/mandate/{mandate_id}",
+    ): "the sandbox wallet's mandate approval page (not in production)",
+    (
+        "POST",
+        "/sandbox/wallet/mandate/{mandate_id}/approve",
+    ): "the sandbox wallet (not in production)",
+    (
+        "POST",
+        "/sandbox/wallet/mandate/{mandate_id}/decline",
+    ): "the sandbox wallet (not in production)",
     (
         "GET",
         "/sandbox/wallet/pay/{payment_id}",

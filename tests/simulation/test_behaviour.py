@@ -11,6 +11,7 @@ import pytest
 
 from recoup.simulation import behaviour
 from recoup.simulation.world import (
+    Autopay,
     ChannelResponse,
     Personalised,
     Repayment,
@@ -341,3 +342,50 @@ class TestWallet:
         dollars = behaviour.incomes(7, ids, world, np.full(ids.size, 0.15))
         assert np.median(dollars) == pytest.approx(45_000, rel=0.02)
         assert not behaviour.incomes(7, ids, World(), np.ones(ids.size)).any()
+
+
+class TestAutopay:
+    def due_today(self, n: int, balance: int | None = None) -> behaviour.DayInput:
+        columns: dict[str, list[object]] = {
+            "account_id": list(range(1, n + 1)),
+            "product": ["bnpl"] * n,
+            "bucket": ["M0"] * n,
+            "overdue_minor": [0] * n,
+            "due_today_minor": [10_000] * n,
+            "hardship": [False] * n,
+            "promise_minor": [0] * n,
+        }
+        if balance is not None:
+            columns["balance_minor"] = [balance] * n
+        return behaviour.DayInput(0, START, pl.DataFrame(columns), NO_DELIVERIES)
+
+    def test_a_mandate_pays_the_bill_due_unless_the_debtor_is_short(self) -> None:
+        """Catches the autopay branch of `decide_payments` gone: with no debtor paying on time by
+        themselves, only the mandates pay, about `take_up` of them, less the short."""
+        never = Repayment(on_time={"bnpl": 0.0})
+        ids = np.arange(1, N + 1)
+        f = dict(zip(ids.tolist(), [1.0] * N, strict=True))
+        state = self.due_today(N)
+        none = behaviour.decide_payments(World(repayment=never), 5, state, f)
+        assert none.height == 0
+        world = World(repayment=never, autopay=Autopay(take_up=0.3, short=0.1))
+        paid = behaviour.decide_payments(world, 5, state, f)
+        assert set(paid["kind"].to_list()) == {"autopay"}
+        assert paid["amount_minor"].unique().to_list() == [10_000]
+        assert paid.height / N == pytest.approx(0.3 * 0.9, abs=0.01)
+        # The same accounts have autopay every day: it is the debtor's, not the day's.
+        later = behaviour.DayInput(9, START, state.accounts, NO_DELIVERIES)
+        again = behaviour.decide_payments(world, 5, later, f)
+        has = set(paid["account_id"].to_list())
+        assert len(has & set(again["account_id"].to_list())) / len(has) > 0.85
+
+    def test_with_a_wallet_the_balance_decides(self) -> None:
+        world = World(
+            repayment=Repayment(on_time={"bnpl": 0.0}),
+            autopay=Autopay(take_up=1.0, short=0.0),
+            wallet=Wallet(),
+        )
+        f = {1: 1.0, 2: 1.0}
+        assert behaviour.decide_payments(world, 5, self.due_today(2, balance=9_999), f).height == 0
+        paid = behaviour.decide_payments(world, 5, self.due_today(2, balance=10_000), f)
+        assert paid.rows() == [(1, 10_000, "autopay"), (2, 10_000, "autopay")]

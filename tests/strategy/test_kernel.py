@@ -141,10 +141,24 @@ class TestKernel:
                 outstanding_minor=[0, 0, 0, 0],
                 resolved_days=[1, 4, 9, 30],
                 contacts_in_stage=[0, 1, 2, 0],
+                autopay=[False, False, False, False],
             ),
         )
         assert out["treatment"].to_list() == ["thank_you", "fairness_check", "autopay_invite", None]
         assert out["stage"].to_list() == ["resolved", "resolved", "resolved", None]
+
+    def test_no_autopay_invitation_once_it_is_on(self) -> None:
+        out = decide(
+            CN,
+            facts(
+                dpd=[0],
+                outstanding_minor=[0],
+                resolved_days=[9],
+                contacts_in_stage=[0],
+                autopay=[True],
+            ),
+        )
+        assert out["treatment"].to_list() == [None]
 
     def test_written_off_debts_get_no_automated_contact(self) -> None:
         row = decide(CN, facts(dpd=[400], overdue_minor=[90_000])).row(0, named=True)

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from recoup.channels.wallet import WalletPaymentsAdapter
 from recoup.cli.common import Runtime, console, fail, parse_date, runtime
 from recoup.daily import flows as daily_flows
 from recoup.kit.errors import RecoupError
@@ -45,15 +46,21 @@ def run_daily(
 def run_and_print(rt: Runtime, day: dt.date, *, actor: str) -> daily_flows.DayRun:
     with console.status("daily run") as status:
         try:
-            with rt.transaction() as session:
-                result = daily_flows.run_day(
-                    session,
-                    day,
-                    clock=rt.clock,
-                    zone=rt.settings.business_timezone,
-                    actor=actor,
-                    progress=lambda msg: status.update(f"daily run: {msg}"),
-                )
+            url, secrets = rt.settings.wallet_api
+            wallet = WalletPaymentsAdapter(url=url, secret=secrets)
+            try:
+                with rt.transaction() as session:
+                    result = daily_flows.run_day(
+                        session,
+                        day,
+                        clock=rt.clock,
+                        zone=rt.settings.business_timezone,
+                        actor=actor,
+                        progress=lambda msg: status.update(f"daily run: {msg}"),
+                        wallet=wallet,
+                    )
+            finally:
+                wallet.close()
         except RecoupError as exc:
             raise fail(exc.message) from exc
     if not result.ran:
@@ -67,6 +74,12 @@ def run_and_print(rt: Runtime, day: dt.date, *, actor: str) -> daily_flows.DayRu
         console.print(
             f"arrangements: {review.reviewed:,} reviewed, {review.kept:,} kept, "
             f"{review.broken:,} broken"
+        )
+    collected = result.autopay
+    if collected is not None and collected.asked:
+        console.print(
+            f"autopay: {collected.asked:,} collections asked, {collected.succeeded:,} collected, "
+            f"{collected.failed:,} failed"
         )
     if summary is not None:
         console.print(

@@ -14,6 +14,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from recoup.analytics import service as analytics_service
+from recoup.analytics.schemas import Period
 from recoup.audit.contacts import audit_contacts
 from recoup.bootstrap import ensure_audit_signer, ensure_master, init_database
 from recoup.cli.common import Runtime, console, fail, parse_date
@@ -144,6 +146,9 @@ def run_one(
     )
     with rt.sessions() as session:
         audit = audit_contacts(session)
+        period = Period(from_date=start, to_date=start + dt.timedelta(days=days - 1))
+        rolls = analytics_service.roll_rates(session, period)
+    result.rolls = {(c.from_bucket, c.to_bucket): c.share for c in rolls.cells}
     result.breaches = len(audit.breaches)
     style = "green" if not audit.breaches else "bold red"
     console.print(
@@ -155,6 +160,11 @@ def run_one(
 
 def _total(r: SimulationResult, event: str) -> str:
     return f"{r.total(event):,}"
+
+
+def _roll(r: SimulationResult, cell: tuple[str, str]) -> str:
+    share = r.rolls.get(cell)
+    return "-" if share is None else f"{share:.2%}"
 
 
 def _money(amounts: Counter[str]) -> str:
@@ -237,6 +247,9 @@ def summary_table(results: list[tuple[str, SimulationResult]]) -> Table:
             lambda r: _change(recovered_minor(r), recovered_minor(results[0][1])),
         ),
         ("payments (every bill)", lambda r: f"{sum(d.payments for d in r.days):,}"),
+        ("of them, collected by autopay", partial(_total, event="autopay")),
+        ("roll current -> 1-30 DPD", partial(_roll, cell=("M0", "M1"))),
+        ("roll 1-30 -> 31-60 DPD", partial(_roll, cell=("M1", "M2"))),
         ("contacts per account", lambda r: f"{contacts_per_account(r):.2f}"),
         (
             "contacts per account, against the first",

@@ -3,6 +3,10 @@ transaction, and never twice for the same day.
 
 1. arrangements kept or broken by the money that has arrived (`arrangements.review`), their
    endings settled (`ledger.flows.settle_ended`);
+   then autopay (`autopay.flows.collect_day`, when a wallet is given): the bills due under active
+   mandates collected at the wallet, failed ones retried within the policy's limits, before the
+   delinquency pass counts them late (one row per mandate, bill and attempt: a rerun asks
+   nothing twice);
 2. the delinquency pass over the portfolio (DPD, buckets, bucket changes);
 3. scoring, when a risk model is active (`risk.service.score_day`: every open account owing
    scored with `p_pay` and `p_roll`, their reasons, the drift of features and scores; a drift
@@ -33,6 +37,8 @@ from sqlalchemy.orm import Session
 from recoup.agents import service as agents_service
 from recoup.arrangements import review as arrangement_review
 from recoup.audit import service as audit_service
+from recoup.autopay import flows as autopay_flows
+from recoup.channels.wallet import WalletPaymentsAdapter
 from recoup.compliance import calendars, load_guard
 from recoup.daily import repository as repo
 from recoup.delinquency import service as delinquency_service
@@ -54,6 +60,7 @@ class DayRun:
     ran: bool  # False: the day had run already (`previous` says when)
     previous: DailyRun | None = None
     review: arrangement_review.Review | None = None
+    autopay: autopay_flows.CollectionRun | None = None
     delinquency: delinquency_service.RunSummary | None = None
     scoring: risk_service.ScoreDay | None = None
     strategy: strategy_service.StrategyRun | None = None
@@ -77,9 +84,11 @@ def run_day(
     actor: str,
     progress: Progress | None = None,
     timer: Timer | None = None,
+    wallet: WalletPaymentsAdapter | None = None,
 ) -> DayRun:
     """Run the business day `day` (see the module). `timer(step)`, when given, is a context
-    manager around each step (the simulator times them)."""
+    manager around each step (the simulator times them). `wallet`: where autopay collects
+    (none: no collection today; the mandates wait for the next run that has one)."""
     step = progress or (lambda _msg: None)
     previous = repo.get(session, day)
     if previous is not None:
@@ -95,6 +104,10 @@ def run_day(
         step("arrangements kept and broken")
         result.review = arrangement_review.review(session, clock=clock, as_of=day)
         ledger_flows.settle_ended(session, result.review, clock=clock)
+    if wallet is not None:
+        with _timed(timer, "autopay"):
+            step("autopay collections")
+            result.autopay = autopay_flows.collect_day(session, day, wallet=wallet, clock=clock)
     with _timed(timer, "delinquency pass"):
         result.delinquency = delinquency_service.run_daily(
             session, day, clock=clock, progress=lambda msg: step(msg)
@@ -138,6 +151,8 @@ def _summary(result: DayRun) -> dict[str, object]:
             kept=result.review.kept,
             broken=result.review.broken,
         )
+    if result.autopay is not None:
+        out.update(result.autopay.summary())
     if result.delinquency is not None:
         out.update(
             accounts=result.delinquency.accounts,

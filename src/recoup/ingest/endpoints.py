@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from recoup.arrangements import service as arrangement_service
+from recoup.autopay import flows as autopay_flows
 from recoup.config import Settings
 from recoup.http.deps import ClockDep, SessionDep
 from recoup.http.openapi import request_body
@@ -62,14 +63,21 @@ def payment_succeeded(
         arrangement_service.intent_settled(
             session, event.intent_reference, payment_id=payment.id, reason=None, clock=clock
         )
+        autopay_flows.collection_settled(
+            session, event.intent_reference, payment_id=payment.id, reason=None, clock=clock
+        )
     return _recorded(session, event, payment, created=created)
 
 
 def payment_declined(
     session: Session, event: schemas.PaymentDeclined, clock: Clock
 ) -> schemas.WebhookResult:
-    """Nothing is recorded but the intent's outcome."""
+    """Nothing is recorded but the outcome of the intent or autopay collection it names (a
+    failed collection re-enters the strategy: `autopay.flows`)."""
     arrangement_service.intent_settled(
+        session, event.intent_reference, payment_id=None, reason=event.reason, clock=clock
+    )
+    autopay_flows.collection_settled(
         session, event.intent_reference, payment_id=None, reason=event.reason, clock=clock
     )
     return schemas.WebhookResult(event_id=event.event_id, status="recorded")

@@ -15,7 +15,8 @@ class PaymentSucceeded(Schema):
     intent_reference: str | None = Field(
         None,
         max_length=64,
-        description="Recoup's reference of the pay-now intent this payment carries out, if any",
+        description="Recoup's reference of the pay-now intent (`rpi_…`) or autopay collection "
+        "(`rac_…`) this payment carries out, if any",
         examples=["rpi_42"],
     )
 

@@ -13,6 +13,13 @@ from recoup.models.arrangement import (
     PaymentIntent,
 )
 from recoup.models.audit import AuditCheckpoint, AuditEvent, AuditHead, DataAccess
+from recoup.models.autopay import (
+    OPEN_MANDATE_STATES,
+    AutopayCollection,
+    AutopayMandate,
+    CollectionStatus,
+    MandateState,
+)
 from recoup.models.base import Model
 from recoup.models.bill import Bill, Component
 from recoup.models.case import Case, CaseKind, CaseStatus, SurveyResponse
@@ -67,6 +74,7 @@ from recoup.models.strategy import (
 from recoup.models.template import TemplateVersion
 
 __all__ = [
+    "OPEN_MANDATE_STATES",
     "OPEN_STATUSES",
     "Account",
     "AccountDelinquency",
@@ -88,11 +96,14 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
+    "AutopayCollection",
+    "AutopayMandate",
     "Bill",
     "BillAdjustment",
     "Case",
     "CaseKind",
     "CaseStatus",
+    "CollectionStatus",
     "Collector",
     "Component",
     "Consent",
@@ -119,6 +130,7 @@ __all__ = [
     "KeyPurpose",
     "KeyState",
     "LearningArm",
+    "MandateState",
     "Model",
     "OneTimeCode",
     "OptOut",

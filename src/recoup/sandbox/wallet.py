@@ -2,7 +2,12 @@
 signed payment webhook back when the tester approves or declines. Served by `recoup serve` when no
 real wallet is configured outside production (`Settings.sandbox_wallet`).
 
-Its payments live in this process's memory: a sandbox, not a ledger.
+It plays the autopay mandates too (`channels.wallet` documents the operations): a mandate waits
+on its approval page until the tester approves or declines it there, and a collection answers at
+once: collected, unless the amount is more than `SHORT_ABOVE_MINOR` (¥10,000), which fails as a
+balance too short, so a demo can show a failed collection.
+
+Its payments and mandates live in this process's memory: a sandbox, not a ledger.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from recoup.kit.errors import BadSignature, NotFound, ValidationFailed
 from recoup.kit.money import format_money
 
 router = APIRouter(prefix="/sandbox/wallet", include_in_schema=False)
+SHORT_ABOVE_MINOR = 1_000_000
 
 
 @dataclass
@@ -53,18 +59,7 @@ async def create_payment(
     x_recoup_signature: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     body = await request.body()
-    _, secrets = settings.wallet_api
-    try:  # signed as Recoup signs its requests to the wallet; a sandbox remembers no receipts
-        check_signature(
-            [s.encode() for s in secrets],
-            timestamp_header=x_recoup_timestamp,
-            signature_header=x_recoup_signature,
-            body=body,
-            tolerance=settings.webhook_tolerance_seconds,
-            now=clock.now(),
-        )
-    except BadSignature as exc:
-        raise BadSignature("the sandbox wallet accepts only signed requests") from exc
+    _check(body, settings, clock, x_recoup_timestamp, x_recoup_signature)
     try:
         data = json.loads(body)
         key, amount = str(data["idempotency_key"]), int(data["amount_minor"])
@@ -89,6 +84,23 @@ async def create_payment(
         {"id": payment_id, "redirect_url": f"{base}/sandbox/wallet/pay/{payment_id}"},
         status_code=201,
     )
+
+
+def _check(
+    body: bytes, settings: SettingsDep, clock: ClockDep, stamp: str | None, signature: str | None
+) -> None:
+    _, secrets = settings.wallet_api
+    try:  # signed as Recoup signs its requests to the wallet; a sandbox remembers no receipts
+        check_signature(
+            [s.encode() for s in secrets],
+            timestamp_header=stamp,
+            signature_header=signature,
+            body=body,
+            tolerance=settings.webhook_tolerance_seconds,
+            now=clock.now(),
+        )
+    except BadSignature as exc:
+        raise BadSignature("the sandbox wallet accepts only signed requests") from exc
 
 
 def _payment(payment_id: str) -> _Payment:
@@ -188,3 +200,194 @@ def decline(payment_id: str, settings: SettingsDep, clock: ClockDep) -> Redirect
         )
         p.status = "declined"
     return RedirectResponse(p.return_url, status_code=303)
+
+
+# Autopay mandates ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Mandate:
+    id: str
+    reference: str
+    account: str
+    return_url: str
+    status: str = "pending"
+
+
+@dataclass
+class _Collection:
+    id: str
+    status: str
+    reason: str | None
+    received_at: str | None
+
+
+_mandates: dict[str, _Mandate] = {}
+_collections: dict[str, _Collection] = {}  # by idempotency key
+
+
+async def _signed_json(
+    request: Request, settings: SettingsDep, clock: ClockDep, stamp: str | None, sig: str | None
+) -> dict[str, object]:
+    body = await request.body()
+    _check(body, settings, clock, stamp, sig)
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise ValidationFailed(f"not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed("not a JSON object")
+    return data
+
+
+def _mandate_json(m: _Mandate, base: str) -> dict[str, object]:
+    return {
+        "id": m.id,
+        "status": m.status,
+        "redirect_url": f"{base}/sandbox/wallet/mandate/{m.id}" if m.status == "pending" else None,
+    }
+
+
+def _mandate(mandate_id: object) -> _Mandate:
+    with _lock:
+        m = _mandates.get(str(mandate_id))
+    if m is None:
+        raise NotFound("no such sandbox mandate")
+    return m
+
+
+@router.post("/api/mandates")
+async def create_mandate(
+    request: Request,
+    settings: SettingsDep,
+    clock: ClockDep,
+    x_recoup_timestamp: Annotated[str | None, Header()] = None,
+    x_recoup_signature: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    data = await _signed_json(request, settings, clock, x_recoup_timestamp, x_recoup_signature)
+    try:
+        key = str(data["idempotency_key"])
+        fields = (str(data["reference"]), str(data["account"]), str(data["return_url"]))
+    except KeyError as exc:
+        raise ValidationFailed(f"not a mandate request: {exc}") from exc
+    with _lock:
+        mandate_id = _by_key.get(key)
+        if mandate_id is None:
+            mandate_id = f"sbm_{next(_ids)}"
+            _by_key[key] = mandate_id
+            _mandates[mandate_id] = _Mandate(mandate_id, *fields)
+        m = _mandates[mandate_id]
+    return JSONResponse(_mandate_json(m, settings.public_url.rstrip("/")), status_code=201)
+
+
+@router.post("/api/mandates/query")
+async def query_mandate(
+    request: Request,
+    settings: SettingsDep,
+    clock: ClockDep,
+    x_recoup_timestamp: Annotated[str | None, Header()] = None,
+    x_recoup_signature: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    data = await _signed_json(request, settings, clock, x_recoup_timestamp, x_recoup_signature)
+    return JSONResponse(_mandate_json(_mandate(data.get("id")), settings.public_url.rstrip("/")))
+
+
+@router.post("/api/mandates/cancel")
+async def cancel_mandate(
+    request: Request,
+    settings: SettingsDep,
+    clock: ClockDep,
+    x_recoup_timestamp: Annotated[str | None, Header()] = None,
+    x_recoup_signature: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    data = await _signed_json(request, settings, clock, x_recoup_timestamp, x_recoup_signature)
+    m = _mandate(data.get("id"))
+    m.status = "cancelled"
+    return JSONResponse(_mandate_json(m, settings.public_url.rstrip("/")))
+
+
+@router.post("/api/mandates/collect")
+async def collect(
+    request: Request,
+    settings: SettingsDep,
+    clock: ClockDep,
+    x_recoup_timestamp: Annotated[str | None, Header()] = None,
+    x_recoup_signature: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Collected at once, or failed: the mandate is not active, or the amount is more than the
+    sandbox's balance (`SHORT_ABOVE_MINOR`). The same key answers the same collection."""
+    data = await _signed_json(request, settings, clock, x_recoup_timestamp, x_recoup_signature)
+    try:
+        key, amount = str(data["idempotency_key"]), int(str(data["amount_minor"]))
+    except (KeyError, ValueError) as exc:
+        raise ValidationFailed(f"not a collection request: {exc}") from exc
+    m = _mandate(data.get("mandate"))
+    with _lock:
+        done = _collections.get(key)
+        if done is None:
+            reason = (
+                "mandate not active"
+                if m.status != "active"
+                else "balance short"
+                if amount > SHORT_ABOVE_MINOR
+                else None
+            )
+            done = _Collection(
+                f"sbc_{next(_ids)}",
+                "failed" if reason else "succeeded",
+                reason,
+                None if reason else clock.now().isoformat(),
+            )
+            _collections[key] = done
+    return JSONResponse(
+        {
+            "id": done.id,
+            "status": done.status,
+            "reason": done.reason,
+            "received_at": done.received_at,
+        }
+    )
+
+
+@router.get("/mandate/{mandate_id}", response_class=HTMLResponse)
+def mandate_page(mandate_id: str, settings: SettingsDep) -> HTMLResponse:
+    m = _mandate(mandate_id)
+    action = f"/sandbox/wallet/mandate/{html.escape(m.id)}"
+    buttons = (
+        (
+            f'<form class="pay" method="post" action="{action}/approve">'
+            '<button type="submit">同意自动扣款 / Approve autopay</button></form>'
+            f'<form class="pay" method="post" action="{action}/decline">'
+            '<button type="submit" class="secondary">拒绝 / Decline</button></form>'
+        )
+        if m.status == "pending"
+        else f"<p>{html.escape(m.status)}</p>"
+    )
+    page = (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<title>Sandbox wallet</title><link rel="stylesheet" href="/static/portal.css"></head>'
+        "<body><main><h1>沙盒钱包 · Sandbox wallet</h1>"
+        f'<section class="account"><h2>{html.escape(settings.creditor_name)} · '
+        f"{html.escape(m.account)}</h2><p>授权到期自动扣款 · Let {html.escape(settings.creditor_name)} "
+        f"collect each bill on its due date</p>{buttons}</section></main></body></html>"
+    )
+    return HTMLResponse(
+        page, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    )
+
+
+@router.post("/mandate/{mandate_id}/approve")
+def approve_mandate(mandate_id: str) -> RedirectResponse:
+    m = _mandate(mandate_id)
+    if m.status == "pending":
+        m.status = "active"
+    return RedirectResponse(m.return_url, status_code=303)
+
+
+@router.post("/mandate/{mandate_id}/decline")
+def decline_mandate(mandate_id: str) -> RedirectResponse:
+    m = _mandate(mandate_id)
+    if m.status == "pending":
+        m.status = "failed"
+    return RedirectResponse(m.return_url, status_code=303)

@@ -55,6 +55,8 @@ class Salt:
     segment = 13
     income = 14
     call_outcome = 15
+    autopay = 16
+    autopay_short = 17
 
 
 # (share, ability) of each group of debtors: `World.mix`; one group of ability 1 without segments.
@@ -80,6 +82,13 @@ def uniform(seed: int, ids: np.ndarray, day: int, salt: int) -> np.ndarray:
 
 
 _M64 = 0xFFFFFFFFFFFFFFFF
+
+
+def on_autopay(world: World, seed: int, ids: np.ndarray) -> np.ndarray:
+    """Which accounts have autopay: a draw per account that does not change from day to day."""
+    if world.autopay is None:
+        return np.zeros(len(ids), dtype=bool)
+    return uniform(seed, ids, 0, Salt.autopay) < world.autopay.take_up
 
 
 def uniform_one(seed: int, id_: int, day: int, salt: int) -> float:
@@ -465,7 +474,7 @@ def decide_payments(
     f: dict[int, float],
     mixes: dict[str, Mix] | None = None,
 ) -> pl.DataFrame:
-    """account_id, amount_minor, kind (on_time, cure, partial, promise) for the day's payments.
+    """account_id, amount_minor, kind (on_time, autopay, cure, partial, promise) for the day's payments.
 
     `mixes`: the segments' mix per product (`mixes`), which a world whose segments select needs
     to solve its hazards over; a product missing from it has none."""
@@ -549,10 +558,23 @@ def decide_payments(
         "promise",
         np.where(pays_late, "cure", np.where(partial, "partial", "on_time")),
     )
+    collected = np.zeros(len(ids), dtype=bool)
+    if world.autopay is not None:
+        # A mandate collects what falls due today in full, unless the balance is short: then
+        # nothing is collected and the debtor pays (or not) as anyone else does.
+        has = on_autopay(world, seed, ids)
+        if world.wallet is not None and "balance_minor" in a.columns:
+            short = a["balance_minor"].to_numpy() < due_today
+        else:
+            chance = np.minimum(1.0, world.autopay.short / np.maximum(factor, 1e-9))
+            short = uniform(seed, ids, state.day, Salt.autopay_short) < chance
+        collected = has & ~late & (due_today > 0) & ~short
+        amount = np.where(collected, np.maximum(amount, due_today), amount)
+        kind = np.where(collected, "autopay", kind)
     if world.wallet is not None and "balance_minor" in a.columns:
         # No more than the wallet holds: what is short waits, and the payment is partial.
         balance = np.maximum(a["balance_minor"].to_numpy(), 0)
-        short = amount > balance
+        short = (amount > balance) & ~collected
         amount = np.where(short, balance, amount)
         kind = np.where(short, "partial", kind)
     chosen = amount > 0

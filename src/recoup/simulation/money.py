@@ -128,15 +128,16 @@ def payments(
     report.collected.update(dict(by_currency.iter_rows()))
     # Recovered: what was paid toward amounts already overdue (cures, part payments, promises
     # kept), the money collection work can move; bills paid by their due date are the rest.
+    by_due_date = pl.col("kind").is_in(["on_time", "autopay"])
     recovered = (
-        decided.filter(pl.col("kind") != "on_time")
+        decided.filter(~by_due_date)
         .join(debtors.accounts, on="account_id")
         .group_by("currency")
         .agg(pl.col("amount_minor").sum())
     )
     report.recovered.update(dict(recovered.iter_rows()))
     for account_id, amount, currency in (
-        decided.filter(pl.col("kind") != "on_time")
+        decided.filter(~by_due_date)
         .join(debtors.accounts, on="account_id")
         .select("account_id", "amount_minor", "currency")
         .iter_rows()

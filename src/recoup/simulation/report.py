@@ -30,6 +30,9 @@ class SimulationResult:
     accounts: int = 0  # in the portfolio
     segments: dict[str, int] = field(default_factory=dict)  # accounts in each segment
     breaches: int | None = None  # what the independent contact audit found, once it has run
+    # Roll rates over the run (analytics' roll table: from bucket -> to bucket -> share of the
+    # accounts in the first at a snapshot), once the command has read them.
+    rolls: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def contacts(self) -> int:
         """Messages sent and calls placed."""

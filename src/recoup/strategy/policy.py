@@ -57,6 +57,9 @@ FACTS: dict[str, str] = {
     "days_since_last_contact": "int",
     "contacts_in_stage": "int",
     "arm": "str",  # the experiment arm assigned to the account ("" when none)
+    "autopay": "bool",  # an active autopay mandate: the wallet collects each bill on its due date
+    # Days since an autopay collection of a bill still unpaid failed (0: today); null when none.
+    "autopay_failed_days": "int",
 }
 
 
@@ -230,6 +233,20 @@ class Experiment:
 
 
 @dataclass(frozen=True)
+class AutopayRules:
+    """How often the daily run asks the wallet again after a collection under a mandate failed:
+    at most `retries` more attempts per bill, `every_days` apart (none when the policy says
+    nothing)."""
+
+    retries: int = 0
+    every_days: int = 1
+
+
+MAX_AUTOPAY_RETRIES = 5  # a wallet may refuse more; the debtor's bank statement shows each try
+MAX_AUTOPAY_EVERY_DAYS = 30
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     version: str
@@ -242,6 +259,7 @@ class Policy:
     experiments: tuple[Experiment, ...]
     source: str
     text: str = field(repr=False, default="")
+    autopay: AutopayRules = field(default_factory=AutopayRules)
 
     def in_some_stage(self, available: Collection[str]) -> pl.Expr | None:
         """A necessary condition for an account to be in some stage, on the facts `available`
@@ -344,6 +362,7 @@ def _build(r: _Reader, text: str, source: str) -> Policy:
         "offers",
         "pauses",
         "experiments",
+        "autopay",
     )
     segments = tuple(Segment(s.name("name"), s.condition("when")) for s in r.items("segments"))
     names = {s.name for s in segments}
@@ -383,7 +402,21 @@ def _build(r: _Reader, text: str, source: str) -> Policy:
         experiments=experiments,
         source=source,
         text=text,
+        autopay=_autopay(r.sub("autopay", default={})),
     )
+
+
+def _autopay(a: _Reader) -> AutopayRules:
+    a.only("retries", "every_days")
+    retries = a.raw.get("retries", 0)
+    if isinstance(retries, bool) or not isinstance(retries, int):
+        raise a.error("must be a whole number", "retries")
+    if not 0 <= retries <= MAX_AUTOPAY_RETRIES:
+        raise a.error(f"must be between 0 and {MAX_AUTOPAY_RETRIES}", "retries")
+    every = a.positive("every_days") or 1
+    if every > MAX_AUTOPAY_EVERY_DAYS:
+        raise a.error(f"must be at most {MAX_AUTOPAY_EVERY_DAYS} days", "every_days")
+    return AutopayRules(retries, every)
 
 
 def _range(bounds: Any) -> tuple[int, int] | None:

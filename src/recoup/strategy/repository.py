@@ -21,6 +21,8 @@ from recoup.models import (
     AccountDelinquency,
     AccountScore,
     Arrangement,
+    AutopayCollection,
+    AutopayMandate,
     Bill,
     Case,
     Consent,
@@ -272,6 +274,32 @@ def arrangement_facts(session: Session, as_of: dt.date, accounts: Ids = None) ->
             "plan_active": pl.Int64,
         },
     ).with_columns(pl.col("promise_pending") == 1, pl.col("plan_active") == 1)
+
+
+def autopay_facts(session: Session, as_of: dt.date, accounts: Ids = None) -> pl.DataFrame:
+    """Per account with autopay: whether a mandate is active, and the day the latest failed
+    collection of a bill still unpaid ended (null when none)."""
+    active = _only(
+        select(AutopayMandate.account_id, literal(1)).where(AutopayMandate.state == "active"),
+        AutopayMandate.account_id,
+        accounts,
+    ).distinct()
+    mandates = frames.read_frame(
+        session, active, {"account_id": pl.Int64, "autopay": pl.Int64}
+    ).with_columns(pl.col("autopay") == 1)
+    c = AutopayCollection
+    failed = _only(
+        select(c.account_id, func.max(c.business_date))
+        .join(Bill, Bill.id == c.bill_id)
+        .where(c.status == "failed", c.business_date <= as_of, Bill.paid_off_date.is_(None))
+        .group_by(c.account_id),
+        c.account_id,
+        accounts,
+    )
+    failures = frames.read_frame(
+        session, failed, {"account_id": pl.Int64, "autopay_failed_on": pl.Date}
+    )
+    return mandates.join(failures, on="account_id", how="full", coalesce=True)
 
 
 def reachability(session: Session, customers: Ids = None) -> pl.DataFrame:

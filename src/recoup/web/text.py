@@ -617,3 +617,63 @@ VOICE: dict[str, dict[str, str]] = {
 }
 for _language, _more in VOICE.items():
     TEXT[_language].update(_more)
+
+# Autopay (`web/autopay.py`, `templates/autopay.html`).
+AUTOPAY: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "autopay_title": "自动还款",
+        "autopay_intro": "开通后，{creditor}会在每期账单到期当天通过钱包自动扣款，您不用再记还款日。余额不足时扣款不会成功，我们会按规则再试，并提醒您。可以随时关闭。",
+        "autopay_on": "已开通",
+        "autopay_pending": "等待您在钱包中确认",
+        "autopay_off": "未开通",
+        "autopay_since": "开通于 {date}",
+        "autopay_start": "开通自动还款",
+        "autopay_continue": "去钱包确认",
+        "autopay_cancel": "关闭自动还款",
+        "autopay_recent": "最近的扣款",
+        "autopay_collected": "已扣款",
+        "autopay_failed": "扣款未成功",
+        "autopay_waiting": "处理中",
+        "done_autopay_on": "自动还款已开通，账单到期时会自动扣款。",
+        "done_autopay_off": "自动还款已关闭，之后的账单需要您自己还款。",
+        "done_autopay_declined": "您没有在钱包中确认，自动还款没有开通。",
+    },
+    "zh-TW": {
+        "autopay_title": "自動扣繳",
+        "autopay_intro": "設定後，{creditor}會在每期帳單到期當天透過錢包自動扣款，您不必再記繳款日。餘額不足時扣款不會成功，我們會依規則再試，並提醒您。可以隨時取消。",
+        "autopay_on": "已設定",
+        "autopay_pending": "等待您在錢包中確認",
+        "autopay_off": "未設定",
+        "autopay_since": "設定於 {date}",
+        "autopay_start": "設定自動扣繳",
+        "autopay_continue": "前往錢包確認",
+        "autopay_cancel": "取消自動扣繳",
+        "autopay_recent": "最近的扣款",
+        "autopay_collected": "已扣款",
+        "autopay_failed": "扣款未成功",
+        "autopay_waiting": "處理中",
+        "done_autopay_on": "自動扣繳已設定，帳單到期時會自動扣款。",
+        "done_autopay_off": "自動扣繳已取消，之後的帳單需要您自行繳款。",
+        "done_autopay_declined": "您沒有在錢包中確認，自動扣繳沒有設定。",
+    },
+    "en": {
+        "autopay_title": "Autopay",
+        "autopay_intro": "With autopay on, {creditor} collects each bill through your wallet on its due date, so you need not remember it. If your balance is short the collection fails; we try again as our rules allow and let you know. You can turn it off any time.",
+        "autopay_on": "On",
+        "autopay_pending": "Waiting for you to approve it in your wallet",
+        "autopay_off": "Off",
+        "autopay_since": "On since {date}",
+        "autopay_start": "Turn on autopay",
+        "autopay_continue": "Approve in your wallet",
+        "autopay_cancel": "Turn off autopay",
+        "autopay_recent": "Recent collections",
+        "autopay_collected": "Collected",
+        "autopay_failed": "Not collected",
+        "autopay_waiting": "In progress",
+        "done_autopay_on": "Autopay is on: bills are collected on their due date.",
+        "done_autopay_off": "Autopay is off: pay later bills yourself.",
+        "done_autopay_declined": "You did not approve it in your wallet, so autopay is not on.",
+    },
+}
+for _language, _more in AUTOPAY.items():
+    TEXT[_language].update(_more)

@@ -44,6 +44,7 @@ def facts(
     pays = repo.payment_facts(session, as_of, detail)
     scores = repo.latest_scores(session, as_of, accounts)
     arrangements = repo.arrangement_facts(session, as_of, accounts)
+    autopay = repo.autopay_facts(session, as_of, accounts)
     pauses = (
         repo.open_pauses(session, as_of, accounts)
         .lazy()
@@ -86,6 +87,7 @@ def facts(
         .join(due.lazy(), on="account_id", how="left")
         .join(pays.lazy(), on="account_id", how="left")
         .join(arrangements.lazy(), on="account_id", how="left")
+        .join(autopay.lazy(), on="account_id", how="left")
         .join(scores.lazy(), on="account_id", how="left")
         .join(pauses, on="account_id", how="left")
         .join(reach, on="customer_id", how="left")
@@ -113,6 +115,8 @@ def facts(
             broken_promises=pl.col("broken_promises").fill_null(0),
             promise_pending=pl.col("promise_pending").fill_null(False),
             plan_active=pl.col("plan_active").fill_null(False),
+            autopay=pl.col("autopay").fill_null(False),
+            autopay_failed_days=(day - pl.col("autopay_failed_on")).dt.total_days(),
             zones=pl.col("zones").fill_null(pl.lit([], pl.List(pl.String))),
             age_band=age_band(pl.col("birth_year"), as_of),
             _detailed=pl.lit(True) if detail is None else pl.col("account_id").is_in(list(detail)),
