@@ -80,6 +80,9 @@ OWNERS: dict[str, str] = {
     "audit_head": "audit",
     "audit_checkpoints": "audit",
     "data_access_log": "audit",
+    # assistant: the conversations with debtors and their turns
+    "conversations": "assistant",
+    "conversation_turns": "assistant",
     # cases: disputes, complaints, hardship and vulnerability
     "cases": "cases",
     # contact: templates, the outbox, decision records, opt-outs, inbound replies

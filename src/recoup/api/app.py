@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from recoup import __version__
 from recoup.analytics.endpoints import router as analytics_router
 from recoup.arrangements.endpoints import router as arrangements_router
+from recoup.assistant.endpoints import router as assistant_router
 from recoup.bootstrap import install_keys, load_audit_signer
 from recoup.cases.endpoints import router as cases_router
 from recoup.config import Settings
@@ -38,6 +39,7 @@ from recoup.quality.endpoints import router as quality_router
 from recoup.risk.endpoints import router as risk_router
 from recoup.sandbox.wallet import router as sandbox_wallet_router
 from recoup.strategy.endpoints import router as strategy_router
+from recoup.web.chat import router as chat_router
 from recoup.web.portal import router as portal_router
 from recoup.web.portal import static_files
 from recoup.web.selfservice import router as selfservice_router
@@ -139,6 +141,7 @@ def create_app(
     app.include_router(webhook_router)
     app.include_router(identity_router)
     app.include_router(contact_router)
+    app.include_router(assistant_router)
     app.include_router(arrangements_router)
     app.include_router(cases_router)
     app.include_router(analytics_router)
@@ -149,6 +152,7 @@ def create_app(
     app.include_router(risk_router)
     app.include_router(portal_router)
     app.include_router(selfservice_router)
+    app.include_router(chat_router)
     app.include_router(unsubscribe_router)
     if settings.sandbox_wallet:
         app.include_router(sandbox_wallet_router)

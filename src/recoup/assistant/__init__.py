@@ -1,0 +1,1 @@
+"""The debtors' assistant: understands what they write and acts through the real flows."""
