@@ -45,6 +45,7 @@ from recoup.arrangements import flows as arrangement_flows
 from recoup.arrangements import offers as arrangement_offers
 from recoup.assistant import service
 from recoup.assistant.understanding import Understanding, understand
+from recoup.audit import service as audit_service
 from recoup.cases import flows as case_flows
 from recoup.contact import flows as contact_flows
 from recoup.contact import repository as contact_repository
@@ -52,7 +53,7 @@ from recoup.contact import service as contact_service
 from recoup.contact.flows import InboundResult
 from recoup.contact.templates import language_for
 from recoup.kit.clock import Clock
-from recoup.kit.errors import RecoupError
+from recoup.kit.errors import Conflict, RecoupError
 from recoup.ledger import service as ledger_service
 from recoup.ledger.repository import AccountRepository
 from recoup.models import Account, Conversation, ConversationState, ConversationTurn, Customer
@@ -545,3 +546,62 @@ def _facts(work: _Turn, voice: Voice, link: str, promise_id: int | None) -> dict
         "promised_minor": amount,
         "promised_date": day,
     }
+
+
+@dataclass(frozen=True)
+class Handed:
+    """A conversation a person has, with its turns (the words decrypted for the reader)."""
+
+    conversation: Conversation
+    turns: list[ConversationTurn]
+
+
+def handed_over(session: Session, *, actor: str, clock: Clock, limit: int = 50) -> list[Handed]:
+    """The conversations waiting for a person, the longest waiting first; reading them is a
+    view of the debtors' words, noted in the data-access log."""
+    out = [
+        Handed(c, list(service.turns(session, c.id)))
+        for c in service.in_state(session, ConversationState.handed_over, limit=limit)
+    ]
+    _viewed(session, {h.conversation.customer_id for h in out}, actor=actor, clock=clock)
+    return out
+
+
+def view(session: Session, conversation_id: int, *, actor: str, clock: Clock) -> Handed:
+    conversation = service.get(session, conversation_id)
+    _viewed(session, {conversation.customer_id}, actor=actor, clock=clock)
+    return Handed(conversation, list(service.turns(session, conversation_id)))
+
+
+def _viewed(session: Session, customers: set[int], *, actor: str, clock: Clock) -> None:
+    for customer_id in sorted(customers):
+        audit_service.log_access(
+            session,
+            customer_id=customer_id,
+            actor=actor,
+            kind="view",
+            fields=["conversation_turns.text"],
+            reason="conversations handed over",
+            clock=clock,
+        )
+
+
+def resolve(session: Session, conversation_id: int, *, by: str, clock: Clock) -> Conversation:
+    """A person has dealt with a handed-over conversation: it is resolved, and its tasks close."""
+    conversation = service.get(session, conversation_id)
+    if conversation.state != ConversationState.handed_over:
+        raise NotHandedOver(f"conversation {conversation_id} is {conversation.state}")
+    service.move(session, conversation, ConversationState.resolved, actor=by, clock=clock)
+    if conversation.account_id is not None:
+        tasks = [
+            t.id
+            for t in agents_service.of_account(session, conversation.account_id)
+            if t.source == "conversation" and t.subject_id == conversation.id and t.status == "open"
+        ]
+        agents_service.done(session, tasks, now=clock.now(), actor=by)
+    return conversation
+
+
+class NotHandedOver(Conflict):
+    code = "conversation_not_handed_over"
+    description = "Only a conversation a person has can be resolved by one"
