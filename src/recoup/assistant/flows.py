@@ -280,12 +280,28 @@ def _misunderstood(work: _Turn) -> _Outcome:
     return _Outcome("asked_again", "assistant_not_understood")
 
 
+def _ask(work: _Turn, template: str) -> _Outcome:
+    """What is missing, asked for; asking counts as not understood, so it never loops."""
+    if service.misunderstood(work.session, work.conversation) >= MISUNDERSTANDINGS:
+        return _Outcome("handed_over", "assistant_handover", None, _HANDED, "misunderstood")
+    return _Outcome("asked_again", template)
+
+
+def _monthly_budget(understood: Understanding, instalments: re.Match[str] | None) -> int | None:
+    """The monthly amount said, unless the amount understood is only the number of instalments
+    ("分3期" read as ¥3)."""
+    amount = understood.amount_minor
+    if amount is None or amount <= 0:
+        return None
+    if instalments is not None and amount == int(instalments.group(1)) * 100:
+        return None
+    return amount
+
+
 def _promise(work: _Turn) -> _Outcome:
     u = work.understood
     if u.date is None:
-        if service.misunderstood(work.session, work.conversation) >= MISUNDERSTANDINGS:
-            return _Outcome("handed_over", "assistant_handover", None, _HANDED, "misunderstood")
-        return _Outcome("asked_again", "assistant_ask_date")
+        return _ask(work, "assistant_ask_date")
     amount = u.amount_minor
     if amount is None:
         pos = arrangement_offers.position(work.session, work.account, clock=work.clock)
@@ -318,11 +334,14 @@ def _arrangement(work: _Turn) -> _Outcome:
             said = INSTALMENTS.search(work.text)
             wanted = int(said.group(1)) if said else int(offer["max_instalments"])
             n = min(max(wanted, int(offer["min_instalments"])), int(offer["max_instalments"]))
+            budget = _monthly_budget(work.understood, said)
+            if budget is None:  # the policy's plans are fitted to what the debtor can afford
+                return _ask(work, "assistant_ask_budget")
             made = arrangement_flows.plan(
                 work.session,
                 work.account,
                 instalments=n,
-                monthly_budget=None,
+                monthly_budget=budget,
                 monthly_income=None,
                 made_by=ACTOR,
                 channel="chat",

@@ -61,6 +61,7 @@ SERVICE = frozenset(
         "assistant_not_understood",
         "assistant_ask_date",
         "assistant_stopped",
+        "assistant_ask_budget",
     }
 )
 ASSISTANT = frozenset(name for name in SERVICE if name.startswith("assistant_"))
