@@ -43,7 +43,7 @@ class ConversationRepository(Repository[Conversation]):
         )
         return self.session.execute(stmt).scalars().first()
 
-    def update(self, row: Conversation | ConversationTurn, **values: Any) -> None:
+    def change(self, row: Conversation | ConversationTurn, **values: Any) -> None:
         for name, value in values.items():
             setattr(row, name, value)
         self.session.flush()

@@ -102,7 +102,7 @@ def add_turn(
         action=action,
         at=now,
     )
-    repo.update(conversation, updated_at=now)
+    repo.change(conversation, updated_at=now)
     audit_service.record(
         session,
         actor=actor,
@@ -123,20 +123,20 @@ def add_turn(
 
 def acted(session: Session, turn: ConversationTurn, action: str) -> None:
     """Name what was done about an inbound turn, once it is done."""
-    ConversationRepository(session).update(turn, action=action[:64])
+    ConversationRepository(session).change(turn, action=action[:64])
 
 
 def misunderstood(session: Session, conversation: Conversation) -> int:
     """One more message the assistant could not act on; how many now."""
     count = conversation.misunderstandings + 1
-    ConversationRepository(session).update(conversation, misunderstandings=count)
+    ConversationRepository(session).change(conversation, misunderstandings=count)
     return count
 
 
 def understood(session: Session, conversation: Conversation) -> None:
     """A message acted on: the misunderstandings counted are those in a row."""
     if conversation.misunderstandings:
-        ConversationRepository(session).update(conversation, misunderstandings=0)
+        ConversationRepository(session).change(conversation, misunderstandings=0)
 
 
 def move(
@@ -159,7 +159,7 @@ def move(
     if account_id is not None and conversation.account_id is None:
         values["account_id"] = account_id
     before = conversation.state
-    ConversationRepository(session).update(conversation, **values)
+    ConversationRepository(session).change(conversation, **values)
     audit_service.record(
         session,
         actor=actor,
