@@ -342,7 +342,8 @@ class TestInboundSms:
         ).scalar_one()
         assert said.text == words
         sealed = session.execute(text("select text from conversation_turns")).scalars().all()
-        assert sealed and not any(words in str(t) for t in sealed)
+        assert sealed
+        assert not any(words in str(t) for t in sealed)
         assert opt_outs(session, account.customer_id) == []
 
     def test_a_reply_from_an_unknown_number_is_kept_without_a_task(
