@@ -1,1 +1,1 @@
-"""The debtors' assistant: understands what they write and acts through the real flows."""
+"""The debtors' assistant: understands replies and chats, acts through the real flows, hands over to people."""

@@ -31,6 +31,7 @@ ORDER = (
     "report",
     "contact",
     "models",
+    "assistant",
     "staff",
     "apikeys",
     "keys",

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from recoup.bootstrap import ensure_audit_signer, ensure_master, init_database
+from recoup.cli.assistant import assistant_app
 from recoup.cli.audit import audit_app
 from recoup.cli.common import Runtime, configure_logging, console, fail, parse_date, runtime
 from recoup.cli.compliance import compliance_app
@@ -73,6 +74,12 @@ app.add_typer(
     name="models",
     rich_help_panel=LEARN,
     short_help="Train a calibrated risk model on any CSV; score a CSV with it.",
+)
+app.add_typer(
+    assistant_app,
+    name="assistant",
+    rich_help_panel=LEARN,
+    short_help="Classify debtors' messages (intent, amount, date); train and measure the model.",
 )
 app.add_typer(
     staff_app, name="staff", rich_help_panel=OPERATE, short_help="Add staff users with a role."

@@ -1,0 +1,195 @@
+"""The intent model: character n-grams and a multinomial logistic regression, stored as JSON.
+
+Pure: texts in, probabilities out; no database, no settings, no pickle.
+
+- Features (`features`): the text folded (NFKC, lower case, every digit "0", so "还500" and
+  "还300" are one phrasing), then its character n-grams of 1 to 4 inside each space-separated
+  chunk padded with a space at each end (scikit-learn's "char_wb": Chinese, written without spaces,
+  gives n-grams across its words, which is what carries its meaning), and for Latin words the
+  word itself and each pair of neighbours ("w:stop", "w:call me"). Character n-grams read typos,
+  pinyin abbreviations, traditional and simplified forms and emoji without a dictionary.
+- Weights: tf-idf (sublinear tf, smoothed idf, l2-normalised rows; a term must appear in at least
+  `MIN_DF` training messages), then `LogisticRegression` (lbfgs, balanced class weights, `C`).
+  Its probabilities are the model's confidence: the largest is reported.
+- Storage (`dumps`/`loads`): the vocabulary, idf and weights as lists, rounded to `DIGITS`
+  decimals, with the training's parameters and data digest. The scorer (`Model.predict_proba`)
+  is numpy over that JSON alone, so what is shipped is exactly what scores; training again on the
+  same rows gives the same file byte for byte (`recoup assistant train --check`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+FORMAT = "recoup.assistant.intents/1"
+NGRAMS = (1, 4)
+MIN_DF = 2
+C = 10.0
+MAX_ITER = 5000
+DIGITS = 5  # decimals kept in the stored weights
+MAX_TEXT = 2000
+LATIN_WORD = re.compile(r"[a-z][a-z']*")
+DIGIT = re.compile(r"\d")
+
+
+class ClassifierError(ValueError):
+    """A model file or training set the engine cannot use; the message says which."""
+
+
+def fold(text: str) -> str:
+    return DIGIT.sub("0", unicodedata.normalize("NFKC", text[:MAX_TEXT]).lower())
+
+
+def features(text: str) -> list[str]:
+    """The terms of one text (with repeats: their counts are the term frequencies)."""
+    folded = fold(text)
+    low, high = NGRAMS
+    terms: list[str] = []
+    for chunk in folded.split():
+        padded = f" {chunk} "
+        size = len(padded)
+        for n in range(low, high + 1):
+            if n > size:
+                break
+            terms.extend(padded[i : i + n] for i in range(size - n + 1))
+    words = LATIN_WORD.findall(folded)
+    terms.extend(f"w:{w}" for w in words)
+    terms.extend(f"w:{a} {b}" for a, b in itertools.pairwise(words))
+    return terms
+
+
+@dataclass(frozen=True)
+class Model:
+    classes: tuple[str, ...]
+    vocabulary: dict[str, int]
+    idf: np.ndarray  # (terms,)
+    coef: np.ndarray  # (classes, terms)
+    intercept: np.ndarray  # (classes,)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The text's known terms (indices) and their l2-normalised tf-idf weights."""
+        counts = Counter(t for t in features(text) if t in self.vocabulary)
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        index = np.fromiter((self.vocabulary[t] for t in counts), dtype=np.int64, count=len(counts))
+        tf = np.fromiter((1.0 + math.log(c) for c in counts.values()), dtype=np.float64)
+        values = tf * self.idf[index]
+        return index, values / np.linalg.norm(values)
+
+    def predict_proba(self, text: str) -> np.ndarray:
+        """P(class | text) in `classes` order."""
+        index, values = self.vector(text)
+        logits = self.coef[:, index] @ values + self.intercept
+        logits -= logits.max()
+        exp = np.exp(logits)
+        return exp / exp.sum()  # type: ignore[no-any-return]
+
+    def predict(self, text: str) -> tuple[str, float]:
+        """The most probable intent and its probability."""
+        proba = self.predict_proba(text)
+        best = int(np.argmax(proba))
+        return self.classes[best], float(proba[best])
+
+
+def digest(texts: Sequence[str], labels: Sequence[str]) -> str:
+    """A fingerprint of the training rows (the model file names what it learned from)."""
+    h = hashlib.sha256()
+    for text, label in zip(texts, labels, strict=True):
+        h.update(json.dumps([text, label], ensure_ascii=False).encode())
+    return h.hexdigest()
+
+
+def train(texts: Sequence[str], labels: Sequence[str], *, c: float = C) -> Model:
+    """Fit the vectoriser and the regression on labelled texts; deterministic (lbfgs from zero)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    if len(texts) != len(labels) or not texts:
+        raise ClassifierError("training needs texts and as many labels")
+    if len(set(labels)) < 2:
+        raise ClassifierError("training needs at least two intents")
+    vectorizer = TfidfVectorizer(
+        analyzer=features, min_df=MIN_DF, sublinear_tf=True, dtype=np.float64
+    )
+    x = vectorizer.fit_transform(list(texts))
+    regression = LogisticRegression(C=c, max_iter=MAX_ITER, class_weight="balanced")
+    regression.fit(x, list(labels))
+    vocabulary = {str(t): int(i) for t, i in vectorizer.vocabulary_.items()}
+    return _rounded(
+        Model(
+            classes=tuple(str(c) for c in regression.classes_),
+            vocabulary=vocabulary,
+            idf=np.asarray(vectorizer.idf_, dtype=np.float64),
+            coef=np.asarray(regression.coef_, dtype=np.float64),
+            intercept=np.asarray(regression.intercept_, dtype=np.float64),
+            params={
+                "ngrams": list(NGRAMS),
+                "min_df": MIN_DF,
+                "C": c,
+                "rows": len(texts),
+                "data": digest(texts, labels),
+            },
+        )
+    )
+
+
+def _rounded(model: Model) -> Model:
+    """The model as it will be read back: what is stored is what scores."""
+    return loads(dumps(model))
+
+
+def dumps(model: Model) -> str:
+    """The model as JSON: terms in index order, weights rounded to `DIGITS` decimals."""
+    terms = sorted(model.vocabulary, key=model.vocabulary.__getitem__)
+    payload = {
+        "format": FORMAT,
+        "params": model.params,
+        "classes": list(model.classes),
+        "terms": terms,
+        "idf": [round(float(v), DIGITS) for v in model.idf],
+        "intercept": [round(float(v), DIGITS) for v in model.intercept],
+        "coef": [[round(float(v), DIGITS) for v in row] for row in model.coef],
+    }
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def loads(text: str) -> Model:
+    """A model written by `dumps`; a `ClassifierError` naming the problem otherwise."""
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ClassifierError(f"not a model file (not JSON: {exc.msg})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ClassifierError(f"not a model file (format is not {FORMAT})")
+    try:
+        terms = [str(t) for t in payload["terms"]]
+        classes = tuple(str(c) for c in payload["classes"])
+        idf = np.asarray(payload["idf"], dtype=np.float64)
+        coef = np.asarray(payload["coef"], dtype=np.float64)
+        intercept = np.asarray(payload["intercept"], dtype=np.float64)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ClassifierError(f"not a model file ({exc})") from None
+    if coef.shape != (len(classes), len(terms)) or idf.shape != (len(terms),):
+        raise ClassifierError("not a model file (the weights do not match the terms)")
+    if intercept.shape != (len(classes),) or len(set(terms)) != len(terms):
+        raise ClassifierError("not a model file (classes or terms are inconsistent)")
+    return Model(
+        classes=classes,
+        vocabulary={t: i for i, t in enumerate(terms)},
+        idf=idf,
+        coef=coef,
+        intercept=intercept,
+        params=dict(payload.get("params") or {}),
+    )

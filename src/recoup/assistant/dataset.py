@@ -1,0 +1,220 @@
+"""The labelled set and the figures measured on it.
+
+Pure: lines of JSON in, rows and numbers out. The set is `data/messages.jsonl` in this package
+(written by `scripts/assistant_data.py`; docs/assistant.md, "The labelled set"); the model is
+trained on its `train` split and measured on its `test` split, which it never sees. The
+`simulator` split is held out for the simulated debtors' replies.
+
+`read_message` is also what `recoup assistant classify` reads its input with: a line is an object
+with `id` (a string of at most `MAX_ID` characters), `text` (a string of at most `MAX_TEXT`), `at`
+(ISO 8601 with an offset) and optionally `language`; a `MessageError` names the field otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from recoup.assistant.understanding import INTENTS, LANGUAGES, Understanding
+
+MAX_ID = 200
+MAX_TEXT = 2000
+SPLITS = ("train", "test", "simulator")
+DATA_FILE = "data/messages.jsonl"
+
+
+class MessageError(ValueError):
+    """A line that is not a message; `field` names what is wrong (None: the line itself)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    text: str
+    at: dt.datetime
+    language: str | None
+
+
+@dataclass(frozen=True)
+class Labelled:
+    message: Message
+    intent: str
+    amount_minor: int | None
+    date: dt.date | None
+    split: str
+
+
+def _field(row: dict[str, Any], name: str, kind: type, *, required: bool = True) -> Any:
+    value = row.get(name)
+    if value is None:
+        if required:
+            raise MessageError(f"{name} is missing", name)
+        return None
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise MessageError(f"{name} must be a {kind.__name__}", name)
+    return value
+
+
+def read_message(line: str) -> Message:
+    """One input line as a message (see the module docstring)."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise MessageError(f"not JSON ({exc.msg})") from None
+    if not isinstance(row, dict):
+        raise MessageError("not a JSON object")
+    ident = _field(row, "id", str)
+    if not ident or len(ident) > MAX_ID:
+        raise MessageError(f"id must be 1 to {MAX_ID} characters", "id")
+    text = _field(row, "text", str)
+    if len(text) > MAX_TEXT:
+        raise MessageError(f"text is longer than {MAX_TEXT} characters", "text")
+    raw_at = _field(row, "at", str)
+    try:
+        at = dt.datetime.fromisoformat(raw_at)
+    except ValueError:
+        raise MessageError("at is not an ISO 8601 time", "at") from None
+    if at.utcoffset() is None:
+        raise MessageError("at has no offset (write it as 2026-06-10T09:12:00+08:00)", "at")
+    language = _field(row, "language", str, required=False)
+    if language is not None and language not in LANGUAGES:
+        raise MessageError(f"language must be one of {', '.join(LANGUAGES)}", "language")
+    return Message(ident, text, at, language)
+
+
+def read_labelled(line: str) -> Labelled:
+    """One line of the labelled set."""
+    message = read_message(line)
+    row = json.loads(line)
+    if message.language is None:
+        raise MessageError("language is missing", "language")
+    intent = _field(row, "intent", str)
+    if intent not in INTENTS:
+        raise MessageError(f"intent {intent!r} is not one of the vocabulary", "intent")
+    amount = _field(row, "amount_minor", int, required=False)
+    raw_date = _field(row, "date", str, required=False)
+    try:
+        day = dt.date.fromisoformat(raw_date) if raw_date is not None else None
+    except ValueError:
+        raise MessageError("date is not YYYY-MM-DD", "date") from None
+    split = _field(row, "split", str)
+    if split not in SPLITS:
+        raise MessageError(f"split must be one of {', '.join(SPLITS)}", "split")
+    return Labelled(message, intent, amount, day, split)
+
+
+def load(text: str | None = None) -> list[Labelled]:
+    """The labelled set (the shipped file, or `text` in its format)."""
+    if text is None:
+        text = resources.files("recoup.assistant").joinpath(DATA_FILE).read_text(encoding="utf-8")
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(read_labelled(line))
+        except MessageError as exc:
+            raise MessageError(f"line {number}: {exc}", exc.field) from None
+    return rows
+
+
+# -- figures -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scores:
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+def scores(gold: Sequence[str], predicted: Sequence[str], label: str) -> Scores:
+    tp = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p == label)
+    fp = sum(1 for g, p in zip(gold, predicted, strict=True) if g != label and p == label)
+    fn = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p != label)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return Scores(precision, recall, f1, tp + fn)
+
+
+def macro_f1(gold: Sequence[str], predicted: Sequence[str]) -> float:
+    """The mean F1 over the intents present in `gold`."""
+    present = [i for i in INTENTS if i in set(gold)]
+    return sum(scores(gold, predicted, i).f1 for i in present) / len(present) if present else 0.0
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    rows: int
+    accuracy: float
+    macro_f1: float
+    per_intent: dict[str, Scores]
+    per_language: dict[str, float]  # macro F1 of each language's messages
+    per_language_rows: dict[str, int]
+    per_intent_language: dict[tuple[str, str], Scores]
+    recall_stop: float
+    recall_vulnerable: float
+    promises: int
+    amount_exact: float  # of the promises (by their label), the amount read exactly
+    date_exact: float
+    both_exact: float
+    language_detected: float  # share of rows whose detected language is their label
+    missed: list[tuple[Labelled, Understanding]]
+
+
+def evaluate(rows: Iterable[Labelled], understood: Iterable[Understanding]) -> Evaluation:
+    """The figures of `understood` (read without being told the language) against the labels of
+    `rows`, in the same order."""
+    pairs = list(zip(rows, understood, strict=True))
+    gold = [r.intent for r, _ in pairs]
+    predicted = [u.intent for _, u in pairs]
+    per_intent = {i: scores(gold, predicted, i) for i in INTENTS if i in gold}
+    per_language: dict[str, float] = {}
+    per_language_rows: dict[str, int] = {}
+    per_intent_language: dict[tuple[str, str], Scores] = {}
+    for language in LANGUAGES:
+        chosen = [
+            (g, p)
+            for (r, _), g, p in zip(pairs, gold, predicted, strict=True)
+            if r.message.language == language
+        ]
+        if not chosen:
+            continue
+        g_l, p_l = [g for g, _ in chosen], [p for _, p in chosen]
+        per_language[language] = macro_f1(g_l, p_l)
+        per_language_rows[language] = len(chosen)
+        for intent in INTENTS:
+            if intent in g_l:
+                per_intent_language[(intent, language)] = scores(g_l, p_l, intent)
+    promises = [(r, u) for r, u in pairs if r.intent == "promise_to_pay"]
+    n = len(promises) or 1
+    amount_ok = [r.amount_minor == u.amount_minor for r, u in promises]
+    date_ok = [r.date == u.date for r, u in promises]
+    return Evaluation(
+        rows=len(pairs),
+        accuracy=sum(g == p for g, p in zip(gold, predicted, strict=True)) / (len(pairs) or 1),
+        macro_f1=macro_f1(gold, predicted),
+        per_intent=per_intent,
+        per_language=per_language,
+        per_language_rows=per_language_rows,
+        per_intent_language=per_intent_language,
+        recall_stop=per_intent["stop"].recall if "stop" in per_intent else 1.0,
+        recall_vulnerable=per_intent["vulnerable"].recall if "vulnerable" in per_intent else 1.0,
+        promises=len(promises),
+        amount_exact=sum(amount_ok) / n,
+        date_exact=sum(date_ok) / n,
+        both_exact=sum(a and d for a, d in zip(amount_ok, date_ok, strict=True)) / n,
+        language_detected=sum(r.message.language == u.language for r, u in pairs)
+        / (len(pairs) or 1),
+        missed=[(r, u) for r, u in pairs if r.intent != u.intent],
+    )
