@@ -261,7 +261,7 @@ class TestPortalChat:
         sent = post(
             anonymous,
             f"{path}/chat",
-            {"csrf": csrf(page.text), "message": "我想分3期还款，每月还300"},
+            {"csrf": csrf(page.text), "message": "可以分3期吗 每月300"},
         )
 
         assert sent.status_code == 303  # type: ignore[attr-defined]
@@ -274,7 +274,7 @@ class TestPortalChat:
             "chat",
         )
         shown = anonymous.get(sent.headers["location"])  # type: ignore[attr-defined]
-        assert "我想分3期还款，每月还300" in shown.text
+        assert "可以分3期吗 每月300" in shown.text
         assert "分期还款计划已设立" in shown.text
         assert conversation_of(session, account).channel == "chat"
 
@@ -294,3 +294,51 @@ class TestPortalChat:
         assert empty.status_code == 422  # type: ignore[attr-defined]
         assert long.status_code == 422  # type: ignore[attr-defined]
         assert session.execute(select(Conversation)).first() is None
+
+
+class TestCrisisAndStop:
+    def test_a_crisis_pauses_everything_and_calls_a_person_at_once(
+        self, session: Session, clock: SettableClock, client: TestClient, settings: Settings
+    ) -> None:
+        account, number = debtor(session, clock)
+        reminder = add_contact(session, clock, account, channel="sms", treatment="late_sms")
+
+        response = twilio_post(client, settings, INBOUND, sms("SMcrisis", number, "不想活了"))
+
+        assert response.status_code == 200, response.text
+        session.expire_all()
+        case = session.execute(select(Case)).scalar_one()
+        assert (case.kind, case.text) == ("hardship", "不想活了")
+        pause = session.execute(
+            select(DelinquencyPause).where(DelinquencyPause.account_id == account.id)
+        ).scalar_one()
+        assert (pause.kind, pause.end_date) == ("hardship", None)
+        assert session.get(ContactPlan, reminder.id).status in ("cancelled", "blocked")  # type: ignore[union-attr]
+        conversation = conversation_of(session, account)
+        assert (conversation.state, conversation.handed_over_reason) == (
+            "handed_over",
+            "vulnerable",
+        )
+        urgent = session.execute(
+            select(AgentTask).where(AgentTask.queue == "conversations")
+        ).scalar_one()
+        assert urgent.priority >= 1_000_000  # before every other task of every queue
+        assert [a.template for a in answers(session, account)] == ["assistant_vulnerable"]
+
+    def test_asking_to_stop_in_words_opts_the_number_out_with_one_confirmation(
+        self, session: Session, clock: SettableClock, client: TestClient, settings: Settings
+    ) -> None:
+        account, number = debtor(session, clock)
+
+        response = twilio_post(client, settings, INBOUND, sms("SMstop", number, "别再发短信了"))
+
+        assert response.status_code == 200, response.text
+        session.expire_all()
+        assert session.execute(
+            select(OptOut.channel, OptOut.address_index, OptOut.source)
+        ).all() == [("sms", phone_index(number), "assistant")]
+        confirmation = session.execute(
+            select(ContactPlan).where(ContactPlan.template == "opt_out_confirmation")
+        ).scalar_one()
+        assert confirmation.channel == "sms"
+        assert conversation_of(session, account).state == "closed"

@@ -65,8 +65,10 @@ HANDOVER_QUEUE = "conversations"
 URGENT = 1_000_000.0  # a person in crisis comes before every queue's work
 HANDOVER_PRIORITY = 100.0
 PAID_LOOKBACK = dt.timedelta(days=7)
-# Rules, not the model, for what must never be missed: these act whatever the confidence says.
-ALWAYS_ACTED = frozenset({"vulnerable", "stop", "wrong_person", "talk_to_human"})
+# Acted on whatever the confidence: a crisis (pausing everything and calling a person is never
+# the wrong move) and a request for a person. A doubtful `stop` or `wrong_person` goes to a person
+# instead (the engine's rules give the plain ones full confidence).
+ALWAYS_ACTED = frozenset({"vulnerable", "talk_to_human"})
 CASE_KINDS = {"dispute": "dispute", "hardship": "hardship", "complaint": "complaint"}
 # A case's reason from the debtor's words, when they say it plainly (else `other`).
 REASON_WORDS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
