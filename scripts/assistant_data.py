@@ -282,6 +282,62 @@ def past_slots(language: str, rng: random.Random) -> list[Slot]:
 # (yuan, spellings per language). Minor units are yuan x 100 (fen / cents).
 AMOUNTS: tuple[tuple[float, dict[str, tuple[str, ...]]], ...] = (
     (
+        100,
+        {
+            "zh-Hans": ("100", "一百", "100块", "一百块钱"),
+            "zh-Hant": ("100", "一百", "一百蚊", "100元"),
+            "en": ("100", "a hundred", "100 bucks", "$100"),
+        },
+    ),
+    (
+        250,
+        {
+            "zh-Hans": ("250", "两百五"),
+            "zh-Hant": ("250", "兩百五"),
+            "en": ("250", "two fifty"),
+        },
+    ),
+    (
+        600,
+        {
+            "zh-Hans": ("600", "六百", "600块"),
+            "zh-Hant": ("600", "六百", "600蚊"),
+            "en": ("600", "six hundred", "600 rmb"),
+        },
+    ),
+    (
+        3000,
+        {
+            "zh-Hans": ("3000", "三千", "3k", "三千块"),
+            "zh-Hant": ("3000", "三千", "3k", "NT$3000"),
+            "en": ("3000", "3k", "three thousand", "3,000"),
+        },
+    ),
+    (
+        4000,
+        {
+            "zh-Hans": ("4000", "四千", "4k"),
+            "zh-Hant": ("4000", "四千", "4k"),
+            "en": ("4000", "4k", "four thousand"),
+        },
+    ),
+    (
+        8000,
+        {
+            "zh-Hans": ("8000", "八千", "8k"),
+            "zh-Hant": ("8000", "八千", "8k"),
+            "en": ("8000", "8k", "eight thousand"),
+        },
+    ),
+    (
+        20000,
+        {
+            "zh-Hans": ("20000", "两万", "2w", "2万"),
+            "zh-Hant": ("20000", "兩萬", "2萬"),
+            "en": ("20000", "20k", "twenty thousand"),
+        },
+    ),
+    (
         200,
         {
             "zh-Hans": ("200", "两百", "二百块", "¥200", "200块钱"),
@@ -464,12 +520,17 @@ def fill(line: str, language: str, intent: str, rng: random.Random, at: datetime
         nonlocal amount, day
         kind = match.group(1)
         if kind == "A":
-            yuan, spellings = rng.choice(AMOUNTS)
+            # Odd amounts (99.50, 1,234.56) are rarer than round ones, as in life.
+            weights = [1.0 if yuan == int(yuan) else 0.3 for yuan, _ in AMOUNTS]
+            yuan, spellings = rng.choices(AMOUNTS, weights)[0]
             amount = round(yuan * 100)
             return rng.choice(spellings[language])
-        chosen = rng.choice(
-            future_slots(language, rng, today) if kind == "D" else past_slots(language, rng)
-        )
+        slots = future_slots(language, rng, today) if kind == "D" else past_slots(language, rng)
+        before = match.string[: match.start()].rstrip().lower().split()
+        if before and before[-1] in ("on", "by", "till", "until", "to"):
+            # "pay on {D}" takes "the 15th", not "on the 15th" or "in 3 days".
+            slots = [s for s in slots if not s.text.startswith(("on ", "in ", "the day", "after "))]
+        chosen = rng.choice(slots)
         day = chosen.resolve(today)
         return chosen.text
 
@@ -548,24 +609,37 @@ def overlaps(messages: list[Message]) -> list[float]:
 
 
 def table(messages: list[Message]) -> str:
+    """Counts per intent and language, each cell "train / test / simulator"."""
     counts = Counter((m.intent, m.language, m.split) for m in messages)
-    head = "| intent | " + " | ".join(
-        f"{lang} {split}" for lang in LANGUAGES for split, _ in SPLITS
-    )
-    rows = [head + " | total |", "|---" * (len(LANGUAGES) * len(SPLITS) + 2) + "|"]
-    for intent in INTENTS:
-        cells = [counts[(intent, lang, split)] for lang in LANGUAGES for split, _ in SPLITS]
-        rows.append(f"| `{intent}` | " + " | ".join(map(str, cells)) + f" | {sum(cells)} |")
-    totals = [
-        sum(counts[(i, lang, split)] for i in INTENTS) for lang in LANGUAGES for split, _ in SPLITS
+    names = [name for name, _ in SPLITS]
+
+    def cell(intents: tuple[str, ...], language: str) -> str:
+        return " / ".join(str(sum(counts[(i, language, n)] for i in intents)) for n in names)
+
+    rows = [
+        "| intent | " + " | ".join(LANGUAGES) + " | total |",
+        "|---" * (len(LANGUAGES) + 2) + "|",
     ]
-    rows.append("| all | " + " | ".join(map(str, totals)) + f" | {sum(totals)} |")
+    for label, intents in [*((f"`{i}`", (i,)) for i in INTENTS), ("all", INTENTS)]:
+        total = sum(counts[(i, lang, n)] for i in intents for lang in LANGUAGES for n in names)
+        cells = " | ".join(cell(intents, lang) for lang in LANGUAGES)
+        rows.append(f"| {label} | {cells} | {total} |")
     return "\n".join(rows)
+
+
+DOCS = ROOT / "docs" / "assistant.md"
+TABLE = re.compile(r"(<!-- labelled-set-table -->\n).*?(\n<!-- /labelled-set-table -->)", re.S)
+
+
+def write_table(text: str) -> None:
+    docs = DOCS.read_text(encoding="utf-8")
+    DOCS.write_text(TABLE.sub(lambda m: m.group(1) + text + m.group(2), docs), encoding="utf-8")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", action="store_true", help="print the counts, write nothing")
+    parser.add_argument("--docs", action="store_true", help="also put the counts in the docs")
     args = parser.parse_args()
     messages, dropped = build()
     if args.table:
@@ -575,6 +649,8 @@ def main() -> None:
     with OUT.open("w", encoding="utf-8") as out:
         for message in messages:
             out.write(json.dumps(message.row(), ensure_ascii=False) + "\n")
+    if args.docs:
+        write_table(table(messages))
     worst = max(overlaps(messages), default=0.0)
     print(f"{len(messages)} messages -> {OUT.relative_to(ROOT)}", file=sys.stderr)
     print(

@@ -2,8 +2,9 @@
 
 Pure: texts in, probabilities out; no database, no settings, no pickle.
 
-- Features (`features`): the text folded (NFKC, lower case, every digit "0", so "还500" and
-  "还300" are one phrasing), then its character n-grams of 1 to 4 inside each space-separated
+- Features (`features`): the text folded (NFKC, lower case, traditional characters written
+  simplified so a phrasing learned in one script is known in the other, every digit "0", so
+  "还500" and "还300" are one phrasing), then its character n-grams of 1 to 4 inside each space-separated
   chunk padded with a space at each end (scikit-learn's "char_wb": Chinese, written without spaces,
   gives n-grams across its words, which is what carries its meaning), and for Latin words the
   word itself and each pair of neighbours ("w:stop", "w:call me"). Character n-grams read typos,
@@ -32,8 +33,10 @@ from typing import Any
 
 import numpy as np
 
+from recoup.assistant.hanzi import to_simplified
+
 FORMAT = "recoup.assistant.intents/1"
-NGRAMS = (1, 4)
+NGRAMS = (1, 3)
 MIN_DF = 2
 C = 10.0
 MAX_ITER = 5000
@@ -48,11 +51,18 @@ class ClassifierError(ValueError):
 
 
 def fold(text: str) -> str:
-    return DIGIT.sub("0", unicodedata.normalize("NFKC", text[:MAX_TEXT]).lower())
+    """NFKC, lower case, traditional characters as simplified, every digit "0"."""
+    return DIGIT.sub("0", fold_words(text))
 
 
-def features(text: str) -> list[str]:
-    """The terms of one text (with repeats: their counts are the term frequencies)."""
+def fold_words(text: str) -> str:
+    """`fold` keeping the digits (for cue words and rules that read numbers)."""
+    return to_simplified(unicodedata.normalize("NFKC", text[:MAX_TEXT]).lower())
+
+
+def features(text: str, extra: Sequence[str] = ()) -> list[str]:
+    """The terms of one text (with repeats: their counts are the term frequencies), and `extra`
+    signals computed outside the text's characters (cue words, entities) as terms "x:<signal>"."""
     folded = fold(text)
     low, high = NGRAMS
     terms: list[str] = []
@@ -66,6 +76,7 @@ def features(text: str) -> list[str]:
     words = LATIN_WORD.findall(folded)
     terms.extend(f"w:{w}" for w in words)
     terms.extend(f"w:{a} {b}" for a, b in itertools.pairwise(words))
+    terms.extend(f"x:{e}" for e in extra)
     return terms
 
 
@@ -78,9 +89,9 @@ class Model:
     intercept: np.ndarray  # (classes,)
     params: dict[str, Any] = field(default_factory=dict)
 
-    def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+    def vector(self, text: str, extra: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
         """The text's known terms (indices) and their l2-normalised tf-idf weights."""
-        counts = Counter(t for t in features(text) if t in self.vocabulary)
+        counts = Counter(t for t in features(text, extra) if t in self.vocabulary)
         if not counts:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         index = np.fromiter((self.vocabulary[t] for t in counts), dtype=np.int64, count=len(counts))
@@ -88,17 +99,17 @@ class Model:
         values = tf * self.idf[index]
         return index, values / np.linalg.norm(values)
 
-    def predict_proba(self, text: str) -> np.ndarray:
+    def predict_proba(self, text: str, extra: Sequence[str] = ()) -> np.ndarray:
         """P(class | text) in `classes` order."""
-        index, values = self.vector(text)
+        index, values = self.vector(text, extra)
         logits = self.coef[:, index] @ values + self.intercept
         logits -= logits.max()
         exp = np.exp(logits)
         return exp / exp.sum()  # type: ignore[no-any-return]
 
-    def predict(self, text: str) -> tuple[str, float]:
+    def predict(self, text: str, extra: Sequence[str] = ()) -> tuple[str, float]:
         """The most probable intent and its probability."""
-        proba = self.predict_proba(text)
+        proba = self.predict_proba(text, extra)
         best = int(np.argmax(proba))
         return self.classes[best], float(proba[best])
 
@@ -111,21 +122,34 @@ def digest(texts: Sequence[str], labels: Sequence[str]) -> str:
     return h.hexdigest()
 
 
-def train(texts: Sequence[str], labels: Sequence[str], *, c: float = C) -> Model:
-    """Fit the vectoriser and the regression on labelled texts; deterministic (lbfgs from zero)."""
+def train(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    extras: Sequence[Sequence[str]] | None = None,
+    c: float = C,
+) -> Model:
+    """Fit the vectoriser and the regression on labelled texts (each with its `extras` signals);
+    deterministic: lbfgs from zero, on one thread (BLAS threads on shared cores slow it tenfold
+    and may sum in another order)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     if len(texts) != len(labels) or not texts:
         raise ClassifierError("training needs texts and as many labels")
+    signals = list(extras) if extras is not None else [()] * len(texts)
+    if len(signals) != len(texts):
+        raise ClassifierError("training needs as many signal lists as texts")
     if len(set(labels)) < 2:
         raise ClassifierError("training needs at least two intents")
     vectorizer = TfidfVectorizer(
-        analyzer=features, min_df=MIN_DF, sublinear_tf=True, dtype=np.float64
+        analyzer=lambda pair: features(*pair), min_df=MIN_DF, sublinear_tf=True, dtype=np.float64
     )
-    x = vectorizer.fit_transform(list(texts))
     regression = LogisticRegression(C=c, max_iter=MAX_ITER, class_weight="balanced")
-    regression.fit(x, list(labels))
+    with threadpool_limits(1):
+        x = vectorizer.fit_transform(list(zip(texts, signals, strict=True)))
+        regression.fit(x, list(labels))
     vocabulary = {str(t): int(i) for t, i in vectorizer.vocabulary_.items()}
     return _rounded(
         Model(

@@ -148,7 +148,11 @@ def train(
         raise _bad("the labelled set has no train split")
     with console.status(f"training on {len(rows):,} messages"):
         try:
-            model = classifier.train([r.message.text for r in rows], [r.intent for r in rows])
+            model = classifier.train(
+                [r.message.text for r in rows],
+                [r.intent for r in rows],
+                extras=[understanding.message_signals(r.message.text, r.message.at) for r in rows],
+            )
         except classifier.ClassifierError as exc:
             raise _bad(str(exc)) from None
     text = classifier.dumps(model)
@@ -182,15 +186,25 @@ def evaluate(
     misses: Annotated[
         int, typer.Option(min=0, max=1000, help="list this many misclassified messages")
     ] = 0,
+    leave_out: Annotated[
+        Path | None,
+        typer.Option(help="a file of message ids (one a line) to leave out of the measure"),
+    ] = None,
 ) -> None:
     """Precision, recall and F1 per intent and per language, macro F1, recall of stop and
     vulnerable, and how often a promise's amount and date are read exactly, on a split the model
     was not trained on (the language is detected, not given)."""
     if split not in dataset.SPLITS:
         raise _bad(f"--split {split!r}: one of {', '.join(dataset.SPLITS)}")
-    rows = [r for r in _labelled(data) if r.split == split]
+    left_out: set[str] = set()
+    if leave_out is not None:
+        try:
+            left_out = set(leave_out.read_text(encoding="utf-8").split())
+        except OSError as exc:
+            raise _bad(f"{leave_out}: cannot read ({exc.strerror})") from None
+    rows = [r for r in _labelled(data) if r.split == split and r.message.id not in left_out]
     if not rows:
-        raise _bad(f"the labelled set has no {split} split")
+        raise _bad(f"the labelled set has no {split} split" + (" left" if left_out else ""))
     understood = [understanding.understand(r.message.text, at=r.message.at) for r in rows]
     result = dataset.evaluate(rows, understood)
     table = Table(title=f"intents on the {split} split ({result.rows:,} messages)")
