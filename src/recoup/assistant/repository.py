@@ -59,6 +59,18 @@ class ConversationRepository(Repository[Conversation]):
         stmt = select(t).where(t.conversation_id == conversation_id).order_by(t.at, t.id)
         return list(self.session.execute(stmt).scalars())
 
+    def recent_turns(self, customer_id: int, channel: str, *, limit: int) -> list[ConversationTurn]:
+        """The customer's latest turns on a channel across its conversations, oldest first."""
+        t, c = ConversationTurn, Conversation
+        stmt = (
+            select(t)
+            .join(c, c.id == t.conversation_id)
+            .where(c.customer_id == customer_id, c.channel == channel)
+            .order_by(t.at.desc(), t.id.desc())
+            .limit(limit)
+        )
+        return list(reversed(list(self.session.execute(stmt).scalars())))
+
     def in_state(self, state: str, *, limit: int) -> Sequence[Conversation]:
         """Conversations in a state, the longest waiting first."""
         c = Conversation

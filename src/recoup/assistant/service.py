@@ -175,6 +175,12 @@ def turns(session: Session, conversation_id: int) -> Sequence[ConversationTurn]:
     return ConversationRepository(session).turns(conversation_id)
 
 
+def recent_turns(
+    session: Session, customer_id: int, channel: str, *, limit: int = 50
+) -> list[ConversationTurn]:
+    return ConversationRepository(session).recent_turns(customer_id, channel, limit=limit)
+
+
 def in_state(session: Session, state: str, *, limit: int = 100) -> Sequence[Conversation]:
     if state not in tuple(ConversationState):
         raise ValidationFailed(f"state must be one of {', '.join(ConversationState)}")

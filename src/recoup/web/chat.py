@@ -30,13 +30,14 @@ from recoup.web.selfservice import (
 
 router = APIRouter(include_in_schema=False)
 MAX_MESSAGE = 1_000
+SHOWN = 50  # the latest turns, across the conversations the chat has had
 
 
 def _page(
     session: SessionDep, visit: Visit, settings: Settings, status: int = 200, **extra: object
 ) -> HTMLResponse:
     conversation = assistant_service.latest(session, visit.customer.id, "chat")
-    turns = assistant_service.turns(session, conversation.id) if conversation else []
+    turns = assistant_service.recent_turns(session, visit.customer.id, "chat", limit=SHOWN)
     return _render(
         visit,
         "chat.html",
