@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recoup.assistant import flows as assistant_flows
+from recoup.assistant import service as assistant_service
 from recoup.contact import flows as contact_flows
 from recoup.identity.permissions import Role
 from recoup.kit.clock import SettableClock
@@ -80,3 +83,23 @@ class TestConversationsPage:
         handed_over(session, clock)
         console.sign_in(Role.auditor)
         assert console.get("/console/conversations").status_code == 403
+
+
+class TestKpis:
+    def test_the_page_counts_what_the_assistant_resolved_alone_and_what_it_handed_over(
+        self, session: Session, clock: SettableClock, console: ConsoleClient
+    ) -> None:
+        _, conversation = handed_over(session, clock)  # one handed over (asked)
+        figures_before = assistant_service.kpis(session, since=clock.now() - dt.timedelta(days=1))
+        assert (figures_before.conversations, figures_before.handed_over) == (1, 1)
+        assert figures_before.handed_over_by_reason == {"asked": 1}
+        console.sign_in(Role.agent)
+        console.post_form(f"/console/conversations/{conversation.id}/resolve")
+        # A person resolved it: still not one the assistant resolved alone.
+        figures = assistant_service.kpis(session, since=clock.now() - dt.timedelta(days=1))
+        assert (figures.resolved_without_person, figures.median_minutes_to_resolution) == (0, None)
+
+        page = console.get("/console/conversations")
+
+        assert "Resolved without a person" in page.text
+        assert "asked for a person: 1" in page.text

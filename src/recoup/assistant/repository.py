@@ -71,6 +71,16 @@ class ConversationRepository(Repository[Conversation]):
         )
         return list(reversed(list(self.session.execute(stmt).scalars())))
 
+    def outcomes(
+        self, since: dt.datetime
+    ) -> list[tuple[str, str | None, dt.datetime, dt.datetime | None]]:
+        """(state, why handed over, opened, resolved) of the conversations opened since then."""
+        c = Conversation
+        stmt = select(c.state, c.handed_over_reason, c.opened_at, c.resolved_at).where(
+            c.opened_at >= since
+        )
+        return [tuple(row) for row in self.session.execute(stmt)]  # type: ignore[misc]
+
     def in_state(self, state: str, *, limit: int) -> Sequence[Conversation]:
         """Conversations in a state, the longest waiting first."""
         c = Conversation

@@ -10,7 +10,10 @@ body); the audit ledger gets each turn's intent and action, never its words.
 from __future__ import annotations
 
 import datetime as dt
+import statistics
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -185,6 +188,43 @@ def in_state(session: Session, state: str, *, limit: int = 100) -> Sequence[Conv
     if state not in tuple(ConversationState):
         raise ValidationFailed(f"state must be one of {', '.join(ConversationState)}")
     return ConversationRepository(session).in_state(state, limit=limit)
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """The assistant's figures over a period: how many conversations it had, how many it
+    resolved without a person (a promise, a plan, a case opened, an answer), how many went to
+    a person and why, and the median time from the first message to resolution."""
+
+    conversations: int
+    resolved_without_person: int
+    handed_over: int
+    handed_over_by_reason: dict[str, int]
+    median_minutes_to_resolution: float | None
+
+    @property
+    def share_resolved_without_person(self) -> float | None:
+        return self.resolved_without_person / self.conversations if self.conversations else None
+
+
+def kpis(session: Session, *, since: dt.datetime) -> Kpis:
+    rows = ConversationRepository(session).outcomes(since)
+    alone = [
+        (resolved - opened).total_seconds() / 60
+        for state, reason, opened, resolved in rows
+        if reason is None and state in RESOLVED and resolved is not None
+    ]
+    reasons = Counter(reason for _, reason, _, _ in rows if reason is not None)
+    return Kpis(
+        conversations=len(rows),
+        resolved_without_person=len(alone),
+        handed_over=sum(reasons.values()),
+        handed_over_by_reason=dict(sorted(reasons.items())),
+        median_minutes_to_resolution=round(statistics.median(alone), 1) if alone else None,
+    )
+
+
+RESOLVED = (ConversationState.resolved, ConversationState.closed)
 
 
 def payments_since(session: Session, account_id: int, since: dt.date) -> int:

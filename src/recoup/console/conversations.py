@@ -6,18 +6,21 @@ conversation's tasks."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from recoup.assistant import flows as assistant_flows
+from recoup.assistant import service as assistant_service
 from recoup.console.base import StaffPage, page_for, read_form, redirect, render
 from recoup.http.deps import ClockDep, RowId, SessionDep
 from recoup.identity.permissions import Permission as P
 
 router = APIRouter(include_in_schema=False)
 
+KPI_PERIOD = dt.timedelta(days=30)
 Handler = Annotated[StaffPage, Depends(page_for(P.conversations_handle))]
 
 
@@ -26,7 +29,15 @@ def conversations(
     request: Request, session: SessionDep, clock: ClockDep, staff: Handler
 ) -> Response:
     waiting = assistant_flows.handed_over(session, actor=staff.principal.actor, clock=clock)
-    return render(request, staff, "conversations/list.html", waiting=waiting)
+    figures = assistant_service.kpis(session, since=clock.now() - KPI_PERIOD)
+    return render(
+        request,
+        staff,
+        "conversations/list.html",
+        waiting=waiting,
+        kpis=figures,
+        days=KPI_PERIOD.days,
+    )
 
 
 @router.get("/console/conversations/{conversation_id}")
