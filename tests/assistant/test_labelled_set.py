@@ -174,6 +174,7 @@ EN_WEEKDAY = {
         ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
     )
 }
+EN_SHORT = {name[:3]: i for name, i in EN_WEEKDAY.items()}
 
 
 def next_calendar_week(today: dt.date, weekday: int) -> dt.date:
@@ -218,7 +219,7 @@ FUTURE_RULES: list[Rule] = [
     (r"两天后|in two days", lambda t, _m: t + dt.timedelta(days=2)),
     (r"下个月初|下個月初|月初|early next month", lambda t, _m: in_next_month(t, 1)),
     (
-        r"下[个個]月(\d+)[号號]|next month on the (\d+)",
+        r"下[个個]月(\d+)[号號]|next month on the (\d+)(?:st|nd|rd|th)",
         lambda t, m: in_next_month(t, int(m.group(1) or m.group(2))),
     ),
     (
@@ -231,6 +232,12 @@ FUTURE_RULES: list[Rule] = [
         lambda t, m: next_calendar_week(t, EN_WEEKDAY[m.group(1) or m.group(2)]),
     ),
     (r"月底|月尾|end of (?:the )?month|month end", lambda t, _m: last_day(t)),
+    (r"周末|週末|this weekend", lambda t, _m: coming(t, 5)),
+    (
+        r"(?<!next )\b(mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?\b"
+        r"(?! next week)",
+        lambda t, m: coming(t, EN_SHORT[m.group(1)]),
+    ),
     (r"发工资|發薪|出糧|payday", lambda t, _m: nth(t, 15)),
     (r"後天|后天|後日|day after tomorrow", lambda t, _m: t + dt.timedelta(days=2)),
     (r"明天|明儿|聽日|tomorrow|tmrw?\b", lambda t, _m: t + dt.timedelta(days=1)),
@@ -252,7 +259,18 @@ FUTURE_RULES: list[Rule] = [
         lambda t, m: coming(t, ZH_WEEKDAY[m.group(1)]),
     ),
 ]
+
+
+def latest(today: dt.date, weekday: int) -> dt.date:
+    return today - dt.timedelta(days=(today.weekday() - weekday - 1) % 7 + 1)
+
+
 PAST_RULES: list[Rule] = [
+    (rf"(?:周|星期|礼拜|禮拜|週)({ZH_DAY})", lambda t, m: latest(t, ZH_WEEKDAY[m.group(1)])),
+    (
+        r"on (monday|tuesday|wednesday|thursday|friday|saturday|sunday)",
+        lambda t, m: latest(t, EN_WEEKDAY[m.group(1)]),
+    ),
     (r"前天|2 days ago", lambda t, _m: t - dt.timedelta(days=2)),
     (r"昨天|昨晚|琴日|yesterday|last night", lambda t, _m: t - dt.timedelta(days=1)),
     (r"刚刚|剛剛|刚才|今天早上|今朝|just now|this morning", lambda t, _m: t),
@@ -289,7 +307,7 @@ def checked_by_rule(kind: str, rules: list[Rule]) -> list[tuple[dict[str, Any], 
 def test_relative_dates_in_promises_resolve_by_the_documented_rules() -> None:
     checked = checked_by_rule("promise_to_pay", FUTURE_RULES)
     promises = sum(m["intent"] == "promise_to_pay" for m in MESSAGES)
-    assert len(checked) >= promises * 0.6, "the rules should reach most promises"
+    assert len(checked) >= promises * 0.9, "the rules should reach most promises"
     wrong = [
         (m["text"], m["at"], m["date"], str(want)) for m, want in checked if m["date"] != str(want)
     ]
@@ -298,7 +316,7 @@ def test_relative_dates_in_promises_resolve_by_the_documented_rules() -> None:
 
 def test_past_dates_in_payments_made_resolve_by_the_documented_rules() -> None:
     checked = checked_by_rule("already_paid", PAST_RULES)
-    assert len(checked) >= 15
+    assert len(checked) >= 50
     wrong = [
         (m["text"], m["at"], m["date"], str(want)) for m, want in checked if m["date"] != str(want)
     ]
@@ -375,7 +393,7 @@ def test_amounts_in_figures_and_simple_words_are_their_minor_units() -> None:
         for m in MESSAGES
         if m["amount_minor"] is not None and amount_by_rule(m["text"]) is not None
     ]
-    assert len(checked) >= 150
+    assert len(checked) >= 240
     wrong = [
         (m["text"], m["amount_minor"], want) for m, want in checked if m["amount_minor"] != want
     ]

@@ -17,7 +17,7 @@ CUES: dict[str, str] = {
     "already_paid": (
         r"已经还|已还|还了|还过|还清了|转了|转过|转账了|付了|付过|交了|缴了|打款了|已付|已转|已缴|扣了|扣款了"
         r"|还咗|俾咗|入咗|过咗数|过了数|截图|回单|凭证|流水"
-        r"|\bpaid\b|already paid|have paid|i paid|transferred|sent (?:the|you)|made (?:the|a) payment|receipt"
+        r"|\bpaid\b|already paid|have paid|i paid|payment (?:done|made|sent|completed)|made the payment|settled it|cleared it|transferred|sent (?:the|you)|made (?:the|a) payment|receipt"
         r"|\bhuan ?le\b|\byi ?huan\b"
     ),
     "promise_to_pay": (
@@ -43,11 +43,11 @@ CUES: dict[str, str] = {
     ),
     "dispute": (
         r"不是我借|没借过|没有借|从没借|没借|搞错|弄错|有误|不对|不认|重复扣|多扣|扣了两次|盗用|冒用|冒名|被盗|合同|协议|不合理|错的|算错|早就还清|结清了|投诉到"
-        r"|didn'?t borrow|never borrowed|not my (?:loan|debt)|not mine|wrong amount|incorrect|mistake|fraud|identity theft|stolen|charged twice|double charged|dispute|\berror\b|doesn'?t match|settled|never took"
+        r"|didn'?t borrow|never borrowed|not my (?:loan|debt)|not mine|wrong amount|incorrect|mistake|fraud|identity theft|stolen|charged twice|double charged|deducted too much|overcharg|refund|dispute|\berror\b|doesn'?t match|settled|never took"
     ),
     "hardship": (
         r"失业|没工作|没了工作|丢了工作|工作没了|裁员|被裁|炒鱿鱼|生病|病了|住院|手术|医院|治疗|化疗|癌|没钱|没收入|收入|破产|倒闭|亏|灾|台风|洪水|火灾|地震|困难|拮据|揭不开锅|养不起|离婚|坐牢|怀孕|生孩子|残疾|冇钱|冇工"
-        r"|lost (?:my )?job|laid off|unemployed|out of work|no job|sick|hospital|surgery|illness|cancer|no income|broke|can'?t afford|cannot afford|passed away|died|funeral|flood|fire|typhoon|earthquake|divorce|pregnan|disab|struggl|hard times|hardship|bankrupt"
+        r"|lost (?:my )?job|laid off|retrench|fired|closed down|shut down|business (?:failed|closed)|no work|unemployed|out of work|no job|sick|hospital|surgery|illness|cancer|no income|broke|can'?t afford|cannot afford|passed away|died|funeral|flood|fire|typhoon|earthquake|divorce|pregnan|disab|struggl|hard times|hardship|bankrupt"
     ),
     "wrong_person": (
         r"不是我|打错|发错|找错|不认识|没这个人|没有这个人|不是本人|新号码|新号|号码是我|朋友的|他的|她的|前任|搵错|唔识|唔系我"
@@ -55,15 +55,15 @@ CUES: dict[str, str] = {
     ),
     "talk_to_human": (
         r"人工|真人|客服|专员|转接|打过来|跟人|找人|同人|和人|经理|负责人|主管|有人吗|机器人|活人|职员"
-        r"|\bagent\b|human|real person|representative|someone|somebody|call me|speak (?:to|with)|talk (?:to|with)|manager|supervisor|\bbot\b|operator"
+        r"|\bagent\b|human|real person|\bstaff\b|\bofficer\b|customer service|hotline|\bcs\b|representative|someone|somebody|call me|speak (?:to|with)|talk (?:to|with)|manager|supervisor|\bbot\b|operator"
     ),
     "complaint": (
         r"投诉|态度|骚扰|威胁|恐吓|辱骂|骂|差劲|恶劣|太差|举报|报警|家人|父母|老母|同事|公司|领导|爆通讯录|通讯录|烦|凭什么|过分|不要脸|流氓|黑社会|假冒|冒充|吓|半夜|凌晨|一天打|天天打|打了.*次"
-        r"|complain|rude|harass|threat|abus|report you|unprofessional|disgusting|terrible|awful|my family|my boss|my work|at work|middle of the night|every day|so many calls|police|lawyer|regulator"
+        r"|complain|worst|\bservice\b|rude|harass|threat|abus|report you|unprofessional|disgusting|terrible|awful|my family|my boss|my work|at work|middle of the night|every day|so many calls|police|lawyer|regulator"
     ),
     "other": (
         r"你好|您好|谢谢|早安|早上好|晚安|早晨|快乐|收到|好的|嗯|哈|在吗|你是谁|哪位|什么事|换绑|借款|额度|提额"
-        r"|\bhello\b|\bhi\b|\bthanks?\b|thank you|\bok\b|okay|got it|who is this|what is this|happy|good morning|invoice|borrow more|loan again|credit limit"
+        r"|\bhello\b|\bhi\b|\bhey\b|\bnoted\b|\bthanks?\b|thank you|\bok\b|okay|got it|who is this|what is this|happy|good morning|invoice|borrow more|loan again|credit limit"
     ),
 }
 COMPILED = tuple((intent, re.compile(pattern)) for intent, pattern in CUES.items())

@@ -25,8 +25,8 @@ Dates (`parse_date`), resolved in the zone of the message's own time `at`:
   week (weeks start on Monday), "下下周五" the week after, "上周五"/"last Friday" the past week's;
   "这周五"/"本周五" this calendar week's; "周末"/"this weekend" the coming Saturday;
 - the month: "月底"/"月末"/"end of the month"/"eom" is its last day, "下月底"/"end of next month"
-  the next month's, "月初"/"下月初"/"early next month" the 1st of the next month, "下个月"/"next
-  month" too, "next week"/"下周" next week's Monday, "Friday next week" next week's Friday, "月中"/"mid-month"
+  the next month's, "月初"/"下月初"/"early next month" the 1st of the next month ("下个月"/"next
+  month" alone names no day: none), "next week"/"下周" next week's Monday, "Friday next week" next week's Friday, "月中"/"mid-month"
   the 15th, "下个月5号" the 5th of next month;
 - a day of the month: "15号", "15日", "十五号", "the 15th", "on the 1st": the next such day on or
   after today (a 31st in a shorter month is its last day);
@@ -35,7 +35,7 @@ Dates (`parse_date`), resolved in the zone of the message's own time `at`:
   this year's, unless it was more than 30 days ago, then next year's;
 - a span: "3天后", "三天内", "过两天" (= 2 days), "in 3 days", "within a week", "in two weeks",
   "一周后", "一个月后", "in a month";
-- payday: "发工资后", "出粮", "after payday", "when I get paid" is `PAYDAY`: the next 15th on or
+- payday: "发工资后", "出粮", "after payday", "when I get paid", "after my salary" is `PAYDAY`: the next 15th on or
   after today. Chinese employers pay monthly, most often between the 10th and the 15th for the
   month before, so the 15th is the first day most people who say it have been paid; it is a
   convention, kept in one place (the labelled set follows the same rule).
@@ -54,6 +54,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Literal
 
 from recoup.kit.money import MAX_MINOR, minor_digits
@@ -507,7 +508,6 @@ DATE_PATTERNS: tuple[tuple[re.Pattern[str], Maker], ...] = tuple(
             r"\bnext week\b|下(?:个|個)?(?:星期|礼拜|禮拜|周|週)(?![一二三四五六日天末1-7])",
             lambda m: Day("week", 0, 1),
         ),
-        (r"\bnext (?:month)\b|下(?:个|個)月", lambda m: Day("next_month_day", 1)),
         (r"\bnext (?P<wd>" + WEEKDAY_EN_RE + r")\b", _weekday_en("week", 1)),
         (r"\blast (?P<wd>" + WEEKDAY_EN_RE + r")\b", _weekday_en("week", -1)),
         (
@@ -525,7 +525,7 @@ DATE_PATTERNS: tuple[tuple[re.Pattern[str], Maker], ...] = tuple(
         ),
         (r"(?<![\d.:])(?P<d>\d{1,2}|[" + CN_CHARS + r"]{1,3})(?:号|號|日)(?!元|块)", _day_of_month),
         (
-            r"发工资|發工資|发薪|發薪|出粮|出糧|领工资|領工資|领薪|領薪|工资到|工資到|工资下来|工資落|发钱|\bpay ?day\b|\bsalary\b|\bget paid\b|\bgot paid\b|\bpaycheck\b|\bpaycheque\b|\bwages?\b",
+            r"发工资|發工資|发薪|發薪|出粮|出糧|领工资|領工資|领薪|領薪|工资到|工資到|工资下来|工資落|\bpay ?day\b|\bget paid\b|\bpaycheck\b|\bpaycheque\b|after (?:my )?(?:salary|wages?)\b|(?:salary|wages?) (?:comes?|arrives?|is in)\b",
             lambda m: Day("payday"),
         ),
     ]
@@ -539,8 +539,18 @@ class Found:
     day: Day
 
 
-def find_dates(text: str) -> list[Found]:
-    """Every date the grammar reads in normalized text, in text order, no two overlapping."""
+# Any pattern at all, in one search: most messages name no date and are done after it.
+ANY_DATE = re.compile(
+    "|".join(re.sub(r"\(\?P<\w+>", "(?:", pattern.pattern) for pattern, _ in DATE_PATTERNS)
+)
+
+
+@lru_cache(maxsize=4096)
+def find_dates(text: str) -> tuple[Found, ...]:
+    """Every date the grammar reads in normalized text, in text order, no two overlapping
+    (cached: the amount and the date of one message both ask)."""
+    if not ANY_DATE.search(text):
+        return ()
     taken: list[tuple[int, int]] = []
     found: list[Found] = []
     for pattern, make in DATE_PATTERNS:
@@ -553,7 +563,7 @@ def find_dates(text: str) -> list[Found]:
                 continue
             taken.append((start, end))
             found.append(Found(start, end, day))
-    return sorted(found, key=lambda f: f.start)
+    return tuple(sorted(found, key=lambda f: f.start))
 
 
 def _coming_weekday(today: dt.date, weekday: int, tense: Tense) -> dt.date:
@@ -652,9 +662,10 @@ EN_RE = re.compile(
 )
 # A count, a time, a share or an ordinal: what follows a number that is not an amount.
 NOT_AFTER = re.compile(
-    r"\s?(?:期|个|個|月|天|日|号|號|周|週|星期|礼拜|禮拜|次|分|点|點|岁|歲|年|小时|小時|倍|成|折|%|笔|筆|位|人|张|張|条|條|时|時|:|："
-    r"|days?\b|weeks?\b|months?\b|years?\b|times?\b|instal+ments?\b|payments?\b|parts?\b|hours?\b|hrs?\b|mins?\b|minutes?\b"
-    r"|am\b|pm\b|percent|%|st\b|nd\b|rd\b|th\b|x\b|o'?clock|more\b|people\b|kids?\b|children\b)"
+    r"(?:期|个|個|月|天|日|号|號|周|週|星期|礼拜|禮拜|次|分|点|點|岁|歲|年|小时|小時|倍|成|折|%|笔|筆|位|人|张|張|条|條|时|時|:|："
+    r"|\s?(?:期|个月|個月|次|笔|筆|%)"
+    r"|\s?(?:days?\b|weeks?\b|months?\b(?! ?end)|years?\b|times?\b|instal+ments?\b|payments?\b|parts?\b|hours?\b|hrs?\b|mins?\b|minutes?\b"
+    r"|am\b|pm\b|percent|st\b|nd\b|rd\b|th\b|x\b|o'?clock|more\b|people\b|kids?\b|children\b))"
 )
 NOT_BEFORE = re.compile(r"(?:第|分|尾号|尾號|#|\bno\.?\s?|:|：|\d[.,]?)$")
 

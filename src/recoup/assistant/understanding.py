@@ -34,9 +34,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+
+import numpy as np
 
 from recoup.assistant import classifier
 from recoup.assistant.cues import cue_terms
@@ -108,12 +111,12 @@ CRISIS = re.compile(
     "|".join(
         [
             # zh-Hans / zh-Hant / Cantonese
-            r"不想活|活不下去|活不了了|活不成了|活着没意思|活著沒意思|活着没意义|活著沒意義|不想再活|活够了|活夠了",
+            r"不想活|活不下去|活不了了|活不成了|活[着著]没意思|活[着著]沒意思|活[着著]没意义|活[着著]沒意義|不想再活|活够了|活夠了",
             r"想死|寻死|尋死|我去死|死了算了|死了算|一死了之|不如死|死给你们看|死給你們看|死了一了百了|一了百了",
             r"自杀|自殺|轻生|輕生|跳楼|跳樓|跳河|跳海|割腕|上吊|烧炭|燒炭|喝农药|喝農藥|安眠药|安眠藥|吞药|吞藥",
             r"结束生命|結束生命|结束自己|結束自己|了结自己|了結自己|了结此生|了結此生|离开这个世界|離開這個世界",
             r"告别这个世界|告別這個世界|生无可恋|生無可戀|没法活|沒法活|冇得活|唔想活|想不开|想不開|遗书|遺書",
-            r"河边|河邊|一睡不醒|一觉不醒|一覺不醒|唔想生存|不想生存|跳落去|想消失|好想消失|消失算了|活着好痛苦|活著好痛苦|活得好痛苦|活得很痛苦",
+            r"河边|河邊|一睡不醒|一觉不醒|一覺不醒|唔想生存|不想生存|跳落去|想消失|好想消失|消失算了|活[着著]好痛苦|活得好痛苦|活得很痛苦",
             r"撑不下去|撐不下去|顶唔顺|頂唔順|唔想再生存|崩溃|崩潰|绝望|絕望|活唔落去|没有希望|沒有希望|没希望了|冇希望",
             r"楼顶|樓頂|顶楼|頂樓|天台|跳下去|拖累|结束这一切|結束這一切|不想再?继续|不想再?繼續|了断|了斷",
             r"抑郁|抑鬱|忧郁|憂鬱|精神科|救回来|救回來|瓶药|瓶藥|控制不住自己|控制唔到自己|好危險|很危险|很危險",
@@ -141,7 +144,7 @@ CRISIS = re.compile(
             r"tried to (?:kill|end|hurt)|attempted|mental (?:breakdown|health crisis)|can'?t cope|cannot cope|falling apart|going crazy",
             r"解脱|解脫|永远睡|永遠睡|不醒|醒不来|醒不來|对不起家人|對不起家人|下辈子|下輩子|来世|來世|永别|永別|遗言|遺言|后事|後事",
             r"最后一条|最後一條|最后一次联系|做傻事|傻事|想不通|不活了|不如不活|没有活路|沒有活路|没活路|走投无路|走投無路|不安全",
-            r"一直哭|每天哭|天天哭|整晚哭|哭了一整|刀片|绳子|繩子|煤气|煤氣|割|流血|救救我|撑不住|撐不住|活着有什么意|活著有什麼意",
+            r"一直哭|每天哭|天天哭|整晚哭|哭了一整|刀片|绳子|繩子|煤气|煤氣|割|流血|救救我|撑不住|撐不住|活[着著]有什么意|活[着著]有什麼意",
             # pinyin
             r"\bzi ?sha\b|\bbu ?xiang ?huo|\bhuo ?bu ?xia ?qu|\bxiang ?si ?le\b|\btiao ?lou\b|\bqing ?sheng\b",
         ]
@@ -185,7 +188,10 @@ HAN_SPACE = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")  # "不 �
 def is_crisis(text: str) -> bool:
     """A crisis cue (rule 1) in folded text (`classify`), also with the spaces between Chinese
     characters removed."""
-    return bool(CRISIS.search(text) or CRISIS.search(HAN_SPACE.sub("", text)))
+    if CRISIS.search(text):
+        return True
+    joined = HAN_SPACE.sub("", text)
+    return joined != text and bool(CRISIS.search(joined))
 
 
 def is_stop(original: str, text: str) -> bool:
@@ -208,7 +214,7 @@ def asks_to_stop(text: str) -> bool:
 THIRD_PARTY = re.compile(
     r"打给(?:我)?(?:妈|爸|家人|父母|老婆|老公|同事|朋友|公司|老板|领导|亲戚)|"
     r"打給(?:我)?(?:媽|爸|家人|父母|老婆|老公|同事|朋友|公司|老闆|領導|親戚)|"
-    r"(?:call|calling|text|texting|contact|contacting) my (?:mother|mom|mum|father|dad|family|parents|wife|husband|friends?|boss|relatives|colleagues)"
+    r"(?:call|calling|text|texting|contact|contacting) my (?:mother|mom|mum|father|dad|family|parents|wife|husband|friends?|boss|relatives|colleagues|coworkers?|co-workers?)"
 )
 
 
@@ -245,17 +251,14 @@ def message_signals(text: str, at: dt.datetime, currency: str = "CNY") -> list[s
     return signals(text, parse_amount(text, currency), parse_date(text, at), at.date())
 
 
-def classify(text: str, extra: list[str]) -> tuple[str, float]:
-    """The intent and its confidence: the rules, the floors, then the model (told `extra`, see
-    `signals`)."""
+def decide(text: str, classes: Sequence[str], proba: np.ndarray) -> tuple[str, float]:
+    """The intent and its confidence from the model's probabilities and the rules (1 to 4)."""
     folded = to_simplified(normalize(text))
     if is_crisis(folded):
         return "vulnerable", 1.0
-    m = model()
-    proba = m.predict_proba(text, extra)
     best = int(proba.argmax())
-    intent, confidence = m.classes[best], round(float(proba[best]), 4)
-    p = dict(zip(m.classes, (float(v) for v in proba), strict=True))
+    intent, confidence = classes[best], round(float(proba[best]), 4)
+    p = dict(zip(classes, (float(v) for v in proba), strict=True))
     if p.get("vulnerable", 0.0) >= VULNERABLE_FLOOR:
         return "vulnerable", round(p["vulnerable"], 4)
     asked = is_stop(text, folded) or (asks_to_stop(folded) and not THIRD_PARTY.search(folded))
@@ -264,6 +267,13 @@ def classify(text: str, extra: list[str]) -> tuple[str, float]:
     if p.get("stop", 0.0) >= STOP_FLOOR and intent != "wrong_person":
         return "stop", round(p["stop"], 4)
     return intent, confidence
+
+
+def classify(text: str, extra: list[str]) -> tuple[str, float]:
+    """The intent and its confidence: the rules, the floors, then the model (told `extra`, see
+    `signals`)."""
+    m = model()
+    return decide(text, m.classes, m.predict_proba(text, extra))
 
 
 def understand(
@@ -285,3 +295,40 @@ def understand(
         date=parse_date(text, at, tense=tense) if tense == "past" else ahead,
         language=language or detect_language(text),
     )
+
+
+def understand_many(
+    messages: Sequence[tuple[str, dt.datetime, str | None]], *, currency: str = "CNY"
+) -> list[Understanding]:
+    """`understand` of many (text, at, language) messages at once, in order: the same answers,
+    the model's products done together (the CLI and a batch of replies)."""
+    for _, at, language in messages:
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise ValueError(
+                "at must be an aware datetime (the message's time in the debtor's zone)"
+            )
+        if language is not None and language not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+    amounts = [parse_amount(text, currency) for text, _, _ in messages]
+    ahead = [parse_date(text, at) for text, at, _ in messages]
+    extras = [
+        signals(text, amount, day, at.date())
+        for (text, at, _), amount, day in zip(messages, amounts, ahead, strict=True)
+    ]
+    m = model()
+    proba = m.predict_proba_many([text for text, _, _ in messages], extras) if messages else None
+    out = []
+    for k, (text, at, language) in enumerate(messages):
+        assert proba is not None
+        intent, confidence = decide(text, m.classes, proba[k])
+        past = intent == "already_paid"
+        out.append(
+            Understanding(
+                intent=intent,
+                confidence=confidence,
+                amount_minor=amounts[k],
+                date=parse_date(text, at, tense="past") if past else ahead[k],
+                language=language or detect_language(text),
+            )
+        )
+    return out

@@ -99,8 +99,10 @@ def classify(
         raise _bad(f"--currency {currency!r} is not an ISO 4217 code")
     messages = _read(source, skip_invalid=skip_invalid)
     out = sys.stdout
-    for m in messages:
-        u = understanding.understand(m.text, at=m.at, language=m.language, currency=currency)
+    understood = understanding.understand_many(
+        [(m.text, m.at, m.language) for m in messages], currency=currency
+    )
+    for m, u in zip(messages, understood, strict=True):
         row = {
             "id": m.id,
             "intent": u.intent,
@@ -205,7 +207,7 @@ def evaluate(
     rows = [r for r in _labelled(data) if r.split == split and r.message.id not in left_out]
     if not rows:
         raise _bad(f"the labelled set has no {split} split" + (" left" if left_out else ""))
-    understood = [understanding.understand(r.message.text, at=r.message.at) for r in rows]
+    understood = understanding.understand_many([(r.message.text, r.message.at, None) for r in rows])
     result = dataset.evaluate(rows, understood)
     table = Table(title=f"intents on the {split} split ({result.rows:,} messages)")
     for column in ("intent", "precision", "recall", "F1", "messages"):
@@ -213,6 +215,20 @@ def evaluate(
     for intent, s in result.per_intent.items():
         table.add_row(intent, _pct(s.precision), _pct(s.recall), f"{s.f1:.3f}", str(s.support))
     console.print(table)
+    grid = Table(title="F1 per intent and language (precision / recall)")
+    grid.add_column("intent")
+    shown = list(result.per_language)
+    for language in shown:
+        grid.add_column(language, justify="right")
+    for intent in result.per_intent:
+        cells = []
+        for language in shown:
+            cell = result.per_intent_language.get((intent, language))
+            cells.append(
+                "-" if cell is None else f"{cell.f1:.2f} ({cell.precision:.0%} / {cell.recall:.0%})"
+            )
+        grid.add_row(intent, *cells)
+    console.print(grid)
     languages = Table(title="per language")
     for column in ("language", "macro F1", "messages"):
         languages.add_column(column, justify="left" if column == "language" else "right")
