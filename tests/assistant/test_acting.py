@@ -8,7 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from recoup.config import Settings
@@ -26,6 +26,7 @@ from recoup.models import (
     CustomerPhone,
     DelinquencyPause,
     OptOut,
+    TemplateVersion,
 )
 from tests.contact.test_dispatch import dispatcher, drain, spool, spooled
 from tests.contact.test_replies import INBOUND, add_contact, sms, twilio_post
@@ -342,3 +343,59 @@ class TestCrisisAndStop:
         ).scalar_one()
         assert confirmation.channel == "sms"
         assert conversation_of(session, account).state == "closed"
+
+
+class TestSendTimeContentCheck:
+    def test_an_answer_that_says_what_the_rules_forbid_never_leaves(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        client: TestClient,
+        settings: Settings,
+        tmp_path: Path,
+    ) -> None:
+        """The dispatcher's content check on the assistant's answers (`_forbidden`): an approved
+        text changed behind the approval's back (a threat in it) is blocked when it would go."""
+        account, number = debtor(session, clock)
+        session.execute(
+            update(TemplateVersion)
+            .where(
+                TemplateVersion.name == "assistant_pay_link",
+                TemplateVersion.channel == "sms",
+                TemplateVersion.language == "zh-CN",
+            )
+            .values(body="【{{ creditor_name }}】（智能助手）不还钱后果自负：{{ pay_link }}")
+        )
+        session.commit()
+
+        twilio_post(client, settings, INBOUND, sms("SMlink", number, "发个还款链接"))
+        [answer] = answers(session, account)
+        assert answer.template == "assistant_pay_link"
+        clock.advance(dt.timedelta(minutes=1))
+        drain(dispatcher(sessions, clock, spool(tmp_path, "sms")))
+
+        assert spooled(tmp_path, "sms") == []
+        session.expire_all()
+        blocked = session.get(ContactPlan, answer.id)
+        assert blocked is not None
+        assert blocked.status == "blocked"
+        assert blocked.reasons, "the rule and code that blocked it"
+        assert all(r.endswith(":CONTENT_FORBIDDEN") for r in blocked.reasons), blocked.reasons
+
+
+class TestAlreadyPaid:
+    def test_a_payment_the_ledger_has_not_seen_becomes_a_task(
+        self, session: Session, clock: SettableClock, client: TestClient, settings: Settings
+    ) -> None:
+        account, number = debtor(session, clock)
+
+        twilio_post(client, settings, INBOUND, sms("SMpaid", number, "我已经还了"))
+
+        session.expire_all()
+        task = session.execute(
+            select(AgentTask).where(AgentTask.queue == "conversations")
+        ).scalar_one()
+        assert (task.account_id, task.source) == (account.id, "conversation")
+        assert [a.template for a in answers(session, account)] == ["assistant_already_paid"]
+        assert conversation_of(session, account).state == "resolved"

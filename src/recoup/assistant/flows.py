@@ -526,15 +526,19 @@ def _answer(work: _Turn, outcome: _Outcome, voice: Voice, shown_in: tuple[str, s
     else:
         language, link = shown_in
         channel = "in_app"
-    text = contact_service.render_answer(
-        work.session,
-        template=outcome.template,
-        channel=channel,
-        language=language,
-        variables=_facts(work, voice, link, outcome.subject),
-        jurisdiction=work.customer.jurisdiction,
-        creditor_name=voice.creditor_name,
-    )
+    try:
+        text = contact_service.render_answer(
+            work.session,
+            template=outcome.template,
+            channel=channel,
+            language=language,
+            variables=_facts(work, voice, link, outcome.subject),
+            jurisdiction=work.customer.jurisdiction,
+            creditor_name=voice.creditor_name,
+        )
+    except RecoupError as exc:  # an approved text the rules now refuse: withheld, never shown
+        # (by SMS the dispatcher's own check blocks it); what was done stays done.
+        text = f"[{outcome.template} withheld: {exc.message}]"
     service.add_turn(
         work.session,
         work.conversation,
