@@ -103,3 +103,20 @@ class TestKpis:
 
         assert "Resolved without a person" in page.text
         assert "asked for a person: 1" in page.text
+
+
+class TestOnTheAccount:
+    def test_the_account_page_links_its_conversations_for_those_who_may_read_them(
+        self, session: Session, clock: SettableClock, console: ConsoleClient
+    ) -> None:
+        account, conversation = handed_over(session, clock)
+
+        console.sign_in(Role.agent)
+        page = console.get(f"/console/accounts/{account.id}")
+        assert f'href="/console/conversations/{conversation.id}"' in page.text
+        assert "我要人工客服" not in page.text  # the words only behind the logged view
+
+        console.sign_in(Role.auditor)
+        page = console.get(f"/console/accounts/{account.id}")
+        assert page.status_code == 200
+        assert f"/console/conversations/{conversation.id}" not in page.text

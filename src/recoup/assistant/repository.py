@@ -81,6 +81,12 @@ class ConversationRepository(Repository[Conversation]):
         )
         return [tuple(row) for row in self.session.execute(stmt)]  # type: ignore[misc]
 
+    def of_account(self, account_id: int, *, limit: int) -> list[Conversation]:
+        """The account's conversations, newest first."""
+        c = Conversation
+        stmt = select(c).where(c.account_id == account_id).order_by(c.id.desc()).limit(limit)
+        return list(self.session.execute(stmt).scalars())
+
     def in_state(self, state: str, *, limit: int) -> Sequence[Conversation]:
         """Conversations in a state, the longest waiting first."""
         c = Conversation

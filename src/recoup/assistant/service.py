@@ -184,6 +184,10 @@ def recent_turns(
     return ConversationRepository(session).recent_turns(customer_id, channel, limit=limit)
 
 
+def of_account(session: Session, account_id: int, *, limit: int = 20) -> list[Conversation]:
+    return ConversationRepository(session).of_account(account_id, limit=limit)
+
+
 def in_state(session: Session, state: str, *, limit: int = 100) -> Sequence[Conversation]:
     if state not in tuple(ConversationState):
         raise ValidationFailed(f"state must be one of {', '.join(ConversationState)}")
