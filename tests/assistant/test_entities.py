@@ -198,3 +198,17 @@ class TestDates:
     def test_a_naive_time_is_refused(self) -> None:
         with pytest.raises(ValueError, match="aware"):
             parse_date("明天", dt.datetime(2026, 6, 10, 9, 0))
+
+
+@pytest.mark.parametrize(
+    "text", ["a " * 1000, "a and " * 330, "五" * 2000, "一千" * 1000, "12/" * 700]
+)
+def test_hostile_text_is_read_in_bounded_time(text: str) -> None:
+    """The English number pattern repeats at most 8 words, each ending at a word boundary;
+    without the bound "a a a ..." took a second (quadratic backtracking) on this machine."""
+    import time
+
+    start = time.process_time()
+    parse_amount(text)
+    parse_date(text, WEDNESDAY)
+    assert time.process_time() - start < 0.5

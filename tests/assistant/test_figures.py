@@ -39,13 +39,11 @@ def test_every_stop_and_vulnerable_message_is_caught(figures: dataset.Evaluation
     assert figures.recall_vulnerable == 1.0
 
 
-@pytest.mark.xfail(strict=True, reason="not reached yet: docs/assistant.md has the figures")
 def test_macro_f1_is_at_least_0_90(figures: dataset.Evaluation) -> None:
     assert figures.macro_f1 >= 0.90
 
 
 def test_the_level_reached_holds(figures: dataset.Evaluation) -> None:
     """The figures of the shipped model (docs/assistant.md), less a point for noise."""
-    assert figures.recall_stop >= 0.93
+    assert figures.recall_stop >= 0.95
     assert figures.recall_vulnerable >= 0.91
-    assert figures.macro_f1 >= 0.88

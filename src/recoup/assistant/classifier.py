@@ -4,13 +4,14 @@ Pure: texts in, probabilities out; no database, no settings, no pickle.
 
 - Features (`features`): the text folded (NFKC, lower case, traditional characters written
   simplified so a phrasing learned in one script is known in the other, every digit "0", so
-  "还500" and "还300" are one phrasing), then its character n-grams of 1 to 4 inside each space-separated
+  "还500" and "还300" are one phrasing), then its character n-grams of 1 and 2 inside each space-separated
   chunk padded with a space at each end (scikit-learn's "char_wb": Chinese, written without spaces,
   gives n-grams across its words, which is what carries its meaning), and for Latin words the
   word itself and each pair of neighbours ("w:stop", "w:call me"). Character n-grams read typos,
   pinyin abbreviations, traditional and simplified forms and emoji without a dictionary.
 - Weights: tf-idf (sublinear tf, smoothed idf, l2-normalised rows; a term must appear in at least
-  `MIN_DF` training messages), then `LogisticRegression` (lbfgs, balanced class weights, `C`).
+  `MIN_DF` training messages), then `LogisticRegression` (lbfgs, balanced class weights, `C`);
+  the n-gram range, `MIN_DF` and `C` chosen by 5-fold cross-validation on the train split.
   Its probabilities are the model's confidence: the largest is reported.
 - Storage (`dumps`/`loads`): the vocabulary, idf and weights as lists, rounded to `DIGITS`
   decimals, with the training's parameters and data digest. The scorer (`Model.predict_proba`)
@@ -35,9 +36,9 @@ import numpy as np
 from recoup.assistant.hanzi import to_simplified
 
 FORMAT = "recoup.assistant.intents/1"
-NGRAMS = (1, 3)
-MIN_DF = 2
-C = 10.0
+NGRAMS = (1, 2)
+MIN_DF = 1
+C = 30.0
 MAX_ITER = 5000
 DIGITS = 5  # decimals kept in the stored weights
 MAX_TEXT = 2000

@@ -654,7 +654,7 @@ EN_RE = re.compile(
     + MARK_BEFORE
     + r"\s?)?\b(?P<en>(?:(?:a|"
     + EN_WORD
-    + r")(?:[\s\-]+(?:and[\s\-]+)?)?)*(?:"
+    + r")\b[\s\-]+(?:and[\s\-]+)?){0,8}(?:"
     + EN_WORD
     + r"))\b(?:\s?"
     + MARK_AFTER
