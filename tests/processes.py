@@ -20,8 +20,9 @@ def recoup_run(env: dict[str, str], cwd: Path, *args: str) -> str:
     return done.stdout
 
 
-def wait_until_serving(base: str, *, seconds: float = 30) -> None:
-    """Poll `/healthz` until the server answers."""
+def wait_until_serving(base: str, *, seconds: float = 120) -> None:
+    """Poll `/healthz` until the server answers (importing the app takes 7 s of CPU: on a loaded
+    two-core machine, 30 s of wall time and more)."""
     deadline = time.monotonic() + seconds
     while True:
         try:

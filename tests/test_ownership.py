@@ -83,6 +83,9 @@ OWNERS: dict[str, str] = {
     "audit_head": "audit",
     "audit_checkpoints": "audit",
     "data_access_log": "audit",
+    # assistant: the conversations with debtors and their turns
+    "conversations": "assistant",
+    "conversation_turns": "assistant",
     # cases: disputes, complaints, hardship and vulnerability
     "cases": "cases",
     "survey_responses": "cases",  # the debtor's answers after repaying: their voice, like a case

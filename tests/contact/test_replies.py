@@ -26,6 +26,7 @@ from recoup.models import (
     AuditEvent,
     ContactEvent,
     ContactPlan,
+    ConversationTurn,
     CustomerPhone,
     InboundMessage,
     OptOut,
@@ -303,7 +304,7 @@ class TestInboundSms:
         assert response.status_code == 401
         assert opt_outs(session, account.customer_id) == []
 
-    def test_a_reply_is_kept_encrypted_and_becomes_a_task(
+    def test_a_reply_is_kept_encrypted_and_goes_to_the_assistant(
         self,
         session: Session,
         clock: SettableClock,
@@ -327,12 +328,22 @@ class TestInboundSms:
         [raw] = session.execute(text("select body from inbound_messages")).scalars().all()
         assert words not in str(raw)
         assert number not in str(raw)
-        task = session.execute(
-            select(AgentTask).where(
-                AgentTask.account_id == account.id, AgentTask.queue == "replies"
-            )
+        # Not the agents' replies queue any more: the assistant has it (tests/assistant).
+        assert (
+            session.execute(
+                select(AgentTask).where(
+                    AgentTask.account_id == account.id, AgentTask.queue == "replies"
+                )
+            ).first()
+            is None
+        )
+        said = session.execute(
+            select(ConversationTurn).where(ConversationTurn.direction == "in")
         ).scalar_one()
-        assert (task.source, task.subject_id, task.status) == ("reply", message.id, "open")
+        assert said.text == words
+        sealed = session.execute(text("select text from conversation_turns")).scalars().all()
+        assert sealed
+        assert not any(words in str(t) for t in sealed)
         assert opt_outs(session, account.customer_id) == []
 
     def test_a_reply_from_an_unknown_number_is_kept_without_a_task(

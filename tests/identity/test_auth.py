@@ -43,6 +43,8 @@ OPEN_ROUTES = {
     ("GET", "/p/{token}/help"): "the pay link (disputes, hardship and complaints)",
     ("POST", "/p/{token}/help"): "the pay link with a CSRF field",
     ("GET", "/p/{token}/data"): "the pay link and the one-time code's cookie",
+    ("GET", "/p/{token}/chat"): "the pay link and the one-time code's cookie (the assistant)",
+    ("POST", "/p/{token}/chat"): "the pay link, a CSRF field and the code's cookie",
     ("POST", "/p/{token}/data/review"): "the pay link, a CSRF field and the code's cookie",
     ("GET", "/p/{token}/learn"): "the pay link (the learning centre's list)",
     ("GET", "/p/{token}/learn/{slug}"): "the pay link (an approved article)",

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from recoup import __version__
 from recoup.analytics.endpoints import router as analytics_router
 from recoup.arrangements.endpoints import router as arrangements_router
+from recoup.assistant.endpoints import router as assistant_router
 from recoup.autopay.endpoints import router as autopay_router
 from recoup.bootstrap import install_keys, load_audit_signer
 from recoup.cases.endpoints import router as cases_router
@@ -40,6 +41,7 @@ from recoup.risk.endpoints import router as risk_router
 from recoup.sandbox.wallet import router as sandbox_wallet_router
 from recoup.strategy.endpoints import router as strategy_router
 from recoup.web.autopay import router as autopay_portal_router
+from recoup.web.chat import router as chat_router
 from recoup.web.heard import router as heard_router
 from recoup.web.learn import router as learn_router
 from recoup.web.portal import router as portal_router
@@ -143,6 +145,7 @@ def create_app(
     app.include_router(webhook_router)
     app.include_router(identity_router)
     app.include_router(contact_router)
+    app.include_router(assistant_router)
     app.include_router(arrangements_router)
     app.include_router(autopay_router)
     app.include_router(cases_router)
@@ -157,6 +160,7 @@ def create_app(
     app.include_router(learn_router)
     app.include_router(heard_router)
     app.include_router(autopay_portal_router)
+    app.include_router(chat_router)
     app.include_router(unsubscribe_router)
     if settings.sandbox_wallet:
         app.include_router(sandbox_wallet_router)

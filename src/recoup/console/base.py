@@ -244,6 +244,7 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
     ("/console/approvals", "common.nav_approvals", Permission.arrangements_approve),
     ("/console/cases", "common.nav_cases", Permission.cases_resolve),
     ("/console/replies", "common.nav_replies", Permission.replies_handle),
+    ("/console/conversations", "common.nav_conversations", Permission.conversations_handle),
     ("/console/outbox", "common.nav_outbox", Permission.contacts_retry),
     ("/console/dashboard", "common.nav_dashboard", Permission.analytics_read),
     ("/console/strategy", "common.nav_strategy", Permission.policies_write),

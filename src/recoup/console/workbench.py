@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from recoup.agents import service as agents_service
 from recoup.arrangements import flows as arrangement_flows
+from recoup.assistant import service as assistant_service
 from recoup.audit import service as audit_service
 from recoup.cases.flows import REASONS
 from recoup.console.base import StaffPage, page_for, read_form, redirect, render
@@ -119,6 +120,11 @@ def _account_page(
         values=values or {},
         message=message or request.query_params.get("done", ""),
         today=desk.today(clock),
+        # The assistant's conversations on this account: links only (the words are behind the
+        # conversation's own page, its own permission and its logged view).
+        conversations=assistant_service.of_account(session, account_id)
+        if staff.can(P.conversations_handle)
+        else [],
     )
 
 

@@ -55,8 +55,8 @@ from sqlalchemy.orm import Session
 from recoup.agents import service as agents_service
 from recoup.arrangements.links import one_time_code, pay_link
 from recoup.channels import Accepted, ChannelError, Outgoing
-from recoup.compliance import Facts, Guard, decide
-from recoup.compliance.codes import UNRECORDED
+from recoup.compliance import Facts, Guard, check_content, decide
+from recoup.compliance.codes import UNRECORDED, Code
 from recoup.compliance.tally import Event, Subject, tally_all
 from recoup.compliance.vocabulary import (
     COLLECTOR_ROLE,
@@ -69,7 +69,13 @@ from recoup.compliance.vocabulary import (
 )
 from recoup.config import DEVELOPMENT_LINK_KEY, Settings
 from recoup.contact import repository as repo
-from recoup.contact.templates import MessageTemplate, TemplateProblem, language_for, render
+from recoup.contact.templates import (
+    ASSISTANT,
+    MessageTemplate,
+    TemplateProblem,
+    language_for,
+    render,
+)
 from recoup.kit.tokens import sign_token
 from recoup.models import ContactStatus, PauseKind
 from recoup.models.contact import QUEUE_ENTRY
@@ -450,6 +456,9 @@ def _context(
         consents=repo.electronic_consents(session, customers, now),
         history=repo.history(session, customers, now),
         templates=repo.approved_templates(session),
+        promises=repo.promised(
+            session, [_subject(r.treatment) for r in rows if r.template == "assistant_promise"]
+        ),
     )
 
 
@@ -539,6 +548,7 @@ class _Context:
     consents: Mapping[int, set[str | None]]
     history: dict[int, list[tuple[dt.datetime, str, int, str | None]]]
     templates: Mapping[tuple[str, str, str, str], Any]
+    promises: Mapping[int, tuple[int, dt.date]] = field(default_factory=dict)
 
     def check(self, r: Any, channels: Sequence[str]) -> _Verdict:
         service = r.purpose == "service"
@@ -562,6 +572,10 @@ class _Context:
             return _Verdict(
                 ContactStatus.failed, [rendered], {"error": rendered, "dead_letter": True}
             )
+        if service and r.template in ASSISTANT and rendered is not None:
+            forbidden = self._forbidden(r, rendered[1], language)
+            if forbidden:
+                return _Verdict(ContactStatus.blocked, forbidden, {"reason": forbidden})
         if not service:
             text = (
                 None
@@ -686,10 +700,33 @@ class _Context:
         }
         if r.template == "one_time_code":  # derived from the code's row, never stored in clear
             variables["code"] = one_time_code(self.config.link_key, int(r.treatment.split(":")[1]))
+        if r.template == "assistant_promise":  # the promise the assistant recorded, as it stands
+            promised = self.promises.get(_subject(r.treatment))
+            if promised is None:
+                return f"no promise for {r.treatment}"
+            variables["promised_minor"], variables["promised_date"] = promised
         try:
             return version, render(template, variables)
         except TemplateProblem as exc:
             return f"template {r.template} does not render: {exc}"
+
+    def _forbidden(self, r: Any, body: Any, language: str) -> list[str]:
+        """The assistant's answer as rendered, asked of the pack's content rules once more: what
+        it must never say (threats, false authority...) blocks it even though the debtor asked."""
+        text = "\n".join(p for p in (body.subject, body.body) if p)
+        return [
+            f"{x.rule}:{x.code.value}"
+            for x in check_content(
+                self.guard,
+                text,
+                language=language,
+                channel=GUARD_CHANNEL.get(r.channel, r.channel),
+                jurisdiction=r.jurisdiction,
+                collector=COLLECTOR_ROLE.get(r.collector, "creditor"),
+                creditor_name=self.config.creditor_name,
+            )
+            if x.code == Code.CONTENT_FORBIDDEN
+        ]
 
     def _guard(self, r: Any, index: str | None, text: str | None, language: str) -> Any:
         zones = tuple(r.timezones or ()) or jurisdiction_zones(r.jurisdiction)
@@ -752,6 +789,12 @@ class _Context:
             expires_at=self.now + dt.timedelta(days=UNSUBSCRIBE_DAYS),
         )
         return f"{self.config.public_url}/v1/unsubscribe/{token}"
+
+
+def _subject(treatment: str) -> int:
+    """The id a service message's treatment names (`assistant_promise:12` → 12); 0 if none."""
+    tail = treatment.partition(":")[2]
+    return int(tail) if tail.isdigit() else 0
 
 
 def _first_name(name: str | None) -> str:

@@ -116,7 +116,7 @@ TWILIO_RESPONSES = responses(BadSignature, PayloadTooLarge, ValidationFailed)
 FORM = "application/x-www-form-urlencoded"
 
 
-def _twilio_form(*fields: str) -> dict[str, object]:
+def twilio_form_schema(*fields: str) -> dict[str, object]:
     """Twilio's form as documented here: the fields we read, all strings (Twilio sends more)."""
     return {
         "type": "object",
@@ -128,68 +128,12 @@ def _twilio_form(*fields: str) -> dict[str, object]:
 
 
 @callbacks.post(
-    "/channels/twilio/inbound",
-    summary="Inbound SMS from Twilio",
-    response_class=Response,
-    responses={200: {"content": {"application/xml": {}}}, **TWILIO_RESPONSES},
-    openapi_extra=request_body(
-        schema=_twilio_form("MessageSid", "From", "Body", "FromCountry"), media_type=FORM
-    ),
-)
-def twilio_inbound(form: TwilioForm, session: SessionDep, clock: ClockDep) -> Response:
-    """A reply to one of our SMS, signed by Twilio (`X-Twilio-Signature`). `STOP`, `退订`, `TD`
-    and the like opt the number out at once; other replies become a task for an agent. Answers
-    empty TwiML: the confirmation goes through the outbox."""
-    if not form.get("MessageSid") or not form.get("From"):
-        raise ValidationFailed("MessageSid and From are required")
-    flows.receive_sms(
-        session,
-        provider="twilio",
-        provider_id=form["MessageSid"],
-        from_number=form["From"],
-        body=form.get("Body", ""),
-        region=form.get("FromCountry") or "CN",
-        clock=clock,
-    )
-    return Response(
-        '<?xml version="1.0" encoding="UTF-8"?><Response/>', media_type="application/xml"
-    )
-
-
-@callbacks.post(
-    "/channels/sms/inbound",
-    response_model=schemas.InboundResult,
-    summary="Inbound SMS (gateway)",
-    responses=WEBHOOK_RESPONSES,
-    openapi_extra=request_body(schemas.InboundSms),
-)
-def gateway_inbound(
-    data: GatewaySms, session: SessionDep, clock: ClockDep
-) -> schemas.InboundResult:
-    """A reply from the generic SMS gateway, `{"id", "from", "body", "country"}`, signed like the
-    wallet's webhooks with the gateway's secret. Handled as Twilio's: opt-out words opt the number
-    out at once, other replies become agent tasks; the same id twice is handled once."""
-    result = flows.receive_sms(
-        session,
-        provider="http-sms",
-        provider_id=data.id,
-        from_number=data.sender,
-        body=data.body,
-        region=data.country,
-        clock=clock,
-    )
-    return schemas.InboundResult(
-        message_id=result.message_id, intent=result.intent, duplicate=result.duplicate
-    )
-
-
-@callbacks.post(
     "/channels/twilio/status",
     status_code=204,
     summary="Twilio delivery status",
     responses=TWILIO_RESPONSES,
     openapi_extra=request_body(
-        schema=_twilio_form("MessageSid", "MessageStatus", "ErrorCode"), media_type=FORM
+        schema=twilio_form_schema("MessageSid", "MessageStatus", "ErrorCode"), media_type=FORM
     ),
 )
 def twilio_status(form: TwilioForm, session: SessionDep, clock: ClockDep) -> Response:

@@ -83,6 +83,8 @@ class InboundResult:
     customers: int
     cancelled: int
     duplicate: bool = False
+    customer_id: int | None = None  # the first customer the sender's number is on
+    from_index: str | None = None  # the sender's blind index
 
 
 def receive_sms(
@@ -94,8 +96,11 @@ def receive_sms(
     body: str,
     region: str,
     clock: Clock,
+    task_replies: bool = True,
 ) -> InboundResult:
-    """Record an inbound SMS and act on it (see the module docstring). Idempotent per provider id."""
+    """Record an inbound SMS and act on it (see the module docstring). Idempotent per provider id.
+    `task_replies=False`: a reply that is not an opt-out is only recorded, for the assistant
+    (`recoup.assistant.flows`), which answers it or hands it to a person itself."""
     existing = repo.inbound_by_provider_id(session, provider, provider_id)
     if existing is not None:
         return InboundResult(existing.id, existing.intent, 0, 0, duplicate=True)
@@ -132,7 +137,7 @@ def receive_sms(
                 clock=clock,
             )
             confirm_opt_out(session, customer_id, now)
-        else:
+        elif task_replies:
             _reply_task(session, customer_id, message.id, now)
     audit_service.record(
         session,
@@ -143,7 +148,14 @@ def receive_sms(
         clock=clock,
         details={"intent": intent, "customers": customers, "cancelled": cancelled},
     )
-    return InboundResult(message.id, intent, len(customers), cancelled)
+    return InboundResult(
+        message.id,
+        intent,
+        len(customers),
+        cancelled,
+        customer_id=customers[0] if customers else None,
+        from_index=index,
+    )
 
 
 def opt_out_customer(

@@ -21,6 +21,7 @@ from recoup.models import (
     Account,
     AccountDelinquency,
     AgentTask,
+    ArrangementInstalment,
     Bill,
     Consent,
     ContactEvent,
@@ -957,3 +958,16 @@ def replies_since(
         .order_by(m.received_at.desc(), m.id.desc())
     )
     return list(session.scalars(stmt))
+
+
+def promised(session: Session, arrangement_ids: Collection[int]) -> dict[int, tuple[int, dt.date]]:
+    """Each promise's amount and day (its one instalment): what the assistant's confirmation says
+    (a read of arrangements' table)."""
+    ids = [i for i in arrangement_ids if i]
+    if not ids:
+        return {}
+    i = ArrangementInstalment
+    stmt = select(i.arrangement_id, i.amount_minor, i.due_date).where(
+        among(session, i.arrangement_id, ids)
+    )
+    return {a: (amount, due) for a, amount, due in session.execute(stmt)}

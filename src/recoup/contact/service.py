@@ -22,9 +22,11 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
-from recoup.compliance import Guard, load_guard
+from recoup.compliance import Guard, check_content, load_guard
+from recoup.compliance.codes import Code
 from recoup.contact import repository as repo
 from recoup.contact.templates import (
+    ASSISTANT,
     OPT_OUT_SAMPLE,
     SERVICE,
     MessageTemplate,
@@ -521,8 +523,9 @@ def tell_debtor(
     a service message through the outbox on the channel `answer_channel` picks, rendered by the
     dispatcher in the debtor's language from the approved template, checked again at send time
     (address, opt-out, provider). `subject` names what it answers (`case:12`)."""
-    if template not in SERVICE:
-        raise ValidationFailed(f"template must be one of {', '.join(sorted(SERVICE))}")
+    answers = SERVICE - ASSISTANT  # the assistant's own answers carry facts only it supplies
+    if template not in answers:
+        raise ValidationFailed(f"template must be one of {', '.join(sorted(answers))}")
     now = clock.now()
     treatment = f"{template}:{subject}"[:64]
     if repo.planned_today(session, customer_id, treatment, now.date()):
@@ -547,6 +550,72 @@ def tell_debtor(
         details={"template": template, "channel": channel, "about": subject},
     )
     return contact
+
+
+def assistant_answer(
+    session: Session,
+    *,
+    account_id: int,
+    customer_id: int,
+    template: str,
+    subject: int,
+    channel: str | None,
+    clock: Clock,
+) -> ContactPlan:
+    """The assistant's answer to a debtor who wrote: a service message through the outbox on the
+    channel they wrote on (`channel`; None: `answer_channel`'s), rendered and checked for forbidden
+    content by the dispatcher. `subject` makes it one per turn (or per promise, for
+    `assistant_promise`, whose amount and day the dispatcher reads from the promise)."""
+    if template not in ASSISTANT:
+        raise ValidationFailed(f"template must be one of {', '.join(sorted(ASSISTANT))}")
+    now = clock.now()
+    return plan_service_message(
+        session,
+        account_id=account_id,
+        customer_id=customer_id,
+        treatment=f"{template}:{subject}",
+        template=template,
+        channel=channel or answer_channel(session, customer_id),
+        now=now,
+    )
+
+
+def render_answer(
+    session: Session,
+    *,
+    template: str,
+    channel: str,
+    language: str,
+    variables: Mapping[str, Any],
+    jurisdiction: str,
+    creditor_name: str,
+) -> str:
+    """The approved text of one of the assistant's answers, for a page that shows it at once (the
+    portal's chat), with the forbidden-content rules asked as the dispatcher asks them."""
+    if template not in ASSISTANT:
+        raise ValidationFailed(f"template must be one of {', '.join(sorted(ASSISTANT))}")
+    version = repo.approved_template(session, template, channel, language, "gentle")
+    if version is None:
+        raise NotFound(f"no approved template {template} ({channel}, {language})")
+    rendered = render(
+        MessageTemplate(template, channel, language, "gentle", version.body, version.subject),
+        variables,
+    )
+    forbidden = [
+        r
+        for r in check_content(
+            load_guard(),
+            rendered.body,
+            language=language,
+            channel=channel,
+            jurisdiction=jurisdiction,
+            creditor_name=creditor_name,
+        )
+        if r.code == Code.CONTENT_FORBIDDEN
+    ]
+    if forbidden:
+        raise Conflict(f"template {template} says what the rules forbid: {forbidden[0].rule}")
+    return rendered.body
 
 
 def cancel_pending(

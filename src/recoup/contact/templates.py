@@ -44,7 +44,27 @@ SERVICE = frozenset(
         "case_received",
         "case_answered",
     }
+) | frozenset(
+    {
+        # The assistant's answers to a debtor who wrote (recoup.assistant): checked for forbidden
+        # content when saved and again when sent.
+        "assistant_promise",
+        "assistant_arrange_link",
+        "assistant_plan_made",
+        "assistant_extension_made",
+        "assistant_pay_link",
+        "assistant_balance",
+        "assistant_already_paid",
+        "assistant_case_received",
+        "assistant_handover",
+        "assistant_vulnerable",
+        "assistant_not_understood",
+        "assistant_ask_date",
+        "assistant_stopped",
+        "assistant_ask_budget",
+    }
 )
+ASSISTANT = frozenset(name for name in SERVICE if name.startswith("assistant_"))
 VARIABLES = {
     "first_name": "the debtor's given name (or the name as held)",
     "creditor_name": "who is owed (the wallet or lender)",
@@ -62,6 +82,8 @@ VARIABLES = {
     "opt_out": "how to stop these messages on this channel",
     "support_phone": "where to call",
     "code": "a one-time code the debtor asked for in the portal (service messages only)",
+    "promised_minor": "the amount of the promise the assistant recorded (its answer only)",
+    "promised_date": "the day of the promise the assistant recorded (its answer only)",
 }
 SAMPLES: dict[str, dict[str, Any]] = {
     "zh-CN": {
@@ -111,6 +133,8 @@ def sample(language: str) -> dict[str, Any]:
         "survey_link": "https://pay.example/r/AbC123/survey",
         "learn_link": "https://pay.example/r/AbC123/learn",
         "code": "402917",
+        "promised_minor": 50_000,
+        "promised_date": dt.date(2026, 6, 19),
         **SAMPLES[language],
     }
 

@@ -51,6 +51,9 @@ class Permission(StrEnum):
     privacy_requests = "privacy:requests"  # data-subject requests: export, erasure
     staff_approve = "staff:approve"  # approve another administrator's staff or key proposal
     contacts_retry = "contacts:retry"  # put a dead letter back in the outbox
+    # The assistant's conversations handed over to a person: read them (the debtor's words),
+    # and resolve one once a person has dealt with it.
+    conversations_handle = "conversations:handle"
     models_read = "models:read"  # risk models, their performance and drift, the bandit's arms
     models_activate = "models:activate"  # activate another person's trained model (four eyes)
 
@@ -85,7 +88,7 @@ _FOR_DEBTOR = {
 }
 # Working a queue: the next account, the call, its wrap-up; an agent may reveal a number it must
 # dial (the reason is recorded and the customer sees it).
-_ON_THE_LINE = {P.calls_place, P.tasks_work, P.customers_reveal}
+_ON_THE_LINE = {P.calls_place, P.tasks_work, P.customers_reveal, P.conversations_handle}
 
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.agent: frozenset(_READ | _FOR_DEBTOR | _ON_THE_LINE),

@@ -32,6 +32,7 @@ from recoup.models.contact import (
     InboundMessage,
     OptOut,
 )
+from recoup.models.conversation import Conversation, ConversationState, ConversationTurn
 from recoup.models.customer import (
     ContactSource,
     Customer,
@@ -113,6 +114,9 @@ __all__ = [
     "ContactPreference",
     "ContactSource",
     "ContactStatus",
+    "Conversation",
+    "ConversationState",
+    "ConversationTurn",
     "Customer",
     "CustomerAddress",
     "CustomerEmail",

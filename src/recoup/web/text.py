@@ -677,3 +677,36 @@ AUTOPAY: dict[str, dict[str, str]] = {
 }
 for _language, _more in AUTOPAY.items():
     TEXT[_language].update(_more)
+
+# The chat with the assistant (`recoup.web.chat`).
+CHAT: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "chat_title": "在线助手",
+        "chat_intro": "您好，我是自动回复的智能助手，不是真人。您可以告诉我何时还款、申请分期或延期、查询欠款；如需人工服务，输入“人工”即可。",
+        "chat_you": "您",
+        "chat_assistant": "助手",
+        "chat_message": "输入消息",
+        "chat_send": "发送",
+        "chat_with_person": "工作人员会在这里回复您。",
+    },
+    "zh-TW": {
+        "chat_title": "線上助理",
+        "chat_intro": "您好，我是自動回覆的智慧助理，不是真人。您可以告訴我何時付款、申請分期或延期、查詢欠款；如需專人服務，輸入「真人」即可。",
+        "chat_you": "您",
+        "chat_assistant": "助理",
+        "chat_message": "輸入訊息",
+        "chat_send": "傳送",
+        "chat_with_person": "工作人員會在這裡回覆您。",
+    },
+    "en": {
+        "chat_title": "Chat with our assistant",
+        "chat_intro": 'Hi, I am an automated assistant, not a person. Tell me when you will pay, ask for instalments or more time, or ask what you owe; type "agent" to talk to a person.',
+        "chat_you": "You",
+        "chat_assistant": "Assistant",
+        "chat_message": "Your message",
+        "chat_send": "Send",
+        "chat_with_person": "A person from our team will answer you here.",
+    },
+}
+for _language, _more in CHAT.items():
+    TEXT[_language].update(_more)

@@ -1,0 +1,94 @@
+"""REST: the SMS providers' inbound replies, which the assistant answers. The reply is recorded
+and opt-out words are handled by `contact.flows.receive_sms` exactly as before; any other reply
+from a known number then goes to `assistant.flows.on_sms` instead of the agents' `replies`
+queue. Signatures and forms are verified by contact's dependencies (Twilio's and the gateway's)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from recoup.assistant import flows
+from recoup.config import Settings
+from recoup.contact import flows as contact_flows
+from recoup.contact import schemas
+from recoup.contact.endpoints import (
+    FORM,
+    TWILIO_RESPONSES,
+    GatewaySms,
+    TwilioForm,
+    twilio_form_schema,
+)
+from recoup.http.deps import ClockDep, SessionDep, SettingsDep
+from recoup.http.openapi import request_body
+from recoup.http.webhooks import WEBHOOK_RESPONSES
+from recoup.kit.errors import ValidationFailed
+
+router = APIRouter(prefix="/v1", tags=["contact"])
+
+
+def voice(settings: Settings) -> flows.Voice:
+    return flows.Voice(creditor_name=settings.creditor_name, support_phone=settings.support_phone)
+
+
+@router.post(
+    "/channels/twilio/inbound",
+    summary="Inbound SMS from Twilio",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}}, **TWILIO_RESPONSES},
+    openapi_extra=request_body(
+        schema=twilio_form_schema("MessageSid", "From", "Body", "FromCountry"), media_type=FORM
+    ),
+)
+def twilio_inbound(
+    form: TwilioForm, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> Response:
+    """A reply to one of our SMS, signed by Twilio (`X-Twilio-Signature`). `STOP`, `退订`, `TD`
+    and the like opt the number out at once; other replies go to the assistant, which acts and
+    answers through the outbox or hands over to a person. Answers empty TwiML."""
+    if not form.get("MessageSid") or not form.get("From"):
+        raise ValidationFailed("MessageSid and From are required")
+    body = form.get("Body", "")
+    received = contact_flows.receive_sms(
+        session,
+        provider="twilio",
+        provider_id=form["MessageSid"],
+        from_number=form["From"],
+        body=body,
+        region=form.get("FromCountry") or "CN",
+        clock=clock,
+        task_replies=False,
+    )
+    flows.on_sms(session, received, text=body, clock=clock, voice=voice(settings))
+    return Response(
+        '<?xml version="1.0" encoding="UTF-8"?><Response/>', media_type="application/xml"
+    )
+
+
+@router.post(
+    "/channels/sms/inbound",
+    response_model=schemas.InboundResult,
+    summary="Inbound SMS (gateway)",
+    responses=WEBHOOK_RESPONSES,
+    openapi_extra=request_body(schemas.InboundSms),
+)
+def gateway_inbound(
+    data: GatewaySms, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> schemas.InboundResult:
+    """A reply from the generic SMS gateway, `{"id", "from", "body", "country"}`, signed like the
+    wallet's webhooks with the gateway's secret. Handled as Twilio's: opt-out words opt the number
+    out at once, other replies go to the assistant; the same id twice is handled once."""
+    received = contact_flows.receive_sms(
+        session,
+        provider="http-sms",
+        provider_id=data.id,
+        from_number=data.sender,
+        body=data.body,
+        region=data.country,
+        clock=clock,
+        task_replies=False,
+    )
+    flows.on_sms(session, received, text=data.body, clock=clock, voice=voice(settings))
+    return schemas.InboundResult(
+        message_id=received.message_id, intent=received.intent, duplicate=received.duplicate
+    )

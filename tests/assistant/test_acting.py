@@ -1,0 +1,401 @@
+"""The assistant end to end: a debtor's SMS through Twilio's signed webhook, or a message in the
+portal's chat, understood by the real engine and acted on through the real flows, the answer
+through the outbox and the dispatcher (spooled, as a provider would receive it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from recoup.config import Settings
+from recoup.kit.clock import SettableClock
+from recoup.kit.indexes import phone_index
+from recoup.models import (
+    Account,
+    AgentTask,
+    Arrangement,
+    AuditEvent,
+    Case,
+    ContactPlan,
+    Conversation,
+    ConversationTurn,
+    CustomerPhone,
+    DelinquencyPause,
+    OptOut,
+    TemplateVersion,
+)
+from tests.contact.test_dispatch import dispatcher, drain, spool, spooled
+from tests.contact.test_replies import INBOUND, add_contact, sms, twilio_post
+from tests.web.test_portal import link
+from tests.web.test_selfservice import csrf, late_with_policy, post, verify
+
+
+def debtor(session: Session, clock: SettableClock) -> tuple[Account, str]:
+    """王芳, ¥300 ten days late and ¥300 due in ten days, under a policy offering promises (up
+    to 7 days), plans (2 to 6 instalments) and extensions; and her mobile number."""
+    account = late_with_policy(session, clock)
+    number = session.execute(
+        select(CustomerPhone.number).where(CustomerPhone.customer_id == account.customer_id)
+    ).scalar_one()
+    return account, number
+
+
+def conversation_of(session: Session, account: Account) -> Conversation:
+    session.expire_all()
+    return session.execute(
+        select(Conversation).where(Conversation.customer_id == account.customer_id)
+    ).scalar_one()
+
+
+def turns(session: Session, conversation: Conversation) -> list[ConversationTurn]:
+    return list(
+        session.execute(
+            select(ConversationTurn)
+            .where(ConversationTurn.conversation_id == conversation.id)
+            .order_by(ConversationTurn.id)
+        ).scalars()
+    )
+
+
+def answers(session: Session, account: Account) -> list[ContactPlan]:
+    session.expire_all()
+    return list(
+        session.execute(
+            select(ContactPlan)
+            .where(ContactPlan.account_id == account.id, ContactPlan.template.like("assistant_%"))
+            .order_by(ContactPlan.id)
+        ).scalars()
+    )
+
+
+def next_weeks_friday(day: dt.date) -> dt.date:
+    return day + dt.timedelta(days=7 - day.weekday() + 4)
+
+
+class TestAPromiseBySms:
+    def test_a_promise_is_made_and_confirmed_through_the_outbox(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        client: TestClient,
+        settings: Settings,
+        tmp_path: Path,
+    ) -> None:
+        account, number = debtor(session, clock)
+        today = clock.now().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+
+        response = twilio_post(client, settings, INBOUND, sms("SMpromise", number, "下周五还500"))
+
+        assert response.status_code == 200, response.text
+        session.expire_all()
+        promise = session.execute(select(Arrangement)).scalar_one()
+        friday = next_weeks_friday(today)
+        assert (promise.kind, promise.amount_minor, promise.due_date, promise.made_by) == (
+            "promise",
+            50_000,
+            friday,
+            "assistant",
+        )
+        [answer] = answers(session, account)
+        assert (answer.template, answer.treatment, answer.channel, answer.status) == (
+            "assistant_promise",
+            f"assistant_promise:{promise.id}",
+            "sms",
+            "planned",
+        )
+        conversation = conversation_of(session, account)
+        assert conversation.state == "resolved"
+        said, replied = turns(session, conversation)
+        assert (said.direction, said.intent, said.action) == (
+            "in",
+            "promise_to_pay",
+            f"promise:{promise.id}",
+        )
+        assert said.entities == {"amount_minor": 50_000, "date": friday.isoformat()}
+        assert replied.direction == "out"
+        actions = set(session.execute(select(AuditEvent.action)).scalars())
+        assert {"assistant.turn_in", "assistant.turn_out", "arrangement.promise.made"} <= actions
+
+        clock.advance(dt.timedelta(minutes=1))
+        assert drain(dispatcher(sessions, clock, spool(tmp_path, "sms"))) == {"sent": 1}
+        [sent] = spooled(tmp_path, "sms")
+        assert sent["to"] == number
+        body = str(sent["body"])
+        assert "智能助手" in body  # it says it is an automated assistant
+        assert "¥500.00" in body
+        assert f"{friday.month}月{friday.day}日" in body
+
+
+class TestHardship:
+    def test_a_lost_job_opens_a_hardship_case_and_pauses_contact(
+        self, session: Session, clock: SettableClock, client: TestClient, settings: Settings
+    ) -> None:
+        account, number = debtor(session, clock)
+        reminder = add_contact(session, clock, account, channel="sms", treatment="late_sms")
+
+        response = twilio_post(
+            client, settings, INBOUND, sms("SMjob", number, "I lost my job last month")
+        )
+
+        assert response.status_code == 200, response.text
+        session.expire_all()
+        case = session.execute(select(Case)).scalar_one()
+        assert (case.kind, case.reason, case.text, case.opened_by) == (
+            "hardship",
+            "job_loss",
+            "I lost my job last month",
+            "assistant",
+        )
+        pause = session.execute(
+            select(DelinquencyPause).where(DelinquencyPause.account_id == account.id)
+        ).scalar_one()
+        assert (pause.kind, pause.case_id, pause.end_date) == ("hardship", case.id, None)
+        # Cancelled, or blocked by the re-decision the pause causes: either way it never leaves.
+        assert session.get(ContactPlan, reminder.id).status in ("cancelled", "blocked")  # type: ignore[union-attr]
+        [answer] = answers(session, account)
+        assert answer.template == "assistant_case_received"
+        assert conversation_of(session, account).state == "resolved"
+
+
+class TestWrongNumber:
+    def test_the_number_is_marked_wrong_and_nothing_more_goes_to_it(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        client: TestClient,
+        settings: Settings,
+        tmp_path: Path,
+    ) -> None:
+        account, number = debtor(session, clock)
+        reminder = add_contact(session, clock, account, channel="sms", treatment="late_sms")
+
+        response = twilio_post(client, settings, INBOUND, sms("SMwrong", number, "这不是我的号码"))
+
+        assert response.status_code == 200, response.text
+        session.expire_all()
+        marked = session.execute(
+            select(OptOut.channel, OptOut.address_index, OptOut.source).where(
+                OptOut.customer_id == account.customer_id
+            )
+        ).all()
+        assert sorted(marked) == [
+            ("call", phone_index(number), "wrong_number"),
+            ("sms", phone_index(number), "wrong_number"),
+        ]
+        # Cancelled, or blocked by the re-decision the pause causes: either way it never leaves.
+        assert session.get(ContactPlan, reminder.id).status in ("cancelled", "blocked")  # type: ignore[union-attr]
+        assert answers(session, account) == []  # no word about a debt to a stranger
+        assert conversation_of(session, account).state == "closed"
+
+        clock.advance(dt.timedelta(hours=1))
+        drain(dispatcher(sessions, clock, spool(tmp_path, "sms")))
+        assert spooled(tmp_path, "sms") == []
+
+
+class TestHandingOver:
+    def test_two_messages_not_understood_hand_the_conversation_to_a_person(
+        self, session: Session, clock: SettableClock, client: TestClient, settings: Settings
+    ) -> None:
+        account, number = debtor(session, clock)
+
+        for n in (1, 2):
+            response = twilio_post(client, settings, INBOUND, sms(f"SMhuh{n}", number, "🙂🙂🙂"))
+            assert response.status_code == 200, response.text
+
+        conversation = conversation_of(session, account)
+        assert (conversation.state, conversation.handed_over_reason) == (
+            "handed_over",
+            conversation.handed_over_reason,
+        )
+        assert conversation.handed_over_reason in ("misunderstood", "unsure")
+        task = session.execute(
+            select(AgentTask).where(AgentTask.queue == "conversations")
+        ).scalar_one()
+        assert (task.account_id, task.source, task.subject_id, task.status) == (
+            account.id,
+            "conversation",
+            conversation.id,
+            "open",
+        )
+        assert answers(session, account)[-1].template == "assistant_handover"
+
+    def test_a_person_is_handed_the_conversation_when_asked(
+        self, session: Session, clock: SettableClock, client: TestClient, settings: Settings
+    ) -> None:
+        account, number = debtor(session, clock)
+
+        twilio_post(client, settings, INBOUND, sms("SMhuman", number, "我要人工客服"))
+        twilio_post(client, settings, INBOUND, sms("SMmore", number, "下周五还500"))
+
+        conversation = conversation_of(session, account)
+        assert (conversation.state, conversation.handed_over_reason) == ("handed_over", "asked")
+        # While a person has it, the assistant records and does nothing on its own.
+        assert session.execute(select(Arrangement)).first() is None
+        assert [t.action for t in turns(session, conversation) if t.direction == "in"] == [
+            "handed_over",
+            "with_a_person",
+        ]
+
+
+class TestPortalChat:
+    def test_a_chat_sets_up_a_plan_after_the_identity_step(
+        self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
+    ) -> None:
+        account = late_with_policy(session, clock)
+        path = link(settings, account, clock)
+
+        gate = anonymous.get(f"{path}/chat", follow_redirects=False)
+        assert gate.status_code == 303
+        assert "/verify" in gate.headers["location"]
+        overview = anonymous.get(path)
+        verify(anonymous, session, settings, path, csrf(overview.text))
+        page = anonymous.get(f"{path}/chat")
+        assert page.status_code == 200
+        assert "智能助手" in page.text
+
+        sent = post(
+            anonymous,
+            f"{path}/chat",
+            {"csrf": csrf(page.text), "message": "可以分3期吗 每月300"},
+        )
+
+        assert sent.status_code == 303  # type: ignore[attr-defined]
+        session.expire_all()
+        plan = session.execute(select(Arrangement)).scalar_one()
+        assert (plan.kind, plan.terms["instalments"], plan.made_by, plan.channel) == (
+            "plan",
+            3,
+            "assistant",
+            "chat",
+        )
+        shown = anonymous.get(sent.headers["location"])  # type: ignore[attr-defined]
+        assert "可以分3期吗 每月300" in shown.text
+        assert "分期还款计划已设立" in shown.text
+        assert conversation_of(session, account).channel == "chat"
+
+    def test_a_chat_message_without_the_form_field_is_refused(
+        self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
+    ) -> None:
+        account = late_with_policy(session, clock)
+        path = link(settings, account, clock)
+        verify(anonymous, session, settings, path, csrf(anonymous.get(path).text))
+        page = anonymous.get(f"{path}/chat")
+
+        forged = post(anonymous, f"{path}/chat", {"csrf": "0" * 32, "message": "hi"})
+        empty = post(anonymous, f"{path}/chat", {"csrf": csrf(page.text), "message": ""})
+        long = post(anonymous, f"{path}/chat", {"csrf": csrf(page.text), "message": "x" * 1_001})
+
+        assert forged.status_code == 403  # type: ignore[attr-defined]
+        assert empty.status_code == 422  # type: ignore[attr-defined]
+        assert long.status_code == 422  # type: ignore[attr-defined]
+        assert session.execute(select(Conversation)).first() is None
+
+
+class TestCrisisAndStop:
+    def test_a_crisis_pauses_everything_and_calls_a_person_at_once(
+        self, session: Session, clock: SettableClock, client: TestClient, settings: Settings
+    ) -> None:
+        account, number = debtor(session, clock)
+        reminder = add_contact(session, clock, account, channel="sms", treatment="late_sms")
+
+        response = twilio_post(client, settings, INBOUND, sms("SMcrisis", number, "不想活了"))
+
+        assert response.status_code == 200, response.text
+        session.expire_all()
+        case = session.execute(select(Case)).scalar_one()
+        assert (case.kind, case.text) == ("hardship", "不想活了")
+        pause = session.execute(
+            select(DelinquencyPause).where(DelinquencyPause.account_id == account.id)
+        ).scalar_one()
+        assert (pause.kind, pause.end_date) == ("hardship", None)
+        assert session.get(ContactPlan, reminder.id).status in ("cancelled", "blocked")  # type: ignore[union-attr]
+        conversation = conversation_of(session, account)
+        assert (conversation.state, conversation.handed_over_reason) == (
+            "handed_over",
+            "vulnerable",
+        )
+        urgent = session.execute(
+            select(AgentTask).where(AgentTask.queue == "conversations")
+        ).scalar_one()
+        assert urgent.priority >= 1_000_000  # before every other task of every queue
+        assert [a.template for a in answers(session, account)] == ["assistant_vulnerable"]
+
+    def test_asking_to_stop_in_words_opts_the_number_out_with_one_confirmation(
+        self, session: Session, clock: SettableClock, client: TestClient, settings: Settings
+    ) -> None:
+        account, number = debtor(session, clock)
+
+        response = twilio_post(client, settings, INBOUND, sms("SMstop", number, "别再发短信了"))
+
+        assert response.status_code == 200, response.text
+        session.expire_all()
+        assert session.execute(
+            select(OptOut.channel, OptOut.address_index, OptOut.source)
+        ).all() == [("sms", phone_index(number), "assistant")]
+        confirmation = session.execute(
+            select(ContactPlan).where(ContactPlan.template == "opt_out_confirmation")
+        ).scalar_one()
+        assert confirmation.channel == "sms"
+        assert conversation_of(session, account).state == "closed"
+
+
+class TestSendTimeContentCheck:
+    def test_an_answer_that_says_what_the_rules_forbid_never_leaves(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        client: TestClient,
+        settings: Settings,
+        tmp_path: Path,
+    ) -> None:
+        """The dispatcher's content check on the assistant's answers (`_forbidden`): an approved
+        text changed behind the approval's back (a threat in it) is blocked when it would go."""
+        account, number = debtor(session, clock)
+        session.execute(
+            update(TemplateVersion)
+            .where(
+                TemplateVersion.name == "assistant_pay_link",
+                TemplateVersion.channel == "sms",
+                TemplateVersion.language == "zh-CN",
+            )
+            .values(body="【{{ creditor_name }}】（智能助手）不还钱后果自负：{{ pay_link }}")
+        )
+        session.commit()
+
+        twilio_post(client, settings, INBOUND, sms("SMlink", number, "发个还款链接"))
+        [answer] = answers(session, account)
+        assert answer.template == "assistant_pay_link"
+        clock.advance(dt.timedelta(minutes=1))
+        drain(dispatcher(sessions, clock, spool(tmp_path, "sms")))
+
+        assert spooled(tmp_path, "sms") == []
+        session.expire_all()
+        blocked = session.get(ContactPlan, answer.id)
+        assert blocked is not None
+        assert blocked.status == "blocked"
+        assert blocked.reasons, "the rule and code that blocked it"
+        assert all(r.endswith(":CONTENT_FORBIDDEN") for r in blocked.reasons), blocked.reasons
+
+
+class TestAlreadyPaid:
+    def test_a_payment_the_ledger_has_not_seen_becomes_a_task(
+        self, session: Session, clock: SettableClock, client: TestClient, settings: Settings
+    ) -> None:
+        account, number = debtor(session, clock)
+
+        twilio_post(client, settings, INBOUND, sms("SMpaid", number, "我已经还了"))
+
+        session.expire_all()
+        task = session.execute(
+            select(AgentTask).where(AgentTask.queue == "conversations")
+        ).scalar_one()
+        assert (task.account_id, task.source) == (account.id, "conversation")
+        assert [a.template for a in answers(session, account)] == ["assistant_already_paid"]
+        assert conversation_of(session, account).state == "resolved"

@@ -1,0 +1,122 @@
+"""The conversations the assistant handed over, as agents read and resolve them in the console."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from recoup.assistant import flows as assistant_flows
+from recoup.assistant import service as assistant_service
+from recoup.contact import flows as contact_flows
+from recoup.identity.permissions import Role
+from recoup.kit.clock import SettableClock
+from recoup.models import Account, AgentTask, Conversation, CustomerPhone, DataAccess
+from tests.console.conftest import ConsoleClient
+from tests.web.test_selfservice import late_with_policy
+
+VOICE = assistant_flows.Voice("Recoup Wallet", "400-000-0000")
+
+
+def handed_over(session: Session, clock: SettableClock) -> tuple[Account, Conversation]:
+    """王芳 asks for a person by SMS: the assistant hands the conversation over."""
+    account = late_with_policy(session, clock)
+    number = session.execute(
+        select(CustomerPhone.number).where(CustomerPhone.customer_id == account.customer_id)
+    ).scalar_one()
+    words = "我要人工客服"
+    received = contact_flows.receive_sms(
+        session,
+        provider="twilio",
+        provider_id="SMhuman",
+        from_number=number,
+        body=words,
+        region="CN",
+        clock=clock,
+        task_replies=False,
+    )
+    answer = assistant_flows.on_sms(session, received, text=words, clock=clock, voice=VOICE)
+    assert answer is not None
+    session.commit()
+    conversation = session.get(Conversation, answer.conversation_id)
+    assert conversation is not None
+    assert conversation.state == "handed_over"
+    return account, conversation
+
+
+class TestConversationsPage:
+    def test_an_agent_reads_every_turn_and_resolves_it(
+        self, session: Session, clock: SettableClock, console: ConsoleClient
+    ) -> None:
+        account, conversation = handed_over(session, clock)
+        console.sign_in(Role.agent)
+
+        page = console.get("/console/conversations")
+
+        assert page.status_code == 200
+        assert "我要人工客服" in page.text  # the debtor's words
+        assert "已为您转接人工客服" in page.text  # the assistant's answer
+        assert "talk_to_human" in page.text
+        session.expire_all()
+        viewed = session.execute(
+            select(DataAccess).where(DataAccess.customer_id == account.customer_id)
+        ).scalars()
+        assert any("conversation_turns.text" in (v.fields or []) for v in viewed)
+
+        done = console.post_form(
+            f"/console/conversations/{conversation.id}/resolve", follow_redirects=False
+        )
+
+        assert done.status_code == 303
+        session.expire_all()
+        assert session.get(Conversation, conversation.id).state == "resolved"  # type: ignore[union-attr]
+        task = session.execute(
+            select(AgentTask).where(AgentTask.queue == "conversations")
+        ).scalar_one()
+        assert task.status == "done"
+        assert "我要人工客服" not in console.get("/console/conversations").text
+
+    def test_the_page_needs_the_permission(
+        self, session: Session, clock: SettableClock, console: ConsoleClient
+    ) -> None:
+        handed_over(session, clock)
+        console.sign_in(Role.auditor)
+        assert console.get("/console/conversations").status_code == 403
+
+
+class TestKpis:
+    def test_the_page_counts_what_the_assistant_resolved_alone_and_what_it_handed_over(
+        self, session: Session, clock: SettableClock, console: ConsoleClient
+    ) -> None:
+        _, conversation = handed_over(session, clock)  # one handed over (asked)
+        figures_before = assistant_service.kpis(session, since=clock.now() - dt.timedelta(days=1))
+        assert (figures_before.conversations, figures_before.handed_over) == (1, 1)
+        assert figures_before.handed_over_by_reason == {"asked": 1}
+        console.sign_in(Role.agent)
+        console.post_form(f"/console/conversations/{conversation.id}/resolve")
+        # A person resolved it: still not one the assistant resolved alone.
+        figures = assistant_service.kpis(session, since=clock.now() - dt.timedelta(days=1))
+        assert (figures.resolved_without_person, figures.median_minutes_to_resolution) == (0, None)
+
+        page = console.get("/console/conversations")
+
+        assert "Resolved without a person" in page.text
+        assert "asked for a person: 1" in page.text
+
+
+class TestOnTheAccount:
+    def test_the_account_page_links_its_conversations_for_those_who_may_read_them(
+        self, session: Session, clock: SettableClock, console: ConsoleClient
+    ) -> None:
+        account, conversation = handed_over(session, clock)
+
+        console.sign_in(Role.agent)
+        page = console.get(f"/console/accounts/{account.id}")
+        assert f'href="/console/conversations/{conversation.id}"' in page.text
+        assert "我要人工客服" not in page.text  # the words only behind the logged view
+
+        console.sign_in(Role.auditor)
+        page = console.get(f"/console/accounts/{account.id}")
+        assert page.status_code == 200
+        assert f"/console/conversations/{conversation.id}" not in page.text
