@@ -115,7 +115,7 @@ class FakeProvider:
         self._server.server_close()
 
     def script(self, *responses: Response, path: str = "") -> None:
-        """Answer the next requests whose path ends with `path` with these, in order."""
+        """Answer the next requests whose path (query left out) ends with `path` with these."""
         with self._lock:
             self._scripted.extend((path, response) for response in responses)
 
@@ -132,7 +132,7 @@ class FakeProvider:
         with self._lock:
             self.requests.append(request)
             for i, (suffix, response) in enumerate(self._scripted):
-                if request.path.endswith(suffix):
+                if urlsplit(request.path).path.endswith(suffix):
                     del self._scripted[i]
                     return response
         return self.handle(request)
