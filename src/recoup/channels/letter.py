@@ -237,7 +237,10 @@ def _fontconfig_cjk() -> Path:
 
 @lru_cache(maxsize=8)
 def _has_cjk(path: str) -> bool:
-    from fontTools.ttLib import TTCollection, TTFont  # fpdf2's dependency
+    from fontTools.ttLib import (  # type: ignore[import-untyped]  # fpdf2's dependency
+        TTCollection,
+        TTFont,
+    )
 
     try:
         if path.lower().endswith(".ttc"):

@@ -216,7 +216,8 @@ def _outcome(answer: Mapping[str, Any] | None, redact: Sequence[str]) -> Accepte
         return TransientError("post: the batch's answer does not name this letter")
     if answer.get("status") == "accepted":
         return Accepted(provider="post", provider_id=_str(answer.get("id")))
-    error = answer.get("error") if isinstance(answer.get("error"), dict) else {}
+    raw = answer.get("error")
+    error: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
     code = scrub(str(error.get("code") or "rejected"), redact)
     message = scrub(str(error.get("message") or ""), redact)
     return PermanentError(f"post rejected {code}" + (f": {message}" if message else ""))
