@@ -333,3 +333,64 @@ class TestWeChat:
         assert session.execute(
             select(OptOut.channel).where(OptOut.customer_id == account.customer_id)
         ).scalars().all() == ["wechat"]
+
+
+class TestWhatsAppWebhook:
+    """POST /v1/channels/whatsapp/status: Meta's signature checked, statuses recorded, a 131050
+    failure recorded as the debtor's opt-out."""
+
+    @pytest.fixture
+    def settings(self, settings: Any, tmp_path: Path) -> Any:
+        path = tmp_path / "channels.yaml"
+        path.write_text(
+            "whatsapp:\n  provider: whatsapp\n  phone_number_id: '106540352242922'\n"
+            "  access_token: t\n  template: notice\n  app_secret: meta-secret\n"
+            "  previous_app_secret: meta-secret-old\n",
+            encoding="utf-8",
+        )
+        return settings.model_copy(update={"channels_file": path})
+
+    def test_a_signed_failure_bounces_the_message_and_opts_the_debtor_out(
+        self, session: Session, clock: SettableClock, client: Any
+    ) -> None:
+        clock.set(new_york(AS_OF, 10))
+        account = us_account(session, clock, "US-NY")
+        contact = plan(session, account, "whatsapp", "early_reminder", "neutral", clock.now())
+        contact.status, contact.provider, contact.provider_id = "sent", "whatsapp", "wamid.ABC"
+        session.commit()
+        with FakeWhatsApp(WA_PHONE_ID, WA_TOKEN, "meta-secret") as fake:
+            body, header = fake.status_webhook("wamid.ABC", "k", "failed", 131050)
+        forged = client.post(
+            "/v1/channels/whatsapp/status",
+            content=body,
+            headers={
+                "X-Hub-Signature-256": "sha256=" + "0" * 64,
+                "Content-Type": "application/json",
+            },
+        )
+        assert forged.status_code == 401
+        assert status(session, contact)[0] == "sent"
+        answer = client.post(
+            "/v1/channels/whatsapp/status",
+            content=body,
+            headers={"X-Hub-Signature-256": header, "Content-Type": "application/json"},
+        )
+        assert answer.status_code == 204
+        state, reasons = status(session, contact)
+        assert state == "bounced"
+        assert reasons == ["whatsapp error 131050"]
+        assert session.execute(
+            select(OptOut.channel, OptOut.source).where(OptOut.customer_id == account.customer_id)
+        ).all() == [("whatsapp", "whatsapp")]
+
+    def test_the_previous_secret_still_verifies_while_it_rotates(
+        self, session: Session, clock: SettableClock, client: Any
+    ) -> None:
+        with FakeWhatsApp(WA_PHONE_ID, WA_TOKEN, "meta-secret-old") as fake:
+            body, header = fake.status_webhook("wamid.UNKNOWN", "k", "delivered")
+        answer = client.post(
+            "/v1/channels/whatsapp/status",
+            content=body,
+            headers={"X-Hub-Signature-256": header, "Content-Type": "application/json"},
+        )
+        assert answer.status_code == 204
