@@ -4,6 +4,7 @@ second person). One-click unsubscribe is a page: `recoup.web.unsubscribe`."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -184,6 +185,9 @@ def gateway_inbound(
     )
 
 
+WHATSAPP_OBJECT = "whatsapp_business_account"
+
+
 def whatsapp_statuses(
     body: WebhookBody,
     settings: SettingsDep,
@@ -194,6 +198,18 @@ def whatsapp_statuses(
     secrets = _channels(settings).whatsapp_secrets
     if not secrets or not verify_signature(body, x_hub_signature_256, secrets):
         raise BadSignature("X-Hub-Signature-256 does not sign this body")
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed("the body is not JSON") from exc
+    if (
+        not isinstance(doc, dict)
+        or doc.get("object") != WHATSAPP_OBJECT
+        or not isinstance(doc.get("entry"), list)
+    ):
+        raise ValidationFailed(
+            f"not a WhatsApp webhook: expected object {WHATSAPP_OBJECT} and entry"
+        )
     return statuses(body)
 
 
@@ -204,11 +220,15 @@ WhatsAppStatuses = Annotated[list[Status], Depends(whatsapp_statuses)]
     "/channels/whatsapp/status",
     status_code=204,
     summary="WhatsApp message statuses",
-    responses=responses(BadSignature, PayloadTooLarge),
+    responses=responses(BadSignature, PayloadTooLarge, ValidationFailed),
     openapi_extra=request_body(
         schema={
             "type": "object",
-            "properties": {"object": {"type": "string"}, "entry": {"type": "array"}},
+            "required": ["object", "entry"],
+            "properties": {
+                "object": {"type": "string", "enum": [WHATSAPP_OBJECT]},
+                "entry": {"type": "array", "items": {"type": "object"}},
+            },
         }
     ),
 )
