@@ -806,7 +806,10 @@ class Caller:
             self.reached.add(label)
             self.reached_in[self.phase].add(label)
         try:
-            signed = "X-Recoup-Signature" in headers or "X-Twilio-Signature" in headers
+            signed = any(
+                name in headers
+                for name in ("X-Recoup-Signature", "X-Twilio-Signature", "X-Hub-Signature-256")
+            )
             # A signed body is rewritten as the bytes that were signed, which Schemathesis' record
             # of what it made invalid does not follow: there, only the other checks apply.
             checks = [c for c in CHECKS if not (signed and c is negative_data_rejection)]
