@@ -123,6 +123,21 @@ class Settings(BaseSettings):
         description="YAML naming the provider of each channel (SMTP, Twilio, FCM...); without it "
         "every message goes to the spool directory (outside production; see channels_spool)",
     )
+    letter_font: Path | None = Field(
+        None,
+        description="the TrueType/OpenType font letters are printed in (it must have Chinese "
+        "glyphs); without it fontconfig's choice for Chinese (Debian: fonts-wqy-microhei)",
+    )
+    letter_address: str = Field(
+        "",
+        description="the mailing address printed on letters as the collector's (where disputes "
+        "are written to), lines separated by `|`; letters are refused without it",
+    )
+    complaints_contact: str = Field(
+        "",
+        description="where a debtor complains, printed on Chinese letters (a number and hours, "
+        "or an address); letters to China are refused without it",
+    )
     channels_spool: bool = Field(
         False,
         description="in production without a channels file, write every message to the spool "

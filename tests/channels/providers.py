@@ -5,6 +5,8 @@ records every request, and answers scripted errors when a test asks for them."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import sys
 import threading
@@ -69,10 +71,13 @@ class FakeProvider:
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True  # headers and body go out as two writes
 
-            def do_POST(self) -> None:
+            def do_GET(self) -> None:
+                self.do_POST(method="GET")
+
+            def do_POST(self, method: str = "POST") -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 request = Request(
-                    method="POST",
+                    method=method,
                     path=self.path,
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=self.rfile.read(length),
@@ -110,7 +115,7 @@ class FakeProvider:
         self._server.server_close()
 
     def script(self, *responses: Response, path: str = "") -> None:
-        """Answer the next requests whose path ends with `path` with these, in order."""
+        """Answer the next requests whose path (query left out) ends with `path` with these."""
         with self._lock:
             self._scripted.extend((path, response) for response in responses)
 
@@ -127,7 +132,7 @@ class FakeProvider:
         with self._lock:
             self.requests.append(request)
             for i, (suffix, response) in enumerate(self._scripted):
-                if request.path.endswith(suffix):
+                if urlsplit(request.path).path.endswith(suffix):
                     del self._scripted[i]
                     return response
         return self.handle(request)
@@ -339,3 +344,219 @@ class FakeSignedService(FakeProvider):
 
 def _unb64url(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+class FakePost(FakeProvider):
+    """The print-and-post interface of docs/contact.md ("Letters"): a bearer key, batches of PDFs
+    with addresses, a reference printed once (a reference seen before answers its earlier outcome),
+    lookup by reference. Recipients named in `undeliverable` are rejected per letter."""
+
+    def __init__(self, api_key: str) -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.undeliverable: set[str] = set()
+        self.printed: dict[str, bytes] = {}  # reference -> the PDF, once per reference
+        self.batches: list[list[str]] = []  # the references of each batch posted
+        self._ids: dict[str, dict[str, Any]] = {}
+
+    def handle(self, request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return Response(401, {"error": {"code": "unauthorized", "message": "bad key"}})
+        path = urlsplit(request.path)
+        if request.method == "GET" and path.path == "/v1/letters":
+            reference = dict(parse_qsl(path.query)).get("reference")
+            found = [self._ids[reference]] if reference in self._ids else []
+            return Response(200, {"letters": found})
+        if request.method != "POST" or path.path != "/v1/letter-batches":
+            return Response(404, {"error": {"code": "not_found", "message": "no such resource"}})
+        body = request.json()
+        if request.headers.get("idempotency-key") != body.get("batch_reference"):
+            return Response(400, {"error": {"code": "idempotency_key", "message": "mismatch"}})
+        letters = body.get("letters")
+        if not isinstance(letters, list) or not letters:
+            return Response(400, {"error": {"code": "no_letters", "message": "empty batch"}})
+        answers = []
+        for letter in letters:
+            answers.append(self._letter(letter))
+        with self._lock:
+            self.batches.append([str(letter.get("reference")) for letter in letters])
+        return Response(202, {"batch_id": "b_" + uuid.uuid4().hex[:12], "letters": answers})
+
+    def _letter(self, letter: dict[str, Any]) -> dict[str, Any]:
+        reference = str(letter.get("reference") or "")
+        with self._lock:
+            if reference in self._ids:
+                return self._ids[reference]
+        recipient = letter.get("recipient") or {}
+        pdf = base64.b64decode(letter.get("pdf_base64") or "")
+        if not pdf.startswith(b"%PDF-") or hashlib.sha256(pdf).hexdigest() != letter.get("sha256"):
+            return {
+                "reference": reference,
+                "status": "rejected",
+                "error": {"code": "bad_document", "message": "not the PDF described"},
+            }
+        if not recipient.get("name") or not recipient.get("lines") or not recipient.get("country"):
+            return {
+                "reference": reference,
+                "status": "rejected",
+                "error": {"code": "address_incomplete", "message": "name, lines, country"},
+            }
+        if recipient["name"] in self.undeliverable:
+            return {
+                "reference": reference,
+                "status": "rejected",
+                "error": {
+                    "code": "address_undeliverable",
+                    "message": f"{recipient['name']} at {recipient['lines'][0]}: no such address",
+                },
+            }
+        answer = {
+            "reference": reference,
+            "id": "ltr_" + uuid.uuid4().hex[:16],
+            "status": "accepted",
+        }
+        with self._lock:
+            self._ids[reference] = answer
+            self.printed[reference] = pdf
+        return answer
+
+
+class FakeWeChat(FakeProvider):
+    """WeChat's stable_token and message/template/send: errcode semantics on HTTP 200, tokens that
+    `expire()` server-side, followers who `unfollow()`, `client_msg_id` de-duplication."""
+
+    def __init__(self, app_id: str, app_secret: str, template_id: str) -> None:
+        super().__init__()
+        self.app_id, self.app_secret, self.template_id = app_id, app_secret, template_id
+        self.followers: set[str] = set()
+        self.sent: dict[str, dict[str, Any]] = {}  # client_msg_id -> the message
+        self.tokens_issued = 0
+        self._token: str | None = None
+
+    def expire(self) -> None:
+        with self._lock:
+            self._token = None
+
+    def handle(self, request: Request) -> Response:
+        path = urlsplit(request.path)
+        body = request.json()
+        if path.path == "/cgi-bin/stable_token":
+            if body.get("grant_type") != "client_credential" or body.get("appid") != self.app_id:
+                return Response(200, {"errcode": 40013, "errmsg": "invalid appid"})
+            if body.get("secret") != self.app_secret:
+                return Response(200, {"errcode": 40125, "errmsg": "invalid appsecret"})
+            with self._lock:
+                if self._token is None or body.get("force_refresh"):
+                    self._token = "tok_" + uuid.uuid4().hex
+                    self.tokens_issued += 1
+                return Response(200, {"access_token": self._token, "expires_in": 7200})
+        if path.path != "/cgi-bin/message/template/send":
+            return Response(404, None)
+        token = dict(parse_qsl(path.query)).get("access_token")
+        with self._lock:
+            if token is None or token != self._token:
+                return Response(
+                    200,
+                    {
+                        "errcode": 40001,
+                        "errmsg": "invalid credential, access_token is invalid or not latest",
+                    },
+                )
+        if body.get("template_id") != self.template_id:
+            return Response(200, {"errcode": 40037, "errmsg": "invalid template_id"})
+        if body.get("touser") not in self.followers:
+            return Response(200, {"errcode": 43004, "errmsg": "require subscribe"})
+        key = str(body.get("client_msg_id") or uuid.uuid4().hex)
+        with self._lock:
+            first = self.sent.setdefault(key, {**body, "msgid": len(self.sent) + 1})
+        return Response(200, {"errcode": 0, "errmsg": "ok", "msgid": first["msgid"]})
+
+
+def whatsapp_error(status: int, code: int, message: str, details: str = "") -> Response:
+    """The Graph API's error body as the Cloud API sends it."""
+    return Response(
+        status,
+        {
+            "error": {
+                "message": message,
+                "type": "OAuthException",
+                "code": code,
+                "error_data": {"messaging_product": "whatsapp", "details": details},
+                "fbtrace_id": "A" + uuid.uuid4().hex[:20],
+            }
+        },
+    )
+
+
+class FakeWhatsApp(FakeProvider):
+    """POST /{version}/{phone-number-id}/messages with a bearer token and a template message.
+    Numbers in `stopped` answer 131050, in `undeliverable` 131026; `status_webhook` builds the
+    signed status callback Meta would send."""
+
+    def __init__(self, phone_number_id: str, token: str, app_secret: str) -> None:
+        super().__init__()
+        self.phone_number_id, self.token, self.app_secret = phone_number_id, token, app_secret
+        self.stopped: set[str] = set()
+        self.undeliverable: set[str] = set()
+
+    def handle(self, request: Request) -> Response:
+        if not urlsplit(request.path).path.endswith(f"/{self.phone_number_id}/messages"):
+            return whatsapp_error(400, 100, "Unsupported post request")
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return whatsapp_error(401, 190, "Error validating access token: Session has expired")
+        body = request.json()
+        template = body.get("template") or {}
+        if body.get("messaging_product") != "whatsapp" or body.get("type") != "template":
+            return whatsapp_error(400, 100, "Invalid parameter")
+        if not template.get("name") or not (template.get("language") or {}).get("code"):
+            return whatsapp_error(400, 132001, "Template name does not exist in the translation")
+        to = str(body.get("to") or "")
+        if not to.isdigit():
+            return whatsapp_error(400, 100, "Invalid parameter: to")
+        if to in self.stopped:
+            return whatsapp_error(
+                400,
+                131050,
+                "Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business",
+            )
+        if to in self.undeliverable:
+            return whatsapp_error(400, 131026, f"Message undeliverable to {to}")
+        return Response(
+            200,
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": to, "wa_id": to}],
+                "messages": [{"id": "wamid." + uuid.uuid4().hex}],
+            },
+        )
+
+    def status_webhook(
+        self, provider_id: str, key: str, status: str, error_code: int | None = None
+    ) -> tuple[bytes, str]:
+        item: dict[str, Any] = {
+            "id": provider_id,
+            "status": status,
+            "timestamp": str(int(time.time())),
+            "recipient_id": "15551234567",
+            "biz_opaque_callback_data": key,
+        }
+        if error_code is not None:
+            item["errors"] = [{"code": error_code, "title": "failed"}]
+        body = json.dumps(
+            {
+                "object": "whatsapp_business_account",
+                "entry": [
+                    {
+                        "id": "WABA_ID",
+                        "changes": [
+                            {
+                                "field": "messages",
+                                "value": {"messaging_product": "whatsapp", "statuses": [item]},
+                            }
+                        ],
+                    }
+                ],
+            }
+        ).encode()
+        mac = hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
+        return body, f"sha256={mac}"

@@ -94,3 +94,49 @@ class TestDeliveryPolicy:
             ChannelConfigError, match=r"channels.yaml: sms: .*(de-duplicate|is not)"
         ):
             load_channels(path, spool_dir=tmp_path)
+
+
+class TestLetterAndMessagingChannels:
+    def test_the_new_providers_load_from_a_file(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("POST_KEY", "post-key")
+        monkeypatch.setenv("WECHAT_SECRET", "wechat-secret")
+        monkeypatch.setenv("WA_TOKEN", "wa-token")
+        monkeypatch.setenv("WA_SECRET", "wa-secret")
+        path = tmp_path / "channels.yaml"
+        path.write_text(
+            "letter:\n  provider: post\n  url: https://print.invalid\n  api_key_env: POST_KEY\n"
+            "  delivery: at-least-once\n"
+            "wechat:\n  provider: wechat\n  app_id: wx1\n  app_secret_env: WECHAT_SECRET\n"
+            "  template_id: T1\n"
+            "whatsapp:\n  provider: whatsapp\n  phone_number_id: '1065'\n"
+            "  access_token_env: WA_TOKEN\n  app_secret_env: WA_SECRET\n  template: notice\n"
+        )
+        channels = load_channels(path, spool_dir=tmp_path / "spool", production=True)
+        assert sorted(channels.factories) == ["letter", "wechat", "whatsapp"]
+        assert channels.whatsapp_secrets == ["wa-secret"]
+        assert channels.at_least_once == frozenset({"letter"})
+        adapters = channels.adapters()
+        assert {a.channel for a in adapters.values()} == {"letter", "wechat", "whatsapp"}
+        for adapter in adapters.values():
+            adapter.close()
+
+    def test_whatsapp_cannot_be_at_least_once(self, tmp_path: Path) -> None:
+        """WhatsApp documents no de-duplication of sends: a resend after a crash is a duplicate."""
+        path = tmp_path / "channels.yaml"
+        path.write_text(
+            "whatsapp:\n  provider: whatsapp\n  phone_number_id: '1065'\n  access_token: t\n"
+            "  template: notice\n  delivery: at-least-once\n"
+        )
+        with pytest.raises(ChannelConfigError, match="de-duplicate"):
+            load_channels(path, spool_dir=tmp_path / "spool")
+
+    def test_a_letter_font_that_is_missing_is_refused_at_start(self, tmp_path: Path) -> None:
+        path = tmp_path / "channels.yaml"
+        path.write_text(
+            "letter:\n  provider: post\n  url: https://print.invalid\n  api_key: k\n"
+            f"  font: {tmp_path / 'none.ttf'}\n"
+        )
+        with pytest.raises(ChannelConfigError, match="RECOUP_LETTER_FONT"):
+            load_channels(path, spool_dir=tmp_path / "spool")

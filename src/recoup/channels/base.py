@@ -19,14 +19,19 @@ Adapters are thread-safe: the dispatcher calls `send` from up to `concurrency` t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from recoup.channels.letter import Letter
 
 
 @dataclass(frozen=True)
 class Outgoing:
     idempotency_key: str
-    channel: str  # sms, email, push, in_app, call
-    to: str  # E.164 number, e-mail address, push token or the wallet's user reference
+    channel: str  # sms, email, push, in_app, call, letter, wechat, whatsapp
+    # E.164 number, e-mail address, push token, the wallet's user reference, a WeChat openid, or
+    # (letters) the recipient's name: the postal address travels in `letter`
+    to: str
     body: str  # plain text
     subject: str | None = None
     html: str | None = None
@@ -36,6 +41,7 @@ class Outgoing:
     metadata: dict[str, str] = field(
         default_factory=dict
     )  # contact id, account id: no personal data
+    letter: Letter | None = None  # a letter's document: addresses, disclosures (post channel)
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,12 @@ class TransientError(ChannelError):
 
 class PermanentError(ChannelError):
     pass
+
+
+class OptedOut(PermanentError):
+    """The provider says the person stopped messages on this channel (WeChat 43004: they
+    unfollowed the service account; WhatsApp 131050: they stopped the business's messages). The
+    dispatcher records an opt-out, as if they had said STOP to us, so nothing more is planned."""
 
 
 class Adapter(Protocol):

@@ -19,11 +19,29 @@ sms:
 push:
   provider: fcm
   service_account_file: /etc/recoup/fcm-service-account.json   # `<key>_file`: read as JSON
+letter:
+  provider: post
+  url: https://print.example.com
+  api_key_env: POST_API_KEY
+  callback_url: https://recoup.example.com/v1/channels/post/status
+  delivery: at-least-once               # the provider prints a reference once
+wechat:
+  provider: wechat
+  app_id: wx0123456789abcdef
+  app_secret_env: WECHAT_APP_SECRET
+  template_id: TPL_overdue_1
+whatsapp:
+  provider: whatsapp
+  phone_number_id: "106540352242922"
+  access_token_env: WHATSAPP_TOKEN
+  app_secret_env: WHATSAPP_APP_SECRET   # verifies status webhooks (X-Hub-Signature-256)
+  template: account_notice
 ```
 
 Providers: `smtp` (email), `twilio` and `http-sms` (sms), `fcm` and `wallet-push` (push),
-`click-to-call` (dial: an agent's call bridged by the telephony provider), `spool` (any channel:
-files in a directory). Every other key is the adapter's own keyword argument (see
+`click-to-call` (dial: an agent's call bridged by the telephony provider), `post` (letter: a
+print-and-post provider), `wechat` (a WeChat service account's template messages), `whatsapp`
+(WhatsApp Business Cloud API), `spool` (any channel: files in a directory). Every other key is the adapter's own keyword argument (see
 its class), except `delivery` (below). Without a file, every channel goes to the spool directory:
 development and the demo. Production refuses that (`no_file_in_production`): there the spool serves
 a channel only when the file names it (`provider: spool`) or `RECOUP_CHANNELS_SPOOL` is set.
@@ -52,16 +70,19 @@ import yaml
 
 from recoup.channels.base import Adapter
 from recoup.channels.email import SmtpAdapter
+from recoup.channels.post import PostAdapter
 from recoup.channels.push import FcmAdapter, WebhookPushAdapter
 from recoup.channels.sms import HttpSmsAdapter, TwilioAdapter
 from recoup.channels.spool import SpoolAdapter
 from recoup.channels.voice import ClickToCallAdapter
+from recoup.channels.wechat import WeChatAdapter
+from recoup.channels.whatsapp import WhatsAppAdapter
 
 SPOOLED = ("sms", "email", "push")
 AT_MOST_ONCE = "at-most-once"
 AT_LEAST_ONCE = "at-least-once"
 # Providers that can recognise a message sent again under the same idempotency key.
-DEDUPLICATING = ("smtp", "http-sms", "wallet-push", "click-to-call")
+DEDUPLICATING = ("smtp", "http-sms", "wallet-push", "click-to-call", "post", "wechat")
 PROVIDERS: dict[str, tuple[Callable[..., Adapter], tuple[str, ...]]] = {
     "smtp": (SmtpAdapter, ("email",)),
     "twilio": (TwilioAdapter, ("sms",)),
@@ -69,6 +90,9 @@ PROVIDERS: dict[str, tuple[Callable[..., Adapter], tuple[str, ...]]] = {
     "fcm": (FcmAdapter, ("push",)),
     "wallet-push": (WebhookPushAdapter, ("push",)),
     "click-to-call": (ClickToCallAdapter, ("dial",)),
+    "post": (PostAdapter, ("letter",)),
+    "wechat": (WeChatAdapter, ("wechat",)),
+    "whatsapp": (WhatsAppAdapter, ("whatsapp",)),
 }
 
 
@@ -82,6 +106,7 @@ class Channels:
     twilio_tokens: list[str] = field(default_factory=list)  # verify Twilio's webhooks
     sms_secrets: list[str] = field(default_factory=list)  # verify the generic gateway's webhooks
     call_secrets: list[str] = field(default_factory=list)  # verify telephony's call results
+    whatsapp_secrets: list[str] = field(default_factory=list)  # verify Meta's status webhooks
     at_least_once: frozenset[str] = frozenset()  # channels resent after a crash (see the module)
 
     def adapters(self) -> dict[str, Adapter]:
@@ -111,6 +136,7 @@ def load_channels(
     tokens: list[str] = []
     sms_secrets: list[str] = []
     call_secrets: list[str] = []
+    whatsapp_secrets: list[str] = []
     at_least_once: set[str] = set()
     for channel, block in raw.items():
         where = f"{path}: {channel}"
@@ -154,12 +180,25 @@ def load_channels(
                 sms_secrets = secrets
             else:
                 call_secrets = secrets
+        if provider == "whatsapp":
+            whatsapp_secrets = [
+                t
+                for t in (options.get("app_secret"), options.pop("previous_app_secret", None))
+                if t
+            ]
         try:
             cls(**options).close()  # fail now, at start, on a wrong or missing setting
         except (TypeError, ValueError) as exc:
             raise ChannelConfigError(f"{where}: {exc}") from exc
         factories[channel] = _factory(cls, options)
-    return Channels(factories, tokens, sms_secrets, call_secrets, frozenset(at_least_once))
+    return Channels(
+        factories,
+        twilio_tokens=tokens,
+        sms_secrets=sms_secrets,
+        call_secrets=call_secrets,
+        whatsapp_secrets=whatsapp_secrets,
+        at_least_once=frozenset(at_least_once),
+    )
 
 
 def _spool(directory: Path, channel: str) -> Callable[[], Adapter]:

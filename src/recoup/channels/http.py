@@ -97,6 +97,16 @@ class ProviderClient:
         finally:
             self._slots.release()
 
+    def get(self, url: str, *, provider: str | None = None, **kwargs: Any) -> httpx.Response:
+        provider = provider or self.provider
+        if not self._slots.acquire(timeout=self._timeout):
+            raise TransientError(f"{provider}: all {provider} connections busy")
+        try:
+            with transport_errors(provider):
+                return self.client.get(url, **kwargs)
+        finally:
+            self._slots.release()
+
     def close(self) -> None:
         self.client.close()
 

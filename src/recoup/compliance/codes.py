@@ -54,9 +54,15 @@ CHANNELS = (
     "visit",
     "social_dm",
     "social_post",
+    # A licensed lender's own business accounts on messaging platforms (a WeChat service account's
+    # template messages, WhatsApp Business): not a collector's private account (`social_dm`).
+    "wechat",
+    "whatsapp",
 )
 VOICE = frozenset({"call", "ai_call", "voicemail"})
-ELECTRONIC = frozenset({"sms", "email", "push", "in_app", "chat", "social_dm", "social_post"})
+ELECTRONIC = frozenset(
+    {"sms", "email", "push", "in_app", "chat", "social_dm", "social_post", "wechat", "whatsapp"}
+)
 PARTIES = (
     "debtor",
     "spouse",

@@ -269,7 +269,7 @@ def _local(at: dt.datetime, zone_name: str) -> dt.date:
 
 
 def _to_type(channel: str, phone: _Reader | None, email: _Reader | None) -> str:
-    if channel in ("push", "in_app", "chat"):
+    if channel in ("push", "in_app", "chat", "wechat"):
         return "app"
     if channel in ("letter", "visit"):
         return "postal"

@@ -16,6 +16,8 @@ TO_TYPE = {
     "push": "app",
     "in_app": "app",
     "letter": "postal",
+    "wechat": "app",  # the debtor's account as the lender's service account knows it (openid)
+    "whatsapp": "mobile",  # a WhatsApp account is its mobile number
 }
 # Recoup's channels the guard knows under another name: an agent's bridged call is a call.
 GUARD_CHANNEL = {"dial": "call"}

@@ -54,7 +54,8 @@ from sqlalchemy.orm import Session
 
 from recoup.agents import service as agents_service
 from recoup.arrangements.links import one_time_code, pay_link
-from recoup.channels import Accepted, ChannelError, Outgoing
+from recoup.channels import Accepted, ChannelError, OptedOut, Outgoing
+from recoup.channels.letter import Letter, PostalAddress, mask_account
 from recoup.compliance import Facts, Guard, check_content, decide
 from recoup.compliance.codes import UNRECORDED, Code
 from recoup.compliance.tally import Event, Subject, tally_all
@@ -76,6 +77,8 @@ from recoup.contact.templates import (
     language_for,
     render,
 )
+from recoup.kit.clock import SettableClock
+from recoup.kit.money import format_money
 from recoup.kit.tokens import sign_token
 from recoup.models import ContactStatus, PauseKind
 from recoup.models.contact import QUEUE_ENTRY
@@ -91,6 +94,15 @@ OPT_OUT = {
     "push": IN_THE_APP,
     "in_app": IN_THE_APP,
     "email": {"zh-CN": "退订：{url}", "zh-TW": "退訂：{url}", "en": "Unsubscribe: {url}"},
+    # The one-click link works whatever the platform lets a reply do.
+    "wechat": {"zh-CN": "退订：{url}", "zh-TW": "退訂：{url}", "en": "Unsubscribe: {url}"},
+    "whatsapp": {"zh-CN": "退订：{url}", "zh-TW": "退訂：{url}", "en": "Unsubscribe: {url}"},
+    # A letter is not an electronic message; it says how to reach us instead.
+    "letter": {
+        "zh-CN": "如不希望再收到信函，请致电客服告知。",
+        "zh-TW": "如不希望再收到信函，請來電客服告知。",
+        "en": "To stop letters, call or write to us.",
+    },
 }
 BUILT_IN = ("in_app", "call")  # delivered by Recoup itself: the inbox, the agents' queue
 SCRIPTED = ("call", "dial")  # spoken by an agent from a script: nothing to render
@@ -115,6 +127,8 @@ class DispatchConfig:
     link_key: bytes = DEVELOPMENT_LINK_KEY
     creditor_name: str = "Recoup Wallet"
     support_phone: str = "400-000-0000"
+    letter_address: tuple[str, ...] = ()  # the collector's mailing address on letters
+    complaints_contact: str = ""  # where a debtor complains (printed on Chinese letters)
     # On PostgreSQL, claim the next batch while earlier ones are sent (`Dispatcher.run`); off for
     # sessions that share one connection (the tests'), which two threads may not use at once.
     pipeline: bool = True
@@ -138,6 +152,10 @@ class DispatchConfig:
             link_key=settings.link_signing_keys[0],
             creditor_name=settings.creditor_name,
             support_phone=settings.support_phone,
+            letter_address=tuple(
+                line.strip() for line in settings.letter_address.split("|") if line.strip()
+            ),
+            complaints_contact=settings.complaints_contact,
         )
 
 
@@ -440,8 +458,11 @@ def _context(
     accounts = {r.account_id for r in rows}
     customers = {r.customer_id for r in rows}
     # Numbers and addresses are sealed: open only those the contacts' channels use (`_address`).
-    dialled = {r.customer_id for r in rows if r.channel in ("sms", *SCRIPTED)}
+    dialled = {r.customer_id for r in rows if r.channel in ("sms", "whatsapp", *SCRIPTED)}
     mailed = {r.customer_id for r in rows if r.channel == "email"}
+    posted = {r.customer_id for r in rows if r.channel == "letter"}
+    letters = {r.account_id for r in rows if r.channel == "letter"}
+    followers = {r.customer_id for r in rows if r.channel == "wechat"}
     return _Context(
         now=now,
         config=config,
@@ -452,6 +473,10 @@ def _context(
         due=repo.next_due(session, accounts),
         phones=repo.phones(session, dialled) if dialled else {},
         emails=repo.emails(session, mailed) if mailed else {},
+        postal=repo.postal_addresses(session, posted) if posted else {},
+        itemized=repo.itemizations(session, letters, now.date()) if letters else {},
+        account_refs=repo.account_refs(session, letters) if letters else {},
+        openids=repo.wechat_openids(session, followers, now) if followers else {},
         opt_outs=repo.opt_outs(session, customers),
         consents=repo.electronic_consents(session, customers, now),
         history=repo.history(session, customers, now),
@@ -475,8 +500,11 @@ def record(
     changes: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     outcomes: Counter[str] = Counter()
+    stopped: list[int] = []
     for contact_id, result in results.items():
         change: dict[str, Any] = {"id": contact_id, "updated_at": now}
+        if isinstance(result, OptedOut):
+            stopped.append(contact_id)
         if isinstance(result, Accepted):
             status = ContactStatus.delivered if result.delivered else ContactStatus.sent
             change.update(
@@ -509,7 +537,31 @@ def record(
         )
     repo.update_contacts(session, changes)
     repo.add_events(session, events)
+    if stopped:
+        outcomes["opted_out_by_provider"] += _provider_opt_outs(session, stopped, now, config)
     return outcomes
+
+
+def _provider_opt_outs(
+    session: Session, contact_ids: Sequence[int], now: dt.datetime, config: DispatchConfig
+) -> int:
+    """A provider said the person stopped the channel (WeChat 43004, WhatsApp 131050): recorded
+    as their opt-out, as a STOP to us would be, so the channel's unsent contacts are cancelled and
+    nothing more is planned on it. The flows module imports this one, hence the late import."""
+    from recoup.contact import flows
+
+    clock = SettableClock(now)
+    for _contact_id, customer_id, channel, index in repo.contact_addresses(session, contact_ids):
+        flows.opt_out_customer(
+            session,
+            customer_id,
+            channel=channel,
+            address_index=index,
+            source="provider",
+            evidence=f"{channel} provider refused: the person stopped these messages",
+            clock=clock,
+        )
+    return len(contact_ids)
 
 
 def backoff(
@@ -544,6 +596,10 @@ class _Context:
     due: Mapping[int, tuple[dt.date, int]]  # the next due date and what remains due on it
     phones: Mapping[int, tuple[str, str | None]]
     emails: Mapping[int, tuple[str, str | None]]
+    postal: Mapping[int, tuple[str, str | None, str | None, str | None, str]]
+    itemized: Mapping[int, tuple[dt.date, int, int]]
+    account_refs: Mapping[int, str]
+    openids: Mapping[int, str]
     opt_outs: Mapping[int, list[tuple[str, str | None]]]
     consents: Mapping[int, set[str | None]]
     history: dict[int, list[tuple[dt.datetime, str, int, str | None]]]
@@ -576,10 +632,19 @@ class _Context:
             forbidden = self._forbidden(r, rendered[1], language)
             if forbidden:
                 return _Verdict(ContactStatus.blocked, forbidden, {"reason": forbidden})
+        letter = None
+        if r.channel == "letter" and rendered is not None:
+            letter = self._letter(r, language, rendered[1])
+            missing = letter.missing()
+            if missing:
+                why = f"letter lacks required field(s): {', '.join(missing)}"
+                return _Verdict(ContactStatus.failed, [why], {"error": why, "dead_letter": True})
         if not service:
             text = (
                 None
                 if rendered is None
+                else letter.text()
+                if letter is not None
                 else "\n".join(p for p in (rendered[1].subject, rendered[1].body) if p)
             )
             decision = self._guard(r, index, text, language)
@@ -625,9 +690,67 @@ class _Context:
                 language=language,
                 unsubscribe_url=self._unsubscribe_url(r, index) if r.channel == "email" else None,
                 metadata=metadata,
+                letter=letter,
             )
         return _Verdict(
             ContactStatus.sending, outgoing=outgoing, message=message, address_index=index
+        )
+
+    def _letter(self, r: Any, language: str, body: Any) -> Letter:
+        """The letter this contact prints, dated today (its posting day), with the fields its
+        jurisdiction requires; `Letter.missing` says which of them are absent."""
+        line, city, region, postal_code, country = self.postal.get(
+            r.customer_id, ("", None, None, None, "")
+        )
+        recipient = PostalAddress(r.name or "", (line,), city, region, postal_code, country)
+        sender = PostalAddress(
+            self.config.creditor_name,
+            self.config.letter_address[:-1] or self.config.letter_address,
+            country=r.jurisdiction.split("-")[0],
+        )
+        if len(self.config.letter_address) > 1:  # the last line is the place: city, state, code
+            sender = PostalAddress(
+                self.config.creditor_name,
+                self.config.letter_address[:-1],
+                self.config.letter_address[-1],
+                country=sender.country,
+            )
+        zone = ZoneInfo((tuple(r.timezones or ()) or jurisdiction_zones(r.jurisdiction))[0])
+        posted = self.now.astimezone(zone).date()
+        money = _money_format(language)
+        fields: dict[str, str] = {}
+        if r.jurisdiction.startswith("US"):
+            itemized = self.itemized.get(r.account_id)
+            if itemized is not None:
+                day, owed, paid = itemized
+                fields = {
+                    "itemization_creditor": self.config.creditor_name,
+                    "account_number": mask_account(self.account_refs.get(r.account_id, "")),
+                    "current_creditor": self.config.creditor_name,
+                    "itemization_date": day.strftime("%B %d, %Y").replace(" 0", " "),
+                    "itemization_amount": money(owed, r.currency),
+                    "interest_since": money(0, r.currency),
+                    "fees_since": money(0, r.currency),
+                    "payments_since": money(paid, r.currency),
+                    "credits_since": money(0, r.currency),
+                    "current_amount": money(max(owed - paid, 0), r.currency),
+                }
+        elif r.jurisdiction.startswith("CN"):
+            fields = {
+                "creditor": self.config.creditor_name,
+                "amount": money(r.overdue_minor_now or 0, r.currency),
+                "how_to_pay": self._pay_link(r),
+                "complaints": self.config.complaints_contact,
+            }
+        return Letter(
+            jurisdiction=r.jurisdiction,
+            language=language,
+            sender=sender,
+            recipient=recipient,
+            posted=posted,
+            subject=body.subject or "",
+            body=body.body,
+            fields=fields,
         )
 
     def _account(self, r: Any) -> str | None:
@@ -661,10 +784,14 @@ class _Context:
             )
 
     def _address(self, r: Any) -> tuple[str | None, str | None]:
-        if r.channel in ("sms", *SCRIPTED):
+        if r.channel in ("sms", "whatsapp", *SCRIPTED):
             return self.phones.get(r.customer_id, (None, None))
         if r.channel == "email":
             return self.emails.get(r.customer_id, (None, None))
+        if r.channel == "letter":  # addressed by name; the address travels in the letter
+            return (r.name or None) if r.customer_id in self.postal else None, None
+        if r.channel == "wechat":
+            return self.openids.get(r.customer_id), None
         return r.external_ref, None  # push and in-app reach the wallet's user
 
     def _render(self, r: Any, language: str, index: str | None) -> tuple[Any, Any] | str:
@@ -795,6 +922,15 @@ def _subject(treatment: str) -> int:
     """The id a service message's treatment names (`assistant_promise:12` → 12); 0 if none."""
     tail = treatment.partition(":")[2]
     return int(tail) if tail.isdigit() else 0
+
+
+def _money_format(language: str) -> Any:
+    from babel import Locale
+
+    from recoup.contact.templates import LANGUAGES
+
+    locale = Locale.parse(LANGUAGES.get(language, "en_US"))
+    return lambda minor, currency: format_money(int(minor), currency, locale)
 
 
 def _first_name(name: str | None) -> str:

@@ -4,6 +4,7 @@ second person). One-click unsubscribe is a page: `recoup.web.unsubscribe`."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -14,6 +15,7 @@ from pydantic import TypeAdapter
 from recoup.channels.config import Channels, load_channels
 from recoup.channels.sms import verify_twilio_signature
 from recoup.channels.voice import ClickToCallAdapter
+from recoup.channels.whatsapp import Status, statuses, verify_signature
 from recoup.compliance import load_guard
 from recoup.config import Settings
 from recoup.contact import flows, replies, schemas
@@ -125,6 +127,61 @@ def twilio_form_schema(*fields: str) -> dict[str, object]:
         },
         "required": list(fields[:2]),
     }
+
+
+WHATSAPP_OBJECT = "whatsapp_business_account"
+
+
+def whatsapp_statuses(
+    body: WebhookBody,
+    settings: SettingsDep,
+    x_hub_signature_256: Annotated[str | None, Header()] = None,
+) -> list[Status]:
+    """Dependency: the statuses of a WhatsApp webhook, signed by Meta (`X-Hub-Signature-256`, the
+    HMAC-SHA256 of the raw body with the app secret; the previous secret too while it rotates)."""
+    secrets = _channels(settings).whatsapp_secrets
+    if not secrets or not verify_signature(body, x_hub_signature_256, secrets):
+        raise BadSignature("X-Hub-Signature-256 does not sign this body")
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed("the body is not JSON") from exc
+    if (
+        not isinstance(doc, dict)
+        or doc.get("object") != WHATSAPP_OBJECT
+        or not isinstance(doc.get("entry"), list)
+    ):
+        raise ValidationFailed(
+            f"not a WhatsApp webhook: expected object {WHATSAPP_OBJECT} and entry"
+        )
+    return statuses(body)
+
+
+WhatsAppStatuses = Annotated[list[Status], Depends(whatsapp_statuses)]
+
+
+@callbacks.post(
+    "/channels/whatsapp/status",
+    status_code=204,
+    summary="WhatsApp message statuses",
+    responses=responses(BadSignature, PayloadTooLarge, ValidationFailed),
+    openapi_extra=request_body(
+        schema={
+            "type": "object",
+            "required": ["object", "entry"],
+            "properties": {
+                "object": {"type": "string", "enum": [WHATSAPP_OBJECT]},
+                "entry": {"type": "array", "items": {"type": "object"}},
+            },
+        }
+    ),
+)
+def whatsapp_status(found: WhatsAppStatuses, session: SessionDep, clock: ClockDep) -> Response:
+    """Meta's webhook for messages we sent on WhatsApp: `delivered`/`read` mark the contact
+    delivered, `failed` bounces it with the error code, and a failure with 131050 (the person
+    stopped the business's messages) is recorded as their opt-out of WhatsApp."""
+    flows.whatsapp_statuses(session, found, clock=clock)
+    return Response(status_code=204)
 
 
 @callbacks.post(

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from recoup.agents import service as agents_service
 from recoup.audit import service as audit_service
+from recoup.channels.whatsapp import Status
 from recoup.compliance import Guard
 from recoup.compliance.codes import CALL_RESULTS
 from recoup.contact import dispatch
@@ -359,6 +360,47 @@ def record_status(
         ],
     )
     return True
+
+
+WHATSAPP_STATUS = {
+    "delivered": ContactStatus.delivered,
+    "read": ContactStatus.delivered,
+    "failed": ContactStatus.bounced,
+}
+_PROVIDER_ID_LIMIT = 128  # what `contact_plans.provider_id` holds
+
+
+def whatsapp_statuses(session: Session, found: Sequence[Status], *, clock: Clock) -> int:
+    """WhatsApp's statuses for messages we sent (already verified): recorded like Twilio's, and a
+    failure that says the person stopped our messages (131050) opts them out of WhatsApp. Returns
+    how many statuses named a message of ours."""
+    matched = 0
+    for status in found:
+        new = WHATSAPP_STATUS.get(status.status)
+        if new is None or not status.provider_id or len(status.provider_id) > _PROVIDER_ID_LIMIT:
+            continue
+        code = status.error_code
+        matched += record_status(
+            session,
+            provider="whatsapp",
+            provider_id=status.provider_id,
+            status=new,
+            error=f"whatsapp error {code}"[:64] if code else None,
+            clock=clock,
+        )
+        if status.opted_out:
+            contact = repo.by_provider_id(session, "whatsapp", status.provider_id)
+            if contact is not None:
+                opt_out_customer(
+                    session,
+                    contact.customer_id,
+                    channel="whatsapp",
+                    address_index=contact.address_index,
+                    source="whatsapp",
+                    evidence="WhatsApp status: the person stopped the business's messages (131050)",
+                    clock=clock,
+                )
+    return matched
 
 
 def _open_accounts(session: Session, customer_id: int) -> list[int]:

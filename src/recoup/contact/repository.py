@@ -21,6 +21,7 @@ from recoup.models import (
     Account,
     AccountDelinquency,
     AgentTask,
+    Allocation,
     ArrangementInstalment,
     Bill,
     Consent,
@@ -30,6 +31,7 @@ from recoup.models import (
     ContactPreference,
     ContactStatus,
     Customer,
+    CustomerAddress,
     CustomerEmail,
     CustomerPhone,
     DelinquencyPause,
@@ -681,6 +683,110 @@ def emails(session: Session, customer_ids: Iterable[int]) -> dict[int, tuple[str
     for customer_id, address, index in session.execute(stmt):
         out.setdefault(customer_id, (address, index))
     return out
+
+
+def postal_addresses(
+    session: Session, customer_ids: Iterable[int]
+) -> dict[int, tuple[str, str | None, str | None, str | None, str]]:
+    """Each customer's first postal address: (line, city, region, postal code, country). A letter
+    goes only where a street line is on file."""
+    p = CustomerAddress
+    stmt = (
+        select(p.customer_id, p.line, p.city, p.region, p.postal_code, p.country)
+        .where(among(session, p.customer_id, customer_ids))
+        .order_by(p.customer_id, p.position)
+    )
+    out: dict[int, tuple[str, str | None, str | None, str | None, str]] = {}
+    for customer_id, line, city, region, postal_code, country in session.execute(stmt):
+        if line and line.strip():
+            out.setdefault(customer_id, (line, city, region, postal_code, country))
+    return out
+
+
+def wechat_openids(
+    session: Session, customer_ids: Iterable[int], at: dt.datetime
+) -> dict[int, str]:
+    """The openid each customer gave with their consent to the service account's notices (the
+    consent's `scope.openid`, recorded when they followed the account and agreed): the address a
+    WeChat message goes to, and only while that consent stands."""
+    c = Consent
+    stmt = (
+        select(c.customer_id, c.scope)
+        .where(
+            among(session, c.customer_id, customer_ids),
+            c.purpose == "electronic",
+            c.channel == "wechat",
+            c.withdrawn_at.is_(None),
+            c.given_at <= at,
+            c.expires_at.is_(None) | (c.expires_at > at),
+        )
+        .order_by(c.customer_id, c.given_at.desc())
+    )
+    out: dict[int, str] = {}
+    for customer_id, scope in session.execute(stmt):
+        openid = scope.get("openid") if isinstance(scope, dict) else None
+        if isinstance(openid, str) and openid:
+            out.setdefault(customer_id, openid)
+    return out
+
+
+def itemizations(
+    session: Session, account_ids: Iterable[int], today: dt.date
+) -> dict[int, tuple[dt.date, int, int]]:
+    """What a US validation notice itemizes, per account: (itemization date, amount owed then,
+    paid since). The itemization date is the last statement date (12 CFR 1006.34(b)(3)(i)): the
+    latest bill due on or before `today`. Owed then: the bills due by that date less what was
+    allocated to them by it; paid since: what was allocated to those bills after it. No bill has
+    fallen due since, so no interest or fees were charged since."""
+    ids = list(account_ids)
+    if not ids:
+        return {}
+    b, a = Bill, Allocation
+    bills = session.execute(
+        select(
+            b.id, b.account_id, b.due_date, b.principal_minor + b.interest_minor + b.fees_minor
+        ).where(among(session, b.account_id, ids), b.due_date <= today)
+    ).all()
+    statement: dict[int, dt.date] = {}
+    for _, account_id, due, _ in bills:
+        statement[account_id] = max(statement.get(account_id, due), due)
+    owed: dict[int, int] = defaultdict(int)
+    for _, account_id, _, amount in bills:
+        owed[account_id] += int(amount)
+    due_by = {bill_id: account_id for bill_id, account_id, _, _ in bills}
+    paid_then: dict[int, int] = defaultdict(int)
+    paid_since: dict[int, int] = defaultdict(int)
+    for bill_id, amount, value_date in session.execute(
+        select(a.bill_id, a.amount_minor, a.value_date).where(among(session, a.account_id, ids))
+    ):
+        owner = due_by.get(bill_id)
+        if owner is None:
+            continue
+        if value_date <= statement[owner]:
+            paid_then[owner] += int(amount)
+        elif value_date <= today:
+            paid_since[owner] += int(amount)
+    return {
+        account_id: (day, owed[account_id] - paid_then[account_id], paid_since[account_id])
+        for account_id, day in statement.items()
+    }
+
+
+def account_refs(session: Session, account_ids: Iterable[int]) -> dict[int, str]:
+    """The accounts' own references (what a letter prints, masked, as the account number)."""
+    stmt = select(Account.id, Account.external_ref).where(among(session, Account.id, account_ids))
+    return {int(i): str(ref) for i, ref in session.execute(stmt)}
+
+
+def contact_addresses(
+    session: Session, contact_ids: Iterable[int]
+) -> list[tuple[int, int, str, str | None]]:
+    """(contact id, customer id, channel, address index) of these contacts."""
+    c = ContactPlan
+    stmt = select(c.id, c.customer_id, c.channel, c.address_index).where(
+        among(session, c.id, contact_ids)
+    )
+    return [(int(i), int(cu), str(ch), ix) for i, cu, ch, ix in session.execute(stmt)]
 
 
 def opt_outs(

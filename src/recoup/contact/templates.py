@@ -32,7 +32,7 @@ from recoup.kit.money import format_money
 
 LANGUAGES = {"zh-CN": "zh_CN", "zh-TW": "zh_TW", "en": "en_US"}
 TONES = ("gentle", "neutral", "firm")
-CHANNELS = ("sms", "email", "push", "in_app", "letter")
+CHANNELS = ("sms", "email", "push", "in_app", "letter", "wechat", "whatsapp")
 # Messages the debtor asked for or is owed an answer to, never about collecting: an opt-out's
 # confirmation, a one-time code, a supervisor's answer to a settlement, a reply to a case.
 SERVICE = frozenset(
