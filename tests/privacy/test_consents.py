@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from recoup.contact import repository as contact_repo
 from recoup.kit.clock import SettableClock
 from recoup.kit.errors import ValidationFailed
 from recoup.models import Account, AuditEvent, Consent
@@ -73,11 +74,53 @@ class TestConsentThroughTheApi:
         assert response.status_code == 404
         assert response.json()["error"] == "consent_not_found"
 
+    def test_a_wechat_consent_carries_the_openid_messages_go_to(
+        self, client: TestClient, sessions: sessionmaker[Session], clock: SettableClock
+    ) -> None:
+        # The opt-in a WeChat message needs (the dispatcher sends to the consent's openid): before
+        # it, no consent could name wechat or an openid, so no WeChat message could ever go out.
+        customer = _customer_id(client, "bnpl-c5")
+        openid = "oX1a2B3c4D5e6F7g8H9i0JkLmN"
+        given = client.post(
+            f"/v1/customers/{customer}/consents",
+            json={
+                "kind": "electronic",
+                "channel": "wechat",
+                "scope": {"openid": openid},
+                "evidence": "followed the service account and agreed, OAuth 2026-06-01",
+            },
+        )
+        assert given.status_code == 201, given.text
+        with sessions() as session:
+            found = contact_repo.wechat_openids(session, [customer], clock.now())
+        assert found == {customer: openid}
+        on_sms = client.post(
+            f"/v1/customers/{customer}/consents",
+            json={"kind": "electronic", "channel": "sms", "scope": {"openid": openid},
+                  "evidence": "x"},
+        )  # fmt: skip
+        assert on_sms.status_code == 422
+        assert "scope.openid" in on_sms.text
+        whatsapp = client.post(
+            f"/v1/customers/{customer}/consents",
+            json={"kind": "electronic", "channel": "whatsapp", "evidence": "opted in on wa.me"},
+        )
+        assert whatsapp.status_code == 201, whatsapp.text
+
     @pytest.mark.parametrize(
         ("body", "field"),
         [
             ({"kind": "marketing", "evidence": "x"}, "kind"),
             ({"kind": "electronic", "channel": "fax", "evidence": "x"}, "channel"),
+            (
+                {
+                    "kind": "electronic",
+                    "channel": "wechat",
+                    "scope": {"openid": "a b"},
+                    "evidence": "x",
+                },
+                "openid",
+            ),
             ({"kind": "electronic", "evidence": ""}, "evidence"),
             ({"kind": "electronic", "evidence": "x" * 257}, "evidence"),
             ({"kind": "time_window", "evidence": "call r-1"}, "scope.from"),

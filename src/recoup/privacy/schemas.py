@@ -11,7 +11,7 @@ from recoup.kit.schemas import Schema
 from recoup.ledger.schemas import AwareDatetime
 
 ConsentKind = Literal["electronic", "time_window", "call_back", "third_party", "data_processing"]
-ConsentChannel = Literal["sms", "email", "push", "in_app", "call", "letter"]
+ConsentChannel = Literal["sms", "email", "push", "in_app", "call", "letter", "wechat", "whatsapp"]
 
 
 class ConsentScope(Schema):
@@ -39,6 +39,12 @@ class ConsentScope(Schema):
         max_length=128,
         description="The one phone number or e-mail address it covers; none: all of them",
     )
+    openid: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{16,64}$",
+        description="A wechat consent's openid: the debtor as the lender's service account knows "
+        "them (from the account's OAuth when they followed it and agreed); where messages go",
+    )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +54,7 @@ class ConsentScope(Schema):
                 "from": self.from_,
                 "to": self.to,
                 "address": self.address,
+                "openid": self.openid,
             }.items()
             if v is not None
         }

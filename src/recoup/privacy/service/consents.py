@@ -39,8 +39,9 @@ KINDS: dict[str, str] = {
     "data_processing": "processing personal data for collection beyond the contract",
 }
 SOURCES = ("agent", "portal", "api", "import", "replies_inbox", "wallet")
-CHANNELS = ("sms", "email", "push", "in_app", "call", "letter")
-SCOPE_KEYS = ("account", "from", "to", "address", "recorded_by")
+CHANNELS = ("sms", "email", "push", "in_app", "call", "letter", "wechat", "whatsapp")
+SCOPE_KEYS = ("account", "from", "to", "address", "recorded_by", "openid")
+_OPENID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 WINDOWED = frozenset({"time_window", "contact_hours"})
 MAX_EVIDENCE = 256
 MAX_SCOPE_TEXT = 128
@@ -54,7 +55,7 @@ class ConsentNotFound(NotFound):
     description = "No such consent for this customer"
 
 
-def _scope(kind: str, scope: dict[str, Any] | None) -> dict[str, str]:
+def _scope(kind: str, channel: str | None, scope: dict[str, Any] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in (scope or {}).items():
         if key not in SCOPE_KEYS:
@@ -65,6 +66,13 @@ def _scope(kind: str, scope: dict[str, Any] | None) -> dict[str, str]:
         if len(text) > MAX_SCOPE_TEXT or not text.isprintable():
             raise ValidationFailed(f"scope.{key}: at most {MAX_SCOPE_TEXT} printable characters")
         out[key] = text
+    if "openid" in out:
+        # Where a WeChat message goes (contact.repository.wechat_openids): only on the consent to
+        # the service account's messages.
+        if kind != "electronic" or channel != "wechat":
+            raise ValidationFailed("scope.openid: only on an electronic consent for wechat")
+        if not _OPENID.match(out["openid"]):
+            raise ValidationFailed("scope.openid: 16 to 64 letters, digits, _ or -")
     if kind in WINDOWED:
         for key in ("from", "to"):
             if not _HHMM.match(out.get(key, "")):
@@ -105,7 +113,7 @@ def validate(
             raise ValidationFailed("expires_at: must be in the future")
         if expires_at - now > MAX_TERM:
             raise ValidationFailed("expires_at: at most three years ahead")
-    return text, _scope(kind, scope)
+    return text, _scope(kind, channel, scope)
 
 
 def record_consent(
