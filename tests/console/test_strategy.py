@@ -72,7 +72,7 @@ def test_the_editor_shows_the_problem_at_its_line_then_saves_a_draft(
     )
     assert marked
     assert int(marked[1]) == line
-    assert "stages[0].treatments[1].when" in answer.text
+    assert "stages[0].treatments[2].when" in answer.text
     assert session.scalars(select(PolicyVersion)).all() == [active]  # nothing saved
 
     checked = console.post_form(

@@ -95,7 +95,7 @@ class TestCheck:
         text = policy_text().replace("when: days_to_due == 1", "when: days_to_due == = 1", 1)
         problem = check(text).problem
         assert problem is not None
-        assert problem.path == "stages[0].treatments[1].when"
+        assert problem.path == "stages[0].treatments[2].when"
         assert "unexpected" in problem.message
         assert problem.line == line_of(text, "days_to_due == = 1")
         assert problem.column == column_of(text, "== = 1") + 3
@@ -388,7 +388,7 @@ class TestApi:
             line_of(bad, "days_to_due == = 1"),
             column_of(bad, "== = 1") + 3,
         )
-        assert detail["path"] == "stages[0].treatments[1].when"
+        assert detail["path"] == "stages[0].treatments[2].when"
 
         saved = mei.post("/v1/policies", json={"text": changed_text()})
         assert saved.status_code == 201, saved.text
