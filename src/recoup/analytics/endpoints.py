@@ -4,7 +4,6 @@ each endpoint resolves the period and calls one service function; nothing here w
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,7 +12,7 @@ from recoup.analytics import fairness as fairness_service
 from recoup.analytics import schemas, voice
 from recoup.analytics import service as analytics_service
 from recoup.analytics.service import BadPeriod, BadScope
-from recoup.http.deps import ClockDep, SessionDep
+from recoup.http.deps import ClockDep, IsoDate, SessionDep
 from recoup.http.errors import AUTHENTICATED_ERRORS, responses
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
@@ -27,7 +26,7 @@ router = APIRouter(
 )
 
 From = Annotated[
-    dt.date | None,
+    IsoDate | None,
     Query(
         alias="from",
         description="First business day (default: 29 days before `to`)",
@@ -35,7 +34,7 @@ From = Annotated[
     ),
 ]
 To = Annotated[
-    dt.date | None,
+    IsoDate | None,
     Query(
         description="Last business day (default: the last day the daily pass computed)",
         examples=["2026-06-30"],

@@ -7,7 +7,7 @@ import hashlib
 import time
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import Engine
 
@@ -23,6 +23,7 @@ from recoup.console.base import FORM_BYTES as CONSOLE_BODY_LIMIT
 from recoup.console.install import install as install_console
 from recoup.contact.endpoints import router as contact_router
 from recoup.delinquency.endpoints import router as delinquency_router
+from recoup.http.deps import known_query_only
 from recoup.http.errors import error_response, install_error_handlers
 from recoup.http.limits import DEFAULT_BODY_LIMIT, BodyLimit
 from recoup.http.webhooks import WEBHOOK_BODY_LIMIT
@@ -51,6 +52,7 @@ from recoup.web.unsubscribe import router as unsubscribe_router
 from recoup.workbench.endpoints import router as workbench_router
 
 log = get_logger(__name__)
+API = [Depends(known_query_only)]
 
 DESCRIPTION = """
 Recoup's REST API for wallets and lenders: send customers, accounts, bills and payments; read
@@ -140,21 +142,23 @@ def create_app(
         )
         return response
 
-    app.include_router(ledger_router)
-    app.include_router(delinquency_router)
-    app.include_router(webhook_router)
-    app.include_router(identity_router)
-    app.include_router(contact_router)
-    app.include_router(assistant_router)
-    app.include_router(arrangements_router)
-    app.include_router(autopay_router)
-    app.include_router(cases_router)
-    app.include_router(analytics_router)
-    app.include_router(privacy_router)
-    app.include_router(quality_router)
-    app.include_router(workbench_router)
-    app.include_router(strategy_router)
-    app.include_router(risk_router)
+    # The API refuses a query parameter a route does not take (the portal's pages, the
+    # unsubscribe link and the sandbox wallet, opened by browsers and mail clients, are not).
+    app.include_router(ledger_router, dependencies=API)
+    app.include_router(delinquency_router, dependencies=API)
+    app.include_router(webhook_router, dependencies=API)
+    app.include_router(identity_router, dependencies=API)
+    app.include_router(contact_router, dependencies=API)
+    app.include_router(assistant_router, dependencies=API)
+    app.include_router(arrangements_router, dependencies=API)
+    app.include_router(autopay_router, dependencies=API)
+    app.include_router(cases_router, dependencies=API)
+    app.include_router(analytics_router, dependencies=API)
+    app.include_router(privacy_router, dependencies=API)
+    app.include_router(quality_router, dependencies=API)
+    app.include_router(workbench_router, dependencies=API)
+    app.include_router(strategy_router, dependencies=API)
+    app.include_router(risk_router, dependencies=API)
     app.include_router(portal_router)
     app.include_router(selfservice_router)
     app.include_router(learn_router)

@@ -3,11 +3,11 @@ and cancelled by the debtor in the portal, or at the wallet)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from recoup.autopay import schemas
 from recoup.autopay import service as autopay_service
-from recoup.http.deps import SessionDep, only_query
+from recoup.http.deps import SessionDep
 from recoup.http.errors import AUTHENTICATED, responses
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
@@ -23,7 +23,6 @@ router = APIRouter(prefix="/v1/autopay", tags=["autopay"], responses=AUTHENTICAT
     response_model=list[schemas.Mandate],
     summary="A customer's autopay mandates",
     responses=responses(ValidationFailed),
-    dependencies=[Depends(only_query("customer_id", "limit", "offset"))],
 )
 def mandates(
     session: SessionDep,

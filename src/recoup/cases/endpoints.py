@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from recoup.cases import flows, schemas
-from recoup.http.deps import ClockDep, RowId, SessionDep, only_query
+from recoup.http.deps import ClockDep, RowId, SessionDep
 from recoup.http.errors import AUTHENTICATED, responses
 from recoup.http.openapi import link, links
 from recoup.identity.auth import require
@@ -117,7 +117,6 @@ def resolve(
     response_model=list[schemas.InboxCase],
     summary="The cases inbox",
     responses=responses(ValidationFailed),
-    dependencies=[Depends(only_query("kind", "status", "limit"))],
 )
 def inbox(
     session: SessionDep,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from recoup.http.deps import ClockDep, Limit, Offset, RowId, SessionDep, SettingsDep, only_query
+from recoup.http.deps import ClockDep, Limit, Offset, RowId, SessionDep, SettingsDep
 from recoup.http.errors import AUTHENTICATED, responses
 from recoup.http.openapi import link, links
 from recoup.identity.auth import require
@@ -21,9 +21,6 @@ P = Permission
 router = APIRouter(prefix="/v1", tags=["policies"], responses=AUTHENTICATED)
 
 
-PAGED = Depends(only_query("limit", "offset"))
-
-
 def _version(v: object) -> schemas.PolicyVersion:
     return schemas.PolicyVersion.model_validate(v)
 
@@ -32,7 +29,6 @@ def _version(v: object) -> schemas.PolicyVersion:
     "/policies",
     response_model=schemas.PolicyVersions,
     summary="Policy versions",
-    dependencies=[PAGED],
 )
 def list_policies(
     session: SessionDep,
@@ -103,7 +99,6 @@ def get_policy(
     "/policies/{version_id}/dry-run",
     response_model=schemas.DryRun,
     summary="Dry-run a version against the active policy",
-    dependencies=[PAGED],
     responses=responses(strategy_service.PolicyVersionNotFound, strategy_service.NoActivePolicy),
 )
 def dry_run(
