@@ -8,10 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, selectinload
 
 from recoup.bootstrap import load_master
+from recoup.cli.common import configure_logging
 from recoup.config import Settings
 from recoup.keys import service as keys_service
 from recoup.kit import crypto
@@ -111,3 +113,25 @@ def test_request_logs_never_carry_a_link_token() -> None:
     assert loggable_path("/p/eyJrIjoi.GYAo-G0A") == "/p/{token}"
     assert loggable_path("/v1/unsubscribe/abc.def") == "/v1/unsubscribe/{token}"
     assert loggable_path("/v1/accounts/7") == "/v1/accounts/7"
+
+
+def test_a_maximum_level_quiets_warnings_and_keeps_errors(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo's terminal (`configure_logging(maximum="ERROR")`): a drift alert's warning is not
+    printed between its tables, an error still is. Without the `maximum` clause the warning shows."""
+    monkeypatch.delenv("RECOUP_LOG_LEVEL", raising=False)
+    monkeypatch.delenv("RECOUP_LOG_FILE", raising=False)
+    log = kit_logging.get_logger("tests.maximum")
+    try:
+        configure_logging(maximum="ERROR")
+        log.warning("risk.drift_alert", feature="tenure_days")
+        log.error("demo.failed")
+        err = capsys.readouterr().err
+        assert "demo.failed" in err
+        assert "risk.drift_alert" not in err
+        configure_logging()  # the default level (WARNING) prints it
+        log.warning("risk.drift_alert", feature="tenure_days")
+        assert "risk.drift_alert" in capsys.readouterr().err
+    finally:
+        kit_logging.configure(level="WARNING")

@@ -47,7 +47,9 @@ class Runtime:
             load_audit_signer(self.settings)
 
 
-def configure_logging(minimum: str | None = None) -> None:
+def configure_logging(minimum: str | None = None, maximum: str | None = None) -> None:
+    """Logs at the configured level, made at least as detailed as `minimum` (`serve` logs its
+    requests) and no more detailed than `maximum` (the demo's terminal)."""
     try:
         settings = Settings()
     except RecoupError:
@@ -55,6 +57,8 @@ def configure_logging(minimum: str | None = None) -> None:
     level = settings.log_level.upper()
     if minimum and logging.getLevelName(level) > logging.getLevelName(minimum):
         level = minimum
+    if maximum and logging.getLevelName(level) < logging.getLevelName(maximum):
+        level = maximum
     stream = settings.log_file.open("a", encoding="utf-8") if settings.log_file else None
     kit_logging.configure(level=level, stream=stream)
 

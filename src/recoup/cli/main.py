@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -275,6 +276,10 @@ def demo(
     user per role to sign in to the console with (development only)."""
     from recoup.cli.demo import demo_database, run_demo
 
+    if "RECOUP_LOG_LEVEL" not in os.environ:
+        # What a warning would say (drift alerts, a calendar running out) the demo prints in its
+        # own words; JSON lines between its tables would only confuse a newcomer.
+        configure_logging(maximum="ERROR")
     try:
         target = demo_database(database, replace=replace)
     except RecoupError as exc:
