@@ -1,4 +1,4 @@
-"""Reason words in both languages, for every feature, and the fallback for unknown columns."""
+"""Reason words in the three languages, for every feature, and the fallback for unknown columns."""
 
 from __future__ import annotations
 
@@ -34,6 +34,15 @@ class TestWords:
             assert en != zh
             assert "=" not in en
             assert "=" not in zh
+
+    def test_traditional_chinese_reads_its_own_characters(self) -> None:
+        """zh-TW readers get zh-TW words (they read zh-CN's before): fails if `words` falls back
+        to the simplified catalogue for zh-TW."""
+        assert reasons.words("promises_broken_60d", 2.0, "zh-TW") == "60天內2次未兌現還款承諾"
+        assert reasons.words("dispute_open", 1.0, "zh-TW") == "存在未解決的爭議：是"
+        assert reasons.words("x", None, "zh-TW") == "x = 未知"
+        for code in features.FEATURES:
+            assert reasons.words(code, 1.0, "zh-TW") != reasons.words(code, 1.0, "en")
 
     def test_an_unknown_column_reads_as_its_name_and_value(self) -> None:
         assert reasons.words("RevolvingUtilization", 0.5, "en") == "RevolvingUtilization = 0.5"

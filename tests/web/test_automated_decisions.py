@@ -60,6 +60,9 @@ class TestMyDataShowsAutomatedDecisions:
             assert words in zh.text
         assert "估计您近期还款的可能性：35%" in zh.text
         assert "请工作人员复核这个决定" in zh.text
+        tw = anonymous.get(f"{path}/data", params={"lang": "zh-TW"})
+        assert "60天內2次未兌現還款承諾" in tw.text  # its own characters, not zh-CN's
+        assert "60天内2次未兑现还款承诺" not in tw.text
         en = anonymous.get(f"{path}/data", params={"lang": "en"})
         for words in (
             "Decisions made by automated means",

@@ -451,8 +451,10 @@ def explain(session: Session, account_id: int) -> list[Explained]:
                 reasons=[
                     {
                         **r,
-                        "en": reasons.words(r["code"], r.get("value"), "en"),
-                        "zh-CN": reasons.words(r["code"], r.get("value"), "zh-CN"),
+                        **{
+                            lang: reasons.words(r["code"], r.get("value"), lang)
+                            for lang in reasons.LANGUAGES
+                        },
                     }
                     for r in found
                 ],

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from recoup.models import Case, CaseKind, StrategyDecision
 from recoup.privacy import repository as repo
+from recoup.risk import reasons
 from recoup.risk import service as risk_service
 
 MAX_REASONS = 5  # the top reasons of a score, as the model ranked them
@@ -55,8 +56,8 @@ def automated_decisions(
     session: Session, customer_id: int, *, language: str
 ) -> list[AccountDecisions]:
     """Per open account of the customer, what automated means decided about it, reasons in
-    `language` (zh-TW reads the zh-CN words: the reason catalogue speaks en and zh-CN)."""
-    words_in = "zh-CN" if language.startswith("zh") else "en"
+    `language` (the reason catalogue's: en, zh-CN, zh-TW; any other reads en)."""
+    words_in = language if language in reasons.LANGUAGES else "en"
     accounts = [a for a in repo.accounts_of(session, customer_id) if a.status == "open"]
     ids = [a.id for a in accounts]
     if not ids:
