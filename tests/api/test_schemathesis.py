@@ -96,6 +96,7 @@ TWILIO_TOKEN = "twilio-auth-token-0123456789"
 GATEWAY_SECRET = "gateway-secret-0123456789"
 CALL_SECRET = "click-to-call-secret-0123"
 WHATSAPP_SECRET = "meta-app-secret-fuzz"
+WHATSAPP_VERIFY_TOKEN = "meta-verify-token-fuzz"
 # The customer and account the OpenAPI examples name (`u-100234`, `bnpl-778812`).
 EXAMPLE_CUSTOMER, EXAMPLE_ACCOUNT = "u-100234", "bnpl-778812"
 
@@ -269,6 +270,7 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:
                 "phone_number_id": "106540352242922",
                 "access_token": "whatsapp-token-fuzz",
                 "app_secret": WHATSAPP_SECRET,
+                "verify_token": WHATSAPP_VERIFY_TOKEN,
                 "template": "account_notice",
             },
         },
@@ -685,6 +687,13 @@ class Caller:
             path["staff_id"] = 10**12  # never a user the fuzzer signs in as (disabling ends it)
         body = case.body
         label = case.operation.label
+        if label == "GET /v1/channels/whatsapp/status" and rng.random() < 0.6:
+            # Meta's subscription check, as Meta sends it (the challenge stays the generator's).
+            case.query = {
+                **(case.query or {}),
+                "hub.mode": "subscribe",
+                "hub.verify_token": WHATSAPP_VERIFY_TOKEN,
+            }
         if isinstance(body, dict) and rng.random() < 0.6:
             body.update(FITTING.get(label, {}))
             kind = body.get("kind")

@@ -104,6 +104,7 @@ class TestLetterAndMessagingChannels:
         monkeypatch.setenv("WECHAT_SECRET", "wechat-secret")
         monkeypatch.setenv("WA_TOKEN", "wa-token")
         monkeypatch.setenv("WA_SECRET", "wa-secret")
+        monkeypatch.setenv("WA_VERIFY", "wa-verify-token")
         path = tmp_path / "channels.yaml"
         path.write_text(
             "letter:\n  provider: post\n  url: https://print.invalid\n  api_key_env: POST_KEY\n"
@@ -112,10 +113,12 @@ class TestLetterAndMessagingChannels:
             "  template_id: T1\n"
             "whatsapp:\n  provider: whatsapp\n  phone_number_id: '1065'\n"
             "  access_token_env: WA_TOKEN\n  app_secret_env: WA_SECRET\n  template: notice\n"
+            "  verify_token_env: WA_VERIFY\n"
         )
         channels = load_channels(path, spool_dir=tmp_path / "spool", production=True)
         assert sorted(channels.factories) == ["letter", "wechat", "whatsapp"]
         assert channels.whatsapp_secrets == ["wa-secret"]
+        assert channels.whatsapp_verify_token == "wa-verify-token"
         assert channels.at_least_once == frozenset({"letter"})
         adapters = channels.adapters()
         assert {a.channel for a in adapters.values()} == {"letter", "wechat", "whatsapp"}
@@ -130,6 +133,17 @@ class TestLetterAndMessagingChannels:
             "  template: notice\n  delivery: at-least-once\n"
         )
         with pytest.raises(ChannelConfigError, match="de-duplicate"):
+            load_channels(path, spool_dir=tmp_path / "spool")
+
+    def test_a_whatsapp_verify_token_too_short_to_be_secret_is_refused(
+        self, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "channels.yaml"
+        path.write_text(
+            "whatsapp:\n  provider: whatsapp\n  phone_number_id: '1065'\n  access_token: t\n"
+            "  template: notice\n  verify_token: short\n"
+        )
+        with pytest.raises(ChannelConfigError, match="verify_token"):
             load_channels(path, spool_dir=tmp_path / "spool")
 
     def test_a_letter_font_that_is_missing_is_refused_at_start(self, tmp_path: Path) -> None:

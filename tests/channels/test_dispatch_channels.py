@@ -345,7 +345,7 @@ class TestWhatsAppWebhook:
         path.write_text(
             "whatsapp:\n  provider: whatsapp\n  phone_number_id: '106540352242922'\n"
             "  access_token: t\n  template: notice\n  app_secret: meta-secret\n"
-            "  previous_app_secret: meta-secret-old\n",
+            "  previous_app_secret: meta-secret-old\n  verify_token: meta-verify-token-1\n",
             encoding="utf-8",
         )
         return settings.model_copy(update={"channels_file": path})
@@ -382,6 +382,27 @@ class TestWhatsAppWebhook:
         assert session.execute(
             select(OptOut.channel, OptOut.source).where(OptOut.customer_id == account.customer_id)
         ).all() == [("whatsapp", "whatsapp")]
+
+    def test_the_subscription_check_echoes_the_challenge_for_the_verify_token_only(
+        self, client: Any
+    ) -> None:
+        """Meta's GET when the webhook is subscribed: answered with hub.challenge only for
+        hub.mode=subscribe and the configured token (fails if the token is not compared)."""
+        url = "/v1/channels/whatsapp/status"
+        check = {"hub.mode": "subscribe", "hub.verify_token": "meta-verify-token-1"}
+        answer = client.get(url, params={**check, "hub.challenge": "1158201444"})
+        assert answer.status_code == 200
+        assert answer.text == "1158201444"
+        assert answer.headers["content-type"].startswith("text/plain")
+        wrong = {**check, "hub.verify_token": "meta-verify-token-2", "hub.challenge": "1"}
+        assert client.get(url, params=wrong).status_code == 403
+        assert (
+            client.get(url, params={**check, "hub.mode": "x", "hub.challenge": "1"}).status_code
+            == 403
+        )
+        script = client.get(url, params={**check, "hub.challenge": "<script>"})
+        assert script.status_code == 422
+        assert client.get(url, params=check).status_code == 422  # no challenge
 
     def test_the_previous_secret_still_verifies_while_it_rotates(
         self, session: Session, clock: SettableClock, client: Any

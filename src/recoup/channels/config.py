@@ -35,6 +35,7 @@ whatsapp:
   phone_number_id: "106540352242922"
   access_token_env: WHATSAPP_TOKEN
   app_secret_env: WHATSAPP_APP_SECRET   # verifies status webhooks (X-Hub-Signature-256)
+  verify_token_env: WHATSAPP_VERIFY_TOKEN  # answers Meta's subscription check (GET, hub.*)
   template: account_notice
 ```
 
@@ -107,6 +108,7 @@ class Channels:
     sms_secrets: list[str] = field(default_factory=list)  # verify the generic gateway's webhooks
     call_secrets: list[str] = field(default_factory=list)  # verify telephony's call results
     whatsapp_secrets: list[str] = field(default_factory=list)  # verify Meta's status webhooks
+    whatsapp_verify_token: str | None = None  # Meta's subscription check (GET, hub.verify_token)
     at_least_once: frozenset[str] = frozenset()  # channels resent after a crash (see the module)
 
     def adapters(self) -> dict[str, Adapter]:
@@ -137,6 +139,7 @@ def load_channels(
     sms_secrets: list[str] = []
     call_secrets: list[str] = []
     whatsapp_secrets: list[str] = []
+    whatsapp_verify_token: str | None = None
     at_least_once: set[str] = set()
     for channel, block in raw.items():
         where = f"{path}: {channel}"
@@ -186,6 +189,10 @@ def load_channels(
                 for t in (options.get("app_secret"), options.pop("previous_app_secret", None))
                 if t
             ]
+            token = options.pop("verify_token", None)
+            if token is not None and (not isinstance(token, str) or not 8 <= len(token) <= 256):
+                raise ChannelConfigError(f"{where}: verify_token is text of 8 to 256 characters")
+            whatsapp_verify_token = token
         try:
             cls(**options).close()  # fail now, at start, on a wrong or missing setting
         except (TypeError, ValueError) as exc:
@@ -197,6 +204,7 @@ def load_channels(
         sms_secrets=sms_secrets,
         call_secrets=call_secrets,
         whatsapp_secrets=whatsapp_secrets,
+        whatsapp_verify_token=whatsapp_verify_token,
         at_least_once=frozenset(at_least_once),
     )
 

@@ -4,12 +4,14 @@ second person). One-click unsubscribe is a page: `recoup.web.unsubscribe`."""
 
 from __future__ import annotations
 
+import hmac
 import json
+import re
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import TypeAdapter
 
 from recoup.channels.config import Channels, load_channels
@@ -29,7 +31,14 @@ from recoup.http.webhooks import WEBHOOK_RESPONSES, SignedWebhook, WebhookBody, 
 from recoup.identity.auth import require
 from recoup.identity.permissions import Permission
 from recoup.identity.service import Principal
-from recoup.kit.errors import BadSignature, Conflict, NotFound, PayloadTooLarge, ValidationFailed
+from recoup.kit.errors import (
+    BadSignature,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    ValidationFailed,
+)
 from recoup.ledger import service as ledger_service
 
 P = Permission
@@ -158,6 +167,40 @@ def whatsapp_statuses(
 
 
 WhatsAppStatuses = Annotated[list[Status], Depends(whatsapp_statuses)]
+
+
+# Meta's challenge is a number today; anything printable up to this length is echoed as plain text.
+_CHALLENGE = re.compile(r"[A-Za-z0-9._~-]{1,128}")
+
+
+@callbacks.get(
+    "/channels/whatsapp/status",
+    summary="WhatsApp webhook subscription check",
+    response_class=PlainTextResponse,
+    responses=responses(Forbidden, ValidationFailed),
+)
+def whatsapp_subscription(
+    settings: SettingsDep,
+    mode: Annotated[str, Query(alias="hub.mode", max_length=32)],
+    verify_token: Annotated[str, Query(alias="hub.verify_token", max_length=256)],
+    challenge: Annotated[str, Query(alias="hub.challenge", max_length=128)],
+) -> PlainTextResponse:
+    """Meta's check when the webhook is subscribed in the app's dashboard: `hub.mode=subscribe`
+    with the verify token configured for the channel (`verify_token` in the channels file) is
+    answered with `hub.challenge`; anything else is refused (403)."""
+    expected = _channels(settings).whatsapp_verify_token
+    if (
+        expected is None
+        or mode != "subscribe"
+        or not hmac.compare_digest(verify_token.encode(), expected.encode())
+    ):
+        raise Forbidden("not a subscription check with this webhook's verify token")
+    if not _CHALLENGE.fullmatch(challenge):
+        raise ValidationFailed(
+            "hub.challenge: 1 to 128 letters, digits or ._~-",
+            details=[{"field": "hub.challenge", "problem": "not a challenge"}],
+        )
+    return PlainTextResponse(challenge)
 
 
 @callbacks.post(
