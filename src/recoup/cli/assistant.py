@@ -209,9 +209,7 @@ def evaluate(
         except OSError as exc:
             raise _bad(f"{leave_out}: cannot read ({exc.strerror})") from None
     rows = [
-        r
-        for r in _labelled(data, split=split)
-        if r.split == split and r.message.id not in left_out
+        r for r in _labelled(data, split=split) if r.split == split and r.message.id not in left_out
     ]
     if not rows:
         raise _bad(f"the labelled set has no {split} split" + (" left" if left_out else ""))
