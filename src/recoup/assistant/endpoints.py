@@ -10,7 +10,6 @@ from fastapi.responses import Response
 
 from recoup.assistant import flows
 from recoup.config import Settings
-from recoup.contact import flows as contact_flows
 from recoup.contact import schemas
 from recoup.contact.endpoints import (
     FORM,
@@ -48,18 +47,16 @@ def twilio_inbound(
     answers through the outbox or hands over to a person. Answers empty TwiML."""
     if not form.get("MessageSid") or not form.get("From"):
         raise ValidationFailed("MessageSid and From are required")
-    body = form.get("Body", "")
-    received = contact_flows.receive_sms(
+    flows.receive_sms(
         session,
         provider="twilio",
         provider_id=form["MessageSid"],
         from_number=form["From"],
-        body=body,
+        body=form.get("Body", ""),
         region=form.get("FromCountry") or "CN",
         clock=clock,
-        task_replies=False,
+        voice=voice(settings),
     )
-    flows.on_sms(session, received, text=body, clock=clock, voice=voice(settings))
     return Response(
         '<?xml version="1.0" encoding="UTF-8"?><Response/>', media_type="application/xml"
     )
@@ -78,7 +75,7 @@ def gateway_inbound(
     """A reply from the generic SMS gateway, `{"id", "from", "body", "country"}`, signed like the
     wallet's webhooks with the gateway's secret. Handled as Twilio's: opt-out words opt the number
     out at once, other replies go to the assistant; the same id twice is handled once."""
-    received = contact_flows.receive_sms(
+    received, _ = flows.receive_sms(
         session,
         provider="http-sms",
         provider_id=data.id,
@@ -86,9 +83,8 @@ def gateway_inbound(
         body=data.body,
         region=data.country,
         clock=clock,
-        task_replies=False,
+        voice=voice(settings),
     )
-    flows.on_sms(session, received, text=data.body, clock=clock, voice=voice(settings))
     return schemas.InboundResult(
         message_id=received.message_id, intent=received.intent, duplicate=received.duplicate
     )

@@ -155,6 +155,33 @@ def on_sms(
     )
 
 
+def receive_sms(
+    session: Session,
+    *,
+    provider: str,
+    provider_id: str,
+    from_number: str,
+    body: str,
+    region: str,
+    clock: Clock,
+    voice: Voice,
+) -> tuple[InboundResult, Answer | None]:
+    """An inbound SMS, the one road for every source (Twilio's and the gateway's webhooks, the
+    simulator's debtors): recorded and opt-out words handled by `contact.flows.receive_sms`,
+    then any other reply from a known number answered here (`on_sms`)."""
+    received = contact_flows.receive_sms(
+        session,
+        provider=provider,
+        provider_id=provider_id,
+        from_number=from_number,
+        body=body,
+        region=region,
+        clock=clock,
+        task_replies=False,
+    )
+    return received, on_sms(session, received, text=body, clock=clock, voice=voice)
+
+
 def on_chat(
     session: Session,
     customer_id: int,
