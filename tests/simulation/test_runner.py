@@ -16,7 +16,7 @@ from recoup.bootstrap import init_database
 from recoup.contact.dispatch import DispatchConfig
 from recoup.kit.clock import SettableClock
 from recoup.kit.db import make_engine, make_sessionmaker
-from recoup.models import ContactPlan, Payment
+from recoup.models import ContactPlan, Conversation, Payment
 from recoup.simulation.runner import Simulation, SimulationResult, local
 from recoup.simulation.world import Portfolio, Responses, Wallet, World
 from tests.conftest import MASTER
@@ -109,14 +109,24 @@ def test_a_small_world_runs_through_the_real_engine(tmp_path: Path) -> None:
 
 
 def test_the_same_seed_gives_the_same_run(tmp_path: Path) -> None:
-    """Debtors who reply in words included: the same words drawn, the same conversations."""
+    """Debtors who reply in words included: the same words drawn, the same conversations. Without
+    the simulator's call to the assistant's road no conversation is recorded: this fails."""
     talkative = Responses(opens_link=0.5, replies_in_words=0.5)
     first, one = simulate(tmp_path, "one", days=3, responses=talkative)
     second, two = simulate(tmp_path, "two", days=3, responses=talkative)
     assert [(d.payments, dict(d.collected), dict(d.sent), dict(d.events)) for d in first.days] == [
         (d.payments, dict(d.collected), dict(d.sent), dict(d.events)) for d in second.days
     ]
+    # Debtors' words reached the assistant through the SMS webhook's road (`Debtors._in_words`):
+    # conversations recorded, counted by what it understood, and the run's figures are theirs.
     assert first.total("replied_in_words") > 0
+    assert any(e.startswith("assistant:") for d in first.days for e in d.events)
+    with one() as session:
+        conversations = session.execute(select(func.count()).select_from(Conversation)).scalar()
+    assert first.assistant is not None
+    assert first.assistant.conversations == conversations > 0
+    k = first.assistant
+    assert k.resolved_without_person + k.handed_over <= k.conversations
     assert first.assistant == second.assistant
     assert payments(one) == payments(two)
     assert contact_ids(one) == contact_ids(two)
