@@ -156,8 +156,8 @@ WARNING_SIGNS = [
     # violence at home
     # Samaritans' "what you might hear": wanting it all to stop, better when I'm gone, nobody would
     # miss me; loneliness and isolation (988: withdrawing), hating life
-    r"(?:want|need|make) (?:it all|everything|the pain|it) to (?:stop|end)|\bmake it stop|(?:when|after|once) i'?m gone",
-    r"(?:no ?one|nobody) (?:would|will|even) (?:miss|notice|care)|live or die|hate (?:my life|being alive|living)",
+    r"(?:want|need|make) (?:it all|everything|the pain) to (?:stop|end)|(?:when|after|once) i'?m gone",
+    r"(?:no ?one|nobody) (?:would|will|even) (?:miss me|notice|care if i)|live or die|hate (?:my life|being alive|living)",
     r"(?:not|won'?t) be (?:here|around|alive) (?:tomorrow|next week|by)|\bend(?:ing)? things\b",
     r"(?:going to|gonna|will|want to|wanna) jump(?! on| in| into| at| through| the| ahead| to)",
     r"我走了以[后後]|我不在了|等我不在|[没沒冇]人(?:会|會)?(?:在乎|理)我|人[间間]不值得|去陪(?:我)?(?:妈|媽|爸|奶奶|爷爷|爺爺|外婆|外公)",
@@ -244,7 +244,7 @@ STOP_PHRASE = re.compile(
             r"\bstop (?:msg|msgs|messages|texts|sms|it)\b|say stop|said stop|told you (?:to )?stop",
             # "any reasonable means" (the FCC's words): other phrasings of the same request
             r"(?:删|刪|移除|去掉|拿掉).{0,4}(?:我的)?(?:号码|號碼|电话|電話|手机|手機)|从.{0,3}名单.{0,2}删|從.{0,3}名單.{0,2}刪|我的(?:号码|號碼|电话|電話|手机号|手機號).{0,4}(?:删|刪|移除)",
-            r"(?:不想|不要|唔想|唔要)再?(?:收到|接到|收)|(?:别|別|不要|唔好)再?.{0,2}(?:轰炸|轟炸|骚扰|騷擾)",
+            r"(?:不想|不要|唔想|唔要)再?(?:收到|接到|收(?:短信|簡訊|简讯|信息|訊息|消息|邮件|郵件))|(?:别|別|不要|唔好)再?.{0,2}(?:轰炸|轟炸|骚扰|騷擾)",
             r"(?:don'?t|do not|dont) (?:want|wish) to (?:receive|get) (?:any |these |your )?(?:more )?(?:texts|messages|calls|sms|emails)",
             r"(?:opt|unsubscribe|take|remove) me (?:out|off|from)|unsubscribe me|\bopt me\b",
             r"(?:do not|don'?t|never) (?:text|call|contact|message) (?:this|my) (?:number|phone)( again)?",
