@@ -94,6 +94,7 @@ from tests.risk.seeding import add_arms, add_model, add_scores
 PASSWORD = "correct horse battery staple"
 TWILIO_TOKEN = "twilio-auth-token-0123456789"
 GATEWAY_SECRET = "gateway-secret-0123456789"
+EMAIL_SECRET = "email-inbound-secret-0123456789"
 CALL_SECRET = "click-to-call-secret-0123"
 WHATSAPP_SECRET = "meta-app-secret-fuzz"
 WHATSAPP_VERIFY_TOKEN = "meta-verify-token-fuzz"
@@ -280,7 +281,8 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def gateway_settings(settings: Settings, tmp_path: Path) -> Settings:
-    """The same deployment with its SMS through the generic gateway (whose secret signs replies)."""
+    """The same deployment with its SMS through the generic gateway (whose secret signs replies)
+    and its e-mail provider's inbound webhook signed with its own secret."""
     path = channels_file(
         tmp_path,
         "gateway.yaml",
@@ -289,7 +291,14 @@ def gateway_settings(settings: Settings, tmp_path: Path) -> Settings:
                 "provider": "http-sms",
                 "url": "http://127.0.0.1:9/send",
                 "secret": GATEWAY_SECRET,
-            }
+            },
+            "email": {
+                "provider": "smtp",
+                "host": "127.0.0.1",
+                "port": 9,
+                "sender": "billing@recoup.example",
+                "inbound_secret": EMAIL_SECRET,
+            },
         },
     )
     return settings.model_copy(update={"channels_file": path})
@@ -780,6 +789,7 @@ class Caller:
         secrets = {
             "POST /v1/webhooks/wallet/payments": WEBHOOK_SECRET,
             "POST /v1/channels/sms/inbound": GATEWAY_SECRET,
+            "POST /v1/channels/email/inbound": EMAIL_SECRET,
             "POST /v1/channels/click-to-call/status": CALL_SECRET,
         }
         if label not in secrets:
@@ -807,7 +817,7 @@ class Caller:
             headers, cookies = self.credentials(case, rng)
         if not (negative and is_negative_at(case, "header")):  # else the signature is what is wrong
             headers.update(self.sign(case))
-        gateway = label == "POST /v1/channels/sms/inbound"
+        gateway = label in ("POST /v1/channels/sms/inbound", "POST /v1/channels/email/inbound")
         self.app.state.settings = self.gateway_settings if gateway else self.settings
         try:
             response = case.call(headers=headers, cookies=cookies)

@@ -46,4 +46,4 @@ def test_macro_f1_is_at_least_0_90(figures: dataset.Evaluation) -> None:
 def test_the_level_reached_holds(figures: dataset.Evaluation) -> None:
     """The figures of the shipped model (docs/assistant.md), less a point for noise."""
     assert figures.recall_stop >= 0.95
-    assert figures.recall_vulnerable >= 0.91
+    assert figures.recall_vulnerable >= 0.94

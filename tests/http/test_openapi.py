@@ -52,6 +52,7 @@ class TestDocumentedBodies:
         media = {
             "/v1/webhooks/wallet/payments": "application/json",
             "/v1/channels/sms/inbound": "application/json",
+            "/v1/channels/email/inbound": "application/json",
             "/v1/channels/click-to-call/status": "application/json",
             "/v1/channels/twilio/inbound": "application/x-www-form-urlencoded",
             "/v1/channels/twilio/status": "application/x-www-form-urlencoded",

@@ -29,6 +29,7 @@ OPEN_ROUTES = {
     ("POST", "/v1/channels/whatsapp/status"): "authenticated by Meta's X-Hub-Signature-256",
     ("GET", "/v1/channels/whatsapp/status"): "Meta's subscription check: the verify token",
     ("POST", "/v1/channels/sms/inbound"): "authenticated by the gateway's HMAC signature instead",
+    ("POST", "/v1/channels/email/inbound"): "authenticated by the e-mail provider's HMAC signature",
     ("POST", "/v1/channels/click-to-call/status"): "authenticated by telephony's HMAC signature",
     ("GET", "/p/{token}"): "the signed pay link is the credential (the debtor's portal)",
     ("POST", "/p/{token}/pay"): "the signed pay link is the credential, with a CSRF field",

@@ -16,9 +16,9 @@ from recoup.bootstrap import init_database
 from recoup.contact.dispatch import DispatchConfig
 from recoup.kit.clock import SettableClock
 from recoup.kit.db import make_engine, make_sessionmaker
-from recoup.models import ContactPlan, Payment
+from recoup.models import ContactPlan, Conversation, Payment
 from recoup.simulation.runner import Simulation, SimulationResult, local
-from recoup.simulation.world import Portfolio, Wallet, World
+from recoup.simulation.world import Portfolio, Responses, Wallet, World
 from tests.conftest import MASTER
 from tests.strategy.test_daily_run import policy_text
 
@@ -35,12 +35,15 @@ def simulate(
     days: int = 5,
     accounts: int = 300,
     wallet: Wallet | None = None,
+    responses: Responses | None = None,
 ) -> tuple[SimulationResult, sessionmaker[Session]]:
     engine = make_engine(f"sqlite:///{tmp_path / f'{name}.db'}")
     clock = SettableClock(local(START - dt.timedelta(days=1), 23))
     init_database(engine, clock=clock, master=MASTER)
     sessions = make_sessionmaker(engine)
-    world = World(portfolio=Portfolio(accounts=accounts), wallet=wallet)
+    world = World(
+        portfolio=Portfolio(accounts=accounts), wallet=wallet, responses=responses or Responses()
+    )
     simulation = Simulation(
         sessions, clock, world, seed=11, start=START, config=DispatchConfig(worker="sim")
     )
@@ -106,11 +109,25 @@ def test_a_small_world_runs_through_the_real_engine(tmp_path: Path) -> None:
 
 
 def test_the_same_seed_gives_the_same_run(tmp_path: Path) -> None:
-    first, one = simulate(tmp_path, "one", days=3)
-    second, two = simulate(tmp_path, "two", days=3)
-    assert [(d.payments, dict(d.collected), dict(d.sent)) for d in first.days] == [
-        (d.payments, dict(d.collected), dict(d.sent)) for d in second.days
+    """Debtors who reply in words included: the same words drawn, the same conversations. Without
+    the simulator's call to the assistant's road no conversation is recorded: this fails."""
+    talkative = Responses(opens_link=0.5, replies_in_words=0.5)
+    first, one = simulate(tmp_path, "one", days=3, responses=talkative)
+    second, two = simulate(tmp_path, "two", days=3, responses=talkative)
+    assert [(d.payments, dict(d.collected), dict(d.sent), dict(d.events)) for d in first.days] == [
+        (d.payments, dict(d.collected), dict(d.sent), dict(d.events)) for d in second.days
     ]
+    # Debtors' words reached the assistant through the SMS webhook's road (`Debtors._in_words`):
+    # conversations recorded, counted by what it understood, and the run's figures are theirs.
+    assert first.total("replied_in_words") > 0
+    assert any(e.startswith("assistant:") for d in first.days for e in d.events)
+    with one() as session:
+        conversations = session.execute(select(func.count()).select_from(Conversation)).scalar()
+    assert first.assistant is not None
+    assert first.assistant.conversations == conversations > 0
+    k = first.assistant
+    assert k.resolved_without_person + k.handed_over <= k.conversations
+    assert first.assistant == second.assistant
     assert payments(one) == payments(two)
     assert contact_ids(one) == contact_ids(two)
     audit_clean(one)

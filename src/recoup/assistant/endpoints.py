@@ -1,16 +1,22 @@
-"""REST: the SMS providers' inbound replies, which the assistant answers. The reply is recorded
-and opt-out words are handled by `contact.flows.receive_sms` exactly as before; any other reply
-from a known number then goes to `assistant.flows.on_sms` instead of the agents' `replies`
-queue. Signatures and forms are verified by contact's dependencies (Twilio's and the gateway's)."""
+"""REST: the SMS providers' and the e-mail provider's inbound replies, which the assistant
+answers. An SMS is recorded and opt-out words are handled by `contact.flows.receive_sms` exactly as
+before; any other reply from a known number then goes to `assistant.flows.on_sms` instead of the
+agents' `replies` queue. Signatures and forms are verified by contact's dependencies (Twilio's and
+the gateway's). An e-mail reply is signed JSON like the gateway's, with the e-mail provider's
+inbound secret (`inbound_secret` in the channels file's `email` block)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
+from pydantic import TypeAdapter
 
 from recoup.assistant import flows
+from recoup.assistant.schemas import EmailAccepted, InboundEmail
+from recoup.channels.config import load_channels
 from recoup.config import Settings
-from recoup.contact import flows as contact_flows
 from recoup.contact import schemas
 from recoup.contact.endpoints import (
     FORM,
@@ -21,10 +27,29 @@ from recoup.contact.endpoints import (
 )
 from recoup.http.deps import ClockDep, SessionDep, SettingsDep
 from recoup.http.openapi import request_body
-from recoup.http.webhooks import WEBHOOK_RESPONSES
+from recoup.http.webhooks import WEBHOOK_RESPONSES, SignedWebhook, json_event
 from recoup.kit.errors import ValidationFailed
 
 router = APIRouter(prefix="/v1", tags=["contact"])
+
+
+def _email_secrets(settings: Settings) -> list[bytes]:
+    channels = load_channels(settings.channels_file, spool_dir=settings.spool_dir)
+    return [s.encode() for s in channels.email_secrets]
+
+
+# The e-mail provider's inbound webhook: signed like the wallet's webhooks (a fresh signature, seen
+# once) with the provider's inbound secret; no secret configured, every delivery is refused.
+SignedEmail = Annotated[
+    InboundEmail,
+    Depends(
+        SignedWebhook(
+            "email-inbound",
+            _email_secrets,
+            json_event(TypeAdapter(InboundEmail), "invalid inbound e-mail"),
+        )
+    ),
+]
 
 
 def voice(settings: Settings) -> flows.Voice:
@@ -48,18 +73,16 @@ def twilio_inbound(
     answers through the outbox or hands over to a person. Answers empty TwiML."""
     if not form.get("MessageSid") or not form.get("From"):
         raise ValidationFailed("MessageSid and From are required")
-    body = form.get("Body", "")
-    received = contact_flows.receive_sms(
+    flows.receive_sms(
         session,
         provider="twilio",
         provider_id=form["MessageSid"],
         from_number=form["From"],
-        body=body,
+        body=form.get("Body", ""),
         region=form.get("FromCountry") or "CN",
         clock=clock,
-        task_replies=False,
+        voice=voice(settings),
     )
-    flows.on_sms(session, received, text=body, clock=clock, voice=voice(settings))
     return Response(
         '<?xml version="1.0" encoding="UTF-8"?><Response/>', media_type="application/xml"
     )
@@ -78,7 +101,7 @@ def gateway_inbound(
     """A reply from the generic SMS gateway, `{"id", "from", "body", "country"}`, signed like the
     wallet's webhooks with the gateway's secret. Handled as Twilio's: opt-out words opt the number
     out at once, other replies go to the assistant; the same id twice is handled once."""
-    received = contact_flows.receive_sms(
+    received, _ = flows.receive_sms(
         session,
         provider="http-sms",
         provider_id=data.id,
@@ -86,9 +109,38 @@ def gateway_inbound(
         body=data.body,
         region=data.country,
         clock=clock,
-        task_replies=False,
+        voice=voice(settings),
     )
-    flows.on_sms(session, received, text=data.body, clock=clock, voice=voice(settings))
     return schemas.InboundResult(
         message_id=received.message_id, intent=received.intent, duplicate=received.duplicate
     )
+
+
+@router.post(
+    "/channels/email/inbound",
+    response_model=EmailAccepted,
+    status_code=202,
+    summary="Inbound e-mail reply",
+    responses=WEBHOOK_RESPONSES,
+    openapi_extra=request_body(InboundEmail),
+)
+def email_inbound(
+    data: SignedEmail, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> EmailAccepted:
+    """A reply to one of our e-mails, `{"from", "to", "subject", "text", "message_id",
+    "in_reply_to"}`, signed with the e-mail provider's inbound secret. The sender's address is
+    canonicalised and looked up; a known sender's reply (the quoted thread cut off) goes to the
+    assistant, which acts and answers by e-mail through the outbox or hands over to a person. The
+    answer is 202 and the same for every sender, known or not: nothing says whether an address is
+    on file. The same Message-ID twice is handled once."""
+    flows.receive_email(
+        session,
+        provider="email",
+        message_id=data.message_id,
+        from_address=data.sender,
+        subject=data.subject,
+        text=data.text,
+        clock=clock,
+        voice=voice(settings),
+    )
+    return EmailAccepted(accepted=True)

@@ -155,6 +155,94 @@ def on_sms(
     )
 
 
+def receive_sms(
+    session: Session,
+    *,
+    provider: str,
+    provider_id: str,
+    from_number: str,
+    body: str,
+    region: str,
+    clock: Clock,
+    voice: Voice,
+) -> tuple[InboundResult, Answer | None]:
+    """An inbound SMS, the one road for every source (Twilio's and the gateway's webhooks, the
+    simulator's debtors): recorded and opt-out words handled by `contact.flows.receive_sms`,
+    then any other reply from a known number answered here (`on_sms`)."""
+    received = contact_flows.receive_sms(
+        session,
+        provider=provider,
+        provider_id=provider_id,
+        from_number=from_number,
+        body=body,
+        region=region,
+        clock=clock,
+        task_replies=False,
+    )
+    return received, on_sms(session, received, text=body, clock=clock, voice=voice)
+
+
+# Where the quoted message of a reply starts: a "> " line, the "On ... wrote:" line of Gmail and
+# Apple Mail (and their Chinese forms), Outlook's "-----Original Message-----" and header block.
+QUOTED = re.compile(
+    r"^\s*(?:>|on .{1,200} wrote:|.{0,200}(?:写道|寫道)[:：]|-{2,}\s*original message|"
+    r"-{2,}\s*(?:原始邮件|原始郵件)|from:\s|发件人[:：]|寄件者[:：])",
+    re.IGNORECASE,
+)
+REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|回复|回覆|答复|转发)\s*[:：]\s*)+", re.IGNORECASE)
+
+
+def reply_text(text: str, subject: str = "") -> str:
+    """What the debtor wrote in an e-mail reply: the lines before the quoted message (and the
+    subject, without its "Re:", when the body says nothing)."""
+    kept: list[str] = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if QUOTED.match(line):
+            break
+        kept.append(line)
+    said = " ".join(" ".join(kept).split())
+    return said or " ".join(REPLY_PREFIX.sub("", subject).split())
+
+
+def receive_email(
+    session: Session,
+    *,
+    provider: str,
+    message_id: str,
+    from_address: str,
+    subject: str,
+    text: str,
+    clock: Clock,
+    voice: Voice,
+) -> tuple[InboundResult, Answer | None]:
+    """An e-mail reply from the provider's inbound webhook: recorded and matched to a customer by
+    the sender's canonical address (`contact.flows.receive_email`), then, from a known sender, read
+    and answered like an SMS (the answer goes by e-mail through the outbox). Nothing is answered
+    to an unknown sender."""
+    said = reply_text(text, subject)
+    received = contact_flows.receive_email(
+        session,
+        provider=provider,
+        message_id=message_id,
+        from_address=from_address,
+        body=said,
+        clock=clock,
+    )
+    if received.duplicate or received.intent != "reply" or received.customer_id is None:
+        return received, None
+    answer = _converse(
+        session,
+        received.customer_id,
+        channel="email",
+        text=said,
+        clock=clock,
+        voice=voice,
+        address_index=received.from_index,
+        shown_in=None,
+    )
+    return received, answer
+
+
 def on_chat(
     session: Session,
     customer_id: int,
@@ -406,6 +494,19 @@ def _vulnerable(work: _Turn) -> _Outcome:
 
 
 def _stop(work: _Turn) -> _Outcome:
+    """The channel written on opted out (an e-mail: that address, as its RFC 8058 link does; no
+    answer follows by a channel just opted out of); from the chat, SMS and calls."""
+    if work.channel == "email":
+        contact_flows.opt_out_customer(
+            work.session,
+            work.customer.id,
+            channel="email",
+            address_index=work.address_index,
+            source=ACTOR,
+            evidence=f"conversation {work.conversation.id} turn {work.turn.id}",
+            clock=work.clock,
+        )
+        return _Outcome("opted_out", None, None, ConversationState.closed)
     channels = ("sms",) if work.channel == "sms" else ("sms", "call")
     for channel in channels:
         contact_flows.opt_out_customer(
@@ -424,7 +525,18 @@ def _stop(work: _Turn) -> _Outcome:
 
 
 def _wrong_person(work: _Turn) -> _Outcome:
-    """Nothing more to this number, and no answer: it is not the debtor's."""
+    """Nothing more to this number (or e-mail address), and no answer: it is not the debtor's."""
+    if work.channel == "email":
+        contact_flows.opt_out_customer(
+            work.session,
+            work.customer.id,
+            channel="email",
+            address_index=work.address_index,
+            source="wrong_number",
+            evidence=f"conversation {work.conversation.id} turn {work.turn.id}",
+            clock=work.clock,
+        )
+        return _Outcome("wrong_number", None, None, ConversationState.closed)
     if work.channel != "sms":
         return _Outcome("handed_over", "assistant_handover", None, _HANDED, "wrong_person")
     for channel in ("sms", "call"):
@@ -517,7 +629,8 @@ def _answer(work: _Turn, outcome: _Outcome, voice: Voice, shown_in: tuple[str, s
             customer_id=work.customer.id,
             template=outcome.template,
             subject=outcome.subject or work.turn.id,
-            channel=None,
+            # an e-mail is answered by e-mail (the dispatcher's guard still asks the opt-outs)
+            channel="email" if work.channel == "email" else None,
             clock=work.clock,
         )
         language = language_for(work.customer.preferred_language, work.customer.jurisdiction)

@@ -109,9 +109,66 @@ def detect_language(text: str) -> str:
 
 # -- rules ---------------------------------------------------------------------------------------
 
+# The crisis lines' warning signs (docs/assistant.md, "Where the crisis and stop rules come from"):
+# the 988 Suicide & Crisis Lifeline's "Know the signs" and Samaritans' "Signs to look out for"
+# (talk of wanting to die, looking for a way, no reason to live, feeling trapped or in unbearable
+# pain, being a burden, goodbyes, giving things away, putting affairs in order), WHO's LIVE LIFE
+# guide and the Beijing Suicide Research and Prevention Center's and Taiwan's 1925 line's 自杀警讯
+# (流露想死的念头, 觉得自己是负担, 交代后事, 写遗书, 囤积药物, 看不到希望), with the euphemisms
+# people write online ("kms", "unalive", "sewerslide", "ctb", 紫砂 for 自杀). Matched on the folded
+# text (traditional characters written simplified), so one spelling serves both scripts.
+WARNING_SIGNS = [
+    # wanting to die, no reason to live, life meaningless
+    r"活[着著]?.{0,3}[没沒冇](?:什么|什麼|啥|乜)?(?:意思|意义|意義|盼头|盼頭|希望)",
+    r"人生.{0,2}[没沒冇]有?(?:意义|意義|意思|希望)|人生冇意義|活[着著]就是受罪|活[着著]是受罪|生不如死|活腻|活膩",
+    r"活[着著得](?:太|好|很|真)累|痛不欲生|一死|来生|來生|不想再?醒|唔想再?醒|长眠|長眠|紫砂(?!壶|壺|锅|鍋|杯)",
+    # looking for a way: means gathered or bought
+    r"[药藥].{0,4}(?:攒|攢|囤|存|准备|準備|备|備)好|(?:攒|攢|囤|存)(?:了|咗)?.{0,3}[药藥]|吞.{0,5}[药藥]",
+    r"(?:买|買)(?:了|咗|好)?.{0,3}(?:木炭|炭|绳|繩|农药|農藥|老鼠药|老鼠藥)|木炭|[桥橋](?:上|边|邊|底)",
+    # hopelessness, trapped, unbearable, cannot go on
+    r"看不到.{0,3}(?:希望|未来|未來|出路|将来|將來)|[没沒冇]有?(?:出路|未来|未來)",
+    r"(?:坚持|堅持|捱|撑|撐)(?:不|唔)(?:下去|落去|住)|[没沒]办法再?(?:坚持|堅持|撑|撐)|[没沒]辦法再?(?:堅持|撐)|顶唔住|頂唔住",
+    # being a burden, better off without me
+    r"累赘|累贅|我.{0,4}(?:是|成了|就是|只是)(?:家里|家人|大家|别人|他们|你们|全家)?的?(?:负担|負擔)|[没沒冇]有?我.{0,6}(?:更好|会好|會好|过得好|過得好|好过|好過)",
+    # goodbyes, putting affairs in order
+    r"交代.{0,3}(?:后事|後事)|(?:要|该|該)交代的|不会再麻烦(?:任何人|大家|别人)|唔会再麻烦(?:任何人|大家)|帮我照顾|幫我照顧|照顾好(?:我的)?(?:孩子|女儿|儿子|家人|爸妈|父母)",
+    r"最[后後](?:一次|的)(?:回复|回覆|消息|讯息|訊息|短信|簡訊|简讯|话|話|联系|聯繫)|永别|再[见見]了",
+    # self-harm
+    r"自残|自殘|自伤|自傷|伤害自己|傷害自己|自己[划劃割]|[划劃割](?:了|咗)?自己|每日都喊|成日喊|日日喊",
+    # violence at home (a danger to the person now)
+    r"(?:动手|動手)打我|(?:喝醉|醉)(?:了|咗)?.{0,2}打我|又打我(?![电電手的公单單])",
+    # English: wanting to die, no reason to live
+    r"(?:don'?t|do not|dont) (?:want|wanna) (?:to )?be (?:here|around|alive)|not (?:want|wanna) to be here",
+    r"no reason (?:for me )?to (?:keep )?(?:liv|go on|be here|stay)|\bkms\b|\bctb\b|sewerslide|off myself",
+    r"\bsuicidal\b|(?:and|to) not wake up|in front of a (?:train|bus|car)",
+    # looking for a way
+    r"(?:bought|buy|buying|got|have|get)(?: a| some)? (?:gun|rope|rat poison|charcoal)|saving (?:up )?(?:my |the )?pills|stockpil",
+    # trapped, unbearable pain, no way out
+    r"(?:feel|feeling|i'?m|i am) (?:so )?trapped|unbearable pain|pain is (?:unbearable|too much)",
+    r"(?:can'?t|cannot|don'?t) see (?:a|any) way out|(?:can'?t|cannot) (?:go|keep going|carry) on",
+    # a burden
+    r"(?:i'?m|i am|i feel like|feel like|being) (?:such |just |only |nothing but )?a burden|burden (?:to|on) (?:everyone|my|others|them|you)",
+    # goodbyes, giving things away, putting affairs in order
+    r"my goodbye|goodbye for(?:ever| good)|last goodbye|this is goodbye|giv(?:e|ing|en) away (?:my|all)",
+    r"won'?t need (?:it|them|anything|this|my \w+) (?:where|anymore|any more)|where i'?m going",
+    r"wrote (?:a )?(?:letter|letters|note|notes) (?:to|for) my|tell (?:them|my \w+|everyone) (?:i|that i) (?:tried|love|loved|am sorry|'m sorry)",
+    r"\bsorry,? (?:mom|mum|mama|dad|papa)\b|take care of my (?:kids|children|family) for me",
+    # violence at home
+    # Samaritans' "what you might hear": wanting it all to stop, better when I'm gone, nobody would
+    # miss me; loneliness and isolation (988: withdrawing), hating life
+    r"(?:want|need|make) (?:it all|everything|the pain) to (?:stop|end)|(?:when|after|once) i'?m gone",
+    r"(?:no ?one|nobody) (?:would|will|even) (?:miss me|notice|care if i)|live or die|hate (?:my life|being alive|living)",
+    r"(?:not|won'?t) be (?:here|around|alive) (?:tomorrow|next week|by)|\bend(?:ing)? things\b",
+    r"(?:going to|gonna|will|want to|wanna) jump(?! on| in| into| at| through| the| ahead| to)",
+    r"我走了以[后後]|我不在了|等我不在|[没沒冇]人(?:会|會)?(?:在乎|理)我|人[间間]不值得|去陪(?:我)?(?:妈|媽|爸|奶奶|爷爷|爺爺|外婆|外公)",
+    r"(?:吃|食)(?:了|咗)?.{0,4}(?:好多|很多|一堆|一把|整瓶).{0,2}[药藥]|一整?瓶.{0,3}[药藥]|唔想再?捱|不想再?熬",
+    r"(?:husband|boyfriend|\bbf\b|partner|wife|girlfriend|\bgf\b|father|dad|\bex\b|\bhe\b|\bshe\b) (?:\w+ )?(?:hit|hits|beat|beats|hurt|hurts|choked|chokes|punched|kicked) me\b(?! up)",
+]
+
 CRISIS = re.compile(
     "|".join(
         [
+            *WARNING_SIGNS,
             # zh-Hans / zh-Hant / Cantonese
             r"不想活|活不下去|活不了了|活不成了|活[着著]没意思|活[着著]沒意思|活[着著]没意义|活[着著]沒意義|不想再活|活够了|活夠了",
             r"想死|寻死|尋死|我去死|死了算了|死了算|一死了之|不如死|死给你们看|死給你們看|死了一了百了|一了百了",
@@ -124,7 +181,7 @@ CRISIS = re.compile(
             r"抑郁|抑鬱|忧郁|憂鬱|精神科|救回来|救回來|瓶药|瓶藥|控制不住自己|控制唔到自己|好危險|很危险|很危險",
             r"(?:男朋友|男友|老公|丈夫|前夫|老婆|家人|爸|佢)打我|家暴|辈子完了|輩子完了|再见了|再見了",
             # "死" is a crisis cue except in the everyday phrases that only say "very" or "never"
-            r"死(?<!烦死)(?<!煩死)(?<!吵死)(?<!笑死)(?<!累死)(?<!气死)(?<!氣死)(?<!忙死)(?<!急死)(?<!热死)(?<!熱死)(?<!冷死)(?<!困死)(?<!打死)(?<!吓死)(?<!嚇死)(?!活|皮|缠|纏|板|机|機|心|账|賬|循环|循環|定|也不)",
+            r"死(?<!烦死)(?<!煩死)(?<!吵死)(?<!笑死)(?<!累死)(?<!气死)(?<!氣死)(?<!忙死)(?<!急死)(?<!热死)(?<!熱死)(?<!冷死)(?<!困死)(?<!打死)(?<!吓死)(?<!嚇死)(?<!卡死)(?<!忙到死)(?<!累到死)(?<!攰到死)(?<!闷到死)(?<!悶到死)(?!活|皮|缠|纏|板|机|機|心|账|賬|循环|循環|定|也不)",
             # English
             r"suicid|kill(?:ing)? my ?self|end(?:ing)? my (?:own )?life|end it all|take my (?:own )?life",
             r"(?:don'?t|do not|dont) (?:want|wanna) (?:to )?(?:live|be alive|exist|wake up)|no reason to live",
@@ -135,7 +192,7 @@ CRISIS = re.compile(
             r"disappear forever|can'?t do this any ?more|cannot do this any ?more|pills|bridge|rooftop|on the roof",
             r"(?:husband|boyfriend|partner|wife|father|dad) (?:hits|beats|hurts) me|domestic (?:violence|abuse)",
             r"depress|hopeless|no hope|psychiatric|mental hospital|end everything|final goodbye|goodbye forever",
-            r"won'?t be (?:around|here) (?:much longer|anymore|any more)|done with (?:life|living)|\bdying\b",
+            r"won'?t be (?:around|here) (?:much longer|anymore|any more)|done with (?:life|living)|\bdying\b(?! (?:to|for)\b)",
             r"not safe right now|i'?m not safe|meaningless|last message|dead soon|be dead|i (?:will|'ll|wil) die",
             r"can'?t hold on|no point (?:in )?(?:living|going on)|want to disappear|wanna disappear",
             r"end it\b|ending it\b|can'?t live like this|what'?s the point|don'?t see the point|i'?m a burden|burden to (?:everyone|my family)",
@@ -155,14 +212,21 @@ CRISIS = re.compile(
 # Politeness and fillers that may stand around a lone unsubscribe keyword.
 FILLER = re.compile(
     r"please|pls|plz|thanks|thank you|thx|now|immediately|asap|谢谢|謝謝|多谢|多謝|唔该|唔該|请|請|麻烦|麻煩|"
-    r"马上|馬上|立刻|了|吧|啊|呀|哈|啦|喔|哦|嗯|的|好|\bok\b|\bit\b|\bme\b|[\s\W_]"
+    r"马上|馬上|立刻|了|吧|啊|呀|哈|啦|喔|哦|嗯|的|好|回复|回覆|回|覆|\bok\b|\bit\b|\bme\b|\ball\b|[\s\W_]"
 )
+# The opt-out words of the SMS rules (docs/assistant.md, "Where the crisis and stop rules come
+# from"): the FCC's list for texts (47 CFR 64.1200(a)(12): stop, quit, end, revoke, opt out, cancel,
+# unsubscribe), CTIA's and the gateways' (STOPALL), and China's carrier codes printed under every
+# commercial SMS (回复TD/T/N退订, 拒收请回复R, 0000). Alone, with at most politeness around them;
+# bounded by anything but an ASCII letter or digit, so that "回T" is read as it is written.
 STOP_WORD = re.compile(
-    r"\b(?:stop+|unsubscribe|unsub|td|t|opt ?out|optout|cancel|end|quit)\b|退订|退訂|停止|停|退|取消订阅|取消訂閱"
+    r"(?<![a-z0-9])(?:stop+|stopall|unsubscribe|unsub|td|t|n|r|0000|opt ?out|optout|cancel|end|quit|revoke)(?![a-z0-9])"
+    r"|退订|退訂|停止|停|退|取消订阅|取消訂閱|取消"
 )
 # Unsubscribe words that mean nothing else, anywhere in a message.
 STOP_KEYWORD = re.compile(
-    r"退订|退訂|取消订阅|取消訂閱|\bunsubscribe|\bunsub\b|\bopt[\s-]?out\b|拒收|停发|停發"
+    r"退订|退訂|取消订阅|取消訂閱|\bunsubscribe|\bunsub\b|\bopt[\s-]?out\b|拒收|停发|停發|\bstopall\b|"
+    r"revoke (?:my )?consent|免打扰|免打擾|勿扰|勿擾"
 )
 # Requests to stop messages or calls: stop unless the message is mainly something else.
 STOP_PHRASE = re.compile(
@@ -178,6 +242,15 @@ STOP_PHRASE = re.compile(
             r"(?:quit|cease|stop) (?:all )?(?:sending|texting|calling|messaging|contact|contacting)|no (?:more )?calls",
             r"(?:don'?t|do not|dont) want any (?:more )?(?:messages|texts|calls|sms|emails)|(?:don'?t|do not|dont) call (?:any ?more|again)",
             r"\bstop (?:msg|msgs|messages|texts|sms|it)\b|say stop|said stop|told you (?:to )?stop",
+            # "any reasonable means" (the FCC's words): other phrasings of the same request
+            r"(?:删|刪|移除|去掉|拿掉).{0,4}(?:我的)?(?:号码|號碼|电话|電話|手机|手機)|从.{0,3}名单.{0,2}删|從.{0,3}名單.{0,2}刪|我的(?:号码|號碼|电话|電話|手机号|手機號).{0,4}(?:删|刪|移除)",
+            r"(?:不想|不要|唔想|唔要)再?(?:收到|接到|收(?:短信|簡訊|简讯|信息|訊息|消息|邮件|郵件))|(?:别|別|不要|唔好)再?.{0,2}(?:轰炸|轟炸|骚扰|騷擾)",
+            r"(?:don'?t|do not|dont) (?:want|wish) to (?:receive|get) (?:any |these |your )?(?:more )?(?:texts|messages|calls|sms|emails)",
+            r"(?:opt|unsubscribe|take|remove) me (?:out|off|from)|unsubscribe me|\bopt me\b",
+            r"(?:do not|don'?t|never) (?:text|call|contact|message) (?:this|my) (?:number|phone)( again)?",
+            r"(?:cease|stop) (?:all )?(?:contact|communication|communications)",
+            r"(?:stop|quit) (?:harass|bother|pester|spamm|hound|badger)ing me|\bleave me alone\b|^\W*stop+\b\s*[.!,]",
+            r"(?:别|別|不要|唔好)再?(?:烦|煩)我|(?:不用|不需要|无需|無需|唔使|唔駛)再?(?:提醒|通知|发短信|發簡訊|打电话|打電話|联系|聯繫|打来|打來)",
         ]
     )
 )

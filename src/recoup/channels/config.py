@@ -9,6 +9,7 @@ email:
   sender: "Recoup Wallet <billing@example.com>"
   username: billing@example.com
   password_env: SMTP_PASSWORD          # secrets come from the environment: `<key>_env`
+  inbound_secret_env: EMAIL_INBOUND_SECRET   # signs the provider's inbound webhook (replies)
 sms:
   provider: twilio
   account_sid: AC0123456789abcdef0123456789abcdef
@@ -109,6 +110,7 @@ class Channels:
     call_secrets: list[str] = field(default_factory=list)  # verify telephony's call results
     whatsapp_secrets: list[str] = field(default_factory=list)  # verify Meta's status webhooks
     whatsapp_verify_token: str | None = None  # Meta's subscription check (GET, hub.verify_token)
+    email_secrets: list[str] = field(default_factory=list)  # verify inbound e-mail webhooks
     at_least_once: frozenset[str] = frozenset()  # channels resent after a crash (see the module)
 
     def adapters(self) -> dict[str, Adapter]:
@@ -140,6 +142,7 @@ def load_channels(
     call_secrets: list[str] = []
     whatsapp_secrets: list[str] = []
     whatsapp_verify_token: str | None = None
+    email_secrets: list[str] = []
     at_least_once: set[str] = set()
     for channel, block in raw.items():
         where = f"{path}: {channel}"
@@ -159,6 +162,17 @@ def load_channels(
                     f"{AT_LEAST_ONCE} would send duplicates after a crash: use {AT_MOST_ONCE}"
                 )
             at_least_once.add(str(channel))
+        if channel == "email":
+            # The e-mail provider's inbound webhook (replies to our e-mails, posted as signed JSON):
+            # its secret and, while it rotates, the previous one. Not the adapter's.
+            email_secrets = [
+                t
+                for t in (
+                    options.pop("inbound_secret", None),
+                    options.pop("previous_inbound_secret", None),
+                )
+                if t
+            ]
         if provider == "spool":
             directory = Path(options.pop("directory", spool_dir))
             factories[channel] = _spool(directory, channel)
@@ -205,6 +219,7 @@ def load_channels(
         call_secrets=call_secrets,
         whatsapp_secrets=whatsapp_secrets,
         whatsapp_verify_token=whatsapp_verify_token,
+        email_secrets=email_secrets,
         at_least_once=frozenset(at_least_once),
     )
 

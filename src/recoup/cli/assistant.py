@@ -120,10 +120,11 @@ def _shipped_model() -> Path:
     return Path(str(resources.files("recoup.assistant").joinpath(understanding.MODEL_FILE)))
 
 
-def _labelled(data: Path | None) -> list[dataset.Labelled]:
+def _labelled(data: Path | None, *, split: str | None = None) -> list[dataset.Labelled]:
+    source = dataset.UNSEEN2_FILE if split == "unseen2" else dataset.DATA_FILE
     try:
         text = data.read_text(encoding="utf-8") if data else None
-        return dataset.load(text)
+        return dataset.load(text, source=source)
     except OSError as exc:
         raise _bad(f"{data}: cannot read ({exc.strerror})") from None
     except MessageError as exc:
@@ -184,7 +185,10 @@ def evaluate(
     data: Annotated[
         Path | None, typer.Option(help="a labelled set (default: the shipped one)")
     ] = None,
-    split: Annotated[str, typer.Option(help="the split to measure: test or simulator")] = "test",
+    split: Annotated[
+        str,
+        typer.Option(help="the split to measure: test, simulator or unseen2 (its own file)"),
+    ] = "test",
     misses: Annotated[
         int, typer.Option(min=0, max=1000, help="list this many misclassified messages")
     ] = 0,
@@ -204,7 +208,9 @@ def evaluate(
             left_out = set(leave_out.read_text(encoding="utf-8").split())
         except OSError as exc:
             raise _bad(f"{leave_out}: cannot read ({exc.strerror})") from None
-    rows = [r for r in _labelled(data) if r.split == split and r.message.id not in left_out]
+    rows = [
+        r for r in _labelled(data, split=split) if r.split == split and r.message.id not in left_out
+    ]
     if not rows:
         raise _bad(f"the labelled set has no {split} split" + (" left" if left_out else ""))
     understood = understanding.understand_many([(r.message.text, r.message.at, None) for r in rows])
@@ -239,6 +245,10 @@ def evaluate(
     console.print(
         f"recall of stop: [bold]{_pct(result.recall_stop)}[/], of vulnerable: "
         f"[bold]{_pct(result.recall_vulnerable)}[/]"
+    )
+    console.print(
+        f"false alarms among the {result.neither} messages of neither intent: read as stop "
+        f"{result.false_stop}, as vulnerable {result.false_vulnerable}"
     )
     console.print(
         f"promises: {result.promises}; amount exact {_pct(result.amount_exact)}, date exact "

@@ -42,12 +42,14 @@ from recoup.kit.clock import SettableClock, SystemClock
 from recoup.kit.errors import ConfigurationError
 from recoup.kit.money import format_money
 from recoup.risk import service as risk_service
-from recoup.simulation.world import Portfolio, World
+from recoup.simulation.world import Portfolio, Responses, World
 
 LOCALE = {"CNY": "zh_CN", "USD": "en_US", "GBP": "en_GB"}
 DEMO_POLICY = Path(__file__).resolve().parents[1] / "strategy" / "policies" / "cn-wallet.yaml"
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
 CONSOLE_URL = "http://127.0.0.1:8000/console"
+# Of the debtors acting on a text, the share who write back in words (the assistant reads them).
+DEMO_REPLIES_IN_WORDS = 0.5
 # The demo's models: a 14-day outcome (its 60 days hold five weekly snapshots whose outcome is known)
 MODEL_HORIZON, MODEL_SNAPSHOTS = 14, 5
 # One staff user per role (usernames as the console's own tests use them), named after JOURNEYS.md.
@@ -99,7 +101,12 @@ def run_demo(*, accounts: int, days: int, seed: int, database: Path, out: Path) 
     started = time.perf_counter()
     today = SystemClock().now().astimezone(ZONE).date()
     start = today - dt.timedelta(days=days)  # the simulated days end yesterday
-    world = World(portfolio=Portfolio(accounts=accounts))
+    # Some debtors write back in words, so the assistant is seen at work (its figures in the
+    # summary); the rest of the world is the calibrated default.
+    world = World(
+        portfolio=Portfolio(accounts=accounts),
+        responses=Responses(replies_in_words=DEMO_REPLIES_IN_WORDS),
+    )
     console.rule(
         f"Recoup demo · {accounts:,} accounts · {days} days from {start} · seed {seed} · {database}"
     )

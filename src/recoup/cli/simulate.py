@@ -223,6 +223,23 @@ def segment_table(results: list[tuple[str, SimulationResult]]) -> Table:
     return table
 
 
+def _assistant(result: SimulationResult, *, measure: str) -> str:
+    """One of the assistant's figures over the run (`assistant.service.kpis`)."""
+    k = result.assistant
+    if k is None:
+        return "-"
+    if measure == "resolved":
+        share = k.resolved_without_person / k.conversations
+        return f"{k.resolved_without_person:,} ({share:.0%})"
+    if measure == "handed_over":
+        why = ", ".join(f"{reason} {count}" for reason, count in k.handed_over_by_reason.items())
+        return f"{k.handed_over:,}" + (f" ({why})" if why else "")
+    if measure == "median":
+        m = k.median_minutes_to_resolution
+        return "-" if m is None else f"{m:,.1f}"
+    return f"{k.conversations:,}"
+
+
 def summary_table(results: list[tuple[str, SimulationResult]]) -> Table:
     """One row per measure, one column per policy: reads on a narrow terminal, and policies run
     on one world compare side by side."""
@@ -262,6 +279,14 @@ def summary_table(results: list[tuple[str, SimulationResult]]) -> Table:
     for event in ("promise", "plan", "dispute", "complaint", "stop"):
         label = "STOP replies" if event == "stop" else f"{event}s"
         rows.append((label, partial(_total, event=event)))
+    if any(r.assistant is not None for _, r in results):
+        rows += [
+            ("replies in words (the assistant)", partial(_total, event="replied_in_words")),
+            ("assistant: conversations", partial(_assistant, measure="conversations")),
+            ("assistant: resolved without a person", partial(_assistant, measure="resolved")),
+            ("assistant: handed over", partial(_assistant, measure="handed_over")),
+            ("assistant: median minutes to resolution", partial(_assistant, measure="median")),
+        ]
     rows.append(
         ("contact audit breaches", lambda r: "-" if r.breaches is None else f"{r.breaches:,}")
     )

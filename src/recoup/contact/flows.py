@@ -14,11 +14,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email.utils import parseaddr
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -35,9 +37,9 @@ from recoup.contact.dispatch import DispatchConfig
 from recoup.delinquency.repository import DelinquencyRepository
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, NotFound, ValidationFailed
-from recoup.kit.indexes import phone_index
+from recoup.kit.indexes import email_index, phone_index
 from recoup.ledger import service as ledger_service
-from recoup.ledger.contacts import ContactError, normalise_phone
+from recoup.ledger.contacts import ContactError, normalise_email, normalise_phone
 from recoup.ledger.repository import AccountRepository, CustomerRepository
 from recoup.models import (
     ContactPlan,
@@ -68,6 +70,7 @@ OPT_OUT_WORDS = frozenset(
     }
 )
 REPLIES_QUEUE = "replies"
+PROVIDER_ID_MAX = 128  # inbound_messages.provider_id
 STATUS_RANK = {"sent": 1, "delivered": 2, "bounced": 2}
 
 
@@ -154,6 +157,71 @@ def receive_sms(
         intent,
         len(customers),
         cancelled,
+        customer_id=customers[0] if customers else None,
+        from_index=index,
+    )
+
+
+def canonical_email(raw: str) -> str | None:
+    """The address a `From` header names ("Zhang Wei <Zhang.Wei@Example.COM>" is
+    "Zhang.Wei@example.com", as addresses are stored), or None when it names none."""
+    _, address = parseaddr(raw)
+    try:
+        return normalise_email(address)
+    except ContactError:
+        return None
+
+
+def receive_email(
+    session: Session,
+    *,
+    provider: str,
+    message_id: str,
+    from_address: str,
+    body: str,
+    clock: Clock,
+) -> InboundResult:
+    """Record an inbound e-mail (a reply to one of ours), sealed like an SMS reply, matched to the
+    customers by the blind index of the sender's canonical address. Idempotent per Message-ID
+    (kept as its SHA-256 when longer than the column). Opt-outs by e-mail come through the
+    RFC 8058 link or in words to the assistant, which reads every reply from a known sender."""
+    provider_id = (
+        message_id
+        if len(message_id) <= PROVIDER_ID_MAX
+        else "sha256:" + hashlib.sha256(message_id.encode()).hexdigest()
+    )
+    existing = repo.inbound_by_provider_id(session, provider, provider_id)
+    if existing is not None:
+        return InboundResult(existing.id, existing.intent, 0, 0, duplicate=True)
+    address = canonical_email(from_address)
+    index = email_index(address if address is not None else from_address)
+    customers = CustomerRepository(session).ids_with_email(index) if address else []
+    intent = "reply" if customers else "unknown_sender"
+    message = repo.add_inbound(
+        session,
+        channel="email",
+        provider=provider,
+        provider_id=provider_id,
+        from_index=index,
+        customer_id=customers[0] if customers else None,
+        body=body,
+        intent=intent,
+        received_at=clock.now(),
+    )
+    audit_service.record(
+        session,
+        actor=f"email:{provider}",
+        action="contact.reply_received",
+        subject_type="inbound_message",
+        subject_id=message.id,
+        clock=clock,
+        details={"intent": intent, "customers": customers, "channel": "email"},
+    )
+    return InboundResult(
+        message.id,
+        intent,
+        len(customers),
+        0,
         customer_id=customers[0] if customers else None,
         from_index=index,
     )

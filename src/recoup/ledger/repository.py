@@ -73,6 +73,13 @@ class CustomerRepository(Repository[Customer]):
         ).scalars()
         return sorted(set(rows))
 
+    def ids_with_email(self, address_index: str) -> list[int]:
+        """The customers who have this e-mail address (by its blind index), in id order."""
+        rows = self.session.execute(
+            select(CustomerEmail.customer_id).where(CustomerEmail.address_index == address_index)
+        ).scalars()
+        return sorted(set(rows))
+
     def matching(
         self,
         stmt: Select[Customer],

@@ -57,6 +57,8 @@ class Salt:
     call_outcome = 15
     autopay = 16
     autopay_short = 17
+    words = 18
+    words_text = 19
 
 
 # (share, ability) of each group of debtors: `World.mix`; one group of ability 1 without segments.

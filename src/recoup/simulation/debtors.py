@@ -1,6 +1,7 @@
 """The simulated debtors: who they are (drawn from the behaviour model, deterministic for a seed),
 what reached them, and what they do about it through the real flows: they reply STOP
-(`contact.flows.receive_sms`), open the link and promise or ask for a plan (`arrangements.flows`),
+(`contact.flows.receive_sms`) or, some of them, in words the assistant reads
+(`assistant.flows.receive_sms`, the SMS webhook's road), open the link and promise or ask for a plan (`arrangements.flows`),
 dispute or complain (`cases.flows`), answer the agents' calls, and fall on hard times.
 
 Their reads go through the owners' repositories (ledger, contact, delinquency); every change
@@ -20,6 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from recoup.arrangements import flows as arrangement_flows
 from recoup.arrangements import offers as arrangement_offers
+from recoup.assistant import dataset as assistant_dataset
+from recoup.assistant import flows as assistant_flows
 from recoup.cases import flows as case_flows
 from recoup.channels.base import Outgoing
 from recoup.compliance.vocabulary import jurisdiction_zones
@@ -47,6 +50,20 @@ DELIVERIES = {
     "personal": pl.Boolean,
 }
 HARDSHIP_DAYS = 60
+# What a debtor writes back in words, by what they do: the assistant's intent whose held-out texts
+# they draw from (`Responses.replies_in_words`).
+WORDS = {
+    "promise": "promise_to_pay",
+    "plan": "payment_plan",
+    "dispute": "dispute",
+    "complaint": "complaint",
+    "hardship": "hardship",
+    "stop": "stop",
+}
+# The language a debtor writes in, by jurisdiction (else English).
+WRITES = {"CN": "zh-Hans", "TW": "zh-Hant", "HK": "zh-Hant", "MO": "zh-Hant"}
+# The simulator has no settings: its assistant signs with the defaults'.
+SIM_VOICE = assistant_flows.Voice(creditor_name="Recoup Wallet", support_phone="400-000-0000")
 REMEMBERED_DAYS = 31  # longer than any channel's effect (at most 30 days) and the fatigue week
 
 
@@ -88,6 +105,8 @@ class Debtors:
         self.deliveries: list[dict[str, Any]] = []
         self.hardship_until: dict[int, dt.date] = {}
         self._seen_message = 0  # the last stored message the debtors' apps have shown
+        self.number: dict[int, str] = {}  # the number each debtor's last text reached
+        self._texts: dict[tuple[str, str], list[str]] | None = None
         self._reached: Counter[tuple[int, int]] = Counter()  # (account, day) -> contacts
 
     def load(self) -> None:
@@ -206,7 +225,10 @@ class Debtors:
                 }
             )
             self._reached[(account_id, n)] += 1
-            actions += self._respond(n, account_id, channel, to_of.get(contact_id), report)
+            to = to_of.get(contact_id)
+            if channel == "sms" and to:
+                self.number[account_id] = to
+            actions += self._respond(n, account_id, channel, to, report)
         self.act(n, day, actions, report)
 
     def segment_name(self, account_id: int) -> str:
@@ -313,6 +335,8 @@ class Debtors:
                 clock=self.clock,
             )
             for action in actions:
+                if self._in_words(session, n, action, report):
+                    continue
                 if action.kind == "stop":
                     contact_flows.receive_sms(
                         session,
@@ -327,6 +351,62 @@ class Debtors:
                     self._case(session, action.account_id, action.kind, action.reason)
                 elif self._arrange(session, action, day, *owed.get(action.account_id, (0, 0))):
                     report.events[action.kind] += 1
+
+    def _in_words(self, session: Session, n: int, action: Action, report: DayReport) -> bool:
+        """Some debtors a text reached write back in words (`Responses.replies_in_words`): a
+        held-out line of the assistant's labelled set with the intent of what they do, from the
+        number the text reached, through the SMS webhook's own road (the assistant reads it, acts
+        through the same flows, answers or hands over). True when the debtor wrote."""
+        intent = WORDS.get(action.kind)
+        number = self.number.get(action.account_id)
+        rate = self.world.responses.replies_in_words
+        if intent is None or not number or rate <= 0:
+            return False
+        which = list(WORDS).index(action.kind)
+        if self._draw(action.account_id, n, Salt.words, which) >= rate:
+            return False
+        texts = self._lines(intent, self._language(action.account_id))
+        if not texts:
+            return False
+        pick = self._draw(action.account_id, n, Salt.words_text, which)
+        text = texts[min(int(pick * len(texts)), len(texts) - 1)]
+        try:
+            with session.begin_nested():
+                _, answer = assistant_flows.receive_sms(
+                    session,
+                    provider="simulation",
+                    provider_id=(
+                        f"sim-{self.seed}-{n}-{self.clock.now():%H%M}-{action.account_id}-"
+                        f"{action.kind}"
+                    ),
+                    from_number=number,
+                    body=text,
+                    region="CN",
+                    clock=self.clock,
+                    voice=SIM_VOICE,
+                )
+        except RecoupError:
+            return False
+        report.events["replied_in_words"] += 1
+        if answer is not None:
+            report.events[f"assistant:{answer.intent}"] += 1
+        return True
+
+    def _language(self, account_id: int) -> str:
+        row = self.accounts.filter(pl.col("account_id") == account_id)
+        jurisdiction = row["jurisdiction"][0] if row.height else ""
+        return WRITES.get(str(jurisdiction).split("-")[0], "en")
+
+    def _lines(self, intent: str, language: str) -> list[str]:
+        """The labelled set's held-out `simulator` texts of `intent` in `language` (in the set's
+        order: the same seed draws the same words)."""
+        if self._texts is None:
+            self._texts = {}
+            for row in assistant_dataset.load():
+                if row.split == "simulator" and row.message.language is not None:
+                    key = (row.intent, row.message.language)
+                    self._texts.setdefault(key, []).append(row.message.text)
+        return self._texts.get((intent, language), [])
 
     def _arrange(
         self, session: Session, action: Action, day: dt.date, overdue: int, outstanding: int

@@ -7,6 +7,8 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
+from recoup.assistant.service import Kpis
+
 
 @dataclass
 class DayReport:
@@ -33,6 +35,8 @@ class SimulationResult:
     # Roll rates over the run (analytics' roll table: from bucket -> to bucket -> share of the
     # accounts in the first at a snapshot), once the command has read them.
     rolls: dict[tuple[str, str], float] = field(default_factory=dict)
+    # The assistant's figures over the run (`assistant.service.kpis`), when debtors wrote to it.
+    assistant: Kpis | None = None
 
     def contacts(self) -> int:
         """Messages sent and calls placed."""

@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from recoup.assistant import service as assistant_service
 from recoup.compliance import load_guard
 from recoup.contact.dispatch import DispatchConfig
 from recoup.daily import flows as daily_flows
@@ -140,6 +141,9 @@ class Simulation:
         finally:
             dispatcher.close()
         result.segments = self.debtors.segment_sizes()
+        with self.sessions() as session:
+            kpis = assistant_service.kpis(session, since=local(self.start, 0))
+        result.assistant = kpis if kpis.conversations else None
         if progress:
             progress(days, days, "done")
         return result

@@ -183,6 +183,14 @@ class Responses(_Part):
     complaint_per_contact: float = Field(0.001, ge=0, le=1)
     complaint_when_fatigued: float = Field(0.01, ge=0, le=1)
     stop_per_sms: float = Field(0.003, ge=0, le=1, description="replies STOP to a text")
+    # Of the debtors who act on a text (promise, plan, dispute, complaint, STOP; hardship once a
+    # text has reached them), the share who write back in words instead of using the link or the
+    # form: a line of the assistant's labelled set (its held-out `simulator` split) with the
+    # intent of what they do, read by the assistant through the SMS webhook's own road. None by
+    # default (the worlds calibrated before the assistant are unchanged); the demo sets it.
+    replies_in_words: float = Field(
+        0.0, ge=0, le=1, description="of those acting on a text, who reply in words"
+    )
     calls: Calls = Calls()
 
 
