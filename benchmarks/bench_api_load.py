@@ -370,8 +370,12 @@ def main() -> None:
             finally:
                 server.terminate()
                 server.wait(timeout=30)
-            for line in server_errors(workdir)[:10]:
+            kept = Path(tempfile.gettempdir()) / f"recoup-load-{label}.log"
+            shutil.copy(workdir / "serve.log", kept)
+            failures = server_errors(workdir)
+            for line in failures[:3]:
                 print(f"  server: {line[:300]}")
+            print(f"  server log: {kept} ({len(failures)} lines of errors)")
     print()
     print("| database | scenario | requests | requests a second | p50 ms | p99 ms | errors |")
     print("|---|---|---|---|---|---|---|")

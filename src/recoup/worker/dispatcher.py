@@ -22,7 +22,6 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from functools import partial
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -205,30 +204,57 @@ class Dispatcher:
     def _send(
         self, ready: list[Prepared], slots: Mapping[str, deque[float]]
     ) -> dict[int, Accepted | ChannelError]:
-        """Each message to its channel's adapter, at its slot when the channel is paced: through
-        the channel's pool of threads, or on this thread for an adapter that answers at once
-        (`inline`: no network call to wait for)."""
-        calls: dict[int, Future[Accepted] | Callable[[], Accepted]] = {}
+        """Each message to its channel's adapter, at its slot when the channel is paced. A
+        channel's messages wait in one queue, in order; as many of its pool's threads as its
+        `concurrency` take the next one as soon as they are free (one task per thread, not one per
+        message: a future and a thread's wake-up per message cost more than a provider that
+        answers at once). An adapter that answers at once (`inline`: no network call to wait for)
+        is called on this thread, after the pools have their work."""
+        queues: dict[str, deque[tuple[Prepared, float | None]]] = {}
         for p in ready:
             channel = p.message.channel
-            adapter, pacer = self.adapters[channel], self.pacers[channel]
             slot = slots[channel].popleft() if channel in slots else None
-            if getattr(adapter, "inline", False):
-                calls[p.contact_id] = partial(self._call, adapter, pacer, slot, p, len(ready))
-            else:
-                calls[p.contact_id] = self.pools[channel].submit(
-                    self._call, adapter, pacer, slot, p, len(ready)
-                )
+            queues.setdefault(channel, deque()).append((p, slot))
         results: dict[int, Accepted | ChannelError] = {}
-        for contact_id, call in calls.items():
+        tasks: list[Future[None]] = []
+        inline: list[str] = []
+        for channel, queue in queues.items():
+            adapter = self.adapters[channel]
+            if getattr(adapter, "inline", False):
+                inline.append(channel)
+                continue
+            for _ in range(min(max(1, adapter.concurrency), len(queue))):
+                tasks.append(
+                    self.pools[channel].submit(self._drain, channel, queue, results, len(ready))
+                )
+        for channel in inline:
+            self._drain(channel, queues[channel], results, len(ready))
+        for task in tasks:
+            task.result()
+        return {p.contact_id: results[p.contact_id] for p in ready}
+
+    def _drain(
+        self,
+        channel: str,
+        queue: deque[tuple[Prepared, float | None]],
+        results: dict[int, Accepted | ChannelError],
+        batch: int,
+    ) -> None:
+        """Send the channel's queued messages until the queue is empty (`popleft` is atomic, so
+        several threads share one queue and each message is taken once)."""
+        adapter, pacer = self.adapters[channel], self.pacers[channel]
+        while True:
             try:
-                results[contact_id] = call.result() if isinstance(call, Future) else call()
+                p, slot = queue.popleft()
+            except IndexError:
+                return
+            try:
+                results[p.contact_id] = self._call(adapter, pacer, slot, p, batch)
             except ChannelError as exc:
-                results[contact_id] = exc
+                results[p.contact_id] = exc
             except Exception as exc:  # an adapter bug must not lose the batch's bookkeeping
-                log.exception("dispatch.adapter_crashed", contact_id=contact_id)
-                results[contact_id] = TransientError(f"adapter error: {type(exc).__name__}")
-        return results
+                log.exception("dispatch.adapter_crashed", contact_id=p.contact_id)
+                results[p.contact_id] = TransientError(f"adapter error: {type(exc).__name__}")
 
     def _call(
         self, adapter: Adapter, pacer: _Pacer, slot: float | None, p: Prepared, batch: int
