@@ -39,6 +39,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, make_url, text
 
+from benchmarks.yardstick import yardstick
 from recoup.arrangements.links import pay_link
 from recoup.kit.signing import sign
 
@@ -330,6 +331,7 @@ def main() -> None:
                     ("portal", portal_items(base, customers), False),
                 ]
                 for name, items, once in scenarios:
+                    print(f"  before: {yardstick()}", flush=True)
                     f = wrk(
                         base,
                         items,

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from benchmarks.bench_daily_run import POLICY
 from benchmarks.common import fresh_database, load_portfolio, timed
+from benchmarks.yardstick import yardstick
 from recoup.channels import Accepted, Outgoing
 from recoup.channels.spool import SpoolAdapter
 from recoup.contact.dispatch import DispatchConfig
@@ -182,6 +183,7 @@ def run_dispatch(
         dispatcher = Dispatcher(
             factory, adapters, clock=clock, config=DispatchConfig(worker="bench", batch=args.batch)
         )
+        print(f"  before: {yardstick()}", flush=True)
         profiler = cProfile.Profile() if args.profile else None
         start = time.perf_counter()
         cpu = time.process_time()
@@ -195,6 +197,7 @@ def run_dispatch(
             stats = pstats.Stats(profiler).sort_stats("cumulative")
             stats.print_stats(40)
         dispatcher.close()
+    print(f"  after: {yardstick()}")
     handled = sum(outcomes.values())
     sent = outcomes["sent"] + outcomes["delivered"]
     print(f"  outcomes: {dict(outcomes)}")

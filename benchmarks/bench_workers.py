@@ -43,6 +43,7 @@ from benchmarks.bench_dispatch import (
     keyring_path,
     planned_day,
 )
+from benchmarks.yardstick import yardstick
 from recoup.contact.dispatch import DispatchConfig
 from recoup.kit.clock import SettableClock
 from recoup.kit.db import make_engine, make_sessionmaker
@@ -121,10 +122,12 @@ def no_sink(args: argparse.Namespace) -> None:
             while not all(Path(f"{r}.ready").exists() for r in results):
                 assert all(p.poll() is None for p in procs), "a worker failed to start"
                 time.sleep(0.05)
+            print(f"  before: {yardstick()}", flush=True)
             go.touch()
             for p in procs:
                 assert p.wait(timeout=1800) == 0
             done = [json.loads(r.read_text()) for r in results]
+        print(f"  after: {yardstick()}", flush=True)
         sent = [d["outcomes"].get("sent", 0) + d["outcomes"].get("delivered", 0) for d in done]
         handled = sum(sum(d["outcomes"].values()) for d in done)
         seconds = max(d["ended"] for d in done) - min(d["began"] for d in done)
