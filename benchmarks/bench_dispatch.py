@@ -10,6 +10,9 @@ and the China policy for the day, then moves the clock past the day's last windo
 outbox with one `Dispatcher` sending to the spool (one file per message, fsync'd, linked into
 place). Target (delivery issue): at least 2,000 messages a second with one worker on 2 cores.
 `--sink none` accepts every message without writing it: the dispatcher's own work alone.
+`--reuse` (PostgreSQL) keeps the planned day as a template database and starts later runs from a
+copy of it. Besides the wall clock, the run prints the process's CPU time (messages per CPU
+second) and the machine's yardstick before and after (`benchmarks.yardstick`).
 """
 
 from __future__ import annotations
