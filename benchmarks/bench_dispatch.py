@@ -10,6 +10,9 @@ and the China policy for the day, then moves the clock past the day's last windo
 outbox with one `Dispatcher` sending to the spool (one file per message, fsync'd, linked into
 place). Target (delivery issue): at least 2,000 messages a second with one worker on 2 cores.
 `--sink none` accepts every message without writing it: the dispatcher's own work alone.
+`--reuse` (PostgreSQL) keeps the planned day as a template database and starts later runs from a
+copy of it. Besides the wall clock, the run prints the process's CPU time (messages per CPU
+second) and the machine's yardstick before and after (`benchmarks.yardstick`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
+import json
 import pstats
 import tempfile
 import threading
@@ -24,14 +28,19 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from sqlalchemy import Engine, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
+
 from benchmarks.bench_daily_run import POLICY
 from benchmarks.common import fresh_database, load_portfolio, timed
+from benchmarks.yardstick import yardstick
 from recoup.channels import Accepted, Outgoing
 from recoup.channels.spool import SpoolAdapter
 from recoup.contact.dispatch import DispatchConfig
 from recoup.delinquency import service as delinquency_service
+from recoup.kit import crypto
 from recoup.kit.clock import SettableClock
-from recoup.kit.db import make_sessionmaker, session_scope
+from recoup.kit.db import make_engine, make_sessionmaker, session_scope
 from recoup.strategy import service as strategy_service
 from recoup.worker.dispatcher import Dispatcher
 
@@ -65,16 +74,86 @@ def main() -> None:
     parser.add_argument(
         "--sink", choices=("spool", "none"), default="spool", help="where messages go"
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="PostgreSQL: start from a copy of the day planned by an earlier run with --reuse "
+        "(kept as <database>_planned_<accounts>, its keyring in the temporary directory)",
+    )
     args = parser.parse_args()
     as_of = dt.date(2026, 6, 1)
     times: dict[str, float] = {}
-    engine = fresh_database(args.database_url)
-    with timed("load portfolio and plan the day (not measured)", times):
-        load_portfolio(
-            engine, accounts=args.accounts, bills_per_account=3, as_of=as_of, phones=True
+    clock = SettableClock(dt.datetime.combine(as_of, dt.time(1), tzinfo=dt.UTC))
+    if args.reuse:
+        factory = planned_day(args.database_url, args.accounts, as_of, clock, times)
+    else:
+        _, factory = plan_day(args.database_url, args.accounts, as_of, clock, times)
+    run_dispatch(args, factory, as_of, clock)
+
+
+def keyring_path(url: str, accounts: int) -> tuple[str, Path]:
+    """The planned day's template database and its keyring's file."""
+    planned = f"{make_url(url).database}_planned_{accounts}"
+    return planned, Path(tempfile.gettempdir()) / f"{planned}.keyring.json"
+
+
+def install_saved_keyring(path: Path) -> None:
+    saved = json.loads(path.read_text())
+    crypto.install_keyring(
+        crypto.Keyring(
+            saved["active"],
+            {k: bytes.fromhex(v) for k, v in saved["keys"].items()},
+            development=True,
+            index_key=bytes.fromhex(saved["index_key"]) if saved["index_key"] else None,
         )
+    )
+
+
+def planned_day(
+    url: str, accounts: int, as_of: dt.date, clock: SettableClock, times: dict[str, float]
+) -> sessionmaker[Session]:
+    """The database at `url` holding the planned day: a copy of the template an earlier run left
+    (`<database>_planned_<accounts>`, with its keyring), else planned now and kept as one."""
+    planned, keyring_file = keyring_path(url, accounts)
+    name = make_url(url).database or ""
+    if keyring_file.exists():
+        copy_database(url, planned, name)
+        install_saved_keyring(keyring_file)
+        print(f"  the planned day copied from {planned}")
+        return make_sessionmaker(make_engine(url))
+    engine, _ = plan_day(url, accounts, as_of, clock, times)
+    engine.dispose()
+    copy_database(url, name, planned)
+    ring = crypto.installed_keyring()
+    keyring_file.write_text(
+        json.dumps(
+            {
+                "active": ring.active,
+                "keys": {k: v.hex() for k, v in ring.keys.items()},
+                "index_key": ring.index_key.hex() if ring.index_key else None,
+            }
+        )
+    )
+    return make_sessionmaker(make_engine(url))
+
+
+def copy_database(url: str, source: str, target: str) -> None:
+    admin = make_engine(
+        make_url(url).set(database="postgres").render_as_string(hide_password=False)
+    )
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{target}" TEMPLATE "{source}"'))
+    admin.dispose()
+
+
+def plan_day(
+    url: str, accounts: int, as_of: dt.date, clock: SettableClock, times: dict[str, float]
+) -> tuple[Engine, sessionmaker[Session]]:
+    engine = fresh_database(url)
+    with timed("load portfolio and plan the day (not measured)", times):
+        load_portfolio(engine, accounts=accounts, bills_per_account=3, as_of=as_of, phones=True)
         factory = make_sessionmaker(engine)
-        clock = SettableClock(dt.datetime.combine(as_of, dt.time(1), tzinfo=dt.UTC))
         with session_scope(factory) as session:
             version = strategy_service.save_policy(
                 session,
@@ -87,6 +166,15 @@ def main() -> None:
             delinquency_service.run_daily(session, as_of, clock=clock)
             report = strategy_service.run(session, as_of, clock=clock)
     print(f"  {report.contacts_planned:,} contacts planned for the day")
+    return engine, factory
+
+
+def run_dispatch(
+    args: argparse.Namespace,
+    factory: sessionmaker[Session],
+    as_of: dt.date,
+    clock: SettableClock,
+) -> None:
     clock.set(dt.datetime.combine(as_of, dt.time(11), tzinfo=dt.UTC))  # 19:00 in Shanghai
     with tempfile.TemporaryDirectory() as spool:
         adapters: dict[str, SpoolAdapter | NoSink] = {
@@ -98,23 +186,28 @@ def main() -> None:
         dispatcher = Dispatcher(
             factory, adapters, clock=clock, config=DispatchConfig(worker="bench", batch=args.batch)
         )
+        print(f"  before: {yardstick()}", flush=True)
         profiler = cProfile.Profile() if args.profile else None
         start = time.perf_counter()
+        cpu = time.process_time()
         if profiler is not None:
             profiler.enable()
         outcomes: Counter[str] = dispatcher.run(stop=threading.Event(), until_idle=True)
         elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu
         if profiler is not None:
             profiler.disable()
             stats = pstats.Stats(profiler).sort_stats("cumulative")
             stats.print_stats(40)
         dispatcher.close()
+    print(f"  after: {yardstick()}")
     handled = sum(outcomes.values())
     sent = outcomes["sent"] + outcomes["delivered"]
     print(f"  outcomes: {dict(outcomes)}")
     print(
         f"dispatch: {sent:,} messages sent ({handled:,} contacts handled) in {elapsed:.1f} s = "
-        f"{sent / elapsed:,.0f} messages a second"
+        f"{sent / elapsed:,.0f} messages a second; this process's CPU {cpu:.1f} s = "
+        f"{sent / cpu:,.0f} messages a CPU second (the database's work not included)"
     )
 
 

@@ -98,6 +98,7 @@ OWNERS: dict[str, str] = {
     "contact_events": "contact",
     "contact_messages": "contact",
     "contact_preferences": "contact",
+    "provider_pacing": "contact",
     "opt_outs": "contact",
     "inbound_messages": "contact",
     "template_versions": "contact",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import LargeBinary, select, type_coerce
+from sqlalchemy import Engine, LargeBinary, create_engine, select, type_coerce
 from sqlalchemy.orm import Session
 
 from recoup.keys import service as keys_service
@@ -176,3 +176,24 @@ class TestBlindIndexes:
         session.expire_all()
         assert ledger_service.backfill_indexes(session) >= 1
         assert session.get(CustomerPhone, phone.id).number_index == expected  # type: ignore[union-attr]
+
+
+class TestKeyringUnderLoad:
+    def test_the_keyring_loads_while_every_pooled_connection_is_taken(self, engine: Engine) -> None:
+        """A request holds the pool's only connection, in a transaction (on SQLite, the write
+        lock), and meets a stale keyring: the reload must not wait for the requests' pool. Catches
+        `keys.service.key_source` loading through the engine it was given: the load then waits for
+        a connection that the busy requests hold until the pool's timeout (under load, every
+        request stalled 30 s and some failed with 500: `benchmarks/bench_api_load.py`)."""
+        narrow = create_engine(
+            engine.url.render_as_string(hide_password=False),
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=1,
+        )
+        try:
+            with narrow.connect() as held, held.begin():
+                ring = keys_service.key_source(narrow, MASTER)()
+                assert ring.keys
+        finally:
+            narrow.dispose()

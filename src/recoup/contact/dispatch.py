@@ -953,6 +953,14 @@ def _html(text: str) -> str:
     return "<!doctype html><html><body>" + "".join(parts) + "</body></html>"
 
 
+def reserve_sends(
+    session: Session, provider: str, count: int, *, interval: float, burst: int, pause: float
+) -> tuple[float, float]:
+    """`count` sends reserved on the provider's bucket, shared by every worker: the first one's
+    slot and the database's clock now, in epoch seconds (`repository.reserve_sends`)."""
+    return repo.reserve_sends(session, provider, count, interval=interval, burst=burst, pause=pause)
+
+
 def lock_sending(session: Session, ids: Sequence[int], worker: str) -> list[int]:
     """Step 2's first act: lock the contacts this worker still holds as `sending`."""
     return repo.lock_sending(session, ids, worker)

@@ -10,7 +10,9 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy import ColumnElement, Double, Table, case, func, literal_column, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from recoup.compliance.facts import Inconvenient
@@ -39,6 +41,7 @@ from recoup.models import (
     OptOut,
     PolicyVersion,
     Product,
+    ProviderPacing,
     StrategyDecision,
     TemplateVersion,
 )
@@ -1077,3 +1080,45 @@ def promised(session: Session, arrangement_ids: Collection[int]) -> dict[int, tu
         among(session, i.arrangement_id, ids)
     )
     return {a: (amount, due) for a, amount, due in session.execute(stmt)}
+
+
+def _database_now(session: Session) -> ColumnElement[float]:
+    """Seconds since the epoch on the database's clock: one clock for every worker, whatever
+    machine it runs on (SQLite's `julianday('now')` and PostgreSQL's statement timestamp are
+    fixed for the statement)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return literal_column("extract(epoch from statement_timestamp())::float8", Double)
+    return literal_column("((julianday('now') - 2440587.5) * 86400.0)", Double)
+
+
+def reserve_sends(
+    session: Session, provider: str, count: int, *, interval: float, burst: int, pause: float
+) -> tuple[float, float]:
+    """Reserve `count` sends on the provider's shared bucket, `interval` seconds apart: returns
+    the first one's slot and the database's clock now, both in epoch seconds. A bucket left idle
+    lets `burst` sends go at once; `pause` (seconds, a provider's "slow down") puts the first
+    slot no earlier than that long from now. One `UPDATE ... RETURNING` (the row inserted the
+    first time), so concurrent workers queue on the row's lock and each gets slots of its own."""
+    p = ProviderPacing
+    now = _database_now(session)
+    floor = now + (pause if pause > 0 else -(max(burst, 1) - 1) * interval)
+    start = case((p.next_slot > floor, p.next_slot), else_=floor)
+    stmt = (
+        update(p)
+        .where(p.provider == provider)
+        .values(next_slot=start + count * interval)
+        .returning(p.next_slot, now)
+    )
+    row = session.execute(stmt).one_or_none()
+    if row is None:
+        insert = (
+            pg_insert(p) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(p)
+        )
+        session.execute(
+            insert.values(provider=provider, next_slot=0.0).on_conflict_do_nothing(
+                index_elements=[p.provider]
+            )
+        )
+        row = session.execute(stmt).one()
+    end, at = row
+    return float(end) - count * interval, float(at)

@@ -23,7 +23,7 @@ from recoup.keys.repository import EncryptionKeyRepository, key_prefixes, reseal
 from recoup.kit import crypto
 from recoup.kit.clock import Clock
 from recoup.kit.crypto import EncryptedString, Keyring, MasterKey
-from recoup.kit.db import make_sessionmaker, session_scope
+from recoup.kit.db import make_engine, make_sessionmaker, session_scope
 from recoup.kit.errors import ConfigurationError
 from recoup.models import (
     EncryptionKey,
@@ -69,11 +69,23 @@ def load_keyring(session: Session, master: MasterKey) -> Keyring:
 
 def key_source(engine: Engine, master: MasterKey) -> Callable[[], Keyring]:
     """Loads the keyring on a connection of its own that takes no write lock: it may run in the
-    middle of another transaction's flush."""
+    middle of another transaction's flush. The connection comes from a pool of its own (an engine
+    on the same database, made at the first load), never from the requests' pool: a request that
+    holds the SQLite write lock (or an audit head's row lock) and reloads the keyring would
+    otherwise wait for a connection that every other request holds while it waits for that lock,
+    until the pool's timeout (found under load: `benchmarks/bench_api_load.py`). An in-memory
+    SQLite database is one connection's own, so there the engine is shared."""
+    url = engine.url
+    separate = not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+    loaders: list[Engine] = []
 
     def load() -> Keyring:
+        if separate and not loaders:
+            loaders.append(make_engine(url.render_as_string(hide_password=False)))
         with (
-            engine.connect().execution_options(read_only=True) as connection,
+            (loaders[0] if separate else engine)
+            .connect()
+            .execution_options(read_only=True) as connection,
             Session(bind=connection) as session,
         ):
             return load_keyring(session, master)

@@ -31,6 +31,7 @@ from recoup.models.contact import (
     ContactStatus,
     InboundMessage,
     OptOut,
+    ProviderPacing,
 )
 from recoup.models.conversation import Conversation, ConversationState, ConversationTurn
 from recoup.models.customer import (
@@ -148,6 +149,7 @@ __all__ = [
     "PolicyVersion",
     "Product",
     "ProductKind",
+    "ProviderPacing",
     "QaReview",
     "QaSample",
     "RiskDrift",

@@ -4,7 +4,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, Double, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recoup.kit.crypto import EncryptedString
@@ -184,3 +184,15 @@ class ContactPreference(Model):
     preferred_to: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(32), nullable=False)
     updated_at: Mapped[dt.datetime]
+
+
+class ProviderPacing(Model):
+    """One token bucket per provider (a channel's adapter), shared by every worker: the provider's
+    `rate_per_second` holds for all of them together, not per process. `next_slot` is the moment
+    (seconds since the epoch on the database's clock) from which the next send may go; a worker
+    reserves a batch's sends in one `UPDATE ... RETURNING` (`contact.repository.reserve_sends`)."""
+
+    __tablename__ = "provider_pacing"
+
+    provider: Mapped[str] = mapped_column(String(120), primary_key=True)  # "<channel>:<adapter>"
+    next_slot: Mapped[float] = mapped_column(Double, nullable=False)

@@ -2,8 +2,9 @@
 
 Each batch is three transactions (claim, hand over, send: see `recoup.contact.dispatch`, which
 also says what a crash costs on each channel). Sends run on one thread pool per adapter, as wide
-as the adapter's `concurrency`, paced by its `rate_per_second`; a provider that answers "slow
-down" (a `retry_after` on a transient error) pauses that adapter, not the others. Contacts left
+as the adapter's `concurrency`, paced by its `rate_per_second` for all workers together (a token
+bucket per provider in the database, `provider_pacing`: see `_Pacer`); a provider that answers
+"slow down" (a `retry_after` on a transient error) pauses that adapter, not the others. Contacts left
 `unknown` by a crashed worker are reconciled (`reconcile`) whenever nothing is due, on the
 channels whose adapter can look a message up. Between batches the worker
 also signs an audit checkpoint when the ledger's tail is due one (`audit.service.checkpoint_due`).
@@ -21,7 +22,6 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from functools import partial
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,24 +43,44 @@ def worker_name() -> str:
 
 
 class _Pacer:
-    """At most `rate` calls a second (evenly spaced), and none before a provider's pause ends."""
+    """A provider's pace as this process keeps it. With a `rate`, the slots come from the
+    provider's bucket in the database (`reserve`: one reservation per batch, in the hand-over's
+    transaction), which every worker shares, so the rate holds for all of them together; each
+    send waits for its slot. A provider's "slow down" (`pause`) stops this process's sends at
+    once and, with a rate, is passed to the shared bucket at the next reservation, so the other
+    workers wait too."""
 
-    def __init__(self, rate: float | None) -> None:
+    def __init__(self, provider: str, rate: float | None, burst: int = 1) -> None:
+        self.provider = provider
         self.interval = 1.0 / rate if rate else 0.0
-        self.next_at = 0.0
+        self.burst = max(1, burst)
+        self.paused_until = 0.0
         self.lock = threading.Lock()
 
-    def wait(self) -> None:
+    @property
+    def shared(self) -> bool:
+        return self.interval > 0
+
+    def reserve(self, session: Session, count: int) -> deque[float]:
+        """`count` slots (this process's monotonic clock) reserved on the shared bucket."""
         with self.lock:
-            now = time.monotonic()
-            at = max(now, self.next_at)
-            self.next_at = at + self.interval
-        if at > now:
-            time.sleep(at - now)
+            pause = max(0.0, self.paused_until - time.monotonic())
+        first, now = dispatch.reserve_sends(
+            session, self.provider, count, interval=self.interval, burst=self.burst, pause=pause
+        )
+        base = time.monotonic() + (first - now)
+        return deque(base + i * self.interval for i in range(count))
+
+    def wait(self, slot: float | None = None) -> None:
+        with self.lock:
+            at = max(slot or 0.0, self.paused_until)
+        delay = at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
 
     def pause(self, seconds: float) -> None:
         with self.lock:
-            self.next_at = max(self.next_at, time.monotonic() + seconds)
+            self.paused_until = max(self.paused_until, time.monotonic() + seconds)
 
 
 class Dispatcher:
@@ -89,7 +109,10 @@ class Dispatcher:
             ch: ThreadPoolExecutor(max(1, a.concurrency), thread_name_prefix=f"send-{a.name}")
             for ch, a in self.adapters.items()
         }
-        self.pacers = {ch: _Pacer(a.rate_per_second) for ch, a in self.adapters.items()}
+        self.pacers = {
+            ch: _Pacer(f"{ch}:{a.name}", a.rate_per_second, getattr(a, "burst", 1))
+            for ch, a in self.adapters.items()
+        }
 
     def run_once(self) -> Counter[str]:
         """One batch: claim and re-check, then send and record. Returns the outcomes by status."""
@@ -152,6 +175,12 @@ class Dispatcher:
                 worker=self.config.worker,
                 now=self.clock.now(),
             )
+            counts = Counter(p.message.channel for p in claimed)
+            slots = {
+                ch: self.pacers[ch].reserve(session, n)
+                for ch, n in sorted(counts.items())
+                if self.pacers[ch].shared
+            }
         self.kill.reached("handed", contacts=len(claimed))
         with self.sessions.begin() as session:
             held = set(
@@ -159,7 +188,7 @@ class Dispatcher:
             )
             ready = [p for p in claimed if p.contact_id in held]
             outcomes["cancelled_in_flight"] = len(claimed) - len(ready)
-            results = self._send(ready)
+            results = self._send(ready, slots)
             outcomes.update(
                 dispatch.record(
                     session,
@@ -172,32 +201,65 @@ class Dispatcher:
             )
         return +outcomes
 
-    def _send(self, ready: list[Prepared]) -> dict[int, Accepted | ChannelError]:
-        """Each message to its channel's adapter: through the channel's pool of threads, or on this
-        thread for an adapter that answers at once (`inline`: no network call to wait for)."""
-        calls: dict[int, Future[Accepted] | Callable[[], Accepted]] = {}
+    def _send(
+        self, ready: list[Prepared], slots: Mapping[str, deque[float]]
+    ) -> dict[int, Accepted | ChannelError]:
+        """Each message to its channel's adapter, at its slot when the channel is paced. A
+        channel's messages wait in one queue, in order; as many of its pool's threads as its
+        `concurrency` take the next one as soon as they are free (one task per thread, not one per
+        message: a future and a thread's wake-up per message cost more than a provider that
+        answers at once). An adapter that answers at once (`inline`: no network call to wait for)
+        is called on this thread, after the pools have their work."""
+        queues: dict[str, deque[tuple[Prepared, float | None]]] = {}
         for p in ready:
             channel = p.message.channel
-            adapter, pacer = self.adapters[channel], self.pacers[channel]
-            if getattr(adapter, "inline", False):
-                calls[p.contact_id] = partial(self._call, adapter, pacer, p, len(ready))
-            else:
-                calls[p.contact_id] = self.pools[channel].submit(
-                    self._call, adapter, pacer, p, len(ready)
-                )
+            slot = slots[channel].popleft() if channel in slots else None
+            queues.setdefault(channel, deque()).append((p, slot))
         results: dict[int, Accepted | ChannelError] = {}
-        for contact_id, call in calls.items():
-            try:
-                results[contact_id] = call.result() if isinstance(call, Future) else call()
-            except ChannelError as exc:
-                results[contact_id] = exc
-            except Exception as exc:  # an adapter bug must not lose the batch's bookkeeping
-                log.exception("dispatch.adapter_crashed", contact_id=contact_id)
-                results[contact_id] = TransientError(f"adapter error: {type(exc).__name__}")
-        return results
+        tasks: list[Future[None]] = []
+        inline: list[str] = []
+        for channel, queue in queues.items():
+            adapter = self.adapters[channel]
+            if getattr(adapter, "inline", False):
+                inline.append(channel)
+                continue
+            for _ in range(min(max(1, adapter.concurrency), len(queue))):
+                tasks.append(
+                    self.pools[channel].submit(self._drain, channel, queue, results, len(ready))
+                )
+        for channel in inline:
+            self._drain(channel, queues[channel], results, len(ready))
+        for task in tasks:
+            task.result()
+        return {p.contact_id: results[p.contact_id] for p in ready}
 
-    def _call(self, adapter: Adapter, pacer: _Pacer, p: Prepared, batch: int) -> Accepted:
-        pacer.wait()
+    def _drain(
+        self,
+        channel: str,
+        queue: deque[tuple[Prepared, float | None]],
+        results: dict[int, Accepted | ChannelError],
+        batch: int,
+    ) -> None:
+        """Send the channel's queued messages until the queue is empty (`popleft` is atomic, so
+        several threads share one queue and each message is taken once)."""
+        adapter, pacer = self.adapters[channel], self.pacers[channel]
+        while True:
+            try:
+                p, slot = queue.popleft()
+            except IndexError:
+                return
+            try:
+                results[p.contact_id] = self._call(adapter, pacer, slot, p, batch)
+            except ChannelError as exc:
+                results[p.contact_id] = exc
+            except Exception as exc:  # an adapter bug must not lose the batch's bookkeeping
+                log.exception("dispatch.adapter_crashed", contact_id=p.contact_id)
+                results[p.contact_id] = TransientError(f"adapter error: {type(exc).__name__}")
+
+    def _call(
+        self, adapter: Adapter, pacer: _Pacer, slot: float | None, p: Prepared, batch: int
+    ) -> Accepted:
+        pacer.wait(slot)
         try:
             accepted = adapter.send(p.message)
         except ChannelError as exc:
