@@ -43,8 +43,9 @@ class TestPlainCsv:
         assert reading._read_plain_csv("f.csv", "a,_line\n1,2\n") is None
         assert reading._read_plain_csv("f.csv", "a\n" + "x" * 200_000 + "\n") is None
         frame, errors = reading._read_csv("f.csv", 'a,b\n"1,2",3\n')  # quoted: the csv module
-        assert frame["a"].to_list() == ["1,2"] and not errors
+        assert frame["a"].to_list() == ["1,2"]
+        assert not errors
 
     def test_white_space_is_pythons(self) -> None:
         expected = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
-        assert reading.WHITESPACE == expected
+        assert expected == reading.WHITESPACE
