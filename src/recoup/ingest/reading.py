@@ -139,7 +139,8 @@ def _read_plain_csv(name: str, text: str) -> tuple[pl.DataFrame, list[RowError]]
     if not lines[0] or len(set(header)) != width or "_line" in header:
         return None
     texts = pl.Series("text", lines[1:], dtype=pl.String)
-    if texts.len() and (texts.str.len_chars().max() or 0) > csv.field_size_limit():
+    longest: int = texts.str.len_chars().max() or 0  # type: ignore[assignment]
+    if longest > csv.field_size_limit():
         return None
     records = (
         texts.to_frame()

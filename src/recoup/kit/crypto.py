@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -234,7 +233,8 @@ class Keyring:
         h.update(kind.encode() + b"\x00" + normalised.encode())
         o = outer.copy()
         o.update(h.digest())
-        return o.hexdigest()
+        digest: str = o.hexdigest()
+        return digest
 
     def _index_pads(self, key: bytes) -> tuple[Any, Any]:
         pads = self._pads.get(key)
