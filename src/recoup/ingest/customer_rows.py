@@ -25,10 +25,6 @@ class RowsChecked(NamedTuple):
     people: list[_Person]
 
 
-# Checking a customer row costs about 250 µs (the phone numbering plan in pure Python and the
-# Pydantic model), so a large file is checked in chunks by a pool of processes, one per core.
-# Below PARALLEL_FROM rows the pool's start (its server imports this module once per process)
-# costs more than it saves.
 def check_chunk(columns: list[str], values: list[tuple[Any, ...]], now: dt.datetime) -> RowsChecked:
     out = RowsChecked([], [], [])
     for value in values:
