@@ -4,26 +4,34 @@ the API stores for the same person; the ledger writes them, contacts included.""
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Callable
-from typing import Any, NamedTuple
+import multiprocessing
+import os
+import sys
+import types
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from multiprocessing.context import BaseContext
 
 import polars as pl
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from recoup.ingest.checks import Checked, Checker
 from recoup.ingest.columns import REQUIRED, Kind
+from recoup.ingest.customer_rows import (  # noqa: F401 (re-exported for tests)
+    RowsChecked,
+    _customer_payload,
+    _Person,
+    check_chunk,
+)
 from recoup.kit.clock import Clock
-from recoup.kit.errors import ValidationFailed
-from recoup.kit.masking import mask_email, mask_id, mask_name, mask_phone
-from recoup.ledger import schemas
 from recoup.ledger import service as ledger_service
-from recoup.models import PhoneType
 from recoup.privacy import service as privacy_service
 
 
-def validate(session: Session, frame: pl.DataFrame, *, now: dt.datetime) -> Checked:
+def validate(
+    session: Session, frame: pl.DataFrame, *, now: dt.datetime, workers: int | None = None
+) -> Checked:
     check = Checker(frame)
     check.required(REQUIRED[Kind.customers])
     check.unique(["external_ref"], "external_ref")
@@ -33,42 +41,82 @@ def validate(session: Session, frame: pl.DataFrame, *, now: dt.datetime) -> Chec
     is_known = pl.col("external_ref").is_in(known["external_ref"].to_list())
     existing = frame.filter(is_known).height
     fresh = frame.filter(~is_known)
-    lines: list[int] = []
-    people: list[_Person] = []
-    problems: list[tuple[int, str, str]] = []
-    for row in fresh.iter_rows(named=True):
-        try:
-            model = schemas.CustomerCreate.model_validate(_customer_payload(row))
-        except ValidationError as exc:
-            for err in exc.errors():
-                loc = [str(p) for p in err["loc"]]
-                field = _field_of(loc)
-                problems.append((row["_line"], field, _problem_of(err["msg"], field)))
-            continue
-        except ValueError as exc:
-            problems.append((row["_line"], "phones", _problem_of(str(exc), "phones")))
-            continue
-        future = schemas.born_by(model.birth_year, now.date())
-        if future:
-            field = "birth_date" if row.get("birth_date") else "birth_year"
-            problems.append((row["_line"], field, future))
-            continue
-        try:
-            consents = _consents_of(row, now)
-        except ValidationFailed as exc:
-            field = "consent_evidence" if exc.message.startswith("evidence") else "consents"
-            problems.append((row["_line"], field, exc.message))
-            continue
-        # Only the values to write are kept: thousands of live models (each with its nested
-        # ones) would make every garbage collection of the import walk them all.
-        lines.append(row["_line"])
-        people.append(_Person.of(model, consents, (row.get("consent_evidence") or "").strip()))
-    check.extend(pl.DataFrame(problems, schema=["_line", "field", "problem"], orient="row"))
+    checked = check_rows(fresh, now=now, workers=workers)
+    check.extend(pl.DataFrame(checked.problems, schema=["_line", "field", "problem"], orient="row"))
     valid = pl.DataFrame(
-        {"_line": lines, "person": people},
+        {"_line": checked.lines, "person": checked.people},
         schema={"_line": pl.Int64, "person": pl.Object},
     )
     return valid, check.errors(), existing
+
+
+# A customer row's check costs about 75 µs of CPU (the Pydantic model, the phone), so a very large
+# file is checked in chunks by a pool of processes, one per core. The pool's start (a server that
+# imports `customer_rows`, then one worker per core) costs a second or more of CPU and a worker
+# imports privacy's rules (seconds) for a file with consents: on two cores the pool can only pay
+# beyond some 50,000 rows, and on a busy machine not at all (docs/benchmarks.md), hence the bar.
+PARALLEL_FROM = 100_000
+CHUNK_ROWS = 2_000
+
+
+def default_workers() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def check_rows(
+    rows: pl.DataFrame,
+    *,
+    now: dt.datetime,
+    workers: int | None = None,
+    parallel_from: int = PARALLEL_FROM,
+    chunk_rows: int = CHUNK_ROWS,
+) -> RowsChecked:
+    """Every row checked as the API checks a customer, in file order; with more than one worker
+    and at least `parallel_from` rows, chunks are checked in parallel processes by the same
+    function, so the outcome is the same row for row."""
+    columns = rows.columns
+    values = rows.rows()
+    chunks = [values[i : i + chunk_rows] for i in range(0, len(values), chunk_rows)]
+    workers = min(workers or default_workers(), len(chunks))
+    if workers <= 1 or len(values) < parallel_from:
+        parts = [check_chunk(columns, chunk, now) for chunk in chunks]
+    else:
+        with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
+            with _main_left_out():
+                futures = [pool.submit(check_chunk, columns, chunk, now) for chunk in chunks]
+            parts = [future.result() for future in futures]
+    out = RowsChecked([], [], [])
+    for part in parts:
+        out.problems.extend(part.problems)
+        out.lines.extend(part.lines)
+        out.people.extend(part.people)
+    return out
+
+
+@contextmanager
+def _main_left_out() -> Iterator[None]:
+    """While the workers start, `__main__` is a bare module: a new process re-runs the parent's
+    main script (for `recoup`, an import of the whole application: seconds per worker), and the
+    workers need nothing from it. The server the workers fork from has imported their module
+    already (`_pool_context`)."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
+def _pool_context() -> BaseContext:
+    """Workers forked from a server that imported this module once (not from this process,
+    whose Polars and database threads a fork would copy mid-flight)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([check_chunk.__module__])
+    return context
 
 
 def write(session: Session, valid: pl.DataFrame, *, clock: Clock) -> int:
@@ -152,64 +200,6 @@ def _write_people(session: Session, people: list[_Person], *, clock: Clock) -> i
     )
 
 
-class _Consent(NamedTuple):
-    kind: str
-    channel: str | None
-    scope: tuple[tuple[str, str], ...]
-    expires_at: dt.datetime | None
-
-
-_WINDOW = re.compile(r"^(\d\d:\d\d)-(\d\d:\d\d)$")
-MAX_CONSENTS = 10
-
-
-def _consents_of(row: dict[str, Any], now: dt.datetime) -> tuple[_Consent, ...]:
-    """A row's `consents` column, each item validated as the API validates a consent."""
-    items = _split(row.get("consents"))
-    if not items:
-        return ()
-    if len(items) > MAX_CONSENTS:
-        raise ValidationFailed(f"consents: at most {MAX_CONSENTS} per customer")
-    evidence = row.get("consent_evidence") or ""
-    out = []
-    for item in items:
-        body, _, until = item.partition("@")
-        kind, _, rest = body.partition(":")
-        kind, rest = kind.strip(), rest.strip()
-        channel: str | None = None
-        scope: dict[str, str] = {}
-        window = _WINDOW.match(rest)
-        if window:
-            scope = {"from": window.group(1), "to": window.group(2)}
-        elif rest:
-            channel = rest
-        expires_at = None
-        if until.strip():
-            try:
-                day = dt.date.fromisoformat(until.strip())
-            except ValueError:
-                raise ValidationFailed(
-                    f"consents: {until.strip()!r} is not a date YYYY-MM-DD"
-                ) from None
-            expires_at = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-        try:
-            _, canonical = privacy_service.validate(
-                kind=kind,
-                evidence=evidence,
-                source="import",
-                channel=channel,
-                scope=scope,
-                expires_at=expires_at,
-                now=now,
-            )
-        except ValidationFailed as exc:
-            if exc.message.startswith("evidence"):
-                raise
-            raise ValidationFailed(f"consents: {item!r}: {exc.message}") from None
-        out.append(_Consent(kind, channel, tuple(sorted(canonical.items())), expires_at))
-    return tuple(out)
-
-
 def _record_consents(session: Session, people: list[_Person], *, clock: Clock) -> None:
     """The imported customers' consents, through privacy (which owns them), source `import`."""
     holders = [p for p in people if p.consents]
@@ -233,120 +223,9 @@ def _record_consents(session: Session, people: list[_Person], *, clock: Clock) -
             )
 
 
-class _Person(NamedTuple):
-    """A validated customer row: what `write` stores, in plain values."""
-
-    external_ref: str
-    name: str
-    national_id: str | None
-    preferred_language: str
-    jurisdiction: str
-    timezones: tuple[str, ...]
-    phones: tuple[tuple[str, str, str], ...]  # number (E.164), type, source
-    emails: tuple[tuple[str, str], ...]  # address, source
-    # country, region, city, postal code, line
-    addresses: tuple[tuple[str, str | None, str | None, str | None, str | None], ...]
-    consents: tuple[_Consent, ...] = ()
-    consent_evidence: str = ""
-    birth_year: int | None = None
-    sex: str | None = None
-
-    @classmethod
-    def of(
-        cls, model: schemas.CustomerCreate, consents: tuple[_Consent, ...] = (), evidence: str = ""
-    ) -> _Person:
-        return cls(
-            model.external_ref,
-            model.name,
-            model.national_id,
-            model.preferred_language,
-            model.jurisdiction,
-            tuple(model.timezones),
-            tuple((p.number, str(p.type), str(p.source)) for p in model.phones),
-            tuple((e.address, str(e.source)) for e in model.emails),
-            tuple((a.country, a.region, a.city, a.postal_code, a.line) for a in model.addresses),
-            consents,
-            evidence,
-            model.birth_year,
-            model.sex,
-        )
-
-
 def _lists_of_text(values: list[tuple[str, ...]]) -> pl.Series:
     """A list column from rows that repeat a few lists (customers' time zones): each distinct list
     is converted once and gathered, not 20,000 little lists one by one."""
     distinct: dict[tuple[str, ...], int] = {}
     codes = [distinct.setdefault(v, len(distinct)) for v in values]
     return pl.Series([list(v) for v in distinct], dtype=pl.List(pl.String)).gather(codes)
-
-
-_PHONE_TYPES = frozenset(PhoneType)
-
-
-def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").split(";") if v.strip()]
-
-
-def _customer_payload(row: dict[str, Any]) -> dict[str, Any]:
-    phones = []
-    for item in _split(row.get("phones")):
-        kind, sep, number = item.partition(":")
-        if sep and kind in _PHONE_TYPES:
-            phones.append({"number": number, "type": kind})
-        else:
-            phones.append({"number": item})
-    address = {k: row.get(k) for k in ("country", "region", "city", "postal_code")}
-    address["line"] = row.get("address_line")
-    payload: dict[str, Any] = {
-        "external_ref": (row.get("external_ref") or "").strip(),
-        "name": row.get("name") or "",
-        "national_id": row.get("national_id"),
-        "phones": phones,
-        "emails": [{"address": e} for e in _split(row.get("emails"))],
-        "addresses": [address] if address.get("country") else [],
-        "jurisdiction": (row.get("jurisdiction") or "").strip(),
-        "timezones": _split(row.get("timezones")),
-    }
-    if row.get("preferred_language"):
-        payload["preferred_language"] = row["preferred_language"].strip()
-    # A CSV column is text (JSON may give a number); empty means unknown. Pydantic parses and
-    # bounds them, and a birth date is cut to its year by the schema before anything is kept.
-    for key in ("birth_year", "birth_date", "sex"):
-        value = row.get(key)
-        if isinstance(value, str):
-            value = value.strip() or None
-        if value is not None:
-            payload[key] = value
-    return payload
-
-
-def _field_of(loc: list[str]) -> str:
-    if not loc:
-        return ""
-    head = loc[0]
-    mapping = {"addresses": None, "phones": "phones", "emails": "emails"}
-    if head == "addresses" and len(loc) >= 3:
-        return "address_line" if loc[2] == "line" else loc[2]
-    return mapping.get(head) or head
-
-
-# A problem quoting the value it refused (`'+86 1381' is not a phone number`) quotes it masked when
-# the field is personal: the report and the console repeat no rejected number, address or ID.
-_MASKS: dict[str, Callable[[str], str]] = {
-    "phones": mask_phone,
-    "emails": mask_email,
-    "national_id": mask_id,
-    "name": mask_name,
-    "address_line": mask_id,
-    "postal_code": mask_id,
-    "city": mask_name,
-}
-_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"")
-
-
-def _problem_of(message: str, field: str) -> str:
-    message = message.removeprefix("Value error, ")
-    mask = _MASKS.get(field)
-    if mask is None:
-        return message
-    return _QUOTED.sub(lambda m: repr(mask(m.group(1) or m.group(2) or "")), message)

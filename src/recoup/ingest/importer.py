@@ -61,8 +61,11 @@ class Importer:
         *,
         clock: Clock,
         progress: Progress | None = None,
+        workers: int | None = None,
     ) -> None:
+        """`workers`: processes checking customer rows (None: one per core)."""
         self.session = session
+        self.workers = workers
         self.clock = clock
         self.progress = progress or (lambda _msg, _n: None)
 
@@ -124,7 +127,9 @@ class Importer:
     def _validate(self, kind: Kind, frame: pl.DataFrame) -> Checked:
         match kind:
             case Kind.customers:
-                return customers.validate(self.session, frame, now=self.clock.now())
+                return customers.validate(
+                    self.session, frame, now=self.clock.now(), workers=self.workers
+                )
             case Kind.accounts:
                 return accounts.validate(self.session, frame)
             case Kind.bills:

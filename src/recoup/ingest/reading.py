@@ -76,7 +76,23 @@ def _read_jsonl(name: str, text: str) -> tuple[pl.DataFrame, list[RowError]]:
     return frame, errors
 
 
+# What `str.strip()` removes (every character whose `isspace()` is true), for Polars to strip the
+# same; tests/ingest/test_reading.py checks the list against Python's own.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
 def _read_csv(name: str, text: str) -> tuple[pl.DataFrame, list[RowError]]:
+    if not any(c in text for c in '"\r\x00'):
+        plain = _read_plain_csv(name, text)
+        if plain is not None:
+            return plain
+    return _read_any_csv(name, text)
+
+
+def _read_any_csv(name: str, text: str) -> tuple[pl.DataFrame, list[RowError]]:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip() for h in next(reader)]
@@ -108,4 +124,43 @@ def _read_csv(name: str, text: str) -> tuple[pl.DataFrame, list[RowError]]:
     frame = pl.DataFrame(
         {h: columns[i] for i, h in enumerate(header)}, schema=dict.fromkeys(header, pl.String)
     ).with_columns(_line=pl.Series(lines, dtype=pl.Int64))
+    return frame, errors
+
+
+def _read_plain_csv(name: str, text: str) -> tuple[pl.DataFrame, list[RowError]] | None:
+    """`_read_any_csv` for a file without quotes, carriage returns or NUL (most machine-written
+    files), where each line is one record and a comma always separates fields: split by Polars,
+    with the same lines, values and errors as the `csv` module's reader gives. None: a file this
+    reading is not sure of (an empty header, a repeated column, a field longer than the `csv`
+    module's limit), left to the `csv` module."""
+    lines = text.split("\n")
+    header = [h.strip() for h in lines[0].split(",")]
+    width = len(header)
+    if not lines[0] or len(set(header)) != width or "_line" in header:
+        return None
+    texts = pl.Series("text", lines[1:], dtype=pl.String)
+    longest: int = texts.str.len_chars().max() or 0  # type: ignore[assignment]
+    if longest > csv.field_size_limit():
+        return None
+    records = (
+        texts.to_frame()
+        .with_columns(_line=pl.int_range(2, len(lines) + 1, dtype=pl.Int64))
+        .filter(pl.col("text") != "")  # an empty line is no record
+        .with_columns(fields=pl.col("text").str.split(","))
+        .with_columns(count=pl.col("fields").list.len())
+    )
+    errors = [
+        RowError(name, line, "", f"has {count} fields, the header has {width}")
+        for line, count in records.filter(pl.col("count") != width)
+        .select("_line", "count")
+        .iter_rows()
+    ]
+    records = records.filter(pl.col("count") == width)
+    frame = records.select(
+        *[
+            pl.col("fields").list.get(i).str.strip_chars(WHITESPACE).replace("", None).alias(h)
+            for i, h in enumerate(header)
+        ],
+        "_line",
+    )
     return frame, errors

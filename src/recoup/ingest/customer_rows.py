@@ -1,0 +1,244 @@
+"""Checking customer rows, one at a time, as the API checks a customer (`CustomerCreate`): pure
+functions, with only the imports they need, so the processes of a parallel check start quickly
+(`customers.check_rows`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from pydantic import ValidationError
+
+from recoup.kit.errors import ValidationFailed
+from recoup.kit.masking import mask_email, mask_id, mask_name, mask_phone
+from recoup.ledger import schemas
+from recoup.models import PhoneType
+
+
+class RowsChecked(NamedTuple):
+    """The rows' problems (line, field, what), and the valid rows' lines and values."""
+
+    problems: list[tuple[int, str, str]]
+    lines: list[int]
+    people: list[_Person]
+
+
+def check_chunk(columns: list[str], values: list[tuple[Any, ...]], now: dt.datetime) -> RowsChecked:
+    out = RowsChecked([], [], [])
+    for value in values:
+        row = dict(zip(columns, value, strict=True))
+        person = _check_row(row, now, out.problems)
+        if person is not None:
+            # Only the values to write are kept: thousands of live models (each with its nested
+            # ones) would make every garbage collection of the import walk them all.
+            out.lines.append(row["_line"])
+            out.people.append(person)
+    return out
+
+
+def _check_row(
+    row: dict[str, Any], now: dt.datetime, problems: list[tuple[int, str, str]]
+) -> _Person | None:
+    try:
+        model = schemas.CustomerCreate.model_validate(_customer_payload(row))
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = [str(p) for p in err["loc"]]
+            field = _field_of(loc)
+            problems.append((row["_line"], field, _problem_of(err["msg"], field)))
+        return None
+    except ValueError as exc:
+        problems.append((row["_line"], "phones", _problem_of(str(exc), "phones")))
+        return None
+    future = schemas.born_by(model.birth_year, now.date())
+    if future:
+        field = "birth_date" if row.get("birth_date") else "birth_year"
+        problems.append((row["_line"], field, future))
+        return None
+    try:
+        consents = _consents_of(row, now)
+    except ValidationFailed as exc:
+        field = "consent_evidence" if exc.message.startswith("evidence") else "consents"
+        problems.append((row["_line"], field, exc.message))
+        return None
+    return _Person.of(model, consents, (row.get("consent_evidence") or "").strip())
+
+
+class _Consent(NamedTuple):
+    kind: str
+    channel: str | None
+    scope: tuple[tuple[str, str], ...]
+    expires_at: dt.datetime | None
+
+
+_WINDOW = re.compile(r"^(\d\d:\d\d)-(\d\d:\d\d)$")
+MAX_CONSENTS = 10
+
+
+def _consents_of(row: dict[str, Any], now: dt.datetime) -> tuple[_Consent, ...]:
+    """A row's `consents` column, each item validated as the API validates a consent."""
+    items = _split(row.get("consents"))
+    if not items:
+        return ()
+    if len(items) > MAX_CONSENTS:
+        raise ValidationFailed(f"consents: at most {MAX_CONSENTS} per customer")
+    evidence = row.get("consent_evidence") or ""
+    out = []
+    for item in items:
+        body, _, until = item.partition("@")
+        kind, _, rest = body.partition(":")
+        kind, rest = kind.strip(), rest.strip()
+        channel: str | None = None
+        scope: dict[str, str] = {}
+        window = _WINDOW.match(rest)
+        if window:
+            scope = {"from": window.group(1), "to": window.group(2)}
+        elif rest:
+            channel = rest
+        expires_at = None
+        if until.strip():
+            try:
+                day = dt.date.fromisoformat(until.strip())
+            except ValueError:
+                raise ValidationFailed(
+                    f"consents: {until.strip()!r} is not a date YYYY-MM-DD"
+                ) from None
+            expires_at = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+        try:
+            _, canonical = _consent_rules().validate(
+                kind=kind,
+                evidence=evidence,
+                source="import",
+                channel=channel,
+                scope=scope,
+                expires_at=expires_at,
+                now=now,
+            )
+        except ValidationFailed as exc:
+            if exc.message.startswith("evidence"):
+                raise
+            raise ValidationFailed(f"consents: {item!r}: {exc.message}") from None
+        out.append(_Consent(kind, channel, tuple(sorted(canonical.items())), expires_at))
+    return tuple(out)
+
+
+class _Person(NamedTuple):
+    """A validated customer row: what `write` stores, in plain values."""
+
+    external_ref: str
+    name: str
+    national_id: str | None
+    preferred_language: str
+    jurisdiction: str
+    timezones: tuple[str, ...]
+    phones: tuple[tuple[str, str, str], ...]  # number (E.164), type, source
+    emails: tuple[tuple[str, str], ...]  # address, source
+    # country, region, city, postal code, line
+    addresses: tuple[tuple[str, str | None, str | None, str | None, str | None], ...]
+    consents: tuple[_Consent, ...] = ()
+    consent_evidence: str = ""
+    birth_year: int | None = None
+    sex: str | None = None
+
+    @classmethod
+    def of(
+        cls, model: schemas.CustomerCreate, consents: tuple[_Consent, ...] = (), evidence: str = ""
+    ) -> _Person:
+        return cls(
+            model.external_ref,
+            model.name,
+            model.national_id,
+            model.preferred_language,
+            model.jurisdiction,
+            tuple(model.timezones),
+            tuple((p.number, str(p.type), str(p.source)) for p in model.phones),
+            tuple((e.address, str(e.source)) for e in model.emails),
+            tuple((a.country, a.region, a.city, a.postal_code, a.line) for a in model.addresses),
+            consents,
+            evidence,
+            model.birth_year,
+            model.sex,
+        )
+
+
+_PHONE_TYPES = frozenset(PhoneType)
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(";") if v.strip()]
+
+
+def _customer_payload(row: dict[str, Any]) -> dict[str, Any]:
+    phones = []
+    for item in _split(row.get("phones")):
+        kind, sep, number = item.partition(":")
+        if sep and kind in _PHONE_TYPES:
+            phones.append({"number": number, "type": kind})
+        else:
+            phones.append({"number": item})
+    address = {k: row.get(k) for k in ("country", "region", "city", "postal_code")}
+    address["line"] = row.get("address_line")
+    payload: dict[str, Any] = {
+        "external_ref": (row.get("external_ref") or "").strip(),
+        "name": row.get("name") or "",
+        "national_id": row.get("national_id"),
+        "phones": phones,
+        "emails": [{"address": e} for e in _split(row.get("emails"))],
+        "addresses": [address] if address.get("country") else [],
+        "jurisdiction": (row.get("jurisdiction") or "").strip(),
+        "timezones": _split(row.get("timezones")),
+    }
+    if row.get("preferred_language"):
+        payload["preferred_language"] = row["preferred_language"].strip()
+    # A CSV column is text (JSON may give a number); empty means unknown. Pydantic parses and
+    # bounds them, and a birth date is cut to its year by the schema before anything is kept.
+    for key in ("birth_year", "birth_date", "sex"):
+        value = row.get(key)
+        if isinstance(value, str):
+            value = value.strip() or None
+        if value is not None:
+            payload[key] = value
+    return payload
+
+
+def _field_of(loc: list[str]) -> str:
+    if not loc:
+        return ""
+    head = loc[0]
+    mapping = {"addresses": None, "phones": "phones", "emails": "emails"}
+    if head == "addresses" and len(loc) >= 3:
+        return "address_line" if loc[2] == "line" else loc[2]
+    return mapping.get(head) or head
+
+
+# A problem quoting the value it refused (`'+86 1381' is not a phone number`) quotes it masked when
+# the field is personal: the report and the console repeat no rejected number, address or ID.
+_MASKS: dict[str, Callable[[str], str]] = {
+    "phones": mask_phone,
+    "emails": mask_email,
+    "national_id": mask_id,
+    "name": mask_name,
+    "address_line": mask_id,
+    "postal_code": mask_id,
+    "city": mask_name,
+}
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"")
+
+
+def _problem_of(message: str, field: str) -> str:
+    message = message.removeprefix("Value error, ")
+    mask = _MASKS.get(field)
+    if mask is None:
+        return message
+    return _QUOTED.sub(lambda m: repr(mask(m.group(1) or m.group(2) or "")), message)
+
+
+def _consent_rules() -> Any:
+    """Privacy's consent rules, imported when a row has consents: its service package imports
+    the risk models (scikit-learn, LightGBM), seconds of start-up that a worker of the parallel
+    check spends only for a file with consents."""
+    from recoup.privacy.service import consents
+
+    return consents
