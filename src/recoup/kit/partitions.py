@@ -242,6 +242,12 @@ def _bound(session: Session, spec: Partitioned, month: dt.date) -> str:
     return f"'{month.isoformat()}'" if kind == "date" else f"'{month.isoformat()} 00:00:00+00'"
 
 
+def create(session: Session, spec: Partitioned, month: dt.date) -> None:
+    """Make `month`'s partition of `spec.table` (moving its rows out of the default)."""
+    action = Action("create", spec.table, partition_name(spec.table, month), month)
+    _apply(session, spec, action)
+
+
 def _apply(session: Session, spec: Partitioned, action: Action) -> None:
     table, name = spec.table, action.partition
     if action.kind == "drop":
