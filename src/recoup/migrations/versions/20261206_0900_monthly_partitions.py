@@ -121,7 +121,9 @@ def _partition(bind: sa.Connection, table: str, column: str) -> None:
             )
         ).scalars()
     }
-    today = dt.datetime.now(dt.UTC).date().replace(day=1)
+    today = bind.execute(
+        sa.text("SELECT CAST(date_trunc('month', CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AS date)")
+    ).scalar_one()
     months |= {today, _next_month(today), _next_month(_next_month(today))}
     for month in sorted(months):
         op.execute(
