@@ -23,8 +23,8 @@ def test_the_migrated_schema_is_the_models_schema(connection: Connection) -> Non
     context = MigrationContext.configure(
         connection,
         opts={
-            "include_name": lambda name, kind, _parents: not (
-                kind == "table" and is_partition(name, tables)
+            "include_name": lambda name, kind, _parents: (
+                not (kind == "table" and is_partition(name, tables))
             )
         },
     )
