@@ -40,13 +40,14 @@ from recoup.contact import repository as contact_repo
 from recoup.daily import flows as daily_flows
 from recoup.kit import partitions
 from recoup.kit.clock import SettableClock
-from recoup.kit.db import make_sessionmaker, session_scope
+from recoup.kit.db import make_engine, make_sessionmaker, session_scope
 from recoup.models import StrategyDecision
 from recoup.strategy import repository as strategy_repo
 from recoup.strategy import service as strategy_service
 
 POLICY = Path(__file__).resolve().parents[1] / "src/recoup/strategy/policies/cn-wallet.yaml"
 AS_OF = dt.date(2026, 6, 1)
+REPEAT = 50
 DAYS = (AS_OF - dt.timedelta(days=60), AS_OF - dt.timedelta(days=30), AS_OF)
 
 
@@ -67,7 +68,16 @@ def main() -> None:
         help="empty monthly partitions made before the first day (six years' worth by default: "
         "what the retention keeps), so planning sees as many partitions as in production",
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="use the database a previous run built (only the plans and the timings per call)",
+    )
     args = parser.parse_args()
+    if args.reuse:
+        engine = make_engine(args.database_url)
+        explain_hot_queries(engine, make_sessionmaker(engine))
+        return
     times: dict[str, float] = {}
     engine = fresh_database(args.database_url)
     if args.plain:
@@ -204,7 +214,15 @@ def explain_hot_queries(engine: Engine, factory: Any) -> None:
             session.rollback()
             session.close()
             event.remove(engine, "before_cursor_execute", capture)
+        with session_scope(factory) as session:  # the same call again and again, one connection
+            for _ in range(10):
+                call(session)
+            start = time.perf_counter()
+            for _ in range(REPEAT):
+                call(session)
+            each = (time.perf_counter() - start) / REPEAT
         print(f"\n### {title}\n")
+        print(f"{1000 * each:.2f} ms a call ({REPEAT} calls after 10, one connection)")
         print(" ".join(statement.split())[:400])
         print("\n".join(line if len(line) < 240 else line[:236] + " ..." for line in plan))
 
