@@ -34,8 +34,11 @@ def partitions_command(
         rt.clock, rt.settings.business_zone
     )
     with rt.transaction() as session:
+        ran = daily_flows.run_of(session, day)  # and a database that was never set up says so
         done = daily_flows.maintain_partitions(session, day, dry_run=dry_run)
     console.print(_table(done))
+    if ran is not None:
+        console.print(f"{day}'s daily run kept them already ({ran.started_at:%H:%M} UTC)")
     if done.skipped:
         console.print(f"skipped: {done.skipped}")
     verb = "would be" if dry_run else "were"

@@ -151,6 +151,11 @@ def run_day(
     return result
 
 
+def run_of(session: Session, day: dt.date) -> DailyRun | None:
+    """The day's run, when it has run (or is running)."""
+    return repo.get(session, day)
+
+
 def retention_years() -> int:
     """The longest record-keeping period any jurisdiction asks for (`privacy.service.RETENTION`):
     a month of the portfolio's records mixes every jurisdiction's debtors."""
