@@ -81,6 +81,11 @@ class TestPortfolioCommands:
         earlier = runner.invoke(app, ["run", "daily", "--as-of", "2026-05-01"])
         assert earlier.exit_code == 1
         assert "already computed through 2026-06-01" in earlier.output
+        # SQLite keeps plain tables: the upkeep has nothing to do, and says what it would keep.
+        upkeep = runner.invoke(app, ["db", "partitions", "--dry-run", "--as-of", "2026-06-01"])
+        assert upkeep.exit_code == 0, upkeep.output
+        assert "0 would be made, 0 would be dropped, 0 held past 6 years" in upkeep.output
+        assert "2026-06-01's daily run kept them already" in upkeep.output
 
     def test_bad_date_is_a_clear_error(self, workdir: Path) -> None:
         assert runner.invoke(app, ["init"]).exit_code == 0

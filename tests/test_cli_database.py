@@ -51,6 +51,7 @@ COMMANDS = [
     ["models", "list"],
     ["models", "activate", "1"],
     ["models", "drift"],
+    ["db", "partitions", "--dry-run"],
 ]
 
 

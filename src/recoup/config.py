@@ -33,6 +33,21 @@ class Settings(BaseSettings):
         "postgresql+psycopg://... in production",
     )
     database_echo: bool = False
+    database_pool_size: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description="PostgreSQL: connections each process keeps open (SQLAlchemy's QueuePool); "
+        "size it to the process's threads (the API's thread pool, the workers) and the server's "
+        "max_connections divided among the processes",
+    )
+    database_max_overflow: int = Field(
+        10,
+        ge=0,
+        le=1000,
+        description="PostgreSQL: connections opened beyond the pool under a burst, closed when "
+        "returned",
+    )
     encryption_key_file: Path = Field(
         Path("recoup-keys.json"), description="keyring JSON written by `recoup init` in development"
     )

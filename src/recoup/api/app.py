@@ -93,7 +93,12 @@ def create_app(
     settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock | None = None
 ) -> FastAPI:
     settings = settings or Settings()
-    engine = engine or make_engine(settings.database_url, echo=settings.database_echo)
+    engine = engine or make_engine(
+        settings.database_url,
+        echo=settings.database_echo,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     install_keys(settings, engine)
     if settings.audit_signing_key_file.exists():
         load_audit_signer(settings)

@@ -30,7 +30,12 @@ class Runtime:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.database_url, echo=self.settings.database_echo)
+        return make_engine(
+            self.settings.database_url,
+            echo=self.settings.database_echo,
+            pool_size=self.settings.database_pool_size,
+            max_overflow=self.settings.database_max_overflow,
+        )
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:

@@ -16,6 +16,7 @@ from recoup.cli.common import Runtime, configure_logging, console, fail, parse_d
 from recoup.cli.compliance import compliance_app
 from recoup.cli.contact import contact_app, worker
 from recoup.cli.daily import run_daily, scheduler
+from recoup.cli.db import db_app
 from recoup.cli.group import COMPLY, LEARN, LOOK, OPERATE, RUN, SET_UP, Group
 from recoup.cli.identity import keys_app, staff_app
 from recoup.cli.keys import encryption_app
@@ -96,6 +97,12 @@ app.add_typer(
     name="keys",
     rich_help_panel=OPERATE,
     short_help="Encryption keys: status, rotation, a new master key.",
+)
+app.add_typer(
+    db_app,
+    name="db",
+    rich_help_panel=OPERATE,
+    short_help="Monthly partitions on PostgreSQL: made ahead, expired ones dropped.",
 )
 app.add_typer(
     compliance_app,

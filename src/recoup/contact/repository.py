@@ -19,6 +19,7 @@ from recoup.compliance.facts import Inconvenient
 from recoup.kit import bulk, frames
 from recoup.kit.crypto import EncryptedString
 from recoup.kit.db import among
+from recoup.kit.partitions import Holder, Partitioned
 from recoup.models import (
     Account,
     AccountDelinquency,
@@ -904,6 +905,23 @@ def save_messages(session: Session, messages: Sequence[dict[str, Any]]) -> None:
 
 
 PLAN_KEY = ("account_id", "as_of_date", "treatment")
+
+# Partitioned by month on PostgreSQL (`kit.partitions`, the migration `95cd095bbdbc`). The
+# record-keeping rules count from the last collection activity on the debt (12 CFR 1006.100: until
+# three years after it; the longest period of any jurisdiction is kept): a month of contacts is held
+# while any of its accounts has a decision or a contact since the cutoff, and a contact's events
+# are kept as long as the contact.
+PARTITIONS = (
+    Partitioned(
+        "contact_plans",
+        "as_of_date",
+        holders=(
+            Holder("account_id", "strategy_decisions", "account_id", since="as_of_date"),
+            Holder("account_id", "contact_plans", "account_id", since="as_of_date"),
+        ),
+    ),
+    Partitioned("contact_events", "at", holders=(Holder("contact_id", "contact_plans", "id"),)),
+)
 
 
 def insert_plans(session: Session, plans: pl.DataFrame) -> int:

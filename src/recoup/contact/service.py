@@ -37,6 +37,7 @@ from recoup.contact.templates import (
     sample,
     shipped,
 )
+from recoup.kit import partitions
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from recoup.kit.masking import mask_name
@@ -671,3 +672,11 @@ def replan(
     written = repo.upsert_plans(session, plans)
     repo.add_events(session, events)
     return written
+
+
+def maintain_partitions(
+    session: Session, day: dt.date, *, years: int, dry_run: bool = False
+) -> partitions.Maintenance:
+    """Contact plans' and events' monthly partitions on PostgreSQL: the months ahead made, the
+    ones past `years` dropped unless held (`repository.PARTITIONS` says by what)."""
+    return partitions.maintain(session, list(repo.PARTITIONS), day, years=years, dry_run=dry_run)

@@ -16,7 +16,11 @@ transaction, and never twice for the same day.
 5. the policy queues' tasks left open from earlier days expired;
 6. the calendars the rules use checked: one that does not know a day within 60 days is an alert,
    logged and returned (`compliance.calendars.expiring`);
-7. the audit ledger's tail signed (`audit.service.checkpoint`): every run ends with the day's
+7. the monthly partitions kept (PostgreSQL: `maintain_partitions`): the day's month and the next
+   two made, the months past the longest record-keeping period dropped unless still held (logged
+   and in the run's summary); late in the run, so the brief lock a new or dropped partition takes
+   on its table is held only until the run commits;
+8. the audit ledger's tail signed (`audit.service.checkpoint`): every run ends with the day's
    entries under a signed checkpoint (when a signing key is installed).
 
 The day is claimed first (`daily_runs`, keyed by the business date): a second run of the day, from
@@ -40,12 +44,15 @@ from recoup.audit import service as audit_service
 from recoup.autopay import flows as autopay_flows
 from recoup.channels.wallet import WalletPaymentsAdapter
 from recoup.compliance import calendars, load_guard
+from recoup.contact import service as contact_service
 from recoup.daily import repository as repo
 from recoup.delinquency import service as delinquency_service
+from recoup.kit import partitions as kit_partitions
 from recoup.kit.clock import Clock
 from recoup.kit.logging import get_logger
 from recoup.ledger import flows as ledger_flows
 from recoup.models import DailyRun
+from recoup.privacy import service as privacy_service
 from recoup.risk import service as risk_service
 from recoup.strategy import service as strategy_service
 
@@ -67,6 +74,7 @@ class DayRun:
     no_policy: str | None = None  # why the strategy did not run
     tasks_expired: int = 0
     calendar_alerts: list[calendars.Alert] = field(default_factory=list)
+    partitions: kit_partitions.Maintenance | None = None
     timings: dict[str, float] | None = None
 
 
@@ -132,6 +140,8 @@ def run_day(
             days_left=alert.days_left,
             rules=list(alert.rules),
         )
+    with _timed(timer, "partitions"):
+        result.partitions = maintain_partitions(session, day)
     run.finished_at = clock.now()
     run.summary = _summary(result)
     session.flush()
@@ -141,10 +151,40 @@ def run_day(
     return result
 
 
+def run_of(session: Session, day: dt.date) -> DailyRun | None:
+    """The day's run, when it has run (or is running)."""
+    return repo.get(session, day)
+
+
+def retention_years() -> int:
+    """The longest record-keeping period any jurisdiction asks for (`privacy.service.RETENTION`):
+    a month of the portfolio's records mixes every jurisdiction's debtors."""
+    periods = [*privacy_service.RETENTION.values(), privacy_service.DEFAULT_RETENTION]
+    return max(years for years, _ in periods)
+
+
+def maintain_partitions(
+    session: Session, day: dt.date, *, dry_run: bool = False
+) -> kit_partitions.Maintenance:
+    """Each owner's monthly partitions kept for `day` (nothing on SQLite): contact plans and
+    events (`contact.service`), decisions (`strategy.service`). `dry_run`: what would be done."""
+    years = retention_years()
+    out = kit_partitions.Maintenance()
+    for part in (
+        contact_service.maintain_partitions(session, day, years=years, dry_run=dry_run),
+        strategy_service.maintain_partitions(session, day, years=years, dry_run=dry_run),
+    ):
+        out.actions.extend(part.actions)
+        out.skipped = out.skipped or part.skipped
+    return out
+
+
 def _summary(result: DayRun) -> dict[str, object]:
     out: dict[str, object] = {"tasks_expired": result.tasks_expired}
     if result.calendar_alerts:
         out["calendar_alerts"] = [a.message() for a in result.calendar_alerts]
+    if result.partitions is not None:
+        out.update(result.partitions.summary())
     if result.review is not None:
         out.update(
             arrangements_reviewed=result.review.reviewed,

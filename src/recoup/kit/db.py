@@ -40,12 +40,19 @@ NAMING_CONVENTION = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(
+    url: str, *, echo: bool = False, pool_size: int = 5, max_overflow: int = 10
+) -> Engine:
+    """An engine for `url`. On PostgreSQL a pool of `pool_size` connections, and up to
+    `max_overflow` more under a burst (`RECOUP_DATABASE_POOL_SIZE`, `RECOUP_DATABASE_MAX_OVERFLOW`);
+    SQLite keeps SQLAlchemy's own pool (one file, one writer)."""
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
+        kwargs["pool_size"] = pool_size
+        kwargs["max_overflow"] = max_overflow
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)

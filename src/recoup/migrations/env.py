@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 import recoup.models  # noqa: F401  (registers every table)
 from recoup.config import Settings
 from recoup.kit.db import make_engine, metadata
+from recoup.kit.partitions import is_partition
 
 config = context.config
 
@@ -26,6 +27,11 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fal
     return False
 
 
+def include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """Autogenerate compares the partitioned tables, not their monthly partitions."""
+    return not (type_ == "table" and name is not None and is_partition(name, set(metadata.tables)))
+
+
 def run(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -33,6 +39,7 @@ def run(connection: Connection) -> None:
         render_as_batch=True,  # SQLite rebuilds tables to alter them
         render_item=render_item,
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from recoup.compliance.batch import INCONVENIENT
 from recoup.contact.repository import inconvenient_windows
 from recoup.kit import frames
+from recoup.kit.partitions import Holder, Partitioned
 from recoup.kit.repository import Repository
 from recoup.models import (
     Account,
@@ -385,6 +386,21 @@ def decided_accounts(session: Session, as_of: dt.date) -> pl.DataFrame:
         select(StrategyDecision.account_id).where(StrategyDecision.as_of_date == as_of),
         {"account_id": pl.Int64},
     )
+
+
+# Partitioned by month on PostgreSQL (`kit.partitions`): a month of decisions is held while any
+# of its accounts has been decided on or contacted since the retention's cutoff (the record-keeping
+# rules count from the last collection activity on the debt, 12 CFR 1006.100).
+PARTITIONS = (
+    Partitioned(
+        "strategy_decisions",
+        "as_of_date",
+        holders=(
+            Holder("account_id", "strategy_decisions", "account_id", since="as_of_date"),
+            Holder("account_id", "contact_plans", "account_id", since="as_of_date"),
+        ),
+    ),
+)
 
 
 def insert_decisions(session: Session, rows: pl.DataFrame) -> int:

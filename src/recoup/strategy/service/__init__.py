@@ -28,7 +28,7 @@ from recoup.strategy.service.comparison import (
     dry_run,
     dry_run_version,
 )
-from recoup.strategy.service.daily_run import StrategyRun, run
+from recoup.strategy.service.daily_run import StrategyRun, maintain_partitions, run
 from recoup.strategy.service.facts import OPT_OUT_CHANNELS, facts
 from recoup.strategy.service.learned import LearningSummary, learning_summary
 from recoup.strategy.service.learning import Learned, learn, rewards
@@ -100,6 +100,7 @@ __all__ = [
     "learn",
     "learning_summary",
     "list_versions",
+    "maintain_partitions",
     "offers",
     "offers_many",
     "plan",

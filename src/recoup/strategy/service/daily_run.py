@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from recoup.agents import service as agents_service
 from recoup.audit import service as audit_service
 from recoup.contact import service as contact_service
+from recoup.kit import partitions
 from recoup.kit.clock import Clock
 from recoup.strategy import repository as repo
 from recoup.strategy.service.learning import learn
@@ -105,3 +106,11 @@ def run(session: Session, as_of: dt.date, *, clock: Clock, actor: str = "daily-r
         },
     )
     return report
+
+
+def maintain_partitions(
+    session: Session, day: dt.date, *, years: int, dry_run: bool = False
+) -> partitions.Maintenance:
+    """Decisions' monthly partitions on PostgreSQL: the months ahead made, the ones past `years`
+    dropped unless held (`repository.PARTITIONS` says by what)."""
+    return partitions.maintain(session, list(repo.PARTITIONS), day, years=years, dry_run=dry_run)
