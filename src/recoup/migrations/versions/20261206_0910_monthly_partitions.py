@@ -1,7 +1,7 @@
 """contact plans, contact events and strategy decisions partitioned by month (PostgreSQL)
 
 Revision ID: 95cd095bbdbc
-Revises: 7c3e9a1d5b20
+Revises: 5e81c4a9d2f3
 Create Date: 2026-12-06 09:00:00
 
 On PostgreSQL each table becomes a table partitioned by RANGE on its time column, one partition a
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "95cd095bbdbc"
-down_revision: str | None = "7c3e9a1d5b20"
+down_revision: str | None = "5e81c4a9d2f3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
