@@ -1,6 +1,9 @@
 """The daily run reads the facts only a stage uses (payments, contact history, reachability,
 zones) for the accounts some stage's ranges can hold, when those are the few: the decisions and
-the contact plans are the ones reading every account's facts gives."""
+the contact plans are the ones reading every account's facts gives. The narrowed reads go
+through the inline id list (`kit.db.IdsIn`) and the first decision (the stage whose contacts are
+counted) is made for the narrowed accounts alone: a wrong id literal or a stage lost for an
+account whose history is read changes the plans and fails the comparison."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from sqlalchemy.orm import Session
 from recoup.delinquency import service as delinquency_service
 from recoup.ingest.columns import ORDER
 from recoup.ingest.importer import Importer
+from recoup.kit import db as kit_db
 from recoup.kit.clock import SettableClock
 from recoup.simulation.generator import Generator
 from recoup.strategy import repository as strategy_repo
@@ -69,6 +73,9 @@ def test_the_daily_run_decides_as_if_it_read_every_accounts_facts(
         return payment_facts(session, as_of, accounts)  # type: ignore[arg-type]
 
     monkeypatch.setattr(strategy_repo, "payment_facts", spy)
+    # The narrowed reads name their accounts and customers inline (`kit.db.IdsIn`) as the
+    # daily run's hundreds of thousands do, not as a bound list.
+    monkeypatch.setattr(kit_db, "INLINE_IDS_FROM", 1)
     decisions, contacts = strategy_service.plan(session, AS_OF, policy, now=clock.now())
     staged = decisions.filter(pl.col("stage").is_not_null()).height
     assert 0 < staged * 2 < decisions.height  # mostly current
