@@ -39,6 +39,19 @@ POLICY = (
 )
 
 
+# The rows' content without their ids and creation times (the same decisions from two runs).
+DIGESTED = {
+    "strategy_decisions": "account_id, as_of_date, stage, segment, experiment, arm, decision, "
+    "pause_reason, treatment, queue, queue_priority, offers::text, compliance::text, "
+    "learning::text",
+    "contact_plans": "account_id, customer_id, as_of_date, stage, treatment, channel, template, "
+    "tone, status, scheduled_at, overdue_minor, outstanding_minor, reasons::text",
+    "agent_tasks": "account_id, as_of_date, queue, priority, status",
+    "account_delinquency": "account_id, as_of_date, dpd, bucket, oldest_unpaid_due_date, "
+    "overdue_minor, outstanding_minor, credit_minor",
+}
+
+
 def _admin(url: str) -> tuple[Engine, str]:
     parsed = make_url(url)
     admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False))
@@ -125,6 +138,15 @@ def main() -> None:
         f"{report.agent_tasks:,} agent tasks"
     )
     print(f"daily run end to end: {total:.1f} s")
+    with engine.connect() as conn:  # what was decided, to compare runs of different code
+        for table, columns in DIGESTED.items():
+            digest = conn.execute(
+                text(
+                    f"SELECT count(*), md5(string_agg(({columns})::text, '|' "
+                    f"ORDER BY account_id, {columns})) FROM {table}"
+                )
+            ).one()
+            print(f"  {table}: {digest[0]:,} rows, digest {digest[1]}")
 
 
 if __name__ == "__main__":
