@@ -2,8 +2,9 @@
 zones) for the accounts some stage's ranges can hold, when those are the few: the decisions and
 the contact plans are the ones reading every account's facts gives. The narrowed reads go
 through the inline id list (`kit.db.IdsIn`) and the first decision (the stage whose contacts are
-counted) is made for the narrowed accounts alone: a wrong id literal or a stage lost for an
-account whose history is read changes the plans and fails the comparison."""
+counted) is made for the narrowed accounts alone; a day's run before gives them contacts in their
+stage. Checked: an id literal that loses an id, or the narrowed run deciding the first stage of
+only half of its accounts, fails the comparison."""
 
 from __future__ import annotations
 
@@ -62,6 +63,16 @@ def test_the_daily_run_decides_as_if_it_read_every_accounts_facts(
         assert (
             not Importer(session, clock=clock).import_rows(kind, kind, portfolio.frame(kind)).errors
         )
+    # A day's run before: contacts planned yesterday, so today's contacts in the stage count.
+    yesterday = AS_OF - dt.timedelta(days=1)
+    earlier = SettableClock(dt.datetime.combine(yesterday, dt.time(1), tzinfo=dt.UTC))
+    version = strategy_service.save_policy(
+        session, POLICY.read_text(encoding="utf-8"), author="t", clock=earlier, source=str(POLICY)
+    )
+    strategy_service.activate(session, version.id, actor="t", clock=earlier)
+    delinquency_service.run_daily(session, yesterday, clock=earlier)
+    strategy_service.run(session, yesterday, clock=earlier)
+    assert strategy_repo.contact_history(session, AS_OF).height > 0
     delinquency_service.run_daily(session, AS_OF, clock=clock)
     policy = load_policy(POLICY)
 
