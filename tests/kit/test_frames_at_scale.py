@@ -1,6 +1,7 @@
-"""`kit.db.ids_in`: a long id list rendered inline (`IdsIn`) selects exactly the rows a bound IN
-list selects, on SQLite and on PostgreSQL, through `frames.read_frame` (which compiles with
-literal values) and through a plain `session.execute`."""
+"""What the daily run's speed rests on, holding its results: `kit.db.ids_in` (a long id list
+rendered inline, `IdsIn`, selects exactly the rows a bound IN list selects, on SQLite and on
+PostgreSQL, through `frames.read_frame` and through a plain `session.execute`), the constant
+instant column, and COPY's text of a column of one instant."""
 
 from __future__ import annotations
 
@@ -54,3 +55,24 @@ def test_utc_now_column_repeats_the_instant() -> None:
     built = frames.utc_now_column(now, 5)
     assert built.equals(pl.Series([now] * 5, dtype=pl.Datetime("us", "UTC")))
     assert frames.utc_now_column(now, 0).len() == 0
+
+
+def test_a_column_of_one_instant_is_written_as_each_row_would_be() -> None:
+    """Catches the once-formatted constant differing from the per-row text, or taken for a
+    column that is not constant (nulls, or a second instant)."""
+    now = dt.datetime(2026, 6, 1, 1, 2, 3, 4567, tzinfo=dt.UTC)
+    later = now + dt.timedelta(seconds=1)
+    frame = pl.DataFrame(
+        {
+            "same": frames.utc_now_column(now, 4),
+            "two": pl.Series([now, later, now, now], dtype=pl.Datetime("us", "UTC")),
+            "gap": pl.Series([now, None, now, now], dtype=pl.Datetime("us", "UTC")),
+        }
+    )
+    per_row = frame.select(
+        pl.col(c).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00")
+        for c in frame.columns
+    )
+    once = frame.with_columns(frames._instant_text(frame, c) for c in frame.columns)
+    assert once.equals(per_row)
+    assert once["same"][0] == "2026-06-01 01:02:03.004567+00"
