@@ -1,6 +1,10 @@
 """The daily run reads the facts only a stage uses (payments, contact history, reachability,
 zones) for the accounts some stage's ranges can hold, when those are the few: the decisions and
-the contact plans are the ones reading every account's facts gives."""
+the contact plans are the ones reading every account's facts gives. The narrowed reads go
+through the inline id list (`kit.db.IdsIn`) and the first decision (the stage whose contacts are
+counted) is made for the narrowed accounts alone; a day's run before gives them contacts in their
+stage. Checked: an id literal that loses an id, or the narrowed run deciding the first stage of
+only half of its accounts, fails the comparison."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from sqlalchemy.orm import Session
 from recoup.delinquency import service as delinquency_service
 from recoup.ingest.columns import ORDER
 from recoup.ingest.importer import Importer
+from recoup.kit import db as kit_db
 from recoup.kit.clock import SettableClock
 from recoup.simulation.generator import Generator
 from recoup.strategy import repository as strategy_repo
@@ -58,6 +63,16 @@ def test_the_daily_run_decides_as_if_it_read_every_accounts_facts(
         assert (
             not Importer(session, clock=clock).import_rows(kind, kind, portfolio.frame(kind)).errors
         )
+    # A day's run before: contacts planned yesterday, so today's contacts in the stage count.
+    yesterday = AS_OF - dt.timedelta(days=1)
+    earlier = SettableClock(dt.datetime.combine(yesterday, dt.time(1), tzinfo=dt.UTC))
+    version = strategy_service.save_policy(
+        session, POLICY.read_text(encoding="utf-8"), author="t", clock=earlier, source=str(POLICY)
+    )
+    strategy_service.activate(session, version.id, actor="t", clock=earlier)
+    delinquency_service.run_daily(session, yesterday, clock=earlier)
+    strategy_service.run(session, yesterday, clock=earlier)
+    assert strategy_repo.contact_history(session, AS_OF).height > 0
     delinquency_service.run_daily(session, AS_OF, clock=clock)
     policy = load_policy(POLICY)
 
@@ -69,6 +84,9 @@ def test_the_daily_run_decides_as_if_it_read_every_accounts_facts(
         return payment_facts(session, as_of, accounts)  # type: ignore[arg-type]
 
     monkeypatch.setattr(strategy_repo, "payment_facts", spy)
+    # The narrowed reads name their accounts and customers inline (`kit.db.IdsIn`) as the
+    # daily run's hundreds of thousands do, not as a bound list.
+    monkeypatch.setattr(kit_db, "INLINE_IDS_FROM", 1)
     decisions, contacts = strategy_service.plan(session, AS_OF, policy, now=clock.now())
     staged = decisions.filter(pl.col("stage").is_not_null()).height
     assert 0 < staged * 2 < decisions.height  # mostly current

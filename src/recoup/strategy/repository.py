@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from recoup.compliance.batch import INCONVENIENT
 from recoup.contact.repository import inconvenient_windows
 from recoup.kit import frames
+from recoup.kit.db import ids_in
 from recoup.kit.partitions import Holder, Partitioned
 from recoup.kit.repository import Repository
 from recoup.models import (
@@ -164,7 +165,7 @@ def base_facts(session: Session, accounts: Ids = None) -> pl.DataFrame:
 
 def _only(stmt: Any, column: Any, ids: Ids) -> Any:
     """All rows for the daily run; those of the accounts or customers of an event (or a batch)."""
-    return stmt if ids is None else stmt.where(column.in_(sorted(ids)))
+    return stmt if ids is None else stmt.where(ids_in(column, ids))
 
 
 def customer_zones(session: Session, customers: Ids = None) -> pl.DataFrame:

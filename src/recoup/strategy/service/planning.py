@@ -52,7 +52,9 @@ def plan(
     detailed = f.filter("_detailed")
     detail = accounts if detailed.height == f.height else detailed["account_id"].to_list()
     f = f.drop("_detailed")
-    first = decide(policy, f)  # the stage, to count contacts in it
+    # The stage, to count contacts in it: only the accounts whose contact history is read need
+    # it (the kernel decides row by row, so deciding those alone gives them the same stage).
+    first = decide(policy, detailed.drop("_detailed"))
     f = with_history(session, f, first.select("account_id", "stage"), as_of, detail)
     decisions = decide(policy, f).join(
         f.select(
