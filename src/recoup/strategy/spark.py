@@ -4,12 +4,12 @@ history join, the guard's batch check) run per partition of customers through `m
 What runs where:
 
 - the driver (this process) reads the day's frames from the database (`planning.read_day`),
-  stacks them into one Arrow table (a `_table` column says which frame a row belongs to; every
-  frame carries `customer_id`), hands it to Spark and collects the results;
-- Spark hash-partitions the rows by `customer_id`, so a customer's accounts, contact history,
-  consents and quiet hours land in one partition, and each Python worker rebuilds the frames of
-  its partition and calls `decide_day` on them, returning the decisions and contact plans as
-  Arrow IPC payloads (one per frame and partition);
+  partitions every frame by `customer_id` (modulo the partition count), so a customer's
+  accounts, contact history, consents and quiet hours land in one partition, and hands Spark a
+  DataFrame of one row per partition and frame (its rows as an Arrow IPC payload);
+- Spark brings a partition's rows together (`repartition` by partition number) and each Python
+  worker rebuilds its partition's frames and calls `decide_day` on them (`mapInArrow`),
+  returning the decisions and contact plans as Arrow IPC payloads;
 - the driver concatenates them, and the caller writes them through their owners' repositories
   as the local engine's (COPY on PostgreSQL).
 
@@ -46,8 +46,9 @@ DEFAULT_MASTER = "local[2]"
 # Rows per partition past which a day gets more partitions than the cluster's parallelism.
 ROWS_PER_PARTITION = 200_000
 KEY = "customer_id"
-_TABLE = "_table"
-_OUT = pa.schema([("table", pa.string()), ("payload", pa.binary())])
+_PART = "part"
+_IN = pa.schema([(_PART, pa.int32()), ("table", pa.string()), ("payload", pa.binary())])
+_IN_DDL = "part int, table string, payload binary"
 
 Tables = dict[str, pl.DataFrame]
 
@@ -148,91 +149,56 @@ def run_by_customer(
     tables: Tables, step: Callable[[Tables], Tables], *, partitions: int | None = None
 ) -> Tables:
     """`step` on every partition of customers: each frame in `tables` has a `customer_id`, and
-    `step` receives the rows of one partition's customers, frame by frame, typed as given. The
-    frames it returns are concatenated across partitions (a frame no partition returned is
-    absent)."""
+    `step` receives the rows of one partition's customers, frame by frame, with the columns and
+    types given. The frames it returns are concatenated across partitions (a frame no partition
+    returned is absent).
+
+    The driver partitions the rows (by `customer_id` modulo the partition count) and hands Spark
+    one row per partition and frame: the partition's number and its rows as an Arrow IPC
+    payload. Spark moves those few rows (no conversion of every fact into its own row format,
+    which took longer than the decisions themselves: docs/benchmarks.md), repartitions them by
+    number so a partition's frames meet in one task, and `mapInArrow` runs `step` there."""
     spark = session()
-    schemas = {name: frame.schema for name, frame in tables.items()}
-    stacked = _stack(tables)
+    rows = max((frame.height for frame in tables.values()), default=0)
     count = partitions or max(
-        spark.sparkContext.defaultParallelism, math.ceil(stacked.num_rows / ROWS_PER_PARTITION)
+        spark.sparkContext.defaultParallelism, math.ceil(rows / ROWS_PER_PARTITION)
     )
-    data = spark.createDataFrame(stacked).repartition(count, KEY)
+    schemas = {name: frame.schema for name, frame in tables.items()}
+    batches = []
+    for name, frame in tables.items():
+        keyed = frame.with_columns((pl.col(KEY) % count).alias(_PART))
+        for (part,), rows_of_part in keyed.partition_by(_PART, as_dict=True).items():
+            batches.append(_row(int(part), name, rows_of_part.drop(_PART)))
+    if not batches:
+        return {}
+    data = spark.createDataFrame(pa.Table.from_batches(batches, schema=_IN))
+    data = data.repartition(count, _PART)
 
-    def each(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        received = list(batches)
-        if not received or not any(b.num_rows for b in received):
-            return
-        part = pl.from_arrow(pa.Table.from_batches(received))
-        assert isinstance(part, pl.DataFrame)
-        for name, frame in step(_unstack(part, schemas)).items():
-            sink = io.BytesIO()
-            frame.write_ipc(sink)
-            yield pa.RecordBatch.from_pydict(
-                {"table": [name], "payload": [sink.getvalue()]}, schema=_OUT
-            )
+    def each(received: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        parts: dict[int, Tables] = {}
+        for batch in received:
+            for row in batch.to_pylist():
+                parts.setdefault(row[_PART], {})[row["table"]] = pl.read_ipc(
+                    io.BytesIO(row["payload"])
+                )
+        for got in parts.values():
+            frames = {n: got.get(n, pl.DataFrame(schema=schema)) for n, schema in schemas.items()}
+            for name, frame in step(frames).items():
+                yield _row(0, name, frame)
 
-    collected = data.mapInArrow(each, "table string, payload binary").toArrow()
-    parts: dict[str, list[pl.DataFrame]] = {}
+    collected = data.mapInArrow(each, _IN_DDL).toArrow()
+    out: dict[str, list[pl.DataFrame]] = {}
     for name, payload in zip(
         collected.column("table").to_pylist(), collected.column("payload").to_pylist(), strict=True
     ):
-        parts.setdefault(name, []).append(pl.read_ipc(io.BytesIO(payload)))
-    return {name: pl.concat(frames, how="diagonal_relaxed") for name, frames in parts.items()}
+        out.setdefault(name, []).append(pl.read_ipc(io.BytesIO(payload)))
+    return {name: pl.concat(frames, how="diagonal_relaxed") for name, frames in out.items()}
 
 
-def _stack(tables: Tables) -> pa.Table:
-    """One Arrow table of every frame's rows: `_table` names the frame, `customer_id` is shared
-    and every other column is prefixed with its frame's name; types Spark reads (no unsigned
-    integers, no large or view strings and lists, no null-typed columns)."""
-    stacked = []
-    for name, frame in tables.items():
-        columns = [
-            pl.col(c).cast(_spark_type(t)).alias(c if c == KEY else f"{name}__{c}")
-            for c, t in frame.schema.items()
-            if t != pl.Null
-        ]
-        stacked.append(frame.select(pl.lit(name).alias(_TABLE), *columns))
-    table = pl.concat(stacked, how="diagonal").to_arrow(compat_level=pl.CompatLevel.oldest())
-    return table.cast(pa.schema([_narrow(f) for f in table.schema]))
-
-
-def _unstack(part: pl.DataFrame, schemas: dict[str, pl.Schema]) -> Tables:
-    """The frames of one partition, with the columns and types they were given."""
-    out = {}
-    for name, schema in schemas.items():
-        rows = part.filter(pl.col(_TABLE) == name)
-        out[name] = rows.select(
-            (
-                pl.col(c if c == KEY else f"{name}__{c}").cast(t)
-                if (c == KEY or f"{name}__{c}" in rows.columns) and t != pl.Null
-                else pl.lit(None, t)
-            ).alias(c)
-            for c, t in schema.items()
-        )
-    return out
-
-
-def _spark_type(dtype: pl.DataType) -> pl.DataType:
-    """The type a column travels as: unsigned integers widen (Spark has none), the rest as is."""
-    if dtype in (pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64):
-        return pl.Int64()
-    if isinstance(dtype, pl.Categorical | pl.Enum):
-        return pl.String()
-    return dtype
-
-
-def _narrow(field: pa.Field) -> pa.Field:
-    return pa.field(field.name, _narrow_type(field.type), field.nullable)
-
-
-def _narrow_type(t: pa.DataType) -> pa.DataType:
-    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return pa.string()
-    if pa.types.is_large_binary(t):
-        return pa.binary()
-    if pa.types.is_large_list(t) or pa.types.is_list(t) or pa.types.is_list_view(t):
-        return pa.list_(_narrow(t.value_field))
-    if pa.types.is_struct(t):
-        return pa.struct([_narrow(t.field(i)) for i in range(t.num_fields)])
-    return t
+def _row(part: int, name: str, frame: pl.DataFrame) -> pa.RecordBatch:
+    """One partition's rows of one frame, as one row: (partition, frame, Arrow IPC payload)."""
+    sink = io.BytesIO()
+    frame.write_ipc(sink)
+    return pa.RecordBatch.from_pydict(
+        {_PART: [part], "table": [name], "payload": [sink.getvalue()]}, schema=_IN
+    )
