@@ -5,6 +5,7 @@ row. The process's one Spark session starts with the first (its start-up is most
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from recoup.models import ContactPlan, StrategyDecision
 from recoup.privacy import service as privacy_service
 from recoup.simulation.generator import Generator
 from recoup.strategy import service as strategy_service
+from recoup.strategy import spark
 from recoup.strategy.policy import load_policy
 
 AS_OF = dt.date(2026, 6, 1)
@@ -165,3 +167,16 @@ class TestSparkDecidesAsLocal:
             strategy_service.plan(session, AS_OF, learning, now=at(AS_OF), engine="spark")
         with pytest.raises(strategy_service.EngineUnavailable, match="unknown engine"):
             strategy_service.plan(session, AS_OF, policy, now=at(AS_OF), engine="ray")
+
+    def test_the_spark_engine_without_pyspark_is_refused_with_a_clear_error(
+        self, session: Session, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Catches `session()` letting pyspark's ImportError through (a 500 and a traceback)."""
+        monkeypatch.setattr(spark, "_session", None)
+        monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # as if not installed
+        with pytest.raises(
+            strategy_service.EngineUnavailable, match=r"pip install 'recoup\[spark\]'"
+        ):
+            strategy_service.plan(
+                session, AS_OF, load_policy(POLICY), now=at(AS_OF), engine="spark"
+            )

@@ -88,16 +88,18 @@ def plan(
             "the spark engine does not run a policy with learning stages (the learner's call "
             "capacity spans the whole day): use --engine local"
         )
-    frames = read_day(session, as_of, policy, now=now, accounts=accounts)
-    if frames is None:
-        return pl.DataFrame(), pl.DataFrame()
     if engine == "spark":
         from recoup.strategy import spark  # pyspark is optional: imported only when asked
 
         try:
-            return spark.decide_day(frames, as_of, now, policy)
+            spark.session()  # before reading the day: a missing pyspark fails fast
         except spark.SparkMissing as exc:
             raise EngineUnavailable(exc.message) from exc
+    frames = read_day(session, as_of, policy, now=now, accounts=accounts)
+    if frames is None:
+        return pl.DataFrame(), pl.DataFrame()
+    if engine == "spark":
+        return spark.decide_day(frames, as_of, now, policy)
     if not policy.learning_stages:
         return decide_day(frames, as_of, now, policy)
     decisions, f = _decisions(frames, as_of, policy)
