@@ -6,10 +6,10 @@ What runs where:
 - the driver (this process) reads the day's frames from the database (`planning.read_day`),
   partitions every frame by `customer_id` (modulo the partition count), so a customer's
   accounts, contact history, consents and quiet hours land in one partition, and hands Spark a
-  DataFrame of one row per partition and frame (its rows as an Arrow IPC payload);
-- Spark brings a partition's rows together (`repartition` by partition number) and each Python
-  worker rebuilds its partition's frames and calls `decide_day` on them (`mapInArrow`),
-  returning the decisions and contact plans as Arrow IPC payloads;
+  DataFrame of one row per partition (its frames' rows as Arrow IPC payloads), one row in each
+  Spark partition;
+- each Python worker rebuilds its partition's frames and calls `decide_day` on them
+  (`mapInArrow`), returning the decisions and contact plans as Arrow IPC payloads;
 - the driver concatenates them, and the caller writes them through their owners' repositories
   as the local engine's (COPY on PostgreSQL).
 
@@ -47,8 +47,9 @@ DEFAULT_MASTER = "local[2]"
 ROWS_PER_PARTITION = 200_000
 KEY = "customer_id"
 _PART = "part"
-_IN = pa.schema([(_PART, pa.int32()), ("table", pa.string()), ("payload", pa.binary())])
-_IN_DDL = "part int, table string, payload binary"
+_IN_DDL = "part int, tables array<string>, payloads array<binary>"
+_OUT = pa.schema([(_PART, pa.int32()), ("table", pa.string()), ("payload", pa.binary())])
+_OUT_DDL = "part int, table string, payload binary"
 
 Tables = dict[str, pl.DataFrame]
 
@@ -154,39 +155,49 @@ def run_by_customer(
     returned is absent).
 
     The driver partitions the rows (by `customer_id` modulo the partition count) and hands Spark
-    one row per partition and frame: the partition's number and its rows as an Arrow IPC
-    payload. Spark moves those few rows (no conversion of every fact into its own row format,
-    which took longer than the decisions themselves: docs/benchmarks.md), repartitions them by
-    number so a partition's frames meet in one task, and `mapInArrow` runs `step` there."""
+    one row per partition: its number, and its frames' rows as Arrow IPC payloads, one Spark
+    partition each (`parallelize` with as many slices as rows). Spark moves those few rows (no
+    conversion of every fact into its own row format, which took longer than the decisions
+    themselves: docs/strategy.md) and `mapInArrow` runs `step` on each."""
     spark = session()
     rows = max((frame.height for frame in tables.values()), default=0)
     count = partitions or max(
         spark.sparkContext.defaultParallelism, math.ceil(rows / ROWS_PER_PARTITION)
     )
     schemas = {name: frame.schema for name, frame in tables.items()}
-    batches = []
-    for name, frame in tables.items():
-        keyed = frame.with_columns((pl.col(KEY) % count).alias(_PART))
-        for (part,), rows_of_part in keyed.partition_by(_PART, as_dict=True).items():
-            batches.append(_row(int(part), name, rows_of_part.drop(_PART)))
-    if not batches:
-        return {}
-    data = spark.createDataFrame(pa.Table.from_batches(batches, schema=_IN))
-    data = data.repartition(count, _PART)
+    split = {
+        name: {
+            key[0]: part.drop(_PART)
+            for key, part in frame.with_columns((pl.col(KEY) % count).alias(_PART))
+            .partition_by(_PART, as_dict=True)
+            .items()
+        }
+        for name, frame in tables.items()
+    }
+    payloads = [
+        (
+            part,
+            list(split),
+            [_ipc(split[name].get(part, frame.clear())) for name, frame in tables.items()],
+        )
+        for part in range(count)
+    ]
+    data = spark.createDataFrame(spark.sparkContext.parallelize(payloads, numSlices=count), _IN_DDL)
 
     def each(received: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        parts: dict[int, Tables] = {}
         for batch in received:
             for row in batch.to_pylist():
-                parts.setdefault(row[_PART], {})[row["table"]] = pl.read_ipc(
-                    io.BytesIO(row["payload"])
-                )
-        for got in parts.values():
-            frames = {n: got.get(n, pl.DataFrame(schema=schema)) for n, schema in schemas.items()}
-            for name, frame in step(frames).items():
-                yield _row(0, name, frame)
+                frames = {
+                    name: pl.read_ipc(io.BytesIO(payload)).cast(schemas[name])
+                    for name, payload in zip(row["tables"], row["payloads"], strict=True)
+                }
+                for name, frame in step(frames).items():
+                    yield pa.RecordBatch.from_pydict(
+                        {_PART: [row[_PART]], "table": [name], "payload": [_ipc(frame)]},
+                        schema=_OUT,
+                    )
 
-    collected = data.mapInArrow(each, _IN_DDL).toArrow()
+    collected = data.mapInArrow(each, _OUT_DDL).toArrow()
     out: dict[str, list[pl.DataFrame]] = {}
     for name, payload in zip(
         collected.column("table").to_pylist(), collected.column("payload").to_pylist(), strict=True
@@ -195,10 +206,7 @@ def run_by_customer(
     return {name: pl.concat(frames, how="diagonal_relaxed") for name, frames in out.items()}
 
 
-def _row(part: int, name: str, frame: pl.DataFrame) -> pa.RecordBatch:
-    """One partition's rows of one frame, as one row: (partition, frame, Arrow IPC payload)."""
+def _ipc(frame: pl.DataFrame) -> bytes:
     sink = io.BytesIO()
     frame.write_ipc(sink)
-    return pa.RecordBatch.from_pydict(
-        {_PART: [part], "table": [name], "payload": [sink.getvalue()]}, schema=_IN
-    )
+    return sink.getvalue()
