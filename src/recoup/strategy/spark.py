@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pyarrow as pa
 
+from recoup.config import Settings
 from recoup.kit.errors import ValidationFailed
 from recoup.strategy.policy import Policy
 
@@ -64,8 +65,9 @@ _lock = threading.Lock()
 
 
 def master() -> str:
-    """Where Spark runs: `RECOUP_SPARK_MASTER` (`local[N]`, `spark://host:7077`, `yarn`, ...)."""
-    return os.environ.get("RECOUP_SPARK_MASTER") or DEFAULT_MASTER
+    """Where Spark runs: the setting `RECOUP_SPARK_MASTER` (`local[N]`, `spark://host:7077`,
+    `yarn`, ...; default `local[2]`)."""
+    return Settings().spark_master or DEFAULT_MASTER
 
 
 def session() -> SparkSession:
