@@ -136,10 +136,10 @@ class TestSparkDecidesAsLocal:
     def test_the_spark_engine_writes_the_local_engines_decisions_and_plans_row_by_row(
         self, session: Session
     ) -> None:
-        """Catches a Spark path that drops a partition or a batch (checked: `each` skipping the
-        rows of its first batch: 40 fewer decisions) or mis-joins a customer's frames (checked:
-        the quiet hours or the consents not rebuilt in `_unstack`: statuses differ), and a pure
-        step that reads anything but its frames."""
+        """Catches a Spark path that drops a partition (checked: the worker of Spark partition 0
+        returning nothing: 58 decisions instead of 107) or mis-partitions a customer's frames
+        (checked: the history, consents and quiet hours partitioned by `customer_id + 1`, so they
+        meet another customer's accounts), and a pure step that reads anything but its frames."""
         clock = SettableClock(at(AS_OF))
         portfolio(session, clock)
         local = day_rows(session, clock, "local")
