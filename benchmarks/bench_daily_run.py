@@ -11,6 +11,10 @@ under 12 s for 1,000,000 accounts on PostgreSQL, 2 cores.
 Loading a million accounts takes minutes, so on PostgreSQL the loaded portfolio is also kept as a
 template database (`<name>_loaded`); `--reuse` recreates the database from that template (a file
 copy, untimed) instead of loading again, so every run starts from the same state.
+
+`--engine spark` decides on Spark (`recoup.strategy.spark`, at RECOUP_SPARK_MASTER, default
+local[2]); the session's start is timed apart (once per process), and the strategy run is then
+split into its parts: reading the day's frames, deciding (locally or on Spark), writing.
 """
 
 from __future__ import annotations
@@ -94,6 +98,7 @@ def main() -> None:
         action="store_true",
         help="start from the portfolio an earlier run loaded (PostgreSQL); --accounts unused",
     )
+    parser.add_argument("--engine", choices=strategy_service.ENGINES, default="local")
     args = parser.parse_args()
     as_of = dt.date(2026, 6, 1)
     times: dict[str, float] = {}
@@ -123,6 +128,11 @@ def main() -> None:
             source=str(POLICY),
         )
         strategy_service.activate(session, version.id, actor="bench", clock=clock)
+    if args.engine == "spark":
+        from recoup.strategy import spark
+
+        with timed("spark session start (once per process, not part of the run)", times):
+            spark.session()
     start = time.perf_counter()
     with timed("delinquency pass", times), session_scope(factory) as session:
         delinquency_service.run_daily(session, as_of, clock=clock)
@@ -130,8 +140,18 @@ def main() -> None:
         timed("strategy run (read, decide, check, write)", times),
         session_scope(factory) as session,
     ):
-        report = strategy_service.run(session, as_of, clock=clock)
+        report = strategy_service.run(session, as_of, clock=clock, engine=args.engine)
     total = time.perf_counter() - start
+    with session_scope(factory) as session:  # the parts, again, for where the time goes
+        _, policy = strategy_service.active_policy(session)
+        with timed("  of which: read the day's frames", times):
+            frames = strategy_service.read_day(session, as_of, policy, now=clock.now())
+        assert frames is not None
+        with timed(f"  of which: decide and check ({args.engine})", times):
+            if args.engine == "spark":
+                spark.decide_day(frames, as_of, clock.now(), policy)
+            else:
+                strategy_service.decide_day(frames, as_of, clock.now(), policy)
     print(
         f"  {report.accounts:,} accounts decided; contacts {report.contacts_planned:,} planned, "
         f"{report.contacts_deferred:,} deferred, {report.contacts_blocked:,} blocked; "

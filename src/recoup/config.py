@@ -102,6 +102,12 @@ class Settings(BaseSettings):
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
         description="local time (HH:MM, in business_timezone) at which `recoup scheduler` runs the day",
     )
+    spark_master: str = Field(
+        "local[2]",
+        max_length=500,
+        description="where `recoup run daily --engine spark` runs Spark: `local[N]` (N worker "
+        "threads here), `spark://host:7077`, `yarn`, `k8s://...` (docs/strategy.md)",
+    )
     bucket_bounds: list[int] = Field(
         default_factory=lambda: [1, 31, 61, 91],
         description="lower DPD bound of each bucket after M0; defaults give M1 1-30 ... M3+ over 90",

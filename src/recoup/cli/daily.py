@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import threading
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -15,6 +16,11 @@ from recoup.channels.wallet import WalletPaymentsAdapter
 from recoup.cli.common import Runtime, console, fail, parse_date, runtime
 from recoup.daily import flows as daily_flows
 from recoup.kit.errors import RecoupError
+
+
+class Engine(StrEnum):
+    local = "local"
+    spark = "spark"
 
 
 def bucket_table(by_bucket: dict[str, int]) -> Table:
@@ -33,6 +39,14 @@ def run_daily(
             "--as-of", help="Business date, YYYY-MM-DD; default today in the business zone"
         ),
     ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine",
+            help="Where the strategy decides: local (this process) or spark (pyspark, at "
+            "RECOUP_SPARK_MASTER, default local[2]); the decisions are the same",
+        ),
+    ] = Engine.local,
 ) -> None:
     """The day's run: arrangements kept and broken, days past due and buckets for the whole
     portfolio, the strategy's decisions and contacts, stale agent tasks expired. A day runs once."""
@@ -40,10 +54,12 @@ def run_daily(
     day = parse_date(as_of, option="--as-of") or daily_flows.today(
         rt.clock, rt.settings.business_zone
     )
-    run_and_print(rt, day, actor="daily-run")
+    run_and_print(rt, day, actor="daily-run", engine=engine.value)
 
 
-def run_and_print(rt: Runtime, day: dt.date, *, actor: str) -> daily_flows.DayRun:
+def run_and_print(
+    rt: Runtime, day: dt.date, *, actor: str, engine: str = "local"
+) -> daily_flows.DayRun:
     with console.status("daily run") as status:
         try:
             url, secrets = rt.settings.wallet_api
@@ -58,6 +74,7 @@ def run_and_print(rt: Runtime, day: dt.date, *, actor: str) -> daily_flows.DayRu
                         actor=actor,
                         progress=lambda msg: status.update(f"daily run: {msg}"),
                         wallet=wallet,
+                        engine=engine,
                     )
             finally:
                 wallet.close()

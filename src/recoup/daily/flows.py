@@ -93,10 +93,12 @@ def run_day(
     progress: Progress | None = None,
     timer: Timer | None = None,
     wallet: WalletPaymentsAdapter | None = None,
+    engine: str = "local",
 ) -> DayRun:
     """Run the business day `day` (see the module). `timer(step)`, when given, is a context
     manager around each step (the simulator times them). `wallet`: where autopay collects
-    (none: no collection today; the mandates wait for the next run that has one)."""
+    (none: no collection today; the mandates wait for the next run that has one). `engine`:
+    where the strategy computes its decisions ("local" or "spark", `strategy_service.plan`)."""
     step = progress or (lambda _msg: None)
     previous = repo.get(session, day)
     if previous is not None:
@@ -126,7 +128,9 @@ def run_day(
     with _timed(timer, "strategy run"):
         step("deciding and planning contacts")
         try:
-            result.strategy = strategy_service.run(session, day, clock=clock, actor=actor)
+            result.strategy = strategy_service.run(
+                session, day, clock=clock, actor=actor, engine=engine
+            )
         except strategy_service.NoActivePolicy as exc:
             result.no_policy = exc.message
     result.tasks_expired = agents_service.expire_stale(session, day, now=clock.now())

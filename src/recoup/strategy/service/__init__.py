@@ -3,7 +3,9 @@ and hands contacts and tasks to their owners as frames. One module per part:
 
 - `versions`: policies stored as versions, one active, compiled once per process;
 - `facts`: the facts the kernel reads, set-based, and the business day an event decides for;
-- `planning`: decisions and guard-checked contact plans as frames, writing nothing;
+- `planning`: decisions and guard-checked contact plans as frames, writing nothing: the day's
+  frames read once (`read_day`), then a pure step (`decide_day`) run here or on Spark
+  (`recoup.strategy.spark`, `engine="spark"`);
 - `daily_run`: the day's run (decisions recorded, plans to `contact.service`, queue tasks to
   `agents.service`), idempotent per day;
 - `learning`: the learner's rewards, added to `learning_arms` once per day (the run calls it);
@@ -33,7 +35,17 @@ from recoup.strategy.service.facts import OPT_OUT_CHANNELS, facts
 from recoup.strategy.service.learned import LearningSummary, learning_summary
 from recoup.strategy.service.learning import Learned, learn, rewards
 from recoup.strategy.service.offering import offers, offers_many
-from recoup.strategy.service.planning import DEFAULT_WINDOW, decision_rows, plan, plan_rows
+from recoup.strategy.service.planning import (
+    DEFAULT_WINDOW,
+    ENGINES,
+    DayFrames,
+    EngineUnavailable,
+    decide_day,
+    decision_rows,
+    plan,
+    plan_rows,
+    read_day,
+)
 from recoup.strategy.service.redecisions import (
     DEFERRED,
     Redecision,
@@ -69,10 +81,13 @@ __all__ = [
     "COMPARED",
     "DEFAULT_WINDOW",
     "DEFERRED",
+    "ENGINES",
     "MAX_POLICY_CHARS",
     "MAX_REASON_CHARS",
     "OPT_OUT_CHANNELS",
+    "DayFrames",
     "DryRun",
+    "EngineUnavailable",
     "FourEyes",
     "InvalidPolicy",
     "Learned",
@@ -90,6 +105,7 @@ __all__ = [
     "changes",
     "check_policy_text",
     "compiled",
+    "decide_day",
     "decision_rows",
     "deferred_redecisions",
     "diff",
@@ -105,6 +121,7 @@ __all__ = [
     "offers_many",
     "plan",
     "plan_rows",
+    "read_day",
     "redecide",
     "redecide_many",
     "redecision_pending",

@@ -55,14 +55,22 @@ class StrategyRun:
     rewarded: int = 0  # the learner's decisions whose horizon ended yesterday, rewarded today
 
 
-def run(session: Session, as_of: dt.date, *, clock: Clock, actor: str = "daily-run") -> StrategyRun:
+def run(
+    session: Session,
+    as_of: dt.date,
+    *,
+    clock: Clock,
+    actor: str = "daily-run",
+    engine: str = "local",
+) -> StrategyRun:
     """The day's run with the active policy (`NoActivePolicy` without one), in the caller's
-    transaction; the accounts already decided for `as_of` are skipped."""
+    transaction; the accounts already decided for `as_of` are skipped. `engine`: where the
+    decisions are computed ("local", or "spark": `planning.plan`); they are written here alike."""
     version, policy = active_policy(session)
     report = StrategyRun(as_of=as_of, policy=f"{policy.name} {policy.version} (#{version.id})")
     # The learner learns from what its past decisions earned before it decides today.
     report.rewarded = learn(session, as_of, policy).decisions
-    decisions, contacts = plan(session, as_of, policy, now=clock.now())
+    decisions, contacts = plan(session, as_of, policy, now=clock.now(), engine=engine)
     if decisions.height == 0:
         return report
     done = repo.decided_accounts(session, as_of)

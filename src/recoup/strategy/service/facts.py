@@ -166,7 +166,13 @@ def with_history(
 ) -> pl.DataFrame:
     """The facts plus the contact history: days since the last contact, contacts in the stage the
     first decision put each account in."""
-    history = repo.contact_history(session, as_of, accounts)
+    return join_history(f, stages, repo.contact_history(session, as_of, accounts), as_of)
+
+
+def join_history(
+    f: pl.DataFrame, stages: pl.DataFrame, history: pl.DataFrame, as_of: dt.date
+) -> pl.DataFrame:
+    """`with_history` on a history already read (`repo.contact_history`'s frame): pure."""
     latest = history.group_by("account_id").agg(pl.col("last_contact").max())
     in_stage = stages.join(history, on=["account_id", "stage"], how="inner").select(
         "account_id", pl.col("contacts").alias("contacts_in_stage")

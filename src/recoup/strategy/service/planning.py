@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from dataclasses import dataclass
 
 import polars as pl
 from sqlalchemy.orm import Session
@@ -26,13 +27,42 @@ from recoup.compliance.vocabulary import (
     TO_TYPE,
     jurisdiction_zones,
 )
+from recoup.kit.errors import ValidationFailed
 from recoup.strategy import bandit
 from recoup.strategy import repository as repo
 from recoup.strategy.kernel import complete, decide
 from recoup.strategy.policy import NO_CONTACT, Learning, Policy
-from recoup.strategy.service.facts import OPT_OUT_CHANNELS, customers_of, facts, with_history
+from recoup.strategy.service.facts import OPT_OUT_CHANNELS, customers_of, facts, join_history
 
 DEFAULT_WINDOW = "10:00"
+
+
+ENGINES = ("local", "spark")
+
+
+@dataclass(frozen=True)
+class DayFrames:
+    """Everything a day's decisions read, as frames keyed by account or customer (`read_day`):
+    the pure step (`decide_day`) needs nothing else, so it runs here or on Spark per partition.
+
+    - `facts`: one row per account (with `customer_id`), the kernel's facts and the guard's;
+    - `history`: per account and stage, the contacts planned before the day (`contacts`,
+      `last_contact`), for the accounts whose facts are detailed;
+    - `consents`: per customer, electronic consents in force (`channel`, null: every channel);
+    - `quiet`: per customer, the inconvenient times (`inconvenient`)."""
+
+    facts: pl.DataFrame
+    history: pl.DataFrame
+    consents: pl.DataFrame
+    quiet: pl.DataFrame
+
+
+class EngineUnavailable(ValidationFailed):
+    """The engine asked for cannot run this day: unknown, not installed, or a policy it cannot
+    carry (see docs/strategy.md, "The Spark engine")."""
+
+    code = "engine_unavailable"
+    description = "The decision engine asked for cannot run"
 
 
 def plan(
@@ -42,20 +72,89 @@ def plan(
     *,
     now: dt.datetime,
     accounts: repo.Ids = None,
+    engine: str = "local",
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Decide for every open account and check the contacts with the guard, writing nothing:
     (decisions, contact plans). The daily run writes them; `simulate` prints them. A contact is
-    planned at its window's start on the day, or `now` if that has passed."""
+    planned at its window's start on the day, or `now` if that has passed.
+
+    `engine`: "local" decides in this process; "spark" runs the same pure step (`decide_day`)
+    per partition of customers on Spark (`recoup.strategy.spark`); a policy with learning stages
+    runs locally only (the bandit's call capacity is shared across the whole day's accounts)."""
+    if engine not in ENGINES:
+        raise EngineUnavailable(f"unknown engine {engine!r}: one of {', '.join(ENGINES)}")
+    if engine == "spark" and policy.learning_stages:
+        raise EngineUnavailable(
+            "the spark engine does not run a policy with learning stages (the learner's call "
+            "capacity spans the whole day): use --engine local"
+        )
+    if engine == "spark":
+        from recoup.strategy import spark  # pyspark is optional: imported only when asked
+
+        try:
+            spark.session()  # before reading the day: a missing pyspark fails fast
+        except spark.SparkMissing as exc:
+            raise EngineUnavailable(exc.message) from exc
+    frames = read_day(session, as_of, policy, now=now, accounts=accounts)
+    if frames is None:
+        return pl.DataFrame(), pl.DataFrame()
+    if engine == "spark":
+        return spark.decide_day(frames, as_of, now, policy)
+    if not policy.learning_stages:
+        return decide_day(frames, as_of, now, policy)
+    decisions, f = _decisions(frames, as_of, policy)
+    decisions = _learn(
+        session, decisions, f, as_of, now, policy, frames.consents, frames.quiet, accounts
+    )
+    contacts = decisions.filter(pl.col("decision") == "contact")
+    return decisions, _check(contacts, as_of, now, frames.consents, frames.quiet)
+
+
+def read_day(
+    session: Session,
+    as_of: dt.date,
+    policy: Policy,
+    *,
+    now: dt.datetime,
+    accounts: repo.Ids = None,
+) -> DayFrames | None:
+    """Every frame the day's decisions read (None: no open account)."""
     f = facts(session, as_of, accounts, policy=policy if accounts is None else None)
     if f.height == 0:
-        return pl.DataFrame(), pl.DataFrame()
+        return None
     detailed = f.filter("_detailed")
     detail = accounts if detailed.height == f.height else detailed["account_id"].to_list()
-    f = f.drop("_detailed")
-    # The stage, to count contacts in it: only the accounts whose contact history is read need
-    # it (the kernel decides row by row, so deciding those alone gives them the same stage).
-    first = decide(policy, detailed.drop("_detailed"))
-    f = with_history(session, f, first.select("account_id", "stage"), as_of, detail)
+    customers = customers_of(f, accounts)
+    return DayFrames(
+        facts=f,
+        history=repo.contact_history(session, as_of, detail),
+        consents=repo.electronic_consents(session, now, customers),
+        quiet=repo.quiet_hours(session, customers),
+    )
+
+
+def decide_day(
+    frames: DayFrames, as_of: dt.date, now: dt.datetime, policy: Policy
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The day's decisions and their guard-checked contacts from its frames, reading nothing
+    else (no session, no clock): the local engine calls it on the whole day, the Spark engine on
+    each partition of customers. A policy's learning stages are not applied here (`plan` does)."""
+    decisions, _ = _decisions(frames, as_of, policy)
+    decisions = decisions.with_columns(pl.lit(None, LEARNING).alias("learning"))
+    contacts = decisions.filter(pl.col("decision") == "contact")
+    return decisions, _check(contacts, as_of, now, frames.consents, frames.quiet)
+
+
+def _decisions(
+    frames: DayFrames, as_of: dt.date, policy: Policy
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The kernel's decisions with the guard's facts, and the facts with the contact history."""
+    # The stage, to count contacts in it: only the accounts whose contact history was read
+    # (`_detailed`) need it (the kernel decides row by row, so deciding those alone gives them
+    # the same stage).
+    first = decide(policy, frames.facts.filter("_detailed").drop("_detailed"))
+    f = frames.facts.drop("_detailed")
+    f = join_history(f, first.select("account_id", "stage"), frames.history, as_of)
     decisions = decide(policy, f).join(
         f.select(
             "account_id",
@@ -74,15 +173,7 @@ def plan(
         ),
         on="account_id",
     )
-    customers = customers_of(f, accounts)
-    consents = repo.electronic_consents(session, now, customers)
-    quiet = repo.quiet_hours(session, customers)
-    if policy.learning_stages:
-        decisions = _learn(session, decisions, f, as_of, now, policy, consents, quiet, accounts)
-    else:
-        decisions = decisions.with_columns(pl.lit(None, LEARNING).alias("learning"))
-    contacts = decisions.filter(pl.col("decision") == "contact")
-    return decisions, _check(contacts, as_of, now, consents, quiet)
+    return decisions, f
 
 
 _DRIVERS = pl.List(pl.Struct({"fact": pl.String, "value": pl.String}))
