@@ -40,6 +40,20 @@ WEBHOOK_SECRET = "whsec-test-0123456789"
 START = dt.datetime(2026, 6, 1, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
 
 
+# The tests' database keyring, once the session's database exists (`engine`).
+_KEYRING: list[crypto.Keyring] = []
+
+
+@pytest.fixture(autouse=True)
+def _tests_keyring() -> None:
+    """Every test starts with the tests' database keyring: one that installs its own (the
+    simulator's database, a command that bootstraps) would otherwise leave it to the next test,
+    which would seal its rows under a key the tests' database does not hold (an UnknownKey 500
+    in tests/contact/test_dial.py after tests/simulation, seen once the keyring reloaded)."""
+    if _KEYRING:
+        crypto.install_keyring(_KEYRING[0])
+
+
 @pytest.fixture(autouse=True)
 def _audit_signer() -> None:
     """Every test starts with the tests' signer: a command that bootstraps (recoup report, the
@@ -56,7 +70,8 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     engine = make_engine(database_url(tmp_path_factory.mktemp("db")))
     init_database(engine, clock=SettableClock(START), master=MASTER)
     with Session(engine) as session:  # a fixed keyring: tests need no reloads
-        crypto.install_keyring(keys_service.load_keyring(session, MASTER))
+        _KEYRING[:] = [keys_service.load_keyring(session, MASTER)]
+    crypto.install_keyring(_KEYRING[0])
     yield engine
     engine.dispose()
 
