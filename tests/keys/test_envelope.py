@@ -197,3 +197,28 @@ class TestKeyringUnderLoad:
                 assert ring.keys
         finally:
             narrow.dispose()
+
+    def test_a_replaced_source_gives_its_pool_back(self, engine: Engine) -> None:
+        """Each app or command installs a database key source, which makes a pool of its own at
+        its first load. Catches `crypto.install_key_source` (or `install_keyring`) no longer
+        closing the source it replaces: every app built in a process then left a pool of open
+        connections behind (hundreds over the test suite, each a PostgreSQL backend)."""
+        if engine.url.database in (None, "", ":memory:"):
+            pytest.skip("an in-memory database has no pool of its own to give back")
+        kept = crypto.installed_keyring()
+        first = keys_service.key_source(engine, MASTER)
+        second = keys_service.key_source(engine, MASTER)
+        try:
+            crypto.install_key_source(first)
+            assert crypto.reload_keyring().keys
+            loader = first.loader
+            assert loader is not None
+            assert loader.pool.checkedin() == 1  # a connection kept
+            crypto.install_key_source(second)
+            assert first.loader is None
+            assert loader.pool.checkedin() == 0  # disposed: its connection closed
+            assert crypto.reload_keyring().keys
+            assert second.loader is not None
+        finally:
+            crypto.install_keyring(kept)
+        assert second.loader is None  # a fixed keyring replacing a source closes it too

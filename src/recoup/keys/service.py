@@ -11,6 +11,7 @@ Invariants:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,30 +68,55 @@ def load_keyring(session: Session, master: MasterKey) -> Keyring:
     return Keyring(active=active, keys=keys, development=master.development, index_key=index_key)
 
 
-def key_source(engine: Engine, master: MasterKey) -> Callable[[], Keyring]:
+class DatabaseKeySource:
     """Loads the keyring on a connection of its own that takes no write lock: it may run in the
     middle of another transaction's flush. The connection comes from a pool of its own (an engine
     on the same database, made at the first load), never from the requests' pool: a request that
     holds the SQLite write lock (or an audit head's row lock) and reloads the keyring would
     otherwise wait for a connection that every other request holds while it waits for that lock,
     until the pool's timeout (found under load: `benchmarks/bench_api_load.py`). An in-memory
-    SQLite database is one connection's own, so there the engine is shared."""
-    url = engine.url
-    separate = not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
-    loaders: list[Engine] = []
+    SQLite database is one connection's own, so there the engine is shared. `close` disposes the
+    pool of its own; `crypto` calls it when another source or keyring replaces this one."""
 
-    def load() -> Keyring:
-        if separate and not loaders:
-            loaders.append(make_engine(url.render_as_string(hide_password=False)))
+    def __init__(self, engine: Engine, master: MasterKey) -> None:
+        self._engine = engine
+        self._master = master
+        url = engine.url
+        self._separate = not (
+            url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+        )
+        self._loader: Engine | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loader(self) -> Engine | None:
+        """The engine of its own, once a load has made it (None before, and after `close`)."""
+        return self._loader
+
+    def __call__(self) -> Keyring:
+        engine = self._engine
+        if self._separate:
+            with self._lock:
+                if self._loader is None:
+                    self._loader = make_engine(
+                        self._engine.url.render_as_string(hide_password=False)
+                    )
+                engine = self._loader
         with (
-            (loaders[0] if separate else engine)
-            .connect()
-            .execution_options(read_only=True) as connection,
+            engine.connect().execution_options(read_only=True) as connection,
             Session(bind=connection) as session,
         ):
-            return load_keyring(session, master)
+            return load_keyring(session, self._master)
 
-    return load
+    def close(self) -> None:
+        with self._lock:
+            loader, self._loader = self._loader, None
+        if loader is not None:
+            loader.dispose()
+
+
+def key_source(engine: Engine, master: MasterKey) -> DatabaseKeySource:
+    return DatabaseKeySource(engine, master)
 
 
 def _new_key(session: Session, master: MasterKey, purpose: KeyPurpose, *, clock: Clock) -> str:

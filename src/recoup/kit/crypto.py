@@ -275,14 +275,26 @@ _install_lock = threading.Lock()
 def install_keyring(keyring: Keyring) -> None:
     """A fixed keyring (tests, tools): never reloaded."""
     with _install_lock:
+        replaced = _state.source
         _state.keyring, _state.source, _state.loaded_at = keyring, None, time.monotonic()
+    _close(replaced)
 
 
 def install_key_source(source: Callable[[], Keyring]) -> None:
     """Where to load the keyring from (the database, through the master key), lazily and again
-    every REFRESH_SECONDS so that rotations elsewhere reach this process."""
+    every REFRESH_SECONDS so that rotations elsewhere reach this process. The source it replaces
+    is closed if it can be (a database source holds a connection pool of its own)."""
     with _install_lock:
+        replaced = _state.source
         _state.keyring, _state.source, _state.loaded_at = None, source, 0.0
+    if replaced is not source:
+        _close(replaced)
+
+
+def _close(source: Callable[[], Keyring] | None) -> None:
+    close = getattr(source, "close", None)
+    if callable(close):
+        close()
 
 
 def has_key_source() -> bool:
