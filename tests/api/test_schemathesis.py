@@ -96,6 +96,7 @@ TWILIO_TOKEN = "twilio-auth-token-0123456789"
 GATEWAY_SECRET = "gateway-secret-0123456789"
 EMAIL_SECRET = "email-inbound-secret-0123456789"
 CALL_SECRET = "click-to-call-secret-0123"
+POST_CALLBACK_SECRET = "post-callback-secret-fuzz"
 WHATSAPP_SECRET = "meta-app-secret-fuzz"
 WHATSAPP_VERIFY_TOKEN = "meta-verify-token-fuzz"
 # The customer and account the OpenAPI examples name (`u-100234`, `bnpl-778812`).
@@ -265,6 +266,12 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:
                 "provider": "click-to-call",
                 "url": "http://127.0.0.1:9/calls",
                 "secret": CALL_SECRET,
+            },
+            "letter": {
+                "provider": "post",
+                "url": "http://127.0.0.1:9",
+                "api_key": "post-key-fuzz",
+                "callback_secret": POST_CALLBACK_SECRET,
             },
             "whatsapp": {
                 "provider": "whatsapp",
@@ -445,6 +452,13 @@ def seed(
         )
         session.flush()
         retry["contact_id"].append(dead.id)
+    # Letters the printer accepted, whose statuses it reports.
+    for number, account in enumerate(accounts[6:8]):
+        letter = add_contact(
+            session, clock, account, channel="letter", treatment="late_letter", status="sent",
+            provider="post", provider_id=f"L-fuzz-{number}",
+        )  # fmt: skip
+        world.refs["letter_id"].append(letter.provider_id)
     session.commit()
     agent_service.open_tasks(
         session,
@@ -733,6 +747,8 @@ class Caller:
                 and rng.random() < 0.7
             ):
                 body["id"] = rng.choice(self.world.refs["call_id"])
+            if case.operation.label == "POST /v1/channels/post/status" and rng.random() < 0.7:
+                body["id"] = rng.choice(self.world.refs["letter_id"])
 
     # -- credentials -----------------------------------------------------------------------
 
@@ -797,6 +813,7 @@ class Caller:
             "POST /v1/channels/sms/inbound": GATEWAY_SECRET,
             "POST /v1/channels/email/inbound": EMAIL_SECRET,
             "POST /v1/channels/click-to-call/status": CALL_SECRET,
+            "POST /v1/channels/post/status": POST_CALLBACK_SECRET,
         }
         if label not in secrets:
             return {}

@@ -146,6 +146,19 @@ class TestLetterAndMessagingChannels:
         with pytest.raises(ChannelConfigError, match="verify_token"):
             load_channels(path, spool_dir=tmp_path / "spool")
 
+    def test_a_letter_callback_without_its_secret_is_refused(self, tmp_path: Path) -> None:
+        """The printer would post statuses nobody could verify (every one a 401)."""
+        path = tmp_path / "channels.yaml"
+        path.write_text(
+            "letter:\n  provider: post\n  url: https://print.invalid\n  api_key: k\n"
+            "  callback_url: https://recoup.example.com/v1/channels/post/status\n"
+        )
+        with pytest.raises(ChannelConfigError, match="callback_secret"):
+            load_channels(path, spool_dir=tmp_path / "spool")
+        with path.open("a") as more:
+            more.write("  callback_secret: s1\n  previous_callback_secret: s0\n")
+        assert load_channels(path, spool_dir=tmp_path / "spool").post_secrets == ["s1", "s0"]
+
     def test_a_letter_font_that_is_missing_is_refused_at_start(self, tmp_path: Path) -> None:
         path = tmp_path / "channels.yaml"
         path.write_text(

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from recoup.channels.base import Adapter
+from recoup.channels.http import signed_json
 from recoup.channels.post import PostAdapter
 from recoup.channels.wechat import WeChatAdapter
 from recoup.channels.whatsapp import WhatsAppAdapter
@@ -32,6 +33,7 @@ from tests.factories import add_bill, create_account, create_customer, pay, shan
 
 AS_OF = dt.date(2026, 6, 22)  # a Monday
 POST_KEY = "post-key-dispatch"
+POST_CALLBACK_SECRET = "post-callback-secret-01"
 ADDRESS = ("PO Box 100", "New York, NY 10001")
 
 
@@ -223,6 +225,81 @@ class TestLetters:
         assert state == "deferred"
         assert reasons == ["us_nyc.attempts:FREQUENCY_CAP"]
         assert len(post.printed) == 3
+
+
+class TestLetterStatusCallback:
+    """POST /v1/channels/post/status: the printer's signature checked, a delivered letter
+    delivered, a returned one bounced with that reason, an unknown letter a 404 (retried)."""
+
+    @pytest.fixture
+    def settings(self, settings: Any, tmp_path: Path, post: FakePost) -> Any:
+        path = tmp_path / "channels.yaml"
+        path.write_text(
+            f"letter:\n  provider: post\n  url: {post.url}\n  api_key: {POST_KEY}\n"
+            "  callback_url: https://recoup.example.com/v1/channels/post/status\n"
+            f"  callback_secret: {POST_CALLBACK_SECRET}\n"
+            "  previous_callback_secret: post-callback-secret-00\n",
+            encoding="utf-8",
+        )
+        return settings.model_copy(update={"channels_file": path})
+
+    def report(
+        self, client: Any, clock: SettableClock, payload: dict[str, str], secret: str
+    ) -> int:
+        body, headers = signed_json(payload, [secret], clock)
+        return int(
+            client.post("/v1/channels/post/status", content=body, headers=headers).status_code
+        )
+
+    def test_the_printers_reports_move_the_letter_forward_only(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        post: FakePost,
+        client: Any,
+    ) -> None:
+        clock.set(new_york(AS_OF, 10))
+        account = us_account(session, clock)
+        delivered, returned = (
+            plan(session, account, "letter", "late_notice", "firm", clock.now()) for _ in range(2)
+        )
+        session.commit()
+        drain(dispatcher(sessions, clock, {"letter": post_adapter(post)}, letter_address=ADDRESS))
+        session.expire_all()
+        ids = [c.provider_id for c in (delivered, returned)]
+        assert all(ids), "the printer answered each letter with an id"
+        first, second = (str(i) for i in ids)
+        sent = "sent", []
+        # Unsigned, or signed with a secret that is not the letter channel's: refused, no change.
+        unsigned = client.post(
+            "/v1/channels/post/status", json={"id": first, "status": "delivered"}
+        )
+        assert unsigned.status_code == 401
+        assert self.report(client, clock, {"id": first, "status": "delivered"}, "wrong") == 401
+        assert status(session, delivered) == sent
+        # Printed, then mailed: still sent (handed to the printer).
+        for step in ("printed", "mailed"):
+            assert (
+                self.report(client, clock, {"id": first, "status": step}, POST_CALLBACK_SECRET)
+                == 204
+            )
+        assert status(session, delivered) == sent
+        assert (
+            self.report(client, clock, {"id": first, "status": "delivered"}, POST_CALLBACK_SECRET)
+            == 204
+        )
+        assert status(session, delivered) == ("delivered", [])
+        # The previous secret still verifies while it rotates.
+        old = "post-callback-secret-00"
+        assert self.report(client, clock, {"id": second, "status": "returned"}, old) == 204
+        assert status(session, returned) == ("bounced", ["returned to sender"])
+        # A late, lower report changes nothing; a letter not ours is a 404; a made-up status a 422.
+        assert self.report(client, clock, {"id": second, "status": "mailed"}, old) == 204
+        assert status(session, returned) == ("bounced", ["returned to sender"])
+        assert self.report(client, clock, {"id": "L-never", "status": "delivered"}, old) == 404
+        assert self.report(client, clock, {"id": "L-never", "status": "printed"}, old) == 404
+        assert self.report(client, clock, {"id": first, "status": "lost"}, old) == 422
 
 
 WA_PHONE_ID, WA_TOKEN = "106540352242922", "wa-token-dispatch"

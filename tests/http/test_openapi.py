@@ -54,6 +54,7 @@ class TestDocumentedBodies:
             "/v1/channels/sms/inbound": "application/json",
             "/v1/channels/email/inbound": "application/json",
             "/v1/channels/click-to-call/status": "application/json",
+            "/v1/channels/post/status": "application/json",
             "/v1/channels/twilio/inbound": "application/x-www-form-urlencoded",
             "/v1/channels/twilio/status": "application/x-www-form-urlencoded",
         }

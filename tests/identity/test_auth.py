@@ -31,6 +31,7 @@ OPEN_ROUTES = {
     ("POST", "/v1/channels/sms/inbound"): "authenticated by the gateway's HMAC signature instead",
     ("POST", "/v1/channels/email/inbound"): "authenticated by the e-mail provider's HMAC signature",
     ("POST", "/v1/channels/click-to-call/status"): "authenticated by telephony's HMAC signature",
+    ("POST", "/v1/channels/post/status"): "authenticated by the printer's HMAC signature",
     ("GET", "/p/{token}"): "the signed pay link is the credential (the debtor's portal)",
     ("POST", "/p/{token}/pay"): "the signed pay link is the credential, with a CSRF field",
     ("GET", "/p/{token}/a/{ref}/{kind}"): "the pay link (an arrangement's form and preview)",

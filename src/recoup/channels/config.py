@@ -25,6 +25,7 @@ letter:
   url: https://print.example.com
   api_key_env: POST_API_KEY
   callback_url: https://recoup.example.com/v1/channels/post/status
+  callback_secret_env: POST_CALLBACK_SECRET   # verifies its status callbacks (recoup.kit.signing)
   delivery: at-least-once               # the provider prints a reference once
 wechat:
   provider: wechat
@@ -111,6 +112,7 @@ class Channels:
     whatsapp_secrets: list[str] = field(default_factory=list)  # verify Meta's status webhooks
     whatsapp_verify_token: str | None = None  # Meta's subscription check (GET, hub.verify_token)
     email_secrets: list[str] = field(default_factory=list)  # verify inbound e-mail webhooks
+    post_secrets: list[str] = field(default_factory=list)  # verify the printer's letter statuses
     at_least_once: frozenset[str] = frozenset()  # channels resent after a crash (see the module)
 
     def adapters(self) -> dict[str, Adapter]:
@@ -143,6 +145,7 @@ def load_channels(
     whatsapp_secrets: list[str] = []
     whatsapp_verify_token: str | None = None
     email_secrets: list[str] = []
+    post_secrets: list[str] = []
     at_least_once: set[str] = set()
     for channel, block in raw.items():
         where = f"{path}: {channel}"
@@ -197,6 +200,21 @@ def load_channels(
                 sms_secrets = secrets
             else:
                 call_secrets = secrets
+        if provider == "post":
+            # The printer's status callbacks (signed JSON): its secret and, while it rotates, the
+            # previous one. Not the adapter's.
+            post_secrets = [
+                t
+                for t in (
+                    options.pop("callback_secret", None),
+                    options.pop("previous_callback_secret", None),
+                )
+                if t
+            ]
+            if options.get("callback_url") and not post_secrets:
+                raise ChannelConfigError(
+                    f"{where}: callback_url needs callback_secret, which verifies its status callbacks"
+                )
         if provider == "whatsapp":
             whatsapp_secrets = [
                 t
@@ -220,6 +238,7 @@ def load_channels(
         whatsapp_secrets=whatsapp_secrets,
         whatsapp_verify_token=whatsapp_verify_token,
         email_secrets=email_secrets,
+        post_secrets=post_secrets,
         at_least_once=frozenset(at_least_once),
     )
 

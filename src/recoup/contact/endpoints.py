@@ -67,6 +67,10 @@ def _call_secrets(settings: Settings) -> list[bytes]:
     return [s.encode() for s in _channels(settings).call_secrets]
 
 
+def _post_secrets(settings: Settings) -> list[bytes]:
+    return [s.encode() for s in _channels(settings).post_secrets]
+
+
 # The SMS gateway's replies and telephony's call results: signed like the wallet's webhooks (a fresh
 # signature, seen once), each with its provider's secret, read as the provider's event.
 GatewaySms = Annotated[
@@ -86,6 +90,17 @@ TelephonyCallStatus = Annotated[
             "click-to-call",
             _call_secrets,
             json_event(TypeAdapter(schemas.CallStatus), "invalid call status"),
+        )
+    ),
+]
+
+PrinterLetterStatus = Annotated[
+    schemas.LetterStatus,
+    Depends(
+        SignedWebhook(
+            "post",
+            _post_secrets,
+            json_event(TypeAdapter(schemas.LetterStatus), "invalid letter status"),
         )
     ),
 ]
@@ -395,6 +410,24 @@ def click_to_call_status(
         actor="callback:click-to-call",
         clock=clock,
     )
+    return Response(status_code=204)
+
+
+@callbacks.post(
+    "/channels/post/status",
+    status_code=204,
+    summary="Letter status (print and post)",
+    responses={**WEBHOOK_RESPONSES, **responses(NotFound)},
+    openapi_extra=request_body(schemas.LetterStatus),
+)
+def post_status(data: PrinterLetterStatus, session: SessionDep, clock: ClockDep) -> Response:
+    """The print-and-post provider's report on a letter it accepted, `{"id", "reference",
+    "status", "at"}` with the letter id it answered with, signed with the letter channel's
+    `callback_secret` as Recoup signs its requests: `delivered` marks the letter delivered,
+    `returned` (to sender) bounces it with that reason, `printed` and `mailed` change nothing (the
+    letter is `sent`, handed to the printer). A letter it does not know is a 404, so the provider
+    retries until our record of the letter's id has landed."""
+    flows.record_letter_status(session, provider_id=data.id, status=data.status, clock=clock)
     return Response(status_code=204)
 
 

@@ -430,6 +430,29 @@ def record_status(
     return True
 
 
+# A letter's report: printed and mailed change nothing we track (it is `sent`: handed to the
+# printer); delivered is delivered; returned to sender is a bounce, with that reason.
+LETTER_STATUS = {"delivered": ContactStatus.delivered, "returned": ContactStatus.bounced}
+RETURNED_TO_SENDER = "returned to sender"
+LETTER_PROVIDER = "post"  # recoup.channels.post.PostAdapter.name
+
+
+def record_letter_status(session: Session, *, provider_id: str, status: str, clock: Clock) -> None:
+    """The print-and-post provider's status callback (already verified). A letter we do not know
+    (yet) is NotFound, so the provider retries until our record of its id has landed."""
+    new = LETTER_STATUS.get(status)
+    if new is None:
+        if repo.by_provider_id(session, LETTER_PROVIDER, provider_id) is None:
+            raise NotFound("no letter of ours has that id")
+        return
+    error = RETURNED_TO_SENDER if new == ContactStatus.bounced else None
+    if not record_status(
+        session, provider=LETTER_PROVIDER, provider_id=provider_id, status=new, error=error,
+        clock=clock,
+    ):  # fmt: skip
+        raise NotFound("no letter of ours has that id")
+
+
 WHATSAPP_STATUS = {
     "delivered": ContactStatus.delivered,
     "read": ContactStatus.delivered,

@@ -80,6 +80,20 @@ class CallStatus(Schema):
     result: CallResultName
 
 
+LetterStatusName = Literal["printed", "mailed", "delivered", "returned"]
+
+
+class LetterStatus(Schema):
+    """The print-and-post provider's report on a letter it accepted (signed as Recoup signs)."""
+
+    id: str = Field(min_length=1, max_length=128, description="The letter id it answered with")
+    reference: str | None = Field(
+        default=None, max_length=128, description="Our reference for the letter (its contact's key)"
+    )
+    status: LetterStatusName
+    at: dt.datetime | None = Field(default=None, description="When, by the provider's clock")
+
+
 class CallOutcome(Schema):
     contact_id: int
     status: str = Field(description="The call's status in the outbox (sent once placed)")
