@@ -24,17 +24,17 @@ from recoup.kit.errors import RecoupError
 from recoup.ledger.repository import AccountRepository
 from recoup.models import Account, AutopayCollection, AutopayMandate
 from recoup.web.portal import HEADERS, read_form
-from recoup.web.selfservice import (
+from recoup.web.text import TEXT
+from recoup.web.visit import (
     VERIFIED,
     Body,
     Visit,
-    _csrf_ok,
-    _failure,
-    _one,
-    _render,
-    _verified_visit,
+    failure,
+    form_csrf_ok,
+    form_value,
+    render,
+    verified_visit,
 )
-from recoup.web.text import TEXT
 
 router = APIRouter(include_in_schema=False)
 BACK = "/autopay"
@@ -96,7 +96,7 @@ def _page(
     rows, changed = _rows(session, visit, settings, clock)
     shown = changed or done
     notice = TEXT[visit.language].get(f"done_{shown}") if shown and error is None else None
-    return _render(visit, "autopay.html", settings, status, rows=rows, error=error, notice=notice)
+    return render(visit, "autopay.html", settings, status, rows=rows, error=error, notice=notice)
 
 
 @router.get("/p/{token}/autopay", response_model=None)
@@ -109,7 +109,7 @@ def autopay_page(
     lang: str | None = None,
     done: str | None = None,
 ) -> HTMLResponse | RedirectResponse:
-    visit = _verified_visit(session, token, settings, clock, lang, verified, BACK)
+    visit = verified_visit(session, token, settings, clock, lang, verified, BACK)
     if not isinstance(visit, Visit):
         return visit
     shown = done if done in ("autopay_on", "autopay_off") else None
@@ -128,19 +128,19 @@ def autopay_start(
 ) -> HTMLResponse | RedirectResponse:
     """Turn autopay on for an account: a pending mandate at the wallet, and the debtor sent to
     approve it there (coming back to this page)."""
-    visit = _verified_visit(session, token, settings, clock, lang, verified, BACK)
+    visit = verified_visit(session, token, settings, clock, lang, verified, BACK)
     if not isinstance(visit, Visit):
         return visit
     try:
         form = read_form(body)
-        if not _csrf_ok(form, settings, token):
+        if not form_csrf_ok(form, settings, token):
             return _page(session, visit, settings, clock, status=403, error="csrf")
         wallet = _wallet(settings)
         try:
             mandate = autopay_service.start(
                 session,
                 visit.customer.id,
-                _one(form, "account")[:128],
+                form_value(form, "account")[:128],
                 wallet=wallet,
                 return_url=f"{settings.public_url.rstrip('/')}{visit.url(BACK)}",
                 by="debtor",
@@ -149,7 +149,7 @@ def autopay_start(
         finally:
             wallet.close()
     except (RecoupError, ValueError) as exc:
-        status, message = _failure(exc)
+        status, message = failure(exc)
         return _page(session, visit, settings, clock, status=status, error=message)
     if mandate.state == "pending" and mandate.redirect_url:
         return RedirectResponse(mandate.redirect_url, status_code=303, headers=HEADERS)
@@ -167,14 +167,14 @@ def autopay_cancel(
     lang: str | None = None,
 ) -> HTMLResponse | RedirectResponse:
     """Turn autopay off: cancelled at the wallet, then here."""
-    visit = _verified_visit(session, token, settings, clock, lang, verified, BACK)
+    visit = verified_visit(session, token, settings, clock, lang, verified, BACK)
     if not isinstance(visit, Visit):
         return visit
     try:
         form = read_form(body)
-        if not _csrf_ok(form, settings, token):
+        if not form_csrf_ok(form, settings, token):
             return _page(session, visit, settings, clock, status=403, error="csrf")
-        raw = _one(form, "mandate")
+        raw = form_value(form, "mandate")
         if not raw.isdigit() or len(raw) > 18:
             raise ValueError("choose an autopay to turn off")
         wallet = _wallet(settings)
@@ -185,6 +185,6 @@ def autopay_cancel(
         finally:
             wallet.close()
     except (RecoupError, ValueError) as exc:
-        status, message = _failure(exc)
+        status, message = failure(exc)
         return _page(session, visit, settings, clock, status=status, error=message)
     return RedirectResponse(visit.url(BACK, done="autopay_off"), status_code=303, headers=HEADERS)

@@ -17,15 +17,15 @@ from recoup.http.deps import ClockDep, SessionDep, SettingsDep
 from recoup.kit.errors import RecoupError
 from recoup.models import ConversationState
 from recoup.web.portal import HEADERS, BadForm, read_form
-from recoup.web.selfservice import (
+from recoup.web.visit import (
     VERIFIED,
     Body,
     Visit,
-    _csrf_ok,
-    _failure,
-    _one,
-    _render,
-    _verified_visit,
+    failure,
+    form_csrf_ok,
+    form_value,
+    render,
+    verified_visit,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -38,7 +38,7 @@ def _page(
 ) -> HTMLResponse:
     conversation = assistant_service.latest(session, visit.customer.id, "chat")
     turns = assistant_service.recent_turns(session, visit.customer.id, "chat", limit=SHOWN)
-    return _render(
+    return render(
         visit,
         "chat.html",
         settings,
@@ -59,7 +59,7 @@ def chat_page(
     verified: Annotated[str | None, Cookie(alias=VERIFIED)] = None,
     lang: str | None = None,
 ) -> HTMLResponse | RedirectResponse:
-    visit = _verified_visit(session, token, settings, clock, lang, verified, "/chat")
+    visit = verified_visit(session, token, settings, clock, lang, verified, "/chat")
     if not isinstance(visit, Visit):
         return visit
     return _page(session, visit, settings)
@@ -75,14 +75,14 @@ def chat_send(
     verified: Annotated[str | None, Cookie(alias=VERIFIED)] = None,
     lang: str | None = None,
 ) -> HTMLResponse | RedirectResponse:
-    visit = _verified_visit(session, token, settings, clock, lang, verified, "/chat")
+    visit = verified_visit(session, token, settings, clock, lang, verified, "/chat")
     if not isinstance(visit, Visit):
         return visit
     try:
         form = read_form(body)
-        if not _csrf_ok(form, settings, token):
+        if not form_csrf_ok(form, settings, token):
             return _page(session, visit, settings, 403, error="csrf")
-        message = _one(form, "message")
+        message = form_value(form, "message")
         if not message or len(message) > MAX_MESSAGE:
             raise BadForm(f"a message is 1 to {MAX_MESSAGE:,} characters")
         assistant_flows.on_chat(
@@ -95,6 +95,6 @@ def chat_send(
             pay_url=settings.public_url.rstrip("/") + visit.url(),
         )
     except (RecoupError, ValueError) as exc:
-        status, reason = _failure(exc)
+        status, reason = failure(exc)
         return _page(session, visit, settings, status, error=reason)
     return RedirectResponse(visit.url("/chat"), status_code=303, headers=HEADERS)

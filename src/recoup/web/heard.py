@@ -18,15 +18,15 @@ from recoup.compliance.vocabulary import jurisdiction_zones
 from recoup.http.deps import ClockDep, SessionDep, SettingsDep
 from recoup.kit.errors import RecoupError
 from recoup.web.portal import HEADERS, read_form
-from recoup.web.selfservice import (
+from recoup.web.visit import (
     VERIFIED,
     Body,
-    _csrf_ok,
-    _failure,
-    _one,
-    _render,
-    _verified,
-    _visit,
+    code_verified,
+    failure,
+    form_csrf_ok,
+    form_value,
+    open_visit,
+    render,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -41,11 +41,11 @@ def survey_page(
     lang: str | None = None,
     thanks: str | None = None,
 ) -> HTMLResponse:
-    visit = _visit(session, token, settings, clock, lang)
+    visit = open_visit(session, token, settings, clock, lang)
     if isinstance(visit, HTMLResponse):
         return visit
     done = case_service.answered(session, visit.customer.id, visit.link.contact_id)
-    return _render(
+    return render(
         visit,
         "survey.html",
         settings,
@@ -65,14 +65,14 @@ def survey_answer(
     settings: SettingsDep,
     lang: str | None = None,
 ) -> HTMLResponse | RedirectResponse:
-    visit = _visit(session, token, settings, clock, lang)
+    visit = open_visit(session, token, settings, clock, lang)
     if isinstance(visit, HTMLResponse):
         return visit
     values: dict[str, str] = {}
 
     def again(status: int, error: str) -> HTMLResponse:
         done = case_service.answered(session, visit.customer.id, visit.link.contact_id)
-        return _render(
+        return render(
             visit,
             "survey.html",
             settings,
@@ -86,8 +86,8 @@ def survey_answer(
 
     try:
         form = read_form(body)
-        values = {k: _one(form, k) for k in ("treated", "clear", "again", "text")}
-        if not _csrf_ok(form, settings, token):
+        values = {k: form_value(form, k) for k in ("treated", "clear", "again", "text")}
+        if not form_csrf_ok(form, settings, token):
             return again(403, "csrf")
         case_service.answer_survey(
             session,
@@ -100,7 +100,7 @@ def survey_answer(
             clock=clock,
         )
     except (RecoupError, ValueError) as exc:
-        status, message = _failure(exc)
+        status, message = failure(exc)
         return again(status, message)
     return RedirectResponse(visit.url("/survey", thanks="1"), status_code=303, headers=HEADERS)
 
@@ -116,10 +116,10 @@ def my_requests(
 ) -> HTMLResponse:
     """The customer's own cases (only the link's customer's): status in words and dates; the
     answer's words (personal, like "my data") only after the one-time code."""
-    visit = _visit(session, token, settings, clock, lang)
+    visit = open_visit(session, token, settings, clock, lang)
     if isinstance(visit, HTMLResponse):
         return visit
-    unlocked = _verified(verified, settings, visit, clock)
+    unlocked = code_verified(verified, settings, visit, clock)
     cases = case_service.debtor_cases(
         session, visit.customer.id, with_answers=unlocked, clock=clock
     )
@@ -137,7 +137,7 @@ def my_requests(
         if c.status in ("received", "being_looked_at")
     }
     zone = ZoneInfo(jurisdiction_zones(visit.customer.jurisdiction)[0])
-    return _render(
+    return render(
         visit,
         "requests.html",
         settings,

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from recoup.education import service as education_service
 from recoup.http.deps import ClockDep, SessionDep, SettingsDep
 from recoup.kit.errors import NotFound
-from recoup.web.selfservice import _render, _visit
+from recoup.web.visit import open_visit, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -23,11 +23,11 @@ def learning_centre(
     settings: SettingsDep,
     lang: str | None = None,
 ) -> HTMLResponse:
-    visit = _visit(session, token, settings, clock, lang)
+    visit = open_visit(session, token, settings, clock, lang)
     if isinstance(visit, HTMLResponse):
         return visit
     listed = education_service.catalogue(session, visit.language)
-    return _render(visit, "learn.html", settings, articles=listed)
+    return render(visit, "learn.html", settings, articles=listed)
 
 
 @router.get("/p/{token}/learn/{slug}", response_class=HTMLResponse)
@@ -39,7 +39,7 @@ def article(
     settings: SettingsDep,
     lang: str | None = None,
 ) -> HTMLResponse:
-    visit = _visit(session, token, settings, clock, lang)
+    visit = open_visit(session, token, settings, clock, lang)
     if isinstance(visit, HTMLResponse):
         return visit
     try:
@@ -51,8 +51,8 @@ def article(
             clock=clock,
         )
     except NotFound:
-        return _render(visit, "article.html", settings, 404, reading=None)
-    return _render(
+        return render(visit, "article.html", settings, 404, reading=None)
+    return render(
         visit,
         "article.html",
         settings,

@@ -12,143 +12,57 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from babel.numbers import format_percent
-from fastapi import APIRouter, Cookie, Depends
+from fastapi import APIRouter, Cookie
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from recoup.arrangements import flows as arrangement_flows
 from recoup.arrangements import offers as arrangement_offers
 from recoup.arrangements import service as arrangement_service
 from recoup.arrangements import terms
-from recoup.arrangements.links import VERIFIED_LIFETIME, PayLink, is_verified, verified_token
+from recoup.arrangements.links import VERIFIED_LIFETIME, verified_token
 from recoup.cases import flows as case_flows
 from recoup.compliance import load_guard
 from recoup.compliance.packs import ConsentRule
 from recoup.config import Settings
 from recoup.contact import flows as contact_flows
-from recoup.contact.templates import LANGUAGES, language_for
+from recoup.contact.templates import LANGUAGES
 from recoup.http.deps import ClockDep, SessionDep, SettingsDep
-from recoup.http.idempotency import body_of
 from recoup.kit.clock import Clock
 from recoup.kit.errors import RecoupError
 from recoup.kit.money import format_money, to_major, to_minor
-from recoup.ledger.repository import AccountRepository, CustomerRepository
+from recoup.ledger.repository import AccountRepository
 from recoup.models import Account, Customer
 from recoup.privacy import service as privacy_service
 from recoup.web.portal import (
     HEADERS,
     BadForm,
-    csrf_field,
-    csrf_ok,
-    open_link,
-    page,
     read_form,
+)
+from recoup.web.visit import (
+    VERIFIED,
+    Body,
+    Visit,
+    code_verified,
+    failure,
+    form_csrf_ok,
+    form_value,
+    gate,
+    open_visit,
+    render,
+    verified_visit,
 )
 
 router = APIRouter(include_in_schema=False)
 KINDS = tuple(terms.OFFER_BOUNDS)
 NEEDS_CODE = frozenset({"plan", "extension", "settlement"})
-VERIFIED = "recoup_verified"
-Body = Annotated[bytes, Depends(body_of)]
-
-
-@dataclass
-class Visit:
-    """One request on a genuine link: who, in which language, and how to link onwards."""
-
-    token: str
-    link: PayLink
-    customer: Customer
-    language: str
-    explicit: bool  # the language came from ?lang= and travels with every link
-
-    def url(self, path: str = "", **query: str) -> str:
-        params = {**query, **({"lang": self.language} if self.explicit else {})}
-        qs = "&".join(f"{k}={quote(v)}" for k, v in params.items())
-        joiner = "&" if "?" in path else "?"
-        return f"/p/{self.token}{path}" + (f"{joiner}{qs}" if qs else "")
-
-
-def _visit(
-    session: SessionDep, token: str, settings: Settings, clock: Clock, lang: str | None
-) -> Visit | HTMLResponse:
-    link = open_link(session, token, settings, clock)
-    if link is None:
-        return page("gone.html", lang if lang in LANGUAGES else "zh-CN", settings, 410)
-    customer = CustomerRepository(session).get(link.customer_id)
-    assert customer is not None
-    explicit = lang in LANGUAGES
-    language = str(
-        lang if explicit else language_for(customer.preferred_language, customer.jurisdiction)
-    )
-    return Visit(token, link, customer, language, explicit)
-
-
-def _one(form: dict[str, list[str]], key: str, default: str = "") -> str:
-    return (form.get(key) or [default])[0].strip()
-
-
-def _csrf_ok(form: dict[str, list[str]], settings: Settings, token: str) -> bool:
-    return csrf_ok(_one(form, "csrf"), settings, token)
-
-
-def _verified(request_cookie: str | None, settings: Settings, visit: Visit, clock: Clock) -> bool:
-    return is_verified(
-        settings.link_signing_keys, request_cookie, visit.customer.id, now=clock.now()
-    )
-
-
-def _verified_visit(
-    session: SessionDep,
-    token: str,
-    settings: Settings,
-    clock: Clock,
-    lang: str | None,
-    cookie: str | None,
-    back: str,
-) -> Visit | HTMLResponse | RedirectResponse:
-    """A visit to a page behind the one-time code: to the code page (then back) without it."""
-    visit = _visit(session, token, settings, clock, lang)
-    if isinstance(visit, HTMLResponse):
-        return visit
-    if not _verified(cookie, settings, visit, clock):
-        return _gate(visit, back)
-    return visit
 
 
 def _account(session: SessionDep, visit: Visit, ref: str) -> Account | None:
     return arrangement_service.open_account(session, visit.customer.id, ref)
-
-
-def _render(
-    visit: Visit, template: str, settings: Settings, status: int = 200, **context: Any
-) -> HTMLResponse:
-    return page(
-        template,
-        visit.language,
-        settings,
-        status,
-        url=visit.url,
-        csrf=csrf_field(settings, visit.token),
-        **context,
-    )
-
-
-def _failure(exc: RecoupError | ValueError) -> tuple[int, str]:
-    """A refused action as the page shows it: the error's status and message (a malformed value
-    is a 422)."""
-    if isinstance(exc, RecoupError):
-        return exc.status_code, exc.message
-    return 422, str(exc)
-
-
-def _gate(visit: Visit, next_path: str) -> RedirectResponse:
-    """To the code page, coming back to `next_path` (this link's own pages only) afterwards."""
-    return RedirectResponse(visit.url("/verify", next=next_path), status_code=303, headers=HEADERS)
 
 
 # Arrangements ------------------------------------------------------------------------------
@@ -190,21 +104,21 @@ def arrangement_page(
 ) -> HTMLResponse:
     """The form for one kind of arrangement; a plan with `n` and a budget or income previews its
     schedule (a GET: nothing is made until the debtor confirms)."""
-    visit = _visit(session, token, settings, clock, lang)
+    visit = open_visit(session, token, settings, clock, lang)
     if isinstance(visit, HTMLResponse):
         return visit
     account = _account(session, visit, ref) if kind in KINDS else None
     context = _offer_context(session, visit, account, kind, clock) if account else None
     if context is None:
-        return _render(visit, "arrange.html", settings, 404, missing=True)
+        return render(visit, "arrange.html", settings, 404, missing=True)
     quote_ = None
     error = None
     if kind == "plan" and n:
         try:
             quote_ = _plan_quote(session, account, context, n, budget, income, clock)  # type: ignore[arg-type]
         except (RecoupError, ValueError) as exc:
-            error = _failure(exc)[1]
-    return _render(
+            error = failure(exc)[1]
+    return render(
         visit,
         "arrange.html",
         settings,
@@ -251,25 +165,27 @@ def arrangement_make(
     verified: Annotated[str | None, Cookie(alias=VERIFIED)] = None,
     lang: str | None = None,
 ) -> HTMLResponse | RedirectResponse:
-    visit = _visit(session, token, settings, clock, lang)
+    visit = open_visit(session, token, settings, clock, lang)
     if isinstance(visit, HTMLResponse):
         return visit
     account = _account(session, visit, ref) if kind in KINDS else None
     context = _offer_context(session, visit, account, kind, clock) if account else None
     if context is None or account is None:
-        return _render(visit, "arrange.html", settings, 404, missing=True)
+        return render(visit, "arrange.html", settings, 404, missing=True)
     values: dict[str, str] = {}
     try:
         form = read_form(body)
-        values = {k: _one(form, k) for k in ("n", "budget", "income", "amount", "date", "days")}
-        if not _csrf_ok(form, settings, token):
-            return _render(
+        values = {
+            k: form_value(form, k) for k in ("n", "budget", "income", "amount", "date", "days")
+        }
+        if not form_csrf_ok(form, settings, token):
+            return render(
                 visit, "arrange.html", settings, 403, error="csrf", values=values, **context
             )
-        if kind in NEEDS_CODE and not _verified(verified, settings, visit, clock):
+        if kind in NEEDS_CODE and not code_verified(verified, settings, visit, clock):
             chosen = {k: values[k] for k in ("n", "budget", "income") if values[k]}
             back = f"/a/{quote(ref)}/{kind}" + (f"?{urlencode(chosen)}" if chosen else "")
-            return _gate(visit, back)
+            return gate(visit, back)
         currency = account.currency
 
         def money(key: str) -> int | None:
@@ -290,8 +206,8 @@ def arrangement_make(
             clock=clock,
         )
     except (RecoupError, ValueError) as exc:
-        status, message = _failure(exc)
-        return _render(
+        status, message = failure(exc)
+        return render(
             visit, "arrange.html", settings, status, error=message, values=values, **context
         )
     return RedirectResponse(visit.url("", done=kind), status_code=303, headers=HEADERS)
@@ -317,7 +233,7 @@ def verify_page(
     lang: str | None = None,
     next: str | None = None,
 ) -> HTMLResponse:
-    visit = _visit(session, token, settings, clock, lang)
+    visit = open_visit(session, token, settings, clock, lang)
     if isinstance(visit, HTMLResponse):
         return visit
     return _verify_view(session, visit, settings, _safe_next(next))
@@ -334,7 +250,7 @@ def _verify_view(
     error: str | None = None,
 ) -> HTMLResponse:
     address = arrangement_service.code_address(session, visit.customer.id)
-    return _render(
+    return render(
         visit,
         "verify.html",
         settings,
@@ -355,15 +271,15 @@ def send_code(
     settings: SettingsDep,
     lang: str | None = None,
 ) -> HTMLResponse:
-    visit = _visit(session, token, settings, clock, lang)
+    visit = open_visit(session, token, settings, clock, lang)
     if isinstance(visit, HTMLResponse):
         return visit
     try:
         form = read_form(body)
     except BadForm as exc:
         return _verify_view(session, visit, settings, "", status=400, error=str(exc))
-    next_path = _safe_next(_one(form, "next"))
-    if not _csrf_ok(form, settings, token):
+    next_path = _safe_next(form_value(form, "next"))
+    if not form_csrf_ok(form, settings, token):
         return _verify_view(session, visit, settings, next_path, status=403, error="csrf")
     try:
         arrangement_service.request_code(
@@ -389,20 +305,20 @@ def check_code(
     settings: SettingsDep,
     lang: str | None = None,
 ) -> HTMLResponse | RedirectResponse:
-    visit = _visit(session, token, settings, clock, lang)
+    visit = open_visit(session, token, settings, clock, lang)
     if isinstance(visit, HTMLResponse):
         return visit
     try:
         form = read_form(body)
     except BadForm as exc:
         return _verify_view(session, visit, settings, "", status=400, error=str(exc))
-    next_path = _safe_next(_one(form, "next"))
-    if not _csrf_ok(form, settings, token):
+    next_path = _safe_next(form_value(form, "next"))
+    if not form_csrf_ok(form, settings, token):
         return _verify_view(session, visit, settings, next_path, status=403, error="csrf")
     good = arrangement_service.verify_code(
         session,
         visit.customer.id,
-        _one(form, "code")[:12],
+        form_value(form, "code")[:12],
         keys=settings.link_signing_keys,
         clock=clock,
     )
@@ -495,10 +411,10 @@ def preferences_page(
     verified: Annotated[str | None, Cookie(alias=VERIFIED)] = None,
     lang: str | None = None,
 ) -> HTMLResponse | RedirectResponse:
-    visit = _verified_visit(session, token, settings, clock, lang, verified, "/preferences")
+    visit = verified_visit(session, token, settings, clock, lang, verified, "/preferences")
     if not isinstance(visit, Visit):
         return visit
-    return _render(
+    return render(
         visit, "preferences.html", settings, **_preferences_context(session, visit, clock.now())
     )
 
@@ -513,13 +429,13 @@ def preferences_save(
     verified: Annotated[str | None, Cookie(alias=VERIFIED)] = None,
     lang: str | None = None,
 ) -> HTMLResponse | RedirectResponse:
-    visit = _verified_visit(session, token, settings, clock, lang, verified, "/preferences")
+    visit = verified_visit(session, token, settings, clock, lang, verified, "/preferences")
     if not isinstance(visit, Visit):
         return visit
     try:
         form = read_form(body)
-        if not _csrf_ok(form, settings, token):
-            return _render(
+        if not form_csrf_ok(form, settings, token):
+            return render(
                 visit,
                 "preferences.html",
                 settings,
@@ -527,13 +443,13 @@ def preferences_save(
                 error="csrf",
                 **_preferences_context(session, visit, clock.now()),
             )
-        language = _one(form, "language") or None
+        language = form_value(form, "language") or None
         if language is not None and language not in LANGUAGES:
             raise BadForm(f"{language!r} is not a language we write in")
         channels = set(form.get("channel", [])) & set(contact_flows.PREFERENCE_CHANNELS)
 
         def window(prefix: str, what: str) -> tuple[int, int] | None:
-            start, end = _one(form, f"{prefix}_from"), _one(form, f"{prefix}_to")
+            start, end = form_value(form, f"{prefix}_from"), form_value(form, f"{prefix}_to")
             return contact_flows.window(start or None, end or None, what)
 
         contact_flows.set_preferences(
@@ -548,8 +464,8 @@ def preferences_save(
         )
         _save_consents(session, visit, form, clock)
     except (RecoupError, ValueError) as exc:
-        status, message = _failure(exc)
-        return _render(
+        status, message = failure(exc)
+        return render(
             visit,
             "preferences.html",
             settings,
@@ -579,11 +495,11 @@ def help_page(
     lang: str | None = None,
     kind: str | None = None,
 ) -> HTMLResponse:
-    visit = _visit(session, token, settings, clock, lang)
+    visit = open_visit(session, token, settings, clock, lang)
     if isinstance(visit, HTMLResponse):
         return visit
     chosen = kind if kind in case_flows.REASONS else "dispute"
-    return _render(visit, "help.html", settings, chosen=chosen, **_help_context(session, visit))
+    return render(visit, "help.html", settings, chosen=chosen, **_help_context(session, visit))
 
 
 @router.post("/p/{token}/help", response_model=None)
@@ -596,15 +512,17 @@ def help_send(
     lang: str | None = None,
 ) -> HTMLResponse | RedirectResponse:
     """No code is asked: raising a dispute or hardship must be easy, and it only pauses."""
-    visit = _visit(session, token, settings, clock, lang)
+    visit = open_visit(session, token, settings, clock, lang)
     if isinstance(visit, HTMLResponse):
         return visit
     chosen = "dispute"
     try:
         form = read_form(body)
-        chosen = _one(form, "kind") if _one(form, "kind") in case_flows.REASONS else chosen
-        if not _csrf_ok(form, settings, token):
-            return _render(
+        chosen = (
+            form_value(form, "kind") if form_value(form, "kind") in case_flows.REASONS else chosen
+        )
+        if not form_csrf_ok(form, settings, token):
+            return render(
                 visit,
                 "help.html",
                 settings,
@@ -616,17 +534,17 @@ def help_send(
         case = case_flows.open_case(
             session,
             visit.customer.id,
-            kind=_one(form, "kind"),
-            reason=_one(form, "reason"),
-            text=_one(form, "text") or None,
-            account_ref=_one(form, "account") or None,
+            kind=form_value(form, "kind"),
+            reason=form_value(form, "reason"),
+            text=form_value(form, "text") or None,
+            account_ref=form_value(form, "account") or None,
             opened_by="debtor",
             channel="portal",
             clock=clock,
         )
     except (RecoupError, ValueError) as exc:
-        status, message = _failure(exc)
-        return _render(
+        status, message = failure(exc)
+        return render(
             visit,
             "help.html",
             settings,
@@ -654,7 +572,7 @@ def my_data(
 ) -> HTMLResponse | RedirectResponse:
     """What we hold, what we sent, the consents, and who viewed the data, when and why: the
     customer's own export (PIPL art. 45, GDPR art. 15), after a code."""
-    visit = _verified_visit(session, token, settings, clock, lang, verified, "/data")
+    visit = verified_visit(session, token, settings, clock, lang, verified, "/data")
     if not isinstance(visit, Visit):
         return visit
     return _data_view(session, visit, settings, clock, received=received == "1")
@@ -681,7 +599,7 @@ def _data_view(
         session, visit.customer.id, language=visit.language
     )
     locale = LANGUAGES[visit.language]
-    return _render(
+    return render(
         visit,
         "data.html",
         settings,
@@ -708,24 +626,24 @@ def ask_review(
     """Ask a person to review the automated decisions about an account (PIPL art. 24). Asking
     again while the review is open opens nothing new; either way the page shows the request as
     received. A bad form (no CSRF field, words too long, an account not theirs) is a 4xx."""
-    visit = _verified_visit(session, token, settings, clock, lang, verified, "/data")
+    visit = verified_visit(session, token, settings, clock, lang, verified, "/data")
     if not isinstance(visit, Visit):
         return visit
     try:
         form = read_form(body)
-        if not _csrf_ok(form, settings, token):
+        if not form_csrf_ok(form, settings, token):
             return _data_view(session, visit, settings, clock, status=403, error="csrf")
         case_flows.request_review(
             session,
             visit.customer.id,
-            account_ref=_one(form, "account") or None,
-            text=_one(form, "text") or None,
+            account_ref=form_value(form, "account") or None,
+            text=form_value(form, "text") or None,
             opened_by="debtor",
             channel="portal",
             clock=clock,
         )
     except (RecoupError, ValueError) as exc:
-        status, message = _failure(exc)
+        status, message = failure(exc)
         return _data_view(session, visit, settings, clock, status=status, error=message)
     return RedirectResponse(
         visit.url("/data", received="1") + "#automated", status_code=303, headers=HEADERS
