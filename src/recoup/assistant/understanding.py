@@ -292,6 +292,31 @@ THIRD_PARTY = re.compile(
     r"(?:call|calling|text|texting|contact|contacting) my (?:mother|mom|mum|father|dad|family|parents|wife|husband|friends?|boss|relatives|colleagues|coworkers?|co-workers?)"
 )
 
+# `wrong_person` is a claim that the number or address is not the debtor's: reached the wrong
+# person, does not know them, the number is new or someone else's. A request to stop receiving
+# messages without such a claim ("N", "不想再收到你们的消息", "no more messages") is `stop`
+# whatever the model makes of it: both end the messages, but only a claim may mark a number wrong
+# (and a wrong number is answered nothing and kept from the debtor's record). Over the folded text.
+WRONG_PERSON_CLAIM = re.compile(
+    "|".join(
+        [
+            r"[打发传找搵]错|不是我|唔系我|我不叫|我不姓|不认识|唔识|不知道.{0,3}是谁|没(?:有)?(?:这个|这|此)人|冇(?:呢|这)?个人",
+            r"新(?:的)?(?:号|手机|门号)|新办|刚(?:买|办)|号码?换人|换(?:了)?号|(?:不|没|冇)用(?:这|呢)个(?:号|电话|手机)",
+            r"不是.{0,6}的(?:号|电话|手机)|(?:是|系)我的(?:号|电话|手机)|不是(?:借款人|本人|你们要找)|前妻|前夫|邻居|过世|去世",
+            r"\bwrong (?:number|person|num|no\b|guy|girl|man|woman|people)|\bnot (?:me|him|her|hers|his|the (?:right )?(?:person|one|borrower))\b",
+            r"\bi'?m not (?!going|gonna|able|sure|paying|interested|happy|ok|okay)|\bi am not (?!going|able|sure|paying|interested)",
+            r"no ?one (?:by|named|called)|nobody (?:by|named|called)|never heard of|(?:don'?t|do not|dont) know (?:who|him|her|this|that|any)",
+            r"new (?:number|phone|sim)|got this (?:number|phone)|had this number|use this number|(?:this|my) number now|belongs to",
+            r"(?:isn'?t|is not|not) (?:his|her|their|\w+'s) (?:number|phone)|not my (?:loan|name|number|debt)|passed away|\bdeceased\b",
+        ]
+    )
+)
+
+
+def claims_wrong_person(folded: str) -> bool:
+    """The message says the number or address is not the debtor's (see `WRONG_PERSON_CLAIM`)."""
+    return bool(WRONG_PERSON_CLAIM.search(folded))
+
 
 # -- the model -----------------------------------------------------------------------------------
 
@@ -335,7 +360,9 @@ def decide(text: str, classes: Sequence[str], proba: np.ndarray) -> tuple[str, f
     intent, confidence = classes[best], round(float(proba[best]), 4)
     p = dict(zip(classes, (float(v) for v in proba), strict=True))
     asked = is_stop(text, folded) or (asks_to_stop(folded) and not THIRD_PARTY.search(folded))
-    if asked and intent != "wrong_person":
+    # The model's `wrong_person` wins over a stop only with the claim that makes it one.
+    wrong_person = intent == "wrong_person" and claims_wrong_person(folded)
+    if asked and not wrong_person:
         return "stop", 1.0
     if p.get("vulnerable", 0.0) >= VULNERABLE_FLOOR:
         return "vulnerable", round(p["vulnerable"], 4)

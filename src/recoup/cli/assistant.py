@@ -187,7 +187,9 @@ def evaluate(
     ] = None,
     split: Annotated[
         str,
-        typer.Option(help="the split to measure: test, simulator, unseen2 or unseen3 (their own files)"),
+        typer.Option(
+            help="the split to measure: test, simulator, unseen2 or unseen3 (their own files)"
+        ),
     ] = "test",
     misses: Annotated[
         int, typer.Option(min=0, max=1000, help="list this many misclassified messages")
