@@ -399,3 +399,79 @@ class TestAlreadyPaid:
         assert (task.account_id, task.source) == (account.id, "conversation")
         assert [a.template for a in answers(session, account)] == ["assistant_already_paid"]
         assert conversation_of(session, account).state == "resolved"
+
+
+class TestWhatIsNotOffered:
+    """A promise outside the policy's bounds (the debtor's policy lets a promise run 7 days): the
+    assistant says so and offers what the policy allows (pay now by the link, a promise within 7
+    days, a person) instead of handing over at once; asking again for what is not offered hands
+    over. With the handover at once back in `_not_offered` (the behaviour before), the first
+    test fails at the conversation's state (tried)."""
+
+    def test_the_alternatives_are_offered_and_a_promise_within_them_is_made(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        client: TestClient,
+        settings: Settings,
+        tmp_path: Path,
+    ) -> None:
+        account, number = debtor(session, clock)
+        today = clock.now().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+
+        response = twilio_post(client, settings, INBOUND, sms("SMfar", number, "一个月后还500"))
+
+        assert response.status_code == 200, response.text
+        session.expire_all()
+        assert session.execute(select(Arrangement)).first() is None
+        conversation = conversation_of(session, account)
+        assert conversation.state == "open"
+        assert session.execute(select(AgentTask)).first() is None
+        said = turns(session, conversation)[0]
+        assert (said.intent, said.action) == ("promise_to_pay", "offered_alternatives")
+        [answer] = answers(session, account)
+        assert (answer.template, answer.treatment, answer.channel) == (
+            "assistant_alternatives",
+            f"assistant_alternatives:{said.id}:7",
+            "sms",
+        )
+        clock.advance(dt.timedelta(minutes=1))
+        assert drain(dispatcher(sessions, clock, spool(tmp_path, "sms"))) == {"sent": 1}
+        [sent] = spooled(tmp_path, "sms")
+        body = str(sent["body"])
+        assert "智能助手" in body
+        assert "7天内" in body  # the promise the policy allows
+        assert "/p/" in body  # the pay link, to pay now
+        assert "人工" in body  # a person, when asked
+
+        friday = today + dt.timedelta(days=(4 - today.weekday()) % 7 or 7)
+        twilio_post(client, settings, INBOUND, sms("SMnear", number, "那周五还300"))
+
+        session.expire_all()
+        promise = session.execute(select(Arrangement)).scalar_one()
+        assert (promise.kind, promise.amount_minor, promise.due_date) == ("promise", 30_000, friday)
+        assert conversation_of(session, account).state == "resolved"
+
+    def test_asking_again_for_what_is_not_offered_hands_over(
+        self, session: Session, clock: SettableClock, client: TestClient, settings: Settings
+    ) -> None:
+        account, number = debtor(session, clock)
+
+        twilio_post(client, settings, INBOUND, sms("SMfar1", number, "一个月后还500"))
+        twilio_post(client, settings, INBOUND, sms("SMfar2", number, "我只能一个月后还300"))
+
+        conversation = conversation_of(session, account)
+        assert (conversation.state, conversation.handed_over_reason) == (
+            "handed_over",
+            "not_offered",
+        )
+        assert [t.action for t in turns(session, conversation) if t.direction == "in"] == [
+            "offered_alternatives",
+            "not_offered",
+        ]
+        assert [a.template for a in answers(session, account)] == [
+            "assistant_alternatives",
+            "assistant_handover",
+        ]
+        assert session.execute(select(Arrangement)).first() is None

@@ -118,6 +118,7 @@ class _Outcome:
     subject: int | None = None  # what the answer names (a promise's id); else the turn's
     state: ConversationState | None = None
     reason: str | None = None  # why it was handed over
+    promise_days: int | None = None  # the alternatives' answer: how far ahead a promise may be
 
 
 @dataclass
@@ -406,8 +407,8 @@ def _promise(work: _Turn) -> _Outcome:
             channel=work.channel,
             clock=work.clock,
         )
-    except RecoupError:  # not offered now, or outside its bounds: a person can talk it over
-        return _Outcome("not_offered", "assistant_handover", None, _HANDED, "not_offered")
+    except RecoupError:  # not offered now, or outside its bounds: what is, offered instead
+        return _not_offered(work)
     return _Outcome(f"promise:{made.id}", "assistant_promise", made.id, ConversationState.resolved)
 
 
@@ -418,7 +419,7 @@ def _arrangement(work: _Turn) -> _Outcome:
     bounds = arrangement_offers.offered(work.session, work.account, clock=work.clock)
     offer = bounds.get("plan" if kind == "payment_plan" else "extension")
     if offer is None:
-        return _Outcome("not_offered", "assistant_handover", None, _HANDED, "not_offered")
+        return _not_offered(work)
     try:
         if kind == "payment_plan":
             said = INSTALMENTS.search(work.text)
@@ -449,8 +450,40 @@ def _arrangement(work: _Turn) -> _Outcome:
             )
             template = "assistant_extension_made"
     except RecoupError:
-        return _Outcome("not_offered", "assistant_handover", None, _HANDED, "not_offered")
+        return _not_offered(work)
     return _Outcome(f"{made.kind}:{made.id}", template, None, ConversationState.resolved)
+
+
+OFFERED_ALTERNATIVES = "offered_alternatives"
+
+
+def _not_offered(work: _Turn) -> _Outcome:
+    """What the debtor asked for (a plan, more time, a promise past the policy's bounds) is not
+    offered: the answer says so and offers what the policy does allow (paying now by the link, a
+    promise within the promise offer's days when there is one, a person), and the conversation
+    stays with the assistant. Asking again for what is not offered hands over, as a person would
+    take it up then; so do a request for a person and two misunderstandings, as anywhere."""
+    earlier = [
+        t
+        for t in service.turns(work.session, work.conversation.id)
+        if t.direction == "in" and t.id != work.turn.id and t.action == OFFERED_ALTERNATIVES
+    ]
+    if earlier:
+        return _Outcome("not_offered", "assistant_handover", None, _HANDED, "not_offered")
+    return _Outcome(
+        OFFERED_ALTERNATIVES, "assistant_alternatives", None, promise_days=_promise_days(work)
+    )
+
+
+def _promise_days(work: _Turn) -> int:
+    """How many days ahead the policy lets this account promise to pay now (0: no promise)."""
+    try:
+        bounds = arrangement_offers.offered_bounds(
+            work.session, work.account, "promise", work.clock
+        )
+    except RecoupError:  # none offered, or an arrangement already in place
+        return 0
+    return int(bounds["max_days"])
 
 
 def _case(work: _Turn) -> _Outcome:
@@ -629,6 +662,7 @@ def _answer(work: _Turn, outcome: _Outcome, voice: Voice, shown_in: tuple[str, s
             customer_id=work.customer.id,
             template=outcome.template,
             subject=outcome.subject or work.turn.id,
+            detail=outcome.promise_days,
             # an e-mail is answered by e-mail (the dispatcher's guard still asks the opt-outs)
             channel="email" if work.channel == "email" else None,
             clock=work.clock,
@@ -645,7 +679,7 @@ def _answer(work: _Turn, outcome: _Outcome, voice: Voice, shown_in: tuple[str, s
             template=outcome.template,
             channel=channel,
             language=language,
-            variables=_facts(work, voice, link, outcome.subject),
+            variables=_facts(work, voice, link, outcome.subject, outcome.promise_days),
             jurisdiction=work.customer.jurisdiction,
             creditor_name=voice.creditor_name,
         )
@@ -664,7 +698,9 @@ def _answer(work: _Turn, outcome: _Outcome, voice: Voice, shown_in: tuple[str, s
     return text
 
 
-def _facts(work: _Turn, voice: Voice, link: str, promise_id: int | None) -> dict[str, Any]:
+def _facts(
+    work: _Turn, voice: Voice, link: str, promise_id: int | None, promise_days: int | None
+) -> dict[str, Any]:
     """What the answer's template may say, from the ledger as it stands (as the dispatcher
     computes them when it sends)."""
     pos = arrangement_offers.position(work.session, work.account, clock=work.clock)
@@ -683,6 +719,7 @@ def _facts(work: _Turn, voice: Voice, link: str, promise_id: int | None) -> dict
         "pay_link": link,
         "promised_minor": amount,
         "promised_date": day,
+        "promise_days": promise_days or 0,
     }
 
 

@@ -832,6 +832,8 @@ class _Context:
             if promised is None:
                 return f"no promise for {r.treatment}"
             variables["promised_minor"], variables["promised_date"] = promised
+        if r.template == "assistant_alternatives":  # the promise offer's days, when it was said
+            variables["promise_days"] = _detail(r.treatment)
         try:
             return version, render(template, variables)
         except TemplateProblem as exc:
@@ -922,6 +924,13 @@ def _subject(treatment: str) -> int:
     """The id a service message's treatment names (`assistant_promise:12` → 12); 0 if none."""
     tail = treatment.partition(":")[2]
     return int(tail) if tail.isdigit() else 0
+
+
+def _detail(treatment: str) -> int:
+    """The number after a service message's subject (`assistant_alternatives:12:7` → 7); 0 if
+    none."""
+    parts = treatment.split(":")
+    return int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0
 
 
 def _money_format(language: str) -> Any:

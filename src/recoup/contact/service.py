@@ -562,19 +562,23 @@ def assistant_answer(
     subject: int,
     channel: str | None,
     clock: Clock,
+    detail: int | None = None,
 ) -> ContactPlan:
     """The assistant's answer to a debtor who wrote: a service message through the outbox on the
     channel they wrote on (`channel`; None: `answer_channel`'s), rendered and checked for forbidden
     content by the dispatcher. `subject` makes it one per turn (or per promise, for
-    `assistant_promise`, whose amount and day the dispatcher reads from the promise)."""
+    `assistant_promise`, whose amount and day the dispatcher reads from the promise). `detail`
+    is a number the answer says that no table holds (`assistant_alternatives`: the days a
+    promise may run), kept in the treatment after the subject."""
     if template not in ASSISTANT:
         raise ValidationFailed(f"template must be one of {', '.join(sorted(ASSISTANT))}")
     now = clock.now()
+    tail = "" if detail is None else f":{int(detail)}"
     return plan_service_message(
         session,
         account_id=account_id,
         customer_id=customer_id,
-        treatment=f"{template}:{subject}",
+        treatment=f"{template}:{subject}{tail}",
         template=template,
         channel=channel or answer_channel(session, customer_id),
         now=now,
