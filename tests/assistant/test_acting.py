@@ -475,3 +475,111 @@ class TestWhatIsNotOffered:
             "assistant_handover",
         ]
         assert session.execute(select(Arrangement)).first() is None
+
+
+class TestTheLanguageWrittenIn:
+    """王芳's language on file is zh-CN (the wallet's, never chosen by her): an answer follows
+    the language she writes in, unless she chose one in her contact preferences. With
+    `_reply_language` returning None (the customer's language always, the behaviour before),
+    the first two tests fail at the contact's language (tried)."""
+
+    def _ask(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        client: TestClient,
+        settings: Settings,
+        tmp_path: Path,
+        text: str,
+    ) -> tuple[ContactPlan, str]:
+        account, number = debtor(session, clock)
+        response = twilio_post(client, settings, INBOUND, sms("SMlang", number, text))
+        assert response.status_code == 200, response.text
+        [answer] = answers(session, account)
+        clock.advance(dt.timedelta(minutes=1))
+        assert drain(dispatcher(sessions, clock, spool(tmp_path, "sms"))) == {"sent": 1}
+        [sent] = spooled(tmp_path, "sms")
+        return answer, str(sent["body"])
+
+    def test_a_message_in_traditional_chinese_is_answered_in_traditional_chinese(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        client: TestClient,
+        settings: Settings,
+        tmp_path: Path,
+    ) -> None:
+        answer, body = self._ask(
+            session, sessions, clock, client, settings, tmp_path, "請問我現在還欠多少錢？"
+        )
+        assert (answer.template, answer.language) == ("assistant_balance", "zh-TW")
+        assert "智慧助理自動回覆" in body
+        assert "智能助手" not in body
+
+    def test_a_message_in_english_is_answered_in_english(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        client: TestClient,
+        settings: Settings,
+        tmp_path: Path,
+    ) -> None:
+        answer, body = self._ask(
+            session, sessions, clock, client, settings, tmp_path, "how much do I still owe you?"
+        )
+        assert (answer.template, answer.language) == ("assistant_balance", "en")
+        assert "automated assistant" in body
+        assert "past due" in body
+
+    def test_a_message_in_the_customer_s_own_language_needs_no_language_of_its_own(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        client: TestClient,
+        settings: Settings,
+        tmp_path: Path,
+    ) -> None:
+        answer, body = self._ask(
+            session, sessions, clock, client, settings, tmp_path, "我现在还欠多少钱"
+        )
+        assert answer.language is None
+        assert "智能助手自动回复" in body
+
+    def test_a_language_chosen_in_the_preferences_wins_over_the_one_written_in(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        client: TestClient,
+        settings: Settings,
+        tmp_path: Path,
+    ) -> None:
+        """Fails with the `language_chosen_at` check removed from `_reply_language` (tried)."""
+        from recoup.contact import flows as contact_flows
+
+        account, number = debtor(session, clock)
+        contact_flows.set_preferences(
+            session,
+            account.customer_id,
+            language="zh-CN",
+            channels={"sms", "call", "email", "push", "in_app"},
+            quiet=None,
+            source="portal",
+            clock=clock,
+        )
+        session.commit()
+        response = twilio_post(
+            client, settings, INBOUND, sms("SMchosen", number, "how much do I still owe you?")
+        )
+        assert response.status_code == 200, response.text
+        [answer] = answers(session, account)
+        assert (answer.template, answer.language) == ("assistant_balance", None)
+        clock.advance(dt.timedelta(minutes=1))
+        drain(dispatcher(sessions, clock, spool(tmp_path, "sms")))  # the re-decision's too
+        bodies = [str(sent["body"]) for sent in spooled(tmp_path, "sms")]
+        assert [b for b in bodies if "智能助手自动回复" in b]
+        assert not [b for b in bodies if "automated assistant" in b]

@@ -178,6 +178,27 @@ class TestRules:
 
 class TestLanguage:
     @pytest.mark.parametrize(
+        ("text", "written"),
+        [
+            ("我现在还欠多少钱", "zh-Hans"),
+            ("請問我現在還欠多少錢", "zh-Hant"),
+            ("唔該", "zh-Hant"),  # Cantonese
+            ("好的", "zh"),  # characters both scripts share
+            ("how much do I owe", "en"),
+            ("N", None),
+            ("ok", None),
+            ("👍", None),
+            ("500", None),
+        ],
+    )
+    def test_the_language_written_in_is_told_only_when_the_message_shows_it(
+        self, text: str, written: str | None
+    ) -> None:
+        """What an answer follows (`assistant.flows`): a one-word "ok" or a code does not move a
+        Chinese-speaking debtor's answers into English."""
+        assert understanding.written_language(text) == written
+
+    @pytest.mark.parametrize(
         ("text", "language"),
         [
             ("下周五还500", "zh-Hans"),

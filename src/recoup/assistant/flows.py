@@ -44,7 +44,7 @@ from recoup.agents import service as agents_service
 from recoup.arrangements import flows as arrangement_flows
 from recoup.arrangements import offers as arrangement_offers
 from recoup.assistant import service
-from recoup.assistant.understanding import Understanding, understand
+from recoup.assistant.understanding import Understanding, understand, written_language
 from recoup.audit import service as audit_service
 from recoup.cases import flows as case_flows
 from recoup.contact import flows as contact_flows
@@ -656,6 +656,8 @@ def _answer(work: _Turn, outcome: _Outcome, voice: Voice, shown_in: tuple[str, s
     """The answer: through the outbox (SMS), or shown on the page (chat); kept as a turn."""
     assert outcome.template is not None
     if shown_in is None:
+        own = language_for(work.customer.preferred_language, work.customer.jurisdiction)
+        other = _reply_language(work, own)
         contact = contact_service.assistant_answer(
             work.session,
             account_id=work.account.id,
@@ -666,12 +668,14 @@ def _answer(work: _Turn, outcome: _Outcome, voice: Voice, shown_in: tuple[str, s
             # an e-mail is answered by e-mail (the dispatcher's guard still asks the opt-outs)
             channel="email" if work.channel == "email" else None,
             clock=work.clock,
+            language=other,
         )
-        language = language_for(work.customer.preferred_language, work.customer.jurisdiction)
+        language = other or own
         link = f"[pay link of contact {contact.id}]"
         channel = contact.channel
     else:
-        language, link = shown_in
+        page, link = shown_in
+        language = _reply_language(work, page) or page
         channel = "in_app"
     try:
         text = contact_service.render_answer(
@@ -696,6 +700,30 @@ def _answer(work: _Turn, outcome: _Outcome, voice: Voice, shown_in: tuple[str, s
         action=outcome.template,
     )
     return text
+
+
+# The answers' template language of each language a message is read in.
+TEMPLATE_LANGUAGE = {"zh-Hans": "zh-CN", "zh-Hant": "zh-TW", "en": "en"}
+CHINESE_SCRIPT_REGIONS = {"TW": "zh-TW", "HK": "zh-TW", "MO": "zh-TW"}
+
+
+def _reply_language(work: _Turn, own: str) -> str | None:
+    """The language to answer in when it is not `own` (the customer's, or the chat page's): the
+    one the debtor wrote in, as a person answers in the language they were addressed in, unless
+    the debtor chose a language in their contact preferences (`language_chosen_at`) or the
+    message says too little to tell (`written_language`). Chinese in characters both scripts
+    share keeps a Chinese `own`; else the script of the customer's region."""
+    if work.customer.language_chosen_at is not None:
+        return None
+    written = written_language(work.text)
+    if written is None:
+        return None
+    if written == "zh":
+        if own in ("zh-CN", "zh-TW"):
+            return None
+        return CHINESE_SCRIPT_REGIONS.get(work.customer.jurisdiction, "zh-CN")
+    language = TEMPLATE_LANGUAGE[written]
+    return None if language == own else language
 
 
 def _facts(

@@ -107,6 +107,21 @@ def detect_language(text: str) -> str:
     return "zh-Hant" if hant > hans else "zh-Hans"
 
 
+def written_language(text: str) -> str | None:
+    """The language a message is evidently written in, to answer in it: "zh-Hans" or "zh-Hant"
+    when its Chinese has more characters of one script than of the other (Cantonese particles
+    count as traditional), "zh" when it is Chinese in characters both scripts share ("好的"), "en"
+    when it has no Chinese and at least two English words, and None when it says too little to
+    tell ("N", "ok", "👍", "500")."""
+    han = HAN.findall(text)
+    words = LATIN_WORD.findall(text)
+    if han and len(han) >= len(words):
+        hant, hans = script_counts(text)
+        hant += sum(1 for ch in han if ch in CANTONESE)
+        return "zh-Hant" if hant > hans else "zh-Hans" if hans > hant else "zh"
+    return "en" if len(words) >= 2 else None
+
+
 # -- rules ---------------------------------------------------------------------------------------
 
 # The crisis lines' warning signs (docs/assistant.md, "Where the crisis and stop rules come from"):

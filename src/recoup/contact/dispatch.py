@@ -438,6 +438,7 @@ class _CallRow:
     treatment: str = "agent_dial"
     stage: str = "agent"
     purpose: str = "collection"
+    language: str | None = None  # the customer's
     attempts: int = 0
     handed_at: dt.datetime | None = None
     agent: str | None = None
@@ -622,7 +623,9 @@ class _Context:
         if to is None:
             why = f"no {r.channel} address on file"
             return _Verdict(ContactStatus.failed, [why], {"error": why, "dead_letter": True})
-        language = language_for(r.preferred_language, r.jurisdiction)
+        # A contact planned in a language of its own (an answer in the language the debtor wrote
+        # in) is rendered in it; else in the customer's.
+        language = r.language or language_for(r.preferred_language, r.jurisdiction)
         rendered = None if r.channel in SCRIPTED else self._render(r, language, index)
         if isinstance(rendered, str):
             return _Verdict(
