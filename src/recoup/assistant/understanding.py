@@ -148,6 +148,9 @@ WARNING_SIGNS = [
     # goodbyes, putting affairs in order
     r"交代.{0,3}(?:后事|後事)|(?:要|该|該)交代的|不会再麻烦(?:任何人|大家|别人)|唔会再麻烦(?:任何人|大家)|帮我照顾|幫我照顧|照顾好(?:我的)?(?:孩子|女儿|儿子|家人|爸妈|父母)",
     r"最[后後](?:一次|的)(?:回复|回覆|消息|讯息|訊息|短信|簡訊|简讯|话|話|联系|聯繫)|永别|再[见見]了",
+    # a plan made ("已经想好怎么走了": the way decided on; the train split's one crisis message the
+    # rules and the model missed out of fold)
+    r"想好(?:了)?.{0,2}(?:怎么|怎样|怎麼|怎樣|点样|點樣|如何)(?:走|去死|死|结束|結束|离开|離開)",
     # self-harm
     r"自残|自殘|自伤|自傷|伤害自己|傷害自己|自己[划劃割]|[划劃割](?:了|咗)?自己|每日都喊|成日喊|日日喊",
     # violence at home (a danger to the person now)
