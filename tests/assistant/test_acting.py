@@ -279,6 +279,37 @@ class TestPortalChat:
         assert "分期还款计划已设立" in shown.text
         assert conversation_of(session, account).channel == "chat"
 
+    def test_the_chat_answers_in_the_language_written_in_unless_the_page_s_was_chosen(
+        self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
+    ) -> None:
+        """The page is in zh-CN (the customer's); an English question is answered in English.
+        With `?lang=zh-CN` (the page's language switch, the debtor's choice) it is answered in
+        zh-CN. Answering always in the page's language fails the first half, ignoring the choice the
+        second (tried)."""
+        account = late_with_policy(session, clock)
+        path = link(settings, account, clock)
+        overview = anonymous.get(path)
+        verify(anonymous, session, settings, path, csrf(overview.text))
+        page = anonymous.get(f"{path}/chat")
+        assert "智能助手" in page.text
+
+        sent = post(
+            anonymous, f"{path}/chat", {"csrf": csrf(page.text), "message": "how much do I owe?"}
+        )
+        shown = anonymous.get(sent.headers["location"])  # type: ignore[attr-defined]
+        assert "(automated assistant)" in shown.text
+        assert "is past due" in shown.text
+
+        page = anonymous.get(f"{path}/chat?lang=zh-CN")
+        sent = post(
+            anonymous,
+            f"{path}/chat?lang=zh-CN",
+            {"csrf": csrf(page.text), "message": "and when is it due?"},
+        )
+        shown = anonymous.get(sent.headers["location"])  # type: ignore[attr-defined]
+        assert "（智能助手自动回复）" in shown.text  # the second answer
+        assert shown.text.count("(automated assistant)") == 1  # the first one only
+
     def test_a_chat_message_without_the_form_field_is_refused(
         self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
     ) -> None:

@@ -253,9 +253,12 @@ def on_chat(
     voice: Voice,
     language: str,
     pay_url: str,
+    chosen: bool = False,
 ) -> Answer | None:
     """A message typed in the portal's chat by a debtor past the identity step: answered on the
-    page in `language` (a template language), with `pay_url` as the link it offers."""
+    page in the language the message is written in, else `language` (the page's, a template
+    language), and always in `language` when the debtor `chosen` it (the page's language
+    switch); `pay_url` is the link it offers."""
     return _converse(
         session,
         customer_id,
@@ -264,7 +267,7 @@ def on_chat(
         clock=clock,
         voice=voice,
         address_index=None,
-        shown_in=(language, pay_url),
+        shown_in=(language, pay_url, chosen),
     )
 
 
@@ -277,7 +280,7 @@ def _converse(
     clock: Clock,
     voice: Voice,
     address_index: str | None,
-    shown_in: tuple[str, str] | None,
+    shown_in: tuple[str, str, bool] | None,
 ) -> Answer | None:
     text = text.strip()[: service.MAX_TEXT]
     if not text:
@@ -652,7 +655,9 @@ def _hand_over(work: _Turn, reason: str) -> None:
     )
 
 
-def _answer(work: _Turn, outcome: _Outcome, voice: Voice, shown_in: tuple[str, str] | None) -> str:
+def _answer(
+    work: _Turn, outcome: _Outcome, voice: Voice, shown_in: tuple[str, str, bool] | None
+) -> str:
     """The answer: through the outbox (SMS), or shown on the page (chat); kept as a turn."""
     assert outcome.template is not None
     if shown_in is None:
@@ -674,8 +679,8 @@ def _answer(work: _Turn, outcome: _Outcome, voice: Voice, shown_in: tuple[str, s
         link = f"[pay link of contact {contact.id}]"
         channel = contact.channel
     else:
-        page, link = shown_in
-        language = _reply_language(work, page) or page
+        page, link, chosen = shown_in
+        language = page if chosen else _reply_language(work, page) or page
         channel = "in_app"
     try:
         text = contact_service.render_answer(
