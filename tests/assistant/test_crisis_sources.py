@@ -131,3 +131,18 @@ def test_the_unseen2_set_keeps_its_level() -> None:
     result = dataset.evaluate(rows, [understand(r.message.text, at=r.message.at) for r in rows])
     assert result.recall_vulnerable == 1.0
     assert result.recall_stop >= 0.95
+
+
+def test_the_unseen3_set_keeps_its_level() -> None:
+    """unseen3 (written from the SMS opt-out keyword lists and the crisis lines' warning signs
+    before the third wave changed any rule or training message, never trained on, no rule tuned
+    on its misses): the level measured after the wave (docs/assistant.md), less a message."""
+    rows = dataset.load(source=dataset.UNSEEN3_FILE)
+    assert len(rows) >= 150
+    assert {r.split for r in rows} == {"unseen3"}
+    assert sum(r.intent == "stop" for r in rows) >= 40
+    assert sum(r.intent == "vulnerable" for r in rows) >= 40
+    result = dataset.evaluate(rows, [understand(r.message.text, at=r.message.at) for r in rows])
+    assert result.recall_stop >= 0.94
+    assert result.recall_vulnerable >= 0.93
+    assert result.macro_f1 >= 0.92

@@ -33,9 +33,14 @@ def test_dates_and_amounts_are_exact_on_at_least_95_percent_of_promises(
     assert figures.both_exact >= 0.95
 
 
-@pytest.mark.xfail(strict=True, reason="not reached yet: docs/assistant.md has the figures")
-def test_every_stop_and_vulnerable_message_is_caught(figures: dataset.Evaluation) -> None:
+def test_every_stop_message_is_caught(figures: dataset.Evaluation) -> None:
+    """Met in the third wave (a stop request no longer gives way to a `wrong_person` reading
+    without a claim; docs/assistant.md): the marker came off this half."""
     assert figures.recall_stop == 1.0
+
+
+@pytest.mark.xfail(strict=True, reason="not reached yet: docs/assistant.md has the figures")
+def test_every_vulnerable_message_is_caught(figures: dataset.Evaluation) -> None:
     assert figures.recall_vulnerable == 1.0
 
 
@@ -45,5 +50,6 @@ def test_macro_f1_is_at_least_0_90(figures: dataset.Evaluation) -> None:
 
 def test_the_level_reached_holds(figures: dataset.Evaluation) -> None:
     """The figures of the shipped model (docs/assistant.md), less a point for noise."""
-    assert figures.recall_stop >= 0.95
     assert figures.recall_vulnerable >= 0.94
+    assert figures.macro_f1 >= 0.91
+    assert figures.per_language["en"] >= 0.87

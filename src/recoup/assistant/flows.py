@@ -44,7 +44,7 @@ from recoup.agents import service as agents_service
 from recoup.arrangements import flows as arrangement_flows
 from recoup.arrangements import offers as arrangement_offers
 from recoup.assistant import service
-from recoup.assistant.understanding import Understanding, understand
+from recoup.assistant.understanding import Understanding, understand, written_language
 from recoup.audit import service as audit_service
 from recoup.cases import flows as case_flows
 from recoup.contact import flows as contact_flows
@@ -118,6 +118,7 @@ class _Outcome:
     subject: int | None = None  # what the answer names (a promise's id); else the turn's
     state: ConversationState | None = None
     reason: str | None = None  # why it was handed over
+    promise_days: int | None = None  # the alternatives' answer: how far ahead a promise may be
 
 
 @dataclass
@@ -252,9 +253,12 @@ def on_chat(
     voice: Voice,
     language: str,
     pay_url: str,
+    chosen: bool = False,
 ) -> Answer | None:
     """A message typed in the portal's chat by a debtor past the identity step: answered on the
-    page in `language` (a template language), with `pay_url` as the link it offers."""
+    page in the language the message is written in, else `language` (the page's, a template
+    language), and always in `language` when the debtor `chosen` it (the page's language
+    switch); `pay_url` is the link it offers."""
     return _converse(
         session,
         customer_id,
@@ -263,7 +267,7 @@ def on_chat(
         clock=clock,
         voice=voice,
         address_index=None,
-        shown_in=(language, pay_url),
+        shown_in=(language, pay_url, chosen),
     )
 
 
@@ -276,7 +280,7 @@ def _converse(
     clock: Clock,
     voice: Voice,
     address_index: str | None,
-    shown_in: tuple[str, str] | None,
+    shown_in: tuple[str, str, bool] | None,
 ) -> Answer | None:
     text = text.strip()[: service.MAX_TEXT]
     if not text:
@@ -406,8 +410,8 @@ def _promise(work: _Turn) -> _Outcome:
             channel=work.channel,
             clock=work.clock,
         )
-    except RecoupError:  # not offered now, or outside its bounds: a person can talk it over
-        return _Outcome("not_offered", "assistant_handover", None, _HANDED, "not_offered")
+    except RecoupError:  # not offered now, or outside its bounds: what is, offered instead
+        return _not_offered(work)
     return _Outcome(f"promise:{made.id}", "assistant_promise", made.id, ConversationState.resolved)
 
 
@@ -418,7 +422,7 @@ def _arrangement(work: _Turn) -> _Outcome:
     bounds = arrangement_offers.offered(work.session, work.account, clock=work.clock)
     offer = bounds.get("plan" if kind == "payment_plan" else "extension")
     if offer is None:
-        return _Outcome("not_offered", "assistant_handover", None, _HANDED, "not_offered")
+        return _not_offered(work)
     try:
         if kind == "payment_plan":
             said = INSTALMENTS.search(work.text)
@@ -449,8 +453,40 @@ def _arrangement(work: _Turn) -> _Outcome:
             )
             template = "assistant_extension_made"
     except RecoupError:
-        return _Outcome("not_offered", "assistant_handover", None, _HANDED, "not_offered")
+        return _not_offered(work)
     return _Outcome(f"{made.kind}:{made.id}", template, None, ConversationState.resolved)
+
+
+OFFERED_ALTERNATIVES = "offered_alternatives"
+
+
+def _not_offered(work: _Turn) -> _Outcome:
+    """What the debtor asked for (a plan, more time, a promise past the policy's bounds) is not
+    offered: the answer says so and offers what the policy does allow (paying now by the link, a
+    promise within the promise offer's days when there is one, a person), and the conversation
+    stays with the assistant. Asking again for what is not offered hands over, as a person would
+    take it up then; so do a request for a person and two misunderstandings, as anywhere."""
+    earlier = [
+        t
+        for t in service.turns(work.session, work.conversation.id)
+        if t.direction == "in" and t.id != work.turn.id and t.action == OFFERED_ALTERNATIVES
+    ]
+    if earlier:
+        return _Outcome("not_offered", "assistant_handover", None, _HANDED, "not_offered")
+    return _Outcome(
+        OFFERED_ALTERNATIVES, "assistant_alternatives", None, promise_days=_promise_days(work)
+    )
+
+
+def _promise_days(work: _Turn) -> int:
+    """How many days ahead the policy lets this account promise to pay now (0: no promise)."""
+    try:
+        bounds = arrangement_offers.offered_bounds(
+            work.session, work.account, "promise", work.clock
+        )
+    except RecoupError:  # none offered, or an arrangement already in place
+        return 0
+    return int(bounds["max_days"])
 
 
 def _case(work: _Turn) -> _Outcome:
@@ -619,25 +655,32 @@ def _hand_over(work: _Turn, reason: str) -> None:
     )
 
 
-def _answer(work: _Turn, outcome: _Outcome, voice: Voice, shown_in: tuple[str, str] | None) -> str:
+def _answer(
+    work: _Turn, outcome: _Outcome, voice: Voice, shown_in: tuple[str, str, bool] | None
+) -> str:
     """The answer: through the outbox (SMS), or shown on the page (chat); kept as a turn."""
     assert outcome.template is not None
     if shown_in is None:
+        own = language_for(work.customer.preferred_language, work.customer.jurisdiction)
+        other = _reply_language(work, own)
         contact = contact_service.assistant_answer(
             work.session,
             account_id=work.account.id,
             customer_id=work.customer.id,
             template=outcome.template,
             subject=outcome.subject or work.turn.id,
+            detail=outcome.promise_days,
             # an e-mail is answered by e-mail (the dispatcher's guard still asks the opt-outs)
             channel="email" if work.channel == "email" else None,
             clock=work.clock,
+            language=other,
         )
-        language = language_for(work.customer.preferred_language, work.customer.jurisdiction)
+        language = other or own
         link = f"[pay link of contact {contact.id}]"
         channel = contact.channel
     else:
-        language, link = shown_in
+        page, link, chosen = shown_in
+        language = page if chosen else _reply_language(work, page) or page
         channel = "in_app"
     try:
         text = contact_service.render_answer(
@@ -645,7 +688,7 @@ def _answer(work: _Turn, outcome: _Outcome, voice: Voice, shown_in: tuple[str, s
             template=outcome.template,
             channel=channel,
             language=language,
-            variables=_facts(work, voice, link, outcome.subject),
+            variables=_facts(work, voice, link, outcome.subject, outcome.promise_days),
             jurisdiction=work.customer.jurisdiction,
             creditor_name=voice.creditor_name,
         )
@@ -664,7 +707,33 @@ def _answer(work: _Turn, outcome: _Outcome, voice: Voice, shown_in: tuple[str, s
     return text
 
 
-def _facts(work: _Turn, voice: Voice, link: str, promise_id: int | None) -> dict[str, Any]:
+# The answers' template language of each language a message is read in.
+TEMPLATE_LANGUAGE = {"zh-Hans": "zh-CN", "zh-Hant": "zh-TW", "en": "en"}
+CHINESE_SCRIPT_REGIONS = {"TW": "zh-TW", "HK": "zh-TW", "MO": "zh-TW"}
+
+
+def _reply_language(work: _Turn, own: str) -> str | None:
+    """The language to answer in when it is not `own` (the customer's, or the chat page's): the
+    one the debtor wrote in, as a person answers in the language they were addressed in, unless
+    the debtor chose a language in their contact preferences (`language_chosen_at`) or the
+    message says too little to tell (`written_language`). Chinese in characters both scripts
+    share keeps a Chinese `own`; else the script of the customer's region."""
+    if work.customer.language_chosen_at is not None:
+        return None
+    written = written_language(work.text)
+    if written is None:
+        return None
+    if written == "zh":
+        if own in ("zh-CN", "zh-TW"):
+            return None
+        return CHINESE_SCRIPT_REGIONS.get(work.customer.jurisdiction, "zh-CN")
+    language = TEMPLATE_LANGUAGE[written]
+    return None if language == own else language
+
+
+def _facts(
+    work: _Turn, voice: Voice, link: str, promise_id: int | None, promise_days: int | None
+) -> dict[str, Any]:
     """What the answer's template may say, from the ledger as it stands (as the dispatcher
     computes them when it sends)."""
     pos = arrangement_offers.position(work.session, work.account, clock=work.clock)
@@ -683,6 +752,7 @@ def _facts(work: _Turn, voice: Voice, link: str, promise_id: int | None) -> dict
         "pay_link": link,
         "promised_minor": amount,
         "promised_date": day,
+        "promise_days": promise_days or 0,
     }
 
 

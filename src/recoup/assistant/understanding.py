@@ -107,6 +107,21 @@ def detect_language(text: str) -> str:
     return "zh-Hant" if hant > hans else "zh-Hans"
 
 
+def written_language(text: str) -> str | None:
+    """The language a message is evidently written in, to answer in it: "zh-Hans" or "zh-Hant"
+    when its Chinese has more characters of one script than of the other (Cantonese particles
+    count as traditional), "zh" when it is Chinese in characters both scripts share ("好的"), "en"
+    when it has no Chinese and at least two English words, and None when it says too little to
+    tell ("N", "ok", "👍", "500")."""
+    han = HAN.findall(text)
+    words = LATIN_WORD.findall(text)
+    if han and len(han) >= len(words):
+        hant, hans = script_counts(text)
+        hant += sum(1 for ch in han if ch in CANTONESE)
+        return "zh-Hant" if hant > hans else "zh-Hans" if hans > hant else "zh"
+    return "en" if len(words) >= 2 else None
+
+
 # -- rules ---------------------------------------------------------------------------------------
 
 # The crisis lines' warning signs (docs/assistant.md, "Where the crisis and stop rules come from"):
@@ -133,6 +148,9 @@ WARNING_SIGNS = [
     # goodbyes, putting affairs in order
     r"交代.{0,3}(?:后事|後事)|(?:要|该|該)交代的|不会再麻烦(?:任何人|大家|别人)|唔会再麻烦(?:任何人|大家)|帮我照顾|幫我照顧|照顾好(?:我的)?(?:孩子|女儿|儿子|家人|爸妈|父母)",
     r"最[后後](?:一次|的)(?:回复|回覆|消息|讯息|訊息|短信|簡訊|简讯|话|話|联系|聯繫)|永别|再[见見]了",
+    # a plan made ("已经想好怎么走了": the way decided on; the train split's one crisis message the
+    # rules and the model missed out of fold)
+    r"想好(?:了)?.{0,2}(?:怎么|怎样|怎麼|怎樣|点样|點樣|如何)(?:走|去死|死|结束|結束|离开|離開)",
     # self-harm
     r"自残|自殘|自伤|自傷|伤害自己|傷害自己|自己[划劃割]|[划劃割](?:了|咗)?自己|每日都喊|成日喊|日日喊",
     # violence at home (a danger to the person now)
@@ -292,6 +310,31 @@ THIRD_PARTY = re.compile(
     r"(?:call|calling|text|texting|contact|contacting) my (?:mother|mom|mum|father|dad|family|parents|wife|husband|friends?|boss|relatives|colleagues|coworkers?|co-workers?)"
 )
 
+# `wrong_person` is a claim that the number or address is not the debtor's: reached the wrong
+# person, does not know them, the number is new or someone else's. A request to stop receiving
+# messages without such a claim ("N", "不想再收到你们的消息", "no more messages") is `stop`
+# whatever the model makes of it: both end the messages, but only a claim may mark a number wrong
+# (and a wrong number is answered nothing and kept from the debtor's record). Over the folded text.
+WRONG_PERSON_CLAIM = re.compile(
+    "|".join(
+        [
+            r"[打发传找搵]错|不是我|唔系我|我不叫|我不姓|不认识|唔识|不知道.{0,3}是谁|没(?:有)?(?:这个|这|此)人|冇(?:呢|这)?个人",
+            r"新(?:的)?(?:号|手机|门号)|新办|刚(?:买|办)|号码?换人|换(?:了)?号|(?:不|没|冇)用(?:这|呢)个(?:号|电话|手机)",
+            r"不是.{0,6}的(?:号|电话|手机)|(?:是|系)我的(?:号|电话|手机)|不是(?:借款人|本人|你们要找)|前妻|前夫|邻居|过世|去世",
+            r"\bwrong (?:number|person|num|no\b|guy|girl|man|woman|people)|\bnot (?:me|him|her|hers|his|the (?:right )?(?:person|one|borrower))\b",
+            r"\bi'?m not (?!going|gonna|able|sure|paying|interested|happy|ok|okay)|\bi am not (?!going|able|sure|paying|interested)",
+            r"no ?one (?:by|named|called)|nobody (?:by|named|called)|never heard of|(?:don'?t|do not|dont) know (?:who|him|her|this|that|any)",
+            r"new (?:number|phone|sim)|got this (?:number|phone)|had this number|use this number|(?:this|my) number now|belongs to",
+            r"(?:isn'?t|is not|not) (?:his|her|their|\w+'s) (?:number|phone)|not my (?:loan|name|number|debt)|passed away|\bdeceased\b",
+        ]
+    )
+)
+
+
+def claims_wrong_person(folded: str) -> bool:
+    """The message says the number or address is not the debtor's (see `WRONG_PERSON_CLAIM`)."""
+    return bool(WRONG_PERSON_CLAIM.search(folded))
+
 
 # -- the model -----------------------------------------------------------------------------------
 
@@ -335,7 +378,9 @@ def decide(text: str, classes: Sequence[str], proba: np.ndarray) -> tuple[str, f
     intent, confidence = classes[best], round(float(proba[best]), 4)
     p = dict(zip(classes, (float(v) for v in proba), strict=True))
     asked = is_stop(text, folded) or (asks_to_stop(folded) and not THIRD_PARTY.search(folded))
-    if asked and intent != "wrong_person":
+    # The model's `wrong_person` wins over a stop only with the claim that makes it one.
+    wrong_person = intent == "wrong_person" and claims_wrong_person(folded)
+    if asked and not wrong_person:
         return "stop", 1.0
     if p.get("vulnerable", 0.0) >= VULNERABLE_FLOOR:
         return "vulnerable", round(p["vulnerable"], 4)

@@ -121,7 +121,7 @@ def _shipped_model() -> Path:
 
 
 def _labelled(data: Path | None, *, split: str | None = None) -> list[dataset.Labelled]:
-    source = dataset.UNSEEN2_FILE if split == "unseen2" else dataset.DATA_FILE
+    source = dataset.SPLIT_FILES.get(split or "", dataset.DATA_FILE)
     try:
         text = data.read_text(encoding="utf-8") if data else None
         return dataset.load(text, source=source)
@@ -187,7 +187,9 @@ def evaluate(
     ] = None,
     split: Annotated[
         str,
-        typer.Option(help="the split to measure: test, simulator or unseen2 (its own file)"),
+        typer.Option(
+            help="the split to measure: test, simulator, unseen2 or unseen3 (their own files)"
+        ),
     ] = "test",
     misses: Annotated[
         int, typer.Option(min=0, max=1000, help="list this many misclassified messages")

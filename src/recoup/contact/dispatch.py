@@ -438,6 +438,7 @@ class _CallRow:
     treatment: str = "agent_dial"
     stage: str = "agent"
     purpose: str = "collection"
+    language: str | None = None  # the customer's
     attempts: int = 0
     handed_at: dt.datetime | None = None
     agent: str | None = None
@@ -622,7 +623,9 @@ class _Context:
         if to is None:
             why = f"no {r.channel} address on file"
             return _Verdict(ContactStatus.failed, [why], {"error": why, "dead_letter": True})
-        language = language_for(r.preferred_language, r.jurisdiction)
+        # A contact planned in a language of its own (an answer in the language the debtor wrote
+        # in) is rendered in it; else in the customer's.
+        language = r.language or language_for(r.preferred_language, r.jurisdiction)
         rendered = None if r.channel in SCRIPTED else self._render(r, language, index)
         if isinstance(rendered, str):
             return _Verdict(
@@ -832,6 +835,8 @@ class _Context:
             if promised is None:
                 return f"no promise for {r.treatment}"
             variables["promised_minor"], variables["promised_date"] = promised
+        if r.template == "assistant_alternatives":  # the promise offer's days, when it was said
+            variables["promise_days"] = _detail(r.treatment)
         try:
             return version, render(template, variables)
         except TemplateProblem as exc:
@@ -922,6 +927,13 @@ def _subject(treatment: str) -> int:
     """The id a service message's treatment names (`assistant_promise:12` → 12); 0 if none."""
     tail = treatment.partition(":")[2]
     return int(tail) if tail.isdigit() else 0
+
+
+def _detail(treatment: str) -> int:
+    """The number after a service message's subject (`assistant_alternatives:12:7` → 7); 0 if
+    none."""
+    parts = treatment.split(":")
+    return int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0
 
 
 def _money_format(language: str) -> Any:

@@ -337,7 +337,7 @@ def set_preferences(
     if customer is None:
         raise NotFound(f"no customer {customer_id}")
     if language is not None:
-        ledger_service.set_language(session, customer, language)
+        ledger_service.set_language(session, customer, language, clock=clock)
     for channel in PREFERENCE_CHANNELS:
         if channel not in channels:
             opt_out_customer(

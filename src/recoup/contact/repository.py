@@ -519,6 +519,7 @@ def contacts(session: Session, ids: Sequence[int]) -> list[Any]:
             c.overdue_minor,
             c.outstanding_minor,
             c.agent,
+            c.language,
             a.currency,
             a.product_code,
             a.collector,

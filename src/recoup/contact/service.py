@@ -27,6 +27,7 @@ from recoup.compliance.codes import Code
 from recoup.contact import repository as repo
 from recoup.contact.templates import (
     ASSISTANT,
+    LANGUAGES,
     OPT_OUT_SAMPLE,
     SERVICE,
     MessageTemplate,
@@ -470,9 +471,13 @@ def plan_service_message(
     template: str,
     channel: str,
     now: dt.datetime,
+    language: str | None = None,
 ) -> ContactPlan:
     """A service message (a one-time code, an opt-out's confirmation) through the outbox, due
-    now: the dispatcher renders `template` and checks it again before it leaves."""
+    now: the dispatcher renders `template` (in `language`, else the customer's) and checks it
+    again before it leaves."""
+    if language is not None and language not in LANGUAGES:
+        raise ValidationFailed(f"language must be one of {', '.join(sorted(LANGUAGES))}")
     return repo.add_plan(
         session,
         account_id=account_id,
@@ -488,6 +493,7 @@ def plan_service_message(
         purpose="service",
         reasons=[],
         created_at=now,
+        language=language,
     )
 
 
@@ -562,22 +568,29 @@ def assistant_answer(
     subject: int,
     channel: str | None,
     clock: Clock,
+    detail: int | None = None,
+    language: str | None = None,
 ) -> ContactPlan:
     """The assistant's answer to a debtor who wrote: a service message through the outbox on the
     channel they wrote on (`channel`; None: `answer_channel`'s), rendered and checked for forbidden
     content by the dispatcher. `subject` makes it one per turn (or per promise, for
-    `assistant_promise`, whose amount and day the dispatcher reads from the promise)."""
+    `assistant_promise`, whose amount and day the dispatcher reads from the promise). `detail`
+    is a number the answer says that no table holds (`assistant_alternatives`: the days a
+    promise may run), kept in the treatment after the subject; `language` the one to answer in
+    when it is not the customer's (the language they wrote in)."""
     if template not in ASSISTANT:
         raise ValidationFailed(f"template must be one of {', '.join(sorted(ASSISTANT))}")
     now = clock.now()
+    tail = "" if detail is None else f":{int(detail)}"
     return plan_service_message(
         session,
         account_id=account_id,
         customer_id=customer_id,
-        treatment=f"{template}:{subject}",
+        treatment=f"{template}:{subject}{tail}",
         template=template,
         channel=channel or answer_channel(session, customer_id),
         now=now,
+        language=language,
     )
 
 

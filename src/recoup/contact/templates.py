@@ -62,6 +62,7 @@ SERVICE = frozenset(
         "assistant_ask_date",
         "assistant_stopped",
         "assistant_ask_budget",
+        "assistant_alternatives",
     }
 )
 ASSISTANT = frozenset(name for name in SERVICE if name.startswith("assistant_"))
@@ -84,6 +85,10 @@ VARIABLES = {
     "code": "a one-time code the debtor asked for in the portal (service messages only)",
     "promised_minor": "the amount of the promise the assistant recorded (its answer only)",
     "promised_date": "the day of the promise the assistant recorded (its answer only)",
+    "promise_days": (
+        "how many days ahead the policy lets the debtor promise to pay, 0 for none (the "
+        "assistant's alternatives only)"
+    ),
 }
 SAMPLES: dict[str, dict[str, Any]] = {
     "zh-CN": {
@@ -135,6 +140,7 @@ def sample(language: str) -> dict[str, Any]:
         "code": "402917",
         "promised_minor": 50_000,
         "promised_date": dt.date(2026, 6, 19),
+        "promise_days": 7,
         **SAMPLES[language],
     }
 

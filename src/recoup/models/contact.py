@@ -95,6 +95,9 @@ class ContactPlan(IdMixin, CreatedMixin, Model):
     provider_id: Mapped[str | None] = mapped_column(String(128), index=True)
     address_index: Mapped[str | None] = mapped_column(String(64))
     agent: Mapped[str | None] = mapped_column(String(64))  # who rings, for an agent's bridged call
+    # The language to render it in when it is not the customer's (`contact.templates.LANGUAGES`):
+    # an answer to a debtor who wrote in another language (recoup.assistant). None: theirs.
+    language: Mapped[str | None] = mapped_column(String(8))
     # A call's outcome, as telephony or the agent reported it (`compliance.codes.CALL_RESULTS`);
     # None for a message, and for a call nobody has reported on yet (the guard then counts it for
     # any result a cap counts).

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, Integer, String
@@ -34,6 +35,10 @@ class Customer(IdMixin, CreatedMixin, Model):
     national_id: Mapped[str | None] = mapped_column(EncryptedString("customers.national_id"))
     national_id_index: Mapped[str | None] = mapped_column(String(64), index=True)
     preferred_language: Mapped[str] = mapped_column(String(16), nullable=False, default="zh-CN")
+    # When the debtor said which language to write to them in (the portal's contact preferences, or
+    # an agent on their word); None: `preferred_language` is the wallet's or the default, and an
+    # answer to a message may follow the language the debtor wrote it in.
+    language_chosen_at: Mapped[dt.datetime | None]
     jurisdiction: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     timezones: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     # Only the year of birth is kept (a full date given is cut to its year: data minimisation);

@@ -93,6 +93,7 @@ def chat_send(
             voice=assistant_flows.Voice(settings.creditor_name, settings.support_phone),
             language=visit.language,
             pay_url=settings.public_url.rstrip("/") + visit.url(),
+            chosen=visit.explicit,
         )
     except (RecoupError, ValueError) as exc:
         status, reason = failure(exc)

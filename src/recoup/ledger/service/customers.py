@@ -74,11 +74,13 @@ def get_customer(session: Session, customer_id: int) -> Customer:
     return found
 
 
-def set_language(session: Session, customer: Customer, language: str) -> None:
-    """The language the customer asked to be written to in (their contact preferences)."""
-    if language != customer.preferred_language:
-        customer.preferred_language = language
-        session.flush()
+def set_language(session: Session, customer: Customer, language: str, *, clock: Clock) -> None:
+    """The language the customer asked to be written to in (their contact preferences): theirs
+    from now on, chosen (`language_chosen_at`), so an answer to a message in another language
+    still uses it."""
+    customer.preferred_language = language
+    customer.language_chosen_at = clock.now()
+    session.flush()
 
 
 def erase_customer(session: Session, customer: Customer, *, name: str, external_ref: str) -> None:
