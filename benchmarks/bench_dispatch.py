@@ -21,6 +21,7 @@ import argparse
 import cProfile
 import datetime as dt
 import json
+import os
 import pstats
 import tempfile
 import threading
@@ -197,7 +198,7 @@ def run_dispatch(
         cpu = time.process_time() - cpu
         if profiler is not None:
             profiler.disable()
-            stats = pstats.Stats(profiler).sort_stats("cumulative")
+            stats = pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative"))
             stats.print_stats(40)
         dispatcher.close()
     print(f"  after: {yardstick()}")

@@ -286,3 +286,45 @@ def test_fees_private_channels_and_visits_are_china_s_red_lines() -> None:
 
     assert rules_for("CN") == {"cn.red_lines"}
     assert rules_for("US") == set()
+
+
+class TestEachCategoryAtOnce:
+    def test_found_each_gives_what_found_gives_category_by_category(self) -> None:
+        """The guard asks `found_each` once per rendered text (a union of the categories' phrases
+        first, so a clean text is scanned once). Catches a union that misses a category's phrase
+        (a category left out of it, English words matched without their boundaries): texts
+        holding one phrase of that category would then find nothing."""
+        import random
+
+        from recoup.compliance import content
+
+        rng = random.Random(5)
+        categories = {lang: sorted(content.lexicon(lang).categories) for lang in content.LANGUAGES}
+        phrases = [
+            p
+            for lang in content.LANGUAGES
+            for c in categories[lang]
+            for p in __import__("yaml").safe_load(
+                (
+                    __import__("importlib").resources.files("recoup.compliance")
+                    / "lexicons"
+                    / f"{lang}.yaml"
+                ).read_text(encoding="utf-8")
+            )["categories"][c]
+        ]
+        noise = ["您好，", "Hello ", "请按时还款。", "pay now", "x", "。", " ", "ＳＴＯＰ"]
+        hits = 0
+        for _ in range(60):
+            parts = [rng.choice(noise) for _ in range(rng.randrange(1, 5))]
+            for _ in range(rng.choice([0, 0, 1, 2])):
+                parts.insert(rng.randrange(len(parts) + 1), rng.choice(phrases))
+            text = "".join(parts)
+            for language in (None, "en", "zh-TW"):
+                for lang in content.LANGUAGES:
+                    asked = tuple(
+                        rng.sample(categories[lang], rng.randrange(1, len(categories[lang]) + 1))
+                    )
+                    each = content.found_each(text, asked, language)
+                    assert each == {c: content.found(text, c, language) for c in asked}
+                    hits += sum(1 for h in each.values() if h)
+        assert hits > 30

@@ -83,6 +83,37 @@ def found(text: str, category: str, language: str | None) -> list[str]:
     return list(dict.fromkeys(hits))
 
 
+def found_each(
+    text: str, categories: tuple[str, ...], language: str | None
+) -> dict[str, list[str]]:
+    """`found` for each of the categories (the same lists), the text scanned once per language
+    when none of their phrases is in it: a category's match is a match of their union."""
+    body = normalise(text)
+    hits: dict[str, list[str]] = {c: [] for c in categories}
+    for lang in language_of(language):
+        union = _union(lang, categories)
+        if union is None or union.search(body) is None:
+            continue
+        patterns = lexicon(lang).categories
+        for category in categories:
+            pattern = patterns.get(category)
+            if pattern is not None:
+                hits[category].extend(m.group(0) for m in pattern.finditer(body))
+    return {c: list(dict.fromkeys(h)) if h else h for c, h in hits.items()}
+
+
+@lru_cache(maxsize=64)
+def _union(language: str, categories: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One alternation of the phrases of these categories of a language's lexicon."""
+    data = yaml.safe_load(
+        (resources.files("recoup.compliance") / "lexicons" / f"{language}.yaml").read_text(
+            encoding="utf-8"
+        )
+    )["categories"]
+    phrases = [p for c in categories for p in data.get(c) or ()]
+    return _pattern(phrases, words=language == "en") if phrases else None
+
+
 def has_element(text: str, element: str, language: str | None, *, creditor: str = "") -> bool:
     body = normalise(text)
     if element == "creditor_identity":

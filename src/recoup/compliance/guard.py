@@ -239,8 +239,10 @@ def _content(rule: ContentRule, f: Facts) -> list[Reason]:
     if f.content_text is None:
         return []
     out = []
-    for category in sorted(rule.forbid):
-        hits = content.found(f.content_text, category, f.content_language)
+    categories = tuple(sorted(rule.forbid))
+    each = content.found_each(f.content_text, categories, f.content_language)
+    for category in categories:
+        hits = each[category]
         if hits:
             out.append(
                 _reason(
