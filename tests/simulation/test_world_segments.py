@@ -19,6 +19,7 @@ from recoup.kit.clock import SettableClock
 from recoup.kit.db import make_engine, make_sessionmaker
 from recoup.models import Account, Customer, CustomerAddress
 from recoup.simulation import behaviour
+from recoup.simulation.debtors import answered_share
 from recoup.simulation.runner import Simulation, local
 from recoup.simulation.world import (
     ChannelResponse,
@@ -372,3 +373,25 @@ class TestInASimulation:
         assert min(counts.values()) > 10
         assert result.accounts == 240
         assert sum(result.per_segment("segment_sent").values()) == result.contacts()
+
+
+class TestAnswerByHour:
+    """`answer_by_hour`: a segment answers calls at some local hours less (evening-answer)."""
+
+    def test_a_call_in_the_working_day_is_answered_less(self) -> None:
+        # Fails when `answered_share` ignores `answer_by_hour` (tried: the multiplication removed):
+        # the morning call would be answered as often as the evening one.
+        own = SegmentResponses(answer_rate=0.6, answer_by_hour={10: 0.1})
+        assert answered_share(0.35, own, 10) == pytest.approx(0.06)
+        assert answered_share(0.35, own, 19) == pytest.approx(0.6)
+
+    def test_without_a_table_the_segments_or_the_worlds_rate_holds(self) -> None:
+        assert answered_share(0.35, None, 10) == pytest.approx(0.35)
+        assert answered_share(0.35, SegmentResponses(answer_rate=0.5), 10) == pytest.approx(0.5)
+        assert answered_share(
+            0.35, SegmentResponses(answer_by_hour={10: 0.5}), 10
+        ) == pytest.approx(0.175)
+
+    def test_a_share_above_one_is_refused(self) -> None:
+        with pytest.raises(ValueError, match=r"answer_by_hour\.10"):
+            SegmentResponses(answer_by_hour={10: 1.5})

@@ -37,12 +37,18 @@ def local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 
 def slots(policy: Policy) -> list[dt.time]:
     """When the dispatcher runs, local time: where the policy's contact windows open (the strategy
-    plans each contact at its window's start) and when the agents dial."""
-    opens = {
-        dt.time.fromisoformat(t.window.start if t.window else DEFAULT_WINDOW)
+    plans each contact at its window's start), the learning stages' arms' too (an arm may have a
+    window no treatment has: without its slot its contacts would wait for the next one and arrive
+    at another hour), and when the agents dial."""
+    windows = [t.window for stage in policy.stages for t in stage.treatments]
+    windows += [
+        arm.window
         for stage in policy.stages
-        for t in stage.treatments
-    }
+        if stage.learn is not None
+        for arm in stage.learn.arms
+        if arm.channel != "none"
+    ]
+    opens = {dt.time.fromisoformat(w.start if w else DEFAULT_WINDOW) for w in windows}
     return sorted(opens | set(CALL_SLOTS))
 
 

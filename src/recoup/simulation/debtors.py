@@ -80,6 +80,15 @@ class Action:
     contact_id: int = 0  # the call's
 
 
+def answered_share(default: float, own: SegmentResponses | None, hour: int) -> float:
+    """The chance a call placed at the debtor's local `hour` is answered: the segment's answer
+    rate (the world's when it has none), times its share for the hour (`answer_by_hour`)."""
+    rate = default if own is None or own.answer_rate is None else own.answer_rate
+    if own is not None and own.answer_by_hour is not None:
+        rate *= own.answer_by_hour.get(hour, 1.0)
+    return rate
+
+
 class Debtors:
     """The portfolio's debtors and their memory of the simulation so far."""
 
@@ -286,10 +295,7 @@ class Debtors:
     ) -> list[Action]:
         """The debtor answers or not; the agent records how the call went (its wrap-up)."""
         calls = self.world.responses.calls
-        own = self._own(account_id)
-        answer_rate = calls.answer_rate
-        if own is not None and own.answer_rate is not None:
-            answer_rate = own.answer_rate
+        answer_rate = answered_share(calls.answer_rate, self._own(account_id), hour)
         if self._draw(account_id, n, Salt.answer, self.clock.now().hour) >= answer_rate:
             report.events["call_unanswered"] += 1
             return [

@@ -259,12 +259,17 @@ def _condition(key: str, value: Any) -> Condition:
 class SegmentResponses(_Part):
     """How a segment answers contact, where it differs from the world's `responses`: a channel's
     whole response (effect and days), a tone's factor, the share of a message's lift that lands by
-    the local hour (replacing the world's table), the calls answered, the fatigue threshold."""
+    the local hour (replacing the world's table), the calls answered (and the share of that rate
+    by the local hour of the call), the fatigue threshold."""
 
     channels: dict[str, ChannelResponse] = {}
     tone: dict[str, float] = {}
     by_hour: dict[int, float] | None = None
     answer_rate: float | None = Field(None, ge=0, le=1)
+    # The share of the answer rate that holds by the debtor's local hour when the call is placed
+    # (hours not listed: all of it): people at work let calls ring. A call's lift by the hour is
+    # `by_hour`'s; this decides whether there is a conversation (and a promise) at all.
+    answer_by_hour: dict[int, float] | None = None
     fatigue_threshold_7d: int | None = Field(None, ge=1)
 
     @model_validator(mode="after")
@@ -281,6 +286,9 @@ class SegmentResponses(_Part):
         for hour, share in (self.by_hour or {}).items():
             if not 0 <= hour <= 23 or not 0 <= share <= 3:
                 raise ValueError(f"by_hour.{hour}: an hour 0-23 with a share from 0 to 3")
+        for hour, share in (self.answer_by_hour or {}).items():
+            if not 0 <= hour <= 23 or not 0 <= share <= 1:
+                raise ValueError(f"answer_by_hour.{hour}: an hour 0-23 with a share from 0 to 1")
         return self
 
 
