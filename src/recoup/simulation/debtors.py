@@ -333,9 +333,8 @@ class Debtors:
             owed = delinquency_repo.amounts_owed(session, list(arranging))
             # The accounts the arrangements and cases below need, read in one query (held here:
             # the session's identity map keeps unchanged objects only while someone does).
-            accounts = ledger_repo.AccountRepository(session).by_ids(
-                {a.account_id for a in actions if a.kind in ARRANGED_OR_CASE}
-            )
+            touched = {a.account_id for a in actions if a.kind in ARRANGED_OR_CASE}
+            accounts = ledger_repo.AccountRepository(session).by_ids(touched) if touched else {}
             contact_flows.record_call_results(
                 session,
                 [(a.contact_id, a.reason) for a in actions if a.kind == "call_result"],
@@ -343,6 +342,10 @@ class Debtors:
                 clock=self.clock,
             )
             for action in actions:
+                if action.kind == "call_result":
+                    # Recorded above, all together. (These once went on to `_arrange` too, each
+                    # a savepoint, a read of the account and a refusal of the unknown kind.)
+                    continue
                 if self._in_words(session, n, action, report):
                     continue
                 if action.kind == "stop":
