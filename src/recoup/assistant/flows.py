@@ -289,7 +289,8 @@ def _converse(
     if not accounts:
         return None  # nothing owed: nothing for the assistant to do or say
     account = accounts[0]
-    customer = ledger_service.get_customer(session, customer_id)
+    # Its own columns only (id, language, jurisdiction): nothing here reads its phones or e-mails.
+    customer = ledger_service.get_customer(session, customer_id, contacts=False)
     zone = ZoneInfo(ledger_service.product(session, account.product_code).timezone)
     understood = understand(text, at=clock.now().astimezone(zone), currency=account.currency)
     conversation = service.conversation(

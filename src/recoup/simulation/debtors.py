@@ -64,6 +64,7 @@ WORDS = {
 WRITES = {"CN": "zh-Hans", "TW": "zh-Hant", "HK": "zh-Hant", "MO": "zh-Hant"}
 # The simulator has no settings: its assistant signs with the defaults'.
 SIM_VOICE = assistant_flows.Voice(creditor_name="Recoup Wallet", support_phone="400-000-0000")
+ARRANGED_OR_CASE = frozenset({"plan", "promise", "complaint", "dispute", "hardship"})
 REMEMBERED_DAYS = 31  # longer than any channel's effect (at most 30 days) and the fatigue week
 
 
@@ -109,6 +110,7 @@ class Debtors:
         self.unassigned: set[int] = set()
         self.mixes: dict[str, behaviour.Mix] | None = None
         self.zone: dict[int, zoneinfo.ZoneInfo] = {}
+        self.writes: dict[int, str] = {}  # the language each debtor writes in (`WRITES`)
         self.repeat: set[int] = set()
         self.personal: set[tuple[str, str, str]] = set()
         self.deliveries: list[dict[str, Any]] = []
@@ -153,10 +155,11 @@ class Debtors:
             pl.Series("income_minor", income, dtype=pl.Int64),
             pl.Series("balance_minor", income, dtype=pl.Int64),
         )
-        self.zone = {
-            account_id: zoneinfo.ZoneInfo(jurisdiction_zones(j)[0])
-            for account_id, j in self.accounts.select("account_id", "jurisdiction").iter_rows()
-        }
+        self.zone = {}
+        self.writes = {}
+        for account_id, j in self.accounts.select("account_id", "jurisdiction").iter_rows():
+            self.zone[account_id] = zoneinfo.ZoneInfo(jurisdiction_zones(j)[0])
+            self.writes[account_id] = WRITES.get(str(j).split("-")[0], "en")
 
     def assign(self, day: dt.date) -> None:
         """Segments for the debtors not yet in one, in a world whose segments select: chosen by
@@ -334,6 +337,10 @@ class Debtors:
             arrangement_offers.batch(session, arranging, clock=self.clock),
         ):
             owed = delinquency_repo.amounts_owed(session, list(arranging))
+            # The accounts the arrangements and cases below need, read in one query (held here:
+            # the session's identity map keeps unchanged objects only while someone does).
+            touched = {a.account_id for a in actions if a.kind in ARRANGED_OR_CASE}
+            accounts = ledger_repo.AccountRepository(session).by_ids(touched) if touched else {}
             contact_flows.record_call_results(
                 session,
                 [(a.contact_id, a.reason) for a in actions if a.kind == "call_result"],
@@ -341,6 +348,10 @@ class Debtors:
                 clock=self.clock,
             )
             for action in actions:
+                if action.kind == "call_result":
+                    # Recorded above, all together. (These once went on to `_arrange` too, each
+                    # a savepoint, a read of the account and a refusal of the unknown kind.)
+                    continue
                 if self._in_words(session, n, action, report):
                     continue
                 if action.kind == "stop":
@@ -354,8 +365,10 @@ class Debtors:
                         clock=self.clock,
                     )
                 elif action.kind in ("complaint", "dispute", "hardship"):
-                    self._case(session, action.account_id, action.kind, action.reason)
-                elif self._arrange(session, action, day, *owed.get(action.account_id, (0, 0))):
+                    self._case(session, accounts, action)
+                elif self._arrange(
+                    session, accounts, action, day, *owed.get(action.account_id, (0, 0))
+                ):
                     report.events[action.kind] += 1
 
     def _in_words(self, session: Session, n: int, action: Action, report: DayReport) -> bool:
@@ -399,9 +412,7 @@ class Debtors:
         return True
 
     def _language(self, account_id: int) -> str:
-        row = self.accounts.filter(pl.col("account_id") == account_id)
-        jurisdiction = row["jurisdiction"][0] if row.height else ""
-        return WRITES.get(str(jurisdiction).split("-")[0], "en")
+        return self.writes.get(account_id, "en")
 
     def _lines(self, intent: str, language: str) -> list[str]:
         """The labelled set's held-out `simulator` texts of `intent` in `language` (in the set's
@@ -415,7 +426,13 @@ class Debtors:
         return self._texts.get((intent, language), [])
 
     def _arrange(
-        self, session: Session, action: Action, day: dt.date, overdue: int, outstanding: int
+        self,
+        session: Session,
+        accounts: dict[int, Any],
+        action: Action,
+        day: dt.date,
+        overdue: int,
+        outstanding: int,
     ) -> bool:
         """A promise (what the morning's pass found overdue, in three days) or a plan (six
         instalments, a budget of what is owed), through the same flow as the portal, in a
@@ -423,8 +440,7 @@ class Debtors:
         outside the offer."""
         try:
             with session.begin_nested():
-                account = ledger_repo.AccountRepository(session).get(action.account_id)
-                assert account is not None
+                account = accounts[action.account_id]
                 arrangement_flows.make(
                     session,
                     account,
@@ -441,14 +457,13 @@ class Debtors:
             return False
         return True
 
-    def _case(self, session: Session, account_id: int, kind: str, reason: str) -> None:
-        account = ledger_repo.AccountRepository(session).get(account_id)
-        assert account is not None
+    def _case(self, session: Session, accounts: dict[int, Any], action: Action) -> None:
+        account = accounts[action.account_id]
         case_flows.open_case(
             session,
             account.customer_id,
-            kind=kind,
-            reason=reason,
+            kind=action.kind,
+            reason=action.reason,
             text=None,
             account_ref=account.external_ref,
             opened_by="debtor",

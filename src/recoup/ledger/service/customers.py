@@ -67,8 +67,12 @@ def lookup_indexes(
     return out
 
 
-def get_customer(session: Session, customer_id: int) -> Customer:
-    found = CustomerRepository(session).by_id(customer_id)
+def get_customer(session: Session, customer_id: int, *, contacts: bool = True) -> Customer:
+    """The customer; with `contacts`, their phones, e-mails and addresses loaded too (without,
+    touching them raises: a caller that only needs the customer's own columns, such as the
+    assistant answering a message, saves the three reads)."""
+    repo = CustomerRepository(session)
+    found = repo.by_id(customer_id) if contacts else repo.get(customer_id)
     if found is None:
         raise CustomerNotFound(f"no customer {customer_id}")
     return found
