@@ -1,0 +1,5 @@
+"""`python -m recoup`: the `recoup` command."""
+
+from recoup.cli.main import main
+
+main()
