@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from benchmarks.common import fresh_database, load_portfolio
-from sqlalchemy import Engine, func, make_url, select, text
+from sqlalchemy import Engine, func, inspect, make_url, select, text
 
 from recoup.kit.db import make_engine
 from recoup.models import Account, Allocation, Bill, Customer, CustomerPhone, Payment
@@ -53,6 +53,10 @@ def two_databases(tmp_path: Path) -> Iterator[tuple[Engine, Engine]]:
     next(urls, None)
 
 
+def _indexes(engine: Engine, table: str) -> set[str]:
+    return {str(i["name"]) for i in inspect(engine).get_indexes(table)}
+
+
 def _rows(engine: Engine, table: str) -> list[tuple[object, ...]]:
     columns = TABLES[table]
     with engine.connect() as conn:
@@ -88,6 +92,11 @@ class TestFastLoader:
             fast_rows = _rows(fast, table)
             assert len(fast_rows) > 0
             assert fast_rows == _rows(ledger, table), table
+        # The indexes dropped for the load are back (on PostgreSQL: it fails without
+        # `build_load_indexes`, seen once).
+        for model in (Customer, CustomerPhone, Account, Bill, Payment, Allocation):
+            table = model.__table__
+            assert {str(i.name) for i in table.indexes} <= _indexes(fast, table.name), table.name
         # The portfolio has what the daily run needs: bills paid off and bills still owed.
         with fast.connect() as conn:
             paid_off = conn.execute(
