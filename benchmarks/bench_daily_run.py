@@ -25,8 +25,10 @@ import time
 from pathlib import Path
 
 from sqlalchemy import Engine, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from benchmarks.common import fresh_database, load_portfolio, timed
+from recoup.bootstrap import migrate
 from recoup.delinquency import service as delinquency_service
 from recoup.kit import crypto
 from recoup.kit.clock import SettableClock
@@ -80,9 +82,32 @@ def from_template(url: str) -> Engine:
     admin.dispose()
     crypto.install_keyring(crypto.Keyring.generate(development=True))
     engine = make_engine(url)
+    migrate(engine)  # a template loaded by older code gets this code's schema
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))  # a copied database starts without statistics' hints
     return engine
+
+
+def _parts(
+    factory: sessionmaker[Session],
+    as_of: dt.date,
+    clock: SettableClock,
+    engine: str,
+    times: dict[str, float],
+) -> None:
+    """The strategy run's read and decision again, each timed: where the time goes."""
+    with session_scope(factory) as session:
+        _, policy = strategy_service.active_policy(session)
+        with timed("  of which: read the day's frames", times):
+            frames = strategy_service.read_day(session, as_of, policy, now=clock.now())
+        assert frames is not None
+        with timed(f"  of which: decide and check ({engine})", times):
+            if engine == "spark":
+                from recoup.strategy import spark
+
+                spark.decide_day(frames, as_of, clock.now(), policy)
+            else:
+                strategy_service.decide_day(frames, as_of, clock.now(), policy)
 
 
 def main() -> None:
@@ -99,6 +124,19 @@ def main() -> None:
         help="start from the portfolio an earlier run loaded (PostgreSQL); --accounts unused",
     )
     parser.add_argument("--engine", choices=strategy_service.ENGINES, default="local")
+    parser.add_argument(
+        "--no-template",
+        action="store_true",
+        help="do not keep the loaded portfolio as a template (saves its copy's disk and minutes)",
+    )
+    parser.add_argument(
+        "--no-parts",
+        action="store_true",
+        help="do not read and decide the day a second time to time its parts",
+    )
+    parser.add_argument(
+        "--no-digests", action="store_true", help="do not digest the rows the run wrote"
+    )
     args = parser.parse_args()
     as_of = dt.date(2026, 6, 1)
     times: dict[str, float] = {}
@@ -113,7 +151,7 @@ def main() -> None:
                 engine, accounts=args.accounts, bills_per_account=3, as_of=as_of
             )
         print(f"  loaded {counts}")
-        if postgres:
+        if postgres and not args.no_template:
             engine.dispose()
             with timed("keep it as a template (not part of the run)", times):
                 keep_as_template(args.database_url)
@@ -142,22 +180,16 @@ def main() -> None:
     ):
         report = strategy_service.run(session, as_of, clock=clock, engine=args.engine)
     total = time.perf_counter() - start
-    with session_scope(factory) as session:  # the parts, again, for where the time goes
-        _, policy = strategy_service.active_policy(session)
-        with timed("  of which: read the day's frames", times):
-            frames = strategy_service.read_day(session, as_of, policy, now=clock.now())
-        assert frames is not None
-        with timed(f"  of which: decide and check ({args.engine})", times):
-            if args.engine == "spark":
-                spark.decide_day(frames, as_of, clock.now(), policy)
-            else:
-                strategy_service.decide_day(frames, as_of, clock.now(), policy)
+    if not args.no_parts:
+        _parts(factory, as_of, clock, args.engine, times)
     print(
         f"  {report.accounts:,} accounts decided; contacts {report.contacts_planned:,} planned, "
         f"{report.contacts_deferred:,} deferred, {report.contacts_blocked:,} blocked; "
         f"{report.agent_tasks:,} agent tasks"
     )
     print(f"daily run end to end: {total:.1f} s")
+    if args.no_digests:
+        return
     with engine.connect() as conn:  # what was decided, to compare runs of different code
         for table, columns in DIGESTED.items():
             digest = conn.execute(

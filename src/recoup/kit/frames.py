@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Select, Table, TextClause, bindparam, literal_column, text
+from sqlalchemy import Index, Select, Table, TextClause, bindparam, literal_column, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -172,6 +172,29 @@ def update_frame(session: Session, table: Table, frame: pl.DataFrame, key: str) 
     statement = f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = ?'  # noqa: S608
     session.connection().exec_driver_sql(statement, list(plain.iter_rows()))
     return frame.height
+
+
+def drop_indexes(session: Session, tables: Sequence[Table]) -> list[Index]:
+    """Drop the tables' plain indexes (not their keys or unique constraints) before a bulk load
+    into them, to build each once afterwards (`create_indexes`: a sort, where a load into an
+    indexed table inserts into every index row by row). PostgreSQL only; returns what it dropped."""
+    if session.get_bind().dialect.name != "postgresql":
+        return []
+    dropped = [
+        index for table in tables for index in sorted(table.indexes, key=lambda i: str(i.name))
+    ]
+    for index in dropped:
+        index.drop(session.connection(), checkfirst=True)
+    return dropped
+
+
+def create_indexes(session: Session, indexes: Sequence[Index]) -> None:
+    """Build indexes `drop_indexes` dropped, with the sort memory of a maintenance job."""
+    if not indexes:
+        return
+    session.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+    for index in indexes:
+        index.create(session.connection())
 
 
 def _driver_values(frame: pl.DataFrame) -> pl.DataFrame:

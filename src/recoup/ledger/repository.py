@@ -4,7 +4,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy import Index, Select, delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
@@ -341,6 +341,10 @@ class LedgerFrames:
         for start in range(0, len(stale), 5_000):
             chunk = stale[start : start + 5_000]
             self.session.execute(delete(Allocation).where(Allocation.account_id.in_(chunk)))
+        self.append_allocations(lines)
+
+    def append_allocations(self, lines: pl.DataFrame) -> None:
+        """Write `lines` (`allocate_frames`' columns) for accounts that have no allocations yet."""
         frames.insert_frame(
             self.session,
             Allocation.__table__,  # type: ignore[arg-type]
@@ -470,6 +474,40 @@ def insert_customers(session: Session, frame: pl.DataFrame) -> int:
         ),
     )
     return frames.insert_frame(session, Customer.__table__, sealed)  # type: ignore[arg-type]
+
+
+def insert_sealed_customers(session: Session, frame: pl.DataFrame) -> int:
+    """Customers whose personal data arrives already sealed (a synthetic load that seals one name
+    for a million rows): the columns of `customers` as stored."""
+    return frames.insert_frame(session, Customer.__table__, frame)  # type: ignore[arg-type]
+
+
+# What a bulk load of a portfolio writes, in the order it writes it.
+LOADED_TABLES = (Customer, CustomerPhone, Account, Bill, Payment, Allocation)
+
+
+def drop_load_indexes(session: Session) -> list[Index]:
+    """Before a bulk load into an empty ledger: the loaded tables' plain indexes, dropped to be
+    built once at the end (`build_load_indexes`). PostgreSQL only."""
+    return frames.drop_indexes(session, [m.__table__ for m in LOADED_TABLES])  # type: ignore[misc]
+
+
+def build_load_indexes(session: Session, indexes: list[Index]) -> None:
+    frames.create_indexes(session, indexes)
+
+
+def next_ids(session: Session) -> dict[str, int]:
+    """One past the highest id of accounts, bills, payments and allocations (1 when empty): where
+    a bulk load's rows will be numbered from."""
+    row = session.execute(
+        select(
+            select(func.coalesce(func.max(Account.id), 0) + 1).scalar_subquery(),
+            select(func.coalesce(func.max(Bill.id), 0) + 1).scalar_subquery(),
+            select(func.coalesce(func.max(Payment.id), 0) + 1).scalar_subquery(),
+            select(func.coalesce(func.max(Allocation.id), 0) + 1).scalar_subquery(),
+        )
+    ).one()
+    return dict(zip(("accounts", "bills", "payments", "allocations"), row, strict=True))
 
 
 def insert_customer_phones(session: Session, frame: pl.DataFrame) -> int:

@@ -21,7 +21,8 @@ class AccountDelinquency(Model):
     account_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     as_of_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
     dpd: Mapped[int] = mapped_column(Integer, nullable=False)
-    bucket: Mapped[str] = mapped_column(String(8), nullable=False, index=True)
+    # No index: nothing selects states by bucket, and the daily run writes every state.
+    bucket: Mapped[str] = mapped_column(String(8), nullable=False)
     oldest_unpaid_due_date: Mapped[dt.date | None] = mapped_column(Date)
     overdue_minor: Mapped[int] = mapped_column(MinorUnits(), nullable=False)
     outstanding_minor: Mapped[int] = mapped_column(MinorUnits(), nullable=False)

@@ -38,9 +38,10 @@ class StrategyDecision(IdMixin, CreatedMixin, Model):
     """What the policy decided for an account on a day, and what the guard said of its contact."""
 
     __tablename__ = "strategy_decisions"
+    # The unique key serves lookups by account (its leading column): no index of account_id alone.
     __table_args__ = (UniqueConstraint("account_id", "as_of_date"),)
 
-    account_id: Mapped[int] = mapped_column(BigId, nullable=False, index=True)
+    account_id: Mapped[int] = mapped_column(BigId, nullable=False)
     as_of_date: Mapped[dt.date] = mapped_column(Date, nullable=False, index=True)
     policy_version_id: Mapped[int] = mapped_column(BigId, nullable=False)
     stage: Mapped[str | None] = mapped_column(String(64))
