@@ -1,7 +1,7 @@
 """the language an answer is written in: customers.language_chosen_at, contact_plans.language
 
 Revision ID: b7d41e2c9a60
-Revises: 95cd095bbdbc
+Revises: 2efd90b5aa83
 Create Date: 2026-12-06 12:10:00
 
 The assistant answers a debtor in the language they wrote in unless they chose one in their
@@ -21,7 +21,7 @@ from alembic import op
 from recoup.kit.types import UTCDateTime
 
 revision: str = "b7d41e2c9a60"
-down_revision: str | None = "95cd095bbdbc"
+down_revision: str | None = "2efd90b5aa83"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
