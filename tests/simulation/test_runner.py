@@ -17,7 +17,7 @@ from recoup.bootstrap import init_database
 from recoup.contact.dispatch import DispatchConfig
 from recoup.kit.clock import SettableClock
 from recoup.kit.db import make_engine, make_sessionmaker
-from recoup.models import ContactPlan, Conversation, Payment
+from recoup.models import ContactPlan, Conversation, ConversationTurn, Payment
 from recoup.simulation.debtors import Debtors
 from recoup.simulation.runner import Simulation, SimulationResult, local
 from recoup.simulation.world import Portfolio, Responses, Wallet, World
@@ -216,3 +216,30 @@ def test_when_wallets_run_dry_less_is_paid_and_more_of_it_in_part(tmp_path: Path
     assert sum(dry.collected.values()) < sum(plenty.collected.values())
     assert dry.total("partial") > plenty.total("partial")
     audit_clean(sessions)
+
+
+def test_debtors_take_up_the_promise_the_assistants_alternatives_offer(tmp_path: Path) -> None:
+    """A debtor who asks in words for a promise past the policy's days is offered the
+    alternatives; when they include a promise, the debtor answers with one within them, which
+    the assistant makes and the conversation resolves. Catches `Debtors._in_words` no longer
+    answering the alternatives (the conversation would stay open with no promise) or the
+    assistant's `Answer` losing the days it offered."""
+    talkative = Responses(opens_link=0.5, replies_in_words=1.0)
+    result, sessions = simulate(tmp_path, "words", days=10, accounts=2000, responses=talkative)
+    answered = result.total("answered_alternatives")
+    assert answered > 0
+    with sessions() as session:
+        taken_up = session.execute(
+            select(func.count())
+            .select_from(ConversationTurn)
+            .where(ConversationTurn.action.like("promise:%"))
+            .where(
+                ConversationTurn.conversation_id.in_(
+                    select(ConversationTurn.conversation_id).where(
+                        ConversationTurn.action == "offered_alternatives"
+                    )
+                )
+            )
+        ).scalar()
+    # Each answer made its promise (a conversation may hold another, from a later message).
+    assert taken_up >= answered

@@ -109,6 +109,7 @@ class Answer:
     template: str | None  # the answer's template (None: nothing was answered)
     state: str
     text: str | None  # the answer as the chat shows it (and as the turn keeps it)
+    promise_days: int | None = None  # the alternatives: how far ahead a promise may be (0: none)
 
 
 @dataclass(frozen=True)
@@ -348,6 +349,7 @@ def _converse(
         outcome.template,
         conversation.state,
         said,
+        outcome.promise_days,
     )
 
 

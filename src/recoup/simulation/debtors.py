@@ -13,7 +13,7 @@ import datetime as dt
 import zoneinfo
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -59,6 +59,12 @@ WORDS = {
     "complaint": "complaint",
     "hardship": "hardship",
     "stop": "stop",
+}
+# A debtor's answer to the assistant's alternatives: a promise of what is overdue, in three days.
+FOLLOW_UP = {
+    "zh-Hans": "好的，那{month}月{day}号还{amount}元",
+    "zh-Hant": "好，那{month}月{day}號還{amount}元",
+    "en": "ok, I will pay {amount} on {month_name} {day}",
 }
 # The language a debtor writes in, by jurisdiction (else English).
 WRITES = {"CN": "zh-Hans", "TW": "zh-Hant", "HK": "zh-Hant", "MO": "zh-Hant"}
@@ -352,7 +358,9 @@ class Debtors:
                     # Recorded above, all together. (These once went on to `_arrange` too, each
                     # a savepoint, a read of the account and a refusal of the unknown kind.)
                     continue
-                if self._in_words(session, n, action, report):
+                if self._in_words(
+                    session, n, action, report, owed.get(action.account_id, (0, 0))[0]
+                ):
                     continue
                 if action.kind == "stop":
                     contact_flows.receive_sms(
@@ -371,11 +379,16 @@ class Debtors:
                 ):
                     report.events[action.kind] += 1
 
-    def _in_words(self, session: Session, n: int, action: Action, report: DayReport) -> bool:
+    def _in_words(
+        self, session: Session, n: int, action: Action, report: DayReport, overdue: int
+    ) -> bool:
         """Some debtors a text reached write back in words (`Responses.replies_in_words`): a
         held-out line of the assistant's labelled set with the intent of what they do, from the
         number the text reached, through the SMS webhook's own road (the assistant reads it, acts
-        through the same flows, answers or hands over). True when the debtor wrote."""
+        through the same flows, answers or hands over). A debtor who asked for a promise or a plan
+        the policy does not offer, and was offered the alternatives, answers them as the portal's
+        debtors do: a promise of what is overdue in three days (`FOLLOW_UP`). True when the
+        debtor wrote."""
         intent = WORDS.get(action.kind)
         number = self.number.get(action.account_id)
         rate = self.world.responses.replies_in_words
@@ -389,14 +402,43 @@ class Debtors:
             return False
         pick = self._draw(action.account_id, n, Salt.words_text, which)
         text = texts[min(int(pick * len(texts)), len(texts) - 1)]
+        answer = self._write(session, n, action, number, text, action.kind)
+        if answer is False:
+            return False
+        report.events["replied_in_words"] += 1
+        if answer is not None:
+            report.events[f"assistant:{answer.intent}"] += 1
+        if (
+            answer is not None
+            and answer.action == assistant_flows.OFFERED_ALTERNATIVES
+            and overdue > 0
+            and (days := answer.promise_days or 0) > 0
+        ):
+            # The alternatives offered a promise within `days`: they take it up, in words.
+            on = self.clock.now().astimezone(self.zone[action.account_id]).date()
+            on += dt.timedelta(days=min(3, days))
+            yuan = f"{overdue / 100:.2f}".removesuffix(".00")
+            follow_up = FOLLOW_UP[self._language(action.account_id)].format(
+                month=on.month, day=on.day, month_name=f"{on:%B}", amount=yuan
+            )
+            again = self._write(session, n, action, number, follow_up, "follow_up")
+            if again:
+                report.events["answered_alternatives"] += 1
+                report.events[f"assistant:{again.intent}"] += 1
+        return True
+
+    def _write(
+        self, session: Session, n: int, action: Action, number: str, text: str, what: str
+    ) -> assistant_flows.Answer | Literal[False] | None:
+        """One message in words through the SMS webhook's road, in a savepoint: the assistant's
+        answer (None: none), or False when the message was refused."""
         try:
             with session.begin_nested():
                 _, answer = assistant_flows.receive_sms(
                     session,
                     provider="simulation",
                     provider_id=(
-                        f"sim-{self.seed}-{n}-{self.clock.now():%H%M}-{action.account_id}-"
-                        f"{action.kind}"
+                        f"sim-{self.seed}-{n}-{self.clock.now():%H%M}-{action.account_id}-{what}"
                     ),
                     from_number=number,
                     body=text,
@@ -406,10 +448,7 @@ class Debtors:
                 )
         except RecoupError:
             return False
-        report.events["replied_in_words"] += 1
-        if answer is not None:
-            report.events[f"assistant:{answer.intent}"] += 1
-        return True
+        return answer
 
     def _language(self, account_id: int) -> str:
         return self.writes.get(account_id, "en")
