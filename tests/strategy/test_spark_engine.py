@@ -18,12 +18,12 @@ from recoup.contact import repository as contact_repo
 from recoup.daily import flows as daily_flows
 from recoup.ingest.columns import ORDER
 from recoup.ingest.importer import Importer
+from recoup.kit import spark as kit_spark
 from recoup.kit.clock import SettableClock
 from recoup.models import ContactPlan, StrategyDecision
 from recoup.privacy import service as privacy_service
 from recoup.simulation.generator import Generator
 from recoup.strategy import service as strategy_service
-from recoup.strategy import spark
 from recoup.strategy.policy import load_policy
 
 AS_OF = dt.date(2026, 6, 1)
@@ -172,7 +172,7 @@ class TestSparkDecidesAsLocal:
         self, session: Session, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Catches `session()` letting pyspark's ImportError through (a 500 and a traceback)."""
-        monkeypatch.setattr(spark, "_session", None)
+        monkeypatch.setattr(kit_spark, "_session", None)
         monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # as if not installed
         with pytest.raises(
             strategy_service.EngineUnavailable, match=r"pip install 'recoup\[spark\]'"

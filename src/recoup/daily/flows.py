@@ -98,7 +98,8 @@ def run_day(
     """Run the business day `day` (see the module). `timer(step)`, when given, is a context
     manager around each step (the simulator times them). `wallet`: where autopay collects
     (none: no collection today; the mandates wait for the next run that has one). `engine`:
-    where the strategy computes its decisions ("local" or "spark", `strategy_service.plan`)."""
+    where the scores and the strategy's decisions are computed ("local" or "spark",
+    `risk_service.score_day` and `strategy_service.plan`)."""
     step = progress or (lambda _msg: None)
     previous = repo.get(session, day)
     if previous is not None:
@@ -124,7 +125,7 @@ def run_day(
         )
     with _timed(timer, "scoring"):
         step("scoring the accounts owing")
-        result.scoring = risk_service.score_day(session, day, clock=clock)
+        result.scoring = risk_service.score_day(session, day, clock=clock, engine=engine)
     with _timed(timer, "strategy run"):
         step("deciding and planning contacts")
         try:

@@ -313,7 +313,7 @@ class ScoreDay:
         return out
 
 
-def score_day(session: Session, day: dt.date, *, clock: Clock) -> ScoreDay:
+def score_day(session: Session, day: dt.date, *, clock: Clock, engine: str = "local") -> ScoreDay:
     """Score every open account owing with each kind's active model (nothing when none is): the
     features as of `day` and the calibrated score, written to `account_scores`; the PSI of every
     feature and of the score against the model's training written to `risk_drift`, with a
@@ -323,23 +323,37 @@ def score_day(session: Session, day: dt.date, *, clock: Clock) -> ScoreDay:
     console, `contact explain`, the debtor's "my data" page), from the same features as of the
     score's day. Features as of a day read nothing after it, so they come out the same later;
     computing them for every account every day cost more than the rest of the step together
-    (docs/models.md, "Speed")."""
+    (docs/models.md, "Speed").
+
+    `engine`: where the features and scores are computed, "local" (this process) or "spark"
+    (per partition of customers, `risk.spark`: the same scores, the same drift)."""
     out = ScoreDay(day)
     active = repo.RiskModelRepository(session).active()
     if not active:
         return out
     with _timed(out, "read"):
         history = repo.history(session, since=day, until=day, owing_only=True)
-    with _timed(out, "features"):
-        computed = features.compute(history, [day])
-    for kind in KINDS:
-        row = active.get(kind)
-        if row is None:
-            continue
+    rows = {kind: active[kind] for kind in KINDS if kind in active}
+    if engine == "spark":
+        from recoup.risk import spark  # pyspark is optional: imported only when asked
+
+        with _timed(out, "features and scores on spark"):
+            on_spark = spark.score_by_customer(
+                history, day, {kind: row.artefact for kind, row in rows.items()}
+            )
+    elif engine == "local":
+        with _timed(out, "features"):
+            computed = features.compute(history, [day])
+    else:
+        raise ValidationFailed(f"unknown engine {engine!r} (local or spark)")
+    for kind, row in rows.items():
         model = engine_model(row)
-        population = computed.filter(features.population(kind))
-        with _timed(out, f"{kind} score"):
-            scores = tabular.predict(model, population)
+        if engine == "spark":
+            population, scores = on_spark[kind]
+        else:
+            population = computed.filter(features.population(kind))
+            with _timed(out, f"{kind} score"):
+                scores = tabular.predict(model, population)
         with _timed(out, f"{kind} write"):
             repo.replace_scores(session, day, kind, _score_rows(row, population, scores, day=day))
         out.scored[kind], out.models[kind] = population.height, row.id

@@ -1,41 +1,32 @@
 """The day's decisions on Apache Spark: the pure step (`planning.decide_day`: the kernel, the
-history join, the guard's batch check) run per partition of customers through `mapInArrow`.
+history join, the guard's batch check) run per partition of customers through `mapInArrow`
+(`recoup.kit.spark.run_by_customer`).
 
 What runs where:
 
-- the driver (this process) reads the day's frames from the database (`planning.read_day`),
-  partitions every frame by `customer_id` (modulo the partition count), so a customer's
-  accounts, contact history, consents and quiet hours land in one partition, and hands Spark a
-  DataFrame of one row per partition (its frames' rows as Arrow IPC payloads), one row in each
-  Spark partition;
-- each Python worker rebuilds its partition's frames and calls `decide_day` on them
-  (`mapInArrow`), returning the decisions and contact plans as Arrow IPC payloads;
+- the driver (this process) reads the day's frames from the database (`planning.read_day`) and
+  hands them to `run_by_customer`, which partitions every frame by `customer_id`, so a
+  customer's accounts, contact history, consents and quiet hours land in one partition;
+- each Python worker calls `decide_day` on its partition's frames, returning the decisions and
+  contact plans;
 - the driver concatenates them, and the caller writes them through their owners' repositories
   as the local engine's (COPY on PostgreSQL).
 
-The session is created once per process (`session()`), at `RECOUP_SPARK_MASTER` (default
-`local[2]`), with Spark's logs at WARN and its scratch files under one temporary folder.
-pyspark is an optional dependency (`pip install 'recoup[spark]'`): without it, asking for the
-engine is `SparkMissing`.
+The session is the process's one (`recoup.kit.spark.session`), at `RECOUP_SPARK_MASTER`
+(default `local[2]`). pyspark is an optional dependency (`pip install 'recoup[spark]'`):
+without it, asking for the engine is `SparkMissing`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
-import math
-import os
-import sys
-import tempfile
-import threading
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
-import pyarrow as pa
 
 from recoup.config import Settings
-from recoup.kit.errors import ValidationFailed
+from recoup.kit import spark as kit_spark
+from recoup.kit.spark import KEY, SparkMissing, Tables
 from recoup.strategy.policy import Policy
 
 if TYPE_CHECKING:
@@ -43,67 +34,18 @@ if TYPE_CHECKING:
 
     from recoup.strategy.service.planning import DayFrames
 
-DEFAULT_MASTER = "local[2]"
-# Rows per partition past which a day gets more partitions than the cluster's parallelism.
-ROWS_PER_PARTITION = 200_000
-KEY = "customer_id"
-_PART = "part"
-_IN_DDL = "part int, tables array<string>, payloads array<binary>"
-_OUT = pa.schema([(_PART, pa.int32()), ("table", pa.string()), ("payload", pa.binary())])
-_OUT_DDL = "part int, table string, payload binary"
-
-Tables = dict[str, pl.DataFrame]
-
-
-class SparkMissing(ValidationFailed):
-    code = "spark_missing"
-    description = "pyspark is not installed"
-
-
-_session: SparkSession | None = None
-_lock = threading.Lock()
+__all__ = ["SparkMissing", "decide_day", "master", "session"]
 
 
 def master() -> str:
     """Where Spark runs: the setting `RECOUP_SPARK_MASTER` (`local[N]`, `spark://host:7077`,
     `yarn`, ...; default `local[2]`)."""
-    return Settings().spark_master or DEFAULT_MASTER
+    return Settings().spark_master
 
 
 def session() -> SparkSession:
-    """The process's Spark session, created on first use and reused."""
-    global _session
-    with _lock:
-        if _session is not None:
-            return _session
-        try:
-            from pyspark.sql import SparkSession
-        except ImportError as exc:
-            raise SparkMissing(
-                "the spark engine needs pyspark: pip install 'recoup[spark]' (and Java 17+)"
-            ) from exc
-        url = master()
-        scratch = tempfile.mkdtemp(prefix="recoup-spark-")
-        if url.startswith("local"):
-            # Local workers run this interpreter (a cluster's have their own, with recoup).
-            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-            os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-        builder: Any = SparkSession.builder
-        _session = (
-            builder.master(url)
-            .appName("recoup-daily")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.local.dir", scratch)
-            .config("spark.sql.warehouse.dir", os.path.join(scratch, "warehouse"))
-            .config("spark.driver.extraJavaOptions", f"-Djava.io.tmpdir={scratch}")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .config("spark.sql.execution.arrow.maxRecordsPerBatch", "100000")
-            .getOrCreate()
-        )
-        _session.sparkContext.setLogLevel("WARN")
-        return _session
+    """The process's Spark session at `master()`, created on first use and reused."""
+    return kit_spark.session(master())
 
 
 def decide_day(
@@ -138,7 +80,7 @@ def decide_day(
         )
         return {"decisions": decisions, "contacts": contacts}
 
-    out = run_by_customer(tables, step)
+    out = kit_spark.run_by_customer(master(), tables, step)
     decisions = out.get("decisions", pl.DataFrame())
     contacts = out.get("contacts", pl.DataFrame())
     if decisions.height:
@@ -146,69 +88,3 @@ def decide_day(
     if contacts.height:
         contacts = contacts.sort("account_id")
     return decisions, contacts
-
-
-def run_by_customer(
-    tables: Tables, step: Callable[[Tables], Tables], *, partitions: int | None = None
-) -> Tables:
-    """`step` on every partition of customers: each frame in `tables` has a `customer_id`, and
-    `step` receives the rows of one partition's customers, frame by frame, with the columns and
-    types given. The frames it returns are concatenated across partitions (a frame no partition
-    returned is absent).
-
-    The driver partitions the rows (by `customer_id` modulo the partition count) and hands Spark
-    one row per partition: its number, and its frames' rows as Arrow IPC payloads, one Spark
-    partition each (`parallelize` with as many slices as rows). Spark moves those few rows (no
-    conversion of every fact into its own row format, which took longer than the decisions
-    themselves: docs/strategy.md) and `mapInArrow` runs `step` on each."""
-    spark = session()
-    rows = max((frame.height for frame in tables.values()), default=0)
-    count = partitions or max(
-        spark.sparkContext.defaultParallelism, math.ceil(rows / ROWS_PER_PARTITION)
-    )
-    schemas = {name: frame.schema for name, frame in tables.items()}
-    split = {
-        name: {
-            key[0]: part.drop(_PART)
-            for key, part in frame.with_columns((pl.col(KEY) % count).alias(_PART))
-            .partition_by(_PART, as_dict=True)
-            .items()
-        }
-        for name, frame in tables.items()
-    }
-    payloads = [
-        (
-            part,
-            list(split),
-            [_ipc(split[name].get(part, frame.clear())) for name, frame in tables.items()],
-        )
-        for part in range(count)
-    ]
-    data = spark.createDataFrame(spark.sparkContext.parallelize(payloads, numSlices=count), _IN_DDL)
-
-    def each(received: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in received:
-            for row in batch.to_pylist():
-                frames = {
-                    name: pl.read_ipc(io.BytesIO(payload)).cast(schemas[name])
-                    for name, payload in zip(row["tables"], row["payloads"], strict=True)
-                }
-                for name, frame in step(frames).items():
-                    yield pa.RecordBatch.from_pydict(
-                        {_PART: [row[_PART]], "table": [name], "payload": [_ipc(frame)]},
-                        schema=_OUT,
-                    )
-
-    collected = data.mapInArrow(each, _OUT_DDL).toArrow()
-    out: dict[str, list[pl.DataFrame]] = {}
-    for name, payload in zip(
-        collected.column("table").to_pylist(), collected.column("payload").to_pylist(), strict=True
-    ):
-        out.setdefault(name, []).append(pl.read_ipc(io.BytesIO(payload)))
-    return {name: pl.concat(frames, how="diagonal_relaxed") for name, frames in out.items()}
-
-
-def _ipc(frame: pl.DataFrame) -> bytes:
-    sink = io.BytesIO()
-    frame.write_ipc(sink)
-    return sink.getvalue()
