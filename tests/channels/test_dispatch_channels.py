@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import SettableClock
 from recoup.ledger import schemas
 from recoup.ledger import service as ledger_service
-from recoup.models import Account, Consent, ContactPlan, OptOut
+from recoup.models import Account, AuditEvent, Consent, ContactPlan, OptOut
 from recoup.worker.dispatcher import Dispatcher
 from tests.channels.providers import FakePost, FakeWeChat, FakeWhatsApp
 from tests.contact.test_dispatch import drain
@@ -43,7 +43,17 @@ def new_york(day: dt.date, hour: int) -> dt.datetime:
     )
 
 
-def us_account(session: Session, clock: SettableClock, jurisdiction: str = "US-NY-NYC") -> Account:
+SECOND_ADDRESS = schemas.AddressIn(
+    country="US", region="NY", city="Brooklyn", postal_code="11201", line="77 Court St Fl 2"
+)
+
+
+def us_account(
+    session: Session,
+    clock: SettableClock,
+    jurisdiction: str = "US-NY-NYC",
+    more: Sequence[schemas.AddressIn] = (),
+) -> Account:
     customer = ledger_service.create_customer(
         session,
         schemas.CustomerCreate(
@@ -57,7 +67,8 @@ def us_account(session: Session, clock: SettableClock, jurisdiction: str = "US-N
                     city="New York",
                     postal_code="10027",
                     line="500 W 120th St Apt 4",
-                )
+                ),
+                *more,
             ],
             jurisdiction=jurisdiction,
             preferred_language="en",
@@ -300,6 +311,56 @@ class TestLetterStatusCallback:
         assert self.report(client, clock, {"id": "L-never", "status": "delivered"}, old) == 404
         assert self.report(client, clock, {"id": "L-never", "status": "printed"}, old) == 404
         assert self.report(client, clock, {"id": first, "status": "lost"}, old) == 422
+
+    def test_a_returned_letter_marks_its_address_and_the_next_letter_goes_to_the_next_one(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        post: FakePost,
+        client: Any,
+    ) -> None:
+        """Catches a returned letter that leaves its address in use (checked: with the mark's
+        filter taken out of `contact.repository.postal_addresses`, the second letter goes to
+        the returned address again)."""
+        clock.set(new_york(AS_OF, 10))
+        account = us_account(session, clock, more=[SECOND_ADDRESS])
+
+        def send_one() -> ContactPlan:
+            contact = plan(session, account, "letter", "late_notice", "firm", clock.now())
+            session.commit()
+            drain(
+                dispatcher(sessions, clock, {"letter": post_adapter(post)}, letter_address=ADDRESS)
+            )
+            session.expire_all()
+            return contact
+
+        def posted_to() -> str:
+            body = post.requests_to("/v1/letter-batches")[-1].json()
+            return str(body["letters"][-1]["recipient"]["lines"])
+
+        first = send_one()
+        assert "500 W 120th St" in posted_to()
+        returned = {"id": str(first.provider_id), "status": "returned"}
+        assert self.report(client, clock, returned, POST_CALLBACK_SECRET) == 204
+        clock.advance(dt.timedelta(seconds=5))  # a later report of the same (a replay is a 409)
+        assert self.report(client, clock, returned, POST_CALLBACK_SECRET) == 204  # marked once
+        marks = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "customer.address_returned")
+        ).all()
+        assert len(marks) == 1
+        assert marks[0].subject_id == str(account.customer_id)
+        second = send_one()
+        assert status(session, second) == ("sent", [])
+        assert "77 Court St" in posted_to()
+        assert "500 W 120th St" not in posted_to()
+        # The second address comes back too: no address is left, the next letter is not sent.
+        returned = {"id": str(second.provider_id), "status": "returned"}
+        assert self.report(client, clock, returned, POST_CALLBACK_SECRET) == 204
+        sent_before = len(post.printed)
+        third = send_one()
+        assert status(session, third)[0] == "failed"
+        assert len(post.printed) == sent_before
 
 
 WA_PHONE_ID, WA_TOKEN = "106540352242922", "wa-token-dispatch"

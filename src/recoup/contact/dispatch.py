@@ -106,6 +106,8 @@ OPT_OUT = {
 }
 BUILT_IN = ("in_app", "call")  # delivered by Recoup itself: the inbox, the agents' queue
 SCRIPTED = ("call", "dial")  # spoken by an agent from a script: nothing to render
+# A letter's `address_index`: the address row it was sent to (a returned letter marks that one).
+LETTER_ADDRESS = "address:"
 CALL_QUEUE = "calls"
 UNSUBSCRIBE_DAYS = 365
 UNKNOWN_WHY = (
@@ -597,7 +599,7 @@ class _Context:
     due: Mapping[int, tuple[dt.date, int]]  # the next due date and what remains due on it
     phones: Mapping[int, tuple[str, str | None]]
     emails: Mapping[int, tuple[str, str | None]]
-    postal: Mapping[int, tuple[str, str | None, str | None, str | None, str]]
+    postal: Mapping[int, tuple[int, str, str | None, str | None, str | None, str]]
     itemized: Mapping[int, tuple[dt.date, int, int]]
     account_refs: Mapping[int, str]
     openids: Mapping[int, str]
@@ -702,8 +704,8 @@ class _Context:
     def _letter(self, r: Any, language: str, body: Any) -> Letter:
         """The letter this contact prints, dated today (its posting day), with the fields its
         jurisdiction requires; `Letter.missing` says which of them are absent."""
-        line, city, region, postal_code, country = self.postal.get(
-            r.customer_id, ("", None, None, None, "")
+        _, line, city, region, postal_code, country = self.postal.get(
+            r.customer_id, (0, "", None, None, None, "")
         )
         recipient = PostalAddress(r.name or "", (line,), city, region, postal_code, country)
         sender = PostalAddress(
@@ -792,7 +794,10 @@ class _Context:
         if r.channel == "email":
             return self.emails.get(r.customer_id, (None, None))
         if r.channel == "letter":  # addressed by name; the address travels in the letter
-            return (r.name or None) if r.customer_id in self.postal else None, None
+            address = self.postal.get(r.customer_id)
+            if address is None:
+                return None, None
+            return r.name or None, f"{LETTER_ADDRESS}{address[0]}"  # which address it went to
         if r.channel == "wechat":
             return self.openids.get(r.customer_id), None
         return r.external_ref, None  # push and in-app reach the wallet's user

@@ -451,6 +451,25 @@ def record_letter_status(session: Session, *, provider_id: str, status: str, clo
         clock=clock,
     ):  # fmt: skip
         raise NotFound("no letter of ours has that id")
+    if new == ContactStatus.bounced:
+        _address_returned(session, provider_id, clock)
+
+
+def _address_returned(session: Session, provider_id: str, clock: Clock) -> None:
+    """The address a returned letter went to is marked: the next letter goes to the customer's
+    next address on file, or, with none left, is not sent (`no letter address on file`)."""
+    letter = repo.by_provider_id(session, LETTER_PROVIDER, provider_id)
+    where = letter.address_index if letter is not None else None
+    if letter is None or not where or not where.startswith(dispatch.LETTER_ADDRESS):
+        return  # sent before letters recorded their address: nothing to mark
+    address_id = int(where.removeprefix(dispatch.LETTER_ADDRESS))
+    ledger_service.address_returned(
+        session,
+        letter.customer_id,
+        address_id,
+        evidence=f"letter {letter.id} returned to sender",
+        clock=clock,
+    )
 
 
 WHATSAPP_STATUS = {

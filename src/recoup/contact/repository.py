@@ -692,19 +692,20 @@ def emails(session: Session, customer_ids: Iterable[int]) -> dict[int, tuple[str
 
 def postal_addresses(
     session: Session, customer_ids: Iterable[int]
-) -> dict[int, tuple[str, str | None, str | None, str | None, str]]:
-    """Each customer's first postal address: (line, city, region, postal code, country). A letter
-    goes only where a street line is on file."""
+) -> dict[int, tuple[int, str, str | None, str | None, str | None, str]]:
+    """Each customer's first postal address a letter may go to: (its id, line, city, region,
+    postal code, country). A letter goes only where a street line is on file, and never to an
+    address a letter came back from (returned to sender)."""
     p = CustomerAddress
     stmt = (
-        select(p.customer_id, p.line, p.city, p.region, p.postal_code, p.country)
-        .where(among(session, p.customer_id, customer_ids))
-        .order_by(p.customer_id, p.position)
+        select(p.customer_id, p.id, p.line, p.city, p.region, p.postal_code, p.country)
+        .where(among(session, p.customer_id, customer_ids), p.returned_at.is_(None))
+        .order_by(p.customer_id, p.position, p.id)
     )
-    out: dict[int, tuple[str, str | None, str | None, str | None, str]] = {}
-    for customer_id, line, city, region, postal_code, country in session.execute(stmt):
+    out: dict[int, tuple[int, str, str | None, str | None, str | None, str]] = {}
+    for customer_id, address_id, line, city, region, postal_code, country in session.execute(stmt):
         if line and line.strip():
-            out.setdefault(customer_id, (line, city, region, postal_code, country))
+            out.setdefault(customer_id, (address_id, line, city, region, postal_code, country))
     return out
 
 

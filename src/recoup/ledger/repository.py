@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Index, Select, delete, func, insert, select
+from sqlalchemy import Index, Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
@@ -547,6 +548,20 @@ def insert_customer_addresses(session: Session, frame: pl.DataFrame) -> int:
         for column in ("city", "postal_code", "line")
     )
     return frames.insert_frame(session, CustomerAddress.__table__, sealed)  # type: ignore[arg-type]
+
+
+def mark_address_returned(
+    session: Session, customer_id: int, address_id: int, at: dt.datetime
+) -> bool:
+    """Mark the customer's address returned to sender (once: a second report changes nothing).
+    True when it was marked now."""
+    a = CustomerAddress
+    result = session.execute(
+        update(a)
+        .where(a.id == address_id, a.customer_id == customer_id, a.returned_at.is_(None))
+        .values(returned_at=at)
+    )
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
 
 
 def insert_accounts(session: Session, frame: pl.DataFrame) -> int:

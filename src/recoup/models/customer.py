@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from recoup.kit.crypto import EncryptedString
 from recoup.kit.indexes import email_index, national_id_index, phone_index
+from recoup.kit.types import UTCDateTime
 from recoup.models.base import BigId, CreatedMixin, IdMixin, Model
 
 
@@ -113,3 +114,5 @@ class CustomerAddress(IdMixin, Model):
         EncryptedString("customer_addresses.postal_code")
     )
     line: Mapped[str | None] = mapped_column(EncryptedString("customer_addresses.line"))
+    # When a letter sent here came back returned to sender: no letter goes here again.
+    returned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -33,6 +33,7 @@ from recoup.ledger.service.billing import (
     take_off,
 )
 from recoup.ledger.service.customers import (
+    address_returned,
     backfill_indexes,
     create_customer,
     erase_customer,
@@ -85,6 +86,7 @@ __all__ = [
     "account_ids_by_ref",
     "accounts_by_ref",
     "add_bill",
+    "address_returned",
     "allocations_of",
     "backfill_indexes",
     "bill_totals",

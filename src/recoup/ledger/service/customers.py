@@ -87,6 +87,26 @@ def set_language(session: Session, customer: Customer, language: str, *, clock: 
     session.flush()
 
 
+def address_returned(
+    session: Session, customer_id: int, address_id: int, *, evidence: str, clock: Clock
+) -> bool:
+    """A letter to this address of the customer's came back returned to sender: the address is
+    marked (no letter goes there again) and the mark goes on the audit ledger. False when it was
+    already marked, or is not this customer's."""
+    if not repository.mark_address_returned(session, customer_id, address_id, clock.now()):
+        return False
+    audit_service.record(
+        session,
+        actor="post",
+        action="customer.address_returned",
+        subject_type="customer",
+        subject_id=customer_id,
+        clock=clock,
+        details={"address": address_id, "evidence": evidence},
+    )
+    return True
+
+
 def erase_customer(session: Session, customer: Customer, *, name: str, external_ref: str) -> None:
     """Replace the customer's personal data (an erasure the privacy package decided): the name and
     reference given, no national ID, year of birth, sex or time zones, and no phones, e-mails or
