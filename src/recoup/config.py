@@ -108,6 +108,13 @@ class Settings(BaseSettings):
         description="where `recoup run daily --engine spark` runs Spark: `local[N]` (N worker "
         "threads here), `spark://host:7077`, `yarn`, `k8s://...` (docs/strategy.md)",
     )
+    spark_staging: str | None = Field(
+        None,
+        max_length=500,
+        description="a folder every Spark worker reads at the same path (a shared filesystem): "
+        "the day's frames go there as Parquet files per partition instead of inside the tasks "
+        "(docs/strategy.md); unset, they travel in the tasks",
+    )
     bucket_bounds: list[int] = Field(
         default_factory=lambda: [1, 31, 61, 91],
         description="lower DPD bound of each bucket after M0; defaults give M1 1-30 ... M3+ over 90",

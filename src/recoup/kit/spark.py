@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -90,7 +91,12 @@ def session(url: str) -> SparkSession:
 
 
 def run_by_customer(
-    url: str, tables: Tables, step: Callable[[Tables], Tables], *, partitions: int | None = None
+    url: str,
+    tables: Tables,
+    step: Callable[[Tables], Tables],
+    *,
+    partitions: int | None = None,
+    staging: str | None = None,
 ) -> Tables:
     """`step` on every partition of customers: each frame in `tables` has a `customer_id`, and
     `step` receives the rows of one partition's customers, frame by frame, with the columns and
@@ -101,7 +107,12 @@ def run_by_customer(
     one row per partition: its number, and its frames' rows as Arrow IPC payloads, one Spark
     partition each (`parallelize` with as many slices as rows). Spark moves those few rows (no
     conversion of every fact into its own row format, which took longer than the decisions
-    themselves: docs/strategy.md) and `mapInArrow` runs `step` on each."""
+    themselves: docs/strategy.md) and `mapInArrow` runs `step` on each.
+
+    `staging`: a folder every worker reads at the same path (a shared filesystem on a cluster).
+    Given, the driver writes each partition's frames there as Parquet files and the rows carry
+    their paths instead of the rows themselves, so the tasks stay small whatever the day's size;
+    the run's files are removed when it ends. The results come back as Arrow IPC either way."""
     spark = session(url)
     rows = max((frame.height for frame in tables.values()), default=0)
     count = partitions or max(
@@ -117,21 +128,62 @@ def run_by_customer(
         }
         for name, frame in tables.items()
     }
-    payloads = [
-        (
-            part,
-            list(split),
-            [_ipc(split[name].get(part, frame.clear())) for name, frame in tables.items()],
+    folder = None if staging is None else tempfile.mkdtemp(prefix="recoup-run-", dir=staging)
+
+    def payload(part: int, name: str, frame: pl.DataFrame) -> bytes:
+        if folder is None:
+            return _ipc(frame)
+        path = os.path.join(folder, f"{part}-{name}.parquet")
+        frame.write_parquet(path)
+        return path.encode()
+
+    def frame_of(name: str, payload: bytes) -> pl.DataFrame:
+        read = (
+            pl.read_ipc(io.BytesIO(payload))
+            if folder is None
+            else pl.read_parquet(payload.decode())
         )
-        for part in range(count)
-    ]
+        return read.cast(schemas[name])
+
+    try:
+        payloads = [
+            (
+                part,
+                list(split),
+                [
+                    payload(part, name, split[name].get(part, frame.clear()))
+                    for name, frame in tables.items()
+                ],
+            )
+            for part in range(count)
+        ]
+        collected = _map(spark, payloads, count, frame_of, step)
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+    out: dict[str, list[pl.DataFrame]] = {}
+    for name, result in zip(
+        collected.column("table").to_pylist(), collected.column("payload").to_pylist(), strict=True
+    ):
+        out.setdefault(name, []).append(pl.read_ipc(io.BytesIO(result)))
+    return {name: pl.concat(frames, how="diagonal_relaxed") for name, frames in out.items()}
+
+
+def _map(
+    spark: SparkSession,
+    payloads: list[tuple[int, list[str], list[bytes]]],
+    count: int,
+    frame_of: Callable[[str, bytes], pl.DataFrame],
+    step: Callable[[Tables], Tables],
+) -> pa.Table:
+    """The partitions' rows through `step` on Spark's Python workers: (part, table, payload)."""
     data = spark.createDataFrame(spark.sparkContext.parallelize(payloads, numSlices=count), _IN_DDL)
 
     def each(received: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in received:
             for row in batch.to_pylist():
                 frames = {
-                    name: pl.read_ipc(io.BytesIO(payload)).cast(schemas[name])
+                    name: frame_of(name, payload)
                     for name, payload in zip(row["tables"], row["payloads"], strict=True)
                 }
                 for name, frame in step(frames).items():
@@ -140,13 +192,7 @@ def run_by_customer(
                         schema=_OUT,
                     )
 
-    collected = data.mapInArrow(each, _OUT_DDL).toArrow()
-    out: dict[str, list[pl.DataFrame]] = {}
-    for name, payload in zip(
-        collected.column("table").to_pylist(), collected.column("payload").to_pylist(), strict=True
-    ):
-        out.setdefault(name, []).append(pl.read_ipc(io.BytesIO(payload)))
-    return {name: pl.concat(frames, how="diagonal_relaxed") for name, frames in out.items()}
+    return data.mapInArrow(each, _OUT_DDL).toArrow()
 
 
 def _ipc(frame: pl.DataFrame) -> bytes:

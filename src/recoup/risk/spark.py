@@ -55,7 +55,9 @@ def score_by_customer(
             out[kind] = population.with_columns(pl.Series(SCORE, scores, dtype=pl.Float64))
         return out
 
-    done = kit_spark.run_by_customer(Settings().spark_master, tables, step)
+    done = kit_spark.run_by_customer(
+        Settings().spark_master, tables, step, staging=Settings().spark_staging
+    )
     result: dict[str, tuple[pl.DataFrame, np.ndarray]] = {}
     for kind in artefacts:
         got = done.get(kind)

@@ -80,7 +80,7 @@ def decide_day(
         )
         return {"decisions": decisions, "contacts": contacts}
 
-    out = kit_spark.run_by_customer(master(), tables, step)
+    out = kit_spark.run_by_customer(master(), tables, step, staging=Settings().spark_staging)
     decisions = out.get("decisions", pl.DataFrame())
     contacts = out.get("contacts", pl.DataFrame())
     if decisions.height:
