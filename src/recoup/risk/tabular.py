@@ -32,19 +32,22 @@ import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 # OpenMP threads that wait for work spin by default: on shared cores a spinning thread takes the
 # core its partner needs, and training slows tenfold. Waiting threads sleep instead (read once, when
-# LightGBM's OpenMP runtime loads: before the import below; a value set by the operator wins).
+# LightGBM's OpenMP runtime loads: after this module's import; a value set by the operator wins).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import lightgbm as lgb
 import numpy as np
 import polars as pl
-from sklearn.isotonic import IsotonicRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, train_test_split
+
+# LightGBM and scikit-learn are imported where a model is trained, loaded or measured, not with
+# this module: every `recoup` command imports it (through the daily run's scoring), and the two
+# cost some 3 s of CPU at start (`python -X importtime`), which most commands never need.
+if TYPE_CHECKING:
+    import lightgbm as lgb
+    from sklearn.isotonic import IsotonicRegression
 
 Kind = Literal["numeric", "categorical"]
 FORMAT = "recoup.tabular/1"
@@ -235,6 +238,9 @@ def _fit(
 ) -> lgb.Booster:
     """A booster with early stopping on an inner stratified tenth of the rows, or a fixed count
     of rounds when `settings` says `num_rounds` (or a class is too rare to split)."""
+    import lightgbm as lgb
+    from sklearn.model_selection import train_test_split
+
     lgb_params = {k: v for k, v in settings.items() if k not in ("num_rounds", "max_rounds")}
     lgb_params["seed"] = seed
     fixed = settings.get("num_rounds")
@@ -262,6 +268,8 @@ def _rounds(booster: lgb.Booster) -> int:
 
 
 def _isotonic(raw: np.ndarray, y: np.ndarray) -> IsotonicRegression:
+    from sklearn.isotonic import IsotonicRegression
+
     return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
 
 
@@ -356,6 +364,9 @@ def train(
     `params` are LightGBM's, over `DEFAULTS`; two are the engine's own: `num_rounds` (a fixed
     count, no early stopping) and `max_rounds`. `progress` hears one line per fold and one for the
     final booster (`folds + 1` calls; one with `folds=0`)."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
     if target not in frame.columns:
         raise ModelError(f"no column {target!r}; the columns are: {', '.join(frame.columns)}")
     if folds == 1 or folds < 0:
@@ -469,6 +480,8 @@ def train(
 
 @lru_cache(maxsize=8)
 def _booster(text: str) -> lgb.Booster:
+    import lightgbm as lgb
+
     return lgb.Booster(model_str=text)
 
 
@@ -721,9 +734,11 @@ def loads(text: str) -> Model:
     if any(k not in names or v not in (-1, 0, 1) for k, v in monotone.items()):
         raise ModelError("model file: monotone must map model columns to -1, 0 or +1")
     booster = _field(data, "booster", str, "the model")
+    from lightgbm.basic import LightGBMError
+
     try:
         loaded = _booster(booster)
-    except lgb.basic.LightGBMError as exc:
+    except LightGBMError as exc:
         raise ModelError(f"model file: the booster does not load ({exc})") from None
     if loaded.num_feature() != len(columns):
         raise ModelError(
