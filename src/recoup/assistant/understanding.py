@@ -10,7 +10,10 @@ Rules first, where a rule is right and a miss is costly; the model for the rest:
 1. `vulnerable` (signs of crisis: self-harm, wanting to die, not being able to go on; in
    simplified and traditional Chinese, Cantonese, English and pinyin) wins over everything: a
    person at once, all collection paused. A cue is a cue even negated or quoted ("I'm not going to
-   kill myself"): a false alarm costs an agent's minute, a miss costs far more.
+   kill myself"): a false alarm costs an agent's minute, a miss costs far more The cues are
+   phrases and families of words (`CRISIS_FRAMES`: an ingestion verb before a drug family,
+   affairs put in order, farewells, a plan and the means, danger from others); everyday words
+   that "die" (`EVERYDAY`: a phone, a game, laughter) are taken out before they are read.
 2. `stop` next: an unsubscribe keyword standing alone ("STOP", "TD", "停", with at most
    politeness around it), one that means nothing else anywhere ("退订", "unsubscribe", "opt out",
    "拒收"), STOP and TD in capitals anywhere, as SMS gateways read them, or an explicit request to
