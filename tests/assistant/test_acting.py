@@ -614,3 +614,124 @@ class TestTheLanguageWrittenIn:
         bodies = [str(sent["body"]) for sent in spooled(tmp_path, "sms")]
         assert [b for b in bodies if "智能助手自动回复" in b]
         assert not [b for b in bodies if "automated assistant" in b]
+
+
+class TestTheOptOutConfirmationLanguage:
+    """王芳's language on file is zh-CN (the wallet's, never chosen by her): the one confirmation
+    an opt-out earns is in the language she wrote the opt-out in, as the assistant's answers,
+    unless she chose a language. Confirming always in the customer's language (no `language`
+    passed to `confirm_opt_out`) fails the first three (tried)."""
+
+    def _stop(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        client: TestClient,
+        settings: Settings,
+        tmp_path: Path,
+        text: str,
+        *,
+        chosen: bool = False,
+    ) -> tuple[ContactPlan, str]:
+        account, number = debtor(session, clock)
+        if chosen:
+            from recoup.contact import flows as contact_flows
+
+            contact_flows.set_preferences(
+                session,
+                account.customer_id,
+                language="zh-CN",
+                channels={"sms", "call", "email", "push", "in_app"},
+                quiet=None,
+                source="portal",
+                clock=clock,
+            )
+            session.commit()
+        response = twilio_post(client, settings, INBOUND, sms("SMoptlang", number, text))
+        assert response.status_code == 200, response.text
+        session.expire_all()
+        confirmation = session.execute(
+            select(ContactPlan).where(ContactPlan.template == "opt_out_confirmation")
+        ).scalar_one()
+        clock.advance(dt.timedelta(minutes=1))
+        drain(dispatcher(sessions, clock, spool(tmp_path, "sms")))
+        bodies = [str(sent["body"]) for sent in spooled(tmp_path, "sms")]
+        [body] = [b for b in bodies if "短信" in b or "簡訊" in b or "text messages" in b]
+        return confirmation, body
+
+    def test_an_english_stop_from_a_chinese_customer_is_confirmed_in_english(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        client: TestClient,
+        settings: Settings,
+        tmp_path: Path,
+    ) -> None:
+        confirmation, body = self._stop(
+            session, sessions, clock, client, settings, tmp_path, "STOP"
+        )
+        assert confirmation.language == "en"
+        assert "You're unsubscribed from text messages" in body
+        assert "退订" not in body
+
+    def test_a_stop_in_english_words_is_confirmed_in_english(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        client: TestClient,
+        settings: Settings,
+        tmp_path: Path,
+    ) -> None:
+        """The assistant's road ("stop texting me" is no keyword): the same language."""
+        confirmation, body = self._stop(
+            session, sessions, clock, client, settings, tmp_path, "please stop texting me"
+        )
+        assert confirmation.language == "en"
+        assert "You're unsubscribed from text messages" in body
+
+    def test_a_traditional_退訂_is_confirmed_in_traditional_chinese(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        client: TestClient,
+        settings: Settings,
+        tmp_path: Path,
+    ) -> None:
+        confirmation, body = self._stop(
+            session, sessions, clock, client, settings, tmp_path, "退訂"
+        )
+        assert confirmation.language == "zh-TW"
+        assert "您已退訂簡訊提醒" in body
+
+    def test_a_chinese_code_is_confirmed_in_the_customer_s_language(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        client: TestClient,
+        settings: Settings,
+        tmp_path: Path,
+    ) -> None:
+        confirmation, body = self._stop(session, sessions, clock, client, settings, tmp_path, "TD")
+        assert confirmation.language is None
+        assert "您已退订短信提醒" in body
+
+    def test_a_language_she_chose_wins_over_the_stop_s(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        client: TestClient,
+        settings: Settings,
+        tmp_path: Path,
+    ) -> None:
+        """Fails with the `language_chosen_at` check removed from `confirm_opt_out` (tried)."""
+        confirmation, body = self._stop(
+            session, sessions, clock, client, settings, tmp_path, "STOP", chosen=True
+        )
+        assert confirmation.language is None
+        assert "您已退订短信提醒" in body

@@ -146,3 +146,128 @@ def test_the_unseen3_set_keeps_its_level() -> None:
     assert result.recall_stop >= 0.94
     assert result.recall_vulnerable >= 0.93
     assert result.macro_f1 >= 0.92
+
+
+# The fourth wave's families (docs/assistant.md, "Where the crisis and stop rules come from"):
+# phrases written for the families, none of them a message of the labelled set or of unseen2-4.
+CRISIS_FAMILIES = [
+    "我刚吞了一整瓶艾司唑仑",  # an overdose: a sedative, any ingestion verb
+    "喝了敌敌畏",  # a pesticide
+    "吃了几十片止痛片",  # painkillers in a quantity no one takes for a headache
+    "啱啱食咗成排必理痛",
+    "swallowed a whole box of ibuprofen",
+    "I took all of my ambien",
+    "drank some antifreeze",
+    "I took 40 aspirin",
+    "后事都安排好了",  # affairs in order
+    "遗嘱立好了",
+    "支付宝密码留给我老婆了",
+    "把儿子托付给我姐了",
+    "给爸妈写了一封信",
+    "my affairs are in order now",  # (the family's wording, inverted)
+    "I drew up a will last night",
+    "I found a home for my cat",
+    "跟你们道别了",  # farewells
+    "goodbye world",
+    "thanks for everything, really",
+    "我在计划怎么了结",  # a plan, the means
+    "I have the means now",
+    "觉得自己好多余",  # worthlessness, hopelessness
+    "I feel completely worthless",
+    "nothing to look forward to now",
+    "用玻璃割手",  # self-harm
+    "burning myself again",
+    "我前度日日打我",  # danger from others
+    "my mum beats me when she is angry",
+    "he threatened to kill me",
+    "someone is stalking me",
+    "每晚都喝醉",  # 988: drinking to cope
+    "不想见任何人",  # withdrawing
+    "想同归于尽",  # rage, revenge
+    "I wish I'd never been born",
+    "活着有什么用",
+]
+# Lookalikes of the families: ordinary words that hold a drug, a device that "dies", a plan to pay.
+FAMILY_LOOKALIKES = [
+    "吃了两片布洛芬，头不疼了",
+    "刚从药房拿了感冒药",
+    "手机死机了",
+    "我死党帮我还",
+    "打游戏死了三次",
+    "my laptop is dead",
+    "my phone is dying",
+    "the plant in my kitchen died",
+    "I have a plan to pay this off",
+    "I took the day off to sort this out",
+    "thanks, will pay on Friday",
+]
+
+
+@pytest.mark.parametrize("text", CRISIS_FAMILIES)
+def test_every_family_of_warning_signs_is_a_crisis_by_rule(text: str) -> None:
+    """Removing `CRISIS_FRAMES` from the crisis rule makes 30 of these 35 fail (tried; older
+    cues catch the other five)."""
+    assert is_crisis(folded(text)), text
+
+
+@pytest.mark.parametrize("text", FAMILY_LOOKALIKES)
+def test_the_families_lookalikes_are_not_a_crisis(text: str) -> None:
+    """Removing `EVERYDAY` (a device, a game or a plant that dies) makes "打游戏死了三次" and "my
+    phone is dying" fail (tried)."""
+    assert not is_crisis(folded(text)), text
+
+
+STOP_FAMILIES = [
+    "请勿来电",  # a verb of contact after a negation
+    "不用再致电我了",
+    "你们停止打来好吗",
+    "以后都不再联系我",
+    "唔使再打嚟",
+    "請停止推送",
+    "我不想再接你们的电话",
+    "拒绝接听催收电话",
+    "取消全部提醒",
+    "从通讯录里删掉我",  # removal from a list
+    "把我的号码移出你们的名单",
+    "請從列表刪除我",
+    "delete my number from the call list",
+    "scrub me from your database",
+    "I'd like to stop getting these",
+    "I no longer want to be contacted",
+    "I don't consent to these texts",
+    "cancel all alerts",
+]
+STOP_LOOKALIKES = [
+    "不用了，谢谢你们的电话",
+    "能把我从黑名单删掉吗",
+    "让你们经理联系我",
+    "please cancel the autopay",
+    "I want to stop by the branch",
+]
+
+
+@pytest.mark.parametrize("text", STOP_FAMILIES)
+def test_every_family_of_opt_out_wording_is_a_stop_by_rule(text: str) -> None:
+    """Removing the fourth wave's lines of `STOP_PHRASE` makes 17 of these 18 fail (tried), and the unseen4 test."""
+    assert is_stop(text, folded(text)) or asks_to_stop(folded(text)), text
+
+
+@pytest.mark.parametrize("text", STOP_LOOKALIKES)
+def test_the_opt_out_families_lookalikes_are_not_a_stop(text: str) -> None:
+    assert not is_stop(text, folded(text)), text
+    assert not asks_to_stop(folded(text)), text
+
+
+def test_the_unseen4_set_keeps_its_level() -> None:
+    """unseen4 (written from the opt-out wording and the crisis lines' signs before the fourth
+    wave changed any rule, never trained on): every stop and crisis message caught, as measured
+    after the wave (docs/assistant.md, "The unseen4 set")."""
+    rows = dataset.load(source=dataset.UNSEEN4_FILE)
+    assert len(rows) >= 150
+    assert {r.split for r in rows} == {"unseen4"}
+    assert sum(r.intent == "stop" for r in rows) >= 50
+    assert sum(r.intent == "vulnerable" for r in rows) >= 50
+    result = dataset.evaluate(rows, [understand(r.message.text, at=r.message.at) for r in rows])
+    assert result.recall_stop == 1.0
+    assert result.recall_vulnerable == 1.0
+    assert result.macro_f1 >= 0.90

@@ -557,8 +557,12 @@ def _stop(work: _Turn) -> _Outcome:
             evidence=f"conversation {work.conversation.id} turn {work.turn.id}",
             clock=work.clock,
         )
-    if work.channel == "sms":  # the one confirmation an opt-out earns, as for STOP
-        contact_flows.confirm_opt_out(work.session, work.customer.id, work.clock.now())
+    if work.channel == "sms":  # the one confirmation an opt-out earns, as for STOP, in the
+        # language the request was written in unless the debtor chose one (`_reply_language`)
+        own = language_for(work.customer.preferred_language, work.customer.jurisdiction)
+        contact_flows.confirm_opt_out(
+            work.session, work.customer.id, work.clock.now(), language=_reply_language(work, own)
+        )
         return _Outcome("opted_out", None, None, ConversationState.closed)
     return _Outcome("opted_out", "assistant_stopped", None, ConversationState.closed)
 

@@ -34,6 +34,7 @@ from recoup.contact import dispatch
 from recoup.contact import repository as repo
 from recoup.contact import service as contact_service
 from recoup.contact.dispatch import DispatchConfig
+from recoup.contact.templates import language_for
 from recoup.delinquency.repository import DelinquencyRepository
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, NotFound, ValidationFailed
@@ -69,15 +70,35 @@ OPT_OUT_WORDS = frozenset(
         "退訂簡訊",
     }
 )
+# The language an opt-out keyword is written in, to confirm the opt-out in it (`confirm_opt_out`):
+# CTIA's English keywords are English, 退订 and 退訂 are their script; the Chinese carriers' codes
+# (TD, T, N) and 取消, shared by both scripts, say nothing of it (the customer's language).
+KEYWORD_LANGUAGE = {
+    **dict.fromkeys(
+        ("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"), "en"
+    ),
+    "退订": "zh-CN",
+    "退订短信": "zh-CN",
+    "退訂": "zh-TW",
+    "退訂簡訊": "zh-TW",
+}
 REPLIES_QUEUE = "replies"
 PROVIDER_ID_MAX = 128  # inbound_messages.provider_id
 STATUS_RANK = {"sent": 1, "delivered": 2, "bounced": 2}
 
 
-def is_opt_out(text: str) -> bool:
+def _keyword(text: str) -> str:
     words = unicodedata.normalize("NFKC", text).strip().lower()
-    words = re.sub(r"[\s\W_]+", "", words)
-    return words in OPT_OUT_WORDS
+    return re.sub(r"[\s\W_]+", "", words)
+
+
+def is_opt_out(text: str) -> bool:
+    return _keyword(text) in OPT_OUT_WORDS
+
+
+def keyword_language(text: str) -> str | None:
+    """The template language an opt-out keyword is written in (`KEYWORD_LANGUAGE`), or None."""
+    return KEYWORD_LANGUAGE.get(_keyword(text))
 
 
 @dataclass(frozen=True)
@@ -140,7 +161,7 @@ def receive_sms(
                 evidence=f"inbound message {message.id}",
                 clock=clock,
             )
-            confirm_opt_out(session, customer_id, now)
+            confirm_opt_out(session, customer_id, now, language=keyword_language(body))
         elif task_replies:
             _reply_task(session, customer_id, message.id, now)
     audit_service.record(
@@ -517,13 +538,25 @@ def _open_accounts(session: Session, customer_id: int) -> list[int]:
     return AccountRepository(session).open_ids_of_customer(customer_id)
 
 
-def confirm_opt_out(session: Session, customer_id: int, now: dt.datetime) -> None:
-    """One confirmation of the opt-out, through the outbox like every other message."""
+def confirm_opt_out(
+    session: Session, customer_id: int, now: dt.datetime, *, language: str | None = None
+) -> None:
+    """One confirmation of the opt-out, through the outbox like every other message: in
+    `language` (the one the debtor wrote the opt-out in) unless they chose a language themselves
+    (`customers.language_chosen_at`), as the assistant's answers; None, or their own language,
+    leaves the dispatcher to render it in the customer's."""
     accounts = _open_accounts(session, customer_id)
     if not accounts:
         return
     if repo.planned_today(session, customer_id, "opt_out_confirmation", now.date()):
         return
+    customer = CustomerRepository(session).get(customer_id)
+    if language is not None and (
+        customer is None
+        or customer.language_chosen_at is not None
+        or language == language_for(customer.preferred_language, customer.jurisdiction)
+    ):
+        language = None
     contact_service.plan_service_message(
         session,
         account_id=accounts[0],
@@ -532,6 +565,7 @@ def confirm_opt_out(session: Session, customer_id: int, now: dt.datetime) -> Non
         template="opt_out_confirmation",
         channel="sms",
         now=now,
+        language=language,
     )
 
 
