@@ -735,3 +735,65 @@ class TestTheOptOutConfirmationLanguage:
         )
         assert confirmation.language is None
         assert "您已退订短信提醒" in body
+
+
+class TestIdleConversations:
+    """An open conversation with nothing either way for a week expires: the daily sweep
+    (`expire_idle`) takes it off the open list with an audit entry, and a message after a week
+    starts a new conversation instead of continuing a stale one (its misunderstandings
+    forgotten)."""
+
+    def test_the_daily_sweep_expires_a_week_old_open_conversation_only(
+        self, session: Session, clock: SettableClock, client: TestClient, settings: Settings
+    ) -> None:
+        """Catches the sweep taking a conversation a person holds, or one still fresh (checked:
+        the state filter taken out of `ConversationRepository.idle`, the handed-over one
+        expires)."""
+        from recoup.assistant import service as assistant_service
+
+        account, number = debtor(session, clock)
+        twilio_post(client, settings, INBOUND, sms("SMidle", number, "一个月后还500"))
+        waiting = conversation_of(session, account)
+        assert waiting.state == "open"
+        held = Conversation(
+            customer_id=account.customer_id, account_id=account.id, channel="chat",
+            state="handed_over", language="zh-Hans", misunderstandings=0,
+            opened_at=clock.now(), updated_at=clock.now(), handed_over_reason="asked",
+        )  # fmt: skip
+        session.add(held)
+        session.flush()
+
+        clock.advance(dt.timedelta(days=6, hours=23))
+        assert assistant_service.expire_idle(session, clock=clock) == 0
+        clock.advance(dt.timedelta(hours=2))
+        assert assistant_service.expire_idle(session, clock=clock) == 1
+        session.expire_all()
+        assert session.get(Conversation, waiting.id).state == "expired"  # type: ignore[union-attr]
+        assert session.get(Conversation, held.id).state == "handed_over"  # type: ignore[union-attr]
+        [entry] = session.execute(
+            select(AuditEvent).where(AuditEvent.action == "assistant.conversation_expired")
+        ).scalars()
+        assert entry.subject_id == str(waiting.id)
+        assert assistant_service.expire_idle(session, clock=clock) == 0  # once
+
+    def test_a_message_after_a_week_starts_a_new_conversation(
+        self, session: Session, clock: SettableClock, client: TestClient, settings: Settings
+    ) -> None:
+        """Catches a stale conversation continued (checked: without `_idle` in
+        `assistant.service.conversation`, the second message joins the first conversation and
+        counts as its second misunderstanding: handed over)."""
+        account, number = debtor(session, clock)
+        twilio_post(client, settings, INBOUND, sms("SMold", number, "🙂🙂🙂"))
+        clock.advance(dt.timedelta(days=8))
+        twilio_post(client, settings, INBOUND, sms("SMnew", number, "🙂🙂🙂"))
+
+        session.expire_all()
+        rows = list(
+            session.execute(
+                select(Conversation)
+                .where(Conversation.customer_id == account.customer_id)
+                .order_by(Conversation.id)
+            ).scalars()
+        )
+        assert [c.state for c in rows] == ["expired", "open"]
+        assert rows[1].misunderstandings == 1

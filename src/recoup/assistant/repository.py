@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from recoup.kit.repository import Repository
 from recoup.models import Conversation, ConversationState, ConversationTurn, Payment
@@ -42,6 +42,27 @@ class ConversationRepository(Repository[Conversation]):
             .limit(1)
         )
         return self.session.execute(stmt).scalars().first()
+
+    def idle(self, before: dt.datetime, *, limit: int) -> list[int]:
+        """Open conversations (the assistant's, not a person's) untouched since `before`."""
+        c = Conversation
+        stmt = (
+            select(c.id)
+            .where(c.state == ConversationState.open, c.updated_at < before)
+            .order_by(c.id)
+            .limit(limit)
+        )
+        return list(self.session.execute(stmt).scalars())
+
+    def expire(self, ids: Sequence[int], at: dt.datetime) -> int:
+        """Those conversations `expired`, if still open."""
+        c = Conversation
+        result = self.session.execute(
+            update(c)
+            .where(c.id.in_(list(ids)), c.state == ConversationState.open)
+            .values(state=ConversationState.expired, updated_at=at)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     def change(self, row: Conversation | ConversationTurn, **values: Any) -> None:
         for name, value in values.items():

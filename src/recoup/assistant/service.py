@@ -25,6 +25,8 @@ from recoup.kit.errors import NotFound, ValidationFailed
 from recoup.models import Conversation, ConversationState, ConversationTurn
 
 CHANNELS = ("sms", "email", "chat")
+# An open conversation with nothing either way for this long expires (`expire_idle`).
+IDLE = dt.timedelta(days=7)
 MAX_TEXT = 1_600  # an SMS concatenated to its limit; the chat form takes no more
 # Languages as the understanding names them, and the templates' names for them.
 TEMPLATE_LANGUAGE = {"zh-Hans": "zh-CN", "zh-Hant": "zh-TW", "en": "en"}
@@ -44,9 +46,12 @@ def conversation(
         raise ValidationFailed(f"channel must be one of {', '.join(CHANNELS)}")
     repo = ConversationRepository(session)
     live = repo.live(customer_id, channel)
+    now = clock.now()
+    if live is not None and _idle(live, now):
+        move(session, live, ConversationState.expired, actor="assistant", clock=clock)
+        live = None
     if live is not None:
         return live
-    now = clock.now()
     return repo.add(
         customer_id=customer_id,
         account_id=account_id,
@@ -57,6 +62,40 @@ def conversation(
         opened_at=now,
         updated_at=now,
     )
+
+
+def _idle(conversation: Conversation, now: dt.datetime) -> bool:
+    return conversation.state == ConversationState.open and conversation.updated_at < now - IDLE
+
+
+def expire_idle(session: Session, *, clock: Clock, batch: int = 1_000) -> int:
+    """Expire the assistant's open conversations with nothing either way for `IDLE` (a debtor
+    offered alternatives who never answered, a question left there): they leave the open list,
+    count as neither resolved nor handed over, and the debtor's next message starts a new one.
+    One audit entry each. Returns how many expired. The daily run's caller runs it each day."""
+    repo = ConversationRepository(session)
+    now = clock.now()
+    total = 0
+    while ids := repo.idle(now - IDLE, limit=batch):
+        expired = repo.expire(ids, now)
+        audit_service.record_many(
+            session,
+            [
+                audit_service.Entry(
+                    actor="assistant",
+                    action=f"assistant.conversation_{ConversationState.expired}",
+                    subject_type="conversation",
+                    subject_id=i,
+                    details={"from": ConversationState.open, "reason": "idle"},
+                )
+                for i in ids
+            ],
+            clock=clock,
+        )
+        total += expired
+        if len(ids) < batch:
+            break
+    return total
 
 
 def get(session: Session, conversation_id: int) -> Conversation:

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from recoup.assistant import service as assistant_service
 from recoup.channels.wallet import WalletPaymentsAdapter
 from recoup.cli.common import Runtime, console, fail, parse_date, runtime
 from recoup.daily import flows as daily_flows
@@ -60,6 +61,7 @@ def run_daily(
 def run_and_print(
     rt: Runtime, day: dt.date, *, actor: str, engine: str = "local"
 ) -> daily_flows.DayRun:
+    expired = 0
     with console.status("daily run") as status:
         try:
             url, secrets = rt.settings.wallet_api
@@ -76,6 +78,8 @@ def run_and_print(
                         wallet=wallet,
                         engine=engine,
                     )
+                    if result.ran:  # the assistant's conversations idle for a week
+                        expired = assistant_service.expire_idle(session, clock=rt.clock)
             finally:
                 wallet.close()
         except RecoupError as exc:
@@ -127,6 +131,8 @@ def run_and_print(
         console.print(f"[dim]{result.no_policy}[/]")
     if result.tasks_expired:
         console.print(f"{result.tasks_expired:,} agent tasks from earlier days expired")
+    if expired:
+        console.print(f"{expired:,} conversations with the assistant idle for a week expired")
     return result
 
 
