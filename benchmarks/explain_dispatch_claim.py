@@ -1,7 +1,8 @@
 """EXPLAIN (ANALYZE, BUFFERS) of the claim's statements on a copy of bench_dispatch's planned day
-(docs/benchmarks.md, "The outbox dispatcher"): the due read (`claim_due`), the joined read of the
-claimed contacts with their account, state and customer (`repository.contacts`), and the batch's
-status update (`kit.bulk.update_rows`), each in a transaction rolled back.
+(docs/benchmarks.md, "The outbox dispatcher"): the due read (`claim_due`, the single read of every
+due row it was and the ordered read per status it is), the joined read of the claimed contacts with
+their account, state and customer (`repository.contacts`), and the batch's status update
+(`kit.bulk.update_rows`), each in a transaction rolled back, after an ANALYZE.
 
     python -m benchmarks.explain_dispatch_claim \
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/recoup_bench_dispatch
@@ -27,6 +28,23 @@ WHERE (c.status IN ('planned', 'queued', 'deferred') AND c.scheduled_at <= '{NOW
    OR (c.status = 'sending' AND c.lease_until < '{NOW}')
 ORDER BY c.scheduled_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED
 """
+
+DUE_PER_STATUS = (
+    "WITH "
+    + ", ".join(
+        f"due_{status} AS (SELECT id, scheduled_at FROM contact_plans WHERE status = '{status}' "
+        f"AND {cond} ORDER BY scheduled_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED)"
+        for status, cond in (
+            ("planned", f"scheduled_at <= '{NOW}'"),
+            ("deferred", f"scheduled_at <= '{NOW}'"),
+            ("queued", f"scheduled_at <= '{NOW}'"),
+            ("sending", f"lease_until < '{NOW}'"),
+        )
+    )
+    + " SELECT id FROM (SELECT * FROM due_planned UNION ALL SELECT * FROM due_deferred"
+    " UNION ALL SELECT * FROM due_queued UNION ALL SELECT * FROM due_sending) AS due"
+    " ORDER BY scheduled_at LIMIT %(batch)s"
+)
 
 JOINED = """
 SELECT c.id, c.account_id, c.customer_id, c.status, c.channel, c.template, c.tone, c.treatment,
@@ -74,7 +92,12 @@ def main() -> None:
             ]
             conn.rollback()
             for name, sql, params in (
-                ("the due read (claim_due)", DUE, {"batch": args.batch}),
+                (
+                    "the due read as it was (every due row read and sorted)",
+                    DUE,
+                    {"batch": args.batch},
+                ),
+                ("the due read per status (claim_due)", DUE_PER_STATUS, {"batch": args.batch}),
                 ("the joined read (repository.contacts)", JOINED, {"ids": ids}),
                 (
                     "the status update (bulk.update_rows)",
