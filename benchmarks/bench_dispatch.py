@@ -37,6 +37,7 @@ from benchmarks.common import fresh_database, load_portfolio, timed
 from benchmarks.yardstick import yardstick
 from recoup.channels import Accepted, Outgoing
 from recoup.channels.spool import SpoolAdapter
+from recoup.contact import dispatch
 from recoup.contact.dispatch import DispatchConfig
 from recoup.delinquency import service as delinquency_service
 from recoup.kit import crypto
@@ -187,6 +188,7 @@ def run_dispatch(
         dispatcher = Dispatcher(
             factory, adapters, clock=clock, config=DispatchConfig(worker="bench", batch=args.batch)
         )
+        claims = time_claims(dispatcher)
         print(f"  before: {yardstick()}", flush=True)
         profiler = cProfile.Profile() if args.profile else None
         start = time.perf_counter()
@@ -196,6 +198,7 @@ def run_dispatch(
         outcomes: Counter[str] = dispatcher.run(stop=threading.Event(), until_idle=True)
         elapsed = time.perf_counter() - start
         cpu = time.process_time() - cpu
+        database_cpu = backends_cpu(factory)
         if profiler is not None:
             profiler.disable()
             stats = pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative"))
@@ -210,6 +213,61 @@ def run_dispatch(
         f"{sent / elapsed:,.0f} messages a second; this process's CPU {cpu:.1f} s = "
         f"{sent / cpu:,.0f} messages a CPU second (the database's work not included)"
     )
+    if claims["n"]:
+        print(
+            f"  the claiming thread: {claims['n']} claims, {claims['wall']:.2f} s "
+            f"({claims['wall'] / claims['n'] * 1e3:.0f} ms a claim), of it "
+            f"{claims['cpu']:.2f} s its own CPU; the rest waited (the database, the other "
+            f"threads' turn at the interpreter, the machine's other processes)"
+        )
+    if sent and database_cpu is not None:
+        print(
+            f"  CPU a message: this process {cpu / sent * 1e6:,.0f} µs, its PostgreSQL backends "
+            f"{database_cpu / sent * 1e6:,.0f} µs ({database_cpu:.1f} s)"
+        )
+
+
+def time_claims(dispatcher: Dispatcher) -> dict[str, float]:
+    """Wall and CPU time of the claims (claim and re-check, on the dispatcher's own thread: the
+    step the batches wait for in turn), summed over the run."""
+    totals = {"n": 0, "wall": 0.0, "cpu": 0.0}
+    claim = dispatcher._claim
+
+    def timed_claim() -> dispatch.Claimed:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return claim()
+        finally:
+            totals["n"] += 1
+            totals["wall"] += time.perf_counter() - wall
+            totals["cpu"] += time.thread_time() - cpu
+
+    dispatcher._claim = timed_claim  # type: ignore[method-assign]
+    return totals
+
+
+def backends_cpu(factory: sessionmaker[Session]) -> float | None:
+    """CPU seconds (user and system) of this database's client backends, read from /proc when
+    PostgreSQL runs on this machine. The run's pool opened them after the database was copied,
+    so it is the run's work on the database's side (with the connections' start-up)."""
+    with factory() as session:
+        pids = list(
+            session.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND backend_type = 'client backend'"
+                )
+            ).scalars()
+        )
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None  # not on this machine, or gone
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 if __name__ == "__main__":

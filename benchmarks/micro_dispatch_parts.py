@@ -1,6 +1,8 @@
-"""CPU a call of three parts of a message's re-check: the content rule (one scan per category or at
-once), money formatting (Babel or the locale's pattern) and the pay link (docs/benchmarks.md, "The
-outbox dispatcher").
+"""CPU a call of four parts of a message's re-check: the content rule (one scan per category or at
+once), money formatting (Babel or the locale's pattern), the pay link, and the frequency caps of a
+Chinese contact (every cap pack's rule for CN, no history and two earlier messages; the general
+path with the day's bounds computed each time, against `tally` with its short cut and remembered
+bounds) (docs/benchmarks.md, "The outbox dispatcher").
 
     python -m benchmarks.micro_dispatch_parts
 """
@@ -11,7 +13,10 @@ import time
 from babel import Locale
 
 from recoup.arrangements.links import LIFETIME, PATH, pay_link
-from recoup.compliance import content
+from recoup.compliance import content, localtime
+from recoup.compliance import tally as tally_module
+from recoup.compliance.packs import CapRule, load_guard
+from recoup.compliance.tally import Event, Subject, counted, tally, windowed
 from recoup.kit import money
 from recoup.kit.tokens import sign_token
 
@@ -34,6 +39,38 @@ cats = tuple(
 loc = Locale.parse("zh_CN")
 now = dt.datetime(2026, 6, 1, 11, tzinfo=dt.UTC)
 key = b"k" * 32
+
+
+caps = [
+    r
+    for pack in load_guard().packs_for("CN", "creditor")
+    for r in pack.rules
+    if isinstance(r, CapRule)
+]
+shanghai = ("Asia/Shanghai",)
+subject = Subject(now, shanghai, debt_id="1")
+earlier = [
+    Event(at=now - dt.timedelta(hours=h), channel="sms", result="sent", debt_ids=("1",))
+    for h in (3, 30)
+]
+
+
+def computed_start(at, zones, days_back=0):
+    return localtime._day_start.__wrapped__(at, tuple(zones), days_back)
+
+
+def computed_end(at, zones, days_ahead=1):
+    return localtime._day_end.__wrapped__(at, tuple(zones), days_ahead)
+
+
+def general(rules, events, subject):
+    """`tally` as it was: the windowed count whatever was counted, the day's bounds computed."""
+    start, end = tally_module.day_start, tally_module.day_end
+    tally_module.day_start, tally_module.day_end = computed_start, computed_end
+    try:
+        return [windowed(r, counted(r, events, subject), subject) for r in rules]
+    finally:
+        tally_module.day_start, tally_module.day_end = start, end
 
 
 def cpu(f, n):
@@ -61,6 +98,14 @@ for _round in range(2):
         3000,
     )
     f = cpu(lambda i: pay_link("http://x", key, customer_id=i, contact_id=i, now=now), 3000)
+    g0 = cpu(lambda i: general(caps, [], subject), 3000)
+    t0 = cpu(lambda i: [tally(r, [], subject) for r in caps], 3000)
+    g2 = cpu(lambda i: general(caps, earlier, subject), 3000)
+    t2 = cpu(lambda i: [tally(r, earlier, subject) for r in caps], 3000)
+    print(
+        f"{len(caps)} caps, no history: general {g0:.1f} / tally {t0:.1f} µs; "
+        f"two earlier messages: general {g2:.1f} / tally {t2:.1f} µs"
+    )
     print(
         f"content per category {a:.1f} / at once {b:.1f} µs; money babel {c:.1f} / shape {d:.1f} µs; pay link sign_token {e:.1f} / direct {f:.1f} µs"
     )

@@ -6,10 +6,13 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from recoup.compliance import localtime
 from recoup.compliance.codes import UNRECORDED
 from recoup.compliance.packs import CapRule
-from recoup.compliance.tally import Event, Subject, tally
+from recoup.compliance.tally import Event, Subject, counted, tally, windowed
 
 pytestmark = pytest.mark.pure
 UTC = dt.UTC
@@ -112,3 +115,70 @@ class TestWindows:
         assert tally(messages_only, unrecorded, subject).count == 0
         answered = [replace(unrecorded[0], result="connected")]
         assert tally(conversations, answered, subject).count == 0
+
+
+ZONES = ("UTC", "Asia/Shanghai", "America/New_York", "America/Los_Angeles", "Asia/Kolkata")
+WINDOWS = [("minutes", 60), ("local_day", 1), ("days", 7), ("iso_week", 1), ("calendar_month", 1)]
+instants = st.datetimes(
+    min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2027, 12, 31), timezones=st.just(UTC)
+)
+
+
+class TestTheShortCuts:
+    """The dispatcher asks every cap of every contact; two short cuts make that cheap and must give
+    the general path's answer."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        window=st.sampled_from(WINDOWS),
+        maximum=st.integers(1, 3),
+        now=instants,
+        zones=st.lists(st.sampled_from(ZONES), min_size=1, max_size=3, unique=True),
+        history=st.lists(
+            st.tuples(
+                st.integers(-40 * 24 * 60, 60),  # minutes from now: some ahead of it
+                st.sampled_from(["call", "sms"]),
+                st.sampled_from(["outbound", "inbound"]),
+            ),
+            max_size=4,
+        ),
+    )
+    def test_a_tally_is_the_windowed_count_of_what_counts(
+        self,
+        window: tuple[str, int],
+        maximum: int,
+        now: dt.datetime,
+        zones: list[str],
+        history: list[tuple[int, str, str]],
+    ) -> None:
+        # Catches a short cut for an empty history that answers for a history that is not (e.g.
+        # `if rule.max > 0` without `not times`): counted events would be reported as none.
+        cap = replace(
+            rule(window[0], window[1], maximum=maximum), count_channels=frozenset({"call"})
+        )
+        past = [
+            Event(at=now + dt.timedelta(minutes=m), channel=c, result="connected", direction=d)
+            for m, c, d in history
+        ]
+        subject = Subject(now, tuple(zones))
+        assert tally(cap, past, subject) == windowed(cap, counted(cap, past, subject), subject)
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        now=instants,
+        zones=st.lists(st.sampled_from(ZONES), min_size=1, max_size=3, unique=True),
+        days=st.integers(0, 8),
+    )
+    def test_remembered_day_bounds_are_the_computed_ones(
+        self, now: dt.datetime, zones: list[str], days: int
+    ) -> None:
+        # Catches a remembered answer keyed on less than its question (the zones or the days left
+        # out of the cache's key): the same instant asked with other zones or days would get it.
+        for zs in (zones, zones[:1], list(reversed(zones))):
+            for k in (0, days):
+                assert localtime.day_start(now, zs, k) == localtime._day_start.__wrapped__(
+                    now, tuple(zs), k
+                )
+                assert localtime.day_end(now, zs, k + 1) == localtime._day_end.__wrapped__(
+                    now, tuple(zs), k + 1
+                )

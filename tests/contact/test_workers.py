@@ -5,12 +5,13 @@ once take different rows without waiting for each other (PostgreSQL's SKIP LOCKE
 from __future__ import annotations
 
 import datetime as dt
+import random
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -112,6 +113,52 @@ class TestSkipLocked:
                 assert time.monotonic() - began < 2
         assert len(theirs) == 10
         assert not set(mine) & set(theirs)
+
+
+class TestClaimOrder:
+    def test_a_claim_takes_the_earliest_due_contacts_of_every_kind(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """The claim takes, of the contacts waiting (planned, queued, deferred) whose moment has
+        come and those `sending` whose lease ran out, the `limit` earliest, whatever the mix.
+        On PostgreSQL that is one ordered read per kind (`claim_due`); catches a kind left out
+        (the ended leases' read removed: those contacts are never claimed)."""
+        for _ in range(24):
+            account = create_account(session, clock, customer=create_customer(session, clock))
+            add_bill(session, clock, account, AS_OF - dt.timedelta(days=10), 50_000)
+        delinquency_service.run_daily(session, AS_OF, clock=clock)
+        activate(session, clock)
+        strategy_service.run(session, AS_OF, clock=clock)
+        ids = list(session.scalars(select(ContactPlan.id).order_by(ContactPlan.id)))
+        assert len(ids) >= 20
+        now = shanghai(AS_OF, 19)
+        kinds = ["planned", "queued", "planned", "deferred", "planned", "sending"]
+        kinds += ["planned", "sending_held", "planned", "sent", "planned", "future"]
+        rng = random.Random(7)
+        minutes = rng.sample(range(1, 600), len(ids))  # moments in another order than the ids
+        due: dict[int, dt.datetime] = {}
+        for i, (contact_id, m) in enumerate(zip(ids, minutes, strict=True)):
+            kind = kinds[i % len(kinds)]
+            moment = now - dt.timedelta(minutes=m)
+            values: dict[str, object] = {"status": kind, "scheduled_at": moment}
+            if kind.startswith("sending"):
+                values["status"] = "sending"
+                ended = kind == "sending"
+                values["lease_until"] = now + dt.timedelta(minutes=-1 if ended else 1)
+            if kind == "future":
+                values["status"] = "planned"
+                values["scheduled_at"] = now + dt.timedelta(minutes=m)
+            session.execute(
+                update(ContactPlan).where(ContactPlan.id == contact_id).values(**values)
+            )
+            if kind in ("planned", "queued", "deferred", "sending"):
+                due[contact_id] = moment
+        session.flush()
+        earliest = sorted(due, key=due.__getitem__)
+        for limit in (1, 3, 5, len(due), len(due) + 5):
+            with session.begin_nested():
+                claimed = contact_repo.claim_due(session, now, limit=limit)
+            assert claimed == earliest[:limit], limit
 
 
 @pytest.mark.postgres

@@ -181,11 +181,24 @@ def local_date(at: dt.datetime, zone_name: str) -> dt.date:
 
 def day_start(at: dt.datetime, zones: Sequence[str], days_back: int = 0) -> dt.datetime:
     """The earliest instant that is on (local today - days_back) in any candidate zone."""
-    return min(utc_at(local_date(at, z) - dt.timedelta(days=days_back), 0, z) for z in zones)
+    return _day_start(at, tuple(zones), days_back)
 
 
 def day_end(at: dt.datetime, zones: Sequence[str], days_ahead: int = 1) -> dt.datetime:
     """The latest local midnight (today + days_ahead) over the candidate zones."""
+    return _day_end(at, tuple(zones), days_ahead)
+
+
+# Remembered, bounded: a dispatcher's batch asks every cap of every contact the same question (one
+# instant, the same few zones), and the answer depends on nothing else (an aware instant's local
+# date does not depend on the zone it was written in, and equal instants hash alike).
+@lru_cache(maxsize=4096)
+def _day_start(at: dt.datetime, zones: tuple[str, ...], days_back: int) -> dt.datetime:
+    return min(utc_at(local_date(at, z) - dt.timedelta(days=days_back), 0, z) for z in zones)
+
+
+@lru_cache(maxsize=4096)
+def _day_end(at: dt.datetime, zones: tuple[str, ...], days_ahead: int) -> dt.datetime:
     return max(utc_at(local_date(at, z) + dt.timedelta(days=days_ahead), 0, z) for z in zones)
 
 

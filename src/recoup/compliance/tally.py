@@ -84,6 +84,15 @@ def _counts_result(rule: CapRule, result: str) -> bool:
 
 def tally(rule: CapRule, events: Iterable[Event], subject: Subject) -> Tally:
     times = counted(rule, events, subject)
+    if not times and rule.max > 0:
+        # Nothing counted: every window holds none, below any cap, so nothing to release. Most
+        # debtors at send time (the dispatcher asks each cap of each contact) have no history.
+        return Tally(0)
+    return windowed(rule, times, subject)
+
+
+def windowed(rule: CapRule, times: list[dt.datetime], subject: Subject) -> Tally:
+    """The count of the counted `times` (oldest first) in the rule's window now, and the release."""
     at, zones = subject.at, subject.zones
     match rule.window_kind:
         case "minutes":

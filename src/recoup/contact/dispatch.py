@@ -106,6 +106,7 @@ OPT_OUT = {
 }
 BUILT_IN = ("in_app", "call")  # delivered by Recoup itself: the inbox, the agents' queue
 SCRIPTED = ("call", "dial")  # spoken by an agent from a script: nothing to render
+DIALLED = frozenset(("sms", "whatsapp", *SCRIPTED))  # reach the customer's phone number
 # A letter's `address_index`: the address row it was sent to (a returned letter marks that one).
 LETTER_ADDRESS = "address:"
 CALL_QUEUE = "calls"
@@ -461,7 +462,7 @@ def _context(
     accounts = {r.account_id for r in rows}
     customers = {r.customer_id for r in rows}
     # Numbers and addresses are sealed: open only those the contacts' channels use (`_address`).
-    dialled = {r.customer_id for r in rows if r.channel in ("sms", "whatsapp", *SCRIPTED)}
+    dialled = {r.customer_id for r in rows if r.channel in DIALLED}
     mailed = {r.customer_id for r in rows if r.channel == "email"}
     posted = {r.customer_id for r in rows if r.channel == "letter"}
     letters = {r.account_id for r in rows if r.channel == "letter"}
@@ -789,7 +790,7 @@ class _Context:
             )
 
     def _address(self, r: Any) -> tuple[str | None, str | None]:
-        if r.channel in ("sms", "whatsapp", *SCRIPTED):
+        if r.channel in DIALLED:
             return self.phones.get(r.customer_id, (None, None))
         if r.channel == "email":
             return self.emails.get(r.customer_id, (None, None))

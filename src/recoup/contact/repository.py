@@ -10,7 +10,18 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, Double, Table, case, func, literal_column, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Double,
+    Table,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -442,6 +453,34 @@ def claim_due(session: Session, now: dt.datetime, *, limit: int) -> list[int]:
     """Ids of due contacts, locked for this transaction: waiting ones whose time has come, and ones
     a crashed worker left `sending` past their lease. Other workers skip the locked rows."""
     c = ContactPlan
+    if session.get_bind().dialect.name == "postgresql":
+        # One locked, ordered read per status, each served by the (status, scheduled_at) index
+        # and stopped at `limit` rows; then the earliest `limit` of them. A single read with the
+        # statuses OR-ed cannot use the index's order: it read and sorted every due row at each
+        # claim (10,640 rows, 12-20 ms, for the first of a day's claims; a day of millions would
+        # take seconds a claim). Rows a branch locked beyond the final `limit` stay locked by this
+        # transaction until it commits, untouched (other workers skip them meanwhile).
+        branches = [
+            select(c.id, c.scheduled_at)
+            .where(c.status == status, c.scheduled_at <= now)
+            .order_by(c.scheduled_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte(f"due_{status}")
+            for status in WAITING
+        ]
+        branches.append(
+            select(c.id, c.scheduled_at)
+            .where(c.status == ContactStatus.sending, c.lease_until < now)
+            .order_by(c.scheduled_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("due_lease_ended")
+        )
+        due = union_all(*(select(b.c.id, b.c.scheduled_at) for b in branches)).subquery()
+        return list(
+            session.execute(select(due.c.id).order_by(due.c.scheduled_at).limit(limit)).scalars()
+        )
     stmt = (
         select(c.id)
         .where(
