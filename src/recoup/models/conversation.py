@@ -16,7 +16,7 @@ class ConversationState(StrEnum):
     handed_over = "handed_over"  # a person has it: the assistant only records what comes in
     resolved = "resolved"  # what was asked is done (a promise, a plan, an answer)
     closed = "closed"  # nothing more will come of it (a wrong number, an opt-out)
-    expired = "expired"  # open, and nothing came either way for a week: the next message starts anew
+    expired = "expired"  # open with nothing either way for a week: a new message starts anew
 
 
 class Conversation(IdMixin, Model):
