@@ -174,3 +174,60 @@ def test_three_workers_drain_one_outbox_once(tmp_path: Path, process_database: s
     assert figures.lost == 0, figures
     assert figures.sent > 0.9 * figures.planned, figures
     assert len([w for w, n in figures.senders.items() if n > 0]) >= 2, figures.senders
+
+
+@pytest.mark.postgres
+class TestOneCustomerOneChecker:
+    def test_two_workers_never_check_one_customers_caps_at_once(
+        self,
+        database: Engine,  # noqa: F811 - the fixture imported above
+    ) -> None:
+        """Two calls to one person due at once, each claimed by a different worker in claims
+        that overlap: the second must not count the person's calls without the first's (China:
+        an hour between calls), so it leaves the call for its next claim, which, after the first
+        committed, defers it. Catches the removal of `contact.repository.lock_customers` from
+        `dispatch.claim` (checked: both calls are then marked `sending`)."""
+        from recoup.compliance import load_guard
+        from recoup.contact import dispatch
+        from tests.contact.test_replies import add_contact
+
+        sessions = make_sessionmaker(database)
+        clock = SettableClock(shanghai(AS_OF, 9))
+        with sessions() as session:  # add_contact commits
+            customer = create_customer(session, clock, name="王芳")
+            accounts = [create_account(session, clock, customer=customer) for _ in range(2)]
+            for account in accounts:
+                add_bill(session, clock, account, AS_OF - dt.timedelta(days=12), 50_000)
+            delinquency_service.run_daily(session, AS_OF, clock=clock)
+            clock.set(shanghai(AS_OF, 10))
+            calls = [
+                add_contact(session, clock, a, channel="dial", treatment="agent_dial_1").id
+                for a in accounts
+            ]
+        guard, now = load_guard(), shanghai(AS_OF, 10) + dt.timedelta(minutes=5)
+
+        def config(name: str) -> DispatchConfig:
+            return DispatchConfig(worker=name, batch=1, pipeline=False)
+
+        with sessions.begin() as first:
+            mine = dispatch.claim(
+                first, now=now, config=config("A"), guard=guard, channels=["dial"]
+            )
+            assert [p.contact_id for p in mine.ready] == [calls[0]]
+            with sessions.begin() as second:
+                theirs = dispatch.claim(
+                    second, now=now, config=config("B"), guard=guard, channels=["dial"]
+                )
+                assert theirs.ready == []  # the person is being checked by A: left for later
+        with sessions.begin() as second:
+            later = dispatch.claim(
+                second, now=now, config=config("B"), guard=guard, channels=["dial"]
+            )
+            assert later.ready == []
+        with sessions.begin() as session:
+            status = dict(
+                session.execute(
+                    select(ContactPlan.id, ContactPlan.status).where(ContactPlan.id.in_(calls))
+                ).all()
+            )
+        assert status == {calls[0]: "sending", calls[1]: "deferred"}

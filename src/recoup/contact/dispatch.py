@@ -191,6 +191,10 @@ def claim(
     if not ids:
         return out
     rows = repo.contacts(session, ids)
+    # One worker at a time checks a customer's caps: the contacts of a customer another worker
+    # is claiming now stay due (still locked by this claim until it commits) for the next claim.
+    held = repo.lock_customers(session, {r.customer_id for r in rows}, wait=False)
+    rows = [r for r in rows if r.customer_id in held]
     ctx = _context(session, rows, now=now, config=config, guard=guard)
     changes: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []

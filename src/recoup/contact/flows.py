@@ -661,6 +661,8 @@ def dial_many(
             )
         )
     repo.add_plans(session, contacts)
+    # A dispatcher claiming one of these customers now finishes first: the caps count its sends.
+    repo.lock_customers(session, {a.customer_id for a in accounts.values()}, wait=True)
     verdicts = dispatch.check_many(
         session, [c.id for c in contacts], now=now, config=config, guard=guard, channels=channels
     )

@@ -19,6 +19,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     union_all,
     update,
 )
@@ -494,6 +495,38 @@ def claim_due(session: Session, now: dt.datetime, *, limit: int) -> list[int]:
         .with_for_update(skip_locked=True)
     )
     return list(session.execute(stmt).scalars())
+
+
+# The advisory locks' key space for "sending to this customer" (`lock_customers`): the
+# customer's id under a prefix of its own, so no other advisory lock shares a key.
+_CUSTOMER_SENDS = 0x5243 << 48
+
+
+def lock_customers(session: Session, customer_ids: Collection[int], *, wait: bool) -> set[int]:
+    """This transaction's hold on sending to these customers, so two transactions never check
+    the same customer's frequency caps at once (each would count the contacts the other has
+    committed but not the ones it is about to send). PostgreSQL: a transaction-scoped advisory
+    lock per customer, taken in id order (no deadlock between two takers); `wait=False` takes
+    the free ones only and answers which (the dispatcher leaves the others' contacts for its
+    next claim), `wait=True` waits for each (a person's call). SQLite writes one transaction at
+    a time: every customer is held."""
+    wanted = sorted(set(customer_ids))
+    if not wanted or session.get_bind().dialect.name != "postgresql":
+        return set(wanted)
+    keys = {"keys": wanted, "space": _CUSTOMER_SENDS}
+    if wait:
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(k + :space) FROM unnest(CAST(:keys AS bigint[])) k"),
+            keys,
+        )
+        return set(wanted)
+    result = session.execute(
+        text(
+            "SELECT k, pg_try_advisory_xact_lock(k + :space) FROM unnest(CAST(:keys AS bigint[])) k"
+        ),
+        keys,
+    )
+    return {int(k) for k, held in result if held}
 
 
 def lock_sending(session: Session, ids: Sequence[int], worker: str) -> list[int]:
