@@ -1,7 +1,9 @@
 """The floors of `recoup.assistant.understanding` (VULNERABLE_FLOOR, STOP_FLOOR), chosen on the
 train split alone: 5-fold out-of-fold probabilities of the model (no rules), and for each candidate
 floor the share of the intent's messages it would catch and the share of the others it would flag.
-The rule: the lowest candidate flagging at most 2 % of the other messages.
+The rule: the lowest candidate flagging at most 2 % of the other messages. It chooses STOP_FLOOR;
+it chose VULNERABLE_FLOOR until the fifth wave's train-only crisis lines, after which no candidate
+flags 2 % or less and `scripts/assistant_crisis_floor.py` chooses it.
 
     PYTHONPATH=src .venv/bin/python scripts/assistant_floors.py
 """
