@@ -125,13 +125,71 @@ def by_ids(session: Session, ids: Collection[int]) -> dict[int, AgentTask]:
     }
 
 
-def open_on(session: Session, day: dt.date, *, policy_queues_only: bool, limit: int) -> list[int]:
-    """The open tasks of a day, highest priority first."""
+def _of_sources(sources: Collection[str | None]) -> ColumnElement[bool]:
     t = AgentTask
-    stmt = select(t.id).where(t.as_of_date == day, t.status == "open")
-    if policy_queues_only:
-        stmt = stmt.where(t.source.is_(None))
-    return list(session.execute(stmt.order_by(t.priority.desc(), t.id).limit(limit)).scalars())
+    named = [s for s in sources if s is not None]
+    return or_(t.source.is_(None), t.source.in_(named)) if None in sources else t.source.in_(named)
+
+
+def _workable_now(day: dt.date, now: dt.datetime, sources: Collection[str | None]) -> Any:
+    """The day's open tasks of these sources nobody holds, whose moment has come."""
+    t = AgentTask
+    return and_(
+        t.as_of_date == day,
+        t.status == "open",
+        _of_sources(sources),
+        _free(now),
+        or_(t.due_at.is_(None), t.due_at <= now),
+    )
+
+
+def first_per_account(
+    session: Session,
+    day: dt.date,
+    now: dt.datetime,
+    *,
+    sources: Collection[str | None],
+    limit: int,
+) -> list[tuple[int, int]]:
+    """(task, account) for at most `limit` accounts: each account's highest-priority workable task
+    (`_workable_now`), the accounts in the order of that task's priority. One row per account,
+    however many queues hold it (a window function, on SQLite and PostgreSQL alike)."""
+    t = AgentTask
+    ranked = (
+        select(
+            t.id,
+            t.account_id,
+            t.priority,
+            func.row_number()
+            .over(partition_by=t.account_id, order_by=(t.priority.desc(), t.id))
+            .label("n"),
+        )
+        .where(_workable_now(day, now, sources))
+        .subquery()
+    )
+    stmt = (
+        select(ranked.c.id, ranked.c.account_id)
+        .where(ranked.c.n == 1)
+        .order_by(ranked.c.priority.desc(), ranked.c.id)
+        .limit(limit)
+    )
+    return [(r[0], r[1]) for r in session.execute(stmt)]
+
+
+def workable_of_accounts(
+    session: Session,
+    account_ids: Collection[int],
+    day: dt.date,
+    now: dt.datetime,
+    *,
+    sources: Collection[str | None],
+) -> list[int]:
+    """The workable tasks (`_workable_now`) of these accounts, every queue's."""
+    t = AgentTask
+    stmt = select(t.id).where(
+        among(session, t.account_id, account_ids), _workable_now(day, now, sources)
+    )
+    return list(session.scalars(stmt.order_by(t.id)))
 
 
 def close(
@@ -230,10 +288,7 @@ def candidates(
     open tasks of the workable queues nobody holds (or whose holder's lock ran out), not given to
     another agent; the ones given to this agent first (any day), then by priority."""
     t = AgentTask
-    named = [s for s in sources if s is not None]
-    of_queue = (
-        or_(t.source.is_(None), t.source.in_(named)) if None in sources else t.source.in_(named)
-    )
+    of_queue = _of_sources(sources)
     stmt = (
         select(t.id, t.account_id, t.taken_by)
         .where(
@@ -261,10 +316,7 @@ def workable_of_account(
 ) -> list[int]:
     """The open tasks of one account an agent works together (a policy queue's and a call's)."""
     t = AgentTask
-    named = [s for s in sources if s is not None]
-    of_queue = (
-        or_(t.source.is_(None), t.source.in_(named)) if None in sources else t.source.in_(named)
-    )
+    of_queue = _of_sources(sources)
     stmt = select(t.id).where(
         t.account_id == account_id,
         t.status == "open",

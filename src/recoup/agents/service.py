@@ -73,9 +73,25 @@ def get_many(session: Session, ids: Sequence[int]) -> dict[int, AgentTask]:
     return found
 
 
-def next_open(session: Session, day: dt.date, *, limit: int) -> list[int]:
-    """The policy queues' open tasks of the day, highest priority first."""
-    return repo.open_on(session, day, policy_queues_only=True, limit=limit)
+@dataclass(frozen=True)
+class Round:
+    """A dialler's round: one task to dial per account (its highest-priority one), the accounts
+    highest priority first, and every workable task of those accounts, to close with the call."""
+
+    dial: list[int]
+    tasks: list[int]
+
+
+def next_round(session: Session, day: dt.date, now: dt.datetime, *, limit: int) -> Round:
+    """What "next account" would offer, `limit` accounts at a time: the day's open tasks of the
+    `WORKABLE` queues nobody holds (a call back only from its moment), one dial per account
+    however many queues hold it (a policy queue's task and a call treatment's on the same day
+    are one call), highest priority first."""
+    first = repo.first_per_account(session, day, now, sources=WORKABLE, limit=limit)
+    if not first:
+        return Round([], [])
+    tasks = repo.workable_of_accounts(session, [a for _, a in first], day, now, sources=WORKABLE)
+    return Round([t for t, _ in first], tasks)
 
 
 def done(

@@ -110,6 +110,19 @@ DIALLED = frozenset(("sms", "whatsapp", *SCRIPTED))  # reach the customer's phon
 # A letter's `address_index`: the address row it was sent to (a returned letter marks that one).
 LETTER_ADDRESS = "address:"
 CALL_QUEUE = "calls"
+# A call whose decision gave it no place in the agents' queue (no hand-off queue, no learner's
+# value; or planned before contact plans carried one) is ranked in the hand-off's unit, expected
+# yuan an agent's minute recovers, as the China policy's `mid_late` queue ranks an account with
+# no score: the amount overdue in yuan x 0.15 (its p_pay fallback) / 8 (its minutes a call).
+CALL_FALLBACK_P_PAY = 0.15
+CALL_FALLBACK_MINUTES = 8
+
+
+def call_priority(overdue_minor: int | None) -> float:
+    """The fallback place of a call in the agents' queue (see `CALL_FALLBACK_P_PAY`)."""
+    return (overdue_minor or 0) / 100 * CALL_FALLBACK_P_PAY / CALL_FALLBACK_MINUTES
+
+
 UNSUBSCRIBE_DAYS = 365
 UNKNOWN_WHY = (
     "the worker stopped after handing it to the provider and before recording the answer; "
@@ -258,7 +271,9 @@ def claim(
                             "account_id": r.account_id,
                             "as_of_date": r.as_of_date,
                             "queue": CALL_QUEUE,
-                            "priority": float(r.overdue_minor or 0),
+                            "priority": r.priority
+                            if r.priority is not None
+                            else call_priority(r.overdue_minor),
                             "source": "call",
                             "subject_id": r.id,
                             "created_at": now,

@@ -592,6 +592,7 @@ def contacts(session: Session, ids: Sequence[int]) -> list[Any]:
             c.outstanding_minor,
             c.agent,
             c.language,
+            c.priority,
             a.currency,
             a.product_code,
             a.collector,

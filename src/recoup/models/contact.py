@@ -4,7 +4,17 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, Double, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    Double,
+    Float,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recoup.kit.crypto import EncryptedString
@@ -98,6 +108,11 @@ class ContactPlan(IdMixin, CreatedMixin, Model):
     # The language to render it in when it is not the customer's (`contact.templates.LANGUAGES`):
     # an answer to a debtor who wrote in another language (recoup.assistant). None: theirs.
     language: Mapped[str | None] = mapped_column(String(8))
+    # A call's place in the agents' queue, in the policy's hand-off unit (expected yuan an agent's
+    # minute recovers: the decision's `queue_priority`, or the learner's `call_value`); None for
+    # a message, and for a call the decision gave none (the dispatcher then falls back to
+    # `contact.dispatch.call_priority`).
+    priority: Mapped[float | None] = mapped_column(Float)
     # A call's outcome, as telephony or the agent reported it (`compliance.codes.CALL_RESULTS`);
     # None for a message, and for a call nobody has reported on yet (the guard then counts it for
     # any result a cap counts).

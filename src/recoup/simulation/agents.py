@@ -1,6 +1,8 @@
-"""The simulated agents: twice a day they work the day's call queue, highest priority first, as
-far as their capacity goes, through click-to-call (`contact.flows.dial_many`, checked by the guard
-twice, like a real agent's call), and close the tasks they worked."""
+"""The simulated agents: twice a day they work what the workbench's "next account" offers
+(`agents.service.next_round`: the policy's hand-off queues and the call treatments' tasks alike),
+highest priority first, as far as their capacity goes, one call per account however many of its
+tasks are open, through click-to-call (`contact.flows.dial_many`, checked by the guard twice, like
+a real agent's call), and close every task of the accounts they worked."""
 
 from __future__ import annotations
 
@@ -28,14 +30,14 @@ def dial(
     guard: Guard,
     channels: Sequence[str],
 ) -> None:
-    """One round of calls: up to `capacity` of the day's open tasks, asked for together."""
+    """One round of calls: up to `capacity` accounts of the day's open tasks, asked for together."""
     with sessions.begin() as session:
-        tasks = agents_service.next_open(session, day, limit=capacity)
-        if not tasks:
+        work = agents_service.next_round(session, day, clock.now(), limit=capacity)
+        if not work.dial:
             return
         calls = contact_flows.dial_many(
             session,
-            tasks,
+            work.dial,
             agent="sim-agent",
             actor="agent:sim",
             clock=clock,
@@ -43,6 +45,6 @@ def dial(
             guard=guard,
             channels=list(channels),
         )
-        agents_service.done(session, tasks, now=clock.now())
+        agents_service.done(session, work.tasks, now=clock.now())
     report.events["dials"] += len(calls)
     report.events["dial_blocked"] += sum(c.status == "blocked" for c in calls)

@@ -3,8 +3,9 @@ the default world), and when the dispatcher and the agents work.
 
 - 06:00 the daily run;
 - the dispatcher runs where the policy's contact windows open, and the agents dial at 10:00 and
-  18:30 (before the dispatcher); debtors react `REPLY_MINUTES` after each slot (sooner if the next
-  slot comes first);
+  18:30 (between two runs of the dispatcher: the first opens the tasks of the call treatments
+  whose window opens then, the second sends the dials); debtors react `REPLY_MINUTES` after each
+  slot (sooner if the next slot comes first);
 - 20:00 the day's payments are received, and the settlement file arrives at 21:00.
 """
 
@@ -23,7 +24,7 @@ ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
 CALL_SLOTS = (
     dt.time(10),
     dt.time(18, 30),
-)  # the agents dial, morning and evening, before the dispatcher
+)  # the agents dial, morning and evening, between two runs of the dispatcher
 REPLY_MINUTES = 30  # debtors react this long after a slot (sooner if the next slot comes first)
 MORNING = 6  # the daily run
 RECEIVED = 20  # the day's payments are received

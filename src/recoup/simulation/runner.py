@@ -126,6 +126,11 @@ class Simulation:
                 for slot, after in zip(self.slots, [*self.slots[1:], None], strict=True):
                     self.clock.set(local(day, slot.hour, slot.minute))
                     if slot in CALL_SLOTS:
+                        # A call treatment's task opens when the dispatcher claims its contact
+                        # at the window's start: the dispatcher first, so the agents find the
+                        # slot's calls in this round; the dials go out in the drain below.
+                        with timed(seconds, "dispatcher"):
+                            channels.drain(dispatcher, report)
                         with timed(seconds, "agents dialling"):
                             self._agents_dial(day, report)
                     with timed(seconds, "dispatcher"):

@@ -35,6 +35,9 @@ from recoup.strategy.policy import NO_CONTACT, Learning, Policy
 from recoup.strategy.service.facts import OPT_OUT_CHANNELS, customers_of, facts, join_history
 
 DEFAULT_WINDOW = "10:00"
+# The hand-off queues' priorities are in major units (yuan) a minute, as the policies' `handoff:`
+# expressions divide the amount overdue by 100; the learner's values are in minor units.
+MINOR_PER_UNIT = 100
 
 
 ENGINES = ("local", "spark")
@@ -449,14 +452,15 @@ def _learn(
                 ("window_to", "_to"),
             )
         ),
-        # A call the learner chose is worked in the order of an agent minute's value.
+        # A call the learner chose is worked in the order of an agent minute's value, in the
+        # hand-off's unit (yuan a minute; `call_value` is in minor units a minute).
         pl.when(
             learned
             & (pl.col("_channel") == "call")
             & pl.col("call_value").is_not_null()
             & pl.col("queue").is_not_null()
         )
-        .then(pl.col("call_value"))
+        .then(pl.col("call_value") / MINOR_PER_UNIT)
         .otherwise(pl.col("queue_priority"))
         .alias("queue_priority"),
     )
@@ -654,7 +658,18 @@ def decision_rows(
 
 
 def plan_rows(contacts: pl.DataFrame, as_of: dt.date, now: dt.datetime) -> pl.DataFrame:
-    """The contact plans for `contact.service` to write: the checked contacts, with their day."""
+    """The contact plans for `contact.service` to write: the checked contacts, with their day.
+    A call carries its place in the agents' queue (`priority`), in the hand-off's unit (yuan an
+    agent's minute recovers): the decision's `queue_priority`, else the learner's value of an
+    agent's minute for it; None when the decision has neither (the dispatcher falls back)."""
+    learned_value = (
+        pl.col("learning").struct.field("call_value") / MINOR_PER_UNIT
+        if "learning" in contacts.columns
+        else pl.lit(None, pl.Float64)
+    )
+    queue_priority = (
+        pl.col("queue_priority") if "queue_priority" in contacts.columns else pl.lit(None)
+    )
     return contacts.select(
         "account_id",
         "customer_id",
@@ -669,5 +684,9 @@ def plan_rows(contacts: pl.DataFrame, as_of: dt.date, now: dt.datetime) -> pl.Da
         "overdue_minor",
         "outstanding_minor",
         pl.col("reasons").fill_null(pl.lit([], pl.List(pl.String))),
+        pl.when(pl.col("channel") == "call")
+        .then(pl.coalesce(queue_priority.cast(pl.Float64), learned_value))
+        .cast(pl.Float64)
+        .alias("priority"),
         pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("created_at"),
     )
