@@ -196,6 +196,28 @@ class TestDailyRunEvents:
         assert agents_service.expire_stale(session, next_day, now=clock.now()) == 0
         assert [k for k, _ in events(session, ids[2])] == ["assigned", "expired"]
 
+    def test_a_call_not_made_on_its_day_expires_with_the_queues_a_call_back_stays(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """The workbench offers a strategy call's task on its day only: left open it would stay
+        open for ever. Catches the call source taken out of `expire_before` (checked: the call
+        stays open)."""
+        [account] = queue(session, clock, 1)
+        made = agents_service.open_tasks(
+            session,
+            [
+                {"account_id": account.id, "as_of_date": AS_OF, "queue": "calls",
+                 "priority": 1.0, "source": "call", "subject_id": 1, "created_at": clock.now()},
+                {"account_id": account.id, "as_of_date": AS_OF, "queue": "callbacks",
+                 "priority": 1.0, "source": "callback", "subject_id": 2, "created_at": clock.now()},
+            ],
+        )  # fmt: skip
+        assert made == 2
+        next_day = AS_OF + dt.timedelta(days=1)
+        assert agents_service.expire_stale(session, next_day, now=clock.now()) == 2
+        left = {t.source: t.status for t in agents_service.of_account(session, account.id)}
+        assert left == {None: "expired", "call": "expired", "callback": "open"}
+
 
 class TestWrapUpThroughTheApi:
     @pytest.fixture

@@ -210,10 +210,13 @@ def close(
 
 
 def expire_before(session: Session, day: dt.date, *, now: dt.datetime) -> int:
-    """Open tasks of the policy's queues from days before `day`: nobody reached them that day and
-    the day's run queues them afresh; the tasks for a reply, a case or a call stay until done."""
+    """Open tasks of the policy's queues and of the strategy's calls from days before `day`:
+    nobody reached them that day (the workbench offers them on their day only) and the day's run
+    queues and plans afresh; the tasks for a reply, a case or a call back stay until done."""
     t = AgentTask
-    stale = and_(t.as_of_date < day, t.status == "open", t.source.is_(None))
+    stale = and_(
+        t.as_of_date < day, t.status == "open", or_(t.source.is_(None), t.source == "call")
+    )
     _events_from(session, "expired", "daily run", now, stale)
     result = session.execute(
         update(t).where(stale).values(status="expired", closed_at=now, lock_until=None)

@@ -1,6 +1,6 @@
 """Agent tasks: created by the daily run (the policy's queues), by the dispatcher (a call to
 place), by a reply nobody could classify and by a case; worked by agents (closed `done`); a policy
-queue's task left open past its day `expired` by the next daily run. One service for all of them.
+queue's or a call's task left open past its day `expired` by the next daily run. One service for all of them.
 
 Statuses: `open` → `done` | `expired`. A task is unique per account, day and queue: a second one
 asked for joins the first.
@@ -102,8 +102,8 @@ def done(
 
 
 def expire_stale(session: Session, day: dt.date, *, now: dt.datetime) -> int:
-    """Close the policy queues' tasks left open from before `day` (`expired`, an event each,
-    set-based)."""
+    """Close the policy queues' and the strategy's calls' tasks left open from before `day`
+    (`expired`, an event each, set-based)."""
     return repo.expire_before(session, day, now=now)
 
 

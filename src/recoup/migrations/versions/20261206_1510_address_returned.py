@@ -1,8 +1,8 @@
 """a letter returned to sender marks its address: customer_addresses.returned_at
 
 Revision ID: e51c0a7d2b94
-Revises: b7d41e2c9a60
-Create Date: 2026-12-06 15:00:00
+Revises: c3a8e5f19d42
+Create Date: 2026-12-06 15:10:00
 
 When the print-and-post provider reports a letter returned to sender, the address it went to is
 marked (`returned_at`): no letter goes there again; the next address on file is used, or none.
@@ -19,7 +19,7 @@ from alembic import op
 from recoup.kit.types import UTCDateTime
 
 revision: str = "e51c0a7d2b94"
-down_revision: str | None = "b7d41e2c9a60"
+down_revision: str | None = "c3a8e5f19d42"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
