@@ -70,8 +70,12 @@ def hashes_between(session: Session, first: int, last: int) -> list[str]:
 
 
 def at_of(session: Session, seq: int) -> dt.datetime | None:
-    """When entry `seq` was written (None when there is no such entry)."""
-    return session.execute(select(AuditEvent.at).where(AuditEvent.seq == seq)).scalar_one_or_none()
+    """When entry `seq` was written (None when there is no such entry). Entries never change, so
+    the session's copy serves once it holds the entry (appended or read in this transaction; an
+    entry a rolled-back savepoint appended leaves the session with it): `record` asks this of the
+    tail's oldest entry at every append, and a batch of a thousand appends reads it once."""
+    event = session.get(AuditEvent, seq)
+    return event.at if event is not None else None
 
 
 def last_checkpoint(session: Session) -> AuditCheckpoint | None:
