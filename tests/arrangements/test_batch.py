@@ -225,17 +225,59 @@ class TestBatch:
         assert [t["kind"] for t in terms(session, account)] == ["promise"]
         assert redecided(session, account, start) == ["promise made"]
 
-    def test_an_accounts_second_request_works_its_offers_out_again(
+    def test_an_accounts_request_after_a_payment_works_its_offers_out_again(
         self, session: Session, clock: SettableClock
     ) -> None:
-        """The offers worked out up front serve one request; after it, the account's offers are
-        those of the moment (here: nothing, the overdue amount has been paid)."""
+        """The offers worked out up front serve the account's requests until an event changes it;
+        after it, the account's offers are those of the moment (here: nothing, the overdue amount
+        has been paid)."""
         [account] = portfolio(session, clock, 10)
         with offers.batch(session, {account.id}, clock=clock):
             assert ask(session, long_plan, account, clock) == "TermsRefused"
             pay(session, clock, account, 30_000, shanghai(DAY0, 17))
             assert ask(session, promise, account, clock) == "NotOffered"
         assert terms(session, account) == []
+
+    def test_an_unchanged_accounts_later_requests_use_the_offers_worked_out_up_front(
+        self, session: Session, clock: SettableClock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A refused request changes nothing: the account's next requests (the assistant's
+        alternatives after a refused promise, the promise the debtor answers them with) use the
+        offers the batch worked out, and get what they get on their own. Catches the offers going
+        back to being used once (each later request working them out again, ~5 s of a 10-day
+        demo's 50)."""
+        [account] = portfolio(session, clock, 10)
+        alone = session.begin_nested()
+        expected = [ask(session, long_plan, account, clock), ask(session, promise, account, clock)]
+        alone.rollback()
+        assert expected == ["TermsRefused", "made"]
+
+        worked_out: list[set[int]] = []
+        offers_many, offers_one = strategy_service.offers_many, strategy_service.offers
+
+        def many(session: Session, account_ids: Any, *, clock: Any) -> Any:
+            worked_out.append(set(account_ids))
+            return offers_many(session, account_ids, clock=clock)
+
+        def one(session: Session, account_id: int, *, clock: Any) -> Any:
+            worked_out.append({account_id})
+            return offers_one(session, account_id, clock=clock)
+
+        monkeypatch.setattr(strategy_service, "offers_many", many)
+        monkeypatch.setattr(strategy_service, "offers", one)
+        with offers.batch(session, {account.id}, clock=clock):
+            bounds = offers.offered_bounds(session, account, "plan", clock)
+            outcomes = [
+                ask(session, long_plan, account, clock),
+                ask(session, promise, account, clock),
+            ]
+            assert worked_out == [{account.id}]  # once, up front, for all three
+            # The promise made changed the account (its re-decision is noted): worked out again.
+            offers.offered(session, account, clock=clock)
+        assert outcomes == expected
+        assert worked_out == [{account.id}, {account.id}]
+        assert bounds["max_instalments"] == 6
+        assert [t["kind"] for t in terms(session, account)] == ["promise"]
 
     def test_offers_worked_out_up_front_are_not_used_after_an_event_changed_the_account(
         self, session: Session, clock: SettableClock

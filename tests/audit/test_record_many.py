@@ -4,10 +4,11 @@ consecutive numbers, as if recorded one by one, and checkpointed when they cross
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import itertools
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from recoup.audit import ledger
@@ -155,3 +156,47 @@ class TestCheckpointing:
         assert head(session).checkpointed_seq == over[-1].seq
         result = audit_service.verify(session)
         assert result.ok, result.problems
+
+
+class TestTheTailsAge:
+    def test_appends_in_one_transaction_read_the_oldest_pending_entry_once(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """Every append asks how old the tail's oldest entry is (the checkpoint's minutes); the
+        entry never changes, so one transaction reads it once, not once per append. Catches
+        `repository.at_of` going back to a query per call (1,000 reads in a demo's slot of
+        replies, ~2 % of the simulated days)."""
+        audit_service.record_many(session, entries(1), clock=clock)
+        audit_service.checkpoint(session, clock=clock)  # nothing pending from here on
+        first = audit_service.record(
+            session, actor="e", action="a.b", subject_type="t", subject_id=1, clock=clock
+        ).seq
+        session.flush()
+        # As a later transaction finds it: not in the session (no object of it left alive, as
+        # nothing of a slot's work holds the entries it appended).
+        session.expunge_all()
+        gc.collect()
+        reads: list[str] = []
+
+        def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+            if "FROM audit_events" in statement and "audit_events.seq =" in statement:
+                reads.append(statement)
+
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            for i in range(20):
+                clock.advance(dt.timedelta(seconds=1))
+                audit_service.record(
+                    session, actor="e", action="a.b", subject_type="t", subject_id=i, clock=clock
+                )
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+        assert len(reads) == 1, reads
+        assert head(session).checkpointed_seq == first - 1  # not due: 21 entries, 20 s
+        # The policy still reads the right age: past the minutes, the next append checkpoints.
+        clock.advance(dt.timedelta(minutes=audit_service.CHECKPOINT_MINUTES))
+        audit_service.record(
+            session, actor="e", action="a.b", subject_type="t", subject_id=0, clock=clock
+        )
+        assert head(session).checkpointed_seq == head(session).seq

@@ -57,9 +57,12 @@ def offered(session: Session, account: Account, *, clock: Clock) -> dict[str, di
     """kind → bounds (with defaults) of what the active policy offers this account now."""
     known: dict[int, dict[str, dict[str, Any]]] | None = session.info.get(OFFERED)
     if known is not None and account.id in known:
-        bounds = known.pop(account.id)  # worked out by `batch`, used once
+        # Worked out by `batch`: they serve every request of the account (a refused promise
+        # and the alternatives offered after it, a second message) until an event changes the
+        # account, which notes its re-decision; from then on they are worked out afresh.
         if not strategy_service.redecision_pending(session, account.id):
-            return bounds  # else something earlier in the batch changed the account
+            return {kind: dict(bounds) for kind, bounds in known[account.id].items()}
+        del known[account.id]
     return _with_defaults(strategy_service.offers(session, account.id, clock=clock))
 
 
@@ -73,10 +76,9 @@ OFFERED = "arrangements.offered"
 @contextmanager
 def batch(session: Session, account_ids: Collection[int], *, clock: Clock) -> Iterator[None]:
     """Several requests handled in one transaction (a batch of debtors' actions): the policy's
-    offers to these accounts are worked out together up front (each used once, and only while
-    nothing earlier in the batch changed the account: otherwise they are worked out again), and the
-    accounts the requests touch are re-decided together
-    at the end (`strategy_service.deferred_redecisions`). Give each request its own savepoint so a
+    offers to these accounts are worked out together up front (used while nothing in the batch
+    has changed the account, that is while no re-decision of it is noted: then worked out
+    again), and the accounts the requests touch are re-decided together at the end (`strategy_service.deferred_redecisions`). Give each request its own savepoint so a
     refused one leaves the others."""
     known = strategy_service.offers_many(session, account_ids, clock=clock)
     session.info[OFFERED] = {a: _with_defaults(known.get(a, [])) for a in account_ids}

@@ -70,8 +70,18 @@ def hashes_between(session: Session, first: int, last: int) -> list[str]:
 
 
 def at_of(session: Session, seq: int) -> dt.datetime | None:
-    """When entry `seq` was written (None when there is no such entry)."""
-    return session.execute(select(AuditEvent.at).where(AuditEvent.seq == seq)).scalar_one_or_none()
+    """When entry `seq` was written (None when there is no such entry). Entries never change, so
+    the session's copy serves once it holds the entry (appended or read in this transaction; an
+    entry a rolled-back savepoint appended leaves the session with it): `record` asks this of the
+    tail's oldest entry at every append, and a batch of a thousand appends reads it once. The
+    session's identity map holds objects weakly: the entry is kept referenced in `session.info`
+    so that it stays there (the reference alone never answers: `get` does)."""
+    event = session.get(AuditEvent, seq)
+    session.info[_TAIL_ENTRY] = event
+    return event.at if event is not None else None
+
+
+_TAIL_ENTRY = "audit.tail_entry"
 
 
 def last_checkpoint(session: Session) -> AuditCheckpoint | None:
