@@ -22,17 +22,10 @@ set"). Run ``python scripts/assistant_unseen3.py``; then
 
 from __future__ import annotations
 
-import hashlib
-import json
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "src" / "recoup" / "assistant" / "data" / "unseen3.jsonl"
-KNOWN = [
-    ROOT / "src" / "recoup" / "assistant" / "data" / "messages.jsonl",
-    ROOT / "src" / "recoup" / "assistant" / "data" / "unseen2.jsonl",
-]
+from assistant_heldout import DATA, write_set
+
 ZONES = {"zh-Hans": 8, "zh-Hant": 8, "en": 0}
 
 LINES: dict[str, dict[str, list[str]]] = {
@@ -252,50 +245,13 @@ LINES: dict[str, dict[str, list[str]]] = {
 
 
 def main() -> None:
-    known = {
-        json.loads(line)["text"]
-        for path in KNOWN
-        for line in path.read_text(encoding="utf-8").splitlines()
-    }
-    base = datetime(2026, 11, 2, 9, 0)  # noqa: DTZ001 (a wall time, given each language's zone)
-    rows = []
-    seen: set[str] = set()
-    dropped: list[str] = []
-    for language, intents in LINES.items():
-        zone = timezone(timedelta(hours=ZONES[language]))
-        for intent, texts in intents.items():
-            for n, text in enumerate(texts, start=1):
-                if text in seen:
-                    raise SystemExit(f"{text!r} is here twice")
-                seen.add(text)
-                if text in known:
-                    # A bare keyword is bound to be in the labelled set already: left out, so
-                    # that every message here is one the model never saw.
-                    dropped.append(text)
-                    continue
-                digest = int(hashlib.sha256(f"u3:{text}".encode()).hexdigest()[:8], 16)
-                at = (base + timedelta(minutes=digest % (60 * 24 * 40))).replace(tzinfo=zone)
-                rows.append(
-                    {
-                        "id": f"u3-{language}-{intent}-{n:03d}",
-                        "text": text,
-                        "at": at.isoformat(),
-                        "language": language,
-                        "intent": intent,
-                        "amount_minor": None,
-                        "date": None,
-                        "split": "unseen3",
-                    }
-                )
-    OUT.write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    write_set(
+        "3",
+        LINES,
+        zones=ZONES,
+        known=[DATA / "messages.jsonl", DATA / "unseen2.jsonl"],
+        base=datetime(2026, 11, 2, 9, 0),  # noqa: DTZ001 (a wall time, given each language's zone)
     )
-    counts: dict[str, int] = {}
-    for r in rows:
-        key = r["intent"] if r["intent"] in ("stop", "vulnerable") else "neither"
-        counts[key] = counts.get(key, 0) + 1
-    print(f"{len(rows)} messages written to {OUT.relative_to(ROOT)}: {counts}")
-    print(f"left out, already in the labelled set or unseen2: {dropped}")
 
 
 if __name__ == "__main__":
