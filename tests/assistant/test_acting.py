@@ -72,6 +72,22 @@ def answers(session: Session, account: Account) -> list[ContactPlan]:
     )
 
 
+def choose_chinese(session: Session, clock: SettableClock, account: Account) -> None:
+    """The debtor chooses zh-CN in her contact preferences (`language_chosen_at` set)."""
+    from recoup.contact import flows as contact_flows
+
+    contact_flows.set_preferences(
+        session,
+        account.customer_id,
+        language="zh-CN",
+        channels={"sms", "call", "email", "push", "in_app"},
+        quiet=None,
+        source="portal",
+        clock=clock,
+    )
+    session.commit()
+
+
 def next_weeks_friday(day: dt.date) -> dt.date:
     return day + dt.timedelta(days=7 - day.weekday() + 4)
 
@@ -590,19 +606,8 @@ class TestTheLanguageWrittenIn:
         tmp_path: Path,
     ) -> None:
         """Fails with the `language_chosen_at` check removed from `_reply_language` (tried)."""
-        from recoup.contact import flows as contact_flows
-
         account, number = debtor(session, clock)
-        contact_flows.set_preferences(
-            session,
-            account.customer_id,
-            language="zh-CN",
-            channels={"sms", "call", "email", "push", "in_app"},
-            quiet=None,
-            source="portal",
-            clock=clock,
-        )
-        session.commit()
+        choose_chinese(session, clock, account)
         response = twilio_post(
             client, settings, INBOUND, sms("SMchosen", number, "how much do I still owe you?")
         )
@@ -636,18 +641,7 @@ class TestTheOptOutConfirmationLanguage:
     ) -> tuple[ContactPlan, str]:
         account, number = debtor(session, clock)
         if chosen:
-            from recoup.contact import flows as contact_flows
-
-            contact_flows.set_preferences(
-                session,
-                account.customer_id,
-                language="zh-CN",
-                channels={"sms", "call", "email", "push", "in_app"},
-                quiet=None,
-                source="portal",
-                clock=clock,
-            )
-            session.commit()
+            choose_chinese(session, clock, account)
         response = twilio_post(client, settings, INBOUND, sms("SMoptlang", number, text))
         assert response.status_code == 200, response.text
         session.expire_all()
