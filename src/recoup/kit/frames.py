@@ -1,7 +1,8 @@
 """Set-based reads and writes between the database and Polars frames.
 
-PostgreSQL moves rows with COPY (CSV over the wire, parsed by Polars' native reader; written with
-psycopg's COPY writer), SQLite with plain cursors. Both paths run inside the caller's transaction.
+PostgreSQL moves rows with COPY (CSV over the wire, drained from libpq (`_copy_out`) and parsed
+by Polars' native reader; written with psycopg's COPY writer), SQLite with plain cursors. Both
+paths run inside the caller's transaction.
 """
 
 from __future__ import annotations
