@@ -110,8 +110,8 @@ def _copy_out(session: Session, statement: str) -> io.BytesIO:
     PostgreSQL sends a COPY's rows one message each; psycopg's `Copy` iterator runs its generator
     and wait machinery once a row (0.55 s of Python CPU for 1,000,000 rows of three columns),
     where this loop takes every row libpq has already buffered and waits on the socket only when
-    none is left (0.16 s for the same rows: `benchmarks/micro_copy_out.py`). Errors are psycopg's, as from
-    a cursor; the connection is left as after any statement."""
+    none is left (0.16 s for the same rows: `benchmarks/micro_copy_out.py`). Errors are
+    psycopg's, as from a cursor; the connection is left as after any statement."""
     from psycopg import errors as pg_errors  # the `postgres` extra: imported when PostgreSQL runs
     from psycopg import pq
 
