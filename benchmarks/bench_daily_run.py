@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, make_url, text
@@ -29,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from benchmarks.common import fresh_database, load_portfolio, timed
 from recoup.bootstrap import migrate
+from recoup.daily import flows as daily_flows
 from recoup.delinquency import service as delinquency_service
 from recoup.kit import crypto
 from recoup.kit.clock import SettableClock
@@ -88,6 +92,36 @@ def from_template(url: str) -> Engine:
     return engine
 
 
+def _backend_cpu(engine: Engine) -> float:
+    """CPU seconds (user + system) so far of the PostgreSQL backends serving this database (the
+    server runs on this machine: read from /proc); 0 where /proc is not readable."""
+    with engine.connect() as conn:
+        pids = conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ).scalars()
+        total = 0
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def cpu(label: str, engine: Engine | None) -> Iterator[None]:
+    """Beside a wall time: the CPU seconds of this Python process and of the database's backends
+    (PostgreSQL), so that a figure taken while other work loads the machine can be compared."""
+    py, pg = time.process_time(), _backend_cpu(engine) if engine is not None else 0.0
+    yield
+    py = time.process_time() - py
+    pg = _backend_cpu(engine) - pg if engine is not None else 0.0
+    load = os.getloadavg()[0]
+    print(f"    {label}: CPU python {py:.2f} s, postgres {pg:.2f} s (load {load:.1f})", flush=True)
+
+
 def _parts(
     factory: sessionmaker[Session],
     as_of: dt.date,
@@ -137,6 +171,19 @@ def main() -> None:
     parser.add_argument(
         "--no-digests", action="store_true", help="do not digest the rows the run wrote"
     )
+    parser.add_argument(
+        "--partition",
+        action="store_true",
+        help="make the day's monthly partitions first (untimed; otherwise its decisions and "
+        "contact plans go to the default partitions, the day being older than the months a fresh "
+        "database makes)",
+    )
+    parser.add_argument(
+        "--second-day",
+        action="store_true",
+        help="after the digests, run the next day too (delinquency updates the changed states, "
+        "strategy decides again) and time it",
+    )
     args = parser.parse_args()
     as_of = dt.date(2026, 6, 1)
     times: dict[str, float] = {}
@@ -171,11 +218,23 @@ def main() -> None:
 
         with timed("spark session start (once per process, not part of the run)", times):
             spark.session()
+    if args.partition:
+        with timed("make the day's partitions (not part of the run)", times):
+            with session_scope(factory) as session:
+                daily_flows.maintain_partitions(session, as_of)
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("ANALYZE"))
+    pg_engine = engine if postgres else None
     start = time.perf_counter()
-    with timed("delinquency pass", times), session_scope(factory) as session:
+    with (
+        timed("delinquency pass", times),
+        cpu("delinquency pass", pg_engine),
+        session_scope(factory) as session,
+    ):
         delinquency_service.run_daily(session, as_of, clock=clock)
     with (
         timed("strategy run (read, decide, check, write)", times),
+        cpu("strategy run", pg_engine),
         session_scope(factory) as session,
     ):
         report = strategy_service.run(session, as_of, clock=clock, engine=args.engine)
@@ -188,9 +247,49 @@ def main() -> None:
         f"{report.agent_tasks:,} agent tasks"
     )
     print(f"daily run end to end: {total:.1f} s")
-    if args.no_digests:
-        return
-    with engine.connect() as conn:  # what was decided, to compare runs of different code
+    if not args.no_digests:
+        _digests(engine)
+    if args.second_day:
+        _second_day(factory, as_of + dt.timedelta(days=1), clock, args.engine, pg_engine)
+        if not args.no_digests:
+            _digests(engine)
+
+
+def _second_day(
+    factory: sessionmaker[Session],
+    day: dt.date,
+    clock: SettableClock,
+    engine: str,
+    pg_engine: Engine | None,
+) -> None:
+    """The next day's run: the delinquency pass updates the states that changed (the first day
+    inserts every state), the strategy run decides again with a day of contact history."""
+    clock.set(dt.datetime.combine(day, dt.time(1), tzinfo=dt.UTC))
+    times: dict[str, float] = {}
+    start = time.perf_counter()
+    with (
+        timed("second day: delinquency pass", times),
+        cpu("second day: delinquency pass", pg_engine),
+        session_scope(factory) as session,
+    ):
+        summary = delinquency_service.run_daily(session, day, clock=clock)
+    with (
+        timed("second day: strategy run", times),
+        cpu("second day: strategy run", pg_engine),
+        session_scope(factory) as session,
+    ):
+        report = strategy_service.run(session, day, clock=clock, engine=engine)
+    total = time.perf_counter() - start
+    print(
+        f"  second day: {summary.changed:,} states changed; {report.accounts:,} accounts decided, "
+        f"{report.contacts_planned:,} contacts planned, {report.agent_tasks:,} agent tasks"
+    )
+    print(f"second day end to end: {total:.1f} s")
+
+
+def _digests(engine: Engine) -> None:
+    """What was decided, to compare runs of different code."""
+    with engine.connect() as conn:
         for table, columns in DIGESTED.items():
             digest = conn.execute(
                 text(

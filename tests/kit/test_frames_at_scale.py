@@ -8,7 +8,8 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-from sqlalchemy import CTE, Integer, literal, select
+import pytest
+from sqlalchemy import CTE, Integer, literal, select, text
 from sqlalchemy.orm import Session
 
 from recoup.kit import db, frames
@@ -76,3 +77,50 @@ def test_a_column_of_one_instant_is_written_as_each_row_would_be() -> None:
     once = frame.with_columns(frames._instant_text(frame, c) for c in frame.columns)
     assert once.equals(per_row)
     assert once["same"][0] == "2026-06-01 01:02:03.004567+00"
+
+
+class TestCopyOut:
+    """`read_frame` on PostgreSQL drains COPY's rows from libpq itself (`frames._copy_out`)."""
+
+    def test_many_rows_arrive_whole_and_in_order(self, session: Session) -> None:
+        """Catches a drain loop that stops when libpq has nothing buffered instead of waiting
+        for the server (it loses every row after the first socket read: 200,000 rows of text,
+        dates, instants and nulls are megabytes, many reads), or that mangles a row's bytes."""
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("COPY is PostgreSQL's; SQLite reads through its cursor")
+        stmt = text(
+            "SELECT i, 'name ' || i || ', \"q\"', DATE '2026-01-01' + mod(i, 400), "
+            "TIMESTAMPTZ '2026-01-01 00:00:00+00' + i * INTERVAL '1 second', "
+            "CASE WHEN mod(i, 7) = 0 THEN NULL ELSE i * 3 END FROM generate_series(1, 200000) i "
+            "ORDER BY i"
+        )
+        schema = {
+            "i": pl.Int64,
+            "name": pl.String,
+            "day": pl.Date,
+            "at": pl.Datetime("us", "UTC"),
+            "maybe": pl.Int64,
+        }
+        got = frames.read_frame(session, stmt, schema)
+        expected = pl.DataFrame(
+            [tuple(r) for r in session.execute(stmt).all()], schema=schema, orient="row"
+        )
+        assert got.height == 200_000
+        assert got.equals(expected)
+
+    def test_an_error_is_psycopgs_and_the_session_goes_on(self, session: Session) -> None:
+        """Catches a failed COPY whose error is lost (an empty frame instead) or whose results
+        are left unread (the next statement on the connection fails)."""
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("COPY is PostgreSQL's")
+        import psycopg
+
+        savepoint = session.begin_nested()
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            frames._copy_out(
+                session, "COPY (SELECT 1 / (i - 3) FROM generate_series(1, 5) i) TO STDOUT"
+            )
+        savepoint.rollback()
+        assert session.execute(text("SELECT 41 + 1")).scalar_one() == 42
+        buffer = frames._copy_out(session, "COPY (SELECT 7) TO STDOUT")
+        assert buffer.getvalue() == b"7\n"
