@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import io
 import json
-import select
+import selectors
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -125,16 +125,19 @@ def _copy_out(session: Session, statement: str) -> io.BytesIO:
         if started is None or started.status != pq.ExecStatus.COPY_OUT:
             _finish(pgconn, encoding, started)
             raise pg_errors.ProgrammingError(f"not a COPY TO STDOUT: {statement[:80]}")
-        get, write, sock = pgconn.get_copy_data, buffer.write, pgconn.socket
-        while True:
-            size, data = get(1)
-            if size > 0:
-                write(data)
-            elif size == 0:  # nothing buffered: wait for the server's next bytes
-                select.select([sock], [], [])
-                pgconn.consume_input()
-            else:  # -1: the copy is done; -2: it failed (the result says why)
-                break
+        get, write = pgconn.get_copy_data, buffer.write
+        # A selector, not select.select: a busy server's socket may be numbered past FD_SETSIZE.
+        with selectors.DefaultSelector() as waiting:
+            waiting.register(pgconn.socket, selectors.EVENT_READ)
+            while True:
+                size, data = get(1)
+                if size > 0:
+                    write(data)
+                elif size == 0:  # nothing buffered: wait for the server's next bytes
+                    waiting.select()
+                    pgconn.consume_input()
+                else:  # -1: the copy is done; -2: it failed (the result says why)
+                    break
         _finish(pgconn, encoding, None)
     return buffer
 
