@@ -112,7 +112,8 @@ def run_by_customer(
     `staging`: a folder every worker reads at the same path (a shared filesystem on a cluster).
     Given, the driver writes each partition's frames there as Parquet files and the rows carry
     their paths instead of the rows themselves, so the tasks stay small whatever the day's size;
-    the run's files are removed when it ends. The results come back as Arrow IPC either way."""
+    the workers write their results there too (only paths travel back through Spark); the run's
+    files are removed when it ends."""
     spark = session(url)
     rows = max((frame.height for frame in tables.values()), default=0)
     count = partitions or max(
@@ -130,20 +131,36 @@ def run_by_customer(
     }
     folder = None if staging is None else tempfile.mkdtemp(prefix="recoup-run-", dir=staging)
 
-    def payload(part: int, name: str, frame: pl.DataFrame) -> bytes:
+    def put(stem: str, frame: pl.DataFrame) -> bytes:
+        """A frame as a task carries it: its rows (Arrow IPC), or the path of its Parquet file."""
         if folder is None:
             return _ipc(frame)
-        path = os.path.join(folder, f"{part}-{name}.parquet")
+        path = os.path.join(folder, f"{stem}.parquet")
         frame.write_parquet(path)
         return path.encode()
 
-    def frame_of(name: str, payload: bytes) -> pl.DataFrame:
-        read = (
-            pl.read_ipc(io.BytesIO(payload))
-            if folder is None
-            else pl.read_parquet(payload.decode())
-        )
-        return read.cast(schemas[name])
+    def get(payload: bytes) -> pl.DataFrame:
+        if folder is None:
+            return pl.read_ipc(io.BytesIO(payload))
+        return pl.read_parquet(payload.decode())
+
+    def each(received: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in received:
+            for row in batch.to_pylist():
+                part = row[_PART]
+                frames = {
+                    name: get(payload).cast(schemas[name])
+                    for name, payload in zip(row["tables"], row["payloads"], strict=True)
+                }
+                for name, frame in step(frames).items():
+                    yield pa.RecordBatch.from_pydict(
+                        {
+                            _PART: [part],
+                            "table": [name],
+                            "payload": [put(f"out-{part}-{name}", frame)],
+                        },
+                        schema=_OUT,
+                    )
 
     try:
         payloads = [
@@ -151,48 +168,27 @@ def run_by_customer(
                 part,
                 list(split),
                 [
-                    payload(part, name, split[name].get(part, frame.clear()))
+                    put(f"in-{part}-{name}", split[name].get(part, frame.clear()))
                     for name, frame in tables.items()
                 ],
             )
             for part in range(count)
         ]
-        collected = _map(spark, payloads, count, frame_of, step)
+        data = spark.createDataFrame(
+            spark.sparkContext.parallelize(payloads, numSlices=count), _IN_DDL
+        )
+        collected = data.mapInArrow(each, _OUT_DDL).toArrow()
+        out: dict[str, list[pl.DataFrame]] = {}
+        for name, result in zip(
+            collected.column("table").to_pylist(),
+            collected.column("payload").to_pylist(),
+            strict=True,
+        ):
+            out.setdefault(name, []).append(get(result))
     finally:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
-    out: dict[str, list[pl.DataFrame]] = {}
-    for name, result in zip(
-        collected.column("table").to_pylist(), collected.column("payload").to_pylist(), strict=True
-    ):
-        out.setdefault(name, []).append(pl.read_ipc(io.BytesIO(result)))
     return {name: pl.concat(frames, how="diagonal_relaxed") for name, frames in out.items()}
-
-
-def _map(
-    spark: SparkSession,
-    payloads: list[tuple[int, list[str], list[bytes]]],
-    count: int,
-    frame_of: Callable[[str, bytes], pl.DataFrame],
-    step: Callable[[Tables], Tables],
-) -> pa.Table:
-    """The partitions' rows through `step` on Spark's Python workers: (part, table, payload)."""
-    data = spark.createDataFrame(spark.sparkContext.parallelize(payloads, numSlices=count), _IN_DDL)
-
-    def each(received: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in received:
-            for row in batch.to_pylist():
-                frames = {
-                    name: frame_of(name, payload)
-                    for name, payload in zip(row["tables"], row["payloads"], strict=True)
-                }
-                for name, frame in step(frames).items():
-                    yield pa.RecordBatch.from_pydict(
-                        {_PART: [row[_PART]], "table": [name], "payload": [_ipc(frame)]},
-                        schema=_OUT,
-                    )
-
-    return data.mapInArrow(each, _OUT_DDL).toArrow()
 
 
 def _ipc(frame: pl.DataFrame) -> bytes:
