@@ -65,8 +65,10 @@ def summary(result: SimulationResult, breaches: int, seconds: float) -> dict[str
         recovered = sum(
             n for (s, _), n in result.per_segment("segment_recovered").items() if s == name
         )
+        calls = {k: n for (s, k), n in result.per_segment("segment_calls").items() if s == name}
         per_segment[name] = {
             "accounts": size,
+            "calls": dict(sorted(calls.items())),
             "recovered_minor": recovered,
             "contacts_per_account": round(sum(sent.values()) / max(size, 1), 3),
             "by_channel": {c: round(n / max(size, 1), 3) for c, n in sorted(sent.items())},

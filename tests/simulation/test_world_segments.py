@@ -373,6 +373,16 @@ class TestInASimulation:
         assert min(counts.values()) > 10
         assert result.accounts == 240
         assert sum(result.per_segment("segment_sent").values()) == result.contacts()
+        # Every call the agents placed is in the tally by segment, hour and answer. Fails without
+        # the count in `Debtors._call` (tried: the tally is empty while calls were placed).
+        calls = result.per_segment("segment_calls")
+        placed = result.total("call_answered") + result.total("call_unanswered")
+        assert placed > 0
+        assert sum(calls.values()) == placed
+        assert sum(n for (_, k), n in calls.items() if k.endswith(" answered")) == result.total(
+            "call_answered"
+        )
+        assert {k.split()[0] for _, k in calls} <= {"day", "evening"}
 
 
 class TestAnswerByHour:

@@ -71,6 +71,8 @@ WRITES = {"CN": "zh-Hans", "TW": "zh-Hant", "HK": "zh-Hant", "MO": "zh-Hant"}
 # The simulator has no settings: its assistant signs with the defaults'.
 SIM_VOICE = assistant_flows.Voice(creditor_name="Recoup Wallet", support_phone="400-000-0000")
 ARRANGED_OR_CASE = frozenset({"plan", "promise", "complaint", "dispute", "hardship"})
+# The local hour from which a call counts as an evening call in the report's tally by segment.
+EVENING = 18
 REMEMBERED_DAYS = 31  # longer than any channel's effect (at most 30 days) and the fatigue week
 
 
@@ -305,7 +307,12 @@ class Debtors:
         """The debtor answers or not; the agent records how the call went (its wrap-up)."""
         calls = self.world.responses.calls
         answer_rate = answered_share(calls.answer_rate, self._own(account_id), hour)
-        if self._draw(account_id, n, Salt.answer, self.clock.now().hour) >= answer_rate:
+        answered = self._draw(account_id, n, Salt.answer, self.clock.now().hour) < answer_rate
+        when = "evening" if hour >= EVENING else "day"
+        report.segment_calls[
+            (self.segment_name(account_id), f"{when} {'answered' if answered else 'unanswered'}")
+        ] += 1
+        if not answered:
             report.events["call_unanswered"] += 1
             return [
                 Action(

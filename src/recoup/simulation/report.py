@@ -23,6 +23,10 @@ class DayReport:
     # (segment, currency) -> minor units recovered.
     segment_sent: Counter[tuple[str, str]] = field(default_factory=Counter)
     segment_recovered: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # The agents' calls by the world's segment, the local hour they were placed (`day` before
+    # 18:00, `evening` from 18:00) and whether the debtor answered: (segment, "evening answered")
+    # -> calls. Says whether a policy's calls reached a segment when it answers.
+    segment_calls: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 @dataclass
@@ -43,7 +47,7 @@ class SimulationResult:
         return sum(self.sent.values())
 
     def per_segment(self, name: str) -> Counter[tuple[str, str]]:
-        """`segment_sent` or `segment_recovered` summed over the days."""
+        """`segment_sent`, `segment_recovered` or `segment_calls` summed over the days."""
         out: Counter[tuple[str, str]] = Counter()
         for d in self.days:
             out.update(getattr(d, name))
