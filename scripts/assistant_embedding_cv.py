@@ -226,7 +226,7 @@ def main() -> None:
     parser.add_argument(
         "--check",
         action="store_true",
-        help="only compare benchmarks/bench_assistant_embedding.py's embedder with wordllama's",
+        help="only compare recoup.assistant.embedding with wordllama's own embed()",
     )
     parser.add_argument("--no-jieba", action="store_true")
     parser.add_argument("--no-stack", action="store_true")
@@ -243,10 +243,22 @@ def main() -> None:
     extras = [understanding.message_signals(r.message.text, r.message.at) for r in rows]
     n = len(rows)
     if args.check:
-        from benchmarks.bench_assistant_embedding import Embedder
+        from recoup.assistant.embedding import Embedder, prepare
 
-        ours, theirs = Embedder().embed_many(texts), wordllama_embeddings(texts, True)
+        ours, theirs = Embedder().embed_many(texts), wordllama_embeddings(texts, False)
         print(f"{n} train texts: largest difference {np.abs(ours - theirs).max():.2e}")
+        tokenizer = Embedder().tokenizer
+        for language in ("zh-Hans", "zh-Hant", "en"):
+            tokens = [
+                token
+                for text, lang in zip(texts, languages, strict=True)
+                if lang == language
+                for token in tokenizer.encode(prepare(text), add_special_tokens=False).tokens
+            ]
+            fallback = sum(1 for token in tokens if token.startswith("<0x"))
+            print(
+                f"  {language}: {len(tokens)} tokens, {fallback / len(tokens):.1%} byte fallbacks"
+            )
         return
     n_other = sum(1 for label in labels if label != "vulnerable")
     start = time.process_time()
