@@ -1,40 +1,123 @@
-"""What WordLlama's sentence embedding would add to the assistant's understanding, per 10,000 messages.
+"""What WordLlama's sentence embedding would add to the assistant's understanding (not shipped).
 
-Not shipped (docs/assistant.md, "The sixth wave": it did not win on the train split's out-of-fold
-reading by the rule set before it), measured so the next attempt knows its cost: the load of the
-tokenizer and the weights, the embedding of 10,000 messages in a batch (as `understand_many`) and
-one by one (as `understand`), and the extra product of a (14, 256) weight block.
+docs/assistant.md, "The sixth wave": a regression on this embedding stacked with the n-gram
+model won on the train split's out-of-fold reading and lost on the test split; it is not shipped.
+Measured here so the next attempt knows its cost: the load of the tokenizer and the weights, the
+embedding of 10,000 messages in a batch (as `understand_many`) and one by one (as `understand`),
+with the extra product of a (256, 14) weight block.
 
-    .venv/bin/python -m pip install --no-deps --target /tmp/wl wordllama==0.4.0.post1 tokenizers safetensors
+    .venv/bin/python -m pip install --no-deps --target /tmp/wl wordllama==0.4.0.post1 \
+        tokenizers safetensors
     PYTHONPATH=src:.:/tmp/wl nice -n 10 .venv/bin/python benchmarks/bench_assistant_embedding.py --repeat 2
 
-The embedder is `recoup.assistant.embedding`.
-
-The `wordllama` wheel (MIT) carries `weights/l2_supercat_256.safetensors` (32,000 LLaMA-2
-token embeddings of 256 dimensions, float16, 16 MB) and the LLaMA-2 tokenizer it was trained with
+The `wordllama` wheel (MIT) carries `weights/l2_supercat_256.safetensors` (32,000 LLaMA-2 token
+embeddings of 256 dimensions, float16, 16 MB) and the LLaMA-2 tokenizer it was trained with
 (`tokenizers/l2_supercat_tokenizer_config.json`). A message's embedding is the mean of its tokens'
-rows, l2-normalised, as `wordllama`'s own `embed(norm=True)` computes it.
-
-Nothing is downloaded: the two files are read from the installed package's folder, found without
-importing `wordllama` itself (its `WordLlama.load` looks for the tokenizer in a `tokenizer/`
-folder the wheel does not have and then fetches it from Hugging Face, and its inference module
-configures the root logger when imported). Only `safetensors` and `tokenizers` are imported.
-
-The text is read as the n-gram model reads it, less the lower case and the digits: NFKC and
-traditional characters written simplified (the LLaMA-2 vocabulary holds about 700 Chinese
-characters, more of them simplified; the others fall back to bytes).
-
+rows, l2-normalised: the same vectors as `wordllama`'s own `embed(norm=True)` to 3e-8 on the train
+split (`scripts/assistant_embedding_cv.py --check`). Nothing is downloaded: `Embedder` reads the two
+files from the installed package's folder without importing `wordllama`, whose `WordLlama.load`
+looks for the tokenizer in a `tokenizer/` folder the wheel does not have and then fetches it from
+Hugging Face (offline it fails; `cache_dir=<the package's folder>` works around it), and whose
+inference module configures the root logger when imported. Only `safetensors` and `tokenizers`
+are imported. The text is read as written; the LLaMA-2 vocabulary holds 700 Chinese characters,
+the others fall back to bytes.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import time
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
-from recoup.assistant.embedding import DIM, embedder
+NAME = "wordllama/l2_supercat_256"
+PACKAGE = "wordllama"
+WEIGHTS = "weights/l2_supercat_256.safetensors"
+TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
+TENSOR = "embedding.weight"
+DIM = 256
+MAX_TEXT = 2000
+
+
+class EmbeddingError(RuntimeError):
+    """The embedding's package or files are missing; the message says which."""
+
+
+def _folder() -> Path:
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddingError(f"the {PACKAGE} package is not installed (see the docstring)")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def prepare(text: str) -> str:
+    """The text as the embedding reads it: as written, at most `MAX_TEXT` characters."""
+    return text[:MAX_TEXT]
+
+
+class Embedder:
+    """The tokenizer and the token embeddings (float32, rows of the vocabulary)."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        home = folder or _folder()
+        weights, tokenizer = home / WEIGHTS, home / TOKENIZER
+        for path in (weights, tokenizer):
+            if not path.is_file():
+                raise EmbeddingError(f"{path} is missing (the {PACKAGE} wheel ships it)")
+        self.table = np.ascontiguousarray(load_file(str(weights))[TENSOR], dtype=np.float32)
+        if self.table.ndim != 2 or self.table.shape[1] != DIM:
+            raise EmbeddingError(f"{weights} does not hold {DIM}-dimension embeddings")
+        self.tokenizer = Tokenizer.from_file(str(tokenizer))
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        self.last = self.table.shape[0] - 1
+
+    def embed(self, text: str) -> np.ndarray:
+        """One text's embedding (DIM,), float64; zeros for a text with no token."""
+        ids = self.tokenizer.encode(prepare(text), add_special_tokens=False).ids
+        if not ids:
+            return np.zeros(DIM)
+        vector = self.table[np.minimum(ids, self.last)].mean(axis=0, dtype=np.float64)
+        norm = float(np.sqrt(vector @ vector))
+        return vector / norm if norm > 0 else vector  # type: ignore[no-any-return]
+
+    def embed_many(self, texts: Sequence[str], chunk: int = 256) -> np.ndarray:
+        """The embeddings of many texts (texts, DIM): a tokenizer call and one gather per chunk
+        of texts (a gather of every token at once is hundreds of MB)."""
+        out = np.zeros((len(texts), DIM))
+        for first in range(0, len(texts), chunk):
+            part = texts[first : first + chunk]
+            encodings = self.tokenizer.encode_batch(
+                [prepare(t) for t in part], add_special_tokens=False
+            )
+            lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(part))
+            ids = np.fromiter(
+                (i for e in encodings for i in e.ids), dtype=np.int64, count=int(lengths.sum())
+            )
+            if not len(ids):
+                continue
+            has = lengths > 0
+            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[has]
+            sums = np.add.reduceat(self.table[np.minimum(ids, self.last)], starts, axis=0)
+            block = np.zeros((len(part), DIM))
+            block[has] = sums / lengths[has, None]
+            out[first : first + len(part)] = block
+        norms = np.sqrt((out**2).sum(axis=1))
+        return out / np.where(norms > 0, norms, 1.0)[:, None]
+
+
+@lru_cache(maxsize=1)
+def embedder() -> Embedder:
+    """The embedder, loaded once per process."""
+    return Embedder()
 
 
 def main() -> None:

@@ -243,7 +243,7 @@ def main() -> None:
     extras = [understanding.message_signals(r.message.text, r.message.at) for r in rows]
     n = len(rows)
     if args.check:
-        from recoup.assistant.embedding import Embedder, prepare
+        from benchmarks.bench_assistant_embedding import Embedder, prepare
 
         ours, theirs = Embedder().embed_many(texts), wordllama_embeddings(texts, False)
         print(f"{n} train texts: largest difference {np.abs(ours - theirs).max():.2e}")

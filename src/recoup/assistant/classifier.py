@@ -13,14 +13,6 @@ Pure: texts in, probabilities out; no database, no settings, no pickle.
   `MIN_DF` training messages), then `LogisticRegression` (lbfgs, balanced class weights, `C`);
   the n-gram range, `MIN_DF` and `C` chosen by 5-fold cross-validation on the train split.
   Its probabilities are the model's confidence: the largest is reported.
-- The sentence embedding (`recoup.assistant.embedding`, WordLlama's packaged token embeddings,
-  since the sixth wave): a second regression on the message's 256-dimension embedding alone
-  (`EMBEDDING_C`), stacked with the n-gram one by a weighted sum of their logits
-  (`EMBEDDING_WEIGHT` on the embedding's, the rest on the n-grams'), which is their probabilities
-  mixed geometrically: one linear model over the tf-idf terms and the embedding, its weights the
-  two regressions' scaled (`Model.dense` holds the embedding's block). Chosen on the train
-  split's out-of-fold reading (`scripts/assistant_embedding_cv.py`; docs/assistant.md, "The sixth
-  wave").
 - Storage (`dumps`/`loads`): the vocabulary, idf and weights as lists, rounded to `DIGITS`
   decimals, with the training's parameters and data digest. The scorer (`Model.predict_proba`)
   is numpy over that JSON alone, so what is shipped is exactly what scores; training again on the
@@ -41,7 +33,6 @@ from typing import Any
 
 import numpy as np
 
-from recoup.assistant import embedding
 from recoup.assistant.hanzi import to_simplified
 
 FORMAT = "recoup.assistant.intents/1"
@@ -50,9 +41,6 @@ MIN_DF = 1
 C = 30.0
 MAX_ITER = 5000
 DIGITS = 5  # decimals kept in the stored weights
-# The embedding's regression and its share of the logits (None: the n-grams alone).
-EMBEDDING_C = 100.0
-EMBEDDING_WEIGHT: float | None = 0.2
 MAX_TEXT = 2000
 LATIN_WORD = re.compile(r"[a-z][a-z']*")
 DIGIT = re.compile(r"\d")
@@ -100,7 +88,6 @@ class Model:
     coef: np.ndarray  # (classes, terms)
     intercept: np.ndarray  # (classes,)
     params: dict[str, Any] = field(default_factory=dict)
-    dense: np.ndarray | None = None  # (classes, embedding.DIM): the embedding's weights
 
     @cached_property
     def _by_term(self) -> np.ndarray:
@@ -130,10 +117,7 @@ class Model:
     def predict_proba(self, text: str, extra: Sequence[str] = ()) -> np.ndarray:
         """P(class | text) in `classes` order."""
         index, values = self.vector(text, extra)
-        logits = values @ self._by_term[index] + self.intercept
-        if self.dense is not None:
-            logits = logits + self.dense @ embedding.embedder().embed(text)
-        return _softmax(logits)
+        return _softmax(values @ self._by_term[index] + self.intercept)
 
     def predict_proba_many(
         self, texts: Sequence[str], extras: Sequence[Sequence[str]] | None = None
@@ -157,8 +141,6 @@ class Model:
         running = np.zeros((len(index) + 1, len(self.classes)))
         np.cumsum(values[:, None] * self._by_term[index], axis=0, out=running[1:])
         logits = running[bounds[1:]] - running[bounds[:-1]] + self.intercept
-        if self.dense is not None and len(texts):
-            logits += embedding.embedder().embed_many(texts) @ self.dense.T
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
@@ -189,11 +171,8 @@ def train(
     *,
     extras: Sequence[Sequence[str]] | None = None,
     c: float = C,
-    embedding_weight: float | None = EMBEDDING_WEIGHT,
-    embedding_c: float = EMBEDDING_C,
 ) -> Model:
-    """Fit the vectoriser and the regression on labelled texts (each with its `extras` signals),
-    and with `embedding_weight` the embedding's regression stacked with it (module docstring);
+    """Fit the vectoriser and the regression on labelled texts (each with its `extras` signals);
     deterministic: lbfgs from zero, on one thread (BLAS threads on shared cores slow it tenfold
     and may sum in another order)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -215,35 +194,20 @@ def train(
         x = vectorizer.fit_transform(list(zip(texts, signals, strict=True)))
         regression.fit(x, list(labels))
     vocabulary = {str(t): int(i) for t, i in vectorizer.vocabulary_.items()}
-    coef = np.asarray(regression.coef_, dtype=np.float64)
-    intercept = np.asarray(regression.intercept_, dtype=np.float64)
-    params: dict[str, Any] = {
-        "ngrams": list(NGRAMS),
-        "min_df": MIN_DF,
-        "C": c,
-        "rows": len(texts),
-        "data": digest(texts, labels),
-    }
-    dense = None
-    if embedding_weight is not None:
-        stacked = LogisticRegression(C=embedding_c, max_iter=MAX_ITER, class_weight="balanced")
-        with threadpool_limits(1):
-            stacked.fit(embedding.embedder().embed_many(texts), list(labels))
-        if list(stacked.classes_) != list(regression.classes_):
-            raise ClassifierError("the two regressions learned different intents")
-        w = embedding_weight
-        coef, dense = (1 - w) * coef, w * np.asarray(stacked.coef_, dtype=np.float64)
-        intercept = (1 - w) * intercept + w * np.asarray(stacked.intercept_, dtype=np.float64)
-        params["embedding"] = {"name": embedding.NAME, "C": embedding_c, "weight": w}
     return _rounded(
         Model(
             classes=tuple(str(c) for c in regression.classes_),
             vocabulary=vocabulary,
             idf=np.asarray(vectorizer.idf_, dtype=np.float64),
-            coef=coef,
-            intercept=intercept,
-            params=params,
-            dense=dense,
+            coef=np.asarray(regression.coef_, dtype=np.float64),
+            intercept=np.asarray(regression.intercept_, dtype=np.float64),
+            params={
+                "ngrams": list(NGRAMS),
+                "min_df": MIN_DF,
+                "C": c,
+                "rows": len(texts),
+                "data": digest(texts, labels),
+            },
         )
     )
 
@@ -265,8 +229,6 @@ def dumps(model: Model) -> str:
         "intercept": [round(float(v), DIGITS) for v in model.intercept],
         "coef": [[round(float(v), DIGITS) for v in row] for row in model.coef],
     }
-    if model.dense is not None:
-        payload["dense"] = [[round(float(v), DIGITS) for v in row] for row in model.dense]
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
@@ -284,19 +246,12 @@ def loads(text: str) -> Model:
         idf = np.asarray(payload["idf"], dtype=np.float64)
         coef = np.asarray(payload["coef"], dtype=np.float64)
         intercept = np.asarray(payload["intercept"], dtype=np.float64)
-        dense = (
-            np.asarray(payload["dense"], dtype=np.float64)
-            if payload.get("dense") is not None
-            else None
-        )
     except (KeyError, TypeError, ValueError) as exc:
         raise ClassifierError(f"not a model file ({exc})") from None
     if coef.shape != (len(classes), len(terms)) or idf.shape != (len(terms),):
         raise ClassifierError("not a model file (the weights do not match the terms)")
     if intercept.shape != (len(classes),) or len(set(terms)) != len(terms):
         raise ClassifierError("not a model file (classes or terms are inconsistent)")
-    if dense is not None and dense.shape != (len(classes), embedding.DIM):
-        raise ClassifierError("not a model file (the embedding's weights do not match)")
     return Model(
         classes=classes,
         vocabulary={t: i for i, t in enumerate(terms)},
@@ -304,5 +259,4 @@ def loads(text: str) -> Model:
         coef=coef,
         intercept=intercept,
         params=dict(payload.get("params") or {}),
-        dense=dense,
     )

@@ -46,7 +46,7 @@ from importlib import resources
 
 import numpy as np
 
-from recoup.assistant import classifier, embedding
+from recoup.assistant import classifier
 from recoup.assistant.cues import cue_terms
 from recoup.assistant.entities import Tense, normalize, parse_amount, parse_date
 from recoup.assistant.hanzi import script_counts, to_simplified
@@ -486,10 +486,7 @@ def model() -> classifier.Model:
         raise classifier.ClassifierError(
             f"recoup/assistant/{MODEL_FILE} is missing: run `recoup assistant train`"
         ) from None
-    loaded = classifier.loads(text)
-    if loaded.dense is not None:
-        embedding.embedder()  # the tokenizer and the token embeddings, loaded with the model
-    return loaded
+    return classifier.loads(text)
 
 
 def signals(text: str, amount: int | None, date: dt.date | None, today: dt.date) -> list[str]:
