@@ -61,7 +61,7 @@ def validate(
 # imports privacy's rules (seconds) for a file with consents: on two cores the pool can only pay
 # beyond some 50,000 rows, and on a busy machine not at all (docs/benchmarks.md), hence the bar.
 PARALLEL_FROM = 100_000
-CHUNK_ROWS = 2_000
+CHUNK_ROWS = 5_000
 
 
 def default_workers() -> int:

@@ -154,9 +154,22 @@ def parse_phones(raws: list[str]) -> list[tuple[str, list[str]] | None]:
         if found is not None:
             kinds.scatter(part["_i"].to_list(), found)
     out: list[tuple[str, list[str]] | None] = []
+    longest = phone_timezone.TIMEZONE_LONGEST_PREFIX  # type: ignore[attr-defined]
     for raw, kind in zip(raws, kinds.to_list(), strict=True):
-        out.append(None if kind == _UNKNOWN else (raw, _zones_of(raw, kind)))
+        if kind == _UNKNOWN:
+            out.append(None)
+            continue
+        # The zones depend on the type and on the leading digits the library reads at most
+        # (which hold the country code): asked once for each.
+        key = (kind, raw[1 : 1 + longest])
+        zones = _zones_by_prefix.get(key)
+        if zones is None:
+            zones = _zones_by_prefix[key] = _zones_of(raw, kind)
+        out.append((raw, list(zones)))
     return out
+
+
+_zones_by_prefix: dict[tuple[int, str], list[str]] = {}
 
 
 def _classify(country: int, part: pl.DataFrame) -> pl.Series | None:
@@ -206,31 +219,17 @@ def _classify(country: int, part: pl.DataFrame) -> pl.Series | None:
 
 def _zones_of(e164: str, kind: int) -> list[str]:
     """`parse_phone`'s zones for a valid number of this type: by its prefix for a geographical
-    type (the library reads at most its longest prefix's digits: cached by them), else its
-    country's."""
-    country, _ = phonenumberutil._extract_country_code(e164[1:])
+    type, else its country's."""
+    country, national = phonenumberutil._extract_country_code(e164[1:])
+    number = phonenumbers.PhoneNumber(country_code=country, national_number=int(national))
     if phonenumbers.is_number_type_geographical(kind, country):
-        key = e164[1 : 1 + phone_timezone.TIMEZONE_LONGEST_PREFIX]  # type: ignore[attr-defined]
-        found = _prefix_zones.get(key)
-        if found is None:
-            number = phonenumbers.PhoneNumber(
-                country_code=country, national_number=int(e164[1 + len(str(country)) :])
-            )
-            found = _prefix_zones[key] = tuple(
-                phone_timezone.time_zones_for_geographical_number(number)
-            )
+        found = tuple(phone_timezone.time_zones_for_geographical_number(number))
     else:
         found = _country_zones.get(country)
         if found is None:
-            number = phonenumbers.PhoneNumber(
-                country_code=country, national_number=int(e164[1 + len(str(country)) :])
-            )
             found = _country_zones[country] = tuple(phone_timezone.time_zones_for_number(number))
     known = _known_zones()
     return [z for z in found if z in known]
-
-
-_prefix_zones: dict[str, tuple[str, ...]] = {}  # a geographical number's leading digits -> zones
 
 
 def normalise_email(raw: str) -> str:
