@@ -222,6 +222,7 @@ def _zones_of(e164: str, kind: int) -> list[str]:
     type, else its country's."""
     country, national = phonenumberutil._extract_country_code(e164[1:])
     number = phonenumbers.PhoneNumber(country_code=country, national_number=int(national))
+    found: tuple[str, ...] | None
     if phonenumbers.is_number_type_geographical(kind, country):
         found = tuple(phone_timezone.time_zones_for_geographical_number(number))
     else:
