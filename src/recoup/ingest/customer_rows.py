@@ -5,15 +5,19 @@ functions, with only the imports they need, so the processes of a parallel check
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
+import polars as pl
 from pydantic import ValidationError
 
+from recoup.kit import crypto
 from recoup.kit.errors import ValidationFailed
 from recoup.kit.masking import mask_email, mask_id, mask_name, mask_phone
-from recoup.ledger import contacts, schemas
+from recoup.ledger import contacts, schemas, sealing
 from recoup.models import ContactSource, PhoneType
 
 
@@ -36,9 +40,23 @@ def check_chunk(
     through the same checks of phone, e-mail, zone and year; anything that fails there, and every
     other row, goes through the model, which reports it."""
     out = RowsChecked([], [], [])
+    with _no_collection():
+        phones = _plain_phones(columns, values, plain)
+        _check_each(columns, values, now, plain, phones, out)
+    return out
+
+
+def _check_each(
+    columns: list[str],
+    values: list[tuple[Any, ...]],
+    now: dt.datetime,
+    plain: list[bool] | None,
+    phones: dict[int, tuple[str, list[str]]],
+    out: RowsChecked,
+) -> None:
     for i, value in enumerate(values):
         row = dict(zip(columns, value, strict=True))
-        person = _plain_person(row, now) if plain is not None and plain[i] else None
+        person = _plain_person(row, now, phones.get(i)) if plain is not None and plain[i] else None
         if person is None:
             person = _check_row(row, now, out.problems)
         if person is not None:
@@ -46,25 +64,213 @@ def check_chunk(
             # ones) would make every garbage collection of the import walk them all.
             out.lines.append(row["_line"])
             out.people.append(person)
-    return out
+
+
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    """The cyclic garbage collector paused while a chunk is checked and sealed: the chunk makes
+    tens of thousands of small objects without cycles (rows, values, tuples), and each
+    collection their count sets off walks every live object of the import, the file's rows
+    included. It runs again after the chunk, and collects whatever cycles the chunk made."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class SealedRows(NamedTuple):
+    """The rows' problems (line, field, what), and the valid rows ready to write: one row each in
+    `rows` (`_line`, the customers' columns with name and national ID sealed and the ID's blind
+    index, and `phones`, `emails`, `addresses`: lists of their rows, sealed and indexed), and
+    the few with consents as checked (privacy records those; `customers.write`)."""
+
+    problems: list[tuple[int, str, str]]
+    rows: pl.DataFrame
+    consenting: list[tuple[int, _Person]]
+
+
+def check_and_seal(
+    columns: list[str],
+    values: list[tuple[Any, ...]],
+    now: dt.datetime,
+    plain: list[bool] | None = None,
+) -> SealedRows:
+    """`check_chunk`, then the valid rows sealed (`ledger.sealing`) under the installed keyring
+    (in a worker: the one `install_sealing` installed), so the importing process writes them
+    as they come."""
+    with _no_collection():
+        checked = check_chunk(columns, values, now, plain)
+        consenting = [
+            (line, p) for line, p in zip(checked.lines, checked.people, strict=True) if p.consents
+        ]
+        rows = sealed_rows(checked.lines, checked.people)
+    return SealedRows(checked.problems, rows, consenting)
+
+
+def install_sealing(parts: crypto.SealingParts) -> None:
+    """A worker's keyring: the importing process's active key and index key."""
+    crypto.install_keyring(crypto.Keyring.for_sealing(parts))
+
+
+PHONE = pl.Struct(
+    {
+        "position": pl.Int32,
+        "number": pl.Binary,
+        "number_index": pl.String,
+        "type": pl.String,
+        "source": pl.String,
+    }
+)
+EMAIL = pl.Struct(
+    {"position": pl.Int32, "address": pl.Binary, "address_index": pl.String, "source": pl.String}
+)
+ADDRESS = pl.Struct(
+    {
+        "position": pl.Int32,
+        "country": pl.String,
+        "region": pl.String,
+        "city": pl.Binary,
+        "postal_code": pl.Binary,
+        "line": pl.Binary,
+    }
+)
+CUSTOMER: dict[str, pl.DataType] = {
+    "_line": pl.Int64(),
+    "external_ref": pl.String(),
+    "name": pl.String(),
+    "national_id": pl.String(),
+    "preferred_language": pl.String(),
+    "jurisdiction": pl.String(),
+    "timezones": pl.List(pl.String),
+    "birth_year": pl.Int32(),
+    "sex": pl.String(),
+}
+
+
+def sealed_rows(lines: list[int], people: list[_Person]) -> pl.DataFrame:
+    """The people as `SealedRows.rows`: the customers' columns, their contacts nested."""
+    customers = sealing.customers(
+        pl.DataFrame(
+            {
+                "_line": lines,
+                "external_ref": [p.external_ref for p in people],
+                "name": [p.name for p in people],
+                "national_id": [p.national_id for p in people],
+                "preferred_language": [p.preferred_language for p in people],
+                "jurisdiction": [p.jurisdiction for p in people],
+                "timezones": _lists_of_text([p.timezones for p in people]),
+                "birth_year": [p.birth_year for p in people],
+                "sex": [p.sex for p in people],
+            },
+            schema=CUSTOMER,
+        )
+    )
+    phones: list[tuple[int, int, str, str, str]] = []
+    emails: list[tuple[int, int, str, str]] = []
+    addresses: list[tuple[int, int, str, str | None, str | None, str | None, str | None]] = []
+    for line, p in zip(lines, people, strict=True):
+        phones += [(line, i, *phone) for i, phone in enumerate(p.phones)]
+        emails += [(line, i, *email) for i, email in enumerate(p.emails)]
+        addresses += [(line, i, *address) for i, address in enumerate(p.addresses)]
+    nested = [
+        _nested(
+            "phones",
+            sealing.phones(
+                pl.DataFrame(
+                    phones,
+                    schema=_contact_schema("number", "type", "source"),
+                    orient="row",
+                )
+            ),
+            PHONE,
+        ),
+        _nested(
+            "emails",
+            sealing.emails(
+                pl.DataFrame(
+                    emails,
+                    schema=_contact_schema("address", "source"),
+                    orient="row",
+                )
+            ),
+            EMAIL,
+        ),
+        _nested(
+            "addresses",
+            sealing.addresses(
+                pl.DataFrame(
+                    addresses,
+                    schema=_contact_schema("country", "region", "city", "postal_code", "line"),
+                    orient="row",
+                )
+            ),
+            ADDRESS,
+        ),
+    ]
+    for name, frame, struct in nested:
+        customers = customers.join(frame, on="_line", how="left", maintain_order="left")
+        customers = customers.with_columns(pl.col(name).fill_null(pl.lit([], pl.List(struct))))
+    return customers
+
+
+def _contact_schema(*texts: str) -> dict[str, pl.DataType]:
+    return {"_line": pl.Int64(), "position": pl.Int32()} | {t: pl.String() for t in texts}
+
+
+def _nested(
+    name: str, rows: pl.DataFrame, struct: pl.Struct
+) -> tuple[str, pl.DataFrame, pl.Struct]:
+    """Contact rows as one list per `_line` (in their order) of structs `struct`."""
+    fields = [f.name for f in struct.fields]
+    nested = rows.group_by("_line", maintain_order=True).agg(
+        pl.struct(*fields).cast(struct).alias(name)
+    )
+    return name, nested, struct
+
+
+def _lists_of_text(values: list[tuple[str, ...]]) -> pl.Series:
+    """A list column from rows that repeat a few lists (customers' time zones): each distinct list
+    is converted once and gathered, not 20,000 little lists one by one."""
+    distinct: dict[tuple[str, ...], int] = {}
+    codes = [distinct.setdefault(v, len(distinct)) for v in values]
+    return pl.Series([list(v) for v in distinct], dtype=pl.List(pl.String)).gather(codes)
+
+
+def _plain_phones(
+    columns: list[str], values: list[tuple[Any, ...]], plain: list[bool] | None
+) -> dict[int, tuple[str, list[str]]]:
+    """The plain rows' phones (one each at most, in E.164) parsed set-wise
+    (`contacts.parse_phones`), by row; a number it leaves is parsed by `_plain_person`."""
+    if plain is None or "phones" not in columns:
+        return {}
+    at = columns.index("phones")
+    rows = [i for i, value in enumerate(values) if plain[i] and value[at]]
+    parsed = contacts.parse_phones([values[i][at] for i in rows])
+    return {i: p for i, p in zip(rows, parsed, strict=True) if p is not None}
 
 
 _MOBILE = str(PhoneType.mobile)
 _CUSTOMER = str(ContactSource.customer)
 
 
-def _plain_person(row: dict[str, Any], now: dt.datetime) -> _Person | None:
+def _plain_person(
+    row: dict[str, Any], now: dt.datetime, phone: tuple[str, list[str]] | None = None
+) -> _Person | None:
     """What `CustomerCreate` makes of a plain row (`customers.plain_rows` says which are: an ASCII
     reference, a name and texts without white space at their ends or NUL and within their
     lengths, a valid jurisdiction, one E.164 phone without a type, a known language, no consents),
     by the validators' own functions in the model's order; None where one of them refuses, so the
-    model reports it. tests/ingest/test_plain_rows.py holds the two equal on hostile rows."""
+    model reports it. tests/ingest/test_plain_rows.py holds the two equal on hostile rows.
+    `phone`: the row's one phone as `contacts.parse_phones` parsed it, when it did."""
     jurisdiction: str = row["jurisdiction"]
     try:
         phones: list[tuple[str, str, str]] = []
         zones: list[str] = []
         for item in _split(row.get("phones")):
-            number, found = contacts.parse_phone(item, jurisdiction[:2])
+            number, found = phone or contacts.parse_phone(item, jurisdiction[:2])
             phones.append((number, _MOBILE, _CUSTOMER))
             zones += [z for z in found if z not in zones]
         emails = tuple((contacts.normalise_email(e), _CUSTOMER) for e in _split(row.get("emails")))

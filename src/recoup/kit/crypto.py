@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Dialect, LargeBinary
@@ -134,6 +134,15 @@ def new_data_key() -> tuple[str, bytes]:
     return "k" + secrets.token_hex(6), AESGCM.generate_key(bit_length=256)
 
 
+class SealingParts(NamedTuple):
+    """A keyring's active key and index key (`Keyring.sealing_parts`)."""
+
+    active: str
+    key: bytes
+    index_key: bytes | None
+    development: bool
+
+
 @dataclass(frozen=True)
 class Keyring:
     active: str
@@ -186,6 +195,20 @@ class Keyring:
             return cipher.decrypt(nonce, sealed, context)
         except Exception as exc:
             raise DecryptionError("ciphertext does not open under its key") from exc
+
+    def sealing_parts(self) -> SealingParts:
+        """What a process that only seals new values and computes blind indexes needs (a file
+        import's worker, `ingest.customers`): the active key and the index key, no older key."""
+        return SealingParts(self.active, self.keys[self.active], self.index_key, self.development)
+
+    @classmethod
+    def for_sealing(cls, parts: SealingParts) -> Keyring:
+        return cls(
+            active=parts.active,
+            keys={parts.active: parts.key},
+            development=parts.development,
+            index_key=parts.index_key,
+        )
 
     @staticmethod
     def key_id_of(blob: bytes) -> str:

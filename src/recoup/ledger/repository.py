@@ -10,10 +10,9 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from recoup.kit import frames
-from recoup.kit.crypto import EncryptedString
 from recoup.kit.db import among
-from recoup.kit.indexes import email_index, national_id_index, phone_index
 from recoup.kit.repository import Page, Repository
+from recoup.ledger import sealing
 from recoup.models import (
     Account,
     Allocation,
@@ -458,23 +457,12 @@ def payments_by_external_id(session: Session, external_ids: list[str]) -> pl.Dat
     )
 
 
-def insert_customers(session: Session, frame: pl.DataFrame) -> int:
-    """Customers with their name and national ID in plain text: `external_ref`, `name`,
-    `national_id`, `preferred_language`, `jurisdiction`, `timezones` (a list), `created_at`,
-    optionally `birth_year` and `sex`."""
-    national_ids = [n or None for n in frame["national_id"].to_list()]
-    sealed = frame.with_columns(
-        name=pl.Series(
-            EncryptedString("customers.name").seal_many(frame["name"].to_list()), dtype=pl.Binary
-        ),
-        national_id=pl.Series(
-            EncryptedString("customers.national_id").seal_many(national_ids), dtype=pl.Binary
-        ),
-        national_id_index=pl.Series(
-            [national_id_index(n) if n else None for n in national_ids], dtype=pl.String
-        ),
-    )
-    return frames.insert_frame(session, Customer.__table__, sealed)  # type: ignore[arg-type]
+def insert_customers(session: Session, frame: pl.DataFrame, *, sealed: bool = False) -> int:
+    """Customers: `external_ref`, `name`, `national_id`, `preferred_language`, `jurisdiction`,
+    `timezones` (a list), `created_at`, optionally `birth_year` and `sex`; the name and national
+    ID in plain text, sealed here, or already through `sealing.customers` when `sealed`."""
+    out = frame if sealed else sealing.customers(frame)
+    return frames.insert_frame(session, Customer.__table__, out)  # type: ignore[arg-type]
 
 
 def insert_sealed_customers(session: Session, frame: pl.DataFrame) -> int:
@@ -511,43 +499,31 @@ def next_ids(session: Session) -> dict[str, int]:
     return dict(zip(("accounts", "bills", "payments", "allocations"), row, strict=True))
 
 
-def insert_customer_phones(session: Session, frame: pl.DataFrame) -> int:
-    """`customer_id`, `position`, `number` (E.164, plain), `type`, `source`."""
-    numbers = frame["number"].to_list()
-    sealed = frame.with_columns(
-        number=pl.Series(
-            EncryptedString("customer_phones.number").seal_many(numbers), dtype=pl.Binary
-        ),
-        number_index=pl.Series([phone_index(n) for n in numbers], dtype=pl.String),
-    ).select("customer_id", "position", "number", "number_index", "type", "source")
-    return frames.insert_frame(session, CustomerPhone.__table__, sealed)  # type: ignore[arg-type]
-
-
-def insert_customer_emails(session: Session, frame: pl.DataFrame) -> int:
-    """`customer_id`, `position`, `address` (plain), `source`."""
-    mailboxes = frame["address"].to_list()
-    sealed = frame.with_columns(
-        address=pl.Series(
-            EncryptedString("customer_emails.address").seal_many(mailboxes), dtype=pl.Binary
-        ),
-        address_index=pl.Series([email_index(m) for m in mailboxes], dtype=pl.String),
-    ).select("customer_id", "position", "address", "address_index", "source")
-    return frames.insert_frame(session, CustomerEmail.__table__, sealed)  # type: ignore[arg-type]
-
-
-def insert_customer_addresses(session: Session, frame: pl.DataFrame) -> int:
-    """`customer_id`, `position`, `country`, `region`, `city`, `postal_code`, `line` (plain)."""
-    sealed = frame.with_columns(
-        pl.Series(
-            column,
-            EncryptedString(f"customer_addresses.{column}").seal_many(
-                [v or None for v in frame[column].to_list()]
-            ),
-            dtype=pl.Binary,
-        )
-        for column in ("city", "postal_code", "line")
+def insert_customer_phones(session: Session, frame: pl.DataFrame, *, sealed: bool = False) -> int:
+    """`customer_id`, `position`, `number` (E.164, plain, or sealed with its `number_index` by
+    `sealing.phones` when `sealed`), `type`, `source`."""
+    out = (frame if sealed else sealing.phones(frame)).select(
+        "customer_id", "position", "number", "number_index", "type", "source"
     )
-    return frames.insert_frame(session, CustomerAddress.__table__, sealed)  # type: ignore[arg-type]
+    return frames.insert_frame(session, CustomerPhone.__table__, out)  # type: ignore[arg-type]
+
+
+def insert_customer_emails(session: Session, frame: pl.DataFrame, *, sealed: bool = False) -> int:
+    """`customer_id`, `position`, `address` (plain, or sealed with its `address_index` by
+    `sealing.emails` when `sealed`), `source`."""
+    out = (frame if sealed else sealing.emails(frame)).select(
+        "customer_id", "position", "address", "address_index", "source"
+    )
+    return frames.insert_frame(session, CustomerEmail.__table__, out)  # type: ignore[arg-type]
+
+
+def insert_customer_addresses(
+    session: Session, frame: pl.DataFrame, *, sealed: bool = False
+) -> int:
+    """`customer_id`, `position`, `country`, `region`, `city`, `postal_code`, `line` (plain, or
+    sealed by `sealing.addresses` when `sealed`)."""
+    out = frame if sealed else sealing.addresses(frame)
+    return frames.insert_frame(session, CustomerAddress.__table__, out)  # type: ignore[arg-type]
 
 
 def mark_address_returned(

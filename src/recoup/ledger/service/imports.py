@@ -56,8 +56,10 @@ def import_customers(
     emails: pl.DataFrame,
     addresses: pl.DataFrame,
     clock: Clock,
+    sealed: bool = False,
 ) -> int:
-    """Store new customers and their contacts, values in plain text (sealed on the way in).
+    """Store new customers and their contacts, values in plain text (sealed on the way in), or
+    already sealed and indexed by `ledger.sealing` when `sealed` (a file import's workers).
 
     `customers`: `external_ref`, `name`, `national_id`, `preferred_language`, `jurisdiction`,
     `timezones`, optionally `birth_year` and `sex`. The contacts name their customer by `customer_ref` (its external_ref):
@@ -65,7 +67,9 @@ def import_customers(
     `source`), `addresses` (`position`, `country`, `region`, `city`, `postal_code`, `line`)."""
     if customers.height == 0:
         return 0
-    repository.insert_customers(session, customers.with_columns(created_at=_instant(clock.now())))
+    repository.insert_customers(
+        session, customers.with_columns(created_at=_instant(clock.now())), sealed=sealed
+    )
     ids = repository.customer_ids_by_ref(session, customers["external_ref"].to_list())
 
     def owned(contacts: pl.DataFrame) -> pl.DataFrame:
@@ -74,9 +78,9 @@ def import_customers(
         )
         return contacts.select(customer_id.alias("customer_id"), pl.exclude("customer_ref"))
 
-    repository.insert_customer_phones(session, owned(phones))
-    repository.insert_customer_emails(session, owned(emails))
-    repository.insert_customer_addresses(session, owned(addresses))
+    repository.insert_customer_phones(session, owned(phones), sealed=sealed)
+    repository.insert_customer_emails(session, owned(emails), sealed=sealed)
+    repository.insert_customer_addresses(session, owned(addresses), sealed=sealed)
     return customers.height
 
 
