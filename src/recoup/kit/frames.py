@@ -17,7 +17,20 @@ from contextlib import contextmanager
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Index, Select, Table, TextClause, bindparam, literal_column, text
+from sqlalchemy import (
+    Column,
+    Index,
+    MetaData,
+    Select,
+    String,
+    Table,
+    TextClause,
+    bindparam,
+    delete,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -78,6 +91,44 @@ def read_frame(
     rows = session.execute(stmt).all()
     frame = pl.DataFrame([tuple(r) for r in rows], schema=list(schema), orient="row")
     return frame.with_columns(_casts(frame, schema))
+
+
+# The temporary table `read_frame_matching` joins a long list of texts through (one per connection).
+_MATCHING = Table("tmp_matching_keys", MetaData(), Column("key", String), prefixes=["TEMPORARY"])
+
+
+def read_frame_matching(
+    session: Session,
+    stmt: Select[*tuple[Any, ...]],
+    column: Any,
+    values: Sequence[str],
+    schema: Schema,
+) -> pl.DataFrame:
+    """`read_frame` of `stmt` kept to the rows whose `column` is one of `values` (texts), for a
+    list longer than an IN list should carry (an import's references): the values go to a
+    temporary table (COPY on PostgreSQL) and the read is joined to it, so its cost follows the
+    list and the column's index, not the size of the table (a full read filtered here would read
+    ten million customers to find a file's hundred thousand)."""
+    keys = pl.DataFrame({"key": pl.Series(values, dtype=pl.String)}).unique()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(
+            text("CREATE TEMP TABLE IF NOT EXISTS tmp_matching_keys (key text) ON COMMIT DROP")
+        )
+        session.execute(text("TRUNCATE tmp_matching_keys"))
+        _copy_in(session, _MATCHING.name, keys)
+        session.execute(text("ANALYZE tmp_matching_keys"))  # the planner sees the list's size
+    else:
+        session.execute(text("CREATE TEMP TABLE IF NOT EXISTS tmp_matching_keys (key TEXT)"))
+        session.execute(delete(_MATCHING))
+        session.connection().exec_driver_sql(
+            "INSERT INTO tmp_matching_keys (key) VALUES (?)", [(k,) for k in keys["key"]]
+        )
+    try:
+        return read_frame(session, stmt.where(column.in_(select(_MATCHING.c.key))), schema)
+    finally:
+        if not postgres:
+            session.execute(delete(_MATCHING))
 
 
 def _read_sqlite(session: Session, stmt: Any, schema: Schema) -> pl.DataFrame:

@@ -381,12 +381,11 @@ class LedgerFrames:
 def _by(
     session: Session, stmt: Any, column: Any, values: list[Any], schema: frames.Schema
 ) -> pl.DataFrame:
-    """The rows whose `column` is one of `values`; beyond `SCOPE_LIMIT` values every row is read
-    (one scan costs less than a huge IN list) and filtered here."""
+    """The rows whose `column` is one of `values`; beyond `SCOPE_LIMIT` values the list goes to a
+    temporary table the read joins (`frames.read_frame_matching`), not into an IN list."""
     if len(values) <= LedgerFrames.SCOPE_LIMIT:
         return frames.read_frame(session, stmt.where(column.in_(values)), schema)
-    frame = frames.read_frame(session, stmt, schema)
-    return frame.filter(pl.col(next(iter(schema))).is_in(values))
+    return frames.read_frame_matching(session, stmt, column, values, schema)
 
 
 def customer_ids_by_ref(session: Session, refs: list[str]) -> pl.DataFrame:
