@@ -7,6 +7,9 @@ did before), on an existing database (a loaded portfolio, e.g. `bench_daily_run`
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/recoup_daily_1m
 
 Half the references exist (drawn from the table), half do not; both ways must find the same rows.
+Then the bills of as many accounts (what a payments file's reallocation reads,
+`LedgerFrames.bills`): every bill read and filtered in Polars (before) against the ids inline
+(`kit.db.ids_in`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sqlalchemy import func, select
 from recoup.kit import frames
 from recoup.kit.db import make_engine, make_sessionmaker
 from recoup.ledger import repository
-from recoup.models import Customer
+from recoup.models import Account, Customer
 
 SCHEMA: frames.Schema = {"external_ref": pl.String, "id": pl.Int64}
 
@@ -60,6 +63,23 @@ def main() -> None:
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                 assert found.height == len(known), (label, found.height, len(known))
             print(f"  {label:<28} {wall:7.2f} s wall, {cpu:6.2f} s of this process's CPU")
+    with factory() as session:
+        top = session.scalar(select(func.max(Account.id))) or 0
+    accounts = sorted(random.Random(11).sample(range(1, top + 1), min(args.refs, top)))
+    for _ in range(args.rounds):
+        for label in ("every bill, filtered", "the accounts' ids inline"):
+            with factory() as session:
+                store = repository.LedgerFrames(session)
+                wall, cpu = time.perf_counter(), time.process_time()
+                if label.startswith("every"):
+                    bills = store.bills(None).filter(pl.col("account_id").is_in(accounts))
+                else:
+                    bills = store.bills(accounts)
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            print(
+                f"  {label:<28} {wall:7.2f} s wall, {cpu:6.2f} s of this process's CPU "
+                f"({bills.height:,} bills)"
+            )
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

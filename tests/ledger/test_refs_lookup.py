@@ -5,12 +5,16 @@ on SQLite and on PostgreSQL. Why (a large table is no longer read whole for a fi
 
 from __future__ import annotations
 
+import datetime as dt
+
+import polars as pl
 import pytest
 from sqlalchemy.orm import Session
 
+from recoup.kit import db
 from recoup.kit.clock import SettableClock
 from recoup.ledger import repository
-from tests.factories import create_account, create_customer
+from tests.factories import add_bill, create_account, create_customer
 
 
 @pytest.fixture
@@ -52,3 +56,24 @@ def test_accounts_too(session: Session, clock: SettableClock, long_lists: None) 
     found = repository.accounts_by_ref(session, [accounts[1].external_ref, "nope", "另一个"])
 
     assert found.select("external_ref", "id").rows() == [(accounts[1].external_ref, accounts[1].id)]
+
+
+def test_bills_of_many_accounts_by_their_ids_inline(
+    session: Session, clock: SettableClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A payments file's reallocation reads the bills of its accounts by id however many there
+    are (the ids inline past `INLINE_IDS_FROM`), not every bill of the portfolio filtered here."""
+    monkeypatch.setattr(db, "INLINE_IDS_FROM", 1)
+    accounts = [create_account(session, clock) for _ in range(3)]
+    for account in accounts:
+        add_bill(session, clock, account, clock.now().date(), 10_000)
+        add_bill(session, clock, account, clock.now().date() + dt.timedelta(days=30), 10_000)
+    store = repository.LedgerFrames(session)
+
+    wanted = [accounts[0].id, accounts[2].id, 10**9]
+    bills = store.bills(wanted)
+
+    every = store.bills(None).filter(pl.col("account_id").is_in(wanted))
+    assert bills.height == 4
+    assert bills.sort("bill_id").equals(every.sort("bill_id"))
+    assert set(bills["account_id"]) == {accounts[0].id, accounts[2].id}

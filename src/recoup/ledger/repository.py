@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from recoup.kit import frames
-from recoup.kit.db import among
+from recoup.kit.db import among, ids_in
 from recoup.kit.repository import Page, Repository
 from recoup.ledger import sealing
 from recoup.models import (
@@ -257,17 +257,16 @@ class LedgerFrames:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    SCOPE_LIMIT = 20_000  # beyond this many ids, read everything and filter in Polars
+    # Beyond this many references, `_by` joins them through a temporary table, not an IN list
+    # (ids of any number go inline: `kit.db.ids_in`).
+    SCOPE_LIMIT = 20_000
 
     def _read(
         self, stmt: Any, column: Any, account_ids: list[int] | None, schema: frames.Schema
     ) -> pl.DataFrame:
-        if account_ids is not None and len(account_ids) <= self.SCOPE_LIMIT:
-            stmt = stmt.where(column.in_(account_ids))
-        frame = frames.read_frame(self.session, stmt, schema)
-        if account_ids is not None and len(account_ids) > self.SCOPE_LIMIT:
-            frame = frame.filter(pl.col("account_id").is_in(account_ids))
-        return frame
+        if account_ids is not None:
+            stmt = stmt.where(ids_in(column, account_ids))
+        return frames.read_frame(self.session, stmt, schema)
 
     def bills(self, account_ids: list[int] | None) -> pl.DataFrame:
         stmt = select(
