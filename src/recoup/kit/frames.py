@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import polars as pl
 from sqlalchemy import Index, Select, Table, TextClause, bindparam, literal_column, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -310,6 +311,145 @@ def _instant_text(frame: pl.DataFrame, name: str) -> pl.Expr:
 
 
 def _copy_in(session: Session, table_name: str, frame: pl.DataFrame) -> None:
+    """COPY the frame in: in PostgreSQL's binary format when every column's type has an encoder
+    here (`_binary_rows`), else as CSV."""
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    types = _column_types(session, table_name)
+    driver = session.connection().connection.driver_connection
+    utf8 = driver.info.encoding == "utf-8"  # type: ignore[union-attr]
+    if utf8 and all(_binary_encodable(frame.schema[c], types.get(c)) for c in frame.columns):
+        statement = f'COPY "{table_name}" ({columns}) FROM STDIN WITH (FORMAT binary)'
+        with _raw_cursor(session) as cursor, cursor.copy(statement) as copy:
+            copy.write(_BINARY_HEADER)
+            # Chunks small enough that NumPy's buffers are reused from the heap: a 200,000-row
+            # chunk's fresh pages cost as much system time again as the encoding (page faults).
+            for start in range(0, frame.height, 25_000):
+                chunk = frame.slice(start, 25_000)
+                copy.write(_binary_rows(chunk, [types[c] for c in frame.columns]))
+            copy.write(_BINARY_TRAILER)
+        return
+    _copy_in_csv(session, table_name, frame)
+
+
+def _column_types(session: Session, table_name: str) -> dict[str, str]:
+    """The table's columns and their types as `format_type` names them (a temporary table is found
+    through the session's search path, as COPY finds it)."""
+    rows = session.execute(
+        text(
+            "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
+            "WHERE attrelid = CAST(:name AS regclass) AND attnum > 0 AND NOT attisdropped"
+        ),
+        {"name": f'"{table_name}"'},
+    ).all()
+    return {str(row[0]): str(row[1]) for row in rows}
+
+
+# PostgreSQL's binary COPY: a signature, flags and header extension (both 0), then each row as a
+# 16-bit field count and its fields (32-bit length, -1 for NULL, then the value in network order),
+# then -1 as the count. Values: integers and floats big-endian, dates as days and instants as
+# microseconds since 2000-01-01, text as its UTF-8 bytes, jsonb as version 1 then its text.
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
+_BINARY_TRAILER = b"\xff\xff"
+_PG_EPOCH_DAYS = 10_957  # 2000-01-01 - 1970-01-01
+_PG_EPOCH_US = _PG_EPOCH_DAYS * 86_400 * 1_000_000
+_FIXED = {"smallint": ">i2", "integer": ">i4", "bigint": ">i8", "double precision": ">f8"}
+_TEXT = {"text", "character varying", "json", "jsonb"}
+
+
+def _binary_encodable(dtype: pl.DataType, pg_type: str | None) -> bool:
+    if pg_type in _FIXED:
+        return dtype.is_integer() or (pg_type == "double precision" and dtype.is_float())
+    if pg_type == "boolean":
+        return dtype == pl.Boolean
+    if pg_type == "date":
+        return dtype == pl.Date
+    if pg_type in ("timestamp with time zone", "timestamp without time zone"):
+        aware = pg_type == "timestamp with time zone"
+        return isinstance(dtype, pl.Datetime) and (dtype.time_zone is not None) == aware
+    return pg_type in _TEXT and dtype == pl.String
+
+
+def _binary_rows(frame: pl.DataFrame, pg_types: Sequence[str]) -> bytes:
+    """The frame's rows in the binary COPY format (no header or trailer), built with NumPy, never a
+    row at a time: every field gets a slot as wide as its column's widest value in a padded matrix
+    (its 32-bit length, then its bytes), and the bytes past each field's length (a NULL's value, a
+    shorter text's tail) are masked out when the matrix is read row after row."""
+    n = frame.height
+    if n == 0:
+        return b""
+    slots = [_be(np.full(n, len(pg_types)), ">i2")]
+    valid: list[tuple[int, np.ndarray]] = []  # (slot, bytes of the slot each row keeps)
+    for series, pg_type in zip(frame.get_columns(), pg_types, strict=True):
+        nulls = series.is_null().to_numpy() if series.null_count() else None
+        if pg_type in _TEXT:
+            matrix, size = _text_slot(series.fill_null(""), jsonb=pg_type == "jsonb")
+        else:
+            value = _fixed_values(series, pg_type)
+            size = np.full(n, value.dtype.itemsize, dtype=np.int64)
+            matrix = np.empty((n, 4 + value.dtype.itemsize), dtype=np.uint8)
+            matrix[:, 4:] = _be(value, ">" + value.dtype.str[1:])
+        if nulls is not None:
+            size = np.where(nulls, -1, size)
+        matrix[:, :4] = _be(size, ">i4")
+        if nulls is not None or pg_type in _TEXT:
+            valid.append((len(slots), 4 + np.maximum(size, 0)))
+        slots.append(matrix)
+    padded = np.concatenate(slots, axis=1)
+    if not valid:
+        return padded.tobytes()  # every row the same width: the matrix is the rows
+    keep = np.ones(padded.shape, dtype=bool)
+    offsets = np.cumsum([0] + [s.shape[1] for s in slots])
+    for slot, kept in valid:
+        width = slots[slot].shape[1]
+        keep[:, offsets[slot] : offsets[slot] + width] = np.arange(width) < kept[:, None]
+    return padded[keep].tobytes()
+
+
+def _be(values: np.ndarray, code: str) -> np.ndarray:
+    """Each value's bytes in the order `code` says, as an (n, width) matrix."""
+    typed = values.astype(code)
+    return typed.view(np.uint8).reshape(len(typed), typed.dtype.itemsize)
+
+
+def _text_slot(series: pl.Series, *, jsonb: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A text column's slot (room for the length, jsonb's version byte, then the widest value's
+    bytes) and each field's length in bytes."""
+    n = series.len()
+    size = series.str.len_bytes().to_numpy().astype(np.int64)
+    data = np.frombuffer(series.str.join("").item().encode(), dtype=np.uint8)
+    width = int(size.max())
+    matrix = np.zeros((n, 4 + jsonb + width), dtype=np.uint8)
+    if jsonb:
+        matrix[:, 4] = 1
+    if width and len(data):
+        starts = np.zeros(n, dtype=np.int64)
+        np.cumsum(size[:-1], out=starts[1:])
+        at = np.minimum(starts[:, None] + np.arange(width), len(data) - 1)
+        matrix[:, 4 + jsonb :] = data[at]  # past a value's end: the next values' bytes, masked out
+    return matrix, size + jsonb
+
+
+def _fixed_values(series: pl.Series, pg_type: str) -> np.ndarray:
+    """A fixed-width column's values as the NumPy numbers PostgreSQL's binary format holds (NULLs
+    as zeros, which the caller masks out)."""
+    if pg_type in _FIXED:
+        code = _FIXED[pg_type]
+        values = series.fill_null(0).to_numpy()
+        if code[1] == "i" and len(values):
+            bounds = np.iinfo(code)
+            if values.min() < bounds.min or values.max() > bounds.max:
+                raise ValueError(f"{series.name}: a value out of range for {pg_type}")
+        return values.astype(code[1:])
+    if pg_type == "boolean":
+        return series.fill_null(False).to_numpy().astype(np.uint8)
+    if pg_type == "date":
+        days = series.cast(pl.Int32).fill_null(0).to_numpy()
+        return (days - _PG_EPOCH_DAYS).astype(np.int32)
+    micros = series.dt.cast_time_unit("us").cast(pl.Int64).fill_null(0).to_numpy()
+    return (micros - _PG_EPOCH_US).astype(np.int64)
+
+
+def _copy_in_csv(session: Session, table_name: str, frame: pl.DataFrame) -> None:
     """COPY the frame in as CSV written by Polars (bytea as hex, instants in UTC ISO 8601)."""
     encoded = frame.with_columns(
         [
