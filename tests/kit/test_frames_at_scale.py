@@ -126,6 +126,58 @@ class TestCopyOut:
         assert buffer.getvalue() == b"7\n"
 
 
+class TestReadFrames:
+    """`frames.read_frames` sends each statement as soon as the previous one's rows are in (on
+    PostgreSQL) and returns what `read_frame` of each returns."""
+
+    def test_each_frame_is_what_read_frame_gives(self, session: Session) -> None:
+        """Catches rows handed to the wrong statement's frame or cut short when the next
+        statement is sent before the previous one's results are all read (200,000 rows, then a
+        second statement, then an empty result)."""
+        big = text(
+            "SELECT i, 'row ' || i, TIMESTAMPTZ '2026-01-01 00:00:00+00' + i * INTERVAL '1 second'"
+            " FROM generate_series(1, 200000) i ORDER BY i"
+            if session.get_bind().dialect.name == "postgresql"
+            else "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
+            "SELECT i, 'row ' || i, '2026-01-01 00:00:00.000000' FROM n ORDER BY i"
+        )
+        n = numbers()
+        small = select(n.c.x, (n.c.x * 2).label("y")).order_by(n.c.x)
+        empty = select(n.c.x).where(n.c.x < 0)
+        reads = [
+            (big, {"i": pl.Int64, "name": pl.String, "at": pl.Datetime("us", "UTC")}),
+            (small, {"x": pl.Int64, "y": pl.Int64}),
+            (empty, {"x": pl.Int64}),
+        ]
+        got = frames.read_frames(session, reads)
+        expected = [frames.read_frame(session, stmt, schema) for stmt, schema in reads]
+        assert [f.height for f in got] == [f.height for f in expected]
+        assert got[0].height in (200_000, 2000)
+        assert (got[1].height, got[2].height) == (N, 0)
+        assert all(g.equals(e) for g, e in zip(got, expected, strict=True))
+
+    def test_an_error_in_a_later_statement_is_psycopgs_and_the_session_goes_on(
+        self, session: Session
+    ) -> None:
+        """Catches a failing second statement whose error is lost, or whose results are left
+        unread so that the connection's next statement fails."""
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("the pipelined COPY is PostgreSQL's")
+        import psycopg
+
+        savepoint = session.begin_nested()
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            frames.read_frames(
+                session,
+                [
+                    (text("SELECT 1"), {"one": pl.Int64}),
+                    (text("SELECT 1 / (i - 3) FROM generate_series(1, 5) i"), {"x": pl.Int64}),
+                ],
+            )
+        savepoint.rollback()
+        assert session.execute(text("SELECT 41 + 1")).scalar_one() == 42
+
+
 COPY_TYPES = {
     "i2": "smallint",
     "i4": "integer",

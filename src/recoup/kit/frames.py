@@ -51,34 +51,66 @@ def read_frame(
         frame = pl.DataFrame([tuple(r) for r in rows], schema=list(schema), orient="row")
         return frame.with_columns(_casts(frame, schema))
     if dialect == "postgresql":
-        sql = str(
-            stmt.compile(
-                dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
-                compile_kwargs={"literal_binds": True},
-            )
-        )
         session.execute(text("SET LOCAL TimeZone = 'UTC'"))
-        buffer = _copy_out(session, f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)")
-        if buffer.tell() == 0:
-            return pl.DataFrame(schema=schema)
-        buffer.seek(0)
-        instants = [n for n, t in schema.items() if isinstance(t, pl.Datetime) or t == pl.Datetime]
-        read_schema = {n: (pl.String if n in instants else t) for n, t in schema.items()}
-        frame = pl.read_csv(buffer, has_header=False, schema=read_schema, try_parse_dates=False)
-        return frame.with_columns(
-            [
-                pl.col(n)
-                .str.replace(r"\+00$", "")
-                .str.to_datetime(time_unit="us")
-                .dt.replace_time_zone("UTC")
-                for n in instants
-            ]
-        )
+        return _parse_csv(_copy_out(session, _copy_statement(stmt)), schema)
     if dialect == "sqlite":
         return _read_sqlite(session, stmt, schema)
     rows = session.execute(stmt).all()
     frame = pl.DataFrame([tuple(r) for r in rows], schema=list(schema), orient="row")
     return frame.with_columns(_casts(frame, schema))
+
+
+def read_frames(
+    session: Session, reads: Sequence[tuple[Select[*tuple[Any, ...]] | TextClause, Schema]]
+) -> list[pl.DataFrame]:
+    """`read_frame` of each (statement, schema), in order. On PostgreSQL the next statement is
+    sent as soon as the previous one's rows are in, so the server computes it while Polars
+    parses those rows (two cores at work instead of one waiting on the other)."""
+    if session.info.get(SMALL) or session.get_bind().dialect.name != "postgresql" or not reads:
+        return [read_frame(session, stmt, schema) for stmt, schema in reads]
+    session.execute(text("SET LOCAL TimeZone = 'UTC'"))
+    statements = [_copy_statement(stmt) for stmt, _ in reads]
+    conn = session.connection().connection.driver_connection
+    pgconn = conn.pgconn  # type: ignore[union-attr]
+    encoding = conn.info.encoding  # type: ignore[union-attr]
+    out: list[pl.DataFrame] = []
+    with conn.lock:  # type: ignore[union-attr]
+        pgconn.send_query(statements[0].encode(encoding))
+        for i, (_, schema) in enumerate(reads):
+            buffer = _drain(pgconn, encoding, statements[i])
+            if i + 1 < len(reads):
+                pgconn.send_query(statements[i + 1].encode(encoding))
+            out.append(_parse_csv(buffer, schema))
+    return out
+
+
+def _copy_statement(stmt: Any) -> str:
+    sql = str(
+        stmt.compile(
+            dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
+            compile_kwargs={"literal_binds": True},
+        )
+    )
+    return f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"
+
+
+def _parse_csv(buffer: io.BytesIO, schema: Schema) -> pl.DataFrame:
+    """COPY's CSV rows as a frame of `schema` (instants arrive as text in UTC, `+00`)."""
+    if buffer.tell() == 0:
+        return pl.DataFrame(schema=schema)
+    buffer.seek(0)
+    instants = [n for n, t in schema.items() if isinstance(t, pl.Datetime) or t == pl.Datetime]
+    read_schema = {n: (pl.String if n in instants else t) for n, t in schema.items()}
+    frame = pl.read_csv(buffer, has_header=False, schema=read_schema, try_parse_dates=False)
+    return frame.with_columns(
+        [
+            pl.col(n)
+            .str.replace(r"\+00$", "")
+            .str.to_datetime(time_unit="us")
+            .dt.replace_time_zone("UTC")
+            for n in instants
+        ]
+    )
 
 
 def _read_sqlite(session: Session, stmt: Any, schema: Schema) -> pl.DataFrame:
@@ -113,33 +145,38 @@ def _copy_out(session: Session, statement: str) -> io.BytesIO:
     where this loop takes every row libpq has already buffered and waits on the socket only when
     none is left (0.16 s for the same rows: `benchmarks/micro_copy_out.py`). Errors are
     psycopg's, as from a cursor; the connection is left as after any statement."""
-    from psycopg import errors as pg_errors  # the `postgres` extra: imported when PostgreSQL runs
-    from psycopg import pq
-
     conn = session.connection().connection.driver_connection
     pgconn = conn.pgconn  # type: ignore[union-attr]
     encoding = conn.info.encoding  # type: ignore[union-attr]
-    buffer = io.BytesIO()
     with conn.lock:  # type: ignore[union-attr]
         pgconn.send_query(statement.encode(encoding))
-        started = pgconn.get_result()
-        if started is None or started.status != pq.ExecStatus.COPY_OUT:
-            _finish(pgconn, encoding, started)
-            raise pg_errors.ProgrammingError(f"not a COPY TO STDOUT: {statement[:80]}")
-        get, write = pgconn.get_copy_data, buffer.write
-        # A selector, not select.select: a busy server's socket may be numbered past FD_SETSIZE.
-        with selectors.DefaultSelector() as waiting:
-            waiting.register(pgconn.socket, selectors.EVENT_READ)
-            while True:
-                size, data = get(1)
-                if size > 0:
-                    write(data)
-                elif size == 0:  # nothing buffered: wait for the server's next bytes
-                    waiting.select()
-                    pgconn.consume_input()
-                else:  # -1: the copy is done; -2: it failed (the result says why)
-                    break
-        _finish(pgconn, encoding, None)
+        return _drain(pgconn, encoding, statement)
+
+
+def _drain(pgconn: Any, encoding: str, statement: str) -> io.BytesIO:
+    """The rows of the COPY TO STDOUT just sent on `pgconn`, and its results read."""
+    from psycopg import errors as pg_errors  # the `postgres` extra: imported when PostgreSQL runs
+    from psycopg import pq
+
+    buffer = io.BytesIO()
+    started = pgconn.get_result()
+    if started is None or started.status != pq.ExecStatus.COPY_OUT:
+        _finish(pgconn, encoding, started)
+        raise pg_errors.ProgrammingError(f"not a COPY TO STDOUT: {statement[:80]}")
+    get, write = pgconn.get_copy_data, buffer.write
+    # A selector, not select.select: a busy server's socket may be numbered past FD_SETSIZE.
+    with selectors.DefaultSelector() as waiting:
+        waiting.register(pgconn.socket, selectors.EVENT_READ)
+        while True:
+            size, data = get(1)
+            if size > 0:
+                write(data)
+            elif size == 0:  # nothing buffered: wait for the server's next bytes
+                waiting.select()
+                pgconn.consume_input()
+            else:  # -1: the copy is done; -2: it failed (the result says why)
+                break
+    _finish(pgconn, encoding, None)
     return buffer
 
 
