@@ -7,8 +7,9 @@ rows.
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/recoup_daily_test --rounds 3
 
 The rows are 1,000,000 delinquency states shaped as the daily pass writes them (`--rows`), into a
-temporary copy of `account_delinquency` with its primary key (any migrated database will do);
-each round's table is emptied first, and nothing is committed.
+temporary copy of `account_delinquency` with its primary key (`--logged`: a plain table, whose
+rows also go to the WAL); any migrated database will do; each round's table is emptied first, and
+nothing is committed.
 """
 
 from __future__ import annotations
@@ -63,15 +64,18 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--logged",
+        action="store_true",
+        help="a plain table (WAL-logged, as the daily run's tables are), dropped by the rollback",
+    )
     args = parser.parse_args()
     frame = states(args.rows)
     writers = {"csv": frames._copy_in_csv, "binary": frames._copy_in}
     with Session(make_engine(args.database_url)) as session:
+        kind = "TABLE" if args.logged else "TEMP TABLE"
         session.execute(
-            text(
-                "CREATE TEMP TABLE bench_states (LIKE account_delinquency INCLUDING ALL) "
-                "ON COMMIT DROP"
-            )
+            text(f"CREATE {kind} bench_states (LIKE account_delinquency INCLUDING ALL)")
         )
         for _ in range(args.rounds):
             for name, write in writers.items():
