@@ -1,8 +1,10 @@
 """Set-based reads and writes between the database and Polars frames.
 
-PostgreSQL moves rows with COPY (CSV over the wire, drained from libpq (`_copy_out`) and parsed
-by Polars' native reader; written with psycopg's COPY writer), SQLite with plain cursors. Both
-paths run inside the caller's transaction.
+PostgreSQL moves rows with COPY: read as CSV, drained from libpq (`_copy_out`) and parsed by
+Polars' native reader (`read_frames` sends the next statement while the previous rows are
+parsed); written in PostgreSQL's binary format encoded with NumPy (`_binary_rows`), or as CSV
+for a column type without an encoder. SQLite uses plain cursors. Both paths run inside the
+caller's transaction.
 """
 
 from __future__ import annotations
