@@ -242,9 +242,10 @@ class TestBinaryCopyIn:
         self, session: Session, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Catches any field the binary encoder gets wrong (a byte order, the 2000 epoch, a
-        NULL's length, jsonb's version byte, a text's offset after a NULL or across the 200,000
-        rows of a chunk): 250,001 rows written both ways must read back equal, in order. It
-        failed with the dates' epoch off by a day and with the jsonb version byte left out."""
+        NULL's length, jsonb's version byte, a text's offset after a NULL or in a later chunk of
+        25,000 rows): 250,001 rows written both ways must read back equal, in order. It failed
+        with the dates' epoch off by a day, with the jsonb version byte left out, and with the
+        texts' starts shifted by one byte after the first chunk."""
         if session.get_bind().dialect.name != "postgresql":
             pytest.skip("COPY is PostgreSQL's; SQLite inserts through its cursor")
         self._tables(session)

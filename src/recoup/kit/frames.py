@@ -2,7 +2,7 @@
 
 PostgreSQL moves rows with COPY: read as CSV, drained from libpq (`_copy_out`) and parsed by
 Polars' native reader (`read_frames` sends the next statement while the previous rows are
-parsed); written in PostgreSQL's binary format encoded with NumPy (`_binary_rows`), or as CSV
+parsed); written in PostgreSQL's binary format encoded with NumPy (`_binary_chunks`), or as CSV
 for a column type without an encoder. SQLite uses plain cursors. Both paths run inside the
 caller's transaction.
 """
@@ -351,7 +351,7 @@ def _instant_text(frame: pl.DataFrame, name: str) -> pl.Expr:
 
 def _copy_in(session: Session, table_name: str, frame: pl.DataFrame) -> None:
     """COPY the frame in: in PostgreSQL's binary format when every column's type has an encoder
-    here (`_binary_rows`), else as CSV."""
+    here (`_binary_chunks`), else as CSV."""
     columns = ", ".join(f'"{c}"' for c in frame.columns)
     types = _column_types(session, table_name)
     driver = session.connection().connection.driver_connection
@@ -362,9 +362,8 @@ def _copy_in(session: Session, table_name: str, frame: pl.DataFrame) -> None:
             copy.write(_BINARY_HEADER)
             # Chunks small enough that NumPy's buffers are reused from the heap: a 200,000-row
             # chunk's fresh pages cost as much system time again as the encoding (page faults).
-            for start in range(0, frame.height, 25_000):
-                chunk = frame.slice(start, 25_000)
-                copy.write(_binary_rows(chunk, [types[c] for c in frame.columns]))
+            for chunk in _binary_chunks(frame, [types[c] for c in frame.columns], 25_000):
+                copy.write(chunk)
             copy.write(_BINARY_TRAILER)
         return
     _copy_in_csv(session, table_name, frame)
@@ -408,64 +407,88 @@ def _binary_encodable(dtype: pl.DataType, pg_type: str | None) -> bool:
     return pg_type in _TEXT and dtype == pl.String
 
 
-def _binary_rows(frame: pl.DataFrame, pg_types: Sequence[str]) -> bytes:
-    """The frame's rows in the binary COPY format (no header or trailer), built with NumPy, never a
-    row at a time: every field gets a slot as wide as its column's widest value in a padded matrix
-    (its 32-bit length, then its bytes), and the bytes past each field's length (a NULL's value, a
-    shorter text's tail) are masked out when the matrix is read row after row."""
-    n = frame.height
-    if n == 0:
-        return b""
-    slots = [_be(np.full(n, len(pg_types)), ">i2")]
-    valid: list[tuple[int, np.ndarray]] = []  # (slot, bytes of the slot each row keeps)
-    for series, pg_type in zip(frame.get_columns(), pg_types, strict=True):
-        nulls = series.is_null().to_numpy() if series.null_count() else None
-        if pg_type in _TEXT:
-            matrix, size = _text_slot(series.fill_null(""), jsonb=pg_type == "jsonb")
+def _binary_chunks(frame: pl.DataFrame, pg_types: Sequence[str], rows: int) -> Iterator[bytes]:
+    """The frame's rows in the binary COPY format (no header or trailer), `rows` at a time, built
+    with NumPy, never a row at a time: every field gets a slot as wide as the chunk's widest value
+    of its column in a padded matrix (its 32-bit length, then its bytes), and the bytes past each
+    field's length (a NULL's value, a shorter text's tail) are masked out when the matrix is read
+    row after row. Polars' work (NULLs, values, texts' bytes) is done once for the frame."""
+    columns = [
+        _BinaryColumn(series, pg_type)
+        for series, pg_type in zip(frame.get_columns(), pg_types, strict=True)
+    ]
+    count = len(pg_types).to_bytes(2, "big")
+    for start in range(0, frame.height, rows):
+        end = min(start + rows, frame.height)
+        n = end - start
+        slots = [np.frombuffer(count * n, dtype=np.uint8).reshape(n, 2)]
+        valid: list[tuple[int, np.ndarray]] = []  # (slot, bytes of the slot each row keeps)
+        for column in columns:
+            matrix, size = column.slot(start, end)
+            if column.nulls is not None:
+                size = np.where(column.nulls[start:end], -1, size)
+            matrix[:, :4] = _be(size, ">i4")
+            if column.nulls is not None or column.text:
+                valid.append((len(slots), 4 + np.maximum(size, 0)))
+            slots.append(matrix)
+        padded = np.concatenate(slots, axis=1)
+        if not valid:
+            yield padded.tobytes()  # every row the same width: the matrix is the rows
+            continue
+        keep = np.ones(padded.shape, dtype=bool)
+        offsets = np.cumsum([0] + [s.shape[1] for s in slots])
+        for slot, kept in valid:
+            width = slots[slot].shape[1]
+            keep[:, offsets[slot] : offsets[slot] + width] = np.arange(width) < kept[:, None]
+        yield padded[keep].tobytes()
+
+
+class _BinaryColumn:
+    """One column's values ready for `_binary_chunks`: fixed-width numbers in network order, or
+    texts' bytes end to end with each one's start and length."""
+
+    def __init__(self, series: pl.Series, pg_type: str) -> None:
+        self.nulls = series.is_null().to_numpy() if series.null_count() else None
+        self.text = pg_type in _TEXT
+        self.jsonb = pg_type == "jsonb"
+        if self.text:
+            texts = series.fill_null("")
+            self.size = texts.str.len_bytes().to_numpy().astype(np.int64)
+            self.starts = np.zeros(len(self.size), dtype=np.int64)
+            np.cumsum(self.size[:-1], out=self.starts[1:])
+            widest = int(self.size.max()) if len(self.size) else 0
+            data = np.frombuffer(texts.str.join("").item().encode(), dtype=np.uint8)
+            self.data = np.concatenate([data, np.zeros(widest, dtype=np.uint8)])
         else:
             value = _fixed_values(series, pg_type)
-            size = np.full(n, value.dtype.itemsize, dtype=np.int64)
-            matrix = np.empty((n, 4 + value.dtype.itemsize), dtype=np.uint8)
-            matrix[:, 4:] = _be(value, ">" + value.dtype.str[1:])
-        if nulls is not None:
-            size = np.where(nulls, -1, size)
-        matrix[:, :4] = _be(size, ">i4")
-        if nulls is not None or pg_type in _TEXT:
-            valid.append((len(slots), 4 + np.maximum(size, 0)))
-        slots.append(matrix)
-    padded = np.concatenate(slots, axis=1)
-    if not valid:
-        return padded.tobytes()  # every row the same width: the matrix is the rows
-    keep = np.ones(padded.shape, dtype=bool)
-    offsets = np.cumsum([0] + [s.shape[1] for s in slots])
-    for slot, kept in valid:
-        width = slots[slot].shape[1]
-        keep[:, offsets[slot] : offsets[slot] + width] = np.arange(width) < kept[:, None]
-    return padded[keep].tobytes()
+            self.value = _be(value, ">" + value.dtype.str[1:])
+
+    def slot(self, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows `start:end` of the column's slot (room left for the lengths) and each field's
+        length in bytes."""
+        n = end - start
+        if not self.text:
+            width = self.value.shape[1]
+            matrix = np.empty((n, 4 + width), dtype=np.uint8)
+            matrix[:, 4:] = self.value[start:end]
+            return matrix, np.full(n, width, dtype=np.int64)
+        size = self.size[start:end]
+        width = int(size.max())
+        matrix = np.zeros((n, 4 + self.jsonb + width), dtype=np.uint8)
+        if self.jsonb:
+            matrix[:, 4] = 1
+        if width:
+            # Each value's window of `width` bytes from its start, copied a row at a time (past
+            # a value's end: the next values' bytes, masked out by the caller).
+            windows = np.lib.stride_tricks.sliding_window_view(self.data, width)
+            matrix[:, 4 + self.jsonb :] = windows[self.starts[start:end]]
+        return matrix, size + self.jsonb
 
 
 def _be(values: np.ndarray, code: str) -> np.ndarray:
     """Each value's bytes in the order `code` says, as an (n, width) matrix."""
     typed = values.astype(code)
     return typed.view(np.uint8).reshape(len(typed), typed.dtype.itemsize)
-
-
-def _text_slot(series: pl.Series, *, jsonb: bool) -> tuple[np.ndarray, np.ndarray]:
-    """A text column's slot (room for the length, jsonb's version byte, then the widest value's
-    bytes) and each field's length in bytes."""
-    n = series.len()
-    size = series.str.len_bytes().to_numpy().astype(np.int64)
-    data = np.frombuffer(series.str.join("").item().encode(), dtype=np.uint8)
-    width = int(size.max())
-    matrix = np.zeros((n, 4 + jsonb + width), dtype=np.uint8)
-    if jsonb:
-        matrix[:, 4] = 1
-    if width and len(data):
-        starts = np.zeros(n, dtype=np.int64)
-        np.cumsum(size[:-1], out=starts[1:])
-        at = np.minimum(starts[:, None] + np.arange(width), len(data) - 1)
-        matrix[:, 4 + jsonb :] = data[at]  # past a value's end: the next values' bytes, masked out
-    return matrix, size + jsonb
 
 
 def _fixed_values(series: pl.Series, pg_type: str) -> np.ndarray:
