@@ -57,8 +57,9 @@ def _timed(name: str, fn: Callable[..., Any], *, has_session: bool) -> Callable[
 
 
 def instrument() -> None:
-    for name in ("read_frame", "insert_frame", "update_frame", "upsert_frame"):
-        setattr(frames, name, _timed(name, getattr(frames, name), has_session=True))
+    for name in ("read_frame", "read_frames", "insert_frame", "update_frame", "upsert_frame"):
+        if hasattr(frames, name):  # an older commit's src/ (for "before") lacks `read_frames`
+            setattr(frames, name, _timed(name, getattr(frames, name), has_session=True))
     planning.decide = _timed("kernel", planning.decide, has_session=False)  # type: ignore[attr-defined]
     planning._check = _timed("guard", planning._check, has_session=False)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -134,70 +135,31 @@ class DelinquencyRepository(Repository[AccountDelinquency]):
 
     # Set-based reads for the portfolio pass.
 
-    def accounts_frame(self) -> pl.DataFrame:
-        return frames.read_frame(
+    def portfolio_frames(self, as_of: dt.date) -> PortfolioFrames:
+        """What the portfolio pass reads, read back to back (`frames.read_frames`: the server
+        computes each aggregate while Polars parses the rows before it)."""
+        accounts, received, open_bills, allocated, states, late, pauses = frames.read_frames(
             self.session,
-            select(Account.id, Account.product_code, Account.credit_minor),
-            {"account_id": pl.Int64, "product_code": pl.String, "credit_minor": pl.Int64},
+            [
+                _accounts_read(),
+                _received_after(as_of),
+                _open_bills_read(as_of),
+                _allocated_after(as_of),
+                _states_read(),
+                _late_read(as_of),
+                _pauses_read(),
+            ],
+        )
+        return PortfolioFrames(
+            accounts=accounts,
+            credit_after=_credit_after(received, allocated),
+            open_bills=_paid_by(open_bills, late),
+            pauses=pauses,
+            states=states,
         )
 
     def products(self) -> Sequence[Product]:
         return self.session.execute(select(Product)).scalars().all()
-
-    def open_bills_frame(self, as_of: dt.date) -> pl.DataFrame:
-        """Bills not fully paid by the end of `as_of`, with what was paid on them by then.
-
-        Reads the bills' paid caches, then takes back allocations dated after `as_of` (there are
-        none unless the pass runs for a day before payments already recorded)."""
-        open_bills = frames.read_frame(
-            self.session,
-            select(
-                Bill.account_id,
-                Bill.id,
-                Bill.due_date,
-                Bill.principal_minor + Bill.interest_minor + Bill.fees_minor,
-                Bill.paid_minor,
-            ).where(or_(Bill.paid_off_date.is_(None), Bill.paid_off_date > as_of)),
-            {
-                "account_id": pl.Int64,
-                "bill_id": pl.Int64,
-                "due_date": pl.Date,
-                "amount_due": pl.Int64,
-                "paid": pl.Int64,
-            },
-        )
-        late = frames.read_frame(
-            self.session,
-            select(Allocation.bill_id, func.sum(Allocation.amount_minor))
-            .where(Allocation.value_date > as_of)
-            .group_by(Allocation.bill_id),
-            {"bill_id": pl.Int64, "late": pl.Int64},
-        )
-        return (
-            open_bills.join(late, on="bill_id", how="left")
-            .with_columns(paid=pl.col("paid") - pl.col("late").fill_null(0))
-            .drop("late")
-        )
-
-    def credit_after(self, as_of: dt.date) -> pl.DataFrame:
-        """Per account, live payments minus allocations dated after `as_of` (to roll credit back)."""
-        received = frames.read_frame(
-            self.session,
-            select(Payment.account_id, func.sum(Payment.amount_minor))
-            .where(Payment.value_date > as_of, Payment.reversed_at.is_(None))
-            .group_by(Payment.account_id),
-            {"account_id": pl.Int64, "received": pl.Int64},
-        )
-        allocated = frames.read_frame(
-            self.session,
-            select(Allocation.account_id, func.sum(Allocation.amount_minor))
-            .where(Allocation.value_date > as_of)
-            .group_by(Allocation.account_id),
-            {"account_id": pl.Int64, "allocated": pl.Int64},
-        )
-        return received.join(allocated, on="account_id", how="full", coalesce=True).select(
-            "account_id", after=pl.col("received").fill_null(0) - pl.col("allocated").fill_null(0)
-        )
 
     def open_for_arrangement(self, arrangement_id: int) -> Sequence[DelinquencyPause]:
         """The pauses still running that this arrangement (a plan) holds."""
@@ -220,40 +182,125 @@ class DelinquencyRepository(Repository[AccountDelinquency]):
             .all()
         )
 
-    def pauses_frame(self) -> pl.DataFrame:
-        return frames.read_frame(
-            self.session,
-            select(
-                DelinquencyPause.account_id, DelinquencyPause.start_date, DelinquencyPause.end_date
-            ).where(DelinquencyPause.cancelled_at.is_(None)),
-            {"account_id": pl.Int64, "start_date": pl.Date, "end_date": pl.Date},
-        )
 
-    def states_frame(self) -> pl.DataFrame:
-        d = AccountDelinquency
-        return frames.read_frame(
-            self.session,
-            select(
-                d.account_id,
-                d.as_of_date,
-                d.dpd,
-                d.bucket,
-                d.oldest_unpaid_due_date,
-                d.overdue_minor,
-                d.outstanding_minor,
-                d.credit_minor,
-            ),
-            {
-                "account_id": pl.Int64,
-                "prev_as_of": pl.Date,
-                "prev_dpd": pl.Int32,
-                "prev_bucket": pl.String,
-                "prev_oldest": pl.Date,
-                "prev_overdue": pl.Int64,
-                "prev_outstanding": pl.Int64,
-                "prev_credit": pl.Int64,
-            },
-        )
+@dataclass(frozen=True)
+class PortfolioFrames:
+    """The portfolio pass's inputs (`DelinquencyRepository.portfolio_frames`)."""
+
+    accounts: pl.DataFrame
+    credit_after: pl.DataFrame
+    open_bills: pl.DataFrame
+    pauses: pl.DataFrame
+    states: pl.DataFrame
+
+
+Read = tuple[Any, frames.Schema]
+
+
+def _accounts_read() -> Read:
+    return (
+        select(Account.id, Account.product_code, Account.credit_minor),
+        {"account_id": pl.Int64, "product_code": pl.String, "credit_minor": pl.Int64},
+    )
+
+
+def _open_bills_read(as_of: dt.date) -> Read:
+    return (
+        select(
+            Bill.account_id,
+            Bill.id,
+            Bill.due_date,
+            Bill.principal_minor + Bill.interest_minor + Bill.fees_minor,
+            Bill.paid_minor,
+        ).where(or_(Bill.paid_off_date.is_(None), Bill.paid_off_date > as_of)),
+        {
+            "account_id": pl.Int64,
+            "bill_id": pl.Int64,
+            "due_date": pl.Date,
+            "amount_due": pl.Int64,
+            "paid": pl.Int64,
+        },
+    )
+
+
+def _late_read(as_of: dt.date) -> Read:
+    return (
+        select(Allocation.bill_id, func.sum(Allocation.amount_minor))
+        .where(Allocation.value_date > as_of)
+        .group_by(Allocation.bill_id),
+        {"bill_id": pl.Int64, "late": pl.Int64},
+    )
+
+
+def _paid_by(open_bills: pl.DataFrame, late: pl.DataFrame) -> pl.DataFrame:
+    """Bills not fully paid by the end of the day, with what was paid on them by then: the bills'
+    paid caches less the allocations dated after the day (none unless the pass runs for a day
+    before payments already recorded)."""
+    return (
+        open_bills.join(late, on="bill_id", how="left")
+        .with_columns(paid=pl.col("paid") - pl.col("late").fill_null(0))
+        .drop("late")
+    )
+
+
+def _received_after(as_of: dt.date) -> Read:
+    return (
+        select(Payment.account_id, func.sum(Payment.amount_minor))
+        .where(Payment.value_date > as_of, Payment.reversed_at.is_(None))
+        .group_by(Payment.account_id),
+        {"account_id": pl.Int64, "received": pl.Int64},
+    )
+
+
+def _allocated_after(as_of: dt.date) -> Read:
+    return (
+        select(Allocation.account_id, func.sum(Allocation.amount_minor))
+        .where(Allocation.value_date > as_of)
+        .group_by(Allocation.account_id),
+        {"account_id": pl.Int64, "allocated": pl.Int64},
+    )
+
+
+def _credit_after(received: pl.DataFrame, allocated: pl.DataFrame) -> pl.DataFrame:
+    """Per account, live payments less allocations dated after the day (to roll credit back)."""
+    return received.join(allocated, on="account_id", how="full", coalesce=True).select(
+        "account_id", after=pl.col("received").fill_null(0) - pl.col("allocated").fill_null(0)
+    )
+
+
+def _pauses_read() -> Read:
+    return (
+        select(
+            DelinquencyPause.account_id, DelinquencyPause.start_date, DelinquencyPause.end_date
+        ).where(DelinquencyPause.cancelled_at.is_(None)),
+        {"account_id": pl.Int64, "start_date": pl.Date, "end_date": pl.Date},
+    )
+
+
+def _states_read() -> Read:
+    d = AccountDelinquency
+    return (
+        select(
+            d.account_id,
+            d.as_of_date,
+            d.dpd,
+            d.bucket,
+            d.oldest_unpaid_due_date,
+            d.overdue_minor,
+            d.outstanding_minor,
+            d.credit_minor,
+        ),
+        {
+            "account_id": pl.Int64,
+            "prev_as_of": pl.Date,
+            "prev_dpd": pl.Int32,
+            "prev_bucket": pl.String,
+            "prev_oldest": pl.Date,
+            "prev_overdue": pl.Int64,
+            "prev_outstanding": pl.Int64,
+            "prev_credit": pl.Int64,
+        },
+    )
 
 
 def portfolio_by_bucket(session: Session) -> list[tuple[str, str, int, int, int]]:

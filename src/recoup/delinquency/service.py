@@ -327,18 +327,13 @@ def run_daily(
     products = repo.products()
     scheme_of = {p.code: batch.scheme_key(rules_for(p).scheme) for p in products}
     grace_of = {p.code: p.grace_days for p in products}
-    accounts = (
-        repo.accounts_frame()
-        .join(repo.credit_after(as_of), on="account_id", how="left")
-        .with_columns(
-            grace_days=pl.col("product_code").replace_strict(grace_of, return_dtype=pl.Int32),
-            scheme=pl.col("product_code").replace_strict(scheme_of, return_dtype=pl.String),
-            credit_minor=pl.col("credit_minor") - pl.col("after").fill_null(0),
-        )
+    read = repo.portfolio_frames(as_of)
+    accounts = read.accounts.join(read.credit_after, on="account_id", how="left").with_columns(
+        grace_days=pl.col("product_code").replace_strict(grace_of, return_dtype=pl.Int32),
+        scheme=pl.col("product_code").replace_strict(scheme_of, return_dtype=pl.String),
+        credit_minor=pl.col("credit_minor") - pl.col("after").fill_null(0),
     )
-    open_bills = repo.open_bills_frame(as_of)
-    pauses = repo.pauses_frame()
-    previous = repo.states_frame()
+    open_bills, pauses, previous = read.open_bills, read.pauses, read.states
 
     step("computing days past due")
     states = batch.compute_states(

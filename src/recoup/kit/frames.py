@@ -1,8 +1,10 @@
 """Set-based reads and writes between the database and Polars frames.
 
-PostgreSQL moves rows with COPY (CSV over the wire, drained from libpq (`_copy_out`) and parsed
-by Polars' native reader; written with psycopg's COPY writer), SQLite with plain cursors. Both
-paths run inside the caller's transaction.
+PostgreSQL moves rows with COPY: read as CSV, drained from libpq (`_copy_out`) and parsed by
+Polars' native reader (`read_frames` sends the next statement while the previous rows are
+parsed); written in PostgreSQL's binary format encoded with NumPy (`_binary_chunks`), or as CSV
+for a column type without an encoder. SQLite uses plain cursors. Both paths run inside the
+caller's transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import polars as pl
 from sqlalchemy import (
     Column,
@@ -63,29 +66,8 @@ def read_frame(
         frame = pl.DataFrame([tuple(r) for r in rows], schema=list(schema), orient="row")
         return frame.with_columns(_casts(frame, schema))
     if dialect == "postgresql":
-        sql = str(
-            stmt.compile(
-                dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
-                compile_kwargs={"literal_binds": True},
-            )
-        )
         session.execute(text("SET LOCAL TimeZone = 'UTC'"))
-        buffer = _copy_out(session, f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)")
-        if buffer.tell() == 0:
-            return pl.DataFrame(schema=schema)
-        buffer.seek(0)
-        instants = [n for n, t in schema.items() if isinstance(t, pl.Datetime) or t == pl.Datetime]
-        read_schema = {n: (pl.String if n in instants else t) for n, t in schema.items()}
-        frame = pl.read_csv(buffer, has_header=False, schema=read_schema, try_parse_dates=False)
-        return frame.with_columns(
-            [
-                pl.col(n)
-                .str.replace(r"\+00$", "")
-                .str.to_datetime(time_unit="us")
-                .dt.replace_time_zone("UTC")
-                for n in instants
-            ]
-        )
+        return _parse_csv(_copy_out(session, _copy_statement(stmt)), schema)
     if dialect == "sqlite":
         return _read_sqlite(session, stmt, schema)
     rows = session.execute(stmt).all()
@@ -131,6 +113,59 @@ def read_frame_matching(
             session.execute(delete(_MATCHING))
 
 
+def read_frames(
+    session: Session, reads: Sequence[tuple[Select[*tuple[Any, ...]] | TextClause, Schema]]
+) -> list[pl.DataFrame]:
+    """`read_frame` of each (statement, schema), in order. On PostgreSQL the next statement is
+    sent as soon as the previous one's rows are in, so the server computes it while Polars
+    parses those rows (two cores at work instead of one waiting on the other)."""
+    if session.info.get(SMALL) or session.get_bind().dialect.name != "postgresql" or not reads:
+        return [read_frame(session, stmt, schema) for stmt, schema in reads]
+    session.execute(text("SET LOCAL TimeZone = 'UTC'"))
+    statements = [_copy_statement(stmt) for stmt, _ in reads]
+    conn = session.connection().connection.driver_connection
+    pgconn = conn.pgconn  # type: ignore[union-attr]
+    encoding = conn.info.encoding  # type: ignore[union-attr]
+    out: list[pl.DataFrame] = []
+    with conn.lock:  # type: ignore[union-attr]
+        pgconn.send_query(statements[0].encode(encoding))
+        for i, (_, schema) in enumerate(reads):
+            buffer = _drain(pgconn, encoding, statements[i])
+            if i + 1 < len(reads):
+                pgconn.send_query(statements[i + 1].encode(encoding))
+            out.append(_parse_csv(buffer, schema))
+    return out
+
+
+def _copy_statement(stmt: Any) -> str:
+    sql = str(
+        stmt.compile(
+            dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
+            compile_kwargs={"literal_binds": True},
+        )
+    )
+    return f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"
+
+
+def _parse_csv(buffer: io.BytesIO, schema: Schema) -> pl.DataFrame:
+    """COPY's CSV rows as a frame of `schema` (instants arrive as text in UTC, `+00`)."""
+    if buffer.tell() == 0:
+        return pl.DataFrame(schema=schema)
+    buffer.seek(0)
+    instants = [n for n, t in schema.items() if isinstance(t, pl.Datetime) or t == pl.Datetime]
+    read_schema = {n: (pl.String if n in instants else t) for n, t in schema.items()}
+    frame = pl.read_csv(buffer, has_header=False, schema=read_schema, try_parse_dates=False)
+    return frame.with_columns(
+        [
+            pl.col(n)
+            .str.replace(r"\+00$", "")
+            .str.to_datetime(time_unit="us")
+            .dt.replace_time_zone("UTC")
+            for n in instants
+        ]
+    )
+
+
 def _read_sqlite(session: Session, stmt: Any, schema: Schema) -> pl.DataFrame:
     """Raw driver rows, then dates and instants parsed by Polars in bulk (SQLite stores them as
     text: `YYYY-MM-DD` and naive-UTC `YYYY-MM-DD HH:MM:SS.ffffff`)."""
@@ -163,33 +198,38 @@ def _copy_out(session: Session, statement: str) -> io.BytesIO:
     where this loop takes every row libpq has already buffered and waits on the socket only when
     none is left (0.16 s for the same rows: `benchmarks/micro_copy_out.py`). Errors are
     psycopg's, as from a cursor; the connection is left as after any statement."""
-    from psycopg import errors as pg_errors  # the `postgres` extra: imported when PostgreSQL runs
-    from psycopg import pq
-
     conn = session.connection().connection.driver_connection
     pgconn = conn.pgconn  # type: ignore[union-attr]
     encoding = conn.info.encoding  # type: ignore[union-attr]
-    buffer = io.BytesIO()
     with conn.lock:  # type: ignore[union-attr]
         pgconn.send_query(statement.encode(encoding))
-        started = pgconn.get_result()
-        if started is None or started.status != pq.ExecStatus.COPY_OUT:
-            _finish(pgconn, encoding, started)
-            raise pg_errors.ProgrammingError(f"not a COPY TO STDOUT: {statement[:80]}")
-        get, write = pgconn.get_copy_data, buffer.write
-        # A selector, not select.select: a busy server's socket may be numbered past FD_SETSIZE.
-        with selectors.DefaultSelector() as waiting:
-            waiting.register(pgconn.socket, selectors.EVENT_READ)
-            while True:
-                size, data = get(1)
-                if size > 0:
-                    write(data)
-                elif size == 0:  # nothing buffered: wait for the server's next bytes
-                    waiting.select()
-                    pgconn.consume_input()
-                else:  # -1: the copy is done; -2: it failed (the result says why)
-                    break
-        _finish(pgconn, encoding, None)
+        return _drain(pgconn, encoding, statement)
+
+
+def _drain(pgconn: Any, encoding: str, statement: str) -> io.BytesIO:
+    """The rows of the COPY TO STDOUT just sent on `pgconn`, and its results read."""
+    from psycopg import errors as pg_errors  # the `postgres` extra: imported when PostgreSQL runs
+    from psycopg import pq
+
+    buffer = io.BytesIO()
+    started = pgconn.get_result()
+    if started is None or started.status != pq.ExecStatus.COPY_OUT:
+        _finish(pgconn, encoding, started)
+        raise pg_errors.ProgrammingError(f"not a COPY TO STDOUT: {statement[:80]}")
+    get, write = pgconn.get_copy_data, buffer.write
+    # A selector, not select.select: a busy server's socket may be numbered past FD_SETSIZE.
+    with selectors.DefaultSelector() as waiting:
+        waiting.register(pgconn.socket, selectors.EVENT_READ)
+        while True:
+            size, data = get(1)
+            if size > 0:
+                write(data)
+            elif size == 0:  # nothing buffered: wait for the server's next bytes
+                waiting.select()
+                pgconn.consume_input()
+            else:  # -1: the copy is done; -2: it failed (the result says why)
+                break
+    _finish(pgconn, encoding, None)
     return buffer
 
 
@@ -361,6 +401,168 @@ def _instant_text(frame: pl.DataFrame, name: str) -> pl.Expr:
 
 
 def _copy_in(session: Session, table_name: str, frame: pl.DataFrame) -> None:
+    """COPY the frame in: in PostgreSQL's binary format when every column's type has an encoder
+    here (`_binary_chunks`), else as CSV."""
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    types = _column_types(session, table_name)
+    driver = session.connection().connection.driver_connection
+    utf8 = driver.info.encoding == "utf-8"  # type: ignore[union-attr]
+    if utf8 and all(_binary_encodable(frame.schema[c], types.get(c)) for c in frame.columns):
+        statement = f'COPY "{table_name}" ({columns}) FROM STDIN WITH (FORMAT binary)'
+        with _raw_cursor(session) as cursor, cursor.copy(statement) as copy:
+            copy.write(_BINARY_HEADER)
+            # Chunks small enough that NumPy's buffers are reused from the heap: a 200,000-row
+            # chunk's fresh pages cost as much system time again as the encoding (page faults).
+            for chunk in _binary_chunks(frame, [types[c] for c in frame.columns], 25_000):
+                copy.write(chunk)
+            copy.write(_BINARY_TRAILER)
+        return
+    _copy_in_csv(session, table_name, frame)
+
+
+def _column_types(session: Session, table_name: str) -> dict[str, str]:
+    """The table's columns and their types as `format_type` names them (a temporary table is found
+    through the session's search path, as COPY finds it)."""
+    rows = session.execute(
+        text(
+            "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
+            "WHERE attrelid = CAST(:name AS regclass) AND attnum > 0 AND NOT attisdropped"
+        ),
+        {"name": f'"{table_name}"'},
+    ).all()
+    return {str(row[0]): str(row[1]) for row in rows}
+
+
+# PostgreSQL's binary COPY: a signature, flags and header extension (both 0), then each row as a
+# 16-bit field count and its fields (32-bit length, -1 for NULL, then the value in network order),
+# then -1 as the count. Values: integers and floats big-endian, dates as days and instants as
+# microseconds since 2000-01-01, text as its UTF-8 bytes, jsonb as version 1 then its text.
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
+_BINARY_TRAILER = b"\xff\xff"
+_PG_EPOCH_DAYS = 10_957  # 2000-01-01 - 1970-01-01
+_PG_EPOCH_US = _PG_EPOCH_DAYS * 86_400 * 1_000_000
+_FIXED = {"smallint": ">i2", "integer": ">i4", "bigint": ">i8", "double precision": ">f8"}
+_TEXT = {"text", "character varying", "json", "jsonb"}
+
+
+def _binary_encodable(dtype: pl.DataType, pg_type: str | None) -> bool:
+    if pg_type in _FIXED:
+        return dtype.is_integer() or (pg_type == "double precision" and dtype.is_float())
+    if pg_type == "boolean":
+        return dtype == pl.Boolean
+    if pg_type == "date":
+        return dtype == pl.Date
+    if pg_type in ("timestamp with time zone", "timestamp without time zone"):
+        aware = pg_type == "timestamp with time zone"
+        return isinstance(dtype, pl.Datetime) and (dtype.time_zone is not None) == aware
+    return pg_type in _TEXT and dtype == pl.String
+
+
+def _binary_chunks(frame: pl.DataFrame, pg_types: Sequence[str], rows: int) -> Iterator[bytes]:
+    """The frame's rows in the binary COPY format (no header or trailer), `rows` at a time, built
+    with NumPy, never a row at a time: every field gets a slot as wide as the chunk's widest value
+    of its column in a padded matrix (its 32-bit length, then its bytes), and the bytes past each
+    field's length (a NULL's value, a shorter text's tail) are masked out when the matrix is read
+    row after row. Polars' work (NULLs, values, texts' bytes) is done once for the frame."""
+    columns = [
+        _BinaryColumn(series, pg_type)
+        for series, pg_type in zip(frame.get_columns(), pg_types, strict=True)
+    ]
+    count = len(pg_types).to_bytes(2, "big")
+    for start in range(0, frame.height, rows):
+        end = min(start + rows, frame.height)
+        n = end - start
+        slots = [np.frombuffer(count * n, dtype=np.uint8).reshape(n, 2)]
+        valid: list[tuple[int, np.ndarray]] = []  # (slot, bytes of the slot each row keeps)
+        for column in columns:
+            matrix, size = column.slot(start, end)
+            if column.nulls is not None:
+                size = np.where(column.nulls[start:end], -1, size)
+            matrix[:, :4] = _be(size, ">i4")
+            if column.nulls is not None or column.text:
+                valid.append((len(slots), 4 + np.maximum(size, 0)))
+            slots.append(matrix)
+        padded = np.concatenate(slots, axis=1)
+        if not valid:
+            yield padded.tobytes()  # every row the same width: the matrix is the rows
+            continue
+        keep = np.ones(padded.shape, dtype=bool)
+        offsets = np.cumsum([0] + [s.shape[1] for s in slots])
+        for slot, kept in valid:
+            width = slots[slot].shape[1]
+            keep[:, offsets[slot] : offsets[slot] + width] = np.arange(width) < kept[:, None]
+        yield padded[keep].tobytes()
+
+
+class _BinaryColumn:
+    """One column's values ready for `_binary_chunks`: fixed-width numbers in network order, or
+    texts' bytes end to end with each one's start and length."""
+
+    def __init__(self, series: pl.Series, pg_type: str) -> None:
+        self.nulls = series.is_null().to_numpy() if series.null_count() else None
+        self.text = pg_type in _TEXT
+        self.jsonb = pg_type == "jsonb"
+        if self.text:
+            texts = series.fill_null("")
+            self.size = texts.str.len_bytes().to_numpy().astype(np.int64)
+            self.starts = np.zeros(len(self.size), dtype=np.int64)
+            np.cumsum(self.size[:-1], out=self.starts[1:])
+            widest = int(self.size.max()) if len(self.size) else 0
+            data = np.frombuffer(texts.str.join("").item().encode(), dtype=np.uint8)
+            self.data = np.concatenate([data, np.zeros(widest, dtype=np.uint8)])
+        else:
+            value = _fixed_values(series, pg_type)
+            self.value = _be(value, ">" + value.dtype.str[1:])
+
+    def slot(self, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows `start:end` of the column's slot (room left for the lengths) and each field's
+        length in bytes."""
+        n = end - start
+        if not self.text:
+            width = self.value.shape[1]
+            matrix = np.empty((n, 4 + width), dtype=np.uint8)
+            matrix[:, 4:] = self.value[start:end]
+            return matrix, np.full(n, width, dtype=np.int64)
+        size = self.size[start:end]
+        width = int(size.max())
+        matrix = np.zeros((n, 4 + self.jsonb + width), dtype=np.uint8)
+        if self.jsonb:
+            matrix[:, 4] = 1
+        if width:
+            # Each value's window of `width` bytes from its start, copied a row at a time (past
+            # a value's end: the next values' bytes, masked out by the caller).
+            windows = np.lib.stride_tricks.sliding_window_view(self.data, width)
+            matrix[:, 4 + self.jsonb :] = windows[self.starts[start:end]]
+        return matrix, size + self.jsonb
+
+
+def _be(values: np.ndarray, code: str) -> np.ndarray:
+    """Each value's bytes in the order `code` says, as an (n, width) matrix."""
+    typed = values.astype(code)
+    return typed.view(np.uint8).reshape(len(typed), typed.dtype.itemsize)
+
+
+def _fixed_values(series: pl.Series, pg_type: str) -> np.ndarray:
+    """A fixed-width column's values as the NumPy numbers PostgreSQL's binary format holds (NULLs
+    as zeros, which the caller masks out)."""
+    if pg_type in _FIXED:
+        code = _FIXED[pg_type]
+        values = series.fill_null(0).to_numpy()
+        if code[1] == "i" and len(values):
+            bounds = np.iinfo(code)
+            if values.min() < bounds.min or values.max() > bounds.max:
+                raise ValueError(f"{series.name}: a value out of range for {pg_type}")
+        return values.astype(code[1:])
+    if pg_type == "boolean":
+        return series.fill_null(False).to_numpy().astype(np.uint8)
+    if pg_type == "date":
+        days = series.cast(pl.Int32).fill_null(0).to_numpy()
+        return (days - _PG_EPOCH_DAYS).astype(np.int32)
+    micros = series.dt.cast_time_unit("us").cast(pl.Int64).fill_null(0).to_numpy()
+    return (micros - _PG_EPOCH_US).astype(np.int64)
+
+
+def _copy_in_csv(session: Session, table_name: str, frame: pl.DataFrame) -> None:
     """COPY the frame in as CSV written by Polars (bytea as hex, instants in UTC ISO 8601)."""
     encoded = frame.with_columns(
         [

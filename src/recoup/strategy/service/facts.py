@@ -27,12 +27,11 @@ def facts(
     facts only a stage can use (payments, contact history, reachability, zones) are read for the
     others alone and are null for the rest: those decide `none` (or `pause`) whatever these facts
     say, and are not recorded. The column `_detailed` says which rows have them."""
-    base = repo.base_facts(session, accounts)
+    base, due = repo.base_facts_and_next_due(session, as_of, accounts)
     if base.height == 0:
         return base
     # An event reads its accounts' and their customers' rows; the daily run reads them all.
     customers = customers_of(base, accounts)
-    due = repo.next_due(session, as_of, accounts)
     detail, detail_customers = accounts, customers
     if policy is not None and accounts is None:
         known = base.join(due, on="account_id", how="left").with_columns(**_dates(as_of))
