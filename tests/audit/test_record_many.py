@@ -278,6 +278,36 @@ class TestTheHeadLockedOnce:
         assert [e.seq for e in got] == [start + 1]
         assert audit_service.verify(session).ok
 
+    def test_a_savepoint_that_took_the_lock_and_was_released_hands_it_to_the_transaction(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """A released savepoint's lock is its parent's (RELEASE SAVEPOINT keeps it): each
+        reply of a slot runs in a savepoint of its own, and the slot locks the head once.
+        Catches `_savepoint_released` not handing the lock on (remove its listener and the
+        later savepoints lock again)."""
+        audit_service.record_many(session, entries(1), clock=clock)
+        session.commit()
+        start = head(session).seq
+        session.commit()
+        reads, note = head_locks(session)
+        try:
+            for i in range(4):
+                with session.begin_nested():
+                    audit_service.record(
+                        session,
+                        actor="e",
+                        action="a.b",
+                        subject_type="t",
+                        subject_id=i,
+                        clock=clock,
+                    )
+            audit_service.record_many(session, entries(2), clock=clock)
+        finally:
+            event.remove(session.get_bind(), "before_cursor_execute", note)
+        assert len(reads) == 1, reads
+        assert [e.seq for e in chain(session, start)] == list(range(start + 1, start + 7))
+        assert audit_service.verify(session).ok
+
     def test_an_object_no_longer_in_the_session_is_not_appended_under(
         self, session: Session, clock: SettableClock
     ) -> None:

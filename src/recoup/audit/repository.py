@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, or_, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from recoup.audit import contact_rules
@@ -37,9 +37,9 @@ def head(session: Session, *, lock: bool = True) -> AuditHead:
     Once locked, the row is this transaction's until it ends: no other appender can move it, and
     this session's own appends move the object it holds. So a later `head` in the same
     transaction, or in a savepoint begun inside it, takes the row it locked without asking again
-    (a slot's thousand appends lock once). A savepoint that took the lock and was rolled back
-    releases it (PostgreSQL drops a row lock taken after the savepoint), and one released hands
-    it to a transaction this session no longer tells apart: both ask again."""
+    (a slot's thousand appends lock once). A savepoint that took the lock and was released hands
+    it to the transaction around it (`_savepoint_released`); one rolled back releases it
+    (PostgreSQL drops a row lock taken after the savepoint), and the next `head` asks again."""
     if lock and (held := _held(session)) is not None:
         return held
     stmt = select(AuditHead).where(AuditHead.id == 1)
@@ -52,10 +52,24 @@ def head(session: Session, *, lock: bool = True) -> AuditHead:
         session.flush()
     if lock:
         session.info[_HEAD_LOCK] = (_innermost(session), row)
+        if not session.info.get(_HEAD_LISTENING):
+            event.listen(session, "after_commit", _savepoint_released)
+            session.info[_HEAD_LISTENING] = True
     return row
 
 
 _HEAD_LOCK = "audit.head_lock"
+_HEAD_LISTENING = "audit.head_lock_listening"
+
+
+def _savepoint_released(session: Session) -> None:
+    """A savepoint released keeps the locks taken in it, now its parent's (PostgreSQL's RELEASE
+    SAVEPOINT): the head a released savepoint locked stays held by the transaction around it.
+    SQLAlchemy calls this as a savepoint or a transaction commits, before it ends."""
+    held: tuple[SessionTransaction | None, AuditHead] | None = session.info.get(_HEAD_LOCK)
+    committing = session.get_nested_transaction()
+    if held is not None and committing is not None and held[0] is committing:
+        session.info[_HEAD_LOCK] = (committing.parent, held[1])
 
 
 def _innermost(session: Session) -> SessionTransaction | None:
