@@ -200,3 +200,122 @@ class TestTheTailsAge:
             session, actor="e", action="a.b", subject_type="t", subject_id=0, clock=clock
         )
         assert head(session).checkpointed_seq == head(session).seq
+
+
+def head_locks(session: Session) -> tuple[list[str], object]:
+    """The statements that read the head (its lock), noted while the returned listener runs."""
+    reads: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "FROM audit_head" in statement:
+            reads.append(statement)
+
+    event.listen(session.get_bind(), "before_cursor_execute", note)
+    return reads, note
+
+
+class TestTheHeadLockedOnce:
+    """A transaction locks the head once and appends under that lock, in it and in the
+    savepoints inside it; the chain is what one lock per append made."""
+
+    def test_appends_in_one_transaction_and_its_savepoints_lock_the_head_once(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """Catches `repository.head` going back to a locking read per append (a slot's replies
+        append ~1,000 entries, each asking again)."""
+        audit_service.record_many(session, entries(1), clock=clock)
+        start = head(session).seq
+        reads, note = head_locks(session)
+        try:
+            for i in range(5):
+                audit_service.record(
+                    session, actor="e", action="a.b", subject_type="t", subject_id=i, clock=clock
+                )
+                with session.begin_nested():
+                    audit_service.record(
+                        session,
+                        actor="e",
+                        action="a.c",
+                        subject_type="t",
+                        subject_id=i,
+                        clock=clock,
+                    )
+        finally:
+            event.remove(session.get_bind(), "before_cursor_execute", note)
+        assert reads == []
+        got = chain(session, start)
+        assert [e.seq for e in got] == list(range(start + 1, start + 11))
+        assert head(session).seq == start + 10
+        assert head(session).hash == got[-1].hash
+        assert audit_service.verify(session).ok
+
+    def test_a_savepoint_that_took_the_lock_and_rolled_back_leaves_the_next_append_to_lock_again(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """The lock a rolled-back savepoint took is gone (PostgreSQL releases it): the next append
+        locks the head again, and chains after what is left. Catches `_held` trusting a lock
+        whatever became of the transaction that took it (remove the walk up the transactions and
+        this fails: no second lock)."""
+        audit_service.record_many(session, entries(1), clock=clock)
+        session.commit()  # a new transaction: nothing locked yet
+        start = head(session).seq
+        session.commit()
+        reads, note = head_locks(session)
+        try:
+            try:
+                with session.begin_nested():
+                    audit_service.record_many(session, entries(3), clock=clock)
+                    raise RuntimeError("refused")
+            except RuntimeError:
+                pass
+            audit_service.record(
+                session, actor="e", action="a.b", subject_type="t", subject_id=1, clock=clock
+            )
+        finally:
+            event.remove(session.get_bind(), "before_cursor_execute", note)
+        assert len(reads) == 2, reads
+        got = chain(session, start)
+        assert [e.seq for e in got] == [start + 1]
+        assert audit_service.verify(session).ok
+
+    def test_a_savepoint_that_took_the_lock_and_was_released_hands_it_to_the_transaction(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """A released savepoint's lock is its parent's (RELEASE SAVEPOINT keeps it): each
+        reply of a slot runs in a savepoint of its own, and the slot locks the head once.
+        Catches `_savepoint_released` not handing the lock on (remove its listener and the
+        later savepoints lock again)."""
+        audit_service.record_many(session, entries(1), clock=clock)
+        session.commit()
+        start = head(session).seq
+        session.commit()
+        reads, note = head_locks(session)
+        try:
+            for i in range(4):
+                with session.begin_nested():
+                    audit_service.record(
+                        session,
+                        actor="e",
+                        action="a.b",
+                        subject_type="t",
+                        subject_id=i,
+                        clock=clock,
+                    )
+            audit_service.record_many(session, entries(2), clock=clock)
+        finally:
+            event.remove(session.get_bind(), "before_cursor_execute", note)
+        assert len(reads) == 1, reads
+        assert [e.seq for e in chain(session, start)] == list(range(start + 1, start + 7))
+        assert audit_service.verify(session).ok
+
+    def test_an_object_no_longer_in_the_session_is_not_appended_under(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """An expunged head would take the tip's move nowhere: it is read again."""
+        audit_service.record_many(session, entries(1), clock=clock)
+        session.flush()
+        session.expunge_all()
+        audit_service.record_many(session, entries(2), clock=clock)
+        session.flush()
+        assert head(session).hash == chain(session, 0)[-1].hash
+        assert audit_service.verify(session).ok

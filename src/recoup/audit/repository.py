@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, or_, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from recoup.audit import contact_rules
 from recoup.models import (
@@ -32,7 +32,16 @@ SENT = (ContactStatus.sent, ContactStatus.delivered)
 
 def head(session: Session, *, lock: bool = True) -> AuditHead:
     """The chain's tip, locked for this transaction (appenders serialise on it); created empty
-    the first time."""
+    the first time.
+
+    Once locked, the row is this transaction's until it ends: no other appender can move it, and
+    this session's own appends move the object it holds. So a later `head` in the same
+    transaction, or in a savepoint begun inside it, takes the row it locked without asking again
+    (a slot's thousand appends lock once). A savepoint that took the lock and was released hands
+    it to the transaction around it (`_savepoint_released`); one rolled back releases it
+    (PostgreSQL drops a row lock taken after the savepoint), and the next `head` asks again."""
+    if lock and (held := _held(session)) is not None:
+        return held
     stmt = select(AuditHead).where(AuditHead.id == 1)
     if lock:  # the row as it is once locked, not as an earlier read of this session saw it
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
@@ -41,7 +50,45 @@ def head(session: Session, *, lock: bool = True) -> AuditHead:
         row = AuditHead(id=1, seq=0, hash=GENESIS, checkpointed_seq=0)
         session.add(row)
         session.flush()
+    if lock:
+        session.info[_HEAD_LOCK] = (_innermost(session), row)
+        if not session.info.get(_HEAD_LISTENING):
+            event.listen(session, "after_commit", _savepoint_released)
+            session.info[_HEAD_LISTENING] = True
     return row
+
+
+_HEAD_LOCK = "audit.head_lock"
+_HEAD_LISTENING = "audit.head_lock_listening"
+
+
+def _savepoint_released(session: Session) -> None:
+    """A savepoint released keeps the locks taken in it, now its parent's (PostgreSQL's RELEASE
+    SAVEPOINT): the head a released savepoint locked stays held by the transaction around it.
+    SQLAlchemy calls this as a savepoint or a transaction commits, before it ends."""
+    held: tuple[SessionTransaction | None, AuditHead] | None = session.info.get(_HEAD_LOCK)
+    committing = session.get_nested_transaction()
+    if held is not None and committing is not None and held[0] is committing:
+        session.info[_HEAD_LOCK] = (committing.parent, held[1])
+
+
+def _innermost(session: Session) -> SessionTransaction | None:
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _held(session: Session) -> AuditHead | None:
+    """The head this session locked, when the transaction that locked it is the one running or
+    one it runs inside (and still active)."""
+    held: tuple[SessionTransaction | None, AuditHead] | None = session.info.get(_HEAD_LOCK)
+    if held is None:
+        return None
+    locker, row = held
+    current = _innermost(session)
+    while current is not None:
+        if current is locker:
+            return row if locker.is_active and row in session else None
+        current = current.parent
+    return None
 
 
 def peek_head(session: Session) -> AuditHead | None:

@@ -42,7 +42,7 @@ def ensure_default_products(session: Session, *, clock: Clock) -> int:
 
 
 def product(session: Session, code: str) -> Product:
-    found = ProductRepository(session).get(code)
+    found = ProductRepository(session).held(code)
     if found is None:
         raise ValidationFailed(f"unknown product {code!r}")
     return found
