@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from recoup.agents import service as agents_service
+from recoup.cli.contact import learning_line
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import SettableClock
 from recoup.models import Account, AgentTask, ContactPlan, LearningArm, StrategyDecision
@@ -158,6 +159,10 @@ class TestTheHourPerContext:
                 assert chosen["context"] == [
                     {"fact": "overdue_minor", "value": str(account_overdue(account, small))}
                 ]
+                # `recoup contact explain` says it in its line.
+                assert learning_line(learning).startswith(
+                    f"queue callers: call from {chosen['window_from']}, arm {arm} (learn)"
+                )
 
     def test_the_agents_are_offered_each_call_at_its_hour(
         self, session: Session, clock: SettableClock
