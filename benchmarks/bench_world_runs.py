@@ -16,6 +16,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import time
 from pathlib import Path
 
 from benchmarks.bench_learning_worlds import run
@@ -32,6 +33,7 @@ def main() -> None:
     for pair in args.pairs:
         world, policy = pair.split("=", 1)
         began, load_before = dt.datetime.now(dt.UTC), os.getloadavg()
+        cpu_before, wall_before = time.process_time(), time.perf_counter()
         figures = run(
             Path(world), Path(policy), accounts=args.accounts, days=args.days, seed=args.seed
         )
@@ -44,6 +46,8 @@ def main() -> None:
             "began": began.strftime("%H:%M"),
             "ended": dt.datetime.now(dt.UTC).strftime("%H:%M"),
             "load": [round(load_before[0], 1), round(os.getloadavg()[0], 1)],
+            "cpu_seconds": round(time.process_time() - cpu_before, 1),
+            "wall_seconds": round(time.perf_counter() - wall_before, 1),
             **figures,
         }
         with args.out.open("a", encoding="utf-8") as out:

@@ -49,9 +49,15 @@ def open_tasks(session: Session, tasks: Sequence[dict[str, Any]]) -> int:
 
 
 def queue_day(session: Session, tasks: pl.DataFrame, *, day: dt.date, now: dt.datetime) -> int:
-    """The day's queue as the policy ordered it (account_id, queue, priority)."""
+    """The day's queue as the policy ordered it (account_id, queue, priority; optionally
+    due_at: not offered before that moment, the hour a learned queue's call was given)."""
     if tasks.height == 0:
         return 0
+    due = (
+        pl.col("due_at").cast(pl.Datetime("us", "UTC"))
+        if "due_at" in tasks.columns
+        else pl.lit(None, pl.Datetime("us", "UTC")).alias("due_at")
+    )
     return repo.add_frame(
         session,
         tasks.select(
@@ -61,6 +67,7 @@ def queue_day(session: Session, tasks: pl.DataFrame, *, day: dt.date, now: dt.da
             pl.col("priority").fill_null(0.0),
             pl.lit(OPEN).alias("status"),
             pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("created_at"),
+            due,
         ),
     )
 

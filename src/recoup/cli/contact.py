@@ -115,18 +115,37 @@ def explain(
 
 
 def learning_line(learning: dict[str, Any]) -> str:
-    """The learner's choice in a line: arm, value ± sd, cell and its facts, the mode."""
-    facts = ", ".join(f"{c['fact']}={c['value']}" for c in learning.get("context") or [])
-    value, sd = learning.get("value"), learning.get("sd")
-    estimate = f"{value:,.0f} ± {sd:,.0f}" if value is not None and sd is not None else "-"
-    call = learning.get("call_value")
-    return (
-        f"learned: arm {learning['arm']} ({learning['mode']}), value {estimate} "
-        f"(minor units over {learning.get('horizon')} days), cell {learning['cell']}"
-        + (f" [{facts}]" if facts else "")
-        + (f", p_pay {learning['p_pay']:.2f}" if learning.get("p_pay") is not None else "")
-        + (f", call value/min {call:,.1f}" if call is not None else "")
-    )
+    """The learner's choice in a line: arm, value ± sd, cell and its facts, the mode; then the
+    hour a learned hand-off queue's call was given, when there is one."""
+    parts = []
+    if learning.get("arm"):
+        call = learning.get("call_value")
+        p_pay = learning.get("p_pay")
+        parts.append(
+            f"learned: arm {learning['arm']} ({learning['mode']}), value "
+            f"{_estimate(learning)} (minor units over {learning.get('horizon')} days), "
+            f"cell {learning['cell']}{_facts(learning)}"
+            + (f", p_pay {p_pay:.2f}" if p_pay is not None else "")
+            + (f", call value/min {call:,.1f}" if call is not None else "")
+        )
+    hour = learning.get("queue_hour")
+    if hour:
+        parts.append(
+            f"queue {hour['queue']}: call from {hour['window_from']}, arm {hour['arm']} "
+            f"({hour['mode']}), value {_estimate(hour)} (minor units over "
+            f"{hour.get('horizon')} days), cell {hour['cell']}{_facts(hour)}"
+        )
+    return "; ".join(parts)
+
+
+def _estimate(choice: dict[str, Any]) -> str:
+    value, sd = choice.get("value"), choice.get("sd")
+    return f"{value:,.0f} ± {sd:,.0f}" if value is not None and sd is not None else "-"
+
+
+def _facts(choice: dict[str, Any]) -> str:
+    facts = ", ".join(f"{c['fact']}={c['value']}" for c in choice.get("context") or [])
+    return f" [{facts}]" if facts else ""
 
 
 def scores_of(session: Session, account_id: int) -> list[dict[str, Any]]:

@@ -197,6 +197,18 @@ class Queue:
     name: str
     when: pl.Expr
     priority: pl.Expr
+    # The learner chooses the hour of the queue's call (its arms are calls with a window: by day,
+    # in the evening); the call itself stays, so the queue's floor (every account it holds is
+    # called) is not the learner's to lower. None: the call is offered from the morning.
+    learn: Learning | None = None
+
+    @property
+    def learning_stage(self) -> str:
+        """The name its arms are kept under in `learning_arms` (beside the stages' names)."""
+        return f"{QUEUE_STAGE_PREFIX}{self.name}"
+
+
+QUEUE_STAGE_PREFIX = "queue:"
 
 
 @dataclass(frozen=True)
@@ -283,6 +295,15 @@ class Policy:
     @property
     def learning_stages(self) -> tuple[Stage, ...]:
         return tuple(s for s in self.stages if s.learn is not None)
+
+    @property
+    def learning_queues(self) -> tuple[Queue, ...]:
+        """The hand-off queues whose call hour is learned."""
+        return tuple(q for q in self.queues if q.learn is not None)
+
+    @property
+    def learns(self) -> bool:
+        return bool(self.learning_stages or self.learning_queues)
 
     def treatment(self, treatment_id: str) -> Treatment:
         for stage in self.stages:
@@ -393,10 +414,7 @@ def _build(r: _Reader, text: str, source: str) -> Policy:
         description=str(r.raw.get("description", "")),
         segments=segments,
         stages=tuple(stages),
-        queues=tuple(
-            Queue(q.name("queue"), q.condition("when"), q.number("priority", default=0))
-            for q in r.items("handoff")
-        ),
+        queues=tuple(_queue(q, seen_ids) for q in r.items("handoff")),
         offers=tuple(_offer(o) for o in r.items("offers")),
         pauses=tuple(Pause(p.name("reason"), p.condition("when")) for p in r.items("pauses")),
         experiments=experiments,
@@ -404,6 +422,23 @@ def _build(r: _Reader, text: str, source: str) -> Policy:
         text=text,
         autopay=_autopay(r.sub("autopay", default={})),
     )
+
+
+def _queue(q: _Reader, seen: set[str]) -> Queue:
+    """A hand-off queue; with `learn:`, the learner chooses the hour of its call: every arm a
+    call with a window (when the call is offered to the agents), at least two of them."""
+    q.only("queue", "when", "priority", "learn")
+    learn = None
+    if q.raw.get("learn") is not None:
+        learn = _learning(q.sub("learn"), (), seen)
+        for arm in learn.arms:
+            if arm.channel != "call" or arm.window is None:
+                raise q.sub("learn").error(
+                    f"arm {arm.id!r}: a queue's learned arms are its call at an hour "
+                    "(channel: call, with a window)",
+                    "arms",
+                )
+    return Queue(q.name("queue"), q.condition("when"), q.number("priority", default=0), learn)
 
 
 def _autopay(a: _Reader) -> AutopayRules:

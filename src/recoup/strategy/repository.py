@@ -612,6 +612,27 @@ def sent_contacts(
     )
 
 
+def dialled(session: Session, first: dt.date, last: dt.date, accounts: Ids = None) -> pl.DataFrame:
+    """The accounts an agent's call was placed to (a `dial` handed to the provider), per day from
+    `first` to `last`: account, day (once each)."""
+    c = ContactPlan
+    stmt = (
+        select(c.account_id, c.as_of_date)
+        .where(
+            c.as_of_date >= first,
+            c.as_of_date <= last,
+            c.channel == "dial",
+            c.status.in_(_SENT),
+        )
+        .distinct()
+    )
+    return frames.read_frame(
+        session,
+        _only(stmt, c.account_id, accounts),
+        {"account_id": pl.Int64, "as_of_date": pl.Date},
+    )
+
+
 def add_learning(session: Session, rows: pl.DataFrame) -> int:
     """Arms' new totals (policy, stage, cell, arm, n, reward_sum, reward_sq_sum, updated_on),
     inserted or replacing the old ones (the caller added the day's rewards to them)."""

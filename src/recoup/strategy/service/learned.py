@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from recoup.strategy import learning_view as lv
 from recoup.strategy import repository as repo
+from recoup.strategy.policy import QUEUE_STAGE_PREFIX
 from recoup.strategy.service import learning
 
 UPLIFT_DAYS = 90
@@ -51,6 +52,10 @@ def learning_summary(session: Session, *, today: dt.date) -> LearningSummary:
     last_end = today - dt.timedelta(days=1)
     first_end = today - dt.timedelta(days=UPLIFT_DAYS)
     earned = learning.rewards_in(session, first_end=first_end, last_end=last_end)
+    if earned.height:
+        # The uplift is the stages' (one decision each): a learned queue hour is the same
+        # account's decision again, arms of its own.
+        earned = earned.filter(~pl.col("stage").str.starts_with(QUEUE_STAGE_PREFIX))
     if earned.height == 0:
         earned = pl.DataFrame(
             schema={"mode": pl.String, "reward": pl.Float64, "paid_minor": pl.Int64}

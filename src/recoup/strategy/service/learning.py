@@ -1,4 +1,5 @@
-"""The learner's rewards, every daily run: the decisions a learning stage made (with a choice: two
+"""The learner's rewards, every daily run: the decisions a learning stage (or a learned queue's
+call hour) made (with a choice: two
 arms allowed or more) whose horizon ended yesterday earn the money paid to the account in (day, day + horizon] minus the contact's cost (the
 chosen channel's, when the contact was handed to a provider; nothing for "no contact"), and the
 rewards are added to `learning_arms` per (policy, stage, cell, arm), set-based.
@@ -17,8 +18,19 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from recoup.strategy import repository as repo
-from recoup.strategy.policy import Policy
+from recoup.strategy.policy import QUEUE_STAGE_PREFIX, Policy
 
+_QUEUE_HOUR = pl.Struct(
+    {
+        "queue": pl.String,
+        "cell": pl.String,
+        "arm": pl.String,
+        "mode": pl.String,
+        "horizon": pl.Int64,
+        "cost": pl.Float64,
+        "choices": pl.Int64,
+    }
+)
 _EXPLANATION = pl.Struct(
     {
         "policy": pl.String,
@@ -30,6 +42,7 @@ _EXPLANATION = pl.Struct(
         "horizon": pl.Int64,
         "cost": pl.Float64,
         "choices": pl.Int64,
+        "queue_hour": _QUEUE_HOUR,
     }
 )
 
@@ -75,15 +88,50 @@ def _rewards(
     if decided.height == 0:
         return pl.DataFrame()
     end = pl.col("as_of_date") + pl.duration(days=pl.col("horizon"))
-    decided = (
-        decided.with_columns(pl.col("learning").str.json_decode(_EXPLANATION))
-        .unnest("learning")
-        .filter(
-            (end >= pl.lit(first_end)) & (end <= pl.lit(last_end)),
-            # A decision with one allowed arm (the budget spent: only "none") was no choice: its
-            # reward would tell the arm about the accounts that were forced into it.
-            pl.col("choices").fill_null(2) >= 2,
+    explained = decided.with_columns(pl.col("learning").str.json_decode(_EXPLANATION)).unnest(
+        "learning"
+    )
+    # A stage's choice is one row; the hour of a learned queue's call (`queue_hour`) another,
+    # kept under the queue's name (`queue:<name>`): its cost is the agent's call when one was
+    # placed to the account that day (every arm is a call; a dial refused costs nothing).
+    stages = explained.filter(pl.col("stage").is_not_null()).select(
+        "account_id",
+        "as_of_date",
+        "policy",
+        "stage",
+        "cell",
+        "arm",
+        "channel",
+        "mode",
+        "horizon",
+        "cost",
+        "choices",
+        pl.lit(False).alias("_queue"),
+    )
+    queues = (
+        explained.filter(pl.col("queue_hour").is_not_null())
+        .select("account_id", "as_of_date", "policy", "queue_hour")
+        .unnest("queue_hour")
+        .select(
+            "account_id",
+            "as_of_date",
+            "policy",
+            (pl.lit(QUEUE_STAGE_PREFIX) + pl.col("queue")).alias("stage"),
+            "cell",
+            "arm",
+            pl.lit("call").alias("channel"),
+            "mode",
+            "horizon",
+            "cost",
+            "choices",
+            pl.lit(True).alias("_queue"),
         )
+    )
+    decided = pl.concat([stages, queues]).filter(
+        (end >= pl.lit(first_end)) & (end <= pl.lit(last_end)),
+        # A decision with one allowed arm (the budget spent: only "none") was no choice: its
+        # reward would tell the arm about the accounts that were forced into it.
+        pl.col("choices").fill_null(2) >= 2,
     )
     if decided.height == 0:
         return pl.DataFrame()
@@ -91,12 +139,13 @@ def _rewards(
     paid = repo.payments_between(session, first + dt.timedelta(days=1), last_end, accounts)
     amounts = (
         decided.select("account_id", "as_of_date", "horizon")
+        .unique()  # a stage's row and a queue hour's of the same decision: one sum each
         .join(paid, on="account_id", how="inner")
         .filter(
             (pl.col("value_date") > pl.col("as_of_date"))
             & (pl.col("value_date") <= pl.col("as_of_date") + pl.duration(days=pl.col("horizon")))
         )  # (day, day + horizon]
-        .group_by("account_id", "as_of_date")
+        .group_by("account_id", "as_of_date", "horizon")
         .agg(pl.col("amount_minor").sum().alias("paid_minor"))
     )
     sent = (
@@ -105,12 +154,24 @@ def _rewards(
         .with_columns(pl.lit(True).alias("_sent"))
         .unique()
     )
+    dials = (
+        repo.dialled(session, first, last, accounts)
+        .with_columns(pl.lit(True).alias("_dialled"))
+        .unique()
+    )
     return (
-        decided.join(amounts, on=["account_id", "as_of_date"], how="left")
+        decided.join(amounts, on=["account_id", "as_of_date", "horizon"], how="left")
         .join(sent, on=["account_id", "as_of_date", "arm"], how="left")
+        .join(dials, on=["account_id", "as_of_date"], how="left")
+        .with_columns(
+            pl.when(pl.col("_queue"))
+            .then(pl.col("_dialled").fill_null(False))
+            .otherwise(pl.col("_sent").fill_null(False))
+            .alias("_sent")
+        )
         .with_columns(
             pl.col("paid_minor").fill_null(0),
-            pl.when(pl.col("_sent").fill_null(False) & (pl.col("channel") != "none"))
+            pl.when(pl.col("_sent") & (pl.col("channel") != "none"))
             .then(pl.col("cost"))
             .otherwise(0.0)
             .alias("cost"),
@@ -135,6 +196,7 @@ def learn(session: Session, as_of: dt.date, policy: Policy) -> Learned:
     """The day's update of the arms (see the module's docstring); `policy` (the active one) says
     which horizons to look back over. Nothing to do without a learning stage."""
     horizons = {s.learn.horizon_days for s in policy.learning_stages if s.learn is not None}
+    horizons |= {q.learn.horizon_days for q in policy.learning_queues if q.learn is not None}
     out = Learned()
     earned = rewards(session, as_of, horizons)
     if earned.height == 0:

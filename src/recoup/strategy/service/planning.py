@@ -31,7 +31,7 @@ from recoup.kit.errors import ValidationFailed
 from recoup.strategy import bandit
 from recoup.strategy import repository as repo
 from recoup.strategy.kernel import complete, decide
-from recoup.strategy.policy import NO_CONTACT, Learning, Policy
+from recoup.strategy.policy import NO_CONTACT, QUEUE_STAGE_PREFIX, Learning, Policy
 from recoup.strategy.service.facts import OPT_OUT_CHANNELS, customers_of, facts, join_history
 
 DEFAULT_WINDOW = "10:00"
@@ -86,7 +86,7 @@ def plan(
     runs locally only (the bandit's call capacity is shared across the whole day's accounts)."""
     if engine not in ENGINES:
         raise EngineUnavailable(f"unknown engine {engine!r}: one of {', '.join(ENGINES)}")
-    if engine == "spark" and policy.learning_stages:
+    if engine == "spark" and policy.learns:
         raise EngineUnavailable(
             "the spark engine does not run a policy with learning stages (the learner's call "
             "capacity spans the whole day): use --engine local"
@@ -103,11 +103,14 @@ def plan(
         return pl.DataFrame(), pl.DataFrame()
     if engine == "spark":
         return spark.decide_day(frames, as_of, now, policy)
-    if not policy.learning_stages:
+    if not policy.learns:
         return decide_day(frames, as_of, now, policy)
     decisions, f = _decisions(frames, as_of, policy)
     decisions = _learn(
         session, decisions, f, as_of, now, policy, frames.consents, frames.quiet, accounts
+    )
+    decisions = _learn_queue_hours(
+        session, decisions, f, as_of, now, policy, frames.consents, frames.quiet
     )
     contacts = decisions.filter(pl.col("decision") == "contact")
     return decisions, _check(contacts, as_of, now, frames.consents, frames.quiet)
@@ -180,6 +183,24 @@ def _decisions(
 
 
 _DRIVERS = pl.List(pl.Struct({"fact": pl.String, "value": pl.String}))
+# The hour the learner chose for a hand-off queue's call (`_learn_queue_hours`), inside the
+# decision's explanation: the queue, its cell, the arm (its window's start is when the call is
+# offered), how it was chosen, its value and uncertainty, the facts that set the cell.
+QUEUE_HOUR = pl.Struct(
+    {
+        "queue": pl.String,
+        "cell": pl.String,
+        "arm": pl.String,
+        "window_from": pl.String,
+        "mode": pl.String,
+        "value": pl.Float64,
+        "sd": pl.Float64,
+        "context": _DRIVERS,
+        "horizon": pl.Int64,
+        "cost": pl.Float64,
+        "choices": pl.Int64,
+    }
+)
 # The learner's explanation on a decision record (`strategy_decisions.learning`, JSON).
 LEARNING = pl.Struct(
     {
@@ -197,6 +218,7 @@ LEARNING = pl.Struct(
         "cost": pl.Float64,
         "call_value": pl.Float64,
         "choices": pl.Int64,
+        "queue_hour": QUEUE_HOUR,
     }
 )
 
@@ -405,6 +427,7 @@ def _learn(
                     pl.col("_cost").alias("cost"),
                     pl.col("call_value").round(2),
                     pl.col("choices"),
+                    pl.lit(None, QUEUE_HOUR).alias("queue_hour"),
                 ).alias("learning"),
             )
         )
@@ -467,6 +490,169 @@ def _learn(
     return replaced.select(*decisions.columns, "learning")
 
 
+def _drivers(learning: Learning) -> pl.Expr:
+    """The facts that set a context cell, as they were (the explanation's `context`)."""
+    facts_here = [fact for fact, _ in learning.context]
+    if not facts_here:
+        return pl.lit([], _DRIVERS)
+    return pl.concat_list(
+        [
+            pl.struct(pl.lit(c).alias("fact"), pl.col(c).cast(pl.String).alias("value"))
+            for c in facts_here
+        ]
+    )
+
+
+def _learn_queue_hours(
+    session: Session,
+    decisions: pl.DataFrame,
+    f: pl.DataFrame,
+    as_of: dt.date,
+    now: dt.datetime,
+    policy: Policy,
+    consents: pl.DataFrame,
+    quiet: pl.DataFrame,
+) -> pl.DataFrame:
+    """The hour of a learned hand-off queue's call: for every account the queue holds today, its
+    arms (calls at an hour) checked by the guard at their window's start (an hour it blocks is
+    never a candidate), then the bandit picks per account and context cell. The account stays in
+    the queue whatever the hour (the call is not the learner's to drop); the chosen arm's moment
+    becomes `queue_due_at`, before which the agents are not offered the task, and the choice
+    is explained in `learning.queue_hour`. An account for which the guard blocks every hour keeps
+    its task without a moment (the dial is checked again, and refused, when placed)."""
+    due = pl.lit(None, pl.Datetime("us", "UTC")).alias("queue_due_at")
+    queues = {q.name: q for q in policy.learning_queues}
+    held = decisions.filter(pl.col("queue").is_in(list(queues)))
+    if held.height == 0:
+        return decisions.with_columns(due)
+    facts_cols = [c for c in complete(f).columns if c not in held.columns or c == "account_id"]
+    frame = held.join(complete(f).select(facts_cols), on="account_id", how="left")
+    options: list[pl.DataFrame] = []
+    arm_rows: list[dict[str, object]] = []
+    params: list[bandit.StageParams] = []
+    for name, queue in queues.items():
+        learning = queue.learn
+        assert learning is not None
+        stage = queue.learning_stage
+        params.append(
+            bandit.StageParams(
+                stage=stage,
+                arms=tuple(a.id for a in learning.arms),
+                exploration=learning.exploration,
+                holdout=learning.holdout,
+                prior_mean=learning.prior_mean,
+                prior_sd=learning.prior_sd,
+                strength=learning.prior_strength,
+            )
+        )
+        in_queue = frame.filter(pl.col("queue") == name).with_columns(
+            pl.lit(stage).alias("stage"), _cell(learning).alias("_cell")
+        )
+        for arm in learning.arms:
+            arm_rows.append(
+                {
+                    "stage": stage,
+                    "arm": arm.id,
+                    "_channel": arm.channel,
+                    "_from": arm.window.start if arm.window else None,
+                    "_cost": float(learning.costs.get(arm.channel, 0)),
+                    "_horizon": learning.horizon_days,
+                }
+            )
+            if in_queue.height:
+                options.append(
+                    in_queue.filter(arm.when.fill_null(False))
+                    .select("account_id", "stage", "_cell")
+                    .with_columns(pl.lit(arm.id).alias("arm"))
+                )
+    arms = pl.DataFrame(
+        arm_rows,
+        schema={
+            "stage": pl.String,
+            "arm": pl.String,
+            "_channel": pl.String,
+            "_from": pl.String,
+            "_cost": pl.Float64,
+            "_horizon": pl.Int64,
+        },
+    )
+    if not options:
+        return decisions.with_columns(due)
+    candidates = pl.concat(options).join(arms, on=["stage", "arm"], how="left")
+    allowed = _guard_allows(candidates, frame, as_of, now, consents, quiet)
+    stages = [p.stage for p in params]
+    context_facts = sorted(
+        {fact for q in queues.values() if q.learn for fact, _ in q.learn.context}
+    )
+    stats = repo.learning_stats(session, policy.name).filter(pl.col("stage").is_in(stages))
+    chosen = bandit.choose(
+        allowed.select("account_id", "stage", pl.col("_cell").alias("cell"), "arm", "allowed"),
+        stats,
+        params,
+        day=as_of,
+    )
+    chosen = (
+        chosen.join(arms, on=["stage", "arm"], how="left")
+        .join(
+            allowed.select("account_id", "arm", "scheduled_at"),
+            on=["account_id", "arm"],
+            how="left",
+        )
+        .join(frame.select("account_id", *context_facts), on="account_id", how="left")
+    )
+    explained = [
+        chosen.filter(pl.col("stage") == queue.learning_stage).select(
+            "account_id",
+            pl.col("scheduled_at").alias("queue_due_at"),
+            pl.struct(
+                pl.col("stage").str.strip_prefix(QUEUE_STAGE_PREFIX).alias("queue"),
+                pl.col("cell"),
+                pl.col("arm"),
+                pl.col("_from").alias("window_from"),
+                pl.col("mode"),
+                pl.col("value").round(1),
+                pl.col("sd").round(1),
+                _drivers(queue.learn).alias("context"),
+                pl.col("_horizon").alias("horizon"),
+                pl.col("_cost").alias("cost"),
+                pl.col("choices"),
+            )
+            .cast(QUEUE_HOUR)
+            .alias("_queue_hour"),
+        )
+        for queue in queues.values()
+        if queue.learn is not None
+    ]
+    picked = pl.concat(explained)
+    out = decisions.join(picked, on="account_id", how="left")
+    if "learning" not in out.columns:
+        out = out.with_columns(pl.lit(None, LEARNING).alias("learning"))
+    # The explanation keeps the stage's learner's fields and gains the queue's hour; a decision
+    # no stage learned gets one with the policy and the hour only.
+    fields = [n for n in LEARNING.to_schema() if n != "queue_hour"]
+    explanation = (
+        pl.when(pl.col("_queue_hour").is_null())
+        .then(pl.col("learning"))
+        .otherwise(
+            pl.struct(
+                *(
+                    (
+                        pl.coalesce(pl.col("learning").struct.field(n), pl.lit(policy.name))
+                        if n == "policy"
+                        else pl.col("learning").struct.field(n)
+                    ).alias(n)
+                    for n in fields
+                ),
+                pl.col("_queue_hour").alias("queue_hour"),
+            )
+        )
+        .cast(LEARNING)
+        .alias("learning")
+    )
+    kept = [c for c in decisions.columns if c != "learning"]
+    return out.with_columns(explanation).select(*kept, "learning", "queue_due_at")
+
+
 def _guard_allows(
     candidates: pl.DataFrame,
     frame: pl.DataFrame,
@@ -476,7 +662,8 @@ def _guard_allows(
     quiet: pl.DataFrame,
 ) -> pl.DataFrame:
     """The candidates with `allowed`: the arm's contact, checked by the guard at its window's
-    start as `_check` checks the ladder's, is not blocked (no contact: always allowed)."""
+    start as `_check` checks the ladder's, is not blocked (no contact: always allowed); and
+    `scheduled_at`, when the contact would go (its window's start, or when the guard allows)."""
     contactable = candidates.filter(pl.col("_channel") != NO_CONTACT).with_row_index("_key")
     allowed = candidates.filter(pl.col("_channel") == NO_CONTACT).with_columns(
         pl.lit(True).alias("allowed")
@@ -502,7 +689,9 @@ def _guard_allows(
         pl.col("_from").alias("window_from"),
     )
     verdicts = _check(rows, as_of, now, consents, quiet).select(
-        pl.col("account_id").alias("_key"), (pl.col("status") != "blocked").alias("allowed")
+        pl.col("account_id").alias("_key"),
+        (pl.col("status") != "blocked").alias("allowed"),
+        "scheduled_at",
     )
     checked = (
         contactable.with_columns(pl.col("_key").cast(pl.Int64))
