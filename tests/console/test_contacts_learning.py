@@ -1,12 +1,17 @@
-"""A contact's record page shows the learner's choice when a learning stage chose it."""
+"""A contact's record page shows the learner's choice when a learning stage chose it, and the hour
+it chose for the account's queue call."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recoup.identity.permissions import Role
 from recoup.kit.clock import SettableClock
+from recoup.models import ContactPlan
+from recoup.strategy import service as strategy_service
 from tests.console.conftest import ConsoleClient
+from tests.strategy import test_queue_hour as queue_hour
 from tests.strategy.test_bandit_daily import TestShown
 
 
@@ -21,3 +26,27 @@ def test_the_record_shows_the_learners_choice(
     assert f"<code>{plan.treatment}</code>" in page.text
     assert "overdue_minor&lt;100000" in page.text
     assert "learning (the highest draw)" in page.text
+
+
+def test_the_record_shows_the_hour_the_learner_chose_for_the_queues_call(
+    console: ConsoleClient, session: Session, clock: SettableClock
+) -> None:
+    """A decision whose queue call's hour was learned (`learning.queue_hour`) says so on the
+    record of the account's contact that day; with no stage learner, no "chosen by the learner"
+    line (the stage's fields are empty). Take the block out of contacts/record.html and this
+    fails."""
+    [account] = queue_hour.late(session, clock, [50_000])
+    queue_hour.evidence(session, {queue_hour.SMALL: "callers_evening"})
+    queue_hour.activate(session, clock)
+    strategy_service.run(session, queue_hour.AS_OF, clock=clock)
+    plan = session.execute(
+        select(ContactPlan).where(ContactPlan.account_id == account.id)
+    ).scalar_one()
+    console.sign_in(Role.agent)
+    page = console.get(f"/console/contacts/{plan.id}")
+    assert page.status_code == 200
+    assert "Hour of the queue&#39;s call, chosen by the learner" in page.text
+    assert "offered to the agents from 18:00" in page.text
+    assert "<code>callers_evening</code>" in page.text
+    assert "overdue_minor&lt;100000" in page.text
+    assert "Chosen by the learner" not in page.text
