@@ -10,6 +10,7 @@ reasons.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from dataclasses import dataclass
@@ -301,14 +302,8 @@ def _learn(
         assert learning is not None
         in_stage = frame.filter(pl.col("stage") == name)
         params.append(
-            bandit.StageParams(
-                stage=name,
-                arms=tuple(a.id for a in learning.arms),
-                exploration=learning.exploration,
-                holdout=learning.holdout,
-                prior_mean=learning.prior_mean,
-                prior_sd=learning.prior_sd,
-                strength=learning.prior_strength,
+            dataclasses.replace(
+                _bandit_params(name, learning),
                 call_arms=tuple(a.id for a in learning.arms if a.channel == "call"),
                 call_minutes=learning.call_minutes,
                 calls_per_day=learning.calls_per_day,
@@ -503,6 +498,20 @@ def _drivers(learning: Learning) -> pl.Expr:
     )
 
 
+def _bandit_params(stage: str, learning: Learning) -> bandit.StageParams:
+    """What the bandit needs of a `learn:` block (a stage's, or a queue's hour), without the
+    agents' call capacity, which only a stage's arms share."""
+    return bandit.StageParams(
+        stage=stage,
+        arms=tuple(a.id for a in learning.arms),
+        exploration=learning.exploration,
+        holdout=learning.holdout,
+        prior_mean=learning.prior_mean,
+        prior_sd=learning.prior_sd,
+        strength=learning.prior_strength,
+    )
+
+
 def _learn_queue_hours(
     session: Session,
     decisions: pl.DataFrame,
@@ -534,17 +543,8 @@ def _learn_queue_hours(
         learning = queue.learn
         assert learning is not None
         stage = queue.learning_stage
-        params.append(
-            bandit.StageParams(
-                stage=stage,
-                arms=tuple(a.id for a in learning.arms),
-                exploration=learning.exploration,
-                holdout=learning.holdout,
-                prior_mean=learning.prior_mean,
-                prior_sd=learning.prior_sd,
-                strength=learning.prior_strength,
-            )
-        )
+        # Every arm is the queue's one call at an hour: no agent capacity to share among arms.
+        params.append(_bandit_params(stage, learning))
         in_queue = frame.filter(pl.col("queue") == name).with_columns(
             pl.lit(stage).alias("stage"), _cell(learning).alias("_cell")
         )
