@@ -366,3 +366,54 @@ class TestDeferredRedecisions:
         again = strategy_service.redecide(session, ids["early"], clock=clock, cause="payment")
         assert again is not None
         assert again.cancelled == 2
+
+
+class TestARolledBackSavepointsNote:
+    """A request refused in its own savepoint (a batch of debtors' actions) changed nothing: the
+    re-decision it noted goes with the savepoint, so its account is neither re-decided at the
+    block's end for it nor has its offers worked out again. Leave out the `after_soft_rollback`
+    listener in `deferred_redecisions` and these fail."""
+
+    def run(self, session: Session, clock: SettableClock, steps: Any) -> dict[int, str]:
+        seen: dict[int, str] = {}
+
+        def capture(_: Session, causes: dict[int, str], **__: Any) -> list[Any]:
+            seen.update(causes)
+            return []
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr("recoup.strategy.service.redecisions.redecide_many", capture, raising=True)
+            with strategy_service.deferred_redecisions(session, clock=clock):
+                steps()
+        return seen
+
+    def test_a_note_made_in_a_rolled_back_savepoint_goes_with_it(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        def steps() -> None:
+            kept = session.begin_nested()
+            strategy_service.redecide(session, 1, clock=clock, cause="payment")
+            kept.commit()
+            refused = session.begin_nested()
+            strategy_service.redecide(session, 2, clock=clock, cause="promise")
+            strategy_service.redecide(session, 1, clock=clock, cause="promise")
+            assert strategy_service.redecision_pending(session, 2)
+            refused.rollback()
+            assert not strategy_service.redecision_pending(session, 2)
+            assert strategy_service.redecision_pending(session, 1)
+
+        # Account 1 keeps the note its released savepoint made; account 2 has none.
+        assert self.run(session, clock, steps) == {1: "payment"}
+
+    def test_a_savepoint_inside_one_rolled_back_goes_too(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        def steps() -> None:
+            outer = session.begin_nested()
+            inner = session.begin_nested()
+            strategy_service.redecide(session, 3, clock=clock, cause="dispute")
+            inner.commit()
+            outer.rollback()
+            strategy_service.redecide(session, 4, clock=clock, cause="payment")
+
+        assert self.run(session, clock, steps) == {4: "payment"}

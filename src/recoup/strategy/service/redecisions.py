@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from recoup.audit import service as audit_service
 from recoup.contact import service as contact_service
@@ -38,25 +39,49 @@ def deferred_redecisions(session: Session, *, clock: Clock) -> Iterator[None]:
     """Within it, `redecide` notes the account and the cause, and the accounts are re-decided
     together when the block ends (one set-based pass instead of one per event): for work that
     handles many events in one transaction (the arrangements review, a batch of debtors' actions).
-    Each account is re-decided once, for the last cause noted. Nested blocks join the outer one."""
+    Each account is re-decided once, for the last cause noted. Nested blocks join the outer one.
+    A note made in a savepoint that is rolled back goes with it (a refused request changed
+    nothing: its account is not re-decided for it, and its offers stay valid)."""
     if DEFERRED in session.info:
         yield
         return
-    causes: dict[int, str] = {}
-    session.info[DEFERRED] = causes
+    notes: dict[int, list[tuple[str, SessionTransaction | None]]] = {}
+    session.info[DEFERRED] = notes
+    event.listen(session, "after_soft_rollback", _forget_rolled_back)
     try:
         yield
     finally:
+        event.remove(session, "after_soft_rollback", _forget_rolled_back)
         session.info.pop(DEFERRED, None)
+    causes = {account_id: made[-1][0] for account_id, made in notes.items() if made}
     if causes:
         session.flush()  # the set-based reads see what the block changed
         redecide_many(session, causes, clock=clock)
 
 
+def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """The notes made in a savepoint rolled back, or in one begun inside it, are dropped."""
+    notes: dict[int, list[tuple[str, SessionTransaction | None]]] | None = session.info.get(
+        DEFERRED
+    )
+    if not notes or not previous_transaction.nested:
+        return
+    for made in notes.values():
+        made[:] = [(cause, t) for cause, t in made if not _within(t, previous_transaction)]
+
+
+def _within(made_in: SessionTransaction | None, rolled_back: SessionTransaction) -> bool:
+    while made_in is not None:
+        if made_in is rolled_back:
+            return True
+        made_in = made_in.parent
+    return False
+
+
 def redecision_pending(session: Session, account_id: int) -> bool:
     """Whether `deferred_redecisions` holds a re-decision of the account back (an event changed it
-    earlier in the block)."""
-    return account_id in session.info.get(DEFERRED, {})
+    earlier in the block, and was not rolled back)."""
+    return bool(session.info.get(DEFERRED, {}).get(account_id))
 
 
 def redecide(session: Session, account_id: int, *, clock: Clock, cause: str) -> Redecision | None:
@@ -64,9 +89,9 @@ def redecide(session: Session, account_id: int, *, clock: Clock, cause: str) -> 
     compiled plan: its pending contacts are cancelled in the caller's transaction, and today's
     decision and contact plan are replaced by the new ones. Nothing happens without an active
     policy or a delinquency state; None then, or when `deferred_redecisions` holds it back."""
-    deferred = session.info.get(DEFERRED)
-    if deferred is not None:
-        deferred[account_id] = cause
+    notes = session.info.get(DEFERRED)
+    if notes is not None:
+        notes.setdefault(account_id, []).append((cause, session.get_nested_transaction()))
         return None
     done = redecide_many(session, {account_id: cause}, clock=clock)
     return done[0] if done else None
