@@ -10,7 +10,7 @@ import pytest
 from recoup.assistant import dataset
 from recoup.assistant.entities import normalize
 from recoup.assistant.hanzi import to_simplified
-from recoup.assistant.understanding import asks_to_stop, is_crisis, is_stop, understand
+from recoup.assistant.understanding import INTENTS, asks_to_stop, is_crisis, is_stop, understand
 
 pytestmark = pytest.mark.pure
 
@@ -330,3 +330,21 @@ def test_the_unseen4_set_keeps_its_level() -> None:
     assert result.recall_stop == 1.0
     assert result.recall_vulnerable == 1.0
     assert result.macro_f1 >= 0.90
+
+
+def test_the_unseen5_set_keeps_its_level() -> None:
+    """unseen5 (written from crisis sources the earlier waves did not use, before the seventh
+    wave changed any cue, never trained on): every stop and crisis message caught, macro F1 as
+    measured before and after the wave less a point, its promises read exactly (docs/assistant.md,
+    "The unseen5 set"). Without the crisis floor (`VULNERABLE_FLOOR` at 1.01) it fails (tried)."""
+    rows = dataset.load(source=dataset.UNSEEN5_FILE)
+    assert len(rows) >= 240
+    assert {r.split for r in rows} == {"unseen5"}
+    assert sum(r.intent == "stop" for r in rows) >= 30
+    assert sum(r.intent == "vulnerable" for r in rows) >= 60
+    assert {r.intent for r in rows} == set(INTENTS)
+    result = dataset.evaluate(rows, [understand(r.message.text, at=r.message.at) for r in rows])
+    assert result.recall_stop == 1.0
+    assert result.recall_vulnerable == 1.0
+    assert result.macro_f1 >= 0.89
+    assert result.both_exact == 1.0
