@@ -15,10 +15,19 @@ targets (docs/assistant.md, the fifth wave, says how `F1_MIN` was set). The unse
 never trained on) are printed beside it for the trade-off; they choose nothing. The test split is
 not read.
 
-    PYTHONPATH=src .venv/bin/python scripts/assistant_crisis_floor.py
+    PYTHONPATH=src .venv/bin/python scripts/assistant_crisis_floor.py [--ids FILE] [--no-unseen]
+
+`--ids FILE` (ids, one a line) also prints the out-of-fold reading of those train messages
+alone, the folds being the same: so two versions of the train-only lines compare on the messages
+they share (the seventh wave compared its variants on the fifth wave's train split,
+`scripts/assistant_data/train_ids_fifth_wave.txt`). `--no-unseen` leaves the unseen sets out, so
+that a choice made from this output is made without them.
 """
 
 from __future__ import annotations
+
+import argparse
+from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
@@ -64,6 +73,10 @@ def read(
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ids", type=Path, help="also read these train messages alone")
+    parser.add_argument("--no-unseen", action="store_true", help="leave the unseen sets out")
+    args = parser.parse_args()
     rows = [r for r in dataset.load() if r.split == "train"]
     texts = [r.message.text for r in rows]
     labels = [r.intent for r in rows]
@@ -89,6 +102,14 @@ def main() -> None:
     )
     chosen = min(f for f in CANDIDATES if round(f1s[f], 3) >= F1_MIN)
     print(f"  chosen: {chosen} (the lowest floor whose macro F1 is at least {F1_MIN})")
+    if args.ids is not None:
+        wanted = set(args.ids.read_text(encoding="utf-8").split())
+        keep = [i for i, r in enumerate(rows) if r.message.id in wanted]
+        sub = read([texts[i] for i in keep], [labels[i] for i in keep], classes, proba[keep])[0]
+        print(f"the {len(keep)} of them listed in {args.ids.name}, the same folds:")
+        print("\n".join(sub))
+    if args.no_unseen:
+        return
     shipped = understanding.model()
     for split in UNSEEN:
         held_rows = dataset.load(source=dataset.SPLIT_FILES[split])

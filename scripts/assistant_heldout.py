@@ -1,13 +1,15 @@
 """Writing a held-out set of the assistant's messages (`assistant_unseen2.py`, `_unseen3.py`,
 `_unseen4.py` each give their lines): every line once, none already in a set the model or an
 earlier held-out set holds (a bare keyword is bound to be there: left out, so that every message
-is one the model never saw), each at a moment of its own drawn from its text, as JSON Lines."""
+is one the model never saw), each at a moment of its own drawn from its text, as JSON Lines.
+A line is a text, or (since unseen5) a promise with its entities: `(text, amount_minor, days)`,
+the date being `days` after the message's own day."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,7 +19,7 @@ DATA = ROOT / "src" / "recoup" / "assistant" / "data"
 
 def write_set(
     tag: str,
-    lines: dict[str, dict[str, list[str]]],
+    lines: Mapping[str, Mapping[str, Sequence[str | tuple[str, int, int]]]],
     *,
     zones: dict[str, int],
     known: Sequence[Path],
@@ -38,7 +40,8 @@ def write_set(
     for language, intents in lines.items():
         zone = timezone(timedelta(hours=zones[language]))
         for intent, texts in intents.items():
-            for n, text in enumerate(texts, start=1):
+            for n, line in enumerate(texts, start=1):
+                text, amount, days = (line, None, None) if isinstance(line, str) else line
                 if text in seen:
                     raise SystemExit(f"{text!r} is here twice")
                 seen.add(text)
@@ -54,8 +57,10 @@ def write_set(
                         "at": at.isoformat(),
                         "language": language,
                         "intent": intent,
-                        "amount_minor": None,
-                        "date": None,
+                        "amount_minor": amount,
+                        "date": None
+                        if days is None
+                        else (at + timedelta(days=days)).date().isoformat(),
                         "split": f"unseen{tag}",
                     }
                 )

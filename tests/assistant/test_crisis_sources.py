@@ -10,7 +10,7 @@ import pytest
 from recoup.assistant import dataset
 from recoup.assistant.entities import normalize
 from recoup.assistant.hanzi import to_simplified
-from recoup.assistant.understanding import asks_to_stop, is_crisis, is_stop, understand
+from recoup.assistant.understanding import INTENTS, asks_to_stop, is_crisis, is_stop, understand
 
 pytestmark = pytest.mark.pure
 
@@ -217,6 +217,65 @@ def test_the_families_lookalikes_are_not_a_crisis(text: str) -> None:
     assert not is_crisis(folded(text)), text
 
 
+# The seventh wave's signs (`LATER_SIGNS`: WHO's media resource, the 12356 hotline, the Samaritan
+# Befrienders Hong Kong, the Trevor Project, Lifeline Australia): phrases written for the tests,
+# none of them a message of the labelled set or of unseen2-5.
+LATER_SIGN_PHRASES = [
+    "不晓得还能坚持多久",  # not knowing how long one can hold on
+    "唔知仲捱得幾日",
+    "how much longer I can keep going, no idea",
+    "有没有不痛的死法",  # researching the means
+    "looking up painless methods",
+    "one more search on ways to end my life",
+    "車房入面開住引擎",  # a car's exhaust in a closed garage
+    "the exhaust fumes will do it",
+    "一氧化碳中毒是不是很快",
+    "去懸崖那邊坐坐",  # a cliff, the sea, a window
+    "想往海里一直走进去",
+    "成日想由窗口跳出去",
+    "我唔配做人",  # not deserving to live
+    "I don't deserve to be here",
+    "I just want to stop existing",
+    "钱就带进棺材吧",  # the debt ending with the person
+    "this debt dies with me",
+    "想通了，现在好平静",  # a sudden calm after deciding
+    "at peace now that I've decided",
+    "没人会记得我",  # nobody would miss me
+    "nobody is going to remember me",
+    "I just want to rest forever",
+    "如果明天我不在了，帮我跟妈说声对不起",
+    "I could just disappear from this world",
+    "drinking till I black out again",  # drinking more
+    "每晚都要飲到斷片",
+]
+# Lookalikes of the seventh wave's signs: a battery that holds on, a car parked in a garage, being
+# out of the office, a painless endoscopy, dancing seen from a window, a dinner with drinks.
+LATER_SIGN_LOOKALIKES = [
+    "这个手机电池能撑多久",
+    "车停在车库了，等下转账",
+    "如果明天我不在公司，请打我手机",
+    "无痛胃镜要多少钱",
+    "窗外在跳广场舞，好吵",
+    "昨晚同事聚餐喝到醉",
+    "I left the engine running while I paid",
+    "at peace with the payment plan now",
+    "rest in peace grandpa",
+    "we drank till we blacked out at the wedding lol",
+]
+
+
+@pytest.mark.parametrize("text", LATER_SIGN_PHRASES)
+def test_every_later_sign_is_a_crisis_by_rule(text: str) -> None:
+    """Removing `LATER_SIGNS` from the crisis rule makes 23 of these 26 fail (tried; older cues
+    catch the other three)."""
+    assert is_crisis(folded(text)), text
+
+
+@pytest.mark.parametrize("text", LATER_SIGN_LOOKALIKES)
+def test_the_later_signs_lookalikes_are_not_a_crisis(text: str) -> None:
+    assert not is_crisis(folded(text)), text
+
+
 STOP_FAMILIES = [
     "请勿来电",  # a verb of contact after a negation
     "不用再致电我了",
@@ -271,3 +330,21 @@ def test_the_unseen4_set_keeps_its_level() -> None:
     assert result.recall_stop == 1.0
     assert result.recall_vulnerable == 1.0
     assert result.macro_f1 >= 0.90
+
+
+def test_the_unseen5_set_keeps_its_level() -> None:
+    """unseen5 (written from crisis sources the earlier waves did not use, before the seventh
+    wave changed any cue, never trained on): every stop and crisis message caught, macro F1 as
+    measured before and after the wave less a point, its promises read exactly (docs/assistant.md,
+    "The unseen5 set"). Without the crisis floor (`VULNERABLE_FLOOR` at 1.01) it fails (tried)."""
+    rows = dataset.load(source=dataset.UNSEEN5_FILE)
+    assert len(rows) >= 240
+    assert {r.split for r in rows} == {"unseen5"}
+    assert sum(r.intent == "stop" for r in rows) >= 30
+    assert sum(r.intent == "vulnerable" for r in rows) >= 60
+    assert {r.intent for r in rows} == set(INTENTS)
+    result = dataset.evaluate(rows, [understand(r.message.text, at=r.message.at) for r in rows])
+    assert result.recall_stop == 1.0
+    assert result.recall_vulnerable == 1.0
+    assert result.macro_f1 >= 0.89
+    assert result.both_exact == 1.0

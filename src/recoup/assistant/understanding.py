@@ -285,6 +285,36 @@ CRISIS_FRAMES = [
     r"(?:打|揍)得我|(?:拿|拿着|持)(?:着)?刀|把我(?:关|锁)|不让我(?:出门|离开|走)",
     r"(?:has|had|got|pulled) a (?:knife|gun) on me|(?:has|had) a (?:knife|gun)\b|locked me (?:in|up)|won'?t let me (?:leave|go out)",
 ]
+# The seventh wave: the signs of sources the earlier waves did not use (docs/assistant.md, "Where
+# the crisis and stop rules come from"): WHO's media resource, the 12356 hotline's materials, the
+# Samaritan Befrienders Hong Kong, the Trevor Project, Lifeline Australia. Over the folded text.
+LATER_SIGNS = [
+    # not knowing how long one can hold on
+    r"(?:不知道|唔知|不晓得)(?:我)?(?:还|仲)?(?:能|可以)?(?:撑|坚持|捱|挨)(?:得)?(?:多久|几天|几耐|几日)|(?:撑|捱|挨)到.{0,6}极限",
+    r"how (?:many more days|much longer|long) (?:can )?i (?:can )?(?:hold on|keep going|last|go on)\b",
+    # researching the means (how, painless, how long it takes)
+    r"(?:无痛|不痛)(?:的|嘅)?(?:方法|死法|办法)|painless (?:ways?|methods?|death)|how (?:long|fast) (?:it )?takes? to (?:bleed out|die)",
+    r"\b(?:ways|how) to (?:die|kill myself|end my life)\b|(?:googl|search|research)\w* (?:how|ways) to (?:die|end it)",
+    # a car's exhaust in a closed garage, carbon monoxide
+    r"一氧化碳|(?:车库|车房).{0,8}(?:发动|引擎|开住|开着)|(?:发动|引擎|开住|开着).{0,8}(?:车库|车房)",
+    r"(?:he|she)'?ll (?:kill|hurt) me\b|exhaust (?:pipe|fumes)|engine running (?:in|inside) the garage|(?:garage|carport) with the (?:car|engine) (?:on|running)|carbon monoxide",
+    # the sea, a cliff, a window
+    r"(?:海|河|江)(?:里|边|度)?.{0,3}(?:一直)?(?:往里走|行落去|走进去)|悬崖|跳崖|\bcliffs?\b|walk(?:ing)? into the (?:sea|ocean|river|lake)",
+    r"窗(?:户|口|台)?.{0,3}跳(?:出|下|落)|跳(?:出|落)窗",
+    # ceasing to exist, not deserving to live, a life worth nothing
+    r"不想(?:再)?存在|唔想(?:再)?存在|不配(?:活|做人|生存|存在)|唔配(?:活|做人|生存|存在)|命(?:都)?不值钱",
+    r"stop existing|cease to exist|(?:don'?t|do not) deserve to (?:live|be alive|be here|exist)",
+    # the debt ending with the person
+    r"(?:债|钱|数).{0,6}(?:进|入|落)棺材|(?:debt|it|this) (?:dies|will die|can die) with me|buried with me",
+    # a sudden calm after deciding (Samaritan Befrienders Hong Kong, Lifeline Australia)
+    r"(?:想好了|想通了|谂通咗|决定了|决定已经做了).{0,8}(?:平静|踏实)|(?:calm|at peace) now that i(?:'ve| have)? (?:decided|know how)",
+    # nobody would miss me; rest forever; if I am gone tomorrow; gone from the world
+    r"(?:没有人|没人|冇人)(?:会)?(?:想念|挂住|记得)我|(?:no ?one|nobody) (?:is going to|gonna) (?:miss|remember) me",
+    r"rest forever|永远休息|(?:如果|要是|假如)(?:明天|听日|以后)?我?(?:不在了|走咗)|if i'?m (?:not|no longer) (?:around|here) (?:tomorrow|anymore)",
+    r"(?:从|喺)(?:这个|呢个)?世界(?:上)?消失|disappear(?:ed)? (?:from|off) (?:the|this) (?:world|earth)|if i (?:just )?disappeared",
+    # drinking to black out (the Trevor Project, Lifeline Australia: using more)
+    r"(?:drink|drinking|drank)(?: \w+)? (?:till|until|to) (?:i )?black(?:ed)? out|(?:天天|每天|每晚|日日|成日)(?:都)?(?:要)?(?:喝|饮)到(?:醉|断片|不省人事)",
+]
 # Everyday words taken out before the crisis cues are read: a device or a plant that dies, dying
 # of laughter, dying N times in a game. Narrow on purpose: what is left is still read ("my phone is
 # dead and I want to die" keeps "want to die").
@@ -343,7 +373,7 @@ CRISIS = re.compile(
 )
 # The families, a regex of their own: one alternation of everything costs more than two (about
 # 0.1 s of CPU per 10,000 messages, measured).
-FRAMES = re.compile("|".join(CRISIS_FRAMES))
+FRAMES = re.compile("|".join(CRISIS_FRAMES + LATER_SIGNS))
 # Politeness and fillers that may stand around a lone unsubscribe keyword.
 FILLER = re.compile(
     r"please|pls|plz|thanks|thank you|thx|now|immediately|asap|谢谢|謝謝|多谢|多謝|唔该|唔該|请|請|麻烦|麻煩|"

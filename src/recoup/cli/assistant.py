@@ -188,7 +188,7 @@ def evaluate(
     split: Annotated[
         str,
         typer.Option(
-            help="the split to measure: test, simulator, unseen2, unseen3 or unseen4 (their own files)"
+            help="the split to measure: test, simulator or unseen2 to unseen5 (their own files)"
         ),
     ] = "test",
     misses: Annotated[
