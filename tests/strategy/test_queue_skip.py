@@ -172,6 +172,26 @@ class TestSkip:
             assert explained[account.id].queue == "callers"
             assert queue_choice(explained[account.id])["channel"] == "call"
 
+    def test_the_choices_are_counted_per_queue_and_arm(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """What the learning-worlds benchmark reports per run (`queue_choices`): the skips are
+        the accounts the queue did not call."""
+        late(session, clock, [50_000] * 3)
+        late(session, clock, [150_000] * 2)
+        evidence(session, {SMALL: "callers_skip", LARGE: "callers_day"})
+        activate(session, clock)
+        strategy_service.run(session, AS_OF, clock=clock)
+        assert strategy_service.queue_choices(session, first=AS_OF, last=AS_OF) == {
+            "callers": {"callers_day": 2, "callers_skip": 3}
+        }
+        assert (
+            strategy_service.queue_choices(
+                session, first=AS_OF - dt.timedelta(days=1), last=AS_OF - dt.timedelta(days=1)
+            )
+            == {}
+        )
+
     def test_a_skipped_account_is_decided_again_the_next_day(
         self, session: Session, clock: SettableClock
     ) -> None:
