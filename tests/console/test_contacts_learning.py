@@ -12,6 +12,7 @@ from recoup.models import ContactPlan
 from recoup.strategy import service as strategy_service
 from tests.console.conftest import ConsoleClient
 from tests.strategy import test_queue_hour as queue_hour
+from tests.strategy import test_queue_skip as queue_skip
 from tests.strategy.test_bandit_daily import TestShown
 
 
@@ -50,3 +51,24 @@ def test_the_record_shows_the_hour_the_learner_chose_for_the_queues_call(
     assert "<code>callers_evening</code>" in page.text
     assert "overdue_minor&lt;100000" in page.text
     assert "Chosen by the learner" not in page.text
+
+
+def test_the_record_shows_that_the_learner_skipped_the_queues_call(
+    console: ConsoleClient, session: Session, clock: SettableClock
+) -> None:
+    """A decision whose queue's none arm was chosen says "no call from this queue today" on the
+    record of the account's contact that day (its stage's push), not an hour. Drop the none
+    branch from contacts/record.html and this fails (tried)."""
+    [account] = queue_hour.late(session, clock, [50_000])
+    queue_skip.evidence(session, {queue_hour.SMALL: "callers_skip"})
+    queue_skip.activate(session, clock)
+    strategy_service.run(session, queue_hour.AS_OF, clock=clock)
+    plan = session.execute(
+        select(ContactPlan).where(ContactPlan.account_id == account.id)
+    ).scalar_one()
+    console.sign_in(Role.agent)
+    page = console.get(f"/console/contacts/{plan.id}")
+    assert page.status_code == 200
+    assert "no call from this queue today" in page.text
+    assert "<code>callers_skip</code>" in page.text
+    assert "offered to the agents from" not in page.text
