@@ -28,6 +28,7 @@ from recoup.kit.clock import SettableClock
 from recoup.kit.db import make_engine, make_sessionmaker
 from recoup.simulation.runner import Simulation, SimulationResult, local
 from recoup.simulation.world import load_world
+from recoup.strategy import service as strategy_service
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "src/recoup/strategy/policies"
@@ -54,11 +55,21 @@ def run(world_path: Path, policy: Path, *, accounts: int, days: int, seed: int) 
         result = simulation.run(days)
         with sessions() as session:
             breaches = len(audit_contacts(session).breaches)
+            queues = strategy_service.queue_choices(
+                session, first=START, last=START + dt.timedelta(days=days)
+            )
         engine.dispose()
-    return summary(result, breaches, time.perf_counter() - began)
+    return summary(result, breaches, time.perf_counter() - began, queues)
 
 
-def summary(result: SimulationResult, breaches: int, seconds: float) -> dict[str, Any]:
+def summary(
+    result: SimulationResult,
+    breaches: int,
+    seconds: float,
+    queue_choices: dict[str, dict[str, int]] | None = None,
+) -> dict[str, Any]:
+    """The run's figures; `queue_choices`: per learned hand-off queue, the decisions per arm
+    (a none arm's: the accounts the queue did not call that day)."""
     per_segment: dict[str, dict[str, Any]] = {}
     for name, size in result.segments.items():
         sent = {c: n for (s, c), n in result.per_segment("segment_sent").items() if s == name}
@@ -82,6 +93,7 @@ def summary(result: SimulationResult, breaches: int, seconds: float) -> dict[str
         "complaints": result.total("complaint"),
         "breaches": breaches,
         "segments": per_segment,
+        "queue_choices": queue_choices or {},
         "seconds": round(seconds, 1),
     }
 

@@ -116,7 +116,7 @@ def explain(
 
 def learning_line(learning: dict[str, Any]) -> str:
     """The learner's choice in a line: arm, value ± sd, cell and its facts, the mode; then the
-    hour a learned hand-off queue's call was given, when there is one."""
+    hour a learned hand-off queue's call was given (or that it gave none), when there is one."""
     parts = []
     if learning.get("arm"):
         call = learning.get("call_value")
@@ -130,8 +130,12 @@ def learning_line(learning: dict[str, Any]) -> str:
         )
     hour = learning.get("queue_hour")
     if hour:
+        # The queue's none arm: the account was given no call from the queue that day.
+        what = (
+            "no call today" if hour.get("channel") == "none" else f"call from {hour['window_from']}"
+        )
         parts.append(
-            f"queue {hour['queue']}: call from {hour['window_from']}, arm {hour['arm']} "
+            f"queue {hour['queue']}: {what}, arm {hour['arm']} "
             f"({hour['mode']}), value {_estimate(hour)} (minor units over "
             f"{hour.get('horizon')} days), cell {hour['cell']}{_facts(hour)}"
         )

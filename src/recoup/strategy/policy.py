@@ -198,8 +198,10 @@ class Queue:
     when: pl.Expr
     priority: pl.Expr
     # The learner chooses the hour of the queue's call (its arms are calls with a window: by day,
-    # in the evening); the call itself stays, so the queue's floor (every account it holds is
-    # called) is not the learner's to lower. None: the call is offered from the morning.
+    # in the evening); without a `channel: none` arm the call itself stays, so the queue's floor
+    # (every account it holds is called) is not the learner's to lower. With one, the learner may
+    # also choose no call today (the account gets no task from the queue that day; it is decided
+    # again the next). None: the call is offered from the morning.
     learn: Learning | None = None
 
     @property
@@ -426,19 +428,48 @@ def _build(r: _Reader, text: str, source: str) -> Policy:
 
 def _queue(q: _Reader, seen: set[str]) -> Queue:
     """A hand-off queue; with `learn:`, the learner chooses the hour of its call: every arm a
-    call with a window (when the call is offered to the agents), at least two of them."""
+    call with a window (when the call is offered to the agents), at least two arms, and at most
+    one `channel: none` arm (no call today: the account gets no task from the queue that day),
+    which has no window and needs a call arm beside it."""
     q.only("queue", "when", "priority", "learn")
     learn = None
     if q.raw.get("learn") is not None:
-        learn = _learning(q.sub("learn"), (), seen)
+        block = q.sub("learn")
+        _queue_skip_arms(block)
+        learn = _learning(block, (), seen)
         for arm in learn.arms:
+            if arm.channel == NO_CONTACT:
+                continue
             if arm.channel != "call" or arm.window is None:
-                raise q.sub("learn").error(
+                raise block.error(
                     f"arm {arm.id!r}: a queue's learned arms are its call at an hour "
-                    "(channel: call, with a window)",
+                    "(channel: call, with a window) or no call today (channel: none)",
                     "arms",
                 )
     return Queue(q.name("queue"), q.condition("when"), q.number("priority", default=0), learn)
+
+
+def _queue_skip_arms(block: _Reader) -> None:
+    """A queue's `channel: none` arms, checked before the block is read: no window (a call not
+    placed has no hour), at most one, and never alone (a queue that could only skip would never
+    call: drop its `learn:` block or the queue instead)."""
+    arms = block.items("arms")
+    skips = [a for a in arms if a.raw.get("channel") == NO_CONTACT]
+    for arm in skips:
+        if "window" in arm.raw:
+            raise arm.error(
+                "a queue's none arm (no call today) has no hour: remove its window", "window"
+            )
+    if len(skips) > 1:
+        raise block.error(
+            f"a queue has at most one none arm (no call today); found {len(skips)}", "arms"
+        )
+    if skips and len(skips) == len(arms):
+        raise block.error(
+            "a queue's learn block needs a call at an hour (channel: call, with a window) "
+            "beside its none arm: with only the none arm the queue would never call",
+            "arms",
+        )
 
 
 def _autopay(a: _Reader) -> AutopayRules:

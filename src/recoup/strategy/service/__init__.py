@@ -32,7 +32,7 @@ from recoup.strategy.service.comparison import (
 )
 from recoup.strategy.service.daily_run import StrategyRun, maintain_partitions, run
 from recoup.strategy.service.facts import OPT_OUT_CHANNELS, facts
-from recoup.strategy.service.learned import LearningSummary, learning_summary
+from recoup.strategy.service.learned import LearningSummary, learning_summary, queue_choices
 from recoup.strategy.service.learning import Learned, learn, rewards
 from recoup.strategy.service.offering import offers, offers_many
 from recoup.strategy.service.planning import (
@@ -121,6 +121,7 @@ __all__ = [
     "offers_many",
     "plan",
     "plan_rows",
+    "queue_choices",
     "read_day",
     "redecide",
     "redecide_many",

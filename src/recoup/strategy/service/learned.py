@@ -72,3 +72,29 @@ def learning_summary(session: Session, *, today: dt.date) -> LearningSummary:
         first_end=first_end,
         last_end=last_end,
     )
+
+
+def queue_choices(session: Session, *, first: dt.date, last: dt.date) -> dict[str, dict[str, int]]:
+    """How often each learned hand-off queue's arm was chosen on the days from `first` to `last`
+    (decisions, whatever the mode: learned, explored or held out), per queue and arm: e.g.
+    `{"mid_late": {"mid_late_day": 40, "mid_late_skip": 12}}`. A none arm's count is the
+    accounts the queue did not call that day."""
+    decided = repo.learned_decisions(session, first, last)
+    if decided.height == 0:
+        return {}
+    hours = (
+        decided.select(pl.col("learning").str.json_decode(_QUEUE_CHOICE))
+        .unnest("learning")
+        .filter(pl.col("queue_hour").is_not_null())
+        .unnest("queue_hour")
+        .group_by("queue", "arm")
+        .len()
+        .sort("queue", "arm")
+    )
+    out: dict[str, dict[str, int]] = {}
+    for row in hours.iter_rows(named=True):
+        out.setdefault(str(row["queue"]), {})[str(row["arm"])] = int(row["len"])
+    return out
+
+
+_QUEUE_CHOICE = pl.Struct({"queue_hour": pl.Struct({"queue": pl.String, "arm": pl.String})})

@@ -1,5 +1,5 @@
 """The learner's rewards, every daily run: the decisions a learning stage (or a learned queue's
-call hour) made (with a choice: two
+call hour, or its "no call today") made (with a choice: two
 arms allowed or more) whose horizon ended yesterday earn the money paid to the account in (day, day + horizon] minus the contact's cost (the
 chosen channel's, when the contact was handed to a provider; nothing for "no contact"), and the
 rewards are added to `learning_arms` per (policy, stage, cell, arm), set-based.
@@ -25,6 +25,7 @@ _QUEUE_HOUR = pl.Struct(
         "queue": pl.String,
         "cell": pl.String,
         "arm": pl.String,
+        "channel": pl.String,
         "mode": pl.String,
         "horizon": pl.Int64,
         "cost": pl.Float64,
@@ -93,7 +94,9 @@ def _rewards(
     )
     # A stage's choice is one row; the hour of a learned queue's call (`queue_hour`) another,
     # kept under the queue's name (`queue:<name>`): its cost is the agent's call when one was
-    # placed to the account that day (every arm is a call; a dial refused costs nothing).
+    # placed to the account that day (a dial refused costs nothing), and nothing when the arm
+    # was no call today (`channel: none`; records from before it was written name no channel:
+    # every arm was a call).
     stages = explained.filter(pl.col("stage").is_not_null()).select(
         "account_id",
         "as_of_date",
@@ -119,7 +122,7 @@ def _rewards(
             (pl.lit(QUEUE_STAGE_PREFIX) + pl.col("queue")).alias("stage"),
             "cell",
             "arm",
-            pl.lit("call").alias("channel"),
+            pl.col("channel").fill_null("call"),
             "mode",
             "horizon",
             "cost",

@@ -186,12 +186,14 @@ def _decisions(
 _DRIVERS = pl.List(pl.Struct({"fact": pl.String, "value": pl.String}))
 # The hour the learner chose for a hand-off queue's call (`_learn_queue_hours`), inside the
 # decision's explanation: the queue, its cell, the arm (its window's start is when the call is
-# offered), how it was chosen, its value and uncertainty, the facts that set the cell.
+# offered; channel `none`: no call today, no window), how it was chosen, its value and
+# uncertainty, the facts that set the cell.
 QUEUE_HOUR = pl.Struct(
     {
         "queue": pl.String,
         "cell": pl.String,
         "arm": pl.String,
+        "channel": pl.String,
         "window_from": pl.String,
         "mode": pl.String,
         "value": pl.Float64,
@@ -524,11 +526,18 @@ def _learn_queue_hours(
 ) -> pl.DataFrame:
     """The hour of a learned hand-off queue's call: for every account the queue holds today, its
     arms (calls at an hour) checked by the guard at their window's start (an hour it blocks is
-    never a candidate), then the bandit picks per account and context cell. The account stays in
-    the queue whatever the hour (the call is not the learner's to drop); the chosen arm's moment
-    becomes `queue_due_at`, before which the agents are not offered the task, and the choice
-    is explained in `learning.queue_hour`. An account for which the guard blocks every hour keeps
-    its task without a moment (the dial is checked again, and refused, when placed)."""
+    never a candidate), then the bandit picks per account and context cell. Without a none arm
+    the account stays in the queue whatever the hour (the floor: the call is not the learner's
+    to drop); the chosen arm's moment becomes `queue_due_at`, before which the agents are not
+    offered the task, and the choice is explained in `learning.queue_hour`. An account for which
+    the guard blocks every hour keeps its task without a moment (the dial is checked again, and
+    refused, when placed).
+
+    A queue with a `channel: none` arm may also skip: an account for which the bandit picks it
+    leaves the queue for the day (`queue` and `queue_priority` null, so the daily run opens no
+    task for it), and `learning.queue_hour` names the queue and the none arm. The none arm is
+    always allowed, so an account whose every hour the guard blocks is skipped (one choice: it
+    teaches the arms nothing)."""
     due = pl.lit(None, pl.Datetime("us", "UTC")).alias("queue_due_at")
     queues = {q.name: q for q in policy.learning_queues}
     held = decisions.filter(pl.col("queue").is_in(list(queues)))
@@ -608,6 +617,7 @@ def _learn_queue_hours(
                 pl.col("stage").str.strip_prefix(QUEUE_STAGE_PREFIX).alias("queue"),
                 pl.col("cell"),
                 pl.col("arm"),
+                pl.col("_channel").alias("channel"),
                 pl.col("_from").alias("window_from"),
                 pl.col("mode"),
                 pl.col("value").round(1),
@@ -625,6 +635,12 @@ def _learn_queue_hours(
     ]
     picked = pl.concat(explained)
     out = decisions.join(picked, on="account_id", how="left")
+    # No call today: the account leaves the queue for the day (no task; decided again tomorrow).
+    skipped = pl.col("_queue_hour").struct.field("channel") == NO_CONTACT
+    out = out.with_columns(
+        pl.when(skipped.fill_null(False)).then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("queue", "queue_priority")
+    )
     if "learning" not in out.columns:
         out = out.with_columns(pl.lit(None, LEARNING).alias("learning"))
     # The explanation keeps the stage's learner's fields and gains the queue's hour; a decision
