@@ -1,8 +1,10 @@
-"""CPU a call of four parts of a message's re-check: the content rule (one scan per category or at
-once), money formatting (Babel or the locale's pattern), the pay link, and the frequency caps of a
+"""CPU a call of parts of a message's re-check: the content rule (one scan per category or at
+once), money formatting (Babel or the locale's pattern), the pay link, the frequency caps of a
 Chinese contact (every cap pack's rule for CN, no history and two earlier messages; the general
 path with the day's bounds computed each time, against `tally` with its short cut and remembered
-bounds) (docs/benchmarks.md, "The outbox dispatcher").
+bounds), the guard's whole `decide` for a Chinese SMS with its text (run it with an older
+commit's `src/` on PYTHONPATH for that commit's figure), and a Chinese reminder rendered by Jinja
+or filled in directly (`templates._fill`) (docs/benchmarks.md, "The outbox dispatcher").
 
     python -m benchmarks.micro_dispatch_parts
 """
@@ -15,8 +17,11 @@ from babel import Locale
 from recoup.arrangements.links import LIFETIME, PATH, pay_link
 from recoup.compliance import content, localtime
 from recoup.compliance import tally as tally_module
+from recoup.compliance.facts import Facts
+from recoup.compliance.guard import decide
 from recoup.compliance.packs import CapRule, load_guard
-from recoup.compliance.tally import Event, Subject, counted, tally, windowed
+from recoup.compliance.tally import Event, Subject, counted, tally, tally_all, windowed
+from recoup.contact import templates
 from recoup.kit import money
 from recoup.kit.tokens import sign_token
 
@@ -73,6 +78,37 @@ def general(rules, events, subject):
         tally_module.day_start, tally_module.day_end = start, end
 
 
+guard = load_guard()
+reminder = next(t for t in templates.shipped() if t.channel == "sms" and t.language == "zh-CN")
+variables = templates.sample("zh-CN")
+
+
+def decide_sms(i):
+    """The send-time guard for a Chinese SMS with its rendered text (one of a batch's many)."""
+    f = Facts(
+        at=now,
+        channel="sms",
+        jurisdiction="CN",
+        zones=shanghai,
+        dpd=i % 40,
+        electronic_consent=True,
+        content_text=text + str(i),
+        content_language="zh-CN",
+        creditor_name="Recoup Wallet",
+    )
+    debt = Subject(now, shanghai, debt_id=str(i))
+    return decide(guard, f, count=lambda caps: tally_all(caps, [], debt))
+
+
+def jinja(i):
+    compiled = templates._compiled("zh_CN", reminder.body)
+    return templates._bounded_render(compiled, variables)
+
+
+def filled(i):
+    return templates._fill("zh_CN", reminder.body, variables)
+
+
 def cpu(f, n):
     t = time.process_time()
     for i in range(n):
@@ -108,4 +144,10 @@ for _round in range(2):
     )
     print(
         f"content per category {a:.1f} / at once {b:.1f} µs; money babel {c:.1f} / shape {d:.1f} µs; pay link sign_token {e:.1f} / direct {f:.1f} µs"
+    )
+    h = cpu(decide_sms, 3000)
+    j = cpu(jinja, 3000)
+    k = cpu(filled, 3000) if hasattr(templates, "_fill") else float("nan")  # absent before it
+    print(
+        f"decide, a CN SMS with its text {h:.1f} µs; {reminder.name} by Jinja {j:.1f} / filled {k:.1f} µs"
     )

@@ -4,12 +4,12 @@ code, one per reason), same `next_allowed_at`."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from dataclasses import fields, replace
 from zoneinfo import ZoneInfo
 
 import hypothesis.strategies as st
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 from recoup.compliance import Guard, load_guard
 from recoup.compliance.batch import decide_frame, facts_frame, tallies_frame
@@ -226,3 +226,44 @@ class TestRememberedMomentsChangeNothing:
                 remembered = decide(guard, asked, tallies[i])
                 new = decide(Guard(guard.packs, guard.house), asked, tallies[i])
                 assert remembered.to_json() == new.to_json(), asked
+
+
+class TestRememberedPlansChangeNothing:
+    """The guard remembers the part of a plan that depends on neither the time, the days past
+    due nor the text (`guard._skeleton`), keyed by the other facts: a guard that has planned a
+    contact plans one differing from it in any single fact exactly as a new guard does. Fails
+    with a fact the plan reads left out of the key (checked with `opted_out`, `flags` and
+    whether there is a text, each removed in turn)."""
+
+    @pytest.mark.parametrize("name", [f.name for f in fields(Facts)])
+    @settings(
+        max_examples=30,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    @given(guard=st.sampled_from([GUARD, HOUSE]), first=facts(), other=facts())
+    def test_a_plan_remembered_for_other_facts_is_not_reused(
+        self, name: str, guard: Guard, first: Facts, other: Facts
+    ) -> None:
+        if name == "content_text":  # a text where there was none, or none where there was one
+            first = replace(first, content_text=None, content_language=None)
+            other = replace(other, content_text=TEXTS[-1], content_language="zh-CN")
+        elif name == "creditor_name":
+            other = replace(other, creditor_name="Recoup Wallet")
+        elif isinstance(getattr(first, name), bool):
+            other = replace(other, **{name: not getattr(first, name)})
+        assume(getattr(other, name) != getattr(first, name))
+        remembering = Guard(guard.packs, guard.house)
+        plan(remembering, first)
+        changed = replace(first, **{name: getattr(other, name)})
+        if changed.content_text is None:
+            changed = replace(changed, content_language=None)
+        elif first.content_text is None:
+            changed = replace(changed, content_language=other.content_language)
+        new = Guard(guard.packs, guard.house)
+        assert plan(remembering, changed) == plan(new, changed), changed
+        tallies = {cap.id: Tally(cap.max) for cap in plan(new, changed).caps}
+        assert (
+            decide(remembering, changed, tallies).to_json()
+            == decide(new, changed, tallies).to_json()
+        )

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
+import hypothesis.strategies as st
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from recoup.compliance import load_guard
+from recoup.contact import templates
 from recoup.contact.sms import sms_length
 from recoup.contact.templates import (
     LANGUAGES,
@@ -158,3 +164,85 @@ def test_a_template_that_greets_the_debtor_by_name_is_personal() -> None:
     assert ("early_reminder", "push", "gentle") not in personal
     assert names_the_debtor("{% if first_name %}{{ first_name }}{% endif %}")
     assert not names_the_debtor("{{ creditor_name }}: {{ overdue_minor|money(currency) }}")
+
+
+def jinja_or_error(locale: str, source: str, variables: dict[str, Any]) -> object:
+    """What Jinja alone renders (or the error's type): the answer `_fill` must give."""
+    try:
+        return templates._bounded_render(templates._compiled(locale, source), variables)
+    except Exception as exc:
+        return type(exc)
+
+
+def filled_or_error(locale: str, source: str, variables: dict[str, Any]) -> object:
+    try:
+        return templates._fill(locale, source, variables)
+    except Exception as exc:
+        return type(exc)
+
+
+EDGES = [
+    "Hi {{ first_name }}\n",  # Jinja drops one trailing newline
+    "Hi {{ first_name }}\n\n",
+    "Hi\r\n{{ first_name }}\r\n",
+    "{{ first_name }}{{ first_name }}",
+    "{{ overdue_minor|money(currency) }} {{ due_date|date }}",
+    "{{ first_name|upper }}",  # another filter: Jinja renders it
+    "{{ first_name ~ 'x' }}",
+    "{% if promise_days %}{{ promise_days }} days{% endif %}",
+    "{{ bogus }}",  # unknown: Jinja's error
+    "{{ first_name }",
+    "",
+]
+
+
+class TestFilledAsJinjaRenders:
+    """A template of literal text and plain substitutions is filled in without Jinja
+    (`templates._fill`): every shipped template and some edge texts, with random values, give
+    exactly Jinja's output or its error. Fails with the output bound left out of the direct path
+    (a 50,001-character name renders there, and Jinja refuses it)."""
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        source=st.sampled_from([t.body for t in shipped()] + EDGES),
+        locale=st.sampled_from(sorted(LANGUAGES.values())),
+        name=st.text(max_size=30)
+        | st.sampled_from(["{{ x }}", "张伟", "x" * (templates.MAX_TEXT + 1)]),
+        amount=st.integers(-(10**12), 10**12),
+        currency=st.sampled_from(["CNY", "USD", "JPY", "KWD", "EUR"]),
+        day=st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31)),
+        dpd=st.integers(-5, 10_000),
+        drop=st.sampled_from([None, "first_name", "currency", "due_date"]),
+    )
+    def test_the_same_text_or_the_same_error(
+        self,
+        source: str,
+        locale: str,
+        name: str,
+        amount: int,
+        currency: str,
+        day: dt.date,
+        dpd: int,
+        drop: str | None,
+    ) -> None:
+        language = next(k for k, v in LANGUAGES.items() if v == locale)
+        variables = {
+            **sample(language),
+            "first_name": name,
+            "amount_minor": amount,
+            "overdue_minor": amount,
+            "currency": currency,
+            "due_date": day,
+            "days_past_due": dpd,
+        }
+        if drop is not None:
+            del variables[drop]
+        assert filled_or_error(locale, source, variables) == jinja_or_error(
+            locale, source, variables
+        )
+
+    def test_plain_templates_are_filled_without_jinja(self) -> None:
+        """Every shipped text without a statement (`{% if %}`) is literal text and substitutions."""
+        for t in shipped():
+            direct = templates._pieces(LANGUAGES[t.language], t.body) is not None
+            assert direct == ("{%" not in t.body), t.key

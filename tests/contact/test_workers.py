@@ -9,6 +9,7 @@ import random
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, text, update
@@ -231,3 +232,40 @@ class TestOneCustomerOneChecker:
                 ).all()
             )
         assert status == {calls[0]: "sending", calls[1]: "deferred"}
+
+
+def node_types(plan: dict[str, Any]) -> set[str]:
+    """Every node of an EXPLAIN (FORMAT JSON) plan."""
+    return {plan["Node Type"]}.union(*(node_types(p) for p in plan.get("Plans", [])))
+
+
+@pytest.mark.postgres
+class TestClaimPlansByKeys:
+    def test_the_claimed_contacts_are_read_by_key(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """After `plan_by_keys` (the claim's and the send step's first act) the claim's joined read
+        of the contacts with their accounts, states and customers is nested loops over keys: no
+        hash or merge join of whole tables, no parallel workers. Catches its removal: on tables
+        this small (and on the benchmark's day of 60,000 accounts) the planner hashes them."""
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("SQLite has one plan")
+        for _ in range(30):
+            account = create_account(session, clock, customer=create_customer(session, clock))
+            add_bill(session, clock, account, AS_OF - dt.timedelta(days=10), 50_000)
+        delinquency_service.run_daily(session, AS_OF, clock=clock)
+        activate(session, clock)
+        strategy_service.run(session, AS_OF, clock=clock)
+        session.flush()
+        ids = list(session.scalars(select(ContactPlan.id)))
+        assert len(ids) >= 20
+        contact_repo.plan_by_keys(session)
+        connection = session.connection()
+        compiled = contact_repo.contacts_statement(session, ids).compile(dialect=connection.dialect)
+        [plan] = connection.exec_driver_sql(
+            f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params
+        ).scalar_one()
+        nodes = node_types(plan["Plan"])
+        assert "Nested Loop" in nodes
+        assert not nodes & {"Hash Join", "Merge Join", "Gather", "Gather Merge"}, nodes
+        assert len(contact_repo.contacts(session, ids)) == len(ids)

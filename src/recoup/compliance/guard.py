@@ -93,17 +93,80 @@ def _applicable(guard: Guard, f: Facts) -> tuple[Rule, ...]:
     return found
 
 
+@dataclass(frozen=True)
+class _Skeleton:
+    """What a plan is for every contact with the same facts but its time, days past due and
+    text: the rules' remembered verdicts in the rules' order, with the content rules (and, for a
+    text, the party rules) left in their place to be asked of each contact's own text."""
+
+    steps: tuple[tuple[Reason, ...] | Rule, ...]
+    hours: tuple[HoursRule, ...]  # before the days past due waive any
+    caps: tuple[CapRule, ...]
+    inconvenient: Rule | None
+    grace: tuple[GraceRule, ...]
+    packs: tuple[str, ...]
+
+
 def plan(guard: Guard, f: Facts) -> Plan:
-    """The reasons time cannot cure, and the time-bound rules that apply. Reads no time field."""
+    """The reasons time cannot cure, and the time-bound rules that apply. Reads no time field.
+
+    A batch's contacts mostly share their facts but for the time, the days past due and the
+    rendered text: the rest of the plan (`_skeleton`) is remembered on the guard for those facts,
+    and only the text's rules and the hours' waivers are asked per contact."""
+    skeleton = _skeleton(guard, f)
     reasons: list[Reason] = []
+    for step in skeleton.steps:
+        if isinstance(step, tuple):
+            reasons.extend(step)
+        else:
+            reasons.extend(_verdict(step, f))  # rendered texts vary: not worth remembering
+    hours = tuple(rule for rule in skeleton.hours if not rule.waived(f.product, f.dpd))
+    return Plan(
+        tuple(reasons), hours, skeleton.caps, skeleton.inconvenient, skeleton.grace, skeleton.packs
+    )
+
+
+def _skeleton(guard: Guard, f: Facts) -> _Skeleton:
+    """The plan's part that depends on neither the time, the days past due nor the text, keyed by
+    every other field of the facts that `plan` reads (`_reads` of every rule kind, the rules'
+    selection by `_applicable`, and whether there is a text at all)."""
+    key = (
+        "skeleton",
+        f.jurisdiction,
+        f.collector,
+        f.channel,
+        f.party,
+        f.product,
+        f.to_type,
+        f.time_barred,
+        f.flags,
+        f.handover_notice_sent,
+        f.opted_out,
+        f.electronic_consent,
+        f.recent_inbound,
+        f.wrong_party,
+        f.debtor_unreachable,
+        f.third_party_refused,
+        f.evidence,
+        f.designated,
+        f.third_party_contacts,
+        f.content_text is not None,
+    )
+    found: _Skeleton | None = guard.memo.get(key)
+    if found is None:
+        found = guard.memo[key] = _build_skeleton(guard, f)
+    return found
+
+
+def _build_skeleton(guard: Guard, f: Facts) -> _Skeleton:
+    steps: list[tuple[Reason, ...] | Rule] = []
     hours: list[HoursRule] = []
     caps: list[CapRule] = []
     grace: list[GraceRule] = []
     inconvenient: Rule | None = None
     for rule in _applicable(guard, f):
         if isinstance(rule, HoursRule):
-            if not rule.waived(f.product, f.dpd):
-                hours.append(rule)
+            hours.append(rule)
         elif isinstance(rule, CapRule):
             caps.append(rule)
         elif isinstance(rule, GraceRule):
@@ -111,19 +174,20 @@ def plan(guard: Guard, f: Facts) -> Plan:
         elif rule.kind == "inconvenient":
             inconvenient = rule
         elif f.content_text is not None and rule.kind in ("content", "party"):
-            reasons.extend(_verdict(rule, f))  # rendered texts vary: not worth remembering
+            steps.append(rule)
         else:
             key = (rule.id, *_reads(rule, f))
-            found = guard.memo.get(key)
-            if found is None:
-                found = guard.memo[key] = tuple(_verdict(rule, f))
-            reasons.extend(found)
+            known = guard.memo.get(key)
+            if known is None:
+                known = guard.memo[key] = tuple(_verdict(rule, f))
+            if known:
+                steps.append(known)
     versions = guard.memo.get(("versions", f.jurisdiction, f.collector))
     if versions is None:
         versions = guard.memo[("versions", f.jurisdiction, f.collector)] = tuple(
             guard.versions(f.jurisdiction, f.collector)
         )
-    return Plan(tuple(reasons), tuple(hours), tuple(caps), inconvenient, tuple(grace), versions)
+    return _Skeleton(tuple(steps), tuple(hours), tuple(caps), inconvenient, tuple(grace), versions)
 
 
 def _reads(rule: Rule, f: Facts) -> tuple[object, ...]:

@@ -199,6 +199,7 @@ def claim(
     channels: Sequence[str],
 ) -> Claimed:
     """Step 1: claim due contacts and re-check them; mark the sendable ones `sending`."""
+    repo.plan_by_keys(session)
     ids = repo.claim_due(session, now, limit=config.batch)
     out = Claimed()
     if not ids:
@@ -999,5 +1000,7 @@ def reserve_sends(
 
 
 def lock_sending(session: Session, ids: Sequence[int], worker: str) -> list[int]:
-    """Step 2's first act: lock the contacts this worker still holds as `sending`."""
+    """Step 2's first act: lock the contacts this worker still holds as `sending` (the step's
+    statements then planned as lookups by key: its record updates the batch by id)."""
+    repo.plan_by_keys(session)
     return repo.lock_sending(session, ids, worker)

@@ -13,6 +13,7 @@ import polars as pl
 from sqlalchemy import (
     ColumnElement,
     Double,
+    Select,
     Table,
     case,
     func,
@@ -567,12 +568,39 @@ def unknown(session: Session, channels: Collection[str], *, limit: int) -> list[
     return [(int(i), str(ch)) for i, ch in session.execute(stmt)]
 
 
+def plan_by_keys(session: Session) -> None:
+    """Plan the rest of this transaction's statements as lookups by key (PostgreSQL; SQLite has
+    one plan). A dispatcher's batch touches a few hundred rows by primary key: the claimed
+    contacts with their accounts, states and customers, and the batch's updates joined to an
+    array of ids. Where the tables are small (a test day, a new month's partition) or their
+    statistics missing, the planner costs hashing the whole tables, or a parallel plan, below a
+    few hundred index probes: the claimed contacts' read took 83 ms as hash joins and 33 ms as a
+    parallel plan on the benchmark's day (docs/benchmarks.md, "The outbox dispatcher"). Hash and
+    merge joins and parallel workers are turned off until the transaction ends (`set_config`'s
+    third argument); the planner still uses them where nothing else can run a statement. The
+    results are the same: only the plans change."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        text(
+            "SELECT set_config('enable_hashjoin', 'off', true), "
+            "set_config('enable_mergejoin', 'off', true), "
+            "set_config('max_parallel_workers_per_gather', '0', true)"
+        )
+    )
+
+
 def contacts(session: Session, ids: Sequence[int]) -> list[Any]:
     """The claimed contacts with their account's and customer's state, one row each, in one query:
     the contacts by primary key, then their account, state and customer by primary key (nested
-    loops over an array of a few hundred ids)."""
+    loops over an array of a few hundred ids, in a transaction that `plan_by_keys`)."""
+    return list(session.execute(contacts_statement(session, ids)))
+
+
+def contacts_statement(session: Session, ids: Sequence[int]) -> Select[*tuple[Any, ...]]:
+    """The statement `contacts` runs."""
     c, a, d, u = ContactPlan, Account, AccountDelinquency, Customer
-    stmt = (
+    return (
         select(
             c.id,
             c.account_id,
@@ -612,7 +640,6 @@ def contacts(session: Session, ids: Sequence[int]) -> list[Any]:
         .where(among(session, c.id, ids))
         .order_by(c.id)
     )
-    return list(session.execute(stmt))
 
 
 def of_account(session: Session, account_id: int, *, limit: int) -> list[ContactPlan]:

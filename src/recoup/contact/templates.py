@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from babel import Locale
 from babel.dates import format_date
-from jinja2 import StrictUndefined, Template, TemplateError, meta
+from jinja2 import StrictUndefined, Template, TemplateError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -281,12 +281,8 @@ def render(template: MessageTemplate, variables: Mapping[str, Any]) -> Rendered:
     locale = LANGUAGES[template.language]
     budget = _range_budget.set([MAX_RANGE])
     try:
-        body = _bounded_render(_compiled(locale, template.body), variables)
-        subject = (
-            _bounded_render(_compiled(locale, template.subject), variables)
-            if template.subject
-            else None
-        )
+        body = _fill(locale, template.body, variables)
+        subject = _fill(locale, template.subject, variables) if template.subject else None
     except (TemplateError, OverflowError) as exc:  # SecurityError is a TemplateError
         raise TemplateProblem(
             f"{template.name} ({template.language}, {template.tone}): {exc}"
@@ -296,6 +292,67 @@ def render(template: MessageTemplate, variables: Mapping[str, Any]) -> Rendered:
     return Rendered(
         subject, body.strip(), sms_length(body.strip()) if template.channel == "sms" else None
     )
+
+
+# A template's text as Jinja parses it: literal text, and `(variable, filter, filter's arguments)`
+# for each `{{ variable }}` or `{{ variable|filter(argument, ...) }}` (filter None for none).
+Piece = str | tuple[str, str | None, tuple[str, ...]]
+
+
+def _fill(locale: str, source: str, variables: Mapping[str, Any]) -> str:
+    """The template rendered. A text of literal parts and plain substitutions (nearly every
+    message) is filled in directly, as Jinja's compiled code for it does (`str` of each value, or
+    of the filter's answer, in order); anything else, a variable missing, or an output past the
+    bound goes through Jinja, which renders or raises as before."""
+    found = _pieces(locale, source)
+    if found is not None and found[1] <= variables.keys():
+        filters = _environment(locale).filters
+        out = "".join(
+            piece
+            if isinstance(piece, str)
+            else str(variables[piece[0]])
+            if piece[1] is None
+            else str(filters[piece[1]](variables[piece[0]], *(variables[a] for a in piece[2])))
+            for piece in found[0]
+        )
+        if len(out) <= MAX_TEXT:
+            return out
+    return _bounded_render(_compiled(locale, source), variables)
+
+
+@lru_cache(maxsize=512)
+def _pieces(locale: str, source: str) -> tuple[tuple[Piece, ...], frozenset[str]] | None:
+    """The text's pieces from Jinja's own parse (so its line endings and trailing newline are
+    Jinja's), with the variables they name; None when the text uses anything but literal text,
+    variables and the `money` and `date` filters with variables as arguments."""
+    try:
+        tree = _environment(locale).parse(source)
+    except TemplateError:
+        return None
+    pieces: list[Piece] = []
+    for node in tree.body:
+        if not isinstance(node, nodes.Output):
+            return None
+        for child in node.nodes:
+            if isinstance(child, nodes.TemplateData):
+                pieces.append(child.data)
+            elif isinstance(child, nodes.Name) and child.ctx == "load":
+                pieces.append((child.name, None, ()))
+            elif (
+                isinstance(child, nodes.Filter)
+                and child.name in ("money", "date")
+                and isinstance(child.node, nodes.Name)
+                and not child.kwargs
+                and child.dyn_args is None
+                and child.dyn_kwargs is None
+                and all(isinstance(a, nodes.Name) for a in child.args)
+            ):
+                arguments = tuple(a.name for a in child.args if isinstance(a, nodes.Name))
+                pieces.append((child.node.name, child.name, arguments))
+            else:
+                return None
+    names = frozenset(name for p in pieces if not isinstance(p, str) for name in (p[0], *p[2]))
+    return tuple(pieces), names
 
 
 def _bounded_render(compiled: Template, variables: Mapping[str, Any]) -> str:
