@@ -17,8 +17,13 @@ import datetime as dt
 import json
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
 
 from recoup.audit.contacts import audit_contacts
 from recoup.bootstrap import init_database
@@ -26,6 +31,8 @@ from recoup.contact.dispatch import DispatchConfig
 from recoup.kit import crypto
 from recoup.kit.clock import SettableClock
 from recoup.kit.db import make_engine, make_sessionmaker
+from recoup.models import AgentTask, ContactPlan
+from recoup.models.contact import QUEUE_ENTRY
 from recoup.simulation.runner import Simulation, SimulationResult, local
 from recoup.simulation.world import load_world
 from recoup.strategy import service as strategy_service
@@ -58,8 +65,26 @@ def run(world_path: Path, policy: Path, *, accounts: int, days: int, seed: int) 
             queues = strategy_service.queue_choices(
                 session, first=START, last=START + dt.timedelta(days=days)
             )
+            worked = worked_tasks(session, simulation.debtors.segment_name)
         engine.dispose()
-    return summary(result, breaches, time.perf_counter() - began, queues)
+    return summary(result, breaches, time.perf_counter() - began, queues, worked)
+
+
+def worked_tasks(session: Session, segment_of: Callable[[int], str]) -> Counter[tuple[str, str]]:
+    """The agents' tasks worked (done), per (segment, where the task came from): a hand-off
+    queue's name, or `calls:<treatment>` for a call a stage's treatment or arm planned."""
+    planned = aliased(ContactPlan)
+    rows = session.execute(
+        select(AgentTask.account_id, AgentTask.queue, planned.treatment)
+        .outerjoin(
+            planned, (AgentTask.source == QUEUE_ENTRY) & (planned.id == AgentTask.subject_id)
+        )
+        .where(AgentTask.status == "done")
+    )
+    return Counter(
+        (segment_of(account_id), f"{queue}:{treatment}" if treatment else queue)
+        for account_id, queue, treatment in rows
+    )
 
 
 def summary(
@@ -67,9 +92,12 @@ def summary(
     breaches: int,
     seconds: float,
     queue_choices: dict[str, dict[str, int]] | None = None,
+    worked: Counter[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The run's figures; `queue_choices`: per learned hand-off queue, the decisions per arm
-    (a none arm's: the accounts the queue did not call that day)."""
+    (a none arm's: the accounts the queue did not call that day); `worked`: the agents' tasks
+    done per (segment, source), shown per segment as `worked_by_source`: where the calls the
+    agents worked for a segment came from (`worked_tasks`)."""
     per_segment: dict[str, dict[str, Any]] = {}
     for name, size in result.segments.items():
         sent = {c: n for (s, c), n in result.per_segment("segment_sent").items() if s == name}
@@ -83,6 +111,9 @@ def summary(
             "recovered_minor": recovered,
             "contacts_per_account": round(sum(sent.values()) / max(size, 1), 3),
             "by_channel": {c: round(n / max(size, 1), 3) for c, n in sorted(sent.items())},
+            "worked_by_source": {
+                k: n for (s, k), n in sorted((worked or Counter()).items()) if s == name
+            },
         }
     return {
         "accounts": result.accounts,

@@ -5,6 +5,7 @@ rates kept when the segments differ by product, age or anything else they select
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -19,9 +20,11 @@ from recoup.kit.clock import SettableClock
 from recoup.kit.db import make_engine, make_sessionmaker
 from recoup.models import Account, Customer, CustomerAddress
 from recoup.simulation import behaviour
-from recoup.simulation.debtors import answered_share
+from recoup.simulation.debtors import Debtors, answered_share
+from recoup.simulation.report import DayReport
 from recoup.simulation.runner import Simulation, local
 from recoup.simulation.world import (
+    Calls,
     ChannelResponse,
     Portfolio,
     Responses,
@@ -405,3 +408,113 @@ class TestAnswerByHour:
     def test_a_share_above_one_is_refused(self) -> None:
         with pytest.raises(ValueError, match=r"answer_by_hour\.10"):
             SegmentResponses(answer_by_hour={10: 1.5})
+
+
+def promised(segment: np.ndarray, bucket: str = "M1") -> pl.DataFrame:
+    """A day's accounts, each with nothing overdue and a promise of ¥100 due today (the segment
+    each debtor is in: an index into the world's, the last none)."""
+    n = segment.size
+    return pl.DataFrame(
+        {
+            "account_id": np.arange(1, n + 1),
+            "product": ["credit_line"] * n,
+            "bucket": [bucket] * n,
+            "overdue_minor": [0] * n,
+            "due_today_minor": [0] * n,
+            "hardship": [False] * n,
+            "promise_minor": [10_000] * n,
+            "segment": segment,
+            "responsiveness": [1.0] * n,
+        }
+    )
+
+
+class TestPromisesBySegment:
+    """A segment's own `promise_rate` (answered calls that end in a promise) and `promise_keep`
+    (promises kept by bucket), as angry borrowers promise less or break more (angry-large)."""
+
+    ANGRY = Segment(
+        name="angry",
+        select={"outstanding_minor": [1_000_000, None]},
+        responses=SegmentResponses(promise_rate=0.1, promise_keep={"M1": 0.15}),
+    )
+
+    def kept(self, world: World, segment: np.ndarray, bucket: str = "M1") -> np.ndarray:
+        ids = np.arange(1, segment.size + 1)
+        factor = behaviour.factors(3, ids, world.repayment.heterogeneity)
+        state = behaviour.DayInput(0, START, promised(segment, bucket), deliveries("", []))
+        mixes = behaviour.mixes(world, ["credit_line"] * segment.size, segment)
+        paid = behaviour.decide_payments(
+            world, 3, state, dict(zip(ids.tolist(), factor.tolist(), strict=True)), mixes
+        ).filter(pl.col("kind") == "promise")
+        return np.isin(ids, paid["account_id"].to_numpy())
+
+    def test_a_segments_own_keep_table_holds_for_its_debtors_only(self) -> None:
+        # Fails when `behaviour._segment_keeps` is not applied (tried: the call in
+        # `decide_payments` removed): the angry keep the world's 65 % in M1 as everyone else.
+        world = World(segments=[self.ANGRY])
+        segment = np.arange(N) % 2  # half angry (0), half in none (1)
+        kept = self.kept(world, segment)
+        assert kept[segment == 0].mean() == pytest.approx(0.15, abs=0.015)
+        assert kept[segment == 1].mean() == pytest.approx(0.65, abs=0.015)
+
+    def test_a_bucket_it_does_not_list_keeps_the_worlds(self) -> None:
+        world = World(segments=[self.ANGRY])
+        segment = np.arange(N) % 2
+        kept = self.kept(world, segment, bucket="M2")
+        for k in (0, 1):
+            assert kept[segment == k].mean() == pytest.approx(0.45, abs=0.015)
+
+    def test_without_its_own_table_a_segment_keeps_as_before(self) -> None:
+        plain = World(segments=[Segment(name="angry", select=self.ANGRY.select)])
+        segment = np.arange(N) % 2
+        bare = self.kept(plain, segment)
+        assert (
+            bare
+            == self.kept(
+                World(
+                    segments=[
+                        self.ANGRY.model_copy(
+                            update={"responses": SegmentResponses(promise_rate=0.1)}
+                        )
+                    ]
+                ),
+                segment,
+            )
+        ).all()
+
+    def test_a_segments_answered_calls_promise_at_its_own_rate(self) -> None:
+        # Fails when `Debtors._call` draws against the world's `calls.promise_rate` whatever the
+        # segment says (tried: `own.promises(...)` replaced by `calls.promise_rate`).
+        world = World(segments=[self.ANGRY], responses=Responses(calls=Calls(answer_rate=1.0)))
+        clock = SettableClock(local(START, 11))
+        debtors = Debtors(None, clock, world, seed=3)  # type: ignore[arg-type]  # no database read
+        ids = range(1, N + 1)
+        debtors.segment = {i: i % 2 for i in ids}
+        report = DayReport(START)
+        promises: Counter[int] = Counter()
+        for i in ids:
+            actions = debtors._call(0, i, i, 11, report)
+            promises[i % 2] += any(a.kind == "promise" for a in actions)
+        assert report.events["call_answered"] == N
+        assert promises[0] / (N / 2) == pytest.approx(0.1, abs=0.015)
+        assert promises[1] / (N / 2) == pytest.approx(0.5, abs=0.015)
+
+    @pytest.mark.parametrize(
+        ("responses", "where"),
+        [
+            ("{promise_rate: 1.5}", "segments.0.responses.promise_rate"),
+            ("{promise_keep: {M1: 1.0}}", "promise_keep.M1"),
+            ("{promise_keeps: {M1: 0.2}}", "segments.0.responses.promise_keeps"),
+            ("{calls: {promise_rate: 0.2}}", "segments.0.responses.calls"),
+        ],
+    )
+    def test_bad_values_and_unknown_keys_are_refused_with_where(
+        self, responses: str, where: str
+    ) -> None:
+        text = (
+            "segments:\n  - name: angry\n    select: {outstanding_minor: [1_000_000, null]}\n"
+            f"    responses: {responses}\n"
+        )
+        with pytest.raises(WorldError, match=rf"angry.yaml: .*{re.escape(where)}"):
+            parse_world(text, source="angry.yaml")

@@ -15,7 +15,7 @@ world with a wallet, a payment takes no more than the balance (the rest waits: a
 entrants who pay in full within 30 days with no contact at all is exactly the world's cure rate for
 the account's product and bucket (`Repayment.cure`):
 the world's rates are what the simulator reproduces, not an approximation of them; `k` likewise,
-for the world's `promise_keep`.
+for the world's `promise_keep` (or a segment's own, over that segment's spread).
 
 Randomness is a hash of (seed, account, day, purpose): the same debtor on the same day draws the
 same numbers whatever else happens, so two policies run on one world differ only where the policy
@@ -469,6 +469,25 @@ class DayInput:
     deliveries: pl.DataFrame
 
 
+def _segment_keeps(
+    world: World, k: np.ndarray, buckets: list[str], segment: np.ndarray
+) -> np.ndarray:
+    """`k` with the debtors of a segment that says its own `promise_keep` given that table's
+    chance: solved over the segment's own spread (its ability times f), so the table's figure is
+    the mean share of promises its debtors keep in the bucket. The others keep `k`."""
+    out = k.copy()
+    sigma = world.repayment.heterogeneity
+    for index, s in enumerate(world.segments):
+        if s.responses.promise_keep is None:
+            continue
+        table = s.responses.keeps(world.responses)
+        mix: Mix = ((1.0, s.ability),)
+        for i in np.flatnonzero(segment == index):
+            rate = table.get(buckets[i], table.get("M1", 0.0))
+            out[i] = daily_hazard(rate, sigma, 1.0, mix)
+    return out
+
+
 def decide_payments(
     world: World,
     seed: int,
@@ -543,6 +562,8 @@ def decide_payments(
     k = np.array(
         [daily_hazard(keep.get(b, keep.get("M1", 0.0)), sigma, 1.0, mix_of(p)) for p, b in pairs]
     )
+    if segment is not None:
+        k = _segment_keeps(world, k, buckets, segment)
     p_keep = 1 - (1 - k) ** (factor * in_hardship)
     keeps = (promise > 0) & ~pays_late & (u_promise < p_keep)
     amount = np.where(

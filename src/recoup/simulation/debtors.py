@@ -306,7 +306,8 @@ class Debtors:
     ) -> list[Action]:
         """The debtor answers or not; the agent records how the call went (its wrap-up)."""
         calls = self.world.responses.calls
-        answer_rate = answered_share(calls.answer_rate, self._own(account_id), hour)
+        own = self._own(account_id)
+        answer_rate = answered_share(calls.answer_rate, own, hour)
         answered = self._draw(account_id, n, Salt.answer, self.clock.now().hour) < answer_rate
         when = "evening" if hour >= EVENING else "day"
         report.segment_calls[
@@ -336,7 +337,8 @@ class Debtors:
             }
         )
         actions = [Action("call_result", account_id, reason="conversation", contact_id=contact_id)]
-        if self._draw(account_id, n, Salt.call_promise) < calls.promise_rate:
+        promise_rate = calls.promise_rate if own is None else own.promises(calls.promise_rate)
+        if self._draw(account_id, n, Salt.call_promise) < promise_rate:
             actions.append(Action("promise", account_id, channel="agent"))
         return actions
 

@@ -260,7 +260,9 @@ class SegmentResponses(_Part):
     """How a segment answers contact, where it differs from the world's `responses`: a channel's
     whole response (effect and days), a tone's factor, the share of a message's lift that lands by
     the local hour (replacing the world's table), the calls answered (and the share of that rate
-    by the local hour of the call), the fatigue threshold."""
+    by the local hour of the call), the fatigue threshold, the answered calls that end in a
+    promise (the world's `calls.promise_rate`) and the promises kept by bucket (the world's
+    `promise_keep`, bucket by bucket: a bucket the segment does not list keeps the world's)."""
 
     channels: dict[str, ChannelResponse] = {}
     tone: dict[str, float] = {}
@@ -271,6 +273,12 @@ class SegmentResponses(_Part):
     # `by_hour`'s; this decides whether there is a conversation (and a promise) at all.
     answer_by_hour: dict[int, float] | None = None
     fatigue_threshold_7d: int | None = Field(None, ge=1)
+    # An angry borrower may promise less often, or keep fewer of the promises given: the world's
+    # `responses.calls.promise_rate` and `responses.promise_keep`, for this segment's debtors.
+    promise_rate: float | None = Field(
+        None, ge=0, le=1, description="an answered call ends in a promise"
+    )
+    promise_keep: dict[str, float] | None = None
 
     @model_validator(mode="after")
     def _known(self) -> SegmentResponses:
@@ -289,7 +297,19 @@ class SegmentResponses(_Part):
         for hour, share in (self.answer_by_hour or {}).items():
             if not 0 <= hour <= 23 or not 0 <= share <= 1:
                 raise ValueError(f"answer_by_hour.{hour}: an hour 0-23 with a share from 0 to 1")
+        for bucket, keep in (self.promise_keep or {}).items():
+            if not 0 <= keep < 1:
+                raise ValueError(f"promise_keep.{bucket} must be at least 0 and below 1")
         return self
+
+    def promises(self, world: float) -> float:
+        """The share of this segment's answered calls that end in a promise (the world's
+        `calls.promise_rate` when it says none)."""
+        return world if self.promise_rate is None else self.promise_rate
+
+    def keeps(self, world: Responses) -> dict[str, float]:
+        """The promises this segment keeps by bucket: its own table over the world's."""
+        return {**world.promise_keep, **(self.promise_keep or {})}
 
 
 class Segment(_Part):
