@@ -568,18 +568,15 @@ def all_learning_arms(session: Session) -> pl.DataFrame:
     )
 
 
-def learned_decisions(
-    session: Session, first: dt.date, last: dt.date, accounts: Ids = None
-) -> pl.DataFrame:
+def learned_decisions(session: Session, first: dt.date, last: dt.date) -> pl.DataFrame:
     """The learner's decisions made from `first` to `last`: account, day, and the explanation
-    (JSON text); all accounts', or those of `accounts`."""
+    (JSON text)."""
     d = StrategyDecision
-    stmt = select(d.account_id, d.as_of_date, cast(d.learning, String)).where(
-        d.as_of_date >= first, d.as_of_date <= last, d.learning.is_not(None)
-    )
     return frames.read_frame(
         session,
-        _only(stmt, d.account_id, accounts),
+        select(d.account_id, d.as_of_date, cast(d.learning, String)).where(
+            d.as_of_date >= first, d.as_of_date <= last, d.learning.is_not(None)
+        ),
         {"account_id": pl.Int64, "as_of_date": pl.Date, "learning": pl.String},
     )
 
