@@ -451,3 +451,27 @@ class TestFiguresReadUpFront:
             [after] = positions(session, [account], clock)
         bills = session.execute(select(func.count()).where(Bill.account_id == account.id))
         assert after.owed == before.owed + 5_000 * bills.scalar_one()
+
+    def test_a_batch_that_asks_nothing_reads_nothing(
+        self, session: Session, clock: SettableClock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The figures are read at the first ask, for every account still unchanged, once: a
+        batch of complaints alone (no position, no offer asked) reads no bills. Catches the read
+        going back to the batch's start."""
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("PostgreSQL reads after the account's lock, one by one")
+        first, other = portfolio(session, clock, 10, 10)
+        read: list[set[int]] = []
+        many = repository.unpaid_components_many
+
+        def reading(session: Session, account_ids: Any) -> Any:
+            read.append(set(account_ids))
+            return many(session, account_ids)
+
+        monkeypatch.setattr(repository, "unpaid_components_many", reading)
+        with offers.batch(session, set(), clock=clock, positions_of={first.id, other.id}):
+            pass
+        assert read == []
+        with offers.batch(session, set(), clock=clock, positions_of={first.id, other.id}):
+            positions(session, [first, other, first], clock)
+        assert read == [{first.id, other.id}]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event
@@ -44,7 +44,11 @@ def position(session: Session, account: Account, *, clock: Clock) -> Position:
     product = ledger_service.product(session, account.product_code)
     today = delinquency_service.business_today(product, clock)
     held = _held(session, account.id)
-    unpaid = held.unpaid[account.id] if held else repo.unpaid_components(session, account.id)
+    unpaid = (
+        held.unpaid[account.id]
+        if held is not None and held.unpaid is not None
+        else repo.unpaid_components(session, account.id)
+    )
     overdue = [(b, left) for b, left in unpaid if b.due_date < today]
     return Position(
         today=today,
@@ -92,20 +96,17 @@ def batch(
 
     On SQLite the bills and allocations of these accounts and of `positions_of` (what `position`
     counts), and which of them have an open arrangement (what `offered_bounds` refuses), are read
-    up front too, in three queries, and serve while the account is unchanged (`_held` says when
-    not). SQLite only: its transactions begin IMMEDIATE (`kit.db`), holding the write lock from
-    the start, so nobody else writes between this read and a request's; on PostgreSQL a flow
+    together too, in three queries at the first request that asks, and serve while the account
+    is unchanged (`_held` says when not). SQLite only: its transactions begin IMMEDIATE
+    (`kit.db`), holding the write lock from the start, so nobody else writes between this read
+    and a request's; on PostgreSQL a flow
     reads these after locking the account (another transaction may have written them since the
     batch began), and it still does."""
     known = strategy_service.offers_many(session, account_ids, clock=clock)
     session.info[OFFERED] = {a: _with_defaults(known.get(a, [])) for a in account_ids}
     read = set(account_ids) | set(positions_of)
     if session.get_bind().dialect.name == "sqlite":
-        session.info[HELD] = _Held(
-            repo.unpaid_components_many(session, read),
-            repo.accounts_with_open_arrangement(session, read),
-            read,
-        )
+        session.info[HELD] = _Held(valid=read)
     event.listen(session, "after_flush", _forget_flushed)
     event.listen(session, "do_orm_execute", _forget_written)
     try:
@@ -126,12 +127,13 @@ _READ_TABLES = frozenset(m.__tablename__ for m in _READ)
 
 @dataclass
 class _Held:
-    """What a batch read up front of its accounts: their unpaid bills, which of them have an open
-    arrangement, and the accounts whose figures still hold (`valid`)."""
+    """What a batch read of its accounts: the accounts whose figures still hold (`valid`), their
+    unpaid bills and which of them have an open arrangement (read at the first ask: a batch of
+    complaints alone asks none)."""
 
-    unpaid: dict[int, list[tuple[Bill, dict[str, int]]]]
-    open: set[int]
     valid: set[int]
+    unpaid: dict[int, list[tuple[Bill, dict[str, int]]]] | None = None
+    open: set[int] = field(default_factory=set)
 
 
 def _held(session: Session, account_id: int) -> _Held | None:
@@ -140,7 +142,8 @@ def _held(session: Session, account_id: int) -> _Held | None:
     case: as for the offers) and, whatever wrote it, by an arrangement, bill or allocation of the
     account flushed through the session, or any written by an ORM statement. Pending changes are
     flushed first, as the query this stands for would (autoflush). An account once changed is
-    read afresh to the batch's end (the figures are never read back in)."""
+    read afresh to the batch's end (the figures are never read back in); one changed before the
+    first ask is not read with the others."""
     held: _Held | None = session.info.get(HELD)
     if held is None or account_id not in held.valid:
         return None
@@ -148,7 +151,12 @@ def _held(session: Session, account_id: int) -> _Held | None:
         session.flush()
     if strategy_service.redecision_pending(session, account_id):
         held.valid.discard(account_id)
-    return held if account_id in held.valid else None
+    if account_id not in held.valid:
+        return None
+    if held.unpaid is None:  # the first ask: every account still unchanged, in three queries
+        held.unpaid = repo.unpaid_components_many(session, held.valid)
+        held.open = repo.accounts_with_open_arrangement(session, held.valid)
+    return held
 
 
 def _forget_flushed(session: Session, flush_context: UOWTransaction) -> None:
