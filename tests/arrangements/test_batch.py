@@ -428,6 +428,7 @@ class TestFiguresReadUpFront:
         [account] = portfolio(session, clock, 10)
         [before] = positions(session, [account], clock)
         with offers.batch(session, {account.id}, clock=clock):
+            assert positions(session, [account], clock) == [before]  # the figures read
             bill = session.execute(select(Bill).where(Bill.account_id == account.id)).scalars()
             first = next(iter(bill))
             first.principal_minor += 5_000
@@ -443,6 +444,7 @@ class TestFiguresReadUpFront:
         [account] = portfolio(session, clock, 10)
         [before] = positions(session, [account], clock)
         with offers.batch(session, {account.id}, clock=clock):
+            assert positions(session, [account], clock) == [before]  # the figures read
             session.execute(
                 update(Bill)
                 .where(Bill.account_id == account.id)

@@ -47,9 +47,9 @@ def position(session: Session, account: Account, *, clock: Clock) -> Position:
     unpaid = (
         held.unpaid[account.id]
         if held is not None and held.unpaid is not None
-        else repo.unpaid_components(session, account.id)
+        else [(b.due_date, left) for b, left in repo.unpaid_components(session, account.id)]
     )
-    overdue = [(b, left) for b, left in unpaid if b.due_date < today]
+    overdue = [(due, left) for due, left in unpaid if due < today]
     return Position(
         today=today,
         owed=sum(sum(left.values()) for _, left in unpaid),
@@ -132,7 +132,7 @@ class _Held:
     complaints alone asks none)."""
 
     valid: set[int]
-    unpaid: dict[int, list[tuple[Bill, dict[str, int]]]] | None = None
+    unpaid: dict[int, list[tuple[dt.date, dict[str, int]]]] | None = None  # (due date, unpaid)
     open: set[int] = field(default_factory=set)
 
 

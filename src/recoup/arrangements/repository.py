@@ -193,10 +193,12 @@ def unpaid_components(
 
 def unpaid_components_many(
     session: Session, account_ids: Collection[int]
-) -> dict[int, list[tuple[Bill, dict[str, int]]]]:
+) -> dict[int, list[tuple[dt.date, dict[str, int]]]]:
     """`unpaid_components` (all allocations counted) for several accounts in two queries: account
-    → its bills with something unpaid (an account with none maps to an empty list)."""
-    out: dict[int, list[tuple[Bill, dict[str, int]]]] = {a: [] for a in account_ids}
+    → the due date and unpaid components of each of its bills with something unpaid (an account
+    with none maps to an empty list). Dates, not the bills: a bill held by the caller and expired
+    (`expire_all` after set-based writes) would be read again, one query each."""
+    out: dict[int, list[tuple[dt.date, dict[str, int]]]] = {a: [] for a in account_ids}
     if not out:
         return out
     paid: dict[tuple[int, str], int] = defaultdict(int)
@@ -214,7 +216,7 @@ def unpaid_components_many(
     ).scalars():
         bills[bill.account_id].append(bill)
     for account_id, held in bills.items():
-        out[account_id] = _unpaid(held, paid)
+        out[account_id] = [(bill.due_date, left) for bill, left in _unpaid(held, paid)]
     return out
 
 
