@@ -8,10 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
-from recoup.arrangements import flows, offers
+from recoup.arrangements import flows, offers, repository
+from recoup.arrangements.repository import ArrangementRepository
 from recoup.kit.clock import SettableClock
 from recoup.kit.errors import Conflict, RecoupError
 from recoup.models import (
@@ -19,10 +20,12 @@ from recoup.models import (
     Arrangement,
     ArrangementInstalment,
     AuditEvent,
+    Bill,
     ContactPlan,
     StrategyDecision,
 )
 from recoup.strategy import service as strategy_service
+from recoup.strategy.service.redecisions import DEFERRED
 from tests.arrangements.test_flows import DAY0, ONE_DAY, decision, late_account
 from tests.factories import pay, shanghai
 
@@ -344,3 +347,133 @@ class TestBatch:
             assert redecided(session, account, start) == []
         assert redecided(session, account, start) == [each_step[-1]]
         assert decision(session, account).pause_reason is None  # the promise is kept, not pending
+
+
+def positions(session: Session, accounts: list[Account], clock: SettableClock) -> list[Any]:
+    return [offers.position(session, a, clock=clock) for a in accounts]
+
+
+class TestFiguresReadUpFront:
+    """On SQLite a batch reads its accounts' bills, allocations and open arrangements up front
+    (`offers.batch`): what `position` counts and `offered_bounds` refuses, the same figures as
+    read one by one, until the account changes."""
+
+    @pytest.fixture
+    def reads(self, session: Session, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+        """The accounts whose bills or open arrangement are read one at a time."""
+        read: list[int] = []
+        unpaid, open_for = repository.unpaid_components, ArrangementRepository.open_for_account
+
+        def one_unpaid(session: Session, account_id: int, **kw: Any) -> Any:
+            read.append(account_id)
+            return unpaid(session, account_id, **kw)
+
+        def one_open(self: ArrangementRepository, account_id: int) -> Any:
+            read.append(account_id)
+            return open_for(self, account_id)
+
+        monkeypatch.setattr(repository, "unpaid_components", one_unpaid)
+        monkeypatch.setattr(ArrangementRepository, "open_for_account", one_open)
+        return read
+
+    def test_an_unchanged_accounts_figures_are_read_once_up_front(
+        self, session: Session, clock: SettableClock, reads: list[int]
+    ) -> None:
+        """Catches the up-front read going (each request reading its account's bills and
+        arrangement again: the assistant's answers, a refused request and the next)."""
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("PostgreSQL reads after the account's lock, one by one")
+        first, other, cased = portfolio(session, clock, 10, 10, 40)
+        expected = positions(session, [first, other, cased], clock)
+        reads.clear()
+        with offers.batch(session, {first.id, other.id}, clock=clock, positions_of={cased.id}):
+            assert positions(session, [first, other, cased], clock) == expected
+            assert ask(session, long_plan, first, clock) == "TermsRefused"
+            assert offers.offered_bounds(session, first, "promise", clock)["max_days"] > 0
+            assert reads == []
+            assert ask(session, promise, first, clock) == "made"  # the account changed
+            reads.clear()
+            assert positions(session, [first, other, cased], clock) == expected
+            assert reads == [first.id]  # read afresh; the others still held
+            assert ask(session, promise, first, clock) == "Conflict"
+
+    def test_postgresql_reads_each_accounts_figures_after_its_lock(
+        self, session: Session, clock: SettableClock, reads: list[int]
+    ) -> None:
+        """Another transaction may write between the batch's start and a request's lock."""
+        if session.get_bind().dialect.name == "sqlite":
+            pytest.skip("SQLite's transactions hold the write lock from their start")
+        [account] = portfolio(session, clock, 10)
+        with offers.batch(session, {account.id}, clock=clock):
+            assert ask(session, promise, account, clock) == "made"
+        assert reads == [account.id, account.id]
+
+    def test_an_arrangement_written_without_an_event_is_seen(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """An arrangement flushed for the account, with no re-decision noted, ends the held
+        figures. Catches the flush's listener (`_forget_flushed`) going."""
+        [account] = portfolio(session, clock, 10)
+        with offers.batch(session, {account.id}, clock=clock):
+            promise(session, account, clock)
+            session.info[DEFERRED].clear()  # its re-decision's note gone: only the flush says
+            with pytest.raises(Conflict, match="already has an arrangement in place"):
+                offers.offered_bounds(session, account, "promise", clock)
+
+    def test_a_bill_changed_in_the_session_is_counted(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """A bill changed and flushed (no re-decision noted) is counted, as a query would count
+        it. Catches the flush's listener (`_forget_flushed`) going."""
+        [account] = portfolio(session, clock, 10)
+        [before] = positions(session, [account], clock)
+        with offers.batch(session, {account.id}, clock=clock):
+            assert positions(session, [account], clock) == [before]  # the figures read
+            bill = session.execute(select(Bill).where(Bill.account_id == account.id)).scalars()
+            first = next(iter(bill))
+            first.principal_minor += 5_000
+            session.flush()
+            [after] = positions(session, [account], clock)
+        assert after.owed == before.owed + 5_000
+
+    def test_bills_written_by_a_statement_are_counted(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """An ORM UPDATE of bills (whose accounts are unknown) ends every held figure. Catches
+        the statement's listener (`_forget_written`) going."""
+        [account] = portfolio(session, clock, 10)
+        [before] = positions(session, [account], clock)
+        with offers.batch(session, {account.id}, clock=clock):
+            assert positions(session, [account], clock) == [before]  # the figures read
+            session.execute(
+                update(Bill)
+                .where(Bill.account_id == account.id)
+                .values(principal_minor=Bill.principal_minor + 5_000)
+            )
+            [after] = positions(session, [account], clock)
+        bills = session.execute(select(func.count()).where(Bill.account_id == account.id))
+        assert after.owed == before.owed + 5_000 * bills.scalar_one()
+
+    def test_a_batch_that_asks_nothing_reads_nothing(
+        self, session: Session, clock: SettableClock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The figures are read at the first ask, for every account still unchanged, once: a
+        batch of complaints alone (no position, no offer asked) reads no bills. Catches the read
+        going back to the batch's start."""
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("PostgreSQL reads after the account's lock, one by one")
+        first, other = portfolio(session, clock, 10, 10)
+        read: list[set[int]] = []
+        many = repository.unpaid_components_many
+
+        def reading(session: Session, account_ids: Any) -> Any:
+            read.append(set(account_ids))
+            return many(session, account_ids)
+
+        monkeypatch.setattr(repository, "unpaid_components_many", reading)
+        with offers.batch(session, set(), clock=clock, positions_of={first.id, other.id}):
+            pass
+        assert read == []
+        with offers.batch(session, set(), clock=clock, positions_of={first.id, other.id}):
+            positions(session, [first, other, first], clock)
+        assert read == [{first.id, other.id}]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
@@ -185,18 +185,69 @@ def unpaid_components(
         stmt = stmt.where(Allocation.value_date < before)
     for bill_id, component, amount in session.execute(stmt):
         paid[(bill_id, component)] += amount
-    out = []
-    for bill in session.execute(
+    bills = session.execute(
         select(Bill).where(Bill.account_id == account_id).order_by(Bill.due_date, Bill.id)
+    ).scalars()
+    return _unpaid(bills, paid)
+
+
+def unpaid_components_many(
+    session: Session, account_ids: Collection[int]
+) -> dict[int, list[tuple[dt.date, dict[str, int]]]]:
+    """`unpaid_components` (all allocations counted) for several accounts in two queries: account
+    → the due date and unpaid components of each of its bills with something unpaid (an account
+    with none maps to an empty list). Dates, not the bills: a bill held by the caller and expired
+    (`expire_all` after set-based writes) would be read again, one query each."""
+    out: dict[int, list[tuple[dt.date, dict[str, int]]]] = {a: [] for a in account_ids}
+    if not out:
+        return out
+    paid: dict[tuple[int, str], int] = defaultdict(int)
+    for bill_id, component, amount in session.execute(
+        select(Allocation.bill_id, Allocation.component, Allocation.amount_minor).where(
+            among(session, Allocation.account_id, out)
+        )
+    ):
+        paid[(bill_id, component)] += amount
+    bills: dict[int, list[Bill]] = defaultdict(list)
+    for bill in session.execute(
+        select(Bill)
+        .where(among(session, Bill.account_id, out))
+        .order_by(Bill.account_id, Bill.due_date, Bill.id)
     ).scalars():
+        bills[bill.account_id].append(bill)
+    for account_id, held in bills.items():
+        out[account_id] = [(bill.due_date, left) for bill, left in _unpaid(held, paid)]
+    return out
+
+
+def _unpaid(
+    bills: Iterable[Bill], paid: Mapping[tuple[int, str], int]
+) -> list[tuple[Bill, dict[str, int]]]:
+    """The bills (in order) with what is unpaid of each component, given what was paid of each
+    (bill, component); bills with nothing unpaid are left out."""
+    out = []
+    for bill in bills:
         left = {
-            c: getattr(bill, f"{c}_minor") - paid[(bill.id, c)]
+            c: getattr(bill, f"{c}_minor") - paid.get((bill.id, c), 0)
             for c in ("fees", "interest", "principal")
         }
         left = {c: v for c, v in left.items() if v > 0}
         if left:
             out.append((bill, left))
     return out
+
+
+def accounts_with_open_arrangement(session: Session, account_ids: Collection[int]) -> set[int]:
+    """Those of the accounts that have an open arrangement (`open_for_account` for several)."""
+    if not account_ids:
+        return set()
+    found = session.execute(
+        select(Arrangement.account_id).where(
+            among(session, Arrangement.account_id, account_ids),
+            Arrangement.status.in_(OPEN_STATUSES),
+        )
+    )
+    return set(found.scalars())
 
 
 # Pay links, pay-now intents, one-time codes and what the portal shows (`arrangements.service`).

@@ -347,14 +347,16 @@ class Debtors:
         if not actions:
             return
         arranging = {a.account_id for a in actions if a.kind in ("plan", "promise")}
+        # The accounts the arrangements, cases and replies in words below touch: their bills and
+        # open arrangements are read up front with the offers (the replies' answers count what
+        # each owes), and the accounts in one query (held here: the session's identity map keeps
+        # unchanged objects only while someone does).
+        touched = {a.account_id for a in actions if a.kind in ARRANGED_OR_CASE}
         with (
             self.sessions.begin() as session,
-            arrangement_offers.batch(session, arranging, clock=self.clock),
+            arrangement_offers.batch(session, arranging, clock=self.clock, positions_of=touched),
         ):
             owed = delinquency_repo.amounts_owed(session, list(arranging))
-            # The accounts the arrangements and cases below need, read in one query (held here:
-            # the session's identity map keeps unchanged objects only while someone does).
-            touched = {a.account_id for a in actions if a.kind in ARRANGED_OR_CASE}
             accounts = ledger_repo.AccountRepository(session).by_ids(touched) if touched else {}
             contact_flows.record_call_results(
                 session,
