@@ -75,17 +75,13 @@ def applies(rule: Rule, f: Facts) -> bool:
     )
 
 
+def _selecting(f: Facts) -> tuple[object, ...]:
+    """The facts that choose which rules apply (`_applicable`)."""
+    return (f.jurisdiction, f.collector, f.channel, f.party, f.product, f.to_type, f.time_barred)
+
+
 def _applicable(guard: Guard, f: Facts) -> tuple[Rule, ...]:
-    key = (
-        "applicable",
-        f.jurisdiction,
-        f.collector,
-        f.channel,
-        f.party,
-        f.product,
-        f.to_type,
-        f.time_barred,
-    )
+    key = ("applicable", *_selecting(f))
     found = guard.memo.get(key)
     if found is None:
         found = tuple(r for r in guard.rules_for(f.jurisdiction, f.collector) if applies(r, f))
@@ -132,13 +128,7 @@ def _skeleton(guard: Guard, f: Facts) -> _Skeleton:
     selection by `_applicable`, and whether there is a text at all)."""
     key = (
         "skeleton",
-        f.jurisdiction,
-        f.collector,
-        f.channel,
-        f.party,
-        f.product,
-        f.to_type,
-        f.time_barred,
+        *_selecting(f),
         f.flags,
         f.handover_notice_sent,
         f.opted_out,
