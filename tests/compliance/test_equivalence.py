@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 from recoup.compliance import Guard, load_guard
+from recoup.compliance import guard as guard_module
 from recoup.compliance.batch import decide_frame, facts_frame, tallies_frame
 from recoup.compliance.codes import CHANNELS, COLLECTORS, FLAGS, PARTIES, PRODUCTS, TO_TYPES
 from recoup.compliance.facts import ConsentWindow, Facts, Inconvenient, Tally
@@ -267,3 +268,19 @@ class TestRememberedPlansChangeNothing:
             decide(remembering, changed, tallies).to_json()
             == decide(new, changed, tallies).to_json()
         )
+
+
+class TestTheMemoryIsBounded:
+    """A guard may live as long as a dispatcher's worker: past `MEMO_KEPT` entries it forgets
+    what it remembered and starts afresh, deciding as before. Fails with the bound taken out of
+    `guard._remember` (the memo grows past it: tried)."""
+
+    @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(many=st.lists(facts(), min_size=5, max_size=12))
+    def test_a_guard_past_its_bound_forgets_and_decides_the_same(self, many: list[Facts]) -> None:
+        remembering = Guard(GUARD.packs, GUARD.house)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(guard_module, "MEMO_KEPT", 4)
+            for f in many:
+                assert plan(remembering, f) == plan(Guard(GUARD.packs, GUARD.house), f)
+                assert len(remembering.memo) <= 4

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from recoup.compliance import calendars, content
 from recoup.compliance.calendars import CalendarUnknown
@@ -43,6 +44,8 @@ HORIZON_DAYS = 14  # how far an hours rule looks for its next open day
 MAX_ROUNDS = 48
 MAX_AHEAD = dt.timedelta(days=400)
 MOMENTS_KEPT = 50_000  # hours moments remembered per guard (a worker's batches, a day's run)
+MEMO_KEPT = 50_000  # rules' verdicts and plans remembered per guard before it starts afresh
+_T = TypeVar("_T")
 THIRD_PARTIES = frozenset(
     {
         "debt_related_third_party",
@@ -84,9 +87,22 @@ def _applicable(guard: Guard, f: Facts) -> tuple[Rule, ...]:
     key = ("applicable", *_selecting(f))
     found = guard.memo.get(key)
     if found is None:
-        found = tuple(r for r in guard.rules_for(f.jurisdiction, f.collector) if applies(r, f))
-        guard.memo[key] = found
+        found = _remember(
+            guard,
+            key,
+            tuple(r for r in guard.rules_for(f.jurisdiction, f.collector) if applies(r, f)),
+        )
     return found
+
+
+def _remember(guard: Guard, key: tuple[object, ...], value: _T) -> _T:
+    """Keep `value` under `key` on the guard, and return it. A guard lives as long as its
+    process may (a dispatcher's worker): past MEMO_KEPT entries it forgets them all and starts
+    afresh, as `moments` does, so its memory has a bound whatever facts it meets."""
+    if len(guard.memo) >= MEMO_KEPT:
+        guard.memo.clear()
+    guard.memo[key] = value
+    return value
 
 
 @dataclass(frozen=True)
@@ -144,7 +160,7 @@ def _skeleton(guard: Guard, f: Facts) -> _Skeleton:
     )
     found: _Skeleton | None = guard.memo.get(key)
     if found is None:
-        found = guard.memo[key] = _build_skeleton(guard, f)
+        found = _remember(guard, key, _build_skeleton(guard, f))
     return found
 
 
@@ -169,13 +185,15 @@ def _build_skeleton(guard: Guard, f: Facts) -> _Skeleton:
             key = (rule.id, *_reads(rule, f))
             known = guard.memo.get(key)
             if known is None:
-                known = guard.memo[key] = tuple(_verdict(rule, f))
+                known = _remember(guard, key, tuple(_verdict(rule, f)))
             if known:
                 steps.append(known)
     versions = guard.memo.get(("versions", f.jurisdiction, f.collector))
     if versions is None:
-        versions = guard.memo[("versions", f.jurisdiction, f.collector)] = tuple(
-            guard.versions(f.jurisdiction, f.collector)
+        versions = _remember(
+            guard,
+            ("versions", f.jurisdiction, f.collector),
+            tuple(guard.versions(f.jurisdiction, f.collector)),
         )
     return _Skeleton(tuple(steps), tuple(hours), tuple(caps), inconvenient, tuple(grace), versions)
 
