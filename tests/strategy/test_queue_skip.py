@@ -227,6 +227,14 @@ class TestSkip:
         assert set(tasks_of(session, accounts)) == {a.id for a in accounts} - skipped
 
 
+def decided_on(session: Session, account_id: int, day: dt.date) -> StrategyDecision:
+    return session.execute(
+        select(StrategyDecision).where(
+            StrategyDecision.account_id == account_id, StrategyDecision.as_of_date == day
+        )
+    ).scalar_one()
+
+
 def queue_choice(record: StrategyDecision) -> dict[str, Any]:
     assert record.learning is not None
     choice: dict[str, Any] = record.learning["queue_hour"]

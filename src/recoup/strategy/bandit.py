@@ -34,6 +34,13 @@ the arm with the highest draw, ties to the first listed. Two groups do not learn
   uplift of learning over random choice stays measurable;
 - `explore` (per account and day, with the floor's probability): a uniformly random allowed arm.
 
+A cautious none arm (`none_z`): learning takes the none arm (no contact, no call today) only
+where it beats the arm the draws would otherwise pick, its posterior mean above that arm's by
+`none_z` standard deviations of their difference (with 0.95, a 95 % posterior probability of
+being better): not contacting is the departure from the policy's ladder, and a near tie is no
+reason to leave a debtor uncalled. Exploration and the holdout still draw it at random, which is
+where its evidence comes from.
+
 Calls: when a stage has a call arm and a capacity (`calls_per_day`), the call arm stays allowed
 only for the accounts where an agent's minute is worth most, the call's posterior mean minus the
 best other allowed arm's, per minute of call (`call_value`), the top `calls_per_day` of them.
@@ -68,6 +75,10 @@ class StageParams:
     call_arms: tuple[str, ...] = ()
     call_minutes: float = 6.0
     calls_per_day: int | None = None
+    # The `channel: none` arm and, when it must be sure, the normal quantile of its confidence
+    # (1.645 for 0.95): see `_sure_none`.
+    none_arm: str | None = None
+    none_z: float | None = None
 
 
 def seed_of(*parts: object) -> int:
@@ -310,6 +321,7 @@ def choose(
             "_holdout": [p.holdout for p in params for _ in p.arms],
             "_holdout_seed": [seed_of("holdout", p.stage) for p in params for _ in p.arms],
             "_is_call": [a in p.call_arms for p in params for a in p.arms],
+            "_none_z": [p.none_z if a == p.none_arm else None for p in params for a in p.arms],
         },
         schema={
             "stage": pl.String,
@@ -320,6 +332,7 @@ def choose(
             "_holdout": pl.Float64,
             "_holdout_seed": _U64,
             "_is_call": pl.Boolean,
+            "_none_z": pl.Float64,
         },
     )
     day_seed = seed_of("explore", day.isoformat())
@@ -368,10 +381,14 @@ def choose(
         frame = _call_capacity(frame, by_stage)
     else:
         frame = frame.with_columns(pl.lit(None, pl.Float64).alias("call_value"))
-    # Learning: the highest draw. Holdout and exploration: the highest of independent standard
-    # normals, i.e. a uniformly random allowed arm. Ties (continuous draws make them vanishingly
-    # rare) go to the arm listed first.
-    score = pl.when(pl.col("mode") == "learn").then(pl.col("draw")).otherwise(pl.col("_z"))
+    if any(p.none_z is not None for p in params):
+        frame = _sure_none(frame)
+    else:
+        frame = frame.with_columns(pl.col("draw").alias("_pick"))
+    # Learning: the highest draw (a cautious none arm's as `_sure_none` says). Holdout and
+    # exploration: the highest of independent standard normals, i.e. a uniformly random allowed
+    # arm. Ties (continuous draws make them vanishingly rare) go to the arm listed first.
+    score = pl.when(pl.col("mode") == "learn").then(pl.col("_pick")).otherwise(pl.col("_z"))
     frame = frame.with_columns(
         (score - pl.col("_order") * 1e-9 * (score.abs() + 1)).alias("_score")
     )
@@ -402,6 +419,41 @@ def choose(
         )
         .rename({"mean": "value"})
         .collect()
+    )
+
+
+def _sure_none(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """The draw learning ranks by (`_pick`): a cautious none arm's (rows with `_none_z`) above
+    the account's best other draw where its mean beats that arm's by `_none_z` sds of their
+    difference, below it otherwise; every other row's, and the none arm's of an account with no
+    other allowed arm, its own draw."""
+    cautious = pl.col("_none_z").is_not_null()
+    top = pl.col("draw").arg_max()
+    best = (
+        frame.filter(~cautious)
+        .group_by("account_id")
+        .agg(
+            pl.col("draw").get(top).alias("_best_draw"),
+            pl.col("mean").get(top).alias("_best_mean"),
+            pl.col("sd").get(top).alias("_best_sd"),
+        )
+    )
+    sure = (pl.col("mean") - pl.col("_best_mean")) >= pl.col("_none_z") * (
+        pl.col("sd") ** 2 + pl.col("_best_sd") ** 2
+    ).sqrt()
+    return (
+        frame.join(best, on="account_id", how="left")
+        .with_columns(
+            pl.when(cautious & pl.col("_best_draw").is_not_null())
+            .then(
+                pl.when(sure)
+                .then(pl.max_horizontal("draw", pl.col("_best_draw") + 1.0))
+                .otherwise(pl.min_horizontal("draw", pl.col("_best_draw") - 1.0))
+            )
+            .otherwise(pl.col("draw"))
+            .alias("_pick")
+        )
+        .drop("_best_draw", "_best_mean", "_best_sd")
     )
 
 

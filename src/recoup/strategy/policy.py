@@ -174,6 +174,13 @@ class Learning:
     budget_days: int
     call_minutes: float
     calls_per_day: int | None
+    # The `channel: none` arm's terms (`none_arm:`): with `hold`, a hand-off queue's skip holds
+    # for the horizon (no call from the queue on those days, so the skip's reward is the money
+    # of days without the queue's call, not of a call the next day); with `confidence`, learning
+    # chooses it only where its posterior says it beats the arm it would replace with at least
+    # that probability (exploration and the holdout still draw it at random).
+    none_hold: bool = False
+    none_confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -436,7 +443,7 @@ def _queue(q: _Reader, seen: set[str]) -> Queue:
     if q.raw.get("learn") is not None:
         block = q.sub("learn")
         _queue_skip_arms(block)
-        learn = _learning(block, (), seen)
+        learn = _learning(block, (), seen, queue=True)
         for arm in learn.arms:
             if arm.channel == NO_CONTACT:
                 continue
@@ -556,10 +563,12 @@ def _real(
     return float(value)
 
 
-def _learning(r: _Reader, treatments: tuple[Treatment, ...], seen: set[str]) -> Learning:
-    """A stage's `learn:` block, checked: arms (new ones or the stage's treatments, with
-    overrides), the context facts and their cut points, the horizon, costs, exploration, holdout,
-    prior, budget and call capacity."""
+def _learning(
+    r: _Reader, treatments: tuple[Treatment, ...], seen: set[str], *, queue: bool = False
+) -> Learning:
+    """A stage's (or, with `queue`, a hand-off queue's) `learn:` block, checked: arms (new ones
+    or the stage's treatments, with overrides), the context facts and their cut points, the
+    horizon, costs, exploration, holdout, prior, budget, call capacity and the none arm's terms."""
     r.only(
         "arms",
         "context",
@@ -571,6 +580,7 @@ def _learning(r: _Reader, treatments: tuple[Treatment, ...], seen: set[str]) -> 
         "budget",
         "call_minutes",
         "calls_per_day",
+        "none_arm",
     )
     own = {t.id: t for t in treatments}
     arms: list[LearnArm] = []
@@ -681,6 +691,7 @@ def _learning(r: _Reader, treatments: tuple[Treatment, ...], seen: set[str]) -> 
     calls_per_day = r.positive("calls_per_day")
     if calls_per_day is not None and not calls:
         raise r.error("calls_per_day needs an arm whose channel is call", "calls_per_day")
+    none_hold, none_confidence = _none_terms(r, arms, queue=queue)
     return Learning(
         arms=tuple(arms),
         context=tuple(context),
@@ -695,7 +706,38 @@ def _learning(r: _Reader, treatments: tuple[Treatment, ...], seen: set[str]) -> 
         budget_days=budget.positive("days") or 7,
         call_minutes=_real(r, "call_minutes", 6, strict=True),
         calls_per_day=calls_per_day,
+        none_hold=none_hold,
+        none_confidence=none_confidence,
     )
+
+
+def _none_terms(r: _Reader, arms: list[LearnArm], *, queue: bool) -> tuple[bool, float | None]:
+    """`none_arm: {hold: true, confidence: 0.95}`: the terms of the block's `channel: none` arm
+    (which it must have); `hold` only for a hand-off queue's (a stage's no-contact day is
+    decided again every day); `confidence` a probability from 0.5 to below 1."""
+    if r.raw.get("none_arm") is None:
+        return False, None
+    terms = r.sub("none_arm")
+    terms.only("hold", "confidence")
+    if not any(a.channel == NO_CONTACT for a in arms):
+        raise r.error("none_arm needs an arm whose channel is none", "none_arm")
+    hold = terms.raw.get("hold", False)
+    if not isinstance(hold, bool):
+        raise terms.error("is true or false", "hold")
+    if hold and not queue:
+        raise terms.error(
+            "only a hand-off queue's no-call day holds for the horizon; a stage decides "
+            "its no-contact day again every day",
+            "hold",
+        )
+    confidence = terms.raw.get("confidence")
+    if confidence is not None and (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, int | float)
+        or not 0.5 <= confidence < 1
+    ):
+        raise terms.error("is a probability from 0.5 to below 1, e.g. 0.95", "confidence")
+    return hold, None if confidence is None else float(confidence)
 
 
 def _offer(o: _Reader) -> Offer:

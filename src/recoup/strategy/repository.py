@@ -568,15 +568,18 @@ def all_learning_arms(session: Session) -> pl.DataFrame:
     )
 
 
-def learned_decisions(session: Session, first: dt.date, last: dt.date) -> pl.DataFrame:
+def learned_decisions(
+    session: Session, first: dt.date, last: dt.date, accounts: Ids = None
+) -> pl.DataFrame:
     """The learner's decisions made from `first` to `last`: account, day, and the explanation
-    (JSON text)."""
+    (JSON text); all accounts', or those of `accounts`."""
     d = StrategyDecision
+    stmt = select(d.account_id, d.as_of_date, cast(d.learning, String)).where(
+        d.as_of_date >= first, d.as_of_date <= last, d.learning.is_not(None)
+    )
     return frames.read_frame(
         session,
-        select(d.account_id, d.as_of_date, cast(d.learning, String)).where(
-            d.as_of_date >= first, d.as_of_date <= last, d.learning.is_not(None)
-        ),
+        _only(stmt, d.account_id, accounts),
         {"account_id": pl.Int64, "as_of_date": pl.Date, "learning": pl.String},
     )
 

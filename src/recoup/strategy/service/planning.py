@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import itertools
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import polars as pl
 from sqlalchemy.orm import Session
@@ -32,7 +33,7 @@ from recoup.kit.errors import ValidationFailed
 from recoup.strategy import bandit
 from recoup.strategy import repository as repo
 from recoup.strategy.kernel import complete, decide
-from recoup.strategy.policy import NO_CONTACT, QUEUE_STAGE_PREFIX, Learning, Policy
+from recoup.strategy.policy import NO_CONTACT, QUEUE_STAGE_PREFIX, Learning, Policy, Queue
 from recoup.strategy.service.facts import OPT_OUT_CHANNELS, customers_of, facts, join_history
 
 DEFAULT_WINDOW = "10:00"
@@ -503,6 +504,7 @@ def _drivers(learning: Learning) -> pl.Expr:
 def _bandit_params(stage: str, learning: Learning) -> bandit.StageParams:
     """What the bandit needs of a `learn:` block (a stage's, or a queue's hour), without the
     agents' call capacity, which only a stage's arms share."""
+    none = [a.id for a in learning.arms if a.channel == NO_CONTACT]
     return bandit.StageParams(
         stage=stage,
         arms=tuple(a.id for a in learning.arms),
@@ -511,6 +513,10 @@ def _bandit_params(stage: str, learning: Learning) -> bandit.StageParams:
         prior_mean=learning.prior_mean,
         prior_sd=learning.prior_sd,
         strength=learning.prior_strength,
+        none_arm=none[0] if none else None,
+        none_z=None
+        if learning.none_confidence is None
+        else NormalDist().inv_cdf(learning.none_confidence),
     )
 
 
@@ -594,14 +600,18 @@ def _learn_queue_hours(
         {fact for q in queues.values() if q.learn for fact, _ in q.learn.context}
     )
     stats = repo.learning_stats(session, policy.name).filter(pl.col("stage").is_in(stages))
+    holding = _held_skips(session, allowed, queues, as_of)
     chosen = bandit.choose(
-        allowed.select("account_id", "stage", pl.col("_cell").alias("cell"), "arm", "allowed"),
+        allowed.join(holding, on=["account_id", "stage"], how="anti").select(
+            "account_id", "stage", pl.col("_cell").alias("cell"), "arm", "allowed"
+        ),
         stats,
         params,
         day=as_of,
     )
     chosen = (
-        chosen.join(arms, on=["stage", "arm"], how="left")
+        pl.concat([chosen, holding.drop("_since")], how="diagonal_relaxed")
+        .join(arms, on=["stage", "arm"], how="left")
         .join(
             allowed.select("account_id", "arm", "scheduled_at"),
             on=["account_id", "arm"],
@@ -667,6 +677,92 @@ def _learn_queue_hours(
     )
     kept = [c for c in decisions.columns if c != "learning"]
     return out.with_columns(explanation).select(*kept, "learning", "queue_due_at")
+
+
+_SKIP_RECORD = pl.Struct(
+    {"queue_hour": pl.Struct({"queue": pl.String, "channel": pl.String, "choices": pl.Int64})}
+)
+
+
+def _held_skips(
+    session: Session, allowed: pl.DataFrame, queues: dict[str, Queue], as_of: dt.date
+) -> pl.DataFrame:
+    """The accounts a learned queue's none arm still holds today (for queues whose `none_arm`
+    says `hold`): skipped by a choice (two arms or more allowed) made within the queue's
+    horizon, `(as_of - horizon, as_of)`. A skip is
+    "no call from this queue for the horizon", the window its reward is measured over; decided
+    again every day, a skipped account would be called the next day, and the skip's reward
+    would hold that call's money. A held day is recorded as the none arm with `mode` "held"
+    and one choice, so it earns nothing of its own and holds nothing further. Returns
+    account_id, stage, cell, arm (the queue's none arm), mode, choices and `_since`."""
+    empty = pl.DataFrame(
+        schema={
+            "account_id": pl.Int64,
+            "stage": pl.String,
+            "cell": pl.String,
+            "arm": pl.String,
+            "mode": pl.String,
+            "choices": pl.Int64,
+            "_since": pl.Date,
+        }
+    )
+    skips = {
+        q.learning_stage: (a.id, q.learn.horizon_days)
+        for q in queues.values()
+        if q.learn is not None and q.learn.none_hold
+        for a in q.learn.arms
+        if a.channel == NO_CONTACT
+    }
+    if not skips or allowed.height == 0:
+        return empty
+    longest = max(h for _, h in skips.values())
+    accounts = allowed.filter(pl.col("stage").is_in(list(skips)))["account_id"].unique()
+    past = repo.learned_decisions(
+        session,
+        as_of - dt.timedelta(days=longest - 1),
+        as_of - dt.timedelta(days=1),
+        accounts.to_list(),
+    )
+    if past.height == 0:
+        return empty
+    horizon = pl.DataFrame(
+        {
+            "stage": list(skips),
+            "_none": [a for a, _ in skips.values()],
+            "_horizon": [h for _, h in skips.values()],
+        }
+    )
+    skipped = (
+        past.with_columns(pl.col("learning").str.json_decode(_SKIP_RECORD))
+        .unnest("learning")
+        .unnest("queue_hour")
+        .filter(pl.col("channel") == NO_CONTACT, pl.col("choices").fill_null(2) >= 2)
+        .select(
+            "account_id",
+            (pl.lit(QUEUE_STAGE_PREFIX) + pl.col("queue")).alias("stage"),
+            pl.col("as_of_date").alias("_since"),
+        )
+        .join(horizon, on="stage", how="inner")
+        .filter((pl.lit(as_of) - pl.col("_since")).dt.total_days() < pl.col("_horizon"))
+        .group_by("account_id", "stage")
+        .agg(pl.col("_since").max(), pl.col("_none").first())
+    )
+    today = allowed.select("account_id", "stage", pl.col("_cell").alias("cell")).unique(
+        ["account_id", "stage"]
+    )
+    return (
+        skipped.join(today, on=["account_id", "stage"], how="inner")
+        .select(
+            "account_id",
+            "stage",
+            "cell",
+            pl.col("_none").alias("arm"),
+            pl.lit("held").alias("mode"),
+            pl.lit(1, pl.Int64).alias("choices"),
+            "_since",
+        )
+        .cast(empty.schema)
+    )
 
 
 def _guard_allows(
