@@ -454,6 +454,26 @@ class TestFiguresReadUpFront:
         bills = session.execute(select(func.count()).where(Bill.account_id == account.id))
         assert after.owed == before.owed + 5_000 * bills.scalar_one()
 
+    def test_a_change_written_past_the_orm_is_seen_by_its_event(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """A change written past the ORM (the driver's own statement, as the ledger's set-wise
+        writes are) neither flushes nor runs an ORM statement: the re-decision its event notes
+        is what ends the held figures. Catches the note's check (`redecision_pending` in
+        `offers._held`) going (tried: the position stays the batch start's)."""
+        [account] = portfolio(session, clock, 10)
+        [before] = positions(session, [account], clock)
+        with offers.batch(session, {account.id}, clock=clock):
+            assert positions(session, [account], clock) == [before]  # the figures read
+            session.connection().exec_driver_sql(
+                "UPDATE bills SET principal_minor = principal_minor + 5000"
+                f" WHERE account_id = {int(account.id)}"
+            )
+            strategy_service.redecide(session, account.id, clock=clock, cause="payment")
+            [after] = positions(session, [account], clock)
+        bills = session.execute(select(func.count()).where(Bill.account_id == account.id))
+        assert after.owed == before.owed + 5_000 * bills.scalar_one()
+
     def test_a_batch_that_asks_nothing_reads_nothing(
         self, session: Session, clock: SettableClock, monkeypatch: pytest.MonkeyPatch
     ) -> None:
