@@ -937,6 +937,10 @@ def plan_rows(contacts: pl.DataFrame, as_of: dt.date, now: dt.datetime) -> pl.Da
         .then(pl.coalesce(queue_priority.cast(pl.Float64), learned_value))
         .cast(pl.Float64)
         .alias("priority"),
-        pl.when(pl.col("channel") == "call").then(pl.col("due_until")).alias("due_until"),
+        # A call's end (its window's, `_check`): the agents' task is not offered past it.
+        pl.when(pl.col("channel") == "call")
+        .then(pl.col("due_until") if "due_until" in contacts.columns else None)
+        .cast(pl.Datetime("us", "UTC"))
+        .alias("due_until"),
         pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("created_at"),
     )
