@@ -210,3 +210,23 @@ def test_notes_are_read_where_they_are_written(
     assert page.status_code == 200
     assert "客户在医院" not in page.text
     assert 'id="guard-answer"' in page.text
+
+
+def test_the_supervisor_sees_a_task_past_its_window_as_ended_and_expired_at_its_end(
+    console: ConsoleClient, session: Session, clock: SettableClock
+) -> None:
+    from tests.workbench.test_task_window import DAY, HALF_PAST_SIX, NO_END, queued
+
+    day, _ = queued(session, clock, [DAY, NO_END])
+    clock.set(HALF_PAST_SIX)
+    console.sign_in(Role.supervisor)
+    page = console.get("/console/queues")
+    assert page.status_code == 200
+    # open 1 (the task without an end), taken 0, window ended 1 (the day task).
+    assert (
+        '<td>mid_late</td><td class="num">1</td><td class="num">0</td><td class="num">1</td>'
+        in (page.text)
+    )
+    task = session.scalars(select(AgentTask).where(AgentTask.account_id == day.id)).one()
+    row = page.text.split(f"#{task.id} ·")[1].split("</tr>")[0]
+    assert "expired 6:00\u202fPM" in row or "expired 6:00 PM" in row, row

@@ -352,6 +352,10 @@ class TestSending:
             select(AgentTask).where(AgentTask.account_id == account.id, AgentTask.queue == "calls")
         ).scalar_one()
         assert (task.source, task.subject_id) == ("call", call.id)
+        # The call treatment's window (10:00-18:00 Shanghai) ends the task: the plan carries the
+        # end (`planning._check`) and the dispatcher copies it (drop either and this fails).
+        assert call.due_until == shanghai(AS_OF, 18)
+        assert task.due_until == shanghai(AS_OF, 18)
 
 
 class TestWhatMessagesSay:

@@ -427,7 +427,7 @@ class TestNotesAndQueues:
         assert li.get("/v1/queues").status_code == 403
         seen = boss.get("/v1/queues").json()
         assert seen["queues"] == [
-            {"queue": "mid_late", "open": 1, "taken": 1, "done": 1, "expired": 0}
+            {"queue": "mid_late", "open": 1, "taken": 1, "done": 1, "expired": 0, "ended": 0}
         ]
         assert seen["agents"] == [
             {"staff_id": li_user.id, "name": "Li", "held": 1, "assigned": 0, "done": 1}

@@ -40,6 +40,7 @@ COLUMNS = (
     "created_at",
     "assigned_to",
     "due_at",
+    "due_until",
 )
 
 
@@ -131,15 +132,33 @@ def _of_sources(sources: Collection[str | None]) -> ColumnElement[bool]:
     return or_(t.source.is_(None), t.source.in_(named)) if None in sources else t.source.in_(named)
 
 
+def _in_window(now: dt.datetime) -> ColumnElement[bool]:
+    """The task's moment has come (`due_at`) and its window has not ended (`due_until`, the end
+    excluded: a day call ending at 18:00 is not offered at 18:00). A task without either has no
+    such bound."""
+    t = AgentTask
+    return and_(
+        or_(t.due_at.is_(None), t.due_at <= now),
+        or_(t.due_until.is_(None), t.due_until > now),
+    )
+
+
+def _ended(now: dt.datetime) -> ColumnElement[bool]:
+    """An open task whose window has ended: not offered any more, left for the next daily run to
+    expire (and counted apart in the supervisor's view)."""
+    t = AgentTask
+    return and_(t.status == "open", t.due_until.is_not(None), t.due_until <= now)
+
+
 def _workable_now(day: dt.date, now: dt.datetime, sources: Collection[str | None]) -> Any:
-    """The day's open tasks of these sources nobody holds, whose moment has come."""
+    """The day's open tasks of these sources nobody holds, within their window now."""
     t = AgentTask
     return and_(
         t.as_of_date == day,
         t.status == "open",
         _of_sources(sources),
         _free(now),
-        or_(t.due_at.is_(None), t.due_at <= now),
+        _in_window(now),
     )
 
 
@@ -297,7 +316,7 @@ def candidates(
         .where(
             t.status == "open",
             _free(now),
-            or_(t.due_at.is_(None), t.due_at <= now),
+            _in_window(now),
             or_(t.assigned_to.is_(None), t.assigned_to == staff_id),
             or_(and_(t.as_of_date == day, of_queue), t.assigned_to == staff_id),
         )
@@ -323,7 +342,7 @@ def workable_of_account(
     stmt = select(t.id).where(
         t.account_id == account_id,
         t.status == "open",
-        or_(t.due_at.is_(None), t.due_at <= now),
+        _in_window(now),
         or_(t.assigned_to.is_(None), t.assigned_to == staff_id),
         or_(and_(t.as_of_date == day, of_queue), t.assigned_to == staff_id),
     )
@@ -392,17 +411,18 @@ def finish(session: Session, ids: Collection[int], *, outcome: str, now: dt.date
 
 def queue_counts(
     session: Session, day: dt.date, now: dt.datetime
-) -> list[tuple[str, str, bool, int]]:
-    """(queue, status, held now, how many) of the day's tasks."""
+) -> list[tuple[str, str, str, int]]:
+    """(queue, status, state now: held | ended | free, how many) of the day's tasks: an open task
+    is `held` while an agent's lock runs, else `ended` once its window has (`_ended`)."""
     t = AgentTask
     held = and_(t.taken_by.is_not(None), t.lock_until >= now)
-    held_col = case((held, 1), else_=0).label("held")
+    state = case((held, "held"), (_ended(now), "ended"), else_="free").label("state")
     stmt = (
-        select(t.queue, t.status, held_col, func.count())
+        select(t.queue, t.status, state, func.count())
         .where(t.as_of_date == day)
-        .group_by(t.queue, t.status, held_col)
+        .group_by(t.queue, t.status, state)
     )
-    return [(r[0], r[1], bool(r[2]), int(r[3])) for r in session.execute(stmt)]
+    return [(r[0], r[1], str(r[2]), int(r[3])) for r in session.execute(stmt)]
 
 
 def agent_load(session: Session, day: dt.date, now: dt.datetime) -> list[tuple[int, str, int]]:

@@ -11,7 +11,10 @@ lock of `LOCK` without a wrap-up), `released` (let go, or its lock ran out and a
 it), `done` (with the wrap-up's outcome) and `expired`.
 
 An agent asks for the next account (`take_next`): the highest-priority open task of the day's
-workable queues that nobody holds, the tasks a supervisor gave this agent first. Every open task of
+workable queues that nobody holds, the tasks a supervisor gave this agent first, within its
+window: not before its `due_at`, not from its `due_until` on (the end of its treatment's window: a
+day call is not offered in the evening; it stays open, counted `ended` in the supervisor's view,
+and the next daily run expires it and decides again). Every open task of
 that account the agent could work is claimed with it, atomically (a conditional UPDATE, checked by
 its row count), so two agents never hold the same account; an agent holds at most one account.
 """
@@ -50,14 +53,18 @@ def open_tasks(session: Session, tasks: Sequence[dict[str, Any]]) -> int:
 
 def queue_day(session: Session, tasks: pl.DataFrame, *, day: dt.date, now: dt.datetime) -> int:
     """The day's queue as the policy ordered it (account_id, queue, priority; optionally
-    due_at: not offered before that moment, the hour a learned queue's call was given)."""
+    due_at: not offered before that moment, the hour a learned queue's call was given; and
+    due_until: not offered from that moment, the end of that hour's window)."""
     if tasks.height == 0:
         return 0
-    due = (
-        pl.col("due_at").cast(pl.Datetime("us", "UTC"))
-        if "due_at" in tasks.columns
-        else pl.lit(None, pl.Datetime("us", "UTC")).alias("due_at")
-    )
+    due = [
+        (
+            pl.col(c).cast(pl.Datetime("us", "UTC"))
+            if c in tasks.columns
+            else pl.lit(None, pl.Datetime("us", "UTC")).alias(c)
+        )
+        for c in ("due_at", "due_until")
+    ]
     return repo.add_frame(
         session,
         tasks.select(
@@ -67,7 +74,7 @@ def queue_day(session: Session, tasks: pl.DataFrame, *, day: dt.date, now: dt.da
             pl.col("priority").fill_null(0.0),
             pl.lit(OPEN).alias("status"),
             pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("created_at"),
-            due,
+            *due,
         ),
     )
 
@@ -91,7 +98,8 @@ class Round:
 
 def next_round(session: Session, day: dt.date, now: dt.datetime, *, limit: int) -> Round:
     """What "next account" would offer, `limit` accounts at a time: the day's open tasks of the
-    `WORKABLE` queues nobody holds (a call back only from its moment), one dial per account
+    `WORKABLE` queues nobody holds, within their window (a call back only from its moment, a day
+    call not past its window's end), one dial per account
     however many queues hold it (a policy queue's task and a call treatment's on the same day
     are one call), highest priority first."""
     first = repo.first_per_account(session, day, now, sources=WORKABLE, limit=limit)
@@ -278,11 +286,15 @@ def done_today(session: Session, staff_id: int, day: dt.date) -> int:
 
 @dataclass(frozen=True)
 class QueueLoad:
+    """A queue's day: `open` (offered, nobody holds), `taken` (held now), `ended` (still open but
+    its window has ended: no longer offered, expired by the next daily run), `done`, `expired`."""
+
     queue: str
     open: int
     taken: int
     done: int
     expired: int
+    ended: int = 0
 
 
 @dataclass(frozen=True)
@@ -296,19 +308,20 @@ class AgentLoad:
 def queues(
     session: Session, day: dt.date, now: dt.datetime
 ) -> tuple[list[QueueLoad], list[AgentLoad]]:
-    """Each queue's open (nobody holds), taken (held now), done and expired counts of the day,
-    and the load per agent (held now, assigned and open, done today)."""
+    """Each queue's open (nobody holds), taken (held now), ended (open past its window), done and
+    expired counts of the day, and the load per agent (held now, assigned and open, done today)."""
     per: dict[str, dict[str, int]] = {}
-    for queue, status, held, n in repo.queue_counts(session, day, now):
-        row = per.setdefault(queue, {"open": 0, "taken": 0, "done": 0, "expired": 0})
-        key = ("taken" if held else "open") if status == OPEN else status
+    states = {"held": "taken", "ended": "ended", "free": "open"}
+    for queue, status, state, n in repo.queue_counts(session, day, now):
+        row = per.setdefault(queue, {"open": 0, "taken": 0, "done": 0, "expired": 0, "ended": 0})
+        key = states[state] if status == OPEN else status
         row[key] = row.get(key, 0) + n
     loads: dict[int, dict[str, int]] = {}
     for staff_id, what, n in repo.agent_load(session, day, now):
         loads.setdefault(staff_id, {"held": 0, "assigned": 0, "done": 0})[what] += n
     return (
         [
-            QueueLoad(q, r["open"], r["taken"], r["done"], r["expired"])
+            QueueLoad(q, r["open"], r["taken"], r["done"], r["expired"], r["ended"])
             for q, r in sorted(per.items())
         ],
         [AgentLoad(s, **v) for s, v in sorted(loads.items())],

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, quote
 
 import yaml
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_time
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -295,7 +295,15 @@ def formatters(lang: str, settings: Settings) -> dict[str, Any]:
             value = value.replace(tzinfo=dt.UTC)
         return str(format_datetime(value, format="medium", tzinfo=zone, locale=locale))
 
-    return {"money": money, "money_text": money, "date": date, "when": when}
+    def hour(value: dt.datetime | None) -> str:
+        """The time of day alone, in the business zone (a task's window on the day shown)."""
+        if value is None:
+            return "—"
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return str(format_time(value, format="short", tzinfo=zone, locale=locale))
+
+    return {"money": money, "money_text": money, "date": date, "when": when, "hour": hour}
 
 
 def render(

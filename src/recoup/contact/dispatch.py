@@ -278,6 +278,8 @@ def claim(
                             "source": "call",
                             "subject_id": r.id,
                             "created_at": now,
+                            # Not offered once the treatment's window has ended.
+                            "due_until": r.due_until,
                         }
                     )
         elif status == ContactStatus.deferred:

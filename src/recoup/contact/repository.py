@@ -621,6 +621,7 @@ def contacts_statement(session: Session, ids: Sequence[int]) -> Select[*tuple[An
             c.agent,
             c.language,
             c.priority,
+            c.due_until,
             a.currency,
             a.product_code,
             a.collector,

@@ -113,6 +113,10 @@ class ContactPlan(IdMixin, CreatedMixin, Model):
     # a message, and for a call the decision gave none (the dispatcher then falls back to
     # `contact.dispatch.call_priority`).
     priority: Mapped[float | None] = mapped_column(Float)
+    # A call's end: its treatment's window's end on the day in the debtor's zone; the agents'
+    # task the call becomes is not offered from then on (`agent_tasks.due_until`). None for a
+    # message, and for a call whose treatment has no window.
+    due_until: Mapped[dt.datetime | None]
     # A call's outcome, as telephony or the agent reported it (`compliance.codes.CALL_RESULTS`);
     # None for a message, and for a call nobody has reported on yet (the guard then counts it for
     # any result a cap counts).

@@ -97,6 +97,9 @@ class AgentTask(IdMixin, CreatedMixin, Model):
     lock_until: Mapped[dt.datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(32))  # the wrap-up's, when done by an agent
     due_at: Mapped[dt.datetime | None]  # not offered before (a call back the debtor asked for)
+    # Not offered from this moment on: the end of the treatment's window (a day call's 18:00 in
+    # the debtor's zone); None: no end (a queue without a window, a call back, a reply, a case).
+    due_until: Mapped[dt.datetime | None]
 
 
 class AgentTaskEvent(IdMixin, Model):

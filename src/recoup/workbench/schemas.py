@@ -38,6 +38,12 @@ class Task(Schema):
     taken_at: dt.datetime | None
     lock_until: dt.datetime | None
     due_at: dt.datetime | None
+    due_until: dt.datetime | None = Field(
+        default=None,
+        description="Not offered from this moment on: the end of its treatment's window "
+        "(null: no end)",
+        examples=["2026-06-20T10:00:00Z"],
+    )
     outcome: str | None
     closed_at: dt.datetime | None
 
@@ -106,6 +112,12 @@ class QueueLoad(Schema):
     taken: int
     done: int
     expired: int
+    ended: int = Field(
+        default=0,
+        description="Open tasks whose window has ended: no longer offered, expired by the next "
+        "daily run",
+        examples=[12],
+    )
 
 
 class AgentLoad(Schema):

@@ -92,16 +92,20 @@ def run(
         report.contacts_planned = counts.get("planned", 0)
         report.contacts_deferred = counts.get("deferred", 0)
         report.contacts_blocked = counts.get("blocked", 0)
-    # A learned queue's call is offered from the hour the learner chose for it (`queue_due_at`).
+    # A learned queue's call is offered from the hour the learner chose for it (`queue_due_at`)
+    # until that hour's window ends (`queue_due_until`).
     tasks = decisions.filter(pl.col("queue").is_not_null()).select(
         "account_id",
         "queue",
         pl.col("queue_priority").alias("priority"),
-        (
-            pl.col("queue_due_at")
-            if "queue_due_at" in decisions.columns
-            else pl.lit(None, pl.Datetime("us", "UTC"))
-        ).alias("due_at"),
+        *(
+            (
+                pl.col(f"queue_{c}")
+                if f"queue_{c}" in decisions.columns
+                else pl.lit(None, pl.Datetime("us", "UTC"))
+            ).alias(c)
+            for c in ("due_at", "due_until")
+        ),
     )
     agents_service.queue_day(session, tasks, day=as_of, now=now)
     report.agent_tasks = tasks.height

@@ -535,7 +535,8 @@ def _learn_queue_hours(
     never a candidate), then the bandit picks per account and context cell. Without a none arm
     the account stays in the queue whatever the hour (the floor: the call is not the learner's
     to drop); the chosen arm's moment becomes `queue_due_at`, before which the agents are not
-    offered the task, and the choice is explained in `learning.queue_hour`. An account for which
+    offered the task, and its window's end `queue_due_until`, from which they are not offered it
+    any more; the choice is explained in `learning.queue_hour`. An account for which
     the guard blocks every hour keeps its task without a moment (the dial is checked again, and
     refused, when placed).
 
@@ -544,11 +545,14 @@ def _learn_queue_hours(
     task for it), and `learning.queue_hour` names the queue and the none arm. The none arm is
     always allowed, so an account whose every hour the guard blocks is skipped (one choice: it
     teaches the arms nothing)."""
-    due = pl.lit(None, pl.Datetime("us", "UTC")).alias("queue_due_at")
+    due = [
+        pl.lit(None, pl.Datetime("us", "UTC")).alias("queue_due_at"),
+        pl.lit(None, pl.Datetime("us", "UTC")).alias("queue_due_until"),
+    ]
     queues = {q.name: q for q in policy.learning_queues}
     held = decisions.filter(pl.col("queue").is_in(list(queues)))
     if held.height == 0:
-        return decisions.with_columns(due)
+        return decisions.with_columns(*due)
     facts_cols = [c for c in complete(f).columns if c not in held.columns or c == "account_id"]
     frame = held.join(complete(f).select(facts_cols), on="account_id", how="left")
     options: list[pl.DataFrame] = []
@@ -570,6 +574,7 @@ def _learn_queue_hours(
                     "arm": arm.id,
                     "_channel": arm.channel,
                     "_from": arm.window.start if arm.window else None,
+                    "_to": arm.window.end if arm.window else None,
                     "_cost": float(learning.costs.get(arm.channel, 0)),
                     "_horizon": learning.horizon_days,
                 }
@@ -587,12 +592,13 @@ def _learn_queue_hours(
             "arm": pl.String,
             "_channel": pl.String,
             "_from": pl.String,
+            "_to": pl.String,
             "_cost": pl.Float64,
             "_horizon": pl.Int64,
         },
     )
     if not options:
-        return decisions.with_columns(due)
+        return decisions.with_columns(*due)
     candidates = pl.concat(options).join(arms, on=["stage", "arm"], how="left")
     allowed = _guard_allows(candidates, frame, as_of, now, consents, quiet)
     stages = [p.stage for p in params]
@@ -613,7 +619,7 @@ def _learn_queue_hours(
         pl.concat([chosen, holding.drop("_since")], how="diagonal_relaxed")
         .join(arms, on=["stage", "arm"], how="left")
         .join(
-            allowed.select("account_id", "arm", "scheduled_at"),
+            allowed.select("account_id", "arm", "scheduled_at", "due_until"),
             on=["account_id", "arm"],
             how="left",
         )
@@ -623,6 +629,10 @@ def _learn_queue_hours(
         chosen.filter(pl.col("stage") == queue.learning_stage).select(
             "account_id",
             pl.col("scheduled_at").alias("queue_due_at"),
+            # The window's end, once the task has a moment (one the guard blocks has neither).
+            pl.when(pl.col("scheduled_at").is_not_null())
+            .then(pl.col("due_until"))
+            .alias("queue_due_until"),
             pl.struct(
                 pl.col("stage").str.strip_prefix(QUEUE_STAGE_PREFIX).alias("queue"),
                 pl.col("cell"),
@@ -676,7 +686,9 @@ def _learn_queue_hours(
         .alias("learning")
     )
     kept = [c for c in decisions.columns if c != "learning"]
-    return out.with_columns(explanation).select(*kept, "learning", "queue_due_at")
+    return out.with_columns(explanation).select(
+        *kept, "learning", "queue_due_at", "queue_due_until"
+    )
 
 
 _SKIP_RECORD = pl.Struct(
@@ -799,11 +811,15 @@ def _guard_allows(
         *guard_cols,
         pl.col("_channel").alias("channel"),
         pl.col("_from").alias("window_from"),
+        (pl.col("_to") if "_to" in contactable.columns else pl.lit(None, pl.String)).alias(
+            "window_to"
+        ),
     )
     verdicts = _check(rows, as_of, now, consents, quiet).select(
         pl.col("account_id").alias("_key"),
         (pl.col("status") != "blocked").alias("allowed"),
         "scheduled_at",
+        "due_until",
     )
     checked = (
         contactable.with_columns(pl.col("_key").cast(pl.Int64))
@@ -860,7 +876,22 @@ def _check(
             dtype=pl.Datetime("us", "UTC"),
         )
     )
-    with_zones = with_zones.join(moments, on=["_zone", "window_from"], how="left").drop("_zone")
+    with_zones = with_zones.join(moments, on=["_zone", "window_from"], how="left")
+    # The window's end on the day (past midnight when it ends before it starts), where the
+    # treatment has one: a call handed to the agents is not offered from then on.
+    if "window_to" not in with_zones.columns:
+        with_zones = with_zones.with_columns(pl.lit(None, pl.String).alias("window_to"))
+    ends = with_zones.select("_zone", "window_from", "window_to").unique()
+    ends = ends.with_columns(
+        pl.Series(
+            "due_until",
+            [_window_end(as_of, w, e, z) for z, w, e in ends.iter_rows()],
+            dtype=pl.Datetime("us", "UTC"),
+        )
+    )
+    with_zones = with_zones.join(
+        ends, on=["_zone", "window_from", "window_to"], how="left", nulls_equal=True
+    ).drop("_zone")
     consented = (
         with_zones.select("account_id", "customer_id", "channel")
         .join(consents, on="customer_id", how="inner", suffix="_consent")
@@ -921,6 +952,19 @@ def _check(
         .otherwise(pl.col("next_allowed_at"))
         .alias("scheduled_at"),
     )
+
+
+def _minute(hhmm: str) -> int:
+    return int(hhmm[:2]) * 60 + int(hhmm[3:])
+
+
+def _window_end(as_of: dt.date, start: str, end: str | None, zone: str) -> dt.datetime | None:
+    """The instant a treatment's window ends on `as_of` in `zone` (None: no window). A window that
+    ends at or before its start runs past midnight."""
+    if end is None:
+        return None
+    minute = _minute(end)
+    return utc_at(as_of, minute + (1440 if minute <= _minute(start) else 0), zone)
 
 
 def decision_rows(
@@ -989,5 +1033,10 @@ def plan_rows(contacts: pl.DataFrame, as_of: dt.date, now: dt.datetime) -> pl.Da
         .then(pl.coalesce(queue_priority.cast(pl.Float64), learned_value))
         .cast(pl.Float64)
         .alias("priority"),
+        # A call's end (its window's, `_check`): the agents' task is not offered past it.
+        pl.when(pl.col("channel") == "call")
+        .then(pl.col("due_until") if "due_until" in contacts.columns else None)
+        .cast(pl.Datetime("us", "UTC"))
+        .alias("due_until"),
         pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("created_at"),
     )
