@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -120,6 +121,13 @@ def cpu(label: str, engine: Engine | None) -> Iterator[None]:
     pg = _backend_cpu(engine) - pg if engine is not None else 0.0
     load = os.getloadavg()[0]
     print(f"    {label}: CPU python {py:.2f} s, postgres {pg:.2f} s (load {load:.1f})", flush=True)
+
+
+def day_states(summary: object) -> dict[str, Any]:
+    """The pass's states handed to the strategy run, as the daily flow hands them (nothing from an
+    older commit's `src/`, whose summary has none: its strategy run reads them back)."""
+    states = getattr(summary, "states", None)
+    return {} if states is None else {"states": states}
 
 
 def _parts(
@@ -231,13 +239,15 @@ def main() -> None:
         cpu("delinquency pass", pg_engine),
         session_scope(factory) as session,
     ):
-        delinquency_service.run_daily(session, as_of, clock=clock)
+        summary = delinquency_service.run_daily(session, as_of, clock=clock)
     with (
         timed("strategy run (read, decide, check, write)", times),
         cpu("strategy run", pg_engine),
         session_scope(factory) as session,
     ):
-        report = strategy_service.run(session, as_of, clock=clock, engine=args.engine)
+        report = strategy_service.run(
+            session, as_of, clock=clock, engine=args.engine, **day_states(summary)
+        )
     total = time.perf_counter() - start
     if not args.no_parts:
         _parts(factory, as_of, clock, args.engine, times)
@@ -278,7 +288,9 @@ def _second_day(
         cpu("second day: strategy run", pg_engine),
         session_scope(factory) as session,
     ):
-        report = strategy_service.run(session, day, clock=clock, engine=engine)
+        report = strategy_service.run(
+            session, day, clock=clock, engine=engine, **day_states(summary)
+        )
     total = time.perf_counter() - start
     print(
         f"  second day: {summary.changed:,} states changed; {report.accounts:,} accounts decided, "

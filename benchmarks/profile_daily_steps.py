@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.bench_daily_run import POLICY, from_template
+from benchmarks.bench_daily_run import POLICY, day_states, from_template
 from recoup.delinquency import service as delinquency_service
 from recoup.kit import frames
 from recoup.kit.clock import SettableClock
@@ -76,11 +76,11 @@ def run_day(factory: Any, day: dt.date, clock: SettableClock) -> None:
     clock.set(dt.datetime.combine(day, dt.time(1), tzinfo=dt.UTC))
     start = time.perf_counter()
     with session_scope(factory) as session:
-        delinquency_service.run_daily(session, day, clock=clock)
+        summary = delinquency_service.run_daily(session, day, clock=clock)
     report(f"day {day}: delinquency pass", time.perf_counter() - start)
     start = time.perf_counter()
     with session_scope(factory) as session:
-        strategy_service.run(session, day, clock=clock)
+        strategy_service.run(session, day, clock=clock, **day_states(summary))
     report(f"day {day}: strategy run", time.perf_counter() - start)
 
 

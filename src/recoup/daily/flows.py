@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -130,10 +130,16 @@ def run_day(
         step("deciding and planning contacts")
         try:
             result.strategy = strategy_service.run(
-                session, day, clock=clock, actor=actor, engine=engine
+                session,
+                day,
+                clock=clock,
+                actor=actor,
+                engine=engine,
+                states=result.delinquency.states,  # the states just written, not read back
             )
         except strategy_service.NoActivePolicy as exc:
             result.no_policy = exc.message
+    result.delinquency = replace(result.delinquency, states=None)  # a frame of every account
     result.tasks_expired = agents_service.expire_stale(session, day, now=clock.now())
     result.calendar_alerts = calendars.expiring(load_guard(), day)
     for alert in result.calendar_alerts:

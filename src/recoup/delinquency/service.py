@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -66,6 +66,21 @@ class RunSummary:
     changed: int
     bucket_changes: int
     by_bucket: dict[str, int]
+    # Every account's state as the pass left the table (`STATES_SCHEMA`; `state_date` is the day
+    # the stored row was last written): the daily flow hands it to the strategy run, which
+    # would otherwise read back the rows just written. Only `run_daily` fills it.
+    states: pl.DataFrame | None = field(default=None, repr=False, compare=False)
+
+
+# The columns of `RunSummary.states`: what `account_delinquency` holds after the pass, per account.
+STATES_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "account_id": pl.Int64,
+    "state_date": pl.Date,
+    "dpd": pl.Int64,
+    "bucket": pl.String,
+    "overdue_minor": pl.Int64,
+    "outstanding_minor": pl.Int64,
+}
 
 
 def rules_for(product: Product, default_bounds: tuple[int, ...] = (1, 31, 61, 91)) -> AgingRules:
@@ -311,7 +326,8 @@ def run_daily(
 ) -> RunSummary:
     """The portfolio pass, set-based: compute every account's state as of `as_of`, store what changed,
     and date each bucket change exactly (a run after a gap of several days recomputes the changed
-    accounts' history over the gap with the exact engine)."""
+    accounts' history over the gap with the exact engine). The summary carries every account's
+    state as the table now holds it (`RunSummary.states`), for the strategy run of the same day."""
     step = progress or (lambda _msg: None)
     repo = DelinquencyRepository(session)
     last = repo.last_run_date()
@@ -425,7 +441,24 @@ def run_daily(
         bucket_changes=events.height + gap_changes,
         by_bucket=by_bucket,
     )
-    return RunSummary(as_of, states.height, changed.height, events.height + gap_changes, by_bucket)
+    # The table's rows after the pass, from the frames: the changed ones as written today, the
+    # others as they were (every value equal to the day's, by `differs`).
+    day_states = joined.select(
+        "account_id",
+        state_date=pl.when(differs).then(pl.lit(as_of)).otherwise(pl.col("prev_as_of")),
+        dpd=pl.col("dpd").cast(pl.Int64),
+        bucket="bucket",
+        overdue_minor="overdue_minor",
+        outstanding_minor="outstanding_minor",
+    )
+    return RunSummary(
+        as_of,
+        states.height,
+        changed.height,
+        events.height + gap_changes,
+        by_bucket,
+        states=day_states,
+    )
 
 
 def portfolio_by_bucket(session: Session) -> list[tuple[str, str, int, int, int]]:

@@ -123,12 +123,39 @@ def base_facts(session: Session, accounts: Ids = None) -> pl.DataFrame:
 
 
 def base_facts_and_next_due(
-    session: Session, as_of: dt.date, accounts: Ids = None
+    session: Session, as_of: dt.date, accounts: Ids = None, *, states: pl.DataFrame | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`base_facts` and `next_due`, read back to back (`frames.read_frames`: the server computes
-    the due dates while the base facts are parsed)."""
-    base, due = frames.read_frames(session, [_base_facts(accounts), _next_due(as_of, accounts)])
+    the due dates while the base facts are parsed).
+
+    `states` (the daily run's, every account's: `delinquency.service.RunSummary.states`): the
+    delinquency states the pass has just written, not read back; the open accounts and the
+    customers are then read as two plain scans and joined here with the states."""
+    if states is None:
+        base, due = frames.read_frames(session, [_base_facts(accounts), _next_due(as_of, accounts)])
+        return base, due
+    if accounts is not None:
+        raise ValueError("the day's states are the daily run's, for every account")
+    # Two plain scans and the joins here: the server's three-way hash join (and its spill to
+    # disk at the default work_mem) cost it more than Polars' joins cost this process.
+    open_accounts, due, customers = frames.read_frames(
+        session, [_open_accounts(), _next_due(as_of, None), _customer_facts()]
+    )
+    schema = _base_facts(None)[1]
+    base = (
+        open_accounts.join(customers, on="customer_id", how="inner")
+        .join(
+            states.select(*(pl.col(c).cast(schema[c]) for c in STATE_FACTS)),
+            on="account_id",
+            how="inner",
+        )
+        .select(list(schema))
+    )
     return base, due
+
+
+# The base facts' columns that come from the account's delinquency state.
+STATE_FACTS = ("account_id", "state_date", "dpd", "bucket", "overdue_minor", "outstanding_minor")
 
 
 def _base_facts(accounts: Ids) -> tuple[Any, frames.Schema]:
@@ -168,6 +195,43 @@ def _base_facts(accounts: Ids) -> tuple[Any, frames.Schema]:
             "currency": pl.String,
             "opened_date": pl.Date,
             "collector": pl.String,
+            "jurisdiction": pl.String,
+            "language": pl.String,
+            "birth_year": pl.Int64,
+        },
+    )
+
+
+def _open_accounts() -> tuple[Any, frames.Schema]:
+    """The open accounts' columns of `_base_facts`."""
+    return (
+        select(
+            Account.id,
+            Account.customer_id,
+            Account.product_code,
+            Account.currency,
+            Account.opened_date,
+            Account.collector,
+        ).where(Account.closed_date.is_(None)),
+        {
+            "account_id": pl.Int64,
+            "customer_id": pl.Int64,
+            "product": pl.String,
+            "currency": pl.String,
+            "opened_date": pl.Date,
+            "collector": pl.String,
+        },
+    )
+
+
+def _customer_facts() -> tuple[Any, frames.Schema]:
+    """The customers' columns of `_base_facts`, every customer's."""
+    return (
+        select(
+            Customer.id, Customer.jurisdiction, Customer.preferred_language, Customer.birth_year
+        ),
+        {
+            "customer_id": pl.Int64,
             "jurisdiction": pl.String,
             "language": pl.String,
             "birth_year": pl.Int64,

@@ -62,15 +62,20 @@ def run(
     clock: Clock,
     actor: str = "daily-run",
     engine: str = "local",
+    states: pl.DataFrame | None = None,
 ) -> StrategyRun:
     """The day's run with the active policy (`NoActivePolicy` without one), in the caller's
     transaction; the accounts already decided for `as_of` are skipped. `engine`: where the
-    decisions are computed ("local", or "spark": `planning.plan`); they are written here alike."""
+    decisions are computed ("local", or "spark": `planning.plan`); they are written here alike.
+    `states`: the day's delinquency pass's states of every account (`RunSummary.states`, the
+    daily flow's), so that the facts do not read back the rows the pass has just written."""
     version, policy = active_policy(session)
     report = StrategyRun(as_of=as_of, policy=f"{policy.name} {policy.version} (#{version.id})")
     # The learner learns from what its past decisions earned before it decides today.
     report.rewarded = learn(session, as_of, policy).decisions
-    decisions, contacts = plan(session, as_of, policy, now=clock.now(), engine=engine)
+    decisions, contacts = plan(
+        session, as_of, policy, now=clock.now(), engine=engine, states=states
+    )
     if decisions.height == 0:
         return report
     done = repo.decided_accounts(session, as_of)

@@ -18,7 +18,12 @@ OPT_OUT_CHANNELS = ("sms", "call", "email", "push")
 
 
 def facts(
-    session: Session, as_of: dt.date, accounts: repo.Ids = None, *, policy: Policy | None = None
+    session: Session,
+    as_of: dt.date,
+    accounts: repo.Ids = None,
+    *,
+    policy: Policy | None = None,
+    states: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The account facts the kernel reads, plus what the guard needs (customer, zones, collector).
 
@@ -26,8 +31,11 @@ def facts(
     accounts and their bills say (`Policy.in_some_stage`; a portfolio is mostly current), the
     facts only a stage can use (payments, contact history, reachability, zones) are read for the
     others alone and are null for the rest: those decide `none` (or `pause`) whatever these facts
-    say, and are not recorded. The column `_detailed` says which rows have them."""
-    base, due = repo.base_facts_and_next_due(session, as_of, accounts)
+    say, and are not recorded. The column `_detailed` says which rows have them.
+
+    `states`: the day's delinquency states of every account, as the pass just wrote them
+    (`repo.base_facts_and_next_due`); the daily run's only (with `accounts` None)."""
+    base, due = repo.base_facts_and_next_due(session, as_of, accounts, states=states)
     if base.height == 0:
         return base
     # An event reads its accounts' and their customers' rows; the daily run reads them all.

@@ -78,6 +78,7 @@ def plan(
     now: dt.datetime,
     accounts: repo.Ids = None,
     engine: str = "local",
+    states: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Decide for every open account and check the contacts with the guard, writing nothing:
     (decisions, contact plans). The daily run writes them; `simulate` prints them. A contact is
@@ -85,7 +86,8 @@ def plan(
 
     `engine`: "local" decides in this process; "spark" runs the same pure step (`decide_day`)
     per partition of customers on Spark (`recoup.strategy.spark`); a policy with learning stages
-    runs locally only (the bandit's call capacity is shared across the whole day's accounts)."""
+    runs locally only (the bandit's call capacity is shared across the whole day's accounts).
+    `states`: the day's delinquency states, when the caller has them (`read_day`)."""
     if engine not in ENGINES:
         raise EngineUnavailable(f"unknown engine {engine!r}: one of {', '.join(ENGINES)}")
     if engine == "spark" and policy.learns:
@@ -100,7 +102,7 @@ def plan(
             spark.session()  # before reading the day: a missing pyspark fails fast
         except spark.SparkMissing as exc:
             raise EngineUnavailable(exc.message) from exc
-    frames = read_day(session, as_of, policy, now=now, accounts=accounts)
+    frames = read_day(session, as_of, policy, now=now, accounts=accounts, states=states)
     if frames is None:
         return pl.DataFrame(), pl.DataFrame()
     if engine == "spark":
@@ -125,9 +127,12 @@ def read_day(
     *,
     now: dt.datetime,
     accounts: repo.Ids = None,
+    states: pl.DataFrame | None = None,
 ) -> DayFrames | None:
-    """Every frame the day's decisions read (None: no open account)."""
-    f = facts(session, as_of, accounts, policy=policy if accounts is None else None)
+    """Every frame the day's decisions read (None: no open account). `states`: the day's
+    delinquency states of every account as the pass left them (`delinquency.service.RunSummary`),
+    not read again; only without `accounts` (an event reads its accounts' states)."""
+    f = facts(session, as_of, accounts, policy=policy if accounts is None else None, states=states)
     if f.height == 0:
         return None
     detailed = f.filter("_detailed")
