@@ -1,7 +1,7 @@
 """contact_plans' provider id index holds only the plans handed to a provider
 
 Revision ID: 7b3f2d9a41c6
-Revises: e51c0a7d2b94
+Revises: 4f2d9b7c1e38
 Create Date: 2026-12-06 23:40:00
 
 `ix_contact_plans_provider_id` becomes partial (`WHERE provider_id IS NOT NULL`): the one query by
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7b3f2d9a41c6"
-down_revision: str | None = "e51c0a7d2b94"
+down_revision: str | None = "4f2d9b7c1e38"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
