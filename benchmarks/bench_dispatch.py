@@ -37,6 +37,7 @@ from benchmarks.common import fresh_database, load_portfolio, timed
 from benchmarks.yardstick import yardstick
 from recoup.channels import Accepted, Outgoing
 from recoup.channels.spool import SpoolAdapter
+from recoup.contact import dispatch
 from recoup.contact.dispatch import DispatchConfig
 from recoup.delinquency import service as delinquency_service
 from recoup.kit import crypto
