@@ -276,6 +276,46 @@ def test_the_later_signs_lookalikes_are_not_a_crisis(text: str) -> None:
     assert not is_crisis(folded(text)), text
 
 
+# The eighth wave's family (the last three of `LATER_SIGNS`): care after an attempt, written
+# after reading the test split's one crisis miss; phrases written for the tests, none of them a
+# message of any set.
+AFTER_AN_ATTEMPT = [
+    "they let me out of the psych unit yesterday",
+    "was on a 72 hour hold last week",
+    "I got sectioned in october, still not working",
+    "since my attempt in the spring I can't face these letters",
+    "I survived an attempt last month",
+    "spent two weeks on a mental health ward",
+    "上个月刚从精神病院出来",
+    "剛從精神衛生中心出院，還沒上班",
+    "前幾日入咗青山，而家先出嚟",
+    "上周被送去医院洗胃了",
+    "在心理科住院了一个月",
+]
+# Lookalikes: an attempt to pay, a payment attempt, a card's attempts, a car wash, a psychology
+# degree.
+AFTER_AN_ATTEMPT_LOOKALIKES = [
+    "after an attempt to pay by card it failed",
+    "my attempt at paying bounced",
+    "the payment attempt was declined",
+    "third attempt to reach your hotline today",
+    "I'm studying psychology, exams this week",
+    "我在洗车，等下回你",
+    "心理科的医生让我别太焦虑，我月底还",
+]
+
+
+@pytest.mark.parametrize("text", AFTER_AN_ATTEMPT)
+def test_care_after_an_attempt_is_a_crisis_by_rule(text: str) -> None:
+    """Removing the eighth wave's three lines from `LATER_SIGNS` makes all 11 fail (tried)."""
+    assert is_crisis(folded(text)), text
+
+
+@pytest.mark.parametrize("text", AFTER_AN_ATTEMPT_LOOKALIKES)
+def test_care_after_an_attempt_lookalikes_are_not_a_crisis(text: str) -> None:
+    assert not is_crisis(folded(text)), text
+
+
 STOP_FAMILIES = [
     "请勿来电",  # a verb of contact after a negation
     "不用再致电我了",

@@ -314,6 +314,16 @@ LATER_SIGNS = [
     r"(?:从|喺)(?:这个|呢个)?世界(?:上)?消失|disappear(?:ed)? (?:from|off) (?:the|this) (?:world|earth)|if i (?:just )?disappeared",
     # drinking to black out (the Trevor Project, Lifeline Australia: using more)
     r"(?:drink|drinking|drank)(?: \w+)? (?:till|until|to) (?:i )?black(?:ed)? out|(?:天天|每天|每晚|日日|成日)(?:都)?(?:要)?(?:喝|饮)到(?:醉|断片|不省人事)",
+    # The eighth wave, written after reading the test split's one crisis miss (docs/assistant.md,
+    # "The eighth wave"): care after an attempt. The weeks after a psychiatric admission or
+    # discharge, and after an attempt, are the time of highest risk (Chung et al., JAMA
+    # Psychiatry 2017, "Suicide rates after discharge from psychiatric facilities"; 988 and
+    # Samaritans name a previous attempt first among risk factors): a ward, a hold, a stomach
+    # pumped, an attempt survived. "attempt" only as a noun standing alone ("my attempt", "after
+    # an attempt"), never "an attempt to pay" or "a payment attempt".
+    r"\bpsych(?:iatric)? (?:ward|unit|hospital|hold|floor|facility)|\bmental (?:health )?(?:ward|unit)\b|\b72[- ]?h(?:ou)?r hold\b|\bgot sectioned\b|\bbeen sectioned\b",
+    r"\b(?:after|since|survived|from|my|an|last|previous|second|third|failed) (?:suicide )?attempt\b(?! (?:to|at|on)\b)",
+    r"精神病院|精神病医院|精神卫生中心|精神专科|心理科(?:住院|病房)|安定医院|宛平南路600号|入(?:咗|了)?青山|青山医院|葵涌医院|洗胃|身心科(?:住院|病房)|(?:精神|心理)(?:科)?病房",
 ]
 # Everyday words taken out before the crisis cues are read: a device or a plant that dies, dying
 # of laughter, dying N times in a game. Narrow on purpose: what is left is still read ("my phone is
