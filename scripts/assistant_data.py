@@ -44,7 +44,14 @@ HELD_OUT_FILES = [
     ROOT / "src" / "recoup" / "assistant" / "data" / "unseen3.jsonl",
     ROOT / "src" / "recoup" / "assistant" / "data" / "unseen4.jsonl",
     ROOT / "src" / "recoup" / "assistant" / "data" / "unseen5.jsonl",
+    ROOT / "src" / "recoup" / "assistant" / "data" / "unseen6.jsonl",
+    ROOT / "src" / "recoup" / "assistant" / "data" / "unseen7.jsonl",
 ]
+# The eighth wave's train-only lines by other authors (scripts/assistant_data/authors/<author>/
+# <language>/<intent>.txt): each written by a helper blind to the set, the rules and the model, in
+# a persona of its own, so that the model learns more than one author's ways of writing. Ids
+# `<language>-<intent>-<author><nnn>`; the same near-duplicate filter as the lines above.
+AUTHORS = LINES / "authors"
 LANGUAGES = ("zh-Hans", "zh-Hant", "en")
 INTENTS = (
     "pay_now",
@@ -621,25 +628,32 @@ def train_only(messages: list[Message], seen: set[str]) -> list[Message]:
     any near-duplicate of a held-out message (counted on standard error, not shown)."""
     held = [grams(m.text) for m in messages if m.split != "train"]
     for path in HELD_OUT_FILES:
-        held += [grams(json.loads(line)["text"]) for line in path.read_text("utf-8").splitlines()]
+        if path.exists():
+            lines = path.read_text("utf-8").splitlines()
+            held += [grams(json.loads(line)["text"]) for line in lines]
+    sources = [(TRAIN_ONLY, "w")] + [
+        (folder, folder.name) for folder in sorted(AUTHORS.iterdir()) if folder.is_dir()
+    ]
     out: list[Message] = []
     left_out = 0
-    for language in LANGUAGES:
-        for intent in INTENTS:
-            n = 0
-            for line in read_lines(language, intent, TRAIN_ONLY):
-                rng = random.Random(f"{SEED}:train-only:{language}:{intent}:{line}")
-                message = fill(line, language, intent, rng, message_time(language, rng))
-                key = normal(message.text) or message.text
-                g = grams(message.text)
-                if key in seen or any(jaccard(g, h) >= NEAR_DUPLICATE for h in held):
-                    left_out += 1
-                    continue
-                seen.add(key)
-                n += 1
-                message.id = f"{SHORT[language]}-{intent}-w{n:03d}"
-                message.split = "train"
-                out.append(message)
+    for root, tag in sources:
+        for language in LANGUAGES:
+            for intent in INTENTS:
+                n = 0
+                for line in read_lines(language, intent, root):
+                    seed = "train-only" if tag == "w" else f"author-{tag}"
+                    rng = random.Random(f"{SEED}:{seed}:{language}:{intent}:{line}")
+                    message = fill(line, language, intent, rng, message_time(language, rng))
+                    key = normal(message.text) or message.text
+                    g = grams(message.text)
+                    if key in seen or any(jaccard(g, h) >= NEAR_DUPLICATE for h in held):
+                        left_out += 1
+                        continue
+                    seen.add(key)
+                    n += 1
+                    message.id = f"{SHORT[language]}-{intent}-{tag}{n:03d}"
+                    message.split = "train"
+                    out.append(message)
     print(f"train-only lines: {len(out)} kept, {left_out} left out", file=sys.stderr)
     return out
 
