@@ -10,9 +10,11 @@ debtors of a Chinese digital wallet's BNPL, credit-line and micro-loan products 
 with Cantonese, and Taiwan) and English; and every label (intent, amount, date) is the author's own,
 given by reading the message as a careful human labeller would.
 
-The set: 14 intents x 3 languages x 12 messages = 504 lines, each with `id` (`u6-<language>-
-<intent>-NNN`, numbered in the order written here), `text`, `at`, `language`, `intent`,
-`amount_minor`, `date` and `split` ("unseen6").
+The set: 14 intents x 3 languages x 12 messages = 504 lines as written, each with `id`
+(`u6-<language>-<intent>-NNN`, numbered in the order written here, with the author's intent),
+`text`, `at`, `language`, `intent`, `amount_minor`, `date` and `split` ("unseen6"). After the
+relabelling below an id keeps the author's intent even where the label changed, and a (language,
+intent) cell holds from 11 to 13 messages.
 
 `at`: typed here as "MM-DD HH:MM", read in +08:00; November and December are 2026's, January is
 2027's (the set spans 2026-11-01 to 2027-01-31, at all hours).
@@ -39,8 +41,28 @@ was reviewed once as a labeller (every intent, and every promise's date against 
 weekday); the Chinese messages were run through OpenCC's s2t/t2s conversions (in a throwaway
 environment, not a project dependency) to find those a script could not place, which were reworded.
 
-The script checks its own invariants (the 14 x 3 x 12 grid, unique ids and texts, a real date on
-every promise and none elsewhere, times in the window) and refuses to write otherwise.
+Relabelled on 2026-12-07 (UTC) by a second helper, blind to the model (it did not run the classifier
+or the entity parsers, nor open the assistant's other data, model, cues, docs or tests), by the
+conventions of docs/assistant.md "Which intent, when two fit", as quoted in its brief: 1
+`vulnerable` wins over everything; 2 `wrong_person` wins over `stop`; 3 `stop` wins over the rest
+(any request to stop contacting the debtor, on one channel or at all, even with a reason, a payment
+or anger; "别催了"/"don't rush me" are not one); 4 contact with other people is a `complaint`, not a
+stop; 5 a request wins over the reason given for it; 6 an amount and a day make a `promise_to_pay`,
+a day without an amount asking for time is `extension`, paying now or asking how is `pay_now`; 7
+says they paid: `already_paid`, contests the debt or says it was settled by an agreement: `dispute`;
+8 questions about a payment made are `already_paid`, a number to call is `talk_to_human`, questions
+about what is owed or an existing plan are `balance_question`, asking for a plan is `payment_plan`;
+9 the rest is `other`. Every message was read again against these rules; where a message stays
+ambiguous under them the author's label is kept. The changes are in `RELABELLED` (by id; the text,
+id and time untouched, a promise that stops being one loses its amount and date), and by
+(from -> to) pair they are:
+- promise_to_pay -> stop: 2 (a promise that also asks us to stop calling, rule 3)
+No other label changed (502 of 504 kept).
+
+The script checks its own invariants (every intent and language has at least 8 messages: relaxed
+from exactly 12 by the relabelling; unique ids and texts, a real date on every promise and none
+elsewhere, times in the window, every relabelled id present with its author's intent) and refuses
+to write otherwise.
 
 Run: PYTHONPATH=src python scripts/assistant_unseen6.py
 """
@@ -75,7 +97,7 @@ INTENTS = (
     "other",
 )
 LANGUAGES = ("zh-Hans", "zh-Hant", "en")
-PER_CELL = 12
+MIN_PER_CELL = 8  # relaxed from exactly 12 by the relabelling
 MIN_AMOUNTS = 9  # promises with an amount, per language
 FIRST = dt.date(2026, 11, 1)
 LAST = dt.date(2027, 1, 31)
@@ -927,20 +949,55 @@ def _identified(rows: list[Row]) -> list[tuple[str, Row]]:
     return out
 
 
+# The second labeller's changes (see the docstring): id -> (the author's intent, the new intent,
+# amount_minor, date). The id keeps the author's intent.
+RELABELLED: dict[str, tuple[str, str, int | None, str | None]] = {
+    # "这周五还1200，到时候别再打电话了": a promise with a request to stop calling (rule 3).
+    "u6-zh-Hans-promise_to_pay-002": ("promise_to_pay", "stop", None, None),
+    # "一週後還2500，拜託先別再打來": a promise with a request to stop calling (rule 3).
+    "u6-zh-Hant-promise_to_pay-008": ("promise_to_pay", "stop", None, None),
+}
+
+
+def _labelled(rows: list[Row]) -> list[tuple[str, Row]]:
+    """Each row with its id (`_identified`), its label replaced where `RELABELLED` says so."""
+    out = []
+    for ident, row in _identified(rows):
+        if ident in RELABELLED:
+            _, intent, amount, date = RELABELLED[ident]
+            row = (row[0], intent, row[2], row[3], amount, date)
+        out.append((ident, row))
+    return out
+
+
+def changes(rows: list[Row]) -> Counter[tuple[str, str]]:
+    """How many labels `RELABELLED` changes, by (from, to) intent."""
+    authored = dict(_identified(rows))
+    return Counter((authored[i][1], RELABELLED[i][1]) for i in RELABELLED if i in authored)
+
+
 def problems(rows: list[Row]) -> list[str]:
     """What is wrong with `rows` (nothing: an empty list)."""
     found = []
+    authored = dict(_identified(rows))
+    for ident, (old, *_) in RELABELLED.items():
+        if ident not in authored:
+            found.append(f"relabelled id {ident} is not in the set")
+        elif authored[ident][1] != old:
+            found.append(f"relabelled id {ident} is {authored[ident][1]}, not {old}")
+    labelled = _labelled(rows)
+    rows = [row for _, row in labelled]
     cells = Counter((language, intent) for language, intent, *_ in rows)
     for language in LANGUAGES:
         for intent in INTENTS:
-            if cells[(language, intent)] != PER_CELL:
+            if cells[(language, intent)] < MIN_PER_CELL:
                 found.append(f"{language} {intent}: {cells[(language, intent)]} messages")
     found += [
         f"unknown cell {cell}"
         for cell in cells
         if cell[0] not in LANGUAGES or cell[1] not in INTENTS
     ]
-    ids = [ident for ident, _ in _identified(rows)]
+    ids = [ident for ident, _ in labelled]
     found += [f"id {ident} twice" for ident, n in Counter(ids).items() if n > 1]
     texts = Counter((language, text) for language, _, text, *_ in rows)
     found += [f"text {text!r} twice" for (_, text), n in texts.items() if n > 1]
@@ -989,7 +1046,7 @@ def lines(rows: list[Row]) -> list[str]:
             "date": date,
             "split": SPLIT,
         }
-        for ident, (language, intent, text, at, amount, date) in _identified(rows)
+        for ident, (language, intent, text, at, amount, date) in _labelled(rows)
     ]
     records.sort(key=lambda r: (str(r["language"]), str(r["intent"]), str(r["id"])))
     return [json.dumps(record, ensure_ascii=False) for record in records]
@@ -1002,6 +1059,8 @@ def main() -> int:
         return 1
     OUT.write_text("\n".join(lines(MESSAGES)) + "\n", encoding="utf-8")
     print(f"wrote {len(MESSAGES)} messages to {OUT.relative_to(ROOT)}")
+    for (old, new), n in sorted(changes(MESSAGES).items()):
+        print(f"  relabelled {old} -> {new}: {n}")
     return 0
 
 
