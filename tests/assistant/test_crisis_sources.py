@@ -71,6 +71,12 @@ IDIOMS = [
     "he hit me up yesterday about the bill",
     "gonna jump on a call with my bank",
     "I want it to stop, you call every day",  # a request to stop, not "I want it all to stop"
+    # the eighth wave, from unseen6 (read once it was to be trained on): Cantonese "furious" and
+    # "annoyed to death", an itemised breakdown
+    "嬲死，打極都冇人聽",
+    "加班加到煩到死",
+    "激死我 條link又打唔開",
+    "could I get a breakdown of the fees",
 ]
 
 
@@ -335,6 +341,10 @@ STOP_FAMILIES = [
     "I no longer want to be contacted",
     "I don't consent to these texts",
     "cancel all alerts",
+    # the eighth wave, from unseen6: one channel only, no phone calls
+    "Email only from now on, no phone calls",
+    "whatsapp only pls",
+    "只能发邮件联系我",
 ]
 STOP_LOOKALIKES = [
     "不用了，谢谢你们的电话",
@@ -342,6 +352,8 @@ STOP_LOOKALIKES = [
     "让你们经理联系我",
     "please cancel the autopay",
     "I want to stop by the branch",
+    "can I pay by email only? how",
+    "only one text a day got through",
 ]
 
 

@@ -353,7 +353,7 @@ CRISIS = re.compile(
             r"抑郁|抑鬱|忧郁|憂鬱|精神科|救回来|救回來|瓶药|瓶藥|控制不住自己|控制唔到自己|好危險|很危险|很危險",
             r"(?:男朋友|男友|老公|丈夫|前夫|老婆|家人|爸|佢)打我|家暴|辈子完了|輩子完了|再见了|再見了",
             # "死" is a crisis cue except in the everyday phrases that only say "very" or "never"
-            r"死(?<!烦死)(?<!煩死)(?<!吵死)(?<!笑死)(?<!累死)(?<!气死)(?<!氣死)(?<!忙死)(?<!急死)(?<!热死)(?<!熱死)(?<!冷死)(?<!困死)(?<!打死)(?<!吓死)(?<!嚇死)(?<!卡死)(?<!忙到死)(?<!累到死)(?<!攰到死)(?<!闷到死)(?<!悶到死)(?<!热到死)(?<!冷到死)(?<!笑到死)(?<!饿死)(?<!渴死)(?<!闷死)(?<!臭死)(?<!丑死)(?!活|皮|缠|纏|板|机|機|心|账|賬|循环|循環|定|也不|党|黨)",
+            r"死(?<!烦死)(?<!煩死)(?<!吵死)(?<!笑死)(?<!累死)(?<!气死)(?<!氣死)(?<!忙死)(?<!急死)(?<!热死)(?<!熱死)(?<!冷死)(?<!困死)(?<!打死)(?<!吓死)(?<!嚇死)(?<!卡死)(?<!忙到死)(?<!累到死)(?<!攰到死)(?<!闷到死)(?<!悶到死)(?<!热到死)(?<!冷到死)(?<!笑到死)(?<!饿死)(?<!渴死)(?<!闷死)(?<!臭死)(?<!丑死)(?<!嬲死)(?<!激死)(?<!烦到死)(?<!嬲到死)(?<!气到死)(?<!激到死)(?!活|皮|缠|纏|板|机|機|心|账|賬|循环|循環|定|也不|党|黨)",
             # English
             r"suicid|kill(?:ing)? my ?self|end(?:ing)? my (?:own )?life|end it all|take my (?:own )?life",
             r"(?:don'?t|do not|dont) (?:want|wanna) (?:to )?(?:live|be alive|exist|wake up)|no reason to live",
@@ -369,7 +369,7 @@ CRISIS = re.compile(
             r"can'?t hold on|no point (?:in )?(?:living|going on)|want to disappear|wanna disappear",
             r"end it\b|ending it\b|can'?t live like this|what'?s the point|don'?t see the point|i'?m a burden|burden to (?:everyone|my family)",
             r"better (?:off )?without me|say goodbye|goodbye to my|letter to my family|sleeping pills|razor|\brope\b|hang myself",
-            r"gone soon|won'?t see tomorrow|scared (?:of )?what i might do|do something (?:stupid|drastic)|losing my mind|breaking down|breakdown",
+            r"gone soon|won'?t see tomorrow|scared (?:of )?what i might do|do something (?:stupid|drastic)|losing my mind|breaking down|breakdown(?! of\b)",
             r"panic attack|can'?t stop crying|crying all (?:day|night)|in danger|threaten(?:ing|s|ed)? to kill|sleep forever|never wake up",
             r"tired of (?:living|life)|sick of living|life is over|no future|nothing left to live|\bledge\b|took all|swallowed|bleeding",
             r"tried to (?:kill|end|hurt)|attempted|mental (?:breakdown|health crisis)|can'?t cope|cannot cope|falling apart|going crazy",
@@ -420,7 +420,9 @@ STOP_PHRASE = re.compile(
             r"(?:don'?t|do not|dont|never) (?:ever )?(?:text|contact|message|msg|sms|call|email|e-mail|txt|phone|ring) me",
             r"remove (?:me|my (?:number|phone|email|e-mail|details))|take (?:me|my number) off|no more (?:texts|messages|sms|calls|emails)",
             r"(?:don'?t|do not|dont|never) (?:ever )?(?:call|text|message|email|contact) (?:my )?(?:workplace|office|work|company|house|home)",
-            r"(?:quit|cease|stop) (?:all )?(?:sending|texting|calling|messaging|contact|contacting)|no (?:more )?calls",
+            r"(?:quit|cease|stop) (?:all )?(?:sending|texting|calling|messaging|contact|contacting)|no (?:more )?(?:phone |voice )?calls",
+            # one channel only is a stop on the others ("email only, no calls": the set's rule 3)
+            r"(?<!pay by )(?<!pay via )\b(?:email|e-mail|text|texts|sms|whatsapp|wechat)(?: me)? only\b|只(?:能|可以)?(?:发|發)?(?:邮件|郵件|短信|簡訊|简讯)联系",
             r"(?:don'?t|do not|dont) want any (?:more )?(?:messages|texts|calls|sms|emails)|(?:don'?t|do not|dont) call (?:any ?more|again)",
             r"\bstop (?:msg|msgs|messages|texts|sms|it)\b|say stop|said stop|told you (?:to )?stop",
             # "any reasonable means" (the FCC's words): other phrasings of the same request
