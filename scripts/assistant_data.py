@@ -44,7 +44,6 @@ HELD_OUT_FILES = [
     ROOT / "src" / "recoup" / "assistant" / "data" / "unseen3.jsonl",
     ROOT / "src" / "recoup" / "assistant" / "data" / "unseen4.jsonl",
     ROOT / "src" / "recoup" / "assistant" / "data" / "unseen5.jsonl",
-    ROOT / "src" / "recoup" / "assistant" / "data" / "unseen6.jsonl",
     ROOT / "src" / "recoup" / "assistant" / "data" / "unseen7.jsonl",
 ]
 # The eighth wave's train-only lines by other authors (scripts/assistant_data/authors/<author>/
