@@ -188,7 +188,7 @@ def evaluate(
     split: Annotated[
         str,
         typer.Option(
-            help="the split to measure: test, simulator or unseen2 to unseen6 (their own files; unseen6 trained on since the eighth wave)"
+            help="the split to measure: test, simulator or unseen2 to unseen7 (their own files; unseen6 trained on since the eighth wave)"
         ),
     ] = "test",
     misses: Annotated[
