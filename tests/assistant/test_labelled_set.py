@@ -43,6 +43,10 @@ SHARES = {"train": 0.60, "test": 0.25, "simulator": 0.15}
 PER_INTENT_AND_LANGUAGE = 35
 PER_SPLIT_INTENT_AND_LANGUAGE = {"train": 18, "test": 6, "simulator": 4}
 NEAR_DUPLICATE = 0.6
+# The other authors' train lines (scripts/assistant_data/authors/<author>/, ids `...-<author><nnn>`,
+# the eighth wave) carry their intent only: written as literal text, their promises name an amount
+# and a day the parsers read, not entities labelled by hand.
+AUTHOR_LINE = re.compile(r"-(?!w)[a-z]\d{3}$")
 
 
 def load() -> list[dict[str, Any]]:
@@ -80,7 +84,9 @@ def test_every_message_has_exactly_the_documented_fields_with_valid_values() -> 
 
 
 def test_every_promise_carries_an_amount_and_a_date_not_before_the_message() -> None:
-    promises = [m for m in MESSAGES if m["intent"] == "promise_to_pay"]
+    promises = [
+        m for m in MESSAGES if m["intent"] == "promise_to_pay" and not AUTHOR_LINE.search(m["id"])
+    ]
     assert promises
     for m in promises:
         assert m["amount_minor"] is not None, m
@@ -124,9 +130,10 @@ def test_counts_per_intent_language_and_split_reach_the_minimums() -> None:
 
 
 def test_the_splits_are_near_sixty_twenty_five_fifteen() -> None:
-    """The cut is of the written lines; the train-only lines (ids `...-w<nnn>`) come after it and
-    go to `train` alone, whatever their number."""
-    cut = [m for m in MESSAGES if not re.search(r"-w\d{3}$", m["id"])]
+    """The cut is of the written lines (ids `...-<nnnn>`); the train-only lines (ids `...-w<nnn>`)
+    and the other authors' (`...-<author><nnn>`) come after it and go to `train` alone, whatever
+    their number."""
+    cut = [m for m in MESSAGES if re.search(r"-\d{4}$", m["id"])]
     counts = Counter(m["split"] for m in cut)
     for split, share in SHARES.items():
         assert abs(counts[split] / len(cut) - share) < 0.03, (split, counts)
@@ -310,7 +317,7 @@ def checked_by_rule(kind: str, rules: list[Rule]) -> list[tuple[dict[str, Any], 
 
 def test_relative_dates_in_promises_resolve_by_the_documented_rules() -> None:
     checked = checked_by_rule("promise_to_pay", FUTURE_RULES)
-    promises = sum(m["intent"] == "promise_to_pay" for m in MESSAGES)
+    promises = sum(m["intent"] == "promise_to_pay" and m["date"] is not None for m in MESSAGES)
     assert len(checked) >= promises * 0.9, "the rules should reach most promises"
     wrong = [
         (m["text"], m["at"], m["date"], str(want)) for m, want in checked if m["date"] != str(want)
