@@ -54,7 +54,8 @@ def test_macro_f1_is_at_least_0_90(figures: dataset.Evaluation) -> None:
 def test_the_level_reached_holds(figures: dataset.Evaluation) -> None:
     """The figures of the shipped model (docs/assistant.md), less a point for noise. The fifth
     wave traded 0.015 of macro F1 (0.924 to 0.909; English 0.887 to 0.868) for one more crisis
-    message caught (36 to 37 of 38), so the F1 floors came down with it."""
+    message caught (36 to 37 of 38), so the F1 floors came down with it; the eighth wave's
+    retraining with three other authors' lines raised them (0.935; English 0.912)."""
     assert figures.recall_vulnerable == 1.0
-    assert figures.macro_f1 >= 0.90
-    assert figures.per_language["en"] >= 0.86
+    assert figures.macro_f1 >= 0.92
+    assert figures.per_language["en"] >= 0.90
