@@ -10,6 +10,13 @@
    report only) through the strategy's repository, and hands the contact plans to
    `contact.service` and the queues' tasks to `agents.service`, in the caller's transaction.
 
+A day of more than `PART_ACCOUNTS` open accounts, decided locally without learning stages, is
+decided in parts by account id (`planning.day_parts`), and each part's decisions and plans are
+written by a second thread on the session's own connection while the next part is decided
+(`kit.background.writes_behind`): the same rows, in the same one transaction, the server's COPY
+work beside the client's deciding. A write that fails fails the run with its error once the
+writer has stopped; nothing is written after it, and the caller's rollback takes the rest.
+
 Idempotent per as-of date: accounts already decided for the day are skipped, and every row has a
 unique key (account, day[, treatment]), so a re-run changes nothing and a run killed halfway (its
 transaction rolled back) completes when started again.
@@ -22,8 +29,9 @@ and content rules, and the dispatcher checks again, with the counters, right bef
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import polars as pl
 from sqlalchemy.orm import Session
@@ -32,11 +40,25 @@ from recoup.agents import service as agents_service
 from recoup.audit import service as audit_service
 from recoup.contact import service as contact_service
 from recoup.kit import partitions
+from recoup.kit.background import writes_behind
 from recoup.kit.clock import Clock
 from recoup.strategy import repository as repo
+from recoup.strategy.policy import Policy
 from recoup.strategy.service.learning import learn
-from recoup.strategy.service.planning import decision_rows, plan, plan_rows
+from recoup.strategy.service.planning import (
+    day_parts,
+    decide_day,
+    decision_rows,
+    plan,
+    plan_rows,
+    read_day,
+)
 from recoup.strategy.service.versions import active_policy
+
+# The local engine decides a day of more open accounts than this in parts of this many (by account
+# id), each part's rows written while the next one is decided (`kit.background`): on PostgreSQL
+# the server's COPY work and the client's deciding overlap on two cores.
+PART_ACCOUNTS = 250_000
 
 
 @dataclass
@@ -73,45 +95,40 @@ def run(
     report = StrategyRun(as_of=as_of, policy=f"{policy.name} {policy.version} (#{version.id})")
     # The learner learns from what its past decisions earned before it decides today.
     report.rewarded = learn(session, as_of, policy).decisions
-    decisions, contacts = plan(
-        session, as_of, policy, now=clock.now(), engine=engine, states=states
-    )
-    if decisions.height == 0:
+    parts = _decided_parts(session, as_of, policy, now=clock.now(), engine=engine, states=states)
+    if parts is None:
         return report
+    count, decided = parts
     done = repo.decided_accounts(session, as_of)
-    report.skipped = decisions.join(done, on="account_id", how="semi").height
-    decisions = decisions.join(done, on="account_id", how="anti")
-    if contacts.height:
-        contacts = contacts.join(done, on="account_id", how="anti")
     now = clock.now()
-    report.accounts = decisions.height
-    report.by_decision = dict(decisions["decision"].value_counts().iter_rows())
-    # Accounts no stage covers (current, not near a due date: outside collections today) are
-    # counted, not recorded; a row a day for each of them would be most of the table.
-    staged = decisions.filter(pl.col("stage").is_not_null())
-    repo.insert_decisions(session, decision_rows(staged, contacts, as_of, version.id, now))
-    if contacts.height:
-        plans = plan_rows(contacts, as_of, now)
-        contact_service.record_plans(session, plans)
-        counts: dict[str, Any] = dict(plans["status"].value_counts().iter_rows())
-        report.contacts_planned = counts.get("planned", 0)
-        report.contacts_deferred = counts.get("deferred", 0)
-        report.contacts_blocked = counts.get("blocked", 0)
-    # A learned queue's call is offered from the hour the learner chose for it (`queue_due_at`)
-    # until that hour's window ends (`queue_due_until`).
-    tasks = decisions.filter(pl.col("queue").is_not_null()).select(
-        "account_id",
-        "queue",
-        pl.col("queue_priority").alias("priority"),
-        *(
-            (
-                pl.col(f"queue_{c}")
-                if f"queue_{c}" in decisions.columns
-                else pl.lit(None, pl.Datetime("us", "UTC"))
-            ).alias(c)
-            for c in ("due_at", "due_until")
-        ),
-    )
+    by_decision: Counter[str] = Counter()
+    by_status: Counter[str] = Counter()
+    task_parts: list[pl.DataFrame] = []
+    # From here to the block's end the session is the writer's: the parts are decided in Python
+    # while the previous part's rows are written (`writes_behind`), in the same transaction.
+    with writes_behind(background=count > 1) as writer:
+        for decisions, contacts in decided:
+            report.skipped += decisions.join(done, on="account_id", how="semi").height
+            decisions = decisions.join(done, on="account_id", how="anti")
+            if contacts.height:
+                contacts = contacts.join(done, on="account_id", how="anti")
+            report.accounts += decisions.height
+            by_decision.update(dict(decisions["decision"].value_counts().iter_rows()))
+            # Accounts no stage covers (current, not near a due date: outside collections today)
+            # are counted, not recorded; a row a day for each of them would be most of the table.
+            staged = decisions.filter(pl.col("stage").is_not_null())
+            rows = decision_rows(staged, contacts, as_of, version.id, now)
+            writer.submit(repo.insert_decisions, session, rows)
+            if contacts.height:
+                plans = plan_rows(contacts, as_of, now)
+                writer.submit(contact_service.record_plans, session, plans)
+                by_status.update(dict(plans["status"].value_counts().iter_rows()))
+            task_parts.append(_tasks(decisions))
+    report.by_decision = dict(by_decision)
+    report.contacts_planned = by_status.get("planned", 0)
+    report.contacts_deferred = by_status.get("deferred", 0)
+    report.contacts_blocked = by_status.get("blocked", 0)
+    tasks = pl.concat(task_parts, how="vertical_relaxed")
     agents_service.queue_day(session, tasks, day=as_of, now=now)
     report.agent_tasks = tasks.height
     audit_service.record(
@@ -131,6 +148,50 @@ def run(
         },
     )
     return report
+
+
+def _decided_parts(
+    session: Session,
+    as_of: dt.date,
+    policy: Policy,
+    *,
+    now: dt.datetime,
+    engine: str,
+    states: pl.DataFrame | None,
+) -> tuple[int, Iterator[tuple[pl.DataFrame, pl.DataFrame]]] | None:
+    """The day's (decisions, contacts), as a count of parts and the parts, each decided when it
+    is taken (None: no open account). The local engine without learning stages decides the day
+    by `PART_ACCOUNTS` accounts (`planning.day_parts`); the others (the learner's call capacity
+    spans the day; Spark partitions the day itself) decide it whole, as one part."""
+    if engine == "local" and not policy.learns:
+        frames = read_day(session, as_of, policy, now=now, states=states)
+        if frames is None:
+            return None
+        parts = day_parts(frames, PART_ACCOUNTS)
+        return len(parts), (decide_day(part, as_of, now, policy) for part in parts)
+    decisions, contacts = plan(session, as_of, policy, now=now, engine=engine, states=states)
+    if decisions.height == 0:
+        return None
+    return 1, iter([(decisions, contacts)])
+
+
+def _tasks(decisions: pl.DataFrame) -> pl.DataFrame:
+    """The agents' tasks of the decisions that queue their account."""
+    # A learned queue's call is offered from the hour the learner chose for it (`queue_due_at`)
+    # until that hour's window ends (`queue_due_until`).
+    return decisions.filter(pl.col("queue").is_not_null()).select(
+        "account_id",
+        "queue",
+        pl.col("queue_priority").alias("priority"),
+        *(
+            (
+                pl.col(f"queue_{c}")
+                if f"queue_{c}" in decisions.columns
+                else pl.lit(None, pl.Datetime("us", "UTC"))
+            ).alias(c)
+            for c in ("due_at", "due_until")
+        ),
+    )
 
 
 def maintain_partitions(

@@ -146,6 +146,35 @@ def read_day(
     )
 
 
+def day_parts(frames: DayFrames, accounts: int) -> list[DayFrames]:
+    """The day's frames in parts of `accounts` open accounts, by ranges of account id in
+    ascending order, for `decide_day` to decide one after another: the kernel and the guard
+    decide row by row, an account's contact history goes with it, and the consents and quiet
+    hours (keyed by customer) are whole in every part, so the parts' decisions are the day's.
+    Ascending ranges keep the rows' keys in the order a whole day's write has them (the contact
+    plans' ids, given in key order, come out the same)."""
+    if frames.facts.height <= accounts:
+        return [frames]
+    ids = frames.facts["account_id"].sort()
+    starts = ids.gather(list(range(0, ids.len(), accounts))).to_list()
+    parts = []
+    for i, start in enumerate(starts):
+        in_part = (
+            pl.col("account_id").is_between(start, starts[i + 1], closed="left")
+            if i + 1 < len(starts)
+            else pl.col("account_id") >= start
+        )
+        parts.append(
+            DayFrames(
+                facts=frames.facts.filter(in_part),
+                history=frames.history.filter(in_part),
+                consents=frames.consents,
+                quiet=frames.quiet,
+            )
+        )
+    return parts
+
+
 def decide_day(
     frames: DayFrames, as_of: dt.date, now: dt.datetime, policy: Policy
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
