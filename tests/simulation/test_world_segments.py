@@ -518,3 +518,76 @@ class TestPromisesBySegment:
         )
         with pytest.raises(WorldError, match=rf"angry.yaml: .*{re.escape(where)}"):
             parse_world(text, source="angry.yaml")
+
+
+class TestLinksBySegment:
+    """A segment's own `opens_link` by channel and `promises_online`: a phone's spam filter buries
+    its texts while its app's messages are read and acted on (sms-filtered-young)."""
+
+    FILTERED = Segment(
+        name="filtered",
+        select={"age_band": ["18-24", "25-34"]},
+        responses=SegmentResponses(opens_link={"push": 0.4, "sms": 0.01}, promises_online=0.7),
+    )
+
+    def opened(self, world: World, channel: str) -> dict[int, tuple[float, float]]:
+        """Per segment (0: filtered, 1: none), the share of delivered `channel` messages whose
+        link was opened, and of those the share that ended in a promise."""
+        clock = SettableClock(local(START, 12))
+        debtors = Debtors(None, clock, world, seed=5)  # type: ignore[arg-type]  # no database read
+        ids = range(1, N + 1)
+        debtors.segment = {i: i % 2 for i in ids}
+        report = DayReport(START)
+        opened: Counter[int] = Counter()
+        promised: Counter[int] = Counter()
+        for i in ids:
+            before = report.events["link_opened"]
+            actions = debtors._respond(0, i, channel, None, report)
+            opened[i % 2] += report.events["link_opened"] - before
+            promised[i % 2] += any(a.kind == "promise" for a in actions)
+        return {k: (opened[k] / (N / 2), promised[k] / max(opened[k], 1)) for k in (0, 1)}
+
+    def test_a_segments_link_rate_holds_for_its_debtors_and_channel_only(self) -> None:
+        """Fails when `Debtors._respond` draws against the world's `opens_link` whatever the
+        segment says (tried: `own.opens(...)` replaced by `r.opens_link`: the filtered opened
+        8 % of pushes and of texts, as everyone else)."""
+        world = World(segments=[self.FILTERED])
+        push, sms, in_app = (self.opened(world, c) for c in ("push", "sms", "in_app"))
+        assert push[0][0] == pytest.approx(0.4, abs=0.015)
+        assert sms[0][0] == pytest.approx(0.01, abs=0.005)
+        assert in_app[0][0] == pytest.approx(0.08, abs=0.01)  # a channel it does not list
+        for rest in (push[1], sms[1], in_app[1]):  # the debtors in none: the world's 8 %
+            assert rest[0] == pytest.approx(0.08, abs=0.01)
+
+    def test_a_segments_online_promises_hold_for_its_debtors_only(self) -> None:
+        """Fails when `Debtors._respond` splits an opened link by the world's `promises_online`
+        whatever the segment says (tried: `own.promises_by_link(...)` replaced by
+        `r.promises_online`: the filtered promised on 30 % of their opened links)."""
+        push = self.opened(World(segments=[self.FILTERED]), "push")
+        # Of an opened link, `wants_plan` (25 %) ask for a plan; the next 70 % of the draws
+        # promise (the segment's share), the next 30 % for the rest.
+        assert push[0][1] == pytest.approx(0.7, abs=0.03)
+        assert push[1][1] == pytest.approx(0.3, abs=0.04)
+
+    def test_without_its_own_keys_a_segment_opens_and_promises_as_before(self) -> None:
+        plain = World(segments=[Segment(name="filtered", select=self.FILTERED.select)])
+        assert self.opened(plain, "push") == self.opened(World(), "push")
+
+    @pytest.mark.parametrize(
+        ("responses", "where"),
+        [
+            ("{opens_link: {push: 1.5}}", "opens_link.push"),
+            ("{opens_link: {call: 0.5}}", "opens_link: call"),
+            ("{opens_link: {fax: 0.5}}", "opens_link: fax"),
+            ("{promises_online: -0.1}", "segments.0.responses.promises_online"),
+        ],
+    )
+    def test_bad_values_and_unknown_channels_are_refused_with_where(
+        self, responses: str, where: str
+    ) -> None:
+        text = (
+            "segments:\n  - name: filtered\n    select: {age_band: ['18-24']}\n"
+            f"    responses: {responses}\n"
+        )
+        with pytest.raises(WorldError, match=rf"filtered.yaml: .*{re.escape(where)}"):
+            parse_world(text, source="filtered.yaml")

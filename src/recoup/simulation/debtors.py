@@ -291,13 +291,15 @@ class Debtors:
             actions.append(Action("dispute", account_id, reason="wrong_amount"))
             report.events["dispute"] += 1
             return actions
-        if self._draw(account_id, n, Salt.link) >= r.opens_link:
+        opens = r.opens_link if own is None else own.opens(channel, r.opens_link)
+        if self._draw(account_id, n, Salt.link) >= opens:
             return actions
         report.events["link_opened"] += 1
+        promises = r.promises_online if own is None else own.promises_by_link(r.promises_online)
         choice = self._draw(account_id, n, Salt.link_choice)
         if choice < r.wants_plan:
             actions.append(Action("plan", account_id))
-        elif choice < r.wants_plan + r.promises_online:
+        elif choice < r.wants_plan + promises:
             actions.append(Action("promise", account_id))
         return actions
 

@@ -256,13 +256,19 @@ def _condition(key: str, value: Any) -> Condition:
     return (value[0], value[1])
 
 
+# The channels whose messages carry a link a debtor may open (an agent's call has none).
+LINKED = frozenset({"sms", "push", "email", "in_app"})
+
+
 class SegmentResponses(_Part):
     """How a segment answers contact, where it differs from the world's `responses`: a channel's
     whole response (effect and days), a tone's factor, the share of a message's lift that lands by
     the local hour (replacing the world's table), the calls answered (and the share of that rate
     by the local hour of the call), the fatigue threshold, the answered calls that end in a
-    promise (the world's `calls.promise_rate`) and the promises kept by bucket (the world's
-    `promise_keep`, bucket by bucket: a bucket the segment does not list keeps the world's)."""
+    promise (the world's `calls.promise_rate`), the promises kept by bucket (the world's
+    `promise_keep`, bucket by bucket: a bucket the segment does not list keeps the world's), and
+    the links it opens by channel and the online promises (the world's `opens_link`, channel by
+    channel, and `promises_online`)."""
 
     channels: dict[str, ChannelResponse] = {}
     tone: dict[str, float] = {}
@@ -279,6 +285,14 @@ class SegmentResponses(_Part):
         None, ge=0, le=1, description="an answered call ends in a promise"
     )
     promise_keep: dict[str, float] | None = None
+    # Who acts on a message's link, by channel: the share of a delivered message's links this
+    # segment opens (the world's `responses.opens_link` for a channel not listed), and the share of
+    # those who promise online (the world's `responses.promises_online`). A phone's spam filter
+    # may bury a segment's texts while its app's messages are read.
+    opens_link: dict[str, float] = {}
+    promises_online: float | None = Field(
+        None, ge=0, le=1, description="of those who open a link, who promise"
+    )
 
     @model_validator(mode="after")
     def _known(self) -> SegmentResponses:
@@ -300,7 +314,24 @@ class SegmentResponses(_Part):
         for bucket, keep in (self.promise_keep or {}).items():
             if not 0 <= keep < 1:
                 raise ValueError(f"promise_keep.{bucket} must be at least 0 and below 1")
+        unknown = sorted(set(self.opens_link) - LINKED)
+        if unknown:
+            known = ", ".join(sorted(LINKED))
+            raise ValueError(f"opens_link: {', '.join(unknown)} (channels with a link: {known})")
+        for channel, share in self.opens_link.items():
+            if not 0 <= share <= 1:
+                raise ValueError(f"opens_link.{channel}: a share from 0 to 1")
         return self
+
+    def opens(self, channel: str, world: float) -> float:
+        """The share of this segment's delivered `channel` messages whose link is opened (the
+        world's `opens_link` when it lists none for the channel)."""
+        return self.opens_link.get(channel, world)
+
+    def promises_by_link(self, world: float) -> float:
+        """Of this segment's opened links, the share that end in a promise (the world's
+        `promises_online` when it says none)."""
+        return world if self.promises_online is None else self.promises_online
 
     def promises(self, world: float) -> float:
         """The share of this segment's answered calls that end in a promise (the world's
