@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import hypothesis.strategies as st
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 
 from recoup.compliance import load_guard
@@ -102,14 +104,17 @@ class TestSmsLength:
         assert (length.encoding, length.units, length.segments) == (encoding, units, segments)
 
 
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_POLICIES = ROOT / "src" / "recoup" / "strategy" / "policies"
+# Every policy file of the project: the shipped ones and the worlds' learners and oracles.
+POLICY_FILES = sorted(SHIPPED_POLICIES.glob("*.yaml")) + sorted(
+    (ROOT / "worlds" / "policies").glob("*.yaml")
+)
+
+
 def shipped_policy(file_name: str) -> dict:
     """A shipped policy file as plain YAML (not through the policy loader)."""
-    from pathlib import Path
-
-    import yaml
-
-    policies = Path(__file__).resolve().parents[2] / "src" / "recoup" / "strategy" / "policies"
-    return yaml.safe_load((policies / file_name).read_text(encoding="utf-8"))
+    return yaml.safe_load((SHIPPED_POLICIES / file_name).read_text(encoding="utf-8"))
 
 
 def templates_named(policy: dict) -> set[tuple[str, str, str]]:
@@ -123,9 +128,15 @@ def templates_named(policy: dict) -> set[tuple[str, str, str]]:
             if stage["name"] in (experiment.get("stages") or [])
             for arm in experiment.get("arms") or []
         ]
-        for treatment in stage.get("treatments") or []:
+        treatments = {t["id"]: t for t in stage.get("treatments") or []}
+        for treatment in treatments.values():
             for overrides in [{}, *arms]:
                 picked = {**treatment, **overrides}
+                out.add((picked["template"], picked["channel"], picked["tone"]))
+        # A learner's arms: a treatment of the stage with what the arm changes, or one of its own.
+        for arm in (stage.get("learn") or {}).get("arms") or []:
+            picked = {**treatments.get(arm.get("treatment"), {}), **arm}
+            if picked.get("channel") not in ("none", "call"):
                 out.add((picked["template"], picked["channel"], picked["tone"]))
     return out
 
@@ -134,11 +145,15 @@ class TestShippedPoliciesHaveTheirTemplates:
     """Every template a shipped policy can pick exists in every language; calls are not message
     templates. Letters are: the US policy's `late_letter` names `late_notice` (issue 22)."""
 
-    @pytest.mark.parametrize("file_name", ["cn-wallet.yaml", "us-wallet.yaml"])
-    def test_every_template_a_shipped_policy_names_is_shipped_in_every_language(
-        self, file_name: str
-    ) -> None:
-        named = {n for n in templates_named(shipped_policy(file_name)) if n[1] != "call"}
+    @pytest.mark.parametrize("path", POLICY_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+    def test_every_template_a_policy_names_is_shipped_in_every_language(self, path: Path) -> None:
+        """Every policy of the project, the worlds' learners' arms included: a learner's in-app
+        plan offer named a template that did not exist, so the dispatcher failed every such
+        contact and the learners and oracles that had it learned nothing from the inbox
+        (docs/models.md, "Eleventh session"); removing `plan_offer`'s in-app texts fails this
+        for thirteen files (tried)."""
+        policy = yaml.safe_load(path.read_text(encoding="utf-8"))
+        named = {n for n in templates_named(policy) if n[1] != "call"}
         assert named  # the file was read and has message treatments
         have = {t.key for t in shipped()}
         missing = sorted(
