@@ -138,6 +138,11 @@ def templates_named(policy: dict) -> set[tuple[str, str, str]]:
             picked = {**treatments.get(arm.get("treatment"), {}), **arm}
             if picked.get("channel") not in ("none", "call"):
                 out.add((picked["template"], picked["channel"], picked["tone"]))
+    # A hand-off queue's learned message in its call's place (tone: neutral unless it says).
+    for queue in policy.get("handoff") or []:
+        for arm in (queue.get("learn") or {}).get("arms") or []:
+            if arm.get("channel") not in ("none", "call"):
+                out.add((arm["template"], arm["channel"], arm.get("tone", "neutral")))
     return out
 
 

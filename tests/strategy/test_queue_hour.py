@@ -106,10 +106,11 @@ def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
 
 
 class TestPolicy:
-    def test_a_queue_arm_that_is_not_a_call_at_an_hour_is_refused(self) -> None:
+    def test_a_queue_call_without_an_hour_is_refused(self) -> None:
         text = POLICY.replace(
-            "{id: callers_evening, channel: call, template: mid_call_script,",
-            "{id: callers_evening, channel: sms, template: mid_call_script,",
+            """{id: callers_evening, channel: call, template: mid_call_script,
+           window: {from: "18:00", to: "20:00"}}""",
+            "{id: callers_evening, channel: call, template: mid_call_script}",
         )
         with pytest.raises(PolicyError, match="channel: call, with a window"):
             parse_policy(text, source="p.yaml")

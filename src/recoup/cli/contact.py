@@ -130,9 +130,15 @@ def learning_line(learning: dict[str, Any]) -> str:
         )
     hour = learning.get("queue_hour")
     if hour:
-        # The queue's none arm: the account was given no call from the queue that day.
+        # The queue's none arm: the account was given no call from the queue that day; a
+        # message arm: that message in the call's place.
+        channel = hour.get("channel") or "call"
         what = (
-            "no call today" if hour.get("channel") == "none" else f"call from {hour['window_from']}"
+            "no call today"
+            if channel == "none"
+            else f"call from {hour['window_from']}"
+            if channel == "call"
+            else f"{channel} from {hour['window_from']} in place of the call"
         )
         parts.append(
             f"queue {hour['queue']}: {what}, arm {hour['arm']} "

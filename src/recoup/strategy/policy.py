@@ -434,10 +434,12 @@ def _build(r: _Reader, text: str, source: str) -> Policy:
 
 
 def _queue(q: _Reader, seen: set[str]) -> Queue:
-    """A hand-off queue; with `learn:`, the learner chooses the hour of its call: every arm a
-    call with a window (when the call is offered to the agents), at least two arms, and at most
-    one `channel: none` arm (no call today: the account gets no task from the queue that day),
-    which has no window and needs a call arm beside it."""
+    """A hand-off queue; with `learn:`, the learner chooses what the queue does for an account
+    today: its call at an hour (`channel: call` with a window: when the call is offered to the
+    agents), a message in place of the call (another channel, with its template and a window:
+    the account leaves the queue for the day and gets that message, on a day the stage sends it
+    nothing), or, at most once, no call today (`channel: none`, no window, beside a call arm).
+    At least two arms, one of them a call at an hour."""
     q.only("queue", "when", "priority", "learn")
     learn = None
     if q.raw.get("learn") is not None:
@@ -447,12 +449,20 @@ def _queue(q: _Reader, seen: set[str]) -> Queue:
         for arm in learn.arms:
             if arm.channel == NO_CONTACT:
                 continue
-            if arm.channel != "call" or arm.window is None:
+            if arm.window is None:
                 raise block.error(
                     f"arm {arm.id!r}: a queue's learned arms are its call at an hour "
-                    "(channel: call, with a window) or no call today (channel: none)",
+                    "(channel: call, with a window), a message at an hour in its place "
+                    "(another channel, with a template and a window) or no call today "
+                    "(channel: none)",
                     "arms",
                 )
+        if not any(a.channel == "call" for a in learn.arms):
+            raise block.error(
+                "a queue's learn block needs its call at an hour (channel: call, with a "
+                "window) among its arms: without it the queue would never call",
+                "arms",
+            )
     return Queue(q.name("queue"), q.condition("when"), q.number("priority", default=0), learn)
 
 

@@ -94,9 +94,10 @@ def _rewards(
     )
     # A stage's choice is one row; the hour of a learned queue's call (`queue_hour`) another,
     # kept under the queue's name (`queue:<name>`): its cost is the agent's call when one was
-    # placed to the account that day (a dial refused costs nothing), and nothing when the arm
-    # was no call today (`channel: none`; records from before it was written name no channel:
-    # every arm was a call).
+    # placed to the account that day (a dial refused costs nothing), the message's when the arm
+    # was a message in the call's place and it was sent, and nothing when the arm was no call
+    # today (`channel: none`; records from before it was written name no channel: every arm
+    # was a call).
     stages = explained.filter(pl.col("stage").is_not_null()).select(
         "account_id",
         "as_of_date",
@@ -167,7 +168,9 @@ def _rewards(
         .join(sent, on=["account_id", "as_of_date", "arm"], how="left")
         .join(dials, on=["account_id", "as_of_date"], how="left")
         .with_columns(
-            pl.when(pl.col("_queue"))
+            # A queue's call is paid for when dialled; a message in its place (or a stage's
+            # contact) when handed to its provider under the arm's id.
+            pl.when(pl.col("_queue") & (pl.col("channel") == "call"))
             .then(pl.col("_dialled").fill_null(False))
             .otherwise(pl.col("_sent").fill_null(False))
             .alias("_sent")

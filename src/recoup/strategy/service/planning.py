@@ -564,9 +564,9 @@ def _learn_queue_hours(
     consents: pl.DataFrame,
     quiet: pl.DataFrame,
 ) -> pl.DataFrame:
-    """The hour of a learned hand-off queue's call: for every account the queue holds today, its
-    arms (calls at an hour) checked by the guard at their window's start (an hour it blocks is
-    never a candidate), then the bandit picks per account and context cell. Without a none arm
+    """What a learned hand-off queue does for each account it holds today: its arms (calls at an
+    hour, a message in the call's place, no call) checked by the guard at their window's start
+    (an hour it blocks is never a candidate), then the bandit picks per account and context cell. Without a none arm
     the account stays in the queue whatever the hour (the floor: the call is not the learner's
     to drop); the chosen arm's moment becomes `queue_due_at`, before which the agents are not
     offered the task, and its window's end `queue_due_until`, from which they are not offered it
@@ -578,7 +578,13 @@ def _learn_queue_hours(
     leaves the queue for the day (`queue` and `queue_priority` null, so the daily run opens no
     task for it), and `learning.queue_hour` names the queue and the none arm. The none arm is
     always allowed, so an account whose every hour the guard blocks is skipped (one choice: it
-    teaches the arms nothing)."""
+    teaches the arms nothing).
+
+    A message arm (a channel other than a call) is the queue's contact by another way: a
+    candidate only on a day the account's decision sends nothing (one contact a day: the stage's
+    comes first), and when picked the account leaves the queue for the day, as with the none arm,
+    and the decision becomes that message (treatment: the arm's id), checked again with the
+    day's other contacts. A contact replaces a call: the stage's contact budget is not asked."""
     due = [
         pl.lit(None, pl.Datetime("us", "UTC")).alias("queue_due_at"),
         pl.lit(None, pl.Datetime("us", "UTC")).alias("queue_due_until"),
@@ -607,6 +613,8 @@ def _learn_queue_hours(
                     "stage": stage,
                     "arm": arm.id,
                     "_channel": arm.channel,
+                    "_template": arm.template,
+                    "_tone": arm.tone,
                     "_from": arm.window.start if arm.window else None,
                     "_to": arm.window.end if arm.window else None,
                     "_cost": float(learning.costs.get(arm.channel, 0)),
@@ -614,8 +622,11 @@ def _learn_queue_hours(
                 }
             )
             if in_queue.height:
+                holds = arm.when.fill_null(False)
+                if arm.channel not in ("call", NO_CONTACT):
+                    holds = holds & (pl.col("decision") != "contact")  # one contact a day
                 options.append(
-                    in_queue.filter(arm.when.fill_null(False))
+                    in_queue.filter(holds)
                     .select("account_id", "stage", "_cell")
                     .with_columns(pl.lit(arm.id).alias("arm"))
                 )
@@ -625,6 +636,8 @@ def _learn_queue_hours(
             "stage": pl.String,
             "arm": pl.String,
             "_channel": pl.String,
+            "_template": pl.String,
+            "_tone": pl.String,
             "_from": pl.String,
             "_to": pl.String,
             "_cost": pl.Float64,
@@ -667,6 +680,10 @@ def _learn_queue_hours(
             pl.when(pl.col("scheduled_at").is_not_null())
             .then(pl.col("due_until"))
             .alias("queue_due_until"),
+            pl.col("arm").alias("_q_arm"),
+            pl.col("_template").alias("_q_template"),
+            pl.col("_tone").alias("_q_tone"),
+            pl.col("_to").alias("_q_to"),
             pl.struct(
                 pl.col("stage").str.strip_prefix(QUEUE_STAGE_PREFIX).alias("queue"),
                 pl.col("cell"),
@@ -689,11 +706,28 @@ def _learn_queue_hours(
     ]
     picked = pl.concat(explained)
     out = decisions.join(picked, on="account_id", how="left")
-    # No call today: the account leaves the queue for the day (no task; decided again tomorrow).
-    skipped = pl.col("_queue_hour").struct.field("channel") == NO_CONTACT
+    # No call today, or a message in its place: the account leaves the queue for the day (no
+    # task; decided again tomorrow); a message becomes the day's contact.
+    channel = pl.col("_queue_hour").struct.field("channel")
+    messaged = (~channel.is_in(["call", NO_CONTACT])).fill_null(False)
+    skipped = (channel == NO_CONTACT).fill_null(False) | messaged
     out = out.with_columns(
-        pl.when(skipped.fill_null(False)).then(None).otherwise(pl.col(c)).alias(c)
-        for c in ("queue", "queue_priority")
+        *(
+            pl.when(skipped).then(None).otherwise(pl.col(c)).alias(c)
+            for c in ("queue", "queue_priority", "queue_due_at", "queue_due_until")
+        ),
+        pl.when(messaged).then(pl.lit("contact")).otherwise(pl.col("decision")).alias("decision"),
+        *(
+            pl.when(messaged).then(source).otherwise(pl.col(column)).alias(column)
+            for column, source in (
+                ("treatment", pl.col("_q_arm")),
+                ("channel", channel),
+                ("template", pl.col("_q_template")),
+                ("tone", pl.col("_q_tone")),
+                ("window_from", pl.col("_queue_hour").struct.field("window_from")),
+                ("window_to", pl.col("_q_to")),
+            )
+        ),
     )
     if "learning" not in out.columns:
         out = out.with_columns(pl.lit(None, LEARNING).alias("learning"))
