@@ -258,6 +258,41 @@ class TestSending:
         assert [c.status for c in contacts(session, account)] == ["cancelled"]
         assert spooled(tmp_path, "push") == []
 
+    def test_a_pause_stops_its_account_alone_in_a_batch(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        tmp_path: Path,
+    ) -> None:
+        # The pauses holding now are remembered per account for the batch's check. Catches them
+        # remembered under a wider key (the product, the customer, or once for the batch): the
+        # account checked second would get the first one's answer.
+        clock.set(shanghai(AS_OF, 9))
+        free, paused = late_account(session, clock), late_account(session, clock)
+        plan_day(session, clock)
+        delinquency_service.add_pause(
+            session,
+            paused,
+            start=AS_OF,
+            end=None,
+            kind=PauseKind.hardship,
+            reason="hardship: job loss",
+            by="agent:2",
+            clock=clock,
+        )
+        session.commit()
+        [a], [b] = contacts(session, free), contacts(session, paused)
+        assert a.id < b.id
+        at_its_moment(clock, max(a, b, key=lambda c: c.scheduled_at or clock.now()))
+        assert drain(dispatcher(sessions, clock, spool(tmp_path))) == {"sent": 1, "cancelled": 1}
+        assert [c.status for c in contacts(session, free)] == ["sent"]
+        [stopped] = contacts(session, paused)
+        assert (stopped.status, stopped.reasons) == (
+            "cancelled",
+            ["account paused (hardship: job loss)"],
+        )
+
     def test_an_opt_out_since_planning_blocks(
         self,
         session: Session,
