@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from recoup.compliance import localtime
 from recoup.compliance.codes import UNRECORDED
 from recoup.compliance.packs import CapRule
-from recoup.compliance.tally import Event, Subject, counted, tally, windowed
+from recoup.compliance.tally import Event, Subject, counted, tally, tally_all, windowed
 
 pytestmark = pytest.mark.pure
 UTC = dt.UTC
@@ -162,6 +162,38 @@ class TestTheShortCuts:
         ]
         subject = Subject(now, tuple(zones))
         assert tally(cap, past, subject) == windowed(cap, counted(cap, past, subject), subject)
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        windows=st.lists(
+            st.tuples(st.sampled_from(WINDOWS), st.integers(0, 3)), min_size=1, max_size=4
+        ),
+        now=instants,
+        zones=st.lists(st.sampled_from(ZONES), min_size=1, max_size=3, unique=True),
+        history=st.lists(st.integers(-40 * 24 * 60, 60), max_size=3),
+    )
+    def test_every_cap_at_once_is_each_cap_by_the_general_path(
+        self,
+        windows: list[tuple[tuple[str, int], int]],
+        now: dt.datetime,
+        zones: list[str],
+        history: list[int],
+    ) -> None:
+        # `tally_all` answers an empty history for every cap at once. Catches that short cut
+        # taken with a history (counted events reported as none) or for a cap of at most 0 (none
+        # counted is already at its limit: its release must still be computed).
+        caps = [  # a rolling window's release is undefined at 0 (no cap of a pack has one)
+            replace(rule(kind, n, maximum=max(maximum, kind == "minutes")), id=f"c{i}")
+            for i, ((kind, n), maximum) in enumerate(windows)
+        ]
+        past = [
+            Event(at=now + dt.timedelta(minutes=m), channel="call", result="connected")
+            for m in history
+        ]
+        subject = Subject(now, tuple(zones))
+        assert tally_all(caps, past, subject) == {
+            cap.id: windowed(cap, counted(cap, past, subject), subject) for cap in caps
+        }
 
     @settings(max_examples=300, deadline=None)
     @given(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from recoup.channels import Accepted, Adapter, Outgoing
 from recoup.channels.spool import SpoolAdapter
+from recoup.contact import repository as contact_repository
 from recoup.contact.dispatch import DispatchConfig
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import SettableClock
@@ -104,6 +105,30 @@ def spooled(tmp_path: Path, channel: str) -> list[dict[str, object]]:
         json.loads(p.read_text(encoding="utf-8"))
         for p in sorted((tmp_path / "spool" / channel).glob("*.json"))
     ]
+
+
+class TestClaimedRows:
+    def test_a_claimed_contact_reads_as_the_statements_row(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        # The claim reads its contacts as named tuples made from the statement's rows (cheaper to
+        # read by name). Catches a record that leaves out, renames, reorders or converts a column.
+        clock.set(shanghai(AS_OF, 9))
+        for _ in range(2):
+            late_account(session, clock)
+        plan_day(session, clock)
+        first = session.scalars(select(ContactPlan).order_by(ContactPlan.id)).first()
+        assert first is not None
+        first.handed_at, first.language = clock.now(), "en"  # a value where the other has None
+        session.flush()
+        ids = [c.id for c in session.scalars(select(ContactPlan).order_by(ContactPlan.id))]
+        records = contact_repository.contacts(session, ids)
+        rows = list(session.execute(contact_repository.contacts_statement(session, ids)))
+        assert len(records) == len(rows) == 2
+        for record, row in zip(records, rows, strict=True):
+            assert record._asdict() == row._asdict()
+            assert [type(v) for v in record] == [type(v) for v in row]
+            assert all(getattr(record, k) == v for k, v in row._asdict().items())
 
 
 class TestSending:
@@ -257,6 +282,41 @@ class TestSending:
         drain(dispatcher(sessions, clock, spool(tmp_path)))
         assert [c.status for c in contacts(session, account)] == ["cancelled"]
         assert spooled(tmp_path, "push") == []
+
+    def test_a_pause_stops_its_account_alone_in_a_batch(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        tmp_path: Path,
+    ) -> None:
+        # The pauses holding now are remembered per account for the batch's check. Catches them
+        # remembered under a wider key (the product, the customer, or once for the batch): the
+        # account checked second would get the first one's answer.
+        clock.set(shanghai(AS_OF, 9))
+        free, paused = late_account(session, clock), late_account(session, clock)
+        plan_day(session, clock)
+        delinquency_service.add_pause(
+            session,
+            paused,
+            start=AS_OF,
+            end=None,
+            kind=PauseKind.hardship,
+            reason="hardship: job loss",
+            by="agent:2",
+            clock=clock,
+        )
+        session.commit()
+        [a], [b] = contacts(session, free), contacts(session, paused)
+        assert a.id < b.id
+        at_its_moment(clock, max(a, b, key=lambda c: c.scheduled_at or clock.now()))
+        assert drain(dispatcher(sessions, clock, spool(tmp_path))) == {"sent": 1, "cancelled": 1}
+        assert [c.status for c in contacts(session, free)] == ["sent"]
+        [stopped] = contacts(session, paused)
+        assert (stopped.status, stopped.reasons) == (
+            "cancelled",
+            ["account paused (hardship: job loss)"],
+        )
 
     def test_an_opt_out_since_planning_blocks(
         self,

@@ -119,9 +119,14 @@ def windowed(rule: CapRule, times: list[dt.datetime], subject: Subject) -> Tally
             return _calendar_window(times, start, end, rule.max)
 
 
+_NONE = Tally(0)
+
+
 def tally_all(
     rules: Sequence[CapRule], events: Sequence[Event], subject: Subject
 ) -> dict[str, Tally]:
+    if not events:  # `tally`'s short cut for every cap at once: no history, nothing counted
+        return {r.id: _NONE if r.max > 0 else windowed(r, [], subject) for r in rules}
     return {r.id: tally(r, events, subject) for r in rules}
 
 

@@ -631,6 +631,9 @@ class _Context:
     history: dict[int, list[tuple[dt.datetime, str, int, str | None]]]
     templates: Mapping[tuple[str, str, str, str], Any]
     promises: Mapping[int, tuple[int, dt.date]] = field(default_factory=dict)
+    # The pauses holding now, by (account, product): asked twice a contact (`_account`, `_guard`)
+    # of the same moment, the same for an account's every contact in the batch.
+    paused_now: dict[tuple[int, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     def check(self, r: Any, channels: Sequence[str]) -> _Verdict:
         service = r.purpose == "service"
@@ -794,14 +797,18 @@ class _Context:
             return "the overdue amount was paid since the contact was planned"
         return None
 
-    def _paused(self, r: Any) -> list[tuple[str, str]]:
+    def _paused(self, r: Any) -> tuple[tuple[str, str], ...]:
         """The (kind, reason) of the pauses holding on the account's business date now."""
-        day = self.now.astimezone(ZoneInfo(self.zones.get(r.product_code, "UTC"))).date()
-        return [
-            (kind, reason)
-            for kind, reason, start, end in self.pauses.get(r.account_id, [])
-            if start <= day and (end is None or end >= day)
-        ]
+        key = (r.account_id, r.product_code)
+        found = self.paused_now.get(key)
+        if found is None:
+            day = self.now.astimezone(ZoneInfo(self.zones.get(r.product_code, "UTC"))).date()
+            found = self.paused_now[key] = tuple(
+                (kind, reason)
+                for kind, reason, start, end in self.pauses.get(r.account_id, [])
+                if start <= day and (end is None or end >= day)
+            )
+        return found
 
     def counted(self, r: Any) -> None:
         """A contact of this batch is leaving: the next ones of the batch count it in their caps
