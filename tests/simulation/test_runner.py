@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from recoup.arrangements import offers as arrangement_offers
 from recoup.audit.contacts import audit_contacts
 from recoup.bootstrap import init_database
 from recoup.contact.dispatch import DispatchConfig
@@ -21,6 +22,7 @@ from recoup.models import ContactPlan, Conversation, ConversationTurn, Payment
 from recoup.simulation.debtors import Debtors
 from recoup.simulation.runner import Simulation, SimulationResult, local
 from recoup.simulation.world import Portfolio, Responses, Wallet, World
+from recoup.strategy import service as strategy_service
 from tests.conftest import MASTER
 from tests.strategy.test_daily_run import policy_text
 
@@ -243,3 +245,29 @@ def test_debtors_take_up_the_promise_the_assistants_alternatives_offer(tmp_path:
         ).scalar()
     # Each answer made its promise (a conversation may hold another, from a later message).
     assert taken_up >= answered
+
+
+def test_the_offers_a_reply_in_words_asks_for_are_worked_out_with_the_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The assistant answers about the customer's oldest open account, which is not always the
+    account the debtor's text was about: the batch works out the offers of every account of a
+    debtor who may write in words up front, so none is worked out on its own in a batch unless
+    the batch changed it (its re-decision noted). Without the customer's other accounts in
+    `Debtors.act`'s batch, the answers about them each worked out their offers alone: this
+    fails."""
+    alone: list[int] = []
+    through = strategy_service.offers
+
+    def counting(session: Session, account_id: int, **kwargs: Any) -> Any:
+        in_batch = session.info.get(arrangement_offers.OFFERED) is not None
+        if in_batch and not strategy_service.redecision_pending(session, account_id):
+            alone.append(account_id)
+        return through(session, account_id, **kwargs)
+
+    monkeypatch.setattr(strategy_service, "offers", counting)
+    talkative = Responses(opens_link=0.5, replies_in_words=1.0)
+    result, _ = simulate(tmp_path, "asked", days=4, accounts=1000, responses=talkative)
+    assert result.total("replied_in_words") > 0
+    assert result.total("assistant:promise_to_pay") > 0
+    assert alone == []

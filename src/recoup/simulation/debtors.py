@@ -119,6 +119,7 @@ class Debtors:
         self.mixes: dict[str, behaviour.Mix] | None = None
         self.zone: dict[int, zoneinfo.ZoneInfo] = {}
         self.writes: dict[int, str] = {}  # the language each debtor writes in (`WRITES`)
+        self.held_with: dict[int, list[int]] = {}  # account -> every account of its customer
         self.repeat: set[int] = set()
         self.personal: set[tuple[str, str, str]] = set()
         self.deliveries: list[dict[str, Any]] = []
@@ -165,9 +166,14 @@ class Debtors:
         )
         self.zone = {}
         self.writes = {}
-        for account_id, j in self.accounts.select("account_id", "jurisdiction").iter_rows():
+        held: dict[int, list[int]] = {}
+        for account_id, customer_id, j in self.accounts.select(
+            "account_id", "customer_id", "jurisdiction"
+        ).iter_rows():
             self.zone[account_id] = zoneinfo.ZoneInfo(jurisdiction_zones(j)[0])
             self.writes[account_id] = WRITES.get(str(j).split("-")[0], "en")
+            held.setdefault(customer_id, []).append(account_id)
+        self.held_with = {a: ids for ids in held.values() for a in ids}
 
     def assign(self, day: dt.date) -> None:
         """Segments for the debtors not yet in one, in a world whose segments select: chosen by
@@ -354,9 +360,17 @@ class Debtors:
         # each owes), and the accounts in one query (held here: the session's identity map keeps
         # unchanged objects only while someone does).
         touched = {a.account_id for a in actions if a.kind in ARRANGED_OR_CASE}
+        # The offers worked out up front: the arranging accounts', and for a debtor who may
+        # write in words those of every account of theirs, since the assistant answers about
+        # the customer's oldest open account, not always the one the text was about (else
+        # worked out one account at a time when asked, at about the cost of the whole batch's).
+        offered = set(arranging)
+        for a in actions:
+            if a.kind in WORDS and a.account_id in self.number:
+                offered.update(self.held_with.get(a.account_id, ()))
         with (
             self.sessions.begin() as session,
-            arrangement_offers.batch(session, arranging, clock=self.clock, positions_of=touched),
+            arrangement_offers.batch(session, offered, clock=self.clock, positions_of=touched),
         ):
             owed = delinquency_repo.amounts_owed(session, list(arranging))
             accounts = ledger_repo.AccountRepository(session).by_ids(touched) if touched else {}
