@@ -157,13 +157,19 @@ def history(
             "at": UTC_INSTANT,
         },
     ))  # fmt: skip
+    paid = select(Allocation.bill_id, func.sum(Allocation.amount_minor), Allocation.value_date)
+    if kept is None:  # only the wanted bills' (a join with the bills)
+        paid = paid.join(Bill, Bill.id == Allocation.bill_id).where(wanted)
+    else:
+        # The kept accounts' allocations by their own account_id (an account's allocations are
+        # its payments to its bills, `models.payment.Allocation`), without the join: those of
+        # bills the bills' read leaves out are read too, and count for nothing (every feature
+        # reads allocations through the bills frame's bill ids).
+        paid = only(paid, Allocation.account_id)
     reads.append((
-        only(
-            select(Allocation.bill_id, func.sum(Allocation.amount_minor), Allocation.value_date)
-            .join(Bill, Bill.id == Allocation.bill_id)
-            .where(wanted, Allocation.value_date <= until),
-            Bill.account_id,
-        ).group_by(Allocation.bill_id, Allocation.value_date),
+        paid.where(Allocation.value_date <= until).group_by(
+            Allocation.bill_id, Allocation.value_date
+        ),
         f.SCHEMAS["allocations"],
     ))  # fmt: skip
     reads.append((
