@@ -364,8 +364,8 @@ def score_day(session: Session, day: dt.date, *, clock: Clock, engine: str = "lo
 
 def _read_for(kinds: Iterable[str]) -> str:
     """The accounts the day's read keeps for the active kinds (`repo.history(owing=...)`):
-    p_pay alone scores only the accounts with money overdue, a third of those owing anything on
-    the benchmark's portfolio; p_roll needs every account owing."""
+    p_pay alone scores only the accounts with money overdue (117,441 of the 316,375 owing
+    anything on the benchmark's 1,000,000 accounts); p_roll needs every account owing."""
     return "overdue" if set(kinds) == {"p_pay"} else "anything"
 
 
