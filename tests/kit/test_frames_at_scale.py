@@ -1,7 +1,7 @@
 """What the daily run's speed rests on, holding its results: `kit.db.ids_in` (a long id list
 rendered inline, `IdsIn`, selects exactly the rows a bound IN list selects, on SQLite and on
 PostgreSQL, through `frames.read_frame` and through a plain `session.execute`), the constant
-instant column, and COPY's text of a column of one instant."""
+instant column, COPY's text of a column of one instant, and `frames.kept_ids`."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ import datetime as dt
 
 import polars as pl
 import pytest
-from sqlalchemy import CTE, Integer, literal, select, text
+from sqlalchemy import CTE, Integer, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from recoup.kit import db, frames
+from recoup.kit.clock import SettableClock
+from recoup.models import Account, Customer
+from tests.factories import create_account
 
 N = 3000
 
@@ -279,3 +282,28 @@ class TestBinaryCopyIn:
         session.execute(text("CREATE TEMP TABLE copy_small (i integer) ON COMMIT DROP"))
         with pytest.raises(ValueError, match="out of range"):
             frames._copy_in(session, "copy_small", pl.DataFrame({"i": [1, 2**31]}))
+
+
+class TestKeptIds:
+    """`frames.kept_ids`: a read's keys computed once (the daily score's accounts in a
+    population), then used by every frame's read."""
+
+    def test_the_ids_are_computed_once_distinct_and_a_second_call_replaces_them(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        # Kept, not inlined: a row changed after the call leaves the kept ids as they were.
+        # `kept_ids` returning the statement itself (each read computing it again, the cost this
+        # saves) fails the second assertion.
+        first = create_account(session, clock)
+        customer = session.get(Customer, first.customer_id)
+        create_account(session, clock, customer=customer)  # the same customer again
+        other = create_account(session, clock)
+        kept = frames.kept_ids(
+            session, select(Account.customer_id).where(Account.currency == "CNY")
+        )
+        want = {first.customer_id, other.customer_id}
+        assert sorted(session.scalars(kept)) == sorted(want)  # distinct: the customer once
+        session.execute(update(Account).where(Account.id == other.id).values(currency="USD"))
+        assert set(session.scalars(kept)) == want  # computed when kept, not at each read
+        again = frames.kept_ids(session, select(Account.id).where(Account.id == other.id))
+        assert list(session.scalars(again)) == [other.id]

@@ -197,6 +197,26 @@ class TestValuesAsOfADate:
         assert together.equals(apart)
 
 
+class TestCost:
+    def test_the_running_totals_are_computed_once_a_compute(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # The bills' running totals (allocations summed by bill and value date) are joined three
+        # times: what was paid by D, by the due date, and the day each bill was paid off. Computed
+        # once and shared (the features of 316,375 accounts in 0.95 s instead of 1.6 s); each
+        # join computing its own again, as before, fails here (three calls, or none).
+        calls: list[int] = []
+        real = f._running
+
+        def counted(h: f.History) -> pl.DataFrame:
+            calls.append(1)
+            return real(h)
+
+        monkeypatch.setattr(f, "_running", counted)
+        f.compute(history(), [D])
+        assert len(calls) == 1
+
+
 class TestNoLeakage:
     """Every feature as of D is the same when rows dated after D are added. Each `<= D` filter in
     `risk.features` is what this catches: drop one (e.g. `value_date <= d` on allocations, the

@@ -172,6 +172,18 @@ def _activity(s: Session, account: Account) -> None:
     s.flush()
 
 
+def _not_yet_due(s: Session) -> list[Account]:
+    """Two accounts owing only a bill due after AS_OF (in p_roll's population, not p_pay's): what
+    the portfolio lacks."""
+    clock = clock_at(AS_OF)
+    out = []
+    for amount in (8_000, 12_000):
+        account = create_account(s, clock, opened=dt.date(2026, 1, 1))
+        add_bill(s, clock, account, AS_OF + dt.timedelta(days=12), amount)
+        out.append(account)
+    return out
+
+
 class TestScoreDay:
     def test_every_open_account_owing_is_scored_with_drift(self, history_session: Session) -> None:
         s, clock = history_session, clock_at(AS_OF)
@@ -197,23 +209,87 @@ class TestScoreDay:
         assert "score" in {d.feature for d in drift}
         assert {d.level for d in drift} <= {"ok", "watch", "alert"}
 
+    @pytest.mark.parametrize("owing", ["anything", "overdue"])
     def test_reading_only_the_accounts_owing_changes_no_populations_features(
-        self, history_session: Session
+        self, history_session: Session, owing: str
     ) -> None:
-        # The daily score reads only accounts with a bill not paid off by the day (`owing_only`):
-        # exact only if every account in a population has one. A filter that leaves out owing
-        # accounts (tried: only the unpaid bills not yet due, `due_date > until`) fails here.
-        def populations(owing_only: bool) -> dict[str, pl.DataFrame]:
-            h = risk_service.repo.history(
-                history_session, since=AS_OF, until=AS_OF, owing_only=owing_only
-            )
+        # The daily score reads only accounts with a bill not paid off by the day ("anything",
+        # p_roll's population) or with such a bill due by the day ("overdue", p_pay's): exact
+        # only if every account in the population has one. A filter that leaves out accounts of
+        # the population (tried: only the unpaid bills not yet due, `due_date > until`, and for
+        # "overdue" the bills due before the day, `due_date < until`) fails here.
+        def populations(owing: str | None) -> dict[str, pl.DataFrame]:
+            h = risk_service.repo.history(history_session, since=AS_OF, until=AS_OF, owing=owing)
             computed = features.compute(h, [AS_OF])
             return {k: computed.filter(features.population(k)) for k in features.KINDS}
 
-        everyone, owing = populations(False), populations(True)
-        for kind in features.KINDS:
+        kinds = features.KINDS if owing == "anything" else ("p_pay",)
+        _not_yet_due(history_session)
+        everyone, kept = populations(None), populations(owing)
+        for kind in kinds:
             assert everyone[kind].height > 0
-            assert owing[kind].equals(everyone[kind])
+            assert kept[kind].equals(everyone[kind])
+
+    def test_with_p_pay_alone_the_day_reads_only_the_accounts_overdue(
+        self, history_session: Session, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # p_pay scores only the accounts with money overdue, so the day's read keeps only those;
+        # with p_roll active too, every account owing. Reading every account owing whatever is
+        # active (`_read_for` returning "anything") fails the first half; reading only the
+        # overdue with p_roll active (a wrong choice) fails the second, and the scores' test.
+        s, clock = history_session, clock_at(AS_OF)
+        _not_yet_due(s)
+        everyone = features.compute(risk_service.repo.history(s, since=AS_OF, until=AS_OF), [AS_OF])
+        overdue = set(everyone.filter(pl.col("overdue_minor") > 0)["account_id"])
+        owing = set(everyone.filter(pl.col("outstanding_minor") > 0)["account_id"])
+        assert overdue < owing  # some accounts owe only bills not yet due
+        read: list[features.History] = []
+        real = risk_service.repo.history
+
+        def spy(*args: object, **kwargs: object) -> features.History:
+            out = real(*args, **kwargs)  # type: ignore[arg-type]
+            read.append(out)
+            return out
+
+        monkeypatch.setattr(risk_service.repo, "history", spy)
+        risk_service.activate(s, train(s, "p_pay"), actor="wei", clock=clock)
+        risk_service.score_day(s, AS_OF, clock=clock)
+        assert set(read[-1].accounts["account_id"]) == overdue
+        risk_service.activate(s, train(s, "p_roll"), actor="wei", clock=clock)
+        risk_service.score_day(s, AS_OF, clock=clock)
+        assert set(read[-1].accounts["account_id"]) == owing
+
+    @pytest.mark.parametrize("kinds", [("p_pay",), ("p_roll",), ("p_pay", "p_roll")])
+    def test_the_days_scores_are_the_scores_of_everyones_features(
+        self, history_session: Session, kinds: tuple[str, ...]
+    ) -> None:
+        # Whatever the day's read leaves out, each score is the active model's prediction on the
+        # account's features from a read of every account (the step before its read was cut to
+        # the active kinds' populations). Keeping too few accounts, or a frame cut wrongly, fails
+        # here (tried: the "overdue" read with p_roll active: accounts owing only bills not yet
+        # due went unscored).
+        s, clock = history_session, clock_at(AS_OF)
+        for kind in kinds:
+            risk_service.activate(s, train(s, kind), actor="wei", clock=clock)
+        for account in [
+            *s.execute(select(Account).order_by(Account.id).limit(5)).scalars(),
+            *_not_yet_due(s),
+        ]:
+            _activity(s, account)  # every other frame the history reads
+        risk_service.score_day(s, AS_OF, clock=clock)
+        everyone = features.compute(risk_service.repo.history(s, since=AS_OF, until=AS_OF), [AS_OF])
+        active = risk_service.repo.RiskModelRepository(s).active()
+        for kind in kinds:
+            population = everyone.filter(features.population(kind))
+            expected = tabular.predict(risk_service.engine_model(active[kind]), population)
+            rows = s.execute(
+                select(AccountScore.account_id, AccountScore.score)
+                .where(AccountScore.as_of_date == AS_OF, AccountScore.kind == kind)
+                .order_by(AccountScore.account_id)
+            ).all()
+            want = sorted(zip(population["account_id"].to_list(), expected.tolist(), strict=True))
+            assert len(rows) == len(want) > 0
+            assert [(r.account_id, r.score) for r in rows] == want
 
     def test_one_accounts_read_gives_its_features_as_everyones_read_does(
         self, history_session: Session

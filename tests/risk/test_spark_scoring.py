@@ -67,7 +67,7 @@ class TestSparkScoresAsLocal:
         assert on_spark[1] == local[1]
         # The features behind them, column by column (the small model's scores take few values,
         # so a feature gone wrong may leave them be): the populations as the whole history gives.
-        history = risk_service.repo.history(s, since=AS_OF, until=AS_OF, owing_only=True)
+        history = risk_service.repo.history(s, since=AS_OF, until=AS_OF, owing="anything")
         everyone = features.compute(history, [AS_OF])
         artefacts = {
             k: row.artefact for k, row in risk_service.repo.RiskModelRepository(s).active().items()

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 from sqlalchemy import (
+    BigInteger,
     Column,
     Index,
     MetaData,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     TextClause,
     bindparam,
     delete,
+    insert,
     literal_column,
     select,
     text,
@@ -111,6 +113,37 @@ def read_frame_matching(
     finally:
         if not postgres:
             session.execute(delete(_MATCHING))
+
+
+# The temporary table `kept_ids` holds a read's keys in (one per connection).
+_KEPT = Table("tmp_kept_ids", MetaData(), Column("id", BigInteger), prefixes=["TEMPORARY"])
+
+
+def kept_ids(session: Session, stmt: Select[Any]) -> Select[Any]:
+    """The distinct ids `stmt` selects (one integer column), computed once by the server into a
+    temporary table, and a `select` of them to filter later reads by (`column.in_(...)`).
+
+    For several reads filtered by the same subquery: inlined in each, the server computes it
+    again for every read (a scan of a big table each time); kept, it is computed once and each
+    read joins a small, analysed table. The table lives until the transaction ends (PostgreSQL)
+    or is emptied by the next call (SQLite); a second call in the same transaction replaces the
+    ids, so the select is valid only until then. No key on PostgreSQL: the reads hash-join the
+    ids, and building a primary key's index cost about a quarter of the table's time."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(
+            text("CREATE TEMP TABLE IF NOT EXISTS tmp_kept_ids (id bigint) ON COMMIT DROP")
+        )
+        session.execute(text("TRUNCATE tmp_kept_ids"))
+    else:
+        session.execute(
+            text("CREATE TEMP TABLE IF NOT EXISTS tmp_kept_ids (id INTEGER PRIMARY KEY)")
+        )
+        session.execute(delete(_KEPT))
+    session.execute(insert(_KEPT).from_select(["id"], stmt.distinct()))
+    if postgres:
+        session.execute(text("ANALYZE tmp_kept_ids"))  # the planner sees how few they are
+    return select(_KEPT.c.id)
 
 
 def read_frames(

@@ -312,10 +312,10 @@ def _snapshots(history: History, dates: Sequence[dt.date]) -> pl.DataFrame:
     )
 
 
-def _paid_by(history: History, pairs: pl.LazyFrame, at_column: str) -> pl.LazyFrame:
-    """`pairs` (bill_id and a date column `at_column`) with `paid`: the bill's allocations valued
-    on or before that date (an as-of join on the bill's running total)."""
-    running = (
+def _running(history: History) -> pl.DataFrame:
+    """Per bill and value date, `paid`: the bill's allocations valued on or before that date (the
+    running total), sorted by value date for the as-of joins."""
+    return (
         history.allocations.lazy()
         .sort("bill_id", "value_date")
         .group_by("bill_id", "value_date", maintain_order=True)
@@ -323,11 +323,24 @@ def _paid_by(history: History, pairs: pl.LazyFrame, at_column: str) -> pl.LazyFr
         .with_columns(paid=pl.col("amount_minor").cum_sum().over("bill_id"))
         .select("bill_id", "value_date", "paid")
         .sort("value_date")
+        .collect()
     )
+
+
+def _paid_by(
+    history: History,
+    pairs: pl.LazyFrame,
+    at_column: str,
+    running: pl.DataFrame | None = None,
+) -> pl.LazyFrame:
+    """`pairs` (bill_id and a date column `at_column`) with `paid`: the bill's allocations valued
+    on or before that date (an as-of join on the bill's running total, `_running`: computed once
+    by a caller that joins it more than once)."""
+    totals = (running if running is not None else _running(history)).lazy()
     return (
         pairs.sort(at_column)
         .join_asof(
-            running, left_on=at_column, right_on="value_date", by="bill_id", check_sortedness=False
+            totals, left_on=at_column, right_on="value_date", by="bill_id", check_sortedness=False
         )
         .drop("value_date")
         .with_columns(pl.col("paid").fill_null(0))
@@ -335,7 +348,12 @@ def _paid_by(history: History, pairs: pl.LazyFrame, at_column: str) -> pl.LazyFr
 
 
 def _bill_state(
-    history: History, keys: pl.LazyFrame, *, at: pl.Expr, due_by: pl.Expr | None = None
+    history: History,
+    keys: pl.LazyFrame,
+    *,
+    at: pl.Expr,
+    due_by: pl.Expr | None = None,
+    running: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
     """Per (account, as_of_date, bill): the bill, what was paid of it by `at` and `unpaid`; only
     bills due by `due_by` when given."""
@@ -346,38 +364,32 @@ def _bill_state(
     if due_by is not None:
         pairs = pairs.filter(pl.col("due_date") <= due_by)
     pairs = pairs.with_columns(_at=at)
-    return _paid_by(history, pairs, "_at").with_columns(
+    return _paid_by(history, pairs, "_at", running).with_columns(
         unpaid=pl.col("amount_minor") - pl.col("paid")
     )
 
 
 def _bill_features(history: History, keys: pl.LazyFrame) -> pl.LazyFrame:
     d = pl.col("as_of_date")
-    state = _bill_state(history, keys, at=d)
+    running = _running(history)  # computed once, joined three times
+    state = _bill_state(history, keys, at=d, running=running)
     # The day each bill was paid off (the first running total to cover it), as of D.
-    running = (
-        history.allocations.lazy()
-        .sort("bill_id", "value_date")
-        .group_by("bill_id", "value_date", maintain_order=True)
-        .agg(pl.col("amount_minor").sum())
-        .with_columns(paid=pl.col("amount_minor").cum_sum().over("bill_id"))
-    )
     paid_off = (
-        running.join(history.bills.lazy().select("bill_id", "amount_minor"), on="bill_id")
-        .filter(pl.col("paid") >= pl.col("amount_minor_right"))
+        running.lazy()
+        .join(history.bills.lazy().select("bill_id", "amount_minor"), on="bill_id")
+        .filter(pl.col("paid") >= pl.col("amount_minor"))
         .group_by("bill_id")
         .agg(pl.col("value_date").min().alias("paid_off"))
     )
-    by_due = _paid_by(
-        history,
-        state.filter(pl.col("due_date") <= d).select(
-            "account_id", "as_of_date", "bill_id", "due_date"
-        ),
-        "due_date",
-    ).rename({"paid": "paid_by_due"})
+    # What was paid of each bill due by D by its due date: the same as-of join on the due date.
     due = (
-        state.filter(pl.col("due_date") <= d)
-        .join(by_due, on=["account_id", "as_of_date", "bill_id", "due_date"], how="left")
+        _paid_by(
+            history,
+            state.filter(pl.col("due_date") <= d).rename({"paid": "paid_at_d"}),
+            "due_date",
+            running,
+        )
+        .rename({"paid": "paid_by_due", "paid_at_d": "paid"})
         .join(paid_off, on="bill_id", how="left")
         .with_columns(
             recent=pl.col("due_date") > d - dt.timedelta(days=180),

@@ -4,7 +4,8 @@ Polars frames up to a date), and the writes of risk's own tables (`risk_models`,
 
 The history reads prune what no feature as of a date in [since, until] can use: bills paid off
 before `since - 180` days (they are outside every window and not overdue), windowed events older
-than their longest window. `risk.features` applies the exact as-of filters; these only save reads.
+than their longest window, and for the daily score the accounts in no active model's
+population. `risk.features` applies the exact as-of filters; these only save reads.
 """
 
 from __future__ import annotations
@@ -85,30 +86,39 @@ def _dated(column: str) -> pl.Expr:
     return pl.col(column).dt.date()
 
 
+OWING = ("anything", "overdue")  # the populations `history(owing=...)` can keep
+
+
 def history(
     session: Session,
     *,
     since: dt.date,
     until: dt.date,
-    owing_only: bool = False,
+    owing: str | None = None,
     account_ids: Sequence[int] | None = None,
 ) -> f.History:
     """Every frame `risk.features` reads, for features as of dates in [since, until].
 
-    `owing_only` (the daily score, `since == until` == the day): only the accounts with a bill
-    not paid off by `until`. An account whose bills were all paid off by then owes nothing on
-    that day and is in no model's population, so leaving its rows out changes no score.
-    `account_ids`: only those accounts (one account's reasons, computed when asked for). Every
-    frame is keyed by account (the inbound messages by the accounts' customers), so either
-    filter leaves the kept accounts' features exactly as an unfiltered read gives them."""
+    `owing` (the daily score, `since == until` == the day): only the accounts with a bill not
+    paid off by `until` ("anything": p_roll's population, owing anything) or with such a bill
+    due by `until` ("overdue": p_pay's, money overdue). An account left out has no such bill, so
+    its overdue (or outstanding) amount on the day is 0: it is in no population the read is for,
+    and leaving its rows out changes no score. `account_ids`: only those accounts (one account's
+    reasons, computed when asked for). Every frame is keyed by account (the inbound messages by
+    the accounts' customers), so either filter leaves the kept accounts' features exactly as an
+    unfiltered read gives them. The kept accounts are computed once (`frames.kept_ids`), and the
+    frames read one after the other without waiting on the parsing (`frames.read_frames`)."""
     old = since - dt.timedelta(days=180)
     kept: Any = None
     if account_ids is not None:
         kept = select(Account.id).where(Account.id.in_(list(account_ids)))
-    elif owing_only:
-        kept = select(Bill.account_id).where(
-            Bill.paid_off_date.is_(None) | (Bill.paid_off_date > until)
-        )
+    elif owing is not None:
+        if owing not in OWING:
+            raise ValueError(f"unknown population {owing!r} (known: {', '.join(OWING)})")
+        unpaid = Bill.paid_off_date.is_(None) | (Bill.paid_off_date > until)
+        if owing == "overdue":
+            unpaid = unpaid & (Bill.due_date <= until)
+        kept = frames.kept_ids(session, select(Bill.account_id).where(unpaid))
 
     def only(stmt: Any, column: Any) -> Any:
         if kept is None:
@@ -117,9 +127,9 @@ def history(
             return stmt.where(column.in_(select(Account.customer_id).where(Account.id.in_(kept))))
         return stmt.where(column.in_(kept))
 
+    reads: list[tuple[Any, frames.Schema]] = []
     month = since - dt.timedelta(days=31)
-    accounts = frames.read_frame(
-        session,
+    reads.append((
         only(
             select(
                 Account.id, Account.customer_id, Account.product_code, Account.opened_date,
@@ -131,11 +141,10 @@ def history(
             Account.id,
         ),
         f.SCHEMAS["accounts"],
-    )  # fmt: skip
+    ))  # fmt: skip
     amount = Bill.principal_minor + Bill.interest_minor + Bill.fees_minor
     wanted = (Bill.due_date > old) | Bill.paid_off_date.is_(None) | (Bill.paid_off_date > old)
-    bills = frames.read_frame(
-        session,
+    reads.append((
         only(
             select(Bill.id, Bill.account_id, Bill.due_date, amount, Bill.created_at).where(wanted),
             Bill.account_id,
@@ -147,43 +156,45 @@ def history(
             "amount_minor": pl.Int64,
             "at": UTC_INSTANT,
         },
-    ).select("bill_id", "account_id", "due_date", "amount_minor", created_date=_dated("at"))
-    allocations = frames.read_frame(
-        session,
-        only(
-            select(Allocation.bill_id, func.sum(Allocation.amount_minor), Allocation.value_date)
-            .join(Bill, Bill.id == Allocation.bill_id)
-            .where(wanted, Allocation.value_date <= until),
-            Bill.account_id,
-        ).group_by(Allocation.bill_id, Allocation.value_date),
+    ))  # fmt: skip
+    paid = select(Allocation.bill_id, func.sum(Allocation.amount_minor), Allocation.value_date)
+    if kept is None:  # only the wanted bills' (a join with the bills)
+        paid = paid.join(Bill, Bill.id == Allocation.bill_id).where(wanted)
+    else:
+        # The kept accounts' allocations by their own account_id (an account's allocations are
+        # its payments to its bills, `models.payment.Allocation`), without the join: those of
+        # bills the bills' read leaves out are read too, and count for nothing (every feature
+        # reads allocations through the bills frame's bill ids).
+        paid = only(paid, Allocation.account_id)
+    reads.append((
+        paid.where(Allocation.value_date <= until).group_by(
+            Allocation.bill_id, Allocation.value_date
+        ),
         f.SCHEMAS["allocations"],
-    )
-    payments = frames.read_frame(
-        session,
+    ))  # fmt: skip
+    reads.append((
         only(
             select(Payment.account_id, Payment.amount_minor, Payment.value_date, Payment.reversed_at)
             .where(Payment.value_date <= until),
             Payment.account_id,
         ),
         {**{k: v for k, v in f.SCHEMAS["payments"].items() if k != "reversed_date"}, "at": UTC_INSTANT},
-    ).select("account_id", "amount_minor", "value_date", reversed_date=_dated("at"))  # fmt: skip
-    buckets = frames.read_frame(
-        session,
+    ))  # fmt: skip
+    reads.append((
         only(
             select(DelinquencyEvent.account_id, DelinquencyEvent.effective_date, DelinquencyEvent.to_bucket)
             .where(DelinquencyEvent.effective_date <= until),
             DelinquencyEvent.account_id,
         ),
         f.SCHEMAS["buckets"],
-    )  # fmt: skip
+    ))  # fmt: skip
     start = dt.datetime.combine(month, dt.time(), tzinfo=dt.UTC)
     year = dt.datetime.combine(
         since - dt.timedelta(days=f.CONTACT_LOOKBACK + 1), dt.time(), tzinfo=dt.UTC
     )
     end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
     e, c = ContactEvent, ContactPlan
-    contacts = frames.read_frame(
-        session,
+    reads.append((
         only(
             select(c.account_id, e.at, e.status)
             .join(c, c.id == e.contact_id)
@@ -191,10 +202,9 @@ def history(
             c.account_id,
         ),
         {"account_id": pl.Int64, "at": UTC_INSTANT, "status": pl.String},
-    ).select("account_id", day=_dated("at"), status=pl.col("status"))
+    ))  # fmt: skip
     when = func.coalesce(c.updated_at, c.sent_at)
-    calls = frames.read_frame(
-        session,
+    reads.append((
         only(
             select(c.account_id, when, c.result).where(
                 c.channel.in_(CALL_CHANNELS),
@@ -205,9 +215,8 @@ def history(
             c.account_id,
         ),
         {"account_id": pl.Int64, "at": UTC_INSTANT, "result": pl.String},
-    ).select("account_id", day=_dated("at"), result=pl.col("result"))
-    intents = frames.read_frame(
-        session,
+    ))  # fmt: skip
+    reads.append((
         only(
             select(PaymentIntent.account_id, PaymentIntent.created_at).where(
                 PaymentIntent.created_at >= start, PaymentIntent.created_at < end
@@ -215,10 +224,9 @@ def history(
             PaymentIntent.account_id,
         ),
         {"account_id": pl.Int64, "at": UTC_INSTANT},
-    ).select("account_id", day=_dated("at"))
+    ))  # fmt: skip
     i = InboundMessage
-    inbound = frames.read_frame(
-        session,
+    reads.append((
         only(
             select(i.customer_id, i.received_at).where(
                 i.customer_id.is_not(None), i.received_at >= start, i.received_at < end
@@ -226,10 +234,9 @@ def history(
             i.customer_id,
         ),
         {"customer_id": pl.Int64, "at": UTC_INSTANT},
-    ).select("customer_id", day=_dated("at"))
+    ))  # fmt: skip
     a = Arrangement
-    arrangements = frames.read_frame(
-        session,
+    reads.append((
         only(
             select(a.account_id, a.kind, a.status, a.start_date, a.ended_on).where(
                 a.start_date <= until,
@@ -238,10 +245,9 @@ def history(
             a.account_id,
         ),
         f.SCHEMAS["arrangements"],
-    )
+    ))  # fmt: skip
     p = DelinquencyPause
-    pauses = frames.read_frame(
-        session,
+    reads.append((
         only(
             select(p.account_id, p.kind, p.start_date, p.end_date, p.cancelled_at).where(
                 p.start_date <= until, p.end_date.is_(None) | (p.end_date >= since)
@@ -249,19 +255,29 @@ def history(
             p.account_id,
         ),
         {**{k: v for k, v in f.SCHEMAS["pauses"].items() if k != "cancelled_date"}, "at": UTC_INSTANT},
-    ).select("account_id", "kind", "start_date", "end_date", cancelled_date=_dated("at"))  # fmt: skip
+    ))  # fmt: skip
+    (
+        accounts, bills, allocations, payments, buckets, contacts, calls, intents, inbound,
+        arrangements, pauses,
+    ) = frames.read_frames(session, reads)  # fmt: skip
     return f.History(
         accounts=accounts,
-        bills=bills,
+        bills=bills.select(
+            "bill_id", "account_id", "due_date", "amount_minor", created_date=_dated("at")
+        ),
         allocations=allocations,
-        payments=payments,
+        payments=payments.select(
+            "account_id", "amount_minor", "value_date", reversed_date=_dated("at")
+        ),
         buckets=buckets,
-        contacts=contacts,
-        calls=calls,
-        intents=intents,
-        inbound=inbound,
+        contacts=contacts.select("account_id", day=_dated("at"), status=pl.col("status")),
+        calls=calls.select("account_id", day=_dated("at"), result=pl.col("result")),
+        intents=intents.select("account_id", day=_dated("at")),
+        inbound=inbound.select("customer_id", day=_dated("at")),
         arrangements=arrangements,
-        pauses=pauses,
+        pauses=pauses.select(
+            "account_id", "kind", "start_date", "end_date", cancelled_date=_dated("at")
+        ),
     )
 
 

@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -331,9 +331,9 @@ def score_day(session: Session, day: dt.date, *, clock: Clock, engine: str = "lo
     active = repo.RiskModelRepository(session).active()
     if not active:
         return out
-    with _timed(out, "read"):
-        history = repo.history(session, since=day, until=day, owing_only=True)
     rows = {kind: active[kind] for kind in KINDS if kind in active}
+    with _timed(out, "read"):
+        history = repo.history(session, since=day, until=day, owing=_read_for(rows))
     if engine == "spark":
         from recoup.risk import spark  # pyspark is optional: imported only when asked
 
@@ -360,6 +360,13 @@ def score_day(session: Session, day: dt.date, *, clock: Clock, engine: str = "lo
         with _timed(out, f"{kind} drift"):
             _drift(session, out, kind, row, model, population, scores)
     return out
+
+
+def _read_for(kinds: Iterable[str]) -> str:
+    """The accounts the day's read keeps for the active kinds (`repo.history(owing=...)`):
+    p_pay alone scores only the accounts with money overdue (117,441 of the 316,375 owing
+    anything on the benchmark's 1,000,000 accounts); p_roll needs every account owing."""
+    return "overdue" if set(kinds) == {"p_pay"} else "anything"
 
 
 @contextmanager
