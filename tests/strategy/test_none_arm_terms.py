@@ -159,7 +159,7 @@ class TestConfidence:
     def test_a_near_tie_leaves_the_call_in_place(self) -> None:
         """The none arm ¥2 ahead of the call with a ¥50 spread over 400 decisions each (a
         posterior probability of being better well under 0.95): plain draws skip about half of the
-        accounts; at 0.95 learning skips none. Remove `_sure_none` from `bandit.choose` (the
+        accounts; at 0.95 learning skips none. Remove `_sure` from `bandit.choose` (the
         draws decide alone) and about half are skipped (tried: fails)."""
         stats = _stats(none_ahead=200.0, spread=5_000.0)
         plain = bandit.choose(_candidates(400), stats, _params(None), day=AS_OF)

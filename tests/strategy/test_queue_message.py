@@ -58,6 +58,11 @@ handoff:
       costs: {{in_app: 3}}
 """
 ARMS = ("callers_day", "callers_in_app")
+# The same queue, whose learning sends the message in the call's place only when 95 % sure.
+SURE_POLICY = POLICY.replace(
+    "      costs: {in_app: 3}\n",
+    "      costs: {in_app: 3}\n      message_arms: {confidence: 0.95}\n",
+)
 
 
 def activate(session: Session, clock: SettableClock, text: str = POLICY) -> None:
@@ -65,11 +70,14 @@ def activate(session: Session, clock: SettableClock, text: str = POLICY) -> None
     strategy_service.activate(session, version.id, actor="lin", clock=clock)
 
 
-def evidence(session: Session, best: dict[str, str]) -> None:
-    """In each cell 400 decisions per arm, the `best` arm ¥100 ahead, with little spread."""
+def evidence(
+    session: Session, best: dict[str, str], *, ahead: float = 10_000.0, spread: float = 100.0
+) -> None:
+    """In each cell 400 decisions per arm, the `best` arm `ahead` (¥100) of the other, each
+    reward spread by `spread` (¥1)."""
     for cell, winner in best.items():
         for arm in ARMS:
-            mean = 20_000.0 if arm == winner else 10_000.0
+            mean = 10_000.0 + ahead if arm == winner else 10_000.0
             session.add(
                 LearningArm(
                     policy=NAME,
@@ -78,7 +86,7 @@ def evidence(session: Session, best: dict[str, str]) -> None:
                     arm=arm,
                     n=400,
                     reward_sum=400 * mean,
-                    reward_sq_sum=400 * (mean**2 + 100.0**2),
+                    reward_sq_sum=400 * (mean**2 + spread**2),
                     updated_on=AS_OF - dt.timedelta(days=1),
                 )
             )
@@ -123,6 +131,52 @@ class TestPolicy:
             "in_app",
             "plan_offer",
         )
+
+    def test_the_message_arms_terms_are_read(self) -> None:
+        [queue] = parse_policy(SURE_POLICY, source="p.yaml").learning_queues
+        assert queue.learn is not None and queue.learn.message_confidence == 0.95
+        [plain] = parse_policy(POLICY, source="p.yaml").learning_queues
+        assert plain.learn is not None and plain.learn.message_confidence is None
+
+    @pytest.mark.parametrize(
+        ("terms", "error"),
+        [
+            ("{confidence: 1.0}", "a probability from 0.5 to below 1"),
+            ("{confidence: 0.4}", "a probability from 0.5 to below 1"),
+            ("{}", "says how sure learning must be"),
+            ("{confidence: 0.9, hold: true}", "hold"),
+        ],
+    )
+    def test_bad_message_terms_are_refused(self, terms: str, error: str) -> None:
+        with pytest.raises(PolicyError, match=error):
+            parse_policy(SURE_POLICY.replace("{confidence: 0.95}", terms), source="p.yaml")
+
+    def test_message_terms_need_a_message_arm(self) -> None:
+        text = SURE_POLICY.replace(
+            """        - {id: callers_in_app, channel: in_app, template: plan_offer, tone: neutral,
+           window: {from: "18:30", to: "20:00"}}
+""",
+            """        - {id: callers_evening, channel: call, template: mid_call_script,
+           window: {from: "18:00", to: "20:00"}}
+""",
+        )
+        with pytest.raises(PolicyError, match="message_arms needs an arm that sends a message"):
+            parse_policy(text, source="p.yaml")
+
+    def test_a_stage_takes_no_message_terms(self) -> None:
+        text = POLICY.replace(
+            """    treatments:
+      # The stage""",
+            """    learn:
+      arms:
+        - {treatment: early_sms}
+        - {id: early_none, channel: none}
+      message_arms: {confidence: 0.95}
+    treatments:
+      # The stage""",
+        )
+        with pytest.raises(PolicyError, match="only a hand-off queue's block has messages"):
+            parse_policy(text, source="p.yaml")
 
 
 class TestTheMessageInTheCallsPlace:
@@ -185,6 +239,48 @@ class TestTheMessageInTheCallsPlace:
         strategy_service.run(session, AS_OF, clock=clock)
         assert set(tasks_of(session, large)) == {a.id for a in large}
         assert plans_of(session, [a.id for a in large]) == {}
+
+
+class TestSureMessages:
+    """`message_arms: {confidence: 0.95}`: a message picked is always sent, where a queue's call
+    may go undialled, so on a near tie the draws alone would add contacts for nothing."""
+
+    def test_a_near_tie_leaves_the_call_in_place(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        # The in-app arm ¥2 ahead of the call, rewards spread by ¥50, 400 decisions each: the
+        # plain policy messages some of the 24 large balances in the call's place, the sure one
+        # none, and all keep their task. Remove the message terms from `_bandit_params` (or
+        # `_sure` from `bandit.choose`) and the sure policy messages as many (tried: fails).
+        for text, messaged in ((POLICY, True), (SURE_POLICY, False)):
+            with session.begin_nested() as nested:
+                large = late(session, clock, [150_000] * 24)
+                evidence(session, {LARGE: "callers_in_app"}, ahead=200.0, spread=5_000.0)
+                activate(session, clock, text)
+                strategy_service.run(session, AS_OF, clock=clock)
+                plans = plans_of(session, [a.id for a in large])
+                tasks = tasks_of(session, large)
+                if messaged:
+                    assert 3 <= len(plans) <= 21, len(plans)
+                else:
+                    assert plans == {}
+                    assert set(tasks) == {a.id for a in large}
+                    modes = {
+                        r.learning["queue_hour"]["mode"] for r in records(session, large).values()
+                    }
+                    assert modes == {"learn"}
+                assert set(tasks) | set(plans) == {a.id for a in large}
+                nested.rollback()
+
+    def test_clear_evidence_sends_the_message(self, session: Session, clock: SettableClock) -> None:
+        large = late(session, clock, [150_000] * 3)
+        evidence(session, {LARGE: "callers_in_app"})
+        activate(session, clock, SURE_POLICY)
+        strategy_service.run(session, AS_OF, clock=clock)
+        assert tasks_of(session, large) == {}
+        plans = plans_of(session, [a.id for a in large])
+        assert {p.treatment for p in plans.values()} == {"callers_in_app"}
+        assert set(plans) == {a.id for a in large}
 
 
 class TestRewards:

@@ -39,7 +39,11 @@ where it beats the arm the draws would otherwise pick, its posterior mean above 
 `none_z` standard deviations of their difference (with 0.95, a 95 % posterior probability of
 being better): not contacting is the departure from the policy's ladder, and a near tie is no
 reason to leave a debtor uncalled. Exploration and the holdout still draw it at random, which is
-where its evidence comes from.
+where its evidence comes from. A hand-off queue's message arms (a message in the call's place)
+may be cautious the same way (`message_arms` and `message_z`): a message picked is always sent,
+where the queue's call may go undialled, so a near tie would mean one more contact for nothing;
+each cautious arm is weighed against the account's best draw among the arms that are not
+cautious (the queue's calls).
 
 Calls: when a stage has a call arm and a capacity (`calls_per_day`), the call arm stays allowed
 only for the accounts where an agent's minute is worth most, the call's posterior mean minus the
@@ -76,9 +80,13 @@ class StageParams:
     call_minutes: float = 6.0
     calls_per_day: int | None = None
     # The `channel: none` arm and, when it must be sure, the normal quantile of its confidence
-    # (1.645 for 0.95): see `_sure_none`.
+    # (1.645 for 0.95): see `_sure`.
     none_arm: str | None = None
     none_z: float | None = None
+    # A hand-off queue's message arms and, when they must be sure, the normal quantile of their
+    # confidence: see `_sure`.
+    message_arms: tuple[str, ...] = ()
+    message_z: float | None = None
 
 
 def seed_of(*parts: object) -> int:
@@ -321,7 +329,11 @@ def choose(
             "_holdout": [p.holdout for p in params for _ in p.arms],
             "_holdout_seed": [seed_of("holdout", p.stage) for p in params for _ in p.arms],
             "_is_call": [a in p.call_arms for p in params for a in p.arms],
-            "_none_z": [p.none_z if a == p.none_arm else None for p in params for a in p.arms],
+            "_sure_z": [
+                p.none_z if a == p.none_arm else p.message_z if a in p.message_arms else None
+                for p in params
+                for a in p.arms
+            ],
         },
         schema={
             "stage": pl.String,
@@ -332,7 +344,7 @@ def choose(
             "_holdout": pl.Float64,
             "_holdout_seed": _U64,
             "_is_call": pl.Boolean,
-            "_none_z": pl.Float64,
+            "_sure_z": pl.Float64,
         },
     )
     day_seed = seed_of("explore", day.isoformat())
@@ -381,11 +393,11 @@ def choose(
         frame = _call_capacity(frame, by_stage)
     else:
         frame = frame.with_columns(pl.lit(None, pl.Float64).alias("call_value"))
-    if any(p.none_z is not None for p in params):
-        frame = _sure_none(frame)
+    if any(p.none_z is not None or p.message_z is not None for p in params):
+        frame = _sure(frame)
     else:
         frame = frame.with_columns(pl.col("draw").alias("_pick"))
-    # Learning: the highest draw (a cautious none arm's as `_sure_none` says). Holdout and
+    # Learning: the highest draw (a cautious arm's as `_sure` says). Holdout and
     # exploration: the highest of independent standard normals, i.e. a uniformly random allowed
     # arm. Ties (continuous draws make them vanishingly rare) go to the arm listed first.
     score = pl.when(pl.col("mode") == "learn").then(pl.col("_pick")).otherwise(pl.col("_z"))
@@ -422,12 +434,13 @@ def choose(
     )
 
 
-def _sure_none(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """The draw learning ranks by (`_pick`): a cautious none arm's (rows with `_none_z`) above
-    the account's best other draw where its mean beats that arm's by `_none_z` sds of their
-    difference, below it otherwise; every other row's, and the none arm's of an account with no
-    other allowed arm, its own draw."""
-    cautious = pl.col("_none_z").is_not_null()
+def _sure(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """The draw learning ranks by (`_pick`): a cautious arm's (rows with `_sure_z`: a none arm,
+    a queue's message arm) above the account's best draw among the arms that are not cautious
+    where its mean beats that arm's by `_sure_z` sds of their difference, below it otherwise;
+    every other row's, and a cautious arm's of an account with no other kind of arm allowed,
+    its own draw."""
+    cautious = pl.col("_sure_z").is_not_null()
     top = pl.col("draw").arg_max()
     best = (
         frame.filter(~cautious)
@@ -438,7 +451,7 @@ def _sure_none(frame: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("sd").get(top).alias("_best_sd"),
         )
     )
-    sure = (pl.col("mean") - pl.col("_best_mean")) >= pl.col("_none_z") * (
+    sure = (pl.col("mean") - pl.col("_best_mean")) >= pl.col("_sure_z") * (
         pl.col("sd") ** 2 + pl.col("_best_sd") ** 2
     ).sqrt()
     return (

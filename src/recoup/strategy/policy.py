@@ -181,6 +181,11 @@ class Learning:
     # that probability (exploration and the holdout still draw it at random).
     none_hold: bool = False
     none_confidence: float | None = None
+    # A hand-off queue's message arms' terms (`message_arms: {confidence: 0.95}`): learning sends
+    # a message in the call's place only where its posterior says it beats the call it would
+    # replace with at least that probability, as a cautious none arm (a message is always sent,
+    # a queue's call may go undialled: a near tie is no reason for one more contact).
+    message_confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -591,6 +596,7 @@ def _learning(
         "call_minutes",
         "calls_per_day",
         "none_arm",
+        "message_arms",
     )
     own = {t.id: t for t in treatments}
     arms: list[LearnArm] = []
@@ -702,6 +708,7 @@ def _learning(
     if calls_per_day is not None and not calls:
         raise r.error("calls_per_day needs an arm whose channel is call", "calls_per_day")
     none_hold, none_confidence = _none_terms(r, arms, queue=queue)
+    message_confidence = _message_terms(r, arms, queue=queue)
     return Learning(
         arms=tuple(arms),
         context=tuple(context),
@@ -718,6 +725,7 @@ def _learning(
         calls_per_day=calls_per_day,
         none_hold=none_hold,
         none_confidence=none_confidence,
+        message_confidence=message_confidence,
     )
 
 
@@ -740,6 +748,35 @@ def _none_terms(r: _Reader, arms: list[LearnArm], *, queue: bool) -> tuple[bool,
             "its no-contact day again every day",
             "hold",
         )
+    return hold, _confidence(terms)
+
+
+def _message_terms(r: _Reader, arms: list[LearnArm], *, queue: bool) -> float | None:
+    """`message_arms: {confidence: 0.95}`: how sure learning must be before a hand-off queue
+    sends a message in its call's place (which it must be able to: an arm of another channel);
+    a stage's arms are all its contacts, so only a queue's block takes it."""
+    if r.raw.get("message_arms") is None:
+        return None
+    terms = r.sub("message_arms")
+    terms.only("confidence")
+    if not queue:
+        raise r.error(
+            "only a hand-off queue's block has messages in a call's place; a stage's arms "
+            "are all its contacts",
+            "message_arms",
+        )
+    if not any(a.channel not in ("call", NO_CONTACT) for a in arms):
+        raise r.error(
+            "message_arms needs an arm that sends a message (a channel other than call and none)",
+            "message_arms",
+        )
+    if "confidence" not in terms.raw:
+        raise terms.error("says how sure learning must be, e.g. confidence: 0.95", None)
+    return _confidence(terms)
+
+
+def _confidence(terms: _Reader) -> float | None:
+    """A cautious arm's `confidence`: a probability from 0.5 to below 1 (None: not given)."""
     confidence = terms.raw.get("confidence")
     if confidence is not None and (
         isinstance(confidence, bool)
@@ -747,7 +784,7 @@ def _none_terms(r: _Reader, arms: list[LearnArm], *, queue: bool) -> tuple[bool,
         or not 0.5 <= confidence < 1
     ):
         raise terms.error("is a probability from 0.5 to below 1, e.g. 0.95", "confidence")
-    return hold, None if confidence is None else float(confidence)
+    return None if confidence is None else float(confidence)
 
 
 def _offer(o: _Reader) -> Offer:

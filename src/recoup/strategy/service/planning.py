@@ -551,6 +551,13 @@ def _bandit_params(stage: str, learning: Learning) -> bandit.StageParams:
         none_z=None
         if learning.none_confidence is None
         else NormalDist().inv_cdf(learning.none_confidence),
+        # Only a queue's block has message terms (a stage's arms are all its contacts).
+        message_arms=()
+        if learning.message_confidence is None
+        else tuple(a.id for a in learning.arms if a.channel not in ("call", NO_CONTACT)),
+        message_z=None
+        if learning.message_confidence is None
+        else NormalDist().inv_cdf(learning.message_confidence),
     )
 
 
