@@ -134,9 +134,11 @@ class TestPolicy:
 
     def test_the_message_arms_terms_are_read(self) -> None:
         [queue] = parse_policy(SURE_POLICY, source="p.yaml").learning_queues
-        assert queue.learn is not None and queue.learn.message_confidence == 0.95
+        assert queue.learn is not None
+        assert queue.learn.message_confidence == 0.95
         [plain] = parse_policy(POLICY, source="p.yaml").learning_queues
-        assert plain.learn is not None and plain.learn.message_confidence is None
+        assert plain.learn is not None
+        assert plain.learn.message_confidence is None
 
     @pytest.mark.parametrize(
         ("terms", "error"),
