@@ -178,12 +178,14 @@ def maintain_partitions(
     session: Session, day: dt.date, *, dry_run: bool = False
 ) -> kit_partitions.Maintenance:
     """Each owner's monthly partitions kept for `day` (nothing on SQLite): contact plans and
-    events (`contact.service`), decisions (`strategy.service`). `dry_run`: what would be done."""
+    events (`contact.service`), decisions (`strategy.service`), scores (`risk.service`).
+    `dry_run`: what would be done."""
     years = retention_years()
     out = kit_partitions.Maintenance()
     for part in (
         contact_service.maintain_partitions(session, day, years=years, dry_run=dry_run),
         strategy_service.maintain_partitions(session, day, years=years, dry_run=dry_run),
+        risk_service.maintain_partitions(session, day, years=years, dry_run=dry_run),
     ):
         out.actions.extend(part.actions)
         out.skipped = out.skipped or part.skipped

@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from recoup.kit import frames
+from recoup.kit.partitions import Holder, Partitioned
 from recoup.kit.repository import Repository
 from recoup.models import (
     Account,
@@ -279,6 +280,23 @@ def history(
             "account_id", "kind", "start_date", "end_date", cancelled_date=_dated("at")
         ),
     )
+
+
+# Partitioned by month on PostgreSQL (`kit.partitions`, the migration `3a8c5e1f9d72`): a score
+# a day for every account the daily run scores. A month of scores is kept as long as the
+# decisions they informed (the same holders as `strategy_decisions`': while any of its accounts
+# has been decided on or contacted since the retention's cutoff), so the debtor's "my data" page
+# and a person's review of an automated decision can still show them.
+PARTITIONS = (
+    Partitioned(
+        "account_scores",
+        "as_of_date",
+        holders=(
+            Holder("account_id", "strategy_decisions", "account_id", since="as_of_date"),
+            Holder("account_id", "contact_plans", "account_id", since="as_of_date"),
+        ),
+    ),
+)
 
 
 def replace_scores(session: Session, day: dt.date, kind: str, rows: pl.DataFrame) -> int:

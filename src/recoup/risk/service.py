@@ -25,6 +25,7 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
+from recoup.kit import partitions
 from recoup.kit.clock import Clock
 from recoup.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from recoup.kit.logging import get_logger
@@ -360,6 +361,14 @@ def score_day(session: Session, day: dt.date, *, clock: Clock, engine: str = "lo
         with _timed(out, f"{kind} drift"):
             _drift(session, out, kind, row, model, population, scores)
     return out
+
+
+def maintain_partitions(
+    session: Session, day: dt.date, *, years: int, dry_run: bool = False
+) -> partitions.Maintenance:
+    """The scores' monthly partitions on PostgreSQL: the months ahead made, the ones past `years`
+    dropped unless held (`repository.PARTITIONS` says by what)."""
+    return partitions.maintain(session, list(repo.PARTITIONS), day, years=years, dry_run=dry_run)
 
 
 def _read_for(kinds: Iterable[str]) -> str:
