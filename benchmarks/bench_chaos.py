@@ -6,6 +6,7 @@ planned, sent, duplicated and lost.
     .venv/bin/python -m benchmarks.bench_chaos --kills 4
     .venv/bin/python -m benchmarks.bench_chaos --kills 12 \
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/recoup_bench_chaos
+    .venv/bin/python -m benchmarks.bench_chaos --kills 2 --batch 1000 --database-url ...
 
 SQLite by default (a file in a temporary directory); a PostgreSQL URL names a database this
 creates afresh (dropping one of that name).
@@ -45,6 +46,9 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=4)
     parser.add_argument("--customers", type=int, default=16000)
     parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--batch", type=int, default=BATCH, help="the workers' RECOUP_DISPATCH_BATCH"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="recoup-chaos-") as tmp:
         workdir = Path(tmp)
@@ -53,14 +57,15 @@ def main() -> None:
             empty_database(args.database_url, workdir), workdir, customers=args.customers
         )
         kills = [
-            kill_at(world, POINTS[i % len(POINTS)], name=f"chaos-{i}", batch=BATCH)
+            kill_at(world, POINTS[i % len(POINTS)], name=f"chaos-{i}", batch=args.batch)
             for i in range(args.kills)
         ]
-        drain(world, name="chaos-drain", batch=BATCH)
+        drain(world, name="chaos-drain", batch=args.batch)
         figures = tally(world)
         landed = [k.detail["point"] + f"@{k.detail['count']}" for k in kills if k.reached]
         row = {
             "database": make_url(world.database).get_backend_name(),
+            "batch": args.batch,
             "kills": len(landed),
             "missed": len(kills) - len(landed),
             **figures.as_row(),

@@ -1,5 +1,5 @@
 """The dispatcher benchmark with each step of a claim timed by the CPU of the thread running it
-(`time.thread_time`, no profiler's per-call overhead): the claim's reads, the check and its parts,
+(`time.thread_time`, no profiler's per-call overhead), beside its wall time: the claim's reads, the check and its parts,
 the batch's writes (the writes also count the send step's record, on its own thread). Extra
 arguments go to bench_dispatch.
 
@@ -25,6 +25,7 @@ from recoup.contact import dispatch
 from recoup.contact import repository as repo
 
 cpu: Counter[str] = Counter()
+wall: Counter[str] = Counter()
 calls: Counter[str] = Counter()
 
 
@@ -32,11 +33,12 @@ def timed(owner: Any, name: str, label: str) -> None:
     inner: Callable[..., Any] = getattr(owner, name)
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        start = time.thread_time()
+        start, started = time.thread_time(), time.perf_counter()
         try:
             return inner(*args, **kwargs)
         finally:
             cpu[label] += time.thread_time() - start
+            wall[label] += time.perf_counter() - started
             calls[label] += 1
 
     setattr(owner, name, wrapper)
@@ -63,11 +65,14 @@ def main() -> None:
 
     bench_dispatch.main()
     sent = calls["the check"] or 1
-    print("the claiming thread's CPU by step (the writes include the send step's record):")
+    print(
+        "the claiming thread's CPU by step, and its wall time (the CPU plus the waits: the "
+        "database, the other threads' turn; the writes include the send step's record):"
+    )
     for label, seconds in cpu.most_common():
         print(
             f"  {label:34s} {seconds * 1e3:8.1f} ms {calls[label]:7,} calls "
-            f"{seconds / sent * 1e6:7.1f} µs a contact"
+            f"{seconds / sent * 1e6:7.1f} µs a contact; wall {wall[label] * 1e3:8.1f} ms"
         )
 
 

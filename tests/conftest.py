@@ -158,12 +158,13 @@ def anonymous(app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 def process_database(tmp_path: Path) -> Iterator[str]:
-    """A database of its own: a new one on the test PostgreSQL server, else a SQLite file."""
+    """A database of its own: a new one on the test PostgreSQL server (named after the test
+    database, so a run's databases share its prefix), else a SQLite file."""
     base = os.environ.get("RECOUP_TEST_DATABASE_URL")
     if not base:
         yield f"sqlite:///{tmp_path / 'rotate.db'}"
         return
-    name = f"proc_{os.getpid()}_{random.randrange(10**6)}"
+    name = f"{make_url(base).database}_proc_{os.getpid()}_{random.randrange(10**6)}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
