@@ -6,6 +6,8 @@ import datetime as dt
 import json
 from typing import Any
 
+import psycopg
+import pytest
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
@@ -141,3 +143,83 @@ class TestInsertAndUpsert:
             select(ContactEvent).where(ContactEvent.contact_id == a.id)
         ).scalars()
         assert (event.status, event.detail) == ("sent", {"provider": "spool"})
+
+
+class TestPipelined:
+    def test_the_writes_are_made_in_order_in_the_callers_transaction(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        a = contact(session, clock, "a")
+        with bulk.pipelined(session):
+            bulk.update_rows(session, table(ContactPlan), "id", [{"id": a.id, "status": "sending"}])
+            bulk.insert_rows(
+                session,
+                table(ContactEvent),
+                [
+                    {
+                        "contact_id": a.id,
+                        "status": ContactStatus.sent,
+                        "at": clock.now(),
+                        "actor": "w",
+                        "detail": json.dumps({}),
+                    }
+                ],
+            )
+            bulk.update_rows(session, table(ContactPlan), "id", [{"id": a.id, "status": "sent"}])
+
+        session.expire_all()
+        stored = session.get(ContactPlan, a.id)
+        assert stored is not None
+        assert stored.status == "sent"  # the second update ran after the first
+        events = session.execute(
+            select(ContactEvent.status).where(ContactEvent.contact_id == a.id)
+        ).scalars()
+        assert list(events) == ["sent"]
+
+    def test_a_failed_write_is_raised_at_the_blocks_end_and_fails_the_transaction(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """PostgreSQL: the statements are sent without waiting for each answer, so a write that
+        fails is raised when the block ends, not at its own statement, and nothing of the block
+        stays. Catches the pipeline's removal (`bulk.pipelined` made a plain block: the duplicate
+        raised at its own statement, the line after it not reached; seen failing once)."""
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("pipeline mode is PostgreSQL's; SQLite runs the block as it is")
+        a = contact(session, clock, "a")
+        body = table(ContactMessage).c.body.type
+        assert isinstance(body, EncryptedString)
+        message = {
+            "contact_id": a.id,
+            "customer_id": a.customer_id,
+            "channel": "sms",
+            "language": "zh-CN",
+            "template_version_id": None,
+            "subject": None,
+            "created_at": clock.now(),
+            "body": body.seal("第一次"),
+        }
+        session.commit()  # the contact stays; the block's writes are what the rollback takes
+        reached: list[str] = []
+
+        def block() -> None:
+            with bulk.pipelined(session):
+                bulk.update_rows(
+                    session, table(ContactPlan), "id", [{"id": a.id, "status": "sending"}]
+                )
+                bulk.insert_rows(session, table(ContactMessage), [message])
+                bulk.insert_rows(session, table(ContactMessage), [message])  # contact_id twice
+                reached.append("the line after the failed write")
+
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            block()
+        assert reached == ["the line after the failed write"]
+        session.rollback()
+        stored = session.get(ContactPlan, a.id)
+        assert stored is not None
+        assert stored.status == "planned"
+        assert (
+            session.execute(
+                select(ContactMessage.id).where(ContactMessage.contact_id == a.id)
+            ).first()
+            is None
+        )

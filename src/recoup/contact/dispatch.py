@@ -299,9 +299,7 @@ def claim(
                 "detail": detail,
             }
         )
-    repo.update_contacts(session, changes)
-    repo.add_events(session, events)
-    repo.save_messages(session, messages)
+    repo.write_batch(session, changes, events, messages)
     agents_service.open_tasks(session, tasks)
     return out
 
@@ -561,8 +559,7 @@ def record(
                 "detail": detail,
             }
         )
-    repo.update_contacts(session, changes)
-    repo.add_events(session, events)
+    repo.write_batch(session, changes, events)
     if stopped:
         outcomes["opted_out_by_provider"] += _provider_opt_outs(session, stopped, now, config)
     return outcomes

@@ -975,6 +975,22 @@ def approved_templates(session: Session) -> dict[tuple[str, str, str, str], Any]
     return {(r.name, r.channel, r.language, r.tone): r for r in map(make, result)}
 
 
+def write_batch(
+    session: Session,
+    changes: Sequence[dict[str, Any]],
+    events: Sequence[dict[str, Any]],
+    messages: Sequence[dict[str, Any]] = (),
+) -> None:
+    """A dispatcher's batch written: the contacts' changes, their events, then (a claim's) the
+    messages, in that order, sent without waiting for each answer (`bulk.pipelined`: PostgreSQL
+    updates the contacts while the events are encoded and the texts sealed here); it returns once
+    all three are done."""
+    with bulk.pipelined(session):
+        update_contacts(session, changes)
+        add_events(session, events)
+        save_messages(session, messages)
+
+
 def update_contacts(session: Session, changes: Sequence[dict[str, Any]]) -> None:
     """Apply per-contact changes (`id` plus the columns to set), whatever columns each sets, in one
     statement."""

@@ -6,13 +6,18 @@ element in Python, ten to twenty times slower), and `unnest`: a batch is one rou
 plan whatever its size. SQLite, in process, gets `executemany`. Both run in the caller's
 transaction. Values go to the driver as they are, bypassing column types, as in `kit.frames`:
 encrypted columns must arrive sealed, JSON columns as JSON text (the caller chooses the encoding).
+
+`pipelined` sends a run of these writes without waiting for each one's answer (psycopg's pipeline
+mode): PostgreSQL runs one while the caller builds the next one's arrays, and the block's end waits
+for them all, in order, in the same transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Table
@@ -95,6 +100,22 @@ def _insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], t
     values = [tuple(_sqlite_value(r[c]) for c in columns) for r in rows]
     session.connection().exec_driver_sql(statement, values)
     return len(rows)
+
+
+@contextmanager
+def pipelined(session: Session) -> Iterator[None]:
+    """The writes of this module made in the block are sent to PostgreSQL one after another without
+    waiting for each answer; the block's end waits for all of them (an error in any is raised
+    there, and the transaction is then failed as it would be at that statement). Only this
+    module's writes may run in the block: a statement through SQLAlchemy reads its result at once,
+    which pipeline mode does not have yet. The same statements, in the same order, in the same
+    transaction; on SQLite (in process, nothing to wait for) the block runs as it is."""
+    if not _postgresql(session):
+        yield
+        return
+    raw = session.connection().connection.driver_connection
+    with raw.pipeline():  # type: ignore[union-attr]
+        yield
 
 
 def _postgresql(session: Session) -> bool:
