@@ -1,0 +1,84 @@
+"""The portal's "my data" page as the debtor reads it: the messages we sent, with their links, fit
+a phone's width, and every time on the page is the debtor's own clock, in the page's language."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from playwright.sync_api import Browser
+from sqlalchemy.orm import Session, sessionmaker
+
+from recoup.config import Settings
+from recoup.kit.clock import SettableClock
+from recoup.models import Account
+from tests.browsers import chromium
+from tests.contact.test_dispatch import AS_OF, dispatcher, drain, spool
+from tests.contact.test_replies import add_contact
+from tests.factories import shanghai
+from tests.web.test_portal import late, link
+from tests.web.test_selfservice import csrf, verify
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as browser:
+        yield browser
+
+
+def sent_sms_at_seven_pm(
+    session: Session,
+    sessions: sessionmaker[Session],
+    clock: SettableClock,
+    settings: Settings,
+    tmp_path: Path,
+) -> Account:
+    """A debtor in Shanghai sent one SMS, with its pay link, at 19:00 their time (11:00 UTC)."""
+    account = late(session, clock, "王芳", 50_000)
+    clock.set(shanghai(AS_OF, 19))
+    add_contact(session, clock, account, channel="sms", treatment="early_sms")
+    base = settings.public_url.rstrip("/")
+    assert drain(dispatcher(sessions, clock, spool(tmp_path), public_url=base)) == {"sent": 1}
+    return account
+
+
+def my_data(
+    anonymous: TestClient, session: Session, settings: Settings, path: str, lang: str
+) -> str:
+    verify(anonymous, session, settings, path, csrf(anonymous.get(f"{path}/verify").text))
+    page = anonymous.get(f"{path}/data?lang={lang}")
+    assert page.status_code == 200, page.text
+    return page.text
+
+
+class TestMyDataOnAPhone:
+    def test_a_sent_message_with_its_link_fits_a_phone(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        anonymous: TestClient,
+        settings: Settings,
+        tmp_path: Path,
+        browser: Browser,
+    ) -> None:
+        # Catches the removal of `overflow-wrap: anywhere` from `.message p` in portal.css: the
+        # SMS's pay link is one unbroken word of ~150 characters, and the page scrolled sideways
+        # (1,005 px wide on a 390 px phone in the demo).
+        account = sent_sms_at_seven_pm(session, sessions, clock, settings, tmp_path)
+        path = link(settings, account, clock)
+        html = my_data(anonymous, session, settings, path, "en")
+        assert "/p/" in html.split('id="sent"', 1)[1]  # the message and its link are on the page
+        css = anonymous.get("/static/portal.css")
+        assert css.status_code == 200
+        context = browser.new_context(viewport=PHONE)  # type: ignore[arg-type]
+        page = context.new_page()
+        page.set_content(html.replace('<link rel="stylesheet" href="/static/portal.css">', ""))
+        page.add_style_tag(content=css.text)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        context.close()
+        assert width <= PHONE["width"], f"my data scrolls sideways on a phone ({width}px)"
