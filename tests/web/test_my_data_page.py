@@ -82,3 +82,27 @@ class TestMyDataOnAPhone:
         width = page.evaluate("document.documentElement.scrollWidth")
         context.close()
         assert width <= PHONE["width"], f"my data scrolls sideways on a phone ({width}px)"
+
+
+class TestMyDataTimes:
+    def test_a_message_sent_at_seven_pm_in_shanghai_reads_seven_pm(
+        self,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        anonymous: TestClient,
+        settings: Settings,
+        tmp_path: Path,
+    ) -> None:
+        # Catches the page printing the stored UTC time (`m.at[:16]`, "2026-06-20 11:00"): to a
+        # debtor in Shanghai a reminder at 11:00 UTC reads as one at 11:00, and one sent at 10:00
+        # their time read as 02:00, in the night.
+        account = sent_sms_at_seven_pm(session, sessions, clock, settings, tmp_path)
+        path = link(settings, account, clock)
+        chinese = my_data(anonymous, session, settings, path, "zh-CN").split('id="sent"', 1)[1]
+        assert "2026年6月20日 19:00" in chinese
+        assert "11:00" not in chinese
+        english = anonymous.get(f"{path}/data?lang=en").text.split('id="sent"', 1)[1]
+        assert "Jun 20, 2026 7:00" in english
+        assert "11:00" not in english
+        assert "2026-06-20" not in english

@@ -14,7 +14,9 @@ import datetime as dt
 import hashlib
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time
 from babel.numbers import format_percent
 from fastapi import APIRouter, Cookie
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -27,6 +29,7 @@ from recoup.arrangements.links import VERIFIED_LIFETIME, verified_token
 from recoup.cases import flows as case_flows
 from recoup.compliance import load_guard
 from recoup.compliance.packs import ConsentRule
+from recoup.compliance.vocabulary import jurisdiction_zones
 from recoup.config import Settings
 from recoup.contact import flows as contact_flows
 from recoup.contact.templates import LANGUAGES
@@ -599,6 +602,23 @@ def _data_view(
         session, visit.customer.id, language=visit.language
     )
     locale = LANGUAGES[visit.language]
+    customer = visit.customer
+    zone = ZoneInfo((customer.timezones or jurisdiction_zones(customer.jurisdiction))[0])
+
+    def local(iso: str) -> dt.datetime:
+        at = dt.datetime.fromisoformat(iso)
+        return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(zone)
+
+    def moment(iso: str) -> str:
+        """A stored UTC time as the debtor's own clock reads it, in the page's language."""
+        at = local(iso)
+        return (
+            f"{format_date(at, 'medium', locale=locale)} {format_time(at, 'short', locale=locale)}"
+        )
+
+    def day(iso: str) -> str:
+        return str(format_date(local(iso), "medium", locale=locale))
+
     return render(
         visit,
         "data.html",
@@ -607,6 +627,8 @@ def _data_view(
         doc=document,
         decisions=decisions,
         pct=lambda v: format_percent(v, format="#,##0%", locale=locale),
+        moment=moment,
+        day=day,
         review_max=case_flows.MAX_REVIEW_TEXT,
         received=received,
         error=error,
