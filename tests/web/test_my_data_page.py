@@ -1,5 +1,6 @@
 """The portal's "my data" page as the debtor reads it: the messages we sent, with their links, fit
-a phone's width, and every time on the page is the debtor's own clock, in the page's language."""
+a phone's width, every time on the page is the debtor's own clock, and who looked at the data and
+why reads in the page's language."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Browser
 from sqlalchemy.orm import Session, sessionmaker
 
+from recoup.audit import service as audit_service
 from recoup.config import Settings
 from recoup.kit.clock import SettableClock
+from recoup.ledger import service as ledger_service
+from recoup.ledger.schemas import RevealField, RevealRequest
 from recoup.models import Account
 from tests.browsers import chromium
 from tests.contact.test_dispatch import AS_OF, dispatcher, drain, spool
@@ -106,3 +110,44 @@ class TestMyDataTimes:
         assert "Jun 20, 2026 7:00" in english
         assert "11:00" not in english
         assert "2026-06-20" not in english
+
+
+class TestWhoViewedMyData:
+    def test_who_looked_and_why_read_in_the_pages_language(
+        self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
+    ) -> None:
+        # Catches the page printing the log's raw actor and reason ("staff:chen.gang", "console:
+        # account 360 (masked)", "the customer read their own data in the portal"): English
+        # jargon on a Chinese page. A reveal's reason is the agent's own words and stays as typed.
+        account = late(session, clock, "王芳", 50_000)
+        audit_service.log_access(
+            session,
+            customer_id=account.customer_id,
+            actor="staff:chen.gang",
+            kind="view",
+            fields=[],
+            reason="console: account 360 (masked)",
+            clock=clock,
+        )
+        ledger_service.reveal(
+            session,
+            account.customer_id,
+            RevealRequest(fields=[RevealField.phones], reason="客户要求换号码回电"),
+            actor="staff:chen.gang",
+            clock=clock,
+        )
+        session.commit()
+        path = link(settings, account, clock)
+        my_data(anonymous, session, settings, path, "zh-CN")  # this first read is logged too
+        chinese = anonymous.get(f"{path}/data").text.split('id="access"', 1)[1]
+        chinese = chinese.split('id="sent"', 1)[0]
+        assert "工作人员 chen.gang" in chinese
+        assert "查看了您的账户记录" in chinese
+        assert "查看了完整信息：电话。原因：客户要求换号码回电" in chinese
+        assert "您本人" in chinese
+        assert "您查看了自己的数据" in chinese
+        for raw in ("staff:", "console:", "the customer read", ">customer<"):
+            assert raw not in chinese
+        english = anonymous.get(f"{path}/data?lang=en").text.split('id="access"', 1)[1]
+        assert "Saw in full: Phones. Reason given: 客户要求换号码回电" in english
+        assert "You read your own data" in english

@@ -251,9 +251,9 @@ class TestPreferencesHelpAndData:
         first = anonymous.get(f"{path}/data")
         assert first.status_code == 200
         assert "王芳" in first.text  # the verified person sees their own data in full
-        assert "the customer read their own data in the portal" not in first.text
+        assert "您查看了自己的数据" not in first.text
         again = anonymous.get(f"{path}/data")  # the first look is on the log now
-        assert "the customer read their own data in the portal" in again.text
+        assert "您查看了自己的数据" in again.text
 
     def test_every_form_refuses_a_missing_csrf_field(
         self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings

@@ -710,3 +710,37 @@ CHAT: dict[str, dict[str, str]] = {
 }
 for _language, _more in CHAT.items():
     TEXT[_language].update(_more)
+
+# "Who viewed your data" on "my data": who and why in the page's language. The log keeps a kind
+# (view, reveal, export) and an actor; a reveal's reason is the one the person typed, shown as is.
+ACCESS: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "who_you": "您本人",
+        "who_staff": "工作人员 {name}",
+        "access_you_read": "您查看了自己的数据",
+        "access_export": "导出了您的数据",
+        "access_view": "查看了您的账户记录",
+        "access_reveal": "查看了完整信息：{fields}。原因：{reason}",
+        "addresses": "地址",
+    },
+    "zh-TW": {
+        "who_you": "您本人",
+        "who_staff": "工作人員 {name}",
+        "access_you_read": "您查看了自己的資料",
+        "access_export": "匯出了您的資料",
+        "access_view": "查看了您的帳戶紀錄",
+        "access_reveal": "查看了完整資料：{fields}。原因：{reason}",
+        "addresses": "地址",
+    },
+    "en": {
+        "who_you": "You",
+        "who_staff": "Staff member {name}",
+        "access_you_read": "You read your own data",
+        "access_export": "Exported your data",
+        "access_view": "Looked at your account's records",
+        "access_reveal": "Saw in full: {fields}. Reason given: {reason}",
+        "addresses": "Addresses",
+    },
+}
+for _language, _more in ACCESS.items():
+    TEXT[_language].update(_more)
