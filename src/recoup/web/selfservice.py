@@ -120,7 +120,7 @@ def arrangement_page(
         try:
             quote_ = _plan_quote(session, account, context, n, budget, income, clock)  # type: ignore[arg-type]
         except (RecoupError, ValueError) as exc:
-            error = failure(exc)[1]
+            error = failure(exc, visit.language)[1]
     return render(
         visit,
         "arrange.html",
@@ -209,7 +209,7 @@ def arrangement_make(
             clock=clock,
         )
     except (RecoupError, ValueError) as exc:
-        status, message = failure(exc)
+        status, message = failure(exc, visit.language)
         return render(
             visit, "arrange.html", settings, status, error=message, values=values, **context
         )
@@ -467,7 +467,7 @@ def preferences_save(
         )
         _save_consents(session, visit, form, clock)
     except (RecoupError, ValueError) as exc:
-        status, message = failure(exc)
+        status, message = failure(exc, visit.language)
         return render(
             visit,
             "preferences.html",
@@ -546,7 +546,7 @@ def help_send(
             clock=clock,
         )
     except (RecoupError, ValueError) as exc:
-        status, message = failure(exc)
+        status, message = failure(exc, visit.language)
         return render(
             visit,
             "help.html",
@@ -665,7 +665,7 @@ def ask_review(
             clock=clock,
         )
     except (RecoupError, ValueError) as exc:
-        status, message = failure(exc)
+        status, message = failure(exc, visit.language)
         return _data_view(session, visit, settings, clock, status=status, error=message)
     return RedirectResponse(
         visit.url("/data", received="1") + "#automated", status_code=303, headers=HEADERS
