@@ -115,3 +115,24 @@ def test_a_contact_the_guard_blocked_at_plan_time_shows_its_codes(
     page = console.get(f"/console/contacts/{contact_id}")
     assert page.status_code == 200, page.text
     assert "<code>OPTED_OUT</code>" in page.text
+
+
+def test_a_record_names_channel_and_statuses_in_the_pages_language(
+    console: ConsoleClient,
+    session: Session,
+    sessions: sessionmaker[Session],
+    clock: SettableClock,
+    twilio: FakeTwilio,
+) -> None:
+    """Removal caught: the record printing the stored codes (`sms`, `failed`, `sending`) on a
+    Chinese page, as the demo's compliance officer saw it."""
+    contact = dead_letter(session, sessions, clock, twilio)
+    console.sign_in(Role.compliance_officer)
+    page = console.get(f"/console/contacts/{contact.id}?lang=zh-CN").text
+    assert "<dd>短信 · collection</dd>" in page
+    assert '<span class="badge bad">失败</span>' in page
+    history = page.split("</table>")[-2]
+    assert "<td>发送中</td>" in history
+    assert "<td>sending</td>" not in history
+    english = console.get(f"/console/contacts/{contact.id}?lang=en").text
+    assert '<span class="badge bad">Failed</span>' in english
