@@ -144,6 +144,32 @@ class TestTemplates:
         assert missing.exit_code == 1
         assert "no approved template nothing" in missing.output
 
+    def test_an_emails_preview_shows_the_emails_own_opt_out(self, workdir: Path) -> None:
+        """Removal caught: every preview carried the SMS's "Reply STOP" (回复TD退订), so an
+        e-mail previewed as asking the reader to reply STOP, where the e-mail sent carries an
+        unsubscribe link."""
+        assert runner.invoke(app, ["init"]).exit_code == 0
+        for language, said in (
+            ("en", "Unsubscribe: https://pay.example/u/"),
+            ("zh-CN", "退订：https://"),
+        ):
+            shown = runner.invoke(
+                app,
+                [
+                    "templates",
+                    "preview",
+                    "early_reminder",
+                    "--channel",
+                    "email",
+                    "--language",
+                    language,
+                ],
+            )
+            assert shown.exit_code == 0, shown.output
+            assert said in shown.output
+            assert "STOP" not in shown.output
+            assert "回复TD" not in shown.output
+
 
 class TestSimulate:
     def test_two_policies_on_a_small_world_and_a_bad_world_file(self, workdir: Path) -> None:
