@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import subprocess
@@ -9,16 +10,19 @@ from typing import Any
 
 import httpx
 import pytest
+from rich.console import Console
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from recoup.cli.demo import served_database
 from recoup.cli.main import app
+from recoup.cli.simulate import summary_table
 from recoup.config import Settings
 from recoup.identity import service as identity_service
 from recoup.identity.permissions import Role
 from recoup.kit.clock import SystemClock
+from recoup.simulation.report import SimulationResult
 from tests.processes import wait_until_serving
 from tests.test_serve import free_port
 
@@ -172,6 +176,20 @@ class TestTemplates:
 
 
 class TestSimulate:
+    @pytest.mark.parametrize(("policies", "compared"), [(1, False), (2, True)])
+    def test_rows_against_the_first_policy_only_when_there_is_a_second(
+        self, policies: int, compared: bool
+    ) -> None:
+        """Removal caught: the demo (one policy) printed "recovered, against the first: +0.0%"
+        and the same for contacts, a comparison with itself that read as a finding."""
+        results = [(f"p{i}", SimulationResult(start=dt.date(2026, 6, 1))) for i in range(policies)]
+        screen = Console(record=True, width=120)
+        screen.print(summary_table(results))
+        text = screen.export_text()
+        assert "recovered (toward overdue amounts)" in text
+        assert ("recovered, against the first" in text) is compared
+        assert ("contacts per account, against the first" in text) is compared
+
     def test_two_policies_on_a_small_world_and_a_bad_world_file(self, workdir: Path) -> None:
         policy = Path(__file__).resolve().parents[1] / "src/recoup/strategy/policies/cn-wallet.yaml"
         quiet = workdir / "quiet.yaml"
