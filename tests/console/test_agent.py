@@ -261,3 +261,30 @@ def test_the_timeline_and_the_last_call_read_in_the_pages_language(
         assert code not in timeline
     english = console.get(f"/console/accounts/{account.id}?lang=en").text
     assert f'id="last-call">Call #{call.id}: Sent (busy)' in english
+
+
+def test_arrangements_cases_and_tasks_read_in_the_pages_language(
+    console: ConsoleClient, session: Session, clock: SettableClock
+) -> None:
+    """Removal caught: account 360's tables printing stored codes (`active`, `open`, `done`,
+    `not_mine`) on a Chinese page, as the demo's agent saw them ("promise · broken")."""
+    promised, disputed = queue(session, clock, 2)
+    activate(session, clock)
+    session.commit()
+    console.sign_in(Role.agent)
+    for account, form in (
+        (promised, {"outcome": "promise", "amount": "500", "date": "2026-06-24"}),
+        (disputed, {"outcome": "dispute", "reason": "not_mine", "words": "不是我借的"}),
+    ):
+        taken = console.post_form("/console/work/next", follow_redirects=False)
+        assert taken.headers["location"] == f"/console/accounts/{account.id}"
+        task = session.scalars(select(AgentTask).where(AgentTask.account_id == account.id)).one()
+        done = console.post_form(f"/console/tasks/{task.id}/wrap-up", form, follow_redirects=False)
+        assert done.status_code == 303, done.text
+    page = console.get(f"/console/accounts/{promised.id}?lang=zh-CN").text
+    assert "<td>进行中</td>" in page  # the promise
+    assert "<td>已完成</td>" in page  # the task
+    assert "<td>active</td>" not in page
+    assert "<td>done</td>" not in page
+    page = console.get(f"/console/accounts/{disputed.id}?lang=zh-CN").text
+    assert "<td>不是本人的</td><td>处理中</td>" in page  # the dispute's reason and status
