@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import subprocess
@@ -9,16 +10,19 @@ from typing import Any
 
 import httpx
 import pytest
+from rich.console import Console
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from recoup.cli.demo import served_database
 from recoup.cli.main import app
+from recoup.cli.simulate import summary_table
 from recoup.config import Settings
 from recoup.identity import service as identity_service
 from recoup.identity.permissions import Role
 from recoup.kit.clock import SystemClock
+from recoup.simulation.report import SimulationResult
 from tests.processes import wait_until_serving
 from tests.test_serve import free_port
 
@@ -144,8 +148,48 @@ class TestTemplates:
         assert missing.exit_code == 1
         assert "no approved template nothing" in missing.output
 
+    def test_an_emails_preview_shows_the_emails_own_opt_out(self, workdir: Path) -> None:
+        """Removal caught: every preview carried the SMS's "Reply STOP" (回复TD退订), so an
+        e-mail previewed as asking the reader to reply STOP, where the e-mail sent carries an
+        unsubscribe link."""
+        assert runner.invoke(app, ["init"]).exit_code == 0
+        for language, said in (
+            ("en", "Unsubscribe: https://pay.example/u/"),
+            ("zh-CN", "退订：https://"),
+        ):
+            shown = runner.invoke(
+                app,
+                [
+                    "templates",
+                    "preview",
+                    "early_reminder",
+                    "--channel",
+                    "email",
+                    "--language",
+                    language,
+                ],
+            )
+            assert shown.exit_code == 0, shown.output
+            assert said in shown.output
+            assert "STOP" not in shown.output
+            assert "回复TD" not in shown.output
+
 
 class TestSimulate:
+    @pytest.mark.parametrize(("policies", "compared"), [(1, False), (2, True)])
+    def test_rows_against_the_first_policy_only_when_there_is_a_second(
+        self, policies: int, compared: bool
+    ) -> None:
+        """Removal caught: the demo (one policy) printed "recovered, against the first: +0.0%"
+        and the same for contacts, a comparison with itself that read as a finding."""
+        results = [(f"p{i}", SimulationResult(start=dt.date(2026, 6, 1))) for i in range(policies)]
+        screen = Console(record=True, width=120)
+        screen.print(summary_table(results))
+        text = screen.export_text()
+        assert "recovered (toward overdue amounts)" in text
+        assert ("recovered, against the first" in text) is compared
+        assert ("contacts per account, against the first" in text) is compared
+
     def test_two_policies_on_a_small_world_and_a_bad_world_file(self, workdir: Path) -> None:
         policy = Path(__file__).resolve().parents[1] / "src/recoup/strategy/policies/cn-wallet.yaml"
         quiet = workdir / "quiet.yaml"

@@ -66,6 +66,21 @@ class TestHtml:
         assert f"实验 {experiment.experiment}" in shown
         assert report.LABELS["zh-CN"][f"verdict_{experiment.arms[-1].verdict}"] in shown
 
+    def test_the_blocks_say_a_contact_held_for_two_reasons_counts_under_each(
+        self, session: Session, clock: SettableClock, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Removal caught: the table and chart of blocks without their note, where the demo's 16
+        deferred contacts showed as 32 (each under `cn.hours.house` and `house.hours`)."""
+        build(session, clock)
+        data = analytics_service.report_data(session, PERIOD)
+        assert data.kpis.held  # something was held
+        page = report.render(data, lang="en", generated_at=clock.now())
+        for lang in report.LANGUAGES:
+            assert f'<span data-l="{lang}">{report.LABELS[lang]["blocks_note"]}</span>' in page
+        report_cli.print_kpis(data.kpis, "zh-CN")
+        shown = "".join(capsys.readouterr().out.split())  # wrapped to the terminal's width
+        assert "".join(report.LABELS["zh-CN"]["blocks_note"].split()) in shown
+
     def test_an_empty_period_still_makes_a_page(
         self, session: Session, clock: SettableClock
     ) -> None:

@@ -15,6 +15,7 @@ from recoup.models import AgentTask, Arrangement
 from tests.arrangements.test_flows import activate
 from tests.console.conftest import ConsoleClient
 from tests.contact.test_dispatch import AS_OF
+from tests.contact.test_replies import add_contact
 from tests.factories import shanghai
 from tests.workbench.test_workbench import queue
 
@@ -230,3 +231,60 @@ def test_the_supervisor_sees_a_task_past_its_window_as_ended_and_expired_at_its_
     task = session.scalars(select(AgentTask).where(AgentTask.account_id == day.id)).one()
     row = page.text.split(f"#{task.id} ·")[1].split("</tr>")[0]
     assert "expired 6:00\u202fPM" in row or "expired 6:00 PM" in row, row
+
+
+def test_the_timeline_and_the_last_call_read_in_the_pages_language(
+    console: ConsoleClient, session: Session, clock: SettableClock
+) -> None:
+    """Removal caught: account 360 printing the stored codes (`dial`, `sent (busy)`) on a Chinese
+    page, as it did for the demo's agent ("呼叫 #2904：sent")."""
+    [account] = queue(session, clock, 1)
+    yesterday = AS_OF - dt.timedelta(days=1)
+    clock.set(shanghai(yesterday, 10))  # yesterday's call: today's next account may be called
+    call = add_contact(
+        session, clock, account, channel="dial", treatment="agent_dial_1", status="sent",
+        result="busy",
+    )  # fmt: skip
+    add_contact(session, clock, account, channel="sms", treatment="early_sms", status="delivered")
+    clock.set(shanghai(AS_OF, 10))
+    console.sign_in(Role.agent)
+    taken = console.post_form("/console/work/next", follow_redirects=False)
+    assert taken.headers["location"] == f"/console/accounts/{account.id}"  # the call card shows
+    chinese = console.get(f"/console/accounts/{account.id}?lang=zh-CN").text
+    assert f'id="last-call">呼叫 #{call.id}：已发送 (忙线)' in chinese
+    timeline = chinese.split('id="timeline"', 1)[1].split("</table>", 1)[0]
+    assert "坐席外呼 · agent_dial_1" in timeline
+    assert "已发送 (忙线)" in timeline
+    assert "短信 · early_sms" in timeline
+    assert "已送达" in timeline
+    for code in (">dial ", ">sms ", ">sent", ">delivered", "busy"):
+        assert code not in timeline
+    english = console.get(f"/console/accounts/{account.id}?lang=en").text
+    assert f'id="last-call">Call #{call.id}: Sent (busy)' in english
+
+
+def test_arrangements_cases_and_tasks_read_in_the_pages_language(
+    console: ConsoleClient, session: Session, clock: SettableClock
+) -> None:
+    """Removal caught: account 360's tables printing stored codes (`active`, `open`, `done`,
+    `not_mine`) on a Chinese page, as the demo's agent saw them ("promise · broken")."""
+    promised, disputed = queue(session, clock, 2)
+    activate(session, clock)
+    session.commit()
+    console.sign_in(Role.agent)
+    for account, form in (
+        (promised, {"outcome": "promise", "amount": "500", "date": "2026-06-24"}),
+        (disputed, {"outcome": "dispute", "reason": "not_mine", "words": "不是我借的"}),
+    ):
+        taken = console.post_form("/console/work/next", follow_redirects=False)
+        assert taken.headers["location"] == f"/console/accounts/{account.id}"
+        task = session.scalars(select(AgentTask).where(AgentTask.account_id == account.id)).one()
+        done = console.post_form(f"/console/tasks/{task.id}/wrap-up", form, follow_redirects=False)
+        assert done.status_code == 303, done.text
+    page = console.get(f"/console/accounts/{promised.id}?lang=zh-CN").text
+    assert "<td>进行中</td>" in page  # the promise
+    assert "<td>已完成</td>" in page  # the task
+    assert "<td>active</td>" not in page
+    assert "<td>done</td>" not in page
+    page = console.get(f"/console/accounts/{disputed.id}?lang=zh-CN").text
+    assert "<td>不是本人的</td><td>处理中</td>" in page  # the dispute's reason and status

@@ -4,20 +4,28 @@ same service as the API, and its record shows what the guard said and what happe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from recoup.config import Settings
 from recoup.identity.permissions import Role
 from recoup.kit.clock import SettableClock
 from recoup.models import ContactPlan
 from tests.channels.providers import FakeTwilio, twilio_error
+from tests.console.browser import TABLET, console_browser
 from tests.console.conftest import ConsoleClient
 from tests.contact.test_dispatch import drain
 from tests.contact.test_retries import SID, TOKEN, planned_sms, sms_dispatcher
 from tests.strategy.test_daily_run import TestOptOuts
+from tests.web.test_my_data_page import sent_sms_at_seven_pm
+
+__all__ = ["console_browser"]
 
 
 @pytest.fixture
@@ -115,3 +123,53 @@ def test_a_contact_the_guard_blocked_at_plan_time_shows_its_codes(
     page = console.get(f"/console/contacts/{contact_id}")
     assert page.status_code == 200, page.text
     assert "<code>OPTED_OUT</code>" in page.text
+
+
+def test_a_record_names_channel_and_statuses_in_the_pages_language(
+    console: ConsoleClient,
+    session: Session,
+    sessions: sessionmaker[Session],
+    clock: SettableClock,
+    twilio: FakeTwilio,
+) -> None:
+    """Removal caught: the record printing the stored codes (`sms`, `failed`, `sending`) on a
+    Chinese page, as the demo's compliance officer saw it."""
+    contact = dead_letter(session, sessions, clock, twilio)
+    console.sign_in(Role.compliance_officer)
+    page = console.get(f"/console/contacts/{contact.id}?lang=zh-CN").text
+    assert "<dd>短信 · collection</dd>" in page
+    assert '<span class="badge bad">失败</span>' in page
+    history = page.split("</table>")[-2]
+    assert "<td>发送中</td>" in history
+    assert "<td>sending</td>" not in history
+    english = console.get(f"/console/contacts/{contact.id}?lang=en").text
+    assert '<span class="badge bad">Failed</span>' in english
+
+
+def test_a_sent_sms_with_its_pay_link_fits_a_tablet(
+    console: ConsoleClient,
+    session: Session,
+    sessions: sessionmaker[Session],
+    clock: SettableClock,
+    settings: Settings,
+    tmp_path: Path,
+    console_browser: Browser,
+) -> None:
+    """Removal caught: without `overflow-wrap: anywhere` on `p.message` (compliance.css) the
+    SMS's pay link, one unbroken word, widened the record to 964 px on an 820 px tablet (the
+    demo's contact #2804)."""
+    account = sent_sms_at_seven_pm(session, sessions, clock, settings, tmp_path)
+    contact_id = session.scalars(
+        select(ContactPlan.id).where(ContactPlan.account_id == account.id)
+    ).one()
+    console.sign_in(Role.compliance_officer)
+    html = console.get(f"/console/contacts/{contact_id}?lang=en").text
+    assert "/p/" in html.split('class="message"', 1)[1]  # the link is on the page
+    context = console_browser.new_context(viewport=TABLET)  # type: ignore[arg-type]
+    page = context.new_page()
+    page.set_content(re.sub(r'<link rel="stylesheet"[^>]*>', "", html))
+    for sheet in ("console.css", "compliance.css"):
+        page.add_style_tag(content=console.get(f"/console/static/{sheet}").text)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    context.close()
+    assert width <= TABLET["width"], f"the record scrolls sideways on a tablet ({width}px)"

@@ -201,3 +201,26 @@ class TestRefusals:
         page = console.get("/console/dashboard")
         assert page.status_code == 403
         assert "<html" in page.text
+
+
+class TestWithoutCharts:
+    @pytest.mark.parametrize(
+        ("installed", "boxes"), [(frozenset(), 0), (frozenset({"chart.umd.js"}), 3)]
+    )
+    def test_a_chart_box_is_drawn_only_when_chart_js_is_there_to_fill_it(
+        self,
+        console: ConsoleClient,
+        portfolio: None,
+        monkeypatch: pytest.MonkeyPatch,
+        installed: frozenset[str],
+        boxes: int,
+    ) -> None:
+        # Without `scripts/assets` (no npm) the tables carry the figures; catches the removal of
+        # the `"chart.umd.js" in vendor` guard around each chart's box, which left three empty
+        # boxes, 280 px high each, on the dashboard (as the demo's worktree showed).
+        monkeypatch.setattr("recoup.console.base.vendor_assets", lambda: installed)
+        console.sign_in(Role.strategist)
+        page = console.get("/console/dashboard", params={**QUERY, "lang": "en"})
+        assert page.status_code == 200
+        assert page.text.count("<canvas") == boxes
+        assert 'id="cure"' in page.text  # the figures are in the table either way

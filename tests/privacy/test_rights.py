@@ -89,6 +89,7 @@ class TestExport:
         assert score["reasons"] == [
             "2 broken promises in 60 days",
             "41 days since the last payment",
+            "CN¥339.71 overdue",
         ]
         assert decided["latest_decision"]["decision"] in {"contact", "wait", "pause", "holdout"}
 

@@ -5,6 +5,8 @@ shown back as received, and refused without the form's CSRF field."""
 
 from __future__ import annotations
 
+import math
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +35,7 @@ def scored(session: Session, clock: SettableClock) -> Account:
             reasons=[
                 {"code": "promises_broken_60d", "value": 2, "weight": -0.4},
                 {"code": "days_since_last_payment", "value": 41, "weight": -0.2},
+                {"code": "overdue_log", "value": math.log1p(33_971), "weight": -0.1},
             ],
         )
     )
@@ -74,6 +77,16 @@ class TestMyDataShowsAutomatedDecisions:
             "Ask a person to review this decision",
         ):
             assert words in en.text
+
+    def test_an_amount_among_the_reasons_reads_as_money(
+        self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
+    ) -> None:
+        # Catches the removal of the account's currency from the reasons' words: the page read
+        # "逾期金额339.71" and "339.71 overdue", a bare number beside ¥ amounts everywhere else.
+        account = scored(session, clock)
+        path = opened(anonymous, session, settings, account, clock)
+        assert "逾期金额¥339.71" in anonymous.get(f"{path}/data", params={"lang": "zh-CN"}).text
+        assert "CN¥339.71 overdue" in anonymous.get(f"{path}/data", params={"lang": "en"}).text
 
 
 class TestAskingForAReview:

@@ -7,8 +7,11 @@ import datetime as dt
 import json
 import re
 from pathlib import Path
+from urllib.parse import urlencode
 
+import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
 from recoup.arrangements import service as arrangement_service
@@ -20,6 +23,7 @@ from recoup.models import Account
 from tests.contact.test_dispatch import AS_OF, dispatcher, drain, spool
 from tests.contact.test_replies import add_contact
 from tests.factories import add_bill, create_account, create_customer, shanghai
+from tests.test_serve import free_port
 
 
 def late(session: Session, clock: SettableClock, name: str, amount: int) -> Account:
@@ -167,3 +171,42 @@ class TestPortal:
         page = anonymous.get(found.group(1))
         assert page.status_code == 200
         assert account.external_ref in page.text
+
+
+class TestWalletDown:
+    @pytest.mark.parametrize(
+        ("lang", "said"),
+        [
+            ("zh-CN", "无法发起还款：钱包暂时没有响应，请稍后再试"),
+            ("en", "The payment could not start: the wallet is not answering right now"),
+        ],
+    )
+    def test_a_wallet_that_does_not_answer_is_said_in_the_debtors_words(
+        self,
+        session: Session,
+        clock: SettableClock,
+        anonymous: TestClient,
+        settings: Settings,
+        lang: str,
+        said: str,
+    ) -> None:
+        """Removal caught: the page printing the service's message, "the wallet did not take the
+        payment: wallet-payments: connection failed (ConnectError)", in English and in the
+        provider's terms, on the debtor's Chinese page."""
+        settings.wallet_payments_url = f"http://127.0.0.1:{free_port()}"  # nobody listens
+        settings.wallet_api_secrets = [SecretStr("wallet-api-secret")]
+        account = late(session, clock, "王芳", 50_000)
+        path = link(settings, account, clock)
+        page = anonymous.get(f"{path}?lang={lang}")
+        found = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+        assert found is not None
+        form = {"csrf": found.group(1), "account": account.external_ref, "amount": "100"}
+        refused = anonymous.post(
+            f"{path}/pay?lang={lang}",
+            content=urlencode(form),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert refused.status_code == 502
+        assert said in refused.text
+        assert "ConnectError" not in refused.text
+        assert "wallet-payments" not in refused.text

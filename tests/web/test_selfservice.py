@@ -123,7 +123,12 @@ class TestArrangementsInThePortal:
         assert preview.text.count("¥153.00") == 4  # ¥600 + 2 % in four
         too_little = anonymous.get(plan_url, params={"n": "2", "budget": "200"})
         assert too_little.status_code == 422
-        assert "4 instalments would fit" in too_little.text
+        # The refusal in the page's language (removal caught: the terms' English message,
+        # "the instalments are more than you said ...", on the Chinese page).
+        assert "每期金额超过了您每月能承担的金额；分 4 期您可以承担" in too_little.text
+        assert "instalments would fit" not in too_little.text
+        english = anonymous.get(plan_url, params={"n": "2", "budget": "200", "lang": "en"})
+        assert "4 instalments would fit" in english.text
         token_csrf = csrf(preview.text)
         gated = post(anonymous, plan_url, {"csrf": token_csrf, "n": "4", "budget": "200"})
         assert gated.status_code == 303  # type: ignore[attr-defined]
@@ -251,9 +256,9 @@ class TestPreferencesHelpAndData:
         first = anonymous.get(f"{path}/data")
         assert first.status_code == 200
         assert "王芳" in first.text  # the verified person sees their own data in full
-        assert "the customer read their own data in the portal" not in first.text
+        assert "您查看了自己的数据" not in first.text
         again = anonymous.get(f"{path}/data")  # the first look is on the log now
-        assert "the customer read their own data in the portal" in again.text
+        assert "您查看了自己的数据" in again.text
 
     def test_every_form_refuses_a_missing_csrf_field(
         self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings

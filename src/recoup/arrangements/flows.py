@@ -58,8 +58,11 @@ class TermsRefused(ValidationFailed):
     description = "The terms fall outside what the policy allows"
 
 
-def _refused(exc: terms.TermsRefused) -> TermsRefused:
-    return TermsRefused(str(exc))
+def _refused(exc: terms.TermsRefused, **more: int) -> TermsRefused:
+    """The terms' refusal as the error endpoints and pages render; `details` carries its reason
+    and bounds, which the portal words in the debtor's language."""
+    hint = f"; {more['fits']} instalments would fit" if "fits" in more else ""
+    return TermsRefused(f"{exc}{hint}", details={"reason": exc.reason, **exc.values, **more})
 
 
 def _create(
@@ -207,8 +210,7 @@ def _quote(
             monthly_budget=monthly_budget,
             monthly_income=monthly_income,
         )
-        hint = f"; {fits} instalments would fit" if fits and fits != instalments else ""
-        raise TermsRefused(f"{exc}{hint}") from exc
+        raise _refused(exc, **({"fits": fits} if fits and fits != instalments else {})) from exc
     return fee, schedule
 
 
@@ -282,7 +284,10 @@ def extension(
     bounds = offered_bounds(session, account, "extension", clock)
     pos = position(session, account, clock=clock)
     if pos.overdue <= 0:
-        raise TermsRefused("nothing is overdue, so there is nothing to extend")
+        raise TermsRefused(
+            "nothing is overdue, so there is nothing to extend",
+            details={"reason": "nothing_overdue"},
+        )
     try:
         fee, new_due, inst = terms.extension_terms(
             bounds, days=days, start=pos.today, overdue_principal=pos.overdue_principal

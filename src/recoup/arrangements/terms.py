@@ -67,7 +67,13 @@ def share_of(amount: int, bps: int) -> int:
 
 
 class TermsRefused(ValueError):
-    """The terms asked for are outside the offer; the message says which bound and what fits."""
+    """The terms asked for are outside the offer; the message says which bound and what fits.
+    `reason` and `values` say the same as data, for a page to word in its own language."""
+
+    def __init__(self, message: str, *, reason: str, **values: int) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.values = values
 
 
 @dataclass(frozen=True)
@@ -96,18 +102,29 @@ def plan_quote(
     b = with_defaults("plan", bounds)
     lo, hi, every = b["min_instalments"], b["max_instalments"], max(1, b["every_days"])
     if balance <= 0:
-        raise TermsRefused("nothing is owed, so there is nothing to spread")
+        raise TermsRefused("nothing is owed, so there is nothing to spread", reason="nothing_owed")
     if not lo <= instalments <= hi:
-        raise TermsRefused(f"a plan has between {lo} and {hi} instalments")
+        raise TermsRefused(
+            f"a plan has between {lo} and {hi} instalments", reason="instalments", low=lo, high=hi
+        )
     if b["max_tenor_days"] and instalments * every > b["max_tenor_days"]:
         most = b["max_tenor_days"] // every
-        raise TermsRefused(f"a plan lasts at most {b['max_tenor_days']} days: {most} instalments")
+        raise TermsRefused(
+            f"a plan lasts at most {b['max_tenor_days']} days: {most} instalments",
+            reason="tenor",
+            days=b["max_tenor_days"],
+            most=most,
+        )
     fee = share_of(balance, b["fee_bps"])
     amounts = split(balance + fee, instalments)
     if instalments > 1 and min(amounts) < b["min_instalment_minor"]:
-        raise TermsRefused("instalments would be below the smallest instalment allowed")
+        raise TermsRefused(
+            "instalments would be below the smallest instalment allowed", reason="below_smallest"
+        )
     if monthly_budget is None and monthly_income is None:
-        raise TermsRefused("tell us what you can afford each month, or your monthly income")
+        raise TermsRefused(
+            "tell us what you can afford each month, or your monthly income", reason="need_budget"
+        )
     monthly = (max(amounts) * 30 + every - 1) // every  # what the largest instalment costs a month
     afford = [
         limit
@@ -118,7 +135,10 @@ def plan_quote(
         if limit is not None
     ]
     if monthly > min(afford):
-        raise TermsRefused("the instalments are more than you said you can afford each month")
+        raise TermsRefused(
+            "the instalments are more than you said you can afford each month",
+            reason="unaffordable",
+        )
     schedule = [
         Instalment(i + 1, start + dt.timedelta(days=every * (i + 1)), amount)
         for i, amount in enumerate(amounts)
@@ -157,12 +177,15 @@ def promise_terms(
 ) -> Instalment:
     b = with_defaults("promise", bounds)
     if not start <= on <= start + dt.timedelta(days=b["max_days"]):
-        raise TermsRefused(f"choose a date within {b['max_days']} days")
+        raise TermsRefused(
+            f"choose a date within {b['max_days']} days", reason="promise_date", days=b["max_days"]
+        )
     least = max(1, share_of(overdue, b["min_share_bps"]))
     if not least <= amount <= owed:
         raise TermsRefused(
             "the amount must be at least the part of the overdue amount asked "
-            "and at most what you owe"
+            "and at most what you owe",
+            reason="promise_amount",
         )
     return Instalment(1, on, amount)
 
@@ -173,7 +196,12 @@ def extension_terms(
     """(fee, new due date, the fee's one instalment)."""
     b = with_defaults("extension", bounds)
     if not b["min_days"] <= days <= b["max_days"]:
-        raise TermsRefused(f"an extension is between {b['min_days']} and {b['max_days']} days")
+        raise TermsRefused(
+            f"an extension is between {b['min_days']} and {b['max_days']} days",
+            reason="extension_days",
+            low=b["min_days"],
+            high=b["max_days"],
+        )
     fee = share_of(overdue_principal, b["fee_bps"])
     return fee, start + dt.timedelta(days=days), Instalment(1, start, fee)
 
@@ -185,7 +213,10 @@ def settlement_terms(
     b = with_defaults("settlement", bounds)
     least = share_of(balance, b["min_share_bps"])
     if not least <= amount < balance:
-        raise TermsRefused("a settlement is less than the balance and at least the share allowed")
+        raise TermsRefused(
+            "a settlement is less than the balance and at least the share allowed",
+            reason="settlement_amount",
+        )
     needs_approval = amount * BPS < balance * b["approval_below_bps"]
     due = start + dt.timedelta(days=b["pay_within_days"])
     return needs_approval, Instalment(1, due, amount)

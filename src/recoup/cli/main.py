@@ -179,6 +179,13 @@ def serve(
 
     rt = runtime()  # fail early, with a clear message, on a missing key or bad settings
     configure_logging(minimum="INFO")
+    if rt.settings.sandbox_wallet and "public_url" not in rt.settings.model_fields_set:
+        # Development: pay links and the sandbox wallet (which "Pay now" calls) live where this
+        # server listens, not at the default :8000 another port would leave them at.
+        local = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (a comparison)
+        local = f"[{local}]" if ":" in local else local
+        os.environ["RECOUP_PUBLIC_URL"] = f"http://{local}:{port}"
+        console.print(f"pay links and the sandbox wallet at {os.environ['RECOUP_PUBLIC_URL']}")
     trusted = rt.settings.trusted_proxies
     uvicorn.run(
         "recoup.api.main:app",

@@ -166,7 +166,7 @@ def print_kpis(k: schemas.Kpis, lang: str) -> None:
         contacts.add_row(row.channel, row.purpose, row.status, f"{row.contacts:,}")
     if k.contacts:
         console.print(contacts)
-    held = Table(title=t["blocks"])
+    held = Table(title=t["blocks"], caption=t["blocks_note"])  # the sum is not the contacts
     for column in ("status", "reason", "contacts"):
         held.add_column(t[column], justify="right" if column == "contacts" else "left")
     for h in k.held:

@@ -45,7 +45,7 @@ def preview(
         if version is None:
             raise fail(f"no approved template {name} for {channel}, {language}, {tone}")
         template = MessageTemplate(name, channel, language, tone, version.body, version.subject)
-    rendered = render(template, sample(language))
+    rendered = render(template, sample(language, channel))
     if rendered.subject:
         console.print(f"[bold]{rendered.subject}[/]")
     console.print(rendered.body, markup=False, highlight=False)

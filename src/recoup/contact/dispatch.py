@@ -72,6 +72,8 @@ from recoup.config import DEVELOPMENT_LINK_KEY, Settings
 from recoup.contact import repository as repo
 from recoup.contact.templates import (
     ASSISTANT,
+    IN_THE_APP,
+    OPT_OUT,
     MessageTemplate,
     TemplateProblem,
     language_for,
@@ -83,27 +85,6 @@ from recoup.kit.tokens import sign_token
 from recoup.models import ContactStatus, PauseKind
 from recoup.models.contact import QUEUE_ENTRY
 
-# How to stop messages, per channel and language: what `{{ opt_out }}` renders to.
-IN_THE_APP = {
-    "zh-CN": "可在App设置中退订提醒。",
-    "zh-TW": "可在App設定中退訂提醒。",
-    "en": "To unsubscribe, turn these off in the app's settings.",
-}
-OPT_OUT = {
-    "sms": {"zh-CN": "回复TD退订", "zh-TW": "回覆TD退訂", "en": "Reply STOP to opt out."},
-    "push": IN_THE_APP,
-    "in_app": IN_THE_APP,
-    "email": {"zh-CN": "退订：{url}", "zh-TW": "退訂：{url}", "en": "Unsubscribe: {url}"},
-    # The one-click link works whatever the platform lets a reply do.
-    "wechat": {"zh-CN": "退订：{url}", "zh-TW": "退訂：{url}", "en": "Unsubscribe: {url}"},
-    "whatsapp": {"zh-CN": "退订：{url}", "zh-TW": "退訂：{url}", "en": "Unsubscribe: {url}"},
-    # A letter is not an electronic message; it says how to reach us instead.
-    "letter": {
-        "zh-CN": "如不希望再收到信函，请致电客服告知。",
-        "zh-TW": "如不希望再收到信函，請來電客服告知。",
-        "en": "To stop letters, call or write to us.",
-    },
-}
 BUILT_IN = ("in_app", "call")  # delivered by Recoup itself: the inbox, the agents' queue
 SCRIPTED = ("call", "dial")  # spoken by an agent from a script: nothing to render
 DIALLED = frozenset(("sms", "whatsapp", *SCRIPTED))  # reach the customer's phone number

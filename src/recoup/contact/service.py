@@ -28,12 +28,12 @@ from recoup.contact import repository as repo
 from recoup.contact.templates import (
     ASSISTANT,
     LANGUAGES,
-    OPT_OUT_SAMPLE,
     SERVICE,
     MessageTemplate,
     Rendered,
     TemplateProblem,
     check,
+    opt_out_sample,
     render,
     sample,
     shipped,
@@ -96,7 +96,7 @@ def save(
     guard: Guard | None = None,
 ) -> TemplateVersion:
     try:
-        render(template, sample(template.language))
+        render(template, sample(template.language, template.channel))
     except TemplateProblem as exc:
         raise ValidationFailed(str(exc)) from exc
     problems = [
@@ -205,7 +205,7 @@ def check_draft(
     content problems per jurisdiction (none: allowed there). A text that does not render is a
     ValidationFailed naming the body."""
     try:
-        rendered = render(template, sample(template.language))
+        rendered = render(template, sample(template.language, template.channel))
     except TemplateProblem as exc:
         raise ValidationFailed(f"body: {exc}") from exc
     guard = guard or load_guard()
@@ -260,7 +260,7 @@ def preview(
         "pay_link": f"{public_url.rstrip('/')}/p/{'*' * 24}",
         "survey_link": f"{public_url.rstrip('/')}/p/{'*' * 24}/survey",
         "learn_link": f"{public_url.rstrip('/')}/p/{'*' * 24}/learn",
-        "opt_out": OPT_OUT_SAMPLE[template.language],
+        "opt_out": opt_out_sample(template.channel, template.language),
         "support_phone": support_phone,
     }
     try:

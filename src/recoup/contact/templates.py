@@ -94,26 +94,48 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "zh-CN": {
         "first_name": "小明",
         "currency": "CNY",
-        "opt_out": "回复TD退订",
         "support_phone": "400-000-0000",
     },
     "zh-TW": {
         "first_name": "小明",
         "currency": "TWD",
-        "opt_out": "回覆TD退訂",
         "support_phone": "0800-000-000",
     },
     "en": {
         "first_name": "Alex",
         "currency": "USD",
-        "opt_out": "Reply STOP to opt out.",
         "support_phone": "1-800-555-0100",
     },
 }
 
 
-# What a preview shows for the opt-out instruction (the dispatcher fills in the channel's own).
-OPT_OUT_SAMPLE = {language: str(values["opt_out"]) for language, values in SAMPLES.items()}
+# How to stop messages, per channel and language: what `{{ opt_out }}` renders to.
+IN_THE_APP = {
+    "zh-CN": "可在App设置中退订提醒。",
+    "zh-TW": "可在App設定中退訂提醒。",
+    "en": "To unsubscribe, turn these off in the app's settings.",
+}
+OPT_OUT = {
+    "sms": {"zh-CN": "回复TD退订", "zh-TW": "回覆TD退訂", "en": "Reply STOP to opt out."},
+    "push": IN_THE_APP,
+    "in_app": IN_THE_APP,
+    "email": {"zh-CN": "退订：{url}", "zh-TW": "退訂：{url}", "en": "Unsubscribe: {url}"},
+    # The one-click link works whatever the platform lets a reply do.
+    "wechat": {"zh-CN": "退订：{url}", "zh-TW": "退訂：{url}", "en": "Unsubscribe: {url}"},
+    "whatsapp": {"zh-CN": "退订：{url}", "zh-TW": "退訂：{url}", "en": "Unsubscribe: {url}"},
+    # A letter is not an electronic message; it says how to reach us instead.
+    "letter": {
+        "zh-CN": "如不希望再收到信函，请致电客服告知。",
+        "zh-TW": "如不希望再收到信函，請來電客服告知。",
+        "en": "To stop letters, call or write to us.",
+    },
+}
+
+
+def opt_out_sample(channel: str, language: str) -> str:
+    """What a preview shows for the opt-out instruction: the channel's own, as the dispatcher
+    renders it (an e-mail's carries an unsubscribe link, not an SMS's "Reply STOP")."""
+    return OPT_OUT.get(channel, IN_THE_APP)[language].format(url="https://pay.example/u/AbC123")
 
 
 def language_for(preferred: str | None, jurisdiction: str) -> str:
@@ -126,8 +148,8 @@ def language_for(preferred: str | None, jurisdiction: str) -> str:
     return "zh-CN" if jurisdiction == "CN" else "en"
 
 
-def sample(language: str) -> dict[str, Any]:
-    """Preview data for a language: what a real message in it would carry."""
+def sample(language: str, channel: str = "sms") -> dict[str, Any]:
+    """Preview data for a language and channel: what a real message would carry."""
     return {
         "creditor_name": "Recoup Wallet",
         "amount_minor": 123_456,
@@ -142,6 +164,7 @@ def sample(language: str) -> dict[str, Any]:
         "promised_date": dt.date(2026, 6, 19),
         "promise_days": 7,
         **SAMPLES[language],
+        "opt_out": opt_out_sample(channel, language),
     }
 
 

@@ -11,6 +11,8 @@ import math
 
 from babel.numbers import format_decimal, format_percent
 
+from recoup.kit.money import format_money
+
 LANGUAGES = ("en", "zh-CN", "zh-TW")
 _LOCALE = {"en": "en", "zh-CN": "zh_Hans_CN", "zh-TW": "zh_Hant_TW"}
 
@@ -149,16 +151,19 @@ _YES_NO = {"en": ("yes", "no"), "zh-CN": ("是", "否"), "zh-TW": ("是", "否")
 _UNKNOWN = {"en": "unknown", "zh-CN": "未知", "zh-TW": "未知"}
 
 
-def words(code: str, value: float | str | None, language: str) -> str:
-    """One reason in `language` (en, zh-CN or zh-TW; anything else reads en)."""
+def words(
+    code: str, value: float | str | None, language: str, *, currency: str | None = None
+) -> str:
+    """One reason in `language` (en, zh-CN or zh-TW; anything else reads en); with the account's
+    `currency`, an amount reads as money (¥339.71), as the rest of the debtor's page does."""
     lang = language if language in LANGUAGES else "en"
-    shown = _value(code, value, lang)
+    shown = _value(code, value, lang, currency)
     if code not in WORDS:
         return f"{code} = {shown}"
     return WORDS[code][LANGUAGES.index(lang)].format(v=shown)
 
 
-def _value(code: str, value: float | str | None, lang: str) -> str:
+def _value(code: str, value: float | str | None, lang: str, currency: str | None = None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return _UNKNOWN[lang]
     if isinstance(value, str):
@@ -168,6 +173,8 @@ def _value(code: str, value: float | str | None, lang: str) -> str:
         return _YES_NO[lang][0 if value else 1]
     if code in SHARES:
         return str(format_percent(value, format="#,##0%", locale=locale))
+    if code in AMOUNTS and currency is not None:
+        return format_money(round(math.expm1(value)), currency, locale)
     if code in AMOUNTS:
         return str(format_decimal(math.expm1(value) / 100, format="#,##0.00", locale=locale))
     if float(value).is_integer():

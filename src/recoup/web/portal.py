@@ -34,10 +34,13 @@ from recoup.contact.templates import LANGUAGES, language_for
 from recoup.http.deps import ClockDep, SessionDep, SettingsDep
 from recoup.http.idempotency import body_of
 from recoup.kit.errors import NotAuthenticated, NotFound, RecoupError
+from recoup.kit.logging import get_logger
 from recoup.kit.masking import mask_name
 from recoup.kit.money import format_money, to_major, to_minor
 from recoup.ledger.repository import AccountRepository
 from recoup.web.text import LANGUAGE_NAMES, TEXT
+
+log = get_logger(__name__)
 
 router = APIRouter(include_in_schema=False)
 RECENT = dt.timedelta(minutes=30)  # a pay-now this recent is reported on the page
@@ -151,11 +154,14 @@ def _portal(
     *,
     status: int = 200,
     error: str | None = None,
+    failed: str | None = None,
     done: str | None = None,
 ) -> HTMLResponse:
+    """`error` is a refusal's own message; `failed` names a text the page says in its language."""
     view = arrangement_service.portal_view(session, link.customer_id, today=clock.now().date())
     language = str(lang if lang in LANGUAGES else language_for(view.language, view.jurisdiction))
     t = TEXT[language]
+    error = t[failed] if failed is not None else error
     notice = None
     latest = arrangement_service.latest_intent(
         session, link.customer_id, since=clock.now() - RECENT
@@ -257,6 +263,13 @@ def pay(
             )
         finally:
             wallet.close()
+    except arrangement_service.WalletUnavailable as exc:
+        # The debtor reads "try again later" in their language; the wallet's reason is for staff.
+        log.warning("portal.wallet_unavailable", reason=exc.message)
+        return _portal(
+            session, token, link, lang, settings, clock, status=exc.status_code,
+            failed="wallet_unavailable",
+        )  # fmt: skip
     except (RecoupError, ValueError) as exc:
         status = exc.status_code if isinstance(exc, RecoupError) else 422
         message = exc.message if isinstance(exc, RecoupError) else str(exc)

@@ -14,7 +14,9 @@ import datetime as dt
 import hashlib
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time
 from babel.numbers import format_percent
 from fastapi import APIRouter, Cookie
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -27,6 +29,7 @@ from recoup.arrangements.links import VERIFIED_LIFETIME, verified_token
 from recoup.cases import flows as case_flows
 from recoup.compliance import load_guard
 from recoup.compliance.packs import ConsentRule
+from recoup.compliance.vocabulary import jurisdiction_zones
 from recoup.config import Settings
 from recoup.contact import flows as contact_flows
 from recoup.contact.templates import LANGUAGES
@@ -117,7 +120,7 @@ def arrangement_page(
         try:
             quote_ = _plan_quote(session, account, context, n, budget, income, clock)  # type: ignore[arg-type]
         except (RecoupError, ValueError) as exc:
-            error = failure(exc)[1]
+            error = failure(exc, visit.language)[1]
     return render(
         visit,
         "arrange.html",
@@ -206,7 +209,7 @@ def arrangement_make(
             clock=clock,
         )
     except (RecoupError, ValueError) as exc:
-        status, message = failure(exc)
+        status, message = failure(exc, visit.language)
         return render(
             visit, "arrange.html", settings, status, error=message, values=values, **context
         )
@@ -464,7 +467,7 @@ def preferences_save(
         )
         _save_consents(session, visit, form, clock)
     except (RecoupError, ValueError) as exc:
-        status, message = failure(exc)
+        status, message = failure(exc, visit.language)
         return render(
             visit,
             "preferences.html",
@@ -543,7 +546,7 @@ def help_send(
             clock=clock,
         )
     except (RecoupError, ValueError) as exc:
-        status, message = failure(exc)
+        status, message = failure(exc, visit.language)
         return render(
             visit,
             "help.html",
@@ -599,6 +602,23 @@ def _data_view(
         session, visit.customer.id, language=visit.language
     )
     locale = LANGUAGES[visit.language]
+    customer = visit.customer
+    zone = ZoneInfo((customer.timezones or jurisdiction_zones(customer.jurisdiction))[0])
+
+    def local(iso: str) -> dt.datetime:
+        at = dt.datetime.fromisoformat(iso)
+        return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(zone)
+
+    def moment(iso: str) -> str:
+        """A stored UTC time as the debtor's own clock reads it, in the page's language."""
+        at = local(iso)
+        return (
+            f"{format_date(at, 'medium', locale=locale)} {format_time(at, 'short', locale=locale)}"
+        )
+
+    def day(iso: str) -> str:
+        return str(format_date(local(iso), "medium", locale=locale))
+
     return render(
         visit,
         "data.html",
@@ -607,6 +627,8 @@ def _data_view(
         doc=document,
         decisions=decisions,
         pct=lambda v: format_percent(v, format="#,##0%", locale=locale),
+        moment=moment,
+        day=day,
         review_max=case_flows.MAX_REVIEW_TEXT,
         received=received,
         error=error,
@@ -643,7 +665,7 @@ def ask_review(
             clock=clock,
         )
     except (RecoupError, ValueError) as exc:
-        status, message = failure(exc)
+        status, message = failure(exc, visit.language)
         return _data_view(session, visit, settings, clock, status=status, error=message)
     return RedirectResponse(
         visit.url("/data", received="1") + "#automated", status_code=303, headers=HEADERS

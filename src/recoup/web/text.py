@@ -23,6 +23,7 @@ TEXT: dict[str, dict[str, str]] = {
         "pay": "立即还款",
         "pay_amount": "还款金额（{currency}）",
         "pay_error": "无法发起还款：{reason}",
+        "wallet_unavailable": "钱包暂时没有响应，请稍后再试",
         "paid_thanks": "谢谢！我们已收到您的还款。",
         "declined": "这次还款没有完成，您可以随时再试。",
         "waiting": "还款正在处理中，完成后这里会更新。",
@@ -50,6 +51,7 @@ TEXT: dict[str, dict[str, str]] = {
         "pay": "立即付款",
         "pay_amount": "付款金額（{currency}）",
         "pay_error": "無法發起付款：{reason}",
+        "wallet_unavailable": "錢包暫時沒有回應，請稍後再試",
         "paid_thanks": "謝謝！我們已收到您的付款。",
         "declined": "這次付款沒有完成，您可以隨時再試。",
         "waiting": "付款正在處理中，完成後這裡會更新。",
@@ -77,6 +79,7 @@ TEXT: dict[str, dict[str, str]] = {
         "pay": "Pay now",
         "pay_amount": "Amount to pay ({currency})",
         "pay_error": "The payment could not start: {reason}",
+        "wallet_unavailable": "the wallet is not answering right now; please try again later",
         "paid_thanks": "Thank you! We have received your payment.",
         "declined": "The payment was not completed; you can try again any time.",
         "waiting": "Your payment is being processed; this page updates when it is done.",
@@ -709,4 +712,87 @@ CHAT: dict[str, dict[str, str]] = {
     },
 }
 for _language, _more in CHAT.items():
+    TEXT[_language].update(_more)
+
+# "Who viewed your data" on "my data": who and why in the page's language. The log keeps a kind
+# (view, reveal, export) and an actor; a reveal's reason is the one the person typed, shown as is.
+ACCESS: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "who_you": "您本人",
+        "who_staff": "工作人员 {name}",
+        "access_you_read": "您查看了自己的数据",
+        "access_export": "导出了您的数据",
+        "access_view": "查看了您的账户记录",
+        "access_reveal": "查看了完整信息：{fields}。原因：{reason}",
+        "addresses": "地址",
+    },
+    "zh-TW": {
+        "who_you": "您本人",
+        "who_staff": "工作人員 {name}",
+        "access_you_read": "您查看了自己的資料",
+        "access_export": "匯出了您的資料",
+        "access_view": "查看了您的帳戶紀錄",
+        "access_reveal": "查看了完整資料：{fields}。原因：{reason}",
+        "addresses": "地址",
+    },
+    "en": {
+        "who_you": "You",
+        "who_staff": "Staff member {name}",
+        "access_you_read": "You read your own data",
+        "access_export": "Exported your data",
+        "access_view": "Looked at your account's records",
+        "access_reveal": "Saw in full: {fields}. Reason given: {reason}",
+        "addresses": "Addresses",
+    },
+}
+for _language, _more in ACCESS.items():
+    TEXT[_language].update(_more)
+
+# Terms the offer refuses (`arrangements.terms.TermsRefused`'s reason and bounds), as the portal's
+# arrangement pages say them; "fits" is added when fewer or more instalments would be affordable.
+REFUSED: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "refused_nothing_owed": "目前没有待还金额，无需分期",
+        "refused_instalments": "分期期数需在 {low} 到 {high} 期之间",
+        "refused_tenor": "分期最长 {days} 天，即最多 {most} 期",
+        "refused_below_smallest": "每期金额会低于允许的最低金额，请减少期数",
+        "refused_need_budget": "请填写您每月能还多少，或您的月收入",
+        "refused_unaffordable": "每期金额超过了您每月能承担的金额",
+        "refused_promise_date": "请选择 {days} 天之内的日期",
+        "refused_promise_amount": "金额需不少于逾期金额中要求的部分，且不超过您的欠款",
+        "refused_extension_days": "延期天数需在 {low} 到 {high} 天之间",
+        "refused_settlement_amount": "和解金额需低于欠款余额，且不低于允许的比例",
+        "refused_nothing_overdue": "目前没有逾期金额，无需延期",
+        "refused_fits": "；分 {fits} 期您可以承担",
+    },
+    "zh-TW": {
+        "refused_nothing_owed": "目前沒有待付金額，無需分期",
+        "refused_instalments": "分期期數需在 {low} 到 {high} 期之間",
+        "refused_tenor": "分期最長 {days} 天，即最多 {most} 期",
+        "refused_below_smallest": "每期金額會低於允許的最低金額，請減少期數",
+        "refused_need_budget": "請填寫您每月能付多少，或您的月收入",
+        "refused_unaffordable": "每期金額超過了您每月能負擔的金額",
+        "refused_promise_date": "請選擇 {days} 天之內的日期",
+        "refused_promise_amount": "金額需不少於逾期金額中要求的部分，且不超過您的欠款",
+        "refused_extension_days": "延期天數需在 {low} 到 {high} 天之間",
+        "refused_settlement_amount": "和解金額需低於欠款餘額，且不低於允許的比例",
+        "refused_nothing_overdue": "目前沒有逾期金額，無需延期",
+        "refused_fits": "；分 {fits} 期您可以負擔",
+    },
+    "en": {
+        "refused_nothing_owed": "nothing is owed, so there is nothing to spread",
+        "refused_instalments": "a plan has between {low} and {high} instalments",
+        "refused_tenor": "a plan lasts at most {days} days: {most} instalments",
+        "refused_below_smallest": "instalments would be below the smallest instalment allowed",
+        "refused_need_budget": "tell us what you can afford each month, or your monthly income",
+        "refused_unaffordable": "the instalments are more than you said you can afford each month",
+        "refused_promise_date": "choose a date within {days} days",
+        "refused_promise_amount": "the amount must be at least the part of the overdue amount asked and at most what you owe",
+        "refused_extension_days": "an extension is between {low} and {high} days",
+        "refused_settlement_amount": "a settlement is less than the balance and at least the share allowed",
+        "refused_nothing_overdue": "nothing is overdue, so there is nothing to extend",
+        "refused_fits": "; {fits} instalments would fit",
+    },
+}
+for _language, _more in REFUSED.items():
     TEXT[_language].update(_more)

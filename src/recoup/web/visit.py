@@ -22,6 +22,7 @@ from recoup.kit.errors import RecoupError
 from recoup.ledger.repository import CustomerRepository
 from recoup.models import Customer
 from recoup.web.portal import HEADERS, csrf_field, csrf_ok, open_link, page
+from recoup.web.text import TEXT
 
 VERIFIED = "recoup_verified"  # the cookie the one-time code sets, scoped to the link's path
 Body = Annotated[bytes, Depends(body_of)]
@@ -107,12 +108,23 @@ def render(
     )
 
 
-def failure(exc: RecoupError | ValueError) -> tuple[int, str]:
+def failure(exc: RecoupError | ValueError, language: str | None = None) -> tuple[int, str]:
     """A refused action as the page shows it: the error's status and message (a malformed value
-    is a 422)."""
-    if isinstance(exc, RecoupError):
-        return exc.status_code, exc.message
-    return 422, str(exc)
+    is a 422). Refused terms carry their reason as data, and with a `language` the page words it
+    in that language (the service's message is English)."""
+    status, message = (
+        (exc.status_code, exc.message) if isinstance(exc, RecoupError) else (422, str(exc))
+    )
+    details = exc.details if isinstance(exc, RecoupError) else None
+    if language is not None and isinstance(details, dict) and "reason" in details:
+        t = TEXT[language]
+        said = t.get(f"refused_{details['reason']}")
+        if said is not None:
+            values = {k: v for k, v in details.items() if k != "reason"}
+            message = said.format(**values)
+            if "fits" in values:
+                message += t["refused_fits"].format(fits=values["fits"])
+    return status, message
 
 
 def gate(visit: Visit, next_path: str) -> RedirectResponse:

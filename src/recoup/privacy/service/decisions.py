@@ -64,11 +64,19 @@ def automated_decisions(
         return []
     decisions = {d.account_id: d for d in repo.latest_decisions(session, ids)}
     scores = {
-        account_id: [
-            Score(e.kind, e.as_of_date, e.score, [r[words_in] for r in e.reasons[:MAX_REASONS]])
-            for e in risk_service.explain(session, account_id)
+        account.id: [
+            Score(
+                e.kind,
+                e.as_of_date,
+                e.score,
+                [
+                    reasons.words(r["code"], r.get("value"), words_in, currency=account.currency)
+                    for r in e.reasons[:MAX_REASONS]
+                ],
+            )
+            for e in risk_service.explain(session, account.id)
         ]
-        for account_id in ids
+        for account in accounts
     }
     reviews = [c for c in repo.cases_of(session, customer_id) if c.kind == CaseKind.review]
     out = []
