@@ -15,8 +15,10 @@ from typer.testing import CliRunner
 from recoup.analytics import report, schemas
 from recoup.analytics import service as analytics_service
 from recoup.cli import report as report_cli
+from recoup.cli.common import runtime
 from recoup.cli.main import app
 from recoup.kit.clock import SettableClock
+from recoup.models import RiskModel
 from tests.analytics.test_experiments import FROM, TO, portfolio
 from tests.analytics.test_kpis import PERIOD, build
 from tests.test_cli import workdir  # noqa: F401  (a fixture: a fresh working directory)
@@ -114,6 +116,31 @@ class TestCommand:
         page = (workdir / "report.html").read_text(encoding="utf-8")
         assert "Recovery rate by amount" in page
         assert "回收率（按金额）" in page
+
+    def test_a_registered_model_is_in_the_tables_and_the_file(self, workdir: Path) -> None:  # noqa: F811
+        """Catches the report's session rolled back with the models still in it: they were read
+        back after it ended and the command failed (DetachedInstanceError) whenever a model
+        existed, which the demo showed once it wrote its report after training."""
+        assert runner.invoke(app, ["init"]).exit_code == 0
+        with runtime(keys=False).transaction() as session:
+            session.add(
+                RiskModel(
+                    kind="p_pay",
+                    version=3,
+                    horizon_days=14,
+                    window_from=dt.date(2026, 1, 1),
+                    window_to=dt.date(2026, 5, 1),
+                    trained_at=dt.datetime(2026, 5, 2, tzinfo=dt.UTC),
+                    trained_by="lin",
+                    metrics={"cv_auc": 0.812},
+                    artefact="{}",
+                )
+            )
+        result = runner.invoke(app, ["report", "--from", "2026-05-01", "--to", "2026-06-01"])
+        assert result.exit_code == 0, result.output
+        assert "p_pay v3" in result.output
+        assert "0.812" in result.output
+        assert "p_pay v3" in (workdir / "report.html").read_text(encoding="utf-8")
 
     def test_bad_input_is_a_clear_error(self, workdir: Path) -> None:  # noqa: F811
         assert runner.invoke(app, ["init"]).exit_code == 0

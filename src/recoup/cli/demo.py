@@ -4,9 +4,9 @@ A 20,000-account portfolio is generated and imported, then 60 days ending yester
 (`recoup.simulation`): each day the daily pass and the default China policy (with its champion /
 challenger experiment on tone) decide, the guard checks, the dispatcher sends, agents call, and the
 simulated debtors pay, promise, ask for plans, dispute, complain and reply STOP through the real
-flows. Then the KPIs are printed and written to report.html, and the two risk models (`p_pay`,
-`p_roll`) are trained on the simulated history and activated, so today's run scores every account
-owing before the strategy decides (docs/models.md).
+flows. Then the KPIs are printed, the two risk models (`p_pay`, `p_roll`) are trained on the
+simulated history and activated (so today's run scores every account owing before the strategy
+decides, docs/models.md), and report.html is written with them.
 
 The demo leaves a console to look at: its file is, by default, the one `recoup serve` reads (the
 SQLite file of RECOUP_DATABASE_URL, `recoup.db` unless set), and it adds one staff user per role
@@ -129,12 +129,14 @@ def run_demo(*, accounts: int, days: int, seed: int, database: Path, out: Path) 
         )
     )
     show_a_message(rt, start + dt.timedelta(days=days - 1))
-    write_report(rt, start=start, end=None, out=out)
     # Today, as the scheduler's morning run would do it: today's contacts planned and the agents'
     # queues filled, so the console opens on a working day.
     if isinstance(rt.clock, SettableClock):
         rt.clock.set(SystemClock().now())
     train_models(rt, today - dt.timedelta(days=1))
+    # The report covers the simulated days, written once the models exist so that its models
+    # section shows them (before today's run, which plans contacts nobody has sent yet).
+    write_report(rt, start=start, end=None, out=out)
     console.rule(f"today's run ({today}), for the console")
     run_and_print(rt, today, actor="demo")
     marker(database).write_text("made by recoup demo; it recreates this database\n")

@@ -79,7 +79,10 @@ def write_report(
                     session, today=period.to_date + dt.timedelta(days=1)
                 )
             heard = (voice.survey(session, period), voice.article_reads(session, period))
-            session.rollback()  # a report writes nothing
+            # A report writes nothing. The rows read (the models) are printed after the session
+            # ends: taken out of it first, so that the rollback does not expire them.
+            session.expunge_all()
+            session.rollback()
     except RecoupError as exc:
         raise fail(exc.message) from exc
     print_kpis(data.kpis, lang)
