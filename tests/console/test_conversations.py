@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from importlib import resources
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recoup.assistant import flows as assistant_flows
 from recoup.assistant import service as assistant_service
+from recoup.assistant.understanding import INTENTS
 from recoup.contact import flows as contact_flows
 from recoup.identity.permissions import Role
 from recoup.kit.clock import SettableClock
@@ -57,7 +60,11 @@ class TestConversationsPage:
         assert page.status_code == 200
         assert "我要人工客服" in page.text  # the debtor's words
         assert "已为您转接人工客服" in page.text  # the assistant's answer
-        assert "talk_to_human" in page.text
+        # What the assistant understood, in the page's language (the code kept as its title).
+        # Catches the raw code shown alone ("识别为: talk_to_human").
+        assert '<span title="talk_to_human">asks for a person</span>' in page.text
+        chinese = console.get("/console/conversations", headers={"Accept-Language": "zh-CN"})
+        assert '<span title="talk_to_human">要求转人工</span>' in chinese.text
         session.expire_all()
         viewed = session.execute(
             select(DataAccess).where(DataAccess.customer_id == account.customer_id)
@@ -76,6 +83,16 @@ class TestConversationsPage:
         ).scalar_one()
         assert task.status == "done"
         assert "我要人工客服" not in console.get("/console/conversations").text
+
+    def test_every_intent_the_assistant_knows_has_words_in_both_languages(self) -> None:
+        """Catches an intent added to the assistant without its label (the page would show the
+        text's key)."""
+        words = yaml.safe_load(
+            resources.files("recoup.console").joinpath("text/conversations.yaml").read_text("utf-8")
+        )
+        for language in ("en", "zh-CN"):
+            missing = [i for i in INTENTS if f"intent_{i}" not in words[language]]
+            assert missing == [], language
 
     def test_the_page_needs_the_permission(
         self, session: Session, clock: SettableClock, console: ConsoleClient
