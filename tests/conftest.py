@@ -9,6 +9,7 @@ import hashlib
 import os
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -160,9 +161,16 @@ def anonymous(app: FastAPI) -> Iterator[TestClient]:
 def process_database(tmp_path: Path) -> Iterator[str]:
     """A database of its own: a new one on the test PostgreSQL server (named after the test
     database, so a run's databases share its prefix), else a SQLite file."""
+    with own_database(tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def own_database(folder: Path) -> Iterator[str]:
+    """`process_database`'s database, for a fixture of another scope."""
     base = os.environ.get("RECOUP_TEST_DATABASE_URL")
     if not base:
-        yield f"sqlite:///{tmp_path / 'rotate.db'}"
+        yield f"sqlite:///{folder / 'rotate.db'}"
         return
     name = f"{make_url(base).database}_proc_{os.getpid()}_{random.randrange(10**6)}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")

@@ -38,6 +38,7 @@ class Review:
     kept: int = 0
     broken: int = 0
     ended: dict[int, Ended] = field(default_factory=dict)  # by account
+    accounts: set[int] = field(default_factory=set)  # of every arrangement reviewed
 
 
 def review(
@@ -53,7 +54,7 @@ def review(
     Reads set-based; ends the ones that are over and says so in `ended`; the caller settles them
     (`ledger.flows.settle_ended`)."""
     active = list(ArrangementRepository(session).active(account_ids))
-    result = Review(reviewed=len(active))
+    result = Review(reviewed=len(active), accounts={a.account_id for a in active})
     if active:
         _review(session, active, result, clock=clock, cause=cause, as_of=as_of)
         session.flush()

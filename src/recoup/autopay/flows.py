@@ -44,6 +44,7 @@ class CollectionRun:
     unanswered: int = 0  # asked again with the same key on the next run
     mandates_activated: int = 0
     failed_accounts: set[int] = field(default_factory=set)
+    accounts: set[int] = field(default_factory=set)  # every account asked to pay
 
     def summary(self) -> dict[str, int]:
         return {
@@ -117,6 +118,7 @@ def _collect(
     if row is None:
         return  # claimed already (a rerun, or another process at the same time)
     run.asked += 1
+    run.accounts.add(ask.mandate.account_id)
     try:
         answer = wallet.collect(
             mandate=ask.mandate.wallet_ref,

@@ -77,6 +77,7 @@ def run_and_print(
                         progress=lambda msg: status.update(f"daily run: {msg}"),
                         wallet=wallet,
                         engine=engine,
+                        read_ahead=True,
                     )
                     if result.ran:  # the assistant's conversations idle for a week
                         expired = assistant_service.expire_idle(session, clock=rt.clock)

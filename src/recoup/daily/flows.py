@@ -94,12 +94,15 @@ def run_day(
     timer: Timer | None = None,
     wallet: WalletPaymentsAdapter | None = None,
     engine: str = "local",
+    read_ahead: bool = False,
 ) -> DayRun:
     """Run the business day `day` (see the module). `timer(step)`, when given, is a context
     manager around each step (the simulator times them). `wallet`: where autopay collects
     (none: no collection today; the mandates wait for the next run that has one). `engine`:
     where the scores and the strategy's decisions are computed ("local" or "spark",
-    `risk_service.score_day` and `strategy_service.plan`)."""
+    `risk_service.score_day` and `strategy_service.plan`). `read_ahead`: the scoring's read
+    begun at the start on a connection of its own (`risk_service.read_ahead`; PostgreSQL, a
+    model active), for a caller whose transaction begins with this run (the CLI's)."""
     step = progress or (lambda _msg: None)
     previous = repo.get(session, day)
     if previous is not None:
@@ -111,21 +114,25 @@ def run_day(
     except IntegrityError:
         return DayRun(day, ran=False, previous=repo.get(session, day))
     result = DayRun(day, ran=True)
-    with _timed(timer, "arrangements review"):
-        step("arrangements kept and broken")
-        result.review = arrangement_review.review(session, clock=clock, as_of=day)
-        ledger_flows.settle_ended(session, result.review, clock=clock)
-    if wallet is not None:
-        with _timed(timer, "autopay"):
-            step("autopay collections")
-            result.autopay = autopay_flows.collect_day(session, day, wallet=wallet, clock=clock)
-    with _timed(timer, "delinquency pass"):
-        result.delinquency = delinquency_service.run_daily(
-            session, day, clock=clock, progress=lambda msg: step(msg)
-        )
-    with _timed(timer, "scoring"):
-        step("scoring the accounts owing")
-        result.scoring = risk_service.score_day(session, day, clock=clock, engine=engine)
+    ahead = risk_service.read_ahead(session, day) if read_ahead else nullcontext()
+    with ahead as early:
+        with _timed(timer, "arrangements review"):
+            step("arrangements kept and broken")
+            result.review = arrangement_review.review(session, clock=clock, as_of=day)
+            ledger_flows.settle_ended(session, result.review, clock=clock)
+        if wallet is not None:
+            with _timed(timer, "autopay"):
+                step("autopay collections")
+                result.autopay = autopay_flows.collect_day(session, day, wallet=wallet, clock=clock)
+        with _timed(timer, "delinquency pass"):
+            result.delinquency = delinquency_service.run_daily(
+                session, day, clock=clock, progress=lambda msg: step(msg)
+            )
+        with _timed(timer, "scoring"):
+            step("scoring the accounts owing")
+            result.scoring = risk_service.score_day(
+                session, day, clock=clock, engine=engine, early=early, changed=_changed(result)
+            )
     with _timed(timer, "strategy run"):
         step("deciding and planning contacts")
         try:
@@ -160,6 +167,20 @@ def run_day(
         audit_service.checkpoint(session, clock=clock)
     log.info("daily.run_finished", day=day.isoformat(), **run.summary)
     return result
+
+
+def _changed(result: DayRun) -> set[int]:
+    """The accounts the run's steps before the scoring wrote for (what a read begun before them
+    missed, `risk_service.ReadAhead`): the arrangements reviewed (kept, broken, ended and
+    settled), the accounts autopay asked to pay, the accounts whose bucket moved."""
+    out: set[int] = set()
+    if result.review is not None:
+        out |= result.review.accounts
+    if result.autopay is not None:
+        out |= result.autopay.accounts
+    if result.delinquency is not None and result.delinquency.moved is not None:
+        out.update(result.delinquency.moved.to_list())
+    return out
 
 
 def run_of(session: Session, day: dt.date) -> DailyRun | None:

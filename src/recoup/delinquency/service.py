@@ -70,6 +70,9 @@ class RunSummary:
     # the stored row was last written): the daily flow hands it to the strategy run, which
     # would otherwise read back the rows just written. Only `run_daily` fills it.
     states: pl.DataFrame | None = field(default=None, repr=False, compare=False)
+    # The accounts whose bucket changes the pass recorded (`run_daily`): the day's scoring reads
+    # them again when it read the rest before the pass (`risk.service.read_ahead`).
+    moved: pl.Series | None = field(default=None, repr=False, compare=False)
 
 
 # The columns of `RunSummary.states`: what `account_delinquency` holds after the pass, per account.
@@ -458,6 +461,7 @@ def run_daily(
         events.height + gap_changes,
         by_bucket,
         states=day_states,
+        moved=moved["account_id"],
     )
 
 

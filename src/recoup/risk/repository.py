@@ -11,7 +11,7 @@ population. `risk.features` applies the exact as-of filters; these only save rea
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import polars as pl
@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from recoup.kit import frames
+from recoup.kit.db import INLINE_IDS_FROM, ids_in
 from recoup.kit.partitions import Holder, Partitioned
 from recoup.kit.repository import Repository
 from recoup.models import (
@@ -96,7 +97,7 @@ def history(
     since: dt.date,
     until: dt.date,
     owing: str | None = None,
-    account_ids: Sequence[int] | None = None,
+    account_ids: Collection[int] | None = None,
 ) -> f.History:
     """Every frame `risk.features` reads, for features as of dates in [since, until].
 
@@ -111,8 +112,10 @@ def history(
     frames read one after the other without waiting on the parsing (`frames.read_frames`)."""
     old = since - dt.timedelta(days=180)
     kept: Any = None
-    if account_ids is not None:
+    if account_ids is not None and len(account_ids) < INLINE_IDS_FROM:
         kept = select(Account.id).where(Account.id.in_(list(account_ids)))
+    elif account_ids is not None:  # many (the accounts a daily run changed): computed once
+        kept = frames.kept_ids(session, select(Account.id).where(ids_in(Account.id, account_ids)))
     elif owing is not None:
         if owing not in OWING:
             raise ValueError(f"unknown population {owing!r} (known: {', '.join(OWING)})")
@@ -280,6 +283,32 @@ def history(
             "account_id", "kind", "start_date", "end_date", cancelled_date=_dated("at")
         ),
     )
+
+
+def refreshed(early: f.History, fresh: f.History, accounts: Collection[int]) -> f.History:
+    """`early` (a read of every account) with `accounts`' rows replaced by `fresh` (a read of
+    those accounts alone, `history(account_ids=accounts)`): every frame is keyed by account, the
+    allocations by bill (an account's bills in either read) and the inbound messages by customer
+    (the accounts' customers in either read), so each account's rows come whole from one read."""
+    ids = pl.Series("account_id", sorted(accounts), dtype=pl.Int64)
+    if ids.is_empty():
+        return early
+    bills = pl.concat([
+        early.bills.filter(pl.col("account_id").is_in(ids.implode()))["bill_id"], fresh.bills["bill_id"]
+    ])  # fmt: skip
+    customers = pl.concat([
+        early.accounts.filter(pl.col("account_id").is_in(ids.implode()))["customer_id"],
+        fresh.accounts["customer_id"],
+    ])  # fmt: skip
+    keys = {"allocations": ("bill_id", bills), "inbound": ("customer_id", customers)}
+    frames_: dict[str, pl.DataFrame] = {}
+    for name in f.SCHEMAS:
+        column, gone = keys.get(name, ("account_id", ids))
+        old, new = getattr(early, name), getattr(fresh, name)
+        frames_[name] = pl.concat(
+            [old.filter(~pl.col(column).is_in(gone.implode())), new.select(old.columns)]
+        )
+    return f.History(**frames_)
 
 
 # Partitioned by month on PostgreSQL (`kit.partitions`, the migration `3a8c5e1f9d72`): a score

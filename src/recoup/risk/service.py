@@ -14,7 +14,8 @@ import datetime as dt
 import json
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
@@ -314,7 +316,80 @@ class ScoreDay:
         return out
 
 
-def score_day(session: Session, day: dt.date, *, clock: Clock, engine: str = "local") -> ScoreDay:
+class ReadAhead:
+    """The day's read (`repository.history` of the accounts the active kinds score) begun on a
+    connection of its own, in a thread, with the active models loaded (the first load of a
+    process imports the boosting engine, about a second), while the daily run's first steps (arrangements,
+    autopay, the delinquency pass) work on the run's connection: on two cores the read's server
+    work and parsing overlap theirs, so the scoring step that follows has only the accounts those
+    steps changed to read (`score_day(early=..., changed=...)`).
+
+    The read cannot see the run's own writes (uncommitted on the other connection), so an
+    account a step wrote for is read again on the run's connection and its rows replace the early
+    read's (`repository.refreshed`): the daily flow names them (the arrangements reviewed, the
+    accounts autopay asked, the accounts whose bucket moved). What others commit while the run
+    works is in neither read for the accounts the run left alone, as for a read taken at the
+    run's start; the early read is one snapshot (REPEATABLE READ), where a read on the run's
+    connection sees each statement's own."""
+
+    def __init__(self, bind: Engine, day: dt.date, models: Iterable[RiskModel]) -> None:
+        models = list(models)
+        self.day, self.owing = day, _read_for(m.kind for m in models)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="risk-read-ahead")
+        self._future = self._pool.submit(self._read, bind, [(m.id, m.artefact) for m in models])
+
+    def _read(self, bind: Engine, models: list[tuple[int, str]]) -> features.History:
+        for model_id, artefact in models:  # loaded once a process: the engine's import too
+            _load(model_id, artefact)
+        with Session(bind) as early:
+            early.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            try:
+                return repo.history(early, since=self.day, until=self.day, owing=self.owing)
+            finally:
+                early.rollback()
+
+    def history(self) -> features.History | None:
+        """The early read (waits for it); None when it failed (no connection free in the pool,
+        say): the caller reads on its own connection instead, and the failure is logged."""
+        try:
+            return self._future.result()
+        except Exception as exc:  # any failure of the read: the caller reads again
+            log.warning(
+                "risk.read_ahead_failed", day=self.day.isoformat(), error=type(exc).__name__
+            )
+            return None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def read_ahead(session: Session, day: dt.date) -> Iterator[ReadAhead | None]:
+    """A `ReadAhead` of `day` while the block runs, when it can help: on PostgreSQL, with a model
+    active, the session on an engine (not a connection holding a caller's transaction, whose
+    writes a second connection would not see). None otherwise. The caller's transaction must
+    hold none of its own writes yet: the daily run's, begun by its claim."""
+    bind = session.get_bind()
+    active = repo.RiskModelRepository(session).active()
+    if not active or not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
+        yield None
+        return
+    early = ReadAhead(bind, day, active.values())
+    try:
+        yield early
+    finally:
+        early.close()
+
+
+def score_day(
+    session: Session,
+    day: dt.date,
+    *,
+    clock: Clock,
+    engine: str = "local",
+    early: ReadAhead | None = None,
+    changed: Collection[int] = (),
+) -> ScoreDay:
     """Score every open account owing with each kind's active model (nothing when none is): the
     features as of `day` and the calibrated score, written to `account_scores`; the PSI of every
     feature and of the score against the model's training written to `risk_drift`, with a
@@ -327,14 +402,28 @@ def score_day(session: Session, day: dt.date, *, clock: Clock, engine: str = "lo
     (docs/models.md, "Speed").
 
     `engine`: where the features and scores are computed, "local" (this process) or "spark"
-    (per partition of customers, `risk.spark`: the same scores, the same drift)."""
+    (per partition of customers, `risk.spark`: the same scores, the same drift).
+
+    `early`: the day's read begun before (`read_ahead`), used when it read for the kinds active
+    now, with `changed` (every account the caller's transaction wrote for since it began) read
+    again here: the same scores as a read here of every account (`ReadAhead`)."""
     out = ScoreDay(day)
     active = repo.RiskModelRepository(session).active()
     if not active:
         return out
     rows = {kind: active[kind] for kind in KINDS if kind in active}
-    with _timed(out, "read"):
-        history = repo.history(session, since=day, until=day, owing=_read_for(rows))
+    owing = _read_for(rows)
+    history = None
+    if early is not None and early.day == day and early.owing == owing:
+        with _timed(out, "read: waiting for the read ahead"):
+            history = early.history()
+        if history is not None and changed:
+            with _timed(out, "read: the accounts the run changed"):
+                fresh = repo.history(session, since=day, until=day, account_ids=changed)
+                history = repo.refreshed(history, fresh, changed)
+    if history is None:
+        with _timed(out, "read"):
+            history = repo.history(session, since=day, until=day, owing=owing)
     if engine == "spark":
         from recoup.risk import spark  # pyspark is optional: imported only when asked
 
