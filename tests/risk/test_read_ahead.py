@@ -1,6 +1,6 @@
-"""The day's scoring read begun ahead on a connection of its own (`risk.service.read_ahead`, what
-`recoup run daily` does): the accounts the run's own steps wrote for are read again, and the
-scores are those of a read taken after every write. PostgreSQL only (a second connection that
+"""The day's scoring begun ahead on a connection of its own (`risk.service.read_ahead`, what
+`recoup run daily` does): the accounts the run's own steps wrote for are read, computed and
+scored again, and the scores are those of a read taken after every write. PostgreSQL only (a second connection that
 cannot see the run's uncommitted writes is the point); on SQLite there is no read ahead."""
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from recoup.keys import service as keys_service
 from recoup.kit import crypto
 from recoup.kit.db import make_engine, make_sessionmaker
 from recoup.models import Account, AccountScore
-from recoup.risk import features
 from recoup.risk import service as risk_service
 from tests.conftest import MASTER, own_database
 from tests.factories import pay, shanghai
@@ -70,14 +69,15 @@ class TestReadAhead:
     def test_the_scores_are_those_of_a_read_after_the_runs_own_writes(
         self, database: Engine
     ) -> None:
-        """Catches `repository.refreshed` left out of `score_day` (the early read used as it is):
-        the payment and the buckets the transaction wrote after the read began are missing from
-        it, and the paying account's score (and the moved accounts') differ from a read here."""
+        """Catches the changed accounts' rows not replaced in `score_day` (`_replaced`: the early
+        scores used as they are): the payment and the buckets the transaction wrote after the
+        read began are missing from them, and the paying account's score differs from a read
+        here (it leaves the population)."""
         clock = clock_at(DAY)
         with make_sessionmaker(database)() as session:
             with risk_service.read_ahead(session, DAY) as early:
                 assert early is not None
-                assert early.history() is not None  # read before any write below
+                assert early.scored() is not None  # scored before any write below
                 payer = session.scalars(select(Account).order_by(Account.id)).all()[3]
                 pay(session, clock, payer, 15_000, shanghai(DAY, 5))
                 moved = delinquency_service.run_daily(session, DAY, clock=clock).moved
@@ -87,11 +87,11 @@ class TestReadAhead:
                 ahead = risk_service.score_day(
                     session, DAY, clock=clock, early=early, changed=changed
                 )
-                assert "read: the accounts the run changed" in ahead.seconds
+                assert "the accounts the run changed" in ahead.seconds
                 with_early = scores(session, DAY)
                 stale = risk_service.score_day(session, DAY, clock=clock, early=early)
                 stale_scores = scores(session, DAY)
-            assert "read: the accounts the run changed" not in stale.seconds
+            assert "the accounts the run changed" not in stale.seconds
             risk_service.score_day(session, DAY, clock=clock)
             read_here = scores(session, DAY)
             session.rollback()
@@ -107,13 +107,13 @@ class TestReadAhead:
         features of the accounts that rolled (their bucket) differ from a run that reads after
         it. (This small model gives them the same score either way: the features are compared.)"""
         computed: list[pl.DataFrame] = []
-        compute = features.compute
+        drift = risk_service._drift
 
-        def spy(*args: Any, **kwargs: Any) -> pl.DataFrame:
-            computed.append(compute(*args, **kwargs))
-            return computed[-1]
+        def spy(*args: Any) -> None:  # the population scored (its features), and its drift
+            computed.append(args[5])
+            drift(*args)
 
-        monkeypatch.setattr(features, "compute", spy)
+        monkeypatch.setattr(risk_service, "_drift", spy)
         runs: dict[bool, pl.DataFrame] = {}
         for ahead in (False, True):
             with make_sessionmaker(database)() as session:
@@ -127,7 +127,8 @@ class TestReadAhead:
                 )
                 assert result.scoring is not None
                 assert result.delinquency is not None
-                assert ("read: waiting for the read ahead" in result.scoring.seconds) is ahead
+                begun = "waiting for the scores begun ahead" in result.scoring.seconds
+                assert begun is ahead
                 assert result.delinquency.moved is not None
                 assert result.delinquency.moved.len()
                 runs[ahead] = scores(session, DAY)

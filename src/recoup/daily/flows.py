@@ -100,9 +100,9 @@ def run_day(
     manager around each step (the simulator times them). `wallet`: where autopay collects
     (none: no collection today; the mandates wait for the next run that has one). `engine`:
     where the scores and the strategy's decisions are computed ("local" or "spark",
-    `risk_service.score_day` and `strategy_service.plan`). `read_ahead`: the scoring's read
-    begun at the start on a connection of its own (`risk_service.read_ahead`; PostgreSQL, a
-    model active), for a caller whose transaction begins with this run (the CLI's)."""
+    `risk_service.score_day` and `strategy_service.plan`). `read_ahead`: the scoring begun at
+    the start on a connection of its own (`risk_service.read_ahead`; PostgreSQL, a model
+    active, the local engine), for a caller whose transaction begins with this run (the CLI's)."""
     step = progress or (lambda _msg: None)
     previous = repo.get(session, day)
     if previous is not None:
@@ -114,7 +114,9 @@ def run_day(
     except IntegrityError:
         return DayRun(day, ran=False, previous=repo.get(session, day))
     result = DayRun(day, ran=True)
-    ahead = risk_service.read_ahead(session, day) if read_ahead else nullcontext()
+    ahead = (
+        risk_service.read_ahead(session, day) if read_ahead and engine == "local" else nullcontext()
+    )
     with ahead as early:
         with _timed(timer, "arrangements review"):
             step("arrangements kept and broken")
@@ -170,8 +172,8 @@ def run_day(
 
 
 def _changed(result: DayRun) -> set[int]:
-    """The accounts the run's steps before the scoring wrote for (what a read begun before them
-    missed, `risk_service.ReadAhead`): the arrangements reviewed (kept, broken, ended and
+    """The accounts the run's steps before the scoring wrote for (what the scoring begun before
+    them missed, `risk_service.ReadAhead`): the arrangements reviewed (kept, broken, ended and
     settled), the accounts autopay asked to pay, the accounts whose bucket moved."""
     out: set[int] = set()
     if result.review is not None:

@@ -285,32 +285,6 @@ def history(
     )
 
 
-def refreshed(early: f.History, fresh: f.History, accounts: Collection[int]) -> f.History:
-    """`early` (a read of every account) with `accounts`' rows replaced by `fresh` (a read of
-    those accounts alone, `history(account_ids=accounts)`): every frame is keyed by account, the
-    allocations by bill (an account's bills in either read) and the inbound messages by customer
-    (the accounts' customers in either read), so each account's rows come whole from one read."""
-    ids = pl.Series("account_id", sorted(accounts), dtype=pl.Int64)
-    if ids.is_empty():
-        return early
-    bills = pl.concat([
-        early.bills.filter(pl.col("account_id").is_in(ids.implode()))["bill_id"], fresh.bills["bill_id"]
-    ])  # fmt: skip
-    customers = pl.concat([
-        early.accounts.filter(pl.col("account_id").is_in(ids.implode()))["customer_id"],
-        fresh.accounts["customer_id"],
-    ])  # fmt: skip
-    keys = {"allocations": ("bill_id", bills), "inbound": ("customer_id", customers)}
-    frames_: dict[str, pl.DataFrame] = {}
-    for name in f.SCHEMAS:
-        column, gone = keys.get(name, ("account_id", ids))
-        old, new = getattr(early, name), getattr(fresh, name)
-        frames_[name] = pl.concat(
-            [old.filter(~pl.col(column).is_in(gone.implode())), new.select(old.columns)]
-        )
-    return f.History(**frames_)
-
-
 # Partitioned by month on PostgreSQL (`kit.partitions`, the migration `3a8c5e1f9d72`): a score
 # a day for every account the daily run scores. A month of scores is kept as long as the
 # decisions they informed (the same holders as `strategy_decisions`': while any of its accounts

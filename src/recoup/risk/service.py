@@ -316,44 +316,58 @@ class ScoreDay:
         return out
 
 
+@dataclass(frozen=True)
+class Scored:
+    """One kind's population (its features) and their scores, in the same order."""
+
+    population: pl.DataFrame
+    scores: np.ndarray
+
+
 class ReadAhead:
-    """The day's read (`repository.history` of the accounts the active kinds score) begun on a
-    connection of its own, in a thread, with the active models loaded (the first load of a
-    process imports the boosting engine, about a second), while the daily run's first steps (arrangements,
-    autopay, the delinquency pass) work on the run's connection: on two cores the read's server
-    work and parsing overlap theirs, so the scoring step that follows has only the accounts those
-    steps changed to read (`score_day(early=..., changed=...)`).
+    """The day's scoring begun on a connection of its own, in a thread, while the daily run's
+    first steps (arrangements, autopay, the delinquency pass) work on the run's connection: the
+    active models loaded (the first load of a process imports the boosting engine, about a
+    second), the day's read (`repository.history` of the accounts the active kinds score), the
+    features and the scores. On two cores this overlaps those steps, and the scoring step that
+    follows has only the accounts they changed to read, compute and score
+    (`score_day(early=..., changed=...)`).
 
     The read cannot see the run's own writes (uncommitted on the other connection), so an
-    account a step wrote for is read again on the run's connection and its rows replace the early
-    read's (`repository.refreshed`): the daily flow names them (the arrangements reviewed, the
-    accounts autopay asked, the accounts whose bucket moved). What others commit while the run
-    works is in neither read for the accounts the run left alone, as for a read taken at the
-    run's start; the early read is one snapshot (REPEATABLE READ), where a read on the run's
-    connection sees each statement's own."""
+    account a step wrote for is read again on the run's connection and its features and scores
+    replace the early ones: the daily flow names them (the arrangements reviewed, the accounts
+    autopay asked, the accounts whose bucket moved). Exact because no feature of an account
+    depends on another account's rows (`features.compute`), and a score on its own features
+    alone. What others commit while the run works is in neither read for the accounts the run
+    left alone, as for a read taken at the run's start; the early read is one snapshot
+    (REPEATABLE READ), where a read on the run's connection sees each statement's own."""
 
     def __init__(self, bind: Engine, day: dt.date, models: Iterable[RiskModel]) -> None:
-        models = list(models)
-        self.day, self.owing = day, _read_for(m.kind for m in models)
+        self.day = day
+        self.models = {m.kind: m.id for m in models}
+        artefacts = {m.kind: (m.id, m.artefact) for m in models}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="risk-read-ahead")
-        self._future = self._pool.submit(self._read, bind, [(m.id, m.artefact) for m in models])
+        self._future = self._pool.submit(self._score, bind, artefacts)
 
-    def _read(self, bind: Engine, models: list[tuple[int, str]]) -> features.History:
-        for model_id, artefact in models:  # loaded once a process: the engine's import too
-            _load(model_id, artefact)
+    def _score(self, bind: Engine, artefacts: dict[str, tuple[int, str]]) -> dict[str, Scored]:
+        loaded = {kind: _load(*artefact) for kind, artefact in artefacts.items()}
         with Session(bind) as early:
             early.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             try:
-                return repo.history(early, since=self.day, until=self.day, owing=self.owing)
+                history = repo.history(
+                    early, since=self.day, until=self.day, owing=_read_for(artefacts)
+                )
             finally:
                 early.rollback()
+        return _scored(features.compute(history, [self.day]), loaded)
 
-    def history(self) -> features.History | None:
-        """The early read (waits for it); None when it failed (no connection free in the pool,
-        say): the caller reads on its own connection instead, and the failure is logged."""
+    def scored(self) -> dict[str, Scored] | None:
+        """The early scores of each kind (waits for them); None when they failed (no connection
+        free in the pool, say): the caller scores on its own connection instead, and the
+        failure is logged."""
         try:
             return self._future.result()
-        except Exception as exc:  # any failure of the read: the caller reads again
+        except Exception as exc:  # any failure ahead: the caller reads and scores again
             log.warning(
                 "risk.read_ahead_failed", day=self.day.isoformat(), error=type(exc).__name__
             )
@@ -381,6 +395,26 @@ def read_ahead(session: Session, day: dt.date) -> Iterator[ReadAhead | None]:
         early.close()
 
 
+def _scored(computed: pl.DataFrame, models: dict[str, tabular.Model]) -> dict[str, Scored]:
+    """Each kind's population of `computed` (`features.compute`) and its scores."""
+    out = {}
+    for kind, model in models.items():
+        population = computed.filter(features.population(kind))
+        out[kind] = Scored(population, tabular.predict(model, population))
+    return out
+
+
+def _replaced(early: Scored, fresh: Scored, changed: Collection[int]) -> Scored:
+    """`early` with the rows of the `changed` accounts replaced by `fresh` (theirs alone)."""
+    kept = ~early.population["account_id"].is_in(
+        pl.Series(sorted(changed), dtype=pl.Int64).implode()
+    )
+    return Scored(
+        pl.concat([early.population.filter(kept), fresh.population]),
+        np.concatenate([early.scores[kept.to_numpy()], fresh.scores]),
+    )
+
+
 def score_day(
     session: Session,
     day: dt.date,
@@ -404,26 +438,48 @@ def score_day(
     `engine`: where the features and scores are computed, "local" (this process) or "spark"
     (per partition of customers, `risk.spark`: the same scores, the same drift).
 
-    `early`: the day's read begun before (`read_ahead`), used when it read for the kinds active
-    now, with `changed` (every account the caller's transaction wrote for since it began) read
-    again here: the same scores as a read here of every account (`ReadAhead`)."""
+    `early`: the day's scores begun before (`read_ahead`, local), used when they are of the
+    models active now, with `changed` (every account the caller's transaction wrote for since it
+    began) read, computed and scored again here: the same scores as a read here of every account
+    (`ReadAhead`)."""
     out = ScoreDay(day)
     active = repo.RiskModelRepository(session).active()
     if not active:
         return out
     rows = {kind: active[kind] for kind in KINDS if kind in active}
-    owing = _read_for(rows)
-    history = None
-    if early is not None and early.day == day and early.owing == owing:
-        with _timed(out, "read: waiting for the read ahead"):
-            history = early.history()
-        if history is not None and changed:
-            with _timed(out, "read: the accounts the run changed"):
+    scored = None
+    if (
+        early is not None
+        and early.day == day
+        and early.models == {k: r.id for k, r in rows.items()}
+    ):
+        with _timed(out, "waiting for the scores begun ahead"):
+            scored = early.scored()
+        if scored is not None and changed:
+            with _timed(out, "the accounts the run changed"):
                 fresh = repo.history(session, since=day, until=day, account_ids=changed)
-                history = repo.refreshed(history, fresh, changed)
-    if history is None:
-        with _timed(out, "read"):
-            history = repo.history(session, since=day, until=day, owing=owing)
+                again = _scored(
+                    features.compute(fresh, [day]), {k: engine_model(r) for k, r in rows.items()}
+                )
+                scored = {k: _replaced(scored[k], again[k], changed) for k in scored}
+    if scored is None:
+        scored = _score_here(session, out, day, rows, engine)
+    for kind, row in rows.items():
+        population, scores = scored[kind].population, scored[kind].scores
+        with _timed(out, f"{kind} write"):
+            repo.replace_scores(session, day, kind, _score_rows(row, population, scores, day=day))
+        out.scored[kind], out.models[kind] = population.height, row.id
+        with _timed(out, f"{kind} drift"):
+            _drift(session, out, kind, row, engine_model(row), population, scores)
+    return out
+
+
+def _score_here(
+    session: Session, out: ScoreDay, day: dt.date, rows: dict[str, RiskModel], engine: str
+) -> dict[str, Scored]:
+    """The day's read, features and scores on the caller's connection, on `engine`."""
+    with _timed(out, "read"):
+        history = repo.history(session, since=day, until=day, owing=_read_for(rows))
     if engine == "spark":
         from recoup.risk import spark  # pyspark is optional: imported only when asked
 
@@ -431,25 +487,13 @@ def score_day(
             on_spark = spark.score_by_customer(
                 history, day, {kind: row.artefact for kind, row in rows.items()}
             )
-    elif engine == "local":
-        with _timed(out, "features"):
-            computed = features.compute(history, [day])
-    else:
+        return {kind: Scored(*on_spark[kind]) for kind in rows}
+    if engine != "local":
         raise ValidationFailed(f"unknown engine {engine!r} (local or spark)")
-    for kind, row in rows.items():
-        model = engine_model(row)
-        if engine == "spark":
-            population, scores = on_spark[kind]
-        else:
-            population = computed.filter(features.population(kind))
-            with _timed(out, f"{kind} score"):
-                scores = tabular.predict(model, population)
-        with _timed(out, f"{kind} write"):
-            repo.replace_scores(session, day, kind, _score_rows(row, population, scores, day=day))
-        out.scored[kind], out.models[kind] = population.height, row.id
-        with _timed(out, f"{kind} drift"):
-            _drift(session, out, kind, row, model, population, scores)
-    return out
+    with _timed(out, "features"):
+        computed = features.compute(history, [day])
+    with _timed(out, "scores"):
+        return _scored(computed, {kind: engine_model(row) for kind, row in rows.items()})
 
 
 def maintain_partitions(
