@@ -563,6 +563,14 @@ def help_send(
 # My data ------------------------------------------------------------------------------------
 
 
+# The law that gives a debtor the right to an explanation and a person's review of automated
+# decisions, by country, as "my data" cites it; elsewhere the page offers the same without a law.
+AUTOMATED_RIGHTS = {
+    "CN": "automated_rights_CN",  # PIPL art. 24
+    **dict.fromkeys(("GB", "IE", "NL", "GR"), "automated_rights_GDPR"),  # (UK) GDPR art. 22
+}
+
+
 @router.get("/p/{token}/data", response_model=None)
 def my_data(
     token: str,
@@ -619,11 +627,13 @@ def _data_view(
     def day(iso: str) -> str:
         return str(format_date(local(iso), "medium", locale=locale))
 
+    country = customer.jurisdiction.split("-")[0].upper()
     return render(
         visit,
         "data.html",
         settings,
         status,
+        automated_rights=AUTOMATED_RIGHTS.get(country, "automated_rights"),
         doc=document,
         decisions=decisions,
         pct=lambda v: format_percent(v, format="#,##0%", locale=locale),

@@ -284,6 +284,7 @@ def _decisions_json(a: AccountDecisions) -> dict[str, Any]:
         "latest_decision": None
         if d is None
         else {
+            "reference": d.id,
             "as_of": _iso(d.as_of),
             "decision": d.decision,
             "stage": d.stage,
@@ -293,6 +294,7 @@ def _decisions_json(a: AccountDecisions) -> dict[str, Any]:
             "experiment": d.experiment,
             "arm": d.arm,
             "learned_arm": d.learned_arm,
+            "channel": d.channel,
         },
         "reviews": [
             {"opened_at": _iso(c.created_at), "status": c.status, "resolution": c.resolution}
