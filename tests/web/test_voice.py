@@ -103,7 +103,7 @@ class TestSurvey:
         assert post(anonymous, f"{path}/survey", {**answer, "csrf": "0" * 32}).status_code == 403  # type: ignore[attr-defined]
         bad = post(anonymous, f"{path}/survey", {**answer, "treated": "9"})
         assert bad.status_code == 422
-        assert "1 to 5" in bad.text
+        assert "请为“我们对待您的方式”选择 1 到 5 分" in bad.text  # the page's language
         done = post(anonymous, f"{path}/survey", {**answer, "text": "很好"})
         assert done.status_code == 303  # type: ignore[attr-defined]
         thanks = anonymous.get(done.headers["location"])  # type: ignore[attr-defined]
