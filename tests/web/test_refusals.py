@@ -106,8 +106,8 @@ class TestEveryFormRefusesInThePagesLanguage:
     def test_a_plan_preview_and_the_code_page_refuse_in_chinese(
         self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
     ) -> None:
-        """The plan's preview (a GET) with a number no one could mean, and the code page flooded
-        with requests, say so in Chinese."""
+        """The plan's preview (a GET) with a number no one could mean, an offer that is not there,
+        and the code page flooded with requests, say so in Chinese."""
         account = late_with_policy(session, clock)
         path = link(settings, account, clock)
         preview = anonymous.get(
@@ -115,6 +115,11 @@ class TestEveryFormRefusesInThePagesLanguage:
         )
         assert preview.status_code == 422
         assert "请填写分期期数" in alert(preview)
+        missing = anonymous.get(f"{path}/a/{account.external_ref}/lease")  # no such offer
+        assert missing.status_code == 404
+        assert (
+            alert(missing) == "无法完成：您的账户目前不提供这种还款方式"
+        )  # it read "无法完成：无"
         token = csrf(anonymous.get(f"{path}/verify").text)
         answers = [post(anonymous, f"{path}/code", {"csrf": token}) for _ in range(8)]
         refused = [a for a in answers if a.status_code == 429]  # type: ignore[attr-defined]
