@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from recoup.audit import service as audit_service
 from recoup.config import Settings
 from recoup.kit.clock import SettableClock
 from recoup.models import Account, AccountScore, AuditEvent, Case, StrategyDecision
@@ -99,7 +100,8 @@ class TestMyDataSpeaksWordsNotIdentifiers:
         product, the channel, the learner and the experiment are said in words, and the decision's
         number is the one reference shown. Catches the template printing `d.treatment` (联系您
         （方式：late_sms）), `d.stage`, `d.learned_arm` or the experiment's name and arm again,
-        the product left out, or a consent's purpose shown as its code (electronic · sms)."""
+        the product left out, a consent's purpose shown as its code (electronic · sms), or a
+        system's actor in "who viewed your data" as its key (api_key:rk_5f3a9c, cli)."""
         account = scored(session, clock)
         privacy_service.record_consent(
             session,
@@ -110,6 +112,16 @@ class TestMyDataSpeaksWordsNotIdentifiers:
             source="agent",
             clock=clock,
         )
+        for actor in ("api_key:rk_5f3a9c", "cli"):  # a system and the back office read it
+            audit_service.log_access(
+                session,
+                customer_id=account.customer_id,
+                actor=actor,
+                kind="view",
+                fields=[],
+                reason="customer record opened (masked)",
+                clock=clock,
+            )
         decision = session.execute(
             select(StrategyDecision).where(StrategyDecision.account_id == account.id)
         ).scalar_one()
@@ -128,6 +140,8 @@ class TestMyDataSpeaksWordsNotIdentifiers:
             "early_push",
             "electronic",
             "bnpl",
+            "rk_5f3a9c",
+            ">cli<",
         )
         for language, words in [
             (
@@ -140,6 +154,8 @@ class TestMyDataSpeaksWordsNotIdentifiers:
                     "随机分到一个比较组",
                     f"决定编号 {decision.id}",
                     "接收电子信息 · 短信",
+                    "我们的业务系统",
+                    "我们的后台工作人员",
                 ),
             ),
             (
@@ -152,6 +168,8 @@ class TestMyDataSpeaksWordsNotIdentifiers:
                     "隨機分到一個比較組",
                     f"決定編號 {decision.id}",
                     "接收電子訊息 · 簡訊",
+                    "我們的業務系統",
+                    "我們的後台工作人員",
                 ),
             ),
             (
@@ -164,6 +182,8 @@ class TestMyDataSpeaksWordsNotIdentifiers:
                     "comparison group",
                     f"Decision number {decision.id}",
                     "Electronic messages · Text message",
+                    "One of our systems",
+                    "Our back-office staff",
                 ),
             ),
         ]:

@@ -744,6 +744,8 @@ ACCESS: dict[str, dict[str, str]] = {
     "zh-CN": {
         "who_you": "您本人",
         "who_staff": "工作人员 {name}",
+        "who_operator": "我们的后台工作人员",
+        "who_system": "我们的业务系统（如钱包 App）",
         "access_you_read": "您查看了自己的数据",
         "access_export": "导出了您的数据",
         "access_view": "查看了您的账户记录",
@@ -753,6 +755,8 @@ ACCESS: dict[str, dict[str, str]] = {
     "zh-TW": {
         "who_you": "您本人",
         "who_staff": "工作人員 {name}",
+        "who_operator": "我們的後台工作人員",
+        "who_system": "我們的業務系統（如錢包 App）",
         "access_you_read": "您查看了自己的資料",
         "access_export": "匯出了您的資料",
         "access_view": "查看了您的帳戶紀錄",
@@ -762,6 +766,8 @@ ACCESS: dict[str, dict[str, str]] = {
     "en": {
         "who_you": "You",
         "who_staff": "Staff member {name}",
+        "who_operator": "Our back-office staff",
+        "who_system": "One of our systems (such as the wallet app)",
         "access_you_read": "You read your own data",
         "access_export": "Exported your data",
         "access_view": "Looked at your account's records",
