@@ -97,8 +97,8 @@ class TestMyDataSpeaksWordsNotIdentifiers:
         self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
     ) -> None:
         """The policy's identifiers (stage, treatment, experiment, arm) stay off the page; the
-        product, the channel, the learner and the experiment are said in words, and the decision's
-        number is the one reference shown. Catches the template printing `d.treatment` (联系您
+        product, the channel, the learner and the experiment are said in words, and the account and
+        the day are the reference a support agent finds the decision by. Catches the template printing `d.treatment` (联系您
         （方式：late_sms）), `d.stage`, `d.learned_arm` or the experiment's name and arm again,
         the product left out, a consent's purpose shown as its code (electronic · sms), or a
         system's actor in "who viewed your data" as its key (api_key:rk_5f3a9c, cli)."""
@@ -152,7 +152,7 @@ class TestMyDataSpeaksWordsNotIdentifiers:
                     "关于还款提醒的自动化决定",
                     "根据以往结果不断学习",
                     "随机分到一个比较组",
-                    f"决定编号 {decision.id}",
+                    f"请向客服提供账户 {account.external_ref} 和决定日期 2026年6月20日",
                     "接收电子信息 · 短信",
                     "我们的业务系统",
                     "我们的后台工作人员",
@@ -166,7 +166,7 @@ class TestMyDataSpeaksWordsNotIdentifiers:
                     "關於付款提醒的自動化決定",
                     "根據以往結果不斷學習",
                     "隨機分到一個比較組",
-                    f"決定編號 {decision.id}",
+                    f"請向客服提供帳戶 {account.external_ref} 和決定日期 2026年6月20日",
                     "接收電子訊息 · 簡訊",
                     "我們的業務系統",
                     "我們的後台工作人員",
@@ -180,7 +180,7 @@ class TestMyDataSpeaksWordsNotIdentifiers:
                     "automated decision about reminding you to pay",
                     "learns from past results",
                     "comparison group",
-                    f"Decision number {decision.id}",
+                    f"the account {account.external_ref} and the date Jun 20, 2026",
                     "Electronic messages · Text message",
                     "One of our systems",
                     "Our back-office staff",

@@ -5,8 +5,8 @@ chose and why, the channel of the contact it planned, whether a learner or an ex
 and the reviews the debtor asked a person for.
 
 The policy's own identifiers (stage, treatment, experiment, arm) are kept here for staff and the
-export; the page words what they mean and shows only the decision's number as a reference a
-support agent can look up."""
+export; the page words what they mean, and a support agent finds the decision by the account and
+its day (one decision per account a day), which the page shows."""
 
 from __future__ import annotations
 
@@ -33,7 +33,6 @@ class Score:
 
 @dataclass(frozen=True)
 class Decision:
-    id: int  # the decision record's number: the reference a support agent looks up
     as_of: dt.date
     decision: str  # contact, wait, pause, holdout, none
     stage: str | None
@@ -99,7 +98,6 @@ def automated_decisions(
                 product_kind=kinds.get(account.product_code),
                 scores=scores.get(account.id, []),
                 decision=Decision(
-                    d.id,
                     d.as_of_date,
                     d.decision,
                     d.stage,

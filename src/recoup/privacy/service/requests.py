@@ -284,7 +284,6 @@ def _decisions_json(a: AccountDecisions) -> dict[str, Any]:
         "latest_decision": None
         if d is None
         else {
-            "reference": d.id,
             "as_of": _iso(d.as_of),
             "decision": d.decision,
             "stage": d.stage,
