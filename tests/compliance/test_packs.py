@@ -513,6 +513,7 @@ class TestValidation:
             "US": {"en": "12 CFR 1006.6(c)", "zh": "12 CFR 1006.6(c)"},
             "CN": {"en": "PIPL", "zh": "个保法"},
         }
+        assert isinstance(hash(rule), int)  # `cites` leaves a rule hashable, as it was
         doc["rules"][0]["cites"] = {"china": "PIPL"}
         with pytest.raises(PackError, match=r"\(xx.opt_out\): cites is keyed by country code"):
             parse_pack(doc, source="packs/xx.yaml")

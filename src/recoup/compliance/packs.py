@@ -90,7 +90,7 @@ class Rule:
     # The law behind the rule as a debtor in one country is shown it (the portal's "your rights"):
     # by country code, then language (en, zh). A shared pack's `citation` names several countries'
     # laws for staff; `cites` keeps each country's part apart, so a debtor reads only their own.
-    cites: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    cites: Mapping[str, Mapping[str, str]] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -230,7 +230,9 @@ class Deadline:
     confidence: str
     title: str
     title_zh: str | None = None
-    cites: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # as `Rule.cites`
+    cites: Mapping[str, Mapping[str, str]] = field(
+        default_factory=dict, hash=False
+    )  # as Rule.cites
 
 
 @dataclass(frozen=True)
