@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -487,6 +488,38 @@ class TestValidation:
         bad["rules"][0]["kind"] = "hourz"
         with pytest.raises(PackError, match="kind 'hourz' is not one of"):
             parse_pack(bad, source="packs/xx.yaml")
+
+    def test_cites_are_kept_per_country_and_language(self) -> None:
+        """A rule's `cites` (what a debtor in one country is shown as the law): a string is the
+        same in both languages; a key that is not a country code, or no `en`, is refused."""
+        doc: dict[str, Any] = {
+            "pack": "XX",
+            "version": "1",
+            "name": "x",
+            "jurisdictions": ["*"],
+            "rules": [
+                {
+                    "id": "xx.opt_out",
+                    "kind": "opt_out",
+                    "title": "t",
+                    "citation": "12 CFR 1006.6(c); PIPL Art. 15",
+                    "confidence": "P",
+                    "cites": {"US": "12 CFR 1006.6(c)", "CN": {"en": "PIPL", "zh": "个保法"}},
+                }
+            ],
+        }
+        rule = parse_pack(doc, source="packs/xx.yaml").rules[0]
+        assert rule.cites == {
+            "US": {"en": "12 CFR 1006.6(c)", "zh": "12 CFR 1006.6(c)"},
+            "CN": {"en": "PIPL", "zh": "个保法"},
+        }
+        assert isinstance(hash(rule), int)  # `cites` leaves a rule hashable, as it was
+        doc["rules"][0]["cites"] = {"china": "PIPL"}
+        with pytest.raises(PackError, match=r"\(xx.opt_out\): cites is keyed by country code"):
+            parse_pack(doc, source="packs/xx.yaml")
+        doc["rules"][0]["cites"] = {"CN": {"zh": "个保法"}}
+        with pytest.raises(PackError, match=r"cites\.CN is a citation"):
+            parse_pack(doc, source="packs/xx.yaml")
 
     def test_a_bad_scenario_names_the_field(self) -> None:
         data = cn("2026-06-16T10:00:00+08:00")

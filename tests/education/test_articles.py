@@ -27,6 +27,10 @@ SHIPPED = (
 )
 
 
+def rule_cites(guard, rule_id: str, language: str = "zh") -> str:  # type: ignore[no-untyped-def]
+    return str(guard.rule(rule_id).cites["CN"][language])
+
+
 def draft(session: Session, clock: SettableClock, *, title: str = "Budgeting", author: str = "ana"):  # type: ignore[no-untyped-def]
     return education_service.save(
         session,
@@ -129,10 +133,12 @@ class TestRights:
         shown_rights = {r.source: r for s in reading.rights for r in s.rights}
         hours = [r for r in guard.rules_for("CN", "creditor") if isinstance(r, HoursRule)]
         assert hours
-        for rule in hours:  # every hours rule the guard enforces, in its own words and citation
+        for rule in hours:  # every hours rule the guard enforces, in its own words
             assert shown_rights[rule.id].text.startswith(rule.title_zh)
             assert rule.window.label() in shown_rights[rule.id].text
-            assert shown_rights[rule.id].citation == rule.citation
+        # the law cited is China's own, in Chinese; a house rule cites no law at all
+        assert shown_rights["cn.hours.legal"].citation == rule_cites(guard, "cn.hours.legal")
+        assert shown_rights["cn.hours.house"].citation is None
         deadline = guard.deadline("CN", "creditor", "complaint")
         assert deadline is not None
         assert shown_rights[deadline.id].text == deadline.title_zh
@@ -140,6 +146,39 @@ class TestRights:
         english = sections(guard, "US", "en")
         us = {r.source: r.text for s in english for r in s.rights}
         assert us["us.deadline.dispute"] == guard.deadline("US", "creditor", "dispute").title  # type: ignore[union-attr]
+
+    def test_a_debtor_is_cited_only_their_own_countrys_law(self) -> None:
+        """Every shipped jurisdiction, every language: no citation of another country's law
+        and no internal reference (`regulation-rules`). Without `cites` (the rights page
+        showing the shared packs' `citation`), a Chinese debtor reads "12 CFR 1006.14(h)"."""
+        guard = load_guard()
+        laws = {
+            "US": ("CFR", "U.S.C", "USC", "FDCPA"),
+            "CN": ("PIPL", "个人信息保护法", "GB/T", "CBA", "银保监"),
+            "GB": ("FCA", "CONC", "DISP"),
+        }
+        places = {j.replace("-*", "") for p in guard.packs for j in p.jurisdictions} - {"*"}
+        assert {"CN", "US", "GB", "US-MA"} <= places
+        for place in sorted(places):
+            country = place.split("-")[0]
+            for language in LANGUAGES:
+                for collectors in (("creditor",), ("third_party",)):
+                    shown = [
+                        r.citation
+                        for s in sections(guard, place, language, collectors)
+                        for r in s.rights
+                        if r.citation is not None
+                    ]
+                    for citation in shown:
+                        assert "regulation-rules" not in citation, (place, citation)
+                        for other, marks in laws.items():
+                            if other != country:
+                                assert not any(m in citation for m in marks), (place, citation)
+        chinese = {r.source: r.citation for s in sections(guard, "CN", "zh-CN") for r in s.rights}
+        assert chinese["base.opt_out"] == "《个人信息保护法》第十五条"
+        assert chinese["base.cease"] is None  # ours: China's law has no general cease right
+        english = {r.source: r.citation for s in sections(guard, "US", "en") for r in s.rights}
+        assert english["base.opt_out"] == "12 CFR 1006.14(h), 1006.6(e); 47 CFR 64.1200(a)(10)"
 
     def test_a_rule_the_house_disables_leaves_the_article(
         self, session: Session, clock: SettableClock

@@ -11,11 +11,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from recoup.audit import service as audit_service
 from recoup.config import Settings
 from recoup.kit.clock import SettableClock
-from recoup.models import Account, AccountScore, AuditEvent, Case
+from recoup.models import Account, AccountScore, AuditEvent, Case, StrategyDecision
+from recoup.privacy import service as privacy_service
 from recoup.strategy import service as strategy_service
 from tests.arrangements.test_flows import DAY0
+from tests.factories import create_account, create_customer
 from tests.web.test_portal import link
 from tests.web.test_selfservice import csrf, late_with_policy, post, verify
 
@@ -73,7 +76,7 @@ class TestMyDataShowsAutomatedDecisions:
             "2 broken promises in 60 days",
             "41 days since the last payment",
             "Estimated chance that you pay soon: 35%",
-            "Our latest decision",
+            "Our latest automated decision",
             "Ask a person to review this decision",
         ):
             assert words in en.text
@@ -87,6 +90,136 @@ class TestMyDataShowsAutomatedDecisions:
         path = opened(anonymous, session, settings, account, clock)
         assert "逾期金额¥339.71" in anonymous.get(f"{path}/data", params={"lang": "zh-CN"}).text
         assert "CN¥339.71 overdue" in anonymous.get(f"{path}/data", params={"lang": "en"}).text
+
+
+class TestMyDataSpeaksWordsNotIdentifiers:
+    def test_the_decision_in_words_its_identifiers_kept_out_in_three_languages(
+        self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
+    ) -> None:
+        """The policy's identifiers (stage, treatment, experiment, arm) stay off the page; the
+        product, the channel, the learner and the experiment are said in words, and the account and
+        the day are the reference a support agent finds the decision by. Catches the template printing `d.treatment` (联系您
+        （方式：late_sms）), `d.stage`, `d.learned_arm` or the experiment's name and arm again,
+        the product left out, a consent's purpose shown as its code (electronic · sms), or a
+        system's actor in "who viewed your data" as its key (api_key:rk_5f3a9c, cli)."""
+        account = scored(session, clock)
+        privacy_service.record_consent(
+            session,
+            account.customer_id,
+            purpose="electronic",
+            channel="sms",
+            evidence="test",
+            source="agent",
+            clock=clock,
+        )
+        for actor in ("api_key:rk_5f3a9c", "cli"):  # a system and the back office read it
+            audit_service.log_access(
+                session,
+                customer_id=account.customer_id,
+                actor=actor,
+                kind="view",
+                fields=[],
+                reason="customer record opened (masked)",
+                clock=clock,
+            )
+        decision = session.execute(
+            select(StrategyDecision).where(StrategyDecision.account_id == account.id)
+        ).scalar_one()
+        assert decision.decision == "contact"
+        assert decision.treatment
+        assert decision.stage
+        decision.experiment, decision.arm = "tone_test_2026", "arm_b"
+        decision.learning = {"arm": "early_push"}
+        session.commit()
+        path = opened(anonymous, session, settings, account, clock)
+        identifiers = (
+            decision.treatment,
+            f">{decision.stage}<",
+            "tone_test_2026",
+            "arm_b",
+            "early_push",
+            "electronic",
+            "bnpl",
+            "rk_5f3a9c",
+            ">cli<",
+        )
+        for language, words in [
+            (
+                "zh-CN",
+                (
+                    "先买后付",
+                    "通过短信提醒您还款",
+                    "关于还款提醒的自动化决定",
+                    "根据以往结果不断学习",
+                    "随机分到一个比较组",
+                    f"请向客服提供账户 {account.external_ref} 和决定日期 2026年6月20日",
+                    "接收电子信息 · 短信",
+                    "我们的业务系统",
+                    "我们的后台工作人员",
+                ),
+            ),
+            (
+                "zh-TW",
+                (
+                    "先買後付",
+                    "透過簡訊提醒您付款",
+                    "關於付款提醒的自動化決定",
+                    "根據以往結果不斷學習",
+                    "隨機分到一個比較組",
+                    f"請向客服提供帳戶 {account.external_ref} 和決定日期 2026年6月20日",
+                    "接收電子訊息 · 簡訊",
+                    "我們的業務系統",
+                    "我們的後台工作人員",
+                ),
+            ),
+            (
+                "en",
+                (
+                    "Buy now, pay later",
+                    "to remind you to pay (Text message)",
+                    "automated decision about reminding you to pay",
+                    "learns from past results",
+                    "comparison group",
+                    f"the account {account.external_ref} and the date Jun 20, 2026",
+                    "Electronic messages · Text message",
+                    "One of our systems",
+                    "Our back-office staff",
+                ),
+            ),
+        ]:
+            page = anonymous.get(f"{path}/data", params={"lang": language})
+            assert page.status_code == 200
+            shown = page.text.split('id="automated-decisions"')[1]
+            for word in words:
+                assert word in shown, (language, word)
+            for identifier in identifiers:
+                assert identifier not in shown.replace(f'value="{account.external_ref}"', ""), (
+                    language,
+                    identifier,
+                )
+
+    def test_the_law_cited_for_automated_decisions_is_the_debtors_own(
+        self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
+    ) -> None:
+        """A Chinese debtor reads PIPL art. 24; an American one no Chinese law (the page cited
+        "China's Personal Information Protection Law" to every debtor)."""
+        account = scored(session, clock)
+        path = opened(anonymous, session, settings, account, clock)
+        assert "Personal Information Protection Law (art. 24)" in (
+            anonymous.get(f"{path}/data", params={"lang": "en"}).text
+        )
+        customer = create_customer(session, clock, jurisdiction="US", name="Jane Roe")
+        us_account = create_account(session, clock, customer=customer)
+        session.commit()
+        us_path = opened(anonymous, session, settings, us_account, clock)
+        for language, china in [
+            ("zh-CN", "个人信息保护法"),
+            ("zh-TW", "個人信息保護法"),
+            ("en", "China"),
+        ]:
+            page = anonymous.get(f"{us_path}/data", params={"lang": language}).text
+            assert page.count(china) == 0, language
+        assert "You may ask for an explanation and ask a person to review" in page
 
 
 class TestAskingForAReview:
@@ -116,7 +249,7 @@ class TestAskingForAReview:
         assert "我们已收到您的复核请求" in page.text
         assert "请人工看一下" in page.text  # their words, as received
         assert "请工作人员复核这个决定" not in page.text  # no second button while it is open
-        assert "我们最近的决定" in page.text
+        assert "我们最近的自动化决定" in page.text
 
     def test_refused_without_the_csrf_field(
         self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings

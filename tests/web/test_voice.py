@@ -14,6 +14,7 @@ from recoup.config import Settings
 from recoup.contact import service as contact_service
 from recoup.contact.templates import MessageTemplate, render, sample
 from recoup.kit.clock import SettableClock
+from tests.factories import create_account, create_customer
 from tests.web.test_portal import late, link
 from tests.web.test_selfservice import csrf, post, verify
 
@@ -38,6 +39,37 @@ class TestLearningCentre:
             assert 'data-rule="cn.hours.legal"' in page.text
         assert anonymous.get(f"{path}/learn/no-such-article").status_code == 404
         assert anonymous.get(f"{path}/learn/..%2f..%2fetc").status_code == 404
+
+    def test_your_rights_cites_the_law_of_the_debtors_own_country(
+        self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
+    ) -> None:
+        """A Chinese debtor reads China's law (中国, 个人信息保护法, GB/T 45251) and no US
+        regulation; an American debtor the opposite. Without the per-country `cites` the CN
+        page showed "12 CFR 1006.14(h)" under 停止联系."""
+        cn = link(settings, late(session, clock, "王芳", 50_000), clock)
+        us_customer = create_customer(session, clock, jurisdiction="US", name="Jane Roe")
+        us_account = create_account(session, clock, customer=us_customer)
+        session.commit()
+        us = link(settings, us_account, clock)
+        american = ("CFR", "FDCPA", "Reg F", "1006.")
+        chinese = ("个人信息保护法", "PIPL", "GB/T 45251", "银行业协会", "China Banking")
+        for language, country, pipl in [
+            ("zh-CN", "中国", "《个人信息保护法》第十五条"),
+            ("zh-TW", "中國", "《个人信息保护法》第十五条"),
+            ("en", "China", "PIPL Art. 15"),
+        ]:
+            page = anonymous.get(f"{cn}/learn/your-rights?lang={language}")
+            assert page.status_code == 200
+            rights = page.text.split('id="rights"')[1]
+            assert f"（{country}）" in rights or f"({country})" in rights, language
+            assert pipl in rights, language
+            assert "GB/T 45251" in rights, language
+            assert not any(mark in rights for mark in american), language
+            assert "regulation-rules" not in rights
+            page = anonymous.get(f"{us}/learn/your-rights?lang={language}")
+            rights = page.text.split('id="rights"')[1]
+            assert "12 CFR 1006.6(c)" in rights, language
+            assert not any(mark in rights for mark in chinese), language
 
     def test_a_forged_link_reads_nothing(self, anonymous: TestClient) -> None:
         assert anonymous.get("/p/forged-token/learn").status_code == 410
@@ -71,7 +103,7 @@ class TestSurvey:
         assert post(anonymous, f"{path}/survey", {**answer, "csrf": "0" * 32}).status_code == 403  # type: ignore[attr-defined]
         bad = post(anonymous, f"{path}/survey", {**answer, "treated": "9"})
         assert bad.status_code == 422
-        assert "1 to 5" in bad.text
+        assert "请为“我们对待您的方式”选择 1 到 5 分" in bad.text  # the page's language
         done = post(anonymous, f"{path}/survey", {**answer, "text": "很好"})
         assert done.status_code == 303  # type: ignore[attr-defined]
         thanks = anonymous.get(done.headers["location"])  # type: ignore[attr-defined]

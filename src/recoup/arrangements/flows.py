@@ -173,7 +173,9 @@ def plan_quote(
     """(fee, schedule, bounds) of the plan asked for, without making it: the schedule preview."""
     bounds = offered(session, account, clock=clock).get("plan")
     if bounds is None:
-        raise NotOffered("no plan is offered for this account now")
+        raise NotOffered(
+            "no plan is offered for this account now", details={"reason": "not_offered"}
+        )
     pos = position(session, account, clock=clock)
     fee, schedule = _quote(
         bounds,
@@ -376,7 +378,9 @@ def make(
 
     def need(value: Any, field: str) -> Any:
         if value is None:
-            raise ValidationFailed(f"a {kind} needs {field}")
+            raise ValidationFailed(
+                f"a {kind} needs {field}", details={"reason": "missing", "field": field}
+            )
         return value
 
     who: dict[str, Any] = {"made_by": made_by, "channel": channel, "clock": clock}

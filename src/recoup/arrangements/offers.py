@@ -191,8 +191,13 @@ def offered_bounds(session: Session, account: Account, kind: str, clock: Clock) 
     else:
         in_place = ArrangementRepository(session).open_for_account(account.id) is not None
     if in_place:
-        raise Conflict("this account already has an arrangement in place; it ends first")
+        raise Conflict(
+            "this account already has an arrangement in place; it ends first",
+            details={"reason": "arrangement_in_place"},
+        )
     bounds = offered(session, account, clock=clock).get(kind)
     if bounds is None:
-        raise NotOffered(f"no {kind} is offered for this account now")
+        raise NotOffered(
+            f"no {kind} is offered for this account now", details={"reason": "not_offered"}
+        )
     return bounds

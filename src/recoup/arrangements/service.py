@@ -190,14 +190,15 @@ def start_payment(
     wallet's payment is never confirmed and lapses there; asked again, it answers the same one."""
     account = open_account(session, link.customer_id, account_ref)
     if account is None:  # another customer's account answers exactly as a missing one
-        raise NotFound("no such account")
+        raise NotFound("no such account", details={"reason": "no_account"})
     customer = CustomerRepository(session).get(link.customer_id)
     assert customer is not None
     owed = sum(b.remaining_minor for b in _bills(session, [account.id]).get(account.id, []))
     if not 0 < amount_minor <= owed:
         raise PaymentRefused(
             f"the amount must be more than 0 and at most {to_major(owed, account.currency)} "
-            f"{account.currency}"
+            f"{account.currency}",
+            details={"reason": "pay_amount", "most_minor": owed, "currency": account.currency},
         )
     now = clock.now()
     intent = repo.add_intent(
@@ -299,11 +300,17 @@ def request_code(
     recent = repo.codes_since(session, customer_id, now - dt.timedelta(days=1))
     quarter = [t for t in recent if t > now - dt.timedelta(minutes=15)]
     if len(quarter) >= CODES_PER_QUARTER_HOUR or len(recent) >= CODES_PER_DAY:
-        raise TooManyCodes("too many codes were asked for; wait a few minutes and try again")
+        raise TooManyCodes(
+            "too many codes were asked for; wait a few minutes and try again",
+            details={"reason": "too_many_codes"},
+        )
     address = code_address(session, customer_id)
     account_id = next(iter(AccountRepository(session).open_ids_of_customer(customer_id)), None)
     if address is None or account_id is None:
-        raise NotFound("there is no phone or e-mail on file to send a code to; call us instead")
+        raise NotFound(
+            "there is no phone or e-mail on file to send a code to; call us instead",
+            details={"reason": "no_code_address"},
+        )
     channel, masked = address
     row = repo.add_code(
         session,

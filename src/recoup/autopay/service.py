@@ -58,13 +58,15 @@ def start(
     mandate's idempotency key; the debtor approves it at its `redirect_url`."""
     found = AccountRepository(session).open_of_customer(customer_id, external_ref=account_ref)
     if not found:  # another customer's account answers exactly as a missing one
-        raise NotFound("no such account")
+        raise NotFound("no such account", details={"reason": "no_account"})
     account = found[0]
     held = repo.open_mandate(session, account.id)
     if held is not None:
         held = refresh(session, held, wallet=wallet, clock=clock)
     if held is not None and held.state == MandateState.active:
-        raise MandateExists("autopay is already on for this account")
+        raise MandateExists(
+            "autopay is already on for this account", details={"reason": "autopay_exists"}
+        )
     if held is not None and held.state == MandateState.pending and held.redirect_url:
         return held  # asked before and not yet approved: to the wallet's page again
     customer = CustomerRepository(session).get(customer_id)
@@ -92,7 +94,8 @@ def start(
         )
     except ChannelError as exc:
         raise AutopayWalletUnavailable(
-            f"the wallet did not take the mandate: {exc.reason}"
+            f"the wallet did not take the mandate: {exc.reason}",
+            details={"reason": "wallet_unavailable"},
         ) from exc
     repo.set_mandate(
         session,
@@ -139,9 +142,9 @@ def cancel(
     (502) rather than shown as done."""
     mandate = repo.mandate(session, mandate_id)
     if mandate is None or mandate.customer_id != customer_id:
-        raise NotFound("no such mandate")
+        raise NotFound("no such mandate", details={"reason": "no_mandate"})
     if mandate.state not in OPEN_MANDATE_STATES:
-        raise MandateClosed("this autopay is already off")
+        raise MandateClosed("this autopay is already off", details={"reason": "autopay_off"})
     if mandate.wallet_ref is not None:
         try:
             wallet.cancel_mandate(
@@ -149,7 +152,8 @@ def cancel(
             )
         except ChannelError as exc:
             raise AutopayWalletUnavailable(
-                f"the wallet did not cancel the mandate: {exc.reason}"
+                f"the wallet did not cancel the mandate: {exc.reason}",
+                details={"reason": "wallet_unavailable"},
             ) from exc
     repo.set_mandate(session, mandate, at=clock.now(), state=MandateState.cancelled, by=by)
     _audit(session, mandate, "autopay.mandate_cancelled", by, clock)

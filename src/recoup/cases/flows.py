@@ -67,12 +67,20 @@ def open_case(
     clock: Clock,
 ) -> Case:
     if kind not in REASONS:
-        raise ValidationFailed(f"kind must be one of {', '.join(REASONS)}")
+        raise ValidationFailed(
+            f"kind must be one of {', '.join(REASONS)}", details={"reason": "case_kind"}
+        )
     if reason not in REASONS[kind]:
-        raise ValidationFailed(f"a {kind} reason is one of {', '.join(REASONS[kind])}")
+        raise ValidationFailed(
+            f"a {kind} reason is one of {', '.join(REASONS[kind])}",
+            details={"reason": "case_reason"},
+        )
     text = (text or "").strip() or None
     if text is not None and len(text) > MAX_TEXT:
-        raise ValidationFailed(f"the text is at most {MAX_TEXT:,} characters")
+        raise ValidationFailed(
+            f"the text is at most {MAX_TEXT:,} characters",
+            details={"reason": "text_too_long", "most": MAX_TEXT},
+        )
     accounts = _accounts(session, customer_id, account_ref)
     now = clock.now()
     cases = CaseRepository(session)
@@ -199,7 +207,10 @@ def request_review(
     returns it, with False, and records nothing. Returns the case and whether it is new."""
     text = (text or "").strip() or None
     if text is not None and len(text) > MAX_REVIEW_TEXT:
-        raise ValidationFailed(f"the text is at most {MAX_REVIEW_TEXT:,} characters")
+        raise ValidationFailed(
+            f"the text is at most {MAX_REVIEW_TEXT:,} characters",
+            details={"reason": "text_too_long", "most": MAX_REVIEW_TEXT},
+        )
     accounts = _accounts(session, customer_id, account_ref)
     account_id = accounts[0].id if account_ref else None
     cases = CaseRepository(session)
@@ -429,5 +440,6 @@ def _accounts(session: Session, customer_id: int, account_ref: str | None) -> li
         AccountRepository(session).open_of_customer(customer_id, external_ref=account_ref or None)
     )
     if account_ref and not accounts:
-        raise NotFound("no such account")  # another customer's answers exactly as a missing one
+        # another customer's answers exactly as a missing one
+        raise NotFound("no such account", details={"reason": "no_account"})
     return accounts

@@ -37,10 +37,12 @@ def survey_subject(contact_id: int | None) -> str:
     return f"contact:{contact_id}" if contact_id is not None else "customer"
 
 
-def _score(value: str | int, what: str) -> int:
+def _score(value: str | int, what: str, question: str) -> int:
     text = str(value).strip()
     if text not in {str(k) for k in SCALE}:  # ASCII digits only: "３" is not a score
-        raise ValidationFailed(f"{what}: choose 1 to 5")
+        raise ValidationFailed(
+            f"{what}: choose 1 to 5", details={"reason": "survey_score", "question": question}
+        )
     return int(text)
 
 
@@ -64,17 +66,24 @@ def answer_survey(
     subject = survey_subject(contact_id)
     repo = SurveyRepository(session)
     if repo.answered(customer_id, subject) is not None:
-        raise SurveyAnswered("you already answered this survey; thank you")
+        raise SurveyAnswered(
+            "you already answered this survey; thank you", details={"reason": "survey_answered"}
+        )
     if again not in ("yes", "no"):
-        raise ValidationFailed("would you use self-service again: yes or no")
+        raise ValidationFailed(
+            "would you use self-service again: yes or no", details={"reason": "survey_again"}
+        )
     words = (text or "").strip() or None
     if words is not None and len(words) > MAX_SURVEY_TEXT:
-        raise ValidationFailed(f"the text is at most {MAX_SURVEY_TEXT:,} characters")
+        raise ValidationFailed(
+            f"the text is at most {MAX_SURVEY_TEXT:,} characters",
+            details={"reason": "text_too_long", "most": MAX_SURVEY_TEXT},
+        )
     row = repo.add(
         customer_id=customer_id,
         subject=subject,
-        treated=_score(treated, "how you were treated"),
-        clear=_score(clear, "how clear it was"),
+        treated=_score(treated, "how you were treated", "treated"),
+        clear=_score(clear, "how clear it was", "clear"),
         self_service_again=again == "yes",
         text=words,
         created_at=clock.now(),

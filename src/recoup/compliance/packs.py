@@ -52,6 +52,7 @@ CATEGORIES = (
     "lawsuit",
     "debt_terms",
 )
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
 _TIME = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
 
@@ -86,6 +87,10 @@ class Rule:
     products: frozenset[str] = frozenset(PRODUCTS)
     to_types: frozenset[str] | None = None
     only_time_barred: bool = False
+    # The law behind the rule as a debtor in one country is shown it (the portal's "your rights"):
+    # by country code, then language (en, zh). A shared pack's `citation` names several countries'
+    # laws for staff; `cites` keeps each country's part apart, so a debtor reads only their own.
+    cites: Mapping[str, Mapping[str, str]] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -225,6 +230,9 @@ class Deadline:
     confidence: str
     title: str
     title_zh: str | None = None
+    cites: Mapping[str, Mapping[str, str]] = field(
+        default_factory=dict, hash=False
+    )  # as Rule.cites
 
 
 @dataclass(frozen=True)
@@ -407,6 +415,7 @@ def _deadline(data: Any, *, pack: str, where: _Where) -> Deadline:
         confidence=confidence,
         title=where.text(doc, "title"),
         title_zh=str(title_zh) if title_zh else None,
+        cites=where.cites(doc),
     )
 
 
@@ -477,6 +486,7 @@ def parse_rule(data: Any, *, pack: str, where: _Where, house: bool = False) -> R
             where.choices(doc, "to_types", TO_TYPES, default=()) if "to_types" in doc else None
         ),
         "only_time_barred": bool(doc.get("only_time_barred", False)),
+        "cites": where.cites(doc),
     }
     known = set(common) | set(_KIND_KEYS[kind]) | {"confidence"}
     unknown = set(doc) - known
@@ -724,6 +734,28 @@ class _Where:
         if isinstance(value, str):
             value = [value]
         return [str(v) for v in value]
+
+    def cites(self, doc: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+        """`cites`: by country code (CN, US...), a citation the same in every language or one
+        per language ({en: ..., zh: ...}, en required)."""
+        out: dict[str, dict[str, str]] = {}
+        for country, value in self.mapping(doc.get("cites", {}), "cites").items():
+            if not isinstance(country, str) or not _COUNTRY.match(country):
+                raise PackError(
+                    f"{self}: cites is keyed by country code (CN, US...), not {country!r}"
+                )
+            words = {"en": value, "zh": value} if isinstance(value, str) else value
+            if (
+                not isinstance(words, Mapping)
+                or set(words) - {"en", "zh"}
+                or not all(isinstance(v, str) and v for v in words.values())
+                or "en" not in words
+            ):
+                raise PackError(
+                    f"{self}: cites.{country} is a citation, or one per language {{en, zh}}"
+                )
+            out[country] = {"en": words["en"], "zh": words.get("zh", words["en"])}
+        return out
 
     def choices(
         self, doc: Mapping[str, Any], key: str, allowed: Sequence[str], default: Any = None

@@ -323,17 +323,32 @@ def preferences_of(session: Session, customer_id: int) -> Preferences:
 
 
 def window(start: str | None, end: str | None, what: str) -> tuple[int, int] | None:
-    """Two local times ("HH:MM") as minutes after midnight, both or neither; 422 otherwise."""
+    """Two local times ("HH:MM") as minutes after midnight, both or neither; 422 otherwise, its
+    `details` naming the window by its first word (`quiet`, `preferred`) for a page to word."""
     if start is None and end is None:
         return None
+    named = what.split()[0] if what.strip() else what
     minutes = []
     for value in (start, end):
         hours, _, mins = (value or "").partition(":")
-        if not (hours.isdigit() and mins.isdigit() and int(hours) < 24 and int(mins) < 60):
-            raise ValidationFailed(f"give both ends of the {what} as HH:MM, or neither")
+        if not (
+            hours.isascii()
+            and hours.isdigit()
+            and mins.isascii()
+            and mins.isdigit()
+            and int(hours) < 24
+            and int(mins) < 60
+        ):
+            raise ValidationFailed(
+                f"give both ends of the {what} as HH:MM, or neither",
+                details={"reason": "window_format", "window": named},
+            )
         minutes.append(int(hours) * 60 + int(mins))
     if minutes[0] == minutes[1]:
-        raise ValidationFailed(f"the {what} must start and end at different times")
+        raise ValidationFailed(
+            f"the {what} must start and end at different times",
+            details={"reason": "window_same", "window": named},
+        )
     return minutes[0], minutes[1]
 
 

@@ -220,9 +220,11 @@ def read(
     jurisdiction: str,
     clock: Clock,
     guard: Guard | None = None,
+    collectors: Sequence[str] = ("creditor",),
 ) -> Reading:
     """The approved article in a language, counted as read (the article and the language, no
-    reader). A slug with no approved version in the language is not found."""
+    reader). A slug with no approved version in the language is not found. The rights are those
+    of the packs binding `collectors` (the guard's roles of the reader's accounts)."""
     language = _language(language)
     article = ArticleRepository(session).by_slug(slug) if SLUG.match(slug) else None
     version = ArticleVersionRepository(session).approved(article.id, language) if article else None
@@ -231,7 +233,7 @@ def read(
     shown = blocks(version.body)
     rights: tuple[Section, ...] = ()
     if any(b.kind == "rights" for b in shown):
-        rights = sections(guard or load_guard(), jurisdiction, language)
+        rights = sections(guard or load_guard(), jurisdiction, language, collectors)
     ArticleReadRepository(session).add(article.id, language, clock.now())
     return Reading(article, version, shown, rights)
 

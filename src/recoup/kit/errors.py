@@ -13,6 +13,11 @@ RecoupError (500)
 ├── PayloadTooLarge (413)
 └── ConfigurationError (500)
 
+Below them, `InvalidValue` (a `ValueError`, a 422 where a page or endpoint catches it) is a value a
+person typed that is not one (an amount, a posted form): its `reason` and `values` say the same
+as its English message, as data, like a domain error's `details={"reason": ...}`, so the debtor's
+portal words either in the page's language (`recoup.web.refusals`).
+
 Domains subclass these; the API renders any of them as JSON `ErrorBody`
 (`{"error": code, "message": ..., "details"}`). Each class describes its own OpenAPI response
 (`response()`: status, description, `ErrorBody` with the class's code as the example), which endpoints
@@ -24,6 +29,16 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
+
+
+class InvalidValue(ValueError):
+    """A typed value refused: the message for a person reading English, `reason` (a stable code)
+    and `values` (its bounds) for a page to say it in its own language."""
+
+    def __init__(self, message: str, *, reason: str, **values: Any) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.values = values
 
 
 class ErrorBody(BaseModel):

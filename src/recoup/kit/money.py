@@ -18,6 +18,8 @@ from babel.numbers import (
     list_currencies,
 )
 
+from recoup.kit.errors import InvalidValue
+
 # The largest amount Recoup takes anywhere (one bill, one payment, one account's total): 10^15 minor
 # units (ten trillion yuan) is past any consumer debt, and thousands of them still sum inside the
 # 64-bit integers the database stores. Every entry point (API, import) bounds amounts by it.
@@ -100,14 +102,22 @@ def to_minor(amount: str, currency: str) -> int:
     try:
         value = Decimal(text)
     except ArithmeticError as exc:
-        raise ValueError(f"{amount!r} is not an amount") from exc
+        raise InvalidValue(f"{amount!r} is not an amount", reason="amount_format") from exc
     if not value.is_finite() or value <= 0:
-        raise ValueError(f"{amount!r} is not a positive amount")
+        raise InvalidValue(f"{amount!r} is not a positive amount", reason="amount_not_positive")
     if value.adjusted() > 30:  # far past the bound below: not worth scaling
-        raise ValueError(f"{amount!r} is more than any amount Recoup takes")
+        raise InvalidValue(
+            f"{amount!r} is more than any amount Recoup takes", reason="amount_too_large"
+        )
     minor = value.scaleb(minor_digits(currency))
     if minor != minor.to_integral_value():
-        raise ValueError(f"{amount!r} has more decimals than {currency} allows")
+        raise InvalidValue(
+            f"{amount!r} has more decimals than {currency} allows",
+            reason="amount_decimals",
+            digits=minor_digits(currency),
+        )
     if minor > MAX_MINOR:
-        raise ValueError(f"{amount!r} is more than any amount Recoup takes")
+        raise InvalidValue(
+            f"{amount!r} is more than any amount Recoup takes", reason="amount_too_large"
+        )
     return int(minor)

@@ -24,6 +24,7 @@ from recoup.models import (
     ErasureRequest,
     OptOut,
     Payment,
+    Product,
     StrategyDecision,
 )
 
@@ -203,3 +204,25 @@ def latest_decisions(session: Session, account_ids: Sequence[int]) -> Sequence[S
     )
     stmt = select(d).join(last, (last.c.account_id == d.account_id) & (last.c.day == d.as_of_date))
     return session.execute(stmt.order_by(d.account_id)).scalars().all()
+
+
+def product_kinds(session: Session, codes: Sequence[str]) -> dict[str, str]:
+    """The kind (bnpl, credit_line...) of each product code (the ledger's rows, read here)."""
+    stmt = select(Product.code, Product.kind).where(Product.code.in_(list(codes)))
+    return {str(code): str(kind) for code, kind in session.execute(stmt).tuples()}
+
+
+def planned_channels(
+    session: Session, decisions: Sequence[StrategyDecision]
+) -> dict[tuple[int, dt.date, str], str]:
+    """The channel of the contact each decision planned, by (account, day, treatment) (contact's
+    rows, read here); a decision whose contact was never planned has none."""
+    chosen = [d for d in decisions if d.treatment]
+    if not chosen:
+        return {}
+    p = ContactPlan
+    stmt = select(p.account_id, p.as_of_date, p.treatment, p.channel).where(
+        p.account_id.in_([d.account_id for d in chosen]),
+        p.as_of_date.in_(sorted({d.as_of_date for d in chosen})),
+    )
+    return {(a, day, t): channel for a, day, t, channel in session.execute(stmt)}

@@ -23,13 +23,13 @@ from recoup.kit.clock import Clock
 from recoup.kit.errors import RecoupError
 from recoup.ledger.repository import AccountRepository
 from recoup.models import Account, AutopayCollection, AutopayMandate
-from recoup.web.portal import HEADERS, read_form
+from recoup.web.portal import HEADERS, BadForm, read_form
+from recoup.web.refusals import failure, refusal
 from recoup.web.text import TEXT
 from recoup.web.visit import (
     VERIFIED,
     Body,
     Visit,
-    failure,
     form_csrf_ok,
     form_value,
     render,
@@ -134,7 +134,9 @@ def autopay_start(
     try:
         form = read_form(body)
         if not form_csrf_ok(form, settings, token):
-            return _page(session, visit, settings, clock, status=403, error="csrf")
+            return _page(
+                session, visit, settings, clock, status=403, error=refusal(visit.language, "csrf")
+            )
         wallet = _wallet(settings)
         try:
             mandate = autopay_service.start(
@@ -149,7 +151,7 @@ def autopay_start(
         finally:
             wallet.close()
     except (RecoupError, ValueError) as exc:
-        status, message = failure(exc)
+        status, message = failure(exc, visit.language)
         return _page(session, visit, settings, clock, status=status, error=message)
     if mandate.state == "pending" and mandate.redirect_url:
         return RedirectResponse(mandate.redirect_url, status_code=303, headers=HEADERS)
@@ -173,10 +175,12 @@ def autopay_cancel(
     try:
         form = read_form(body)
         if not form_csrf_ok(form, settings, token):
-            return _page(session, visit, settings, clock, status=403, error="csrf")
+            return _page(
+                session, visit, settings, clock, status=403, error=refusal(visit.language, "csrf")
+            )
         raw = form_value(form, "mandate")
         if not raw.isdigit() or len(raw) > 18:
-            raise ValueError("choose an autopay to turn off")
+            raise BadForm("choose an autopay to turn off", reason="autopay_choose")
         wallet = _wallet(settings)
         try:
             autopay_service.cancel(
@@ -185,6 +189,6 @@ def autopay_cancel(
         finally:
             wallet.close()
     except (RecoupError, ValueError) as exc:
-        status, message = failure(exc)
+        status, message = failure(exc, visit.language)
         return _page(session, visit, settings, clock, status=status, error=message)
     return RedirectResponse(visit.url(BACK, done="autopay_off"), status_code=303, headers=HEADERS)

@@ -17,11 +17,11 @@ from recoup.http.deps import ClockDep, SessionDep, SettingsDep
 from recoup.kit.errors import RecoupError
 from recoup.models import ConversationState
 from recoup.web.portal import HEADERS, BadForm, read_form
+from recoup.web.refusals import failure, refusal
 from recoup.web.visit import (
     VERIFIED,
     Body,
     Visit,
-    failure,
     form_csrf_ok,
     form_value,
     render,
@@ -81,10 +81,14 @@ def chat_send(
     try:
         form = read_form(body)
         if not form_csrf_ok(form, settings, token):
-            return _page(session, visit, settings, 403, error="csrf")
+            return _page(session, visit, settings, 403, error=refusal(visit.language, "csrf"))
         message = form_value(form, "message")
         if not message or len(message) > MAX_MESSAGE:
-            raise BadForm(f"a message is 1 to {MAX_MESSAGE:,} characters")
+            raise BadForm(
+                f"a message is 1 to {MAX_MESSAGE:,} characters",
+                reason="chat_message",
+                most=MAX_MESSAGE,
+            )
         assistant_flows.on_chat(
             session,
             visit.customer.id,
@@ -96,6 +100,6 @@ def chat_send(
             chosen=visit.explicit,
         )
     except (RecoupError, ValueError) as exc:
-        status, reason = failure(exc)
+        status, reason = failure(exc, visit.language)
         return _page(session, visit, settings, status, error=reason)
     return RedirectResponse(visit.url("/chat"), status_code=303, headers=HEADERS)

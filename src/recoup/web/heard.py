@@ -18,11 +18,11 @@ from recoup.compliance.vocabulary import jurisdiction_zones
 from recoup.http.deps import ClockDep, SessionDep, SettingsDep
 from recoup.kit.errors import RecoupError
 from recoup.web.portal import HEADERS, read_form
+from recoup.web.refusals import failure, refusal
 from recoup.web.visit import (
     VERIFIED,
     Body,
     code_verified,
-    failure,
     form_csrf_ok,
     form_value,
     open_visit,
@@ -88,7 +88,7 @@ def survey_answer(
         form = read_form(body)
         values = {k: form_value(form, k) for k in ("treated", "clear", "again", "text")}
         if not form_csrf_ok(form, settings, token):
-            return again(403, "csrf")
+            return again(403, refusal(visit.language, "csrf"))
         case_service.answer_survey(
             session,
             visit.customer.id,
@@ -100,7 +100,7 @@ def survey_answer(
             clock=clock,
         )
     except (RecoupError, ValueError) as exc:
-        status, message = failure(exc)
+        status, message = failure(exc, visit.language)
         return again(status, message)
     return RedirectResponse(visit.url("/survey", thanks="1"), status_code=303, headers=HEADERS)
 

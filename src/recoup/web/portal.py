@@ -33,11 +33,12 @@ from recoup.config import Settings
 from recoup.contact.templates import LANGUAGES, language_for
 from recoup.http.deps import ClockDep, SessionDep, SettingsDep
 from recoup.http.idempotency import body_of
-from recoup.kit.errors import NotAuthenticated, NotFound, RecoupError
+from recoup.kit.errors import InvalidValue, NotAuthenticated, NotFound, RecoupError
 from recoup.kit.logging import get_logger
 from recoup.kit.masking import mask_name
 from recoup.kit.money import format_money, to_major, to_minor
 from recoup.ledger.repository import AccountRepository
+from recoup.web.refusals import failure
 from recoup.web.text import LANGUAGE_NAMES, TEXT
 
 log = get_logger(__name__)
@@ -100,8 +101,12 @@ def page(
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 
-class BadForm(ValueError):
-    pass
+class BadForm(InvalidValue):
+    """A form no page of ours sends as it came (unreadable, a field too long, a value not
+    offered): a 4xx page whose words say which, never a 500."""
+
+    def __init__(self, message: str, *, reason: str = "form", **values: Any) -> None:
+        super().__init__(message, reason=reason, **values)
 
 
 def read_form(body: bytes) -> dict[str, list[str]]:
@@ -109,11 +114,11 @@ def read_form(body: bytes) -> dict[str, list[str]]:
     try:
         pairs = parse_qsl(body.decode("utf-8", "strict"), max_num_fields=40)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadForm("the form could not be read") from exc
+        raise BadForm("the form could not be read", reason="form_unreadable") from exc
     form: dict[str, list[str]] = {}
     for key, value in pairs:
         if len(value) > 4_000:
-            raise BadForm(f"{key} is too long")
+            raise BadForm(f"{key} is too long", reason="field_too_long")
         form.setdefault(key, []).append(value)
     return form
 
@@ -153,15 +158,18 @@ def _portal(
     clock: ClockDep,
     *,
     status: int = 200,
-    error: str | None = None,
+    refused: RecoupError | ValueError | None = None,
     failed: str | None = None,
     done: str | None = None,
 ) -> HTMLResponse:
-    """`error` is a refusal's own message; `failed` names a text the page says in its language."""
+    """`refused` is a refusal the page words in its language (`web.refusals`); `failed` names a
+    text the page says in its language."""
     view = arrangement_service.portal_view(session, link.customer_id, today=clock.now().date())
     language = str(lang if lang in LANGUAGES else language_for(view.language, view.jurisdiction))
     t = TEXT[language]
-    error = t[failed] if failed is not None else error
+    error = t[failed] if failed is not None else None
+    if refused is not None:
+        error = failure(refused, language)[1]
     notice = None
     latest = arrangement_service.latest_intent(
         session, link.customer_id, since=clock.now() - RECENT
@@ -241,14 +249,16 @@ def pay(
     try:
         form = {k: v[0] for k, v in read_form(body).items()}
     except BadForm as exc:
-        return _portal(session, token, link, lang, settings, clock, status=400, error=str(exc))
+        return _portal(session, token, link, lang, settings, clock, status=400, refused=exc)
     if not csrf_ok(form.get("csrf", ""), settings, token):
-        return _portal(session, token, link, lang, settings, clock, status=403, error="csrf")
+        return _portal(
+            session, token, link, lang, settings, clock, status=403, failed="refused_csrf"
+        )
     view = arrangement_service.portal_view(session, link.customer_id, today=clock.now().date())
     account = next((a for a in view.accounts if a.reference == form.get("account")), None)
     try:
         if account is None:
-            raise NotFound("no such account")
+            raise NotFound("no such account", details={"reason": "no_account"})
         url, secrets = settings.wallet_api
         wallet = WalletPaymentsAdapter(url=url, secret=secrets)
         try:
@@ -272,7 +282,6 @@ def pay(
         )  # fmt: skip
     except (RecoupError, ValueError) as exc:
         status = exc.status_code if isinstance(exc, RecoupError) else 422
-        message = exc.message if isinstance(exc, RecoupError) else str(exc)
-        return _portal(session, token, link, lang, settings, clock, status=status, error=message)
+        return _portal(session, token, link, lang, settings, clock, status=status, refused=exc)
     assert intent.redirect_url is not None
     return RedirectResponse(intent.redirect_url, status_code=303, headers=HEADERS)

@@ -45,12 +45,12 @@ from recoup.web.portal import (
     BadForm,
     read_form,
 )
+from recoup.web.refusals import failure, refusal
 from recoup.web.visit import (
     VERIFIED,
     Body,
     Visit,
     code_verified,
-    failure,
     form_csrf_ok,
     form_value,
     gate,
@@ -143,7 +143,7 @@ def _plan_quote(
     clock: Clock,
 ) -> dict[str, Any]:
     if not n.strip().isdigit() or not 0 < int(n) <= 120:
-        raise BadForm("choose a number of instalments")
+        raise BadForm("choose a number of instalments", reason="instalments_number")
     currency = context["pos"].currency
     fee, schedule, _ = arrangement_flows.plan_quote(
         session,
@@ -183,7 +183,13 @@ def arrangement_make(
         }
         if not form_csrf_ok(form, settings, token):
             return render(
-                visit, "arrange.html", settings, 403, error="csrf", values=values, **context
+                visit,
+                "arrange.html",
+                settings,
+                403,
+                error=refusal(visit.language, "csrf"),
+                values=values,
+                **context,
             )
         if kind in NEEDS_CODE and not code_verified(verified, settings, visit, clock):
             chosen = {k: values[k] for k in ("n", "budget", "income") if values[k]}
@@ -194,12 +200,20 @@ def arrangement_make(
         def money(key: str) -> int | None:
             return to_minor(values[key], currency) if values[key] else None
 
+        def day(key: str) -> dt.date | None:
+            if not values[key]:
+                return None
+            try:
+                return dt.date.fromisoformat(values[key][:10])
+            except ValueError as exc:
+                raise BadForm("choose a date", reason="date_format") from exc
+
         arrangement_flows.make(
             session,
             account,
             kind,
             amount_minor=money("amount"),
-            on=dt.date.fromisoformat(values["date"]) if values["date"] else None,
+            on=day("date"),
             instalments=int(values["n"]) if values["n"].isdigit() else None,
             monthly_budget=money("budget"),
             monthly_income=money("income"),
@@ -280,10 +294,14 @@ def send_code(
     try:
         form = read_form(body)
     except BadForm as exc:
-        return _verify_view(session, visit, settings, "", status=400, error=str(exc))
+        return _verify_view(
+            session, visit, settings, "", status=400, error=failure(exc, visit.language)[1]
+        )
     next_path = _safe_next(form_value(form, "next"))
     if not form_csrf_ok(form, settings, token):
-        return _verify_view(session, visit, settings, next_path, status=403, error="csrf")
+        return _verify_view(
+            session, visit, settings, next_path, status=403, error=refusal(visit.language, "csrf")
+        )
     try:
         arrangement_service.request_code(
             session,
@@ -293,9 +311,8 @@ def send_code(
             clock=clock,
         )
     except RecoupError as exc:
-        return _verify_view(
-            session, visit, settings, next_path, status=exc.status_code, error=exc.message
-        )
+        status, message = failure(exc, visit.language)
+        return _verify_view(session, visit, settings, next_path, status=status, error=message)
     return _verify_view(session, visit, settings, next_path, sent=True)
 
 
@@ -314,10 +331,14 @@ def check_code(
     try:
         form = read_form(body)
     except BadForm as exc:
-        return _verify_view(session, visit, settings, "", status=400, error=str(exc))
+        return _verify_view(
+            session, visit, settings, "", status=400, error=failure(exc, visit.language)[1]
+        )
     next_path = _safe_next(form_value(form, "next"))
     if not form_csrf_ok(form, settings, token):
-        return _verify_view(session, visit, settings, next_path, status=403, error="csrf")
+        return _verify_view(
+            session, visit, settings, next_path, status=403, error=refusal(visit.language, "csrf")
+        )
     good = arrangement_service.verify_code(
         session,
         visit.customer.id,
@@ -443,12 +464,12 @@ def preferences_save(
                 "preferences.html",
                 settings,
                 403,
-                error="csrf",
+                error=refusal(visit.language, "csrf"),
                 **_preferences_context(session, visit, clock.now()),
             )
         language = form_value(form, "language") or None
         if language is not None and language not in LANGUAGES:
-            raise BadForm(f"{language!r} is not a language we write in")
+            raise BadForm(f"{language!r} is not a language we write in", reason="language")
         channels = set(form.get("channel", [])) & set(contact_flows.PREFERENCE_CHANNELS)
 
         def window(prefix: str, what: str) -> tuple[int, int] | None:
@@ -530,7 +551,7 @@ def help_send(
                 "help.html",
                 settings,
                 403,
-                error="csrf",
+                error=refusal(visit.language, "csrf"),
                 chosen=chosen,
                 **_help_context(session, visit),
             )
@@ -561,6 +582,14 @@ def help_send(
 
 
 # My data ------------------------------------------------------------------------------------
+
+
+# The law that gives a debtor the right to an explanation and a person's review of automated
+# decisions, by country, as "my data" cites it; elsewhere the page offers the same without a law.
+AUTOMATED_RIGHTS = {
+    "CN": "automated_rights_CN",  # PIPL art. 24
+    **dict.fromkeys(("GB", "IE", "NL", "GR"), "automated_rights_GDPR"),  # (UK) GDPR art. 22
+}
 
 
 @router.get("/p/{token}/data", response_model=None)
@@ -619,11 +648,13 @@ def _data_view(
     def day(iso: str) -> str:
         return str(format_date(local(iso), "medium", locale=locale))
 
+    country = customer.jurisdiction.split("-")[0].upper()
     return render(
         visit,
         "data.html",
         settings,
         status,
+        automated_rights=AUTOMATED_RIGHTS.get(country, "automated_rights"),
         doc=document,
         decisions=decisions,
         pct=lambda v: format_percent(v, format="#,##0%", locale=locale),
@@ -654,7 +685,9 @@ def ask_review(
     try:
         form = read_form(body)
         if not form_csrf_ok(form, settings, token):
-            return _data_view(session, visit, settings, clock, status=403, error="csrf")
+            return _data_view(
+                session, visit, settings, clock, status=403, error=refusal(visit.language, "csrf")
+            )
         case_flows.request_review(
             session,
             visit.customer.id,

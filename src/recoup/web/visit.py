@@ -1,6 +1,6 @@
 """What every page behind a pay link shares: the visit (the link, its debtor, the language),
 the page rendered with the link's CSRF field, form values, the one-time code's gate, and a refused
-action as the page shows it. The portal's self-service pages, autopay, chat, learning centre and
+action as the page shows it lives in `web.refusals`. The portal's self-service pages, autopay, chat, learning centre and
 "was I heard" all build on it."""
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ from recoup.contact.templates import LANGUAGES, language_for
 from recoup.http.deps import SessionDep
 from recoup.http.idempotency import body_of
 from recoup.kit.clock import Clock
-from recoup.kit.errors import RecoupError
 from recoup.ledger.repository import CustomerRepository
 from recoup.models import Customer
 from recoup.web.portal import HEADERS, csrf_field, csrf_ok, open_link, page
-from recoup.web.text import TEXT
 
 VERIFIED = "recoup_verified"  # the cookie the one-time code sets, scoped to the link's path
 Body = Annotated[bytes, Depends(body_of)]
@@ -106,25 +104,6 @@ def render(
         csrf=csrf_field(settings, visit.token),
         **context,
     )
-
-
-def failure(exc: RecoupError | ValueError, language: str | None = None) -> tuple[int, str]:
-    """A refused action as the page shows it: the error's status and message (a malformed value
-    is a 422). Refused terms carry their reason as data, and with a `language` the page words it
-    in that language (the service's message is English)."""
-    status, message = (
-        (exc.status_code, exc.message) if isinstance(exc, RecoupError) else (422, str(exc))
-    )
-    details = exc.details if isinstance(exc, RecoupError) else None
-    if language is not None and isinstance(details, dict) and "reason" in details:
-        t = TEXT[language]
-        said = t.get(f"refused_{details['reason']}")
-        if said is not None:
-            values = {k: v for k, v in details.items() if k != "reason"}
-            message = said.format(**values)
-            if "fits" in values:
-                message += t["refused_fits"].format(fits=values["fits"])
-    return status, message
 
 
 def gate(visit: Visit, next_path: str) -> RedirectResponse:

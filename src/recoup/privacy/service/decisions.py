@@ -1,7 +1,12 @@
 """The automated decisions about a debtor, as their "my data" page shows them (PIPL art. 24:
-transparency of automated decision-making; art. 45: access): per open account, the latest scores
-with their reasons in words, the strategy's latest decision (its stage, what it chose and why,
-the learner's arm when one chose), and the reviews the debtor asked a person for."""
+transparency of automated decision-making; art. 45: access): per open account (its product's
+kind), the latest scores with their reasons in words, the strategy's latest decision (what it
+chose and why, the channel of the contact it planned, whether a learner or an experiment chose),
+and the reviews the debtor asked a person for.
+
+The policy's own identifiers (stage, treatment, experiment, arm) are kept here for staff and the
+export; the page words what they mean, and a support agent finds the decision by the account and
+its day (one decision per account a day), which the page shows."""
 
 from __future__ import annotations
 
@@ -37,12 +42,14 @@ class Decision:
     experiment: str | None  # an experiment's random assignment (with `arm`)
     arm: str | None
     learned_arm: str | None = None  # the arm a learning stage chose, when one did
+    channel: str | None = None  # the channel of the contact the decision planned, if one was
 
 
 @dataclass(frozen=True)
 class AccountDecisions:
     account_id: int
     reference: str
+    product_kind: str | None = None  # bnpl, credit_line... (the product's kind, not its code)
     scores: list[Score] = field(default_factory=list)
     decision: Decision | None = None
     reviews: list[Case] = field(default_factory=list)  # the debtor's review cases, newest first
@@ -63,6 +70,8 @@ def automated_decisions(
     if not ids:
         return []
     decisions = {d.account_id: d for d in repo.latest_decisions(session, ids)}
+    channels = repo.planned_channels(session, list(decisions.values()))
+    kinds = repo.product_kinds(session, sorted({a.product_code for a in accounts}))
     scores = {
         account.id: [
             Score(
@@ -86,6 +95,7 @@ def automated_decisions(
             AccountDecisions(
                 account_id=account.id,
                 reference=account.external_ref,
+                product_kind=kinds.get(account.product_code),
                 scores=scores.get(account.id, []),
                 decision=Decision(
                     d.as_of_date,
@@ -97,6 +107,7 @@ def automated_decisions(
                     d.experiment,
                     d.arm,
                     _learned_arm(d),
+                    channels.get((d.account_id, d.as_of_date, d.treatment or "")),
                 )
                 if d is not None
                 else None,

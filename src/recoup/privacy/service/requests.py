@@ -293,6 +293,7 @@ def _decisions_json(a: AccountDecisions) -> dict[str, Any]:
             "experiment": d.experiment,
             "arm": d.arm,
             "learned_arm": d.learned_arm,
+            "channel": d.channel,
         },
         "reviews": [
             {"opened_at": _iso(c.created_at), "status": c.status, "resolution": c.resolution}
