@@ -15,7 +15,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -346,20 +346,22 @@ class ReadAhead:
         self.day = day
         self.models = {m.kind: m.id for m in models}
         artefacts = {m.kind: (m.id, m.artefact) for m in models}
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="risk-read-ahead")
-        self._future = self._pool.submit(self._score, bind, artefacts)
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="risk-read-ahead")
+        # The models loaded beside the read: the engine's import is the interpreter's work, the
+        # read mostly the server's.
+        loaded = self._pool.submit(lambda: {k: _load(*a) for k, a in artefacts.items()})
+        self._future = self._pool.submit(self._score, bind, _read_for(artefacts), loaded)
 
-    def _score(self, bind: Engine, artefacts: dict[str, tuple[int, str]]) -> dict[str, Scored]:
-        loaded = {kind: _load(*artefact) for kind, artefact in artefacts.items()}
+    def _score(
+        self, bind: Engine, owing: str, loaded: Future[dict[str, tabular.Model]]
+    ) -> dict[str, Scored]:
         with Session(bind) as early:
             early.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             try:
-                history = repo.history(
-                    early, since=self.day, until=self.day, owing=_read_for(artefacts)
-                )
+                history = repo.history(early, since=self.day, until=self.day, owing=owing)
             finally:
                 early.rollback()
-        return _scored(features.compute(history, [self.day]), loaded)
+        return _scored(features.compute(history, [self.day]), loaded.result())
 
     def scored(self) -> dict[str, Scored] | None:
         """The early scores of each kind (waits for them); None when they failed (no connection
