@@ -186,7 +186,7 @@ class TestSimulate:
         screen = Console(record=True, width=120)
         screen.print(summary_table(results))
         text = screen.export_text()
-        assert "recovered (toward overdue amounts)" in text
+        assert "recovered (applied while overdue)" in text
         assert ("recovered, against the first" in text) is compared
         assert ("contacts per account, against the first" in text) is compared
 
