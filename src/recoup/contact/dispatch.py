@@ -352,18 +352,19 @@ def check_many(
     config: DispatchConfig,
     guard: Guard,
     channels: Sequence[str],
-) -> dict[int, tuple[str, list[str]]]:
-    """What the send-time check would say of these contacts now (status and reasons), writing
-    nothing: for a person who asks for contacts and should hear at once if one may not happen.
-    In order: each that may go counts in the caps of the next (two calls to one customer)."""
+) -> dict[int, tuple[str, list[str], dict[str, Any] | None]]:
+    """What the send-time check would say of these contacts now (status, reasons, and the
+    guard's verdict as `compliance.record` keeps it, when the guard was asked), writing nothing:
+    for a person who asks for contacts and should hear at once if one may not happen. In
+    order: each that may go counts in the caps of the next (two calls to one customer)."""
     rows = {r.id: r for r in repo.contacts(session, contact_ids)}
     ctx = _context(session, list(rows.values()), now=now, config=config, guard=guard)
-    out: dict[int, tuple[str, list[str]]] = {}
+    out: dict[int, tuple[str, list[str], dict[str, Any] | None]] = {}
     for contact_id in contact_ids:
         verdict = ctx.check(rows[contact_id], channels)
         if verdict.status == ContactStatus.sending:
             ctx.counted(rows[contact_id])
-        out[contact_id] = (verdict.status, verdict.reasons)
+        out[contact_id] = (verdict.status, verdict.reasons, verdict.detail.get("guard"))
     return out
 
 
