@@ -153,6 +153,16 @@ def run_demo(*, accounts: int, days: int, seed: int, database: Path, out: Path) 
         "[bold]recoup audit contacts[/]"
     )
     print_sign_in(password, prefix)
+    last = start + dt.timedelta(days=days - 1)
+    # The console's dashboard opens on the 30 days up to its last daily pass (today's, one past
+    # the simulated days): the report's days are these, figure for figure.
+    console.print(
+        f"report.html covers {start} to {last}; the dashboard for the same days: "
+        f"{CONSOLE_URL.rstrip('/')}/dashboard?from={start}&to={last}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,  # one line, the address whole
+    )
 
 
 def train_models(rt: Runtime, last_day: dt.date) -> None:
