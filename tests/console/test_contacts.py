@@ -20,7 +20,7 @@ from recoup.models import ContactPlan
 from tests.channels.providers import FakeTwilio, twilio_error
 from tests.console.browser import TABLET, console_browser
 from tests.console.conftest import ConsoleClient
-from tests.contact.test_dispatch import drain
+from tests.contact.test_dispatch import dispatcher, drain, spool
 from tests.contact.test_retries import SID, TOKEN, planned_sms, sms_dispatcher
 from tests.strategy.test_daily_run import TestOptOuts
 from tests.web.test_my_data_page import sent_sms_at_seven_pm
@@ -173,3 +173,88 @@ def test_a_sent_sms_with_its_pay_link_fits_a_tablet(
     width = page.evaluate("document.documentElement.scrollWidth")
     context.close()
     assert width <= TABLET["width"], f"the record scrolls sideways on a tablet ({width}px)"
+
+
+class TestTheGuardRuleByRule:
+    """A contact the daily run planned: its record tells the rule packs and versions, the zone
+    and local time checked, and every rule's verdict, at plan time and at each send-time check,
+    in the page's language."""
+
+    def test_a_planned_contact_the_guard_refused_shows_every_rule_at_plan_time(
+        self, console: ConsoleClient, session: Session, clock: SettableClock
+    ) -> None:
+        """Removal caught: the daily run keeping only the reason codes (`decision_rows`
+        writing `codes` instead of `_kept`'s verdict): the packs, the zone and the rules that
+        passed showed "—", as the compliance officer saw it."""
+        account = TestOptOuts().late(session, clock, "push", "sms")
+        session.commit()
+        contact_id = session.scalars(
+            select(ContactPlan.id).where(ContactPlan.account_id == account.id)
+        ).one()
+        console.sign_in(Role.compliance_officer)
+        english = console.get(f"/console/contacts/{contact_id}?lang=en").text
+        assert "<code>CN@" in english  # the pack and its version
+        assert "in Asia/Shanghai" in english  # the local time checked, in the debtor's zone
+        plan = english.split("Each rule at plan time", 1)[1].split("</table>", 1)[0]
+        refused = plan.split("<code>base.opt_out</code>", 1)[1].split("</tr>", 1)[0]
+        assert "refused" in refused
+        assert "the debtor opted out" in refused
+        hours = plan.split("<code>cn.hours.legal</code>", 1)[1].split("</tr>", 1)[0]
+        assert "allowed" in hours  # a rule that passed is listed with its verdict
+        chinese = console.get(f"/console/contacts/{contact_id}?lang=zh-CN").text
+        plan_zh = chinese.split("计划时逐条规则", 1)[1].split("</table>", 1)[0]
+        assert "债务人已退订此渠道或地址" in plan_zh
+        assert "通过" in plan_zh
+        assert "拒绝" in plan_zh
+        assert "refused" not in plan_zh
+        assert "allowed" not in plan_zh
+
+    def test_the_send_time_check_is_told_rule_by_rule(
+        self,
+        console: ConsoleClient,
+        session: Session,
+        sessions: sessionmaker[Session],
+        clock: SettableClock,
+        tmp_path: Path,
+    ) -> None:
+        """Removal caught: the dispatcher keeping the guard's verdict only when it refuses
+        (`checked` left out of the sending verdict's detail): an allowed send had no rules."""
+        account = TestOptOuts().late(session, clock)
+        session.commit()
+        contact = session.scalars(
+            select(ContactPlan).where(ContactPlan.account_id == account.id)
+        ).one()
+        assert contact.status == "planned"
+        assert contact.scheduled_at is not None
+        clock.set(contact.scheduled_at)
+        assert drain(dispatcher(sessions, clock, spool(tmp_path))) == {"sent": 1}
+        console.sign_in(Role.compliance_officer)
+        page = console.get(f"/console/contacts/{contact.id}?lang=en").text
+        assert "Each rule at plan time" in page
+        send = page.split("Each rule at send time", 1)[1].split("</table>", 1)[0]
+        assert "<code>CN@" in send
+        assert "in Asia/Shanghai" in send
+        assert "<code>cn.hours.legal</code>" in send
+        assert "refused" not in send
+        zh = console.get(f"/console/contacts/{contact.id}?lang=zh-CN").text
+        assert "发送时逐条规则" in zh
+
+    def test_recoup_contact_explain_prints_every_rule_at_plan_time(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """Removal caught: `recoup contact explain` joining the kept verdict as if it were the
+        old list of codes (it printed the verdict's keys, `decision, at, zones...`)."""
+        from recoup.cli.common import console as cli_console
+        from recoup.cli.contact import _print_explanation
+        from recoup.contact import service as contact_service
+
+        account = TestOptOuts().late(session, clock, "push", "sms")
+        contact_id = session.scalars(
+            select(ContactPlan.id).where(ContactPlan.account_id == account.id)
+        ).one()
+        with cli_console.capture() as captured:
+            _print_explanation(contact_service.explain(session, contact_id))
+        out = captured.get()
+        assert "guard at plan time: block" in out
+        assert "base.opt_out (BASE): refused OPTED_OUT" in out
+        assert "cn.hours.legal (CN): allowed" in out

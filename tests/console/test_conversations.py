@@ -12,10 +12,18 @@ from sqlalchemy.orm import Session
 from recoup.assistant import flows as assistant_flows
 from recoup.assistant import service as assistant_service
 from recoup.assistant.understanding import INTENTS
+from recoup.audit import service as audit_service
 from recoup.contact import flows as contact_flows
 from recoup.identity.permissions import Role
 from recoup.kit.clock import SettableClock
-from recoup.models import Account, AgentTask, Conversation, CustomerPhone, DataAccess
+from recoup.models import (
+    Account,
+    AgentTask,
+    Conversation,
+    ConversationTurn,
+    CustomerPhone,
+    DataAccess,
+)
 from tests.console.conftest import ConsoleClient
 from tests.web.test_selfservice import late_with_policy
 
@@ -137,3 +145,54 @@ class TestOnTheAccount:
         page = console.get(f"/console/accounts/{account.id}")
         assert page.status_code == 200
         assert f"/console/conversations/{conversation.id}" not in page.text
+
+
+class TestAPayLinkInAConversation:
+    def test_the_page_says_a_pay_link_was_sent_by_which_contact_and_whether_it_was_opened(
+        self, session: Session, clock: SettableClock, console: ConsoleClient
+    ) -> None:
+        """Removal caught: the turn keeping `[pay link of contact N]` for the staff to read (the
+        answer's `pay_link` a placeholder in English, shown as it was on a Chinese page)."""
+        account = late_with_policy(session, clock)
+        number = session.execute(
+            select(CustomerPhone.number).where(CustomerPhone.customer_id == account.customer_id)
+        ).scalar_one()
+        words = "我想现在还款"
+        received = contact_flows.receive_sms(
+            session,
+            provider="twilio",
+            provider_id="SMpay",
+            from_number=number,
+            body=words,
+            region="CN",
+            clock=clock,
+            task_replies=False,
+        )
+        assistant_flows.on_sms(session, received, text=words, clock=clock, voice=VOICE)
+        link_turn = session.scalars(
+            select(ConversationTurn).where(ConversationTurn.action == "assistant_pay_link")
+        ).one()
+        carrier = link_turn.entities["pay_link_contact"]
+        # The debtor opens the link (the portal notes it in the ledger).
+        audit_service.record(
+            session,
+            actor="debtor",
+            action="portal.opened",
+            subject_type="customer",
+            subject_id=account.customer_id,
+            clock=clock,
+            details={"contact_id": carrier},
+        )
+        session.commit()
+        console.sign_in(Role.agent)
+        page = f"/console/conversations/{link_turn.conversation_id}"
+        chinese = console.get(f"{page}?lang=zh-CN").text
+        assert "pay link of contact" not in chinese
+        assert f'href="/console/contacts/{carrier}"' in chinese
+        assert f"付款链接：经短信发送，触达 #{carrier}" in chinese
+        assert "债务人已于" in chinese
+        assert "尚无经由此链接的付款" in chinese
+        english = console.get(f"{page}?lang=en").text
+        assert f"a pay link, sent by SMS as contact #{carrier}" in english
+        assert "the debtor opened it" in english
+        assert "{pay_link}" not in english

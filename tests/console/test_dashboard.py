@@ -4,19 +4,28 @@ words, a filter that makes no sense is a 422 naming its field, and an agent gets
 
 from __future__ import annotations
 
+from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from recoup.analytics import formats, report
 from recoup.analytics import service as analytics_service
+from recoup.analytics.report import LABELS
+from recoup.cli.common import console as cli_console
+from recoup.cli.report import print_kpis
+from recoup.cli.simulate import summary_table
 from recoup.config import Settings
 from recoup.console.dashboard import Formats
 from recoup.identity.permissions import Role
 from recoup.kit.clock import SettableClock
 from recoup.kit.money import format_money
-from tests.analytics.test_kpis import PERIOD, build
+from recoup.models import Account
+from recoup.simulation.report import SimulationResult
+from tests.analytics.test_kpis import PERIOD, build, outbox
 from tests.analytics.test_scope import decide
 from tests.console.conftest import ConsoleClient
 
@@ -224,3 +233,61 @@ class TestWithoutCharts:
         assert page.status_code == 200
         assert page.text.count("<canvas") == boxes
         assert 'id="cure"' in page.text  # the figures are in the table either way
+
+
+class TestOneFigureEverywhere:
+    @pytest.mark.parametrize(("lang", "symbol"), [("en", "CN¥"), ("zh-CN", "¥")])
+    def test_the_cli_the_dashboard_and_the_report_show_the_same_figures(
+        self,
+        console: ConsoleClient,
+        session: Session,
+        clock: SettableClock,
+        portfolio: None,
+        lang: str,
+        symbol: str,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Removal caught: report.html's own rounding of the rate (`#,##0.#`: 142.9, where the
+        CLI and the dashboard said 142.86; the demo's 0.7 against 0.70). The three now format
+        through `analytics.formats`, money in the reader's locale (CN¥ in English, ¥ in Chinese)."""
+        account = session.scalars(select(Account).order_by(Account.id)).first()
+        assert account is not None
+        outbox(session, account, [("sms", "delivered")] * 7)  # 7 attempts, 1 complaint
+        session.commit()
+        data = analytics_service.report_data(session, PERIOD)
+        k = data.kpis
+        assert k.complaints_per_1000 == pytest.approx(1000 / 7)
+        [cny] = k.recovery
+        rate, paid = "142.86", formats.money(cny.collected_minor, "CNY", lang)
+        assert paid.startswith(symbol)
+
+        monkeypatch.setattr(cli_console, "_width", 200)  # a table's row on one line
+        with cli_console.capture() as captured:
+            print_kpis(k, lang)
+        cli = captured.get()
+        complaints_line = next(
+            line for line in cli.splitlines() if LABELS[lang]["complaints"] in line
+        )
+        assert f" {rate} " in complaints_line
+        assert paid in cli
+
+        html = report.render(data, lang=lang, generated_at=clock.now())
+        card = html.split(LABELS["en"]["complaints"], 1)[1].split('<div class="value">', 1)[1]
+        assert card.split("</div>", 1)[0].count(f'<span data-l="{lang}">{rate}</span>') == 1
+        assert f'<span data-l="{lang}">{paid} / ' in html
+
+        console.sign_in(Role.strategist)
+        page = parse(console.get("/console/dashboard", params={**QUERY, "lang": lang}).text)
+        assert page.cards["complaints_per_1000"]["value"] == rate
+        assert page.tables["recovery"][1][2] == paid
+
+    def test_the_simulators_summary_counts_recovery_as_the_report_does(self) -> None:
+        """Removal caught: the summary's "recovered" row reading the simulator's own tally
+        (`SimulationResult.recovered`, payments not made by the due date) instead of the
+        report's recovery (`recovery`, set from `analytics.service.recovery`)."""
+        result = SimulationResult(start=PERIOD.from_date)
+        result.recovery = Counter({"CNY": 150_000})
+        result.days = []
+        table = summary_table([("policy", result)])
+        rows = dict(zip(table.columns[0].cells, table.columns[1].cells, strict=True))
+        assert rows["recovered (applied while overdue)"] == "CN¥1,500.00"

@@ -21,6 +21,7 @@ from recoup.channels.http import signed_json
 from recoup.channels.voice import ClickToCallAdapter
 from recoup.compliance.codes import CALL_RESULTS
 from recoup.config import Settings
+from recoup.contact import service as contact_service
 from recoup.contact.schemas import CallResultName
 from recoup.identity import service as identity_service
 from recoup.identity.permissions import Role
@@ -139,6 +140,13 @@ class TestDial:
         adapter = ClickToCallAdapter(url=f"{provider.url}/calls", secret=SECRET)
         assert drain(dispatcher(sessions, clock, {"dial": adapter})) == {}
         assert provider.requests_to("/calls") == []
+        # The record tells the refusal rule by rule (removal caught: `dial_many` keeping the
+        # reasons only, as before, when the agent's request was checked).
+        session.expire_all()
+        [asked] = contact_service.explain(session, response.json()["contact_id"])["history"]
+        told = {r["rule"]: r["verdict"] for r in asked["guard"]["rules"]}
+        assert told["cn.hours.legal"] == "deferred"
+        assert "allowed" in told.values()
 
     def test_an_unknown_task_or_a_bad_extension_is_a_clear_4xx(
         self, session: Session, clock: SettableClock, request: pytest.FixtureRequest

@@ -242,7 +242,9 @@ class TestDial:
             "planned",
             [],
         )
-        assert events(session, call) == [("planned", "staff:li.agent", {"task": asked.id})]
+        [(status, actor, detail)] = events(session, call)
+        assert detail.pop("guard")["decision"] == "allow"  # type: ignore[index]
+        assert (status, actor, detail) == ("planned", "staff:li.agent", {"task": asked.id})
         assert audited(session, call) == [
             ("staff:li.agent", "contact.dial_requested", {"task": asked.id, "status": "planned"})
         ]
@@ -253,6 +255,8 @@ class TestDial:
         night = dial(asked.id)
         assert (night.treatment, night.status) == ("agent_dial_3", "blocked")
         assert any(r.endswith(":OUTSIDE_HOURS") for r in night.reasons)
-        assert events(session, night)[0][2] == {"task": asked.id, "reasons": night.reasons}
+        refused = events(session, night)[0][2]
+        assert refused.pop("guard")["decision"] == "block"  # type: ignore[index]
+        assert refused == {"task": asked.id, "reasons": night.reasons}
         with pytest.raises(NotFound, match="no agent task 999999"):
             dial(999_999)

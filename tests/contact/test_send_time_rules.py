@@ -200,7 +200,7 @@ def test_the_guard_hears_of_a_dispute_from_the_pause_kind_not_its_reason(
     ctx = dispatch._context(
         session, [row], now=clock.now(), config=DispatchConfig(worker="t"), guard=load_guard()
     )
-    decision = ctx._guard(row, None, None, "zh-CN")
+    decision, _ = ctx._guard(row, None, None, "zh-CN")
     assert (Code.DISPUTE_PENDING in {r.code for r in decision.reasons}) is disputed
 
 
@@ -228,5 +228,5 @@ def test_the_guard_hears_of_a_cease_from_the_pause_kind(
     ctx = dispatch._context(
         session, [row], now=clock.now(), config=DispatchConfig(worker="t"), guard=load_guard()
     )
-    decision = ctx._guard(row, None, None, "zh-CN")
+    decision, _ = ctx._guard(row, None, None, "zh-CN")
     assert Code.CEASE in {r.code for r in decision.reasons}

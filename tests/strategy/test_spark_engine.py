@@ -5,6 +5,7 @@ row. The process's one Spark session starts with the first (its start-up is most
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -125,10 +126,13 @@ def rows(session: Session, model: Any, columns: tuple[str, ...], day: dt.date) -
     result = session.execute(
         select(*(table.c[c] for c in columns)).where(table.c.as_of_date == day)
     ).all()
-    values = [
-        [sorted(v) if isinstance(v, list) else v for v in row]  # lists as sets: order is not kept
-        for row in result
-    ]
+    # Lists as sets: order is not kept. A column holding JSON objects too (the decisions'
+    # `compliance`: the guard's kept verdict, or `[]` without a contact) compared as JSON text.
+    values = [[sorted(v) if isinstance(v, list) else v for v in row] for row in result]
+    for i in range(len(columns)):
+        if any(isinstance(row[i], dict) for row in values):
+            for row in values:
+                row[i] = json.dumps(row[i], sort_keys=True)
     return pl.DataFrame(values, schema=list(columns), orient="row").sort("account_id")
 
 

@@ -15,11 +15,9 @@ from collections.abc import Callable
 import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
-from babel.numbers import format_decimal, format_percent
 
-from recoup.analytics import schemas
+from recoup.analytics import formats, schemas
 from recoup.analytics.service import ReportData
-from recoup.kit.money import format_money
 from recoup.risk.performance import ModelReport
 from recoup.strategy.learning_view import Estimate
 from recoup.strategy.service import LearningSummary
@@ -250,15 +248,7 @@ def _each(render: Callable[[str], str]) -> str:
 
 
 def _pct(value: float | None, lang: str) -> str:
-    if value is None:
-        return "–"
-    return str(format_percent(value, format="#,##0.0%", locale=BABEL[lang]))
-
-
-def _num(value: float | None, lang: str, digits: int = 1) -> str:
-    if value is None:
-        return "–"
-    return str(format_decimal(value, format="#,##0." + "#" * digits, locale=BABEL[lang]))
+    return formats.pct(value, lang)
 
 
 def _card(key: str, value: Callable[[str], str], note: Callable[[str], str] | None = None) -> str:
@@ -274,11 +264,11 @@ def _cards(k: schemas.Kpis) -> str:
     cards = [
         _card(
             "recovery_amount",
-            lambda lang: _pct(main.rate_amount if main else None, lang),
+            lambda lang: formats.kpi("recovery_rate", main.rate_amount if main else None, lang),
             (
                 lambda lang: (
-                    f"{format_money(main.collected_minor, main.currency, BABEL[lang])} / "
-                    f"{format_money(main.base_minor, main.currency, BABEL[lang])}"
+                    f"{formats.money(main.collected_minor, main.currency, lang)} / "
+                    f"{formats.money(main.base_minor, main.currency, lang)}"
                 )
             )
             if main
@@ -286,26 +276,31 @@ def _cards(k: schemas.Kpis) -> str:
         ),
         _card(
             "recovery_count",
-            lambda lang: _pct(main.rate_count if main else None, lang),
+            lambda lang: formats.kpi(
+                "recovery_count_rate", main.rate_count if main else None, lang
+            ),
             (lambda lang: f"{main.accounts_paying:,} / {main.accounts:,}") if main else None,
         ),
         _card(
             "rpc",
-            lambda lang: _pct(k.right_party_rate, lang),
+            lambda lang: formats.kpi("right_party_rate", k.right_party_rate, lang),
             lambda lang: f"{k.conversations:,} / {k.calls:,}",
         ),
         _card(
             "promises",
-            lambda lang: _pct(k.promises.rate, lang),
+            lambda lang: formats.kpi("promises_kept", k.promises.rate, lang),
             lambda lang: f"{k.promises.kept:,} / {k.promises.kept + k.promises.broken:,}",
         ),
         _card(
             "cost",
-            lambda lang: _num(k.costs.per_unit_collected, lang, 4),
-            lambda lang: format_money(k.costs.total_minor, k.costs.currency, BABEL[lang]),
+            lambda lang: formats.kpi("cost_per_unit_collected", k.costs.per_unit_collected, lang),
+            lambda lang: formats.money(k.costs.total_minor, k.costs.currency, lang),
         ),
-        _card("complaints", lambda lang: _num(k.complaints_per_1000, lang)),
-        _card("opt_outs", lambda lang: _num(k.opt_outs_per_1000, lang)),
+        _card(
+            "complaints",
+            lambda lang: formats.kpi("complaints_per_1000", k.complaints_per_1000, lang),
+        ),
+        _card("opt_outs", lambda lang: formats.kpi("opt_outs_per_1000", k.opt_outs_per_1000, lang)),
         _card("accounts", lambda lang: f"{k.accounts:,}"),
     ]
     return '<div class="cards">' + "".join(cards) + "</div>"

@@ -227,6 +227,16 @@ def _recovery(
     return stats.recovery_by_currency(per_account), per_account, collected
 
 
+def recovery(
+    session: Session, p: schemas.Period, *, scope: schemas.Scope = ALL
+) -> list[schemas.CurrencyRecovery]:
+    """Recovery by currency over the period, as the KPIs count it (`report_data`): the one
+    definition `recoup report`, report.html, the dashboard and the simulator's summary show."""
+    within = _accounts(scope, p)
+    by_currency, _, _ = _recovery(session, p, repo.observed_accounts(session, within), within)
+    return [schemas.CurrencyRecovery(**row) for row in by_currency.iter_rows(named=True)]
+
+
 def _rate(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator else None
 

@@ -325,6 +325,15 @@ def intent_ended(
     session.flush()
 
 
+def intents_of_contacts(session: Session, contact_ids: Sequence[int]) -> list[PaymentIntent]:
+    """The payments started from the links these contacts carried, oldest first."""
+    if not contact_ids:
+        return []
+    p = PaymentIntent
+    stmt = select(p).where(p.contact_id.in_(list(contact_ids))).order_by(p.id)
+    return list(session.execute(stmt).scalars())
+
+
 def latest_intent(
     session: Session, customer_id: int, *, since: dt.datetime
 ) -> PaymentIntent | None:

@@ -263,6 +263,11 @@ def latest_intent(
     return repo.latest_intent(session, customer_id, since=since)
 
 
+def intents_of_contacts(session: Session, contact_ids: Sequence[int]) -> list[PaymentIntent]:
+    """The pay-nows started from the links these contacts carried (`contact_id`), oldest first."""
+    return repo.intents_of_contacts(session, contact_ids)
+
+
 class TooManyCodes(RecoupError):
     status_code = 429
     code = "too_many_codes"

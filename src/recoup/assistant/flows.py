@@ -34,7 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 from recoup.agents import service as agents_service
 from recoup.arrangements import flows as arrangement_flows
 from recoup.arrangements import offers as arrangement_offers
+from recoup.arrangements import service as arrangement_service
 from recoup.assistant import service
 from recoup.assistant.understanding import Understanding, understand, written_language
 from recoup.audit import service as audit_service
@@ -683,12 +684,16 @@ def _answer(
             language=other,
         )
         language = other or own
-        link = f"[pay link of contact {contact.id}]"
+        # The link itself is signed when the dispatcher sends the message; the turn keeps the
+        # mark in its place and the contact that carries it (`links_of` tells the staff).
+        link = PAY_LINK_MARK
+        carrier = contact.id
         channel = contact.channel
     else:
         page, link, chosen = shown_in
         language = page if chosen else _reply_language(work, page) or page
         channel = "in_app"
+        carrier = None
     try:
         text = contact_service.render_answer(
             work.session,
@@ -709,6 +714,7 @@ def _answer(
         text=text,
         actor=ACTOR,
         clock=work.clock,
+        entities={"pay_link_contact": carrier} if carrier and PAY_LINK_MARK in text else None,
         action=outcome.template,
     )
     return text
@@ -763,19 +769,87 @@ def _facts(
     }
 
 
+# What an answer sent through the outbox keeps where its pay link goes: the link is signed when
+# the message leaves, so the turn names the contact that carries it (`pay_link_contact`).
+PAY_LINK_MARK = "{pay_link}"
+# Before the mark, the turn kept these words (a conversation of an older database).
+_OLD_MARK = re.compile(r"\[pay link of contact (\d+)\]")
+
+
+@dataclass(frozen=True)
+class PayLink:
+    """A pay link the assistant sent, as the staff read it: the contact that carried it, where
+    that contact stands, when the debtor first opened it (the portal's `portal.opened`), and the
+    latest payment started from it (`succeeded`, `declined`, `created`...; None: none)."""
+
+    contact_id: int
+    channel: str | None
+    status: str | None
+    opened_at: dt.datetime | None
+    payment: str | None
+
+
 @dataclass(frozen=True)
 class Handed:
-    """A conversation a person has, with its turns (the words decrypted for the reader)."""
+    """A conversation a person has, with its turns (the words decrypted for the reader) and,
+    per turn that sent a pay link, its words around the link (`parts`) and the link (`links`)."""
 
     conversation: Conversation
     turns: list[ConversationTurn]
+    parts: dict[int, list[str]] = field(default_factory=dict)
+    links: dict[int, PayLink] = field(default_factory=dict)
+
+
+def _handed(session: Session, conversation: Conversation, turns: list[ConversationTurn]) -> Handed:
+    """The conversation with its pay links told: which contact carried each, whether the debtor
+    opened it and paid through it."""
+    parts: dict[int, list[str]] = {}
+    carriers: dict[int, int] = {}
+    for turn in turns:
+        if turn.direction != "out":
+            continue
+        kept = (turn.entities or {}).get("pay_link_contact")
+        if isinstance(kept, int) and PAY_LINK_MARK in turn.text:
+            parts[turn.id], carriers[turn.id] = turn.text.split(PAY_LINK_MARK), kept
+            continue
+        old = _OLD_MARK.search(turn.text)
+        if old is not None:
+            parts[turn.id] = [turn.text[: old.start()], turn.text[old.end() :]]
+            carriers[turn.id] = int(old.group(1))
+    if not carriers:
+        return Handed(conversation, turns)
+    opened: dict[int, dt.datetime] = {}
+    for entry in audit_service.of_subject(
+        session,
+        action="portal.opened",
+        subject_type="customer",
+        subject_id=conversation.customer_id,
+    ):
+        contact_id = (entry.details or {}).get("contact_id")
+        if isinstance(contact_id, int):
+            opened.setdefault(contact_id, entry.at)
+    paid = {
+        i.contact_id: i.status
+        for i in arrangement_service.intents_of_contacts(session, sorted(set(carriers.values())))
+    }
+    links = {}
+    for turn_id, contact_id in carriers.items():
+        contact = contact_service.contact(session, contact_id)
+        links[turn_id] = PayLink(
+            contact_id=contact_id,
+            channel=contact.channel if contact else None,
+            status=contact.status if contact else None,
+            opened_at=opened.get(contact_id),
+            payment=paid.get(contact_id),
+        )
+    return Handed(conversation, turns, parts, links)
 
 
 def handed_over(session: Session, *, actor: str, clock: Clock, limit: int = 50) -> list[Handed]:
     """The conversations waiting for a person, the longest waiting first; reading them is a
     view of the debtors' words, noted in the data-access log."""
     out = [
-        Handed(c, list(service.turns(session, c.id)))
+        _handed(session, c, list(service.turns(session, c.id)))
         for c in service.in_state(session, ConversationState.handed_over, limit=limit)
     ]
     _viewed(session, {h.conversation.customer_id for h in out}, actor=actor, clock=clock)
@@ -785,7 +859,7 @@ def handed_over(session: Session, *, actor: str, clock: Clock, limit: int = 50) 
 def view(session: Session, conversation_id: int, *, actor: str, clock: Clock) -> Handed:
     conversation = service.get(session, conversation_id)
     _viewed(session, {conversation.customer_id}, actor=actor, clock=clock)
-    return Handed(conversation, list(service.turns(session, conversation_id)))
+    return _handed(session, conversation, list(service.turns(session, conversation_id)))
 
 
 def _viewed(session: Session, customers: set[int], *, actor: str, clock: Clock) -> None:

@@ -178,6 +178,19 @@ def access_log(session: Session, customer_id: int) -> list[DataAccess]:
     )
 
 
+def of_subject(
+    session: Session, *, action: str, subject_type: str, subject_id: str
+) -> list[AuditEvent]:
+    """The entries of one action about one subject, oldest first."""
+    e = AuditEvent
+    stmt = (
+        select(e)
+        .where(e.action == action, e.subject_type == subject_type, e.subject_id == subject_id)
+        .order_by(e.seq)
+    )
+    return list(session.execute(stmt).scalars())
+
+
 def since(session: Session, after: dt.datetime) -> list[AuditEvent]:
     return list(
         session.execute(

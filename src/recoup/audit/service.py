@@ -376,6 +376,15 @@ def access_log(session: Session, customer_id: int) -> list[DataAccess]:
     return repo.access_log(session, customer_id)
 
 
+def of_subject(
+    session: Session, *, action: str, subject_type: str, subject_id: int | str
+) -> list[AuditEvent]:
+    """The ledger's entries of one action about one subject (a customer's `portal.opened`)."""
+    return repo.of_subject(
+        session, action=action, subject_type=subject_type, subject_id=str(subject_id)
+    )
+
+
 def since(session: Session, after: dt.datetime) -> list[AuditEvent]:
     return repo.since(session, after)
 

@@ -181,6 +181,29 @@ def print_scores(scores: list[dict[str, Any]]) -> None:
             console.print(f"  · {r['en']} / {r['zh-CN']}", markup=False)
 
 
+def _print_guard(title: str, g: dict[str, Any] | None) -> None:
+    """A verdict as `contact.service.explain` tells it: its moment in UTC and in the debtor's
+    zones, the packs, each rule's verdict (or the reason codes of a decision that kept only
+    those)."""
+    if not g:
+        console.print(f"{title}: -")
+        return
+    if "rules" not in g:
+        console.print(f"{title}: {', '.join(g.get('codes') or []) or 'allowed'}")
+        return
+    local = ", ".join(f"{x['at'][11:16]} {x['zone']}" for x in g["local"] if x["at"])
+    console.print(
+        f"{title}: [bold]{g['decision']}[/] at {g['at']} ({local}); packs {', '.join(g['packs'])}"
+    )
+    for r in g["rules"]:
+        code = f" {r['code']}" if r["code"] else ""
+        console.print(f"  · {r['rule']} ({r['pack']}): {r['verdict']}{code}", markup=False)
+    if not g["complete"]:
+        console.print(
+            "  (the packs kept are not the versions loaded: the rules that passed are not listed)"
+        )
+
+
 def _print_explanation(data: dict[str, Any]) -> None:
     c = data["contact"]
     console.print(
@@ -194,7 +217,7 @@ def _print_explanation(data: dict[str, Any]) -> None:
             f"planned by {d['policy']}: segment {d['segment'] or '-'}, "
             f"experiment {d['experiment'] or '-'} arm {d['arm'] or '-'}"
         )
-        console.print(f"guard at plan time: {', '.join(d['guard_at_plan']) or 'allowed'}")
+        _print_guard("guard at plan time", d["guard_at_plan"])
         if d.get("learning"):
             console.print(learning_line(d["learning"]), markup=False)
     if c["reasons"]:
@@ -219,6 +242,9 @@ def _print_explanation(data: dict[str, Any]) -> None:
             detail["guard"] = [f"{r['rule']}: {r['message']}" for r in guard["reasons"]]
         table.add_row(e["at"][:19], e["status"], e["by"], json.dumps(detail, ensure_ascii=False))
     console.print(table)
+    for e in data["history"]:
+        if e.get("guard"):
+            _print_guard(f"guard at send time ({e['at'][:19]}, {e['status']})", e["guard"])
 
 
 @contact_app.command("failed")

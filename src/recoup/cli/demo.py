@@ -29,6 +29,7 @@ from pathlib import Path
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
+from recoup.analytics import formats
 from recoup.cli.common import Runtime, console
 from recoup.cli.daily import run_and_print
 from recoup.cli.report import write_report
@@ -40,11 +41,9 @@ from recoup.identity import service as identity_service
 from recoup.identity.permissions import Role
 from recoup.kit.clock import SettableClock, SystemClock
 from recoup.kit.errors import ConfigurationError
-from recoup.kit.money import format_money
 from recoup.risk import service as risk_service
 from recoup.simulation.world import Portfolio, Responses, World
 
-LOCALE = {"CNY": "zh_CN", "USD": "en_US", "GBP": "en_GB"}
 DEMO_POLICY = Path(__file__).resolve().parents[1] / "strategy" / "policies" / "cn-wallet.yaml"
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
 CONSOLE_URL = "http://127.0.0.1:8000/console"
@@ -136,7 +135,8 @@ def run_demo(*, accounts: int, days: int, seed: int, database: Path, out: Path) 
     train_models(rt, today - dt.timedelta(days=1))
     # The report covers the simulated days, written once the models exist so that its models
     # section shows them (before today's run, which plans contacts nobody has sent yet).
-    write_report(rt, start=start, end=None, out=out)
+    # The simulated days exactly, as the summary above counts them (`run_one`'s period).
+    write_report(rt, start=start, end=start + dt.timedelta(days=days - 1), out=out)
     console.rule(f"today's run ({today}), for the console")
     run_and_print(rt, today, actor="demo")
     marker(database).write_text("made by recoup demo; it recreates this database\n")
@@ -153,6 +153,16 @@ def run_demo(*, accounts: int, days: int, seed: int, database: Path, out: Path) 
         "[bold]recoup audit contacts[/]"
     )
     print_sign_in(password, prefix)
+    last = start + dt.timedelta(days=days - 1)
+    # The console's dashboard opens on the 30 days up to its last daily pass (today's, one past
+    # the simulated days): the report's days are these, figure for figure.
+    console.print(
+        f"report.html covers {start} to {last}; the dashboard for the same days: "
+        f"{CONSOLE_URL.rstrip('/')}/dashboard?from={start}&to={last}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,  # one line, the address whole
+    )
 
 
 def train_models(rt: Runtime, last_day: dt.date) -> None:
@@ -249,13 +259,12 @@ def portfolio_table(rows: list[tuple[str, str, int, int, int]], *, title: str) -
     for bucket, currency, count, overdue, outstanding in sorted(
         rows, key=lambda r: (r[1], len(r[0]), r[0])
     ):
-        locale = LOCALE.get(currency, "en")
         table.add_row(
             bucket,
             currency,
             f"{count:,}",
             f"{count / totals[currency]:.1%}",
-            format_money(overdue, currency, locale),
-            format_money(outstanding, currency, locale),
+            formats.money(overdue, currency, "en"),
+            formats.money(outstanding, currency, "en"),
         )
     return table

@@ -10,12 +10,11 @@ import typer
 from rich.table import Table
 
 from recoup.analytics import fairness as fairness_service
+from recoup.analytics import formats, schemas, voice
 from recoup.analytics import report as html_report
-from recoup.analytics import schemas, voice
 from recoup.analytics import service as analytics_service
 from recoup.cli.common import Runtime, console, fail, parse_date, runtime
 from recoup.kit.errors import RecoupError
-from recoup.kit.money import format_money
 from recoup.risk import performance as risk_performance
 from recoup.strategy import service as strategy_service
 
@@ -118,13 +117,9 @@ def print_fairness(f: schemas.Fairness, lang: str) -> None:
         console.print(f"[red]{t['fairness_alert']}[/] {a.words[lang]}")
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1%}"
-
-
 def print_kpis(k: schemas.Kpis, lang: str) -> None:
+    """The KPIs as report.html and the console's dashboard show them (`analytics.formats`)."""
     t = LABELS[lang]
-    locale = html_report.BABEL[lang]
     table = Table(title=f"{t['title']} {k.period.from_date} – {k.period.to_date}")
     table.add_column("KPI")
     table.add_column(t["rate"], justify="right")
@@ -132,34 +127,41 @@ def print_kpis(k: schemas.Kpis, lang: str) -> None:
     for r in k.recovery:
         table.add_row(
             f"{t['recovery_amount']} ({r.currency})",
-            _pct(r.rate_amount),
-            f"{format_money(r.collected_minor, r.currency, locale)} / "
-            f"{format_money(r.base_minor, r.currency, locale)}",
+            formats.kpi("recovery_rate", r.rate_amount, lang),
+            f"{formats.money(r.collected_minor, r.currency, lang)} / "
+            f"{formats.money(r.base_minor, r.currency, lang)}",
         )
         table.add_row(
             f"{t['recovery_count']} ({r.currency})",
-            _pct(r.rate_count),
+            formats.kpi("recovery_count_rate", r.rate_count, lang),
             f"{r.accounts_paying:,} / {r.accounts:,}",
         )
     for c in k.cure:
-        table.add_row(f"{t['cure']} {c.bucket}", _pct(c.rate), f"{c.cured:,} / {c.accounts:,}")
-    table.add_row(t["rpc"], _pct(k.right_party_rate), f"{k.conversations:,} / {k.calls:,}")
+        table.add_row(
+            f"{t['cure']} {c.bucket}",
+            formats.kpi(f"cure.{c.bucket}", c.rate, lang),
+            f"{c.cured:,} / {c.accounts:,}",
+        )
+    table.add_row(
+        t["rpc"],
+        formats.kpi("right_party_rate", k.right_party_rate, lang),
+        f"{k.conversations:,} / {k.calls:,}",
+    )
     table.add_row(
         t["promises"],
-        _pct(k.promises.rate),
+        formats.kpi("promises_kept", k.promises.rate, lang),
         f"{k.promises.kept:,} / {k.promises.kept + k.promises.broken:,}",
     )
-    per_unit = k.costs.per_unit_collected
     table.add_row(
         t["cost"],
-        "–" if per_unit is None else f"{per_unit:.4f}",
-        format_money(k.costs.total_minor, k.costs.currency, locale),
+        formats.kpi("cost_per_unit_collected", k.costs.per_unit_collected, lang),
+        formats.money(k.costs.total_minor, k.costs.currency, lang),
     )
-    for key, value, count in (
-        ("complaints", k.complaints_per_1000, k.complaints),
-        ("opt_outs", k.opt_outs_per_1000, k.opt_outs),
+    for key, name, value, count in (
+        ("complaints", "complaints_per_1000", k.complaints_per_1000, k.complaints),
+        ("opt_outs", "opt_outs_per_1000", k.opt_outs_per_1000, k.opt_outs),
     ):
-        table.add_row(t[key], "–" if value is None else f"{value:.2f}", f"{count:,}")
+        table.add_row(t[key], formats.kpi(name, value, lang), f"{count:,}")
     console.print(table)
 
     contacts = Table(title=t["channels"])
@@ -197,7 +199,7 @@ def print_experiments(e: schemas.Experiments, lang: str) -> None:
             table.add_row(
                 a.arm + (f" ({t['reference']})" if a.reference else ""),
                 f"{a.accounts:,}",
-                _pct(a.mean_rate),
+                formats.pct(a.mean_rate, lang),
                 *html_report.arm_figures(a),
                 t[f"verdict_{a.verdict}"],
             )

@@ -14,6 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from recoup.analytics import formats
 from recoup.analytics import service as analytics_service
 from recoup.analytics.schemas import Period
 from recoup.audit.contacts import audit_contacts
@@ -23,12 +24,10 @@ from recoup.config import Settings
 from recoup.contact.dispatch import DispatchConfig
 from recoup.kit.clock import SettableClock
 from recoup.kit.errors import RecoupError
-from recoup.kit.money import format_money
 from recoup.simulation.runner import Simulation, SimulationResult, local
 from recoup.simulation.world import WorldError, load_world
 from recoup.strategy.policy import PolicyError, load_policy
 
-LOCALE = {"CNY": "zh_CN", "USD": "en_US", "GBP": "en_GB"}
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "strategy" / "policies" / "cn-wallet.yaml"
 
 
@@ -148,7 +147,9 @@ def run_one(
         audit = audit_contacts(session)
         period = Period(from_date=start, to_date=start + dt.timedelta(days=days - 1))
         rolls = analytics_service.roll_rates(session, period)
+        recovery = analytics_service.recovery(session, period)
     result.rolls = {(c.from_bucket, c.to_bucket): c.share for c in rolls.cells}
+    result.recovery = Counter({r.currency: r.collected_minor for r in recovery})
     result.breaches = len(audit.breaches)
     style = "green" if not audit.breaches else "bold red"
     console.print(
@@ -168,19 +169,19 @@ def _roll(r: SimulationResult, cell: tuple[str, str]) -> str:
 
 
 def _money(amounts: Counter[str]) -> str:
+    """Amounts by currency, in English as `recoup report` prints them (`analytics.formats`)."""
     return (
         ", ".join(
-            format_money(amount, currency, LOCALE.get(currency, "en_US"))
-            for currency, amount in sorted(amounts.items())
+            formats.money(amount, currency, "en") for currency, amount in sorted(amounts.items())
         )
         or "0"
     )
 
 
 def recovered_minor(r: SimulationResult) -> int:
-    """What was recovered, in minor units of every currency added up (a world's portfolio is
-    mostly one currency; the table shows each)."""
-    return sum(r.recovered.values())
+    """What was recovered as the report counts it, in minor units of every currency added up (a
+    world's portfolio is mostly one currency; the table shows each)."""
+    return sum(r.recovery.values())
 
 
 def contacts_per_account(r: SimulationResult) -> float:
@@ -198,7 +199,9 @@ def segment_table(results: list[tuple[str, SimulationResult]]) -> Table:
     table.add_column("segment")
     table.add_column("accounts", justify="right")
     for name, _ in results:
-        table.add_column(f"{name}: recovered", justify="right")
+        # The simulator's own tally by the world's segments (payments not made by their due
+        # date), not the report's recovery, which knows no world segment.
+        table.add_column(f"{name}: paid late", justify="right")
         table.add_column("contacts / account, by channel", justify="left")
     sizes = results[0][1].segments
     for segment in sorted(sizes):
@@ -258,15 +261,10 @@ def summary_table(results: list[tuple[str, SimulationResult]]) -> Table:
     rows: list[tuple[str, Callable[[SimulationResult], str]]] = [
         (
             "paid in (every bill)",
-            lambda r: (
-                ", ".join(
-                    format_money(amount, currency, LOCALE.get(currency, "en_US"))
-                    for currency, amount in sorted(r.collected.items())
-                )
-                or "0"
-            ),
+            lambda r: _money(r.collected),
         ),
-        ("recovered (toward overdue amounts)", lambda r: _money(r.recovered)),
+        # As report.html and the dashboard count it over the same days (`analytics.service`).
+        ("recovered (applied while overdue)", lambda r: _money(r.recovery)),
         *compared(
             "recovered, against the first",
             lambda r: _change(recovered_minor(r), recovered_minor(results[0][1])),

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from recoup.compliance.codes import Code
+from recoup.compliance.explain import CODE_TEXT
 from recoup.console.base import StaffPage, page_for, read_form, redirect, render
 from recoup.contact import service as contact_service
 from recoup.http.deps import ClockDep, RowId, SessionDep
@@ -41,15 +45,16 @@ def decision_record(
     record = contact_service.explain(session, contact_id)
     account = ledger_service.get_account(session, record["contact"]["account_id"])
     customer = ledger_service.get_customer(session, account.customer_id)
-    # The decision keeps the guard's reason codes at plan time (a list; empty when allowed); the
-    # full reasons, with rules and citations, are in the history's send-time checks.
-    at_plan = (record.get("decision") or {}).get("guard_at_plan")
-    guard = at_plan if isinstance(at_plan, dict) else {"codes": list(at_plan or [])}
+    # The guard at plan time and at each send-time check, told rule by rule in the page's
+    # language (a decision written before its verdict was kept has its reason codes only).
+    at_plan = (record.get("decision") or {}).get("guard_at_plan") or {"codes": []}
+    guard = _told(at_plan, staff)
     # Times shown in the reader's locale and the business zone, not as ISO text.
     scheduled = record["contact"]["scheduled_at"]
     record["contact"]["scheduled_at"] = dt.datetime.fromisoformat(scheduled) if scheduled else None
     for event in record["history"]:
         event["at"] = dt.datetime.fromisoformat(event["at"])
+        event["guard"] = _told(event["guard"], staff) if event.get("guard") else None
     return render(
         request,
         staff,
@@ -61,6 +66,47 @@ def decision_record(
         customer_name=mask_name(customer.name),
         details=json.dumps,
     )
+
+
+def _told(told: dict[str, Any], staff: StaffPage) -> dict[str, Any]:
+    """A verdict as `contact.service.explain` tells it, in the page's words: each rule's title
+    and reason in its language (the packs' titles, `compliance.explain`'s reason texts), the
+    moment in each of the debtor's zones in the reader's locale."""
+    if "rules" not in told:
+        return told
+    zh = staff.lang.startswith("zh")
+    texts = CODE_TEXT["zh" if zh else "en"]
+    rules = []
+    for r in told["rules"]:
+        code = r["code"]
+        rules.append(
+            {
+                **r,
+                "title": r["title_zh"] if zh else r["title"],
+                "reason": texts.get(Code(code), code) if code in Code.__members__ else code,
+            }
+        )
+    local = [
+        {
+            "zone": x["zone"],
+            "at": format_datetime(
+                dt.datetime.fromisoformat(x["at"]),
+                format="medium",
+                tzinfo=ZoneInfo(x["zone"]),
+                locale=staff.locale,
+            ),
+        }
+        for x in told["local"]
+        if x["at"]
+    ]
+    next_at = told["next_allowed_at"]
+    return {
+        **told,
+        "rules": rules,
+        "local": local,
+        "at": dt.datetime.fromisoformat(told["at"]) if told["at"] else None,
+        "next_allowed_at": dt.datetime.fromisoformat(next_at) if next_at else None,
+    }
 
 
 @router.get("/console/outbox")

@@ -10,11 +10,11 @@ import datetime as dt
 import math
 from typing import Annotated, Any
 
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from recoup.analytics import schemas
+from recoup.analytics import formats, schemas
 from recoup.analytics import service as analytics_service
 from recoup.analytics.stats import bucket_order
 from recoup.console.base import StaffPage, page_for, render, translator
@@ -26,29 +26,21 @@ router = APIRouter(include_in_schema=False)
 Staff = Annotated[StaffPage, Depends(page_for(Permission.analytics_read))]
 
 PRESETS = (7, 30, 90)
-RATES = {
-    "recovery_rate",
-    "recovery_count_rate",
-    "reach_rate",
-    "right_party_rate",
-    "promises_kept",
-}
 STATUSES = [s.value for s in ContactStatus]
 CHANNELS = ("sms", "email", "push", "in_app", "call", "dial", "ai_call", "letter")
 VERDICTS = ("reference", "unclear", "higher", "lower")
 
 
 class Formats:
-    """Numbers in the staff member's locale: rates as percentages, the rest as decimals."""
+    """Numbers in the staff member's locale, by the rules every KPI surface shares
+    (`analytics.formats`: rates as percentages, per 1,000 with two decimals, money by locale)."""
 
     def __init__(self, locale: str, points: str = "pp") -> None:
         self.locale = locale
         self.unit = points
 
     def pct(self, value: float | None, digits: int = 1) -> str:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return "—"
-        return str(format_percent(value, f"#,##0.{'0' * digits}%", locale=self.locale))
+        return formats.pct(value, self.locale, digits)
 
     def points(self, value: float | None) -> str:
         """A difference of two rates, in percentage points with its sign."""
@@ -58,16 +50,10 @@ class Formats:
         return f"{text} {self.unit}"
 
     def dec(self, value: float | None, digits: int = 2) -> str:
-        if value is None or math.isnan(value):
-            return "—"
-        return str(format_decimal(value, f"#,##0.{'0' * digits}", locale=self.locale))
+        return formats.dec(value, self.locale, digits)
 
     def kpi(self, name: str, value: float | None) -> str:
-        if name in RATES or name.startswith("cure."):
-            return self.pct(value)
-        if name == "cost_per_unit_collected":
-            return self.dec(value, 4)
-        return self.dec(value)
+        return formats.kpi(name, value, self.locale)
 
     def target(self, name: str, target: schemas.Target | None) -> str:
         if target is None:

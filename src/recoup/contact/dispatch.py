@@ -56,8 +56,9 @@ from recoup.agents import service as agents_service
 from recoup.arrangements.links import one_time_code, pay_link
 from recoup.channels import Accepted, ChannelError, OptedOut, Outgoing
 from recoup.channels.letter import Letter, PostalAddress, mask_account
-from recoup.compliance import Facts, Guard, check_content, decide
+from recoup.compliance import Decision, Facts, Guard, check_content, decide
 from recoup.compliance.codes import UNRECORDED, Code
+from recoup.compliance.record import keep as keep_verdict
 from recoup.compliance.tally import Event, Subject, tally_all
 from recoup.compliance.vocabulary import (
     COLLECTOR_ROLE,
@@ -351,18 +352,19 @@ def check_many(
     config: DispatchConfig,
     guard: Guard,
     channels: Sequence[str],
-) -> dict[int, tuple[str, list[str]]]:
-    """What the send-time check would say of these contacts now (status and reasons), writing
-    nothing: for a person who asks for contacts and should hear at once if one may not happen.
-    In order: each that may go counts in the caps of the next (two calls to one customer)."""
+) -> dict[int, tuple[str, list[str], dict[str, Any] | None]]:
+    """What the send-time check would say of these contacts now (status, reasons, and the
+    guard's verdict as `compliance.record` keeps it, when the guard was asked), writing nothing:
+    for a person who asks for contacts and should hear at once if one may not happen. In
+    order: each that may go counts in the caps of the next (two calls to one customer)."""
     rows = {r.id: r for r in repo.contacts(session, contact_ids)}
     ctx = _context(session, list(rows.values()), now=now, config=config, guard=guard)
-    out: dict[int, tuple[str, list[str]]] = {}
+    out: dict[int, tuple[str, list[str], dict[str, Any] | None]] = {}
     for contact_id in contact_ids:
         verdict = ctx.check(rows[contact_id], channels)
         if verdict.status == ContactStatus.sending:
             ctx.counted(rows[contact_id])
-        out[contact_id] = (verdict.status, verdict.reasons)
+        out[contact_id] = (verdict.status, verdict.reasons, verdict.detail.get("guard"))
     return out
 
 
@@ -648,6 +650,7 @@ class _Context:
             if missing:
                 why = f"letter lacks required field(s): {', '.join(missing)}"
                 return _Verdict(ContactStatus.failed, [why], {"error": why, "dead_letter": True})
+        checked: dict[str, Any] = {}
         if not service:
             text = (
                 None
@@ -656,10 +659,12 @@ class _Context:
                 if letter is not None
                 else "\n".join(p for p in (rendered[1].subject, rendered[1].body) if p)
             )
-            decision = self._guard(r, index, text, language)
+            decision, facts = self._guard(r, index, text, language)
+            # Kept with every check, allowed too: the record tells each rule's verdict from it.
+            checked = {"guard": keep_verdict(decision, facts)}
             if not decision.allowed:
                 reasons = [f"{x.rule}:{x.code.value}" for x in decision.reasons]
-                detail = {"guard": decision.to_json()}
+                detail = checked
                 if decision.next_allowed_at is not None and decision.curable:
                     return _Verdict(
                         ContactStatus.deferred, reasons, detail, next_at=decision.next_allowed_at
@@ -702,7 +707,11 @@ class _Context:
                 letter=letter,
             )
         return _Verdict(
-            ContactStatus.sending, outgoing=outgoing, message=message, address_index=index
+            ContactStatus.sending,
+            detail=checked,
+            outgoing=outgoing,
+            message=message,
+            address_index=index,
         )
 
     def _letter(self, r: Any, language: str, body: Any) -> Letter:
@@ -873,7 +882,9 @@ class _Context:
             if x.code == Code.CONTENT_FORBIDDEN
         ]
 
-    def _guard(self, r: Any, index: str | None, text: str | None, language: str) -> Any:
+    def _guard(
+        self, r: Any, index: str | None, text: str | None, language: str
+    ) -> tuple[Decision, Facts]:
         zones = tuple(r.timezones or ()) or jurisdiction_zones(r.jurisdiction)
         kinds = {kind for kind, _ in self._paused(r)}
         consents = self.consents.get(r.customer_id, set())
@@ -916,7 +927,10 @@ class _Context:
             for at, channel, account_id, result in self.history.get(r.customer_id, [])
         ]
         subject = Subject(self.now, zones, debt_id=str(r.account_id))
-        return decide(self.guard, facts, count=lambda caps: tally_all(caps, events, subject))
+        return (
+            decide(self.guard, facts, count=lambda caps: tally_all(caps, events, subject)),
+            facts,
+        )
 
     def _pay_link(self, r: Any) -> str:
         return pay_link(

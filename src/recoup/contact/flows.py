@@ -684,12 +684,14 @@ def dial_many(
     events: list[dict[str, Any]] = []
     entries: list[audit_service.Entry] = []
     for task_id, contact in zip(task_ids, contacts, strict=True):
-        status, reasons = verdicts[contact.id]
+        status, reasons, checked = verdicts[contact.id]
         if status != ContactStatus.sending:
             repo.block(session, contact, reasons)
         detail: dict[str, Any] = {"task": task_id}
         if reasons:
             detail["reasons"] = reasons
+        if checked:  # the guard's verdict when the agent asked, told rule by rule on the record
+            detail["guard"] = checked
         events.append(
             {
                 "contact_id": contact.id,

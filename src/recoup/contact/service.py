@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
 from recoup.compliance import Guard, check_content, load_guard
+from recoup.compliance import record as verdict_record
 from recoup.compliance.codes import Code
 from recoup.contact import repository as repo
 from recoup.contact.templates import (
@@ -337,6 +338,7 @@ def explain(session: Session, contact_id: int) -> dict[str, Any]:
     message = repo.message_of(session, contact_id)
     customer = CustomerRepository(session).get(contact.customer_id)
     events = repo.events_of(session, contact_id)
+    guard = load_guard()
     sent = None
     if message is not None:
         version = repo.template_version(session, message.template_version_id or 0)
@@ -379,17 +381,36 @@ def explain(session: Session, contact_id: int) -> dict[str, Any]:
             "arm": decision.arm,
             "decision": decision.decision,
             "treatment": decision.treatment,
-            "guard_at_plan": decision.compliance,
+            # The guard at plan time, told rule by rule (`compliance.record`); a decision
+            # written before it kept its verdict keeps its reason codes only: `{"codes": [...]}`.
+            "guard_at_plan": _told(decision.compliance, guard),
             # The learner's explanation when a learning stage chose the treatment (arm, value,
             # sd, cell, context facts, mode: learn, explore or holdout), else None.
             "learning": decision.learning,
         },
         "sent": sent,
         "history": [
-            {"at": e.at.isoformat(), "status": e.status, "by": e.actor, "detail": e.detail}
+            {
+                "at": e.at.isoformat(),
+                "status": e.status,
+                "by": e.actor,
+                "detail": e.detail,
+                # The send-time check's verdict, told rule by rule, where the event kept it.
+                "guard": _told(e.detail.get("guard"), guard)
+                if isinstance(e.detail, dict)
+                else None,
+            }
             for e in events
         ],
     }
+
+
+def _told(kept: Any, guard: Guard) -> dict[str, Any] | None:
+    if isinstance(kept, dict):
+        return verdict_record.as_json(verdict_record.rule_verdicts(guard, kept))
+    if isinstance(kept, list):
+        return {"codes": [str(c) for c in kept]}
+    return None
 
 
 def _mask_name_in(text: str, name: str) -> str:

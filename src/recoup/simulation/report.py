@@ -41,6 +41,10 @@ class SimulationResult:
     rolls: dict[tuple[str, str], float] = field(default_factory=dict)
     # The assistant's figures over the run (`assistant.service.kpis`), when debtors wrote to it.
     assistant: Kpis | None = None
+    # Money recovered over the run by currency as the KPIs count it (`analytics.service.recovery`:
+    # applied to bills while overdue), once the command has read it; `recovered` is the
+    # simulator's own tally (payments not made by the due date), which the benchmarks compare.
+    recovery: Counter[str] = field(default_factory=Counter)
 
     def contacts(self) -> int:
         """Messages sent and calls placed."""

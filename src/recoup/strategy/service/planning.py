@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from recoup.compliance import load_guard
 from recoup.compliance.batch import INCONVENIENT, decide_frame
 from recoup.compliance.localtime import utc_at
+from recoup.compliance.packs import Guard
+from recoup.compliance.record import SELECTING
 from recoup.compliance.vocabulary import (
     COLLECTOR_ROLE,
     DEFAULT_PRODUCT,
@@ -1012,20 +1014,70 @@ def _check(
         ).alias("opted_out"),
         "inconvenient",
     )
-    verdict = decide_frame(load_guard(), guard_input)
-    return planned.join(
-        verdict.rename({"contact_id": "account_id"}), on="account_id", how="left"
-    ).with_columns(
-        pl.when(pl.col("allowed"))
-        .then(pl.lit("planned"))
-        .when(pl.col("next_allowed_at").is_not_null())
-        .then(pl.lit("deferred"))
-        .otherwise(pl.lit("blocked"))
-        .alias("status"),
-        pl.when(pl.col("allowed"))
-        .then(pl.col("at"))
-        .otherwise(pl.col("next_allowed_at"))
-        .alias("scheduled_at"),
+    guard = load_guard()
+    verdict = decide_frame(guard, guard_input)
+    return (
+        planned.join(verdict.rename({"contact_id": "account_id"}), on="account_id", how="left")
+        .join(_kept(guard, guard_input, verdict), on="account_id", how="left")
+        .with_columns(
+            pl.when(pl.col("allowed"))
+            .then(pl.lit("planned"))
+            .when(pl.col("next_allowed_at").is_not_null())
+            .then(pl.lit("deferred"))
+            .otherwise(pl.lit("blocked"))
+            .alias("status"),
+            pl.when(pl.col("allowed"))
+            .then(pl.col("at"))
+            .otherwise(pl.col("next_allowed_at"))
+            .alias("scheduled_at"),
+        )
+    )
+
+
+ISO_UTC = "%Y-%m-%dT%H:%M:%S+00:00"
+
+
+def _kept(guard: Guard, checked: pl.DataFrame, verdict: pl.DataFrame) -> pl.DataFrame:
+    """Per contact (`account_id`), the guard's verdict as `compliance.record` keeps it
+    (`guard`, a struct): the moment and zones checked, the packs' versions, the facts that
+    selected the rules, the reasons and the next allowed moment. The rules that passed are not
+    kept: `compliance.record.rule_verdicts` selects them again from the packs and the facts."""
+    pairs = checked.select("jurisdiction", "collector").unique()
+    packs = pairs.with_columns(
+        pl.Series(
+            "packs",
+            [guard.versions(j, c) for j, c in pairs.iter_rows()],
+            dtype=pl.List(pl.String),
+        )
+    )
+    rows = (
+        checked.select("contact_id", "at", "zones", *SELECTING)
+        .join(packs, on=["jurisdiction", "collector"], how="left")
+        .join(
+            verdict.select("contact_id", "allowed", "reasons", "next_allowed_at"),
+            on="contact_id",
+            how="left",
+        )
+    )
+    return rows.select(
+        pl.col("contact_id").alias("account_id"),
+        pl.struct(
+            pl.when(pl.col("allowed"))
+            .then(pl.lit("allow"))
+            .when(pl.col("next_allowed_at").is_not_null())
+            .then(pl.lit("defer"))
+            .otherwise(pl.lit("block"))
+            .alias("decision"),
+            pl.col("at").dt.convert_time_zone("UTC").dt.strftime(ISO_UTC).alias("at"),
+            "zones",
+            "packs",
+            pl.struct(*SELECTING).alias("facts"),
+            "reasons",
+            pl.col("next_allowed_at")
+            .dt.convert_time_zone("UTC")
+            .dt.strftime(ISO_UTC)
+            .alias("next_allowed_at"),
+        ).alias("guard"),
     )
 
 
@@ -1049,11 +1101,13 @@ def decision_rows(
     version_id: int,
     now: dt.datetime,
 ) -> pl.DataFrame:
-    """The decision records: what the kernel decided, with the guard's codes for its contact."""
+    """The decision records: what the kernel decided, with the guard's verdict on its contact
+    as `compliance.record` keeps it (JSON text, `_kept`; `[]` for a decision without a
+    contact). Encoded by Polars: the batch writes hundreds of thousands a day."""
     compliance = (
-        contacts.select("account_id", pl.col("codes").alias("compliance"))
-        if contacts.height
-        else pl.DataFrame(schema={"account_id": pl.Int64, "compliance": pl.List(pl.String)})
+        contacts.select("account_id", pl.col("guard").struct.json_encode().alias("compliance"))
+        if contacts.height and "guard" in contacts.columns
+        else pl.DataFrame(schema={"account_id": pl.Int64, "compliance": pl.String})
     )
     return decisions.join(compliance, on="account_id", how="left").select(
         "account_id",
@@ -1069,7 +1123,7 @@ def decision_rows(
         "queue",
         "queue_priority",
         "offers",
-        pl.col("compliance").fill_null(pl.lit([], pl.List(pl.String))),
+        pl.col("compliance").fill_null(pl.lit("[]")),
         (pl.col("learning") if "learning" in decisions.columns else pl.lit(None, LEARNING)).alias(
             "learning"
         ),
