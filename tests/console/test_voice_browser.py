@@ -110,7 +110,7 @@ def test_a_debtor_learns_answers_the_survey_and_follows_a_complaint(
     legal = load_guard().rule("cn.hours.legal")
     rights = page.locator("#rights")
     expect(rights).to_contain_text(legal.title_zh)
-    expect(rights).to_contain_text(legal.citation)
+    expect(rights).to_contain_text(legal.cites["CN"]["zh"])  # China's law, in Chinese
     shot(page, "article-rights-zh-CN")
     page.get_by_role("link", name="繁體中文").click()
     expect(page.locator("h1")).to_have_text("您的權利")
