@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from recoup.config import Settings
 from recoup.identity.permissions import Role
 from recoup.kit.clock import SettableClock
-from recoup.models import ContactPlan
+from recoup.models import ContactPlan, StrategyDecision
 from tests.channels.providers import FakeTwilio, twilio_error
 from tests.console.browser import TABLET, console_browser
 from tests.console.conftest import ConsoleClient
@@ -209,6 +209,31 @@ class TestTheGuardRuleByRule:
         assert "refused" not in plan_zh
         assert "allowed" not in plan_zh
 
+    def test_a_contact_without_a_verdict_at_plan_time_does_not_claim_codes_or_an_allowance(
+        self, console: ConsoleClient, session: Session, clock: SettableClock
+    ) -> None:
+        """A decision that kept no verdict for the contact (an agent's call from a queue: the
+        day's plan made no contact, the dial was checked when asked) says so. Removal caught:
+        the page printing "allowed" and "its reason codes only" for an empty list of codes, as
+        the demo's queue calls showed it (an allowance at plan time that no check gave)."""
+        account = TestOptOuts().late(session, clock)
+        session.execute(
+            update(StrategyDecision)
+            .where(StrategyDecision.account_id == account.id)
+            .values(compliance=[])
+        )
+        session.commit()
+        contact_id = session.scalars(
+            select(ContactPlan.id).where(ContactPlan.account_id == account.id)
+        ).one()
+        console.sign_in(Role.compliance_officer)
+        english = console.get(f"/console/contacts/{contact_id}?lang=en").text
+        assert "No verdict kept at plan time" in english
+        assert "reason codes only" not in english
+        chinese = console.get(f"/console/contacts/{contact_id}?lang=zh-CN").text
+        assert "计划时没有保存合规判断" in chinese
+        assert "仅有原因代码" not in chinese
+
     def test_the_send_time_check_is_told_rule_by_rule(
         self,
         console: ConsoleClient,
@@ -218,7 +243,9 @@ class TestTheGuardRuleByRule:
         tmp_path: Path,
     ) -> None:
         """Removal caught: the dispatcher keeping the guard's verdict only when it refuses
-        (`checked` left out of the sending verdict's detail): an allowed send had no rules."""
+        (`checked` left out of the sending verdict's detail): an allowed send had no rules.
+        And the history not repeating that verdict as raw JSON (fails without the console's
+        `guard` taken out of the events' detail: tried)."""
         account = TestOptOuts().late(session, clock)
         session.commit()
         contact = session.scalars(
@@ -232,6 +259,9 @@ class TestTheGuardRuleByRule:
         page = console.get(f"/console/contacts/{contact.id}?lang=en").text
         assert "Each rule at plan time" in page
         send = page.split("Each rule at send time", 1)[1].split("</table>", 1)[0]
+        history = page.rsplit("</table>", 2)[-2]  # the history: the verdict not again as JSON
+        assert "&#34;packs&#34;" not in history
+        assert "&#34;guard&#34;" not in history
         assert "<code>CN@" in send
         assert "in Asia/Shanghai" in send
         assert "<code>cn.hours.legal</code>" in send

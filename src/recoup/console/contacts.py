@@ -55,6 +55,9 @@ def decision_record(
     for event in record["history"]:
         event["at"] = dt.datetime.fromisoformat(event["at"])
         event["guard"] = _told(event["guard"], staff) if event.get("guard") else None
+        if event["guard"] is not None and isinstance(event.get("detail"), dict):
+            # told rule by rule in its own table, not again as raw JSON in the history
+            event["detail"] = {k: v for k, v in event["detail"].items() if k != "guard"}
     return render(
         request,
         staff,
