@@ -6,7 +6,12 @@ exactly as the one trained."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -269,3 +274,63 @@ class TestPathContributions:
         poorest = frame.drop_nulls().sort("income").head(30)
         found = tabular.reasons(model, poorest, top=1, method="path")
         assert all(row[0][0] == "income" for row in found)
+
+
+class TestScoringEngine:
+    """Scoring imports LightGBM without its scikit-learn and pandas integrations (1 s of the
+    interpreter that the daily run's scoring begun ahead paid beside the delinquency pass)."""
+
+    SCRIPT = """
+import json, sys
+import polars as pl
+from recoup.risk import tabular
+model = tabular.loads(open(sys.argv[1], encoding="utf-8").read())
+frame = pl.read_parquet(sys.argv[2])
+scores = tabular.predict(model, frame).tolist()
+imported = sorted(n for n in ("sklearn", "pandas") if n in sys.modules)
+trained = tabular.train(frame, "paid", folds=2, params={"max_rounds": 50})
+print(json.dumps({"scores": scores, "imported": imported, "booster": trained.booster,
+                  "cv_auc": trained.metrics["cv_auc"]}))
+"""
+
+    def test_a_process_that_scores_imports_neither_and_trains_the_same_after(
+        self, model: tabular.Model, tmp_path: Path
+    ) -> None:
+        # Catches the removal of the refusal in `_scoring_engine` (scikit-learn and pandas then
+        # come in with LightGBM), and a LightGBM so imported that trains differently.
+        frame = people(800, seed=9)
+        (tmp_path / "model.json").write_text(tabular.dumps(model), encoding="utf-8")
+        frame.write_parquet(tmp_path / "rows.parquet")
+        done = subprocess.run(
+            [sys.executable, "-c", self.SCRIPT, str(tmp_path / "model.json"),
+             str(tmp_path / "rows.parquet")],
+            capture_output=True, text=True, check=True, timeout=300,
+        )  # fmt: skip
+        out = json.loads(done.stdout)
+        assert out["imported"] == []
+        assert out["scores"] == tabular.predict(model, frame).tolist()
+        here = tabular.train(frame, "paid", folds=2, params={"max_rounds": 50})
+        assert out["booster"] == here.booster
+        assert out["cv_auc"] == here.metrics["cv_auc"]
+
+    def test_only_the_importing_thread_is_refused(self, tmp_path: Path) -> None:
+        # Catches a refusal that is not kept to its own thread: another thread's import of the
+        # same module, at the same time, would fail.
+        (tmp_path / "recoup_refusal_probe.py").write_text("VALUE = 7\n", encoding="utf-8")
+        sys.path.insert(0, str(tmp_path))
+        refused = tabular._Refused(["recoup_refusal_probe"])
+        sys.meta_path.insert(0, refused)
+        try:
+            with pytest.raises(ModuleNotFoundError):
+                importlib.import_module("recoup_refusal_probe")
+            found: list[int] = []
+            other = threading.Thread(
+                target=lambda: found.append(importlib.import_module("recoup_refusal_probe").VALUE)
+            )
+            other.start()
+            other.join()
+            assert found == [7]
+        finally:
+            sys.meta_path.remove(refused)
+            sys.path.remove(str(tmp_path))
+            sys.modules.pop("recoup_refusal_probe", None)

@@ -26,12 +26,16 @@ public-data benchmark learn goes through `train`, and everything they score thro
 
 from __future__ import annotations
 
+import importlib.abc
 import json
 import math
 import os
+import sys
+import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 # OpenMP threads that wait for work spin by default: on shared cores a spinning thread takes the
@@ -478,11 +482,41 @@ def train(
 # -- scoring --------------------------------------------------------------------------------------
 
 
+class _Refused(importlib.abc.MetaPathFinder):
+    """Refuses the import of `names` to one thread: the others import as always."""
+
+    def __init__(self, names: Collection[str]) -> None:
+        self.names = frozenset(names)
+        self.thread = threading.get_ident()
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> None:
+        if fullname.partition(".")[0] in self.names and threading.get_ident() == self.thread:
+            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
+
+
+def _scoring_engine() -> ModuleType:
+    """LightGBM for scoring, imported without the scikit-learn and pandas integrations it loads
+    when they are installed (its estimator classes and data frame inputs, which scoring never
+    uses: a booster and NumPy matrices). Its import with them takes 1.0-1.2 s of the interpreter
+    on a quiet machine, 0.2 s without (docs/models.md, "twenty-first session"): the daily run's
+    scoring begun ahead pays it beside the delinquency pass. Only this thread's imports of the two
+    are refused while LightGBM's own run; when either is already imported, LightGBM takes it as
+    always. Training imports both where it needs them, and LightGBM's training from NumPy needs
+    neither (`lightgbm.compat`)."""
+    if "lightgbm" in sys.modules:
+        return sys.modules["lightgbm"]
+    refused = _Refused([n for n in ("sklearn", "pandas") if n not in sys.modules])
+    sys.meta_path.insert(0, refused)
+    try:
+        import lightgbm
+    finally:
+        sys.meta_path.remove(refused)
+    return lightgbm
+
+
 @lru_cache(maxsize=8)
 def _booster(text: str) -> lgb.Booster:
-    import lightgbm as lgb
-
-    return lgb.Booster(model_str=text)
+    return cast("lgb.Booster", _scoring_engine().Booster(model_str=text))
 
 
 def _threads(rows: int) -> int:
@@ -734,11 +768,10 @@ def loads(text: str) -> Model:
     if any(k not in names or v not in (-1, 0, 1) for k, v in monotone.items()):
         raise ModelError("model file: monotone must map model columns to -1, 0 or +1")
     booster = _field(data, "booster", str, "the model")
-    from lightgbm.basic import LightGBMError
-
+    engine = _scoring_engine()
     try:
         loaded = _booster(booster)
-    except LightGBMError as exc:
+    except engine.basic.LightGBMError as exc:
         raise ModelError(f"model file: the booster does not load ({exc})") from None
     if loaded.num_feature() != len(columns):
         raise ModelError(
