@@ -180,6 +180,36 @@ class TestValuesAsOfADate:
         assert row(h, 1)["replies_30d"] == 1
         assert row(h, 3)["replies_30d"] == 1
 
+    def test_an_accounts_own_rows_give_its_features_as_the_whole_history_does(self) -> None:
+        # `History.of_accounts` (the daily run's scoring begun ahead computes the accounts whose
+        # bucket moved from them): catches a frame left empty or cut by the wrong key (the
+        # allocations by their bills, the replies by the accounts' customers, here account 4's
+        # through customer 10's), and another account's rows kept.
+        h = later_rows(history())
+        full = f.History(
+            **{
+                **{name: getattr(h, name) for name in f.SCHEMAS},
+                "accounts": pl.concat(
+                    [h.accounts, frame("accounts", [(4, 10, "bnpl", day(-100), None)])]
+                ),
+                "bills": pl.concat([h.bills, frame("bills", [(41, 4, day(-5), 1_000, day(-100))])]),
+            }
+        )
+        dates = [day(-30), D, day(7)]
+        whole = f.compute(full, dates).sort("as_of_date", "account_id")
+        for ids in ([1], [4], [2, 4], [3]):
+            own = full.of_accounts(ids)
+            assert set(own.accounts["account_id"]) == set(ids)
+            assert set(own.bills["account_id"]) <= set(ids)
+            alone = f.compute(own, dates).sort("as_of_date", "account_id")
+            assert alone.equals(whole.filter(pl.col("account_id").is_in(ids)))
+        assert full.of_accounts([4]).inbound.equals(
+            full.inbound.filter(pl.col("customer_id") == 10)
+        )
+        assert set(full.of_accounts([2]).inbound["customer_id"]) == {20}
+        assert full.of_accounts([4]).allocations.height == 0
+        assert full.of_accounts([1]).allocations.equals(full.allocations)
+
     def test_an_account_with_nothing_but_a_scheduled_bill(self) -> None:
         r = row(history(), 2)
         assert r["overdue_minor"] == 0

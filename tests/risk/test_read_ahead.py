@@ -83,11 +83,16 @@ class TestReadAhead:
                 moved = delinquency_service.run_daily(session, DAY, clock=clock).moved
                 assert moved is not None
                 assert moved.len() > 0
-                changed = {payer.id, *moved.to_list()}
                 ahead = risk_service.score_day(
-                    session, DAY, clock=clock, early=early, changed=changed
+                    session,
+                    DAY,
+                    clock=clock,
+                    early=early,
+                    changed={payer.id},
+                    moved=set(moved.to_list()),
                 )
                 assert "the accounts the run changed" in ahead.seconds
+                assert "the accounts whose bucket moved" in ahead.seconds
                 with_early = scores(session, DAY)
                 stale = risk_service.score_day(session, DAY, clock=clock, early=early)
                 stale_scores = scores(session, DAY)
@@ -102,10 +107,11 @@ class TestReadAhead:
     def test_the_daily_run_with_the_read_ahead_scores_as_the_run_without(
         self, database: Engine, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """Catches the accounts whose bucket moved left out of `daily.flows._changed` (or the
-        flow not passing them): the early read has the buckets before the day's pass, and the
-        features of the accounts that rolled (their bucket) differ from a run that reads after
-        it. (This small model gives them the same score either way: the features are compared.)"""
+        """Catches the accounts whose bucket moved left out of `daily.flows._moved` (or the flow
+        not passing them), and their bucket changes not read again in `score_day` (the early
+        read's taken): the early read has the buckets before the day's pass, and the features
+        of the accounts that rolled (their bucket) differ from a run that reads after it. (This
+        small model gives them the same score either way: the features are compared.)"""
         computed: list[pl.DataFrame] = []
         drift = risk_service._drift
 

@@ -133,7 +133,13 @@ def run_day(
         with _timed(timer, "scoring"):
             step("scoring the accounts owing")
             result.scoring = risk_service.score_day(
-                session, day, clock=clock, engine=engine, early=early, changed=_changed(result)
+                session,
+                day,
+                clock=clock,
+                engine=engine,
+                early=early,
+                changed=_changed(result),
+                moved=_moved(result),
             )
     with _timed(timer, "strategy run"):
         step("deciding and planning contacts")
@@ -173,16 +179,22 @@ def run_day(
 
 def _changed(result: DayRun) -> set[int]:
     """The accounts the run's steps before the scoring wrote for (what the scoring begun before
-    them missed, `risk_service.ReadAhead`): the arrangements reviewed (kept, broken, ended and
-    settled), the accounts autopay asked to pay, the accounts whose bucket moved."""
+    them missed, `risk_service.ReadAhead`), but for the delinquency pass's: the arrangements
+    reviewed (kept, broken, ended and settled), the accounts autopay asked to pay."""
     out: set[int] = set()
     if result.review is not None:
         out |= result.review.accounts
     if result.autopay is not None:
         out |= result.autopay.accounts
-    if result.delinquency is not None and result.delinquency.moved is not None:
-        out.update(result.delinquency.moved.to_list())
     return out
+
+
+def _moved(result: DayRun) -> set[int]:
+    """The accounts whose bucket the delinquency pass moved: of what the features read, the pass
+    writes only their bucket changes (its states are not read)."""
+    if result.delinquency is None or result.delinquency.moved is None:
+        return set()
+    return set(result.delinquency.moved.to_list())
 
 
 def run_of(session: Session, day: dt.date) -> DailyRun | None:

@@ -24,7 +24,7 @@ the trees only need the order). `bucket` and `product` are categorical; the rest
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -134,6 +134,25 @@ class History:
     @classmethod
     def empty(cls) -> History:
         return cls(**{name: pl.DataFrame(schema=schema) for name, schema in SCHEMAS.items()})
+
+    def of_accounts(self, account_ids: Collection[int]) -> History:
+        """The rows of those accounts alone: the frames keyed by account by its id, the
+        allocations by their bills', the customers' replies by the accounts' customers. No
+        feature of an account reads anything else (`compute`)."""
+        ids = pl.Series(sorted(account_ids), dtype=pl.Int64).implode()
+        accounts = self.accounts.filter(pl.col("account_id").is_in(ids))
+        bills = self.bills.filter(pl.col("account_id").is_in(ids))
+        keys = {
+            "account_id": ids,
+            "customer_id": accounts["customer_id"].unique().implode(),
+            "bill_id": bills["bill_id"].implode(),
+        }
+        out = {"accounts": accounts, "bills": bills}
+        for name in SCHEMAS.keys() - out.keys():
+            frame: pl.DataFrame = getattr(self, name)
+            key = next(k for k in keys if k in frame.columns)
+            out[name] = frame.filter(pl.col(key).is_in(keys[key]))
+        return History(**out)
 
 
 def compute(history: History, dates: Sequence[dt.date], *, kind: str | None = None) -> pl.DataFrame:

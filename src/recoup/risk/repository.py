@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from recoup.kit import frames
@@ -184,14 +184,7 @@ def history(
         ),
         {**{k: v for k, v in f.SCHEMAS["payments"].items() if k != "reversed_date"}, "at": UTC_INSTANT},
     ))  # fmt: skip
-    reads.append((
-        only(
-            select(DelinquencyEvent.account_id, DelinquencyEvent.effective_date, DelinquencyEvent.to_bucket)
-            .where(DelinquencyEvent.effective_date <= until),
-            DelinquencyEvent.account_id,
-        ),
-        f.SCHEMAS["buckets"],
-    ))  # fmt: skip
+    reads.append((only(_buckets(until), DelinquencyEvent.account_id), f.SCHEMAS["buckets"]))
     start = dt.datetime.combine(month, dt.time(), tzinfo=dt.UTC)
     year = dt.datetime.combine(
         since - dt.timedelta(days=f.CONTACT_LOOKBACK + 1), dt.time(), tzinfo=dt.UTC
@@ -283,6 +276,19 @@ def history(
             "account_id", "kind", "start_date", "end_date", cancelled_date=_dated("at")
         ),
     )
+
+
+def _buckets(until: dt.date) -> Select[int, dt.date, str]:
+    """The bucket changes `risk.features` reads (`History.buckets`)."""
+    e = DelinquencyEvent
+    return select(e.account_id, e.effective_date, e.to_bucket).where(e.effective_date <= until)
+
+
+def buckets(session: Session, *, until: dt.date, account_ids: Collection[int]) -> pl.DataFrame:
+    """`History.buckets` of those accounts alone, as `history` reads it: what the daily
+    delinquency pass writes of what the features read (`service.score_day`'s `moved`)."""
+    stmt = _buckets(until).where(ids_in(DelinquencyEvent.account_id, account_ids))
+    return frames.read_frame(session, stmt, f.SCHEMAS["buckets"])
 
 
 # Partitioned by month on PostgreSQL (`kit.partitions`, the migration `3a8c5e1f9d72`): a score

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -354,19 +354,19 @@ class ReadAhead:
 
     def _score(
         self, bind: Engine, owing: str, loaded: Future[dict[str, tabular.Model]]
-    ) -> dict[str, Scored]:
+    ) -> tuple[features.History, dict[str, Scored]]:
         with Session(bind) as early:
             early.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             try:
                 history = repo.history(early, since=self.day, until=self.day, owing=owing)
             finally:
                 early.rollback()
-        return _scored(features.compute(history, [self.day]), loaded.result())
+        return history, _scored(features.compute(history, [self.day]), loaded.result())
 
-    def scored(self) -> dict[str, Scored] | None:
-        """The early scores of each kind (waits for them); None when they failed (no connection
-        free in the pool, say): the caller scores on its own connection instead, and the
-        failure is logged."""
+    def scored(self) -> tuple[features.History, dict[str, Scored]] | None:
+        """The early read and the scores of each kind (waits for them); None when they failed
+        (no connection free in the pool, say): the caller scores on its own connection instead,
+        and the failure is logged."""
         try:
             return self._future.result()
         except Exception as exc:  # any failure ahead: the caller reads and scores again
@@ -406,14 +406,15 @@ def _scored(computed: pl.DataFrame, models: dict[str, tabular.Model]) -> dict[st
     return out
 
 
-def _replaced(early: Scored, fresh: Scored, changed: Collection[int]) -> Scored:
+def _replaced(early: Scored, fresh: Iterable[Scored], changed: Collection[int]) -> Scored:
     """`early` with the rows of the `changed` accounts replaced by `fresh` (theirs alone)."""
     kept = ~early.population["account_id"].is_in(
         pl.Series(sorted(changed), dtype=pl.Int64).implode()
     )
+    fresh = list(fresh)
     return Scored(
-        pl.concat([early.population.filter(kept), fresh.population]),
-        np.concatenate([early.scores[kept.to_numpy()], fresh.scores]),
+        pl.concat([early.population.filter(kept), *(f.population for f in fresh)]),
+        np.concatenate([early.scores[kept.to_numpy()], *(f.scores for f in fresh)]),
     )
 
 
@@ -425,6 +426,7 @@ def score_day(
     engine: str = "local",
     early: ReadAhead | None = None,
     changed: Collection[int] = (),
+    moved: Collection[int] = (),
 ) -> ScoreDay:
     """Score every open account owing with each kind's active model (nothing when none is): the
     features as of `day` and the calibrated score, written to `account_scores`; the PSI of every
@@ -443,7 +445,10 @@ def score_day(
     `early`: the day's scores begun before (`read_ahead`, local), used when they are of the
     models active now, with `changed` (every account the caller's transaction wrote for since it
     began) read, computed and scored again here: the same scores as a read here of every account
-    (`ReadAhead`)."""
+    (`ReadAhead`). `moved`: accounts whose bucket changes alone the transaction wrote (the daily
+    delinquency pass's); their bucket changes are read again and the rest taken from the early
+    read (one statement instead of the eleven of a whole read; those in `changed` too are read
+    whole)."""
     out = ScoreDay(day)
     active = repo.RiskModelRepository(session).active()
     if not active:
@@ -456,14 +461,9 @@ def score_day(
         and early.models == {k: r.id for k, r in rows.items()}
     ):
         with _timed(out, "waiting for the scores begun ahead"):
-            scored = early.scored()
-        if scored is not None and changed:
-            with _timed(out, "the accounts the run changed"):
-                fresh = repo.history(session, since=day, until=day, account_ids=changed)
-                again = _scored(
-                    features.compute(fresh, [day]), {k: engine_model(r) for k, r in rows.items()}
-                )
-                scored = {k: _replaced(scored[k], again[k], changed) for k in scored}
+            ahead = early.scored()
+        if ahead is not None:
+            scored = _rescored(session, out, day, rows, ahead, changed, moved)
     if scored is None:
         scored = _score_here(session, out, day, rows, engine)
     for kind, row in rows.items():
@@ -474,6 +474,38 @@ def score_day(
         with _timed(out, f"{kind} drift"):
             _drift(session, out, kind, row, engine_model(row), population, scores)
     return out
+
+
+def _rescored(
+    session: Session,
+    out: ScoreDay,
+    day: dt.date,
+    rows: dict[str, RiskModel],
+    ahead: tuple[features.History, dict[str, Scored]],
+    changed: Collection[int],
+    moved: Collection[int],
+) -> dict[str, Scored]:
+    """The early scores with the rows of the accounts the run wrote for computed again: those
+    of `changed` from a whole read on the caller's connection, those only `moved` from the
+    early read with their bucket changes read again."""
+    history, scored = ahead
+    changed, moved = set(changed), set(moved) - set(changed)
+    if not changed and not moved:
+        return scored
+    models = {k: engine_model(r) for k, r in rows.items()}
+    again: list[dict[str, Scored]] = []
+    if changed:
+        with _timed(out, "the accounts the run changed"):
+            fresh = repo.history(session, since=day, until=day, account_ids=changed)
+            again.append(_scored(features.compute(fresh, [day]), models))
+    if moved:
+        with _timed(out, "the accounts whose bucket moved"):
+            spliced = replace(
+                history.of_accounts(moved),
+                buckets=repo.buckets(session, until=day, account_ids=moved),
+            )
+            again.append(_scored(features.compute(spliced, [day]), models))
+    return {k: _replaced(scored[k], [a[k] for a in again], changed | moved) for k in scored}
 
 
 def _score_here(
