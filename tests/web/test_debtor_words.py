@@ -1,22 +1,38 @@
 """What the debtor reads speaks the debtor's money, creditor and country: amount labels carry the
-currency's symbol as the amounts beside them do, never an ISO code."""
+currency's symbol as the amounts beside them do, never an ISO code; a rule of our own is the
+creditor's, never the vendor's product ("Recoup")."""
 
 from __future__ import annotations
 
 import re
 from importlib import resources
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from recoup.config import Settings
+from recoup.compliance import load_guard
+from recoup.config import DEMO_CREDITOR, Settings
+from recoup.contact.templates import LANGUAGES
 from recoup.delinquency import service as delinquency_service
+from recoup.education.rights import sections
 from recoup.kit.clock import SettableClock
+from recoup.kit.errors import ConfigurationError
 from recoup.models import Account
 from tests.arrangements.test_flows import DAY0, activate, on
+from tests.channels.test_config import production
 from tests.factories import add_bill, create_account, create_customer
-from tests.web.test_portal import link
+from tests.web.test_portal import late, link
+
+CREDITOR = "乐还钱包"
+VENDOR = ("Recoup", "本平台")  # the product's name, and the anonymous "this platform" it hid behind
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """A deployment that names its creditor (the default names the vendor's demo wallet)."""
+    return settings.model_copy(update={"creditor_name": CREDITOR})
 
 
 def late_in(
@@ -119,3 +135,54 @@ class TestAmountLabelsShowTheSymbol:
         ]
         assert fills, "no template fills {currency}: this test no longer guards anything"
         assert all(value.startswith("symbol(") for _, value in fills), fills
+
+
+class TestTheCreditorNotTheVendor:
+    def test_no_rule_the_rights_page_shows_names_the_vendor(self) -> None:
+        """Every shipped jurisdiction, language and collector role: the packs' words a debtor
+        reads (title and citation) never name the product. Before, the CN evening rule read
+        "Recoup's evening limit for China is 21:00" and GB's "Recoup reads reasonable as"."""
+        guard = load_guard()
+        places = {j.replace("-*", "") for p in guard.packs for j in p.jurisdictions} - {"*"}
+        assert {"CN", "GB", "US"} <= places
+        for place in sorted(places):
+            for language in LANGUAGES:
+                for collectors in (("creditor",), ("third_party",)):
+                    for section in sections(guard, place, language, collectors):
+                        for right in section.rights:
+                            words = f"{right.text} {right.citation or ''}"
+                            assert not any(v in words for v in VENDOR), (place, language, words)
+
+    @pytest.mark.parametrize(
+        ("language", "ours"),
+        [
+            ("zh-CN", f"{CREDITOR}自己的规定（严于或补充当地法律）"),
+            ("zh-TW", f"{CREDITOR}自己的規定（嚴於或補充當地法律）"),
+            ("en", f"{CREDITOR}&#39;s own rule, beyond what the local law asks"),
+        ],
+    )
+    def test_a_rule_of_our_own_is_the_creditors(
+        self,
+        session: Session,
+        clock: SettableClock,
+        anonymous: TestClient,
+        settings: Settings,
+        language: str,
+        ours: str,
+    ) -> None:
+        """The rights page names the configured creditor beside a house rule (China's 21:00),
+        and nowhere the vendor."""
+        path = link(settings, late(session, clock, "王芳", 50_000), clock)
+        page = anonymous.get(f"{path}/learn/your-rights", params={"lang": language})
+        assert page.status_code == 200
+        article = page.text.split('<article class="article">')[1]
+        evening = re.search(r'<li data-rule="cn\.hours\.house">(.*?)</li>', article)
+        assert evening is not None
+        assert ours in evening.group(1)
+        assert not any(v in article for v in VENDOR), language
+
+    def test_production_refuses_to_name_the_demos_creditor(self, tmp_path: Path) -> None:
+        """Unset, every page and message would name "Recoup Wallet", the vendor's demo."""
+        assert production(tmp_path).creditor_name == "乐还钱包"
+        with pytest.raises(ConfigurationError, match="RECOUP_CREDITOR_NAME"):
+            production(tmp_path, creditor_name=DEMO_CREDITOR)
