@@ -4,28 +4,42 @@ creditor's, never the vendor's product ("Recoup")."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from importlib import resources
 from pathlib import Path
 
 import pytest
+from babel.dates import format_date
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from recoup.compliance import load_guard
+from recoup.cases import flows as case_flows
+from recoup.compliance import Guard, load_guard
+from recoup.compliance.packs import HousePolicy, parse_pack, shipped_packs
 from recoup.config import DEMO_CREDITOR, Settings
-from recoup.contact.templates import LANGUAGES
+from recoup.contact.templates import LANGUAGES as LOCALES
 from recoup.delinquency import service as delinquency_service
 from recoup.education.rights import sections
 from recoup.kit.clock import SettableClock
 from recoup.kit.errors import ConfigurationError
+from recoup.ledger import schemas as ledger_schemas
+from recoup.ledger import service as ledger_service
 from recoup.models import Account
+from recoup.models.account import Collector
+from recoup.web.text import TEXT
 from tests.arrangements.test_flows import DAY0, activate, on
 from tests.channels.test_config import production
 from tests.factories import add_bill, create_account, create_customer
 from tests.web.test_portal import late, link
 
 CREDITOR = "乐还钱包"
+
+
+def t(language: str, key: str) -> str:
+    return TEXT[language][key]
+
+
 VENDOR = ("Recoup", "本平台")  # the product's name, and the anonymous "this platform" it hid behind
 
 
@@ -146,7 +160,7 @@ class TestTheCreditorNotTheVendor:
         places = {j.replace("-*", "") for p in guard.packs for j in p.jurisdictions} - {"*"}
         assert {"CN", "GB", "US"} <= places
         for place in sorted(places):
-            for language in LANGUAGES:
+            for language in LOCALES:
                 for collectors in (("creditor",), ("third_party",)):
                     for section in sections(guard, place, language, collectors):
                         for right in section.rights:
@@ -186,3 +200,114 @@ class TestTheCreditorNotTheVendor:
         assert production(tmp_path).creditor_name == "乐还钱包"
         with pytest.raises(ConfigurationError, match="RECOUP_CREDITOR_NAME"):
             production(tmp_path, creditor_name=DEMO_CREDITOR)
+
+
+def agency_deadlines() -> Guard:
+    """The shipped packs and one binding only a third party in China, answering a complaint in
+    5 days (China's own pack: 15). No shipped pack sets a different deadline per role, so the
+    test brings one."""
+    agency = parse_pack(
+        {
+            "pack": "TEST-AGENCY",
+            "version": "1",
+            "name": "an agency's shorter complaint deadline",
+            "country": "CN",
+            "jurisdictions": ["CN"],
+            "collectors": ["third_party", "debt_buyer"],
+            "rules": [],
+            "deadlines": [
+                {
+                    "id": "test.deadline.complaint",
+                    "case": "complaint",
+                    "days": 5,
+                    "title": "An agency answers a complaint within 5 days",
+                    "citation": "test",
+                    "confidence": "M",
+                }
+            ],
+        },
+        source="test",
+    )
+    return Guard((*shipped_packs(), agency), HousePolicy())
+
+
+class TestMyRequestsFollowTheCollector:
+    def test_the_answer_date_is_the_collectors_as_staff_see_it(
+        self,
+        session: Session,
+        clock: SettableClock,
+        anonymous: TestClient,
+        settings: Settings,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """An account an agency collects: the debtor is promised the third party's deadline,
+        the date the cases inbox gives staff, for a case on that account and for one on all
+        accounts. Catches `collector="creditor"` back in `web.heard.my_requests` (the page said
+        15 days while staff worked to 5)."""
+        guard = agency_deadlines()
+        monkeypatch.setattr("recoup.web.heard.load_guard", lambda: guard)
+        on(clock, DAY0)
+        customer = create_customer(session, clock, name="王芳")
+        held = ledger_service.create_account(
+            session,
+            ledger_schemas.AccountCreate(
+                external_ref="agency-held",
+                customer_ref=customer.external_ref,
+                product="bnpl",
+                currency="CNY",
+                opened_date=DAY0.replace(day=1),
+                collector=Collector.agency,
+            ),
+            clock=clock,
+        )
+        add_bill(session, clock, held, DAY0.replace(day=10), 28_000)
+        cases = [
+            case_flows.open_case(
+                session,
+                customer.id,
+                kind="complaint",
+                reason="too_many_contacts",
+                text=None,
+                account_ref=ref,
+                opened_by="debtor",
+                channel="portal",
+                clock=clock,
+            )
+            for ref in (held.external_ref, None)
+        ]
+        session.commit()
+        staff = case_flows.due_dates(session, cases, guard=guard, clock=clock)
+        assert {d.date for d in staff.values()} == {DAY0 + dt.timedelta(days=5)}
+        path = link(settings, held, clock)
+        for language, fmt in (("zh-CN", "long"), ("en", "medium")):
+            page = anonymous.get(f"{path}/requests", params={"lang": language})
+            assert page.status_code == 200
+            promised = t(language, "case_due").format(
+                date=format_date(DAY0 + dt.timedelta(days=5), fmt, locale=LOCALES[language])
+            )
+            creditors = t(language, "case_due").format(
+                date=format_date(DAY0 + dt.timedelta(days=15), fmt, locale=LOCALES[language])
+            )
+            assert page.text.count(promised) == 2, language
+            assert creditors not in page.text
+
+    def test_a_creditors_account_keeps_the_creditors_deadline(
+        self, session: Session, clock: SettableClock, anonymous: TestClient, settings: Settings
+    ) -> None:
+        guard = agency_deadlines()
+        account = late(session, clock, "王芳", 50_000)
+        case = case_flows.open_case(
+            session,
+            account.customer_id,
+            kind="complaint",
+            reason="too_many_contacts",
+            text=None,
+            account_ref=None,
+            opened_by="debtor",
+            channel="portal",
+            clock=clock,
+        )
+        session.commit()
+        due = case_flows.due_dates(session, [case], guard=guard, clock=clock)[case.id]
+        assert due.days == 15
+        assert due.rule == "cn.deadline.complaint"
