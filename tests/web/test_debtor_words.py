@@ -20,9 +20,11 @@ from recoup.compliance.packs import HousePolicy, parse_pack, shipped_packs
 from recoup.config import DEMO_CREDITOR, Settings
 from recoup.contact.templates import LANGUAGES as LOCALES
 from recoup.delinquency import service as delinquency_service
+from recoup.education import service as education_service
+from recoup.education.body import blocks, for_country
 from recoup.education.rights import sections
 from recoup.kit.clock import SettableClock
-from recoup.kit.errors import ConfigurationError
+from recoup.kit.errors import ConfigurationError, ValidationFailed
 from recoup.ledger import schemas as ledger_schemas
 from recoup.ledger import service as ledger_service
 from recoup.models import Account
@@ -311,3 +313,120 @@ class TestMyRequestsFollowTheCollector:
         due = case_flows.due_dates(session, [case], guard=guard, clock=clock)[case.id]
         assert due.days == 15
         assert due.rule == "cn.deadline.complaint"
+
+
+# What only one country's reader may read: its law, its authorities, its emergency numbers.
+COUNTRY_MARKS = {
+    "CN": ("中国", "中國", "China", "征信业管理条例", "徵信業管理條例", "96110", "110"),
+    "US": ("美国", "美國", "United States", "1681", "seven years"),
+    "TW": ("台灣", "165"),
+}
+
+
+class TestArticlesSpeakTheReadersCountry:
+    def test_no_shipped_article_tells_a_reader_another_countrys_facts(self) -> None:
+        """Every shipped article and language, for readers in China, the US, Taiwan, the UK and
+        the Philippines: no other country's law, authority or number. Before, the credit-record
+        article told every Chinese reader China's five years and every English reader the US's
+        seven; the fraud article gave China's 110 and 96110 to readers anywhere."""
+        for article in education_service.shipped():
+            for language, words in article["languages"].items():
+                read = blocks(words["body"])
+                for country in ("CN", "US", "TW", "GB", "PH"):
+                    text = " ".join(line for b in for_country(read, country) for line in b.lines)
+                    for other, marks in COUNTRY_MARKS.items():
+                        if other != country:
+                            found = [m for m in marks if m in text]
+                            assert not found, (article["slug"], language, country, found)
+
+    @pytest.mark.parametrize(
+        ("jurisdiction", "language", "own", "neutral"),
+        [
+            ("CN", "zh-CN", "《征信业管理条例》第十六条", "不良记录只保留您所在地法律规定的年限"),
+            ("US", "zh-CN", "在美国，逾期记录在信用报告中最多保留7年", "您所在地法律规定的年限"),
+            ("GB", "zh-CN", None, "不良记录只保留您所在地法律规定的年限"),
+            (
+                "CN",
+                "en",
+                "In mainland China, negative credit information is kept for five years",
+                "the law where you live",
+            ),
+            ("US", "en", "up to seven years (Fair Credit Reporting Act", "the law where you live"),
+            ("GB", "en", None, "A late mark stays only as long as the law where you live allows"),
+            ("CN", "zh-TW", "《徵信業管理條例》第十六條", "您所在地法律規定的年限"),
+            ("PH", "zh-TW", None, "不良紀錄只保留您所在地法律規定的年限"),
+        ],
+    )
+    def test_the_credit_record_article_gives_the_readers_own_countrys_period(
+        self,
+        session: Session,
+        clock: SettableClock,
+        anonymous: TestClient,
+        settings: Settings,
+        jurisdiction: str,
+        language: str,
+        own: str | None,
+        neutral: str,
+    ) -> None:
+        """Catches the country filter dropped from `education.service.read` (every block shown
+        to every reader)."""
+        customer = create_customer(session, clock, jurisdiction=jurisdiction, name="王芳")
+        account = create_account(session, clock, customer=customer)
+        session.commit()
+        path = link(settings, account, clock)
+        page = anonymous.get(f"{path}/learn/credit-record", params={"lang": language})
+        assert page.status_code == 200
+        article = page.text.split('<article class="article">')[1]
+        assert neutral in article
+        if own is not None:
+            assert own in article
+        for other, marks in COUNTRY_MARKS.items():
+            if other != jurisdiction.split("-")[0]:
+                assert not [m for m in marks if m in article], (other, language)
+
+
+class TestTheCountryMarker:
+    def test_a_block_marked_for_countries_is_read_only_there(self) -> None:
+        body = "For all.\n\n[[only CN]]\n## 中国\n在中国。\n\n[[only US GB]]\n- one\n- two\n\nAll again."
+        parts = blocks(body)
+        assert [(b.kind, b.countries) for b in parts] == [
+            ("paragraph", ()),
+            ("heading", ("CN",)),
+            ("paragraph", ("CN",)),
+            ("list", ("US", "GB")),
+            ("paragraph", ()),
+        ]
+        assert [b.lines[0] for b in for_country(parts, "CN")] == [
+            "For all.",
+            "中国",
+            "在中国。",
+            "All again.",
+        ]
+        assert [b.lines[0] for b in for_country(parts, "gb")] == ["For all.", "one", "All again."]
+        assert [b.lines[0] for b in for_country(parts, "PH")] == ["For all.", "All again."]
+
+    @pytest.mark.parametrize(
+        ("body", "said"),
+        [
+            ("Text.\n\n[[only China]]\nIn China.", "line 3: '[[only China]]' is not a marker"),
+            ("Text.\n\n[[only XX]]\nNowhere.", "line 3: not a country code: XX"),
+            ("Text.\n[[only CN]]\nIn China.", "line 2: [[only ...]] starts a block"),
+            ("[[CN]]\nIn China.", "line 1: '[[CN]]' is not a marker"),
+        ],
+    )
+    def test_a_marker_written_wrong_is_refused_with_its_line(
+        self, session: Session, clock: SettableClock, body: str, said: str
+    ) -> None:
+        """Saved as written, the marker would be shown to every reader as text, and the
+        country's facts with it."""
+        with pytest.raises(ValidationFailed, match=re.escape(said)):
+            education_service.save(
+                session,
+                "marker-test",
+                language="en",
+                title="A title",
+                summary="A summary",
+                body=body,
+                author="lin",
+                clock=clock,
+            )
