@@ -51,7 +51,7 @@ def for_country(shown: tuple[Block, ...], country: str) -> tuple[Block, ...]:
 
 @lru_cache(maxsize=1)
 def _countries() -> frozenset[str]:
-    return frozenset(k for k in Locale("en").territories if re.fullmatch(r"[A-Z]{2}", k))
+    return frozenset(str(k) for k in Locale("en").territories if re.fullmatch(r"[A-Z]{2}", str(k)))
 
 
 def problems(body: str) -> list[str]:
