@@ -34,6 +34,7 @@ from tests.arrangements.test_flows import DAY0, activate, on
 from tests.channels.test_config import production
 from tests.factories import add_bill, create_account, create_customer
 from tests.web.test_portal import late, link
+from tests.web.test_selfservice import csrf, verify
 
 CREDITOR = "乐还钱包"
 
@@ -430,3 +431,66 @@ class TestTheCountryMarker:
                 author="lin",
                 clock=clock,
             )
+
+
+class TestConsentFollowsTheCollector:
+    def test_an_agency_held_debtor_is_offered_the_consent_the_agency_needs(
+        self,
+        session: Session,
+        clock: SettableClock,
+        anonymous: TestClient,
+        settings: Settings,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A pack asking consent for texts of a third party only (no shipped pack differs by
+        role today): the debtor whose account an agency holds is offered the box the guard will
+        ask for at send time; a creditor's debtor is not. Catches the role fixed as "creditor"
+        in `web.selfservice._consent_channels` (the page said no consent is needed)."""
+        agency = parse_pack(
+            {
+                "pack": "TEST-AGENCY-CONSENT",
+                "version": "1",
+                "name": "an agency's texts need consent",
+                "country": "CN",
+                "jurisdictions": ["CN"],
+                "collectors": ["third_party", "debt_buyer"],
+                "rules": [
+                    {
+                        "id": "test.agency_sms_consent",
+                        "kind": "consent",
+                        "channels": ["sms"],
+                        "accepts": ["electronic_consent"],
+                        "title": "An agency texts only with consent",
+                        "citation": "test",
+                        "confidence": "M",
+                    }
+                ],
+            },
+            source="test",
+        )
+        guard = Guard((*shipped_packs(), agency), HousePolicy())
+        monkeypatch.setattr("recoup.web.selfservice.load_guard", lambda: guard)
+        on(clock, DAY0)
+        offered = {}
+        for collector in (Collector.agency, Collector.creditor):
+            customer = create_customer(session, clock, name="王芳")
+            account = ledger_service.create_account(
+                session,
+                ledger_schemas.AccountCreate(
+                    external_ref=f"held-by-{collector}",
+                    customer_ref=customer.external_ref,
+                    product="bnpl",
+                    currency="CNY",
+                    opened_date=DAY0.replace(day=1),
+                    collector=collector,
+                ),
+                clock=clock,
+            )
+            session.commit()
+            path = link(settings, account, clock)
+            verify(anonymous, session, settings, path, csrf(anonymous.get(f"{path}/verify").text))
+            page = anonymous.get(f"{path}/preferences")
+            assert page.status_code == 200
+            offered[collector] = re.findall(r'name="consent" value="(\w+)"', page.text)
+            anonymous.cookies.clear()
+        assert offered == {Collector.agency: ["sms"], Collector.creditor: []}
