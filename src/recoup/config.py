@@ -23,6 +23,9 @@ class Environment(StrEnum):
     production = "production"
 
 
+DEMO_CREDITOR = "Recoup Wallet"  # development and the demo; production names its own
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RECOUP_", env_file=".env", extra="ignore")
 
@@ -144,7 +147,13 @@ class Settings(BaseSettings):
         default_factory=list,
         description="HMAC secrets signing Recoup's calls to the wallet's payment API (first signs)",
     )
-    creditor_name: str = Field("Recoup Wallet", description="the creditor named in every message")
+    creditor_name: str = Field(
+        DEMO_CREDITOR,
+        min_length=1,
+        max_length=100,
+        description="the creditor named in every message and portal page (the wallet or lender); "
+        "production refuses the default, which names the demo's wallet",
+    )
     support_phone: str = Field("400-000-0000", description="the number messages give for help")
     channels_file: Path | None = Field(
         None,
@@ -232,6 +241,9 @@ class Settings(BaseSettings):
                 missing.append("RECOUP_WALLET_WEBHOOK_SECRETS")
             if self.clock_start is not None:
                 raise ConfigurationError("production refuses RECOUP_CLOCK_START (tests only)")
+            if self.creditor_name == DEMO_CREDITOR:
+                # Debtors are told who their creditor is; the demo's name is the vendor's product.
+                missing.append("RECOUP_CREDITOR_NAME (the wallet or lender debtors owe)")
             if self.database_url.startswith("sqlite"):
                 missing.append("RECOUP_DATABASE_URL (PostgreSQL; SQLite is for development)")
             if missing:

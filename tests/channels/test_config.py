@@ -29,7 +29,7 @@ def production(tmp_path: Path, **extra: object) -> Settings:
         wallet_api_secrets=["s" * 40],
         wallet_webhook_secrets=["w" * 40],
         spool_dir=tmp_path / "spool",
-        **extra,  # type: ignore[arg-type]
+        **{"creditor_name": "乐还钱包", **extra},  # type: ignore[arg-type]
     )
 
 

@@ -58,7 +58,7 @@ def test_a_debtor_pays_part_of_a_bill_then_the_rest_on_a_phone(
     shot(page, "portal-zh-TW")
     page.get_by_role("link", name="简体中文").click()
 
-    page.get_by_label("还款金额（CNY）").fill("200")
+    page.get_by_label("还款金额（¥）").fill("200")
     page.get_by_role("button", name="立即还款").click()
     page.wait_for_url(f"{base}/sandbox/wallet/pay/*")
     assert "¥200.00" in page.content()
@@ -71,7 +71,7 @@ def test_a_debtor_pays_part_of_a_bill_then_the_rest_on_a_phone(
     shot(page, "portal-paid")
 
     # Then the rest, in full: the form offers what is still owed.
-    assert page.get_by_label("还款金额（CNY）").input_value() == "300.00"
+    assert page.get_by_label("还款金额（¥）").input_value() == "300.00"
     page.get_by_role("button", name="立即还款").click()
     page.wait_for_url(f"{base}/sandbox/wallet/pay/*")
     page.get_by_role("button", name="确认支付 / Approve").click()
@@ -112,7 +112,7 @@ def test_a_debtor_sets_up_a_plan_after_a_code(
     page.goto(base + path)
     page.get_by_role("link", name="分期还款").click()
     page.get_by_label("期数").select_option("2")
-    page.get_by_label("每月能还（CNY）").fill("300")
+    page.get_by_label("每月能还（¥）").fill("300")
     page.get_by_role("button", name="查看还款计划").click()
     assert page.content().count("¥250.00") == 2
     shot(page, "plan-preview")
@@ -141,7 +141,7 @@ def test_a_debtor_promises_sets_preferences_and_disputes_in_english(
     page.goto(base + path)
     page.get_by_role("link", name="English").click()
     page.get_by_role("link", name="Promise to pay by a date").click()
-    page.get_by_label("Amount (CNY)").fill("500")
+    page.get_by_label("Amount (CN¥)").fill("500")
     shot(page, "promise")
     page.get_by_role("button", name="Confirm").click()
     expect(page.locator("main")).to_contain_text("We have noted your promise")

@@ -371,24 +371,49 @@ def view(
     return _with_due(session, [case], guard=guard or load_guard(), clock=clock)[0]
 
 
+def due_dates(
+    session: Session, cases: Sequence[Case], *, guard: Guard, clock: Clock
+) -> dict[int, Due]:
+    """Each case's answer deadline, as the cases inbox shows it to staff and "my requests" to
+    the debtor: one computation, so the date the debtor is promised is the one staff work to."""
+    return {c.case.id: c.due for c in _with_due(session, cases, guard=guard, clock=clock)}
+
+
 def _with_due(
     session: Session, cases: Sequence[Case], *, guard: Guard, clock: Clock
 ) -> list[InboxCase]:
+    """The deadline follows who collects: the pack's for the collector role of the case's account
+    (a third party's where an agency holds it), and for a case naming no account (all of them)
+    the earliest over the roles of the customer's open accounts, so it holds for each."""
     customers = CustomerRepository(session)
-    accounts = AccountRepository(session).by_ids({c.account_id for c in cases if c.account_id})
+    repository = AccountRepository(session)
+    accounts = repository.by_ids({c.account_id for c in cases if c.account_id})
+    roles_of: dict[int, list[str]] = {}
     out = []
     for case in cases:
         customer = customers.get(case.customer_id)
         jurisdiction = customer.jurisdiction if customer is not None else "*"
         account = accounts.get(case.account_id) if case.account_id else None
-        collector = account.collector if account is not None else "creditor"
-        due = due_of(
-            case,
-            jurisdiction=jurisdiction,
-            collector=collector,
-            guard=guard,
-            today=None,
-            clock=clock,
+        if account is not None:
+            collectors = [account.collector]
+        else:
+            if case.customer_id not in roles_of:
+                held = repository.open_of_customer(case.customer_id)
+                roles_of[case.customer_id] = sorted({a.collector for a in held}) or ["creditor"]
+            collectors = roles_of[case.customer_id]
+        due = min(
+            (
+                due_of(
+                    case,
+                    jurisdiction=jurisdiction,
+                    collector=collector,
+                    guard=guard,
+                    today=None,
+                    clock=clock,
+                )
+                for collector in collectors
+            ),
+            key=lambda d: d.date,
         )
         out.append(InboxCase(case, jurisdiction, due))
     return out

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from recoup.audit import service as audit_service
 from recoup.compliance import Guard, load_guard
 from recoup.contact.templates import LANGUAGES
-from recoup.education.body import Block, blocks
+from recoup.education.body import Block, blocks, for_country, problems
 from recoup.education.repository import (
     ArticleReadRepository,
     ArticleRepository,
@@ -104,6 +104,9 @@ def save(
     title = _bounded(title, "title", MAX_TITLE)
     summary = _bounded(summary, "summary", MAX_SUMMARY)
     body = _bounded(body, "body", MAX_BODY)
+    wrong = problems(body)
+    if wrong:
+        raise ValidationFailed(f"the body's markers: {'; '.join(wrong)}")
     articles = ArticleRepository(session)
     article = articles.by_slug(slug) or articles.add(
         slug=slug, position=100 if position is None else position, at=clock.now()
@@ -224,13 +227,16 @@ def read(
 ) -> Reading:
     """The approved article in a language, counted as read (the article and the language, no
     reader). A slug with no approved version in the language is not found. The rights are those
-    of the packs binding `collectors` (the guard's roles of the reader's accounts)."""
+    of the packs binding `collectors` (the guard's roles of the reader's accounts); a block marked
+    for other countries than the reader's (`jurisdiction`) is left out."""
     language = _language(language)
     article = ArticleRepository(session).by_slug(slug) if SLUG.match(slug) else None
     version = ArticleVersionRepository(session).approved(article.id, language) if article else None
     if article is None or version is None:
         raise NotFound("no such article")
-    shown = blocks(version.body)
+    # A block marked for some countries is read only there (`[[only CN]]`): China's law to a
+    # reader in China, the article's neutral words to everyone else.
+    shown = for_country(blocks(version.body), jurisdiction.split("-")[0])
     rights: tuple[Section, ...] = ()
     if any(b.kind == "rights" for b in shown):
         rights = sections(guard or load_guard(), jurisdiction, language, collectors)

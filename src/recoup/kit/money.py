@@ -13,6 +13,7 @@ from babel import Locale
 from babel.numbers import (
     format_currency,
     get_currency_precision,
+    get_currency_symbol,
     get_decimal_symbol,
     get_group_symbol,
     list_currencies,
@@ -51,6 +52,13 @@ def format_money(amount_minor: int, currency: str, locale: str | Locale = "en") 
         if shape is not None:
             return _apply(shape, amount_minor)
     return _babel(amount_minor, currency, locale)
+
+
+def currency_symbol(currency: str, locale: str | Locale = "en") -> str:
+    """The symbol `format_money` puts before or after an amount in this locale: "¥" for CNY in
+    zh_CN (CN¥ in en_US, where ¥ alone could be the yen), "€", "$" for USD in en_US (US$ in
+    zh_CN): a label shows the currency as the amounts beside it do, never its ISO code."""
+    return str(get_currency_symbol(currency, locale=locale))
 
 
 def _babel(amount_minor: int, currency: str, locale: str | Locale) -> str:

@@ -123,18 +123,16 @@ def my_requests(
     cases = case_service.debtor_cases(
         session, visit.customer.id, with_answers=unlocked, clock=clock
     )
-    guard = load_guard()
+    # The date staff work to (the cases inbox's): the pack's for the role of whoever collects
+    # the case's account, a third party's where an agency holds it.
     due = {
-        c.case.id: case_flows.due_of(
-            c.case,
-            jurisdiction=visit.customer.jurisdiction,
-            collector="creditor",
-            guard=guard,
-            today=None,
+        case_id: d.date
+        for case_id, d in case_flows.due_dates(
+            session,
+            [c.case for c in cases if c.status in ("received", "being_looked_at")],
+            guard=load_guard(),
             clock=clock,
-        ).date
-        for c in cases
-        if c.status in ("received", "being_looked_at")
+        ).items()
     }
     zone = ZoneInfo(jurisdiction_zones(visit.customer.jurisdiction)[0])
     return render(

@@ -36,7 +36,7 @@ from recoup.http.idempotency import body_of
 from recoup.kit.errors import InvalidValue, NotAuthenticated, NotFound, RecoupError
 from recoup.kit.logging import get_logger
 from recoup.kit.masking import mask_name
-from recoup.kit.money import format_money, to_major, to_minor
+from recoup.kit.money import currency_symbol, format_money, to_major, to_minor
 from recoup.ledger.repository import AccountRepository
 from recoup.web.refusals import failure
 from recoup.web.text import LANGUAGE_NAMES, TEXT
@@ -79,6 +79,11 @@ def page(
     def money(amount_minor: int, currency: str) -> str:
         return format_money(amount_minor, currency, locale)
 
+    def symbol(currency: str) -> str:
+        """What fills a text's `{currency}` (还款金额（¥）, Amount to pay (€)): the symbol the
+        page's amounts carry in its locale, never the ISO code."""
+        return currency_symbol(currency, locale)
+
     def date(value: dt.date) -> str:
         return str(
             format_date(value, format="long" if language != "en" else "medium", locale=locale)
@@ -92,6 +97,7 @@ def page(
             languages=LANGUAGE_NAMES,
             t=TEXT[language],
             money=money,
+            symbol=symbol,
             date=date,
             phone=settings.support_phone,
             creditor=settings.creditor_name,

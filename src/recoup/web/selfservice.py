@@ -29,7 +29,7 @@ from recoup.arrangements.links import VERIFIED_LIFETIME, verified_token
 from recoup.cases import flows as case_flows
 from recoup.compliance import load_guard
 from recoup.compliance.packs import ConsentRule
-from recoup.compliance.vocabulary import jurisdiction_zones
+from recoup.compliance.vocabulary import COLLECTOR_ROLE, jurisdiction_zones
 from recoup.config import Settings
 from recoup.contact import flows as contact_flows
 from recoup.contact.templates import LANGUAGES
@@ -366,13 +366,25 @@ def check_code(
 
 
 # Electronic channels a debtor can consent to in the portal; offered where a rule pack of their
-# jurisdiction asks for consent on the channel (`kind: consent`, e.g. Reg F 1006.6(d)).
+# jurisdiction asks for consent on the channel (`kind: consent`, e.g. Reg F 1006.6(d)), for the
+# collector role of any of their open accounts: the guard asks an agency's consent by the third
+# party's packs, so the debtor must be able to give it here.
 CONSENT_CHANNELS = ("sms", "email", "push", "in_app")
 
 
-def _consent_channels(customer: Customer) -> tuple[str, ...]:
-    rules = load_guard().rules_for(customer.jurisdiction, "creditor")
-    asked = {c for r in rules if isinstance(r, ConsentRule) for c in r.channels}
+def _consent_channels(session: SessionDep, customer: Customer) -> tuple[str, ...]:
+    guard = load_guard()
+    roles = {
+        COLLECTOR_ROLE.get(a.collector, "creditor")
+        for a in AccountRepository(session).open_of_customer(customer.id)
+    } or {"creditor"}
+    asked = {
+        c
+        for role in sorted(roles)
+        for r in guard.rules_for(customer.jurisdiction, role)
+        if isinstance(r, ConsentRule) and role in r.collectors
+        for c in r.channels
+    }
     return tuple(c for c in CONSENT_CHANNELS if c in asked)
 
 
@@ -393,7 +405,7 @@ def _save_consents(
     wanted = set(form.get("consent", []))
     held = _consents_in_force(session, visit, clock.now())
     link_id = hashlib.sha256(visit.token.encode()).hexdigest()[:12]
-    for channel in _consent_channels(visit.customer):
+    for channel in _consent_channels(session, visit.customer):
         if channel in wanted and channel not in held:
             privacy_service.record_consent(
                 session,
@@ -414,7 +426,7 @@ def _save_consents(
 def _preferences_context(session: SessionDep, visit: Visit, now: dt.datetime) -> dict[str, Any]:
     held = contact_flows.preferences_of(session, visit.customer.id)
     return {
-        "consent_channels": _consent_channels(visit.customer),
+        "consent_channels": _consent_channels(session, visit.customer),
         "consents": _consents_in_force(session, visit, now),
         "channels": contact_flows.PREFERENCE_CHANNELS,
         "allowed": held.allowed,
