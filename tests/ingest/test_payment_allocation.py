@@ -182,7 +182,8 @@ def test_payments_files_allocate_as_the_exact_waterfall(
     first = tmp_path / "payments.csv"
     first.write_text(portfolio.payments(), encoding="utf-8")
     refused = importer.import_file(first)
-    assert refused.imported == 0 and problems(refused) == portfolio.first_errors
+    assert refused.imported == 0
+    assert problems(refused) == portfolio.first_errors
     assert session.scalars(select(Payment.id)).first() is None  # nothing half-imported
 
     result = importer.import_file(first, skip_invalid=True)
