@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from recoup.kit.errors import ValidationFailed
@@ -188,11 +189,14 @@ def allocate_frames(
     bills:    account_id, product_code, bill_id, due_date, fees, interest, principal
     payments: account_id, payment_id, value_date, received_at, amount
 
-    Each account's slots and payments are laid end to end on one axis of cumulative money; every
-    elementary interval between consecutive boundaries belongs to exactly one slot and one payment
-    (found with as-of joins), so the work is linear in slots plus payments.
-    Returns (lines: account_id, payment_id, bill_id, component, amount, value_date;
-             credits: account_id, credit).
+    Each account's slots (in the waterfall's order) and payments (in value order) are laid end to
+    end on one axis of cumulative money, and the accounts one after another on it, each over what
+    it allocates (the lesser of its dues and its payments). The starts of the slots and of the
+    payments cut the axis into pieces; each piece lies in exactly one slot and one payment (found
+    by binary search), and is one allocation line: a payment meets a slot at most once, as
+    `allocate` has it. The work is a few sorts, linear in slots plus payments.
+    Returns (lines: account_id, payment_id, bill_id, component, value_date, amount, ordered by
+             account, payment, bill and component; credits: account_id, credit).
     """
     rank_exprs = []
     for code, waterfall in waterfalls.items():
@@ -222,64 +226,73 @@ def allocate_frames(
             k4=pl.col("rank"),
         )
         .sort("account_id", "k1", "k2", "k3", "k4")
-        .with_columns(end=pl.col("amount").cum_sum().over("account_id"))
-        .with_columns(start=pl.col("end") - pl.col("amount"))
+        .select("account_id", "bill_id", "component", "amount")
     )
-    pays = (
-        payments.sort("account_id", "value_date", "received_at", "payment_id")
-        .with_columns(p_end=pl.col("amount").cum_sum().over("account_id"))
-        .with_columns(p_start=pl.col("p_end") - pl.col("amount"))
+    pays = payments.sort("account_id", "value_date", "received_at", "payment_id").select(
+        "account_id", "payment_id", "value_date", "amount"
     )
     due_total = slots.group_by("account_id").agg(due=pl.col("amount").sum())
     paid_total = pays.group_by("account_id").agg(paid=pl.col("amount").sum())
-    points = (
-        pl.concat(
-            [
-                slots.select("account_id", point=pl.col("start")),
-                slots.select("account_id", point=pl.col("end")),
-                pays.select("account_id", point=pl.col("p_start")),
-                pays.select("account_id", point=pl.col("p_end")),
-            ]
-        )
-        .unique()
-        .sort("account_id", "point")
-        .with_columns(next=pl.col("point").shift(-1).over("account_id"))
-        .join(due_total, on="account_id")
-        .join(paid_total, on="account_id")
-        .filter(pl.col("next").is_not_null() & (pl.col("point") < pl.min_horizontal("due", "paid")))
-        .sort("account_id", "point")
-    )
-    slot_keys = slots.select("account_id", "bill_id", "component", "start", "end").sort(
-        "account_id", "start"
-    )
-    pay_keys = pays.select("account_id", "payment_id", "value_date", "p_start", "p_end").sort(
-        "account_id", "p_start"
-    )
-    pieces = (
-        points.join_asof(
-            slot_keys,
-            left_on="point",
-            right_on="start",
-            by="account_id",
-            strategy="backward",
-            check_sortedness=False,
-        )
-        .join_asof(
-            pay_keys,
-            left_on="point",
-            right_on="p_start",
-            by="account_id",
-            strategy="backward",
-            check_sortedness=False,
-        )
-        .with_columns(amount=pl.col("next") - pl.col("point"))
-    )
-    lines = (
-        pieces.group_by("account_id", "payment_id", "bill_id", "component", "value_date")
-        .agg(pl.col("amount").sum())
-        .sort("account_id", "payment_id", "bill_id", "component")
-    )
     credits = paid_total.join(due_total, on="account_id", how="left").select(
         "account_id", credit=(pl.col("paid") - pl.col("due").fill_null(0)).clip(lower_bound=0)
     )
+    # Each account's stretch of the axis: `base` (where it begins) and `limit` (what it allocates).
+    spans = (
+        due_total.join(paid_total, on="account_id")
+        .select("account_id", limit=pl.min_horizontal("due", "paid"))
+        .sort("account_id")
+        .with_columns(base=pl.col("limit").cum_sum() - pl.col("limit"))
+    )
+    slot_start = _on_the_axis(slots, spans)
+    pay_start = _on_the_axis(pays, spans)
+    kept_slots = slots.filter(slot_start.is_not_null())
+    kept_pays = pays.filter(pay_start.is_not_null())
+    slot_at = slot_start.drop_nulls().to_numpy()
+    pay_at = pay_start.drop_nulls().to_numpy()
+    end = int(spans["limit"].sum()) if spans.height else 0
+    cuts = np.unique(np.concatenate([slot_at, pay_at, np.array([end], dtype=np.int64)]))
+    piece_start = cuts[:-1]
+    in_slot = np.searchsorted(slot_at, piece_start, side="right") - 1
+    in_pay = np.searchsorted(pay_at, piece_start, side="right") - 1
+    lines = (
+        pl.DataFrame(
+            {
+                "account_id": kept_slots["account_id"].gather(in_slot),
+                "payment_id": kept_pays["payment_id"].gather(in_pay),
+                "bill_id": kept_slots["bill_id"].gather(in_slot),
+                "component": kept_slots["component"].gather(in_slot),
+                "value_date": kept_pays["value_date"].gather(in_pay),
+                "amount": pl.Series(np.diff(cuts), dtype=pl.Int64),
+            }
+        )
+        if len(piece_start)
+        else pl.DataFrame(
+            schema={
+                "account_id": pl.Int64,
+                "payment_id": pl.Int64,
+                "bill_id": pl.Int64,
+                "component": pl.String,
+                "value_date": pl.Date,
+                "amount": pl.Int64,
+            }
+        )
+    ).sort("account_id", "payment_id", "bill_id", "component")
     return lines, credits
+
+
+def _on_the_axis(rows: pl.DataFrame, spans: pl.DataFrame) -> pl.Series:
+    """Where each row (`account_id`, `amount`, sorted by account and then in the order money
+    fills them) starts on the accounts' common axis; null for a row past what its account
+    allocates, or of an account that allocates nothing."""
+    amount = rows["amount"].to_numpy()
+    account = rows["account_id"].to_numpy()
+    before = np.cumsum(amount) - amount  # money ahead of the row, over every account
+    first = np.ones(len(account), dtype=bool)
+    first[1:] = account[1:] != account[:-1]
+    run = np.maximum.accumulate(np.where(first, np.arange(len(account)), 0))
+    local = before - before[run] if len(account) else before  # ahead of it in its own account
+    placed = rows.select("account_id").with_columns(local=pl.Series(local, dtype=pl.Int64))
+    placed = placed.join(spans, on="account_id", how="left", maintain_order="left")
+    return placed.select(
+        pl.when(pl.col("local") < pl.col("limit")).then(pl.col("base") + pl.col("local"))
+    ).to_series()

@@ -457,11 +457,10 @@ def bill_totals(session: Session, account_ids: list[int]) -> pl.DataFrame:
         Bill.due_date,
         Bill.principal_minor + Bill.interest_minor + Bill.fees_minor,
     )
-    return _by(
+    # Ids of any number go inline (`ids_in`); `_by`'s temporary table holds texts only.
+    return frames.read_frame(
         session,
-        stmt,
-        Bill.account_id,
-        account_ids,
+        stmt.where(ids_in(Bill.account_id, account_ids)),
         {
             "account_id": pl.Int64,
             "external_ref": pl.String,

@@ -9,6 +9,7 @@ import datetime as dt
 import polars as pl
 from sqlalchemy.orm import Session
 
+from recoup.kit.background import writes_behind
 from recoup.ledger.allocation import (
     BillDue,
     PaymentIn,
@@ -74,34 +75,47 @@ def reallocate(session: Session, account: Account) -> dt.date | None:
     return min((day for _, day in changed), default=None)
 
 
+# From this many allocation lines, `reallocate_many` writes them on a second thread while it works
+# out the caches (below it, the thread's start is not worth the overlap).
+LINES_BEHIND = 10_000
+
+
 def reallocate_many(session: Session, account_ids: list[int] | None) -> None:
     """`reallocate`, set-based, for many accounts (None: all): the bulk path of imports and loads.
-    Allocations, bill caches and account credits come out exactly as `reallocate` writes them."""
+    Allocations, bill caches and account credits come out exactly as `reallocate` writes them.
+
+    The allocations are written (COPY on PostgreSQL) on the session's connection by a second
+    thread while the bills' caches and the credits are worked out (`kit.background`), in the same
+    transaction; the caches are written after them."""
     store = LedgerFrames(session)
     bills = store.bills(account_ids)
     payments = store.live_payments(account_ids)
     waterfalls = {
         p.code: Waterfall.from_config(p.allocation) for p in ProductRepository(session).all()
     }
+    stale = store.accounts_with_allocations(account_ids)
+    cached_credits = store.credits(account_ids)
     lines, credits = allocate_frames(bills, payments, waterfalls)
-    # Write only what changed: a file of new bills with no payments rewrites nothing but the bills.
-    store.replace_allocations(store.accounts_with_allocations(account_ids), lines)
-    summaries = summarise_frames(
-        lines,
-        bills.select(
-            "bill_id", amount_due=pl.col("fees") + pl.col("interest") + pl.col("principal")
-        ),
-    ).join(bills.select("bill_id", "cached_paid", "cached_paid_off"), on="bill_id")
-    summaries = summaries.filter(
-        (pl.col("paid") != pl.col("cached_paid"))
-        | pl.col("paid_off_date").eq_missing(pl.col("cached_paid_off")).not_()
-    )
-    credits = (
-        store.credits(account_ids)
-        .join(credits, on="account_id", how="left")
-        .with_columns(credit=pl.col("credit").fill_null(0))
-        .filter(pl.col("credit") != pl.col("cached_credit"))
-    )
+    # From here to the block's end the session is the writer's: only frames are computed.
+    with writes_behind(background=lines.height >= LINES_BEHIND) as writer:
+        # Write only what changed: a file of new bills with no payments rewrites nothing but
+        # the bills.
+        writer.submit(store.replace_allocations, stale, lines)
+        summaries = summarise_frames(
+            lines,
+            bills.select(
+                "bill_id", amount_due=pl.col("fees") + pl.col("interest") + pl.col("principal")
+            ),
+        ).join(bills.select("bill_id", "cached_paid", "cached_paid_off"), on="bill_id")
+        summaries = summaries.filter(
+            (pl.col("paid") != pl.col("cached_paid"))
+            | pl.col("paid_off_date").eq_missing(pl.col("cached_paid_off")).not_()
+        )
+        credits = (
+            cached_credits.join(credits, on="account_id", how="left")
+            .with_columns(credit=pl.col("credit").fill_null(0))
+            .filter(pl.col("credit") != pl.col("cached_credit"))
+        )
     store.store_caches(summaries, credits)
     session.expire_all()
 
