@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from recoup.audit import contact_rules
 from recoup.audit import repository as repo
 from recoup.audit.contact_rules import Breach
-from recoup.compliance.packs import Guard, load_guard
+from recoup.compliance.house import deployment_guard
+from recoup.compliance.packs import Guard
+from recoup.config import get_settings
 
 LOOKBACK = dt.timedelta(days=40)  # the longest cap window (a calendar month) and zone slack
 
@@ -63,7 +65,7 @@ def audit_contacts(
         sent,
         repo.opt_outs(session),
         repo.rule_pauses(session),
-        guard or load_guard(),
+        guard or deployment_guard(get_settings().compliance_house_file),
         report_from=lo,
         report_to=hi,
     )
