@@ -129,3 +129,14 @@ class TestCommands:
         assert problem in " ".join(result.output.split()), result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
         assert str(path.name) in result.output
+
+
+def test_an_http_answer_does_not_show_the_servers_path() -> None:
+    """The portal and the API answer a bad house file with a 500 that names no server path
+    (the CLI and the log have the whole message)."""
+    error = HouseFileError("/etc/recoup/house.yaml: house policy: rules[0] (x): title is required")
+    assert error.status_code == 500
+    body = error.body()
+    assert body.error == "house_policy_invalid"
+    assert "/etc/recoup" not in body.message
+    assert "/etc/recoup/house.yaml" in error.message

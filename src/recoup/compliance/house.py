@@ -27,14 +27,25 @@ from typing import Any
 import yaml
 
 from recoup.compliance.packs import Guard, PackError, load_guard
-from recoup.kit.errors import ConfigurationError
+from recoup.kit.errors import ConfigurationError, ErrorBody
+from recoup.kit.logging import get_logger
+
+log = get_logger(__name__)
 
 
 class HouseFileError(ConfigurationError, PackError):
-    """The configured house policy cannot be used; the message names the file and the problem."""
+    """The configured house policy cannot be used; the message names the file and the problem
+    (for the CLI and the log). An HTTP answer says only that it is invalid: the server's paths
+    are not for the debtor's portal or an API client."""
 
     code = "house_policy_invalid"
     description = "The configured compliance house policy cannot be read or is invalid"
+
+    def body(self) -> ErrorBody:
+        return ErrorBody(
+            error=self.code,
+            message=f"{self.description}; the server's log names the file and the problem",
+        )
 
 
 def deployment_guard(house_file: str | os.PathLike[str] | None) -> Guard:
@@ -46,12 +57,16 @@ def deployment_guard(house_file: str | os.PathLike[str] | None) -> Guard:
         return _packs_alone()
     path = Path(house_file)
     try:
-        stat = path.stat()
-    except OSError as exc:
-        raise HouseFileError(
-            f"{path}: cannot read the house policy ({exc.strerror or exc})"
-        ) from exc
-    return _read(str(path), stat.st_mtime_ns, stat.st_size)
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise HouseFileError(
+                f"{path}: cannot read the house policy ({exc.strerror or exc})"
+            ) from exc
+        return _read(str(path), stat.st_mtime_ns, stat.st_size)
+    except HouseFileError as exc:
+        log.error("compliance.house_policy_invalid", problem=exc.message)
+        raise
 
 
 @lru_cache(maxsize=1)
