@@ -31,7 +31,7 @@ from recoup.cases.repository import CaseRepository
 from recoup.channels.config import load_channels
 from recoup.compliance import Guard, deployment_guard
 from recoup.compliance.vocabulary import jurisdiction_zones
-from recoup.config import Settings, get_settings
+from recoup.config import Settings
 from recoup.contact import dispatch
 from recoup.contact import flows as contact_flows
 from recoup.contact import service as contact_service
@@ -95,7 +95,7 @@ class Desk:
         channels = load_channels(settings.channels_file, spool_dir=settings.spool_dir)
         return cls(
             config=DispatchConfig.from_settings(settings, worker),
-            guard=deployment_guard(get_settings().compliance_house_file),
+            guard=deployment_guard(settings.compliance_house_file),
             channels=tuple(channels.factories),
             business_zone=settings.business_zone,
         )
