@@ -316,8 +316,9 @@ def _local_hours(
 
 
 def allowed_window(jurisdiction: str, channel: str = "sms") -> tuple[int, int]:
-    """The local hours the rule packs allow a first-party collector to contact a debtor of the
-    jurisdiction on a plain weekday: the intersection of the applicable hours rules' windows."""
+    """The local hours the rule packs, under the deployment's house policy, allow a first-party
+    collector to contact a debtor of the jurisdiction on a plain weekday: the intersection of the
+    applicable hours rules' windows."""
     start, end = 0, 24 * 60
     for rule in deployment_guard(get_settings().compliance_house_file).rules_for(
         jurisdiction, "creditor"
