@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from recoup.api.app import create_app
 from recoup.audit import service as audit_service
 from recoup.bootstrap import init_database
-from recoup.config import Settings
+from recoup.config import Settings, get_settings
 from recoup.identity import service as identity_service
 from recoup.identity.permissions import API_KEY_SCOPES
 from recoup.keys import service as keys_service
@@ -60,6 +60,16 @@ def _audit_signer() -> None:
     """Every test starts with the tests' signer: a command that bootstraps (recoup report, the
     CLI's tests) installs the key file's, which the ledger tests would otherwise verify against."""
     audit_service.install_signer(AUDIT_SIGNER)
+
+
+@pytest.fixture(autouse=True)
+def _settings_read_afresh() -> Iterator[None]:
+    """`get_settings()` keeps the process's settings (what the guard's callers read the house
+    policy's path from): a test that sets a `RECOUP_` variable has them read again, and the next
+    test does not inherit them."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 def database_url(tmp_root: Path) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from recoup.compliance import Decision, check, load_guard
+from recoup.config import get_settings
 
 GUARD = load_guard()
 PHONES = {
@@ -90,3 +92,24 @@ def codes(d: Decision) -> set[str]:
 
 def utc(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+
+
+def configure_house(monkeypatch: Any, path: Path, text: str) -> Path:
+    """Write `text` as the deployment's house policy at `path` and configure it the way a
+    deployment does (`RECOUP_COMPLIANCE_HOUSE_FILE`), the settings read afresh."""
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("RECOUP_COMPLIANCE_HOUSE_FILE", str(path))
+    get_settings.cache_clear()
+    return path
+
+
+# Sundays off (every day but Sunday, at any hour): a house rule the packs do not have.
+NO_SUNDAYS = """\
+rules:
+  - id: acme.no_sundays
+    kind: hours
+    title: No contact on Sundays
+    title_zh: 周日不联系
+    window: {from: "00:00", to: "24:00"}
+    days: [mon, tue, wed, thu, fri, sat]
+"""

@@ -248,7 +248,7 @@ class TestMyRequestsFollowTheCollector:
         accounts. Catches `collector="creditor"` back in `web.heard.my_requests` (the page said
         15 days while staff worked to 5)."""
         guard = agency_deadlines()
-        monkeypatch.setattr("recoup.web.heard.load_guard", lambda: guard)
+        monkeypatch.setattr("recoup.web.heard.deployment_guard", lambda _house_file: guard)
         on(clock, DAY0)
         customer = create_customer(session, clock, name="王芳")
         held = ledger_service.create_account(
@@ -469,7 +469,7 @@ class TestConsentFollowsTheCollector:
             source="test",
         )
         guard = Guard((*shipped_packs(), agency), HousePolicy())
-        monkeypatch.setattr("recoup.web.selfservice.load_guard", lambda: guard)
+        monkeypatch.setattr("recoup.web.selfservice.deployment_guard", lambda _house_file: guard)
         on(clock, DAY0)
         offered = {}
         for collector in (Collector.agency, Collector.creditor):

@@ -31,9 +31,10 @@ from sqlalchemy.orm import Session
 
 from recoup.analytics import repository as repo
 from recoup.analytics import schemas, stats
-from recoup.compliance import load_guard
+from recoup.compliance import deployment_guard
 from recoup.compliance.packs import HoursRule
 from recoup.compliance.vocabulary import jurisdiction_zones
+from recoup.config import get_settings
 from recoup.kit.clock import Clock
 from recoup.kit.errors import ValidationFailed
 from recoup.models.contact import QUEUE_ENTRY
@@ -315,10 +316,13 @@ def _local_hours(
 
 
 def allowed_window(jurisdiction: str, channel: str = "sms") -> tuple[int, int]:
-    """The local hours the rule packs allow a first-party collector to contact a debtor of the
-    jurisdiction on a plain weekday: the intersection of the applicable hours rules' windows."""
+    """The local hours the rule packs, under the deployment's house policy, allow a first-party
+    collector to contact a debtor of the jurisdiction on a plain weekday: the intersection of the
+    applicable hours rules' windows."""
     start, end = 0, 24 * 60
-    for rule in load_guard().rules_for(jurisdiction, "creditor"):
+    for rule in deployment_guard(get_settings().compliance_house_file).rules_for(
+        jurisdiction, "creditor"
+    ):
         if isinstance(rule, HoursRule) and channel in rule.channels and "debtor" in rule.parties:
             start, end = max(start, rule.window.start), min(end, rule.window.end)
     return start, max(start, end)

@@ -2,6 +2,11 @@
 guard. The reads are set-based (one query per kind of record, whatever the number of contacts);
 the checks are `contact_rules`, a pure engine over the frames these reads return.
 
+The rules checked are the deployment's: the shipped packs under its house policy
+(`RECOUP_COMPLIANCE_HOUSE_FILE`, through `compliance.house.deployment_guard`, which loads rules and
+decides nothing), since a house rule broken is a breach of the policy the deployment promised. The
+audit reads those rules as data; it never asks the guard to decide.
+
 What counts as sent: a contact whose row says `sent` or `delivered`, or whose events say it was
 (a message that bounced after it was accepted did leave), timed by its `sent_at` (else the first
 such event). Contacts still `sending` are not counted: the record cannot say whether they left.
@@ -19,7 +24,9 @@ from sqlalchemy.orm import Session
 from recoup.audit import contact_rules
 from recoup.audit import repository as repo
 from recoup.audit.contact_rules import Breach
-from recoup.compliance.packs import Guard, load_guard
+from recoup.compliance.house import deployment_guard
+from recoup.compliance.packs import Guard
+from recoup.config import get_settings
 
 LOOKBACK = dt.timedelta(days=40)  # the longest cap window (a calendar month) and zone slack
 
@@ -63,7 +70,7 @@ def audit_contacts(
         sent,
         repo.opt_outs(session),
         repo.rule_pauses(session),
-        guard or load_guard(),
+        guard or deployment_guard(get_settings().compliance_house_file),
         report_from=lo,
         report_to=hi,
     )

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from recoup.agents import service as agents_service
 from recoup.audit import service as audit_service
 from recoup.cases.repository import CaseRepository
-from recoup.compliance import Guard, load_guard
+from recoup.compliance import Guard, deployment_guard
 from recoup.compliance.vocabulary import COLLECTOR_ROLE, jurisdiction_zones
+from recoup.config import get_settings
 from recoup.contact import service as contact_service
 from recoup.delinquency import service as delinquency_service
 from recoup.delinquency.repository import DelinquencyRepository
@@ -338,7 +339,12 @@ def inbox(
     if status is not None and status not in tuple(CaseStatus):
         raise ValidationFailed(f"status must be one of {', '.join(CaseStatus)}")
     rows = CaseRepository(session).inbox(kind=kind, status=status, limit=limit)
-    out = _with_due(session, rows, guard=guard or load_guard(), clock=clock)
+    out = _with_due(
+        session,
+        rows,
+        guard=guard or deployment_guard(get_settings().compliance_house_file),
+        clock=clock,
+    )
     for customer_id in sorted({c.customer_id for c in rows if c.text}):
         audit_service.log_access(
             session,
@@ -368,7 +374,12 @@ def view(
         reason=f"case {case.id}",
         clock=clock,
     )
-    return _with_due(session, [case], guard=guard or load_guard(), clock=clock)[0]
+    return _with_due(
+        session,
+        [case],
+        guard=guard or deployment_guard(get_settings().compliance_house_file),
+        clock=clock,
+    )[0]
 
 
 def due_dates(

@@ -14,7 +14,16 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from recoup.cli.common import console, fail
-from recoup.compliance import Guard, PackError, ScenarioError, calendars, check, load_guard
+from recoup.compliance import (
+    Guard,
+    HouseFileError,
+    PackError,
+    ScenarioError,
+    calendars,
+    check,
+    deployment_guard,
+    load_guard,
+)
 from recoup.compliance.explain import explain, rules_markdown
 from recoup.config import Settings
 
@@ -24,21 +33,25 @@ compliance_app = typer.Typer(
 
 
 def guard_from(house: Path | None) -> Guard:
-    """The shipped packs under the deployment's house policy (RECOUP_COMPLIANCE_HOUSE_FILE or --house)."""
-    try:
-        path = house or Settings().compliance_house_file
-    except ValidationError as exc:
-        raise fail(f"settings: {exc.errors()[0]['msg']}") from exc
-    data: Any = {}
-    if path is not None:
+    """The shipped packs under the house policy `--house`, else the deployment's
+    (RECOUP_COMPLIANCE_HOUSE_FILE, read as the daily run, the worker and the portal read it)."""
+    if house is None:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise fail(f"{path}: cannot read the house policy ({exc})") from exc
+            configured = Settings().compliance_house_file
+        except ValidationError as exc:
+            raise fail(f"settings: {exc.errors()[0]['msg']}") from exc
+        try:
+            return deployment_guard(configured)
+        except HouseFileError as exc:
+            raise fail(exc.message) from exc
+    try:
+        data: Any = yaml.safe_load(house.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise fail(f"{house}: cannot read the house policy ({exc})") from exc
     try:
         return load_guard(data)
     except PackError as exc:
-        raise fail(f"{path}: {exc}") from exc
+        raise fail(f"{house}: {exc}") from exc
 
 
 @compliance_app.command("check")

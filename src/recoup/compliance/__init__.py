@@ -8,6 +8,7 @@ entry points, `decide` for one planned contact (send time, events, `recoup compl
 from recoup.compliance.codes import Code
 from recoup.compliance.facts import Decision, Facts, Reason, Tally
 from recoup.compliance.guard import check_content, decide, plan
+from recoup.compliance.house import HouseFileError, deployment_guard
 from recoup.compliance.packs import Guard, PackError, load_guard
 from recoup.compliance.scenario import ScenarioError, check
 
@@ -16,6 +17,7 @@ __all__ = [
     "Decision",
     "Facts",
     "Guard",
+    "HouseFileError",
     "PackError",
     "Reason",
     "ScenarioError",
@@ -23,6 +25,7 @@ __all__ = [
     "check",
     "check_content",
     "decide",
+    "deployment_guard",
     "load_guard",
     "plan",
 ]

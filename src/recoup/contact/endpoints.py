@@ -18,8 +18,8 @@ from recoup.channels.config import Channels, load_channels
 from recoup.channels.sms import verify_twilio_signature
 from recoup.channels.voice import ClickToCallAdapter
 from recoup.channels.whatsapp import Status, statuses, verify_signature
-from recoup.compliance import load_guard
-from recoup.config import Settings
+from recoup.compliance import deployment_guard
+from recoup.config import Settings, get_settings
 from recoup.contact import flows, replies, schemas
 from recoup.contact import service as contact_service
 from recoup.contact.dispatch import DispatchConfig
@@ -355,7 +355,7 @@ def dial(
         actor=principal.actor,
         clock=clock,
         config=DispatchConfig.from_settings(settings, "api"),
-        guard=load_guard(),
+        guard=deployment_guard(get_settings().compliance_house_file),
         channels=list(_channels(settings).factories),
     )
     return schemas.DialResult(

@@ -22,9 +22,10 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
-from recoup.compliance import Guard, check_content, load_guard
+from recoup.compliance import Guard, check_content, deployment_guard
 from recoup.compliance import record as verdict_record
 from recoup.compliance.codes import Code
+from recoup.config import get_settings
 from recoup.contact import repository as repo
 from recoup.contact.templates import (
     ASSISTANT,
@@ -102,7 +103,9 @@ def save(
         raise ValidationFailed(str(exc)) from exc
     problems = [
         {"rule": r.rule, "code": r.code.value, "message": r.message}
-        for r in check(template, guard or load_guard(), jurisdictions)
+        for r in check(
+            template, guard or deployment_guard(get_settings().compliance_house_file), jurisdictions
+        )
     ]
     latest = repo.latest_template_version(
         session, template.name, template.channel, template.language, template.tone
@@ -209,7 +212,7 @@ def check_draft(
         rendered = render(template, sample(template.language, template.channel))
     except TemplateProblem as exc:
         raise ValidationFailed(f"body: {exc}") from exc
-    guard = guard or load_guard()
+    guard = guard or deployment_guard(get_settings().compliance_house_file)
     return rendered, {
         j: [
             {"rule": r.rule, "code": r.code.value, "message": r.message}
@@ -283,7 +286,7 @@ def all_versions(session: Session) -> Sequence[TemplateVersion]:
 
 def seed(session: Session, *, clock: Clock) -> int:
     """Save and approve the shipped templates that have no version yet. Safe to run twice."""
-    guard = load_guard()
+    guard = deployment_guard(get_settings().compliance_house_file)
     added = 0
     existing = {(v.name, v.channel, v.language, v.tone) for v in all_versions(session)}
     for template in shipped():
@@ -338,7 +341,7 @@ def explain(session: Session, contact_id: int) -> dict[str, Any]:
     message = repo.message_of(session, contact_id)
     customer = CustomerRepository(session).get(contact.customer_id)
     events = repo.events_of(session, contact_id)
-    guard = load_guard()
+    guard = deployment_guard(get_settings().compliance_house_file)
     sent = None
     if message is not None:
         version = repo.template_version(session, message.template_version_id or 0)
@@ -639,7 +642,7 @@ def render_answer(
     forbidden = [
         r
         for r in check_content(
-            load_guard(),
+            deployment_guard(get_settings().compliance_house_file),
             rendered.body,
             language=language,
             channel=channel,

@@ -43,7 +43,8 @@ from recoup.arrangements import review as arrangement_review
 from recoup.audit import service as audit_service
 from recoup.autopay import flows as autopay_flows
 from recoup.channels.wallet import WalletPaymentsAdapter
-from recoup.compliance import calendars, load_guard
+from recoup.compliance import Guard, calendars, deployment_guard
+from recoup.config import get_settings
 from recoup.contact import service as contact_service
 from recoup.daily import repository as repo
 from recoup.delinquency import service as delinquency_service
@@ -95,6 +96,7 @@ def run_day(
     wallet: WalletPaymentsAdapter | None = None,
     engine: str = "local",
     read_ahead: bool = False,
+    guard: Guard | None = None,
 ) -> DayRun:
     """Run the business day `day` (see the module). `timer(step)`, when given, is a context
     manager around each step (the simulator times them). `wallet`: where autopay collects
@@ -102,7 +104,11 @@ def run_day(
     where the scores and the strategy's decisions are computed ("local" or "spark",
     `risk_service.score_day` and `strategy_service.plan`). `read_ahead`: the scoring begun at
     the start on a connection of its own (`risk_service.read_ahead`; PostgreSQL, a model
-    active, the local engine), for a caller whose transaction begins with this run (the CLI's)."""
+    active, the local engine), for a caller whose transaction begins with this run (the CLI's).
+    `guard`: the compliance guard of the whole run (none: the deployment's, the shipped packs
+    under the configured house policy), built before the day is claimed, so a house file that
+    cannot be read or is invalid stops the run at start (`HouseFileError`, naming the file)."""
+    guard = guard or deployment_guard(get_settings().compliance_house_file)
     step = progress or (lambda _msg: None)
     previous = repo.get(session, day)
     if previous is not None:
@@ -151,12 +157,13 @@ def run_day(
                 actor=actor,
                 engine=engine,
                 states=result.delinquency.states,  # the states just written, not read back
+                guard=guard,
             )
         except strategy_service.NoActivePolicy as exc:
             result.no_policy = exc.message
     result.delinquency = replace(result.delinquency, states=None)  # a frame of every account
     result.tasks_expired = agents_service.expire_stale(session, day, now=clock.now())
-    result.calendar_alerts = calendars.expiring(load_guard(), day)
+    result.calendar_alerts = calendars.expiring(guard, day)
     for alert in result.calendar_alerts:
         log.warning(
             "daily.calendar_running_out",

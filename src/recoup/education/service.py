@@ -19,7 +19,8 @@ import yaml
 from sqlalchemy.orm import Session
 
 from recoup.audit import service as audit_service
-from recoup.compliance import Guard, load_guard
+from recoup.compliance import Guard, deployment_guard
+from recoup.config import get_settings
 from recoup.contact.templates import LANGUAGES
 from recoup.education.body import Block, blocks, for_country, problems
 from recoup.education.repository import (
@@ -239,7 +240,12 @@ def read(
     shown = for_country(blocks(version.body), jurisdiction.split("-")[0])
     rights: tuple[Section, ...] = ()
     if any(b.kind == "rights" for b in shown):
-        rights = sections(guard or load_guard(), jurisdiction, language, collectors)
+        rights = sections(
+            guard or deployment_guard(get_settings().compliance_house_file),
+            jurisdiction,
+            language,
+            collectors,
+        )
     ArticleReadRepository(session).add(article.id, language, clock.now())
     return Reading(article, version, shown, rights)
 

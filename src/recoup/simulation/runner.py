@@ -31,7 +31,8 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from recoup.assistant import service as assistant_service
-from recoup.compliance import load_guard
+from recoup.compliance import deployment_guard
+from recoup.config import get_settings
 from recoup.contact.dispatch import DispatchConfig
 from recoup.daily import flows as daily_flows
 from recoup.ingest.columns import ORDER
@@ -69,7 +70,10 @@ class Simulation:
         self.seed = seed
         self.start = start
         self.config = config
-        self.guard = load_guard()
+        # The deployment's guard (the packs under RECOUP_COMPLIANCE_HOUSE_FILE), at plan and at
+        # send time alike: the simulator plays the deployment as configured, so a house policy's
+        # cost in contacts and payments shows in its report; run it with another file to compare.
+        self.guard = deployment_guard(get_settings().compliance_house_file)
         self.adapters = channels.adapters()
         self.debtors = Debtors(sessions, clock, world, seed=seed)
         self.slots: list[dt.time] = list(CALL_SLOTS)  # set from the policy by `load_portfolio`
@@ -164,6 +168,7 @@ class Simulation:
                 zone=ZONE.key,
                 actor="simulator",
                 timer=lambda step: timed(seconds, step),
+                guard=self.guard,
             )
 
     def _agents_dial(self, day: dt.date, report: DayReport) -> None:

@@ -32,6 +32,7 @@ from recoup.strategy.policy import Policy
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from recoup.compliance.packs import Guard
     from recoup.strategy.service.planning import DayFrames
 
 __all__ = ["SparkMissing", "decide_day", "master", "session"]
@@ -49,10 +50,11 @@ def session() -> SparkSession:
 
 
 def decide_day(
-    frames: DayFrames, as_of: dt.date, now: dt.datetime, policy: Policy
+    frames: DayFrames, as_of: dt.date, now: dt.datetime, policy: Policy, guard: Guard
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`planning.decide_day` per partition of customers on Spark: (decisions, contacts), in
-    account order."""
+    account order. `guard` (the driver's, with the deployment's house policy) goes to the
+    executors with the step: they read no settings or house file of their own."""
     from recoup.strategy.service import planning
 
     tables = {
@@ -77,6 +79,7 @@ def decide_day(
             as_of,
             now,
             policy,
+            guard,
         )
         return {"decisions": decisions, "contacts": contacts}
 

@@ -13,8 +13,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from recoup.cases import flows as case_flows
 from recoup.cases import service as case_service
-from recoup.compliance import load_guard
+from recoup.compliance import deployment_guard
 from recoup.compliance.vocabulary import jurisdiction_zones
+from recoup.config import get_settings
 from recoup.http.deps import ClockDep, SessionDep, SettingsDep
 from recoup.kit.errors import RecoupError
 from recoup.web.portal import HEADERS, read_form
@@ -130,7 +131,7 @@ def my_requests(
         for case_id, d in case_flows.due_dates(
             session,
             [c.case for c in cases if c.status in ("received", "being_looked_at")],
-            guard=load_guard(),
+            guard=deployment_guard(get_settings().compliance_house_file),
             clock=clock,
         ).items()
     }

@@ -27,10 +27,10 @@ from recoup.arrangements import service as arrangement_service
 from recoup.arrangements import terms
 from recoup.arrangements.links import VERIFIED_LIFETIME, verified_token
 from recoup.cases import flows as case_flows
-from recoup.compliance import load_guard
+from recoup.compliance import deployment_guard
 from recoup.compliance.packs import ConsentRule
 from recoup.compliance.vocabulary import COLLECTOR_ROLE, jurisdiction_zones
-from recoup.config import Settings
+from recoup.config import Settings, get_settings
 from recoup.contact import flows as contact_flows
 from recoup.contact.templates import LANGUAGES
 from recoup.http.deps import ClockDep, SessionDep, SettingsDep
@@ -373,7 +373,7 @@ CONSENT_CHANNELS = ("sms", "email", "push", "in_app")
 
 
 def _consent_channels(session: SessionDep, customer: Customer) -> tuple[str, ...]:
-    guard = load_guard()
+    guard = deployment_guard(get_settings().compliance_house_file)
     roles = {
         COLLECTOR_ROLE.get(a.collector, "creditor")
         for a in AccountRepository(session).open_of_customer(customer.id)

@@ -29,7 +29,7 @@ from recoup.arrangements.repository import ArrangementRepository
 from recoup.cases import flows as case_flows
 from recoup.cases.repository import CaseRepository
 from recoup.channels.config import load_channels
-from recoup.compliance import Guard, load_guard
+from recoup.compliance import Guard, deployment_guard
 from recoup.compliance.vocabulary import jurisdiction_zones
 from recoup.config import Settings
 from recoup.contact import dispatch
@@ -95,7 +95,7 @@ class Desk:
         channels = load_channels(settings.channels_file, spool_dir=settings.spool_dir)
         return cls(
             config=DispatchConfig.from_settings(settings, worker),
-            guard=load_guard(),
+            guard=deployment_guard(settings.compliance_house_file),
             channels=tuple(channels.factories),
             business_zone=settings.business_zone,
         )

@@ -27,7 +27,8 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from recoup.channels import Accepted, Adapter, ChannelError, Lookup, TransientError
-from recoup.compliance import Guard, load_guard
+from recoup.compliance import Guard, deployment_guard
+from recoup.config import get_settings
 from recoup.contact import dispatch
 from recoup.contact.dispatch import DispatchConfig, Prepared
 from recoup.kit.clock import Clock
@@ -103,7 +104,12 @@ class Dispatcher:
         self.adapters = dict(adapters)
         self.clock = clock
         self.config = config
-        self.guard = guard or load_guard()
+        # The deployment's guard (the packs under the house policy), read now so a bad house
+        # file stops the worker at start, and looked up again each batch (a stat; the file is
+        # parsed again only when it changed) so an edited policy applies from the next batch.
+        # A guard given (the simulator's, a test's) is kept as it is.
+        self.house_file = None if guard is not None else get_settings().compliance_house_file
+        self.guard = guard or deployment_guard(self.house_file)
         self.rng = rng or random.Random()  # jitter, not secrets
         self.pools = {
             ch: ThreadPoolExecutor(max(1, a.concurrency), thread_name_prefix=f"send-{a.name}")
@@ -120,6 +126,8 @@ class Dispatcher:
         return claimed.outcomes + self._deliver(claimed.ready)
 
     def _claim(self) -> dispatch.Claimed:
+        if self.house_file is not None:
+            self.guard = deployment_guard(self.house_file)
         with self.sessions.begin() as session:
             claimed = dispatch.claim(
                 session,

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from recoup.agents import service as agents_service
 from recoup.audit import service as audit_service
+from recoup.compliance.packs import Guard
 from recoup.contact import service as contact_service
 from recoup.kit import partitions
 from recoup.kit.background import writes_behind
@@ -49,6 +50,7 @@ from recoup.strategy.service.planning import (
     day_parts,
     decide_day,
     decision_rows,
+    house_guard,
     plan,
     plan_rows,
     read_day,
@@ -85,17 +87,23 @@ def run(
     actor: str = "daily-run",
     engine: str = "local",
     states: pl.DataFrame | None = None,
+    guard: Guard | None = None,
 ) -> StrategyRun:
     """The day's run with the active policy (`NoActivePolicy` without one), in the caller's
     transaction; the accounts already decided for `as_of` are skipped. `engine`: where the
     decisions are computed ("local", or "spark": `planning.plan`); they are written here alike.
     `states`: the day's delinquency pass's states of every account (`RunSummary.states`, the
-    daily flow's), so that the facts do not read back the rows the pass has just written."""
+    daily flow's), so that the facts do not read back the rows the pass has just written.
+    `guard`: the compliance guard every part is checked with (none: the deployment's, the packs
+    under the configured house policy, `planning.house_guard`), one for the whole day."""
+    guard = guard or house_guard()
     version, policy = active_policy(session)
     report = StrategyRun(as_of=as_of, policy=f"{policy.name} {policy.version} (#{version.id})")
     # The learner learns from what its past decisions earned before it decides today.
     report.rewarded = learn(session, as_of, policy).decisions
-    parts = _decided_parts(session, as_of, policy, now=clock.now(), engine=engine, states=states)
+    parts = _decided_parts(
+        session, as_of, policy, now=clock.now(), engine=engine, states=states, guard=guard
+    )
     if parts is None:
         return report
     count, decided = parts
@@ -158,6 +166,7 @@ def _decided_parts(
     now: dt.datetime,
     engine: str,
     states: pl.DataFrame | None,
+    guard: Guard,
 ) -> tuple[int, Iterator[tuple[pl.DataFrame, pl.DataFrame]]] | None:
     """The day's (decisions, contacts), as a count of parts and the parts, each decided when it
     is taken (None: no open account). The local engine without learning stages decides the day
@@ -168,8 +177,10 @@ def _decided_parts(
         if frames is None:
             return None
         parts = day_parts(frames, PART_ACCOUNTS)
-        return len(parts), (decide_day(part, as_of, now, policy) for part in parts)
-    decisions, contacts = plan(session, as_of, policy, now=now, engine=engine, states=states)
+        return len(parts), (decide_day(part, as_of, now, policy, guard) for part in parts)
+    decisions, contacts = plan(
+        session, as_of, policy, now=now, engine=engine, states=states, guard=guard
+    )
     if decisions.height == 0:
         return None
     return 1, iter([(decisions, contacts)])

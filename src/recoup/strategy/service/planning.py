@@ -19,7 +19,7 @@ from statistics import NormalDist
 import polars as pl
 from sqlalchemy.orm import Session
 
-from recoup.compliance import load_guard
+from recoup.compliance import deployment_guard
 from recoup.compliance.batch import INCONVENIENT, decide_frame
 from recoup.compliance.localtime import utc_at
 from recoup.compliance.packs import Guard
@@ -31,6 +31,7 @@ from recoup.compliance.vocabulary import (
     TO_TYPE,
     jurisdiction_zones,
 )
+from recoup.config import get_settings
 from recoup.kit.errors import ValidationFailed
 from recoup.strategy import bandit
 from recoup.strategy import repository as repo
@@ -81,6 +82,7 @@ def plan(
     accounts: repo.Ids = None,
     engine: str = "local",
     states: pl.DataFrame | None = None,
+    guard: Guard | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Decide for every open account and check the contacts with the guard, writing nothing:
     (decisions, contact plans). The daily run writes them; `simulate` prints them. A contact is
@@ -89,7 +91,8 @@ def plan(
     `engine`: "local" decides in this process; "spark" runs the same pure step (`decide_day`)
     per partition of customers on Spark (`recoup.strategy.spark`); a policy with learning stages
     runs locally only (the bandit's call capacity is shared across the whole day's accounts).
-    `states`: the day's delinquency states, when the caller has them (`read_day`)."""
+    `states`: the day's delinquency states, when the caller has them (`read_day`). `guard`: the
+    compliance guard to check with (none: the deployment's, `deployment_guard`)."""
     if engine not in ENGINES:
         raise EngineUnavailable(f"unknown engine {engine!r}: one of {', '.join(ENGINES)}")
     if engine == "spark" and policy.learns:
@@ -104,22 +107,29 @@ def plan(
             spark.session()  # before reading the day: a missing pyspark fails fast
         except spark.SparkMissing as exc:
             raise EngineUnavailable(exc.message) from exc
+    guard = guard or house_guard()
     frames = read_day(session, as_of, policy, now=now, accounts=accounts, states=states)
     if frames is None:
         return pl.DataFrame(), pl.DataFrame()
     if engine == "spark":
-        return spark.decide_day(frames, as_of, now, policy)
+        return spark.decide_day(frames, as_of, now, policy, guard)
     if not policy.learns:
-        return decide_day(frames, as_of, now, policy)
+        return decide_day(frames, as_of, now, policy, guard)
     decisions, f = _decisions(frames, as_of, policy)
     decisions = _learn(
-        session, decisions, f, as_of, now, policy, frames.consents, frames.quiet, accounts
+        session, decisions, f, as_of, now, policy, frames.consents, frames.quiet, accounts, guard
     )
     decisions = _learn_queue_hours(
-        session, decisions, f, as_of, now, policy, frames.consents, frames.quiet
+        session, decisions, f, as_of, now, policy, frames.consents, frames.quiet, guard
     )
     contacts = decisions.filter(pl.col("decision") == "contact")
-    return decisions, _check(contacts, as_of, now, frames.consents, frames.quiet)
+    return decisions, _check(contacts, as_of, now, frames.consents, frames.quiet, guard)
+
+
+def house_guard() -> Guard:
+    """The deployment's guard: the shipped packs under the configured house policy
+    (`RECOUP_COMPLIANCE_HOUSE_FILE`), read once and kept until the file changes."""
+    return deployment_guard(get_settings().compliance_house_file)
 
 
 def read_day(
@@ -178,15 +188,15 @@ def day_parts(frames: DayFrames, accounts: int) -> list[DayFrames]:
 
 
 def decide_day(
-    frames: DayFrames, as_of: dt.date, now: dt.datetime, policy: Policy
+    frames: DayFrames, as_of: dt.date, now: dt.datetime, policy: Policy, guard: Guard
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The day's decisions and their guard-checked contacts from its frames, reading nothing
-    else (no session, no clock): the local engine calls it on the whole day, the Spark engine on
-    each partition of customers. A policy's learning stages are not applied here (`plan` does)."""
+    else (no session, no clock, no settings: `guard` is the caller's, built once for the day):
+    the local engine calls it on the whole day, the Spark engine on each partition of customers. A policy's learning stages are not applied here (`plan` does)."""
     decisions, _ = _decisions(frames, as_of, policy)
     decisions = decisions.with_columns(pl.lit(None, LEARNING).alias("learning"))
     contacts = decisions.filter(pl.col("decision") == "contact")
-    return decisions, _check(contacts, as_of, now, frames.consents, frames.quiet)
+    return decisions, _check(contacts, as_of, now, frames.consents, frames.quiet, guard)
 
 
 def _decisions(
@@ -302,6 +312,7 @@ def _learn(
     consents: pl.DataFrame,
     quiet: pl.DataFrame,
     accounts: repo.Ids,
+    guard: Guard,
 ) -> pl.DataFrame:
     """The learning stages' choice: every arm with a channel checked by the guard at its window
     (an arm it blocks is never a candidate; one it defers to later stays one, as the ladder's
@@ -402,7 +413,7 @@ def _learn(
             }
         )
     ).join(arms.rename({"_arm": "arm"}), on=["stage", "arm"], how="left")
-    allowed = _guard_allows(candidates, frame, as_of, now, consents, quiet)
+    allowed = _guard_allows(candidates, frame, as_of, now, consents, quiet, guard)
     stats = repo.learning_stats(session, policy.name)
     chosen = bandit.choose(
         allowed.select("account_id", "stage", pl.col("_cell").alias("cell"), "arm", "allowed"),
@@ -572,6 +583,7 @@ def _learn_queue_hours(
     policy: Policy,
     consents: pl.DataFrame,
     quiet: pl.DataFrame,
+    guard: Guard,
 ) -> pl.DataFrame:
     """What a learned hand-off queue does for each account it holds today: its arms (calls at an
     hour, a message in the call's place, no call) checked by the guard at their window's start
@@ -656,7 +668,7 @@ def _learn_queue_hours(
     if not options:
         return decisions.with_columns(*due)
     candidates = pl.concat(options).join(arms, on=["stage", "arm"], how="left")
-    allowed = _guard_allows(candidates, frame, as_of, now, consents, quiet)
+    allowed = _guard_allows(candidates, frame, as_of, now, consents, quiet, guard)
     stages = [p.stage for p in params]
     context_facts = sorted(
         {fact for q in queues.values() if q.learn for fact, _ in q.learn.context}
@@ -861,6 +873,7 @@ def _guard_allows(
     now: dt.datetime,
     consents: pl.DataFrame,
     quiet: pl.DataFrame,
+    guard: Guard,
 ) -> pl.DataFrame:
     """The candidates with `allowed`: the arm's contact, checked by the guard at its window's
     start as `_check` checks the ladder's, is not blocked (no contact: always allowed); and
@@ -892,7 +905,7 @@ def _guard_allows(
             "window_to"
         ),
     )
-    verdicts = _check(rows, as_of, now, consents, quiet).select(
+    verdicts = _check(rows, as_of, now, consents, quiet, guard).select(
         pl.col("account_id").alias("_key"),
         (pl.col("status") != "blocked").alias("allowed"),
         "scheduled_at",
@@ -914,6 +927,7 @@ def _check(
     now: dt.datetime,
     consents: pl.DataFrame,
     quiet: pl.DataFrame,
+    guard: Guard,
 ) -> pl.DataFrame:
     if contacts.height == 0:
         return contacts
@@ -1014,7 +1028,6 @@ def _check(
         ).alias("opted_out"),
         "inconvenient",
     )
-    guard = load_guard()
     verdict = decide_frame(guard, guard_input)
     return (
         planned.join(verdict.rename({"contact_id": "account_id"}), on="account_id", how="left")
