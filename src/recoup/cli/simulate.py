@@ -23,12 +23,18 @@ from recoup.cli.common import Runtime, console, fail, parse_date
 from recoup.config import Settings
 from recoup.contact.dispatch import DispatchConfig
 from recoup.kit.clock import SettableClock
+from recoup.kit.db import checkpoint_every
 from recoup.kit.errors import RecoupError
 from recoup.simulation.runner import Simulation, SimulationResult, local
 from recoup.simulation.world import WorldError, load_world
 from recoup.strategy.policy import PolicyError, load_policy
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "strategy" / "policies" / "cn-wallet.yaml"
+# A simulation's database checkpoints its WAL every this many pages (40 MiB of 4 KiB pages), not
+# SQLite's 1,000: the 60-day demo made 310 checkpoints and waited 4-13 s on their 931 disk syncs,
+# against some 50 checkpoints this way (`kit.db.checkpoint_every` says what it changes: the
+# commits a power cut may roll back; docs/benchmarks.md, "The demo", 7 December, afternoon).
+CHECKPOINT_PAGES = 10_000
 
 
 def simulate(
@@ -97,7 +103,7 @@ def run_one(
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     settings = Settings(database_url=f"sqlite:///{database}")
     clock = SettableClock(local(start - dt.timedelta(days=1), 23))
-    rt = Runtime(settings, clock)
+    rt = simulation_runtime(settings, clock)
     master, created = ensure_master(settings)
     ensure_audit_signer(settings)
     if created:
@@ -157,6 +163,14 @@ def run_one(
         f"{len(audit.breaches):,} breaches[/] (recoup audit contacts lists them)"
     )
     return result, rt
+
+
+def simulation_runtime(settings: Settings, clock: SettableClock) -> Runtime:
+    """The runtime of a simulation's own SQLite file (made again by each run): its WAL
+    checkpointed every `CHECKPOINT_PAGES` pages."""
+    rt = Runtime(settings, clock)
+    checkpoint_every(rt.engine, CHECKPOINT_PAGES)
+    return rt
 
 
 def _total(r: SimulationResult, event: str) -> str:
