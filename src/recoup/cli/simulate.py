@@ -19,7 +19,7 @@ from recoup.analytics import service as analytics_service
 from recoup.analytics.schemas import Period
 from recoup.audit.contacts import audit_contacts
 from recoup.bootstrap import ensure_audit_signer, ensure_master, init_database
-from recoup.cli.common import Runtime, console, fail, parse_date
+from recoup.cli.common import Runtime, console, fail, fewer_collections, parse_date
 from recoup.config import Settings
 from recoup.contact.dispatch import DispatchConfig
 from recoup.kit.clock import SettableClock
@@ -72,13 +72,14 @@ def simulate(
         )
     first = parse_date(start, option="--start") or dt.datetime.now(dt.UTC).date()
     results = []
-    for n, policy in enumerate(policies, start=1):
-        # Numbered: two versions of one policy (a champion and its edit) keep a database each.
-        database = out / f"{n}-{policy.name}-{policy.version}-seed{seed}.db"
-        label = f"{n}. {policy.name} {policy.version} ({Path(policy.source).name})"
-        console.rule(f"{label} · {world.world} · {days} days · seed {seed}")
-        result, _ = run_one(world, policy.text, str(policy.source), days, seed, first, database)
-        results.append((label, result))
+    with fewer_collections():
+        for n, policy in enumerate(policies, start=1):
+            # Numbered: two versions of one policy (a champion and its edit) keep a database each.
+            database = out / f"{n}-{policy.name}-{policy.version}-seed{seed}.db"
+            label = f"{n}. {policy.name} {policy.version} ({Path(policy.source).name})"
+            console.rule(f"{label} · {world.world} · {days} days · seed {seed}")
+            result, _ = run_one(world, policy.text, str(policy.source), days, seed, first, database)
+            results.append((label, result))
     console.print(summary_table(results))
     if any(r.segments.keys() - {"-"} for _, r in results):
         console.print(segment_table(results))
