@@ -12,7 +12,15 @@ import typer
 from recoup.bootstrap import ensure_audit_signer, ensure_master, init_database
 from recoup.cli.assistant import assistant_app
 from recoup.cli.audit import audit_app
-from recoup.cli.common import Runtime, configure_logging, console, fail, parse_date, runtime
+from recoup.cli.common import (
+    Runtime,
+    configure_logging,
+    console,
+    fail,
+    fewer_collections,
+    parse_date,
+    runtime,
+)
 from recoup.cli.compliance import compliance_app
 from recoup.cli.contact import contact_app, worker
 from recoup.cli.daily import run_daily, scheduler
@@ -298,7 +306,8 @@ def demo(
         target = demo_database(database, replace=replace)
     except RecoupError as exc:
         raise fail(exc.message) from exc
-    run_demo(accounts=accounts, days=days, seed=seed, database=target, out=out)
+    with fewer_collections():
+        run_demo(accounts=accounts, days=days, seed=seed, database=target, out=out)
 
 
 def _today(rt: Runtime) -> dt.date:

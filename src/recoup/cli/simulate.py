@@ -19,16 +19,22 @@ from recoup.analytics import service as analytics_service
 from recoup.analytics.schemas import Period
 from recoup.audit.contacts import audit_contacts
 from recoup.bootstrap import ensure_audit_signer, ensure_master, init_database
-from recoup.cli.common import Runtime, console, fail, parse_date
+from recoup.cli.common import Runtime, console, fail, fewer_collections, parse_date
 from recoup.config import Settings
 from recoup.contact.dispatch import DispatchConfig
 from recoup.kit.clock import SettableClock
+from recoup.kit.db import checkpoint_every
 from recoup.kit.errors import RecoupError
 from recoup.simulation.runner import Simulation, SimulationResult, local
 from recoup.simulation.world import WorldError, load_world
 from recoup.strategy.policy import PolicyError, load_policy
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "strategy" / "policies" / "cn-wallet.yaml"
+# A simulation's database checkpoints its WAL every this many pages (40 MiB of 4 KiB pages), not
+# SQLite's 1,000: the 60-day demo made 310 checkpoints and waited 4-13 s on their 931 disk syncs,
+# against some 50 checkpoints this way (`kit.db.checkpoint_every` says what it changes: the
+# commits a power cut may roll back; docs/benchmarks.md, "The demo", 7 December, afternoon).
+CHECKPOINT_PAGES = 10_000
 
 
 def simulate(
@@ -66,13 +72,14 @@ def simulate(
         )
     first = parse_date(start, option="--start") or dt.datetime.now(dt.UTC).date()
     results = []
-    for n, policy in enumerate(policies, start=1):
-        # Numbered: two versions of one policy (a champion and its edit) keep a database each.
-        database = out / f"{n}-{policy.name}-{policy.version}-seed{seed}.db"
-        label = f"{n}. {policy.name} {policy.version} ({Path(policy.source).name})"
-        console.rule(f"{label} · {world.world} · {days} days · seed {seed}")
-        result, _ = run_one(world, policy.text, str(policy.source), days, seed, first, database)
-        results.append((label, result))
+    with fewer_collections():
+        for n, policy in enumerate(policies, start=1):
+            # Numbered: two versions of one policy (a champion and its edit) keep a database each.
+            database = out / f"{n}-{policy.name}-{policy.version}-seed{seed}.db"
+            label = f"{n}. {policy.name} {policy.version} ({Path(policy.source).name})"
+            console.rule(f"{label} · {world.world} · {days} days · seed {seed}")
+            result, _ = run_one(world, policy.text, str(policy.source), days, seed, first, database)
+            results.append((label, result))
     console.print(summary_table(results))
     if any(r.segments.keys() - {"-"} for _, r in results):
         console.print(segment_table(results))
@@ -97,7 +104,7 @@ def run_one(
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     settings = Settings(database_url=f"sqlite:///{database}")
     clock = SettableClock(local(start - dt.timedelta(days=1), 23))
-    rt = Runtime(settings, clock)
+    rt = simulation_runtime(settings, clock)
     master, created = ensure_master(settings)
     ensure_audit_signer(settings)
     if created:
@@ -157,6 +164,14 @@ def run_one(
         f"{len(audit.breaches):,} breaches[/] (recoup audit contacts lists them)"
     )
     return result, rt
+
+
+def simulation_runtime(settings: Settings, clock: SettableClock) -> Runtime:
+    """The runtime of a simulation's own SQLite file (made again by each run): its WAL
+    checkpointed every `CHECKPOINT_PAGES` pages."""
+    rt = Runtime(settings, clock)
+    checkpoint_every(rt.engine, CHECKPOINT_PAGES)
+    return rt
 
 
 def _total(r: SimulationResult, event: str) -> str:
