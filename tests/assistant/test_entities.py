@@ -205,10 +205,22 @@ class TestDates:
 )
 def test_hostile_text_is_read_in_bounded_time(text: str) -> None:
     """The English number pattern repeats at most 8 words, each ending at a word boundary;
-    without the bound "a a a ..." took a second (quadratic backtracking) on this machine."""
+    without the bound "a a a ..." took a second (quadratic backtracking) on this machine, with
+    it each text takes under 10 ms. (On 7 December neither the bound nor the word boundaries
+    taken out made these texts slow: what catches that removal is not reproduced.) The best of
+    three reads, the cyclic collector off: a collection over the whole suite's heap once landed
+    inside the timing (0.7 s in CI)."""
+    import gc
     import time
 
-    start = time.process_time()
-    parse_amount(text)
-    parse_date(text, WEDNESDAY)
-    assert time.process_time() - start < 0.5
+    best = float("inf")
+    gc.disable()
+    try:
+        for _ in range(3):
+            start = time.process_time()
+            parse_amount(text)
+            parse_date(text, WEDNESDAY)
+            best = min(best, time.process_time() - start)
+    finally:
+        gc.enable()
+    assert best < 0.5
