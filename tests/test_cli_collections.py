@@ -4,6 +4,9 @@ young generation collected less often (`cli.common.fewer_collections`), and leav
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 import weakref
 from pathlib import Path
 from typing import Any
@@ -56,3 +59,29 @@ class TestFewerCollections:
         )
         assert result.exit_code == 0, result.output
         assert [threshold[0] for threshold in seen] == [BATCH_GEN0]
+
+
+def polars_threads(argv: list[str], environment: str | None) -> str:
+    """Polars' thread pool in a fresh interpreter (as the `recoup` script starts one) that imports
+    the command with these arguments, `POLARS_MAX_THREADS` set to `environment` or unset."""
+    env = {k: v for k, v in os.environ.items() if k != "POLARS_MAX_THREADS"}
+    if environment is not None:
+        env["POLARS_MAX_THREADS"] = environment
+    code = f"import sys; sys.argv = {argv!r}\nimport recoup.cli.main, polars\nprint(polars.thread_pool_size())"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+@pytest.mark.pure
+def test_the_simulator_commands_run_polars_on_one_thread() -> None:
+    """Catches the one-thread setting in `recoup/cli/__init__.py` removed (the demo's Polars on
+    its default pool, one thread a core), set after Polars' import (too late: the pool is sized
+    at import), applied to every command (the daily run keeps one thread a core), or overriding
+    the operator's own `POLARS_MAX_THREADS`."""
+    default = str(os.cpu_count())
+    assert polars_threads(["recoup", "demo"], None) == "1"
+    assert polars_threads(["recoup", "simulate", "--days", "3"], None) == "1"
+    assert polars_threads(["recoup", "run", "daily"], None) == default
+    assert polars_threads(["recoup", "demo"], "3") == "3"

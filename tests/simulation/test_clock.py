@@ -1,7 +1,10 @@
 import datetime as dt
+import time
 from pathlib import Path
 
-from recoup.simulation.clock import CALL_SLOTS, slots
+import pytest
+
+from recoup.simulation.clock import CALL_SLOTS, slots, timed
 from recoup.strategy.policy import parse_policy
 
 LEARNING = Path(__file__).parents[2] / "src/recoup/strategy/policies/cn-wallet-learning.yaml"
@@ -27,3 +30,24 @@ class TestSlots:
         assert {dt.time(12), dt.time(18, 30), dt.time(10)} <= set(found)
         assert dt.time(8, 15) not in found
         assert found == sorted(found)
+
+
+@pytest.mark.pure
+def test_a_phase_adds_its_wall_time_and_given_cpu_its_cpu_time() -> None:
+    """Catches `timed` not adding up across blocks or counting the CPU as the wall time: a block
+    that sleeps adds wall time and next to no CPU; one that computes adds both."""
+    wall: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    with timed(wall, "waiting", cpu):
+        time.sleep(0.2)
+    with timed(wall, "waiting", cpu):
+        time.sleep(0.2)
+    assert wall["waiting"] >= 0.4
+    assert cpu["waiting"] < wall["waiting"] / 2
+    with timed(wall, "working", cpu):
+        sum(i * i for i in range(300_000))
+    assert cpu["working"] > 0
+    with timed(wall, "alone"):
+        pass
+    assert "alone" in wall
+    assert "alone" not in cpu

@@ -143,11 +143,15 @@ def run_one(
     except RecoupError as exc:
         raise fail(exc.message) from exc
     phases: Counter[str] = Counter()
+    cpu: Counter[str] = Counter()
     for day in result.days:
         phases.update(day.seconds)
+        cpu.update(day.cpu)
     console.print(
-        f"{days} days in {time.perf_counter() - started:.1f} s (by phase: "
-        + ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in phases.most_common())
+        f"{days} days in {time.perf_counter() - started:.1f} s (by phase, wall/CPU: "
+        + ", ".join(
+            f"{phase} {seconds:.1f}/{cpu[phase]:.1f} s" for phase, seconds in phases.most_common()
+        )
         + f"); database [bold]{database}[/]"
     )
     with rt.sessions() as session:

@@ -1,5 +1,5 @@
 """What a simulation reports: per day, the payments, the money collected, the contacts sent,
-the events counted and the wall time by phase."""
+the events counted and the wall and CPU time by phase."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ class DayReport:
     sent: Counter[str] = field(default_factory=Counter)
     events: Counter[str] = field(default_factory=Counter)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time by phase
+    cpu: dict[str, float] = field(default_factory=dict)  # the process's CPU time by phase
     # By the world's segment (`-` for debtors in none): (segment, channel) -> contacts sent,
     # (segment, currency) -> minor units recovered.
     segment_sent: Counter[tuple[str, str]] = field(default_factory=Counter)

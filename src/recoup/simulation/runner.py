@@ -26,7 +26,9 @@ things through their flows and services.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -120,12 +122,12 @@ class Simulation:
             for n in range(days):
                 day = self.start + dt.timedelta(days=n)
                 report = DayReport(day)
-                seconds = report.seconds
+                phase = functools.partial(timed, report.seconds, cpu=report.cpu)
                 if progress:
                     progress(n, days, f"{day.isoformat()}: daily run")
                 self.debtors.forget(n)
-                self._morning(day, seconds)
-                with timed(seconds, "segments"):
+                self._morning(day, phase)
+                with phase("segments"):
                     self.debtors.assign(day)
                 for slot, after in zip(self.slots, [*self.slots[1:], None], strict=True):
                     self.clock.set(local(day, slot.hour, slot.minute))
@@ -133,18 +135,18 @@ class Simulation:
                         # A call treatment's task opens when the dispatcher claims its contact
                         # at the window's start: the dispatcher first, so the agents find the
                         # slot's calls in this round; the dials go out in the drain below.
-                        with timed(seconds, "dispatcher"):
+                        with phase("dispatcher"):
                             channels.drain(dispatcher, report)
-                        with timed(seconds, "agents dialling"):
+                        with phase("agents dialling"):
                             self._agents_dial(day, report)
-                    with timed(seconds, "dispatcher"):
+                    with phase("dispatcher"):
                         channels.drain(dispatcher, report)
                     self.clock.set(reply_at(day, slot, after))
-                    with timed(seconds, "debtors reacting"):
+                    with phase("debtors reacting"):
                         self.debtors.react(n, day, channels.taken(self.adapters), report)
                 if progress:
                     progress(n, days, f"{day.isoformat()}: payments")
-                with timed(seconds, "payments"):
+                with phase("payments"):
                     money.payments(self.sessions, self.clock, self.debtors, n, day, report)
                 result.days.append(report)
         finally:
@@ -157,7 +159,7 @@ class Simulation:
             progress(days, days, "done")
         return result
 
-    def _morning(self, day: dt.date, seconds: dict[str, float]) -> None:
+    def _morning(self, day: dt.date, phase: Callable[[str], AbstractContextManager[None]]) -> None:
         """The daily run, the same flow as `recoup run daily` (timed by step)."""
         self.clock.set(local(day, MORNING))
         with self.sessions.begin() as session:
@@ -167,7 +169,7 @@ class Simulation:
                 clock=self.clock,
                 zone=ZONE.key,
                 actor="simulator",
-                timer=lambda step: timed(seconds, step),
+                timer=phase,
                 guard=self.guard,
             )
 
