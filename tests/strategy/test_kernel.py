@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from recoup.strategy.kernel import decide, decide_batch, unit_hash
+from recoup.strategy.kernel import decide, decide_batch, offers, stages, unit_hash
 from recoup.strategy.policy import PolicyError, load_policy, parse_policy
 
 pytestmark = pytest.mark.pure
@@ -240,6 +240,52 @@ class TestOneEqualsMany:
         out = decide_batch(CN, frame.to_arrow().to_batches()[0])
         assert isinstance(out, pa.RecordBatch)
         assert pl.from_arrow(out).equals(decide(CN, frame))
+
+
+# Offers that depend on the arm and a pause that does: `offers` must run the arm's steps too.
+ARMED = """
+policy: t
+stages:
+  - name: early
+    dpd: [1, 30]
+    treatments:
+      - {id: sms, channel: sms, template: t1}
+  - name: late
+    dpd: [31, 200]
+    treatments:
+      - {id: call, channel: sms, template: t2}
+pauses:
+  - {reason: dispute, when: dispute_open}
+  - {reason: tried, when: arm == "b" and broken_promises >= 2}
+offers:
+  - {kind: promise, when: dpd >= 1, max_days: 7}
+  - {kind: plan, when: arm != "a" and overdue_minor > 100000, max_instalments: 6}
+experiments:
+  - name: e
+    stages: [early, late]
+    holdout: 0.1
+    arms:
+      - {name: a, weight: 1}
+      - {name: b, weight: 1}
+"""
+
+
+class TestPartsOfTheDecision:
+    """`stages` and `offers` are `decide`'s columns without the rest of its work (the batches'
+    offers and re-decisions ask for them): the same values, row for row."""
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(ROW, min_size=1, max_size=20), st.sampled_from(["cn", "armed"]))
+    def test_they_equal_the_whole_decisions_columns(
+        self, rows: list[dict[str, object]], which: str
+    ) -> None:
+        # Fails when `offers` skips the pause's step (or the arm's, under ARMED's pause and
+        # plan offer): a disputed account is offered what a paused one is not.
+        policy = CN if which == "cn" else parse_policy(ARMED, source="armed.yaml")
+        frame = pl.DataFrame([{"account_id": i + 1, **r} for i, r in enumerate(rows)])
+        whole = decide(policy, frame)
+        assert stages(policy, frame).equals(whole.select("account_id", "stage"))
+        assert offers(policy, frame).equals(whole.select("account_id", "offers"))
 
 
 class TestValidateCommand:

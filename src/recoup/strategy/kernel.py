@@ -98,6 +98,46 @@ def decide(policy: Policy, facts: pl.DataFrame) -> pl.DataFrame:
     return frame.select(*steps[-1]).collect()
 
 
+def stages(policy: Policy, facts: pl.DataFrame) -> pl.DataFrame:
+    """`decide`'s `account_id` and `stage` alone (its first step): for the reads a stage decides
+    (the contacts counted in it) before the whole decision is made."""
+    return complete(facts).select("account_id", *_steps(policy)[0])
+
+
+# `decide`'s steps up to the pause: stage; experiment and arm; the arm filled; segment and pause.
+_TO_THE_PAUSE = 4
+
+
+def offers(policy: Policy, facts: pl.DataFrame) -> pl.DataFrame:
+    """`decide`'s `account_id` and `offers` alone: the offers allowed depend on the stage and the
+    pause only, so the treatments' steps (most of `decide`'s work) are not run."""
+    frame = complete(facts).lazy()
+    for step in _steps(policy)[:_TO_THE_PAUSE]:
+        frame = frame.with_columns(*step)
+    return frame.select("account_id", _offers(policy).alias("offers")).collect()
+
+
+def _offers(policy: Policy) -> pl.Expr:
+    """The kinds offered: none while a pause holds or outside every stage."""
+    allowed = (
+        pl.concat_list(
+            [
+                pl.when(o.when)
+                .then(pl.lit([o.kind]))
+                .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+                for o in policy.offers
+            ]
+        )
+        if policy.offers
+        else pl.lit([], dtype=pl.List(pl.String))
+    )
+    return (
+        pl.when(pl.col("pause_reason").is_null() & pl.col("stage").is_not_null())
+        .then(allowed)
+        .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+    )
+
+
 _STEPS: dict[int, tuple[Policy, list[list[pl.Expr]]]] = {}
 
 
@@ -202,18 +242,6 @@ def _build_steps(policy: Policy) -> list[list[pl.Expr]]:
     queue_priority = _first(
         [(q.when, q.priority.cast(pl.Float64)) for q in policy.queues], pl.Float64()
     )
-    offers = (
-        pl.concat_list(
-            [
-                pl.when(o.when)
-                .then(pl.lit([o.kind]))
-                .otherwise(pl.lit([], dtype=pl.List(pl.String)))
-                for o in policy.offers
-            ]
-        )
-        if policy.offers
-        else pl.lit([], dtype=pl.List(pl.String))
-    )
     contact = decision == "contact"
     steps.append(
         [
@@ -239,10 +267,7 @@ def _build_steps(policy: Policy) -> list[list[pl.Expr]]:
             pl.when(~paused & pl.col("stage").is_not_null())
             .then(queue_priority)
             .alias("queue_priority"),
-            pl.when(~paused & pl.col("stage").is_not_null())
-            .then(offers)
-            .otherwise(pl.lit([], dtype=pl.List(pl.String)))
-            .alias("offers"),
+            _offers(policy).alias("offers"),
         ]
     )
     return steps

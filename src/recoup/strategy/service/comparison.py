@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from recoup.models import PolicyVersion
 from recoup.strategy import repository as repo
-from recoup.strategy.kernel import decide
+from recoup.strategy.kernel import decide, stages
 from recoup.strategy.policy import Policy
 from recoup.strategy.service.facts import facts, with_history
 from recoup.strategy.service.versions import active_policy, compiled, get_version
@@ -39,8 +39,7 @@ def _compare(
     f = facts(session, as_of)
     if f.height == 0:
         return pl.DataFrame(schema=CHANGES_SCHEMA), 0
-    stages = decide(new, f).select("account_id", "stage")
-    f = with_history(session, f, stages, as_of)
+    f = with_history(session, f, stages(new, f), as_of)
     a = decide(old, f)
     b = decide(new, f)
     joined = a.join(b, on="account_id", suffix="_new")

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from recoup.kit import frames
 from recoup.kit.clock import Clock
+from recoup.strategy import kernel
 from recoup.strategy import repository as repo
-from recoup.strategy.kernel import decide
 from recoup.strategy.policy import Offer
 from recoup.strategy.repository import PolicyVersionRepository
 from recoup.strategy.service.facts import business_days, facts, with_history
@@ -42,14 +42,12 @@ def offers_many(
             f = facts(session, as_of, ids)
             if f.height == 0:
                 continue
-            f = with_history(
-                session, f, decide(policy, f).select("account_id", "stage"), as_of, ids
-            )
+            f = with_history(session, f, kernel.stages(policy, f), as_of, ids)
             held = f.select(
                 "account_id",
                 *(o.when.fill_null(False).alias(f"offer_{i}") for i, o in enumerate(policy.offers)),
             )
-            allowed = dict(decide(policy, f).select("account_id", "offers").iter_rows())
+            allowed = dict(kernel.offers(policy, f).iter_rows())
             for account_id, *holds in held.iter_rows():
                 kinds = set(allowed.get(account_id) or ())
                 chosen: dict[str, Offer] = {}  # the first of each kind

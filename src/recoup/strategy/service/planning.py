@@ -33,7 +33,7 @@ from recoup.compliance.vocabulary import (
 )
 from recoup.config import get_settings
 from recoup.kit.errors import ValidationFailed
-from recoup.strategy import bandit
+from recoup.strategy import bandit, kernel
 from recoup.strategy import repository as repo
 from recoup.strategy.kernel import complete, decide
 from recoup.strategy.policy import NO_CONTACT, QUEUE_STAGE_PREFIX, Learning, Policy, Queue
@@ -206,9 +206,9 @@ def _decisions(
     # The stage, to count contacts in it: only the accounts whose contact history was read
     # (`_detailed`) need it (the kernel decides row by row, so deciding those alone gives them
     # the same stage).
-    first = decide(policy, frames.facts.filter("_detailed").drop("_detailed"))
+    first = kernel.stages(policy, frames.facts.filter("_detailed").drop("_detailed"))
     f = frames.facts.drop("_detailed")
-    f = join_history(f, first.select("account_id", "stage"), frames.history, as_of)
+    f = join_history(f, first, frames.history, as_of)
     decisions = decide(policy, f).join(
         f.select(
             "account_id",
