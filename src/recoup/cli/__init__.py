@@ -3,11 +3,11 @@
 Before any module of the command imports Polars (which sizes its thread pool once, at import), the
 simulator's commands, `recoup demo` and `recoup simulate`, ask for one Polars thread unless the
 environment already says how many (`POLARS_MAX_THREADS`). Their frames are a slot's accounts, tens
-to thousands of rows in some 100,000 small queries over a 60-day demo: a second thread buys them
-nothing but the hand-over of each query to the pool and its idle threads' spinning. The 60-day
-demo took about 10 % less CPU with the same outcomes (docs/benchmarks.md, "The demo", 7 December
-2026, evening). Every other command, the daily run over a million accounts first, keeps Polars'
-default of one thread a core.
+to thousands of rows in some 100,000 small queries over a 60-day demo: a second thread shortens
+them little and its idle spinning costs CPU. The 60-day demo's threads other than its main one
+took 4-10 s less CPU in three pairs, with the same outcomes (docs/benchmarks.md, "The demo",
+7 December 2026, evening). Every other command, the daily run over a million accounts first, keeps
+Polars' default of one thread a core.
 """
 
 import os
