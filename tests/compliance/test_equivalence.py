@@ -234,7 +234,8 @@ class TestRememberedPlansChangeNothing:
     due nor the text (`guard._skeleton`), keyed by the other facts: a guard that has planned a
     contact plans one differing from it in any single fact exactly as a new guard does. Fails
     with a fact the plan reads left out of the key (checked with `opted_out`, `flags` and
-    whether there is a text, each removed in turn)."""
+    whether there is a text, each removed in turn), and with the days past due left out of the
+    hours rules' waivers remembered on the skeleton (`_Skeleton.unwaived`: tried)."""
 
     @pytest.mark.parametrize("name", [f.name for f in fields(Facts)])
     @settings(

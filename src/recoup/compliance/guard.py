@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from recoup.compliance import calendars, content
@@ -117,6 +117,10 @@ class _Skeleton:
     inconvenient: Rule | None
     grace: tuple[GraceRule, ...]
     packs: tuple[str, ...]
+    # The hours rules not waived, by (product, days past due): what `plan` asks per contact.
+    unwaived: dict[tuple[str, int], tuple[HoursRule, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 def plan(guard: Guard, f: Facts) -> Plan:
@@ -132,7 +136,13 @@ def plan(guard: Guard, f: Facts) -> Plan:
             reasons.extend(step)
         else:
             reasons.extend(_verdict(step, f))  # rendered texts vary: not worth remembering
-    hours = tuple(rule for rule in skeleton.hours if not rule.waived(f.product, f.dpd))
+    hours = skeleton.unwaived.get((f.product, f.dpd))
+    if hours is None:
+        if len(skeleton.unwaived) >= MEMO_KEPT:
+            skeleton.unwaived.clear()
+        hours = skeleton.unwaived[f.product, f.dpd] = tuple(
+            rule for rule in skeleton.hours if not rule.waived(f.product, f.dpd)
+        )
     return Plan(
         tuple(reasons), hours, skeleton.caps, skeleton.inconvenient, skeleton.grace, skeleton.packs
     )
@@ -312,7 +322,7 @@ def _content(rule: ContentRule, f: Facts) -> list[Reason]:
         return []
     out = []
     categories = tuple(sorted(rule.forbid))
-    each = content.found_each(f.content_text, categories, f.content_language)
+    each = content.found_each(f.content_text, categories, f.content_language) if categories else {}
     for category in categories:
         hits = each[category]
         if hits:
@@ -325,10 +335,16 @@ def _content(rule: ContentRule, f: Facts) -> list[Reason]:
                     terms=hits,
                 )
             )
-    missing = sorted(
-        e
-        for e in rule.require
-        if not content.has_element(f.content_text, e, f.content_language, creditor=f.creditor_name)
+    missing = (
+        sorted(
+            e
+            for e in rule.require
+            if not content.has_element(
+                f.content_text, e, f.content_language, creditor=f.creditor_name
+            )
+        )
+        if rule.require
+        else []
     )
     if missing:
         out.append(
