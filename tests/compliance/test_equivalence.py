@@ -234,7 +234,8 @@ class TestRememberedPlansChangeNothing:
     due nor the text (`guard._skeleton`), keyed by the other facts: a guard that has planned a
     contact plans one differing from it in any single fact exactly as a new guard does. Fails
     with a fact the plan reads left out of the key (checked with `opted_out`, `flags` and
-    whether there is a text, each removed in turn)."""
+    whether there is a text, each removed in turn), and with the days past due left out of the
+    hours rules' waivers remembered on the skeleton (`_Skeleton.unwaived`: tried)."""
 
     @pytest.mark.parametrize("name", [f.name for f in fields(Facts)])
     @settings(
@@ -268,6 +269,52 @@ class TestRememberedPlansChangeNothing:
             decide(remembering, changed, tallies).to_json()
             == decide(new, changed, tallies).to_json()
         )
+
+
+class TestAContactsMomentRememberedChangesNothing:
+    """A guard remembers each hours rule's next open moment for a contact's moment, zones and
+    jurisdiction (`guard._hours_at`; a batch asks it for every contact of a claim): a guard that
+    has decided a contact decides one differing from it in any single fact the moment reads, or
+    in the zone `at` is written in, exactly as a new guard does. Fails with the zones left out of
+    the key (the second contact got the first's moment); the jurisdiction, which chooses the
+    calendar of a rule every jurisdiction shares, is caught by the holiday case below (tried)."""
+
+    def test_a_moment_remembered_for_another_jurisdictions_calendar_is_not_reused(self) -> None:
+        """A house rule on working days applies in every jurisdiction, on each one's calendar: at
+        10:00 in Shanghai on 1 October 2026 (National Day) it refuses a call to a Chinese debtor
+        and not to an American one in the same zone."""
+        at = dt.datetime(2026, 10, 1, 2, tzinfo=UTC)
+        chinese = Facts(at=at, channel="call", jurisdiction="CN", zones=("Asia/Shanghai",))
+        american = replace(chinese, jurisdiction="US")
+        remembering = Guard(HOUSE.packs, HOUSE.house)
+        assert "REST_DAY" in [r.code.value for r in decide(remembering, chinese).reasons]
+        assert (
+            decide(remembering, american).to_json()
+            == decide(Guard(HOUSE.packs, HOUSE.house), american).to_json()
+        )
+        assert "REST_DAY" not in [r.code.value for r in decide(remembering, american).reasons]
+
+    @pytest.mark.parametrize(
+        "name", ["at", "zones", "jurisdiction", "consent_windows", "channel", "product", "dpd"]
+    )
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    @given(guard=st.sampled_from([GUARD, HOUSE]), first=facts(), other=facts())
+    def test_a_moment_remembered_for_other_facts_is_not_reused(
+        self, name: str, guard: Guard, first: Facts, other: Facts
+    ) -> None:
+        remembering = Guard(guard.packs, guard.house)
+        decide(remembering, first)
+        if name == "at":  # the same instant in another zone: an answer of `at` itself differs
+            changed = replace(first, at=first.at.astimezone(ZoneInfo(other.zones[0])))
+        else:
+            assume(getattr(other, name) != getattr(first, name))
+            changed = replace(first, **{name: getattr(other, name)})
+        new = Guard(guard.packs, guard.house)
+        assert decide(remembering, changed).to_json() == decide(new, changed).to_json(), changed
 
 
 class TestTheMemoryIsBounded:

@@ -7,7 +7,7 @@ import datetime as dt
 
 from recoup.compliance import Facts, decide, load_guard
 from recoup.compliance.guard import _applicable
-from recoup.compliance.record import keep, rule_verdicts
+from recoup.compliance.record import SELECTING, keep, rule_verdicts
 
 GUARD = load_guard()
 # 22:30 in Shanghai: outside every hours rule of the China pack.
@@ -43,3 +43,22 @@ class TestRuleVerdicts:
         assert not told.complete
         assert told.rules
         assert all(r.verdict != "allowed" for r in told.rules)
+
+
+class TestKeep:
+    def test_the_kept_facts_are_the_selecting_facts_in_order(self) -> None:
+        """`keep` spells the selecting facts out (a dispatcher keeps one verdict a message): they
+        are `SELECTING`, in its order, with the facts' values. Removal caught: a fact left out of
+        the spelled-out dict, or `SELECTING` grown without it."""
+        f = Facts(
+            at=LATE,
+            channel="email",
+            jurisdiction="US-MA",
+            zones=("America/New_York",),
+            party="spouse",
+            collector="third_party",
+            product="credit_line",
+            to_type="personal_email",
+        )
+        kept = keep(decide(GUARD, f), f)
+        assert list(kept["facts"].items()) == [(name, getattr(f, name)) for name in SELECTING]

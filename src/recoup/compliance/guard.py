@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from recoup.compliance import calendars, content
@@ -117,6 +117,10 @@ class _Skeleton:
     inconvenient: Rule | None
     grace: tuple[GraceRule, ...]
     packs: tuple[str, ...]
+    # The hours rules not waived, by (product, days past due): what `plan` asks per contact.
+    unwaived: dict[tuple[str, int], tuple[HoursRule, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 def plan(guard: Guard, f: Facts) -> Plan:
@@ -132,7 +136,13 @@ def plan(guard: Guard, f: Facts) -> Plan:
             reasons.extend(step)
         else:
             reasons.extend(_verdict(step, f))  # rendered texts vary: not worth remembering
-    hours = tuple(rule for rule in skeleton.hours if not rule.waived(f.product, f.dpd))
+    hours = skeleton.unwaived.get((f.product, f.dpd))
+    if hours is None:
+        if len(skeleton.unwaived) >= MEMO_KEPT:
+            skeleton.unwaived.clear()
+        hours = skeleton.unwaived[f.product, f.dpd] = tuple(
+            rule for rule in skeleton.hours if not rule.waived(f.product, f.dpd)
+        )
     return Plan(
         tuple(reasons), hours, skeleton.caps, skeleton.inconvenient, skeleton.grace, skeleton.packs
     )
@@ -312,7 +322,7 @@ def _content(rule: ContentRule, f: Facts) -> list[Reason]:
         return []
     out = []
     categories = tuple(sorted(rule.forbid))
-    each = content.found_each(f.content_text, categories, f.content_language)
+    each = content.found_each(f.content_text, categories, f.content_language) if categories else {}
     for category in categories:
         hits = each[category]
         if hits:
@@ -325,10 +335,16 @@ def _content(rule: ContentRule, f: Facts) -> list[Reason]:
                     terms=hits,
                 )
             )
-    missing = sorted(
-        e
-        for e in rule.require
-        if not content.has_element(f.content_text, e, f.content_language, creditor=f.creditor_name)
+    missing = (
+        sorted(
+            e
+            for e in rule.require
+            if not content.has_element(
+                f.content_text, e, f.content_language, creditor=f.creditor_name
+            )
+        )
+        if rule.require
+        else []
     )
     if missing:
         out.append(
@@ -459,18 +475,58 @@ def _hours_moment(
     return found
 
 
+def _hours_at(guard: Guard, rule: HoursRule, t: dt.datetime, f: Facts) -> dt.datetime | None:
+    """The earliest moment at or after t inside the rule's window in every one of the debtor's
+    zones (None: none within the horizon in some zone). Without consented windows the answer is
+    remembered whole, keyed by what it reads: the rule, `t` with its zone, the zones, the
+    jurisdiction (the rule's calendar and subdivision, `calendar_of`) and the calendars' generation;
+    a batch asks it for every contact of the same moment and zones."""
+    key = None
+    if not f.consent_windows:
+        key = ("at", id(rule), t, t.tzinfo, f.zones, f.jurisdiction, calendars.generation())
+        memo = guard.moments
+        if key in memo:
+            known: dt.datetime | None = memo[key]
+            return known
+    cal = calendar_of(rule, f)
+    moments = [_hours_moment(guard, rule, t, z, cal, f.consent_windows) for z in f.zones]
+    found = None if any(m is None for m in moments) else max(m for m in moments if m)
+    if key is not None:
+        if len(guard.moments) >= MOMENTS_KEPT:
+            guard.moments.clear()
+        guard.moments[key] = found
+    return found
+
+
+def _failing_now(guard: Guard, p: Plan, f: Facts, tallies: Mapping[str, Tally]) -> list[Rule]:
+    """The time-bound rules that do not pass at `f.at`, in `_components`' order: each component
+    asked at `f.at` directly, without building it (most contacts pass them all, and then no
+    component is needed)."""
+    at = f.at
+    out: list[Rule] = [rule for rule in p.hours if _hours_at(guard, rule, at, f) != at]
+    for cap in p.caps:
+        if cap_next(cap, at, f, tallies.get(cap.id)) != at:
+            out.append(cap)
+    if (
+        p.inconvenient is not None
+        and f.inconvenient
+        and inconvenient_next(at, f.zones, f.inconvenient) != at
+    ):
+        out.append(p.inconvenient)
+    for g in p.grace:
+        if f.dpd <= g.days and max(at, grace_next(g, f)) != at:
+            out.append(g)
+    return out
+
+
 def _components(
     guard: Guard, p: Plan, f: Facts, tallies: Mapping[str, Tally]
 ) -> list[tuple[Rule, Component]]:
     out: list[tuple[Rule, Component]] = []
     for rule in p.hours:
-        cal = calendar_of(rule, f)
 
-        def hours(
-            t: dt.datetime, rule: HoursRule = rule, cal: tuple[str, str | None] = cal
-        ) -> dt.datetime | None:
-            moments = [_hours_moment(guard, rule, t, z, cal, f.consent_windows) for z in f.zones]
-            return None if any(m is None for m in moments) else max(m for m in moments if m)
+        def hours(t: dt.datetime, rule: HoursRule = rule) -> dt.datetime | None:
+            return _hours_at(guard, rule, t, f)
 
         out.append((rule, hours))
     for cap in p.caps:
@@ -568,12 +624,11 @@ def decide(
     if count is not None:
         tallies = count(p.caps)
     tallies = tallies or {}
-    components = _components(guard, p, f, tallies)
-    temporal = [_temporal_reason(rule, f, tallies) for rule, c in components if c(f.at) != f.at]
+    temporal = [_temporal_reason(rule, f, tallies) for rule in _failing_now(guard, p, f, tallies)]
     reasons = (*p.reasons, *temporal)
     next_at = None
     if temporal and not p.reasons:
-        next_at = settle(f.at, [c for _, c in components])
+        next_at = settle(f.at, [c for _, c in _components(guard, p, f, tallies)])
     return Decision(f.at, reasons, next_at, p.packs, f.zones)
 
 

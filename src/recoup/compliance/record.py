@@ -32,7 +32,14 @@ def keep(decision: Decision, facts: Facts) -> dict[str, Any]:
     """A verdict as kept: the same shape the daily run writes from its frame (`strategy`'s
     `decision_rows`), the reasons in full (their rule, citation and counters)."""
     out = decision.to_json()
-    out["facts"] = {name: getattr(facts, name) for name in SELECTING}
+    out["facts"] = {  # SELECTING, spelled out: a dispatcher keeps one a message
+        "jurisdiction": facts.jurisdiction,
+        "collector": facts.collector,
+        "channel": facts.channel,
+        "party": facts.party,
+        "product": facts.product,
+        "to_type": facts.to_type,
+    }
     return out
 
 

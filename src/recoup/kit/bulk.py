@@ -37,7 +37,7 @@ def update_rows(session: Session, table: Table, key: str, rows: Sequence[Mapping
         names = ["k"]
         sets = []
         for i, c in enumerate(columns):
-            params.append([_value(r.get(c)) for r in rows])
+            params.append(_values([r.get(c) for r in rows]))
             arrays.append(_array(table, c))
             names.append(f"v{i}")
             if all(c in r for r in rows):
@@ -93,7 +93,7 @@ def _insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], t
     if _postgresql(session):
         arrays = ", ".join(_array(table, c) for c in columns)
         statement = f'INSERT INTO "{table.name}" ({listed}) SELECT * FROM unnest({arrays}){tail}'  # noqa: S608
-        _execute(session, statement, [[_value(r[c]) for r in rows] for c in columns])
+        _execute(session, statement, [_values([r[c] for r in rows]) for c in columns])
         return len(rows)
     marks = ", ".join("?" for _ in columns)
     statement = f'INSERT INTO "{table.name}" ({listed}) VALUES ({marks}){tail}'  # noqa: S608
@@ -138,6 +138,11 @@ def _value(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     return value
+
+
+def _values(column: list[Any]) -> list[Any]:
+    """`_value` of each, without a call an element (a batch's columns are read whole)."""
+    return [v.value if isinstance(v, enum.Enum) else v for v in column]
 
 
 def _sqlite_value(value: Any) -> Any:
