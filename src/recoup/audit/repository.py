@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import event, func, insert, or_, select
+from sqlalchemy import event, func, insert, inspect, or_, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from recoup.audit import contact_rules
@@ -114,7 +114,10 @@ def _forget_rolled_back_tail(session: Session, first: int) -> None:
     back took that entry away (rows written by INSERT leave no object for the rollback to
     remove from the session), and the session's copy would answer for the new one."""
     held: AuditEvent | None = session.info.get(_TAIL_ENTRY)
-    if held is not None and held.seq >= first:
+    if held is None:
+        return
+    key = inspect(held).identity  # its number, without loading it (it may be expired and gone)
+    if key is not None and key[0] >= first:
         session.info.pop(_TAIL_ENTRY)
         if held in session:
             session.expunge(held)
