@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from recoup.arrangements import flows, offers
+from recoup.arrangements import flows, offers, review
 from recoup.arrangements.review import Review
+from recoup.audit import service as audit_service
 from recoup.daily import flows as daily_flows
 from recoup.delinquency import service as delinquency_service
 from recoup.kit.clock import SettableClock
@@ -19,6 +20,7 @@ from recoup.models import (
     Account,
     Allocation,
     Arrangement,
+    AuditEvent,
     Bill,
     BillAdjustment,
     DelinquencyPause,
@@ -220,6 +222,72 @@ class TestPromises:
                 channel="portal",
                 clock=clock,
             )
+
+
+class TestTheReviewsEndings:
+    def test_the_endings_lock_their_accounts_together_and_append_their_entries_in_order(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """Three promises: one kept by its payment, two broken at one morning's review. The
+        outcome and the audit entries, in the arrangements' order, are what one ending at a time
+        gave, and the review reads the accounts twice (its read, and the lock of the ended ones)
+        and appends its entries in one INSERT. Catches the review going back to a lock and an
+        append per ending (`effects.lock` and `audit_service.record` in its loop: 3 reads of the
+        accounts and 2 INSERTs here, tried once)."""
+        on(clock, DAY0)
+        accounts = [create_account(session, clock) for _ in range(3)]
+        for account in accounts:
+            add_bill(session, clock, account, DAY0 - 10 * ONE_DAY, 28_000, interest=2_000)
+        activate(session, clock)
+        delinquency_service.run_daily(session, DAY0, clock=clock)
+        promises = [
+            flows.promise(
+                session,
+                account,
+                amount_minor=10_000,
+                on=DAY0 + 2 * ONE_DAY,
+                made_by="debtor",
+                channel="portal",
+                clock=clock,
+            )
+            for account in accounts
+        ]
+        on(clock, DAY0 + ONE_DAY)
+        pay(session, clock, accounts[1], 10_000, shanghai(DAY0 + ONE_DAY))  # kept at once
+        daily(session, clock, DAY0 + ONE_DAY)
+        on(clock, DAY0 + 4 * ONE_DAY)
+        before = session.scalar(select(func.max(AuditEvent.seq)))
+        statements: list[str] = []
+
+        def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+            statements.append(statement)
+
+        event.listen(session.get_bind(), "before_cursor_execute", note)
+        try:
+            ended = review.review(session, clock=clock, as_of=DAY0 + 4 * ONE_DAY)
+        finally:
+            event.remove(session.get_bind(), "before_cursor_execute", note)
+
+        assert [p.status for p in promises] == ["broken", "kept", "broken"]
+        assert (ended.reviewed, ended.broken, ended.kept) == (2, 2, 0)
+        assert sorted(ended.ended) == [accounts[0].id, accounts[2].id]
+        entries = session.execute(
+            select(AuditEvent.action, AuditEvent.subject_id, AuditEvent.details)
+            .where(AuditEvent.seq > before)
+            .order_by(AuditEvent.seq)
+        ).all()
+        assert [(action, subject) for action, subject, _ in entries] == [
+            ("arrangement.broken", str(accounts[0].id)),
+            ("arrangement.broken", str(accounts[2].id)),
+        ]
+        assert [details["arrangement"] for _, _, details in entries] == [
+            promises[0].id,
+            promises[2].id,
+        ]
+        assert audit_service.verify(session).ok
+        reads = [s for s in statements if "FROM accounts" in s]
+        inserts = [s for s in statements if s.startswith("INSERT INTO audit_events")]
+        assert (len(reads), len(inserts)) == (2, 1), reads
 
 
 class TestPlans:

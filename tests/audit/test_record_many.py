@@ -103,7 +103,7 @@ class TestRecordMany:
     ) -> None:
         start = head(session).seq
 
-        def one(i: int) -> AuditEvent:
+        def one(i: int) -> audit_service.Appended:
             clock.advance(dt.timedelta(seconds=1))
             return audit_service.record(
                 session,
@@ -200,6 +200,37 @@ class TestTheTailsAge:
             session, actor="e", action="a.b", subject_type="t", subject_id=0, clock=clock
         )
         assert head(session).checkpointed_seq == head(session).seq
+
+    def test_a_tail_entry_a_rolled_back_savepoint_appended_is_not_taken_for_the_next(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """Entries are written by one INSERT, so a savepoint rolled back leaves no object of
+        them for the session to drop; the tail's oldest entry that `at_of` read in it would
+        answer for the entry written next under the same number, and the tail's age would be
+        the rolled-back entry's. Catches `repository._forget_rolled_back_tail` removed: the
+        append below then checkpoints 61 minutes after the rolled-back entry, 2 minutes after
+        the entry that is there."""
+        audit_service.record_many(session, entries(1), clock=clock)
+        audit_service.checkpoint(session, clock=clock)  # nothing pending from here on
+        try:
+            with session.begin_nested():
+                audit_service.record(  # the tail's oldest: `at_of` reads it, at the append
+                    session, actor="e", action="a.b", subject_type="t", subject_id=1, clock=clock
+                )
+                raise RuntimeError("refused")
+        except RuntimeError:
+            pass
+        clock.advance(dt.timedelta(minutes=audit_service.CHECKPOINT_MINUTES - 1))
+        first = audit_service.record(
+            session, actor="e", action="a.b", subject_type="t", subject_id=2, clock=clock
+        )
+        clock.advance(dt.timedelta(minutes=2))
+        audit_service.record(
+            session, actor="e", action="a.b", subject_type="t", subject_id=3, clock=clock
+        )
+        assert head(session).checkpointed_seq == first.seq - 1  # 2 minutes old: not due
+        assert [e.subject_id for e in chain(session, first.seq - 1)] == ["2", "3"]
+        assert audit_service.verify(session).ok
 
 
 def head_locks(session: Session) -> tuple[list[str], object]:

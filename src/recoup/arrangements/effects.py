@@ -7,6 +7,7 @@ the sum), and the pause a plan holds. Called by the making flows and the review;
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from sqlalchemy.orm import Session
 
@@ -31,6 +32,14 @@ from recoup.models import (
 def lock(session: Session, account: Account) -> Account:
     locked = AccountRepository(session).for_update(account.id)
     if locked is None:
+        raise NotFound("no such account")
+    return locked
+
+
+def lock_many(session: Session, account_ids: Collection[int]) -> dict[int, Account]:
+    """`lock` of several accounts at once (in the order of their ids)."""
+    locked = AccountRepository(session).for_update_many(account_ids)
+    if len(locked) != len(set(account_ids)):
         raise NotFound("no such account")
     return locked
 

@@ -75,6 +75,7 @@ def _review(
     money = repo.payments_since_start(session, ids)
     accounts = repo.accounts_by_id(session, {a.account_id for a in active})
     today_of: dict[str, dt.date] = {}
+    over: list[tuple[Arrangement, terms.Assessment]] = []
     for arrangement in active:
         account = accounts[arrangement.account_id]
         if as_of is not None:
@@ -95,9 +96,16 @@ def _review(
         )
         if outcome.paid != arrangement.paid_minor:
             repo.set_paid(session, arrangement, outcome.paid, at=clock.now())
-        if outcome.status == "active":
-            continue
-        account = effects.lock(session, account)
+        if outcome.status != "active":
+            over.append((arrangement, outcome))
+    if not over:
+        return
+    # The accounts of the arrangements that ended, locked together; their entries appended
+    # together, in the same order, after the endings.
+    locked = effects.lock_many(session, {a.account_id for a, _ in over})
+    entries: list[audit_service.Entry] = []
+    for arrangement, outcome in over:
+        account = locked[arrangement.account_id]
         assert outcome.on is not None
         if outcome.status == "kept":
             effects.keep(
@@ -115,15 +123,16 @@ def _review(
                 clock=clock,
             )
             result.broken += 1
-        audit_service.record(
-            session,
-            actor="system",
-            action=f"arrangement.{outcome.status}",
-            subject_type="account",
-            subject_id=account.id,
-            clock=clock,
-            details={"arrangement": arrangement.id, "paid_minor": outcome.paid, "cause": cause},
+        entries.append(
+            audit_service.Entry(
+                actor="system",
+                action=f"arrangement.{outcome.status}",
+                subject_type="account",
+                subject_id=account.id,
+                details={"arrangement": arrangement.id, "paid_minor": outcome.paid, "cause": cause},
+            )
         )
         result.ended[account.id] = Ended(
             outcome.on, f"arrangement {outcome.status}", effects.moves_the_ledger(arrangement)
         )
+    audit_service.record_many(session, entries, clock=clock)

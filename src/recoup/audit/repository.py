@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import event, func, insert, inspect, or_, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from recoup.audit import contact_rules
@@ -96,14 +96,31 @@ def peek_head(session: Session) -> AuditHead | None:
     return session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
 
 
-def append(session: Session, tip: AuditHead, entries: Sequence[dict[str, Any]]) -> list[AuditEvent]:
-    """Add entries (their fields, `hash` included, already chained) and move the tip to the last."""
-    events = [AuditEvent(**fields) for fields in entries]
-    session.add_all(events)
-    if events:
-        tip.seq, tip.hash = events[-1].seq, events[-1].hash
+def append(session: Session, tip: AuditHead, entries: Sequence[dict[str, Any]]) -> None:
+    """Add entries (their fields, `hash` included, already chained) and move the tip to the last.
+
+    One INSERT of every row (executemany), not an ORM object each: entries are never changed
+    once written, so the session has nothing to track in them (half an entry's cost went to
+    making and flushing the objects)."""
+    if entries:
+        _forget_rolled_back_tail(session, entries[0]["seq"])
+        session.execute(insert(AuditEvent), list(entries))
+        tip.seq, tip.hash = entries[-1]["seq"], entries[-1]["hash"]
     session.flush()
-    return events
+
+
+def _forget_rolled_back_tail(session: Session, first: int) -> None:
+    """The tail entry `at_of` keeps, when its number is being written again: a savepoint rolled
+    back took that entry away (rows written by INSERT leave no object for the rollback to
+    remove from the session), and the session's copy would answer for the new one."""
+    held: AuditEvent | None = session.info.get(_TAIL_ENTRY)
+    if held is None:
+        return
+    key = inspect(held).identity  # its number, without loading it (it may be expired and gone)
+    if key is not None and key[0] >= first:
+        session.info.pop(_TAIL_ENTRY)
+        if held in session:
+            session.expunge(held)
 
 
 def hashes_between(session: Session, first: int, last: int) -> list[str]:

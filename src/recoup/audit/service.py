@@ -105,6 +105,24 @@ class Entry:
     details: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class Appended:
+    """An entry as `record` appended it: the row's fields (written by one INSERT, not held by
+    the session; `of_subject` and `since` read entries back as rows)."""
+
+    seq: int
+    at: dt.datetime
+    actor: str
+    action: str
+    subject_type: str
+    subject_id: str
+    before_hash: str | None
+    after_hash: str | None
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
 def record(
     session: Session,
     *,
@@ -116,16 +134,16 @@ def record(
     before: Any = None,
     after: Any = None,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
+) -> Appended:
     """Append one entry. `before`/`after` are plain-value states; only their hashes are kept.
     `details` must hold no personal data (ids, codes, counts, reasons)."""
     entry = Entry(actor, action, subject_type, subject_id, before, after, details)
     return record_many(session, [entry], clock=clock)[0]
 
 
-def record_many(session: Session, entries: list[Entry], *, clock: Clock) -> list[AuditEvent]:
+def record_many(session: Session, entries: list[Entry], *, clock: Clock) -> list[Appended]:
     """Append several entries, chained in order, under one lock of the head (a batch of events
-    handled in one transaction)."""
+    handled in one transaction), in one INSERT."""
     if not entries:
         return []
     tip = repo.head(session)
@@ -148,10 +166,10 @@ def record_many(session: Session, entries: list[Entry], *, clock: Clock) -> list
         }
         prev = ledger.entry_hash(**fields)
         rows.append({**fields, "hash": prev})
-    events = repo.append(session, tip, rows)
+    repo.append(session, tip, rows)
     if _signer is not None and _due(session, tip.seq, tip.checkpointed_seq, at):
         checkpoint(session, clock=clock)
-    return events
+    return [Appended(**row) for row in rows]
 
 
 def _due(session: Session, seq: int, checkpointed: int, now: dt.datetime) -> bool:

@@ -182,6 +182,19 @@ class AccountRepository(Repository[Account]):
             select(Account).where(Account.id == account_id).with_for_update()
         )
 
+    def for_update_many(self, account_ids: Collection[int]) -> dict[int, Account]:
+        """`for_update` of several accounts in one statement, locked in the order of their ids
+        (two callers locking overlapping sets this way cannot deadlock)."""
+        if not account_ids:
+            return {}
+        stmt = (
+            select(Account)
+            .where(Account.id.in_(sorted(account_ids)))
+            .order_by(Account.id)
+            .with_for_update()
+        )
+        return {a.id: a for a in self.session.execute(stmt).scalars()}
+
     def page(self, *, limit: int, offset: int, customer_id: int | None = None) -> Page[Account]:
         """Accounts in creation order, optionally of one customer."""
         stmt = select(Account).order_by(Account.id)
