@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+import polars as pl
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from recoup.delinquency import service as delinquency_service
 from recoup.delinquency.service import RunOutOfOrder
+from recoup.kit import frames
 from recoup.kit.clock import SettableClock
 from recoup.ledger import flows, schemas
 from recoup.models import DelinquencyEvent, PauseKind, Product
@@ -92,6 +95,62 @@ class TestDailyPass:
         run(session, clock, D(2026, 3, 20))
         with pytest.raises(RunOutOfOrder):
             run(session, clock, D(2026, 3, 19))
+
+
+class TestMoneyDatedAfterTheDay:
+    """A pass for a day before money already recorded sees the day as it was (`_paid_by`,
+    `_credit_after`); a pass for the present reads none of that money, whose grouped reads
+    scan the payments and allocations tables on SQLite (`DelinquencyRepository._dated_after`)."""
+
+    def test_a_pass_for_a_day_before_a_payment_counts_the_bill_unpaid_and_no_credit(
+        self, session: Session, clock: SettableClock
+    ) -> None:
+        """Catches the later money's reads left out when there is some (the probe answering
+        none): the bill would count as paid on the 15th and the credit as held."""
+        clock.set(shanghai(D(2026, 3, 1)))
+        account = create_account(session, clock)
+        add_bill(session, clock, account, D(2026, 3, 10), 100_00)
+        clock.set(shanghai(D(2026, 3, 21)))
+        pay(session, clock, account, 150_00, shanghai(D(2026, 3, 20)))
+        run(session, clock, D(2026, 3, 15))
+        state = delinquency_service.get_state(session, account.id)
+        assert state is not None
+        assert (state.dpd, state.bucket, state.overdue_minor, state.credit_minor) == (
+            5,
+            "M1",
+            100_00,
+            0,
+        )
+
+    def test_a_pass_for_the_present_reads_no_later_money(
+        self, session: Session, clock: SettableClock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Catches the grouped reads of payments and allocations dated after the day run when
+        there are none (the probes removed): each is a scan of its table on SQLite."""
+        clock.set(shanghai(D(2026, 3, 1)))
+        account = create_account(session, clock)
+        add_bill(session, clock, account, D(2026, 3, 10), 100_00)
+        clock.set(shanghai(D(2026, 3, 12)))
+        pay(session, clock, account, 150_00, shanghai(D(2026, 3, 12)))
+        read: list[str] = []
+        real = frames.read_frames
+
+        def spy(session: Session, reads: Any) -> list[pl.DataFrame]:
+            read.extend(str(stmt) for stmt, _ in reads)
+            return real(session, reads)
+
+        monkeypatch.setattr(frames, "read_frames", spy)
+        run(session, clock, D(2026, 3, 15))
+        assert read
+        assert not any("payments" in sql or "allocations" in sql for sql in read)
+        state = delinquency_service.get_state(session, account.id)
+        assert state is not None
+        assert (state.dpd, state.bucket, state.overdue_minor, state.credit_minor) == (
+            0,
+            "M0",
+            0,
+            50_00,
+        )
 
 
 class TestGraceAndBuckets:

@@ -6,6 +6,7 @@ instant column, COPY's text of a column of one instant, and `frames.kept_ids`.""
 from __future__ import annotations
 
 import datetime as dt
+from typing import ClassVar
 
 import polars as pl
 import pytest
@@ -51,6 +52,66 @@ class TestIdsIn:
         assert sorted(rows) == [1, 3]
         empty = db.IdsIn(n.c.x, [])
         assert session.execute(select(n.c.x).where(empty)).all() == []
+
+    def test_a_long_list_is_a_search_of_the_columns_index_on_sqlite(self, session: Session) -> None:
+        """Catches the inline list compared with 1 (`... IN (...) = 1`: SQLAlchemy's rendering of
+        a boolean expression where the dialect has no boolean type, which `IdsIn.self_group`
+        keeps out): SQLite cannot use the column's index for that term and scans the table."""
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("SQLite's query planner")
+        stmt = select(Account.id).where(db.ids_in(Account.customer_id, range(1, 1500)))
+        sql = stmt.compile(
+            dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+        )
+        plan = " | ".join(str(r[3]) for r in session.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+        assert plan.startswith("SEARCH accounts"), plan
+        assert "ix_accounts_customer_id" in plan
+
+
+class TestSqliteRows:
+    """`frames.read_frame` on SQLite builds each column from the driver's rows (not Polars'
+    row constructor): the schema's types, the values the row constructor gave."""
+
+    ROWS = (
+        "SELECT 1 AS flag, 7 AS n, 2 AS x, '2026-01-02' AS day, "
+        "'2026-01-02 03:04:05.000006' AS at, 'a' AS word "
+        "UNION ALL SELECT 0, NULL, 2.5, NULL, NULL, NULL"
+    )
+    SCHEMA: ClassVar[frames.Schema] = {
+        "flag": pl.Boolean,
+        "n": pl.Int32,
+        "x": pl.Float64,
+        "day": pl.Date,
+        "at": pl.Datetime("us", "UTC"),
+        "word": pl.String,
+    }
+
+    def test_each_column_has_the_schemas_type_and_the_values(self, session: Session) -> None:
+        """Catches a column built with another type or value: SQLite's 0 and 1 as booleans, a
+        whole number in a float column, text dates and instants parsed, NULLs kept."""
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("SQLite's rows")
+        got = frames.read_frame(session, text(self.ROWS), self.SCHEMA)
+        expected = pl.DataFrame(
+            {
+                "flag": [True, False],
+                "n": [7, None],
+                "x": [2.0, 2.5],
+                "day": [dt.date(2026, 1, 2), None],
+                "at": [dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC), None],
+                "word": ["a", None],
+            },
+            schema=self.SCHEMA,
+        )
+        assert got.schema == expected.schema
+        assert got.equals(expected, null_equal=True)
+        empty = frames.read_frame(
+            session, text(f"SELECT * FROM ({self.ROWS}) WHERE 0"), self.SCHEMA
+        )
+        assert empty.schema == expected.schema
+        assert empty.height == 0
+        with pytest.raises(ValueError, match="6 columns read for a schema of 2"):
+            frames.read_frame(session, text(self.ROWS), {"flag": pl.Boolean, "n": pl.Int32})
 
 
 def test_utc_now_column_repeats_the_instant() -> None:

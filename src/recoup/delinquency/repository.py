@@ -137,18 +137,26 @@ class DelinquencyRepository(Repository[AccountDelinquency]):
 
     def portfolio_frames(self, as_of: dt.date) -> PortfolioFrames:
         """What the portfolio pass reads, read back to back (`frames.read_frames`: the server
-        computes each aggregate while Polars parses the rows before it)."""
-        accounts, received, open_bills, allocated, states, late, pauses = frames.read_frames(
-            self.session,
-            [
-                _accounts_read(),
-                _received_after(as_of),
-                _open_bills_read(as_of),
-                _allocated_after(as_of),
-                _states_read(),
-                _late_read(as_of),
-                _pauses_read(),
-            ],
+        computes each aggregate while Polars parses the rows before it).
+
+        The money dated after the day (payments received, allocations made) is read only when
+        there is some (`_dated_after`: a lookup in the value dates' index): a pass for the
+        present finds none. Its grouped reads are a scan of the whole table on SQLite, whose
+        planner walks the index the grouping is by rather than the value dates' (a third of the
+        demo's delinquency pass, 20,000 accounts, for three empty results)."""
+        payments_after = _dated_after(self.session, Payment.value_date, as_of)
+        allocations_after = _dated_after(self.session, Allocation.value_date, as_of)
+        reads = [_accounts_read(), _open_bills_read(as_of), _states_read(), _pauses_read()]
+        if payments_after:
+            reads.append(_received_after(as_of))
+        if allocations_after:
+            reads += [_allocated_after(as_of), _late_read(as_of)]
+        accounts, open_bills, states, pauses, *later = frames.read_frames(self.session, reads)
+        received = later.pop(0) if payments_after else _empty(_received_after(as_of))
+        allocated, late = (
+            later
+            if allocations_after
+            else (_empty(_allocated_after(as_of)), _empty(_late_read(as_of)))
         )
         return PortfolioFrames(
             accounts=accounts,
@@ -259,6 +267,17 @@ def _allocated_after(as_of: dt.date) -> Read:
         .group_by(Allocation.account_id),
         {"account_id": pl.Int64, "allocated": pl.Int64},
     )
+
+
+def _dated_after(session: Session, value_date: Any, as_of: dt.date) -> bool:
+    """Whether any row of `value_date`'s table is dated after `as_of`."""
+    found = session.execute(select(value_date).where(value_date > as_of).limit(1)).first()
+    return found is not None
+
+
+def _empty(read: Read) -> pl.DataFrame:
+    """The frame a read returns when no row matches."""
+    return pl.DataFrame(schema=read[1])
 
 
 def _credit_after(received: pl.DataFrame, allocated: pl.DataFrame) -> pl.DataFrame:

@@ -175,6 +175,13 @@ class IdsIn(ColumnElement[bool]):
         self.column = column
         self.listed = ",".join(map(str, map(int, ids)))
 
+    def self_group(self, against: Any = None) -> ColumnElement[Any]:
+        """Itself, as a comparison (`column.in_(...)`) is. A boolean expression in a WHERE is
+        otherwise compared with 1 on a dialect without a boolean type (`... IN (...) = 1`), and
+        SQLite's planner cannot use an index on `column` for that term: it scanned the whole
+        table (the daily run's reads of its 3,600 detailed accounts, 20,000 in the demo)."""
+        return self
+
 
 @compiles(IdsIn)
 def _ids_in(element: IdsIn, compiler: Any, **kw: Any) -> str:

@@ -210,7 +210,21 @@ def _read_sqlite(session: Session, stmt: Any, schema: Schema) -> pl.DataFrame:
         for n, t in schema.items()
         if t == pl.Date or isinstance(t, pl.Datetime) or t == pl.Datetime
     }
-    frame = pl.DataFrame(rows, schema={**schema, **text_types}, orient="row")
+    # Column by column: Polars builds a typed column from a list of Python values in a fraction
+    # of the time its row constructor takes for the same rows (`pl.DataFrame(rows, orient="row")`),
+    # with the same values (the same lenient casts: `strict=False`). The columns are gathered
+    # with a comprehension each, not `zip(*rows)`, whose iterator per row wakes the cyclic
+    # collector over the whole heap.
+    if rows and len(rows[0]) != len(schema):
+        raise ValueError(f"{len(rows[0])} columns read for a schema of {len(schema)}")
+    frame = pl.DataFrame(
+        [
+            pl.Series(
+                name, [row[i] for row in rows], dtype=text_types.get(name, dtype), strict=False
+            )
+            for i, (name, dtype) in enumerate(schema.items())
+        ]
+    )
     return frame.with_columns(
         [
             pl.col(n).str.to_date("%Y-%m-%d")
