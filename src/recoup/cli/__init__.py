@@ -5,8 +5,8 @@ simulator's commands, `recoup demo` and `recoup simulate`, ask for one Polars th
 environment already says how many (`POLARS_MAX_THREADS`). Their frames are a slot's accounts, tens
 to thousands of rows in some 100,000 small queries over a 60-day demo: a second thread shortens
 them little and its idle spinning costs CPU. The 60-day demo's threads other than its main one
-took 4-10 s less CPU in three pairs, with the same outcomes (docs/benchmarks.md, "The demo",
-7 December 2026, evening). Every other command, the daily run over a million accounts first, keeps
+took 4-14 s less CPU in five pairs, loaded and quiet, with the same outcomes; a quiet run's wall
+was not shorter (docs/benchmarks.md, "The demo", 7 December 2026, evening). Every other command, the daily run over a million accounts first, keeps
 Polars' default of one thread a core.
 """
 
